@@ -1,0 +1,326 @@
+"""Business-hours calendars compiled to interval tables of integer epoch seconds.
+
+A calendar is weekly open hours in one IANA time zone minus holidays. Arithmetic
+("how much open time between a and b", "which instant is d open seconds after a")
+runs on a sorted table of open intervals in UTC epoch seconds with prefix sums,
+so each query is a binary search, never a walk over minutes. The table is built
+lazily, a few years at a time, around the instants actually asked about.
+
+Local wall-clock rules:
+- an interval's ends are local times; a local time that does not exist (the gap
+  at a spring-forward change) means the first instant after the gap, so the
+  skipped hour is never open;
+- a local time that occurs twice (fall-back) means its first occurrence, so the
+  repeated hour is counted as the real hour it is;
+- an interval whose end is not after its start runs overnight into the next day
+  and belongs to the day it starts (a holiday closes only intervals starting on it).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+_UTC = dt.timezone.utc
+_EPOCH_DATE = dt.date(1970, 1, 1)
+# Years compiled around a queried instant; the table grows when asked outside it.
+_MARGIN_YEARS = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Shift:
+    """One open interval of a weekday, in minutes after local midnight.
+
+    ``end`` may exceed 1440: the shift runs overnight into the next day.
+    """
+
+    start: int
+    end: int
+
+
+def local_to_epoch(naive: dt.datetime, zone: dt.tzinfo) -> int:
+    """Epoch seconds of a local wall-clock time in ``zone``.
+
+    A time inside a spring-forward gap maps to the first instant after the gap;
+    an ambiguous fall-back time maps to its first occurrence.
+    """
+    first = int(naive.replace(tzinfo=zone, fold=0).timestamp())
+    if dt.datetime.fromtimestamp(first, zone).replace(tzinfo=None) == naive:
+        return first
+    # Nonexistent: the gap lies between the two fold readings; find its end.
+    low = int(naive.replace(tzinfo=zone, fold=1).timestamp())
+    high = first
+    if low > high:
+        low, high = high, low
+    while low < high:
+        mid = (low + high) // 2
+        if dt.datetime.fromtimestamp(mid, zone).replace(tzinfo=None) >= naive:
+            high = mid
+        else:
+            low = mid + 1
+    return high
+
+
+class BusinessCalendar:
+    """Open hours of a calendar; all arithmetic on integer epoch seconds.
+
+    Subclasses implement :meth:`open_before` (open seconds since a fixed origin
+    up to an instant) and :meth:`add`; :meth:`between` follows from the first.
+    """
+
+    name: str
+
+    def open_before(self, t: int) -> int:  # pragma: no cover - abstract
+        """Open seconds from the table origin up to instant ``t``."""
+        raise NotImplementedError
+
+    def between(self, start: int, end: int) -> int:
+        """Open seconds in ``[start, end)``; 0 when ``end <= start``."""
+        if end <= start:
+            return 0
+        return self.open_before(end) - self.open_before(start)
+
+    def add(self, start: int, seconds: int) -> int:  # pragma: no cover - abstract
+        """Earliest instant ``t >= start`` with ``between(start, t) == seconds``."""
+        raise NotImplementedError
+
+    def is_open(self, t: int) -> bool:
+        """True when instant ``t`` lies in an open interval."""
+        return self.between(t, t + 1) == 1
+
+    def open_intervals(self, start: int, end: int) -> list[tuple[int, int]]:
+        """Open intervals clipped to ``[start, end)``, in order."""
+        raise NotImplementedError  # pragma: no cover - abstract
+
+
+class AlwaysOpen(BusinessCalendar):
+    """The built-in ``24x7`` calendar: every real second is open."""
+
+    def __init__(self, name: str = "24x7") -> None:
+        self.name = name
+
+    def open_before(self, t: int) -> int:
+        return t
+
+    def between(self, start: int, end: int) -> int:
+        return end - start if end > start else 0
+
+    def add(self, start: int, seconds: int) -> int:
+        return start + seconds
+
+    def is_open(self, t: int) -> bool:
+        return True
+
+    def open_intervals(self, start: int, end: int) -> list[tuple[int, int]]:
+        return [(start, end)] if end > start else []
+
+
+@dataclass(slots=True)
+class _Table:
+    starts: list[int] = field(default_factory=list)
+    ends: list[int] = field(default_factory=list)
+    # cum_start[i]: open seconds before starts[i]; cum_end[i]: before ends[i].
+    cum_start: list[int] = field(default_factory=list)
+    cum_end: list[int] = field(default_factory=list)
+    first_year: int = 0
+    last_year: int = -1
+    low: int = 0  # epoch seconds covered: [low, high)
+    high: int = 0
+
+
+class WeeklyCalendar(BusinessCalendar):
+    """Weekly shifts in a time zone, minus holiday dates.
+
+    ``holidays`` is a fixed set of dates plus optional providers, callables that
+    return the holiday dates of a given year (for country calendars).
+    """
+
+    def __init__(
+        self,
+        name: str,
+        timezone: str,
+        shifts: Mapping[int, Sequence[Shift]],
+        holidays: Iterable[dt.date] = (),
+        holiday_providers: Sequence[Callable[[range], Iterable[dt.date]]] = (),
+    ) -> None:
+        self.name = name
+        self.timezone = timezone
+        self.zone = ZoneInfo(timezone)
+        self.shifts: dict[int, tuple[Shift, ...]] = {
+            day: tuple(sorted(shifts.get(day, ()), key=lambda s: s.start)) for day in range(7)
+        }
+        self.holidays: frozenset[dt.date] = frozenset(holidays)
+        self.holiday_providers = tuple(holiday_providers)
+        self._table = _Table()
+        if not any(self.shifts.values()):
+            raise ValueError(f"calendar {name!r} is never open")
+
+    # -- table building -------------------------------------------------------
+
+    def _holidays_of(self, years: range) -> set[dt.date]:
+        days = {d for d in self.holidays if d.year in years}
+        for provider in self.holiday_providers:
+            days.update(provider(years))
+        return days
+
+    def _compile(self, first_year: int, last_year: int) -> None:
+        closed = self._holidays_of(range(first_year - 1, last_year + 2))
+        raw: list[tuple[int, int]] = []
+        # Start a day early so an overnight shift from Dec 31 is included.
+        day = dt.date(first_year, 1, 1) - dt.timedelta(days=1)
+        stop = dt.date(last_year + 1, 1, 1)
+        zone = self.zone
+        while day < stop:
+            if day not in closed:
+                midnight = dt.datetime(day.year, day.month, day.day)
+                for shift in self.shifts[day.weekday()]:
+                    start = local_to_epoch(midnight + dt.timedelta(minutes=shift.start), zone)
+                    end = local_to_epoch(midnight + dt.timedelta(minutes=shift.end), zone)
+                    if end > start:
+                        raw.append((start, end))
+            day += dt.timedelta(days=1)
+        raw.sort()
+        low = local_to_epoch(dt.datetime(first_year, 1, 1), zone)
+        high = local_to_epoch(dt.datetime(last_year + 1, 1, 1), zone)
+        table = _Table(first_year=first_year, last_year=last_year, low=low, high=high)
+        total = 0
+        for start, end in raw:
+            if table.ends and start <= table.ends[-1]:
+                # Overlapping or touching shifts (overnight into the next day) merge.
+                if end > table.ends[-1]:
+                    total += end - table.ends[-1]
+                    table.ends[-1] = end
+                    table.cum_end[-1] = total
+                continue
+            table.starts.append(start)
+            table.ends.append(end)
+            table.cum_start.append(total)
+            total += end - start
+            table.cum_end.append(total)
+        self._table = table
+
+    def _year_of(self, t: int) -> int:
+        return dt.datetime.fromtimestamp(t, self.zone).year
+
+    def _cover(self, t: int) -> _Table:
+        table = self._table
+        if table.low <= t < table.high and table.starts:
+            return table
+        year = self._year_of(t)
+        if table.last_year < table.first_year:
+            self._compile(year - _MARGIN_YEARS, year + _MARGIN_YEARS)
+        else:
+            self._compile(
+                min(table.first_year, year - _MARGIN_YEARS),
+                max(table.last_year, year + _MARGIN_YEARS),
+            )
+        return self._table
+
+    # -- arithmetic -----------------------------------------------------------
+
+    def open_before(self, t: int) -> int:
+        table = self._table
+        if not (table.low <= t < table.high):
+            table = self._cover(t)
+        i = bisect_right(table.starts, t) - 1
+        if i < 0:
+            return 0
+        end = table.ends[i]
+        if t >= end:
+            return table.cum_end[i]
+        return table.cum_start[i] + t - table.starts[i]
+
+    def between(self, start: int, end: int) -> int:
+        if end <= start:
+            return 0
+        table = self._table
+        if not (table.low <= start and end < table.high):
+            self._cover(start)
+            table = self._cover(end)
+        return self.open_before(end) - self.open_before(start)
+
+    def add(self, start: int, seconds: int) -> int:
+        if seconds <= 0:
+            return start
+        self._cover(start)
+        while True:
+            table = self._table
+            goal = self.open_before(start) + seconds
+            j = bisect_left(table.cum_end, goal)
+            if j < len(table.cum_end):
+                return table.starts[j] + goal - table.cum_start[j]
+            # Past the compiled years: extend and retry (the prefix-sum origin may move).
+            self._cover(table.high + 1)
+
+    def open_intervals(self, start: int, end: int) -> list[tuple[int, int]]:
+        if end <= start:
+            return []
+        self._cover(start)
+        table = self._cover(end)
+        out: list[tuple[int, int]] = []
+        i = max(bisect_right(table.starts, start) - 1, 0)
+        while i < len(table.starts) and table.starts[i] < end:
+            a, b = max(table.starts[i], start), min(table.ends[i], end)
+            if b > a:
+                out.append((a, b))
+            i += 1
+        return out
+
+
+class _HolidayProvider:
+    """Holiday dates of a country (and subdivision) from the ``holidays`` package."""
+
+    def __init__(self, country: str, subdivision: str | None = None) -> None:
+        self.country = country
+        self.subdivision = subdivision
+
+    def __call__(self, years: range) -> set[dt.date]:
+        import holidays  # imported lazily: loading country data is slow
+
+        found = holidays.country_holidays(self.country, subdiv=self.subdivision, years=years)
+        return set(found.keys())
+
+    def __repr__(self) -> str:
+        sub = f"-{self.subdivision}" if self.subdivision else ""
+        return f"holidays({self.country}{sub})"
+
+
+def country_holidays(country: str, subdivision: str | None = None) -> _HolidayProvider:
+    """A holiday provider for ``WeeklyCalendar`` backed by the ``holidays`` package."""
+    return _HolidayProvider(country, subdivision)
+
+
+def to_epoch(instant: dt.datetime) -> int:
+    """Epoch seconds of an aware datetime (sub-second part floored)."""
+    if instant.tzinfo is None or instant.utcoffset() is None:
+        raise ValueError("naive datetime: an instant needs a time zone")
+    return int(instant.timestamp() // 1)
+
+
+def from_epoch(t: int) -> dt.datetime:
+    """Aware UTC datetime of epoch seconds ``t``."""
+    return dt.datetime.fromtimestamp(t, _UTC)
+
+
+def format_utc(t: int) -> str:
+    """ISO 8601 UTC text ending in ``Z`` for epoch seconds ``t``."""
+    return from_epoch(t).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+__all__ = [
+    "WEEKDAYS",
+    "AlwaysOpen",
+    "BusinessCalendar",
+    "Shift",
+    "WeeklyCalendar",
+    "country_holidays",
+    "format_utc",
+    "from_epoch",
+    "local_to_epoch",
+    "to_epoch",
+]

@@ -1,0 +1,59 @@
+"""The ``slaengine`` command: wires subcommands; each lives in its own module."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from slaengine import __version__
+from slaengine.cli import check, evaluate
+from slaengine.errors import UserError
+from slaengine.logs import configure_logging
+
+EXIT_OK = 0
+EXIT_PROBLEMS = 1
+EXIT_USAGE = 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every subcommand registered."""
+    parser = argparse.ArgumentParser(
+        prog="slaengine",
+        description="SLA policy engine for customer support.",
+    )
+    parser.add_argument("--version", action="version", version=f"slaengine {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.required = True
+    for module in (evaluate, check):
+        module.register(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status (0 ok, 1 problems found, 2 usage)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    configure_logging(args.verbose)
+    try:
+        status: int = args.run(args)
+    except UserError as exc:
+        if args.debug:
+            raise
+        print(f"slaengine: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except BrokenPipeError:  # output piped into head & co.
+        return EXIT_OK
+    except KeyboardInterrupt:
+        return 130
+    return status
+
+
+def entry_point() -> None:  # pragma: no cover - console script
+    """Console-script wrapper around :func:`main`."""
+    sys.exit(main())
+
+
+__all__ = ["EXIT_OK", "EXIT_PROBLEMS", "EXIT_USAGE", "build_parser", "entry_point", "main"]

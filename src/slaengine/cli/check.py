@@ -1,0 +1,40 @@
+"""``slaengine check``: report every problem of policy files, compiler style."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from slaengine.policy import read_policies
+
+
+def register(commands: Any) -> None:
+    """Add the ``check`` subcommand."""
+    parser = commands.add_parser(
+        "check",
+        help="validate policy files",
+        description="Report every problem of the given policy files or directories as "
+        "file:line:col: CODE message. Exit 0 when clean, 1 when problems were found.",
+    )
+    parser.add_argument("paths", nargs="+", metavar="PATH", help="policy file or directory")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Check the files; print problems to stdout and a summary to stderr."""
+    policy_set, problems = read_policies(args.paths)
+    for problem in problems:
+        print(problem)
+    errors = sum(1 for p in problems if not p.is_warning)
+    warnings = len(problems) - errors
+    if policy_set is not None and not errors:
+        files = len(policy_set.sources)
+        print(f"ok: {len(policy_set.policies)} policies, {len(policy_set.calendars)} calendars "
+              f"in {files} file{'s' if files != 1 else ''}"
+              + (f" ({warnings} warning{'s' if warnings != 1 else ''})" if warnings else ""),
+              file=sys.stderr)  # fmt: skip
+        return 0
+    print(f"{errors} error{'s' if errors != 1 else ''}, {warnings} warning{'s' if warnings != 1 else ''}",
+          file=sys.stderr)  # fmt: skip
+    return 1

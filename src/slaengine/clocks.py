@@ -1,0 +1,298 @@
+"""Metric clocks: when each SLA clock starts, pauses, resumes and stops on a ticket.
+
+Pure functions of (events, policy, now). The walk over events yields raw clock
+instances (real-time windows in which the clock is switched on, and how it
+stopped); measuring them subtracts pauses and counts only the calendar's open
+time, all on integer epoch seconds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Final
+
+from slaengine.calendar import BusinessCalendar
+from slaengine.policy.model import (
+    FIRST_RESPONSE,
+    NEXT_RESPONSE,
+    PERIODIC_UPDATE,
+    RESOLUTION,
+    MetricPolicy,
+    Policy,
+)
+from slaengine.timeline import STOPPED_STATUSES, Event
+
+ACTIVE: Final = "active"
+PAUSED: Final = "paused"
+ACHIEVED: Final = "achieved"
+BREACHED: Final = "breached"
+CANCELLED: Final = "cancelled"
+STATES: Final = (ACTIVE, PAUSED, ACHIEVED, BREACHED, CANCELLED)
+
+# How a clock instance stopped.
+FULFILLED: Final = "fulfilled"  # a reply (response metrics)
+SOLVED: Final = "solved"  # the ticket was solved or closed
+
+
+@dataclass(frozen=True, slots=True)
+class ClockResult:
+    """The state of one instance of one metric's clock at the evaluation instant.
+
+    Instants are epoch seconds; durations are seconds of business time in the
+    metric's calendar. ``due`` is when elapsed time reaches the target: in the
+    past once reached, projected over open hours for a running clock, ``None``
+    while a clock that has not yet breached is paused. ``pauses`` are the
+    real-time intervals in which the clock was paused (end ``None``: still paused).
+    """
+
+    metric: str
+    instance: int
+    state: str
+    start: int
+    due: int | None
+    stop: int | None
+    stop_reason: str | None
+    elapsed: int
+    paused: int
+    target: int
+    priority: str
+    calendar: str
+    pauses: tuple[tuple[int, int | None], ...] = ()
+    agent: str | None = None
+
+    @property
+    def remaining(self) -> int:
+        """Business seconds left before the target (negative once over it)."""
+        return self.target - self.elapsed
+
+    @property
+    def breached_at(self) -> int | None:
+        """The instant the target was exceeded, for a breached clock."""
+        return self.due if self.state == BREACHED else None
+
+
+@dataclass(slots=True)
+class _Raw:
+    """A clock instance as switched on and off by events, before measuring."""
+
+    metric: MetricPolicy
+    number: int
+    windows: list[list[int]]  # [start, end]; end == -1 while switched on
+    stop_reason: str | None = None
+    agent: str | None = None
+
+    def switch_off(self, at: int, reason: str, agent: str | None = None) -> None:
+        self.windows[-1][1] = at
+        self.stop_reason = reason
+        self.agent = agent
+
+    @property
+    def running(self) -> bool:
+        return self.windows[-1][1] == -1
+
+
+def _walk(events: Sequence[Event], policy: Policy) -> tuple[list[_Raw], list[tuple[int, str]], list[tuple[int, str]]]:
+    """Switch clocks on and off along the events (all at or before ``now``)."""
+    by_kind: dict[str, MetricPolicy] = {m.kind: m for m in policy.metrics}
+    first_response = by_kind.get(FIRST_RESPONSE)
+    next_response = by_kind.get(NEXT_RESPONSE)
+    periodic = by_kind.get(PERIODIC_UPDATE)
+    resolution = by_kind.get(RESOLUTION)
+    bots_count = policy.bot_replies_count
+
+    created = events[0]
+    status = created.status or "new"
+    statuses: list[tuple[int, str]] = [(created.at, status)]
+    priorities: list[tuple[int, str]] = [(created.at, created.priority or "normal")]
+    stopped = status in STOPPED_STATUSES
+    raws: list[_Raw] = []
+    counts: dict[str, int] = {}
+
+    def start(metric: MetricPolicy | None, at: int) -> _Raw | None:
+        if metric is None:
+            return None
+        number = counts.get(metric.kind, 0) + 1
+        counts[metric.kind] = number
+        raw = _Raw(metric, number, [[at, -1]])
+        raws.append(raw)
+        return raw
+
+    fr = start(first_response, created.at) if not stopped else None
+    res = start(resolution, created.at) if not stopped else None
+    nr: _Raw | None = None
+    pu: _Raw | None = None
+    responded = False
+
+    for event in events[1:]:
+        kind = event.type
+        at = event.at
+        if kind == "message":
+            if not event.public:
+                continue
+            author = event.author
+            if author == "agent" or (author == "bot" and bots_count):
+                responded = True
+                if fr is not None and fr.running:
+                    fr.switch_off(at, FULFILLED, event.agent)
+                if nr is not None and nr.running:
+                    nr.switch_off(at, FULFILLED, event.agent)
+                if pu is not None and pu.running:
+                    pu.switch_off(at, FULFILLED, event.agent)
+                if not stopped and periodic is not None:
+                    pu = start(periodic, at)
+            elif author == "customer" and responded and not stopped and next_response is not None:
+                if nr is None or not nr.running:
+                    nr = start(next_response, at)
+        elif kind == "status":
+            new_status = event.status or status
+            now_stopped = new_status in STOPPED_STATUSES
+            if now_stopped and not stopped:
+                for raw in (fr, nr, pu):
+                    if raw is not None and raw.running:
+                        raw.switch_off(at, SOLVED)
+                if res is not None and res.running:
+                    res.switch_off(at, SOLVED)
+            elif stopped and not now_stopped and resolution is not None:
+                if res is None:
+                    res = start(resolution, at)
+                else:  # a reopen resumes the same instance
+                    res.windows.append([at, -1])
+                    res.stop_reason = None
+            stopped = now_stopped
+            if new_status != status:
+                statuses.append((at, new_status))
+                status = new_status
+        elif kind == "update" and event.priority is not None:
+            priorities.append((at, event.priority))
+    return raws, statuses, priorities
+
+
+def _pause_intervals(statuses: Sequence[tuple[int, str]], pause_when: frozenset[str]) -> list[tuple[int, int]]:
+    """Real-time intervals in which the status is one of ``pause_when``; open end = -1."""
+    out: list[tuple[int, int]] = []
+    paused_since = -1
+    for at, status in statuses:
+        if status in pause_when:
+            if paused_since == -1:
+                paused_since = at
+        elif paused_since != -1:
+            if at > paused_since:
+                out.append((paused_since, at))
+            paused_since = -1
+    if paused_since != -1:
+        out.append((paused_since, -1))
+    return out
+
+
+def _priority_at(priorities: Sequence[tuple[int, str]], at: int) -> str:
+    current = priorities[0][1]
+    for changed, priority in priorities:
+        if changed > at:
+            break
+        current = priority
+    return current
+
+
+def _measure(
+    raw: _Raw,
+    pauses: Sequence[tuple[int, int]],
+    priorities: Sequence[tuple[int, str]],
+    now: int,
+) -> ClockResult:
+    metric = raw.metric
+    calendar: BusinessCalendar = metric.calendar
+    running = raw.running
+    end = now if running else raw.windows[-1][1]
+    priority = _priority_at(priorities, end)
+    target = metric.targets[priority]
+
+    # Running segments: the switched-on windows minus the pauses.
+    segments: list[tuple[int, int]] = []
+    used_pauses: list[tuple[int, int | None]] = []
+    for window_start, window_end in raw.windows:
+        b = now if window_end == -1 else window_end
+        a = window_start
+        for pause_start, pause_end in pauses:
+            p_end = now if pause_end == -1 else pause_end
+            if p_end <= a or pause_start >= b:
+                continue
+            used_pauses.append((max(pause_start, window_start), None if pause_end == -1 and window_end == -1 else min(p_end, b)))
+            if pause_start > a:
+                segments.append((a, pause_start))
+            a = max(a, p_end)
+        if b > a:
+            segments.append((a, b))
+
+    elapsed = 0
+    due: int | None = None
+    for a, b in segments:
+        length = calendar.between(a, b)
+        if due is None and elapsed + length >= target:
+            due = calendar.add(a, target - elapsed)
+        elapsed += length
+    paused_now = running and bool(pauses) and pauses[-1][1] == -1 and pauses[-1][0] <= now
+    if due is None and not paused_now:
+        due = calendar.add(end, target - elapsed)
+
+    if running:
+        state = BREACHED if elapsed > target else (PAUSED if paused_now else ACTIVE)
+    elif raw.stop_reason == FULFILLED or metric.kind == RESOLUTION:
+        state = BREACHED if elapsed > target else ACHIEVED
+    else:
+        state = BREACHED if elapsed > target else CANCELLED
+
+    paused_seconds = 0
+    if pauses:
+        total = sum(calendar.between(a, now if b == -1 else b) for a, b in raw.windows)
+        paused_seconds = total - elapsed
+    return ClockResult(
+        metric=metric.kind,
+        instance=raw.number,
+        state=state,
+        start=raw.windows[0][0],
+        due=due,
+        stop=None if running else end,
+        stop_reason=raw.stop_reason if not running else None,
+        elapsed=elapsed,
+        paused=paused_seconds,
+        target=target,
+        priority=priority,
+        calendar=calendar.name,
+        pauses=tuple(used_pauses),
+        agent=raw.agent,
+    )
+
+
+def run_clocks(events: Sequence[Event], policy: Policy, now: int) -> list[ClockResult]:
+    """Every clock instance of ``policy``'s metrics on a ticket, measured at ``now``.
+
+    ``events`` are one ticket's events in order, the first being ``created``,
+    none after ``now``. Results come in policy metric order, then instance order.
+    """
+    raws, statuses, priorities = _walk(events, policy)
+    pause_cache: dict[frozenset[str], list[tuple[int, int]]] = {}
+    results: list[ClockResult] = []
+    order: Mapping[str, int] = {m.kind: i for i, m in enumerate(policy.metrics)}
+    for raw in sorted(raws, key=lambda r: (order[r.metric.kind], r.number)):
+        pause_when = raw.metric.pause_when
+        pauses = pause_cache.get(pause_when)
+        if pauses is None:
+            pauses = _pause_intervals(statuses, pause_when) if pause_when else []
+            pause_cache[pause_when] = pauses
+        results.append(_measure(raw, pauses, priorities, now))
+    return results
+
+
+__all__ = [
+    "ACHIEVED",
+    "ACTIVE",
+    "BREACHED",
+    "CANCELLED",
+    "FULFILLED",
+    "PAUSED",
+    "SOLVED",
+    "STATES",
+    "ClockResult",
+    "run_clocks",
+]

@@ -1,0 +1,53 @@
+"""Durations as written in policies (``90m``, ``2h``, ``1h30m``, ``45s``, or whole minutes)."""
+
+from __future__ import annotations
+
+import re
+
+_PATTERN = re.compile(r"^\s*(?:(\d+)\s*h)?\s*(?:(\d+)\s*m(?:in)?)?\s*(?:(\d+)\s*s)?\s*$")
+
+
+def parse_duration(value: object) -> int:
+    """Seconds of a duration; raises ``ValueError`` with what was expected.
+
+    A bare integer is whole minutes. Days are refused: in business time a "day"
+    could mean 24 hours or one working day, so policies say hours instead.
+    """
+    if isinstance(value, bool):
+        raise ValueError(f"expected a duration like 90m, 2h or 1h30m, got {value}")
+    if isinstance(value, int):
+        seconds = value * 60
+    elif isinstance(value, str):
+        text = value.strip().lower()
+        if text.isdigit():
+            seconds = int(text) * 60
+        else:
+            found = _PATTERN.match(text)
+            if not text or found is None or not any(found.groups()):
+                if re.search(r"\d\s*(d|day|days|w|wk|week|weeks)\b", text):
+                    raise ValueError(
+                        f"'{value}': days and weeks are ambiguous in business time; "
+                        "write hours, e.g. 16h for two 8-hour working days"
+                    )
+                raise ValueError(f"expected a duration like 90m, 2h or 1h30m, got '{value}'")
+            hours, minutes, secs = (int(g) if g else 0 for g in found.groups())
+            seconds = hours * 3600 + minutes * 60 + secs
+    else:
+        raise ValueError(f"expected a duration like 90m, 2h or 1h30m, got {value!r}")
+    if seconds <= 0:
+        raise ValueError(f"a duration must be longer than zero, got '{value}'")
+    return seconds
+
+
+def format_duration(seconds: int) -> str:
+    """Compact text for ``seconds`` (``1h30m``, ``-15m``, ``0s``), the inverse of parsing."""
+    sign = "-" if seconds < 0 else ""
+    rest = abs(seconds)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    text = (f"{hours}h" if hours else "") + (f"{minutes}m" if minutes else "")
+    text += f"{secs}s" if secs or not text else ""
+    return sign + text
+
+
+__all__ = ["format_duration", "parse_duration"]

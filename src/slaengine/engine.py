@@ -1,0 +1,84 @@
+"""Evaluate SLA policies on ticket timelines at an instant: the engine's one entry point.
+
+``evaluate`` is a pure function of (policies, timelines, now): no I/O, no wall
+clock. Embedded use, batch audits and the CLI all go through it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from bisect import bisect_right
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from operator import attrgetter
+
+from slaengine.calendar import to_epoch
+from slaengine.clocks import ClockResult, run_clocks
+from slaengine.policy.model import Policy, PolicySet
+from slaengine.timeline import TicketState, Timeline, TimelineSet
+
+_AT = attrgetter("at")
+
+
+@dataclass(frozen=True, slots=True)
+class TicketResult:
+    """One ticket at the evaluation instant: its attributes, policy and clocks.
+
+    ``policy`` is ``None`` when no policy matches (an unmatched ticket).
+    """
+
+    ticket: str
+    state: TicketState
+    policy: Policy | None
+    clocks: tuple[ClockResult, ...]
+
+    @property
+    def matched(self) -> bool:
+        """True when a policy applies to the ticket."""
+        return self.policy is not None
+
+
+def as_epoch(now: dt.datetime | int) -> int:
+    """Epoch seconds of ``now``, which must be timezone-aware when a datetime."""
+    if isinstance(now, dt.datetime):
+        return to_epoch(now)
+    return int(now)
+
+
+def evaluate_timeline(policies: PolicySet, timeline: Timeline, now: int) -> TicketResult | None:
+    """Evaluate one ticket at ``now`` (epoch seconds); ``None`` if created after ``now``."""
+    events = timeline.events
+    if events[0].at > now:
+        return None
+    if events[-1].at > now:
+        events = events[: bisect_right(events, now, key=_AT)]
+    state = timeline.state_at(now)
+    policy = policies.select(state)
+    clocks = tuple(run_clocks(events, policy, now)) if policy is not None else ()
+    return TicketResult(timeline.ticket, state, policy, clocks)
+
+
+def iter_evaluate(
+    policies: PolicySet,
+    timelines: Iterable[Timeline] | TimelineSet,
+    now: dt.datetime | int,
+) -> Iterator[TicketResult]:
+    """Evaluate tickets lazily, in the order given; tickets created after ``now`` are skipped."""
+    instant = as_epoch(now)
+    items = timelines.timelines.values() if isinstance(timelines, TimelineSet) else timelines
+    for timeline in items:
+        result = evaluate_timeline(policies, timeline, instant)
+        if result is not None:
+            yield result
+
+
+def evaluate(
+    policies: PolicySet,
+    timelines: Iterable[Timeline] | TimelineSet,
+    now: dt.datetime | int,
+) -> list[TicketResult]:
+    """Evaluate every ticket at ``now`` (an aware datetime or epoch seconds)."""
+    return list(iter_evaluate(policies, timelines, now))
+
+
+__all__ = ["TicketResult", "as_epoch", "evaluate", "evaluate_timeline", "iter_evaluate"]

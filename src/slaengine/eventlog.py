@@ -1,0 +1,70 @@
+"""Read ticket events from JSON Lines (plain or gzip) into timelines, reporting bad lines."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import os
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+from types import MappingProxyType
+from typing import IO
+
+from slaengine.errors import EventError, Problem
+from slaengine.timeline import Event, TimelineSet, build_timelines, parse_event
+
+_NO_MAP: Mapping[str, str] = MappingProxyType({})
+
+
+def parse_lines(
+    lines: Iterable[str],
+    source: str = "<events>",
+    status_map: Mapping[str, str] = _NO_MAP,
+    problems: list[Problem] | None = None,
+) -> Iterator[Event]:
+    """Parse JSON Lines into events; each bad line becomes a problem and is skipped.
+
+    Blank lines are ignored. ``problems`` collects what could not be used.
+    """
+    found = problems if problems is not None else []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            found.append(Problem(source, number, exc.colno, "E401", f"not valid JSON: {exc.msg}"))
+            continue
+        try:
+            yield parse_event(obj, seq=number, line=number, status_map=status_map)
+        except EventError as exc:
+            found.append(Problem(source, number, 0, "E400", exc.reason))
+
+
+def open_events(path: str | os.PathLike[str]) -> IO[str]:
+    """Open an events file for reading text; ``.gz`` files are decompressed; ``-`` is stdin."""
+    if str(path) == "-":
+        import sys
+
+        return io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="replace")
+    if str(path).endswith(".gz"):
+        return gzip.open(path, "rt", encoding="utf-8", errors="replace")
+    return open(path, encoding="utf-8", errors="replace")  # noqa: SIM115 - caller closes
+
+
+def read_events(
+    path: str | os.PathLike[str], status_map: Mapping[str, str] = _NO_MAP
+) -> TimelineSet:
+    """Read a JSON Lines file into timelines; every unusable line is in ``problems``."""
+    source = "<stdin>" if str(path) == "-" else str(Path(path))
+    problems: list[Problem] = []
+    with open_events(path) as stream:
+        events = list(parse_lines(stream, source, status_map, problems))
+    built = build_timelines(events, source)
+    built.problems[:0] = problems
+    built.problems.sort(key=lambda p: p.line)
+    return built
+
+
+__all__ = ["open_events", "parse_lines", "read_events"]

@@ -1,0 +1,83 @@
+"""Read policy files and directories from disk into a validated :class:`PolicySet`."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+from slaengine.errors import PolicyError, Problem
+from slaengine.policy.model import PolicySet
+from slaengine.policy.source import YNode, parse_yaml
+from slaengine.policy.validate import build_policy_set
+
+POLICY_SUFFIXES = (".yaml", ".yml")
+# Folders inside a policy directory that hold other YAML (policy tests), not policies.
+_SKIPPED_DIRS = frozenset({"tests"})
+
+
+def policy_files(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
+    """The policy files named by ``paths``; a directory gives its YAML files in name order.
+
+    Raises :class:`PolicyError` for a path that does not exist or holds no policy.
+    """
+    files: list[Path] = []
+    problems: list[Problem] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            found = sorted(
+                p for p in path.rglob("*")
+                if p.suffix in POLICY_SUFFIXES and p.is_file()
+                and not _SKIPPED_DIRS.intersection(p.relative_to(path).parts[:-1])
+            )  # fmt: skip
+            if not found:
+                problems.append(Problem(str(path), 0, 0, "E002", "no .yaml or .yml files in this directory"))
+            files.extend(found)
+        elif path.is_file():
+            files.append(path)
+        else:
+            problems.append(Problem(str(path), 0, 0, "E002", "no such file or directory"))
+    if problems:
+        raise PolicyError(problems)
+    return files
+
+
+def read_policies(
+    paths: Iterable[str | os.PathLike[str]],
+) -> tuple[PolicySet | None, list[Problem]]:
+    """Load and validate; return the set (``None`` on errors) and every problem found."""
+    documents: list[tuple[str, YNode | None, list[Problem]]] = []
+    for path in policy_files(paths):
+        source = str(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            documents.append((source, None, [Problem(source, 0, 0, "E002", f"cannot read: {exc}")]))
+            continue
+        root, problems = parse_yaml(text, source)
+        documents.append((source, root, problems))
+    return build_policy_set(documents)
+
+
+def load_policies(*paths: str | os.PathLike[str]) -> PolicySet:
+    """Load policy files or directories; raise :class:`PolicyError` listing every error.
+
+    Warnings (codes starting with ``W``) do not stop loading.
+    """
+    policy_set, problems = read_policies(paths)
+    if policy_set is None:
+        raise PolicyError([p for p in problems if not p.code.startswith("W")])
+    return policy_set
+
+
+def loads_policies(text: str, source: str = "<string>") -> PolicySet:
+    """Load one policy document from a string (for tests and embedding)."""
+    root, problems = parse_yaml(text, source)
+    policy_set, found = build_policy_set([(source, root, problems)])
+    if policy_set is None:
+        raise PolicyError([p for p in found if not p.code.startswith("W")])
+    return policy_set
+
+
+__all__ = ["load_policies", "loads_policies", "policy_files", "read_policies"]

@@ -1,0 +1,156 @@
+"""The policy model: frozen, validated objects built from YAML by ``validate``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Final
+
+from slaengine.calendar import BusinessCalendar
+from slaengine.timeline import TicketState
+
+FIRST_RESPONSE: Final = "first_response"
+NEXT_RESPONSE: Final = "next_response"
+PERIODIC_UPDATE: Final = "periodic_update"
+RESOLUTION: Final = "resolution"
+METRIC_KINDS: Final = (FIRST_RESPONSE, NEXT_RESPONSE, PERIODIC_UPDATE, RESOLUTION)
+RESPONSE_METRICS: Final = frozenset({FIRST_RESPONSE, NEXT_RESPONSE, PERIODIC_UPDATE})
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """Where something was written: file and 1-based line and column."""
+
+    source: str
+    line: int
+    column: int
+
+    def __str__(self) -> str:
+        return f"{self.source}:{self.line}:{self.column}"
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """Conditions on a ticket's current attributes; every given condition must hold.
+
+    A set means "one of"; ``None`` means "any". ``exclude`` must not hold.
+    """
+
+    channel: frozenset[str] | None = None
+    priority: frozenset[str] | None = None
+    group: frozenset[str] | None = None
+    assignee: frozenset[str] | None = None
+    customer: frozenset[str] | None = None
+    tags_any: frozenset[str] | None = None
+    tags_all: frozenset[str] = frozenset()
+    tags_none: frozenset[str] = frozenset()
+    fields: Mapping[str, tuple[Any, ...]] = field(default_factory=lambda: MappingProxyType({}))
+    exclude: Match | None = None
+
+    @property
+    def is_catch_all(self) -> bool:
+        """True when the match holds for every ticket."""
+        return self == _EVERYTHING
+
+    def holds(self, ticket: TicketState) -> bool:
+        """True when ``ticket`` meets every condition."""
+        return not self.failed_conditions(ticket, first_only=True)
+
+    def failed_conditions(self, ticket: TicketState, first_only: bool = False) -> list[str]:
+        """Human-readable conditions that ``ticket`` does not meet."""
+        failed: list[str] = []
+        for name, allowed, value in (
+            ("channel", self.channel, ticket.channel),
+            ("priority", self.priority, ticket.priority),
+            ("group", self.group, ticket.group),
+            ("assignee", self.assignee, ticket.assignee),
+            ("customer", self.customer, ticket.customer),
+        ):
+            if allowed is not None and value not in allowed:
+                failed.append(f"{name} {value!r} not in {sorted(allowed)}")
+                if first_only:
+                    return failed
+        tags = ticket.tags
+        if self.tags_any is not None and not (tags & self.tags_any):
+            failed.append(f"no tag of {sorted(self.tags_any)}")
+        if self.tags_all - tags:
+            failed.append(f"missing tags {sorted(self.tags_all - tags)}")
+        if tags & self.tags_none:
+            failed.append(f"has excluded tags {sorted(tags & self.tags_none)}")
+        for name, values in self.fields.items():
+            if ticket.fields.get(name) not in values:
+                failed.append(f"field {name!r} = {ticket.fields.get(name)!r} not in {list(values)}")
+        if self.exclude is not None and self.exclude.holds(ticket):
+            failed.append("excluded by 'not'")
+        return failed[:1] if first_only else failed
+
+
+_EVERYTHING: Final = Match()
+
+
+@dataclass(frozen=True, slots=True)
+class MetricPolicy:
+    """One metric's promise within a policy: targets per priority, pauses, calendar."""
+
+    kind: str
+    targets: Mapping[str, int]  # priority -> seconds of business time
+    calendar: BusinessCalendar
+    pause_when: frozenset[str] = frozenset()
+    location: Location | None = None
+
+    def target_for(self, priority: str) -> int:
+        """Seconds of business time allowed for ``priority``."""
+        return self.targets[priority]
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """A named SLA policy: which tickets it covers and what it promises them."""
+
+    name: str
+    match: Match
+    calendar: BusinessCalendar
+    metrics: tuple[MetricPolicy, ...]
+    bot_replies_count: bool = False
+    description: str = ""
+    location: Location | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PolicySet:
+    """Ordered policies with their calendars; the first policy whose match holds applies."""
+
+    policies: tuple[Policy, ...]
+    calendars: Mapping[str, BusinessCalendar]
+    status_map: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    sources: tuple[str, ...] = ()
+
+    def select(self, ticket: TicketState) -> Policy | None:
+        """The first policy whose match holds for ``ticket``, or ``None`` (unmatched)."""
+        for policy in self.policies:
+            if policy.match.holds(ticket):
+                return policy
+        return None
+
+    def by_name(self, name: str) -> Policy:
+        """The policy called ``name``; ``KeyError`` if there is none."""
+        for policy in self.policies:
+            if policy.name == name:
+                return policy
+        raise KeyError(name)
+
+
+__all__ = [
+    "FIRST_RESPONSE",
+    "METRIC_KINDS",
+    "NEXT_RESPONSE",
+    "PERIODIC_UPDATE",
+    "RESOLUTION",
+    "RESPONSE_METRICS",
+    "Location",
+    "Match",
+    "MetricPolicy",
+    "Policy",
+    "PolicySet",
+]

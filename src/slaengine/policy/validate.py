@@ -1,0 +1,625 @@
+"""Located YAML nodes to a validated :class:`PolicySet`, collecting every problem.
+
+Checks run shape first (keys and types), then values (durations, times, zones,
+dates), then references (calendar names, shadowed policies). Each problem names
+the file, line and column, what was expected and, for a misspelling, a guess.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import re
+import zoneinfo
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from types import MappingProxyType
+from typing import Any
+
+from slaengine.calendar import (
+    WEEKDAYS,
+    AlwaysOpen,
+    BusinessCalendar,
+    Shift,
+    WeeklyCalendar,
+    country_holidays,
+)
+from slaengine.durations import parse_duration
+from slaengine.errors import Problem
+from slaengine.policy.model import (
+    METRIC_KINDS,
+    Location,
+    Match,
+    MetricPolicy,
+    Policy,
+    PolicySet,
+)
+from slaengine.policy.source import YMap, YNode, YScalar, YSeq
+from slaengine.timeline import CHANNELS, PRIORITIES, STATUSES, STOPPED_STATUSES
+
+ALWAYS_OPEN = "24x7"
+TOP_KEYS = ("version", "calendars", "policies", "statuses")
+CALENDAR_KEYS = ("timezone", "hours", "holidays", "description")
+POLICY_KEYS = ("name", "description", "match", "calendar", "bot_replies_count", "metrics")
+METRIC_KEYS = ("targets", "pause_when", "calendar")
+MATCH_KEYS = ("channel", "priority", "group", "assignee", "customer", "tags", "fields", "not")
+TAG_KEYS = ("any", "all", "none")
+HOLIDAY_KEYS = ("date", "from", "to", "name", "country", "subdivision")
+_INTERVAL = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
+
+
+def _did_you_mean(word: str, choices: Iterable[str]) -> str:
+    match = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f"; did you mean '{match[0]}'?" if match else ""
+
+
+@cache
+def _zone_names() -> tuple[str, ...]:
+    return tuple(sorted(zoneinfo.available_timezones()))
+
+
+@cache
+def _countries() -> dict[str, list[str]]:
+    import holidays  # loading the country table is slow; only when a calendar names one
+
+    supported: dict[str, list[str]] = holidays.list_supported_countries()
+    return supported
+
+
+@dataclass(slots=True)
+class _FileContext:
+    source: str
+    problems: list[Problem] = field(default_factory=list)
+
+    def report(self, node: YNode, code: str, message: str) -> None:
+        self.problems.append(Problem(self.source, node.line, node.column, code, message))
+
+    def location(self, node: YNode) -> Location:
+        return Location(self.source, node.line, node.column)
+
+    # -- shape helpers ----------------------------------------------------
+
+    def mapping(self, node: YNode, what: str) -> YMap | None:
+        if isinstance(node, YMap):
+            return node
+        self.report(node, "E103", f"{what} must be a mapping, got {_describe(node)}")
+        return None
+
+    def keys(self, node: YMap, allowed: Sequence[str], where: str) -> None:
+        for name, (key, _value) in node.entries.items():
+            if name not in allowed:
+                self.report(
+                    key, "E101",
+                    f"unknown key '{name}' in {where}; expected one of {', '.join(allowed)}"
+                    f"{_did_you_mean(name, allowed)}",
+                )  # fmt: skip
+
+    def required(self, node: YMap, name: str, where: str) -> YNode | None:
+        entry = node.entries.get(name)
+        if entry is None:
+            self.report(node, "E102", f"{where} is missing required key '{name}'")
+            return None
+        return entry[1]
+
+    def text(self, node: YNode, what: str) -> str | None:
+        if isinstance(node, YScalar) and node.value is not None and not isinstance(node.value, bool):
+            return node.text if not isinstance(node.value, str) else node.value
+        self.report(node, "E103", f"{what} must be text, got {_describe(node)}")
+        return None
+
+    def text_list(self, node: YNode, what: str) -> list[tuple[str, YScalar]]:
+        """A scalar or a list of scalars, each with its node."""
+        items = node.items if isinstance(node, YSeq) else [node]
+        out: list[tuple[str, YScalar]] = []
+        for item in items:
+            value = self.text(item, what)
+            if value is not None and isinstance(item, YScalar):
+                out.append((value, item))
+        return out
+
+
+def _describe(node: YNode) -> str:
+    if isinstance(node, YMap):
+        return "a mapping"
+    if isinstance(node, YSeq):
+        return "a list"
+    assert isinstance(node, YScalar)
+    if node.value is None:
+        return "nothing (null)"
+    return f"'{node.text}'"
+
+
+# -- calendars ---------------------------------------------------------------
+
+
+def _parse_interval(text: str) -> Shift | str:
+    found = _INTERVAL.match(text)
+    if found is None:
+        return f"expected an interval like 09:00-17:00, got '{text}'"
+    h1, m1, h2, m2 = (int(g) for g in found.groups())
+    for hour, minute in ((h1, m1), (h2, m2)):
+        if hour > 24 or minute > 59 or (hour == 24 and minute):
+            return f"'{hour:02d}:{minute:02d}' is not a time of day (00:00 to 24:00)"
+    start, end = h1 * 60 + m1, h2 * 60 + m2
+    if start == 1440:
+        return "an interval cannot start at 24:00; use 00:00"
+    if end <= start:
+        end += 1440  # runs overnight into the next day
+    return Shift(start, end)
+
+
+def _day_range(name: str) -> list[int] | None:
+    parts = name.split("-")
+    if len(parts) == 1:
+        return [WEEKDAYS.index(name)] if name in WEEKDAYS else None
+    if len(parts) == 2 and parts[0] in WEEKDAYS and parts[1] in WEEKDAYS:
+        first, last = WEEKDAYS.index(parts[0]), WEEKDAYS.index(parts[1])
+        return [(first + i) % 7 for i in range((last - first) % 7 + 1)]
+    return None
+
+
+def _hours(ctx: _FileContext, node: YNode) -> dict[int, list[Shift]] | None:
+    hours = ctx.mapping(node, "'hours'")
+    if hours is None:
+        return None
+    shifts: dict[int, list[Shift]] = {}
+    given_at: dict[int, YScalar] = {}
+    for name, (key, value) in hours.entries.items():
+        days = _day_range(name.strip().lower())
+        if days is None:
+            options = [*WEEKDAYS, "mon-fri", "sat-sun"]
+            ctx.report(key, "E101", f"unknown day '{name}' in 'hours'; expected mon..sun or a "
+                       f"range like mon-fri{_did_you_mean(name, options)}")  # fmt: skip
+            continue
+        day_shifts: list[Shift] = []
+        if isinstance(value, YScalar) and (value.value is None or value.value == "closed"):
+            pass  # explicitly closed
+        else:
+            for text, item in ctx.text_list(value, f"hours of '{name}'"):
+                parsed = _parse_interval(text)
+                if isinstance(parsed, str):
+                    ctx.report(item, "E202", parsed)
+                else:
+                    day_shifts.append(parsed)
+        day_shifts.sort(key=lambda s: s.start)
+        for before, after in zip(day_shifts, day_shifts[1:], strict=False):
+            if after.start < before.end:
+                ctx.report(value, "E206", f"intervals of '{name}' overlap; list each open period once")
+        for day in days:
+            if day in given_at:
+                ctx.report(key, "E104", f"'{WEEKDAYS[day]}' is already given at line "
+                           f"{given_at[day].line}; give each day once")  # fmt: skip
+                continue
+            given_at[day] = key
+            shifts[day] = list(day_shifts)
+    return shifts
+
+
+def _date(ctx: _FileContext, node: YNode, what: str) -> dt.date | None:
+    if isinstance(node, YScalar):
+        if isinstance(node.value, dt.date):
+            return node.value
+        if isinstance(node.value, str):
+            try:
+                return dt.date.fromisoformat(node.value.strip())
+            except ValueError:
+                pass
+    ctx.report(node, "E204", f"{what} must be a date like 2025-12-24, got {_describe(node)}")
+    return None
+
+
+def _holidays(
+    ctx: _FileContext, node: YNode
+) -> tuple[set[dt.date], list[Callable[[range], set[dt.date]]]]:
+    dates: set[dt.date] = set()
+    providers: list[Callable[[range], set[dt.date]]] = []
+    items = node.items if isinstance(node, YSeq) else [node]
+    for item in items:
+        if isinstance(item, YScalar):
+            day = _date(ctx, item, "a holiday")
+            if day is not None:
+                dates.add(day)
+            continue
+        entry = ctx.mapping(item, "a holiday")
+        if entry is None:
+            continue
+        ctx.keys(entry, HOLIDAY_KEYS, "a holiday")
+        names = entry.entries
+        if "country" in names:
+            provider = _country(ctx, entry)
+            if provider is not None:
+                providers.append(provider)
+        elif "date" in names:
+            day = _date(ctx, names["date"][1], "'date'")
+            if day is not None:
+                dates.add(day)
+        elif "from" in names and "to" in names:
+            first = _date(ctx, names["from"][1], "'from'")
+            last = _date(ctx, names["to"][1], "'to'")
+            if first is not None and last is not None:
+                if last < first:
+                    ctx.report(names["to"][1], "E204", "'to' is before 'from'")
+                while first <= last:
+                    dates.add(first)
+                    first += dt.timedelta(days=1)
+        else:
+            ctx.report(entry, "E102", "a holiday needs 'date', 'from' and 'to', or 'country'")
+    return dates, providers
+
+
+def _country(ctx: _FileContext, entry: YMap) -> Callable[[range], set[dt.date]] | None:
+    country = ctx.text(entry.entries["country"][1], "'country'")
+    if country is None:
+        return None
+    code = country.strip().upper()
+    supported = _countries()
+    if code not in supported:
+        ctx.report(entry.entries["country"][1], "E205",
+                   f"unknown country '{country}'; expected an ISO 3166 code such as DE, US, GB"
+                   f"{_did_you_mean(code, supported)}")  # fmt: skip
+        return None
+    subdivision: str | None = None
+    if "subdivision" in entry.entries:
+        sub_node = entry.entries["subdivision"][1]
+        subdivision = ctx.text(sub_node, "'subdivision'")
+        if subdivision is not None and subdivision.upper() not in [s.upper() for s in supported[code]]:
+            ctx.report(sub_node, "E205",
+                       f"unknown subdivision '{subdivision}' of {code}; expected one of "
+                       f"{', '.join(supported[code][:12])}{'...' if len(supported[code]) > 12 else ''}"
+                       f"{_did_you_mean(subdivision.upper(), supported[code])}")  # fmt: skip
+            return None
+        if subdivision is not None:
+            subdivision = next(s for s in supported[code] if s.upper() == subdivision.upper())
+    return country_holidays(code, subdivision)
+
+
+def _calendar(ctx: _FileContext, name: str, key: YScalar, node: YNode) -> BusinessCalendar | None:
+    body = ctx.mapping(node, f"calendar '{name}'")
+    if body is None:
+        return None
+    ctx.keys(body, CALENDAR_KEYS, f"calendar '{name}'")
+    zone_node = ctx.required(body, "timezone", f"calendar '{name}'")
+    hours_node = ctx.required(body, "hours", f"calendar '{name}'")
+    zone: str | None = None
+    if zone_node is not None:
+        zone = ctx.text(zone_node, "'timezone'")
+        if zone is not None:
+            try:
+                zoneinfo.ZoneInfo(zone)
+            except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+                ctx.report(zone_node, "E203", f"unknown time zone '{zone}'; expected an IANA name "
+                           f"like Europe/Berlin{_did_you_mean(zone, _zone_names())}")  # fmt: skip
+                zone = None
+    shifts = _hours(ctx, hours_node) if hours_node is not None else None
+    dates: set[dt.date] = set()
+    providers: list[Callable[[range], set[dt.date]]] = []
+    if "holidays" in body.entries:
+        dates, providers = _holidays(ctx, body.entries["holidays"][1])
+    if shifts is not None and not any(shifts.values()):
+        ctx.report(key, "E303", f"calendar '{name}' is never open; give at least one day some hours")
+        return None
+    if zone is None or shifts is None:
+        return None
+    return WeeklyCalendar(name, zone, shifts, dates, providers)
+
+
+# -- policies ----------------------------------------------------------------
+
+
+def _match(ctx: _FileContext, node: YNode, where: str) -> Match | None:
+    if isinstance(node, YScalar) and node.value is None:
+        return Match()
+    body = ctx.mapping(node, f"'match' of {where}")
+    if body is None:
+        return None
+    ctx.keys(body, MATCH_KEYS, f"'match' of {where}")
+    values: dict[str, Any] = {}
+    ok = True
+    for name in ("channel", "priority", "group", "assignee", "customer"):
+        if name not in body.entries:
+            continue
+        items = ctx.text_list(body.entries[name][1], f"'{name}'")
+        if name == "priority":
+            for value, item in items:
+                if value not in PRIORITIES:
+                    ok = False
+                    ctx.report(item, "E207", f"unknown priority '{value}'; expected one of "
+                               f"{', '.join(PRIORITIES)}{_did_you_mean(value, PRIORITIES)}")  # fmt: skip
+        if name == "channel":
+            for value, item in items:
+                guess = _did_you_mean(value.lower(), CHANNELS)
+                if value.lower() not in CHANNELS and guess:
+                    ctx.report(item, "W201", f"channel '{value}' is not a known channel{guess} "
+                             "(custom channels are fine; check the spelling)")  # fmt: skip
+            items = [(value.lower(), item) for value, item in items]
+        values[name] = frozenset(value for value, _ in items)
+    if "tags" in body.entries:
+        tags_node = body.entries["tags"][1]
+        if isinstance(tags_node, YMap):
+            ctx.keys(tags_node, TAG_KEYS, "'tags'")
+            for key in TAG_KEYS:
+                if key in tags_node.entries:
+                    found = frozenset(v for v, _ in ctx.text_list(tags_node.entries[key][1], "a tag"))
+                    values[f"tags_{key}"] = found
+        else:
+            values["tags_any"] = frozenset(v for v, _ in ctx.text_list(tags_node, "a tag"))
+    if "fields" in body.entries:
+        fields_node = ctx.mapping(body.entries["fields"][1], "'fields'")
+        if fields_node is not None:
+            fields: dict[str, tuple[Any, ...]] = {}
+            for field_name, (_key, value_node) in fields_node.entries.items():
+                items_nodes = value_node.items if isinstance(value_node, YSeq) else [value_node]
+                scalars = [n for n in items_nodes if isinstance(n, YScalar)]
+                if len(scalars) != len(items_nodes):
+                    ctx.report(value_node, "E103", f"field '{field_name}' must be a value or a list of values")
+                fields[field_name] = tuple(n.value for n in scalars)
+            values["fields"] = MappingProxyType(fields)
+    if "not" in body.entries:
+        excluded = _match(ctx, body.entries["not"][1], f"'not' of {where}")
+        if excluded is None:
+            ok = False
+        values["exclude"] = excluded
+    return Match(**values) if ok else None
+
+
+def _targets(ctx: _FileContext, node: YNode, where: str) -> dict[str, int] | None:
+    if isinstance(node, YScalar):
+        try:
+            seconds = parse_duration(node.value)
+        except ValueError as exc:
+            ctx.report(node, "E201", f"bad target of {where}: {exc}")
+            return None
+        return dict.fromkeys(PRIORITIES, seconds)
+    body = ctx.mapping(node, f"'targets' of {where}")
+    if body is None:
+        return None
+    targets: dict[str, int] = {}
+    for name, (key, value) in body.entries.items():
+        if name not in PRIORITIES:
+            ctx.report(key, "E207", f"unknown priority '{name}' in 'targets'; expected "
+                       f"{', '.join(PRIORITIES)}{_did_you_mean(name, PRIORITIES)}")  # fmt: skip
+            continue
+        try:
+            targets[name] = parse_duration(value.value if isinstance(value, YScalar) else value)
+        except ValueError as exc:
+            ctx.report(value, "E201", f"bad target for {name}: {exc}")
+    missing = [p for p in PRIORITIES if p not in body.entries]
+    if missing:
+        ctx.report(body, "E102", f"'targets' of {where} has no target for {', '.join(missing)}; "
+                   "give every priority one (or one duration for all)")  # fmt: skip
+    return targets if len(targets) == len(PRIORITIES) else None
+
+
+def _statuses(ctx: _FileContext, node: YNode, allowed: Sequence[str]) -> frozenset[str]:
+    found: set[str] = set()
+    for value, item in ctx.text_list(node, "a status"):
+        if value in STOPPED_STATUSES:
+            ctx.report(item, "E208", f"'{value}' stops clocks; it cannot pause them")
+        elif value not in allowed:
+            ctx.report(item, "E208", f"unknown status '{value}' in 'pause_when'; expected one of "
+                       f"{', '.join(allowed)}{_did_you_mean(value, allowed)}")  # fmt: skip
+        else:
+            found.add(value)
+    return frozenset(found)
+
+
+@dataclass(slots=True)
+class _Draft:
+    """A policy whose calendar names are resolved after all files are read."""
+
+    ctx: _FileContext
+    name: str
+    name_node: YNode
+    node: YMap
+    match: Match | None
+    calendar_ref: tuple[str, YNode] | None
+    bot_replies_count: bool
+    description: str
+    metrics: list[tuple[str, YNode, dict[str, int] | None, frozenset[str], tuple[str, YNode] | None]]
+
+
+def _policy(ctx: _FileContext, node: YNode, index: int) -> _Draft | None:
+    body = ctx.mapping(node, f"policy #{index + 1}")
+    if body is None:
+        return None
+    name_node = ctx.required(body, "name", f"policy #{index + 1}")
+    name = ctx.text(name_node, "'name'") if name_node is not None else None
+    where = f"policy '{name}'" if name else f"policy #{index + 1}"
+    ctx.keys(body, POLICY_KEYS, where)
+    match = _match(ctx, body.entries["match"][1], where) if "match" in body.entries else Match()
+    calendar_ref = None
+    if "calendar" in body.entries:
+        cal_node = body.entries["calendar"][1]
+        cal_name = ctx.text(cal_node, "'calendar'")
+        if cal_name is not None:
+            calendar_ref = (cal_name, cal_node)
+    bot = False
+    if "bot_replies_count" in body.entries:
+        bot_node = body.entries["bot_replies_count"][1]
+        if isinstance(bot_node, YScalar) and isinstance(bot_node.value, bool):
+            bot = bot_node.value
+        else:
+            ctx.report(bot_node, "E103", f"'bot_replies_count' must be true or false, got {_describe(bot_node)}")
+    description = ""
+    if "description" in body.entries:
+        description = ctx.text(body.entries["description"][1], "'description'") or ""
+    metrics = []
+    metrics_node = ctx.required(body, "metrics", where)
+    metrics_map = ctx.mapping(metrics_node, f"'metrics' of {where}") if metrics_node else None
+    if metrics_map is not None:
+        if not metrics_map.entries:
+            ctx.report(metrics_map, "E102", f"{where} has no metrics; expected some of {', '.join(METRIC_KINDS)}")
+        for kind, (key, value) in metrics_map.entries.items():
+            if kind not in METRIC_KINDS:
+                ctx.report(key, "E101", f"unknown metric '{kind}' in {where}; expected one of "
+                           f"{', '.join(METRIC_KINDS)}{_did_you_mean(kind, METRIC_KINDS)}")  # fmt: skip
+                continue
+            metric_where = f"{kind} of {where}"
+            metric = ctx.mapping(value, f"metric '{kind}'")
+            if metric is None:
+                continue
+            ctx.keys(metric, METRIC_KEYS, f"metric '{kind}'")
+            targets_node = ctx.required(metric, "targets", metric_where)
+            targets = _targets(ctx, targets_node, metric_where) if targets_node else None
+            allowed = [s for s in STATUSES if s not in STOPPED_STATUSES]
+            pauses = (_statuses(ctx, metric.entries["pause_when"][1], allowed)
+                      if "pause_when" in metric.entries else frozenset())  # fmt: skip
+            metric_calendar = None
+            if "calendar" in metric.entries:
+                metric_cal_name = ctx.text(metric.entries["calendar"][1], "'calendar'")
+                if metric_cal_name is not None:
+                    metric_calendar = (metric_cal_name, metric.entries["calendar"][1])
+            metrics.append((kind, key, targets, pauses, metric_calendar))
+    if name is None or name_node is None:
+        return None
+    return _Draft(ctx, name, name_node, body, match, calendar_ref, bot, description, metrics)
+
+
+# -- whole files -------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Collected:
+    calendars: dict[str, tuple[BusinessCalendar | None, _FileContext, YNode]] = field(
+        default_factory=dict
+    )
+    drafts: list[_Draft] = field(default_factory=list)
+    status_map: dict[str, str] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)  # syntax problems
+    contexts: list[_FileContext] = field(default_factory=list)
+
+
+def _file(root: YNode, source: str, collected: _Collected) -> None:
+    ctx = _FileContext(source)
+    collected.contexts.append(ctx)
+    body = ctx.mapping(root, "a policy file")
+    if body is not None:
+        ctx.keys(body, TOP_KEYS, "the policy file")
+        if "version" in body.entries:
+            version_node = body.entries["version"][1]
+            if not (isinstance(version_node, YScalar) and version_node.value == 1):
+                ctx.report(version_node, "E209", f"unsupported version {_describe(version_node)}; expected 1")
+        if "statuses" in body.entries:
+            _status_map(ctx, body.entries["statuses"][1], collected.status_map)
+        if "calendars" in body.entries:
+            calendars = ctx.mapping(body.entries["calendars"][1], "'calendars'")
+            for name, (key, value) in (calendars.entries.items() if calendars else ()):
+                if name == ALWAYS_OPEN:
+                    ctx.report(key, "E104", f"'{ALWAYS_OPEN}' is built in (always open); choose another name")
+                    continue
+                if name in collected.calendars:
+                    first = collected.calendars[name]
+                    ctx.report(key, "E104", f"calendar '{name}' is already defined at "
+                               f"{first[1].source}:{first[2].line}")  # fmt: skip
+                    continue
+                collected.calendars[name] = (_calendar(ctx, name, key, value), ctx, key)
+        policies_node = body.entries.get("policies")
+        if policies_node is None:
+            if "calendars" not in body.entries:
+                ctx.report(body, "E102", "the policy file has no 'policies' list")
+        elif isinstance(policies_node[1], YSeq):
+            for index, item in enumerate(policies_node[1].items):
+                draft = _policy(ctx, item, index)
+                if draft is not None:
+                    collected.drafts.append(draft)
+        else:
+            ctx.report(policies_node[1], "E103", f"'policies' must be a list, got {_describe(policies_node[1])}")
+
+
+def _status_map(ctx: _FileContext, node: YNode, status_map: dict[str, str]) -> None:
+    body = ctx.mapping(node, "'statuses'")
+    if body is None:
+        return
+    for name, (key, value) in body.entries.items():
+        target = ctx.text(value, f"status '{name}'")
+        if name in STATUSES:
+            ctx.report(key, "E208", f"'{name}' is a built-in status; map only custom ones")
+        elif target is not None and target not in STATUSES:
+            ctx.report(value, "E208", f"custom status '{name}' must map to one of "
+                       f"{', '.join(STATUSES)}{_did_you_mean(target, STATUSES)}")  # fmt: skip
+        elif target is not None:
+            if status_map.get(name, target) != target:
+                ctx.report(key, "E104", f"custom status '{name}' is already mapped to '{status_map[name]}'")
+            status_map[name] = target
+
+
+def _resolve(collected: _Collected) -> tuple[Policy, ...]:
+    always = AlwaysOpen(ALWAYS_OPEN)
+    calendars: dict[str, BusinessCalendar | None] = {ALWAYS_OPEN: always}
+    calendars.update({name: entry[0] for name, entry in collected.calendars.items()})
+    known = list(calendars)
+
+    def lookup(ref: tuple[str, YNode] | None, ctx: _FileContext, default: BusinessCalendar) -> BusinessCalendar | None:
+        if ref is None:
+            return default
+        name, node = ref
+        if name not in calendars:
+            ctx.report(node, "E301", f"unknown calendar '{name}'; expected one of "
+                       f"{', '.join(known)}{_did_you_mean(name, known)}")  # fmt: skip
+            return None
+        return calendars[name]  # None when the calendar itself was broken (already reported)
+
+    policies: list[Policy] = []
+    names: dict[str, _Draft] = {}
+    catch_all: _Draft | None = None
+    for draft in collected.drafts:
+        ctx = draft.ctx
+        if draft.name in names:
+            first = names[draft.name]
+            ctx.report(draft.name_node, "E302", f"policy name '{draft.name}' is already used at "
+                       f"{first.ctx.source}:{first.name_node.line}; names must be unique")  # fmt: skip
+        names.setdefault(draft.name, draft)
+        if catch_all is not None:
+            ctx.report(draft.name_node, "E304", f"policy '{draft.name}' can never apply: policy "
+                       f"'{catch_all.name}' ({catch_all.ctx.source}:{catch_all.name_node.line}) "
+                       "before it matches every ticket; move it up or give that one a 'match'")  # fmt: skip
+        if draft.match is not None and draft.match.is_catch_all and catch_all is None:
+            catch_all = draft
+        policy_calendar = lookup(draft.calendar_ref, ctx, always)
+        metrics: list[MetricPolicy] = []
+        complete = draft.match is not None and policy_calendar is not None
+        for kind, key, targets, pauses, metric_ref in draft.metrics:
+            metric_calendar = lookup(metric_ref, ctx, policy_calendar or always)
+            if targets is None or metric_calendar is None:
+                complete = False
+                continue
+            metrics.append(MetricPolicy(kind, MappingProxyType(targets), metric_calendar,
+                                        pauses, ctx.location(key)))  # fmt: skip
+        if complete and draft.match is not None and policy_calendar is not None:
+            policies.append(Policy(draft.name, draft.match, policy_calendar, tuple(metrics),
+                                   draft.bot_replies_count, draft.description,
+                                   ctx.location(draft.node)))  # fmt: skip
+    return tuple(policies)
+
+
+def build_policy_set(
+    documents: Sequence[tuple[str, YNode | None, list[Problem]]],
+) -> tuple[PolicySet | None, list[Problem]]:
+    """Validate parsed documents ``(source, root, parse problems)`` into one policy set.
+
+    Returns the set (``None`` when any error was found) and every problem, in
+    file and line order. Problems whose code starts with ``W`` are warnings.
+    """
+    collected = _Collected()
+    for source, root, parse_problems in documents:
+        collected.problems.extend(parse_problems)
+        if root is not None:
+            _file(root, source, collected)
+    policies = _resolve(collected)
+    found = collected.problems + [p for ctx in collected.contexts for p in ctx.problems]
+    order = {source: i for i, (source, _, _) in enumerate(documents)}
+    problems = sorted(found,
+                      key=lambda p: (order.get(p.source, 0), p.line, p.column, p.code))  # fmt: skip
+    if any(p.code.startswith("E") for p in problems):
+        return None, problems
+    calendars = {p.calendar.name: p.calendar for p in policies}
+    calendars.update({name: entry[0] for name, entry in collected.calendars.items() if entry[0]})
+    return (
+        PolicySet(policies, MappingProxyType(calendars), MappingProxyType(collected.status_map),
+                  tuple(source for source, _, _ in documents)),  # fmt: skip
+        problems,
+    )
+
+
+__all__ = ["ALWAYS_OPEN", "build_policy_set"]

@@ -1,0 +1,1 @@
+"""Renderings of evaluation results for people (tables) and machines (JSON)."""

@@ -1,0 +1,71 @@
+"""Evaluation results as a terminal table for people."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from zoneinfo import ZoneInfo
+
+from rich.table import Table
+from rich.text import Text
+
+from slaengine.clocks import ACHIEVED, ACTIVE, BREACHED, CANCELLED, PAUSED
+from slaengine.durations import format_duration
+from slaengine.engine import TicketResult
+from slaengine.policy.model import NEXT_RESPONSE, PERIODIC_UPDATE
+
+MULTI_INSTANCE = frozenset({NEXT_RESPONSE, PERIODIC_UPDATE})
+
+STATE_STYLES = {
+    ACTIVE: "cyan",
+    PAUSED: "yellow",
+    ACHIEVED: "green",
+    BREACHED: "bold red",
+    CANCELLED: "dim",
+}
+
+
+def _when(t: int | None, zone: dt.tzinfo) -> str:
+    if t is None:
+        return "-"
+    return dt.datetime.fromtimestamp(t, zone).strftime("%Y-%m-%d %H:%M")
+
+
+def results_table(results: Iterable[TicketResult], timezone: str = "UTC") -> Table:
+    """A table with one row per clock instance (one row for an unmatched ticket)."""
+    zone = ZoneInfo(timezone)
+    table = Table(title=f"SLA states (times in {timezone})", header_style="bold")
+    for column in ("Ticket", "Policy", "Metric", "State", "Start", "Due", "Stop"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("Elapsed / target", justify="right", no_wrap=True)
+    table.add_column("Left", justify="right", no_wrap=True)
+    for result in results:
+        if result.policy is None:
+            table.add_row(result.ticket, Text("unmatched", style="magenta"), "-", "-",
+                          _when(result.state.created, zone), "-", "-", "-", "-")  # fmt: skip
+            continue
+        first = True
+        for clock in result.clocks:
+            many = clock.metric in MULTI_INSTANCE
+            metric = f"{clock.metric} #{clock.instance}" if many else clock.metric
+            left = format_duration(clock.remaining) if clock.stop is None else "-"
+            table.add_row(
+                result.ticket if first else "",
+                result.policy.name if first else "",
+                metric,
+                Text(clock.state, style=STATE_STYLES.get(clock.state, "")),
+                _when(clock.start, zone),
+                _when(clock.due, zone),
+                _when(clock.stop, zone),
+                f"{format_duration(clock.elapsed)} / {format_duration(clock.target)}",
+                left,
+            )
+            first = False
+        if not result.clocks:
+            table.add_row(result.ticket, result.policy.name, "(no clocks)", "-",
+                          _when(result.state.created, zone), "-", "-", "-", "-")  # fmt: skip
+        table.add_section()
+    return table
+
+
+__all__ = ["STATE_STYLES", "results_table"]

@@ -1,0 +1,366 @@
+"""Ticket events and timelines: validated, ordered, de-duplicated.
+
+Instants are integer epoch seconds (UTC). An event's ``seq`` is its input order
+and breaks ties between events at the same instant.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Final
+
+from slaengine.errors import EventError, Problem
+
+EVENT_TYPES: Final = ("created", "message", "status", "update", "csat")
+PRIORITIES: Final = ("urgent", "high", "normal", "low")
+STATUSES: Final = ("new", "open", "pending", "on_hold", "solved", "closed")
+AUTHORS: Final = ("customer", "agent", "bot", "system")
+CHANNELS: Final = (
+    "email", "chat", "whatsapp", "messenger", "instagram", "twitter", "wechat", "phone", "web",
+)  # fmt: skip
+STOPPED_STATUSES: Final = frozenset({"solved", "closed"})
+_UPDATABLE: Final = ("priority", "channel", "tags", "fields", "group", "assignee", "customer")
+_EMPTY: Mapping[str, Any] = MappingProxyType({})
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One thing that happened to a ticket.
+
+    Only the attributes of the event's ``type`` are set; the rest stay ``None``.
+    """
+
+    ticket: str
+    at: int
+    type: str
+    seq: int = 0
+    line: int = 0
+    id: str | None = None
+    channel: str | None = None
+    priority: str | None = None
+    status: str | None = None
+    customer: str | None = None
+    group: str | None = None
+    assignee: str | None = None
+    tags: tuple[str, ...] | None = None
+    fields: Mapping[str, Any] | None = None
+    author: str | None = None
+    public: bool = True
+    agent: str | None = None
+    score: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TicketState:
+    """A ticket's attributes after applying its events up to some instant."""
+
+    ticket: str
+    created: int
+    channel: str
+    priority: str
+    status: str
+    customer: str | None = None
+    group: str | None = None
+    assignee: str | None = None
+    tags: frozenset[str] = frozenset()
+    fields: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
+
+
+@dataclass(frozen=True, slots=True)
+class Timeline:
+    """All usable events of one ticket, ordered by ``(at, seq)``; the first is ``created``."""
+
+    ticket: str
+    events: tuple[Event, ...]
+
+    def state_at(self, now: int) -> TicketState:
+        """The ticket's attributes from its events at or before ``now``."""
+        created = self.events[0]
+        channel = created.channel or ""
+        priority = created.priority or "normal"
+        status = created.status or "new"
+        customer, group, assignee = created.customer, created.group, created.assignee
+        tags = created.tags or ()
+        fields: Mapping[str, Any] = created.fields or _EMPTY
+        for event in self.events[1:]:
+            if event.at > now:
+                break
+            kind = event.type
+            if kind == "status":
+                status = event.status or status
+            elif kind == "update":
+                channel = event.channel or channel
+                priority = event.priority or priority
+                customer = event.customer or customer
+                group = event.group or group
+                assignee = event.assignee or assignee
+                if event.tags is not None:
+                    tags = event.tags
+                if event.fields is not None:
+                    fields = {**fields, **event.fields}
+        return TicketState(
+            ticket=self.ticket,
+            created=created.at,
+            channel=channel,
+            priority=priority,
+            status=status,
+            customer=customer,
+            group=group,
+            assignee=assignee,
+            tags=frozenset(tags),
+            fields=fields,
+        )
+
+
+# -- parsing -----------------------------------------------------------------
+
+
+def parse_instant(text: object) -> int:
+    """Epoch seconds of an ISO 8601 timestamp that carries a UTC offset or ``Z``."""
+    if not isinstance(text, str):
+        raise EventError(f"'at' must be an ISO 8601 string, got {_kind(text)}")
+    try:
+        parsed = dt.datetime.fromisoformat(text)
+    except ValueError:
+        parsed = _parse_other_iso(text)
+    if parsed.tzinfo is None or parsed.utcoffset() is None:
+        raise EventError(f"timestamp {text!r} has no UTC offset; add 'Z' or e.g. '+01:00'")
+    return int(parsed.timestamp() // 1)
+
+
+def _parse_other_iso(text: str) -> dt.datetime:
+    # Rarer ISO 8601 forms (ordinal dates, week dates with times) that the
+    # standard library does not read; pendulum's parser knows them.
+    from pendulum.parsing import parse_iso8601
+    from pendulum.parsing.exceptions import ParserError
+
+    try:
+        parsed = parse_iso8601(text)
+    except (ParserError, ValueError):
+        raise EventError(f"'at' is not an ISO 8601 timestamp: {text!r}") from None
+    if not isinstance(parsed, dt.datetime):
+        raise EventError(f"'at' must be a date and time, got {text!r}")
+    return parsed
+
+
+def _kind(value: object) -> str:
+    if value is None:
+        return "null"
+    return {bool: "a boolean", int: "a number", float: "a number", str: "a string",
+            list: "a list", dict: "an object"}.get(type(value), type(value).__name__)  # fmt: skip
+
+
+def _suggest(word: str, choices: Iterable[str]) -> str:
+    match = difflib.get_close_matches(word, list(choices), n=1)
+    return f" (did you mean {match[0]!r}?)" if match else ""
+
+
+def _one_of(obj: Mapping[str, Any], key: str, choices: Iterable[str], required: bool) -> str | None:
+    value = obj.get(key)
+    if value is None:
+        if required:
+            raise EventError(f"missing '{key}' (one of {', '.join(choices)})")
+        return None
+    if not isinstance(value, str) or value not in choices:
+        hint = _suggest(value, choices) if isinstance(value, str) else ""
+        raise EventError(f"'{key}' must be one of {', '.join(choices)}, got {value!r}{hint}")
+    return value
+
+
+def _text(obj: Mapping[str, Any], key: str, required: bool = False) -> str | None:
+    value = obj.get(key)
+    if value is None:
+        if required:
+            raise EventError(f"missing '{key}'")
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise EventError(f"'{key}' must be a string, got {_kind(value)}")
+    return str(value)
+
+
+def _tags(obj: Mapping[str, Any]) -> tuple[str, ...] | None:
+    value = obj.get("tags")
+    if value is None:
+        return None
+    if not isinstance(value, list) or not all(isinstance(t, str) for t in value):
+        raise EventError("'tags' must be a list of strings")
+    return tuple(value)
+
+
+def _fields(obj: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    value = obj.get("fields")
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise EventError(f"'fields' must be an object, got {_kind(value)}")
+    return MappingProxyType(dict(value))
+
+
+def _status(obj: Mapping[str, Any], status_map: Mapping[str, str], required: bool) -> str | None:
+    value = obj.get("status")
+    if value is None:
+        if required:
+            raise EventError("missing 'status'")
+        return None
+    if isinstance(value, str):
+        if value in STATUSES:
+            return value
+        mapped = status_map.get(value)
+        if mapped is not None:
+            return mapped
+    known = [*STATUSES, *status_map]
+    hint = _suggest(value, known) if isinstance(value, str) else ""
+    raise EventError(f"'status' must be one of {', '.join(known)}, got {value!r}{hint}")
+
+
+def parse_event(
+    obj: object, *, seq: int = 0, line: int = 0, status_map: Mapping[str, str] = _EMPTY
+) -> Event:
+    """Validate one decoded JSON object into an :class:`Event`.
+
+    ``status_map`` maps custom status names onto the canonical ones.
+    Raises :class:`EventError` naming what is wrong (the caller adds the line).
+    """
+    if not isinstance(obj, dict):
+        raise EventError(f"an event must be a JSON object, got {_kind(obj)}")
+    ticket = _text(obj, "ticket", required=True)
+    assert ticket is not None
+    if "at" not in obj:
+        raise EventError("missing 'at'")
+    at = parse_instant(obj["at"])
+    kind = _one_of(obj, "type", EVENT_TYPES, required=True)
+    event_id = _text(obj, "id")
+    common: dict[str, Any] = {"ticket": ticket, "at": at, "type": kind, "seq": seq,
+                              "line": line, "id": event_id}  # fmt: skip
+    if kind == "created":
+        channel = _text(obj, "channel", required=True)
+        return Event(
+            **common,
+            channel=channel.lower() if channel else channel,
+            priority=_one_of(obj, "priority", PRIORITIES, required=True),
+            status=_status(obj, status_map, required=False) or "new",
+            customer=_text(obj, "customer"),
+            group=_text(obj, "group"),
+            assignee=_text(obj, "assignee"),
+            tags=_tags(obj),
+            fields=_fields(obj),
+        )
+    if kind == "message":
+        public = obj.get("public", True)
+        if not isinstance(public, bool):
+            raise EventError(f"'public' must be true or false, got {_kind(public)}")
+        return Event(
+            **common,
+            author=_one_of(obj, "author", AUTHORS, required=True),
+            public=public,
+            agent=_text(obj, "agent"),
+        )
+    if kind == "status":
+        return Event(**common, status=_status(obj, status_map, required=True))
+    if kind == "update":
+        if not any(obj.get(key) is not None for key in _UPDATABLE):
+            raise EventError(f"an update needs at least one of {', '.join(_UPDATABLE)}")
+        channel = _text(obj, "channel")
+        return Event(
+            **common,
+            channel=channel.lower() if channel else channel,
+            priority=_one_of(obj, "priority", PRIORITIES, required=False),
+            customer=_text(obj, "customer"),
+            group=_text(obj, "group"),
+            assignee=_text(obj, "assignee"),
+            tags=_tags(obj),
+            fields=_fields(obj),
+        )
+    score = obj.get("score")
+    if isinstance(score, bool) or not isinstance(score, int | float):
+        raise EventError(f"a csat event needs a numeric 'score', got {_kind(score)}")
+    return Event(**common, score=float(score))
+
+
+# -- grouping ----------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class TimelineSet:
+    """Timelines built from a batch of events, with what could not be used."""
+
+    timelines: dict[str, Timeline]
+    problems: list[Problem]
+    duplicates: int = 0
+
+
+def build_timelines(events: Iterable[Event], source: str = "") -> TimelineSet:
+    """Group events by ticket, order them and drop what cannot be used.
+
+    A repeated event ``id`` is ignored (counted in ``duplicates``). Events of a
+    ticket with no ``created`` event, events before ``created`` and second
+    ``created`` events are reported as problems and left out.
+    """
+    by_ticket: dict[str, list[Event]] = {}
+    seen_ids: set[str] = set()
+    duplicates = 0
+    for event in events:
+        if event.id is not None:
+            if event.id in seen_ids:
+                duplicates += 1
+                continue
+            seen_ids.add(event.id)
+        by_ticket.setdefault(event.ticket, []).append(event)
+    timelines: dict[str, Timeline] = {}
+    problems: list[Problem] = []
+    for ticket, ticket_events in by_ticket.items():
+        ticket_events.sort(key=lambda e: (e.at, e.seq))
+        timeline, ticket_problems = _checked_timeline(ticket, ticket_events, source)
+        problems.extend(ticket_problems)
+        if timeline is not None:
+            timelines[ticket] = timeline
+    problems.sort(key=lambda p: p.line)
+    return TimelineSet(timelines, problems, duplicates)
+
+
+def _checked_timeline(
+    ticket: str, events: list[Event], source: str
+) -> tuple[Timeline | None, list[Problem]]:
+    creations = [e for e in events if e.type == "created"]
+    if not creations:
+        first = min(events, key=lambda e: e.line)
+        return None, [
+            Problem(source, first.line, 0, "E410",
+                    f"ticket {ticket!r} has no 'created' event; its {len(events)} event(s) are ignored")  # fmt: skip
+        ]
+    created = min(creations, key=lambda e: e.seq)
+    problems: list[Problem] = []
+    kept: list[Event] = [created]
+    for event in events:
+        if event is created:
+            continue
+        if event.type == "created":
+            problems.append(Problem(source, event.line, 0, "E411",
+                                    f"ticket {ticket!r} is already created (line {created.line}); event ignored"))  # fmt: skip
+        elif event.at < created.at:
+            problems.append(Problem(source, event.line, 0, "E412",
+                                    f"event is before ticket {ticket!r} was created; event ignored"))  # fmt: skip
+        else:
+            kept.append(event)
+    return Timeline(ticket, tuple(kept)), problems
+
+
+__all__ = [
+    "AUTHORS",
+    "CHANNELS",
+    "EVENT_TYPES",
+    "PRIORITIES",
+    "STATUSES",
+    "STOPPED_STATUSES",
+    "Event",
+    "Timeline",
+    "TicketState",
+    "TimelineSet",
+    "build_timelines",
+    "parse_event",
+    "parse_instant",
+]
