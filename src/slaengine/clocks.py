@@ -92,7 +92,9 @@ class _Raw:
         return self.windows[-1][1] == -1
 
 
-def _walk(events: Sequence[Event], policy: Policy) -> tuple[list[_Raw], list[tuple[int, str]], list[tuple[int, str]]]:
+def _walk(
+    events: Sequence[Event], policy: Policy
+) -> tuple[list[_Raw], list[tuple[int, str]], list[tuple[int, str]]]:
     """Switch clocks on and off along the events (all at or before ``now``)."""
     by_kind: dict[str, MetricPolicy] = {m.kind: m for m in policy.metrics}
     first_response = by_kind.get(FIRST_RESPONSE)
@@ -141,9 +143,14 @@ def _walk(events: Sequence[Event], policy: Policy) -> tuple[list[_Raw], list[tup
                     pu.switch_off(at, FULFILLED, event.agent)
                 if not stopped and periodic is not None:
                     pu = start(periodic, at)
-            elif author == "customer" and responded and not stopped and next_response is not None:
-                if nr is None or not nr.running:
-                    nr = start(next_response, at)
+            elif (
+                author == "customer"
+                and responded
+                and not stopped
+                and next_response is not None
+                and (nr is None or not nr.running)
+            ):
+                nr = start(next_response, at)
         elif kind == "status":
             new_status = event.status or status
             now_stopped = new_status in STOPPED_STATUSES
@@ -168,7 +175,9 @@ def _walk(events: Sequence[Event], policy: Policy) -> tuple[list[_Raw], list[tup
     return raws, statuses, priorities
 
 
-def _pause_intervals(statuses: Sequence[tuple[int, str]], pause_when: frozenset[str]) -> list[tuple[int, int]]:
+def _pause_intervals(
+    statuses: Sequence[tuple[int, str]], pause_when: frozenset[str]
+) -> list[tuple[int, int]]:
     """Real-time intervals in which the status is one of ``pause_when``; open end = -1."""
     out: list[tuple[int, int]] = []
     paused_since = -1
@@ -217,7 +226,12 @@ def _measure(
             p_end = now if pause_end == -1 else pause_end
             if p_end <= a or pause_start >= b:
                 continue
-            used_pauses.append((max(pause_start, window_start), None if pause_end == -1 and window_end == -1 else min(p_end, b)))
+            used_pauses.append(
+                (
+                    max(pause_start, window_start),
+                    None if pause_end == -1 and window_end == -1 else min(p_end, b),
+                )
+            )
             if pause_start > a:
                 segments.append((a, pause_start))
             a = max(a, p_end)

@@ -50,7 +50,7 @@ def open_events(path: str | os.PathLike[str]) -> IO[str]:
         return io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="replace")
     if str(path).endswith(".gz"):
         return gzip.open(path, "rt", encoding="utf-8", errors="replace")
-    return open(path, encoding="utf-8", errors="replace")  # noqa: SIM115 - caller closes
+    return open(path, encoding="utf-8", errors="replace")
 
 
 def read_events(

@@ -20,8 +20,16 @@ PRIORITIES: Final = ("urgent", "high", "normal", "low")
 STATUSES: Final = ("new", "open", "pending", "on_hold", "solved", "closed")
 AUTHORS: Final = ("customer", "agent", "bot", "system")
 CHANNELS: Final = (
-    "email", "chat", "whatsapp", "messenger", "instagram", "twitter", "wechat", "phone", "web",
-)  # fmt: skip
+    "email",
+    "chat",
+    "whatsapp",
+    "messenger",
+    "instagram",
+    "twitter",
+    "wechat",
+    "phone",
+    "web",
+)
 STOPPED_STATUSES: Final = frozenset({"solved", "closed"})
 _UPDATABLE: Final = ("priority", "channel", "tags", "fields", "group", "assignee", "customer")
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
@@ -150,8 +158,14 @@ def _parse_other_iso(text: str) -> dt.datetime:
 def _kind(value: object) -> str:
     if value is None:
         return "null"
-    return {bool: "a boolean", int: "a number", float: "a number", str: "a string",
-            list: "a list", dict: "an object"}.get(type(value), type(value).__name__)  # fmt: skip
+    return {
+        bool: "a boolean",
+        int: "a number",
+        float: "a number",
+        str: "a string",
+        list: "a list",
+        dict: "an object",
+    }.get(type(value), type(value).__name__)
 
 
 def _suggest(word: str, choices: Iterable[str]) -> str:
@@ -234,8 +248,14 @@ def parse_event(
     at = parse_instant(obj["at"])
     kind = _one_of(obj, "type", EVENT_TYPES, required=True)
     event_id = _text(obj, "id")
-    common: dict[str, Any] = {"ticket": ticket, "at": at, "type": kind, "seq": seq,
-                              "line": line, "id": event_id}  # fmt: skip
+    common: dict[str, Any] = {
+        "ticket": ticket,
+        "at": at,
+        "type": kind,
+        "seq": seq,
+        "line": line,
+        "id": event_id,
+    }
     if kind == "created":
         channel = _text(obj, "channel", required=True)
         return Event(
@@ -329,8 +349,13 @@ def _checked_timeline(
     if not creations:
         first = min(events, key=lambda e: e.line)
         return None, [
-            Problem(source, first.line, 0, "E410",
-                    f"ticket {ticket!r} has no 'created' event; its {len(events)} event(s) are ignored")  # fmt: skip
+            Problem(
+                source,
+                first.line,
+                0,
+                "E410",
+                f"ticket {ticket!r} has no 'created' event; its {len(events)} event(s) are ignored",
+            )
         ]
     created = min(creations, key=lambda e: e.seq)
     problems: list[Problem] = []
@@ -339,11 +364,25 @@ def _checked_timeline(
         if event is created:
             continue
         if event.type == "created":
-            problems.append(Problem(source, event.line, 0, "E411",
-                                    f"ticket {ticket!r} is already created (line {created.line}); event ignored"))  # fmt: skip
+            problems.append(
+                Problem(
+                    source,
+                    event.line,
+                    0,
+                    "E411",
+                    f"ticket {ticket!r} is already created (line {created.line}); event ignored",
+                )
+            )
         elif event.at < created.at:
-            problems.append(Problem(source, event.line, 0, "E412",
-                                    f"event is before ticket {ticket!r} was created; event ignored"))  # fmt: skip
+            problems.append(
+                Problem(
+                    source,
+                    event.line,
+                    0,
+                    "E412",
+                    f"event is before ticket {ticket!r} was created; event ignored",
+                )
+            )
         else:
             kept.append(event)
     return Timeline(ticket, tuple(kept)), problems
@@ -357,8 +396,8 @@ __all__ = [
     "STATUSES",
     "STOPPED_STATUSES",
     "Event",
-    "Timeline",
     "TicketState",
+    "Timeline",
     "TimelineSet",
     "build_timelines",
     "parse_event",

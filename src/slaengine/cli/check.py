@@ -30,11 +30,16 @@ def run(args: argparse.Namespace) -> int:
     warnings = len(problems) - errors
     if policy_set is not None and not errors:
         files = len(policy_set.sources)
-        print(f"ok: {len(policy_set.policies)} policies, {len(policy_set.calendars)} calendars "
-              f"in {files} file{'s' if files != 1 else ''}"
-              + (f" ({warnings} warning{'s' if warnings != 1 else ''})" if warnings else ""),
-              file=sys.stderr)  # fmt: skip
+        summary = (
+            f"ok: {_count(len(policy_set.policies), 'policy')}, "
+            f"{_count(len(policy_set.calendars), 'calendar')} in {_count(files, 'file')}"
+        )
+        print(summary + (f" ({_count(warnings, 'warning')})" if warnings else ""), file=sys.stderr)
         return 0
-    print(f"{errors} error{'s' if errors != 1 else ''}, {warnings} warning{'s' if warnings != 1 else ''}",
-          file=sys.stderr)  # fmt: skip
+    print(f"{_count(errors, 'error')}, {_count(warnings, 'warning')}", file=sys.stderr)
     return 1
+
+
+def _count(n: int, noun: str) -> str:
+    plural = noun[:-1] + "ies" if noun.endswith("y") else noun + "s"
+    return f"{n} {noun if n == 1 else plural}"

@@ -29,17 +29,42 @@ def register(commands: Any) -> None:
         description="Evaluate SLA policies on a JSON Lines events file and print each ticket's "
         "clock states. Exit 1 when some events could not be used.",
     )
-    parser.add_argument("--policies", "-p", action="append", required=True, metavar="PATH",
-                        help="policy file or directory (repeatable)")  # fmt: skip
-    parser.add_argument("--events", "-e", required=True, metavar="FILE",
-                        help="JSON Lines events (.gz too); '-' reads stdin")  # fmt: skip
-    parser.add_argument("--at", metavar="ISO",
-                        help="evaluation instant with a UTC offset (default: now); later events are ignored")  # fmt: skip
-    parser.add_argument("--format", "-f", choices=("table", "json"), default="table",
-                        help="table for people (default) or JSON Lines for machines")  # fmt: skip
-    parser.add_argument("--tz", default="UTC", metavar="ZONE",
-                        help="time zone of the times in the table (default UTC)")  # fmt: skip
-    parser.add_argument("--rejects", metavar="FILE", help="write every unusable event's problem to FILE")
+    parser.add_argument(
+        "--policies",
+        "-p",
+        action="append",
+        required=True,
+        metavar="PATH",
+        help="policy file or directory (repeatable)",
+    )
+    parser.add_argument(
+        "--events",
+        "-e",
+        required=True,
+        metavar="FILE",
+        help="JSON Lines events (.gz too); '-' reads stdin",
+    )
+    parser.add_argument(
+        "--at",
+        metavar="ISO",
+        help="evaluation instant with a UTC offset (default: now); later events are ignored",
+    )
+    parser.add_argument(
+        "--format",
+        "-f",
+        choices=("table", "json"),
+        default="table",
+        help="table for people (default) or JSON Lines for machines",
+    )
+    parser.add_argument(
+        "--tz",
+        default="UTC",
+        metavar="ZONE",
+        help="time zone of the times in the table (default UTC)",
+    )
+    parser.add_argument(
+        "--rejects", metavar="FILE", help="write every unusable event's problem to FILE"
+    )
     parser.set_defaults(run=run)
 
 
@@ -57,8 +82,11 @@ def _report_problems(problems: list[Problem], rejects: str | None) -> None:
         print(problem, file=sys.stderr)
     if len(problems) > SHOWN_PROBLEMS:
         more = len(problems) - SHOWN_PROBLEMS
-        print(f"... and {more} more problem(s)" + (f"; all in {rejects}" if rejects else
-              "; use --rejects FILE to keep them all"), file=sys.stderr)  # fmt: skip
+        print(
+            f"... and {more} more problem(s)"
+            + (f"; all in {rejects}" if rejects else "; use --rejects FILE to keep them all"),
+            file=sys.stderr,
+        )
     if rejects:
         with open(rejects, "w", encoding="utf-8") as out:
             out.writelines(f"{problem}\n" for problem in problems)
@@ -82,8 +110,13 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"--events: cannot read {args.events}: {exc.strerror or exc}") from None
     results = list(iter_evaluate(policies, timelines, now))
     unmatched = [r.ticket for r in results if not r.matched]
-    log.info("evaluated", tickets=len(results), unmatched=len(unmatched),
-             problems=len(timelines.problems), duplicates=timelines.duplicates)  # fmt: skip
+    log.info(
+        "evaluated",
+        tickets=len(results),
+        unmatched=len(unmatched),
+        problems=len(timelines.problems),
+        duplicates=timelines.duplicates,
+    )
     if args.format == "json":
         for line in json_lines(results):
             sys.stdout.write(line + "\n")

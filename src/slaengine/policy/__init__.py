@@ -3,4 +3,12 @@
 from slaengine.policy.load import load_policies, loads_policies, read_policies
 from slaengine.policy.model import Match, MetricPolicy, Policy, PolicySet
 
-__all__ = ["Match", "MetricPolicy", "Policy", "PolicySet", "load_policies", "loads_policies", "read_policies"]
+__all__ = [
+    "Match",
+    "MetricPolicy",
+    "Policy",
+    "PolicySet",
+    "load_policies",
+    "loads_policies",
+    "read_policies",
+]

@@ -27,12 +27,16 @@ def policy_files(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
         path = Path(raw)
         if path.is_dir():
             found = sorted(
-                p for p in path.rglob("*")
-                if p.suffix in POLICY_SUFFIXES and p.is_file()
+                p
+                for p in path.rglob("*")
+                if p.suffix in POLICY_SUFFIXES
+                and p.is_file()
                 and not _SKIPPED_DIRS.intersection(p.relative_to(path).parts[:-1])
-            )  # fmt: skip
+            )
             if not found:
-                problems.append(Problem(str(path), 0, 0, "E002", "no .yaml or .yml files in this directory"))
+                problems.append(
+                    Problem(str(path), 0, 0, "E002", "no .yaml or .yml files in this directory")
+                )
             files.extend(found)
         elif path.is_file():
             files.append(path)

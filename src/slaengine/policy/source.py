@@ -110,17 +110,24 @@ class _Builder:
                     if isinstance(built, YMap):
                         merged.append(built)
                     else:
-                        self._problem(key_node, "E103", "a '<<' merge key needs a mapping or a list of them")
+                        self._problem(
+                            key_node, "E103", "a '<<' merge key needs a mapping or a list of them"
+                        )
                 continue
             key = self.build(key_node)
             if not isinstance(key, YScalar) or isinstance(key.value, list | dict):
-                self._problem(key_node, "E103", "a key must be a plain value, not a list or mapping")
+                self._problem(
+                    key_node, "E103", "a key must be a plain value, not a list or mapping"
+                )
                 continue
             name = key.text if not isinstance(key.value, str) else key.value
             if name in result.entries:
                 first = result.entries[name][0]
-                self._problem(key_node, "E104",
-                              f"duplicate key '{name}' (first given at line {first.line}); keep one")  # fmt: skip
+                self._problem(
+                    key_node,
+                    "E104",
+                    f"duplicate key '{name}' (first given at line {first.line}); keep one",
+                )
                 continue
             result.entries[name] = (key, self.build(value_node))
         for source_map in merged:

@@ -14,6 +14,7 @@ import zoneinfo
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
+from itertools import pairwise
 from types import MappingProxyType
 from typing import Any
 
@@ -90,10 +91,11 @@ class _FileContext:
         for name, (key, _value) in node.entries.items():
             if name not in allowed:
                 self.report(
-                    key, "E101",
+                    key,
+                    "E101",
                     f"unknown key '{name}' in {where}; expected one of {', '.join(allowed)}"
                     f"{_did_you_mean(name, allowed)}",
-                )  # fmt: skip
+                )
 
     def required(self, node: YMap, name: str, where: str) -> YNode | None:
         entry = node.entries.get(name)
@@ -103,7 +105,11 @@ class _FileContext:
         return entry[1]
 
     def text(self, node: YNode, what: str) -> str | None:
-        if isinstance(node, YScalar) and node.value is not None and not isinstance(node.value, bool):
+        if (
+            isinstance(node, YScalar)
+            and node.value is not None
+            and not isinstance(node.value, bool)
+        ):
             return node.text if not isinstance(node.value, str) else node.value
         self.report(node, "E103", f"{what} must be text, got {_describe(node)}")
         return None
@@ -169,8 +175,12 @@ def _hours(ctx: _FileContext, node: YNode) -> dict[int, list[Shift]] | None:
         days = _day_range(name.strip().lower())
         if days is None:
             options = [*WEEKDAYS, "mon-fri", "sat-sun"]
-            ctx.report(key, "E101", f"unknown day '{name}' in 'hours'; expected mon..sun or a "
-                       f"range like mon-fri{_did_you_mean(name, options)}")  # fmt: skip
+            ctx.report(
+                key,
+                "E101",
+                f"unknown day '{name}' in 'hours'; expected mon..sun or a "
+                f"range like mon-fri{_did_you_mean(name, options)}",
+            )
             continue
         day_shifts: list[Shift] = []
         if isinstance(value, YScalar) and (value.value is None or value.value == "closed"):
@@ -183,13 +193,19 @@ def _hours(ctx: _FileContext, node: YNode) -> dict[int, list[Shift]] | None:
                 else:
                     day_shifts.append(parsed)
         day_shifts.sort(key=lambda s: s.start)
-        for before, after in zip(day_shifts, day_shifts[1:], strict=False):
+        for before, after in pairwise(day_shifts):
             if after.start < before.end:
-                ctx.report(value, "E206", f"intervals of '{name}' overlap; list each open period once")
+                ctx.report(
+                    value, "E206", f"intervals of '{name}' overlap; list each open period once"
+                )
         for day in days:
             if day in given_at:
-                ctx.report(key, "E104", f"'{WEEKDAYS[day]}' is already given at line "
-                           f"{given_at[day].line}; give each day once")  # fmt: skip
+                ctx.report(
+                    key,
+                    "E104",
+                    f"'{WEEKDAYS[day]}' is already given at line "
+                    f"{given_at[day].line}; give each day once",
+                )
                 continue
             given_at[day] = key
             shifts[day] = list(day_shifts)
@@ -255,19 +271,27 @@ def _country(ctx: _FileContext, entry: YMap) -> Callable[[range], set[dt.date]] 
     code = country.strip().upper()
     supported = _countries()
     if code not in supported:
-        ctx.report(entry.entries["country"][1], "E205",
-                   f"unknown country '{country}'; expected an ISO 3166 code such as DE, US, GB"
-                   f"{_did_you_mean(code, supported)}")  # fmt: skip
+        ctx.report(
+            entry.entries["country"][1],
+            "E205",
+            f"unknown country '{country}'; expected an ISO 3166 code such as DE, US, GB"
+            f"{_did_you_mean(code, supported)}",
+        )
         return None
     subdivision: str | None = None
     if "subdivision" in entry.entries:
         sub_node = entry.entries["subdivision"][1]
         subdivision = ctx.text(sub_node, "'subdivision'")
-        if subdivision is not None and subdivision.upper() not in [s.upper() for s in supported[code]]:
-            ctx.report(sub_node, "E205",
-                       f"unknown subdivision '{subdivision}' of {code}; expected one of "
-                       f"{', '.join(supported[code][:12])}{'...' if len(supported[code]) > 12 else ''}"
-                       f"{_did_you_mean(subdivision.upper(), supported[code])}")  # fmt: skip
+        if subdivision is not None and subdivision.upper() not in [
+            s.upper() for s in supported[code]
+        ]:
+            ctx.report(
+                sub_node,
+                "E205",
+                f"unknown subdivision '{subdivision}' of {code}; expected one of "
+                f"{', '.join(supported[code][:12])}{'...' if len(supported[code]) > 12 else ''}"
+                f"{_did_you_mean(subdivision.upper(), supported[code])}",
+            )
             return None
         if subdivision is not None:
             subdivision = next(s for s in supported[code] if s.upper() == subdivision.upper())
@@ -288,8 +312,12 @@ def _calendar(ctx: _FileContext, name: str, key: YScalar, node: YNode) -> Busine
             try:
                 zoneinfo.ZoneInfo(zone)
             except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-                ctx.report(zone_node, "E203", f"unknown time zone '{zone}'; expected an IANA name "
-                           f"like Europe/Berlin{_did_you_mean(zone, _zone_names())}")  # fmt: skip
+                ctx.report(
+                    zone_node,
+                    "E203",
+                    f"unknown time zone '{zone}'; expected an IANA name "
+                    f"like Europe/Berlin{_did_you_mean(zone, _zone_names())}",
+                )
                 zone = None
     shifts = _hours(ctx, hours_node) if hours_node is not None else None
     dates: set[dt.date] = set()
@@ -297,7 +325,9 @@ def _calendar(ctx: _FileContext, name: str, key: YScalar, node: YNode) -> Busine
     if "holidays" in body.entries:
         dates, providers = _holidays(ctx, body.entries["holidays"][1])
     if shifts is not None and not any(shifts.values()):
-        ctx.report(key, "E303", f"calendar '{name}' is never open; give at least one day some hours")
+        ctx.report(
+            key, "E303", f"calendar '{name}' is never open; give at least one day some hours"
+        )
         return None
     if zone is None or shifts is None:
         return None
@@ -324,14 +354,22 @@ def _match(ctx: _FileContext, node: YNode, where: str) -> Match | None:
             for value, item in items:
                 if value not in PRIORITIES:
                     ok = False
-                    ctx.report(item, "E207", f"unknown priority '{value}'; expected one of "
-                               f"{', '.join(PRIORITIES)}{_did_you_mean(value, PRIORITIES)}")  # fmt: skip
+                    ctx.report(
+                        item,
+                        "E207",
+                        f"unknown priority '{value}'; expected one of "
+                        f"{', '.join(PRIORITIES)}{_did_you_mean(value, PRIORITIES)}",
+                    )
         if name == "channel":
             for value, item in items:
                 guess = _did_you_mean(value.lower(), CHANNELS)
                 if value.lower() not in CHANNELS and guess:
-                    ctx.report(item, "W201", f"channel '{value}' is not a known channel{guess} "
-                             "(custom channels are fine; check the spelling)")  # fmt: skip
+                    ctx.report(
+                        item,
+                        "W201",
+                        f"channel '{value}' is not a known channel{guess} "
+                        "(custom channels are fine; check the spelling)",
+                    )
             items = [(value.lower(), item) for value, item in items]
         values[name] = frozenset(value for value, _ in items)
     if "tags" in body.entries:
@@ -340,7 +378,9 @@ def _match(ctx: _FileContext, node: YNode, where: str) -> Match | None:
             ctx.keys(tags_node, TAG_KEYS, "'tags'")
             for key in TAG_KEYS:
                 if key in tags_node.entries:
-                    found = frozenset(v for v, _ in ctx.text_list(tags_node.entries[key][1], "a tag"))
+                    found = frozenset(
+                        v for v, _ in ctx.text_list(tags_node.entries[key][1], "a tag")
+                    )
                     values[f"tags_{key}"] = found
         else:
             values["tags_any"] = frozenset(v for v, _ in ctx.text_list(tags_node, "a tag"))
@@ -352,7 +392,11 @@ def _match(ctx: _FileContext, node: YNode, where: str) -> Match | None:
                 items_nodes = value_node.items if isinstance(value_node, YSeq) else [value_node]
                 scalars = [n for n in items_nodes if isinstance(n, YScalar)]
                 if len(scalars) != len(items_nodes):
-                    ctx.report(value_node, "E103", f"field '{field_name}' must be a value or a list of values")
+                    ctx.report(
+                        value_node,
+                        "E103",
+                        f"field '{field_name}' must be a value or a list of values",
+                    )
                 fields[field_name] = tuple(n.value for n in scalars)
             values["fields"] = MappingProxyType(fields)
     if "not" in body.entries:
@@ -377,8 +421,12 @@ def _targets(ctx: _FileContext, node: YNode, where: str) -> dict[str, int] | Non
     targets: dict[str, int] = {}
     for name, (key, value) in body.entries.items():
         if name not in PRIORITIES:
-            ctx.report(key, "E207", f"unknown priority '{name}' in 'targets'; expected "
-                       f"{', '.join(PRIORITIES)}{_did_you_mean(name, PRIORITIES)}")  # fmt: skip
+            ctx.report(
+                key,
+                "E207",
+                f"unknown priority '{name}' in 'targets'; expected "
+                f"{', '.join(PRIORITIES)}{_did_you_mean(name, PRIORITIES)}",
+            )
             continue
         try:
             targets[name] = parse_duration(value.value if isinstance(value, YScalar) else value)
@@ -386,8 +434,12 @@ def _targets(ctx: _FileContext, node: YNode, where: str) -> dict[str, int] | Non
             ctx.report(value, "E201", f"bad target for {name}: {exc}")
     missing = [p for p in PRIORITIES if p not in body.entries]
     if missing:
-        ctx.report(body, "E102", f"'targets' of {where} has no target for {', '.join(missing)}; "
-                   "give every priority one (or one duration for all)")  # fmt: skip
+        ctx.report(
+            body,
+            "E102",
+            f"'targets' of {where} has no target for {', '.join(missing)}; "
+            "give every priority one (or one duration for all)",
+        )
     return targets if len(targets) == len(PRIORITIES) else None
 
 
@@ -397,11 +449,19 @@ def _statuses(ctx: _FileContext, node: YNode, allowed: Sequence[str]) -> frozens
         if value in STOPPED_STATUSES:
             ctx.report(item, "E208", f"'{value}' stops clocks; it cannot pause them")
         elif value not in allowed:
-            ctx.report(item, "E208", f"unknown status '{value}' in 'pause_when'; expected one of "
-                       f"{', '.join(allowed)}{_did_you_mean(value, allowed)}")  # fmt: skip
+            ctx.report(
+                item,
+                "E208",
+                f"unknown status '{value}' in 'pause_when'; expected one of "
+                f"{', '.join(allowed)}{_did_you_mean(value, allowed)}",
+            )
         else:
             found.add(value)
     return frozenset(found)
+
+
+# kind, key node, targets (None when invalid), pause statuses, calendar reference
+_DraftMetric = tuple[str, YNode, dict[str, int] | None, frozenset[str], tuple[str, YNode] | None]
 
 
 @dataclass(slots=True)
@@ -416,7 +476,9 @@ class _Draft:
     calendar_ref: tuple[str, YNode] | None
     bot_replies_count: bool
     description: str
-    metrics: list[tuple[str, YNode, dict[str, int] | None, frozenset[str], tuple[str, YNode] | None]]
+    metrics: list[
+        tuple[str, YNode, dict[str, int] | None, frozenset[str], tuple[str, YNode] | None]
+    ]
 
 
 def _policy(ctx: _FileContext, node: YNode, index: int) -> _Draft | None:
@@ -440,20 +502,32 @@ def _policy(ctx: _FileContext, node: YNode, index: int) -> _Draft | None:
         if isinstance(bot_node, YScalar) and isinstance(bot_node.value, bool):
             bot = bot_node.value
         else:
-            ctx.report(bot_node, "E103", f"'bot_replies_count' must be true or false, got {_describe(bot_node)}")
+            ctx.report(
+                bot_node,
+                "E103",
+                f"'bot_replies_count' must be true or false, got {_describe(bot_node)}",
+            )
     description = ""
     if "description" in body.entries:
         description = ctx.text(body.entries["description"][1], "'description'") or ""
-    metrics = []
+    metrics: list[_DraftMetric] = []
     metrics_node = ctx.required(body, "metrics", where)
     metrics_map = ctx.mapping(metrics_node, f"'metrics' of {where}") if metrics_node else None
     if metrics_map is not None:
         if not metrics_map.entries:
-            ctx.report(metrics_map, "E102", f"{where} has no metrics; expected some of {', '.join(METRIC_KINDS)}")
+            ctx.report(
+                metrics_map,
+                "E102",
+                f"{where} has no metrics; expected some of {', '.join(METRIC_KINDS)}",
+            )
         for kind, (key, value) in metrics_map.entries.items():
             if kind not in METRIC_KINDS:
-                ctx.report(key, "E101", f"unknown metric '{kind}' in {where}; expected one of "
-                           f"{', '.join(METRIC_KINDS)}{_did_you_mean(kind, METRIC_KINDS)}")  # fmt: skip
+                ctx.report(
+                    key,
+                    "E101",
+                    f"unknown metric '{kind}' in {where}; expected one of "
+                    f"{', '.join(METRIC_KINDS)}{_did_you_mean(kind, METRIC_KINDS)}",
+                )
                 continue
             metric_where = f"{kind} of {where}"
             metric = ctx.mapping(value, f"metric '{kind}'")
@@ -463,8 +537,11 @@ def _policy(ctx: _FileContext, node: YNode, index: int) -> _Draft | None:
             targets_node = ctx.required(metric, "targets", metric_where)
             targets = _targets(ctx, targets_node, metric_where) if targets_node else None
             allowed = [s for s in STATUSES if s not in STOPPED_STATUSES]
-            pauses = (_statuses(ctx, metric.entries["pause_when"][1], allowed)
-                      if "pause_when" in metric.entries else frozenset())  # fmt: skip
+            pauses = (
+                _statuses(ctx, metric.entries["pause_when"][1], allowed)
+                if "pause_when" in metric.entries
+                else frozenset()
+            )
             metric_calendar = None
             if "calendar" in metric.entries:
                 metric_cal_name = ctx.text(metric.entries["calendar"][1], "'calendar'")
@@ -499,19 +576,31 @@ def _file(root: YNode, source: str, collected: _Collected) -> None:
         if "version" in body.entries:
             version_node = body.entries["version"][1]
             if not (isinstance(version_node, YScalar) and version_node.value == 1):
-                ctx.report(version_node, "E209", f"unsupported version {_describe(version_node)}; expected 1")
+                ctx.report(
+                    version_node,
+                    "E209",
+                    f"unsupported version {_describe(version_node)}; expected 1",
+                )
         if "statuses" in body.entries:
             _status_map(ctx, body.entries["statuses"][1], collected.status_map)
         if "calendars" in body.entries:
             calendars = ctx.mapping(body.entries["calendars"][1], "'calendars'")
-            for name, (key, value) in (calendars.entries.items() if calendars else ()):
+            for name, (key, value) in calendars.entries.items() if calendars else ():
                 if name == ALWAYS_OPEN:
-                    ctx.report(key, "E104", f"'{ALWAYS_OPEN}' is built in (always open); choose another name")
+                    ctx.report(
+                        key,
+                        "E104",
+                        f"'{ALWAYS_OPEN}' is built in (always open); choose another name",
+                    )
                     continue
                 if name in collected.calendars:
                     first = collected.calendars[name]
-                    ctx.report(key, "E104", f"calendar '{name}' is already defined at "
-                               f"{first[1].source}:{first[2].line}")  # fmt: skip
+                    ctx.report(
+                        key,
+                        "E104",
+                        f"calendar '{name}' is already defined at "
+                        f"{first[1].source}:{first[2].line}",
+                    )
                     continue
                 collected.calendars[name] = (_calendar(ctx, name, key, value), ctx, key)
         policies_node = body.entries.get("policies")
@@ -524,7 +613,11 @@ def _file(root: YNode, source: str, collected: _Collected) -> None:
                 if draft is not None:
                     collected.drafts.append(draft)
         else:
-            ctx.report(policies_node[1], "E103", f"'policies' must be a list, got {_describe(policies_node[1])}")
+            ctx.report(
+                policies_node[1],
+                "E103",
+                f"'policies' must be a list, got {_describe(policies_node[1])}",
+            )
 
 
 def _status_map(ctx: _FileContext, node: YNode, status_map: dict[str, str]) -> None:
@@ -536,11 +629,17 @@ def _status_map(ctx: _FileContext, node: YNode, status_map: dict[str, str]) -> N
         if name in STATUSES:
             ctx.report(key, "E208", f"'{name}' is a built-in status; map only custom ones")
         elif target is not None and target not in STATUSES:
-            ctx.report(value, "E208", f"custom status '{name}' must map to one of "
-                       f"{', '.join(STATUSES)}{_did_you_mean(target, STATUSES)}")  # fmt: skip
+            ctx.report(
+                value,
+                "E208",
+                f"custom status '{name}' must map to one of "
+                f"{', '.join(STATUSES)}{_did_you_mean(target, STATUSES)}",
+            )
         elif target is not None:
             if status_map.get(name, target) != target:
-                ctx.report(key, "E104", f"custom status '{name}' is already mapped to '{status_map[name]}'")
+                ctx.report(
+                    key, "E104", f"custom status '{name}' is already mapped to '{status_map[name]}'"
+                )
             status_map[name] = target
 
 
@@ -550,13 +649,19 @@ def _resolve(collected: _Collected) -> tuple[Policy, ...]:
     calendars.update({name: entry[0] for name, entry in collected.calendars.items()})
     known = list(calendars)
 
-    def lookup(ref: tuple[str, YNode] | None, ctx: _FileContext, default: BusinessCalendar) -> BusinessCalendar | None:
+    def lookup(
+        ref: tuple[str, YNode] | None, ctx: _FileContext, default: BusinessCalendar
+    ) -> BusinessCalendar | None:
         if ref is None:
             return default
         name, node = ref
         if name not in calendars:
-            ctx.report(node, "E301", f"unknown calendar '{name}'; expected one of "
-                       f"{', '.join(known)}{_did_you_mean(name, known)}")  # fmt: skip
+            ctx.report(
+                node,
+                "E301",
+                f"unknown calendar '{name}'; expected one of "
+                f"{', '.join(known)}{_did_you_mean(name, known)}",
+            )
             return None
         return calendars[name]  # None when the calendar itself was broken (already reported)
 
@@ -567,13 +672,21 @@ def _resolve(collected: _Collected) -> tuple[Policy, ...]:
         ctx = draft.ctx
         if draft.name in names:
             first = names[draft.name]
-            ctx.report(draft.name_node, "E302", f"policy name '{draft.name}' is already used at "
-                       f"{first.ctx.source}:{first.name_node.line}; names must be unique")  # fmt: skip
+            ctx.report(
+                draft.name_node,
+                "E302",
+                f"policy name '{draft.name}' is already used at "
+                f"{first.ctx.source}:{first.name_node.line}; names must be unique",
+            )
         names.setdefault(draft.name, draft)
         if catch_all is not None:
-            ctx.report(draft.name_node, "E304", f"policy '{draft.name}' can never apply: policy "
-                       f"'{catch_all.name}' ({catch_all.ctx.source}:{catch_all.name_node.line}) "
-                       "before it matches every ticket; move it up or give that one a 'match'")  # fmt: skip
+            ctx.report(
+                draft.name_node,
+                "E304",
+                f"policy '{draft.name}' can never apply: policy "
+                f"'{catch_all.name}' ({catch_all.ctx.source}:{catch_all.name_node.line}) "
+                "before it matches every ticket; move it up or give that one a 'match'",
+            )
         if draft.match is not None and draft.match.is_catch_all and catch_all is None:
             catch_all = draft
         policy_calendar = lookup(draft.calendar_ref, ctx, always)
@@ -584,12 +697,23 @@ def _resolve(collected: _Collected) -> tuple[Policy, ...]:
             if targets is None or metric_calendar is None:
                 complete = False
                 continue
-            metrics.append(MetricPolicy(kind, MappingProxyType(targets), metric_calendar,
-                                        pauses, ctx.location(key)))  # fmt: skip
+            metrics.append(
+                MetricPolicy(
+                    kind, MappingProxyType(targets), metric_calendar, pauses, ctx.location(key)
+                )
+            )
         if complete and draft.match is not None and policy_calendar is not None:
-            policies.append(Policy(draft.name, draft.match, policy_calendar, tuple(metrics),
-                                   draft.bot_replies_count, draft.description,
-                                   ctx.location(draft.node)))  # fmt: skip
+            policies.append(
+                Policy(
+                    draft.name,
+                    draft.match,
+                    policy_calendar,
+                    tuple(metrics),
+                    draft.bot_replies_count,
+                    draft.description,
+                    ctx.location(draft.node),
+                )
+            )
     return tuple(policies)
 
 
@@ -609,15 +733,18 @@ def build_policy_set(
     policies = _resolve(collected)
     found = collected.problems + [p for ctx in collected.contexts for p in ctx.problems]
     order = {source: i for i, (source, _, _) in enumerate(documents)}
-    problems = sorted(found,
-                      key=lambda p: (order.get(p.source, 0), p.line, p.column, p.code))  # fmt: skip
+    problems = sorted(found, key=lambda p: (order.get(p.source, 0), p.line, p.column, p.code))
     if any(p.code.startswith("E") for p in problems):
         return None, problems
     calendars = {p.calendar.name: p.calendar for p in policies}
     calendars.update({name: entry[0] for name, entry in collected.calendars.items() if entry[0]})
     return (
-        PolicySet(policies, MappingProxyType(calendars), MappingProxyType(collected.status_map),
-                  tuple(source for source, _, _ in documents)),  # fmt: skip
+        PolicySet(
+            policies,
+            MappingProxyType(calendars),
+            MappingProxyType(collected.status_map),
+            tuple(source for source, _, _ in documents),
+        ),
         problems,
     )
 

@@ -41,8 +41,17 @@ def results_table(results: Iterable[TicketResult], timezone: str = "UTC") -> Tab
     table.add_column("Left", justify="right", no_wrap=True)
     for result in results:
         if result.policy is None:
-            table.add_row(result.ticket, Text("unmatched", style="magenta"), "-", "-",
-                          _when(result.state.created, zone), "-", "-", "-", "-")  # fmt: skip
+            table.add_row(
+                result.ticket,
+                Text("unmatched", style="magenta"),
+                "-",
+                "-",
+                _when(result.state.created, zone),
+                "-",
+                "-",
+                "-",
+                "-",
+            )
             continue
         first = True
         for clock in result.clocks:
@@ -62,8 +71,17 @@ def results_table(results: Iterable[TicketResult], timezone: str = "UTC") -> Tab
             )
             first = False
         if not result.clocks:
-            table.add_row(result.ticket, result.policy.name, "(no clocks)", "-",
-                          _when(result.state.created, zone), "-", "-", "-", "-")  # fmt: skip
+            table.add_row(
+                result.ticket,
+                result.policy.name,
+                "(no clocks)",
+                "-",
+                _when(result.state.created, zone),
+                "-",
+                "-",
+                "-",
+                "-",
+            )
         table.add_section()
     return table
 
