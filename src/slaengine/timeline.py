@@ -33,6 +33,10 @@ CHANNELS: Final = (
 STOPPED_STATUSES: Final = frozenset({"solved", "closed"})
 _UPDATABLE: Final = ("priority", "channel", "tags", "fields", "group", "assignee", "customer")
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
+# Instants outside these years are refused: calendars are compiled by year and
+# dates far outside them are typing mistakes, not tickets.
+MIN_YEAR: Final = 1900
+MAX_YEAR: Final = 2199
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +141,8 @@ def parse_instant(text: object) -> int:
         parsed = _parse_other_iso(text)
     if parsed.tzinfo is None or parsed.utcoffset() is None:
         raise EventError(f"timestamp {text!r} has no UTC offset; add 'Z' or e.g. '+01:00'")
+    if not MIN_YEAR <= parsed.year <= MAX_YEAR:
+        raise EventError(f"timestamp {text!r} is outside the years {MIN_YEAR} to {MAX_YEAR}")
     return int(parsed.timestamp() // 1)
 
 

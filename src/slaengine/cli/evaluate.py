@@ -14,6 +14,7 @@ from slaengine.engine import iter_evaluate
 from slaengine.errors import EventError, Problem, UserError
 from slaengine.eventlog import read_events
 from slaengine.policy import load_policies
+from slaengine.report.csv import csv_lines
 from slaengine.report.json import json_lines
 from slaengine.report.table import results_table
 from slaengine.timeline import parse_instant
@@ -52,9 +53,9 @@ def register(commands: Any) -> None:
     parser.add_argument(
         "--format",
         "-f",
-        choices=("table", "json"),
+        choices=("table", "json", "csv"),
         default="table",
-        help="table for people (default) or JSON Lines for machines",
+        help="table for people (default), JSON Lines or CSV for machines",
     )
     parser.add_argument(
         "--tz",
@@ -120,6 +121,9 @@ def run(args: argparse.Namespace) -> int:
     if args.format == "json":
         for line in json_lines(results):
             sys.stdout.write(line + "\n")
+    elif args.format == "csv":
+        for chunk in csv_lines(results):
+            sys.stdout.write(chunk)
     else:
         console = Console(soft_wrap=False, width=None if sys.stdout.isatty() else 200)
         console.print(results_table(results, args.tz))
