@@ -8,7 +8,7 @@ time, all on integer epoch seconds.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -35,7 +35,7 @@ FULFILLED: Final = "fulfilled"  # a reply (response metrics)
 SOLVED: Final = "solved"  # the ticket was solved or closed
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ClockResult:
     """The state of one instance of one metric's clock at the evaluation instant.
 
@@ -44,6 +44,8 @@ class ClockResult:
     past once reached, projected over open hours for a running clock, ``None``
     while a clock that has not yet breached is paused. ``pauses`` are the
     real-time intervals in which the clock was paused (end ``None``: still paused).
+    Treat it as read-only (not frozen only because frozen instances are slower
+    to build on the hot path).
     """
 
     metric: str
@@ -203,6 +205,29 @@ def _priority_at(priorities: Sequence[tuple[int, str]], at: int) -> str:
     return current
 
 
+def _segments(
+    windows: Sequence[list[int]], pauses: Sequence[tuple[int, int]], now: int
+) -> tuple[list[tuple[int, int]], list[tuple[int, int | None]]]:
+    """The switched-on windows minus the pauses, and the pauses that overlapped them."""
+    segments: list[tuple[int, int]] = []
+    used: list[tuple[int, int | None]] = []
+    for window_start, window_end in windows:
+        b = now if window_end == -1 else window_end
+        a = window_start
+        for pause_start, pause_end in pauses:
+            p_end = now if pause_end == -1 else pause_end
+            if p_end <= a or pause_start >= b:
+                continue
+            still_open = pause_end == -1 and window_end == -1
+            used.append((max(pause_start, window_start), None if still_open else min(p_end, b)))
+            if pause_start > a:
+                segments.append((a, pause_start))
+            a = max(a, p_end)
+        if b > a:
+            segments.append((a, b))
+    return segments, used
+
+
 def _measure(
     raw: _Raw,
     pauses: Sequence[tuple[int, int]],
@@ -211,70 +236,60 @@ def _measure(
 ) -> ClockResult:
     metric = raw.metric
     calendar: BusinessCalendar = metric.calendar
-    running = raw.running
-    end = now if running else raw.windows[-1][1]
-    priority = _priority_at(priorities, end)
+    windows = raw.windows
+    start = windows[0][0]
+    running = windows[-1][1] == -1
+    end = now if running else windows[-1][1]
+    priority = priorities[0][1] if len(priorities) == 1 else _priority_at(priorities, end)
     target = metric.targets[priority]
 
-    # Running segments: the switched-on windows minus the pauses.
-    segments: list[tuple[int, int]] = []
-    used_pauses: list[tuple[int, int | None]] = []
-    for window_start, window_end in raw.windows:
-        b = now if window_end == -1 else window_end
-        a = window_start
-        for pause_start, pause_end in pauses:
-            p_end = now if pause_end == -1 else pause_end
-            if p_end <= a or pause_start >= b:
-                continue
-            used_pauses.append(
-                (
-                    max(pause_start, window_start),
-                    None if pause_end == -1 and window_end == -1 else min(p_end, b),
-                )
-            )
-            if pause_start > a:
-                segments.append((a, pause_start))
-            a = max(a, p_end)
-        if b > a:
-            segments.append((a, b))
-
-    elapsed = 0
-    due: int | None = None
-    for a, b in segments:
-        length = calendar.between(a, b)
-        if due is None and elapsed + length >= target:
-            due = calendar.add(a, target - elapsed)
-        elapsed += length
-    paused_now = running and bool(pauses) and pauses[-1][1] == -1 and pauses[-1][0] <= now
-    if due is None and not paused_now:
-        due = calendar.add(end, target - elapsed)
-
-    if running:
-        state = BREACHED if elapsed > target else (PAUSED if paused_now else ACTIVE)
-    elif raw.stop_reason == FULFILLED or metric.kind == RESOLUTION:
-        state = BREACHED if elapsed > target else ACHIEVED
-    else:
-        state = BREACHED if elapsed > target else CANCELLED
-
+    paused_now = False
     paused_seconds = 0
-    if pauses:
-        total = sum(calendar.between(a, now if b == -1 else b) for a, b in raw.windows)
-        paused_seconds = total - elapsed
+    used_pauses: list[tuple[int, int | None]] = []
+    if not pauses and len(windows) == 1:
+        # The common case: one uninterrupted span. The due instant is simply
+        # ``target`` open seconds after the start, reached or projected.
+        elapsed = calendar.between(start, end)
+        due: int | None = calendar.add(start, target)
+    else:
+        segments, used_pauses = _segments(windows, pauses, now)
+        elapsed = 0
+        due = None
+        for a, b in segments:
+            length = calendar.between(a, b)
+            if due is None and elapsed + length >= target:
+                due = calendar.add(a, target - elapsed)
+            elapsed += length
+        paused_now = running and bool(pauses) and pauses[-1][1] == -1
+        if due is None and not paused_now:
+            due = calendar.add(end, target - elapsed)
+        if used_pauses:
+            switched_on = sum(calendar.between(a, now if b == -1 else b) for a, b in windows)
+            paused_seconds = switched_on - elapsed
+
+    if elapsed > target:
+        state = BREACHED
+    elif running:
+        state = PAUSED if paused_now else ACTIVE
+    elif raw.stop_reason == FULFILLED or metric.kind == RESOLUTION:
+        state = ACHIEVED
+    else:
+        state = CANCELLED
     return ClockResult(
-        metric=metric.kind,
-        instance=raw.number,
-        state=state,
-        start=raw.windows[0][0],
-        due=due,
-        stop=None if running else end,
-        stop_reason=raw.stop_reason if not running else None,
-        elapsed=elapsed,
-        paused=paused_seconds,
-        target=target,
-        priority=priority,
-        calendar=calendar.name,
-        pauses=tuple(used_pauses),
-        agent=raw.agent,
+        metric.kind,
+        raw.number,
+        state,
+        start,
+        due,
+        None if running else end,
+        None if running else raw.stop_reason,
+        elapsed,
+        paused_seconds,
+        target,
+        priority,
+        calendar.name,
+        tuple(used_pauses),
+        raw.agent,
     )
 
 
@@ -285,16 +300,20 @@ def run_clocks(events: Sequence[Event], policy: Policy, now: int) -> list[ClockR
     none after ``now``. Results come in policy metric order, then instance order.
     """
     raws, statuses, priorities = _walk(events, policy)
-    pause_cache: dict[frozenset[str], list[tuple[int, int]]] = {}
+    # Pauses need a status change; most tickets of a metric have none.
+    no_pauses: list[tuple[int, int]] = []
+    pause_cache: dict[frozenset[str], list[tuple[int, int]]] = {frozenset(): no_pauses}
     results: list[ClockResult] = []
-    order: Mapping[str, int] = {m.kind: i for i, m in enumerate(policy.metrics)}
-    for raw in sorted(raws, key=lambda r: (order[r.metric.kind], r.number)):
-        pause_when = raw.metric.pause_when
-        pauses = pause_cache.get(pause_when)
-        if pauses is None:
-            pauses = _pause_intervals(statuses, pause_when) if pause_when else []
-            pause_cache[pause_when] = pauses
-        results.append(_measure(raw, pauses, priorities, now))
+    for metric in policy.metrics:
+        pause_when = metric.pause_when
+        for raw in raws:
+            if raw.metric is not metric:
+                continue
+            pauses = pause_cache.get(pause_when)
+            if pauses is None:
+                pauses = _pause_intervals(statuses, pause_when) if len(statuses) > 1 else no_pauses
+                pause_cache[pause_when] = pauses
+            results.append(_measure(raw, pauses, priorities, now))
     return results
 
 
