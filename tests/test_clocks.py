@@ -580,3 +580,19 @@ def test_now_accepts_aware_datetimes_only(policies):
     assert to_epoch(aware) == T0 + 3600
     with pytest.raises(ValueError, match="naive"):
         slaengine.evaluate(policies, timelines, dt.datetime(2025, 12, 1, 11, 0))
+
+
+def test_priority_change_at_the_stop_second_but_after_it_does_not_retarget(policies):
+    # Reply at minute 30 (normal: 1h, achieved), then raised to urgent in the same second.
+    events = make_timeline((30, "message", AGENT), (30, "update", {"priority": "urgent"}))
+    clock = clocks_at(policies, events, 60)[("first_response", 1)]
+    assert clock.state == "achieved"
+    assert clock.target == 3600
+    assert clock.priority == "normal"
+
+
+def test_priority_change_just_before_the_stop_retargets(policies):
+    events = make_timeline((30, "update", {"priority": "urgent"}), (30, "message", AGENT))
+    clock = clocks_at(policies, events, 60)[("first_response", 1)]
+    assert clock.state == "breached"
+    assert clock.target == 15 * 60

@@ -83,11 +83,17 @@ class _Raw:
     windows: list[list[int]]  # [start, end]; end == -1 while switched on
     stop_reason: str | None = None
     agent: str | None = None
+    # Priority changes applied before the stop (in event order, so a change at
+    # the same second but after the stop does not re-target a stopped clock).
+    priorities_seen: int = 0
 
-    def switch_off(self, at: int, reason: str, agent: str | None = None) -> None:
+    def switch_off(
+        self, at: int, reason: str, priorities_seen: int, agent: str | None = None
+    ) -> None:
         self.windows[-1][1] = at
         self.stop_reason = reason
         self.agent = agent
+        self.priorities_seen = priorities_seen
 
     @property
     def running(self) -> bool:
@@ -96,7 +102,7 @@ class _Raw:
 
 def _walk(
     events: Sequence[Event], policy: Policy
-) -> tuple[list[_Raw], list[tuple[int, str]], list[tuple[int, str]]]:
+) -> tuple[list[_Raw], list[tuple[int, str]], list[str]]:
     """Switch clocks on and off along the events (all at or before ``now``)."""
     by_kind: dict[str, MetricPolicy] = {m.kind: m for m in policy.metrics}
     first_response = by_kind.get(FIRST_RESPONSE)
@@ -108,7 +114,7 @@ def _walk(
     created = events[0]
     status = created.status or "new"
     statuses: list[tuple[int, str]] = [(created.at, status)]
-    priorities: list[tuple[int, str]] = [(created.at, created.priority or "normal")]
+    priorities: list[str] = [created.priority or "normal"]  # in event order
     stopped = status in STOPPED_STATUSES
     raws: list[_Raw] = []
     counts: dict[str, int] = {}
@@ -138,11 +144,11 @@ def _walk(
             if author == "agent" or (author == "bot" and bots_count):
                 responded = True
                 if fr is not None and fr.running:
-                    fr.switch_off(at, FULFILLED, event.agent)
+                    fr.switch_off(at, FULFILLED, len(priorities), event.agent)
                 if nr is not None and nr.running:
-                    nr.switch_off(at, FULFILLED, event.agent)
+                    nr.switch_off(at, FULFILLED, len(priorities), event.agent)
                 if pu is not None and pu.running:
-                    pu.switch_off(at, FULFILLED, event.agent)
+                    pu.switch_off(at, FULFILLED, len(priorities), event.agent)
                 if not stopped and periodic is not None:
                     pu = start(periodic, at)
             elif (
@@ -159,9 +165,9 @@ def _walk(
             if now_stopped and not stopped:
                 for raw in (fr, nr, pu):
                     if raw is not None and raw.running:
-                        raw.switch_off(at, SOLVED)
+                        raw.switch_off(at, SOLVED, len(priorities))
                 if res is not None and res.running:
-                    res.switch_off(at, SOLVED)
+                    res.switch_off(at, SOLVED, len(priorities))
             elif stopped and not now_stopped and resolution is not None:
                 if res is None:
                     res = start(resolution, at)
@@ -173,7 +179,7 @@ def _walk(
                 statuses.append((at, new_status))
                 status = new_status
         elif kind == "update" and event.priority is not None:
-            priorities.append((at, event.priority))
+            priorities.append(event.priority)
     return raws, statuses, priorities
 
 
@@ -194,15 +200,6 @@ def _pause_intervals(
     if paused_since != -1:
         out.append((paused_since, -1))
     return out
-
-
-def _priority_at(priorities: Sequence[tuple[int, str]], at: int) -> str:
-    current = priorities[0][1]
-    for changed, priority in priorities:
-        if changed > at:
-            break
-        current = priority
-    return current
 
 
 def _segments(
@@ -231,7 +228,7 @@ def _segments(
 def _measure(
     raw: _Raw,
     pauses: Sequence[tuple[int, int]],
-    priorities: Sequence[tuple[int, str]],
+    priorities: Sequence[str],
     now: int,
 ) -> ClockResult:
     metric = raw.metric
@@ -240,7 +237,8 @@ def _measure(
     start = windows[0][0]
     running = windows[-1][1] == -1
     end = now if running else windows[-1][1]
-    priority = priorities[0][1] if len(priorities) == 1 else _priority_at(priorities, end)
+    # A running clock takes the current priority; a stopped one the priority at its stop.
+    priority = priorities[-1] if running else priorities[raw.priorities_seen - 1]
     target = metric.targets[priority]
 
     paused_now = False

@@ -24,7 +24,7 @@ def parse_duration(value: object) -> int:
         else:
             found = _PATTERN.match(text)
             if not text or found is None or not any(found.groups()):
-                if re.search(r"\d\s*(d|day|days|w|wk|week|weeks)\b", text):
+                if re.search(r"\d\s*(d|day|days|w|wk|week|weeks)(?![a-z])", text):
                     raise ValueError(
                         f"'{value}': days and weeks are ambiguous in business time; "
                         "write hours, e.g. 16h for two 8-hour working days"

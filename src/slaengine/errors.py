@@ -25,9 +25,11 @@ class Problem:
         return self.code.startswith("W")
 
     def __str__(self) -> str:
-        where = f"{self.source}:{self.line}"
-        if self.column:
-            where += f":{self.column}"
+        where = self.source
+        if self.line:
+            where += f":{self.line}"
+            if self.column:
+                where += f":{self.column}"
         return f"{where}: {self.code} {self.message}"
 
 

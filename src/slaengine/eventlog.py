@@ -32,7 +32,7 @@ def parse_lines(
         if not line.strip():
             continue
         try:
-            obj = json.loads(line)
+            obj = json.loads(line.rstrip("\r\n"))
         except json.JSONDecodeError as exc:
             found.append(Problem(source, number, exc.colno, "E401", f"not valid JSON: {exc.msg}"))
             continue

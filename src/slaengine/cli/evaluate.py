@@ -134,5 +134,7 @@ def run(args: argparse.Namespace) -> int:
         if timelines.duplicates:
             summary += f", {timelines.duplicates} duplicate event(s) ignored"
         console.print(summary)
+    if timelines.duplicates and args.format != "table":
+        print(f"{timelines.duplicates} duplicate event(s) ignored (repeated id)", file=sys.stderr)
     _report_problems(timelines.problems, args.rejects)
     return 1 if timelines.problems else 0

@@ -242,6 +242,16 @@ def _holidays(
             continue
         ctx.keys(entry, HOLIDAY_KEYS, "a holiday")
         names = entry.entries
+        kinds = [k for k in ("country", "date", "from") if k in names]
+        if len(kinds) > 1 or ("to" in names and "from" not in names):
+            ctx.report(entry, "E103", "a holiday is one of: a 'date', a 'from'/'to' range, or a "
+                       "'country' (with an optional 'subdivision'); not a mix")  # fmt: skip
+            continue
+        if "subdivision" in names and "country" not in names:
+            ctx.report(names["subdivision"][0], "E102", "'subdivision' needs a 'country'")
+            continue
+        if "name" in names:
+            ctx.text(names["name"][1], "a holiday's 'name'")
         if "country" in names:
             provider = _country(ctx, entry)
             if provider is not None:
@@ -320,6 +330,8 @@ def _calendar(ctx: _FileContext, name: str, key: YScalar, node: YNode) -> Busine
                 )
                 zone = None
     shifts = _hours(ctx, hours_node) if hours_node is not None else None
+    if "description" in body.entries:
+        ctx.text(body.entries["description"][1], "'description'")
     dates: set[dt.date] = set()
     providers: list[Callable[[range], set[dt.date]]] = []
     if "holidays" in body.entries:
@@ -345,7 +357,7 @@ def _match(ctx: _FileContext, node: YNode, where: str) -> Match | None:
         return None
     ctx.keys(body, MATCH_KEYS, f"'match' of {where}")
     values: dict[str, Any] = {}
-    ok = True
+    ok = _no_empty_lists(ctx, body)
     for name in ("channel", "priority", "group", "assignee", "customer"):
         if name not in body.entries:
             continue
@@ -397,14 +409,38 @@ def _match(ctx: _FileContext, node: YNode, where: str) -> Match | None:
                         "E103",
                         f"field '{field_name}' must be a value or a list of values",
                     )
-                fields[field_name] = tuple(n.value for n in scalars)
+                # Events carry dates as strings; compare with what was written.
+                fields[field_name] = tuple(
+                    n.text if isinstance(n.value, dt.date) else n.value for n in scalars
+                )
             values["fields"] = MappingProxyType(fields)
     if "not" in body.entries:
-        excluded = _match(ctx, body.entries["not"][1], f"'not' of {where}")
+        not_node = body.entries["not"][1]
+        excluded = _match(ctx, not_node, f"'not' of {where}")
         if excluded is None:
             ok = False
+        elif excluded.is_catch_all:
+            ok = False
+            ctx.report(not_node, "E210", "'not' without conditions excludes every ticket; "
+                       "give it conditions or remove it")  # fmt: skip
         values["exclude"] = excluded
     return Match(**values) if ok else None
+
+
+def _no_empty_lists(ctx: _FileContext, body: YMap) -> bool:
+    """Report match lists that are empty: they would match no ticket at all."""
+    ok = True
+    nodes = [(name, value) for name, (_key, value) in body.entries.items() if name != "not"]
+    for name in ("tags", "fields"):
+        inner = body.entries.get(name)
+        if inner is not None and isinstance(inner[1], YMap):
+            nodes += [(f"{name}.{k}", v) for k, (_key, v) in inner[1].entries.items()]
+    for name, value in nodes:
+        if isinstance(value, YSeq) and not value.items:
+            ok = False
+            ctx.report(value, "E210", f"'{name}: []' matches no ticket; "
+                       "list at least one value, or remove the key to match any")  # fmt: skip
+    return ok
 
 
 def _targets(ctx: _FileContext, node: YNode, where: str) -> dict[str, int] | None:
@@ -428,8 +464,12 @@ def _targets(ctx: _FileContext, node: YNode, where: str) -> dict[str, int] | Non
                 f"{', '.join(PRIORITIES)}{_did_you_mean(name, PRIORITIES)}",
             )
             continue
+        if not isinstance(value, YScalar):
+            ctx.report(value, "E201", f"bad target for {name}: expected a duration like 90m, "
+                       f"2h or 1h30m, got {_describe(value)}")  # fmt: skip
+            continue
         try:
-            targets[name] = parse_duration(value.value if isinstance(value, YScalar) else value)
+            targets[name] = parse_duration(value.value)
         except ValueError as exc:
             ctx.report(value, "E201", f"bad target for {name}: {exc}")
     missing = [p for p in PRIORITIES if p not in body.entries]
