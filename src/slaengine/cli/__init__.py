@@ -7,7 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from slaengine import __version__
-from slaengine.cli import check, evaluate
+from slaengine.cli import check, evaluate, schema
 from slaengine.errors import UserError
 from slaengine.logs import configure_logging
 
@@ -27,7 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
-    for module in (evaluate, check):
+    for module in (evaluate, check, schema):
         module.register(commands)
     return parser
 

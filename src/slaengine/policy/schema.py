@@ -1,0 +1,324 @@
+"""The JSON Schema (draft 2020-12) of policy files, for editors and external checks.
+
+The schema describes the shape of a policy document: keys, types, duration and
+interval formats. ``slaengine check`` remains the full validator: it also checks
+values the schema cannot know (time zones, countries, overlapping shifts, calendar
+names, duplicate policy names, shadowed policies). ``docs/policy.schema.json`` is
+this schema dumped with :func:`schema_json`.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Final
+
+_PRIORITIES: Final = ("urgent", "high", "normal", "low")
+_STATUSES: Final = ("new", "open", "pending", "on_hold", "solved", "closed")
+_PAUSABLE: Final = ("new", "open", "pending", "on_hold")
+_WEEKDAYS: Final = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def _any_case(word: str) -> str:
+    """A regex matching ``word`` in any letter case (ECMA-262 has no inline flags)."""
+    return "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else c for c in word)
+
+
+_DAY: Final = "(?:" + "|".join(_any_case(d) for d in _WEEKDAYS) + ")"
+DAY_PATTERN: Final = rf"^\s*{_DAY}(?:-{_DAY})?\s*$"
+# A duration: whole minutes, or hours/minutes/seconds in that order; never zero.
+DURATION_PATTERN: Final = (
+    r"^\s*(?=[^1-9]*[1-9])(?:\d+|(?:\d+\s*[hH])?\s*(?:\d+\s*[mM](?:[iI][nN])?)?\s*"
+    r"(?:\d+\s*[sS])?)\s*$"
+)
+_TIME: Final = r"(?:[01]?\d|2[0-3]):[0-5]\d"
+# An open interval HH:MM-HH:MM; 24:00 only as an end; an end not after the start runs overnight.
+INTERVAL_PATTERN: Final = rf"^\s*{_TIME}\s*-\s*(?:{_TIME}|24:00)\s*$"
+DATE_PATTERN: Final = r"^\s*\d{4}-\d{2}-\d{2}\s*$"
+
+
+def _text(description: str) -> dict[str, Any]:
+    # The loader reads numbers as text where it expects text (a group named 42).
+    return {"description": description, "type": ["string", "number"]}
+
+
+def _one_or_many(item: dict[str, Any], description: str, min_items: int = 0) -> dict[str, Any]:
+    many: dict[str, Any] = {"type": "array", "items": item}
+    if min_items:
+        many["minItems"] = min_items
+    return {"description": description, "anyOf": [item, many]}
+
+
+def _duration() -> dict[str, Any]:
+    return {
+        "description": "A duration of business time: 90m, 2h, 1h30m, 45s, or a bare integer "
+        "of whole minutes. Days and weeks are refused; write hours (16h).",
+        "anyOf": [
+            {"type": "integer", "minimum": 1},
+            {"type": "string", "pattern": DURATION_PATTERN},
+        ],
+    }
+
+
+def _date(description: str) -> dict[str, Any]:
+    return {"description": description, "type": "string", "pattern": DATE_PATTERN}
+
+
+def _calendar() -> dict[str, Any]:
+    interval = {
+        "description": "An open interval like 09:00-17:00; 24:00 may end it; an end not "
+        "after the start runs overnight into the next day (22:00-06:00).",
+        "type": "string",
+        "pattern": INTERVAL_PATTERN,
+    }
+    day_hours = {
+        "description": "Open intervals of the day(s): a list (split shifts: several "
+        "intervals), one interval, or closed / null / [] for closed.",
+        "anyOf": [
+            {"type": "array", "items": interval},
+            interval,
+            {"const": "closed"},
+            {"type": "null"},
+        ],
+    }
+    holiday_map = {
+        "description": "A dated holiday {date, name}, a range {from, to} (both included), "
+        "or a country's public holidays {country, subdivision}.",
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {
+            "date": _date("The closed day, YYYY-MM-DD."),
+            "name": {
+                "description": "A label for people; not used by the engine.",
+                "type": "string",
+            },
+            "from": _date("First closed day of a range, YYYY-MM-DD."),
+            "to": _date("Last closed day of a range (included), YYYY-MM-DD."),
+            "country": {
+                "description": "ISO 3166 country code (DE, US, GB): its public holidays.",
+                "type": "string",
+            },
+            "subdivision": {
+                "description": "State or region code of the country (BE for Berlin in DE).",
+                "type": "string",
+            },
+        },
+        "anyOf": [{"required": ["date"]}, {"required": ["from", "to"]}, {"required": ["country"]}],
+    }
+    holiday = {
+        "description": "A closed date YYYY-MM-DD, or a mapping.",
+        "anyOf": [_date("A closed date, YYYY-MM-DD."), holiday_map],
+    }
+    return {
+        "description": "A business-hours calendar: weekly open hours in one time zone, minus "
+        "holidays.",
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["timezone", "hours"],
+        "properties": {
+            "timezone": {
+                "description": "IANA time zone of the hours, e.g. Europe/Berlin.",
+                "type": "string",
+            },
+            "hours": {
+                "description": "Open hours per weekday: mon..sun or a range like mon-fri. Days "
+                "not listed are closed.",
+                "type": "object",
+                "propertyNames": {"pattern": DAY_PATTERN},
+                "additionalProperties": day_hours,
+            },
+            "holidays": {
+                "description": "Days on which the calendar is closed.",
+                "anyOf": [holiday, {"type": "array", "items": holiday}],
+            },
+            "description": {"description": "Free text for people.", "type": "string"},
+        },
+    }
+
+
+def _match() -> dict[str, Any]:
+    tag_list = _one_or_many(_text("A tag."), "Tags.", 1)
+    tags = {
+        "description": "A tag or list of tags, any of which the ticket has; or a mapping "
+        "{any, all, none}.",
+        "anyOf": [
+            tag_list,
+            {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {
+                    "any": _one_or_many(
+                        _text("A tag."), "The ticket has at least one of these.", 1
+                    ),
+                    "all": _one_or_many(_text("A tag."), "The ticket has every one of these.", 1),
+                    "none": _one_or_many(_text("A tag."), "The ticket has none of these.", 1),
+                },
+            },
+        ],
+    }
+    scalar = {"type": ["string", "number", "boolean", "null"]}
+    match: dict[str, Any] = {
+        "description": "Conditions on the ticket's current attributes; every condition given "
+        "must hold. A list means any of its values. No match: every ticket.",
+        "type": ["object", "null"],
+        "additionalProperties": False,
+        "properties": {
+            "channel": _one_or_many(_text("A channel."), "Channel(s), compared lower-cased.", 1),
+            "priority": _one_or_many(
+                {"description": "A priority.", "enum": list(_PRIORITIES)},
+                "Priority or priorities.",
+                1,
+            ),
+            "group": _one_or_many(_text("A group."), "Group(s).", 1),
+            "assignee": _one_or_many(_text("An assignee."), "Assignee(s).", 1),
+            "customer": _one_or_many(_text("A customer."), "Customer(s).", 1),
+            "tags": tags,
+            "fields": {
+                "description": "Custom fields: field name to a value or a list of values (any "
+                "of). Compared with the event's JSON value, type included.",
+                "type": "object",
+                "additionalProperties": {
+                    "anyOf": [scalar, {"type": "array", "items": scalar, "minItems": 1}],
+                },
+            },
+            "not": {
+                "$ref": "#/$defs/match",
+                "type": "object",
+                "minProperties": 1,
+                "description": "Tickets this match holds for are excluded.",
+            },
+        },
+    }
+    return match
+
+
+def _metric(kind: str, what: str) -> dict[str, Any]:
+    targets = {
+        "description": "Target per priority (all four), or one duration for all.",
+        "anyOf": [
+            {"$ref": "#/$defs/duration"},
+            {
+                "type": "object",
+                "additionalProperties": False,
+                "required": list(_PRIORITIES),
+                "properties": {
+                    p: {"$ref": "#/$defs/duration", "description": f"Target for {p} tickets."}
+                    for p in _PRIORITIES
+                },
+            },
+        ],
+    }
+    return {
+        "description": f"{kind}: {what}",
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["targets"],
+        "properties": {
+            "targets": targets,
+            "pause_when": _one_or_many(
+                {"description": "A status.", "enum": list(_PAUSABLE)},
+                "The clock is paused while the ticket's status is one of these.",
+            ),
+            "calendar": _text("Calendar of this metric; default: the policy's calendar."),
+        },
+    }
+
+
+def _policy() -> dict[str, Any]:
+    return {
+        "description": "An SLA policy: which tickets it covers and its targets.",
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["name", "metrics"],
+        "properties": {
+            "name": _text("Unique name of the policy."),
+            "description": _text("Free text for people."),
+            "match": {
+                "$ref": "#/$defs/match",
+                "description": "Which tickets the policy covers; none: every ticket.",
+            },
+            "calendar": _text(
+                "Calendar name (from 'calendars' or the built-in 24x7); default 24x7."
+            ),
+            "bot_replies_count": {
+                "description": "true: public bot messages fulfil response metrics. Default false.",
+                "type": "boolean",
+            },
+            "metrics": {
+                "description": "The metrics this policy measures (at least one).",
+                "type": "object",
+                "additionalProperties": False,
+                "minProperties": 1,
+                "properties": {
+                    "first_response": _metric(
+                        "first_response", "from creation to the first public agent reply."
+                    ),
+                    "next_response": _metric(
+                        "next_response", "from a customer message to the next public agent reply."
+                    ),
+                    "periodic_update": _metric(
+                        "periodic_update", "from one public agent message to the next."
+                    ),
+                    "resolution": _metric(
+                        "resolution", "from creation until the ticket is solved or closed."
+                    ),
+                },
+            },
+        },
+    }
+
+
+def policy_schema() -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of one policy file, as a fresh dict."""
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "slaengine policy file",
+        "description": "SLA policies, business-hours calendars and custom statuses. "
+        "Run 'slaengine check' for the full validation.",
+        "type": "object",
+        "additionalProperties": False,
+        "anyOf": [{"required": ["policies"]}, {"required": ["calendars"]}],
+        "properties": {
+            "version": {"description": "Format version; only 1.", "const": 1},
+            "calendars": {
+                "description": "Named business-hours calendars. 24x7 is built in.",
+                "type": "object",
+                "propertyNames": {"not": {"const": "24x7"}},
+                "additionalProperties": {"$ref": "#/$defs/calendar"},
+            },
+            "policies": {
+                "description": "Policies in order: the first whose match holds applies.",
+                "type": "array",
+                "items": {"$ref": "#/$defs/policy"},
+            },
+            "statuses": {
+                "description": "Custom status names mapped onto the built-in ones.",
+                "type": "object",
+                "propertyNames": {"not": {"enum": list(_STATUSES)}},
+                "additionalProperties": {
+                    "description": "The built-in status it means.",
+                    "enum": list(_STATUSES),
+                },
+            },
+        },
+        "$defs": {
+            "duration": _duration(),
+            "calendar": _calendar(),
+            "match": _match(),
+            "policy": _policy(),
+        },
+    }
+
+
+def schema_json() -> str:
+    """The schema as the text of ``docs/policy.schema.json`` (2-space indent, final newline)."""
+    return json.dumps(policy_schema(), indent=2, ensure_ascii=False) + "\n"
+
+
+__all__ = [
+    "DATE_PATTERN",
+    "DAY_PATTERN",
+    "DURATION_PATTERN",
+    "INTERVAL_PATTERN",
+    "policy_schema",
+    "schema_json",
+]
