@@ -59,8 +59,14 @@ def read_events(
     """Read a JSON Lines file into timelines; every unusable line is in ``problems``."""
     source = "<stdin>" if str(path) == "-" else str(Path(path))
     problems: list[Problem] = []
-    with open_events(path) as stream:
+    stream = open_events(path)
+    try:
         events = list(parse_lines(stream, source, status_map, problems))
+    finally:
+        if str(path) == "-" and isinstance(stream, io.TextIOWrapper):
+            stream.detach()  # leave the process's stdin open for the caller
+        else:
+            stream.close()
     built = build_timelines(events, source)
     built.problems[:0] = problems
     built.problems.sort(key=lambda p: p.line)

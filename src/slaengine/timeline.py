@@ -248,7 +248,8 @@ def parse_event(
     if not isinstance(obj, dict):
         raise EventError(f"an event must be a JSON object, got {_kind(obj)}")
     ticket = _text(obj, "ticket", required=True)
-    assert ticket is not None
+    if not ticket:
+        raise EventError("'ticket' must not be empty")
     if "at" not in obj:
         raise EventError("missing 'at'")
     at = parse_instant(obj["at"])
@@ -264,9 +265,11 @@ def parse_event(
     }
     if kind == "created":
         channel = _text(obj, "channel", required=True)
+        if not channel or not channel.strip():
+            raise EventError("'channel' must not be empty")
         return Event(
             **common,
-            channel=channel.lower() if channel else channel,
+            channel=channel.lower(),
             priority=_one_of(obj, "priority", PRIORITIES, required=True),
             status=_status(obj, status_map, required=False) or "new",
             customer=_text(obj, "customer"),

@@ -150,6 +150,13 @@ def parse_yaml(text: str, source: str) -> tuple[YNode | None, list[Problem]]:
         line = mark.line + 1 if mark is not None else 0
         column = mark.column + 1 if mark is not None else 0
         what = exc.problem or exc.context or "invalid YAML"
+        context_mark = exc.context_mark
+        if exc.problem and exc.context and context_mark is not None and context_mark is not mark:
+            # Where the construct began helps more than where the parser gave up.
+            what += (
+                f" ({exc.context} started at line {context_mark.line + 1}, "
+                f"column {context_mark.column + 1})"
+            )
         return None, [Problem(source, line, column, "E001", f"YAML syntax: {what}")]
     except YAMLError as exc:
         return None, [Problem(source, 0, 0, "E001", f"YAML syntax: {exc}")]

@@ -144,9 +144,10 @@ def _parse_interval(text: str) -> Shift | str:
     if found is None:
         return f"expected an interval like 09:00-17:00, got '{text}'"
     h1, m1, h2, m2 = (int(g) for g in found.groups())
-    for hour, minute in ((h1, m1), (h2, m2)):
+    written = text.strip().split("-")
+    for (hour, minute), as_written in zip(((h1, m1), (h2, m2)), written, strict=True):
         if hour > 24 or minute > 59 or (hour == 24 and minute):
-            return f"'{hour:02d}:{minute:02d}' is not a time of day (00:00 to 24:00)"
+            return f"'{as_written.strip()}' is not a time of day (00:00 to 24:00)"
     start, end = h1 * 60 + m1, h2 * 60 + m2
     if start == 1440:
         return "an interval cannot start at 24:00; use 00:00"
@@ -171,6 +172,7 @@ def _hours(ctx: _FileContext, node: YNode) -> dict[int, list[Shift]] | None:
         return None
     shifts: dict[int, list[Shift]] = {}
     given_at: dict[int, YScalar] = {}
+    broken = False
     for name, (key, value) in hours.entries.items():
         days = _day_range(name.strip().lower())
         if days is None:
@@ -182,7 +184,7 @@ def _hours(ctx: _FileContext, node: YNode) -> dict[int, list[Shift]] | None:
                 f"range like mon-fri{_did_you_mean(name, options)}",
             )
             continue
-        day_shifts: list[Shift] = []
+        located: list[tuple[Shift, YScalar]] = []
         if isinstance(value, YScalar) and (value.value is None or value.value == "closed"):
             pass  # explicitly closed
         else:
@@ -190,14 +192,16 @@ def _hours(ctx: _FileContext, node: YNode) -> dict[int, list[Shift]] | None:
                 parsed = _parse_interval(text)
                 if isinstance(parsed, str):
                     ctx.report(item, "E202", parsed)
+                    broken = True
                 else:
-                    day_shifts.append(parsed)
-        day_shifts.sort(key=lambda s: s.start)
-        for before, after in pairwise(day_shifts):
+                    located.append((parsed, item))
+        located.sort(key=lambda pair: pair[0].start)
+        for (before, _), (after, item) in pairwise(located):
             if after.start < before.end:
                 ctx.report(
-                    value, "E206", f"intervals of '{name}' overlap; list each open period once"
+                    item, "E206", f"intervals of '{name}' overlap; list each open period once"
                 )
+        day_shifts = [shift for shift, _ in located]
         for day in days:
             if day in given_at:
                 ctx.report(
@@ -209,7 +213,8 @@ def _hours(ctx: _FileContext, node: YNode) -> dict[int, list[Shift]] | None:
                 continue
             given_at[day] = key
             shifts[day] = list(day_shifts)
-    return shifts
+    # With a broken interval the calendar is reported already; do not also call it never open.
+    return None if broken else shifts
 
 
 def _date(ctx: _FileContext, node: YNode, what: str) -> dt.date | None:
