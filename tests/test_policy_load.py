@@ -614,3 +614,48 @@ def test_tag_update_changes_the_policy_that_applies(
     start = events[0].at
     assert policies.select(timeline.state_at(start)) is not None
     assert policies.select(timeline.state_at(start + H)) is None
+
+
+def test_match_holds_agrees_with_failed_conditions() -> None:
+    """holds() is written out for speed; it must give failed_conditions()'s answer."""
+    import itertools
+
+    from slaengine.policy.model import Match
+    from slaengine.timeline import TicketState
+
+    matches = [
+        Match(),
+        Match(channel=frozenset({"email"})),
+        Match(priority=frozenset({"urgent", "high"}), group=frozenset({"billing"})),
+        Match(assignee=frozenset({"ada"}), customer=frozenset({"c1"})),
+        Match(tags_any=frozenset({"vip", "gold"})),
+        Match(tags_all=frozenset({"vip", "gold"}), tags_none=frozenset({"spam"})),
+        Match(fields={"plan": ("enterprise", 5)}),
+        Match(channel=frozenset({"email"}), exclude=Match(tags_any=frozenset({"spam"}))),
+    ]
+    tickets = [
+        TicketState(
+            ticket="t",
+            created=0,
+            channel=channel,
+            priority=priority,
+            status="open",
+            customer=customer,
+            group=group,
+            assignee=assignee,
+            tags=frozenset(tags),
+            fields=fields,
+        )
+        for channel, priority, group, assignee, customer, tags, fields in itertools.product(
+            ["email", "chat"],
+            ["urgent", "low"],
+            ["billing", None],
+            ["ada", None],
+            ["c1", "c2"],
+            [(), ("vip",), ("vip", "gold"), ("gold", "spam")],
+            [{}, {"plan": "enterprise"}, {"plan": 5}, {"plan": "free"}],
+        )
+    ]
+    for match in matches:
+        for ticket in tickets:
+            assert match.holds(ticket) is (not match.failed_conditions(ticket))

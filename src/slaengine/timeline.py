@@ -99,9 +99,11 @@ class Timeline:
         tags = created.tags or ()
         fields: Mapping[str, Any] = created.fields or _EMPTY
         for event in self.events[1:]:
+            kind = event.type
+            if kind == "message":  # most events; they change no attribute
+                continue
             if event.at > now:
                 break
-            kind = event.type
             if kind == "status":
                 status = event.status or status
             elif kind == "update":

@@ -54,11 +54,36 @@ class Match:
         return self == _EVERYTHING
 
     def holds(self, ticket: TicketState) -> bool:
-        """True when ``ticket`` meets every condition."""
-        return not self.failed_conditions(ticket, first_only=True)
+        """True when ``ticket`` meets every condition.
 
-    def failed_conditions(self, ticket: TicketState, first_only: bool = False) -> list[str]:
-        """Human-readable conditions that ``ticket`` does not meet."""
+        Written out with early exits because it runs once per ticket per policy
+        tried; :meth:`failed_conditions` gives the same answer with reasons.
+        """
+        if self.channel is not None and ticket.channel not in self.channel:
+            return False
+        if self.priority is not None and ticket.priority not in self.priority:
+            return False
+        if self.group is not None and ticket.group not in self.group:
+            return False
+        if self.assignee is not None and ticket.assignee not in self.assignee:
+            return False
+        if self.customer is not None and ticket.customer not in self.customer:
+            return False
+        tags = ticket.tags
+        if self.tags_any is not None and tags.isdisjoint(self.tags_any):
+            return False
+        if self.tags_all and not self.tags_all <= tags:
+            return False
+        if self.tags_none and not tags.isdisjoint(self.tags_none):
+            return False
+        if self.fields:
+            for name, values in self.fields.items():
+                if ticket.fields.get(name) not in values:
+                    return False
+        return self.exclude is None or not self.exclude.holds(ticket)
+
+    def failed_conditions(self, ticket: TicketState) -> list[str]:
+        """Human-readable conditions that ``ticket`` does not meet (empty when it holds)."""
         failed: list[str] = []
         for name, allowed, value in (
             ("channel", self.channel, ticket.channel),
@@ -69,8 +94,6 @@ class Match:
         ):
             if allowed is not None and value not in allowed:
                 failed.append(f"{name} {value!r} not in {sorted(allowed)}")
-                if first_only:
-                    return failed
         tags = ticket.tags
         if self.tags_any is not None and not (tags & self.tags_any):
             failed.append(f"no tag of {sorted(self.tags_any)}")
@@ -83,7 +106,7 @@ class Match:
                 failed.append(f"field {name!r} = {ticket.fields.get(name)!r} not in {list(values)}")
         if self.exclude is not None and self.exclude.holds(ticket):
             failed.append("excluded by 'not'")
-        return failed[:1] if first_only else failed
+        return failed
 
 
 _EVERYTHING: Final = Match()
