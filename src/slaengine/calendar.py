@@ -26,8 +26,9 @@ from zoneinfo import ZoneInfo
 
 WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
-_UTC = dt.timezone.utc
-_EPOCH_DATE = dt.date(1970, 1, 1)
+_UTC = dt.UTC
+_EPOCH_UTC = dt.datetime(1970, 1, 1, tzinfo=_UTC)
+_SECOND = dt.timedelta(seconds=1)
 # Years compiled around a queried instant; the table grows when asked outside it.
 _MARGIN_YEARS = 1
 
@@ -36,7 +37,9 @@ _MARGIN_YEARS = 1
 class Shift:
     """One open interval of a weekday, in minutes after local midnight.
 
-    ``end`` may exceed 1440: the shift runs overnight into the next day.
+    ``end`` may exceed 1440: the shift runs overnight into the next day. An
+    ``end`` not after ``start`` means the same (``Shift(22 * 60, 6 * 60)`` is
+    ``Shift(22 * 60, 30 * 60)``).
     """
 
     start: int
@@ -64,6 +67,14 @@ def local_to_epoch(naive: dt.datetime, zone: dt.tzinfo) -> int:
         else:
             low = mid + 1
     return high
+
+
+def _overnight(shift: Shift) -> Shift:
+    # An end not after the start runs into the next day; without this the
+    # interval would be empty and silently dropped.
+    if shift.end <= shift.start:
+        return Shift(shift.start, shift.end + 1440)
+    return shift
 
 
 class BusinessCalendar:
@@ -152,7 +163,8 @@ class WeeklyCalendar(BusinessCalendar):
         self.timezone = timezone
         self.zone = ZoneInfo(timezone)
         self.shifts: dict[int, tuple[Shift, ...]] = {
-            day: tuple(sorted(shifts.get(day, ()), key=lambda s: s.start)) for day in range(7)
+            day: tuple(sorted(map(_overnight, shifts.get(day, ())), key=lambda s: s.start))
+            for day in range(7)
         }
         self.holidays: frozenset[dt.date] = frozenset(holidays)
         self.holiday_providers = tuple(holiday_providers)
@@ -299,7 +311,9 @@ def to_epoch(instant: dt.datetime) -> int:
     """Epoch seconds of an aware datetime (sub-second part floored)."""
     if instant.tzinfo is None or instant.utcoffset() is None:
         raise ValueError("naive datetime: an instant needs a time zone")
-    return int(instant.timestamp() // 1)
+    # Integer arithmetic: a float timestamp loses the microseconds far from 1970
+    # (from about year 2255 on), and .999999 would round up to the next second.
+    return (instant - _EPOCH_UTC) // _SECOND
 
 
 def from_epoch(t: int) -> dt.datetime:
