@@ -40,19 +40,13 @@ def results_table(results: Iterable[TicketResult], timezone: str = "UTC") -> Tab
     table.add_column("Elapsed / target", justify="right", no_wrap=True)
     table.add_column("Left", justify="right", no_wrap=True)
     for result in results:
-        if result.policy is None:
-            table.add_row(
-                result.ticket,
-                Text("unmatched", style="magenta"),
-                "-",
-                "-",
-                _when(result.state.created, zone),
-                "-",
-                "-",
-                "-",
-                "-",
+        if result.policy is None or not result.clocks:
+            # One row saying why there are no clocks: no policy, or none started yet.
+            policy = (
+                Text("unmatched", style="magenta") if result.policy is None else result.policy.name
             )
-            continue
+            created = _when(result.state.created, zone)
+            table.add_row(result.ticket, policy, "(no clocks)", "-", created, *["-"] * 4)
         first = True
         for clock in result.clocks:
             many = clock.metric in MULTI_INSTANCE
@@ -60,7 +54,7 @@ def results_table(results: Iterable[TicketResult], timezone: str = "UTC") -> Tab
             left = format_duration(clock.remaining) if clock.stop is None else "-"
             table.add_row(
                 result.ticket if first else "",
-                result.policy.name if first else "",
+                result.policy.name if first and result.policy else "",
                 metric,
                 Text(clock.state, style=STATE_STYLES.get(clock.state, "")),
                 _when(clock.start, zone),
@@ -70,18 +64,6 @@ def results_table(results: Iterable[TicketResult], timezone: str = "UTC") -> Tab
                 left,
             )
             first = False
-        if not result.clocks:
-            table.add_row(
-                result.ticket,
-                result.policy.name,
-                "(no clocks)",
-                "-",
-                _when(result.state.created, zone),
-                "-",
-                "-",
-                "-",
-                "-",
-            )
         table.add_section()
     return table
 
