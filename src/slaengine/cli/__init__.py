@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import importlib
+import pkgutil
 import sys
 from collections.abc import Sequence
 
 from slaengine import __version__
-from slaengine.cli import check, evaluate, schema
 from slaengine.errors import UserError
 from slaengine.logs import configure_logging
 
@@ -27,9 +28,20 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
-    for module in (evaluate, check, schema):
-        module.register(commands)
+    for name in command_modules():
+        importlib.import_module(f"{__name__}.{name}").register(commands)
     return parser
+
+
+def command_modules() -> list[str]:
+    """Names of the modules in this package that define a subcommand, in name order.
+
+    Each command lives in its own module with a ``register(subparsers)`` function;
+    modules whose name starts with ``_`` are helpers, not commands.
+    """
+    return sorted(
+        info.name for info in pkgutil.iter_modules(__path__) if not info.name.startswith("_")
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
