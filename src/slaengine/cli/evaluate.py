@@ -78,7 +78,8 @@ def _now(text: str | None) -> int:
         raise UserError(f"--at: {exc.reason}") from None
 
 
-def _report_problems(problems: list[Problem], rejects: str | None) -> None:
+def report_problems(problems: list[Problem], rejects: str | None) -> None:
+    """Print the first problems on stderr; write them all to ``rejects`` when given."""
     for problem in problems[:SHOWN_PROBLEMS]:
         print(problem, file=sys.stderr)
     if len(problems) > SHOWN_PROBLEMS:
@@ -136,5 +137,5 @@ def run(args: argparse.Namespace) -> int:
         console.print(summary)
     if timelines.duplicates and args.format != "table":
         print(f"{timelines.duplicates} duplicate event(s) ignored (repeated id)", file=sys.stderr)
-    _report_problems(timelines.problems, args.rejects)
+    report_problems(timelines.problems, args.rejects)
     return 1 if timelines.problems else 0

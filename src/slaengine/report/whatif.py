@@ -1,0 +1,157 @@
+"""A what-if backtest rendered for people (rich tables) and machines (JSON, CSV)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+
+from slaengine.whatif import MISSED, Backtest, Tally
+
+SHOWN_FLIPS = 20
+
+
+def _percent(rate: float | None) -> str:
+    return "-" if rate is None else f"{rate * 100:.1f}%"
+
+
+def _change(tally: Tally) -> Text:
+    old, new = tally.old_compliance, tally.new_compliance
+    if old is None or new is None:
+        return Text("-")
+    points = (new - old) * 100
+    style = "green" if points > 0.05 else "red" if points < -0.05 else ""
+    return Text(f"{points:+.1f} pts", style=style)
+
+
+def _tally_dict(tally: Tally) -> dict[str, Any]:
+    return {
+        "old": {
+            "achieved": tally.old_met,
+            "breached": tally.old_breached,
+            "compliance": tally.old_compliance,
+        },
+        "new": {
+            "achieved": tally.new_met,
+            "breached": tally.new_breached,
+            "compliance": tally.new_compliance,
+        },
+    }
+
+
+def backtest_to_dict(result: Backtest) -> dict[str, Any]:
+    """The whole comparison as JSON-ready data."""
+    old_weekly, new_weekly = result.breaches_per_week()
+    return {
+        "tickets": result.tickets,
+        "weeks": len(result.weeks),
+        "unmatched": {"old": result.unmatched_old, "new": result.unmatched_new},
+        "policy_changed": result.policy_changed,
+        "total": _tally_dict(result.total()),
+        "by_metric": {k: _tally_dict(v) for k, v in result.by(0).items()},
+        "by_channel": {k: _tally_dict(v) for k, v in result.by(1).items()},
+        "by_priority": {k: _tally_dict(v) for k, v in result.by(2).items()},
+        "groups": [
+            {"metric": m, "channel": c, "priority": p, **_tally_dict(t)}
+            for (m, c, p), t in sorted(result.groups.items())
+        ],
+        "breaches_per_week": {"old": old_weekly, "new": new_weekly},
+        "flips": [
+            {
+                "ticket": f.ticket,
+                "metric": f.metric,
+                "instance": f.instance,
+                "old": f.old,
+                "new": f.new,
+                "old_policy": f.old_policy,
+                "new_policy": f.new_policy,
+            }
+            for f in result.flips
+        ],
+    }
+
+
+def flips_csv(result: Backtest) -> str:
+    """Every flipped clock instance as CSV text with a header row."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["ticket", "metric", "instance", "old", "new", "old_policy", "new_policy"])
+    for f in result.flips:
+        writer.writerow(
+            [f.ticket, f.metric, f.instance, f.old, f.new, f.old_policy or "", f.new_policy or ""]
+        )
+    return out.getvalue()
+
+
+def _compliance_table(title: str, label: str, rows: dict[str, Tally]) -> Table:
+    table = Table(title=title, header_style="bold", title_justify="left")
+    table.add_column(label)
+    for column in ("Before", "After", "Change", "Breached before", "Breached after"):
+        table.add_column(column, justify="right")
+    for name, tally in rows.items():
+        table.add_row(
+            name,
+            _percent(tally.old_compliance),
+            _percent(tally.new_compliance),
+            _change(tally),
+            f"{tally.old_breached:,}",
+            f"{tally.new_breached:,}",
+        )
+    return table
+
+
+def backtest_renderable(result: Backtest, old_name: str, new_name: str) -> Group:
+    """Summary, compliance tables and flipped tickets for the terminal."""
+    total = result.total()
+    old_weekly, new_weekly = result.breaches_per_week()
+    lines = [
+        Text(f"What if {new_name} had applied instead of {old_name}", style="bold"),
+        Text(
+            f"{result.tickets:,} tickets over {len(result.weeks)} week(s); policy changed for "
+            f"{result.policy_changed:,}; unmatched {result.unmatched_old:,} -> "
+            f"{result.unmatched_new:,}"
+        ),
+        Text(
+            f"Compliance {_percent(total.old_compliance)} -> {_percent(total.new_compliance)} "
+            f"({_change(total)}); breaches per week {old_weekly:.1f} -> {new_weekly:.1f} "
+            f"({new_weekly - old_weekly:+.1f})"
+        ),
+    ]
+    newly = sum(1 for f in result.flips if f.new == MISSED)
+    fixed = len(result.flips) - newly
+    parts: list[Any] = [*lines, Text("")]
+    parts.append(_compliance_table("By metric", "Metric", result.by(0)))
+    parts.append(_compliance_table("By channel", "Channel", result.by(1)))
+    parts.append(_compliance_table("By priority", "Priority", result.by(2)))
+    parts.append(
+        Text(f"Outcomes that flip: {newly:,} newly breached, {fixed:,} no longer breached")
+    )
+    if result.flips:
+        flips = Table(header_style="bold")
+        for column in ("Ticket", "Metric", "Before", "After", "Policy before", "Policy after"):
+            flips.add_column(column)
+        for f in result.flips[:SHOWN_FLIPS]:
+            flips.add_row(
+                f.ticket,
+                f"{f.metric} #{f.instance}",
+                f.old,
+                f.new,
+                f.old_policy or "unmatched",
+                f.new_policy or "unmatched",
+            )
+        parts.append(flips)
+        if len(result.flips) > SHOWN_FLIPS:
+            parts.append(
+                Text(
+                    f"... and {len(result.flips) - SHOWN_FLIPS:,} more; "
+                    "--flips FILE writes them all as CSV"
+                )
+            )
+    return Group(*parts)
+
+
+__all__ = ["backtest_renderable", "backtest_to_dict", "flips_csv"]

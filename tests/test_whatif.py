@@ -1,0 +1,166 @@
+"""What-if backtests: comparison logic, parallel runs equal to serial ones, the command."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import json
+from pathlib import Path
+
+import pytest
+
+import slaengine
+from slaengine.cli import main
+from slaengine.cli.whatif import run_backtest
+from slaengine.timeline import parse_instant
+from slaengine.whatif import MET, MISSED, backtest
+
+ROOT = Path(__file__).resolve().parent.parent
+NOW = "2025-12-01T00:00:00Z"
+
+
+@pytest.fixture(scope="module")
+def history(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("whatif") / "history.jsonl.gz"
+    assert main(["generate", "--tickets", "600", "--seed", "5", "-o", str(path)]) == 0
+    return path
+
+
+@pytest.fixture(scope="module")
+def tighter(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The shipped policies with email and web first-response targets halved."""
+    text = (ROOT / "policies" / "support.yaml").read_text(encoding="utf-8")
+    old = "first_response: {targets: {urgent: 1h, high: 2h, normal: 8h, low: 16h}}"
+    assert text.count(old) == 2
+    path = tmp_path_factory.mktemp("tighter") / "support.yaml"
+    path.write_text(text.replace(old, old.replace("8h", "4h").replace("16h", "8h")), "utf-8")
+    return path
+
+
+def _load(
+    history: Path, *policies: Path
+) -> tuple[list[slaengine.PolicySet], list[slaengine.Timeline]]:
+    sets = [slaengine.load_policies(p) for p in policies]
+    timelines = slaengine.read_events(history, sets[0].status_map)
+    assert not timelines.problems
+    return sets, list(timelines.timelines.values())
+
+
+def test_same_policies_change_nothing(history):
+    (policies,), timelines = _load(history, ROOT / "policies")
+    result = backtest(policies, policies, timelines, parse_instant(NOW))
+    total = result.total()
+    assert result.tickets == 600
+    assert result.flips == []
+    assert result.policy_changed == 0
+    assert (total.old_met, total.old_breached) == (total.new_met, total.new_breached)
+    assert total.old_met > 0
+    assert total.old_breached > 0
+
+
+def test_tighter_targets_only_add_breaches_where_changed(history, tighter):
+    (old, new), timelines = _load(history, ROOT / "policies", tighter)
+    result = backtest(old, new, timelines, parse_instant(NOW))
+    assert result.flips, "halving targets must breach some first responses"
+    assert all(f.metric == "first_response" and f.new == MISSED for f in result.flips)
+    assert {f.new_policy for f in result.flips} <= {"email-and-web", "americas-email-web"}
+    by_metric = result.by(0)
+    first = by_metric["first_response"]
+    assert first.new_breached - first.old_breached == len(result.flips)
+    assert first.new_met == first.old_met - len(result.flips)
+    for metric in ("next_response", "resolution"):
+        tally = by_metric[metric]
+        assert (tally.old_met, tally.old_breached) == (tally.new_met, tally.new_breached)
+    old_weekly, new_weekly = result.breaches_per_week()
+    assert new_weekly > old_weekly
+    assert MET == "achieved"
+
+
+def test_parallel_run_equals_single_process(history, tighter):
+    (old, new), timelines = _load(history, ROOT / "policies", tighter)
+    now = parse_instant(NOW)
+    single = run_backtest(old, new, timelines, now, jobs=1)
+    parallel = run_backtest(old, new, timelines, now, jobs=2)
+    assert parallel.flips == single.flips
+    assert parallel.groups == single.groups
+    assert parallel.old_weekly == single.old_weekly
+    assert parallel.weeks == single.weeks
+    assert parallel.tickets == single.tickets
+
+
+def test_whatif_command_table_json_and_flips(history, tighter, tmp_path, capsys):
+    flips = tmp_path / "flips.csv"
+    args = [
+        "whatif",
+        "-p",
+        str(ROOT / "policies"),
+        "-a",
+        str(tighter),
+        "-e",
+        str(history),
+        "--at",
+        NOW,
+        "--flips",
+        str(flips),
+    ]
+    assert main(args) == 0
+    table = capsys.readouterr().out
+    assert "Outcomes that flip" in table
+    assert "first_response" in table
+    assert main([*args, "--json", "--jobs", "2"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["tickets"] == 600
+    assert set(data) >= {
+        "total",
+        "by_metric",
+        "by_channel",
+        "by_priority",
+        "flips",
+        "breaches_per_week",
+        "groups",
+    }
+    with flips.open(encoding="utf-8") as stream:
+        rows = list(csv.DictReader(stream))
+    assert len(rows) == len(data["flips"]) > 0
+    assert rows[0]["new"] == "breached"
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--at", "2025-12-01T00:00:00"], "--at: timestamp"),
+        (["--jobs", "-1"], "--jobs must be"),
+    ],
+    ids=["naive-at", "negative-jobs"],
+)
+def test_whatif_usage_errors_exit_2(history, extra, message, capsys):
+    status = main(["whatif", "-p", "policies", "-a", "policies", "-e", str(history), *extra])
+    assert status == 2
+    assert message in capsys.readouterr().err
+
+
+def test_broken_new_policies_exit_2_with_located_problems(history, tmp_path, capsys):
+    broken = tmp_path / "new.yaml"
+    broken.write_text("policies:\n  - name: x\n    metrics: {first_response: {targets: 2d}}\n")
+    assert main(["whatif", "-p", "policies", "-a", str(broken), "-e", str(history)]) == 2
+    assert f"{broken}:3:" in capsys.readouterr().err
+
+
+def test_generate_is_deterministic_and_parses(tmp_path):
+    first, second, other = tmp_path / "a.jsonl", tmp_path / "b.jsonl.gz", tmp_path / "c.jsonl"
+    assert main(["generate", "-n", "50", "--seed", "9", "-o", str(first)]) == 0
+    assert main(["generate", "-n", "50", "--seed", "9", "-o", str(second)]) == 0
+    assert main(["generate", "-n", "50", "--seed", "10", "-o", str(other)]) == 0
+    text = first.read_text(encoding="utf-8")
+    with gzip.open(second, "rt", encoding="utf-8") as stream:
+        assert stream.read() == text
+    assert other.read_text(encoding="utf-8") != text
+    timelines = slaengine.read_events(first)
+    assert len(timelines.timelines) == 50
+    assert not timelines.problems
+
+
+def test_generate_rejects_bad_arguments(capsys):
+    assert main(["generate", "--days", "0"]) == 2
+    assert main(["generate", "--start", "2025-01-01"]) == 2
+    assert "--start" in capsys.readouterr().err
