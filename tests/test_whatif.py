@@ -11,7 +11,7 @@ import pytest
 
 import slaengine
 from slaengine.cli import main
-from slaengine.cli.whatif import run_backtest
+from slaengine.cli.whatif import backtest_file
 from slaengine.timeline import parse_instant
 from slaengine.whatif import MET, MISSED, backtest
 
@@ -76,11 +76,15 @@ def test_tighter_targets_only_add_breaches_where_changed(history, tighter):
     assert MET == "achieved"
 
 
-def test_parallel_run_equals_single_process(history, tighter):
+def test_spilled_runs_equal_the_in_memory_backtest(history, tighter):
     (old, new), timelines = _load(history, ROOT / "policies", tighter)
     now = parse_instant(NOW)
-    single = run_backtest(old, new, timelines, now, jobs=1)
-    parallel = run_backtest(old, new, timelines, now, jobs=2)
+    in_memory = backtest(old, new, timelines, now)
+    single, batch = backtest_file(old, new, str(history), now, jobs=1)
+    parallel, _ = backtest_file(old, new, str(history), now, jobs=2)
+    assert batch.partitions >= 1
+    assert single.flips == in_memory.flips
+    assert single.groups == in_memory.groups
     assert parallel.flips == single.flips
     assert parallel.groups == single.groups
     assert parallel.old_weekly == single.old_weekly

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import io
 import json
@@ -27,8 +28,18 @@ def parse_lines(
 
     Blank lines are ignored. ``problems`` collects what could not be used.
     """
+    return parse_numbered(enumerate(lines, start=1), source, status_map, problems)
+
+
+def parse_numbered(
+    lines: Iterable[tuple[int, str]],
+    source: str = "<events>",
+    status_map: Mapping[str, str] = _NO_MAP,
+    problems: list[Problem] | None = None,
+) -> Iterator[Event]:
+    """Like :func:`parse_lines` for lines that carry their own line numbers."""
     found = problems if problems is not None else []
-    for number, line in enumerate(lines, start=1):
+    for number, line in lines:
         if not line.strip():
             continue
         try:
@@ -53,24 +64,43 @@ def open_events(path: str | os.PathLike[str]) -> IO[str]:
     return open(path, encoding="utf-8", errors="replace")
 
 
-def read_events(
-    path: str | os.PathLike[str], status_map: Mapping[str, str] = _NO_MAP
-) -> TimelineSet:
-    """Read a JSON Lines file into timelines; every unusable line is in ``problems``."""
-    source = "<stdin>" if str(path) == "-" else str(Path(path))
-    problems: list[Problem] = []
+@contextlib.contextmanager
+def events_stream(path: str | os.PathLike[str]) -> Iterator[IO[str]]:
+    """Open an events file (or stdin for ``-``) for reading; stdin is left open afterwards."""
     stream = open_events(path)
     try:
-        events = list(parse_lines(stream, source, status_map, problems))
+        yield stream
     finally:
         if str(path) == "-" and isinstance(stream, io.TextIOWrapper):
             stream.detach()  # leave the process's stdin open for the caller
         else:
             stream.close()
+
+
+def source_name(path: str | os.PathLike[str]) -> str:
+    """How problems name an events file (``<stdin>`` for ``-``)."""
+    return "<stdin>" if str(path) == "-" else str(Path(path))
+
+
+def read_events(
+    path: str | os.PathLike[str], status_map: Mapping[str, str] = _NO_MAP
+) -> TimelineSet:
+    """Read a JSON Lines file into timelines; every unusable line is in ``problems``."""
+    source = source_name(path)
+    problems: list[Problem] = []
+    with events_stream(path) as stream:
+        events = list(parse_lines(stream, source, status_map, problems))
     built = build_timelines(events, source)
     built.problems[:0] = problems
     built.problems.sort(key=lambda p: p.line)
     return built
 
 
-__all__ = ["open_events", "parse_lines", "read_events"]
+__all__ = [
+    "events_stream",
+    "open_events",
+    "parse_lines",
+    "parse_numbered",
+    "read_events",
+    "source_name",
+]

@@ -327,19 +327,22 @@ class TimelineSet:
 def build_timelines(events: Iterable[Event], source: str = "") -> TimelineSet:
     """Group events by ticket, order them and drop what cannot be used.
 
-    A repeated event ``id`` is ignored (counted in ``duplicates``). Events of a
+    An event whose ``id`` its ticket already had is ignored (counted in
+    ``duplicates``); ids are scoped to their ticket, so tickets can be processed
+    independently (and in parallel). Events of a
     ticket with no ``created`` event, events before ``created`` and second
     ``created`` events are reported as problems and left out.
     """
     by_ticket: dict[str, list[Event]] = {}
-    seen_ids: set[str] = set()
+    seen_ids: set[tuple[str, str]] = set()
     duplicates = 0
     for event in events:
         if event.id is not None:
-            if event.id in seen_ids:
+            key = (event.ticket, event.id)
+            if key in seen_ids:
                 duplicates += 1
                 continue
-            seen_ids.add(event.id)
+            seen_ids.add(key)
         by_ticket.setdefault(event.ticket, []).append(event)
     timelines: dict[str, Timeline] = {}
     problems: list[Problem] = []

@@ -4,25 +4,22 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing
 import os
 import sys
 import time
+from functools import partial
 from typing import Any
 
 import structlog
 from rich.console import Console
 
+from slaengine.batch import BatchResult, map_tickets
 from slaengine.cli.evaluate import report_problems
 from slaengine.errors import EventError, UserError
-from slaengine.eventlog import read_events
 from slaengine.policy import PolicySet, load_policies
 from slaengine.report.whatif import backtest_renderable, backtest_to_dict, flips_csv
-from slaengine.timeline import Timeline, parse_instant
+from slaengine.timeline import TimelineSet, parse_instant
 from slaengine.whatif import Backtest, backtest
-
-# Set in each worker process before it runs: the parent's data, inherited by fork.
-_SHARED: dict[str, Any] = {}
 
 
 def register(commands: Any) -> None:
@@ -74,33 +71,25 @@ def register(commands: Any) -> None:
     parser.set_defaults(run=run)
 
 
-def _part(bounds: tuple[int, int]) -> Backtest:
-    timelines: list[Timeline] = _SHARED["timelines"]
-    old: PolicySet = _SHARED["old"]
-    new: PolicySet = _SHARED["new"]
-    return backtest(old, new, timelines[bounds[0] : bounds[1]], _SHARED["now"])
+def backtest_file(
+    old: PolicySet, new: PolicySet, events: str, now: int, jobs: int = 1
+) -> tuple[Backtest, BatchResult[Backtest]]:
+    """Backtest every ticket of an events file, spilled by ticket and run in ``jobs`` processes.
 
-
-def run_backtest(
-    old: PolicySet, new: PolicySet, timelines: list[Timeline], now: int, jobs: int
-) -> Backtest:
-    """Backtest in ``jobs`` processes; the merged result equals a single-process run."""
-    if jobs <= 1 or len(timelines) < 2 * jobs:
-        return backtest(old, new, timelines, now)
-    _SHARED.update(old=old, new=new, timelines=timelines, now=now)
-    step = -(-len(timelines) // (jobs * 4))  # a few parts per worker evens out the load
-    parts = [(i, min(i + step, len(timelines))) for i in range(0, len(timelines), step)]
-    # fork shares the parsed timelines with the workers instead of pickling them.
-    context = multiprocessing.get_context("fork")
-    try:
-        with context.Pool(jobs) as pool:
-            results = pool.map(_part, parts)
-    finally:
-        _SHARED.clear()
+    The merged result equals a single-process run: partitions merge exactly.
+    """
+    status_map = {**old.status_map, **new.status_map}
+    batch = map_tickets(
+        events, partial(_backtest_part, old, new, now), jobs=jobs, status_map=status_map
+    )
     merged = Backtest()
-    for result in results:
-        merged.merge(result)
-    return merged
+    for part in batch.results:
+        merged.merge(part)
+    return merged, batch
+
+
+def _backtest_part(old: PolicySet, new: PolicySet, now: int, timelines: TimelineSet) -> Backtest:
+    return backtest(old, new, timelines.timelines.values(), now)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -115,16 +104,16 @@ def run(args: argparse.Namespace) -> int:
     jobs = args.jobs or os.cpu_count() or 1
     old = load_policies(*args.policies)
     new = load_policies(*args.against)
-    status_map = {**old.status_map, **new.status_map}
+    started = time.perf_counter()
     try:
-        history = read_events(args.events, status_map)
+        result, batch = backtest_file(old, new, args.events, now, jobs)
     except OSError as exc:
         raise UserError(f"--events: cannot read {args.events}: {exc.strerror or exc}") from None
-    started = time.perf_counter()
-    result = run_backtest(old, new, list(history.timelines.values()), now, jobs)
     log.info(
         "backtested",
         tickets=result.tickets,
+        lines=batch.lines,
+        partitions=batch.partitions,
         jobs=jobs,
         seconds=round(time.perf_counter() - started, 3),
     )
@@ -137,5 +126,7 @@ def run(args: argparse.Namespace) -> int:
         console = Console(soft_wrap=False, width=None if sys.stdout.isatty() else 120)
         names = (", ".join(args.policies), ", ".join(args.against))
         console.print(backtest_renderable(result, *names))
-    report_problems(history.problems, args.rejects)
-    return 1 if history.problems else 0
+    if batch.duplicates:
+        print(f"{batch.duplicates} duplicate event(s) ignored (repeated id)", file=sys.stderr)
+    report_problems(batch.problems, args.rejects)
+    return 1 if batch.problems else 0
