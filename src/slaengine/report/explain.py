@@ -1,0 +1,361 @@
+"""A ticket explanation rendered for people (rich panels and tables) and tools (JSON)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from rich.console import Group, RenderableType
+from rich.panel import Panel
+from rich.table import Table
+from rich.text import Text
+
+from slaengine.calendar import format_utc
+from slaengine.durations import format_duration
+from slaengine.explain import (
+    CLOSED,
+    PAUSED,
+    RUNNING,
+    STOPPED,
+    CalendarInfo,
+    ClockExplanation,
+    Explanation,
+    Segment,
+    attributes,
+)
+from slaengine.report.table import STATE_STYLES
+
+SEGMENT_STYLES = {RUNNING: "cyan", PAUSED: "yellow", CLOSED: "dim", STOPPED: "magenta"}
+
+
+def _utc(t: int | None) -> str | None:
+    return None if t is None else format_utc(t)
+
+
+# -- JSON ---------------------------------------------------------------------
+
+
+def _calendar_dict(info: CalendarInfo) -> dict[str, Any]:
+    return {
+        "name": info.name,
+        "timezone": info.timezone,
+        "hours": list(info.hours),
+        "holidays": {"countries": list(info.holiday_countries), "dates": list(info.holiday_dates)},
+    }
+
+
+def _segment_dict(segment: Segment) -> dict[str, Any]:
+    return {
+        "kind": segment.kind,
+        "from": format_utc(segment.start),
+        "to": format_utc(segment.end),
+        "status": segment.status,
+        "real_seconds": segment.real,
+        "business_seconds": segment.business,
+        "paused_open_seconds": segment.paused_open,
+        "elapsed_after_seconds": segment.elapsed_after,
+        "breach_at": _utc(segment.breach_at),
+    }
+
+
+def _clock_dict(item: ClockExplanation) -> dict[str, Any]:
+    clock = item.clock
+    return {
+        "metric": clock.metric,
+        "instance": clock.instance,
+        "state": clock.state,
+        "start": format_utc(clock.start),
+        "start_line": item.start_line,
+        "stop": _utc(clock.stop),
+        "stop_line": item.stop_line,
+        "stop_reason": clock.stop_reason,
+        "stop_text": item.stop_text,
+        "agent": clock.agent,
+        "due": _utc(clock.due),
+        "elapsed_seconds": clock.elapsed,
+        "paused_seconds": clock.paused,
+        "target_seconds": clock.target,
+        "remaining_seconds": clock.remaining,
+        "priority": clock.priority,
+        "start_priority": item.start_priority,
+        "priority_changes": [
+            {"at": format_utc(c.at), "line": c.line, "from": c.old, "to": c.new}
+            for c in item.priority_changes
+        ],
+        "calendar": clock.calendar,
+        "pause_when": list(item.pause_when),
+        "breach_at": _utc(b.breach_at) if (b := item.breach_segment) else None,
+        "segments": [_segment_dict(s) for s in item.segments],
+        "notes": [{"code": n.code, "text": n.render(format_utc)} for n in item.notes],
+    }
+
+
+def explanation_to_dict(explanation: Explanation) -> dict[str, Any]:
+    """The explanation as a JSON-ready dict: stable keys, instants in UTC ending in ``Z``,
+    durations in seconds."""
+    return {
+        "ticket": explanation.ticket,
+        "at": format_utc(explanation.now),
+        "created": format_utc(explanation.created),
+        "exists": explanation.exists,
+        "attributes": attributes(explanation.state),
+        "attribute_changes": [
+            {
+                "at": format_utc(c.at),
+                "line": c.line,
+                "attribute": c.attribute,
+                "from": c.old,
+                "to": c.new,
+            }
+            for c in explanation.attribute_changes
+        ],
+        "policy": explanation.policy.name if explanation.policy else None,
+        "matched": explanation.matched,
+        "selection": [
+            {
+                "policy": check.name,
+                "location": check.location,
+                "matched": check.matched,
+                "held": list(check.held),
+                "failed": list(check.failed),
+            }
+            for check in explanation.checks
+        ],
+        "selection_history": [
+            {"from": format_utc(s.at), "line": s.line, "policy": s.policy}
+            for s in explanation.selection_history
+        ],
+        "calendars": [
+            {"metric": metric, **_calendar_dict(info)} for metric, info in explanation.calendars
+        ],
+        "metrics": [_clock_dict(item) for item in explanation.clocks],
+        "events": [
+            {
+                "line": use.event.line,
+                "at": format_utc(use.event.at),
+                "type": use.event.type,
+                "summary": use.summary,
+                "used": use.used,
+            }
+            for use in explanation.events
+        ],
+    }
+
+
+# -- terminal -----------------------------------------------------------------
+
+
+def _formatter(zone: dt.tzinfo) -> Callable[[int], str]:
+    def when(t: int) -> str:
+        local = dt.datetime.fromtimestamp(t, zone)
+        text = local.strftime("%a %Y-%m-%d %H:%M")
+        return text + local.strftime(":%S") if local.second else text
+
+    return when
+
+
+def _value(value: object) -> str:
+    if value is None or value in ({}, []):
+        return "-"
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={v!r}" for k, v in value.items())
+    return str(value)
+
+
+def _plain(grid: Table, label: str, text: str) -> None:
+    grid.add_row(label, Text(text))
+
+
+def _ticket_panel(explanation: Explanation, when: Callable[[int], str], zone: str) -> Panel:
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold")
+    grid.add_column()
+    _plain(grid, "created", when(explanation.created))
+    for name, value in attributes(explanation.state).items():
+        _plain(grid, name, _value(value))
+    for change in explanation.attribute_changes:
+        grid.add_row(
+            "",
+            Text(
+                f"{change.attribute} changed from {_value(change.old)} to {_value(change.new)} "
+                f"at {when(change.at)} (line {change.line})",
+                style="italic",
+            ),
+        )
+    title = f"Ticket {explanation.ticket} at {when(explanation.now)} (times in {zone})"
+    return Panel(grid, title=title, title_align="left")
+
+
+def _selection(explanation: Explanation, when: Callable[[int], str]) -> RenderableType:
+    table = Table(header_style="bold", show_lines=True, expand=False)
+    table.add_column("Policy", no_wrap=True)
+    table.add_column("Where", no_wrap=True)
+    table.add_column("Result", no_wrap=True)
+    table.add_column("Why")
+    for check in explanation.checks:
+        result = Text("matched", style="green") if check.matched else Text("no match", style="dim")
+        why = check.held if check.matched else check.failed
+        table.add_row(Text(check.name), check.location or "-", result, Text("\n".join(why)))
+    parts: list[RenderableType] = []
+    if explanation.policy is None:
+        parts.append(Text("No policy matches this ticket: it has no clocks.", style="bold magenta"))
+    else:
+        parts.append(
+            Text.assemble(
+                "Policy ",
+                (explanation.policy.name, "bold"),
+                " applies: the first policy whose conditions all hold.",
+            )
+        )
+    parts.append(table)
+    parts.append(
+        Text(
+            "Selection uses the ticket's attributes at the evaluation instant (above); the "
+            "policy then applies to the whole ticket, from its creation.",
+            style="italic",
+        )
+    )
+    history = explanation.selection_history
+    if len(history) > 1:
+        lines = [f"from {when(s.at)} (line {s.line}): {s.policy or 'no policy'}" for s in history]
+        parts.append(
+            Text("Its attributes selected different policies over time:\n  " + "\n  ".join(lines))
+        )
+    return Panel(Group(*parts), title="Policy selection", title_align="left")
+
+
+def _calendars(explanation: Explanation) -> Table:
+    table = Table(title="Calendars", title_justify="left", header_style="bold")
+    for column in ("Metric", "Calendar", "Time zone", "Hours", "Holidays"):
+        table.add_column(column)
+    for metric, info in explanation.calendars:
+        holidays = [f"public holidays {c}" for c in info.holiday_countries]
+        holidays += list(info.holiday_dates)
+        table.add_row(
+            metric,
+            Text(info.name),
+            info.timezone or "-",
+            "\n".join(info.hours),
+            "\n".join(holidays) or "-",
+        )
+    return table
+
+
+def _clock_title(item: ClockExplanation) -> Text:
+    clock = item.clock
+    many = clock.metric in ("next_response", "periodic_update")
+    name = f"{clock.metric} #{clock.instance}" if many else clock.metric
+    return Text.assemble((name, "bold"), " ", (clock.state, STATE_STYLES.get(clock.state, "")))
+
+
+def _segment_note(segment: Segment, when: Callable[[int], str]) -> str:
+    if segment.breach_at is not None:
+        return f"breached here at {when(segment.breach_at)}"
+    if segment.kind == PAUSED:
+        return f"status {segment.status}; {format_duration(segment.paused_open)} open time paused"
+    if segment.kind == STOPPED:
+        return f"ticket {segment.status}"
+    if segment.kind == CLOSED:
+        return "outside open hours"
+    return ""
+
+
+def _clock_panel(item: ClockExplanation, when: Callable[[int], str]) -> Panel:
+    clock = item.clock
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold")
+    grid.add_column()
+    start_line = f" (line {item.start_line})" if item.start_line else ""
+    _plain(grid, "start", when(clock.start) + start_line)
+    if clock.stop is None:
+        _plain(grid, "stop", f"{item.stop_text} at {when(item.end)}")
+    else:
+        stop_line = f" (line {item.stop_line})" if item.stop_line else ""
+        _plain(grid, "stop", f"{when(clock.stop)}{stop_line}: {item.stop_text}")
+    _plain(
+        grid,
+        "target",
+        f"{format_duration(clock.target)} business time, for priority {clock.priority}"
+        + (f" (was {item.start_priority} at the start)" if item.priority_changes else ""),
+    )
+    _plain(grid, "calendar", f"{clock.calendar} ({item.calendar.timezone or 'always open'})")
+    if item.pause_when:
+        _plain(grid, "paused when", ", ".join(item.pause_when))
+    _plain(grid, "due", when(clock.due) if clock.due is not None else "unknown while paused")
+    left = f", {format_duration(clock.remaining)} left" if clock.stop is None else ""
+    _plain(
+        grid,
+        "elapsed",
+        f"{format_duration(clock.elapsed)} of {format_duration(clock.target)}{left}; "
+        f"paused {format_duration(clock.paused)} of open time",
+    )
+    for note in item.notes:
+        _plain(grid, "note", note.render(when))
+    table = Table(header_style="bold", expand=False)
+    table.add_column("Segment", no_wrap=True)
+    table.add_column("From", no_wrap=True)
+    table.add_column("To", no_wrap=True)
+    table.add_column("Real", justify="right", no_wrap=True)
+    table.add_column("Counts", justify="right", no_wrap=True)
+    table.add_column("Elapsed", justify="right", no_wrap=True)
+    table.add_column("Note")
+    for segment in item.segments:
+        table.add_row(
+            Text(segment.kind, style=SEGMENT_STYLES.get(segment.kind, "")),
+            when(segment.start),
+            when(segment.end),
+            format_duration(segment.real),
+            format_duration(segment.business) if segment.kind == RUNNING else "-",
+            format_duration(segment.elapsed_after),
+            Text(
+                _segment_note(segment, when),
+                style="bold red" if segment.breach_at is not None else "",
+            ),
+        )
+    return Panel(Group(grid, table), title=_clock_title(item), title_align="left")
+
+
+def _events(explanation: Explanation, when: Callable[[int], str]) -> Table:
+    table = Table(title="Events", title_justify="left", header_style="bold")
+    table.add_column("Line", justify="right", no_wrap=True)
+    table.add_column("At", no_wrap=True)
+    table.add_column("Event")
+    table.add_column("Used", no_wrap=True)
+    for use in explanation.events:
+        table.add_row(
+            str(use.event.line),
+            when(use.event.at),
+            Text(use.summary),
+            "yes" if use.used else Text("ignored (after --at)", style="dim"),
+        )
+    return table
+
+
+def explanation_renderables(
+    explanation: Explanation, timezone: str = "UTC"
+) -> Iterator[RenderableType]:
+    """Panels and tables for a terminal, in reading order; times in ``timezone``."""
+    when = _formatter(ZoneInfo(timezone))
+    if not explanation.exists:
+        yield Text(
+            f"Ticket {explanation.ticket} was created at {when(explanation.created)}, after the "
+            f"evaluation instant {when(explanation.now)}: it has no policy or clocks yet."
+        )
+        yield _events(explanation, when)
+        return
+    yield _ticket_panel(explanation, when, timezone)
+    yield _selection(explanation, when)
+    if explanation.calendars:
+        yield _calendars(explanation)
+    if explanation.policy is not None and not explanation.clocks:
+        yield Text("No clock has started (the ticket was created solved or closed).")
+    for item in explanation.clocks:
+        yield _clock_panel(item, when)
+    yield _events(explanation, when)
+
+
+__all__ = ["explanation_renderables", "explanation_to_dict"]
