@@ -596,3 +596,40 @@ def test_priority_change_just_before_the_stop_retargets(policies):
     clock = clocks_at(policies, events, 60)[("first_response", 1)]
     assert clock.state == "breached"
     assert clock.target == 15 * 60
+
+
+@pytest.mark.parametrize(
+    "steps",
+    [
+        ((30, "message", CUSTOMER), (30, "status", {"status": "open"})),
+        ((30, "status", {"status": "open"}), (30, "message", CUSTOMER)),
+        ((25, "message", CUSTOMER), (30, "status", {"status": "open"})),
+    ],
+    ids=["message-then-reopen", "reopen-then-message", "message-while-solved-reopen-later"],
+)
+def test_customer_message_that_reopens_starts_next_response_at_the_reopen(policies, steps):
+    events = make_timeline((10, "message", AGENT), (20, "status", {"status": "solved"}), *steps)
+    clock = clocks_at(policies, events, 60)[("next_response", 1)]
+    assert clock.start == T0 + 30 * 60
+    assert clock.state == "active"
+    assert clock.elapsed == 30 * 60
+
+
+def test_reopen_without_customer_message_starts_no_next_response(policies):
+    events = make_timeline(
+        (10, "message", AGENT),
+        (20, "status", {"status": "solved"}),
+        (25, "message", CUSTOMER),
+        (26, "status", {"status": "closed"}),
+        (28, "status", {"status": "solved"}),
+        (30, "status", {"status": "open"}),
+    )
+    clocks = clocks_at(policies, events, 60)
+    # The customer wrote while solved; the ticket reopened later: one instance, at the reopen.
+    assert [k for k in clocks if k[0] == "next_response"] == [("next_response", 1)]
+    events = make_timeline(
+        (10, "message", AGENT),
+        (20, "status", {"status": "solved"}),
+        (30, "status", {"status": "open"}),
+    )
+    assert ("next_response", 1) not in clocks_at(policies, events, 60)

@@ -133,6 +133,7 @@ def _walk(
     nr: _Raw | None = None
     pu: _Raw | None = None
     responded = False
+    waiting_on_reopen = False  # a customer wrote while the ticket was solved or closed
 
     for event in events[1:]:
         kind = event.type
@@ -151,14 +152,12 @@ def _walk(
                     pu.switch_off(at, FULFILLED, len(priorities), event.agent)
                 if not stopped and periodic is not None:
                     pu = start(periodic, at)
-            elif (
-                author == "customer"
-                and responded
-                and not stopped
-                and next_response is not None
-                and (nr is None or not nr.running)
-            ):
-                nr = start(next_response, at)
+            elif author == "customer":
+                if stopped:
+                    # Written to a solved ticket: the customer waits once it reopens.
+                    waiting_on_reopen = True
+                elif responded and next_response is not None and (nr is None or not nr.running):
+                    nr = start(next_response, at)
         elif kind == "status":
             new_status = event.status or status
             now_stopped = new_status in STOPPED_STATUSES
@@ -168,12 +167,17 @@ def _walk(
                         raw.switch_off(at, SOLVED, len(priorities))
                 if res is not None and res.running:
                     res.switch_off(at, SOLVED, len(priorities))
-            elif stopped and not now_stopped and resolution is not None:
-                if res is None:
+            elif stopped and not now_stopped:
+                if resolution is None:
+                    pass
+                elif res is None:
                     res = start(resolution, at)
                 else:  # a reopen resumes the same instance
                     res.windows.append([at, -1])
                     res.stop_reason = None
+                if waiting_on_reopen and responded and next_response is not None:
+                    nr = start(next_response, at)
+                waiting_on_reopen = False
             stopped = now_stopped
             if new_status != status:
                 statuses.append((at, new_status))
