@@ -1,0 +1,64 @@
+"""Find policy-test files and the policies each one tests."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from slaengine.errors import Problem
+from slaengine.policy.load import POLICY_SUFFIXES
+
+DEFAULT_TESTS = Path("policies") / "tests"
+
+
+@dataclass(frozen=True, slots=True)
+class TestFile:
+    """A test file and the policy paths its cases are evaluated under."""
+
+    __test__ = False  # not a pytest test class
+
+    path: Path
+    policies: tuple[str, ...]
+
+
+def _yaml_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.suffix in POLICY_SUFFIXES and p.is_file())
+
+
+def discover(
+    paths: Sequence[str], policies: Sequence[str] | None = None
+) -> tuple[list[TestFile], list[Problem]]:
+    """Test files named by ``paths`` (default ``policies/tests``), with their policies.
+
+    A directory gives its ``.yaml``/``.yml`` files, or those of its ``tests``
+    folder when it has one (so ``policies/`` means ``policies/tests/``).
+    Without ``policies``, a test file's policies are the folder above its own
+    (``policies/tests/x.yaml`` tests ``policies/``).
+    """
+    found: list[Path] = []
+    problems: list[Problem] = []
+    for raw in paths or [str(DEFAULT_TESTS)]:
+        path = Path(raw)
+        if path.is_dir():
+            tests = path / "tests"
+            files = _yaml_files(tests if tests.is_dir() else path)
+            if not files:
+                problems.append(
+                    Problem(
+                        str(path), 0, 0, "E002", "no .yaml or .yml test files in this directory"
+                    )
+                )
+            found.extend(files)
+        elif path.is_file():
+            found.append(path)
+        else:
+            problems.append(Problem(str(path), 0, 0, "E002", "no such file or directory"))
+    unique = list(dict.fromkeys(found))
+    return [
+        TestFile(path, tuple(policies) if policies else (str(path.parent.parent),))
+        for path in unique
+    ], problems
+
+
+__all__ = ["DEFAULT_TESTS", "TestFile", "discover"]
