@@ -104,3 +104,43 @@ def test_issue_reference_policy_means_what_it_says():
     assert calendar.between(tuesday - 3600, tuesday + 9 * 3600) == 8 * 3600
     # The next day is a holiday, Christmas Eve: closed.
     assert calendar.between(tuesday + 86400, tuesday + 86400 + 8 * 3600) == 0
+
+
+def _command_lines() -> list[tuple[str, str]]:
+    """Every ``slaengine ...`` command line in shell and console blocks of the docs and README."""
+    found = []
+    for path in [*sorted(DOCS.glob("*.md")), ROOT / "README.md"]:
+        for block_id, _line, text in _blocks(path, ("sh", "console", "bash", "shell")):
+            for line in text.replace("\\\n", " ").splitlines():
+                command = line.removeprefix("$ ").split("#", 1)[0].strip()
+                for part in re.split(r"\s*(?:&&|\|\||;)\s*", command):
+                    if part.startswith("slaengine "):
+                        found.append((block_id, part))
+    return found
+
+
+@pytest.mark.parametrize(("where", "command"), _command_lines(), ids=lambda v: str(v)[:60])
+def test_documented_commands_are_valid(where, command):
+    """Each documented command line parses: its subcommand and options exist."""
+    import shlex
+
+    from slaengine.cli import build_parser
+
+    words = [w for w in shlex.split(command)[1:] if w not in {"<", ">"}]
+    if "<" in command or ">" in command:  # drop redirections and their targets
+        words = shlex.split(re.split(r"\s[<>]\s", command)[0])[1:]
+    try:
+        build_parser().parse_args(words)
+    except SystemExit as exc:  # argparse exits on unknown options
+        pytest.fail(f"{where}: '{command}' does not parse (exit {exc.code})")
+
+
+def test_docs_name_every_command():
+    """Each CLI command appears in the README."""
+    from slaengine.cli import command_modules
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    names = {"importer": "import"}
+    for module in command_modules():
+        name = names.get(module, module)
+        assert f"slaengine {name}" in readme, f"README does not show 'slaengine {name}'"

@@ -346,14 +346,26 @@ def test_windows_line_endings_survive_the_command(run_cli: RunCli, tmp_path: Pat
 
 
 def test_pre_commit_hooks() -> None:
+    import re
+    import shlex
+
     from ruamel.yaml import YAML
+
+    from slaengine.cli import build_parser
 
     hooks = YAML(typ="safe", pure=True).load(ROOT / ".pre-commit-hooks.yaml")
     by_id = {hook["id"]: hook for hook in hooks}
-    assert sorted(by_id) == ["slaengine-check", "slaengine-fmt"]
-    assert by_id["slaengine-check"]["entry"] == "slaengine check"
-    assert by_id["slaengine-fmt"]["entry"] == "slaengine fmt"
+    assert sorted(by_id) == ["slaengine-check", "slaengine-fmt", "slaengine-test"]
+    # fmt takes the changed files; check and test need the whole folder, once.
+    assert by_id["slaengine-fmt"]["pass_filenames"] is True
+    assert by_id["slaengine-check"]["pass_filenames"] is False
+    assert by_id["slaengine-test"]["pass_filenames"] is False
+    assert re.search(by_id["slaengine-check"]["exclude"], "policies/tests/support.yaml")
     for hook in hooks:
         assert hook["language"] == "python"
-        assert hook["files"] == r"\.(ya?ml)$"
-        assert hook["pass_filenames"] is True
+        assert re.search(hook["files"], "policies/support.yaml")
+        assert not re.search(hook["files"], ".github/workflows/ci.yaml")
+        # Each entry is a real command line of ours.
+        command = shlex.split(hook["entry"])
+        assert command[0] == "slaengine"
+        build_parser().parse_args(command[1:])
