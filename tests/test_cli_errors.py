@@ -1,0 +1,101 @@
+"""Every command meets user mistakes with a message and exit status 2, never a traceback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from slaengine.cli import main
+from slaengine.errors import UserError
+
+ROOT = Path(__file__).resolve().parent.parent
+EVENTS = str(ROOT / "examples" / "tickets.jsonl")
+POLICIES = str(ROOT / "policies")
+
+
+@pytest.fixture
+def broken_policy(tmp_path: Path) -> str:
+    path = tmp_path / "broken.yaml"
+    path.write_text("policies:\n  - name: x\n    metrics: {first_response: {targets: 2d}}\n")
+    return str(path)
+
+
+@pytest.fixture
+def broken_test_file(tmp_path: Path) -> str:
+    path = tmp_path / "tests" / "broken.yaml"
+    path.parent.mkdir()
+    path.write_text("- name: t\n  timline: []\n")
+    return str(path)
+
+
+def _cases(
+    broken_policy: str, broken_test_file: str, tmp: Path
+) -> list[tuple[str, list[str], str]]:
+    missing = str(tmp / "missing.jsonl")
+    return [
+        ("check-missing-path", ["check", str(tmp / "nope")], "no such file"),
+        ("evaluate-broken-policy", ["evaluate", "-p", broken_policy, "-e", EVENTS], "E201"),
+        ("evaluate-missing-events", ["evaluate", "-p", POLICIES, "-e", missing], "--events"),
+        (
+            "evaluate-naive-at",
+            ["evaluate", "-p", POLICIES, "-e", EVENTS, "--at", "2025-01-01"],
+            "--at",
+        ),
+        (
+            "evaluate-bad-tz",
+            ["evaluate", "-p", POLICIES, "-e", EVENTS, "--tz", "Mars/Base"],
+            "--tz",
+        ),
+        (
+            "explain-unknown-ticket",
+            ["explain", "-p", POLICIES, "-e", EVENTS, "--ticket", "T-1"],
+            "T-1",
+        ),
+        (
+            "explain-broken-policy",
+            ["explain", "-p", broken_policy, "-e", EVENTS, "--ticket", "T-1001"],
+            "E201",
+        ),
+        (
+            "whatif-broken-new",
+            ["whatif", "-p", POLICIES, "-a", broken_policy, "-e", EVENTS],
+            "E201",
+        ),
+        (
+            "whatif-missing-events",
+            ["whatif", "-p", POLICIES, "-a", POLICIES, "-e", missing],
+            "--events",
+        ),
+        ("test-broken-file", ["test", broken_test_file, "--policies", POLICIES], "timline"),
+        ("test-missing-path", ["test", str(tmp / "nope.yaml"), "--policies", POLICIES], "nope"),
+        (
+            "fmt-syntax-error",
+            ["fmt", "--check", str(ROOT / "tests/data/fmt/syntax_error.yaml")],
+            "E001",
+        ),
+        ("generate-bad-days", ["generate", "--days", "0"], "--days"),
+    ]
+
+
+def test_each_command_reports_user_mistakes_with_exit_2(
+    broken_policy, broken_test_file, tmp_path, capsys
+):
+    for name, argv, needle in _cases(broken_policy, broken_test_file, tmp_path):
+        status = main(argv)
+        captured = capsys.readouterr()
+        assert status == 2, f"{name}: exit {status}\n{captured.err}"
+        assert needle in captured.err + captured.out, f"{name}: {captured.err}"
+        assert "Traceback" not in captured.err, name
+
+
+def test_debug_shows_the_exception(tmp_path):
+    with pytest.raises(UserError):
+        main(["--debug", "check", str(tmp_path / "nope")])
+
+
+def test_unknown_option_is_a_usage_error(capsys):
+    with pytest.raises(SystemExit) as caught:
+        main(["evaluate", "-p", "policies", "-e", "x.jsonl", "--nope"])
+    assert caught.value.code == 2
+    assert "unrecognized arguments" in capsys.readouterr().err
