@@ -11,7 +11,7 @@ import difflib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from slaengine.errors import EventError, Problem
 
@@ -39,11 +39,12 @@ MIN_YEAR: Final = 1900
 MAX_YEAR: Final = 2199
 
 
-@dataclass(frozen=True, slots=True)
-class Event:
-    """One thing that happened to a ticket.
+class Event(NamedTuple):
+    """One thing that happened to a ticket; immutable.
 
     Only the attributes of the event's ``type`` are set; the rest stay ``None``.
+    A named tuple rather than a frozen dataclass because parsing builds millions
+    of them and a frozen dataclass costs several times more to construct.
     """
 
     ticket: str
@@ -141,7 +142,8 @@ def parse_instant(text: object) -> int:
         parsed = dt.datetime.fromisoformat(text)
     except ValueError:
         parsed = _parse_other_iso(text)
-    if parsed.tzinfo is None or parsed.utcoffset() is None:
+    zone = parsed.tzinfo
+    if zone is None or (type(zone) is not dt.timezone and parsed.utcoffset() is None):
         raise EventError(f"timestamp {text!r} has no UTC offset; add 'Z' or e.g. '+01:00'")
     if not MIN_YEAR <= parsed.year <= MAX_YEAR:
         raise EventError(f"timestamp {text!r} is outside the years {MIN_YEAR} to {MAX_YEAR}")
@@ -195,6 +197,8 @@ def _one_of(obj: Mapping[str, Any], key: str, choices: Iterable[str], required: 
 
 def _text(obj: Mapping[str, Any], key: str, required: bool = False) -> str | None:
     value = obj.get(key)
+    if type(value) is str:  # the common case, first
+        return value
     if value is None:
         if required:
             raise EventError(f"missing '{key}'")
@@ -256,21 +260,19 @@ def parse_event(
         raise EventError("missing 'at'")
     at = parse_instant(obj["at"])
     kind = _one_of(obj, "type", EVENT_TYPES, required=True)
+    assert kind is not None  # required=True raised otherwise
     event_id = _text(obj, "id")
-    common: dict[str, Any] = {
-        "ticket": ticket,
-        "at": at,
-        "type": kind,
-        "seq": seq,
-        "line": line,
-        "id": event_id,
-    }
     if kind == "created":
         channel = _text(obj, "channel", required=True)
         if not channel or not channel.strip():
             raise EventError("'channel' must not be empty")
         return Event(
-            **common,
+            ticket,
+            at,
+            kind,
+            seq,
+            line,
+            event_id,
             channel=channel.lower(),
             priority=_one_of(obj, "priority", PRIORITIES, required=True),
             status=_status(obj, status_map, required=False) or "new",
@@ -285,19 +287,31 @@ def parse_event(
         if not isinstance(public, bool):
             raise EventError(f"'public' must be true or false, got {_kind(public)}")
         return Event(
-            **common,
+            ticket,
+            at,
+            kind,
+            seq,
+            line,
+            event_id,
             author=_one_of(obj, "author", AUTHORS, required=True),
             public=public,
             agent=_text(obj, "agent"),
         )
     if kind == "status":
-        return Event(**common, status=_status(obj, status_map, required=True))
+        return Event(
+            ticket, at, kind, seq, line, event_id, status=_status(obj, status_map, required=True)
+        )
     if kind == "update":
         if not any(obj.get(key) is not None for key in _UPDATABLE):
             raise EventError(f"an update needs at least one of {', '.join(_UPDATABLE)}")
         channel = _text(obj, "channel")
         return Event(
-            **common,
+            ticket,
+            at,
+            kind,
+            seq,
+            line,
+            event_id,
             channel=channel.lower() if channel else channel,
             priority=_one_of(obj, "priority", PRIORITIES, required=False),
             customer=_text(obj, "customer"),
@@ -309,7 +323,7 @@ def parse_event(
     score = obj.get("score")
     if isinstance(score, bool) or not isinstance(score, int | float):
         raise EventError(f"a csat event needs a numeric 'score', got {_kind(score)}")
-    return Event(**common, score=float(score))
+    return Event(ticket, at, kind, seq, line, event_id, score=float(score))
 
 
 # -- grouping ----------------------------------------------------------------
