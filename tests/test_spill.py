@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from slaengine.batch import map_tickets
-from slaengine.spill import partition_of, read_partition, spill
+from slaengine.spill import partition_of, read_partition, spill, ticket_of
 
 
 def _event(ticket: str, minute: int, kind: str = "created", **extra: object) -> str:
@@ -36,13 +38,20 @@ def test_partition_is_stable_and_in_range():
 
 def test_every_ticket_lands_whole_in_one_partition(tmp_path: Path):
     result = spill(LINES, tmp_path, 3, "in.jsonl")
-    assert [(p.line, p.code) for p in result.problems] == [(3, "E401")]
+    assert result.problems == []  # bad lines are kept for the partition parser to report
     assert result.lines == 9
     seen: dict[str, int] = {}
+    rows = 0
     for index, path in enumerate(result.paths):
         for row in path.read_text(encoding="utf-8").splitlines():
-            ticket = json.loads(row.split("\t", 1)[1])["ticket"]
+            rows += 1
+            text = row.split("\t", 1)[1]
+            if text.startswith("{not"):
+                assert index == 0
+                continue
+            ticket = json.loads(text)["ticket"]
             assert seen.setdefault(ticket, index) == index
+    assert rows == 8  # every non-blank line, none lost
     assert set(seen) == {"A", "B", "C"}
 
 
@@ -56,7 +65,7 @@ def test_partitions_keep_original_line_numbers(tmp_path: Path):
         problems += [(p.line, p.code) for p in built.problems]
         tickets.update(built.timelines)
         duplicates += built.duplicates
-    assert sorted(problems) == [(5, "E410"), (6, "E400"), (9, "E412")]
+    assert sorted(problems) == [(3, "E401"), (5, "E410"), (6, "E400"), (9, "E412")]
     assert sorted(tickets) == ["A", "B"]
     assert [e.line for e in tickets["A"].events] == [1, 4]
     assert duplicates == 1
@@ -81,3 +90,34 @@ def test_map_tickets_serial_and_parallel_agree(tmp_path: Path):
     ]
     assert serial.problems == parallel.problems
     assert serial.duplicates == parallel.duplicates == 1
+
+
+@pytest.mark.parametrize(
+    ("line", "ticket"),
+    [
+        ('{"ticket": "T-1", "at": "x"}', "T-1"),
+        ('{"at": "x", "ticket" : "T 2"}', "T 2"),
+        ('{"ticket": 42, "type": "created"}', "42"),
+        ('{"ticket": 42}', "42"),
+        ('{"ticket": "A\\u0042"}', "AB"),  # an escape: decoded properly
+        ('{"fields": {"ticket": "inner"}, "ticket": "outer"}', "outer"),  # nested key first
+        ('{"ticket": true}', None),
+        ('{"type": "created"}', None),
+        ("{not json", None),
+        ("[1, 2]", None),
+    ],
+    ids=[
+        "plain",
+        "spaced",
+        "number-comma",
+        "number-brace",
+        "escape",
+        "nested-first",
+        "boolean",
+        "missing",
+        "not-json",
+        "not-object",
+    ],
+)
+def test_ticket_of_reads_what_the_parser_reads(line, ticket):
+    assert ticket_of(line) == ticket

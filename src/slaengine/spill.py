@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -42,6 +43,31 @@ def partition_of(ticket: str, partitions: int) -> int:
     return zlib.crc32(ticket.encode("utf-8")) % partitions
 
 
+_TICKET = re.compile(r'"ticket"\s*:\s*(?:"([^"\\]*)"|(-?\d+)\s*[,}])')
+
+
+def ticket_of(line: str) -> str | None:
+    """The ticket id of one JSON Lines event, as ``parse_event`` will read it.
+
+    A regular expression finds it without decoding the line; lines where it
+    could mislead (an escape in the id, or a nested object before the key)
+    are decoded properly. ``None`` when the line has no usable ticket.
+    """
+    found = _TICKET.search(line)
+    if found is not None:
+        nested = line.find("{", 1)
+        if nested == -1 or nested > found.start():
+            return found.group(1) if found.group(1) is not None else found.group(2)
+    try:
+        obj = json.loads(line)
+    except json.JSONDecodeError:
+        return None
+    ticket = obj.get("ticket") if isinstance(obj, dict) else None
+    if isinstance(ticket, bool) or not isinstance(ticket, str | int):
+        return None
+    return str(ticket)
+
+
 def spill(lines: Iterable[str], directory: Path, partitions: int, source: str) -> Spill:
     """Split JSON Lines into ``partitions`` files under ``directory`` by ticket.
 
@@ -59,15 +85,10 @@ def spill(lines: Iterable[str], directory: Path, partitions: int, source: str) -
             if not text.strip():
                 continue
             result.lines = number
-            try:
-                obj = json.loads(text)
-            except json.JSONDecodeError as exc:
-                result.problems.append(
-                    Problem(source, number, exc.colno, "E401", f"not valid JSON: {exc.msg}")
-                )
-                continue
-            ticket = obj.get("ticket") if isinstance(obj, dict) else None
-            index = partition_of(str(ticket), partitions) if ticket is not None else 0
+            ticket = ticket_of(text)
+            # A line without a findable ticket goes to partition 0, whose parser
+            # reports it (bad JSON, missing ticket) with this line number.
+            index = partition_of(ticket, partitions) if ticket is not None else 0
             outputs[index].write(f"{number}\t{text}\n")
     finally:
         for output in outputs:
