@@ -1,0 +1,36 @@
+"""Importers: real support data from other systems mapped to canonical ticket events.
+
+Each source kind is one module with a pure, streaming mapping from its rows to
+event dicts (docs/events.md); :data:`IMPORTERS` names them. A later plugin
+system adds kinds by wrapping :class:`Importer`.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from slaengine.importers import servicenow, twitter, volvo
+from slaengine.importers.base import Event, Importer, ImportOptions, ImportReport, Skip
+
+IMPORTERS: Final[dict[str, Importer]] = {
+    importer.name: importer
+    for importer in (
+        Importer(
+            "servicenow",
+            "ServiceNow incident audit log (CSV, one row per incident update)",
+            servicenow.events,
+        ),
+        Importer(
+            "twitter",
+            "Twitter customer care: IBM CDP conversations (.json) or TWCS tweets (.csv)",
+            twitter.events,
+        ),
+        Importer(
+            "volvo",
+            "Volvo IT incident log, BPI Challenge 2013 (VINST CSV, one row per status change)",
+            volvo.events,
+        ),
+    )
+}
+
+__all__ = ["IMPORTERS", "Event", "ImportOptions", "ImportReport", "Importer", "Skip"]

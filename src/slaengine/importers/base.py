@@ -1,0 +1,162 @@
+"""Shared types of the importers: the importer record, its options and its report."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+Event = dict[str, Any]
+
+# Bytes read per step by the streaming JSON reader: large enough that a
+# conversation rarely straddles many reads, small enough to stay streaming.
+_CHUNK = 1 << 16
+
+
+@dataclass(frozen=True, slots=True)
+class Skip:
+    """One source row that could not be turned into events, and why.
+
+    ``reason`` is short and fixed (it groups skips in the summary); ``detail``
+    names the offending value.
+    """
+
+    source: str
+    line: int
+    reason: str
+    detail: str = ""
+
+    def __str__(self) -> str:
+        where = f"{self.source}:{self.line}" if self.line else self.source
+        return f"{where}: {self.reason}" + (f": {self.detail}" if self.detail else "")
+
+
+@dataclass(slots=True)
+class ImportReport:
+    """What an import read and left out; filled in while its events are consumed."""
+
+    rows: int = 0
+    skipped: list[Skip] = field(default_factory=list)
+
+    def skip(self, source: str, line: int, reason: str, detail: str = "") -> None:
+        """Record one skipped row."""
+        self.skipped.append(Skip(source, line, reason, detail))
+
+    def reasons(self) -> Counter[str]:
+        """How many rows were skipped for each reason."""
+        return Counter(skip.reason for skip in self.skipped)
+
+
+@dataclass(frozen=True, slots=True)
+class ImportOptions:
+    """Settings of one import.
+
+    ``timezone`` is the zone of source timestamps that carry no UTC offset.
+    ``report`` collects rows read and rows skipped.
+    """
+
+    timezone: dt.tzinfo = dt.UTC
+    report: ImportReport = field(default_factory=ImportReport)
+
+
+EventsFunction = Callable[[Path, ImportOptions], Iterator[Event]]
+
+
+@dataclass(frozen=True, slots=True)
+class Importer:
+    """A source kind: its name, a one-line description and its event mapping.
+
+    ``events(path, options)`` yields canonical event dicts (see docs/events.md)
+    lazily, reading the source as it goes.
+    """
+
+    name: str
+    description: str
+    events: EventsFunction
+
+
+def iso(instant: dt.datetime) -> str:
+    """An aware datetime as ISO 8601 to the second; UTC is written ``Z``."""
+    if instant.utcoffset() == dt.timedelta(0):
+        return instant.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return instant.isoformat(timespec="seconds")
+
+
+def csv_rows(stream: IO[str], bare_cr: bool = False) -> Iterator[tuple[int, list[str]]]:
+    """``(first line, fields)`` of each CSV record of a stream opened with ``newline=''``.
+
+    ``bare_cr`` treats a lone carriage return as a space rather than a line end:
+    some exports leave raw ``\\r`` characters in unquoted text; the stream must
+    then be opened with ``newline='\\n'``.
+    """
+    lines: Iterable[str] = (line.replace("\r", " ") for line in stream) if bare_cr else stream
+    reader = csv.reader(lines)
+    previous = 0
+    for fields in reader:
+        start, previous = previous + 1, reader.line_num
+        if fields:
+            yield start, fields
+
+
+class JsonArrayError(ValueError):
+    """The stream is not a JSON array; ``line`` is where reading stopped."""
+
+    def __init__(self, message: str, line: int) -> None:
+        super().__init__(message)
+        self.line = line
+
+
+def json_array_items(stream: IO[str]) -> Iterator[tuple[int, Any]]:
+    """``(line, item)`` of each element of a top-level JSON array, read incrementally.
+
+    Only one element (plus a read buffer) is in memory at a time. Raises
+    :class:`JsonArrayError` when the text is not an array or is cut off.
+    """
+    decoder = json.JSONDecoder()
+    buffer, pos, line, eof = "", 0, 1, False
+
+    def fill() -> bool:
+        nonlocal buffer, pos, eof
+        chunk = stream.read(_CHUNK)
+        buffer, pos = buffer[pos:] + chunk, 0
+        eof = not chunk
+        return bool(chunk)
+
+    def skip_space(also: str = "") -> None:
+        nonlocal pos, line
+        while True:
+            while pos < len(buffer) and (buffer[pos].isspace() or buffer[pos] in also):
+                line += buffer[pos] == "\n"
+                pos += 1
+            if pos < len(buffer) or not fill():
+                return
+
+    skip_space()
+    if pos >= len(buffer) or buffer[pos] != "[":
+        raise JsonArrayError("not a JSON list", line)
+    pos += 1
+    while True:
+        skip_space(",")
+        if pos >= len(buffer):
+            raise JsonArrayError("the JSON list is cut off", line)
+        if buffer[pos] == "]":
+            return
+        while True:
+            try:
+                item, end = decoder.raw_decode(buffer, pos)
+            except json.JSONDecodeError as exc:
+                if eof or not fill():
+                    raise JsonArrayError(f"not valid JSON: {exc.msg}", line) from None
+                continue
+            # A number at the buffer's end may continue in the next chunk.
+            if end == len(buffer) and not eof and fill():
+                continue
+            break
+        yield line, item
+        line += buffer.count("\n", pos, end)
+        pos = end
