@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import pkgutil
 import sys
@@ -48,6 +49,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status (0 ok, 1 problems found, 2 usage)."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    # Batch commands keep hundreds of thousands of small objects alive; the
+    # default collection threshold rescans them constantly. A command owns its
+    # process, so it may tune this; the library never does. (~10% on whatif.)
+    gc.set_threshold(100_000, 50, 100)
     configure_logging(args.verbose)
     try:
         status: int = args.run(args)
