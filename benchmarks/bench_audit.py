@@ -1,0 +1,98 @@
+"""Benchmark: ``slaengine audit`` end to end on synthetic tickets, one and two workers.
+
+Run from the repository root::
+
+    python3 benchmarks/bench_audit.py                     # 100,000 tickets
+    python3 benchmarks/bench_audit.py --tickets 1000000   # a million (about 10 million events)
+
+The events file is generated once with :func:`slaengine.synthetic.write_jsonl` and
+cached in the temporary directory (``--cache DIR`` to choose). Each run is a
+subprocess ``slaengine audit --json`` (output discarded), timed by wall clock,
+under ``/usr/bin/time -v`` when it exists so the peak resident memory is known
+(the largest process: with ``--jobs 2`` a worker or the parent, whichever peaks).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from slaengine.synthetic import write_jsonl
+
+HERE = Path(__file__).resolve().parent
+POLICIES = HERE.parent / "policies"
+START = dt.datetime(2025, 9, 1, tzinfo=dt.UTC)
+DAYS = 90
+SEED = 42
+_RSS = re.compile(r"Maximum resident set size \(kbytes\): (\d+)")
+
+
+def events_file(tickets: int, cache: Path) -> Path:
+    """The cached synthetic events file for ``tickets`` tickets (generated when missing)."""
+    path = cache / f"slaengine-audit-{tickets}-s{SEED}-d{DAYS}.jsonl"
+    if not path.exists():
+        began = time.perf_counter()
+        partial = path.with_suffix(".partial")
+        count = write_jsonl(partial, tickets, SEED, START, DAYS)
+        partial.replace(path)
+        print(f"generated {count:,} events in {time.perf_counter() - began:.1f} s -> {path}")
+    return path
+
+
+def audit_once(events: Path, jobs: int, at: str) -> tuple[float, int | None, int]:
+    """Wall seconds, peak RSS in KiB (``None`` when unknown) and exit status of one audit."""
+    slaengine = shutil.which("slaengine")
+    command = (
+        [slaengine]
+        if slaengine
+        else [sys.executable, "-c", "import sys; from slaengine.cli import main; sys.exit(main())"]
+    )
+    command += ["audit", "-p", str(POLICIES), "-e", str(events), "--at", at, "--json"]
+    command += ["--jobs", str(jobs), "--tz", "Europe/Berlin"]
+    timer = "/usr/bin/time"
+    if os.path.exists(timer):
+        command = [timer, "-v", *command]
+    began = time.perf_counter()
+    done = subprocess.run(
+        command, check=False, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
+    seconds = time.perf_counter() - began
+    found = _RSS.search(done.stderr)
+    return seconds, int(found.group(1)) if found else None, done.returncode
+
+
+def main() -> int:
+    """Generate (or reuse) the events, then time the audit with one and two jobs."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tickets", type=int, default=100_000, help="tickets (default 100,000)")
+    parser.add_argument("--jobs", type=int, nargs="+", default=[1, 2], help="job counts to time")
+    parser.add_argument("--repeat", type=int, default=1, help="runs per job count (best shown)")
+    parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()))
+    args = parser.parse_args()
+    events = events_file(args.tickets, args.cache)
+    at = (START + dt.timedelta(days=DAYS)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    size = events.stat().st_size
+    print(f"events: {events} ({size / 2**20:,.0f} MiB), {args.tickets:,} tickets, at {at}")
+    for jobs in args.jobs:
+        runs = [audit_once(events, jobs, at) for _ in range(max(1, args.repeat))]
+        seconds, rss, status = min(runs, key=lambda run: run[0])
+        memory = f"{rss / 1024:,.0f} MiB peak RSS" if rss is not None else "peak RSS unknown"
+        print(
+            f"--jobs {jobs}: {seconds:7.2f} s  {args.tickets / seconds:>9,.0f} tickets/s  "
+            f"{memory}  (exit {status})"
+        )
+        if status != 0:
+            return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,350 @@
+"""The audit accumulator: per-group counts and durations, mergeable across partitions.
+
+:class:`AuditAccumulator` takes one evaluated ticket at a time
+(:meth:`AuditAccumulator.add_ticket`) and keeps, for each *view* (a tuple of
+dimensions such as ``("channel", "priority")``), one :class:`GroupStats` per
+combination of values. Everything is a count, an integer array or a value
+histogram, so two accumulators merge exactly (:meth:`AuditAccumulator.merge`)
+and percentiles are computed only at the end.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from array import array
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Final
+
+from slaengine.audit.facts import TicketFacts, ticket_facts
+from slaengine.audit.periods import LocalBuckets
+from slaengine.audit.stats import new_values, unique_sorted
+from slaengine.clocks import ACHIEVED, ACTIVE, BREACHED, CANCELLED, FULFILLED, PAUSED, ClockResult
+from slaengine.engine import TicketResult
+from slaengine.policy.model import RESOLUTION
+from slaengine.timeline import Timeline
+
+#: The dimensions a view can group by.
+DIMENSIONS: Final = ("channel", "priority", "policy", "group", "agent", "period")
+#: Value of a dimension the ticket has none of (no group, no agent, no matching policy).
+NONE: Final = "(none)"
+#: Views always kept: the overall totals, each dimension alone, channel by priority.
+STANDARD_VIEWS: Final[tuple[tuple[str, ...], ...]] = (
+    (),
+    *((d,) for d in DIMENSIONS),
+    ("channel", "priority"),
+)
+HOURS_OF_WEEK: Final = 7 * 24
+
+
+def parse_dimensions(text: str) -> tuple[str, ...]:
+    """``"channel,priority"`` as a view; a ``ValueError`` naming unknown dimensions."""
+    names = tuple(part.strip() for part in text.split(",") if part.strip())
+    unknown = [name for name in names if name not in DIMENSIONS]
+    if unknown:
+        raise ValueError(
+            f"unknown dimension(s) {', '.join(unknown)}; choose from {', '.join(DIMENSIONS)}"
+        )
+    if len(set(names)) != len(names):
+        raise ValueError("a dimension is named twice")
+    return names
+
+
+@dataclass(slots=True)
+class MetricStats:
+    """Clock outcomes and durations of one metric within one group."""
+
+    achieved: int = 0
+    breached: int = 0
+    cancelled: int = 0
+    active: int = 0
+    paused: int = 0
+    breached_open: int = 0  # breached and still running
+    business: array[int] = field(default_factory=new_values)  # elapsed of completed clocks
+    calendar: array[int] = field(default_factory=new_values)  # stop - start of the same
+    margins: array[int] = field(default_factory=new_values)  # target - elapsed, breached
+
+    def merge(self, other: MetricStats) -> None:
+        """Add ``other``'s counts and values to these."""
+        self.achieved += other.achieved
+        self.breached += other.breached
+        self.cancelled += other.cancelled
+        self.active += other.active
+        self.paused += other.paused
+        self.breached_open += other.breached_open
+        self.business.extend(other.business)
+        self.calendar.extend(other.calendar)
+        self.margins.extend(other.margins)
+
+
+@dataclass(slots=True)
+class GroupStats:
+    """Everything the KPIs of one group (one combination of dimension values) need."""
+
+    tickets: int = 0
+    clocks: int = 0
+    customer_messages: int = 0
+    answered_messages: int = 0
+    agent_replies: int = 0
+    solved: int = 0
+    fcr: int = 0
+    ever_solved: int = 0
+    reopened: int = 0
+    handle_times: array[int] = field(default_factory=new_values)
+    csat: dict[float, int] = field(default_factory=dict)
+    customers: array[int] = field(default_factory=new_values)  # 64-bit hashes, see compact()
+    metrics: dict[str, MetricStats] = field(default_factory=dict)
+
+    def add_facts(self, facts: TicketFacts, customer: int | None) -> None:
+        """Count one ticket's facts."""
+        self.tickets += 1
+        self.customer_messages += facts.customer_messages
+        self.answered_messages += facts.answered_messages
+        self.agent_replies += facts.agent_replies
+        if facts.solved:
+            self.solved += 1
+            if facts.agent_replies == 1 and not facts.reopened and not facts.reassigned:
+                self.fcr += 1
+            if facts.handle_time is not None:
+                self.handle_times.append(facts.handle_time)
+        if facts.ever_solved:
+            self.ever_solved += 1
+            self.reopened += facts.reopened
+        if facts.csat is not None:
+            self.csat[facts.csat] = self.csat.get(facts.csat, 0) + 1
+        if customer is not None:
+            self.customers.append(customer)
+
+    def add_clock(self, clock: ClockResult) -> None:
+        """Count one clock instance."""
+        self.add_clocks([prepare(clock)])
+
+    def add_clocks(self, clocks: Iterable[PreparedClock]) -> None:
+        """Count clock instances prepared by :func:`prepare` (one call for all of a ticket's)."""
+        metrics = self.metrics
+        for metric, state, margin, running, business, calendar in clocks:
+            self.clocks += 1
+            stats = metrics.get(metric)
+            if stats is None:
+                stats = metrics[metric] = MetricStats()
+            if state == ACHIEVED:
+                stats.achieved += 1
+            elif state == BREACHED:
+                stats.breached += 1
+                stats.margins.append(margin)
+                if running:
+                    stats.breached_open += 1
+            elif state == CANCELLED:
+                stats.cancelled += 1
+            elif state == ACTIVE:
+                stats.active += 1
+            elif state == PAUSED:
+                stats.paused += 1
+            if calendar >= 0:
+                stats.business.append(business)
+                stats.calendar.append(calendar)
+
+    def compact(self) -> None:
+        """Drop repeated customer hashes (a customer counts once per group)."""
+        self.customers = unique_sorted(self.customers)
+
+    def merge(self, other: GroupStats) -> None:
+        """Add ``other``'s counts and values to these."""
+        self.tickets += other.tickets
+        self.clocks += other.clocks
+        self.customer_messages += other.customer_messages
+        self.answered_messages += other.answered_messages
+        self.agent_replies += other.agent_replies
+        self.solved += other.solved
+        self.fcr += other.fcr
+        self.ever_solved += other.ever_solved
+        self.reopened += other.reopened
+        self.handle_times.extend(other.handle_times)
+        for score, count in other.csat.items():
+            self.csat[score] = self.csat.get(score, 0) + count
+        self.customers.extend(other.customers)
+        for metric, stats in other.metrics.items():
+            mine = self.metrics.get(metric)
+            if mine is None:
+                mine = self.metrics[metric] = MetricStats()
+            mine.merge(stats)
+
+
+#: What the accumulator keeps of a clock: metric, state, margin (target - elapsed), still
+#: running, business seconds, calendar seconds (-1 unless :func:`completed`).
+PreparedClock = tuple[str, str, int, bool, int, int]
+
+
+def prepare(clock: ClockResult) -> PreparedClock:
+    """The part of a clock the accumulator counts."""
+    stop = clock.stop
+    calendar = stop - clock.start if stop is not None and completed(clock) else -1
+    return (
+        clock.metric,
+        clock.state,
+        clock.target - clock.elapsed,
+        stop is None,
+        clock.elapsed,
+        calendar,
+    )
+
+
+def completed(clock: ClockResult) -> bool:
+    """True when the clock measured a full duration: a response metric fulfilled by a
+    reply, or a resolution clock stopped by the solve."""
+    if clock.stop is None:
+        return False
+    return clock.metric == RESOLUTION or clock.stop_reason == FULFILLED
+
+
+def customer_hash(customer: str) -> int:
+    """A stable signed 64-bit hash of a customer id (same in every process and run)."""
+    digest = hashlib.blake2b(customer.encode("utf-8"), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def ticket_agent(result: TicketResult, facts: TicketFacts) -> str:
+    """The agent of ticket-level KPIs: the assignee, else the last agent who replied."""
+    return result.state.assignee or facts.last_agent or NONE
+
+
+def clock_agent(result: TicketResult, clock: ClockResult) -> str:
+    """The agent of a clock: who fulfilled it, else the ticket's assignee."""
+    return clock.agent or result.state.assignee or NONE
+
+
+@dataclass(slots=True)
+class AuditAccumulator:
+    """Every KPI's raw material over many tickets, grouped by each view.
+
+    ``views`` lists the groupings kept (see :data:`STANDARD_VIEWS`); ``buckets``
+    says in which time zone periods and hours of week are counted.
+    """
+
+    buckets: LocalBuckets
+    views: tuple[tuple[str, ...], ...] = STANDARD_VIEWS
+    tickets: int = 0
+    events: int = 0  # events of evaluated tickets at or before the evaluation instant
+    not_yet_created: int = 0  # tickets created after the evaluation instant
+    unmatched: int = 0
+    volume_by_hour: list[int] = field(default_factory=lambda: [0] * HOURS_OF_WEEK)
+    breaches_by_hour: list[int] = field(default_factory=lambda: [0] * HOURS_OF_WEEK)
+    groups: dict[tuple[str, ...], dict[tuple[str, ...], GroupStats]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for view in self.views:
+            self.groups.setdefault(view, {})
+
+    def skip(self) -> None:
+        """Count a ticket created after the evaluation instant (not evaluated)."""
+        self.not_yet_created += 1
+
+    def add_ticket(self, timeline: Timeline, result: TicketResult, now: int) -> None:
+        """Add one evaluated ticket: its facts to each of its groups, each clock to its group."""
+        state = result.state
+        facts = ticket_facts(timeline, now)
+        self.tickets += 1
+        self.events += _events_until(timeline, now)
+        self.unmatched += result.policy is None
+        buckets = self.buckets
+        values = {
+            "channel": state.channel,
+            "priority": state.priority,
+            "policy": result.policy.name if result.policy is not None else NONE,
+            "group": state.group or NONE,
+            "agent": ticket_agent(result, facts),
+            "period": buckets.period_of(state.created),
+        }
+        self.volume_by_hour[buckets.hour_of_week(state.created)] += 1
+        customer = customer_hash(state.customer) if state.customer is not None else None
+        clocks = result.clocks
+        prepared = [prepare(clock) for clock in clocks]
+        for clock in clocks:
+            if clock.state == BREACHED and clock.due is not None:
+                self.breaches_by_hour[buckets.hour_of_week(clock.due)] += 1
+        for view, table in self.groups.items():
+            key = tuple([values[d] for d in view])
+            group = table.get(key)
+            if group is None:
+                group = table[key] = GroupStats()
+            group.add_facts(facts, customer)
+            if "agent" not in view:
+                group.add_clocks(prepared)
+                continue
+            position = view.index("agent")
+            for clock, ready in zip(clocks, prepared, strict=True):
+                agent = clock_agent(result, clock)
+                clock_key = (*key[:position], agent, *key[position + 1 :])
+                other = table.get(clock_key)
+                if other is None:
+                    other = table[clock_key] = GroupStats()
+                other.add_clocks((ready,))
+
+    def add_all(self, pairs: Iterable[tuple[Timeline, TicketResult | None]], now: int) -> None:
+        """Add many tickets; ``None`` results are tickets created after ``now``."""
+        for timeline, result in pairs:
+            if result is None:
+                self.skip()
+            else:
+                self.add_ticket(timeline, result, now)
+
+    def compact(self) -> None:
+        """Shrink per-group customer sets; call before sending a part to another process."""
+        for table in self.groups.values():
+            for group in table.values():
+                group.compact()
+
+    def merge(self, other: AuditAccumulator) -> None:
+        """Add another part's results to this one (parts must use the same views)."""
+        if other.views != self.views:
+            raise ValueError("cannot merge audits kept by different views")
+        self.tickets += other.tickets
+        self.events += other.events
+        self.not_yet_created += other.not_yet_created
+        self.unmatched += other.unmatched
+        for i in range(HOURS_OF_WEEK):
+            self.volume_by_hour[i] += other.volume_by_hour[i]
+            self.breaches_by_hour[i] += other.breaches_by_hour[i]
+        for view, table in other.groups.items():
+            mine = self.groups[view]
+            for key, group in table.items():
+                target = mine.get(key)
+                if target is None:
+                    mine[key] = target = GroupStats()
+                target.merge(group)
+
+    def view(self, dimensions: Sequence[str]) -> dict[tuple[str, ...], GroupStats]:
+        """The groups of one kept view, by their key."""
+        return self.groups[tuple(dimensions)]
+
+
+def _events_until(timeline: Timeline, now: int) -> int:
+    events = timeline.events
+    if events[-1].at <= now:
+        return len(events)
+    return sum(1 for event in events if event.at <= now)
+
+
+def views_for(by: Sequence[str]) -> tuple[tuple[str, ...], ...]:
+    """The standard views plus the ``--by`` combination when it is not one of them."""
+    chosen = tuple(by)
+    return STANDARD_VIEWS if chosen in STANDARD_VIEWS else (*STANDARD_VIEWS, chosen)
+
+
+__all__ = [
+    "DIMENSIONS",
+    "HOURS_OF_WEEK",
+    "NONE",
+    "STANDARD_VIEWS",
+    "AuditAccumulator",
+    "GroupStats",
+    "MetricStats",
+    "PreparedClock",
+    "clock_agent",
+    "completed",
+    "customer_hash",
+    "parse_dimensions",
+    "prepare",
+    "ticket_agent",
+    "views_for",
+]

@@ -1,0 +1,97 @@
+"""Per-ticket facts behind the ticket-level KPIs, from one pass over its events.
+
+Pure: a function of the timeline and the evaluation instant. Only events at or
+before ``now`` count. See ``docs/kpis.md`` for what each fact feeds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from slaengine.timeline import STOPPED_STATUSES, Timeline
+
+#: Statuses in which the ticket waits on someone else: not handling time.
+WAITING_STATUSES = frozenset({"pending", "on_hold"})
+
+
+@dataclass(frozen=True, slots=True)
+class TicketFacts:
+    """What the ticket-level KPIs need to know about one ticket at ``now``."""
+
+    customer_messages: int  # the opening request plus public customer messages
+    answered_messages: int  # of those, how many a later public agent message followed
+    agent_replies: int  # public agent messages
+    last_agent: str | None  # who wrote the last public agent message (when named)
+    solved: bool  # solved or closed at ``now``
+    ever_solved: bool  # solved or closed at some point up to ``now``
+    reopened: bool  # left solved/closed for another status at least once
+    reassigned: bool  # assignee or group changed after it was first set
+    handle_time: int | None  # seconds handled up to the final solve (solved tickets only)
+    csat: float | None  # the last rating up to ``now``
+
+
+def ticket_facts(timeline: Timeline, now: int) -> TicketFacts:
+    """The facts of ``timeline`` from its events at or before ``now``."""
+    events = timeline.events
+    created = events[0]
+    status = created.status or "new"
+    since = created.at  # when the current status began
+    handled = 0  # seconds spent in handling statuses before ``since``
+    ever_solved = status in STOPPED_STATUSES
+    reopened = False
+    assignee, group = created.assignee, created.group
+    reassigned = False
+    customer_messages, answered, waiting, replies = 1, 0, 1, 0
+    last_agent: str | None = None
+    csat: float | None = None
+    for event in events[1:]:
+        if event.at > now:
+            break
+        kind = event.type
+        if kind == "message":
+            if not event.public:
+                continue
+            if event.author == "customer":
+                customer_messages += 1
+                waiting += 1
+            elif event.author == "agent":
+                replies += 1
+                answered += waiting
+                waiting = 0
+                if event.agent is not None:
+                    last_agent = event.agent
+        elif kind == "status":
+            new = event.status or status
+            if new == status:
+                continue
+            if status not in WAITING_STATUSES and status not in STOPPED_STATUSES:
+                handled += event.at - since
+            if status in STOPPED_STATUSES and new not in STOPPED_STATUSES:
+                reopened = True
+            ever_solved = ever_solved or new in STOPPED_STATUSES
+            status, since = new, event.at
+        elif kind == "update":
+            if event.assignee is not None:
+                reassigned = reassigned or (assignee is not None and event.assignee != assignee)
+                assignee = event.assignee
+            if event.group is not None:
+                reassigned = reassigned or (group is not None and event.group != group)
+                group = event.group
+        elif kind == "csat":
+            csat = event.score
+    solved = status in STOPPED_STATUSES
+    return TicketFacts(
+        customer_messages=customer_messages,
+        answered_messages=answered,
+        agent_replies=replies,
+        last_agent=last_agent,
+        solved=solved,
+        ever_solved=ever_solved,
+        reopened=reopened,
+        reassigned=reassigned,
+        handle_time=handled if solved else None,
+        csat=csat,
+    )
+
+
+__all__ = ["WAITING_STATUSES", "TicketFacts", "ticket_facts"]

@@ -1,0 +1,157 @@
+"""``slaengine audit``: SLA compliance and support KPIs over a whole events file."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import sys
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import structlog
+from rich.console import Console
+
+from slaengine.audit import PERIODS, AuditOptions, audit_file, parse_dimensions
+from slaengine.audit.periods import zone_of
+from slaengine.cli.evaluate import report_problems
+from slaengine.errors import EventError, UserError
+from slaengine.eventlog import source_name
+from slaengine.policy import load_policies
+from slaengine.report.audit import audit_renderable, audit_to_dict
+from slaengine.timeline import parse_instant
+
+
+def register(commands: Any) -> None:
+    """Add the ``audit`` subcommand."""
+    parser = commands.add_parser(
+        "audit",
+        help="SLA compliance and support KPIs over an events file",
+        description="Evaluate every ticket of an events file and aggregate: SLA compliance, "
+        "breach margins, response and resolution times, response rate, first contact "
+        "resolution, handling time, reopen rate and CSAT, per channel, priority, policy, "
+        "group, agent and period. Exit 1 when events were rejected, 2 on usage errors. "
+        "KPI definitions: docs/kpis.md.",
+    )
+    parser.add_argument(
+        "--policies",
+        "-p",
+        action="append",
+        required=True,
+        metavar="PATH",
+        help="policy file or directory (repeatable)",
+    )
+    parser.add_argument(
+        "--events",
+        "-e",
+        required=True,
+        metavar="FILE",
+        help="JSON Lines events (.gz too; need not be sorted); '-' reads stdin",
+    )
+    parser.add_argument(
+        "--at", metavar="ISO", help="evaluation instant (default: now); later events are ignored"
+    )
+    parser.add_argument(
+        "--jobs",
+        "-j",
+        type=int,
+        default=1,
+        metavar="N",
+        help="worker processes (default 1; 0 = one per core); results do not depend on it",
+    )
+    parser.add_argument(
+        "--tz",
+        default="UTC",
+        metavar="ZONE",
+        help="time zone of periods and hour-of-week tables (default UTC)",
+    )
+    parser.add_argument(
+        "--by",
+        default="channel,priority",
+        metavar="DIMS",
+        help="grouping of the 'groups' section: comma-separated channel, priority, policy, "
+        "group, agent, period (default channel,priority)",
+    )
+    parser.add_argument(
+        "--period",
+        choices=PERIODS,
+        default="week",
+        help="trend periods by ticket creation (default week)",
+    )
+    parser.add_argument("--json", action="store_true", help="print the audit as JSON")
+    parser.add_argument("--breaches", metavar="FILE", help="write every breached clock as CSV")
+    parser.add_argument("--rejects", metavar="FILE", help="write every unusable event's problem")
+    parser.set_defaults(run=run)
+
+
+@contextlib.contextmanager
+def _progress(enabled: bool, total: int) -> Iterator[Callable[[], None] | None]:
+    """A progress bar on stderr advanced once per partition; nothing when not enabled."""
+    if not enabled:
+        yield None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as progress:
+        task = progress.add_task("auditing partitions", total=total)
+        yield lambda: progress.advance(task)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Load, audit, print; returns 1 when some events were unusable."""
+    log = structlog.get_logger("slaengine.audit")
+    try:
+        now = int(time.time()) if args.at is None else parse_instant(args.at)
+    except EventError as exc:
+        raise UserError(f"--at: {exc.reason}") from None
+    if args.jobs < 0:
+        raise UserError("--jobs must be 0 (one per core) or more")
+    jobs = args.jobs or os.cpu_count() or 1
+    zone_of(args.tz)
+    try:
+        by = parse_dimensions(args.by)
+    except ValueError as exc:
+        raise UserError(f"--by: {exc}") from None
+    if args.events != "-" and not os.path.exists(args.events):
+        raise UserError(f"--events: cannot read {args.events}: no such file")
+    policies = load_policies(*args.policies)
+    options = AuditOptions(now=now, zone=args.tz, period=args.period, by=by)
+    started = time.perf_counter()
+    from slaengine.audit.run import MIN_PARTITIONS
+    from slaengine.spill import partitions_for
+
+    show = jobs == 1 and sys.stderr.isatty()
+    total = max(partitions_for(args.events), MIN_PARTITIONS)
+    try:
+        with _progress(show, total) as advance:
+            audit, batch = audit_file(
+                policies, args.events, options, jobs=jobs, breaches=args.breaches,
+                on_partition=advance,
+            )  # fmt: skip
+    except OSError as exc:
+        raise UserError(f"cannot read or write: {exc.filename}: {exc.strerror or exc}") from None
+    log.info(
+        "audited",
+        tickets=audit.tickets,
+        lines=batch.lines,
+        partitions=batch.partitions,
+        jobs=jobs,
+        seconds=round(time.perf_counter() - started, 3),
+    )
+    doc = audit_to_dict(audit, batch, source=source_name(args.events), now=now, by=by)
+    if args.json:
+        sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+    else:
+        console = Console(soft_wrap=False, width=None if sys.stdout.isatty() else 140)
+        console.print(audit_renderable(doc))
+    report_problems(batch.problems, args.rejects)
+    return 1 if batch.problems else 0

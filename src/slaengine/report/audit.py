@@ -1,0 +1,269 @@
+"""A batch audit rendered for machines (a stable JSON document) and people (rich tables).
+
+:func:`audit_to_dict` builds the JSON document described in ``docs/kpis.md``;
+:func:`audit_renderable` draws the terminal summary from that same document,
+so both always agree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Final
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+
+from slaengine.audit.accumulator import AuditAccumulator, GroupStats
+from slaengine.audit.kpis import METRICS, group_kpis
+from slaengine.audit.periods import WEEKDAYS
+from slaengine.audit.stats import BUCKET_EDGES
+from slaengine.batch import BatchResult
+from slaengine.calendar import format_utc
+from slaengine.durations import format_duration
+
+#: Version of the JSON document's structure; bumped when a key changes meaning or goes away.
+SCHEMA: Final = "slaengine.audit/1"
+#: Rows per worst-offenders list.
+WORST: Final = 10
+_STANDARD_SECTIONS: Final = ("channel", "priority", "policy", "group", "agent", "period")
+
+
+def _rows(
+    table: dict[tuple[str, ...], GroupStats], dimensions: Sequence[str], histograms: bool = False
+) -> list[dict[str, Any]]:
+    return [
+        {"key": dict(zip(dimensions, key, strict=True)), **group_kpis(group, histograms)}
+        for key, group in sorted(table.items())
+    ]
+
+
+def _worst(table: dict[tuple[str, ...], GroupStats], dimension: str) -> list[dict[str, Any]]:
+    ranked = []
+    for (name,), group in table.items():
+        counts = group_kpis(group)["compliance"]
+        if counts["breached"]:
+            ranked.append({dimension: name, **counts})
+    ranked.sort(key=lambda row: (-row["breached"], row[dimension]))
+    return ranked[:WORST]
+
+
+def input_summary(batch: BatchResult[Any], audit: AuditAccumulator, source: str) -> dict[str, Any]:
+    """What was read and what could not be used."""
+    tickets_rejected = sum(1 for p in batch.problems if p.code == "E410")
+    return {
+        "source": source,
+        "lines": batch.lines,
+        "events": audit.events,
+        "events_rejected": len(batch.problems) - tickets_rejected,
+        "tickets_rejected": tickets_rejected,
+        "duplicates": batch.duplicates,
+        "partitions": batch.partitions,
+        "tickets": audit.tickets,
+        "tickets_not_yet_created": audit.not_yet_created,
+        "tickets_unmatched": audit.unmatched,
+    }
+
+
+def audit_to_dict(
+    audit: AuditAccumulator,
+    batch: BatchResult[Any],
+    *,
+    source: str,
+    now: int,
+    by: Sequence[str],
+) -> dict[str, Any]:
+    """The whole audit as a JSON-ready dict with stable keys (see ``docs/kpis.md``)."""
+    buckets = audit.buckets
+    overall = audit.view(()).get((), GroupStats())
+    doc: dict[str, Any] = {
+        "schema": SCHEMA,
+        "at": format_utc(now),
+        "timezone": buckets.zone_name,
+        "period": buckets.period,
+        "by": list(by),
+        "input": input_summary(batch, audit, source),
+        "overall": group_kpis(overall),
+    }
+    for dimension in _STANDARD_SECTIONS:
+        doc[f"by_{dimension}"] = _rows(
+            audit.view((dimension,)), (dimension,), histograms=dimension == "channel"
+        )
+    doc["by_channel_priority"] = _rows(audit.view(("channel", "priority")), ("channel", "priority"))
+    doc["groups"] = _rows(audit.view(by), by)
+    doc["heatmaps"] = {
+        "days": list(WEEKDAYS),
+        "hours": list(range(24)),
+        "volume": _week_grid(audit.volume_by_hour),
+        "breaches": _week_grid(audit.breaches_by_hour),
+    }
+    doc["histogram_edges"] = list(BUCKET_EDGES)
+    doc["worst_offenders"] = {
+        dimension: _worst(audit.view((dimension,)), dimension)
+        for dimension in ("policy", "group", "agent")
+    }
+    return doc
+
+
+def _week_grid(counts: Sequence[int]) -> list[list[int]]:
+    return [list(counts[day * 24 : day * 24 + 24]) for day in range(7)]
+
+
+# -- terminal ------------------------------------------------------------------------------
+
+
+def _pct(value: float | None) -> str:
+    return "-" if value is None else f"{value * 100:.1f}%"
+
+
+def _dur(value: float | None) -> str:
+    return "-" if value is None else format_duration(round(value))
+
+
+def _count(value: int) -> str:
+    return f"{value:,}"
+
+
+def _overall_table(doc: dict[str, Any]) -> Table:
+    kpis = doc["overall"]
+    table = Table(title="Overall", header_style="bold", title_justify="left", show_header=False)
+    table.add_column("KPI")
+    table.add_column("Value", justify="right")
+    compliance = kpis["compliance"]
+    csat = kpis["csat"]
+    handle = kpis["handle_time_seconds"]
+    rows = [
+        ("Tickets", _count(kpis["tickets"])),
+        ("Unique customers", _count(kpis["unique_customers"])),
+        ("SLA compliance", _pct(compliance["compliance"])),
+        (
+            "Clocks achieved / breached / cancelled",
+            f"{compliance['achieved']:,} / {compliance['breached']:,} / "
+            f"{compliance['cancelled']:,}",
+        ),
+        (
+            "Clocks still open / already breached while open",
+            f"{compliance['open']:,} / {compliance['breached_open']:,}",
+        ),
+        ("Response rate", _pct(kpis["response_rate"])),
+        ("Replies per ticket", "-" if kpis["replies_per_ticket"] is None else
+            f"{kpis['replies_per_ticket']:.2f}"),
+        ("First contact resolution", _pct(kpis["fcr_rate"])),
+        ("Average handling time (median)", f"{_dur(handle['mean'])} ({_dur(handle['p50'])})"),
+        ("Reopen rate", _pct(kpis["reopen_rate"])),
+        (
+            "CSAT mean (ratings)",
+            "-" if csat["mean"] is None else f"{csat['mean']:.2f} ({csat['rated']:,})",
+        ),
+    ]  # fmt: skip
+    for name, value in rows:
+        table.add_row(name, value)
+    return table
+
+
+def _compliance_table(title: str, label: str, rows: list[dict[str, Any]]) -> Table:
+    table = Table(title=title, header_style="bold", title_justify="left")
+    table.add_column(label)
+    for column in ("Tickets", "Compliance", "Achieved", "Breached", "Open", "Open breached"):
+        table.add_column(column, justify="right")
+    for row in rows:
+        counts = row["compliance"]
+        table.add_row(
+            " / ".join(row["key"].values()),
+            _count(row["tickets"]),
+            _pct(counts["compliance"]),
+            _count(counts["achieved"]),
+            _count(counts["breached"]),
+            _count(counts["open"]),
+            _count(counts["breached_open"]),
+        )
+    return table
+
+
+def _response_table(rows: list[dict[str, Any]]) -> Table:
+    table = Table(
+        title="Response and resolution times by channel (business time; calendar median)",
+        header_style="bold",
+        title_justify="left",
+    )
+    table.add_column("Channel")
+    table.add_column("Metric")
+    for column in ("Count", "Mean", "Median", "p90", "p95", "Max", "Calendar median"):
+        table.add_column(column, justify="right")
+    for row in rows:
+        first = True
+        for metric in METRICS:
+            stats = row["metrics"].get(metric)
+            if stats is None or not stats["business_seconds"]["count"]:
+                continue
+            business = stats["business_seconds"]
+            table.add_row(
+                row["key"]["channel"] if first else "",
+                metric,
+                _count(business["count"]),
+                _dur(business["mean"]),
+                _dur(business["p50"]),
+                _dur(business["p90"]),
+                _dur(business["p95"]),
+                _dur(business["max"]),
+                _dur(stats["calendar_seconds"]["p50"]),
+            )
+            first = False
+    return table
+
+
+def _worst_table(doc: dict[str, Any]) -> Table:
+    table = Table(title="Worst offenders (most breached clocks)", header_style="bold",
+                  title_justify="left")  # fmt: skip
+    for column in ("Policy", "Breached", "Group", "Breached", "Agent", "Breached"):
+        table.add_column(column, justify="right" if column == "Breached" else "left")
+    lists = [doc["worst_offenders"][d] for d in ("policy", "group", "agent")]
+    for i in range(max((len(rows) for rows in lists), default=0)):
+        cells: list[str] = []
+        for dimension, rows in zip(("policy", "group", "agent"), lists, strict=True):
+            if i < len(rows):
+                cells += [str(rows[i][dimension]), _count(rows[i]["breached"])]
+            else:
+                cells += ["", ""]
+        table.add_row(*cells)
+    return table
+
+
+def input_line(doc: dict[str, Any]) -> str:
+    """One sentence on what was read, evaluated and rejected."""
+    info = doc["input"]
+    text = (
+        f"Read {info['lines']:,} line(s), {info['events']:,} event(s) used; "
+        f"{info['tickets']:,} ticket(s) evaluated ({info['tickets_unmatched']:,} matched no "
+        f"policy); rejected {info['events_rejected']:,} event(s) and "
+        f"{info['tickets_rejected']:,} ticket(s); {info['duplicates']:,} duplicate(s) ignored"
+    )
+    if info["tickets_not_yet_created"]:
+        text += f"; {info['tickets_not_yet_created']:,} created after --at left out"
+    return text
+
+
+def audit_renderable(doc: dict[str, Any]) -> Group:
+    """The terminal summary of an audit document made by :func:`audit_to_dict`."""
+    parts: list[Any] = [
+        Text(
+            f"SLA audit at {doc['at']} (periods: {doc['period']}, time zone {doc['timezone']})",
+            style="bold",
+        ),
+        Text(input_line(doc)),
+        Text(""),
+        _overall_table(doc),
+        _compliance_table("Compliance by channel", "Channel", doc["by_channel"]),
+        _compliance_table("Compliance by priority", "Priority", doc["by_priority"]),
+        _response_table(doc["by_channel"]),
+        _compliance_table(f"Trend by {doc['period']}", "Period", doc["by_period"]),
+        _worst_table(doc),
+    ]
+    if doc["by"] and doc["by"] not in (["channel"], ["priority"], ["period"]):
+        parts.append(
+            _compliance_table("By " + ", ".join(doc["by"]), " / ".join(doc["by"]), doc["groups"])
+        )
+    return Group(*parts)
+
+
+__all__ = ["SCHEMA", "audit_renderable", "audit_to_dict", "input_line", "input_summary"]
