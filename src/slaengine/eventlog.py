@@ -13,6 +13,7 @@ from types import MappingProxyType
 from typing import IO
 
 from slaengine.errors import EventError, Problem
+from slaengine.tabular import is_table, table_lines
 from slaengine.timeline import Event, TimelineSet, build_timelines, parse_event
 
 _NO_MAP: Mapping[str, str] = MappingProxyType({})
@@ -65,8 +66,15 @@ def open_events(path: str | os.PathLike[str]) -> IO[str]:
 
 
 @contextlib.contextmanager
-def events_stream(path: str | os.PathLike[str]) -> Iterator[IO[str]]:
-    """Open an events file (or stdin for ``-``) for reading; stdin is left open afterwards."""
+def events_stream(path: str | os.PathLike[str]) -> Iterator[Iterable[str]]:
+    """The lines of an events file as JSON text (stdin for ``-``, left open afterwards).
+
+    JSON Lines (plain or ``.gz``) are read as they are; CSV and Parquet tables
+    are turned into one JSON line per row (see :mod:`slaengine.tabular`).
+    """
+    if is_table(path):
+        yield table_lines(path)
+        return
     stream = open_events(path)
     try:
         yield stream

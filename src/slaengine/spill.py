@@ -117,7 +117,8 @@ def partitions_for(path: str | os.PathLike[str]) -> int:
     except OSError:
         return 16
     # Roughly 100 bytes a line uncompressed, 10 bytes compressed.
-    per_line = 10 if str(path).endswith(".gz") else 100
+    compressed = str(path).lower().endswith((".gz", ".parquet", ".pq"))
+    per_line = 10 if compressed else 100
     return max(1, min(1024, size // per_line // LINES_PER_PARTITION + 1))
 
 
