@@ -16,12 +16,21 @@ from rich.console import Console
 
 from slaengine.audit import PERIODS, AuditOptions, audit_file, parse_dimensions
 from slaengine.audit.periods import zone_of
-from slaengine.cli.evaluate import report_problems
-from slaengine.errors import EventError, UserError
+from slaengine.cli._options import (
+    add_at,
+    add_events,
+    add_jobs,
+    add_policies,
+    add_rejects,
+    add_tz,
+    evaluation_instant,
+    report_problems,
+    worker_count,
+)
+from slaengine.errors import UserError
 from slaengine.eventlog import source_name
 from slaengine.policy import load_policies
 from slaengine.report.audit import audit_renderable, audit_to_dict
-from slaengine.timeline import parse_instant
 
 
 def register(commands: Any) -> None:
@@ -35,38 +44,11 @@ def register(commands: Any) -> None:
         "group, agent and period. Exit 1 when events were rejected, 2 on usage errors. "
         "KPI definitions: docs/kpis.md.",
     )
-    parser.add_argument(
-        "--policies",
-        "-p",
-        action="append",
-        required=True,
-        metavar="PATH",
-        help="policy file or directory (repeatable)",
-    )
-    parser.add_argument(
-        "--events",
-        "-e",
-        required=True,
-        metavar="FILE",
-        help="JSON Lines events (.gz too; need not be sorted); '-' reads stdin",
-    )
-    parser.add_argument(
-        "--at", metavar="ISO", help="evaluation instant (default: now); later events are ignored"
-    )
-    parser.add_argument(
-        "--jobs",
-        "-j",
-        type=int,
-        default=1,
-        metavar="N",
-        help="worker processes (default 1; 0 = one per core); results do not depend on it",
-    )
-    parser.add_argument(
-        "--tz",
-        default="UTC",
-        metavar="ZONE",
-        help="time zone of periods and hour-of-week tables (default UTC)",
-    )
+    add_policies(parser)
+    add_events(parser)
+    add_at(parser)
+    add_jobs(parser)
+    add_tz(parser, "time zone of periods and hour-of-week tables")
     parser.add_argument(
         "--by",
         default="channel,priority",
@@ -82,7 +64,12 @@ def register(commands: Any) -> None:
     )
     parser.add_argument("--json", action="store_true", help="print the audit as JSON")
     parser.add_argument("--breaches", metavar="FILE", help="write every breached clock as CSV")
-    parser.add_argument("--rejects", metavar="FILE", help="write every unusable event's problem")
+    add_rejects(parser)
+    parser.add_argument(
+        "--html",
+        metavar="FILE",
+        help="write the audit as a self-contained HTML report with charts (docs/report.md)",
+    )
     parser.set_defaults(run=run)
 
 
@@ -106,16 +93,22 @@ def _progress(enabled: bool, total: int) -> Iterator[Callable[[], None] | None]:
         yield lambda: progress.advance(task)
 
 
+def _write_html(path: str, doc: dict[str, Any], policies: list[str]) -> None:
+    """Write the HTML report (UTF-8, ``\\n`` line ends: the same bytes on every platform)."""
+    from slaengine.report.html import render_html
+
+    try:
+        with open(path, "w", encoding="utf-8", newline="\n") as out:
+            out.write(render_html(doc, policies=policies))
+    except OSError as exc:
+        raise UserError(f"--html: cannot write {path}: {exc.strerror or exc}") from None
+
+
 def run(args: argparse.Namespace) -> int:
     """Load, audit, print; returns 1 when some events were unusable."""
     log = structlog.get_logger("slaengine.audit")
-    try:
-        now = int(time.time()) if args.at is None else parse_instant(args.at)
-    except EventError as exc:
-        raise UserError(f"--at: {exc.reason}") from None
-    if args.jobs < 0:
-        raise UserError("--jobs must be 0 (one per core) or more")
-    jobs = args.jobs or os.cpu_count() or 1
+    now = evaluation_instant(args.at)
+    jobs = worker_count(args.jobs)
     zone_of(args.tz)
     try:
         by = parse_dimensions(args.by)
@@ -153,5 +146,8 @@ def run(args: argparse.Namespace) -> int:
     else:
         console = Console(soft_wrap=False, width=None if sys.stdout.isatty() else 140)
         console.print(audit_renderable(doc))
+    if args.html:
+        _write_html(args.html, doc, [policy.name for policy in policies.policies])
+    # The terminal summary and the JSON document already count duplicates.
     report_problems(batch.problems, args.rejects)
     return 1 if batch.problems else 0

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from functools import partial
@@ -14,11 +13,20 @@ import structlog
 from rich.console import Console
 
 from slaengine.batch import BatchResult, map_tickets
-from slaengine.cli.evaluate import report_problems
-from slaengine.errors import EventError, UserError
+from slaengine.cli._options import (
+    add_at,
+    add_events,
+    add_jobs,
+    add_policies,
+    add_rejects,
+    evaluation_instant,
+    report_problems,
+    worker_count,
+)
+from slaengine.errors import UserError
 from slaengine.policy import PolicySet, load_policies
 from slaengine.report.whatif import backtest_renderable, backtest_to_dict, flips_csv
-from slaengine.timeline import TimelineSet, parse_instant
+from slaengine.timeline import TimelineSet
 from slaengine.whatif import Backtest, backtest
 
 
@@ -31,14 +39,7 @@ def register(commands: Any) -> None:
         "ones, and compare: compliance before/after per metric, channel and priority, "
         "tickets whose outcome flips, and breaches per week.",
     )
-    parser.add_argument(
-        "--policies",
-        "-p",
-        action="append",
-        required=True,
-        metavar="OLD",
-        help="the policies in force (file or directory; repeatable)",
-    )
+    add_policies(parser, "the policies in force: file or directory")
     parser.add_argument(
         "--against",
         "-a",
@@ -47,27 +48,12 @@ def register(commands: Any) -> None:
         metavar="NEW",
         help="the changed policies to compare with (repeatable)",
     )
-    parser.add_argument(
-        "--events",
-        "-e",
-        required=True,
-        metavar="FILE",
-        help="historical events, JSON Lines (.gz too); '-' reads stdin",
-    )
-    parser.add_argument(
-        "--at", metavar="ISO", help="evaluation instant (default: now); later events are ignored"
-    )
-    parser.add_argument(
-        "--jobs",
-        "-j",
-        type=int,
-        default=1,
-        metavar="N",
-        help="worker processes (default 1; 0 = one per core)",
-    )
+    add_events(parser)
+    add_at(parser)
+    add_jobs(parser)
     parser.add_argument("--json", action="store_true", help="print the comparison as JSON")
     parser.add_argument("--flips", metavar="FILE", help="write every flipped outcome as CSV")
-    parser.add_argument("--rejects", metavar="FILE", help="write every unusable event's problem")
+    add_rejects(parser)
     parser.set_defaults(run=run)
 
 
@@ -95,13 +81,8 @@ def _backtest_part(old: PolicySet, new: PolicySet, now: int, timelines: Timeline
 def run(args: argparse.Namespace) -> int:
     """Load both policy sets and the history, backtest, print; 1 when events were unusable."""
     log = structlog.get_logger("slaengine.whatif")
-    try:
-        now = int(time.time()) if args.at is None else parse_instant(args.at)
-    except EventError as exc:
-        raise UserError(f"--at: {exc.reason}") from None
-    if args.jobs < 0:
-        raise UserError("--jobs must be 0 (one per core) or more")
-    jobs = args.jobs or os.cpu_count() or 1
+    now = evaluation_instant(args.at)
+    jobs = worker_count(args.jobs)
     old = load_policies(*args.policies)
     new = load_policies(*args.against)
     started = time.perf_counter()
@@ -126,7 +107,5 @@ def run(args: argparse.Namespace) -> int:
         console = Console(soft_wrap=False, width=None if sys.stdout.isatty() else 120)
         names = (", ".join(args.policies), ", ".join(args.against))
         console.print(backtest_renderable(result, *names))
-    if batch.duplicates:
-        print(f"{batch.duplicates} duplicate event(s) ignored (repeated id)", file=sys.stderr)
-    report_problems(batch.problems, args.rejects)
+    report_problems(batch.problems, args.rejects, batch.duplicates)
     return 1 if batch.problems else 0

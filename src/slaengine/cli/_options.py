@@ -1,0 +1,134 @@
+"""Options and argument checks that several commands share, written once."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from zoneinfo import ZoneInfo
+
+from slaengine.errors import EventError, Problem, UserError
+from slaengine.eventlog import read_events
+from slaengine.timeline import TimelineSet, parse_instant
+
+SHOWN_PROBLEMS = 20
+
+EVENTS_HELP = "events: JSON Lines (.gz too), CSV or Parquet; need not be sorted; '-' reads stdin"
+
+
+def add_policies(parser: argparse.ArgumentParser, help: str = "policy file or directory") -> None:
+    """``--policies/-p PATH`` (repeatable)."""
+    parser.add_argument(
+        "--policies",
+        "-p",
+        action="append",
+        required=True,
+        metavar="PATH",
+        help=f"{help} (repeatable)",
+    )
+
+
+def add_events(parser: argparse.ArgumentParser) -> None:
+    """``--events/-e FILE``."""
+    parser.add_argument("--events", "-e", required=True, metavar="FILE", help=EVENTS_HELP)
+
+
+def add_at(parser: argparse.ArgumentParser) -> None:
+    """``--at ISO``: the evaluation instant."""
+    parser.add_argument(
+        "--at",
+        metavar="ISO",
+        help="evaluation instant with a UTC offset (default: now); later events are ignored",
+    )
+
+
+def add_jobs(parser: argparse.ArgumentParser) -> None:
+    """``--jobs/-j N``: worker processes."""
+    parser.add_argument(
+        "--jobs",
+        "-j",
+        type=int,
+        default=1,
+        metavar="N",
+        help="worker processes (default 1; 0 = one per core); results do not depend on it",
+    )
+
+
+def add_tz(parser: argparse.ArgumentParser, help: str = "time zone of the times shown") -> None:
+    """``--tz ZONE`` (default UTC)."""
+    parser.add_argument("--tz", default="UTC", metavar="ZONE", help=f"{help} (default UTC)")
+
+
+def add_rejects(parser: argparse.ArgumentParser) -> None:
+    """``--rejects FILE``: keep every unusable event's problem."""
+    parser.add_argument("--rejects", metavar="FILE",
+                        help="write every unusable event's problem to FILE")  # fmt: skip
+
+
+def report_problems(
+    problems: Sequence[Problem], rejects: str | None = None, duplicates: int = 0
+) -> None:
+    """Print the first problems (and ignored duplicates) on stderr; all to ``rejects``."""
+    for problem in problems[:SHOWN_PROBLEMS]:
+        print(problem, file=sys.stderr)
+    if len(problems) > SHOWN_PROBLEMS:
+        more = len(problems) - SHOWN_PROBLEMS
+        hint = f"; all in {rejects}" if rejects else "; use --rejects FILE to keep them all"
+        print(f"... and {more} more problem(s){hint}", file=sys.stderr)
+    if duplicates:
+        print(f"{duplicates} duplicate event(s) ignored (repeated id)", file=sys.stderr)
+    if rejects:
+        with open(rejects, "w", encoding="utf-8") as out:
+            out.writelines(f"{problem}\n" for problem in problems)
+
+
+def read_timelines(events: str, status_map: Mapping[str, str]) -> TimelineSet:
+    """``read_events`` for a command: an unreadable file is a user error naming ``--events``."""
+    try:
+        return read_events(events, status_map)
+    except OSError as exc:
+        raise UserError(f"--events: cannot read {events}: {exc.strerror or exc}") from None
+
+
+def evaluation_instant(text: str | None) -> int:
+    """Epoch seconds of ``--at``, or of now when it is not given."""
+    if text is None:
+        return int(time.time())
+    try:
+        return parse_instant(text)
+    except EventError as exc:
+        raise UserError(f"--at: {exc.reason}") from None
+
+
+def checked_zone(name: str) -> str:
+    """``name`` if it is a known IANA time zone; a user error otherwise."""
+    try:
+        ZoneInfo(name)
+    except (KeyError, ValueError):
+        raise UserError(f"--tz: unknown time zone {name!r}") from None
+    return name
+
+
+def worker_count(jobs: int) -> int:
+    """Processes for ``--jobs``: 0 means one per core."""
+    if jobs < 0:
+        raise UserError("--jobs must be 0 (one per core) or more")
+    return jobs or os.cpu_count() or 1
+
+
+__all__ = [
+    "EVENTS_HELP",
+    "add_at",
+    "add_events",
+    "add_jobs",
+    "add_policies",
+    "add_rejects",
+    "add_tz",
+    "checked_zone",
+    "evaluation_instant",
+    "read_timelines",
+    "report_problems",
+    "worker_count",
+]
