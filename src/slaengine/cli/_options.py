@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import sys
 import time
 from collections.abc import Mapping, Sequence
 from zoneinfo import ZoneInfo
 
+from slaengine.calendar import BusinessCalendar
 from slaengine.errors import EventError, Problem, UserError
 from slaengine.eventlog import read_events
+from slaengine.plugins import Plugins, make_plugins
 from slaengine.timeline import TimelineSet, parse_instant
 
 SHOWN_PROBLEMS = 20
@@ -92,6 +95,17 @@ def read_timelines(events: str, status_map: Mapping[str, str]) -> TimelineSet:
         raise UserError(f"--events: cannot read {events}: {exc.strerror or exc}") from None
 
 
+@functools.cache
+def command_plugins() -> Plugins:
+    """The plugins of this command's process, discovered once (entry points, env lists)."""
+    return make_plugins()
+
+
+def plugin_calendars() -> Mapping[str, BusinessCalendar]:
+    """Named calendars contributed by plugins, for policies to refer to."""
+    return command_plugins().calendars()
+
+
 def evaluation_instant(text: str | None) -> int:
     """Epoch seconds of ``--at``, or of now when it is not given."""
     if text is None:
@@ -127,7 +141,9 @@ __all__ = [
     "add_rejects",
     "add_tz",
     "checked_zone",
+    "command_plugins",
     "evaluation_instant",
+    "plugin_calendars",
     "read_timelines",
     "report_problems",
     "worker_count",

@@ -24,6 +24,7 @@ from slaengine.cli._options import (
     add_rejects,
     add_tz,
     evaluation_instant,
+    plugin_calendars,
     report_problems,
     worker_count,
 )
@@ -116,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"--by: {exc}") from None
     if args.events != "-" and not os.path.exists(args.events):
         raise UserError(f"--events: cannot read {args.events}: no such file")
-    policies = load_policies(*args.policies)
+    policies = load_policies(*args.policies, calendars=plugin_calendars())
     options = AuditOptions(now=now, zone=args.tz, period=args.period, by=by)
     started = time.perf_counter()
     from slaengine.audit.run import MIN_PARTITIONS

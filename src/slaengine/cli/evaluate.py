@@ -17,6 +17,7 @@ from slaengine.cli._options import (
     add_tz,
     checked_zone,
     evaluation_instant,
+    plugin_calendars,
     read_timelines,
     report_problems,
 )
@@ -55,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
     log = structlog.get_logger("slaengine.evaluate")
     now = evaluation_instant(args.at)
     checked_zone(args.tz)
-    policies = load_policies(*args.policies)
+    policies = load_policies(*args.policies, calendars=plugin_calendars())
     timelines = read_timelines(args.events, policies.status_map)
     results = list(iter_evaluate(policies, timelines, now))
     unmatched = [r.ticket for r in results if not r.matched]

@@ -17,6 +17,7 @@ from slaengine.cli._options import (
     add_tz,
     checked_zone,
     evaluation_instant,
+    plugin_calendars,
     read_timelines,
     report_problems,
 )
@@ -62,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
     """Explain the ticket; returns 1 when some events in the file were unusable."""
     now = evaluation_instant(args.at)
     checked_zone(args.tz)
-    policies = load_policies(*args.policies)
+    policies = load_policies(*args.policies, calendars=plugin_calendars())
     timelines = read_timelines(args.events, policies.status_map)
     problems = [str(p) for p in timelines.problems]
     report_problems(timelines.problems, duplicates=timelines.duplicates)

@@ -14,8 +14,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
+from slaengine.cli._options import command_plugins
 from slaengine.errors import UserError
-from slaengine.importers import IMPORTERS, ImportOptions
+from slaengine.importers import ImportOptions
 
 SHOWN_SKIPS = 20
 
@@ -51,14 +52,15 @@ def register(commands: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Import, write the events and print a summary to stderr."""
     if args.list:
-        for name, known in sorted(IMPORTERS.items()):
+        for name, known in sorted(command_plugins().importers().items()):
             print(f"{name:<12} {known.description}")
         return 0
     if not args.kind or not args.path:
         raise UserError("import needs KIND and PATH (or --list)")
-    importer = IMPORTERS.get(args.kind)
+    importers = command_plugins().importers()
+    importer = importers.get(args.kind)
     if importer is None:
-        raise UserError(f"unknown kind {args.kind!r}; known: {', '.join(sorted(IMPORTERS))}")
+        raise UserError(f"unknown kind {args.kind!r}; known: {', '.join(sorted(importers))}")
     path = Path(args.path)
     if not path.exists():
         raise UserError(f"{path}: no such file or directory")

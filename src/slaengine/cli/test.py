@@ -6,6 +6,7 @@ import argparse
 import sys
 from typing import Any
 
+from slaengine.cli._options import plugin_calendars
 from slaengine.errors import PolicyError, Problem
 from slaengine.policy import read_policies
 from slaengine.policy.model import PolicySet
@@ -63,7 +64,7 @@ def _load(
 ) -> PolicySet | None:
     if paths not in cache:
         try:
-            policy_set, found = read_policies(paths)
+            policy_set, found = read_policies(paths, plugin_calendars())
         except PolicyError as exc:  # a path that does not exist
             policy_set, found = None, list(exc.problems)
         problems.extend(p for p in found if not p.is_warning)

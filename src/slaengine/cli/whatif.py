@@ -20,6 +20,7 @@ from slaengine.cli._options import (
     add_policies,
     add_rejects,
     evaluation_instant,
+    plugin_calendars,
     report_problems,
     worker_count,
 )
@@ -83,8 +84,8 @@ def run(args: argparse.Namespace) -> int:
     log = structlog.get_logger("slaengine.whatif")
     now = evaluation_instant(args.at)
     jobs = worker_count(args.jobs)
-    old = load_policies(*args.policies)
-    new = load_policies(*args.against)
+    old = load_policies(*args.policies, calendars=plugin_calendars())
+    new = load_policies(*args.against, calendars=plugin_calendars())
     started = time.perf_counter()
     try:
         result, batch = backtest_file(old, new, args.events, now, jobs)

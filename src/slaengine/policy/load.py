@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
+from types import MappingProxyType
 
+from slaengine.calendar import BusinessCalendar
 from slaengine.errors import PolicyError, Problem
 from slaengine.policy.model import PolicySet
 from slaengine.policy.source import YNode, parse_yaml
 from slaengine.policy.validate import build_policy_set
 
 POLICY_SUFFIXES = (".yaml", ".yml")
+_NO_CALENDARS: Mapping[str, BusinessCalendar] = MappingProxyType({})
 # Folders inside a policy directory that hold other YAML (policy tests), not policies.
 _SKIPPED_DIRS = frozenset({"tests"})
 
@@ -49,8 +52,12 @@ def policy_files(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
 
 def read_policies(
     paths: Iterable[str | os.PathLike[str]],
+    calendars: Mapping[str, BusinessCalendar] = _NO_CALENDARS,
 ) -> tuple[PolicySet | None, list[Problem]]:
-    """Load and validate; return the set (``None`` on errors) and every problem found."""
+    """Load and validate; return the set (``None`` on errors) and every problem found.
+
+    ``calendars`` are extra named calendars (from plugins) policies may refer to.
+    """
     documents: list[tuple[str, YNode | None, list[Problem]]] = []
     for path in policy_files(paths):
         source = str(path)
@@ -61,24 +68,28 @@ def read_policies(
             continue
         root, problems = parse_yaml(text, source)
         documents.append((source, root, problems))
-    return build_policy_set(documents)
+    return build_policy_set(documents, calendars)
 
 
-def load_policies(*paths: str | os.PathLike[str]) -> PolicySet:
+def load_policies(
+    *paths: str | os.PathLike[str], calendars: Mapping[str, BusinessCalendar] = _NO_CALENDARS
+) -> PolicySet:
     """Load policy files or directories; raise :class:`PolicyError` listing every error.
 
     Warnings (codes starting with ``W``) do not stop loading.
     """
-    policy_set, problems = read_policies(paths)
+    policy_set, problems = read_policies(paths, calendars)
     if policy_set is None:
         raise PolicyError([p for p in problems if not p.code.startswith("W")])
     return policy_set
 
 
-def loads_policies(text: str, source: str = "<string>") -> PolicySet:
+def loads_policies(
+    text: str, source: str = "<string>", calendars: Mapping[str, BusinessCalendar] = _NO_CALENDARS
+) -> PolicySet:
     """Load one policy document from a string (for tests and embedding)."""
     root, problems = parse_yaml(text, source)
-    policy_set, found = build_policy_set([(source, root, problems)])
+    policy_set, found = build_policy_set([(source, root, problems)], calendars)
     if policy_set is None:
         raise PolicyError([p for p in found if not p.code.startswith("W")])
     return policy_set

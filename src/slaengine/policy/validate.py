@@ -11,7 +11,7 @@ import datetime as dt
 import difflib
 import re
 import zoneinfo
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from itertools import pairwise
@@ -688,9 +688,10 @@ def _status_map(ctx: _FileContext, node: YNode, status_map: dict[str, str]) -> N
             status_map[name] = target
 
 
-def _resolve(collected: _Collected) -> tuple[Policy, ...]:
+def _resolve(collected: _Collected, extra: Mapping[str, BusinessCalendar]) -> tuple[Policy, ...]:
     always = AlwaysOpen(ALWAYS_OPEN)
-    calendars: dict[str, BusinessCalendar | None] = {ALWAYS_OPEN: always}
+    # The policy files' own calendars win over those contributed by plugins.
+    calendars: dict[str, BusinessCalendar | None] = {ALWAYS_OPEN: always, **extra}
     calendars.update({name: entry[0] for name, entry in collected.calendars.items()})
     known = list(calendars)
 
@@ -764,18 +765,21 @@ def _resolve(collected: _Collected) -> tuple[Policy, ...]:
 
 def build_policy_set(
     documents: Sequence[tuple[str, YNode | None, list[Problem]]],
+    calendars: Mapping[str, BusinessCalendar] = MappingProxyType({}),
 ) -> tuple[PolicySet | None, list[Problem]]:
     """Validate parsed documents ``(source, root, parse problems)`` into one policy set.
 
-    Returns the set (``None`` when any error was found) and every problem, in
-    file and line order. Problems whose code starts with ``W`` are warnings.
+    ``calendars`` are named calendars from elsewhere (plugins) that policies may
+    use; the files' own calendars take precedence. Returns the set (``None`` when
+    any error was found) and every problem, in file and line order. Problems
+    whose code starts with ``W`` are warnings.
     """
     collected = _Collected()
     for source, root, parse_problems in documents:
         collected.problems.extend(parse_problems)
         if root is not None:
             _file(root, source, collected)
-    policies = _resolve(collected)
+    policies = _resolve(collected, calendars)
     found = collected.problems + [p for ctx in collected.contexts for p in ctx.problems]
     order = {source: i for i, (source, _, _) in enumerate(documents)}
     problems = sorted(found, key=lambda p: (order.get(p.source, 0), p.line, p.column, p.code))

@@ -1,0 +1,61 @@
+"""``slaengine plugins``: what plugins are loaded, their versions, hooks and contributions."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from slaengine.cli._options import command_plugins
+
+
+def register(commands: Any) -> None:
+    """Add the ``plugins`` subcommand."""
+    parser = commands.add_parser(
+        "plugins",
+        help="list loaded plugins",
+        description="List the loaded plugins (built-in, entry points of the 'slaengine' group), "
+        "their versions and hooks, what they contribute, and any that failed. "
+        "SLAENGINE_PLUGINS and SLAENGINE_DISABLE_PLUGINS allow or block entry points by name.",
+    )
+    parser.add_argument("--json", action="store_true", help="print the listing as JSON")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print the plugins; exit 1 when a plugin failed to load or register."""
+    plugins = command_plugins()
+    infos = plugins.describe()
+    importers = plugins.importers()
+    calendars = plugins.calendars()
+    if args.json:
+        doc = {
+            "plugins": [
+                {"name": i.name, "origin": i.origin, "version": i.version, "hooks": list(i.hooks)}
+                for i in infos
+            ],
+            "importers": sorted(importers),
+            "calendars": sorted(calendars),
+            "failures": [
+                {"plugin": f.plugin, "hook": f.hook, "error": f.error} for f in plugins.failures
+            ],
+        }
+        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+    else:
+        table = Table(title="Plugins", header_style="bold", title_justify="left")
+        for column in ("Name", "Origin", "Version", "Hooks"):
+            table.add_column(column)
+        for info in infos:
+            table.add_row(info.name, info.origin, info.version or "-", "\n".join(info.hooks))
+        console = Console(soft_wrap=False, width=None if sys.stdout.isatty() else 120)
+        console.print(table)
+        console.print(f"importers: {', '.join(sorted(importers)) or '-'}")
+        console.print(f"calendars: {', '.join(sorted(calendars)) or '-'}")
+        for failure in plugins.failures:
+            where = f" in {failure.hook}" if failure.hook else " while loading"
+            console.print(f"failed: {failure.plugin}{where}: {failure.error}", style="red")
+    return 1 if plugins.failures else 0
