@@ -8,6 +8,10 @@ import sys
 import structlog
 
 
+def _stderr_logger(*_args: object) -> structlog.PrintLogger:
+    return structlog.PrintLogger(sys.stderr)
+
+
 def configure_logging(verbosity: int = 0, json: bool | None = None) -> None:
     """Route structlog output to stderr; ``verbosity`` 0 shows warnings, 1 info, 2 debug."""
     level = {0: logging.WARNING, 1: logging.INFO}.get(verbosity, logging.DEBUG)
@@ -25,7 +29,9 @@ def configure_logging(verbosity: int = 0, json: bool | None = None) -> None:
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(level),
-        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        # Resolve sys.stderr at each call, not now: it may be replaced later
+        # (test capture, a host redirecting output).
+        logger_factory=_stderr_logger,
         cache_logger_on_first_use=False,
     )
 
