@@ -103,6 +103,49 @@ def csv_rows(stream: IO[str], bare_cr: bool = False) -> Iterator[tuple[int, list
             yield start, fields
 
 
+Record = tuple[int, list[str]]  # (first line, fields) of one CSV record
+
+
+def contiguous_groups(
+    rows: Iterable[Record],
+    columns: dict[str, int],
+    key: str,
+    report: ImportReport,
+    source: str,
+    *,
+    empty: str,
+    scattered: str,
+) -> Iterator[tuple[str, list[Record]]]:
+    """Consecutive CSV records that share the value of column ``key``.
+
+    Audit logs list each case's rows together; a record with the wrong number of
+    columns, an empty key (reason ``empty``) or a key seen in an earlier group
+    (reason ``scattered``) is reported and skipped. Counts every record read.
+    """
+    done: set[str] = set()
+    current, group = "", list[Record]()
+    for line, fields in rows:
+        report.rows += 1
+        if len(fields) != len(columns):
+            report.skip(source, line, "wrong number of columns", str(len(fields)))
+            continue
+        value = fields[columns[key]].strip()
+        if value != current:
+            if group:
+                yield current, group
+                done.add(current)
+            current, group = value, []
+        if not value:
+            report.skip(source, line, empty)
+            continue
+        if value in done:
+            report.skip(source, line, scattered, value)
+            continue
+        group.append((line, fields))
+    if group:
+        yield current, group
+
+
 class JsonArrayError(ValueError):
     """The stream is not a JSON array; ``line`` is where reading stopped."""
 

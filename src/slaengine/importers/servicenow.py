@@ -14,7 +14,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from slaengine.importers.base import Event, ImportOptions, ImportReport, csv_rows, iso
+from slaengine.importers.base import (
+    Event,
+    ImportOptions,
+    ImportReport,
+    contiguous_groups,
+    csv_rows,
+    iso,
+)
 
 STATES: Final = {
     "New": "new",
@@ -84,30 +91,23 @@ def events(path: Path, options: ImportOptions) -> Iterator[Event]:
         if missing:
             report.skip(source, 1, "not a ServiceNow incident log", "missing " + ", ".join(missing))
             return
-        done: set[str] = set()
-        number, group = "", list[_Row]()
-        for line, fields in rows:
-            report.rows += 1
-            if len(fields) != len(columns):
-                report.skip(source, line, "wrong number of columns", str(len(fields)))
-                continue
-            row_number = fields[columns["number"]].strip()
-            if row_number != number:
-                if group:
-                    yield from incident_events(number, group)
-                    done.add(number)
-                number, group = row_number, []
-            if not row_number:
-                report.skip(source, line, "empty incident number")
-                continue
-            if row_number in done:
-                report.skip(source, line, "incident rows are not contiguous", row_number)
-                continue
-            row = _parse_row(source, line, fields, columns, options.timezone, report)
-            if row is not None:
-                group.append(row)
-        if group:
-            yield from incident_events(number, group)
+        groups = contiguous_groups(
+            rows,
+            columns,
+            "number",
+            report,
+            source,
+            empty="empty incident number",
+            scattered="incident rows are not contiguous",
+        )
+        for number, records in groups:
+            parsed = (
+                _parse_row(source, line, fields, columns, options.timezone, report)
+                for line, fields in records
+            )
+            group = [row for row in parsed if row is not None]
+            if group:
+                yield from incident_events(number, group)
 
 
 def _parse_row(

@@ -15,7 +15,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from slaengine.importers.base import Event, ImportOptions, ImportReport, csv_rows, iso
+from slaengine.importers.base import (
+    Event,
+    ImportOptions,
+    ImportReport,
+    contiguous_groups,
+    csv_rows,
+    iso,
+)
 
 STATUSES: Final = {
     ("Queued", "Awaiting Assignment"): "open",
@@ -76,30 +83,20 @@ def events(path: Path, options: ImportOptions) -> Iterator[Event]:
         if missing:
             report.skip(source, 1, "not a VINST incident log", "missing " + ", ".join(missing))
             return
-        done: set[str] = set()
-        number, group = "", list[_Row]()
-        for line, fields in rows:
-            report.rows += 1
-            if len(fields) != len(columns):
-                report.skip(source, line, "wrong number of columns", str(len(fields)))
-                continue
-            row_number = fields[columns["SR Number"]].strip()
-            if row_number != number:
-                if group:
-                    yield from request_events(number, group)
-                    done.add(number)
-                number, group = row_number, []
-            if not row_number:
-                report.skip(source, line, "empty SR Number")
-                continue
-            if row_number in done:
-                report.skip(source, line, "request rows are not contiguous", row_number)
-                continue
-            row = _parse_row(source, line, fields, columns, report)
-            if row is not None:
-                group.append(row)
-        if group:
-            yield from request_events(number, group)
+        groups = contiguous_groups(
+            rows,
+            columns,
+            "SR Number",
+            report,
+            source,
+            empty="empty SR Number",
+            scattered="request rows are not contiguous",
+        )
+        for number, records in groups:
+            parsed = (_parse_row(source, line, fields, columns, report) for line, fields in records)
+            group = [row for row in parsed if row is not None]
+            if group:
+                yield from request_events(number, group)
 
 
 def _parse_row(
