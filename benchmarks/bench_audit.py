@@ -4,9 +4,13 @@ Run from the repository root::
 
     python3 benchmarks/bench_audit.py                     # 100,000 tickets
     python3 benchmarks/bench_audit.py --tickets 1000000   # a million (about 10 million events)
+    python3 benchmarks/bench_audit.py --formats gz parquet --policies benchmarks/policies/bench.yaml
 
 The events file is generated once with :func:`slaengine.synthetic.write_jsonl` and
-cached in the temporary directory (``--cache DIR`` to choose). Each run is a
+cached in the temporary directory (``--cache DIR`` to choose), with gzip and
+Parquet copies when ``--formats`` asks for them (Parquet: one string column per
+key, ``tags`` a list, ``public`` a boolean, ``score`` a number, ``fields`` JSON
+text; it needs pyarrow). Each run is a
 subprocess ``slaengine audit --json`` (output discarded), timed by wall clock,
 under ``/usr/bin/time -v`` when it exists so the peak resident memory is known
 (the largest process: with ``--jobs 2`` a worker or the parent, whichever peaks).
@@ -16,6 +20,9 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import gzip
+import itertools
+import json
 import os
 import re
 import shutil
@@ -47,7 +54,50 @@ def events_file(tickets: int, cache: Path) -> Path:
     return path
 
 
-def audit_once(events: Path, jobs: int, at: str) -> tuple[float, int | None, int]:
+def converted(events: Path, fmt: str) -> Path:
+    """The cached ``gz`` or ``parquet`` copy of a JSON Lines file (``jsonl``: the file itself)."""
+    if fmt == "jsonl":
+        return events
+    target = (
+        events.with_name(events.name + ".gz") if fmt == "gz" else events.with_suffix(".parquet")
+    )
+    if target.exists():
+        return target
+    partial = target.with_name(target.name + ".partial")
+    if fmt == "gz":
+        with events.open("rb") as source, gzip.open(partial, "wb", compresslevel=6) as out:
+            shutil.copyfileobj(source, out)
+    else:
+        _write_parquet(events, partial)
+    partial.replace(target)
+    return target
+
+
+_STRING_KEYS = (
+    "id", "ticket", "at", "type", "channel", "priority", "status", "customer", "group",
+    "assignee", "author", "agent",
+)  # fmt: skip
+
+
+def _write_parquet(events: Path, target: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = pa.schema([
+        *((key, pa.string()) for key in _STRING_KEYS),
+        ("tags", pa.list_(pa.string())),
+        ("fields", pa.string()),
+        ("public", pa.bool_()),
+        ("score", pa.float64()),
+    ])  # fmt: skip
+    with events.open(encoding="utf-8") as source, pq.ParquetWriter(target, schema) as writer:
+        while rows := [json.loads(line) for line in itertools.islice(source, 200_000)]:
+            columns = {name: [row.get(name) for row in rows] for name in schema.names}
+            columns["fields"] = [None if f is None else json.dumps(f) for f in columns["fields"]]
+            writer.write_table(pa.table(columns, schema=schema))
+
+
+def audit_once(events: Path, jobs: int, at: str, policies: Path) -> tuple[float, int | None, int]:
     """Wall seconds, peak RSS in KiB (``None`` when unknown) and exit status of one audit."""
     slaengine = shutil.which("slaengine")
     command = (
@@ -55,7 +105,7 @@ def audit_once(events: Path, jobs: int, at: str) -> tuple[float, int | None, int
         if slaengine
         else [sys.executable, "-c", "import sys; from slaengine.cli import main; sys.exit(main())"]
     )
-    command += ["audit", "-p", str(POLICIES), "-e", str(events), "--at", at, "--json"]
+    command += ["audit", "-p", str(policies), "-e", str(events), "--at", at, "--json"]
     command += ["--jobs", str(jobs), "--tz", "Europe/Berlin"]
     timer = "/usr/bin/time"
     if os.path.exists(timer):
@@ -76,21 +126,31 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, nargs="+", default=[1, 2], help="job counts to time")
     parser.add_argument("--repeat", type=int, default=1, help="runs per job count (best shown)")
     parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()))
+    parser.add_argument(
+        "--formats",
+        nargs="+",
+        choices=("jsonl", "gz", "parquet"),
+        default=["jsonl"],
+        help="input formats to time (default jsonl)",
+    )
+    parser.add_argument("--policies", type=Path, default=POLICIES, help="default policies/")
     args = parser.parse_args()
     events = events_file(args.tickets, args.cache)
     at = (START + dt.timedelta(days=DAYS)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    size = events.stat().st_size
-    print(f"events: {events} ({size / 2**20:,.0f} MiB), {args.tickets:,} tickets, at {at}")
-    for jobs in args.jobs:
-        runs = [audit_once(events, jobs, at) for _ in range(max(1, args.repeat))]
-        seconds, rss, status = min(runs, key=lambda run: run[0])
-        memory = f"{rss / 1024:,.0f} MiB peak RSS" if rss is not None else "peak RSS unknown"
-        print(
-            f"--jobs {jobs}: {seconds:7.2f} s  {args.tickets / seconds:>9,.0f} tickets/s  "
-            f"{memory}  (exit {status})"
-        )
-        if status != 0:
-            return 1
+    for fmt in args.formats:
+        source = converted(events, fmt)
+        size = source.stat().st_size
+        print(f"events: {source} ({size / 2**20:,.0f} MiB), {args.tickets:,} tickets, at {at}")
+        for jobs in args.jobs:
+            runs = [audit_once(source, jobs, at, args.policies) for _ in range(max(1, args.repeat))]
+            seconds, rss, status = min(runs, key=lambda run: run[0])
+            memory = f"{rss / 1024:,.0f} MiB peak RSS" if rss is not None else "peak RSS unknown"
+            print(
+                f"{fmt:>7} --jobs {jobs}: {seconds:7.2f} s  {args.tickets / seconds:>9,.0f} "
+                f"tickets/s  {memory}  (exit {status})"
+            )
+            if status != 0:
+                return 1
     return 0
 
 

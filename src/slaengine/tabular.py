@@ -15,8 +15,8 @@ import datetime as dt
 import gzip
 import json
 import os
-from collections.abc import Iterator, Mapping
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any, Final
 
 from slaengine.errors import UserError
 
@@ -27,6 +27,11 @@ _BOOLEANS = {"true": True, "false": False, "1": True, "0": False, "yes": True, "
 def is_table(path: str | os.PathLike[str]) -> bool:
     """True when ``path`` names a CSV or Parquet events file."""
     return str(path).lower().endswith(TABLE_SUFFIXES)
+
+
+def is_parquet(path: str | os.PathLike[str]) -> bool:
+    """True when ``path`` names a Parquet events file."""
+    return str(path).lower().endswith((".parquet", ".pq"))
 
 
 def _event_from_cells(row: Mapping[str, Any]) -> dict[str, Any]:
@@ -96,24 +101,123 @@ def csv_lines(path: str | os.PathLike[str]) -> Iterator[str]:
 
 def parquet_lines(path: str | os.PathLike[str]) -> Iterator[str]:
     """JSON text per Parquet row, read in batches (bounded memory)."""
+    table = open_parquet(path)
+    for batch in table.iter_batches(batch_size=65_536):
+        for row in batch.to_pylist():
+            yield json.dumps(_event_from_cells(row), default=str)
+
+
+def open_parquet(path: str | os.PathLike[str]) -> Any:
+    """A ``pyarrow.parquet.ParquetFile``; a :class:`UserError` when pyarrow is missing."""
     try:
         import pyarrow.parquet as pq
     except ImportError:
         raise UserError(
             "reading Parquet needs pyarrow: python3 -m pip install 'slaengine[parquet]'"
         ) from None
-    table = pq.ParquetFile(path)
-    for batch in table.iter_batches(batch_size=65_536):
-        for row in batch.to_pylist():
-            yield json.dumps(_event_from_cells(row), default=str)
+    return pq.ParquetFile(path)
+
+
+# Exact types whose JSON round trip (dumps, then loads) gives back an equal value.
+_JSON_PLAIN: Final = frozenset({str, int, float, bool})
+
+
+def row_events(names: list[str], columns: list[list[Any]]) -> Iterator[dict[str, Any]]:
+    """Event dicts of table rows given column by column, as parsing their JSON text would give.
+
+    The same dicts as ``json.loads(json.dumps(event, default=str))`` of each
+    row's :func:`_event_from_cells`, without the text: scalar cells are taken
+    as they are and only the rare nested or exotic value (tags, fields, dates,
+    decimals) makes the JSON round trip, so every reader sees the same events.
+    """
+    for values in zip(*columns, strict=True):
+        event = _event_from_cells(dict(zip(names, values, strict=True)))
+        for key, value in event.items():
+            if type(value) not in _JSON_PLAIN:
+                event[key] = json.loads(json.dumps(value, default=str))
+        yield event
+
+
+def batch_events(batch: Any) -> list[dict[str, Any]]:
+    """The event dicts of a ``pyarrow.RecordBatch``, equal to :func:`row_events` of its rows.
+
+    Built column by column: each column's non-null cells are converted once by
+    a converter chosen for its name and set into their rows' dicts, so a row
+    costs only its few present cells. Tables with ``fields.NAME`` columns
+    (merged into ``fields`` row by row) take :func:`row_events`.
+    """
+    import pyarrow.compute as pc
+
+    names: list[str] = batch.schema.names
+    columns = batch.columns
+    if any(name.startswith("fields.") for name in names):
+        return list(row_events(names, [column.to_pylist() for column in columns]))
+    events: list[dict[str, Any]] = [{} for _ in range(batch.num_rows)]
+    for name, column in zip(names, columns, strict=True):
+        nulls = column.null_count
+        if nulls == len(column):
+            continue
+        rows: Iterable[int] = range(len(column))
+        if nulls:
+            rows = pc.indices_nonzero(pc.is_valid(column)).to_pylist()
+            column = column.drop_null()  # noqa: PLW2901 - the same cells, nulls left out
+        values = column.to_pylist()
+        convert = _CONVERTERS.get(name)
+        if convert is None and all(type(v) is str for v in values):
+            for row, value in zip(rows, values, strict=True):
+                if value:  # an empty cell is an absent key
+                    events[row][name] = value
+            continue
+        for row, value in zip(rows, values, strict=True):
+            if value == "":
+                continue
+            if isinstance(value, dt.datetime):
+                value = value.isoformat()  # noqa: PLW2901 - as _event_from_cells does
+            if convert is not None:
+                value = convert(value)  # noqa: PLW2901
+            events[row][name] = _json_value(value)
+    return events
+
+
+def _json_value(value: Any) -> Any:
+    # What the value becomes in JSON text and back (see row_events).
+    if type(value) in _JSON_PLAIN:
+        return value
+    return json.loads(json.dumps(value, default=str))
+
+
+def _typed(convert: Callable[[str], Any]) -> Callable[[Any], Any]:
+    return lambda value: convert(value) if isinstance(value, str) else value
+
+
+def _boolean(text: str) -> Any:
+    return _BOOLEANS.get(text.strip().lower(), text)
+
+
+# Cell conversions of _event_from_cells by column, for text cells of typed keys.
+_CONVERTERS: Final[dict[str, Callable[[Any], Any]]] = {
+    "tags": _typed(_tags),
+    "fields": _typed(_json_or_text),
+    "public": _typed(_boolean),
+    "score": _typed(_number_or_text),
+}
 
 
 def table_lines(path: str | os.PathLike[str]) -> Iterator[str]:
     """JSON text lines of a CSV or Parquet events file."""
-    lowered = str(path).lower()
-    if lowered.endswith((".parquet", ".pq")):
+    if is_parquet(path):
         return parquet_lines(path)
     return csv_lines(path)
 
 
-__all__ = ["TABLE_SUFFIXES", "csv_lines", "is_table", "parquet_lines", "table_lines"]
+__all__ = [
+    "TABLE_SUFFIXES",
+    "batch_events",
+    "csv_lines",
+    "is_parquet",
+    "is_table",
+    "open_parquet",
+    "parquet_lines",
+    "row_events",
+    "table_lines",
+]

@@ -10,6 +10,7 @@ import datetime as dt
 import difflib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from operator import attrgetter
 from types import MappingProxyType
 from typing import Any, Final, NamedTuple
 
@@ -251,6 +252,125 @@ def parse_event(
     ``status_map`` maps custom status names onto the canonical ones.
     Raises :class:`EventError` naming what is wrong (the caller adds the line).
     """
+    if type(obj) is dict:
+        event = _canonical_event(obj, seq, line)
+        if event is not None:
+            return event
+    return _checked_event(obj, seq, line, status_map)
+
+
+# The fast path. Almost every event in a large history is well formed and uses
+# the canonical spellings (string ids, canonical statuses, whole-second UTC
+# offsets); such an event is built here with a few type checks and no helper
+# calls. Anything unusual returns None and takes the validating path below,
+# which builds the very same Event or raises the precise error, so the fast
+# path can never accept what the full path would refuse.
+_QUICK_AUTHORS: Final = frozenset(AUTHORS)
+_QUICK_PRIORITIES: Final = frozenset(PRIORITIES)
+_QUICK_STATUSES: Final = frozenset(STATUSES)
+_from_iso = dt.datetime.fromisoformat
+_FIXED_OFFSET = dt.timezone
+
+
+def _quick_instant(text: object) -> int | None:
+    """Epoch seconds of a common ISO timestamp, or ``None`` to let parse_instant decide."""
+    if type(text) is not str:
+        return None
+    try:
+        parsed = _from_iso(text)
+    except ValueError:
+        return None
+    # Fractions of a second would round through a float in parse_instant; leave them to it.
+    if type(parsed.tzinfo) is not _FIXED_OFFSET or parsed.microsecond:
+        return None
+    if not MIN_YEAR <= parsed.year <= MAX_YEAR:
+        return None
+    return int(parsed.timestamp())
+
+
+def _optional_text(value: object) -> bool:
+    return value is None or type(value) is str
+
+
+def _one_of_quick(value: object, choices: frozenset[str]) -> bool:
+    # The type test first: a list or dict is not hashable and must not reach ``in``.
+    return type(value) is str and value in choices
+
+
+def _canonical_event(obj: dict[str, Any], seq: int, line: int) -> Event | None:
+    get = obj.get
+    ticket = get("ticket")
+    if type(ticket) is not str or not ticket:
+        return None
+    at = _quick_instant(get("at"))
+    event_id = get("id")
+    if at is None or not _optional_text(event_id):
+        return None
+    kind = get("type")
+    if kind == "message":
+        author = get("author")
+        public = get("public", True)
+        agent = get("agent")
+        if not _one_of_quick(author, _QUICK_AUTHORS) or type(public) is not bool:
+            return None
+        if not _optional_text(agent):
+            return None
+        return Event(
+            ticket, at, kind, seq, line, event_id, author=author, public=public, agent=agent
+        )
+    if kind == "status":
+        status = get("status")
+        if not _one_of_quick(status, _QUICK_STATUSES):
+            return None
+        return Event(ticket, at, kind, seq, line, event_id, status=status)
+    if kind in ("created", "update"):
+        return _canonical_attributes(obj, ticket, at, kind, seq, line, event_id)
+    return None  # csat and unknown types: rare, validated in full
+
+
+def _canonical_attributes(
+    obj: dict[str, Any], ticket: str, at: int, kind: str, seq: int, line: int, event_id: str | None
+) -> Event | None:
+    get = obj.get
+    channel = get("channel")
+    priority = get("priority")
+    customer, group, assignee = get("customer"), get("group"), get("assignee")
+    tags, fields = get("tags"), get("fields")
+    if not (_optional_text(customer) and _optional_text(group) and _optional_text(assignee)):
+        return None
+    if tags is not None:
+        if type(tags) is not list or not all(type(tag) is str for tag in tags):
+            return None
+        tags = tuple(tags)
+    if fields is not None:
+        if type(fields) is not dict:
+            return None
+        fields = MappingProxyType(dict(fields))
+    if kind == "created":
+        status = get("status", "new")
+        if type(channel) is not str or not channel.strip():
+            return None
+        if not _one_of_quick(priority, _QUICK_PRIORITIES) or not _one_of_quick(
+            status, _QUICK_STATUSES
+        ):
+            return None
+        return Event(
+            ticket, at, kind, seq, line, event_id, channel.lower(), priority, status,
+            customer, group, assignee, tags, fields,
+        )  # fmt: skip
+    if not _optional_text(channel) or not (
+        priority is None or _one_of_quick(priority, _QUICK_PRIORITIES)
+    ):
+        return None
+    if all(v is None for v in (channel, priority, customer, group, assignee, tags, fields)):
+        return None  # an empty update: the full path reports it
+    return Event(
+        ticket, at, kind, seq, line, event_id, channel.lower() if channel else channel, priority,
+        None, customer, group, assignee, tags, fields,
+    )  # fmt: skip
+
+
+def _checked_event(obj: object, seq: int, line: int, status_map: Mapping[str, str]) -> Event:
     if not isinstance(obj, dict):
         raise EventError(f"an event must be a JSON object, got {_kind(obj)}")
     ticket = _text(obj, "ticket", required=True)
@@ -351,23 +471,39 @@ def build_timelines(events: Iterable[Event], source: str = "") -> TimelineSet:
     seen_ids: set[tuple[str, str]] = set()
     duplicates = 0
     for event in events:
+        ticket = event.ticket
         if event.id is not None:
-            key = (event.ticket, event.id)
+            key = (ticket, event.id)
             if key in seen_ids:
                 duplicates += 1
                 continue
             seen_ids.add(key)
-        by_ticket.setdefault(event.ticket, []).append(event)
+        bucket = by_ticket.get(ticket)
+        if bucket is None:
+            by_ticket[ticket] = [event]
+        else:
+            bucket.append(event)
     timelines: dict[str, Timeline] = {}
     problems: list[Problem] = []
     for ticket, ticket_events in by_ticket.items():
-        ticket_events.sort(key=lambda e: (e.at, e.seq))
+        ticket_events.sort(key=_AT_SEQ)
+        if (
+            ticket_events[0].type == "created"
+            and list(map(_TYPE, ticket_events)).count("created") == 1
+        ):
+            # The usual ticket: created first, once; nothing to check or drop.
+            timelines[ticket] = Timeline(ticket, tuple(ticket_events))
+            continue
         timeline, ticket_problems = _checked_timeline(ticket, ticket_events, source)
         problems.extend(ticket_problems)
         if timeline is not None:
             timelines[ticket] = timeline
     problems.sort(key=lambda p: p.line)
     return TimelineSet(timelines, problems, duplicates)
+
+
+_AT_SEQ = attrgetter("at", "seq")
+_TYPE = attrgetter("type")
 
 
 def _checked_timeline(

@@ -18,7 +18,7 @@ from typing import Final
 
 from slaengine.audit.facts import TicketFacts, ticket_facts
 from slaengine.audit.periods import LocalBuckets
-from slaengine.audit.stats import new_values, unique_sorted
+from slaengine.audit.stats import new_values, sorted_values, unique_sorted
 from slaengine.clocks import ACHIEVED, ACTIVE, BREACHED, CANCELLED, FULFILLED, PAUSED, ClockResult
 from slaengine.engine import TicketResult
 from slaengine.policy.model import RESOLUTION
@@ -145,8 +145,18 @@ class GroupStats:
                 stats.calendar.append(calendar)
 
     def compact(self) -> None:
-        """Drop repeated customer hashes (a customer counts once per group)."""
+        """Drop repeated customer hashes (a customer counts once per group); sort the values.
+
+        Sorting here, in the worker that built the part, leaves the parent
+        sorted runs to merge: the final sort of the concatenated parts (for
+        percentiles) is then close to linear instead of the main serial cost.
+        """
         self.customers = unique_sorted(self.customers)
+        self.handle_times = sorted_values(self.handle_times)
+        for stats in self.metrics.values():
+            stats.business = sorted_values(stats.business)
+            stats.calendar = sorted_values(stats.calendar)
+            stats.margins = sorted_values(stats.margins)
 
     def merge(self, other: GroupStats) -> None:
         """Add ``other``'s counts and values to these."""

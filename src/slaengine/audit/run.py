@@ -143,6 +143,15 @@ def audit_file(
     with tempfile.TemporaryDirectory(prefix="slaengine-audit-") as tmp:
         breaches_dir = tmp if breaches is not None else None
         work = partial(_work, policies, options, breaches_dir, on_partition if jobs <= 1 else None)
+        merged = AuditAccumulator(LocalBuckets(options.zone, options.period), views_for(options.by))
+        breach_files: list[str] = []
+
+        def fold(part: AuditPart) -> None:
+            # Merged as each part arrives, in partition order: one part in memory at a time.
+            merged.merge(part.audit)
+            if part.breaches:
+                breach_files.append(part.breaches)
+
         batch = map_tickets(
             events,
             work,
@@ -150,12 +159,10 @@ def audit_file(
             status_map=policies.status_map,
             partitions=partitions,
             workdir=None,
+            fold=fold,
         )
-        merged = AuditAccumulator(LocalBuckets(options.zone, options.period), views_for(options.by))
-        for part in batch.results:
-            merged.merge(part.audit)
         if breaches is not None:
-            _concatenate([p.breaches for p in batch.results if p.breaches], Path(breaches))
+            _concatenate(breach_files, Path(breaches))
     return merged, batch
 
 

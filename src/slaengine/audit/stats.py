@@ -71,6 +71,11 @@ def histogram(values: Sequence[int]) -> list[int]:
     return counts
 
 
+def sorted_values(values: array[int]) -> array[int]:
+    """The values of ``values``, ascending, as a new array."""
+    return array("q", sorted(values))
+
+
 def unique_sorted(values: array[int]) -> array[int]:
     """The distinct values of ``values``, ascending, as a new array."""
     return array("q", sorted(set(values)))
@@ -83,6 +88,7 @@ __all__ = [
     "histogram",
     "nearest_rank",
     "new_values",
+    "sorted_values",
     "summarize",
     "unique_sorted",
 ]
