@@ -106,6 +106,21 @@ def csv_rows(stream: IO[str], bare_cr: bool = False) -> Iterator[tuple[int, list
 Record = tuple[int, list[str]]  # (first line, fields) of one CSV record
 
 
+def header_columns(
+    rows: Iterator[Record], required: Iterable[str], report: ImportReport, source: str, kind: str
+) -> dict[str, int] | None:
+    """Column positions from a CSV's header record, or ``None`` (reported) if it is not ``kind``."""
+    header = next(rows, None)
+    if header is None:
+        return None
+    columns = {name.strip(): n for n, name in enumerate(header[1])}
+    missing = [c for c in required if c not in columns]
+    if missing:
+        report.skip(source, 1, f"not a {kind}", "missing " + ", ".join(missing))
+        return None
+    return columns
+
+
 def contiguous_groups(
     rows: Iterable[Record],
     columns: dict[str, int],

@@ -20,6 +20,7 @@ from slaengine.importers.base import (
     ImportReport,
     contiguous_groups,
     csv_rows,
+    header_columns,
     iso,
 )
 
@@ -83,13 +84,8 @@ def events(path: Path, options: ImportOptions) -> Iterator[Event]:
     source = str(path)
     with path.open(encoding="utf-8-sig", newline="") as stream:
         rows = csv_rows(stream)
-        header = next(rows, None)
-        if header is None:
-            return
-        columns = {name: n for n, name in enumerate(header[1])}
-        missing = [c for c in _COLUMNS if c not in columns]
-        if missing:
-            report.skip(source, 1, "not a ServiceNow incident log", "missing " + ", ".join(missing))
+        columns = header_columns(rows, _COLUMNS, report, source, "ServiceNow incident log")
+        if columns is None:
             return
         groups = contiguous_groups(
             rows,
