@@ -37,6 +37,7 @@ CLOCK_KEYS = [
     "calendar",
     "pauses",
     "agent",
+    "alerts",
 ]
 
 

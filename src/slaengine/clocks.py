@@ -35,6 +35,21 @@ FULFILLED: Final = "fulfilled"  # a reply (response metrics)
 SOLVED: Final = "solved"  # the ticket was solved or closed
 
 
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """When a clock reaches one of its metric's warning or escalation points.
+
+    ``at`` is the instant (epoch seconds): in the past once reached, projected
+    over open hours for a running clock, ``None`` when it will not be reached
+    (the clock stopped first, or is paused).
+    """
+
+    kind: str  # "warning" or "escalation"
+    level: int
+    at: int | None
+    notify: tuple[str, ...] = ()
+
+
 @dataclass(slots=True)
 class ClockResult:
     """The state of one instance of one metric's clock at the evaluation instant.
@@ -62,6 +77,7 @@ class ClockResult:
     calendar: str
     pauses: tuple[tuple[int, int | None], ...] = ()
     agent: str | None = None
+    alerts: tuple[Alert, ...] = ()
 
     @property
     def remaining(self) -> int:
@@ -248,6 +264,7 @@ def _measure(
     paused_now = False
     paused_seconds = 0
     used_pauses: list[tuple[int, int | None]] = []
+    segments: list[tuple[int, int]] | None = None
     if not pauses and len(windows) == 1:
         # The common case: one uninterrupted span. The due instant is simply
         # ``target`` open seconds after the start, reached or projected.
@@ -268,6 +285,20 @@ def _measure(
         if used_pauses:
             switched_on = sum(calendar.between(a, now if b == -1 else b) for a, b in windows)
             paused_seconds = switched_on - elapsed
+
+    alerts: tuple[Alert, ...] = ()
+    if metric.alerts:
+        spans = segments if segments is not None else [(start, end)]
+        project = running and not paused_now
+        alerts = tuple(
+            Alert(
+                rule.kind,
+                rule.level,
+                _reached(calendar, spans, rule.threshold(target), end, elapsed, project),
+                rule.notify,
+            )
+            for rule in metric.alerts
+        )
 
     if elapsed > target:
         state = BREACHED
@@ -292,7 +323,31 @@ def _measure(
         calendar.name,
         tuple(used_pauses),
         raw.agent,
+        alerts,
     )
+
+
+def _reached(
+    calendar: BusinessCalendar,
+    spans: Sequence[tuple[int, int]],
+    threshold: int,
+    end: int,
+    elapsed: int,
+    project: bool,
+) -> int | None:
+    """The instant running time over ``spans`` reaches ``threshold`` business seconds.
+
+    Past the spans it is projected from ``end`` when ``project``, else ``None``.
+    """
+    if threshold > elapsed:
+        return calendar.add(end, threshold - elapsed) if project else None
+    counted = 0
+    for a, b in spans:
+        length = calendar.between(a, b)
+        if counted + length >= threshold:
+            return calendar.add(a, threshold - counted)
+        counted += length
+    return end  # pragma: no cover - threshold <= elapsed is reached inside the spans
 
 
 def run_clocks(events: Sequence[Event], policy: Policy, now: int) -> list[ClockResult]:
@@ -328,6 +383,7 @@ __all__ = [
     "PAUSED",
     "SOLVED",
     "STATES",
+    "Alert",
     "ClockResult",
     "run_clocks",
 ]

@@ -112,6 +112,32 @@ class Match:
 _EVERYTHING: Final = Match()
 
 
+WARNING: Final = "warning"
+ESCALATION: Final = "escalation"
+
+
+@dataclass(frozen=True, slots=True)
+class AlertRule:
+    """A point on a clock to notify at: a warning before the target, an escalation after it.
+
+    A warning is ``percent`` of the target; an escalation ``after`` business
+    seconds past it (0: at the breach). Both count like the clock itself, so a
+    pause delays them. ``level`` numbers each kind from 1 in clock order.
+    """
+
+    kind: str
+    level: int
+    percent: int = 0
+    after: int = 0
+    notify: tuple[str, ...] = ()
+
+    def threshold(self, target: int) -> int:
+        """Elapsed business seconds at which this point is reached, for ``target``."""
+        if self.kind == WARNING:
+            return target * self.percent // 100
+        return target + self.after
+
+
 @dataclass(frozen=True, slots=True)
 class MetricPolicy:
     """One metric's promise within a policy: targets per priority, pauses, calendar."""
@@ -121,6 +147,7 @@ class MetricPolicy:
     calendar: BusinessCalendar
     pause_when: frozenset[str] = frozenset()
     location: Location | None = None
+    alerts: tuple[AlertRule, ...] = ()  # warnings first, then escalations, each in order
 
     def target_for(self, priority: str) -> int:
         """Seconds of business time allowed for ``priority``."""
@@ -165,12 +192,15 @@ class PolicySet:
 
 
 __all__ = [
+    "ESCALATION",
     "FIRST_RESPONSE",
     "METRIC_KINDS",
     "NEXT_RESPONSE",
     "PERIODIC_UPDATE",
     "RESOLUTION",
     "RESPONSE_METRICS",
+    "WARNING",
+    "AlertRule",
     "Location",
     "Match",
     "MetricPolicy",

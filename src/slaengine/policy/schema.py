@@ -30,6 +30,13 @@ DURATION_PATTERN: Final = (
     r"^\s*(?=[^1-9]*[1-9])(?:\d+|(?:\d+\s*[hH])?\s*(?:\d+\s*[mM](?:[iI][nN])?)?\s*"
     r"(?:\d+\s*[sS])?)\s*$"
 )
+# An escalation's 'after': a duration, or zero (at the breach) written 0, 0m, 0h or 0s.
+AFTER_PATTERN: Final = (
+    r"^\s*(?:0\s*[hHmMsS]?|(?=[^1-9]*[1-9])(?:\d+|(?:\d+\s*[hH])?\s*(?:\d+\s*[mM](?:[iI][nN])?)?\s*"
+    r"(?:\d+\s*[sS])?))\s*$"
+)
+# A warning: a share of the target from 1% to 99%.
+PERCENT_PATTERN: Final = r"^\s*(?:[1-9]|[1-9]\d)\s*%\s*$"
 _TIME: Final = r"(?:[01]?\d|2[0-3]):[0-5]\d"
 # An open interval HH:MM-HH:MM; 24:00 only as an end; an end not after the start runs overnight.
 INTERVAL_PATTERN: Final = rf"^\s*{_TIME}\s*-\s*(?:{_TIME}|24:00)\s*$"
@@ -219,8 +226,53 @@ def _metric(kind: str, what: str) -> dict[str, Any]:
                 "The clock is paused while the ticket's status is one of these.",
             ),
             "calendar": _text("Calendar of this metric; default: the policy's calendar."),
+            "warn_at": _one_or_many(
+                {
+                    "description": "A warning: a share of the target, or {at, notify}.",
+                    "anyOf": [
+                        {"type": "string", "pattern": PERCENT_PATTERN},
+                        {
+                            "type": "object",
+                            "additionalProperties": False,
+                            "required": ["at"],
+                            "properties": {
+                                "at": {
+                                    "type": "string",
+                                    "pattern": PERCENT_PATTERN,
+                                    "description": "Share of the target, 1% to 99%.",
+                                },
+                                "notify": _notify(),
+                            },
+                        },
+                    ],
+                },
+                "Warnings before the target, as shares of it (e.g. [50%, 80%]).",
+            ),
+            "escalations": _one_or_many(
+                {
+                    "description": "An escalation level after the breach.",
+                    "type": "object",
+                    "additionalProperties": False,
+                    "required": ["after"],
+                    "properties": {
+                        "after": {
+                            "description": "Business time after the target: 0m at the breach.",
+                            "anyOf": [
+                                {"type": "integer", "minimum": 0},
+                                {"type": "string", "pattern": AFTER_PATTERN},
+                            ],
+                        },
+                        "notify": _notify(),
+                    },
+                },
+                "Escalation levels after a breach, in increasing 'after' order.",
+            ),
         },
     }
+
+
+def _notify() -> dict[str, Any]:
+    return _one_or_many(_text("A notify target name."), "Who to notify.")
 
 
 def _policy() -> dict[str, Any]:

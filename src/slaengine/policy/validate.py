@@ -29,7 +29,10 @@ from slaengine.calendar import (
 from slaengine.durations import parse_duration
 from slaengine.errors import Problem
 from slaengine.policy.model import (
+    ESCALATION,
     METRIC_KINDS,
+    WARNING,
+    AlertRule,
     Location,
     Match,
     MetricPolicy,
@@ -43,7 +46,10 @@ ALWAYS_OPEN = "24x7"
 TOP_KEYS = ("version", "calendars", "policies", "statuses")
 CALENDAR_KEYS = ("timezone", "hours", "holidays", "description")
 POLICY_KEYS = ("name", "description", "match", "calendar", "bot_replies_count", "metrics")
-METRIC_KEYS = ("targets", "pause_when", "calendar")
+METRIC_KEYS = ("targets", "pause_when", "calendar", "warn_at", "escalations")
+WARN_KEYS = ("at", "notify")
+ESCALATION_KEYS = ("after", "notify")
+_PERCENT = re.compile(r"^\s*(\d{1,3})\s*%\s*$")
 MATCH_KEYS = ("channel", "priority", "group", "assignee", "customer", "tags", "fields", "not")
 TAG_KEYS = ("any", "all", "none")
 HOLIDAY_KEYS = ("date", "from", "to", "name", "country", "subdivision")
@@ -249,8 +255,12 @@ def _holidays(
         names = entry.entries
         kinds = [k for k in ("country", "date", "from") if k in names]
         if len(kinds) > 1 or ("to" in names and "from" not in names):
-            ctx.report(entry, "E103", "a holiday is one of: a 'date', a 'from'/'to' range, or a "
-                       "'country' (with an optional 'subdivision'); not a mix")  # fmt: skip
+            ctx.report(
+                entry,
+                "E103",
+                "a holiday is one of: a 'date', a 'from'/'to' range, or a "
+                "'country' (with an optional 'subdivision'); not a mix",
+            )
             continue
         if "subdivision" in names and "country" not in names:
             ctx.report(names["subdivision"][0], "E102", "'subdivision' needs a 'country'")
@@ -426,8 +436,11 @@ def _match(ctx: _FileContext, node: YNode, where: str) -> Match | None:
             ok = False
         elif excluded.is_catch_all:
             ok = False
-            ctx.report(not_node, "E210", "'not' without conditions excludes every ticket; "
-                       "give it conditions or remove it")  # fmt: skip
+            ctx.report(
+                not_node,
+                "E210",
+                "'not' without conditions excludes every ticket; give it conditions or remove it",
+            )
         values["exclude"] = excluded
     return Match(**values) if ok else None
 
@@ -443,8 +456,12 @@ def _no_empty_lists(ctx: _FileContext, body: YMap) -> bool:
     for name, value in nodes:
         if isinstance(value, YSeq) and not value.items:
             ok = False
-            ctx.report(value, "E210", f"'{name}: []' matches no ticket; "
-                       "list at least one value, or remove the key to match any")  # fmt: skip
+            ctx.report(
+                value,
+                "E210",
+                f"'{name}: []' matches no ticket; "
+                "list at least one value, or remove the key to match any",
+            )
     return ok
 
 
@@ -470,8 +487,12 @@ def _targets(ctx: _FileContext, node: YNode, where: str) -> dict[str, int] | Non
             )
             continue
         if not isinstance(value, YScalar):
-            ctx.report(value, "E201", f"bad target for {name}: expected a duration like 90m, "
-                       f"2h or 1h30m, got {_describe(value)}")  # fmt: skip
+            ctx.report(
+                value,
+                "E201",
+                f"bad target for {name}: expected a duration like 90m, "
+                f"2h or 1h30m, got {_describe(value)}",
+            )
             continue
         try:
             targets[name] = parse_duration(value.value)
@@ -505,8 +526,98 @@ def _statuses(ctx: _FileContext, node: YNode, allowed: Sequence[str]) -> frozens
     return frozenset(found)
 
 
-# kind, key node, targets (None when invalid), pause statuses, calendar reference
-_DraftMetric = tuple[str, YNode, dict[str, int] | None, frozenset[str], tuple[str, YNode] | None]
+@dataclass(slots=True)
+class _DraftMetric:
+    """A metric whose calendar name is resolved after all files are read."""
+
+    kind: str
+    key: YNode
+    targets: dict[str, int] | None  # None when invalid (already reported)
+    pauses: frozenset[str]
+    calendar_ref: tuple[str, YNode] | None
+    alerts: tuple[AlertRule, ...] | None  # None when invalid
+
+
+def _notify(ctx: _FileContext, body: YMap) -> tuple[str, ...]:
+    if "notify" not in body.entries:
+        return ()
+    return tuple(name for name, _ in ctx.text_list(body.entries["notify"][1], "a notify target"))
+
+
+def _warnings(ctx: _FileContext, node: YNode) -> list[AlertRule] | None:
+    """``warn_at: [50%, {at: 80%, notify: [...]}]`` as warning rules in percent order."""
+    items = node.items if isinstance(node, YSeq) else [node]
+    found: dict[int, tuple[str, ...]] = {}
+    ok = True
+    for item in items:
+        notify: tuple[str, ...] = ()
+        value = item
+        if isinstance(item, YMap):
+            ctx.keys(item, WARN_KEYS, "a warning")
+            at = ctx.required(item, "at", "a warning")
+            if at is None:
+                ok = False
+                continue
+            value, notify = at, _notify(ctx, item)
+        text = value.text if isinstance(value, YScalar) else ""
+        percent = _PERCENT.match(text)
+        if percent is None or not 1 <= int(percent.group(1)) <= 99:
+            ctx.report(
+                value,
+                "E211",
+                f"a warning is a share of the target from 1% to 99%, "
+                f"like 80%; got {_describe(value)}",
+            )
+            ok = False
+            continue
+        share = int(percent.group(1))
+        if share in found:
+            ctx.report(value, "E211", f"warning at {share}% is given twice")
+            ok = False
+        found[share] = notify
+    if not ok:
+        return None
+    return [
+        AlertRule(WARNING, level, percent=share, notify=found[share])
+        for level, share in enumerate(sorted(found), start=1)
+    ]
+
+
+def _escalations(ctx: _FileContext, node: YNode) -> list[AlertRule] | None:
+    """``escalations: [{after: 0m, notify: [...]}, {after: 2h, ...}]`` in increasing order."""
+    items = node.items if isinstance(node, YSeq) else [node]
+    rules: list[AlertRule] = []
+    ok = True
+    previous = -1
+    for item in items:
+        body = ctx.mapping(item, "an escalation")
+        if body is None:
+            ok = False
+            continue
+        ctx.keys(body, ESCALATION_KEYS, "an escalation")
+        after_node = ctx.required(body, "after", "an escalation")
+        if after_node is None:
+            ok = False
+            continue
+        raw = after_node.value if isinstance(after_node, YScalar) else None
+        try:
+            # 0 (at the breach) is allowed here, unlike for targets.
+            zero = isinstance(raw, int | str) and str(raw).strip() in {"0", "0m", "0h", "0s"}
+            after = 0 if zero else parse_duration(raw)
+        except ValueError as exc:
+            ctx.report(after_node, "E201", f"bad 'after' of an escalation: {exc}")
+            ok = False
+            continue
+        if after <= previous:
+            ctx.report(
+                after_node,
+                "E212",
+                "escalations must come in increasing 'after' order, each later than the one before",
+            )
+            ok = False
+        previous = max(previous, after)
+        rules.append(AlertRule(ESCALATION, len(rules) + 1, after=after, notify=_notify(ctx, body)))
+    return rules if ok else None
 
 
 @dataclass(slots=True)
@@ -521,9 +632,7 @@ class _Draft:
     calendar_ref: tuple[str, YNode] | None
     bot_replies_count: bool
     description: str
-    metrics: list[
-        tuple[str, YNode, dict[str, int] | None, frozenset[str], tuple[str, YNode] | None]
-    ]
+    metrics: list[_DraftMetric]
 
 
 def _policy(ctx: _FileContext, node: YNode, index: int) -> _Draft | None:
@@ -592,7 +701,23 @@ def _policy(ctx: _FileContext, node: YNode, index: int) -> _Draft | None:
                 metric_cal_name = ctx.text(metric.entries["calendar"][1], "'calendar'")
                 if metric_cal_name is not None:
                     metric_calendar = (metric_cal_name, metric.entries["calendar"][1])
-            metrics.append((kind, key, targets, pauses, metric_calendar))
+            alerts: list[AlertRule] | None = []
+            if "warn_at" in metric.entries:
+                warnings = _warnings(ctx, metric.entries["warn_at"][1])
+                alerts = None if warnings is None else [*warnings]
+            if "escalations" in metric.entries:
+                escalations = _escalations(ctx, metric.entries["escalations"][1])
+                alerts = None if alerts is None or escalations is None else alerts + escalations
+            metrics.append(
+                _DraftMetric(
+                    kind,
+                    key,
+                    targets,
+                    pauses,
+                    metric_calendar,
+                    None if alerts is None else tuple(alerts),
+                )
+            )
     if name is None or name_node is None:
         return None
     return _Draft(ctx, name, name_node, body, match, calendar_ref, bot, description, metrics)
@@ -738,14 +863,20 @@ def _resolve(collected: _Collected, extra: Mapping[str, BusinessCalendar]) -> tu
         policy_calendar = lookup(draft.calendar_ref, ctx, always)
         metrics: list[MetricPolicy] = []
         complete = draft.match is not None and policy_calendar is not None
-        for kind, key, targets, pauses, metric_ref in draft.metrics:
-            metric_calendar = lookup(metric_ref, ctx, policy_calendar or always)
-            if targets is None or metric_calendar is None:
+        for draft_metric in draft.metrics:
+            metric_calendar = lookup(draft_metric.calendar_ref, ctx, policy_calendar or always)
+            targets = draft_metric.targets
+            if targets is None or metric_calendar is None or draft_metric.alerts is None:
                 complete = False
                 continue
             metrics.append(
                 MetricPolicy(
-                    kind, MappingProxyType(targets), metric_calendar, pauses, ctx.location(key)
+                    draft_metric.kind,
+                    MappingProxyType(targets),
+                    metric_calendar,
+                    draft_metric.pauses,
+                    ctx.location(draft_metric.key),
+                    draft_metric.alerts,
                 )
             )
         if complete and draft.match is not None and policy_calendar is not None:

@@ -33,6 +33,10 @@ def clock_to_dict(clock: ClockResult) -> dict[str, Any]:
         "calendar": clock.calendar,
         "pauses": [{"from": _instant(a), "to": _instant(b)} for a, b in clock.pauses],
         "agent": clock.agent,
+        "alerts": [
+            {"kind": a.kind, "level": a.level, "at": _instant(a.at), "notify": list(a.notify)}
+            for a in clock.alerts
+        ],
     }
 
 
