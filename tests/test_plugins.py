@@ -157,3 +157,42 @@ def test_plugins_command_lists_builtin(capsys):
     doc = json.loads(capsys.readouterr().out)
     assert BUILTIN in [p["name"] for p in doc["plugins"]]
     assert {"servicenow", "twitter", "volvo"} <= set(doc["importers"])
+
+
+class NotifierPlugin:
+    @hookimpl
+    def slaengine_register_notifiers(self, register):
+        register("shift-lead", "Slack #shift-leads")
+        register("support-manager", "email")
+
+
+ALERT_POLICY = """policies:
+  - name: chat
+    metrics:
+      first_response:
+        targets: 1h
+        escalations: [{after: 0m, notify: [shift-lead, suport-manager]}]
+"""
+
+
+def test_notify_targets_must_be_registered():
+    plugins = make_plugins(entry_points=False, plugins=[("notify", NotifierPlugin())])
+    assert plugins.notifiers() == {"shift-lead": "Slack #shift-leads", "support-manager": "email"}
+    fixed = ALERT_POLICY.replace("suport-manager", "support-manager")
+    slaengine.loads_policies(fixed, notifiers=plugins.notifiers())
+    with pytest.raises(slaengine.PolicyError) as caught:
+        slaengine.loads_policies(ALERT_POLICY, "p.yaml", notifiers=plugins.notifiers())
+    (problem,) = caught.value.problems
+    assert (problem.code, problem.line, problem.column) == ("E305", 6, 56)
+    assert "did you mean 'support-manager'" in problem.message
+
+
+def test_without_a_notifier_plugin_check_says_what_is_missing(tmp_path, capsys):
+    path = tmp_path / "p.yaml"
+    path.write_text(ALERT_POLICY, encoding="utf-8")
+    assert main(["check", str(path)]) == 1
+    out = capsys.readouterr().out
+    assert f"{path}:6:44: E305 unknown notify target 'shift-lead'" in out
+    assert "no notifier plugin is installed" in out
+    # Loading from Python without notifiers= does not check names.
+    assert slaengine.loads_policies(ALERT_POLICY).policies[0].name == "chat"

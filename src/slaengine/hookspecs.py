@@ -24,6 +24,7 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 
 RegisterImporter = Callable[[Importer], None]
 RegisterCalendar = Callable[[str, BusinessCalendar], None]
+RegisterNotifier = Callable[[str, str], None]
 
 
 @hookspec
@@ -57,12 +58,29 @@ def slaengine_register_calendars(register: RegisterCalendar) -> None:
     """
 
 
+@hookspec
+def slaengine_register_notifiers(register: RegisterNotifier) -> None:
+    """Contribute notify targets: the names a policy's ``notify: [...]`` may use.
+
+    Fires once when policies are loaded by a command. A name no plugin
+    registers is reported by ``slaengine check`` as ``E305`` with its line and
+    column, so a warning or escalation cannot silently go nowhere.
+
+    :param register: call ``register(name, description)`` once per target the
+        plugin can deliver to (e.g. ``"team-lead"``, "Slack #support-leads").
+    :returns: nothing; return values are ignored.
+    :raises: anything it raises is logged and that plugin's targets are skipped.
+    """
+
+
 __all__ = [
     "PROJECT",
     "RegisterCalendar",
     "RegisterImporter",
+    "RegisterNotifier",
     "hookimpl",
     "hookspec",
     "slaengine_register_calendars",
     "slaengine_register_importers",
+    "slaengine_register_notifiers",
 ]

@@ -70,6 +70,7 @@ class Plugins:
     _origins: dict[str, tuple[str, str | None]] = field(default_factory=dict)
     _importers: dict[str, Importer] | None = None
     _calendars: dict[str, BusinessCalendar] | None = None
+    _notifiers: dict[str, str] | None = None
 
     def register(
         self, plugin: object, name: str, origin: str = "registered", version: str | None = None
@@ -77,7 +78,8 @@ class Plugins:
         """Register a plugin object (a module or an instance with ``@hookimpl`` methods)."""
         self.manager.register(plugin, name=name)
         self._origins[name] = (origin, version)
-        self._importers = self._calendars = None  # contributions change with the plugins
+        # Contributions change with the plugins.
+        self._importers = self._calendars = self._notifiers = None
 
     def describe(self) -> list[PluginInfo]:
         """Every registered plugin with its origin, version and hooks, by name."""
@@ -137,6 +139,20 @@ class Plugins:
             self._each("slaengine_register_calendars", lambda impl: impl(register=register))
             self._calendars = found
         return self._calendars
+
+    def notifiers(self) -> dict[str, str]:
+        """Notify target names with their descriptions, from ``slaengine_register_notifiers``."""
+        if self._notifiers is None:
+            found: dict[str, str] = {}
+
+            def register(name: str, description: str = "") -> None:
+                if not isinstance(name, str) or not name:
+                    raise TypeError(f"a notify target needs a name, got {name!r}")
+                found.setdefault(name, description)
+
+            self._each("slaengine_register_notifiers", lambda impl: impl(register=register))
+            self._notifiers = found
+        return self._notifiers
 
 
 def make_plugins(

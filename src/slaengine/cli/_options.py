@@ -14,6 +14,7 @@ from slaengine.calendar import BusinessCalendar
 from slaengine.errors import EventError, Problem, UserError
 from slaengine.eventlog import read_events
 from slaengine.plugins import Plugins, make_plugins
+from slaengine.policy import PolicySet, load_policies, read_policies
 from slaengine.timeline import TimelineSet, parse_instant
 
 SHOWN_PROBLEMS = 20
@@ -106,6 +107,21 @@ def plugin_calendars() -> Mapping[str, BusinessCalendar]:
     return command_plugins().calendars()
 
 
+def plugin_notifiers() -> frozenset[str]:
+    """Notify target names contributed by plugins; policies may name only these."""
+    return frozenset(command_plugins().notifiers())
+
+
+def load_command_policies(*paths: str) -> PolicySet:
+    """``load_policies`` with what the plugins contribute (calendars, notify targets)."""
+    return load_policies(*paths, calendars=plugin_calendars(), notifiers=plugin_notifiers())
+
+
+def read_command_policies(paths: Sequence[str]) -> tuple[PolicySet | None, list[Problem]]:
+    """``read_policies`` with what the plugins contribute, keeping every problem."""
+    return read_policies(paths, plugin_calendars(), plugin_notifiers())
+
+
 def evaluation_instant(text: str | None) -> int:
     """Epoch seconds of ``--at``, or of now when it is not given."""
     if text is None:
@@ -143,7 +159,10 @@ __all__ = [
     "checked_zone",
     "command_plugins",
     "evaluation_instant",
+    "load_command_policies",
     "plugin_calendars",
+    "plugin_notifiers",
+    "read_command_policies",
     "read_timelines",
     "report_problems",
     "worker_count",

@@ -24,13 +24,12 @@ from slaengine.cli._options import (
     add_rejects,
     add_tz,
     evaluation_instant,
-    plugin_calendars,
+    load_command_policies,
     report_problems,
     worker_count,
 )
 from slaengine.errors import UserError
 from slaengine.eventlog import source_name
-from slaengine.policy import load_policies
 from slaengine.report.audit import audit_renderable, audit_to_dict
 
 
@@ -117,7 +116,7 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"--by: {exc}") from None
     if args.events != "-" and not os.path.exists(args.events):
         raise UserError(f"--events: cannot read {args.events}: no such file")
-    policies = load_policies(*args.policies, calendars=plugin_calendars())
+    policies = load_command_policies(*args.policies)
     options = AuditOptions(now=now, zone=args.tz, period=args.period, by=by)
     started = time.perf_counter()
     from slaengine.audit.run import MIN_PARTITIONS

@@ -6,8 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from slaengine.cli._options import plugin_calendars
-from slaengine.policy import read_policies
+from slaengine.cli._options import read_command_policies
 
 
 def register(commands: Any) -> None:
@@ -24,7 +23,7 @@ def register(commands: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Check the files; print problems to stdout and a summary to stderr."""
-    policy_set, problems = read_policies(args.paths, plugin_calendars())
+    policy_set, problems = read_command_policies(args.paths)
     for problem in problems:
         print(problem)
     errors = sum(1 for p in problems if not p.is_warning)

@@ -17,12 +17,11 @@ from slaengine.cli._options import (
     add_tz,
     checked_zone,
     evaluation_instant,
-    plugin_calendars,
+    load_command_policies,
     read_timelines,
     report_problems,
 )
 from slaengine.engine import iter_evaluate
-from slaengine.policy import load_policies
 from slaengine.report.csv import csv_lines
 from slaengine.report.json import json_lines
 from slaengine.report.table import results_table
@@ -56,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
     log = structlog.get_logger("slaengine.evaluate")
     now = evaluation_instant(args.at)
     checked_zone(args.tz)
-    policies = load_policies(*args.policies, calendars=plugin_calendars())
+    policies = load_command_policies(*args.policies)
     timelines = read_timelines(args.events, policies.status_map)
     results = list(iter_evaluate(policies, timelines, now))
     unmatched = [r.ticket for r in results if not r.matched]

@@ -17,13 +17,12 @@ from slaengine.cli._options import (
     add_tz,
     checked_zone,
     evaluation_instant,
-    plugin_calendars,
+    load_command_policies,
     read_timelines,
     report_problems,
 )
 from slaengine.errors import UserError
 from slaengine.explain import explain_ticket
-from slaengine.policy import load_policies
 from slaengine.report.explain import explanation_renderables, explanation_to_dict
 
 
@@ -63,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
     """Explain the ticket; returns 1 when some events in the file were unusable."""
     now = evaluation_instant(args.at)
     checked_zone(args.tz)
-    policies = load_policies(*args.policies, calendars=plugin_calendars())
+    policies = load_command_policies(*args.policies)
     timelines = read_timelines(args.events, policies.status_map)
     problems = [str(p) for p in timelines.problems]
     report_problems(timelines.problems, duplicates=timelines.duplicates)

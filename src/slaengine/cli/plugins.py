@@ -32,6 +32,7 @@ def run(args: argparse.Namespace) -> int:
     infos = plugins.describe()
     importers = plugins.importers()
     calendars = plugins.calendars()
+    notifiers = plugins.notifiers()
     if args.json:
         doc = {
             "plugins": [
@@ -40,6 +41,7 @@ def run(args: argparse.Namespace) -> int:
             ],
             "importers": sorted(importers),
             "calendars": sorted(calendars),
+            "notifiers": sorted(notifiers),
             "failures": [
                 {"plugin": f.plugin, "hook": f.hook, "error": f.error} for f in plugins.failures
             ],
@@ -55,6 +57,7 @@ def run(args: argparse.Namespace) -> int:
         console.print(table)
         console.print(f"importers: {', '.join(sorted(importers)) or '-'}")
         console.print(f"calendars: {', '.join(sorted(calendars)) or '-'}")
+        console.print(f"notify targets: {', '.join(sorted(notifiers)) or '-'}")
         for failure in plugins.failures:
             where = f" in {failure.hook}" if failure.hook else " while loading"
             console.print(f"failed: {failure.plugin}{where}: {failure.error}", style="red")

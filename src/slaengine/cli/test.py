@@ -6,9 +6,8 @@ import argparse
 import sys
 from typing import Any
 
-from slaengine.cli._options import plugin_calendars
+from slaengine.cli._options import read_command_policies
 from slaengine.errors import PolicyError, Problem
-from slaengine.policy import read_policies
 from slaengine.policy.model import PolicySet
 from slaengine.policytest.discover import discover
 from slaengine.policytest.model import Case
@@ -64,7 +63,7 @@ def _load(
 ) -> PolicySet | None:
     if paths not in cache:
         try:
-            policy_set, found = read_policies(paths, plugin_calendars())
+            policy_set, found = read_command_policies([str(p) for p in paths])
         except PolicyError as exc:  # a path that does not exist
             policy_set, found = None, list(exc.problems)
         problems.extend(p for p in found if not p.is_warning)

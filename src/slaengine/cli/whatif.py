@@ -20,12 +20,12 @@ from slaengine.cli._options import (
     add_policies,
     add_rejects,
     evaluation_instant,
-    plugin_calendars,
+    load_command_policies,
     report_problems,
     worker_count,
 )
 from slaengine.errors import UserError
-from slaengine.policy import PolicySet, load_policies
+from slaengine.policy import PolicySet
 from slaengine.report.whatif import backtest_renderable, backtest_to_dict, flips_csv
 from slaengine.timeline import TimelineSet
 from slaengine.whatif import Backtest, backtest
@@ -84,8 +84,8 @@ def run(args: argparse.Namespace) -> int:
     log = structlog.get_logger("slaengine.whatif")
     now = evaluation_instant(args.at)
     jobs = worker_count(args.jobs)
-    old = load_policies(*args.policies, calendars=plugin_calendars())
-    new = load_policies(*args.against, calendars=plugin_calendars())
+    old = load_command_policies(*args.policies)
+    new = load_command_policies(*args.against)
     started = time.perf_counter()
     try:
         result, batch = backtest_file(old, new, args.events, now, jobs)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from pathlib import Path
 from types import MappingProxyType
 
@@ -53,10 +53,12 @@ def policy_files(paths: Iterable[str | os.PathLike[str]]) -> list[Path]:
 def read_policies(
     paths: Iterable[str | os.PathLike[str]],
     calendars: Mapping[str, BusinessCalendar] = _NO_CALENDARS,
+    notifiers: Collection[str] | None = None,
 ) -> tuple[PolicySet | None, list[Problem]]:
     """Load and validate; return the set (``None`` on errors) and every problem found.
 
-    ``calendars`` are extra named calendars (from plugins) policies may refer to.
+    ``calendars`` are extra named calendars (from plugins) policies may refer to;
+    ``notifiers``, when given, the notify targets policies may name.
     """
     documents: list[tuple[str, YNode | None, list[Problem]]] = []
     for path in policy_files(paths):
@@ -68,28 +70,33 @@ def read_policies(
             continue
         root, problems = parse_yaml(text, source)
         documents.append((source, root, problems))
-    return build_policy_set(documents, calendars)
+    return build_policy_set(documents, calendars, notifiers)
 
 
 def load_policies(
-    *paths: str | os.PathLike[str], calendars: Mapping[str, BusinessCalendar] = _NO_CALENDARS
+    *paths: str | os.PathLike[str],
+    calendars: Mapping[str, BusinessCalendar] = _NO_CALENDARS,
+    notifiers: Collection[str] | None = None,
 ) -> PolicySet:
     """Load policy files or directories; raise :class:`PolicyError` listing every error.
 
     Warnings (codes starting with ``W``) do not stop loading.
     """
-    policy_set, problems = read_policies(paths, calendars)
+    policy_set, problems = read_policies(paths, calendars, notifiers)
     if policy_set is None:
         raise PolicyError([p for p in problems if not p.code.startswith("W")])
     return policy_set
 
 
 def loads_policies(
-    text: str, source: str = "<string>", calendars: Mapping[str, BusinessCalendar] = _NO_CALENDARS
+    text: str,
+    source: str = "<string>",
+    calendars: Mapping[str, BusinessCalendar] = _NO_CALENDARS,
+    notifiers: Collection[str] | None = None,
 ) -> PolicySet:
     """Load one policy document from a string (for tests and embedding)."""
     root, problems = parse_yaml(text, source)
-    policy_set, found = build_policy_set([(source, root, problems)], calendars)
+    policy_set, found = build_policy_set([(source, root, problems)], calendars, notifiers)
     if policy_set is None:
         raise PolicyError([p for p in found if not p.code.startswith("W")])
     return policy_set

@@ -11,7 +11,7 @@ import datetime as dt
 import difflib
 import re
 import zoneinfo
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from itertools import pairwise
@@ -78,6 +78,7 @@ def _countries() -> dict[str, list[str]]:
 class _FileContext:
     source: str
     problems: list[Problem] = field(default_factory=list)
+    notifiers: frozenset[str] | None = None  # known notify targets; None: not checked
 
     def report(self, node: YNode, code: str, message: str) -> None:
         self.problems.append(Problem(self.source, node.line, node.column, code, message))
@@ -541,7 +542,18 @@ class _DraftMetric:
 def _notify(ctx: _FileContext, body: YMap) -> tuple[str, ...]:
     if "notify" not in body.entries:
         return ()
-    return tuple(name for name, _ in ctx.text_list(body.entries["notify"][1], "a notify target"))
+    names = ctx.text_list(body.entries["notify"][1], "a notify target")
+    known = ctx.notifiers
+    if known is not None:
+        for name, node in names:
+            if name not in known:
+                hint = (
+                    f"; expected one of {', '.join(sorted(known))}{_did_you_mean(name, known)}"
+                    if known
+                    else "; no notifier plugin is installed (see docs/hooks.md)"
+                )
+                ctx.report(node, "E305", f"unknown notify target '{name}'{hint}")
+    return tuple(name for name, _ in names)
 
 
 def _warnings(ctx: _FileContext, node: YNode) -> list[AlertRule] | None:
@@ -728,6 +740,7 @@ def _policy(ctx: _FileContext, node: YNode, index: int) -> _Draft | None:
 
 @dataclass(slots=True)
 class _Collected:
+    notifiers: frozenset[str] | None = None
     calendars: dict[str, tuple[BusinessCalendar | None, _FileContext, YNode]] = field(
         default_factory=dict
     )
@@ -738,7 +751,7 @@ class _Collected:
 
 
 def _file(root: YNode, source: str, collected: _Collected) -> None:
-    ctx = _FileContext(source)
+    ctx = _FileContext(source, notifiers=collected.notifiers)
     collected.contexts.append(ctx)
     body = ctx.mapping(root, "a policy file")
     if body is not None:
@@ -897,15 +910,17 @@ def _resolve(collected: _Collected, extra: Mapping[str, BusinessCalendar]) -> tu
 def build_policy_set(
     documents: Sequence[tuple[str, YNode | None, list[Problem]]],
     calendars: Mapping[str, BusinessCalendar] = MappingProxyType({}),
+    notifiers: Collection[str] | None = None,
 ) -> tuple[PolicySet | None, list[Problem]]:
     """Validate parsed documents ``(source, root, parse problems)`` into one policy set.
 
     ``calendars`` are named calendars from elsewhere (plugins) that policies may
-    use; the files' own calendars take precedence. Returns the set (``None`` when
-    any error was found) and every problem, in file and line order. Problems
-    whose code starts with ``W`` are warnings.
+    use; the files' own calendars take precedence. ``notifiers`` are the known
+    notify targets; when given, any other name in ``notify`` is an error (E305).
+    Returns the set (``None`` when any error was found) and every problem, in
+    file and line order. Problems whose code starts with ``W`` are warnings.
     """
-    collected = _Collected()
+    collected = _Collected(notifiers=None if notifiers is None else frozenset(notifiers))
     for source, root, parse_problems in documents:
         collected.problems.extend(parse_problems)
         if root is not None:
