@@ -159,3 +159,35 @@ def test_spill_file_on_an_empty_file(tmp_path: Path):
     path = tmp_path / "empty.jsonl"
     path.write_bytes(b"")
     assert spill_file(path, tmp_path / "p", 2, "x").lines == 0
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "end"),
+    [
+        ("lf.jsonl", _lines_text(), "\n"),
+        ("crlf.jsonl.gz", _lines_text().replace("\n", "\r\n"), "\r\n"),
+        ("lone-cr.jsonl", _lines_text().replace("\n", "\r", 3), ""),
+        ("no-final-newline.jsonl", _lines_text(), ""),
+    ],
+)
+@pytest.mark.parametrize("block", [7, 64, 1 << 22])
+@pytest.mark.parametrize("workers", [2, 3])
+def test_shared_spill_reads_back_like_the_serial_spill(
+    tmp_path, monkeypatch, name, text, end, block, workers
+):
+    import slaengine.spill as spill_module
+
+    monkeypatch.setattr(spill_module, "_BLOCK", block)
+    data = (text + end).encode("utf-8") + b'\n{"ticket": "E\xff", "at": 1}\n' + text.encode()
+    path = tmp_path / name
+    path.write_bytes(gzip.compress(data) if name.endswith(".gz") else data)
+    serial = spill_file(path, tmp_path / "serial", 3, "x")
+    shared = spill_file(path, tmp_path / "shared", 3, "x", workers=workers)
+    assert shared.lines == serial.lines
+    files = shared.partition_files()
+    assert len(files) == 3
+    for one, several in zip(serial.paths, files, strict=True):
+        a, b = read_partition(one, "x"), read_partition(several, "x")
+        assert list(a.timelines.items()) == list(b.timelines.items())
+        assert a.problems == b.problems
+        assert a.duplicates == b.duplicates

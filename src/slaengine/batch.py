@@ -41,7 +41,7 @@ class BatchResult(Generic[R]):
     partitions: int = 0
 
 
-def _run_partition(path: Path) -> tuple[Any, list[Problem], int]:
+def _run_partition(path: tuple[Path, ...]) -> tuple[Any, list[Problem], int]:
     # A partition is hundreds of thousands of events and results that all live
     # until it is done and are freed by reference counting; they form no
     # cycles, so the cyclic collector would only rescan them again and again
@@ -85,9 +85,10 @@ def map_tickets(
     batch: BatchResult[R] = BatchResult(results=[], partitions=count)
     with tempfile.TemporaryDirectory(prefix="slaengine-spill-", dir=workdir) as tmp:
         if is_parquet(path):
-            spilled = spill_parquet(path, Path(tmp), count, source)
+            spilled = spill_parquet(path, Path(tmp), count, source, workers=min(jobs, 2))
         elif str(path) != "-" and not is_table(path):
-            spilled = spill_file(path, Path(tmp), count, source)
+            # The parent's spill is serial work the workers wait for: share it.
+            spilled = spill_file(path, Path(tmp), count, source, workers=min(jobs, 2))
         else:
             with events_stream(path) as stream:
                 spilled = spill(stream, Path(tmp), count, source)
@@ -96,11 +97,15 @@ def map_tickets(
         _TASK.update(source=source, status_map=status_map, work=work)
         try:
             if jobs <= 1:
-                _collect(map(_run_partition, spilled.paths), batch, fold)
+                _collect(map(_run_partition, spilled.partition_files()), batch, fold)
             else:
                 # fork: workers inherit the work function and policies without pickling.
                 with multiprocessing.get_context("fork").Pool(jobs, _start_worker) as pool:
-                    _collect(pool.imap(_run_partition, spilled.paths, chunksize=1), batch, fold)
+                    _collect(
+                        pool.imap(_run_partition, spilled.partition_files(), chunksize=1),
+                        batch,
+                        fold,
+                    )
         finally:
             _TASK.clear()
     batch.problems.sort(key=lambda p: (p.line, p.code))

@@ -15,11 +15,13 @@ import json
 import os
 import re
 import zlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from operator import attrgetter
 from pathlib import Path
 from types import MappingProxyType
-from typing import Final
+from typing import Any, Final
 
 from slaengine.errors import EventError, Problem
 from slaengine.eventlog import open_events, parse_numbered
@@ -39,6 +41,13 @@ class Spill:
     paths: list[Path]
     lines: int = 0
     problems: list[Problem] = field(default_factory=list)
+    # Files written by helper processes of a parallel spill: ``shares[k][i]`` holds
+    # more lines of partition ``i`` (see :meth:`partition_files`).
+    shares: list[list[Path]] = field(default_factory=list)
+
+    def partition_files(self) -> list[tuple[Path, ...]]:
+        """The files of each partition, for :func:`read_partition`."""
+        return list(zip(self.paths, *self.shares, strict=True))
 
 
 def partition_of(ticket: str, partitions: int) -> int:
@@ -118,7 +127,11 @@ def _ticket_key(cell: object) -> str | None:
 
 
 def spill_parquet(
-    path: str | os.PathLike[str], directory: Path, partitions: int, source: str
+    path: str | os.PathLike[str],
+    directory: Path,
+    partitions: int,
+    source: str,
+    workers: int = 1,
 ) -> Spill:
     """Split a Parquet events file into ``partitions`` Arrow files by ticket.
 
@@ -126,9 +139,27 @@ def spill_parquet(
     distinct ticket, not per row) and written with its row numbers, so the
     parent does no per-row Python work and no JSON. Rows go to the same
     partitions, in the same order, as the JSON text of the same rows would.
+
+    With ``workers`` > 1, that many processes share the row groups (as
+    :func:`spill_file` shares blocks); a partition is then several files.
     """
+    if workers > 1:
+        return _spill_shared(
+            lambda where, share: _spill_arrow(path, where, partitions, source, share),
+            directory,
+            workers,
+        )
+    return _spill_arrow(path, directory, partitions, source)
+
+
+def _spill_arrow(
+    path: str | os.PathLike[str],
+    directory: Path,
+    partitions: int,
+    source: str,
+    share: tuple[int, int] = (0, 1),
+) -> Spill:
     import pyarrow as pa
-    import pyarrow.compute as pc
     from pyarrow import ipc
 
     directory.mkdir(parents=True, exist_ok=True)
@@ -137,32 +168,22 @@ def spill_parquet(
     paths = [directory / f"part-{i:04d}.arrow" for i in range(partitions)]
     writers = [ipc.new_file(str(p), schema) for p in paths]
     result = Spill(source, paths)
-    first = 1
+    mine, every = share
+    if every == 1:
+        pieces: list[tuple[int, Any]] = [(1, table.iter_batches(batch_size=65_536))]
+    else:
+        # Share (k, n): row groups k, k + n ...; their rows keep their numbers.
+        pieces, start = [], 1
+        for i in range(table.metadata.num_row_groups):
+            if i % every == mine:
+                pieces.append((start, table.iter_batches(batch_size=65_536, row_groups=[i])))
+            start += table.metadata.row_group(i).num_rows
     try:
-        for read in table.iter_batches(batch_size=65_536):
-            rows = read.num_rows
-            lines = pa.array(range(first, first + rows), pa.int64())
-            first += rows
-            batch = pa.RecordBatch.from_arrays([*read.columns, lines], schema=schema)
-            if "ticket" in batch.schema.names:
-                encoded = pc.dictionary_encode(batch.column("ticket"))
-                owners = []
-                for cell in encoded.dictionary.to_pylist():
-                    key = _ticket_key(cell)
-                    owners.append(partition_of(key, partitions) if key is not None else 0)
-                # Null tickets have no dictionary entry: partition 0, like JSON without one.
-                part = pc.fill_null(pc.take(pa.array(owners, pa.int32()), encoded.indices), 0)
-            else:
-                part = pa.array([0] * rows, pa.int32())
-            # One stable sort groups the rows by partition, keeping their order
-            # within each; every partition is then a zero-copy slice of it.
-            grouped = batch.take(pc.sort_indices(part))
-            offset = 0
-            for entry in sorted(pc.value_counts(part).to_pylist(), key=lambda e: e["values"]):
-                count = entry["counts"]
-                writers[entry["values"]].write_batch(grouped.slice(offset, count))
-                offset += count
-        result.lines = first - 1
+        for start_line, reads in pieces:
+            number = start_line
+            for read in reads:
+                number = _spill_batch(read, number, schema, writers, partitions)
+        result.lines = table.metadata.num_rows
     finally:
         for writer in writers:
             writer.close()
@@ -170,6 +191,36 @@ def spill_parquet(
     # workers are forked and the parent goes on to hold the merged results.
     pa.default_memory_pool().release_unused()
     return result
+
+
+def _spill_batch(read: Any, first: int, schema: Any, writers: list[Any], partitions: int) -> int:
+    # One batch of rows, numbered from ``first``, into the partition writers; the next number.
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    rows = read.num_rows
+    lines = pa.array(range(first, first + rows), pa.int64())
+    first += rows
+    batch = pa.RecordBatch.from_arrays([*read.columns, lines], schema=schema)
+    if "ticket" in batch.schema.names:
+        encoded = pc.dictionary_encode(batch.column("ticket"))
+        owners = []
+        for cell in encoded.dictionary.to_pylist():
+            key = _ticket_key(cell)
+            owners.append(partition_of(key, partitions) if key is not None else 0)
+        # Null tickets have no dictionary entry: partition 0, like JSON without one.
+        part = pc.fill_null(pc.take(pa.array(owners, pa.int32()), encoded.indices), 0)
+    else:
+        part = pa.array([0] * rows, pa.int32())
+    # One stable sort groups the rows by partition, keeping their order
+    # within each; every partition is then a zero-copy slice of it.
+    grouped = batch.take(pc.sort_indices(part))
+    offset = 0
+    for entry in sorted(pc.value_counts(part).to_pylist(), key=lambda e: e["values"]):
+        count = entry["counts"]
+        writers[entry["values"]].write_batch(grouped.slice(offset, count))
+        offset += count
+    return first
 
 
 def _parquet_events(
@@ -207,7 +258,11 @@ class _TextNeeded(Exception):
 
 
 def spill_file(
-    path: str | os.PathLike[str], directory: Path, partitions: int, source: str
+    path: str | os.PathLike[str],
+    directory: Path,
+    partitions: int,
+    source: str,
+    workers: int = 1,
 ) -> Spill:
     """Like :func:`spill` for a JSON Lines file (plain or ``.gz``), without decoding it.
 
@@ -217,17 +272,106 @@ def spill_file(
     (they are decoded, with the same replacement of bad bytes, when read). A
     file with lone carriage returns, which the text reader treats as line
     breaks, is spilled by :func:`spill` instead.
+
+    With ``workers`` > 1, that many processes share the work: each reads the
+    whole input (decompressing is the cheap part) but splits, matches and
+    writes only every ``workers``-th block of it, into its own files; a
+    partition is then several files (:meth:`Spill.partition_files`), which
+    :func:`read_partition` reads back in line order.
     """
     try:
+        if workers > 1:
+            return _spill_shared(
+                lambda where, share: _spill_bytes(path, where, partitions, source, share),
+                directory,
+                workers,
+            )
         return _spill_bytes(path, directory, partitions, source)
     except _TextNeeded:
         with open_events(path) as stream:
             return spill(stream, directory, partitions, source)
 
 
+# One process's share of a parallel spill: writes partitions under the directory given,
+# taking every n-th piece of the input from piece k (share (k, n)).
+_SpillShare = Callable[[Path, tuple[int, int]], Spill]
+
+
+def _spill_share(
+    run: _SpillShare, directory: Path, share: tuple[int, int], conn: Connection
+) -> None:
+    # A helper process of _spill_shared; the outcome ("ok" and the last line,
+    # "text", or the error) goes back on ``conn``.
+    try:
+        result = run(directory, share)
+        conn.send(("ok", result.lines))
+    except _TextNeeded:
+        conn.send(("text", 0))
+    except BaseException as exc:  # reported to the parent, which raises
+        conn.send(("error", repr(exc)))
+    finally:
+        conn.close()
+
+
+def _spill_shared(run: _SpillShare, directory: Path, workers: int) -> Spill:
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    helpers = []
+    for k in range(1, workers):
+        receive, send = context.Pipe(duplex=False)
+        process = context.Process(
+            target=_spill_share,
+            args=(run, directory / f"share-{k}", (k, workers), send),
+            daemon=True,
+        )
+        process.start()
+        send.close()
+        helpers.append((process, receive))
+    text_needed = False
+    try:
+        result = run(directory, (0, workers))
+    except _TextNeeded:
+        text_needed = True
+    except BaseException:
+        for process, receive in helpers:
+            process.terminate()
+            process.join()
+            receive.close()
+        raise
+    outcomes = []
+    for process, receive in helpers:
+        try:
+            outcomes.append(receive.recv())
+        except EOFError:
+            outcomes.append(("error", f"spill helper exited with {process.exitcode}"))
+        receive.close()
+        process.join()
+    for status, detail in outcomes:
+        if status == "text":
+            text_needed = True
+        elif status == "error":
+            raise OSError(f"parallel spill failed: {detail}")
+    if text_needed:
+        raise _TextNeeded
+    for _status, detail in outcomes:
+        result.lines = max(result.lines, int(detail))
+    result.shares = [
+        [directory / f"share-{k}" / p.name for p in result.paths] for k in range(1, workers)
+    ]
+    return result
+
+
 def _spill_bytes(
-    path: str | os.PathLike[str], directory: Path, partitions: int, source: str
+    path: str | os.PathLike[str],
+    directory: Path,
+    partitions: int,
+    source: str,
+    share: tuple[int, int] = (0, 1),
 ) -> Spill:
+    # share (k, n): split and write only blocks k, k + n, k + 2n ... (every block
+    # is still read, to count its lines); the last, unterminated line goes with share 0.
+    mine, every = share
     directory.mkdir(parents=True, exist_ok=True)
     paths = [directory / f"part-{i:04d}.tsv" for i in range(partitions)]
     result = Spill(source, paths)
@@ -239,17 +383,28 @@ def _spill_bytes(
     last_ticket, last_index = b"", 0
     number = 0
     carry = b""
+    blocks = -1
     try:
         with opener(path, "rb") as stream:
             while True:
                 block = stream.read(_BLOCK)
                 if not block:
                     break
+                blocks += 1
                 if b"\r" in block:
                     if block.endswith(b"\r"):  # perhaps half of a "\r\n": complete it
                         block += stream.read(1)
                     block = _without_crlf(carry + block)
                     carry = b""
+                if blocks % every != mine:
+                    # Another process's block: only count its lines and keep the carry.
+                    ends = block.count(b"\n")
+                    if ends:
+                        number += ends
+                        carry = block[block.rfind(b"\n") + 1 :]
+                    else:
+                        carry += block
+                    continue
                 lines = (carry + block).split(b"\n")
                 carry = lines.pop()
                 for raw in lines:
@@ -269,7 +424,7 @@ def _spill_bytes(
                             last_ticket, last_index = key, zlib.crc32(key) % partitions
                         index = last_index
                     writes[index](b"%d\t%s\n" % (number, raw))
-        if carry:
+        if carry and mine == 0:
             number += 1
             raw = carry
             if raw[:1] == b"{" or _bytes_text(raw).strip():
@@ -296,22 +451,42 @@ def _without_crlf(block: bytes) -> bytes:
     return joined
 
 
-def read_partition(path: Path, source: str, status_map: Mapping[str, str] = _NO_MAP) -> TimelineSet:
-    """Parse and group one partition file; problems carry the original line numbers."""
+def read_partition(
+    path: Path | Sequence[Path], source: str, status_map: Mapping[str, str] = _NO_MAP
+) -> TimelineSet:
+    """Parse and group one partition (a file, or the files of a parallel spill).
+
+    Problems carry the original line numbers; the events of several files are
+    put back in line order, as one file of a serial spill holds them.
+    """
     problems: list[Problem] = []
-    if path.suffix == ".arrow":
-        events = _parquet_events(path, source, status_map, problems)
-    else:
-        # errors="replace": spill_file stores the input's bytes as they are.
-        with path.open(encoding="utf-8", errors="replace") as stream:
-            numbered = (
-                (int(number), text) for number, _, text in (row.partition("\t") for row in stream)
-            )
-            events = list(parse_numbered(numbered, source, status_map, problems))
+    files = [path] if isinstance(path, Path) else list(path)
+    events: list[Event] = []
+    for file in files:
+        events.extend(_partition_events(file, source, status_map, problems))
+    if len(files) > 1:
+        # Each file is in line order already: one merge of sorted runs.
+        events.sort(key=_SEQ)
     built = build_timelines(events, source)
     built.problems[:0] = problems
     built.problems.sort(key=lambda p: p.line)
     return built
+
+
+_SEQ = attrgetter("seq")
+
+
+def _partition_events(
+    path: Path, source: str, status_map: Mapping[str, str], problems: list[Problem]
+) -> list[Event]:
+    if path.suffix == ".arrow":
+        return _parquet_events(path, source, status_map, problems)
+    # errors="replace": spill_file stores the input's bytes as they are.
+    with path.open(encoding="utf-8", errors="replace") as stream:
+        numbered = (
+            (int(number), text) for number, _, text in (row.partition("\t") for row in stream)
+        )
+        return list(parse_numbered(numbered, source, status_map, problems))
 
 
 def partitions_for(path: str | os.PathLike[str]) -> int:

@@ -35,6 +35,8 @@ STANDARD_VIEWS: Final[tuple[tuple[str, ...], ...]] = (
     ("channel", "priority"),
 )
 HOURS_OF_WEEK: Final = 7 * 24
+# The dimensions of a ticket as a whole (all but the per-clock "agent"), finest first.
+_FINE: Final = ("channel", "priority", "policy", "group", "period")
 
 
 def parse_dimensions(text: str) -> tuple[str, ...]:
@@ -240,10 +242,25 @@ class AuditAccumulator:
     volume_by_hour: list[int] = field(default_factory=lambda: [0] * HOURS_OF_WEEK)
     breaches_by_hour: list[int] = field(default_factory=lambda: [0] * HOURS_OF_WEEK)
     groups: dict[tuple[str, ...], dict[tuple[str, ...], GroupStats]] = field(default_factory=dict)
+    # Tickets not yet rolled up into the views without "agent": one group per
+    # combination of every ticket-level dimension (see _rollup).
+    _fine: dict[tuple[str, ...], GroupStats] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+    _rolled: list[tuple[tuple[str, ...], tuple[int, ...]]] = field(
+        default_factory=list, init=False, repr=False, compare=False
+    )
+    _direct: list[tuple[tuple[str, ...], int]] = field(
+        default_factory=list, init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         for view in self.views:
             self.groups.setdefault(view, {})
+            if "agent" in view:
+                self._direct.append((view, view.index("agent")))
+            else:
+                self._rolled.append((view, tuple(_FINE.index(d) for d in view)))
 
     def skip(self) -> None:
         """Count a ticket created after the evaluation instant (not evaluated)."""
@@ -257,14 +274,9 @@ class AuditAccumulator:
         self.events += _events_until(timeline, now)
         self.unmatched += result.policy is None
         buckets = self.buckets
-        values = {
-            "channel": state.channel,
-            "priority": state.priority,
-            "policy": result.policy.name if result.policy is not None else NONE,
-            "group": state.group or NONE,
-            "agent": ticket_agent(result, facts),
-            "period": buckets.period_of(state.created),
-        }
+        policy = result.policy.name if result.policy is not None else NONE
+        group_name = state.group or NONE
+        period = buckets.period_of(state.created)
         self.volume_by_hour[buckets.hour_of_week(state.created)] += 1
         customer = customer_hash(state.customer) if state.customer is not None else None
         clocks = result.clocks
@@ -272,16 +284,31 @@ class AuditAccumulator:
         for clock in clocks:
             if clock.state == BREACHED and clock.due is not None:
                 self.breaches_by_hour[buckets.hour_of_week(clock.due)] += 1
-        for view, table in self.groups.items():
+        # Views without "agent" group whole tickets: count the ticket once, in its
+        # finest group; the views are sums of those groups (rolled up in _rollup).
+        fine_key = (state.channel, state.priority, policy, group_name, period)
+        fine = self._fine.get(fine_key)
+        if fine is None:
+            fine = self._fine[fine_key] = GroupStats()
+        fine.add_facts(facts, customer)
+        fine.add_clocks(prepared)
+        if not self._direct:
+            return
+        values = {
+            "channel": state.channel,
+            "priority": state.priority,
+            "policy": policy,
+            "group": group_name,
+            "agent": ticket_agent(result, facts),
+            "period": period,
+        }
+        for view, position in self._direct:
+            table = self.groups[view]
             key = tuple([values[d] for d in view])
             group = table.get(key)
             if group is None:
                 group = table[key] = GroupStats()
             group.add_facts(facts, customer)
-            if "agent" not in view:
-                group.add_clocks(prepared)
-                continue
-            position = view.index("agent")
             for clock, ready in zip(clocks, prepared, strict=True):
                 agent = clock_agent(result, clock)
                 clock_key = (*key[:position], agent, *key[position + 1 :])
@@ -289,6 +316,23 @@ class AuditAccumulator:
                 if other is None:
                     other = table[clock_key] = GroupStats()
                 other.add_clocks((ready,))
+
+    def _rollup(self) -> None:
+        # Add the finest groups into every view without "agent". Durations are kept
+        # whole, so the sums are exact; groups appear in the order their first
+        # ticket was added, as if each ticket had been added to each view.
+        fine = self._fine
+        if not fine:
+            return
+        self._fine = {}
+        for view, positions in self._rolled:
+            table = self.groups[view]
+            for fine_key, stats in fine.items():
+                key = tuple([fine_key[i] for i in positions])
+                target = table.get(key)
+                if target is None:
+                    target = table[key] = GroupStats()
+                target.merge(stats)
 
     def add_all(self, pairs: Iterable[tuple[Timeline, TicketResult | None]], now: int) -> None:
         """Add many tickets; ``None`` results are tickets created after ``now``."""
@@ -300,6 +344,7 @@ class AuditAccumulator:
 
     def compact(self) -> None:
         """Shrink per-group customer sets; call before sending a part to another process."""
+        self._rollup()
         for table in self.groups.values():
             for group in table.values():
                 group.compact()
@@ -308,6 +353,8 @@ class AuditAccumulator:
         """Add another part's results to this one (parts must use the same views)."""
         if other.views != self.views:
             raise ValueError("cannot merge audits kept by different views")
+        self._rollup()
+        other._rollup()
         self.tickets += other.tickets
         self.events += other.events
         self.not_yet_created += other.not_yet_created
@@ -325,6 +372,7 @@ class AuditAccumulator:
 
     def view(self, dimensions: Sequence[str]) -> dict[tuple[str, ...], GroupStats]:
         """The groups of one kept view, by their key."""
+        self._rollup()
         return self.groups[tuple(dimensions)]
 
 
