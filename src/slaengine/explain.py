@@ -197,39 +197,12 @@ class Explanation:
 # -- policy selection ---------------------------------------------------------
 
 
-def _one_of(values: frozenset[str]) -> str:
-    return repr(sorted(values))
-
-
 def held_conditions(match: Match, ticket: TicketState) -> list[str]:
     """Human-readable conditions of ``match`` that ``ticket`` meets (the counterpart of
     :meth:`Match.failed_conditions`); a catch-all says so."""
     if match.is_catch_all:
         return ["no conditions: matches every ticket (catch-all)"]
-    held: list[str] = []
-    for name, allowed, value in (
-        ("channel", match.channel, ticket.channel),
-        ("priority", match.priority, ticket.priority),
-        ("group", match.group, ticket.group),
-        ("assignee", match.assignee, ticket.assignee),
-        ("customer", match.customer, ticket.customer),
-    ):
-        if allowed is not None and value in allowed:
-            held.append(f"{name} {value!r} in {_one_of(allowed)}")
-    tags = ticket.tags
-    if match.tags_any is not None and tags & match.tags_any:
-        held.append(f"has tag {_one_of(tags & match.tags_any)} of {_one_of(match.tags_any)}")
-    if match.tags_all and match.tags_all <= tags:
-        held.append(f"has all tags {_one_of(match.tags_all)}")
-    if match.tags_none and tags.isdisjoint(match.tags_none):
-        held.append(f"has none of the tags {_one_of(match.tags_none)}")
-    for name, values in match.fields.items():
-        if ticket.fields.get(name) in values:
-            held.append(f"field {name!r} = {ticket.fields.get(name)!r} in {list(values)}")
-    if match.exclude is not None and not match.exclude.holds(ticket):
-        why = "; ".join(match.exclude.failed_conditions(ticket))
-        held.append(f"'not' condition does not hold ({why})")
-    return held
+    return [text for met, text in match.conditions(ticket) if met]
 
 
 def check_policies(policies: PolicySet, ticket: TicketState) -> list[PolicyCheck]:

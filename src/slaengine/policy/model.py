@@ -82,9 +82,9 @@ class Match:
                     return False
         return self.exclude is None or not self.exclude.holds(ticket)
 
-    def failed_conditions(self, ticket: TicketState) -> list[str]:
-        """Human-readable conditions that ``ticket`` does not meet (empty when it holds)."""
-        failed: list[str] = []
+    def conditions(self, ticket: TicketState) -> list[tuple[bool, str]]:
+        """Each condition with whether ``ticket`` meets it, worded for that outcome."""
+        found: list[tuple[bool, str]] = []
         for name, allowed, value in (
             ("channel", self.channel, ticket.channel),
             ("priority", self.priority, ticket.priority),
@@ -92,21 +92,59 @@ class Match:
             ("assignee", self.assignee, ticket.assignee),
             ("customer", self.customer, ticket.customer),
         ):
-            if allowed is not None and value not in allowed:
-                failed.append(f"{name} {value!r} not in {sorted(allowed)}")
+            if allowed is not None:
+                met = value in allowed
+                found.append(
+                    (met, f"{name} {value!r} {'in' if met else 'not in'} {sorted(allowed)}")
+                )
         tags = ticket.tags
-        if self.tags_any is not None and not (tags & self.tags_any):
-            failed.append(f"no tag of {sorted(self.tags_any)}")
-        if self.tags_all - tags:
-            failed.append(f"missing tags {sorted(self.tags_all - tags)}")
-        if tags & self.tags_none:
-            failed.append(f"has excluded tags {sorted(tags & self.tags_none)}")
+        if self.tags_any is not None:
+            common = tags & self.tags_any
+            found.append(
+                (
+                    bool(common),
+                    f"has tag {sorted(common)} of {sorted(self.tags_any)}"
+                    if common
+                    else f"no tag of {sorted(self.tags_any)}",
+                )
+            )
+        if self.tags_all:
+            missing = self.tags_all - tags
+            found.append(
+                (
+                    not missing,
+                    f"missing tags {sorted(missing)}"
+                    if missing
+                    else f"has all tags {sorted(self.tags_all)}",
+                )
+            )
+        if self.tags_none:
+            excluded = tags & self.tags_none
+            found.append(
+                (
+                    not excluded,
+                    f"has excluded tags {sorted(excluded)}"
+                    if excluded
+                    else f"has none of the tags {sorted(self.tags_none)}",
+                )
+            )
         for name, values in self.fields.items():
-            if ticket.fields.get(name) not in values:
-                failed.append(f"field {name!r} = {ticket.fields.get(name)!r} not in {list(values)}")
-        if self.exclude is not None and self.exclude.holds(ticket):
-            failed.append("excluded by 'not'")
-        return failed
+            value = ticket.fields.get(name)
+            met = value in values
+            found.append(
+                (met, f"field {name!r} = {value!r} {'in' if met else 'not in'} {list(values)}")
+            )
+        if self.exclude is not None:
+            if self.exclude.holds(ticket):
+                found.append((False, "excluded by 'not'"))
+            else:
+                why = "; ".join(self.exclude.failed_conditions(ticket))
+                found.append((True, f"'not' condition does not hold ({why})"))
+        return found
+
+    def failed_conditions(self, ticket: TicketState) -> list[str]:
+        """Human-readable conditions that ``ticket`` does not meet (empty when it holds)."""
+        return [text for met, text in self.conditions(ticket) if not met]
 
 
 _EVERYTHING: Final = Match()
