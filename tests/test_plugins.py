@@ -177,7 +177,10 @@ ALERT_POLICY = """policies:
 
 def test_notify_targets_must_be_registered():
     plugins = make_plugins(entry_points=False, plugins=[("notify", NotifierPlugin())])
-    assert plugins.notifiers() == {"shift-lead": "Slack #shift-leads", "support-manager": "email"}
+    assert {n: t.description for n, t in plugins.notifiers().items()} == {
+        "shift-lead": "Slack #shift-leads",
+        "support-manager": "email",
+    }
     fixed = ALERT_POLICY.replace("suport-manager", "support-manager")
     slaengine.loads_policies(fixed, notifiers=plugins.notifiers())
     with pytest.raises(slaengine.PolicyError) as caught:

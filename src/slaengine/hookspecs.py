@@ -5,18 +5,25 @@ and are found through the ``slaengine`` entry-point group or registered
 explicitly (see :mod:`slaengine.plugins`). Every hook is documented in
 docs/hooks.md; a test fails when one is not.
 
-Kinds, by verb: ``slaengine_register_*`` contribute things through a registrar
-callable and return nothing.
+Kinds, by verb: ``slaengine_configure`` hands plugins their settings;
+``slaengine_register_*`` contribute things through a registrar callable and
+return nothing; ``slaengine_on_*`` receive notifications (warning, breach,
+escalation, achieved), each delivered once per plugin through the live engine's
+outbox.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
 
 import pluggy
 
 from slaengine.calendar import BusinessCalendar
 from slaengine.importers.base import Importer
+from slaengine.notifications import Notification
+from slaengine.sources import EventSource
+from slaengine.timeline import TicketState
 
 PROJECT = "slaengine"
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -24,7 +31,31 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 
 RegisterImporter = Callable[[Importer], None]
 RegisterCalendar = Callable[[str, BusinessCalendar], None]
-RegisterNotifier = Callable[[str, str], None]
+RegisterSource = Callable[[EventSource], None]
+RegisterCondition = Callable[[str, Callable[[TicketState], bool]], None]
+Deliver = Callable[[Notification], None]
+
+
+class RegisterNotifier(Protocol):
+    """The registrar ``slaengine_register_notifiers`` receives."""
+
+    def __call__(self, name: str, description: str = "", deliver: Deliver | None = None) -> None:
+        """Register notify target ``name``; ``deliver(notification)`` sends to it."""
+
+
+@hookspec
+def slaengine_configure(config: Mapping[str, Any]) -> None:
+    """Hand every plugin the settings of this run, before anything is registered.
+
+    Fires once per plugin manager, when a command (or a host) calls
+    ``Plugins.configure(config)``; ``slaengine run --config FILE`` passes the
+    parsed TOML file. Plugins read their own table, ``config["plugins"][NAME]``.
+
+    :param config: the whole configuration mapping (read-only; may be empty).
+    :returns: nothing; return values are ignored.
+    :raises: anything it raises is logged with the plugin's name and recorded as
+        a failure; the plugin stays registered and the others are configured.
+    """
 
 
 @hookspec
@@ -66,21 +97,128 @@ def slaengine_register_notifiers(register: RegisterNotifier) -> None:
     registers is reported by ``slaengine check`` as ``E305`` with its line and
     column, so a warning or escalation cannot silently go nowhere.
 
-    :param register: call ``register(name, description)`` once per target the
-        plugin can deliver to (e.g. ``"team-lead"``, "Slack #support-leads").
+    :param register: call ``register(name, description, deliver)`` once per
+        target the plugin can deliver to (e.g. ``"team-lead"``, "Slack
+        #support-leads"). ``deliver(notification)`` sends one
+        :class:`~slaengine.notifications.Notification` and returns when the
+        receiver has accepted it; it raises on failure, and the live engine
+        retries later with backoff. Use ``notification.key`` as the idempotency
+        key: after a crash between sending and recording, the same notification
+        is sent again with the same key. Without ``deliver`` the name is only
+        known (``check`` accepts it) and the live engine cannot send to it.
     :returns: nothing; return values are ignored.
     :raises: anything it raises is logged and that plugin's targets are skipped.
+        A name registered twice keeps the first registration.
+    """
+
+
+@hookspec
+def slaengine_register_sources(register: RegisterSource) -> None:
+    """Contribute event sources that ``slaengine run`` pulls ticket events from.
+
+    Fires once when the worker starts (``Plugins.sources()``), after
+    ``slaengine_configure``, so a plugin can build sources from its settings.
+
+    :param register: call ``register(source)`` with an object that has a ``name``
+        and ``read(cursor, limit) -> SourceBatch`` (:class:`slaengine.sources.EventSource`).
+        A source that reads vendor payloads converts them to canonical events
+        (docs/events.md) itself.
+    :returns: nothing; return values are ignored.
+    :raises: anything it raises is logged and that plugin's sources are skipped.
+        A source name registered twice keeps the first.
+    """
+
+
+@hookspec
+def slaengine_register_conditions(register: RegisterCondition) -> None:
+    """Contribute named match conditions, for a policy's ``match: {conditions: [NAME]}``.
+
+    Fires once when policies are loaded by a command. ``check`` reports a name
+    no plugin registered with its line and column.
+
+    :param register: call ``register(name, predicate)``; ``predicate(ticket)``
+        receives a :class:`slaengine.timeline.TicketState` and returns whether the
+        ticket qualifies. It must be a pure, fast function of the ticket; a
+        predicate that raises counts as not holding.
+    :returns: nothing; return values are ignored.
+    :raises: anything it raises is logged and that plugin's conditions are skipped.
+    """
+
+
+@hookspec
+def slaengine_on_warning(notification: Notification) -> None:
+    """A clock reached one of its warning points (``warn_at``).
+
+    Fires from the live engine's dispatcher, once per notification for each
+    plugin implementing it, possibly after the instant (``notification.at``)
+    when the worker was down or behind. Delivery goes through the outbox: if
+    the implementation raises, only this plugin's delivery is retried with
+    backoff, and after a crash it may be called again with the same
+    ``notification.key``.
+
+    :param notification: kind ``"warning"``; ``level`` counts from 1.
+    :returns: nothing; return values are ignored.
+    :raises: anything; logged, shown by ``slaengine outbox``, retried.
+    """
+
+
+@hookspec
+def slaengine_on_breach(notification: Notification) -> None:
+    """A clock's elapsed business time went over its target.
+
+    Fires like :func:`slaengine_on_warning` (once per plugin, through the
+    outbox, retried when it raises).
+
+    :param notification: kind ``"breach"``, ``level`` 0, ``at`` = ``due``.
+    :returns: nothing; return values are ignored.
+    :raises: anything; logged, shown by ``slaengine outbox``, retried.
+    """
+
+
+@hookspec
+def slaengine_on_escalation(notification: Notification) -> None:
+    """A breached clock reached one of its escalation levels (``escalations``).
+
+    Fires like :func:`slaengine_on_warning` (once per plugin, through the
+    outbox, retried when it raises).
+
+    :param notification: kind ``"escalation"``; ``level`` counts from 1.
+    :returns: nothing; return values are ignored.
+    :raises: anything; logged, shown by ``slaengine outbox``, retried.
+    """
+
+
+@hookspec
+def slaengine_on_achieved(notification: Notification) -> None:
+    """A clock stopped within its target (a response given, a ticket solved in time).
+
+    Fires like :func:`slaengine_on_warning` (once per plugin, through the
+    outbox, retried when it raises).
+
+    :param notification: kind ``"achieved"``, ``level`` 0, ``at`` = the stop.
+    :returns: nothing; return values are ignored.
+    :raises: anything; logged, shown by ``slaengine outbox``, retried.
     """
 
 
 __all__ = [
     "PROJECT",
+    "Deliver",
     "RegisterCalendar",
+    "RegisterCondition",
     "RegisterImporter",
     "RegisterNotifier",
+    "RegisterSource",
     "hookimpl",
     "hookspec",
+    "slaengine_configure",
+    "slaengine_on_achieved",
+    "slaengine_on_breach",
+    "slaengine_on_escalation",
+    "slaengine_on_warning",
     "slaengine_register_calendars",
+    "slaengine_register_conditions",
     "slaengine_register_importers",
     "slaengine_register_notifiers",
+    "slaengine_register_sources",
 ]

@@ -19,6 +19,7 @@ import importlib.metadata
 import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any
 
 import pluggy
@@ -26,7 +27,11 @@ import structlog
 
 from slaengine import __version__, builtin_plugins, hookspecs
 from slaengine.calendar import BusinessCalendar
+from slaengine.hookspecs import Deliver
 from slaengine.importers.base import Importer
+from slaengine.notifications import ACHIEVEMENT, BREACH, ESCALATION, WARNING, Notification
+from slaengine.sources import EventSource
+from slaengine.timeline import TicketState
 
 ENTRY_POINT_GROUP = "slaengine"
 ENV_ALLOW = "SLAENGINE_PLUGINS"
@@ -56,6 +61,35 @@ class PluginFailure:
     error: str
 
 
+@dataclass(frozen=True, slots=True)
+class Notifier:
+    """A notify target a plugin registered: its name, the plugin, how to deliver."""
+
+    name: str
+    description: str
+    plugin: str
+    deliver: Deliver | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Subscriber:
+    """A plugin implementing a ``slaengine_on_*`` hook, as one delivery recipient."""
+
+    plugin: str
+    hook: str
+    call: Callable[[Notification], None]
+
+
+# The broadcast hook each notification kind fires.
+ON_HOOKS = {
+    WARNING: "slaengine_on_warning",
+    BREACH: "slaengine_on_breach",
+    ESCALATION: "slaengine_on_escalation",
+    ACHIEVEMENT: "slaengine_on_achieved",
+}
+Condition = Callable[[TicketState], bool]
+
+
 def _names(value: str | None) -> set[str]:
     return {name.strip() for name in (value or "").split(",") if name.strip()}
 
@@ -70,7 +104,9 @@ class Plugins:
     _origins: dict[str, tuple[str, str | None]] = field(default_factory=dict)
     _importers: dict[str, Importer] | None = None
     _calendars: dict[str, BusinessCalendar] | None = None
-    _notifiers: dict[str, str] | None = None
+    _notifiers: dict[str, Notifier] | None = None
+    _sources: dict[str, EventSource] | None = None
+    _conditions: dict[str, Condition] | None = None
 
     def register(
         self, plugin: object, name: str, origin: str = "registered", version: str | None = None
@@ -80,6 +116,7 @@ class Plugins:
         self._origins[name] = (origin, version)
         # Contributions change with the plugins.
         self._importers = self._calendars = self._notifiers = None
+        self._sources = self._conditions = None
 
     def describe(self) -> list[PluginInfo]:
         """Every registered plugin with its origin, version and hooks, by name."""
@@ -92,19 +129,28 @@ class Plugins:
             infos.append(PluginInfo(name, origin, version, hooks))
         return sorted(infos, key=lambda info: info.name)
 
-    def _each(self, hook_name: str, call: Callable[[Callable[..., Any]], None]) -> None:
-        """Call every implementation of a hook on its own, so one failure spares the rest."""
+    def _each(self, hook_name: str, call: Callable[[Callable[..., Any], str], None]) -> None:
+        """Call every implementation of a hook on its own, so one failure spares the rest.
+
+        ``call(function, plugin_name)`` runs one implementation.
+        """
         caller = getattr(self.manager.hook, hook_name)
         for impl in caller.get_hookimpls():  # registration order: built-ins first
             if self.trace:
                 _log.info("hook call", hook=hook_name, plugin=impl.plugin_name)
             try:
-                call(impl.function)
+                call(impl.function, impl.plugin_name)
             except Exception as exc:  # a plugin's error must not stop the others
                 _log.error(
                     "plugin hook failed", plugin=impl.plugin_name, hook=hook_name, error=repr(exc)
                 )
                 self.failures.append(PluginFailure(impl.plugin_name, hook_name, repr(exc)))
+
+    def configure(self, config: Mapping[str, Any]) -> None:
+        """Hand every plugin the run's settings (``slaengine_configure``)."""
+        frozen = MappingProxyType(dict(config))
+        self._each("slaengine_configure", lambda impl, _: impl(config=frozen))
+        self._notifiers = self._sources = self._conditions = None
 
     def importers(self) -> dict[str, Importer]:
         """Importers by name, from ``slaengine_register_importers``."""
@@ -119,7 +165,7 @@ class Plugins:
                     return
                 found[importer.name] = importer
 
-            self._each("slaengine_register_importers", lambda impl: impl(register=register))
+            self._each("slaengine_register_importers", lambda impl, _: impl(register=register))
             self._importers = found
         return self._importers
 
@@ -136,23 +182,83 @@ class Plugins:
                     return
                 found[name] = calendar
 
-            self._each("slaengine_register_calendars", lambda impl: impl(register=register))
+            self._each("slaengine_register_calendars", lambda impl, _: impl(register=register))
             self._calendars = found
         return self._calendars
 
-    def notifiers(self) -> dict[str, str]:
-        """Notify target names with their descriptions, from ``slaengine_register_notifiers``."""
+    def notifiers(self) -> dict[str, Notifier]:
+        """Notify targets by name, from ``slaengine_register_notifiers``."""
         if self._notifiers is None:
-            found: dict[str, str] = {}
+            found: dict[str, Notifier] = {}
 
-            def register(name: str, description: str = "") -> None:
-                if not isinstance(name, str) or not name:
-                    raise TypeError(f"a notify target needs a name, got {name!r}")
-                found.setdefault(name, description)
+            def collect(impl: Callable[..., Any], plugin: str) -> None:
+                def register(name: str, description: str = "", deliver: Deliver | None = None):  # type: ignore[no-untyped-def]
+                    if not isinstance(name, str) or not name:
+                        raise TypeError(f"a notify target needs a name, got {name!r}")
+                    if deliver is not None and not callable(deliver):
+                        raise TypeError(f"notify target {name!r}: deliver is not callable")
+                    if name in found:
+                        _log.warning(
+                            "notify target already registered; later one ignored",
+                            name=name,
+                            plugin=plugin,
+                        )
+                        return
+                    found[name] = Notifier(name, description, plugin, deliver)
 
-            self._each("slaengine_register_notifiers", lambda impl: impl(register=register))
+                impl(register=register)
+
+            self._each("slaengine_register_notifiers", collect)
             self._notifiers = found
         return self._notifiers
+
+    def sources(self) -> dict[str, EventSource]:
+        """Event sources by name, from ``slaengine_register_sources``."""
+        if self._sources is None:
+            found: dict[str, EventSource] = {}
+
+            def register(source: EventSource) -> None:
+                if not isinstance(source, EventSource):
+                    raise TypeError(f"{source!r} has no name and read(cursor, limit)")
+                if source.name in found:
+                    _log.warning("source already registered; later one ignored", name=source.name)
+                    return
+                found[source.name] = source
+
+            self._each("slaengine_register_sources", lambda impl, _: impl(register=register))
+            self._sources = found
+        return self._sources
+
+    def conditions(self) -> dict[str, Condition]:
+        """Named match conditions, from ``slaengine_register_conditions``."""
+        if self._conditions is None:
+            found: dict[str, Condition] = {}
+
+            def register(name: str, predicate: Condition) -> None:
+                if not callable(predicate):
+                    raise TypeError(f"condition {name!r} is not callable")
+                if name in found:
+                    _log.warning("condition already registered; later one ignored", name=name)
+                    return
+                found[name] = predicate
+
+            self._each("slaengine_register_conditions", lambda impl, _: impl(register=register))
+            self._conditions = found
+        return self._conditions
+
+    def subscribers(self, kind: str) -> list[Subscriber]:
+        """The plugins whose ``slaengine_on_*`` hook receives notifications of ``kind``."""
+        hook = ON_HOOKS[kind]
+        caller = getattr(self.manager.hook, hook)
+        result = []
+        for impl in caller.get_hookimpls():
+            function = impl.function
+
+            def call(notification: Notification, function: Callable[..., Any] = function) -> None:
+                function(notification=notification)
+
+            result.append(Subscriber(impl.plugin_name, hook, call))
+        return result
 
 
 def make_plugins(
@@ -202,8 +308,11 @@ __all__ = [
     "ENV_ALLOW",
     "ENV_BLOCK",
     "ENV_TRACE",
+    "ON_HOOKS",
+    "Notifier",
     "PluginFailure",
     "PluginInfo",
     "Plugins",
+    "Subscriber",
     "make_plugins",
 ]

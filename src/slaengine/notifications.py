@@ -1,0 +1,236 @@
+"""What an evaluated ticket owes its watchers: notifications that fell due, and what comes next.
+
+Pure functions of a :class:`~slaengine.engine.TicketResult`: no I/O, no wall clock.
+The live engine (:mod:`slaengine.live`) stores and delivers what these decide.
+
+A notification is identified by ``(ticket, metric, instance, kind, level)``; its
+:attr:`Notification.key` is that identity as text, the idempotency key a receiver
+can use to ignore a repeated delivery.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+from slaengine.calendar import format_utc
+from slaengine.clocks import ACHIEVED, ACTIVE, BREACHED, ClockResult
+from slaengine.engine import TicketResult
+from slaengine.policy.model import ESCALATION, WARNING
+from slaengine.timeline import parse_instant
+
+BREACH: Final = "breach"
+ACHIEVEMENT: Final = "achieved"
+KINDS: Final = (WARNING, BREACH, ESCALATION, ACHIEVEMENT)
+
+
+def iso(instant: int | None) -> str | None:
+    """``instant`` (epoch seconds) as an ISO 8601 UTC text, or ``None``."""
+    return None if instant is None else format_utc(instant)
+
+
+@dataclass(frozen=True, slots=True)
+class Notification:
+    """A warning point, breach, escalation level or achievement one clock reached.
+
+    ``at`` is the instant it fell due (epoch seconds); ``due`` the clock's due
+    instant. ``level`` numbers warnings and escalations from 1; it is 0 for a
+    breach or an achievement. ``notify`` holds the policy's targets for it.
+    """
+
+    kind: str
+    ticket: str
+    policy: str
+    metric: str
+    instance: int
+    level: int
+    at: int
+    due: int | None
+    priority: str
+    notify: tuple[str, ...] = ()
+
+    @property
+    def key(self) -> str:
+        """The idempotency key: the same notification always has the same key."""
+        return f"{self.ticket}/{self.metric}/{self.instance}/{self.kind}/{self.level}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready mapping (instants as ISO 8601 UTC texts)."""
+        return {
+            "key": self.key,
+            "kind": self.kind,
+            "ticket": self.ticket,
+            "policy": self.policy,
+            "metric": self.metric,
+            "instance": self.instance,
+            "level": self.level,
+            "at": iso(self.at),
+            "due": iso(self.due),
+            "priority": self.priority,
+            "notify": list(self.notify),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Notification:
+        """The notification :meth:`to_dict` wrote."""
+        return cls(
+            kind=str(data["kind"]),
+            ticket=str(data["ticket"]),
+            policy=str(data["policy"]),
+            metric=str(data["metric"]),
+            instance=int(data["instance"]),
+            level=int(data["level"]),
+            at=parse_instant(data["at"]),
+            due=None if data.get("due") is None else parse_instant(data["due"]),
+            priority=str(data.get("priority", "")),
+            notify=tuple(data.get("notify", ())),
+        )
+
+
+def _points(result: TicketResult, clock: ClockResult) -> Iterable[Notification]:
+    """Every point of one clock with a known instant, reached or not."""
+    policy = result.policy.name if result.policy is not None else ""
+
+    def make(kind: str, level: int, at: int, notify: tuple[str, ...] = ()) -> Notification:
+        return Notification(
+            kind,
+            result.ticket,
+            policy,
+            clock.metric,
+            clock.instance,
+            level,
+            at,
+            clock.due,
+            clock.priority,
+            notify,
+        )
+
+    # Only a running or breached clock can reach its breach and escalations: one
+    # that stopped with exactly its target counted never will.
+    can_breach = clock.state in (ACTIVE, BREACHED)
+    for alert in clock.alerts:
+        if alert.at is not None and (alert.kind == WARNING or can_breach):
+            yield make(alert.kind, alert.level, alert.at, alert.notify)
+    if clock.due is not None and can_breach:
+        yield make(BREACH, 0, clock.due)
+    if clock.state == ACHIEVED and clock.stop is not None:
+        yield make(ACHIEVEMENT, 0, clock.stop)
+
+
+def _is_reached(point: Notification, clock: ClockResult, now: int) -> bool:
+    # A clock that has counted exactly its target is not yet breached (a reply
+    # at that instant still achieves it), so a breach and an escalation need the
+    # clock's breached state, not just an instant at or before ``now``.
+    if point.kind in (BREACH, ESCALATION):
+        return clock.state == BREACHED and point.at <= now
+    return point.at <= now
+
+
+def reached(result: TicketResult, now: int) -> list[Notification]:
+    """The notifications ``result`` has reached by ``now``, in instant order.
+
+    ``result`` must have been evaluated at ``now``: a running clock's projected
+    points all lie after it.
+    """
+    found = [
+        point
+        for clock in result.clocks
+        for point in _points(result, clock)
+        if _is_reached(point, clock, now)
+    ]
+    found.sort(key=lambda n: (n.at, n.metric, n.instance, KINDS.index(n.kind), n.level))
+    return found
+
+
+def next_point(result: TicketResult, now: int) -> int | None:
+    """The earliest instant after ``now`` at which ``result`` may reach another point.
+
+    ``None`` when nothing more will happen without a new event (every clock
+    stopped or paused). The live engine re-evaluates the ticket then.
+    """
+    later = [
+        max(point.at, now + 1)
+        for clock in result.clocks
+        for point in _points(result, clock)
+        if not _is_reached(point, clock, now)
+    ]
+    return min(later) if later else None
+
+
+@dataclass(frozen=True, slots=True)
+class MetricStatus:
+    """One clock instance as a helpdesk shows it: state, due, what is left, what is next."""
+
+    metric: str
+    instance: int
+    state: str
+    due: int | None
+    remaining: int  # business seconds before the target; negative once over it
+    next_alert: Notification | None  # the next warning or escalation still to come
+
+
+@dataclass(frozen=True, slots=True)
+class TicketStatus:
+    """A ticket's SLA status at an instant: its policy and every clock instance."""
+
+    ticket: str
+    at: int
+    policy: str | None
+    metrics: tuple[MetricStatus, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready mapping (instants as ISO 8601 UTC texts)."""
+        return {
+            "ticket": self.ticket,
+            "at": iso(self.at),
+            "policy": self.policy,
+            "metrics": [
+                {
+                    "metric": m.metric,
+                    "instance": m.instance,
+                    "state": m.state,
+                    "due": iso(m.due),
+                    "remaining_seconds": m.remaining,
+                    "next_alert": None if m.next_alert is None else m.next_alert.to_dict(),
+                }
+                for m in self.metrics
+            ],
+        }
+
+
+def ticket_status(result: TicketResult, now: int) -> TicketStatus:
+    """The status of every clock of ``result`` (evaluated at ``now``)."""
+    metrics = []
+    for clock in result.clocks:
+        upcoming = [
+            n for n in _points(result, clock) if n.at > now and n.kind in (WARNING, ESCALATION)
+        ]
+        metrics.append(
+            MetricStatus(
+                clock.metric,
+                clock.instance,
+                clock.state,
+                clock.due,
+                clock.remaining,
+                min(upcoming, key=lambda n: n.at) if upcoming else None,
+            )
+        )
+    policy = result.policy.name if result.policy is not None else None
+    return TicketStatus(result.ticket, now, policy, tuple(metrics))
+
+
+__all__ = [
+    "ACHIEVEMENT",
+    "BREACH",
+    "ESCALATION",
+    "KINDS",
+    "WARNING",
+    "MetricStatus",
+    "Notification",
+    "TicketStatus",
+    "iso",
+    "next_point",
+    "reached",
+    "ticket_status",
+]
