@@ -8,9 +8,11 @@ import os
 import sys
 import time
 from collections.abc import Mapping, Sequence
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from slaengine.calendar import BusinessCalendar
+from slaengine.config import config_path, load_config
 from slaengine.errors import EventError, Problem, UserError
 from slaengine.eventlog import read_events
 from slaengine.plugins import Plugins, make_plugins
@@ -96,10 +98,26 @@ def read_timelines(events: str, status_map: Mapping[str, str]) -> TimelineSet:
         raise UserError(f"--events: cannot read {events}: {exc.strerror or exc}") from None
 
 
+_config_file: list[str | None] = [None]
+
+
+def use_config(path: str | None) -> dict[str, Any]:
+    """Read the settings file for this command (``--config``, $SLAENGINE_CONFIG, ./slaengine.toml).
+
+    Call it before anything asks for :func:`command_plugins`, which hands the
+    settings to the plugins.
+    """
+    _config_file[0] = path
+    command_plugins.cache_clear()
+    return load_config(config_path(path))
+
+
 @functools.cache
 def command_plugins() -> Plugins:
-    """The plugins of this command's process, discovered once (entry points, env lists)."""
-    return make_plugins()
+    """The plugins of this command's process, discovered once and configured."""
+    plugins = make_plugins()
+    plugins.configure(load_config(config_path(_config_file[0])))
+    return plugins
 
 
 def plugin_calendars() -> Mapping[str, BusinessCalendar]:
@@ -165,5 +183,6 @@ __all__ = [
     "read_command_policies",
     "read_timelines",
     "report_problems",
+    "use_config",
     "worker_count",
 ]

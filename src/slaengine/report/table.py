@@ -25,7 +25,8 @@ STATE_STYLES = {
 }
 
 
-def _when(t: int | None, zone: dt.tzinfo) -> str:
+def local_time(t: int | None, zone: dt.tzinfo) -> str:
+    """``t`` (epoch seconds) as ``YYYY-MM-DD HH:MM`` in ``zone``; ``-`` for ``None``."""
     if t is None:
         return "-"
     return dt.datetime.fromtimestamp(t, zone).strftime("%Y-%m-%d %H:%M")
@@ -45,7 +46,7 @@ def results_table(results: Iterable[TicketResult], timezone: str = "UTC") -> Tab
             policy = (
                 Text("unmatched", style="magenta") if result.policy is None else result.policy.name
             )
-            created = _when(result.state.created, zone)
+            created = local_time(result.state.created, zone)
             table.add_row(result.ticket, policy, "(no clocks)", "-", created, *["-"] * 4)
         first = True
         for clock in result.clocks:
@@ -57,9 +58,9 @@ def results_table(results: Iterable[TicketResult], timezone: str = "UTC") -> Tab
                 result.policy.name if first and result.policy else "",
                 metric,
                 Text(clock.state, style=STATE_STYLES.get(clock.state, "")),
-                _when(clock.start, zone),
-                _when(clock.due, zone),
-                _when(clock.stop, zone),
+                local_time(clock.start, zone),
+                local_time(clock.due, zone),
+                local_time(clock.stop, zone),
                 f"{format_duration(clock.elapsed)} / {format_duration(clock.target)}",
                 left,
             )
@@ -68,4 +69,4 @@ def results_table(results: Iterable[TicketResult], timezone: str = "UTC") -> Tab
     return table
 
 
-__all__ = ["STATE_STYLES", "results_table"]
+__all__ = ["STATE_STYLES", "local_time", "results_table"]

@@ -1,0 +1,137 @@
+"""``slaengine outbox``: the live engine's notifications, their deliveries and failures."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from rich.console import Console
+from rich.table import Table
+
+from slaengine.cli._live import add_live_options, live_settings, open_store
+from slaengine.cli._options import add_tz, checked_zone, evaluation_instant
+from slaengine.live.store import DEAD, FAILED, OUTBOX_STATES, OutboxRow
+from slaengine.notifications import iso
+from slaengine.report.table import local_time
+
+
+def register(commands: Any) -> None:
+    """Add the ``outbox`` subcommand."""
+    parser = commands.add_parser(
+        "outbox",
+        help="list notifications and their deliveries; retry dead ones",
+        description="List the outbox of the live state: one row per notification and "
+        "recipient, with its state (pending, failed, delivered, dead, cancelled), attempts and "
+        "last error. By default failed and dead rows are shown; --all shows every row.",
+    )
+    add_live_options(parser, policies=False)
+    parser.add_argument(
+        "--status",
+        action="append",
+        choices=OUTBOX_STATES,
+        help="only rows in this state (repeatable)",
+    )
+    parser.add_argument("--all", action="store_true", help="every row, whatever its state")
+    parser.add_argument("--ticket", metavar="ID", help="only this ticket's rows")
+    parser.add_argument(
+        "--limit", type=int, default=200, metavar="N", help="at most N rows (default 200)"
+    )
+    parser.add_argument(
+        "--retry",
+        type=int,
+        nargs="*",
+        metavar="ID",
+        help="send these failed or dead rows again now (no ID: all dead rows)",
+    )
+    parser.add_argument("--json", action="store_true", help="print JSON Lines, one row per line")
+    add_tz(parser)
+    parser.set_defaults(run=run)
+
+
+def _row_dict(row: OutboxRow) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "key": row.key,
+        "recipient": row.recipient,
+        "ticket": row.ticket,
+        "kind": row.kind,
+        "at": iso(row.due_at),
+        "status": row.status,
+        "attempts": row.attempts,
+        "next_attempt": iso(row.next_attempt) if row.status == FAILED else None,
+        "last_error": row.last_error,
+        "created": iso(row.created),
+        "delivered": iso(row.delivered),
+    }
+
+
+def _last_or_next(row: OutboxRow) -> int | None:
+    if row.delivered is not None:
+        return row.delivered
+    return row.next_attempt if row.status == FAILED else None
+
+
+def run(args: argparse.Namespace) -> int:
+    """List (or retry) outbox rows; exit 1 when dead rows are listed."""
+    zone = ZoneInfo(checked_zone(args.tz))
+    store = open_store(live_settings(args))
+    try:
+        if args.retry is not None:
+            count = store.retry(evaluation_instant(None), args.retry)
+            print(f"{count} notification(s) queued again")
+            return 0
+        statuses = () if args.all else tuple(args.status or (FAILED, DEAD))
+        rows = store.outbox(statuses, args.ticket, args.limit)
+        counts = store.counts()
+    finally:
+        store.close()
+    if args.json:
+        sys.stdout.writelines(json.dumps(_row_dict(row)) + "\n" for row in rows)
+    else:
+        table = Table(
+            title=f"Outbox (times in {args.tz})", header_style="bold", title_justify="left"
+        )
+        for column in (
+            "Id",
+            "Ticket",
+            "Kind",
+            "Key",
+            "Recipient",
+            "Due",
+            "State",
+            "Tries",
+            "Next try / delivered",
+            "Last error",
+        ):
+            table.add_column(column)
+        for row in rows:
+            table.add_row(
+                str(row.id),
+                row.ticket,
+                row.kind,
+                row.key,
+                row.recipient,
+                local_time(row.due_at, zone),
+                row.status,
+                str(row.attempts),
+                local_time(
+                    row.delivered
+                    if row.delivered
+                    else row.next_attempt
+                    if row.status == FAILED
+                    else None,
+                    zone,
+                ),
+                row.last_error or "",
+            )
+        console = Console(soft_wrap=False, width=None if sys.stdout.isatty() else 160)
+        console.print(table)
+        summary = ", ".join(
+            f"{counts.get('outbox.' + state, 0)} {state}" for state in OUTBOX_STATES
+        )
+        totals = f"{counts['events']} events, {counts['tickets']} tickets"
+        console.print(f"outbox: {summary}; {totals}, {counts['rejects']} rejected events")
+    return 1 if any(row.status == DEAD for row in rows) else 0

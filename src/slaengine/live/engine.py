@@ -1,0 +1,217 @@
+"""The live engine: ticket events in, SLA status out, due notifications into the outbox.
+
+It keeps state (in a :class:`~slaengine.live.store.Store`) around the pure core:
+every evaluation is :func:`slaengine.evaluate_timeline` on the ticket's stored
+events at the instant given, so a restarted engine reaches exactly the state it
+had. ``now`` is always an argument; the worker passes the wall clock.
+"""
+
+from __future__ import annotations
+
+import json
+from bisect import bisect_right
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from slaengine.engine import TicketResult, as_epoch, evaluate_timeline
+from slaengine.errors import EventError
+from slaengine.live.store import Decision, NewEvent, Reject, Store
+from slaengine.notifications import (
+    Notification,
+    TicketStatus,
+    next_point,
+    reached,
+    ticket_status,
+)
+from slaengine.policy.model import PolicySet
+from slaengine.timeline import Event, Timeline, build_timelines, parse_event
+
+Recipients = Callable[[Notification], Sequence[str]]
+
+
+def _only_targets(notification: Notification) -> Sequence[str]:
+    return notification.notify
+
+
+@dataclass(frozen=True, slots=True)
+class IngestReport:
+    """What one ingest call stored and what it refused (kept in the rejects table)."""
+
+    accepted: int = 0
+    rejected: tuple[Reject, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class AdvanceReport:
+    """What one advance did: tickets evaluated and notifications newly due."""
+
+    evaluated: int = 0
+    notifications: tuple[Notification, ...] = ()
+    outbox_rows: int = 0
+    problems: tuple[str, ...] = field(default_factory=tuple)
+
+
+class LiveEngine:
+    """Ingest events, answer "what is due on this ticket?", and queue notifications.
+
+    ``recipients(notification)`` names who receives each notification (outbox
+    rows); by default the policy's ``notify`` targets. The worker passes one
+    that adds every plugin implementing the matching ``slaengine_on_*`` hook.
+    """
+
+    def __init__(
+        self,
+        policies: PolicySet,
+        store: Store,
+        recipients: Recipients = _only_targets,
+        batch: int = 500,
+    ) -> None:
+        self.policies = policies
+        self.store = store
+        self.recipients = recipients
+        self.batch = batch
+
+    # -- events in ------------------------------------------------------------
+
+    def ingest(
+        self,
+        events: Iterable[Mapping[str, Any] | tuple[str, Mapping[str, Any] | None, str | None]],
+        now: int | Any,
+        cursor: tuple[str, str | None] | None = None,
+    ) -> IngestReport:
+        """Validate and store events; their tickets are re-evaluated at the next advance.
+
+        Each item is a canonical event mapping, or ``(origin, payload, problem)``
+        as a source reads it. A bad event is not lost: it is stored in the
+        rejects table with its origin and reason, and the others go on.
+        ``cursor`` (source name, position) is saved in the same transaction.
+        """
+        instant = as_epoch(now)
+        accepted: list[NewEvent] = []
+        rejected: list[Reject] = []
+        for number, item in enumerate(events, start=1):
+            if isinstance(item, tuple):
+                origin, payload, problem = item
+            else:
+                origin, payload, problem = f"<ingest>:{number}", item, None
+            text = _dump(payload)
+            if problem is not None or payload is None:
+                rejected.append(Reject(origin, problem or "no event", text))
+                continue
+            try:
+                event = parse_event(dict(payload), status_map=self.policies.status_map)
+            except EventError as exc:
+                rejected.append(Reject(origin, exc.reason, text))
+                continue
+            accepted.append(NewEvent(event.ticket, event.at, text or "{}", origin))
+        self.store.add_events(accepted, instant, rejected, cursor)
+        return IngestReport(len(accepted), tuple(rejected))
+
+    # -- status out -------------------------------------------------------------
+
+    def timeline(self, ticket: str) -> tuple[Timeline | None, list[str]]:
+        """The ticket's timeline from its stored events, and why any were left out."""
+        events: list[Event] = []
+        problems: list[str] = []
+        status_map = self.policies.status_map
+        for seq, payload, origin in self.store.events_of(ticket):
+            try:
+                events.append(parse_event(json.loads(payload), seq=seq, status_map=status_map))
+            except (EventError, ValueError) as exc:  # stored before a policy change
+                problems.append(f"{origin}: {exc}")
+        built = build_timelines(events, ticket)
+        problems.extend(problem.message for problem in built.problems)
+        return built.timelines.get(ticket), problems
+
+    def evaluate(self, ticket: str, now: int | Any) -> TicketResult | None:
+        """The ticket evaluated at ``now``; ``None`` if unknown or not yet created."""
+        timeline, _ = self.timeline(ticket)
+        if timeline is None:
+            return None
+        return evaluate_timeline(self.policies, timeline, as_epoch(now))
+
+    def status(self, ticket: str, now: int | Any) -> TicketStatus | None:
+        """Per metric: state, due, business time remaining, the next warning or escalation."""
+        instant = as_epoch(now)
+        result = self.evaluate(ticket, instant)
+        return None if result is None else ticket_status(result, instant)
+
+    # -- advancing the clock ------------------------------------------------------
+
+    def advance(self, now: int | Any) -> AdvanceReport:
+        """Re-evaluate every ticket with new events or a point due by ``now``.
+
+        Notifications reached by ``now`` go into the outbox, once per
+        recipient; ones a late event has made wrong are cancelled while still
+        undelivered. Returns what was newly queued.
+        """
+        instant = as_epoch(now)
+        evaluated = 0
+        new: list[Notification] = []
+        rows = 0
+        problems: list[str] = []
+        while True:
+            tickets = self.store.tickets_due(instant, self.batch)
+            if not tickets:
+                break
+            results = []
+            for ticket in tickets:
+                wake, policy, decisions, ticket_problems = self._decide(ticket, instant)
+                results.append((ticket, wake, policy, decisions))
+                problems.extend(ticket_problems)
+            added = self.store.save_evaluations(results, instant)
+            evaluated += len(tickets)
+            rows += len(added)
+            seen: set[str] = set()
+            for decision, _ in added:
+                if decision.key not in seen:
+                    seen.add(decision.key)
+                    new.append(Notification.from_dict(json.loads(decision.payload)))
+        return AdvanceReport(evaluated, tuple(new), rows, tuple(problems))
+
+    def _decide(
+        self, ticket: str, now: int
+    ) -> tuple[int | None, str | None, list[Decision], list[str]]:
+        """When to look at ``ticket`` again, its policy, what it has reached by ``now``."""
+        timeline, problems = self.timeline(ticket)
+        if timeline is None:
+            return None, None, [], problems  # no 'created' yet: wait for it
+        events = timeline.events
+        # An event stamped later than now changes the ticket then.
+        later = bisect_right(events, now, key=lambda e: e.at)
+        upcoming = events[later].at if later < len(events) else None
+        result = evaluate_timeline(self.policies, timeline, now)
+        if result is None:
+            return upcoming, None, [], problems
+        wake = next_point(result, now)
+        if upcoming is not None and (wake is None or upcoming < wake):
+            wake = upcoming
+        decisions = []
+        for notification in reached(result, now):
+            recipients = tuple(dict.fromkeys(self.recipients(notification)))
+            if recipients:
+                decisions.append(
+                    Decision(
+                        notification.key,
+                        ticket,
+                        notification.kind,
+                        notification.at,
+                        json.dumps(notification.to_dict(), sort_keys=True),
+                        recipients,
+                    )
+                )
+        policy = result.policy.name if result.policy is not None else None
+        return wake, policy, decisions, problems
+
+
+def _dump(payload: Mapping[str, Any] | None) -> str | None:
+    if payload is None:
+        return None
+    try:
+        return json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str)
+    except (TypeError, ValueError):
+        return repr(payload)
+
+
+__all__ = ["AdvanceReport", "IngestReport", "LiveEngine", "Recipients"]

@@ -1,0 +1,551 @@
+"""Durable live state in SQL: events, each ticket's schedule, the outbox, source cursors.
+
+One class serves SQLite (the default: a file path) and PostgreSQL (a
+``postgresql://`` URL, for several workers); the SQL is shared and the few
+differences are in :class:`Dialect`. The schema is created and upgraded by
+numbered migrations recorded in ``schema_version``.
+
+Durability: every method that writes does so in one transaction. SQLite runs in
+WAL mode with ``synchronous=NORMAL``: a killed process loses nothing committed
+(a power cut may lose the last transactions, which the sources then deliver
+again from their stored cursors).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+from slaengine.errors import UserError
+
+PENDING: Final = "pending"  # waiting for its first attempt
+FAILED: Final = "failed"  # an attempt failed; retried at next_attempt
+DELIVERED: Final = "delivered"
+DEAD: Final = "dead"  # out of attempts, or nobody can deliver it
+CANCELLED: Final = "cancelled"  # a late event showed it should never have happened
+OUTBOX_STATES: Final = (PENDING, FAILED, DELIVERED, DEAD, CANCELLED)
+_OPEN_STATES: Final = (PENDING, FAILED)
+
+
+@dataclass(frozen=True, slots=True)
+class Dialect:
+    """What differs between the SQL databases the store runs on."""
+
+    name: str
+    serial: str  # an auto-numbered primary key column type
+    skip_locked: str  # appended to a SELECT that claims rows
+
+    def sql(self, text: str) -> str:
+        """``text`` with ``?`` placeholders in this database's parameter style."""
+        return text if self.name == "sqlite" else text.replace("?", "%s")
+
+
+SQLITE: Final = Dialect("sqlite", "INTEGER PRIMARY KEY AUTOINCREMENT", "")
+POSTGRES: Final = Dialect("postgresql", "BIGSERIAL PRIMARY KEY", " FOR UPDATE SKIP LOCKED")
+
+# Each migration: (version, what it does, statements). Append only; never edit
+# a released one. ``{serial}`` is the dialect's auto-numbered key type.
+MIGRATIONS: Final[tuple[tuple[int, str, tuple[str, ...]], ...]] = (
+    (
+        1,
+        "events, tickets, outbox, cursors, rejects",
+        (
+            """CREATE TABLE events (
+                seq {serial},
+                ticket TEXT NOT NULL,
+                at BIGINT NOT NULL,
+                payload TEXT NOT NULL,
+                origin TEXT NOT NULL,
+                received BIGINT NOT NULL)""",
+            "CREATE INDEX events_by_ticket ON events (ticket, seq)",
+            """CREATE TABLE tickets (
+                ticket TEXT PRIMARY KEY,
+                dirty INTEGER NOT NULL,
+                wake BIGINT,
+                policy TEXT)""",
+            "CREATE INDEX tickets_dirty ON tickets (dirty)",
+            "CREATE INDEX tickets_wake ON tickets (wake)",
+            """CREATE TABLE outbox (
+                id {serial},
+                key TEXT NOT NULL,
+                recipient TEXT NOT NULL,
+                ticket TEXT NOT NULL,
+                kind TEXT NOT NULL,
+                due_at BIGINT NOT NULL,
+                payload TEXT NOT NULL,
+                status TEXT NOT NULL,
+                attempts INTEGER NOT NULL,
+                next_attempt BIGINT NOT NULL,
+                lease_until BIGINT,
+                last_error TEXT,
+                created BIGINT NOT NULL,
+                delivered BIGINT,
+                UNIQUE (key, recipient))""",
+            "CREATE INDEX outbox_ready ON outbox (status, next_attempt)",
+            "CREATE INDEX outbox_by_ticket ON outbox (ticket)",
+            "CREATE TABLE cursors (source TEXT PRIMARY KEY, position TEXT)",
+            """CREATE TABLE rejects (
+                id {serial},
+                origin TEXT NOT NULL,
+                problem TEXT NOT NULL,
+                payload TEXT,
+                received BIGINT NOT NULL)""",
+        ),
+    ),
+)
+LATEST: Final = MIGRATIONS[-1][0]
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRow:
+    """One notification for one recipient, as the outbox holds it."""
+
+    id: int
+    key: str
+    recipient: str
+    ticket: str
+    kind: str
+    due_at: int
+    payload: str
+    status: str
+    attempts: int
+    next_attempt: int
+    last_error: str | None
+    created: int
+    delivered: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    """An event to store: its ticket and instant, canonical JSON, and where it came from."""
+
+    ticket: str
+    at: int
+    payload: str
+    origin: str
+
+
+@dataclass(frozen=True, slots=True)
+class Reject:
+    """An event that could not be used, kept with its reason so nothing is lost."""
+
+    origin: str
+    problem: str
+    payload: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """A notification the engine decided on: one outbox row per recipient."""
+
+    key: str
+    ticket: str
+    kind: str
+    due_at: int
+    payload: str
+    recipients: tuple[str, ...]
+
+
+_OUTBOX_COLUMNS: Final = (
+    "id, key, recipient, ticket, kind, due_at, payload, status, attempts, "
+    "next_attempt, last_error, created, delivered"
+)
+
+
+class Store:
+    """The live engine's state in one SQL database. Not thread-safe: one per thread."""
+
+    def __init__(self, connection: Any, dialect: Dialect, location: str) -> None:
+        self._db = connection
+        self.dialect = dialect
+        self.location = location
+
+    # -- opening and schema ---------------------------------------------------
+
+    @classmethod
+    def open(cls, url: str | Path) -> Store:
+        """Open (and migrate) the store at ``url``.
+
+        A plain path or ``sqlite:///path`` opens SQLite (``:memory:`` for a
+        throw-away store); ``postgresql://...`` opens PostgreSQL (needs
+        ``pip install "slaengine[postgres]"``).
+        """
+        text = str(url)
+        if text.startswith(("postgresql://", "postgres://")):
+            store = cls._open_postgres(text)
+        else:
+            path = text.removeprefix("sqlite:///").removeprefix("sqlite://")
+            if path != ":memory:":
+                parent = Path(path).parent
+                if not parent.is_dir():
+                    raise UserError(f"state: directory {str(parent)!r} does not exist")
+            connection = sqlite3.connect(path, isolation_level=None, timeout=30.0)
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA synchronous=NORMAL")
+            connection.execute("PRAGMA foreign_keys=ON")
+            store = cls(connection, SQLITE, path)
+        store.migrate()
+        return store
+
+    @classmethod
+    def _open_postgres(cls, url: str) -> Store:
+        try:
+            import psycopg
+        except ImportError:
+            raise UserError(
+                'PostgreSQL state needs psycopg: python3 -m pip install "slaengine[postgres]"'
+            ) from None
+        try:
+            connection = psycopg.connect(url, autocommit=True)
+        except psycopg.Error as exc:
+            raise UserError(f"cannot connect to PostgreSQL: {exc}".strip()) from None
+        return cls(connection, POSTGRES, url.rsplit("@", maxsplit=1)[-1])
+
+    def close(self) -> None:
+        """Close the connection."""
+        self._db.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Everything inside commits together or not at all."""
+        if self.dialect is SQLITE:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+        else:
+            with self._db.transaction():
+                yield
+
+    def _execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        return self._db.execute(self.dialect.sql(sql), params)
+
+    def _executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        if not rows:
+            return
+        if self.dialect is SQLITE:
+            self._db.executemany(sql, rows)  # sqlite3 runs it in the open transaction
+        else:
+            with self._db.cursor() as cursor:
+                cursor.executemany(self.dialect.sql(sql), rows)
+
+    def _all(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        return list(self._execute(sql, params).fetchall())
+
+    def schema_version(self) -> int:
+        """The newest migration applied (0 for an empty database)."""
+        exists = (
+            self._all("SELECT name FROM sqlite_master WHERE name = 'schema_version'")
+            if self.dialect is SQLITE
+            else self._all("SELECT tablename FROM pg_tables WHERE tablename = 'schema_version'")
+        )
+        if not exists:
+            return 0
+        rows = self._all("SELECT MAX(version) FROM schema_version")
+        return int(rows[0][0] or 0)
+
+    def migrate(self) -> list[int]:
+        """Apply the migrations this database lacks; the versions applied, in order."""
+        with self.transaction():
+            if self.dialect is POSTGRES:
+                # Two workers starting together must not both migrate.
+                self._execute("SELECT pg_advisory_xact_lock(4711)")
+            current = self.schema_version()
+            if current > LATEST:
+                raise UserError(
+                    f"state schema version {current} is newer than this slaengine "
+                    f"understands ({LATEST}); upgrade slaengine"
+                )
+            if current == 0:
+                self._execute(
+                    "CREATE TABLE schema_version (version INTEGER NOT NULL, "
+                    "description TEXT NOT NULL)"
+                )
+            applied = []
+            for version, description, statements in MIGRATIONS:
+                if version <= current:
+                    continue
+                for statement in statements:
+                    self._execute(statement.format(serial=self.dialect.serial))
+                self._execute(
+                    "INSERT INTO schema_version (version, description) VALUES (?, ?)",
+                    (version, description),
+                )
+                applied.append(version)
+        return applied
+
+    # -- events ---------------------------------------------------------------
+
+    def add_events(
+        self,
+        events: Sequence[NewEvent],
+        now: int,
+        rejects: Sequence[Reject] = (),
+        cursor: tuple[str, str | None] | None = None,
+    ) -> None:
+        """Store events and rejects, mark their tickets for re-evaluation, save ``cursor``.
+
+        All in one transaction, so a source's cursor moves only with its events.
+        """
+        with self.transaction():
+            self._executemany(
+                "INSERT INTO events (ticket, at, payload, origin, received) VALUES (?, ?, ?, ?, ?)",
+                [(e.ticket, e.at, e.payload, e.origin, now) for e in events],
+            )
+            tickets = sorted({e.ticket for e in events})
+            self._executemany(
+                "INSERT INTO tickets (ticket, dirty) VALUES (?, 1) "
+                "ON CONFLICT (ticket) DO UPDATE SET dirty = 1",
+                [(ticket,) for ticket in tickets],
+            )
+            self._executemany(
+                "INSERT INTO rejects (origin, problem, payload, received) VALUES (?, ?, ?, ?)",
+                [(r.origin, r.problem, r.payload, now) for r in rejects],
+            )
+            if cursor is not None:
+                self._execute(
+                    "INSERT INTO cursors (source, position) VALUES (?, ?) "
+                    "ON CONFLICT (source) DO UPDATE SET position = excluded.position",
+                    cursor,
+                )
+
+    def events_of(self, ticket: str) -> list[tuple[int, str, str]]:
+        """``(seq, payload, origin)`` of every stored event of ``ticket``, in arrival order."""
+        return [
+            (int(seq), str(payload), str(origin))
+            for seq, payload, origin in self._all(
+                "SELECT seq, payload, origin FROM events WHERE ticket = ? ORDER BY seq", (ticket,)
+            )
+        ]
+
+    def cursor(self, source: str) -> str | None:
+        """The stored cursor of ``source`` (``None``: it has not been read yet)."""
+        rows = self._all("SELECT position FROM cursors WHERE source = ?", (source,))
+        return None if not rows else rows[0][0]
+
+    def rejects(self, limit: int = 100) -> list[Reject]:
+        """The newest rejected events, newest first."""
+        return [
+            Reject(origin, problem, payload)
+            for origin, problem, payload in self._all(
+                "SELECT origin, problem, payload FROM rejects ORDER BY id DESC LIMIT ?", (limit,)
+            )
+        ]
+
+    def counts(self) -> dict[str, int]:
+        """Rows per table and outbox rows per state."""
+        result = {
+            table: int(self._all(f"SELECT COUNT(*) FROM {table}")[0][0])
+            for table in ("events", "tickets", "rejects")
+        }
+        for status, count in self._all("SELECT status, COUNT(*) FROM outbox GROUP BY status"):
+            result[f"outbox.{status}"] = int(count)
+        return result
+
+    # -- tickets --------------------------------------------------------------
+
+    def tickets_due(self, now: int, limit: int) -> list[str]:
+        """Tickets with new events, or whose next point falls at or before ``now``."""
+        rows = self._all(
+            "SELECT ticket FROM tickets WHERE dirty = 1 OR wake <= ? ORDER BY ticket LIMIT ?",
+            (now, limit),
+        )
+        return [str(row[0]) for row in rows]
+
+    def next_wake(self) -> int | None:
+        """The earliest instant a ticket is scheduled to be re-evaluated."""
+        rows = self._all("SELECT MIN(wake) FROM tickets")
+        value = rows[0][0]
+        return None if value is None else int(value)
+
+    def save_evaluations(
+        self,
+        results: Sequence[tuple[str, int | None, str | None, Sequence[Decision]]],
+        now: int,
+    ) -> list[tuple[Decision, str]]:
+        """Record evaluated tickets and their notifications; ``(decision, recipient)`` rows added.
+
+        ``results`` holds ``(ticket, wake, policy, decisions)``: every notification the
+        ticket has reached, as of now. A recipient's row is added when new, revived
+        when a late event had cancelled it, and cancelled when still undelivered but
+        no longer reached. Delivered rows are never touched.
+        """
+        added: list[tuple[Decision, str]] = []
+        with self.transaction():
+            for ticket, wake, policy, decisions in results:
+                existing = {
+                    (key, recipient): status
+                    for key, recipient, status in self._all(
+                        "SELECT key, recipient, status FROM outbox WHERE ticket = ?", (ticket,)
+                    )
+                }
+                wanted: set[tuple[str, str]] = set()
+                for decision in decisions:
+                    for recipient in decision.recipients:
+                        pair = (decision.key, recipient)
+                        wanted.add(pair)
+                        status = existing.get(pair)
+                        if status is None:
+                            self._execute(
+                                "INSERT INTO outbox (key, recipient, ticket, kind, due_at, "
+                                "payload, status, attempts, next_attempt, created) "
+                                "VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?)",
+                                (
+                                    decision.key,
+                                    recipient,
+                                    ticket,
+                                    decision.kind,
+                                    decision.due_at,
+                                    decision.payload,
+                                    PENDING,
+                                    now,
+                                    now,
+                                ),
+                            )
+                            added.append((decision, recipient))
+                        elif status in (PENDING, FAILED, CANCELLED):
+                            # Keep the newest view of it (a late event may move ``at``).
+                            revived = status == CANCELLED
+                            self._execute(
+                                "UPDATE outbox SET payload = ?, due_at = ?, status = ?, "
+                                "next_attempt = CASE WHEN ? THEN ? ELSE next_attempt END "
+                                "WHERE key = ? AND recipient = ?",
+                                (
+                                    decision.payload,
+                                    decision.due_at,
+                                    PENDING if revived else status,
+                                    revived,
+                                    now,
+                                    decision.key,
+                                    recipient,
+                                ),
+                            )
+                            if revived:
+                                added.append((decision, recipient))
+                stale = [
+                    pair
+                    for pair, status in existing.items()
+                    if status in _OPEN_STATES and pair not in wanted
+                ]
+                self._executemany(
+                    "UPDATE outbox SET status = ?, lease_until = NULL "
+                    "WHERE key = ? AND recipient = ?",
+                    [(CANCELLED, key, recipient) for key, recipient in stale],
+                )
+                self._execute(
+                    "UPDATE tickets SET dirty = 0, wake = ?, policy = ? WHERE ticket = ?",
+                    (wake, policy, ticket),
+                )
+        return added
+
+    # -- outbox ---------------------------------------------------------------
+
+    def claim(self, now: int, limit: int, lease: int) -> list[OutboxRow]:
+        """Take up to ``limit`` rows that are ready to send, for ``lease`` seconds.
+
+        A claimed row is not handed to another worker until its lease ends, so
+        a worker that dies mid-delivery releases its rows after ``lease``.
+        """
+        with self.transaction():
+            rows = self._all(
+                f"SELECT {_OUTBOX_COLUMNS} FROM outbox "
+                "WHERE status IN (?, ?) AND next_attempt <= ? "
+                "AND (lease_until IS NULL OR lease_until <= ?) "
+                f"ORDER BY next_attempt, id LIMIT ?{self.dialect.skip_locked}",
+                (PENDING, FAILED, now, now, limit),
+            )
+            self._executemany(
+                "UPDATE outbox SET lease_until = ? WHERE id = ?",
+                [(now + lease, row[0]) for row in rows],
+            )
+        return [OutboxRow(*row) for row in rows]
+
+    def release_leases(self) -> int:
+        """Free every claimed row (a single worker starting up after a crash)."""
+        with self.transaction():
+            cursor = self._execute(
+                "UPDATE outbox SET lease_until = NULL WHERE lease_until IS NOT NULL"
+            )
+            return int(cursor.rowcount)
+
+    def mark_delivered(self, row_id: int, now: int) -> None:
+        """Record a successful delivery; the row is never sent again."""
+        with self.transaction():
+            self._execute(
+                "UPDATE outbox SET status = ?, delivered = ?, attempts = attempts + 1, "
+                "lease_until = NULL, last_error = NULL WHERE id = ?",
+                (DELIVERED, now, row_id),
+            )
+
+    def mark_failed(self, row_id: int, error: str, next_attempt: int | None) -> None:
+        """Record a failed attempt: retry at ``next_attempt``, or give up (``None``)."""
+        with self.transaction():
+            self._execute(
+                "UPDATE outbox SET status = ?, attempts = attempts + 1, last_error = ?, "
+                "next_attempt = COALESCE(?, next_attempt), lease_until = NULL WHERE id = ?",
+                (FAILED if next_attempt is not None else DEAD, error[:2000], next_attempt, row_id),
+            )
+
+    def outbox(
+        self, statuses: Sequence[str] = (), ticket: str | None = None, limit: int = 1000
+    ) -> list[OutboxRow]:
+        """Outbox rows, oldest first, optionally only in ``statuses`` or of ``ticket``."""
+        where = []
+        params: list[Any] = []
+        if statuses:
+            where.append(f"status IN ({', '.join('?' for _ in statuses)})")
+            params.extend(statuses)
+        if ticket is not None:
+            where.append("ticket = ?")
+            params.append(ticket)
+        clause = f" WHERE {' AND '.join(where)}" if where else ""
+        params.append(limit)
+        rows = self._all(
+            f"SELECT {_OUTBOX_COLUMNS} FROM outbox{clause} ORDER BY id LIMIT ?",
+            params,
+        )
+        return [OutboxRow(*row) for row in rows]
+
+    def retry(self, now: int, ids: Sequence[int] = ()) -> int:
+        """Send dead (or the given failed/dead) rows again from now; how many."""
+        with self.transaction():
+            if ids:
+                marks = ", ".join("?" for _ in ids)
+                cursor = self._execute(
+                    f"UPDATE outbox SET status = ?, next_attempt = ?, attempts = 0 "
+                    f"WHERE id IN ({marks}) AND status IN (?, ?)",
+                    (PENDING, now, *ids, FAILED, DEAD),
+                )
+            else:
+                cursor = self._execute(
+                    "UPDATE outbox SET status = ?, next_attempt = ?, attempts = 0 WHERE status = ?",
+                    (PENDING, now, DEAD),
+                )
+            return int(cursor.rowcount)
+
+
+__all__ = [
+    "CANCELLED",
+    "DEAD",
+    "DELIVERED",
+    "FAILED",
+    "LATEST",
+    "MIGRATIONS",
+    "OUTBOX_STATES",
+    "PENDING",
+    "POSTGRES",
+    "SQLITE",
+    "Decision",
+    "Dialect",
+    "NewEvent",
+    "OutboxRow",
+    "Reject",
+    "Store",
+]
