@@ -155,9 +155,15 @@ class LiveEngine:
             tickets = self.store.tickets_due(instant, self.batch)
             if not tickets:
                 break
-            results = []
+            results: list[tuple[str, int | None, str | None, list[Decision] | None]] = []
             for ticket in tickets:
-                wake, policy, decisions, ticket_problems = self._decide(ticket, instant)
+                try:
+                    wake, policy, decisions, ticket_problems = self._decide(ticket, instant)
+                except Exception as exc:  # one broken ticket must not stop the others
+                    # It is looked at again with its next event; its earlier rows stay.
+                    problems.append(f"ticket {ticket!r} could not be evaluated: {exc!r}")
+                    results.append((ticket, None, None, None))
+                    continue
                 results.append((ticket, wake, policy, decisions))
                 problems.extend(ticket_problems)
             added = self.store.save_evaluations(results, instant)

@@ -367,7 +367,7 @@ class Store:
 
     def save_evaluations(
         self,
-        results: Sequence[tuple[str, int | None, str | None, Sequence[Decision]]],
+        results: Sequence[tuple[str, int | None, str | None, Sequence[Decision] | None]],
         now: int,
     ) -> list[tuple[Decision, str]]:
         """Record evaluated tickets and their notifications; ``(decision, recipient)`` rows added.
@@ -375,11 +375,17 @@ class Store:
         ``results`` holds ``(ticket, wake, policy, decisions)``: every notification the
         ticket has reached, as of now. A recipient's row is added when new, revived
         when a late event had cancelled it, and cancelled when still undelivered but
-        no longer reached. Delivered rows are never touched.
+        no longer reached. Delivered rows are never touched. ``decisions`` ``None``
+        means the ticket could not be evaluated: its rows stay as they are.
         """
         added: list[tuple[Decision, str]] = []
         with self.transaction():
             for ticket, wake, policy, decisions in results:
+                if decisions is None:
+                    self._execute(
+                        "UPDATE tickets SET dirty = 0, wake = NULL WHERE ticket = ?", (ticket,)
+                    )
+                    continue
                 existing = {
                     (key, recipient): status
                     for key, recipient, status in self._all(
