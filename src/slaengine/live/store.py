@@ -157,7 +157,7 @@ _OUTBOX_COLUMNS: Final = (
 
 
 class Store:
-    """The live engine's state in one SQL database. Not thread-safe: one per thread."""
+    """The live engine's state in one SQL database. Use it from one thread at a time."""
 
     def __init__(self, connection: Any, dialect: Dialect, location: str) -> None:
         self._db = connection
@@ -183,7 +183,10 @@ class Store:
                 parent = Path(path).parent
                 if not parent.is_dir():
                     raise UserError(f"state: directory {str(parent)!r} does not exist")
-            connection = sqlite3.connect(path, isolation_level=None, timeout=30.0)
+            # One thread at a time, but not necessarily the one that opened it.
+            connection = sqlite3.connect(
+                path, isolation_level=None, timeout=30.0, check_same_thread=False
+            )
             connection.execute("PRAGMA journal_mode=WAL")
             connection.execute("PRAGMA synchronous=NORMAL")
             connection.execute("PRAGMA foreign_keys=ON")
