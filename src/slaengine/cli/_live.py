@@ -53,14 +53,14 @@ def add_live_options(parser: argparse.ArgumentParser, policies: bool = True) -> 
         )
 
 
-def _seconds(value: object, name: str) -> int:
+def _seconds(value: object, name: str) -> float:
     # Numbers in the settings file are seconds; texts are durations ("30s", "2m").
     if isinstance(value, bool):
         raise UserError(f"[live] {name}: expected seconds or a duration like '30s'")
     if isinstance(value, int | float):
         if value <= 0:
             raise UserError(f"[live] {name}: must be more than zero")
-        return max(1, int(value))
+        return float(value)
     try:
         return parse_duration(value if str(value)[-1:].isalpha() else f"{value}s")
     except PolicyError as exc:
@@ -84,12 +84,12 @@ def live_settings(args: argparse.Namespace) -> LiveSettings:
     return LiveSettings(
         state=str(args.state or live.get("state") or DEFAULT_STATE),
         policies=tuple(str(p) for p in policies),
-        tick=float(_seconds(live.get("tick", 5), "tick")),
+        tick=_seconds(live.get("tick", 5), "tick"),
         read_limit=int(live.get("read_limit", 1000)),
-        lease=_seconds(live.get("lease", 60), "lease"),
+        lease=max(1, int(_seconds(live.get("lease", 60), "lease"))),
         backoff=Backoff(
-            first=_seconds(retry.get("first", 10), "retry.first"),
-            cap=_seconds(retry.get("cap", 3600), "retry.cap"),
+            first=max(1, int(_seconds(retry.get("first", 10), "retry.first"))),
+            cap=max(1, int(_seconds(retry.get("cap", 3600), "retry.cap"))),
             attempts=int(retry.get("attempts", 10)),
         ),
         config=config,
