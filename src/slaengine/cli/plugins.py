@@ -10,7 +10,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from slaengine.cli._options import command_plugins
+from slaengine.cli._options import command_plugins, use_config
 
 
 def register(commands: Any) -> None:
@@ -23,16 +23,24 @@ def register(commands: Any) -> None:
         "SLAENGINE_PLUGINS and SLAENGINE_DISABLE_PLUGINS allow or block entry points by name.",
     )
     parser.add_argument("--json", action="store_true", help="print the listing as JSON")
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        help="settings file handed to the plugins (default: $SLAENGINE_CONFIG, ./slaengine.toml)",
+    )
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Print the plugins; exit 1 when a plugin failed to load or register."""
+    use_config(args.config)
     plugins = command_plugins()
     infos = plugins.describe()
     importers = plugins.importers()
     calendars = plugins.calendars()
     notifiers = plugins.notifiers()
+    sources = plugins.sources()
+    conditions = plugins.conditions()
     if args.json:
         doc = {
             "plugins": [
@@ -42,6 +50,8 @@ def run(args: argparse.Namespace) -> int:
             "importers": sorted(importers),
             "calendars": sorted(calendars),
             "notifiers": sorted(notifiers),
+            "sources": sorted(sources),
+            "conditions": sorted(conditions),
             "failures": [
                 {"plugin": f.plugin, "hook": f.hook, "error": f.error} for f in plugins.failures
             ],
@@ -58,6 +68,8 @@ def run(args: argparse.Namespace) -> int:
         console.print(f"importers: {', '.join(sorted(importers)) or '-'}")
         console.print(f"calendars: {', '.join(sorted(calendars)) or '-'}")
         console.print(f"notify targets: {', '.join(sorted(notifiers)) or '-'}")
+        console.print(f"event sources: {', '.join(sorted(sources)) or '-'}")
+        console.print(f"match conditions: {', '.join(sorted(conditions)) or '-'}")
         for failure in plugins.failures:
             where = f" in {failure.hook}" if failure.hook else " while loading"
             console.print(f"failed: {failure.plugin}{where}: {failure.error}", style="red")
