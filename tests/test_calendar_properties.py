@@ -195,3 +195,14 @@ def test_always_open_is_identity_arithmetic(start: int, seconds: int) -> None:
     assert cal.between(end, start) == 0
     assert cal.is_open(start)
     assert cal.open_intervals(start, end) == ([(start, end)] if seconds else [])
+
+
+@PROPERTY
+@given(calendars, instants)
+def test_next_open_is_the_first_open_instant(cal: WeeklyCalendar, t: int) -> None:
+    """next_open(t) is open, no open second lies before it from t, and it is t when t is open."""
+    first = cal.next_open(t)
+    assert first >= t
+    assert cal.is_open(first)
+    assert cal.between(t, first) == 0
+    assert (first == t) is cal.is_open(t)

@@ -104,9 +104,26 @@ class BusinessCalendar:
         """True when instant ``t`` lies in an open interval."""
         return self.between(t, t + 1) == 1
 
+    def next_open(self, t: int) -> int:
+        """The first open instant at or after ``t`` (``t`` itself when open)."""
+        # add(t, 1) is one second into the first open stretch at or after t.
+        return self.add(t, 1) - 1
+
+    def is_closing(self, t: int) -> bool:
+        """True when an open interval ends exactly at ``t`` (closed at ``t``, open just before)."""
+        return not self.is_open(t) and self.is_open(t - 1)
+
     def open_intervals(self, start: int, end: int) -> list[tuple[int, int]]:
         """Open intervals clipped to ``[start, end)``, in order."""
         raise NotImplementedError  # pragma: no cover - abstract
+
+    def working_day(self) -> int | None:
+        """Open seconds of one working day, when every open weekday is equally long.
+
+        ``None`` when open days differ (a short Saturday) or the calendar cannot
+        tell: a working-day target is then ambiguous.
+        """
+        return None
 
 
 class AlwaysOpen(BusinessCalendar):
@@ -127,8 +144,17 @@ class AlwaysOpen(BusinessCalendar):
     def is_open(self, t: int) -> bool:
         return True
 
+    def next_open(self, t: int) -> int:
+        return t
+
+    def is_closing(self, t: int) -> bool:
+        return False
+
     def open_intervals(self, start: int, end: int) -> list[tuple[int, int]]:
         return [(start, end)] if end > start else []
+
+    def working_day(self) -> int:
+        return 24 * 3600  # a day of real time; a DST day still counts 24 real hours
 
 
 @dataclass(slots=True)
@@ -171,6 +197,10 @@ class WeeklyCalendar(BusinessCalendar):
         self._table = _Table()
         if not any(self.shifts.values()):
             raise ValueError(f"calendar {name!r} is never open")
+
+    def working_day(self) -> int | None:
+        lengths = {sum(s.end - s.start for s in day) for day in self.shifts.values() if day}
+        return lengths.pop() * 60 if len(lengths) == 1 else None
 
     # -- table building -------------------------------------------------------
 
@@ -302,6 +332,52 @@ class _HolidayProvider:
         return f"holidays({self.country}{sub})"
 
 
+class YearlyHolidays:
+    """Holidays that come back every year: month-days and month-day ranges.
+
+    ``days`` are ``(month, day)`` pairs; ``ranges`` are ``((month, day), (month,
+    day))`` pairs, both ends included, a range whose end comes before its start
+    running over the year end (``12-24`` to ``01-01``). 29 February is a holiday
+    only in leap years.
+    """
+
+    def __init__(
+        self,
+        days: Iterable[tuple[int, int]] = (),
+        ranges: Iterable[tuple[tuple[int, int], tuple[int, int]]] = (),
+    ) -> None:
+        self.days = tuple(sorted(set(days)))
+        self.ranges = tuple(ranges)
+
+    def __call__(self, years: range) -> set[dt.date]:
+        found: set[dt.date] = set()
+        for year in years:
+            for month, day in self.days:
+                try:
+                    found.add(dt.date(year, month, day))
+                except ValueError:  # 29 February of a common year
+                    continue
+            for (m1, d1), (m2, d2) in self.ranges:
+                first = _month_day(year, m1, d1)
+                end_year = year + 1 if (m2, d2) < (m1, d1) else year
+                last = _month_day(end_year, m2, d2, last=True)
+                while first <= last:
+                    found.add(first)
+                    first += dt.timedelta(days=1)
+        return found
+
+    def __repr__(self) -> str:
+        return f"yearly({len(self.days)} days, {len(self.ranges)} ranges)"
+
+
+def _month_day(year: int, month: int, day: int, last: bool = False) -> dt.date:
+    """The date ``month``-``day`` of ``year``; 29 February falls back to the 28th or 1 March."""
+    try:
+        return dt.date(year, month, day)
+    except ValueError:  # 29 February of a common year
+        return dt.date(year, 2, 28) if last else dt.date(year, 3, 1)
+
+
 def country_holidays(country: str, subdivision: str | None = None) -> _HolidayProvider:
     """A holiday provider for ``WeeklyCalendar`` backed by the ``holidays`` package."""
     return _HolidayProvider(country, subdivision)
@@ -332,6 +408,7 @@ __all__ = [
     "BusinessCalendar",
     "Shift",
     "WeeklyCalendar",
+    "YearlyHolidays",
     "country_holidays",
     "format_utc",
     "from_epoch",

@@ -14,10 +14,22 @@ from typing import Final
 
 from slaengine.calendar import BusinessCalendar
 from slaengine.policy.model import (
+    AGENT,
+    ANY_OUTGOING,
+    ASSIGNMENT,
+    FIRST_BUSINESS_MINUTE,
     FIRST_RESPONSE,
+    LATEST_CUSTOMER_MESSAGE,
+    MINUTES,
+    NEXT_OPENING,
     NEXT_RESPONSE,
+    NOT_REQUESTER,
+    PAUSE,
     PERIODIC_UPDATE,
+    PUBLIC_AGENT,
     RESOLUTION,
+    RESUME,
+    STOP,
     MetricPolicy,
     Policy,
 )
@@ -33,6 +45,9 @@ STATES: Final = (ACTIVE, PAUSED, ACHIEVED, BREACHED, CANCELLED)
 # How a clock instance stopped.
 FULFILLED: Final = "fulfilled"  # a reply (response metrics)
 SOLVED: Final = "solved"  # the ticket was solved or closed
+# A customer message ended a periodic_update that hands over to next_response
+# (``customer_message_stops``): the customer now waits for an answer instead.
+SUPERSEDED: Final = "superseded"
 
 
 @dataclass(frozen=True, slots=True)
@@ -356,6 +371,8 @@ def run_clocks(events: Sequence[Event], policy: Policy, now: int) -> list[ClockR
     ``events`` are one ticket's events in order, the first being ``created``,
     none after ``now``. Results come in policy metric order, then instance order.
     """
+    if policy.has_rules:
+        return _run_with_rules(events, policy, now)
     raws, statuses, priorities = _walk(events, policy)
     # Pauses need a status change; most tickets of a metric have none.
     no_pauses: list[tuple[int, int]] = []
@@ -374,6 +391,217 @@ def run_clocks(events: Sequence[Event], policy: Policy, now: int) -> list[ClockR
     return results
 
 
+# -- clock rules ---------------------------------------------------------------
+#
+# Policies with clock rules (docs/policies.md#clock-rules) take this path; the
+# plain path above stays free of their branches, because it runs once per
+# ticket in audits of millions.
+
+
+def _fulfils(rule: str, event: Event, bots_count: bool) -> bool:
+    """True when message ``event`` (not from the customer) fulfils a metric with ``rule``."""
+    author = event.author
+    if rule == PUBLIC_AGENT:
+        return event.public and (author == "agent" or (author == "bot" and bots_count))
+    if rule == AGENT:
+        return author == "agent" or (author == "bot" and bots_count)
+    if rule == NOT_REQUESTER:
+        return event.public
+    return rule == ANY_OUTGOING  # ASSIGNMENT is fulfilled by update events, not messages
+
+
+def _staff_created(events: Sequence[Event]) -> bool:
+    """True when the ticket's first public message was not written by the customer."""
+    for event in events:
+        if event.type == "message" and event.public:
+            return event.author != "customer"
+    return False
+
+
+def _off(raw: _Raw, at: int, reason: str, priorities_seen: int, agent: str | None = None) -> None:
+    # A clock that starts at the first business minute can be answered before it starts.
+    raw.switch_off(max(at, raw.windows[-1][0]), reason, priorities_seen, agent)
+
+
+def _walk_rules(
+    events: Sequence[Event], policy: Policy
+) -> tuple[list[_Raw], list[tuple[int, str]], list[str]]:
+    """:func:`_walk` for a policy with clock rules: what fulfils, starts and stops each clock."""
+    by_kind: dict[str, MetricPolicy] = {m.kind: m for m in policy.metrics}
+    fr_metric = by_kind.get(FIRST_RESPONSE)
+    nr_metric = by_kind.get(NEXT_RESPONSE)
+    pu_metric = by_kind.get(PERIODIC_UPDATE)
+    res_metric = by_kind.get(RESOLUTION)
+    bots = policy.bot_replies_count
+
+    created = events[0]
+    status = created.status or "new"
+    statuses: list[tuple[int, str]] = [(created.at, status)]
+    priorities: list[str] = [created.priority or "normal"]
+    stopped = status in STOPPED_STATUSES
+    raws: list[_Raw] = []
+    counts: dict[str, int] = {}
+
+    def start(metric: MetricPolicy, at: int) -> _Raw:
+        number = counts.get(metric.kind, 0) + 1
+        counts[metric.kind] = number
+        raw = _Raw(metric, number, [[at, -1]])
+        raws.append(raw)
+        return raw
+
+    def opening(metric: MetricPolicy) -> int:
+        if metric.starts == FIRST_BUSINESS_MINUTE:
+            return policy.calendar.next_open(created.at)
+        return created.at
+
+    fr: _Raw | None = None
+    if (
+        fr_metric is not None
+        and not stopped
+        and (fr_metric.staff_created or not _staff_created(events))
+    ):
+        fr = start(fr_metric, opening(fr_metric))
+        if fr_metric.fulfilled_by == ASSIGNMENT and created.assignee:
+            _off(fr, created.at, FULFILLED, 1, created.assignee)
+    res = start(res_metric, opening(res_metric)) if res_metric is not None and not stopped else None
+    nr: _Raw | None = None
+    pu: _Raw | None = None
+    fr_rule = fr_metric.fulfilled_by if fr_metric is not None else ""
+    nr_rule = nr_metric.fulfilled_by if nr_metric is not None else ""
+    pu_rule = pu_metric.fulfilled_by if pu_metric is not None else ""
+    answered = False  # a message that fulfils next_response has been written
+    waiting_on_reopen = False
+
+    for event in events[1:]:
+        kind = event.type
+        at = event.at
+        if kind == "message":
+            if event.author == "customer":
+                if not event.public:
+                    continue
+                if stopped:
+                    waiting_on_reopen = True
+                    continue
+                if pu is not None and pu.running and pu.metric.customer_message_stops:
+                    _off(pu, at, SUPERSEDED, len(priorities))
+                if nr_metric is not None and answered:
+                    if nr is None or not nr.running:
+                        nr = start(nr_metric, at)
+                    elif nr_metric.counts_from == LATEST_CUSTOMER_MESSAGE:
+                        nr.windows = [[at, -1]]  # the wait counts from this message
+                continue
+            if fr is not None and fr.running and _fulfils(fr_rule, event, bots):
+                _off(fr, at, FULFILLED, len(priorities), event.agent)
+            if nr_metric is not None and _fulfils(nr_rule, event, bots):
+                answered = True
+                if nr is not None and nr.running:
+                    _off(nr, at, FULFILLED, len(priorities), event.agent)
+            if pu_metric is not None and _fulfils(pu_rule, event, bots):
+                if pu is not None and pu.running:
+                    _off(pu, at, FULFILLED, len(priorities), event.agent)
+                if not stopped:
+                    pu = start(pu_metric, at)
+        elif kind == "status":
+            new_status = event.status or status
+            now_stopped = new_status in STOPPED_STATUSES
+            if now_stopped and not stopped:
+                for raw in (fr, nr, pu):
+                    if raw is not None and raw.running and raw.metric.when_solved == STOP:
+                        _off(raw, at, SOLVED, len(priorities))
+                if res is not None and res.running:
+                    _off(res, at, SOLVED, len(priorities))
+            elif stopped and not now_stopped:
+                if res_metric is None:
+                    pass
+                elif res is None:
+                    res = start(res_metric, at)
+                elif not res.running and res_metric.on_reopen == RESUME:
+                    res.windows.append([at, -1])
+                    res.stop_reason = None
+                if (
+                    waiting_on_reopen
+                    and answered
+                    and nr_metric is not None
+                    and (nr is None or not nr.running)
+                ):
+                    nr = start(nr_metric, at)
+                waiting_on_reopen = False
+            stopped = now_stopped
+            if new_status != status:
+                statuses.append((at, new_status))
+                status = new_status
+        elif kind == "update":
+            if event.priority is not None:
+                priorities.append(event.priority)
+            if event.assignee and fr is not None and fr.running and fr_rule == ASSIGNMENT:
+                _off(fr, at, FULFILLED, len(priorities), event.assignee)
+    return raws, statuses, priorities
+
+
+def _state(
+    elapsed: int, target: int, running: bool, paused_now: bool, stop_reason: str | None, kind: str
+) -> str:
+    if elapsed > target:
+        return BREACHED
+    if running:
+        return PAUSED if paused_now else ACTIVE
+    if stop_reason == FULFILLED or kind == RESOLUTION:
+        return ACHIEVED
+    return CANCELLED
+
+
+def _run_with_rules(events: Sequence[Event], policy: Policy, now: int) -> list[ClockResult]:
+    raws, statuses, priorities = _walk_rules(events, policy)
+    minutes = policy.precision == MINUTES
+    next_opening = policy.due_at_closing == NEXT_OPENING
+    status_now = statuses[-1][1]
+    pause_cache: dict[frozenset[str], list[tuple[int, int]]] = {}
+    results: list[ClockResult] = []
+    for metric in policy.metrics:
+        pause_when = metric.pause_when
+        if metric.when_solved == PAUSE:
+            pause_when = pause_when | STOPPED_STATUSES
+        pauses = pause_cache.get(pause_when)
+        if pauses is None:
+            pauses = _pause_intervals(statuses, pause_when) if len(statuses) > 1 else []
+            if minutes:
+                # Pauses are cut at whole minutes, like the time they interrupt.
+                pauses = [
+                    (a - a % 60, b if b == -1 else b - b % 60)
+                    for a, b in pauses
+                    if b == -1 or b - b % 60 > a - a % 60
+                ]
+            pause_cache[pause_when] = pauses
+        for raw in raws:
+            if raw.metric is not metric:
+                continue
+            result = _measure(raw, pauses, priorities, now)
+            running = result.stop is None
+            if running and result.start > now and result.due is not None:
+                # Not started yet (first business minute ahead): due counts from the start.
+                result.due = metric.calendar.add(result.start, result.target)
+            if minutes:
+                result.elapsed -= result.elapsed % 60
+                result.paused -= result.paused % 60
+                paused_now = running and bool(pauses) and pauses[-1][1] == -1
+                result.state = _state(
+                    result.elapsed, result.target, running, paused_now, raw.stop_reason, metric.kind
+                )
+            if running and status_now in metric.hide_when:
+                # The deadline is hidden in this status; its time still counts.
+                result.due = None
+                result.alerts = tuple(
+                    alert
+                    if alert.at is not None and alert.at <= now
+                    else Alert(alert.kind, alert.level, None, alert.notify)
+                    for alert in result.alerts
+                )
+            if next_opening and result.due is not None and metric.calendar.is_closing(result.due):
+                result.due = metric.calendar.next_open(result.due)
+            results.append(result)
+    return results
+
+
 __all__ = [
     "ACHIEVED",
     "ACTIVE",
@@ -383,6 +611,7 @@ __all__ = [
     "PAUSED",
     "SOLVED",
     "STATES",
+    "SUPERSEDED",
     "Alert",
     "ClockResult",
     "run_clocks",

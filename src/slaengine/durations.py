@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+_WORKING_DAYS = re.compile(r"^\s*(\d+)[\s_-]*(?:wd|working[\s_-]*days?)\s*$")
 _PATTERN = re.compile(r"^\s*(?:(\d+)\s*h)?\s*(?:(\d+)\s*m(?:in)?)?\s*(?:(\d+)\s*s)?\s*$")
 
 
@@ -39,6 +40,23 @@ def parse_duration(value: object) -> int:
     return seconds
 
 
+def parse_working_days(value: object) -> int | None:
+    """The number of working days of a target like ``2 working days`` or ``2wd``; else ``None``.
+
+    A working day is one open day of the metric's calendar; the policy loader turns
+    it into business seconds once it knows the calendar.
+    """
+    if not isinstance(value, str):
+        return None
+    found = _WORKING_DAYS.match(value.lower())
+    if found is None:
+        return None
+    days = int(found.group(1))
+    if days <= 0:
+        raise ValueError(f"a duration must be longer than zero, got '{value}'")
+    return days
+
+
 def format_duration(seconds: int) -> str:
     """Compact text for ``seconds`` (``1h30m``, ``-15m``, ``0s``), the inverse of parsing."""
     sign = "-" if seconds < 0 else ""
@@ -50,4 +68,4 @@ def format_duration(seconds: int) -> str:
     return sign + text
 
 
-__all__ = ["format_duration", "parse_duration"]
+__all__ = ["format_duration", "parse_duration", "parse_working_days"]

@@ -131,13 +131,20 @@ def plugin_notifiers() -> frozenset[str]:
 
 
 def load_command_policies(*paths: str) -> PolicySet:
-    """``load_policies`` with what the plugins contribute (calendars, notify targets)."""
-    return load_policies(*paths, calendars=plugin_calendars(), notifiers=plugin_notifiers())
+    """``load_policies`` with what the plugins contribute (calendars, targets, conditions)."""
+    return load_policies(
+        *paths,
+        calendars=plugin_calendars(),
+        notifiers=plugin_notifiers(),
+        conditions=command_plugins().conditions(),
+    )
 
 
 def read_command_policies(paths: Sequence[str]) -> tuple[PolicySet | None, list[Problem]]:
     """``read_policies`` with what the plugins contribute, keeping every problem."""
-    return read_policies(paths, plugin_calendars(), plugin_notifiers())
+    return read_policies(
+        paths, plugin_calendars(), plugin_notifiers(), command_plugins().conditions()
+    )
 
 
 def evaluation_instant(text: str | None) -> int:

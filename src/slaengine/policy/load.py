@@ -9,7 +9,7 @@ from types import MappingProxyType
 
 from slaengine.calendar import BusinessCalendar
 from slaengine.errors import PolicyError, Problem
-from slaengine.policy.model import PolicySet
+from slaengine.policy.model import Condition, PolicySet
 from slaengine.policy.source import YNode, parse_yaml
 from slaengine.policy.validate import build_policy_set
 
@@ -54,11 +54,14 @@ def read_policies(
     paths: Iterable[str | os.PathLike[str]],
     calendars: Mapping[str, BusinessCalendar] = _NO_CALENDARS,
     notifiers: Collection[str] | None = None,
+    conditions: Mapping[str, Condition] | None = None,
 ) -> tuple[PolicySet | None, list[Problem]]:
     """Load and validate; return the set (``None`` on errors) and every problem found.
 
     ``calendars`` are extra named calendars (from plugins) policies may refer to;
-    ``notifiers``, when given, the notify targets policies may name.
+    ``notifiers``, when given, the notify targets policies may name;
+    ``conditions`` the custom match conditions (name to a predicate on the
+    ticket) that a match's ``conditions`` may name.
     """
     documents: list[tuple[str, YNode | None, list[Problem]]] = []
     for path in policy_files(paths):
@@ -70,19 +73,22 @@ def read_policies(
             continue
         root, problems = parse_yaml(text, source)
         documents.append((source, root, problems))
-    return build_policy_set(documents, calendars, notifiers)
+    return build_policy_set(documents, calendars, notifiers, conditions)
 
 
 def load_policies(
     *paths: str | os.PathLike[str],
     calendars: Mapping[str, BusinessCalendar] = _NO_CALENDARS,
     notifiers: Collection[str] | None = None,
+    conditions: Mapping[str, Condition] | None = None,
 ) -> PolicySet:
     """Load policy files or directories; raise :class:`PolicyError` listing every error.
 
-    Warnings (codes starting with ``W``) do not stop loading.
+    Warnings (codes starting with ``W``) do not stop loading. ``conditions`` maps
+    custom match condition names to predicates on a ticket; one that raises when
+    evaluated counts as not holding.
     """
-    policy_set, problems = read_policies(paths, calendars, notifiers)
+    policy_set, problems = read_policies(paths, calendars, notifiers, conditions)
     if policy_set is None:
         raise PolicyError([p for p in problems if not p.code.startswith("W")])
     return policy_set
@@ -93,10 +99,13 @@ def loads_policies(
     source: str = "<string>",
     calendars: Mapping[str, BusinessCalendar] = _NO_CALENDARS,
     notifiers: Collection[str] | None = None,
+    conditions: Mapping[str, Condition] | None = None,
 ) -> PolicySet:
     """Load one policy document from a string (for tests and embedding)."""
     root, problems = parse_yaml(text, source)
-    policy_set, found = build_policy_set([(source, root, problems)], calendars, notifiers)
+    policy_set, found = build_policy_set(
+        [(source, root, problems)], calendars, notifiers, conditions
+    )
     if policy_set is None:
         raise PolicyError([p for p in found if not p.code.startswith("W")])
     return policy_set

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Final
@@ -16,6 +16,44 @@ PERIODIC_UPDATE: Final = "periodic_update"
 RESOLUTION: Final = "resolution"
 METRIC_KINDS: Final = (FIRST_RESPONSE, NEXT_RESPONSE, PERIODIC_UPDATE, RESOLUTION)
 RESPONSE_METRICS: Final = frozenset({FIRST_RESPONSE, NEXT_RESPONSE, PERIODIC_UPDATE})
+
+# What fulfils a response metric (``fulfilled_by``).
+PUBLIC_AGENT: Final = "public_agent"  # a public agent message (bots with bot_replies_count)
+AGENT: Final = "agent"  # any agent message, internal notes too
+NOT_REQUESTER: Final = "not_requester"  # any public message not written by the customer
+ANY_OUTGOING: Final = "any_outgoing"  # any message not written by the customer, notes too
+ASSIGNMENT: Final = "assignment"  # the ticket gets an assignee (time to own); first_response only
+FULFILMENTS: Final = (PUBLIC_AGENT, AGENT, NOT_REQUESTER, ANY_OUTGOING, ASSIGNMENT)
+
+# When first_response and resolution start (``starts``).
+AT_CREATION: Final = "created"
+FIRST_BUSINESS_MINUTE: Final = "first_business_minute"
+STARTS: Final = (AT_CREATION, FIRST_BUSINESS_MINUTE)
+
+# Which customer message a next_response instance counts from (``counts_from``).
+OLDEST_UNANSWERED: Final = "oldest_unanswered"
+LATEST_CUSTOMER_MESSAGE: Final = "latest_customer_message"
+COUNTS_FROM: Final = (OLDEST_UNANSWERED, LATEST_CUSTOMER_MESSAGE)
+
+# What solving does to a running response clock (``when_solved``).
+STOP: Final = "stop"
+PAUSE: Final = "pause"
+WHEN_SOLVED: Final = (STOP, PAUSE)
+
+# What a reopen does to a stopped resolution clock (``on_reopen``).
+RESUME: Final = "resume"
+STAYS_MET: Final = "stays_met"
+ON_REOPEN: Final = (RESUME, STAYS_MET)
+
+# Policy-level rules.
+SECONDS: Final = "seconds"
+MINUTES: Final = "minutes"
+PRECISIONS: Final = (SECONDS, MINUTES)
+CLOSING: Final = "closing"
+NEXT_OPENING: Final = "next_opening"
+DUE_AT_CLOSING: Final = (CLOSING, NEXT_OPENING)
+
+Condition = Callable[[TicketState], bool]
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +85,8 @@ class Match:
     tags_none: frozenset[str] = frozenset()
     fields: Mapping[str, tuple[Any, ...]] = field(default_factory=lambda: MappingProxyType({}))
     exclude: Match | None = None
+    # Named custom conditions (from plugins); every one must hold.
+    custom: tuple[tuple[str, Condition], ...] = ()
 
     @property
     def is_catch_all(self) -> bool:
@@ -79,6 +119,10 @@ class Match:
         if self.fields:
             for name, values in self.fields.items():
                 if ticket.fields.get(name) not in values:
+                    return False
+        if self.custom:
+            for _name, condition in self.custom:
+                if not _custom_holds(condition, ticket):
                     return False
         return self.exclude is None or not self.exclude.holds(ticket)
 
@@ -134,6 +178,13 @@ class Match:
             found.append(
                 (met, f"field {name!r} = {value!r} {'in' if met else 'not in'} {list(values)}")
             )
+        for name, condition in self.custom:
+            try:
+                met = bool(condition(ticket))
+            except Exception as exc:
+                found.append((False, f"condition {name!r} failed: {type(exc).__name__}: {exc}"))
+                continue
+            found.append((met, f"condition {name!r} {'holds' if met else 'does not hold'}"))
         if self.exclude is not None:
             if self.exclude.holds(ticket):
                 found.append((False, "excluded by 'not'"))
@@ -148,6 +199,14 @@ class Match:
 
 
 _EVERYTHING: Final = Match()
+
+
+def _custom_holds(condition: Condition, ticket: TicketState) -> bool:
+    """A custom condition's answer; one that raises does not hold (the caller may log it)."""
+    try:
+        return bool(condition(ticket))
+    except Exception:
+        return False
 
 
 WARNING: Final = "warning"
@@ -186,6 +245,29 @@ class MetricPolicy:
     pause_when: frozenset[str] = frozenset()
     location: Location | None = None
     alerts: tuple[AlertRule, ...] = ()  # warnings first, then escalations, each in order
+    # Clock rules (docs/policies.md#clock-rules); the defaults are slaengine's own semantics.
+    fulfilled_by: str = PUBLIC_AGENT
+    starts: str = AT_CREATION
+    staff_created: bool = True  # False: no first_response on tickets an agent opened
+    counts_from: str = OLDEST_UNANSWERED
+    customer_message_stops: bool = False  # periodic_update: a customer message ends it
+    when_solved: str = STOP
+    on_reopen: str = RESUME
+    hide_when: frozenset[str] = frozenset()
+
+    @property
+    def has_rules(self) -> bool:
+        """True when any clock rule differs from the default."""
+        return (
+            self.fulfilled_by != PUBLIC_AGENT
+            or self.starts != AT_CREATION
+            or not self.staff_created
+            or self.counts_from != OLDEST_UNANSWERED
+            or self.customer_message_stops
+            or self.when_solved != STOP
+            or self.on_reopen != RESUME
+            or bool(self.hide_when)
+        )
 
     def target_for(self, priority: str) -> int:
         """Seconds of business time allowed for ``priority``."""
@@ -203,6 +285,29 @@ class Policy:
     bot_replies_count: bool = False
     description: str = ""
     location: Location | None = None
+    semantics: str | None = None  # the preset named by 'semantics', if any
+    precision: str = SECONDS
+    due_at_closing: str = CLOSING
+    # Policy versioning: tickets created before this instant skip the policy.
+    effective_from: int | None = None
+    # True when a clock rule of the policy or one of its metrics is not the default;
+    # the clocks take their plain (fast) path otherwise. Computed, not given.
+    has_rules: bool = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(
+            self,
+            "has_rules",
+            self.precision != SECONDS
+            or self.due_at_closing != CLOSING
+            or any(metric.has_rules for metric in self.metrics),
+        )
+
+    def applies_to(self, ticket: TicketState) -> bool:
+        """True when the policy covers ``ticket``: its match holds and it is in force."""
+        if self.effective_from is not None and ticket.created < self.effective_from:
+            return False
+        return self.match.holds(ticket)
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,6 +322,8 @@ class PolicySet:
     def select(self, ticket: TicketState) -> Policy | None:
         """The first policy whose match holds for ``ticket``, or ``None`` (unmatched)."""
         for policy in self.policies:
+            if policy.effective_from is not None and ticket.created < policy.effective_from:
+                continue  # a newer version: tickets created before it keep the older one
             if policy.match.holds(ticket):
                 return policy
         return None
@@ -230,15 +337,40 @@ class PolicySet:
 
 
 __all__ = [
+    "AGENT",
+    "ANY_OUTGOING",
+    "ASSIGNMENT",
+    "AT_CREATION",
+    "CLOSING",
+    "COUNTS_FROM",
+    "DUE_AT_CLOSING",
     "ESCALATION",
+    "FIRST_BUSINESS_MINUTE",
     "FIRST_RESPONSE",
+    "FULFILMENTS",
+    "LATEST_CUSTOMER_MESSAGE",
     "METRIC_KINDS",
+    "MINUTES",
+    "NEXT_OPENING",
     "NEXT_RESPONSE",
+    "NOT_REQUESTER",
+    "OLDEST_UNANSWERED",
+    "ON_REOPEN",
+    "PAUSE",
     "PERIODIC_UPDATE",
+    "PRECISIONS",
+    "PUBLIC_AGENT",
     "RESOLUTION",
     "RESPONSE_METRICS",
+    "RESUME",
+    "SECONDS",
+    "STARTS",
+    "STAYS_MET",
+    "STOP",
     "WARNING",
+    "WHEN_SOLVED",
     "AlertRule",
+    "Condition",
     "Location",
     "Match",
     "MetricPolicy",

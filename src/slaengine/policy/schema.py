@@ -41,6 +41,19 @@ _TIME: Final = r"(?:[01]?\d|2[0-3]):[0-5]\d"
 # An open interval HH:MM-HH:MM; 24:00 only as an end; an end not after the start runs overnight.
 INTERVAL_PATTERN: Final = rf"^\s*{_TIME}\s*-\s*(?:{_TIME}|24:00)\s*$"
 DATE_PATTERN: Final = r"^\s*\d{4}-\d{2}-\d{2}\s*$"
+# A target in working days: 2 working days, 1 working day, 2wd.
+WORKING_DAYS_PATTERN: Final = (
+    r"^\s*(?=[^1-9]*[1-9])\d+[\s_-]*(?:[wW][dD]|"
+    + _any_case("working")
+    + r"[\s_-]*"
+    + _any_case("day")
+    + r"[sS]?)\s*$"
+)
+# A yearly holiday: month-day MM-DD.
+MONTH_DAY_PATTERN: Final = r"^\s*\d{1,2}-\d{1,2}\s*$"
+# A timestamp with a UTC offset (the loader checks it fully).
+TIMESTAMP_PATTERN: Final = r"^\s*\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}.*([Zz]|[+-]\d{2}:?\d{2})\s*$"
+_PRESETS: Final = ("slaengine", "zendesk", "zammad", "rt", "znuny", "glpi", "chatwoot")
 
 
 def _text(description: str) -> dict[str, Any]:
@@ -66,6 +79,17 @@ def _duration() -> dict[str, Any]:
     }
 
 
+def _target() -> dict[str, Any]:
+    return {
+        "description": "A target: a duration of business time (90m, 2h, 1h30m, 45s, whole "
+        "minutes) or working days of the metric's calendar (2 working days, 2wd).",
+        "anyOf": [
+            {"$ref": "#/$defs/duration"},
+            {"type": "string", "pattern": WORKING_DAYS_PATTERN},
+        ],
+    }
+
+
 def _date(description: str) -> dict[str, Any]:
     return {"description": description, "type": "string", "pattern": DATE_PATTERN}
 
@@ -87,19 +111,38 @@ def _calendar() -> dict[str, Any]:
             {"type": "null"},
         ],
     }
+    day_or_month_day = {"type": "string", "pattern": f"{DATE_PATTERN}|{MONTH_DAY_PATTERN}"}
     holiday_map = {
         "description": "A dated holiday {date, name}, a range {from, to} (both included), "
         "or a country's public holidays {country, subdivision}.",
         "type": "object",
         "additionalProperties": False,
         "properties": {
-            "date": _date("The closed day, YYYY-MM-DD."),
+            "date": {
+                "description": "The closed day, YYYY-MM-DD (MM-DD with yearly).",
+                **day_or_month_day,
+            },
             "name": {
                 "description": "A label for people; not used by the engine.",
                 "type": "string",
             },
-            "from": _date("First closed day of a range, YYYY-MM-DD."),
-            "to": _date("Last closed day of a range (included), YYYY-MM-DD."),
+            "from": {
+                "description": "First closed day of a range, YYYY-MM-DD (MM-DD with yearly).",
+                **day_or_month_day,
+            },
+            "to": {
+                "description": "Last closed day of a range (included), YYYY-MM-DD (MM-DD with "
+                "yearly).",
+                **day_or_month_day,
+            },
+            "yearly": {
+                "description": "true: the date or range comes back every year.",
+                "type": "boolean",
+            },
+            "active": {
+                "description": "false: the entry is kept but not used. Default true.",
+                "type": "boolean",
+            },
             "country": {
                 "description": "ISO 3166 country code (DE, US, GB): its public holidays.",
                 "type": "string",
@@ -112,8 +155,16 @@ def _calendar() -> dict[str, Any]:
         "anyOf": [{"required": ["date"]}, {"required": ["from", "to"]}, {"required": ["country"]}],
     }
     holiday = {
-        "description": "A closed date YYYY-MM-DD, or a mapping.",
-        "anyOf": [_date("A closed date, YYYY-MM-DD."), holiday_map],
+        "description": "A closed date YYYY-MM-DD, a yearly month-day MM-DD, or a mapping.",
+        "anyOf": [
+            _date("A closed date, YYYY-MM-DD."),
+            {
+                "description": "A month-day closed every year, MM-DD.",
+                "type": "string",
+                "pattern": MONTH_DAY_PATTERN,
+            },
+            holiday_map,
+        ],
     }
     return {
         "description": "A business-hours calendar: weekly open hours in one time zone, minus "
@@ -187,6 +238,11 @@ def _match() -> dict[str, Any]:
                     "anyOf": [scalar, {"type": "array", "items": scalar, "minItems": 1}],
                 },
             },
+            "conditions": _one_or_many(
+                _text("A custom condition registered by a plugin."),
+                "Custom conditions; every one must hold.",
+                1,
+            ),
             "not": {
                 "$ref": "#/$defs/match",
                 "type": "object",
@@ -198,17 +254,59 @@ def _match() -> dict[str, Any]:
     return match
 
 
+def _choice(description: str, values: tuple[str, ...]) -> dict[str, Any]:
+    return {"description": description, "enum": list(values)}
+
+
+_RULES: Final[dict[str, dict[str, Any]]] = {
+    "fulfilled_by": _choice(
+        "What fulfils this response metric.",
+        ("public_agent", "agent", "not_requester", "any_outgoing", "assignment"),
+    ),
+    "starts": _choice(
+        "When the clock starts: at creation or at the policy calendar's first open instant.",
+        ("created", "first_business_minute"),
+    ),
+    "staff_created": _choice(
+        "exempt: no first_response on tickets whose first public message is not the customer's.",
+        ("measured", "exempt"),
+    ),
+    "counts_from": _choice(
+        "The customer message a next_response instance counts from.",
+        ("oldest_unanswered", "latest_customer_message"),
+    ),
+    "customer_message_stops": {
+        "description": "true: a customer message stops the running periodic_update.",
+        "type": "boolean",
+    },
+    "when_solved": _choice("What solving does to a running response clock.", ("stop", "pause")),
+    "on_reopen": _choice(
+        "What a reopen does to the stopped resolution clock.", ("resume", "stays_met")
+    ),
+}
+# The metrics each rule applies to.
+_RULE_METRICS: Final[dict[str, tuple[str, ...]]] = {
+    "fulfilled_by": ("first_response", "next_response", "periodic_update"),
+    "starts": ("first_response", "resolution"),
+    "staff_created": ("first_response",),
+    "counts_from": ("next_response",),
+    "customer_message_stops": ("periodic_update",),
+    "when_solved": ("first_response", "next_response", "periodic_update"),
+    "on_reopen": ("resolution",),
+}
+
+
 def _metric(kind: str, what: str) -> dict[str, Any]:
     targets = {
         "description": "Target per priority (all four), or one duration for all.",
         "anyOf": [
-            {"$ref": "#/$defs/duration"},
+            {"$ref": "#/$defs/target"},
             {
                 "type": "object",
                 "additionalProperties": False,
                 "required": list(_PRIORITIES),
                 "properties": {
-                    p: {"$ref": "#/$defs/duration", "description": f"Target for {p} tickets."}
+                    p: {"$ref": "#/$defs/target", "description": f"Target for {p} tickets."}
                     for p in _PRIORITIES
                 },
             },
@@ -267,6 +365,12 @@ def _metric(kind: str, what: str) -> dict[str, Any]:
                 },
                 "Escalation levels after a breach, in increasing 'after' order.",
             ),
+            "hide_when": _one_or_many(
+                {"description": "A status.", "enum": list(_PAUSABLE)},
+                "The deadline is hidden while the ticket's status is one of these; time "
+                "still counts.",
+            ),
+            **{rule: schema for rule, schema in _RULES.items() if kind in _RULE_METRICS[rule]},
         },
     }
 
@@ -294,6 +398,23 @@ def _policy() -> dict[str, Any]:
             "bot_replies_count": {
                 "description": "true: public bot messages fulfil response metrics. Default false.",
                 "type": "boolean",
+            },
+            "semantics": {
+                "description": "A named preset of another help desk's clock rules; rules "
+                "written in the policy win.",
+                "type": "string",
+                "pattern": "^\\s*(?:" + "|".join(_any_case(p) for p in _PRESETS) + ")\\s*$",
+            },
+            "precision": _choice("Count seconds, or whole minutes.", ("seconds", "minutes")),
+            "due_at_closing": _choice(
+                "A due instant exactly at closing time is shown as it, or as the next opening.",
+                ("closing", "next_opening"),
+            ),
+            "effective_from": {
+                "description": "Tickets created before this timestamp skip the policy "
+                "(policy versions).",
+                "type": "string",
+                "pattern": TIMESTAMP_PATTERN,
             },
             "metrics": {
                 "description": "The metrics this policy measures (at least one).",
@@ -354,6 +475,7 @@ def policy_schema() -> dict[str, Any]:
         },
         "$defs": {
             "duration": _duration(),
+            "target": _target(),
             "calendar": _calendar(),
             "match": _match(),
             "policy": _policy(),
@@ -371,6 +493,9 @@ __all__ = [
     "DAY_PATTERN",
     "DURATION_PATTERN",
     "INTERVAL_PATTERN",
+    "MONTH_DAY_PATTERN",
+    "TIMESTAMP_PATTERN",
+    "WORKING_DAYS_PATTERN",
     "policy_schema",
     "schema_json",
 ]

@@ -24,35 +24,112 @@ from slaengine.calendar import (
     BusinessCalendar,
     Shift,
     WeeklyCalendar,
+    YearlyHolidays,
     country_holidays,
 )
-from slaengine.durations import parse_duration
-from slaengine.errors import Problem
+from slaengine.durations import parse_duration, parse_working_days
+from slaengine.errors import EventError, Problem
 from slaengine.policy.model import (
+    ASSIGNMENT,
+    COUNTS_FROM,
+    DUE_AT_CLOSING,
     ESCALATION,
+    FIRST_RESPONSE,
+    FULFILMENTS,
     METRIC_KINDS,
+    NEXT_RESPONSE,
+    ON_REOPEN,
+    PERIODIC_UPDATE,
+    PRECISIONS,
+    RESOLUTION,
+    RESPONSE_METRICS,
+    STARTS,
     WARNING,
+    WHEN_SOLVED,
     AlertRule,
+    Condition,
     Location,
     Match,
     MetricPolicy,
     Policy,
     PolicySet,
 )
+from slaengine.policy.semantics import PRESETS, Preset, preset
 from slaengine.policy.source import YMap, YNode, YScalar, YSeq
-from slaengine.timeline import CHANNELS, PRIORITIES, STATUSES, STOPPED_STATUSES
+from slaengine.timeline import CHANNELS, PRIORITIES, STATUSES, STOPPED_STATUSES, parse_instant
 
 ALWAYS_OPEN = "24x7"
 TOP_KEYS = ("version", "calendars", "policies", "statuses")
 CALENDAR_KEYS = ("timezone", "hours", "holidays", "description")
-POLICY_KEYS = ("name", "description", "match", "calendar", "bot_replies_count", "metrics")
-METRIC_KEYS = ("targets", "pause_when", "calendar", "warn_at", "escalations")
+POLICY_KEYS = (
+    "name",
+    "description",
+    "match",
+    "calendar",
+    "bot_replies_count",
+    "semantics",
+    "precision",
+    "due_at_closing",
+    "effective_from",
+    "metrics",
+)
+METRIC_KEYS = (
+    "targets",
+    "pause_when",
+    "calendar",
+    "warn_at",
+    "escalations",
+    "fulfilled_by",
+    "starts",
+    "staff_created",
+    "counts_from",
+    "customer_message_stops",
+    "when_solved",
+    "on_reopen",
+    "hide_when",
+)
+# The metrics each clock rule applies to (E213 for any other).
+RULE_METRICS: Mapping[str, frozenset[str]] = MappingProxyType(
+    {
+        "fulfilled_by": RESPONSE_METRICS,
+        "starts": frozenset({FIRST_RESPONSE, RESOLUTION}),
+        "staff_created": frozenset({FIRST_RESPONSE}),
+        "counts_from": frozenset({NEXT_RESPONSE}),
+        "customer_message_stops": frozenset({PERIODIC_UPDATE}),
+        "when_solved": RESPONSE_METRICS,
+        "on_reopen": frozenset({RESOLUTION}),
+        "hide_when": frozenset(METRIC_KINDS),
+    }
+)
+_CHOICES: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {
+        "fulfilled_by": FULFILMENTS,
+        "starts": STARTS,
+        "counts_from": COUNTS_FROM,
+        "when_solved": WHEN_SOLVED,
+        "on_reopen": ON_REOPEN,
+        "precision": PRECISIONS,
+        "due_at_closing": DUE_AT_CLOSING,
+        "staff_created": ("measured", "exempt"),
+    }
+)
 WARN_KEYS = ("at", "notify")
 ESCALATION_KEYS = ("after", "notify")
 _PERCENT = re.compile(r"^\s*(\d{1,3})\s*%\s*$")
-MATCH_KEYS = ("channel", "priority", "group", "assignee", "customer", "tags", "fields", "not")
+MATCH_KEYS = (
+    "channel",
+    "priority",
+    "group",
+    "assignee",
+    "customer",
+    "tags",
+    "fields",
+    "conditions",
+    "not",
+)
 TAG_KEYS = ("any", "all", "none")
-HOLIDAY_KEYS = ("date", "from", "to", "name", "country", "subdivision")
+HOLIDAY_KEYS = ("date", "from", "to", "yearly", "active", "name", "country", "subdivision")
+_MONTH_DAY = re.compile(r"^\s*(\d{1,2})-(\d{1,2})\s*$")
 _INTERVAL = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
 
 
@@ -79,6 +156,7 @@ class _FileContext:
     source: str
     problems: list[Problem] = field(default_factory=list)
     notifiers: frozenset[str] | None = None  # known notify targets; None: not checked
+    conditions: Mapping[str, Condition] | None = None  # custom match conditions by name
 
     def report(self, node: YNode, code: str, message: str) -> None:
         self.problems.append(Problem(self.source, node.line, node.column, code, message))
@@ -237,14 +315,48 @@ def _date(ctx: _FileContext, node: YNode, what: str) -> dt.date | None:
     return None
 
 
+def _month_day(ctx: _FileContext, node: YNode, what: str) -> tuple[int, int] | None:
+    """A month-day like ``12-25`` (or the month and day of a full date)."""
+    if isinstance(node, YScalar) and isinstance(node.value, dt.date):
+        return node.value.month, node.value.day
+    text = node.text if isinstance(node, YScalar) and node.value is not None else ""
+    found = _MONTH_DAY.match(text)
+    if found is not None:
+        month, day = int(found.group(1)), int(found.group(2))
+        try:
+            dt.date(2024, month, day)  # a leap year: 02-29 is a valid yearly date
+        except ValueError:
+            pass
+        else:
+            return month, day
+    ctx.report(
+        node, "E204", f"{what} must be a month-day like 12-25 or a date, got {_describe(node)}"
+    )
+    return None
+
+
+def _flag(ctx: _FileContext, node: YNode, what: str) -> bool | None:
+    if isinstance(node, YScalar) and isinstance(node.value, bool):
+        return node.value
+    ctx.report(node, "E103", f"{what} must be true or false, got {_describe(node)}")
+    return None
+
+
 def _holidays(
     ctx: _FileContext, node: YNode
 ) -> tuple[set[dt.date], list[Callable[[range], set[dt.date]]]]:
     dates: set[dt.date] = set()
     providers: list[Callable[[range], set[dt.date]]] = []
+    yearly_days: list[tuple[int, int]] = []
+    yearly_ranges: list[tuple[tuple[int, int], tuple[int, int]]] = []
     items = node.items if isinstance(node, YSeq) else [node]
     for item in items:
         if isinstance(item, YScalar):
+            if isinstance(item.value, str) and _MONTH_DAY.match(item.value):
+                month_day = _month_day(ctx, item, "a yearly holiday")
+                if month_day is not None:
+                    yearly_days.append(month_day)
+                continue
             day = _date(ctx, item, "a holiday")
             if day is not None:
                 dates.add(day)
@@ -268,25 +380,47 @@ def _holidays(
             continue
         if "name" in names:
             ctx.text(names["name"][1], "a holiday's 'name'")
+        active = _flag(ctx, names["active"][1], "'active'") if "active" in names else True
+        yearly = _flag(ctx, names["yearly"][1], "'yearly'") if "yearly" in names else False
+        if yearly is None or active is None:
+            continue  # reported; the dates cannot be read without knowing which kind
+        if yearly and "country" in names:
+            ctx.report(
+                names["yearly"][0], "E103", "'yearly' is for dates and ranges, not a country"
+            )
+            continue
         if "country" in names:
             provider = _country(ctx, entry)
-            if provider is not None:
+            if provider is not None and active:
                 providers.append(provider)
         elif "date" in names:
+            if yearly:
+                month_day = _month_day(ctx, names["date"][1], "'date'")
+                if month_day is not None and active:
+                    yearly_days.append(month_day)
+                continue
             day = _date(ctx, names["date"][1], "'date'")
-            if day is not None:
+            if day is not None and active:
                 dates.add(day)
         elif "from" in names and "to" in names:
+            if yearly:
+                first_md = _month_day(ctx, names["from"][1], "'from'")
+                last_md = _month_day(ctx, names["to"][1], "'to'")
+                if first_md is not None and last_md is not None and active:
+                    yearly_ranges.append((first_md, last_md))
+                continue
             first = _date(ctx, names["from"][1], "'from'")
             last = _date(ctx, names["to"][1], "'to'")
             if first is not None and last is not None:
                 if last < first:
                     ctx.report(names["to"][1], "E204", "'to' is before 'from'")
-                while first <= last:
+                while first <= last and active:
                     dates.add(first)
                     first += dt.timedelta(days=1)
         else:
             ctx.report(entry, "E102", "a holiday needs 'date', 'from' and 'to', or 'country'")
+    if yearly_days or yearly_ranges:
+        providers.append(YearlyHolidays(yearly_days, yearly_ranges))
     return dates, providers
 
 
@@ -430,6 +564,12 @@ def _match(ctx: _FileContext, node: YNode, where: str) -> Match | None:
                     n.text if isinstance(n.value, dt.date) else n.value for n in scalars
                 )
             values["fields"] = MappingProxyType(fields)
+    if "conditions" in body.entries:
+        custom = _conditions(ctx, body.entries["conditions"][1])
+        if custom is None:
+            ok = False
+        else:
+            values["custom"] = custom
     if "not" in body.entries:
         not_node = body.entries["not"][1]
         excluded = _match(ctx, not_node, f"'not' of {where}")
@@ -444,6 +584,26 @@ def _match(ctx: _FileContext, node: YNode, where: str) -> Match | None:
             )
         values["exclude"] = excluded
     return Match(**values) if ok else None
+
+
+def _conditions(ctx: _FileContext, node: YNode) -> tuple[tuple[str, Condition], ...] | None:
+    """``conditions: [vip-customer, ...]``: custom conditions registered by plugins."""
+    known = ctx.conditions or {}
+    found: list[tuple[str, Condition]] = []
+    ok = True
+    for name, item in ctx.text_list(node, "a condition name"):
+        condition = known.get(name)
+        if condition is None:
+            ok = False
+            hint = (
+                f"; expected one of {', '.join(sorted(known))}{_did_you_mean(name, known)}"
+                if known
+                else "; no plugin registers match conditions (see docs/hooks.md)"
+            )
+            ctx.report(item, "E307", f"unknown match condition '{name}'{hint}")
+        elif all(name != seen for seen, _ in found):
+            found.append((name, condition))
+    return tuple(found) if ok else None
 
 
 def _no_empty_lists(ctx: _FileContext, body: YMap) -> bool:
@@ -466,10 +626,17 @@ def _no_empty_lists(ctx: _FileContext, body: YMap) -> bool:
     return ok
 
 
+def _target(value: object) -> int:
+    """Seconds of a target, or ``-n`` for ``n`` working days (resolved with the calendar)."""
+    days = parse_working_days(value)
+    return -days if days is not None else parse_duration(value)
+
+
 def _targets(ctx: _FileContext, node: YNode, where: str) -> dict[str, int] | None:
+    """Targets per priority: seconds, or ``-n`` for ``n`` working days (see :func:`_target`)."""
     if isinstance(node, YScalar):
         try:
-            seconds = parse_duration(node.value)
+            seconds = _target(node.value)
         except ValueError as exc:
             ctx.report(node, "E201", f"bad target of {where}: {exc}")
             return None
@@ -496,7 +663,7 @@ def _targets(ctx: _FileContext, node: YNode, where: str) -> dict[str, int] | Non
             )
             continue
         try:
-            targets[name] = parse_duration(value.value)
+            targets[name] = _target(value.value)
         except ValueError as exc:
             ctx.report(value, "E201", f"bad target for {name}: {exc}")
     missing = [p for p in PRIORITIES if p not in body.entries]
@@ -510,16 +677,24 @@ def _targets(ctx: _FileContext, node: YNode, where: str) -> dict[str, int] | Non
     return targets if len(targets) == len(PRIORITIES) else None
 
 
-def _statuses(ctx: _FileContext, node: YNode, allowed: Sequence[str]) -> frozenset[str]:
+def _statuses(
+    ctx: _FileContext, node: YNode, allowed: Sequence[str], key: str = "pause_when"
+) -> frozenset[str]:
     found: set[str] = set()
     for value, item in ctx.text_list(node, "a status"):
         if value in STOPPED_STATUSES:
-            ctx.report(item, "E208", f"'{value}' stops clocks; it cannot pause them")
+            ctx.report(
+                item,
+                "E208",
+                f"'{value}' stops clocks; it cannot pause them"
+                if key == "pause_when"
+                else f"'{value}' stops clocks; there is no deadline to hide",
+            )
         elif value not in allowed:
             ctx.report(
                 item,
                 "E208",
-                f"unknown status '{value}' in 'pause_when'; expected one of "
+                f"unknown status '{value}' in '{key}'; expected one of "
                 f"{', '.join(allowed)}{_did_you_mean(value, allowed)}",
             )
         else:
@@ -537,6 +712,7 @@ class _DraftMetric:
     pauses: frozenset[str]
     calendar_ref: tuple[str, YNode] | None
     alerts: tuple[AlertRule, ...] | None  # None when invalid
+    rules: dict[str, Any] = field(default_factory=dict)  # clock rules, preset defaults applied
 
 
 def _notify(ctx: _FileContext, body: YMap) -> tuple[str, ...]:
@@ -645,6 +821,7 @@ class _Draft:
     bot_replies_count: bool
     description: str
     metrics: list[_DraftMetric]
+    rules: dict[str, Any] = field(default_factory=dict)  # policy-level clock rules
 
 
 def _policy(ctx: _FileContext, node: YNode, index: int) -> _Draft | None:
@@ -662,7 +839,8 @@ def _policy(ctx: _FileContext, node: YNode, index: int) -> _Draft | None:
         cal_name = ctx.text(cal_node, "'calendar'")
         if cal_name is not None:
             calendar_ref = (cal_name, cal_node)
-    bot = False
+    chosen = _semantics(ctx, body)
+    bot = bool(chosen.policy.get("bot_replies_count", False)) if chosen else False
     if "bot_replies_count" in body.entries:
         bot_node = body.entries["bot_replies_count"][1]
         if isinstance(bot_node, YScalar) and isinstance(bot_node.value, bool):
@@ -676,6 +854,21 @@ def _policy(ctx: _FileContext, node: YNode, index: int) -> _Draft | None:
     description = ""
     if "description" in body.entries:
         description = ctx.text(body.entries["description"][1], "'description'") or ""
+    policy_rules: dict[str, Any] = {}
+    if chosen is not None:
+        policy_rules["semantics"] = chosen.name
+        for rule in ("precision", "due_at_closing"):
+            if rule in chosen.policy:
+                policy_rules[rule] = chosen.policy[rule]
+    for rule in ("precision", "due_at_closing"):
+        if rule in body.entries:
+            written = _choice(ctx, body.entries[rule][1], rule)
+            if written is not None:
+                policy_rules[rule] = written
+    if "effective_from" in body.entries:
+        effective = _instant(ctx, body.entries["effective_from"][1], "'effective_from'")
+        if effective is not None:
+            policy_rules["effective_from"] = effective
     metrics: list[_DraftMetric] = []
     metrics_node = ctx.required(body, "metrics", where)
     metrics_map = ctx.mapping(metrics_node, f"'metrics' of {where}") if metrics_node else None
@@ -703,11 +896,13 @@ def _policy(ctx: _FileContext, node: YNode, index: int) -> _Draft | None:
             targets_node = ctx.required(metric, "targets", metric_where)
             targets = _targets(ctx, targets_node, metric_where) if targets_node else None
             allowed = [s for s in STATUSES if s not in STOPPED_STATUSES]
+            preset_pauses = chosen.metric_default(kind, "pause_when") if chosen else None
             pauses = (
                 _statuses(ctx, metric.entries["pause_when"][1], allowed)
                 if "pause_when" in metric.entries
-                else frozenset()
+                else frozenset(preset_pauses or ())
             )
+            rules = _metric_rules(ctx, metric, kind, chosen, allowed)
             metric_calendar = None
             if "calendar" in metric.entries:
                 metric_cal_name = ctx.text(metric.entries["calendar"][1], "'calendar'")
@@ -728,11 +923,107 @@ def _policy(ctx: _FileContext, node: YNode, index: int) -> _Draft | None:
                     pauses,
                     metric_calendar,
                     None if alerts is None else tuple(alerts),
+                    rules,
                 )
             )
     if name is None or name_node is None:
         return None
-    return _Draft(ctx, name, name_node, body, match, calendar_ref, bot, description, metrics)
+    return _Draft(
+        ctx, name, name_node, body, match, calendar_ref, bot, description, metrics, policy_rules
+    )
+
+
+def _semantics(ctx: _FileContext, body: YMap) -> Preset | None:
+    """The preset named by the policy's ``semantics`` key (E306 when unknown)."""
+    if "semantics" not in body.entries:
+        return None
+    node = body.entries["semantics"][1]
+    name = ctx.text(node, "'semantics'")
+    if name is None:
+        return None
+    chosen = preset(name)
+    if chosen is None:
+        ctx.report(
+            node,
+            "E306",
+            f"unknown semantics '{name}'; expected one of {', '.join(PRESETS)}"
+            f"{_did_you_mean(name.lower(), PRESETS)}",
+        )
+    return chosen
+
+
+def _choice(ctx: _FileContext, node: YNode, rule: str) -> str | None:
+    """One of the values a clock rule allows (E214 otherwise)."""
+    value = ctx.text(node, f"'{rule}'")
+    if value is None:
+        return None
+    choices = _CHOICES[rule]
+    if value not in choices:
+        ctx.report(
+            node,
+            "E214",
+            f"unknown value '{value}' for '{rule}'; expected one of "
+            f"{', '.join(choices)}{_did_you_mean(value, choices)}",
+        )
+        return None
+    return value
+
+
+def _instant(ctx: _FileContext, node: YNode, what: str) -> int | None:
+    text = node.text if isinstance(node, YScalar) and node.value is not None else ""
+    try:
+        return parse_instant(text)
+    except EventError:
+        ctx.report(
+            node,
+            "E204",
+            f"{what} must be a timestamp with a UTC offset like 2026-01-01T00:00:00+01:00, "
+            f"got {_describe(node)}",
+        )
+        return None
+
+
+def _metric_rules(
+    ctx: _FileContext, metric: YMap, kind: str, chosen: Preset | None, allowed: Sequence[str]
+) -> dict[str, Any]:
+    """A metric's clock rules: written ones, else the preset's; E213 where they do not apply."""
+    rules: dict[str, Any] = {}
+    for rule, kinds in RULE_METRICS.items():
+        if chosen is not None and kind in kinds:
+            default = chosen.metric_default(kind, rule)
+            if default is not None:
+                rules[rule] = default
+        if rule not in metric.entries:
+            continue
+        key, node = metric.entries[rule]
+        if kind not in kinds:
+            ctx.report(
+                key,
+                "E213",
+                f"'{rule}' does not apply to {kind}; it is a rule of "
+                f"{', '.join(k for k in METRIC_KINDS if k in kinds)}",
+            )
+            continue
+        value: Any
+        if rule == "hide_when":
+            value = _statuses(ctx, node, allowed, "hide_when")
+        elif rule == "customer_message_stops":
+            value = _flag(ctx, node, f"'{rule}'")
+        elif rule == "staff_created":
+            choice = _choice(ctx, node, rule)
+            value = None if choice is None else choice == "measured"
+        else:
+            value = _choice(ctx, node, rule)
+            if value == ASSIGNMENT and kind != FIRST_RESPONSE:
+                ctx.report(
+                    node,
+                    "E213",
+                    f"'fulfilled_by: {ASSIGNMENT}' is for first_response (time to own), not {kind}",
+                )
+                value = None
+        if value is not None:
+            rules[rule] = value
+    return rules
 
 
 # -- whole files -------------------------------------------------------------
@@ -741,6 +1032,7 @@ def _policy(ctx: _FileContext, node: YNode, index: int) -> _Draft | None:
 @dataclass(slots=True)
 class _Collected:
     notifiers: frozenset[str] | None = None
+    conditions: Mapping[str, Condition] | None = None
     calendars: dict[str, tuple[BusinessCalendar | None, _FileContext, YNode]] = field(
         default_factory=dict
     )
@@ -751,7 +1043,7 @@ class _Collected:
 
 
 def _file(root: YNode, source: str, collected: _Collected) -> None:
-    ctx = _FileContext(source, notifiers=collected.notifiers)
+    ctx = _FileContext(source, notifiers=collected.notifiers, conditions=collected.conditions)
     collected.contexts.append(ctx)
     body = ctx.mapping(root, "a policy file")
     if body is not None:
@@ -871,7 +1163,12 @@ def _resolve(collected: _Collected, extra: Mapping[str, BusinessCalendar]) -> tu
                 f"'{catch_all.name}' ({catch_all.ctx.source}:{catch_all.name_node.line}) "
                 "before it matches every ticket; move it up or give that one a 'match'",
             )
-        if draft.match is not None and draft.match.is_catch_all and catch_all is None:
+        if (
+            draft.match is not None
+            and draft.match.is_catch_all
+            and "effective_from" not in draft.rules
+            and catch_all is None
+        ):
             catch_all = draft
         policy_calendar = lookup(draft.calendar_ref, ctx, always)
         metrics: list[MetricPolicy] = []
@@ -882,6 +1179,19 @@ def _resolve(collected: _Collected, extra: Mapping[str, BusinessCalendar]) -> tu
             if targets is None or metric_calendar is None or draft_metric.alerts is None:
                 complete = False
                 continue
+            if any(seconds < 0 for seconds in targets.values()):
+                day = metric_calendar.working_day()
+                if day is None:
+                    ctx.report(
+                        draft_metric.key,
+                        "E215",
+                        f"working-day targets of {draft_metric.kind} need a calendar whose open "
+                        f"days are all equally long; calendar '{metric_calendar.name}' is not; "
+                        "write hours instead",
+                    )
+                    complete = False
+                    continue
+                targets = {p: -s * day if s < 0 else s for p, s in targets.items()}
             metrics.append(
                 MetricPolicy(
                     draft_metric.kind,
@@ -890,6 +1200,7 @@ def _resolve(collected: _Collected, extra: Mapping[str, BusinessCalendar]) -> tu
                     draft_metric.pauses,
                     ctx.location(draft_metric.key),
                     draft_metric.alerts,
+                    **draft_metric.rules,
                 )
             )
         if complete and draft.match is not None and policy_calendar is not None:
@@ -902,6 +1213,7 @@ def _resolve(collected: _Collected, extra: Mapping[str, BusinessCalendar]) -> tu
                     draft.bot_replies_count,
                     draft.description,
                     ctx.location(draft.node),
+                    **draft.rules,
                 )
             )
     return tuple(policies)
@@ -911,16 +1223,22 @@ def build_policy_set(
     documents: Sequence[tuple[str, YNode | None, list[Problem]]],
     calendars: Mapping[str, BusinessCalendar] = MappingProxyType({}),
     notifiers: Collection[str] | None = None,
+    conditions: Mapping[str, Condition] | None = None,
 ) -> tuple[PolicySet | None, list[Problem]]:
     """Validate parsed documents ``(source, root, parse problems)`` into one policy set.
 
     ``calendars`` are named calendars from elsewhere (plugins) that policies may
     use; the files' own calendars take precedence. ``notifiers`` are the known
     notify targets; when given, any other name in ``notify`` is an error (E305).
+    ``conditions`` are the custom match conditions by name; any other name in a
+    match's ``conditions`` is an error (E307).
     Returns the set (``None`` when any error was found) and every problem, in
     file and line order. Problems whose code starts with ``W`` are warnings.
     """
-    collected = _Collected(notifiers=None if notifiers is None else frozenset(notifiers))
+    collected = _Collected(
+        notifiers=None if notifiers is None else frozenset(notifiers),
+        conditions=None if conditions is None else MappingProxyType(dict(conditions)),
+    )
     for source, root, parse_problems in documents:
         collected.problems.extend(parse_problems)
         if root is not None:

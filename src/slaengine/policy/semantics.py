@@ -1,0 +1,147 @@
+"""Named presets of clock rules (``semantics: zendesk``), one per established help desk.
+
+A preset only supplies defaults: any rule a policy or metric writes itself wins.
+Each preset is written from the public documentation and observable behaviour
+of the system it is named after; docs/migrating.md lists what each one sets and
+the differences that remain.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Final
+
+from slaengine.policy.model import (
+    ASSIGNMENT,
+    FIRST_BUSINESS_MINUTE,
+    FIRST_RESPONSE,
+    LATEST_CUSTOMER_MESSAGE,
+    MINUTES,
+    NEXT_RESPONSE,
+    NOT_REQUESTER,
+    PERIODIC_UPDATE,
+    RESOLUTION,
+    STAYS_MET,
+)
+
+# Rules a preset may set per metric, with the values validate.py understands:
+# fulfilled_by, starts, staff_created (bool), counts_from,
+# customer_message_stops (bool), when_solved, on_reopen, hide_when (frozenset),
+# pause_when (frozenset).
+METRIC_RULES: Final = (
+    "fulfilled_by",
+    "starts",
+    "staff_created",
+    "counts_from",
+    "customer_message_stops",
+    "when_solved",
+    "on_reopen",
+    "hide_when",
+)
+# Rules a preset may set for the whole policy.
+POLICY_RULES: Final = ("precision", "due_at_closing", "bot_replies_count")
+
+
+def _frozen(rules: Mapping[str, Mapping[str, Any]]) -> Mapping[str, Mapping[str, Any]]:
+    return MappingProxyType({kind: MappingProxyType(dict(r)) for kind, r in rules.items()})
+
+
+@dataclass(frozen=True, slots=True)
+class Preset:
+    """Defaults of one named semantics: policy rules and rules per metric kind."""
+
+    name: str
+    summary: str
+    policy: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    metrics: Mapping[str, Mapping[str, Any]] = field(default_factory=lambda: MappingProxyType({}))
+
+    def metric_default(self, kind: str, rule: str) -> Any:
+        """The preset's value of ``rule`` for metric ``kind``; ``None`` when it sets none."""
+        return self.metrics.get(kind, MappingProxyType({})).get(rule)
+
+
+PRESETS: Final[Mapping[str, Preset]] = MappingProxyType(
+    {
+        "slaengine": Preset("slaengine", "slaengine's own defaults (the same as no preset)."),
+        "zendesk": Preset(
+            "zendesk",
+            "First reply, next reply (from the oldest unanswered customer comment), periodic "
+            "update, requester wait time; no first reply target on agent-created tickets.",
+            metrics=_frozen(
+                {
+                    FIRST_RESPONSE: {"staff_created": False},
+                    RESOLUTION: {"pause_when": frozenset({"pending"})},
+                }
+            ),
+        ),
+        "zammad": Preset(
+            "zammad",
+            "First response, response and update times, solution time; whole minutes; "
+            "pending states pause every clock; a closed ticket's solution time stays met.",
+            policy=MappingProxyType({"precision": MINUTES}),
+            metrics=_frozen(
+                {
+                    FIRST_RESPONSE: {"pause_when": frozenset({"pending", "on_hold"})},
+                    NEXT_RESPONSE: {"pause_when": frozenset({"pending", "on_hold"})},
+                    PERIODIC_UPDATE: {"pause_when": frozenset({"pending", "on_hold"})},
+                    RESOLUTION: {
+                        "pause_when": frozenset({"pending", "on_hold"}),
+                        "on_reopen": STAYS_MET,
+                    },
+                }
+            ),
+        ),
+        "rt": Preset(
+            "rt",
+            "Response (any correspondence from someone other than the requestor, from the "
+            "oldest unanswered one), KeepInLoop that hands over to Response when the requestor "
+            "writes, Resolve; clocks start at the first business minute.",
+            metrics=_frozen(
+                {
+                    FIRST_RESPONSE: {
+                        "fulfilled_by": NOT_REQUESTER,
+                        "starts": FIRST_BUSINESS_MINUTE,
+                        "staff_created": False,
+                    },
+                    NEXT_RESPONSE: {"fulfilled_by": NOT_REQUESTER},
+                    PERIODIC_UPDATE: {
+                        "fulfilled_by": NOT_REQUESTER,
+                        "customer_message_stops": True,
+                    },
+                    RESOLUTION: {"starts": FIRST_BUSINESS_MINUTE},
+                }
+            ),
+        ),
+        "znuny": Preset(
+            "znuny",
+            "First response, update time (restarted by every customer article), solution time.",
+            metrics=_frozen({NEXT_RESPONSE: {"counts_from": LATEST_CUSTOMER_MESSAGE}}),
+        ),
+        "glpi": Preset(
+            "glpi",
+            "Time to own (an assignment) and time to resolve; the waiting status pauses time "
+            "to resolve but never time to own.",
+            metrics=_frozen(
+                {
+                    FIRST_RESPONSE: {"fulfilled_by": ASSIGNMENT, "pause_when": frozenset()},
+                    RESOLUTION: {"pause_when": frozenset({"pending"})},
+                }
+            ),
+        ),
+        "chatwoot": Preset(
+            "chatwoot",
+            "First response, next response and resolution time; bot messages do not count.",
+            policy=MappingProxyType({"bot_replies_count": False}),
+        ),
+    }
+)
+
+
+def preset(name: str) -> Preset | None:
+    """The preset called ``name`` (case-insensitive), or ``None``."""
+    return PRESETS.get(name.strip().lower())
+
+
+__all__ = ["METRIC_RULES", "POLICY_RULES", "PRESETS", "Preset", "preset"]
