@@ -42,7 +42,10 @@ class SourceBatch:
 class EventSource(Protocol):
     """A place the live worker pulls events from."""
 
-    name: str
+    @property
+    def name(self) -> str:
+        """The source's name: the key its cursor is stored under."""
+        ...
 
     def read(self, cursor: str | None, limit: int) -> SourceBatch:
         """At most ``limit`` records after ``cursor`` (``None``: from the beginning).
