@@ -203,8 +203,11 @@ def ticket_status(result: TicketResult, now: int) -> TicketStatus:
     """The status of every clock of ``result`` (evaluated at ``now``)."""
     metrics = []
     for clock in result.clocks:
+        # An escalation due exactly now is still to come: the clock breaches a second later.
         upcoming = [
-            n for n in _points(result, clock) if n.at > now and n.kind in (WARNING, ESCALATION)
+            n
+            for n in _points(result, clock)
+            if n.kind in (WARNING, ESCALATION) and n.at >= now and not _is_reached(n, clock, now)
         ]
         metrics.append(
             MetricStatus(

@@ -58,6 +58,8 @@ class LiveEngine:
     ``recipients(notification)`` names who receives each notification (outbox
     rows); by default the policy's ``notify`` targets. The worker passes one
     that adds every plugin implementing the matching ``slaengine_on_*`` hook.
+    A ticket whose evaluation raises is tried again ``broken_retry`` seconds
+    later (or at its next event), so a passing fault does not hide its breaches.
     """
 
     def __init__(
@@ -66,11 +68,13 @@ class LiveEngine:
         store: Store,
         recipients: Recipients = _only_targets,
         batch: int = 500,
+        broken_retry: int = 300,
     ) -> None:
         self.policies = policies
         self.store = store
         self.recipients = recipients
         self.batch = batch
+        self.broken_retry = broken_retry
 
     # -- events in ------------------------------------------------------------
 
@@ -160,9 +164,9 @@ class LiveEngine:
                 try:
                     wake, policy, decisions, ticket_problems = self._decide(ticket, instant)
                 except Exception as exc:  # one broken ticket must not stop the others
-                    # It is looked at again with its next event; its earlier rows stay.
+                    # Its earlier rows stay; it is looked at again later or with its next event.
                     problems.append(f"ticket {ticket!r} could not be evaluated: {exc!r}")
-                    results.append((ticket, None, None, None))
+                    results.append((ticket, instant + self.broken_retry, None, None))
                     continue
                 results.append((ticket, wake, policy, decisions))
                 problems.extend(ticket_problems)

@@ -29,6 +29,8 @@ DEAD: Final = "dead"  # out of attempts, or nobody can deliver it
 CANCELLED: Final = "cancelled"  # a late event showed it should never have happened
 OUTBOX_STATES: Final = (PENDING, FAILED, DELIVERED, DEAD, CANCELLED)
 _OPEN_STATES: Final = (PENDING, FAILED)
+# A dead row that is no longer reached is cancelled too, so a retry cannot revive it.
+_UNDELIVERED: Final = (PENDING, FAILED, DEAD)
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,7 +193,11 @@ class Store:
             connection.execute("PRAGMA synchronous=NORMAL")
             connection.execute("PRAGMA foreign_keys=ON")
             store = cls(connection, SQLITE, path)
-        store.migrate()
+        try:
+            store.migrate()
+        except BaseException:
+            store.close()
+            raise
         return store
 
     @classmethod
@@ -379,14 +385,15 @@ class Store:
         ticket has reached, as of now. A recipient's row is added when new, revived
         when a late event had cancelled it, and cancelled when still undelivered but
         no longer reached. Delivered rows are never touched. ``decisions`` ``None``
-        means the ticket could not be evaluated: its rows stay as they are.
+        means the ticket could not be evaluated: its rows stay as they are and it is
+        looked at again at ``wake``.
         """
         added: list[tuple[Decision, str]] = []
         with self.transaction():
             for ticket, wake, policy, decisions in results:
                 if decisions is None:
                     self._execute(
-                        "UPDATE tickets SET dirty = 0, wake = NULL WHERE ticket = ?", (ticket,)
+                        "UPDATE tickets SET dirty = 0, wake = ? WHERE ticket = ?", (wake, ticket)
                     )
                     continue
                 existing = {
@@ -402,10 +409,13 @@ class Store:
                         wanted.add(pair)
                         status = existing.get(pair)
                         if status is None:
-                            self._execute(
+                            # Another worker on the same PostgreSQL state may have added
+                            # it since we read: theirs stands, ours is not news.
+                            inserted = self._execute(
                                 "INSERT INTO outbox (key, recipient, ticket, kind, due_at, "
                                 "payload, status, attempts, next_attempt, created) "
-                                "VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?)",
+                                "VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?) "
+                                "ON CONFLICT (key, recipient) DO NOTHING",
                                 (
                                     decision.key,
                                     recipient,
@@ -418,7 +428,8 @@ class Store:
                                     now,
                                 ),
                             )
-                            added.append((decision, recipient))
+                            if inserted.rowcount == 1:
+                                added.append((decision, recipient))
                         elif status in (PENDING, FAILED, CANCELLED):
                             # Keep the newest view of it (a late event may move ``at``).
                             revived = status == CANCELLED
@@ -441,7 +452,7 @@ class Store:
                 stale = [
                     pair
                     for pair, status in existing.items()
-                    if status in _OPEN_STATES and pair not in wanted
+                    if status in _UNDELIVERED and pair not in wanted
                 ]
                 self._executemany(
                     "UPDATE outbox SET status = ?, lease_until = NULL "
@@ -485,7 +496,11 @@ class Store:
             return int(cursor.rowcount)
 
     def mark_delivered(self, row_id: int, now: int) -> None:
-        """Record a successful delivery; the row is never sent again."""
+        """Record a successful delivery; the row is never sent again.
+
+        Recorded even when the row was cancelled meanwhile: it did go out, and a
+        later revival must not send it twice.
+        """
         with self.transaction():
             self._execute(
                 "UPDATE outbox SET status = ?, delivered = ?, attempts = attempts + 1, "
@@ -494,12 +509,22 @@ class Store:
             )
 
     def mark_failed(self, row_id: int, error: str, next_attempt: int | None) -> None:
-        """Record a failed attempt: retry at ``next_attempt``, or give up (``None``)."""
+        """Record a failed attempt: retry at ``next_attempt``, or give up (``None``).
+
+        A row cancelled while its delivery was under way stays cancelled.
+        """
         with self.transaction():
             self._execute(
                 "UPDATE outbox SET status = ?, attempts = attempts + 1, last_error = ?, "
-                "next_attempt = COALESCE(?, next_attempt), lease_until = NULL WHERE id = ?",
-                (FAILED if next_attempt is not None else DEAD, error[:2000], next_attempt, row_id),
+                "next_attempt = COALESCE(?, next_attempt), lease_until = NULL "
+                "WHERE id = ? AND status IN (?, ?)",
+                (
+                    FAILED if next_attempt is not None else DEAD,
+                    error[:2000],
+                    next_attempt,
+                    row_id,
+                    *_OPEN_STATES,
+                ),
             )
 
     def outbox(
