@@ -274,18 +274,21 @@ def test_cli_json_keys(run_cli):
     data = json.loads(out)
     assert list(data) == [
         "ticket", "at", "created", "exists", "attributes", "attribute_changes", "policy",
-        "matched", "selection", "selection_history", "calendars", "metrics", "events",
+        "matched", "selection", "selection_history", "calendars", "metrics", "events", "notes",
     ]  # fmt: skip
     assert data["at"] == "2025-12-03T16:00:00Z"
     assert list(data["attributes"]) == [
         "channel", "priority", "status", "customer", "group", "assignee", "tags", "fields",
     ]  # fmt: skip
-    assert list(data["selection"][0]) == ["policy", "location", "matched", "held", "failed"]
+    assert list(data["selection"][0]) == [
+        "policy", "location", "matched", "held", "failed", "effective_from",
+    ]  # fmt: skip
     assert list(data["calendars"][0]) == ["metric", "name", "timezone", "hours", "holidays"]
     metric = data["metrics"][0]
     assert list(metric) == [
         "metric", "instance", "state", "start", "start_line", "stop", "stop_line",
-        "stop_reason", "stop_text", "agent", "due", "elapsed_seconds", "paused_seconds",
+        "stop_reason", "stop_text", "agent", "due", "due_hidden_by", "elapsed_seconds",
+        "uncounted_seconds", "paused_seconds",
         "target_seconds", "remaining_seconds", "priority", "start_priority", "priority_changes",
         "calendar", "pause_when", "breach_at", "segments", "notes",
     ]  # fmt: skip

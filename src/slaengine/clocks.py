@@ -398,8 +398,12 @@ def run_clocks(events: Sequence[Event], policy: Policy, now: int) -> list[ClockR
 # ticket in audits of millions.
 
 
-def _fulfils(rule: str, event: Event, bots_count: bool) -> bool:
-    """True when message ``event`` (not from the customer) fulfils a metric with ``rule``."""
+def message_fulfils(rule: str, event: Event, bots_count: bool) -> bool:
+    """True when message ``event`` (not from the customer) fulfils a metric with ``rule``.
+
+    ``rule`` is the metric's ``fulfilled_by``; ``bots_count`` whether bot replies
+    count as agent replies.
+    """
     author = event.author
     if rule == PUBLIC_AGENT:
         return event.public and (author == "agent" or (author == "bot" and bots_count))
@@ -490,13 +494,13 @@ def _walk_rules(
                     elif nr_metric.counts_from == LATEST_CUSTOMER_MESSAGE:
                         nr.windows = [[at, -1]]  # the wait counts from this message
                 continue
-            if fr is not None and fr.running and _fulfils(fr_rule, event, bots):
+            if fr is not None and fr.running and message_fulfils(fr_rule, event, bots):
                 _off(fr, at, FULFILLED, len(priorities), event.agent)
-            if nr_metric is not None and _fulfils(nr_rule, event, bots):
+            if nr_metric is not None and message_fulfils(nr_rule, event, bots):
                 answered = True
                 if nr is not None and nr.running:
                     _off(nr, at, FULFILLED, len(priorities), event.agent)
-            if pu_metric is not None and _fulfils(pu_rule, event, bots):
+            if pu_metric is not None and message_fulfils(pu_rule, event, bots):
                 if pu is not None and pu.running:
                     _off(pu, at, FULFILLED, len(priorities), event.agent)
                 if not stopped:
@@ -614,5 +618,6 @@ __all__ = [
     "SUPERSEDED",
     "Alert",
     "ClockResult",
+    "message_fulfils",
     "run_clocks",
 ]

@@ -16,10 +16,35 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from slaengine.calendar import AlwaysOpen, BusinessCalendar, Shift, WeeklyCalendar
-from slaengine.clocks import BREACHED, FULFILLED, SOLVED, ClockResult
+from slaengine.clocks import (
+    BREACHED,
+    FULFILLED,
+    SOLVED,
+    SUPERSEDED,
+    ClockResult,
+    message_fulfils,
+)
 from slaengine.durations import format_duration
 from slaengine.engine import evaluate_timeline
-from slaengine.policy.model import RESOLUTION, Match, MetricPolicy, Policy, PolicySet
+from slaengine.policy.model import (
+    AGENT,
+    ASSIGNMENT,
+    FIRST_BUSINESS_MINUTE,
+    FIRST_RESPONSE,
+    LATEST_CUSTOMER_MESSAGE,
+    MINUTES,
+    NEXT_OPENING,
+    NEXT_RESPONSE,
+    PAUSE,
+    PERIODIC_UPDATE,
+    PUBLIC_AGENT,
+    RESOLUTION,
+    STAYS_MET,
+    Match,
+    MetricPolicy,
+    Policy,
+    PolicySet,
+)
 from slaengine.timeline import PRIORITIES, STOPPED_STATUSES, Event, TicketState, Timeline
 
 RUNNING: Final = "running"
@@ -49,6 +74,19 @@ class PolicyCheck:
     matched: bool
     held: tuple[str, ...]  # conditions that held (all of them when matched)
     failed: tuple[str, ...]  # conditions that did not hold (empty when matched)
+    # The policy's ``effective_from``, and whether the ticket was created at or after it.
+    effective_from: int | None = None
+    in_force: bool = True
+
+    def why_not(self, when: Callable[[int], str]) -> tuple[str, ...]:
+        """Why the policy does not apply: not yet in force for the ticket, failed conditions."""
+        if self.in_force or self.effective_from is None:
+            return self.failed
+        version = (
+            f"ticket created before {when(self.effective_from)}; the policy applies to "
+            "tickets created from then"
+        )
+        return (version, *self.failed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +193,11 @@ class ClockExplanation:
     end: int  # the stop, or the evaluation instant for a running clock
     segments: tuple[Segment, ...]
     notes: tuple[Note, ...]
+    # The status that hides the due (``hide_when``) of a running clock, if any.
+    due_hidden_by: str | None = None
+    # Running seconds that ``precision: minutes`` does not count (the running
+    # segments add up to ``clock.elapsed + uncounted``).
+    uncounted: int = 0
 
     @property
     def breach_segment(self) -> Segment | None:
@@ -187,6 +230,7 @@ class Explanation:
     calendars: tuple[tuple[str, CalendarInfo], ...]  # (metric, calendar) in policy metric order
     clocks: tuple[ClockExplanation, ...]
     events: tuple[EventUse, ...]
+    notes: tuple[Note, ...] = ()  # about the ticket: a metric without a clock, and why
 
     @property
     def matched(self) -> bool:
@@ -211,16 +255,20 @@ def check_policies(policies: PolicySet, ticket: TicketState) -> list[PolicyCheck
     for policy in policies.policies:
         failed = policy.match.failed_conditions(ticket)
         location = str(policy.location) if policy.location is not None else None
+        in_force = policy.effective_from is None or ticket.created >= policy.effective_from
+        matched = policy.applies_to(ticket)
         checks.append(
             PolicyCheck(
                 policy.name,
                 location,
-                not failed,
+                matched,
                 tuple(held_conditions(policy.match, ticket)),
                 tuple(failed),
+                policy.effective_from,
+                in_force,
             )
         )
-        if not failed:
+        if matched:
             break
     return checks
 
@@ -336,6 +384,18 @@ def _status_changes(events: Sequence[Event]) -> list[tuple[int, str]]:
     return changes
 
 
+def _pause_label(
+    statuses: Sequence[tuple[int, str]], a: int, b: int, pausing: frozenset[str]
+) -> str:
+    """The status that pauses ``[a, b)``: the one in force, or (when whole-minute pauses
+    start before the status change) the one that follows."""
+    status = _status_at(statuses, a)
+    if status in pausing:
+        return status
+    following = _status_at(statuses, b)
+    return following if following in pausing else status
+
+
 def build_segments(
     metric: MetricPolicy,
     statuses: Sequence[tuple[int, str]],
@@ -343,21 +403,39 @@ def build_segments(
     end: int,
     target: int,
     breached: bool,
+    pauses: Sequence[tuple[int, int | None]] | None = None,
 ) -> list[Segment]:
     """Label ``[start, end)`` of a clock: running, paused, closed or stopped.
 
-    ``statuses`` are the ticket's status changes ``(at, status)`` in order. The
-    segment where running time passes ``target`` is marked when ``breached``.
+    ``statuses`` are the ticket's status changes ``(at, status)`` in order.
+    ``pauses`` are the engine's pause intervals of the clock
+    (:attr:`ClockResult.pauses`, end ``None`` while still paused); without them
+    a status in the metric's ``pause_when`` pauses. The segment where running
+    time passes ``target`` is marked when ``breached``.
     """
+    if end <= start:
+        return []  # stopped at its start, or not started yet
     calendar = metric.calendar
-    cuts = sorted({start, end, *(at for at, _ in statuses if start < at < end)})
+    pausing = metric.pause_when
+    if metric.when_solved == PAUSE:
+        pausing = pausing | STOPPED_STATUSES
+    spans = [(a, end if b is None else b) for a, b in pauses] if pauses is not None else None
+    instants = {at for at, _ in statuses}
+    if spans is not None:
+        instants.update(t for span in spans for t in span)
+    cuts = sorted({start, end, *(t for t in instants if start < t < end)})
     raw: list[tuple[str, int, int, str | None, int]] = []  # kind, a, b, status, paused_open
     for a, b in itertools.pairwise(cuts):
         status = _status_at(statuses, a)
+        if spans is None:
+            paused = status in pausing
+        else:
+            paused = any(p_a <= a and b <= p_b for p_a, p_b in spans)
         if metric.kind == RESOLUTION and status in STOPPED_STATUSES:
             raw.append((STOPPED, a, b, status, 0))
-        elif status in metric.pause_when:
-            raw.append((PAUSED, a, b, status, calendar.between(a, b)))
+        elif paused:
+            pausing_status = _pause_label(statuses, a, b, pausing)
+            raw.append((PAUSED, a, b, pausing_status, calendar.between(a, b)))
         else:
             cursor = a
             for open_a, open_b in calendar.open_intervals(a, b):
@@ -396,44 +474,265 @@ def _priority_at(events: Sequence[Event], t: int) -> str:
     return priority
 
 
-def _stop_event(events: Sequence[Event], clock: ClockResult) -> Event | None:
+def fulfils(metric: MetricPolicy, event: Event, bots_count: bool) -> bool:
+    """True when ``event`` fulfils response ``metric`` under its ``fulfilled_by``, as the
+    clocks count it: a message not from the customer, or for ``assignment`` an assignee."""
+    if metric.fulfilled_by == ASSIGNMENT:
+        return event.type in ("created", "update") and bool(event.assignee)
+    return (
+        event.type == "message"
+        and event.author != "customer"
+        and message_fulfils(metric.fulfilled_by, event, bots_count)
+    )
+
+
+def _is_customer_message(event: Event) -> bool:
+    return event.type == "message" and event.author == "customer" and event.public
+
+
+def _stop_event(
+    events: Sequence[Event], clock: ClockResult, metric: MetricPolicy, bots_count: bool
+) -> Event | None:
+    """The event that stopped ``clock``: at its stop, or (for a clock that starts at the
+    first business minute and was stopped before it) the first such event before it."""
     if clock.stop is None:
         return None
-    for event in events:
-        if event.at != clock.stop:
-            continue
-        if clock.stop_reason == FULFILLED and event.type == "message" and event.public:
-            return event
-        if (
-            clock.stop_reason == SOLVED
-            and event.type == "status"
-            and event.status in STOPPED_STATUSES
-        ):
-            return event
-    return None
+    reason = clock.stop_reason
+
+    def stops(event: Event) -> bool:
+        if reason == FULFILLED:
+            return fulfils(metric, event, bots_count)
+        if reason == SOLVED:
+            return event.type == "status" and event.status in STOPPED_STATUSES
+        if reason == SUPERSEDED:
+            return _is_customer_message(event)
+        return False
+
+    at_stop = next((e for e in events if e.at == clock.stop and stops(e)), None)
+    if at_stop is not None or clock.stop != clock.start:
+        return at_stop
+    return next((e for e in events if e.at < clock.stop and stops(e)), None)
 
 
 def _start_event(events: Sequence[Event], clock: ClockResult) -> Event | None:
     for event in events:
-        if event.at == clock.start:
-            if clock.metric == RESOLUTION and event.type in ("created", "status"):
-                return event
-            if clock.metric != RESOLUTION and event.type in ("created", "message"):
-                return event
+        if event.at != clock.start:
+            continue
+        if event.type == "created":
+            return event
+        if clock.metric == RESOLUTION and event.type == "status":
+            return event
+        if clock.metric == NEXT_RESPONSE and (
+            _is_customer_message(event) or event.type == "status"
+        ):
+            return event  # a customer message, or the reopen after one to a solved ticket
+        if clock.metric == PERIODIC_UPDATE and event.type == "message":
+            return event
     return None
 
 
-def _stop_text(clock: ClockResult, stop: Event | None, paused_now: bool) -> str:
+def _article(word: str) -> str:
+    return "an" if word[:1] in "aeiou" else "a"
+
+
+def _fulfilment_text(clock: ClockResult, stop: Event | None) -> str:
+    if stop is None:
+        return f"fulfilled by {clock.agent}" if clock.agent else "fulfilled"
+    if stop.type != "message":
+        at_creation = " at creation" if stop.type == "created" else ""
+        return f"fulfilled by the assignment to {stop.assignee}{at_creation}"
+    author = stop.author or "agent"
+    noun = "message" if author == "system" else "reply"
+    if not stop.public:
+        noun = "internal note"
+    if stop.agent:
+        return f"fulfilled by {stop.agent}'s {noun}"
+    return f"fulfilled by {_article(author)} {author} {noun}"
+
+
+def _stop_text(
+    clock: ClockResult, stop: Event | None, paused_now: bool, takeover: str | None
+) -> str:
     if clock.stop is None:
-        return "still paused" if paused_now else "still running"
+        if paused_now:
+            return "still paused"
+        return "still running"
     if clock.stop_reason == FULFILLED:
-        who = stop.agent if stop is not None and stop.agent else None
-        author = stop.author if stop is not None and stop.author else "agent"
-        return f"fulfilled by {who}'s reply" if who else f"fulfilled by a {author} reply"
+        return _fulfilment_text(clock, stop)
     if clock.stop_reason == SOLVED:
         status = stop.status if stop is not None and stop.status else "solved"
         return f"ticket {status}"
+    if clock.stop_reason == SUPERSEDED:
+        if takeover is not None:
+            return f"the customer wrote; {takeover} took over"
+        return "the customer wrote (customer_message_stops: true)"
     return clock.stop_reason or "stopped"
+
+
+def _takeover(
+    clock: ClockResult,
+    others: Sequence[ClockResult],
+    next_response: MetricPolicy | None,
+    events: Sequence[Event],
+    bots_count: bool,
+) -> str | None:
+    """The next_response instance that took over from a superseded periodic_update."""
+    stop = clock.stop
+    if stop is None or next_response is None:
+        return None
+    waiting = [c for c in others if c.metric == NEXT_RESPONSE]
+    for other in waiting:
+        if other.start <= stop and (other.stop is None or other.stop >= stop):
+            return f"{NEXT_RESPONSE} #{other.instance}"
+    if next_response.counts_from == LATEST_CUSTOMER_MESSAGE:
+        # The instance started then, and a later customer message moved its start.
+        for other in waiting:
+            if other.start > stop and not any(
+                stop <= e.at < other.start and fulfils(next_response, e, bots_count) for e in events
+            ):
+                return f"{NEXT_RESPONSE} #{other.instance}"
+    return None
+
+
+def _counted_due(
+    metric: MetricPolicy, clock: ClockResult, segments: Sequence[Segment], end: int, paused: bool
+) -> int | None:
+    """When running time reaches the target: inside the segments, or projected from the end
+    (``None`` while paused); the exact instant, before ``due_at_closing`` moves it."""
+    for segment in segments:
+        before = segment.elapsed_after - segment.business
+        if segment.kind == RUNNING and before < clock.target <= segment.elapsed_after:
+            return segment.start + clock.target - before
+    if paused:
+        return None
+    counted = segments[-1].elapsed_after if segments else 0
+    return metric.calendar.add(max(end, clock.start), clock.target - counted)
+
+
+def _message_notes(
+    metric: MetricPolicy, events: Sequence[Event], start: int, end: int, bots_count: bool
+) -> list[Note]:
+    """Messages during the clock that did not stop it, and why."""
+    rule = metric.fulfilled_by
+    notes: list[Note] = []
+    for event in events:
+        if event.type != "message" or event.author == "customer":
+            continue
+        if not start <= event.at < end or fulfils(metric, event, bots_count):
+            continue
+        if rule == ASSIGNMENT:
+            kind = "internal note" if not event.public else "message"
+            notes.append(
+                Note(
+                    "message_ignored",
+                    f"{event.author} {kind} at {{0}} (line {event.line}) does not count: the "
+                    "metric has fulfilled_by: assignment",
+                    (event.at,),
+                )
+            )
+        elif event.author == "bot" and (event.public or rule == AGENT):
+            notes.append(
+                Note(
+                    "bot_ignored",
+                    f"bot message at {{0}} (line {event.line}) does not count: the policy "
+                    "has bot_replies_count: false",
+                    (event.at,),
+                )
+            )
+        elif not event.public:
+            why = "" if rule == PUBLIC_AGENT else f" (fulfilled_by: {rule})"
+            notes.append(
+                Note(
+                    "internal_note_ignored",
+                    f"internal note at {{0}} (line {event.line}) does not count as a reply{why}",
+                    (event.at,),
+                )
+            )
+        else:  # a public system message
+            notes.append(
+                Note(
+                    "system_ignored",
+                    f"system message at {{0}} (line {event.line}) does not count: the metric "
+                    f"has fulfilled_by: {rule}",
+                    (event.at,),
+                )
+            )
+    return notes
+
+
+def _rule_notes(
+    clock: ClockResult,
+    metric: MetricPolicy,
+    policy: Policy | None,
+    events: Sequence[Event],
+    stop: Event | None,
+    now: int,
+    bots_count: bool,
+) -> list[Note]:
+    """What the metric's clock rules did to this clock."""
+    notes: list[Note] = []
+    created = events[0]
+    if (
+        metric.starts == FIRST_BUSINESS_MINUTE
+        and policy is not None
+        and clock.start != created.at
+        and clock.start == policy.calendar.next_open(created.at)
+    ):
+        notes.append(
+            Note(
+                "starts_first_business_minute",
+                f"created at {{0}} (line {created.line}), outside the open hours of calendar "
+                f"'{policy.calendar.name}'; with starts: first_business_minute the clock starts "
+                "at its next opening {1}",
+                (created.at, clock.start),
+            )
+        )
+        if stop is not None and stop.at < clock.start:
+            notes.append(
+                Note(
+                    "stopped_before_start",
+                    f"the event at {{0}} (line {stop.line}) came before the clock started: it "
+                    "stops the clock at its start, with 0s elapsed",
+                    (stop.at,),
+                )
+            )
+    if metric.kind == NEXT_RESPONSE and metric.counts_from == LATEST_CUSTOMER_MESSAGE:
+        answered = max(
+            (e.at for e in events if e.at < clock.start and fulfils(metric, e, bots_count)),
+            default=created.at,
+        )
+        earlier = [e for e in events if _is_customer_message(e) and answered <= e.at < clock.start]
+        if earlier:
+            first = earlier[0]
+            notes.append(
+                Note(
+                    "counts_from_latest",
+                    f"the customer also wrote at {{0}} (line {first.line}); with counts_from: "
+                    "latest_customer_message the clock counts from the latest message",
+                    (first.at,),
+                )
+            )
+    if metric.kind == RESOLUTION and metric.on_reopen == STAYS_MET and clock.stop is not None:
+        reopen = _reopen_after(events, clock.stop)
+        if reopen is not None:
+            notes.append(
+                Note(
+                    "stays_met",
+                    f"reopened at {{0}} (line {reopen.line}); with on_reopen: stays_met "
+                    "resolution stays stopped at the first solve {1}",
+                    (reopen.at, clock.stop),
+                )
+            )
+    return notes
+
+
+def _reopen_after(events: Sequence[Event], t: int) -> Event | None:
+    """The first status event after ``t`` (a solve) that takes the ticket out of solved or
+    closed."""
+    return next(
+        (e for e in events if e.type == "status" and e.at > t and e.status not in STOPPED_STATUSES),
+        None,
+    )
 
 
 def explain_clock(
@@ -442,14 +741,24 @@ def explain_clock(
     events: Sequence[Event],
     now: int,
     bot_replies_count: bool = False,
+    policy: Policy | None = None,
+    others: Sequence[ClockResult] = (),
 ) -> ClockExplanation:
-    """Explain one clock instance; ``events`` are the ticket's events at or before ``now``."""
+    """Explain one clock instance; ``events`` are the ticket's events at or before ``now``.
+
+    ``policy`` (the policy that applies) gives the clock rules that are the policy's:
+    ``precision``, ``due_at_closing`` and the calendar of ``starts``. ``others`` are the
+    ticket's other clocks, to name the next_response that took over from a superseded
+    periodic_update.
+    """
+    if policy is not None:
+        bot_replies_count = policy.bot_replies_count
     statuses = _status_changes(events)
-    stop = _stop_event(events, clock)
+    stop = _stop_event(events, clock, metric, bot_replies_count)
     start_event = _start_event(events, clock)
     end = clock.stop if clock.stop is not None else now
     segments = build_segments(
-        metric, statuses, clock.start, end, clock.target, clock.state == BREACHED
+        metric, statuses, clock.start, end, clock.target, clock.state == BREACHED, clock.pauses
     )
     start_priority = _priority_at(events, clock.start)
     stop_index = events.index(stop) if stop is not None else len(events)
@@ -502,31 +811,72 @@ def explain_clock(
                 (later[-1].at,),
             )
         )
+    notes += _rule_notes(clock, metric, policy, events, stop, now, bot_replies_count)
     if metric.kind != RESOLUTION:
-        for event in events:
-            if event.type != "message" or not clock.start <= event.at < end:
-                continue
-            if event.author == "bot" and event.public and not bot_replies_count:
-                notes.append(
-                    Note(
-                        "bot_ignored",
-                        f"bot message at {{0}} (line {event.line}) does not count: the policy "
-                        "has bot_replies_count: false",
-                        (event.at,),
-                    )
-                )
-            elif event.author in ("agent", "bot") and not event.public:
-                notes.append(
-                    Note(
-                        "internal_note_ignored",
-                        f"internal note at {{0}} (line {event.line}) does not count as a reply",
-                        (event.at,),
-                    )
-                )
-    if clock.stop is None and clock.due is None:
+        notes += _message_notes(metric, events, clock.start, end, bot_replies_count)
+    running = clock.stop is None
+    paused_now = running and bool(segments) and segments[-1].kind == PAUSED
+    status_now = statuses[-1][1]
+    hidden_by = status_now if running and status_now in metric.hide_when else None
+    exact_due = _counted_due(metric, clock, segments, end, paused_now)
+    if hidden_by is not None:
+        hidden = f"the deadline is hidden while the ticket is {hidden_by} (hide_when); " + (
+            "the clock is paused too" if paused_now else "its time still counts"
+        )
+        if exact_due is not None and clock.state == BREACHED:
+            notes.append(Note("due_hidden", hidden + ": the target ran out at {0}", (exact_due,)))
+        elif exact_due is not None:
+            notes.append(Note("due_hidden", hidden + ", due at {0} if shown", (exact_due,)))
+        else:
+            notes.append(Note("due_hidden", hidden))
+    elif running and clock.due is None:
         notes.append(
             Note("due_unknown", "due is unknown while paused: it depends on when the pause ends")
         )
+    if (
+        policy is not None
+        and policy.due_at_closing == NEXT_OPENING
+        and exact_due is not None
+        and clock.due is not None
+        and clock.due != exact_due
+    ):
+        notes.append(
+            Note(
+                "due_at_next_opening",
+                "the deadline falls at closing time {0}; with due_at_closing: next_opening it "
+                "is shown as the next opening {1}",
+                (exact_due, clock.due),
+            )
+        )
+    counted = segments[-1].elapsed_after if segments else 0
+    uncounted = counted - clock.elapsed
+    if policy is not None and policy.precision == MINUTES:
+        if uncounted:
+            notes.append(
+                Note(
+                    "precision_minutes",
+                    f"precision: minutes: running time {format_duration(counted)} counts as "
+                    f"{format_duration(clock.elapsed)} (whole minutes)",
+                )
+            )
+        if counted > clock.target >= clock.elapsed:
+            notes.append(
+                Note(
+                    "within_whole_minutes",
+                    f"the running time passes the {format_duration(clock.target)} target by "
+                    f"{format_duration(counted - clock.target)}, less than a minute: in whole "
+                    "minutes it is within it",
+                )
+            )
+        paused_open = sum(s.paused_open for s in segments)
+        if paused_open != clock.paused:
+            notes.append(
+                Note(
+                    "precision_minutes_paused",
+                    f"precision: minutes: paused time {format_duration(paused_open)} counts as "
+                    f"{format_duration(clock.paused)}; pauses start and end at whole minutes",
+                )
+            )
     for segment in segments:
         if segment.kind == STOPPED:
             notes.append(
@@ -537,19 +887,49 @@ def explain_clock(
                     (segment.start, segment.end),
                 )
             )
-    paused_now = clock.stop is None and bool(segments) and segments[-1].kind == PAUSED
+        elif segment.kind == PAUSED and segment.status in STOPPED_STATUSES:
+            if running and segment is segments[-1]:
+                notes.append(
+                    Note(
+                        "when_solved_pause",
+                        f"ticket {segment.status} at {{0}}: with when_solved: pause the clock "
+                        "is paused until the ticket is reopened",
+                        (segment.start,),
+                    )
+                )
+            else:
+                notes.append(
+                    Note(
+                        "when_solved_pause",
+                        f"ticket {segment.status} at {{0}} and reopened at {{1}}: with "
+                        "when_solved: pause the clock was paused, not stopped",
+                        (segment.start, segment.end),
+                    )
+                )
+    takeover = None
+    if clock.stop_reason == SUPERSEDED and policy is not None:
+        next_response = next((m for m in policy.metrics if m.kind == NEXT_RESPONSE), None)
+        takeover = _takeover(clock, others, next_response, events, bot_replies_count)
+    start_line = start_event.line if start_event is not None else None
+    if start_line is None and metric.starts == FIRST_BUSINESS_MINUTE:
+        start_line = events[0].line  # the creation, deferred to the first business minute
+    stop_text = _stop_text(clock, stop, paused_now, takeover)
+    if running and clock.start > now:
+        stop_text = "not started yet"
     return ClockExplanation(
         clock=clock,
         calendar=calendar_info(metric.calendar),
         pause_when=tuple(sorted(metric.pause_when)),
-        start_line=start_event.line if start_event is not None else None,
+        start_line=start_line,
         stop_line=stop.line if stop is not None else None,
-        stop_text=_stop_text(clock, stop, paused_now),
+        stop_text=stop_text,
         start_priority=start_priority,
         priority_changes=tuple(changes),
         end=end,
         segments=tuple(segments),
         notes=tuple(notes),
+        due_hidden_by=hidden_by,
+        uncounted=uncounted,
     )
 
 
@@ -629,12 +1009,19 @@ def explain_ticket(policies: PolicySet, timeline: Timeline, now: int) -> Explana
     attribute_changes = _attribute_changes(used)
     clocks: list[ClockExplanation] = []
     calendars: list[tuple[str, CalendarInfo]] = []
+    notes: list[Note] = []
     if result.policy is not None:
-        for metric in result.policy.metrics:
+        policy = result.policy
+        for metric in policy.metrics:
             calendars.append((metric.kind, calendar_info(metric.calendar)))
         for clock in result.clocks:
-            metric = _metric_policy(result.policy, clock.metric)
-            clocks.append(explain_clock(clock, metric, used, now, result.policy.bot_replies_count))
+            metric = _metric_policy(policy, clock.metric)
+            clocks.append(
+                explain_clock(
+                    clock, metric, used, now, policy.bot_replies_count, policy, result.clocks
+                )
+            )
+        notes += _missing_clock_notes(policy, result.clocks, used)
     return Explanation(
         ticket=timeline.ticket,
         now=now,
@@ -648,7 +1035,39 @@ def explain_ticket(policies: PolicySet, timeline: Timeline, now: int) -> Explana
         calendars=tuple(calendars),
         clocks=tuple(clocks),
         events=uses,
+        notes=tuple(notes),
     )
+
+
+def _missing_clock_notes(
+    policy: Policy, clocks: Sequence[ClockResult], events: Sequence[Event]
+) -> list[Note]:
+    """Why a metric of the policy has no clock when a clock rule is the reason."""
+    notes: list[Note] = []
+    first_response = next((m for m in policy.metrics if m.kind == FIRST_RESPONSE), None)
+    created = events[0]
+    if (
+        first_response is not None
+        and not first_response.staff_created
+        and (created.status or "new") not in STOPPED_STATUSES
+        and not any(c.metric == FIRST_RESPONSE for c in clocks)
+    ):
+        first = next(e for e in events if e.type == "message" and e.public)
+        who = (
+            f"{first.author} {first.agent}"
+            if first.agent
+            else f"{_article(first.author or 'a')} {first.author}"
+        )
+        notes.append(
+            Note(
+                "staff_created",
+                "no first_response clock: the ticket was opened by staff and the metric has "
+                f"staff_created: exempt; its first public message is from {who} at {{0}} "
+                f"(line {first.line})",
+                (first.at,),
+            )
+        )
+    return notes
 
 
 def attributes(state: TicketState) -> Mapping[str, Any]:

@@ -74,7 +74,9 @@ def _clock_dict(item: ClockExplanation) -> dict[str, Any]:
         "stop_text": item.stop_text,
         "agent": clock.agent,
         "due": _utc(clock.due),
+        "due_hidden_by": item.due_hidden_by,
         "elapsed_seconds": clock.elapsed,
+        "uncounted_seconds": item.uncounted,
         "paused_seconds": clock.paused,
         "target_seconds": clock.target,
         "remaining_seconds": clock.remaining,
@@ -119,7 +121,8 @@ def explanation_to_dict(explanation: Explanation) -> dict[str, Any]:
                 "location": check.location,
                 "matched": check.matched,
                 "held": list(check.held),
-                "failed": list(check.failed),
+                "failed": list(check.why_not(format_utc)),
+                "effective_from": _utc(check.effective_from),
             }
             for check in explanation.checks
         ],
@@ -141,6 +144,7 @@ def explanation_to_dict(explanation: Explanation) -> dict[str, Any]:
             }
             for use in explanation.events
         ],
+        "notes": [{"code": n.code, "text": n.render(format_utc)} for n in explanation.notes],
     }
 
 
@@ -198,7 +202,7 @@ def _selection(explanation: Explanation, when: Callable[[int], str]) -> Renderab
     table.add_column("Why")
     for check in explanation.checks:
         result = Text("matched", style="green") if check.matched else Text("no match", style="dim")
-        why = check.held if check.matched else check.failed
+        why = check.held if check.matched else check.why_not(when)
         table.add_row(Text(check.name), check.location or "-", result, Text("\n".join(why)))
     parts: list[RenderableType] = []
     if explanation.policy is None:
@@ -285,7 +289,15 @@ def _clock_panel(item: ClockExplanation, when: Callable[[int], str]) -> Panel:
     _plain(grid, "calendar", f"{clock.calendar} ({item.calendar.timezone or 'always open'})")
     if item.pause_when:
         _plain(grid, "paused when", ", ".join(item.pause_when))
-    _plain(grid, "due", when(clock.due) if clock.due is not None else "unknown while paused")
+    if item.due_hidden_by is not None:
+        due = f"hidden while the ticket is {item.due_hidden_by} (hide_when)"
+    elif clock.due is None:
+        due = "unknown while paused"
+    elif clock.stop is None and clock.start > item.end:
+        due = when(clock.due) + " (counted from the start)"
+    else:
+        due = when(clock.due)
+    _plain(grid, "due", due)
     left = f", {format_duration(clock.remaining)} left" if clock.stop is None else ""
     _plain(
         grid,
@@ -351,7 +363,9 @@ def explanation_renderables(
     yield _selection(explanation, when)
     if explanation.calendars:
         yield _calendars(explanation)
-    if explanation.policy is not None and not explanation.clocks:
+    for note in explanation.notes:
+        yield Text(note.render(when))
+    if explanation.policy is not None and not explanation.clocks and not explanation.notes:
         yield Text("No clock has started (the ticket was created solved or closed).")
     for item in explanation.clocks:
         yield _clock_panel(item, when)
