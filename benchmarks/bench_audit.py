@@ -26,6 +26,7 @@ import json
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -119,12 +120,22 @@ def audit_once(events: Path, jobs: int, at: str, policies: Path) -> tuple[float,
     return seconds, int(found.group(1)) if found else None, done.returncode
 
 
+def _load() -> str:
+    """The 1-minute load average before a run (other work on the machine skews figures)."""
+    try:
+        return f"{os.getloadavg()[0]:.2f}"
+    except OSError:
+        return "unknown"
+
+
 def main() -> int:
     """Generate (or reuse) the events, then time the audit with one and two jobs."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tickets", type=int, default=100_000, help="tickets (default 100,000)")
     parser.add_argument("--jobs", type=int, nargs="+", default=[1, 2], help="job counts to time")
-    parser.add_argument("--repeat", type=int, default=1, help="runs per job count (best shown)")
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="runs per job count (best and median shown)"
+    )
     parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()))
     parser.add_argument(
         "--formats",
@@ -142,12 +153,17 @@ def main() -> int:
         size = source.stat().st_size
         print(f"events: {source} ({size / 2**20:,.0f} MiB), {args.tickets:,} tickets, at {at}")
         for jobs in args.jobs:
-            runs = [audit_once(source, jobs, at, args.policies) for _ in range(max(1, args.repeat))]
-            seconds, rss, status = min(runs, key=lambda run: run[0])
+            runs = []
+            for _ in range(max(1, args.repeat)):
+                load = _load()
+                runs.append((*audit_once(source, jobs, at, args.policies), load))
+            seconds, rss, status, load = min(runs, key=lambda run: run[0])
+            median = statistics.median(run[0] for run in runs)
             memory = f"{rss / 1024:,.0f} MiB peak RSS" if rss is not None else "peak RSS unknown"
             print(
                 f"{fmt:>7} --jobs {jobs}: {seconds:7.2f} s  {args.tickets / seconds:>9,.0f} "
-                f"tickets/s  {memory}  (exit {status})"
+                f"tickets/s  {memory}  (exit {status}; median of {len(runs)} {median:.2f} s; "
+                f"load before best run {load})"
             )
             if status != 0:
                 return 1

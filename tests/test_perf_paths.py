@@ -42,6 +42,37 @@ EVENTS = [
     {"ticket": "C", "at": "2025-12-01T10:00:00Z", "type": "message", "author": "bot",
      "public": None},
     {"ticket": "C", "at": "2025-12-01T10:00:00Z", "type": ["message"]},
+    # Instants: offsets of every shape, the year bounds, before 1970, odd forms.
+    *(
+        {"ticket": "D", "at": at, "type": "message", "author": "customer", "id": "d"}
+        for at in (
+            "2025-12-01T10:00:00+00:00", "2025-12-01T10:00:00-05:30", "2025-12-01T10:00:00+14:00",
+            "2025-12-01T10:00:00+01:00:30", "2025-12-01T10:00:00+01:00:00.5",
+            "2025-12-01T10:00:00-00:00:00.25", "2025-12-01T23:59:59-23:59",
+            "1900-01-01T00:00:00Z", "1900-01-01T00:00:00+01:00", "1899-12-31T23:59:59Z",
+            "2199-12-31T23:59:59-12:00", "2200-01-01T00:00:00+01:00", "1969-12-31T23:59:59Z",
+            "1950-06-01T12:00:00.000001+02:00", "2024-02-29T12:00:00Z", "2025-02-29T12:00:00Z",
+            "2025-12-01 10:00:00Z", "2025-12-01T10:00Z", "2025-12-01T10Z", "20251201T100000Z",
+            "2025-W49-1T10:00:00Z", "2025-335T10:00:00Z", "2025-12-01T10:00:00.000Z",
+            "2025-12-01T24:00:00Z", "2025-12-01T10:00:60Z", "2025-12-01", " 2025-12-01T10:00:00Z",
+        )
+    ),
+    {"ticket": "D", "at": 1764583200, "type": "status", "status": "open"},
+    {"ticket": "D", "at": "2025-12-01T10:00:00Z", "type": "status", "status": "Open"},
+    {"ticket": "D", "at": "2025-12-01T10:00:00Z", "type": "status", "status": ["open"]},
+    {"ticket": "D", "at": "2025-12-01T10:00:00Z", "type": "status", "status": "open", "id": 3},
+    {"ticket": "D", "at": "2025-12-01T10:00:00Z", "type": "message", "author": "agent",
+     "agent": 4},
+    {"ticket": "D", "at": "2025-12-01T10:00:00Z", "type": "message", "author": "Agent"},
+]  # fmt: skip
+
+
+_CSAT = [
+    {"ticket": "E", "at": "2025-12-01T10:00:00Z", "type": "csat", "score": 4},
+    {"ticket": "E", "at": "2025-12-01T10:00:00Z", "type": "csat", "score": 4.5, "id": "e"},
+    {"ticket": "E", "at": "2025-12-01T10:00:00Z", "type": "csat", "score": True},
+    {"ticket": "E", "at": "2025-12-01T10:00:00Z", "type": "csat", "score": "4"},
+    {"ticket": "E", "at": "2025-12-01T10:00:00Z", "type": "csat"},
 ]  # fmt: skip
 
 
@@ -103,11 +134,12 @@ def test_parse_lines_decodes_like_json_loads():
     problems_fast: list = []
     fast = list(parse_lines(lines, "x", {"waiting": "pending"}, problems_fast))
     assert len(fast) + len(problems_fast) == len(lines)
+    n = len(EVENTS)
     assert [(p.line, p.code) for p in problems_fast][-4:] == [
-        (20, "E401"),
-        (21, "E400"),
-        (22, "E400"),
-        (23, "E401"),
+        (n + 1, "E401"),
+        (n + 2, "E400"),
+        (n + 3, "E400"),
+        (n + 4, "E401"),
     ]
     assert "Extra data" in problems_fast[-4].message
 
@@ -191,3 +223,112 @@ def test_shared_spill_reads_back_like_the_serial_spill(
         assert list(a.timelines.items()) == list(b.timelines.items())
         assert a.problems == b.problems
         assert a.duplicates == b.duplicates
+
+
+_VALUE_KEYS = (
+    "ticket", "at", "type", "id", "channel", "priority", "status", "customer", "group",
+    "assignee", "tags", "fields", "author", "public", "agent", "score",
+)  # fmt: skip
+
+
+@pytest.mark.parametrize("obj", [*EVENTS, *_CSAT], ids=range(len(EVENTS) + len(_CSAT)))
+def test_canonical_values_agree_with_parse_event(obj):
+    from slaengine.timeline import canonical_values
+
+    values = [obj.get(key, True if key == "public" else None) for key in _VALUE_KEYS]
+    fast = canonical_values(3, 3, *values)
+    if fast is not None:  # None: the caller takes the validating path
+        assert fast == parse_event(obj, seq=3, line=3)
+        assert type(fast.score) is (float if obj["type"] == "csat" else type(None))
+
+
+def _mixed_table(pa):
+    # Sparse and dense text columns with "" and nulls, booleans with nulls, a list column,
+    # JSON text, numbers, an integer ticket column and an unknown column.
+    n = 40
+    return pa.table({
+        "ticket": pa.array([i % 3 if i % 7 else None for i in range(n)], pa.int64()),
+        "at": [f"2025-12-01T10:{i % 60:02d}:00Z" if i % 11 else "" for i in range(n)],
+        "type": [("created", "message", "status", "update", "csat", "")[i % 6] for i in range(n)],
+        "channel": ["Email" if i % 5 == 0 else ("" if i % 5 == 1 else None) for i in range(n)],
+        "priority": ["high" if i % 4 == 0 else None for i in range(n)],
+        "status": ["open" if i % 3 == 0 else "" for i in range(n)],
+        "tags": pa.array([["a", "b"] if i % 4 == 0 else None for i in range(n)],
+                         pa.list_(pa.string())),
+        "fields": ['{"x": 1}' if i % 6 == 0 else ("null" if i % 6 == 1 else None)
+                   for i in range(n)],
+        "author": ["agent" if i % 2 else None for i in range(n)],
+        "public": pa.array([None if i % 3 else bool(i % 2) for i in range(n)], pa.bool_()),
+        "score": pa.array([float(i % 5) if i % 6 == 4 else None for i in range(n)]),
+        "other": [f"o{i}" for i in range(n)],
+    })  # fmt: skip
+
+
+def test_column_cells_are_what_batch_events_sets():
+    pa = pytest.importorskip("pyarrow")
+    from slaengine.tabular import ABSENT, column_cells
+
+    batch = _mixed_table(pa).to_batches()[0]
+    dicts = batch_events(batch)
+    for name in batch.schema.names:
+        for absent in (ABSENT, None, True):
+            expected = [event.get(name, absent) for event in dicts]
+            assert column_cells(name, batch.column(name), absent) == expected, name
+
+
+def test_parquet_partitions_of_mixed_columns_read_like_their_json(tmp_path):
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    from slaengine.tabular import parquet_lines
+
+    path = tmp_path / "mixed.parquet"
+    pq.write_table(_mixed_table(pa), path, row_group_size=16)
+    columnar = spill_parquet(path, tmp_path / "arrow", 2, "t")
+    text = spill(parquet_lines(path), tmp_path / "text", 2, "t")
+    for arrow_part, text_part in zip(columnar.paths, text.paths, strict=True):
+        a, b = read_partition(arrow_part, "t"), read_partition(text_part, "t")
+        assert a.timelines == b.timelines
+        assert a.problems == b.problems
+        assert a.duplicates == b.duplicates
+
+
+@pytest.mark.parametrize("chunk", [1, 5, 64, 1 << 22])
+def test_spilled_partitions_read_like_their_lines(tmp_path, monkeypatch, chunk):
+    import slaengine.spill as spill_module
+    from slaengine.eventlog import parse_numbered
+
+    monkeypatch.setattr(spill_module, "_CHUNK", chunk)
+    lines = [*(json.dumps(e) for e in EVENTS), "{} {}", "[1]", "{", '{"ticket": "Z", "at": 1}']
+    result = spill(lines, tmp_path / "p", 2, "x")
+    for path in result.paths:
+        rows = path.read_text(encoding="utf-8").splitlines()
+        numbered = [(int(n), text) for n, _, text in (row.partition("\t") for row in rows)]
+        problems: list = []
+        expected = list(parse_numbered(numbered, "x", {"waiting": "pending"}, problems))
+        found: list = []
+        got = spill_module._spilled_events(path, "x", {"waiting": "pending"}, found)
+        assert got == expected
+        assert found == problems
+
+
+def test_timelines_from_events_out_of_seq_order_sort_by_instant_then_seq():
+    from slaengine.timeline import build_timelines
+
+    raw = [
+        ("created", "10:00", 5, "a"), ("message", "10:05", 9, "b"), ("message", "10:05", 2, "c"),
+        ("message", "10:05", 7, "b"), ("status", "10:01", 1, None), ("status", "10:01", 3, None),
+    ]  # fmt: skip
+    events = [
+        parse_event(
+            {"ticket": "T", "at": f"2025-12-01T{at}:00Z", "type": kind, "id": ident,
+             "author": "agent", "status": "open", "channel": "email", "priority": "low"},
+            seq=seq, line=seq,
+        )
+        for kind, at, seq, ident in raw
+    ]  # fmt: skip
+    built = build_timelines(events)
+    # The first "b" in input order (seq 9) is kept; ties at 10:05 go by seq.
+    assert [e.seq for e in built.timelines["T"].events] == [5, 1, 3, 2, 9]
+    assert built.duplicates == 1
+    in_order = build_timelines(sorted(events, key=lambda e: e.seq))
+    assert [e.seq for e in in_order.timelines["T"].events] == [5, 1, 3, 2, 7]

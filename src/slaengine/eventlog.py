@@ -41,25 +41,39 @@ def parse_numbered(
     """Like :func:`parse_lines` for lines that carry their own line numbers."""
     found = problems if problems is not None else []
     for number, line in lines:
-        obj = _decode_object(line)
-        if obj is None:
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line.rstrip("\r\n"))
-            except json.JSONDecodeError as exc:
-                found.append(
-                    Problem(source, number, exc.colno, "E401", f"not valid JSON: {exc.msg}")
-                )
-                continue
+        event = parse_line(line, number, source, status_map, found)
+        if event is not None:
+            yield event
+
+
+def parse_line(
+    line: str, number: int, source: str, status_map: Mapping[str, str], problems: list[Problem]
+) -> Event | None:
+    """The event on one JSON line (``seq`` and ``line`` are ``number``).
+
+    ``None`` for a blank line, or for an unusable one, whose problem is appended
+    to ``problems``.
+    """
+    obj = _decode_object(line)
+    if obj is None:
+        if not line.strip():
+            return None
         try:
-            yield parse_event(obj, seq=number, line=number, status_map=status_map)
-        except EventError as exc:
-            found.append(Problem(source, number, 0, "E400", exc.reason))
+            obj = json.loads(line.rstrip("\r\n"))
+        except json.JSONDecodeError as exc:
+            problems.append(
+                Problem(source, number, exc.colno, "E401", f"not valid JSON: {exc.msg}")
+            )
+            return None
+    try:
+        return parse_event(obj, seq=number, line=number, status_map=status_map)
+    except EventError as exc:
+        problems.append(Problem(source, number, 0, "E400", exc.reason))
+        return None
 
 
 # The decoder's C scanner (set in JSONDecoder.__init__; typeshed does not declare it).
-_scan_once: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
+scan_once: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
 
 
 def _decode_object(line: str) -> Any:
@@ -73,7 +87,7 @@ def _decode_object(line: str) -> Any:
     if not line.startswith("{"):
         return None
     try:
-        obj, end = _scan_once(line, 0)
+        obj, end = scan_once(line, 0)
     except (StopIteration, ValueError):
         return None
     rest = len(line) - end
@@ -135,6 +149,7 @@ def read_events(
 __all__ = [
     "events_stream",
     "open_events",
+    "parse_line",
     "parse_lines",
     "parse_numbered",
     "read_events",

@@ -15,7 +15,7 @@ import json
 import os
 import re
 import zlib
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from operator import attrgetter
@@ -24,9 +24,16 @@ from types import MappingProxyType
 from typing import Any, Final
 
 from slaengine.errors import EventError, Problem
-from slaengine.eventlog import open_events, parse_numbered
-from slaengine.tabular import batch_events, open_parquet, row_events
-from slaengine.timeline import Event, TimelineSet, build_timelines, parse_event
+from slaengine.eventlog import open_events, parse_line, scan_once
+from slaengine.tabular import ABSENT, batch_events, column_cells, open_parquet, row_events
+from slaengine.timeline import (
+    Event,
+    TimelineSet,
+    _canonical_event,
+    build_timelines,
+    canonical_values,
+    parse_event,
+)
 
 _NO_MAP: Mapping[str, str] = MappingProxyType({})
 # Lines per partition aimed at; more partitions cost file handles, fewer cost memory.
@@ -226,7 +233,12 @@ def _spill_batch(read: Any, first: int, schema: Any, writers: list[Any], partiti
 def _parquet_events(
     path: Path, source: str, status_map: Mapping[str, str], problems: list[Problem]
 ) -> list[Event]:
-    """The events of one Arrow partition file written by :func:`spill_parquet`."""
+    """The events of one Arrow partition file written by :func:`spill_parquet`.
+
+    Rows become events straight from the columns (:func:`column_cells`,
+    :func:`canonical_values`); a row that is not a canonical event is parsed from
+    its dict (:func:`batch_events`), which gives the same event or the problem.
+    """
     from pyarrow import ipc
 
     events: list[Event] = []
@@ -235,13 +247,63 @@ def _parquet_events(
         for i in range(reader.num_record_batches):
             batch = reader.get_batch(i)
             numbers = batch.column(_LINE_COLUMN).to_pylist()
-            rows = batch_events(batch.drop_columns([_LINE_COLUMN]))
-            for number, obj in zip(numbers, rows, strict=True):
-                try:
-                    append(parse_event(obj, seq=number, line=number, status_map=status_map))
-                except EventError as exc:
-                    problems.append(Problem(source, number, 0, "E400", exc.reason))
+            table = batch.drop_columns([_LINE_COLUMN])
+            if any(name.startswith("fields.") for name in table.schema.names):
+                # Fields spread over columns are merged row by row: the general path.
+                for number, obj in zip(numbers, batch_events(table), strict=True):
+                    _append_parsed(obj, number, source, status_map, problems, append)
+                continue
+            rows = _row_values(table)
+            cells: dict[str, list[Any]] | None = None
+            for row, (number, values) in enumerate(zip(numbers, rows, strict=True)):
+                event = canonical_values(number, number, *values)
+                if event is not None:
+                    append(event)
+                    continue
+                if cells is None:
+                    cells = {key: column_cells(key, table[key]) for key in table.schema.names}
+                # The row's dict as batch_events builds it, for the validating path.
+                obj = {
+                    name: found[row] for name, found in cells.items() if found[row] is not ABSENT
+                }
+                _append_parsed(obj, number, source, status_map, problems, append)
     return events
+
+
+def _append_parsed(
+    obj: dict[str, Any],
+    number: int,
+    source: str,
+    status_map: Mapping[str, str],
+    problems: list[Problem],
+    append: Callable[[Event], None],
+) -> None:
+    try:
+        append(parse_event(obj, seq=number, line=number, status_map=status_map))
+    except EventError as exc:
+        problems.append(Problem(source, number, 0, "E400", exc.reason))
+
+
+# The keys canonical_values takes, in its order.
+_VALUE_KEYS: Final = (
+    "ticket", "at", "type", "id", "channel", "priority", "status", "customer", "group",
+    "assignee", "tags", "fields", "author", "public", "agent", "score",
+)  # fmt: skip
+
+
+def _row_values(table: Any) -> Iterator[tuple[Any, ...]]:
+    # Each row's values of _VALUE_KEYS as canonical_values takes them: None when
+    # absent, but "public" True (its default) when absent.
+    names = set(table.schema.names)
+    rows = table.num_rows
+    columns = []
+    for key in _VALUE_KEYS:
+        default = True if key == "public" else None
+        if key in names:
+            columns.append(column_cells(key, table.column(key), default))
+        else:
+            columns.append([default] * rows)
+    return zip(*columns, strict=True)
 
 
 # ticket_of's pattern for raw bytes, used only on ASCII lines, where it matches
@@ -481,12 +543,54 @@ def _partition_events(
 ) -> list[Event]:
     if path.suffix == ".arrow":
         return _parquet_events(path, source, status_map, problems)
+    return _spilled_events(path, source, status_map, problems)
+
+
+_CHUNK: Final = 1 << 22
+
+
+def _spilled_events(
+    path: Path, source: str, status_map: Mapping[str, str], problems: list[Problem]
+) -> list[Event]:
+    """The events of one ``NUMBER<TAB>JSON`` partition file, in its order.
+
+    What :func:`~slaengine.eventlog.parse_numbered` gives for its lines, in one
+    loop: a line that is one JSON object describing a canonical event is built
+    on the spot; any other line goes through :func:`~slaengine.eventlog.parse_line`.
+    The file is read in large chunks, split on ``\n`` as iterating it would.
+    """
+    events: list[Event] = []
+    append = events.append
+    scan = scan_once
+    canonical = _canonical_event
+    carry = ""
     # errors="replace": spill_file stores the input's bytes as they are.
     with path.open(encoding="utf-8", errors="replace") as stream:
-        numbered = (
-            (int(number), text) for number, _, text in (row.partition("\t") for row in stream)
-        )
-        return list(parse_numbered(numbered, source, status_map, problems))
+        while True:
+            chunk = stream.read(_CHUNK)
+            if not chunk:
+                rows = [carry] if carry else []
+            else:
+                rows = (carry + chunk).split("\n")
+                carry = rows.pop()
+            for row in rows:
+                number, _, text = row.partition("\t")
+                seq = int(number)
+                event = None
+                if text[:1] == "{":
+                    try:
+                        obj, end = scan(text, 0)
+                    except (StopIteration, ValueError):
+                        obj, end = None, 0
+                    if end == len(text) and type(obj) is dict:
+                        event = canonical(obj, seq, seq)
+                if event is None:
+                    event = parse_line(text, seq, source, status_map, problems)
+                    if event is None:
+                        continue
+                append(event)
+            if not chunk:
+                return events
 
 
 def partitions_for(path: str | os.PathLike[str]) -> int:

@@ -179,10 +179,61 @@ def batch_events(batch: Any) -> list[dict[str, Any]]:
     return events
 
 
+#: Marks an absent key in :func:`column_cells` (``None`` can be a present value).
+ABSENT: Final = object()
+
+
+def column_cells(name: str, column: Any, absent: Any = ABSENT) -> list[Any]:
+    """One Arrow column's cells as :func:`batch_events` sets them; ``absent`` where unset.
+
+    ``[event.get(name, absent) for event in batch_events(batch)]`` for the
+    column ``name`` of ``batch``, without building the dicts (see
+    :func:`slaengine.spill.read_partition`, which builds events from columns).
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    convert = _CONVERTERS.get(name)
+    kind = column.type
+    if convert is None and (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
+        # Text: nulls and "" are absent; the rest is taken as it is.
+        if column.null_count < len(column) and pc.any(pc.equal(column, "")).as_py():
+            column = pc.if_else(pc.equal(column, ""), None, column)
+        if column.null_count * 2 > len(column):
+            # Mostly absent (attributes that few event types carry): set the rest.
+            cells = [absent] * len(column)
+            valid = pc.indices_nonzero(pc.is_valid(column)).to_pylist()
+            for row, value in zip(valid, column.drop_null().to_pylist(), strict=True):
+                cells[row] = value
+            return cells
+        if absent is not None:
+            return [absent if v is None else v for v in column.to_pylist()]
+        return column.to_pylist()  # type: ignore[no-any-return]
+    if name == "public" and pa.types.is_boolean(kind):
+        values = column.to_pylist()
+        return [absent if v is None else v for v in values]
+    cells = [absent] * len(column)
+    rows: Iterable[int] = range(len(column))
+    if column.null_count:
+        rows = pc.indices_nonzero(pc.is_valid(column)).to_pylist()
+        column = column.drop_null()
+    for row, value in zip(rows, column.to_pylist(), strict=True):
+        if value == "":
+            continue
+        if isinstance(value, dt.datetime):
+            value = value.isoformat()  # noqa: PLW2901 - as _event_from_cells does
+        if convert is not None:
+            value = convert(value)  # noqa: PLW2901
+        cells[row] = _json_value(value)
+    return cells
+
+
 def _json_value(value: Any) -> Any:
     # What the value becomes in JSON text and back (see row_events).
     if type(value) in _JSON_PLAIN:
         return value
+    if type(value) is list and all(type(item) is str for item in value):
+        return list(value)  # a list of strings comes back as an equal new list
     return json.loads(json.dumps(value, default=str))
 
 
@@ -211,8 +262,10 @@ def table_lines(path: str | os.PathLike[str]) -> Iterator[str]:
 
 
 __all__ = [
+    "ABSENT",
     "TABLE_SUFFIXES",
     "batch_events",
+    "column_cells",
     "csv_lines",
     "is_parquet",
     "is_table",

@@ -270,22 +270,185 @@ _QUICK_PRIORITIES: Final = frozenset(PRIORITIES)
 _QUICK_STATUSES: Final = frozenset(STATUSES)
 _from_iso = dt.datetime.fromisoformat
 _FIXED_OFFSET = dt.timezone
+# Event(...) without the named tuple's Python-level __new__: every field given, in order.
+_new_event = tuple.__new__
+# Seconds east of UTC of the fixed offsets seen so far (whole seconds only), by tzinfo.
+_OFFSETS: dict[dt.tzinfo | None, int] = {}
+_EPOCH_ORDINAL: Final = dt.date(1970, 1, 1).toordinal()
+_DAY: Final = 24 * 3600  # a UTC day: epoch seconds have no leap seconds
 
 
 def _quick_instant(text: object) -> int | None:
-    """Epoch seconds of a common ISO timestamp, or ``None`` to let parse_instant decide."""
+    """Epoch seconds of a common ISO timestamp, or ``None`` to let parse_instant decide.
+
+    The same integer as ``parse_instant`` (``timestamp()`` of the aware datetime),
+    computed from the date's ordinal and the time of day: a UTC offset is a fixed
+    number of seconds, so no time zone rules are involved.
+    """
     if type(text) is not str:
         return None
     try:
         parsed = _from_iso(text)
     except ValueError:
         return None
+    shift = _OFFSETS.get(parsed.tzinfo)
+    if shift is None:
+        shift = _offset_seconds(parsed.tzinfo)
+        if shift is None:
+            return None
     # Fractions of a second would round through a float in parse_instant; leave them to it.
-    if type(parsed.tzinfo) is not _FIXED_OFFSET or parsed.microsecond:
+    if parsed.microsecond or not MIN_YEAR <= parsed.year <= MAX_YEAR:
         return None
-    if not MIN_YEAR <= parsed.year <= MAX_YEAR:
+    return (
+        (parsed.toordinal() - _EPOCH_ORDINAL) * _DAY
+        + parsed.hour * 3600
+        + parsed.minute * 60
+        + parsed.second
+        - shift
+    )
+
+
+def _offset_seconds(zone: dt.tzinfo | None) -> int | None:
+    # A fixed offset of whole seconds, remembered; None for anything else
+    # (no zone, zone rules, sub-second offsets), which parse_instant handles.
+    if type(zone) is not _FIXED_OFFSET:
         return None
-    return int(parsed.timestamp())
+    offset = zone.utcoffset(None)
+    if offset.microseconds:
+        return None
+    seconds = offset.days * _DAY + offset.seconds
+    if len(_OFFSETS) < 4096:  # offsets are few; bound the table anyway
+        _OFFSETS[zone] = seconds
+    return seconds
+
+
+def _canonical_event(obj: dict[str, Any], seq: int, line: int) -> Event | None:
+    # The helpers' checks are written out: this runs once per event.
+    get = obj.get
+    ticket = get("ticket")
+    if type(ticket) is not str or not ticket:
+        return None
+    at = _quick_instant(get("at"))
+    event_id = get("id")
+    if at is None or (event_id is not None and type(event_id) is not str):
+        return None
+    kind = get("type")
+    if kind == "message":
+        author = get("author")
+        public = get("public", True)
+        agent = get("agent")
+        if type(author) is not str or author not in _QUICK_AUTHORS or type(public) is not bool:
+            return None
+        if agent is not None and type(agent) is not str:
+            return None
+        return _new_event(Event, (
+            ticket, at, kind, seq, line, event_id, None, None, None, None, None, None,
+            None, None, author, public, agent, None,
+        ))  # fmt: skip
+    if kind == "status":
+        status = get("status")
+        if type(status) is not str or status not in _QUICK_STATUSES:
+            return None
+        return _new_event(Event, (
+            ticket, at, kind, seq, line, event_id, None, None, status, None, None, None,
+            None, None, None, True, None, None,
+        ))  # fmt: skip
+    if kind in ("created", "update"):
+        return _canonical_attributes(obj, ticket, at, kind, seq, line, event_id)
+    return None  # csat and unknown types: rare, validated in full
+
+
+def canonical_values(
+    seq: int,
+    line: int,
+    ticket: Any,
+    at: Any,
+    kind: Any,
+    event_id: Any,
+    channel: Any,
+    priority: Any,
+    status: Any,
+    customer: Any,
+    group: Any,
+    assignee: Any,
+    tags: Any,
+    fields: Any,
+    author: Any,
+    public: Any,
+    agent: Any,
+    score: Any,
+) -> Event | None:
+    """The fast path of :func:`parse_event` for an event given key by key (tables).
+
+    ``seq`` and ``line`` as for ``parse_event``; each other argument is the
+    value of its key, ``None`` when absent, except
+    ``public``, which is ``True`` when absent (its default). The same
+    :class:`Event` as ``parse_event`` of the equivalent dict, or ``None`` when
+    that dict must take the validating path (the caller then builds it).
+    """
+    if type(ticket) is not str or not ticket:
+        return None
+    at = _quick_instant(at)
+    if at is None or (event_id is not None and type(event_id) is not str):
+        return None
+    if kind == "message":
+        if type(author) is not str or author not in _QUICK_AUTHORS or type(public) is not bool:
+            return None
+        if agent is not None and type(agent) is not str:
+            return None
+        return _new_event(Event, (
+            ticket, at, kind, seq, line, event_id, None, None, None, None, None, None,
+            None, None, author, public, agent, None,
+        ))  # fmt: skip
+    if kind == "status":
+        if type(status) is not str or status not in _QUICK_STATUSES:
+            return None
+        return _new_event(Event, (
+            ticket, at, kind, seq, line, event_id, None, None, status, None, None, None,
+            None, None, None, True, None, None,
+        ))  # fmt: skip
+    if kind == "csat":
+        if type(score) is not float and type(score) is not int:
+            return None
+        return _new_event(Event, (
+            ticket, at, kind, seq, line, event_id, None, None, None, None, None, None,
+            None, None, None, True, None, float(score),
+        ))  # fmt: skip
+    if kind not in ("created", "update"):
+        return None
+    if not (_optional_text(customer) and _optional_text(group) and _optional_text(assignee)):
+        return None
+    if tags is not None:
+        if type(tags) is not list or not all(type(tag) is str for tag in tags):
+            return None
+        tags = tuple(tags)
+    if fields is not None:
+        if type(fields) is not dict:
+            return None
+        fields = MappingProxyType(dict(fields))
+    if kind == "created":
+        if status is None:
+            status = "new"
+        if type(channel) is not str or not channel.strip():
+            return None
+        if not _one_of_quick(priority, _QUICK_PRIORITIES) or not _one_of_quick(
+            status, _QUICK_STATUSES
+        ):
+            return None
+        return _new_event(Event, (
+            ticket, at, kind, seq, line, event_id, channel.lower(), priority, status,
+            customer, group, assignee, tags, fields, None, True, None, None,
+        ))  # fmt: skip
+    if not _optional_text(channel) or not (
+        priority is None or _one_of_quick(priority, _QUICK_PRIORITIES)
+    ):
+        return None
+    if all(v is None for v in (channel, priority, customer, group, assignee, tags, fields)):
+        return None
+    return _new_event(Event, (
+        ticket, at, kind, seq, line, event_id, channel.lower() if channel else channel, priority,
+        None, customer, group, assignee, tags, fields, None, True, None, None,
+    ))  # fmt: skip
 
 
 def _optional_text(value: object) -> bool:
@@ -295,37 +458,6 @@ def _optional_text(value: object) -> bool:
 def _one_of_quick(value: object, choices: frozenset[str]) -> bool:
     # The type test first: a list or dict is not hashable and must not reach ``in``.
     return type(value) is str and value in choices
-
-
-def _canonical_event(obj: dict[str, Any], seq: int, line: int) -> Event | None:
-    get = obj.get
-    ticket = get("ticket")
-    if type(ticket) is not str or not ticket:
-        return None
-    at = _quick_instant(get("at"))
-    event_id = get("id")
-    if at is None or not _optional_text(event_id):
-        return None
-    kind = get("type")
-    if kind == "message":
-        author = get("author")
-        public = get("public", True)
-        agent = get("agent")
-        if not _one_of_quick(author, _QUICK_AUTHORS) or type(public) is not bool:
-            return None
-        if not _optional_text(agent):
-            return None
-        return Event(
-            ticket, at, kind, seq, line, event_id, author=author, public=public, agent=agent
-        )
-    if kind == "status":
-        status = get("status")
-        if not _one_of_quick(status, _QUICK_STATUSES):
-            return None
-        return Event(ticket, at, kind, seq, line, event_id, status=status)
-    if kind in ("created", "update"):
-        return _canonical_attributes(obj, ticket, at, kind, seq, line, event_id)
-    return None  # csat and unknown types: rare, validated in full
 
 
 def _canonical_attributes(
@@ -354,20 +486,20 @@ def _canonical_attributes(
             status, _QUICK_STATUSES
         ):
             return None
-        return Event(
+        return _new_event(Event, (
             ticket, at, kind, seq, line, event_id, channel.lower(), priority, status,
-            customer, group, assignee, tags, fields,
-        )  # fmt: skip
+            customer, group, assignee, tags, fields, None, True, None, None,
+        ))  # fmt: skip
     if not _optional_text(channel) or not (
         priority is None or _one_of_quick(priority, _QUICK_PRIORITIES)
     ):
         return None
     if all(v is None for v in (channel, priority, customer, group, assignee, tags, fields)):
         return None  # an empty update: the full path reports it
-    return Event(
+    return _new_event(Event, (
         ticket, at, kind, seq, line, event_id, channel.lower() if channel else channel, priority,
-        None, customer, group, assignee, tags, fields,
-    )  # fmt: skip
+        None, customer, group, assignee, tags, fields, None, True, None, None,
+    ))  # fmt: skip
 
 
 def _checked_event(obj: object, seq: int, line: int, status_map: Mapping[str, str]) -> Event:
@@ -468,25 +600,32 @@ def build_timelines(events: Iterable[Event], source: str = "") -> TimelineSet:
     ``created`` events are reported as problems and left out.
     """
     by_ticket: dict[str, list[Event]] = {}
-    seen_ids: set[tuple[str, str]] = set()
-    duplicates = 0
+    in_order = True  # seq never decreases along the input (a spill's partitions)
+    last_seq = -(2**63)
     for event in events:
-        ticket = event.ticket
-        if event.id is not None:
-            key = (ticket, event.id)
-            if key in seen_ids:
-                duplicates += 1
-                continue
-            seen_ids.add(key)
-        bucket = by_ticket.get(ticket)
+        seq = event.seq
+        if seq < last_seq:
+            in_order = False
+        last_seq = seq
+        bucket = by_ticket.get(event.ticket)
         if bucket is None:
-            by_ticket[ticket] = [event]
+            by_ticket[event.ticket] = [event]
         else:
             bucket.append(event)
+    # Input order is seq order: a stable sort by instant alone breaks ties by seq.
+    order = _AT if in_order else _AT_SEQ
+    duplicates = 0
     timelines: dict[str, Timeline] = {}
     problems: list[Problem] = []
     for ticket, ticket_events in by_ticket.items():
-        ticket_events.sort(key=_AT_SEQ)
+        if len(ticket_events) > 1:
+            ids = list(map(_ID, ticket_events))
+            if len(set(ids)) != len(ids):
+                # A repeated id (or several events without one): keep each id's first event.
+                kept = _first_of_each_id(ticket_events)
+                duplicates += len(ticket_events) - len(kept)
+                ticket_events = kept  # noqa: PLW2901 - the same events, repeats dropped
+            ticket_events.sort(key=order)
         if (
             ticket_events[0].type == "created"
             and list(map(_TYPE, ticket_events)).count("created") == 1
@@ -502,6 +641,22 @@ def build_timelines(events: Iterable[Event], source: str = "") -> TimelineSet:
     return TimelineSet(timelines, problems, duplicates)
 
 
+def _first_of_each_id(events: list[Event]) -> list[Event]:
+    # Events without an id are all kept; of events sharing an id, the first in input order.
+    seen: set[str] = set()
+    kept: list[Event] = []
+    for event in events:
+        event_id = event.id
+        if event_id is not None:
+            if event_id in seen:
+                continue
+            seen.add(event_id)
+        kept.append(event)
+    return kept
+
+
+_AT = attrgetter("at")
+_ID = attrgetter("id")
 _AT_SEQ = attrgetter("at", "seq")
 _TYPE = attrgetter("type")
 

@@ -14,7 +14,7 @@ import hashlib
 from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Any, Final
 
 from slaengine.audit.facts import TicketFacts, ticket_facts
 from slaengine.audit.periods import LocalBuckets
@@ -96,9 +96,13 @@ class GroupStats:
     csat: dict[float, int] = field(default_factory=dict)
     customers: array[int] = field(default_factory=new_values)  # 64-bit hashes, see compact()
     metrics: dict[str, MetricStats] = field(default_factory=dict)
+    # The group's KPIs once computed (slaengine.audit.kpis.group_kpis), which
+    # every change through these methods forgets.
+    kpis: dict[str, Any] | None = field(default=None, init=False, repr=False, compare=False)
 
     def add_facts(self, facts: TicketFacts, customer: int | None) -> None:
         """Count one ticket's facts."""
+        self.kpis = None
         self.tickets += 1
         self.customer_messages += facts.customer_messages
         self.answered_messages += facts.answered_messages
@@ -123,6 +127,7 @@ class GroupStats:
 
     def add_clocks(self, clocks: Iterable[PreparedClock]) -> None:
         """Count clock instances prepared by :func:`prepare` (one call for all of a ticket's)."""
+        self.kpis = None
         metrics = self.metrics
         for metric, state, margin, running, business, calendar in clocks:
             self.clocks += 1
@@ -162,6 +167,7 @@ class GroupStats:
 
     def merge(self, other: GroupStats) -> None:
         """Add ``other``'s counts and values to these."""
+        self.kpis = None
         self.tickets += other.tickets
         self.clocks += other.clocks
         self.customer_messages += other.customer_messages
@@ -321,14 +327,15 @@ class AuditAccumulator:
         # Add the finest groups into every view without "agent". Durations are kept
         # whole, so the sums are exact; groups appear in the order their first
         # ticket was added, as if each ticket had been added to each view.
-        fine = self._fine
-        if not fine:
+        if not self._fine:
             return
+        fine = list(self._fine.items())
         self._fine = {}
-        for view, positions in self._rolled:
-            table = self.groups[view]
-            for fine_key, stats in fine.items():
-                key = tuple([fine_key[i] for i in positions])
+        rolled = [(self.groups[view], positions) for view, positions in self._rolled]
+        for i, (fine_key, stats) in enumerate(fine):
+            fine[i] = _DONE  # let each finest group go as soon as it is added up
+            for table, positions in rolled:
+                key = tuple([fine_key[p] for p in positions])
                 target = table.get(key)
                 if target is None:
                     target = table[key] = GroupStats()
@@ -343,8 +350,14 @@ class AuditAccumulator:
                 self.add_ticket(timeline, result, now)
 
     def compact(self) -> None:
-        """Shrink per-group customer sets; call before sending a part to another process."""
-        self._rollup()
+        """Shrink per-group customer sets; call before sending a part to another process.
+
+        The views without "agent" are not summed up here but where the parts
+        are merged, once for all of them (:meth:`view`): a part carries each of
+        its tickets once, in its finest group, instead of once per view.
+        """
+        for group in self._fine.values():
+            group.compact()
         for table in self.groups.values():
             for group in table.values():
                 group.compact()
@@ -353,8 +366,12 @@ class AuditAccumulator:
         """Add another part's results to this one (parts must use the same views)."""
         if other.views != self.views:
             raise ValueError("cannot merge audits kept by different views")
-        self._rollup()
-        other._rollup()
+        fine = self._fine
+        for key, group in other._fine.items():
+            target = fine.get(key)
+            if target is None:
+                fine[key] = target = GroupStats()
+            target.merge(group)
         self.tickets += other.tickets
         self.events += other.events
         self.not_yet_created += other.not_yet_created
@@ -374,6 +391,10 @@ class AuditAccumulator:
         """The groups of one kept view, by their key."""
         self._rollup()
         return self.groups[tuple(dimensions)]
+
+
+# Stands in for a finest group already added up (see AuditAccumulator._rollup).
+_DONE: Final = ((), GroupStats())
 
 
 def _events_until(timeline: Timeline, now: int) -> int:

@@ -6,10 +6,18 @@ durations are whole seconds; distributions use nearest-rank percentiles.
 
 from __future__ import annotations
 
+import multiprocessing
+from collections.abc import Sequence
+from multiprocessing.connection import Connection
 from typing import Any, Final
 
 from slaengine.audit.accumulator import GroupStats, MetricStats
-from slaengine.audit.stats import MARGIN_PERCENTILES, histogram, summarize
+from slaengine.audit.stats import (
+    MARGIN_PERCENTILES,
+    histogram_sorted,
+    summarize,
+    summarize_sorted,
+)
 from slaengine.policy.model import FIRST_RESPONSE, NEXT_RESPONSE, PERIODIC_UPDATE, RESOLUTION
 
 #: Metrics in report order.
@@ -53,12 +61,16 @@ def metric_kpis(stats: MetricStats, with_histograms: bool = False) -> dict[str, 
     out: dict[str, Any] = _counts(stats)
     out["compliance"] = rate(stats.achieved, stats.achieved + stats.breached)
     out["margin"] = summarize(stats.margins, MARGIN_PERCENTILES)
-    out["business_seconds"] = summarize(stats.business)
-    out["calendar_seconds"] = summarize(stats.calendar)
+    # Each array is sorted once, into a list: percentiles, the mean and the histogram
+    # are read off it (summing a list of ints is cheaper than summing an array).
+    business = sorted(stats.business)
+    calendar = sorted(stats.calendar)
+    out["business_seconds"] = summarize_sorted(business)
+    out["calendar_seconds"] = summarize_sorted(calendar)
     if with_histograms:
         out["histogram"] = {
-            "business": histogram(stats.business),
-            "calendar": histogram(stats.calendar),
+            "business": histogram_sorted(business),
+            "calendar": histogram_sorted(calendar),
         }
     return out
 
@@ -80,14 +92,31 @@ def _score_key(score: float) -> str:
 
 
 def group_kpis(group: GroupStats, with_histograms: bool = False) -> dict[str, Any]:
-    """Every KPI of one group as a JSON-ready dict."""
+    """Every KPI of one group as a JSON-ready dict (a new one on every call).
+
+    Computed once per group and kept in ``group.kpis`` (which adding to the
+    group forgets): a report asks for the same group more than once, and
+    sorting its durations is most of the work.
+    """
+    full = group.kpis
+    if full is None:
+        full = group.kpis = _group_kpis(group)
+    out: dict[str, Any] = _copy(full)
+    if not with_histograms:
+        for metric in out["metrics"].values():
+            del metric["histogram"]
+    return out
+
+
+def _group_kpis(group: GroupStats) -> dict[str, Any]:
+    # Everything, histograms included; group_kpis hands out copies.
     return {
         "tickets": group.tickets,
         "clocks": group.clocks,
         "unique_customers": len(set(group.customers)),
         "compliance": compliance_counts(group),
         "metrics": {
-            metric: metric_kpis(group.metrics[metric], with_histograms)
+            metric: metric_kpis(group.metrics[metric], with_histograms=True)
             for metric in METRICS
             if metric in group.metrics
         },
@@ -109,4 +138,80 @@ def group_kpis(group: GroupStats, with_histograms: bool = False) -> dict[str, An
     }
 
 
-__all__ = ["METRICS", "compliance_counts", "csat_kpis", "group_kpis", "metric_kpis", "rate"]
+def _copy(value: Any) -> Any:
+    # A copy of nested dicts and lists of numbers (the KPI document's shapes).
+    if type(value) is dict:
+        return {key: _copy(item) for key, item in value.items()}
+    if type(value) is list:
+        return list(value)
+    return value
+
+
+def prepare_kpis(groups: Sequence[GroupStats], jobs: int = 1) -> None:
+    """Compute the KPIs of many groups ahead of :func:`group_kpis`, in ``jobs`` processes.
+
+    With ``jobs`` > 1 a forked helper computes part of them (the groups shared by
+    their number of values) while this process computes the rest; the values
+    are the same as computed one by one. Without ``fork`` all are computed here.
+    """
+    todo = [group for group in groups if group.kpis is None]
+    if jobs > 1 and len(todo) > 1 and "fork" in multiprocessing.get_all_start_methods():
+        todo = _prepare_shared(todo)
+    for group in todo:
+        group.kpis = _group_kpis(group)
+
+
+def _size(group: GroupStats) -> int:
+    values = len(group.customers) + len(group.handle_times)
+    for stats in group.metrics.values():
+        values += len(stats.business) + len(stats.calendar) + len(stats.margins)
+    return values
+
+
+def _prepare_shared(groups: list[GroupStats]) -> list[GroupStats]:
+    # The helper takes about half the values; the groups this process must still do.
+    mine: list[GroupStats] = []
+    theirs: list[GroupStats] = []
+    load = [0, 0]
+    for group in sorted(groups, key=_size, reverse=True):
+        side = 0 if load[0] <= load[1] else 1
+        (mine if side == 0 else theirs).append(group)
+        load[side] += _size(group)
+    context = multiprocessing.get_context("fork")
+    receive, send = context.Pipe(duplex=False)
+    helper = context.Process(target=_prepare_helper, args=(theirs, send), daemon=True)
+    helper.start()
+    send.close()
+    for group in mine:
+        group.kpis = _group_kpis(group)
+    try:
+        found = receive.recv()
+    except EOFError:
+        found = None
+    finally:
+        receive.close()
+        helper.join()
+    if found is None or len(found) != len(theirs):
+        return theirs  # the helper failed: compute its share here
+    for group, kpis in zip(theirs, found, strict=True):
+        group.kpis = kpis
+    return []
+
+
+def _prepare_helper(groups: list[GroupStats], conn: Connection) -> None:
+    # Runs in the forked helper: the KPIs of ``groups``, in order, back on ``conn``.
+    try:
+        conn.send([_group_kpis(group) for group in groups])
+    finally:
+        conn.close()
+
+
+__all__ = [
+    "METRICS",
+    "compliance_counts",
+    "csat_kpis",
+    "group_kpis",
+    "metric_kpis",
+    "prepare_kpis",
+    "rate",
+]

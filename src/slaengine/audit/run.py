@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import IO, Final
 
 from slaengine.audit.accumulator import AuditAccumulator, views_for
+from slaengine.audit.kpis import prepare_kpis
 from slaengine.audit.periods import LocalBuckets
 from slaengine.batch import BatchResult, map_tickets
 from slaengine.calendar import format_utc
@@ -138,6 +139,7 @@ def audit_file(
 
     ``breaches`` names a CSV file for the breached clocks (header included).
     ``on_partition`` is called after each partition when ``jobs`` is 1 (progress).
+    The merged groups come back with their KPIs computed (``GroupStats.kpis``).
     """
     partitions = max(partitions_for(events), MIN_PARTITIONS)
     with tempfile.TemporaryDirectory(prefix="slaengine-audit-") as tmp:
@@ -163,6 +165,9 @@ def audit_file(
         )
         if breaches is not None:
             _concatenate(breach_files, Path(breaches))
+    # Sorting every group's durations for its percentiles is the last serial step:
+    # share it between the processes that the workers leave free.
+    prepare_kpis([group for view in merged.views for group in merged.view(view).values()], jobs)
     return merged, batch
 
 

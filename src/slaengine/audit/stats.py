@@ -45,14 +45,20 @@ def summarize(
     values: Sequence[int], percentiles: Sequence[int] = DURATION_PERCENTILES
 ) -> dict[str, Any]:
     """Count, mean, min, nearest-rank percentiles (``p50`` ...) and max; ``None`` when empty."""
-    n = len(values)
+    return summarize_sorted(sorted(values), percentiles)
+
+
+def summarize_sorted(
+    ordered: Sequence[int], percentiles: Sequence[int] = DURATION_PERCENTILES
+) -> dict[str, Any]:
+    """:func:`summarize` of values already in ascending order (no copy, no sort)."""
+    n = len(ordered)
     out: dict[str, Any] = {"count": n}
     if not n:
         out.update({"mean": None, "min": None})
         out.update({f"p{p}": None for p in percentiles})
         out["max"] = None
         return out
-    ordered = sorted(values)
     out["mean"] = round(sum(ordered) / n, 1)
     out["min"] = ordered[0]
     for p in percentiles:
@@ -71,6 +77,17 @@ def histogram(values: Sequence[int]) -> list[int]:
     return counts
 
 
+def histogram_sorted(ordered: Sequence[int]) -> list[int]:
+    """:func:`histogram` of values already in ascending order: two bisections per bucket."""
+    from bisect import bisect_left
+
+    below = [bisect_left(ordered, edge) for edge in BUCKET_EDGES]  # values under each edge
+    counts = [below[0]]
+    counts.extend(below[i] - below[i - 1] for i in range(1, len(below)))
+    counts.append(len(ordered) - below[-1])
+    return counts
+
+
 def sorted_values(values: array[int]) -> array[int]:
     """The values of ``values``, ascending, as a new array."""
     return array("q", sorted(values))
@@ -86,9 +103,11 @@ __all__ = [
     "DURATION_PERCENTILES",
     "MARGIN_PERCENTILES",
     "histogram",
+    "histogram_sorted",
     "nearest_rank",
     "new_values",
     "sorted_values",
     "summarize",
+    "summarize_sorted",
     "unique_sorted",
 ]
