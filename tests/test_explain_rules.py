@@ -496,6 +496,16 @@ def test_staff_created_ticket_says_why_it_has_no_first_response():
     assert explanation_to_dict(explanation)["notes"][0]["code"] == "staff_created"
 
 
+def test_staff_created_by_the_created_author_names_that_event():
+    policy, _, at = SCENARIOS["staff_created"]
+    explanation = _explain(policy, [_created(D + "09:00:00Z", author="agent")], at)
+    assert [c.clock.metric for c in explanation.clocks] == ["resolution"]
+    assert _notes(explanation) == [
+        "no first_response clock: the ticket was opened by staff and the metric has "
+        "staff_created: exempt; its created event names the author agent (line 1)"
+    ]
+
+
 # -- follow-up clocks ------------------------------------------------------------------------
 
 

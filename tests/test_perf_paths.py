@@ -30,6 +30,13 @@ EVENTS = [
     {"ticket": "A", "at": "2025-12-01T10:09:00Z", "type": "csat", "score": 4},
     {"ticket": 5, "at": "2025-12-01T10:00:00Z", "type": "created", "channel": "chat",
      "priority": "low", "status": "open"},
+    # Who opened it: optional on created, one of the message authors.
+    {"ticket": "B", "at": "2025-12-01T10:00:00Z", "type": "created", "channel": "phone",
+     "priority": "low", "author": "agent"},
+    {"ticket": "B", "at": "2025-12-01T10:00:00Z", "type": "created", "channel": "phone",
+     "priority": "low", "author": "Agent"},
+    {"ticket": "B", "at": "2025-12-01T10:00:00Z", "type": "created", "channel": "phone",
+     "priority": "low", "author": 1},
     {"ticket": "B", "at": "2025-12-01T10:00:00", "type": "created", "channel": "chat",
      "priority": "low"},
     {"ticket": "B", "at": "2025-12-01T10:00:00Z", "type": "created", "channel": " ",

@@ -384,3 +384,20 @@ def test_unmatched_ticket_is_expected_with_null(
     assert status == 1
     assert "got none (the ticket matched no policy)" in out
     assert out.splitlines()[-1] == "1 passed, 1 failed"
+
+
+def test_a_created_event_may_name_its_author(run_cli: RunCli, write_tests) -> None:
+    path = write_tests(
+        """\
+- name: opened by an agent
+  timeline:
+    - {at: 2025-12-01T09:00:00+01:00, type: created, channel: email, priority: normal,
+       author: agent}
+  at: +30m
+  expect:
+    - {metric: first_response, state: active}
+"""
+    )
+    status, out, _ = run_cli("test", str(path))
+    assert status == 0, out
+    assert out.splitlines()[-1] == "1 passed, 0 failed"

@@ -198,6 +198,29 @@ def test_staff_created_exempt(first: dict[str, Any], has_clock: bool) -> None:
     assert (("first_response", 1) in clocks(result)) is has_clock
 
 
+@pytest.mark.parametrize(
+    ("opened_by", "first", "has_clock"),
+    [
+        # The created event's author settles it, whoever writes first.
+        pytest.param("agent", {"author": "customer"}, False, id="agent-opened-customer-first"),
+        pytest.param("system", None, False, id="system-opened-no-message-yet"),
+        pytest.param("customer", {"author": "agent"}, True, id="customer-opened-agent-first"),
+    ],
+)
+def test_staff_created_from_the_created_author(
+    opened_by: str, first: dict[str, Any] | None, has_clock: bool
+) -> None:
+    events = [event("2025-12-01T10:00:00Z", "created", author=opened_by)]
+    if first is not None:
+        events.append(event("2025-12-01T10:01:00Z", "message", **first))
+    text = policy("", "first_response: {targets: 1h, staff_created: exempt}")
+    result = run(text, events, "2025-12-01T12:00:00Z")
+    assert (("first_response", 1) in clocks(result)) is has_clock
+    # Measured (the default), the clock is there either way.
+    measured = run(policy("", "first_response: {targets: 1h}"), events, "2025-12-01T12:00:00Z")
+    assert ("first_response", 1) in clocks(measured)
+
+
 # -- follow-up timers ---------------------------------------------------------
 
 FOLLOW_UP = [

@@ -415,7 +415,11 @@ def message_fulfils(rule: str, event: Event, bots_count: bool) -> bool:
 
 
 def _staff_created(events: Sequence[Event]) -> bool:
-    """True when the ticket's first public message was not written by the customer."""
+    """True when staff opened the ticket: its ``created`` event says so, or (without an
+    ``author`` there) its first public message was not written by the customer."""
+    opened_by = events[0].author if events else None
+    if opened_by is not None:
+        return opened_by != "customer"
     for event in events:
         if event.type == "message" and event.public:
             return event.author != "customer"

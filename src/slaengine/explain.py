@@ -1052,19 +1052,25 @@ def _missing_clock_notes(
         and (created.status or "new") not in STOPPED_STATUSES
         and not any(c.metric == FIRST_RESPONSE for c in clocks)
     ):
-        first = next(e for e in events if e.type == "message" and e.public)
-        who = (
-            f"{first.author} {first.agent}"
-            if first.agent
-            else f"{_article(first.author or 'a')} {first.author}"
-        )
+        # The created event's author decides when it has one; else the first public message.
+        if created.author is not None:
+            line, at = created.line, created.at
+            why = f"its created event names the author {created.author}"
+        else:
+            first = next(e for e in events if e.type == "message" and e.public)
+            who = (
+                f"{first.author} {first.agent}"
+                if first.agent
+                else f"{_article(first.author or 'a')} {first.author}"
+            )
+            line, at = first.line, first.at
+            why = f"its first public message is from {who} at {{0}}"
         notes.append(
             Note(
                 "staff_created",
                 "no first_response clock: the ticket was opened by staff and the metric has "
-                f"staff_created: exempt; its first public message is from {who} at {{0}} "
-                f"(line {first.line})",
-                (first.at,),
+                f"staff_created: exempt; {why} (line {line})",
+                (at,),
             )
         )
     return notes

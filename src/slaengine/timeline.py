@@ -435,9 +435,11 @@ def canonical_values(
             status, _QUICK_STATUSES
         ):
             return None
+        if author is not None and not _one_of_quick(author, _QUICK_AUTHORS):
+            return None
         return _new_event(Event, (
             ticket, at, kind, seq, line, event_id, channel.lower(), priority, status,
-            customer, group, assignee, tags, fields, None, True, None, None,
+            customer, group, assignee, tags, fields, author, True, None, None,
         ))  # fmt: skip
     if not _optional_text(channel) or not (
         priority is None or _one_of_quick(priority, _QUICK_PRIORITIES)
@@ -480,15 +482,18 @@ def _canonical_attributes(
         fields = MappingProxyType(dict(fields))
     if kind == "created":
         status = get("status", "new")
+        author = get("author")
         if type(channel) is not str or not channel.strip():
             return None
         if not _one_of_quick(priority, _QUICK_PRIORITIES) or not _one_of_quick(
             status, _QUICK_STATUSES
         ):
             return None
+        if author is not None and not _one_of_quick(author, _QUICK_AUTHORS):
+            return None
         return _new_event(Event, (
             ticket, at, kind, seq, line, event_id, channel.lower(), priority, status,
-            customer, group, assignee, tags, fields, None, True, None, None,
+            customer, group, assignee, tags, fields, author, True, None, None,
         ))  # fmt: skip
     if not _optional_text(channel) or not (
         priority is None or _one_of_quick(priority, _QUICK_PRIORITIES)
@@ -533,6 +538,7 @@ def _checked_event(obj: object, seq: int, line: int, status_map: Mapping[str, st
             assignee=_text(obj, "assignee"),
             tags=_tags(obj),
             fields=_fields(obj),
+            author=_one_of(obj, "author", AUTHORS, required=False),
         )
     if kind == "message":
         public = obj.get("public", True)

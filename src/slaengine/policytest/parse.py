@@ -46,7 +46,7 @@ EXPECT_KEYS: Final = (
 _COMMON_EVENT_KEYS: Final = ("ticket", "at", "type", "id")
 _ATTRIBUTE_KEYS: Final = ("channel", "priority", "customer", "group", "assignee", "tags", "fields")
 EVENT_KEYS: Final = {
-    "created": (*_COMMON_EVENT_KEYS, *_ATTRIBUTE_KEYS, "status"),
+    "created": (*_COMMON_EVENT_KEYS, *_ATTRIBUTE_KEYS, "status", "author"),
     "message": (*_COMMON_EVENT_KEYS, "author", "public", "agent"),
     "status": (*_COMMON_EVENT_KEYS, "status"),
     "update": (*_COMMON_EVENT_KEYS, *_ATTRIBUTE_KEYS),
