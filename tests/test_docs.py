@@ -144,3 +144,11 @@ def test_docs_name_every_command():
     for module in command_modules():
         name = names.get(module, module)
         assert f"slaengine {name}" in readme, f"README does not show 'slaengine {name}'"
+
+
+def test_the_index_links_every_page():
+    index = (DOCS / "index.md").read_text(encoding="utf-8")
+    linked = set(re.findall(r"\]\(([\w.-]+\.(?:md|json))\)", index))
+    pages = {p.name for p in DOCS.iterdir() if p.suffix in (".md", ".json")} - {"index.md"}
+    assert pages - linked == set()
+    assert linked - pages == set()  # no link to a page that is not there
