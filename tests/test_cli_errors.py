@@ -99,3 +99,40 @@ def test_unknown_option_is_a_usage_error(capsys):
         main(["evaluate", "-p", "policies", "-e", "x.jsonl", "--nope"])
     assert caught.value.code == 2
     assert "unrecognized arguments" in capsys.readouterr().err
+
+
+def _damaged_gzip_files(tmp: Path) -> dict[str, Path]:
+    import gzip
+
+    whole = gzip.compress((ROOT / "examples" / "tickets.jsonl").read_bytes() * 50)
+    cut = tmp / "cut.jsonl.gz"
+    cut.write_bytes(whole[: len(whole) // 2])
+    not_gzip = tmp / "plain.jsonl.gz"
+    not_gzip.write_bytes((ROOT / "examples" / "tickets.jsonl").read_bytes())
+    flipped = bytearray(whole)
+    flipped[len(flipped) // 3] ^= 0xFF
+    corrupt = tmp / "corrupt.jsonl.gz"
+    corrupt.write_bytes(bytes(flipped))
+    csv_cut = tmp / "cut.csv.gz"
+    csv_cut.write_bytes(
+        gzip.compress(b"ticket,at,type\n" + b"T-1,2025-12-01T10:00:00Z,x\n" * 9000)[:200]
+    )
+    return {"cut": cut, "not-gzip": not_gzip, "corrupt": corrupt, "csv-cut": csv_cut}
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["evaluate", "-p", POLICIES, "--at", "2025-12-05T00:00:00Z", "-e"],
+        ["audit", "-p", POLICIES, "--at", "2025-12-05T00:00:00Z", "--jobs", "1", "-e"],
+        ["audit", "-p", POLICIES, "--at", "2025-12-05T00:00:00Z", "--jobs", "2", "-e"],
+    ],
+    ids=["evaluate", "audit-j1", "audit-j2"],
+)
+def test_damaged_gzip_input_is_named_not_a_traceback(command, tmp_path, capsys):
+    for kind, path in _damaged_gzip_files(tmp_path).items():
+        status = main([*command, str(path)])
+        captured = capsys.readouterr()
+        assert status == 2, f"{kind}: exit {status}\n{captured.err}"
+        assert f"{path}: the gzip data is damaged or cut short" in captured.err, kind
+        assert "Traceback" not in captured.err, kind

@@ -13,7 +13,7 @@ from slaengine.errors import EventError
 from slaengine.eventlog import parse_lines
 from slaengine.spill import read_partition, spill, spill_file, spill_parquet
 from slaengine.tabular import batch_events, row_events
-from slaengine.timeline import _checked_event, parse_event
+from slaengine.timeline import _checked_event, build_timelines, parse_event
 
 EVENTS = [
     {"ticket": "A", "at": "2025-12-01T10:00:00Z", "type": "created", "channel": "Email",
@@ -339,3 +339,95 @@ def test_timelines_from_events_out_of_seq_order_sort_by_instant_then_seq():
     assert built.duplicates == 1
     in_order = build_timelines(sorted(events, key=lambda e: e.seq))
     assert [e.seq for e in in_order.timelines["T"].events] == [5, 1, 3, 2, 7]
+
+
+# -- the orjson fast path reads lines exactly as the standard library does -------------------
+
+_BASE = '{"ticket": "F", "at": "2025-12-01T10:00:00Z", '
+# Where orjson and the json module disagree, or could: huge integers (orjson gives a float),
+# floats, NaN and infinities (orjson refuses), lone surrogates, duplicate keys, whitespace.
+_TRICKY_LINES = [
+    _BASE + '"type": "created", "channel": "web", "priority": "low", '
+    '"fields": {"account": 123456789012345678901234567890}}',
+    _BASE + '"type": "created", "channel": "web", "priority": "low", '
+    '"fields": {"limit": 18446744073709551615, "low": -9223372036854775808}}',
+    _BASE + '"type": "created", "channel": "web", "priority": "low", "fields": {"ratio": 0.1}}',
+    _BASE + '"type": "created", "channel": "web", "priority": "low", "fields": {"x": NaN}}',
+    _BASE + '"type": "created", "channel": "web", "priority": "low", "fields": {"x": 1e400}}',
+    _BASE + '"type": "created", "channel": "web", "priority": "low", "fields": {"n": {"a": 1}}}',
+    _BASE + '"type": "created", "channel": "web", "priority": "low", "assignee": '
+    "98765432109876543210987654321}",
+    _BASE + '"type": "csat", "score": 4}',
+    _BASE + '"type": "csat", "score": 4.7}',
+    _BASE + '"type": "csat", "score": 100000000000000000000000000001}',
+    _BASE + '"type": "csat", "score": true}',
+    _BASE + '"type": "csat", "score": Infinity}',
+    _BASE + '"type": "message", "author": "agent", "agent": "\\ud800"}',
+    _BASE + '"type": "message", "author": "agent", "agent": "\\ud83d\\ude00"}',
+    _BASE + '"type": "message", "author": "agent", "author": "customer"}',
+    _BASE + '"type": "message", "author": "agent"}  \r\n',
+    _BASE + '"type": "message", "author": "agent"}\x0c\n',
+    _BASE + '"type": "message", "author": "agent", "x": 1} {}\n',
+    _BASE + '"type": "message", "author": "agent", "id": 12345678901234567890123}',
+    _BASE + '"type": "status", "status": "waiting"}',
+]
+
+
+def _reference(line: str, number: int, status_map: dict) -> object:
+    # The standard library's reading and the validating path alone.
+    if not line.strip():
+        return None
+    try:
+        obj = json.loads(line.rstrip("\r\n"))
+    except json.JSONDecodeError as exc:
+        return ("E401", exc.colno, f"not valid JSON: {exc.msg}")
+    try:
+        return _checked_event(obj, number, number, status_map)
+    except EventError as exc:
+        return ("E400", 0, exc.reason)
+
+
+def _read(line: str, number: int, status_map: dict) -> object:
+    problems: list = []
+    events = list(parse_lines([""] * (number - 1) + [line], "x", status_map, problems))
+    if problems:
+        (problem,) = problems
+        return (problem.code, problem.column, problem.message)
+    return events[0] if events else None
+
+
+@pytest.mark.parametrize("line", _TRICKY_LINES, ids=range(len(_TRICKY_LINES)))
+def test_parse_line_reads_as_the_json_module_does(line):
+    status_map = {"waiting": "pending"}
+    assert _read(line, 3, status_map) == _reference(line, 3, status_map)
+
+
+def test_huge_integers_keep_their_value():
+    (event,) = parse_lines([_TRICKY_LINES[0]])
+    assert event.fields["account"] == 123456789012345678901234567890
+    assert type(event.fields["account"]) is int
+    (csat,) = parse_lines([_TRICKY_LINES[9]])
+    assert csat.score == float(100000000000000000000000000001)
+
+
+def test_spilled_partitions_read_the_tricky_lines_like_the_json_module(tmp_path):
+    source = tmp_path / "tricky.jsonl"
+    lines = [_BASE + '"type": "created", "channel": "web", "priority": "low"}']
+    lines += [line.rstrip("\r\n") for line in _TRICKY_LINES if '"created"' not in line]
+    source.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    spilled = spill_file(source, tmp_path / "parts", 2, "x")
+    status_map = {"waiting": "pending"}
+    read = {}
+    problems = []
+    for files in spilled.partition_files():
+        found = read_partition(files, "x", status_map)
+        read.update(found.timelines)
+        problems += [(p.line, p.code, p.message) for p in found.problems]
+    outcomes = [_reference(line, n, status_map) for n, line in enumerate(lines, start=1)]
+    # Problems are plain tuples; events are named tuples.
+    expected = build_timelines(o for o in outcomes if o is not None and type(o) is not tuple)
+    assert read["F"].events == expected.timelines["F"].events
+    assert len(read["F"].events) > 5
+    assert sorted(problems) == sorted(
+        (n, o[0], o[2]) for n, o in enumerate(outcomes, start=1) if type(o) is tuple
+    )

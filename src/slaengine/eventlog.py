@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import gzip
 import io
 import json
 import os
@@ -12,9 +11,12 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import IO, Any
 
+import orjson
+
+from slaengine.compressed import open_text
 from slaengine.errors import EventError, Problem
 from slaengine.tabular import is_table, table_lines
-from slaengine.timeline import Event, TimelineSet, build_timelines, parse_event
+from slaengine.timeline import Event, TimelineSet, build_timelines, canonical_event, parse_event
 
 _NO_MAP: Mapping[str, str] = MappingProxyType({})
 
@@ -54,6 +56,20 @@ def parse_line(
     ``None`` for a blank line, or for an unusable one, whose problem is appended
     to ``problems``.
     """
+    # The usual line is one canonical event: orjson decodes it about twice as fast
+    # as the standard library, and the fast path takes only values both read alike
+    # (strings, booleans, integers). Everything else is decoded by the standard
+    # library and validated in full, so results and problems do not depend on orjson.
+    if line[:1] == "{":
+        try:
+            quick = _loads(line)
+        except orjson.JSONDecodeError:
+            pass
+        else:
+            if type(quick) is dict:
+                event = canonical_event(quick, number, number)
+                if event is not None:
+                    return event
     obj = _decode_object(line)
     if obj is None:
         if not line.strip():
@@ -72,8 +88,9 @@ def parse_line(
         return None
 
 
+_loads = orjson.loads
 # The decoder's C scanner (set in JSONDecoder.__init__; typeshed does not declare it).
-scan_once: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
+_scan_once: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
 
 
 def _decode_object(line: str) -> Any:
@@ -87,7 +104,7 @@ def _decode_object(line: str) -> Any:
     if not line.startswith("{"):
         return None
     try:
-        obj, end = scan_once(line, 0)
+        obj, end = _scan_once(line, 0)
     except (StopIteration, ValueError):
         return None
     rest = len(line) - end
@@ -102,9 +119,7 @@ def open_events(path: str | os.PathLike[str]) -> IO[str]:
         import sys
 
         return io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="replace")
-    if str(path).endswith(".gz"):
-        return gzip.open(path, "rt", encoding="utf-8", errors="replace")
-    return open(path, encoding="utf-8", errors="replace")
+    return open_text(path)
 
 
 @contextlib.contextmanager

@@ -10,7 +10,6 @@ memory is one partition per worker, not the whole history.
 
 from __future__ import annotations
 
-import gzip
 import json
 import os
 import re
@@ -23,13 +22,13 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Final
 
-from slaengine.errors import EventError, Problem
-from slaengine.eventlog import open_events, parse_line, scan_once
+from slaengine.compressed import open_binary
+from slaengine.errors import EventError, Problem, UserError
+from slaengine.eventlog import open_events, parse_line
 from slaengine.tabular import ABSENT, batch_events, column_cells, open_parquet, row_events
 from slaengine.timeline import (
     Event,
     TimelineSet,
-    _canonical_event,
     build_timelines,
     canonical_values,
     parse_event,
@@ -369,6 +368,8 @@ def _spill_share(
         conn.send(("ok", result.lines))
     except _TextNeeded:
         conn.send(("text", 0))
+    except UserError as exc:  # bad input (a damaged .gz): the parent says so
+        conn.send(("user", str(exc)))
     except BaseException as exc:  # reported to the parent, which raises
         conn.send(("error", repr(exc)))
     finally:
@@ -412,6 +413,8 @@ def _spill_shared(run: _SpillShare, directory: Path, workers: int) -> Spill:
     for status, detail in outcomes:
         if status == "text":
             text_needed = True
+        elif status == "user":
+            raise UserError(str(detail))
         elif status == "error":
             raise OSError(f"parallel spill failed: {detail}")
     if text_needed:
@@ -437,7 +440,6 @@ def _spill_bytes(
     directory.mkdir(parents=True, exist_ok=True)
     paths = [directory / f"part-{i:04d}.tsv" for i in range(partitions)]
     result = Spill(source, paths)
-    opener = gzip.open if str(path).endswith(".gz") else open
     outputs = [p.open("wb", buffering=1 << 20) for p in paths]
     writes = [output.write for output in outputs]
     search = _TICKET_BYTES.search
@@ -447,7 +449,7 @@ def _spill_bytes(
     carry = b""
     blocks = -1
     try:
-        with opener(path, "rb") as stream:
+        with open_binary(path) as stream:
             while True:
                 block = stream.read(_BLOCK)
                 if not block:
@@ -555,14 +557,11 @@ def _spilled_events(
     """The events of one ``NUMBER<TAB>JSON`` partition file, in its order.
 
     What :func:`~slaengine.eventlog.parse_numbered` gives for its lines, in one
-    loop: a line that is one JSON object describing a canonical event is built
-    on the spot; any other line goes through :func:`~slaengine.eventlog.parse_line`.
-    The file is read in large chunks, split on ``\n`` as iterating it would.
+    loop. The file is read in large chunks, split on ``\n`` as iterating it would.
     """
     events: list[Event] = []
     append = events.append
-    scan = scan_once
-    canonical = _canonical_event
+    parse = parse_line
     carry = ""
     # errors="replace": spill_file stores the input's bytes as they are.
     with path.open(encoding="utf-8", errors="replace") as stream:
@@ -576,19 +575,9 @@ def _spilled_events(
             for row in rows:
                 number, _, text = row.partition("\t")
                 seq = int(number)
-                event = None
-                if text[:1] == "{":
-                    try:
-                        obj, end = scan(text, 0)
-                    except (StopIteration, ValueError):
-                        obj, end = None, 0
-                    if end == len(text) and type(obj) is dict:
-                        event = canonical(obj, seq, seq)
-                if event is None:
-                    event = parse_line(text, seq, source, status_map, problems)
-                    if event is None:
-                        continue
-                append(event)
+                event = parse(text, seq, source, status_map, problems)
+                if event is not None:
+                    append(event)
             if not chunk:
                 return events
 

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import gzip
 import json
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, Final
 
+from slaengine.compressed import open_text
 from slaengine.errors import UserError
 
 TABLE_SUFFIXES = (".csv", ".csv.gz", ".parquet", ".pq")
@@ -85,8 +85,7 @@ def _number_or_text(text: str) -> Any:
 
 def csv_lines(path: str | os.PathLike[str]) -> Iterator[str]:
     """JSON text per CSV line: the header line as a blank line, then one event per row."""
-    opener = gzip.open if str(path).lower().endswith(".gz") else open
-    with opener(path, "rt", encoding="utf-8", errors="replace", newline="") as stream:
+    with open_text(path, newline="") as stream:
         reader = csv.DictReader(stream)
         line = 1
         yield ""  # the header line, so numbers below are the file's own lines

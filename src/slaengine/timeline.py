@@ -253,7 +253,7 @@ def parse_event(
     Raises :class:`EventError` naming what is wrong (the caller adds the line).
     """
     if type(obj) is dict:
-        event = _canonical_event(obj, seq, line)
+        event = canonical_event(obj, seq, line)
         if event is not None:
             return event
     return _checked_event(obj, seq, line, status_map)
@@ -322,7 +322,13 @@ def _offset_seconds(zone: dt.tzinfo | None) -> int | None:
     return seconds
 
 
-def _canonical_event(obj: dict[str, Any], seq: int, line: int) -> Event | None:
+def canonical_event(obj: dict[str, Any], seq: int, line: int) -> Event | None:
+    """The fast path of :func:`parse_event`: the event, or ``None`` for the validating path.
+
+    Takes only what the validating path would build into the very same
+    :class:`Event`; anything unusual (and any number that is not an ``int``)
+    is left to it.
+    """
     # The helpers' checks are written out: this runs once per event.
     get = obj.get
     ticket = get("ticket")
@@ -355,7 +361,15 @@ def _canonical_event(obj: dict[str, Any], seq: int, line: int) -> Event | None:
         ))  # fmt: skip
     if kind in ("created", "update"):
         return _canonical_attributes(obj, ticket, at, kind, seq, line, event_id)
-    return None  # csat and unknown types: rare, validated in full
+    if kind == "csat":
+        score = get("score")
+        if type(score) is not int:  # a float, or bool, or anything else: validated in full
+            return None
+        return _new_event(Event, (
+            ticket, at, kind, seq, line, event_id, None, None, None, None, None, None,
+            None, None, None, True, None, float(score),
+        ))  # fmt: skip
+    return None  # unknown types: reported by the validating path
 
 
 def canonical_values(
@@ -423,7 +437,7 @@ def canonical_values(
             return None
         tags = tuple(tags)
     if fields is not None:
-        if type(fields) is not dict:
+        if type(fields) is not dict or not _plain_fields(fields):
             return None
         fields = MappingProxyType(dict(fields))
     if kind == "created":
@@ -453,6 +467,16 @@ def canonical_values(
     ))  # fmt: skip
 
 
+# Field values the fast path keeps as they are. Floats and nested values take the
+# validating path: a fast JSON decoder may read a huge integer as a float, and the
+# standard library's reading of such a line is the reference.
+_PLAIN_TYPES: Final = frozenset({str, int, bool, type(None)})
+
+
+def _plain_fields(fields: dict[str, Any]) -> bool:
+    return all(type(value) in _PLAIN_TYPES for value in fields.values())
+
+
 def _optional_text(value: object) -> bool:
     return value is None or type(value) is str
 
@@ -477,7 +501,7 @@ def _canonical_attributes(
             return None
         tags = tuple(tags)
     if fields is not None:
-        if type(fields) is not dict:
+        if type(fields) is not dict or not _plain_fields(fields):
             return None
         fields = MappingProxyType(dict(fields))
     if kind == "created":
@@ -725,6 +749,8 @@ __all__ = [
     "Timeline",
     "TimelineSet",
     "build_timelines",
+    "canonical_event",
+    "canonical_values",
     "parse_event",
     "parse_instant",
 ]

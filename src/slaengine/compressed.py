@@ -1,0 +1,74 @@
+"""Open input files, plain or gzip, with damaged compressed data reported, not raised.
+
+Gzip is decompressed with ISA-L (the ``isal`` package): about four times as fast
+as :mod:`zlib`, which matters when an audit reads a gigabyte of events (the
+parallel spill decompresses the input once in each process). A truncated or
+corrupt ``.gz`` file stops the read with a :class:`~slaengine.errors.UserError`
+naming the file, instead of a traceback from deep inside the decompressor.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import os
+import zlib
+from typing import IO
+
+from isal import igzip, isal_zlib
+
+from slaengine.errors import UserError
+
+# What a damaged gzip stream raises, from either decompressor.
+_ISAL_ERROR: type[Exception] = isal_zlib.error  # type: ignore[assignment] # stubs call it an instance
+_DAMAGED: tuple[type[Exception], ...] = (EOFError, gzip.BadGzipFile, zlib.error, _ISAL_ERROR)
+_BUFFER = 1 << 20
+
+
+def is_gzip(path: str | os.PathLike[str]) -> bool:
+    """True for a ``.gz`` file name (any case)."""
+    return str(path).lower().endswith(".gz")
+
+
+class _CheckedInput(io.RawIOBase):
+    """A decompressing stream whose damage surfaces as a ``UserError``."""
+
+    def __init__(self, inner: IO[bytes], name: str) -> None:
+        super().__init__()
+        self._inner = inner
+        self._name = name
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview | bytearray) -> int:  # type: ignore[override]
+        try:
+            return self._inner.readinto(buffer)  # type: ignore[attr-defined,no-any-return]
+        except _DAMAGED as exc:
+            raise UserError(
+                f"{self._name}: the gzip data is damaged or cut short ({exc}); "
+                "its events cannot all be read"
+            ) from None
+
+    def close(self) -> None:
+        self._inner.close()
+        super().close()
+
+
+def open_binary(path: str | os.PathLike[str]) -> IO[bytes]:
+    """The bytes of ``path``, decompressed when it is a ``.gz`` file."""
+    if not is_gzip(path):
+        return open(path, "rb")
+    decompressed: IO[bytes] = igzip.open(path, "rb")  # type: ignore[no-untyped-call]
+    raw = _CheckedInput(decompressed, os.fspath(path))
+    return io.BufferedReader(raw, buffer_size=_BUFFER)
+
+
+def open_text(path: str | os.PathLike[str], newline: str | None = None) -> IO[str]:
+    """The text of ``path`` as UTF-8 (bad bytes replaced), decompressed when ``.gz``."""
+    if not is_gzip(path):
+        return open(path, encoding="utf-8", errors="replace", newline=newline)
+    return io.TextIOWrapper(open_binary(path), encoding="utf-8", errors="replace", newline=newline)
+
+
+__all__ = ["is_gzip", "open_binary", "open_text"]
