@@ -12,16 +12,33 @@ import gc
 import multiprocessing
 import os
 import tempfile
+from array import array
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Generic, TypeVar
 
-from slaengine.errors import Problem
+from slaengine.chunks import (
+    Chunk,
+    NotGrouped,
+    looks_grouped,
+    parquet_cuts,
+    read_chunk,
+    write_chunks,
+    write_parquet_chunks,
+)
+from slaengine.errors import Problem, UserError
 from slaengine.eventlog import events_stream, source_name
-from slaengine.spill import partitions_for, read_partition, spill, spill_file, spill_parquet
-from slaengine.tabular import is_parquet, is_table
+from slaengine.spill import (
+    LINES_PER_PARTITION,
+    partitions_for,
+    read_partition,
+    spill,
+    spill_file,
+    spill_parquet,
+)
+from slaengine.tabular import is_parquet, is_table, open_parquet
 from slaengine.timeline import TimelineSet
 
 R = TypeVar("R")
@@ -56,6 +73,20 @@ def _run_partition(path: tuple[Path, ...]) -> tuple[Any, list[Problem], int]:
             gc.enable()
 
 
+def _run_chunk(chunk: Chunk) -> tuple[Any, list[Problem], int, array[int], int]:
+    # As _run_partition, for a chunk of ticket-grouped input; also its tickets.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        read = read_chunk(chunk, _TASK["source"], _TASK["status_map"])
+        timelines = read.timelines
+        result = _TASK["work"](timelines)
+        return result, timelines.problems, timelines.duplicates, read.tickets, read.last_line
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def _start_worker() -> None:
     # Everything inherited from the parent (policies, compiled calendars) is
     # permanent: keep it out of the collector's generations.
@@ -71,6 +102,7 @@ def map_tickets(
     partitions: int | None = None,
     workdir: str | os.PathLike[str] | None = None,
     fold: Callable[[R], None] | None = None,
+    restart: Callable[[], None] | None = None,
 ) -> BatchResult[R]:
     """Apply ``work`` to the timelines of every partition of the events at ``path``.
 
@@ -79,9 +111,26 @@ def map_tickets(
     each partition's result is handed to it, in partition order, as soon as it
     is ready, and not kept (``results`` stays empty): the caller can combine
     results without holding all of them at once.
+
+    A JSON Lines file grouped by ticket is cut into chunks of whole tickets
+    instead of spilled (:mod:`slaengine.chunks`). Should a ticket turn up in two
+    chunks after all, the results so far are dropped, ``restart`` is called (a
+    ``fold`` caller must forget what it was handed) and the file is spilled.
     """
     source = source_name(path)
     count = partitions or max(partitions_for(path), jobs * 4 if jobs > 1 else 1)
+    if fold is not None and restart is None:
+        raise ValueError("map_tickets: a fold needs a restart")
+    if is_parquet(path):
+        cuts = parquet_cuts(path, count)
+        if cuts is not None:
+            return _map_parquet_chunks(path, work, jobs, status_map, cuts, workdir, fold)
+    elif _chunkable(path):
+        try:
+            return _map_chunks(path, work, jobs, status_map, count, workdir, fold)
+        except NotGrouped:
+            if restart is not None:
+                restart()
     batch: BatchResult[R] = BatchResult(results=[], partitions=count)
     with tempfile.TemporaryDirectory(prefix="slaengine-spill-", dir=workdir) as tmp:
         if is_parquet(path):
@@ -110,6 +159,87 @@ def map_tickets(
             _TASK.clear()
     batch.problems.sort(key=lambda p: (p.line, p.code))
     return batch
+
+
+def _chunkable(path: str | os.PathLike[str]) -> bool:
+    # A JSON Lines file (plain or gzip) whose start keeps tickets together.
+    if str(path) == "-" or is_parquet(path) or is_table(path):
+        return False
+    try:
+        return looks_grouped(path)
+    except (OSError, UserError):
+        return False  # the spill reports it
+
+
+def _map_chunks(
+    path: str | os.PathLike[str],
+    work: Callable[[TimelineSet], R],
+    jobs: int,
+    status_map: Mapping[str, str],
+    count: int,
+    workdir: str | os.PathLike[str] | None,
+    fold: Callable[[R], None] | None,
+) -> BatchResult[R]:
+    # About ``count`` chunks, sized from the same estimate of lines as partitions.
+    lines = partitions_for(path) * LINES_PER_PARTITION
+    batch: BatchResult[R] = BatchResult(results=[])
+    seen: set[int] = set()
+    with tempfile.TemporaryDirectory(prefix="slaengine-chunks-", dir=workdir) as tmp:
+        chunks = write_chunks(path, Path(tmp), max(1_000, lines // count))
+        _TASK.update(source=source_name(path), status_map=status_map, work=work)
+        try:
+            if jobs <= 1:
+                _collect_chunks(map(_run_chunk, chunks), batch, fold, seen)
+            else:
+                with multiprocessing.get_context("fork").Pool(jobs, _start_worker) as pool:
+                    _collect_chunks(pool.imap(_run_chunk, chunks), batch, fold, seen)
+        finally:
+            _TASK.clear()
+    batch.problems.sort(key=lambda p: (p.line, p.code))
+    return batch
+
+
+def _map_parquet_chunks(
+    path: str | os.PathLike[str],
+    work: Callable[[TimelineSet], R],
+    jobs: int,
+    status_map: Mapping[str, str],
+    cuts: list[int],
+    workdir: str | os.PathLike[str] | None,
+    fold: Callable[[R], None] | None,
+) -> BatchResult[R]:
+    # Chunks of a Parquet file known to be grouped: read like spilled partitions.
+    batch: BatchResult[R] = BatchResult(results=[], partitions=len(cuts))
+    with tempfile.TemporaryDirectory(prefix="slaengine-chunks-", dir=workdir) as tmp:
+        chunks = ((chunk,) for chunk in write_parquet_chunks(path, Path(tmp), cuts))
+        _TASK.update(source=source_name(path), status_map=status_map, work=work)
+        try:
+            if jobs <= 1:
+                _collect(map(_run_partition, chunks), batch, fold)
+            else:
+                with multiprocessing.get_context("fork").Pool(jobs, _start_worker) as pool:
+                    _collect(pool.imap(_run_partition, chunks, chunksize=1), batch, fold)
+        finally:
+            _TASK.clear()
+    batch.lines = open_parquet(path).metadata.num_rows
+    batch.problems.sort(key=lambda p: (p.line, p.code))
+    return batch
+
+
+def _collect_chunks(
+    outputs: Iterable[tuple[R, list[Problem], int, array[int], int]],
+    batch: BatchResult[R],
+    fold: Callable[[R], None] | None,
+    seen: set[int],
+) -> None:
+    for result, problems, duplicates, tickets, last_line in outputs:
+        # Checked before the result is used: a ticket in two chunks was cut apart.
+        if not seen.isdisjoint(tickets):
+            raise NotGrouped("a ticket appears in two chunks")
+        seen.update(tickets)
+        batch.partitions += 1
+        batch.lines = max(batch.lines, last_line)
+        _collect([(result, problems, duplicates)], batch, fold)
 
 
 def _collect(

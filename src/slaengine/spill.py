@@ -115,7 +115,7 @@ def spill(lines: Iterable[str], directory: Path, partitions: int, source: str) -
 
 
 # Parquet: the row number of each spilled row, added as a column.
-_LINE_COLUMN: Final = "__slaengine_line"
+LINE_COLUMN: Final = "__slaengine_line"
 
 
 def _ticket_key(cell: object) -> str | None:
@@ -170,7 +170,7 @@ def _spill_arrow(
 
     directory.mkdir(parents=True, exist_ok=True)
     table = open_parquet(path)
-    schema = table.schema_arrow.append(pa.field(_LINE_COLUMN, pa.int64()))
+    schema = table.schema_arrow.append(pa.field(LINE_COLUMN, pa.int64()))
     paths = [directory / f"part-{i:04d}.arrow" for i in range(partitions)]
     writers = [ipc.new_file(str(p), schema) for p in paths]
     result = Spill(source, paths)
@@ -245,8 +245,8 @@ def _parquet_events(
     with ipc.open_file(str(path)) as reader:
         for i in range(reader.num_record_batches):
             batch = reader.get_batch(i)
-            numbers = batch.column(_LINE_COLUMN).to_pylist()
-            table = batch.drop_columns([_LINE_COLUMN])
+            numbers = batch.column(LINE_COLUMN).to_pylist()
+            table = batch.drop_columns([LINE_COLUMN])
             if any(name.startswith("fields.") for name in table.schema.names):
                 # Fields spread over columns are merged row by row: the general path.
                 for number, obj in zip(numbers, batch_events(table), strict=True):
@@ -596,6 +596,7 @@ def partitions_for(path: str | os.PathLike[str]) -> int:
 
 __all__ = [
     "LINES_PER_PARTITION",
+    "LINE_COLUMN",
     "Spill",
     "partition_of",
     "partitions_for",

@@ -154,6 +154,14 @@ def audit_file(
             if part.breaches:
                 breach_files.append(part.breaches)
 
+        def restart() -> None:
+            # The input turned out not to be grouped by ticket: start again from nothing.
+            nonlocal merged
+            merged = AuditAccumulator(
+                LocalBuckets(options.zone, options.period), views_for(options.by)
+            )
+            breach_files.clear()
+
         batch = map_tickets(
             events,
             work,
@@ -162,6 +170,7 @@ def audit_file(
             partitions=partitions,
             workdir=None,
             fold=fold,
+            restart=restart,
         )
         if breaches is not None:
             _concatenate(breach_files, Path(breaches))

@@ -1,0 +1,281 @@
+"""Ticket-grouped JSON Lines: cut into chunks at ticket boundaries instead of spilled.
+
+Many histories come grouped by ticket: every event of a ticket on consecutive
+lines (``slaengine generate`` writes them so, as do per-ticket exports). Such a
+file needs no spill: it is cut into chunks of whole tickets, written as they
+are read, and workers start on the first chunk while the rest is still being
+cut. A ticket must then never appear in two chunks. :func:`looks_grouped`
+checks the start of the file; every chunk reports its tickets
+(:attr:`ChunkRead.tickets`, hashes) and the caller checks that no two chunks
+share one, falling back to the spill (:class:`NotGrouped`) if they do. Events
+within one chunk may be in any order.
+
+Chunks are read exactly as spilled partitions are: the same line numbers,
+decoding, parser and problems.
+"""
+
+from __future__ import annotations
+
+import os
+from array import array
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Final
+
+from slaengine.compressed import open_binary
+from slaengine.errors import Problem
+from slaengine.eventlog import parse_line
+from slaengine.spill import ticket_of
+from slaengine.timeline import Event, TimelineSet, build_timelines
+
+_BLOCK: Final = 1 << 22
+# Lines of the file's start that looks_grouped examines.
+_SNIFF_LINES: Final = 20_000
+
+
+class NotGrouped(Exception):
+    """The input is not grouped by ticket (or has line breaks chunks do not split on)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    """One chunk file: whole tickets, starting at input line ``first``."""
+
+    path: Path
+    first: int
+
+
+@dataclass(slots=True)
+class ChunkRead:
+    """A chunk's timelines, the hashes of every ticket it names, its last non-blank line."""
+
+    timelines: TimelineSet
+    tickets: array[int]
+    last_line: int
+
+
+def _text(raw: bytes) -> str:
+    return raw.decode("utf-8", errors="replace")
+
+
+def _ticket(raw: bytes) -> str | None:
+    return ticket_of(_text(raw)) if raw.strip() else None
+
+
+def looks_grouped(path: str | os.PathLike[str]) -> bool:
+    """True when the first lines of ``path`` keep each ticket's lines together.
+
+    A cheap test that spares a time-ordered file the chunked attempt; the
+    chunks' own tickets decide for the rest of the file.
+    """
+    with open_binary(path) as stream:
+        head = stream.read(_BLOCK)
+    lines = head.split(b"\n")[:-1][:_SNIFF_LINES]
+    if len(lines) < 2 or b"\r" in head.replace(b"\r\n", b"\n"):
+        return False
+    done: set[str] = set()
+    current: str | None = None
+    for raw in lines:
+        ticket = _ticket(raw)
+        if ticket is None or ticket == current:
+            continue
+        if ticket in done:
+            return False
+        if current is not None:
+            done.add(current)
+        current = ticket
+    return len(done) > 0
+
+
+def write_chunks(
+    path: str | os.PathLike[str], directory: Path, lines_per_chunk: int
+) -> Iterator[Chunk]:
+    """Cut ``path`` into chunk files of about ``lines_per_chunk`` lines, whole tickets each.
+
+    Yields each chunk once written. A chunk ends where the next line names a
+    different ticket (blank and unreadable lines stay with the ticket before
+    them). Raises :class:`NotGrouped` for a lone carriage return, which text
+    reading treats as a line break.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    number = 1  # the input line the pending text starts at
+    pending = b""  # complete lines not yet written
+    index = 0
+    with open_binary(path) as stream:
+        for block in _blocks(stream):
+            pending += block
+            while pending.count(b"\n", 0, len(pending)) > lines_per_chunk:
+                cut = _ticket_boundary(pending, lines_per_chunk)
+                if cut is None:
+                    break  # one ticket fills the rest: read on
+                chunk = _write(directory, index, pending[:cut], number)
+                number += pending.count(b"\n", 0, cut)
+                pending = pending[cut:]
+                index += 1
+                yield chunk
+    if pending:
+        yield _write(directory, index, pending, number)
+
+
+def _blocks(stream: IO[bytes]) -> Iterator[bytes]:
+    # The input's bytes with "\r\n" made "\n"; a lone "\r" cannot be chunked.
+    while True:
+        block = stream.read(_BLOCK)
+        if not block:
+            return
+        if b"\r" in block:
+            if block.endswith(b"\r"):  # perhaps half of a "\r\n": complete it
+                block += stream.read(1)
+            block = block.replace(b"\r\n", b"\n")
+            if b"\r" in block:
+                raise NotGrouped("a lone carriage return")
+        yield block
+
+
+def _ticket_boundary(text: bytes, lines: int) -> int | None:
+    """The end of the first line after ``lines`` lines where the ticket changes."""
+    end = -1
+    for _ in range(lines):
+        end = text.index(b"\n", end + 1)
+    last = _ticket(text[text.rfind(b"\n", 0, end) + 1 : end])
+    while True:
+        following = text.find(b"\n", end + 1)
+        if following == -1:
+            return None  # the next line is not complete yet
+        ticket = _ticket(text[end + 1 : following])
+        if ticket is not None and last is not None and ticket != last:
+            return end + 1
+        if ticket is not None:
+            last = ticket
+        end = following
+
+
+def _write(directory: Path, index: int, data: bytes, first: int) -> Chunk:
+    path = directory / f"chunk-{index:05d}.jsonl"
+    with path.open("wb") as out:
+        out.write(data)
+    return Chunk(path, first)
+
+
+def read_chunk(chunk: Chunk, source: str, status_map: Mapping[str, str]) -> ChunkRead:
+    """Parse and group one chunk, as :func:`~slaengine.spill.read_partition` does a partition."""
+    problems: list[Problem] = []
+    events: list[Event] = []
+    append = events.append
+    parse = parse_line
+    last_line = 0
+    number = chunk.first
+    carry = ""
+    # errors="replace", as spilled partitions are read; large reads, split on "\n".
+    with chunk.path.open(encoding="utf-8", errors="replace", newline="") as stream:
+        while True:
+            block = stream.read(_BLOCK)
+            if block:
+                lines = (carry + block).split("\n")
+                carry = lines.pop()
+            else:
+                lines = [carry] if carry else []
+            for line in lines:
+                event = parse(line, number, source, status_map, problems)
+                if event is not None:
+                    append(event)
+                    last_line = number
+                elif line.strip():
+                    last_line = number
+                number += 1
+            if not block:
+                break
+    tickets = array("q", {hash(event.ticket) for event in events})
+    built = build_timelines(events, source)
+    built.problems[:0] = problems
+    built.problems.sort(key=lambda p: p.line)
+    return ChunkRead(built, tickets, last_line)
+
+
+# -- Parquet ---------------------------------------------------------------------------------
+
+
+def parquet_cuts(path: str | os.PathLike[str], chunks: int) -> list[int] | None:
+    """Where to cut a Parquet file grouped by ticket into about ``chunks`` chunks, else ``None``.
+
+    Exact, from the ticket column alone: the file is grouped when its runs of
+    equal tickets are as many as its distinct tickets (rows without a ticket
+    go with the run before them). The cuts are row indexes where a run starts,
+    the first being 0.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from slaengine.tabular import open_parquet
+
+    table = open_parquet(path)
+    if "ticket" not in table.schema_arrow.names or table.metadata.num_rows < 2:
+        return None
+    column = table.read(columns=["ticket"]).column("ticket").combine_chunks()
+    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+        column = pc.if_else(pc.equal(column, ""), pa.scalar(None, column.type), column)
+    elif not pa.types.is_integer(column.type):
+        return None  # tickets of other types are rare: the spill reads them as JSON would
+    filled = pc.fill_null_forward(column)
+    rows = len(filled)
+    changed = pc.fill_null(pc.not_equal(filled.slice(1), filled.slice(0, rows - 1)), False)
+    starts = pc.indices_nonzero(changed).to_pylist()
+    if len(starts) + 1 != pc.count_distinct(filled).as_py():
+        return None
+    target = max(1_000, rows // max(1, chunks))
+    cuts = [0]
+    for start in starts:
+        if start + 1 - cuts[-1] >= target:
+            cuts.append(start + 1)
+    del column, filled, changed
+    pa.default_memory_pool().release_unused()
+    return cuts
+
+
+def write_parquet_chunks(
+    path: str | os.PathLike[str], directory: Path, cuts: list[int]
+) -> Iterator[Path]:
+    """Write the rows between ``cuts`` as Arrow chunk files (as the spill writes
+    partitions: the same columns and row numbers); yield each once written."""
+    import pyarrow as pa
+    from pyarrow import ipc
+
+    from slaengine.spill import LINE_COLUMN
+    from slaengine.tabular import open_parquet
+
+    directory.mkdir(parents=True, exist_ok=True)
+    table = open_parquet(path)
+    schema = table.schema_arrow.append(pa.field(LINE_COLUMN, pa.int64()))
+    ends = [*cuts[1:], table.metadata.num_rows]
+    index, row = 0, 0
+    writer = None
+    for read in table.iter_batches(batch_size=65_536):
+        numbers = pa.array(range(row + 1, row + 1 + read.num_rows), pa.int64())
+        batch = pa.RecordBatch.from_arrays([*read.columns, numbers], schema=schema)
+        offset = 0
+        while offset < batch.num_rows:
+            if writer is None:
+                chunk = directory / f"chunk-{index:05d}.arrow"
+                writer = ipc.new_file(str(chunk), schema)
+            take = min(batch.num_rows - offset, ends[index] - (row + offset))
+            writer.write_batch(batch.slice(offset, take))
+            offset += take
+            if row + offset == ends[index]:
+                writer.close()
+                writer = None
+                index += 1
+                yield chunk
+        row += read.num_rows
+
+
+__all__ = [
+    "Chunk",
+    "ChunkRead",
+    "NotGrouped",
+    "looks_grouped",
+    "parquet_cuts",
+    "read_chunk",
+    "write_chunks",
+    "write_parquet_chunks",
+]

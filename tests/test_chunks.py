@@ -1,0 +1,263 @@
+"""Ticket-grouped input is chunked instead of spilled, with the spill's exact results."""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import json
+from pathlib import Path
+
+import pytest
+
+import slaengine.batch as batch_module
+from slaengine.batch import map_tickets
+from slaengine.chunks import NotGrouped, looks_grouped, read_chunk, write_chunks
+from slaengine.cli import main
+from slaengine.errors import UserError
+from slaengine.spill import ticket_of
+from slaengine.synthetic import write_jsonl
+from slaengine.timeline import TimelineSet
+
+ROOT = Path(__file__).resolve().parents[1]
+POLICIES = str(ROOT / "benchmarks" / "policies" / "bench.yaml")
+START = dt.datetime(2025, 9, 1, tzinfo=dt.UTC)
+
+
+def _event(ticket: str, minute: int, kind: str = "created", **extra: object) -> str:
+    base = {"ticket": ticket, "at": f"2025-12-01T10:{minute:02d}:00Z", "type": kind}
+    if kind == "created":
+        base.update(channel="email", priority="normal")
+    return json.dumps({**base, **extra})
+
+
+@pytest.fixture(scope="module")
+def grouped(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """3,000 synthetic tickets (about 30,000 lines), ticket by ticket."""
+    path = tmp_path_factory.mktemp("grouped") / "events.jsonl"
+    write_jsonl(path, 3_000, 7, START, 60)
+    return path
+
+
+def _summary(timelines: TimelineSet) -> list[tuple[str, int, tuple[int, ...]]]:
+    # What a partition holds: each ticket with its events' line numbers.
+    return sorted(
+        (ticket, len(timeline.events), tuple(e.line for e in timeline.events))
+        for ticket, timeline in timelines.timelines.items()
+    )
+
+
+def _everything(path: Path, jobs: int, chunked: bool, monkeypatch: pytest.MonkeyPatch) -> tuple:
+    with monkeypatch.context() as patch:
+        if not chunked:
+            patch.setattr(batch_module, "_chunkable", lambda path: False)
+        found = map_tickets(path, _summary, jobs=jobs, partitions=4)
+    tickets = sorted(t for part in found.results for t in part)
+    problems = [(p.line, p.code, p.message) for p in found.problems]
+    return tickets, problems, found.lines, found.duplicates
+
+
+# -- cutting ---------------------------------------------------------------------------------
+
+
+def test_looks_grouped(tmp_path: Path, grouped: Path):
+    assert looks_grouped(grouped)
+    interleaved = tmp_path / "interleaved.jsonl"
+    interleaved.write_text(
+        "\n".join([_event("A", 0), _event("B", 1), _event("A", 2, "status", status="open")]) + "\n"
+    )
+    assert not looks_grouped(interleaved)
+    lone_cr = tmp_path / "cr.jsonl"
+    lone_cr.write_bytes(f"{_event('A', 0)}\r{_event('B', 1)}\n{_event('C', 1)}\n".encode())
+    assert not looks_grouped(lone_cr)
+    one_line = tmp_path / "one.jsonl"
+    one_line.write_text(_event("A", 0) + "\n")
+    assert not looks_grouped(one_line)
+
+
+def test_chunks_end_where_the_ticket_changes(tmp_path: Path):
+    lines = []
+    for n in range(40):
+        lines.append(_event(f"T{n}", 0))
+        lines.extend(_event(f"T{n}", 1 + k, "message", author="agent") for k in range(n % 7))
+        if n % 5 == 0:
+            lines.extend(["", "{not json"])  # stays with the ticket before it
+    source = tmp_path / "in.jsonl"
+    source.write_text("\n".join(lines) + "\n")
+    chunks = list(write_chunks(source, tmp_path / "chunks", 10))
+    assert len(chunks) > 5
+    joined = b"".join(chunk.path.read_bytes() for chunk in chunks)
+    assert joined == source.read_bytes()
+    line = 1
+    for chunk in chunks:
+        assert chunk.first == line
+        text = chunk.path.read_text().splitlines()
+        line += len(text)
+        first_ticket = ticket_of(text[0])
+        assert first_ticket is not None
+        assert text[0] == _event(first_ticket, 0)  # every chunk starts with a created event
+        assert len(text) >= 10 or chunk is chunks[-1]  # at least the lines asked for
+
+
+def test_one_huge_ticket_is_one_chunk(tmp_path: Path):
+    source = tmp_path / "in.jsonl"
+    rows = [_event("A", 0), *(_event("A", 1, "message", author="agent") for _ in range(50))]
+    source.write_text("\n".join([*rows, _event("B", 2)]) + "\n")
+    chunks = list(write_chunks(source, tmp_path / "chunks", 10))
+    assert [len(c.path.read_text().splitlines()) for c in chunks] == [51, 1]
+
+
+def test_crlf_is_a_line_break_and_a_lone_cr_refuses(tmp_path: Path):
+    source = tmp_path / "crlf.jsonl"
+    source.write_bytes("\r\n".join([_event("A", 0), _event("B", 1), ""]).encode())
+    (chunk,) = write_chunks(source, tmp_path / "c1", 10)
+    read = read_chunk(chunk, "crlf.jsonl", {})
+    assert sorted(read.timelines.timelines) == ["A", "B"]
+    assert read.last_line == 2
+    source.write_bytes(f"{_event('A', 0)}\r{_event('B', 1)}\n".encode())
+    with pytest.raises(NotGrouped):
+        list(write_chunks(source, tmp_path / "c2", 10))
+
+
+# -- the same results as the spill -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_chunks_give_what_the_spill_gives(grouped: Path, jobs: int, monkeypatch):
+    chunked = _everything(grouped, jobs, True, monkeypatch)
+    spilled = _everything(grouped, jobs, False, monkeypatch)
+    assert chunked == spilled
+    assert len(chunked[0]) == 3_000
+
+
+def test_a_ticket_seen_again_later_falls_back_to_the_spill(tmp_path: Path, grouped: Path):
+    late = tmp_path / "late.jsonl"
+    late_csat = json.dumps(
+        {"ticket": "T-0000001", "at": "2025-11-30T12:00:00Z", "type": "csat", "score": 2}
+    )
+    late.write_text(grouped.read_text() + late_csat + "\n")
+    assert looks_grouped(late)  # the start looks fine: the chunks find out
+    restarts: list[int] = []
+    folded: list[object] = []
+    found = map_tickets(
+        late,
+        _summary,
+        jobs=2,
+        partitions=8,
+        fold=folded.append,
+        restart=lambda: (restarts.append(1), folded.clear()),
+    )
+    assert restarts == [1]
+    tickets = {t: lines for part in folded for t, _, lines in part}
+    assert tickets["T-0000001"][-1] == len(late.read_text().splitlines())  # the csat is there
+    assert found.partitions == 8  # spilled
+
+
+def test_a_fold_needs_a_restart(grouped: Path):
+    with pytest.raises(ValueError, match="restart"):
+        map_tickets(grouped, _summary, fold=print)
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_audit_json_is_the_same_chunked_or_spilled(
+    tmp_path: Path, grouped: Path, jobs: str, monkeypatch, capsys
+):
+    compressed = tmp_path / "events.jsonl.gz"
+    compressed.write_bytes(gzip.compress(grouped.read_bytes()))
+    argv = ["audit", "-p", POLICIES, "-e", str(compressed), "--at", "2025-11-01T00:00:00Z"]
+    argv += ["--json", "--tz", "Europe/Berlin", "--jobs", jobs]
+    assert main([*argv, "--breaches", str(tmp_path / "chunked.csv")]) == 0
+    chunked = json.loads(capsys.readouterr().out)
+    monkeypatch.setattr(batch_module, "_chunkable", lambda path: False)
+    assert main([*argv, "--breaches", str(tmp_path / "spilled.csv")]) == 0
+    spilled = json.loads(capsys.readouterr().out)
+    assert chunked["input"].pop("partitions") != spilled["input"].pop("partitions")
+    assert chunked == spilled
+    assert chunked["input"]["lines"] == len(grouped.read_text().splitlines())
+    rows = sorted((tmp_path / "chunked.csv").read_text().splitlines())
+    assert rows == sorted((tmp_path / "spilled.csv").read_text().splitlines())
+    assert len(rows) > 100
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_damaged_grouped_gzip_is_a_user_error(
+    tmp_path: Path, grouped: Path, jobs: int, monkeypatch
+):
+    import slaengine.chunks
+
+    monkeypatch.setattr(slaengine.chunks, "_BLOCK", 1 << 16)  # the start is read whole
+    whole = gzip.compress(grouped.read_bytes())
+    cut = tmp_path / "cut.jsonl.gz"
+    cut.write_bytes(whole[: len(whole) * 2 // 3])
+    assert looks_grouped(cut)
+    with pytest.raises(UserError, match="damaged or cut short"):
+        map_tickets(cut, _summary, jobs=jobs, partitions=4)
+
+
+def test_a_lone_carriage_return_later_on_falls_back_to_the_spill(
+    tmp_path: Path, grouped: Path, monkeypatch
+):
+    import slaengine.chunks
+
+    monkeypatch.setattr(slaengine.chunks, "_BLOCK", 1 << 16)  # the start is read whole
+    text = grouped.read_text().splitlines()
+    cr = tmp_path / "cr.jsonl"
+    # Past the start that looks_grouped reads: a lone "\r" ends line 25,000.
+    cr.write_bytes(("\n".join(text[:25_000]) + "\r" + "\n".join(text[25_000:]) + "\n").encode())
+    assert looks_grouped(cr)
+    restarts: list[int] = []
+    found = map_tickets(cr, _summary, jobs=2, partitions=4, restart=lambda: restarts.append(1))
+    assert restarts == [1]  # the spill reads it as text does
+    assert found.lines == len(text)  # the "\r" ended line 25,000 as a "\n" would
+
+
+# -- Parquet ---------------------------------------------------------------------------------
+
+
+def _parquet(path: Path, rows: list[dict]) -> Path:
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    keys = sorted({key for row in rows for key in row} - {"fields", "tags"})
+    table = pa.table({key: [row.get(key) for row in rows] for key in keys})
+    pq.write_table(table, path, row_group_size=700)
+    return path
+
+
+def _rows(jsonl: Path) -> list[dict]:
+    return [json.loads(line) for line in jsonl.read_text().splitlines()]
+
+
+def test_parquet_cuts_only_a_grouped_file(tmp_path: Path, grouped: Path):
+    from slaengine.chunks import parquet_cuts
+
+    rows = _rows(grouped)[:5_000]
+    cuts = parquet_cuts(_parquet(tmp_path / "g.parquet", rows), 4)
+    assert cuts is not None
+    assert (cuts[0], len(cuts)) == (0, 4)
+    for cut in cuts[1:]:
+        assert rows[cut]["ticket"] != rows[cut - 1]["ticket"]  # a ticket starts there
+    shuffled = [rows[-1], *rows[:-1]]  # the last ticket's last event comes first
+    assert parquet_cuts(_parquet(tmp_path / "s.parquet", shuffled), 4) is None
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_parquet_chunks_give_what_the_spill_gives(
+    tmp_path: Path, grouped: Path, jobs: int, monkeypatch
+):
+    import slaengine.batch
+
+    rows = _rows(grouped)[:8_000]
+    rows.insert(100, {"at": "2025-10-01T00:00:00Z", "type": "status", "status": "open"})
+    rows.insert(200, {"ticket": "", "at": "x", "type": "status"})
+    path = _parquet(tmp_path / "g.parquet", rows)
+    chunked = map_tickets(path, _summary, jobs=jobs, partitions=4)
+    assert chunked.partitions == 4
+    monkeypatch.setattr(slaengine.batch, "parquet_cuts", lambda path, count: None)
+    spilled = map_tickets(path, _summary, jobs=jobs, partitions=4)
+    assert sorted(t for part in chunked.results for t in part) == sorted(
+        t for part in spilled.results for t in part
+    )
+    assert [(p.line, p.message) for p in chunked.problems] == [
+        (p.line, p.message) for p in spilled.problems
+    ]
+    assert [p.line for p in chunked.problems] == [101, 201]
+    assert (chunked.lines, chunked.duplicates) == (spilled.lines, spilled.duplicates)
