@@ -5,6 +5,7 @@ Run from the repository root::
     python3 benchmarks/bench_audit.py                     # 100,000 tickets
     python3 benchmarks/bench_audit.py --tickets 1000000   # a million (about 10 million events)
     python3 benchmarks/bench_audit.py --formats gz parquet --policies benchmarks/policies/bench.yaml
+    python3 benchmarks/bench_audit.py --order grouped shuffled --formats gz   # chunks and spill
 
 The events file is generated once with :func:`slaengine.synthetic.write_jsonl` and
 cached in the temporary directory (``--cache DIR`` to choose), with gzip and
@@ -24,6 +25,7 @@ import gzip
 import itertools
 import json
 import os
+import random
 import re
 import shutil
 import statistics
@@ -53,6 +55,36 @@ def events_file(tickets: int, cache: Path) -> Path:
         partial.replace(path)
         print(f"generated {count:,} events in {time.perf_counter() - began:.1f} s -> {path}")
     return path
+
+
+def shuffled(events: Path) -> Path:
+    """A copy of ``events`` with its lines in random order (cached; seeded, so repeatable).
+
+    The generator writes ticket by ticket, which ``audit`` reads without a spill;
+    shuffled, the same events take the spill by ticket, as a time-ordered export would.
+    Shuffled through 64 bucket files, so memory stays small.
+    """
+    target = events.with_name(events.stem + "-shuffled.jsonl")
+    if target.exists():
+        return target
+    began = time.perf_counter()
+    rng = random.Random(SEED)
+    with tempfile.TemporaryDirectory(dir=events.parent) as tmp:
+        buckets = [(Path(tmp) / f"{i}.jsonl").open("w", encoding="utf-8") for i in range(64)]
+        with events.open(encoding="utf-8") as source:
+            for line in source:
+                buckets[rng.randrange(64)].write(line)
+        for bucket in buckets:
+            bucket.close()
+        partial = target.with_suffix(".partial")
+        with partial.open("w", encoding="utf-8") as out:
+            for i in range(64):
+                lines = (Path(tmp) / f"{i}.jsonl").read_text(encoding="utf-8").splitlines(True)
+                rng.shuffle(lines)
+                out.writelines(lines)
+        partial.replace(target)
+    print(f"shuffled in {time.perf_counter() - began:.1f} s -> {target}")
+    return target
 
 
 def converted(events: Path, fmt: str) -> Path:
@@ -145,13 +177,25 @@ def main() -> int:
         help="input formats to time (default jsonl)",
     )
     parser.add_argument("--policies", type=Path, default=POLICIES, help="default policies/")
+    parser.add_argument(
+        "--order",
+        nargs="+",
+        choices=("grouped", "shuffled"),
+        default=["grouped"],
+        help="event order: as generated, ticket by ticket (read in chunks), or shuffled "
+        "(spilled by ticket first); default grouped",
+    )
     args = parser.parse_args()
-    events = events_file(args.tickets, args.cache)
+    generated = events_file(args.tickets, args.cache)
     at = (START + dt.timedelta(days=DAYS)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    for fmt in args.formats:
+    for order, fmt in itertools.product(args.order, args.formats):
+        events = shuffled(generated) if order == "shuffled" else generated
         source = converted(events, fmt)
         size = source.stat().st_size
-        print(f"events: {source} ({size / 2**20:,.0f} MiB), {args.tickets:,} tickets, at {at}")
+        print(
+            f"events: {source} ({size / 2**20:,.0f} MiB), {args.tickets:,} tickets, {order}, "
+            f"at {at}"
+        )
         for jobs in args.jobs:
             runs = []
             for _ in range(max(1, args.repeat)):
