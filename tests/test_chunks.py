@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gzip
+import itertools
 import json
 from pathlib import Path
 
@@ -226,17 +227,18 @@ def _rows(jsonl: Path) -> list[dict]:
     return [json.loads(line) for line in jsonl.read_text().splitlines()]
 
 
-def test_parquet_cuts_only_a_grouped_file(tmp_path: Path, grouped: Path):
-    from slaengine.chunks import parquet_cuts
+def test_parquet_ranges_only_of_a_grouped_file(tmp_path: Path, grouped: Path):
+    from slaengine.chunks import parquet_ranges
 
     rows = _rows(grouped)[:5_000]
-    cuts = parquet_cuts(_parquet(tmp_path / "g.parquet", rows), 4)
-    assert cuts is not None
-    assert (cuts[0], len(cuts)) == (0, 4)
-    for cut in cuts[1:]:
-        assert rows[cut]["ticket"] != rows[cut - 1]["ticket"]  # a ticket starts there
+    ranges = parquet_ranges(_parquet(tmp_path / "g.parquet", rows), 4)
+    assert ranges is not None
+    assert (ranges[0].start, ranges[-1].end, len(ranges)) == (0, 5_000, 4)
+    for before, after in itertools.pairwise(ranges):
+        assert before.end == after.start
+        assert rows[after.start]["ticket"] != rows[after.start - 1]["ticket"]  # a ticket starts
     shuffled = [rows[-1], *rows[:-1]]  # the last ticket's last event comes first
-    assert parquet_cuts(_parquet(tmp_path / "s.parquet", shuffled), 4) is None
+    assert parquet_ranges(_parquet(tmp_path / "s.parquet", shuffled), 4) is None
 
 
 @pytest.mark.parametrize("jobs", [1, 2])
@@ -251,7 +253,7 @@ def test_parquet_chunks_give_what_the_spill_gives(
     path = _parquet(tmp_path / "g.parquet", rows)
     chunked = map_tickets(path, _summary, jobs=jobs, partitions=4)
     assert chunked.partitions == 4
-    monkeypatch.setattr(slaengine.batch, "parquet_cuts", lambda path, count: None)
+    monkeypatch.setattr(slaengine.batch, "parquet_ranges", lambda path, count: None)
     spilled = map_tickets(path, _summary, jobs=jobs, partitions=4)
     assert sorted(t for part in chunked.results for t in part) == sorted(
         t for part in spilled.results for t in part

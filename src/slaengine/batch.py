@@ -8,12 +8,13 @@ run returns exactly what a single-process run does.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import multiprocessing
 import os
 import tempfile
 from array import array
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -22,11 +23,12 @@ from typing import Any, Generic, TypeVar
 from slaengine.chunks import (
     Chunk,
     NotGrouped,
+    RowRange,
     looks_grouped,
-    parquet_cuts,
+    parquet_ranges,
     read_chunk,
+    read_rows,
     write_chunks,
-    write_parquet_chunks,
 )
 from slaengine.errors import Problem, UserError
 from slaengine.eventlog import events_stream, source_name
@@ -38,7 +40,7 @@ from slaengine.spill import (
     spill_file,
     spill_parquet,
 )
-from slaengine.tabular import is_parquet, is_table, open_parquet
+from slaengine.tabular import is_parquet, is_table
 from slaengine.timeline import TimelineSet
 
 R = TypeVar("R")
@@ -58,7 +60,8 @@ class BatchResult(Generic[R]):
     partitions: int = 0
 
 
-def _run_partition(path: tuple[Path, ...]) -> tuple[Any, list[Problem], int]:
+@contextlib.contextmanager
+def _collector_off() -> Iterator[None]:
     # A partition is hundreds of thousands of events and results that all live
     # until it is done and are freed by reference counting; they form no
     # cycles, so the cyclic collector would only rescan them again and again
@@ -66,25 +69,32 @@ def _run_partition(path: tuple[Path, ...]) -> tuple[Any, list[Problem], int]:
     enabled = gc.isenabled()
     gc.disable()
     try:
-        timelines: TimelineSet = read_partition(path, _TASK["source"], _TASK["status_map"])
-        return _TASK["work"](timelines), timelines.problems, timelines.duplicates
+        yield
     finally:
         if enabled:
             gc.enable()
+
+
+def _run(timelines: TimelineSet) -> tuple[Any, list[Problem], int]:
+    return _TASK["work"](timelines), timelines.problems, timelines.duplicates
+
+
+def _run_partition(path: tuple[Path, ...]) -> tuple[Any, list[Problem], int]:
+    with _collector_off():
+        return _run(read_partition(path, _TASK["source"], _TASK["status_map"]))
 
 
 def _run_chunk(chunk: Chunk) -> tuple[Any, list[Problem], int, array[int], int]:
-    # As _run_partition, for a chunk of ticket-grouped input; also its tickets.
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
+    # A chunk of ticket-grouped JSON Lines; also its tickets, for the parent to check.
+    with _collector_off():
         read = read_chunk(chunk, _TASK["source"], _TASK["status_map"])
-        timelines = read.timelines
-        result = _TASK["work"](timelines)
-        return result, timelines.problems, timelines.duplicates, read.tickets, read.last_line
-    finally:
-        if enabled:
-            gc.enable()
+        return (*_run(read.timelines), read.tickets, read.last_line)
+
+
+def _run_rows(rows: RowRange) -> tuple[Any, list[Problem], int]:
+    # A row range of a grouped Parquet file.
+    with _collector_off():
+        return _run(read_rows(rows, _TASK["source"], _TASK["status_map"]))
 
 
 def _start_worker() -> None:
@@ -122,9 +132,9 @@ def map_tickets(
     if fold is not None and restart is None:
         raise ValueError("map_tickets: a fold needs a restart")
     if is_parquet(path):
-        cuts = parquet_cuts(path, count)
-        if cuts is not None:
-            return _map_parquet_chunks(path, work, jobs, status_map, cuts, workdir, fold)
+        ranges = parquet_ranges(path, count)
+        if ranges is not None:
+            return _map_parquet_ranges(path, work, jobs, status_map, ranges, fold)
     elif _chunkable(path):
         try:
             return _map_chunks(path, work, jobs, status_map, count, workdir, fold)
@@ -199,29 +209,26 @@ def _map_chunks(
     return batch
 
 
-def _map_parquet_chunks(
+def _map_parquet_ranges(
     path: str | os.PathLike[str],
     work: Callable[[TimelineSet], R],
     jobs: int,
     status_map: Mapping[str, str],
-    cuts: list[int],
-    workdir: str | os.PathLike[str] | None,
+    ranges: list[RowRange],
     fold: Callable[[R], None] | None,
 ) -> BatchResult[R]:
-    # Chunks of a Parquet file known to be grouped: read like spilled partitions.
-    batch: BatchResult[R] = BatchResult(results=[], partitions=len(cuts))
-    with tempfile.TemporaryDirectory(prefix="slaengine-chunks-", dir=workdir) as tmp:
-        chunks = ((chunk,) for chunk in write_parquet_chunks(path, Path(tmp), cuts))
-        _TASK.update(source=source_name(path), status_map=status_map, work=work)
-        try:
-            if jobs <= 1:
-                _collect(map(_run_partition, chunks), batch, fold)
-            else:
-                with multiprocessing.get_context("fork").Pool(jobs, _start_worker) as pool:
-                    _collect(pool.imap(_run_partition, chunks, chunksize=1), batch, fold)
-        finally:
-            _TASK.clear()
-    batch.lines = open_parquet(path).metadata.num_rows
+    # A Parquet file known to be grouped: each worker reads its own rows of it.
+    batch: BatchResult[R] = BatchResult(results=[], partitions=len(ranges))
+    _TASK.update(source=source_name(path), status_map=status_map, work=work)
+    try:
+        if jobs <= 1:
+            _collect(map(_run_rows, ranges), batch, fold)
+        else:
+            with multiprocessing.get_context("fork").Pool(jobs, _start_worker) as pool:
+                _collect(pool.imap(_run_rows, ranges, chunksize=1), batch, fold)
+    finally:
+        _TASK.clear()
+    batch.lines = ranges[-1].end
     batch.problems.sort(key=lambda p: (p.line, p.code))
     return batch
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 from array import array
+from bisect import bisect_left
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -196,13 +197,23 @@ def read_chunk(chunk: Chunk, source: str, status_map: Mapping[str, str]) -> Chun
 # -- Parquet ---------------------------------------------------------------------------------
 
 
-def parquet_cuts(path: str | os.PathLike[str], chunks: int) -> list[int] | None:
-    """Where to cut a Parquet file grouped by ticket into about ``chunks`` chunks, else ``None``.
+@dataclass(frozen=True, slots=True)
+class RowRange:
+    """Rows ``start`` (0-based) up to ``end`` of a Parquet file: whole tickets."""
+
+    path: str
+    start: int
+    end: int
+
+
+def parquet_ranges(path: str | os.PathLike[str], chunks: int) -> list[RowRange] | None:
+    """About ``chunks`` row ranges of whole tickets of a grouped Parquet file, else ``None``.
 
     Exact, from the ticket column alone: the file is grouped when its runs of
     equal tickets are as many as its distinct tickets (rows without a ticket
-    go with the run before them). The cuts are row indexes where a run starts,
-    the first being 0.
+    go with the run before them). Ranges start where a ticket does, at the first
+    such row from a row group's start when row groups are no larger than a
+    range, so a worker decodes little beyond its own rows.
     """
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -210,7 +221,8 @@ def parquet_cuts(path: str | os.PathLike[str], chunks: int) -> list[int] | None:
     from slaengine.tabular import open_parquet
 
     table = open_parquet(path)
-    if "ticket" not in table.schema_arrow.names or table.metadata.num_rows < 2:
+    meta = table.metadata
+    if "ticket" not in table.schema_arrow.names or meta.num_rows < 2:
         return None
     column = table.read(columns=["ticket"]).column("ticket").combine_chunks()
     if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
@@ -220,62 +232,71 @@ def parquet_cuts(path: str | os.PathLike[str], chunks: int) -> list[int] | None:
     filled = pc.fill_null_forward(column)
     rows = len(filled)
     changed = pc.fill_null(pc.not_equal(filled.slice(1), filled.slice(0, rows - 1)), False)
-    starts = pc.indices_nonzero(changed).to_pylist()
-    if len(starts) + 1 != pc.count_distinct(filled).as_py():
-        return None
-    target = max(1_000, rows // max(1, chunks))
-    cuts = [0]
-    for start in starts:
-        if start + 1 - cuts[-1] >= target:
-            cuts.append(start + 1)
+    starts = [row + 1 for row in pc.indices_nonzero(changed).to_pylist()]
+    distinct = pc.count_distinct(filled).as_py()
     del column, filled, changed
     pa.default_memory_pool().release_unused()
-    return cuts
+    if len(starts) + 1 != distinct:
+        return None
+    size = max(1_000, -(-rows // max(1, chunks)))
+    group_starts = [0]
+    for g in range(meta.num_row_groups - 1):
+        group_starts.append(group_starts[-1] + meta.row_group(g).num_rows)
+    snap = max(b - a for a, b in zip(group_starts, [*group_starts[1:], rows], strict=True)) <= size
+    cuts = [0]
+    for k in range(1, -(-rows // size)):  # a cut before each further range
+        aim = k * size
+        if snap:  # the nearest row group start
+            aim = min(group_starts, key=lambda start: abs(start - aim))
+        at = bisect_left(starts, max(aim, cuts[-1] + 1))
+        if at < len(starts) and starts[at] < rows:
+            cuts.append(starts[at])
+    cuts = sorted(set(cuts))
+    name = os.fspath(path)
+    return [RowRange(name, a, b) for a, b in zip(cuts, [*cuts[1:], rows], strict=True) if a < b]
 
 
-def write_parquet_chunks(
-    path: str | os.PathLike[str], directory: Path, cuts: list[int]
-) -> Iterator[Path]:
-    """Write the rows between ``cuts`` as Arrow chunk files (as the spill writes
-    partitions: the same columns and row numbers); yield each once written."""
-    import pyarrow as pa
-    from pyarrow import ipc
-
-    from slaengine.spill import LINE_COLUMN
+def read_rows(rows: RowRange, source: str, status_map: Mapping[str, str]) -> TimelineSet:
+    """Parse and group one row range, as :func:`~slaengine.spill.read_partition` does a
+    partition (the same events and problems; line numbers are row numbers from 1)."""
+    from slaengine.spill import table_events
     from slaengine.tabular import open_parquet
 
-    directory.mkdir(parents=True, exist_ok=True)
-    table = open_parquet(path)
-    schema = table.schema_arrow.append(pa.field(LINE_COLUMN, pa.int64()))
-    ends = [*cuts[1:], table.metadata.num_rows]
-    index, row = 0, 0
-    writer = None
-    for read in table.iter_batches(batch_size=65_536):
-        numbers = pa.array(range(row + 1, row + 1 + read.num_rows), pa.int64())
-        batch = pa.RecordBatch.from_arrays([*read.columns, numbers], schema=schema)
-        offset = 0
-        while offset < batch.num_rows:
-            if writer is None:
-                chunk = directory / f"chunk-{index:05d}.arrow"
-                writer = ipc.new_file(str(chunk), schema)
-            take = min(batch.num_rows - offset, ends[index] - (row + offset))
-            writer.write_batch(batch.slice(offset, take))
-            offset += take
-            if row + offset == ends[index]:
-                writer.close()
-                writer = None
-                index += 1
-                yield chunk
-        row += read.num_rows
+    table = open_parquet(rows.path)
+    meta = table.metadata
+    groups, first, offset = [], None, 0
+    for g in range(meta.num_row_groups):
+        count = meta.row_group(g).num_rows
+        if offset < rows.end and offset + count > rows.start:
+            groups.append(g)
+            first = offset if first is None else first
+        offset += count
+    problems: list[Problem] = []
+    events: list[Event] = []
+    row = first or 0
+    for batch in table.iter_batches(batch_size=65_536, row_groups=groups):
+        low, high = max(row, rows.start), min(row + batch.num_rows, rows.end)
+        if low < high:
+            part = batch.slice(low - row, high - low)
+            numbers = range(low + 1, high + 1)
+            table_events(part, numbers, source, status_map, problems, events)
+        row += batch.num_rows
+        if row >= rows.end:
+            break
+    built = build_timelines(events, source)
+    built.problems[:0] = problems
+    built.problems.sort(key=lambda p: p.line)
+    return built
 
 
 __all__ = [
     "Chunk",
     "ChunkRead",
     "NotGrouped",
+    "RowRange",
     "looks_grouped",
-    "parquet_cuts",
+    "parquet_ranges",
     "read_chunk",
+    "read_rows",
     "write_chunks",
-    "write_parquet_chunks",
 ]

@@ -232,41 +232,52 @@ def _spill_batch(read: Any, first: int, schema: Any, writers: list[Any], partiti
 def _parquet_events(
     path: Path, source: str, status_map: Mapping[str, str], problems: list[Problem]
 ) -> list[Event]:
-    """The events of one Arrow partition file written by :func:`spill_parquet`.
+    """The events of one Arrow partition file written by :func:`spill_parquet`."""
+    from pyarrow import ipc
+
+    events: list[Event] = []
+    with ipc.open_file(str(path)) as reader:
+        for i in range(reader.num_record_batches):
+            batch = reader.get_batch(i)
+            numbers = batch.column(LINE_COLUMN).to_pylist()
+            table_events(
+                batch.drop_columns([LINE_COLUMN]), numbers, source, status_map, problems, events
+            )
+    return events
+
+
+def table_events(
+    table: Any,
+    numbers: Sequence[int],
+    source: str,
+    status_map: Mapping[str, str],
+    problems: list[Problem],
+    events: list[Event],
+) -> None:
+    """Append the events of an Arrow record batch's rows (line ``numbers``) to ``events``.
 
     Rows become events straight from the columns (:func:`column_cells`,
     :func:`canonical_values`); a row that is not a canonical event is parsed from
     its dict (:func:`batch_events`), which gives the same event or the problem.
     """
-    from pyarrow import ipc
-
-    events: list[Event] = []
     append = events.append
-    with ipc.open_file(str(path)) as reader:
-        for i in range(reader.num_record_batches):
-            batch = reader.get_batch(i)
-            numbers = batch.column(LINE_COLUMN).to_pylist()
-            table = batch.drop_columns([LINE_COLUMN])
-            if any(name.startswith("fields.") for name in table.schema.names):
-                # Fields spread over columns are merged row by row: the general path.
-                for number, obj in zip(numbers, batch_events(table), strict=True):
-                    _append_parsed(obj, number, source, status_map, problems, append)
-                continue
-            rows = _row_values(table)
-            cells: dict[str, list[Any]] | None = None
-            for row, (number, values) in enumerate(zip(numbers, rows, strict=True)):
-                event = canonical_values(number, number, *values)
-                if event is not None:
-                    append(event)
-                    continue
-                if cells is None:
-                    cells = {key: column_cells(key, table[key]) for key in table.schema.names}
-                # The row's dict as batch_events builds it, for the validating path.
-                obj = {
-                    name: found[row] for name, found in cells.items() if found[row] is not ABSENT
-                }
-                _append_parsed(obj, number, source, status_map, problems, append)
-    return events
+    if any(name.startswith("fields.") for name in table.schema.names):
+        # Fields spread over columns are merged row by row: the general path.
+        for number, obj in zip(numbers, batch_events(table), strict=True):
+            _append_parsed(obj, number, source, status_map, problems, append)
+        return
+    rows = _row_values(table)
+    cells: dict[str, list[Any]] | None = None
+    for row, (number, values) in enumerate(zip(numbers, rows, strict=True)):
+        event = canonical_values(number, number, *values)
+        if event is not None:
+            append(event)
+            continue
+        if cells is None:
+            cells = {key: column_cells(key, table[key]) for key in table.schema.names}
+        # The row's dict as batch_events builds it, for the validating path.
+        obj = {name: found[row] for name, found in cells.items() if found[row] is not ABSENT}
+        _append_parsed(obj, number, source, status_map, problems, append)
 
 
 def _append_parsed(
@@ -604,4 +615,5 @@ __all__ = [
     "spill",
     "spill_file",
     "spill_parquet",
+    "table_events",
 ]

@@ -168,13 +168,9 @@ def batch_events(batch: Any) -> list[dict[str, Any]]:
                     events[row][name] = value
             continue
         for row, value in zip(rows, values, strict=True):
-            if value == "":
-                continue
-            if isinstance(value, dt.datetime):
-                value = value.isoformat()  # noqa: PLW2901 - as _event_from_cells does
-            if convert is not None:
-                value = convert(value)  # noqa: PLW2901
-            events[row][name] = _json_value(value)
+            cell = _cell(value, convert)
+            if cell is not ABSENT:
+                events[row][name] = cell
     return events
 
 
@@ -217,14 +213,22 @@ def column_cells(name: str, column: Any, absent: Any = ABSENT) -> list[Any]:
         rows = pc.indices_nonzero(pc.is_valid(column)).to_pylist()
         column = column.drop_null()
     for row, value in zip(rows, column.to_pylist(), strict=True):
-        if value == "":
-            continue
-        if isinstance(value, dt.datetime):
-            value = value.isoformat()  # noqa: PLW2901 - as _event_from_cells does
-        if convert is not None:
-            value = convert(value)  # noqa: PLW2901
-        cells[row] = _json_value(value)
+        cell = _cell(value, convert)
+        if cell is not ABSENT:
+            cells[row] = cell
     return cells
+
+
+def _cell(value: Any, convert: Callable[[Any], Any] | None) -> Any:
+    # One non-text cell as an event value, as _event_from_cells and the JSON round trip
+    # make it; ABSENT for an empty cell.
+    if value == "":
+        return ABSENT
+    if isinstance(value, dt.datetime):
+        value = value.isoformat()
+    if convert is not None:
+        value = convert(value)
+    return _json_value(value)
 
 
 def _json_value(value: Any) -> Any:

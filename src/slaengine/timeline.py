@@ -329,7 +329,6 @@ def canonical_event(obj: dict[str, Any], seq: int, line: int) -> Event | None:
     :class:`Event`; anything unusual (and any number that is not an ``int``)
     is left to it.
     """
-    # The helpers' checks are written out: this runs once per event.
     get = obj.get
     ticket = get("ticket")
     if type(ticket) is not str or not ticket:
@@ -340,35 +339,22 @@ def canonical_event(obj: dict[str, Any], seq: int, line: int) -> Event | None:
         return None
     kind = get("type")
     if kind == "message":
-        author = get("author")
-        public = get("public", True)
-        agent = get("agent")
-        if type(author) is not str or author not in _QUICK_AUTHORS or type(public) is not bool:
-            return None
-        if agent is not None and type(agent) is not str:
-            return None
-        return _new_event(Event, (
-            ticket, at, kind, seq, line, event_id, None, None, None, None, None, None,
-            None, None, author, public, agent, None,
-        ))  # fmt: skip
+        return _quick_message(
+            ticket, at, seq, line, event_id, get("author"), get("public", True), get("agent")
+        )
     if kind == "status":
-        status = get("status")
-        if type(status) is not str or status not in _QUICK_STATUSES:
-            return None
-        return _new_event(Event, (
-            ticket, at, kind, seq, line, event_id, None, None, status, None, None, None,
-            None, None, None, True, None, None,
-        ))  # fmt: skip
+        return _quick_status(ticket, at, seq, line, event_id, get("status"))
     if kind in ("created", "update"):
-        return _canonical_attributes(obj, ticket, at, kind, seq, line, event_id)
+        return _quick_attributes(
+            ticket, at, kind, seq, line, event_id, get("channel"), get("priority"),
+            get("status"), get("customer"), get("group"), get("assignee"), get("tags"),
+            get("fields"), get("author"),
+        )  # fmt: skip
     if kind == "csat":
+        # Only integers: a JSON decoder other than the json module may read a float
+        # (or a huge integer) differently; such lines are decoded again and validated.
         score = get("score")
-        if type(score) is not int:  # a float, or bool, or anything else: validated in full
-            return None
-        return _new_event(Event, (
-            ticket, at, kind, seq, line, event_id, None, None, None, None, None, None,
-            None, None, None, True, None, float(score),
-        ))  # fmt: skip
+        return _quick_csat(ticket, at, seq, line, event_id, score) if type(score) is int else None
     return None  # unknown types: reported by the validating path
 
 
@@ -406,30 +392,64 @@ def canonical_values(
     if at is None or (event_id is not None and type(event_id) is not str):
         return None
     if kind == "message":
-        if type(author) is not str or author not in _QUICK_AUTHORS or type(public) is not bool:
-            return None
-        if agent is not None and type(agent) is not str:
-            return None
-        return _new_event(Event, (
-            ticket, at, kind, seq, line, event_id, None, None, None, None, None, None,
-            None, None, author, public, agent, None,
-        ))  # fmt: skip
+        return _quick_message(ticket, at, seq, line, event_id, author, public, agent)
     if kind == "status":
-        if type(status) is not str or status not in _QUICK_STATUSES:
-            return None
-        return _new_event(Event, (
-            ticket, at, kind, seq, line, event_id, None, None, status, None, None, None,
-            None, None, None, True, None, None,
-        ))  # fmt: skip
-    if kind == "csat":
-        if type(score) is not float and type(score) is not int:
-            return None
-        return _new_event(Event, (
-            ticket, at, kind, seq, line, event_id, None, None, None, None, None, None,
-            None, None, None, True, None, float(score),
-        ))  # fmt: skip
-    if kind not in ("created", "update"):
+        return _quick_status(ticket, at, seq, line, event_id, status)
+    if kind in ("created", "update"):
+        return _quick_attributes(
+            ticket, at, kind, seq, line, event_id, channel, priority, status, customer, group,
+            assignee, tags, fields, author,
+        )  # fmt: skip
+    if kind == "csat" and (type(score) is float or type(score) is int):
+        return _quick_csat(ticket, at, seq, line, event_id, score)
+    return None
+
+
+# The fast path's builders: the checked values of one event type, straight into the
+# Event tuple (every field positional, in order). The checks are written out; they run
+# once per event.
+
+
+def _quick_message(
+    ticket: str, at: int, seq: int, line: int, event_id: str | None,
+    author: Any, public: Any, agent: Any,
+) -> Event | None:  # fmt: skip
+    if type(author) is not str or author not in _QUICK_AUTHORS or type(public) is not bool:
         return None
+    if agent is not None and type(agent) is not str:
+        return None
+    return _new_event(Event, (
+        ticket, at, "message", seq, line, event_id, None, None, None, None, None, None,
+        None, None, author, public, agent, None,
+    ))  # fmt: skip
+
+
+def _quick_status(
+    ticket: str, at: int, seq: int, line: int, event_id: str | None, status: Any
+) -> Event | None:
+    if type(status) is not str or status not in _QUICK_STATUSES:
+        return None
+    return _new_event(Event, (
+        ticket, at, "status", seq, line, event_id, None, None, status, None, None, None,
+        None, None, None, True, None, None,
+    ))  # fmt: skip
+
+
+def _quick_csat(
+    ticket: str, at: int, seq: int, line: int, event_id: str | None, score: float
+) -> Event:
+    return _new_event(Event, (
+        ticket, at, "csat", seq, line, event_id, None, None, None, None, None, None,
+        None, None, None, True, None, float(score),
+    ))  # fmt: skip
+
+
+def _quick_attributes(
+    ticket: str, at: int, kind: str, seq: int, line: int, event_id: str | None,
+    channel: Any, priority: Any, status: Any, customer: Any, group: Any, assignee: Any,
+    tags: Any, fields: Any, author: Any,
+) -> Event | None:  # fmt: skip
+    # A created or update event; ``None`` values are absent keys.
     if not (_optional_text(customer) and _optional_text(group) and _optional_text(assignee)):
         return None
     if tags is not None:
@@ -455,12 +475,13 @@ def canonical_values(
             ticket, at, kind, seq, line, event_id, channel.lower(), priority, status,
             customer, group, assignee, tags, fields, author, True, None, None,
         ))  # fmt: skip
+    # An update: its status and author keys are not update keys (the full path ignores them).
     if not _optional_text(channel) or not (
         priority is None or _one_of_quick(priority, _QUICK_PRIORITIES)
     ):
         return None
     if all(v is None for v in (channel, priority, customer, group, assignee, tags, fields)):
-        return None
+        return None  # an empty update: the full path reports it
     return _new_event(Event, (
         ticket, at, kind, seq, line, event_id, channel.lower() if channel else channel, priority,
         None, customer, group, assignee, tags, fields, None, True, None, None,
@@ -484,51 +505,6 @@ def _optional_text(value: object) -> bool:
 def _one_of_quick(value: object, choices: frozenset[str]) -> bool:
     # The type test first: a list or dict is not hashable and must not reach ``in``.
     return type(value) is str and value in choices
-
-
-def _canonical_attributes(
-    obj: dict[str, Any], ticket: str, at: int, kind: str, seq: int, line: int, event_id: str | None
-) -> Event | None:
-    get = obj.get
-    channel = get("channel")
-    priority = get("priority")
-    customer, group, assignee = get("customer"), get("group"), get("assignee")
-    tags, fields = get("tags"), get("fields")
-    if not (_optional_text(customer) and _optional_text(group) and _optional_text(assignee)):
-        return None
-    if tags is not None:
-        if type(tags) is not list or not all(type(tag) is str for tag in tags):
-            return None
-        tags = tuple(tags)
-    if fields is not None:
-        if type(fields) is not dict or not _plain_fields(fields):
-            return None
-        fields = MappingProxyType(dict(fields))
-    if kind == "created":
-        status = get("status", "new")
-        author = get("author")
-        if type(channel) is not str or not channel.strip():
-            return None
-        if not _one_of_quick(priority, _QUICK_PRIORITIES) or not _one_of_quick(
-            status, _QUICK_STATUSES
-        ):
-            return None
-        if author is not None and not _one_of_quick(author, _QUICK_AUTHORS):
-            return None
-        return _new_event(Event, (
-            ticket, at, kind, seq, line, event_id, channel.lower(), priority, status,
-            customer, group, assignee, tags, fields, author, True, None, None,
-        ))  # fmt: skip
-    if not _optional_text(channel) or not (
-        priority is None or _one_of_quick(priority, _QUICK_PRIORITIES)
-    ):
-        return None
-    if all(v is None for v in (channel, priority, customer, group, assignee, tags, fields)):
-        return None  # an empty update: the full path reports it
-    return _new_event(Event, (
-        ticket, at, kind, seq, line, event_id, channel.lower() if channel else channel, priority,
-        None, customer, group, assignee, tags, fields, None, True, None, None,
-    ))  # fmt: skip
 
 
 def _checked_event(obj: object, seq: int, line: int, status_map: Mapping[str, str]) -> Event:
