@@ -272,6 +272,83 @@ def test_page_loads_nothing_from_outside(which: str, request: pytest.FixtureRequ
     assert "Content-Security-Policy" in page
 
 
+# -- phone and print layout: the style rules they rest on ------------------------------------
+
+
+def _css(page: str) -> dict[str, dict[str, dict[str, str]]]:
+    """The page's style rules: per media query ("" at top level), per selector, the declarations."""
+    style = re.search(r"<style>(.*?)</style>", page, re.S)
+    assert style is not None
+    text = re.sub(r"/\*.*?\*/", "", style.group(1), flags=re.S)
+    blocks: dict[str, str] = {}
+    while (media := re.search(r"@media ([^{]+)\{", text)) is not None:
+        depth, end = 1, media.end()
+        while depth:
+            depth += {"{": 1, "}": -1}.get(text[end], 0)
+            end += 1
+        blocks[media.group(1).strip()] = text[media.end() : end - 1]
+        text = text[: media.start()] + text[end:]
+    blocks[""] = text
+    rules: dict[str, dict[str, dict[str, str]]] = {}
+    for media, body in blocks.items():
+        for selectors, declarations in re.findall(r"([^{}]+)\{([^{}]*)\}", body):
+            parsed = {
+                name.strip(): value.strip()
+                for name, _, value in (d.partition(":") for d in declarations.split(";"))
+                if value.strip()
+            }
+            for selector in selectors.split(","):
+                rules.setdefault(media, {}).setdefault(" ".join(selector.split()), {}).update(
+                    parsed
+                )
+    return rules
+
+
+def test_wide_charts_and_tables_scroll_inside_their_own_box(generated_doc: dict[str, Any]) -> None:
+    page = render_html(generated_doc)
+    screen = _css(page)[""]
+    # Each chart and table sits alone in a box that scrolls sideways, so a phone never gets a
+    # page wider than its screen (the charts keep a min-width to stay legible).
+    assert page.count("<svg ") == page.count('<div class="chart-wrap"><svg class="chart"') >= 8
+    assert page.count("<table>") == page.count('<div class="table-wrap"><table>') >= 4
+    for box in (".chart-wrap", ".table-wrap"):
+        assert screen[box]["overflow-x"] == "auto"
+        assert screen[box]["max-width"] == "100%"
+        # The shades that show there is more to swipe to: covers moving with the content.
+        assert "local" in screen[box]["background"]
+        assert "scroll" in screen[box]["background"]
+    assert screen["svg.chart"]["width"] == "100%"
+    for low, high in re.findall(r'style="min-width:(\d+)px;max-width:(\d+)px"', page):
+        assert int(low) < int(high) <= 1000
+
+
+def test_kpi_cards_take_two_columns_on_a_phone(example_doc: dict[str, Any]) -> None:
+    phone = _css(render_html(example_doc))["(max-width: 30rem)"]
+    assert phone[".kpis"]["grid-template-columns"] == "repeat(2, minmax(0, 1fr))"
+
+
+def test_print_keeps_charts_whole_without_a_page_per_section(example_doc: dict[str, Any]) -> None:
+    page = render_html(example_doc)
+    printed = _css(page)["print"]
+    for whole in (".chart-wrap", "svg.chart", ".kpi", ".howto", "tr"):
+        assert printed[whole]["break-inside"] == "avoid", whole
+    # A whole section kept on one page pushed most sections to a new page, half of it blank.
+    assert "break-inside" not in printed.get("section", {})
+    for heading in ("h2", "h3", "caption"):
+        assert printed[heading]["break-after"] == "avoid"
+    # No ink for panel backgrounds or scroll shades; charts and tables lie flat on paper.
+    for box in (".kpi", ".howto", ".chart-wrap", ".table-wrap"):
+        assert printed[box]["background"] == "none", box
+    assert printed[".chart-wrap"]["overflow"] == "visible"
+    # Hover hints are for screens: each sits in a .hover span that print hides.
+    assert printed[".hover"]["display"] == "none"
+    body = page[page.index("<body>") :]
+    hints = re.findall(r'<span class="hover">([^<]*)</span>', body)
+    assert len(hints) == 2
+    assert all("Hover" in hint for hint in hints)
+    assert not re.search(r"\bhover\b", re.sub(r'<span class="hover">[^<]*</span>', "", body), re.I)
+
+
 # -- in a browser -------------------------------------------------------------------------------
 
 

@@ -102,8 +102,20 @@ section { margin: 0 0 2rem; padding-top: 1rem; border-top: 1px solid var(--line)
 .kpi dt { color: var(--muted); font-size: .85rem; }
 .kpi dd { margin: 0; font-size: 1.45rem; font-weight: 650; font-variant-numeric: tabular-nums; }
 .kpi dd small { display: block; font-size: .8rem; font-weight: 400; color: var(--muted); }
-.table-wrap, .chart-wrap { overflow-x: auto; }
-table { border-collapse: collapse; font-variant-numeric: tabular-nums; margin: .25rem 0 .75rem; }
+/* A phone fits one 11rem card a row: eleven cards, three screens, before the first chart. */
+@media (max-width: 30rem) {
+  .kpis { grid-template-columns: repeat(2, minmax(0, 1fr)); gap: .5rem; }
+  .kpi { padding: .5rem .6rem; }
+}
+/* Wide charts and tables scroll inside their own box, never widening the page. A phone hides
+   its scrollbars, so a shade at an edge with more beyond it says there is more to swipe to:
+   the white covers scroll with the content and hide the fixed shades at an end it reached. */
+.table-wrap, .chart-wrap { overflow-x: auto; max-width: 100%; margin: .25rem 0 .75rem;
+  background: linear-gradient(to right, #fff 40%, #fff0) left / 2rem 100% no-repeat local,
+    linear-gradient(to left, #fff 40%, #fff0) right / 2rem 100% no-repeat local,
+    linear-gradient(to right, #0003, #0000) left / .8rem 100% no-repeat scroll,
+    linear-gradient(to left, #0003, #0000) right / .8rem 100% no-repeat scroll; }
+table { border-collapse: collapse; font-variant-numeric: tabular-nums; }
 th, td { padding: .3rem .7rem .3rem 0; border-bottom: 1px solid var(--line); text-align: left;
   vertical-align: top; }
 td.num, th.num { text-align: right; }
@@ -115,15 +127,24 @@ caption { text-align: left; font-weight: 600; padding: 0 0 .25rem; }
 .howto { background: var(--panel); border-left: 4px solid #0072b2; padding: .5rem .8rem;
   margin: .5rem 0 1rem; font-size: .92rem; }
 .howto strong { display: block; }
-svg.chart { display: block; width: 100%; height: auto; margin: .25rem 0 .5rem; }
+svg.chart { display: block; width: 100%; height: auto; }
 .flag { white-space: nowrap; }
 .none { color: var(--muted); font-style: italic; }
 footer { color: var(--muted); font-size: .85rem; }
 @media print {
   body { padding: 0; font-size: 11pt; }
-  * { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
-  section, figure, table, .howto { break-inside: avoid; }
-  .table-wrap, .chart-wrap { overflow: visible; }
+  /* Chart colours carry meaning: ask the browser not to economise on them. */
+  svg.chart { -webkit-print-color-adjust: exact; print-color-adjust: exact; }
+  /* No ink for panels and scroll shades: white with the border left, legible in grey too. */
+  .kpi, .howto { background: none; }
+  .howto { border: 1px solid var(--line); border-left: 4px solid #0072b2; }
+  .table-wrap, .chart-wrap { overflow: visible; background: none; }
+  /* Keep a chart, a card, a row or a note whole, but let sections share a page: avoiding
+     breaks in whole sections pushed each to a new page and left half of most pages blank. */
+  .chart-wrap, svg.chart, .kpi, .howto, tr { break-inside: avoid; }
+  h2, h3, caption { break-after: avoid; }
+  /* Nothing to hover on paper. */
+  .hover { display: none; }
 }
 """
 
@@ -786,8 +807,9 @@ def _compliance_section(doc: Doc, ids: _Ids) -> str:
             "<p>Each bar is one channel or priority, split into the clocks that met their "
             "target (blue) and those that breached it (orange); the figure to its right is "
             "the compliance and how many settled clocks it rests on. Clocks still running "
-            "within target are not in the bar yet. A short bar made of few clocks is noise; "
-            "hover a bar for the full counts, including breaches still open.</p>"
+            "within target are not in the bar yet. A short bar made of few clocks is noise."
+            '<span class="hover"> Hover a bar for the full counts, including breaches still '
+            "open.</span></p>"
         )
         + "</section>"
     )
@@ -852,7 +874,8 @@ def _heatmap_section(doc: Doc, ids: _Ids) -> str:
             "time); the darker the cell, the more breaches. Grey cells have none. The second "
             "grid is when tickets arrived: breaches piling up where arrivals are light point "
             "at staffing gaps (evenings, weekends, shift changes), breaches that follow "
-            "arrivals point at capacity. Hover a cell for its count.</p>"
+            "arrivals point at capacity."
+            '<span class="hover"> Hover a cell for its count.</span></p>'
         )
         + "</section>"
     )
