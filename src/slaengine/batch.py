@@ -120,7 +120,7 @@ def map_tickets(
     directory (under ``workdir`` when given) removed afterwards. With ``fold``,
     each partition's result is handed to it, in partition order, as soon as it
     is ready, and not kept (``results`` stays empty): the caller can combine
-    results without holding all of them at once.
+    results without holding all of them at once; it needs ``restart``.
 
     A JSON Lines file grouped by ticket is cut into chunks of whole tickets
     instead of spilled (:mod:`slaengine.chunks`). Should a ticket turn up in two
@@ -153,22 +153,37 @@ def map_tickets(
                 spilled = spill(stream, Path(tmp), count, source)
         batch.lines = spilled.lines
         batch.problems.extend(spilled.problems)
-        _TASK.update(source=source, status_map=status_map, work=work)
-        try:
-            if jobs <= 1:
-                _collect(map(_run_partition, spilled.partition_files()), batch, fold)
-            else:
-                # fork: workers inherit the work function and policies without pickling.
-                with multiprocessing.get_context("fork").Pool(jobs, _start_worker) as pool:
-                    _collect(
-                        pool.imap(_run_partition, spilled.partition_files(), chunksize=1),
-                        batch,
-                        fold,
-                    )
-        finally:
-            _TASK.clear()
+        tasks = spilled.partition_files()
+        with _outputs(_run_partition, tasks, jobs, source, status_map, work) as outputs:
+            _collect(outputs, batch, fold)
     batch.problems.sort(key=lambda p: (p.line, p.code))
     return batch
+
+
+Task = TypeVar("Task")
+Output = TypeVar("Output")
+
+
+@contextlib.contextmanager
+def _outputs(
+    run: Callable[[Task], Output],
+    tasks: Iterable[Task],
+    jobs: int,
+    source: str,
+    status_map: Mapping[str, str],
+    work: Callable[[TimelineSet], Any],
+) -> Iterator[Iterable[Output]]:
+    """``run`` over ``tasks``, in order: here, or in ``jobs`` forked workers."""
+    _TASK.update(source=source, status_map=status_map, work=work)
+    try:
+        if jobs <= 1:
+            yield map(run, tasks)
+        else:
+            # fork: workers inherit the work function and policies without pickling.
+            with multiprocessing.get_context("fork").Pool(jobs, _start_worker) as pool:
+                yield pool.imap(run, tasks, chunksize=1)
+    finally:
+        _TASK.clear()
 
 
 def _chunkable(path: str | os.PathLike[str]) -> bool:
@@ -196,15 +211,9 @@ def _map_chunks(
     seen: set[int] = set()
     with tempfile.TemporaryDirectory(prefix="slaengine-chunks-", dir=workdir) as tmp:
         chunks = write_chunks(path, Path(tmp), max(1_000, lines // count))
-        _TASK.update(source=source_name(path), status_map=status_map, work=work)
-        try:
-            if jobs <= 1:
-                _collect_chunks(map(_run_chunk, chunks), batch, fold, seen)
-            else:
-                with multiprocessing.get_context("fork").Pool(jobs, _start_worker) as pool:
-                    _collect_chunks(pool.imap(_run_chunk, chunks), batch, fold, seen)
-        finally:
-            _TASK.clear()
+        source = source_name(path)
+        with _outputs(_run_chunk, chunks, jobs, source, status_map, work) as outputs:
+            _collect_chunks(outputs, batch, fold, seen)
     batch.problems.sort(key=lambda p: (p.line, p.code))
     return batch
 
@@ -219,15 +228,8 @@ def _map_parquet_ranges(
 ) -> BatchResult[R]:
     # A Parquet file known to be grouped: each worker reads its own rows of it.
     batch: BatchResult[R] = BatchResult(results=[], partitions=len(ranges))
-    _TASK.update(source=source_name(path), status_map=status_map, work=work)
-    try:
-        if jobs <= 1:
-            _collect(map(_run_rows, ranges), batch, fold)
-        else:
-            with multiprocessing.get_context("fork").Pool(jobs, _start_worker) as pool:
-                _collect(pool.imap(_run_rows, ranges, chunksize=1), batch, fold)
-    finally:
-        _TASK.clear()
+    with _outputs(_run_rows, ranges, jobs, source_name(path), status_map, work) as outputs:
+        _collect(outputs, batch, fold)
     batch.lines = ranges[-1].end
     batch.problems.sort(key=lambda p: (p.line, p.code))
     return batch
