@@ -263,3 +263,24 @@ def test_parquet_chunks_give_what_the_spill_gives(
     ]
     assert [p.line for p in chunked.problems] == [101, 201]
     assert (chunked.lines, chunked.duplicates) == (spilled.lines, spilled.duplicates)
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+@pytest.mark.parametrize("chunked", [True, False], ids=["chunks", "spill"])
+def test_audit_progress_counts_every_part_whatever_the_jobs(
+    grouped: Path, jobs: int, chunked: bool, monkeypatch
+):
+    import slaengine
+    from slaengine.audit.run import AuditOptions, audit_file
+    from slaengine.timeline import parse_instant
+
+    if not chunked:
+        monkeypatch.setattr(batch_module, "_chunkable", lambda path: False)
+    done: list[int] = []
+    options = AuditOptions(now=parse_instant("2025-11-01T00:00:00Z"))
+    policies = slaengine.load_policies(POLICIES)
+    audit, found = audit_file(
+        policies, grouped, options, jobs=jobs, on_partition=lambda: done.append(1)
+    )
+    assert len(done) == found.partitions > 1
+    assert audit.tickets > 0

@@ -138,13 +138,14 @@ def audit_file(
     """Audit every ticket of an events file in ``jobs`` processes; merge the parts in order.
 
     ``breaches`` names a CSV file for the breached clocks (header included).
-    ``on_partition`` is called after each partition when ``jobs`` is 1 (progress).
+    ``on_partition`` is called in this process as each partition's result is merged
+    (progress), whatever ``jobs``.
     The merged groups come back with their KPIs computed (``GroupStats.kpis``).
     """
     partitions = max(partitions_for(events), MIN_PARTITIONS)
     with tempfile.TemporaryDirectory(prefix="slaengine-audit-") as tmp:
         breaches_dir = tmp if breaches is not None else None
-        work = partial(_work, policies, options, breaches_dir, on_partition if jobs <= 1 else None)
+        work = partial(audit_timelines, policies, options, breaches_dir=breaches_dir)
         merged = AuditAccumulator(LocalBuckets(options.zone, options.period), views_for(options.by))
         breach_files: list[str] = []
 
@@ -153,6 +154,8 @@ def audit_file(
             merged.merge(part.audit)
             if part.breaches:
                 breach_files.append(part.breaches)
+            if on_partition is not None:
+                on_partition()
 
         def restart() -> None:
             # The input turned out not to be grouped by ticket: start again from nothing.
@@ -178,19 +181,6 @@ def audit_file(
     # share it between the processes that the workers leave free.
     prepare_kpis([group for view in merged.views for group in merged.view(view).values()], jobs)
     return merged, batch
-
-
-def _work(
-    policies: PolicySet,
-    options: AuditOptions,
-    breaches_dir: str | None,
-    on_partition: Callable[[], None] | None,
-    timelines: TimelineSet,
-) -> AuditPart:
-    part = audit_timelines(policies, options, timelines, breaches_dir)
-    if on_partition is not None:
-        on_partition()
-    return part
 
 
 def _concatenate(parts: Sequence[str], target: Path) -> None:

@@ -122,7 +122,7 @@ def run(args: argparse.Namespace) -> int:
     from slaengine.audit.run import MIN_PARTITIONS
     from slaengine.spill import partitions_for
 
-    show = jobs == 1 and sys.stderr.isatty()
+    show = sys.stderr.isatty()
     total = max(partitions_for(args.events), MIN_PARTITIONS)
     try:
         with _progress(show, total) as advance:
