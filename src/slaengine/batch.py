@@ -30,10 +30,10 @@ from slaengine.chunks import (
     read_rows,
     write_chunks,
 )
+from slaengine.compressed import estimated_size
 from slaengine.errors import Problem, UserError
 from slaengine.eventlog import events_stream, source_name
 from slaengine.spill import (
-    LINES_PER_PARTITION,
     partitions_for,
     read_partition,
     spill,
@@ -205,12 +205,12 @@ def _map_chunks(
     workdir: str | os.PathLike[str] | None,
     fold: Callable[[R], None] | None,
 ) -> BatchResult[R]:
-    # About ``count`` chunks, sized from the same estimate of lines as partitions.
-    lines = partitions_for(path) * LINES_PER_PARTITION
+    # About ``count`` chunks, the size of partitions.
+    chunk_bytes = max(1 << 16, estimated_size(path) // count)
     batch: BatchResult[R] = BatchResult(results=[])
     seen: set[int] = set()
     with tempfile.TemporaryDirectory(prefix="slaengine-chunks-", dir=workdir) as tmp:
-        chunks = write_chunks(path, Path(tmp), max(1_000, lines // count))
+        chunks = write_chunks(path, Path(tmp), chunk_bytes)
         source = source_name(path)
         with _outputs(_run_chunk, chunks, jobs, source, status_map, work) as outputs:
             _collect_chunks(outputs, batch, fold, seen)

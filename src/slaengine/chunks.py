@@ -90,9 +90,9 @@ def looks_grouped(path: str | os.PathLike[str]) -> bool:
 
 
 def write_chunks(
-    path: str | os.PathLike[str], directory: Path, lines_per_chunk: int
+    path: str | os.PathLike[str], directory: Path, chunk_bytes: int
 ) -> Iterator[Chunk]:
-    """Cut ``path`` into chunk files of about ``lines_per_chunk`` lines, whole tickets each.
+    """Cut ``path`` into chunk files of about ``chunk_bytes`` bytes, whole tickets each.
 
     Yields each chunk once written. A chunk ends where the next line names a
     different ticket (blank and unreadable lines stay with the ticket before
@@ -106,8 +106,8 @@ def write_chunks(
     with open_binary(path) as stream:
         for block in _blocks(stream):
             pending += block
-            while pending.count(b"\n", 0, len(pending)) > lines_per_chunk:
-                cut = _ticket_boundary(pending, lines_per_chunk)
+            while len(pending) > chunk_bytes:
+                cut = _ticket_boundary(pending, chunk_bytes)
                 if cut is None:
                     break  # one ticket fills the rest: read on
                 chunk = _write(directory, index, pending[:cut], number)
@@ -134,11 +134,12 @@ def _blocks(stream: IO[bytes]) -> Iterator[bytes]:
         yield block
 
 
-def _ticket_boundary(text: bytes, lines: int) -> int | None:
-    """The end of the first line after ``lines`` lines where the ticket changes."""
-    end = -1
-    for _ in range(lines):
-        end = text.index(b"\n", end + 1)
+def _ticket_boundary(text: bytes, size: int) -> int | None:
+    """Where to cut ``text`` at or after byte ``size``: after a line whose next line
+    names another ticket; ``None`` when no complete line says so yet."""
+    end = text.find(b"\n", size - 1)  # the end of the line holding byte size - 1
+    if end == -1:
+        return None
     last = _ticket(text[text.rfind(b"\n", 0, end) + 1 : end])
     while True:
         following = text.find(b"\n", end + 1)

@@ -71,4 +71,21 @@ def open_text(path: str | os.PathLike[str], newline: str | None = None) -> IO[st
     return io.TextIOWrapper(open_binary(path), encoding="utf-8", errors="replace", newline=newline)
 
 
-__all__ = ["is_gzip", "open_binary", "open_text"]
+def estimated_size(path: str | os.PathLike[str], sample: int = 1 << 20) -> int:
+    """The bytes ``path`` holds once decompressed: its size, or for gzip an estimate from
+    the compression ratio of its first ``sample`` compressed bytes."""
+    size = os.path.getsize(path)
+    if not is_gzip(path):
+        return size
+    with open(path, "rb") as raw:
+        head = raw.read(sample)
+    inflate = isal_zlib.decompressobj(wbits=31)  # 31: a gzip header and trailer
+    try:
+        out = len(inflate.decompress(head))
+    except _DAMAGED:
+        return size  # reading it will say what is wrong
+    used = len(head) - len(inflate.unused_data)
+    return size * out // max(1, used)
+
+
+__all__ = ["estimated_size", "is_gzip", "open_binary", "open_text"]
