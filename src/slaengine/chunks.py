@@ -189,10 +189,7 @@ def read_chunk(chunk: Chunk, source: str, status_map: Mapping[str, str]) -> Chun
             if not block:
                 break
     tickets = array("q", {hash(event.ticket) for event in events})
-    built = build_timelines(events, source)
-    built.problems[:0] = problems
-    built.problems.sort(key=lambda p: p.line)
-    return ChunkRead(built, tickets, last_line)
+    return ChunkRead(build_timelines(events, source, problems), tickets, last_line)
 
 
 # -- Parquet ---------------------------------------------------------------------------------
@@ -284,10 +281,7 @@ def read_rows(rows: RowRange, source: str, status_map: Mapping[str, str]) -> Tim
         row += batch.num_rows
         if row >= rows.end:
             break
-    built = build_timelines(events, source)
-    built.problems[:0] = problems
-    built.problems.sort(key=lambda p: p.line)
-    return built
+    return build_timelines(events, source, problems)
 
 
 __all__ = [

@@ -155,10 +155,7 @@ def read_events(
     problems: list[Problem] = []
     with events_stream(path) as stream:
         events = list(parse_lines(stream, source, status_map, problems))
-    built = build_timelines(events, source)
-    built.problems[:0] = problems
-    built.problems.sort(key=lambda p: p.line)
-    return built
+    return build_timelines(events, source, problems)
 
 
 __all__ = [

@@ -542,10 +542,7 @@ def read_partition(
     if len(files) > 1:
         # Each file is in line order already: one merge of sorted runs.
         events.sort(key=_SEQ)
-    built = build_timelines(events, source)
-    built.problems[:0] = problems
-    built.problems.sort(key=lambda p: p.line)
-    return built
+    return build_timelines(events, source, problems)
 
 
 _SEQ = attrgetter("seq")

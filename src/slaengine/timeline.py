@@ -596,14 +596,17 @@ class TimelineSet:
     duplicates: int = 0
 
 
-def build_timelines(events: Iterable[Event], source: str = "") -> TimelineSet:
+def build_timelines(
+    events: Iterable[Event], source: str = "", read_problems: Iterable[Problem] = ()
+) -> TimelineSet:
     """Group events by ticket, order them and drop what cannot be used.
 
     An event whose ``id`` its ticket already had is ignored (counted in
     ``duplicates``); ids are scoped to their ticket, so tickets can be processed
     independently (and in parallel). Events of a
     ticket with no ``created`` event, events before ``created`` and second
-    ``created`` events are reported as problems and left out.
+    ``created`` events are reported as problems and left out. ``read_problems``
+    (lines that did not become events) join the result's problems, all in line order.
     """
     by_ticket: dict[str, list[Event]] = {}
     in_order = True  # seq never decreases along the input (a spill's partitions)
@@ -622,7 +625,7 @@ def build_timelines(events: Iterable[Event], source: str = "") -> TimelineSet:
     order = _AT if in_order else _AT_SEQ
     duplicates = 0
     timelines: dict[str, Timeline] = {}
-    problems: list[Problem] = []
+    problems: list[Problem] = list(read_problems)
     for ticket, ticket_events in by_ticket.items():
         if len(ticket_events) > 1:
             ids = list(map(_ID, ticket_events))
