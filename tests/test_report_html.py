@@ -441,3 +441,24 @@ def test_charts_draw_in_chromium(generated_doc: dict[str, Any], tmp_path: Path) 
     assert len(colours) > 50
     # Solid fills of the compliance bars and the histogram, exactly as written in the page.
     assert {bytes.fromhex("0072b2"), bytes.fromhex("d55e00"), bytes.fromhex("56b4e9")} <= colours
+
+
+def _trend_svg(doc: dict[str, Any]) -> str:
+    page = render_html(doc)
+    start = page.index('id="chart-trend"')
+    return page[start : page.index("</svg>", start)]
+
+
+def test_the_period_the_audit_instant_falls_in_is_marked_partial(
+    example_doc: dict[str, Any], generated_doc: dict[str, Any]
+) -> None:
+    # The example is audited on Wednesday 2025-12-03: week 49 is not over.
+    trend = _trend_svg(example_doc)
+    assert ">2025-W49 *<" in trend
+    assert ">2025-W48<" in trend
+    assert "(* not over at the audit instant: partial week)" in trend
+    # The generated history ends before its audit instant's week starts: nothing marked.
+    last = generated_doc["by_period"][-1]["key"]["period"]
+    assert last < "2025-W49"
+    assert " *<" not in _trend_svg(generated_doc)
+    assert "not over at the audit instant" not in _trend_svg(generated_doc)

@@ -531,8 +531,18 @@ def _heatmap_chart(
     return _svg(ids, chart_id, width, height, title, desc, body)
 
 
-def _trend_chart(ids: _Ids, chart_id: str, period: str, rows: Sequence[Mapping[str, Any]]) -> str:
-    """Two panels on one time axis: compliance per period (top) and tickets created (bottom)."""
+def _trend_chart(
+    ids: _Ids,
+    chart_id: str,
+    period: str,
+    rows: Sequence[Mapping[str, Any]],
+    running: str | None = None,
+) -> str:
+    """Two panels on one time axis: compliance per period (top) and tickets created (bottom).
+
+    The period named ``running`` (the one the audit instant falls in) is marked: it is
+    not over, so its volume and compliance are partial.
+    """
     left, right, top = 64.0, 48.0, 44.0
     plot_w = max(800.0, 14.0 * len(rows))
     upper_h, gap, lower_h = 170.0, 58.0, 120.0
@@ -561,22 +571,26 @@ def _trend_chart(ids: _Ids, chart_id: str, period: str, rows: Sequence[Mapping[s
     every = max(1, math.ceil(n / 12))
     bottom = lower_top + lower_h
     for i, row in enumerate(rows):
-        if i % every == 0:
+        unfinished = row["key"].get("period") == running
+        if i % every == 0 or unfinished:
             body.append(
                 _text(
                     x_of(i),
                     bottom + 18,
-                    _key_name(row),
+                    _key_name(row) + (" *" if unfinished else ""),
                     text_anchor="middle",
                     fill=MUTED,
                     font_size="11",
                 )
             )
+    caption = f"{period} of ticket creation"
+    if any(row["key"].get("period") == running for row in rows):
+        caption += f" (* not over at the audit instant: partial {period})"
     body.append(
         _text(
             left + plot_w / 2,
             bottom + 40,
-            f"{period} of ticket creation",
+            caption,
             text_anchor="middle",
             fill=MUTED,
             font_size="11",
@@ -881,16 +895,30 @@ def _heatmap_section(doc: Doc, ids: _Ids) -> str:
     )
 
 
+def _running_period(doc: Doc) -> str | None:
+    # The period the audit instant falls in, as the audit keys periods.
+    from slaengine.audit.periods import LocalBuckets
+    from slaengine.errors import UserError
+    from slaengine.timeline import parse_instant
+
+    try:
+        buckets = LocalBuckets(doc["timezone"], doc["period"])
+        return buckets.period_of(parse_instant(doc["at"]))
+    except (KeyError, ValueError, UserError):
+        return None  # a document without them: nothing is marked
+
+
 def _trend_section(doc: Doc, ids: _Ids) -> str:
     return (
         '<section id="trend"><h2>Trend</h2>'
-        + _trend_chart(ids, "chart-trend", doc["period"], doc["by_period"])
+        + _trend_chart(ids, "chart-trend", doc["period"], doc["by_period"], _running_period(doc))
         + _howto(
             f"<p>One point per {_e(doc['period'])}, by when tickets were created. The upper "
             "line is the compliance of those tickets' clocks, the lower one how many tickets "
             "were created. The latest periods can look better than they will end: their "
-            "clocks may still be running and count neither way until they stop. A gap in "
-            "the upper line is a period without settled clocks.</p>"
+            "clocks may still be running and count neither way until they stop. The period "
+            "marked * is not over at the audit instant, so its volume is partial too. A gap "
+            "in the upper line is a period without settled clocks.</p>"
         )
         + "</section>"
     )
