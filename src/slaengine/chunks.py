@@ -27,7 +27,7 @@ from typing import IO, Final
 from slaengine.compressed import open_binary
 from slaengine.errors import Problem
 from slaengine.eventlog import parse_line
-from slaengine.spill import ticket_of
+from slaengine.spill import line_blocks, ticket_of
 from slaengine.timeline import Event, TimelineSet, build_timelines
 
 _BLOCK: Final = 1 << 22
@@ -168,16 +168,9 @@ def read_chunk(chunk: Chunk, source: str, status_map: Mapping[str, str]) -> Chun
     parse = parse_line
     last_line = 0
     number = chunk.first
-    carry = ""
-    # errors="replace", as spilled partitions are read; large reads, split on "\n".
+    # errors="replace", as spilled partitions are read.
     with chunk.path.open(encoding="utf-8", errors="replace", newline="") as stream:
-        while True:
-            block = stream.read(_BLOCK)
-            if block:
-                lines = (carry + block).split("\n")
-                carry = lines.pop()
-            else:
-                lines = [carry] if carry else []
+        for lines in line_blocks(stream):
             for line in lines:
                 event = parse(line, number, source, status_map, problems)
                 if event is not None:
@@ -186,8 +179,6 @@ def read_chunk(chunk: Chunk, source: str, status_map: Mapping[str, str]) -> Chun
                 elif line.strip():
                     last_line = number
                 number += 1
-            if not block:
-                break
     tickets = array("q", {hash(event.ticket) for event in events})
     return ChunkRead(build_timelines(events, source, problems), tickets, last_line)
 

@@ -20,7 +20,7 @@ from multiprocessing.connection import Connection
 from operator import attrgetter
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Final
+from typing import IO, Any, Final
 
 from slaengine.compressed import open_binary
 from slaengine.errors import EventError, Problem, UserError
@@ -559,35 +559,44 @@ def _partition_events(
 _CHUNK: Final = 1 << 22
 
 
+def line_blocks(stream: IO[str]) -> Iterator[list[str]]:
+    """The lines of a text stream, without their ``\n``, a large block's worth at a time.
+
+    One read and one split per 4 MiB, splitting on ``\n`` as iterating the
+    stream would: far cheaper than reading it line by line.
+    """
+    carry = ""
+    while True:
+        block = stream.read(_CHUNK)
+        if not block:
+            if carry:
+                yield [carry]
+            return
+        lines = (carry + block).split("\n")
+        carry = lines.pop()
+        yield lines
+
+
 def _spilled_events(
     path: Path, source: str, status_map: Mapping[str, str], problems: list[Problem]
 ) -> list[Event]:
     """The events of one ``NUMBER<TAB>JSON`` partition file, in its order.
 
-    What :func:`~slaengine.eventlog.parse_numbered` gives for its lines, in one
-    loop. The file is read in large chunks, split on ``\n`` as iterating it would.
+    What :func:`~slaengine.eventlog.parse_numbered` gives for its lines, in one loop.
     """
     events: list[Event] = []
     append = events.append
     parse = parse_line
-    carry = ""
     # errors="replace": spill_file stores the input's bytes as they are.
     with path.open(encoding="utf-8", errors="replace") as stream:
-        while True:
-            chunk = stream.read(_CHUNK)
-            if not chunk:
-                rows = [carry] if carry else []
-            else:
-                rows = (carry + chunk).split("\n")
-                carry = rows.pop()
+        for rows in line_blocks(stream):
             for row in rows:
                 number, _, text = row.partition("\t")
                 seq = int(number)
                 event = parse(text, seq, source, status_map, problems)
                 if event is not None:
                     append(event)
-            if not chunk:
-                return events
+    return events
 
 
 def partitions_for(path: str | os.PathLike[str]) -> int:
@@ -606,6 +615,7 @@ __all__ = [
     "LINES_PER_PARTITION",
     "LINE_COLUMN",
     "Spill",
+    "line_blocks",
     "partition_of",
     "partitions_for",
     "read_partition",
