@@ -13,6 +13,7 @@ again from their stored cursors).
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from slaengine.errors import UserError
+from slaengine.live.text import has_lone_surrogate, redact_url_secrets, storable
 
 PENDING: Final = "pending"  # waiting for its first attempt
 FAILED: Final = "failed"  # an attempt failed; retried at next_attempt
@@ -100,6 +102,34 @@ MIGRATIONS: Final[tuple[tuple[int, str, tuple[str, ...]], ...]] = (
     ),
 )
 LATEST: Final = MIGRATIONS[-1][0]
+
+
+def _create_private(path: str) -> None:
+    """Create the SQLite file readable by its owner only (it holds every event's payload).
+
+    SQLite gives its WAL and shared-memory files the database file's mode, so they
+    are private too. An existing file keeps the mode its owner chose.
+    """
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
+    except OSError as exc:
+        raise UserError(f"state: cannot create {path!r}: {exc.strerror or exc}") from None
+
+
+def event_problem(ticket: str, payload: str) -> str | None:
+    """Why an event cannot be stored as it is, or ``None``.
+
+    A NUL in a ticket id fits no PostgreSQL text column (and would reach every
+    notification key); a lone surrogate has no UTF-8 form in either database.
+    Refused on both databases alike, so a state moves between them unchanged.
+    """
+    if "\x00" in ticket:
+        return "ticket id contains a NUL character"
+    if has_lone_surrogate(ticket) or has_lone_surrogate(payload):
+        return "not valid Unicode: a lone surrogate (an unpaired \\ud800-\\udfff)"
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,6 +215,7 @@ class Store:
                 parent = Path(path).parent
                 if not parent.is_dir():
                     raise UserError(f"state: directory {str(parent)!r} does not exist")
+                _create_private(path)
             # One thread at a time, but not necessarily the one that opened it.
             connection = sqlite3.connect(
                 path, isolation_level=None, timeout=30.0, check_same_thread=False
@@ -210,9 +241,10 @@ class Store:
             ) from None
         try:
             connection = psycopg.connect(url, autocommit=True)
-        except psycopg.Error as exc:
-            raise UserError(f"cannot connect to PostgreSQL: {exc}".strip()) from None
-        return cls(connection, POSTGRES, url.rsplit("@", maxsplit=1)[-1])
+        except (psycopg.Error, ValueError) as exc:
+            message = redact_url_secrets(f"cannot connect to PostgreSQL: {exc}".strip(), url)
+            raise UserError(message) from None
+        return cls(connection, POSTGRES, redact_url_secrets(url.rsplit("@", maxsplit=1)[-1], url))
 
     def close(self) -> None:
         """Close the connection."""
@@ -306,7 +338,7 @@ class Store:
         with self.transaction():
             self._executemany(
                 "INSERT INTO events (ticket, at, payload, origin, received) VALUES (?, ?, ?, ?, ?)",
-                [(e.ticket, e.at, e.payload, e.origin, now) for e in events],
+                [(e.ticket, e.at, e.payload, storable(e.origin), now) for e in events],
             )
             tickets = sorted({e.ticket for e in events})
             self._executemany(
@@ -316,7 +348,15 @@ class Store:
             )
             self._executemany(
                 "INSERT INTO rejects (origin, problem, payload, received) VALUES (?, ?, ?, ?)",
-                [(r.origin, r.problem, r.payload, now) for r in rejects],
+                [
+                    (
+                        storable(r.origin),
+                        storable(r.problem),
+                        None if r.payload is None else storable(r.payload),
+                        now,
+                    )
+                    for r in rejects
+                ],
             )
             if cursor is not None:
                 self._execute(
