@@ -10,10 +10,10 @@ import pytest
 
 pytest.importorskip("aiosmtpd", reason="the e-mail tests need aiosmtpd (the plugin's [test] extra)")
 
-from email_smtpd import Certificate, SmtpServer, certificate  # noqa: E402
-from slaengine_email.config import Server, Target  # noqa: E402
+from email_smtpd import Certificate, SmtpServer, certificate
+from slaengine_email.config import Server, Target
 
-from slaengine.notifications import Notification  # noqa: E402
+from slaengine.notifications import Notification
 
 DUE = 1764590400  # 2025-12-01T12:00:00Z
 

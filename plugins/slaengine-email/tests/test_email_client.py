@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import pytest
 import structlog
-from conftest import DUE, server_for
 from email_smtpd import free_port
 from slaengine_email.client import EmailError, SmtpClient
 from slaengine_email.config import Server
 from slaengine_email.message import build
+
+from conftest import DUE, server_for
 
 
 def _send(server: Server, notification, target) -> None:
@@ -110,7 +111,7 @@ def test_a_recipient_refused_for_now_makes_the_delivery_fail(smtp_server, escala
     smtp = smtp_server("none")
     smtp.mailbox.refuse_rcpt["ops@example.org"] = "450 4.2.0 over quota"
     with pytest.raises(
-        EmailError, match="recipient refused for now, retried: ops@example.org: 450"
+        EmailError, match=r"recipient refused for now, retried: ops@example\.org: 450"
     ):
         _send(server_for(smtp), escalation, lead)
 

@@ -35,7 +35,8 @@ def test_an_unset_password_variable_keeps_the_targets_and_says_so():
         ),
         environ={},
     )
-    assert loaded.server is not None and loaded.server.missing_password_env == "SMTP_PW"
+    assert loaded.server is not None
+    assert loaded.server.missing_password_env == "SMTP_PW"
     assert list(loaded.targets) == ["lead"]
     assert any("SMTP_PW (password_env) is not set" in p for _, p in loaded.problems)
 
@@ -119,7 +120,8 @@ def test_a_bad_target_is_left_out_with_its_table_named_the_others_load():
 
 def test_a_bad_server_leaves_every_target_out():
     loaded = load(_config({"host": "h"}, good={"to": "a@example.org"}), environ={})
-    assert loaded.server is None and loaded.targets == {}
+    assert loaded.server is None
+    assert loaded.targets == {}
     [(where, problem)] = loaded.problems
     assert where is None
     assert problem.startswith("[plugins.email] from: required")

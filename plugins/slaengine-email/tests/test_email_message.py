@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from conftest import DUE
 from slaengine_email.config import Server, Target
 from slaengine_email.message import (
     build,
@@ -15,6 +14,7 @@ from slaengine_email.message import (
     timing,
 )
 
+from conftest import DUE
 from slaengine.notifications import Notification
 
 SERVER = Server(
@@ -68,7 +68,8 @@ def test_the_html_body_carries_the_same_facts_escaped_with_a_link(lead):
         '<a href="https://helpdesk.example.org/tickets/%3Cb%3ET%261%3C%2Fb%3E?m=first_response">'
         in html
     )
-    assert "urgent" in html and "gold" in html
+    assert "urgent" in html
+    assert "gold" in html
 
 
 def test_the_message_id_is_stable_per_key_and_target():
@@ -76,7 +77,8 @@ def test_the_message_id_is_stable_per_key_and_target():
     assert first == message_id("T-1/first_response/1/breach/0", "lead", "example.org")
     assert first != message_id("T-1/first_response/1/breach/0", "manager", "example.org")
     assert first != message_id("T-2/first_response/1/breach/0", "lead", "example.org")
-    assert first.startswith("<sla.") and first.endswith("@example.org>")
+    assert first.startswith("<sla.")
+    assert first.endswith("@example.org>")
 
 
 def test_a_repeat_is_the_same_message_but_for_its_date(lead, escalation):
@@ -90,15 +92,18 @@ def test_a_ticket_id_with_line_breaks_and_escapes_cannot_forge_headers(lead):
     n = _n(ticket="T-1\r\nBcc: evil@example.com\x1b[2J")
     message = build(n, lead, SERVER, DUE)
     raw = message.as_bytes()
-    assert b"\r\nBcc:" not in raw and b"\nBcc:" not in raw
+    assert b"\nBcc:" not in raw
     assert "\\r\\nBcc: evil@example.com\\x1b[2J" in message["Subject"]
     assert "\x1b" not in message.get_body(("plain",)).get_content()
 
 
+CYRILLIC = "\u0422-\u043a\u0438\u0440\u0438\u043b\u043b\u0438\u0446\u0430-\U0001f680"
+
+
 def test_a_ticket_id_outside_ascii_is_kept_readable(lead):
-    message = build(_n(ticket="Т-кириллица-🚀"), lead, SERVER, DUE)
-    assert "Т-кириллица-🚀" in str(message["Subject"])
-    assert "Ticket:     Т-кириллица-🚀" in message.get_body(("plain",)).get_content()
+    message = build(_n(ticket=CYRILLIC), lead, SERVER, DUE)
+    assert CYRILLIC in str(message["Subject"])
+    assert f"Ticket:     {CYRILLIC}" in message.get_body(("plain",)).get_content()
     message.as_bytes()  # encodable as a whole
 
 
