@@ -187,9 +187,13 @@ class SmtpServer:
     """
 
     def __init__(
-        self, mode: str = "none", cert: Certificate | None = None, port: int | None = None
+        self,
+        mode: str = "none",
+        cert: Certificate | None = None,
+        port: int | None = None,
+        mailbox: Mailbox | None = None,
     ) -> None:
-        self.mailbox = Mailbox()
+        self.mailbox = mailbox or Mailbox()
         self.port = port or free_port()
         self.mode = mode
         kwargs: dict[str, Any] = {}
