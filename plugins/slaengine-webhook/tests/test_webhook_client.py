@@ -225,6 +225,24 @@ def test_slack_format_posts_text_and_blocks(receiver, escalation: Notification):
     assert request.headers["Idempotency-Key"] == "T-1001/first_response/1/escalation/1"
 
 
+@pytest.mark.parametrize(
+    ("body_format", "fields"),
+    [("teams", {"type", "summary", "attachments"}), ("google-chat", {"text", "cardsV2"})],
+    ids=["teams", "google-chat"],
+)
+def test_chat_formats_post_their_body_with_the_usual_headers(
+    receiver, escalation, body_format, fields
+):
+    WebhookClient(_target(receiver, format=body_format, secret=b"k")).deliver(escalation)
+
+    [request] = receiver.requests
+    body = json.loads(request.body)
+    assert set(body) == fields
+    assert request.headers["Content-Type"] == "application/json"
+    assert request.headers["Idempotency-Key"] == "T-1001/first_response/1/escalation/1"
+    assert verify(b"k", request.headers, request.body)
+
+
 def test_retry_after_values():
     now = 1_000_000.0
     date = email.utils.formatdate(now + 42, usegmt=True)
