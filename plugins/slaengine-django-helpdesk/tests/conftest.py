@@ -66,7 +66,10 @@ def queues(db: None) -> dict[str, Any]:
 
     return {
         slug: Queue.objects.create(
-            title=slug.title(), slug=slug, allow_public_submission=True, email_address=f"{slug}@x.org"
+            title=slug.title(),
+            slug=slug,
+            allow_public_submission=True,
+            email_address=f"{slug}@x.org",
         )
         for slug in ("desk", "vip", "phone-desk")
     }

@@ -9,9 +9,8 @@ import pytest
 pytest.importorskip("helpdesk")
 pytest.importorskip("pytest_django")
 
-from helpdesk.models import FollowUp, Queue, Ticket  # noqa: E402
-
-from slaengine_django_helpdesk.models import SlaEvent, SlaTicket  # noqa: E402
+from helpdesk.models import FollowUp, Queue, Ticket
+from slaengine_django_helpdesk.models import SlaEvent, SlaTicket
 
 pytestmark = pytest.mark.django_db
 
@@ -40,7 +39,8 @@ def test_a_staff_ticket_opening_follow_up_is_creation_not_a_reply(desk: Any, use
     desk.login(users["agent"])
     ticket = desk.open(priority=2, assigned_to=users["agent"])
     opening = FollowUp.objects.get(ticket=ticket)
-    assert opening.public and opening.user == users["agent"]  # the helpdesk's own fact
+    assert opening.public  # the helpdesk's own fact: a public staff follow-up
+    assert opening.user == users["agent"]
     assert events(ticket) == [
         {"id": "created", "type": "created", "channel": "web", "priority": "high",
          "group": "desk", "assignee": "agent", "customer": "carla@example.com",
@@ -105,8 +105,9 @@ def test_saves_that_bypass_the_helpdesk_signals_are_recorded(queues: Any, users:
     assert SlaEvent.objects.get(ticket=ticket, event_id="created").held
 
 
-def test_a_ticket_created_through_the_rest_api_is_staff_created(client: Any, users: Any,
-                                                              queues: Any, state: Any) -> None:  # fmt: skip
+def test_a_ticket_created_through_the_rest_api_is_staff_created(
+    client: Any, users: Any, queues: Any, state: Any
+) -> None:
     users["agent"].is_superuser = True  # the API wants an admin
     users["agent"].save()
     client.force_login(users["agent"])

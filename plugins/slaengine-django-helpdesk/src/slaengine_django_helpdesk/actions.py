@@ -26,8 +26,8 @@ from django.db import transaction
 from django.utils import timezone
 from helpdesk.models import Ticket
 from helpdesk.update_ticket import update_ticket
-from slaengine.notifications import Notification
 
+from slaengine.notifications import Notification
 from slaengine_django_helpdesk import conf
 from slaengine_django_helpdesk.models import SlaAction
 
@@ -44,7 +44,9 @@ def describe(action: conf.Action) -> str:
     """One line saying what the target does, for ``slaengine plugins``."""
     parts = []
     if action.priority is not None:
-        parts.append("raise priority" if action.priority == "raise" else f"priority {action.priority}")
+        parts.append(
+            "raise priority" if action.priority == "raise" else f"priority {action.priority}"
+        )
     if action.assign_to:
         parts.append(f"assign to {action.assign_to}")
     if action.followup:
@@ -86,6 +88,8 @@ def _apply(action: conf.Action, ticket: Ticket, text: str) -> str:
         user = get_user_model().objects.get(**{get_user_model().USERNAME_FIELD: action.assign_to})
         owner = user.pk
     priority = _priority(action, ticket.priority)
+    if owner == -1 and priority == ticket.priority and not action.followup:
+        return ""  # nothing to change on the ticket (an e-mail-only target)
     update_ticket(
         AnonymousUser(),  # a system change: no agent wrote it
         ticket,
@@ -148,7 +152,7 @@ def _mail(action: conf.Action, ticket: Ticket, notification: Notification, text:
         _log.warning("write-back e-mail has no recipient", ticket=ticket.pk, target=action.name)
         return
     settings = conf.load()
-    token = re.sub(r"[^A-Za-z0-9.-]", ".", f"{notification.key}.{action.name}")
+    token = re.sub(r"[^A-Za-z0-9._-]", ".", f"{notification.key}.{action.name}")
     mail = EmailMessage(
         subject=f"[{ticket.ticket}] {text.split(':', 1)[0]}: {ticket.title}",
         body=f"{text}\n\nTicket: {ticket.ticket} {ticket.title}\n",

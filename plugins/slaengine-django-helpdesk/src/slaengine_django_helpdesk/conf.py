@@ -193,11 +193,15 @@ def state_url(state: str) -> str:
         password = db.get("PASSWORD") or ""
         host = db.get("HOST") or "localhost"
         port = f":{db['PORT']}" if db.get("PORT") else ""
-        auth = f"{quote(user, safe='')}:{quote(password, safe='')}@" if password else (
-            f"{quote(user, safe='')}@" if user else ""
+        auth = (
+            f"{quote(user, safe='')}:{quote(password, safe='')}@"
+            if password
+            else (f"{quote(user, safe='')}@" if user else "")
         )
         return f"postgresql://{auth}{host}{port}/{name}"
-    raise _fail("STATE", f"database {alias!r} uses {engine}; slaengine stores in SQLite or PostgreSQL")
+    raise _fail(
+        "STATE", f"database {alias!r} uses {engine}; slaengine stores in SQLite or PostgreSQL"
+    )
 
 
 __all__ = ["Action", "Settings", "load", "state_url"]

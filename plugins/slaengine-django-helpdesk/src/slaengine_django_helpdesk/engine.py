@@ -20,11 +20,11 @@ from typing import Any
 
 import structlog
 from django.db import transaction
+
 from slaengine import PolicySet, TicketResult, build_timelines, evaluate_timeline, load_policies
 from slaengine.live import Dispatcher, DispatchReport, LiveEngine, Store
 from slaengine.notifications import Notification, TicketStatus, ticket_status
 from slaengine.plugins import Plugins, make_plugins
-
 from slaengine_django_helpdesk import conf
 from slaengine_django_helpdesk.models import SlaEvent, SlaTicket
 

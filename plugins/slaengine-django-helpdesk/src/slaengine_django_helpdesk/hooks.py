@@ -9,7 +9,6 @@ from __future__ import annotations
 from functools import partial
 
 from slaengine.hookspecs import RegisterNotifier, hookimpl
-
 from slaengine_django_helpdesk import actions, conf
 
 

@@ -69,9 +69,7 @@ class SlaAction(models.Model):
     email_sent = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        constraints = (
-            models.UniqueConstraint(fields=("key", "target"), name="sla_action_once"),
-        )
+        constraints = (models.UniqueConstraint(fields=("key", "target"), name="sla_action_once"),)
 
     def __str__(self) -> str:
         return f"{self.target}: {self.key}"

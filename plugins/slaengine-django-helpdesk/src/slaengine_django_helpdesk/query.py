@@ -31,8 +31,12 @@ class SlaQuery(__Query__):  # type: ignore[misc]
 
     def get(self) -> QuerySet[Any]:
         """The tickets, each annotated with ``sla_order`` (its soonest due, or far away)."""
-        return super().get().annotate(
-            **{ORDER: Coalesce(F("sla__next_due"), Value(NO_DUE, output_field=DateTimeField()))}
+        return (
+            super()
+            .get()
+            .annotate(
+                **{ORDER: Coalesce(F("sla__next_due"), Value(NO_DUE, output_field=DateTimeField()))}
+            )
         )
 
     def get_datatables_context(self, *, column_lookup: Any = None, **kwargs: Any) -> Any:
@@ -43,9 +47,7 @@ class SlaQuery(__Query__):  # type: ignore[misc]
             column_lookup = Choices(*pairs, (column, ORDER))
         result = super().get_datatables_context(column_lookup=column_lookup, **kwargs)
         rows = result.get("data", [])
-        summaries = {
-            s.pk: s for s in SlaTicket.objects.filter(pk__in=[row["id"] for row in rows])
-        }
+        summaries = {s.pk: s for s in SlaTicket.objects.filter(pk__in=[row["id"] for row in rows])}
         now = timezone.now()
         for row in rows:
             summary = summaries.get(row["id"])

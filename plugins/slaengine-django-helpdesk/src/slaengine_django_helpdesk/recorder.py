@@ -153,7 +153,9 @@ def _remember(sla: SlaTicket, snapshot: Snapshot) -> None:
     sla.assignee = snapshot.assignee
 
 
-def _store(ticket: Ticket, events: Iterable[dict[str, Any]], held: bool = False) -> list[dict[str, Any]]:
+def _store(
+    ticket: Ticket, events: Iterable[dict[str, Any]], held: bool = False
+) -> list[dict[str, Any]]:
     stored = []
     for event in events:
         _, created = SlaEvent.objects.get_or_create(
@@ -299,7 +301,9 @@ class _Working:
         )
 
 
-def replay(ticket: Ticket, settings: conf.Settings, now: dt.datetime | None = None) -> list[dict[str, Any]]:
+def replay(
+    ticket: Ticket, settings: conf.Settings, now: dt.datetime | None = None
+) -> list[dict[str, Any]]:
     """Record a ticket the app has not seen: its creation, follow-ups and changes so far.
 
     Status history comes from the follow-ups' numeric ``new_status``; priority,

@@ -11,8 +11,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
-from slaengine import SlaEngineError
 
+from slaengine import SlaEngineError
 from slaengine_django_helpdesk.engine import advance
 
 
