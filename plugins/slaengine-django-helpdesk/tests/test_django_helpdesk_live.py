@@ -14,12 +14,12 @@ pytest.importorskip("pytest_django")
 from django.core import mail
 from django.core.management import call_command
 from helpdesk.models import FollowUp, Ticket
+from slaengine_django_helpdesk import engine
+from slaengine_django_helpdesk.models import SlaAction, SlaEvent
 
 import slaengine
 from slaengine.live import LiveEngine
 from slaengine.notifications import ticket_status
-from slaengine_django_helpdesk import engine
-from slaengine_django_helpdesk.models import SlaAction, SlaEvent
 
 pytestmark = pytest.mark.django_db
 H = dt.timedelta(hours=1)

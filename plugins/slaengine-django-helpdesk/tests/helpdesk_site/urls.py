@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.contrib import admin
 from django.contrib.auth import get_user_model, login
 from django.core import signing
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -18,5 +19,6 @@ def browser_login(request: HttpRequest, token: str) -> HttpResponse:
 
 urlpatterns = [
     path("browser-login/<str:token>/", browser_login),
+    path("admin/", admin.site.urls),  # the ticket page links to the submitter's admin page
     path("", include("helpdesk.urls", namespace="helpdesk")),
 ]
