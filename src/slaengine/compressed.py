@@ -77,7 +77,9 @@ def open_text(path: str | os.PathLike[str], newline: str | None = None) -> IO[st
     """
     if not is_gzip(path):
         return open(path, encoding="utf-8", errors=TEXT_ERRORS, newline=newline)
-    return io.TextIOWrapper(open_binary(path), encoding="utf-8", errors=TEXT_ERRORS, newline=newline)
+    return io.TextIOWrapper(
+        open_binary(path), encoding="utf-8", errors=TEXT_ERRORS, newline=newline
+    )
 
 
 def estimated_size(path: str | os.PathLike[str], sample: int = 1 << 20) -> int:

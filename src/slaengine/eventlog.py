@@ -128,9 +128,7 @@ def decode_line(line: str) -> Any:
         raise LineError(reason.rstrip("\r\n"), int(column) if column.isdigit() else 0)
     bad = _SURROGATE.search(line) if not line.isascii() else None
     if bad is not None:
-        raise LineError(
-            f"not UTF-8 text: {_byte_of(bad.group())} cannot be read", bad.start() + 1
-        )
+        raise LineError(f"not UTF-8 text: {_byte_of(bad.group())} cannot be read", bad.start() + 1)
     obj = _decode_object(line)
     if obj is None:
         if not line.strip():
@@ -168,7 +166,11 @@ def decode_line(line: str) -> Any:
 def _byte_of(char: str) -> str:
     # The byte a "surrogateescape" character stands for (or the surrogate itself).
     code = ord(char)
-    return f"byte 0x{code - 0xDC00:02X}" if 0xDC80 <= code <= 0xDCFF else f"lone surrogate U+{code:04X}"
+    return (
+        f"byte 0x{code - 0xDC00:02X}"
+        if 0xDC80 <= code <= 0xDCFF
+        else f"lone surrogate U+{code:04X}"
+    )
 
 
 def _plain_value(value: Any, depth: int) -> bool:
