@@ -248,8 +248,8 @@ def test_bad_config_toml_is_located(live, capsys):
 @pytest.mark.parametrize(
     ("toml", "message"),
     [
-        ('[live]\nstat = "x.db"\n', "[live]: unknown setting 'stat'"),
-        ("[live]\ntick = 0\n", "[live] tick: must be more than zero"),
+        ('[live]\nstat = "x.db"\n', "bad.toml:2:1: [live] stat: unknown setting"),
+        ("[live]\ntick = 0\n", "bad.toml:2:1: [live] tick: must be more than zero"),
     ],
     ids=["unknown-key", "zero-tick"],
 )
