@@ -106,7 +106,7 @@ def test_ingest_then_status_json(live, capsys):
     )
     assert main(["ingest", "--config", "slaengine.toml", str(events)]) == 1
     out, err = capsys.readouterr()
-    assert out == "2 event(s) stored, 1 rejected\n"
+    assert out == "2 events stored, 1 rejected\n"
     assert f"{events}:2: not valid JSON:" in err
 
     args = ["status", "--config", "slaengine.toml", "T-1", "--at", "2025-12-01T10:20:00Z"]
@@ -140,8 +140,22 @@ def test_ingest_from_stdin_with_state_flag(live, capsys, monkeypatch):
     monkeypatch.setattr("sys.stdin", io.StringIO(json.dumps(created("T-1")) + "\n"))
     state = live / "other.db"
     assert main(["ingest", "-p", "policies.yaml", "--state", str(state), "-"]) == 0
-    assert capsys.readouterr().out == "1 event(s) stored, 0 rejected\n"
+    assert capsys.readouterr().out == "1 event stored, 0 rejected\n"
     assert state.is_file()
+
+
+def test_ingest_reads_a_gzip_file_and_names_a_damaged_one(live, capsys):
+    import gzip
+
+    packed = live / "events.jsonl.gz"
+    lines = [json.dumps(created("T-1")), json.dumps(created("T-2", 5))]
+    packed.write_bytes(gzip.compress(("\n".join(lines) + "\n").encode()))
+    assert main(["ingest", "--config", "slaengine.toml", str(packed)]) == 0
+    assert capsys.readouterr().out == "2 events stored, 0 rejected\n"
+    damaged = live / "cut.jsonl.gz"
+    damaged.write_bytes(packed.read_bytes()[:-12])
+    assert main(["ingest", "--config", "slaengine.toml", str(damaged)]) == 2
+    assert f"{damaged}: the gzip data is damaged" in capsys.readouterr().err
 
 
 def test_run_once_delivers_each_notification_once(live, capsys):

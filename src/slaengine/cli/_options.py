@@ -63,8 +63,15 @@ def add_jobs(parser: argparse.ArgumentParser) -> None:
 
 
 def add_tz(parser: argparse.ArgumentParser, help: str = "time zone of the times shown") -> None:
-    """``--tz ZONE`` (default UTC)."""
-    parser.add_argument("--tz", default="UTC", metavar="ZONE", help=f"{help} (default UTC)")
+    """``--tz ZONE`` (default UTC); ``--timezone`` is the same option, spelled out."""
+    parser.add_argument(
+        "--tz",
+        "--timezone",
+        dest="tz",
+        default="UTC",
+        metavar="ZONE",
+        help=f"{help}: an IANA name such as Europe/Berlin (default UTC)",
+    )
 
 
 def add_rejects(parser: argparse.ArgumentParser) -> None:
@@ -162,7 +169,7 @@ def checked_zone(name: str) -> str:
     try:
         ZoneInfo(name)
     except (KeyError, ValueError):
-        raise UserError(f"--tz: unknown time zone {name!r}") from None
+        raise UserError(f"--tz: unknown time zone {name!r} (e.g. UTC, Europe/Berlin)") from None
     return name
 
 
