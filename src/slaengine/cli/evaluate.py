@@ -25,6 +25,7 @@ from slaengine.engine import iter_evaluate
 from slaengine.report.csv import csv_lines
 from slaengine.report.json import json_lines
 from slaengine.report.table import cell, results_table
+from slaengine.words import plural
 
 
 def register(commands: Any) -> None:
@@ -75,12 +76,12 @@ def run(args: argparse.Namespace) -> int:
     else:
         console = Console(soft_wrap=False, width=None if sys.stdout.isatty() else 200)
         console.print(results_table(results, args.tz))
-        summary = f"{len(results)} tickets"
+        summary = plural(len(results), "ticket")
         if unmatched:
             summary += f", {len(unmatched)} matched no policy: {', '.join(unmatched[:10])}"
             summary += " ..." if len(unmatched) > 10 else ""
         if timelines.duplicates:
-            summary += f", {timelines.duplicates} duplicate event(s) ignored"
+            summary += f", {plural(timelines.duplicates, 'duplicate event')} ignored"
         console.print(cell(summary))
     # The table's summary line already counts duplicates.
     duplicates = timelines.duplicates if args.format != "table" else 0
