@@ -18,7 +18,7 @@ from slaengine.inbox import Delivery, InboxError
 from slaengine.plugins import make_plugins
 
 DATA = Path(__file__).resolve().parent / "data" / "inbox"
-VENDORS = ("chatwoot", "zendesk")
+VENDORS = ("chatwoot", "zendesk", "freshdesk", "intercom", "front")
 
 
 def _cases() -> list[Any]:

@@ -64,6 +64,50 @@ CONVERSATIONS = {
         "2026-03-02T09:10:00+00:00",
         ("2026-03-02T09:25:00+00:00", "8447388090495"),
     ),
+    "freshdesk": (
+        "6541",
+        [
+            "ticket_created",
+            "customer_reply",
+            "private_note",
+            "assignment",
+            "assignment",  # a retried delivery
+            "agent_reply",
+            "status_pending",
+            "status_resolved",
+        ],
+        "2026-03-02T09:10:00+00:00",
+        ("2026-03-02T09:25:00+00:00", "jonas@acme.example"),
+    ),
+    "intercom": (
+        "147258369",
+        [
+            "user_created",
+            "user_replied",
+            "admin_noted",
+            "admin_assigned",
+            "admin_replied",
+            "admin_replied",  # a retried delivery
+            "admin_closed",
+            "rating_added",
+        ],
+        "2026-03-02T09:10:00+00:00",
+        ("2026-03-02T09:25:00+00:00", "5017691"),
+    ),
+    "front": (
+        "cnv_5v8k2q3",
+        [
+            "inbound_received",
+            "rule_inbound_followup",
+            "new_comment_added",
+            "new_comment_added",  # a retried delivery
+            "assignee_changed",
+            "out_reply",
+            "conversation_archived",
+        ],
+        "2026-03-02T09:10:00+00:00",
+        ("2026-03-02T09:25:00+00:00", "tea_55c8c149"),
+    ),
 }
 
 
@@ -142,3 +186,25 @@ def test_without_the_reply_the_first_response_breaches(inboxes, policies, vendor
     ]
     clock = _first_response(policies, slaengine.build_timelines(kept), ticket, _at(reply) + 7200)
     assert clock.state == "breached"
+
+
+BOT_REPLIES = {
+    "chatwoot": ("42", ["conversation_created", "message_bot_reply"]),
+    "intercom": ("147258369", ["user_created", "operator_replied"]),
+    "front": ("cnv_5v8k2q3", ["inbound_received", "outbound_auto_reply"]),
+}
+
+
+@pytest.mark.parametrize("vendor", BOT_REPLIES)
+def test_a_bot_or_automated_reply_is_not_a_first_response(inboxes, policies, vendor):
+    ticket, files = BOT_REPLIES[vendor]
+    objects = []
+    for name in files:
+        payload = json.loads((DATA / vendor / f"{name}.json").read_text(encoding="utf-8"))
+        objects.extend(inboxes[vendor].translate(payload).events)
+    assert [obj.get("author") for obj in objects if obj["type"] == "message"][-1] == "bot"
+    events = [slaengine.parse_event(obj, seq=seq) for seq, obj in enumerate(objects)]
+    clock = _first_response(
+        policies, slaengine.build_timelines(events), ticket, _at("2026-03-02T09:02:00+00:00")
+    )
+    assert clock.state == "active"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from slaengine.hookspecs import RegisterImporter, RegisterInbox, hookimpl
 from slaengine.importers import IMPORTERS
-from slaengine.inbox import chatwoot, zendesk
+from slaengine.inbox import chatwoot, freshdesk, front, intercom, zendesk
 
 
 @hookimpl
@@ -17,5 +17,5 @@ def slaengine_register_importers(register: RegisterImporter) -> None:
 @hookimpl
 def slaengine_register_inboxes(register: RegisterInbox) -> None:
     """The bundled inbox webhooks (``POST /inbox/{vendor}``)."""
-    for module in (chatwoot, zendesk):
+    for module in (chatwoot, zendesk, freshdesk, intercom, front):
         register(module.INBOX)

@@ -38,8 +38,9 @@ _EPOCH_TEXT = re.compile(r"\d{9,11}(\.\d+)?")
 class Reader:
     """Reads one vendor's payload values, raising InboxError with the value's path."""
 
-    def __init__(self, vendor: str) -> None:
+    def __init__(self, vendor: str, naive_hint: str = "") -> None:
         self.vendor = vendor
+        self.naive_hint = naive_hint  # what to do about a time without UTC offset
 
     def error(self, message: str) -> InboxError:
         """An InboxError whose message names the vendor."""
@@ -108,6 +109,19 @@ class Reader:
             raise self.error(f"{_path(where, key)} must be true or false, got {_kind(value)}")
         return value
 
+    def choice(
+        self, table: Mapping[str, str], value: object, what: str, default: str | None = None
+    ) -> str:
+        """``value`` looked up in ``table`` (any case); ``default`` when null or empty."""
+        if value is None or value == "":
+            if default is None:
+                raise self.error(f"missing {what}")
+            return default
+        key = value.lower() if isinstance(value, str) else value
+        if not isinstance(key, str) or key not in table:
+            raise self.error(f"unknown {what} {value!r}; expected one of {', '.join(table)}")
+        return table[key]
+
     def tags(self, value: object, where: str) -> list[str]:
         """Tags: a list of strings, or one string of space-separated tags; null is none."""
         if value is None:
@@ -143,7 +157,7 @@ class Reader:
             raise self.error(f"{name} is not a timestamp: {value!r}")
         if parsed.tzinfo is None:
             if zone is None:
-                raise self.error(f"{name} {value!r} has no UTC offset")
+                raise self.error(f"{name} {value!r} has no UTC offset{self.naive_hint}")
             parsed = parsed.replace(tzinfo=zone)
         return int(parsed.timestamp() // 1)
 

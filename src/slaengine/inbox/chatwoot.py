@@ -122,19 +122,13 @@ def channel(name: str) -> str:
 
 
 def priority(value: object) -> str:
-    """A Chatwoot priority as a slaengine priority."""
-    if value is None:
-        return "normal"
-    if not isinstance(value, str) or value not in PRIORITIES:
-        raise _READ.error(f"unknown priority {value!r}; expected one of {', '.join(PRIORITIES)}")
-    return PRIORITIES[value]
+    """A Chatwoot priority as a slaengine priority (none is normal)."""
+    return _READ.choice(PRIORITIES, value, "priority", "normal")
 
 
 def status(value: str) -> str:
     """A Chatwoot status as a slaengine status."""
-    if value not in STATUSES:
-        raise _READ.error(f"unknown status {value!r}; expected one of {', '.join(STATUSES)}")
-    return STATUSES[value]
+    return _READ.choice(STATUSES, value, "status")
 
 
 def _changed_at(conversation: Mapping[str, Any]) -> str:

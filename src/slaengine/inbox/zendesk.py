@@ -193,18 +193,12 @@ def channel(name: str) -> str:
 
 def priority(value: object) -> str:
     """A Zendesk priority (any case; none is normal) as a slaengine priority."""
-    if value is None or value == "":
-        return "normal"
-    if not isinstance(value, str) or value.lower() not in PRIORITIES:
-        raise _READ.error(f"unknown priority {value!r}; expected one of {', '.join(PRIORITIES)}")
-    return PRIORITIES[value.lower()]
+    return _READ.choice(PRIORITIES, value, "priority", "normal")
 
 
 def status(value: str) -> str:
     """A Zendesk status (any case) as a slaengine status."""
-    if value.lower() not in STATUSES:
-        raise _READ.error(f"unknown status {value!r}; expected one of {', '.join(STATUSES)}")
-    return STATUSES[value.lower()]
+    return _READ.choice(STATUSES, value, "status")
 
 
 def verify(body: bytes, headers: Mapping[str, str], secret: str, now: int) -> None:
