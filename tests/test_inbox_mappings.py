@@ -107,3 +107,54 @@ def test_damaged_payloads_give_events_ignores_or_inbox_errors(inboxes, vendor):
             for obj in delivery.events:
                 slaengine.parse_event(obj)
     assert tried > 500
+
+
+DOC = DATA.parents[2] / "docs" / "integrations.md"
+
+
+def test_the_integrations_page_covers_every_bundled_inbox(inboxes):
+    text = DOC.read_text(encoding="utf-8")
+    for vendor in VENDORS:
+        assert f"\n## {vendor.title()}\n" in text, f"docs/integrations.md: no section for {vendor}"
+        assert f"https://HOST/inbox/{vendor}" in text
+        if inboxes[vendor].signed:
+            assert f"SLAENGINE_INBOX_{vendor.upper()}_SECRET" in text
+
+
+def test_the_documented_freshdesk_content_is_what_the_inbox_reads(inboxes):
+    # The JSON block of the Freshdesk section, filled in as Freshdesk fills its placeholders.
+    section = DOC.read_text(encoding="utf-8").split("\n## Freshdesk\n")[1].split("\n## ")[0]
+    template = section.split("```json\n")[1].split("```")[0]
+    rendered = {
+        "ticket.id": "6541",
+        "triggered_event": "{note_type:private}",
+        "ticket.modified_on": "2026-03-02 10:10:00",
+        "ticket.created_on": "2026-03-02 10:00:00",
+        "ticket.status": "Open",
+        "ticket.priority": "Urgent",
+        "ticket.source": "Phone",
+        "ticket.group.name": "Billing",
+        "ticket.agent.email": "jonas@acme.example",
+        "ticket.requester.email": "anna@example.com",
+        "ticket.tags": "invoice,vat",
+    }
+    for placeholder, value in rendered.items():
+        template = template.replace("{{" + placeholder + "}}", value)
+    assert "{{" not in template, "a placeholder of the documented content is not covered here"
+    delivery = inboxes["freshdesk"].translate(json.loads(template))
+    created, note = delivery.events
+    assert created == {
+        "id": "created",
+        "ticket": "6541",
+        "at": "2026-03-02T09:00:00Z",
+        "type": "created",
+        "channel": "phone",
+        "priority": "urgent",
+        "customer": "anna@example.com",
+        "group": "Billing",
+        "assignee": "jonas@acme.example",
+        "tags": ["invoice", "vat"],
+    }
+    assert note["author"] == "agent"
+    assert note["public"] is False
+    assert note["at"] == "2026-03-02T09:10:00Z"
