@@ -22,8 +22,8 @@ MIXED_PROBLEMS = [
     (
         10,
         "E400",
-        "'type' must be one of created, message, status, update, csat, got 'craeted' "
-        "(did you mean 'created'?)",
+        "'type' must be one of created, message, status, update, csat, got 'craeted'; "
+        "did you mean 'created'?",
     ),
 ]
 

@@ -7,7 +7,6 @@ and breaks ties between events at the same instant.
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from operator import attrgetter
@@ -15,6 +14,7 @@ from types import MappingProxyType
 from typing import Any, Final, NamedTuple
 
 from slaengine.errors import EventError, Problem
+from slaengine.problems import did_you_mean
 
 EVENT_TYPES: Final = ("created", "message", "status", "update", "csat")
 PRIORITIES: Final = ("urgent", "high", "normal", "low")
@@ -179,11 +179,6 @@ def _kind(value: object) -> str:
     }.get(type(value), type(value).__name__)
 
 
-def _suggest(word: str, choices: Iterable[str]) -> str:
-    match = difflib.get_close_matches(word, list(choices), n=1)
-    return f" (did you mean {match[0]!r}?)" if match else ""
-
-
 def _one_of(obj: Mapping[str, Any], key: str, choices: Iterable[str], required: bool) -> str | None:
     value = obj.get(key)
     if value is None:
@@ -191,7 +186,7 @@ def _one_of(obj: Mapping[str, Any], key: str, choices: Iterable[str], required: 
             raise EventError(f"missing '{key}' (one of {', '.join(choices)})")
         return None
     if not isinstance(value, str) or value not in choices:
-        hint = _suggest(value, choices) if isinstance(value, str) else ""
+        hint = did_you_mean(value, choices) if isinstance(value, str) else ""
         raise EventError(f"'{key}' must be one of {', '.join(choices)}, got {value!r}{hint}")
     return value
 
@@ -240,7 +235,7 @@ def _status(obj: Mapping[str, Any], status_map: Mapping[str, str], required: boo
         if mapped is not None:
             return mapped
     known = [*STATUSES, *status_map]
-    hint = _suggest(value, known) if isinstance(value, str) else ""
+    hint = did_you_mean(value, known) if isinstance(value, str) else ""
     raise EventError(f"'status' must be one of {', '.join(known)}, got {value!r}{hint}")
 
 

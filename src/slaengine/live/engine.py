@@ -16,7 +16,7 @@ from typing import Any
 
 from slaengine.engine import TicketResult, as_epoch, evaluate_timeline
 from slaengine.errors import EventError
-from slaengine.live.store import Decision, NewEvent, Reject, Store
+from slaengine.live.store import Decision, NewEvent, Reject, Store, event_problem
 from slaengine.notifications import (
     Notification,
     TicketStatus,
@@ -99,7 +99,7 @@ class LiveEngine:
                 origin, payload, problem = item
             else:
                 origin, payload, problem = f"<ingest>:{number}", item, None
-            text = _dump(payload)
+            text, is_json = _dump(payload)
             if problem is not None or payload is None:
                 rejected.append(Reject(origin, problem or "no event", text))
                 continue
@@ -107,6 +107,14 @@ class LiveEngine:
                 event = parse_event(dict(payload), status_map=self.policies.status_map)
             except EventError as exc:
                 rejected.append(Reject(origin, exc.reason, text))
+                continue
+            except Exception as exc:  # a poison payload must not sink the batch
+                rejected.append(Reject(origin, f"cannot be read: {exc!r}"[:500], text))
+                continue
+            # Storable as it stands, on every database (no NUL ticket id, no lone surrogate).
+            unstorable = event_problem(event.ticket, text or "") if is_json else None
+            if not is_json or unstorable is not None:
+                rejected.append(Reject(origin, unstorable or "cannot be written as JSON", text))
                 continue
             accepted.append(NewEvent(event.ticket, event.at, text or "{}", origin))
         self.store.add_events(accepted, instant, rejected, cursor)
@@ -215,13 +223,18 @@ class LiveEngine:
         return wake, policy, decisions, problems
 
 
-def _dump(payload: Mapping[str, Any] | None) -> str | None:
+def _dump(payload: Mapping[str, Any] | None) -> tuple[str | None, bool]:
+    """The payload as canonical JSON (``True``), else as much of it as can be shown."""
     if payload is None:
-        return None
+        return None, False
     try:
-        return json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str)
-    except (TypeError, ValueError):
-        return repr(payload)
+        return json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str), True
+    except (TypeError, ValueError, RecursionError):
+        pass
+    try:
+        return repr(payload)[:10_000], False
+    except Exception:  # a huge integer or deep nesting has no repr either
+        return f"<{type(payload).__name__} that cannot be shown>", False
 
 
 __all__ = ["AdvanceReport", "IngestReport", "LiveEngine", "Recipients"]

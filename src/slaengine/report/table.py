@@ -16,7 +16,7 @@ from slaengine.policy.model import NEXT_RESPONSE, PERIODIC_UPDATE
 
 MULTI_INSTANCE = frozenset({NEXT_RESPONSE, PERIODIC_UPDATE})
 
-STATE_STYLES = {
+STATE_STYLES: dict[str, str] = {
     ACTIVE: "cyan",
     PAUSED: "yellow",
     ACHIEVED: "green",
