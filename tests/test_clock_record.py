@@ -320,3 +320,47 @@ def test_cli_segments_need_json(capsys):
     )
     assert code == 2
     assert "--segments needs --format json" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("policy_rule", "pause_when", "created", "later"),
+    [
+        pytest.param("", "pending", {"status": "pending"}, [], id="created-pending"),
+        pytest.param(
+            "",
+            "pending",
+            {"status": "pending"},
+            [("2025-12-01T09:30:00Z", "status", {"status": "pending"})],
+            id="pending-repeated",
+        ),
+        pytest.param("", "new", {}, [], id="plain-new"),
+        pytest.param(
+            "    precision: minutes\n", "pending", {"status": "pending"}, [], id="with-rules"
+        ),
+    ],
+)
+def test_created_in_a_pausing_status_is_paused_from_creation(
+    policy_rule, pause_when, created, later
+):
+    """A behaviour change: such a ticket was not paused until a later status event."""
+    text = (
+        "version: 1\npolicies:\n  - name: pausing\n    calendar: 24x7\n"
+        f"{policy_rule}    metrics:\n"
+        f"      resolution: {{targets: 8h, pause_when: [{pause_when}]}}\n"
+    )
+    policies = loads_policies(text)
+    assert policies.policies[0].has_rules is bool(policy_rule)
+    timeline = _timeline(
+        (
+            "2025-12-01T09:00:00Z",
+            "created",
+            {"channel": "email", "priority": "normal", **created},
+        ),
+        *later,
+    )
+    now = slaengine.engine.as_epoch(dt.datetime(2025, 12, 1, 10, tzinfo=dt.UTC))
+    result = slaengine.evaluate_timeline(policies, timeline, now, segments=True)
+    assert result is not None
+    [clock] = result.clocks
+    assert (clock.state, clock.elapsed, clock.paused, clock.due) == ("paused", 0, 3600, None)
+    assert _story(clock) == [("09:00", "10:00", "paused", pause_when, 1, None)]

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from slaengine.calendar import BusinessCalendar
-from slaengine.timeline import Event
+from slaengine.clock_walk import RawClock
+from slaengine.timeline import PRIORITIES, Event
 from slaengine.vocabulary import SegmentReason
 
 
@@ -68,6 +69,21 @@ class Adjustment:
 
 
 @dataclass(frozen=True, slots=True)
+class PriorityChange:
+    """A priority change after a clock started, by the update event on ``line``."""
+
+    at: int
+    line: int
+    old: str
+    new: str
+
+    @property
+    def raised(self) -> bool:
+        """True when the new priority is more urgent than the old one."""
+        return PRIORITIES.index(self.new) < PRIORITIES.index(self.old)
+
+
+@dataclass(frozen=True, slots=True)
 class ClockRecord:
     """The engine's record of one clock instance.
 
@@ -76,6 +92,13 @@ class ClockRecord:
     still ahead they cover the evaluation instant to the start, not counted. The
     counted segments add up to the clock's elapsed seconds. ``start_event`` and
     ``stop_event`` switched the clock on and (last) off.
+
+    ``start_priority`` was in force at the start; ``priority_changes`` came while the
+    clock ran (the last one gives its target) and ``later_priority_changes`` after it
+    stopped (they do not). ``taken_over_by`` is the next_response instance that took over
+    a periodic_update a customer message superseded; ``ignored_reopen`` the reopen that
+    ``on_reopen: stays_met`` did not resume; ``moved_from`` the customer message a
+    ``counts_from: latest_customer_message`` instance counted from before a later one.
     """
 
     segments: tuple[Segment, ...]
@@ -83,11 +106,42 @@ class ClockRecord:
     end: int
     start_event: Event | None
     stop_event: Event | None
+    start_priority: str = "normal"
+    priority_changes: tuple[PriorityChange, ...] = ()
+    later_priority_changes: tuple[PriorityChange, ...] = ()
+    taken_over_by: int | None = None
+    ignored_reopen: Event | None = None
+    moved_from: Event | None = None
 
     @property
     def counted(self) -> int:
         """Seconds of the counted segments (the clock's elapsed time)."""
         return sum(s.seconds for s in self.segments)
+
+    @property
+    def uncounted(self) -> int:
+        """Running seconds that ``precision: minutes`` did not count."""
+        return sum(s.end - s.start for s in self.segments if s.reason == SegmentReason.ROUNDED)
+
+    @property
+    def paused_now(self) -> bool:
+        """True when the clock's span ends in a pause."""
+        return bool(self.segments) and self.segments[-1].reason == SegmentReason.PAUSED
+
+    def exact_due(self, due: int | None) -> int | None:
+        """The due before ``hide_when`` hid it or ``due_at_closing`` moved it (``due`` is
+        the reported one)."""
+        for adjustment in self.adjustments:
+            if adjustment.what == "due" and adjustment.rule in (
+                Rule.HIDE_WHEN,
+                Rule.DUE_AT_CLOSING,
+            ):
+                return adjustment.before
+        return due
+
+    def adjustment(self, rule: Rule, what: str) -> Adjustment | None:
+        """The adjustment ``rule`` made to ``what``, if any."""
+        return next((a for a in self.adjustments if a.rule == rule and a.what == what), None)
 
 
 def _status_at(statuses: Sequence[tuple[int, str, Event]], t: int) -> tuple[str, Event]:
@@ -169,32 +223,50 @@ class _Builder:
 
 
 def build_record(
-    windows: Sequence[list[int]],
-    opened_by: Sequence[Event | None],
-    closed_by: Sequence[Event | None],
+    raw: RawClock,
     pauses: Sequence[tuple[int, int]],
     statuses: Sequence[tuple[int, str, Event]],
-    calendar: BusinessCalendar,
+    priorities: Sequence[str],
+    priority_events: Sequence[Event],
     now: int,
     pausing: frozenset[str],
-    hide_when: frozenset[str],
     uncounted: int,
     adjustments: Sequence[Adjustment] = (),
 ) -> ClockRecord:
-    """The record of a clock measured from ``windows`` (end -1: running) and ``pauses``.
+    """The record of ``raw`` measured with ``pauses`` (end -1: still paused) at ``now``.
 
-    ``pausing`` are the statuses that paused it and ``hide_when`` those that hide its
-    deadline; ``uncounted`` are running seconds that ``precision: minutes`` dropped
-    (taken from the end of the counted time).
+    ``statuses`` are the ticket's status changes, ``priorities`` its priorities in event
+    order (the created one first) and ``priority_events`` the updates that set the later
+    ones. ``pausing`` are the statuses that paused the clock; ``uncounted`` are running
+    seconds that ``precision: minutes`` dropped (taken from the end of the counted time).
     """
+    windows, opened_by, closed_by = raw.windows, raw.opened_by, raw.closed_by
+    calendar: BusinessCalendar = raw.metric.calendar
+    hide_when = raw.metric.hide_when
     start = windows[0][0]
     running = windows[-1][1] == -1
     end = now if running else windows[-1][1]
     first = opened_by[0] if opened_by else None
     stop_event = None if running or not closed_by else closed_by[-1]
+    facts = _priorities(raw, priorities, priority_events, running)
+    taken_over_by, ignored_reopen, moved_from = (
+        raw.taken_over_by,
+        raw.ignored_reopen,
+        raw.moved_from,
+    )
     if end < start:
         segment = Segment(end, start, SegmentReason.NOT_STARTED, None, first, Rule.STARTS)
-        return ClockRecord((segment,), tuple(adjustments), end, first, stop_event)
+        return ClockRecord(
+            (segment,),
+            tuple(adjustments),
+            end,
+            first,
+            stop_event,
+            *facts,
+            taken_over_by,
+            ignored_reopen,
+            moved_from,
+        )
     builder = _Builder(calendar, statuses, pausing, hide_when, [])
     previous_end = start
     for index, (window_start, window_end) in enumerate(windows):
@@ -222,7 +294,39 @@ def build_record(
     segments = builder.out
     if uncounted:
         segments = _drop_tail(segments, uncounted)
-    return ClockRecord(tuple(segments), tuple(adjustments), end, first, stop_event)
+    return ClockRecord(
+        tuple(segments),
+        tuple(adjustments),
+        end,
+        first,
+        stop_event,
+        *facts,
+        taken_over_by,
+        ignored_reopen,
+        moved_from,
+    )
+
+
+def _priorities(
+    raw: RawClock, priorities: Sequence[str], priority_events: Sequence[Event], running: bool
+) -> tuple[str, tuple[PriorityChange, ...], tuple[PriorityChange, ...]]:
+    """The priority at the clock's start, and its changes before and after the stop."""
+    start = raw.windows[0][0]
+    first = bisect.bisect_right(priority_events, start, key=lambda e: e.at)
+    current = priorities[first]
+    start_priority = current
+    seen = len(priorities) if running else raw.priorities_seen
+    before: list[PriorityChange] = []
+    after: list[PriorityChange] = []
+    for index in range(first, len(priority_events)):
+        event = priority_events[index]
+        new = priorities[index + 1]
+        if new == current:
+            continue
+        change = PriorityChange(event.at, event.line, current, new)
+        current = new
+        (before if index + 1 < seen else after).append(change)
+    return start_priority, tuple(before), tuple(after)
 
 
 def _drop_tail(segments: list[Segment], seconds: int) -> list[Segment]:
@@ -258,4 +362,11 @@ def _drop_tail(segments: list[Segment], seconds: int) -> list[Segment]:
     return out
 
 
-__all__ = ["Adjustment", "ClockRecord", "Rule", "Segment", "build_record"]
+__all__ = [
+    "Adjustment",
+    "ClockRecord",
+    "PriorityChange",
+    "Rule",
+    "Segment",
+    "build_record",
+]

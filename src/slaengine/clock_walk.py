@@ -36,6 +36,9 @@ SUPERSEDED = StopReason.SUPERSEDED
 
 # A status change: the instant, the new status and the event that made it.
 StatusChange = tuple[int, str, Event]
+# What a walk gives: the clock instances, the status changes, the priorities in event
+# order (the created one first) and the update events that set the later ones.
+Walk = tuple[list["RawClock"], list[StatusChange], list[str], list[Event]]
 
 
 @dataclass(slots=True)
@@ -53,6 +56,12 @@ class RawClock:
     # Priority changes applied before the stop (in event order, so a change at
     # the same second but after the stop does not re-target a stopped clock).
     priorities_seen: int = 0
+    # Facts for the record, set only where a rule acted: the next_response instance
+    # that took over a superseded periodic_update, the reopen that on_reopen: stays_met
+    # ignored, and the customer message a counts_from: latest instance first counted from.
+    taken_over_by: int | None = None
+    ignored_reopen: Event | None = None
+    moved_from: Event | None = None
 
     def switch_off(
         self,
@@ -83,9 +92,7 @@ class RawClock:
         return self.windows[-1][1] == -1
 
 
-def walk(
-    events: Sequence[Event], policy: Policy
-) -> tuple[list[RawClock], list[StatusChange], list[str]]:
+def walk(events: Sequence[Event], policy: Policy) -> Walk:
     """Switch clocks on and off along the events (all at or before ``now``)."""
     by_kind: dict[str, MetricPolicy] = {m.kind: m for m in policy.metrics}
     first_response = by_kind.get(FIRST_RESPONSE)
@@ -98,6 +105,7 @@ def walk(
     status = created.status or "new"
     statuses: list[StatusChange] = [(created.at, status, created)]
     priorities: list[str] = [created.priority or "normal"]  # in event order
+    priority_events: list[Event] = []
     stopped = status in STOPPED_STATUSES
     raws: list[RawClock] = []
     counts: dict[str, int] = {}
@@ -166,7 +174,8 @@ def walk(
                 status = new_status
         elif kind == "update" and event.priority is not None:
             priorities.append(event.priority)
-    return raws, statuses, priorities
+            priority_events.append(event)
+    return raws, statuses, priorities, priority_events
 
 
 def message_fulfils(rule: str, event: Event, bots_count: bool) -> bool:
@@ -185,16 +194,30 @@ def message_fulfils(rule: str, event: Event, bots_count: bool) -> bool:
     return rule == ANY_OUTGOING  # ASSIGNMENT is fulfilled by update events, not messages
 
 
-def _staff_created(events: Sequence[Event]) -> bool:
-    """True when staff opened the ticket: its ``created`` event says so, or (without an
-    ``author`` there) its first public message was not written by the customer."""
-    opened_by = events[0].author if events else None
-    if opened_by is not None:
-        return opened_by != "customer"
-    for event in events:
-        if event.type == "message" and event.public:
-            return event.author != "customer"
-    return False
+def fulfils(metric: MetricPolicy, event: Event, bots_count: bool) -> bool:
+    """True when ``event`` fulfils response ``metric`` under its ``fulfilled_by``: a
+    message not from the customer, or for ``assignment`` an event that sets an assignee."""
+    if metric.fulfilled_by == ASSIGNMENT:
+        return event.type in ("created", "update") and bool(event.assignee)
+    return (
+        event.type == "message"
+        and event.author != "customer"
+        and message_fulfils(metric.fulfilled_by, event, bots_count)
+    )
+
+
+def opening_event(events: Sequence[Event]) -> Event | None:
+    """The event that says who opened the ticket: its ``created`` event when that names an
+    ``author``, else its first public message (``None`` when there is none yet)."""
+    if events and events[0].author is not None:
+        return events[0]
+    return next((e for e in events if e.type == "message" and e.public), None)
+
+
+def staff_created(events: Sequence[Event]) -> bool:
+    """True when staff opened the ticket (see :func:`opening_event`)."""
+    opener = opening_event(events)
+    return opener is not None and opener.author != "customer"
 
 
 def _off(
@@ -209,9 +232,7 @@ def _off(
     raw.switch_off(max(at, raw.windows[-1][0]), reason, priorities_seen, event, agent)
 
 
-def walk_rules(
-    events: Sequence[Event], policy: Policy
-) -> tuple[list[RawClock], list[StatusChange], list[str]]:
+def walk_rules(events: Sequence[Event], policy: Policy) -> Walk:
     """:func:`walk` for a policy with clock rules: what fulfils, starts and stops each clock."""
     by_kind: dict[str, MetricPolicy] = {m.kind: m for m in policy.metrics}
     fr_metric = by_kind.get(FIRST_RESPONSE)
@@ -224,6 +245,7 @@ def walk_rules(
     status = created.status or "new"
     statuses: list[StatusChange] = [(created.at, status, created)]
     priorities: list[str] = [created.priority or "normal"]
+    priority_events: list[Event] = []
     stopped = status in STOPPED_STATUSES
     raws: list[RawClock] = []
     counts: dict[str, int] = {}
@@ -244,7 +266,7 @@ def walk_rules(
     if (
         fr_metric is not None
         and not stopped
-        and (fr_metric.staff_created or not _staff_created(events))
+        and (fr_metric.staff_created or not staff_created(events))
     ):
         fr = start(fr_metric, opening(fr_metric), created)
         if fr_metric.fulfilled_by == ASSIGNMENT and created.assignee:
@@ -272,14 +294,20 @@ def walk_rules(
                 if stopped:
                     waiting_on_reopen = True
                     continue
+                superseded = None
                 if pu is not None and pu.running and pu.metric.customer_message_stops:
                     _off(pu, at, SUPERSEDED, len(priorities), event)
+                    superseded = pu
                 if nr_metric is not None and answered:
                     if nr is None or not nr.running:
                         nr = start(nr_metric, at, event)
                     elif nr_metric.counts_from == LATEST_CUSTOMER_MESSAGE:
+                        if nr.moved_from is None:
+                            nr.moved_from = nr.opened_by[0]
                         nr.windows = [[at, -1]]  # the wait counts from this message
                         nr.opened_by = [event]
+                    if superseded is not None:
+                        superseded.taken_over_by = nr.number
                 continue
             if fr is not None and fr.running and message_fulfils(fr_rule, event, bots):
                 _off(fr, at, FULFILLED, len(priorities), event, event.agent)
@@ -308,6 +336,8 @@ def walk_rules(
                     res = start(res_metric, at, event)
                 elif not res.running and res_metric.on_reopen == RESUME:
                     res.switch_on(at, event)
+                elif not res.running and res.ignored_reopen is None:
+                    res.ignored_reopen = event  # on_reopen: stays_met
                 if (
                     waiting_on_reopen
                     and answered
@@ -323,9 +353,20 @@ def walk_rules(
         elif kind == "update":
             if event.priority is not None:
                 priorities.append(event.priority)
+                priority_events.append(event)
             if event.assignee and fr is not None and fr.running and fr_rule == ASSIGNMENT:
                 _off(fr, at, FULFILLED, len(priorities), event, event.assignee)
-    return raws, statuses, priorities
+    return raws, statuses, priorities, priority_events
 
 
-__all__ = ["RawClock", "StatusChange", "message_fulfils", "walk", "walk_rules"]
+__all__ = [
+    "RawClock",
+    "StatusChange",
+    "Walk",
+    "fulfils",
+    "message_fulfils",
+    "opening_event",
+    "staff_created",
+    "walk",
+    "walk_rules",
+]

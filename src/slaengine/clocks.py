@@ -9,7 +9,7 @@ time, all on integer epoch seconds.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 
 from slaengine.calendar import BusinessCalendar
@@ -82,8 +82,9 @@ class ClockResult:
     pauses: tuple[tuple[int, int | None], ...] = ()
     agent: str | None = None
     alerts: tuple[Alert, ...] = ()
-    # Its segments and adjustments, when the evaluation was asked to record them.
-    record: ClockRecord | None = None
+    # Its segments and adjustments, when the evaluation was asked to record them; a
+    # record does not make two results differ.
+    record: ClockRecord | None = field(default=None, compare=False)
 
     @property
     def remaining(self) -> int:
@@ -255,8 +256,8 @@ def run_clocks(
     """
     if policy.has_rules:
         return _run_with_rules(events, policy, now, record)
-    raws, statuses, priorities = walk(events, policy)
-    # Pauses need a status change; most tickets of a metric have none.
+    raws, statuses, priorities, priority_events = walk(events, policy)
+    # Most tickets have no pause for a metric: one shared empty list.
     no_pauses: list[tuple[int, int]] = []
     pause_cache: dict[frozenset[str], list[tuple[int, int]]] = {frozenset(): no_pauses}
     results: list[ClockResult] = []
@@ -267,38 +268,17 @@ def run_clocks(
                 continue
             pauses = pause_cache.get(pause_when)
             if pauses is None:
-                pauses = _pause_intervals(statuses, pause_when) if len(statuses) > 1 else no_pauses
+                # Pauses need a status change, or a ticket created in a pausing status.
+                paused = len(statuses) > 1 or statuses[0][1] in pause_when
+                pauses = _pause_intervals(statuses, pause_when) if paused else no_pauses
                 pause_cache[pause_when] = pauses
             result = _measure(raw, pauses, priorities, now)
             if record:
-                result.record = _record(raw, pauses, statuses, pause_when, now, 0, [])
+                result.record = build_record(
+                    raw, pauses, statuses, priorities, priority_events, now, pause_when, 0
+                )
             results.append(result)
     return results
-
-
-def _record(
-    raw: RawClock,
-    pauses: Sequence[tuple[int, int]],
-    statuses: Sequence[StatusChange],
-    pausing: frozenset[str],
-    now: int,
-    uncounted: int,
-    adjustments: Sequence[Adjustment],
-) -> ClockRecord:
-    metric = raw.metric
-    return build_record(
-        raw.windows,
-        raw.opened_by,
-        raw.closed_by,
-        pauses,
-        statuses,
-        metric.calendar,
-        now,
-        pausing,
-        metric.hide_when,
-        uncounted,
-        adjustments,
-    )
 
 
 def _state(
@@ -316,7 +296,7 @@ def _state(
 def _run_with_rules(
     events: Sequence[Event], policy: Policy, now: int, record: bool
 ) -> list[ClockResult]:
-    raws, statuses, priorities = walk_rules(events, policy)
+    raws, statuses, priorities, priority_events = walk_rules(events, policy)
     minutes = policy.precision == MINUTES
     status_now = statuses[-1][1]
     pause_cache: dict[frozenset[str], list[tuple[int, int]]] = {}
@@ -327,7 +307,8 @@ def _run_with_rules(
             pause_when = pause_when | STOPPED_STATUSES
         pauses = pause_cache.get(pause_when)
         if pauses is None:
-            pauses = _pause_intervals(statuses, pause_when) if len(statuses) > 1 else []
+            paused = len(statuses) > 1 or statuses[0][1] in pause_when
+            pauses = _pause_intervals(statuses, pause_when) if paused else []
             if minutes:
                 # Pauses are cut at whole minutes, like the time they interrupt.
                 pauses = [
@@ -348,8 +329,16 @@ def _run_with_rules(
                     for a in adjustments
                     if a.what == "elapsed" and a.before is not None and a.after is not None
                 )
-                result.record = _record(
-                    raw, pauses, statuses, pause_when, now, uncounted, adjustments
+                result.record = build_record(
+                    raw,
+                    pauses,
+                    statuses,
+                    priorities,
+                    priority_events,
+                    now,
+                    pause_when,
+                    uncounted,
+                    adjustments,
                 )
             results.append(result)
     return results
