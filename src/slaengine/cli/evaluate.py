@@ -22,6 +22,7 @@ from slaengine.cli._options import (
     report_problems,
 )
 from slaengine.engine import iter_evaluate
+from slaengine.errors import UserError
 from slaengine.report.csv import csv_lines
 from slaengine.report.json import json_lines
 from slaengine.report.table import cell, results_table
@@ -46,6 +47,12 @@ def register(commands: Any) -> None:
         default="table",
         help="table for people (default), JSON Lines or CSV for machines",
     )
+    parser.add_argument(
+        "--segments",
+        action="store_true",
+        help="with --format json: each clock's segments (counted or not, and why) and the "
+        "adjustments its rules made",
+    )
     add_tz(parser, "time zone of the times in the table")
     add_rejects(parser)
     parser.set_defaults(run=run)
@@ -54,11 +61,13 @@ def register(commands: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Load, evaluate and print; returns 1 when some events were unusable."""
     log = structlog.get_logger("slaengine.evaluate")
+    if args.segments and args.format != "json":
+        raise UserError("--segments needs --format json")
     now = evaluation_instant(args.at)
     checked_zone(args.tz)
     policies = load_command_policies(*args.policies)
     timelines = read_timelines(args.events, policies.status_map)
-    results = list(iter_evaluate(policies, timelines, now))
+    results = list(iter_evaluate(policies, timelines, now, segments=args.segments))
     unmatched = [r.ticket for r in results if not r.matched]
     log.info(
         "evaluated",
