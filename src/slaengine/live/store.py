@@ -25,6 +25,7 @@ from slaengine.errors import UserError
 from slaengine.live import pglocks
 from slaengine.live.atrisk import ClockQueries, OpenClock
 from slaengine.live.schema import LATEST, MIGRATIONS
+from slaengine.live.spikes import SpikeQueries
 from slaengine.live.text import has_lone_surrogate, redact_url_secrets, storable
 
 PENDING: Final = "pending"  # waiting for its first attempt
@@ -148,7 +149,7 @@ _OUTBOX_COLUMNS: Final = (
 )
 
 
-class Store(ClockQueries):
+class Store(ClockQueries, SpikeQueries):
     """The live engine's state in one SQL database. Use it from one thread at a time."""
 
     def __init__(self, connection: Any, dialect: Dialect, location: str) -> None:
