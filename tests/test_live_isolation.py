@@ -142,13 +142,14 @@ def test_a_hung_target_holds_up_only_its_own_rows(store):
         started = time.monotonic()
         report = dispatcher.dispatch(now, budget=0.5)
         assert time.monotonic() - started < 2
-        assert (report.delivered, report.in_flight, report.more) == (3, 1, True)
+        # The hung lane holds its three rows: one hanging, two waiting behind it.
+        assert (report.delivered, report.in_flight) == (3, 3)
         assert len(ok_calls) == 3
         # New rows for the healthy target go out while the hung one still hangs;
         # the hung row is not handed out again, even long after its lease.
         _queue(store, ["ok"], 5, now + 1, first=3)
         report = dispatcher.dispatch(now + 3600, budget=0.3)
-        assert (report.delivered, report.in_flight) == (5, 1)
+        assert (report.delivered, report.in_flight) == (5, 3)
         assert len(hung_calls) == 1
     finally:
         release.set()
@@ -253,3 +254,33 @@ def test_sigterm_stops_the_worker_within_seconds_while_a_delivery_hangs(tmp_path
             store.close()
     finally:
         hole.close()
+
+
+def test_stopping_gives_back_the_rows_waiting_behind_a_hung_delivery(store):
+    now = int(time.time())
+    _queue(store, ["hung"], 3, now)
+    release = threading.Event()
+    calls: list[str] = []
+
+    def hung(notification):
+        calls.append(notification.key)
+        release.wait(30)
+
+    dispatcher = Dispatcher(store, {"hung": hung})
+    try:
+        assert dispatcher.dispatch(now, budget=0.3).in_flight == 3
+        # One delivery is under way; the two behind it are freed for any worker.
+        assert dispatcher.finish(0.3) == 1
+        free = store.claim(now, 10, 60)
+        assert [r.ticket for r in free] == ["T-1", "T-2"]
+        store.unclaim([r.id for r in free])
+    finally:
+        release.set()
+    time.sleep(0.3)  # the lane thread reaches the two given-back rows and skips them
+    assert dispatcher.finish(5) == 0
+    assert calls == ["T-0/first_response/1/breach/0"]
+    assert {r.ticket: r.status for r in store.outbox()} == {
+        "T-0": DELIVERED,
+        "T-1": "pending",
+        "T-2": "pending",
+    }
