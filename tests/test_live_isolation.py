@@ -284,3 +284,55 @@ def test_stopping_gives_back_the_rows_waiting_behind_a_hung_delivery(store):
         "T-1": "pending",
         "T-2": "pending",
     }
+
+
+def test_two_postgresql_workers_never_read_one_source_at_once(postgres_server, live_policies):
+    from slaengine.live import LiveEngine
+    from slaengine.live.worker import Worker
+    from slaengine.sources import SourceBatch, SourceRecord
+
+    events = [created(f"T-{n}") for n in range(5)]
+
+    class SlowSource:
+        """Every event at once; the first read waits until told to go on."""
+
+        name = "desk"
+
+        def __init__(self, gate: threading.Event | None) -> None:
+            self.gate = gate
+            self.reads = 0
+
+        def read(self, cursor, limit):
+            self.reads += 1
+            if self.gate is not None:
+                self.gate.wait(30)
+            start = int(cursor or 0)
+            chunk = events[start : start + limit]
+            records = tuple(SourceRecord(f"desk:{start + i + 1}", e) for i, e in enumerate(chunk))
+            return SourceBatch(records, str(start + len(chunk)))
+
+    postgres_server.reset()
+    first, second = Store.open(postgres_server.url), Store.open(postgres_server.url)
+    try:
+        gate = threading.Event()
+        slow, quick = SlowSource(gate), SlowSource(None)
+        workers = [
+            Worker(LiveEngine(live_policies, store), Dispatcher(store, {}), {"desk": source})
+            for store, source in ((first, slow), (second, quick))
+        ]
+        reading = threading.Thread(target=workers[0].pull)
+        reading.start()
+        deadline = time.monotonic() + 10
+        while slow.reads == 0 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        # The first worker is reading the source: the second leaves it alone.
+        assert workers[1].pull() == (0, 0)
+        assert quick.reads == 0
+        gate.set()
+        reading.join(30)
+        assert workers[1].pull() == (0, 0)  # from the cursor the first one stored
+        assert quick.reads == 1
+        assert first.counts()["events"] == 5
+    finally:
+        first.close()
+        second.close()

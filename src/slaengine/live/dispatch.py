@@ -151,9 +151,9 @@ class Dispatcher:
                     more = self._refill(now)
                     self._drained = False
                 self._start(now, clock, tally)
-                if not self._running:
-                    if more or any(self._queued.values()):
-                        continue
+                if not self._running and not any(self._lanes.values()):
+                    if more:
+                        continue  # nothing under way: claim more at once
                     break
                 timeout = _SLICE
                 if deadline is not None:

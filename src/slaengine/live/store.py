@@ -572,6 +572,24 @@ class Store:
             )
         return claimed
 
+    @contextmanager
+    def reading(self, source: str) -> Iterator[bool]:
+        """Hold ``source`` for this worker while it reads it; yields whether it may.
+
+        On PostgreSQL a second worker gets ``False`` while the first reads
+        (reading from the same cursor, both would store every event); SQLite
+        has one worker.
+        """
+        if self.dialect is SQLITE:
+            yield True
+            return
+        held = pglocks.try_lock_source(self._db, source)
+        try:
+            yield held
+        finally:
+            if held:
+                pglocks.unlock_source(self._db, source)
+
     def unclaim(self, row_ids: Collection[int]) -> None:
         """Give claimed rows back unsent: free at once for any worker."""
         if not row_ids:
