@@ -17,7 +17,7 @@ from starlette.types import ASGIApp
 
 from slaengine.errors import EventError
 from slaengine.live import LiveEngine
-from slaengine.notifications import iso
+from slaengine.live.atrisk import parse_window, queue_document
 from slaengine.serve.access import AccessLog
 from slaengine.serve.api import (
     Api,
@@ -31,7 +31,6 @@ from slaengine.serve.auth import BearerAuth
 from slaengine.serve.bodies import BadBody, BodyTooLarge, read_limited, split_events
 from slaengine.serve.inbox import post_inbox
 from slaengine.serve.metrics import CONTENT_TYPE, StateFigures, render
-from slaengine.serve.settings import parse_seconds
 from slaengine.timeline import parse_instant
 
 _log = structlog.get_logger("slaengine.serve")
@@ -90,24 +89,14 @@ async def get_at_risk(request: Request) -> Response:
     api = api_of(request)
     params = request.query_params
     try:
-        within = parse_seconds(params.get("within") or api.settings.at_risk_window)
+        within = parse_window(params.get("within") or api.settings.at_risk_window)
         limit = _limit(params.get("limit"))
     except ValueError as exc:
         return error(400, str(exc) if str(exc).startswith("limit") else f"within: {exc}")
     group, agent = params.get("group"), params.get("agent")
     now = api.now()
     clocks = await api.call(lambda engine: engine.store.at_risk(now + within, group, agent, limit))
-    return JSONResponse(
-        {
-            "at": iso(now),
-            "within_seconds": within,
-            "until": iso(now + within),
-            "group": group,
-            "agent": agent,
-            "count": len(clocks),
-            "clocks": [clock.to_dict(now) for clock in clocks],
-        }
-    )
+    return JSONResponse(queue_document(clocks, now, within, group, agent))
 
 
 async def get_healthz(request: Request) -> Response:
