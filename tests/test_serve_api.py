@@ -127,7 +127,9 @@ def test_events_array_rejects_per_event_and_keeps_the_good(server, state_url):
         (4, "accepted"),
     ]
     assert "no UTC offset" in events[1]["reason"]
+    assert events[1]["ticket"] == "T-1"  # a refused event names its ticket when it can
     assert events[2]["reason"] == "expected a JSON object, got a number"
+    assert "ticket" not in events[2]
     assert "'type' must be one of" in events[3]["reason"]
     store = Store.open(state_url)
     try:

@@ -144,7 +144,8 @@ class LiveEngine:
             if problem is not None:
                 reject = Reject(origin, _storable(problem), _dump(payload, ascii_only=True))
                 rejected.append(reject)
-                outcomes.append(Outcome(origin, REJECTED, reason=reject.problem))
+                ticket, event_id = (_named(payload, key) for key in ("ticket", "id"))
+                outcomes.append(Outcome(origin, REJECTED, ticket, event_id, reject.problem))
                 continue
             positions.append(len(outcomes))
             accepted.append(NewEvent(event.ticket, event.at, text or "{}", origin, event.id))
@@ -300,6 +301,14 @@ def _dump(payload: Mapping[str, Any] | None, ascii_only: bool = False) -> str | 
         return json.dumps(payload, sort_keys=True, ensure_ascii=ascii_only, default=str)
     except (TypeError, ValueError, RecursionError):
         return _storable(repr(payload)[:10_000])
+
+
+def _named(payload: Mapping[str, Any] | None, key: str) -> str | None:
+    # A refused event's ticket and id, when it names them plainly, so the sender can tell.
+    value = payload.get(key) if isinstance(payload, Mapping) else None
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) < 10**30:
+        value = str(value)
+    return _storable(value)[:200] if isinstance(value, str) else None
 
 
 def _storable(text: str) -> str:
