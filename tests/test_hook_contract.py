@@ -7,6 +7,7 @@ import importlib
 from pathlib import Path
 
 import pytest
+import structlog
 from structlog.testing import capture_logs
 
 from slaengine.hookspecs import hookimpl
@@ -23,6 +24,7 @@ PUBLIC_MODULES = (
     "slaengine.sources",
     "slaengine.inbox",
     "slaengine.live",
+    "slaengine.problems",
 )
 
 
@@ -134,6 +136,16 @@ def test_an_unknown_name_in_the_allow_list_is_a_warning():
     assert "did you mean 'webhook'" in warning["event"]
 
 
+@pytest.fixture
+def default_logging():
+    """structlog's defaults (a CLI test may have set a warning-level filter), restored after."""
+    saved = structlog.get_config()
+    structlog.reset_defaults()
+    yield
+    structlog.configure(**saved)
+
+
+@pytest.mark.usefixtures("default_logging")
 def test_trace_uses_pluggys_tracing():
     with capture_logs() as logs:
         plugins = make_plugins(

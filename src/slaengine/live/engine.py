@@ -18,7 +18,8 @@ from slaengine.clocks import ACTIVE, BREACHED, PAUSED
 from slaengine.engine import TicketResult, as_epoch, evaluate_timeline
 from slaengine.errors import EventError
 from slaengine.live.atrisk import OpenClock
-from slaengine.live.store import Decision, NewEvent, Reject, Store
+from slaengine.live.store import Decision, NewEvent, Reject, Store, event_problem
+from slaengine.live.text import storable
 from slaengine.notifications import (
     Notification,
     TicketStatus,
@@ -131,18 +132,22 @@ class LiveEngine:
                 origin, payload, problem = item
             else:
                 origin, payload, problem = f"<ingest>:{number}", item, None
-            origin = _storable(origin)
-            text = _dump(payload)
+            origin = storable(origin)
+            text = None if payload is None else _as_json(payload)
             if problem is None and payload is not None:
                 try:
                     event = parse_event(dict(payload), status_map=self.policies.status_map)
-                    problem = _unstorable(event, text)
+                    problem = (
+                        "cannot be written as JSON" if text is None else _unstorable(event, text)
+                    )
                 except EventError as exc:
                     problem = exc.reason
+                except Exception as exc:  # a poison payload must not sink the batch
+                    problem = f"cannot be read: {exc!r}"[:500]
             else:
                 problem = problem or "no event"
             if problem is not None:
-                reject = Reject(origin, _storable(problem), _dump(payload, ascii_only=True))
+                reject = Reject(origin, storable(problem), _shown(payload))
                 rejected.append(reject)
                 ticket, event_id = (_named(payload, key) for key in ("ticket", "id"))
                 outcomes.append(Outcome(origin, REJECTED, ticket, event_id, reject.problem))
@@ -294,13 +299,12 @@ def _open_clocks(result: TicketResult, policy: str | None) -> list[OpenClock]:
     ]
 
 
-def _dump(payload: Mapping[str, Any] | None, ascii_only: bool = False) -> str | None:
-    if payload is None:
-        return None
+def _as_json(payload: Mapping[str, Any], ascii_only: bool = False) -> str | None:
+    """The payload as canonical JSON text, or ``None`` when it has no JSON form."""
     try:
         return json.dumps(payload, sort_keys=True, ensure_ascii=ascii_only, default=str)
-    except (TypeError, ValueError, RecursionError):
-        return _storable(repr(payload)[:10_000])
+    except (TypeError, ValueError, RecursionError):  # NaN is fine; huge ints, cycles not
+        return None
 
 
 def _named(payload: Mapping[str, Any] | None, key: str) -> str | None:
@@ -308,29 +312,27 @@ def _named(payload: Mapping[str, Any] | None, key: str) -> str | None:
     value = payload.get(key) if isinstance(payload, Mapping) else None
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) < 10**30:
         value = str(value)
-    return _storable(value)[:200] if isinstance(value, str) else None
+    return storable(value)[:200] if isinstance(value, str) else None
 
 
-def _storable(text: str) -> str:
-    # Databases refuse lone surrogates (and PostgreSQL NUL): escape them, so the
-    # reason and origin of a refused event can always be kept.
+def _shown(payload: Mapping[str, Any] | None) -> str | None:
+    """As much of a refused payload as can be kept for people to read."""
+    if payload is None:
+        return None
+    text = _as_json(payload, ascii_only=True)
+    if text is not None:
+        return text
     try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        text = text.encode("utf-8", "backslashreplace").decode("utf-8")
-    return text.replace("\x00", "\\x00")
+        return storable(repr(payload)[:10_000])
+    except Exception:  # a huge integer or deep nesting has no repr either
+        return f"<{type(payload).__name__} that cannot be shown>"
 
 
-def _unstorable(event: Event, text: str | None) -> str | None:
+def _unstorable(event: Event, text: str) -> str | None:
     """Why an otherwise valid event cannot be stored as it is, or ``None``."""
-    for value in (event.ticket, event.id or "", text or ""):
-        if "\x00" in value:
-            return "contains a NUL character"
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            return "contains text that is not valid Unicode (a lone surrogate)"
-    return None
+    if event.id is not None and "\x00" in event.id:
+        return "event id contains a NUL character"
+    return event_problem(event.ticket, text)
 
 
 __all__ = [
