@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import structlog
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
@@ -48,7 +49,10 @@ async def post_events(request: Request) -> Response:
     except BodyTooLarge as exc:
         return error(413, str(exc), limit=exc.limit)
     try:
-        place, items = split_events(body, request.headers.get("content-type"))
+        # Parsing a large body takes a while: not on the event loop.
+        place, items = await run_in_threadpool(
+            split_events, body, request.headers.get("content-type")
+        )
     except BadBody as exc:
         return error(exc.status, str(exc))
     label = f"POST /events#{request_id(request)}"
