@@ -413,3 +413,27 @@ def test_metrics_parse_and_count(server, live_policies, state_url, clock):
     assert value("slaengine_notifications_delivered") == 0
     # The warnings the advance at 40 queued have waited 25 minutes (no worker delivers here).
     assert value("slaengine_outbox_oldest_undelivered_age_seconds") == 25 * 60
+
+
+def test_a_lost_postgres_connection_is_503_once_then_reopened(
+    live_policies, postgres_server, clock
+):
+    import psycopg
+
+    postgres_server.reset()
+    api = make_api(live_policies, postgres_server.url, clock)
+    with running(api) as url, client(url) as http:
+        assert post_json(http, "/events", [created("T-1")]).json()["accepted"] == 1
+        # The database server drops the API's connection (a restart, a failover).
+        with psycopg.connect(postgres_server.url, autocommit=True) as admin:
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        lost = post_json(http, "/events", [created("T-2")])
+        assert lost.status_code == 503
+        assert lost.headers["retry-after"] == "5"
+        # The next request opens a new connection; nothing was lost or stored twice.
+        assert post_json(http, "/events", [created("T-2")]).json()["accepted"] == 1
+        assert http.get("/healthz").json()["status"] == "ok"
+        assert http.get("/tickets/T-1").status_code == 200

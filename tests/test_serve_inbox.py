@@ -152,7 +152,10 @@ def test_ignored_type_is_202_and_logged_at_debug(live_policies, state, capsys):
     assert ignored["type"] == "user.login"
 
 
-def test_unreadable_payloads_are_400_and_a_translator_bug_is_500(live_policies, state):
+def test_unreadable_payloads_are_400_and_a_translator_bug_is_500(live_policies, state, capsys):
+    from slaengine.logs import configure_logging
+
+    configure_logging(1, json=True)
     with serve_with(live_policies, state, {}) as url, client(url) as http:
         not_json = http.post("/inbox/plain", content=b"{nope")
         assert not_json.status_code == 400
@@ -165,6 +168,10 @@ def test_unreadable_payloads_are_400_and_a_translator_bug_is_500(live_policies, 
         assert "RuntimeError" in bug.json()["error"]
         # The server goes on.
         assert http.post("/inbox/plain", json=created_payload()).status_code == 200
+    logged = [json.loads(line) for line in capsys.readouterr().err.splitlines() if line[:1] == "{"]
+    (failed,) = [line for line in logged if line["event"] == "request failed"]
+    assert (failed["level"], failed["path"]) == ("error", "/inbox/plain")
+    assert failed["error"] == "RuntimeError: translator bug"
 
 
 def test_a_translated_event_that_is_invalid_is_rejected_per_event(live_policies, state):

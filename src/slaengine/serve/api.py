@@ -122,7 +122,12 @@ def guarded(handler: Handler) -> Handler:
         except StoreUnavailable:
             return error(503, "state database unavailable; try again")
         except Exception as exc:  # one request's failure must not reach the server
-            _log.exception("request failed", path=request.url.path, request_id=request_id(request))
+            _log.exception(
+                "request failed",
+                path=request.url.path,
+                request_id=request_id(request),
+                error=f"{type(exc).__name__}: {exc}",
+            )
             return error(500, f"internal error ({type(exc).__name__}); see the server log")
 
     return run
