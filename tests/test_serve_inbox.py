@@ -192,6 +192,16 @@ def test_token_as_query_parameter_only_for_inboxes(live_policies, state):
         right = http.post("/inbox/plain", params={"token": TOKEN}, json=created_payload())
         assert right.status_code == 200
         assert http.post("/events", params={"token": TOKEN}, json=[]).status_code == 401
+        # The vendor's own Authorization header does not hide the URL's token.
+        vendor_auth = http.post(
+            "/inbox/plain",
+            params={"token": TOKEN},
+            json=created_payload(),
+            headers={"Authorization": "Bearer vendor-own-token"},
+        )
+        assert vendor_auth.status_code == 200
+        basic = {"Authorization": "Basic dXNlcjpwYXNz"}
+        assert http.post("/inbox/plain", json={}, headers=basic).status_code == 401
 
 
 def test_oversized_webhook_is_413(live_policies, state):
