@@ -411,6 +411,7 @@ def test_metrics_parse_and_count(server, live_policies, state_url, clock):
     # The breach of T-early and its escalation are queued (to ops, and lead).
     assert value("slaengine_outbox_rows", state="pending") >= 2
     assert value("slaengine_notifications_delivered") == 0
+    assert value("slaengine_worker_cycles") == 0  # no worker thread in this server
     # The warnings the advance at 40 queued have waited 25 minutes (no worker delivers here).
     assert value("slaengine_outbox_oldest_undelivered_age_seconds") == 25 * 60
 

@@ -179,6 +179,14 @@ def test_serve_with_worker_ingests_advances_delivers_and_stops_on_sigterm(site):
             health = http.get("/healthz").json()
             assert health["worker"]["running"] is True
             assert health["worker"]["cycles"] >= 1
+            metrics = http.get("/metrics").text
+            delivered = [
+                line
+                for line in metrics.splitlines()
+                if line.startswith('slaengine_worker_notifications_total{result="delivered"}')
+            ]
+            assert len(delivered) == 1
+            assert float(delivered[0].split()[-1]) >= 4
     finally:
         code = server.stop(signal.SIGTERM)
     assert code == 0

@@ -160,6 +160,8 @@ def test_worker_thread_survives_a_failing_cycle_and_stops(live_policies, tmp_pat
         assert health["failures"] == 1
         assert health["cycles"] >= 1
         assert len(built) == 2  # a fresh worker (and connection) after the failure
+        assert thread.counters.get("worker_failures") == 1
+        assert thread.counters.get("worker_cycles") >= 1
     finally:
         thread.stop(10)
     assert thread.health()["running"] is False

@@ -51,6 +51,7 @@ class Api:
         inboxes: Mapping[str, Inbox],
         clock: Callable[[], float] = time.time,
         worker_health: Callable[[], dict[str, Any]] | None = None,
+        counters: Counters | None = None,
     ) -> None:
         self._open_engine = open_engine
         self._engine: LiveEngine | None = None
@@ -59,7 +60,7 @@ class Api:
         self.inboxes = dict(inboxes)
         self.clock = clock
         self.worker_health = worker_health
-        self.counters = Counters()
+        self.counters = counters if counters is not None else Counters()
 
     def now(self) -> int:
         """The wall clock in whole epoch seconds."""
