@@ -65,6 +65,11 @@ def test_queue_as_json(state, capsys):
     assert document["clocks"][0]["due_in_seconds"] == 20 * 60
 
 
+def test_queue_needs_no_policies(state, capsys):
+    without = [word for word in state if word not in ("-p", "policy.yaml")]
+    assert queue(capsys, *without, "--due-within", "2h")[1] == ["T-early", "T-mid", "T-late"]
+
+
 def test_queue_filters_and_limit(state, capsys):
     assert queue(capsys, *state, "--due-within", "30m")[1] == ["T-early", "T-mid"]
     assert queue(capsys, *state, "--due-within", "2h", "--group", "billing")[1] == [

@@ -11,11 +11,11 @@ from zoneinfo import ZoneInfo
 from rich.console import Console
 from rich.table import Table
 
-from slaengine.cli._live import add_live_options, live_settings, open_engine
+from slaengine.cli._live import add_live_options, live_settings, open_engine, open_store
 from slaengine.cli._options import add_at, add_tz, checked_zone, evaluation_instant
 from slaengine.durations import format_duration
 from slaengine.errors import UserError
-from slaengine.live import LiveEngine
+from slaengine.live import LiveEngine, Store
 from slaengine.live.atrisk import parse_window, queue_document
 from slaengine.report.table import local_time
 
@@ -75,11 +75,16 @@ def run(args: argparse.Namespace) -> int:
             raise UserError(f"--due-within: {exc}") from None
     zone = ZoneInfo(checked_zone(args.tz))
     now = evaluation_instant(args.at)
-    engine, _ = open_engine(live_settings(args))
+    settings = live_settings(args)
+    if within is not None:  # the queue is in the state: no policies needed
+        store = open_store(settings)
+        try:
+            _queue(store, args, now, within, zone, as_json)
+        finally:
+            store.close()
+        return 0
+    engine, _ = open_engine(settings)
     try:
-        if within is not None:
-            _queue(engine, args, now, within, zone, as_json)
-            return 0
         return _tickets(engine, args.tickets, now, zone, as_json)
     finally:
         engine.store.close()
@@ -90,14 +95,14 @@ def _console() -> Console:
 
 
 def _queue(
-    engine: LiveEngine,
+    store: Store,
     args: argparse.Namespace,
     now: int,
     within: int,
     zone: ZoneInfo,
     as_json: bool,
 ) -> None:
-    clocks = engine.store.at_risk(now + within, args.group, args.agent, args.limit)
+    clocks = store.at_risk(now + within, args.group, args.agent, args.limit)
     if as_json:
         document = queue_document(clocks, now, within, args.group, args.agent)
         sys.stdout.write(json.dumps(document) + "\n")
