@@ -23,6 +23,7 @@ from starlette.responses import JSONResponse, Response
 from slaengine.inbox import Inbox
 from slaengine.live import LiveEngine
 from slaengine.live.engine import ACCEPTED, DUPLICATE, REJECTED, IngestReport
+from slaengine.live.text import redact_url_secrets
 from slaengine.serve.metrics import Counters
 from slaengine.serve.settings import ServeSettings
 
@@ -75,7 +76,9 @@ class Api:
             except Exception as exc:
                 if not is_database_error(exc):
                     raise
-                _log.error("state database error", error=f"{type(exc).__name__}: {exc}")
+                # Driver messages may name the server; never its password.
+                message = redact_url_secrets(f"{type(exc).__name__}: {exc}")
+                _log.error("state database error", error=message)
                 self._drop()
                 raise StoreUnavailable(type(exc).__name__) from exc
 

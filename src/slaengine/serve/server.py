@@ -22,6 +22,7 @@ import structlog
 import uvicorn
 
 from slaengine.errors import UserError
+from slaengine.live.text import redact_url_secrets
 from slaengine.live.worker import CycleReport, Worker
 from slaengine.notifications import iso
 from slaengine.serve.api import Api
@@ -101,7 +102,8 @@ class WorkerThread:
             except Exception as exc:  # the API keeps serving; the worker tries again
                 self.failures += 1
                 self.counters.add("worker_failures")
-                _log.error("worker cycle failed", error=repr(exc), retry_in=self.pause)
+                error = redact_url_secrets(repr(exc))  # a driver's message may quote a URL
+                _log.error("worker cycle failed", error=error, retry_in=self.pause)
                 self._stop.wait(self.pause)
             finally:
                 self._worker = None
