@@ -438,3 +438,21 @@ def test_a_lost_postgres_connection_is_503_once_then_reopened(
         assert post_json(http, "/events", [created("T-2")]).json()["accepted"] == 1
         assert http.get("/healthz").json()["status"] == "ok"
         assert http.get("/tickets/T-1").status_code == 200
+
+
+def test_poison_events_are_rejected_one_by_one(server):
+    good = created("T-ok")
+    lines = [
+        '{"id": "s1", "ticket": "T-\\ud800", "at": "2025-12-01T10:00:00Z", "type": "created",'
+        ' "channel": "chat", "priority": "normal"}',
+        '{"id": "n1", "ticket": "T-\\u0000", "at": "2025-12-01T10:00:00Z", "type": "created",'
+        ' "channel": "chat", "priority": "normal"}',
+        '{"ticket": ' + "9" * 5000 + "}",
+        "[" * 5000 + "]" * 5000,
+        json.dumps(good),
+    ]
+    with client(server) as http:
+        body = post_lines(http, "/events", lines).json()
+        assert [e["status"] for e in body["events"]] == ["rejected"] * 4 + ["accepted"]
+        assert http.get("/tickets/T-ok").status_code == 200
+        assert http.get("/healthz").status_code == 200
