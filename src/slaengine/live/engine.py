@@ -151,7 +151,8 @@ class LiveEngine:
             if problem is not None:
                 reject = Reject(origin, storable(problem), _shown(payload))
                 rejected.append(reject)
-                outcomes.append(Outcome(origin, REJECTED, reason=reject.problem))
+                ticket, event_id = (_named(payload, key) for key in ("ticket", "id"))
+                outcomes.append(Outcome(origin, REJECTED, ticket, event_id, reject.problem))
                 continue
             positions.append(len(outcomes))
             accepted.append(NewEvent(event.ticket, event.at, text or "{}", origin, event.id))
@@ -310,6 +311,14 @@ def _as_json(payload: Mapping[str, Any], ascii_only: bool = False) -> str | None
         return json.dumps(payload, sort_keys=True, ensure_ascii=ascii_only, default=str)
     except (TypeError, ValueError, RecursionError):  # NaN is fine; huge ints, cycles not
         return None
+
+
+def _named(payload: Mapping[str, Any] | None, key: str) -> str | None:
+    # A refused event's ticket and id, when it names them plainly, so the sender can tell.
+    value = payload.get(key) if isinstance(payload, Mapping) else None
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) < 10**30:
+        value = str(value)
+    return storable(value)[:200] if isinstance(value, str) else None
 
 
 def _shown(payload: Mapping[str, Any] | None) -> str | None:
