@@ -17,7 +17,7 @@ def test_defaults_follow_the_security():
     assert parse_server({**BASE, "security": "tls"}, environ={}).port == 465
     assert parse_server({**BASE, "security": "none"}, environ={}).port == 25
     server = parse_server(BASE, environ={})
-    assert (server.security, server.domain, server.timeout) == ("starttls", "example.org", 10.0)
+    assert (server.security, server.domain, server.timeout) == ("starttls", "example.org", 30.0)
 
 
 def test_the_password_comes_from_the_named_variable_and_stays_out_of_repr():

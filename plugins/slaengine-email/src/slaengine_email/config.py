@@ -27,7 +27,7 @@ TLS: Final = "tls"
 NONE: Final = "none"
 SECURITIES: Final = (STARTTLS, TLS, NONE)
 DEFAULT_PORTS: Final = {STARTTLS: 587, TLS: 465, NONE: 25}
-DEFAULT_TIMEOUT: Final = 10.0
+DEFAULT_TIMEOUT: Final = 30.0
 DEFAULT_PREFIX: Final = "[SLA]"
 # Placeholders a ``ticket_url`` template may use; each is URL-quoted when filled in.
 URL_FIELDS: Final = ("ticket", "policy", "metric")
