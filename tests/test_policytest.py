@@ -185,7 +185,7 @@ def test_broken_file_reports_every_problem_located(run_cli: RunCli) -> None:
         pytest.param(
             "    - {at: +5m, type: status, status: pendng}\n  at: +1h\n  policy: chat\n",
             ":4:39: E400 'status' must be one of new, open, pending, on_hold, solved, closed, "
-            "got 'pendng' (did you mean 'pending'?)",
+            "got 'pendng'; did you mean 'pending'?",
             id="bad-event",
         ),
         pytest.param(
@@ -297,7 +297,7 @@ def test_k_selects_by_name_substring(run_cli: RunCli) -> None:
     assert status == 1
     assert out.splitlines()[0] == f"{FAILING_CASES} .F"
     assert out.splitlines()[-1] == "1 passed, 1 failed"
-    assert "1 test(s) deselected by -k" in err
+    assert "1 test deselected by -k" in err
     status, out, _ = run_cli("test", str(FAILING), "-k", "in time")
     assert status == 0
     assert out.splitlines()[-1] == "1 passed, 0 failed"
