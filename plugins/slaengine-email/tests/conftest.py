@@ -4,18 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 pytest.importorskip("aiosmtpd", reason="the e-mail tests need aiosmtpd (the plugin's [test] extra)")
 
-from email_smtpd import Certificate, SmtpServer, certificate
-from slaengine_email.config import Server, Target
+from email_smtpd import DUE, Certificate, SmtpServer, certificate
+from slaengine_email.config import Target
 
 from slaengine.notifications import Notification
-
-DUE = 1764590400  # 2025-12-01T12:00:00Z
 
 # aiosmtpd warns from its own server thread: on every login (a deprecated attribute
 # it sets itself), and in implicit-TLS mode, where it cannot tell that the connection
@@ -53,24 +50,6 @@ def smtp_server() -> Iterator[Callable[..., SmtpServer]]:
     yield start
     for server in started:
         server.stop()
-
-
-def server_for(smtp: SmtpServer, cert: Certificate | None = None, **settings: Any) -> Server:
-    """The plugin's server settings that reach ``smtp`` (logged in unless plain)."""
-    login = smtp.mode != "none"
-    values: dict[str, Any] = {
-        "host": "127.0.0.1",
-        "port": smtp.port,
-        "security": smtp.mode,
-        "sender": "SLA bot <sla@example.org>",
-        "domain": "example.org",
-        "username": "sla-bot" if login else None,
-        "password": "s3cret-pw" if login else None,
-        "ca_file": str(cert.ca_file) if cert is not None else None,
-        "timeout": 5.0,
-    }
-    values.update(settings)
-    return Server(**values)
 
 
 @pytest.fixture

@@ -8,12 +8,10 @@ import time
 
 import pytest
 import structlog
-from email_smtpd import free_port
+from email_smtpd import DUE, free_port, server_for
 from slaengine_email.client import EmailError, SmtpClient
 from slaengine_email.config import Server
 from slaengine_email.message import build
-
-from conftest import DUE, server_for
 
 
 def _send(server: Server, notification, target) -> None:
