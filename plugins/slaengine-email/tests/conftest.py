@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-
-pytest.importorskip("aiosmtpd", reason="the e-mail tests need aiosmtpd (the plugin's [test] extra)")
-
-from email_smtpd import DUE, Certificate, SmtpServer, certificate
+from email_support import DUE
 from slaengine_email.config import Target
 
 from slaengine.notifications import Notification
@@ -32,17 +30,23 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture(scope="session")
-def cert(tmp_path_factory: pytest.TempPathFactory) -> Certificate:
-    """A throw-away CA and a server certificate for 127.0.0.1."""
+def cert(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """A throw-away CA and a server certificate for 127.0.0.1 (an ``email_smtpd.Certificate``)."""
+    pytest.importorskip("cryptography", reason="the TLS tests need cryptography ([test] extra)")
+    from email_smtpd import certificate
+
     return certificate(tmp_path_factory.mktemp("tls"))
 
 
 @pytest.fixture
-def smtp_server() -> Iterator[Callable[..., SmtpServer]]:
+def smtp_server() -> Iterator[Callable[..., Any]]:
     """Start SMTP servers (``smtp_server(mode, cert)``); all stopped after the test."""
+    pytest.importorskip("aiosmtpd", reason="the SMTP tests need aiosmtpd ([test] extra)")
+    from email_smtpd import SmtpServer
+
     started: list[SmtpServer] = []
 
-    def start(mode: str = "none", cert: Certificate | None = None) -> SmtpServer:
+    def start(mode: str = "none", cert: Any = None) -> SmtpServer:
         server = SmtpServer(mode, cert)
         started.append(server)
         return server

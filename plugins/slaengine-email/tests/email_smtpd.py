@@ -26,10 +26,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from slaengine_email.config import Server
 
 USER, PASSWORD = "sla-bot", "s3cret-pw"
-DUE = 1764590400  # 2025-12-01T12:00:00Z, the due time of the tests' notifications
 
 
 @dataclass
@@ -223,21 +221,3 @@ class SmtpServer:
 
     def stop(self) -> None:
         self.controller.stop()
-
-
-def server_for(smtp: SmtpServer, cert: Certificate | None = None, **settings: Any) -> Server:
-    """The plugin's server settings that reach ``smtp`` (logged in unless plain)."""
-    login = smtp.mode != "none"
-    values: dict[str, Any] = {
-        "host": "127.0.0.1",
-        "port": smtp.port,
-        "security": smtp.mode,
-        "sender": "SLA bot <sla@example.org>",
-        "domain": "example.org",
-        "username": "sla-bot" if login else None,
-        "password": "s3cret-pw" if login else None,
-        "ca_file": str(cert.ca_file) if cert is not None else None,
-        "timeout": 5.0,
-    }
-    values.update(settings)
-    return Server(**values)

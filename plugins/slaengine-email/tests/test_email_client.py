@@ -8,7 +8,11 @@ import time
 
 import pytest
 import structlog
-from email_smtpd import DUE, free_port, server_for
+from email_support import DUE, server_for
+
+pytest.importorskip("aiosmtpd", reason="the SMTP tests need aiosmtpd ([test] extra)")
+
+from email_smtpd import free_port
 from slaengine_email.client import EmailError, SmtpClient
 from slaengine_email.config import Server
 from slaengine_email.message import build

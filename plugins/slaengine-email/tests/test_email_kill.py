@@ -24,9 +24,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from email_smtpd import Mailbox, SmtpServer
 
 pytest.importorskip("slaengine_jsonl", reason="the bundled jsonl source plugin is not installed")
+pytest.importorskip("aiosmtpd", reason="the SMTP tests need aiosmtpd ([test] extra)")
+
+from email_smtpd import Mailbox, SmtpServer
 
 from slaengine.live import Store
 from slaengine.live.store import DELIVERED

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from email_smtpd import DUE
+from email_support import DUE
 from slaengine_email.config import Server, Target
 from slaengine_email.message import (
     build,
