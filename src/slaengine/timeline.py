@@ -7,6 +7,7 @@ and breaks ties between events at the same instant.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from operator import attrgetter
@@ -395,7 +396,8 @@ def canonical_values(
             ticket, at, kind, seq, line, event_id, channel, priority, status, customer, group,
             assignee, tags, fields, author,
         )  # fmt: skip
-    if kind == "csat" and (type(score) is float or type(score) is int):
+    # ``score - score == 0`` is false for NaN and infinities, which the full path refuses.
+    if kind == "csat" and (type(score) is int or (type(score) is float and score - score == 0)):
         return _quick_csat(ticket, at, seq, line, event_id, score)
     return None
 
@@ -573,10 +575,21 @@ def _checked_event(obj: object, seq: int, line: int, status_map: Mapping[str, st
             tags=_tags(obj),
             fields=_fields(obj),
         )
-    score = obj.get("score")
+    return Event(ticket, at, kind, seq, line, event_id, score=_score(obj.get("score")))
+
+
+def _score(score: object) -> float:
     if isinstance(score, bool) or not isinstance(score, int | float):
         raise EventError(f"a csat event needs a numeric 'score', got {_kind(score)}")
-    return Event(ticket, at, kind, seq, line, event_id, score=float(score))
+    try:
+        value = float(score)
+    except OverflowError:
+        value = math.inf
+    if not math.isfinite(value):
+        # NaN or an infinite score would make every mean of the audit NaN (invalid JSON).
+        shown = "a number too large" if isinstance(score, int) else repr(score)
+        raise EventError(f"'score' must be a finite number, got {shown}")
+    return value
 
 
 # -- grouping ----------------------------------------------------------------

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +23,8 @@ from typing import Any, Final
 
 from slaengine.errors import UserError
 from slaengine.live import pglocks
+from slaengine.live.atrisk import ClockQueries, OpenClock
+from slaengine.live.schema import LATEST, MIGRATIONS
 from slaengine.live.text import has_lone_surrogate, redact_url_secrets, storable
 
 PENDING: Final = "pending"  # waiting for its first attempt
@@ -51,58 +53,6 @@ class Dialect:
 
 SQLITE: Final = Dialect("sqlite", "INTEGER PRIMARY KEY AUTOINCREMENT", "")
 POSTGRES: Final = Dialect("postgresql", "BIGSERIAL PRIMARY KEY", " FOR UPDATE SKIP LOCKED")
-
-# Each migration: (version, what it does, statements). Append only; never edit
-# a released one. ``{serial}`` is the dialect's auto-numbered key type.
-MIGRATIONS: Final[tuple[tuple[int, str, tuple[str, ...]], ...]] = (
-    (
-        1,
-        "events, tickets, outbox, cursors, rejects",
-        (
-            """CREATE TABLE events (
-                seq {serial},
-                ticket TEXT NOT NULL,
-                at BIGINT NOT NULL,
-                payload TEXT NOT NULL,
-                origin TEXT NOT NULL,
-                received BIGINT NOT NULL)""",
-            "CREATE INDEX events_by_ticket ON events (ticket, seq)",
-            """CREATE TABLE tickets (
-                ticket TEXT PRIMARY KEY,
-                dirty INTEGER NOT NULL,
-                wake BIGINT,
-                policy TEXT)""",
-            "CREATE INDEX tickets_dirty ON tickets (dirty)",
-            "CREATE INDEX tickets_wake ON tickets (wake)",
-            """CREATE TABLE outbox (
-                id {serial},
-                key TEXT NOT NULL,
-                recipient TEXT NOT NULL,
-                ticket TEXT NOT NULL,
-                kind TEXT NOT NULL,
-                due_at BIGINT NOT NULL,
-                payload TEXT NOT NULL,
-                status TEXT NOT NULL,
-                attempts INTEGER NOT NULL,
-                next_attempt BIGINT NOT NULL,
-                lease_until BIGINT,
-                last_error TEXT,
-                created BIGINT NOT NULL,
-                delivered BIGINT,
-                UNIQUE (key, recipient))""",
-            "CREATE INDEX outbox_ready ON outbox (status, next_attempt)",
-            "CREATE INDEX outbox_by_ticket ON outbox (ticket)",
-            "CREATE TABLE cursors (source TEXT PRIMARY KEY, position TEXT)",
-            """CREATE TABLE rejects (
-                id {serial},
-                origin TEXT NOT NULL,
-                problem TEXT NOT NULL,
-                payload TEXT,
-                received BIGINT NOT NULL)""",
-        ),
-    ),
-)
-LATEST: Final = MIGRATIONS[-1][0]
 
 
 def _create_private(path: str) -> None:
@@ -160,6 +110,15 @@ class NewEvent:
     at: int
     payload: str
     origin: str
+    id: str | None = None  # stored once per (ticket, id); None: always stored
+
+
+@dataclass(frozen=True, slots=True)
+class Duplicate:
+    """An event not stored because its (ticket, id) already was; ``same``: same content."""
+
+    index: int  # its position in the batch
+    same: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,7 +148,7 @@ _OUTBOX_COLUMNS: Final = (
 )
 
 
-class Store:
+class Store(ClockQueries):
     """The live engine's state in one SQL database. Use it from one thread at a time."""
 
     def __init__(self, connection: Any, dialect: Dialect, location: str) -> None:
@@ -316,8 +275,11 @@ class Store:
             for version, description, statements in MIGRATIONS:
                 if version <= current:
                     continue
-                for statement in statements:
-                    self._execute(statement.format(serial=self.dialect.serial))
+                for step in statements:
+                    if callable(step):
+                        step(self)
+                    else:
+                        self._execute(step.format(serial=self.dialect.serial))
                 self._execute(
                     "INSERT INTO schema_version (version, description) VALUES (?, ?)",
                     (version, description),
@@ -333,17 +295,21 @@ class Store:
         now: int,
         rejects: Sequence[Reject] = (),
         cursor: tuple[str, str | None] | None = None,
-    ) -> None:
+    ) -> list[Duplicate]:
         """Store events and rejects, mark their tickets for re-evaluation, save ``cursor``.
 
         All in one transaction, so a source's cursor moves only with its events.
+        An event whose (ticket, id) is already stored, or came earlier in the
+        batch, is not stored again; those are returned, in batch order.
         """
         with self.transaction():
-            self._executemany(
-                "INSERT INTO events (ticket, at, payload, origin, received) VALUES (?, ?, ?, ?, ?)",
-                [(e.ticket, e.at, e.payload, storable(e.origin), now) for e in events],
-            )
-            tickets = sorted({e.ticket for e in events})
+            stored = self._insert_events(events, now)
+            duplicates = [
+                Duplicate(index, self._same_event(event))
+                for index, (event, new) in enumerate(zip(events, stored, strict=True))
+                if not new
+            ]
+            tickets = sorted({e.ticket for e, new in zip(events, stored, strict=True) if new})
             self._executemany(
                 "INSERT INTO tickets (ticket, dirty) VALUES (?, 1) "
                 "ON CONFLICT (ticket) DO UPDATE SET dirty = 1",
@@ -367,6 +333,34 @@ class Store:
                     "ON CONFLICT (source) DO UPDATE SET position = excluded.position",
                     cursor,
                 )
+        return duplicates
+
+    def _insert_events(self, events: Sequence[NewEvent], now: int) -> list[bool]:
+        # Whether each event was stored. The unique (ticket, event_id) index
+        # decides, so two processes ingesting the same event store it once.
+        sql = (
+            "INSERT INTO events (ticket, at, payload, origin, received, event_id) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (ticket, event_id) DO NOTHING RETURNING seq"
+        )
+        rows = [(e.ticket, e.at, e.payload, storable(e.origin), now, e.id) for e in events]
+        if not rows:
+            return []
+        if self.dialect is SQLITE:  # in-process: one statement per event costs little
+            return [bool(self._db.execute(sql, row).fetchall()) for row in rows]
+        stored = []
+        with self._db.cursor() as cursor:  # pipelined: one round trip for the batch
+            cursor.executemany(self.dialect.sql(sql), rows, returning=True)
+            while True:
+                stored.append(bool(cursor.fetchall()))
+                if not cursor.nextset():
+                    break
+        return stored
+
+    def _same_event(self, event: NewEvent) -> bool:
+        rows = self._all(
+            "SELECT payload FROM events WHERE ticket = ? AND event_id = ?", (event.ticket, event.id)
+        )
+        return bool(rows) and rows[0][0] == event.payload
 
     def events_of(self, ticket: str) -> list[tuple[int, str, str]]:
         """``(seq, payload, origin)`` of every stored event of ``ticket``, in arrival order."""
@@ -421,6 +415,7 @@ class Store:
         self,
         results: Sequence[tuple[str, int | None, str | None, Sequence[Decision] | None]],
         now: int,
+        clocks: Mapping[str, Sequence[OpenClock]] | None = None,
     ) -> list[tuple[Decision, str]]:
         """Record evaluated tickets and their notifications; ``(decision, recipient)`` rows added.
 
@@ -429,7 +424,8 @@ class Store:
         when a late event had cancelled it, and cancelled when still undelivered but
         no longer reached. Delivered rows are never touched. ``decisions`` ``None``
         means the ticket could not be evaluated: its rows stay as they are and it is
-        looked at again at ``wake``.
+        looked at again at ``wake``. ``clocks`` holds each evaluated ticket's open
+        clocks, which replace its earlier ones (the at-risk queue).
         """
         added: list[tuple[Decision, str]] = []
         with self.transaction():
@@ -506,6 +502,8 @@ class Store:
                     "UPDATE tickets SET dirty = 0, wake = ?, policy = ? WHERE ticket = ?",
                     (wake, policy, ticket),
                 )
+                if clocks is not None:
+                    self._replace_clocks(ticket, clocks.get(ticket, ()), now)
         return added
 
     # -- outbox ---------------------------------------------------------------
@@ -700,6 +698,7 @@ __all__ = [
     "SQLITE",
     "Decision",
     "Dialect",
+    "Duplicate",
     "NewEvent",
     "OutboxRow",
     "Reject",
