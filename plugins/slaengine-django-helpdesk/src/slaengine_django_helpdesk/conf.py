@@ -165,25 +165,26 @@ def load(raw: Any = None) -> Settings:
     )
 
 
-def state_url(state: str) -> str:
+def state_url(state: str, databases: Mapping[str, Mapping[str, Any]] | None = None) -> str:
     """The live store's location: a path or URL as given, or ``database:ALIAS``.
 
     ``database:default`` puts the live state into the site's own database (its
     SQLite file or PostgreSQL database), in tables next to the helpdesk's.
+    ``databases`` defaults to the site's connections' settings.
     """
     if not state.startswith("database:"):
         return state
     alias = state.removeprefix("database:") or "default"
-    databases = django_settings.DATABASES
+    if databases is None:
+        from django.db import connections
+
+        # The connection's settings: under tests they name the test database.
+        databases = {a: connections[a].settings_dict for a in django_settings.DATABASES}
     if alias not in databases:
         raise _fail("STATE", f"no database {alias!r} in DATABASES")
     db = databases[alias]
     engine = str(db.get("ENGINE", ""))
     name = str(db.get("NAME", ""))
-    from django.db import connections
-
-    # Under tests Django swaps in the test database's name.
-    name = str(connections[alias].settings_dict.get("NAME") or name)
     if engine.endswith("sqlite3"):
         if name in ("", ":memory:") or name.startswith("file:memorydb"):
             raise _fail("STATE", f"database {alias!r} is in memory; name a state file instead")
