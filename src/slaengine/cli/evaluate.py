@@ -24,7 +24,7 @@ from slaengine.cli._options import (
 from slaengine.engine import iter_evaluate
 from slaengine.report.csv import csv_lines
 from slaengine.report.json import json_lines
-from slaengine.report.table import results_table
+from slaengine.report.table import cell, results_table
 
 
 def register(commands: Any) -> None:
@@ -81,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
             summary += " ..." if len(unmatched) > 10 else ""
         if timelines.duplicates:
             summary += f", {timelines.duplicates} duplicate event(s) ignored"
-        console.print(summary)
+        console.print(cell(summary))
     # The table's summary line already counts duplicates.
     duplicates = timelines.duplicates if args.format != "table" else 0
     report_problems(timelines.problems, args.rejects, duplicates)

@@ -96,7 +96,7 @@ def _zone(name: str) -> dt.tzinfo:
         return dt.UTC
     try:
         return zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
         raise UserError(
             f"--timezone: unknown time zone {name!r} (e.g. UTC, Europe/Berlin)"
         ) from None

@@ -35,9 +35,20 @@ def _records(lines: Any, name: str) -> Any:
             continue
         origin = f"{name}:{number}"
         try:
+            line.encode("utf-8")  # undecodable bytes were read as surrogate escapes
+        except UnicodeEncodeError as exc:
+            yield origin, None, f"not valid UTF-8 (character {exc.start + 1} of the line)"
+            continue
+        try:
             payload = json.loads(line)
         except json.JSONDecodeError as exc:
             yield origin, None, f"not valid JSON: {exc.msg}"
+            continue
+        except ValueError as exc:  # an integer beyond Python's digit limit
+            yield origin, None, f"not usable JSON: {str(exc).split(':')[0]}"
+            continue
+        except RecursionError:
+            yield origin, None, "not usable JSON: nested too deeply"
             continue
         if isinstance(payload, dict):
             yield origin, payload, None
@@ -52,10 +63,12 @@ def run(args: argparse.Namespace) -> int:
     now = evaluation_instant(None)
     try:
         if args.file == "-":
+            if hasattr(sys.stdin, "reconfigure"):  # undecodable bytes become rejects too
+                sys.stdin.reconfigure(errors="surrogateescape")
             report = engine.ingest(_records(sys.stdin, "<stdin>"), now)
         else:
             try:
-                with open(args.file, encoding="utf-8") as lines:
+                with open(args.file, encoding="utf-8", errors="surrogateescape") as lines:
                     report = engine.ingest(_records(lines, args.file), now)
             except OSError as exc:
                 raise UserError(f"cannot read {args.file}: {exc.strerror or exc}") from None

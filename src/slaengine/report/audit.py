@@ -21,6 +21,7 @@ from slaengine.audit.stats import BUCKET_EDGES
 from slaengine.batch import BatchResult
 from slaengine.calendar import format_utc
 from slaengine.durations import format_duration
+from slaengine.report.table import cell
 
 #: Version of the JSON document's structure; bumped when a key changes meaning or goes away.
 SCHEMA: Final = "slaengine.audit/1"
@@ -169,7 +170,7 @@ def _compliance_table(title: str, label: str, rows: list[dict[str, Any]]) -> Tab
     for row in rows:
         counts = row["compliance"]
         table.add_row(
-            " / ".join(row["key"].values()),
+            cell(" / ".join(row["key"].values())),
             _count(row["tickets"]),
             _pct(counts["compliance"]),
             _count(counts["achieved"]),
@@ -198,7 +199,7 @@ def _response_table(rows: list[dict[str, Any]]) -> Table:
                 continue
             business = stats["business_seconds"]
             table.add_row(
-                row["key"]["channel"] if first else "",
+                cell(row["key"]["channel"]) if first else "",
                 metric,
                 _count(business["count"]),
                 _dur(business["mean"]),
@@ -219,10 +220,10 @@ def _worst_table(doc: dict[str, Any]) -> Table:
         table.add_column(column, justify="right" if column == "Breached" else "left")
     lists = [doc["worst_offenders"][d] for d in ("policy", "group", "agent")]
     for i in range(max((len(rows) for rows in lists), default=0)):
-        cells: list[str] = []
+        cells: list[str | Text] = []
         for dimension, rows in zip(("policy", "group", "agent"), lists, strict=True):
             if i < len(rows):
-                cells += [str(rows[i][dimension]), _count(rows[i]["breached"])]
+                cells += [cell(str(rows[i][dimension])), _count(rows[i]["breached"])]
             else:
                 cells += ["", ""]
         table.add_row(*cells)

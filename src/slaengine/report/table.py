@@ -13,16 +13,23 @@ from slaengine.clocks import ACHIEVED, ACTIVE, BREACHED, CANCELLED, PAUSED
 from slaengine.durations import format_duration
 from slaengine.engine import TicketResult
 from slaengine.policy.model import NEXT_RESPONSE, PERIODIC_UPDATE
+from slaengine.safetext import printable
 
 MULTI_INSTANCE = frozenset({NEXT_RESPONSE, PERIODIC_UPDATE})
 
-STATE_STYLES = {
+STATE_STYLES: dict[str, str] = {
     ACTIVE: "cyan",
     PAUSED: "yellow",
     ACHIEVED: "green",
     BREACHED: "bold red",
     CANCELLED: "dim",
 }
+
+
+def cell(text: str, style: str = "") -> Text:
+    """A table cell of text from input files: shown as written, never read as markup,
+    control characters escaped (see :mod:`slaengine.safetext`)."""
+    return Text(printable(text), style=style)
 
 
 def local_time(t: int | None, zone: dt.tzinfo) -> str:
@@ -44,18 +51,20 @@ def results_table(results: Iterable[TicketResult], timezone: str = "UTC") -> Tab
         if result.policy is None or not result.clocks:
             # One row saying why there are no clocks: no policy, or none started yet.
             policy = (
-                Text("unmatched", style="magenta") if result.policy is None else result.policy.name
+                Text("unmatched", style="magenta")
+                if result.policy is None
+                else cell(result.policy.name)
             )
             created = local_time(result.state.created, zone)
-            table.add_row(result.ticket, policy, "(no clocks)", "-", created, *["-"] * 4)
+            table.add_row(cell(result.ticket), policy, "(no clocks)", "-", created, *["-"] * 4)
         first = True
         for clock in result.clocks:
             many = clock.metric in MULTI_INSTANCE
             metric = f"{clock.metric} #{clock.instance}" if many else clock.metric
             left = format_duration(clock.remaining) if clock.stop is None else "-"
             table.add_row(
-                result.ticket if first else "",
-                result.policy.name if first and result.policy else "",
+                cell(result.ticket) if first else "",
+                cell(result.policy.name) if first and result.policy else "",
                 metric,
                 Text(clock.state, style=STATE_STYLES.get(clock.state, "")),
                 local_time(clock.start, zone),
@@ -69,4 +78,4 @@ def results_table(results: Iterable[TicketResult], timezone: str = "UTC") -> Tab
     return table
 
 
-__all__ = ["STATE_STYLES", "local_time", "results_table"]
+__all__ = ["STATE_STYLES", "cell", "local_time", "results_table"]
