@@ -72,7 +72,7 @@ def test_killed_advance_runs_write_back_exactly_once(desk: Any, users: Any, stat
     assert final.returncode == 0, output.decode()[-3000:]
     assert killed >= 3, "too few runs were killed mid-run: the test proved little"
     for ticket in Ticket.objects.filter(pk__in=[t.pk for t in tickets]):
-        assert ticket.priority == 2, f"ticket {ticket.pk} raised {3 - ticket.priority} times"
+        assert ticket.priority == 2  # set to high
         assert ticket.assigned_to == users["lead"]
         notes = FollowUp.objects.filter(ticket=ticket, comment__startswith="SLA escalation")
         assert notes.count() == 1

@@ -27,11 +27,11 @@ from slaengine_django_helpdesk.models import SlaEvent
         ({"POLICIES": "p/", "STATUS": {}}, "unknown keys \\['STATUS'\\]"),
         ({"POLICIES": "p/", "STATUSES": {"x": "open"}}, "'x' is not a number"),
         ({"POLICIES": "p/", "OPENED_BY": "robot"}, "expected one of customer"),
-        ({"POLICIES": "p/", "ACTIONS": {"a": {"priority": 9}}}, "priority must be 1 to 5"),
-        ({"POLICIES": "p/", "ACTIONS": {"a": {"reassign": "x"}}}, "unknown keys \\['reassign'\\]"),
+        ({"POLICIES": "p/", "EMAIL": ["a@example.com"]}, "mapping of notify target names"),
+        ({"POLICIES": "p/", "EMAIL": {"leads": []}}, "target 'leads': list addresses"),
         ({"POLICIES": "p/", "OPENING_GRACE": "soon"}, "OPENING_GRACE"),
     ],
-    ids=["missing", "no-policies", "typo", "status-number", "author", "priority", "action-key",
+    ids=["missing", "no-policies", "typo", "status-number", "author", "email-list", "email-empty",
          "grace"],
 )  # fmt: skip
 def test_a_wrong_setting_names_its_key(raw: Any, message: str, settings: Any) -> None:
@@ -44,13 +44,13 @@ def test_a_wrong_setting_names_its_key(raw: Any, message: str, settings: Any) ->
 def test_overrides_merge_with_the_defaults() -> None:
     loaded = conf.load(
         {"POLICIES": "p/", "STATUSES": {"6": "pending"}, "PRIORITIES": {5: "normal"},
-         "ACTIONS": {"page": {"email": "oncall@example.com"}}}
+         "EMAIL": {"page": "oncall@example.com"}}
     )  # fmt: skip
     assert loaded.statuses[6] == "pending"
     assert loaded.statuses[3] == "solved"
     assert loaded.priorities[5] == "normal"
     assert loaded.priorities[1] == "urgent"
-    assert loaded.actions["page"].email == ("oncall@example.com",)
+    assert loaded.email["page"] == ("oncall@example.com",)
 
 
 def test_state_urls() -> None:

@@ -76,8 +76,5 @@ SLAENGINE = {
     "POLICIES": [str(HERE.parent / "policies")],
     "STATE": str(STATE_DIR / "sla-state.db"),
     "CHANNELS": {"phone-desk": "phone"},
-    "ACTIONS": {
-        "helpdesk-escalate": {"priority": "raise", "assign_to": "lead", "followup": True},
-        "helpdesk-mail": {"followup": False, "email": ["sla-alerts@example.com", "assignee"]},
-    },
+    "EMAIL": {"sla-mail": ["sla-alerts@example.com", "assignee"]},
 }
