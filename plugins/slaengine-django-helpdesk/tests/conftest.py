@@ -18,7 +18,10 @@ from typing import Any
 
 import pytest
 
-READY = all(importlib.util.find_spec(m) for m in ("django", "helpdesk", "pytest_django"))
+READY = all(
+    importlib.util.find_spec(m)
+    for m in ("django", "helpdesk", "pytest_django", "slaengine_django_helpdesk")
+)
 
 if READY:
     import django

@@ -159,6 +159,9 @@ def test_chromium_shows_the_panel_and_the_column(
     assert re.search(r"(29m|30m) left", page)
     listing = _browse(tmp_path, _login_url(server, users["agent"], "/tickets/"), "--dump-dom")
     assert "SLA due" in listing  # the header the column script added
+    header = re.search(r'<th[^>]*class="([^"]*)"[^>]*>(?:(?!</th>).)*SLA due', listing, re.S)
+    assert header is not None
+    assert "dt-orderable-asc" in header.group(1)  # DataTables made it sortable
     cells = re.findall(r'class="sla-cell badge text-bg-\w+" data-due="([^"]+)"', listing)
     assert len(cells) == 3  # the three open tickets; the resolved one has no due
     for name, path in (("ticket", f"/tickets/{ticket.pk}/"), ("list", "/tickets/")):
