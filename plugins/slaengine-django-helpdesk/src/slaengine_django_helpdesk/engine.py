@@ -61,7 +61,7 @@ _cache: dict[Any, Runtime] = {}
 
 
 def _fingerprint(paths: tuple[str, ...]) -> tuple[tuple[str, float], ...]:
-    found = []
+    found: list[tuple[str, float]] = []
     for path in paths:
         if os.path.isdir(path):
             for root, _, files in os.walk(path):

@@ -73,7 +73,7 @@ def _update_done(sender: Any, followup: FollowUp, **kwargs: Any) -> None:
     _guarded("followup", followup.pk, record_followup, followup)
 
 
-def _guarded(what: str, pk: Any, record: Callable[[Any], None], instance: Any) -> None:
+def _guarded(what: str, pk: Any, record: Callable[[Any], object], instance: Any) -> None:
     try:
         with transaction.atomic():  # a savepoint: the helpdesk's own change stays
             record(instance)
