@@ -102,3 +102,14 @@ def test_the_state_can_live_in_the_sites_database(desk: Any, settings: Any) -> N
         with connection.cursor() as cursor:  # the flush after the test knows only Django's
             for table in ("events", "tickets", "outbox", "cursors", "rejects", "schema_version"):
                 cursor.execute(f"DROP TABLE IF EXISTS {table}")
+
+
+@pytest.mark.django_db
+def test_the_admin_lists_recorded_events(desk: Any, users: Any, client: Any) -> None:
+    ticket = desk.open()
+    users["lead"].is_superuser = True
+    users["lead"].save()
+    client.force_login(users["lead"])
+    page = client.get("/admin/slaengine_helpdesk/slaevent/").content.decode()
+    assert "created" in page
+    assert f"/admin/slaengine_helpdesk/slaevent/{SlaEvent.objects.get(ticket=ticket).pk}/" in page
