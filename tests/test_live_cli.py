@@ -107,7 +107,7 @@ def test_ingest_then_status_json(live, capsys):
     )
     assert main(["ingest", "--config", "slaengine.toml", str(events)]) == 1
     out, err = capsys.readouterr()
-    assert out == "2 event(s) stored, 1 rejected\n"
+    assert out == "2 events stored, 1 rejected\n"
     assert f"{events}:2: not valid JSON:" in err
 
     args = ["status", "--config", "slaengine.toml", "T-1", "--at", "2025-12-01T10:20:00Z"]
@@ -141,7 +141,7 @@ def test_ingest_from_stdin_with_state_flag(live, capsys, monkeypatch):
     monkeypatch.setattr("sys.stdin", io.StringIO(json.dumps(created("T-1")) + "\n"))
     state = live / "other.db"
     assert main(["ingest", "-p", "policies.yaml", "--state", str(state), "-"]) == 0
-    assert capsys.readouterr().out == "1 event(s) stored, 0 rejected\n"
+    assert capsys.readouterr().out == "1 event stored, 0 rejected\n"
     assert state.is_file()
 
 
@@ -167,7 +167,7 @@ def test_ingest_rejects_poison_lines_with_their_line_and_stores_the_rest(live, c
     )
     assert main(["ingest", "--config", "slaengine.toml", str(events)]) == 1
     out, err = capsys.readouterr()
-    assert out == "3 event(s) stored, 5 rejected\n"
+    assert out == "3 events stored, 5 rejected\n"
     assert "Traceback" not in err
     problems = dict(line.split(": ", 1) for line in err.splitlines())
     assert problems == {
@@ -183,6 +183,20 @@ def test_ingest_rejects_poison_lines_with_their_line_and_stores_the_rest(live, c
         assert store.counts()["rejects"] == 5
     finally:
         store.close()
+
+
+def test_ingest_reads_a_gzip_file_and_names_a_damaged_one(live, capsys):
+    import gzip
+
+    packed = live / "events.jsonl.gz"
+    lines = [json.dumps(created("T-1")), json.dumps(created("T-2", 5))]
+    packed.write_bytes(gzip.compress(("\n".join(lines) + "\n").encode()))
+    assert main(["ingest", "--config", "slaengine.toml", str(packed)]) == 0
+    assert capsys.readouterr().out == "2 events stored, 0 rejected\n"
+    damaged = live / "cut.jsonl.gz"
+    damaged.write_bytes(packed.read_bytes()[:-12])
+    assert main(["ingest", "--config", "slaengine.toml", str(damaged)]) == 2
+    assert f"{damaged}: the gzip data is damaged" in capsys.readouterr().err
 
 
 def test_run_once_delivers_each_notification_once(live, capsys):
@@ -227,10 +241,10 @@ def test_failing_hook_shows_in_outbox_and_retry_revives_it(live, capsys, monkeyp
     )
     assert main(["outbox", "--config", "slaengine.toml"]) == 1
     table = capsys.readouterr().out
-    assert "0 failed, 2 delivered, 1 dead, 0 cancelled; 1 events, 1 tickets" in table
+    assert "0 failed, 2 delivered, 1 dead, 0 cancelled; 1 event, 1 ticket" in table
 
     assert main(["outbox", "--config", "slaengine.toml", "--retry"]) == 0
-    assert capsys.readouterr().out == "1 notification(s) queued again\n"
+    assert capsys.readouterr().out == "1 notification queued again\n"
     monkeypatch.delenv("SLAENGINE_LIVETEST_FAIL")
     assert main(["run", "--config", "slaengine.toml", "--once"]) == 0
     capsys.readouterr()
