@@ -16,6 +16,7 @@ import pytest
 pytest.importorskip("helpdesk")
 pytest.importorskip("pytest_django")
 
+from django.conf import settings
 from django.db import connection
 from helpdesk.models import FollowUp, Ticket
 from slaengine_django_helpdesk.models import SlaAction
@@ -32,6 +33,7 @@ def _run(database: str, state: Path, at: dt.datetime) -> subprocess.Popen[bytes]
         **os.environ,
         "PYTHONPATH": os.pathsep.join([str(HERE), *sys.path]),
         "PYTHONUNBUFFERED": "1",  # each log line as it happens, so the kill lands mid-run
+        "SLAENGINE_HELPDESK_TEST_DIR": str(settings.STATE_DIR),
     }
     return subprocess.Popen(
         [sys.executable, str(HERE / "helpdesk_site" / "advance.py"), database, str(state),
