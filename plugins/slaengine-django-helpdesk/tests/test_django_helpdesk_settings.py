@@ -13,6 +13,7 @@ pytest.importorskip("pytest_django")
 
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.db import connection
 from helpdesk.models import Ticket
 from slaengine_django_helpdesk import conf, engine
@@ -113,3 +114,25 @@ def test_the_admin_lists_recorded_events(desk: Any, users: Any, client: Any) -> 
     page = client.get("/admin/slaengine_helpdesk/slaevent/").content.decode()
     assert "created" in page
     assert f"/admin/slaengine_helpdesk/slaevent/{SlaEvent.objects.get(ticket=ticket).pk}/" in page
+
+
+def test_the_check_command_knows_the_sites_targets(settings: Any, tmp_path: Any) -> None:
+    out = io.StringIO()
+    call_command("slaengine_check", stdout=out)
+    assert "2 policies OK" in out.getvalue()
+    assert "actions:django-helpdesk" in out.getvalue()
+    assert "sla-mail" in out.getvalue()
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(
+        "version: 1\npolicies:\n  - name: p\n    calendar: 24x7\n    metrics:\n"
+        "      first_response:\n        targets: 1h\n"
+        "        escalations: [{after: 0m, notify: [sla-mial]}]\n",
+        encoding="utf-8",
+    )
+    settings.SLAENGINE = {**settings.SLAENGINE, "POLICIES": [str(broken)]}
+    err = io.StringIO()
+    with pytest.raises(CommandError, match="1 problem"):
+        call_command("slaengine_check", stderr=err)
+    assert "broken.yaml:8:" in err.getvalue()
+    assert "E305" in err.getvalue()
+    assert "did you mean 'sla-mail'" in err.getvalue()
