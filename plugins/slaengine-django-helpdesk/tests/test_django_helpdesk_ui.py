@@ -89,6 +89,17 @@ def test_the_ticket_list_sorts_soonest_breach_first(desk: Any, users: Any, clien
 
 
 @pytest.mark.django_db
+def test_a_clock_past_its_due_shows_as_over(desk: Any, client: Any, users: Any) -> None:
+    from slaengine_django_helpdesk.models import SlaTicket
+
+    ticket = desk.open(priority=1)
+    SlaTicket.objects.filter(pk=ticket.pk).update(next_due=timezone.now() - dt.timedelta(hours=2))
+    desk.login(users["agent"])
+    (row,) = _rows(client)
+    assert (row["sla_state"], row["sla_left"]) == ("breached", "2h 0m over")
+
+
+@pytest.mark.django_db
 def test_the_list_sorts_as_before_on_other_columns(desk: Any, users: Any, client: Any) -> None:
     made = _tickets(desk, users)
     url = reverse("helpdesk:datatables_ticket_list", args=[query_to_base64(LIST_QUERY)])

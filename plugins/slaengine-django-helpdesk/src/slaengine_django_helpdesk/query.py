@@ -53,7 +53,9 @@ class SlaQuery(__Query__):  # type: ignore[misc]
             summary = summaries.get(row["id"])
             due = summary.next_due if summary is not None else None
             row[COLUMN] = due.isoformat() if due is not None else None
-            row["sla_state"] = summary.state if summary is not None else ""
+            state = summary.state if summary is not None else ""
+            # The summary is refreshed by events; a running clock past its due is over by now.
+            row["sla_state"] = "breached" if due is not None and due <= now else state
             # Wall-clock time to the due instant: business time needs each clock's calendar.
             row["sla_left"] = until_text(int((due - now).total_seconds())) if due else ""
         return result
