@@ -185,7 +185,7 @@ def test_broken_file_reports_every_problem_located(run_cli: RunCli) -> None:
         pytest.param(
             "    - {at: +5m, type: status, status: pendng}\n  at: +1h\n  policy: chat\n",
             ":4:39: E400 'status' must be one of new, open, pending, on_hold, solved, closed, "
-            "got 'pendng' (did you mean 'pending'?)",
+            "got 'pendng'; did you mean 'pending'?",
             id="bad-event",
         ),
         pytest.param(

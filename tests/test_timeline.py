@@ -211,7 +211,7 @@ def test_unknown_custom_status_suggests_the_mapped_name(
         parse_event(raw_event("status", status="waitng"), status_map={"waiting": "pending"})
     assert info.value.reason == (
         "'status' must be one of new, open, pending, on_hold, solved, closed, waiting, "
-        "got 'waitng' (did you mean 'waiting'?)"
+        "got 'waitng'; did you mean 'waiting'?"
     )
 
 
@@ -238,8 +238,8 @@ BASE = {"ticket": "T-1", "at": T0}
         ),
         pytest.param(
             {**BASE, "type": "craeted"},
-            "'type' must be one of created, message, status, update, csat, got 'craeted' "
-            "(did you mean 'created'?)",
+            "'type' must be one of created, message, status, update, csat, got 'craeted'; "
+            "did you mean 'created'?",
             id="type-typo",
         ),
         pytest.param(
@@ -255,8 +255,8 @@ BASE = {"ticket": "T-1", "at": T0}
         ),
         pytest.param(
             {**BASE, "type": "created", "channel": "email", "priority": "hihg"},
-            "'priority' must be one of urgent, high, normal, low, got 'hihg' "
-            "(did you mean 'high'?)",
+            "'priority' must be one of urgent, high, normal, low, got 'hihg'; "
+            "did you mean 'high'?",
             id="bad-priority",
         ),
         pytest.param(
@@ -271,8 +271,8 @@ BASE = {"ticket": "T-1", "at": T0}
         ),
         pytest.param(
             {**BASE, "type": "message", "author": "agnet"},
-            "'author' must be one of customer, agent, bot, system, got 'agnet' "
-            "(did you mean 'agent'?)",
+            "'author' must be one of customer, agent, bot, system, got 'agnet'; "
+            "did you mean 'agent'?",
             id="bad-author",
         ),
         pytest.param(
@@ -283,8 +283,8 @@ BASE = {"ticket": "T-1", "at": T0}
         pytest.param({**BASE, "type": "status"}, "missing 'status'", id="status-missing"),
         pytest.param(
             {**BASE, "type": "status", "status": "pendng"},
-            "'status' must be one of new, open, pending, on_hold, solved, closed, got 'pendng' "
-            "(did you mean 'pending'?)",
+            "'status' must be one of new, open, pending, on_hold, solved, closed, got 'pendng'; "
+            "did you mean 'pending'?",
             id="bad-status",
         ),
         pytest.param(

@@ -34,20 +34,19 @@ from slaengine.policy.model import (
     Policy,
 )
 from slaengine.timeline import STOPPED_STATUSES, Event
+from slaengine.vocabulary import ClockState, StopReason
 
-ACTIVE: Final = "active"
-PAUSED: Final = "paused"
-ACHIEVED: Final = "achieved"
-BREACHED: Final = "breached"
-CANCELLED: Final = "cancelled"
-STATES: Final = (ACTIVE, PAUSED, ACHIEVED, BREACHED, CANCELLED)
+# The words of results are the members of slaengine.vocabulary; these names stay for imports.
+ACTIVE: Final = ClockState.ACTIVE
+PAUSED: Final = ClockState.PAUSED
+ACHIEVED: Final = ClockState.ACHIEVED
+BREACHED: Final = ClockState.BREACHED
+CANCELLED: Final = ClockState.CANCELLED
+STATES: Final = tuple(ClockState)
 
-# How a clock instance stopped.
-FULFILLED: Final = "fulfilled"  # a reply (response metrics)
-SOLVED: Final = "solved"  # the ticket was solved or closed
-# A customer message ended a periodic_update that hands over to next_response
-# (``customer_message_stops``): the customer now waits for an answer instead.
-SUPERSEDED: Final = "superseded"
+FULFILLED: Final = StopReason.FULFILLED
+SOLVED: Final = StopReason.SOLVED
+SUPERSEDED: Final = StopReason.SUPERSEDED
 
 
 @dataclass(frozen=True, slots=True)

@@ -46,11 +46,12 @@ from slaengine.policy.model import (
     PolicySet,
 )
 from slaengine.timeline import PRIORITIES, STOPPED_STATUSES, Event, TicketState, Timeline
+from slaengine.vocabulary import SegmentReason
 
-RUNNING: Final = "running"
-PAUSED: Final = "paused"
-CLOSED: Final = "closed"
-STOPPED: Final = "stopped"
+RUNNING: Final = SegmentReason.RUNNING
+PAUSED: Final = SegmentReason.PAUSED
+CLOSED: Final = SegmentReason.CLOSED
+STOPPED: Final = SegmentReason.STOPPED
 SEGMENT_KINDS: Final = (RUNNING, PAUSED, CLOSED, STOPPED)
 
 _DAYS: Final = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

@@ -7,7 +7,7 @@ and breaks ties between events at the same instant.
 from __future__ import annotations
 
 import datetime as dt
-import difflib
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from operator import attrgetter
@@ -15,6 +15,7 @@ from types import MappingProxyType
 from typing import Any, Final, NamedTuple
 
 from slaengine.errors import EventError, Problem
+from slaengine.problems import did_you_mean
 
 EVENT_TYPES: Final = ("created", "message", "status", "update", "csat")
 PRIORITIES: Final = ("urgent", "high", "normal", "low")
@@ -179,11 +180,6 @@ def _kind(value: object) -> str:
     }.get(type(value), type(value).__name__)
 
 
-def _suggest(word: str, choices: Iterable[str]) -> str:
-    match = difflib.get_close_matches(word, list(choices), n=1)
-    return f" (did you mean {match[0]!r}?)" if match else ""
-
-
 def _one_of(obj: Mapping[str, Any], key: str, choices: Iterable[str], required: bool) -> str | None:
     value = obj.get(key)
     if value is None:
@@ -191,7 +187,7 @@ def _one_of(obj: Mapping[str, Any], key: str, choices: Iterable[str], required: 
             raise EventError(f"missing '{key}' (one of {', '.join(choices)})")
         return None
     if not isinstance(value, str) or value not in choices:
-        hint = _suggest(value, choices) if isinstance(value, str) else ""
+        hint = did_you_mean(value, choices) if isinstance(value, str) else ""
         raise EventError(f"'{key}' must be one of {', '.join(choices)}, got {value!r}{hint}")
     return value
 
@@ -240,7 +236,7 @@ def _status(obj: Mapping[str, Any], status_map: Mapping[str, str], required: boo
         if mapped is not None:
             return mapped
     known = [*STATUSES, *status_map]
-    hint = _suggest(value, known) if isinstance(value, str) else ""
+    hint = did_you_mean(value, known) if isinstance(value, str) else ""
     raise EventError(f"'status' must be one of {', '.join(known)}, got {value!r}{hint}")
 
 
@@ -400,7 +396,8 @@ def canonical_values(
             ticket, at, kind, seq, line, event_id, channel, priority, status, customer, group,
             assignee, tags, fields, author,
         )  # fmt: skip
-    if kind == "csat" and (type(score) is float or type(score) is int):
+    # ``score - score == 0`` is false for NaN and infinities, which the full path refuses.
+    if kind == "csat" and (type(score) is int or (type(score) is float and score - score == 0)):
         return _quick_csat(ticket, at, seq, line, event_id, score)
     return None
 
@@ -578,10 +575,21 @@ def _checked_event(obj: object, seq: int, line: int, status_map: Mapping[str, st
             tags=_tags(obj),
             fields=_fields(obj),
         )
-    score = obj.get("score")
+    return Event(ticket, at, kind, seq, line, event_id, score=_score(obj.get("score")))
+
+
+def _score(score: object) -> float:
     if isinstance(score, bool) or not isinstance(score, int | float):
         raise EventError(f"a csat event needs a numeric 'score', got {_kind(score)}")
-    return Event(ticket, at, kind, seq, line, event_id, score=float(score))
+    try:
+        value = float(score)
+    except OverflowError:
+        value = math.inf
+    if not math.isfinite(value):
+        # NaN or an infinite score would make every mean of the audit NaN (invalid JSON).
+        shown = "a number too large" if isinstance(score, int) else repr(score)
+        raise EventError(f"'score' must be a finite number, got {shown}")
+    return value
 
 
 # -- grouping ----------------------------------------------------------------

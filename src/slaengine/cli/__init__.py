@@ -13,6 +13,7 @@ from slaengine import __version__
 from slaengine.cli._options import select_config
 from slaengine.errors import UserError
 from slaengine.logs import configure_logging
+from slaengine.safetext import printable_lines
 
 EXIT_OK = 0
 EXIT_PROBLEMS = 1
@@ -64,7 +65,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UserError as exc:
         if args.debug:
             raise
-        print(f"slaengine: {exc}", file=sys.stderr)
+        print(f"slaengine: {printable_lines(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
     except BrokenPipeError:  # output piped into head & co.
         return EXIT_OK

@@ -196,7 +196,7 @@ def checked_zone(name: str) -> str:
     """``name`` if it is a known IANA time zone; a user error otherwise."""
     try:
         ZoneInfo(name)
-    except (KeyError, ValueError):
+    except (KeyError, ValueError, OSError):  # OSError: "Europe" is a folder of the database
         raise UserError(f"--tz: unknown time zone {name!r} (e.g. UTC, Europe/Berlin)") from None
     return name
 

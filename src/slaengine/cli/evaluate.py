@@ -25,7 +25,7 @@ from slaengine.engine import iter_evaluate
 from slaengine.errors import UserError
 from slaengine.report.csv import csv_lines
 from slaengine.report.json import json_lines
-from slaengine.report.table import results_table, select_tickets, selection_line
+from slaengine.report.table import cell, results_table, select_tickets, selection_line
 from slaengine.report.terminal import fitted_width, terminal_console
 from slaengine.words import plural
 
@@ -100,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
             summary += " ..." if len(unmatched) > 10 else ""
         if timelines.duplicates:
             summary += f", {plural(timelines.duplicates, 'duplicate event')} ignored"
-        console.print(summary)
+        console.print(cell(summary))
     # The table's summary line already counts duplicates.
     duplicates = timelines.duplicates if args.format != "table" else 0
     report_problems(timelines.problems, args.rejects, duplicates)

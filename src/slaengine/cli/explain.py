@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import difflib
 import json
 import sys
 from typing import Any
@@ -23,6 +22,7 @@ from slaengine.cli._options import (
 )
 from slaengine.errors import UserError
 from slaengine.explain import explain_ticket
+from slaengine.problems import did_you_mean
 from slaengine.report.explain import explanation_renderables, explanation_to_dict
 from slaengine.words import plural
 
@@ -49,9 +49,9 @@ def register(commands: Any) -> None:
 
 def _unknown_ticket(ticket: str, source: str, known: list[str], problems: list[str]) -> UserError:
     message = f"no ticket {ticket!r} in {source}"
-    close = difflib.get_close_matches(ticket, known, n=1)
+    close = did_you_mean(ticket, known)
     if close:
-        message += f"; did you mean {close[0]!r}?"
+        message += close
     elif known:
         message += (
             f" (it has {plural(len(known), 'ticket')}, e.g. {', '.join(map(repr, known[:3]))})"

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import sys
 from typing import Any
 
 from slaengine.cli._live import add_live_options, live_settings, open_engine
 from slaengine.cli._options import evaluation_instant
-from slaengine.compressed import open_text
+from slaengine.compressed import open_binary
 from slaengine.errors import UserError
 from slaengine.words import plural
 
@@ -39,9 +40,20 @@ def _records(lines: Any, name: str) -> Any:
             continue
         origin = f"{name}:{number}"
         try:
+            line.encode("utf-8")  # undecodable bytes were read as surrogate escapes
+        except UnicodeEncodeError as exc:
+            yield origin, None, f"not valid UTF-8 (character {exc.start + 1} of the line)"
+            continue
+        try:
             payload = json.loads(line)
         except json.JSONDecodeError as exc:
             yield origin, None, f"not valid JSON: {exc.msg}"
+            continue
+        except ValueError as exc:  # an integer beyond Python's digit limit
+            yield origin, None, f"not usable JSON: {str(exc).split(':')[0]}"
+            continue
+        except RecursionError:
+            yield origin, None, "not usable JSON: nested too deeply"
             continue
         if isinstance(payload, dict):
             yield origin, payload, None
@@ -56,11 +68,16 @@ def run(args: argparse.Namespace) -> int:
     now = evaluation_instant(None)
     try:
         if args.file == "-":
+            if hasattr(sys.stdin, "reconfigure"):  # undecodable bytes become rejects too
+                sys.stdin.reconfigure(errors="surrogateescape")
             report = engine.ingest(_records(sys.stdin, "<stdin>"), now)
         else:
             try:
-                # A .gz file is read decompressed; damage there is a UserError naming it.
-                with open_text(args.file) as lines:
+                # A .gz file is read decompressed (damage there is a UserError naming
+                # it); undecodable bytes become surrogate escapes, then rejects.
+                with io.TextIOWrapper(
+                    open_binary(args.file), encoding="utf-8", errors="surrogateescape"
+                ) as lines:
                     report = engine.ingest(_records(lines, args.file), now)
             except OSError as exc:
                 raise UserError(f"cannot read {args.file}: {exc.strerror or exc}") from None

@@ -7,14 +7,16 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Final
 
+from slaengine.actions import Action
 from slaengine.calendar import BusinessCalendar
 from slaengine.timeline import TicketState
+from slaengine.vocabulary import MetricKind
 
-FIRST_RESPONSE: Final = "first_response"
-NEXT_RESPONSE: Final = "next_response"
-PERIODIC_UPDATE: Final = "periodic_update"
-RESOLUTION: Final = "resolution"
-METRIC_KINDS: Final = (FIRST_RESPONSE, NEXT_RESPONSE, PERIODIC_UPDATE, RESOLUTION)
+FIRST_RESPONSE: Final = MetricKind.FIRST_RESPONSE
+NEXT_RESPONSE: Final = MetricKind.NEXT_RESPONSE
+PERIODIC_UPDATE: Final = MetricKind.PERIODIC_UPDATE
+RESOLUTION: Final = MetricKind.RESOLUTION
+METRIC_KINDS: Final = tuple(MetricKind)
 RESPONSE_METRICS: Final = frozenset({FIRST_RESPONSE, NEXT_RESPONSE, PERIODIC_UPDATE})
 
 # What fulfils a response metric (``fulfilled_by``).
@@ -227,6 +229,7 @@ class AlertRule:
     percent: int = 0
     after: int = 0
     notify: tuple[str, ...] = ()
+    actions: tuple[Action, ...] = ()  # write-back into the helpdesk (slaengine.actions)
 
     def threshold(self, target: int) -> int:
         """Elapsed business seconds at which this point is reached, for ``target``."""

@@ -7,9 +7,8 @@ with the same codes (E1xx shape, E2xx values, E301 references, E4xx events).
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Final
 
@@ -26,6 +25,7 @@ from slaengine.policytest.model import (
     Check,
     Expectation,
 )
+from slaengine.problems import ProblemCollector, did_you_mean
 from slaengine.timeline import PRIORITIES, Event, build_timelines, parse_event, parse_instant
 
 CASE_KEYS: Final = ("name", "description", "timeline", "at", "policy", "expect", "absent")
@@ -55,11 +55,6 @@ EVENT_KEYS: Final = {
 STOP_REASONS: Final = (FULFILLED, SOLVED)
 _ZERO: Final = re.compile(r"^0+\s*(h|m|min|s)?$")
 _FIRST_QUOTED: Final = re.compile(r"^(?:missing )?'(\w+)'")
-
-
-def _suggest(word: str, choices: Iterable[str]) -> str:
-    match = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return f"; did you mean '{match[0]}'?" if match else ""
 
 
 def _text_of(node: YNode) -> str:
@@ -94,30 +89,19 @@ def parse_signed_duration(text: str, *, signed: bool = False) -> int:
     return sign * parse_duration(body)
 
 
-class _FileParser:
+class _FileParser(ProblemCollector):
     """Collects the cases and the problems of one test file."""
 
     def __init__(self, source: str, policies: PolicySet) -> None:
-        self.source = source
+        super().__init__(source)
         self.policies = policies
-        self.problems: list[Problem] = []
 
     def problem(self, node: YNode, code: str, message: str) -> None:
-        self.problems.append(Problem(self.source, node.line, node.column, code, message))
+        self.report(node, code, message)
 
     def check_keys(self, node: YMap, allowed: Sequence[str], what: str) -> int:
         """Report every unknown key of ``node``; return how many there were."""
-        unknown = 0
-        for name, (key, _) in node.entries.items():
-            if name not in allowed:
-                unknown += 1
-                self.problem(
-                    key,
-                    "E101",
-                    f"unknown key '{name}' in {what}; expected one of {', '.join(allowed)}"
-                    + _suggest(name, allowed),
-                )
-        return unknown
+        return self.unknown_keys(node.entries, allowed, what)
 
     # -- values ----------------------------------------------------------------
 
@@ -175,7 +159,7 @@ class _FileParser:
                 node,
                 "E103",
                 f"{what} must be one of {', '.join(choices)}, got '{written}'"
-                + _suggest(written, choices),
+                + did_you_mean(written, choices),
             )
             return None
         return value
@@ -188,7 +172,7 @@ class _FileParser:
                 node,
                 "E101",
                 f"unknown metric '{written}' in {what}; expected one of {', '.join(METRIC_KINDS)}"
-                + _suggest(written, METRIC_KINDS),
+                + did_you_mean(written, METRIC_KINDS),
             )
             return None
         return value
@@ -320,7 +304,7 @@ class _FileParser:
                 node,
                 "E301",
                 f"unknown policy '{written}'; expected one of {', '.join(names)}, or null for "
-                "no policy" + _suggest(written, names),
+                "no policy" + did_you_mean(written, names),
             )
         return written
 

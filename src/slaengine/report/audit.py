@@ -21,6 +21,7 @@ from slaengine.audit.stats import BUCKET_EDGES
 from slaengine.batch import BatchResult
 from slaengine.calendar import format_utc
 from slaengine.durations import format_duration
+from slaengine.report.table import cell
 from slaengine.report.terminal import Column, fitted_table
 from slaengine.words import plural
 
@@ -191,7 +192,7 @@ def _compliance_table(
 ) -> Table:
     counts = [row["compliance"] for row in rows]
     columns = [
-        Column(label, [" / ".join(row["key"].values()) for row in rows]),
+        Column(label, [cell(" / ".join(row["key"].values())) for row in rows]),
         Column("Tickets", [_count(row["tickets"]) for row in rows], right=True),
         Column("Compliance", [_pct(c["compliance"]) for c in counts], right=True),
         Column("Achieved", [_count(c["achieved"]) for c in counts], right=True, drop=1),
@@ -215,7 +216,7 @@ def _response_table(rows: list[dict[str, Any]], width: int | None) -> Table:
             lines.append((channel, metric, stats["business_seconds"], stats["calendar_seconds"]))
             first = False
     columns = [
-        Column("Channel", [line[0] for line in lines]),
+        Column("Channel", [cell(line[0]) for line in lines]),
         Column("Metric", [line[1] for line in lines]),
         Column("Count", [_count(line[2]["count"]) for line in lines], right=True),
         Column("Mean", [_dur(line[2]["mean"]) for line in lines], right=True, drop=2),
@@ -237,7 +238,7 @@ def _worst_table(doc: dict[str, Any], width: int | None) -> Table:
     columns: list[Column] = []
     # Agents go first, then groups, when the terminal is narrow; policies stay.
     for drop, dimension, rows in zip((0, 2, 1), dimensions, lists, strict=True):
-        names = [str(rows[i][dimension]) if i < len(rows) else "" for i in range(height)]
+        names = [cell(str(rows[i][dimension])) if i < len(rows) else "" for i in range(height)]
         counts = [_count(rows[i]["breached"]) if i < len(rows) else "" for i in range(height)]
         columns.append(Column(dimension.capitalize(), names, drop=drop))
         columns.append(Column("Breached", counts, right=True, drop=drop))

@@ -26,8 +26,14 @@ from slaengine.explain import (
     attributes,
 )
 from slaengine.report.table import STATE_STYLES
+from slaengine.vocabulary import MetricKind
 
-SEGMENT_STYLES = {RUNNING: "cyan", PAUSED: "yellow", CLOSED: "dim", STOPPED: "magenta"}
+SEGMENT_STYLES: dict[str, str] = {
+    RUNNING: "cyan",
+    PAUSED: "yellow",
+    CLOSED: "dim",
+    STOPPED: "magenta",
+}
 
 
 def _utc(t: int | None) -> str | None:
@@ -251,7 +257,7 @@ def _calendars(explanation: Explanation) -> Table:
 
 def _clock_title(item: ClockExplanation) -> Text:
     clock = item.clock
-    many = clock.metric in ("next_response", "periodic_update")
+    many = clock.metric in (MetricKind.NEXT_RESPONSE, MetricKind.PERIODIC_UPDATE)
     name = f"{clock.metric} #{clock.instance}" if many else clock.metric
     return Text.assemble((name, "bold"), " ", (clock.state, STATE_STYLES.get(clock.state, "")))
 

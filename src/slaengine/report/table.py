@@ -22,11 +22,12 @@ from slaengine.clocks import ACHIEVED, ACTIVE, BREACHED, CANCELLED, PAUSED
 from slaengine.durations import format_duration
 from slaengine.engine import TicketResult
 from slaengine.policy.model import NEXT_RESPONSE, PERIODIC_UPDATE
+from slaengine.safetext import printable
 from slaengine.words import plural
 
 MULTI_INSTANCE = frozenset({NEXT_RESPONSE, PERIODIC_UPDATE})
 
-STATE_STYLES = {
+STATE_STYLES: dict[str, str] = {
     ACTIVE: "cyan",
     PAUSED: "yellow",
     ACHIEVED: "green",
@@ -37,6 +38,12 @@ LONG_TIME: Final = "%Y-%m-%d %H:%M"
 SHORT_TIME: Final = "%m-%d %H:%M"
 # Columns that are never shortened: what the table is read for.
 _KEPT: Final = frozenset({"Ticket", "Metric", "State", "Due", "Left"})
+
+
+def cell(text: str, style: str = "") -> Text:
+    """A table cell of text from input files: shown as written, never read as markup,
+    control characters escaped (see :mod:`slaengine.safetext`)."""
+    return Text(printable(text), style=style)
 
 
 def local_time(t: int | None, zone: dt.tzinfo, fmt: str = LONG_TIME) -> str:
@@ -81,18 +88,19 @@ def _rows(
 ) -> list[_Row]:
     rows: list[_Row] = []
     for result in results:
-        policy = "unmatched" if result.policy is None else result.policy.name
+        policy = "unmatched" if result.policy is None else printable(result.policy.name)
+        ticket = printable(result.ticket)
         clocks = [c for c in result.clocks if not states or c.state in states]
         if not states and (result.policy is None or not result.clocks):
             # One row saying why there are no clocks: no policy, or none started yet.
             cells = dict.fromkeys(_ALL, "-")
-            cells |= {"Ticket": result.ticket, "Policy": policy, "Metric": "(no clocks)",
+            cells |= {"Ticket": ticket, "Policy": policy, "Metric": "(no clocks)",
                       "Start": local_time(result.state.created, zone, fmt)}  # fmt: skip
             rows.append(_Row(cells, "", True))
         for n, clock in enumerate(clocks):
             many = clock.metric in MULTI_INSTANCE
             cells = {
-                "Ticket": result.ticket if n == 0 else "",
+                "Ticket": ticket if n == 0 else "",
                 "Policy": policy if n == 0 else "",
                 "Metric": f"{clock.metric} #{clock.instance}" if many else clock.metric,
                 "State": clock.state,
@@ -206,7 +214,8 @@ def results_table(
             elif column == "Policy" and value == "unmatched":
                 cells.append(Text(value, style="magenta"))
             else:
-                cells.append(value)
+                # Text, not a string: ids and names from input files are never markup.
+                cells.append(Text(value))
         table.add_row(*cells)
         alone = row.first and (n + 1 == len(rows) or rows[n + 1].first)
         if alone and not layout.policy_column:

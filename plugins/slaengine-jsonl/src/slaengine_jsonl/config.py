@@ -8,11 +8,12 @@ the others still load.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
+
+from slaengine.problems import did_you_mean
 
 PLUGIN: Final = "jsonl"
 DEFAULT_PATTERN: Final = "*.jsonl"
@@ -33,11 +34,6 @@ class ConfigError(ValueError):
     """A source's table is not usable; the message lists every problem found."""
 
 
-def _did_you_mean(word: str, choices: tuple[str, ...]) -> str:
-    match = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
-    return f"; did you mean '{match[0]}'?" if match else ""
-
-
 def parse_source(name: str, table: Any) -> SourceSettings:
     """The source ``[plugins.jsonl.sources.NAME]`` describes.
 
@@ -46,7 +42,7 @@ def parse_source(name: str, table: Any) -> SourceSettings:
     if not isinstance(table, Mapping):
         raise ConfigError(f"expected a table of settings, got {type(table).__name__}")
     problems = [
-        f"unknown setting {key!r}{_did_you_mean(str(key), SOURCE_KEYS)} "
+        f"unknown setting {key!r}{did_you_mean(str(key), SOURCE_KEYS)} "
         f"(expected {', '.join(SOURCE_KEYS)})"
         for key in table
         if key not in SOURCE_KEYS

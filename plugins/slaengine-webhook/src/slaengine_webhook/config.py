@@ -8,7 +8,6 @@ still load.
 
 from __future__ import annotations
 
-import difflib
 import math
 import os
 import urllib.parse
@@ -16,10 +15,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from slaengine.problems import did_you_mean
+
 PLUGIN: Final = "webhook"
 JSON: Final = "json"
 SLACK: Final = "slack"
-FORMATS: Final = (JSON, SLACK)
+TEAMS: Final = "teams"
+GOOGLE_CHAT: Final = "google-chat"
+FORMATS: Final = (JSON, SLACK, TEAMS, GOOGLE_CHAT)
 
 DEFAULT_TIMEOUT: Final = 5.0
 DEFAULT_RETRIES: Final = 2
@@ -104,11 +107,6 @@ def missing_secret(env_name: str) -> str:
     )
 
 
-def _did_you_mean(word: str, choices: tuple[str, ...]) -> str:
-    match = difflib.get_close_matches(word, choices, n=1, cutoff=0.6)
-    return f"; did you mean '{match[0]}'?" if match else ""
-
-
 def _number(
     table: Mapping[str, Any], key: str, default: float, problems: list[str], *, positive: bool
 ) -> float:
@@ -173,7 +171,7 @@ def parse_target(name: str, table: Any, environ: Mapping[str, str] | None = None
     for key in table:
         if key not in TARGET_KEYS:
             problems.append(
-                f"unknown setting {key!r}{_did_you_mean(str(key), TARGET_KEYS)} "
+                f"unknown setting {key!r}{did_you_mean(str(key), TARGET_KEYS)} "
                 f"(expected {', '.join(TARGET_KEYS)})"
             )
     url = _check_url(table.get("url"), problems)
@@ -188,7 +186,7 @@ def parse_target(name: str, table: Any, environ: Mapping[str, str] | None = None
     if body_format not in FORMATS:
         problems.append(
             f"'format' must be one of {', '.join(FORMATS)}, got {body_format!r}"
-            + _did_you_mean(str(body_format), FORMATS)
+            + did_you_mean(str(body_format), FORMATS)
         )
     retries = table.get("retries", DEFAULT_RETRIES)
     if isinstance(retries, bool) or not isinstance(retries, int) or not 0 <= retries <= MAX_RETRIES:
@@ -256,10 +254,12 @@ def load_targets(config: Mapping[str, Any], environ: Mapping[str, str] | None = 
 
 __all__ = [
     "FORMATS",
+    "GOOGLE_CHAT",
     "JSON",
     "PLUGIN",
     "SLACK",
     "TARGET_KEYS",
+    "TEAMS",
     "ConfigError",
     "Loaded",
     "Target",

@@ -1,0 +1,355 @@
+"""One metric of a policy: targets, pauses, warnings, escalations and clock rules."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from slaengine.actions import Action
+from slaengine.durations import parse_duration, parse_working_days
+from slaengine.policy.model import (
+    ASSIGNMENT,
+    COUNTS_FROM,
+    DUE_AT_CLOSING,
+    ESCALATION,
+    FIRST_RESPONSE,
+    FULFILMENTS,
+    METRIC_KINDS,
+    NEXT_RESPONSE,
+    ON_REOPEN,
+    PERIODIC_UPDATE,
+    PRECISIONS,
+    RESOLUTION,
+    RESPONSE_METRICS,
+    STARTS,
+    WARNING,
+    WHEN_SOLVED,
+    AlertRule,
+)
+from slaengine.policy.nodes import FileContext, describe, flag
+from slaengine.policy.semantics import Preset
+from slaengine.policy.source import YMap, YNode, YScalar, YSeq
+from slaengine.policy.validate_actions import actions_of
+from slaengine.problems import did_you_mean
+from slaengine.timeline import PRIORITIES, STOPPED_STATUSES
+
+METRIC_KEYS = (
+    "targets",
+    "pause_when",
+    "calendar",
+    "warn_at",
+    "escalations",
+    "fulfilled_by",
+    "starts",
+    "staff_created",
+    "counts_from",
+    "customer_message_stops",
+    "when_solved",
+    "on_reopen",
+    "hide_when",
+)
+# The metrics each clock rule applies to (E213 for any other).
+RULE_METRICS: Mapping[str, frozenset[str]] = MappingProxyType(
+    {
+        "fulfilled_by": RESPONSE_METRICS,
+        "starts": frozenset({FIRST_RESPONSE, RESOLUTION}),
+        "staff_created": frozenset({FIRST_RESPONSE}),
+        "counts_from": frozenset({NEXT_RESPONSE}),
+        "customer_message_stops": frozenset({PERIODIC_UPDATE}),
+        "when_solved": RESPONSE_METRICS,
+        "on_reopen": frozenset({RESOLUTION}),
+        "hide_when": frozenset(METRIC_KINDS),
+    }
+)
+CHOICES: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {
+        "fulfilled_by": FULFILMENTS,
+        "starts": STARTS,
+        "counts_from": COUNTS_FROM,
+        "when_solved": WHEN_SOLVED,
+        "on_reopen": ON_REOPEN,
+        "precision": PRECISIONS,
+        "due_at_closing": DUE_AT_CLOSING,
+        "staff_created": ("measured", "exempt"),
+    }
+)
+WARN_KEYS = ("at", "notify", "actions")
+ESCALATION_KEYS = ("after", "notify", "actions")
+_PERCENT = re.compile(r"^\s*(\d{1,3})\s*%\s*$")
+
+
+def _target(value: object) -> int:
+    """Seconds of a target, or ``-n`` for ``n`` working days (resolved with the calendar)."""
+    days = parse_working_days(value)
+    return -days if days is not None else parse_duration(value)
+
+
+def targets_of(ctx: FileContext, node: YNode, where: str) -> dict[str, int] | None:
+    """Targets per priority: seconds, or ``-n`` for ``n`` working days (see :func:`_target`)."""
+    if isinstance(node, YScalar):
+        try:
+            seconds = _target(node.value)
+        except ValueError as exc:
+            ctx.report(node, "E201", f"bad target of {where}: {exc}")
+            return None
+        return dict.fromkeys(PRIORITIES, seconds)
+    body = ctx.mapping(node, f"'targets' of {where}")
+    if body is None:
+        return None
+    targets: dict[str, int] = {}
+    for name, (key, value) in body.entries.items():
+        if name not in PRIORITIES:
+            ctx.report(
+                key,
+                "E207",
+                f"unknown priority '{name}' in 'targets'; expected "
+                f"{', '.join(PRIORITIES)}{did_you_mean(name, PRIORITIES)}",
+            )
+            continue
+        if not isinstance(value, YScalar):
+            ctx.report(
+                value,
+                "E201",
+                f"bad target for {name}: expected a duration like 90m, "
+                f"2h or 1h30m, got {describe(value)}",
+            )
+            continue
+        try:
+            targets[name] = _target(value.value)
+        except ValueError as exc:
+            ctx.report(value, "E201", f"bad target for {name}: {exc}")
+    missing = [p for p in PRIORITIES if p not in body.entries]
+    if missing:
+        ctx.report(
+            body,
+            "E102",
+            f"'targets' of {where} has no target for {', '.join(missing)}; "
+            "give every priority one (or one duration for all)",
+        )
+    return targets if len(targets) == len(PRIORITIES) else None
+
+
+def statuses(
+    ctx: FileContext, node: YNode, allowed: Sequence[str], key: str = "pause_when"
+) -> frozenset[str]:
+    """The statuses listed under ``key``; E208 for stopping and unknown ones."""
+    found: set[str] = set()
+    for value, item in ctx.text_list(node, "a status"):
+        if value in STOPPED_STATUSES:
+            ctx.report(
+                item,
+                "E208",
+                f"'{value}' stops clocks; it cannot pause them"
+                if key == "pause_when"
+                else f"'{value}' stops clocks; there is no deadline to hide",
+            )
+        elif value not in allowed:
+            ctx.report(
+                item,
+                "E208",
+                f"unknown status '{value}' in '{key}'; expected one of "
+                f"{', '.join(allowed)}{did_you_mean(value, allowed)}",
+            )
+        else:
+            found.add(value)
+    return frozenset(found)
+
+
+@dataclass(slots=True)
+class DraftMetric:
+    """A metric whose calendar name is resolved after all files are read."""
+
+    kind: str
+    key: YNode
+    targets: dict[str, int] | None  # None when invalid (already reported)
+    pauses: frozenset[str]
+    calendar_ref: tuple[str, YNode] | None
+    alerts: tuple[AlertRule, ...] | None  # None when invalid
+    rules: dict[str, Any] = field(default_factory=dict)  # clock rules, preset defaults applied
+
+
+def _notify(ctx: FileContext, body: YMap) -> tuple[str, ...]:
+    if "notify" not in body.entries:
+        return ()
+    names = ctx.text_list(body.entries["notify"][1], "a notify target")
+    known = ctx.notifiers
+    if known is not None:
+        for name, node in names:
+            if name not in known:
+                hint = (
+                    f"; expected one of {', '.join(sorted(known))}{did_you_mean(name, known)}"
+                    if known
+                    else "; no notifier plugin is installed (see docs/hooks.md)"
+                )
+                ctx.report(node, "E305", f"unknown notify target '{name}'{hint}")
+    return tuple(name for name, _ in names)
+
+
+def _actions(ctx: FileContext, body: YMap) -> tuple[Action, ...] | None:
+    """The ``actions`` of a warning or escalation: () when absent, None when invalid."""
+    if "actions" not in body.entries:
+        return ()
+    return actions_of(ctx, body.entries["actions"][1])
+
+
+def warnings_of(ctx: FileContext, node: YNode) -> list[AlertRule] | None:
+    """``warn_at: [50%, {at: 80%, notify: [...]}]`` as warning rules in percent order."""
+    items = node.items if isinstance(node, YSeq) else [node]
+    found: dict[int, tuple[tuple[str, ...], tuple[Action, ...]]] = {}
+    ok = True
+    for item in items:
+        notify: tuple[str, ...] = ()
+        actions: tuple[Action, ...] = ()
+        value = item
+        if isinstance(item, YMap):
+            ctx.keys(item, WARN_KEYS, "a warning")
+            at = ctx.required(item, "at", "a warning")
+            given = _actions(ctx, item)
+            if at is None or given is None:
+                ok = False
+                continue
+            value, notify, actions = at, _notify(ctx, item), given
+        text = value.text if isinstance(value, YScalar) else ""
+        percent = _PERCENT.match(text)
+        if percent is None or not 1 <= int(percent.group(1)) <= 99:
+            ctx.report(
+                value,
+                "E211",
+                f"a warning is a share of the target from 1% to 99%, "
+                f"like 80%; got {describe(value)}",
+            )
+            ok = False
+            continue
+        share = int(percent.group(1))
+        if share in found:
+            ctx.report(value, "E211", f"warning at {share}% is given twice")
+            ok = False
+        found[share] = (notify, actions)
+    if not ok:
+        return None
+    return [
+        AlertRule(WARNING, level, percent=share, notify=found[share][0], actions=found[share][1])
+        for level, share in enumerate(sorted(found), start=1)
+    ]
+
+
+def escalations_of(ctx: FileContext, node: YNode) -> list[AlertRule] | None:
+    """``escalations: [{after: 0m, notify: [...]}, {after: 2h, ...}]`` in increasing order."""
+    items = node.items if isinstance(node, YSeq) else [node]
+    rules: list[AlertRule] = []
+    ok = True
+    previous = -1
+    for item in items:
+        body = ctx.mapping(item, "an escalation")
+        if body is None:
+            ok = False
+            continue
+        ctx.keys(body, ESCALATION_KEYS, "an escalation")
+        after_node = ctx.required(body, "after", "an escalation")
+        if after_node is None:
+            ok = False
+            continue
+        raw = after_node.value if isinstance(after_node, YScalar) else None
+        try:
+            # 0 (at the breach) is allowed here, unlike for targets.
+            zero = isinstance(raw, int | str) and str(raw).strip() in {"0", "0m", "0h", "0s"}
+            after = 0 if zero else parse_duration(raw)
+        except ValueError as exc:
+            ctx.report(after_node, "E201", f"bad 'after' of an escalation: {exc}")
+            ok = False
+            continue
+        if after <= previous:
+            ctx.report(
+                after_node,
+                "E212",
+                "escalations must come in increasing 'after' order, each later than the one before",
+            )
+            ok = False
+        previous = max(previous, after)
+        actions = _actions(ctx, body)
+        if actions is None:
+            ok = False
+            continue
+        rules.append(
+            AlertRule(
+                ESCALATION, len(rules) + 1, after=after, notify=_notify(ctx, body), actions=actions
+            )
+        )
+    return rules if ok else None
+
+
+def choice(ctx: FileContext, node: YNode, rule: str) -> str | None:
+    """One of the values a clock rule allows (E214 otherwise)."""
+    value = ctx.text(node, f"'{rule}'")
+    if value is None:
+        return None
+    choices = CHOICES[rule]
+    if value not in choices:
+        ctx.report(
+            node,
+            "E214",
+            f"unknown value '{value}' for '{rule}'; expected one of "
+            f"{', '.join(choices)}{did_you_mean(value, choices)}",
+        )
+        return None
+    return value
+
+
+def metric_rules(
+    ctx: FileContext, metric: YMap, kind: str, chosen: Preset | None, allowed: Sequence[str]
+) -> dict[str, Any]:
+    """A metric's clock rules: written ones, else the preset's; E213 where they do not apply."""
+    rules: dict[str, Any] = {}
+    for rule, kinds in RULE_METRICS.items():
+        if chosen is not None and kind in kinds:
+            default = chosen.metric_default(kind, rule)
+            if default is not None:
+                rules[rule] = default
+        if rule not in metric.entries:
+            continue
+        key, node = metric.entries[rule]
+        if kind not in kinds:
+            ctx.report(
+                key,
+                "E213",
+                f"'{rule}' does not apply to {kind}; it is a rule of "
+                f"{', '.join(k for k in METRIC_KINDS if k in kinds)}",
+            )
+            continue
+        value: Any
+        if rule == "hide_when":
+            value = statuses(ctx, node, allowed, "hide_when")
+        elif rule == "customer_message_stops":
+            value = flag(ctx, node, f"'{rule}'")
+        elif rule == "staff_created":
+            chosen_value = choice(ctx, node, rule)
+            value = None if chosen_value is None else chosen_value == "measured"
+        else:
+            value = choice(ctx, node, rule)
+            if value == ASSIGNMENT and kind != FIRST_RESPONSE:
+                ctx.report(
+                    node,
+                    "E213",
+                    f"'fulfilled_by: {ASSIGNMENT}' is for first_response (time to own), not {kind}",
+                )
+                value = None
+        if value is not None:
+            rules[rule] = value
+    return rules
+
+
+__all__ = [
+    "CHOICES",
+    "METRIC_KEYS",
+    "RULE_METRICS",
+    "DraftMetric",
+    "choice",
+    "escalations_of",
+    "metric_rules",
+    "statuses",
+    "targets_of",
+    "warnings_of",
+]
