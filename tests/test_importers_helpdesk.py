@@ -110,7 +110,21 @@ def test_zendesk_audits_give_history_and_skip_the_description_comment():
     assert [(s.reason, s.detail) for s in report.skipped] == [
         ("bad audit", "audits item 7: missing 'created_at'")
     ]
-    assert report.notes == {"ticket without audits or ticket events (created only)": 1}
+    assert report.notes == {"ticket without audits, ticket events or metrics (created only)": 1}
+
+
+def test_zendesk_ticket_without_history_takes_first_reply_and_solve_from_its_metrics():
+    events, _ = _import("zendesk", SAMPLES / "zendesk")
+    ticket = [(e["id"], e["at"], e.get("status")) for e in events if e["ticket"] == "104"]
+    # reply_time_in_minutes.calendar 95 after 10:00; solved_at; closed at status_updated_at.
+    assert ticket == [
+        ("created", "2025-03-06T10:00:00Z", "open"),
+        ("first-reply", "2025-03-06T11:35:00Z", None),
+        ("solved", "2025-03-06T11:36:00Z", "solved"),
+        ("closed", "2025-03-10T10:00:00Z", "closed"),
+    ]
+    facts = _facts(events, "104")
+    assert (facts.customer_messages, facts.answered_messages, facts.agent_replies) == (1, 1, 1)
 
 
 def test_zendesk_ticket_events_map_children_with_and_without_comment_sideload():
@@ -294,3 +308,18 @@ def test_timezone_and_tz_are_one_option(capsys):
         assert main([*argv, option, "Europe/Lisbon"]) == 0
         lines = capsys.readouterr().out.splitlines()
         assert [json.loads(line) for line in lines] == _golden(CSV / "history.expected.jsonl")
+
+
+def test_csv_keeps_custom_statuses_for_the_policy_to_map(tmp_path):
+    path = tmp_path / "custom.csv"
+    path.write_text(
+        "ticket,at,type,channel,priority,status\n"
+        "T-1,2025-03-03T09:00:00Z,created,email,high,\n"
+        "T-1,2025-03-03T09:05:00Z,status,,,waiting_on_customer\n",
+        encoding="utf-8",
+    )
+    events, report = _import("csv", path)
+    assert events[1]["status"] == "waiting_on_customer"
+    assert report.skipped == []
+    parsed = slaengine.parse_event(events[1], status_map={"waiting_on_customer": "pending"})
+    assert parsed.status == "pending"

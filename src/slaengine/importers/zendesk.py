@@ -58,7 +58,15 @@ _FIELDS: Final = {
     "requester_id": "customer",
     "tags": "tags",
 }
-_LISTS: Final = ("tickets", "audits", "ticket_events", "satisfaction_ratings")
+_LISTS: Final = (
+    "tickets",
+    "audits",
+    "ticket_events",
+    "satisfaction_ratings",
+    "metric_sets",
+    "ticket_metrics",
+)
+_STOPPED: Final = frozenset({"solved", "closed"})
 
 
 @dataclass(slots=True)
@@ -79,6 +87,7 @@ class _Export:
     ratings: dict[str, list[tuple[dt.datetime, int, str]]] = field(default_factory=dict)
     users: dict[str, tuple[str, str | None]] = field(default_factory=dict)  # id -> (role, name)
     groups: dict[str, str] = field(default_factory=dict)
+    metrics: dict[str, dict[str, Any]] = field(default_factory=dict)  # ticket id -> metric set
     order: list[str] = field(default_factory=list)  # ticket ids in order of first mention
 
     def mention(self, ticket: str) -> None:
@@ -130,6 +139,9 @@ def _read_document(
         _add_audit(
             export, item, source, f"ticket_events item {n}", report, _audit_from_ticket_event
         )
+    for metrics in [*(document.get("metric_sets") or []), *(document.get("ticket_metrics") or [])]:
+        if isinstance(metrics, dict) and metrics.get("ticket_id") is not None:
+            export.metrics[str(metrics["ticket_id"])] = metrics
     for rating in document.get("satisfaction_ratings") or []:
         report.rows += 1
         score = CSAT_SCORES.get(str(rating.get("score")))
@@ -252,7 +264,7 @@ def ticket_events(ticket: str, export: _Export, report: ImportReport) -> Iterato
         "channel": channel or "unknown",
         "priority": first.get("priority") if first.get("priority") in PRIORITIES else
         DEFAULT_PRIORITY,
-        "status": STATUSES.get(str(first.get("status")), "new"),
+        "status": _opening_status(first.get("status"), bool(history)),
     }  # fmt: skip
     for name in ("customer", "group", "assignee"):
         value = first.get(name)
@@ -294,7 +306,52 @@ def ticket_events(ticket: str, export: _Export, report: ImportReport) -> Iterato
                 "score": rating,
             }
     if not history:
-        report.note("ticket without audits or ticket events (created only)")
+        yield from _from_metrics(ticket, obj, export.metrics.get(ticket), created_at, report)
+
+
+def _opening_status(status: object, history: bool) -> str:
+    """The status at creation; without history a solved ticket cannot have started solved."""
+    mapped = STATUSES.get(str(status), "new")
+    return "open" if not history and mapped in _STOPPED else mapped
+
+
+def _from_metrics(
+    ticket: str,
+    obj: dict[str, Any],
+    metrics: dict[str, Any] | None,
+    created_at: dt.datetime,
+    report: ImportReport,
+) -> Iterator[Event]:
+    """What a ticket without audits still tells: its metric set's first reply and solve time.
+
+    Zendesk's ticket metrics give the first reply as minutes after creation
+    (calendar time), the last solve instant and when the status last changed
+    (a closed ticket's closing); without them a solved or closed ticket gets
+    its status at its last update.
+    """
+    status = STATUSES.get(str(obj.get("status")), "new")
+    reply = ((metrics or {}).get("reply_time_in_minutes") or {}).get("calendar")
+    if isinstance(reply, int | float):
+        at = created_at + dt.timedelta(minutes=reply)
+        yield {"id": "first-reply", "ticket": ticket, "at": iso(at), "type": "message",
+               "author": "agent"}  # fmt: skip
+    if status not in _STOPPED:
+        if metrics is None:
+            report.note("ticket without audits, ticket events or metrics (created only)")
+        return
+    solved = (metrics or {}).get("solved_at")
+    if not solved:
+        when = max(parse_time(obj.get("updated_at")), created_at)
+        report.note(f"{status} ticket without history or solved_at (status at its last update)")
+        yield {"id": status, "ticket": ticket, "at": iso(when), "type": "status", "status": status}
+        return
+    solved_at = max(parse_time(solved), created_at)
+    yield {"id": "solved", "ticket": ticket, "at": iso(solved_at), "type": "status",
+           "status": "solved"}  # fmt: skip
+    changed = (metrics or {}).get("status_updated_at")
+    if status == "closed" and changed and parse_time(changed) >= solved_at:
+        yield {"id": "closed", "ticket": ticket, "at": iso(parse_time(changed)),
+               "type": "status", "status": "closed"}  # fmt: skip
 
 
 def _first_values(obj: dict[str, Any], history: list[_Audit]) -> dict[str, Any]:
