@@ -323,3 +323,20 @@ def test_csv_keeps_custom_statuses_for_the_policy_to_map(tmp_path):
     assert report.skipped == []
     parsed = slaengine.parse_event(events[1], status_map={"waiting_on_customer": "pending"})
     assert parsed.status == "pending"
+
+
+def test_mapping_is_for_the_csv_kind_and_must_exist(tmp_path, capsys):
+    mapping = CSV / "events.toml"
+    assert (
+        main(["import", "volvo", str(SAMPLES / "volvo_sample.csv"), "--mapping", str(mapping)]) == 2
+    )
+    assert "--mapping is for the csv kind only" in capsys.readouterr().err
+    missing = tmp_path / "nope.toml"
+    assert main(["import", "csv", str(CSV / "events.csv"), "--mapping", str(missing)]) == 2
+    assert f"--mapping: cannot read {missing}" in capsys.readouterr().err
+
+
+def test_summary_counts_in_the_right_number(capsys):
+    assert main(["import", "zendesk", str(SAMPLES / "zendesk")]) == 0
+    err = capsys.readouterr().err
+    assert "zendesk: 17 rows read, 26 events written, 4 tickets, 1 row skipped (1 bad audit)" in err
