@@ -340,3 +340,42 @@ def test_summary_counts_in_the_right_number(capsys):
     assert main(["import", "zendesk", str(SAMPLES / "zendesk")]) == 0
     err = capsys.readouterr().err
     assert "zendesk: 17 rows read, 26 events written, 4 tickets, 1 row skipped (1 bad audit)" in err
+
+
+# -- malformed exports: reported and skipped, never a crash ---------------------------------
+
+GARBAGE = [
+    ("zendesk", {"tickets": [1, "x", {"id": 1}, {"id": 2, "created_at": "bad"}]}),
+    ("zendesk", {"audits": [{"ticket_id": 1, "created_at": "2025-01-01T00:00:00Z",
+                             "events": [1, {"type": "Change", "field_name": "tags", "value": 5},
+                                        {"type": "Comment", "public": "yes"}]}]}),
+    ("zendesk", {"users": [{"x": 1}, 5, None], "groups": [{"name": "a"}, 3], "tickets": []}),
+    ("zendesk", {"satisfaction_ratings": [{"score": "good"}, 7]}),
+    ("zendesk", {"ticket_events": [{"ticket_id": 1, "timestamp": "x"},
+                                   {"ticket_id": 2, "timestamp": 1700000000,
+                                    "child_events": [5, {"event_type": "Change", "status": []}]}]}),
+    ("zendesk", {"metric_sets": [{"ticket_id": 3, "reply_time_in_minutes": {"calendar": "x"},
+                                  "solved_at": "bad"}],
+                 "tickets": [{"id": 3, "created_at": "2025-01-01T00:00:00Z", "status": "solved"}]}),
+    ("freshdesk", [{"id": 1, "requester_id": 2, "created_at": "2025-01-01T00:00:00Z", "status": 9,
+                    "priority": "high", "source": "web", "tags": 5, "custom_fields": [1]}]),
+    ("freshdesk", [{"id": 1, "requester_id": 2, "created_at": "2025-01-01T00:00:00Z", "status": 2},
+                   {"ticket_id": 1, "incoming": True},
+                   {"ticket_id": 1, "private": True, "created_at": "bad"},
+                   {"ticket_id": 1, "ratings": 5}]),
+    ("freshdesk", [{"id": 10, "requester_id": 2, "created_at": "2025-01-01T00:00:00Z",
+                    "status": 5}]),
+]  # fmt: skip
+# Documents whose junk is only ignored (no usable item was lost), not reported.
+IGNORED = (1, 2)
+
+
+@pytest.mark.parametrize("case", range(len(GARBAGE)))
+def test_malformed_items_are_reported_not_raised(case, tmp_path):
+    kind, document = GARBAGE[case]
+    path = tmp_path / "export.json"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    events, report = _import(kind, path)
+    assert bool(report.skipped) is (case not in IGNORED)
+    for event in events:
+        slaengine.parse_event(event, status_map={"freshdesk_9": "open"})

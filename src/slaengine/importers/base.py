@@ -257,7 +257,7 @@ def json_files(path: Path) -> list[Path]:
 
 
 def json_documents(path: Path, kind: str) -> Iterator[tuple[int, Any]]:
-    """``(line, document)`` of a JSON file (one document) or JSON Lines file (one per line).
+    """``(line, document)`` of a JSON file (one document, line 0) or JSON Lines (one a line).
 
     ``.gz`` files are read compressed. A file that is not JSON at all is
     another kind of file: :class:`ImportFormatError` names it.
@@ -269,7 +269,7 @@ def json_documents(path: Path, kind: str) -> Iterator[tuple[int, Any]]:
     with open_text(path) as stream:
         if not lines:
             try:
-                yield 1, json.load(stream)
+                yield 0, json.load(stream)  # line 0: a whole file has no line to name
             except json.JSONDecodeError as exc:
                 raise ImportFormatError(
                     source, kind, f"not valid JSON at line {exc.lineno}: {exc.msg}"

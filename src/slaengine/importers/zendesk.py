@@ -117,10 +117,12 @@ def _read_document(
         raise ImportFormatError(
             source, KIND, f"{shape} without a 'tickets', 'audits' or 'ticket_events' list"
         )
-    for user in document.get("users") or []:
-        export.users[str(user["id"])] = (str(user.get("role") or "end-user"), user.get("name"))
-    for group in document.get("groups") or []:
-        if group.get("name"):
+    for user in _objects(document.get("users")):
+        if user.get("id") is not None:
+            role = str(user.get("role") or "end-user")
+            export.users[str(user["id"])] = (role, user.get("name"))
+    for group in _objects(document.get("groups")):
+        if group.get("id") is not None and group.get("name"):
             export.groups[str(group["id"])] = str(group["name"])
     tickets = list(document.get("tickets") or [])
     if isinstance(document.get("ticket"), dict):
@@ -128,29 +130,36 @@ def _read_document(
     for ticket in tickets:
         report.rows += 1
         if not isinstance(ticket, dict) or ticket.get("id") is None:
-            report.skip(source, 0, "bad ticket", "a ticket without an id")
+            report.skip(source, line, "bad ticket", "a ticket without an id")
             continue
         key = str(ticket["id"])
         export.mention(key)
         export.tickets[key] = ticket  # a later page holds the newer copy
     for n, audit in enumerate(document.get("audits") or [], start=1):
-        _add_audit(export, audit, source, f"audits item {n}", report, _audit_from_audit)
+        _add_audit(export, audit, (source, line), f"audits item {n}", report, _audit_from_audit)
     for n, item in enumerate(document.get("ticket_events") or [], start=1):
         _add_audit(
-            export, item, source, f"ticket_events item {n}", report, _audit_from_ticket_event
-        )
-    for metrics in [*(document.get("metric_sets") or []), *(document.get("ticket_metrics") or [])]:
-        if isinstance(metrics, dict) and metrics.get("ticket_id") is not None:
+            export, item, (source, line), f"ticket_events item {n}", report,
+            _audit_from_ticket_event,
+        )  # fmt: skip
+    for metrics in [
+        *_objects(document.get("metric_sets")),
+        *_objects(document.get("ticket_metrics")),
+    ]:
+        if metrics.get("ticket_id") is not None:
             export.metrics[str(metrics["ticket_id"])] = metrics
     for rating in document.get("satisfaction_ratings") or []:
         report.rows += 1
+        if not isinstance(rating, dict) or rating.get("ticket_id") is None:
+            report.skip(source, line, "bad satisfaction rating", "no ticket_id")
+            continue
         score = CSAT_SCORES.get(str(rating.get("score")))
         if score is None:  # offered or unoffered: no answer yet
             continue
         try:
             at = parse_time(rating.get("updated_at") or rating.get("created_at"))
         except ValueError as exc:
-            report.skip(source, 0, "bad satisfaction rating", str(exc))
+            report.skip(source, line, "bad satisfaction rating", str(exc))
             continue
         export.ratings.setdefault(str(rating["ticket_id"]), []).append(
             (at, score, str(rating.get("id", "")))
@@ -160,7 +169,7 @@ def _read_document(
 def _add_audit(
     export: _Export,
     item: Any,
-    source: str,
+    origin: tuple[str, int],
     where: str,
     report: ImportReport,
     convert: Callable[[dict[str, Any]], _Audit],
@@ -169,9 +178,9 @@ def _add_audit(
     try:
         ticket = str(item["ticket_id"])
         audit = convert(item)
-    except (KeyError, TypeError, ValueError) as exc:
-        # JSON pages have no useful line: the item's place in its list says where.
-        report.skip(source, 0, "bad audit", f"{where}: {_why(exc)}")
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        # A JSON page has no useful line: the item's place in its list says where.
+        report.skip(*origin, "bad audit", f"{where}: {_why(exc)}")
         return
     export.mention(ticket)
     history = export.audits.setdefault(ticket, [])
@@ -187,7 +196,7 @@ def _audit_from_audit(item: dict[str, Any]) -> _Audit:
         order=0,
         author=_id(item.get("author_id")),
         channel=_channel(channel),
-        events=[_audit_event(event, item) for event in item.get("events") or []],
+        events=[_audit_event(event, item) for event in _objects(item.get("events"))],
     )
 
 
@@ -206,7 +215,7 @@ def _audit_from_ticket_event(item: dict[str, Any]) -> _Audit:
     )
     updater = _id(item.get("updater_id"))
     events: list[dict[str, Any]] = []
-    for child in item.get("child_events") or []:
+    for child in _objects(item.get("child_events")):
         kind = child.get("event_type") or child.get("type")
         ident = child.get("id", f"{item.get('id')}.{len(events)}")
         if kind in {"Comment", "VoiceComment"} or child.get("comment_present"):
@@ -249,6 +258,7 @@ def ticket_events(ticket: str, export: _Export, report: ImportReport) -> Iterato
     elif history:
         created_at = history[0].at
     else:
+        report.skip(ticket, 0, "ticket without created_at or history")
         return
     first = _first_values(obj, history)
     via = obj.get("via") or {}
@@ -421,6 +431,8 @@ def _change(
             return None
         return {**base, "type": "update", "priority": value}
     if name == "tags":
+        if not isinstance(value, str | list):
+            return None
         tags = value.split() if isinstance(value, str) else [str(tag) for tag in value]
         return {**base, "type": "update", "tags": tags}
     identifier = _id(value)
@@ -457,6 +469,11 @@ def _channel(via: object) -> str | None:
         return None
     name = "_".join(via.lower().split())
     return CHANNELS.get(name, name)
+
+
+def _objects(value: object) -> list[dict[str, Any]]:
+    """The JSON objects of a list (other items are not ours to read)."""
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
 
 
 def _id(value: object) -> str | None:
