@@ -379,3 +379,46 @@ def test_malformed_items_are_reported_not_raised(case, tmp_path):
     assert bool(report.skipped) is (case not in IGNORED)
     for event in events:
         slaengine.parse_event(event, status_map={"freshdesk_9": "open"})
+
+
+@pytest.mark.parametrize(
+    ("kind", "sample", "golden"),
+    [
+        ("volvo", SAMPLES / "volvo_sample.csv", SAMPLES / "volvo_sample.expected.jsonl"),
+        ("twitter", SAMPLES / "twcs_sample.csv", SAMPLES / "twcs_sample.expected.jsonl"),
+        ("twitter", SAMPLES / "cdp_sample.json", SAMPLES / "cdp_sample.expected.jsonl"),
+        ("freshdesk", SAMPLES / "freshdesk" / "tickets.json", None),
+    ],
+    ids=["volvo", "twcs", "cdp", "freshdesk"],
+)
+def test_gzip_exports_read_like_plain_ones(kind, sample, golden, tmp_path):
+    import gzip
+
+    packed = tmp_path / (sample.name + ".gz")
+    packed.write_bytes(gzip.compress(sample.read_bytes()))
+    events, _ = _import(kind, packed)
+    plain, _ = _import(kind, sample)
+    assert events == plain
+    if golden is not None:
+        assert events == _golden(golden)
+
+
+@pytest.mark.parametrize("kind", sorted(IMPORTERS))
+def test_binary_file_is_another_kind_not_a_crash(kind, tmp_path, capsys):
+    junk = tmp_path / ("junk.json" if kind in {"zendesk", "freshdesk"} else "junk.csv")
+    junk.write_bytes(bytes(range(256)) * 8)
+    assert main(["import", kind, str(junk)]) == 2
+    err = capsys.readouterr().err
+    assert f"{junk}: not " in err
+    assert "Traceback" not in err
+
+
+def test_byte_order_mark_is_not_part_of_the_first_column(tmp_path):
+    marked = tmp_path / "volvo.csv"
+    marked.write_bytes(b"\xef\xbb\xbf" + (SAMPLES / "volvo_sample.csv").read_bytes())
+    events, _ = _import("volvo", marked)
+    assert events == _golden(SAMPLES / "volvo_sample.expected.jsonl")
+    page = tmp_path / "tickets.json"
+    page.write_bytes(b"\xef\xbb\xbf" + (SAMPLES / "zendesk" / "tickets.json").read_bytes())
+    events, _ = _import("zendesk", page)
+    assert sum(e["type"] == "created" for e in events) == 4
