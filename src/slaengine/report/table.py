@@ -22,6 +22,7 @@ from slaengine.clocks import ACHIEVED, ACTIVE, BREACHED, CANCELLED, PAUSED
 from slaengine.durations import format_duration
 from slaengine.engine import TicketResult
 from slaengine.policy.model import NEXT_RESPONSE, PERIODIC_UPDATE
+from slaengine.report.terminal import COLUMN_EXTRA
 from slaengine.safetext import printable
 from slaengine.words import plural
 
@@ -123,12 +124,8 @@ def _widest(rows: Sequence[_Row], layout: _Layout, column: str) -> int:
     return max([len(column), *(len(cell) for cell in cells)])
 
 
-# Characters after each column's text: its right padding and the column separator.
-_COLUMN_EXTRA: Final = 2
-
-
 def _fits(rows: Sequence[_Row], layout: _Layout, width: int) -> bool:
-    needed = sum(_widest(rows, layout, c) + _COLUMN_EXTRA for c in layout.columns)
+    needed = sum(_widest(rows, layout, c) + COLUMN_EXTRA for c in layout.columns)
     return needed <= width
 
 
@@ -180,7 +177,7 @@ def results_table(
     widths = {column: _widest(rows, layout, column) for column in layout.columns}
     if width is not None and not layout.policy_column:
         # Too wide still: the policy names under the ticket ids give way first.
-        excess = sum(w + _COLUMN_EXTRA for w in widths.values()) - width
+        excess = sum(w + COLUMN_EXTRA for w in widths.values()) - width
         ids = max([len("Ticket"), *(len(row.cells["Ticket"]) for row in rows)])
         widths["Ticket"] = max(ids, widths["Ticket"] - max(excess, 0))
     table = Table(
