@@ -448,8 +448,8 @@ def _audit_cli(*extra: str) -> list[str]:
 
 TOP_KEYS = [
     "schema", "at", "timezone", "period", "by", "versions", "input", "overall", "by_channel",
-    "by_priority", "by_policy", "by_group", "by_agent", "by_period", "by_channel_priority", "groups", "heatmaps",
-    "histogram_edges", "worst_offenders",
+    "by_priority", "by_policy", "by_group", "by_agent", "by_period", "by_channel_priority",
+    "groups", "heatmaps", "histogram_edges", "worst_offenders",
 ]  # fmt: skip
 
 

@@ -71,7 +71,7 @@ def test_builtin_importers_come_through_the_hook():
     ]
     (info,) = plugins.describe()
     assert info.name == BUILTIN
-    assert info.hooks == ("slaengine_register_importers",)
+    assert info.hooks == ("slaengine_register_importers", "slaengine_register_inboxes")
 
 
 def test_registered_calendar_is_usable_by_policies():

@@ -48,6 +48,12 @@ def register(commands: Any) -> None:
         default="table",
         help="table for people (default), JSON Lines or CSV for machines",
     )
+    parser.add_argument(
+        "--segments",
+        action="store_true",
+        help="with --format json: each clock's segments (counted or not, and why) and the "
+        "adjustments its rules made",
+    )
     add_tz(parser, "time zone of the times in the table")
     parser.add_argument(
         "--state",
@@ -67,13 +73,15 @@ def register(commands: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Load, evaluate and print; returns 1 when some events were unusable."""
     log = structlog.get_logger("slaengine.evaluate")
+    if args.segments and args.format != "json":
+        raise UserError("--segments needs --format json")
     now = evaluation_instant(args.at)
     checked_zone(args.tz)
     if args.limit is not None and args.limit < 1:
         raise UserError("--limit must be 1 or more")
     policies = load_command_policies(*args.policies)
     timelines = read_timelines(args.events, policies.status_map)
-    results = list(iter_evaluate(policies, timelines, now))
+    results = list(iter_evaluate(policies, timelines, now, segments=args.segments))
     unmatched = [r.ticket for r in results if not r.matched]
     log.info(
         "evaluated",
