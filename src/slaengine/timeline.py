@@ -350,7 +350,7 @@ def canonical_event(obj: dict[str, Any], seq: int, line: int) -> Event | None:
         # Only integers: a JSON decoder other than the json module may read a float
         # (or a huge integer) differently; such lines are decoded again and validated.
         score = get("score")
-        return _quick_csat(ticket, at, seq, line, event_id, score) if type(score) is int else None
+        return _quick_csat(ticket, at, seq, line, event_id, score) if _quick_int(score) else None
     return None  # unknown types: reported by the validating path
 
 
@@ -397,7 +397,7 @@ def canonical_values(
             assignee, tags, fields, author,
         )  # fmt: skip
     # ``score - score == 0`` is false for NaN and infinities, which the full path refuses.
-    if kind == "csat" and (type(score) is int or (type(score) is float and score - score == 0)):
+    if kind == "csat" and (_quick_int(score) or (type(score) is float and score - score == 0)):
         return _quick_csat(ticket, at, seq, line, event_id, score)
     return None
 
@@ -493,6 +493,12 @@ _PLAIN_TYPES: Final = frozenset({str, int, bool, type(None)})
 
 def _plain_fields(fields: dict[str, Any]) -> bool:
     return all(type(value) in _PLAIN_TYPES for value in fields.values())
+
+
+def _quick_int(value: object) -> bool:
+    # An int the fast path turns into a float exactly as the full path does; a larger
+    # one (beyond any float) is refused by the full path.
+    return type(value) is int and -(2**63) <= value < 2**63
 
 
 def _optional_text(value: object) -> bool:
