@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from operator import attrgetter
 from types import MappingProxyType
-from typing import Any, Final, NamedTuple
+from typing import Any, Final, NamedTuple, TypeGuard
 
 from slaengine.errors import EventError, Problem
 from slaengine.problems import did_you_mean
@@ -495,7 +495,7 @@ def _plain_fields(fields: dict[str, Any]) -> bool:
     return all(type(value) in _PLAIN_TYPES for value in fields.values())
 
 
-def _quick_int(value: object) -> bool:
+def _quick_int(value: object) -> TypeGuard[int]:
     # An int the fast path turns into a float exactly as the full path does; a larger
     # one (beyond any float) is refused by the full path.
     return type(value) is int and -(2**63) <= value < 2**63
