@@ -255,8 +255,7 @@ BASE = {"ticket": "T-1", "at": T0}
         ),
         pytest.param(
             {**BASE, "type": "created", "channel": "email", "priority": "hihg"},
-            "'priority' must be one of urgent, high, normal, low, got 'hihg'; "
-            "did you mean 'high'?",
+            "'priority' must be one of urgent, high, normal, low, got 'hihg'; did you mean 'high'?",
             id="bad-priority",
         ),
         pytest.param(

@@ -14,6 +14,7 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 from slaengine.calendar import AlwaysOpen, BusinessCalendar, WeeklyCalendar
+from slaengine.clock_record import ClockRecord
 from slaengine.clocks import ClockResult
 from slaengine.engine import TicketResult, evaluate, evaluate_timeline, iter_evaluate
 from slaengine.errors import EventError, PolicyError, Problem, SlaEngineError, UserError
@@ -25,6 +26,7 @@ from slaengine.timeline import Event, Timeline, TimelineSet, build_timelines, pa
 __all__ = [
     "AlwaysOpen",
     "BusinessCalendar",
+    "ClockRecord",
     "ClockResult",
     "Event",
     "EventError",

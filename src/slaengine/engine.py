@@ -45,8 +45,14 @@ def as_epoch(now: dt.datetime | int) -> int:
     return int(now)
 
 
-def evaluate_timeline(policies: PolicySet, timeline: Timeline, now: int) -> TicketResult | None:
-    """Evaluate one ticket at ``now`` (epoch seconds); ``None`` if created after ``now``."""
+def evaluate_timeline(
+    policies: PolicySet, timeline: Timeline, now: int, *, segments: bool = False
+) -> TicketResult | None:
+    """Evaluate one ticket at ``now`` (epoch seconds); ``None`` if created after ``now``.
+
+    With ``segments`` every clock carries the engine's record of it
+    (:attr:`ClockResult.record`: segments and adjustments).
+    """
     events = timeline.events
     if events[0].at > now:
         return None
@@ -54,7 +60,7 @@ def evaluate_timeline(policies: PolicySet, timeline: Timeline, now: int) -> Tick
         events = events[: bisect_right(events, now, key=_AT)]
     state = timeline.state_at(now)
     policy = policies.select(state)
-    clocks = tuple(run_clocks(events, policy, now)) if policy is not None else ()
+    clocks = tuple(run_clocks(events, policy, now, segments)) if policy is not None else ()
     return TicketResult(timeline.ticket, state, policy, clocks)
 
 
@@ -62,12 +68,17 @@ def iter_evaluate(
     policies: PolicySet,
     timelines: Iterable[Timeline] | TimelineSet,
     now: dt.datetime | int,
+    *,
+    segments: bool = False,
 ) -> Iterator[TicketResult]:
-    """Evaluate tickets lazily, in the order given; tickets created after ``now`` are skipped."""
+    """Evaluate tickets lazily, in the order given; tickets created after ``now`` are skipped.
+
+    ``segments`` records each clock's segments (see :func:`evaluate_timeline`).
+    """
     instant = as_epoch(now)
     items = timelines.timelines.values() if isinstance(timelines, TimelineSet) else timelines
     for timeline in items:
-        result = evaluate_timeline(policies, timeline, instant)
+        result = evaluate_timeline(policies, timeline, instant, segments=segments)
         if result is not None:
             yield result
 
@@ -76,9 +87,14 @@ def evaluate(
     policies: PolicySet,
     timelines: Iterable[Timeline] | TimelineSet,
     now: dt.datetime | int,
+    *,
+    segments: bool = False,
 ) -> list[TicketResult]:
-    """Evaluate every ticket at ``now`` (an aware datetime or epoch seconds)."""
-    return list(iter_evaluate(policies, timelines, now))
+    """Evaluate every ticket at ``now`` (an aware datetime or epoch seconds).
+
+    ``segments`` records each clock's segments (see :func:`evaluate_timeline`).
+    """
+    return list(iter_evaluate(policies, timelines, now, segments=segments))
 
 
 __all__ = ["TicketResult", "as_epoch", "evaluate", "evaluate_timeline", "iter_evaluate"]

@@ -15,7 +15,6 @@ A plugin that fails to load or raises in a hook is logged and recorded in
 
 from __future__ import annotations
 
-import difflib
 import importlib.metadata
 import os
 from collections.abc import Callable, Iterable, Mapping
@@ -33,6 +32,7 @@ from slaengine.hookspecs import Deliver
 from slaengine.importers.base import Importer
 from slaengine.inbox import Inbox
 from slaengine.notifications import ACHIEVEMENT, BREACH, ESCALATION, WARNING, Notification
+from slaengine.problems import did_you_mean
 from slaengine.sources import EventSource
 from slaengine.timeline import TicketState
 
@@ -111,11 +111,6 @@ def _names(value: str | None) -> set[str]:
     return {name.strip() for name in (value or "").split(",") if name.strip()}
 
 
-def _did_you_mean(word: str, choices: Iterable[str]) -> str:
-    match = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
-    return f"; did you mean '{match[0]}'?" if match else ""
-
-
 def _check_hook_names(plugin: object, name: str) -> None:
     """Refuse ``slaengine_*`` attributes that are no hook; warn on unmarked hooks."""
     known = set(_HOOK_NAMES)
@@ -123,7 +118,7 @@ def _check_hook_names(plugin: object, name: str) -> None:
         if not attribute.startswith("slaengine_") or not callable(getattr(plugin, attribute)):
             continue
         if attribute not in known:
-            hint = _did_you_mean(attribute, _HOOK_NAMES)
+            hint = did_you_mean(attribute, _HOOK_NAMES)
             raise PluginError(
                 f"plugin {name!r} defines {attribute}, which is no slaengine hook{hint}"
             )
@@ -365,7 +360,7 @@ def _load_entry_points(plugins: Plugins, allow: set[str] | None, block: set[str]
         for unknown in sorted(names - set(installed)):
             _log.warning(
                 f"{variable} names a plugin that is not installed"
-                f"{_did_you_mean(unknown, installed)}",
+                f"{did_you_mean(unknown, installed)}",
                 plugin=unknown,
                 installed=installed,
             )

@@ -22,9 +22,11 @@ from slaengine.cli._options import (
     report_problems,
 )
 from slaengine.engine import iter_evaluate
+from slaengine.errors import UserError
 from slaengine.report.csv import csv_lines
 from slaengine.report.json import json_lines
 from slaengine.report.table import cell, results_table
+from slaengine.words import plural
 
 
 def register(commands: Any) -> None:
@@ -45,6 +47,12 @@ def register(commands: Any) -> None:
         default="table",
         help="table for people (default), JSON Lines or CSV for machines",
     )
+    parser.add_argument(
+        "--segments",
+        action="store_true",
+        help="with --format json: each clock's segments (counted or not, and why) and the "
+        "adjustments its rules made",
+    )
     add_tz(parser, "time zone of the times in the table")
     add_rejects(parser)
     parser.set_defaults(run=run)
@@ -53,11 +61,13 @@ def register(commands: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Load, evaluate and print; returns 1 when some events were unusable."""
     log = structlog.get_logger("slaengine.evaluate")
+    if args.segments and args.format != "json":
+        raise UserError("--segments needs --format json")
     now = evaluation_instant(args.at)
     checked_zone(args.tz)
     policies = load_command_policies(*args.policies)
     timelines = read_timelines(args.events, policies.status_map)
-    results = list(iter_evaluate(policies, timelines, now))
+    results = list(iter_evaluate(policies, timelines, now, segments=args.segments))
     unmatched = [r.ticket for r in results if not r.matched]
     log.info(
         "evaluated",
@@ -75,12 +85,12 @@ def run(args: argparse.Namespace) -> int:
     else:
         console = Console(soft_wrap=False, width=None if sys.stdout.isatty() else 200)
         console.print(results_table(results, args.tz))
-        summary = f"{len(results)} tickets"
+        summary = plural(len(results), "ticket")
         if unmatched:
             summary += f", {len(unmatched)} matched no policy: {', '.join(unmatched[:10])}"
             summary += " ..." if len(unmatched) > 10 else ""
         if timelines.duplicates:
-            summary += f", {timelines.duplicates} duplicate event(s) ignored"
+            summary += f", {plural(timelines.duplicates, 'duplicate event')} ignored"
         console.print(cell(summary))
     # The table's summary line already counts duplicates.
     duplicates = timelines.duplicates if args.format != "table" else 0

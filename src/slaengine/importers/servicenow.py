@@ -84,9 +84,7 @@ def events(path: Path, options: ImportOptions) -> Iterator[Event]:
     source = str(path)
     with path.open(encoding="utf-8-sig", newline="") as stream:
         rows = csv_rows(stream)
-        columns = header_columns(rows, _COLUMNS, report, source, "ServiceNow incident log")
-        if columns is None:
-            return
+        columns = header_columns(rows, _COLUMNS, source, "a ServiceNow incident log")
         groups = contiguous_groups(
             rows,
             columns,

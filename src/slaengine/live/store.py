@@ -13,14 +13,19 @@ again from their stored cursors).
 
 from __future__ import annotations
 
+import os
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
 from slaengine.errors import UserError
+from slaengine.live import pglocks
+from slaengine.live.atrisk import ClockQueries, OpenClock
+from slaengine.live.schema import LATEST, MIGRATIONS
+from slaengine.live.text import has_lone_surrogate, redact_url_secrets, storable
 
 PENDING: Final = "pending"  # waiting for its first attempt
 FAILED: Final = "failed"  # an attempt failed; retried at next_attempt
@@ -49,57 +54,33 @@ class Dialect:
 SQLITE: Final = Dialect("sqlite", "INTEGER PRIMARY KEY AUTOINCREMENT", "")
 POSTGRES: Final = Dialect("postgresql", "BIGSERIAL PRIMARY KEY", " FOR UPDATE SKIP LOCKED")
 
-# Each migration: (version, what it does, statements). Append only; never edit
-# a released one. ``{serial}`` is the dialect's auto-numbered key type.
-MIGRATIONS: Final[tuple[tuple[int, str, tuple[str, ...]], ...]] = (
-    (
-        1,
-        "events, tickets, outbox, cursors, rejects",
-        (
-            """CREATE TABLE events (
-                seq {serial},
-                ticket TEXT NOT NULL,
-                at BIGINT NOT NULL,
-                payload TEXT NOT NULL,
-                origin TEXT NOT NULL,
-                received BIGINT NOT NULL)""",
-            "CREATE INDEX events_by_ticket ON events (ticket, seq)",
-            """CREATE TABLE tickets (
-                ticket TEXT PRIMARY KEY,
-                dirty INTEGER NOT NULL,
-                wake BIGINT,
-                policy TEXT)""",
-            "CREATE INDEX tickets_dirty ON tickets (dirty)",
-            "CREATE INDEX tickets_wake ON tickets (wake)",
-            """CREATE TABLE outbox (
-                id {serial},
-                key TEXT NOT NULL,
-                recipient TEXT NOT NULL,
-                ticket TEXT NOT NULL,
-                kind TEXT NOT NULL,
-                due_at BIGINT NOT NULL,
-                payload TEXT NOT NULL,
-                status TEXT NOT NULL,
-                attempts INTEGER NOT NULL,
-                next_attempt BIGINT NOT NULL,
-                lease_until BIGINT,
-                last_error TEXT,
-                created BIGINT NOT NULL,
-                delivered BIGINT,
-                UNIQUE (key, recipient))""",
-            "CREATE INDEX outbox_ready ON outbox (status, next_attempt)",
-            "CREATE INDEX outbox_by_ticket ON outbox (ticket)",
-            "CREATE TABLE cursors (source TEXT PRIMARY KEY, position TEXT)",
-            """CREATE TABLE rejects (
-                id {serial},
-                origin TEXT NOT NULL,
-                problem TEXT NOT NULL,
-                payload TEXT,
-                received BIGINT NOT NULL)""",
-        ),
-    ),
-)
-LATEST: Final = MIGRATIONS[-1][0]
+
+def _create_private(path: str) -> None:
+    """Create the SQLite file readable by its owner only (it holds every event's payload).
+
+    SQLite gives its WAL and shared-memory files the database file's mode, so they
+    are private too. An existing file keeps the mode its owner chose.
+    """
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
+    except OSError as exc:
+        raise UserError(f"state: cannot create {path!r}: {exc.strerror or exc}") from None
+
+
+def event_problem(ticket: str, payload: str) -> str | None:
+    """Why an event cannot be stored as it is, or ``None``.
+
+    A NUL in a ticket id fits no PostgreSQL text column (and would reach every
+    notification key); a lone surrogate has no UTF-8 form in either database.
+    Refused on both databases alike, so a state moves between them unchanged.
+    """
+    if "\x00" in ticket:
+        return "ticket id contains a NUL character"
+    if has_lone_surrogate(ticket) or has_lone_surrogate(payload):
+        return "not valid Unicode: a lone surrogate (an unpaired \\ud800-\\udfff)"
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +110,15 @@ class NewEvent:
     at: int
     payload: str
     origin: str
+    id: str | None = None  # stored once per (ticket, id); None: always stored
+
+
+@dataclass(frozen=True, slots=True)
+class Duplicate:
+    """An event not stored because its (ticket, id) already was; ``same``: same content."""
+
+    index: int  # its position in the batch
+    same: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,13 +148,15 @@ _OUTBOX_COLUMNS: Final = (
 )
 
 
-class Store:
+class Store(ClockQueries):
     """The live engine's state in one SQL database. Use it from one thread at a time."""
 
     def __init__(self, connection: Any, dialect: Dialect, location: str) -> None:
         self._db = connection
         self.dialect = dialect
         self.location = location
+        # PostgreSQL: rows this session holds an advisory lock on (claimed, not yet settled).
+        self._held: set[int] = set()
 
     # -- opening and schema ---------------------------------------------------
 
@@ -185,6 +177,7 @@ class Store:
                 parent = Path(path).parent
                 if not parent.is_dir():
                     raise UserError(f"state: directory {str(parent)!r} does not exist")
+                _create_private(path)
             # One thread at a time, but not necessarily the one that opened it.
             connection = sqlite3.connect(
                 path, isolation_level=None, timeout=30.0, check_same_thread=False
@@ -210,9 +203,10 @@ class Store:
             ) from None
         try:
             connection = psycopg.connect(url, autocommit=True)
-        except psycopg.Error as exc:
-            raise UserError(f"cannot connect to PostgreSQL: {exc}".strip()) from None
-        return cls(connection, POSTGRES, url.rsplit("@", maxsplit=1)[-1])
+        except (psycopg.Error, ValueError) as exc:
+            message = redact_url_secrets(f"cannot connect to PostgreSQL: {exc}".strip(), url)
+            raise UserError(message) from None
+        return cls(connection, POSTGRES, redact_url_secrets(url.rsplit("@", maxsplit=1)[-1], url))
 
     def close(self) -> None:
         """Close the connection."""
@@ -281,8 +275,11 @@ class Store:
             for version, description, statements in MIGRATIONS:
                 if version <= current:
                     continue
-                for statement in statements:
-                    self._execute(statement.format(serial=self.dialect.serial))
+                for step in statements:
+                    if callable(step):
+                        step(self)
+                    else:
+                        self._execute(step.format(serial=self.dialect.serial))
                 self._execute(
                     "INSERT INTO schema_version (version, description) VALUES (?, ?)",
                     (version, description),
@@ -298,17 +295,21 @@ class Store:
         now: int,
         rejects: Sequence[Reject] = (),
         cursor: tuple[str, str | None] | None = None,
-    ) -> None:
+    ) -> list[Duplicate]:
         """Store events and rejects, mark their tickets for re-evaluation, save ``cursor``.
 
         All in one transaction, so a source's cursor moves only with its events.
+        An event whose (ticket, id) is already stored, or came earlier in the
+        batch, is not stored again; those are returned, in batch order.
         """
         with self.transaction():
-            self._executemany(
-                "INSERT INTO events (ticket, at, payload, origin, received) VALUES (?, ?, ?, ?, ?)",
-                [(e.ticket, e.at, e.payload, e.origin, now) for e in events],
-            )
-            tickets = sorted({e.ticket for e in events})
+            stored = self._insert_events(events, now)
+            duplicates = [
+                Duplicate(index, self._same_event(event))
+                for index, (event, new) in enumerate(zip(events, stored, strict=True))
+                if not new
+            ]
+            tickets = sorted({e.ticket for e, new in zip(events, stored, strict=True) if new})
             self._executemany(
                 "INSERT INTO tickets (ticket, dirty) VALUES (?, 1) "
                 "ON CONFLICT (ticket) DO UPDATE SET dirty = 1",
@@ -316,7 +317,15 @@ class Store:
             )
             self._executemany(
                 "INSERT INTO rejects (origin, problem, payload, received) VALUES (?, ?, ?, ?)",
-                [(r.origin, r.problem, r.payload, now) for r in rejects],
+                [
+                    (
+                        storable(r.origin),
+                        storable(r.problem),
+                        None if r.payload is None else storable(r.payload),
+                        now,
+                    )
+                    for r in rejects
+                ],
             )
             if cursor is not None:
                 self._execute(
@@ -324,6 +333,34 @@ class Store:
                     "ON CONFLICT (source) DO UPDATE SET position = excluded.position",
                     cursor,
                 )
+        return duplicates
+
+    def _insert_events(self, events: Sequence[NewEvent], now: int) -> list[bool]:
+        # Whether each event was stored. The unique (ticket, event_id) index
+        # decides, so two processes ingesting the same event store it once.
+        sql = (
+            "INSERT INTO events (ticket, at, payload, origin, received, event_id) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (ticket, event_id) DO NOTHING RETURNING seq"
+        )
+        rows = [(e.ticket, e.at, e.payload, storable(e.origin), now, e.id) for e in events]
+        if not rows:
+            return []
+        if self.dialect is SQLITE:  # in-process: one statement per event costs little
+            return [bool(self._db.execute(sql, row).fetchall()) for row in rows]
+        stored = []
+        with self._db.cursor() as cursor:  # pipelined: one round trip for the batch
+            cursor.executemany(self.dialect.sql(sql), rows, returning=True)
+            while True:
+                stored.append(bool(cursor.fetchall()))
+                if not cursor.nextset():
+                    break
+        return stored
+
+    def _same_event(self, event: NewEvent) -> bool:
+        rows = self._all(
+            "SELECT payload FROM events WHERE ticket = ? AND event_id = ?", (event.ticket, event.id)
+        )
+        return bool(rows) and rows[0][0] == event.payload
 
     def events_of(self, ticket: str) -> list[tuple[int, str, str]]:
         """``(seq, payload, origin)`` of every stored event of ``ticket``, in arrival order."""
@@ -378,6 +415,7 @@ class Store:
         self,
         results: Sequence[tuple[str, int | None, str | None, Sequence[Decision] | None]],
         now: int,
+        clocks: Mapping[str, Sequence[OpenClock]] | None = None,
     ) -> list[tuple[Decision, str]]:
         """Record evaluated tickets and their notifications; ``(decision, recipient)`` rows added.
 
@@ -386,7 +424,8 @@ class Store:
         when a late event had cancelled it, and cancelled when still undelivered but
         no longer reached. Delivered rows are never touched. ``decisions`` ``None``
         means the ticket could not be evaluated: its rows stay as they are and it is
-        looked at again at ``wake``.
+        looked at again at ``wake``. ``clocks`` holds each evaluated ticket's open
+        clocks, which replace its earlier ones (the at-risk queue).
         """
         added: list[tuple[Decision, str]] = []
         with self.transaction():
@@ -463,37 +502,116 @@ class Store:
                     "UPDATE tickets SET dirty = 0, wake = ?, policy = ? WHERE ticket = ?",
                     (wake, policy, ticket),
                 )
+                if clocks is not None:
+                    self._replace_clocks(ticket, clocks.get(ticket, ()), now)
         return added
 
     # -- outbox ---------------------------------------------------------------
 
-    def claim(self, now: int, limit: int, lease: int) -> list[OutboxRow]:
+    def claim(
+        self,
+        now: int,
+        limit: int,
+        lease: int,
+        recipient: str | None = None,
+        exclude: Collection[int] = (),
+    ) -> list[OutboxRow]:
         """Take up to ``limit`` rows that are ready to send, for ``lease`` seconds.
 
-        A claimed row is not handed to another worker until its lease ends, so
-        a worker that dies mid-delivery releases its rows after ``lease``.
+        Oldest first; only ``recipient``'s rows when given; never the rows in
+        ``exclude`` (the caller's deliveries still under way). On SQLite a
+        claimed row is not handed out again until its lease ends. On PostgreSQL
+        it is also locked for this connection (:mod:`slaengine.live.pglocks`):
+        no other worker takes it while this one lives, however long the
+        delivery takes, and the moment this one dies it is free again.
         """
+        where = ["status IN (?, ?)", "next_attempt <= ?"]
+        params: list[Any] = [PENDING, FAILED, now]
+        if recipient is not None:
+            where.append("recipient = ?")
+            params.append(recipient)
+        skip = set(exclude)
+        postgres = self.dialect is POSTGRES
+        if postgres:
+            skip |= pglocks.held_by_others(self._db)
+        else:
+            where.append("(lease_until IS NULL OR lease_until <= ?)")
+            params.append(now)
+        if skip:
+            where.append(f"id NOT IN ({', '.join('?' for _ in skip)})")
+            params.extend(sorted(skip))
+        claimed: list[OutboxRow] = []
         with self.transaction():
             rows = self._all(
-                f"SELECT {_OUTBOX_COLUMNS} FROM outbox "
-                "WHERE status IN (?, ?) AND next_attempt <= ? "
-                "AND (lease_until IS NULL OR lease_until <= ?) "
+                f"SELECT {_OUTBOX_COLUMNS}, lease_until FROM outbox WHERE {' AND '.join(where)} "
                 f"ORDER BY next_attempt, id LIMIT ?{self.dialect.skip_locked}",
-                (PENDING, FAILED, now, now, limit),
+                (*params, limit),
             )
+            for *columns, lease_until in rows:
+                row = OutboxRow(*columns)
+                if postgres:
+                    if row.id in self._held:
+                        if lease_until is not None and lease_until > now:
+                            continue  # this worker's own claim, still running
+                    elif pglocks.try_lock(self._db, row.id):
+                        self._held.add(row.id)
+                    else:
+                        continue  # another worker claimed it a moment ago
+                claimed.append(row)
             self._executemany(
                 "UPDATE outbox SET lease_until = ? WHERE id = ?",
-                [(now + lease, row[0]) for row in rows],
+                [(now + lease, row.id) for row in claimed],
             )
-        return [OutboxRow(*row) for row in rows]
+        return claimed
+
+    def ready_recipients(self, now: int) -> list[str]:
+        """Recipients with rows ready to send at ``now``, the longest-waiting first."""
+        rows = self._all(
+            "SELECT recipient, MIN(next_attempt) AS first FROM outbox "
+            "WHERE status IN (?, ?) AND next_attempt <= ? GROUP BY recipient "
+            "ORDER BY first, recipient",
+            (PENDING, FAILED, now),
+        )
+        return [str(row[0]) for row in rows]
+
+    def renew(self, row_ids: Collection[int], until: int) -> None:
+        """Extend the leases of claimed rows whose delivery is still under way."""
+        if not row_ids:
+            return
+        with self.transaction():
+            self._executemany(
+                "UPDATE outbox SET lease_until = ? WHERE id = ? AND lease_until IS NOT NULL",
+                [(until, row_id) for row_id in sorted(row_ids)],
+            )
 
     def release_leases(self) -> int:
-        """Free every claimed row (a single worker starting up after a crash)."""
+        """Free claimed rows whose worker is gone; how many.
+
+        SQLite (one worker): every claimed row, at start-up after a crash.
+        PostgreSQL: this connection's claims, and every lease no live worker
+        holds (a killed worker's locks ended with its connection).
+        """
         with self.transaction():
+            if self.dialect is SQLITE:
+                cursor = self._execute(
+                    "UPDATE outbox SET lease_until = NULL WHERE lease_until IS NOT NULL"
+                )
+                return int(cursor.rowcount)
+            others = pglocks.held_by_others(self._db)
+            marks = f" AND id NOT IN ({', '.join('?' for _ in others)})" if others else ""
             cursor = self._execute(
-                "UPDATE outbox SET lease_until = NULL WHERE lease_until IS NOT NULL"
+                f"UPDATE outbox SET lease_until = NULL WHERE lease_until IS NOT NULL{marks}",
+                sorted(others),
             )
-            return int(cursor.rowcount)
+        for row_id in sorted(self._held):
+            self._settle(row_id)
+        return int(cursor.rowcount)
+
+    def _settle(self, row_id: int) -> None:
+        """Drop this connection's lock of a row it claimed (PostgreSQL; after the commit)."""
+        if row_id in self._held:
+            self._held.discard(row_id)
+            pglocks.unlock(self._db, row_id)
 
     def mark_delivered(self, row_id: int, now: int) -> None:
         """Record a successful delivery; the row is never sent again.
@@ -507,6 +625,7 @@ class Store:
                 "lease_until = NULL, last_error = NULL WHERE id = ?",
                 (DELIVERED, now, row_id),
             )
+        self._settle(row_id)
 
     def mark_failed(self, row_id: int, error: str, next_attempt: int | None) -> None:
         """Record a failed attempt: retry at ``next_attempt``, or give up (``None``).
@@ -526,6 +645,7 @@ class Store:
                     *_OPEN_STATES,
                 ),
             )
+        self._settle(row_id)
 
     def outbox(
         self, statuses: Sequence[str] = (), ticket: str | None = None, limit: int = 1000
@@ -578,6 +698,7 @@ __all__ = [
     "SQLITE",
     "Decision",
     "Dialect",
+    "Duplicate",
     "NewEvent",
     "OutboxRow",
     "Reject",

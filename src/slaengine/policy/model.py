@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Final
 
+from slaengine.actions import Action
 from slaengine.calendar import BusinessCalendar
 from slaengine.timeline import TicketState
 from slaengine.vocabulary import MetricKind
@@ -228,6 +229,7 @@ class AlertRule:
     percent: int = 0
     after: int = 0
     notify: tuple[str, ...] = ()
+    actions: tuple[Action, ...] = ()  # write-back into the helpdesk (slaengine.actions)
 
     def threshold(self, target: int) -> int:
         """Elapsed business seconds at which this point is reached, for ``target``."""

@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 from typing import Any, Final
 
+from slaengine.actions import ADD_TAG, ASSIGN, INTERNAL_NOTE, SET_PRIORITY
+
 _PRIORITIES: Final = ("urgent", "high", "normal", "low")
 _STATUSES: Final = ("new", "open", "pending", "on_hold", "solved", "closed")
 _PAUSABLE: Final = ("new", "open", "pending", "on_hold")
@@ -340,6 +342,7 @@ def _metric(kind: str, what: str) -> dict[str, Any]:
                                     "description": "Share of the target, 1% to 99%.",
                                 },
                                 "notify": _notify(),
+                                "actions": _actions(),
                             },
                         },
                     ],
@@ -361,6 +364,7 @@ def _metric(kind: str, what: str) -> dict[str, Any]:
                             ],
                         },
                         "notify": _notify(),
+                        "actions": _actions(),
                     },
                 },
                 "Escalation levels after a breach, in increasing 'after' order.",
@@ -373,6 +377,44 @@ def _metric(kind: str, what: str) -> dict[str, Any]:
             **{rule: schema for rule, schema in _RULES.items() if kind in _RULE_METRICS[rule]},
         },
     }
+
+
+def _actions() -> dict[str, Any]:
+    def one(name: str, value: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "type": "object",
+            "additionalProperties": False,
+            "required": [name],
+            "properties": {name: value},
+        }
+
+    assign = {
+        "description": "The group and/or agent to assign the ticket to.",
+        "type": "object",
+        "additionalProperties": False,
+        "minProperties": 1,
+        "properties": {"group": _text("A group."), "agent": _text("An agent.")},
+    }
+    action = {
+        "description": "One write-back action for the helpdesk.",
+        "anyOf": [
+            {"const": INTERNAL_NOTE, "description": "An internal note with the default text."},
+            one(
+                SET_PRIORITY,
+                {"description": "The new priority.", "enum": list(_PRIORITIES)},
+            ),
+            one(ASSIGN, assign),
+            one(ADD_TAG, _text("The tag to add.")),
+            one(
+                INTERNAL_NOTE,
+                {
+                    "description": "The note's text; null or true for the default text.",
+                    "type": ["string", "boolean", "null"],
+                },
+            ),
+        ],
+    }
+    return _one_or_many(action, "What the helpdesk does to the ticket at this point.")
 
 
 def _notify() -> dict[str, Any]:

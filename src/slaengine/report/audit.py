@@ -22,6 +22,7 @@ from slaengine.batch import BatchResult
 from slaengine.calendar import format_utc
 from slaengine.durations import format_duration
 from slaengine.report.table import cell
+from slaengine.words import plural
 
 #: Version of the JSON document's structure; bumped when a key changes meaning or goes away.
 SCHEMA: Final = "slaengine.audit/1"
@@ -47,6 +48,29 @@ def _worst(table: dict[tuple[str, ...], GroupStats], dimension: str) -> list[dic
             ranked.append({dimension: name, **counts})
     ranked.sort(key=lambda row: (-row["breached"], row[dimension]))
     return ranked[:WORST]
+
+
+def software_versions() -> dict[str, str]:
+    """The versions that decide an audit's figures: slaengine's rules, holiday and zone data.
+
+    Holiday lists change between ``holidays`` releases and time zone rules
+    between tz database releases, so the same events and policies can give
+    other business times under other versions; recording them makes an audit
+    reproducible.
+    """
+    import platform
+    from importlib.metadata import PackageNotFoundError, version
+
+    from slaengine import __version__
+
+    found = {"slaengine": __version__}
+    for package in ("holidays", "tzdata"):
+        try:
+            found[package] = version(package)
+        except PackageNotFoundError:
+            found[package] = "system" if package == "tzdata" else "not installed"
+    found["python"] = platform.python_version()
+    return found
 
 
 def input_summary(batch: BatchResult[Any], audit: AuditAccumulator, source: str) -> dict[str, Any]:
@@ -83,6 +107,7 @@ def audit_to_dict(
         "timezone": buckets.zone_name,
         "period": buckets.period,
         "by": list(by),
+        "versions": software_versions(),
         "input": input_summary(batch, audit, source),
         "overall": group_kpis(overall),
     }
@@ -230,14 +255,20 @@ def _worst_table(doc: dict[str, Any]) -> Table:
     return table
 
 
+def _versions_line(doc: dict[str, Any]) -> str:
+    versions = doc.get("versions") or {}
+    return "Computed with " + ", ".join(f"{name} {value}" for name, value in versions.items())
+
+
 def input_line(doc: dict[str, Any]) -> str:
     """One sentence on what was read, evaluated and rejected."""
     info = doc["input"]
     text = (
-        f"Read {info['lines']:,} line(s), {info['events']:,} event(s) used; "
-        f"{info['tickets']:,} ticket(s) evaluated ({info['tickets_unmatched']:,} matched no "
-        f"policy); rejected {info['events_rejected']:,} event(s) and "
-        f"{info['tickets_rejected']:,} ticket(s); {info['duplicates']:,} duplicate(s) ignored"
+        f"Read {plural(info['lines'], 'line')}, {plural(info['events'], 'event')} used; "
+        f"{plural(info['tickets'], 'ticket')} evaluated ({info['tickets_unmatched']:,} matched "
+        f"no policy); rejected {plural(info['events_rejected'], 'event')} and "
+        f"{plural(info['tickets_rejected'], 'ticket')}; "
+        f"{plural(info['duplicates'], 'duplicate')} ignored"
     )
     if info["tickets_not_yet_created"]:
         text += f"; {info['tickets_not_yet_created']:,} created after --at left out"
@@ -251,6 +282,7 @@ def audit_renderable(doc: dict[str, Any]) -> Group:
             f"SLA audit at {doc['at']} (periods: {doc['period']}, time zone {doc['timezone']})",
             style="bold",
         ),
+        Text(_versions_line(doc), style="dim"),
         Text(input_line(doc)),
         Text(""),
         _overall_table(doc),
@@ -267,4 +299,11 @@ def audit_renderable(doc: dict[str, Any]) -> Group:
     return Group(*parts)
 
 
-__all__ = ["SCHEMA", "audit_renderable", "audit_to_dict", "input_line", "input_summary"]
+__all__ = [
+    "SCHEMA",
+    "audit_renderable",
+    "audit_to_dict",
+    "input_line",
+    "input_summary",
+    "software_versions",
+]

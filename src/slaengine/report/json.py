@@ -7,6 +7,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from slaengine.calendar import format_utc
+from slaengine.clock_record import ClockRecord
 from slaengine.clocks import ClockResult
 from slaengine.engine import TicketResult
 
@@ -15,8 +16,46 @@ def _instant(t: int | None) -> str | None:
     return None if t is None else format_utc(t)
 
 
+def record_to_dict(record: ClockRecord) -> dict[str, Any]:
+    """A clock's record as the ``segments`` and ``adjustments`` of its JSON dict."""
+    return {
+        "segments": [
+            {
+                "from": format_utc(s.start),
+                "to": format_utc(s.end),
+                "counted": s.counted,
+                "reason": s.reason,
+                "seconds": s.seconds,
+                "status": s.status,
+                "event": s.event.type if s.event is not None else None,
+                "line": s.event.line or None if s.event is not None else None,
+                "rule": s.rule,
+            }
+            for s in record.segments
+        ],
+        "adjustments": [
+            {
+                "rule": a.rule,
+                "what": a.what,
+                "before": _instant(a.before) if a.what == "due" else a.before,
+                "after": _instant(a.after) if a.what == "due" else a.after,
+                "status": a.status,
+            }
+            for a in record.adjustments
+        ],
+    }
+
+
 def clock_to_dict(clock: ClockResult) -> dict[str, Any]:
-    """One clock instance as a JSON-ready dict."""
+    """One clock instance as a JSON-ready dict; with its record, also ``segments`` and
+    ``adjustments``."""
+    out = _clock_dict(clock)
+    if clock.record is not None:
+        out.update(record_to_dict(clock.record))
+    return out
+
+
+def _clock_dict(clock: ClockResult) -> dict[str, Any]:
     return {
         "metric": clock.metric,
         "instance": clock.instance,
@@ -61,4 +100,4 @@ def json_lines(results: Iterable[TicketResult]) -> Iterator[str]:
         yield json.dumps(ticket_to_dict(result), ensure_ascii=False)
 
 
-__all__ = ["clock_to_dict", "json_lines", "ticket_to_dict"]
+__all__ = ["clock_to_dict", "json_lines", "record_to_dict", "ticket_to_dict"]

@@ -12,6 +12,7 @@ from rich.text import Text
 
 from slaengine.report.table import cell
 from slaengine.whatif import MISSED, Backtest, Tally
+from slaengine.words import plural
 
 SHOWN_FLIPS = 20
 
@@ -112,7 +113,8 @@ def backtest_renderable(result: Backtest, old_name: str, new_name: str) -> Group
     lines = [
         Text(f"What if {new_name} had applied instead of {old_name}", style="bold"),
         Text(
-            f"{result.tickets:,} tickets over {len(result.weeks)} week(s); policy changed for "
+            f"{plural(result.tickets, 'ticket')} over {plural(len(result.weeks), 'week')}; "
+            f"policy changed for "
             f"{result.policy_changed:,}; unmatched {result.unmatched_old:,} -> "
             f"{result.unmatched_new:,}"
         ),

@@ -20,7 +20,9 @@ from slaengine.problems import did_you_mean
 PLUGIN: Final = "webhook"
 JSON: Final = "json"
 SLACK: Final = "slack"
-FORMATS: Final = (JSON, SLACK)
+TEAMS: Final = "teams"
+GOOGLE_CHAT: Final = "google-chat"
+FORMATS: Final = (JSON, SLACK, TEAMS, GOOGLE_CHAT)
 
 DEFAULT_TIMEOUT: Final = 5.0
 DEFAULT_RETRIES: Final = 2
@@ -252,10 +254,12 @@ def load_targets(config: Mapping[str, Any], environ: Mapping[str, str] | None = 
 
 __all__ = [
     "FORMATS",
+    "GOOGLE_CHAT",
     "JSON",
     "PLUGIN",
     "SLACK",
     "TARGET_KEYS",
+    "TEAMS",
     "ConfigError",
     "Loaded",
     "Target",

@@ -1,0 +1,106 @@
+"""Fixtures of the e-mail tests: SMTP servers on 127.0.0.1, a certificate, notifications."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("aiosmtpd", reason="the e-mail tests need aiosmtpd (the plugin's [test] extra)")
+
+from email_smtpd import Certificate, SmtpServer, certificate
+from slaengine_email.config import Server, Target
+
+from slaengine.notifications import Notification
+
+DUE = 1764590400  # 2025-12-01T12:00:00Z
+
+# aiosmtpd warns from its own server thread: on every login (a deprecated attribute
+# it sets itself), and in implicit-TLS mode, where it cannot tell that the connection
+# is encrypted and so is told not to insist on STARTTLS before AUTH.
+_SERVER_WARNINGS = (
+    "ignore:Session.login_data is deprecated:DeprecationWarning",
+    "ignore:Requiring AUTH while not requiring TLS:UserWarning",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    here = Path(__file__).parent
+    for item in items:
+        if here in item.path.parents:
+            for spec in _SERVER_WARNINGS:
+                item.add_marker(pytest.mark.filterwarnings(spec))
+
+
+@pytest.fixture(scope="session")
+def cert(tmp_path_factory: pytest.TempPathFactory) -> Certificate:
+    """A throw-away CA and a server certificate for 127.0.0.1."""
+    return certificate(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[Callable[..., SmtpServer]]:
+    """Start SMTP servers (``smtp_server(mode, cert)``); all stopped after the test."""
+    started: list[SmtpServer] = []
+
+    def start(mode: str = "none", cert: Certificate | None = None) -> SmtpServer:
+        server = SmtpServer(mode, cert)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
+
+
+def server_for(smtp: SmtpServer, cert: Certificate | None = None, **settings: Any) -> Server:
+    """The plugin's server settings that reach ``smtp`` (logged in unless plain)."""
+    login = smtp.mode != "none"
+    values: dict[str, Any] = {
+        "host": "127.0.0.1",
+        "port": smtp.port,
+        "security": smtp.mode,
+        "sender": "SLA bot <sla@example.org>",
+        "domain": "example.org",
+        "username": "sla-bot" if login else None,
+        "password": "s3cret-pw" if login else None,
+        "ca_file": str(cert.ca_file) if cert is not None else None,
+        "timeout": 5.0,
+    }
+    values.update(settings)
+    return Server(**values)
+
+
+@pytest.fixture
+def lead() -> Target:
+    """A target with two addresses in To and one in Cc."""
+    return Target(
+        "team-lead", ("lead@example.org", "Deputy <deputy@example.org>"), ("ops@example.org",)
+    )
+
+
+@pytest.fixture
+def escalation() -> Notification:
+    """The first escalation of T-1001's first response, two hours after its due time."""
+    return Notification(
+        "escalation",
+        "T-1001",
+        "standard-email",
+        "first_response",
+        1,
+        1,
+        DUE + 7200,
+        DUE,
+        "high",
+        ("team-lead",),
+    )
+
+
+@pytest.fixture
+def warning() -> Notification:
+    """A warning 12 minutes before T-1002's due time."""
+    return Notification(
+        "warning", "T-1002", "standard-email", "first_response", 1, 1, DUE - 720, DUE, "normal"
+    )

@@ -1,0 +1,233 @@
+"""One clock instance explained: its segments, start and stop, and what its rules did.
+
+Everything comes from the engine's record of the clock (evaluate with
+``segments=True``); this module puts it into words and adds up the segments.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Final
+
+from slaengine.clock_record import ClockRecord, PriorityChange
+from slaengine.clocks import BREACHED, FULFILLED, SOLVED, SUPERSEDED, ClockResult
+from slaengine.explain_calendar import CalendarInfo, calendar_info
+from slaengine.explain_notes import (
+    Note,
+    article,
+    due_notes,
+    message_notes,
+    precision_notes,
+    priority_notes,
+    rule_notes,
+    segment_notes,
+)
+from slaengine.policy.model import NEXT_RESPONSE, RESOLUTION, MetricPolicy, Policy
+from slaengine.timeline import Event
+from slaengine.vocabulary import SegmentReason
+
+RUNNING: Final = SegmentReason.RUNNING
+PAUSED: Final = SegmentReason.PAUSED
+CLOSED: Final = SegmentReason.CLOSED
+STOPPED: Final = SegmentReason.STOPPED
+SEGMENT_KINDS: Final = (RUNNING, PAUSED, CLOSED, STOPPED)
+# The engine's reasons as explain shows them: counted time is running time (hidden or
+# not), and the part-minute precision: minutes drops ran too (it is ``uncounted``).
+_KINDS: Final = {
+    SegmentReason.RUNNING: RUNNING,
+    SegmentReason.HIDDEN: RUNNING,
+    SegmentReason.ROUNDED: RUNNING,
+    SegmentReason.CLOSED: CLOSED,
+    SegmentReason.PAUSED: PAUSED,
+    SegmentReason.STOPPED: STOPPED,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """A real-time stretch ``[start, end)`` of a clock with one label.
+
+    ``business`` is what the segment added to elapsed (only ``running`` adds);
+    ``paused_open`` is the open calendar time spent paused (it makes up
+    ``paused_seconds``); ``elapsed_after`` is elapsed at the segment's end.
+    ``status`` is the ticket status during a paused or stopped segment.
+    ``breach_at`` is set on the segment in which the target ran out.
+    """
+
+    kind: str
+    start: int
+    end: int
+    business: int
+    paused_open: int
+    elapsed_after: int
+    status: str | None = None
+    breach_at: int | None = None
+
+    @property
+    def real(self) -> int:
+        """Real (wall-clock) seconds of the segment."""
+        return self.end - self.start
+
+
+@dataclass(frozen=True, slots=True)
+class ClockExplanation:
+    """One clock instance with its story: how it started, stopped, counted and (maybe) ran out."""
+
+    clock: ClockResult
+    calendar: CalendarInfo
+    pause_when: tuple[str, ...]
+    start_line: int | None
+    stop_line: int | None
+    stop_text: str  # "fulfilled by jonas's reply", "ticket solved", "still running", ...
+    start_priority: str
+    priority_changes: tuple[PriorityChange, ...]
+    end: int  # the stop, or the evaluation instant for a running clock
+    segments: tuple[Segment, ...]
+    notes: tuple[Note, ...]
+    # The status that hides the due (``hide_when``) of a running clock, if any.
+    due_hidden_by: str | None = None
+    # Running seconds that ``precision: minutes`` does not count (the running
+    # segments add up to ``clock.elapsed + uncounted``).
+    uncounted: int = 0
+
+    @property
+    def breach_segment(self) -> Segment | None:
+        """The segment in which the target ran out, for a breached clock."""
+        return next((s for s in self.segments if s.breach_at is not None), None)
+
+
+def segments_of(
+    record: ClockRecord, metric: MetricPolicy, target: int, breached: bool
+) -> list[Segment]:
+    """The record's segments as explain shows them: running, paused, closed, stopped, with
+    elapsed time added up and the segment where ``target`` ran out marked when ``breached``.
+    """
+    merged: list[tuple[str, int, int, str | None]] = []  # kind, start, end, status
+    for segment in record.segments:
+        kind: str | None = _KINDS.get(segment.reason)
+        if kind is None:
+            continue  # not started yet: explain shows no segment
+        status = None if kind == RUNNING else segment.status
+        last = merged[-1] if merged else None
+        if last is not None and last[0] == kind and last[3] == status and last[2] == segment.start:
+            merged[-1] = (kind, last[1], segment.end, status)
+        else:
+            merged.append((kind, segment.start, segment.end, status))
+    calendar = metric.calendar
+    out: list[Segment] = []
+    elapsed = 0
+    for shown, a, b, status in merged:
+        business = b - a if shown == RUNNING else 0
+        paused_open = calendar.between(a, b) if shown == PAUSED else 0
+        breach_at = None
+        if breached and shown == RUNNING and elapsed < target <= elapsed + business:
+            breach_at = a + (target - elapsed)
+        elapsed += business
+        out.append(Segment(shown, a, b, business, paused_open, elapsed, status, breach_at))
+    return out
+
+
+def _fulfilment_text(clock: ClockResult, stop: Event | None) -> str:
+    if stop is None:
+        return f"fulfilled by {clock.agent}" if clock.agent else "fulfilled"
+    if stop.type != "message":
+        at_creation = " at creation" if stop.type == "created" else ""
+        return f"fulfilled by the assignment to {stop.assignee}{at_creation}"
+    author = stop.author or "agent"
+    noun = "message" if author == "system" else "reply"
+    if not stop.public:
+        noun = "internal note"
+    if stop.agent:
+        return f"fulfilled by {stop.agent}'s {noun}"
+    return f"fulfilled by {article(author)} {author} {noun}"
+
+
+def _stop_text(
+    clock: ClockResult, stop: Event | None, paused_now: bool, takeover: str | None
+) -> str:
+    if clock.stop is None:
+        if paused_now:
+            return "still paused"
+        return "still running"
+    if clock.stop_reason == FULFILLED:
+        return _fulfilment_text(clock, stop)
+    if clock.stop_reason == SOLVED:
+        status = stop.status if stop is not None and stop.status else "solved"
+        return f"ticket {status}"
+    if clock.stop_reason == SUPERSEDED:
+        if takeover is not None:
+            return f"the customer wrote; {takeover} took over"
+        return "the customer wrote (customer_message_stops: true)"
+    return clock.stop_reason or "stopped"
+
+
+def explain_clock(
+    clock: ClockResult,
+    metric: MetricPolicy,
+    events: Sequence[Event],
+    now: int,
+    policy: Policy | None = None,
+) -> ClockExplanation:
+    """Explain one clock instance evaluated with ``segments=True`` (it carries its record);
+    ``events`` are the ticket's events at or before ``now``.
+
+    ``policy`` (the policy that applies) names the calendar a deferred start waited for and
+    says whether bot replies count and times are whole minutes.
+    Raises ``ValueError`` for a clock without its record.
+    """
+    record = clock.record
+    if record is None:
+        raise ValueError("explain_clock needs a clock evaluated with segments=True")
+    bots = policy.bot_replies_count if policy is not None else False
+    running = clock.stop is None
+    end = record.end
+    segments = segments_of(record, metric, clock.target, clock.state == BREACHED)
+    breach = next((s.breach_at for s in segments if s.breach_at is not None), None)
+    notes = priority_notes(clock, record, breach)
+    calendar = policy.calendar.name if policy is not None else metric.calendar.name
+    notes += rule_notes(clock, record, calendar)
+    if metric.kind != RESOLUTION:
+        notes += message_notes(metric, events, clock.start, end, bots)
+    paused_now = running and bool(segments) and segments[-1].kind == PAUSED
+    more, hidden_by = due_notes(clock, record, running, paused_now)
+    notes += more
+    counted = segments[-1].elapsed_after if segments else 0
+    notes += precision_notes(clock, record, policy, counted)
+    notes += segment_notes([(s.kind, s.start, s.end, s.status) for s in segments], running)
+    takeover = None
+    if clock.stop_reason == SUPERSEDED and record.taken_over_by is not None:
+        takeover = f"{NEXT_RESPONSE} #{record.taken_over_by}"
+    start, stop = record.start_event, record.stop_event
+    stop_text = _stop_text(clock, stop, paused_now, takeover)
+    if running and clock.start > now:
+        stop_text = "not started yet"
+    return ClockExplanation(
+        clock=clock,
+        calendar=calendar_info(metric.calendar),
+        pause_when=tuple(sorted(metric.pause_when)),
+        start_line=start.line if start is not None else None,
+        stop_line=stop.line if stop is not None else None,
+        stop_text=stop_text,
+        start_priority=record.start_priority,
+        priority_changes=record.priority_changes,
+        end=end,
+        segments=tuple(segments),
+        notes=tuple(notes),
+        due_hidden_by=hidden_by,
+        uncounted=counted - clock.elapsed,
+    )
+
+
+__all__ = [
+    "CLOSED",
+    "PAUSED",
+    "RUNNING",
+    "SEGMENT_KINDS",
+    "STOPPED",
+    "ClockExplanation",
+    "PriorityChange",
+    "Segment",
+    "explain_clock",
+    "segments_of",
+]
