@@ -334,6 +334,8 @@ def parquet_file(tmp_path: Path) -> Path:
 def test_parquet_timestamp_beyond_9999_is_a_problem_of_its_row(parquet_file, monkeypatch):
     read = read_events(parquet_file)
     assert [(p.line, p.code) for p in read.problems] == [(2, "E400")]
+    assert read.problems[0].message.startswith("timestamp '11476-08-15")
+    assert read.problems[0].message.endswith("is outside the years 1900 to 2199")
     assert list(read.timelines) == ["T-1", "T-3"]
     for chunked in (True, False):  # row ranges, and the Arrow spill
         if not chunked:

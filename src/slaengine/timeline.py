@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from operator import attrgetter
@@ -136,6 +137,9 @@ class Timeline:
 # -- parsing -----------------------------------------------------------------
 
 
+_LONG_YEAR: Final = re.compile(r"[+-]?[0-9]{5,}-")
+
+
 def parse_instant(text: object) -> int:
     """Epoch seconds of an ISO 8601 timestamp that carries a UTC offset or ``Z``."""
     if not isinstance(text, str):
@@ -143,6 +147,10 @@ def parse_instant(text: object) -> int:
     try:
         parsed = dt.datetime.fromisoformat(text)
     except ValueError:
+        if _LONG_YEAR.match(text):  # a year of five digits or more (Parquet, typos)
+            raise EventError(
+                f"timestamp {text[:40]!r} is outside the years {MIN_YEAR} to {MAX_YEAR}"
+            ) from None
         parsed = _parse_other_iso(text)
     zone = parsed.tzinfo
     if zone is None or (type(zone) is not dt.timezone and parsed.utcoffset() is None):
