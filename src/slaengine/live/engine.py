@@ -18,6 +18,7 @@ from slaengine.clocks import ACTIVE, BREACHED, PAUSED
 from slaengine.engine import TicketResult, as_epoch, evaluate_timeline
 from slaengine.errors import EventError
 from slaengine.live.atrisk import OpenClock
+from slaengine.live.spikes import SpikeWatch
 from slaengine.live.store import Decision, NewEvent, Reject, Store, event_problem
 from slaengine.live.text import storable
 from slaengine.notifications import (
@@ -106,6 +107,7 @@ class LiveEngine:
         self.recipients = recipients
         self.batch = batch
         self.broken_retry = broken_retry
+        self.spikes = SpikeWatch(policies.spikes, store, recipients)
 
     # -- events in ------------------------------------------------------------
 
@@ -205,7 +207,8 @@ class LiveEngine:
 
         Notifications reached by ``now`` go into the outbox, once per
         recipient; ones a late event has made wrong are cancelled while still
-        undelivered. Returns what was newly queued.
+        undelivered. The policies' spike rules are checked too (at most once a
+        minute). Returns what was newly queued.
         """
         instant = as_epoch(now)
         evaluated = 0
@@ -239,6 +242,9 @@ class LiveEngine:
                 if decision.key not in seen:
                     seen.add(decision.key)
                     new.append(Notification.from_dict(json.loads(decision.payload)))
+        spikes, spike_problems = self.spikes.check(instant)
+        new.extend(spikes)
+        problems.extend(spike_problems)
         return AdvanceReport(evaluated, tuple(new), rows, tuple(problems))
 
     def _decide(

@@ -26,6 +26,7 @@ from slaengine.live import pglocks
 from slaengine.live.atrisk import ClockQueries, OpenClock
 from slaengine.live.eventstore import Duplicate, EventQueries, NewEvent, Reject
 from slaengine.live.schema import LATEST, MIGRATIONS
+from slaengine.live.spikes import SpikeQueries
 from slaengine.live.text import has_lone_surrogate, redact_url_secrets
 
 PENDING: Final = "pending"  # waiting for its first attempt
@@ -121,7 +122,7 @@ _OUTBOX_COLUMNS: Final = (
 )
 
 
-class Store(EventQueries, ClockQueries):
+class Store(EventQueries, ClockQueries, SpikeQueries):
     """The live engine's state in one SQL database. Use it from one thread at a time."""
 
     def __init__(self, connection: Any, dialect: Dialect, location: str) -> None:
@@ -388,23 +389,22 @@ class Store(EventQueries, ClockQueries):
         now: int,
         limit: int,
         lease: int,
-        recipient: str | None = None,
         exclude: Collection[int] = (),
+        skip_recipients: Collection[str] = (),
+        per_recipient: int | None = None,
     ) -> list[OutboxRow]:
         """Take up to ``limit`` rows that are ready to send, for ``lease`` seconds.
 
-        Oldest first; only ``recipient``'s rows when given; never the rows in
-        ``exclude`` (the caller's deliveries still under way). On SQLite a
-        claimed row is not handed out again until its lease ends. On PostgreSQL
-        it is also locked for this connection (:mod:`slaengine.live.pglocks`):
-        no other worker takes it while this one lives, however long the
-        delivery takes, and the moment this one dies it is free again.
+        Oldest first; never the rows in ``exclude`` (the caller's own, under
+        way) nor rows of ``skip_recipients``; at most ``per_recipient`` rows of
+        any one recipient. On SQLite a claimed row is not handed out again
+        until its lease ends. On PostgreSQL it is also locked for this
+        connection (:mod:`slaengine.live.pglocks`): no other worker takes it
+        while this one lives, however long its delivery takes, and the moment
+        this one dies it is free again.
         """
         where = ["status IN (?, ?)", "next_attempt <= ?"]
         params: list[Any] = [PENDING, FAILED, now]
-        if recipient is not None:
-            where.append("recipient = ?")
-            params.append(recipient)
         skip = set(exclude)
         postgres = self.dialect is POSTGRES
         if postgres:
@@ -415,7 +415,11 @@ class Store(EventQueries, ClockQueries):
         if skip:
             where.append(f"id NOT IN ({', '.join('?' for _ in skip)})")
             params.extend(sorted(skip))
+        if skip_recipients:
+            where.append(f"recipient NOT IN ({', '.join('?' for _ in skip_recipients)})")
+            params.extend(sorted(skip_recipients))
         claimed: list[OutboxRow] = []
+        taken: dict[str, int] = {}
         with self.transaction():
             rows = self._all(
                 f"SELECT {_OUTBOX_COLUMNS}, lease_until FROM outbox WHERE {' AND '.join(where)} "
@@ -424,6 +428,8 @@ class Store(EventQueries, ClockQueries):
             )
             for *columns, lease_until in rows:
                 row = OutboxRow(*columns)
+                if per_recipient is not None and taken.get(row.recipient, 0) >= per_recipient:
+                    continue
                 if postgres:
                     if row.id in self._held:
                         if lease_until is not None and lease_until > now:
@@ -432,6 +438,7 @@ class Store(EventQueries, ClockQueries):
                         self._held.add(row.id)
                     else:
                         continue  # another worker claimed it a moment ago
+                taken[row.recipient] = taken.get(row.recipient, 0) + 1
                 claimed.append(row)
             self._executemany(
                 "UPDATE outbox SET lease_until = ? WHERE id = ?",
@@ -439,15 +446,35 @@ class Store(EventQueries, ClockQueries):
             )
         return claimed
 
-    def ready_recipients(self, now: int) -> list[str]:
-        """Recipients with rows ready to send at ``now``, the longest-waiting first."""
-        rows = self._all(
-            "SELECT recipient, MIN(next_attempt) AS first FROM outbox "
-            "WHERE status IN (?, ?) AND next_attempt <= ? GROUP BY recipient "
-            "ORDER BY first, recipient",
-            (PENDING, FAILED, now),
-        )
-        return [str(row[0]) for row in rows]
+    @contextmanager
+    def reading(self, source: str) -> Iterator[bool]:
+        """Hold ``source`` for this worker while it reads it; yields whether it may.
+
+        On PostgreSQL a second worker gets ``False`` while the first reads
+        (reading from the same cursor, both would store every event); SQLite
+        has one worker.
+        """
+        if self.dialect is SQLITE:
+            yield True
+            return
+        held = pglocks.try_lock_source(self._db, source)
+        try:
+            yield held
+        finally:
+            if held:
+                pglocks.unlock_source(self._db, source)
+
+    def unclaim(self, row_ids: Collection[int]) -> None:
+        """Give claimed rows back unsent: free at once for any worker."""
+        if not row_ids:
+            return
+        with self.transaction():
+            self._executemany(
+                "UPDATE outbox SET lease_until = NULL WHERE id = ?",
+                [(row_id,) for row_id in sorted(row_ids)],
+            )
+        for row_id in sorted(row_ids):
+            self._settle(row_id)
 
     def renew(self, row_ids: Collection[int], until: int) -> None:
         """Extend the leases of claimed rows whose delivery is still under way."""
