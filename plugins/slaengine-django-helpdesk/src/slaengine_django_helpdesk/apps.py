@@ -14,6 +14,7 @@ class SlaEngineHelpdeskConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from slaengine_django_helpdesk import recorder
+        from slaengine_django_helpdesk import checks, recorder
 
+        checks.register()
         recorder.connect()
