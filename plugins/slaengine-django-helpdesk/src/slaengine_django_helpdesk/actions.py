@@ -1,3 +1,4 @@
+# mypy: disable-error-code="import-untyped", allow-subclassing-any, allow-untyped-decorators
 """Write-back: the policy's actions performed on the helpdesk ticket, exactly once.
 
 A policy's warning or escalation lists ``actions`` (``set_priority``,

@@ -1,3 +1,4 @@
+# mypy: disable-error-code="import-untyped", allow-subclassing-any, allow-untyped-decorators
 """Django system checks: ``manage.py check`` (and every ``runserver``) reports bad SLA settings."""
 
 from __future__ import annotations
