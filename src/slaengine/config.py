@@ -131,8 +131,8 @@ def seconds_setting(config: Mapping[str, Any], keys: tuple[str, ...], default: f
         text = value.strip()
         try:
             seconds = float(parse_duration(text if text[-1:].isalpha() else f"{text}s"))
-        except ValueError:
-            raise setting_error(config, keys, f"{expected}, got {value!r}") from None
+        except ValueError as exc:
+            raise setting_error(config, keys, str(exc)) from None
     else:
         seconds = float(value)
     if not math.isfinite(seconds):

@@ -273,6 +273,10 @@ def read_events(
 
 
 __all__ = [
+    "BLANK",
+    "MAX_DEPTH",
+    "LineError",
+    "decode_line",
     "events_stream",
     "open_events",
     "parse_line",

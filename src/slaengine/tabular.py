@@ -230,11 +230,15 @@ def _scalar_value(column: Any, row: int) -> Any:
 
     try:
         return column[row].as_py()
-    except (OverflowError, ValueError):
+    except (OverflowError, ValueError) as exc:
+        problem = exc
+    if pa.types.is_temporal(column.type):
         try:
             return pc.cast(column.slice(row, 1), pa.string())[0].as_py()
         except (pa.ArrowException, OverflowError, ValueError):
-            return "(a value out of range)"
+            pass
+    # Never a stand-in value that could pass for data: the read stops, saying why.
+    raise UserError(f"row {row + 1} of a batch has a cell that cannot be read ({problem})")
 
 
 # Exact types whose JSON round trip (dumps, then loads) gives back an equal value.

@@ -275,10 +275,58 @@ def parse_yaml(text: str, source: str) -> tuple[YNode | None, list[Problem]]:
         return None, [Problem(source, 1, 1, "E102", "the file is empty; expected a policy mapping")]
     builder = _Builder(source)
     try:
+        _check_aliases(root)
         return builder.build(root), builder.problems
     except _AliasBomb as exc:
         line, column = _where(exc.node)
         return None, [Problem(source, line, column, "E003", exc.reason)]
+
+
+def _children(node: Node) -> list[Node]:
+    if isinstance(node, SequenceNode):
+        return list(node.value)
+    if isinstance(node, MappingNode):
+        return [part for pair in node.value for part in pair]
+    return []
+
+
+def _check_aliases(root: Node) -> None:
+    """Raise :class:`_AliasBomb` for an alias inside what it refers to, or aliases that
+    expand too far or nest too deep; before anything is built, in time linear in the file.
+
+    Each node's expanded size and depth are computed once (aliases share nodes), in
+    an explicit stack (the expansion may be deeper than Python's recursion limit).
+    """
+    cap = MAX_ALIAS_VALUES + 1
+    sizes: dict[int, int] = {}
+    depths: dict[int, int] = {}
+    on_path: set[int] = set()
+    stack: list[tuple[Node, bool]] = [(root, False)]
+    while stack:
+        node, finished = stack.pop()
+        key = id(node)
+        if finished:
+            on_path.discard(key)
+            children = _children(node)
+            sizes[key] = min(cap, 1 + sum(sizes[id(child)] for child in children))
+            depths[key] = 1 + max((depths[id(child)] for child in children), default=0)
+            if depths[key] > MAX_DEPTH:
+                raise _AliasBomb(node, f"aliases nest values more than {MAX_DEPTH} levels deep")
+            if sizes[key] >= cap and all(sizes[id(child)] < cap for child in children):
+                # The smallest value whose aliases make it too large.
+                raise _AliasBomb(
+                    node,
+                    f"aliases make this value larger than {MAX_ALIAS_VALUES:,} values; "
+                    "write the repeated parts out, or repeat less",
+                )
+            continue
+        if key in sizes:
+            continue
+        if key in on_path:
+            raise _AliasBomb(node, "an alias refers to the value that contains it")
+        on_path.add(key)
+        stack.append((node, True))
+        stack.extend((child, False) for child in _children(node) if id(child) not in sizes)
 
 
 _BRACKET = re.compile(r"[\[\]{}]")
