@@ -7,6 +7,7 @@ hypothesis then writes arbitrary YAML text and arbitrary policy documents.
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -26,8 +27,17 @@ from slaengine.safetext import printable
 from slaengine.timeline import MAX_YEAR, MIN_YEAR
 
 CORPUS = Path(__file__).resolve().parent / "data" / "fuzz" / "policies"
+
+
+def _examples(default: int) -> int:
+    """Examples per property: bounded for CI; SLAENGINE_FUZZ_EXAMPLES runs longer locally."""
+    return int(os.environ.get("SLAENGINE_FUZZ_EXAMPLES", default))
+
+
 FUZZ = settings(
-    max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=_examples(120),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 
 
