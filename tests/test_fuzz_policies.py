@@ -108,6 +108,16 @@ def test_corpus_file_is_refused_quickly_with_located_problems(name):
         assert _shown_safely(str(Problem(str(CORPUS / name), line, column, code, message)))
 
 
+@pytest.mark.parametrize(
+    ("name", "where"), [("billion_laughs.yaml", "6:4"), ("recursive_alias.yaml", "1:11")]
+)
+def test_fmt_refuses_alias_bombs_quickly(capsys, name, where):
+    started = time.perf_counter()
+    assert main(["fmt", "--check", str(CORPUS / name)]) == 2
+    assert time.perf_counter() - started < 2.0
+    assert f"{name}:{where}: E003" in capsys.readouterr().err
+
+
 def test_check_prints_control_characters_from_a_file_as_escapes(capsys):
     assert main(["check", str(CORPUS / "escaped_escape.yaml")]) == 1
     out = capsys.readouterr().out
