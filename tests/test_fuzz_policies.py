@@ -293,3 +293,15 @@ def test_any_values_in_a_valid_shape_load_or_give_located_problems(
     }
     policy = {"name": name, "calendar": "office", "metrics": {"resolution": {"targets": target}}}
     _assert_located(_load_problems(_policy_doc(calendar, policy)))
+
+
+def test_a_policy_test_file_that_is_not_utf8_is_located(tmp_path):
+    from slaengine.policy import load_policies
+    from slaengine.policytest.parse import parse_test_file
+
+    path = tmp_path / "bad_test.yaml"
+    path.write_bytes(b"cases:\n  - name: caf\xe9\n")
+    policies = load_policies(Path(__file__).resolve().parent.parent / "policies")
+    cases, problems = parse_test_file(path, policies)
+    assert cases == []
+    assert [(p.line, p.column, p.code) for p in problems] == [(2, 14, "E002")]
