@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import textwrap
 from pathlib import Path
 
@@ -110,3 +111,91 @@ def test_a_command_does_not_inherit_an_earlier_commands_settings(desk, monkeypat
     assert main(["check", policy, "--config", str(desk / "slaengine.toml")]) == 0
     assert main(["check", policy]) == 1  # same process, no --config: no target
     assert "read no settings file" in capsys.readouterr().err
+
+
+# -- tables fitted to the terminal ----------------------------------------------------------
+
+EVALUATE = ["evaluate", "-p", str(POLICIES), "-e", str(EXAMPLES), "--at", "2025-12-03T16:00:00Z"]
+TICKETS = [f"T-100{n}" for n in range(1, 8)]
+METRICS = ("first_response", "next_response #1", "periodic_update #1", "resolution")
+STATES = ("achieved", "breached", "active", "paused", "cancelled")
+
+
+@pytest.mark.parametrize("width", [80, 120])
+def test_evaluate_table_keeps_ids_metrics_and_states_whole(width, monkeypatch, capsys):
+    monkeypatch.setenv("COLUMNS", str(width))
+    assert main([*EVALUATE, "--tz", "Europe/Berlin"]) == 0
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    assert max(len(line.rstrip()) for line in lines) <= width
+    # Cells are separated by two spaces or more; a cut cell would end in an ellipsis.
+    words = {cell.strip() for line in lines for cell in re.split(r"\s{2,}", line)}
+    for ticket in TICKETS:
+        assert ticket in words, ticket
+    for name in (*METRICS, *STATES):
+        assert name in words, name
+    assert "…" not in "".join(line.split()[0] for line in lines if line.startswith("T-"))
+
+
+def test_evaluate_table_without_a_terminal_has_every_column(monkeypatch, capsys):
+    monkeypatch.delenv("COLUMNS", raising=False)
+    assert main(EVALUATE) == 0
+    header = next(line for line in capsys.readouterr().out.splitlines() if "Ticket" in line)
+    assert header.split() == [
+        "Ticket", "Policy", "Metric", "State", "Start", "Due", "Stop", "Elapsed/target", "Left"
+    ]  # fmt: skip
+
+
+def test_evaluate_state_and_limit_select_tickets(monkeypatch, capsys):
+    monkeypatch.setenv("COLUMNS", "120")
+    assert main([*EVALUATE, "--state", "breached", "--limit", "2"]) == 0
+    out = capsys.readouterr().out
+    shown = [line.split()[0] for line in out.splitlines() if line.startswith("T-")]
+    assert shown == ["T-1002", "T-1003"]
+    clock_rows = [line for line in out.splitlines() if " #" in line or "_response" in line]
+    assert all("breached" in line for line in clock_rows)
+    assert "7 tickets; 2 of 6 tickets with a breached clock shown" in out
+    assert main([*EVALUATE, "--state", "breached", "--limit", "2", "--format", "json"]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 2
+
+
+def test_evaluate_limit_must_be_positive(capsys):
+    assert main([*EVALUATE, "--limit", "0"]) == 2
+    assert "--limit must be 1 or more" in capsys.readouterr().err
+
+
+AUDIT = ["audit", "-p", str(POLICIES), "-e", str(EXAMPLES), "--at", "2025-12-03T16:00:00Z"]
+
+
+@pytest.mark.parametrize("width", [80, 120])
+def test_audit_tables_fit_and_keep_names(width, monkeypatch, capsys):
+    monkeypatch.setenv("COLUMNS", str(width))
+    assert main([*AUDIT, "--by", "channel,priority"]) == 0
+    out = capsys.readouterr().out
+    table_lines = [line for line in out.splitlines() if not line.startswith("Read ")]
+    assert max(len(line.rstrip()) for line in table_lines) <= width
+    assert "…" not in out
+    for name in ("first_response", "next_response", "periodic_update", "resolution",
+                 "americas-email-web", "urgent-any-channel", "whatsapp", "2025-W49"):  # fmt: skip
+        assert name in out, name
+    # The figures the tables are about are always there.
+    for header in ("Compliance", "Breached", "Median", "p90"):
+        assert header in out
+
+
+def test_part_progress_never_shows_more_done_than_its_total():
+    from slaengine.cli.audit import PartProgress
+
+    progress = PartProgress(8)
+    seen = []
+    for _ in range(9):  # one chunk more than estimated
+        progress.advance()
+        seen.append((progress.done, progress.total))
+    assert all(done <= total for done, total in seen)
+    progress.finish()
+    assert (progress.done, progress.total) == (9, 9)
+    short = PartProgress(8)
+    for _ in range(6):
+        short.advance()
+    short.finish()
+    assert (short.done, short.total) == (6, 6)

@@ -24,6 +24,7 @@ PUBLIC_MODULES = (
     "slaengine.sources",
     "slaengine.inbox",
     "slaengine.live",
+    "slaengine.plugins",
     "slaengine.problems",
 )
 

@@ -110,7 +110,21 @@ def test_zendesk_audits_give_history_and_skip_the_description_comment():
     assert [(s.reason, s.detail) for s in report.skipped] == [
         ("bad audit", "audits item 7: missing 'created_at'")
     ]
-    assert report.notes == {"ticket without audits or ticket events (created only)": 1}
+    assert report.notes == {"ticket without audits, ticket events or metrics (created only)": 1}
+
+
+def test_zendesk_ticket_without_history_takes_first_reply_and_solve_from_its_metrics():
+    events, _ = _import("zendesk", SAMPLES / "zendesk")
+    ticket = [(e["id"], e["at"], e.get("status")) for e in events if e["ticket"] == "104"]
+    # reply_time_in_minutes.calendar 95 after 10:00; solved_at; closed at status_updated_at.
+    assert ticket == [
+        ("created", "2025-03-06T10:00:00Z", "open"),
+        ("first-reply", "2025-03-06T11:35:00Z", None),
+        ("solved", "2025-03-06T11:36:00Z", "solved"),
+        ("closed", "2025-03-10T10:00:00Z", "closed"),
+    ]
+    facts = _facts(events, "104")
+    assert (facts.customer_messages, facts.answered_messages, facts.agent_replies) == (1, 1, 1)
 
 
 def test_zendesk_ticket_events_map_children_with_and_without_comment_sideload():
@@ -294,3 +308,117 @@ def test_timezone_and_tz_are_one_option(capsys):
         assert main([*argv, option, "Europe/Lisbon"]) == 0
         lines = capsys.readouterr().out.splitlines()
         assert [json.loads(line) for line in lines] == _golden(CSV / "history.expected.jsonl")
+
+
+def test_csv_keeps_custom_statuses_for_the_policy_to_map(tmp_path):
+    path = tmp_path / "custom.csv"
+    path.write_text(
+        "ticket,at,type,channel,priority,status\n"
+        "T-1,2025-03-03T09:00:00Z,created,email,high,\n"
+        "T-1,2025-03-03T09:05:00Z,status,,,waiting_on_customer\n",
+        encoding="utf-8",
+    )
+    events, report = _import("csv", path)
+    assert events[1]["status"] == "waiting_on_customer"
+    assert report.skipped == []
+    parsed = slaengine.parse_event(events[1], status_map={"waiting_on_customer": "pending"})
+    assert parsed.status == "pending"
+
+
+def test_mapping_is_for_the_csv_kind_and_must_exist(tmp_path, capsys):
+    mapping = CSV / "events.toml"
+    assert (
+        main(["import", "volvo", str(SAMPLES / "volvo_sample.csv"), "--mapping", str(mapping)]) == 2
+    )
+    assert "--mapping is for the csv kind only" in capsys.readouterr().err
+    missing = tmp_path / "nope.toml"
+    assert main(["import", "csv", str(CSV / "events.csv"), "--mapping", str(missing)]) == 2
+    assert f"--mapping: cannot read {missing}" in capsys.readouterr().err
+
+
+def test_summary_counts_in_the_right_number(capsys):
+    assert main(["import", "zendesk", str(SAMPLES / "zendesk")]) == 0
+    err = capsys.readouterr().err
+    assert "zendesk: 17 rows read, 26 events written, 4 tickets, 1 row skipped (1 bad audit)" in err
+
+
+# -- malformed exports: reported and skipped, never a crash ---------------------------------
+
+GARBAGE = [
+    ("zendesk", {"tickets": [1, "x", {"id": 1}, {"id": 2, "created_at": "bad"}]}),
+    ("zendesk", {"audits": [{"ticket_id": 1, "created_at": "2025-01-01T00:00:00Z",
+                             "events": [1, {"type": "Change", "field_name": "tags", "value": 5},
+                                        {"type": "Comment", "public": "yes"}]}]}),
+    ("zendesk", {"users": [{"x": 1}, 5, None], "groups": [{"name": "a"}, 3], "tickets": []}),
+    ("zendesk", {"satisfaction_ratings": [{"score": "good"}, 7]}),
+    ("zendesk", {"ticket_events": [{"ticket_id": 1, "timestamp": "x"},
+                                   {"ticket_id": 2, "timestamp": 1700000000,
+                                    "child_events": [5, {"event_type": "Change", "status": []}]}]}),
+    ("zendesk", {"metric_sets": [{"ticket_id": 3, "reply_time_in_minutes": {"calendar": "x"},
+                                  "solved_at": "bad"}],
+                 "tickets": [{"id": 3, "created_at": "2025-01-01T00:00:00Z", "status": "solved"}]}),
+    ("freshdesk", [{"id": 1, "requester_id": 2, "created_at": "2025-01-01T00:00:00Z", "status": 9,
+                    "priority": "high", "source": "web", "tags": 5, "custom_fields": [1]}]),
+    ("freshdesk", [{"id": 1, "requester_id": 2, "created_at": "2025-01-01T00:00:00Z", "status": 2},
+                   {"ticket_id": 1, "incoming": True},
+                   {"ticket_id": 1, "private": True, "created_at": "bad"},
+                   {"ticket_id": 1, "ratings": 5}]),
+    ("freshdesk", [{"id": 10, "requester_id": 2, "created_at": "2025-01-01T00:00:00Z",
+                    "status": 5}]),
+]  # fmt: skip
+# Documents whose junk is only ignored (no usable item was lost), not reported.
+IGNORED = (1, 2)
+
+
+@pytest.mark.parametrize("case", range(len(GARBAGE)))
+def test_malformed_items_are_reported_not_raised(case, tmp_path):
+    kind, document = GARBAGE[case]
+    path = tmp_path / "export.json"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    events, report = _import(kind, path)
+    assert bool(report.skipped) is (case not in IGNORED)
+    for event in events:
+        slaengine.parse_event(event, status_map={"freshdesk_9": "open"})
+
+
+@pytest.mark.parametrize(
+    ("kind", "sample", "golden"),
+    [
+        ("volvo", SAMPLES / "volvo_sample.csv", SAMPLES / "volvo_sample.expected.jsonl"),
+        ("twitter", SAMPLES / "twcs_sample.csv", SAMPLES / "twcs_sample.expected.jsonl"),
+        ("twitter", SAMPLES / "cdp_sample.json", SAMPLES / "cdp_sample.expected.jsonl"),
+        ("freshdesk", SAMPLES / "freshdesk" / "tickets.json", None),
+    ],
+    ids=["volvo", "twcs", "cdp", "freshdesk"],
+)
+def test_gzip_exports_read_like_plain_ones(kind, sample, golden, tmp_path):
+    import gzip
+
+    packed = tmp_path / (sample.name + ".gz")
+    packed.write_bytes(gzip.compress(sample.read_bytes()))
+    events, _ = _import(kind, packed)
+    plain, _ = _import(kind, sample)
+    assert events == plain
+    if golden is not None:
+        assert events == _golden(golden)
+
+
+@pytest.mark.parametrize("kind", sorted(IMPORTERS))
+def test_binary_file_is_another_kind_not_a_crash(kind, tmp_path, capsys):
+    junk = tmp_path / ("junk.json" if kind in {"zendesk", "freshdesk"} else "junk.csv")
+    junk.write_bytes(bytes(range(256)) * 8)
+    assert main(["import", kind, str(junk)]) == 2
+    err = capsys.readouterr().err
+    assert f"{junk}: not " in err
+    assert "Traceback" not in err
+
+
+def test_byte_order_mark_is_not_part_of_the_first_column(tmp_path):
+    marked = tmp_path / "volvo.csv"
+    marked.write_bytes(b"\xef\xbb\xbf" + (SAMPLES / "volvo_sample.csv").read_bytes())
+    events, _ = _import("volvo", marked)
+    assert events == _golden(SAMPLES / "volvo_sample.expected.jsonl")
+    page = tmp_path / "tickets.json"
+    page.write_bytes(b"\xef\xbb\xbf" + (SAMPLES / "zendesk" / "tickets.json").read_bytes())
+    events, _ = _import("zendesk", page)
+    assert sum(e["type"] == "created" for e in events) == 4

@@ -156,6 +156,13 @@ def test_an_unreadable_timestamp_is_a_signature_error(inboxes, vendor):
         _verify(inboxes, vendor)(BODY, headers, SECRET, NOW)
 
 
+@pytest.mark.parametrize("vendor", SIGNERS)
+def test_an_empty_secret_verifies_nothing(inboxes, vendor):
+    sign, _ = SIGNERS[vendor]
+    with pytest.raises(SignatureError, match="no signing secret"):
+        _verify(inboxes, vendor)(BODY, sign(BODY, "", NOW), "", NOW)
+
+
 def test_signature_errors_are_inbox_errors():
     assert issubclass(SignatureError, InboxError)
 

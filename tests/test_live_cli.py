@@ -145,6 +145,20 @@ def test_ingest_from_stdin_with_state_flag(live, capsys, monkeypatch):
     assert state.is_file()
 
 
+def test_ingest_reads_a_gzip_file_and_names_a_damaged_one(live, capsys):
+    import gzip
+
+    packed = live / "events.jsonl.gz"
+    lines = [json.dumps(created("T-1")), json.dumps(created("T-2", 5))]
+    packed.write_bytes(gzip.compress(("\n".join(lines) + "\n").encode()))
+    assert main(["ingest", "--config", "slaengine.toml", str(packed)]) == 0
+    assert capsys.readouterr().out == "2 events stored, 0 rejected\n"
+    damaged = live / "cut.jsonl.gz"
+    damaged.write_bytes(packed.read_bytes()[:-12])
+    assert main(["ingest", "--config", "slaengine.toml", str(damaged)]) == 2
+    assert f"{damaged}: the gzip data is damaged" in capsys.readouterr().err
+
+
 def test_ingest_rejects_poison_lines_with_their_line_and_stores_the_rest(live, capsys):
     events = live / "poison.jsonl"
     good = [json.dumps(created(f"T-{n}")) for n in range(3)]
@@ -183,20 +197,6 @@ def test_ingest_rejects_poison_lines_with_their_line_and_stores_the_rest(live, c
         assert store.counts()["rejects"] == 5
     finally:
         store.close()
-
-
-def test_ingest_reads_a_gzip_file_and_names_a_damaged_one(live, capsys):
-    import gzip
-
-    packed = live / "events.jsonl.gz"
-    lines = [json.dumps(created("T-1")), json.dumps(created("T-2", 5))]
-    packed.write_bytes(gzip.compress(("\n".join(lines) + "\n").encode()))
-    assert main(["ingest", "--config", "slaengine.toml", str(packed)]) == 0
-    assert capsys.readouterr().out == "2 events stored, 0 rejected\n"
-    damaged = live / "cut.jsonl.gz"
-    damaged.write_bytes(packed.read_bytes()[:-12])
-    assert main(["ingest", "--config", "slaengine.toml", str(damaged)]) == 2
-    assert f"{damaged}: the gzip data is damaged" in capsys.readouterr().err
 
 
 def test_run_once_delivers_each_notification_once(live, capsys):

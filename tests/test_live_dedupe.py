@@ -224,3 +224,31 @@ def test_store_level_add_events_reports_duplicates_in_batch_order(store):
     )
     assert [(d.index, d.same) for d in second] == [(0, False)]
     assert [origin for _, _, origin in store.events_of("T-1")] == ["f:1", "f:4"]
+
+
+def test_slaengine_ingest_twice_stores_each_event_once(tmp_path, monkeypatch, capsys):
+    from slaengine.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("SLAENGINE_CONFIG", raising=False)
+    monkeypatch.setenv("SLAENGINE_PLUGINS", "")
+    (tmp_path / "policy.yaml").write_text(
+        "policies:\n  - name: chat\n    match: {channel: chat}\n"
+        "    metrics:\n      first_response: {targets: 1h}\n",
+        encoding="utf-8",
+    )
+    events = [created("T-1"), reply("T-1", 5), created("T-2", 1)]
+    (tmp_path / "events.jsonl").write_text(
+        "".join(json.dumps(e) + "\n" for e in events), encoding="utf-8"
+    )
+    args = ["ingest", "--state", "state.db", "-p", "policy.yaml", "events.jsonl"]
+    assert main(args) == 0
+    assert main(args) == 0  # a re-run (say, after a crash) is harmless
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("3 ")
+    assert out[1].startswith("0 ")
+    store = Store.open(tmp_path / "state.db")
+    try:
+        assert store.counts()["events"] == 3
+    finally:
+        store.close()

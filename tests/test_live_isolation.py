@@ -142,13 +142,14 @@ def test_a_hung_target_holds_up_only_its_own_rows(store):
         started = time.monotonic()
         report = dispatcher.dispatch(now, budget=0.5)
         assert time.monotonic() - started < 2
-        assert (report.delivered, report.in_flight, report.more) == (3, 1, True)
+        # The hung lane holds its three rows: one hanging, two waiting behind it.
+        assert (report.delivered, report.in_flight) == (3, 3)
         assert len(ok_calls) == 3
         # New rows for the healthy target go out while the hung one still hangs;
         # the hung row is not handed out again, even long after its lease.
         _queue(store, ["ok"], 5, now + 1, first=3)
         report = dispatcher.dispatch(now + 3600, budget=0.3)
-        assert (report.delivered, report.in_flight) == (5, 1)
+        assert (report.delivered, report.in_flight) == (5, 3)
         assert len(hung_calls) == 1
     finally:
         release.set()
@@ -253,3 +254,85 @@ def test_sigterm_stops_the_worker_within_seconds_while_a_delivery_hangs(tmp_path
             store.close()
     finally:
         hole.close()
+
+
+def test_stopping_gives_back_the_rows_waiting_behind_a_hung_delivery(store):
+    now = int(time.time())
+    _queue(store, ["hung"], 3, now)
+    release = threading.Event()
+    calls: list[str] = []
+
+    def hung(notification):
+        calls.append(notification.key)
+        release.wait(30)
+
+    dispatcher = Dispatcher(store, {"hung": hung})
+    try:
+        assert dispatcher.dispatch(now, budget=0.3).in_flight == 3
+        # One delivery is under way; the two behind it are freed for any worker.
+        assert dispatcher.finish(0.3) == 1
+        free = store.claim(now, 10, 60)
+        assert [r.ticket for r in free] == ["T-1", "T-2"]
+        store.unclaim([r.id for r in free])
+    finally:
+        release.set()
+    time.sleep(0.3)  # the lane thread reaches the two given-back rows and skips them
+    assert dispatcher.finish(5) == 0
+    assert calls == ["T-0/first_response/1/breach/0"]
+    assert {r.ticket: r.status for r in store.outbox()} == {
+        "T-0": DELIVERED,
+        "T-1": "pending",
+        "T-2": "pending",
+    }
+
+
+def test_two_postgresql_workers_never_read_one_source_at_once(postgres_server, live_policies):
+    from slaengine.live import LiveEngine
+    from slaengine.live.worker import Worker
+    from slaengine.sources import SourceBatch, SourceRecord
+
+    events = [created(f"T-{n}") for n in range(5)]
+
+    class SlowSource:
+        """Every event at once; the first read waits until told to go on."""
+
+        name = "desk"
+
+        def __init__(self, gate: threading.Event | None) -> None:
+            self.gate = gate
+            self.reads = 0
+
+        def read(self, cursor, limit):
+            self.reads += 1
+            if self.gate is not None:
+                self.gate.wait(30)
+            start = int(cursor or 0)
+            chunk = events[start : start + limit]
+            records = tuple(SourceRecord(f"desk:{start + i + 1}", e) for i, e in enumerate(chunk))
+            return SourceBatch(records, str(start + len(chunk)))
+
+    postgres_server.reset()
+    first, second = Store.open(postgres_server.url), Store.open(postgres_server.url)
+    try:
+        gate = threading.Event()
+        slow, quick = SlowSource(gate), SlowSource(None)
+        workers = [
+            Worker(LiveEngine(live_policies, store), Dispatcher(store, {}), {"desk": source})
+            for store, source in ((first, slow), (second, quick))
+        ]
+        reading = threading.Thread(target=workers[0].pull)
+        reading.start()
+        deadline = time.monotonic() + 10
+        while slow.reads == 0 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        # The first worker is reading the source: the second leaves it alone.
+        assert workers[1].pull() == (0, 0)
+        assert quick.reads == 0
+        gate.set()
+        reading.join(30)
+        assert workers[1].pull() == (0, 0)  # from the cursor the first one stored
+        assert quick.reads == 1
+        assert first.counts()["events"] == 5
+    finally:
+        first.close()
+        second.close()

@@ -87,6 +87,7 @@ def test_first_migrate_reports_what_it_applied(state_url):
             "cursors",
             "rejects",
             "clocks",
+            "spikes",
         ):
             opened._execute(f"DROP TABLE {table}")
         assert opened.schema_version() == 0

@@ -127,7 +127,9 @@ def test_events_array_rejects_per_event_and_keeps_the_good(server, state_url):
         (4, "accepted"),
     ]
     assert "no UTC offset" in events[1]["reason"]
+    assert events[1]["ticket"] == "T-1"  # a refused event names its ticket when it can
     assert events[2]["reason"] == "expected a JSON object, got a number"
+    assert "ticket" not in events[2]
     assert "'type' must be one of" in events[3]["reason"]
     store = Store.open(state_url)
     try:
@@ -409,5 +411,48 @@ def test_metrics_parse_and_count(server, live_policies, state_url, clock):
     # The breach of T-early and its escalation are queued (to ops, and lead).
     assert value("slaengine_outbox_rows", state="pending") >= 2
     assert value("slaengine_notifications_delivered") == 0
+    assert value("slaengine_worker_cycles") == 0  # no worker thread in this server
     # The warnings the advance at 40 queued have waited 25 minutes (no worker delivers here).
     assert value("slaengine_outbox_oldest_undelivered_age_seconds") == 25 * 60
+
+
+def test_a_lost_postgres_connection_is_503_once_then_reopened(
+    live_policies, postgres_server, clock
+):
+    import psycopg
+
+    postgres_server.reset()
+    api = make_api(live_policies, postgres_server.url, clock)
+    with running(api) as url, client(url) as http:
+        assert post_json(http, "/events", [created("T-1")]).json()["accepted"] == 1
+        # The database server drops the API's connection (a restart, a failover).
+        with psycopg.connect(postgres_server.url, autocommit=True) as admin:
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        lost = post_json(http, "/events", [created("T-2")])
+        assert lost.status_code == 503
+        assert lost.headers["retry-after"] == "5"
+        # The next request opens a new connection; nothing was lost or stored twice.
+        assert post_json(http, "/events", [created("T-2")]).json()["accepted"] == 1
+        assert http.get("/healthz").json()["status"] == "ok"
+        assert http.get("/tickets/T-1").status_code == 200
+
+
+def test_poison_events_are_rejected_one_by_one(server):
+    good = created("T-ok")
+    lines = [
+        '{"id": "s1", "ticket": "T-\\ud800", "at": "2025-12-01T10:00:00Z", "type": "created",'
+        ' "channel": "chat", "priority": "normal"}',
+        '{"id": "n1", "ticket": "T-\\u0000", "at": "2025-12-01T10:00:00Z", "type": "created",'
+        ' "channel": "chat", "priority": "normal"}',
+        '{"ticket": ' + "9" * 5000 + "}",
+        "[" * 5000 + "]" * 5000,
+        json.dumps(good),
+    ]
+    with client(server) as http:
+        body = post_lines(http, "/events", lines).json()
+        assert [e["status"] for e in body["events"]] == ["rejected"] * 4 + ["accepted"]
+        assert http.get("/tickets/T-ok").status_code == 200
+        assert http.get("/healthz").status_code == 200

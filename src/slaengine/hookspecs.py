@@ -252,6 +252,23 @@ def slaengine_on_achieved(notification: Notification) -> None:
     """
 
 
+@hookspec
+def slaengine_on_spike(notification: Notification) -> None:
+    """A channel's volume surged: a policy file's spike rule found a spike starting.
+
+    Fires like :func:`slaengine_on_warning` (once per plugin, through the
+    outbox, retried when it raises), once per spike: it is not repeated while
+    the spike lasts, and a later surge after it ended is a new spike.
+
+    :param notification: kind ``"spike"``, ``ticket`` empty, ``policy`` the spike
+        rule's name, ``metric`` its measure (``new_tickets`` or
+        ``customer_messages``), ``channel``, ``count`` in the window,
+        ``expected`` from the baseline, ``at`` when it was found.
+    :returns: nothing; return values are ignored.
+    :raises: anything; logged, shown by ``slaengine outbox``, retried.
+    """
+
+
 __all__ = [
     "PROJECT",
     "Deliver",
@@ -268,6 +285,7 @@ __all__ = [
     "slaengine_on_achieved",
     "slaengine_on_breach",
     "slaengine_on_escalation",
+    "slaengine_on_spike",
     "slaengine_on_warning",
     "slaengine_register_actions",
     "slaengine_register_calendars",

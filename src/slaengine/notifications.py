@@ -23,7 +23,8 @@ from slaengine.timeline import parse_instant
 
 BREACH: Final = "breach"
 ACHIEVEMENT: Final = "achieved"
-KINDS: Final = (WARNING, BREACH, ESCALATION, ACHIEVEMENT)
+SPIKE: Final = "spike"  # a channel's volume surged (slaengine.spikes); no ticket
+KINDS: Final = (WARNING, BREACH, ESCALATION, ACHIEVEMENT, SPIKE)
 
 
 def iso(instant: int | None) -> str | None:
@@ -51,10 +52,16 @@ class Notification:
     priority: str
     notify: tuple[str, ...] = ()
     actions: tuple[Action, ...] = ()  # write-back the policy asks for (slaengine.actions)
+    # A spike's channel, its count in the window and what the baseline expected.
+    channel: str = ""
+    count: int = 0
+    expected: float = 0.0
 
     @property
     def key(self) -> str:
         """The idempotency key: the same notification always has the same key."""
+        if self.kind == SPIKE:  # policy: the spike rule; instance: when it started
+            return f"spike/{self.policy}/{self.channel}/{self.instance}"
         return f"{self.ticket}/{self.metric}/{self.instance}/{self.kind}/{self.level}"
 
     def to_dict(self) -> dict[str, Any]:
@@ -74,6 +81,8 @@ class Notification:
         }
         if self.actions:
             data["actions"] = [action.to_dict() for action in self.actions]
+        if self.kind == SPIKE:
+            data.update(channel=self.channel, count=self.count, expected=round(self.expected, 3))
         return data
 
     @classmethod
@@ -91,6 +100,9 @@ class Notification:
             priority=str(data.get("priority", "")),
             notify=tuple(data.get("notify", ())),
             actions=tuple(Action.from_dict(action) for action in data.get("actions", ())),
+            channel=str(data.get("channel", "")),
+            count=int(data.get("count", 0)),
+            expected=float(data.get("expected", 0.0)),
         )
 
 
@@ -249,6 +261,7 @@ __all__ = [
     "BREACH",
     "ESCALATION",
     "KINDS",
+    "SPIKE",
     "WARNING",
     "MetricStatus",
     "Notification",

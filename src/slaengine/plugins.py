@@ -31,7 +31,7 @@ from slaengine.errors import UserError
 from slaengine.hookspecs import Deliver
 from slaengine.importers.base import Importer
 from slaengine.inbox import Inbox
-from slaengine.notifications import ACHIEVEMENT, BREACH, ESCALATION, WARNING, Notification
+from slaengine.notifications import ACHIEVEMENT, BREACH, ESCALATION, SPIKE, WARNING, Notification
 from slaengine.problems import did_you_mean
 from slaengine.sources import EventSource
 from slaengine.timeline import TicketState
@@ -99,6 +99,7 @@ ON_HOOKS = {
     BREACH: "slaengine_on_breach",
     ESCALATION: "slaengine_on_escalation",
     ACHIEVEMENT: "slaengine_on_achieved",
+    SPIKE: "slaengine_on_spike",
 }
 Condition = Callable[[TicketState], bool]
 

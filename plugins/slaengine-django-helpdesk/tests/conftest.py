@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-READY = all(importlib.util.find_spec(m) for m in ("django", "helpdesk", "pytest_django"))
+READY = all(
+    importlib.util.find_spec(m)
+    for m in ("django", "helpdesk", "pytest_django", "slaengine_django_helpdesk")
+)
 
 if READY:
     import django
@@ -28,13 +29,6 @@ if READY:
         site = importlib.import_module("helpdesk_site.settings")
         settings.configure(**{k: getattr(site, k) for k in dir(site) if k.isupper()})
         django.setup()
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _remove_state_dir() -> Iterator[None]:
-    yield
-    if READY:
-        shutil.rmtree(Path(settings.STATE_DIR), ignore_errors=True)
 
 
 @pytest.fixture

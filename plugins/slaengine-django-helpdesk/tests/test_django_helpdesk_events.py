@@ -143,3 +143,57 @@ def test_queue_slug_maps_to_a_channel(desk: Any) -> None:
     ticket = desk.open(queue="phone-desk")
     assert events(ticket)[0]["channel"] == "phone"
     assert Queue.objects.get(slug="phone-desk") == ticket.queue
+
+
+def _mail(message_id: str, subject: str, body: str, reply_to: str | None = None) -> str:
+    headers = [
+        "From: Carla <carla@example.com>",
+        "To: desk@x.org",
+        f"Subject: {subject}",
+        f"Message-Id: {message_id}",
+        "Content-Type: text/plain; charset=utf-8",
+    ]
+    if reply_to:
+        headers.append(f"In-Reply-To: {reply_to}")
+    return "\r\n".join(headers) + "\r\n\r\n" + body + "\r\n"
+
+
+def test_a_ticket_opened_by_e_mail_and_a_reply_by_e_mail(queues: Any, state: Any) -> None:
+    import logging
+
+    from helpdesk.email import extract_email_metadata
+
+    log = logging.getLogger("tests.helpdesk.email")
+    extract_email_metadata(_mail("<m1@example.com>", "Invoice wrong", "Please fix."),
+                           queues["desk"], log)  # fmt: skip
+    ticket = Ticket.objects.get(title="Invoice wrong")
+    extract_email_metadata(
+        _mail("<m2@example.com>", f"Re: [desk-{ticket.pk}] Invoice wrong", "Any news?",
+              reply_to="<m1@example.com>"),
+        queues["desk"], log,
+    )  # fmt: skip
+    reply = FollowUp.objects.get(ticket=ticket, message_id="<m2@example.com>")
+    assert events(ticket) == [
+        {"id": "created", "type": "created", "channel": "email", "priority": "normal",
+         "group": "desk", "customer": "carla@example.com", "author": "customer"},
+        {"id": f"followup-{reply.pk}", "type": "message", "author": "customer", "public": True},
+    ]  # fmt: skip
+
+
+def test_the_submitter_closing_from_the_public_page(desk: Any, users: Any, client: Any) -> None:
+    ticket = desk.open()
+    desk.login(users["agent"])
+    desk.update(ticket, comment="Fixed.", public=True, new_status=Ticket.RESOLVED_STATUS)
+    desk.logout()
+    response = client.get(
+        "/view/",
+        {"ticket": ticket.ticket_for_url, "email": ticket.submitter_email,
+         "key": ticket.secret_key, "close": "1"},
+    )  # fmt: skip
+    assert response.status_code == 302
+    closing = FollowUp.objects.filter(ticket=ticket).latest("pk")
+    assert closing.user is None  # the public page records no user
+    assert events(ticket)[-2:] == [
+        {"id": f"followup-{closing.pk}", "type": "message", "author": "customer", "public": True},
+        {"id": "change-2-status", "type": "status", "status": "closed"},
+    ]  # fmt: skip

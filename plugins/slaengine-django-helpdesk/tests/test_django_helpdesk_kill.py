@@ -16,6 +16,7 @@ import pytest
 pytest.importorskip("helpdesk")
 pytest.importorskip("pytest_django")
 
+from django.conf import settings
 from django.db import connection
 from helpdesk.models import FollowUp, Ticket
 from slaengine_django_helpdesk.models import SlaAction
@@ -32,6 +33,7 @@ def _run(database: str, state: Path, at: dt.datetime) -> subprocess.Popen[bytes]
         **os.environ,
         "PYTHONPATH": os.pathsep.join([str(HERE), *sys.path]),
         "PYTHONUNBUFFERED": "1",  # each log line as it happens, so the kill lands mid-run
+        "SLAENGINE_HELPDESK_TEST_DIR": str(settings.STATE_DIR),
     }
     return subprocess.Popen(
         [sys.executable, str(HERE / "helpdesk_site" / "advance.py"), database, str(state),
@@ -72,7 +74,7 @@ def test_killed_advance_runs_write_back_exactly_once(desk: Any, users: Any, stat
     assert final.returncode == 0, output.decode()[-3000:]
     assert killed >= 3, "too few runs were killed mid-run: the test proved little"
     for ticket in Ticket.objects.filter(pk__in=[t.pk for t in tickets]):
-        assert ticket.priority == 2, f"ticket {ticket.pk} raised {3 - ticket.priority} times"
+        assert ticket.priority == 2  # set to high
         assert ticket.assigned_to == users["lead"]
         notes = FollowUp.objects.filter(ticket=ticket, comment__startswith="SLA escalation")
         assert notes.count() == 1

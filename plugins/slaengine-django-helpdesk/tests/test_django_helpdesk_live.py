@@ -12,14 +12,16 @@ pytest.importorskip("helpdesk")
 pytest.importorskip("pytest_django")
 
 from django.core import mail
+from django.core.exceptions import ObjectDoesNotExist
 from django.core.management import call_command
 from helpdesk.models import FollowUp, Ticket
 from slaengine_django_helpdesk import engine
+from slaengine_django_helpdesk.actions import perform
 from slaengine_django_helpdesk.models import SlaAction, SlaEvent
 
 import slaengine
 from slaengine.live import LiveEngine
-from slaengine.notifications import ticket_status
+from slaengine.notifications import Notification, ticket_status
 
 pytestmark = pytest.mark.django_db
 H = dt.timedelta(hours=1)
@@ -87,6 +89,7 @@ def test_live_status_equals_evaluate_on_the_recorded_events(desk: Any, users: An
     assert resolution["remaining_seconds"] < -2 * 3600
 
 
+@pytest.mark.django_db(transaction=True)  # the dispatcher delivers on threads of its own
 def test_a_breach_is_written_back_once_however_often_advance_runs(desk: Any, users: Any) -> None:
     ticket = desk.open(priority=3)  # normal: first response due in 2 hours
     assert ticket.assigned_to is None
@@ -95,14 +98,18 @@ def test_a_breach_is_written_back_once_however_often_advance_runs(desk: Any, use
         advance(breach)
     advance(breach + dt.timedelta(minutes=10))
     ticket.refresh_from_db()
-    assert ticket.priority == 2  # raised one step, once
+    assert ticket.priority == 2  # high
     assert ticket.assigned_to == users["lead"]
     (note,) = FollowUp.objects.filter(ticket=ticket, public=False)
-    assert note.comment.startswith("SLA escalation (level 1): first response of policy 'desk'")
+    due = (ticket.created + 2 * H).astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    assert note.comment == (
+        f"SLA escalation (level 1): first response of policy 'desk', due {due} (priority normal)."
+    )
     assert note.user is None
     (action,) = SlaAction.objects.filter(ticket=ticket)
     assert action.key == f"{ticket.pk}/first_response/1/escalation/1"
-    assert action.target == "helpdesk-escalate"
+    assert action.target == "django-helpdesk"
+    assert action.summary == "set priority to high; assign to agent lead; add an internal note"
     assert mail.outbox == [] or all("SLA" not in m.subject for m in mail.outbox)
     # The write-back is itself recorded: the priority and owner change, the internal note.
     recorded = list(SlaEvent.objects.filter(ticket=ticket).values_list("payload", flat=True))
@@ -115,6 +122,7 @@ def test_a_breach_is_written_back_once_however_often_advance_runs(desk: Any, use
     assert [(e["author"], e["public"]) for e in notes] == [("system", False)]
 
 
+@pytest.mark.django_db(transaction=True)
 def test_the_second_escalation_mails_through_django_once(desk: Any, users: Any) -> None:
     ticket = desk.open(priority=3)
     first = ticket.created + 2 * H + dt.timedelta(seconds=5)
@@ -127,9 +135,13 @@ def test_the_second_escalation_mails_through_django_once(desk: Any, users: Any) 
     assert len(sla_mails) == 1
     (message,) = sla_mails
     assert message.to == ["sla-alerts@example.com", "lead@example.com"]
+    # Raised to high, the clock was due at 1 h; level 2 came three hours later.
     assert "first response of policy 'desk'" in message.body
-    assert message.extra_headers["Message-ID"].startswith(f"<{ticket.pk}.first_response.1.")
-    action = SlaAction.objects.get(ticket=ticket, target="helpdesk-mail")
+    assert ", 3h 0m late (priority high)." in message.body
+    assert message.extra_headers["Message-ID"] == (
+        f"<{ticket.pk}.first_response.1.escalation.2.sla-mail@slaengine>"
+    )
+    action = SlaAction.objects.get(ticket=ticket, target="sla-mail")
     assert action.email_sent is not None
 
 
@@ -148,3 +160,39 @@ def test_the_advance_command_refuses_an_instant_without_offset(db: None) -> None
 
     with pytest.raises(CommandError, match="no UTC offset"):
         call_command("slaengine_advance", at="2025-12-02T10:00:00")
+
+
+def _escalation(ticket: Any, *actions: dict[str, Any]) -> Notification:
+    due = engine.epoch(ticket.created) + 3600
+    return Notification.from_dict(
+        {"kind": "escalation", "ticket": str(ticket.pk), "policy": "desk",
+         "metric": "first_response", "instance": 1, "level": 1,
+         "at": dt.datetime.fromtimestamp(due + 600, dt.UTC).isoformat(),
+         "due": dt.datetime.fromtimestamp(due, dt.UTC).isoformat(), "priority": "normal",
+         "actions": list(actions)}
+    )  # fmt: skip
+
+
+def test_the_performer_moves_queues_and_skips_tags(desk: Any) -> None:
+    ticket = desk.open(priority=4)
+    notification = _escalation(
+        ticket,
+        {"type": "assign", "group": "vip"},
+        {"type": "add_tag", "value": "sla"},
+        {"type": "internal_note", "value": "Call the customer back."},
+        {"type": "set_priority", "value": "urgent"},
+    )
+    perform(notification)
+    perform(notification)  # delivered again after a crash: nothing happens twice
+    ticket.refresh_from_db()
+    assert (ticket.queue.slug, ticket.priority) == ("vip", 1)
+    (note,) = FollowUp.objects.filter(ticket=ticket, public=False)
+    assert note.comment.endswith(", 10m late (priority normal).\n\nCall the customer back.")
+
+
+def test_the_performer_refuses_an_unknown_agent(desk: Any) -> None:
+    ticket = desk.open()
+    with pytest.raises(ObjectDoesNotExist):
+        perform(_escalation(ticket, {"type": "assign", "agent": "nobody"}))
+    assert not SlaAction.objects.filter(ticket=ticket).exists()  # retried later, in full
+    assert not FollowUp.objects.filter(ticket=ticket, public=False).exists()

@@ -21,7 +21,7 @@ from django.utils import timezone
 from helpdesk.models import Ticket
 from helpdesk.query import query_to_base64
 from slaengine_django_helpdesk import engine
-from slaengine_django_helpdesk.templatetags.slaengine_helpdesk import left_text
+from slaengine_django_helpdesk.templatetags.slaengine_helpdesk import left_text, until_text
 
 LIST_QUERY = {"filtering": {}, "sorting": "created", "search_string": "", "sortreverse": False}
 
@@ -84,8 +84,19 @@ def test_the_ticket_list_sorts_soonest_breach_first(desk: Any, users: Any, clien
     ]
     rows = {row["id"]: row for row in _rows(client)}
     assert rows[made["done"].pk]["sla_due"] is None
-    assert rows[made["urgent"].pk]["sla_left"] in ("29m left", "30m left")
+    assert rows[made["urgent"].pk]["sla_left"] in ("due in 29m", "due in 30m")
     assert rows[made["urgent"].pk]["sla_state"] == "active"
+
+
+@pytest.mark.django_db
+def test_a_clock_past_its_due_shows_as_over(desk: Any, client: Any, users: Any) -> None:
+    from slaengine_django_helpdesk.models import SlaTicket
+
+    ticket = desk.open(priority=1)
+    SlaTicket.objects.filter(pk=ticket.pk).update(next_due=timezone.now() - dt.timedelta(hours=2))
+    desk.login(users["agent"])
+    (row,) = _rows(client)
+    assert (row["sla_state"], row["sla_left"]) == ("breached", "2h 0m over")
 
 
 @pytest.mark.django_db
@@ -103,6 +114,8 @@ def test_left_text_reads_like_a_clock() -> None:
     assert left_text(-(26 * 3600)) == "1d 2h over"
     assert left_text(30) == "<1m left"
     assert left_text(-120) == "2m over"
+    assert until_text(90 * 60) == "due in 1h 30m"
+    assert until_text(-90 * 60) == "1h 30m over"
 
 
 # -- in a browser ------------------------------------------------------------------------------
@@ -159,8 +172,12 @@ def test_chromium_shows_the_panel_and_the_column(
     assert re.search(r"(29m|30m) left", page)
     listing = _browse(tmp_path, _login_url(server, users["agent"], "/tickets/"), "--dump-dom")
     assert "SLA due" in listing  # the header the column script added
+    header = re.search(r'<th[^>]*class="([^"]*)"[^>]*>(?:(?!</th>).)*SLA due', listing, re.S)
+    assert header is not None
+    assert "dt-orderable-asc" in header.group(1)  # DataTables made it sortable
     cells = re.findall(r'class="sla-cell badge text-bg-\w+" data-due="([^"]+)"', listing)
     assert len(cells) == 3  # the three open tickets; the resolved one has no due
+    assert re.search(r"due in (29|30)m</span>", listing)  # the urgent one
     for name, path in (("ticket", f"/tickets/{ticket.pk}/"), ("list", "/tickets/")):
         shot = tmp_path / f"{name}.png"
         _browse(tmp_path, _login_url(server, users["agent"], path), f"--screenshot={shot}")

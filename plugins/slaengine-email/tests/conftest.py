@@ -7,15 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-pytest.importorskip("aiosmtpd", reason="the e-mail tests need aiosmtpd (the plugin's [test] extra)")
-
-from email_smtpd import Certificate, SmtpServer, certificate
-from slaengine_email.config import Server, Target
+from email_support import DUE
+from slaengine_email.config import Target
 
 from slaengine.notifications import Notification
-
-DUE = 1764590400  # 2025-12-01T12:00:00Z
 
 # aiosmtpd warns from its own server thread: on every login (a deprecated attribute
 # it sets itself), and in implicit-TLS mode, where it cannot tell that the connection
@@ -35,17 +30,23 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture(scope="session")
-def cert(tmp_path_factory: pytest.TempPathFactory) -> Certificate:
-    """A throw-away CA and a server certificate for 127.0.0.1."""
+def cert(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """A throw-away CA and a server certificate for 127.0.0.1 (an ``email_smtpd.Certificate``)."""
+    pytest.importorskip("cryptography", reason="the TLS tests need cryptography ([test] extra)")
+    from email_smtpd import certificate
+
     return certificate(tmp_path_factory.mktemp("tls"))
 
 
 @pytest.fixture
-def smtp_server() -> Iterator[Callable[..., SmtpServer]]:
+def smtp_server() -> Iterator[Callable[..., Any]]:
     """Start SMTP servers (``smtp_server(mode, cert)``); all stopped after the test."""
+    pytest.importorskip("aiosmtpd", reason="the SMTP tests need aiosmtpd ([test] extra)")
+    from email_smtpd import SmtpServer
+
     started: list[SmtpServer] = []
 
-    def start(mode: str = "none", cert: Certificate | None = None) -> SmtpServer:
+    def start(mode: str = "none", cert: Any = None) -> SmtpServer:
         server = SmtpServer(mode, cert)
         started.append(server)
         return server
@@ -53,24 +54,6 @@ def smtp_server() -> Iterator[Callable[..., SmtpServer]]:
     yield start
     for server in started:
         server.stop()
-
-
-def server_for(smtp: SmtpServer, cert: Certificate | None = None, **settings: Any) -> Server:
-    """The plugin's server settings that reach ``smtp`` (logged in unless plain)."""
-    login = smtp.mode != "none"
-    values: dict[str, Any] = {
-        "host": "127.0.0.1",
-        "port": smtp.port,
-        "security": smtp.mode,
-        "sender": "SLA bot <sla@example.org>",
-        "domain": "example.org",
-        "username": "sla-bot" if login else None,
-        "password": "s3cret-pw" if login else None,
-        "ca_file": str(cert.ca_file) if cert is not None else None,
-        "timeout": 5.0,
-    }
-    values.update(settings)
-    return Server(**values)
 
 
 @pytest.fixture

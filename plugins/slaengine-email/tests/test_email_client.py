@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import socket
+import threading
+import time
+
 import pytest
 import structlog
+from email_support import DUE, server_for
+
+pytest.importorskip("aiosmtpd", reason="the SMTP tests need aiosmtpd ([test] extra)")
+
 from email_smtpd import free_port
 from slaengine_email.client import EmailError, SmtpClient
 from slaengine_email.config import Server
 from slaengine_email.message import build
-
-from conftest import DUE, server_for
 
 
 def _send(server: Server, notification, target) -> None:
@@ -122,3 +128,52 @@ def test_every_recipient_refused_is_an_error(smtp_server, escalation, lead):
         smtp.mailbox.refuse_rcpt[address.split("<")[-1].rstrip(">")] = "550 5.1.1 no"
     with pytest.raises(EmailError, match="every recipient refused"):
         _send(server_for(smtp), escalation, lead)
+
+
+class TricklingServer:
+    """A TCP server on 127.0.0.1 that sends a greeting one byte every 1.5 s."""
+
+    def __init__(self) -> None:
+        self.stop = threading.Event()
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.sent = 0
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        self.listener.settimeout(0.1)
+        while not self.stop.is_set():
+            try:
+                conn, _ = self.listener.accept()
+            except TimeoutError:
+                continue
+            with conn:
+                try:
+                    for byte in b"220 smtp.example.org ESMTP slow but alive\r\n":
+                        conn.sendall(bytes([byte]))
+                        self.sent += 1
+                        if self.stop.wait(1.5):
+                            return
+                except OSError:
+                    continue  # the client gave up
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join(10)
+        self.listener.close()
+
+
+@pytest.mark.parametrize("security", ["none", "starttls", "tls"])
+def test_a_trickling_server_is_cut_off_at_the_timeout(escalation, lead, security):
+    slow = TricklingServer()
+    try:
+        server = Server("127.0.0.1", slow.port, security, "a@example.org", "example.org", timeout=2)
+        started = time.monotonic()
+        with pytest.raises(EmailError, match=r"not done within the timeout of 2 s"):
+            _send(server, escalation, lead)
+        elapsed = time.monotonic() - started
+        assert 1.9 <= elapsed < 3.0  # each byte came within the socket timeout; the total did not
+        assert slow.sent < 10
+    finally:
+        slow.close()

@@ -17,7 +17,7 @@ def test_defaults_follow_the_security():
     assert parse_server({**BASE, "security": "tls"}, environ={}).port == 465
     assert parse_server({**BASE, "security": "none"}, environ={}).port == 25
     server = parse_server(BASE, environ={})
-    assert (server.security, server.domain, server.timeout) == ("starttls", "example.org", 10.0)
+    assert (server.security, server.domain, server.timeout) == ("starttls", "example.org", 30.0)
 
 
 def test_the_password_comes_from_the_named_variable_and_stays_out_of_repr():
@@ -132,3 +132,33 @@ def test_no_table_no_targets():
     assert load({"plugins": {"email": 3}}, environ={}).problems == [
         (None, "[plugins.email] must be a table")
     ]
+
+
+def test_the_readme_example_loads_without_problems():
+    import re
+    import tomllib
+    from pathlib import Path
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    [example] = re.findall(r"```toml\n(.*?)```", readme, re.DOTALL)
+    loaded = load(tomllib.loads(example), environ={"SLA_SMTP_PASSWORD": "pw"})
+    assert loaded.problems == []
+    assert loaded.server is not None
+    assert loaded.server.password == "pw"
+    assert sorted(loaded.targets) == ["managers", "team-lead"]
+    assert loaded.targets["managers"].digest == 900
+    assert loaded.targets["team-lead"].cc == ("Support desk <desk@example.com>",)
+
+
+def test_the_notifications_page_example_loads_without_problems():
+    import re
+    import tomllib
+    from pathlib import Path
+
+    page = Path(__file__).parents[3] / "docs" / "notifications.md"
+    if not page.is_file():
+        pytest.skip("the plugin is tested outside the slaengine repository")
+    [example] = re.findall(r"```toml\n(.*?)```", page.read_text(encoding="utf-8"), re.DOTALL)
+    loaded = load(tomllib.loads(example), environ={"SLA_SMTP_PASSWORD": "pw"})
+    assert loaded.problems == []
+    assert sorted(loaded.targets) == ["managers", "team-lead"]

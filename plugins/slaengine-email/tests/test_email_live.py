@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from email_smtpd import SmtpServer, free_port
 from slaengine_email import hooks
 from slaengine_email.message import build_digest
 
@@ -22,6 +21,10 @@ from slaengine.live.recipients import plugin_routing
 from slaengine.live.store import DELIVERED, FAILED
 from slaengine.notifications import Notification
 from slaengine.plugins import Plugins, make_plugins
+
+pytest.importorskip("aiosmtpd", reason="the SMTP tests need aiosmtpd ([test] extra)")
+
+from email_smtpd import SmtpServer, free_port
 
 T0 = 1764583200  # 2025-12-01T10:00:00Z
 POLICY = """

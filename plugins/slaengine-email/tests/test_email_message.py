@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from email_support import DUE
 from slaengine_email.config import Server, Target
 from slaengine_email.message import (
     build,
@@ -14,7 +15,6 @@ from slaengine_email.message import (
     timing,
 )
 
-from conftest import DUE
 from slaengine.notifications import Notification
 
 SERVER = Server(

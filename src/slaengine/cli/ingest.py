@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import sys
 from typing import Any
 
 from slaengine.cli._live import add_live_options, live_settings, open_engine
 from slaengine.cli._options import evaluation_instant
-from slaengine.compressed import open_text
+from slaengine.compressed import open_binary
 from slaengine.errors import UserError
 from slaengine.words import plural
 
@@ -72,8 +73,11 @@ def run(args: argparse.Namespace) -> int:
             report = engine.ingest(_records(sys.stdin, "<stdin>"), now)
         else:
             try:
-                # A .gz file is read decompressed; damage there is a UserError naming it.
-                with open_text(args.file) as lines:
+                # A .gz file is read decompressed (damage there is a UserError naming
+                # it); undecodable bytes become surrogate escapes, then rejects.
+                with io.TextIOWrapper(
+                    open_binary(args.file), encoding="utf-8", errors="surrogateescape"
+                ) as lines:
                     report = engine.ingest(_records(lines, args.file), now)
             except OSError as exc:
                 raise UserError(f"cannot read {args.file}: {exc.strerror or exc}") from None

@@ -49,6 +49,7 @@ def run(args: argparse.Namespace) -> int:
     configure_logging(max(1, args.verbose))  # a server's log is its output
     try:
         from slaengine.serve import Api, WorkerThread, bind, serve, serve_settings
+        from slaengine.serve.metrics import Counters
     except ImportError as exc:
         raise UserError(
             f"slaengine serve needs Starlette and uvicorn ({exc.name} is missing): "
@@ -74,6 +75,7 @@ def run(args: argparse.Namespace) -> int:
             return opened.pop()
         return LiveEngine(policies, open_store(settings), routing.recipients)
 
+    counters = Counters()  # the API's and the worker thread's, for /metrics
     worker = None
     if serving.worker:
         sources = plugins.sources()
@@ -91,12 +93,15 @@ def run(args: argparse.Namespace) -> int:
                 read_limit=settings.read_limit,
             )
 
-        worker = WorkerThread(make_worker, pause=max(1.0, args.tick or settings.tick))
+        worker = WorkerThread(
+            make_worker, pause=max(1.0, args.tick or settings.tick), counters=counters
+        )
     api = Api(
         open_api_engine,
         serving,
         plugins.inboxes(),
         worker_health=worker.health if worker is not None else None,
+        counters=counters,
     )
     serve(api, sock, worker)
     return 0

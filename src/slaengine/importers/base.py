@@ -14,6 +14,8 @@ from typing import IO, Any
 from slaengine.errors import UserError
 
 Event = dict[str, Any]
+#: A byte order mark some exports start with; it is not part of the first name.
+BOM = "\ufeff"
 
 # Bytes read per step by the streaming JSON reader: large enough that a
 # conversation rarely straddles many reads, small enough to stay streaming.
@@ -140,10 +142,12 @@ def header_columns(
     header = next(rows, None)
     if header is None:
         raise ImportFormatError(source, kind, "the file is empty")
-    columns = {name.strip(): n for n, name in enumerate(header[1])}
+    columns = {name.strip().lstrip(BOM): n for n, name in enumerate(header[1])}
     missing = [c for c in required if c not in columns]
     if missing:
-        raise ImportFormatError(source, kind, "no column " + ", ".join(repr(c) for c in missing))
+        shown = ", ".join(repr(c) for c in missing[:3])
+        more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""
+        raise ImportFormatError(source, kind, f"no column {shown}{more}")
     return columns
 
 
@@ -257,7 +261,7 @@ def json_files(path: Path) -> list[Path]:
 
 
 def json_documents(path: Path, kind: str) -> Iterator[tuple[int, Any]]:
-    """``(line, document)`` of a JSON file (one document) or JSON Lines file (one per line).
+    """``(line, document)`` of a JSON file (one document, line 0) or JSON Lines (one a line).
 
     ``.gz`` files are read compressed. A file that is not JSON at all is
     another kind of file: :class:`ImportFormatError` names it.
@@ -269,7 +273,7 @@ def json_documents(path: Path, kind: str) -> Iterator[tuple[int, Any]]:
     with open_text(path) as stream:
         if not lines:
             try:
-                yield 1, json.load(stream)
+                yield 0, json.loads(stream.read().lstrip(BOM))  # line 0: the whole file
             except json.JSONDecodeError as exc:
                 raise ImportFormatError(
                     source, kind, f"not valid JSON at line {exc.lineno}: {exc.msg}"
@@ -279,7 +283,7 @@ def json_documents(path: Path, kind: str) -> Iterator[tuple[int, Any]]:
             if not text.strip():
                 continue
             try:
-                yield number, json.loads(text)
+                yield number, json.loads(text.lstrip(BOM) if number == 1 else text)
             except json.JSONDecodeError as exc:
                 raise ImportFormatError(
                     source, kind, f"line {number} is not valid JSON: {exc.msg}"

@@ -81,7 +81,7 @@ def events(path: Path, options: ImportOptions) -> Iterator[Event]:
         try:
             yield from ticket_events(ticket_id, ticket, report)
         except (KeyError, TypeError, ValueError) as exc:
-            report.skip(str(path), 0, "bad ticket", f"{ticket_id}: {exc}")
+            report.skip(str(path), 0, "bad ticket", f"{ticket_id}: {_why(exc)}")
 
 
 def _add(
@@ -145,7 +145,11 @@ def ticket_events(ticket_id: str, ticket: _Ticket, report: ImportReport) -> Iter
         created["fields"] = fields
     later: list[tuple[dt.datetime, int, Event]] = []
     for conversation in ticket.conversations.values():
-        at = parse_time(conversation["created_at"])
+        try:
+            at = parse_time(conversation.get("created_at"))
+        except ValueError as exc:
+            report.skip(ticket_id, 0, "bad conversation", f"{conversation.get('id')}: {exc}")
+            continue
         message: Event = {
             "id": f"c{conversation.get('id')}",
             "ticket": ticket_id,
@@ -163,8 +167,10 @@ def ticket_events(ticket_id: str, ticket: _Ticket, report: ImportReport) -> Iter
                         "at": iso(max(at, created_at)), "status": status}  # fmt: skip
         later.append((at, len(later), event))
     for rating in ticket.ratings.values():
-        answer = (rating.get("ratings") or {}).get("default_question")
+        ratings = rating.get("ratings")
+        answer = ratings.get("default_question") if isinstance(ratings, dict) else None
         if answer not in CSAT_SCORES:
+            report.skip(ticket_id, 0, "bad satisfaction rating", f"{rating.get('id')}: {ratings}")
             continue
         at = parse_time(rating.get("created_at"))
         later.append((at, len(later), {
@@ -222,3 +228,9 @@ def _statuses(obj: dict[str, Any], report: ImportReport) -> list[tuple[dt.dateti
         found.append((status_at, "open"))
     found.sort(key=lambda pair: pair[0])
     return found
+
+
+def _why(exc: Exception) -> str:
+    if isinstance(exc, KeyError):
+        return f"missing {exc.args[0]!r}"
+    return str(exc)

@@ -137,9 +137,15 @@ class _Rows:
         return found
 
     def checked(self, line: int, event: Event) -> Event | None:
-        """``event`` if it is a valid canonical event; otherwise reported and ``None``."""
+        """``event`` if it is a valid canonical event; otherwise reported and ``None``.
+
+        A status name slaengine does not know passes: policies map custom
+        statuses (``statuses:``), so only evaluation can tell it is unknown.
+        """
+        status = event.get("status")
+        custom = {status: "open"} if isinstance(status, str) and status else {}
         try:
-            parse_event(event, line=line)
+            parse_event(event, line=line, status_map=custom)
         except EventError as exc:
             self.report.skip(self.source, line, "bad event", exc.reason)
             return None

@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from slaengine.compressed import open_text
 from slaengine.importers.base import (
+    BOM,
     Event,
     ImportFormatError,
     ImportOptions,
@@ -34,18 +36,22 @@ _TWCS_TIME = "%a %b %d %H:%M:%S %z %Y"
 _TWCS_COLUMNS = ("tweet_id", "author_id", "inbound", "created_at", "in_response_to_tweet_id")
 _MENTION = re.compile(r"@(\w+)")
 _CDP = "an IBM CDP conversation list"
+_SUFFIXES = (".json", ".csv", ".json.gz", ".csv.gz")
 
 
 def events(path: Path, options: ImportOptions) -> Iterator[Event]:
-    """Events of every thread in a CDP ``.json`` file, a TWCS ``.csv`` file or a directory."""
+    """Events of every thread in a CDP ``.json`` file, a TWCS ``.csv`` file or a directory.
+
+    ``.gz`` files are read compressed.
+    """
     report = options.report
     files = (
-        sorted(p for p in path.iterdir() if p.suffix in {".json", ".csv"})
+        sorted(p for p in path.iterdir() if p.name.lower().endswith(_SUFFIXES))
         if path.is_dir()
         else [path]
     )
     for file in files:
-        if file.suffix == ".csv":
+        if file.name.lower().endswith((".csv", ".csv.gz")):
             yield from twcs_events(file, report)
         else:
             yield from cdp_events(file, report, strict=not path.is_dir())
@@ -68,7 +74,7 @@ def cdp_events(path: Path, report: ImportReport, strict: bool = True) -> Iterato
     in a directory it is reported and skipped.
     """
     source = str(path)
-    with path.open(encoding="utf-8") as stream:
+    with open_text(path) as stream:
         try:
             for line, conversation in json_array_items(stream):
                 if strict and report.rows == 0 and not _is_conversation(conversation):
@@ -181,12 +187,12 @@ def _read_twcs(path: Path, report: ImportReport) -> dict[str, _Tweet]:
     source = str(path)
     tweets: dict[str, _Tweet] = {}
     # The corpus has raw carriage returns inside unquoted text: lines end at \n only.
-    with path.open(encoding="utf-8-sig", newline="\n") as stream:
+    with open_text(path, newline="\n") as stream:
         rows = csv_rows(stream, bare_cr=True)
         header = next(rows, None)
         if header is None:
             raise ImportFormatError(source, "a TWCS tweet file", "the file is empty")
-        columns = {name: n for n, name in enumerate(header[1])}
+        columns = {name.lstrip(BOM): n for n, name in enumerate(header[1])}
         missing = [c for c in (*_TWCS_COLUMNS, "text") if c not in columns]
         if missing:
             raise ImportFormatError(

@@ -58,7 +58,15 @@ _FIELDS: Final = {
     "requester_id": "customer",
     "tags": "tags",
 }
-_LISTS: Final = ("tickets", "audits", "ticket_events", "satisfaction_ratings")
+_LISTS: Final = (
+    "tickets",
+    "audits",
+    "ticket_events",
+    "satisfaction_ratings",
+    "metric_sets",
+    "ticket_metrics",
+)
+_STOPPED: Final = frozenset({"solved", "closed"})
 
 
 @dataclass(slots=True)
@@ -79,6 +87,7 @@ class _Export:
     ratings: dict[str, list[tuple[dt.datetime, int, str]]] = field(default_factory=dict)
     users: dict[str, tuple[str, str | None]] = field(default_factory=dict)  # id -> (role, name)
     groups: dict[str, str] = field(default_factory=dict)
+    metrics: dict[str, dict[str, Any]] = field(default_factory=dict)  # ticket id -> metric set
     order: list[str] = field(default_factory=list)  # ticket ids in order of first mention
 
     def mention(self, ticket: str) -> None:
@@ -108,10 +117,12 @@ def _read_document(
         raise ImportFormatError(
             source, KIND, f"{shape} without a 'tickets', 'audits' or 'ticket_events' list"
         )
-    for user in document.get("users") or []:
-        export.users[str(user["id"])] = (str(user.get("role") or "end-user"), user.get("name"))
-    for group in document.get("groups") or []:
-        if group.get("name"):
+    for user in _objects(document.get("users")):
+        if user.get("id") is not None:
+            role = str(user.get("role") or "end-user")
+            export.users[str(user["id"])] = (role, user.get("name"))
+    for group in _objects(document.get("groups")):
+        if group.get("id") is not None and group.get("name"):
             export.groups[str(group["id"])] = str(group["name"])
     tickets = list(document.get("tickets") or [])
     if isinstance(document.get("ticket"), dict):
@@ -119,26 +130,36 @@ def _read_document(
     for ticket in tickets:
         report.rows += 1
         if not isinstance(ticket, dict) or ticket.get("id") is None:
-            report.skip(source, 0, "bad ticket", "a ticket without an id")
+            report.skip(source, line, "bad ticket", "a ticket without an id")
             continue
         key = str(ticket["id"])
         export.mention(key)
         export.tickets[key] = ticket  # a later page holds the newer copy
     for n, audit in enumerate(document.get("audits") or [], start=1):
-        _add_audit(export, audit, source, f"audits item {n}", report, _audit_from_audit)
+        _add_audit(export, audit, (source, line), f"audits item {n}", report, _audit_from_audit)
     for n, item in enumerate(document.get("ticket_events") or [], start=1):
         _add_audit(
-            export, item, source, f"ticket_events item {n}", report, _audit_from_ticket_event
-        )
+            export, item, (source, line), f"ticket_events item {n}", report,
+            _audit_from_ticket_event,
+        )  # fmt: skip
+    for metrics in [
+        *_objects(document.get("metric_sets")),
+        *_objects(document.get("ticket_metrics")),
+    ]:
+        if metrics.get("ticket_id") is not None:
+            export.metrics[str(metrics["ticket_id"])] = metrics
     for rating in document.get("satisfaction_ratings") or []:
         report.rows += 1
+        if not isinstance(rating, dict) or rating.get("ticket_id") is None:
+            report.skip(source, line, "bad satisfaction rating", "no ticket_id")
+            continue
         score = CSAT_SCORES.get(str(rating.get("score")))
         if score is None:  # offered or unoffered: no answer yet
             continue
         try:
             at = parse_time(rating.get("updated_at") or rating.get("created_at"))
         except ValueError as exc:
-            report.skip(source, 0, "bad satisfaction rating", str(exc))
+            report.skip(source, line, "bad satisfaction rating", str(exc))
             continue
         export.ratings.setdefault(str(rating["ticket_id"]), []).append(
             (at, score, str(rating.get("id", "")))
@@ -148,7 +169,7 @@ def _read_document(
 def _add_audit(
     export: _Export,
     item: Any,
-    source: str,
+    origin: tuple[str, int],
     where: str,
     report: ImportReport,
     convert: Callable[[dict[str, Any]], _Audit],
@@ -157,9 +178,9 @@ def _add_audit(
     try:
         ticket = str(item["ticket_id"])
         audit = convert(item)
-    except (KeyError, TypeError, ValueError) as exc:
-        # JSON pages have no useful line: the item's place in its list says where.
-        report.skip(source, 0, "bad audit", f"{where}: {_why(exc)}")
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        # A JSON page has no useful line: the item's place in its list says where.
+        report.skip(*origin, "bad audit", f"{where}: {_why(exc)}")
         return
     export.mention(ticket)
     history = export.audits.setdefault(ticket, [])
@@ -175,7 +196,7 @@ def _audit_from_audit(item: dict[str, Any]) -> _Audit:
         order=0,
         author=_id(item.get("author_id")),
         channel=_channel(channel),
-        events=[_audit_event(event, item) for event in item.get("events") or []],
+        events=[_audit_event(event, item) for event in _objects(item.get("events"))],
     )
 
 
@@ -194,7 +215,7 @@ def _audit_from_ticket_event(item: dict[str, Any]) -> _Audit:
     )
     updater = _id(item.get("updater_id"))
     events: list[dict[str, Any]] = []
-    for child in item.get("child_events") or []:
+    for child in _objects(item.get("child_events")):
         kind = child.get("event_type") or child.get("type")
         ident = child.get("id", f"{item.get('id')}.{len(events)}")
         if kind in {"Comment", "VoiceComment"} or child.get("comment_present"):
@@ -237,6 +258,7 @@ def ticket_events(ticket: str, export: _Export, report: ImportReport) -> Iterato
     elif history:
         created_at = history[0].at
     else:
+        report.skip(ticket, 0, "ticket without created_at or history")
         return
     first = _first_values(obj, history)
     via = obj.get("via") or {}
@@ -252,7 +274,7 @@ def ticket_events(ticket: str, export: _Export, report: ImportReport) -> Iterato
         "channel": channel or "unknown",
         "priority": first.get("priority") if first.get("priority") in PRIORITIES else
         DEFAULT_PRIORITY,
-        "status": STATUSES.get(str(first.get("status")), "new"),
+        "status": _opening_status(first.get("status"), bool(history)),
     }  # fmt: skip
     for name in ("customer", "group", "assignee"):
         value = first.get(name)
@@ -294,7 +316,52 @@ def ticket_events(ticket: str, export: _Export, report: ImportReport) -> Iterato
                 "score": rating,
             }
     if not history:
-        report.note("ticket without audits or ticket events (created only)")
+        yield from _from_metrics(ticket, obj, export.metrics.get(ticket), created_at, report)
+
+
+def _opening_status(status: object, history: bool) -> str:
+    """The status at creation; without history a solved ticket cannot have started solved."""
+    mapped = STATUSES.get(str(status), "new")
+    return "open" if not history and mapped in _STOPPED else mapped
+
+
+def _from_metrics(
+    ticket: str,
+    obj: dict[str, Any],
+    metrics: dict[str, Any] | None,
+    created_at: dt.datetime,
+    report: ImportReport,
+) -> Iterator[Event]:
+    """What a ticket without audits still tells: its metric set's first reply and solve time.
+
+    Zendesk's ticket metrics give the first reply as minutes after creation
+    (calendar time), the last solve instant and when the status last changed
+    (a closed ticket's closing); without them a solved or closed ticket gets
+    its status at its last update.
+    """
+    status = STATUSES.get(str(obj.get("status")), "new")
+    reply = ((metrics or {}).get("reply_time_in_minutes") or {}).get("calendar")
+    if isinstance(reply, int | float):
+        at = created_at + dt.timedelta(minutes=reply)
+        yield {"id": "first-reply", "ticket": ticket, "at": iso(at), "type": "message",
+               "author": "agent"}  # fmt: skip
+    if status not in _STOPPED:
+        if metrics is None:
+            report.note("ticket without audits, ticket events or metrics (created only)")
+        return
+    solved = (metrics or {}).get("solved_at")
+    if not solved:
+        when = max(parse_time(obj.get("updated_at")), created_at)
+        report.note(f"{status} ticket without history or solved_at (status at its last update)")
+        yield {"id": status, "ticket": ticket, "at": iso(when), "type": "status", "status": status}
+        return
+    solved_at = max(parse_time(solved), created_at)
+    yield {"id": "solved", "ticket": ticket, "at": iso(solved_at), "type": "status",
+           "status": "solved"}  # fmt: skip
+    changed = (metrics or {}).get("status_updated_at")
+    if status == "closed" and changed and parse_time(changed) >= solved_at:
+        yield {"id": "closed", "ticket": ticket, "at": iso(parse_time(changed)),
+               "type": "status", "status": "closed"}  # fmt: skip
 
 
 def _first_values(obj: dict[str, Any], history: list[_Audit]) -> dict[str, Any]:
@@ -364,6 +431,8 @@ def _change(
             return None
         return {**base, "type": "update", "priority": value}
     if name == "tags":
+        if not isinstance(value, str | list):
+            return None
         tags = value.split() if isinstance(value, str) else [str(tag) for tag in value]
         return {**base, "type": "update", "tags": tags}
     identifier = _id(value)
@@ -400,6 +469,11 @@ def _channel(via: object) -> str | None:
         return None
     name = "_".join(via.lower().split())
     return CHANNELS.get(name, name)
+
+
+def _objects(value: object) -> list[dict[str, Any]]:
+    """The JSON objects of a list (other items are not ours to read)."""
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
 
 
 def _id(value: object) -> str | None:

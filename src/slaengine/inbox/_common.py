@@ -238,7 +238,12 @@ def header(headers: Mapping[str, str], name: str, vendor: str) -> str:
 
 
 def digest(secret: str, message: bytes, algorithm: str) -> bytes:
-    """The HMAC of ``message`` keyed with ``secret`` (UTF-8)."""
+    """The HMAC of ``message`` keyed with ``secret`` (UTF-8).
+
+    An empty secret is refused: anyone can compute an HMAC with an empty key.
+    """
+    if not secret:
+        raise SignatureError("no signing secret is configured for this inbox")
     return hmac.new(secret.encode("utf-8"), message, getattr(hashlib, algorithm)).digest()
 
 

@@ -83,6 +83,11 @@ def translate(payload: Mapping[str, Any]) -> Delivery:
         if message is None:
             return Delivery(ignored=f"{kind} ({payload.get('message_type')})")
         return Delivery(events=(created(conversation), message))
+    if kind == "message_updated" and payload.get("content_type") == "input_csat":
+        conversation = _READ.mapping(payload, "conversation")
+        rating = csat_event(payload, conversation)
+        if rating is not None:
+            return Delivery(events=(created(conversation), rating))
     return Delivery(ignored=kind)
 
 
@@ -206,6 +211,26 @@ def message_event(message: Mapping[str, Any], ticket: str) -> Event | None:
         author=author,
         public=public,
         agent=agent,
+    )
+
+
+def csat_event(message: Mapping[str, Any], conversation: Mapping[str, Any]) -> Event | None:
+    """The rating a customer gave in the CSAT survey message, once they answered it."""
+    attributes = _READ.optional_mapping(message, "content_attributes")
+    submitted = _READ.optional_mapping(attributes, "submitted_values", "content_attributes")
+    answer = _READ.optional_mapping(submitted, "csat_survey_response", "submitted_values")
+    rating = answer.get("rating")
+    if rating is None:  # the survey was sent, not answered yet
+        return None
+    if isinstance(rating, bool) or not isinstance(rating, int | float):
+        raise _READ.error("csat_survey_response.rating must be a number")
+    # Answering the survey updates the message, which touches the conversation.
+    return event(
+        ticket_id(conversation),
+        _changed_at(conversation),
+        "csat",
+        f"csat:{_READ.ident(message, 'id')}",
+        score=rating,
     )
 
 

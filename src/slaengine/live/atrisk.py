@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from slaengine.clocks import PAUSED
+from slaengine.durations import parse_duration
 from slaengine.notifications import iso
 
 _CLOCK_COLUMNS: Final = (
@@ -62,6 +63,40 @@ class ClockCounts:
     group: str | None
     overdue: int
     due_within: tuple[int, ...]  # one count per window, in the order asked
+
+
+def parse_window(value: object) -> int:
+    """Seconds of a window such as ``2h``, ``30m`` or ``90s``; a bare number is seconds.
+
+    Raises ``ValueError`` saying what was expected.
+    """
+    if isinstance(value, bool):
+        raise ValueError(f"expected a duration like 30m or 2h, got {value}")
+    if isinstance(value, int):
+        if value <= 0:
+            raise ValueError(f"a duration must be longer than zero, got {value}")
+        return value
+    text = str(value).strip()
+    return parse_duration(text if text[-1:].isalpha() else f"{text}s")
+
+
+def queue_document(
+    clocks: Sequence[OpenClock],
+    now: int,
+    within: int,
+    group: str | None = None,
+    agent: str | None = None,
+) -> dict[str, Any]:
+    """The at-risk queue as JSON (``GET /at-risk`` and ``slaengine status --due-within``)."""
+    return {
+        "at": iso(now),
+        "within_seconds": within,
+        "until": iso(now + within),
+        "group": group,
+        "agent": agent,
+        "count": len(clocks),
+        "clocks": [clock.to_dict(now) for clock in clocks],
+    }
 
 
 class ClockQueries:
@@ -173,4 +208,4 @@ class ClockQueries:
         return None if value is None else int(value)
 
 
-__all__ = ["ClockCounts", "ClockQueries", "OpenClock"]
+__all__ = ["ClockCounts", "ClockQueries", "OpenClock", "parse_window", "queue_document"]

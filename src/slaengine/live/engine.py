@@ -18,6 +18,7 @@ from slaengine.clocks import ACTIVE, BREACHED, PAUSED
 from slaengine.engine import TicketResult, as_epoch, evaluate_timeline
 from slaengine.errors import EventError
 from slaengine.live.atrisk import OpenClock
+from slaengine.live.spikes import SpikeWatch
 from slaengine.live.store import Decision, NewEvent, Reject, Store, event_problem
 from slaengine.live.text import storable
 from slaengine.notifications import (
@@ -106,6 +107,7 @@ class LiveEngine:
         self.recipients = recipients
         self.batch = batch
         self.broken_retry = broken_retry
+        self.spikes = SpikeWatch(policies.spikes, store, recipients)
 
     # -- events in ------------------------------------------------------------
 
@@ -149,7 +151,8 @@ class LiveEngine:
             if problem is not None:
                 reject = Reject(origin, storable(problem), _shown(payload))
                 rejected.append(reject)
-                outcomes.append(Outcome(origin, REJECTED, reason=reject.problem))
+                ticket, event_id = (_named(payload, key) for key in ("ticket", "id"))
+                outcomes.append(Outcome(origin, REJECTED, ticket, event_id, reject.problem))
                 continue
             positions.append(len(outcomes))
             accepted.append(NewEvent(event.ticket, event.at, text or "{}", origin, event.id))
@@ -204,7 +207,8 @@ class LiveEngine:
 
         Notifications reached by ``now`` go into the outbox, once per
         recipient; ones a late event has made wrong are cancelled while still
-        undelivered. Returns what was newly queued.
+        undelivered. The policies' spike rules are checked too (at most once a
+        minute). Returns what was newly queued.
         """
         instant = as_epoch(now)
         evaluated = 0
@@ -238,6 +242,9 @@ class LiveEngine:
                 if decision.key not in seen:
                     seen.add(decision.key)
                     new.append(Notification.from_dict(json.loads(decision.payload)))
+        spikes, spike_problems = self.spikes.check(instant)
+        new.extend(spikes)
+        problems.extend(spike_problems)
         return AdvanceReport(evaluated, tuple(new), rows, tuple(problems))
 
     def _decide(
@@ -304,6 +311,14 @@ def _as_json(payload: Mapping[str, Any], ascii_only: bool = False) -> str | None
         return json.dumps(payload, sort_keys=True, ensure_ascii=ascii_only, default=str)
     except (TypeError, ValueError, RecursionError):  # NaN is fine; huge ints, cycles not
         return None
+
+
+def _named(payload: Mapping[str, Any] | None, key: str) -> str | None:
+    # A refused event's ticket and id, when it names them plainly, so the sender can tell.
+    value = payload.get(key) if isinstance(payload, Mapping) else None
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) < 10**30:
+        value = str(value)
+    return storable(value)[:200] if isinstance(value, str) else None
 
 
 def _shown(payload: Mapping[str, Any] | None) -> str | None:

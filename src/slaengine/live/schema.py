@@ -126,6 +126,18 @@ MIGRATIONS: Final[tuple[tuple[int, str, tuple[Step, ...]], ...]] = (
             "CREATE INDEX clocks_by_due ON clocks (due)",
         ),
     ),
+    (
+        3,
+        "spikes under way; events by instant (volume counts)",
+        (
+            """CREATE TABLE spikes (
+                rule TEXT NOT NULL,
+                channel TEXT NOT NULL,
+                started BIGINT NOT NULL,
+                PRIMARY KEY (rule, channel))""",
+            "CREATE INDEX events_by_at ON events (at)",
+        ),
+    ),
 )
 LATEST: Final = MIGRATIONS[-1][0]
 

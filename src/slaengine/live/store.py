@@ -24,8 +24,10 @@ from typing import Any, Final
 from slaengine.errors import UserError
 from slaengine.live import pglocks
 from slaengine.live.atrisk import ClockQueries, OpenClock
+from slaengine.live.eventstore import Duplicate, EventQueries, NewEvent, Reject
 from slaengine.live.schema import LATEST, MIGRATIONS
-from slaengine.live.text import has_lone_surrogate, redact_url_secrets, storable
+from slaengine.live.spikes import SpikeQueries
+from slaengine.live.text import has_lone_surrogate, redact_url_secrets
 
 PENDING: Final = "pending"  # waiting for its first attempt
 FAILED: Final = "failed"  # an attempt failed; retried at next_attempt
@@ -103,34 +105,6 @@ class OutboxRow:
 
 
 @dataclass(frozen=True, slots=True)
-class NewEvent:
-    """An event to store: its ticket and instant, canonical JSON, and where it came from."""
-
-    ticket: str
-    at: int
-    payload: str
-    origin: str
-    id: str | None = None  # stored once per (ticket, id); None: always stored
-
-
-@dataclass(frozen=True, slots=True)
-class Duplicate:
-    """An event not stored because its (ticket, id) already was; ``same``: same content."""
-
-    index: int  # its position in the batch
-    same: bool
-
-
-@dataclass(frozen=True, slots=True)
-class Reject:
-    """An event that could not be used, kept with its reason so nothing is lost."""
-
-    origin: str
-    problem: str
-    payload: str | None
-
-
-@dataclass(frozen=True, slots=True)
 class Decision:
     """A notification the engine decided on: one outbox row per recipient."""
 
@@ -148,7 +122,7 @@ _OUTBOX_COLUMNS: Final = (
 )
 
 
-class Store(ClockQueries):
+class Store(EventQueries, ClockQueries, SpikeQueries):
     """The live engine's state in one SQL database. Use it from one thread at a time."""
 
     def __init__(self, connection: Any, dialect: Dialect, location: str) -> None:
@@ -287,104 +261,6 @@ class Store(ClockQueries):
                 applied.append(version)
         return applied
 
-    # -- events ---------------------------------------------------------------
-
-    def add_events(
-        self,
-        events: Sequence[NewEvent],
-        now: int,
-        rejects: Sequence[Reject] = (),
-        cursor: tuple[str, str | None] | None = None,
-    ) -> list[Duplicate]:
-        """Store events and rejects, mark their tickets for re-evaluation, save ``cursor``.
-
-        All in one transaction, so a source's cursor moves only with its events.
-        An event whose (ticket, id) is already stored, or came earlier in the
-        batch, is not stored again; those are returned, in batch order.
-        """
-        with self.transaction():
-            stored = self._insert_events(events, now)
-            duplicates = [
-                Duplicate(index, self._same_event(event))
-                for index, (event, new) in enumerate(zip(events, stored, strict=True))
-                if not new
-            ]
-            tickets = sorted({e.ticket for e, new in zip(events, stored, strict=True) if new})
-            self._executemany(
-                "INSERT INTO tickets (ticket, dirty) VALUES (?, 1) "
-                "ON CONFLICT (ticket) DO UPDATE SET dirty = 1",
-                [(ticket,) for ticket in tickets],
-            )
-            self._executemany(
-                "INSERT INTO rejects (origin, problem, payload, received) VALUES (?, ?, ?, ?)",
-                [
-                    (
-                        storable(r.origin),
-                        storable(r.problem),
-                        None if r.payload is None else storable(r.payload),
-                        now,
-                    )
-                    for r in rejects
-                ],
-            )
-            if cursor is not None:
-                self._execute(
-                    "INSERT INTO cursors (source, position) VALUES (?, ?) "
-                    "ON CONFLICT (source) DO UPDATE SET position = excluded.position",
-                    cursor,
-                )
-        return duplicates
-
-    def _insert_events(self, events: Sequence[NewEvent], now: int) -> list[bool]:
-        # Whether each event was stored. The unique (ticket, event_id) index
-        # decides, so two processes ingesting the same event store it once.
-        sql = (
-            "INSERT INTO events (ticket, at, payload, origin, received, event_id) "
-            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (ticket, event_id) DO NOTHING RETURNING seq"
-        )
-        rows = [(e.ticket, e.at, e.payload, storable(e.origin), now, e.id) for e in events]
-        if not rows:
-            return []
-        if self.dialect is SQLITE:  # in-process: one statement per event costs little
-            return [bool(self._db.execute(sql, row).fetchall()) for row in rows]
-        stored = []
-        with self._db.cursor() as cursor:  # pipelined: one round trip for the batch
-            cursor.executemany(self.dialect.sql(sql), rows, returning=True)
-            while True:
-                stored.append(bool(cursor.fetchall()))
-                if not cursor.nextset():
-                    break
-        return stored
-
-    def _same_event(self, event: NewEvent) -> bool:
-        rows = self._all(
-            "SELECT payload FROM events WHERE ticket = ? AND event_id = ?", (event.ticket, event.id)
-        )
-        return bool(rows) and rows[0][0] == event.payload
-
-    def events_of(self, ticket: str) -> list[tuple[int, str, str]]:
-        """``(seq, payload, origin)`` of every stored event of ``ticket``, in arrival order."""
-        return [
-            (int(seq), str(payload), str(origin))
-            for seq, payload, origin in self._all(
-                "SELECT seq, payload, origin FROM events WHERE ticket = ? ORDER BY seq", (ticket,)
-            )
-        ]
-
-    def cursor(self, source: str) -> str | None:
-        """The stored cursor of ``source`` (``None``: it has not been read yet)."""
-        rows = self._all("SELECT position FROM cursors WHERE source = ?", (source,))
-        return None if not rows else rows[0][0]
-
-    def rejects(self, limit: int = 100) -> list[Reject]:
-        """The newest rejected events, newest first."""
-        return [
-            Reject(origin, problem, payload)
-            for origin, problem, payload in self._all(
-                "SELECT origin, problem, payload FROM rejects ORDER BY id DESC LIMIT ?", (limit,)
-            )
-        ]
-
     def counts(self) -> dict[str, int]:
         """Rows per table and outbox rows per state."""
         result = {
@@ -513,23 +389,22 @@ class Store(ClockQueries):
         now: int,
         limit: int,
         lease: int,
-        recipient: str | None = None,
         exclude: Collection[int] = (),
+        skip_recipients: Collection[str] = (),
+        per_recipient: int | None = None,
     ) -> list[OutboxRow]:
         """Take up to ``limit`` rows that are ready to send, for ``lease`` seconds.
 
-        Oldest first; only ``recipient``'s rows when given; never the rows in
-        ``exclude`` (the caller's deliveries still under way). On SQLite a
-        claimed row is not handed out again until its lease ends. On PostgreSQL
-        it is also locked for this connection (:mod:`slaengine.live.pglocks`):
-        no other worker takes it while this one lives, however long the
-        delivery takes, and the moment this one dies it is free again.
+        Oldest first; never the rows in ``exclude`` (the caller's own, under
+        way) nor rows of ``skip_recipients``; at most ``per_recipient`` rows of
+        any one recipient. On SQLite a claimed row is not handed out again
+        until its lease ends. On PostgreSQL it is also locked for this
+        connection (:mod:`slaengine.live.pglocks`): no other worker takes it
+        while this one lives, however long its delivery takes, and the moment
+        this one dies it is free again.
         """
         where = ["status IN (?, ?)", "next_attempt <= ?"]
         params: list[Any] = [PENDING, FAILED, now]
-        if recipient is not None:
-            where.append("recipient = ?")
-            params.append(recipient)
         skip = set(exclude)
         postgres = self.dialect is POSTGRES
         if postgres:
@@ -540,7 +415,11 @@ class Store(ClockQueries):
         if skip:
             where.append(f"id NOT IN ({', '.join('?' for _ in skip)})")
             params.extend(sorted(skip))
+        if skip_recipients:
+            where.append(f"recipient NOT IN ({', '.join('?' for _ in skip_recipients)})")
+            params.extend(sorted(skip_recipients))
         claimed: list[OutboxRow] = []
+        taken: dict[str, int] = {}
         with self.transaction():
             rows = self._all(
                 f"SELECT {_OUTBOX_COLUMNS}, lease_until FROM outbox WHERE {' AND '.join(where)} "
@@ -549,6 +428,8 @@ class Store(ClockQueries):
             )
             for *columns, lease_until in rows:
                 row = OutboxRow(*columns)
+                if per_recipient is not None and taken.get(row.recipient, 0) >= per_recipient:
+                    continue
                 if postgres:
                     if row.id in self._held:
                         if lease_until is not None and lease_until > now:
@@ -557,6 +438,7 @@ class Store(ClockQueries):
                         self._held.add(row.id)
                     else:
                         continue  # another worker claimed it a moment ago
+                taken[row.recipient] = taken.get(row.recipient, 0) + 1
                 claimed.append(row)
             self._executemany(
                 "UPDATE outbox SET lease_until = ? WHERE id = ?",
@@ -564,15 +446,35 @@ class Store(ClockQueries):
             )
         return claimed
 
-    def ready_recipients(self, now: int) -> list[str]:
-        """Recipients with rows ready to send at ``now``, the longest-waiting first."""
-        rows = self._all(
-            "SELECT recipient, MIN(next_attempt) AS first FROM outbox "
-            "WHERE status IN (?, ?) AND next_attempt <= ? GROUP BY recipient "
-            "ORDER BY first, recipient",
-            (PENDING, FAILED, now),
-        )
-        return [str(row[0]) for row in rows]
+    @contextmanager
+    def reading(self, source: str) -> Iterator[bool]:
+        """Hold ``source`` for this worker while it reads it; yields whether it may.
+
+        On PostgreSQL a second worker gets ``False`` while the first reads
+        (reading from the same cursor, both would store every event); SQLite
+        has one worker.
+        """
+        if self.dialect is SQLITE:
+            yield True
+            return
+        held = pglocks.try_lock_source(self._db, source)
+        try:
+            yield held
+        finally:
+            if held:
+                pglocks.unlock_source(self._db, source)
+
+    def unclaim(self, row_ids: Collection[int]) -> None:
+        """Give claimed rows back unsent: free at once for any worker."""
+        if not row_ids:
+            return
+        with self.transaction():
+            self._executemany(
+                "UPDATE outbox SET lease_until = NULL WHERE id = ?",
+                [(row_id,) for row_id in sorted(row_ids)],
+            )
+        for row_id in sorted(row_ids):
+            self._settle(row_id)
 
     def renew(self, row_ids: Collection[int], until: int) -> None:
         """Extend the leases of claimed rows whose delivery is still under way."""

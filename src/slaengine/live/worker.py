@@ -72,23 +72,34 @@ class Worker:
         """Read every source until it has nothing new; (events stored, events rejected)."""
         stored = rejected = 0
         for name, source in self.sources.items():
-            while not self.stop_requested.is_set():
-                cursor = self.engine.store.cursor(name)
-                try:
-                    batch = source.read(cursor, self.read_limit)
-                except Exception as exc:  # a failing source must not stop the others
-                    _log.error("source read failed", source=name, error=repr(exc))
-                    break
-                records = [(r.origin, r.payload, r.problem) for r in batch.records]
-                if not records and batch.cursor == cursor:
-                    break
-                report = self.engine.ingest(records, self.now(), cursor=(name, batch.cursor))
-                stored += report.accepted
-                rejected += len(report.rejected)
-                for reject in report.rejected[:20]:
-                    _log.warning("event rejected", origin=reject.origin, problem=reject.problem)
-                if len(records) < self.read_limit:
-                    break
+            with self.engine.store.reading(name) as mine:
+                if not mine:
+                    continue  # another worker on the same state is reading it now
+                counts = self._pull_source(name, source)
+            stored += counts[0]
+            rejected += counts[1]
+        return stored, rejected
+
+    def _pull_source(self, name: str, source: EventSource) -> tuple[int, int]:
+        """Read one source until it has nothing new; (events stored, events rejected)."""
+        stored = rejected = 0
+        while not self.stop_requested.is_set():
+            cursor = self.engine.store.cursor(name)
+            try:
+                batch = source.read(cursor, self.read_limit)
+            except Exception as exc:  # a failing source must not stop the others
+                _log.error("source read failed", source=name, error=repr(exc))
+                break
+            records = [(r.origin, r.payload, r.problem) for r in batch.records]
+            if not records and batch.cursor == cursor:
+                break
+            report = self.engine.ingest(records, self.now(), cursor=(name, batch.cursor))
+            stored += report.accepted
+            rejected += len(report.rejected)
+            for reject in report.rejected[:20]:
+                _log.warning("event rejected", origin=reject.origin, problem=reject.problem)
+            if len(records) < self.read_limit:
+                break
         return stored, rejected
 
     def cycle(self) -> CycleReport:

@@ -9,6 +9,7 @@ from typing import Any, Final
 
 from slaengine.actions import Action
 from slaengine.calendar import BusinessCalendar
+from slaengine.spikes import SpikeRule
 from slaengine.timeline import TicketState
 from slaengine.vocabulary import MetricKind
 
@@ -321,6 +322,7 @@ class PolicySet:
     calendars: Mapping[str, BusinessCalendar]
     status_map: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     sources: tuple[str, ...] = ()
+    spikes: tuple[SpikeRule, ...] = ()  # volume spike alerts (slaengine.spikes)
 
     def select(self, ticket: TicketState) -> Policy | None:
         """The first policy whose match holds for ``ticket``, or ``None`` (unmatched)."""

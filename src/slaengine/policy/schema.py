@@ -417,6 +417,45 @@ def _actions() -> dict[str, Any]:
     return _one_or_many(action, "What the helpdesk does to the ticket at this point.")
 
 
+def _spike() -> dict[str, Any]:
+    return {
+        "description": "A spike rule.",
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["name", "measure", "window", "baseline"],
+        "properties": {
+            "name": _text("The rule's name, unique across the policy files."),
+            "measure": {
+                "description": "What is counted per channel.",
+                "enum": ["new_tickets", "customer_messages"],
+            },
+            "channels": _one_or_many(
+                _text("A channel."), "Channels to watch, each on its own; default: all."
+            ),
+            "window": {
+                "description": "The sliding window counted, as a duration (15m).",
+                "$ref": "#/$defs/duration",
+            },
+            "baseline": {
+                "description": "The period before the window that sets what to expect (24h).",
+                "$ref": "#/$defs/duration",
+            },
+            "ratio": {
+                "description": "How many times the baseline's average per window is a spike "
+                "(default 3x).",
+                "type": "string",
+                "pattern": r"^\s*\d+(\.\d+)?\s*x\s*$",
+            },
+            "min_count": {
+                "description": "The fewest items in the window that can be a spike (default 10).",
+                "type": "integer",
+                "minimum": 1,
+            },
+            "notify": _notify(),
+        },
+    }
+
+
 def _notify() -> dict[str, Any]:
     return _one_or_many(_text("A notify target name."), "Who to notify.")
 
@@ -491,7 +530,11 @@ def policy_schema() -> dict[str, Any]:
         "Run 'slaengine check' for the full validation.",
         "type": "object",
         "additionalProperties": False,
-        "anyOf": [{"required": ["policies"]}, {"required": ["calendars"]}],
+        "anyOf": [
+            {"required": ["policies"]},
+            {"required": ["calendars"]},
+            {"required": ["spikes"]},
+        ],
         "properties": {
             "version": {"description": "Format version; only 1.", "const": 1},
             "calendars": {
@@ -513,6 +556,12 @@ def policy_schema() -> dict[str, Any]:
                     "description": "The built-in status it means.",
                     "enum": list(_STATUSES),
                 },
+            },
+            "spikes": {
+                "description": "Volume spike alerts: a channel's new tickets or customer "
+                "messages in a window against its recent baseline.",
+                "type": "array",
+                "items": _spike(),
             },
         },
         "$defs": {

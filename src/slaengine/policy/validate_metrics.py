@@ -171,7 +171,7 @@ class DraftMetric:
     rules: dict[str, Any] = field(default_factory=dict)  # clock rules, preset defaults applied
 
 
-def _notify(ctx: FileContext, body: YMap) -> tuple[str, ...]:
+def notify_targets(ctx: FileContext, body: YMap) -> tuple[str, ...]:
     if "notify" not in body.entries:
         return ()
     names = ctx.text_list(body.entries["notify"][1], "a notify target")
@@ -211,7 +211,7 @@ def warnings_of(ctx: FileContext, node: YNode) -> list[AlertRule] | None:
             if at is None or given is None:
                 ok = False
                 continue
-            value, notify, actions = at, _notify(ctx, item), given
+            value, notify, actions = at, notify_targets(ctx, item), given
         text = value.text if isinstance(value, YScalar) else ""
         percent = _PERCENT.match(text)
         if percent is None or not 1 <= int(percent.group(1)) <= 99:
@@ -275,7 +275,11 @@ def escalations_of(ctx: FileContext, node: YNode) -> list[AlertRule] | None:
             continue
         rules.append(
             AlertRule(
-                ESCALATION, len(rules) + 1, after=after, notify=_notify(ctx, body), actions=actions
+                ESCALATION,
+                len(rules) + 1,
+                after=after,
+                notify=notify_targets(ctx, body),
+                actions=actions,
             )
         )
     return rules if ok else None

@@ -23,6 +23,7 @@ from starlette.responses import JSONResponse, Response
 from slaengine.inbox import Inbox
 from slaengine.live import LiveEngine
 from slaengine.live.engine import ACCEPTED, DUPLICATE, REJECTED, IngestReport
+from slaengine.live.text import redact_url_secrets
 from slaengine.serve.metrics import Counters
 from slaengine.serve.settings import ServeSettings
 
@@ -51,6 +52,7 @@ class Api:
         inboxes: Mapping[str, Inbox],
         clock: Callable[[], float] = time.time,
         worker_health: Callable[[], dict[str, Any]] | None = None,
+        counters: Counters | None = None,
     ) -> None:
         self._open_engine = open_engine
         self._engine: LiveEngine | None = None
@@ -59,7 +61,7 @@ class Api:
         self.inboxes = dict(inboxes)
         self.clock = clock
         self.worker_health = worker_health
-        self.counters = Counters()
+        self.counters = counters if counters is not None else Counters()
 
     def now(self) -> int:
         """The wall clock in whole epoch seconds."""
@@ -74,7 +76,9 @@ class Api:
             except Exception as exc:
                 if not is_database_error(exc):
                     raise
-                _log.error("state database error", error=f"{type(exc).__name__}: {exc}")
+                # Driver messages may name the server; never its password.
+                message = redact_url_secrets(f"{type(exc).__name__}: {exc}")
+                _log.error("state database error", error=message)
                 self._drop()
                 raise StoreUnavailable(type(exc).__name__) from exc
 
@@ -122,7 +126,12 @@ def guarded(handler: Handler) -> Handler:
         except StoreUnavailable:
             return error(503, "state database unavailable; try again")
         except Exception as exc:  # one request's failure must not reach the server
-            _log.exception("request failed", path=request.url.path, request_id=request_id(request))
+            _log.exception(
+                "request failed",
+                path=request.url.path,
+                request_id=request_id(request),
+                error=f"{type(exc).__name__}: {exc}",
+            )
             return error(500, f"internal error ({type(exc).__name__}); see the server log")
 
     return run

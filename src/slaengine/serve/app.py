@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import structlog
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
@@ -17,7 +18,7 @@ from starlette.types import ASGIApp
 
 from slaengine.errors import EventError
 from slaengine.live import LiveEngine
-from slaengine.notifications import iso
+from slaengine.live.atrisk import parse_window, queue_document
 from slaengine.serve.access import AccessLog
 from slaengine.serve.api import (
     Api,
@@ -31,7 +32,6 @@ from slaengine.serve.auth import BearerAuth
 from slaengine.serve.bodies import BadBody, BodyTooLarge, read_limited, split_events
 from slaengine.serve.inbox import post_inbox
 from slaengine.serve.metrics import CONTENT_TYPE, StateFigures, render
-from slaengine.serve.settings import parse_seconds
 from slaengine.timeline import parse_instant
 
 _log = structlog.get_logger("slaengine.serve")
@@ -49,7 +49,10 @@ async def post_events(request: Request) -> Response:
     except BodyTooLarge as exc:
         return error(413, str(exc), limit=exc.limit)
     try:
-        place, items = split_events(body, request.headers.get("content-type"))
+        # Parsing a large body takes a while: not on the event loop.
+        place, items = await run_in_threadpool(
+            split_events, body, request.headers.get("content-type")
+        )
     except BadBody as exc:
         return error(exc.status, str(exc))
     label = f"POST /events#{request_id(request)}"
@@ -90,24 +93,14 @@ async def get_at_risk(request: Request) -> Response:
     api = api_of(request)
     params = request.query_params
     try:
-        within = parse_seconds(params.get("within") or api.settings.at_risk_window)
+        within = parse_window(params.get("within") or api.settings.at_risk_window)
         limit = _limit(params.get("limit"))
     except ValueError as exc:
         return error(400, str(exc) if str(exc).startswith("limit") else f"within: {exc}")
     group, agent = params.get("group"), params.get("agent")
     now = api.now()
     clocks = await api.call(lambda engine: engine.store.at_risk(now + within, group, agent, limit))
-    return JSONResponse(
-        {
-            "at": iso(now),
-            "within_seconds": within,
-            "until": iso(now + within),
-            "group": group,
-            "agent": agent,
-            "count": len(clocks),
-            "clocks": [clock.to_dict(now) for clock in clocks],
-        }
-    )
+    return JSONResponse(queue_document(clocks, now, within, group, agent))
 
 
 async def get_healthz(request: Request) -> Response:

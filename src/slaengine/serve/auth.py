@@ -62,12 +62,14 @@ class BearerAuth:
         if scope["type"] != "http" or scope["path"] in self.open_paths:
             await self.app(scope, receive, send)
             return
-        given = bearer(scope["headers"])
-        if given is None and scope["path"].startswith(self.query_prefixes):
-            given = query_token(scope.get("query_string", b""))
-        if given is None:
+        given = [bearer(scope["headers"])]
+        if scope["path"].startswith(self.query_prefixes):
+            # A vendor may send an Authorization header of its own: the URL's token counts too.
+            given.append(query_token(scope.get("query_string", b"")))
+        tokens = [token for token in given if token is not None]
+        if not tokens:
             await _refuse(send, "missing bearer token: send 'Authorization: Bearer TOKEN'", None)
-        elif not token_matches(given, self._token):
+        elif not any(token_matches(token, self._token) for token in tokens):
             await _refuse(send, "wrong token", "invalid_token")
         else:
             await self.app(scope, receive, send)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import structlog
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -63,7 +64,7 @@ async def post_inbox(request: Request) -> Response:
             except InboxError as exc:
                 return counted("invalid", error(400, str(exc)))
     try:
-        payload = loads(body)
+        payload = await run_in_threadpool(loads, body)
     except ValueError as exc:
         return counted("invalid", error(400, f"the body is not valid JSON: {exc}"))
     if not isinstance(payload, dict):

@@ -110,19 +110,44 @@ def render(state: StateFigures, counters: Counters) -> str:
         "slaengine_api_events_total",
         "counter",
         "Events received over HTTP by this process, by endpoint and outcome.",
-        [(labels, value) for labels, value in counters.samples("api_events")],
+        counters.samples("api_events"),
     )
     page.family(
         "slaengine_inbox_deliveries_total",
         "counter",
         "Inbox webhook deliveries received by this process, by vendor and result.",
-        [(labels, value) for labels, value in counters.samples("inbox_deliveries")],
+        counters.samples("inbox_deliveries"),
     )
     page.family(
         "slaengine_http_requests_total",
         "counter",
         "HTTP requests answered by this process, by method, route and status.",
-        [(labels, value) for labels, value in counters.samples("http_requests")],
+        counters.samples("http_requests"),
+    )
+    page.family(
+        "slaengine_worker_cycles_total",
+        "counter",
+        "Cycles of this process's worker thread (sources, advance, dispatch).",
+        [({}, counters.get("worker_cycles"))],
+    )
+    page.family(
+        "slaengine_worker_failures_total",
+        "counter",
+        "Cycles of this process's worker thread that failed (it starts again).",
+        [({}, counters.get("worker_failures"))],
+    )
+    page.family(
+        "slaengine_worker_events_total",
+        "counter",
+        "Events this process's worker read from sources, by outcome (stored, rejected).",
+        counters.samples("worker_events"),
+    )
+    page.family(
+        "slaengine_worker_notifications_total",
+        "counter",
+        "Outbox rows this process's worker queued, delivered, and failed to deliver "
+        "(an attempt that failed, or the last one).",
+        counters.samples("worker_notifications"),
     )
     page.family(
         "slaengine_notifications_delivered_total",

@@ -22,10 +22,12 @@ import structlog
 import uvicorn
 
 from slaengine.errors import UserError
-from slaengine.live.worker import Worker
+from slaengine.live.text import redact_url_secrets
+from slaengine.live.worker import CycleReport, Worker
 from slaengine.notifications import iso
 from slaengine.serve.api import Api
 from slaengine.serve.app import create_app
+from slaengine.serve.metrics import Counters
 
 _log = structlog.get_logger("slaengine.serve")
 
@@ -33,9 +35,15 @@ _log = structlog.get_logger("slaengine.serve")
 class WorkerThread:
     """The live worker's loop in a daemon thread, restarted after a failure."""
 
-    def __init__(self, make_worker: Callable[[], Worker], pause: float = 5.0) -> None:
+    def __init__(
+        self,
+        make_worker: Callable[[], Worker],
+        pause: float = 5.0,
+        counters: Counters | None = None,
+    ) -> None:
         self._make_worker = make_worker
         self.pause = pause
+        self.counters = counters if counters is not None else Counters()
         self._stop = threading.Event()
         self._worker: Worker | None = None
         self._thread = threading.Thread(target=self._loop, name="slaengine-worker", daemon=True)
@@ -87,13 +95,15 @@ class WorkerThread:
                     # One worker per SQLite file: rows a killed predecessor claimed are free.
                     worker.engine.store.release_leases()
                 while not worker.stop_requested.is_set():
-                    worker.cycle()
+                    self._count(worker.cycle())
                     self.cycles += 1
                     self.last_cycle = worker.now()
                     worker.stop_requested.wait(worker.seconds_to_next())
             except Exception as exc:  # the API keeps serving; the worker tries again
                 self.failures += 1
-                _log.error("worker cycle failed", error=repr(exc), retry_in=self.pause)
+                self.counters.add("worker_failures")
+                error = redact_url_secrets(repr(exc))  # a driver's message may quote a URL
+                _log.error("worker cycle failed", error=error, retry_in=self.pause)
                 self._stop.wait(self.pause)
             finally:
                 self._worker = None
@@ -101,6 +111,20 @@ class WorkerThread:
                     with contextlib.suppress(Exception):
                         worker.engine.store.close()
         _log.info("worker stopped", cycles=self.cycles)
+
+    def _count(self, report: CycleReport) -> None:
+        counters = self.counters
+        counters.add("worker_cycles")
+        for outcome, amount in (("stored", report.ingested), ("rejected", report.rejected)):
+            if amount:
+                counters.add("worker_events", amount, outcome=outcome)
+        for result, amount in (
+            ("queued", report.queued),
+            ("delivered", report.delivered),
+            ("failed", report.failed),
+        ):
+            if amount:
+                counters.add("worker_notifications", amount, result=result)
 
 
 def bind(host: str, port: int) -> socket.socket:

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from slaengine.config import section
-from slaengine.durations import parse_duration
 from slaengine.errors import UserError
+from slaengine.live.atrisk import parse_window
 
 ENV_TOKEN: Final = "SLAENGINE_API_TOKEN"
 DEFAULT_LISTEN: Final = "127.0.0.1:8080"
@@ -103,21 +103,9 @@ def parse_size(value: object, name: str = "max_body") -> int:
     return size
 
 
-def parse_seconds(value: object) -> int:
-    """Seconds of a duration such as ``2h``, ``30m`` or ``90s``; a bare number is seconds."""
-    if isinstance(value, bool):
-        raise ValueError(f"expected a duration like 30m or 2h, got {value}")
-    if isinstance(value, int):
-        if value <= 0:
-            raise ValueError(f"a duration must be longer than zero, got {value}")
-        return value
-    text = str(value).strip()
-    return parse_duration(text if text[-1:].isalpha() else f"{text}s")
-
-
 def _duration(value: object, name: str) -> int:
     try:
-        return parse_seconds(value)
+        return parse_window(value)
     except ValueError as exc:
         raise UserError(f"[serve] {name}: {exc}") from None
 
@@ -204,7 +192,6 @@ __all__ = [
     "ServeSettings",
     "inbox_env_name",
     "parse_listen",
-    "parse_seconds",
     "parse_size",
     "serve_settings",
 ]

@@ -32,30 +32,13 @@ KNOWN_KEYS = frozenset(
         "PRIORITIES",
         "OPENED_BY",
         "OPENING_GRACE",
-        "ACTIONS",
+        "EMAIL",
         "EMAIL_FROM",
         "PLUGINS",
         "CONFIG",
     }
 )
-ACTION_KEYS = frozenset({"priority", "assign_to", "followup", "email"})
 AUTHORS = ("customer", "agent", "bot", "system")
-
-
-@dataclass(frozen=True, slots=True)
-class Action:
-    """What one notify target does to the ticket when a notification reaches it.
-
-    ``priority``: a helpdesk priority (1-5) to set, or ``"raise"`` for one step
-    more urgent; ``assign_to``: a username; ``followup``: add an internal
-    follow-up naming the broken promise; ``email``: addresses, or ``"assignee"``.
-    """
-
-    name: str
-    priority: int | str | None = None
-    assign_to: str | None = None
-    followup: bool = True
-    email: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +55,7 @@ class Settings:
     priorities: Mapping[int, str] = field(default_factory=lambda: dict(DEFAULT_PRIORITIES))
     opened_by: str = "customer"
     opening_grace: int = 60
-    actions: Mapping[str, Action] = field(default_factory=dict)
+    email: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     email_from: str | None = None
     plugins: bool = False
     config: Mapping[str, Any] = field(default_factory=dict)
@@ -96,26 +79,16 @@ def _int_map(raw: Any, key: str, default: Mapping[int, str]) -> dict[int, str]:
     return merged
 
 
-def _action(name: str, raw: Any) -> Action:
-    key = f"ACTIONS'][{name!r}"
+def _email(raw: Any) -> dict[str, tuple[str, ...]]:
     if not isinstance(raw, Mapping):
-        raise _fail(key, f"expected a mapping, got {raw!r}")
-    unknown = set(raw) - ACTION_KEYS
-    if unknown:
-        raise _fail(key, f"unknown keys {sorted(unknown)}; expected {sorted(ACTION_KEYS)}")
-    priority = raw.get("priority")
-    if priority is not None and priority != "raise" and priority not in range(1, 6):
-        raise _fail(key, f"priority must be 1 to 5 or 'raise', got {priority!r}")
-    email = raw.get("email", ())
-    emails = (email,) if isinstance(email, str) else tuple(str(e) for e in email)
-    assign_to = raw.get("assign_to")
-    return Action(
-        name,
-        priority,
-        None if assign_to is None else str(assign_to),
-        bool(raw.get("followup", True)),
-        emails,
-    )
+        raise _fail("EMAIL", f"expected a mapping of notify target names to addresses, got {raw!r}")
+    targets = {}
+    for name, addresses in raw.items():
+        found = (addresses,) if isinstance(addresses, str) else tuple(addresses or ())
+        if not found or not all(isinstance(a, str) and a for a in found):
+            raise _fail("EMAIL", f"target {name!r}: list addresses, or 'assignee'")
+        targets[str(name)] = tuple(found)
+    return targets
 
 
 def load(raw: Any = None) -> Settings:
@@ -137,9 +110,6 @@ def load(raw: Any = None) -> Settings:
     opened_by = str(raw.get("OPENED_BY", "customer"))
     if opened_by not in AUTHORS:
         raise _fail("OPENED_BY", f"expected one of {', '.join(AUTHORS)}, got {opened_by!r}")
-    actions = raw.get("ACTIONS", {})
-    if not isinstance(actions, Mapping):
-        raise _fail("ACTIONS", f"expected a mapping of notify target names, got {actions!r}")
     channels = raw.get("CHANNELS", {})
     if not isinstance(channels, Mapping):
         raise _fail("CHANNELS", f"expected a mapping of queue slugs to channels, got {channels!r}")
@@ -158,32 +128,33 @@ def load(raw: Any = None) -> Settings:
         priorities=_int_map(raw.get("PRIORITIES"), "PRIORITIES", DEFAULT_PRIORITIES),
         opened_by=opened_by,
         opening_grace=grace,
-        actions={str(name): _action(str(name), spec) for name, spec in actions.items()},
+        email=_email(raw.get("EMAIL", {})),
         email_from=raw.get("EMAIL_FROM"),
         plugins=bool(raw.get("PLUGINS", False)),
         config=dict(raw.get("CONFIG", {})),
     )
 
 
-def state_url(state: str) -> str:
+def state_url(state: str, databases: Mapping[str, Mapping[str, Any]] | None = None) -> str:
     """The live store's location: a path or URL as given, or ``database:ALIAS``.
 
     ``database:default`` puts the live state into the site's own database (its
     SQLite file or PostgreSQL database), in tables next to the helpdesk's.
+    ``databases`` defaults to the site's connections' settings.
     """
     if not state.startswith("database:"):
         return state
     alias = state.removeprefix("database:") or "default"
-    databases = django_settings.DATABASES
+    if databases is None:
+        from django.db import connections
+
+        # The connection's settings: under tests they name the test database.
+        databases = {a: connections[a].settings_dict for a in django_settings.DATABASES}
     if alias not in databases:
         raise _fail("STATE", f"no database {alias!r} in DATABASES")
     db = databases[alias]
     engine = str(db.get("ENGINE", ""))
     name = str(db.get("NAME", ""))
-    from django.db import connections
-
-    # Under tests Django swaps in the test database's name.
-    name = str(connections[alias].settings_dict.get("NAME") or name)
     if engine.endswith("sqlite3"):
         if name in ("", ":memory:") or name.startswith("file:memorydb"):
             raise _fail("STATE", f"database {alias!r} is in memory; name a state file instead")
@@ -204,4 +175,4 @@ def state_url(state: str) -> str:
     )
 
 
-__all__ = ["Action", "Settings", "load", "state_url"]
+__all__ = ["Settings", "load", "state_url"]

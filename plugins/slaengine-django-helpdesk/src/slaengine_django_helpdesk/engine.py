@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +23,7 @@ from django.db import transaction
 
 from slaengine import PolicySet, TicketResult, build_timelines, evaluate_timeline, load_policies
 from slaengine.live import Dispatcher, DispatchReport, LiveEngine, Store
+from slaengine.live.recipients import Routing, plugin_routing
 from slaengine.notifications import Notification, TicketStatus, ticket_status
 from slaengine.plugins import Plugins, make_plugins
 from slaengine_django_helpdesk import conf
@@ -37,11 +38,11 @@ RUNNING = ("active", "breached")
 
 @dataclass(frozen=True, slots=True)
 class Runtime:
-    """The loaded policies and the notify targets that can deliver."""
+    """The loaded policies, and who receives each notification and how."""
 
     policies: PolicySet
     plugins: Plugins
-    deliverers: Mapping[str, Any]
+    routing: Routing
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +61,7 @@ _cache: dict[Any, Runtime] = {}
 
 
 def _fingerprint(paths: tuple[str, ...]) -> tuple[tuple[str, float], ...]:
-    found = []
+    found: list[tuple[str, float]] = []
     for path in paths:
         if os.path.isdir(path):
             for root, _, files in os.walk(path):
@@ -92,8 +93,8 @@ def runtime(settings: conf.Settings | None = None) -> Runtime:
         notifiers=set(notifiers),
         conditions=plugins.conditions(),
     )
-    deliverers = {name: n.deliver for name, n in notifiers.items() if n.deliver is not None}
-    result = Runtime(policies, plugins, deliverers)
+    # Notify targets, on_* hooks of enabled plugins, and the write-back performer.
+    result = Runtime(policies, plugins, plugin_routing(plugins))
     _cache.clear()
     _cache[key] = result
     return result
@@ -212,10 +213,10 @@ def advance(now: dt.datetime, settings: conf.Settings | None = None) -> AdvanceR
     settings = settings or conf.load()
     loaded = runtime(settings)
     with open_store(settings) as store:
-        engine = LiveEngine(loaded.policies, store)
+        engine = LiveEngine(loaded.policies, store, recipients=loaded.routing.recipients)
         accepted, rejected = pump(engine, now, settings)
         report = engine.advance(now)
-        dispatched = Dispatcher(store, loaded.deliverers).dispatch(epoch(now))
+        dispatched = Dispatcher(store, loaded.routing.deliverers).dispatch(epoch(now))
     for problem in report.problems:
         _log.error("ticket could not be evaluated", problem=problem)
     for ticket in {n.ticket for n in report.notifications}:

@@ -18,7 +18,7 @@ from helpdesk.query import DATATABLES_ORDER_COLUMN_CHOICES, __Query__
 from model_utils import Choices
 
 from slaengine_django_helpdesk.models import SlaTicket
-from slaengine_django_helpdesk.templatetags.slaengine_helpdesk import left_text
+from slaengine_django_helpdesk.templatetags.slaengine_helpdesk import until_text
 
 COLUMN = "sla_due"
 ORDER = "sla_order"
@@ -53,6 +53,9 @@ class SlaQuery(__Query__):  # type: ignore[misc]
             summary = summaries.get(row["id"])
             due = summary.next_due if summary is not None else None
             row[COLUMN] = due.isoformat() if due is not None else None
-            row["sla_state"] = summary.state if summary is not None else ""
-            row["sla_left"] = left_text(int((due - now).total_seconds())) if due else ""
+            state = summary.state if summary is not None else ""
+            # The summary is refreshed by events; a running clock past its due is over by now.
+            row["sla_state"] = "breached" if due is not None and due <= now else state
+            # Wall-clock time to the due instant: business time needs each clock's calendar.
+            row["sla_left"] = until_text(int((due - now).total_seconds())) if due else ""
         return result

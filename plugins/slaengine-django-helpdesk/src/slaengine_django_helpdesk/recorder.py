@@ -73,7 +73,7 @@ def _update_done(sender: Any, followup: FollowUp, **kwargs: Any) -> None:
     _guarded("followup", followup.pk, record_followup, followup)
 
 
-def _guarded(what: str, pk: Any, record: Callable[[Any], None], instance: Any) -> None:
+def _guarded(what: str, pk: Any, record: Callable[[Any], object], instance: Any) -> None:
     try:
         with transaction.atomic():  # a savepoint: the helpdesk's own change stays
             record(instance)
@@ -206,14 +206,17 @@ def _message(followup: FollowUp) -> dict[str, Any] | None:
 def _is_opening(followup: FollowUp, ticket: Ticket, settings: conf.Settings) -> bool:
     """The follow-up django-helpdesk writes with a new ticket, holding its body.
 
-    Its first follow-up, written within ``OPENING_GRACE`` of the ticket and with
-    the ticket's description as its text. It is part of creation: a staff member
-    opening a ticket has not replied to it.
+    Its first follow-up, written within ``OPENING_GRACE`` of the ticket, with the
+    ticket's description as its text, or (an e-mail that opened the ticket, whose
+    full text may quote more than the description) with a message id. It is part
+    of creation: a staff member opening a ticket has not replied to it.
     """
     if FollowUp.objects.filter(ticket=ticket, pk__lt=followup.pk).exists():
         return False
     if followup.date - ticket.created > dt.timedelta(seconds=settings.opening_grace):
         return False
+    if followup.message_id:
+        return True
     return (followup.comment or "").strip() == (ticket.description or "").strip()
 
 

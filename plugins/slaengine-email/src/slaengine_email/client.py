@@ -9,9 +9,13 @@ and ``starttls`` never falls back to plain text.
 
 from __future__ import annotations
 
+import contextlib
 import smtplib
+import socket
 import ssl
+import threading
 from email.message import EmailMessage
+from typing import Any
 
 import structlog
 
@@ -40,11 +44,88 @@ def _reply(code: int | None, text: bytes | str | None) -> str:
     return f"{code} {quoted}".strip() if code is not None else quoted
 
 
+class _Deadline:
+    """Shuts the delivery's sockets down once ``seconds`` have passed since :meth:`start`.
+
+    Socket timeouts bound each read, not their sum: a server answering one byte
+    a second would hold a delivery for as long as it likes. Shutting the socket
+    down from the timer thread ends the blocked read at once.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self.expired = False
+        self._socks: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+
+    def start(self) -> None:
+        self._timer.start()
+
+    def cancel(self) -> None:
+        self._timer.cancel()
+
+    def watch(self, sock: socket.socket) -> socket.socket:
+        """Put ``sock`` under the deadline (shut at once if it has passed); return it."""
+        with self._lock:
+            self._socks.append(sock)
+            if self.expired:
+                self._shut(sock)
+        return sock
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            for sock in self._socks:
+                self._shut(sock)
+
+    @staticmethod
+    def _shut(sock: socket.socket) -> None:
+        with contextlib.suppress(OSError):  # already closed, or detached by TLS
+            sock.shutdown(socket.SHUT_RDWR)
+
+
+class _WatchedSMTP(smtplib.SMTP):
+    """SMTP whose sockets, plain and after STARTTLS, are put under a :class:`_Deadline`."""
+
+    def __init__(self, deadline: _Deadline, *args: Any, **kwargs: Any) -> None:
+        self.deadline = deadline  # before connecting, which __init__ does
+        super().__init__(*args, **kwargs)
+
+    # smtplib makes every connection through ``_get_socket`` (SMTP_SSL overrides
+    # it the same way); typeshed leaves this private method out.
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        return self.deadline.watch(super()._get_socket(host, port, timeout))  # type: ignore[misc]
+
+    def starttls(self, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
+        reply = super().starttls(*args, **kwargs)
+        if self.sock is not None:  # the TLS socket that replaced the plain one
+            self.deadline.watch(self.sock)
+        return reply
+
+
+class _WatchedSMTPS(smtplib.SMTP_SSL):
+    """SMTP over TLS from the first byte, its sockets put under a :class:`_Deadline`."""
+
+    def __init__(self, deadline: _Deadline, *args: Any, **kwargs: Any) -> None:
+        self.deadline = deadline
+        super().__init__(*args, **kwargs)
+
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        # The raw socket too, so that a stalled TLS handshake is cut off as well.
+        plain: Any = smtplib.SMTP._get_socket  # type: ignore[attr-defined]
+        raw = self.deadline.watch(plain(self, host, port, timeout))
+        name = getattr(self, "_host", host)  # what SMTP_SSL checks the certificate against
+        return self.deadline.watch(self.context.wrap_socket(raw, server_hostname=name))
+
+
 class SmtpClient:
     """Sends messages through one :class:`~slaengine_email.config.Server`.
 
     A connection per message: deliveries are rare, and a fresh connection
-    cannot be left half-way by an earlier failure. Safe to share between threads.
+    cannot be left half-way by an earlier failure. ``timeout`` bounds the
+    whole conversation of one message, however slowly the server answers.
+    Safe to share between threads.
     """
 
     def __init__(self, server: Server) -> None:
@@ -57,11 +138,11 @@ class SmtpClient:
         s = self.server
         return f"smtp {s.host}:{s.port} ({s.security})"
 
-    def _open(self) -> smtplib.SMTP:
+    def _open(self, deadline: _Deadline) -> smtplib.SMTP:
         s = self.server
         if s.security == TLS:
-            return smtplib.SMTP_SSL(s.host, s.port, timeout=s.timeout, context=self._context)
-        smtp = smtplib.SMTP(s.host, s.port, timeout=s.timeout)
+            return _WatchedSMTPS(deadline, s.host, s.port, timeout=s.timeout, context=self._context)
+        smtp = _WatchedSMTP(deadline, s.host, s.port, timeout=s.timeout)
         try:
             smtp.ehlo()
             if s.security == STARTTLS:
@@ -89,51 +170,74 @@ class SmtpClient:
         s = self.server
         if s.missing_password_env is not None:
             raise EmailError(f"{self.where}: not sent: {missing_password(s.missing_password_env)}")
-        sender = address_parts(s.sender).addr_spec
-        envelope = [address_parts(r).addr_spec for r in recipients]
+        deadline = _Deadline(s.timeout)
+        deadline.start()
         try:
-            with self._open() as smtp:
-                if s.username is not None and s.password is not None:
-                    smtp.login(s.username, s.password)
-                refused = smtp.send_message(message, sender, envelope)
+            refused = self._converse(deadline, message, recipients)
         except EmailError:
             raise
-        except smtplib.SMTPAuthenticationError as exc:
+        except Exception as exc:
+            if deadline.expired:  # whatever the cut-off read raised, the cause is the time
+                raise EmailError(
+                    f"{self.where}: not done within the timeout of {s.timeout:g} s "
+                    "(a total per message)"
+                ) from None
+            raise self._error(exc) from None
+        finally:
+            deadline.cancel()
+        if refused:
+            self._partly_refused(refused)
+
+    def _converse(
+        self, deadline: _Deadline, message: EmailMessage, recipients: tuple[str, ...]
+    ) -> dict[str, tuple[int, bytes]]:
+        s = self.server
+        sender = address_parts(s.sender).addr_spec
+        envelope = [address_parts(r).addr_spec for r in recipients]
+        with self._open(deadline) as smtp:
+            if s.username is not None and s.password is not None:
+                smtp.login(s.username, s.password)
+            return smtp.send_message(message, sender, envelope)
+
+    def _error(self, exc: Exception) -> EmailError:
+        """The :class:`EmailError` for what a conversation raised."""
+        if isinstance(exc, smtplib.SMTPAuthenticationError):
             reply = _reply(exc.smtp_code, exc.smtp_error)
-            raise EmailError(
-                f"{self.where}: login as {s.username!r} refused: {reply}", exc.smtp_code
-            ) from None
-        except smtplib.SMTPRecipientsRefused as exc:
-            raise EmailError(
+            return EmailError(
+                f"{self.where}: login as {self.server.username!r} refused: {reply}", exc.smtp_code
+            )
+        if isinstance(exc, smtplib.SMTPRecipientsRefused):
+            return EmailError(
                 f"{self.where}: every recipient refused: "
                 + "; ".join(f"{r}: {_reply(c, t)}" for r, (c, t) in exc.recipients.items())
-            ) from None
-        except smtplib.SMTPResponseException as exc:
-            raise EmailError(
+            )
+        if isinstance(exc, smtplib.SMTPResponseException):
+            return EmailError(
                 f"{self.where}: {_reply(exc.smtp_code, exc.smtp_error)}", exc.smtp_code
-            ) from None
-        except smtplib.SMTPNotSupportedError as exc:
-            raise EmailError(f"{self.where}: {escape_controls(str(exc))}") from None
-        except ssl.SSLError as exc:
-            raise EmailError(f"{self.where}: TLS failed: {escape_controls(str(exc))}") from None
-        except (OSError, smtplib.SMTPException) as exc:  # refused, reset, timed out, dropped
-            problem = f"{type(exc).__name__}: {escape_controls(str(exc))}"
-            raise EmailError(f"{self.where}: {problem}") from None
-        if refused:
-            later = {r: v for r, v in refused.items() if 400 <= v[0] < 500}
-            for address, (code, text) in refused.items():
-                _log.error(
-                    "e-mail recipient refused",
-                    server=self.where,
-                    recipient=address,
-                    reply=_reply(code, text),
-                    retried=address in later,
-                )
-            if later:
-                raise EmailError(
-                    f"{self.where}: recipient refused for now, retried: "
-                    + "; ".join(f"{r}: {_reply(c, t)}" for r, (c, t) in later.items())
-                )
+            )
+        if isinstance(exc, smtplib.SMTPNotSupportedError):
+            return EmailError(f"{self.where}: {escape_controls(str(exc))}")
+        if isinstance(exc, ssl.SSLError):
+            return EmailError(f"{self.where}: TLS failed: {escape_controls(str(exc))}")
+        # Refused, reset, timed out, dropped, or anything else: named, not raised raw.
+        problem = f"{type(exc).__name__}: {escape_controls(str(exc))}"
+        return EmailError(f"{self.where}: {problem}")
+
+    def _partly_refused(self, refused: dict[str, tuple[int, bytes]]) -> None:
+        later = {r: v for r, v in refused.items() if 400 <= v[0] < 500}
+        for address, (code, text) in refused.items():
+            _log.error(
+                "e-mail recipient refused",
+                server=self.where,
+                recipient=address,
+                reply=_reply(code, text),
+                retried=address in later,
+            )
+        if later:
+            raise EmailError(
+                f"{self.where}: recipient refused for now, retried: "
+                + "; ".join(f"{r}: {_reply(c, t)}" for r, (c, t) in later.items())
+            )
 
 
 __all__ = ["EmailError", "SmtpClient"]

@@ -9,6 +9,7 @@ could be sent); a mistake in one target leaves only that target out.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import math
 import os
@@ -27,7 +28,7 @@ TLS: Final = "tls"
 NONE: Final = "none"
 SECURITIES: Final = (STARTTLS, TLS, NONE)
 DEFAULT_PORTS: Final = {STARTTLS: 587, TLS: 465, NONE: 25}
-DEFAULT_TIMEOUT: Final = 10.0
+DEFAULT_TIMEOUT: Final = 30.0
 DEFAULT_PREFIX: Final = "[SLA]"
 # Placeholders a ``ticket_url`` template may use; each is URL-quoted when filled in.
 URL_FIELDS: Final = ("ticket", "policy", "metric")
@@ -237,6 +238,11 @@ def parse_server(table: Any, environ: Mapping[str, str] | None = None) -> Server
     domain = _text(table, "domain", problems)
     if domain is None and sender is not None:
         domain = parseaddr(sender)[1].rpartition("@")[2]
+    if domain is not None and not domain.isascii():
+        # An internationalised domain, in its ASCII (punycode) form for headers;
+        # one that cannot be converted is reported just below.
+        with contextlib.suppress(UnicodeError):
+            domain = domain.encode("idna").decode("ascii")
     if domain is not None and not _DOMAIN.match(domain):
         problems.append(f"domain: not a domain name for Message-IDs: {domain!r}")
     if problems:

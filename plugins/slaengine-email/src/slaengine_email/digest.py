@@ -53,10 +53,13 @@ class Spool:
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
         self._lock = threading.Lock()
+        # Created private before SQLite opens it (its journal files take the same
+        # mode): it holds ticket ids and policy names.
+        Path(self.path).touch(mode=0o600, exist_ok=True)
+        Path(self.path).chmod(0o600)
         self._db = sqlite3.connect(self.path, timeout=30, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.executescript(_SCHEMA)
-        Path(self.path).chmod(0o600)  # it holds ticket ids and policy names
 
     def close(self) -> None:
         """Close the file."""

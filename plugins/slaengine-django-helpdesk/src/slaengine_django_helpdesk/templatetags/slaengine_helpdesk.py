@@ -21,9 +21,7 @@ BADGES = {
 }
 
 
-def left_text(seconds: int) -> str:
-    """``"2h 5m left"`` or ``"1d 3h over"`` for a number of (business) seconds."""
-    amount = abs(seconds)
+def _span(amount: int) -> str:
     days, rest = divmod(amount, 86400)
     hours, rest = divmod(rest, 3600)
     minutes = rest // 60
@@ -35,7 +33,17 @@ def left_text(seconds: int) -> str:
         text = f"{minutes}m"
     else:
         text = "<1m"
-    return f"{text} over" if seconds < 0 else f"{text} left"
+    return text
+
+
+def left_text(seconds: int) -> str:
+    """``"2h 5m left"`` or ``"1d 3h over"`` for seconds of business time before the target."""
+    return f"{_span(abs(seconds))} over" if seconds < 0 else f"{_span(seconds)} left"
+
+
+def until_text(seconds: int) -> str:
+    """``"due in 2h 5m"`` or ``"1d 3h over"`` for wall-clock seconds until a due instant."""
+    return f"{_span(abs(seconds))} over" if seconds < 0 else f"due in {_span(seconds)}"
 
 
 def _instant(epoch: int | None) -> dt.datetime | None:

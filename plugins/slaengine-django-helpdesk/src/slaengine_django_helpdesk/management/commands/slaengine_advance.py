@@ -19,7 +19,8 @@ from slaengine_django_helpdesk.engine import advance
 def parse_at(text: str | None) -> dt.datetime:
     """``--at`` as an aware instant (default: now)."""
     if text is None:
-        return timezone.now()
+        now: dt.datetime = timezone.now()
+        return now
     try:
         at = dt.datetime.fromisoformat(text)
     except ValueError:
