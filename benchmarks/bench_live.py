@@ -85,7 +85,7 @@ def throughput(args: argparse.Namespace, workdir: Path) -> None:
         f"advance   {report.evaluated:>9,} tickets  {seconds:7.2f} s  "
         f"{report.evaluated / seconds:>10,.0f} tickets/s  ({report.outbox_rows:,} rows queued)"
     )
-    sink = Dispatcher(store, {"sink": lambda n: None}, batch=500)
+    sink = Dispatcher(store, {"sink": lambda n: None})
     began = time.perf_counter()
     sent = sink.dispatch(int(end.timestamp()))
     seconds = time.perf_counter() - began

@@ -447,9 +447,9 @@ def _audit_cli(*extra: str) -> list[str]:
 
 
 TOP_KEYS = [
-    "schema", "at", "timezone", "period", "by", "input", "overall", "by_channel", "by_priority",
-    "by_policy", "by_group", "by_agent", "by_period", "by_channel_priority", "groups", "heatmaps",
-    "histogram_edges", "worst_offenders",
+    "schema", "at", "timezone", "period", "by", "versions", "input", "overall", "by_channel",
+    "by_priority", "by_policy", "by_group", "by_agent", "by_period", "by_channel_priority",
+    "groups", "heatmaps", "histogram_edges", "worst_offenders",
 ]  # fmt: skip
 
 
@@ -459,6 +459,10 @@ def test_cli_json_on_the_examples(run_cli: RunCli) -> None:
     doc = json.loads(out)
     assert list(doc) == TOP_KEYS
     assert doc["schema"] == "slaengine.audit/1"
+    from importlib.metadata import version
+
+    assert doc["versions"]["slaengine"] == slaengine.__version__
+    assert doc["versions"]["holidays"] == version("holidays")
     assert doc["input"] == {
         "source": "examples/tickets.jsonl", "lines": 32, "events": 31, "events_rejected": 0,
         "tickets_rejected": 0, "duplicates": 1, "partitions": 8, "tickets": 7,
@@ -480,8 +484,8 @@ def test_cli_table_states_what_was_read(run_cli: RunCli) -> None:
     status, out, _ = run_cli(*_audit_cli("--events", "examples/tickets.jsonl", "--tz",
                                          "Europe/Berlin", "--by", "policy,agent"))  # fmt: skip
     assert status == 0
-    assert "Read 32 line(s), 31 event(s) used; 7 ticket(s) evaluated" in out
-    assert "1 duplicate(s) ignored" in out
+    assert "Read 32 lines, 31 events used; 7 tickets evaluated" in out
+    assert "1 duplicate ignored" in out
     assert "Compliance by channel" in out
     assert "Worst offenders" in out
     assert "By policy, agent" in out

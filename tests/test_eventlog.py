@@ -126,15 +126,20 @@ def test_read_events_with_custom_status_map(tmp_path: Path) -> None:
     assert [(p.line, p.code) for p in built.problems] == [(3, "E400")]
 
 
-def test_undecodable_bytes_do_not_stop_reading(tmp_path: Path) -> None:
+def test_undecodable_bytes_are_reported_and_reading_goes_on(tmp_path: Path) -> None:
     path = tmp_path / "events.jsonl"
     path.write_bytes(
         b'{"ticket": "T-1", "at": "2025-12-01T09:00:00Z", "type": "created", '
         b'"channel": "email", "priority": "low", "customer": "M\xfcller"}\n'
+        b'{"ticket": "T-2", "at": "2025-12-01T09:00:00Z", "type": "created", '
+        b'"channel": "email", "priority": "low", "customer": "M\xc3\xbcller"}\n'
     )
     built = read_events(path)
-    assert built.problems == []
-    assert built.timelines["T-1"].events[0].customer == "M\ufffdller"
+    assert [(p.line, p.column, p.message) for p in built.problems] == [
+        (1, 121, "not UTF-8 text: byte 0xFC cannot be read")
+    ]
+    assert built.timelines["T-2"].events[0].customer == "M\u00fcller"
+    assert "T-1" not in built.timelines
 
 
 def test_missing_file_raises_os_error(tmp_path: Path) -> None:

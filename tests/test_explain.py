@@ -257,7 +257,7 @@ def test_cli_table(run_cli):
         "--at", AT, "--tz", "Europe/Berlin",
     )  # fmt: skip
     assert status == 0
-    assert "1 duplicate event(s) ignored" in err
+    assert "1 duplicate event ignored" in err
     assert "\x1b[" not in out  # no colour when not a terminal
     assert "Ticket T-1007 at Wed 2025-12-03 17:00 (times in Europe/Berlin)" in out
     assert "stopped" in out

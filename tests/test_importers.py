@@ -14,7 +14,7 @@ import pytest
 
 import slaengine
 from slaengine.cli import main
-from slaengine.importers import IMPORTERS, ImportOptions, ImportReport
+from slaengine.importers import IMPORTERS, ImportFormatError, ImportOptions, ImportReport
 from slaengine.importers.base import json_array_items
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -121,12 +121,31 @@ def test_json_array_items_streams_across_chunk_boundaries():
     assert [line for line, _ in items] == list(range(2, 42))
 
 
-def test_not_a_list_is_skipped(tmp_path):
+def test_not_a_list_is_an_error_alone_and_skipped_in_a_directory(tmp_path):
     path = tmp_path / "stats.json"
     path.write_text('{"AcmeHelp": 3}', encoding="utf-8")
-    events, report = _import("twitter", path)
+    with pytest.raises(ImportFormatError, match=r"stats\.json: not an IBM CDP conversation list"):
+        _import("twitter", path)
+    events, report = _import("twitter", tmp_path)
     assert events == []
     assert [(s.line, s.reason) for s in report.skipped] == [(1, "not a list of conversations")]
+
+
+def test_opening_tweet_is_the_created_event_not_a_message_too():
+    """The first customer tweet opens the ticket once: as ``created``, by the customer."""
+    for sample in ("cdp_sample.json", "twcs_sample.csv"):
+        events, _ = _import("twitter", SAMPLES / sample)
+        for created in (e for e in events if e["type"] == "created"):
+            same = [
+                e
+                for e in events
+                if e["ticket"] == created["ticket"]
+                and e["type"] == "message"
+                and e["at"] == created["at"]
+                and e["author"] == "customer"
+            ]
+            assert same == [], created["ticket"]
+            assert created["author"] == "customer"
 
 
 # -- command line -------------------------------------------------------------
@@ -246,3 +265,25 @@ def test_real_data_imports_and_evaluates(kind, relative, rows, tickets, reasons,
     evaluated = time.perf_counter() - started - imported
     with capsys.disabled():
         print(f"\n{relative}: imported in {imported:.1f}s, evaluated in {evaluated:.1f}s")
+
+
+@pytest.mark.parametrize(
+    ("relative", "customer_messages", "response_rate"),
+    [("twcs_first5000/twcs_first5000.csv", 2778, 0.8985), ("ibm_twitter_cdp", 1211, 1.0)],
+    ids=["twcs", "cdp"],
+)
+def test_real_twitter_counts_each_customer_tweet_once(
+    relative, customer_messages, response_rate, tmp_path, capsys
+):
+    """Customer messages = customer tweets in threads (the opening one included, once)."""
+    path = REAL / relative
+    if not path.exists():
+        pytest.skip(f"real data not present: {path}")
+    output = tmp_path / "imported.jsonl"
+    assert main(["import", "twitter", str(path), "-o", str(output)]) == 0
+    capsys.readouterr()
+    argv = ["audit", "-p", str(ROOT / "policies"), "-e", str(output), "--json"]
+    assert main([*argv, "--at", "2030-01-01T00:00:00Z"]) == 0
+    overall = json.loads(capsys.readouterr().out)["overall"]
+    assert overall["customer_messages"] == customer_messages
+    assert overall["response_rate"] == pytest.approx(response_rate, abs=5e-5)

@@ -26,6 +26,7 @@ import pytest
 
 from live_support import POLICY, created, key
 from slaengine.cli import main
+from slaengine.live import Store
 
 PLUGIN = """
 import json, os
@@ -106,7 +107,7 @@ def test_ingest_then_status_json(live, capsys):
     )
     assert main(["ingest", "--config", "slaengine.toml", str(events)]) == 1
     out, err = capsys.readouterr()
-    assert out == "2 event(s) stored, 1 rejected\n"
+    assert out == "2 events stored, 1 rejected\n"
     assert f"{events}:2: not valid JSON:" in err
 
     args = ["status", "--config", "slaengine.toml", "T-1", "--at", "2025-12-01T10:20:00Z"]
@@ -140,8 +141,65 @@ def test_ingest_from_stdin_with_state_flag(live, capsys, monkeypatch):
     monkeypatch.setattr("sys.stdin", io.StringIO(json.dumps(created("T-1")) + "\n"))
     state = live / "other.db"
     assert main(["ingest", "-p", "policies.yaml", "--state", str(state), "-"]) == 0
-    assert capsys.readouterr().out == "1 event(s) stored, 0 rejected\n"
+    assert capsys.readouterr().out == "1 event stored, 0 rejected\n"
     assert state.is_file()
+
+
+def test_ingest_reads_a_gzip_file_and_names_a_damaged_one(live, capsys):
+    import gzip
+
+    packed = live / "events.jsonl.gz"
+    lines = [json.dumps(created("T-1")), json.dumps(created("T-2", 5))]
+    packed.write_bytes(gzip.compress(("\n".join(lines) + "\n").encode()))
+    assert main(["ingest", "--config", "slaengine.toml", str(packed)]) == 0
+    assert capsys.readouterr().out == "2 events stored, 0 rejected\n"
+    # Events carry ids: ingesting the file again stores nothing twice.
+    assert main(["ingest", "--config", "slaengine.toml", str(packed)]) == 0
+    assert capsys.readouterr().out == "0 events stored, 2 already stored, 0 rejected\n"
+    damaged = live / "cut.jsonl.gz"
+    damaged.write_bytes(packed.read_bytes()[:-12])
+    assert main(["ingest", "--config", "slaengine.toml", str(damaged)]) == 2
+    assert f"{damaged}: the gzip data is damaged" in capsys.readouterr().err
+
+
+def test_ingest_rejects_poison_lines_with_their_line_and_stores_the_rest(live, capsys):
+    events = live / "poison.jsonl"
+    good = [json.dumps(created(f"T-{n}")) for n in range(3)]
+    events.write_bytes(
+        "\n".join(
+            [
+                good[0],
+                '{"id": "x1", "ticket": "T-\\ud800", "type": "created", '
+                '"at": "2025-12-01T10:00:00Z", "channel": "chat", "priority": "high"}',
+                '{"n": ' + "9" * 5000 + "}",
+                good[1],
+                "[" * 100_000,
+                '{"id": "x2", "ticket": "T-\\u0000", "type": "created", '
+                '"at": "2025-12-01T10:00:00Z", "channel": "chat", "priority": "high"}',
+            ]
+        ).encode()
+        + b'\n{"id": "x3", "ticket": "caf\xe9"}\n'
+        + good[2].encode()
+        + b"\n"
+    )
+    assert main(["ingest", "--config", "slaengine.toml", str(events)]) == 1
+    out, err = capsys.readouterr()
+    assert out == "3 events stored, 5 rejected\n"
+    assert "Traceback" not in err
+    problems = dict(line.split(": ", 1) for line in err.splitlines())
+    assert problems == {
+        f"{events}:2": "not valid Unicode: a lone surrogate (an unpaired \\ud800-\\udfff)",
+        f"{events}:3": "not usable JSON: Exceeds the limit (4300 digits) for integer string "
+        "conversion",
+        f"{events}:5": "not usable JSON: nested too deeply",
+        f"{events}:6": "ticket id contains a NUL character",
+        f"{events}:7": "not valid UTF-8 (character 28 of the line)",
+    }
+    store = Store.open(live / "state.db")
+    try:
+        assert store.counts()["rejects"] == 5
+    finally:
+        store.close()
 
 
 def test_run_once_delivers_each_notification_once(live, capsys):
@@ -186,10 +244,10 @@ def test_failing_hook_shows_in_outbox_and_retry_revives_it(live, capsys, monkeyp
     )
     assert main(["outbox", "--config", "slaengine.toml"]) == 1
     table = capsys.readouterr().out
-    assert "0 failed, 2 delivered, 1 dead, 0 cancelled; 1 events, 1 tickets" in table
+    assert "0 failed, 2 delivered, 1 dead, 0 cancelled; 1 event, 1 ticket" in table
 
     assert main(["outbox", "--config", "slaengine.toml", "--retry"]) == 0
-    assert capsys.readouterr().out == "1 notification(s) queued again\n"
+    assert capsys.readouterr().out == "1 notification queued again\n"
     monkeypatch.delenv("SLAENGINE_LIVETEST_FAIL")
     assert main(["run", "--config", "slaengine.toml", "--once"]) == 0
     capsys.readouterr()
@@ -207,8 +265,8 @@ def test_bad_config_toml_is_located(live, capsys):
 @pytest.mark.parametrize(
     ("toml", "message"),
     [
-        ('[live]\nstat = "x.db"\n', "[live]: unknown setting 'stat'"),
-        ("[live]\ntick = 0\n", "[live] tick: must be more than zero"),
+        ('[live]\nstat = "x.db"\n', "bad.toml:2:1: [live] stat: unknown setting"),
+        ("[live]\ntick = 0\n", "bad.toml:2:1: [live] tick: must be more than zero"),
     ],
     ids=["unknown-key", "zero-tick"],
 )

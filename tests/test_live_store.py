@@ -79,7 +79,16 @@ def test_first_migrate_reports_what_it_applied(state_url):
     opened = Store.open(state_url)
     try:
         # Simulate an empty database on the same connection: drop everything, migrate again.
-        for table in ("schema_version", "events", "tickets", "outbox", "cursors", "rejects"):
+        for table in (
+            "schema_version",
+            "events",
+            "tickets",
+            "outbox",
+            "cursors",
+            "rejects",
+            "clocks",
+            "spikes",
+        ):
             opened._execute(f"DROP TABLE {table}")
         assert opened.schema_version() == 0
         assert opened.migrate() == [m[0] for m in MIGRATIONS]

@@ -61,10 +61,17 @@ def test_every_hook_is_documented():
 
 def test_builtin_importers_come_through_the_hook():
     plugins = make_plugins(entry_points=False)
-    assert sorted(plugins.importers()) == ["servicenow", "twitter", "volvo"]
+    assert sorted(plugins.importers()) == [
+        "csv",
+        "freshdesk",
+        "servicenow",
+        "twitter",
+        "volvo",
+        "zendesk",
+    ]
     (info,) = plugins.describe()
     assert info.name == BUILTIN
-    assert info.hooks == ("slaengine_register_importers",)
+    assert info.hooks == ("slaengine_register_importers", "slaengine_register_inboxes")
 
 
 def test_registered_calendar_is_usable_by_policies():
@@ -92,7 +99,15 @@ def test_a_failing_plugin_is_isolated_and_recorded():
     )
     assert sorted(plugins.calendars()) == ["office-lisbon"]
     importers = plugins.importers()
-    assert sorted(importers) == ["mine", "servicenow", "twitter", "volvo"]
+    assert sorted(importers) == [
+        "csv",
+        "freshdesk",
+        "mine",
+        "servicenow",
+        "twitter",
+        "volvo",
+        "zendesk",
+    ]
     assert importers["twitter"].description != "a second twitter"  # built-in registered first
     assert [(f.plugin, f.hook) for f in plugins.failures] == [
         ("broken", "slaengine_register_calendars")
@@ -158,6 +173,8 @@ def test_plugins_command_lists_builtin(capsys):
     doc = json.loads(capsys.readouterr().out)
     assert BUILTIN in [p["name"] for p in doc["plugins"]]
     assert {"servicenow", "twitter", "volvo"} <= set(doc["importers"])
+    assert doc["inboxes"] == ["chatwoot", "freshdesk", "front", "intercom", "zendesk"]
+    assert "action_performers" in doc
 
 
 class NotifierPlugin:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from slaengine.hookspecs import RegisterImporter, hookimpl
+from slaengine.hookspecs import RegisterImporter, RegisterInbox, hookimpl
 from slaengine.importers import IMPORTERS
+from slaengine.inbox import chatwoot, freshdesk, front, intercom, zendesk
 
 
 @hookimpl
@@ -11,3 +12,10 @@ def slaengine_register_importers(register: RegisterImporter) -> None:
     """The bundled importers (twitter, servicenow, volvo)."""
     for importer in IMPORTERS.values():
         register(importer)
+
+
+@hookimpl
+def slaengine_register_inboxes(register: RegisterInbox) -> None:
+    """The bundled inbox webhooks (``POST /inbox/{vendor}``)."""
+    for module in (chatwoot, zendesk, freshdesk, intercom, front):
+        register(module.INBOX)

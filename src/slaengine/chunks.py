@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Final
 
-from slaengine.compressed import open_binary
+from slaengine.compressed import TEXT_ERRORS, open_binary
 from slaengine.errors import Problem
 from slaengine.eventlog import parse_line
 from slaengine.spill import line_blocks, ticket_of
@@ -57,7 +57,7 @@ class ChunkRead:
 
 
 def _text(raw: bytes) -> str:
-    return raw.decode("utf-8", errors="replace")
+    return raw.decode("utf-8", errors=TEXT_ERRORS)
 
 
 def _ticket(raw: bytes) -> str | None:
@@ -168,8 +168,8 @@ def read_chunk(chunk: Chunk, source: str, status_map: Mapping[str, str]) -> Chun
     parse = parse_line
     last_line = 0
     number = chunk.first
-    # errors="replace", as spilled partitions are read.
-    with chunk.path.open(encoding="utf-8", errors="replace", newline="") as stream:
+    # As spilled partitions are read: bad bytes are kept for parse_line to report.
+    with chunk.path.open(encoding="utf-8", errors=TEXT_ERRORS, newline="") as stream:
         for lines in line_blocks(stream):
             for line in lines:
                 event = parse(line, number, source, status_map, problems)

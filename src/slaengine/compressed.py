@@ -13,7 +13,7 @@ import gzip
 import io
 import os
 import zlib
-from typing import IO
+from typing import IO, Final
 
 from isal import igzip, isal_zlib
 
@@ -64,11 +64,22 @@ def open_binary(path: str | os.PathLike[str]) -> IO[bytes]:
     return io.BufferedReader(raw, buffer_size=_BUFFER)
 
 
+#: How input text is decoded: a byte that is not UTF-8 becomes a lone surrogate
+#: (U+DC80 to U+DCFF) that readers report with its line, instead of a silent U+FFFD.
+TEXT_ERRORS: Final = "surrogateescape"
+
+
 def open_text(path: str | os.PathLike[str], newline: str | None = None) -> IO[str]:
-    """The text of ``path`` as UTF-8 (bad bytes replaced), decompressed when ``.gz``."""
+    """The text of ``path`` as UTF-8, decompressed when ``.gz``.
+
+    Bytes that are not UTF-8 are kept as :data:`TEXT_ERRORS` makes them, for
+    the reader to report.
+    """
     if not is_gzip(path):
-        return open(path, encoding="utf-8", errors="replace", newline=newline)
-    return io.TextIOWrapper(open_binary(path), encoding="utf-8", errors="replace", newline=newline)
+        return open(path, encoding="utf-8", errors=TEXT_ERRORS, newline=newline)
+    return io.TextIOWrapper(
+        open_binary(path), encoding="utf-8", errors=TEXT_ERRORS, newline=newline
+    )
 
 
 def estimated_size(path: str | os.PathLike[str], sample: int = 1 << 20) -> int:
@@ -88,4 +99,4 @@ def estimated_size(path: str | os.PathLike[str], sample: int = 1 << 20) -> int:
     return size * out // max(1, used)
 
 
-__all__ = ["estimated_size", "is_gzip", "open_binary", "open_text"]
+__all__ = ["TEXT_ERRORS", "estimated_size", "is_gzip", "open_binary", "open_text"]

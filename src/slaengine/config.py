@@ -7,6 +7,7 @@ current directory when there is one; none of these means empty settings.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import tomllib
@@ -14,7 +15,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Final
 
+from slaengine.durations import parse_duration
 from slaengine.errors import UserError
+from slaengine.safetext import printable
 
 ENV_CONFIG: Final = "SLAENGINE_CONFIG"
 DEFAULT_NAME: Final = "slaengine.toml"
@@ -34,16 +37,34 @@ def config_path(
     return default if default.is_file() else None
 
 
+#: The longest duration a setting may give (30 days): longer is a typing mistake.
+MAX_SETTING_SECONDS: Final = 30 * 86_400
+
+
+class Settings(dict[str, Any]):
+    """Parsed settings that remember their file, so a bad value can be located."""
+
+    path: Path | None = None
+    text: str = ""
+
+
 def load_config(path: Path | None) -> dict[str, Any]:
-    """The parsed settings (empty without a file); a bad file is a :class:`UserError`."""
+    """The parsed settings (empty without a file); a bad file is a :class:`UserError`.
+
+    The result is a :class:`Settings`, which :func:`locate` and the checked
+    readers (:func:`seconds_setting`, :func:`count_setting`) use to say where a
+    bad value is written.
+    """
     if path is None:
-        return {}
+        return Settings()
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise UserError(f"config: cannot read {path}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise UserError(f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
     try:
-        return tomllib.loads(text)
+        settings = Settings(tomllib.loads(text))
     except tomllib.TOMLDecodeError as exc:
         # The message ends with "(at line L, column C)"; put it compiler-style.
         found = _AT.search(str(exc))
@@ -51,6 +72,110 @@ def load_config(path: Path | None) -> dict[str, Any]:
             raise UserError(f"{path}: {exc}") from None
         message = str(exc)[: found.start()].strip()
         raise UserError(f"{path}:{found['line']}:{found['column']}: {message}") from None
+    settings.path, settings.text = path, text
+    return settings
+
+
+def locate(config: Mapping[str, Any], *keys: str) -> str:
+    """``file:line:col`` of the setting at ``keys`` (``"live", "tick"``), as near as known.
+
+    The key's own line when it is written under its table header (``[live]``
+    then ``tick = ...``) or dotted (``live.tick = ...``); else the file alone;
+    ``"settings"`` when there is no file.
+    """
+    if not isinstance(config, Settings) or config.path is None:
+        return "settings"
+    lines = config.text.splitlines()
+    *tables, key = keys
+    header = re.compile(r"^\s*\[\s*" + r"\s*\.\s*".join(map(re.escape, tables)) + r"\s*\]")
+    assignment = re.compile(r"^(\s*)" + re.escape(key) + r"\s*=")
+    dotted = re.compile(r"^(\s*)" + r"\s*\.\s*".join(map(re.escape, keys)) + r"\s*=")
+    inside = not tables
+    for number, line in enumerate(lines, start=1):
+        if line.lstrip().startswith("["):
+            inside = bool(header.match(line))
+            continue
+        found = (assignment.match(line) if inside else None) or dotted.match(line)
+        if found is not None:
+            return f"{config.path}:{number}:{len(found.group(1)) + 1}"
+    return str(config.path)
+
+
+def setting_error(config: Mapping[str, Any], keys: tuple[str, ...], message: str) -> UserError:
+    """A :class:`UserError` for the setting at ``keys``: where it is, its name, what is wrong."""
+    table, name = ".".join(keys[:-1]), keys[-1]
+    label = f"[{table}] {name}" if table else name
+    return UserError(f"{locate(config, *keys)}: {label}: {printable(message)}")
+
+
+def _value(config: Mapping[str, Any], keys: tuple[str, ...], default: object) -> object:
+    current: Any = config
+    for key in keys:
+        if not isinstance(current, Mapping) or key not in current:
+            return default
+        current = current[key]
+    return current
+
+
+def seconds_setting(config: Mapping[str, Any], keys: tuple[str, ...], default: float) -> float:
+    """The duration at ``keys`` in seconds: a number of seconds or a text like ``"30s"``.
+
+    More than zero and at most :data:`MAX_SETTING_SECONDS`; anything else is a
+    located :class:`UserError`.
+    """
+    value = _value(config, keys, default)
+    expected = "expected seconds or a duration like '30s' or '2m'"
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise setting_error(config, keys, f"{expected}, got {value!r}")
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            seconds = float(parse_duration(text if text[-1:].isalpha() else f"{text}s"))
+        except ValueError as exc:
+            raise setting_error(config, keys, str(exc)) from None
+    else:
+        seconds = float(value)
+    if not math.isfinite(seconds):
+        raise setting_error(config, keys, f"{expected}, got {value!r}")
+    if seconds <= 0:
+        raise setting_error(config, keys, f"must be more than zero seconds, got {value!r}")
+    if seconds > MAX_SETTING_SECONDS:
+        raise setting_error(
+            config, keys, f"must be at most {MAX_SETTING_SECONDS // 86_400} days, got {value!r}"
+        )
+    return seconds
+
+
+def count_setting(
+    config: Mapping[str, Any], keys: tuple[str, ...], default: int, low: int = 1, high: int = 10**6
+) -> int:
+    """The whole number at ``keys``, from ``low`` to ``high``; else a located :class:`UserError`."""
+    value = _value(config, keys, default)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise setting_error(config, keys, f"expected a whole number, got {value!r}")
+    if not low <= value <= high:
+        raise setting_error(config, keys, f"must be from {low:,} to {high:,}, got {value:,}")
+    return value
+
+
+def text_setting(
+    config: Mapping[str, Any], keys: tuple[str, ...], default: str | None
+) -> str | None:
+    """The text at ``keys`` (``default`` when absent); not text is a located :class:`UserError`."""
+    value = _value(config, keys, default)
+    if value is not None and not isinstance(value, str):
+        raise setting_error(config, keys, f"expected text, got {value!r}")
+    return value
+
+
+def texts_setting(config: Mapping[str, Any], keys: tuple[str, ...]) -> tuple[str, ...]:
+    """A text or a list of texts at ``keys`` (empty when absent), as a tuple."""
+    value = _value(config, keys, ())
+    if isinstance(value, str):
+        return (value,)
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+        raise setting_error(config, keys, f"expected text or a list of texts, got {value!r}")
+    return tuple(value)
 
 
 def section(config: Mapping[str, Any], *keys: str) -> dict[str, Any]:
@@ -63,4 +188,18 @@ def section(config: Mapping[str, Any], *keys: str) -> dict[str, Any]:
     return dict(current) if isinstance(current, Mapping) else {}
 
 
-__all__ = ["DEFAULT_NAME", "ENV_CONFIG", "config_path", "load_config", "section"]
+__all__ = [
+    "DEFAULT_NAME",
+    "ENV_CONFIG",
+    "MAX_SETTING_SECONDS",
+    "Settings",
+    "config_path",
+    "count_setting",
+    "load_config",
+    "locate",
+    "seconds_setting",
+    "section",
+    "setting_error",
+    "text_setting",
+    "texts_setting",
+]

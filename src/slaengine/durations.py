@@ -5,6 +5,11 @@ from __future__ import annotations
 import re
 
 _WORKING_DAYS = re.compile(r"^\s*(\d+)[\s_-]*(?:wd|working[\s_-]*days?)\s*$")
+#: The longest duration (10,000 hours, over a year around the clock): a longer target
+#: is a typing mistake, and would send the engine compiling calendars for centuries.
+MAX_SECONDS = 10_000 * 3600
+#: The most working days a target may give (about four years of working days).
+MAX_WORKING_DAYS = 1_000
 _PATTERN = re.compile(r"^\s*(?:(\d+)\s*h)?\s*(?:(\d+)\s*m(?:in)?)?\s*(?:(\d+)\s*s)?\s*$")
 
 
@@ -37,6 +42,10 @@ def parse_duration(value: object) -> int:
         raise ValueError(f"expected a duration like 90m, 2h or 1h30m, got {value!r}")
     if seconds <= 0:
         raise ValueError(f"a duration must be longer than zero, got '{value}'")
+    if seconds > MAX_SECONDS:
+        raise ValueError(
+            f"a duration may be at most {MAX_SECONDS // 3600:,}h, got '{str(value)[:40]}'"
+        )
     return seconds
 
 
@@ -54,6 +63,10 @@ def parse_working_days(value: object) -> int | None:
     days = int(found.group(1))
     if days <= 0:
         raise ValueError(f"a duration must be longer than zero, got '{value}'")
+    if days > MAX_WORKING_DAYS:
+        raise ValueError(
+            f"a target may be at most {MAX_WORKING_DAYS:,} working days, got '{value[:40]}'"
+        )
     return days
 
 
@@ -68,4 +81,10 @@ def format_duration(seconds: int) -> str:
     return sign + text
 
 
-__all__ = ["format_duration", "parse_duration", "parse_working_days"]
+__all__ = [
+    "MAX_SECONDS",
+    "MAX_WORKING_DAYS",
+    "format_duration",
+    "parse_duration",
+    "parse_working_days",
+]

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from slaengine.safetext import printable
+
 
 @dataclass(frozen=True, slots=True)
 class Problem:
@@ -25,12 +27,13 @@ class Problem:
         return self.code.startswith("W")
 
     def __str__(self) -> str:
-        where = self.source
+        # The message may quote the input (a key, a ticket id): never raw control characters.
+        where = printable(self.source)
         if self.line:
             where += f":{self.line}"
             if self.column:
                 where += f":{self.column}"
-        return f"{where}: {self.code} {self.message}"
+        return f"{where}: {self.code} {printable(self.message)}"
 
 
 class SlaEngineError(Exception):

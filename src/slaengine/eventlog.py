@@ -6,16 +6,17 @@ import contextlib
 import io
 import json
 import os
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from types import MappingProxyType
-from typing import IO, Any
+from typing import IO, Any, Final
 
 import orjson
 
-from slaengine.compressed import open_text
+from slaengine.compressed import TEXT_ERRORS, open_text
 from slaengine.errors import EventError, Problem
-from slaengine.tabular import is_table, table_lines
+from slaengine.tabular import ROW_PROBLEM, is_table, table_lines
 from slaengine.timeline import Event, TimelineSet, build_timelines, canonical_event, parse_event
 
 _NO_MAP: Mapping[str, str] = MappingProxyType({})
@@ -70,17 +71,13 @@ def parse_line(
                 event = canonical_event(quick, number, number)
                 if event is not None:
                     return event
-    obj = _decode_object(line)
-    if obj is None:
-        if not line.strip():
-            return None
-        try:
-            obj = json.loads(line.rstrip("\r\n"))
-        except json.JSONDecodeError as exc:
-            problems.append(
-                Problem(source, number, exc.colno, "E401", f"not valid JSON: {exc.msg}")
-            )
-            return None
+    try:
+        obj = decode_line(line)
+    except LineError as exc:
+        problems.append(Problem(source, number, exc.column, exc.code, exc.reason))
+        return None
+    if obj is BLANK:
+        return None
     try:
         return parse_event(obj, seq=number, line=number, status_map=status_map)
     except EventError as exc:
@@ -88,9 +85,126 @@ def parse_line(
         return None
 
 
+class LineError(ValueError):
+    """A line that does not decode to a usable JSON value; ``column`` 0 when unknown."""
+
+    def __init__(self, reason: str, column: int = 0, code: str = "E401") -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.column = column
+        self.code = code
+
+
+#: What :func:`decode_line` gives for a blank line.
+BLANK: Final = object()
+#: Deepest nesting of lists and objects an event line may have: events are shallow,
+#: and deeper values could not be written back out (orjson stops at 254 levels).
+MAX_DEPTH: Final = 64
+# A character that is not text: a byte that was not UTF-8 (read with "surrogateescape",
+# it becomes a lone surrogate), or a lone surrogate written as a \u escape.
+_SURROGATE: Final = re.compile("[\ud800-\udfff]")
+_ESCAPED_SURROGATE: Final = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+_LONG_NUMBER: Final = re.compile(r"-?[0-9]{1000,}")
+_CONSTANT: Final = re.compile(r"(?<![\w\"])(-?Infinity|NaN)(?![\w\"])")
+
+
+def _refuse_constant(name: str) -> Any:
+    raise LineError(f"{name} is not a JSON number; give a finite number or leave the key out")
+
+
+_DECODER: Final = json.JSONDecoder(parse_constant=_refuse_constant)
+
+
+def decode_line(line: str) -> Any:
+    """The JSON value on one line (its line break stripped); :data:`BLANK` for a blank line.
+
+    Raises :class:`LineError`, never anything else, for what one line must not do to
+    a run: bad JSON, ``NaN`` or ``Infinity``, a number too long to convert, nesting
+    deeper than :data:`MAX_DEPTH`, bytes that are not UTF-8 (streams are read with
+    ``errors="surrogateescape"``) and lone surrogate escapes such as ``"\\ud800"``.
+    """
+    if line.startswith(ROW_PROBLEM):
+        column, _, reason = line[len(ROW_PROBLEM) :].partition("\t")
+        raise LineError(reason.rstrip("\r\n"), int(column) if column.isdigit() else 0)
+    bad = _SURROGATE.search(line) if not line.isascii() else None
+    if bad is not None:
+        raise LineError(f"not UTF-8 text: {_byte_of(bad.group())} cannot be read", bad.start() + 1)
+    obj = _decode_object(line)
+    if obj is None:
+        if not line.strip():
+            return BLANK
+        text = line.rstrip("\r\n")
+        try:
+            obj = _DECODER.decode(text)
+        except json.JSONDecodeError as exc:
+            raise LineError(f"not valid JSON: {exc.msg}", exc.colno) from None
+        except LineError as exc:
+            found = _CONSTANT.search(text)
+            exc.column = found.start() + 1 if found is not None else 0
+            raise
+        except RecursionError:
+            raise LineError(f"nested more than {MAX_DEPTH} levels deep") from None
+        except ValueError:  # an integer longer than int's conversion limit (4,300 digits)
+            found = _LONG_NUMBER.search(text)
+            raise LineError(
+                "a number has too many digits to be read",
+                found.start() + 1 if found is not None else 0,
+            ) from None
+    # Only lines that could hold what is checked below are walked.
+    deep = line.count("[") + line.count("{") > MAX_DEPTH
+    if (deep or "\\u" in line) and not _plain_value(obj, MAX_DEPTH):
+        if deep and _depth(obj) > MAX_DEPTH:
+            raise LineError(f"nested more than {MAX_DEPTH} levels deep")
+        found = _ESCAPED_SURROGATE.search(line)
+        raise LineError(
+            "a lone surrogate escape is not text (a \\uD800-\\uDFFF escape must be a pair)",
+            found.start() + 1 if found is not None else 0,
+        )
+    return obj
+
+
+def _byte_of(char: str) -> str:
+    # The byte a "surrogateescape" character stands for (or the surrogate itself).
+    code = ord(char)
+    return (
+        f"byte 0x{code - 0xDC00:02X}"
+        if 0xDC80 <= code <= 0xDCFF
+        else f"lone surrogate U+{code:04X}"
+    )
+
+
+def _plain_value(value: Any, depth: int) -> bool:
+    """True when ``value`` nests at most ``depth`` levels and all its text is Unicode."""
+    if type(value) is str:
+        return _SURROGATE.search(value) is None
+    if type(value) is list:
+        return depth > 0 and all(_plain_value(item, depth - 1) for item in value)
+    if type(value) is dict:
+        return depth > 0 and all(
+            _SURROGATE.search(key) is None and _plain_value(item, depth - 1)
+            for key, item in value.items()
+        )
+    return True
+
+
+def _depth(value: Any) -> int:
+    # How many lists and objects are nested in ``value``, iteratively (no recursion limit).
+    deepest, todo = 0, [(value, 0)]
+    while todo:
+        item, level = todo.pop()
+        if type(item) is list:
+            todo.extend((child, level + 1) for child in item)
+        elif type(item) is dict:
+            todo.extend((child, level + 1) for child in item.values())
+        else:
+            continue
+        deepest = max(deepest, level + 1)
+    return deepest
+
+
 _loads = orjson.loads
 # The decoder's C scanner (set in JSONDecoder.__init__; typeshed does not declare it).
-_scan_once: Callable[[str, int], tuple[Any, int]] = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
+_scan_once: Callable[[str, int], tuple[Any, int]] = _DECODER.scan_once  # type: ignore[attr-defined]
 
 
 def _decode_object(line: str) -> Any:
@@ -105,7 +219,7 @@ def _decode_object(line: str) -> Any:
         return None
     try:
         obj, end = _scan_once(line, 0)
-    except (StopIteration, ValueError):
+    except (StopIteration, ValueError, RecursionError):
         return None
     rest = len(line) - end
     if rest == 0 or (rest == 1 and line[end] == "\n"):
@@ -118,7 +232,7 @@ def open_events(path: str | os.PathLike[str]) -> IO[str]:
     if str(path) == "-":
         import sys
 
-        return io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="replace")
+        return io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors=TEXT_ERRORS)
     return open_text(path)
 
 
@@ -159,6 +273,10 @@ def read_events(
 
 
 __all__ = [
+    "BLANK",
+    "MAX_DEPTH",
+    "LineError",
+    "decode_line",
     "events_stream",
     "open_events",
     "parse_line",

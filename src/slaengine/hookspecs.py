@@ -21,6 +21,7 @@ import pluggy
 
 from slaengine.calendar import BusinessCalendar
 from slaengine.importers.base import Importer
+from slaengine.inbox import Inbox
 from slaengine.notifications import Notification
 from slaengine.sources import EventSource
 from slaengine.timeline import TicketState
@@ -33,6 +34,7 @@ RegisterImporter = Callable[[Importer], None]
 RegisterCalendar = Callable[[str, BusinessCalendar], None]
 RegisterSource = Callable[[EventSource], None]
 RegisterCondition = Callable[[str, Callable[[TicketState], bool]], None]
+RegisterInbox = Callable[[Inbox], None]
 Deliver = Callable[[Notification], None]
 
 
@@ -109,6 +111,55 @@ def slaengine_register_notifiers(register: RegisterNotifier) -> None:
     :returns: nothing; return values are ignored.
     :raises: anything it raises is logged and that plugin's targets are skipped.
         A name registered twice keeps the first registration.
+    """
+
+
+class RegisterPerformer(Protocol):
+    """The registrar ``slaengine_register_actions`` receives."""
+
+    def __call__(self, name: str, perform: Deliver, description: str = "") -> None:
+        """Register performer ``name``; ``perform(notification)`` acts on the ticket."""
+
+
+@hookspec
+def slaengine_register_actions(register: RegisterPerformer) -> None:
+    """Contribute a performer of ticket actions: write-back into a helpdesk.
+
+    A policy's warning or escalation may list ``actions`` beside ``notify``
+    (raise the priority, reassign, tag, add an internal note). When such a
+    point is reached, the live engine queues the notification, with its
+    ``actions``, for every registered performer; each gets its own outbox row.
+
+    Fires once when the live engine's routing is built (``Plugins.performers()``).
+
+    :param register: call ``register(name, perform, description)``.
+        ``perform(notification)`` carries out ``notification.actions`` on the
+        ticket ``notification.ticket`` in the plugin's helpdesk and returns when
+        done; it raises on failure and is retried with backoff. After a crash
+        it may be called again with the same ``notification.key``: record the
+        key in the same transaction as the change so an action happens once.
+        An action type the helpdesk cannot perform is skipped with a log line.
+    :returns: nothing; return values are ignored.
+    :raises: anything it raises is logged and that plugin's performers are skipped.
+    """
+
+
+@hookspec
+def slaengine_register_inboxes(register: RegisterInbox) -> None:
+    """Contribute inbox webhooks: vendors whose payloads ``POST /inbox/{vendor}`` accepts.
+
+    Fires once when ``slaengine serve`` starts (``Plugins.inboxes()``). The
+    bundled vendors are registered the same way.
+
+    :param register: call ``register(Inbox(name, description, translate, verify))``
+        (:mod:`slaengine.inbox`); ``translate(payload)`` turns one parsed JSON
+        payload into a :class:`~slaengine.inbox.Delivery` of canonical events
+        and raises :class:`~slaengine.inbox.InboxError` when it cannot read it;
+        ``verify(body, headers, secret, now)``, for vendors that sign, raises
+        :class:`~slaengine.inbox.SignatureError` on a bad signature.
+    :returns: nothing; return values are ignored.
+    :raises: anything it raises is logged and that plugin's inboxes are skipped.
+        A vendor name registered twice keeps the first.
     """
 
 
@@ -201,13 +252,32 @@ def slaengine_on_achieved(notification: Notification) -> None:
     """
 
 
+@hookspec
+def slaengine_on_spike(notification: Notification) -> None:
+    """A channel's volume surged: a policy file's spike rule found a spike starting.
+
+    Fires like :func:`slaengine_on_warning` (once per plugin, through the
+    outbox, retried when it raises), once per spike: it is not repeated while
+    the spike lasts, and a later surge after it ended is a new spike.
+
+    :param notification: kind ``"spike"``, ``ticket`` empty, ``policy`` the spike
+        rule's name, ``metric`` its measure (``new_tickets`` or
+        ``customer_messages``), ``channel``, ``count`` in the window,
+        ``expected`` from the baseline, ``at`` when it was found.
+    :returns: nothing; return values are ignored.
+    :raises: anything; logged, shown by ``slaengine outbox``, retried.
+    """
+
+
 __all__ = [
     "PROJECT",
     "Deliver",
     "RegisterCalendar",
     "RegisterCondition",
     "RegisterImporter",
+    "RegisterInbox",
     "RegisterNotifier",
+    "RegisterPerformer",
     "RegisterSource",
     "hookimpl",
     "hookspec",
@@ -215,10 +285,13 @@ __all__ = [
     "slaengine_on_achieved",
     "slaengine_on_breach",
     "slaengine_on_escalation",
+    "slaengine_on_spike",
     "slaengine_on_warning",
+    "slaengine_register_actions",
     "slaengine_register_calendars",
     "slaengine_register_conditions",
     "slaengine_register_importers",
+    "slaengine_register_inboxes",
     "slaengine_register_notifiers",
     "slaengine_register_sources",
 ]

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
+from slaengine.actions import Action
 from slaengine.calendar import format_utc
 from slaengine.clocks import ACHIEVED, ACTIVE, BREACHED, ClockResult
 from slaengine.engine import TicketResult
@@ -22,7 +23,8 @@ from slaengine.timeline import parse_instant
 
 BREACH: Final = "breach"
 ACHIEVEMENT: Final = "achieved"
-KINDS: Final = (WARNING, BREACH, ESCALATION, ACHIEVEMENT)
+SPIKE: Final = "spike"  # a channel's volume surged (slaengine.spikes); no ticket
+KINDS: Final = (WARNING, BREACH, ESCALATION, ACHIEVEMENT, SPIKE)
 
 
 def iso(instant: int | None) -> str | None:
@@ -49,15 +51,22 @@ class Notification:
     due: int | None
     priority: str
     notify: tuple[str, ...] = ()
+    actions: tuple[Action, ...] = ()  # write-back the policy asks for (slaengine.actions)
+    # A spike's channel, its count in the window and what the baseline expected.
+    channel: str = ""
+    count: int = 0
+    expected: float = 0.0
 
     @property
     def key(self) -> str:
         """The idempotency key: the same notification always has the same key."""
+        if self.kind == SPIKE:  # policy: the spike rule; instance: when it started
+            return f"spike/{self.policy}/{self.channel}/{self.instance}"
         return f"{self.ticket}/{self.metric}/{self.instance}/{self.kind}/{self.level}"
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready mapping (instants as ISO 8601 UTC texts)."""
-        return {
+        """A JSON-ready mapping (instants as ISO 8601 UTC texts); ``actions`` only when some."""
+        data = {
             "key": self.key,
             "kind": self.kind,
             "ticket": self.ticket,
@@ -70,6 +79,11 @@ class Notification:
             "priority": self.priority,
             "notify": list(self.notify),
         }
+        if self.actions:
+            data["actions"] = [action.to_dict() for action in self.actions]
+        if self.kind == SPIKE:
+            data.update(channel=self.channel, count=self.count, expected=round(self.expected, 3))
+        return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Notification:
@@ -85,12 +99,30 @@ class Notification:
             due=None if data.get("due") is None else parse_instant(data["due"]),
             priority=str(data.get("priority", "")),
             notify=tuple(data.get("notify", ())),
+            actions=tuple(Action.from_dict(action) for action in data.get("actions", ())),
+            channel=str(data.get("channel", "")),
+            count=int(data.get("count", 0)),
+            expected=float(data.get("expected", 0.0)),
         )
+
+
+def _actions_of(result: TicketResult, metric: str) -> dict[tuple[str, int], tuple[Action, ...]]:
+    """The write-back actions of ``metric``'s warnings and escalations, by (kind, level)."""
+    if result.policy is None:
+        return {}
+    return {
+        (rule.kind, rule.level): rule.actions
+        for metric_policy in result.policy.metrics
+        if metric_policy.kind == metric
+        for rule in metric_policy.alerts
+        if rule.actions
+    }
 
 
 def _points(result: TicketResult, clock: ClockResult) -> Iterable[Notification]:
     """Every point of one clock with a known instant, reached or not."""
     policy = result.policy.name if result.policy is not None else ""
+    actions = _actions_of(result, clock.metric)
 
     def make(kind: str, level: int, at: int, notify: tuple[str, ...] = ()) -> Notification:
         return Notification(
@@ -104,6 +136,7 @@ def _points(result: TicketResult, clock: ClockResult) -> Iterable[Notification]:
             clock.due,
             clock.priority,
             notify,
+            actions.get((kind, level), ()),
         )
 
     # Only a running or breached clock can reach its breach and escalations: one
@@ -228,6 +261,7 @@ __all__ = [
     "BREACH",
     "ESCALATION",
     "KINDS",
+    "SPIKE",
     "WARNING",
     "MetricStatus",
     "Notification",

@@ -27,9 +27,12 @@ import structlog
 
 from slaengine import __version__, builtin_plugins, hookspecs
 from slaengine.calendar import BusinessCalendar
+from slaengine.errors import UserError
 from slaengine.hookspecs import Deliver
 from slaengine.importers.base import Importer
-from slaengine.notifications import ACHIEVEMENT, BREACH, ESCALATION, WARNING, Notification
+from slaengine.inbox import Inbox
+from slaengine.notifications import ACHIEVEMENT, BREACH, ESCALATION, SPIKE, WARNING, Notification
+from slaengine.problems import did_you_mean
 from slaengine.sources import EventSource
 from slaengine.timeline import TicketState
 
@@ -72,6 +75,16 @@ class Notifier:
 
 
 @dataclass(frozen=True, slots=True)
+class Performer:
+    """A plugin that performs a policy's ticket actions in its helpdesk."""
+
+    name: str
+    description: str
+    plugin: str
+    perform: Deliver
+
+
+@dataclass(frozen=True, slots=True)
 class Subscriber:
     """A plugin implementing a ``slaengine_on_*`` hook, as one delivery recipient."""
 
@@ -86,12 +99,40 @@ ON_HOOKS = {
     BREACH: "slaengine_on_breach",
     ESCALATION: "slaengine_on_escalation",
     ACHIEVEMENT: "slaengine_on_achieved",
+    SPIKE: "slaengine_on_spike",
 }
 Condition = Callable[[TicketState], bool]
 
 
+class PluginError(UserError):
+    """A plugin that cannot be registered as it is (names the plugin and why)."""
+
+
 def _names(value: str | None) -> set[str]:
     return {name.strip() for name in (value or "").split(",") if name.strip()}
+
+
+def _check_hook_names(plugin: object, name: str) -> None:
+    """Refuse ``slaengine_*`` attributes that are no hook; warn on unmarked hooks."""
+    known = set(_HOOK_NAMES)
+    for attribute in dir(plugin):
+        if not attribute.startswith("slaengine_") or not callable(getattr(plugin, attribute)):
+            continue
+        if attribute not in known:
+            hint = did_you_mean(attribute, _HOOK_NAMES)
+            raise PluginError(
+                f"plugin {name!r} defines {attribute}, which is no slaengine hook{hint}"
+            )
+        options = getattr(getattr(plugin, attribute), hookspecs.PROJECT + "_impl", None)
+        if options is None:
+            _log.warning(
+                "hook function is not marked with @hookimpl and will not be called",
+                plugin=name,
+                function=attribute,
+            )
+
+
+_HOOK_NAMES = tuple(sorted(n for n in dir(hookspecs) if n.startswith("slaengine_")))
 
 
 @dataclass
@@ -102,21 +143,25 @@ class Plugins:
     trace: bool = False
     failures: list[PluginFailure] = field(default_factory=list)
     _origins: dict[str, tuple[str, str | None]] = field(default_factory=dict)
-    _importers: dict[str, Importer] | None = None
-    _calendars: dict[str, BusinessCalendar] | None = None
-    _notifiers: dict[str, Notifier] | None = None
-    _sources: dict[str, EventSource] | None = None
-    _conditions: dict[str, Condition] | None = None
+    # What the registrar hooks contributed, by hook name; cleared when plugins change.
+    _contributions: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def register(
         self, plugin: object, name: str, origin: str = "registered", version: str | None = None
     ) -> None:
-        """Register a plugin object (a module or an instance with ``@hookimpl`` methods)."""
-        self.manager.register(plugin, name=name)
+        """Register a plugin object (a module or an instance with ``@hookimpl`` methods).
+
+        :raises PluginError: the plugin defines a ``slaengine_*`` function that is
+            no hook (a misspelling would otherwise never be called), or its
+            implementations do not fit their hooks. Nothing is registered then.
+        """
+        _check_hook_names(plugin, name)
+        try:
+            self.manager.register(plugin, name=name)
+        except (pluggy.PluginValidationError, ValueError) as exc:
+            raise PluginError(f"plugin {name!r} refused: {exc}") from exc
         self._origins[name] = (origin, version)
-        # Contributions change with the plugins.
-        self._importers = self._calendars = self._notifiers = None
-        self._sources = self._conditions = None
+        self._contributions.clear()  # contributions change with the plugins
 
     def describe(self) -> list[PluginInfo]:
         """Every registered plugin with its origin, version and hooks, by name."""
@@ -132,14 +177,17 @@ class Plugins:
     def _each(self, hook_name: str, call: Callable[[Callable[..., Any], str], None]) -> None:
         """Call every implementation of a hook on its own, so one failure spares the rest.
 
-        ``call(function, plugin_name)`` runs one implementation.
+        ``call(hook, plugin_name)`` runs one implementation: ``hook(**arguments)``
+        goes through pluggy, which hands the implementation only the arguments
+        it declares (a plugin may declare fewer than the spec names).
         """
         caller = getattr(self.manager.hook, hook_name)
-        for impl in caller.get_hookimpls():  # registration order: built-ins first
-            if self.trace:
-                _log.info("hook call", hook=hook_name, plugin=impl.plugin_name)
+        impls = caller.get_hookimpls()  # registration order: built-ins first
+        for impl in impls:
+            others = [other.plugin for other in impls if other is not impl]
+            one = self.manager.subset_hook_caller(hook_name, remove_plugins=others)
             try:
-                call(impl.function, impl.plugin_name)
+                call(one, impl.plugin_name)
             except Exception as exc:  # a plugin's error must not stop the others
                 _log.error(
                     "plugin hook failed", plugin=impl.plugin_name, hook=hook_name, error=repr(exc)
@@ -149,116 +197,132 @@ class Plugins:
     def configure(self, config: Mapping[str, Any]) -> None:
         """Hand every plugin the run's settings (``slaengine_configure``)."""
         frozen = MappingProxyType(dict(config))
-        self._each("slaengine_configure", lambda impl, _: impl(config=frozen))
-        self._notifiers = self._sources = self._conditions = None
+        self._each("slaengine_configure", lambda hook, _: hook(config=frozen))
+        self._contributions.clear()
 
-    def importers(self) -> dict[str, Importer]:
-        """Importers by name, from ``slaengine_register_importers``."""
-        if self._importers is None:
-            found: dict[str, Importer] = {}
+    def _collect(self, hook_name: str, what: str, make: _Make) -> dict[str, Any]:
+        """What every plugin registers through ``hook_name``'s registrar, by name.
 
-            def register(importer: Importer) -> None:
-                if importer.name in found:
-                    _log.warning(
-                        "importer already registered; later one ignored", name=importer.name
-                    )
-                    return
-                found[importer.name] = importer
+        ``make(plugin, *args, **kwargs)`` checks one ``register(...)`` call and
+        returns ``(name, thing)``. A name registered twice keeps the first.
+        """
+        found = self._contributions.get(hook_name)
+        if found is None:
+            found = {}
 
-            self._each("slaengine_register_importers", lambda impl, _: impl(register=register))
-            self._importers = found
-        return self._importers
-
-    def calendars(self) -> dict[str, BusinessCalendar]:
-        """Named calendars, from ``slaengine_register_calendars``."""
-        if self._calendars is None:
-            found: dict[str, BusinessCalendar] = {}
-
-            def register(name: str, calendar: BusinessCalendar) -> None:
-                if not isinstance(calendar, BusinessCalendar):
-                    raise TypeError(f"calendar {name!r} is not a BusinessCalendar")
-                if name in found:
-                    _log.warning("calendar already registered; later one ignored", name=name)
-                    return
-                found[name] = calendar
-
-            self._each("slaengine_register_calendars", lambda impl, _: impl(register=register))
-            self._calendars = found
-        return self._calendars
-
-    def notifiers(self) -> dict[str, Notifier]:
-        """Notify targets by name, from ``slaengine_register_notifiers``."""
-        if self._notifiers is None:
-            found: dict[str, Notifier] = {}
-
-            def collect(impl: Callable[..., Any], plugin: str) -> None:
-                def register(name: str, description: str = "", deliver: Deliver | None = None):  # type: ignore[no-untyped-def]
-                    if not isinstance(name, str) or not name:
-                        raise TypeError(f"a notify target needs a name, got {name!r}")
-                    if deliver is not None and not callable(deliver):
-                        raise TypeError(f"notify target {name!r}: deliver is not callable")
+            def collect(hook: Callable[..., Any], plugin: str) -> None:
+                def register(*args: Any, **kwargs: Any) -> None:
+                    name, thing = make(plugin, *args, **kwargs)
                     if name in found:
                         _log.warning(
-                            "notify target already registered; later one ignored",
+                            f"{what} already registered; later one ignored",
                             name=name,
                             plugin=plugin,
                         )
                         return
-                    found[name] = Notifier(name, description, plugin, deliver)
+                    found[name] = thing
 
-                impl(register=register)
+                hook(register=register)
 
-            self._each("slaengine_register_notifiers", collect)
-            self._notifiers = found
-        return self._notifiers
+            self._each(hook_name, collect)
+            self._contributions[hook_name] = found
+        return found
+
+    def importers(self) -> dict[str, Importer]:
+        """Importers by name, from ``slaengine_register_importers``."""
+        return self._collect("slaengine_register_importers", "importer", _importer)
+
+    def calendars(self) -> dict[str, BusinessCalendar]:
+        """Named calendars, from ``slaengine_register_calendars``."""
+        return self._collect("slaengine_register_calendars", "calendar", _calendar)
+
+    def notifiers(self) -> dict[str, Notifier]:
+        """Notify targets by name, from ``slaengine_register_notifiers``."""
+        return self._collect("slaengine_register_notifiers", "notify target", _notifier)
+
+    def performers(self) -> dict[str, Performer]:
+        """Ticket action performers by name, from ``slaengine_register_actions``."""
+        return self._collect("slaengine_register_actions", "action performer", _performer)
 
     def sources(self) -> dict[str, EventSource]:
         """Event sources by name, from ``slaengine_register_sources``."""
-        if self._sources is None:
-            found: dict[str, EventSource] = {}
-
-            def register(source: EventSource) -> None:
-                if not isinstance(source, EventSource):
-                    raise TypeError(f"{source!r} has no name and read(cursor, limit)")
-                if source.name in found:
-                    _log.warning("source already registered; later one ignored", name=source.name)
-                    return
-                found[source.name] = source
-
-            self._each("slaengine_register_sources", lambda impl, _: impl(register=register))
-            self._sources = found
-        return self._sources
+        return self._collect("slaengine_register_sources", "source", _source)
 
     def conditions(self) -> dict[str, Condition]:
         """Named match conditions, from ``slaengine_register_conditions``."""
-        if self._conditions is None:
-            found: dict[str, Condition] = {}
+        return self._collect("slaengine_register_conditions", "condition", _condition)
 
-            def register(name: str, predicate: Condition) -> None:
-                if not callable(predicate):
-                    raise TypeError(f"condition {name!r} is not callable")
-                if name in found:
-                    _log.warning("condition already registered; later one ignored", name=name)
-                    return
-                found[name] = predicate
-
-            self._each("slaengine_register_conditions", lambda impl, _: impl(register=register))
-            self._conditions = found
-        return self._conditions
+    def inboxes(self) -> dict[str, Inbox]:
+        """Inbox webhook translators by vendor name, from ``slaengine_register_inboxes``."""
+        return self._collect("slaengine_register_inboxes", "inbox", _inbox)
 
     def subscribers(self, kind: str) -> list[Subscriber]:
         """The plugins whose ``slaengine_on_*`` hook receives notifications of ``kind``."""
-        hook = ON_HOOKS[kind]
-        caller = getattr(self.manager.hook, hook)
+        hook_name = ON_HOOKS[kind]
+        impls = getattr(self.manager.hook, hook_name).get_hookimpls()
         result = []
-        for impl in caller.get_hookimpls():
-            function = impl.function
+        for impl in impls:
+            others = [other.plugin for other in impls if other is not impl]
+            one = self.manager.subset_hook_caller(hook_name, remove_plugins=others)
 
-            def call(notification: Notification, function: Callable[..., Any] = function) -> None:
-                function(notification=notification)
+            def call(notification: Notification, one: Callable[..., Any] = one) -> None:
+                one(notification=notification)
 
-            result.append(Subscriber(impl.plugin_name, hook, call))
+            result.append(Subscriber(impl.plugin_name, hook_name, call))
         return result
+
+
+_Make = Callable[..., tuple[str, Any]]
+
+
+def _importer(plugin: str, importer: Importer) -> tuple[str, Importer]:
+    if not isinstance(importer, Importer):
+        raise TypeError(f"{importer!r} is not an Importer")
+    return importer.name, importer
+
+
+def _calendar(plugin: str, name: str, calendar: BusinessCalendar) -> tuple[str, BusinessCalendar]:
+    if not isinstance(calendar, BusinessCalendar):
+        raise TypeError(f"calendar {name!r} is not a BusinessCalendar")
+    return name, calendar
+
+
+def _notifier(
+    plugin: str, name: str, description: str = "", deliver: Deliver | None = None
+) -> tuple[str, Notifier]:
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"a notify target needs a name, got {name!r}")
+    if deliver is not None and not callable(deliver):
+        raise TypeError(f"notify target {name!r}: deliver is not callable")
+    return name, Notifier(name, description, plugin, deliver)
+
+
+def _performer(
+    plugin: str, name: str, perform: Deliver, description: str = ""
+) -> tuple[str, Performer]:
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"an action performer needs a name, got {name!r}")
+    if not callable(perform):
+        raise TypeError(f"action performer {name!r}: perform is not callable")
+    return name, Performer(name, description, plugin, perform)
+
+
+def _source(plugin: str, source: EventSource) -> tuple[str, EventSource]:
+    if not isinstance(source, EventSource):
+        raise TypeError(f"{source!r} has no name and read(cursor, limit)")
+    return source.name, source
+
+
+def _condition(plugin: str, name: str, predicate: Condition) -> tuple[str, Condition]:
+    if not callable(predicate):
+        raise TypeError(f"condition {name!r} is not callable")
+    return name, predicate
+
+
+def _inbox(plugin: str, inbox: Inbox) -> tuple[str, Inbox]:
+    if not isinstance(inbox, Inbox):
+        raise TypeError(f"{inbox!r} is not an slaengine.inbox.Inbox")
+    return inbox.name, inbox
 
 
 def make_plugins(
@@ -275,18 +339,36 @@ def make_plugins(
     env = os.environ if environ is None else environ
     manager = pluggy.PluginManager(hookspecs.PROJECT)
     manager.add_hookspecs(hookspecs)
-    result = Plugins(manager, trace=env.get(ENV_TRACE, "") not in ("", "0"))
+    trace = env.get(ENV_TRACE, "") not in ("", "0")
+    if trace:  # pluggy's own tracing, written to our log
+        manager.trace.root.setwriter(lambda text: _log.info("hook trace", call=text.rstrip()))
+        manager.enable_tracing()
+    result = Plugins(manager, trace=trace)
     result.register(builtin_plugins, BUILTIN, origin="builtin", version=__version__)
     if entry_points:
-        _load_entry_points(result, _names(env.get(ENV_ALLOW)), _names(env.get(ENV_BLOCK)))
+        # A variable that is set allows only what it names, even when that is nothing.
+        allow = _names(env[ENV_ALLOW]) if ENV_ALLOW in env else None
+        _load_entry_points(result, allow, _names(env.get(ENV_BLOCK)))
     for name, plugin in plugins:
         result.register(plugin, name)
     return result
 
 
-def _load_entry_points(plugins: Plugins, allow: set[str], block: set[str]) -> None:
-    for entry in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
-        if entry.name in block or (allow and entry.name not in allow):
+def _load_entry_points(plugins: Plugins, allow: set[str] | None, block: set[str]) -> None:
+    entries = importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)
+    installed = sorted({entry.name for entry in entries})
+    for variable, names in ((ENV_ALLOW, allow or set()), (ENV_BLOCK, block)):
+        for unknown in sorted(names - set(installed)):
+            _log.warning(
+                f"{variable} names a plugin that is not installed"
+                f"{did_you_mean(unknown, installed)}",
+                plugin=unknown,
+                installed=installed,
+            )
+    if allow is not None and not allow:
+        _log.info(f"{ENV_ALLOW} is set but names no plugin: no plugin is loaded")
+    for entry in entries:
+        if entry.name in block or (allow is not None and entry.name not in allow):
             _log.info(
                 "plugin not loaded",
                 plugin=entry.name,
@@ -298,8 +380,8 @@ def _load_entry_points(plugins: Plugins, allow: set[str], block: set[str]) -> No
             version = entry.dist.version if entry.dist is not None else None
             plugins.register(plugin, entry.name, origin="entry point", version=version)
         except Exception as exc:  # a broken plugin must not stop the others
-            _log.error("plugin failed to load", plugin=entry.name, error=repr(exc))
-            plugins.failures.append(PluginFailure(entry.name, None, repr(exc)))
+            _log.error("plugin failed to load", plugin=entry.name, error=str(exc))
+            plugins.failures.append(PluginFailure(entry.name, None, str(exc)))
 
 
 __all__ = [
@@ -310,6 +392,8 @@ __all__ = [
     "ENV_TRACE",
     "ON_HOOKS",
     "Notifier",
+    "Performer",
+    "PluginError",
     "PluginFailure",
     "PluginInfo",
     "Plugins",

@@ -10,7 +10,6 @@ memory is one partition per worker, not the whole history.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import zlib
@@ -22,9 +21,9 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import IO, Any, Final
 
-from slaengine.compressed import open_binary
+from slaengine.compressed import TEXT_ERRORS, open_binary
 from slaengine.errors import EventError, Problem, UserError
-from slaengine.eventlog import open_events, parse_line
+from slaengine.eventlog import LineError, decode_line, open_events, parse_line
 from slaengine.tabular import ABSENT, batch_events, column_cells, open_parquet, row_events
 from slaengine.timeline import (
     Event,
@@ -58,7 +57,8 @@ class Spill:
 
 def partition_of(ticket: str, partitions: int) -> int:
     """The partition of a ticket id: a stable hash, the same in every process and run."""
-    return zlib.crc32(ticket.encode("utf-8")) % partitions
+    # surrogatepass: an id with a lone surrogate (a line to be reported) still has a home.
+    return zlib.crc32(ticket.encode("utf-8", errors="surrogatepass")) % partitions
 
 
 _TICKET = re.compile(r'"ticket"\s*:\s*(?:"([^"\\]*)"|(-?\d+)\s*[,}])')
@@ -77,9 +77,9 @@ def ticket_of(line: str) -> str | None:
         if nested == -1 or nested > found.start():
             return found.group(1) if found.group(1) is not None else found.group(2)
     try:
-        obj = json.loads(line)
-    except json.JSONDecodeError:
-        return None
+        obj = decode_line(line)
+    except LineError:
+        return None  # parse_line reports it
     ticket = obj.get("ticket") if isinstance(obj, dict) else None
     if isinstance(ticket, bool) or not isinstance(ticket, str | int):
         return None
@@ -95,7 +95,7 @@ def spill(lines: Iterable[str], directory: Path, partitions: int, source: str) -
     """
     directory.mkdir(parents=True, exist_ok=True)
     paths = [directory / f"part-{i:04d}.tsv" for i in range(partitions)]
-    outputs = [path.open("w", encoding="utf-8") for path in paths]
+    outputs = [path.open("w", encoding="utf-8", errors=TEXT_ERRORS) for path in paths]
     result = Spill(source, paths)
     try:
         for number, line in enumerate(lines, start=1):
@@ -514,7 +514,7 @@ def _spill_bytes(
 
 
 def _bytes_text(raw: bytes) -> str:
-    return raw.decode("utf-8", errors="replace")
+    return raw.decode("utf-8", errors=TEXT_ERRORS)
 
 
 def _without_crlf(block: bytes) -> bytes:
@@ -587,8 +587,8 @@ def _spilled_events(
     events: list[Event] = []
     append = events.append
     parse = parse_line
-    # errors="replace": spill_file stores the input's bytes as they are.
-    with path.open(encoding="utf-8", errors="replace") as stream:
+    # spill_file stores the input's bytes as they are; bad ones are reported by parse_line.
+    with path.open(encoding="utf-8", errors=TEXT_ERRORS) as stream:
         for rows in line_blocks(stream):
             for row in rows:
                 number, _, text = row.partition("\t")

@@ -83,38 +83,162 @@ def _number_or_text(text: str) -> Any:
     return int(number) if number.is_integer() else number
 
 
+#: A line of table text that stands for a row that could not be read: this marker,
+#: then ``COLUMN<TAB>REASON``. A NUL never starts a JSON line, and the marker survives
+#: a spill to text, so every reader reports the row (see eventlog.decode_line).
+ROW_PROBLEM: Final = "\x00slaengine-row-problem\x00"
+
+
 def csv_lines(path: str | os.PathLike[str]) -> Iterator[str]:
-    """JSON text per CSV line: the header line as a blank line, then one event per row."""
+    """JSON text per CSV line: the header line as a blank line, then one event per row.
+
+    A row the CSV reader refuses (a cell over :func:`csv.field_size_limit`
+    characters) comes out as a :data:`ROW_PROBLEM` line; a header naming a
+    column twice stops the read with a :class:`UserError`. A UTF-8 byte order
+    mark (Excel writes one) is not part of the first column's name.
+    """
     with open_text(path, newline="") as stream:
         reader = csv.DictReader(stream)
+        try:
+            names = reader.fieldnames or []
+        except csv.Error as exc:
+            raise UserError(f"{path}:1: the CSV header cannot be read: {exc}") from None
+        if names and names[0].startswith("\ufeff"):
+            reader.fieldnames = [names[0][1:], *names[1:]]
+        _check_columns(path, list(reader.fieldnames or []))
         line = 1
         yield ""  # the header line, so numbers below are the file's own lines
-        for row in reader:
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as exc:
+                # The reader starts afresh on the next line; this row is reported.
+                reason = f"this CSV row cannot be read: {exc}"
+                row = None
             # A quoted cell may span lines; pad so the event lands on its last line.
             while line < reader.line_num - 1:
                 line += 1
                 yield ""
             line = reader.line_num
-            yield json.dumps(_event_from_cells(row), default=str)
+            if row is None:
+                yield f"{ROW_PROBLEM}0\t{reason}"
+            else:
+                yield json.dumps(_event_from_cells(row), default=str)
+
+
+def _check_columns(path: str | os.PathLike[str], names: list[str]) -> None:
+    # Two columns of one name would silently lose one of them.
+    seen: dict[str, int] = {}
+    for index, name in enumerate(names, start=1):
+        if name in seen:
+            raise UserError(
+                f"{path}:1: the column {name!r} is given twice (columns {seen[name]} and "
+                f"{index}); rename or remove one"
+            )
+        seen[name] = index
 
 
 def parquet_lines(path: str | os.PathLike[str]) -> Iterator[str]:
     """JSON text per Parquet row, read in batches (bounded memory)."""
     table = open_parquet(path)
     for batch in table.iter_batches(batch_size=65_536):
-        for row in batch.to_pylist():
-            yield json.dumps(_event_from_cells(row), default=str)
+        names = batch.schema.names
+        for row in zip(*(column_values(column) for column in batch.columns), strict=True):
+            yield json.dumps(_event_from_cells(dict(zip(names, row, strict=True))), default=str)
 
 
 def open_parquet(path: str | os.PathLike[str]) -> Any:
-    """A ``pyarrow.parquet.ParquetFile``; a :class:`UserError` when pyarrow is missing."""
+    """A Parquet events file (its ``metadata``, ``schema_arrow``, ``iter_batches`` and ``read``
+    as ``pyarrow.parquet.ParquetFile`` has them).
+
+    A :class:`UserError` naming the file when pyarrow is missing, when the file
+    is not Parquet or is damaged (also while its rows are read), or when it
+    names a column twice.
+    """
     try:
         import pyarrow.parquet as pq
     except ImportError:
         raise UserError(
             "reading Parquet needs pyarrow: python3 -m pip install 'slaengine[parquet]'"
         ) from None
-    return pq.ParquetFile(path)
+    checked = _ParquetInput(os.fspath(path))
+    checked.inner = checked.guard(pq.ParquetFile, path)
+    _check_columns(path, list(checked.schema_arrow.names))
+    return checked
+
+
+class _ParquetInput:
+    """A ``ParquetFile`` whose read errors become a :class:`UserError` naming the file."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.inner: Any = None
+
+    def guard(self, call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """``call(*args, **kwargs)``, a damaged file's error turned into a ``UserError``."""
+        import pyarrow as pa
+
+        try:
+            return call(*args, **kwargs)
+        except (pa.ArrowException, OSError, ValueError) as exc:
+            raise UserError(
+                f"{self.name}: not a readable Parquet file ({str(exc).splitlines()[0]})"
+            ) from None
+
+    @property
+    def metadata(self) -> Any:
+        """The file's metadata (row groups, row counts)."""
+        return self.inner.metadata
+
+    @property
+    def schema_arrow(self) -> Any:
+        """The file's Arrow schema."""
+        return self.inner.schema_arrow
+
+    def read(self, **kwargs: Any) -> Any:
+        """``ParquetFile.read``."""
+        return self.guard(self.inner.read, **kwargs)
+
+    def iter_batches(self, **kwargs: Any) -> Iterator[Any]:
+        """``ParquetFile.iter_batches``; a batch that cannot be read is a ``UserError``."""
+        batches = self.guard(self.inner.iter_batches, **kwargs)
+        while True:
+            batch = self.guard(next, batches, None)
+            if batch is None:
+                return
+            yield batch
+
+
+def column_values(column: Any) -> list[Any]:
+    """The cells of an Arrow column as Python values, as ``to_pylist`` gives them.
+
+    A cell Python cannot hold (a timestamp beyond the year 9999) becomes its
+    Arrow text, which the event parser reports for its row, instead of an
+    ``OverflowError`` for the whole file.
+    """
+    try:
+        return column.to_pylist()  # type: ignore[no-any-return]
+    except (OverflowError, ValueError):
+        return [_scalar_value(column, row) for row in range(len(column))]
+
+
+def _scalar_value(column: Any, row: int) -> Any:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        return column[row].as_py()
+    except (OverflowError, ValueError) as exc:
+        problem = exc
+    if pa.types.is_temporal(column.type):
+        try:
+            return pc.cast(column.slice(row, 1), pa.string())[0].as_py()
+        except (pa.ArrowException, OverflowError, ValueError):
+            pass
+    # Never a stand-in value that could pass for data: the read stops, saying why.
+    raise UserError(f"row {row + 1} of a batch has a cell that cannot be read ({problem})")
 
 
 # Exact types whose JSON round trip (dumps, then loads) gives back an equal value.
@@ -150,7 +274,7 @@ def batch_events(batch: Any) -> list[dict[str, Any]]:
     names: list[str] = batch.schema.names
     columns = batch.columns
     if any(name.startswith("fields.") for name in names):
-        return list(row_events(names, [column.to_pylist() for column in columns]))
+        return list(row_events(names, [column_values(column) for column in columns]))
     events: list[dict[str, Any]] = [{} for _ in range(batch.num_rows)]
     for name, column in zip(names, columns, strict=True):
         nulls = column.null_count
@@ -160,7 +284,7 @@ def batch_events(batch: Any) -> list[dict[str, Any]]:
         if nulls:
             rows = pc.indices_nonzero(pc.is_valid(column)).to_pylist()
             column = column.drop_null()  # noqa: PLW2901 - the same cells, nulls left out
-        values = column.to_pylist()
+        values = column_values(column)
         convert = _CONVERTERS.get(name)
         if convert is None and all(type(v) is str for v in values):
             for row, value in zip(rows, values, strict=True):
@@ -212,7 +336,7 @@ def column_cells(name: str, column: Any, absent: Any = ABSENT) -> list[Any]:
     if column.null_count:
         rows = pc.indices_nonzero(pc.is_valid(column)).to_pylist()
         column = column.drop_null()
-    for row, value in zip(rows, column.to_pylist(), strict=True):
+    for row, value in zip(rows, column_values(column), strict=True):
         cell = _cell(value, convert)
         if cell is not ABSENT:
             cells[row] = cell
@@ -266,9 +390,11 @@ def table_lines(path: str | os.PathLike[str]) -> Iterator[str]:
 
 __all__ = [
     "ABSENT",
+    "ROW_PROBLEM",
     "TABLE_SUFFIXES",
     "batch_events",
     "column_cells",
+    "column_values",
     "csv_lines",
     "is_parquet",
     "is_table",

@@ -7,11 +7,13 @@ and breaks ties between events at the same instant.
 from __future__ import annotations
 
 import datetime as dt
+import math
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from operator import attrgetter
 from types import MappingProxyType
-from typing import Any, Final, NamedTuple
+from typing import Any, Final, NamedTuple, TypeGuard
 
 from slaengine.attributes import initial_attributes, status_after, update_changes
 from slaengine.errors import EventError, Problem
@@ -144,6 +146,9 @@ class Timeline:
 # -- parsing -----------------------------------------------------------------
 
 
+_LONG_YEAR: Final = re.compile(r"[+-]?[0-9]{5,}-")
+
+
 def parse_instant(text: object) -> int:
     """Epoch seconds of an ISO 8601 timestamp that carries a UTC offset or ``Z``."""
     if not isinstance(text, str):
@@ -151,6 +156,10 @@ def parse_instant(text: object) -> int:
     try:
         parsed = dt.datetime.fromisoformat(text)
     except ValueError:
+        if _LONG_YEAR.match(text):  # a year of five digits or more (Parquet, typos)
+            raise EventError(
+                f"timestamp {text[:40]!r} is outside the years {MIN_YEAR} to {MAX_YEAR}"
+            ) from None
         parsed = _parse_other_iso(text)
     zone = parsed.tzinfo
     if zone is None or (type(zone) is not dt.timezone and parsed.utcoffset() is None):
@@ -358,7 +367,7 @@ def canonical_event(obj: dict[str, Any], seq: int, line: int) -> Event | None:
         # Only integers: a JSON decoder other than the json module may read a float
         # (or a huge integer) differently; such lines are decoded again and validated.
         score = get("score")
-        return _quick_csat(ticket, at, seq, line, event_id, score) if type(score) is int else None
+        return _quick_csat(ticket, at, seq, line, event_id, score) if _quick_int(score) else None
     return None  # unknown types: reported by the validating path
 
 
@@ -404,7 +413,8 @@ def canonical_values(
             ticket, at, kind, seq, line, event_id, channel, priority, status, customer, group,
             assignee, tags, fields, author,
         )  # fmt: skip
-    if kind == "csat" and (type(score) is float or type(score) is int):
+    # ``score - score == 0`` is false for NaN and infinities, which the full path refuses.
+    if kind == "csat" and (_quick_int(score) or (type(score) is float and score - score == 0)):
         return _quick_csat(ticket, at, seq, line, event_id, score)
     return None
 
@@ -502,6 +512,12 @@ def _plain_fields(fields: dict[str, Any]) -> bool:
     return all(type(value) in _PLAIN_TYPES for value in fields.values())
 
 
+def _quick_int(value: object) -> TypeGuard[int]:
+    # An int the fast path turns into a float exactly as the full path does; a larger
+    # one (beyond any float) is refused by the full path.
+    return type(value) is int and -(2**63) <= value < 2**63
+
+
 def _optional_text(value: object) -> bool:
     return value is None or type(value) is str
 
@@ -582,10 +598,21 @@ def _checked_event(obj: object, seq: int, line: int, status_map: Mapping[str, st
             tags=_tags(obj),
             fields=_fields(obj),
         )
-    score = obj.get("score")
+    return Event(ticket, at, kind, seq, line, event_id, score=_score(obj.get("score")))
+
+
+def _score(score: object) -> float:
     if isinstance(score, bool) or not isinstance(score, int | float):
         raise EventError(f"a csat event needs a numeric 'score', got {_kind(score)}")
-    return Event(ticket, at, kind, seq, line, event_id, score=float(score))
+    try:
+        value = float(score)
+    except OverflowError:
+        value = math.inf
+    if not math.isfinite(value):
+        # NaN or an infinite score would make every mean of the audit NaN (invalid JSON).
+        shown = "a number too large" if isinstance(score, int) else repr(score)
+        raise EventError(f"'score' must be a finite number, got {shown}")
+    return value
 
 
 # -- grouping ----------------------------------------------------------------

@@ -219,3 +219,68 @@ def test_a_foreign_cursor_is_refused(tmp_path, cursor):
 def test_cursor_round_trip():
     cursor = Cursor("événements.jsonl", 1234, 56)
     assert Cursor.loads(cursor.dumps()) == cursor
+
+
+@pytest.mark.parametrize(
+    ("line", "problem"),
+    [
+        pytest.param(
+            '{"ticket": "T-1", "n": ' + "9" * 5000 + "}",
+            "E401 not usable JSON: Exceeds the limit (4300 digits) for integer string conversion",
+            id="huge-integer",
+        ),
+        pytest.param(
+            '{"ticket": "T-1", "deep": ' + "[" * 100_000 + "]" * 100_000 + "}",
+            "E401 not usable JSON: nested too deeply",
+            id="deep-nesting",
+        ),
+        pytest.param(
+            '{"ticket": "T-\\ud800"}',
+            "E401 not valid Unicode: a \\u escape names a lone surrogate",
+            id="lone-surrogate-value",
+        ),
+        pytest.param(
+            '{"T-\\udfff": 1}',
+            "E401 not valid Unicode: a \\u escape names a lone surrogate",
+            id="lone-surrogate-key",
+        ),
+    ],
+)
+def test_poison_lines_are_located_problems_and_the_lines_around_them_are_read(
+    tmp_path, line, problem
+):
+    path = tmp_path / "events.jsonl"
+    path.write_text(_line(CREATED) + line + "\n" + _line(REPLY), encoding="utf-8")
+
+    records, cursor = _read_all(JsonlSource("s", path))
+
+    assert [(r.origin, r.payload, r.problem) for r in records] == [
+        (f"{path}:1", CREATED, None),
+        (f"{path}:2", None, problem),
+        (f"{path}:3", REPLY, None),
+    ]
+    assert json.loads(cursor)["line"] == 3  # past the poison line: it is not read again
+
+
+def test_surrogate_pairs_nul_and_escaped_backslashes_are_ordinary_text(tmp_path):
+    path = tmp_path / "events.jsonl"
+    # An emoji as a \u pair, a NUL, and a backslash before "ud800" are all valid JSON text.
+    path.write_text(
+        '{"ticket": "T-\\ud83d\\ude00"}\n{"ticket": "T-\\u0000"}\n{"ticket": "T-\\\\ud800"}\n',
+        encoding="utf-8",
+    )
+
+    records, _ = _read_all(JsonlSource("s", path))
+
+    assert [(r.payload, r.problem) for r in records] == [
+        ({"ticket": "T-\U0001f600"}, None),
+        ({"ticket": "T-\x00"}, None),
+        ({"ticket": "T-\\ud800"}, None),
+    ]
+
+
+def test_a_cursor_naming_an_undecodable_file_name_is_ascii_and_round_trips(tmp_path):
+    name = "ev-\udce9.jsonl"  # the byte 0xE9, as the file system's name decodes
+    cursor = Cursor(name, 12, 1).dumps()
+    cursor.encode("ascii")
+    assert Cursor.loads(cursor) == Cursor(name, 12, 1)

@@ -70,7 +70,9 @@ def test_a_receiver_slower_than_the_timeout_fails_within_about_the_timeout(recei
     client = WebhookClient(_target(receiver, timeout=0.3, retries=2))
 
     started = time.monotonic()
-    with pytest.raises(WebhookError, match=r"no answer within the timeout of 0\.3 s") as caught:
+    with pytest.raises(
+        WebhookError, match=r"no complete answer within the timeout of 0\.3 s"
+    ) as caught:
         client.deliver(breach)
     elapsed = time.monotonic() - started
 
@@ -221,6 +223,24 @@ def test_slack_format_posts_text_and_blocks(receiver, escalation: Notification):
     assert [block["type"] for block in body["blocks"]] == ["section", "context"]
     assert "*SLA escalation 1*" in body["blocks"][0]["text"]["text"]
     assert request.headers["Idempotency-Key"] == "T-1001/first_response/1/escalation/1"
+
+
+@pytest.mark.parametrize(
+    ("body_format", "fields"),
+    [("teams", {"type", "summary", "attachments"}), ("google-chat", {"text", "cardsV2"})],
+    ids=["teams", "google-chat"],
+)
+def test_chat_formats_post_their_body_with_the_usual_headers(
+    receiver, escalation, body_format, fields
+):
+    WebhookClient(_target(receiver, format=body_format, secret=b"k")).deliver(escalation)
+
+    [request] = receiver.requests
+    body = json.loads(request.body)
+    assert set(body) == fields
+    assert request.headers["Content-Type"] == "application/json"
+    assert request.headers["Idempotency-Key"] == "T-1001/first_response/1/escalation/1"
+    assert verify(b"k", request.headers, request.body)
 
 
 def test_retry_after_values():

@@ -43,7 +43,10 @@ def test_every_setting_is_read():
         ({"url": "https:///path"}, "'url' has no host"),
         ({"url": "https://u:p@example.com/"}, "must not hold a user name or password"),
         ({}, "'url' is required"),
-        ({"url": URL, "format": "slak"}, "'format' must be one of json, slack, got 'slak'"),
+        (
+            {"url": URL, "format": "slak"},
+            "'format' must be one of json, slack, teams, google-chat, got 'slak'",
+        ),
         ({"url": URL, "timeout": 0}, "'timeout' must be above 0"),
         ({"url": URL, "timeout": "5s"}, "'timeout' must be a number of seconds"),
         ({"url": URL, "retries": True}, "'retries' must be a whole number"),

@@ -1,11 +1,18 @@
-"""Request bodies: slaengine's JSON and the Slack-compatible message."""
+"""Request bodies: slaengine's JSON, and the Slack, Teams and Google Chat messages."""
 
 from __future__ import annotations
 
 import json
 
 import pytest
-from slaengine_webhook.payload import json_body, render, slack_body, summary
+from slaengine_webhook.payload import (
+    google_chat_body,
+    json_body,
+    render,
+    slack_body,
+    summary,
+    teams_body,
+)
 
 from slaengine.notifications import Notification
 
@@ -81,3 +88,72 @@ def test_render_is_compact_utf8_json():
 def test_render_refuses_an_unknown_format(breach):
     with pytest.raises(ValueError, match="unknown body format 'xml'"):
         render(breach, "t", "xml")
+
+
+def test_teams_body_is_an_adaptive_card_in_a_message(escalation):
+    body = json.loads(render(escalation, "leads-teams", "teams"))
+
+    assert body["type"] == "message"
+    [attachment] = body["attachments"]
+    assert attachment["contentType"] == "application/vnd.microsoft.card.adaptive"
+    assert attachment["contentUrl"] is None
+    card = attachment["content"]
+    assert card["type"] == "AdaptiveCard"
+    assert card["$schema"] == "http://adaptivecards.io/schemas/adaptive-card.json"
+    title, line, fact_set = card["body"]
+    assert (title["type"], title["text"], title["weight"]) == (
+        "TextBlock",
+        "SLA escalation 1",
+        "Bolder",
+    )
+    assert line["text"] == summary(escalation)
+    assert fact_set["type"] == "FactSet"
+    facts = {f["title"]: f["value"] for f in fact_set["facts"]}
+    assert facts["Ticket"] == "T-1001"
+    assert facts["Priority"] == "high"
+    assert facts["Due"] == "2025-12-01T12:00:00Z"
+    assert facts["Key"] == "T-1001/first_response/1/escalation/1"
+    assert facts["Target"] == "leads-teams"
+
+
+def test_an_achievement_card_is_not_coloured_as_an_alarm():
+    n = Notification("achieved", "T-1", "p", "m", 1, 0, 1764590400, 1764594000, "low")
+    assert teams_body(n, "t")["attachments"][0]["content"]["body"][0]["color"] == "Good"
+    assert teams_body(n, "t")["attachments"][0]["content"]["body"][0]["text"] == "SLA achieved"
+
+
+def test_google_chat_body_has_text_and_a_card(breach):
+    body = json.loads(render(breach, "leads-chat", "google-chat"))
+
+    assert body["text"] == summary(breach)
+    [card] = body["cardsV2"]
+    assert card["cardId"].startswith("sla-")
+    assert card["card"]["header"]["title"] == "SLA breach"
+    assert card["card"]["header"]["subtitle"] == "ticket T-1001 · first_response"
+    [section] = card["card"]["sections"]
+    labels = {
+        w["decoratedText"]["topLabel"]: w["decoratedText"]["text"] for w in section["widgets"]
+    }
+    assert labels["Ticket"] == "T-1001"
+    assert labels["Policy"] == "standard-email"
+    assert labels["Key"] == "T-1001/first_response/1/breach/0"
+    assert labels["Target"] == "leads-chat"
+
+
+def test_google_chat_card_id_is_stable_per_key(breach, escalation):
+    one = google_chat_body(breach, "a")["cardsV2"][0]["cardId"]
+    assert one == google_chat_body(breach, "b")["cardsV2"][0]["cardId"]
+    assert one != google_chat_body(escalation, "a")["cardsV2"][0]["cardId"]
+
+
+def test_google_chat_text_cannot_mention_or_link_and_card_text_is_escaped():
+    n = Notification(
+        "breach", "<users/all> <http://x|y> & <b>", "p", "m", 1, 0, 1764590400, 1764590400, ""
+    )
+    body = google_chat_body(n, "t")
+    assert "<" not in body["text"]
+    assert ">" not in body["text"]
+    assert "\u2039users/all\u203a" in body["text"]
+    widgets = body["cardsV2"][0]["card"]["sections"][0]["widgets"]
+    ticket = next(w for w in widgets if w["decoratedText"]["topLabel"] == "Ticket")
+    assert ticket["decoratedText"]["text"] == "&lt;users/all&gt; &lt;http://x|y&gt; &amp; &lt;b&gt;"

@@ -16,6 +16,7 @@ class Answer:
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes = b"ok"
     stall: float = 0.0
+    reason: str | None = None  # the status line's reason phrase; the standard one if None
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,7 @@ class Receiver:
                     answer = receiver.answers.pop(0) if receiver.answers else Answer()
                 if answer.stall and receiver.release.wait(answer.stall):
                     return  # teardown: the client gave up long ago
-                self.send_response(answer.status)
+                self.send_response(answer.status, answer.reason)
                 for name, value in answer.headers.items():
                     self.send_header(name, value)
                 self.send_header("Content-Length", str(len(answer.body)))

@@ -23,7 +23,7 @@ def zone_of(name: str) -> ZoneInfo:
     """The IANA time zone ``name``; a :class:`UserError` when unknown."""
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder, a long name
         raise UserError(f"--tz: unknown time zone {name!r}") from None
 
 

@@ -10,8 +10,10 @@ import sys
 from collections.abc import Sequence
 
 from slaengine import __version__
+from slaengine.cli._options import select_config
 from slaengine.errors import UserError
 from slaengine.logs import configure_logging
+from slaengine.safetext import printable_lines
 
 EXIT_OK = 0
 EXIT_PROBLEMS = 1
@@ -48,7 +50,11 @@ def command_modules() -> list[str]:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status (0 ok, 1 problems found, 2 usage)."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        # Unknown options belong to the subcommand: show its usage, not the top level's.
+        _command_parser(parser, args.command).error(f"unrecognized arguments: {' '.join(extra)}")
+    select_config(getattr(args, "config", None))
     # Batch commands keep hundreds of thousands of small objects alive; the
     # default collection threshold rescans them constantly. A command owns its
     # process, so it may tune this; the library never does. (~10% on whatif.)
@@ -59,13 +65,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UserError as exc:
         if args.debug:
             raise
-        print(f"slaengine: {exc}", file=sys.stderr)
+        print(f"slaengine: {printable_lines(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
     except BrokenPipeError:  # output piped into head & co.
         return EXIT_OK
     except KeyboardInterrupt:
         return 130
     return status
+
+
+def _command_parser(parser: argparse.ArgumentParser, name: str) -> argparse.ArgumentParser:
+    """The subparser of command ``name`` (the top-level parser if there is none)."""
+    for action in parser._actions:  # argparse keeps subparsers only here
+        if isinstance(action, argparse._SubParsersAction):
+            found: argparse.ArgumentParser | None = action.choices.get(name)
+            return found or parser
+    return parser
 
 
 def entry_point() -> None:  # pragma: no cover - console script

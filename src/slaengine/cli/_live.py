@@ -8,9 +8,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from slaengine.cli._options import command_plugins, load_command_policies, use_config
-from slaengine.config import section
-from slaengine.durations import parse_duration
-from slaengine.errors import PolicyError, UserError
+from slaengine.config import (
+    count_setting,
+    seconds_setting,
+    setting_error,
+    text_setting,
+    texts_setting,
+)
+from slaengine.errors import UserError
 from slaengine.live import Backoff, LiveEngine, Store
 from slaengine.live.recipients import Routing, plugin_routing
 
@@ -53,44 +58,39 @@ def add_live_options(parser: argparse.ArgumentParser, policies: bool = True) -> 
         )
 
 
-def _seconds(value: object, name: str) -> float:
-    # Numbers in the settings file are seconds; texts are durations ("30s", "2m").
-    if isinstance(value, bool):
-        raise UserError(f"[live] {name}: expected seconds or a duration like '30s'")
-    if isinstance(value, int | float):
-        if value <= 0:
-            raise UserError(f"[live] {name}: must be more than zero")
-        return float(value)
-    try:
-        return parse_duration(value if str(value)[-1:].isalpha() else f"{value}s")
-    except PolicyError as exc:
-        raise UserError(f"[live] {name}: {exc}") from None
+_LIVE_KEYS = ("state", "policies", "tick", "read_limit", "lease", "retry")
+_RETRY_KEYS = ("first", "cap", "attempts")
 
 
 def live_settings(args: argparse.Namespace) -> LiveSettings:
-    """Settings from the config file and the flags (flags win)."""
+    """Settings from the config file and the flags (flags win); a bad value is located."""
     config = use_config(getattr(args, "config", None))
-    live = section(config, "live")
-    retry = section(config, "live", "retry")
-    unknown = sorted(set(live) - {"state", "policies", "tick", "read_limit", "lease", "retry"})
-    if unknown:
-        raise UserError(
-            f"[live]: unknown setting {unknown[0]!r}; expected state, policies, tick, "
-            "read_limit, lease or retry"
-        )
-    policies = getattr(args, "policies", None) or live.get("policies") or ()
-    if isinstance(policies, str):
-        policies = [policies]
+    live = config.get("live", {})
+    if not isinstance(live, dict):
+        raise setting_error(config, ("live",), "expected a table")
+    retry = live.get("retry", {})
+    if not isinstance(retry, dict):
+        raise setting_error(config, ("live", "retry"), "expected a table")
+    for keys, allowed in (((("live",)), _LIVE_KEYS), (("live", "retry"), _RETRY_KEYS)):
+        table = live if keys == ("live",) else retry
+        unknown = sorted(set(table) - set(allowed))
+        if unknown:
+            raise setting_error(
+                config,
+                (*keys, unknown[0]),
+                f"unknown setting; expected {', '.join(allowed[:-1])} or {allowed[-1]}",
+            )
+    policies = getattr(args, "policies", None) or texts_setting(config, ("live", "policies"))
     return LiveSettings(
-        state=str(args.state or live.get("state") or DEFAULT_STATE),
+        state=str(args.state or text_setting(config, ("live", "state"), None) or DEFAULT_STATE),
         policies=tuple(str(p) for p in policies),
-        tick=_seconds(live.get("tick", 5), "tick"),
-        read_limit=int(live.get("read_limit", 1000)),
-        lease=max(1, int(_seconds(live.get("lease", 60), "lease"))),
+        tick=seconds_setting(config, ("live", "tick"), 5),
+        read_limit=count_setting(config, ("live", "read_limit"), 1000, high=100_000),
+        lease=max(1, int(seconds_setting(config, ("live", "lease"), 60))),
         backoff=Backoff(
-            first=max(1, int(_seconds(retry.get("first", 10), "retry.first"))),
-            cap=max(1, int(_seconds(retry.get("cap", 3600), "retry.cap"))),
-            attempts=int(retry.get("attempts", 10)),
+            first=max(1, int(seconds_setting(config, ("live", "retry", "first"), 10))),
+            cap=max(1, int(seconds_setting(config, ("live", "retry", "cap"), 3600))),
+            attempts=count_setting(config, ("live", "retry", "attempts"), 10, high=1000),
         ),
         config=config,
     )

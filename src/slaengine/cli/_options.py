@@ -8,6 +8,7 @@ import os
 import sys
 import time
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -18,6 +19,7 @@ from slaengine.eventlog import read_events
 from slaengine.plugins import Plugins, make_plugins
 from slaengine.policy import PolicySet, load_policies, read_policies
 from slaengine.timeline import TimelineSet, parse_instant
+from slaengine.words import plural
 
 SHOWN_PROBLEMS = 20
 
@@ -25,7 +27,7 @@ EVENTS_HELP = "events: JSON Lines (.gz too), CSV or Parquet; need not be sorted;
 
 
 def add_policies(parser: argparse.ArgumentParser, help: str = "policy file or directory") -> None:
-    """``--policies/-p PATH`` (repeatable)."""
+    """``--policies/-p PATH`` (repeatable), and ``--config`` for the plugins they rely on."""
     parser.add_argument(
         "--policies",
         "-p",
@@ -34,6 +36,18 @@ def add_policies(parser: argparse.ArgumentParser, help: str = "policy file or di
         metavar="PATH",
         help=f"{help} (repeatable)",
     )
+    add_config(parser)
+
+
+CONFIG_HELP = (
+    "settings file; its plugins register the notify targets (and calendars) policies may name "
+    "(default: $SLAENGINE_CONFIG, else ./slaengine.toml when present)"
+)
+
+
+def add_config(parser: argparse.ArgumentParser) -> None:
+    """``--config FILE``: the settings file, for commands that load policies."""
+    parser.add_argument("--config", metavar="FILE", help=CONFIG_HELP)
 
 
 def add_events(parser: argparse.ArgumentParser) -> None:
@@ -63,8 +77,15 @@ def add_jobs(parser: argparse.ArgumentParser) -> None:
 
 
 def add_tz(parser: argparse.ArgumentParser, help: str = "time zone of the times shown") -> None:
-    """``--tz ZONE`` (default UTC)."""
-    parser.add_argument("--tz", default="UTC", metavar="ZONE", help=f"{help} (default UTC)")
+    """``--tz ZONE`` (default UTC); ``--timezone`` is the same option, spelled out."""
+    parser.add_argument(
+        "--tz",
+        "--timezone",
+        dest="tz",
+        default="UTC",
+        metavar="ZONE",
+        help=f"{help}: an IANA name such as Europe/Berlin (default UTC)",
+    )
 
 
 def add_rejects(parser: argparse.ArgumentParser) -> None:
@@ -82,9 +103,9 @@ def report_problems(
     if len(problems) > SHOWN_PROBLEMS:
         more = len(problems) - SHOWN_PROBLEMS
         hint = f"; all in {rejects}" if rejects else "; use --rejects FILE to keep them all"
-        print(f"... and {more} more problem(s){hint}", file=sys.stderr)
+        print(f"... and {plural(more, 'more problem')}{hint}", file=sys.stderr)
     if duplicates:
-        print(f"{duplicates} duplicate event(s) ignored (repeated id)", file=sys.stderr)
+        print(f"{plural(duplicates, 'duplicate event')} ignored (repeated id)", file=sys.stderr)
     if rejects:
         with open(rejects, "w", encoding="utf-8") as out:
             out.writelines(f"{problem}\n" for problem in problems)
@@ -101,15 +122,29 @@ def read_timelines(events: str, status_map: Mapping[str, str]) -> TimelineSet:
 _config_file: list[str | None] = [None]
 
 
+def select_config(path: str | None) -> None:
+    """Make ``path`` (``--config``; ``None``: the default lookup) this command's settings file.
+
+    Every command line run starts here, so a command never inherits the settings
+    or plugins of an earlier one run in the same process.
+    """
+    _config_file[0] = path
+    command_plugins.cache_clear()
+
+
 def use_config(path: str | None) -> dict[str, Any]:
     """Read the settings file for this command (``--config``, $SLAENGINE_CONFIG, ./slaengine.toml).
 
     Call it before anything asks for :func:`command_plugins`, which hands the
     settings to the plugins.
     """
-    _config_file[0] = path
-    command_plugins.cache_clear()
+    select_config(path)
     return load_config(config_path(path))
+
+
+def settings_file() -> Path | None:
+    """The settings file this command reads (after the lookup), or ``None``."""
+    return config_path(_config_file[0])
 
 
 @functools.cache
@@ -161,8 +196,8 @@ def checked_zone(name: str) -> str:
     """``name`` if it is a known IANA time zone; a user error otherwise."""
     try:
         ZoneInfo(name)
-    except (KeyError, ValueError):
-        raise UserError(f"--tz: unknown time zone {name!r}") from None
+    except (KeyError, ValueError, OSError):  # OSError: "Europe" is a folder of the database
+        raise UserError(f"--tz: unknown time zone {name!r} (e.g. UTC, Europe/Berlin)") from None
     return name
 
 
@@ -174,8 +209,10 @@ def worker_count(jobs: int) -> int:
 
 
 __all__ = [
+    "CONFIG_HELP",
     "EVENTS_HELP",
     "add_at",
+    "add_config",
     "add_events",
     "add_jobs",
     "add_policies",
@@ -190,6 +227,8 @@ __all__ = [
     "read_command_policies",
     "read_timelines",
     "report_problems",
+    "select_config",
+    "settings_file",
     "use_config",
     "worker_count",
 ]

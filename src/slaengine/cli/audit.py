@@ -31,6 +31,7 @@ from slaengine.cli._options import (
 from slaengine.errors import UserError
 from slaengine.eventlog import source_name
 from slaengine.report.audit import audit_renderable, audit_to_dict
+from slaengine.report.terminal import fitted_width, terminal_console
 
 
 def register(commands: Any) -> None:
@@ -73,6 +74,30 @@ def register(commands: Any) -> None:
     parser.set_defaults(run=run)
 
 
+class PartProgress:
+    """Counts audited parts against an expected total that yields to the real count.
+
+    The number of parts is an estimate until the input is read: a file grouped
+    by ticket is cut into chunks of whole tickets as it streams, which may give
+    one chunk more or fewer than estimated. So the total grows when a part
+    arrives beyond it, and is set to the parts actually done at the end: the
+    bar never shows more parts done than its total (no ``9/8``).
+    """
+
+    def __init__(self, expected: int) -> None:
+        self.total = max(1, expected)
+        self.done = 0
+
+    def advance(self) -> None:
+        """One more part merged."""
+        self.done += 1
+        self.total = max(self.total, self.done)
+
+    def finish(self) -> None:
+        """Every part is merged: the total is what was done."""
+        self.total = self.done
+
+
 @contextlib.contextmanager
 def _progress(enabled: bool, total: int) -> Iterator[Callable[[], None] | None]:
     """A progress bar on stderr advanced once per partition; nothing when not enabled."""
@@ -81,6 +106,7 @@ def _progress(enabled: bool, total: int) -> Iterator[Callable[[], None] | None]:
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
+    parts = PartProgress(total)
     with Progress(
         "[progress.description]{task.description}",
         BarColumn(),
@@ -89,8 +115,15 @@ def _progress(enabled: bool, total: int) -> Iterator[Callable[[], None] | None]:
         console=Console(stderr=True),
         transient=True,
     ) as progress:
-        task = progress.add_task("auditing partitions", total=total)
-        yield lambda: progress.advance(task)
+        task = progress.add_task("auditing parts", total=parts.total)
+
+        def advance() -> None:
+            parts.advance()
+            progress.update(task, completed=parts.done, total=parts.total)
+
+        yield advance
+        parts.finish()
+        progress.update(task, completed=parts.done, total=parts.total)
 
 
 def _write_html(path: str, doc: dict[str, Any], policies: list[str]) -> None:
@@ -144,8 +177,8 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
     else:
-        console = Console(soft_wrap=False, width=None if sys.stdout.isatty() else 140)
-        console.print(audit_renderable(doc))
+        console = terminal_console(file_width=140)
+        console.print(audit_renderable(doc, fitted_width(console)))
     if args.html:
         _write_html(args.html, doc, [policy.name for policy in policies.policies])
     # The terminal summary and the JSON document already count duplicates.

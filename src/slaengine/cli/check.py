@@ -6,7 +6,16 @@ import argparse
 import sys
 from typing import Any
 
-from slaengine.cli._options import read_command_policies
+from slaengine.cli._options import (
+    add_config,
+    plugin_notifiers,
+    read_command_policies,
+    settings_file,
+)
+from slaengine.words import plural
+
+# The problem code of a notify target no plugin registered.
+UNKNOWN_TARGET = "E305"
 
 
 def register(commands: Any) -> None:
@@ -18,6 +27,7 @@ def register(commands: Any) -> None:
         "file:line:col: CODE message. Exit 0 when clean, 1 when problems were found.",
     )
     parser.add_argument("paths", nargs="+", metavar="PATH", help="policy file or directory")
+    add_config(parser)
     parser.set_defaults(run=run)
 
 
@@ -26,6 +36,8 @@ def run(args: argparse.Namespace) -> int:
     policy_set, problems = read_command_policies(args.paths)
     for problem in problems:
         print(problem)
+    if any(problem.code == UNKNOWN_TARGET for problem in problems):
+        print(_targets_note(), file=sys.stderr)
     errors = sum(1 for p in problems if not p.is_warning)
     warnings = len(problems) - errors
     if policy_set is not None and not errors:
@@ -40,6 +52,28 @@ def run(args: argparse.Namespace) -> int:
     return 1
 
 
+def _targets_note() -> str:
+    """Where notify targets come from, so an unknown one is not a mystery.
+
+    Notifier plugins register targets from the settings file (the webhook
+    plugin's ``[plugins.webhook.targets.*]``), so which names are known
+    depends on the file read: ``--config``, else $SLAENGINE_CONFIG, else
+    ``./slaengine.toml`` when the current directory has one.
+    """
+    known = sorted(plugin_notifiers())
+    names = ", ".join(known) if known else "none"
+    found = settings_file()
+    where = (
+        f"settings file {found}"
+        if found is not None
+        else "no settings file (none given with --config or SLAENGINE_CONFIG, "
+        "and no slaengine.toml in the current directory)"
+    )
+    return (
+        "note: notify targets come from plugins configured by the settings file; "
+        f"read {where}; known targets: {names}"
+    )
+
+
 def _count(n: int, noun: str) -> str:
-    plural = noun[:-1] + "ies" if noun.endswith("y") else noun + "s"
-    return f"{n} {noun if n == 1 else plural}"
+    return plural(n, noun)

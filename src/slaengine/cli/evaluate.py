@@ -7,7 +7,6 @@ import sys
 from typing import Any
 
 import structlog
-from rich.console import Console
 
 from slaengine.cli._options import (
     add_at,
@@ -21,11 +20,14 @@ from slaengine.cli._options import (
     read_timelines,
     report_problems,
 )
+from slaengine.clocks import STATES
 from slaengine.engine import iter_evaluate
 from slaengine.errors import UserError
 from slaengine.report.csv import csv_lines
 from slaengine.report.json import json_lines
-from slaengine.report.table import results_table
+from slaengine.report.table import cell, results_table, select_tickets, selection_line
+from slaengine.report.terminal import fitted_width, terminal_console
+from slaengine.words import plural
 
 
 def register(commands: Any) -> None:
@@ -53,6 +55,17 @@ def register(commands: Any) -> None:
         "adjustments its rules made",
     )
     add_tz(parser, "time zone of the times in the table")
+    parser.add_argument(
+        "--state",
+        action="append",
+        choices=STATES,
+        metavar="STATE",
+        help="only tickets with a clock in this state (repeatable; "
+        f"{', '.join(STATES)}); the table shows only those clocks",
+    )
+    parser.add_argument(
+        "--limit", type=int, metavar="N", help="at most N tickets (after --state), in input order"
+    )
     add_rejects(parser)
     parser.set_defaults(run=run)
 
@@ -64,6 +77,8 @@ def run(args: argparse.Namespace) -> int:
         raise UserError("--segments needs --format json")
     now = evaluation_instant(args.at)
     checked_zone(args.tz)
+    if args.limit is not None and args.limit < 1:
+        raise UserError("--limit must be 1 or more")
     policies = load_command_policies(*args.policies)
     timelines = read_timelines(args.events, policies.status_map)
     results = list(iter_evaluate(policies, timelines, now, segments=args.segments))
@@ -75,22 +90,25 @@ def run(args: argparse.Namespace) -> int:
         problems=len(timelines.problems),
         duplicates=timelines.duplicates,
     )
+    shown, matching = select_tickets(results, args.state, args.limit)
     if args.format == "json":
-        for line in json_lines(results):
+        for line in json_lines(shown):
             sys.stdout.write(line + "\n")
     elif args.format == "csv":
-        for chunk in csv_lines(results):
+        for chunk in csv_lines(shown):
             sys.stdout.write(chunk)
     else:
-        console = Console(soft_wrap=False, width=None if sys.stdout.isatty() else 200)
-        console.print(results_table(results, args.tz))
-        summary = f"{len(results)} tickets"
+        console = terminal_console()
+        console.print(results_table(shown, args.tz, fitted_width(console), states=args.state))
+        summary = plural(len(results), "ticket")
+        if args.state or args.limit:
+            summary += "; " + selection_line(len(shown), matching, args.state)
         if unmatched:
             summary += f", {len(unmatched)} matched no policy: {', '.join(unmatched[:10])}"
             summary += " ..." if len(unmatched) > 10 else ""
         if timelines.duplicates:
-            summary += f", {timelines.duplicates} duplicate event(s) ignored"
-        console.print(summary)
+            summary += f", {plural(timelines.duplicates, 'duplicate event')} ignored"
+        console.print(cell(summary))
     # The table's summary line already counts duplicates.
     duplicates = timelines.duplicates if args.format != "table" else 0
     report_problems(timelines.problems, args.rejects, duplicates)

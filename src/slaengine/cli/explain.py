@@ -24,6 +24,7 @@ from slaengine.errors import UserError
 from slaengine.explain import explain_ticket
 from slaengine.problems import did_you_mean
 from slaengine.report.explain import explanation_renderables, explanation_to_dict
+from slaengine.words import plural
 
 
 def register(commands: Any) -> None:
@@ -52,7 +53,9 @@ def _unknown_ticket(ticket: str, source: str, known: list[str], problems: list[s
     if close:
         message += close
     elif known:
-        message += f" (it has {len(known)} tickets, e.g. {', '.join(map(repr, known[:3]))})"
+        message += (
+            f" (it has {plural(len(known), 'ticket')}, e.g. {', '.join(map(repr, known[:3]))})"
+        )
     if any(f"ticket {ticket!r}" in p for p in problems):
         message += "; its events could not be used (see the problems above)"
     return UserError(message)

@@ -13,6 +13,7 @@ from typing import Any
 from slaengine.errors import PolicyError, Problem
 from slaengine.policy.fmt import FormatError, format_text
 from slaengine.policy.load import policy_files
+from slaengine.words import plural
 
 DEFAULT_PATH = "policies/"
 
@@ -116,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
         elif args.check:
             print(f"would reformat {source}", file=sys.stderr)
     verb = "reformatted" if write else "would be reformatted"
-    summary = [f"{_files(len(changed))} {verb}", f"{unchanged} unchanged"]
+    summary = [f"{_files(len(changed))} {verb}", f"{unchanged:,} unchanged"]
     if failed:
         summary.append(f"{_files(len(failed))} not formatted (see above)")
     print(", ".join(summary), file=sys.stderr)
@@ -126,4 +127,4 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _files(n: int) -> str:
-    return f"{n} file" if n == 1 else f"{n} files"
+    return plural(n, "file")

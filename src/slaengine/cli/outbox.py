@@ -16,6 +16,7 @@ from slaengine.cli._options import add_tz, checked_zone, evaluation_instant
 from slaengine.live.store import DEAD, FAILED, OUTBOX_STATES, OutboxRow
 from slaengine.notifications import iso
 from slaengine.report.table import local_time
+from slaengine.words import plural
 
 
 def register(commands: Any) -> None:
@@ -81,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         if args.retry is not None:
             count = store.retry(evaluation_instant(None), args.retry)
-            print(f"{count} notification(s) queued again")
+            print(f"{plural(count, 'notification')} queued again")
             return 0
         statuses = () if args.all else tuple(args.status or (FAILED, DEAD))
         rows = store.outbox(statuses, args.ticket, args.limit)
@@ -132,6 +133,7 @@ def run(args: argparse.Namespace) -> int:
         summary = ", ".join(
             f"{counts.get('outbox.' + state, 0)} {state}" for state in OUTBOX_STATES
         )
-        totals = f"{counts['events']} events, {counts['tickets']} tickets"
-        console.print(f"outbox: {summary}; {totals}, {counts['rejects']} rejected events")
+        totals = f"{plural(counts['events'], 'event')}, {plural(counts['tickets'], 'ticket')}"
+        rejected = plural(counts["rejects"], "rejected event")
+        console.print(f"outbox: {summary}; {totals}, {rejected}")
     return 1 if any(row.status == DEAD for row in rows) else 0

@@ -1,4 +1,4 @@
-"""``slaengine status``: what is due on a ticket, from the live state."""
+"""``slaengine status``: what is due on a ticket, or which clocks fall due soon (live state)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,12 @@ from zoneinfo import ZoneInfo
 from rich.console import Console
 from rich.table import Table
 
-from slaengine.cli._live import add_live_options, live_settings, open_engine
+from slaengine.cli._live import add_live_options, live_settings, open_engine, open_store
 from slaengine.cli._options import add_at, add_tz, checked_zone, evaluation_instant
 from slaengine.durations import format_duration
+from slaengine.errors import UserError
+from slaengine.live import LiveEngine, Store
+from slaengine.live.atrisk import parse_window, queue_document
 from slaengine.report.table import local_time
 
 
@@ -21,56 +24,149 @@ def register(commands: Any) -> None:
     """Add the ``status`` subcommand."""
     parser = commands.add_parser(
         "status",
-        help="show a ticket's SLA status from the live state",
+        help="show a ticket's SLA status, or the clocks due soon, from the live state",
         description="Evaluate tickets from the live state at an instant and show, per metric, "
         "the state, the due instant, the business time remaining and the next warning or "
-        "escalation.",
+        "escalation. With --due-within instead of ticket ids: the at-risk queue, every running "
+        "clock due within that window (overdue ones too), soonest first, as of the worker's "
+        "last cycle.",
     )
     add_live_options(parser)
-    parser.add_argument("tickets", nargs="+", metavar="TICKET", help="ticket ids")
+    parser.add_argument("tickets", nargs="*", metavar="TICKET", help="ticket ids")
+    parser.add_argument(
+        "--due-within",
+        metavar="DURATION",
+        help="show the at-risk queue: running clocks due within DURATION (e.g. 2h, 30m)",
+    )
+    parser.add_argument("--group", metavar="GROUP", help="at-risk queue of one group only")
+    parser.add_argument("--agent", metavar="AGENT", help="at-risk queue of one assignee only")
+    parser.add_argument(
+        "--limit", type=int, default=100, metavar="N", help="at most N clocks (default 100)"
+    )
     add_at(parser)
     add_tz(parser)
-    parser.add_argument("--json", action="store_true", help="print JSON, one ticket per line")
+    parser.add_argument(
+        "--format",
+        choices=("table", "json"),
+        default="table",
+        help="table (default) or json (tickets: one per line; the queue: one document)",
+    )
+    parser.add_argument("--json", action="store_true", help="the same as --format json")
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    """Print each ticket's status; exit 1 when a ticket is unknown."""
+    """Print each ticket's status (exit 1 when one is unknown), or the at-risk queue."""
+    as_json = args.json or args.format == "json"
+    if args.due_within is None:
+        if not args.tickets:
+            raise UserError("give ticket ids, or --due-within DURATION for the at-risk queue")
+        if args.group is not None or args.agent is not None:
+            raise UserError("--group and --agent narrow the at-risk queue: add --due-within")
+    elif args.tickets:
+        raise UserError("give ticket ids or --due-within, not both")
+    if args.limit < 1:
+        raise UserError("--limit must be 1 or more")
+    within = None
+    if args.due_within is not None:
+        try:
+            within = parse_window(args.due_within)
+        except ValueError as exc:
+            raise UserError(f"--due-within: {exc}") from None
     zone = ZoneInfo(checked_zone(args.tz))
     now = evaluation_instant(args.at)
-    engine, _ = open_engine(live_settings(args))
-    missing = 0
-    console = Console(soft_wrap=False, width=None if sys.stdout.isatty() else 120)
+    settings = live_settings(args)
+    if within is not None:  # the queue is in the state: no policies needed
+        store = open_store(settings)
+        try:
+            _queue(store, args, now, within, zone, as_json)
+        finally:
+            store.close()
+        return 0
+    engine, _ = open_engine(settings)
     try:
-        for ticket in args.tickets:
-            status = engine.status(ticket, now)
-            if status is None:
-                print(f"{ticket}: no such ticket (or not created by then)", file=sys.stderr)
-                missing += 1
-                continue
-            if args.json:
-                sys.stdout.write(json.dumps(status.to_dict()) + "\n")
-                continue
-            table = Table(
-                title=f"{ticket} · policy {status.policy or '(none)'}",
-                title_justify="left",
-                header_style="bold",
-            )
-            for column in ("Metric", "#", "State", "Due", "Remaining", "Next alert"):
-                table.add_column(column)
-            for metric in status.metrics:
-                alert = metric.next_alert
-                table.add_row(
-                    metric.metric,
-                    str(metric.instance),
-                    metric.state,
-                    local_time(metric.due, zone),
-                    format_duration(metric.remaining),
-                    "-"
-                    if alert is None
-                    else f"{alert.kind} {alert.level} at {local_time(alert.at, zone)}",
-                )
-            console.print(table)
+        return _tickets(engine, args.tickets, now, zone, as_json)
     finally:
         engine.store.close()
+
+
+def _console() -> Console:
+    return Console(soft_wrap=False, width=None if sys.stdout.isatty() else 120)
+
+
+def _queue(
+    store: Store,
+    args: argparse.Namespace,
+    now: int,
+    within: int,
+    zone: ZoneInfo,
+    as_json: bool,
+) -> None:
+    clocks = store.at_risk(now + within, args.group, args.agent, args.limit)
+    if as_json:
+        document = queue_document(clocks, now, within, args.group, args.agent)
+        sys.stdout.write(json.dumps(document) + "\n")
+        return
+    scope = "".join(
+        f" · {label} {value}"
+        for label, value in (("group", args.group), ("agent", args.agent))
+        if value is not None
+    )
+    table = Table(
+        title=f"Due within {format_duration(within)}{scope} · {len(clocks)} clock(s)",
+        title_justify="left",
+        header_style="bold",
+    )
+    for column in ("Due", "In", "Ticket", "Metric", "#", "State", "Priority", "Group", "Agent"):
+        table.add_column(column)
+    for clock in clocks:
+        left = (clock.due or now) - now
+        table.add_row(
+            local_time(clock.due, zone),
+            f"overdue {format_duration(-left)}" if left < 0 else format_duration(left),
+            clock.ticket,
+            clock.metric,
+            str(clock.instance),
+            clock.state,
+            clock.priority,
+            clock.group or "-",
+            clock.assignee or "-",
+        )
+    _console().print(table)
+
+
+def _tickets(
+    engine: LiveEngine, tickets: list[str], now: int, zone: ZoneInfo, as_json: bool
+) -> int:
+    missing = 0
+    console = _console()
+    for ticket in tickets:
+        status = engine.status(ticket, now)
+        if status is None:
+            print(f"{ticket}: no such ticket (or not created by then)", file=sys.stderr)
+            missing += 1
+            continue
+        if as_json:
+            sys.stdout.write(json.dumps(status.to_dict()) + "\n")
+            continue
+        table = Table(
+            title=f"{ticket} · policy {status.policy or '(none)'}",
+            title_justify="left",
+            header_style="bold",
+        )
+        for column in ("Metric", "#", "State", "Due", "Remaining", "Next alert"):
+            table.add_column(column)
+        for metric in status.metrics:
+            alert = metric.next_alert
+            table.add_row(
+                metric.metric,
+                str(metric.instance),
+                metric.state,
+                local_time(metric.due, zone),
+                format_duration(metric.remaining),
+                "-"
+                if alert is None
+                else f"{alert.kind} {alert.level} at {local_time(alert.at, zone)}",
+            )
+        console.print(table)
     return 1 if missing else 0

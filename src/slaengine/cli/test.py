@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from slaengine.cli._options import read_command_policies
+from slaengine.cli._options import add_config, read_command_policies
 from slaengine.errors import PolicyError, Problem
 from slaengine.policy.model import PolicySet
 from slaengine.policytest.discover import discover
@@ -14,6 +14,7 @@ from slaengine.policytest.model import Case
 from slaengine.policytest.parse import parse_test_file
 from slaengine.policytest.report import json_report, text_lines
 from slaengine.policytest.run import run_suite
+from slaengine.words import plural
 
 EXIT_PASSED = 0
 EXIT_FAILED = 1
@@ -40,6 +41,7 @@ def register(commands: Any) -> None:
         metavar="PATH",
         help="policy file or directory to test instead of the folder above the tests (repeatable)",
     )
+    add_config(parser)
     parser.add_argument(
         "-k", dest="select", metavar="TEXT", help="run only tests whose name contains TEXT"
     )
@@ -79,7 +81,7 @@ def _broken(problems: list[Problem], args: argparse.Namespace) -> int:
             print(problem)
     files = len({p.source for p in problems})
     print(
-        f"{len(problems)} problem(s) in {files} file(s); no test was run",
+        f"{plural(len(problems), 'problem')} in {plural(files, 'file')}; no test was run",
         file=sys.stderr,
     )
     return EXIT_BROKEN
@@ -111,7 +113,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"slaengine: no test name contains {args.select!r}", file=sys.stderr)
             return EXIT_BROKEN
         if chosen < total:
-            print(f"{total - chosen} test(s) deselected by -k", file=sys.stderr)
+            print(f"{plural(total - chosen, 'test')} deselected by -k", file=sys.stderr)
 
     suite = run_suite([(policy_set, groups[paths]) for paths, policy_set in _loaded(cache)])
     if args.format == "json":

@@ -9,12 +9,29 @@ from __future__ import annotations
 
 from typing import Final
 
-from slaengine.importers import servicenow, twitter, volvo
-from slaengine.importers.base import Event, Importer, ImportOptions, ImportReport, Skip
+from slaengine.importers import freshdesk, servicenow, tablecsv, twitter, volvo, zendesk
+from slaengine.importers.base import (
+    Event,
+    Importer,
+    ImportFormatError,
+    ImportOptions,
+    ImportReport,
+    Skip,
+)
 
 IMPORTERS: Final[dict[str, Importer]] = {
     importer.name: importer
     for importer in (
+        Importer(
+            "csv",
+            "any help desk's CSV export, read through a column mapping (--mapping FILE)",
+            tablecsv.events,
+        ),
+        Importer(
+            "freshdesk",
+            "Freshdesk API v2 JSON: tickets (with stats), conversations, satisfaction ratings",
+            freshdesk.events,
+        ),
         Importer(
             "servicenow",
             "ServiceNow incident audit log (CSV, one row per incident update)",
@@ -30,7 +47,20 @@ IMPORTERS: Final[dict[str, Importer]] = {
             "Volvo IT incident log, BPI Challenge 2013 (VINST CSV, one row per status change)",
             volvo.events,
         ),
+        Importer(
+            "zendesk",
+            "Zendesk API JSON: incremental ticket export with ticket audits or ticket events",
+            zendesk.events,
+        ),
     )
 }
 
-__all__ = ["IMPORTERS", "Event", "ImportOptions", "ImportReport", "Importer", "Skip"]
+__all__ = [
+    "IMPORTERS",
+    "Event",
+    "ImportFormatError",
+    "ImportOptions",
+    "ImportReport",
+    "Importer",
+    "Skip",
+]

@@ -11,7 +11,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+from slaengine.errors import UserError
+
 Event = dict[str, Any]
+#: A byte order mark some exports start with; it is not part of the first name.
+BOM = "\ufeff"
 
 # Bytes read per step by the streaming JSON reader: large enough that a
 # conversation rarely straddles many reads, small enough to stay streaming.
@@ -42,10 +46,15 @@ class ImportReport:
 
     rows: int = 0
     skipped: list[Skip] = field(default_factory=list)
+    notes: Counter[str] = field(default_factory=Counter)
 
     def skip(self, source: str, line: int, reason: str, detail: str = "") -> None:
         """Record one skipped row."""
         self.skipped.append(Skip(source, line, reason, detail))
+
+    def note(self, what: str) -> None:
+        """Count one thing worth knowing that skipped nothing (a ticket imported partly)."""
+        self.notes[what] += 1
 
     def reasons(self) -> Counter[str]:
         """How many rows were skipped for each reason."""
@@ -57,11 +66,13 @@ class ImportOptions:
     """Settings of one import.
 
     ``timezone`` is the zone of source timestamps that carry no UTC offset.
-    ``report`` collects rows read and rows skipped.
+    ``report`` collects rows read and rows skipped. ``mapping`` is the column
+    mapping file of the generic ``csv`` kind.
     """
 
     timezone: dt.tzinfo = dt.UTC
     report: ImportReport = field(default_factory=ImportReport)
+    mapping: Path | None = None
 
 
 EventsFunction = Callable[[Path, ImportOptions], Iterator[Event]]
@@ -106,18 +117,37 @@ def csv_rows(stream: IO[str], bare_cr: bool = False) -> Iterator[tuple[int, list
 Record = tuple[int, list[str]]  # (first line, fields) of one CSV record
 
 
+class ImportFormatError(UserError):
+    """The file is not of the kind asked for: nothing of it can be imported.
+
+    Raised before any event is written, so a wrong ``KIND`` never yields an
+    empty output that looks like success.
+    """
+
+    def __init__(self, source: str, kind: str, detail: str) -> None:
+        self.source = source
+        self.kind = kind
+        self.detail = detail
+        super().__init__(f"{source}: not {kind} ({detail})")
+
+
 def header_columns(
-    rows: Iterator[Record], required: Iterable[str], report: ImportReport, source: str, kind: str
-) -> dict[str, int] | None:
-    """Column positions from a CSV's header record, or ``None`` (reported) if it is not ``kind``."""
+    rows: Iterator[Record], required: Iterable[str], source: str, kind: str
+) -> dict[str, int]:
+    """Column positions from a CSV's header record.
+
+    Raises :class:`ImportFormatError` when the file is empty or lacks a
+    required column: it is then another kind of file, not a damaged one.
+    """
     header = next(rows, None)
     if header is None:
-        return None
-    columns = {name.strip(): n for n, name in enumerate(header[1])}
+        raise ImportFormatError(source, kind, "the file is empty")
+    columns = {name.strip().lstrip(BOM): n for n, name in enumerate(header[1])}
     missing = [c for c in required if c not in columns]
     if missing:
-        report.skip(source, 1, f"not a {kind}", "missing " + ", ".join(missing))
-        return None
+        shown = ", ".join(repr(c) for c in missing[:3])
+        more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""
+        raise ImportFormatError(source, kind, f"no column {shown}{more}")
     return columns
 
 
@@ -218,3 +248,56 @@ def json_array_items(stream: IO[str]) -> Iterator[tuple[int, Any]]:
         yield line, item
         line += buffer.count("\n", pos, end)
         pos = end
+
+
+JSON_SUFFIXES = (".json", ".jsonl", ".json.gz", ".jsonl.gz")
+
+
+def json_files(path: Path) -> list[Path]:
+    """``path`` itself, or for a directory every JSON export file in it, in name order."""
+    if not path.is_dir():
+        return [path]
+    return sorted(p for p in path.iterdir() if p.name.lower().endswith(JSON_SUFFIXES))
+
+
+def json_documents(path: Path, kind: str) -> Iterator[tuple[int, Any]]:
+    """``(line, document)`` of a JSON file (one document, line 0) or JSON Lines (one a line).
+
+    ``.gz`` files are read compressed. A file that is not JSON at all is
+    another kind of file: :class:`ImportFormatError` names it.
+    """
+    from slaengine.compressed import open_text
+
+    source = str(path)
+    lines = path.name.lower().endswith((".jsonl", ".jsonl.gz"))
+    with open_text(path) as stream:
+        if not lines:
+            try:
+                yield 0, json.loads(stream.read().lstrip(BOM))  # line 0: the whole file
+            except json.JSONDecodeError as exc:
+                raise ImportFormatError(
+                    source, kind, f"not valid JSON at line {exc.lineno}: {exc.msg}"
+                ) from None
+            return
+        for number, text in enumerate(stream, start=1):
+            if not text.strip():
+                continue
+            try:
+                yield number, json.loads(text.lstrip(BOM) if number == 1 else text)
+            except json.JSONDecodeError as exc:
+                raise ImportFormatError(
+                    source, kind, f"line {number} is not valid JSON: {exc.msg}"
+                ) from None
+
+
+def parse_time(value: object) -> dt.datetime:
+    """An ISO 8601 timestamp with a UTC offset (``Z`` too), floored to the second.
+
+    Raises ``ValueError`` naming the value when it is missing or has no offset.
+    """
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"timestamp missing or not a string: {value!r}")
+    parsed = dt.datetime.fromisoformat(value)
+    if parsed.tzinfo is None:
+        raise ValueError(f"timestamp {value!r} has no UTC offset")
+    return parsed.replace(microsecond=0)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
+from slaengine.compressed import open_text
 from slaengine.importers.base import (
     Event,
     ImportOptions,
@@ -82,11 +83,9 @@ def events(path: Path, options: ImportOptions) -> Iterator[Event]:
     """Events of every incident in the log; its wall times are read in ``options.timezone``."""
     report = options.report
     source = str(path)
-    with path.open(encoding="utf-8-sig", newline="") as stream:
+    with open_text(path, newline="") as stream:
         rows = csv_rows(stream)
-        columns = header_columns(rows, _COLUMNS, report, source, "ServiceNow incident log")
-        if columns is None:
-            return
+        columns = header_columns(rows, _COLUMNS, source, "a ServiceNow incident log")
         groups = contiguous_groups(
             rows,
             columns,

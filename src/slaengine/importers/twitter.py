@@ -15,8 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from slaengine.compressed import open_text
 from slaengine.importers.base import (
+    BOM,
     Event,
+    ImportFormatError,
     ImportOptions,
     ImportReport,
     JsonArrayError,
@@ -32,21 +35,26 @@ _SNOWFLAKE_EPOCH_MS = 1288834974657
 _TWCS_TIME = "%a %b %d %H:%M:%S %z %Y"
 _TWCS_COLUMNS = ("tweet_id", "author_id", "inbound", "created_at", "in_response_to_tweet_id")
 _MENTION = re.compile(r"@(\w+)")
+_CDP = "an IBM CDP conversation list"
+_SUFFIXES = (".json", ".csv", ".json.gz", ".csv.gz")
 
 
 def events(path: Path, options: ImportOptions) -> Iterator[Event]:
-    """Events of every thread in a CDP ``.json`` file, a TWCS ``.csv`` file or a directory."""
+    """Events of every thread in a CDP ``.json`` file, a TWCS ``.csv`` file or a directory.
+
+    ``.gz`` files are read compressed.
+    """
     report = options.report
     files = (
-        sorted(p for p in path.iterdir() if p.suffix in {".json", ".csv"})
+        sorted(p for p in path.iterdir() if p.name.lower().endswith(_SUFFIXES))
         if path.is_dir()
         else [path]
     )
     for file in files:
-        if file.suffix == ".csv":
+        if file.name.lower().endswith((".csv", ".csv.gz")):
             yield from twcs_events(file, report)
         else:
-            yield from cdp_events(file, report)
+            yield from cdp_events(file, report, strict=not path.is_dir())
 
 
 # -- IBM CDP: a JSON list of conversations -----------------------------------
@@ -58,12 +66,21 @@ def snowflake_time(tweet_id: str) -> dt.datetime:
     return dt.datetime.fromtimestamp(ms // 1000, dt.UTC)
 
 
-def cdp_events(path: Path, report: ImportReport) -> Iterator[Event]:
-    """Events of each conversation in one CDP file; a bad conversation is skipped."""
+def cdp_events(path: Path, report: ImportReport, strict: bool = True) -> Iterator[Event]:
+    """Events of each conversation in one CDP file; a bad conversation is skipped.
+
+    A file that is not a list of conversations is another kind of file: with
+    ``strict`` (a file named on its own) that is an :class:`ImportFormatError`;
+    in a directory it is reported and skipped.
+    """
     source = str(path)
-    with path.open(encoding="utf-8") as stream:
+    with open_text(path) as stream:
         try:
             for line, conversation in json_array_items(stream):
+                if strict and report.rows == 0 and not _is_conversation(conversation):
+                    raise ImportFormatError(
+                        source, _CDP, "its first item has no 'dialogHeader' and 'dialogContent'"
+                    )
                 report.rows += 1
                 try:
                     mapped = cdp_conversation(conversation)
@@ -72,7 +89,13 @@ def cdp_events(path: Path, report: ImportReport) -> Iterator[Event]:
                     continue
                 yield from mapped
         except JsonArrayError as exc:
+            if strict:
+                raise ImportFormatError(source, _CDP, str(exc)) from None
             report.skip(source, exc.line, "not a list of conversations", str(exc))
+
+
+def _is_conversation(item: object) -> bool:
+    return isinstance(item, dict) and "dialogHeader" in item and "dialogContent" in item
 
 
 def cdp_conversation(conversation: dict[str, Any]) -> list[Event]:
@@ -164,16 +187,17 @@ def _read_twcs(path: Path, report: ImportReport) -> dict[str, _Tweet]:
     source = str(path)
     tweets: dict[str, _Tweet] = {}
     # The corpus has raw carriage returns inside unquoted text: lines end at \n only.
-    with path.open(encoding="utf-8-sig", newline="\n") as stream:
+    with open_text(path, newline="\n") as stream:
         rows = csv_rows(stream, bare_cr=True)
         header = next(rows, None)
         if header is None:
-            return tweets
-        columns = {name: n for n, name in enumerate(header[1])}
+            raise ImportFormatError(source, "a TWCS tweet file", "the file is empty")
+        columns = {name.lstrip(BOM): n for n, name in enumerate(header[1])}
         missing = [c for c in (*_TWCS_COLUMNS, "text") if c not in columns]
         if missing:
-            report.skip(source, 1, "not a TWCS file", f"missing column(s) {', '.join(missing)}")
-            return tweets
+            raise ImportFormatError(
+                source, "a TWCS tweet file", "no column " + ", ".join(repr(c) for c in missing)
+            )
         for line, row in rows:
             report.rows += 1
             try:
@@ -225,9 +249,11 @@ def _walk(tweets: dict[str, _Tweet], root: str) -> list[str]:
 def _thread_events(
     ticket: str, brand: str | None, turns: list[tuple[dt.datetime, str, str, str]]
 ) -> list[Event]:
-    """Created at the first customer turn, one message per turn, solved at the last reply.
+    """Created at the first customer turn, one message per later turn, solved at the last reply.
 
-    A thread the brand never answered stays open. Turns are ordered by time.
+    The opening tweet *is* the ``created`` event (opened by the customer): writing
+    it again as a message would count the opening request twice. A thread the
+    brand never answered stays open. Turns are ordered by time.
     """
     turns = sorted(turns, key=lambda t: t[0])
     first = next(t for t in turns if t[2] == "customer")
@@ -239,11 +265,14 @@ def _thread_events(
         "channel": CHANNEL,
         "priority": PRIORITY,
         "customer": first[3],
+        "author": "customer",
     }
     if brand is not None:
         created["group"] = brand
     out = [created]
     for at, tweet, author, who in turns:
+        if tweet == first[1]:
+            continue
         message: Event = {
             "id": f"tweet-{tweet}",
             "ticket": ticket,

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
+from slaengine.compressed import open_text
 from slaengine.importers.base import (
     Event,
     ImportOptions,
@@ -74,11 +75,9 @@ def events(path: Path, options: ImportOptions) -> Iterator[Event]:
     """Events of every service request in the log (its timestamps carry offsets)."""
     report = options.report
     source = str(path)
-    with path.open(encoding="utf-8-sig", newline="") as stream:
+    with open_text(path, newline="") as stream:
         rows = csv_rows(stream)
-        columns = header_columns(rows, _COLUMNS, report, source, "VINST incident log")
-        if columns is None:
-            return
+        columns = header_columns(rows, _COLUMNS, source, "a Volvo VINST incident log")
         groups = contiguous_groups(
             rows,
             columns,

@@ -11,12 +11,16 @@ from __future__ import annotations
 import json
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import Any, Final
 
+from slaengine.clocks import ACTIVE, BREACHED, PAUSED
 from slaengine.engine import TicketResult, as_epoch, evaluate_timeline
 from slaengine.errors import EventError
-from slaengine.live.store import Decision, NewEvent, Reject, Store
+from slaengine.live.atrisk import OpenClock
+from slaengine.live.spikes import SpikeWatch
+from slaengine.live.store import Decision, NewEvent, Reject, Store, event_problem
+from slaengine.live.text import storable
 from slaengine.notifications import (
     Notification,
     TicketStatus,
@@ -34,12 +38,40 @@ def _only_targets(notification: Notification) -> Sequence[str]:
     return notification.notify
 
 
+ACCEPTED: Final = "accepted"
+DUPLICATE: Final = "duplicate"
+REJECTED: Final = "rejected"
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What became of one ingested event: accepted, duplicate or rejected, and why."""
+
+    origin: str
+    status: str
+    ticket: str | None = None
+    id: str | None = None
+    reason: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready mapping (keys without a value left out)."""
+        found = {"status": self.status, "ticket": self.ticket, "id": self.id}
+        found["reason"] = self.reason
+        return {key: value for key, value in found.items() if value is not None}
+
+
 @dataclass(frozen=True, slots=True)
 class IngestReport:
-    """What one ingest call stored and what it refused (kept in the rejects table)."""
+    """What one ingest call stored and what it refused (kept in the rejects table).
+
+    ``accepted`` counts the events newly stored; ``duplicates`` those whose
+    (ticket, id) was already stored; ``outcomes`` has one entry per item, in order.
+    """
 
     accepted: int = 0
     rejected: tuple[Reject, ...] = ()
+    duplicates: int = 0
+    outcomes: tuple[Outcome, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +107,7 @@ class LiveEngine:
         self.recipients = recipients
         self.batch = batch
         self.broken_retry = broken_retry
+        self.spikes = SpikeWatch(policies.spikes, store, recipients)
 
     # -- events in ------------------------------------------------------------
 
@@ -93,24 +126,50 @@ class LiveEngine:
         """
         instant = as_epoch(now)
         accepted: list[NewEvent] = []
+        positions: list[int] = []  # each accepted event's place in ``outcomes``
         rejected: list[Reject] = []
+        outcomes: list[Outcome] = []
         for number, item in enumerate(events, start=1):
             if isinstance(item, tuple):
                 origin, payload, problem = item
             else:
                 origin, payload, problem = f"<ingest>:{number}", item, None
-            text = _dump(payload)
-            if problem is not None or payload is None:
-                rejected.append(Reject(origin, problem or "no event", text))
+            origin = storable(origin)
+            text = None if payload is None else _as_json(payload)
+            if problem is None and payload is not None:
+                try:
+                    event = parse_event(dict(payload), status_map=self.policies.status_map)
+                    problem = (
+                        "cannot be written as JSON" if text is None else _unstorable(event, text)
+                    )
+                except EventError as exc:
+                    problem = exc.reason
+                except Exception as exc:  # a poison payload must not sink the batch
+                    problem = f"cannot be read: {exc!r}"[:500]
+            else:
+                problem = problem or "no event"
+            if problem is not None:
+                reject = Reject(origin, storable(problem), _shown(payload))
+                rejected.append(reject)
+                ticket, event_id = (_named(payload, key) for key in ("ticket", "id"))
+                outcomes.append(Outcome(origin, REJECTED, ticket, event_id, reject.problem))
                 continue
-            try:
-                event = parse_event(dict(payload), status_map=self.policies.status_map)
-            except EventError as exc:
-                rejected.append(Reject(origin, exc.reason, text))
-                continue
-            accepted.append(NewEvent(event.ticket, event.at, text or "{}", origin))
-        self.store.add_events(accepted, instant, rejected, cursor)
-        return IngestReport(len(accepted), tuple(rejected))
+            positions.append(len(outcomes))
+            accepted.append(NewEvent(event.ticket, event.at, text or "{}", origin, event.id))
+            outcomes.append(Outcome(origin, ACCEPTED, event.ticket, event.id))
+        duplicates = self.store.add_events(accepted, instant, rejected, cursor)
+        for duplicate in duplicates:
+            place = positions[duplicate.index]
+            reason = (
+                "already stored"
+                if duplicate.same
+                else "an event with this id is already stored with other content; "
+                "the stored one stands"
+            )
+            outcomes[place] = replace(outcomes[place], status=DUPLICATE, reason=reason)
+        return IngestReport(
+            len(accepted) - len(duplicates), tuple(rejected), len(duplicates), tuple(outcomes)
+        )
 
     # -- status out -------------------------------------------------------------
 
@@ -148,7 +207,8 @@ class LiveEngine:
 
         Notifications reached by ``now`` go into the outbox, once per
         recipient; ones a late event has made wrong are cancelled while still
-        undelivered. Returns what was newly queued.
+        undelivered. The policies' spike rules are checked too (at most once a
+        minute). Returns what was newly queued.
         """
         instant = as_epoch(now)
         evaluated = 0
@@ -160,17 +220,21 @@ class LiveEngine:
             if not tickets:
                 break
             results: list[tuple[str, int | None, str | None, list[Decision] | None]] = []
+            clocks: dict[str, list[OpenClock]] = {}
             for ticket in tickets:
                 try:
-                    wake, policy, decisions, ticket_problems = self._decide(ticket, instant)
+                    wake, policy, decisions, ticket_problems, open_clocks = self._decide(
+                        ticket, instant
+                    )
                 except Exception as exc:  # one broken ticket must not stop the others
                     # Its earlier rows stay; it is looked at again later or with its next event.
                     problems.append(f"ticket {ticket!r} could not be evaluated: {exc!r}")
                     results.append((ticket, instant + self.broken_retry, None, None))
                     continue
                 results.append((ticket, wake, policy, decisions))
+                clocks[ticket] = open_clocks
                 problems.extend(ticket_problems)
-            added = self.store.save_evaluations(results, instant)
+            added = self.store.save_evaluations(results, instant, clocks)
             evaluated += len(tickets)
             rows += len(added)
             seen: set[str] = set()
@@ -178,22 +242,28 @@ class LiveEngine:
                 if decision.key not in seen:
                     seen.add(decision.key)
                     new.append(Notification.from_dict(json.loads(decision.payload)))
+        spikes, spike_problems = self.spikes.check(instant)
+        new.extend(spikes)
+        problems.extend(spike_problems)
         return AdvanceReport(evaluated, tuple(new), rows, tuple(problems))
 
     def _decide(
         self, ticket: str, now: int
-    ) -> tuple[int | None, str | None, list[Decision], list[str]]:
-        """When to look at ``ticket`` again, its policy, what it has reached by ``now``."""
+    ) -> tuple[int | None, str | None, list[Decision], list[str], list[OpenClock]]:
+        """When to look at ``ticket`` again, its policy, what it has reached by ``now``.
+
+        Also its clocks still open at ``now``, for the at-risk queue.
+        """
         timeline, problems = self.timeline(ticket)
         if timeline is None:
-            return None, None, [], problems  # no 'created' yet: wait for it
+            return None, None, [], problems, []  # no 'created' yet: wait for it
         events = timeline.events
         # An event stamped later than now changes the ticket then.
         later = bisect_right(events, now, key=lambda e: e.at)
         upcoming = events[later].at if later < len(events) else None
         result = evaluate_timeline(self.policies, timeline, now)
         if result is None:
-            return upcoming, None, [], problems
+            return upcoming, None, [], problems, []
         wake = next_point(result, now)
         if upcoming is not None and (wake is None or upcoming < wake):
             wake = upcoming
@@ -212,16 +282,72 @@ class LiveEngine:
                     )
                 )
         policy = result.policy.name if result.policy is not None else None
-        return wake, policy, decisions, problems
+        return wake, policy, decisions, problems, _open_clocks(result, policy)
 
 
-def _dump(payload: Mapping[str, Any] | None) -> str | None:
+def _open_clocks(result: TicketResult, policy: str | None) -> list[OpenClock]:
+    state = result.state
+    return [
+        OpenClock(
+            result.ticket,
+            clock.metric,
+            clock.instance,
+            clock.state,
+            clock.due,
+            policy,
+            clock.priority,
+            state.channel,
+            state.group,
+            state.assignee,
+        )
+        for clock in result.clocks
+        if clock.stop is None and clock.state in (ACTIVE, PAUSED, BREACHED)
+    ]
+
+
+def _as_json(payload: Mapping[str, Any], ascii_only: bool = False) -> str | None:
+    """The payload as canonical JSON text, or ``None`` when it has no JSON form."""
+    try:
+        return json.dumps(payload, sort_keys=True, ensure_ascii=ascii_only, default=str)
+    except (TypeError, ValueError, RecursionError):  # NaN is fine; huge ints, cycles not
+        return None
+
+
+def _named(payload: Mapping[str, Any] | None, key: str) -> str | None:
+    # A refused event's ticket and id, when it names them plainly, so the sender can tell.
+    value = payload.get(key) if isinstance(payload, Mapping) else None
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) < 10**30:
+        value = str(value)
+    return storable(value)[:200] if isinstance(value, str) else None
+
+
+def _shown(payload: Mapping[str, Any] | None) -> str | None:
+    """As much of a refused payload as can be kept for people to read."""
     if payload is None:
         return None
+    text = _as_json(payload, ascii_only=True)
+    if text is not None:
+        return text
     try:
-        return json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str)
-    except (TypeError, ValueError):
-        return repr(payload)
+        return storable(repr(payload)[:10_000])
+    except Exception:  # a huge integer or deep nesting has no repr either
+        return f"<{type(payload).__name__} that cannot be shown>"
 
 
-__all__ = ["AdvanceReport", "IngestReport", "LiveEngine", "Recipients"]
+def _unstorable(event: Event, text: str) -> str | None:
+    """Why an otherwise valid event cannot be stored as it is, or ``None``."""
+    if event.id is not None and "\x00" in event.id:
+        return "event id contains a NUL character"
+    return event_problem(event.ticket, text)
+
+
+__all__ = [
+    "ACCEPTED",
+    "DUPLICATE",
+    "REJECTED",
+    "AdvanceReport",
+    "IngestReport",
+    "LiveEngine",
+    "Outcome",
+    "Recipients",
+]

@@ -14,6 +14,7 @@ from slaengine.notifications import KINDS, Notification
 from slaengine.plugins import Plugins, Subscriber
 
 HOOK_PREFIX = "plugin:"
+ACTION_PREFIX = "actions:"
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,7 +29,9 @@ def plugin_routing(plugins: Plugins) -> Routing:
     """Routing from the plugins' notify targets and ``slaengine_on_*`` implementations.
 
     A notify target is a recipient under its own name; a plugin implementing
-    ``slaengine_on_breach`` (say) is recipient ``plugin:NAME`` of every breach.
+    ``slaengine_on_breach`` (say) is recipient ``plugin:NAME`` of every breach;
+    a performer of write-back actions is recipient ``actions:NAME`` of every
+    notification that carries actions.
     """
     deliverers: dict[str, Deliver] = {
         name: notifier.deliver
@@ -44,9 +47,14 @@ def plugin_routing(plugins: Plugins) -> Routing:
             hooks[(name, kind)] = subscriber
     for name in {name for name, _ in hooks}:
         deliverers[name] = _hook_deliverer(name, hooks)
+    performers = []
+    for name, performer in plugins.performers().items():
+        performers.append(ACTION_PREFIX + name)
+        deliverers[ACTION_PREFIX + name] = performer.perform
 
     def recipients(notification: Notification) -> Sequence[str]:
-        return (*notification.notify, *by_kind.get(notification.kind, ()))
+        acting = performers if notification.actions else ()
+        return (*notification.notify, *by_kind.get(notification.kind, ()), *acting)
 
     return Routing(recipients, deliverers)
 
@@ -58,4 +66,4 @@ def _hook_deliverer(name: str, hooks: dict[tuple[str, str], Subscriber]) -> Deli
     return deliver
 
 
-__all__ = ["HOOK_PREFIX", "Routing", "plugin_routing"]
+__all__ = ["ACTION_PREFIX", "HOOK_PREFIX", "Routing", "plugin_routing"]

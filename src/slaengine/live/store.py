@@ -13,14 +13,21 @@ again from their stored cursors).
 
 from __future__ import annotations
 
+import os
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
 from slaengine.errors import UserError
+from slaengine.live import pglocks
+from slaengine.live.atrisk import ClockQueries, OpenClock
+from slaengine.live.eventstore import Duplicate, EventQueries, NewEvent, Reject
+from slaengine.live.schema import LATEST, MIGRATIONS
+from slaengine.live.spikes import SpikeQueries
+from slaengine.live.text import has_lone_surrogate, redact_url_secrets
 
 PENDING: Final = "pending"  # waiting for its first attempt
 FAILED: Final = "failed"  # an attempt failed; retried at next_attempt
@@ -49,57 +56,33 @@ class Dialect:
 SQLITE: Final = Dialect("sqlite", "INTEGER PRIMARY KEY AUTOINCREMENT", "")
 POSTGRES: Final = Dialect("postgresql", "BIGSERIAL PRIMARY KEY", " FOR UPDATE SKIP LOCKED")
 
-# Each migration: (version, what it does, statements). Append only; never edit
-# a released one. ``{serial}`` is the dialect's auto-numbered key type.
-MIGRATIONS: Final[tuple[tuple[int, str, tuple[str, ...]], ...]] = (
-    (
-        1,
-        "events, tickets, outbox, cursors, rejects",
-        (
-            """CREATE TABLE events (
-                seq {serial},
-                ticket TEXT NOT NULL,
-                at BIGINT NOT NULL,
-                payload TEXT NOT NULL,
-                origin TEXT NOT NULL,
-                received BIGINT NOT NULL)""",
-            "CREATE INDEX events_by_ticket ON events (ticket, seq)",
-            """CREATE TABLE tickets (
-                ticket TEXT PRIMARY KEY,
-                dirty INTEGER NOT NULL,
-                wake BIGINT,
-                policy TEXT)""",
-            "CREATE INDEX tickets_dirty ON tickets (dirty)",
-            "CREATE INDEX tickets_wake ON tickets (wake)",
-            """CREATE TABLE outbox (
-                id {serial},
-                key TEXT NOT NULL,
-                recipient TEXT NOT NULL,
-                ticket TEXT NOT NULL,
-                kind TEXT NOT NULL,
-                due_at BIGINT NOT NULL,
-                payload TEXT NOT NULL,
-                status TEXT NOT NULL,
-                attempts INTEGER NOT NULL,
-                next_attempt BIGINT NOT NULL,
-                lease_until BIGINT,
-                last_error TEXT,
-                created BIGINT NOT NULL,
-                delivered BIGINT,
-                UNIQUE (key, recipient))""",
-            "CREATE INDEX outbox_ready ON outbox (status, next_attempt)",
-            "CREATE INDEX outbox_by_ticket ON outbox (ticket)",
-            "CREATE TABLE cursors (source TEXT PRIMARY KEY, position TEXT)",
-            """CREATE TABLE rejects (
-                id {serial},
-                origin TEXT NOT NULL,
-                problem TEXT NOT NULL,
-                payload TEXT,
-                received BIGINT NOT NULL)""",
-        ),
-    ),
-)
-LATEST: Final = MIGRATIONS[-1][0]
+
+def _create_private(path: str) -> None:
+    """Create the SQLite file readable by its owner only (it holds every event's payload).
+
+    SQLite gives its WAL and shared-memory files the database file's mode, so they
+    are private too. An existing file keeps the mode its owner chose.
+    """
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
+    except OSError as exc:
+        raise UserError(f"state: cannot create {path!r}: {exc.strerror or exc}") from None
+
+
+def event_problem(ticket: str, payload: str) -> str | None:
+    """Why an event cannot be stored as it is, or ``None``.
+
+    A NUL in a ticket id fits no PostgreSQL text column (and would reach every
+    notification key); a lone surrogate has no UTF-8 form in either database.
+    Refused on both databases alike, so a state moves between them unchanged.
+    """
+    if "\x00" in ticket:
+        return "ticket id contains a NUL character"
+    if has_lone_surrogate(ticket) or has_lone_surrogate(payload):
+        return "not valid Unicode: a lone surrogate (an unpaired \\ud800-\\udfff)"
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,25 +105,6 @@ class OutboxRow:
 
 
 @dataclass(frozen=True, slots=True)
-class NewEvent:
-    """An event to store: its ticket and instant, canonical JSON, and where it came from."""
-
-    ticket: str
-    at: int
-    payload: str
-    origin: str
-
-
-@dataclass(frozen=True, slots=True)
-class Reject:
-    """An event that could not be used, kept with its reason so nothing is lost."""
-
-    origin: str
-    problem: str
-    payload: str | None
-
-
-@dataclass(frozen=True, slots=True)
 class Decision:
     """A notification the engine decided on: one outbox row per recipient."""
 
@@ -158,13 +122,15 @@ _OUTBOX_COLUMNS: Final = (
 )
 
 
-class Store:
+class Store(EventQueries, ClockQueries, SpikeQueries):
     """The live engine's state in one SQL database. Use it from one thread at a time."""
 
     def __init__(self, connection: Any, dialect: Dialect, location: str) -> None:
         self._db = connection
         self.dialect = dialect
         self.location = location
+        # PostgreSQL: rows this session holds an advisory lock on (claimed, not yet settled).
+        self._held: set[int] = set()
 
     # -- opening and schema ---------------------------------------------------
 
@@ -185,6 +151,7 @@ class Store:
                 parent = Path(path).parent
                 if not parent.is_dir():
                     raise UserError(f"state: directory {str(parent)!r} does not exist")
+                _create_private(path)
             # One thread at a time, but not necessarily the one that opened it.
             connection = sqlite3.connect(
                 path, isolation_level=None, timeout=30.0, check_same_thread=False
@@ -210,9 +177,10 @@ class Store:
             ) from None
         try:
             connection = psycopg.connect(url, autocommit=True)
-        except psycopg.Error as exc:
-            raise UserError(f"cannot connect to PostgreSQL: {exc}".strip()) from None
-        return cls(connection, POSTGRES, url.rsplit("@", maxsplit=1)[-1])
+        except (psycopg.Error, ValueError) as exc:
+            message = redact_url_secrets(f"cannot connect to PostgreSQL: {exc}".strip(), url)
+            raise UserError(message) from None
+        return cls(connection, POSTGRES, redact_url_secrets(url.rsplit("@", maxsplit=1)[-1], url))
 
     def close(self) -> None:
         """Close the connection."""
@@ -281,72 +249,17 @@ class Store:
             for version, description, statements in MIGRATIONS:
                 if version <= current:
                     continue
-                for statement in statements:
-                    self._execute(statement.format(serial=self.dialect.serial))
+                for step in statements:
+                    if callable(step):
+                        step(self)
+                    else:
+                        self._execute(step.format(serial=self.dialect.serial))
                 self._execute(
                     "INSERT INTO schema_version (version, description) VALUES (?, ?)",
                     (version, description),
                 )
                 applied.append(version)
         return applied
-
-    # -- events ---------------------------------------------------------------
-
-    def add_events(
-        self,
-        events: Sequence[NewEvent],
-        now: int,
-        rejects: Sequence[Reject] = (),
-        cursor: tuple[str, str | None] | None = None,
-    ) -> None:
-        """Store events and rejects, mark their tickets for re-evaluation, save ``cursor``.
-
-        All in one transaction, so a source's cursor moves only with its events.
-        """
-        with self.transaction():
-            self._executemany(
-                "INSERT INTO events (ticket, at, payload, origin, received) VALUES (?, ?, ?, ?, ?)",
-                [(e.ticket, e.at, e.payload, e.origin, now) for e in events],
-            )
-            tickets = sorted({e.ticket for e in events})
-            self._executemany(
-                "INSERT INTO tickets (ticket, dirty) VALUES (?, 1) "
-                "ON CONFLICT (ticket) DO UPDATE SET dirty = 1",
-                [(ticket,) for ticket in tickets],
-            )
-            self._executemany(
-                "INSERT INTO rejects (origin, problem, payload, received) VALUES (?, ?, ?, ?)",
-                [(r.origin, r.problem, r.payload, now) for r in rejects],
-            )
-            if cursor is not None:
-                self._execute(
-                    "INSERT INTO cursors (source, position) VALUES (?, ?) "
-                    "ON CONFLICT (source) DO UPDATE SET position = excluded.position",
-                    cursor,
-                )
-
-    def events_of(self, ticket: str) -> list[tuple[int, str, str]]:
-        """``(seq, payload, origin)`` of every stored event of ``ticket``, in arrival order."""
-        return [
-            (int(seq), str(payload), str(origin))
-            for seq, payload, origin in self._all(
-                "SELECT seq, payload, origin FROM events WHERE ticket = ? ORDER BY seq", (ticket,)
-            )
-        ]
-
-    def cursor(self, source: str) -> str | None:
-        """The stored cursor of ``source`` (``None``: it has not been read yet)."""
-        rows = self._all("SELECT position FROM cursors WHERE source = ?", (source,))
-        return None if not rows else rows[0][0]
-
-    def rejects(self, limit: int = 100) -> list[Reject]:
-        """The newest rejected events, newest first."""
-        return [
-            Reject(origin, problem, payload)
-            for origin, problem, payload in self._all(
-                "SELECT origin, problem, payload FROM rejects ORDER BY id DESC LIMIT ?", (limit,)
-            )
-        ]
 
     def counts(self) -> dict[str, int]:
         """Rows per table and outbox rows per state."""
@@ -378,6 +291,7 @@ class Store:
         self,
         results: Sequence[tuple[str, int | None, str | None, Sequence[Decision] | None]],
         now: int,
+        clocks: Mapping[str, Sequence[OpenClock]] | None = None,
     ) -> list[tuple[Decision, str]]:
         """Record evaluated tickets and their notifications; ``(decision, recipient)`` rows added.
 
@@ -386,7 +300,8 @@ class Store:
         when a late event had cancelled it, and cancelled when still undelivered but
         no longer reached. Delivered rows are never touched. ``decisions`` ``None``
         means the ticket could not be evaluated: its rows stay as they are and it is
-        looked at again at ``wake``.
+        looked at again at ``wake``. ``clocks`` holds each evaluated ticket's open
+        clocks, which replace its earlier ones (the at-risk queue).
         """
         added: list[tuple[Decision, str]] = []
         with self.transaction():
@@ -463,37 +378,142 @@ class Store:
                     "UPDATE tickets SET dirty = 0, wake = ?, policy = ? WHERE ticket = ?",
                     (wake, policy, ticket),
                 )
+                if clocks is not None:
+                    self._replace_clocks(ticket, clocks.get(ticket, ()), now)
         return added
 
     # -- outbox ---------------------------------------------------------------
 
-    def claim(self, now: int, limit: int, lease: int) -> list[OutboxRow]:
+    def claim(
+        self,
+        now: int,
+        limit: int,
+        lease: int,
+        exclude: Collection[int] = (),
+        skip_recipients: Collection[str] = (),
+        per_recipient: int | None = None,
+    ) -> list[OutboxRow]:
         """Take up to ``limit`` rows that are ready to send, for ``lease`` seconds.
 
-        A claimed row is not handed to another worker until its lease ends, so
-        a worker that dies mid-delivery releases its rows after ``lease``.
+        Oldest first; never the rows in ``exclude`` (the caller's own, under
+        way) nor rows of ``skip_recipients``; at most ``per_recipient`` rows of
+        any one recipient. On SQLite a claimed row is not handed out again
+        until its lease ends. On PostgreSQL it is also locked for this
+        connection (:mod:`slaengine.live.pglocks`): no other worker takes it
+        while this one lives, however long its delivery takes, and the moment
+        this one dies it is free again.
         """
+        where = ["status IN (?, ?)", "next_attempt <= ?"]
+        params: list[Any] = [PENDING, FAILED, now]
+        skip = set(exclude)
+        postgres = self.dialect is POSTGRES
+        if postgres:
+            skip |= pglocks.held_by_others(self._db)
+        else:
+            where.append("(lease_until IS NULL OR lease_until <= ?)")
+            params.append(now)
+        if skip:
+            where.append(f"id NOT IN ({', '.join('?' for _ in skip)})")
+            params.extend(sorted(skip))
+        if skip_recipients:
+            where.append(f"recipient NOT IN ({', '.join('?' for _ in skip_recipients)})")
+            params.extend(sorted(skip_recipients))
+        claimed: list[OutboxRow] = []
+        taken: dict[str, int] = {}
         with self.transaction():
             rows = self._all(
-                f"SELECT {_OUTBOX_COLUMNS} FROM outbox "
-                "WHERE status IN (?, ?) AND next_attempt <= ? "
-                "AND (lease_until IS NULL OR lease_until <= ?) "
+                f"SELECT {_OUTBOX_COLUMNS}, lease_until FROM outbox WHERE {' AND '.join(where)} "
                 f"ORDER BY next_attempt, id LIMIT ?{self.dialect.skip_locked}",
-                (PENDING, FAILED, now, now, limit),
+                (*params, limit),
             )
+            for *columns, lease_until in rows:
+                row = OutboxRow(*columns)
+                if per_recipient is not None and taken.get(row.recipient, 0) >= per_recipient:
+                    continue
+                if postgres:
+                    if row.id in self._held:
+                        if lease_until is not None and lease_until > now:
+                            continue  # this worker's own claim, still running
+                    elif pglocks.try_lock(self._db, row.id):
+                        self._held.add(row.id)
+                    else:
+                        continue  # another worker claimed it a moment ago
+                taken[row.recipient] = taken.get(row.recipient, 0) + 1
+                claimed.append(row)
             self._executemany(
                 "UPDATE outbox SET lease_until = ? WHERE id = ?",
-                [(now + lease, row[0]) for row in rows],
+                [(now + lease, row.id) for row in claimed],
             )
-        return [OutboxRow(*row) for row in rows]
+        return claimed
+
+    @contextmanager
+    def reading(self, source: str) -> Iterator[bool]:
+        """Hold ``source`` for this worker while it reads it; yields whether it may.
+
+        On PostgreSQL a second worker gets ``False`` while the first reads
+        (reading from the same cursor, both would store every event); SQLite
+        has one worker.
+        """
+        if self.dialect is SQLITE:
+            yield True
+            return
+        held = pglocks.try_lock_source(self._db, source)
+        try:
+            yield held
+        finally:
+            if held:
+                pglocks.unlock_source(self._db, source)
+
+    def unclaim(self, row_ids: Collection[int]) -> None:
+        """Give claimed rows back unsent: free at once for any worker."""
+        if not row_ids:
+            return
+        with self.transaction():
+            self._executemany(
+                "UPDATE outbox SET lease_until = NULL WHERE id = ?",
+                [(row_id,) for row_id in sorted(row_ids)],
+            )
+        for row_id in sorted(row_ids):
+            self._settle(row_id)
+
+    def renew(self, row_ids: Collection[int], until: int) -> None:
+        """Extend the leases of claimed rows whose delivery is still under way."""
+        if not row_ids:
+            return
+        with self.transaction():
+            self._executemany(
+                "UPDATE outbox SET lease_until = ? WHERE id = ? AND lease_until IS NOT NULL",
+                [(until, row_id) for row_id in sorted(row_ids)],
+            )
 
     def release_leases(self) -> int:
-        """Free every claimed row (a single worker starting up after a crash)."""
+        """Free claimed rows whose worker is gone; how many.
+
+        SQLite (one worker): every claimed row, at start-up after a crash.
+        PostgreSQL: this connection's claims, and every lease no live worker
+        holds (a killed worker's locks ended with its connection).
+        """
         with self.transaction():
+            if self.dialect is SQLITE:
+                cursor = self._execute(
+                    "UPDATE outbox SET lease_until = NULL WHERE lease_until IS NOT NULL"
+                )
+                return int(cursor.rowcount)
+            others = pglocks.held_by_others(self._db)
+            marks = f" AND id NOT IN ({', '.join('?' for _ in others)})" if others else ""
             cursor = self._execute(
-                "UPDATE outbox SET lease_until = NULL WHERE lease_until IS NOT NULL"
+                f"UPDATE outbox SET lease_until = NULL WHERE lease_until IS NOT NULL{marks}",
+                sorted(others),
             )
-            return int(cursor.rowcount)
+        for row_id in sorted(self._held):
+            self._settle(row_id)
+        return int(cursor.rowcount)
+
+    def _settle(self, row_id: int) -> None:
+        """Drop this connection's lock of a row it claimed (PostgreSQL; after the commit)."""
+        if row_id in self._held:
+            self._held.discard(row_id)
+            pglocks.unlock(self._db, row_id)
 
     def mark_delivered(self, row_id: int, now: int) -> None:
         """Record a successful delivery; the row is never sent again.
@@ -507,6 +527,7 @@ class Store:
                 "lease_until = NULL, last_error = NULL WHERE id = ?",
                 (DELIVERED, now, row_id),
             )
+        self._settle(row_id)
 
     def mark_failed(self, row_id: int, error: str, next_attempt: int | None) -> None:
         """Record a failed attempt: retry at ``next_attempt``, or give up (``None``).
@@ -526,6 +547,7 @@ class Store:
                     *_OPEN_STATES,
                 ),
             )
+        self._settle(row_id)
 
     def outbox(
         self, statuses: Sequence[str] = (), ticket: str | None = None, limit: int = 1000
@@ -578,6 +600,7 @@ __all__ = [
     "SQLITE",
     "Decision",
     "Dialect",
+    "Duplicate",
     "NewEvent",
     "OutboxRow",
     "Reject",

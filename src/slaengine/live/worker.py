@@ -2,8 +2,13 @@
 
 One cycle does the three steps in order, each with its own transactions; the
 loop repeats it every ``tick`` seconds (sooner when a ticket's next point falls
-earlier) until asked to stop. Stopping finishes the current step, so a SIGTERM
-never leaves half a cycle behind.
+earlier, at once while deliveries are under way) until asked to stop. A
+dispatch pass lasts at most ``budget`` seconds, leaving slow deliveries running
+on their own threads, so one hung receiver delays neither the sources, nor the
+clock, nor the other receivers. Stopping ends the current step; deliveries
+still under way get ``grace`` seconds, then their rows are left to be sent again
+after the restart, so a SIGTERM stops the worker within seconds whatever a
+receiver does.
 """
 
 from __future__ import annotations
@@ -45,6 +50,8 @@ class Worker:
         tick: float = 5.0,
         read_limit: int = 1000,
         clock: Callable[[], float] = time.time,
+        budget: float | None = None,
+        grace: float = 2.0,
     ) -> None:
         self.engine = engine
         self.dispatcher = dispatcher
@@ -52,7 +59,10 @@ class Worker:
         self.tick = tick
         self.read_limit = read_limit
         self.clock = clock
+        self.budget = min(tick, 1.0) if budget is None else budget
+        self.grace = grace
         self.stop_requested = threading.Event()
+        self._busy = False  # deliveries under way or rows left: cycle again without sleeping
 
     def now(self) -> int:
         """The wall clock in whole epoch seconds."""
@@ -62,23 +72,34 @@ class Worker:
         """Read every source until it has nothing new; (events stored, events rejected)."""
         stored = rejected = 0
         for name, source in self.sources.items():
-            while not self.stop_requested.is_set():
-                cursor = self.engine.store.cursor(name)
-                try:
-                    batch = source.read(cursor, self.read_limit)
-                except Exception as exc:  # a failing source must not stop the others
-                    _log.error("source read failed", source=name, error=repr(exc))
-                    break
-                records = [(r.origin, r.payload, r.problem) for r in batch.records]
-                if not records and batch.cursor == cursor:
-                    break
-                report = self.engine.ingest(records, self.now(), cursor=(name, batch.cursor))
-                stored += report.accepted
-                rejected += len(report.rejected)
-                for reject in report.rejected[:20]:
-                    _log.warning("event rejected", origin=reject.origin, problem=reject.problem)
-                if len(records) < self.read_limit:
-                    break
+            with self.engine.store.reading(name) as mine:
+                if not mine:
+                    continue  # another worker on the same state is reading it now
+                counts = self._pull_source(name, source)
+            stored += counts[0]
+            rejected += counts[1]
+        return stored, rejected
+
+    def _pull_source(self, name: str, source: EventSource) -> tuple[int, int]:
+        """Read one source until it has nothing new; (events stored, events rejected)."""
+        stored = rejected = 0
+        while not self.stop_requested.is_set():
+            cursor = self.engine.store.cursor(name)
+            try:
+                batch = source.read(cursor, self.read_limit)
+            except Exception as exc:  # a failing source must not stop the others
+                _log.error("source read failed", source=name, error=repr(exc))
+                break
+            records = [(r.origin, r.payload, r.problem) for r in batch.records]
+            if not records and batch.cursor == cursor:
+                break
+            report = self.engine.ingest(records, self.now(), cursor=(name, batch.cursor))
+            stored += report.accepted
+            rejected += len(report.rejected)
+            for reject in report.rejected[:20]:
+                _log.warning("event rejected", origin=reject.origin, problem=reject.problem)
+            if len(records) < self.read_limit:
+                break
         return stored, rejected
 
     def cycle(self) -> CycleReport:
@@ -87,7 +108,10 @@ class Worker:
         advanced = self.engine.advance(self.now())
         for problem in advanced.problems[:20]:
             _log.warning("ticket event ignored", problem=problem)
-        sent = self.dispatcher.dispatch(self.now(), clock=self.now)
+        sent = self.dispatcher.dispatch(
+            self.now(), clock=self.now, budget=self.budget, stop=self.stop_requested
+        )
+        self._busy = sent.more or sent.in_flight > 0
         report = CycleReport(
             stored,
             rejected,
@@ -111,6 +135,8 @@ class Worker:
 
     def seconds_to_next(self) -> float:
         """How long to sleep: a tick, or less when a ticket's next point comes sooner."""
+        if self._busy:
+            return 0.0  # the dispatch pass itself waited for the deliveries under way
         wake = self.engine.store.next_wake()
         if wake is None:
             return self.tick
@@ -126,11 +152,17 @@ class Worker:
             if cycles is not None and done >= cycles:
                 break
             self.stop_requested.wait(self.seconds_to_next())
-        _log.info("worker stopped", cycles=done)
+        # Asked to stop: a short grace. Out of cycles (``--once``): as long as a lease.
+        stopping = self.stop_requested.is_set()
+        abandoned = self.dispatcher.finish(self.grace if stopping else self.dispatcher.lease)
+        _log.info("worker stopped", cycles=done, deliveries_abandoned=abandoned)
         return done
 
     def stop(self) -> None:
-        """Ask the loop to stop after the current step (safe from a signal handler)."""
+        """Ask the loop to stop after the current step (safe from a signal handler).
+
+        A dispatch pass under way ends within a fraction of a second.
+        """
         self.stop_requested.set()
 
 

@@ -14,6 +14,10 @@ from slaengine.policy.source import YNode, parse_yaml
 from slaengine.policy.validate import build_policy_set
 
 POLICY_SUFFIXES = (".yaml", ".yml")
+#: The largest policy file read (1 MiB, some ten thousand policies): YAML with
+#: locations is parsed at roughly 100 KB a second, so a larger file is refused
+#: at once rather than keeping ``check`` busy for minutes.
+MAX_POLICY_BYTES = 1 << 20
 _NO_CALENDARS: Mapping[str, BusinessCalendar] = MappingProxyType({})
 # Folders inside a policy directory that hold other YAML (policy tests), not policies.
 _SKIPPED_DIRS = frozenset({"tests"})
@@ -66,14 +70,50 @@ def read_policies(
     documents: list[tuple[str, YNode | None, list[Problem]]] = []
     for path in policy_files(paths):
         source = str(path)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            documents.append((source, None, [Problem(source, 0, 0, "E002", f"cannot read: {exc}")]))
+        text, problem = read_policy_text(path)
+        if text is None:
+            documents.append((source, None, [problem] if problem is not None else []))
             continue
         root, problems = parse_yaml(text, source)
         documents.append((source, root, problems))
     return build_policy_set(documents, calendars, notifiers, conditions)
+
+
+def read_policy_text(path: Path) -> tuple[str | None, Problem | None]:
+    """The text of one policy file, or ``None`` and the located problem that stops it.
+
+    Refused: a file over :data:`MAX_POLICY_BYTES`, one that cannot be read, and
+    one that is not UTF-8 (located at the first bad byte).
+    """
+    source = str(path)
+    try:
+        size = path.stat().st_size
+        if size > MAX_POLICY_BYTES:
+            return None, Problem(
+                source,
+                0,
+                0,
+                "E002",
+                f"the file has {size:,} bytes; a policy file may have at most "
+                f"{MAX_POLICY_BYTES:,} (split it into several files)",
+            )
+        data = path.read_bytes()
+    except OSError as exc:
+        return None, Problem(source, 0, 0, "E002", f"cannot read: {exc.strerror or exc}")
+    try:
+        return data.decode("utf-8"), None
+    except UnicodeDecodeError as exc:
+        start = data.rfind(b"\n", 0, exc.start) + 1
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = len(data[start : exc.start].decode("utf-8", errors="replace")) + 1
+        return None, Problem(
+            source,
+            line,
+            column,
+            "E002",
+            f"not UTF-8 text: the byte 0x{data[exc.start]:02X} cannot be read; "
+            "save the file as UTF-8",
+        )
 
 
 def load_policies(
@@ -111,4 +151,11 @@ def loads_policies(
     return policy_set
 
 
-__all__ = ["load_policies", "loads_policies", "policy_files", "read_policies"]
+__all__ = [
+    "MAX_POLICY_BYTES",
+    "load_policies",
+    "loads_policies",
+    "policy_files",
+    "read_policies",
+    "read_policy_text",
+]

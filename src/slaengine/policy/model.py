@@ -7,7 +7,9 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Final
 
+from slaengine.actions import Action
 from slaengine.calendar import BusinessCalendar
+from slaengine.spikes import SpikeRule
 from slaengine.timeline import TicketState
 from slaengine.vocabulary import MetricKind
 
@@ -228,6 +230,7 @@ class AlertRule:
     percent: int = 0
     after: int = 0
     notify: tuple[str, ...] = ()
+    actions: tuple[Action, ...] = ()  # write-back into the helpdesk (slaengine.actions)
 
     def threshold(self, target: int) -> int:
         """Elapsed business seconds at which this point is reached, for ``target``."""
@@ -319,6 +322,7 @@ class PolicySet:
     calendars: Mapping[str, BusinessCalendar]
     status_map: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     sources: tuple[str, ...] = ()
+    spikes: tuple[SpikeRule, ...] = ()  # volume spike alerts (slaengine.spikes)
 
     def select(self, ticket: TicketState) -> Policy | None:
         """The first policy whose match holds for ``ticket``, or ``None`` (unmatched)."""

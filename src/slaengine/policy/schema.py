@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 from typing import Any, Final
 
+from slaengine.actions import ADD_TAG, ASSIGN, INTERNAL_NOTE, SET_PRIORITY
+
 _PRIORITIES: Final = ("urgent", "high", "normal", "low")
 _STATUSES: Final = ("new", "open", "pending", "on_hold", "solved", "closed")
 _PAUSABLE: Final = ("new", "open", "pending", "on_hold")
@@ -340,6 +342,7 @@ def _metric(kind: str, what: str) -> dict[str, Any]:
                                     "description": "Share of the target, 1% to 99%.",
                                 },
                                 "notify": _notify(),
+                                "actions": _actions(),
                             },
                         },
                     ],
@@ -361,6 +364,7 @@ def _metric(kind: str, what: str) -> dict[str, Any]:
                             ],
                         },
                         "notify": _notify(),
+                        "actions": _actions(),
                     },
                 },
                 "Escalation levels after a breach, in increasing 'after' order.",
@@ -371,6 +375,83 @@ def _metric(kind: str, what: str) -> dict[str, Any]:
                 "still counts.",
             ),
             **{rule: schema for rule, schema in _RULES.items() if kind in _RULE_METRICS[rule]},
+        },
+    }
+
+
+def _actions() -> dict[str, Any]:
+    def one(name: str, value: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "type": "object",
+            "additionalProperties": False,
+            "required": [name],
+            "properties": {name: value},
+        }
+
+    assign = {
+        "description": "The group and/or agent to assign the ticket to.",
+        "type": "object",
+        "additionalProperties": False,
+        "minProperties": 1,
+        "properties": {"group": _text("A group."), "agent": _text("An agent.")},
+    }
+    action = {
+        "description": "One write-back action for the helpdesk.",
+        "anyOf": [
+            {"const": INTERNAL_NOTE, "description": "An internal note with the default text."},
+            one(
+                SET_PRIORITY,
+                {"description": "The new priority.", "enum": list(_PRIORITIES)},
+            ),
+            one(ASSIGN, assign),
+            one(ADD_TAG, _text("The tag to add.")),
+            one(
+                INTERNAL_NOTE,
+                {
+                    "description": "The note's text; null or true for the default text.",
+                    "type": ["string", "boolean", "null"],
+                },
+            ),
+        ],
+    }
+    return _one_or_many(action, "What the helpdesk does to the ticket at this point.")
+
+
+def _spike() -> dict[str, Any]:
+    return {
+        "description": "A spike rule.",
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["name", "measure", "window", "baseline"],
+        "properties": {
+            "name": _text("The rule's name, unique across the policy files."),
+            "measure": {
+                "description": "What is counted per channel.",
+                "enum": ["new_tickets", "customer_messages"],
+            },
+            "channels": _one_or_many(
+                _text("A channel."), "Channels to watch, each on its own; default: all."
+            ),
+            "window": {
+                "description": "The sliding window counted, as a duration (15m).",
+                "$ref": "#/$defs/duration",
+            },
+            "baseline": {
+                "description": "The period before the window that sets what to expect (24h).",
+                "$ref": "#/$defs/duration",
+            },
+            "ratio": {
+                "description": "How many times the baseline's average per window is a spike "
+                "(default 3x).",
+                "type": "string",
+                "pattern": r"^\s*\d+(\.\d+)?\s*x\s*$",
+            },
+            "min_count": {
+                "description": "The fewest items in the window that can be a spike (default 10).",
+                "type": "integer",
+                "minimum": 1,
+            },
+            "notify": _notify(),
         },
     }
 
@@ -449,7 +530,11 @@ def policy_schema() -> dict[str, Any]:
         "Run 'slaengine check' for the full validation.",
         "type": "object",
         "additionalProperties": False,
-        "anyOf": [{"required": ["policies"]}, {"required": ["calendars"]}],
+        "anyOf": [
+            {"required": ["policies"]},
+            {"required": ["calendars"]},
+            {"required": ["spikes"]},
+        ],
         "properties": {
             "version": {"description": "Format version; only 1.", "const": 1},
             "calendars": {
@@ -471,6 +556,12 @@ def policy_schema() -> dict[str, Any]:
                     "description": "The built-in status it means.",
                     "enum": list(_STATUSES),
                 },
+            },
+            "spikes": {
+                "description": "Volume spike alerts: a channel's new tickets or customer "
+                "messages in a window against its recent baseline.",
+                "type": "array",
+                "items": _spike(),
             },
         },
         "$defs": {

@@ -18,11 +18,13 @@ from slaengine.policy.nodes import FileContext, describe
 from slaengine.policy.source import YNode, YScalar, YSeq
 from slaengine.policy.validate_calendars import parse_calendar
 from slaengine.policy.validate_policy import Draft, parse_policy
+from slaengine.policy.validate_spikes import spikes_of
 from slaengine.problems import did_you_mean
+from slaengine.spikes import SpikeRule
 from slaengine.timeline import STATUSES
 
 ALWAYS_OPEN = "24x7"
-TOP_KEYS = ("version", "calendars", "policies", "statuses")
+TOP_KEYS = ("version", "calendars", "policies", "statuses", "spikes")
 
 
 @dataclass(slots=True)
@@ -34,6 +36,8 @@ class _Collected:
     )
     drafts: list[Draft] = field(default_factory=list)
     status_map: dict[str, str] = field(default_factory=dict)
+    spikes: list[SpikeRule] = field(default_factory=list)
+    spike_names: dict[str, YNode] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)  # syntax problems
     contexts: list[FileContext] = field(default_factory=list)
 
@@ -54,6 +58,9 @@ def _file(root: YNode, source: str, collected: _Collected) -> None:
                 )
         if "statuses" in body.entries:
             _status_map(ctx, body.entries["statuses"][1], collected.status_map)
+        if "spikes" in body.entries:
+            spikes = spikes_of(ctx, body.entries["spikes"][1], collected.spike_names)
+            collected.spikes.extend(spikes)
         if "calendars" in body.entries:
             calendars = ctx.mapping(body.entries["calendars"][1], "'calendars'")
             for name, (key, value) in calendars.entries.items() if calendars else ():
@@ -76,7 +83,7 @@ def _file(root: YNode, source: str, collected: _Collected) -> None:
                 collected.calendars[name] = (parse_calendar(ctx, name, key, value), ctx, key)
         policies_node = body.entries.get("policies")
         if policies_node is None:
-            if "calendars" not in body.entries:
+            if "calendars" not in body.entries and "spikes" not in body.entries:
                 ctx.report(body, "E102", "the policy file has no 'policies' list")
         elif isinstance(policies_node[1], YSeq):
             for index, item in enumerate(policies_node[1].items):
@@ -253,6 +260,7 @@ def build_policy_set(
             MappingProxyType(calendars),
             MappingProxyType(collected.status_map),
             tuple(source for source, _, _ in documents),
+            tuple(collected.spikes),
         ),
         problems,
     )

@@ -23,6 +23,10 @@ from slaengine.problems import did_you_mean
 
 CALENDAR_KEYS = ("timezone", "hours", "holidays", "description")
 HOLIDAY_KEYS = ("date", "from", "to", "yearly", "active", "name", "country", "subdivision")
+# The years a holiday may fall in: those of the instants events may carry
+# (slaengine.timeline.MIN_YEAR and MAX_YEAR). Outside them a date is a typing mistake,
+# and a range of millions of days would be expanded day by day.
+HOLIDAY_YEARS = range(1900, 2200)
 _MONTH_DAY = re.compile(r"^\s*(\d{1,2})-(\d{1,2})\s*$")
 _INTERVAL = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
 
@@ -120,14 +124,28 @@ def _hours(ctx: FileContext, node: YNode) -> dict[int, list[Shift]] | None:
 
 def _date(ctx: FileContext, node: YNode, what: str) -> dt.date | None:
     if isinstance(node, YScalar):
-        if isinstance(node.value, dt.date):
-            return node.value
         if isinstance(node.value, str):
             try:
-                return dt.date.fromisoformat(node.value.strip())
+                day = dt.date.fromisoformat(node.value.strip())
             except ValueError:
                 pass
+            else:
+                return _in_years(ctx, node, what, day)
+        if isinstance(node.value, dt.date):
+            return _in_years(ctx, node, what, node.value)
     ctx.report(node, "E204", f"{what} must be a date like 2025-12-24, got {describe(node)}")
+    return None
+
+
+def _in_years(ctx: FileContext, node: YNode, what: str, day: dt.date) -> dt.date | None:
+    if day.year in HOLIDAY_YEARS:
+        return day
+    ctx.report(
+        node,
+        "E204",
+        f"{what} must fall in the years {HOLIDAY_YEARS.start} to {HOLIDAY_YEARS.stop - 1}, "
+        f"got {day.isoformat()}",
+    )
     return None
 
 
@@ -282,7 +300,8 @@ def parse_calendar(
         if zone is not None:
             try:
                 zoneinfo.ZoneInfo(zone)
-            except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):
+                # OSError: a folder of the zone database ("Europe"), a name too long.
                 ctx.report(
                     zone_node,
                     "E203",

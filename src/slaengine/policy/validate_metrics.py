@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from slaengine.actions import Action
 from slaengine.durations import parse_duration, parse_working_days
 from slaengine.policy.model import (
     ASSIGNMENT,
@@ -31,6 +32,7 @@ from slaengine.policy.model import (
 from slaengine.policy.nodes import FileContext, describe, flag
 from slaengine.policy.semantics import Preset
 from slaengine.policy.source import YMap, YNode, YScalar, YSeq
+from slaengine.policy.validate_actions import actions_of
 from slaengine.problems import did_you_mean
 from slaengine.timeline import PRIORITIES, STOPPED_STATUSES
 
@@ -74,8 +76,8 @@ CHOICES: Mapping[str, tuple[str, ...]] = MappingProxyType(
         "staff_created": ("measured", "exempt"),
     }
 )
-WARN_KEYS = ("at", "notify")
-ESCALATION_KEYS = ("after", "notify")
+WARN_KEYS = ("at", "notify", "actions")
+ESCALATION_KEYS = ("after", "notify", "actions")
 _PERCENT = re.compile(r"^\s*(\d{1,3})\s*%\s*$")
 
 
@@ -169,7 +171,7 @@ class DraftMetric:
     rules: dict[str, Any] = field(default_factory=dict)  # clock rules, preset defaults applied
 
 
-def _notify(ctx: FileContext, body: YMap) -> tuple[str, ...]:
+def notify_targets(ctx: FileContext, body: YMap) -> tuple[str, ...]:
     if "notify" not in body.entries:
         return ()
     names = ctx.text_list(body.entries["notify"][1], "a notify target")
@@ -186,21 +188,31 @@ def _notify(ctx: FileContext, body: YMap) -> tuple[str, ...]:
     return tuple(name for name, _ in names)
 
 
+def _actions(ctx: FileContext, body: YMap) -> tuple[Action, ...] | None:
+    """The ``actions`` of a warning or escalation: () when absent, None when invalid."""
+    if "actions" not in body.entries:
+        return ()
+    return actions_of(ctx, body.entries["actions"][1])
+
+
 def warnings_of(ctx: FileContext, node: YNode) -> list[AlertRule] | None:
     """``warn_at: [50%, {at: 80%, notify: [...]}]`` as warning rules in percent order."""
     items = node.items if isinstance(node, YSeq) else [node]
-    found: dict[int, tuple[str, ...]] = {}
+    found: dict[int, tuple[tuple[str, ...], tuple[Action, ...]]] = {}
     ok = True
+    unsorted = False
     for item in items:
         notify: tuple[str, ...] = ()
+        actions: tuple[Action, ...] = ()
         value = item
         if isinstance(item, YMap):
             ctx.keys(item, WARN_KEYS, "a warning")
             at = ctx.required(item, "at", "a warning")
-            if at is None:
+            given = _actions(ctx, item)
+            if at is None or given is None:
                 ok = False
                 continue
-            value, notify = at, _notify(ctx, item)
+            value, notify, actions = at, notify_targets(ctx, item), given
         text = value.text if isinstance(value, YScalar) else ""
         percent = _PERCENT.match(text)
         if percent is None or not 1 <= int(percent.group(1)) <= 99:
@@ -216,11 +228,22 @@ def warnings_of(ctx: FileContext, node: YNode) -> list[AlertRule] | None:
         if share in found:
             ctx.report(value, "E211", f"warning at {share}% is given twice")
             ok = False
-        found[share] = notify
+        elif found and share < max(found) and not unsorted:
+            # Levels follow the share, so level 1 is always the first reached; a list
+            # in another order would suggest otherwise.
+            unsorted = True
+            ctx.report(
+                value,
+                "W211",
+                f"warn_at is not in increasing order: {share}% comes after {max(found)}%; "
+                "warning levels are numbered by share, smallest first, so write them in that "
+                "order",
+            )
+        found[share] = (notify, actions)
     if not ok:
         return None
     return [
-        AlertRule(WARNING, level, percent=share, notify=found[share])
+        AlertRule(WARNING, level, percent=share, notify=found[share][0], actions=found[share][1])
         for level, share in enumerate(sorted(found), start=1)
     ]
 
@@ -258,7 +281,19 @@ def escalations_of(ctx: FileContext, node: YNode) -> list[AlertRule] | None:
             )
             ok = False
         previous = max(previous, after)
-        rules.append(AlertRule(ESCALATION, len(rules) + 1, after=after, notify=_notify(ctx, body)))
+        actions = _actions(ctx, body)
+        if actions is None:
+            ok = False
+            continue
+        rules.append(
+            AlertRule(
+                ESCALATION,
+                len(rules) + 1,
+                after=after,
+                notify=notify_targets(ctx, body),
+                actions=actions,
+            )
+        )
     return rules if ok else None
 
 

@@ -59,6 +59,9 @@ def parse_policy(ctx: FileContext, node: YNode, index: int) -> Draft | None:
         return None
     name_node = ctx.required(body, "name", f"policy #{index + 1}")
     name = ctx.text(name_node, "'name'") if name_node is not None else None
+    if name is not None and name_node is not None and not name.strip():
+        ctx.report(name_node, "E102", f"policy #{index + 1} has an empty 'name'; give it one")
+        name = None
     where = f"policy '{name}'" if name else f"policy #{index + 1}"
     ctx.keys(body, POLICY_KEYS, where)
     match = (

@@ -21,6 +21,9 @@ from slaengine.audit.stats import BUCKET_EDGES
 from slaengine.batch import BatchResult
 from slaengine.calendar import format_utc
 from slaengine.durations import format_duration
+from slaengine.report.table import cell
+from slaengine.report.terminal import Column, fitted_table
+from slaengine.words import plural
 
 #: Version of the JSON document's structure; bumped when a key changes meaning or goes away.
 SCHEMA: Final = "slaengine.audit/1"
@@ -46,6 +49,29 @@ def _worst(table: dict[tuple[str, ...], GroupStats], dimension: str) -> list[dic
             ranked.append({dimension: name, **counts})
     ranked.sort(key=lambda row: (-row["breached"], row[dimension]))
     return ranked[:WORST]
+
+
+def software_versions() -> dict[str, str]:
+    """The versions that decide an audit's figures: slaengine's rules, holiday and zone data.
+
+    Holiday lists change between ``holidays`` releases and time zone rules
+    between tz database releases, so the same events and policies can give
+    other business times under other versions; recording them makes an audit
+    reproducible.
+    """
+    import platform
+    from importlib.metadata import PackageNotFoundError, version
+
+    from slaengine import __version__
+
+    found = {"slaengine": __version__}
+    for package in ("holidays", "tzdata"):
+        try:
+            found[package] = version(package)
+        except PackageNotFoundError:
+            found[package] = "system" if package == "tzdata" else "not installed"
+    found["python"] = platform.python_version()
+    return found
 
 
 def input_summary(batch: BatchResult[Any], audit: AuditAccumulator, source: str) -> dict[str, Any]:
@@ -82,6 +108,7 @@ def audit_to_dict(
         "timezone": buckets.zone_name,
         "period": buckets.period,
         "by": list(by),
+        "versions": software_versions(),
         "input": input_summary(batch, audit, source),
         "overall": group_kpis(overall),
     }
@@ -124,11 +151,8 @@ def _count(value: int) -> str:
     return f"{value:,}"
 
 
-def _overall_table(doc: dict[str, Any]) -> Table:
+def _overall_table(doc: dict[str, Any], width: int | None) -> Table:
     kpis = doc["overall"]
-    table = Table(title="Overall", header_style="bold", title_justify="left", show_header=False)
-    table.add_column("KPI")
-    table.add_column("Value", justify="right")
     compliance = kpis["compliance"]
     csat = kpis["csat"]
     handle = kpis["handle_time_seconds"]
@@ -156,114 +180,132 @@ def _overall_table(doc: dict[str, Any]) -> Table:
             "-" if csat["mean"] is None else f"{csat['mean']:.2f} ({csat['rated']:,})",
         ),
     ]  # fmt: skip
-    for name, value in rows:
-        table.add_row(name, value)
-    return table
+    columns = [
+        Column("KPI", [name for name, _ in rows]),
+        Column("Value", [value for _, value in rows], right=True),
+    ]
+    return fitted_table("Overall", columns, width)
 
 
-def _compliance_table(title: str, label: str, rows: list[dict[str, Any]]) -> Table:
-    table = Table(title=title, header_style="bold", title_justify="left")
-    table.add_column(label)
-    for column in ("Tickets", "Compliance", "Achieved", "Breached", "Open", "Open breached"):
-        table.add_column(column, justify="right")
-    for row in rows:
-        counts = row["compliance"]
-        table.add_row(
-            " / ".join(row["key"].values()),
-            _count(row["tickets"]),
-            _pct(counts["compliance"]),
-            _count(counts["achieved"]),
-            _count(counts["breached"]),
-            _count(counts["open"]),
-            _count(counts["breached_open"]),
-        )
-    return table
+def _compliance_table(
+    title: str, label: str, rows: list[dict[str, Any]], width: int | None
+) -> Table:
+    counts = [row["compliance"] for row in rows]
+    columns = [
+        Column(label, [cell(" / ".join(row["key"].values())) for row in rows]),
+        Column("Tickets", [_count(row["tickets"]) for row in rows], right=True),
+        Column("Compliance", [_pct(c["compliance"]) for c in counts], right=True),
+        Column("Achieved", [_count(c["achieved"]) for c in counts], right=True, drop=1),
+        Column("Breached", [_count(c["breached"]) for c in counts], right=True),
+        Column("Open", [_count(c["open"]) for c in counts], right=True, drop=2),
+        Column("Open breached", [_count(c["breached_open"]) for c in counts], right=True,
+               drop=3),
+    ]  # fmt: skip
+    return fitted_table(title, columns, width)
 
 
-def _response_table(rows: list[dict[str, Any]]) -> Table:
-    table = Table(
-        title="Response and resolution times by channel (business time; calendar median)",
-        header_style="bold",
-        title_justify="left",
-    )
-    table.add_column("Channel")
-    table.add_column("Metric")
-    for column in ("Count", "Mean", "Median", "p90", "p95", "Max", "Calendar median"):
-        table.add_column(column, justify="right")
+def _response_table(rows: list[dict[str, Any]], width: int | None) -> Table:
+    lines: list[tuple[str, str, dict[str, Any], dict[str, Any]]] = []
     for row in rows:
         first = True
         for metric in METRICS:
             stats = row["metrics"].get(metric)
             if stats is None or not stats["business_seconds"]["count"]:
                 continue
-            business = stats["business_seconds"]
-            table.add_row(
-                row["key"]["channel"] if first else "",
-                metric,
-                _count(business["count"]),
-                _dur(business["mean"]),
-                _dur(business["p50"]),
-                _dur(business["p90"]),
-                _dur(business["p95"]),
-                _dur(business["max"]),
-                _dur(stats["calendar_seconds"]["p50"]),
-            )
+            channel = row["key"]["channel"] if first else ""
+            lines.append((channel, metric, stats["business_seconds"], stats["calendar_seconds"]))
             first = False
-    return table
+    columns = [
+        Column("Channel", [cell(line[0]) for line in lines]),
+        Column("Metric", [line[1] for line in lines]),
+        Column("Count", [_count(line[2]["count"]) for line in lines], right=True),
+        Column("Mean", [_dur(line[2]["mean"]) for line in lines], right=True, drop=2),
+        Column("Median", [_dur(line[2]["p50"]) for line in lines], right=True),
+        Column("p90", [_dur(line[2]["p90"]) for line in lines], right=True),
+        Column("p95", [_dur(line[2]["p95"]) for line in lines], right=True, drop=4),
+        Column("Max", [_dur(line[2]["max"]) for line in lines], right=True, drop=3),
+        Column("Calendar median", [_dur(line[3]["p50"]) for line in lines], right=True,
+               drop=1),
+    ]  # fmt: skip
+    title = "Response and resolution times by channel (business time; calendar median)"
+    return fitted_table(title, columns, width)
 
 
-def _worst_table(doc: dict[str, Any]) -> Table:
-    table = Table(title="Worst offenders (most breached clocks)", header_style="bold",
-                  title_justify="left")  # fmt: skip
-    for column in ("Policy", "Breached", "Group", "Breached", "Agent", "Breached"):
-        table.add_column(column, justify="right" if column == "Breached" else "left")
-    lists = [doc["worst_offenders"][d] for d in ("policy", "group", "agent")]
-    for i in range(max((len(rows) for rows in lists), default=0)):
-        cells: list[str] = []
-        for dimension, rows in zip(("policy", "group", "agent"), lists, strict=True):
-            if i < len(rows):
-                cells += [str(rows[i][dimension]), _count(rows[i]["breached"])]
-            else:
-                cells += ["", ""]
-        table.add_row(*cells)
-    return table
+def _worst_table(doc: dict[str, Any], width: int | None) -> Table:
+    dimensions = ("policy", "group", "agent")
+    lists = [doc["worst_offenders"][d] for d in dimensions]
+    height = max((len(rows) for rows in lists), default=0)
+    columns: list[Column] = []
+    # Agents go first, then groups, when the terminal is narrow; policies stay.
+    for drop, dimension, rows in zip((0, 2, 1), dimensions, lists, strict=True):
+        names = [cell(str(rows[i][dimension])) if i < len(rows) else "" for i in range(height)]
+        counts = [_count(rows[i]["breached"]) if i < len(rows) else "" for i in range(height)]
+        columns.append(Column(dimension.capitalize(), names, drop=drop))
+        columns.append(Column("Breached", counts, right=True, drop=drop))
+    return fitted_table("Worst offenders (most breached clocks)", columns, width)
+
+
+def _versions_line(doc: dict[str, Any]) -> str:
+    versions = doc.get("versions") or {}
+    return "Computed with " + ", ".join(f"{name} {value}" for name, value in versions.items())
 
 
 def input_line(doc: dict[str, Any]) -> str:
     """One sentence on what was read, evaluated and rejected."""
     info = doc["input"]
     text = (
-        f"Read {info['lines']:,} line(s), {info['events']:,} event(s) used; "
-        f"{info['tickets']:,} ticket(s) evaluated ({info['tickets_unmatched']:,} matched no "
-        f"policy); rejected {info['events_rejected']:,} event(s) and "
-        f"{info['tickets_rejected']:,} ticket(s); {info['duplicates']:,} duplicate(s) ignored"
+        f"Read {plural(info['lines'], 'line')}, {plural(info['events'], 'event')} used; "
+        f"{plural(info['tickets'], 'ticket')} evaluated ({info['tickets_unmatched']:,} matched "
+        f"no policy); rejected {plural(info['events_rejected'], 'event')} and "
+        f"{plural(info['tickets_rejected'], 'ticket')}; "
+        f"{plural(info['duplicates'], 'duplicate')} ignored"
     )
     if info["tickets_not_yet_created"]:
         text += f"; {info['tickets_not_yet_created']:,} created after --at left out"
     return text
 
 
-def audit_renderable(doc: dict[str, Any]) -> Group:
-    """The terminal summary of an audit document made by :func:`audit_to_dict`."""
+def audit_renderable(doc: dict[str, Any], width: int | None = None) -> Group:
+    """The terminal summary of an audit document made by :func:`audit_to_dict`.
+
+    ``width`` is the terminal's: each table leaves out its least needed columns
+    to fit, never cutting a name (``None``: every column).
+    """
     parts: list[Any] = [
         Text(
             f"SLA audit at {doc['at']} (periods: {doc['period']}, time zone {doc['timezone']})",
             style="bold",
         ),
+        Text(_versions_line(doc), style="dim"),
         Text(input_line(doc)),
         Text(""),
-        _overall_table(doc),
-        _compliance_table("Compliance by channel", "Channel", doc["by_channel"]),
-        _compliance_table("Compliance by priority", "Priority", doc["by_priority"]),
-        _response_table(doc["by_channel"]),
-        _compliance_table(f"Trend by {doc['period']}", "Period", doc["by_period"]),
-        _worst_table(doc),
+        _overall_table(doc, width),
+        _compliance_table("Compliance by channel", "Channel", doc["by_channel"], width),
+        _compliance_table("Compliance by priority", "Priority", doc["by_priority"], width),
+        _response_table(doc["by_channel"], width),
+        _compliance_table(f"Trend by {doc['period']}", "Period", doc["by_period"], width),
+        _worst_table(doc, width),
     ]
     if doc["by"] and doc["by"] not in (["channel"], ["priority"], ["period"]):
         parts.append(
-            _compliance_table("By " + ", ".join(doc["by"]), " / ".join(doc["by"]), doc["groups"])
+            _compliance_table(
+                "By " + ", ".join(doc["by"]), " / ".join(doc["by"]), doc["groups"], width
+            )
         )
-    return Group(*parts)
+    # A blank line after each table: borderless tables need it to read apart.
+    spaced: list[Any] = []
+    for part in parts:
+        spaced.append(part)
+        if isinstance(part, Table):
+            spaced.append(Text(""))
+    return Group(*spaced)
 
 
-__all__ = ["SCHEMA", "audit_renderable", "audit_to_dict", "input_line", "input_summary"]
+__all__ = [
+    "SCHEMA",
+    "audit_renderable",
+    "audit_to_dict",
+    "input_line",
+    "input_summary",
+    "software_versions",
+]

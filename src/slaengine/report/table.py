@@ -1,11 +1,20 @@
-"""Evaluation results as a terminal table for people."""
+"""Evaluation results as a terminal table for people, fitted to the terminal's width.
+
+What a reader needs first — ticket id, metric, state, due time, time left —
+is never cut. When the table is too wide for the terminal, the layout gives
+way in steps instead: the policy moves under the ticket id, times lose their
+year, then the start and stop columns go.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Final
 from zoneinfo import ZoneInfo
 
+from rich import box
 from rich.table import Table
 from rich.text import Text
 
@@ -13,6 +22,9 @@ from slaengine.clocks import ACHIEVED, ACTIVE, BREACHED, CANCELLED, PAUSED
 from slaengine.durations import format_duration
 from slaengine.engine import TicketResult
 from slaengine.policy.model import NEXT_RESPONSE, PERIODIC_UPDATE
+from slaengine.report.terminal import COLUMN_EXTRA
+from slaengine.safetext import printable
+from slaengine.words import plural
 
 MULTI_INSTANCE = frozenset({NEXT_RESPONSE, PERIODIC_UPDATE})
 
@@ -23,50 +35,205 @@ STATE_STYLES: dict[str, str] = {
     BREACHED: "bold red",
     CANCELLED: "dim",
 }
+LONG_TIME: Final = "%Y-%m-%d %H:%M"
+SHORT_TIME: Final = "%m-%d %H:%M"
+# Columns that are never shortened: what the table is read for.
+_KEPT: Final = frozenset({"Ticket", "Metric", "State", "Due", "Left"})
 
 
-def local_time(t: int | None, zone: dt.tzinfo) -> str:
+def cell(text: str, style: str = "") -> Text:
+    """A table cell of text from input files: shown as written, never read as markup,
+    control characters escaped (see :mod:`slaengine.safetext`)."""
+    return Text(printable(text), style=style)
+
+
+def local_time(t: int | None, zone: dt.tzinfo, fmt: str = LONG_TIME) -> str:
     """``t`` (epoch seconds) as ``YYYY-MM-DD HH:MM`` in ``zone``; ``-`` for ``None``."""
     if t is None:
         return "-"
-    return dt.datetime.fromtimestamp(t, zone).strftime("%Y-%m-%d %H:%M")
+    return dt.datetime.fromtimestamp(t, zone).strftime(fmt)
 
 
-def results_table(results: Iterable[TicketResult], timezone: str = "UTC") -> Table:
-    """A table with one row per clock instance (one row for an unmatched ticket)."""
-    zone = ZoneInfo(timezone)
-    table = Table(title=f"SLA states (times in {timezone})", header_style="bold")
-    for column in ("Ticket", "Policy", "Metric", "State", "Start", "Due", "Stop"):
-        table.add_column(column, no_wrap=True)
-    table.add_column("Elapsed / target", justify="right", no_wrap=True)
-    table.add_column("Left", justify="right", no_wrap=True)
+@dataclass(frozen=True, slots=True)
+class _Layout:
+    """Which columns to show, whether the policy has its own column, the time format."""
+
+    columns: tuple[str, ...]
+    policy_column: bool
+    time_format: str
+
+
+_ALL: Final = ("Ticket", "Policy", "Metric", "State", "Start", "Due", "Stop",
+               "Elapsed/target", "Left")  # fmt: skip
+_LAYOUTS: Final = (
+    _Layout(_ALL, True, LONG_TIME),
+    _Layout(tuple(c for c in _ALL if c != "Policy"), False, LONG_TIME),
+    _Layout(tuple(c for c in _ALL if c != "Policy"), False, SHORT_TIME),
+    _Layout(
+        ("Ticket", "Metric", "State", "Due", "Stop", "Elapsed/target", "Left"), False, SHORT_TIME
+    ),
+    _Layout(("Ticket", "Metric", "State", "Due", "Elapsed/target", "Left"), False, SHORT_TIME),
+)
+_RIGHT: Final = frozenset({"Elapsed/target", "Left"})
+
+
+@dataclass(frozen=True, slots=True)
+class _Row:
+    cells: dict[str, str]
+    state: str
+    first: bool  # the ticket's first row: a section starts here
+
+
+def _rows(
+    results: Iterable[TicketResult], zone: dt.tzinfo, fmt: str, states: Sequence[str] | None
+) -> list[_Row]:
+    rows: list[_Row] = []
     for result in results:
-        if result.policy is None or not result.clocks:
+        policy = "unmatched" if result.policy is None else printable(result.policy.name)
+        ticket = printable(result.ticket)
+        clocks = [c for c in result.clocks if not states or c.state in states]
+        if not states and (result.policy is None or not result.clocks):
             # One row saying why there are no clocks: no policy, or none started yet.
-            policy = (
-                Text("unmatched", style="magenta") if result.policy is None else result.policy.name
-            )
-            created = local_time(result.state.created, zone)
-            table.add_row(result.ticket, policy, "(no clocks)", "-", created, *["-"] * 4)
-        first = True
-        for clock in result.clocks:
+            cells = dict.fromkeys(_ALL, "-")
+            cells |= {"Ticket": ticket, "Policy": policy, "Metric": "(no clocks)",
+                      "Start": local_time(result.state.created, zone, fmt)}  # fmt: skip
+            rows.append(_Row(cells, "", True))
+        for n, clock in enumerate(clocks):
             many = clock.metric in MULTI_INSTANCE
-            metric = f"{clock.metric} #{clock.instance}" if many else clock.metric
-            left = format_duration(clock.remaining) if clock.stop is None else "-"
-            table.add_row(
-                result.ticket if first else "",
-                result.policy.name if first and result.policy else "",
-                metric,
-                Text(clock.state, style=STATE_STYLES.get(clock.state, "")),
-                local_time(clock.start, zone),
-                local_time(clock.due, zone),
-                local_time(clock.stop, zone),
-                f"{format_duration(clock.elapsed)} / {format_duration(clock.target)}",
-                left,
-            )
-            first = False
-        table.add_section()
+            cells = {
+                "Ticket": ticket if n == 0 else "",
+                "Policy": policy if n == 0 else "",
+                "Metric": f"{clock.metric} #{clock.instance}" if many else clock.metric,
+                "State": clock.state,
+                "Start": local_time(clock.start, zone, fmt),
+                "Due": local_time(clock.due, zone, fmt),
+                "Stop": local_time(clock.stop, zone, fmt),
+                "Elapsed/target": (
+                    f"{format_duration(clock.elapsed)} / {format_duration(clock.target)}"
+                ),
+                "Left": format_duration(clock.remaining) if clock.stop is None else "-",
+            }
+            rows.append(_Row(cells, clock.state, n == 0))
+    return rows
+
+
+def _widest(rows: Sequence[_Row], layout: _Layout, column: str) -> int:
+    cells = [row.cells[column] for row in rows]
+    if column == "Ticket" and not layout.policy_column:
+        cells += [row.cells["Policy"] for row in rows if row.first]
+    return max([len(column), *(len(cell) for cell in cells)])
+
+
+def _fits(rows: Sequence[_Row], layout: _Layout, width: int) -> bool:
+    needed = sum(_widest(rows, layout, c) + COLUMN_EXTRA for c in layout.columns)
+    return needed <= width
+
+
+def select_tickets(
+    results: Sequence[TicketResult], states: Sequence[str] | None, limit: int | None
+) -> tuple[list[TicketResult], int]:
+    """The tickets to show and how many matched: with a clock in ``states``, the first ``limit``."""
+    matching = [
+        result
+        for result in results
+        if not states or any(clock.state in states for clock in result.clocks)
+    ]
+    return matching[:limit] if limit is not None else matching, len(matching)
+
+
+def selection_line(shown: int, matching: int, states: Sequence[str] | None) -> str:
+    """``2 of 5 tickets with a breached clock shown``: what ``--state``/``--limit`` left."""
+    which = f" with a {' or '.join(states)} clock" if states else ""
+    return f"{shown:,} of {plural(matching, 'ticket')}{which} shown"
+
+
+def results_table(
+    results: Iterable[TicketResult],
+    timezone: str = "UTC",
+    width: int | None = None,
+    states: Sequence[str] | None = None,
+) -> Table:
+    """A table with one row per clock instance (one row for an unmatched ticket).
+
+    ``width`` is the terminal's width in characters: the widest layout that
+    fits is chosen (``None``: every column, as for a file or pipe). With
+    ``states``, only clocks in those states are listed.
+    """
+    zone = ZoneInfo(timezone)
+    results = list(results)
+    layout = _LAYOUTS[0]
+    rows = _rows(results, zone, layout.time_format, states)
+    if width is not None:
+        for candidate in _LAYOUTS:
+            if candidate.time_format != layout.time_format:
+                rows = _rows(results, zone, candidate.time_format, states)
+            layout = candidate
+            if _fits(rows, candidate, width):
+                break
+    title = f"SLA states (times in {timezone})"
+    if layout.time_format == SHORT_TIME:
+        years = sorted({local_time(t, zone, "%Y") for t in _instants(results)})
+        title = f"SLA states (times in {timezone}, {', '.join(years) or 'no times'})"
+    widths = {column: _widest(rows, layout, column) for column in layout.columns}
+    if width is not None and not layout.policy_column:
+        # Too wide still: the policy names under the ticket ids give way first.
+        excess = sum(w + COLUMN_EXTRA for w in widths.values()) - width
+        ids = max([len("Ticket"), *(len(row.cells["Ticket"]) for row in rows)])
+        widths["Ticket"] = max(ids, widths["Ticket"] - max(excess, 0))
+    table = Table(
+        title=title,
+        header_style="bold",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        padding=(0, 1, 0, 0),
+    )
+    for column in layout.columns:
+        table.add_column(
+            column,
+            justify="right" if column in _RIGHT else "left",
+            no_wrap=True,
+            width=widths[column],
+            min_width=widths[column] if column in _KEPT else None,
+            overflow="ellipsis",
+        )
+    for n, row in enumerate(rows):
+        if row.first and n:
+            table.add_section()
+        cells: list[str | Text] = []
+        for column in layout.columns:
+            value = row.cells[column]
+            if column == "State" and row.state:
+                cells.append(Text(value, style=STATE_STYLES.get(row.state, "")))
+            elif column == "Ticket" and not layout.policy_column and not row.first:
+                # Without a policy column, the policy is read under the ticket id.
+                under = rows[n - 1].cells["Policy"] if rows[n - 1].first else ""
+                cells.append(Text(under, style="dim"))
+            elif column == "Policy" and value == "unmatched":
+                cells.append(Text(value, style="magenta"))
+            else:
+                # Text, not a string: ids and names from input files are never markup.
+                cells.append(Text(value))
+        table.add_row(*cells)
+        alone = row.first and (n + 1 == len(rows) or rows[n + 1].first)
+        if alone and not layout.policy_column:
+            policy = Text(row.cells["Policy"], style="dim")
+            table.add_row(policy, *[""] * (len(layout.columns) - 1))
     return table
 
 
-__all__ = ["STATE_STYLES", "local_time", "results_table"]
+def _instants(results: Sequence[TicketResult]) -> list[int]:
+    found: list[int] = []
+    for result in results:
+        found.append(result.state.created)
+        for clock in result.clocks:
+            found.extend(t for t in (clock.start, clock.due, clock.stop) if t is not None)
+    return found
+
+
+__all__ = [
+    "STATE_STYLES",
+    "local_time",
+    "results_table",
+    "select_tickets",
+    "selection_line",
+]

@@ -10,7 +10,9 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
+from slaengine.report.table import cell
 from slaengine.whatif import MISSED, Backtest, Tally
+from slaengine.words import plural
 
 SHOWN_FLIPS = 20
 
@@ -94,7 +96,7 @@ def _compliance_table(title: str, label: str, rows: dict[str, Tally]) -> Table:
         table.add_column(column, justify="right")
     for name, tally in rows.items():
         table.add_row(
-            name,
+            cell(name),
             _percent(tally.old_compliance),
             _percent(tally.new_compliance),
             _change(tally),
@@ -111,7 +113,8 @@ def backtest_renderable(result: Backtest, old_name: str, new_name: str) -> Group
     lines = [
         Text(f"What if {new_name} had applied instead of {old_name}", style="bold"),
         Text(
-            f"{result.tickets:,} tickets over {len(result.weeks)} week(s); policy changed for "
+            f"{plural(result.tickets, 'ticket')} over {plural(len(result.weeks), 'week')}; "
+            f"policy changed for "
             f"{result.policy_changed:,}; unmatched {result.unmatched_old:,} -> "
             f"{result.unmatched_new:,}"
         ),
@@ -136,12 +139,12 @@ def backtest_renderable(result: Backtest, old_name: str, new_name: str) -> Group
             flips.add_column(column)
         for f in result.flips[:SHOWN_FLIPS]:
             flips.add_row(
-                f.ticket,
+                cell(f.ticket),
                 f"{f.metric} #{f.instance}",
                 f.old,
                 f.new,
-                f.old_policy or "unmatched",
-                f.new_policy or "unmatched",
+                cell(f.old_policy or "unmatched"),
+                cell(f.new_policy or "unmatched"),
             )
         parts.append(flips)
         if len(result.flips) > SHOWN_FLIPS:

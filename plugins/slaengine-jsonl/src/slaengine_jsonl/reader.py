@@ -19,6 +19,7 @@ from __future__ import annotations
 import fnmatch
 import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,8 @@ from slaengine_jsonl.config import DEFAULT_PATTERN
 _log = structlog.get_logger("slaengine_jsonl")
 
 _JSON_TYPES = {list: "an array", str: "a string", int: "a number", float: "a number"}
+# A \uD800-\uDFFF escape: only a line holding one can decode to a lone surrogate.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +47,8 @@ class Cursor:
     def dumps(self) -> str:
         """The cursor as the JSON text the worker stores."""
         data = {"file": self.file, "offset": self.offset, "line": self.line}
-        return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+        # ASCII: a file name with undecodable bytes (surrogate escapes) stays storable.
+        return json.dumps(data, separators=(",", ":"))
 
     @classmethod
     def loads(cls, text: str) -> Cursor:
@@ -209,10 +213,25 @@ class JsonlSource:
             value: Any = json.loads(text)
         except json.JSONDecodeError as exc:
             return _problem(origin, f"E401 not valid JSON: {exc.msg} (column {exc.colno})")
+        except ValueError as exc:  # an integer beyond Python's digit limit
+            return _problem(origin, f"E401 not usable JSON: {str(exc).split(':')[0]}")
+        except RecursionError:
+            return _problem(origin, "E401 not usable JSON: nested too deeply")
+        if _SURROGATE_ESCAPE.search(text) and _has_lone_surrogate(value):
+            return _problem(origin, "E401 not valid Unicode: a \\u escape names a lone surrogate")
         if not isinstance(value, dict):
             kind = "null" if value is None else _JSON_TYPES.get(type(value), "a boolean")
             return _problem(origin, f"E400 an event must be a JSON object, got {kind}")
         return SourceRecord(origin, value)
+
+
+def _has_lone_surrogate(value: Any) -> bool:
+    """Whether a key or string anywhere in ``value`` cannot be written as UTF-8."""
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 __all__ = ["Cursor", "JsonlSource"]

@@ -4,24 +4,30 @@ Standard library only (:mod:`urllib.request`). A delivery returns when the
 receiver answered 2xx and raises :class:`WebhookError` otherwise. It retries
 at once, a few times, only what a moment may fix (a refused or reset
 connection, a 5xx, 408 or 429); everything else is left to the live engine's
-outbox, which retries later with backoff. A timed-out attempt is not retried
-at once either, so a hung receiver holds a delivery for about one ``timeout``.
+outbox, which retries later with backoff. ``timeout`` is a total deadline per
+attempt, from connecting to the last byte read: a receiver that trickles its
+answer is cut off when it runs out. A timed-out attempt is not retried at
+once, so a hung receiver holds a delivery for about one ``timeout``.
 """
 
 from __future__ import annotations
 
 import email.utils
+import functools
 import hashlib
 import hmac
 import http.client
+import socket
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import Message
 from typing import IO, Any
 
+from slaengine.delivery import Deadline, one_line
 from slaengine.notifications import Notification
 from slaengine_webhook import __version__, payload
 from slaengine_webhook.config import Target, missing_secret
@@ -37,6 +43,21 @@ RETRY_STATUSES = frozenset({408, 429})
 _SNIPPET = 200
 # How much of a successful answer to read before closing: its content is not used.
 _DRAIN = 1 << 16
+
+
+# Key characters sent as they are: printable ASCII but space and "%" (the escape itself).
+_KEY_SAFE = "".join(chr(c) for c in range(0x21, 0x7F) if chr(c) != "%")
+
+
+def encode_key(key: str) -> str:
+    """The ``Idempotency-Key`` header value of ``key``: percent-encoded UTF-8 where needed.
+
+    Printable ASCII other than space and ``%`` stays as it is, so a usual key
+    (``T-1001/first_response/1/breach/0``) is sent unchanged; every other
+    character (non-Latin letters, emoji, CR, LF, space, ``%``) becomes ``%XX``
+    per UTF-8 byte. ``urllib.parse.unquote(value)`` gives the key back.
+    """
+    return urllib.parse.quote(key, safe=_KEY_SAFE)
 
 
 def sign(secret: bytes, timestamp: str, body: bytes) -> str:
@@ -76,9 +97,50 @@ class _Failure:
     retry_after: float | None = None
 
 
-def _one_line(data: bytes) -> str:
-    text = " ".join(data.decode("utf-8", "replace").split())
-    return text if len(text) <= _SNIPPET else text[: _SNIPPET - 1] + "…"
+class _WatchedHTTP(http.client.HTTPConnection):
+    """An HTTP connection whose sockets are put under an attempt's :class:`Deadline`."""
+
+    def __init__(self, *args: Any, deadline: Deadline, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.deadline = deadline
+
+    def _create_connection(self, *args: Any, **kwargs: Any) -> socket.socket:
+        # The raw socket: shutting it down also ends a stalled TLS handshake.
+        return self.deadline.watch(socket.create_connection(*args, **kwargs))
+
+    def connect(self) -> None:
+        super().connect()
+        # After a TLS handshake ``sock`` is a new object (the raw one was detached):
+        # it is the one the answer is read through, so it is the one to shut.
+        self.deadline.watch(self.sock)
+
+
+class _WatchedHTTPS(_WatchedHTTP, http.client.HTTPSConnection):
+    """The HTTPS kind of :class:`_WatchedHTTP`."""
+
+
+class DeadlineHTTP(urllib.request.HTTPHandler):
+    def __init__(self, deadline: Deadline) -> None:
+        super().__init__()
+        self.deadline = deadline
+
+    def http_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        return self.do_open(functools.partial(_WatchedHTTP, deadline=self.deadline), req)
+
+
+class DeadlineHTTPS(urllib.request.HTTPSHandler):
+    def __init__(self, deadline: Deadline) -> None:
+        super().__init__()
+        self.deadline = deadline
+
+    def https_open(self, req: urllib.request.Request) -> http.client.HTTPResponse:
+        # The settings HTTPSHandler keeps (check_hostname only before Python 3.12).
+        settings = {"context": getattr(self, "_context", None)}
+        check_hostname = getattr(self, "_check_hostname", None)
+        if check_hostname is not None:
+            settings["check_hostname"] = check_hostname
+        factory = functools.partial(_WatchedHTTPS, deadline=self.deadline)
+        return self.do_open(factory, req, **settings)
 
 
 def retry_after_seconds(value: str | None, now: float) -> float | None:
@@ -114,7 +176,6 @@ class WebhookClient:
         self.target = target
         self._sleep = sleep
         self._clock = clock
-        self._opener = urllib.request.build_opener(_NoRedirects)
 
     def deliver(self, notification: Notification) -> None:
         """POST ``notification``; return once the receiver answered 2xx.
@@ -160,7 +221,7 @@ class WebhookClient:
         headers = {
             "Content-Type": "application/json",
             "User-Agent": USER_AGENT,
-            IDEMPOTENCY_HEADER: key,
+            IDEMPOTENCY_HEADER: encode_key(key),
             TIMESTAMP_HEADER: timestamp,
         }
         if self.target.secret is not None:
@@ -169,8 +230,26 @@ class WebhookClient:
 
     def _attempt(self, body: bytes, key: str) -> _Failure | None:
         request = self._request(body, key)
+        deadline = Deadline(self.target.timeout)
+        # An opener per attempt: its handlers carry this attempt's deadline.
+        opener = urllib.request.build_opener(
+            _NoRedirects, DeadlineHTTP(deadline), DeadlineHTTPS(deadline)
+        )
+        deadline.start()
         try:
-            with self._opener.open(request, timeout=self.target.timeout) as response:
+            failure = self._exchange(opener, request)
+        finally:
+            deadline.cancel()
+        if deadline.expired:
+            # Whatever the cut-off read raised, the cause is the deadline.
+            return self._timed_out()
+        return failure
+
+    def _exchange(
+        self, opener: urllib.request.OpenerDirector, request: urllib.request.Request
+    ) -> _Failure | None:
+        try:
+            with opener.open(request, timeout=self.target.timeout) as response:
                 response.read(_DRAIN)
         except urllib.error.HTTPError as exc:
             return self._http_failure(exc)
@@ -179,18 +258,26 @@ class WebhookClient:
         except OSError as exc:  # a timeout or reset while reading the response
             return self._connection_failure(exc)
         except http.client.HTTPException as exc:  # an answer that is not HTTP
-            return _Failure(f"not an HTTP answer: {exc!r}", retry=False)
+            return _Failure(f"not an HTTP answer: {one_line(repr(exc))}", retry=False)
+        except ValueError as exc:  # a header http.client refuses to send
+            return _Failure(f"request not sent: {one_line(str(exc))}")
         return None
+
+    def _timed_out(self) -> _Failure:
+        return _Failure(
+            f"no complete answer within the timeout of {self.target.timeout:g} s "
+            "(a total per attempt)"
+        )
 
     def _http_failure(self, exc: urllib.error.HTTPError) -> _Failure:
         try:
-            snippet = _one_line(exc.read(4 * _SNIPPET))
+            snippet = one_line(exc.read(4 * _SNIPPET))
         except OSError:
             snippet = ""
         finally:
             exc.close()
         status = exc.code
-        reason = f"HTTP {status} {exc.reason}" + (f": {snippet}" if snippet else "")
+        reason = f"HTTP {status} {one_line(str(exc.reason))}" + (f": {snippet}" if snippet else "")
         if 300 <= status < 400:
             return _Failure(
                 f"{reason}; redirects are not followed, configure the final URL", status
@@ -202,10 +289,10 @@ class WebhookClient:
 
     def _connection_failure(self, reason: Any) -> _Failure:
         if isinstance(reason, TimeoutError):
-            return _Failure(f"no answer within the timeout of {self.target.timeout:g} s")
+            return self._timed_out()
         if isinstance(reason, ConnectionError):  # refused, reset, aborted
-            return _Failure(f"connection failed: {reason}", retry=True)
-        return _Failure(f"could not connect: {reason}")
+            return _Failure(f"connection failed: {one_line(str(reason))}", retry=True)
+        return _Failure(f"could not connect: {one_line(str(reason))}")
 
 
 __all__ = [
@@ -215,6 +302,7 @@ __all__ = [
     "USER_AGENT",
     "WebhookClient",
     "WebhookError",
+    "encode_key",
     "retry_after_seconds",
     "sign",
 ]

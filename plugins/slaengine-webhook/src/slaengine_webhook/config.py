@@ -20,7 +20,9 @@ from slaengine.problems import did_you_mean
 PLUGIN: Final = "webhook"
 JSON: Final = "json"
 SLACK: Final = "slack"
-FORMATS: Final = (JSON, SLACK)
+TEAMS: Final = "teams"
+GOOGLE_CHAT: Final = "google-chat"
+FORMATS: Final = (JSON, SLACK, TEAMS, GOOGLE_CHAT)
 
 DEFAULT_TIMEOUT: Final = 5.0
 DEFAULT_RETRIES: Final = 2
@@ -46,7 +48,7 @@ PLUGIN_KEYS: Final = ("targets",)
 class Target:
     """One webhook receiver: where to POST, how to sign, how long to wait and retry.
 
-    ``timeout`` bounds each attempt (seconds); ``retries`` is the number of
+    ``timeout`` bounds each attempt in all (seconds); ``retries`` is the number of
     immediate retries after a refused or reset connection, a 5xx, 408 or 429,
     waiting ``backoff * 2**n`` seconds, or the receiver's ``Retry-After``; no
     wait is longer than ``max_retry_after`` (a longer ``Retry-After`` ends the
@@ -252,10 +254,12 @@ def load_targets(config: Mapping[str, Any], environ: Mapping[str, str] | None = 
 
 __all__ = [
     "FORMATS",
+    "GOOGLE_CHAT",
     "JSON",
     "PLUGIN",
     "SLACK",
     "TARGET_KEYS",
+    "TEAMS",
     "ConfigError",
     "Loaded",
     "Target",

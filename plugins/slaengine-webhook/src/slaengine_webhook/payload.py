@@ -1,15 +1,23 @@
-"""Request bodies for a notification: slaengine's JSON, or a Slack incoming-webhook message.
+"""Request bodies for a notification: slaengine's JSON, or a chat incoming-webhook message.
 
-Pure functions of a :class:`~slaengine.notifications.Notification`: no I/O, no clock.
+Chat bodies: Slack (``text`` and ``blocks``), Microsoft Teams (an Adaptive Card
+in a ``message`` with an attachment) and Google Chat (``text`` and
+``cardsV2``). Pure functions of a :class:`~slaengine.notifications.Notification`:
+no I/O, no clock.
 """
 
 from __future__ import annotations
 
+import hashlib
+import html
 import json
 from typing import Any
 
 from slaengine.notifications import ESCALATION, WARNING, Notification, iso
-from slaengine_webhook.config import JSON, SLACK
+from slaengine_webhook.config import GOOGLE_CHAT, JSON, SLACK, TEAMS
+
+ADAPTIVE_CARD = "application/vnd.microsoft.card.adaptive"
+ADAPTIVE_SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
 
 
 def event_name(notification: Notification) -> str:
@@ -73,10 +81,100 @@ def slack_body(notification: Notification, target: str) -> dict[str, Any]:
     }
 
 
+def facts(notification: Notification, target: str) -> list[tuple[str, str]]:
+    """The details a chat card lists under the summary, as (label, value) pairs."""
+    n = notification
+    return [
+        ("Ticket", n.ticket),
+        ("Metric", f"{n.metric} (clock {n.instance})"),
+        ("Policy", n.policy or "-"),
+        ("Priority", n.priority or "-"),
+        ("Due", iso(n.due) or "no due time"),
+        ("Reached at", iso(n.at) or "-"),
+        ("Key", n.key),
+        ("Target", target),
+    ]
+
+
+def teams_body(notification: Notification, target: str) -> dict[str, Any]:
+    """A Microsoft Teams message: one Adaptive Card (a title, the summary, a fact set).
+
+    The ``message`` envelope with an Adaptive Card attachment is what Teams
+    incoming webhooks and Workflows "post to a channel when a webhook request
+    is received" accept. Text is plain: Adaptive Card text cannot mention anyone.
+    """
+    n = notification
+    card = {
+        "$schema": ADAPTIVE_SCHEMA,
+        "type": "AdaptiveCard",
+        "version": "1.4",
+        "body": [
+            {
+                "type": "TextBlock",
+                "text": _title(n),
+                "weight": "Bolder",
+                "size": "Medium",
+                "color": "Attention" if n.kind != "achieved" else "Good",
+                "wrap": True,
+            },
+            {"type": "TextBlock", "text": summary(n), "wrap": True},
+            {
+                "type": "FactSet",
+                "facts": [{"title": label, "value": value} for label, value in facts(n, target)],
+            },
+        ],
+    }
+    return {
+        "type": "message",
+        "summary": summary(n),
+        "attachments": [{"contentType": ADAPTIVE_CARD, "contentUrl": None, "content": card}],
+    }
+
+
+def _chat_text(text: str) -> str:
+    # Google Chat reads "<users/all>" in a message's text as a mention and
+    # "<url|label>" as a link: angle brackets from ticket data must not do either.
+    return text.replace("<", "\u2039").replace(">", "\u203a")
+
+
+def google_chat_body(notification: Notification, target: str) -> dict[str, Any]:
+    """A Google Chat incoming-webhook message: ``text`` (the summary) plus one card.
+
+    The card (``cardsV2``) has the title as header and one ``decoratedText``
+    widget per fact; card text is Google Chat's HTML subset, so values are
+    HTML-escaped. ``cardId`` is derived from the idempotency key.
+    """
+    n = notification
+    widgets = [
+        {"decoratedText": {"topLabel": label, "text": html.escape(value), "wrapText": True}}
+        for label, value in facts(n, target)
+    ]
+    card_id = "sla-" + hashlib.sha256(n.key.encode()).hexdigest()[:16]
+    return {
+        "text": _chat_text(summary(n)),
+        "cardsV2": [
+            {
+                "cardId": card_id,
+                "card": {
+                    "header": {
+                        "title": _title(n),
+                        "subtitle": html.escape(f"ticket {n.ticket} · {n.metric}"),
+                    },
+                    "sections": [{"widgets": widgets}],
+                },
+            }
+        ],
+    }
+
+
 def render(notification: Notification, target: str, body_format: str = JSON) -> bytes:
-    """The UTF-8 JSON body to POST to ``target`` in ``body_format`` (``json`` or ``slack``)."""
+    """The UTF-8 JSON body to POST to ``target`` in ``body_format`` (see ``FORMATS``)."""
     if body_format == SLACK:
         body = slack_body(notification, target)
+    elif body_format == TEAMS:
+        body = teams_body(notification, target)
+    elif body_format == GOOGLE_CHAT:
+        body = google_chat_body(notification, target)
     elif body_format == JSON:
         body = json_body(notification, target)
     else:
@@ -84,4 +182,13 @@ def render(notification: Notification, target: str, body_format: str = JSON) -> 
     return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-__all__ = ["event_name", "json_body", "render", "slack_body", "summary"]
+__all__ = [
+    "event_name",
+    "facts",
+    "google_chat_body",
+    "json_body",
+    "render",
+    "slack_body",
+    "summary",
+    "teams_body",
+]

@@ -1,0 +1,49 @@
+"""slaengine hooks of the e-mail plugin: targets from the configuration become notify targets."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import structlog
+
+from slaengine.hookspecs import RegisterNotifier, RegisterSource, hookimpl
+from slaengine_email.config import PLUGIN, load
+from slaengine_email.notifier import EmailNotifier
+
+_log = structlog.get_logger("slaengine_email")
+
+# The notifier of the last ``slaengine_configure``. The entry point loads this
+# module, so its state is shared by every plugin manager of the process; each
+# configure replaces it whole.
+_current: list[EmailNotifier] = []
+
+
+@hookimpl
+def slaengine_configure(config: Mapping[str, Any]) -> None:
+    """Read ``[plugins.email]``; every problem is logged with the table it is in."""
+    loaded = load(config)
+    for target, problem in loaded.problems:
+        _log.error("e-mail configuration problem", plugin=PLUGIN, target=target, problem=problem)
+    for old in _current:
+        old.close()
+    _current.clear()
+    if loaded.server is not None and loaded.targets:
+        _current.append(EmailNotifier(loaded.server, loaded.targets))
+
+
+@hookimpl
+def slaengine_register_notifiers(register: RegisterNotifier) -> None:
+    """One notify target per configured e-mail target."""
+    for notifier in _current:
+        for name, target in notifier.targets.items():
+            mode = f"digest every {target.digest} s" if target.digest else "one message each"
+            description = target.description or f"e-mail to {', '.join(target.to)} ({mode})"
+            register(name, description, notifier.deliverer(name))
+
+
+@hookimpl
+def slaengine_register_sources(register: RegisterSource) -> None:
+    """Registers no source: the worker is starting, so start sending due digests."""
+    for notifier in _current:
+        notifier.start_digests()

@@ -1,0 +1,101 @@
+"""The plugin through slaengine's plugin manager: configure, register, start digests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import structlog
+from slaengine_email import hooks
+from slaengine_email.config import parse_server
+
+from slaengine.plugins import make_plugins
+
+SERVER = {"host": "127.0.0.1", "port": 2525, "security": "none", "from": "a@example.org"}
+
+
+@pytest.fixture(autouse=True)
+def _forget_notifiers():
+    yield
+    for notifier in hooks._current:
+        notifier.close()
+    hooks._current.clear()
+
+
+def _plugins(table: object):
+    plugins = make_plugins(entry_points=False, plugins=[("email", hooks)])
+    with structlog.testing.capture_logs() as logs:
+        plugins.configure({"plugins": {"email": table}})
+    return plugins, logs
+
+
+def test_targets_become_notifiers_with_descriptions(tmp_path: Path):
+    plugins, logs = _plugins(
+        {
+            **SERVER,
+            "digest_state": str(tmp_path / "d.db"),
+            "targets": {
+                "lead": {"to": ["lead@example.org", "b@example.org"]},
+                "managers": {"to": "m@example.org", "digest": "15m"},
+                "named": {"to": "n@example.org", "description": "Night desk"},
+            },
+        }
+    )
+    notifiers = plugins.notifiers()
+    assert sorted(notifiers) == ["lead", "managers", "named"]
+    assert (
+        notifiers["lead"].description
+        == "e-mail to lead@example.org, b@example.org (one message each)"
+    )
+    assert notifiers["managers"].description == "e-mail to m@example.org (digest every 900 s)"
+    assert notifiers["named"].description == "Night desk"
+    assert {n.plugin for n in notifiers.values()} == {"email"}
+    assert all(n.deliver is not None for n in notifiers.values())
+    assert logs == []
+    assert (tmp_path / "d.db").stat().st_mode & 0o777 == 0o600  # the spool is private
+
+
+def test_a_bad_target_is_logged_with_its_table_and_left_out():
+    plugins, logs = _plugins(
+        {**SERVER, "targets": {"good": {"to": "g@example.org"}, "bad": {"too": "x"}}}
+    )
+    assert list(plugins.notifiers()) == ["good"]
+    [log] = logs
+    assert log["event"] == "e-mail configuration problem"
+    assert log["target"] == "bad"
+    assert log["problem"].startswith(
+        "[plugins.email.targets.bad] unknown setting 'too'; did you mean 'to'?"
+    )
+
+
+def test_a_bad_server_registers_nothing_and_says_why():
+    plugins, logs = _plugins({"host": "h", "targets": {"good": {"to": "g@example.org"}}})
+    assert plugins.notifiers() == {}
+    assert any("from: required" in log["problem"] for log in logs)
+
+
+def test_without_the_table_nothing_is_registered():
+    plugins = make_plugins(entry_points=False, plugins=[("email", hooks)])
+    plugins.configure({})
+    assert plugins.notifiers() == {}
+
+
+def test_the_worker_starting_starts_the_digest_thread(tmp_path: Path):
+    plugins, _ = _plugins(
+        {
+            **SERVER,
+            "digest_state": str(tmp_path / "d.db"),
+            "targets": {"managers": {"to": "m@example.org", "digest": "1h"}},
+        }
+    )
+    [notifier] = hooks._current
+    assert notifier.flusher is not None
+    assert notifier.flusher._thread is None
+    plugins.sources()  # what the worker asks for when it starts
+    assert notifier.flusher._thread is not None
+    assert notifier.flusher._thread.is_alive()
+
+
+def test_an_internationalised_sender_domain_is_used_in_its_ascii_form():
+    server = parse_server({**SERVER, "from": "SLA <sla@b\u00fccher.example>"}, environ={})
+    assert server.domain == "xn--bcher-kva.example"

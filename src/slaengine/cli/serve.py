@@ -1,0 +1,107 @@
+"""``slaengine serve``: the HTTP API, with the live worker in the same process."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from slaengine.cli._live import add_live_options, live_settings, open_engine, open_store
+from slaengine.cli._options import command_plugins
+from slaengine.errors import UserError
+from slaengine.live import Dispatcher, LiveEngine
+from slaengine.live.worker import Worker
+from slaengine.logs import configure_logging
+
+
+def register(commands: Any) -> None:
+    """Add the ``serve`` subcommand."""
+    parser = commands.add_parser(
+        "serve",
+        help="serve the HTTP API (events and inbox webhooks in, status and at-risk out)",
+        description="Serve the live engine over HTTP: POST /events and /inbox/VENDOR, "
+        "GET /tickets/ID, /at-risk, /healthz and /metrics (see docs/api.md). Unless "
+        "--no-worker is given, the live worker (sources, advance, dispatch) runs in the "
+        "same process. SIGTERM or Ctrl-C stops both cleanly. Needs the serve extra: "
+        'python3 -m pip install "slaengine[serve]".',
+    )
+    add_live_options(parser)
+    parser.add_argument(
+        "--listen",
+        metavar="HOST:PORT",
+        help="address to listen on (default: [serve] listen, else 127.0.0.1:8080)",
+    )
+    parser.add_argument(
+        "--no-worker",
+        action="store_true",
+        help="serve only; a separate 'slaengine run' advances the clock and delivers",
+    )
+    parser.add_argument(
+        "--tick",
+        type=float,
+        metavar="SECONDS",
+        help="seconds between worker cycles (default: [live] tick, else 5)",
+    )
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Serve until stopped; exit 0 after a clean stop."""
+    configure_logging(max(1, args.verbose))  # a server's log is its output
+    try:
+        from slaengine.serve import Api, WorkerThread, bind, serve, serve_settings
+        from slaengine.serve.metrics import Counters
+    except ImportError as exc:
+        raise UserError(
+            f"slaengine serve needs Starlette and uvicorn ({exc.name} is missing): "
+            'python3 -m pip install "slaengine[serve]"'
+        ) from None
+    if args.tick is not None and args.tick <= 0:
+        raise UserError("--tick must be more than zero seconds")
+    settings = live_settings(args)
+    serving = serve_settings(settings.config, args.listen, False if args.no_worker else None)
+    engine, routing = open_engine(settings)
+    policies = engine.policies
+    plugins = command_plugins()
+    try:
+        sock = bind(serving.host, serving.port)
+    except UserError:
+        engine.store.close()
+        raise
+    opened = [engine]
+
+    def open_api_engine() -> LiveEngine:
+        # The engine opened above first; a fresh connection after a database error.
+        if opened:
+            return opened.pop()
+        return LiveEngine(policies, open_store(settings), routing.recipients)
+
+    counters = Counters()  # the API's and the worker thread's, for /metrics
+    worker = None
+    if serving.worker:
+        sources = plugins.sources()
+
+        def make_worker() -> Worker:
+            live = LiveEngine(policies, open_store(settings), routing.recipients)
+            dispatcher = Dispatcher(
+                live.store, routing.deliverers, settings.backoff, settings.lease
+            )
+            return Worker(
+                live,
+                dispatcher,
+                sources,
+                tick=args.tick or settings.tick,
+                read_limit=settings.read_limit,
+            )
+
+        worker = WorkerThread(
+            make_worker, pause=max(1.0, args.tick or settings.tick), counters=counters
+        )
+    api = Api(
+        open_api_engine,
+        serving,
+        plugins.inboxes(),
+        worker_health=worker.health if worker is not None else None,
+        counters=counters,
+    )
+    serve(api, sock, worker)
+    return 0

@@ -1,0 +1,165 @@
+"""The events table: each event stored once per (ticket, id), with rejects and source cursors.
+
+Mixed into :class:`~slaengine.live.store.Store`. A unique index on (ticket,
+event id) decides what is new, so a repeated delivery, a re-ingested file or
+two processes ingesting the same event at once store it once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from slaengine.live.text import storable
+
+if TYPE_CHECKING:
+    from slaengine.live.store import Dialect
+
+
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    """An event to store: its ticket and instant, canonical JSON, and where it came from."""
+
+    ticket: str
+    at: int
+    payload: str
+    origin: str
+    id: str | None = None  # stored once per (ticket, id); None: always stored
+
+
+@dataclass(frozen=True, slots=True)
+class Duplicate:
+    """An event not stored because its (ticket, id) already was; ``same``: same content."""
+
+    index: int  # its position in the batch
+    same: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Reject:
+    """An event that could not be used, kept with its reason so nothing is lost."""
+
+    origin: str
+    problem: str
+    payload: str | None
+
+
+class EventQueries:
+    """The store's statements on the events, rejects and cursors tables."""
+
+    # Provided by Store.
+    _db: Any
+    dialect: Dialect
+
+    def transaction(self) -> AbstractContextManager[None]:
+        raise NotImplementedError
+
+    def _execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        raise NotImplementedError
+
+    def _executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        raise NotImplementedError
+
+    def _all(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        raise NotImplementedError
+
+    def add_events(
+        self,
+        events: Sequence[NewEvent],
+        now: int,
+        rejects: Sequence[Reject] = (),
+        cursor: tuple[str, str | None] | None = None,
+    ) -> list[Duplicate]:
+        """Store events and rejects, mark their tickets for re-evaluation, save ``cursor``.
+
+        All in one transaction, so a source's cursor moves only with its events.
+        An event whose (ticket, id) is already stored, or came earlier in the
+        batch, is not stored again; those are returned, in batch order.
+        """
+        with self.transaction():
+            stored = self._insert_events(events, now)
+            duplicates = [
+                Duplicate(index, self._same_event(event))
+                for index, (event, new) in enumerate(zip(events, stored, strict=True))
+                if not new
+            ]
+            tickets = sorted({e.ticket for e, new in zip(events, stored, strict=True) if new})
+            self._executemany(
+                "INSERT INTO tickets (ticket, dirty) VALUES (?, 1) "
+                "ON CONFLICT (ticket) DO UPDATE SET dirty = 1",
+                [(ticket,) for ticket in tickets],
+            )
+            self._executemany(
+                "INSERT INTO rejects (origin, problem, payload, received) VALUES (?, ?, ?, ?)",
+                [
+                    (
+                        storable(r.origin),
+                        storable(r.problem),
+                        None if r.payload is None else storable(r.payload),
+                        now,
+                    )
+                    for r in rejects
+                ],
+            )
+            if cursor is not None:
+                self._execute(
+                    "INSERT INTO cursors (source, position) VALUES (?, ?) "
+                    "ON CONFLICT (source) DO UPDATE SET position = excluded.position",
+                    cursor,
+                )
+        return duplicates
+
+    def _insert_events(self, events: Sequence[NewEvent], now: int) -> list[bool]:
+        # Whether each event was stored. The unique (ticket, event_id) index
+        # decides, so two processes ingesting the same event store it once.
+        sql = (
+            "INSERT INTO events (ticket, at, payload, origin, received, event_id) "
+            "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (ticket, event_id) DO NOTHING RETURNING seq"
+        )
+        rows = [(e.ticket, e.at, e.payload, storable(e.origin), now, e.id) for e in events]
+        if not rows:
+            return []
+        if self.dialect.name == "sqlite":  # in-process: one statement per event costs little
+            return [bool(self._db.execute(sql, row).fetchall()) for row in rows]
+        stored = []
+        with self._db.cursor() as cursor:  # pipelined: one round trip for the batch
+            cursor.executemany(self.dialect.sql(sql), rows, returning=True)
+            while True:
+                stored.append(bool(cursor.fetchall()))
+                if not cursor.nextset():
+                    break
+        return stored
+
+    def _same_event(self, event: NewEvent) -> bool:
+        rows = self._all(
+            "SELECT payload FROM events WHERE ticket = ? AND event_id = ?", (event.ticket, event.id)
+        )
+        return bool(rows) and rows[0][0] == event.payload
+
+    def events_of(self, ticket: str) -> list[tuple[int, str, str]]:
+        """``(seq, payload, origin)`` of every stored event of ``ticket``, in arrival order."""
+        return [
+            (int(seq), str(payload), str(origin))
+            for seq, payload, origin in self._all(
+                "SELECT seq, payload, origin FROM events WHERE ticket = ? ORDER BY seq", (ticket,)
+            )
+        ]
+
+    def cursor(self, source: str) -> str | None:
+        """The stored cursor of ``source`` (``None``: it has not been read yet)."""
+        rows = self._all("SELECT position FROM cursors WHERE source = ?", (source,))
+        return None if not rows else rows[0][0]
+
+    def rejects(self, limit: int = 100) -> list[Reject]:
+        """The newest rejected events, newest first."""
+        return [
+            Reject(origin, problem, payload)
+            for origin, problem, payload in self._all(
+                "SELECT origin, problem, payload FROM rejects ORDER BY id DESC LIMIT ?", (limit,)
+            )
+        ]
+
+
+__all__ = ["Duplicate", "EventQueries", "NewEvent", "Reject"]

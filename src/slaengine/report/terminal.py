@@ -1,0 +1,106 @@
+"""The console that command tables print to, and tables fitted to its width.
+
+On a terminal, tables fit its width; so they do when ``COLUMNS`` is set (what
+shells export, and what tests use). Piped or redirected output without
+``COLUMNS`` gets a wide console with every column, for files and ``grep``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Final
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+#: Width of output that goes to a file or a pipe.
+FILE_WIDTH: Final = 200
+
+
+def terminal_console(file_width: int = FILE_WIDTH) -> Console:
+    """A console on standard output, fitted to the terminal or ``COLUMNS``."""
+    fitted = sys.stdout.isatty() or os.environ.get("COLUMNS", "").isdigit()
+    return Console(soft_wrap=False, width=None if fitted else file_width)
+
+
+def fitted_width(console: Console) -> int | None:
+    """The width tables must fit, or ``None`` when output is not for a screen."""
+    if sys.stdout.isatty() or os.environ.get("COLUMNS", "").isdigit():
+        return console.width
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """One column of a fitted table: header, cells, alignment and when it may go.
+
+    ``drop`` 0 keeps the column always, at its full width (names, ids, the
+    figure the table is about). Larger values go first when the table is too
+    wide; columns sharing a value go together (a name and its count).
+    """
+
+    header: str
+    cells: Sequence[str | Text]
+    right: bool = False
+    drop: int = 0
+
+    def natural(self) -> int:
+        """Characters the widest cell (or the header) needs."""
+        return max([len(self.header), *(len(_plain(cell)) for cell in self.cells)])
+
+
+# Characters after each column's text: its right padding and the column separator.
+COLUMN_EXTRA: Final = 2
+
+
+def fitted_table(title: str, columns: Sequence[Column], width: int | None) -> Table:
+    """A table of ``columns`` that fits ``width`` by leaving out the droppable columns.
+
+    Kept columns never shrink; without ``width`` (a file or pipe) every column
+    is shown.
+    """
+    shown = list(columns)
+    if width is not None:
+        while sum(c.natural() + COLUMN_EXTRA for c in shown) > width:
+            ranks = [c.drop for c in shown if c.drop]
+            if not ranks:
+                break
+            shown = [c for c in shown if c.drop != max(ranks)]
+    table = Table(
+        title=title,
+        title_justify="left",
+        header_style="bold",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        padding=(0, 1, 0, 0),
+    )
+    for column in shown:
+        table.add_column(
+            column.header,
+            justify="right" if column.right else "left",
+            no_wrap=True,
+            overflow="ellipsis",
+            min_width=column.natural() if not column.drop else None,
+        )
+    for row in zip(*(column.cells for column in shown), strict=True):
+        table.add_row(*row)
+    return table
+
+
+def _plain(cell: str | Text) -> str:
+    return cell.plain if isinstance(cell, Text) else cell
+
+
+__all__ = [
+    "COLUMN_EXTRA",
+    "FILE_WIDTH",
+    "Column",
+    "fitted_table",
+    "fitted_width",
+    "terminal_console",
+]

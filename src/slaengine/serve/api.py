@@ -1,0 +1,179 @@
+"""What the endpoints share: the live engine on the server's own connection, counters, helpers.
+
+The store is used from one thread at a time, so every database call of a
+request runs in a worker thread under one lock. A database error closes the
+connection; the next request opens a new one, so a restarted PostgreSQL
+server or a briefly locked SQLite file costs a 503, not the process.
+"""
+
+from __future__ import annotations
+
+import functools
+import sqlite3
+import threading
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, TypeVar
+
+import structlog
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from slaengine.inbox import Inbox
+from slaengine.live import LiveEngine
+from slaengine.live.engine import ACCEPTED, DUPLICATE, REJECTED, IngestReport
+from slaengine.live.text import redact_url_secrets
+from slaengine.serve.metrics import Counters
+from slaengine.serve.settings import ServeSettings
+
+_log = structlog.get_logger("slaengine.serve")
+T = TypeVar("T")
+Handler = Callable[[Request], Awaitable[Response]]
+SHOWN_REJECTS = 20
+
+
+class StoreUnavailable(Exception):
+    """The state database could not answer (answered 503)."""
+
+
+def is_database_error(exc: BaseException) -> bool:
+    """Whether ``exc`` comes from the database driver (SQLite or psycopg)."""
+    return isinstance(exc, sqlite3.Error) or type(exc).__module__.startswith("psycopg")
+
+
+class Api:
+    """The server's shared state: engine, settings, inboxes, counters, the worker's health."""
+
+    def __init__(
+        self,
+        open_engine: Callable[[], LiveEngine],
+        settings: ServeSettings,
+        inboxes: Mapping[str, Inbox],
+        clock: Callable[[], float] = time.time,
+        worker_health: Callable[[], dict[str, Any]] | None = None,
+        counters: Counters | None = None,
+    ) -> None:
+        self._open_engine = open_engine
+        self._engine: LiveEngine | None = None
+        self._lock = threading.Lock()
+        self.settings = settings
+        self.inboxes = dict(inboxes)
+        self.clock = clock
+        self.worker_health = worker_health
+        self.counters = counters if counters is not None else Counters()
+
+    def now(self) -> int:
+        """The wall clock in whole epoch seconds."""
+        return int(self.clock())
+
+    def _run(self, work: Callable[[LiveEngine], T]) -> T:
+        with self._lock:
+            try:
+                if self._engine is None:
+                    self._engine = self._open_engine()
+                return work(self._engine)
+            except Exception as exc:
+                if not is_database_error(exc):
+                    raise
+                # Driver messages may name the server; never its password.
+                message = redact_url_secrets(f"{type(exc).__name__}: {exc}")
+                _log.error("state database error", error=message)
+                self._drop()
+                raise StoreUnavailable(type(exc).__name__) from exc
+
+    async def call(self, work: Callable[[LiveEngine], T]) -> T:
+        """Run ``work(engine)`` in a worker thread, one at a time."""
+        return await run_in_threadpool(self._run, work)
+
+    def _drop(self) -> None:
+        engine, self._engine = self._engine, None
+        if engine is not None:
+            try:
+                engine.store.close()
+            except Exception as exc:  # closing a broken connection may fail too
+                _log.debug("closing the state database failed", error=repr(exc))
+
+    def close(self) -> None:
+        """Close the database connection."""
+        with self._lock:
+            self._drop()
+
+    def count_request(self, method: str, route: str, status: int) -> None:
+        """Access-log hook: count one answered request."""
+        self.counters.add("http_requests", method=method, route=route, status=str(status))
+
+    def record_ingest(self, endpoint: str, report: IngestReport) -> None:
+        """Count an ingest's outcomes and log its first rejects."""
+        for outcome, amount in (
+            (ACCEPTED, report.accepted),
+            (DUPLICATE, report.duplicates),
+            (REJECTED, len(report.rejected)),
+        ):
+            if amount:
+                self.counters.add("api_events", amount, endpoint=endpoint, outcome=outcome)
+        for reject in report.rejected[:SHOWN_REJECTS]:
+            _log.warning("event rejected", origin=reject.origin, problem=reject.problem)
+
+
+def guarded(handler: Handler) -> Handler:
+    """Answer 503 when the database is unavailable and 500 (logged) on any other failure."""
+
+    @functools.wraps(handler)
+    async def run(request: Request) -> Response:
+        try:
+            return await handler(request)
+        except StoreUnavailable:
+            return error(503, "state database unavailable; try again")
+        except Exception as exc:  # one request's failure must not reach the server
+            _log.exception(
+                "request failed",
+                path=request.url.path,
+                request_id=request_id(request),
+                error=f"{type(exc).__name__}: {exc}",
+            )
+            return error(500, f"internal error ({type(exc).__name__}); see the server log")
+
+    return run
+
+
+def error(status: int, message: str, **extra: Any) -> JSONResponse:
+    """A JSON error answer: ``{"error": message, ...}``."""
+    headers = {"Retry-After": "5"} if status == 503 else None
+    return JSONResponse({"error": message, **extra}, status_code=status, headers=headers)
+
+
+def api_of(request: Request) -> Api:
+    """The shared state of the application serving ``request``."""
+    api: Api = request.app.state.api
+    return api
+
+
+def request_id(request: Request) -> str:
+    """The id the access log gave this request."""
+    return str(getattr(request.state, "request_id", "-"))
+
+
+def ingest_answer(place: str, places: list[int], report: IngestReport) -> dict[str, Any]:
+    """The body answering an ingest: totals and, per event, its place and outcome."""
+    return {
+        "accepted": report.accepted,
+        "duplicates": report.duplicates,
+        "rejected": len(report.rejected),
+        "events": [
+            {place: where, **outcome.to_dict()}
+            for where, outcome in zip(places, report.outcomes, strict=True)
+        ],
+    }
+
+
+__all__ = [
+    "Api",
+    "StoreUnavailable",
+    "api_of",
+    "error",
+    "guarded",
+    "ingest_answer",
+    "is_database_error",
+    "request_id",
+]

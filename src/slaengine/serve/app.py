@@ -1,0 +1,162 @@
+"""The HTTP API: routes for events in, ticket status and the at-risk queue out, health, metrics.
+
+``create_app(api)`` builds the ASGI application: the Starlette routes behind
+the bearer-token check, behind the access log. Handlers answer JSON; a
+request that fails unexpectedly is logged and answered 500, one whose
+database is unavailable 503, and neither stops the server.
+"""
+
+from __future__ import annotations
+
+import structlog
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp
+
+from slaengine.errors import EventError
+from slaengine.live import LiveEngine
+from slaengine.live.atrisk import parse_window, queue_document
+from slaengine.serve.access import AccessLog
+from slaengine.serve.api import (
+    Api,
+    api_of,
+    error,
+    guarded,
+    ingest_answer,
+    request_id,
+)
+from slaengine.serve.auth import BearerAuth
+from slaengine.serve.bodies import BadBody, BodyTooLarge, read_limited, split_events
+from slaengine.serve.inbox import post_inbox
+from slaengine.serve.metrics import CONTENT_TYPE, StateFigures, render
+from slaengine.timeline import parse_instant
+
+_log = structlog.get_logger("slaengine.serve")
+MAX_LIMIT = 1000
+
+
+@guarded
+async def post_events(request: Request) -> Response:
+    """Store canonical events; say per event whether it was accepted, a duplicate or rejected."""
+    api = api_of(request)
+    try:
+        body = await read_limited(
+            request.stream(), request.headers.get("content-length"), api.settings.max_body
+        )
+    except BodyTooLarge as exc:
+        return error(413, str(exc), limit=exc.limit)
+    try:
+        # Parsing a large body takes a while: not on the event loop.
+        place, items = await run_in_threadpool(
+            split_events, body, request.headers.get("content-type")
+        )
+    except BadBody as exc:
+        return error(exc.status, str(exc))
+    label = f"POST /events#{request_id(request)}"
+    records = [(f"{label} {place} {item.place}", item.payload, item.problem) for item in items]
+    now = api.now()
+    report = await api.call(lambda engine: engine.ingest(records, now))
+    api.record_ingest("events", report)
+    return JSONResponse(ingest_answer(place, [item.place for item in items], report))
+
+
+@guarded
+async def get_ticket(request: Request) -> Response:
+    """A ticket's status: per clock its state, due, remaining and next alert."""
+    api = api_of(request)
+    ticket = request.path_params["ticket"]
+    at = request.query_params.get("at")
+    try:
+        now = api.now() if at is None else parse_instant(at)
+    except EventError as exc:
+        return error(400, f"at: {exc.reason}")
+    status = await api.call(lambda engine: engine.status(ticket, now))
+    if status is None:
+        return error(404, "no such ticket (or not created by then)", ticket=ticket)
+    return JSONResponse(status.to_dict())
+
+
+def _limit(text: str | None) -> int:
+    if text is None:
+        return 100
+    if not text.strip().isdigit() or not 1 <= int(text) <= MAX_LIMIT:
+        raise ValueError(f"limit: expected a whole number from 1 to {MAX_LIMIT}, got {text!r}")
+    return int(text)
+
+
+@guarded
+async def get_at_risk(request: Request) -> Response:
+    """Running clocks due within the window (overdue ones first), soonest first."""
+    api = api_of(request)
+    params = request.query_params
+    try:
+        within = parse_window(params.get("within") or api.settings.at_risk_window)
+        limit = _limit(params.get("limit"))
+    except ValueError as exc:
+        return error(400, str(exc) if str(exc).startswith("limit") else f"within: {exc}")
+    group, agent = params.get("group"), params.get("agent")
+    now = api.now()
+    clocks = await api.call(lambda engine: engine.store.at_risk(now + within, group, agent, limit))
+    return JSONResponse(queue_document(clocks, now, within, group, agent))
+
+
+async def get_healthz(request: Request) -> Response:
+    """Whether the state database answers, and how the in-process worker is doing."""
+    api = api_of(request)
+    worker = api.worker_health() if api.worker_health is not None else {"running": False}
+    try:
+        version = await api.call(lambda engine: engine.store.schema_version())
+    except Exception as exc:  # a health check reports failures, it does not raise them
+        _log.warning("health check: state database unreachable", error=repr(exc))
+        return JSONResponse(
+            {"status": "unavailable", "store": "unreachable", "worker": worker}, status_code=503
+        )
+    return JSONResponse({"status": "ok", "store": "ok", "schema": version, "worker": worker})
+
+
+def _figures(engine: LiveEngine, api: Api, now: int) -> StateFigures:
+    store = engine.store
+    counts = store.counts()
+    settings = api.settings
+    return StateFigures(
+        now=now,
+        events=counts["events"],
+        rejects=counts["rejects"],
+        outbox={k.removeprefix("outbox."): v for k, v in counts.items() if k.startswith("outbox.")},
+        oldest_undelivered=store.oldest_undelivered(),
+        open_clocks=store.open_clock_total(),
+        windows=settings.due_soon,
+        by_group=tuple(store.clock_counts(now, settings.due_soon)),
+        at_risk_window=settings.at_risk_window,
+        at_risk=tuple(store.clock_counts(now, [settings.at_risk_window])),
+    )
+
+
+@guarded
+async def get_metrics(request: Request) -> Response:
+    """The Prometheus text exposition."""
+    api = api_of(request)
+    now = api.now()
+    figures = await api.call(lambda engine: _figures(engine, api, now))
+    return PlainTextResponse(render(figures, api.counters), media_type=CONTENT_TYPE)
+
+
+def create_app(api: Api) -> ASGIApp:
+    """The ASGI application serving ``api``."""
+    routes = [
+        Route("/events", post_events, methods=["POST"]),
+        Route("/inbox/{vendor}", post_inbox, methods=["POST"]),
+        Route("/tickets/{ticket:path}", get_ticket, methods=["GET"]),
+        Route("/at-risk", get_at_risk, methods=["GET"]),
+        Route("/healthz", get_healthz, methods=["GET"]),
+        Route("/metrics", get_metrics, methods=["GET"]),
+    ]
+    app = Starlette(routes=routes)
+    app.state.api = api
+    return AccessLog(BearerAuth(app, api.settings.token), api.count_request)
+
+
+__all__ = ["create_app"]

@@ -1,0 +1,224 @@
+"""The hook contract plugin authors rely on: pluggy calls, refused misspellings, allow-lists."""
+
+from __future__ import annotations
+
+import ast
+import importlib
+from pathlib import Path
+
+import pytest
+import structlog
+from structlog.testing import capture_logs
+
+from slaengine.hookspecs import hookimpl
+from slaengine.inbox import Delivery, Inbox
+from slaengine.notifications import BREACH, Notification
+from slaengine.plugins import PluginError, make_plugins
+
+ROOT = Path(__file__).resolve().parent.parent
+# What a plugin may import: these modules, and only the names in their __all__ (docs/hooks.md).
+PUBLIC_MODULES = (
+    "slaengine",
+    "slaengine.delivery",
+    "slaengine.hookspecs",
+    "slaengine.notifications",
+    "slaengine.sources",
+    "slaengine.inbox",
+    "slaengine.live",
+    "slaengine.plugins",
+    "slaengine.problems",
+)
+
+
+class FewArguments:
+    """Valid implementations that declare fewer arguments than their specs."""
+
+    def __init__(self) -> None:
+        self.configured = 0
+        self.breaches = 0
+
+    @hookimpl
+    def slaengine_configure(self) -> None:
+        self.configured += 1
+
+    @hookimpl
+    def slaengine_on_breach(self) -> None:
+        self.breaches += 1
+
+
+class Misspelt:
+    @hookimpl
+    def slaengine_register_calendar(self, register):  # no such hook: calendars
+        raise AssertionError("never called")
+
+
+class Unmarked:
+    def slaengine_configure(self, config):  # no @hookimpl: pluggy never calls it
+        raise AssertionError("never called")
+
+
+def _breach() -> Notification:
+    return Notification(BREACH, "T-1", "p", "first_response", 1, 0, 100, 100, "high")
+
+
+def test_an_implementation_may_declare_fewer_arguments():
+    plugin = FewArguments()
+    plugins = make_plugins(entry_points=False, plugins=[("few", plugin)])
+    plugins.configure({"plugins": {}})
+    for subscriber in plugins.subscribers(BREACH):
+        subscriber.call(_breach())
+    assert plugins.failures == []
+    assert (plugin.configured, plugin.breaches) == (1, 1)
+
+
+def test_one_failing_implementation_spares_the_others():
+    class Failing:
+        @hookimpl
+        def slaengine_configure(self, config):
+            raise RuntimeError("bad settings")
+
+    good = FewArguments()
+    plugins = make_plugins(entry_points=False, plugins=[("bad", Failing()), ("good", good)])
+    plugins.configure({})
+    assert good.configured == 1
+    assert [(f.plugin, f.hook) for f in plugins.failures] == [("bad", "slaengine_configure")]
+
+
+def test_a_misspelt_hook_is_refused_with_a_suggestion():
+    with pytest.raises(PluginError) as caught:
+        make_plugins(entry_points=False, plugins=[("typo", Misspelt())])
+    message = str(caught.value)
+    assert "'typo'" in message
+    assert "slaengine_register_calendar," in message
+    assert "did you mean 'slaengine_register_calendars'" in message
+
+
+def test_a_misspelt_entry_point_is_recorded_and_not_registered(tmp_path, monkeypatch):
+    (tmp_path / "typo_plugin.py").write_text(
+        "from slaengine.hookspecs import hookimpl\n\n"
+        "@hookimpl\ndef slaengine_on_breech(notification):\n    pass\n",
+        encoding="utf-8",
+    )
+    info = tmp_path / "typoplug-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: typoplug\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text("[slaengine]\ntypoplug = typo_plugin\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    plugins = make_plugins(environ={"SLAENGINE_PLUGINS": "typoplug"})
+    assert "typoplug" not in {info.name for info in plugins.describe()}
+    [failure] = plugins.failures
+    assert failure.plugin == "typoplug"
+    assert "did you mean 'slaengine_on_breach'" in failure.error
+
+
+def test_an_unmarked_hook_function_is_a_warning():
+    with capture_logs() as logs:
+        plugins = make_plugins(entry_points=False, plugins=[("unmarked", Unmarked())])
+        plugins.configure({})
+    assert plugins.failures == []
+    [warning] = [log for log in logs if log.get("function") == "slaengine_configure"]
+    assert warning["log_level"] == "warning"
+    assert warning["plugin"] == "unmarked"
+
+
+@pytest.mark.parametrize("value", ["", " , ,", ","], ids=["empty", "blanks", "comma"])
+def test_a_blank_allow_list_loads_no_plugin(value):
+    plugins = make_plugins(environ={"SLAENGINE_PLUGINS": value})
+    origins = {info.origin for info in plugins.describe()}
+    assert origins == {"builtin"}
+
+
+def test_an_unknown_name_in_the_allow_list_is_a_warning():
+    installed = {entry.name for entry in importlib.metadata.entry_points(group="slaengine")}
+    assert "webhook" in installed, "the bundled webhook plugin is installed for the tests"
+    with capture_logs() as logs:
+        make_plugins(environ={"SLAENGINE_PLUGINS": "webhok"})
+    [warning] = [log for log in logs if log.get("plugin") == "webhok"]
+    assert warning["log_level"] == "warning"
+    assert "did you mean 'webhook'" in warning["event"]
+
+
+@pytest.fixture
+def default_logging():
+    """structlog's defaults (a CLI test may have set a warning-level filter), restored after."""
+    saved = structlog.get_config()
+    structlog.reset_defaults()
+    yield
+    structlog.configure(**saved)
+
+
+@pytest.mark.usefixtures("default_logging")
+def test_trace_uses_pluggys_tracing():
+    with capture_logs() as logs:
+        plugins = make_plugins(
+            entry_points=False,
+            plugins=[("few", FewArguments())],
+            environ={"SLAENGINE_TRACE_HOOKS": "1"},
+        )
+        plugins.configure({"a": 1})
+    calls = [log["call"] for log in logs if log["event"] == "hook trace"]
+    assert any("slaengine_configure" in call for call in calls)
+
+
+def test_inboxes_and_performers_are_collected():
+    inbox = Inbox("acme", "Acme desk", lambda payload: Delivery(ignored="ping"))
+    performed: list[str] = []
+
+    class Desk:
+        @hookimpl
+        def slaengine_register_inboxes(self, register):
+            register(inbox)
+
+        @hookimpl
+        def slaengine_register_actions(self, register):
+            register("acme", lambda notification: performed.append(notification.key))
+
+    plugins = make_plugins(entry_points=False, plugins=[("desk", Desk())])
+    assert plugins.inboxes()["acme"] is inbox
+    performer = plugins.performers()["acme"]
+    assert performer.plugin == "desk"
+    performer.perform(_breach())
+    assert performed == ["T-1/first_response/1/breach/0"]
+
+
+def test_registering_something_else_as_an_inbox_fails_that_plugin_only():
+    class Wrong:
+        @hookimpl
+        def slaengine_register_inboxes(self, register):
+            register("acme")
+
+    plugins = make_plugins(entry_points=False, plugins=[("wrong", Wrong())])
+    assert "acme" not in plugins.inboxes()
+    assert [f.plugin for f in plugins.failures] == ["wrong"]
+
+
+def _imports(path: Path) -> list[tuple[str, str, int]]:
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if (
+            isinstance(node, ast.ImportFrom)
+            and node.module
+            and node.module.split(".")[0] == "slaengine"
+        ):
+            found.extend((node.module, alias.name, node.lineno) for alias in node.names)
+        elif isinstance(node, ast.Import):
+            found.extend(
+                (alias.name, "", node.lineno)
+                for alias in node.names
+                if alias.name.split(".")[0] == "slaengine" and alias.name != "slaengine"
+            )
+    return found
+
+
+def test_bundled_plugins_import_only_the_public_api():
+    sources = sorted(ROOT.glob("plugins/*/src/**/*.py"))
+    assert sources, "no bundled plugin sources found"
+    wrong = []
+    for path in sources:
+        for module, name, line in _imports(path):
+            where = f"{path.relative_to(ROOT)}:{line}"
+            if module not in PUBLIC_MODULES:
+                wrong.append(f"{where}: {module} is not public")
+            elif name and name not in importlib.import_module(module).__all__:
+                wrong.append(f"{where}: {module}.{name} is not in __all__")
+    assert wrong == []

@@ -1,0 +1,261 @@
+"""``slaengine serve`` as a process: HTTP in, the worker thread out, a clean stop on signals.
+
+A test plugin (``servetest``), installed as a distribution on the path,
+registers the notify targets ``lead`` and ``manager`` (each delivery is a line
+in ``$SLAENGINE_SERVETEST_RECORD``) and the signed ``acme`` inbox of
+``serve_support``. The server runs on the wall clock, long after the 2025
+events, so a ticket that was never answered has reached everything.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from live_support import POLICY, created, iso_at, restored_logging_fixture  # noqa: F401 (fixture)
+from serve_support import ACME_SECRET, TOKEN, acme_signature, client
+from slaengine.cli import main
+
+PLUGIN = """
+import json, os
+from slaengine.hookspecs import hookimpl
+from serve_support import InboxPlugin
+
+def _record(to, notification):
+    with open(os.environ["SLAENGINE_SERVETEST_RECORD"], "a", encoding="utf-8") as out:
+        out.write(json.dumps({"to": to, "key": notification.key}) + "\\n")
+
+@hookimpl
+def slaengine_register_notifiers(register):
+    register("lead", "test lead", lambda n: _record("lead", n))
+    register("manager", "test manager", lambda n: _record("manager", n))
+
+slaengine_register_inboxes = InboxPlugin().slaengine_register_inboxes
+"""
+SRC = Path(__file__).resolve().parents[1] / "src"
+
+pytestmark = pytest.mark.usefixtures("restored_logging")
+
+
+@pytest.fixture(scope="module")
+def plugin_dir(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("serveplugin")
+    (path / "servetest_plugin.py").write_text(textwrap.dedent(PLUGIN), encoding="utf-8")
+    info = path / "servetest-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: servetest\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text("[slaengine]\nservetest = servetest_plugin\n")
+    return path
+
+
+@pytest.fixture
+def site(tmp_path, plugin_dir):
+    """Policy, settings file and environment for a server process."""
+    (tmp_path / "policies.yaml").write_text(POLICY, encoding="utf-8")
+    config = tmp_path / "slaengine.toml"
+    config.write_text(
+        f'[live]\nstate = "{tmp_path / "state.db"}"\npolicies = ["{tmp_path / "policies.yaml"}"]\n'
+        'tick = 0.2\n[serve]\nlisten = "127.0.0.1:0"\ntoken_env = "TEST_API_TOKEN"\n'
+        '[inbox.acme]\nsecret_env = "TEST_ACME_SECRET"\n',
+        encoding="utf-8",
+    )
+    tests = Path(__file__).parent
+    paths = [str(plugin_dir), str(SRC), str(tests), os.environ.get("PYTHONPATH", "")]
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(p for p in paths if p),
+        "SLAENGINE_PLUGINS": "servetest",
+        "SLAENGINE_SERVETEST_RECORD": str(tmp_path / "record.jsonl"),
+        "TEST_API_TOKEN": TOKEN,
+        "TEST_ACME_SECRET": ACME_SECRET,
+    }
+    env.pop("SLAENGINE_CONFIG", None)
+    env.pop("SLAENGINE_API_TOKEN", None)
+    return tmp_path, config, env
+
+
+class Server:
+    """A ``slaengine serve`` process, its port (read from its log) and its log lines."""
+
+    def __init__(self, args, env, cwd):
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "slaengine", *args],
+            env=env,
+            cwd=cwd,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.lines: list[str] = []
+        self.port = None
+        self._ready = threading.Event()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+        if not self._ready.wait(30) or self.port is None:
+            self.process.kill()
+            self.process.wait(10)
+            self._close()
+            raise AssertionError("server did not start:\n" + "".join(self.lines))
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def _read(self):
+        for line in self.process.stderr:
+            self.lines.append(line)
+            if '"server listening"' in line:
+                self.port = json.loads(line)["port"]
+                self._ready.set()
+        self._ready.set()
+
+    def events(self):
+        return [json.loads(line) for line in self.lines if line.startswith("{")]
+
+    def stop(self, sig=signal.SIGTERM):
+        self.process.send_signal(sig)
+        try:
+            return self.process.wait(30)
+        finally:
+            self._close()
+
+    def _close(self):
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(10)
+        self._reader.join(10)  # it reads the last lines, up to the end of the pipe
+        self.process.stderr.close()
+
+
+def wait_for(check, seconds=20.0):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(0.1)
+    raise AssertionError("timed out")
+
+
+def recorded(path: Path) -> list[dict]:
+    record = path / "record.jsonl"
+    if not record.exists():
+        return []
+    return [json.loads(line) for line in record.read_text(encoding="utf-8").splitlines()]
+
+
+def test_serve_with_worker_ingests_advances_delivers_and_stops_on_sigterm(site):
+    tmp_path, config, env = site
+    server = Server(["serve", "--config", str(config)], env, tmp_path)
+    try:
+        with client(server.url) as http:
+            answer = http.post("/events", json=[created("T-1")])
+            assert answer.json()["accepted"] == 1
+            body = json.dumps(
+                {"type": "ticket.created", "data": {"id": 9, "ticket": 7, "at": iso_at(0)}}
+            ).encode()
+            inbox = http.post(
+                "/inbox/acme",
+                content=body,
+                headers={"X-Acme-Signature": acme_signature(body)},
+            )
+            assert inbox.status_code == 200, inbox.text
+            # The worker thread advances: both tickets breached long ago, escalated twice.
+            delivered = wait_for(
+                lambda: (
+                    {(r["to"], r["key"].split("/")[0]) for r in recorded(tmp_path)}
+                    >= {("lead", "T-1"), ("manager", "T-1"), ("lead", "A-7"), ("manager", "A-7")}
+                )
+            )
+            assert delivered
+            queue = http.get("/at-risk", params={"within": "1m"}).json()
+            assert {c["ticket"] for c in queue["clocks"]} == {"T-1", "A-7"}
+            assert all(c["overdue"] for c in queue["clocks"])
+            health = http.get("/healthz").json()
+            assert health["worker"]["running"] is True
+            assert health["worker"]["cycles"] >= 1
+            metrics = http.get("/metrics").text
+            delivered = [
+                line
+                for line in metrics.splitlines()
+                if line.startswith('slaengine_worker_notifications_total{result="delivered"}')
+            ]
+            assert len(delivered) == 1
+            assert float(delivered[0].split()[-1]) >= 4
+    finally:
+        code = server.stop(signal.SIGTERM)
+    assert code == 0
+    names = [line.get("event") for line in server.events()]
+    assert "worker stopped" in names
+    assert names[-1] == "server stopped"
+    assert TOKEN not in "".join(server.lines)
+    assert ACME_SECRET not in "".join(server.lines)
+    # Exactly once per (key, recipient).
+    rows = [(r["to"], r["key"]) for r in recorded(tmp_path)]
+    assert len(rows) == len(set(rows))
+
+
+def test_serve_without_worker_only_serves_and_stops_on_sigint(site):
+    tmp_path, config, env = site
+    server = Server(
+        ["serve", "--config", str(config), "--no-worker", "--listen", "127.0.0.1:0"], env, tmp_path
+    )
+    try:
+        with client(server.url) as http:
+            assert http.post("/events", json=[created("T-1")]).json()["accepted"] == 1
+            time.sleep(0.5)  # a worker would have advanced by now
+            assert http.get("/at-risk", params={"within": "1m"}).json()["clocks"] == []
+            assert http.get("/healthz").json()["worker"] == {"running": False}
+    finally:
+        code = server.stop(signal.SIGINT)
+    assert code == 0
+    assert recorded(tmp_path) == []
+    assert "worker started" not in [line.get("event") for line in server.events()]
+
+
+def test_start_up_errors_are_user_errors(site, capsys, monkeypatch):
+    tmp_path, config, _ = site
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SLAENGINE_PLUGINS", "")
+    monkeypatch.delenv("TEST_API_TOKEN", raising=False)
+    monkeypatch.delenv("SLAENGINE_API_TOKEN", raising=False)
+    (tmp_path / "policies.yaml").write_text(
+        POLICY.replace("notify: [lead]", "notify: []").replace("notify: [manager]", "notify: []"),
+        encoding="utf-8",
+    )
+    assert main(["serve", "--config", str(config)]) == 2
+    assert "no API token: set SLAENGINE_API_TOKEN" in capsys.readouterr().err
+    monkeypatch.setenv("SLAENGINE_API_TOKEN", TOKEN)
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        assert main(["serve", "--config", str(config), "--listen", f"127.0.0.1:{port}"]) == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in capsys.readouterr().err
+    assert main(["serve", "--config", str(config), "--listen", "nowhere"]) == 2
+    assert "expected HOST:PORT" in capsys.readouterr().err
+    monkeypatch.setitem(sys.modules, "slaengine.serve", None)
+    assert main(["serve", "--config", str(config)]) == 2
+    assert 'pip install "slaengine[serve]"' in capsys.readouterr().err
+
+
+def test_base_import_does_not_load_the_server():
+    code = (
+        "import sys, slaengine, slaengine.live, slaengine.cli; slaengine.cli.build_parser(); "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('starlette', 'uvicorn')))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**os.environ, "PYTHONPATH": str(SRC)},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert out.strip() == "[]"

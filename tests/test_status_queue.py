@@ -1,0 +1,120 @@
+"""``slaengine status --due-within``: the at-risk queue from the command line."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from live_support import at, created, event, iso_at, reply, restored_logging_fixture  # noqa: F401 (fixture)
+from slaengine.cli import main
+from slaengine.live import LiveEngine, Store
+from slaengine.policy import loads_policies
+
+POLICY = """
+policies:
+  - name: chat
+    match: {channel: chat}
+    metrics:
+      first_response:
+        targets: 1h
+        pause_when: [on_hold]
+"""
+
+pytestmark = pytest.mark.usefixtures("restored_logging")
+
+
+@pytest.fixture
+def state(tmp_path, monkeypatch):
+    """A state database advanced to minute 40, and the policy file; run from tmp_path."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("SLAENGINE_CONFIG", raising=False)
+    monkeypatch.setenv("SLAENGINE_PLUGINS", "")
+    (tmp_path / "policy.yaml").write_text(POLICY, encoding="utf-8")
+    store = Store.open(tmp_path / "state.db")
+    engine = LiveEngine(loads_policies(POLICY, "policy.yaml"), store)
+    engine.ingest(
+        [
+            created("T-late", 30, group="billing", assignee="ana"),
+            created("T-early", 0, group="billing", assignee="ben"),
+            created("T-mid", 10, group="tech", assignee="ana"),
+            created("T-paused", 5, group="tech"),
+            event("T-paused", 6, "status", status="on_hold"),
+            created("T-done", 0),
+            reply("T-done", 2),
+        ],
+        at(0),
+    )
+    engine.advance(at(40))
+    store.close()
+    return ["--state", "state.db", "-p", "policy.yaml", "--at", iso_at(40)]
+
+
+def queue(capsys, *args):
+    assert main(["status", *args, "--format", "json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    return document, [clock["ticket"] for clock in document["clocks"]]
+
+
+def test_queue_as_json(state, capsys):
+    document, tickets = queue(capsys, *state, "--due-within", "2h")
+    assert tickets == ["T-early", "T-mid", "T-late"]
+    assert (document["at"], document["within_seconds"], document["count"]) == (
+        "2025-12-01T10:40:00Z",
+        7200,
+        3,
+    )
+    assert document["clocks"][0]["due_in_seconds"] == 20 * 60
+
+
+def test_queue_needs_no_policies(state, capsys):
+    without = [word for word in state if word not in ("-p", "policy.yaml")]
+    assert queue(capsys, *without, "--due-within", "2h")[1] == ["T-early", "T-mid", "T-late"]
+
+
+def test_queue_filters_and_limit(state, capsys):
+    assert queue(capsys, *state, "--due-within", "30m")[1] == ["T-early", "T-mid"]
+    assert queue(capsys, *state, "--due-within", "2h", "--group", "billing")[1] == [
+        "T-early",
+        "T-late",
+    ]
+    assert queue(capsys, *state, "--due-within", "2h", "--agent", "ana")[1] == ["T-mid", "T-late"]
+    assert queue(capsys, *state, "--due-within", "2h", "--limit", "1")[1] == ["T-early"]
+
+
+def test_queue_as_a_table(state, capsys):
+    assert main(["status", *state, "--due-within", "2h", "--group", "billing"]) == 0
+    out = capsys.readouterr().out
+    assert "Due within 2h · group billing · 2 clock(s)" in out
+    lines = [line for line in out.splitlines() if "T-" in line]
+    assert [line.split("│")[3].strip() for line in lines] == ["T-early", "T-late"]
+    assert "20m" in lines[0]
+    assert "ben" in lines[0]
+
+
+def test_overdue_clocks_say_so(state, capsys):
+    late = [*state[:-1], iso_at(70)]
+    main(["status", *late, "--due-within", "5m"])
+    out = capsys.readouterr().out
+    assert "overdue 10m" in out
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ([], "give ticket ids, or --due-within"),
+        (["T-1", "--due-within", "1h"], "not both"),
+        (["T-1", "--group", "x"], "add --due-within"),
+        (["--due-within", "soon"], "--due-within: expected a duration"),
+        (["--due-within", "1h", "--limit", "0"], "--limit must be 1 or more"),
+    ],
+)
+def test_usage_errors(state, capsys, extra, message):
+    assert main(["status", *state, *extra]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_ticket_status_still_works_with_format_json(state, capsys):
+    assert main(["status", *state, "T-mid", "--format", "json"]) == 0
+    (line,) = capsys.readouterr().out.splitlines()
+    assert json.loads(line)["metrics"][0]["remaining_seconds"] == 30 * 60
