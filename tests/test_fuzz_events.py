@@ -297,6 +297,29 @@ def test_csv_cell_over_the_field_limit_is_a_problem_of_its_line(tmp_path):
     assert list(read.timelines) == ["T-1", "T-3"]
 
 
+def test_csv_row_with_more_cells_than_columns_is_a_problem(tmp_path):
+    path = tmp_path / "wide.csv"
+    header = "ticket,at,type,channel,priority\n"
+    rows = _created_rows("T-1").rstrip("\n") + ",,\n"  # trailing empty cells: fine
+    rows += _created_rows("T-2").rstrip("\n") + ",surprise\n"
+    path.write_text(header + rows, encoding="utf-8")
+    read = read_events(path)
+    assert [(p.line, p.code, p.message) for p in read.problems] == [
+        (3, "E401", "this CSV row has 6 cells; the header names 5 columns")
+    ]
+    assert list(read.timelines) == ["T-1"]
+
+
+def test_parquet_with_a_column_given_twice_is_refused(tmp_path):
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    table = pa.Table.from_arrays([pa.array(["T-1"]), pa.array(["T-2"])], names=["ticket", "ticket"])
+    path = tmp_path / "twice.parquet"
+    pq.write_table(table, path)
+    with pytest.raises(UserError, match=r"twice\.parquet:1: the column 'ticket' is given twice"):
+        read_events(path)
+
+
 def test_csv_bytes_that_are_not_utf8_are_reported(tmp_path):
     path = tmp_path / "latin.csv"
     path.write_bytes(

@@ -93,7 +93,8 @@ def csv_lines(path: str | os.PathLike[str]) -> Iterator[str]:
     """JSON text per CSV line: the header line as a blank line, then one event per row.
 
     A row the CSV reader refuses (a cell over :func:`csv.field_size_limit`
-    characters) comes out as a :data:`ROW_PROBLEM` line; a header naming a
+    characters, or more non-empty cells than the header has columns) comes out
+    as a :data:`ROW_PROBLEM` line; a header naming a
     column twice stops the read with a :class:`UserError`. A UTF-8 byte order
     mark (Excel writes one) is not part of the first column's name.
     """
@@ -122,6 +123,14 @@ def csv_lines(path: str | os.PathLike[str]) -> Iterator[str]:
                 line += 1
                 yield ""
             line = reader.line_num
+            extra = row.get(None) if row is not None else None
+            if row is not None and extra and any(cell.strip() for cell in extra):
+                # Cells beyond the header's columns would be dropped unseen.
+                row = None
+                reason = (
+                    f"this CSV row has {len(reader.fieldnames or []) + len(extra)} cells; "
+                    f"the header names {len(reader.fieldnames or [])} columns"
+                )
             if row is None:
                 yield f"{ROW_PROBLEM}0\t{reason}"
             else:
