@@ -491,12 +491,8 @@ def test_any_csv_table_is_read_or_refused_clearly(tmp_path, header, rows):
     assert all(p.line >= 2 and _shown_safely(str(p)) for p in read.problems)
 
 
-def _agree(text: list[Problem], columns: list[Problem], lines_only: bool) -> bool:
-    if lines_only:  # the text reading refuses every line that holds a NaN or infinity
-        return {p.line for p in columns} <= {p.line for p in text}
-    return sorted((p.line, p.code, p.message) for p in columns) == sorted(
-        (p.line, p.code, p.message) for p in text
-    )
+def _keys(problems: list[Problem]) -> list[tuple[int, str, str]]:
+    return sorted((p.line, p.code, p.message) for p in problems)
 
 
 @FUZZ
@@ -527,17 +523,13 @@ def test_any_parquet_table_is_read_row_by_row(tmp_path, at, score, unit, tz):
     assert all(1 <= p.line <= rows and _shown_safely(str(p)) for p in read.problems)
     for timeline in read.timelines.values():
         assert all(e.score is None or math.isfinite(e.score) for e in timeline.events)
-    # The column-wise readers (the Arrow spill, row ranges) report the same problems,
-    # except where a score is NaN or infinite: JSON text cannot carry one, so the text
-    # reading refuses such a row's line as a whole (E401), also where the event type
-    # ignores the score.
-    lines_only = any(value is not None and not math.isfinite(value) for value in score[:rows])
+    # The column-wise readers (the Arrow spill, row ranges) report the same problems.
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(batch, "parquet_ranges", lambda path, count: None)
         spilled = batch.map_tickets(path, _shape, partitions=2)
-    assert _agree(read.problems, spilled.problems, lines_only)
+    assert _keys(spilled.problems) == _keys(read.problems)
     ranged = batch.map_tickets(path, _shape, partitions=2)
-    assert _agree(read.problems, ranged.problems, lines_only)
+    assert _keys(ranged.problems) == _keys(read.problems)
 
 
 def test_a_csat_score_from_a_table_must_be_finite(tmp_path):
@@ -551,5 +543,36 @@ def test_a_csat_score_from_a_table_must_be_finite(tmp_path):
         encoding="utf-8",
     )
     read = read_events(path)
-    assert [(p.line, p.code) for p in read.problems] == [(3, "E401"), (4, "E401")]
+    assert [(p.line, p.code, p.message) for p in read.problems] == [
+        (3, "E400", "a csat event needs a numeric 'score', got a string"),
+        (4, "E400", "a csat event needs a numeric 'score', got a string"),
+    ]
     assert [e.score for e in read.timelines["T-1"].events] == [None, 4.0]
+
+
+def test_nan_in_a_parquet_number_column_is_an_empty_cell(tmp_path, monkeypatch):
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    nan = float("nan")
+    table = pa.table(
+        {
+            "ticket": ["T-1", "T-1", "T-1"],
+            "at": ["2025-12-01T08:00:00Z", "2025-12-01T09:00:00Z", "2025-12-01T10:00:00Z"],
+            "type": ["created", "csat", "csat"],
+            "channel": ["email", None, None],
+            "priority": ["high", None, None],
+            "score": [nan, float("inf"), 4.0],
+            "fields.amount": [nan, None, None],
+        }
+    )
+    path = tmp_path / "pandas.parquet"
+    pq.write_table(table, path)
+    read = read_events(path)
+    expected = [(2, "E400", "a csat event needs a numeric 'score', got null")]
+    assert _keys(read.problems) == expected
+    assert [(e.type, e.score, e.fields) for e in read.timelines["T-1"].events] == [
+        ("created", None, None),
+        ("csat", 4.0, None),
+    ]
+    monkeypatch.setattr(batch, "parquet_ranges", lambda path, count: None)
+    assert _keys(batch.map_tickets(path, _shape).problems) == expected
