@@ -220,7 +220,7 @@ def test_ticket_kpis(overall: dict[str, Any]) -> None:
     assert (overall["solved"], overall["fcr"], overall["fcr_rate"]) == (2, 1, 0.5)
     assert (overall["ever_solved"], overall["reopened"], overall["reopen_rate"]) == (2, 1, 0.5)
     # A: new 09:00-10:00. B: new 09:00-11:20, open 13:00-13:20 and 14:00-14:30.
-    handle = overall["handle_time_seconds"]
+    handle = overall["open_time_seconds"]
     assert (handle["count"], handle["min"], handle["max"], handle["mean"]) == (
         2, 3600, 11400, 7500.0
     )  # fmt: skip
@@ -449,7 +449,7 @@ def _audit_cli(*extra: str) -> list[str]:
 TOP_KEYS = [
     "schema", "at", "timezone", "period", "by", "versions", "input", "overall", "by_channel",
     "by_priority", "by_policy", "by_group", "by_agent", "by_period", "by_channel_priority",
-    "groups", "heatmaps", "histogram_edges", "worst_offenders",
+    "by_metric", "groups", "heatmaps", "histogram_edges", "worst_offenders",
 ]  # fmt: skip
 
 

@@ -185,7 +185,7 @@ def test_page_has_charset_title_kpis_inputs_and_explanations(example_doc: dict[s
     assert '<meta charset="utf-8">' in page
     assert re.search(r"<title>SLA audit at 2025-12-03T16:00:00Z [^<]*tickets\.jsonl</title>", page)
     for text in ("SLA compliance", "First response time, median", "First contact resolution",
-                 "Average handling time", "CSAT", "Response rate", "Reopen rate", "46.7%",
+                 "Time in new/open", "CSAT", "Response rate", "Reopen rate", "46.7%",
                  "Lines read", "Duplicate events ignored", "Europe/Berlin", "2: phone, live-chat",
                  "Worst offenders"):  # fmt: skip
         assert text in page

@@ -26,6 +26,8 @@ from slaengine.timeline import Timeline
 
 #: The dimensions a view can group by.
 DIMENSIONS: Final = ("channel", "priority", "policy", "group", "agent", "period")
+#: ``--by metric``: each group's clocks split by metric (a report over any view).
+METRIC: Final = "metric"
 #: Value of a dimension the ticket has none of (no group, no agent, no matching policy).
 NONE: Final = "(none)"
 #: Views always kept: the overall totals, each dimension alone, channel by priority.
@@ -42,10 +44,11 @@ _FINE: Final = ("channel", "priority", "policy", "group", "period")
 def parse_dimensions(text: str) -> tuple[str, ...]:
     """``"channel,priority"`` as a view; a ``ValueError`` naming unknown dimensions."""
     names = tuple(part.strip() for part in text.split(",") if part.strip())
-    unknown = [name for name in names if name not in DIMENSIONS]
+    allowed = (*DIMENSIONS, METRIC)
+    unknown = [name for name in names if name not in allowed]
     if unknown:
         raise ValueError(
-            f"unknown dimension(s) {', '.join(unknown)}; choose from {', '.join(DIMENSIONS)}"
+            f"unknown dimension(s) {', '.join(unknown)}; choose from {', '.join(allowed)}"
         )
     if len(set(names)) != len(names):
         raise ValueError("a dimension is named twice")
@@ -84,6 +87,7 @@ class GroupStats:
     """Everything the KPIs of one group (one combination of dimension values) need."""
 
     tickets: int = 0
+    tickets_breached: int = 0  # tickets with at least one breached clock
     clocks: int = 0
     customer_messages: int = 0
     answered_messages: int = 0
@@ -100,10 +104,11 @@ class GroupStats:
     # every change through these methods forgets.
     kpis: dict[str, Any] | None = field(default=None, init=False, repr=False, compare=False)
 
-    def add_facts(self, facts: TicketFacts, customer: int | None) -> None:
-        """Count one ticket's facts."""
+    def add_facts(self, facts: TicketFacts, customer: int | None, breached: bool = False) -> None:
+        """Count one ticket's facts; ``breached``: one of its clocks breached."""
         self.kpis = None
         self.tickets += 1
+        self.tickets_breached += breached
         self.customer_messages += facts.customer_messages
         self.answered_messages += facts.answered_messages
         self.agent_replies += facts.agent_replies
@@ -169,6 +174,7 @@ class GroupStats:
         """Add ``other``'s counts and values to these."""
         self.kpis = None
         self.tickets += other.tickets
+        self.tickets_breached += other.tickets_breached
         self.clocks += other.clocks
         self.customer_messages += other.customer_messages
         self.answered_messages += other.answered_messages
@@ -287,16 +293,19 @@ class AuditAccumulator:
         customer = customer_hash(state.customer) if state.customer is not None else None
         clocks = result.clocks
         prepared = [prepare(clock) for clock in clocks]
+        breached = False
         for clock in clocks:
-            if clock.state == BREACHED and clock.due is not None:
-                self.breaches_by_hour[buckets.hour_of_week(clock.due)] += 1
+            if clock.state == BREACHED:
+                breached = True
+                if clock.due is not None:
+                    self.breaches_by_hour[buckets.hour_of_week(clock.due)] += 1
         # Views without "agent" group whole tickets: count the ticket once, in its
         # finest group; the views are sums of those groups (rolled up in _rollup).
         fine_key = (state.channel, state.priority, policy, group_name, period)
         fine = self._fine.get(fine_key)
         if fine is None:
             fine = self._fine[fine_key] = GroupStats()
-        fine.add_facts(facts, customer)
+        fine.add_facts(facts, customer, breached)
         fine.add_clocks(prepared)
         if not self._direct:
             return
@@ -314,7 +323,7 @@ class AuditAccumulator:
             group = table.get(key)
             if group is None:
                 group = table[key] = GroupStats()
-            group.add_facts(facts, customer)
+            group.add_facts(facts, customer, breached)
             for clock, ready in zip(clocks, prepared, strict=True):
                 agent = clock_agent(result, clock)
                 clock_key = (*key[:position], agent, *key[position + 1 :])
@@ -405,14 +414,18 @@ def _events_until(timeline: Timeline, now: int) -> int:
 
 
 def views_for(by: Sequence[str]) -> tuple[tuple[str, ...], ...]:
-    """The standard views plus the ``--by`` combination when it is not one of them."""
-    chosen = tuple(by)
+    """The standard views plus the ``--by`` combination when it is not one of them.
+
+    ``metric`` is no view of its own: the report splits each group by metric.
+    """
+    chosen = tuple(d for d in by if d != METRIC)
     return STANDARD_VIEWS if chosen in STANDARD_VIEWS else (*STANDARD_VIEWS, chosen)
 
 
 __all__ = [
     "DIMENSIONS",
     "HOURS_OF_WEEK",
+    "METRIC",
     "NONE",
     "STANDARD_VIEWS",
     "AuditAccumulator",

@@ -23,6 +23,7 @@ from typing import Any, Final
 
 from slaengine.audit.kpis import METRICS
 from slaengine.durations import format_duration
+from slaengine.report.audit import metric_label
 
 Doc = Mapping[str, Any]
 
@@ -670,13 +671,41 @@ def _kpi(label: str, value: str, detail: str = "") -> str:
 def _headline(doc: Doc) -> str:
     kpis = doc["overall"]
     counts = kpis["compliance"]
-    cards = [
+    missing = kpis.get("not_measurable", {})
+
+    def card(key: str, label: str, value: str, detail: str) -> str:
+        # A KPI the events cannot measure says so, never 0%.
+        if key in missing:
+            return _kpi(label, "n/a", f"not measurable: {missing[key]}")
+        return _kpi(label, value, detail)
+
+    cards = []
+    for metric, stats in kpis["metrics"].items():
+        decided = stats["achieved"] + stats["breached"]
+        cards.append(
+            _kpi(
+                f"{metric_label(metric)} achieved",
+                _pct(stats["compliance"]),
+                f"{_count(stats['achieved'])} of {_count(decided)} clocks",
+            )
+        )
+    cards += [
         _kpi(
-            "SLA compliance",
+            "Tickets with a breach",
+            _pct(kpis["breached_ticket_rate"]),
+            f"{_count(kpis['tickets_breached'])} of {_count(kpis['tickets'])} tickets",
+        ),
+        _kpi(
+            "All clocks achieved",
             _pct(counts["compliance"]),
             f"{_count(counts['achieved'])} achieved, {_count(counts['breached'])} breached",
         ),
-        _kpi("Tickets", _count(kpis["tickets"]), f"{_count(kpis['unique_customers'])} customers"),
+        card(
+            "unique_customers",
+            "Tickets",
+            _count(kpis["tickets"]),
+            f"{_count(kpis['unique_customers'] or 0)} customers",
+        ),
     ]
     for metric in METRICS:
         stats = kpis["metrics"].get(metric)
@@ -690,21 +719,24 @@ def _headline(doc: Doc) -> str:
                 f"p90 {_dur(business['p90'])} \u00b7 {_count(business['count'])} measured",
             )
         )
-    handle = kpis["handle_time_seconds"]
+    handle = kpis["open_time_seconds"]
     csat = kpis["csat"]
     cards += [
-        _kpi(
+        card(
+            "fcr_rate",
             "First contact resolution",
             _pct(kpis["fcr_rate"]),
             f"{_count(kpis['fcr'])} of {_count(kpis['solved'])} solved",
         ),
-        _kpi("Average handling time", _dur(handle["mean"]), f"median {_dur(handle['p50'])}"),
-        _kpi(
+        _kpi("Time in new/open", _dur(handle["mean"]), f"median {_dur(handle['p50'])}, solved"),
+        card(
+            "csat",
             "CSAT",
             "\u2013" if csat["mean"] is None else f"{csat['mean']:.2f}",
             f"{_count(csat['rated'])} rating{'' if csat['rated'] == 1 else 's'}",
         ),
-        _kpi(
+        card(
+            "response_rate",
             "Response rate",
             _pct(kpis["response_rate"]),
             f"{_count(kpis['answered_messages'])} of {_count(kpis['customer_messages'])} "
@@ -723,8 +755,9 @@ def _headline(doc: Doc) -> str:
             "<p>Compliance is achieved / (achieved + breached) clocks: cancelled clocks and "
             "clocks still running within target count neither way. Times are business time "
             "of completed clocks (running ones are not known yet); p90 means nine in ten took "
-            "at most that long. Handling time is calendar time in new/open status of solved "
-            "tickets. Every formula: docs/kpis.md.</p>"
+            "at most that long. Time in new/open is calendar time in new/open status of solved "
+            "tickets (what is often called handling time). A KPI the events cannot measure "
+            "says n/a and why. Every formula: docs/kpis.md.</p>"
         )
         + "</section>"
     )
