@@ -458,7 +458,7 @@ def test_cli_json_on_the_examples(run_cli: RunCli) -> None:
     assert status == 0, err
     doc = json.loads(out)
     assert list(doc) == TOP_KEYS
-    assert doc["schema"] == "slaengine.audit/1"
+    assert doc["schema"] == "slaengine.audit/2"
     from importlib.metadata import version
 
     assert doc["versions"]["slaengine"] == slaengine.__version__

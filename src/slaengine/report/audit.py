@@ -26,7 +26,7 @@ from slaengine.report.terminal import Column, fitted_table
 from slaengine.words import plural
 
 #: Version of the JSON document's structure; bumped when a key changes meaning or goes away.
-SCHEMA: Final = "slaengine.audit/1"
+SCHEMA: Final = "slaengine.audit/2"
 #: Rows per worst-offenders list.
 WORST: Final = 10
 _STANDARD_SECTIONS: Final = ("channel", "priority", "policy", "group", "agent", "period")
