@@ -189,7 +189,7 @@ def test_page_has_charset_title_kpis_inputs_and_explanations(example_doc: dict[s
                  "Lines read", "Duplicate events ignored", "Europe/Berlin", "2: phone, live-chat",
                  "Worst offenders"):  # fmt: skip
         assert text in page
-    assert page.count("How to read this") == 6
+    assert page.count("How to read this") == 7
 
 
 def test_hostile_names_are_escaped(tmp_path: Path) -> None:

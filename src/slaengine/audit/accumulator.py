@@ -10,6 +10,7 @@ and percentiles are computed only at the end.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 from array import array
 from collections.abc import Iterable, Sequence
@@ -22,7 +23,7 @@ from slaengine.audit.stats import new_values, sorted_values, unique_sorted
 from slaengine.clocks import ACHIEVED, ACTIVE, BREACHED, CANCELLED, FULFILLED, PAUSED, ClockResult
 from slaengine.engine import TicketResult
 from slaengine.policy.model import RESOLUTION
-from slaengine.timeline import Timeline
+from slaengine.timeline import STOPPED_STATUSES, Timeline
 
 #: The dimensions a view can group by.
 DIMENSIONS: Final = ("channel", "priority", "policy", "group", "agent", "period")
@@ -37,6 +38,8 @@ STANDARD_VIEWS: Final[tuple[tuple[str, ...], ...]] = (
     ("channel", "priority"),
 )
 HOURS_OF_WEEK: Final = 7 * 24
+#: Breached clocks kept per metric for the drill-down: the worst (most overdue) first.
+WORST_BREACHES: Final = 10
 # The dimensions of a ticket as a whole (all but the per-clock "agent"), finest first.
 _FINE: Final = ("channel", "priority", "policy", "group", "period")
 
@@ -232,9 +235,52 @@ def ticket_agent(result: TicketResult, facts: TicketFacts) -> str:
     return result.state.assignee or facts.last_agent or NONE
 
 
-def clock_agent(result: TicketResult, clock: ClockResult) -> str:
-    """The agent of a clock: who fulfilled it, else the ticket's assignee."""
-    return clock.agent or result.state.assignee or NONE
+def clock_agent(result: TicketResult, clock: ClockResult, last_agent: str | None = None) -> str:
+    """The agent of a clock: who fulfilled it, else the ticket's assignee, else ``last_agent``
+    (who wrote the ticket's last public reply): a resolution clock of an unassigned ticket
+    belongs to whoever answered it, and ``(none)`` is left to clocks nobody answered."""
+    return clock.agent or result.state.assignee or last_agent or NONE
+
+
+#: A breached clock kept for the drill-down: margin (target - elapsed, negative), ticket,
+#: instance, policy, channel, priority, group, agent, start, due, stop (None while running),
+#: elapsed, target. Ordered by margin (worst first), then ticket and instance: a total order
+#: over one metric's clocks, so the kept ones do not depend on how tickets were partitioned.
+BreachRecord = tuple[int, str, int, str, str, str, str, str, int, int | None, int | None, int, int]
+
+
+def keep_worst(worst: list[BreachRecord], record: BreachRecord) -> None:
+    """Add ``record`` to ``worst`` (sorted, at most :data:`WORST_BREACHES` long) if it ranks."""
+    if len(worst) >= WORST_BREACHES and record[:3] >= worst[-1][:3]:
+        return
+    bisect.insort(worst, record, key=_rank)
+    if len(worst) > WORST_BREACHES:
+        worst.pop()
+
+
+def _rank(record: BreachRecord) -> tuple[int, str, int]:
+    return record[0], record[1], record[2]
+
+
+def final_solve(timeline: Timeline, now: int) -> int | None:
+    """When a ticket solved (or closed) at ``now`` was solved for the last time.
+
+    Read from the end: the earliest status of the trailing run of solved/closed
+    statuses (``solved -> closed`` keeps the solve). ``None`` when it is not solved.
+    """
+    events = timeline.events
+    found: int | None = None
+    for index in range(len(events) - 1, -1, -1):
+        event = events[index]
+        if event.at > now or (event.type != "status" and index):
+            continue
+        status = event.status or ("new" if not index else None)
+        if status is None:
+            continue
+        if status not in STOPPED_STATUSES:
+            break
+        found = event.at
+    return found
 
 
 @dataclass(slots=True)
@@ -253,6 +299,10 @@ class AuditAccumulator:
     unmatched: int = 0
     volume_by_hour: list[int] = field(default_factory=lambda: [0] * HOURS_OF_WEEK)
     breaches_by_hour: list[int] = field(default_factory=lambda: [0] * HOURS_OF_WEEK)
+    # Tickets solved at the evaluation instant, by the period of their final solve.
+    solved_by_period: dict[str, int] = field(default_factory=dict)
+    # Per metric, the WORST_BREACHES most overdue breached clocks (see keep_worst).
+    worst_breaches: dict[str, list[BreachRecord]] = field(default_factory=dict)
     groups: dict[tuple[str, ...], dict[tuple[str, ...], GroupStats]] = field(default_factory=dict)
     # Tickets not yet rolled up into the views without "agent": one group per
     # combination of every ticket-level dimension (see _rollup).
@@ -278,8 +328,11 @@ class AuditAccumulator:
         """Count a ticket created after the evaluation instant (not evaluated)."""
         self.not_yet_created += 1
 
-    def add_ticket(self, timeline: Timeline, result: TicketResult, now: int) -> None:
-        """Add one evaluated ticket: its facts to each of its groups, each clock to its group."""
+    def add_ticket(self, timeline: Timeline, result: TicketResult, now: int) -> TicketFacts:
+        """Add one evaluated ticket: its facts to each of its groups, each clock to its group.
+
+        Returns the ticket's facts (the breaches CSV names clocks' agents as the audit does).
+        """
         state = result.state
         facts = ticket_facts(timeline, now)
         self.tickets += 1
@@ -293,12 +346,19 @@ class AuditAccumulator:
         customer = customer_hash(state.customer) if state.customer is not None else None
         clocks = result.clocks
         prepared = [prepare(clock) for clock in clocks]
+        if facts.solved:
+            solved_at = final_solve(timeline, now)
+            if solved_at is not None:
+                solved_period = buckets.period_of(solved_at)
+                solved = self.solved_by_period
+                solved[solved_period] = solved.get(solved_period, 0) + 1
         breached = False
         for clock in clocks:
             if clock.state == BREACHED:
                 breached = True
                 if clock.due is not None:
                     self.breaches_by_hour[buckets.hour_of_week(clock.due)] += 1
+                self._keep_breach(result, clock, policy, group_name, facts.last_agent)
         # Views without "agent" group whole tickets: count the ticket once, in its
         # finest group; the views are sums of those groups (rolled up in _rollup).
         fine_key = (state.channel, state.priority, policy, group_name, period)
@@ -308,7 +368,7 @@ class AuditAccumulator:
         fine.add_facts(facts, customer, breached)
         fine.add_clocks(prepared)
         if not self._direct:
-            return
+            return facts
         values = {
             "channel": state.channel,
             "priority": state.priority,
@@ -325,12 +385,38 @@ class AuditAccumulator:
                 group = table[key] = GroupStats()
             group.add_facts(facts, customer, breached)
             for clock, ready in zip(clocks, prepared, strict=True):
-                agent = clock_agent(result, clock)
+                agent = clock_agent(result, clock, facts.last_agent)
                 clock_key = (*key[:position], agent, *key[position + 1 :])
                 other = table.get(clock_key)
                 if other is None:
                     other = table[clock_key] = GroupStats()
                 other.add_clocks((ready,))
+        return facts
+
+    def _keep_breach(
+        self,
+        result: TicketResult,
+        clock: ClockResult,
+        policy: str,
+        group: str,
+        last_agent: str | None,
+    ) -> None:
+        # A breached clock, kept when it is among its metric's worst so far.
+        worst = self.worst_breaches.get(clock.metric)
+        if worst is None:
+            worst = self.worst_breaches[clock.metric] = []
+        margin = clock.target - clock.elapsed
+        if len(worst) >= WORST_BREACHES and (margin, result.ticket, clock.instance) >= _rank(
+            worst[-1]
+        ):
+            return  # the common case once the list is full: no record built
+        state = result.state
+        record: BreachRecord = (
+            margin, result.ticket, clock.instance, policy, state.channel, state.priority, group,
+            clock_agent(result, clock, last_agent), clock.start, clock.due, clock.stop,
+            clock.elapsed, clock.target,
+        )  # fmt: skip
+        keep_worst(worst, record)
 
     def _rollup(self) -> None:
         # Add the finest groups into every view without "agent". Durations are kept
@@ -388,6 +474,12 @@ class AuditAccumulator:
         for i in range(HOURS_OF_WEEK):
             self.volume_by_hour[i] += other.volume_by_hour[i]
             self.breaches_by_hour[i] += other.breaches_by_hour[i]
+        for period, count in other.solved_by_period.items():
+            self.solved_by_period[period] = self.solved_by_period.get(period, 0) + count
+        for metric, records in other.worst_breaches.items():
+            worst = self.worst_breaches.setdefault(metric, [])
+            for record in records:
+                keep_worst(worst, record)
         for view, table in other.groups.items():
             mine = self.groups[view]
             for key, group in table.items():
@@ -428,13 +520,17 @@ __all__ = [
     "METRIC",
     "NONE",
     "STANDARD_VIEWS",
+    "WORST_BREACHES",
     "AuditAccumulator",
+    "BreachRecord",
     "GroupStats",
     "MetricStats",
     "PreparedClock",
     "clock_agent",
     "completed",
     "customer_hash",
+    "final_solve",
+    "keep_worst",
     "parse_dimensions",
     "prepare",
     "ticket_agent",

@@ -7,20 +7,26 @@ so both always agree.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, Final
 
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from slaengine.audit.accumulator import METRIC, AuditAccumulator, GroupStats
+from slaengine.audit.accumulator import METRIC, AuditAccumulator, BreachRecord, GroupStats
 from slaengine.audit.kpis import METRICS, group_kpis, metric_rows
 from slaengine.audit.periods import WEEKDAYS
 from slaengine.audit.stats import BUCKET_EDGES
 from slaengine.batch import BatchResult
 from slaengine.calendar import format_utc
-from slaengine.durations import format_duration
+from slaengine.report.labels import metric_label, readable_duration
+from slaengine.report.scorecards import (
+    none_note,
+    scorecard_legend,
+    scorecard_table,
+    scorecards,
+)
 from slaengine.report.table import cell
 from slaengine.report.terminal import Column, fitted_table
 from slaengine.words import plural
@@ -134,7 +140,54 @@ def audit_to_dict(
         dimension: _worst(audit.view((dimension,)), dimension)
         for dimension in ("policy", "group", "agent")
     }
+    doc["scorecards"] = scorecards(doc)
+    doc["flow"] = flow_rows(doc["by_period"], audit.solved_by_period)
+    doc["worst_breaches"] = {
+        metric: [_breach(record) for record in audit.worst_breaches[metric]]
+        for metric in _metric_order(audit.worst_breaches)
+    }
     return doc
+
+
+def flow_rows(by_period: Sequence[dict[str, Any]], solved: dict[str, int]) -> list[dict[str, Any]]:
+    """Per period: tickets created, tickets solved (final solve) and the backlog at its end.
+
+    The backlog is every ticket created up to the period's end less those finally
+    solved by then, as known at the evaluation instant (a ticket reopened and still
+    open counts as never solved).
+    """
+    created = {row["key"]["period"]: row["tickets"] for row in by_period}
+    rows, backlog = [], 0
+    for period in sorted(set(created) | set(solved)):
+        made, done = created.get(period, 0), solved.get(period, 0)
+        backlog += made - done
+        rows.append({"period": period, "created": made, "solved": done, "backlog": backlog})
+    return rows
+
+
+def _metric_order(metrics: Iterable[str]) -> list[str]:
+    names = set(metrics)
+    return [m for m in METRICS if m in names] + sorted(names - set(METRICS))
+
+
+def _breach(record: BreachRecord) -> dict[str, Any]:
+    (margin, ticket, instance, policy, channel, priority, group, agent, start, due, stop,
+     elapsed, target) = record  # fmt: skip
+    return {
+        "ticket": ticket,
+        "instance": instance,
+        "policy": policy,
+        "channel": channel,
+        "priority": priority,
+        "group": group,
+        "agent": agent,
+        "start": format_utc(start),
+        "due": None if due is None else format_utc(due),
+        "stop": None if stop is None else format_utc(stop),
+        "elapsed": elapsed,
+        "target": target,
+        "margin": margin,
+    }
 
 
 def _week_grid(counts: Sequence[int]) -> list[list[int]]:
@@ -149,25 +202,11 @@ def _pct(value: float | None) -> str:
 
 
 def _dur(value: float | None) -> str:
-    return "-" if value is None else format_duration(round(value))
+    return readable_duration(value)
 
 
 def _count(value: int) -> str:
     return f"{value:,}"
-
-
-#: How the terminal and HTML reports name the built-in metrics.
-METRIC_LABELS: Final = {
-    "first_response": "First response",
-    "next_response": "Next response",
-    "periodic_update": "Periodic update",
-    "resolution": "Resolution",
-}
-
-
-def metric_label(metric: str) -> str:
-    """A metric's name for people; a user-defined metric keeps its own."""
-    return METRIC_LABELS.get(metric, metric)
 
 
 def measured(kpis: dict[str, Any], key: str, text: str) -> str:
@@ -325,7 +364,11 @@ def input_line(doc: dict[str, Any]) -> str:
 
 
 def _is_note(part: Any) -> bool:
-    return isinstance(part, Text) and part.plain.startswith("n/a, not measurable")
+    # The lines explaining a table: not measurable KPIs, a scorecard's (none) row.
+    return isinstance(part, Text) and part.plain.startswith(_NOTES)
+
+
+_NOTES: Final = ("n/a, not measurable", "(none): ", "met: achievement")
 
 
 def audit_renderable(doc: dict[str, Any], width: int | None = None) -> Group:
@@ -351,12 +394,22 @@ def audit_renderable(doc: dict[str, Any], width: int | None = None) -> Group:
         _compliance_table(f"Trend by {doc['period']}", "Period", doc["by_period"], width),
         _worst_table(doc, width),
     ]
-    if doc["by"] and doc["by"] not in (["channel"], ["priority"], ["period"], ["metric"]):
+    # Alone, agent or group is its scorecard; with other dimensions, its table too.
+    shown_alone = (["channel"], ["priority"], ["period"], ["metric"], ["agent"], ["group"])
+    if doc["by"] and doc["by"] not in shown_alone:
         parts.append(
             _compliance_table(
                 "By " + ", ".join(doc["by"]), " / ".join(doc["by"]), doc["groups"], width
             )
         )
+    for dimension in ("agent", "group"):
+        if dimension in doc["by"] and "scorecards" in doc:
+            cards = doc["scorecards"][dimension]
+            parts.append(scorecard_table(cards, dimension, width))
+            parts.append(scorecard_legend(cards))
+            note = none_note(cards, dimension)
+            if note is not None:
+                parts.append(note)
     # A blank line after each table: borderless tables need it to read apart.
     spaced: list[Any] = []
     for index, part in enumerate(parts):

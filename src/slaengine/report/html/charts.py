@@ -9,7 +9,6 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
-from slaengine.report.audit import metric_label
 from slaengine.report.html.svg import (
     ACHIEVED,
     BREACHED,
@@ -35,6 +34,7 @@ from slaengine.report.html.svg import (
     svg_rect,
     svg_text,
 )
+from slaengine.report.labels import metric_label
 
 _DAY_NAMES: Final = {
     "mon": "Monday",

@@ -13,10 +13,10 @@ from slaengine.report.html.sections import (
     heatmap_section,
     histogram_section,
     inputs_section,
-    offenders_section,
     trend_section,
 )
 from slaengine.report.html.svg import Doc, Ids, esc, fmt_count
+from slaengine.report.html.tables import offenders_section, scorecards_section
 
 # Counts the charts that drew (a bounding box with an area), for people checking a page that
 # looks empty and for the browser test; it reads nothing from the data.
@@ -75,8 +75,22 @@ table { border-collapse: collapse; font-variant-numeric: tabular-nums; }
 th, td { padding: .3rem .7rem .3rem 0; border-bottom: 1px solid var(--line); text-align: left;
   vertical-align: top; }
 td.num, th.num { text-align: right; }
+td.num { white-space: nowrap; }
 td.name { overflow-wrap: anywhere; min-width: 8rem; }
 caption { text-align: left; font-weight: 600; padding: 0 0 .25rem; }
+td small { color: var(--muted); }
+.note { color: var(--muted); font-size: .9rem; }
+/* A wide table on a phone: each row a block of "header: value" lines, not a row to scroll. */
+@media (max-width: 40rem) {
+  table.stack, table.stack tbody, table.stack tr, table.stack td { display: block; width: 100%; }
+  table.stack thead { display: none; }
+  table.stack tr { border-bottom: 1px solid var(--line); padding: .35rem 0; }
+  table.stack td { border: 0; padding: .05rem 0; display: flex; justify-content: space-between;
+    gap: 1rem; text-align: right; }
+  table.stack td::before { content: attr(data-label); color: var(--muted); text-align: left; }
+  table.stack td.name { font-weight: 600; }
+  table.stack td.name::before { content: none; }
+}
 .offenders { display: grid; grid-template-columns: repeat(auto-fit, minmax(min(100%, 30rem), 1fr));
   gap: 0 2rem; }
 .offenders table { width: 100%; }
@@ -126,6 +140,7 @@ def render_html(audit: Doc, *, policies: Sequence[str] | None = None) -> str:
         histogram_section(audit, ids),
         heatmap_section(audit, ids),
         trend_section(audit, ids),
+        scorecards_section(audit),
         offenders_section(audit),
     ]
     return (

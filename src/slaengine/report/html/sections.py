@@ -5,11 +5,10 @@ Each function takes the audit document (``docs/kpis.md``) and returns one ``<sec
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from slaengine.audit.kpis import METRICS
-from slaengine.report.audit import metric_label
 from slaengine.report.html.charts import (
     compliance_chart,
     heatmap_chart,
@@ -26,13 +25,11 @@ from slaengine.report.html.svg import (
     fmt_duration,
     fmt_pct,
 )
+from slaengine.report.html.tables import howto
+from slaengine.report.labels import metric_label
 
 #: Usual priorities, most urgent first; others follow in name order.
 _PRIORITY_ORDER: Final = ("urgent", "high", "normal", "low")
-
-
-def howto(text: str) -> str:
-    return f'<div class="howto"><strong>How to read this</strong>{text}</div>'
 
 
 def _kpi(label: str, value: str, detail: str = "") -> str:
@@ -137,29 +134,6 @@ def headline_section(doc: Doc) -> str:
             "says n/a and why. Every formula: docs/kpis.md.</p>"
         )
         + "</section>"
-    )
-
-
-def html_table(
-    caption: str, head: Sequence[str], rows: Iterable[Sequence[str]], numeric: Callable[[int], bool]
-) -> str:
-    """A table of already escaped cells."""
-    cells = "".join(
-        f'<th scope="col"{" class=num" if numeric(i) else ""}>{esc(h)}</th>'
-        for i, h in enumerate(head)
-    )
-    body = "".join(
-        "<tr>"
-        + "".join(
-            f"<td{' class=num' if numeric(i) else ' class=name' if i == 0 else ''}>{c}</td>"
-            for i, c in enumerate(row)
-        )
-        + "</tr>"
-        for row in rows
-    )
-    return (
-        f'<div class="table-wrap"><table><caption>{esc(caption)}</caption>'
-        f"<thead><tr>{cells}</tr></thead><tbody>{body}</tbody></table></div>"
     )
 
 
@@ -329,40 +303,6 @@ def trend_section(doc: Doc, ids: Ids) -> str:
             "clocks may still be running and count neither way until they stop. The period "
             "marked * is not over at the audit instant, so its volume is partial too. A gap "
             "in the upper line is a period without settled clocks.</p>"
-        )
-        + "</section>"
-    )
-
-
-def offenders_section(doc: Doc) -> str:
-    tables = []
-    titles = {"policy": "Policies", "group": "Groups", "agent": "Agents"}
-    head = ("Name", "Breached", "Breached, open", "Achieved", "Compliance")
-    for dimension, title in titles.items():
-        rows = doc["worst_offenders"][dimension]
-        if not rows:
-            tables.append(f'<h3>{title}</h3><p class="none">No breaches.</p>')
-            continue
-        cells = [
-            (
-                esc(row[dimension]),
-                fmt_count(row["breached"]),
-                fmt_count(row["breached_open"]),
-                fmt_count(row["achieved"]),
-                fmt_pct(row["compliance"]),
-            )
-            for row in rows
-        ]
-        tables.append(f"<div>{html_table(title, head, cells, lambda i: i > 0)}</div>")
-    return (
-        '<section id="offenders"><h2>Worst offenders</h2>'
-        f'<div class="offenders">{"".join(tables)}</div>'
-        + howto(
-            "<p>The policies, groups and agents with the most breached clocks (up to ten "
-            "each). A clock counts for the agent who fulfilled it, else the ticket's "
-            "assignee; \u201c(none)\u201d collects clocks nobody owned, often the ones never "
-            "answered. Many breaches with a high compliance usually means a lot of volume; "
-            "low compliance is the sharper signal.</p>"
         )
         + "</section>"
     )
