@@ -71,6 +71,7 @@ class MetricStats:
     business: array[int] = field(default_factory=new_values)  # elapsed of completed clocks
     calendar: array[int] = field(default_factory=new_values)  # stop - start of the same
     margins: array[int] = field(default_factory=new_values)  # target - elapsed, breached
+    targets: dict[int, int] = field(default_factory=dict)  # clocks per target (seconds)
 
     def merge(self, other: MetricStats) -> None:
         """Add ``other``'s counts and values to these."""
@@ -83,6 +84,9 @@ class MetricStats:
         self.business.extend(other.business)
         self.calendar.extend(other.calendar)
         self.margins.extend(other.margins)
+        targets = self.targets
+        for target, count in other.targets.items():
+            targets[target] = targets.get(target, 0) + count
 
 
 @dataclass(slots=True)
@@ -137,11 +141,13 @@ class GroupStats:
         """Count clock instances prepared by :func:`prepare` (one call for all of a ticket's)."""
         self.kpis = None
         metrics = self.metrics
-        for metric, state, margin, running, business, calendar in clocks:
+        for metric, state, margin, running, business, calendar, target in clocks:
             self.clocks += 1
             stats = metrics.get(metric)
             if stats is None:
                 stats = metrics[metric] = MetricStats()
+            targets = stats.targets
+            targets[target] = targets.get(target, 0) + 1
             if state == ACHIEVED:
                 stats.achieved += 1
             elif state == BREACHED:
@@ -198,8 +204,8 @@ class GroupStats:
 
 
 #: What the accumulator keeps of a clock: metric, state, margin (target - elapsed), still
-#: running, business seconds, calendar seconds (-1 unless :func:`completed`).
-PreparedClock = tuple[str, str, int, bool, int, int]
+#: running, business seconds, calendar seconds (-1 unless :func:`completed`), target.
+PreparedClock = tuple[str, str, int, bool, int, int, int]
 
 
 def prepare(clock: ClockResult) -> PreparedClock:
@@ -213,6 +219,7 @@ def prepare(clock: ClockResult) -> PreparedClock:
         stop is None,
         clock.elapsed,
         calendar,
+        clock.target,
     )
 
 

@@ -61,6 +61,7 @@ def metric_kpis(stats: MetricStats, with_histograms: bool = False) -> dict[str, 
     out: dict[str, Any] = _counts(stats)
     out["compliance"] = rate(stats.achieved, stats.achieved + stats.breached)
     out["margin"] = summarize(stats.margins, MARGIN_PERCENTILES)
+    out["targets"] = {str(target): count for target, count in sorted(stats.targets.items())}
     # Each array is sorted once, into a list: percentiles, the mean and the histogram
     # are read off it (summing a list of ints is cheaper than summing an array).
     business = sorted(stats.business)

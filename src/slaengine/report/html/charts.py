@@ -1,4 +1,4 @@
-"""The HTML report's charts: compliance bars, duration histograms, hour-of-week heat maps, trend.
+"""The HTML report's charts: compliance bars, duration histograms, hour-of-week heat maps.
 
 Each function returns one chart (``<svg>`` in its scrolling wrapper, see :func:`chart_svg`).
 """
@@ -16,19 +16,19 @@ from slaengine.report.html.svg import (
     GRID,
     HISTOGRAM,
     INK,
+    LEGEND_ROW,
     MUTED,
-    VOLUME,
+    TARGET,
     Ids,
     axis_duration,
     chart_svg,
     esc,
     fmt_count,
     fmt_duration,
-    fmt_num,
     fmt_pct,
     key_name,
     legend,
-    nice_max,
+    legend_rows,
     shorten,
     svg_line,
     svg_rect,
@@ -48,24 +48,41 @@ _DAY_NAMES: Final = {
 
 
 def compliance_chart(
-    ids: Ids, chart_id: str, title: str, label: str, rows: Sequence[Mapping[str, Any]]
+    ids: Ids,
+    chart_id: str,
+    title: str,
+    label: str,
+    rows: Sequence[Mapping[str, Any]],
+    narrow: bool = False,
 ) -> str:
-    """Horizontal 100% bars, one per row: achieved and breached shares of its settled clocks."""
-    left, track, right, row_height, top = 170.0, 540.0, 190.0, 30.0, 40.0
+    """Horizontal 100% bars, one per row: achieved and breached shares of its settled clocks.
+
+    ``narrow`` puts each name above its bar instead of left of it.
+    """
+    if narrow:
+        left, track, right, row_height, top, bar_y = 0.0, 214.0, 146.0, 44.0, 40.0, 20.0
+    else:
+        left, track, right, row_height, top, bar_y = 170.0, 540.0, 190.0, 30.0, 40.0, 6.0
     width = left + track + right
     height = top + row_height * max(len(rows), 1) + 30
-    body = legend(left, 18, [(ACHIEVED, "achieved within target"), (BREACHED, "breached")])
+    items = [(ACHIEVED, "achieved within target"), (BREACHED, "breached")]
+    body = legend(left, 18, items)
     for tick in range(0, 101, 25):
         x = left + track * tick / 100
         body.append(svg_line(x, top - 6, x, height - 26, stroke=GRID))
-        body.append(svg_text(x, height - 10, f"{tick}%", text_anchor="middle", fill=MUTED))
+        anchor = "start" if narrow and tick == 0 else "middle"
+        body.append(svg_text(x, height - 10, f"{tick}%", text_anchor=anchor, fill=MUTED))
     if not rows:
         body.append(svg_text(left, top + 20, "No tickets.", fill=MUTED))
     for i, row in enumerate(rows):
         name = key_name(row)
         counts = row["compliance"]
         y = top + i * row_height
-        body.append(svg_text(left - 8, y + 19, shorten(name), text_anchor="end"))
+        text_y = y + bar_y + 13
+        if narrow:
+            body.append(svg_text(0, y + 14, shorten(name, 44), font_weight="600"))
+        else:
+            body.append(svg_text(left - 8, text_y, shorten(name), text_anchor="end"))
         settled = counts["achieved"] + counts["breached"]
         summary = (
             f"{label} {name}: compliance {fmt_pct(counts['compliance'])}; "
@@ -75,29 +92,40 @@ def compliance_chart(
             f"{fmt_count(counts['cancelled'])} cancelled; {fmt_count(row['tickets'])} tickets"
         )
         if not settled:
-            body.append(svg_rect(left, y + 6, track, 18, summary, fill=EMPTY_CELL))
-            body.append(svg_text(left + track + 8, y + 19, "no settled clocks", fill=MUTED))
+            body.append(svg_rect(left, y + bar_y, track, 18, summary, fill=EMPTY_CELL))
+            body.append(svg_text(left + track + 8, text_y, "no settled clocks", fill=MUTED))
             continue
         achieved_width = track * counts["achieved"] / settled
         body.append(f'<g class="bar" data-key="{esc(name)}"><title>{esc(summary)}</title>')
-        body.append(svg_rect(left, y + 6, achieved_width, 18, None, fill=ACHIEVED))
+        body.append(svg_rect(left, y + bar_y, achieved_width, 18, None, fill=ACHIEVED))
         body.append(
-            svg_rect(left + achieved_width, y + 6, track - achieved_width, 18, None, fill=BREACHED)
+            svg_rect(
+                left + achieved_width, y + bar_y, track - achieved_width, 18, None, fill=BREACHED
+            )
         )
         body.append("</g>")
         body.append(
-            svg_text(left + track + 8, y + 19, fmt_pct(counts["compliance"]), font_weight="600")
+            svg_text(left + track + 8, text_y, fmt_pct(counts["compliance"]), font_weight="600")
         )
         body.append(
             svg_text(
                 left + track + 62,
-                y + 19,
+                text_y,
                 f"{fmt_count(counts['achieved'])} of {fmt_count(settled)}",
                 fill=MUTED,
+                font_size="11" if narrow else None,
             )
         )
     desc = "; ".join(f"{key_name(r)} {fmt_pct(r['compliance']['compliance'])}" for r in rows)
-    return chart_svg(ids, chart_id, width, height, title, desc or "no data", body)
+    return chart_svg(ids, chart_id, width, height, title, desc or "no data", body, narrow)
+
+
+#: Labelled instants of the histograms' time axis (the bucket edges are powers of two of
+#: minutes, unreadable as labels): 1m, 5m, 15m, 1h, 4h, 1d, 3d, 7d, 21d.
+AXIS_TICKS: Final = (60, 300, 900, 3600, 14_400, 86_400, 259_200, 604_800, 1_814_400)
+_NARROW_TICKS: Final = (60, 900, 3600, 14_400, 86_400, 604_800)
+#: Target lines drawn per histogram row at most (the targets most clocks had).
+TARGET_LINES: Final = 2
 
 
 def _bucket_range(index: int, edges: Sequence[int]) -> str:
@@ -118,38 +146,60 @@ def _bucket_position(seconds: float, edges: Sequence[int]) -> float:
     return len(edges) + min(math.log2(seconds / edges[-1]), 1.0)
 
 
+def main_targets(stats: Mapping[str, Any]) -> list[tuple[int, int]]:
+    """The targets (seconds, clocks) most of a metric's clocks had, most common first."""
+    targets = [(int(seconds), count) for seconds, count in stats.get("targets", {}).items()]
+    targets.sort(key=lambda item: (-item[1], item[0]))
+    return targets[:TARGET_LINES]
+
+
 def histogram_chart(
-    ids: Ids, chart_id: str, metric: str, rows: Sequence[Mapping[str, Any]], edges: Sequence[int]
+    ids: Ids,
+    chart_id: str,
+    metric: str,
+    rows: Sequence[Mapping[str, Any]],
+    edges: Sequence[int],
+    narrow: bool = False,
 ) -> str:
-    """Small multiples: one histogram per channel of a metric's business durations."""
+    """Small multiples: one histogram per channel of a metric's business durations.
+
+    Each row marks its median, p90 and the targets most of its clocks had; ``narrow``
+    puts each channel's name and figures above its bars.
+    """
     buckets = len(edges) + 1
-    left, bucket_width, row_height, top = 280.0, 36.0, 50.0, 44.0
+    if narrow:
+        left, bucket_width, row_height, label_h = 0.0, 20.0, 76.0, 34.0
+    else:
+        left, bucket_width, row_height, label_h = 280.0, 36.0, 50.0, 0.0
     plot = bucket_width * buckets
     width = left + plot + 14
-    height = top + row_height * len(rows) + 34
     name = metric_label(metric)
-    body = legend(
-        left, 18, [(HISTOGRAM, "share of the channel's clocks"), (INK, "median"), (BREACHED, "p90")]
-    )
+    items = [
+        (HISTOGRAM, "share of the channel's clocks"),
+        (INK, "median"),
+        (BREACHED, "p90"),
+        (TARGET, "target"),
+    ]
+    right = width if narrow else None
+    top = 44.0 + (legend_rows(left, items, width) - 1) * LEGEND_ROW if narrow else 44.0
+    height = top + row_height * len(rows) + 34
+    body = legend(left, 18, items, right)
     bottom = top + row_height * len(rows)
     for index in range(1, buckets):
         x = left + index * bucket_width
         body.append(svg_line(x, top - 4, x, bottom, stroke=GRID, stroke_dasharray="2 3"))
+    for seconds in _NARROW_TICKS if narrow else AXIS_TICKS:
+        x = left + bucket_width * _bucket_position(seconds, edges)
+        body.append(svg_line(x, bottom, x, bottom + 4, stroke=MUTED))
         body.append(
-            svg_text(
-                x,
-                bottom + 16,
-                axis_duration(edges[index - 1]),
-                text_anchor="middle",
-                fill=MUTED,
-                font_size="10.5",
-            )
-        )
+            svg_text(x, bottom + 16, axis_duration(seconds), text_anchor="middle", fill=MUTED,
+                     font_size="10.5")
+        )  # fmt: skip
     body.append(
         svg_text(
             left + plot / 2,
             bottom + 31,
-            "business time (log scale: each bucket doubles)",
+            "business time, log scale (d = 24 hours)",
             text_anchor="middle",
             fill=MUTED,
             font_size="11",
@@ -164,25 +214,26 @@ def histogram_chart(
         channel = key_name(row)
         y = top + i * row_height
         base = y + row_height - 6
-        body.append(
-            svg_text(left - 10, y + 20, shorten(channel), text_anchor="end", font_weight="600")
+        figures = (
+            f"n {fmt_count(business['count'])} \u00b7 median "
+            f"{fmt_duration(business['p50'])} \u00b7 p90 {fmt_duration(business['p90'])}"
         )
-        body.append(
-            svg_text(
-                left - 10,
-                y + 36,
-                f"n {fmt_count(business['count'])} \u00b7 median "
-                f"{fmt_duration(business['p50'])} \u00b7 p90 {fmt_duration(business['p90'])}",
-                text_anchor="end",
-                fill=MUTED,
-                font_size="11",
+        if narrow:
+            body.append(svg_text(0, y + 14, shorten(channel, 44), font_weight="600"))
+            body.append(svg_text(0, y + 29, figures, fill=MUTED, font_size="11"))
+        else:
+            body.append(
+                svg_text(left - 10, y + 20, shorten(channel), text_anchor="end", font_weight="600")
             )
-        )
+            body.append(
+                svg_text(left - 10, y + 36, figures, text_anchor="end", fill=MUTED, font_size="11")
+            )
         body.append(svg_line(left, base, left + plot, base, stroke=MUTED))
+        bar_top = y + label_h + 6
         for index, count in enumerate(counts):
             if not count:
                 continue
-            bar_height = (row_height - 12) * count / tallest
+            bar_height = (base - bar_top) * count / tallest
             tip = (
                 f"{channel}, {name.lower()}: {fmt_count(count)} of {fmt_count(total)} clocks "
                 f"({fmt_pct(count / total)}) took {_bucket_range(index, edges)} of business time"
@@ -198,6 +249,18 @@ def histogram_chart(
                     class_="bar",
                 )
             )
+        clocks = sum(stats.get("targets", {}).values())
+        for seconds, count in main_targets(stats):
+            x = left + bucket_width * _bucket_position(seconds, edges)
+            body.append(
+                f'<g class="target"><title>{esc(channel)} target {esc(fmt_duration(seconds))}: '
+                f"{fmt_count(count)} of {fmt_count(clocks)} clocks</title>"
+            )
+            body.append(
+                svg_line(x, bar_top - 2, x, base, stroke=TARGET, stroke_width="2",
+                         stroke_dasharray="5 3")
+            )  # fmt: skip
+            body.append("</g>")
         # p90 first and wider, so a median on the same spot leaves both colours visible.
         for key, colour, label, stroke in (
             ("p90", BREACHED, "p90", "4"),
@@ -210,14 +273,14 @@ def histogram_chart(
                 f'<g class="marker"><title>{esc(channel)} {label}: '
                 f"{esc(fmt_duration(business[key]))}</title>"
             )
-            body.append(svg_line(x, y + 6, x, base, stroke=colour, stroke_width=stroke))
+            body.append(svg_line(x, bar_top, x, base, stroke=colour, stroke_width=stroke))
             body.append("</g>")
     desc = f"{name} business time per channel; " + "; ".join(
         f"{key_name(r)} median {fmt_duration(r['metrics'][metric]['business_seconds']['p50'])}"
         for r in rows
     )
-    title = f"{name} time by channel (business time)"
-    return chart_svg(ids, chart_id, width, height, title, desc, body)
+    title = f"{name} time by channel" + ("" if narrow else " (business time)")
+    return chart_svg(ids, chart_id, width, height, title, desc, body, narrow)
 
 
 def _scale_colour(value: int, highest: int, stops: Sequence[str]) -> str:
@@ -239,40 +302,52 @@ def heatmap_chart(
     ids: Ids,
     chart_id: str,
     title: str,
+    zone: str,
     what: str,
     grid: Sequence[Sequence[int]],
     days: Sequence[str],
     stops: Sequence[str],
+    narrow: bool = False,
 ) -> str:
-    """A 7 x 24 grid of counts per local weekday and hour, on a sequential colour scale."""
-    left, top, cell_w, cell_h, gap = 60.0, 26.0, 34.0, 28.0, 2.0
-    width = left + 24 * cell_w + 10
-    height = top + 7 * cell_h + 62
+    """A 7 x 24 grid of counts per local weekday and hour, on a sequential colour scale.
+
+    Wide: a row per day. ``narrow``: a column per day and a row per hour, so that
+    the cells stay large enough to read and to touch on a phone; its title leaves the
+    time ``zone`` to the section's heading.
+    """
+    if narrow:
+        left, top, cell_w, cell_h, gap = 40.0, 22.0, 44.0, 18.0, 2.0
+        width, grid_h = left + 7 * cell_w + 10, 24 * cell_h
+    else:
+        left, top, cell_w, cell_h, gap = 60.0, 26.0, 34.0, 28.0, 2.0
+        width, grid_h = left + 24 * cell_w + 10, 7 * cell_h
     highest = max((max(row) for row in grid), default=0)
     body: list[str] = []
     for hour in range(24):
-        body.append(
-            svg_text(
-                left + hour * cell_w + cell_w / 2,
-                top - 8,
-                f"{hour:02d}",
-                text_anchor="middle",
-                fill=MUTED,
-                font_size="11",
-            )
-        )
+        if narrow:
+            x, y, anchor = left - 8, top + hour * cell_h + cell_h / 2 + 4, "end"
+        else:
+            x, y, anchor = left + hour * cell_w + cell_w / 2, top - 8, "middle"
+        body.append(svg_text(x, y, f"{hour:02d}", text_anchor=anchor, fill=MUTED, font_size="11"))
     for d, (day, row) in enumerate(zip(days, grid, strict=True)):
-        y = top + d * cell_h
-        body.append(svg_text(left - 8, y + cell_h / 2 + 4, day.capitalize(), text_anchor="end"))
+        if narrow:
+            body.append(
+                svg_text(left + d * cell_w + cell_w / 2, top - 8, day.capitalize(),
+                         text_anchor="middle")
+            )  # fmt: skip
+        else:
+            y = top + d * cell_h
+            body.append(svg_text(left - 8, y + cell_h / 2 + 4, day.capitalize(), text_anchor="end"))
         for hour, count in enumerate(row):
             tip = (
                 f"{_DAY_NAMES.get(day, day)} {hour:02d}:00\u2013{hour + 1:02d}:00: "
                 f"{fmt_count(count)} {what}"
             )
+            column, line = (d, hour) if narrow else (hour, d)
             body.append(
                 svg_rect(
-                    left + hour * cell_w + gap / 2,
-                    y + gap / 2,
+                    left + column * cell_w + gap / 2,
+                    top + line * cell_h + gap / 2,
                     cell_w - gap,
                     cell_h - gap,
                     tip,
@@ -280,10 +355,14 @@ def heatmap_chart(
                     class_="cell",
                 )
             )
-    legend_y = top + 7 * cell_h + 22
-    body.append(svg_text(left, legend_y + 12, f"{what}:", fill=MUTED))
+    legend_y = top + grid_h + 22
+    x0 = 0.0 if narrow else left
+    body.append(svg_text(x0, legend_y + 12, f"{what}:", fill=MUTED))
     steps = sorted({0, *(max(1, round(highest * k / 4)) for k in range(1, 5) if highest)})
-    x = left + 7.2 * len(what) + 20
+    # Narrow: the swatches go on a line of their own under the label.
+    x = x0 if narrow else x0 + 7.2 * len(what) + 20
+    if narrow:
+        legend_y += 22
     for value in steps:
         body.append(
             svg_rect(
@@ -292,131 +371,8 @@ def heatmap_chart(
         )
         body.append(svg_text(x + 28, legend_y + 12, fmt_count(value), fill=MUTED))
         x += 28 + 8 * len(fmt_count(value)) + 14
+    height = legend_y + 40
     total = sum(sum(row) for row in grid)
-    desc = f"{fmt_count(total)} {what} in all; busiest hour {fmt_count(highest)}"
-    return chart_svg(ids, chart_id, width, height, title, desc, body)
-
-
-def trend_chart(
-    ids: Ids,
-    chart_id: str,
-    period: str,
-    rows: Sequence[Mapping[str, Any]],
-    running: str | None = None,
-) -> str:
-    """Two panels on one time axis: compliance per period (top) and tickets created (bottom).
-
-    The period named ``running`` (the one the audit instant falls in) is marked: it is
-    not over, so its volume and compliance are partial.
-    """
-    left, right, top = 64.0, 48.0, 44.0
-    plot_w = max(800.0, 14.0 * len(rows))
-    upper_h, gap, lower_h = 170.0, 58.0, 120.0
-    width = left + plot_w + right
-    height = top + upper_h + gap + lower_h + 58
-    lower_top = top + upper_h + gap
-    n = len(rows)
-
-    def x_of(i: int) -> float:
-        return left + plot_w / 2 if n == 1 else left + plot_w * i / (n - 1)
-
-    body = legend(left, 18, [(ACHIEVED, "compliance"), (VOLUME, "tickets created")])
-    body.append(svg_text(8, top - 16, "Compliance", fill=MUTED, font_size="11"))
-    for tick in range(0, 101, 25):
-        y = top + upper_h * (1 - tick / 100)
-        body.append(svg_line(left, y, left + plot_w, y, stroke=GRID))
-        body.append(svg_text(left - 8, y + 4, f"{tick}%", text_anchor="end", fill=MUTED))
-    highest = nice_max(max((row["tickets"] for row in rows), default=0))
-    body.append(svg_text(8, lower_top - 16, "Tickets", fill=MUTED, font_size="11"))
-    for k in range(3):
-        value = highest * k / 2
-        y = lower_top + lower_h * (1 - k / 2)
-        body.append(svg_line(left, y, left + plot_w, y, stroke=GRID))
-        label = fmt_count(round(value)) if value == round(value) else f"{value:,.1f}"
-        body.append(svg_text(left - 8, y + 4, label, text_anchor="end", fill=MUTED))
-    every = max(1, math.ceil(n / 12))
-    bottom = lower_top + lower_h
-    for i, row in enumerate(rows):
-        unfinished = row["key"].get("period") == running
-        if i % every == 0 or unfinished:
-            body.append(
-                svg_text(
-                    x_of(i),
-                    bottom + 18,
-                    key_name(row) + (" *" if unfinished else ""),
-                    text_anchor="middle",
-                    fill=MUTED,
-                    font_size="11",
-                )
-            )
-    caption = f"{period} of ticket creation"
-    if any(row["key"].get("period") == running for row in rows):
-        caption += f" (* not over at the audit instant: partial {period})"
-    body.append(
-        svg_text(
-            left + plot_w / 2,
-            bottom + 40,
-            caption,
-            text_anchor="middle",
-            fill=MUTED,
-            font_size="11",
-        )
-    )
-    if not rows:
-        body.append(svg_text(left + 10, top + 30, "No tickets.", fill=MUTED))
-
-    def path(points: Sequence[tuple[float, float] | None], colour: str) -> None:
-        segments: list[list[tuple[float, float]]] = []
-        current: list[tuple[float, float]] = []
-        for point in [*points, None]:
-            if point is None:
-                if current:
-                    segments.append(current)
-                current = []
-            else:
-                current.append(point)
-        for segment in segments:
-            steps = " ".join(
-                ("M" if j == 0 else "L") + f"{fmt_num(x)} {fmt_num(y)}"
-                for j, (x, y) in enumerate(segment)
-            )
-            body.append(
-                f'<path d="{steps}" fill="none" stroke="{colour}" stroke-width="2.5"'
-                ' stroke-linejoin="round"/>'
-            )
-
-    upper: list[tuple[float, float] | None] = []
-    lower: list[tuple[float, float] | None] = []
-    for i, row in enumerate(rows):
-        value = row["compliance"]["compliance"]
-        upper.append(None if value is None else (x_of(i), top + upper_h * (1 - value)))
-        lower.append((x_of(i), bottom - lower_h * row["tickets"] / highest))
-    path(upper, ACHIEVED)
-    path(lower, VOLUME)
-    for i, row in enumerate(rows):
-        counts = row["compliance"]
-        point = upper[i]
-        if point is not None:
-            tip = (
-                f"{key_name(row)}: compliance {fmt_pct(counts['compliance'])} "
-                f"({fmt_count(counts['achieved'])} achieved, {fmt_count(counts['breached'])} "
-                "breached)"
-            )
-            body.append(
-                f'<circle class="point" cx="{fmt_num(point[0])}" cy="{fmt_num(point[1])}" '
-                f'r="4" fill="{ACHIEVED}" stroke="#fff"><title>{esc(tip)}</title>'
-                "</circle>"
-            )
-        x, y = lower[i] or (0.0, 0.0)
-        tip = f"{key_name(row)}: {fmt_count(row['tickets'])} tickets created"
-        body.append(
-            f'<circle class="point" cx="{fmt_num(x)}" cy="{fmt_num(y)}" r="4" fill="{VOLUME}" '
-            f'stroke="#fff"><title>{esc(tip)}</title></circle>'
-        )
-    desc = "; ".join(
-        f"{key_name(r)}: {fmt_pct(r['compliance']['compliance'])}, "
-        f"{fmt_count(r['tickets'])} tickets"
-        for r in rows
-    )
-    title = f"Compliance and ticket volume per {period}"
-    return chart_svg(ids, chart_id, width, height, title, desc or "no data", body)
+    desc = f"{fmt_count(total)} {what} in all ({zone}); busiest hour {fmt_count(highest)}"
+    title = title if narrow else f"{title}, {zone}"
+    return chart_svg(ids, chart_id, width, height, title, desc, body, narrow)

@@ -9,6 +9,7 @@ from typing import Final
 
 from slaengine.report.html.sections import (
     compliance_section,
+    flow_section,
     headline_section,
     heatmap_section,
     histogram_section,
@@ -16,19 +17,26 @@ from slaengine.report.html.sections import (
     trend_section,
 )
 from slaengine.report.html.svg import Doc, Ids, esc, fmt_count
-from slaengine.report.html.tables import offenders_section, scorecards_section
+from slaengine.report.html.tables import (
+    breaches_section,
+    offenders_section,
+    scorecards_section,
+)
 
-# Counts the charts that drew (a bounding box with an area), for people checking a page that
-# looks empty and for the browser test; it reads nothing from the data.
+# Counts the charts shown (the layout that fits the window) and those of them that drew (a
+# bounding box with an area), for people checking a page that looks empty and for the browser
+# test; it reads nothing from the data.
 _SCRIPT: Final = (
     "(function () {\n"
-    "  var charts = document.querySelectorAll('svg.chart'), drawn = 0;\n"
+    "  var charts = document.querySelectorAll('svg.chart'), drawn = 0, shown = 0;\n"
     "  for (var i = 0; i < charts.length; i++) {\n"
+    "    if (!charts[i].getClientRects().length) { continue; }\n"
+    "    shown++;\n"
     "    var box = charts[i].getBBox();\n"
     "    if (box.width > 0 && box.height > 0) { drawn++; }\n"
     "  }\n"
     "  document.body.dataset.chartsDrawn = String(drawn);\n"
-    "  document.body.dataset.chartsTotal = String(charts.length);\n"
+    "  document.body.dataset.chartsTotal = String(shown);\n"
     "})();\n"
 )
 _SCRIPT_HASH: Final = base64.b64encode(hashlib.sha256(_SCRIPT.encode()).digest()).decode()
@@ -79,9 +87,16 @@ td.num { white-space: nowrap; }
 td.name { overflow-wrap: anywhere; min-width: 8rem; }
 caption { text-align: left; font-weight: 600; padding: 0 0 .25rem; }
 td small { color: var(--muted); }
+/* Scorecards and breach lists have many columns: a little tighter, to fit 1080 px. */
+table.stack { font-size: .9rem; }
+table.stack th, table.stack td { padding-right: .55rem; }
 .note { color: var(--muted); font-size: .9rem; }
-/* A wide table on a phone: each row a block of "header: value" lines, not a row to scroll. */
+/* Every chart comes twice: laid out for a wide window and, shown on a phone instead, for a
+   narrow one. On a phone, a wide table's rows become blocks of "header: value" lines too. */
+.chart-wrap.narrow { display: none; }
 @media (max-width: 40rem) {
+  .chart-wrap.wide { display: none; }
+  .chart-wrap.narrow { display: block; }
   table.stack, table.stack tbody, table.stack tr, table.stack td { display: block; width: 100%; }
   table.stack thead { display: none; }
   table.stack tr { border-bottom: 1px solid var(--line); padding: .35rem 0; }
@@ -109,6 +124,9 @@ footer { color: var(--muted); font-size: .85rem; }
   .kpi, .howto { background: none; }
   .howto { border: 1px solid var(--line); border-left: 4px solid #0072b2; }
   .table-wrap, .chart-wrap { overflow: visible; background: none; }
+  /* Paper is wide enough for the wide layout, whatever the window. */
+  .chart-wrap.wide { display: block; }
+  .chart-wrap.narrow { display: none; }
   /* Keep a chart, a card, a row or a note whole, but let sections share a page: avoiding
      breaks in whole sections pushed each to a new page and left half of most pages blank. */
   .chart-wrap, svg.chart, .kpi, .howto, tr { break-inside: avoid; }
@@ -140,7 +158,9 @@ def render_html(audit: Doc, *, policies: Sequence[str] | None = None) -> str:
         histogram_section(audit, ids),
         heatmap_section(audit, ids),
         trend_section(audit, ids),
+        flow_section(audit, ids),
         scorecards_section(audit),
+        breaches_section(audit),
         offenders_section(audit),
     ]
     return (

@@ -5,16 +5,11 @@ Each function takes the audit document (``docs/kpis.md``) and returns one ``<sec
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
 
 from slaengine.audit.kpis import METRICS
-from slaengine.report.html.charts import (
-    compliance_chart,
-    heatmap_chart,
-    histogram_chart,
-    trend_chart,
-)
+from slaengine.report.html.charts import compliance_chart, heatmap_chart, histogram_chart
 from slaengine.report.html.svg import (
     BREACH_SCALE,
     VOLUME_SCALE,
@@ -26,6 +21,7 @@ from slaengine.report.html.svg import (
     fmt_pct,
 )
 from slaengine.report.html.tables import howto
+from slaengine.report.html.timecharts import flow_chart, trend_chart
 from slaengine.report.labels import metric_label
 
 #: Usual priorities, most urgent first; others follow in name order.
@@ -187,14 +183,16 @@ def _priority_order(rows: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]
 def compliance_section(doc: Doc, ids: Ids) -> str:
     return (
         '<section id="compliance"><h2>Compliance by channel and priority</h2>'
-        + compliance_chart(
+        + both(
+            compliance_chart,
             ids,
             "chart-compliance-channel",
             "SLA compliance by channel",
             "Channel",
             doc["by_channel"],
         )
-        + compliance_chart(
+        + both(
+            compliance_chart,
             ids,
             "chart-compliance-priority",
             "SLA compliance by priority",
@@ -225,7 +223,7 @@ def histogram_section(doc: Doc, ids: Ids) -> str:
             and sum(row["metrics"][metric]["histogram"]["business"])
         ]
         if rows:
-            charts.append(histogram_chart(ids, f"chart-times-{metric}", metric, rows, edges))
+            charts.append(both(histogram_chart, ids, f"chart-times-{metric}", metric, rows, edges))
     content = "".join(charts) or '<p class="none">No completed clocks to measure.</p>'
     return (
         '<section id="times"><h2>Response and resolution times by channel</h2>'
@@ -233,11 +231,13 @@ def histogram_section(doc: Doc, ids: Ids) -> str:
         + howto(
             "<p>One row per channel: each bar is a bucket of business time, and every bucket "
             "is twice as wide as the one before (1 to 2 minutes, 2 to 4 minutes, ... up to "
-            "546 hours), so minutes and weeks fit on one axis. Bar heights are the share of "
-            "that channel's completed clocks, scaled to its tallest bucket, so compare shapes "
-            "between rows, not heights; the label on the left gives the count. The black "
-            "line marks the median, the orange line the 90th percentile: a long gap between "
-            "them is a long tail of slow tickets.</p>"
+            "about 23 days), so minutes and weeks fit on one axis; a d is 24 hours of business "
+            "time (three 8-hour working days), not a calendar day. Bar heights are the share "
+            "of that channel's completed clocks, scaled to its tallest bucket, so compare "
+            "shapes between rows, not heights; the label gives the count. The black line "
+            "marks the median, the orange line the 90th percentile: a long gap between them "
+            "is a long tail of slow tickets. The dashed pink lines are the targets most of "
+            "the row's clocks had: bars right of them breached.</p>"
         )
         + "</section>"
     )
@@ -248,26 +248,31 @@ def heatmap_section(doc: Doc, ids: Ids) -> str:
     zone = doc["timezone"]
     return (
         f'<section id="heatmap"><h2>Breaches by hour of week ({esc(zone)})</h2>'
-        + heatmap_chart(
+        + both(
+            heatmap_chart,
             ids,
             "chart-heatmap-breaches",
-            f"Breached clocks by hour of week, {zone}",
+            "Breached clocks by hour of week",
+            zone,
             "breached clocks",
             maps["breaches"],
             maps["days"],
             BREACH_SCALE,
         )
-        + heatmap_chart(
+        + both(
+            heatmap_chart,
             ids,
             "chart-heatmap-volume",
-            f"Tickets created by hour of week, {zone}",
+            "Tickets created by hour of week",
+            zone,
             "tickets created",
             maps["volume"],
             maps["days"],
             VOLUME_SCALE,
         )
         + howto(
-            f"<p>Rows are days (Monday first), columns hours of the day in {esc(zone)}. The "
+            f"<p>Rows are days (Monday first), columns hours of the day in {esc(zone)} (on "
+            "a narrow screen, columns are days and rows hours). The "
             "first grid counts breached clocks by the hour their target ran out (their due "
             "time); the darker the cell, the more breaches. Grey cells have none. The second "
             "grid is when tickets arrived: breaches piling up where arrivals are light point "
@@ -293,9 +298,10 @@ def _running_period(doc: Doc) -> str | None:
 
 
 def trend_section(doc: Doc, ids: Ids) -> str:
+    running = _running_period(doc)
     return (
         '<section id="trend"><h2>Trend</h2>'
-        + trend_chart(ids, "chart-trend", doc["period"], doc["by_period"], _running_period(doc))
+        + both(trend_chart, ids, "chart-trend", doc["period"], doc["by_period"], running)
         + howto(
             f"<p>One point per {esc(doc['period'])}, by when tickets were created. The upper "
             "line is the compliance of those tickets' clocks, the lower one how many tickets "
@@ -306,3 +312,32 @@ def trend_section(doc: Doc, ids: Ids) -> str:
         )
         + "</section>"
     )
+
+
+def flow_section(doc: Doc, ids: Ids) -> str:
+    """Tickets created and solved per period, and the backlog they leave."""
+    flow = doc.get("flow") or []
+    content = (
+        both(flow_chart, ids, "chart-flow", doc["period"], flow, _running_period(doc))
+        if flow
+        else '<p class="none">No tickets.</p>'
+    )
+    return (
+        '<section id="flow"><h2>Created, solved and backlog</h2>'
+        + content
+        + howto(
+            f"<p>Per {esc(doc['period'])}: the upper panel counts the tickets created in it "
+            "(green) and the tickets solved in it (blue, by their final solve: a ticket "
+            "reopened and still open at the audit instant is not solved); the lower panel is "
+            "the backlog, the tickets created by the end of the period and not yet finally "
+            "solved. Created above solved week after week grows the backlog. The backlog is "
+            "as the events show it at the audit instant, not as it looked at the time.</p>"
+        )
+        + "</section>"
+    )
+
+
+def both(chart: Callable[..., str], ids: Ids, chart_id: str, *args: Any) -> str:
+    """``chart`` laid out for a wide window and for a phone (id ``<chart_id>-narrow``);
+    the page's styles show one of them."""
+    return chart(ids, chart_id, *args) + chart(ids, f"{chart_id}-narrow", *args, narrow=True)

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from html import escape
 from typing import Any, Final
 
-from slaengine.durations import format_duration
+from slaengine.report.labels import readable_duration
 
 Doc = Mapping[str, Any]
 
@@ -23,6 +23,8 @@ INK: Final = "#1f2328"
 MUTED: Final = "#57606a"
 GRID: Final = "#d0d7de"
 EMPTY_CELL: Final = "#f3f4f6"
+TARGET: Final = "#cc79a7"
+BACKLOG: Final = "#e69f00"
 #: Sequential scales of the heat maps, light to dark.
 #: Their first stop (a count of one) stays clearly apart from the grey of an empty cell.
 BREACH_SCALE: Final = ("#fdcc8a", "#fc8d59", "#d7301f", "#7f0000")
@@ -32,6 +34,8 @@ _FONT: Final = 13
 #: Room above every chart for its visible title.
 _TITLE_HEIGHT: Final = 30.0
 _LABEL_CHARS: Final = 20
+#: Height of one row of a legend.
+LEGEND_ROW: Final = 18.0
 
 
 # -- text ------------------------------------------------------------------------------------
@@ -55,11 +59,8 @@ def fmt_count(value: int) -> str:
 
 
 def fmt_duration(value: float | None) -> str:
-    """A duration for people: whole minutes from an hour up (``35h52m``, not ``35h52m29s``)."""
-    if value is None:
-        return "\u2013"
-    seconds = round(value)
-    return format_duration(seconds if abs(seconds) < 3600 else round(seconds / 60) * 60)
+    """A duration for people in its two largest units: ``3d 4h``, ``35m 10s`` (d = 24 hours)."""
+    return readable_duration(value, "\u2013")
 
 
 def fmt_num(value: float) -> str:
@@ -69,12 +70,8 @@ def fmt_num(value: float) -> str:
 
 
 def axis_duration(seconds: int) -> str:
-    """A short axis label for a bucket edge: ``1m``, ``64m``, ``2.1h``, ``137h``."""
-    minutes = seconds / 60
-    if minutes <= 64:
-        return f"{minutes:.0f}m"
-    hours = seconds / 3600
-    return f"{hours:.1f}h" if hours < 10 else f"{hours:.0f}h"
+    """A short axis or bucket label: ``1m``, ``4h 16m``, ``2d 21h`` (d = 24 hours)."""
+    return readable_duration(seconds)
 
 
 def key_name(row: Mapping[str, Any]) -> str:
@@ -131,12 +128,19 @@ def chart_svg(
     title: str,
     desc: str,
     body: Iterable[str],
+    narrow: bool = False,
 ) -> str:
-    """A chart with a visible title; ``<title>`` and ``<desc>`` name it for screen readers."""
+    """A chart with a visible title; ``<title>`` and ``<desc>`` name it for screen readers.
+
+    A page carries each chart twice: laid out for a wide window, and ``narrow``
+    for a phone; the page's styles show the one that fits.
+    """
     title_id, desc_id = ids("t"), ids("d")
     height += _TITLE_HEIGHT
-    # Keeps text legible in a narrow window: below 3/4 of its width the chart scrolls instead.
-    style = f"min-width:{round(width * 0.75)}px;max-width:{round(width)}px"
+    # The wide layout keeps its text legible: below 3/4 of its width it scrolls instead.
+    style = f"max-width:{round(width)}px"
+    if not narrow:
+        style = f"min-width:{round(width * 0.75)}px;" + style
     head = (
         f'<svg class="chart" id="{esc(chart_id)}" '
         f'viewBox="0 0 {fmt_num(width)} {fmt_num(height)}" width="{fmt_num(width)}" '
@@ -148,18 +152,45 @@ def chart_svg(
     )
     heading = svg_text(0, 18, title, font_size="15", font_weight="700", class_="chart-title")
     shifted = f'<g transform="translate(0 {fmt_num(_TITLE_HEIGHT)})">{"".join(body)}</g>'
-    return f'<div class="chart-wrap">{head}{heading}{shifted}</svg></div>'
+    layout = "narrow" if narrow else "wide"
+    return f'<div class="chart-wrap {layout}">{head}{heading}{shifted}</svg></div>'
 
 
-def legend(x: float, y: float, items: Sequence[tuple[str, str]]) -> list[str]:
-    """Colour swatches with labels in one row, from ``(x, y)``."""
+def legend_width(items: Sequence[tuple[str, str]]) -> float:
+    """How wide :func:`legend` draws ``items`` in one row."""
+    return sum(_legend_item(label) for _, label in items)
+
+
+def legend(
+    x: float, y: float, items: Sequence[tuple[str, str]], right: float | None = None
+) -> list[str]:
+    """Colour swatches with labels in rows from ``(x, y)``; an item that would pass ``right``
+    starts a new row 18 px lower (see :func:`legend_rows`)."""
     parts = ['<g class="legend">']
+    start = x
     for colour, label in items:
+        if right is not None and x > start and x + _legend_item(label) - 18 > right:
+            x, y = start, y + LEGEND_ROW
         parts.append(svg_rect(x, y - 10, 12, 12, None, fill=colour))
         parts.append(svg_text(x + 17, y, label, fill=MUTED))
-        x += 17 + 7.2 * len(label) + 18
+        x += _legend_item(label)
     parts.append("</g>")
     return parts
+
+
+def legend_rows(x: float, items: Sequence[tuple[str, str]], right: float) -> int:
+    """How many rows :func:`legend` needs for ``items`` between ``x`` and ``right``."""
+    rows, at = 1, x
+    for _, label in items:
+        if at > x and at + _legend_item(label) - 18 > right:
+            rows, at = rows + 1, x
+        at += _legend_item(label)
+    return rows
+
+
+def _legend_item(label: str) -> float:
+    # Swatch, gap, the label at about 7.2 px a character, space to the next item.
+    return 17 + 7.2 * len(label) + 18
 
 
 def nice_max(value: float) -> float:

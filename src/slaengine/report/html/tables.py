@@ -1,4 +1,4 @@
-"""The HTML report's tables: scorecards per agent and group, worst offenders.
+"""The HTML report's tables: scorecards, the worst breached tickets, worst offenders.
 
 Each section function takes the audit document (``docs/kpis.md``) and returns
 one ``<section>``; cells from the data are escaped here.
@@ -40,11 +40,13 @@ def html_table(
         for i, h in enumerate(head)
     )
     labels = [f' data-label="{esc(h)}"' if stack else "" for h in head]
+    # Stacked, a cell is a flex row of its label and its content: one item, kept together.
+    wrap = ("<span>", "</span>") if stack else ("", "")
     body = "".join(
         "<tr>"
         + "".join(
             f"<td{' class=num' if numeric(i) else ' class=name' if i == 0 else ''}{labels[i]}>"
-            f"{c}</td>"
+            f"{wrap[0]}{c}{wrap[1]}</td>"
             for i, c in enumerate(row)
         )
         + "</tr>"
@@ -119,6 +121,55 @@ def scorecards_section(doc: Doc) -> str:
     )
 
 
+def _instance(instance: int) -> str:
+    # The first clock of a metric needs no number; a later one does (periodic updates).
+    return f" <small>#{instance}</small>" if instance > 1 else ""
+
+
+def _overdue(margin: int) -> str:
+    return fmt_duration(-margin)
+
+
+def breaches_section(doc: Doc) -> str:
+    """Per metric, the most overdue breached clocks: ticket, by how much, target, policy."""
+    worst = doc.get("worst_breaches") or {}
+    parts = []
+    head = ("Ticket", "Overdue by", "Target", "Took", "Policy", "Channel", "Priority",
+            "Agent", "Due (UTC)", "State")  # fmt: skip
+    for metric, records in worst.items():
+        rows = [
+            (
+                esc(r["ticket"]) + _instance(r["instance"]),
+                esc(_overdue(r["margin"])),
+                esc(fmt_duration(r["target"])),
+                esc(fmt_duration(r["elapsed"])),
+                esc(r["policy"]),
+                esc(r["channel"]),
+                esc(r["priority"]),
+                esc(r["agent"]),
+                esc((r["due"] or "\u2013").replace("T", " ").rstrip("Z")),
+                "still open" if r["stop"] is None else "stopped late",
+            )
+            for r in records
+        ]
+        title = f"{metric_label(metric)}: the {len(rows)} most overdue"
+        parts.append(html_table(title, head, rows, lambda i: i in (1, 2, 3), stack=True))
+    content = "".join(parts) or '<p class="none">No breached clocks.</p>'
+    return (
+        '<section id="breaches"><h2>Most overdue breaches</h2>'
+        + content
+        + howto(
+            "<p>Per metric, the breached clocks that ran longest past their target, worst "
+            "first (the whole list: <code>--breaches FILE</code>). Overdue by is business time "
+            "past the target (took \u2212 target); a d is 24 hours of business time. A "
+            "#2 after a ticket id is its second clock of that metric (periodic updates and "
+            "next responses can have several per ticket). Still open: the clock was running at the "
+            "audit instant, so it will end later still.</p>"
+        )
+        + "</section>"
+    )
+
+
 def offenders_section(doc: Doc) -> str:
     tables = []
     titles = {"policy": "Policies", "group": "Groups", "agent": "Agents"}
@@ -138,7 +189,7 @@ def offenders_section(doc: Doc) -> str:
             )
             for row in rows
         ]
-        tables.append(f"<div>{html_table(title, head, cells, lambda i: i > 0)}</div>")
+        tables.append(f"<div>{html_table(title, head, cells, lambda i: i > 0, stack=True)}</div>")
     return (
         '<section id="offenders"><h2>Worst offenders</h2>'
         f'<div class="offenders">{"".join(tables)}</div>'
