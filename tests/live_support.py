@@ -258,6 +258,18 @@ def store_fixture(state_url: str) -> Iterator[Store]:
         opened.close()
 
 
+@pytest.fixture(name="restored_logging")
+def restored_logging_fixture() -> Iterator[None]:
+    """structlog's configuration as it was before the test (``main`` and servers change it)."""
+    import structlog
+
+    saved = structlog.get_config()
+    try:
+        yield
+    finally:
+        structlog.configure(**saved)
+
+
 __all__ = [
     "POLICY",
     "T0",
@@ -270,6 +282,7 @@ __all__ = [
     "live_policies_fixture",
     "postgres_server_fixture",
     "reply",
+    "restored_logging_fixture",
     "route_all",
     "state_url_fixture",
     "store_fixture",

@@ -13,6 +13,7 @@ import gzip
 import io
 import json
 import math
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -36,8 +37,17 @@ CORPUS = ROOT / "data" / "fuzz" / "events"
 EXAMPLE = ROOT.parent / "examples" / "tickets.jsonl"
 POLICIES = ROOT.parent / "policies"
 AT = "2025-12-03T16:00:00Z"
+
+
+def _examples(default: int) -> int:
+    """Examples per property: bounded for CI; SLAENGINE_FUZZ_EXAMPLES runs longer locally."""
+    return int(os.environ.get("SLAENGINE_FUZZ_EXAMPLES", default))
+
+
 FUZZ = settings(
-    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=_examples(150),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 
 

@@ -7,6 +7,7 @@ hypothesis then writes arbitrary YAML text and arbitrary policy documents.
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -26,8 +27,17 @@ from slaengine.safetext import printable
 from slaengine.timeline import MAX_YEAR, MIN_YEAR
 
 CORPUS = Path(__file__).resolve().parent / "data" / "fuzz" / "policies"
+
+
+def _examples(default: int) -> int:
+    """Examples per property: bounded for CI; SLAENGINE_FUZZ_EXAMPLES runs longer locally."""
+    return int(os.environ.get("SLAENGINE_FUZZ_EXAMPLES", default))
+
+
 FUZZ = settings(
-    max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=_examples(120),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 
 
@@ -96,6 +106,16 @@ def test_corpus_file_is_refused_quickly_with_located_problems(name):
         assert (line, column, code) == (want_line, want_column, want_code), found
         assert message.startswith(start), message
         assert _shown_safely(str(Problem(str(CORPUS / name), line, column, code, message)))
+
+
+@pytest.mark.parametrize(
+    ("name", "where"), [("billion_laughs.yaml", "6:4"), ("recursive_alias.yaml", "1:11")]
+)
+def test_fmt_refuses_alias_bombs_quickly(capsys, name, where):
+    started = time.perf_counter()
+    assert main(["fmt", "--check", str(CORPUS / name)]) == 2
+    assert time.perf_counter() - started < 2.0
+    assert f"{name}:{where}: E003" in capsys.readouterr().err
 
 
 def test_check_prints_control_characters_from_a_file_as_escapes(capsys):
@@ -273,3 +293,15 @@ def test_any_values_in_a_valid_shape_load_or_give_located_problems(
     }
     policy = {"name": name, "calendar": "office", "metrics": {"resolution": {"targets": target}}}
     _assert_located(_load_problems(_policy_doc(calendar, policy)))
+
+
+def test_a_policy_test_file_that_is_not_utf8_is_located(tmp_path):
+    from slaengine.policy import load_policies
+    from slaengine.policytest.parse import parse_test_file
+
+    path = tmp_path / "bad_test.yaml"
+    path.write_bytes(b"cases:\n  - name: caf\xe9\n")
+    policies = load_policies(Path(__file__).resolve().parent.parent / "policies")
+    cases, problems = parse_test_file(path, policies)
+    assert cases == []
+    assert [(p.line, p.column, p.code) for p in problems] == [(2, 14, "E002")]

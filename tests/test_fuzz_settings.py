@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import re
 from pathlib import Path
 
@@ -22,8 +23,17 @@ from slaengine.config import MAX_SETTING_SECONDS, load_config, locate
 from slaengine.errors import UserError
 
 CORPUS = Path(__file__).resolve().parent / "data" / "fuzz" / "settings"
+
+
+def _examples(default: int) -> int:
+    """Examples per property: bounded for CI; SLAENGINE_FUZZ_EXAMPLES runs longer locally."""
+    return int(os.environ.get("SLAENGINE_FUZZ_EXAMPLES", default))
+
+
 FUZZ = settings(
-    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=_examples(150),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 
 # Every corpus file: the start of its error after "slaengine: ".

@@ -19,6 +19,7 @@ from live_support import (  # noqa: F401 (fixtures)
     live_policies_fixture,
     postgres_server_fixture,
     reply,
+    restored_logging_fixture,
     route_all,
     state_url_fixture,
     store_fixture,
@@ -27,6 +28,8 @@ from slaengine.live import LiveEngine, Store
 from slaengine.live.engine import ACCEPTED, DUPLICATE, REJECTED
 from slaengine.live.schema import MIGRATIONS
 from slaengine.live.store import POSTGRES, SQLITE, NewEvent
+
+pytestmark = pytest.mark.usefixtures("restored_logging")
 
 
 @pytest.fixture

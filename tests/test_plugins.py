@@ -173,6 +173,8 @@ def test_plugins_command_lists_builtin(capsys):
     doc = json.loads(capsys.readouterr().out)
     assert BUILTIN in [p["name"] for p in doc["plugins"]]
     assert {"servicenow", "twitter", "volvo"} <= set(doc["importers"])
+    assert doc["inboxes"] == ["chatwoot", "freshdesk", "front", "intercom", "zendesk"]
+    assert "action_performers" in doc
 
 
 class NotifierPlugin:

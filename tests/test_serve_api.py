@@ -19,6 +19,7 @@ from live_support import (  # noqa: F401 (fixtures)
     live_policies_fixture,
     postgres_server_fixture,
     reply,
+    restored_logging_fixture,
     route_all,
     state_url_fixture,
 )
@@ -26,6 +27,8 @@ from serve_support import TOKEN, acme_inboxes, client, running
 from slaengine.live import LiveEngine, Store
 from slaengine.serve import Api
 from slaengine.serve.settings import ServeSettings
+
+pytestmark = pytest.mark.usefixtures("restored_logging")
 
 
 class Clock:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from live_support import POLICY, created, iso_at
+from live_support import POLICY, created, iso_at, restored_logging_fixture  # noqa: F401 (fixture)
 from serve_support import ACME_SECRET, TOKEN, acme_signature, client
 from slaengine.cli import main
 
@@ -43,6 +43,8 @@ def slaengine_register_notifiers(register):
 slaengine_register_inboxes = InboxPlugin().slaengine_register_inboxes
 """
 SRC = Path(__file__).resolve().parents[1] / "src"
+
+pytestmark = pytest.mark.usefixtures("restored_logging")
 
 
 @pytest.fixture(scope="module")

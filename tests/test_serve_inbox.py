@@ -10,11 +10,13 @@ import json
 
 import pytest
 
-from live_support import at, iso_at, live_policies_fixture  # noqa: F401 (fixtures)
+from live_support import at, iso_at, live_policies_fixture, restored_logging_fixture  # noqa: F401 (fixture)
 from serve_support import ACME_SECRET, TOKEN, acme_inboxes, acme_signature, client, running
 from slaengine.live import LiveEngine, Store
 from slaengine.serve import Api
 from slaengine.serve.settings import serve_settings
+
+pytestmark = pytest.mark.usefixtures("restored_logging")
 
 
 def created_payload(ticket=1, minute=0, delivery=1):

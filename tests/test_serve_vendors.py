@@ -1,10 +1,9 @@
-"""The bundled inboxes end to end: vendor deliveries replayed through ``POST /inbox/{vendor}``.
+"""The bundled inboxes behind the server's own settings: secrets, ``verify = false``, the clock.
 
-Each vendor's recorded conversation (``tests/data/inbox``, the same deliveries
-``test_inbox_replay`` translates directly, a retried one included) is posted
-over real HTTP in order; the ticket's status then comes from ``GET
-/tickets/{id}``. Chatwoot's deliveries are signed as Chatwoot signs them;
-the other vendors run with ``verify = false``.
+``test_inbox_http`` replays every vendor's conversation signed; here the
+server's side: Chatwoot's secret from an ``[inbox.chatwoot]`` table, its
+timestamp judged by the server's clock, and the other vendors accepted
+unsigned because their tables say ``verify = false``.
 """
 
 from __future__ import annotations
@@ -67,30 +66,6 @@ def post(http, vendor: str, body: bytes, sent: int = NOW):
     return http.post(f"/inbox/{vendor}", content=body, headers=headers)
 
 
-@pytest.mark.parametrize("vendor", CONVERSATIONS)
-def test_a_conversation_replayed_over_http(server, vendor):
-    ticket, files, note, (reply, _agent) = CONVERSATIONS[vendor]
-    with client(server) as http:
-        outcomes = []
-        for name in files:
-            answer = post(http, vendor, body_of(vendor, name))
-            assert answer.status_code == 200, (name, answer.text)
-            outcomes.extend(event["status"] for event in answer.json()["events"])
-        # The same delivery twice stores its events once.
-        assert outcomes.count("rejected") == 0
-        assert "duplicate" in outcomes
-        before_reply = http.get(f"/tickets/{ticket}", params={"at": note.replace("+00:00", "Z")})
-        after_reply = http.get(f"/tickets/{ticket}")
-    assert before_reply.status_code == 200, before_reply.text
-    first = {m["metric"]: m for m in before_reply.json()["metrics"]}["first_response"]
-    assert first["state"] == "active"  # the private note did not answer the customer
-    done = {m["metric"]: m for m in after_reply.json()["metrics"]}["first_response"]
-    assert done["state"] == "achieved"
-    assert done["remaining_seconds"] == 3600 - (
-        parse_instant(reply) - parse_instant("2026-03-02T09:00:00Z")
-    )
-
-
 def test_chatwoot_signatures_are_checked_over_http(server):
     body = body_of("chatwoot", "conversation_created")
     with client(server) as http:
@@ -111,6 +86,15 @@ def test_chatwoot_signatures_are_checked_over_http(server):
         malformed = post(http, "chatwoot", body_of("chatwoot", "malformed_no_conversation"))
         assert malformed.status_code == 400
         assert post(http, "chatwoot", body).status_code == 200
+
+
+def test_verify_false_accepts_a_signing_vendor_unsigned(server):
+    ticket, files, _, _ = CONVERSATIONS["zendesk"]
+    with client(server) as http:
+        answer = post(http, "zendesk", body_of("zendesk", files[0]))
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["accepted"] >= 1
+        assert http.get(f"/tickets/{ticket}").status_code == 200
 
 
 def test_the_bundled_inboxes_are_all_served(server):

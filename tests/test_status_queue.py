@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from live_support import at, created, event, iso_at, reply
+from live_support import at, created, event, iso_at, reply, restored_logging_fixture  # noqa: F401 (fixture)
 from slaengine.cli import main
 from slaengine.live import LiveEngine, Store
 from slaengine.policy import loads_policies
@@ -20,6 +20,8 @@ policies:
         targets: 1h
         pause_when: [on_hold]
 """
+
+pytestmark = pytest.mark.usefixtures("restored_logging")
 
 
 @pytest.fixture

@@ -136,3 +136,31 @@ def test_the_check_command_knows_the_sites_targets(settings: Any, tmp_path: Any)
     assert "broken.yaml:8:" in err.getvalue()
     assert "E305" in err.getvalue()
     assert "did you mean 'sla-mail'" in err.getvalue()
+
+
+def test_system_checks_report_bad_settings_and_policies(settings: Any, tmp_path: Any) -> None:
+    from slaengine_django_helpdesk.checks import check_settings
+
+    assert check_settings() == []
+    settings.SLAENGINE = {"POLICIES": "p/", "STAUTSES": {}}
+    (error,) = check_settings()
+    assert error.id == "slaengine.E001"
+    assert "STAUTSES" in error.msg
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("version: 1\npolicies:\n  - name: p\n    calendar: nowhere\n", "utf-8")
+    settings.SLAENGINE = {"POLICIES": [str(broken)]}
+    assert {e.id for e in check_settings()} == {"slaengine.E002"}
+
+
+@pytest.mark.django_db
+def test_the_ticket_page_survives_broken_policies(
+    desk: Any, users: Any, client: Any, settings: Any, tmp_path: Any
+) -> None:
+    ticket = desk.open()
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("version: 1\npolicies: [\n", "utf-8")
+    settings.SLAENGINE = {**settings.SLAENGINE, "POLICIES": [str(broken)]}
+    desk.login(users["agent"])
+    response = client.get(f"/tickets/{ticket.pk}/")
+    assert response.status_code == 200
+    assert "SLA status is unavailable" in response.content.decode()

@@ -41,6 +41,8 @@ def run(args: argparse.Namespace) -> int:
     notifiers = plugins.notifiers()
     sources = plugins.sources()
     conditions = plugins.conditions()
+    inboxes = plugins.inboxes()
+    performers = plugins.performers()
     if args.json:
         doc = {
             "plugins": [
@@ -52,6 +54,8 @@ def run(args: argparse.Namespace) -> int:
             "notifiers": sorted(notifiers),
             "sources": sorted(sources),
             "conditions": sorted(conditions),
+            "inboxes": sorted(inboxes),
+            "action_performers": sorted(performers),
             "failures": [
                 {"plugin": f.plugin, "hook": f.hook, "error": f.error} for f in plugins.failures
             ],
@@ -70,6 +74,8 @@ def run(args: argparse.Namespace) -> int:
         console.print(f"notify targets: {', '.join(sorted(notifiers)) or '-'}")
         console.print(f"event sources: {', '.join(sorted(sources)) or '-'}")
         console.print(f"match conditions: {', '.join(sorted(conditions)) or '-'}")
+        console.print(f"inboxes: {', '.join(sorted(inboxes)) or '-'}")
+        console.print(f"action performers: {', '.join(sorted(performers)) or '-'}")
         for failure in plugins.failures:
             where = f" in {failure.hook}" if failure.hook else " while loading"
             console.print(f"failed: {failure.plugin}{where}: {failure.error}", style="red")

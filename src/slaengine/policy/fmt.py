@@ -365,7 +365,8 @@ def format_text(text: str, source: str = "<string>") -> str:
     newline = "\r\n" if "\r\n" in text else "\n"
     work = text.removeprefix(_BOM).replace("\r\n", "\n")
     root, problems = parse_yaml(work, source)
-    syntax = [p for p in problems if p.code == "E001"]
+    # E003: aliases that nest or grow without bound; loading them below would not end.
+    syntax = [p for p in problems if p.code in ("E001", "E003")]
     if syntax:
         raise PolicyError(syntax)
     try:

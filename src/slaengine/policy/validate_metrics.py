@@ -200,6 +200,7 @@ def warnings_of(ctx: FileContext, node: YNode) -> list[AlertRule] | None:
     items = node.items if isinstance(node, YSeq) else [node]
     found: dict[int, tuple[tuple[str, ...], tuple[Action, ...]]] = {}
     ok = True
+    unsorted = False
     for item in items:
         notify: tuple[str, ...] = ()
         actions: tuple[Action, ...] = ()
@@ -227,6 +228,17 @@ def warnings_of(ctx: FileContext, node: YNode) -> list[AlertRule] | None:
         if share in found:
             ctx.report(value, "E211", f"warning at {share}% is given twice")
             ok = False
+        elif found and share < max(found) and not unsorted:
+            # Levels follow the share, so level 1 is always the first reached; a list
+            # in another order would suggest otherwise.
+            unsorted = True
+            ctx.report(
+                value,
+                "W211",
+                f"warn_at is not in increasing order: {share}% comes after {max(found)}%; "
+                "warning levels are numbered by share, smallest first, so write them in that "
+                "order",
+            )
         found[share] = (notify, actions)
     if not ok:
         return None

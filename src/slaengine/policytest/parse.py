@@ -16,6 +16,7 @@ from slaengine.calendar import format_utc
 from slaengine.clocks import FULFILLED, SOLVED, STATES
 from slaengine.durations import parse_duration
 from slaengine.errors import EventError, Problem
+from slaengine.policy.load import read_policy_text
 from slaengine.policy.model import METRIC_KINDS, PolicySet
 from slaengine.policy.source import YMap, YNode, YScalar, YSeq, parse_yaml
 from slaengine.policytest.model import (
@@ -508,12 +509,10 @@ def parse_test_text(
 
 def parse_test_file(path: Path, policies: PolicySet) -> tuple[list[Case], list[Problem]]:
     """Cases of one test file, and every problem found; unreadable files are problems."""
-    source = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        return [], [Problem(source, 0, 0, "E002", f"cannot read: {exc}")]
-    return parse_test_text(text, source, policies)
+    text, problem = read_policy_text(path)  # as a policy file: located bad bytes, a size limit
+    if text is None:
+        return [], [problem] if problem is not None else []
+    return parse_test_text(text, str(path), policies)
 
 
 __all__ = [

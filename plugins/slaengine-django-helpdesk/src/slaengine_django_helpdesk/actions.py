@@ -1,3 +1,4 @@
+# mypy: disable-error-code="import-untyped", allow-subclassing-any, allow-untyped-decorators
 """Write-back: the policy's actions performed on the helpdesk ticket, exactly once.
 
 A policy's warning or escalation lists ``actions`` (``set_priority``,
@@ -24,12 +25,13 @@ from django.db import transaction
 from helpdesk.models import Queue, Ticket
 from helpdesk.update_ticket import update_ticket
 
-from slaengine.actions import ADD_TAG, ASSIGN, INTERNAL_NOTE, SET_PRIORITY, Action
 from slaengine.notifications import Notification
 from slaengine_django_helpdesk import conf
 from slaengine_django_helpdesk.models import SlaAction
 
 PERFORMER = "django-helpdesk"
+# The action types a policy may list (docs/policies.md, "Write-back actions").
+SET_PRIORITY, ASSIGN, ADD_TAG, INTERNAL_NOTE = "set_priority", "assign", "add_tag", "internal_note"
 _log = structlog.get_logger("slaengine.django_helpdesk")
 _KINDS = {
     "warning": "SLA warning",
@@ -70,13 +72,11 @@ def priority_number(name: str, settings: conf.Settings) -> int:
     return numbers[0]
 
 
-def _changes(
-    actions: tuple[Action, ...], ticket: Ticket, settings: conf.Settings
-) -> dict[str, Any]:
-    """``update_ticket`` arguments for the actions; raises when one cannot be done."""
+def _changes(notification: Notification, ticket: Ticket, settings: conf.Settings) -> dict[str, Any]:
+    """``update_ticket`` arguments for the notification's actions; raises when one cannot be."""
     changes: dict[str, Any] = {}
     notes = []
-    for action in actions:
+    for action in notification.actions:
         if action.type == SET_PRIORITY:
             changes["priority"] = priority_number(action.value, settings)
         elif action.type == ASSIGN:
@@ -117,7 +117,7 @@ def perform(notification: Notification) -> None:
         if not created:
             log.info("write-back already performed", performed=record.performed.isoformat())
             return
-        changes = _changes(notification.actions, ticket, settings)
+        changes = _changes(notification, ticket, settings)
         if "comment" in changes:
             # A bare internal_note asks for the default text; a given one is kept, headed.
             given = changes["comment"].strip()

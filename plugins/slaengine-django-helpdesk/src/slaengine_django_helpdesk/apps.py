@@ -1,3 +1,4 @@
+# mypy: disable-error-code="import-untyped", allow-subclassing-any, allow-untyped-decorators
 """The Django app: connects the receivers that record the helpdesk's changes as events."""
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ class SlaEngineHelpdeskConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from slaengine_django_helpdesk import recorder
+        from slaengine_django_helpdesk import checks, recorder
 
+        checks.register()
         recorder.connect()

@@ -1,3 +1,4 @@
+# mypy: disable-error-code="import-untyped", allow-subclassing-any, allow-untyped-decorators
 """The app's settings: ``SLAENGINE = {...}`` in the Django settings, read and checked.
 
 Every key is optional but ``POLICIES``. A wrong value raises

@@ -1,3 +1,4 @@
+# mypy: disable-error-code="import-untyped", allow-subclassing-any, allow-untyped-decorators
 """slaengine hooks of the app: the write-back performer and the e-mail notify targets.
 
 The app registers this module itself when it builds its plugin manager

@@ -1,3 +1,4 @@
+# mypy: disable-error-code="import-untyped", allow-subclassing-any, allow-untyped-decorators
 """E-mail notify targets: SLA notifications sent through Django's mail framework.
 
 ``SLAENGINE["EMAIL"] = {"sla-leads": ["lead@example.com", "assignee"]}`` makes

@@ -48,7 +48,7 @@ PLUGIN_KEYS: Final = ("targets",)
 class Target:
     """One webhook receiver: where to POST, how to sign, how long to wait and retry.
 
-    ``timeout`` bounds each attempt (seconds); ``retries`` is the number of
+    ``timeout`` bounds each attempt in all (seconds); ``retries`` is the number of
     immediate retries after a refused or reset connection, a 5xx, 408 or 429,
     waiting ``backoff * 2**n`` seconds, or the receiver's ``Retry-After``; no
     wait is longer than ``max_retry_after`` (a longer ``Retry-After`` ends the

@@ -1,3 +1,4 @@
+# mypy: disable-error-code="import-untyped", allow-subclassing-any, allow-untyped-decorators
 """``manage.py slaengine_advance``: ingest recorded events, queue what fell due, deliver.
 
 Run it from cron or celery beat (every minute, say). Safe to run repeatedly,

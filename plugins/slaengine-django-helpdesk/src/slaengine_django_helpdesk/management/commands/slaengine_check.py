@@ -1,3 +1,4 @@
+# mypy: disable-error-code="import-untyped", allow-subclassing-any, allow-untyped-decorators
 """``manage.py slaengine_check``: the site's policies checked with the site's notify targets.
 
 ``slaengine check`` outside the site does not know the notify targets the app
