@@ -105,7 +105,7 @@ def _boundary(lines: _Lines, start: int, target: int) -> int | None:
 
 
 def line_blocks(path: str | os.PathLike[str], block_bytes: int) -> list[int]:
-    """Offsets cutting a file into blocks of about ``block_bytes`` whole lines (0 first, size last)."""
+    """Offsets cutting a file into blocks of about ``block_bytes`` of whole lines (0 ... size)."""
     size = os.path.getsize(path)
     cuts = [0]
     with open(path, "rb") as stream:
@@ -121,7 +121,7 @@ def line_blocks(path: str | os.PathLike[str], block_bytes: int) -> list[int]:
 
 
 def row_group_runs(path: str | os.PathLike[str], runs: int) -> list[tuple[list[int], int]]:
-    """About ``runs`` runs of consecutive row groups of a Parquet file, with their first row (1-based)."""
+    """About ``runs`` runs of consecutive row groups of a Parquet file, with their first row."""
     from slaengine.tabular import open_parquet
 
     meta = open_parquet(path).metadata

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import copyreg
+import itertools
 import os
 import tempfile
 import types
@@ -51,7 +52,7 @@ CHECK_TASKS: Final = 64
 
 
 class ClusterError(UserError):
-    """The cluster could not finish the run (a worker died, a task failed); the message says which."""
+    """The cluster could not finish the run (a worker died, a task failed): the message says so."""
 
 
 def _mapping_proxy(items: dict[Any, Any]) -> types.MappingProxyType[Any, Any]:
@@ -103,7 +104,7 @@ def map_tickets_dask(
 
 
 def _chunkable(path: str | os.PathLike[str]) -> bool:
-    # As a local run decides (slaengine.batch): a JSON Lines file whose start keeps tickets together.
+    # As a local run decides (slaengine.batch): JSON Lines whose start keeps tickets together.
     try:
         return looks_grouped(path)
     except (OSError, UserError):
@@ -135,8 +136,11 @@ class _Run:
         self.status_map = status_map
         self.count = partitions
         self.fold = fold
-        # Sent to every worker once, not with each task.
-        self.work = client.scatter(work, broadcast=True, hash=False)
+        # Sent once, not with each task; a task, not scattered data, so that the
+        # scheduler can make it again on another worker when one dies.
+        self.work = client.submit(
+            _value, work, pure=False, key=f"slaengine-work-{os.urandom(6).hex()}"
+        )
         self.futures: list[Any] = []
 
     def close(self) -> None:
@@ -153,6 +157,8 @@ class _Run:
 
     def result(self, future: Any, what: str) -> Any:
         """The result of a task; a dead worker or failed task as a :class:`ClusterError`."""
+        from concurrent.futures import CancelledError
+
         from distributed import KilledWorker
 
         try:
@@ -161,6 +167,11 @@ class _Run:
             raise ClusterError(
                 f"the Dask cluster lost {what}: its worker died each time it ran it ({exc}); "
                 "see the workers' logs (memory limit, crash)"
+            ) from None
+        except CancelledError as exc:
+            raise ClusterError(
+                f"the Dask cluster lost {what}: a worker died holding what it needed, or the "
+                f"scheduler went away ({exc})"
             ) from None
         except (SlaEngineError, tasks.CarriageReturn, NotGrouped):
             raise
@@ -173,7 +184,10 @@ class _Run:
         """Fold per-partition outputs (futures of one or of a list of outputs) in order."""
         for future, what in outputs:
             found = self.result(future, what)
-            for result, problems, duplicates in found if isinstance(found, list) else [found]:
+            for result, problems, duplicates, *last in (
+                found if isinstance(found, list) else [found]
+            ):
+                batch.lines = max([batch.lines, *last])
                 batch.problems.extend(problems)
                 batch.duplicates += duplicates
                 self.fold(result)
@@ -191,7 +205,7 @@ class _Run:
         """The first line number of each range between ``cuts``, and the last non-blank line."""
         counts = [
             self.submit(tasks.count_range, path, a, b, key="slaengine-count")
-            for a, b in zip(cuts, cuts[1:], strict=False)
+            for a, b in itertools.pairwise(cuts)
         ]
         firsts, number, last = [], 1, 0
         for future in counts:
@@ -210,13 +224,11 @@ class _Run:
         name = os.fspath(path)
         cuts = plan.chunk_cuts(name, chunk_bytes)
         try:
-            firsts, last = self.counted(name, cuts)
+            firsts, _ = self.counted(name, cuts)
         except tasks.CarriageReturn:
             return self.client_chunks(path, chunk_bytes)
-        pieces = [(name, a, b) for a, b in zip(cuts, cuts[1:], strict=False)]
-        batch = self.run_chunks(pieces, firsts)
-        batch.lines = last
-        return batch
+        pieces = [(name, a, b) for a, b in itertools.pairwise(cuts)]
+        return self.run_chunks(pieces, firsts)
 
     def client_chunks(self, path: str | os.PathLike[str], chunk_bytes: int) -> BatchResult[Any]:
         """Chunks cut on the client (gzip, carriage returns), sent to the workers."""
@@ -265,8 +277,10 @@ class _Run:
             return self.spilled(path)
         groups = -(-self.count // PARTITIONS_PER_TASK)
         splits = [
-            self.submit(tasks.split_lines, name, a, b, first, self.count, groups, key="slaengine-split")
-            for (a, b), first in zip(zip(cuts, cuts[1:], strict=False), firsts, strict=True)
+            self.submit(
+                tasks.split_lines, name, a, b, first, self.count, groups, key="slaengine-split"
+            )
+            for (a, b), first in zip(itertools.pairwise(cuts), firsts, strict=True)
         ]  # fmt: skip
         batch = self.shuffled(splits, groups, ".tsv")
         batch.lines = last
@@ -315,7 +329,7 @@ class _Run:
         return self.finish(batch)
 
     def spilled(self, path: str | os.PathLike[str]) -> BatchResult[Any]:
-        """Spilled by ticket on the client as a local run spills, each partition sent to a worker."""
+        """Spilled by ticket on the client as a local run spills; each partition to a worker."""
         with tempfile.TemporaryDirectory(prefix="slaengine-spill-") as tmp:
             if str(path) != "-" and not is_table(path):
                 result = spill_file(path, Path(tmp), self.count, self.source)
@@ -338,12 +352,17 @@ class _Run:
         return self.finish(batch)
 
 
-def _hashes(run: tuple[Any, list[Any]], check: int) -> Any:
+def _value(value: Any) -> Any:
+    return value
+
+
+def _hashes(run: tuple[Any, list[Any], int], check: int) -> Any:
     return run[1][check]
 
 
-def _output(run: tuple[tasks.PartOutput, Any]) -> tasks.PartOutput:
-    return run[0]
+def _output(run: tuple[tasks.PartOutput, Any, int]) -> tuple[Any, ...]:
+    # The chunk's output and its last line, without its hashes.
+    return (*run[0], run[2])
 
 
 @contextlib.contextmanager
@@ -356,7 +375,7 @@ def connected(address: str, timeout: float = 10.0) -> Iterator[Client]:
             "--scheduler needs Dask: python3 -m pip install 'slaengine[dask]'"
         ) from None
     try:
-        client = DaskClient(address, timeout=timeout, set_as_default=False)
+        client = DaskClient(address, timeout=timeout, set_as_default=False)  # type: ignore[no-untyped-call]
     except (OSError, TimeoutError, ValueError, TypeError) as exc:
         raise UserError(
             f"--scheduler: cannot reach a Dask scheduler at {address!r} "
@@ -367,11 +386,9 @@ def connected(address: str, timeout: float = 10.0) -> Iterator[Client]:
             client.wait_for_workers(1, timeout=timeout)
         yield client
     except TimeoutError:
-        raise UserError(
-            f"--scheduler: the Dask scheduler at {address!r} has no workers"
-        ) from None
+        raise UserError(f"--scheduler: the Dask scheduler at {address!r} has no workers") from None
     finally:
-        client.close()
+        client.close()  # type: ignore[no-untyped-call]
 
 
 def partition_count(path: str | os.PathLike[str], least: int) -> int:

@@ -89,12 +89,12 @@ def run_chunk(
     source: str,
     status_map: Mapping[str, str],
     checks: int,
-) -> tuple[PartOutput, list[array[int]]]:
+) -> tuple[PartOutput, list[array[int]], int]:
     """Evaluate one chunk of whole tickets starting at input line ``first``.
 
     ``data`` is the chunk's bytes, or a range ``(path, start, end)`` of a file
     the worker reads itself. Also returns the hashes of the tickets the chunk
-    names, in ``checks`` buckets, for :func:`distinct`.
+    names, in ``checks`` buckets, for :func:`distinct`, and its last non-blank line.
     """
     if isinstance(data, tuple):
         data = read_range(*data)
@@ -106,7 +106,7 @@ def run_chunk(
         read = read_chunk(Chunk(file, first), source, status_map)
     timelines = read.timelines
     output = (work(timelines), timelines.problems, timelines.duplicates)
-    return output, ticket_hashes(data, checks)
+    return output, ticket_hashes(data, checks), read.last_line
 
 
 def distinct(*pieces: array[int]) -> bool:
