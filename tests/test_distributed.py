@@ -22,6 +22,7 @@ import pytest
 
 from slaengine.cli import main
 from slaengine.synthetic import write_jsonl
+from slaengine.timeline import TimelineSet
 
 distributed = pytest.importorskip("distributed")
 dask = pytest.importorskip("dask")
@@ -81,7 +82,7 @@ def inputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     gz = tmp / "shuffled.jsonl.gz"
     assert main(["generate", "--tickets", "300", "--seed", "4", "-o", str(gz)]) == 0
     found["generated.gz"] = gz
-    # A grouped file with one ticket's event moved to the end: chunks first, then a restart.
+    # A grouped file with one ticket's first event moved to the end.
     moved = tmp / "moved.jsonl"
     first = grouped.read_text(encoding="utf-8").splitlines(keepends=True)
     moved.write_text("".join(first[1:]) + first[0], encoding="utf-8")
@@ -156,6 +157,35 @@ def test_python_api_takes_a_client(client, inputs):
         local.tickets, local.events, local_batch.partitions, local_batch.lines,
     )  # fmt: skip
     assert audit.tickets == 2_000
+
+
+def _tickets(timelines: TimelineSet) -> int:
+    return len(timelines.timelines)
+
+
+@pytest.mark.parametrize(
+    ("name", "restarts"), [("grouped", 0), ("moved", 1), ("shuffled", 1), ("grouped.parquet", 0)]
+)
+def test_a_file_that_is_not_grouped_after_all_starts_again(
+    client, inputs, name, restarts, monkeypatch
+):
+    from slaengine.distributed import map_tickets_dask, runner
+
+    # Past the start a local run checks: try chunks whatever the file holds.
+    monkeypatch.setattr(runner, "looks_grouped", lambda path: True)
+    counts: list[int] = []
+    restarted: list[int] = []
+
+    def restart() -> None:
+        counts.clear()
+        restarted.append(1)
+
+    batch = map_tickets_dask(client, inputs[name], _tickets, status_map={}, partitions=8,
+                             fold=counts.append, restart=restart)  # fmt: skip
+    assert len(restarted) == restarts
+    assert sum(counts) == 2_000
+    assert len(counts) == batch.partitions
+    assert batch.lines == len(inputs["grouped"].read_text().splitlines())
 
 
 @pytest.mark.parametrize("address", ["tcp://127.0.0.1:9", "no scheme at all:x"])
