@@ -221,3 +221,20 @@ def test_the_base_install_does_not_import_dask():
     )
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     subprocess.run([sys.executable, "-c", script], check=True, env=env, timeout=60)
+
+
+def test_a_scheduler_without_workers_is_a_user_error():
+    from slaengine.distributed import connected
+    from slaengine.errors import UserError
+
+    with (
+        distributed.LocalCluster(
+            n_workers=0,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=":0",  # the module's cluster has the default port
+        ) as empty,
+        pytest.raises(UserError, match="has no workers"),
+        connected(empty.scheduler_address, timeout=1),
+    ):
+        pass

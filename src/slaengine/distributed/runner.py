@@ -141,19 +141,16 @@ class _Run:
         self.work = client.submit(
             _value, work, pure=False, key=f"slaengine-work-{os.urandom(6).hex()}"
         )
-        self.futures: list[Any] = []
 
     def close(self) -> None:
-        """Release what the cluster still holds for this run."""
+        """Release the work function (the tasks' futures are released as they go)."""
         with contextlib.suppress(Exception):
-            self.client.cancel([*self.futures, self.work])
-        self.futures.clear()
+            self.client.cancel([self.work])
 
     def submit(self, function: Callable[..., Any], *args: Any, key: str) -> Any:
-        """Submit a task (not retried on another input: each key names one piece of work)."""
-        future = self.client.submit(function, *args, pure=False, key=f"{key}-{os.urandom(6).hex()}")
-        self.futures.append(future)
-        return future
+        """Submit a task under a unique key (the client keeps no reference: results are
+        released on the workers as soon as their last future goes)."""
+        return self.client.submit(function, *args, pure=False, key=f"{key}-{os.urandom(6).hex()}")
 
     def result(self, future: Any, what: str) -> Any:
         """The result of a task; a dead worker or failed task as a :class:`ClusterError`."""
@@ -238,7 +235,6 @@ class _Run:
                 sent.append(self.client.scatter(chunk.path.read_bytes(), hash=False))
                 firsts.append(chunk.first)
                 chunk.path.unlink()
-        self.futures.extend(sent)
         return self.run_chunks(sent, firsts)
 
     def run_chunks(self, pieces: Sequence[Any], firsts: Sequence[int]) -> BatchResult[Any]:
@@ -257,11 +253,13 @@ class _Run:
                 hashes = [self.submit(_hashes, run, c, key="slaengine-hashes") for run in runs]
                 verdicts.append(self.submit(tasks.distinct, *hashes, key="slaengine-check"))
         outputs = [self.submit(_output, run, key="slaengine-output") for run in runs]
+        del runs  # each chunk's result goes once its output and hashes are taken
+        batch: BatchResult[Any] = BatchResult(results=[])
+        # Folded as they come, as locally: the caller starts again when the check fails.
+        self.collect([(o, f"chunk {k + 1}") for k, o in enumerate(outputs)], batch)
         for verdict in verdicts:
             if not self.result(verdict, "the check that tickets are grouped"):
                 raise NotGrouped("a ticket appears in two chunks")
-        batch: BatchResult[Any] = BatchResult(results=[])
-        self.collect([(o, f"chunk {k + 1}") for k, o in enumerate(outputs)], batch)
         return self.finish(batch)
 
     def shuffle_lines(self, path: str | os.PathLike[str]) -> BatchResult[Any]:
@@ -310,6 +308,7 @@ class _Run:
                 key="slaengine-partitions",
             )  # fmt: skip
             outputs.append((run, f"partitions group {g + 1} of {groups}"))
+        splits.clear()  # a reader's pieces are released once every group has taken its own
         batch: BatchResult[Any] = BatchResult(results=[])
         self.collect(outputs, batch)
         return self.finish(batch)
@@ -339,7 +338,6 @@ class _Run:
             outputs = []
             for k, (file,) in enumerate(result.partition_files()):
                 data = self.client.scatter(file.read_bytes(), hash=False)
-                self.futures.append(data)
                 task = self.submit(
                     tasks.run_spilled, self.work, data, file.suffix, self.source, self.status_map,
                     key="slaengine-partition",
