@@ -1,4 +1,4 @@
-"""Shared calendar fixtures: small business-hours calendars named for what they provide.
+"""Shared fixtures: small business-hours calendars named for what they provide; logging isolation.
 
 Every fixture builds a fresh calendar, so each test starts from an empty interval
 table and exercises the lazy compilation from its own first query.
@@ -7,11 +7,23 @@ table and exercises the lazy compilation from its own first query.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import pytest
+import structlog
 
 from slaengine.calendar import Shift, WeeklyCalendar, country_holidays
+
+
+@pytest.fixture(autouse=True)
+def _isolated_logging() -> Iterator[None]:
+    """Each test gets the logging set-up it started with: a command run by one test
+    configures structlog (a warning-level filter), which must not hide the next
+    test's info lines from ``capture_logs``."""
+    saved = structlog.get_config()
+    yield
+    structlog.configure(**saved)
+
 
 MON_FRI = range(5)
 EVERY_DAY = range(7)

@@ -182,3 +182,22 @@ def test_without_a_performer_actions_add_no_recipient(policies, store):
     engine.ingest([created("T-1")], at(0))
     engine.advance(at(200))
     assert {row.recipient for row in store.outbox()} == {"lead"}
+
+
+def test_a_bad_action_does_not_hide_a_bad_notify_target():
+    text = """
+policies:
+  - name: chat
+    calendar: 24x7
+    metrics:
+      first_response:
+        targets: 1h
+        warn_at:
+          - {at: 80%, notify: [shift-led], actions: [{add_tag: ""}]}
+        escalations:
+          - {after: 0m, notify: [shift-led], actions: [{set_priority: urgnt}]}
+"""
+    with pytest.raises(PolicyError) as caught:
+        slaengine.loads_policies(text, "both.yaml", notifiers={"shift-lead"})
+    codes = sorted((p.line, p.code) for p in caught.value.problems)
+    assert codes == [(9, "E216"), (9, "E305"), (11, "E216"), (11, "E305")]

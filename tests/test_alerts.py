@@ -126,3 +126,25 @@ def test_bad_alert_rules_are_located_problems(metric, code, needle):
         slaengine.loads_policies(text, "p.yaml")
     problems = caught.value.problems
     assert any(p.code == code and needle in p.message and p.line == 4 for p in problems), problems
+
+
+def test_warning_levels_follow_the_share_and_an_unsorted_list_is_a_warning(tmp_path):
+    text = """
+policies:
+  - name: chat
+    calendar: 24x7
+    metrics:
+      first_response:
+        targets: 1h
+        warn_at: [80%, 50%]
+"""
+    policies = slaengine.loads_policies(text, "warn.yaml")
+    [metric] = policies.policies[0].metrics
+    assert [(rule.level, rule.percent) for rule in metric.alerts] == [(1, 50), (2, 80)]
+    (tmp_path / "warn.yaml").write_text(text, encoding="utf-8")
+    from slaengine.policy import read_policies
+
+    _, problems = read_policies([tmp_path])
+    [problem] = problems
+    assert (problem.code, problem.line, problem.column) == ("W211", 8, 24)
+    assert "50% comes after 80%" in problem.message

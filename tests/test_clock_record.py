@@ -131,7 +131,10 @@ def test_generated_tickets_under_every_preset(generated, name):
         results = slaengine.evaluate(policies, generated, now, segments=True)
         assert check_all(results, now) > TICKETS
         reasons |= {s.reason for r in results for c in r.clocks for s in c.record.segments}
-    assert {"running", "paused", "stopped"} <= reasons
+    assert {"running", "paused"} <= reasons
+    # Under on_reopen: stays_met a reopen never resumes the resolution clock.
+    stays_met = any(m.on_reopen == "stays_met" for p in policies.policies for m in p.metrics)
+    assert ("stopped" in reasons) is not stays_met
     assert ("closed" in reasons) is (name != "plain-24x7")
 
 

@@ -297,6 +297,29 @@ def test_csv_cell_over_the_field_limit_is_a_problem_of_its_line(tmp_path):
     assert list(read.timelines) == ["T-1", "T-3"]
 
 
+def test_csv_row_with_more_cells_than_columns_is_a_problem(tmp_path):
+    path = tmp_path / "wide.csv"
+    header = "ticket,at,type,channel,priority\n"
+    rows = _created_rows("T-1").rstrip("\n") + ",,\n"  # trailing empty cells: fine
+    rows += _created_rows("T-2").rstrip("\n") + ",surprise\n"
+    path.write_text(header + rows, encoding="utf-8")
+    read = read_events(path)
+    assert [(p.line, p.code, p.message) for p in read.problems] == [
+        (3, "E401", "this CSV row has 6 cells; the header names 5 columns")
+    ]
+    assert list(read.timelines) == ["T-1"]
+
+
+def test_parquet_with_a_column_given_twice_is_refused(tmp_path):
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    table = pa.Table.from_arrays([pa.array(["T-1"]), pa.array(["T-2"])], names=["ticket", "ticket"])
+    path = tmp_path / "twice.parquet"
+    pq.write_table(table, path)
+    with pytest.raises(UserError, match=r"twice\.parquet:1: the column 'ticket' is given twice"):
+        read_events(path)
+
+
 def test_csv_bytes_that_are_not_utf8_are_reported(tmp_path):
     path = tmp_path / "latin.csv"
     path.write_bytes(
@@ -468,6 +491,10 @@ def test_any_csv_table_is_read_or_refused_clearly(tmp_path, header, rows):
     assert all(p.line >= 2 and _shown_safely(str(p)) for p in read.problems)
 
 
+def _keys(problems: list[Problem]) -> list[tuple[int, str, str]]:
+    return sorted((p.line, p.code, p.message) for p in problems)
+
+
 @FUZZ
 @given(
     # Within what Parquet stores for every unit (seconds are written as milliseconds).
@@ -482,20 +509,27 @@ def test_any_parquet_table_is_read_row_by_row(tmp_path, at, score, unit, tz):
     rows = len(at)
     table = pa.table(
         {
-            "ticket": [f"T-{i % 3}" for i in range(rows)],
+            "ticket": [f"T-{i // 2}" for i in range(rows)],  # grouped: row ranges apply
             "at": pa.array(at, pa.timestamp(unit, tz=tz)),
-            "type": ["created", *["csat"] * (rows - 1)],
+            "type": ["csat" if i % 2 else "created" for i in range(rows)],
             "channel": ["email"] * rows,
             "priority": ["high"] * rows,
             "score": pa.array(score[:rows], pa.float64()),
         }
     )
     path = tmp_path / "fuzz.parquet"
-    pq.write_table(table, path)
+    pq.write_table(table, path, row_group_size=2)
     read = read_events(path)
     assert all(1 <= p.line <= rows and _shown_safely(str(p)) for p in read.problems)
     for timeline in read.timelines.values():
         assert all(e.score is None or math.isfinite(e.score) for e in timeline.events)
+    # The column-wise readers (the Arrow spill, row ranges) report the same problems.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(batch, "parquet_ranges", lambda path, count: None)
+        spilled = batch.map_tickets(path, _shape, partitions=2)
+    assert _keys(spilled.problems) == _keys(read.problems)
+    ranged = batch.map_tickets(path, _shape, partitions=2)
+    assert _keys(ranged.problems) == _keys(read.problems)
 
 
 def test_a_csat_score_from_a_table_must_be_finite(tmp_path):
@@ -509,5 +543,36 @@ def test_a_csat_score_from_a_table_must_be_finite(tmp_path):
         encoding="utf-8",
     )
     read = read_events(path)
-    assert [(p.line, p.code) for p in read.problems] == [(3, "E401"), (4, "E401")]
+    assert [(p.line, p.code, p.message) for p in read.problems] == [
+        (3, "E400", "a csat event needs a numeric 'score', got a string"),
+        (4, "E400", "a csat event needs a numeric 'score', got a string"),
+    ]
     assert [e.score for e in read.timelines["T-1"].events] == [None, 4.0]
+
+
+def test_nan_in_a_parquet_number_column_is_an_empty_cell(tmp_path, monkeypatch):
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    nan = float("nan")
+    table = pa.table(
+        {
+            "ticket": ["T-1", "T-1", "T-1"],
+            "at": ["2025-12-01T08:00:00Z", "2025-12-01T09:00:00Z", "2025-12-01T10:00:00Z"],
+            "type": ["created", "csat", "csat"],
+            "channel": ["email", None, None],
+            "priority": ["high", None, None],
+            "score": [nan, float("inf"), 4.0],
+            "fields.amount": [nan, None, None],
+        }
+    )
+    path = tmp_path / "pandas.parquet"
+    pq.write_table(table, path)
+    read = read_events(path)
+    expected = [(2, "E400", "a csat event needs a numeric 'score', got null")]
+    assert _keys(read.problems) == expected
+    assert [(e.type, e.score, e.fields) for e in read.timelines["T-1"].events] == [
+        ("created", None, None),
+        ("csat", 4.0, None),
+    ]
+    monkeypatch.setattr(batch, "parquet_ranges", lambda path, count: None)
+    assert _keys(batch.map_tickets(path, _shape).problems) == expected

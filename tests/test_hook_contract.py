@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # What a plugin may import: these modules, and only the names in their __all__ (docs/hooks.md).
 PUBLIC_MODULES = (
     "slaengine",
+    "slaengine.delivery",
     "slaengine.hookspecs",
     "slaengine.notifications",
     "slaengine.sources",

@@ -123,6 +123,20 @@ def test_an_unused_event_type_is_acknowledged(server, vendor, name):
     assert answer.json()["ignored"]
 
 
+def test_fronts_set_up_check_is_answered_with_its_challenge(server):
+    body = _body("front", "sync")
+    sign, _ = SIGNERS["front"]
+    headers = {"Content-Type": "application/json", "X-Front-Challenge": "c-123"}
+    headers.update(sign(body, SECRETS["front"], NOW))
+    with client(server, token=None) as http:
+        answer = http.post(f"/inbox/front?token={TOKEN}", content=body, headers=headers)
+        assert answer.status_code == 200
+        assert answer.json() == {"challenge": "c-123"}
+        headers.update(sign(body, "not-the-secret", NOW))
+        forged = http.post(f"/inbox/front?token={TOKEN}", content=body, headers=headers)
+    assert forged.status_code == 401  # the challenge is echoed only to Front itself
+
+
 @pytest.mark.parametrize(
     ("vendor", "name"),
     [

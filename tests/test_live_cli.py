@@ -153,6 +153,9 @@ def test_ingest_reads_a_gzip_file_and_names_a_damaged_one(live, capsys):
     packed.write_bytes(gzip.compress(("\n".join(lines) + "\n").encode()))
     assert main(["ingest", "--config", "slaengine.toml", str(packed)]) == 0
     assert capsys.readouterr().out == "2 events stored, 0 rejected\n"
+    # Events carry ids: ingesting the file again stores nothing twice.
+    assert main(["ingest", "--config", "slaengine.toml", str(packed)]) == 0
+    assert capsys.readouterr().out == "0 events stored, 2 already stored, 0 rejected\n"
     damaged = live / "cut.jsonl.gz"
     damaged.write_bytes(packed.read_bytes()[:-12])
     assert main(["ingest", "--config", "slaengine.toml", str(damaged)]) == 2

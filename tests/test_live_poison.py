@@ -166,3 +166,39 @@ def test_redaction_and_escaping_of_untrusted_text():
     assert escape_controls("abcdefgh", limit=6) == "abc..."
     assert storable("a\x00b\udcff") == "a\\x00b\\udcff"
     assert storable("plain") == "plain"
+
+
+def test_a_record_no_check_foresaw_is_quarantined_and_the_source_goes_on(live_policies, store):
+    from slaengine.sources import SourceBatch, SourceRecord
+
+    class OddSource:
+        """A plugin source with a bug: its second record's origin is not text."""
+
+        name = "odd"
+
+        def __init__(self) -> None:
+            self.records = [
+                SourceRecord("odd:1", created("T-1")),
+                SourceRecord(2, created("T-2")),  # type: ignore[arg-type]
+                SourceRecord("odd:3", created("T-3")),
+            ]
+
+        def read(self, cursor, limit):
+            start = int(cursor or 0)
+            chunk = self.records[start : start + limit]
+            return SourceBatch(tuple(chunk), str(start + len(chunk)))
+
+    worker = Worker(
+        LiveEngine(live_policies, store),
+        Dispatcher(store, {}),
+        {"odd": OddSource()},
+        clock=Clock(at(1)),
+    )
+    report = worker.cycle()  # once: TypeError from the whole batch, at every restart
+
+    assert (report.ingested, report.rejected) == (2, 1)
+    (reject,) = store.rejects()
+    assert reject.origin == "odd:after 1"
+    assert reject.problem.startswith("could not be stored: TypeError(")
+    assert store.cursor("odd") == "3"
+    assert sorted(t for t in ("T-1", "T-2", "T-3") if store.events_of(t)) == ["T-1", "T-3"]

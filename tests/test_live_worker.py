@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
+import structlog
 from structlog.testing import capture_logs
 
 from live_support import (  # noqa: F401 (fixtures)
@@ -160,7 +163,16 @@ def test_worker_sleeps_until_the_next_point_at_most_a_tick(live_policies, store)
     assert worker.seconds_to_next() == 0.0
 
 
-def test_run_counts_cycles_and_logs_start_and_stop(live_policies, store):
+@pytest.fixture
+def info_logs():
+    """Info records reach ``capture_logs`` whatever level an earlier CLI test configured."""
+    saved = structlog.get_config()
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.DEBUG))
+    yield
+    structlog.configure(**saved)
+
+
+def test_run_counts_cycles_and_logs_start_and_stop(live_policies, store, info_logs):
     worker = make_worker(live_policies, store, {}, Clock(at(0)))
     worker.tick = 0.001
     with capture_logs() as logs:

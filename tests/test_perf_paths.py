@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from slaengine.errors import EventError
-from slaengine.eventlog import parse_lines
+from slaengine.eventlog import LineError, decode_line, parse_lines
 from slaengine.spill import read_partition, spill, spill_file, spill_parquet
 from slaengine.tabular import batch_events, row_events
 from slaengine.timeline import _checked_event, build_timelines, parse_event
@@ -129,7 +129,7 @@ def test_spill_file_writes_what_the_text_spill_writes(tmp_path, name, text, end)
     path.write_bytes(gzip.compress(data) if name.endswith(".gz") else data)
     fast = spill_file(path, tmp_path / "fast", 3, "x")
     with (gzip.open if name.endswith(".gz") else open)(
-        path, "rt", encoding="utf-8", errors="replace"
+        path, "rt", encoding="utf-8", errors="surrogateescape"
     ) as stream:
         slow = spill(stream, tmp_path / "slow", 3, "x")
     assert fast.lines == slow.lines
@@ -374,13 +374,14 @@ _TRICKY_LINES = [
 
 
 def _reference(line: str, number: int, status_map: dict) -> object:
-    # The standard library's reading and the validating path alone.
+    # The standard library's reading (with the refusals of decode_line: NaN, Infinity,
+    # lone surrogates, ...) and the validating path alone, without the orjson fast path.
     if not line.strip():
         return None
     try:
-        obj = json.loads(line.rstrip("\r\n"))
-    except json.JSONDecodeError as exc:
-        return ("E401", exc.colno, f"not valid JSON: {exc.msg}")
+        obj = decode_line(line)
+    except LineError as exc:
+        return (exc.code, exc.column, exc.reason)
     try:
         return _checked_event(obj, number, number, status_map)
     except EventError as exc:

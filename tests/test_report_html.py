@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import shutil
@@ -124,7 +125,8 @@ def _charts(page: str) -> _Charts:
 
 
 def _expected_marks(doc: dict[str, Any]) -> dict[str, dict[str, int]]:
-    """What each chart must draw for ``doc``: settled groups, non-empty buckets, 168 cells."""
+    """What each chart must draw for ``doc``: settled groups, non-empty buckets, 168 cells;
+    its narrow layout (``<id>-narrow``) draws the same."""
 
     def settled(rows: list[dict[str, Any]]) -> int:
         return sum(1 for r in rows if r["compliance"]["achieved"] + r["compliance"]["breached"])
@@ -138,6 +140,8 @@ def _expected_marks(doc: dict[str, Any]) -> dict[str, dict[str, int]]:
             "point": len(doc["by_period"])
             + sum(1 for r in doc["by_period"] if r["compliance"]["compliance"] is not None)
         },
+        # Created, solved and backlog: three points per period.
+        "chart-flow": {"point": 3 * len(doc["flow"])},
     }
     for metric in METRICS:
         buckets = sum(
@@ -149,7 +153,7 @@ def _expected_marks(doc: dict[str, Any]) -> dict[str, dict[str, int]]:
         )
         if buckets:
             expected[f"chart-times-{metric}"] = {"bar": buckets}
-    return expected
+    return {**expected, **{f"{chart}-narrow": marks for chart, marks in expected.items()}}
 
 
 @pytest.mark.parametrize("which", ["example_doc", "generated_doc"])
@@ -185,11 +189,11 @@ def test_page_has_charset_title_kpis_inputs_and_explanations(example_doc: dict[s
     assert '<meta charset="utf-8">' in page
     assert re.search(r"<title>SLA audit at 2025-12-03T16:00:00Z [^<]*tickets\.jsonl</title>", page)
     for text in ("SLA compliance", "First response time, median", "First contact resolution",
-                 "Average handling time", "CSAT", "Response rate", "Reopen rate", "46.7%",
+                 "Time in new/open", "CSAT", "Response rate", "Reopen rate", "46.7%",
                  "Lines read", "Duplicate events ignored", "Europe/Berlin", "2: phone, live-chat",
                  "Worst offenders"):  # fmt: skip
         assert text in page
-    assert page.count("How to read this") == 6
+    assert page.count("How to read this") == 9
 
 
 def test_hostile_names_are_escaped(tmp_path: Path) -> None:
@@ -308,9 +312,13 @@ def test_wide_charts_and_tables_scroll_inside_their_own_box(generated_doc: dict[
     page = render_html(generated_doc)
     screen = _css(page)[""]
     # Each chart and table sits alone in a box that scrolls sideways, so a phone never gets a
-    # page wider than its screen (the charts keep a min-width to stay legible).
-    assert page.count("<svg ") == page.count('<div class="chart-wrap"><svg class="chart"') >= 8
-    assert page.count("<table>") == page.count('<div class="table-wrap"><table>') >= 4
+    # page wider than its screen (the wide charts keep a min-width to stay legible; a phone
+    # shows their narrow layout instead).
+    wide = page.count('<div class="chart-wrap wide"><svg class="chart"')
+    narrow = page.count('<div class="chart-wrap narrow"><svg class="chart"')
+    assert page.count("<svg ") == wide + narrow
+    assert wide == narrow >= 9
+    assert page.count("<table") == page.count('<div class="table-wrap"><table') >= 6
     for box in (".chart-wrap", ".table-wrap"):
         assert screen[box]["overflow-x"] == "auto"
         assert screen[box]["max-width"] == "100%"
@@ -318,8 +326,13 @@ def test_wide_charts_and_tables_scroll_inside_their_own_box(generated_doc: dict[
         assert "local" in screen[box]["background"]
         assert "scroll" in screen[box]["background"]
     assert screen["svg.chart"]["width"] == "100%"
+    assert len(re.findall(r'style="min-width:(\d+)px;max-width:(\d+)px"', page)) == wide
     for low, high in re.findall(r'style="min-width:(\d+)px;max-width:(\d+)px"', page):
         assert int(low) < int(high) <= 1000
+    # The narrow layouts fit a phone's 390 px less the page's margins.
+    narrow_widths = re.findall(r'id="[^"]*-narrow" viewBox="0 0 ([\d.]+) ', page)
+    assert len(narrow_widths) == narrow
+    assert all(float(width) <= 360 for width in narrow_widths)
 
 
 def test_kpi_cards_take_two_columns_on_a_phone(example_doc: dict[str, Any]) -> None:
@@ -420,17 +433,80 @@ def _png_pixels(data: bytes) -> tuple[int, int, set[bytes]]:
     return width, height, colours
 
 
+# Measures the page as laid out: the charts shown and drawn (the page's own count), text of a
+# chart outside its drawing, boxes whose content is wider than they are (cut, or scrolled),
+# and the page's own width. Headless Chromium makes no window narrower than 500 px, so the
+# page is laid out in a frame of the width asked for (its styles see the frame's width).
+_PROBE = """
+window.addEventListener('load', function () {
+  var doc = document.getElementById('page').contentDocument;
+  var out = {shown: [], textCut: [], boxCut: [], pageWidth: doc.documentElement.scrollWidth,
+             window: doc.defaultView.innerWidth, drawn: doc.body.dataset.chartsDrawn,
+             total: doc.body.dataset.chartsTotal};
+  var charts = doc.querySelectorAll('svg.chart');
+  for (var i = 0; i < charts.length; i++) {
+    var svg = charts[i];
+    if (!svg.getClientRects().length) { continue; }
+    out.shown.push(svg.id);
+    var width = svg.viewBox.baseVal.width, texts = svg.querySelectorAll('text');
+    for (var j = 0; j < texts.length; j++) {
+      var box = texts[j].getBBox();
+      if (box.x < -0.5 || box.x + box.width > width + 0.5) {
+        out.textCut.push(svg.id + ': ' + texts[j].textContent);
+      }
+    }
+  }
+  var boxes = doc.querySelectorAll('.chart-wrap, .table-wrap');
+  for (var k = 0; k < boxes.length; k++) {
+    var wrap = boxes[k];
+    if (wrap.getClientRects().length && wrap.scrollWidth > wrap.clientWidth + 1) {
+      var label = wrap.querySelector('svg, caption');
+      out.boxCut.push(label ? (label.id || label.textContent) : 'a box');
+    }
+  }
+  document.body.dataset.probe = JSON.stringify(out);
+});
+"""
+
+
+def _framed(text: str, width: int, height: int = 3000) -> str:
+    """A page holding ``text`` in a frame ``width`` by ``height`` px, and the probe."""
+    return (
+        '<!DOCTYPE html><html><body style="margin:0">'
+        f'<iframe id="page" style="border:0;width:{width}px;height:{height}px" '
+        f'srcdoc="{html.escape(text, quote=True)}"></iframe>'
+        f"<script>{_PROBE}</script></body></html>"
+    )
+
+
+def _probe(tmp_path: Path, text: str, width: int) -> dict[str, Any]:
+    """The page laid out ``width`` px wide, measured by :data:`_PROBE`."""
+    page = tmp_path / f"probe-{width}.html"
+    page.write_text(_framed(text, width), "utf-8")
+    dom = _browse(tmp_path, page, "--dump-dom", f"--window-size={max(width, 500) + 40},3100")
+    found = re.search(r'data-probe="([^"]*)"', dom)
+    assert found is not None, "the probe did not run"
+    return json.loads(html.unescape(found.group(1)))
+
+
 def test_charts_draw_in_chromium(generated_doc: dict[str, Any], tmp_path: Path) -> None:
     page = tmp_path / "report.html"
     text = render_html(generated_doc)
     page.write_text(text, encoding="utf-8")
-    charts = len(_charts(text).marks)
-    dom = _browse(tmp_path, page, "--dump-dom")
-    drawn = re.search(r'data-charts-drawn="(\d+)"', dom)
-    total = re.search(r'data-charts-total="(\d+)"', dom)
-    assert drawn is not None, "the page's script did not run"
-    assert total is not None
-    assert int(drawn.group(1)) == int(total.group(1)) == charts >= 8
+    charts = _charts(text).marks
+    wide = sorted(name for name in charts if not name.endswith("-narrow"))
+    for width, shown in ((1280, wide), (390, [f"{name}-narrow" for name in wide])):
+        probe = _probe(tmp_path, text, width)
+        assert probe["window"] == width
+        # Each width shows one layout of every chart, and every chart shown drew: the page's
+        # own script counted them.
+        assert sorted(probe["shown"]) == sorted(shown)
+        assert int(probe["drawn"]) == int(probe["total"]) == len(shown) >= 9, width
+        # No chart text (legends, labels, axes) outside its drawing, no box whose content is
+        # wider than the box, and a page no wider than the window.
+        assert probe["textCut"] == [], (width, probe["textCut"])
+        assert probe["boxCut"] == [], (width, probe["boxCut"])
+        assert probe["pageWidth"] <= width
 
     shot = tmp_path / "report.png"
     _browse(tmp_path, page, f"--screenshot={shot}", "--window-size=1280,4000")
@@ -440,6 +516,13 @@ def test_charts_draw_in_chromium(generated_doc: dict[str, Any], tmp_path: Path) 
     assert (width, height) == (1280, 4000)
     assert len(colours) > 50
     # Solid fills of the compliance bars and the histogram, exactly as written in the page.
+    assert {bytes.fromhex("0072b2"), bytes.fromhex("d55e00"), bytes.fromhex("56b4e9")} <= colours
+    # The same colours in the phone's layout (the frame is 390 px of the 540 px screenshot).
+    phone = tmp_path / "phone.html"
+    phone.write_text(_framed(text, 390, 6000), "utf-8")
+    _browse(tmp_path, phone, f"--screenshot={tmp_path / 'phone.png'}", "--window-size=540,6000")
+    width, height, colours = _png_pixels((tmp_path / "phone.png").read_bytes())
+    assert (width, height) == (540, 6000)
     assert {bytes.fromhex("0072b2"), bytes.fromhex("d55e00"), bytes.fromhex("56b4e9")} <= colours
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from slaengine.calendar import BusinessCalendar
-from slaengine.clock_walk import RawClock
+from slaengine.clock_walk import RawClock, RuleFacts
 from slaengine.timeline import PRIORITIES, Event
 from slaengine.vocabulary import SegmentReason
 
@@ -240,19 +240,20 @@ def build_record(
     ones. ``pausing`` are the statuses that paused the clock; ``uncounted`` are running
     seconds that ``precision: minutes`` dropped (taken from the end of the counted time).
     """
-    windows, opened_by, closed_by = raw.windows, raw.opened_by, raw.closed_by
+    windows = raw.windows
     calendar: BusinessCalendar = raw.metric.calendar
     hide_when = raw.metric.hide_when
     start = windows[0][0]
     running = windows[-1][1] == -1
     end = now if running else windows[-1][1]
-    first = opened_by[0] if opened_by else None
-    stop_event = None if running or not closed_by else closed_by[-1]
-    facts = _priorities(raw, priorities, priority_events, running)
+    first = raw.start_event
+    stop_event = None if running else raw.stop_event
+    priority_facts = _priorities(raw, priorities, priority_events, running)
+    facts = raw.facts or RuleFacts()
     taken_over_by, ignored_reopen, moved_from = (
-        raw.taken_over_by,
-        raw.ignored_reopen,
-        raw.moved_from,
+        facts.taken_over_by,
+        facts.ignored_reopen,
+        facts.moved_from,
     )
     if end < start:
         segment = Segment(end, start, SegmentReason.NOT_STARTED, None, first, Rule.STARTS)
@@ -262,7 +263,7 @@ def build_record(
             end,
             first,
             stop_event,
-            *facts,
+            *priority_facts,
             taken_over_by,
             ignored_reopen,
             moved_from,
@@ -272,11 +273,11 @@ def build_record(
     for index, (window_start, window_end) in enumerate(windows):
         b = now if window_end == -1 else window_end
         if index > 0 and window_start > previous_end:
-            builder.held(
-                SegmentReason.STOPPED, previous_end, window_start, closed_by[index - 1], None
-            )
+            # The solve that stopped the previous window, and the reopen of this one.
+            solve = _status_at(statuses, previous_end)[1]
+            builder.held(SegmentReason.STOPPED, previous_end, window_start, solve, None)
         a = window_start
-        event = opened_by[index] if index < len(opened_by) else None
+        event: Event | None = first if index == 0 else _status_at(statuses, window_start)[1]
         rule = Rule.STARTS if event is not None and event.at != a else None
         for pause_start, pause_end in pauses:
             p_end = now if pause_end == -1 else pause_end
@@ -300,7 +301,7 @@ def build_record(
         end,
         first,
         stop_event,
-        *facts,
+        *priority_facts,
         taken_over_by,
         ignored_reopen,
         moved_from,

@@ -7,9 +7,10 @@ events that switched it, the status changes and the priorities in event order.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
+from slaengine.attributes import status_after
 from slaengine.policy.model import (
     AGENT,
     ANY_OUTGOING,
@@ -42,26 +43,35 @@ Walk = tuple[list["RawClock"], list[StatusChange], list[str], list[Event]]
 
 
 @dataclass(slots=True)
+class RuleFacts:
+    """What a clock rule did to an instance, for the record (set only where one acted)."""
+
+    taken_over_by: int | None = None  # next_response instance after a superseding message
+    ignored_reopen: Event | None = None  # the reopen on_reopen: stays_met did not resume
+    moved_from: Event | None = None  # the first message a counts_from: latest wait counted from
+
+
+@dataclass(slots=True)
 class RawClock:
     """A clock instance as switched on and off by events, before measuring."""
 
     metric: MetricPolicy
     number: int
     windows: list[list[int]]  # [start, end]; end == -1 while switched on
-    # The event that switched each window on, and off (None: a rule did, or still on).
-    opened_by: list[Event | None]
-    closed_by: list[Event | None] = field(default_factory=list)
+    start_event: Event  # the event that started it (deferred: the created event)
+    stop_event: Event | None = None  # the event that last switched it off
     stop_reason: str | None = None
     agent: str | None = None
     # Priority changes applied before the stop (in event order, so a change at
     # the same second but after the stop does not re-target a stopped clock).
     priorities_seen: int = 0
-    # Facts for the record, set only where a rule acted: the next_response instance
-    # that took over a superseded periodic_update, the reopen that on_reopen: stays_met
-    # ignored, and the customer message a counts_from: latest instance first counted from.
-    taken_over_by: int | None = None
-    ignored_reopen: Event | None = None
-    moved_from: Event | None = None
+    facts: RuleFacts | None = None
+
+    def rule_facts(self) -> RuleFacts:
+        """The instance's :class:`RuleFacts`, created when a rule first acts."""
+        if self.facts is None:
+            self.facts = RuleFacts()
+        return self.facts
 
     def switch_off(
         self,
@@ -73,7 +83,7 @@ class RawClock:
     ) -> None:
         """Stop the clock at ``at`` because of ``event``."""
         self.windows[-1][1] = at
-        self.closed_by.append(event)
+        self.stop_event = event
         self.stop_reason = reason
         self.agent = agent
         self.priorities_seen = priorities_seen
@@ -83,99 +93,12 @@ class RawClock:
         # A reopen before a deferred start (first business minute) resumes at that start,
         # where the early solve stopped it, never before.
         self.windows.append([max(at, self.windows[-1][1]), -1])
-        self.opened_by.append(event)
         self.stop_reason = None
 
     @property
     def running(self) -> bool:
         """True while the last window is open."""
         return self.windows[-1][1] == -1
-
-
-def walk(events: Sequence[Event], policy: Policy) -> Walk:
-    """Switch clocks on and off along the events (all at or before ``now``)."""
-    by_kind: dict[str, MetricPolicy] = {m.kind: m for m in policy.metrics}
-    first_response = by_kind.get(FIRST_RESPONSE)
-    next_response = by_kind.get(NEXT_RESPONSE)
-    periodic = by_kind.get(PERIODIC_UPDATE)
-    resolution = by_kind.get(RESOLUTION)
-    bots_count = policy.bot_replies_count
-
-    created = events[0]
-    status = created.status or "new"
-    statuses: list[StatusChange] = [(created.at, status, created)]
-    priorities: list[str] = [created.priority or "normal"]  # in event order
-    priority_events: list[Event] = []
-    stopped = status in STOPPED_STATUSES
-    raws: list[RawClock] = []
-    counts: dict[str, int] = {}
-
-    def start(metric: MetricPolicy | None, at: int, event: Event) -> RawClock | None:
-        if metric is None:
-            return None
-        number = counts.get(metric.kind, 0) + 1
-        counts[metric.kind] = number
-        raw = RawClock(metric, number, [[at, -1]], [event])
-        raws.append(raw)
-        return raw
-
-    fr = start(first_response, created.at, created) if not stopped else None
-    res = start(resolution, created.at, created) if not stopped else None
-    nr: RawClock | None = None
-    pu: RawClock | None = None
-    responded = False
-    waiting_on_reopen = False  # a customer wrote while the ticket was solved or closed
-
-    for event in events[1:]:
-        kind = event.type
-        at = event.at
-        if kind == "message":
-            if not event.public:
-                continue
-            author = event.author
-            if author == "agent" or (author == "bot" and bots_count):
-                responded = True
-                if fr is not None and fr.running:
-                    fr.switch_off(at, FULFILLED, len(priorities), event, event.agent)
-                if nr is not None and nr.running:
-                    nr.switch_off(at, FULFILLED, len(priorities), event, event.agent)
-                if pu is not None and pu.running:
-                    pu.switch_off(at, FULFILLED, len(priorities), event, event.agent)
-                if not stopped and periodic is not None:
-                    pu = start(periodic, at, event)
-            elif author == "customer":
-                if stopped:
-                    # Written to a solved ticket: the customer waits once it reopens.
-                    waiting_on_reopen = True
-                elif responded and next_response is not None and (nr is None or not nr.running):
-                    nr = start(next_response, at, event)
-        elif kind == "status":
-            new_status = event.status or status
-            now_stopped = new_status in STOPPED_STATUSES
-            if now_stopped and not stopped:
-                for raw in (fr, nr, pu):
-                    if raw is not None and raw.running:
-                        raw.switch_off(at, SOLVED, len(priorities), event)
-                if res is not None and res.running:
-                    res.switch_off(at, SOLVED, len(priorities), event)
-            elif stopped and not now_stopped:
-                if resolution is None:
-                    pass
-                elif res is None:
-                    res = start(resolution, at, event)
-                else:  # a reopen resumes the same instance
-                    res.switch_on(at, event)
-                if waiting_on_reopen and responded and next_response is not None:
-                    nr = start(next_response, at, event)
-                waiting_on_reopen = False
-            stopped = now_stopped
-            if new_status != status:
-                statuses.append((at, new_status, event))
-                status = new_status
-        elif kind == "update" and event.priority is not None:
-            priorities.append(event.priority)
-            priority_events.append(event)
-    return raws, statuses, priorities, priority_events
 
 
 def message_fulfils(rule: str, event: Event, bots_count: bool) -> bool:
@@ -232,8 +155,21 @@ def _off(
     raw.switch_off(max(at, raw.windows[-1][0]), reason, priorities_seen, event, agent)
 
 
-def walk_rules(events: Sequence[Event], policy: Policy) -> Walk:
-    """:func:`walk` for a policy with clock rules: what fulfils, starts and stops each clock."""
+def _fulfilment(rule: str, bots: bool) -> Callable[[Event], bool] | None:
+    """The test of a non-customer message for ``fulfilled_by: rule``; ``None`` for the
+    default (a public agent reply), which the walk checks inline."""
+    if rule == PUBLIC_AGENT:
+        return None
+    return lambda event: message_fulfils(rule, event, bots)
+
+
+def walk(events: Sequence[Event], policy: Policy) -> Walk:
+    """Switch every metric's clocks on and off along ``events`` (all at or before ``now``).
+
+    The one pass over a ticket's events: the status changes, the priorities and what
+    starts, fulfils, cancels and resumes each clock under its metric's rules are decided
+    here and nowhere else.
+    """
     by_kind: dict[str, MetricPolicy] = {m.kind: m for m in policy.metrics}
     fr_metric = by_kind.get(FIRST_RESPONSE)
     nr_metric = by_kind.get(NEXT_RESPONSE)
@@ -244,7 +180,7 @@ def walk_rules(events: Sequence[Event], policy: Policy) -> Walk:
     created = events[0]
     status = created.status or "new"
     statuses: list[StatusChange] = [(created.at, status, created)]
-    priorities: list[str] = [created.priority or "normal"]
+    priorities: list[str] = [created.priority or "normal"]  # in event order
     priority_events: list[Event] = []
     stopped = status in STOPPED_STATUSES
     raws: list[RawClock] = []
@@ -253,7 +189,7 @@ def walk_rules(events: Sequence[Event], policy: Policy) -> Walk:
     def start(metric: MetricPolicy, at: int, event: Event) -> RawClock:
         number = counts.get(metric.kind, 0) + 1
         counts[metric.kind] = number
-        raw = RawClock(metric, number, [[at, -1]], [event])
+        raw = RawClock(metric, number, [[at, -1]], event)
         raws.append(raw)
         return raw
 
@@ -278,50 +214,63 @@ def walk_rules(events: Sequence[Event], policy: Policy) -> Walk:
     )
     nr: RawClock | None = None
     pu: RawClock | None = None
-    fr_rule = fr_metric.fulfilled_by if fr_metric is not None else ""
-    nr_rule = nr_metric.fulfilled_by if nr_metric is not None else ""
-    pu_rule = pu_metric.fulfilled_by if pu_metric is not None else ""
+    # What fulfils each response metric; None: a public agent reply (the default).
+    fr_test = _fulfilment(fr_metric.fulfilled_by, bots) if fr_metric is not None else None
+    nr_test = _fulfilment(nr_metric.fulfilled_by, bots) if nr_metric is not None else None
+    pu_test = _fulfilment(pu_metric.fulfilled_by, bots) if pu_metric is not None else None
+    fr_owns = fr_metric is not None and fr_metric.fulfilled_by == ASSIGNMENT
+    supersedes = pu_metric is not None and pu_metric.customer_message_stops
+    latest = nr_metric is not None and nr_metric.counts_from == LATEST_CUSTOMER_MESSAGE
     answered = False  # a message that fulfils next_response has been written
-    waiting_on_reopen = False
+    waiting_on_reopen = False  # a customer wrote while the ticket was solved or closed
 
     for event in events[1:]:
         kind = event.type
         at = event.at
         if kind == "message":
-            if event.author == "customer":
+            author = event.author
+            if author == "customer":
                 if not event.public:
                     continue
                 if stopped:
+                    # Written to a solved ticket: the customer waits once it reopens.
                     waiting_on_reopen = True
                     continue
                 superseded = None
-                if pu is not None and pu.running and pu.metric.customer_message_stops:
+                if supersedes and pu is not None and pu.running:
                     _off(pu, at, SUPERSEDED, len(priorities), event)
                     superseded = pu
                 if nr_metric is not None and answered:
                     if nr is None or not nr.running:
                         nr = start(nr_metric, at, event)
-                    elif nr_metric.counts_from == LATEST_CUSTOMER_MESSAGE:
-                        if nr.moved_from is None:
-                            nr.moved_from = nr.opened_by[0]
+                    elif latest:
+                        facts = nr.rule_facts()
+                        if facts.moved_from is None:
+                            facts.moved_from = nr.start_event
                         nr.windows = [[at, -1]]  # the wait counts from this message
-                        nr.opened_by = [event]
+                        nr.start_event = event
                     if superseded is not None:
-                        superseded.taken_over_by = nr.number
+                        superseded.rule_facts().taken_over_by = nr.number
                 continue
-            if fr is not None and fr.running and message_fulfils(fr_rule, event, bots):
+            reply = event.public and (author == "agent" or (author == "bot" and bots))
+            if (
+                fr is not None
+                and fr.running
+                and not fr_owns
+                and (reply if fr_test is None else fr_test(event))
+            ):
                 _off(fr, at, FULFILLED, len(priorities), event, event.agent)
-            if nr_metric is not None and message_fulfils(nr_rule, event, bots):
+            if nr_metric is not None and (reply if nr_test is None else nr_test(event)):
                 answered = True
                 if nr is not None and nr.running:
                     _off(nr, at, FULFILLED, len(priorities), event, event.agent)
-            if pu_metric is not None and message_fulfils(pu_rule, event, bots):
+            if pu_metric is not None and (reply if pu_test is None else pu_test(event)):
                 if pu is not None and pu.running:
                     _off(pu, at, FULFILLED, len(priorities), event, event.agent)
                 if not stopped:
                     pu = start(pu_metric, at, event)
         elif kind == "status":
-            new_status = event.status or status
+            new_status = status_after(event, status)
             now_stopped = new_status in STOPPED_STATUSES
             if now_stopped and not stopped:
                 for raw in (fr, nr, pu):
@@ -336,8 +285,9 @@ def walk_rules(events: Sequence[Event], policy: Policy) -> Walk:
                     res = start(res_metric, at, event)
                 elif not res.running and res_metric.on_reopen == RESUME:
                     res.switch_on(at, event)
-                elif not res.running and res.ignored_reopen is None:
-                    res.ignored_reopen = event  # on_reopen: stays_met
+                elif not res.running:
+                    facts = res.rule_facts()  # on_reopen: stays_met
+                    facts.ignored_reopen = facts.ignored_reopen or event
                 if (
                     waiting_on_reopen
                     and answered
@@ -354,13 +304,14 @@ def walk_rules(events: Sequence[Event], policy: Policy) -> Walk:
             if event.priority is not None:
                 priorities.append(event.priority)
                 priority_events.append(event)
-            if event.assignee and fr is not None and fr.running and fr_rule == ASSIGNMENT:
+            if fr_owns and event.assignee and fr is not None and fr.running:
                 _off(fr, at, FULFILLED, len(priorities), event, event.assignee)
     return raws, statuses, priorities, priority_events
 
 
 __all__ = [
     "RawClock",
+    "RuleFacts",
     "StatusChange",
     "Walk",
     "fulfils",
@@ -368,5 +319,4 @@ __all__ = [
     "opening_event",
     "staff_created",
     "walk",
-    "walk_rules",
 ]

@@ -14,7 +14,7 @@ from typing import Final
 
 from slaengine.calendar import BusinessCalendar
 from slaengine.clock_record import Adjustment, ClockRecord, Rule, build_record
-from slaengine.clock_walk import RawClock, StatusChange, message_fulfils, walk, walk_rules
+from slaengine.clock_walk import RawClock, StatusChange, message_fulfils, walk
 from slaengine.policy.model import (
     MINUTES,
     NEXT_OPENING,
@@ -296,7 +296,7 @@ def _state(
 def _run_with_rules(
     events: Sequence[Event], policy: Policy, now: int, record: bool
 ) -> list[ClockResult]:
-    raws, statuses, priorities, priority_events = walk_rules(events, policy)
+    raws, statuses, priorities, priority_events = walk(events, policy)
     minutes = policy.precision == MINUTES
     status_now = statuses[-1][1]
     pause_cache: dict[frozenset[str], list[tuple[int, int]]] = {}

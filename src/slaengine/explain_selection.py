@@ -4,20 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any
 
+from slaengine.attributes import initial_attributes, update_changes
 from slaengine.policy.model import Match, PolicySet
 from slaengine.timeline import Event, TicketState, Timeline
-
-_SELECTION_ATTRIBUTES: Final = (
-    "channel",
-    "priority",
-    "group",
-    "assignee",
-    "customer",
-    "tags",
-    "fields",
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,32 +88,16 @@ def check_policies(policies: PolicySet, ticket: TicketState) -> list[PolicyCheck
 
 
 def attribute_changes(events: Sequence[Event]) -> list[AttributeChange]:
-    """The ``update`` events among ``events`` that changed a selection attribute."""
-    created = events[0]
-    current: dict[str, Any] = {
-        "channel": created.channel,
-        "priority": created.priority,
-        "group": created.group,
-        "assignee": created.assignee,
-        "customer": created.customer,
-        "tags": tuple(sorted(created.tags or ())),
-        "fields": dict(created.fields or {}),
-    }
+    """The ``update`` events among ``events`` that changed a selection attribute, as
+    :mod:`slaengine.attributes` decides it."""
+    current = initial_attributes(events[0])
     changes: list[AttributeChange] = []
     for event in events[1:]:
         if event.type != "update":
             continue
-        for name in _SELECTION_ATTRIBUTES:
-            value: Any = getattr(event, name)
-            if value is None:
-                continue
-            if name == "tags":
-                value = tuple(sorted(value))
-            elif name == "fields":
-                value = {**current["fields"], **value}
-            if value != current[name]:
-                changes.append(AttributeChange(event.at, event.line, name, current[name], value))
-                current[name] = value
+        for name, old, new in update_changes(event, current):
+            changes.append(AttributeChange(event.at, event.line, name, old, new))
+            current[name] = new
     return changes
 
 

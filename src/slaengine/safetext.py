@@ -38,4 +38,13 @@ def printable_lines(text: str) -> str:
     return "\n".join(printable(line) for line in text.split("\n"))
 
 
-__all__ = ["printable", "printable_lines"]
+def one_line(data: bytes | str, limit: int = 200) -> str:
+    """Text from outside (a receiver's answer) for one log line: whitespace runs as one
+    space, control characters escaped, at most ``limit`` characters (``…`` marks a cut)."""
+    if isinstance(data, bytes):
+        data = data.decode("utf-8", "replace")
+    text = printable(" ".join(data.split()))
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
+
+
+__all__ = ["one_line", "printable", "printable_lines"]

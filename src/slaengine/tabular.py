@@ -1,7 +1,8 @@
 """Events from tables (CSV and Parquet) as JSON Lines text, so every reader treats them alike.
 
 A table has one event per row and the event keys as columns (``ticket``, ``at``,
-``type``, ``channel`` ...); empty cells are absent keys. ``tags`` holds a JSON
+``type``, ``channel`` ...); empty cells (and NaN or infinite numbers, which is
+how pandas writes a missing number) are absent keys. ``tags`` holds a JSON
 list or ``;``-separated tags, ``fields`` a JSON object, and ``fields.NAME``
 columns add single fields. Rows come out as JSON text, one per input line, so
 line numbers in problems are the table's own (CSV: the file's line; Parquet: the
@@ -39,7 +40,7 @@ def _event_from_cells(row: Mapping[str, Any]) -> dict[str, Any]:
     event: dict[str, Any] = {}
     fields: dict[str, Any] = {}
     for key, cell in row.items():
-        if cell is None or cell == "" or key is None:
+        if cell is None or cell == "" or key is None or _missing_number(cell):
             continue
         # A naive datetime stays naive in ISO text, and parse_event reports it.
         value = cell.isoformat() if isinstance(cell, dt.datetime) else cell
@@ -75,11 +76,19 @@ def _json_or_text(text: str) -> Any:
         return text  # parse_event reports the wrong type with the line number
 
 
+def _missing_number(cell: object) -> bool:
+    # NaN (and infinity) in a number column is an empty cell: pandas writes NaN for a
+    # missing number, and JSON text has no form for either.
+    return type(cell) is float and cell - cell != 0
+
+
 def _number_or_text(text: str) -> Any:
     try:
         number = float(text)
     except ValueError:
         return text
+    if _missing_number(number):
+        return text  # "NaN" or "inf" written out: parse_event reports the text
     return int(number) if number.is_integer() else number
 
 
@@ -93,7 +102,8 @@ def csv_lines(path: str | os.PathLike[str]) -> Iterator[str]:
     """JSON text per CSV line: the header line as a blank line, then one event per row.
 
     A row the CSV reader refuses (a cell over :func:`csv.field_size_limit`
-    characters) comes out as a :data:`ROW_PROBLEM` line; a header naming a
+    characters, or more non-empty cells than the header has columns) comes out
+    as a :data:`ROW_PROBLEM` line; a header naming a
     column twice stops the read with a :class:`UserError`. A UTF-8 byte order
     mark (Excel writes one) is not part of the first column's name.
     """
@@ -122,6 +132,14 @@ def csv_lines(path: str | os.PathLike[str]) -> Iterator[str]:
                 line += 1
                 yield ""
             line = reader.line_num
+            extra = row.get(None) if row is not None else None
+            if row is not None and extra and any(cell.strip() for cell in extra):
+                # Cells beyond the header's columns would be dropped unseen.
+                row = None
+                reason = (
+                    f"this CSV row has {len(reader.fieldnames or []) + len(extra)} cells; "
+                    f"the header names {len(reader.fieldnames or [])} columns"
+                )
             if row is None:
                 yield f"{ROW_PROBLEM}0\t{reason}"
             else:
@@ -346,7 +364,7 @@ def column_cells(name: str, column: Any, absent: Any = ABSENT) -> list[Any]:
 def _cell(value: Any, convert: Callable[[Any], Any] | None) -> Any:
     # One non-text cell as an event value, as _event_from_cells and the JSON round trip
     # make it; ABSENT for an empty cell.
-    if value == "":
+    if value == "" or _missing_number(value):
         return ABSENT
     if isinstance(value, dt.datetime):
         value = value.isoformat()

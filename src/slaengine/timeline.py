@@ -15,6 +15,7 @@ from operator import attrgetter
 from types import MappingProxyType
 from typing import Any, Final, NamedTuple, TypeGuard
 
+from slaengine.attributes import initial_attributes, status_after, update_changes
 from slaengine.errors import EventError, Problem
 from slaengine.problems import did_you_mean
 
@@ -94,14 +95,14 @@ class Timeline:
     events: tuple[Event, ...]
 
     def state_at(self, now: int) -> TicketState:
-        """The ticket's attributes from its events at or before ``now``."""
+        """The ticket's attributes from its events at or before ``now``.
+
+        Status and attribute changes follow :mod:`slaengine.attributes`, the rule every
+        walk over events shares.
+        """
         created = self.events[0]
-        channel = created.channel or ""
-        priority = created.priority or "normal"
         status = created.status or "new"
-        customer, group, assignee = created.customer, created.group, created.assignee
-        tags = created.tags or ()
-        fields: Mapping[str, Any] = created.fields or _EMPTY
+        values: dict[str, Any] | None = None  # built at the first update: most have none
         for event in self.events[1:]:
             kind = event.type
             if kind == "message":  # most events; they change no attribute
@@ -109,28 +110,36 @@ class Timeline:
             if event.at > now:
                 break
             if kind == "status":
-                status = event.status or status
+                status = status_after(event, status)
             elif kind == "update":
-                channel = event.channel or channel
-                priority = event.priority or priority
-                customer = event.customer or customer
-                group = event.group or group
-                assignee = event.assignee or assignee
-                if event.tags is not None:
-                    tags = event.tags
-                if event.fields is not None:
-                    fields = {**fields, **event.fields}
+                if values is None:
+                    values = initial_attributes(created)
+                for name, _old, new in update_changes(event, values):
+                    values[name] = new
+        if values is None:
+            return TicketState(
+                ticket=self.ticket,
+                created=created.at,
+                channel=created.channel or "",
+                priority=created.priority or "normal",
+                status=status,
+                customer=created.customer,
+                group=created.group,
+                assignee=created.assignee,
+                tags=frozenset(created.tags or ()),
+                fields=created.fields or _EMPTY,
+            )
         return TicketState(
             ticket=self.ticket,
             created=created.at,
-            channel=channel,
-            priority=priority,
+            channel=values["channel"],
+            priority=values["priority"],
             status=status,
-            customer=customer,
-            group=group,
-            assignee=assignee,
-            tags=frozenset(tags),
-            fields=fields,
+            customer=values["customer"],
+            group=values["group"],
+            assignee=values["assignee"],
+            tags=frozenset(values["tags"]),
+            fields=values["fields"] or _EMPTY,
         )
 
 

@@ -197,3 +197,22 @@ def test_the_submitter_closing_from_the_public_page(desk: Any, users: Any, clien
         {"id": f"followup-{closing.pk}", "type": "message", "author": "customer", "public": True},
         {"id": "change-2-status", "type": "status", "status": "closed"},
     ]  # fmt: skip
+
+
+def test_a_follow_up_through_the_rest_api(desk: Any, users: Any, client: Any) -> None:
+    ticket = desk.open()
+    users["agent"].is_superuser = True  # the API wants an admin
+    users["agent"].save()
+    client.force_login(users["agent"])
+    response = client.post(
+        "/api/followups/",
+        {"ticket": ticket.pk, "comment": "Via the API", "public": True, "new_status": 3},
+        content_type="application/json",
+    )
+    assert response.status_code == 201, response.content
+    reply = FollowUp.objects.get(ticket=ticket, comment="Via the API")
+    assert events(ticket)[1:] == [
+        {"id": f"followup-{reply.pk}", "type": "message", "author": "agent", "public": True,
+         "agent": "agent"},
+        {"id": "change-1-status", "type": "status", "status": "solved"},
+    ]  # fmt: skip

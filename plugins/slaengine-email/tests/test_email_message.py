@@ -6,7 +6,6 @@ from email_support import DUE
 from slaengine_email.config import Server, Target
 from slaengine_email.message import (
     build,
-    escape_controls,
     message_id,
     span,
     subject,
@@ -15,6 +14,7 @@ from slaengine_email.message import (
     timing,
 )
 
+from slaengine.delivery import printable
 from slaengine.notifications import Notification
 
 SERVER = Server(
@@ -93,7 +93,7 @@ def test_a_ticket_id_with_line_breaks_and_escapes_cannot_forge_headers(lead):
     message = build(n, lead, SERVER, DUE)
     raw = message.as_bytes()
     assert b"\nBcc:" not in raw
-    assert "\\r\\nBcc: evil@example.com\\x1b[2J" in message["Subject"]
+    assert "\\x0d\\x0aBcc: evil@example.com\\x1b[2J" in message["Subject"]
     assert "\x1b" not in message.get_body(("plain",)).get_content()
 
 
@@ -128,6 +128,6 @@ def test_subject_prefix_can_be_empty():
     )
 
 
-def test_escape_controls_leaves_text_and_escapes_controls():
-    assert escape_controls("Grüße 🚀 ok") == "Grüße 🚀 ok"
-    assert escape_controls("a\nb\x00c\x7f\x85\u2028") == "a\\nb\\x00c\\x7f\\x85\\u2028"
+def test_printable_leaves_text_and_escapes_controls():
+    assert printable("Grüße 🚀 ok") == "Grüße 🚀 ok"
+    assert printable("a\nb\x00c\x7f\x85\u2028") == "a\\x0ab\\x00c\\x7f\\x85\\u2028"

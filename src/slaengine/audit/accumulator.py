@@ -10,6 +10,7 @@ and percentiles are computed only at the end.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 from array import array
 from collections.abc import Iterable, Sequence
@@ -22,10 +23,12 @@ from slaengine.audit.stats import new_values, sorted_values, unique_sorted
 from slaengine.clocks import ACHIEVED, ACTIVE, BREACHED, CANCELLED, FULFILLED, PAUSED, ClockResult
 from slaengine.engine import TicketResult
 from slaengine.policy.model import RESOLUTION
-from slaengine.timeline import Timeline
+from slaengine.timeline import STOPPED_STATUSES, Timeline
 
 #: The dimensions a view can group by.
 DIMENSIONS: Final = ("channel", "priority", "policy", "group", "agent", "period")
+#: ``--by metric``: each group's clocks split by metric (a report over any view).
+METRIC: Final = "metric"
 #: Value of a dimension the ticket has none of (no group, no agent, no matching policy).
 NONE: Final = "(none)"
 #: Views always kept: the overall totals, each dimension alone, channel by priority.
@@ -35,6 +38,8 @@ STANDARD_VIEWS: Final[tuple[tuple[str, ...], ...]] = (
     ("channel", "priority"),
 )
 HOURS_OF_WEEK: Final = 7 * 24
+#: Breached clocks kept per metric for the drill-down: the worst (most overdue) first.
+WORST_BREACHES: Final = 10
 # The dimensions of a ticket as a whole (all but the per-clock "agent"), finest first.
 _FINE: Final = ("channel", "priority", "policy", "group", "period")
 
@@ -42,10 +47,11 @@ _FINE: Final = ("channel", "priority", "policy", "group", "period")
 def parse_dimensions(text: str) -> tuple[str, ...]:
     """``"channel,priority"`` as a view; a ``ValueError`` naming unknown dimensions."""
     names = tuple(part.strip() for part in text.split(",") if part.strip())
-    unknown = [name for name in names if name not in DIMENSIONS]
+    allowed = (*DIMENSIONS, METRIC)
+    unknown = [name for name in names if name not in allowed]
     if unknown:
         raise ValueError(
-            f"unknown dimension(s) {', '.join(unknown)}; choose from {', '.join(DIMENSIONS)}"
+            f"unknown dimension(s) {', '.join(unknown)}; choose from {', '.join(allowed)}"
         )
     if len(set(names)) != len(names):
         raise ValueError("a dimension is named twice")
@@ -65,6 +71,7 @@ class MetricStats:
     business: array[int] = field(default_factory=new_values)  # elapsed of completed clocks
     calendar: array[int] = field(default_factory=new_values)  # stop - start of the same
     margins: array[int] = field(default_factory=new_values)  # target - elapsed, breached
+    targets: dict[int, int] = field(default_factory=dict)  # clocks per target (seconds)
 
     def merge(self, other: MetricStats) -> None:
         """Add ``other``'s counts and values to these."""
@@ -77,6 +84,9 @@ class MetricStats:
         self.business.extend(other.business)
         self.calendar.extend(other.calendar)
         self.margins.extend(other.margins)
+        targets = self.targets
+        for target, count in other.targets.items():
+            targets[target] = targets.get(target, 0) + count
 
 
 @dataclass(slots=True)
@@ -84,6 +94,7 @@ class GroupStats:
     """Everything the KPIs of one group (one combination of dimension values) need."""
 
     tickets: int = 0
+    tickets_breached: int = 0  # tickets with at least one breached clock
     clocks: int = 0
     customer_messages: int = 0
     answered_messages: int = 0
@@ -100,10 +111,11 @@ class GroupStats:
     # every change through these methods forgets.
     kpis: dict[str, Any] | None = field(default=None, init=False, repr=False, compare=False)
 
-    def add_facts(self, facts: TicketFacts, customer: int | None) -> None:
-        """Count one ticket's facts."""
+    def add_facts(self, facts: TicketFacts, customer: int | None, breached: bool = False) -> None:
+        """Count one ticket's facts; ``breached``: one of its clocks breached."""
         self.kpis = None
         self.tickets += 1
+        self.tickets_breached += breached
         self.customer_messages += facts.customer_messages
         self.answered_messages += facts.answered_messages
         self.agent_replies += facts.agent_replies
@@ -129,11 +141,13 @@ class GroupStats:
         """Count clock instances prepared by :func:`prepare` (one call for all of a ticket's)."""
         self.kpis = None
         metrics = self.metrics
-        for metric, state, margin, running, business, calendar in clocks:
+        for metric, state, margin, running, business, calendar, target in clocks:
             self.clocks += 1
             stats = metrics.get(metric)
             if stats is None:
                 stats = metrics[metric] = MetricStats()
+            targets = stats.targets
+            targets[target] = targets.get(target, 0) + 1
             if state == ACHIEVED:
                 stats.achieved += 1
             elif state == BREACHED:
@@ -169,6 +183,7 @@ class GroupStats:
         """Add ``other``'s counts and values to these."""
         self.kpis = None
         self.tickets += other.tickets
+        self.tickets_breached += other.tickets_breached
         self.clocks += other.clocks
         self.customer_messages += other.customer_messages
         self.answered_messages += other.answered_messages
@@ -189,8 +204,8 @@ class GroupStats:
 
 
 #: What the accumulator keeps of a clock: metric, state, margin (target - elapsed), still
-#: running, business seconds, calendar seconds (-1 unless :func:`completed`).
-PreparedClock = tuple[str, str, int, bool, int, int]
+#: running, business seconds, calendar seconds (-1 unless :func:`completed`), target.
+PreparedClock = tuple[str, str, int, bool, int, int, int]
 
 
 def prepare(clock: ClockResult) -> PreparedClock:
@@ -204,6 +219,7 @@ def prepare(clock: ClockResult) -> PreparedClock:
         stop is None,
         clock.elapsed,
         calendar,
+        clock.target,
     )
 
 
@@ -226,9 +242,52 @@ def ticket_agent(result: TicketResult, facts: TicketFacts) -> str:
     return result.state.assignee or facts.last_agent or NONE
 
 
-def clock_agent(result: TicketResult, clock: ClockResult) -> str:
-    """The agent of a clock: who fulfilled it, else the ticket's assignee."""
-    return clock.agent or result.state.assignee or NONE
+def clock_agent(result: TicketResult, clock: ClockResult, last_agent: str | None = None) -> str:
+    """The agent of a clock: who fulfilled it, else the ticket's assignee, else ``last_agent``
+    (who wrote the ticket's last public reply): a resolution clock of an unassigned ticket
+    belongs to whoever answered it, and ``(none)`` is left to clocks nobody answered."""
+    return clock.agent or result.state.assignee or last_agent or NONE
+
+
+#: A breached clock kept for the drill-down: margin (target - elapsed, negative), ticket,
+#: instance, policy, channel, priority, group, agent, start, due, stop (None while running),
+#: elapsed, target. Ordered by margin (worst first), then ticket and instance: a total order
+#: over one metric's clocks, so the kept ones do not depend on how tickets were partitioned.
+BreachRecord = tuple[int, str, int, str, str, str, str, str, int, int | None, int | None, int, int]
+
+
+def keep_worst(worst: list[BreachRecord], record: BreachRecord) -> None:
+    """Add ``record`` to ``worst`` (sorted, at most :data:`WORST_BREACHES` long) if it ranks."""
+    if len(worst) >= WORST_BREACHES and record[:3] >= worst[-1][:3]:
+        return
+    bisect.insort(worst, record, key=_rank)
+    if len(worst) > WORST_BREACHES:
+        worst.pop()
+
+
+def _rank(record: BreachRecord) -> tuple[int, str, int]:
+    return record[0], record[1], record[2]
+
+
+def final_solve(timeline: Timeline, now: int) -> int | None:
+    """When a ticket solved (or closed) at ``now`` was solved for the last time.
+
+    Read from the end: the earliest status of the trailing run of solved/closed
+    statuses (``solved -> closed`` keeps the solve). ``None`` when it is not solved.
+    """
+    events = timeline.events
+    found: int | None = None
+    for index in range(len(events) - 1, -1, -1):
+        event = events[index]
+        if event.at > now or (event.type != "status" and index):
+            continue
+        status = event.status or ("new" if not index else None)
+        if status is None:
+            continue
+        if status not in STOPPED_STATUSES:
+            break
+        found = event.at
+    return found
 
 
 @dataclass(slots=True)
@@ -247,6 +306,10 @@ class AuditAccumulator:
     unmatched: int = 0
     volume_by_hour: list[int] = field(default_factory=lambda: [0] * HOURS_OF_WEEK)
     breaches_by_hour: list[int] = field(default_factory=lambda: [0] * HOURS_OF_WEEK)
+    # Tickets solved at the evaluation instant, by the period of their final solve.
+    solved_by_period: dict[str, int] = field(default_factory=dict)
+    # Per metric, the WORST_BREACHES most overdue breached clocks (see keep_worst).
+    worst_breaches: dict[str, list[BreachRecord]] = field(default_factory=dict)
     groups: dict[tuple[str, ...], dict[tuple[str, ...], GroupStats]] = field(default_factory=dict)
     # Tickets not yet rolled up into the views without "agent": one group per
     # combination of every ticket-level dimension (see _rollup).
@@ -272,8 +335,11 @@ class AuditAccumulator:
         """Count a ticket created after the evaluation instant (not evaluated)."""
         self.not_yet_created += 1
 
-    def add_ticket(self, timeline: Timeline, result: TicketResult, now: int) -> None:
-        """Add one evaluated ticket: its facts to each of its groups, each clock to its group."""
+    def add_ticket(self, timeline: Timeline, result: TicketResult, now: int) -> TicketFacts:
+        """Add one evaluated ticket: its facts to each of its groups, each clock to its group.
+
+        Returns the ticket's facts (the breaches CSV names clocks' agents as the audit does).
+        """
         state = result.state
         facts = ticket_facts(timeline, now)
         self.tickets += 1
@@ -287,19 +353,29 @@ class AuditAccumulator:
         customer = customer_hash(state.customer) if state.customer is not None else None
         clocks = result.clocks
         prepared = [prepare(clock) for clock in clocks]
+        if facts.solved:
+            solved_at = final_solve(timeline, now)
+            if solved_at is not None:
+                solved_period = buckets.period_of(solved_at)
+                solved = self.solved_by_period
+                solved[solved_period] = solved.get(solved_period, 0) + 1
+        breached = False
         for clock in clocks:
-            if clock.state == BREACHED and clock.due is not None:
-                self.breaches_by_hour[buckets.hour_of_week(clock.due)] += 1
+            if clock.state == BREACHED:
+                breached = True
+                if clock.due is not None:
+                    self.breaches_by_hour[buckets.hour_of_week(clock.due)] += 1
+                self._keep_breach(result, clock, policy, group_name, facts.last_agent)
         # Views without "agent" group whole tickets: count the ticket once, in its
         # finest group; the views are sums of those groups (rolled up in _rollup).
         fine_key = (state.channel, state.priority, policy, group_name, period)
         fine = self._fine.get(fine_key)
         if fine is None:
             fine = self._fine[fine_key] = GroupStats()
-        fine.add_facts(facts, customer)
+        fine.add_facts(facts, customer, breached)
         fine.add_clocks(prepared)
         if not self._direct:
-            return
+            return facts
         values = {
             "channel": state.channel,
             "priority": state.priority,
@@ -314,14 +390,40 @@ class AuditAccumulator:
             group = table.get(key)
             if group is None:
                 group = table[key] = GroupStats()
-            group.add_facts(facts, customer)
+            group.add_facts(facts, customer, breached)
             for clock, ready in zip(clocks, prepared, strict=True):
-                agent = clock_agent(result, clock)
+                agent = clock_agent(result, clock, facts.last_agent)
                 clock_key = (*key[:position], agent, *key[position + 1 :])
                 other = table.get(clock_key)
                 if other is None:
                     other = table[clock_key] = GroupStats()
                 other.add_clocks((ready,))
+        return facts
+
+    def _keep_breach(
+        self,
+        result: TicketResult,
+        clock: ClockResult,
+        policy: str,
+        group: str,
+        last_agent: str | None,
+    ) -> None:
+        # A breached clock, kept when it is among its metric's worst so far.
+        worst = self.worst_breaches.get(clock.metric)
+        if worst is None:
+            worst = self.worst_breaches[clock.metric] = []
+        margin = clock.target - clock.elapsed
+        if len(worst) >= WORST_BREACHES and (margin, result.ticket, clock.instance) >= _rank(
+            worst[-1]
+        ):
+            return  # the common case once the list is full: no record built
+        state = result.state
+        record: BreachRecord = (
+            margin, result.ticket, clock.instance, policy, state.channel, state.priority, group,
+            clock_agent(result, clock, last_agent), clock.start, clock.due, clock.stop,
+            clock.elapsed, clock.target,
+        )  # fmt: skip
+        keep_worst(worst, record)
 
     def _rollup(self) -> None:
         # Add the finest groups into every view without "agent". Durations are kept
@@ -379,6 +481,12 @@ class AuditAccumulator:
         for i in range(HOURS_OF_WEEK):
             self.volume_by_hour[i] += other.volume_by_hour[i]
             self.breaches_by_hour[i] += other.breaches_by_hour[i]
+        for period, count in other.solved_by_period.items():
+            self.solved_by_period[period] = self.solved_by_period.get(period, 0) + count
+        for metric, records in other.worst_breaches.items():
+            worst = self.worst_breaches.setdefault(metric, [])
+            for record in records:
+                keep_worst(worst, record)
         for view, table in other.groups.items():
             mine = self.groups[view]
             for key, group in table.items():
@@ -405,23 +513,31 @@ def _events_until(timeline: Timeline, now: int) -> int:
 
 
 def views_for(by: Sequence[str]) -> tuple[tuple[str, ...], ...]:
-    """The standard views plus the ``--by`` combination when it is not one of them."""
-    chosen = tuple(by)
+    """The standard views plus the ``--by`` combination when it is not one of them.
+
+    ``metric`` is no view of its own: the report splits each group by metric.
+    """
+    chosen = tuple(d for d in by if d != METRIC)
     return STANDARD_VIEWS if chosen in STANDARD_VIEWS else (*STANDARD_VIEWS, chosen)
 
 
 __all__ = [
     "DIMENSIONS",
     "HOURS_OF_WEEK",
+    "METRIC",
     "NONE",
     "STANDARD_VIEWS",
+    "WORST_BREACHES",
     "AuditAccumulator",
+    "BreachRecord",
     "GroupStats",
     "MetricStats",
     "PreparedClock",
     "clock_agent",
     "completed",
     "customer_hash",
+    "final_solve",
+    "keep_worst",
     "parse_dimensions",
     "prepare",
     "ticket_agent",

@@ -7,7 +7,9 @@ before ``now`` count. See ``docs/kpis.md`` for what each fact feeds.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
+from slaengine.attributes import initial_attributes, status_after, update_changes
 from slaengine.timeline import STOPPED_STATUSES, Timeline
 
 #: Statuses in which the ticket waits on someone else: not handling time.
@@ -39,7 +41,7 @@ def ticket_facts(timeline: Timeline, now: int) -> TicketFacts:
     handled = 0  # seconds spent in handling statuses before ``since``
     ever_solved = status in STOPPED_STATUSES
     reopened = False
-    assignee, group = created.assignee, created.group
+    values: dict[str, Any] | None = None  # the attributes, from the first update on
     reassigned = False
     customer_messages, answered, waiting, replies = 1, 0, 1, 0
     last_agent: str | None = None
@@ -61,7 +63,7 @@ def ticket_facts(timeline: Timeline, now: int) -> TicketFacts:
                 if event.agent is not None:
                     last_agent = event.agent
         elif kind == "status":
-            new = event.status or status
+            new = status_after(event, status)
             if new == status:
                 continue
             if status not in WAITING_STATUSES and status not in STOPPED_STATUSES:
@@ -71,12 +73,12 @@ def ticket_facts(timeline: Timeline, now: int) -> TicketFacts:
             ever_solved = ever_solved or new in STOPPED_STATUSES
             status, since = new, event.at
         elif kind == "update":
-            if event.assignee is not None:
-                reassigned = reassigned or (assignee is not None and event.assignee != assignee)
-                assignee = event.assignee
-            if event.group is not None:
-                reassigned = reassigned or (group is not None and event.group != group)
-                group = event.group
+            if values is None:
+                values = initial_attributes(created)
+            for name, old, value in update_changes(event, values):
+                values[name] = value
+                if name in ("assignee", "group") and old is not None:
+                    reassigned = True
         elif kind == "csat":
             csat = event.score
     solved = status in STOPPED_STATUSES

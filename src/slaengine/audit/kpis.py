@@ -61,6 +61,7 @@ def metric_kpis(stats: MetricStats, with_histograms: bool = False) -> dict[str, 
     out: dict[str, Any] = _counts(stats)
     out["compliance"] = rate(stats.achieved, stats.achieved + stats.breached)
     out["margin"] = summarize(stats.margins, MARGIN_PERCENTILES)
+    out["targets"] = {str(target): count for target, count in sorted(stats.targets.items())}
     # Each array is sorted once, into a list: percentiles, the mean and the histogram
     # are read off it (summing a list of ints is cheaper than summing an array).
     business = sorted(stats.business)
@@ -108,17 +109,39 @@ def group_kpis(group: GroupStats, with_histograms: bool = False) -> dict[str, An
     return out
 
 
+def not_measurable(group: GroupStats) -> dict[str, str]:
+    """KPIs the group's events cannot measure, each with the reason (docs/kpis.md).
+
+    A figure the data cannot support is reported as ``null`` with this reason,
+    never as 0%: events without messages (an incident log, say) say nothing of
+    replies, and tickets without a customer id nothing of customers.
+    """
+    reasons: dict[str, str] = {}
+    if group.tickets and not group.agent_replies and group.customer_messages <= group.tickets:
+        # Only the opening requests: no reply and no follow-up anywhere.
+        why = "no agent or customer messages in the events"
+        for key in ("response_rate", "replies_per_ticket", "fcr_rate"):
+            reasons[key] = why
+    if group.tickets and not len(group.customers):
+        reasons["unique_customers"] = "no customer ids in the events"
+    if group.tickets and not group.csat:
+        reasons["csat"] = "no CSAT ratings in the events"
+    return reasons
+
+
 def _group_kpis(group: GroupStats) -> dict[str, Any]:
     # Everything, histograms included; group_kpis hands out copies.
-    return {
+    missing = not_measurable(group)
+    kpis: dict[str, Any] = {
         "tickets": group.tickets,
+        "tickets_breached": group.tickets_breached,
+        "breached_ticket_rate": rate(group.tickets_breached, group.tickets),
         "clocks": group.clocks,
         "unique_customers": len(set(group.customers)),
         "compliance": compliance_counts(group),
         "metrics": {
             metric: metric_kpis(group.metrics[metric], with_histograms=True)
-            for metric in METRICS
-            if metric in group.metrics
+            for metric in _metric_order(group)
         },
         "response_rate": rate(group.answered_messages, group.customer_messages),
         "customer_messages": group.customer_messages,
@@ -130,12 +153,61 @@ def _group_kpis(group: GroupStats) -> dict[str, Any]:
         "solved": group.solved,
         "fcr": group.fcr,
         "fcr_rate": rate(group.fcr, group.solved),
-        "handle_time_seconds": summarize(group.handle_times),
+        "open_time_seconds": summarize(group.handle_times),
         "ever_solved": group.ever_solved,
         "reopened": group.reopened,
         "reopen_rate": rate(group.reopened, group.ever_solved),
         "csat": csat_kpis(group),
+        "not_measurable": missing,
     }
+    for key in missing:
+        if key != "csat":  # its mean is null already; its counts stay true
+            kpis[key] = None
+    return kpis
+
+
+def _metric_order(group: GroupStats) -> list[str]:
+    # The built-in metrics in report order, then any other (user-defined) by name.
+    known = [metric for metric in METRICS if metric in group.metrics]
+    return known + sorted(set(group.metrics) - set(METRICS))
+
+
+def metric_rows(row: dict[str, Any], position: int | None = None) -> list[dict[str, Any]]:
+    """One report row per metric of a group's ``row``, its key gaining ``metric``.
+
+    ``position`` is where ``metric`` goes among the key's dimensions (default: last).
+    Each row's ``compliance`` counts that metric's clocks alone.
+    """
+    out = []
+    items = list(row["key"].items())
+    at = len(items) if position is None else position
+    for metric, stats in row["metrics"].items():
+        key = dict([*items[:at], ("metric", metric), *items[at:]])
+        counts = {name: stats[name] for name in _COUNT_KEYS}
+        counts["compliance"] = stats["compliance"]
+        out.append(
+            {
+                "key": key,
+                "tickets": row["tickets"],
+                "clocks": sum(
+                    stats[name] for name in ("achieved", "breached", "cancelled", "open")
+                ),
+                "compliance": counts,
+                "metrics": {metric: stats},
+            }
+        )
+    return out
+
+
+_COUNT_KEYS: Final = (
+    "achieved",
+    "breached",
+    "cancelled",
+    "active",
+    "paused",
+    "open",
+    "breached_open",
+)
 
 
 def _copy(value: Any) -> Any:
@@ -212,6 +284,8 @@ __all__ = [
     "csat_kpis",
     "group_kpis",
     "metric_kpis",
+    "metric_rows",
+    "not_measurable",
     "prepare_kpis",
     "rate",
 ]

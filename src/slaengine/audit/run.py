@@ -69,8 +69,12 @@ class AuditPart:
     breaches: str | None = None
 
 
-def breach_rows(result: TicketResult) -> list[list[object]]:
-    """CSV rows of a ticket's breached clocks (instants in UTC, durations in seconds)."""
+def breach_rows(result: TicketResult, last_agent: str | None = None) -> list[list[object]]:
+    """CSV rows of a ticket's breached clocks (instants in UTC, durations in seconds).
+
+    ``last_agent`` wrote the ticket's last public reply: a clock's agent when
+    neither a reply nor an assignee names one (as the audit counts it).
+    """
     rows: list[list[object]] = []
     state = result.state
     for clock in result.clocks:
@@ -82,7 +86,7 @@ def breach_rows(result: TicketResult) -> list[list[object]]:
             state.channel,
             state.priority,
             state.group or "",
-            clock.agent or state.assignee or "",
+            clock.agent or state.assignee or last_agent or "",
             clock.metric,
             clock.instance,
             format_utc(clock.start),
@@ -116,9 +120,9 @@ def audit_timelines(
             if result is None:
                 audit.skip()
                 continue
-            audit.add_ticket(timeline, result, now)
+            facts = audit.add_ticket(timeline, result, now)
             if writer is not None:
-                writer.writerows(breach_rows(result))
+                writer.writerows(breach_rows(result, facts.last_agent))
     finally:
         if out is not None:
             out.close()

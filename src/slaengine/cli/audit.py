@@ -42,7 +42,7 @@ def register(commands: Any) -> None:
         help="SLA compliance and support KPIs over an events file",
         description="Evaluate every ticket of an events file and aggregate: SLA compliance, "
         "breach margins, response and resolution times, response rate, first contact "
-        "resolution, handling time, reopen rate and CSAT, per channel, priority, policy, "
+        "resolution, time in new/open, reopen rate and CSAT, per channel, priority, policy, "
         "group, agent and period. Exit 1 when events were rejected, 2 on usage errors. "
         "KPI definitions: docs/kpis.md.",
     )

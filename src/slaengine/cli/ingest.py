@@ -83,7 +83,10 @@ def run(args: argparse.Namespace) -> int:
                 raise UserError(f"cannot read {args.file}: {exc.strerror or exc}") from None
         for reject in report.rejected[:20]:
             print(f"{reject.origin}: {reject.problem}", file=sys.stderr)
-        print(f"{plural(report.accepted, 'event')} stored, {len(report.rejected):,} rejected")
+        again = f", {report.duplicates:,} already stored" if report.duplicates else ""
+        print(
+            f"{plural(report.accepted, 'event')} stored{again}, {len(report.rejected):,} rejected"
+        )
         if args.advance:
             advanced = engine.advance(now)
             print(

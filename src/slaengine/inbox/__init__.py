@@ -39,16 +39,24 @@ Translate = Callable[[Mapping[str, Any]], Delivery]
 # (raw body, header names lower-cased, shared secret, now in epoch seconds);
 # raises SignatureError.
 Verify = Callable[[bytes, Mapping[str, str], str, int], None]
+# (header names lower-cased) -> the JSON body to answer a vendor's set-up check
+# with, or None for an ordinary delivery.
+Handshake = Callable[[Mapping[str, str]], Mapping[str, Any] | None]
 
 
 @dataclass(frozen=True, slots=True)
 class Inbox:
-    """One vendor's webhook: how to translate it and, if it signs, how to verify it."""
+    """One vendor's webhook: how to translate it and, if it signs, how to verify it.
+
+    ``handshake``, for vendors that check a webhook URL when it is saved (echo a
+    challenge), answers that check after the signature is verified.
+    """
 
     name: str
     description: str
     translate: Translate
     verify: Verify | None = None
+    handshake: Handshake | None = None
 
     @property
     def signed(self) -> bool:
@@ -56,4 +64,12 @@ class Inbox:
         return self.verify is not None
 
 
-__all__ = ["Delivery", "Inbox", "InboxError", "SignatureError", "Translate", "Verify"]
+__all__ = [
+    "Delivery",
+    "Handshake",
+    "Inbox",
+    "InboxError",
+    "SignatureError",
+    "Translate",
+    "Verify",
+]

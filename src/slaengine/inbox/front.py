@@ -205,9 +205,16 @@ def verify(body: bytes, headers: Mapping[str, str], secret: str, now: int) -> No
     check_fresh(sent, now, VENDOR)
 
 
+def handshake(headers: Mapping[str, str]) -> Mapping[str, Any] | None:
+    """Front's check when an application webhook is saved: echo ``X-Front-Challenge``."""
+    challenge = headers.get("x-front-challenge")
+    return {"challenge": challenge} if challenge else None
+
+
 INBOX = Inbox(
     name=VENDOR,
     description="Front application or rule webhooks (messages, comments, assignment, archive)",
     translate=translate,
     verify=verify,
+    handshake=handshake,
 )

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from slaengine.live.dispatch import Backoff, Dispatcher, DispatchReport
 from slaengine.live.engine import AdvanceReport, IngestReport, LiveEngine
+from slaengine.live.recipients import Routing, plugin_routing
 from slaengine.live.store import OutboxRow, Store
 
 __all__ = [
@@ -23,5 +24,7 @@ __all__ = [
     "IngestReport",
     "LiveEngine",
     "OutboxRow",
+    "Routing",
     "Store",
+    "plugin_routing",
 ]

@@ -12,9 +12,8 @@ import re
 from typing import Final
 from urllib.parse import unquote
 
-# C0 and C1 controls, DEL, line/paragraph separators, bidirectional overrides and
-# isolates: characters that move the cursor, clear the screen or reorder text.
-_CONTROLS: Final = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+from slaengine.safetext import printable
+
 _SURROGATES: Final = re.compile("[\ud800-\udfff]")
 # ``scheme://user:password@`` in a URL, and ``password=...`` in a key/value DSN.
 _URL_PASSWORD: Final = re.compile(r"(?P<head>[a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s]*:)[^@\s]*@")
@@ -43,7 +42,7 @@ def escape_controls(text: str, limit: int | None = None) -> str:
 
     ``limit`` cuts the result to that many characters, marking the cut with ``...``.
     """
-    escaped = _SURROGATES.sub(_escape, _CONTROLS.sub(_escape, text))
+    escaped = printable(text)
     if limit is not None and len(escaped) > limit:
         return escaped[: max(0, limit - 3)] + "..."
     return escaped

@@ -22,6 +22,7 @@ import structlog
 
 from slaengine.live.dispatch import Dispatcher
 from slaengine.live.engine import LiveEngine
+from slaengine.live.text import escape_controls
 from slaengine.sources import EventSource
 
 _log = structlog.get_logger("slaengine.live")
@@ -93,13 +94,53 @@ class Worker:
             records = [(r.origin, r.payload, r.problem) for r in batch.records]
             if not records and batch.cursor == cursor:
                 break
-            report = self.engine.ingest(records, self.now(), cursor=(name, batch.cursor))
+            try:
+                report = self.engine.ingest(records, self.now(), cursor=(name, batch.cursor))
+            except Exception as exc:  # one record no check foresaw must not stop the source
+                _log.error(
+                    "batch could not be stored; storing its records one by one",
+                    source=name,
+                    error=escape_controls(repr(exc), 500),
+                )
+                counts = self._one_by_one(name, source, cursor, len(records))
+                stored, rejected = stored + counts[0], rejected + counts[1]
+                continue
             stored += report.accepted
             rejected += len(report.rejected)
             for reject in report.rejected[:20]:
                 _log.warning("event rejected", origin=reject.origin, problem=reject.problem)
             if len(records) < self.read_limit:
                 break
+        return stored, rejected
+
+    def _one_by_one(
+        self, name: str, source: EventSource, cursor: str | None, count: int
+    ) -> tuple[int, int]:
+        """Store ``count`` records from ``cursor`` singly; one that fails becomes a reject.
+
+        Each record commits with the cursor after it, so nothing is lost or read
+        twice. If even the reject cannot be stored, the database itself is at
+        fault: that error propagates.
+        """
+        stored = rejected = 0
+        for _ in range(count):
+            batch = source.read(cursor, 1)
+            if not batch.records and batch.cursor == cursor:
+                break
+            records = [(r.origin, r.payload, r.problem) for r in batch.records]
+            try:
+                report = self.engine.ingest(records, self.now(), cursor=(name, batch.cursor))
+            except Exception as exc:
+                origin = records[0][0] if records and isinstance(records[0][0], str) else None
+                origin = origin or f"{name}:after {cursor}"
+                problem = f"could not be stored: {escape_controls(repr(exc), 500)}"
+                _log.warning("event rejected", origin=origin, problem=problem)
+                report = self.engine.ingest(
+                    [(origin, None, problem)], self.now(), cursor=(name, batch.cursor)
+                )
+            stored += report.accepted
+            rejected += len(report.rejected)
+            cursor = batch.cursor
         return stored, rejected
 
     def cycle(self) -> CycleReport:

@@ -200,6 +200,7 @@ def warnings_of(ctx: FileContext, node: YNode) -> list[AlertRule] | None:
     items = node.items if isinstance(node, YSeq) else [node]
     found: dict[int, tuple[tuple[str, ...], tuple[Action, ...]]] = {}
     ok = True
+    unsorted = False
     for item in items:
         notify: tuple[str, ...] = ()
         actions: tuple[Action, ...] = ()
@@ -207,11 +208,12 @@ def warnings_of(ctx: FileContext, node: YNode) -> list[AlertRule] | None:
         if isinstance(item, YMap):
             ctx.keys(item, WARN_KEYS, "a warning")
             at = ctx.required(item, "at", "a warning")
+            notify = notify_targets(ctx, item)  # checked even when the rest is wrong
             given = _actions(ctx, item)
             if at is None or given is None:
                 ok = False
                 continue
-            value, notify, actions = at, notify_targets(ctx, item), given
+            value, actions = at, given
         text = value.text if isinstance(value, YScalar) else ""
         percent = _PERCENT.match(text)
         if percent is None or not 1 <= int(percent.group(1)) <= 99:
@@ -227,6 +229,17 @@ def warnings_of(ctx: FileContext, node: YNode) -> list[AlertRule] | None:
         if share in found:
             ctx.report(value, "E211", f"warning at {share}% is given twice")
             ok = False
+        elif found and share < max(found) and not unsorted:
+            # Levels follow the share, so level 1 is always the first reached; a list
+            # in another order would suggest otherwise.
+            unsorted = True
+            ctx.report(
+                value,
+                "W211",
+                f"warn_at is not in increasing order: {share}% comes after {max(found)}%; "
+                "warning levels are numbered by share, smallest first, so write them in that "
+                "order",
+            )
         found[share] = (notify, actions)
     if not ok:
         return None
@@ -248,8 +261,11 @@ def escalations_of(ctx: FileContext, node: YNode) -> list[AlertRule] | None:
             ok = False
             continue
         ctx.keys(body, ESCALATION_KEYS, "an escalation")
+        # Targets and actions are checked even when 'after' is wrong: every problem at once.
+        notify = notify_targets(ctx, body)
+        actions = _actions(ctx, body)
         after_node = ctx.required(body, "after", "an escalation")
-        if after_node is None:
+        if after_node is None or actions is None:
             ok = False
             continue
         raw = after_node.value if isinstance(after_node, YScalar) else None
@@ -269,18 +285,8 @@ def escalations_of(ctx: FileContext, node: YNode) -> list[AlertRule] | None:
             )
             ok = False
         previous = max(previous, after)
-        actions = _actions(ctx, body)
-        if actions is None:
-            ok = False
-            continue
         rules.append(
-            AlertRule(
-                ESCALATION,
-                len(rules) + 1,
-                after=after,
-                notify=notify_targets(ctx, body),
-                actions=actions,
-            )
+            AlertRule(ESCALATION, len(rules) + 1, after=after, notify=notify, actions=actions)
         )
     return rules if ok else None
 

@@ -7,26 +7,32 @@ so both always agree.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, Final
 
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from slaengine.audit.accumulator import AuditAccumulator, GroupStats
-from slaengine.audit.kpis import METRICS, group_kpis
+from slaengine.audit.accumulator import METRIC, AuditAccumulator, BreachRecord, GroupStats
+from slaengine.audit.kpis import METRICS, group_kpis, metric_rows
 from slaengine.audit.periods import WEEKDAYS
 from slaengine.audit.stats import BUCKET_EDGES
 from slaengine.batch import BatchResult
 from slaengine.calendar import format_utc
-from slaengine.durations import format_duration
+from slaengine.report.labels import metric_label, readable_duration
+from slaengine.report.scorecards import (
+    none_note,
+    scorecard_legend,
+    scorecard_table,
+    scorecards,
+)
 from slaengine.report.table import cell
 from slaengine.report.terminal import Column, fitted_table
 from slaengine.words import plural
 
 #: Version of the JSON document's structure; bumped when a key changes meaning or goes away.
-SCHEMA: Final = "slaengine.audit/1"
+SCHEMA: Final = "slaengine.audit/2"
 #: Rows per worst-offenders list.
 WORST: Final = 10
 _STANDARD_SECTIONS: Final = ("channel", "priority", "policy", "group", "agent", "period")
@@ -117,7 +123,12 @@ def audit_to_dict(
             audit.view((dimension,)), (dimension,), histograms=dimension == "channel"
         )
     doc["by_channel_priority"] = _rows(audit.view(("channel", "priority")), ("channel", "priority"))
-    doc["groups"] = _rows(audit.view(by), by)
+    doc["by_metric"] = metric_rows({"key": {}, **doc["overall"]})
+    view = tuple(d for d in by if d != METRIC)
+    doc["groups"] = _rows(audit.view(view), view)
+    if METRIC in by:
+        position = list(by).index(METRIC)
+        doc["groups"] = [split for row in doc["groups"] for split in metric_rows(row, position)]
     doc["heatmaps"] = {
         "days": list(WEEKDAYS),
         "hours": list(range(24)),
@@ -129,7 +140,54 @@ def audit_to_dict(
         dimension: _worst(audit.view((dimension,)), dimension)
         for dimension in ("policy", "group", "agent")
     }
+    doc["scorecards"] = scorecards(doc)
+    doc["flow"] = flow_rows(doc["by_period"], audit.solved_by_period)
+    doc["worst_breaches"] = {
+        metric: [_breach(record) for record in audit.worst_breaches[metric]]
+        for metric in _metric_order(audit.worst_breaches)
+    }
     return doc
+
+
+def flow_rows(by_period: Sequence[dict[str, Any]], solved: dict[str, int]) -> list[dict[str, Any]]:
+    """Per period: tickets created, tickets solved (final solve) and the backlog at its end.
+
+    The backlog is every ticket created up to the period's end less those finally
+    solved by then, as known at the evaluation instant (a ticket reopened and still
+    open counts as never solved).
+    """
+    created = {row["key"]["period"]: row["tickets"] for row in by_period}
+    rows, backlog = [], 0
+    for period in sorted(set(created) | set(solved)):
+        made, done = created.get(period, 0), solved.get(period, 0)
+        backlog += made - done
+        rows.append({"period": period, "created": made, "solved": done, "backlog": backlog})
+    return rows
+
+
+def _metric_order(metrics: Iterable[str]) -> list[str]:
+    names = set(metrics)
+    return [m for m in METRICS if m in names] + sorted(names - set(METRICS))
+
+
+def _breach(record: BreachRecord) -> dict[str, Any]:
+    (margin, ticket, instance, policy, channel, priority, group, agent, start, due, stop,
+     elapsed, target) = record  # fmt: skip
+    return {
+        "ticket": ticket,
+        "instance": instance,
+        "policy": policy,
+        "channel": channel,
+        "priority": priority,
+        "group": group,
+        "agent": agent,
+        "start": format_utc(start),
+        "due": None if due is None else format_utc(due),
+        "stop": None if stop is None else format_utc(stop),
+        "elapsed": elapsed,
+        "target": target,
+        "margin": margin,
+    }
 
 
 def _week_grid(counts: Sequence[int]) -> list[list[int]]:
@@ -144,40 +202,73 @@ def _pct(value: float | None) -> str:
 
 
 def _dur(value: float | None) -> str:
-    return "-" if value is None else format_duration(round(value))
+    return readable_duration(value)
 
 
 def _count(value: int) -> str:
     return f"{value:,}"
 
 
+def measured(kpis: dict[str, Any], key: str, text: str) -> str:
+    """``text``, or ``n/a`` when the data cannot measure ``key`` (the reason follows the table)."""
+    return "n/a" if key in kpis.get("not_measurable", {}) else text
+
+
+def _not_measurable_lines(kpis: dict[str, Any]) -> list[Text]:
+    # One line per reason, naming the KPIs it leaves unmeasured.
+    by_reason: dict[str, list[str]] = {}
+    for key, reason in kpis.get("not_measurable", {}).items():
+        by_reason.setdefault(reason, []).append(_KPI_NAMES.get(key, key))
+    return [
+        Text(f"n/a, not measurable: {', '.join(names)} ({reason})", style="dim")
+        for reason, names in by_reason.items()
+    ]
+
+
+_KPI_NAMES: Final = {
+    "response_rate": "response rate",
+    "replies_per_ticket": "replies per ticket",
+    "fcr_rate": "first contact resolution",
+    "unique_customers": "unique customers",
+    "csat": "CSAT",
+}
+
+
+def _achieved(stats: dict[str, Any]) -> str:
+    decided = stats["achieved"] + stats["breached"]
+    return f"{_pct(stats['compliance'])} ({stats['achieved']:,} of {decided:,})"
+
+
 def _overall_table(doc: dict[str, Any], width: int | None) -> Table:
     kpis = doc["overall"]
     compliance = kpis["compliance"]
     csat = kpis["csat"]
-    handle = kpis["handle_time_seconds"]
+    handle = kpis["open_time_seconds"]
     rows = [
         ("Tickets", _count(kpis["tickets"])),
-        ("Unique customers", _count(kpis["unique_customers"])),
-        ("SLA compliance", _pct(compliance["compliance"])),
-        (
-            "Clocks achieved / breached / cancelled",
-            f"{compliance['achieved']:,} / {compliance['breached']:,} / "
-            f"{compliance['cancelled']:,}",
+        *(
+            (f"{metric_label(metric)} achieved", _achieved(stats))
+            for metric, stats in kpis["metrics"].items()
         ),
+        ("Tickets with a breach", f"{_pct(kpis['breached_ticket_rate'])} "
+            f"({kpis['tickets_breached']:,})"),
+        ("All clocks achieved (every metric)", _pct(compliance["compliance"])),
         (
-            "Clocks still open / already breached while open",
+            "Clocks open / already breached while open",
             f"{compliance['open']:,} / {compliance['breached_open']:,}",
         ),
-        ("Response rate", _pct(kpis["response_rate"])),
-        ("Replies per ticket", "-" if kpis["replies_per_ticket"] is None else
-            f"{kpis['replies_per_ticket']:.2f}"),
-        ("First contact resolution", _pct(kpis["fcr_rate"])),
-        ("Average handling time (median)", f"{_dur(handle['mean'])} ({_dur(handle['p50'])})"),
+        ("Unique customers", measured(kpis, "unique_customers",
+            _count(kpis["unique_customers"] or 0))),
+        ("Response rate", measured(kpis, "response_rate", _pct(kpis["response_rate"]))),
+        ("Replies per ticket", measured(kpis, "replies_per_ticket",
+            "-" if kpis["replies_per_ticket"] is None else f"{kpis['replies_per_ticket']:.2f}")),
+        ("First contact resolution", measured(kpis, "fcr_rate", _pct(kpis["fcr_rate"]))),
+        ("Time in new/open, solved (median)", f"{_dur(handle['mean'])} ({_dur(handle['p50'])})"),
         ("Reopen rate", _pct(kpis["reopen_rate"])),
         (
             "CSAT mean (ratings)",
-            "-" if csat["mean"] is None else f"{csat['mean']:.2f} ({csat['rated']:,})",
+            measured(kpis, "csat", "-" if csat["mean"] is None else
+                f"{csat['mean']:.2f} ({csat['rated']:,})"),
         ),
     ]  # fmt: skip
     columns = [
@@ -202,6 +293,13 @@ def _compliance_table(
                drop=3),
     ]  # fmt: skip
     return fitted_table(title, columns, width)
+
+
+def _labelled(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    # Metric names as people read them, in the terminal only.
+    return [
+        {**row, "key": {**row["key"], "metric": metric_label(row["key"]["metric"])}} for row in rows
+    ]
 
 
 def _response_table(rows: list[dict[str, Any]], width: int | None) -> Table:
@@ -265,6 +363,14 @@ def input_line(doc: dict[str, Any]) -> str:
     return text
 
 
+def _is_note(part: Any) -> bool:
+    # The lines explaining a table: not measurable KPIs, a scorecard's (none) row.
+    return isinstance(part, Text) and part.plain.startswith(_NOTES)
+
+
+_NOTES: Final = ("n/a, not measurable", "(none): ", "met: achievement")
+
+
 def audit_renderable(doc: dict[str, Any], width: int | None = None) -> Group:
     """The terminal summary of an audit document made by :func:`audit_to_dict`.
 
@@ -280,23 +386,37 @@ def audit_renderable(doc: dict[str, Any], width: int | None = None) -> Group:
         Text(input_line(doc)),
         Text(""),
         _overall_table(doc, width),
+        *_not_measurable_lines(doc["overall"]),
+        _compliance_table("Achievement by metric", "Metric", _labelled(doc["by_metric"]), width),
         _compliance_table("Compliance by channel", "Channel", doc["by_channel"], width),
         _compliance_table("Compliance by priority", "Priority", doc["by_priority"], width),
         _response_table(doc["by_channel"], width),
         _compliance_table(f"Trend by {doc['period']}", "Period", doc["by_period"], width),
         _worst_table(doc, width),
     ]
-    if doc["by"] and doc["by"] not in (["channel"], ["priority"], ["period"]):
+    # Alone, agent or group is its scorecard; with other dimensions, its table too.
+    shown_alone = (["channel"], ["priority"], ["period"], ["metric"], ["agent"], ["group"])
+    if doc["by"] and doc["by"] not in shown_alone:
         parts.append(
             _compliance_table(
                 "By " + ", ".join(doc["by"]), " / ".join(doc["by"]), doc["groups"], width
             )
         )
+    for dimension in ("agent", "group"):
+        if dimension in doc["by"] and "scorecards" in doc:
+            cards = doc["scorecards"][dimension]
+            parts.append(scorecard_table(cards, dimension, width))
+            parts.append(scorecard_legend(cards))
+            note = none_note(cards, dimension)
+            if note is not None:
+                parts.append(note)
     # A blank line after each table: borderless tables need it to read apart.
     spaced: list[Any] = []
-    for part in parts:
+    for index, part in enumerate(parts):
         spaced.append(part)
-        if isinstance(part, Table):
+        following = parts[index + 1] if index + 1 < len(parts) else None
+        # A note on a table stays with it; the blank line comes after the notes.
+        if (isinstance(part, Table) or _is_note(part)) and not _is_note(following):
             spaced.append(Text(""))
     return Group(*spaced)
 

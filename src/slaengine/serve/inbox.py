@@ -44,6 +44,7 @@ async def post_inbox(request: Request) -> Response:
     except BodyTooLarge as exc:
         return counted("too_large", error(413, str(exc), limit=exc.limit))
     now = api.now()
+    headers = {name.lower(): value for name, value in request.headers.items()}
     if inbox.verify is not None:
         secret = api.settings.inbox_secret(vendor)
         if secret.verify:
@@ -55,7 +56,6 @@ async def post_inbox(request: Request) -> Response:
                 log.error("inbox is signed but has no secret", hint=hint)
                 message = f"inbox {vendor!r} is signed but no secret is configured: {hint}"
                 return counted("no_secret", error(403, message))
-            headers = {name.lower(): value for name, value in request.headers.items()}
             try:
                 inbox.verify(body, headers, secret.secret, now)
             except SignatureError as exc:
@@ -63,6 +63,10 @@ async def post_inbox(request: Request) -> Response:
                 return counted("bad_signature", error(401, f"signature: {exc}"))
             except InboxError as exc:
                 return counted("invalid", error(400, str(exc)))
+    reply = inbox.handshake(headers) if inbox.handshake is not None else None
+    if reply is not None:  # the vendor checking the URL as the webhook is saved
+        log.info("inbox set-up check answered")
+        return counted("handshake", JSONResponse(dict(reply)))
     try:
         payload = await run_in_threadpool(loads, body)
     except ValueError as exc:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +23,7 @@ import structlog
 from django.db import transaction
 
 from slaengine import PolicySet, TicketResult, build_timelines, evaluate_timeline, load_policies
-from slaengine.live import Dispatcher, DispatchReport, LiveEngine, Store
+from slaengine.live import Dispatcher, DispatchReport, LiveEngine, Routing, Store, plugin_routing
 from slaengine.notifications import Notification, TicketStatus, ticket_status
 from slaengine.plugins import Plugins, make_plugins
 from slaengine_django_helpdesk import conf
@@ -34,34 +34,6 @@ ORIGIN = "django-helpdesk"
 BATCH = 500
 # Clock states, as slaengine names them.
 RUNNING = ("active", "breached")
-
-
-ACTIONS_PREFIX = "actions:"  # the recipient name of a performer, as slaengine run names it
-
-
-@dataclass(frozen=True, slots=True)
-class Routing:
-    """Who receives each notification, and how to deliver to each of them."""
-
-    recipients: Callable[[Notification], Sequence[str]]
-    deliverers: dict[str, Callable[[Notification], None]]
-
-
-def routing(plugins: Plugins) -> Routing:
-    """Notify targets under their own names; write-back performers for points with actions."""
-    deliverers = {
-        name: notifier.deliver
-        for name, notifier in plugins.notifiers().items()
-        if notifier.deliver is not None
-    }
-    performers = [ACTIONS_PREFIX + name for name in plugins.performers()]
-    for name, performer in plugins.performers().items():
-        deliverers[ACTIONS_PREFIX + name] = performer.perform
-
-    def recipients(notification: Notification) -> Sequence[str]:
-        return (*notification.notify, *(performers if notification.actions else ()))
-
-    return Routing(recipients, deliverers)
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,7 +93,7 @@ def runtime(settings: conf.Settings | None = None) -> Runtime:
         notifiers=set(notifiers),
         conditions=plugins.conditions(),
     )
-    result = Runtime(policies, plugins, routing(plugins))
+    result = Runtime(policies, plugins, plugin_routing(plugins))
     _cache.clear()
     _cache[key] = result
     return result
@@ -264,7 +236,6 @@ __all__ = [
     "open_store",
     "pump",
     "recorded_events",
-    "routing",
     "runtime",
     "status",
     "summarize",

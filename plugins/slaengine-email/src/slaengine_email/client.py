@@ -9,18 +9,16 @@ and ``starttls`` never falls back to plain text.
 
 from __future__ import annotations
 
-import contextlib
 import smtplib
 import socket
 import ssl
-import threading
 from email.message import EmailMessage
 from typing import Any
 
 import structlog
 
+from slaengine.delivery import Deadline, one_line, printable
 from slaengine_email.config import STARTTLS, TLS, Server, address_parts, missing_password
-from slaengine_email.message import escape_controls
 
 _log = structlog.get_logger("slaengine_email")
 # How much of a server's reply to quote in an error.
@@ -38,57 +36,14 @@ class EmailError(Exception):
 def _reply(code: int | None, text: bytes | str | None) -> str:
     if isinstance(text, bytes):
         text = text.decode("utf-8", "replace")
-    quoted = escape_controls(" ".join((text or "").split()))
-    if len(quoted) > _SNIPPET:
-        quoted = quoted[: _SNIPPET - 1] + "…"
+    quoted = one_line(text or "", _SNIPPET)
     return f"{code} {quoted}".strip() if code is not None else quoted
 
 
-class _Deadline:
-    """Shuts the delivery's sockets down once ``seconds`` have passed since :meth:`start`.
-
-    Socket timeouts bound each read, not their sum: a server answering one byte
-    a second would hold a delivery for as long as it likes. Shutting the socket
-    down from the timer thread ends the blocked read at once.
-    """
-
-    def __init__(self, seconds: float) -> None:
-        self.expired = False
-        self._socks: list[socket.socket] = []
-        self._lock = threading.Lock()
-        self._timer = threading.Timer(seconds, self._expire)
-        self._timer.daemon = True
-
-    def start(self) -> None:
-        self._timer.start()
-
-    def cancel(self) -> None:
-        self._timer.cancel()
-
-    def watch(self, sock: socket.socket) -> socket.socket:
-        """Put ``sock`` under the deadline (shut at once if it has passed); return it."""
-        with self._lock:
-            self._socks.append(sock)
-            if self.expired:
-                self._shut(sock)
-        return sock
-
-    def _expire(self) -> None:
-        with self._lock:
-            self.expired = True
-            for sock in self._socks:
-                self._shut(sock)
-
-    @staticmethod
-    def _shut(sock: socket.socket) -> None:
-        with contextlib.suppress(OSError):  # already closed, or detached by TLS
-            sock.shutdown(socket.SHUT_RDWR)
-
-
 class _WatchedSMTP(smtplib.SMTP):
-    """SMTP whose sockets, plain and after STARTTLS, are put under a :class:`_Deadline`."""
+    """SMTP whose sockets, plain and after STARTTLS, are put under a :class:`Deadline`."""
 
-    def __init__(self, deadline: _Deadline, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, deadline: Deadline, *args: Any, **kwargs: Any) -> None:
         self.deadline = deadline  # before connecting, which __init__ does
         super().__init__(*args, **kwargs)
 
@@ -105,9 +60,9 @@ class _WatchedSMTP(smtplib.SMTP):
 
 
 class _WatchedSMTPS(smtplib.SMTP_SSL):
-    """SMTP over TLS from the first byte, its sockets put under a :class:`_Deadline`."""
+    """SMTP over TLS from the first byte, its sockets put under a :class:`Deadline`."""
 
-    def __init__(self, deadline: _Deadline, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, deadline: Deadline, *args: Any, **kwargs: Any) -> None:
         self.deadline = deadline
         super().__init__(*args, **kwargs)
 
@@ -138,7 +93,7 @@ class SmtpClient:
         s = self.server
         return f"smtp {s.host}:{s.port} ({s.security})"
 
-    def _open(self, deadline: _Deadline) -> smtplib.SMTP:
+    def _open(self, deadline: Deadline) -> smtplib.SMTP:
         s = self.server
         if s.security == TLS:
             return _WatchedSMTPS(deadline, s.host, s.port, timeout=s.timeout, context=self._context)
@@ -170,7 +125,7 @@ class SmtpClient:
         s = self.server
         if s.missing_password_env is not None:
             raise EmailError(f"{self.where}: not sent: {missing_password(s.missing_password_env)}")
-        deadline = _Deadline(s.timeout)
+        deadline = Deadline(s.timeout)
         deadline.start()
         try:
             refused = self._converse(deadline, message, recipients)
@@ -189,7 +144,7 @@ class SmtpClient:
             self._partly_refused(refused)
 
     def _converse(
-        self, deadline: _Deadline, message: EmailMessage, recipients: tuple[str, ...]
+        self, deadline: Deadline, message: EmailMessage, recipients: tuple[str, ...]
     ) -> dict[str, tuple[int, bytes]]:
         s = self.server
         sender = address_parts(s.sender).addr_spec
@@ -216,11 +171,11 @@ class SmtpClient:
                 f"{self.where}: {_reply(exc.smtp_code, exc.smtp_error)}", exc.smtp_code
             )
         if isinstance(exc, smtplib.SMTPNotSupportedError):
-            return EmailError(f"{self.where}: {escape_controls(str(exc))}")
+            return EmailError(f"{self.where}: {printable(str(exc))}")
         if isinstance(exc, ssl.SSLError):
-            return EmailError(f"{self.where}: TLS failed: {escape_controls(str(exc))}")
+            return EmailError(f"{self.where}: TLS failed: {printable(str(exc))}")
         # Refused, reset, timed out, dropped, or anything else: named, not raised raw.
-        problem = f"{type(exc).__name__}: {escape_controls(str(exc))}"
+        problem = f"{type(exc).__name__}: {printable(str(exc))}"
         return EmailError(f"{self.where}: {problem}")
 
     def _partly_refused(self, refused: dict[str, tuple[int, bytes]]) -> None:

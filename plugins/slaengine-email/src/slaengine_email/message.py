@@ -16,21 +16,20 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 from typing import Final
 
-from slaengine.notifications import ACHIEVEMENT, BREACH, ESCALATION, WARNING, Notification, iso
+from slaengine.delivery import printable
+from slaengine.notifications import (
+    ACHIEVEMENT,
+    BREACH,
+    ESCALATION,
+    SPIKE,
+    WARNING,
+    Notification,
+    iso,
+)
 from slaengine_email.config import Server, Target, address_parts
 
 KEY_HEADER: Final = "X-Slaengine-Key"
 TARGET_HEADER: Final = "X-Slaengine-Target"
-
-
-def escape_controls(text: str) -> str:
-    """``text`` with control characters (CR, LF, ESC, DEL, C1 ...) as visible escapes."""
-    return "".join(
-        ch
-        if (" " <= ch < "\x7f" or ch > "\x9f") and ch not in "\u2028\u2029"
-        else ch.encode("unicode_escape").decode("ascii")
-        for ch in text
-    )
 
 
 def message_id(key: str, target: str, domain: str) -> str:
@@ -78,8 +77,11 @@ def timing(n: Notification) -> str:
 
 
 def ticket_link(template: str | None, n: Notification) -> str | None:
-    """``template`` with ``{ticket}``, ``{policy}``, ``{metric}`` filled in, URL-quoted."""
-    if template is None:
+    """``template`` with ``{ticket}``, ``{policy}``, ``{metric}`` filled in, URL-quoted.
+
+    A spike is about no ticket: it has no link.
+    """
+    if template is None or n.kind == SPIKE:
         return None
     quote = urllib.parse.quote
     return template.format(
@@ -94,8 +96,28 @@ def _utc(instant: int | None) -> str:
     return "-" if text is None else text.replace("T", " ").replace("Z", " UTC")
 
 
+def _about(n: Notification) -> str:
+    # What the notification is about: a ticket, or for a spike a channel's volume.
+    if n.kind == SPIKE:
+        return f"{n.channel}: {n.count:,} {n.metric.replace('_', ' ')} in the window"
+    return f"ticket {n.ticket}"
+
+
 def fields(n: Notification, target: str, link: str | None) -> list[tuple[str, str]]:
     """The facts of one notification as (label, value) rows, for both bodies."""
+    if n.kind == SPIKE:
+        spike = [
+            ("Channel", n.channel),
+            ("What", title(n)),
+            ("Measure", n.metric),
+            ("Count in the window", f"{n.count:,}"),
+            ("Expected", f"{n.expected:.1f}"),
+            ("Rule", n.policy),
+            ("Found at", _utc(n.at)),
+            ("Target", target),
+            ("Key", n.key),
+        ]
+        return [(label, printable(value)) for label, value in spike]
     rows = [
         ("Promise", f"{n.metric} (clock {n.instance}) under policy {n.policy or '-'}"),
         ("Ticket", n.ticket),
@@ -109,21 +131,25 @@ def fields(n: Notification, target: str, link: str | None) -> list[tuple[str, st
     if link is not None:
         rows.append(("Link", link))
     rows += [("Target", target), ("Key", n.key)]
-    return [(label, escape_controls(value)) for label, value in rows]
+    return [(label, printable(value)) for label, value in rows]
 
 
 def subject(n: Notification, target: Target) -> str:
     """One line: prefix, what happened, the ticket, the metric and how late."""
-    text = f"{title(n)}: ticket {n.ticket}, {n.metric} ({timing(n)})"
+    text = (
+        f"{title(n)}: {_about(n)}, about {n.expected:.1f} expected"
+        if n.kind == SPIKE
+        else f"{title(n)}: ticket {n.ticket}, {n.metric} ({timing(n)})"
+    )
     prefix = f"{target.subject_prefix} " if target.subject_prefix else ""
-    return prefix + escape_controls(text)
+    return prefix + printable(text)
 
 
 def text_body(n: Notification, target: str, link: str | None) -> str:
     """The plain-text body: a headline and the facts, one per line."""
     rows = fields(n, target, link)
     width = max(len(label) for label, _ in rows) + 1
-    lines = [escape_controls(f"{title(n)} for ticket {n.ticket}"), ""]
+    lines = [printable(f"{title(n)} for {_about(n)}"), ""]
     lines += [f"{label + ':':<{width}} {value}" for label, value in rows]
     return "\n".join(lines) + "\n"
 
@@ -143,7 +169,7 @@ def _html_rows(rows: Sequence[tuple[str, str]], link: str | None) -> str:
 
 def html_body(n: Notification, target: str, link: str | None) -> str:
     """The HTML body: the same facts as :func:`text_body`, every value escaped."""
-    heading = html.escape(escape_controls(f"{title(n)} for ticket {n.ticket}"))
+    heading = html.escape(printable(f"{title(n)} for {_about(n)}"))
     return (
         '<!DOCTYPE html>\n<html><body style="font-family:sans-serif">\n'
         f"<h2>{heading}</h2>\n<table>\n{_html_rows(fields(n, target, link), link)}\n</table>\n"
@@ -164,7 +190,7 @@ def _envelope(
     message["Message-ID"] = mid
     # RFC 3834: machine-sent, so auto-responders do not answer it.
     message["Auto-Submitted"] = "auto-generated"
-    message[TARGET_HEADER] = escape_controls(target.name)
+    message[TARGET_HEADER] = printable(target.name)
     return message
 
 
@@ -174,7 +200,7 @@ def build(n: Notification, target: Target, server: Server, date: int) -> EmailMe
     message = _envelope(
         target, server, subject(n, target), message_id(n.key, target.name, server.domain), date
     )
-    message[KEY_HEADER] = escape_controls(n.key)
+    message[KEY_HEADER] = printable(n.key)
     message.set_content(text_body(n, target.name, link))
     message.add_alternative(html_body(n, target.name, link), subtype="html")
     return message
@@ -193,12 +219,12 @@ def build_digest(
     subject_line = f"{prefix}SLA digest: {count} notification{'s' if count != 1 else ''}"
     mid = message_id(f"digest/{digest}", target.name, server.domain)
     message = _envelope(target, server, subject_line, mid, date)
-    message[KEY_HEADER] = escape_controls(f"digest/{digest}")
+    message[KEY_HEADER] = printable(f"digest/{digest}")
     texts, htmls = [], []
     for n in notifications:
         link = ticket_link(server.ticket_url, n)
         texts.append(text_body(n, target.name, link))
-        heading = html.escape(escape_controls(f"{title(n)} for ticket {n.ticket}"))
+        heading = html.escape(printable(f"{title(n)} for {_about(n)}"))
         rows = _html_rows(fields(n, target.name, link), link)
         htmls.append(f"<h3>{heading}</h3>\n<table>\n{rows}\n</table>")
     message.set_content(f"{subject_line}\n\n" + "\n".join(texts))
@@ -215,7 +241,6 @@ __all__ = [
     "TARGET_HEADER",
     "build",
     "build_digest",
-    "escape_controls",
     "fields",
     "html_body",
     "message_id",

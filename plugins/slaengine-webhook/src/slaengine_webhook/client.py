@@ -12,14 +12,12 @@ once, so a hung receiver holds a delivery for about one ``timeout``.
 
 from __future__ import annotations
 
-import contextlib
 import email.utils
 import functools
 import hashlib
 import hmac
 import http.client
 import socket
-import threading
 import time
 import urllib.error
 import urllib.parse
@@ -29,6 +27,7 @@ from dataclasses import dataclass
 from email.message import Message
 from typing import IO, Any
 
+from slaengine.delivery import Deadline, one_line
 from slaengine.notifications import Notification
 from slaengine_webhook import __version__, payload
 from slaengine_webhook.config import Target, missing_secret
@@ -59,16 +58,6 @@ def encode_key(key: str) -> str:
     per UTF-8 byte. ``urllib.parse.unquote(value)`` gives the key back.
     """
     return urllib.parse.quote(key, safe=_KEY_SAFE)
-
-
-def escape_controls(text: str) -> str:
-    """``text`` with control characters (ESC, NUL, DEL, C1 ...) as visible escapes."""
-    return "".join(
-        ch
-        if (" " <= ch < "\x7f" or ch > "\x9f") and ch not in "\u2028\u2029"
-        else ch.encode("unicode_escape").decode("ascii")
-        for ch in text
-    )
 
 
 def sign(secret: bytes, timestamp: str, body: bytes) -> str:
@@ -108,59 +97,10 @@ class _Failure:
     retry_after: float | None = None
 
 
-def _one_line(data: bytes | str) -> str:
-    """A receiver's text for a log line: one line, control characters escaped, bounded."""
-    if isinstance(data, bytes):
-        data = data.decode("utf-8", "replace")
-    text = escape_controls(" ".join(data.split()))
-    return text if len(text) <= _SNIPPET else text[: _SNIPPET - 1] + "…"
-
-
-class _Deadline:
-    """Shuts the attempt's socket down when ``seconds`` have passed since :meth:`start`.
-
-    Socket timeouts bound each read, not their sum: a receiver sending one byte
-    a second would otherwise hold an attempt for as long as it likes. Shutting
-    the socket down from the timer thread wakes the blocked read at once.
-    """
-
-    def __init__(self, seconds: float) -> None:
-        self.expired = False
-        self._socks: list[socket.socket] = []
-        self._lock = threading.Lock()
-        self._timer = threading.Timer(seconds, self._expire)
-        self._timer.daemon = True
-
-    def start(self) -> None:
-        self._timer.start()
-
-    def cancel(self) -> None:
-        self._timer.cancel()
-
-    def watch(self, sock: socket.socket) -> socket.socket:
-        """Put ``sock`` under the deadline (shut at once if it has passed); return it."""
-        with self._lock:
-            self._socks.append(sock)
-            if self.expired:
-                self._shut(sock)
-        return sock
-
-    def _expire(self) -> None:
-        with self._lock:
-            self.expired = True
-            for sock in self._socks:
-                self._shut(sock)
-
-    @staticmethod
-    def _shut(sock: socket.socket) -> None:
-        with contextlib.suppress(OSError):  # already closed
-            sock.shutdown(socket.SHUT_RDWR)
-
-
 class _WatchedHTTP(http.client.HTTPConnection):
-    """An HTTP connection whose sockets are put under an attempt's :class:`_Deadline`."""
+    """An HTTP connection whose sockets are put under an attempt's :class:`Deadline`."""
 
-    def __init__(self, *args: Any, deadline: _Deadline, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, deadline: Deadline, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.deadline = deadline
 
@@ -179,8 +119,8 @@ class _WatchedHTTPS(_WatchedHTTP, http.client.HTTPSConnection):
     """The HTTPS kind of :class:`_WatchedHTTP`."""
 
 
-class _DeadlineHTTP(urllib.request.HTTPHandler):
-    def __init__(self, deadline: _Deadline) -> None:
+class DeadlineHTTP(urllib.request.HTTPHandler):
+    def __init__(self, deadline: Deadline) -> None:
         super().__init__()
         self.deadline = deadline
 
@@ -188,8 +128,8 @@ class _DeadlineHTTP(urllib.request.HTTPHandler):
         return self.do_open(functools.partial(_WatchedHTTP, deadline=self.deadline), req)
 
 
-class _DeadlineHTTPS(urllib.request.HTTPSHandler):
-    def __init__(self, deadline: _Deadline) -> None:
+class DeadlineHTTPS(urllib.request.HTTPSHandler):
+    def __init__(self, deadline: Deadline) -> None:
         super().__init__()
         self.deadline = deadline
 
@@ -290,10 +230,10 @@ class WebhookClient:
 
     def _attempt(self, body: bytes, key: str) -> _Failure | None:
         request = self._request(body, key)
-        deadline = _Deadline(self.target.timeout)
+        deadline = Deadline(self.target.timeout)
         # An opener per attempt: its handlers carry this attempt's deadline.
         opener = urllib.request.build_opener(
-            _NoRedirects, _DeadlineHTTP(deadline), _DeadlineHTTPS(deadline)
+            _NoRedirects, DeadlineHTTP(deadline), DeadlineHTTPS(deadline)
         )
         deadline.start()
         try:
@@ -318,9 +258,9 @@ class WebhookClient:
         except OSError as exc:  # a timeout or reset while reading the response
             return self._connection_failure(exc)
         except http.client.HTTPException as exc:  # an answer that is not HTTP
-            return _Failure(f"not an HTTP answer: {_one_line(repr(exc))}", retry=False)
+            return _Failure(f"not an HTTP answer: {one_line(repr(exc))}", retry=False)
         except ValueError as exc:  # a header http.client refuses to send
-            return _Failure(f"request not sent: {_one_line(str(exc))}")
+            return _Failure(f"request not sent: {one_line(str(exc))}")
         return None
 
     def _timed_out(self) -> _Failure:
@@ -331,13 +271,13 @@ class WebhookClient:
 
     def _http_failure(self, exc: urllib.error.HTTPError) -> _Failure:
         try:
-            snippet = _one_line(exc.read(4 * _SNIPPET))
+            snippet = one_line(exc.read(4 * _SNIPPET))
         except OSError:
             snippet = ""
         finally:
             exc.close()
         status = exc.code
-        reason = f"HTTP {status} {_one_line(str(exc.reason))}" + (f": {snippet}" if snippet else "")
+        reason = f"HTTP {status} {one_line(str(exc.reason))}" + (f": {snippet}" if snippet else "")
         if 300 <= status < 400:
             return _Failure(
                 f"{reason}; redirects are not followed, configure the final URL", status
@@ -351,8 +291,8 @@ class WebhookClient:
         if isinstance(reason, TimeoutError):
             return self._timed_out()
         if isinstance(reason, ConnectionError):  # refused, reset, aborted
-            return _Failure(f"connection failed: {_one_line(str(reason))}", retry=True)
-        return _Failure(f"could not connect: {_one_line(str(reason))}")
+            return _Failure(f"connection failed: {one_line(str(reason))}", retry=True)
+        return _Failure(f"could not connect: {one_line(str(reason))}")
 
 
 __all__ = [
@@ -363,7 +303,6 @@ __all__ = [
     "WebhookClient",
     "WebhookError",
     "encode_key",
-    "escape_controls",
     "retry_after_seconds",
     "sign",
 ]

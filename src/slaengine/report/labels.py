@@ -1,0 +1,45 @@
+"""Names and durations as the audit reports show them to people (terminal and HTML alike)."""
+
+from __future__ import annotations
+
+from typing import Final
+
+#: How the reports name the built-in metrics.
+METRIC_LABELS: Final = {
+    "first_response": "First response",
+    "next_response": "Next response",
+    "periodic_update": "Periodic update",
+    "resolution": "Resolution",
+}
+# Units of readable_duration, largest first; a "d" is 24 hours, whatever the calendar.
+_UNITS: Final = (("d", 86_400), ("h", 3_600), ("m", 60), ("s", 1))
+
+
+def metric_label(metric: str) -> str:
+    """A metric's name for people; a user-defined metric keeps its own."""
+    return METRIC_LABELS.get(metric, metric)
+
+
+def readable_duration(seconds: float | None, empty: str = "-") -> str:
+    """``seconds`` in its two largest units, rounded on the smaller: ``3d 4h``, ``4h 30m``.
+
+    A ``d`` is 24 hours (of whatever time is measured: 24 business hours are
+    three 8-hour working days), so a reader never has to divide ``2017h``.
+    ``None`` gives ``empty``.
+    """
+    if seconds is None:
+        return empty
+    sign = "-" if seconds < 0 else ""
+    whole = abs(round(seconds))
+    for index, (name, size) in enumerate(_UNITS[:-1]):
+        small_name, small = _UNITS[index + 1]
+        # Round to the smaller unit first, so 1d 23h59m gives 2d, not 1d 24h.
+        rounded = round(whole / small) * small
+        if rounded >= size:
+            big, rest = divmod(rounded, size)
+            rest //= small
+            return sign + f"{big}{name}" + (f" {rest}{small_name}" if rest else "")
+    return f"{sign}{whole}s"
+
+
+__all__ = ["METRIC_LABELS", "metric_label", "readable_duration"]
