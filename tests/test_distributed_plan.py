@@ -75,3 +75,23 @@ def test_stable_hash_does_not_depend_on_the_process():
                               env=env, check=True, timeout=60)  # fmt: skip
         seen.add(int(done.stdout))
     assert seen == {stable_hash("T-1")}
+
+
+def test_the_collector_is_paused_while_partition_tasks_run_and_restored_after():
+    import gc
+
+    from slaengine.distributed.tasks import collector_paused
+
+    assert gc.isenabled()
+    with collector_paused():
+        with collector_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # another task still runs
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with collector_paused():
+            pass
+        assert not gc.isenabled()  # a process that had it off keeps it off
+    finally:
+        gc.enable()
