@@ -43,7 +43,7 @@ def scheduler() -> Iterator[str]:
             threads_per_worker=1,
             processes=True,
             host="127.0.0.1",
-            dashboard_address=None,
+            dashboard_address="127.0.0.1:0",  # None means the default port 8787
         )
     try:
         yield cluster.scheduler_address
@@ -232,7 +232,7 @@ def test_a_scheduler_without_workers_is_a_user_error():
             n_workers=0,
             processes=True,
             host="127.0.0.1",
-            dashboard_address=":0",  # the module's cluster has the default port
+            dashboard_address="127.0.0.1:0",
         ) as empty,
         pytest.raises(UserError, match="has no workers"),
         connected(empty.scheduler_address, timeout=1),
