@@ -88,6 +88,17 @@ def test_tables_and_problems_show_input_escaped(capsys, hostile_events, command)
     assert "hostile.jsonl:2: E400" in err
 
 
+def test_explain_shows_input_escaped(capsys, hostile_events):
+    status = main(
+        ["explain", "-p", str(POLICIES), "-e", str(hostile_events), "--at", AT, "--ticket", HOSTILE]
+    )
+    out, _ = capsys.readouterr()
+    assert status in (0, 1)
+    assert "\x1b" not in out
+    assert "\u202e" not in out
+    assert "T-\\x1b[2J\\u202eevil[/x]\\x0d" in out.replace("\n", "")
+
+
 def test_usage_errors_show_input_escaped(capsys, tmp_path):
     assert main(["check", str(tmp_path / "no\x1b[2Jsuch.yaml")]) == 2
     err = capsys.readouterr().err

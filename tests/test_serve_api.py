@@ -348,6 +348,20 @@ def test_at_risk_soonest_first_with_filters(server, live_policies, state_url, cl
 # -- GET /healthz, GET /metrics --------------------------------------------------------
 
 
+def test_unknown_paths_and_methods_answer_json(server):
+    with client(server) as http:
+        wrong_method = http.get("/events")
+        nowhere = http.get("/nope")
+        bare = http.get("/tickets")
+    assert wrong_method.status_code == 405
+    assert wrong_method.headers["allow"] == "POST"
+    assert wrong_method.json() == {"error": "Method Not Allowed"}
+    assert nowhere.status_code == 404
+    assert nowhere.json() == {"error": "Not Found"}
+    assert bare.status_code == 404  # no redirect to /tickets/
+    assert bare.json() == {"error": "Not Found"}
+
+
 def test_healthz_reports_the_store(server):
     with client(server, token=None) as http:
         answer = http.get("/healthz")

@@ -76,6 +76,17 @@ def add_jobs(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_scheduler(parser: argparse.ArgumentParser) -> None:
+    """``--scheduler ADDRESS``: run on a Dask cluster (docs/distributed.md)."""
+    parser.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run on the Dask cluster of this scheduler, e.g. tcp://10.0.0.5:8786 "
+        "(needs slaengine[dask]; the workers must read --events at the same path); "
+        "the output is the local run's (docs/distributed.md)",
+    )
+
+
 def add_tz(parser: argparse.ArgumentParser, help: str = "time zone of the times shown") -> None:
     """``--tz ZONE`` (default UTC); ``--timezone`` is the same option, spelled out."""
     parser.add_argument(
@@ -217,6 +228,7 @@ __all__ = [
     "add_jobs",
     "add_policies",
     "add_rejects",
+    "add_scheduler",
     "add_tz",
     "checked_zone",
     "command_plugins",

@@ -22,6 +22,7 @@ from slaengine.cli._options import (
     add_jobs,
     add_policies,
     add_rejects,
+    add_scheduler,
     add_tz,
     evaluation_instant,
     load_command_policies,
@@ -66,6 +67,7 @@ def register(commands: Any) -> None:
     parser.add_argument("--json", action="store_true", help="print the audit as JSON")
     parser.add_argument("--breaches", metavar="FILE", help="write every breached clock as CSV")
     add_rejects(parser)
+    add_scheduler(parser)
     parser.add_argument(
         "--html",
         metavar="FILE",
@@ -159,10 +161,18 @@ def run(args: argparse.Namespace) -> int:
     total = max(partitions_for(args.events), MIN_PARTITIONS)
     try:
         with _progress(show, total) as advance:
-            audit, batch = audit_file(
-                policies, args.events, options, jobs=jobs, breaches=args.breaches,
-                on_partition=advance,
-            )  # fmt: skip
+            if args.scheduler:
+                from slaengine.distributed.cli import audit_on_scheduler
+
+                audit, batch = audit_on_scheduler(
+                    args.scheduler, policies, args.events, options, breaches=args.breaches,
+                    on_partition=advance,
+                )  # fmt: skip
+            else:
+                audit, batch = audit_file(
+                    policies, args.events, options, jobs=jobs, breaches=args.breaches,
+                    on_partition=advance,
+                )  # fmt: skip
     except OSError as exc:
         raise UserError(f"cannot read or write: {exc.filename}: {exc.strerror or exc}") from None
     log.info(

@@ -19,6 +19,7 @@ from slaengine.cli._options import (
     add_jobs,
     add_policies,
     add_rejects,
+    add_scheduler,
     evaluation_instant,
     load_command_policies,
     report_problems,
@@ -55,6 +56,7 @@ def register(commands: Any) -> None:
     parser.add_argument("--json", action="store_true", help="print the comparison as JSON")
     parser.add_argument("--flips", metavar="FILE", help="write every flipped outcome as CSV")
     add_rejects(parser)
+    add_scheduler(parser)
     parser.set_defaults(run=run)
 
 
@@ -88,7 +90,12 @@ def run(args: argparse.Namespace) -> int:
     new = load_command_policies(*args.against)
     started = time.perf_counter()
     try:
-        result, batch = backtest_file(old, new, args.events, now, jobs)
+        if args.scheduler:
+            from slaengine.distributed.cli import backtest_on_scheduler
+
+            result, batch = backtest_on_scheduler(args.scheduler, old, new, args.events, now)
+        else:
+            result, batch = backtest_file(old, new, args.events, now, jobs)
     except OSError as exc:
         raise UserError(f"--events: cannot read {args.events}: {exc.strerror or exc}") from None
     log.info(

@@ -25,7 +25,7 @@ from slaengine.explain import (
     Segment,
     attributes,
 )
-from slaengine.report.table import STATE_STYLES
+from slaengine.report.table import STATE_STYLES, cell
 from slaengine.vocabulary import MetricKind
 
 SEGMENT_STYLES: dict[str, str] = {
@@ -177,7 +177,7 @@ def _value(value: object) -> str:
 
 
 def _plain(grid: Table, label: str, text: str) -> None:
-    grid.add_row(label, Text(text))
+    grid.add_row(label, cell(text))
 
 
 def _ticket_panel(explanation: Explanation, when: Callable[[int], str], zone: str) -> Panel:
@@ -190,13 +190,14 @@ def _ticket_panel(explanation: Explanation, when: Callable[[int], str], zone: st
     for change in explanation.attribute_changes:
         grid.add_row(
             "",
-            Text(
+            cell(
                 f"{change.attribute} changed from {_value(change.old)} to {_value(change.new)} "
                 f"at {when(change.at)} (line {change.line})",
                 style="italic",
             ),
         )
-    title = f"Ticket {explanation.ticket} at {when(explanation.now)} (times in {zone})"
+    # Text, not a string: a ticket id from the events is never read as markup.
+    title = cell(f"Ticket {explanation.ticket} at {when(explanation.now)} (times in {zone})")
     return Panel(grid, title=title, title_align="left")
 
 
@@ -347,7 +348,7 @@ def _events(explanation: Explanation, when: Callable[[int], str]) -> Table:
         table.add_row(
             str(use.event.line),
             when(use.event.at),
-            Text(use.summary),
+            cell(use.summary),
             "yes" if use.used else Text("ignored (after --at)", style="dim"),
         )
     return table
@@ -359,7 +360,7 @@ def explanation_renderables(
     """Panels and tables for a terminal, in reading order; times in ``timezone``."""
     when = _formatter(ZoneInfo(timezone))
     if not explanation.exists:
-        yield Text(
+        yield cell(
             f"Ticket {explanation.ticket} was created at {when(explanation.created)}, after the "
             f"evaluation instant {when(explanation.now)}: it has no policy or clocks yet."
         )

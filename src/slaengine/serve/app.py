@@ -11,6 +11,7 @@ from __future__ import annotations
 import structlog
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
@@ -144,6 +145,14 @@ async def get_metrics(request: Request) -> Response:
     return PlainTextResponse(render(figures, api.counters), media_type=CONTENT_TYPE)
 
 
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    answer = error(exc.status_code, str(exc.detail))
+    if exc.headers:
+        answer.headers.update(exc.headers)
+    return answer
+
+
 def create_app(api: Api) -> ASGIApp:
     """The ASGI application serving ``api``."""
     routes = [
@@ -154,7 +163,9 @@ def create_app(api: Api) -> ASGIApp:
         Route("/healthz", get_healthz, methods=["GET"]),
         Route("/metrics", get_metrics, methods=["GET"]),
     ]
-    app = Starlette(routes=routes)
+    # Every answer is JSON: an unknown path or method too, not Starlette's plain text.
+    app = Starlette(routes=routes, exception_handlers={HTTPException: _http_error})
+    app.router.redirect_slashes = False  # /tickets is no ticket: 404, not a redirect
     app.state.api = api
     return AccessLog(BearerAuth(app, api.settings.token), api.count_request)
 

@@ -17,7 +17,15 @@ from email.utils import format_datetime
 from typing import Final
 
 from slaengine.delivery import printable
-from slaengine.notifications import ACHIEVEMENT, BREACH, ESCALATION, WARNING, Notification, iso
+from slaengine.notifications import (
+    ACHIEVEMENT,
+    BREACH,
+    ESCALATION,
+    SPIKE,
+    WARNING,
+    Notification,
+    iso,
+)
 from slaengine_email.config import Server, Target, address_parts
 
 KEY_HEADER: Final = "X-Slaengine-Key"
@@ -69,8 +77,11 @@ def timing(n: Notification) -> str:
 
 
 def ticket_link(template: str | None, n: Notification) -> str | None:
-    """``template`` with ``{ticket}``, ``{policy}``, ``{metric}`` filled in, URL-quoted."""
-    if template is None:
+    """``template`` with ``{ticket}``, ``{policy}``, ``{metric}`` filled in, URL-quoted.
+
+    A spike is about no ticket: it has no link.
+    """
+    if template is None or n.kind == SPIKE:
         return None
     quote = urllib.parse.quote
     return template.format(
@@ -85,8 +96,28 @@ def _utc(instant: int | None) -> str:
     return "-" if text is None else text.replace("T", " ").replace("Z", " UTC")
 
 
+def _about(n: Notification) -> str:
+    # What the notification is about: a ticket, or for a spike a channel's volume.
+    if n.kind == SPIKE:
+        return f"{n.channel}: {n.count:,} {n.metric.replace('_', ' ')} in the window"
+    return f"ticket {n.ticket}"
+
+
 def fields(n: Notification, target: str, link: str | None) -> list[tuple[str, str]]:
     """The facts of one notification as (label, value) rows, for both bodies."""
+    if n.kind == SPIKE:
+        spike = [
+            ("Channel", n.channel),
+            ("What", title(n)),
+            ("Measure", n.metric),
+            ("Count in the window", f"{n.count:,}"),
+            ("Expected", f"{n.expected:.1f}"),
+            ("Rule", n.policy),
+            ("Found at", _utc(n.at)),
+            ("Target", target),
+            ("Key", n.key),
+        ]
+        return [(label, printable(value)) for label, value in spike]
     rows = [
         ("Promise", f"{n.metric} (clock {n.instance}) under policy {n.policy or '-'}"),
         ("Ticket", n.ticket),
@@ -105,7 +136,11 @@ def fields(n: Notification, target: str, link: str | None) -> list[tuple[str, st
 
 def subject(n: Notification, target: Target) -> str:
     """One line: prefix, what happened, the ticket, the metric and how late."""
-    text = f"{title(n)}: ticket {n.ticket}, {n.metric} ({timing(n)})"
+    text = (
+        f"{title(n)}: {_about(n)}, about {n.expected:.1f} expected"
+        if n.kind == SPIKE
+        else f"{title(n)}: ticket {n.ticket}, {n.metric} ({timing(n)})"
+    )
     prefix = f"{target.subject_prefix} " if target.subject_prefix else ""
     return prefix + printable(text)
 
@@ -114,7 +149,7 @@ def text_body(n: Notification, target: str, link: str | None) -> str:
     """The plain-text body: a headline and the facts, one per line."""
     rows = fields(n, target, link)
     width = max(len(label) for label, _ in rows) + 1
-    lines = [printable(f"{title(n)} for ticket {n.ticket}"), ""]
+    lines = [printable(f"{title(n)} for {_about(n)}"), ""]
     lines += [f"{label + ':':<{width}} {value}" for label, value in rows]
     return "\n".join(lines) + "\n"
 
@@ -134,7 +169,7 @@ def _html_rows(rows: Sequence[tuple[str, str]], link: str | None) -> str:
 
 def html_body(n: Notification, target: str, link: str | None) -> str:
     """The HTML body: the same facts as :func:`text_body`, every value escaped."""
-    heading = html.escape(printable(f"{title(n)} for ticket {n.ticket}"))
+    heading = html.escape(printable(f"{title(n)} for {_about(n)}"))
     return (
         '<!DOCTYPE html>\n<html><body style="font-family:sans-serif">\n'
         f"<h2>{heading}</h2>\n<table>\n{_html_rows(fields(n, target, link), link)}\n</table>\n"
@@ -189,7 +224,7 @@ def build_digest(
     for n in notifications:
         link = ticket_link(server.ticket_url, n)
         texts.append(text_body(n, target.name, link))
-        heading = html.escape(printable(f"{title(n)} for ticket {n.ticket}"))
+        heading = html.escape(printable(f"{title(n)} for {_about(n)}"))
         rows = _html_rows(fields(n, target.name, link), link)
         htmls.append(f"<h3>{heading}</h3>\n<table>\n{rows}\n</table>")
     message.set_content(f"{subject_line}\n\n" + "\n".join(texts))

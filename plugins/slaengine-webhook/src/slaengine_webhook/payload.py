@@ -13,7 +13,7 @@ import html
 import json
 from typing import Any
 
-from slaengine.notifications import ESCALATION, WARNING, Notification, iso
+from slaengine.notifications import ESCALATION, SPIKE, WARNING, Notification, iso
 from slaengine_webhook.config import GOOGLE_CHAT, JSON, SLACK, TEAMS
 
 ADAPTIVE_CARD = "application/vnd.microsoft.card.adaptive"
@@ -41,8 +41,18 @@ def _title(notification: Notification) -> str:
     return f"SLA {notification.kind}"
 
 
+def _spike_line(n: Notification) -> str:
+    # A spike is about a channel's volume, not a ticket.
+    return (
+        f"{n.count:,} {n.metric.replace('_', ' ')} on {n.channel} in the window, "
+        f"about {n.expected:.1f} expected (rule {n.policy})"
+    )
+
+
 def summary(notification: Notification) -> str:
-    """One readable line: kind, ticket, metric, policy and due instant."""
+    """One readable line: kind, ticket, metric, policy and due instant (a spike: its volume)."""
+    if notification.kind == SPIKE:
+        return f"{_title(notification)}: {_spike_line(notification)}"
     due = iso(notification.due) or "no due time"
     return (
         f"{_title(notification)}: ticket {notification.ticket}, {notification.metric}, "
@@ -65,7 +75,9 @@ def slack_body(notification: Notification, target: str) -> dict[str, Any]:
     n = notification
     due = iso(n.due) or "no due time"
     line = (
-        f"*{_mrkdwn(_title(n))}*: ticket `{_mrkdwn(n.ticket)}`, `{_mrkdwn(n.metric)}`, "
+        f"*{_mrkdwn(_title(n))}*: {_mrkdwn(_spike_line(n))}"
+        if n.kind == SPIKE
+        else f"*{_mrkdwn(_title(n))}*: ticket `{_mrkdwn(n.ticket)}`, `{_mrkdwn(n.metric)}`, "
         f"policy {_mrkdwn(n.policy or '-')}, due {due}"
     )
     context = (
@@ -84,6 +96,17 @@ def slack_body(notification: Notification, target: str) -> dict[str, Any]:
 def facts(notification: Notification, target: str) -> list[tuple[str, str]]:
     """The details a chat card lists under the summary, as (label, value) pairs."""
     n = notification
+    if n.kind == SPIKE:
+        return [
+            ("Channel", n.channel),
+            ("Measure", n.metric),
+            ("Count in the window", f"{n.count:,}"),
+            ("Expected", f"{n.expected:.1f}"),
+            ("Rule", n.policy),
+            ("Found at", iso(n.at) or "-"),
+            ("Key", n.key),
+            ("Target", target),
+        ]
     return [
         ("Ticket", n.ticket),
         ("Metric", f"{n.metric} (clock {n.instance})"),
@@ -158,7 +181,11 @@ def google_chat_body(notification: Notification, target: str) -> dict[str, Any]:
                 "card": {
                     "header": {
                         "title": _title(n),
-                        "subtitle": html.escape(f"ticket {n.ticket} · {n.metric}"),
+                        "subtitle": html.escape(
+                            f"{n.channel} · {n.metric}"
+                            if n.kind == SPIKE
+                            else f"ticket {n.ticket} · {n.metric}"
+                        ),
                     },
                     "sections": [{"widgets": widgets}],
                 },

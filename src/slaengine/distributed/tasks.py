@@ -1,0 +1,294 @@
+"""What Dask workers run: read their part of the input, split it by ticket, evaluate a partition.
+
+Plain functions of plain arguments, imported by reference on the workers (which
+need slaengine installed); none of them imports dask. Every partition is read
+by slaengine's own readers (:func:`~slaengine.chunks.read_chunk`,
+:func:`~slaengine.chunks.read_rows`, :func:`~slaengine.spill.read_partition`)
+from a file in the worker's temporary directory, exactly as a local run reads
+it, and handed to the same work function (an audit or a backtest of one partition).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import hashlib
+import tempfile
+import threading
+from array import array
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any, Final
+
+from slaengine.chunks import Chunk, RowRange, read_chunk, read_rows
+from slaengine.compressed import TEXT_ERRORS
+from slaengine.errors import Problem
+from slaengine.spill import partition_of, read_partition, ticket_of
+from slaengine.timeline import TimelineSet
+
+_BLOCK: Final = 1 << 22
+
+#: One partition's outcome: the work's result, its problems and ignored duplicates.
+PartOutput = tuple[Any, list[Problem], int]
+Work = Callable[[TimelineSet], Any]
+
+
+_pause_lock = threading.Lock()
+_pause = {"tasks": 0, "enabled": False}
+
+
+@contextlib.contextmanager
+def collector_paused() -> Iterator[None]:
+    """The cyclic garbage collector off while any partition task of this worker runs.
+
+    A partition is about a million small objects, freed by reference counting
+    (they form no cycles); the collector would rescan them again and again: 40%
+    of a task's time, measured. The worker process's setting is restored when
+    its last running partition task ends (tasks may share a process's threads).
+    """
+    with _pause_lock:
+        if _pause["tasks"] == 0:
+            _pause["enabled"] = gc.isenabled()
+            gc.disable()
+        _pause["tasks"] += 1
+    try:
+        yield
+    finally:
+        with _pause_lock:
+            _pause["tasks"] -= 1
+            if _pause["tasks"] == 0 and _pause["enabled"]:
+                gc.enable()
+
+
+class CarriageReturn(Exception):
+    """A range holds a carriage return: the client reads such a file as a local run does."""
+
+
+def read_range(path: str, start: int, end: int) -> bytes:
+    """Bytes ``start`` up to ``end`` of a plain file."""
+    with open(path, "rb") as stream:
+        stream.seek(start)
+        return stream.read(end - start)
+
+
+def count_range(path: str, start: int, end: int) -> tuple[int, int]:
+    """Line breaks in a range of whole lines, and its last non-blank line (1-based, 0: none).
+
+    Raises :class:`CarriageReturn` when the range holds a ``\\r``, which text
+    reading treats as a line break of its own.
+    """
+    data = read_range(path, start, end)
+    if b"\r" in data:
+        raise CarriageReturn(path)
+    lines = data.split(b"\n")
+    if lines and not lines[-1]:
+        lines.pop()  # the text after the last line break: nothing
+    for number in range(len(lines), 0, -1):
+        raw = lines[number - 1]
+        # Blank as a spill counts it: nothing but (Unicode) white space.
+        if raw[:1] == b"{" or raw.decode("utf-8", errors=TEXT_ERRORS).strip():
+            return data.count(b"\n"), number
+    return data.count(b"\n"), 0
+
+
+def stable_hash(ticket: str) -> int:
+    """A 64-bit hash of a ticket id, the same in every process (``hash()`` is not)."""
+    digest = hashlib.blake2b(ticket.encode("utf-8", errors="surrogatepass"), digest_size=8)
+    return int.from_bytes(digest.digest(), "little")
+
+
+def ticket_hashes(data: bytes, buckets: int) -> list[array[int]]:
+    """The stable hashes of the tickets that ``data``'s lines name, split into ``buckets``."""
+    tickets: set[str] = set()
+    for raw in data.split(b"\n"):
+        if raw.strip():
+            ticket = ticket_of(raw.decode("utf-8", errors=TEXT_ERRORS))
+            if ticket is not None:
+                tickets.add(ticket)
+    out = [array("Q") for _ in range(buckets)]
+    for ticket in tickets:
+        value = stable_hash(ticket)
+        out[value % buckets].append(value)
+    return out
+
+
+def run_chunk(
+    work: Work,
+    data: bytes | tuple[str, int, int],
+    first: int,
+    source: str,
+    status_map: Mapping[str, str],
+    checks: int,
+) -> tuple[PartOutput, list[array[int]], int]:
+    """Evaluate one chunk of whole tickets starting at input line ``first``.
+
+    ``data`` is the chunk's bytes, or a range ``(path, start, end)`` of a file
+    the worker reads itself. Also returns the hashes of the tickets the chunk
+    names, in ``checks`` buckets, for :func:`distinct`, and its last non-blank line.
+    """
+    if isinstance(data, tuple):
+        data = read_range(*data)
+        if b"\r" in data:
+            raise CarriageReturn(source)
+    with collector_paused(), tempfile.TemporaryDirectory(prefix="slaengine-dask-") as tmp:
+        file = Path(tmp) / "chunk.jsonl"
+        file.write_bytes(data)
+        read = read_chunk(Chunk(file, first), source, status_map)
+        timelines = read.timelines
+        output = (work(timelines), timelines.problems, timelines.duplicates)
+    return output, ticket_hashes(data, checks), read.last_line
+
+
+def distinct(*pieces: array[int]) -> bool:
+    """True when no two pieces (each of distinct hashes) share a hash: no ticket in two chunks."""
+    seen: set[int] = set()
+    total = 0
+    for piece in pieces:
+        seen.update(piece)
+        total += len(piece)
+    return len(seen) == total
+
+
+def run_rows(work: Work, rows: RowRange, source: str, status_map: Mapping[str, str]) -> PartOutput:
+    """Evaluate one row range of whole tickets of a grouped Parquet file."""
+    with collector_paused():
+        timelines = read_rows(rows, source, status_map)
+        return work(timelines), timelines.problems, timelines.duplicates
+
+
+def split_lines(
+    path: str, start: int, end: int, first: int, partitions: int, groups: int
+) -> list[list[bytes]]:
+    """Split a range of JSON Lines (from input line ``first``) by ticket, as a spill does.
+
+    Returns, per group of consecutive partitions (``groups`` of them),
+    each partition's ``NUMBER<TAB>JSON`` lines: what a spill writes to its files.
+    """
+    data = read_range(path, start, end)
+    if b"\r" in data:
+        raise CarriageReturn(path)
+    lines = data.split(b"\n")
+    if lines and not lines[-1]:
+        lines.pop()
+    out: list[list[bytes]] = [[] for _ in range(partitions)]
+    for number, raw in enumerate(lines, start=first):
+        text = raw.decode("utf-8", errors=TEXT_ERRORS)
+        if not text.strip():
+            continue
+        ticket = ticket_of(text)
+        # As in a spill: a line without a findable ticket goes to partition 0, which reports it.
+        index = partition_of(ticket, partitions) if ticket is not None else 0
+        out[index].append(b"%d\t%s\n" % (number, raw))
+    return _grouped([b"".join(part) for part in out], groups)
+
+
+def split_rows(
+    path: str, row_groups: Sequence[int], first: int, partitions: int, groups: int
+) -> list[list[bytes]]:
+    """Split row groups of a Parquet file (rows numbered from ``first``) by ticket.
+
+    The rows of each partition as an Arrow IPC stream with their row numbers,
+    split as a local spill splits them (:func:`slaengine.spill.spill_parquet`).
+    """
+    import pyarrow as pa
+    from pyarrow import ipc
+
+    from slaengine.spill import LINE_COLUMN, _spill_batch
+    from slaengine.tabular import open_parquet
+
+    table = open_parquet(path)
+    schema = table.schema_arrow.append(pa.field(LINE_COLUMN, pa.int64()))
+    sinks = [pa.BufferOutputStream() for _ in range(partitions)]
+    writers = [ipc.new_stream(sink, schema) for sink in sinks]
+    number = first
+    for read in table.iter_batches(batch_size=65_536, row_groups=list(row_groups)):
+        number = _spill_batch(read, number, schema, writers, partitions)
+    for writer in writers:
+        writer.close()
+    return _grouped([sink.getvalue().to_pybytes() for sink in sinks], groups)
+
+
+def _grouped(parts: list[bytes], groups: int) -> list[list[bytes]]:
+    # Consecutive partitions per group, so the groups' results fold in partition order.
+    size = -(-len(parts) // groups)
+    return [parts[g * size : (g + 1) * size] for g in range(groups)]
+
+
+def pick(pieces: list[list[bytes]], group: int) -> list[bytes]:
+    """One group's pieces of a split (a task of its own, so only they travel)."""
+    return pieces[group]
+
+
+def run_partitions(
+    work: Work,
+    suffix: str,
+    source: str,
+    status_map: Mapping[str, str],
+    *splits: list[bytes],
+) -> list[PartOutput]:
+    """Evaluate each partition of a group, given every reader's pieces of it in input order."""
+    outputs = []
+    for index in range(len(splits[0]) if splits else 0):
+        with collector_paused():
+            timelines = read_pieces([split[index] for split in splits], suffix, source, status_map)
+            outputs.append((work(timelines), timelines.problems, timelines.duplicates))
+    return outputs
+
+
+def read_pieces(
+    pieces: Sequence[bytes], suffix: str, source: str, status_map: Mapping[str, str]
+) -> TimelineSet:
+    """One partition from its pieces: spilled lines (``.tsv``) or Arrow streams (``.arrow``)."""
+    with tempfile.TemporaryDirectory(prefix="slaengine-dask-") as tmp:
+        file = Path(tmp) / f"part{suffix}"
+        if suffix == ".arrow":
+            _write_arrow(pieces, file)
+        else:
+            with file.open("wb") as out:
+                out.writelines(pieces)
+        return read_partition(file, source, status_map)
+
+
+def _write_arrow(pieces: Sequence[bytes], file: Path) -> None:
+    from pyarrow import ipc
+
+    writer = None
+    try:
+        for piece in pieces:
+            reader = ipc.open_stream(piece)
+            if writer is None:
+                writer = ipc.new_file(str(file), reader.schema)
+            for batch in reader:
+                writer.write_batch(batch)
+    finally:
+        if writer is not None:
+            writer.close()
+
+
+def run_spilled(
+    work: Work, data: bytes, suffix: str, source: str, status_map: Mapping[str, str]
+) -> PartOutput:
+    """Evaluate one partition file that the client spilled (gzip, CSV or stdin input)."""
+    with collector_paused():
+        timelines = read_pieces([data], suffix, source, status_map)
+        return work(timelines), timelines.problems, timelines.duplicates
+
+
+__all__ = [
+    "CarriageReturn",
+    "PartOutput",
+    "collector_paused",
+    "count_range",
+    "distinct",
+    "pick",
+    "read_pieces",
+    "read_range",
+    "run_chunk",
+    "run_partitions",
+    "run_rows",
+    "run_spilled",
+    "split_lines",
+    "split_rows",
+    "stable_hash",
+    "ticket_hashes",
+]

@@ -1,0 +1,240 @@
+"""Audits and backtests on a Dask cluster: two worker processes on 127.0.0.1, one per module.
+
+Every Dask run is compared with the local run of the same command: the same
+bytes of JSON (and breaches CSV), whichever way the input is laid out.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import faulthandler
+import io
+import json
+import os
+import random
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from slaengine.cli import main
+from slaengine.synthetic import write_jsonl
+from slaengine.timeline import TimelineSet
+
+distributed = pytest.importorskip("distributed")
+dask = pytest.importorskip("dask")
+
+ROOT = Path(__file__).resolve().parent.parent
+AT = "2025-12-03T16:00:00Z"
+# The whole module, cluster start included, ends within this many seconds or dumps and exits.
+BOUND = 300
+
+
+@pytest.fixture(scope="module")
+def scheduler() -> Iterator[str]:
+    """The address of a local cluster of two worker processes (a dead worker's task: one retry)."""
+    faulthandler.dump_traceback_later(BOUND, exit=True)
+    with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
+        cluster = distributed.LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+        )
+    try:
+        yield cluster.scheduler_address
+    finally:
+        cluster.close()
+        faulthandler.cancel_dump_traceback_later()
+
+
+@pytest.fixture
+def client(scheduler: str) -> Iterator[distributed.Client]:
+    with distributed.Client(scheduler, set_as_default=False) as found:
+        found.wait_for_workers(2, timeout=60)
+        yield found
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """2,000 generated tickets grouped and shuffled, as JSON Lines, gzip, CSV and Parquet."""
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    tmp = tmp_path_factory.mktemp("dask")
+    grouped = tmp / "grouped.jsonl"
+    write_jsonl(grouped, 2_000, 11, dt.datetime(2025, 9, 1, tzinfo=dt.UTC), 60)
+    lines = grouped.read_text(encoding="utf-8").splitlines(keepends=True)
+    random.Random(3).shuffle(lines)
+    shuffled = tmp / "shuffled.jsonl"
+    shuffled.write_text("".join(lines), encoding="utf-8")
+    found = {"examples": ROOT / "examples" / "tickets.jsonl", "grouped": grouped,
+             "shuffled": shuffled}  # fmt: skip
+    for name in ("grouped", "shuffled"):
+        rows = [json.loads(line) for line in found[name].read_text().splitlines()]
+        keys = sorted({key for row in rows for key in row} - {"fields", "tags"})
+        table = pa.table({key: [row.get(key) for row in rows] for key in keys})
+        found[f"{name}.parquet"] = tmp / f"{name}.parquet"
+        pq.write_table(table, found[f"{name}.parquet"], row_group_size=2_500)
+    gz = tmp / "shuffled.jsonl.gz"
+    assert main(["generate", "--tickets", "300", "--seed", "4", "-o", str(gz)]) == 0
+    found["generated.gz"] = gz
+    # A grouped file with one ticket's first event moved to the end.
+    moved = tmp / "moved.jsonl"
+    first = grouped.read_text(encoding="utf-8").splitlines(keepends=True)
+    moved.write_text("".join(first[1:]) + first[0], encoding="utf-8")
+    found["moved"] = moved
+    return found
+
+
+def _run(argv: list[str]) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(argv)
+    # Log records carry the time they were written: compared without them.
+    said = [line for line in err.getvalue().splitlines() if '"timestamp"' not in line]
+    return code, out.getvalue(), "\n".join(said)
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["examples", "grouped", "shuffled", "grouped.parquet", "shuffled.parquet", "generated.gz",
+     "moved"],
+)  # fmt: skip
+def test_audit_on_dask_prints_the_local_json(scheduler, inputs, name, tmp_path):
+    command = ["audit", "-p", str(ROOT / "policies"), "-e", str(inputs[name]), "--at", AT,
+               "--json", "--by", "channel,agent"]  # fmt: skip
+    local = _run([*command, "--breaches", str(tmp_path / "local.csv")])
+    remote = _run([*command, "--breaches", str(tmp_path / "dask.csv"), "--scheduler", scheduler])
+    assert remote == local
+    assert json.loads(local[1])["input"]["tickets"] > 0
+    local_csv = (tmp_path / "local.csv").read_bytes()
+    assert local_csv.count(b"\n") > 1  # breaches were written
+    assert (tmp_path / "dask.csv").read_bytes() == local_csv
+
+
+def test_audit_with_problems_reports_the_same_lines(scheduler, inputs, tmp_path):
+    # Bad lines spread over the file: the problems carry the input's line numbers.
+    lines = inputs["shuffled"].read_text(encoding="utf-8").splitlines(keepends=True)
+    for at in (5, 4_000, len(lines) - 3):
+        lines[at] = '{"ticket": "X-1", "type": "nonsense"\n'
+    lines.insert(100, "\n")
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text("".join(lines), encoding="utf-8")
+    command = ["audit", "-p", str(ROOT / "policies"), "-e", str(bad), "--at", AT, "--json"]
+    local = _run(command)
+    assert local[0] == 1
+    assert _run([*command, "--scheduler", scheduler]) == local
+
+
+@pytest.mark.parametrize("name", ["grouped", "shuffled", "shuffled.parquet"])
+def test_whatif_on_dask_prints_the_local_json(scheduler, inputs, name, tmp_path):
+    tighter = tmp_path / "tighter.yaml"
+    text = (ROOT / "policies" / "support.yaml").read_text(encoding="utf-8")
+    tighter.write_text(text.replace("normal: 8h", "normal: 2h"), encoding="utf-8")
+    command = ["whatif", "-p", str(ROOT / "policies"), "-a", str(tighter),
+               "-e", str(inputs[name]), "--at", AT, "--json"]  # fmt: skip
+    local = _run([*command, "--flips", str(tmp_path / "local.csv")])
+    remote = _run([*command, "--flips", str(tmp_path / "dask.csv"), "--scheduler", scheduler])
+    assert remote == local
+    assert json.loads(local[1])["flips"]
+    assert (tmp_path / "dask.csv").read_bytes() == (tmp_path / "local.csv").read_bytes()
+
+
+def test_python_api_takes_a_client(client, inputs):
+    import slaengine
+    from slaengine.audit import AuditOptions, audit_file
+    from slaengine.distributed import audit_on_dask
+
+    policies = slaengine.load_policies(ROOT / "policies")
+    options = AuditOptions(now=int(dt.datetime(2025, 12, 3, 16, tzinfo=dt.UTC).timestamp()))
+    audit, batch = audit_on_dask(client, policies, inputs["shuffled"], options)
+    local, local_batch = audit_file(policies, inputs["shuffled"], options)
+    assert (audit.tickets, audit.events, batch.partitions, batch.lines) == (
+        local.tickets, local.events, local_batch.partitions, local_batch.lines,
+    )  # fmt: skip
+    assert audit.tickets == 2_000
+
+
+def _tickets(timelines: TimelineSet) -> int:
+    return len(timelines.timelines)
+
+
+@pytest.mark.parametrize(
+    ("name", "restarts"), [("grouped", 0), ("moved", 1), ("shuffled", 1), ("grouped.parquet", 0)]
+)
+def test_a_file_that_is_not_grouped_after_all_starts_again(
+    client, inputs, name, restarts, monkeypatch
+):
+    from slaengine.distributed import map_tickets_dask, runner
+
+    # Past the start a local run checks: try chunks whatever the file holds.
+    monkeypatch.setattr(runner, "looks_grouped", lambda path: True)
+    counts: list[int] = []
+    restarted: list[int] = []
+
+    def restart() -> None:
+        counts.clear()
+        restarted.append(1)
+
+    batch = map_tickets_dask(client, inputs[name], _tickets, status_map={}, partitions=8,
+                             fold=counts.append, restart=restart)  # fmt: skip
+    assert len(restarted) == restarts
+    assert sum(counts) == 2_000
+    assert len(counts) == batch.partitions
+    assert batch.lines == len(inputs["grouped"].read_text().splitlines())
+
+
+@pytest.mark.parametrize("address", ["tcp://127.0.0.1:9", "no scheme at all:x"])
+def test_a_bad_scheduler_address_is_a_user_error(address, inputs):
+    code, out, err = _run(["audit", "-p", str(ROOT / "policies"), "-e",
+                           str(inputs["examples"]), "--scheduler", address])  # fmt: skip
+    assert code == 2
+    assert out == ""
+    assert "--scheduler: cannot reach a Dask scheduler" in err
+    assert "Traceback" not in err
+
+
+def _die(timelines: object) -> object:
+    # Ends the worker process running it, as a crash or the memory limit would.
+    os._exit(3)
+
+
+def test_a_worker_dying_mid_run_is_reported(client, inputs):
+    from slaengine.distributed import ClusterError, map_tickets_dask
+
+    with pytest.raises(ClusterError, match="worker died") as caught:
+        map_tickets_dask(client, inputs["shuffled"], _die, status_map={}, partitions=8,
+                         fold=lambda part: None, restart=lambda: None)  # fmt: skip
+    assert "partitions group 1" in str(caught.value)
+
+
+def test_the_base_install_does_not_import_dask():
+    script = (
+        "import sys, slaengine, slaengine.cli, slaengine.distributed\n"
+        "from slaengine.cli import build_parser\n"
+        "build_parser()\n"
+        "assert not [m for m in sys.modules if m.split('.')[0] in ('dask', 'distributed')]\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    subprocess.run([sys.executable, "-c", script], check=True, env=env, timeout=60)
+
+
+def test_a_scheduler_without_workers_is_a_user_error():
+    from slaengine.distributed import connected
+    from slaengine.errors import UserError
+
+    with (
+        distributed.LocalCluster(
+            n_workers=0,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=":0",  # the module's cluster has the default port
+        ) as empty,
+        pytest.raises(UserError, match="has no workers"),
+        connected(empty.scheduler_address, timeout=1),
+    ):
+        pass

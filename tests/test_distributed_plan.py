@@ -1,0 +1,97 @@
+"""The cuts a Dask run plans on the client are the cuts a local run makes (no cluster needed)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from slaengine.chunks import write_chunks
+from slaengine.distributed.plan import chunk_cuts, line_blocks
+from slaengine.distributed.tasks import count_range, split_lines, stable_hash
+from slaengine.spill import partition_of, ticket_of
+from slaengine.synthetic import write_jsonl
+
+
+@pytest.fixture(scope="module")
+def grouped(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("plan") / "grouped.jsonl"
+    write_jsonl(path, 400, 9, dt.datetime(2025, 9, 1, tzinfo=dt.UTC), 30)
+    return path
+
+
+@pytest.mark.parametrize("chunk_bytes", [1 << 16, 70_001, 200_000, 10_000_000])
+def test_chunk_cuts_are_the_local_chunks(grouped, tmp_path, chunk_bytes):
+    chunks = list(write_chunks(grouped, tmp_path, chunk_bytes))
+    sizes = [chunk.path.stat().st_size for chunk in chunks]
+    cuts = chunk_cuts(grouped, chunk_bytes)
+    assert [b - a for a, b in itertools.pairwise(cuts)] == sizes
+    # And the line numbers the workers count are the chunks' first lines.
+    first = 1
+    for chunk, a, b in zip(chunks, cuts, cuts[1:], strict=False):
+        assert chunk.first == first
+        first += count_range(str(grouped), a, b)[0]
+
+
+def test_a_ticket_larger_than_the_rest_is_one_chunk(tmp_path):
+    path = tmp_path / "one.jsonl"
+    path.write_text("".join(f'{{"ticket": "T-{n // 50}", "n": {n}}}\n' for n in range(100)))
+    cuts = chunk_cuts(path, 1 << 16)
+    assert cuts == [0, path.stat().st_size]
+    assert len(list(write_chunks(path, tmp_path / "c", 1 << 16))) == 1
+
+
+def test_line_blocks_split_whole_lines_and_splits_keep_every_line(grouped):
+    cuts = line_blocks(grouped, 50_000)
+    assert len(cuts) > 3
+    data = grouped.read_bytes()
+    assert all(data[cut - 1 : cut] == b"\n" for cut in cuts[1:-1])
+    first, kept = 1, []
+    for a, b in itertools.pairwise(cuts):
+        groups = split_lines(str(grouped), a, b, first, 8, 3)
+        assert [len(group) for group in groups] == [3, 3, 2]
+        for g, group in enumerate(groups):
+            for i, piece in enumerate(group):
+                for line in piece.decode().splitlines():
+                    # Every line is in the partition of its ticket.
+                    assert partition_of(ticket_of(line.partition("\t")[2]) or "", 8) == g * 3 + i
+                    kept.append(line)
+        first += count_range(str(grouped), a, b)[0]
+    lines = data.decode().splitlines()
+    assert sorted(kept) == sorted(f"{n}\t{line}" for n, line in enumerate(lines, 1))
+
+
+def test_stable_hash_does_not_depend_on_the_process():
+    script = "from slaengine.distributed.tasks import stable_hash; print(stable_hash('T-1'))"
+    seen = set()
+    for seed in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": os.pathsep.join(sys.path)}
+        done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                              env=env, check=True, timeout=60)  # fmt: skip
+        seen.add(int(done.stdout))
+    assert seen == {stable_hash("T-1")}
+
+
+def test_the_collector_is_paused_while_partition_tasks_run_and_restored_after():
+    import gc
+
+    from slaengine.distributed.tasks import collector_paused
+
+    assert gc.isenabled()
+    with collector_paused():
+        with collector_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # another task still runs
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with collector_paused():
+            pass
+        assert not gc.isenabled()  # a process that had it off keeps it off
+    finally:
+        gc.enable()
