@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from slaengine.attributes import status_after
 from slaengine.policy.model import (
     AGENT,
     ANY_OUTGOING,
@@ -163,6 +162,65 @@ def _fulfilment(rule: str, bots: bool) -> Callable[[Event], bool] | None:
     return lambda event: message_fulfils(rule, event, bots)
 
 
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """What the walk needs to know of a policy, worked out once per policy."""
+
+    fr_metric: MetricPolicy | None
+    nr_metric: MetricPolicy | None
+    pu_metric: MetricPolicy | None
+    res_metric: MetricPolicy | None
+    bots: bool
+    # What fulfils each response metric; None: a public agent reply (the default).
+    fr_test: Callable[[Event], bool] | None
+    nr_test: Callable[[Event], bool] | None
+    pu_test: Callable[[Event], bool] | None
+    fr_owns: bool  # first_response is fulfilled by an assignment
+    supersedes: bool  # periodic_update: customer_message_stops
+    latest: bool  # next_response: counts_from latest_customer_message
+    fr_deferred: bool  # starts: first_business_minute
+    res_deferred: bool
+    # Only a deferred start can be answered before it starts (see _off); without one the
+    # clocks are switched off directly, saving a call per stop.
+    off: Callable[..., None]
+
+
+_PLANS: dict[int, tuple[Policy, _Plan]] = {}
+
+
+def _plan(policy: Policy) -> _Plan:
+    cached = _PLANS.get(id(policy))
+    if cached is not None and cached[0] is policy:
+        return cached[1]
+    by_kind: dict[str, MetricPolicy] = {m.kind: m for m in policy.metrics}
+    fr = by_kind.get(FIRST_RESPONSE)
+    nr = by_kind.get(NEXT_RESPONSE)
+    pu = by_kind.get(PERIODIC_UPDATE)
+    res = by_kind.get(RESOLUTION)
+    bots = policy.bot_replies_count
+    deferred = any(m.starts == FIRST_BUSINESS_MINUTE for m in policy.metrics)
+    plan = _Plan(
+        fr,
+        nr,
+        pu,
+        res,
+        bots,
+        _fulfilment(fr.fulfilled_by, bots) if fr is not None else None,
+        _fulfilment(nr.fulfilled_by, bots) if nr is not None else None,
+        _fulfilment(pu.fulfilled_by, bots) if pu is not None else None,
+        fr is not None and fr.fulfilled_by == ASSIGNMENT,
+        pu is not None and pu.customer_message_stops,
+        nr is not None and nr.counts_from == LATEST_CUSTOMER_MESSAGE,
+        fr is not None and fr.starts == FIRST_BUSINESS_MINUTE,
+        res is not None and res.starts == FIRST_BUSINESS_MINUTE,
+        _off if deferred else RawClock.switch_off,
+    )
+    if len(_PLANS) > 1024:  # policies are few; a long-lived process may load new sets
+        _PLANS.clear()
+    _PLANS[id(policy)] = (policy, plan)
+    return plan
+
+
 def walk(events: Sequence[Event], policy: Policy) -> Walk:
     """Switch every metric's clocks on and off along ``events`` (all at or before ``now``).
 
@@ -170,12 +228,14 @@ def walk(events: Sequence[Event], policy: Policy) -> Walk:
     starts, fulfils, cancels and resumes each clock under its metric's rules are decided
     here and nowhere else.
     """
-    by_kind: dict[str, MetricPolicy] = {m.kind: m for m in policy.metrics}
-    fr_metric = by_kind.get(FIRST_RESPONSE)
-    nr_metric = by_kind.get(NEXT_RESPONSE)
-    pu_metric = by_kind.get(PERIODIC_UPDATE)
-    res_metric = by_kind.get(RESOLUTION)
-    bots = policy.bot_replies_count
+    plan = _plan(policy)
+    fr_metric, nr_metric, pu_metric, res_metric = (
+        plan.fr_metric,
+        plan.nr_metric,
+        plan.pu_metric,
+        plan.res_metric,
+    )
+    bots = plan.bots
 
     created = events[0]
     status = created.status or "new"
@@ -193,34 +253,25 @@ def walk(events: Sequence[Event], policy: Policy) -> Walk:
         raws.append(raw)
         return raw
 
-    def opening(metric: MetricPolicy) -> int:
-        if metric.starts == FIRST_BUSINESS_MINUTE:
-            return policy.calendar.next_open(created.at)
-        return created.at
-
     fr: RawClock | None = None
     if (
         fr_metric is not None
         and not stopped
         and (fr_metric.staff_created or not staff_created(events))
     ):
-        fr = start(fr_metric, opening(fr_metric), created)
-        if fr_metric.fulfilled_by == ASSIGNMENT and created.assignee:
+        at = policy.calendar.next_open(created.at) if plan.fr_deferred else created.at
+        fr = start(fr_metric, at, created)
+        if plan.fr_owns and created.assignee:
             _off(fr, created.at, FULFILLED, 1, created, created.assignee)
-    res = (
-        start(res_metric, opening(res_metric), created)
-        if res_metric is not None and not stopped
-        else None
-    )
+    res: RawClock | None = None
+    if res_metric is not None and not stopped:
+        at = policy.calendar.next_open(created.at) if plan.res_deferred else created.at
+        res = start(res_metric, at, created)
     nr: RawClock | None = None
     pu: RawClock | None = None
-    # What fulfils each response metric; None: a public agent reply (the default).
-    fr_test = _fulfilment(fr_metric.fulfilled_by, bots) if fr_metric is not None else None
-    nr_test = _fulfilment(nr_metric.fulfilled_by, bots) if nr_metric is not None else None
-    pu_test = _fulfilment(pu_metric.fulfilled_by, bots) if pu_metric is not None else None
-    fr_owns = fr_metric is not None and fr_metric.fulfilled_by == ASSIGNMENT
-    supersedes = pu_metric is not None and pu_metric.customer_message_stops
-    latest = nr_metric is not None and nr_metric.counts_from == LATEST_CUSTOMER_MESSAGE
+    off = plan.off
+    fr_test, nr_test, pu_test = plan.fr_test, plan.nr_test, plan.pu_test
+    fr_owns, supersedes, latest = plan.fr_owns, plan.supersedes, plan.latest
     answered = False  # a message that fulfils next_response has been written
     waiting_on_reopen = False  # a customer wrote while the ticket was solved or closed
 
@@ -238,7 +289,7 @@ def walk(events: Sequence[Event], policy: Policy) -> Walk:
                     continue
                 superseded = None
                 if supersedes and pu is not None and pu.running:
-                    _off(pu, at, SUPERSEDED, len(priorities), event)
+                    off(pu, at, SUPERSEDED, len(priorities), event)
                     superseded = pu
                 if nr_metric is not None and answered:
                     if nr is None or not nr.running:
@@ -259,25 +310,25 @@ def walk(events: Sequence[Event], policy: Policy) -> Walk:
                 and not fr_owns
                 and (reply if fr_test is None else fr_test(event))
             ):
-                _off(fr, at, FULFILLED, len(priorities), event, event.agent)
+                off(fr, at, FULFILLED, len(priorities), event, event.agent)
             if nr_metric is not None and (reply if nr_test is None else nr_test(event)):
                 answered = True
                 if nr is not None and nr.running:
-                    _off(nr, at, FULFILLED, len(priorities), event, event.agent)
+                    off(nr, at, FULFILLED, len(priorities), event, event.agent)
             if pu_metric is not None and (reply if pu_test is None else pu_test(event)):
                 if pu is not None and pu.running:
-                    _off(pu, at, FULFILLED, len(priorities), event, event.agent)
+                    off(pu, at, FULFILLED, len(priorities), event, event.agent)
                 if not stopped:
                     pu = start(pu_metric, at, event)
         elif kind == "status":
-            new_status = status_after(event, status)
+            new_status = event.status or status  # attributes.status_after, inlined: hot path
             now_stopped = new_status in STOPPED_STATUSES
             if now_stopped and not stopped:
                 for raw in (fr, nr, pu):
                     if raw is not None and raw.running and raw.metric.when_solved == STOP:
-                        _off(raw, at, SOLVED, len(priorities), event)
+                        off(raw, at, SOLVED, len(priorities), event)
                 if res is not None and res.running:
-                    _off(res, at, SOLVED, len(priorities), event)
+                    off(res, at, SOLVED, len(priorities), event)
             elif stopped and not now_stopped:
                 if res_metric is None:
                     pass
@@ -305,7 +356,7 @@ def walk(events: Sequence[Event], policy: Policy) -> Walk:
                 priorities.append(event.priority)
                 priority_events.append(event)
             if fr_owns and event.assignee and fr is not None and fr.running:
-                _off(fr, at, FULFILLED, len(priorities), event, event.assignee)
+                off(fr, at, FULFILLED, len(priorities), event, event.assignee)
     return raws, statuses, priorities, priority_events
 
 
