@@ -43,7 +43,9 @@ def scheduler() -> Iterator[str]:
             threads_per_worker=1,
             processes=True,
             host="127.0.0.1",
-            dashboard_address=None,
+            # Any free port for the scheduler's HTTP server: None would take 8787, which
+            # another cluster on the machine may hold (a warning, made an error here).
+            dashboard_address=":0",
         )
     try:
         yield cluster.scheduler_address
@@ -232,9 +234,18 @@ def test_a_scheduler_without_workers_is_a_user_error():
             n_workers=0,
             processes=True,
             host="127.0.0.1",
-            dashboard_address=":0",  # the module's cluster has the default port
+            dashboard_address=":0",
         ) as empty,
         pytest.raises(UserError, match="has no workers"),
         connected(empty.scheduler_address, timeout=1),
     ):
         pass
+
+
+@pytest.mark.parametrize("name", ["grouped.parquet", "shuffled"])
+def test_a_relative_path_is_named_as_given(scheduler, inputs, name, monkeypatch):
+    monkeypatch.chdir(inputs[name].parent)
+    command = ["audit", "-p", str(ROOT / "policies"), "-e", inputs[name].name, "--at", AT, "--json"]
+    local = _run(command)
+    assert json.loads(local[1])["input"]["source"] == inputs[name].name
+    assert _run([*command, "--scheduler", scheduler]) == local
