@@ -62,7 +62,7 @@ def main() -> int:
     generated = events_file(args.tickets, args.cache)
     at = (START + dt.timedelta(days=DAYS)).strftime("%Y-%m-%dT%H:%M:%SZ")
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address=None) as cluster:  # fmt: skip
+                      dashboard_address="127.0.0.1:0") as cluster:  # fmt: skip
         for order, fmt in itertools.product(args.order, args.formats):
             events = shuffled(generated) if order == "shuffled" else generated
             source = converted(events, fmt)

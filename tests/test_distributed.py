@@ -43,9 +43,7 @@ def scheduler() -> Iterator[str]:
             threads_per_worker=1,
             processes=True,
             host="127.0.0.1",
-            # Any free port for the scheduler's HTTP server: None would take 8787, which
-            # another cluster on the machine may hold (a warning, made an error here).
-            dashboard_address=":0",
+            dashboard_address="127.0.0.1:0",  # None means the default port 8787
         )
     try:
         yield cluster.scheduler_address
@@ -234,7 +232,7 @@ def test_a_scheduler_without_workers_is_a_user_error():
             n_workers=0,
             processes=True,
             host="127.0.0.1",
-            dashboard_address=":0",
+            dashboard_address="127.0.0.1:0",
         ) as empty,
         pytest.raises(UserError, match="has no workers"),
         connected(empty.scheduler_address, timeout=1),

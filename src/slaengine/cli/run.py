@@ -49,9 +49,9 @@ def run(args: argparse.Namespace) -> int:
     sources = command_plugins().sources()
     if not sources and not args.once:
         print("note: no event sources are configured; only the clock advances", file=sys.stderr)
-    if engine.store.dialect.name == "sqlite":
-        # One worker per SQLite file: rows a killed predecessor had claimed are free now.
-        engine.store.release_leases()
+    # Rows a killed predecessor had claimed are free now (on PostgreSQL, those no live
+    # worker holds: another worker's claims stay its own).
+    engine.store.release_leases()
     worker = Worker(
         engine,
         Dispatcher(engine.store, routing.deliverers, settings.backoff, settings.lease),
