@@ -238,3 +238,12 @@ def test_a_scheduler_without_workers_is_a_user_error():
         connected(empty.scheduler_address, timeout=1),
     ):
         pass
+
+
+@pytest.mark.parametrize("name", ["grouped.parquet", "shuffled"])
+def test_a_relative_path_is_named_as_given(scheduler, inputs, name, monkeypatch):
+    monkeypatch.chdir(inputs[name].parent)
+    command = ["audit", "-p", str(ROOT / "policies"), "-e", inputs[name].name, "--at", AT, "--json"]
+    local = _run(command)
+    assert json.loads(local[1])["input"]["source"] == inputs[name].name
+    assert _run([*command, "--scheduler", scheduler]) == local

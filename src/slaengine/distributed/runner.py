@@ -27,6 +27,7 @@ import os
 import tempfile
 import types
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Final, TypeVar
 
@@ -89,8 +90,9 @@ def map_tickets_dask(
         if is_parquet(path):
             ranges = parquet_ranges(path, partitions)
             if ranges is not None:
-                return run.ranges(ranges)
-            return run.shuffle_parquet(os.fspath(path))
+                # Workers open the file by its absolute path: their directory may be another.
+                return run.ranges([replace(r, path=os.path.abspath(r.path)) for r in ranges])
+            return run.shuffle_parquet(os.path.abspath(path))
         if str(path) == "-" or is_table(path):
             return run.spilled(path)
         if _chunkable(path):
@@ -218,7 +220,7 @@ class _Run:
         chunk_bytes = max(1 << 16, estimated_size(path) // self.count)
         if not _readable_in_ranges(path):
             return self.client_chunks(path, chunk_bytes)
-        name = os.fspath(path)
+        name = os.path.abspath(path)
         cuts = plan.chunk_cuts(name, chunk_bytes)
         try:
             firsts, _ = self.counted(name, cuts)
@@ -266,7 +268,7 @@ class _Run:
         """Any JSON Lines file: split by ticket on the workers, one shuffle."""
         if not _readable_in_ranges(path):
             return self.spilled(path)
-        name = os.fspath(path)
+        name = os.path.abspath(path)
         size = os.path.getsize(name)
         cuts = plan.line_blocks(name, max(1 << 20, min(READ_BLOCK, size // self.count + 1)))
         try:
