@@ -169,6 +169,15 @@ def test_events_json_lines_say_which_line(server):
     assert "NaN is not a number JSON allows" in reasons[3]
 
 
+def test_a_byte_order_mark_before_json_lines_is_no_content(server):
+    body = "\ufeff" + json.dumps(created("T-bom")) + "\n"
+    with client(server) as http:
+        answer = http.post(
+            "/events", content=body.encode(), headers={"Content-Type": "application/x-ndjson"}
+        )
+    assert [(e["line"], e["status"]) for e in answer.json()["events"]] == [(1, "accepted")]
+
+
 def test_a_single_object_is_one_event(server):
     with client(server) as http:
         body = post_json(http, "/events", created("T-9")).json()

@@ -116,6 +116,9 @@ def split_events(body: bytes, content_type: str | None) -> tuple[str, list[Item]
         return "index", [_as_item(index, value) for index, value in enumerate(document)]
     if kind in JSON_LINES_TYPES:
         items = []
+        # A byte order mark before the first line (Windows tools write one) is no content,
+        # as in a JSON body.
+        body = body.removeprefix(b"\xef\xbb\xbf")
         for number, raw in enumerate(body.split(b"\n"), start=1):
             if not raw.strip():
                 continue
