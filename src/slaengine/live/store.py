@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import time
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -69,6 +70,20 @@ def _create_private(path: str) -> None:
         pass
     except OSError as exc:
         raise UserError(f"state: cannot create {path!r}: {exc.strerror or exc}") from None
+
+
+def _wal(connection: sqlite3.Connection) -> None:
+    # Switching a new file to WAL needs it alone for a moment, and SQLite answers
+    # "locked" at once rather than waiting: two processes opening a new state
+    # together (serve and run) retry briefly instead of failing.
+    for attempt in range(100):
+        try:
+            connection.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == 99:
+                raise
+            time.sleep(0.05)
 
 
 def event_problem(ticket: str, payload: str) -> str | None:
@@ -156,7 +171,7 @@ class Store(EventQueries, ClockQueries, SpikeQueries):
             connection = sqlite3.connect(
                 path, isolation_level=None, timeout=30.0, check_same_thread=False
             )
-            connection.execute("PRAGMA journal_mode=WAL")
+            _wal(connection)
             connection.execute("PRAGMA synchronous=NORMAL")
             connection.execute("PRAGMA foreign_keys=ON")
             store = cls(connection, SQLITE, path)
