@@ -284,8 +284,9 @@ def walk(events: Sequence[Event], policy: Policy) -> Walk:
                 if not event.public:
                     continue
                 if stopped:
-                    # Written to a solved ticket: the customer waits once it reopens.
-                    waiting_on_reopen = True
+                    # Written to a solved ticket after the first reply: the customer waits
+                    # once it reopens (before the first reply the wait is first_response's).
+                    waiting_on_reopen = waiting_on_reopen or answered
                     continue
                 superseded = None
                 if supersedes and pu is not None and pu.running:
@@ -313,6 +314,7 @@ def walk(events: Sequence[Event], policy: Policy) -> Walk:
                 off(fr, at, FULFILLED, len(priorities), event, event.agent)
             if nr_metric is not None and (reply if nr_test is None else nr_test(event)):
                 answered = True
+                waiting_on_reopen = False  # answered while solved: nobody waits at the reopen
                 if nr is not None and nr.running:
                     off(nr, at, FULFILLED, len(priorities), event, event.agent)
             if pu_metric is not None and (reply if pu_test is None else pu_test(event)):
@@ -339,12 +341,7 @@ def walk(events: Sequence[Event], policy: Policy) -> Walk:
                 elif not res.running:
                     facts = res.rule_facts()  # on_reopen: stays_met
                     facts.ignored_reopen = facts.ignored_reopen or event
-                if (
-                    waiting_on_reopen
-                    and answered
-                    and nr_metric is not None
-                    and (nr is None or not nr.running)
-                ):
+                if waiting_on_reopen and nr_metric is not None and (nr is None or not nr.running):
                     nr = start(nr_metric, at, event)
                 waiting_on_reopen = False
             stopped = now_stopped

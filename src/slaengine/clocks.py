@@ -184,11 +184,13 @@ def _measure(
     if metric.alerts:
         spans = segments if segments is not None else [(start, end)]
         project = running and not paused_now
+        # A clock whose deferred start is still ahead projects its points from that start.
+        origin = max(end, start)
         alerts = tuple(
             Alert(
                 rule.kind,
                 rule.level,
-                _reached(calendar, spans, rule.threshold(target), end, elapsed, project),
+                _reached(calendar, spans, rule.threshold(target), origin, elapsed, project),
                 rule.notify,
             )
             for rule in metric.alerts

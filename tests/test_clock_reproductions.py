@@ -1,0 +1,275 @@
+"""Clock results that once contradicted docs/metrics.md and docs/policies.md, with their figures.
+
+Each case runs ``slaengine evaluate --format json`` on a policy file and an events file and
+checks the figures the documentation gives. The office calendar is Berlin 09:00-17:00 on
+weekdays: 08:00-16:00 UTC in December. 2025-12-06 is a Saturday.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from slaengine.cli import main
+from slaengine.live import LiveEngine, Store
+from slaengine.policy import loads_policies
+from slaengine.timeline import parse_instant
+
+OFFICE = """version: 1
+calendars:
+  office:
+    timezone: Europe/Berlin
+    hours:
+      mon-fri: ["09:00-17:00"]
+policies:
+  - name: p
+    calendar: office
+    metrics:
+"""
+DEFERRED = OFFICE + "      resolution: {targets: 8h, calendar: 24x7, starts: first_business_minute}\n"
+DEFERRED_ALERTS = OFFICE + (
+    "      resolution: {targets: 8h, calendar: 24x7, starts: first_business_minute,\n"
+    "                   warn_at: [50%], escalations: [{after: 1h}]}\n"
+)
+ROUND_THE_CLOCK = """version: 1
+policies:
+  - name: p
+    calendar: 24x7
+    metrics:
+"""
+
+
+def line(at: str, kind: str, **fields: Any) -> dict[str, Any]:
+    found = {"ticket": "T", "at": at, "type": kind, **fields}
+    if kind == "created":
+        found.setdefault("channel", "chat")
+        found.setdefault("priority", "normal")
+    return found
+
+
+def evaluate(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], policy: str, events: list[Any], at: str
+) -> dict[str, Any]:
+    """The ticket ``slaengine evaluate --format json --at AT`` prints."""
+    (tmp_path / "policy.yaml").write_text(policy, encoding="utf-8")
+    lines = "".join(json.dumps(e) + "\n" for e in events)
+    (tmp_path / "events.jsonl").write_text(lines, encoding="utf-8")
+    args = ["evaluate", "-p", str(tmp_path / "policy.yaml"), "-e", str(tmp_path / "events.jsonl")]
+    code = main([*args, "--at", at, "--format", "json"])
+    assert code in (0, 1)
+    [ticket] = [json.loads(text) for text in capsys.readouterr().out.splitlines()]
+    return ticket
+
+
+def clock(ticket: dict[str, Any], metric: str, instance: int = 1) -> dict[str, Any]:
+    [found] = [m for m in ticket["metrics"] if (m["metric"], m["instance"]) == (metric, instance)]
+    return found
+
+
+def figures(found: dict[str, Any], *names: str) -> tuple[Any, ...]:
+    return tuple(found[name] for name in names)
+
+
+# -- a status that never changes pauses --------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("pause_when", "created", "later"),
+    [
+        pytest.param("pending", {"status": "pending"}, [], id="created-pending"),
+        pytest.param("new", {}, [], id="plain-new"),
+        pytest.param(
+            "pending",
+            {"status": "pending"},
+            [line("2025-12-01T09:30:00Z", "status", status="pending")],
+            id="pending-repeated",
+        ),
+    ],
+)
+def test_a_status_that_never_changes_pauses(tmp_path, capsys, pause_when, created, later):
+    policy = ROUND_THE_CLOCK + f"      resolution: {{targets: 8h, pause_when: [{pause_when}]}}\n"
+    events = [line("2025-12-01T09:00:00Z", "created", **created), *later]
+    ticket = evaluate(tmp_path, capsys, policy, events, "2025-12-01T10:00Z")
+    found = clock(ticket, "resolution")
+    assert figures(found, "state", "elapsed_seconds", "paused_seconds", "due") == (
+        "paused",
+        0,
+        3600,
+        None,
+    )
+
+
+# -- warning levels follow the share ---------------------------------------------------
+
+
+def test_warning_levels_are_numbered_by_share_not_by_list_order(tmp_path, capsys):
+    policy = ROUND_THE_CLOCK + "      first_response: {targets: 1h, warn_at: [80%, 50%]}\n"
+    ticket = evaluate(
+        tmp_path, capsys, policy, [line("2025-12-01T09:00:00Z", "created")], "2025-12-01T09:10Z"
+    )
+    alerts = [(a["kind"], a["level"], a["at"]) for a in clock(ticket, "first_response")["alerts"]]
+    assert alerts == [
+        ("warning", 1, "2025-12-01T09:30:00Z"),
+        ("warning", 2, "2025-12-01T09:48:00Z"),
+    ]
+
+
+# -- a deferred start and an early solve and reopen ------------------------------------
+
+SATURDAY_SOLVED_AND_REOPENED = [
+    line("2025-12-06T10:00:00Z", "created"),
+    line("2025-12-06T10:30:00Z", "status", status="solved"),
+    line("2025-12-06T11:00:00Z", "status", status="open"),
+]
+
+
+def test_reopen_before_a_deferred_start_counts_from_the_start(tmp_path, capsys):
+    ticket = evaluate(
+        tmp_path, capsys, DEFERRED, SATURDAY_SOLVED_AND_REOPENED, "2025-12-08T09:00Z"
+    )
+    found = clock(ticket, "resolution")
+    assert figures(found, "state", "start", "elapsed_seconds", "due", "stop") == (
+        "active",
+        "2025-12-08T08:00:00Z",
+        3600,
+        "2025-12-08T16:00:00Z",
+        None,
+    )
+
+
+def test_solved_again_before_a_deferred_start_stops_at_the_start(tmp_path, capsys):
+    """Solved again at 11:30 on Saturday: the stop is the start, never before it."""
+    events = [*SATURDAY_SOLVED_AND_REOPENED, line("2025-12-06T11:30:00Z", "status", status="solved")]
+    ticket = evaluate(tmp_path, capsys, DEFERRED, events, "2025-12-08T09:00Z")
+    found = clock(ticket, "resolution")
+    assert figures(found, "state", "start", "stop", "stop_reason", "elapsed_seconds", "due") == (
+        "achieved",
+        "2025-12-08T08:00:00Z",
+        "2025-12-08T08:00:00Z",
+        "solved",
+        0,
+        "2025-12-08T16:00:00Z",
+    )
+
+
+# -- alerts of a clock that has not started yet ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("events", "at"),
+    [
+        pytest.param([line("2025-12-06T10:00:00Z", "created")], "2025-12-06T12:00Z", id="plain"),
+        pytest.param(
+            [
+                line("2025-12-06T10:00:00Z", "created"),
+                line("2025-12-06T11:00:00Z", "status", status="pending"),
+                line("2025-12-06T11:30:00Z", "status", status="open"),
+            ],
+            "2025-12-07T12:00Z",
+            id="after-a-status-change",
+        ),
+    ],
+)
+def test_alerts_of_a_clock_not_yet_started_count_from_its_start(tmp_path, capsys, events, at):
+    policy = DEFERRED_ALERTS.replace("escalations:", "pause_when: [pending], escalations:")
+    ticket = evaluate(tmp_path, capsys, policy, events, at)
+    found = clock(ticket, "resolution")
+    assert figures(found, "state", "start", "due", "elapsed_seconds") == (
+        "active",
+        "2025-12-08T08:00:00Z",
+        "2025-12-08T16:00:00Z",
+        0,
+    )
+    assert [(a["kind"], a["level"], a["at"]) for a in found["alerts"]] == [
+        ("warning", 1, "2025-12-08T12:00:00Z"),
+        ("escalation", 1, "2025-12-08T17:00:00Z"),
+    ]
+
+
+def test_the_live_engine_schedules_a_deferred_clock_from_its_start(tmp_path):
+    policies = loads_policies(DEFERRED_ALERTS, "deferred.yaml")
+    store = Store.open(tmp_path / "state.db")
+    try:
+        engine = LiveEngine(policies, store, lambda notification: ("ops",))
+        created = parse_instant("2025-12-06T10:00:00Z")
+        engine.ingest([line("2025-12-06T10:00:00Z", "created", id="e1")], created)
+        saturday = parse_instant("2025-12-06T12:00:00Z")
+        assert engine.advance(saturday).notifications == ()
+        [status] = engine.status("T", saturday).metrics
+        assert status.next_alert is not None
+        assert (status.next_alert.kind, status.next_alert.at) == (
+            "warning",
+            parse_instant("2025-12-08T12:00:00Z"),
+        )
+        # Nothing to look at before Monday's warning point.
+        assert store.next_wake() == parse_instant("2025-12-08T12:00:00Z")
+        monday = engine.advance(parse_instant("2025-12-08T12:00:00Z"))
+        assert [(n.kind, n.level, n.at) for n in monday.notifications] == [
+            ("warning", 1, parse_instant("2025-12-08T12:00:00Z"))
+        ]
+        later = engine.advance(parse_instant("2025-12-08T17:00:01Z"))
+        assert sorted((n.kind, n.at) for n in later.notifications) == [
+            ("breach", parse_instant("2025-12-08T16:00:00Z")),
+            ("escalation", parse_instant("2025-12-08T17:00:00Z")),
+        ]
+    finally:
+        store.close()
+
+
+# -- a customer message while solved, before any reply ---------------------------------
+
+RESPONSES = ROUND_THE_CLOCK + (
+    "      first_response: {targets: 1h}\n"
+    "      next_response: {targets: 1h}\n"
+    "      resolution: {targets: 24h}\n"
+)
+
+
+def test_customer_message_while_solved_before_any_reply_starts_nothing(tmp_path, capsys):
+    events = [
+        line("2025-12-01T09:00:00Z", "created"),
+        line("2025-12-01T09:10:00Z", "status", status="solved"),
+        line("2025-12-01T09:20:00Z", "message", author="customer"),
+        line("2025-12-01T09:25:00Z", "message", author="agent", agent="lea"),
+        line("2025-12-01T09:30:00Z", "status", status="open"),
+    ]
+    ticket = evaluate(tmp_path, capsys, RESPONSES, events, "2025-12-01T10:00Z")
+    assert [(m["metric"], m["state"]) for m in ticket["metrics"]] == [
+        ("first_response", "cancelled"),
+        ("resolution", "active"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("steps", "start"),
+    [
+        pytest.param(
+            [("09:20", "customer"), ("09:25", "agent")], None, id="answered-while-solved"
+        ),
+        pytest.param(
+            [("09:20", "agent"), ("09:25", "customer")],
+            "2025-12-01T09:30:00Z",
+            id="wrote-after-the-answer",
+        ),
+        pytest.param([("09:20", "customer")], "2025-12-01T09:30:00Z", id="unanswered"),
+    ],
+)
+def test_customer_message_while_solved_after_a_reply(tmp_path, capsys, steps, start):
+    """After the first reply, a customer message to a solved ticket starts next_response at
+    the reopen, unless an agent answered it before the reopen."""
+    events = [
+        line("2025-12-01T09:00:00Z", "created"),
+        line("2025-12-01T09:05:00Z", "message", author="agent", agent="lea"),
+        line("2025-12-01T09:10:00Z", "status", status="solved"),
+        *(
+            line(f"2025-12-01T{hhmm}:00Z", "message", author=author)
+            for hhmm, author in steps
+        ),
+        line("2025-12-01T09:30:00Z", "status", status="open"),
+    ]
+    ticket = evaluate(tmp_path, capsys, RESPONSES, events, "2025-12-01T10:00Z")
+    starts = [m["start"] for m in ticket["metrics"] if m["metric"] == "next_response"]
+    assert starts == ([] if start is None else [start])
