@@ -29,7 +29,9 @@ policies:
     calendar: office
     metrics:
 """
-DEFERRED = OFFICE + "      resolution: {targets: 8h, calendar: 24x7, starts: first_business_minute}\n"
+DEFERRED = (
+    OFFICE + "      resolution: {targets: 8h, calendar: 24x7, starts: first_business_minute}\n"
+)
 DEFERRED_ALERTS = OFFICE + (
     "      resolution: {targets: 8h, calendar: 24x7, starts: first_business_minute,\n"
     "                   warn_at: [50%], escalations: [{after: 1h}]}\n"
@@ -127,9 +129,7 @@ SATURDAY_SOLVED_AND_REOPENED = [
 
 
 def test_reopen_before_a_deferred_start_counts_from_the_start(tmp_path, capsys):
-    ticket = evaluate(
-        tmp_path, capsys, DEFERRED, SATURDAY_SOLVED_AND_REOPENED, "2025-12-08T09:00Z"
-    )
+    ticket = evaluate(tmp_path, capsys, DEFERRED, SATURDAY_SOLVED_AND_REOPENED, "2025-12-08T09:00Z")
     found = clock(ticket, "resolution")
     assert figures(found, "state", "start", "elapsed_seconds", "due", "stop") == (
         "active",
@@ -142,7 +142,10 @@ def test_reopen_before_a_deferred_start_counts_from_the_start(tmp_path, capsys):
 
 def test_solved_again_before_a_deferred_start_stops_at_the_start(tmp_path, capsys):
     """Solved again at 11:30 on Saturday: the stop is the start, never before it."""
-    events = [*SATURDAY_SOLVED_AND_REOPENED, line("2025-12-06T11:30:00Z", "status", status="solved")]
+    events = [
+        *SATURDAY_SOLVED_AND_REOPENED,
+        line("2025-12-06T11:30:00Z", "status", status="solved"),
+    ]
     ticket = evaluate(tmp_path, capsys, DEFERRED, events, "2025-12-08T09:00Z")
     found = clock(ticket, "resolution")
     assert figures(found, "state", "start", "stop", "stop_reason", "elapsed_seconds", "due") == (
@@ -246,9 +249,7 @@ def test_customer_message_while_solved_before_any_reply_starts_nothing(tmp_path,
 @pytest.mark.parametrize(
     ("steps", "start"),
     [
-        pytest.param(
-            [("09:20", "customer"), ("09:25", "agent")], None, id="answered-while-solved"
-        ),
+        pytest.param([("09:20", "customer"), ("09:25", "agent")], None, id="answered-while-solved"),
         pytest.param(
             [("09:20", "agent"), ("09:25", "customer")],
             "2025-12-01T09:30:00Z",
@@ -264,10 +265,7 @@ def test_customer_message_while_solved_after_a_reply(tmp_path, capsys, steps, st
         line("2025-12-01T09:00:00Z", "created"),
         line("2025-12-01T09:05:00Z", "message", author="agent", agent="lea"),
         line("2025-12-01T09:10:00Z", "status", status="solved"),
-        *(
-            line(f"2025-12-01T{hhmm}:00Z", "message", author=author)
-            for hhmm, author in steps
-        ),
+        *(line(f"2025-12-01T{hhmm}:00Z", "message", author=author) for hhmm, author in steps),
         line("2025-12-01T09:30:00Z", "status", status="open"),
     ]
     ticket = evaluate(tmp_path, capsys, RESPONSES, events, "2025-12-01T10:00Z")
