@@ -271,3 +271,187 @@ def test_customer_message_while_solved_after_a_reply(tmp_path, capsys, steps, st
     ticket = evaluate(tmp_path, capsys, RESPONSES, events, "2025-12-01T10:00Z")
     starts = [m["start"] for m in ticket["metrics"] if m["metric"] == "next_response"]
     assert starts == ([] if start is None else [start])
+
+
+# -- customer messages while solved under when_solved: pause ---------------------------
+
+PAUSED_THROUGH_SOLVE = ROUND_THE_CLOCK + (
+    "      next_response: {targets: 1h, when_solved: pause, counts_from: latest_customer_message}\n"
+    "      periodic_update: {targets: 2h, when_solved: pause, customer_message_stops: true}\n"
+)
+
+
+def test_customer_message_while_solved_supersedes_a_paused_update(tmp_path, capsys):
+    """A behaviour change: the paused update clock ran on after the reopen beside the new
+    next_response instance."""
+    events = [
+        line("2025-12-01T09:00:00Z", "created"),
+        line("2025-12-01T09:10:00Z", "message", author="agent"),
+        line("2025-12-01T09:30:00Z", "status", status="solved"),
+        line("2025-12-01T09:40:00Z", "message", author="customer"),
+        line("2025-12-01T10:00:00Z", "status", status="open"),
+    ]
+    ticket = evaluate(tmp_path, capsys, PAUSED_THROUGH_SOLVE, events, "2025-12-01T10:30Z")
+    names = ("state", "start", "stop", "stop_reason", "elapsed_seconds", "paused_seconds")
+    assert figures(clock(ticket, "periodic_update"), *names) == (
+        "cancelled",
+        "2025-12-01T09:10:00Z",
+        "2025-12-01T09:40:00Z",
+        "superseded",
+        1200,
+        600,
+    )
+    assert figures(clock(ticket, "next_response"), *names) == (
+        "active",
+        "2025-12-01T10:00:00Z",
+        None,
+        None,
+        1800,
+        0,
+    )
+
+
+def test_customer_message_while_solved_moves_a_paused_latest_wait(tmp_path, capsys):
+    """A behaviour change: the paused instance kept counting from the earlier message."""
+    events = [
+        line("2025-12-01T09:00:00Z", "created"),
+        line("2025-12-01T09:10:00Z", "message", author="agent"),
+        line("2025-12-01T09:20:00Z", "message", author="customer"),
+        line("2025-12-01T09:30:00Z", "status", status="solved"),
+        line("2025-12-01T09:40:00Z", "message", author="customer"),
+        line("2025-12-01T10:00:00Z", "status", status="open"),
+    ]
+    ticket = evaluate(tmp_path, capsys, PAUSED_THROUGH_SOLVE, events, "2025-12-01T10:30Z")
+    found = clock(ticket, "next_response")
+    assert figures(found, "state", "start", "due", "elapsed_seconds", "paused_seconds") == (
+        "active",
+        "2025-12-01T09:40:00Z",
+        "2025-12-01T11:00:00Z",
+        1800,
+        1200,
+    )
+    assert [c["metric"] for c in ticket["metrics"]] == ["next_response", "periodic_update"]
+
+
+# -- escalations of a clock that stopped without breaching -----------------------------
+
+
+@pytest.mark.parametrize(
+    ("precision", "reply", "created"),
+    [
+        pytest.param("", "2025-12-01T10:00:00Z", "2025-12-01T09:00:00Z", id="exactly-at-target"),
+        pytest.param(
+            "    precision: minutes\n",
+            "2025-12-01T10:00:45Z",
+            "2025-12-01T09:00:00Z",
+            id="whole-minutes",
+        ),
+    ],
+)
+def test_a_clock_stopped_within_target_reaches_no_escalation(
+    tmp_path, capsys, precision, reply, created
+):
+    """A behaviour change: `after: 0m` showed the due instant as reached."""
+    policy = ROUND_THE_CLOCK.replace("    metrics:\n", precision + "    metrics:\n") + (
+        "      first_response:\n"
+        "        {targets: 1h, warn_at: [50%], escalations: [{after: 0m}, {after: 30m}]}\n"
+    )
+    events = [line(created, "created"), line(reply, "message", author="agent")]
+    ticket = evaluate(tmp_path, capsys, policy, events, "2025-12-01T12:00Z")
+    found = clock(ticket, "first_response")
+    assert (found["state"], found["elapsed_seconds"]) == ("achieved", 3600)
+    assert [(a["kind"], a["level"], a["at"]) for a in found["alerts"]] == [
+        ("warning", 1, "2025-12-01T09:30:00Z"),
+        ("escalation", 1, None),
+        ("escalation", 2, None),
+    ]
+
+
+def test_a_clock_stopped_at_an_escalation_point_after_the_breach_reached_it(tmp_path, capsys):
+    policy = ROUND_THE_CLOCK + (
+        "      first_response:\n"
+        "        {targets: 1h, warn_at: [50%], escalations: [{after: 0m}, {after: 30m}]}\n"
+    )
+    events = [
+        line("2025-12-01T09:00:00Z", "created"),
+        line("2025-12-01T10:30:00Z", "message", author="agent"),
+    ]
+    ticket = evaluate(tmp_path, capsys, policy, events, "2025-12-01T12:00Z")
+    found = clock(ticket, "first_response")
+    assert found["state"] == "breached"
+    assert [(a["kind"], a["level"], a["at"]) for a in found["alerts"]] == [
+        ("warning", 1, "2025-12-01T09:30:00Z"),
+        ("escalation", 1, "2025-12-01T10:00:00Z"),
+        ("escalation", 2, "2025-12-01T10:30:00Z"),
+    ]
+
+
+def _live(tmp_path: Path, policy: str, events: list[dict[str, Any]]) -> LiveEngine:
+    store = Store.open(tmp_path / "state.db")
+    engine = LiveEngine(loads_policies(policy, "live.yaml"), store, lambda notification: ("ops",))
+    stamped = [{"id": f"e{i}", **e} for i, e in enumerate(events)]
+    engine.ingest(stamped, parse_instant(events[0]["at"]))
+    return engine
+
+
+def _delivered_until(engine: LiveEngine, start: str, end: str) -> list[tuple[str, str, int, str]]:
+    """Advance from ``start`` to ``end`` wake by wake: (advanced at, kind, level, point)."""
+    from slaengine.calendar import format_utc
+
+    found = []
+    now: int | None = parse_instant(start)
+    while now is not None and now <= parse_instant(end):
+        for n in engine.advance(now).notifications:
+            found.append((format_utc(now), n.kind, n.level, format_utc(n.at)))
+        now = engine.store.next_wake()
+    return found
+
+
+def test_the_live_engine_sends_no_escalation_for_a_reply_at_the_target(tmp_path):
+    policy = ROUND_THE_CLOCK + (
+        "      first_response:\n"
+        "        {targets: 1h, warn_at: [50%], escalations: [{after: 0m}, {after: 30m}]}\n"
+    )
+    engine = _live(
+        tmp_path,
+        policy,
+        [
+            line("2025-12-01T09:00:00Z", "created", ticket="X-1"),
+            line("2025-12-01T10:00:00Z", "message", ticket="X-1", author="agent"),
+            line("2025-12-01T09:00:00Z", "created", ticket="X-3"),
+            line("2025-12-01T10:30:00Z", "message", ticket="X-3", author="agent"),
+        ],
+    )
+    try:
+        sent = _delivered_until(engine, "2025-12-01T09:00:00Z", "2025-12-01T12:00:00Z")
+    finally:
+        engine.store.close()
+    assert sorted(sent) == sorted(
+        [
+            ("2025-12-01T09:30:00Z", "warning", 1, "2025-12-01T09:30:00Z"),  # X-1
+            ("2025-12-01T09:30:00Z", "warning", 1, "2025-12-01T09:30:00Z"),  # X-3
+            ("2025-12-01T10:00:00Z", "achieved", 0, "2025-12-01T10:00:00Z"),  # X-1
+            ("2025-12-01T10:00:01Z", "breach", 0, "2025-12-01T10:00:00Z"),  # X-3
+            ("2025-12-01T10:00:01Z", "escalation", 1, "2025-12-01T10:00:00Z"),
+            ("2025-12-01T10:30:00Z", "escalation", 2, "2025-12-01T10:30:00Z"),
+        ]
+    )
+
+
+def test_the_live_engine_announces_a_reply_before_a_deferred_start_at_the_start(tmp_path):
+    policy = OFFICE + (
+        "      first_response: {targets: 1h, calendar: 24x7, starts: first_business_minute}\n"
+    )
+    engine = _live(
+        tmp_path,
+        policy,
+        [
+            line("2025-12-06T10:00:00Z", "created"),
+            line("2025-12-06T11:00:00Z", "message", author="agent"),
+        ],
+    )
+    try:
+        sent = _delivered_until(engine, "2025-12-06T12:00:00Z", "2025-12-09T00:00:00Z")
+    finally:
+        engine.store.close()
+    assert sent == [("2025-12-08T08:00:00Z", "achieved", 0, "2025-12-08T08:00:00Z")]
