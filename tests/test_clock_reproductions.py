@@ -455,3 +455,46 @@ def test_the_live_engine_announces_a_reply_before_a_deferred_start_at_the_start(
     finally:
         engine.store.close()
     assert sent == [("2025-12-08T08:00:00Z", "achieved", 0, "2025-12-08T08:00:00Z")]
+
+
+def test_the_live_engine_under_whole_minutes(tmp_path):
+    """Warnings at their exact instants; the breach and the `after: 0m` escalation once the
+    whole-minute count is over the target, each carrying the exact due instant."""
+    policy = ROUND_THE_CLOCK.replace("    metrics:\n", "    precision: minutes\n    metrics:\n")
+    policy += (
+        "      first_response:\n"
+        "        {targets: 7m, warn_at: [33%, 50%], escalations: [{after: 0m}]}\n"
+    )
+    engine = _live(tmp_path, policy, [line("2025-12-01T09:00:00Z", "created")])
+    try:
+        sent = _delivered_until(engine, "2025-12-01T09:00:00Z", "2025-12-01T09:10:00Z")
+    finally:
+        engine.store.close()
+    assert sent == [
+        ("2025-12-01T09:02:18Z", "warning", 1, "2025-12-01T09:02:18Z"),
+        ("2025-12-01T09:03:30Z", "warning", 2, "2025-12-01T09:03:30Z"),
+        ("2025-12-01T09:08:00Z", "breach", 0, "2025-12-01T09:07:00Z"),
+        ("2025-12-01T09:08:00Z", "escalation", 1, "2025-12-01T09:07:00Z"),
+    ]
+
+
+def test_a_reply_before_a_deferred_start_has_an_empty_record(tmp_path, capsys):
+    policy = OFFICE + (
+        "      first_response: {targets: 1h, calendar: 24x7, starts: first_business_minute}\n"
+    )
+    (tmp_path / "policy.yaml").write_text(policy, encoding="utf-8")
+    events = [
+        line("2025-12-06T10:00:00Z", "created"),
+        line("2025-12-06T11:00:00Z", "message", author="agent"),
+    ]
+    (tmp_path / "events.jsonl").write_text("".join(json.dumps(e) + "\n" for e in events))
+    args = ["evaluate", "-p", str(tmp_path / "policy.yaml"), "-e", str(tmp_path / "events.jsonl")]
+    assert main([*args, "--at", "2025-12-06T12:00Z", "--format", "json", "--segments"]) == 0
+    [found] = json.loads(capsys.readouterr().out)["metrics"]
+    assert figures(found, "state", "start", "stop", "elapsed_seconds", "segments") == (
+        "achieved",
+        "2025-12-08T08:00:00Z",
+        "2025-12-08T08:00:00Z",
+        0,
+        [],
+    )
