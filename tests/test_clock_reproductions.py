@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from slaengine.calendar import format_utc
 from slaengine.cli import main
 from slaengine.live import LiveEngine, Store
 from slaengine.policy import loads_policies
@@ -396,8 +397,6 @@ def _live(tmp_path: Path, policy: str, events: list[dict[str, Any]]) -> LiveEngi
 
 def _delivered_until(engine: LiveEngine, start: str, end: str) -> list[tuple[str, str, int, str]]:
     """Advance from ``start`` to ``end`` wake by wake: (advanced at, kind, level, point)."""
-    from slaengine.calendar import format_utc
-
     found = []
     now: int | None = parse_instant(start)
     while now is not None and now <= parse_instant(end):
@@ -466,10 +465,21 @@ def test_the_live_engine_under_whole_minutes(tmp_path):
         "        {targets: 7m, warn_at: [33%, 50%], escalations: [{after: 0m}]}\n"
     )
     engine = _live(tmp_path, policy, [line("2025-12-01T09:00:00Z", "created")])
+    evaluations = []
+    advance = engine.advance
+    engine.advance = lambda now: evaluations.append(now) or advance(now)  # type: ignore[method-assign]
     try:
         sent = _delivered_until(engine, "2025-12-01T09:00:00Z", "2025-12-01T09:10:00Z")
     finally:
         engine.store.close()
+    # Woken at each point, not every second while the clock counts its last minute.
+    assert [format_utc(at)[11:19] for at in evaluations] == [
+        "09:00:00",
+        "09:02:18",
+        "09:03:30",
+        "09:07:00",
+        "09:08:00",
+    ]
     assert sent == [
         ("2025-12-01T09:02:18Z", "warning", 1, "2025-12-01T09:02:18Z"),
         ("2025-12-01T09:03:30Z", "warning", 2, "2025-12-01T09:03:30Z"),
