@@ -19,7 +19,6 @@ from slaengine.policy.model import (
     MINUTES,
     NEXT_OPENING,
     PAUSE,
-    RESOLUTION,
     MetricPolicy,
     Policy,
 )
@@ -198,7 +197,7 @@ def _measure(
         state = BREACHED
     elif running:
         state = PAUSED if paused_now else ACTIVE
-    elif raw.stop_reason == FULFILLED or metric.kind == RESOLUTION:
+    elif raw.stop_reason == FULFILLED or metric.solve_fulfils:
         state = ACHIEVED
     else:
         state = CANCELLED
@@ -282,13 +281,18 @@ def run_clocks(
 
 
 def _state(
-    elapsed: int, target: int, running: bool, paused_now: bool, stop_reason: str | None, kind: str
+    elapsed: int,
+    target: int,
+    running: bool,
+    paused_now: bool,
+    stop_reason: str | None,
+    solve_fulfils: bool,
 ) -> str:
     if elapsed > target:
         return BREACHED
     if running:
         return PAUSED if paused_now else ACTIVE
-    if stop_reason == FULFILLED or kind == RESOLUTION:
+    if stop_reason == FULFILLED or solve_fulfils:
         return ACHIEVED
     return CANCELLED
 
@@ -374,7 +378,12 @@ def _apply_rules(
         result.elapsed, result.paused = elapsed, paused
         paused_now = running and bool(pauses) and pauses[-1][1] == -1
         result.state = _state(
-            result.elapsed, result.target, running, paused_now, raw.stop_reason, metric.kind
+            result.elapsed,
+            result.target,
+            running,
+            paused_now,
+            raw.stop_reason,
+            metric.solve_fulfils,
         )
     if running and status_now in metric.hide_when:
         # The deadline is hidden in this status; its time still counts.
