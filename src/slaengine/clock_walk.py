@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from slaengine.clock_triggers import TriggerMachine
 from slaengine.policy.model import (
     AGENT,
     ANY_OUTGOING,
@@ -183,6 +184,8 @@ class _Plan:
     # Only a deferred start can be answered before it starts (see _off); without one the
     # clocks are switched off directly, saving a call per stop.
     off: Callable[..., None]
+    # Metrics defined in YAML: the trigger machine runs them (None when there are none).
+    defined: tuple[MetricPolicy, ...] | None
 
 
 _PLANS: dict[int, tuple[Policy, _Plan]] = {}
@@ -215,6 +218,7 @@ def _plan(policy: Policy) -> _Plan:
         fr is not None and fr.definition.starts == FIRST_BUSINESS_MINUTE,
         res is not None and res.definition.starts == FIRST_BUSINESS_MINUTE,
         _off if deferred else RawClock.switch_off,
+        tuple(m for m in policy.metrics if not m.definition.builtin) or None,
     )
     if len(_PLANS) > 1024:  # policies are few; a long-lived process may load new sets
         _PLANS.clear()
@@ -254,6 +258,15 @@ def walk(events: Sequence[Event], policy: Policy) -> Walk:
         raws.append(raw)
         return raw
 
+    def new_clock(metric: MetricPolicy, number: int, at: int, event: Event) -> RawClock:
+        raw = RawClock(metric, number, [[at, -1]], event)
+        raws.append(raw)
+        return raw
+
+    machine = (
+        TriggerMachine(plan.defined, created, bots, new_clock) if plan.defined is not None else None
+    )
+
     fr: RawClock | None = None
     if (
         fr_metric is not None
@@ -277,6 +290,8 @@ def walk(events: Sequence[Event], policy: Policy) -> Walk:
     waiting_on_reopen = False  # a customer wrote while the ticket was solved or closed
 
     for event in events[1:]:
+        if machine is not None:
+            machine.feed(event, len(priorities))
         kind = event.type
         at = event.at
         if kind == "message":

@@ -14,7 +14,9 @@ from typing import Final
 
 from slaengine.calendar import BusinessCalendar
 from slaengine.clock_record import Adjustment, ClockRecord, Rule, build_record
+from slaengine.clock_triggers import Held, condition_intervals
 from slaengine.clock_walk import RawClock, StatusChange, message_fulfils, walk
+from slaengine.policy.definition import StateCondition
 from slaengine.policy.model import (
     MINUTES,
     NEXT_OPENING,
@@ -113,6 +115,21 @@ def _pause_intervals(
     if paused_since != -1:
         out.append((paused_since, -1))
     return out
+
+
+def _union(a: Sequence[tuple[int, int]], b: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The union of two lists of intervals (end -1: open), in order, overlaps joined."""
+    if not b:
+        return list(a)
+    forever = 1 << 62
+    joined: list[list[int]] = []
+    for start, end in sorted([*a, *b]):
+        stop = forever if end == -1 else end
+        if joined and start <= joined[-1][1]:
+            joined[-1][1] = max(joined[-1][1], stop)
+        else:
+            joined.append([start, stop])
+    return [(start, -1 if stop == forever else stop) for start, stop in joined]
 
 
 def _segments(
@@ -303,16 +320,24 @@ def _run_with_rules(
     raws, statuses, priorities, priority_events = walk(events, policy)
     minutes = policy.precision == MINUTES
     status_now = statuses[-1][1]
-    pause_cache: dict[frozenset[str], list[tuple[int, int]]] = {}
+    pause_cache: dict[
+        tuple[frozenset[str], tuple[StateCondition, ...]],
+        tuple[list[tuple[int, int]], list[Held]],
+    ] = {}
     results: list[ClockResult] = []
     for metric in policy.metrics:
         pause_when = metric.pause_when
         if metric.when_solved == PAUSE:
             pause_when = pause_when | STOPPED_STATUSES
-        pauses = pause_cache.get(pause_when)
-        if pauses is None:
+        key = (pause_when, metric.pause_conditions)
+        cached = pause_cache.get(key)
+        if cached is None:
             paused = len(statuses) > 1 or statuses[0][1] in pause_when
             pauses = _pause_intervals(statuses, pause_when) if paused else []
+            held: list[Held] = []
+            if metric.pause_conditions:
+                held = condition_intervals(events, metric.pause_conditions)
+                pauses = _union(pauses, [(h[0], h[1]) for h in held])
             if minutes:
                 # Pauses are cut at whole minutes, like the time they interrupt.
                 pauses = [
@@ -320,7 +345,8 @@ def _run_with_rules(
                     for a, b in pauses
                     if b == -1 or b - b % 60 > a - a % 60
                 ]
-            pause_cache[pause_when] = pauses
+            cached = pause_cache[key] = (pauses, held)
+        pauses, held = cached
         for raw in raws:
             if raw.metric is not metric:
                 continue
@@ -343,6 +369,7 @@ def _run_with_rules(
                     pause_when,
                     uncounted,
                     adjustments,
+                    held,
                 )
             results.append(result)
     return results
