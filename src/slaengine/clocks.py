@@ -117,6 +117,9 @@ def _pause_intervals(
     return out
 
 
+_NOTHING_HELD: Final[list[Held]] = []  # shared, never changed
+
+
 def _union(a: Sequence[tuple[int, int]], b: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
     """The union of two lists of intervals (end -1: open), in order, overlaps joined."""
     if not b:
@@ -321,7 +324,7 @@ def _run_with_rules(
     minutes = policy.precision == MINUTES
     status_now = statuses[-1][1]
     pause_cache: dict[
-        tuple[frozenset[str], tuple[StateCondition, ...]],
+        frozenset[str] | tuple[frozenset[str], tuple[StateCondition, ...]],
         tuple[list[tuple[int, int]], list[Held]],
     ] = {}
     results: list[ClockResult] = []
@@ -329,14 +332,16 @@ def _run_with_rules(
         pause_when = metric.pause_when
         if metric.when_solved == PAUSE:
             pause_when = pause_when | STOPPED_STATUSES
-        key = (pause_when, metric.pause_conditions)
+        conditions = metric.pause_conditions
+        # The statuses alone key the common case: a frozenset caches its hash.
+        key = (pause_when, conditions) if conditions else pause_when
         cached = pause_cache.get(key)
         if cached is None:
             paused = len(statuses) > 1 or statuses[0][1] in pause_when
             pauses = _pause_intervals(statuses, pause_when) if paused else []
-            held: list[Held] = []
-            if metric.pause_conditions:
-                held = condition_intervals(events, metric.pause_conditions)
+            held: list[Held] = _NOTHING_HELD
+            if conditions:
+                held = condition_intervals(events, conditions)
                 pauses = _union(pauses, [(h[0], h[1]) for h in held])
             if minutes:
                 # Pauses are cut at whole minutes, like the time they interrupt.
