@@ -279,6 +279,7 @@ metrics:
     when_solved: hold
   2fast: {start: created}
   no_start: {stop: assigned}
+  after_solve: {start: [solved, {status: closed}]}
 policies:
   - name: p
     metrics:
@@ -302,11 +303,14 @@ EXPECTED = [
     "13:3: E218 metric name '2fast' must start with a letter and hold only letters, digits,"
     " '_' and '-'",
     "14:13: E102 metric 'no_start' is missing required key 'start'",
-    "18:26: E213 'fulfilled_by' does not apply to own; it is a rule of first_response,"
+    "15:24: E218 metric 'after_solve' would start only on a solved or closed ticket, where no"
+    " clock starts; start it on something else (stop or cancel may be 'solved')",
+    "19:26: E213 'fulfilled_by' does not apply to own; it is a rule of first_response,"
     " next_response, periodic_update (a metric defined under 'metrics:' says what it does"
     " there)",
-    "19:7: E101 unknown metric 'stnt' in policy 'p'; expected one of first_response,"
-    " next_response, periodic_update, resolution, no_start, own, stint; did you mean 'stint'?",
+    "20:7: E101 unknown metric 'stnt' in policy 'p'; expected one of first_response,"
+    " next_response, periodic_update, resolution, after_solve, no_start, own, stint; did you"
+    " mean 'stint'?",
 ]
 
 

@@ -94,6 +94,14 @@ def definition_of(ctx: FileContext, name: str, node: YNode) -> MetricDefinition 
     ok = True
     start_node = ctx.required(body, "start", where)
     start = triggers_of(ctx, start_node, "start") if start_node is not None else None
+    if start is not None and start_node is not None and any(map(_only_when_solved, start)):
+        ctx.report(
+            start_node,
+            "E218",
+            f"{where} would start only on a solved or closed ticket, where no clock starts; "
+            "start it on something else (stop or cancel may be 'solved')",
+        )
+        start = None
     found: dict[str, Any] = {}
     for key in ("stop", "cancel"):
         if key in body.entries:
@@ -126,6 +134,19 @@ def definition_of(ctx: FileContext, name: str, node: YNode) -> MetricDefinition 
         when_solved,
         on_reopen,
         description,
+    )
+
+
+def _only_when_solved(trigger: Trigger) -> bool:
+    """True for a start that can only come while the ticket is solved or closed."""
+    if trigger.on is not None:
+        return trigger.on == On.SOLVED
+    condition = trigger.condition
+    return (
+        condition is not None
+        and condition.attribute == "status"
+        and not condition.negate
+        and set(condition.values) <= STOPPED_STATUSES
     )
 
 
