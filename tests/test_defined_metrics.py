@@ -17,8 +17,8 @@ import pytest
 import slaengine
 from slaengine.cli import main
 from slaengine.errors import PolicyError
+from slaengine.inputs.synthetic import to_event_objects
 from slaengine.policy import loads_policies
-from slaengine.synthetic import to_event_objects
 from slaengine.timeline import build_timelines
 from test_clock_record import check_all
 
