@@ -219,6 +219,10 @@ def test_solve_as_stop_pause_on_solve_and_resume_on_reopen():
     assert [(c.state, c.stop, c.elapsed) for c in met] == [("active", None, 7200)]
     stays = _evaluate(_one_metric("start: created\nstop: solved\n"), rows, at)
     assert [(c.state, c.stop_reason, c.elapsed) for c in stays] == [("achieved", "solved", 3600)]
+    by_status = _evaluate(_one_metric("start: created\nstop: {status: solved}\n"), rows, at)
+    assert [(c.state, c.stop_reason) for c in by_status] == [("achieved", "fulfilled")]
+    cancelled = _evaluate(_one_metric("start: created\ncancel: {status: solved}\n"), rows, at)
+    assert [(c.state, c.stop_reason) for c in cancelled] == [("cancelled", "cancelled")]
     paused = _evaluate(_one_metric("start: created\nwhen_solved: pause\n"), rows, at)
     assert [(c.state, c.paused, c.elapsed) for c in paused] == [("active", 3600, 7200)]
     assert [s.reason for s in paused[0].record.segments] == ["running", "paused", "running"]

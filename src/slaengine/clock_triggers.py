@@ -78,7 +78,7 @@ def _message_ons(event: Event, bots: bool) -> frozenset[On]:
 class _Metric:
     """One defined metric's instances along the walk."""
 
-    __slots__ = ("conditions", "definition", "last", "metric", "number")
+    __slots__ = ("conditions", "definition", "last", "metric", "number", "solve_fulfils")
 
     def __init__(self, metric: MetricPolicy) -> None:
         self.metric = metric
@@ -86,6 +86,7 @@ class _Metric:
         self.last: RawClock | None = None
         self.number = 0
         d = self.definition
+        self.solve_fulfils = d.solve_fulfils
         self.conditions = tuple(
             {t.condition for t in (*d.start, *d.fulfil, *d.cancel) if t.condition is not None}
         )
@@ -188,11 +189,13 @@ class TriggerMachine:
             d = state.definition
             raw = state.last
             if solved and raw is not None and raw.running:
-                if _fired(d.fulfil, ons, became):
-                    raw.switch_off(event.at, SOLVED, priorities_seen, event)
-                elif _fired(d.cancel, ons, became):
-                    raw.switch_off(event.at, CANCELLED, priorities_seen, event)
-                elif d.when_solved == STOP:
+                # 'stop: solved' meets the metric at the solve; another stop or cancel that
+                # comes with it acts below; else when_solved decides.
+                if state.solve_fulfils or (
+                    d.when_solved == STOP
+                    and not _fired(d.fulfil, ons, became)
+                    and not _fired(d.cancel, ons, became)
+                ):
                     raw.switch_off(event.at, SOLVED, priorities_seen, event)
             elif (
                 reopened
