@@ -66,6 +66,7 @@ class RawClock:
     # the same second but after the stop does not re-target a stopped clock).
     priorities_seen: int = 0
     facts: RuleFacts | None = None
+    group: str | None = None  # the group that held the ticket (metrics counted per group)
 
     def rule_facts(self) -> RuleFacts:
         """The instance's :class:`RuleFacts`, created when a rule first acts."""

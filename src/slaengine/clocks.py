@@ -84,6 +84,10 @@ class ClockResult:
     pauses: tuple[tuple[int, int | None], ...] = ()
     agent: str | None = None
     alerts: tuple[Alert, ...] = ()
+    # The internal agreement the clock belongs to (``None``: the customer SLA's policy) and,
+    # for a clock counted per group, the group that held the ticket.
+    agreement: str | None = None
+    group: str | None = None
     # Its segments and adjustments, when the evaluation was asked to record them; a
     # record does not make two results differ.
     record: ClockRecord | None = field(default=None, compare=False)
@@ -242,6 +246,8 @@ def _measure(
         tuple(used_pauses),
         raw.agent,
         alerts,
+        None,
+        raw.group,
     )
 
 

@@ -12,9 +12,10 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from operator import attrgetter
 
+from slaengine.agreements import agreement_clocks
 from slaengine.calendar import to_epoch
 from slaengine.clocks import ClockResult, run_clocks
-from slaengine.policy.model import Policy, PolicySet
+from slaengine.policy.model import Agreement, Policy, PolicySet
 from slaengine.timeline import TicketState, Timeline, TimelineSet
 
 _AT = attrgetter("at")
@@ -24,18 +25,30 @@ _AT = attrgetter("at")
 class TicketResult:
     """One ticket at the evaluation instant: its attributes, policy and clocks.
 
-    ``policy`` is ``None`` when no policy matches (an unmatched ticket).
+    ``policy`` is ``None`` when no policy matches (an unmatched ticket). ``agreements``
+    are the internal agreements attached to it; their clocks follow the policy's in
+    ``clocks``, each naming its agreement (:attr:`ClockResult.agreement`).
     """
 
     ticket: str
     state: TicketState
     policy: Policy | None
     clocks: tuple[ClockResult, ...]
+    agreements: tuple[Agreement, ...] = ()
 
     @property
     def matched(self) -> bool:
         """True when a policy applies to the ticket."""
         return self.policy is not None
+
+    def policy_of(self, clock: ClockResult) -> Policy | None:
+        """The policy whose metric ``clock`` measures: its agreement's, else the ticket's."""
+        if clock.agreement is None:
+            return self.policy
+        for agreement in self.agreements:
+            if agreement.name == clock.agreement:
+                return agreement.policy
+        return None
 
 
 def as_epoch(now: dt.datetime | int) -> int:
@@ -61,7 +74,10 @@ def evaluate_timeline(
     state = timeline.state_at(now)
     policy = policies.select(state)
     clocks = tuple(run_clocks(events, policy, now, segments)) if policy is not None else ()
-    return TicketResult(timeline.ticket, state, policy, clocks)
+    if not policies.agreements:
+        return TicketResult(timeline.ticket, state, policy, clocks)
+    attached, more = agreement_clocks(policies.agreements, events, now, segments)
+    return TicketResult(timeline.ticket, state, policy, clocks + tuple(more), attached)
 
 
 def iter_evaluate(

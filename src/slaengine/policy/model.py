@@ -347,15 +347,49 @@ class Policy:
         return self.match.holds(ticket)
 
 
+# What an agreement is (``kind``): a reporting label, like ServiceNow's SLA definition type.
+OLA: Final = "ola"  # an operational level agreement between teams
+UNDERPINNING: Final = "underpinning"  # an underpinning contract with a supplier
+AGREEMENT_KINDS: Final = (OLA, UNDERPINNING)
+# Where an agreement's clocks count from (``starts``).
+ATTACHED: Final = "attached"  # from the instant its match first holds (GLPI OLAs, ServiceNow)
+CREATED: Final = "created"  # from the ticket's creation, once it attached (retroactive start)
+AGREEMENT_STARTS: Final = (ATTACHED, CREATED)
+
+
+@dataclass(frozen=True, slots=True)
+class Agreement:
+    """An internal agreement (an OLA or underpinning contract) beside the customer SLA.
+
+    Every agreement whose match holds applies, not only the first. ``policy`` carries its
+    name, match, calendar and metrics, read like a policy's. It attaches the first time
+    its match holds (at creation or a later change) and stays attached; under ``starts:
+    attached`` its clocks see the ticket from that instant on, as if it were created then.
+    """
+
+    policy: Policy
+    kind: str = OLA
+    starts: str = ATTACHED
+
+    @property
+    def name(self) -> str:
+        """The agreement's name (unique among policies and agreements)."""
+        return self.policy.name
+
+
 @dataclass(frozen=True, slots=True)
 class PolicySet:
-    """Ordered policies with their calendars; the first policy whose match holds applies."""
+    """Ordered policies with their calendars; the first policy whose match holds applies.
+
+    ``agreements`` apply beside it: every one whose match holds (see :class:`Agreement`).
+    """
 
     policies: tuple[Policy, ...]
     calendars: Mapping[str, BusinessCalendar]
     status_map: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     sources: tuple[str, ...] = ()
     spikes: tuple[SpikeRule, ...] = ()  # volume spike alerts (slaengine.spikes)
+    agreements: tuple[Agreement, ...] = ()
 
     def select(self, ticket: TicketState) -> Policy | None:
         """The first policy whose match holds for ``ticket``, or ``None`` (unmatched)."""
@@ -376,11 +410,15 @@ class PolicySet:
 
 __all__ = [
     "AGENT",
+    "AGREEMENT_KINDS",
+    "AGREEMENT_STARTS",
     "ANY_OUTGOING",
     "ASSIGNMENT",
+    "ATTACHED",
     "AT_CREATION",
     "CLOSING",
     "COUNTS_FROM",
+    "CREATED",
     "DUE_AT_CLOSING",
     "ESCALATION",
     "FIRST_BUSINESS_MINUTE",
@@ -392,6 +430,7 @@ __all__ = [
     "NEXT_OPENING",
     "NEXT_RESPONSE",
     "NOT_REQUESTER",
+    "OLA",
     "OLDEST_UNANSWERED",
     "ON_REOPEN",
     "PAUSE",
@@ -405,8 +444,10 @@ __all__ = [
     "STARTS",
     "STAYS_MET",
     "STOP",
+    "UNDERPINNING",
     "WARNING",
     "WHEN_SOLVED",
+    "Agreement",
     "AlertRule",
     "Condition",
     "Location",

@@ -349,6 +349,27 @@ def _policy() -> dict[str, Any]:
     }
 
 
+def _agreement() -> dict[str, Any]:
+    """An agreement: a policy's keys, a 'kind' and a 'starts'."""
+    agreement = _policy()
+    agreement["description"] = (
+        "An internal agreement (OLA, underpinning contract): every one whose match holds "
+        "applies beside the customer SLA."
+    )
+    properties = agreement["properties"]
+    properties["name"] = _text("Unique name among policies and agreements.")
+    properties["match"] = {
+        "$ref": "#/$defs/match",
+        "description": "Which tickets it covers; it attaches the first time this holds.",
+    }
+    properties["kind"] = _choice("A reporting label; default ola.", ("ola", "underpinning"))
+    properties["starts"] = _choice(
+        "Its clocks count from the instant it attaches (default), or from creation.",
+        ("attached", "created"),
+    )
+    return agreement
+
+
 def policy_schema() -> dict[str, Any]:
     """The JSON Schema (draft 2020-12) of one policy file, as a fresh dict."""
     return {
@@ -363,6 +384,7 @@ def policy_schema() -> dict[str, Any]:
             {"required": ["calendars"]},
             {"required": ["spikes"]},
             {"required": ["metrics"]},
+            {"required": ["agreements"]},
         ],
         # Without definitions in the file, a policy may name only the built-in metrics
         # (the schema cannot follow a definition in another file; 'slaengine check' does).
@@ -379,7 +401,18 @@ def policy_schema() -> dict[str, Any]:
                             }
                         }
                     },
-                }
+                },
+                "agreements": {
+                    "description": "Agreements of a file without metric definitions.",
+                    "items": {
+                        "properties": {
+                            "metrics": {
+                                "description": "Only the built-in metrics.",
+                                "propertyNames": {"enum": list(BUILTIN_METRICS)},
+                            }
+                        }
+                    },
+                },
             }
         },
         "properties": {
@@ -405,6 +438,12 @@ def policy_schema() -> dict[str, Any]:
                 "type": "array",
                 "items": {"$ref": "#/$defs/policy"},
             },
+            "agreements": {
+                "description": "Internal agreements (OLAs, underpinning contracts): every one "
+                "whose match holds applies, each with its own metrics.",
+                "type": "array",
+                "items": {"$ref": "#/$defs/agreement"},
+            },
             "statuses": {
                 "description": "Custom status names mapped onto the built-in ones.",
                 "type": "object",
@@ -427,6 +466,7 @@ def policy_schema() -> dict[str, Any]:
             "calendar": _calendar(),
             "match": _match(),
             "policy": _policy(),
+            "agreement": _agreement(),
             "condition": condition_schema(),
             "definition": definition_schema(),
             "defined_metric": defined_metric_schema(),

@@ -7,15 +7,16 @@ the file, line and column, what was expected and, for a misspelling, a guess.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from slaengine.calendar import AlwaysOpen, BusinessCalendar
 from slaengine.errors import Problem
-from slaengine.policy.model import Condition, MetricPolicy, Policy, PolicySet
+from slaengine.policy.model import Agreement, Condition, MetricPolicy, Policy, PolicySet
 from slaengine.policy.nodes import FileContext, describe
 from slaengine.policy.source import YMap, YNode, YScalar, YSeq
+from slaengine.policy.validate_agreements import AgreementDraft, agreements_of
 from slaengine.policy.validate_calendars import parse_calendar
 from slaengine.policy.validate_definitions import Defined, definitions_of
 from slaengine.policy.validate_policy import Draft, parse_policy
@@ -25,7 +26,7 @@ from slaengine.spikes import SpikeRule
 from slaengine.timeline import STATUSES
 
 ALWAYS_OPEN = "24x7"
-TOP_KEYS = ("version", "calendars", "metrics", "policies", "statuses", "spikes")
+TOP_KEYS = ("version", "calendars", "metrics", "policies", "agreements", "statuses", "spikes")
 
 
 @dataclass(slots=True)
@@ -36,6 +37,7 @@ class _Collected:
         default_factory=dict
     )
     drafts: list[Draft] = field(default_factory=list)
+    agreements: list[AgreementDraft] = field(default_factory=list)
     status_map: dict[str, str] = field(default_factory=dict)
     spikes: list[SpikeRule] = field(default_factory=list)
     spike_names: dict[str, YNode] = field(default_factory=dict)
@@ -87,12 +89,15 @@ def _file(root: YNode, ctx: FileContext, collected: _Collected) -> None:
                     )
                     continue
                 collected.calendars[name] = (parse_calendar(ctx, name, key, value), ctx, key)
+        defined = {name: entry[0] for name, entry in collected.defined.items()}
+        if "agreements" in body.entries:
+            found = agreements_of(ctx, body.entries["agreements"][1], defined)
+            collected.agreements.extend(found)
         policies_node = body.entries.get("policies")
         if policies_node is None:
-            if not {"calendars", "spikes", "metrics"} & body.entries.keys():
+            if not {"calendars", "spikes", "metrics", "agreements"} & body.entries.keys():
                 ctx.report(body, "E102", "the policy file has no 'policies' list")
         elif isinstance(policies_node[1], YSeq):
-            defined = {name: entry[0] for name, entry in collected.defined.items()}
             for index, item in enumerate(policies_node[1].items):
                 draft = parse_policy(ctx, item, index, defined)
                 if draft is not None:
@@ -128,7 +133,15 @@ def _status_map(ctx: FileContext, node: YNode, status_map: dict[str, str]) -> No
             status_map[name] = target
 
 
-def _resolve(collected: _Collected, extra: Mapping[str, BusinessCalendar]) -> tuple[Policy, ...]:
+Lookup = Callable[
+    [tuple[str, YNode] | None, FileContext, BusinessCalendar], BusinessCalendar | None
+]
+
+
+def _calendars(
+    collected: _Collected, extra: Mapping[str, BusinessCalendar]
+) -> tuple[Lookup, BusinessCalendar]:
+    """The calendar look-up of policies and agreements (E301 for an unknown name)."""
     always = AlwaysOpen(ALWAYS_OPEN)
     # The policy files' own calendars win over those contributed by plugins.
     calendars: dict[str, BusinessCalendar | None] = {ALWAYS_OPEN: always, **extra}
@@ -151,6 +164,79 @@ def _resolve(collected: _Collected, extra: Mapping[str, BusinessCalendar]) -> tu
             return None
         return calendars[name]  # None when the calendar itself was broken (already reported)
 
+    return lookup, always
+
+
+def _build(draft: Draft, lookup: Lookup, always: BusinessCalendar) -> Policy | None:
+    """The policy (or an agreement's policy part) of ``draft``; ``None`` when incomplete."""
+    ctx = draft.ctx
+    policy_calendar = lookup(draft.calendar_ref, ctx, always)
+    metrics: list[MetricPolicy] = []
+    complete = draft.match is not None and policy_calendar is not None
+    for draft_metric in draft.metrics:
+        metric_calendar = lookup(draft_metric.calendar_ref, ctx, policy_calendar or always)
+        targets = draft_metric.targets
+        definition = draft_metric.definition
+        if (
+            targets is None
+            or metric_calendar is None
+            or draft_metric.alerts is None
+            or (draft_metric.defined and definition is None)
+        ):
+            complete = False
+            continue
+        if any(seconds < 0 for seconds in targets.values()):
+            day = metric_calendar.working_day()
+            if day is None:
+                ctx.report(
+                    draft_metric.key,
+                    "E215",
+                    f"working-day targets of {draft_metric.kind} need a calendar whose open "
+                    f"days are all equally long; calendar '{metric_calendar.name}' is not; "
+                    "write hours instead",
+                )
+                complete = False
+                continue
+            targets = {p: -s * day if s < 0 else s for p, s in targets.items()}
+        rules = dict(draft_metric.rules)
+        pauses, conditions = draft_metric.pauses, draft_metric.conditions
+        if definition is not None:
+            # A defined metric: its own pauses join the policy's; solve and reopen
+            # are its definition's.
+            pauses |= definition.pause
+            conditions += definition.pause_conditions
+            rules.update(when_solved=definition.when_solved, on_reopen=definition.on_reopen)
+        metrics.append(
+            MetricPolicy(
+                draft_metric.kind,
+                MappingProxyType(targets),
+                metric_calendar,
+                pauses,
+                ctx.location(draft_metric.key),
+                draft_metric.alerts,
+                **rules,
+                pause_conditions=conditions,
+                custom=definition,
+            )
+        )
+    if not complete or draft.match is None or policy_calendar is None:
+        return None
+    return Policy(
+        draft.name,
+        draft.match,
+        policy_calendar,
+        tuple(metrics),
+        draft.bot_replies_count,
+        draft.description,
+        ctx.location(draft.node),
+        **draft.rules,
+    )
+
+
+def _resolve(
+    collected: _Collected, extra: Mapping[str, BusinessCalendar]
+) -> tuple[tuple[Policy, ...], tuple[Agreement, ...]]:
+    lookup, always = _calendars(collected, extra)
     policies: list[Policy] = []
     names: dict[str, Draft] = {}
     catch_all: Draft | None = None
@@ -180,69 +266,27 @@ def _resolve(collected: _Collected, extra: Mapping[str, BusinessCalendar]) -> tu
             and catch_all is None
         ):
             catch_all = draft
-        policy_calendar = lookup(draft.calendar_ref, ctx, always)
-        metrics: list[MetricPolicy] = []
-        complete = draft.match is not None and policy_calendar is not None
-        for draft_metric in draft.metrics:
-            metric_calendar = lookup(draft_metric.calendar_ref, ctx, policy_calendar or always)
-            targets = draft_metric.targets
-            definition = draft_metric.definition
-            if (
-                targets is None
-                or metric_calendar is None
-                or draft_metric.alerts is None
-                or (draft_metric.defined and definition is None)
-            ):
-                complete = False
-                continue
-            if any(seconds < 0 for seconds in targets.values()):
-                day = metric_calendar.working_day()
-                if day is None:
-                    ctx.report(
-                        draft_metric.key,
-                        "E215",
-                        f"working-day targets of {draft_metric.kind} need a calendar whose open "
-                        f"days are all equally long; calendar '{metric_calendar.name}' is not; "
-                        "write hours instead",
-                    )
-                    complete = False
-                    continue
-                targets = {p: -s * day if s < 0 else s for p, s in targets.items()}
-            rules = dict(draft_metric.rules)
-            pauses, conditions = draft_metric.pauses, draft_metric.conditions
-            if definition is not None:
-                # A defined metric: its own pauses join the policy's; solve and reopen
-                # are its definition's.
-                pauses |= definition.pause
-                conditions += definition.pause_conditions
-                rules.update(when_solved=definition.when_solved, on_reopen=definition.on_reopen)
-            metrics.append(
-                MetricPolicy(
-                    draft_metric.kind,
-                    MappingProxyType(targets),
-                    metric_calendar,
-                    pauses,
-                    ctx.location(draft_metric.key),
-                    draft_metric.alerts,
-                    **rules,
-                    pause_conditions=conditions,
-                    custom=definition,
-                )
+        policy = _build(draft, lookup, always)
+        if policy is not None:
+            policies.append(policy)
+    agreements: list[Agreement] = []
+    for agreement in collected.agreements:
+        draft = agreement.draft
+        if draft.name in names:
+            # Every matching agreement applies: two of one name would mix in every report.
+            first = names[draft.name]
+            draft.ctx.report(
+                draft.name_node,
+                "E302",
+                f"agreement name '{draft.name}' is already used at "
+                f"{first.ctx.source}:{first.name_node.line}; names of policies and "
+                "agreements must be unique",
             )
-        if complete and draft.match is not None and policy_calendar is not None:
-            policies.append(
-                Policy(
-                    draft.name,
-                    draft.match,
-                    policy_calendar,
-                    tuple(metrics),
-                    draft.bot_replies_count,
-                    draft.description,
-                    ctx.location(draft.node),
-                    **draft.rules,
-                )
-            )
-    return tuple(policies)
+        names.setdefault(draft.name, draft)
+        built = _build(draft, lookup, always)
+        if built is not None:
+            agreements.append(Agreement(built, agreement.kind, agreement.starts))
+    return tuple(policies), tuple(agreements)
 
 
 def build_policy_set(
@@ -277,13 +321,14 @@ def build_policy_set(
             roots.append((root, ctx))
     for root, ctx in roots:
         _file(root, ctx, collected)
-    policies = _resolve(collected, calendars)
+    policies, agreements = _resolve(collected, calendars)
     found = collected.problems + [p for ctx in collected.contexts for p in ctx.problems]
     order = {source: i for i, (source, _, _) in enumerate(documents)}
     problems = sorted(found, key=lambda p: (order.get(p.source, 0), p.line, p.column, p.code))
     if any(p.code.startswith("E") for p in problems):
         return None, problems
     calendars = {p.calendar.name: p.calendar for p in policies}
+    calendars.update({a.policy.calendar.name: a.policy.calendar for a in agreements})
     calendars.update({name: entry[0] for name, entry in collected.calendars.items() if entry[0]})
     return (
         PolicySet(
@@ -292,6 +337,7 @@ def build_policy_set(
             MappingProxyType(collected.status_map),
             tuple(source for source, _, _ in documents),
             tuple(collected.spikes),
+            agreements,
         ),
         problems,
     )

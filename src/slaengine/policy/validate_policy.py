@@ -60,20 +60,24 @@ def parse_policy(
     node: YNode,
     index: int,
     defined: Mapping[str, MetricDefinition | None] | None = None,
+    *,
+    noun: str = "policy",
+    extra_keys: tuple[str, ...] = (),
 ) -> Draft | None:
     """One policy; ``defined`` are the metrics defined under any file's ``metrics:`` (their
-    definition, ``None`` when it is broken)."""
+    definition, ``None`` when it is broken). An agreement is read by the same rules:
+    ``noun`` names it in messages, ``extra_keys`` are its own keys (read by the caller)."""
     defined = defined or {}
-    body = ctx.mapping(node, f"policy #{index + 1}")
+    body = ctx.mapping(node, f"{noun} #{index + 1}")
     if body is None:
         return None
-    name_node = ctx.required(body, "name", f"policy #{index + 1}")
+    name_node = ctx.required(body, "name", f"{noun} #{index + 1}")
     name = ctx.text(name_node, "'name'") if name_node is not None else None
     if name is not None and name_node is not None and not name.strip():
-        ctx.report(name_node, "E102", f"policy #{index + 1} has an empty 'name'; give it one")
+        ctx.report(name_node, "E102", f"{noun} #{index + 1} has an empty 'name'; give it one")
         name = None
-    where = f"policy '{name}'" if name else f"policy #{index + 1}"
-    ctx.keys(body, POLICY_KEYS, where)
+    where = f"{noun} '{name}'" if name else f"{noun} #{index + 1}"
+    ctx.keys(body, (*POLICY_KEYS, *extra_keys), where)
     match = (
         parse_match(ctx, body.entries["match"][1], where) if "match" in body.entries else Match()
     )

@@ -1,4 +1,7 @@
-"""Evaluation results as CSV: one row per clock instance, one row per unmatched ticket."""
+"""Evaluation results as CSV: one row per clock instance, one row per unmatched ticket.
+
+``agreement`` is empty for the customer SLA's clocks, ``group`` for clocks not counted
+per group."""
 
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ TICKET_COLUMNS = ("ticket", "policy", "channel", "priority", "status")
 CLOCK_COLUMNS = (
     "metric", "instance", "state", "start", "due", "stop", "stop_reason", "elapsed_seconds",
     "target_seconds", "remaining_seconds", "paused_seconds", "calendar", "agent",
+    "agreement", "group",
 )  # fmt: skip
 COLUMNS = TICKET_COLUMNS + CLOCK_COLUMNS
 

@@ -57,7 +57,7 @@ def clock_to_dict(clock: ClockResult) -> dict[str, Any]:
 
 
 def _clock_dict(clock: ClockResult) -> dict[str, Any]:
-    return {
+    out = {
         "metric": clock.metric,
         "instance": clock.instance,
         "state": clock.state,
@@ -78,6 +78,13 @@ def _clock_dict(clock: ClockResult) -> dict[str, Any]:
             for a in clock.alerts
         ],
     }
+    # Only an agreement's clock, or one counted per group, says so: the customer SLA's
+    # clocks read as they always did.
+    if clock.agreement is not None:
+        out["agreement"] = clock.agreement
+    if clock.group is not None:
+        out["group"] = clock.group
+    return out
 
 
 def ticket_to_dict(result: TicketResult) -> dict[str, Any]:

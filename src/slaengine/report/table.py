@@ -99,11 +99,17 @@ def _rows(
                       "Start": local_time(result.state.created, zone, fmt)}  # fmt: skip
             rows.append(_Row(cells, "", True))
         for n, clock in enumerate(clocks):
-            many = clock.metric in MULTI_INSTANCE
+            many = clock.metric in MULTI_INSTANCE or clock.group is not None
+            metric = f"{clock.metric} #{clock.instance}" if many else clock.metric
+            if clock.group is not None:
+                metric += f" ({printable(clock.group)})"
+            if clock.agreement is not None:
+                # The column read first says whose promise it is: the agreement's.
+                metric = f"{printable(clock.agreement)}: {metric}"
             cells = {
                 "Ticket": ticket if n == 0 else "",
                 "Policy": policy if n == 0 else "",
-                "Metric": f"{clock.metric} #{clock.instance}" if many else clock.metric,
+                "Metric": metric,
                 "State": clock.state,
                 "Start": local_time(clock.start, zone, fmt),
                 "Due": local_time(clock.due, zone, fmt),
