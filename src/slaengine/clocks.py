@@ -93,6 +93,13 @@ class ClockResult:
     record: ClockRecord | None = field(default=None, compare=False)
 
     @property
+    def qualified_metric(self) -> str:
+        """The metric's name, after its agreement's and a ``/`` for an agreement's clock:
+        what tells two agreements' clocks of one metric apart (notification keys, the
+        live store's open clocks)."""
+        return self.metric if self.agreement is None else f"{self.agreement}/{self.metric}"
+
+    @property
     def remaining(self) -> int:
         """Business seconds left before the target (negative once over it)."""
         return self.target - self.elapsed

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from slaengine.agreements import attachments
 from slaengine.clock_walk import opening_event
 from slaengine.clocks import ClockResult
 from slaengine.engine import evaluate_timeline
@@ -53,6 +54,18 @@ class EventUse:
 
 
 @dataclass(frozen=True, slots=True)
+class AgreementAttachment:
+    """An internal agreement attached to the ticket: when, and at which event's line."""
+
+    name: str
+    kind: str
+    starts: str
+    at: int
+    line: int
+    conditions: tuple[str, ...]  # its match's conditions, as they held then
+
+
+@dataclass(frozen=True, slots=True)
 class Explanation:
     """Everything ``slaengine explain`` shows about one ticket at one instant."""
 
@@ -69,6 +82,8 @@ class Explanation:
     clocks: tuple[ClockExplanation, ...]
     events: tuple[EventUse, ...]
     notes: tuple[Note, ...] = ()  # about the ticket: a metric without a clock, and why
+    # The internal agreements attached by then: each with the instant and line it attached.
+    agreements: tuple[AgreementAttachment, ...] = ()
 
     @property
     def matched(self) -> bool:
@@ -148,13 +163,19 @@ def explain_ticket(policies: PolicySet, timeline: Timeline, now: int) -> Explana
     calendars: list[tuple[str, CalendarInfo]] = []
     notes: list[Note] = []
     if result.policy is not None:
-        policy = result.policy
-        for metric in policy.metrics:
+        for metric in result.policy.metrics:
             calendars.append((metric.kind, calendar_info(metric.calendar)))
-        for clock in result.clocks:
-            metric = _metric_policy(policy, clock.metric)
-            clocks.append(explain_clock(clock, metric, used, now, policy))
-        notes += _missing_clock_notes(policy, result.clocks, used)
+    for agreement in result.agreements:
+        for metric in agreement.policy.metrics:
+            calendars.append((f"{agreement.name}: {metric.kind}", calendar_info(metric.calendar)))
+    for clock in result.clocks:
+        owner = result.policy_of(clock)
+        if owner is not None:
+            metric = _metric_policy(owner, clock.metric)
+            clocks.append(explain_clock(clock, metric, used, now, owner))
+    if result.policy is not None:
+        own = [c for c in result.clocks if c.agreement is None]
+        notes += _missing_clock_notes(result.policy, own, used)
     return Explanation(
         ticket=timeline.ticket,
         now=now,
@@ -169,6 +190,23 @@ def explain_ticket(policies: PolicySet, timeline: Timeline, now: int) -> Explana
         clocks=tuple(clocks),
         events=uses,
         notes=tuple(notes),
+        agreements=_attachments(policies, used),
+    )
+
+
+def _attachments(policies: PolicySet, events: Sequence[Event]) -> tuple[AgreementAttachment, ...]:
+    if not policies.agreements:
+        return ()
+    return tuple(
+        AgreementAttachment(
+            agreement.name,
+            agreement.kind,
+            agreement.starts,
+            events[index].at,
+            events[index].line,
+            tuple(text for met, text in agreement.policy.match.conditions(state) if met),
+        )
+        for agreement, index, state in attachments(policies.agreements, events)
     )
 
 
@@ -213,6 +251,7 @@ __all__ = [
     "RUNNING",
     "SEGMENT_KINDS",
     "STOPPED",
+    "AgreementAttachment",
     "AttributeChange",
     "CalendarInfo",
     "ClockExplanation",

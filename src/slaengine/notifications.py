@@ -3,9 +3,9 @@
 Pure functions of a :class:`~slaengine.engine.TicketResult`: no I/O, no wall clock.
 The live engine (:mod:`slaengine.live`) stores and delivers what these decide.
 
-A notification is identified by ``(ticket, metric, instance, kind, level)``; its
-:attr:`Notification.key` is that identity as text, the idempotency key a receiver
-can use to ignore a repeated delivery.
+A notification is identified by ``(ticket, agreement, metric, instance, kind, level)``
+(no agreement for the customer SLA's clocks); its :attr:`Notification.key` is that
+identity as text, the idempotency key a receiver can use to ignore a repeated delivery.
 """
 
 from __future__ import annotations
@@ -39,6 +39,8 @@ class Notification:
     ``at`` is the instant it fell due (epoch seconds); ``due`` the clock's due
     instant. ``level`` numbers warnings and escalations from 1; it is 0 for a
     breach or an achievement. ``notify`` holds the policy's targets for it.
+    ``agreement`` names the internal agreement of the clock (``None``: the customer SLA);
+    ``group`` the group that held the ticket, for a clock counted per group.
     """
 
     kind: str
@@ -56,13 +58,16 @@ class Notification:
     channel: str = ""
     count: int = 0
     expected: float = 0.0
+    agreement: str | None = None
+    group: str | None = None
 
     @property
     def key(self) -> str:
         """The idempotency key: the same notification always has the same key."""
         if self.kind == SPIKE:  # policy: the spike rule; instance: when it started
             return f"spike/{self.policy}/{self.channel}/{self.instance}"
-        return f"{self.ticket}/{self.metric}/{self.instance}/{self.kind}/{self.level}"
+        metric = self.metric if self.agreement is None else f"{self.agreement}/{self.metric}"
+        return f"{self.ticket}/{metric}/{self.instance}/{self.kind}/{self.level}"
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready mapping (instants as ISO 8601 UTC texts); ``actions`` only when some."""
@@ -81,6 +86,11 @@ class Notification:
         }
         if self.actions:
             data["actions"] = [action.to_dict() for action in self.actions]
+        # Only an agreement's clock says so: the customer SLA's notifications read as before.
+        if self.agreement is not None:
+            data["agreement"] = self.agreement
+        if self.group is not None:
+            data["group"] = self.group
         if self.kind == SPIKE:
             data.update(channel=self.channel, count=self.count, expected=round(self.expected, 3))
         return data
@@ -103,17 +113,22 @@ class Notification:
             channel=str(data.get("channel", "")),
             count=int(data.get("count", 0)),
             expected=float(data.get("expected", 0.0)),
+            agreement=None if data.get("agreement") is None else str(data["agreement"]),
+            group=None if data.get("group") is None else str(data["group"]),
         )
 
 
-def _actions_of(result: TicketResult, metric: str) -> dict[tuple[str, int], tuple[Action, ...]]:
-    """The write-back actions of ``metric``'s warnings and escalations, by (kind, level)."""
-    if result.policy is None:
+def _actions_of(
+    result: TicketResult, clock: ClockResult
+) -> dict[tuple[str, int], tuple[Action, ...]]:
+    """The write-back actions of ``clock``'s warnings and escalations, by (kind, level)."""
+    policy = result.policy_of(clock)
+    if policy is None:
         return {}
     return {
         (rule.kind, rule.level): rule.actions
-        for metric_policy in result.policy.metrics
-        if metric_policy.kind == metric
+        for metric_policy in policy.metrics
+        if metric_policy.kind == clock.metric
         for rule in metric_policy.alerts
         if rule.actions
     }
@@ -122,7 +137,7 @@ def _actions_of(result: TicketResult, metric: str) -> dict[tuple[str, int], tupl
 def _points(result: TicketResult, clock: ClockResult) -> Iterable[Notification]:
     """Every point of one clock with a known instant, reached or not."""
     policy = result.policy.name if result.policy is not None else ""
-    actions = _actions_of(result, clock.metric)
+    actions = _actions_of(result, clock)
 
     def make(kind: str, level: int, at: int, notify: tuple[str, ...] = ()) -> Notification:
         return Notification(
@@ -137,6 +152,8 @@ def _points(result: TicketResult, clock: ClockResult) -> Iterable[Notification]:
             clock.priority,
             notify,
             actions.get((kind, level), ()),
+            agreement=clock.agreement,
+            group=clock.group,
         )
 
     # Only a running or breached clock can reach its breach and escalations: one
@@ -172,7 +189,17 @@ def reached(result: TicketResult, now: int) -> list[Notification]:
         for point in _points(result, clock)
         if _is_reached(point, clock, now)
     ]
-    found.sort(key=lambda n: (n.at, n.metric, n.instance, KINDS.index(n.kind), n.level))
+    found.sort(
+        key=lambda n: (
+            n.at,
+            n.agreement is not None,
+            n.agreement or "",
+            n.metric,
+            n.instance,
+            KINDS.index(n.kind),
+            n.level,
+        )
+    )
     return found
 
 
@@ -180,7 +207,7 @@ def _breaches_at(result: TicketResult, clock: ClockResult) -> int | None:
     """When a running clock that has counted exactly its target breaches under
     ``precision: minutes``: once its whole-minute count is over the target (``None``
     under whole seconds, where it breaches a second after its due instant)."""
-    policy = result.policy
+    policy = result.policy_of(clock)
     if policy is None or policy.precision != MINUTES or clock.due is None:
         return None
     metric = next((m for m in policy.metrics if m.kind == clock.metric), None)
@@ -219,6 +246,8 @@ class MetricStatus:
     due: int | None
     remaining: int  # business seconds before the target; negative once over it
     next_alert: Notification | None  # the next warning or escalation still to come
+    agreement: str | None = None  # the internal agreement; None: the customer SLA
+    group: str | None = None  # the group that held the ticket (clocks counted per group)
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,18 +265,24 @@ class TicketStatus:
             "ticket": self.ticket,
             "at": iso(self.at),
             "policy": self.policy,
-            "metrics": [
-                {
-                    "metric": m.metric,
-                    "instance": m.instance,
-                    "state": m.state,
-                    "due": iso(m.due),
-                    "remaining_seconds": m.remaining,
-                    "next_alert": None if m.next_alert is None else m.next_alert.to_dict(),
-                }
-                for m in self.metrics
-            ],
+            "metrics": [_metric_status(m) for m in self.metrics],
         }
+
+
+def _metric_status(m: MetricStatus) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "metric": m.metric,
+        "instance": m.instance,
+        "state": m.state,
+        "due": iso(m.due),
+        "remaining_seconds": m.remaining,
+        "next_alert": None if m.next_alert is None else m.next_alert.to_dict(),
+    }
+    if m.agreement is not None:
+        out["agreement"] = m.agreement
+    if m.group is not None:
+        out["group"] = m.group
+    return out
 
 
 def ticket_status(result: TicketResult, now: int) -> TicketStatus:
@@ -268,6 +303,8 @@ def ticket_status(result: TicketResult, now: int) -> TicketStatus:
                 clock.due,
                 clock.remaining,
                 min(upcoming, key=lambda n: n.at) if upcoming else None,
+                clock.agreement,
+                clock.group,
             )
         )
     policy = result.policy.name if result.policy is not None else None

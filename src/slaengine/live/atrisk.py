@@ -37,10 +37,36 @@ class OpenClock:
     channel: str
     group: str | None
     assignee: str | None
+    agreement: str | None = None  # the internal agreement; None: the customer SLA
+
+    @property
+    def stored_metric(self) -> str:
+        """The ``metric`` column: the agreement's name, ``/`` and the metric for an
+        agreement's clock, so two agreements' clocks of one metric do not collide."""
+        return self.metric if self.agreement is None else f"{self.agreement}/{self.metric}"
+
+    @classmethod
+    def from_row(cls, row: Sequence[Any]) -> OpenClock:
+        """The clock a ``clocks`` row holds (see :attr:`stored_metric`)."""
+        agreement, _, metric = str(row[1]).rpartition("/")
+        ticket, _, instance, state, due, policy, priority, channel, group, assignee = row
+        return cls(
+            ticket,
+            metric,
+            instance,
+            state,
+            due,
+            policy,
+            priority,
+            channel,
+            group,
+            assignee,
+            agreement or None,
+        )
 
     def to_dict(self, now: int) -> dict[str, Any]:
         """A JSON-ready mapping; ``due_in_seconds`` is negative once the clock is overdue."""
-        return {
+        out = {
             "ticket": self.ticket,
             "metric": self.metric,
             "instance": self.instance,
@@ -54,6 +80,9 @@ class OpenClock:
             "group": self.group,
             "assignee": self.assignee,
         }
+        if self.agreement is not None:
+            out["agreement"] = self.agreement
+        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,7 +150,7 @@ class ClockQueries:
             [
                 (
                     c.ticket,
-                    c.metric,
+                    c.stored_metric,
                     c.instance,
                     c.state,
                     c.due,
@@ -139,7 +168,7 @@ class ClockQueries:
     def open_clocks(self, ticket: str) -> list[OpenClock]:
         """The open clocks of ``ticket`` as of its last evaluation."""
         return [
-            OpenClock(*row)
+            OpenClock.from_row(row)
             for row in self._all(
                 f"SELECT {_CLOCK_COLUMNS} FROM clocks WHERE ticket = ? ORDER BY metric, instance",
                 (ticket,),
@@ -173,7 +202,7 @@ class ClockQueries:
             "ORDER BY due, ticket, metric, instance LIMIT ?",
             params,
         )
-        return [OpenClock(*row) for row in rows]
+        return [OpenClock.from_row(row) for row in rows]
 
     def clock_counts(self, now: int, windows: Sequence[int]) -> list[ClockCounts]:
         """Per group, running clocks overdue at ``now`` and due within each window after it."""

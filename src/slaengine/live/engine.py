@@ -299,6 +299,7 @@ def _open_clocks(result: TicketResult, policy: str | None) -> list[OpenClock]:
             state.channel,
             state.group,
             state.assignee,
+            clock.agreement,
         )
         for clock in result.clocks
         if clock.stop is None and clock.state in (ACTIVE, PAUSED, BREACHED)

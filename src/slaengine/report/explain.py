@@ -68,7 +68,7 @@ def _segment_dict(segment: Segment) -> dict[str, Any]:
 
 def _clock_dict(item: ClockExplanation) -> dict[str, Any]:
     clock = item.clock
-    return {
+    out = {
         "metric": clock.metric,
         "instance": clock.instance,
         "state": clock.state,
@@ -98,12 +98,18 @@ def _clock_dict(item: ClockExplanation) -> dict[str, Any]:
         "segments": [_segment_dict(s) for s in item.segments],
         "notes": [{"code": n.code, "text": n.render(format_utc)} for n in item.notes],
     }
+    # Only an agreement's clock says so: the customer SLA's clocks read as before.
+    if clock.agreement is not None:
+        out["agreement"] = clock.agreement
+    if clock.group is not None:
+        out["group"] = clock.group
+    return out
 
 
 def explanation_to_dict(explanation: Explanation) -> dict[str, Any]:
     """The explanation as a JSON-ready dict: stable keys, instants in UTC ending in ``Z``,
-    durations in seconds."""
-    return {
+    durations in seconds; ``agreements`` only when some internal agreement attached."""
+    out = {
         "ticket": explanation.ticket,
         "at": format_utc(explanation.now),
         "created": format_utc(explanation.created),
@@ -152,6 +158,19 @@ def explanation_to_dict(explanation: Explanation) -> dict[str, Any]:
         ],
         "notes": [{"code": n.code, "text": n.render(format_utc)} for n in explanation.notes],
     }
+    if explanation.agreements:
+        out["agreements"] = [
+            {
+                "name": a.name,
+                "kind": a.kind,
+                "starts": a.starts,
+                "attached": format_utc(a.at),
+                "line": a.line,
+                "conditions": list(a.conditions),
+            }
+            for a in explanation.agreements
+        ]
+    return out
 
 
 # -- terminal -----------------------------------------------------------------
@@ -213,7 +232,12 @@ def _selection(explanation: Explanation, when: Callable[[int], str]) -> Renderab
         table.add_row(Text(check.name), check.location or "-", result, Text("\n".join(why)))
     parts: list[RenderableType] = []
     if explanation.policy is None:
-        parts.append(Text("No policy matches this ticket: it has no clocks.", style="bold magenta"))
+        alone = (
+            "No policy matches this ticket: only its agreements' clocks run."
+            if explanation.agreements
+            else "No policy matches this ticket: it has no clocks."
+        )
+        parts.append(Text(alone, style="bold magenta"))
     else:
         parts.append(
             Text.assemble(
@@ -223,6 +247,21 @@ def _selection(explanation: Explanation, when: Callable[[int], str]) -> Renderab
             )
         )
     parts.append(table)
+    for attached in explanation.agreements:
+        held = "; ".join(attached.conditions) or "it matches every ticket"
+        since = (
+            "its clocks count from then"
+            if attached.starts == "attached"
+            else ("its clocks count from the creation (starts: created)")
+        )
+        parts.append(
+            Text.assemble(
+                "Agreement ",
+                (attached.name, "bold"),
+                f" ({attached.kind}) attached at {when(attached.at)} (line {attached.line}): "
+                f"{held}; {since}.",
+            )
+        )
     parts.append(
         Text(
             "Selection uses the ticket's attributes at the evaluation instant (above); the "
@@ -259,7 +298,12 @@ def _calendars(explanation: Explanation) -> Table:
 def _clock_title(item: ClockExplanation) -> Text:
     clock = item.clock
     many = clock.metric in (MetricKind.NEXT_RESPONSE, MetricKind.PERIODIC_UPDATE)
+    many = many or clock.group is not None
     name = f"{clock.metric} #{clock.instance}" if many else clock.metric
+    if clock.group is not None:
+        name += f" (group {clock.group})"
+    if clock.agreement is not None:
+        name = f"{clock.agreement}: {name}"
     return Text.assemble((name, "bold"), " ", (clock.state, STATE_STYLES.get(clock.state, "")))
 
 
