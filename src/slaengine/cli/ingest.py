@@ -39,26 +39,28 @@ def _records(lines: Any, name: str) -> Any:
         if not line.strip():
             continue
         origin = f"{name}:{number}"
+        # A line that is not an event is kept as it was written (its text, last).
+        text = line.removesuffix("\n").removesuffix("\r")
         try:
             line.encode("utf-8")  # undecodable bytes were read as surrogate escapes
         except UnicodeEncodeError as exc:
-            yield origin, None, f"not valid UTF-8 (character {exc.start + 1} of the line)"
+            yield origin, None, f"not valid UTF-8 (character {exc.start + 1} of the line)", text
             continue
         try:
             payload = json.loads(line)
         except json.JSONDecodeError as exc:
-            yield origin, None, f"not valid JSON: {exc.msg}"
+            yield origin, None, f"not valid JSON: {exc.msg}", text
             continue
         except ValueError as exc:  # an integer beyond Python's digit limit
-            yield origin, None, f"not usable JSON: {str(exc).split(':')[0]}"
+            yield origin, None, f"not usable JSON: {str(exc).split(':')[0]}", text
             continue
         except RecursionError:
-            yield origin, None, "not usable JSON: nested too deeply"
+            yield origin, None, "not usable JSON: nested too deeply", text
             continue
         if isinstance(payload, dict):
             yield origin, payload, None
         else:
-            yield origin, None, f"expected a JSON object, got {type(payload).__name__}"
+            yield origin, None, f"expected a JSON object, got {type(payload).__name__}", text
 
 
 def run(args: argparse.Namespace) -> int:

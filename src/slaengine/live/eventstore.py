@@ -39,11 +39,28 @@ class Duplicate:
 
 @dataclass(frozen=True, slots=True)
 class Reject:
-    """An event that could not be used, kept with its reason so nothing is lost."""
+    """An event that could not be used, kept with its reason so nothing is lost.
+
+    ``payload`` is the refused event as JSON when it was read as one; ``raw``
+    the input's own text when it could not be read at all (a line that is
+    not JSON), made storable by :func:`~slaengine.live.text.raw_text` and
+    cut to its limit, with ``raw_size`` its full size in bytes.
+    """
 
     origin: str
     problem: str
     payload: str | None
+    raw: str | None = None
+    raw_size: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RejectRow:
+    """A stored reject with its row id and when it was received (epoch seconds)."""
+
+    id: int
+    received: int
+    reject: Reject
 
 
 class EventQueries:
@@ -92,12 +109,15 @@ class EventQueries:
                 [(ticket,) for ticket in tickets],
             )
             self._executemany(
-                "INSERT INTO rejects (origin, problem, payload, received) VALUES (?, ?, ?, ?)",
+                "INSERT INTO rejects (origin, problem, payload, raw, raw_size, received) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
                 [
                     (
                         storable(r.origin),
                         storable(r.problem),
                         None if r.payload is None else storable(r.payload),
+                        None if r.raw is None else storable(r.raw),
+                        r.raw_size,
                         now,
                     )
                     for r in rejects
@@ -154,12 +174,24 @@ class EventQueries:
 
     def rejects(self, limit: int = 100) -> list[Reject]:
         """The newest rejected events, newest first."""
+        return [row.reject for row in self.reject_rows(limit)]
+
+    def reject_rows(self, limit: int = 100, after: int | None = None) -> list[RejectRow]:
+        """Stored rejects with their ids: the newest first, or those after id ``after`` in order.
+
+        ``after`` lets an export go on where the last one ended.
+        """
+        where = "" if after is None else " WHERE id > ?"
+        order = "DESC" if after is None else "ASC"
+        params = ([] if after is None else [after]) + [limit]
         return [
-            Reject(origin, problem, payload)
-            for origin, problem, payload in self._all(
-                "SELECT origin, problem, payload FROM rejects ORDER BY id DESC LIMIT ?", (limit,)
+            RejectRow(int(row_id), int(received), Reject(origin, problem, payload, raw, size))
+            for row_id, received, origin, problem, payload, raw, size in self._all(
+                "SELECT id, received, origin, problem, payload, raw, raw_size FROM rejects"
+                f"{where} ORDER BY id {order} LIMIT ?",
+                params,
             )
         ]
 
 
-__all__ = ["Duplicate", "EventQueries", "NewEvent", "Reject"]
+__all__ = ["Duplicate", "EventQueries", "NewEvent", "Reject", "RejectRow"]

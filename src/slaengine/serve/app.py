@@ -57,7 +57,9 @@ async def post_events(request: Request) -> Response:
     except BadBody as exc:
         return error(exc.status, str(exc))
     label = f"POST /events#{request_id(request)}"
-    records = [(f"{label} {place} {item.place}", item.payload, item.problem) for item in items]
+    records = [
+        (f"{label} {place} {item.place}", item.payload, item.problem, item.raw) for item in items
+    ]
     now = api.now()
     report = await api.call(lambda engine: engine.ingest(records, now))
     api.record_ingest("events", report)
