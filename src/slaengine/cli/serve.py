@@ -3,14 +3,26 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+import contextlib
+import socket
+from typing import TYPE_CHECKING, Any
 
-from slaengine.cli._live import add_live_options, live_settings, open_engine, open_store
+from slaengine.cli._live import (
+    LiveSettings,
+    add_live_options,
+    live_settings,
+    open_engine,
+    open_store,
+)
 from slaengine.cli._options import command_plugins
 from slaengine.errors import UserError
-from slaengine.live import Dispatcher, LiveEngine
+from slaengine.live import Dispatcher, LiveEngine, Routing
 from slaengine.live.worker import Worker
+from slaengine.live.workerlock import worker_lock
 from slaengine.logs import configure_logging
+
+if TYPE_CHECKING:
+    from slaengine.serve.settings import ServeSettings
 
 
 def register(commands: Any) -> None:
@@ -48,8 +60,7 @@ def run(args: argparse.Namespace) -> int:
     """Serve until stopped; exit 0 after a clean stop."""
     configure_logging(max(1, args.verbose))  # a server's log is its output
     try:
-        from slaengine.serve import Api, WorkerThread, bind, serve, serve_settings
-        from slaengine.serve.metrics import Counters
+        from slaengine.serve import bind, serve_settings
     except ImportError as exc:
         raise UserError(
             f"slaengine serve needs Starlette and uvicorn ({exc.name} is missing): "
@@ -60,13 +71,33 @@ def run(args: argparse.Namespace) -> int:
     settings = live_settings(args)
     serving = serve_settings(settings.config, args.listen, False if args.no_worker else None)
     engine, routing = open_engine(settings)
+    with contextlib.ExitStack() as held:
+        try:
+            if serving.worker:
+                # One worker per SQLite file, for as long as the server runs.
+                held.enter_context(worker_lock(engine.store))
+            sock = bind(serving.host, serving.port)
+        except UserError:
+            engine.store.close()
+            raise
+        _serve(args, settings, serving, engine, routing, sock)
+    return 0
+
+
+def _serve(
+    args: argparse.Namespace,
+    settings: LiveSettings,
+    serving: ServeSettings,
+    engine: LiveEngine,
+    routing: Routing,
+    sock: socket.socket,
+) -> None:
+    """Wire the API and (unless ``--no-worker``) the worker thread; serve until stopped."""
+    from slaengine.serve import Api, WorkerThread, serve
+    from slaengine.serve.metrics import Counters
+
     policies = engine.policies
     plugins = command_plugins()
-    try:
-        sock = bind(serving.host, serving.port)
-    except UserError:
-        engine.store.close()
-        raise
     opened = [engine]
 
     def open_api_engine() -> LiveEngine:
@@ -104,4 +135,3 @@ def run(args: argparse.Namespace) -> int:
         counters=counters,
     )
     serve(api, sock, worker)
-    return 0
