@@ -265,7 +265,11 @@ def test_bad_config_toml_is_located(live, capsys):
 @pytest.mark.parametrize(
     ("toml", "message"),
     [
-        ('[live]\nstat = "x.db"\n', "bad.toml:2:1: [live] stat: unknown setting"),
+        (
+            '[live]\nstat = "x.db"\n',
+            "bad.toml:2:1: [live] stat: unknown setting; expected state, policies, tick, "
+            "read_limit, lease or retry; did you mean 'state'?",
+        ),
         ("[live]\ntick = 0\n", "bad.toml:2:1: [live] tick: must be more than zero"),
     ],
     ids=["unknown-key", "zero-tick"],

@@ -18,6 +18,7 @@ from slaengine.config import (
 from slaengine.errors import UserError
 from slaengine.live import Backoff, LiveEngine, Store
 from slaengine.live.recipients import Routing, plugin_routing
+from slaengine.problems import did_you_mean
 
 DEFAULT_STATE = "slaengine-state.db"
 
@@ -78,7 +79,8 @@ def live_settings(args: argparse.Namespace) -> LiveSettings:
             raise setting_error(
                 config,
                 (*keys, unknown[0]),
-                f"unknown setting; expected {', '.join(allowed[:-1])} or {allowed[-1]}",
+                f"unknown setting; expected {', '.join(allowed[:-1])} or {allowed[-1]}"
+                + did_you_mean(unknown[0], allowed),
             )
     policies = getattr(args, "policies", None) or texts_setting(config, ("live", "policies"))
     return LiveSettings(

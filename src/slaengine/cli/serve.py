@@ -7,6 +7,8 @@ import contextlib
 import socket
 from typing import TYPE_CHECKING, Any
 
+import structlog
+
 from slaengine.cli._live import (
     LiveSettings,
     add_live_options,
@@ -20,6 +22,8 @@ from slaengine.live import Dispatcher, LiveEngine, Routing
 from slaengine.live.worker import Worker
 from slaengine.live.workerlock import worker_lock
 from slaengine.logs import configure_logging
+
+_log = structlog.get_logger("slaengine.serve")
 
 if TYPE_CHECKING:
     from slaengine.serve.settings import ServeSettings
@@ -95,6 +99,7 @@ def _serve(
     """Wire the API and (unless ``--no-worker``) the worker thread; serve until stopped."""
     from slaengine.serve import Api, WorkerThread, serve
     from slaengine.serve.metrics import Counters
+    from slaengine.serve.settings import unknown_inboxes
 
     policies = engine.policies
     plugins = command_plugins()
@@ -106,6 +111,9 @@ def _serve(
             return opened.pop()
         return LiveEngine(policies, open_store(settings), routing.recipients)
 
+    inboxes = plugins.inboxes()
+    for warning in unknown_inboxes(settings.config, inboxes):  # a misspelt table does nothing
+        _log.warning("settings name an inbox that is not installed", problem=warning)
     counters = Counters()  # the API's and the worker thread's, for /metrics
     worker = None
     if serving.worker:
@@ -130,7 +138,7 @@ def _serve(
     api = Api(
         open_api_engine,
         serving,
-        plugins.inboxes(),
+        inboxes,
         worker_health=worker.health if worker is not None else None,
         counters=counters,
     )
