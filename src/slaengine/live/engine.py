@@ -122,6 +122,7 @@ class LiveEngine:
         events: Iterable[Mapping[str, Any] | Record],
         now: int | Any,
         cursor: tuple[str, str | None] | None = None,
+        quiet_before: int | Any | None = None,
     ) -> IngestReport:
         """Validate and store events; their tickets are re-evaluated at the next advance.
 
@@ -132,6 +133,11 @@ class LiveEngine:
         read, its text, up to :data:`~slaengine.live.text.RAW_LIMIT`
         characters), and the others go on.
         ``cursor`` (source name, position) is saved in the same transaction.
+
+        ``quiet_before`` loads history quietly: every notification the stored
+        events' tickets reach before that instant is recorded in the outbox as
+        ``skipped`` and never sent (nor its actions performed); those from it
+        on are sent as usual.
         """
         instant = as_epoch(now)
         accepted: list[NewEvent] = []
@@ -170,7 +176,8 @@ class LiveEngine:
             positions.append(len(outcomes))
             accepted.append(NewEvent(event.ticket, event.at, text or "{}", origin, event.id))
             outcomes.append(Outcome(origin, ACCEPTED, event.ticket, event.id))
-        duplicates = self.store.add_events(accepted, instant, rejected, cursor)
+        quiet = None if quiet_before is None else as_epoch(quiet_before)
+        duplicates = self.store.add_events(accepted, instant, rejected, cursor, quiet)
         for duplicate in duplicates:
             place = positions[duplicate.index]
             reason = (

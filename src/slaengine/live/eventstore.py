@@ -88,12 +88,16 @@ class EventQueries:
         now: int,
         rejects: Sequence[Reject] = (),
         cursor: tuple[str, str | None] | None = None,
+        quiet_until: int | None = None,
     ) -> list[Duplicate]:
         """Store events and rejects, mark their tickets for re-evaluation, save ``cursor``.
 
         All in one transaction, so a source's cursor moves only with its events.
         An event whose (ticket, id) is already stored, or came earlier in the
         batch, is not stored again; those are returned, in batch order.
+        ``quiet_until`` (history): the tickets of the events stored get that
+        quiet cut-off, or keep a later one they have; their notifications
+        before it are recorded as skipped, never sent.
         """
         with self.transaction():
             stored = self._insert_events(events, now)
@@ -104,9 +108,13 @@ class EventQueries:
             ]
             tickets = sorted({e.ticket for e, new in zip(events, stored, strict=True) if new})
             self._executemany(
-                "INSERT INTO tickets (ticket, dirty) VALUES (?, 1) "
-                "ON CONFLICT (ticket) DO UPDATE SET dirty = 1",
-                [(ticket,) for ticket in tickets],
+                "INSERT INTO tickets (ticket, dirty, quiet_until) VALUES (?, 1, ?) "
+                "ON CONFLICT (ticket) DO UPDATE SET dirty = 1, quiet_until = CASE "
+                "WHEN excluded.quiet_until IS NULL THEN tickets.quiet_until "
+                "WHEN tickets.quiet_until IS NULL THEN excluded.quiet_until "
+                "WHEN tickets.quiet_until > excluded.quiet_until THEN tickets.quiet_until "
+                "ELSE excluded.quiet_until END",
+                [(ticket, quiet_until) for ticket in tickets],
             )
             self._executemany(
                 "INSERT INTO rejects (origin, problem, payload, raw, raw_size, received) "

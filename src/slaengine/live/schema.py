@@ -146,6 +146,11 @@ MIGRATIONS: Final[tuple[tuple[int, str, tuple[Step, ...]], ...]] = (
             "ALTER TABLE rejects ADD COLUMN raw_size BIGINT",
         ),
     ),
+    (
+        5,
+        "tickets loaded quietly: notifications before their cut-off are skipped",
+        ("ALTER TABLE tickets ADD COLUMN quiet_until BIGINT",),
+    ),
 )
 LATEST: Final = MIGRATIONS[-1][0]
 

@@ -35,7 +35,8 @@ FAILED: Final = "failed"  # an attempt failed; retried at next_attempt
 DELIVERED: Final = "delivered"
 DEAD: Final = "dead"  # out of attempts, or nobody can deliver it
 CANCELLED: Final = "cancelled"  # a late event showed it should never have happened
-OUTBOX_STATES: Final = (PENDING, FAILED, DELIVERED, DEAD, CANCELLED)
+SKIPPED: Final = "skipped"  # reached before its ticket's quiet cut-off (history): never sent
+OUTBOX_STATES: Final = (PENDING, FAILED, DELIVERED, DEAD, CANCELLED, SKIPPED)
 _OPEN_STATES: Final = (PENDING, FAILED)
 # A dead row that is no longer reached is cancelled too, so a retry cannot revive it.
 _UNDELIVERED: Final = (PENDING, FAILED, DEAD)
@@ -313,7 +314,10 @@ class Store(EventQueries, ClockQueries, SpikeQueries):
         ``results`` holds ``(ticket, wake, policy, decisions)``: every notification the
         ticket has reached, as of now. A recipient's row is added when new, revived
         when a late event had cancelled it, and cancelled when still undelivered but
-        no longer reached. Delivered rows are never touched. ``decisions`` ``None``
+        no longer reached. Delivered and skipped rows are never touched. A new row
+        whose instant is before its ticket's quiet cut-off (the ticket was loaded
+        as history, :meth:`add_events` ``quiet_until``) is added as skipped: kept,
+        never sent, and not returned. ``decisions`` ``None``
         means the ticket could not be evaluated: its rows stay as they are and it is
         looked at again at ``wake``. ``clocks`` holds each evaluated ticket's open
         clocks, which replace its earlier ones (the at-risk queue).
@@ -333,7 +337,9 @@ class Store(EventQueries, ClockQueries, SpikeQueries):
                     )
                 }
                 wanted: set[tuple[str, str]] = set()
+                quiet = self._quiet_until(ticket)
                 for decision in decisions:
+                    skip = quiet is not None and decision.due_at < quiet
                     for recipient in decision.recipients:
                         pair = (decision.key, recipient)
                         wanted.add(pair)
@@ -353,12 +359,12 @@ class Store(EventQueries, ClockQueries, SpikeQueries):
                                     decision.kind,
                                     decision.due_at,
                                     decision.payload,
-                                    PENDING,
+                                    SKIPPED if skip else PENDING,
                                     now,
                                     now,
                                 ),
                             )
-                            if inserted.rowcount == 1:
+                            if inserted.rowcount == 1 and not skip:
                                 added.append((decision, recipient))
                         elif status in (PENDING, FAILED, CANCELLED):
                             # Keep the newest view of it (a late event may move ``at``).
@@ -396,6 +402,10 @@ class Store(EventQueries, ClockQueries, SpikeQueries):
                 if clocks is not None:
                     self._replace_clocks(ticket, clocks.get(ticket, ()), now)
         return added
+
+    def _quiet_until(self, ticket: str) -> int | None:
+        rows = self._all("SELECT quiet_until FROM tickets WHERE ticket = ?", (ticket,))
+        return None if not rows or rows[0][0] is None else int(rows[0][0])
 
     # -- outbox ---------------------------------------------------------------
 
@@ -612,6 +622,7 @@ __all__ = [
     "OUTBOX_STATES",
     "PENDING",
     "POSTGRES",
+    "SKIPPED",
     "SQLITE",
     "Decision",
     "Dialect",
