@@ -8,14 +8,10 @@ two processes ingesting the same event at once store it once.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
 
+from slaengine.live.sql import StoreSql
 from slaengine.live.text import storable
-
-if TYPE_CHECKING:
-    from slaengine.live.store import Dialect
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,24 +59,8 @@ class RejectRow:
     reject: Reject
 
 
-class EventQueries:
+class EventQueries(StoreSql):
     """The store's statements on the events, rejects and cursors tables."""
-
-    # Provided by Store.
-    _db: Any
-    dialect: Dialect
-
-    def transaction(self) -> AbstractContextManager[None]:
-        raise NotImplementedError
-
-    def _execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        raise NotImplementedError
-
-    def _executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        raise NotImplementedError
-
-    def _all(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        raise NotImplementedError
 
     def add_events(
         self,
