@@ -279,7 +279,7 @@ def test_failing_hook_shows_in_outbox_and_retry_revives_it(live, capsys, monkeyp
     )
     assert main(["outbox", "--config", "slaengine.toml"]) == 1
     table = capsys.readouterr().out
-    assert "0 failed, 2 delivered, 1 dead, 0 cancelled; 1 event, 1 ticket" in table
+    assert "0 failed, 2 delivered, 1 dead, 0 cancelled, 0 skipped; 1 event, 1 ticket" in table
 
     assert main(["outbox", "--config", "slaengine.toml", "--retry"]) == 0
     assert capsys.readouterr().out == "1 notification queued again\n"
