@@ -262,6 +262,25 @@ def test_ingest_quiet_before_an_instant_sends_what_came_after(live, capsys):
     assert "--quiet-before: " in capsys.readouterr().err
 
 
+def test_a_go_live_setting_quiets_every_ingest(live, capsys):
+    # [live] quiet_before as a TOML date-time: the cut-off for every ticket stored.
+    text = (live / "slaengine.toml").read_text(encoding="utf-8")
+    (live / "slaengine.toml").write_text(
+        text.replace("[live]\n", "[live]\nquiet_before = 2025-12-01T12:00:00Z\n", 1),
+        encoding="utf-8",
+    )
+    events = write_events(live, json.dumps(created("T-1")))
+    assert main(["ingest", "--config", "slaengine.toml", str(events)]) == 0
+    assert main(["run", "--config", "slaengine.toml", "--once"]) == 0
+    assert [(r["to"], r["key"]) for r in recorded(live)] == [
+        ("manager", key("T-1", "escalation", 2))
+    ]
+    capsys.readouterr()
+    (live / "bad.toml").write_text('[live]\nquiet_before = "soon"\n', encoding="utf-8")
+    assert main(["outbox", "--config", "bad.toml"]) == 2
+    assert "bad.toml:2:1: [live] quiet_before: expected an instant" in capsys.readouterr().err
+
+
 def test_failing_hook_shows_in_outbox_and_retry_revives_it(live, capsys, monkeypatch):
     events = write_events(live, json.dumps(created("T-1")))
     assert main(["ingest", "--config", "slaengine.toml", str(events)]) == 0
@@ -303,7 +322,7 @@ def test_bad_config_toml_is_located(live, capsys):
         (
             '[live]\nstat = "x.db"\n',
             "bad.toml:2:1: [live] stat: unknown setting; expected state, policies, tick, "
-            "read_limit, lease or retry; did you mean 'state'?",
+            "read_limit, lease, quiet_before or retry; did you mean 'state'?",
         ),
         ("[live]\ntick = 0\n", "bad.toml:2:1: [live] tick: must be more than zero"),
     ],

@@ -16,6 +16,7 @@ from live_support import (  # noqa: F401 (fixtures)
     at,
     created,
     event,
+    iso_at,
     live_policies_fixture,
     postgres_server_fixture,
     reply,
@@ -202,6 +203,24 @@ def test_unreadable_json_lines_keep_their_text_in_the_rejects(live_policies, sta
     assert rows["5"].raw == long_line[:RAW_LIMIT]
     assert rows["5"].raw_size == len(long_line)
     assert "6" not in rows
+
+
+def test_events_loaded_quietly_skip_what_their_tickets_reached_before(
+    server, live_policies, state_url
+):
+    with client(server) as http:
+        quiet = post_json(http, f"/events?quiet_before={iso_at(90)}", [created("T-7")])
+        assert quiet.json()["accepted"] == 1
+        bad = post_json(http, "/events?quiet_before=soon", [created("T-8")])
+        assert bad.status_code == 400
+        assert bad.json()["error"].startswith("quiet_before: ")
+    advance(live_policies, state_url, 90)
+    store = Store.open(state_url)
+    try:
+        assert {row.status for row in store.outbox(ticket="T-7")} == {"skipped"}
+        assert store.outbox(ticket="T-8") == []  # the refused request stored nothing
+    finally:
+        store.close()
 
 
 def test_a_byte_order_mark_before_json_lines_is_no_content(server):

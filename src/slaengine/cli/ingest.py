@@ -81,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
     """Ingest the file; exit 1 when some events were rejected."""
     settings = live_settings(args)
     now = evaluation_instant(None)
-    quiet = now if args.quiet_history else None
+    quiet = now if args.quiet_history else settings.quiet_before
     if args.quiet_before is not None:
         try:
             quiet = parse_instant(args.quiet_before)

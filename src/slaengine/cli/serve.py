@@ -109,7 +109,9 @@ def _serve(
         # The engine opened above first; a fresh connection after a database error.
         if opened:
             return opened.pop()
-        return LiveEngine(policies, open_store(settings), routing.recipients)
+        return LiveEngine(
+            policies, open_store(settings), routing.recipients, quiet_before=settings.quiet_before
+        )
 
     inboxes = plugins.inboxes()
     for warning in unknown_inboxes(settings.config, inboxes):  # a misspelt table does nothing
@@ -120,7 +122,12 @@ def _serve(
         sources = plugins.sources()
 
         def make_worker() -> Worker:
-            live = LiveEngine(policies, open_store(settings), routing.recipients)
+            live = LiveEngine(
+                policies,
+                open_store(settings),
+                routing.recipients,
+                quiet_before=settings.quiet_before,
+            )
             dispatcher = Dispatcher(
                 live.store, routing.deliverers, settings.backoff, settings.lease
             )

@@ -98,6 +98,8 @@ class LiveEngine:
     that adds every plugin implementing the matching ``slaengine_on_*`` hook.
     A ticket whose evaluation raises is tried again ``broken_retry`` seconds
     later (or at its next event), so a passing fault does not hide its breaches.
+    ``quiet_before`` (a go-live instant) is every :meth:`ingest`'s quiet cut-off
+    unless the call gives its own.
     """
 
     def __init__(
@@ -107,12 +109,14 @@ class LiveEngine:
         recipients: Recipients = _only_targets,
         batch: int = 500,
         broken_retry: int = 300,
+        quiet_before: int | Any | None = None,
     ) -> None:
         self.policies = policies
         self.store = store
         self.recipients = recipients
         self.batch = batch
         self.broken_retry = broken_retry
+        self.quiet_before = None if quiet_before is None else as_epoch(quiet_before)
         self.spikes = SpikeWatch(policies.spikes, store, recipients)
 
     # -- events in ------------------------------------------------------------
@@ -176,7 +180,7 @@ class LiveEngine:
             positions.append(len(outcomes))
             accepted.append(NewEvent(event.ticket, event.at, text or "{}", origin, event.id))
             outcomes.append(Outcome(origin, ACCEPTED, event.ticket, event.id))
-        quiet = None if quiet_before is None else as_epoch(quiet_before)
+        quiet = self.quiet_before if quiet_before is None else as_epoch(quiet_before)
         duplicates = self.store.add_events(accepted, instant, rejected, cursor, quiet)
         for duplicate in duplicates:
             place = positions[duplicate.index]
