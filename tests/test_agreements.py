@@ -19,6 +19,7 @@ import slaengine
 from slaengine.cli import main
 from slaengine.errors import PolicyError
 from slaengine.policy import loads_policies
+from slaengine.timeline import parse_instant
 
 POLICY = """\
 version: 1
@@ -259,3 +260,199 @@ def test_fmt_keeps_what_agreements_say():
         )
         for a in before.agreements
     ]
+
+
+# -- the readers: explain, audit, whatif, live notifications ------------------------
+
+
+def _explain_json(tmp_path, capsys):
+    policy_file = tmp_path / "policy.yaml"
+    policy_file.write_text(POLICY, encoding="utf-8")
+    events = write_events(tmp_path, event_rows())
+    code = main(
+        ["explain", "-p", str(policy_file), "-e", str(events), "--ticket", "T-1", "--at", NOW,
+         "--json"]
+    )  # fmt: skip
+    assert code == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_explain_says_when_each_agreement_attached_and_whose_each_clock_is(tmp_path, capsys):
+    doc = _explain_json(tmp_path, capsys)
+    assert doc["agreements"] == [
+        {
+            "name": "tier2-ola",
+            "kind": "ola",
+            "starts": "attached",
+            "attached": "2026-03-02T10:00:00Z",
+            "line": 3,
+            "conditions": ["group 'tier2' in ['tier2']"],
+        },
+        {
+            "name": "vendor-uc",
+            "kind": "underpinning",
+            "starts": "created",
+            "attached": "2026-03-02T12:00:00Z",
+            "line": 5,
+            "conditions": ["has tag ['waiting-vendor'] of ['waiting-vendor']"],
+        },
+    ]
+    clocks = [(c.get("agreement"), c["metric"], c["start_line"], c["stop_text"]) for c in
+              doc["metrics"]]  # fmt: skip
+    assert clocks == [
+        (None, "first_response", 1, "fulfilled by ann's reply"),
+        (None, "resolution", 1, "ticket solved"),
+        ("tier2-ola", "first_response", 3, "fulfilled by bob's reply"),
+        ("tier2-ola", "resolution", 3, "ticket solved"),
+        ("vendor-uc", "resolution", 1, "ticket solved"),
+    ]
+    assert [c["metric"] for c in doc["calendars"]] == [
+        "first_response",
+        "resolution",
+        "tier2-ola: first_response",
+        "tier2-ola: resolution",
+        "vendor-uc: resolution",
+    ]
+    policy_file = tmp_path / "policy.yaml"
+    code = main(
+        ["explain", "-p", str(policy_file), "-e", str(tmp_path / "events.jsonl"), "--ticket",
+         "T-1", "--at", NOW]
+    )  # fmt: skip
+    text = capsys.readouterr().out
+    assert code == 0
+    assert "Agreement tier2-ola (ola) attached at Mon 2026-03-02 10:00 (line 3)" in text
+    assert "tier2-ola: first_response breached" in text
+
+
+def _audit_json(tmp_path, capsys, by):
+    policy_file = tmp_path / "policy.yaml"
+    policy_file.write_text(POLICY, encoding="utf-8")
+    rows = event_rows() + event_rows(EVENTS[:3], ticket="T-2")  # T-2: with tier2, unanswered
+    events = write_events(tmp_path, rows)
+    code = main(
+        ["audit", "-p", str(policy_file), "-e", str(events), "--at", NOW, "--json", "--by", by,
+         "--breaches", str(tmp_path / "breaches.csv")]
+    )  # fmt: skip
+    assert code == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_audit_by_agreement(tmp_path, capsys):
+    doc = _audit_json(tmp_path, capsys, "agreement")
+    rows = {
+        row["key"]["agreement"]: (row["tickets"], row["compliance"]["achieved"],
+                                  row["compliance"]["breached"], row["compliance"]["active"])
+        for row in doc["groups"]
+    }  # fmt: skip
+    assert rows == {
+        # T-1: both achieved; T-2: first_response answered at 09:30, resolution running.
+        "customer-sla": (2, 3, 0, 1),
+        # T-1: first_response breached, resolution achieved; T-2: both running since 10:00,
+        # first_response over its hour, resolution at 6h of 8h.
+        "tier2-ola": (2, 1, 2, 1),
+        "vendor-uc": (1, 0, 1, 0),
+    }
+    metrics = {m for row in doc["groups"] for m in row["metrics"]}
+    assert metrics == {
+        "first_response",
+        "resolution",
+        "tier2-ola/first_response",
+        "tier2-ola/resolution",
+        "vendor-uc/resolution",
+    }
+    text = (tmp_path / "breaches.csv").read_text(encoding="utf-8")
+    breaches = list(csv.DictReader(io.StringIO(text)))
+    assert sorted((b["ticket"], b["agreement"], b["metric"]) for b in breaches) == [
+        ("T-1", "tier2-ola", "first_response"),
+        ("T-1", "vendor-uc", "resolution"),
+        ("T-2", "tier2-ola", "first_response"),
+    ]
+
+
+def test_audit_html_has_a_table_per_agreement(tmp_path, capsys):
+    policy_file = tmp_path / "policy.yaml"
+    policy_file.write_text(POLICY, encoding="utf-8")
+    events = write_events(tmp_path, event_rows())
+    page = tmp_path / "audit.html"
+    code = main(
+        ["audit", "-p", str(policy_file), "-e", str(events), "--at", NOW, "--by", "agreement",
+         "--html", str(page)]
+    )  # fmt: skip
+    assert code == 0
+    html = page.read_text(encoding="utf-8")
+    assert '<section id="agreements"><h2>By agreement</h2>' in html
+    assert "<td class=name>tier2-ola</td><td>tier2-ola: First response</td>" in html
+    assert "tier2-ola: First response achieved" in html  # the headline card
+
+
+def test_whatif_compares_each_agreements_clocks_apart(tmp_path):
+    from slaengine.whatif import backtest
+
+    old = loads_policies(POLICY, "old.yaml")
+    new = loads_policies(POLICY.replace("first_response: {targets: 1h", "first_response: "
+                                        "{targets: 2h"), "new.yaml")  # fmt: skip
+    timelines = slaengine.read_events(write_events(tmp_path, event_rows()))
+    now = parse_instant(NOW)
+    result = backtest(old, new, timelines.timelines.values(), now)
+    assert [(f.metric, f.instance, f.old, f.new) for f in result.flips] == [
+        ("tier2-ola/first_response", 1, "breached", "achieved")
+    ]
+    assert result.total("first_response").old_met == 1  # the customer SLA's, untouched
+    assert result.total("tier2-ola/first_response").new_met == 1
+
+
+def test_live_notifications_and_open_clocks_name_the_agreement(tmp_path):
+    from slaengine.live import LiveEngine, Store
+
+    policies = loads_policies(POLICY, "policy.yaml")
+    store = Store.open(str(tmp_path / "state.db"))
+    try:
+        engine = LiveEngine(policies, store, lambda n: ("ops",))
+        base = parse_instant("2026-03-02T09:00:00Z")
+        rows = [dict(row, id=f"e{i}") for i, row in enumerate(event_rows(EVENTS[:3]))]
+        engine.ingest(rows, base + 3600)
+        report = engine.advance(base + 3 * 3600)  # 12:00
+        keys = sorted(n.key for n in report.notifications)
+        # The OLA's first_response (attached 10:00, 1h) breached at 11:00; the customer
+        # SLA's first_response was answered at 09:30 and reached its achievement.
+        assert keys == [
+            "T-1/first_response/1/achieved/0",
+            "T-1/tier2-ola/first_response/1/breach/0",
+            "T-1/tier2-ola/first_response/1/escalation/1",
+        ]
+        payloads = {
+            row.key: json.loads(row.payload) for row in store.outbox() if row.recipient == "ops"
+        }
+        breach = payloads["T-1/tier2-ola/first_response/1/breach/0"]
+        assert (breach["agreement"], breach["metric"], breach["policy"]) == (
+            "tier2-ola",
+            "first_response",
+            "customer-sla",
+        )
+        assert "agreement" not in payloads["T-1/first_response/1/achieved/0"]
+        status = engine.status("T-1", base + 3 * 3600)
+        assert [(m.agreement, m.metric, m.state) for m in status.metrics] == [
+            (None, "first_response", "achieved"),
+            (None, "resolution", "active"),
+            ("tier2-ola", "first_response", "breached"),
+            ("tier2-ola", "resolution", "active"),
+        ]
+        assert status.to_dict()["metrics"][2]["agreement"] == "tier2-ola"
+        # Two clocks of one metric, one ticket, both open: the store keeps them apart.
+        open_clocks = [(c.agreement, c.metric, c.state) for c in store.open_clocks("T-1")]
+        assert sorted(open_clocks, key=str) == sorted(
+            [(None, "resolution", "active"), ("tier2-ola", "first_response", "breached"),
+             ("tier2-ola", "resolution", "active")],
+            key=str,
+        )  # fmt: skip
+        queue = store.at_risk(base + 10 * 3600)  # the customer's resolution is due later
+        assert {(c.agreement, c.metric) for c in queue} == {
+            ("tier2-ola", "first_response"),
+            ("tier2-ola", "resolution"),
+        }
+        assert [c.to_dict(base)["agreement"] for c in queue if c.agreement] == [
+            "tier2-ola",
+            "tier2-ola",
+        ]
+    finally:
+        store.close()

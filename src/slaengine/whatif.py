@@ -154,8 +154,10 @@ def compare_ticket(old: TicketResult, new: TicketResult, into: Backtest) -> None
     into.unmatched_new += new_name is None
     into.policy_changed += old_name != new_name
     channel, priority = new.state.channel, new.state.priority
-    old_clocks = {(c.metric, c.instance): c for c in old.clocks}
-    new_clocks = {(c.metric, c.instance): c for c in new.clocks}
+    # An agreement's clock is its metric after the agreement's name and a "/": two
+    # agreements' clocks of one metric are compared apart.
+    old_clocks = {(c.qualified_metric, c.instance): c for c in old.clocks}
+    new_clocks = {(c.qualified_metric, c.instance): c for c in new.clocks}
     for key in sorted(old_clocks.keys() | new_clocks.keys()):
         before, after = old_clocks.get(key), new_clocks.get(key)
         was, now = outcome(before), outcome(after)

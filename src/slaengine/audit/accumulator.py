@@ -26,7 +26,7 @@ from slaengine.policy.model import RESOLUTION
 from slaengine.timeline import STOPPED_STATUSES, Timeline
 
 #: The dimensions a view can group by.
-DIMENSIONS: Final = ("channel", "priority", "policy", "group", "agent", "period")
+DIMENSIONS: Final = ("channel", "priority", "policy", "group", "agent", "period", "agreement")
 #: ``--by metric``: each group's clocks split by metric (a report over any view).
 METRIC: Final = "metric"
 #: Value of a dimension the ticket has none of (no group, no agent, no matching policy).
@@ -34,9 +34,11 @@ NONE: Final = "(none)"
 #: Views always kept: the overall totals, each dimension alone, channel by priority.
 STANDARD_VIEWS: Final[tuple[tuple[str, ...], ...]] = (
     (),
-    *((d,) for d in DIMENSIONS),
+    *((d,) for d in DIMENSIONS if d != "agreement"),
     ("channel", "priority"),
 )
+# Dimensions a clock has apart from its ticket: who fulfilled it, whose agreement it is.
+_PER_CLOCK: Final = ("agent", "agreement")
 HOURS_OF_WEEK: Final = 7 * 24
 #: Breached clocks kept per metric for the drill-down: the worst (most overdue) first.
 WORST_BREACHES: Final = 10
@@ -213,7 +215,7 @@ def prepare(clock: ClockResult) -> PreparedClock:
     stop = clock.stop
     calendar = stop - clock.start if stop is not None and completed(clock) else -1
     return (
-        clock.metric,
+        clock.qualified_metric,
         clock.state,
         clock.target - clock.elapsed,
         stop is None,
@@ -240,6 +242,13 @@ def customer_hash(customer: str) -> int:
 def ticket_agent(result: TicketResult, facts: TicketFacts) -> str:
     """The agent of ticket-level KPIs: the assignee, else the last agent who replied."""
     return result.state.assignee or facts.last_agent or NONE
+
+
+def clock_agreement(result: TicketResult, clock: ClockResult) -> str:
+    """The agreement of a clock: its internal agreement's name, else the ticket's policy."""
+    if clock.agreement is not None:
+        return clock.agreement
+    return result.policy.name if result.policy is not None else NONE
 
 
 def clock_agent(result: TicketResult, clock: ClockResult, last_agent: str | None = None) -> str:
@@ -319,15 +328,20 @@ class AuditAccumulator:
     _rolled: list[tuple[tuple[str, ...], tuple[int, ...]]] = field(
         default_factory=list, init=False, repr=False, compare=False
     )
-    _direct: list[tuple[tuple[str, ...], int]] = field(
+    # Views with a per-clock dimension: each with the positions of agent, agreement and
+    # group in its key (-1: not in the view).
+    _direct: list[tuple[tuple[str, ...], int, int, int]] = field(
         default_factory=list, init=False, repr=False, compare=False
     )
 
     def __post_init__(self) -> None:
         for view in self.views:
             self.groups.setdefault(view, {})
-            if "agent" in view:
-                self._direct.append((view, view.index("agent")))
+            if any(d in view for d in _PER_CLOCK):
+                agent = view.index("agent") if "agent" in view else -1
+                agreement = view.index("agreement") if "agreement" in view else -1
+                group = view.index("group") if "group" in view else -1
+                self._direct.append((view, agent, agreement, group))
             else:
                 self._rolled.append((view, tuple(_FINE.index(d) for d in view)))
 
@@ -373,7 +387,10 @@ class AuditAccumulator:
         if fine is None:
             fine = self._fine[fine_key] = GroupStats()
         fine.add_facts(facts, customer, breached)
-        fine.add_clocks(prepared)
+        if result.agreements and any(clock.group is not None for clock in clocks):
+            self._add_held(fine, fine_key, clocks, prepared)
+        else:
+            fine.add_clocks(prepared)
         if not self._direct:
             return facts
         values = {
@@ -383,22 +400,55 @@ class AuditAccumulator:
             "group": group_name,
             "agent": ticket_agent(result, facts),
             "period": period,
+            "agreement": policy,
         }
-        for view, position in self._direct:
+        for view, agent_at, agreement_at, group_at in self._direct:
             table = self.groups[view]
             key = tuple([values[d] for d in view])
             group = table.get(key)
             if group is None:
                 group = table[key] = GroupStats()
             group.add_facts(facts, customer, breached)
+            if agreement_at >= 0:
+                # A ticket counts under each agreement attached to it, as under its policy.
+                for agreement in result.agreements:
+                    held = (*key[:agreement_at], agreement.name, *key[agreement_at + 1 :])
+                    other = table.get(held)
+                    if other is None:
+                        other = table[held] = GroupStats()
+                    other.add_facts(facts, customer, breached)
             for clock, ready in zip(clocks, prepared, strict=True):
-                agent = clock_agent(result, clock, facts.last_agent)
-                clock_key = (*key[:position], agent, *key[position + 1 :])
-                other = table.get(clock_key)
+                clock_key = list(key)
+                if agent_at >= 0:
+                    clock_key[agent_at] = clock_agent(result, clock, facts.last_agent)
+                if agreement_at >= 0:
+                    clock_key[agreement_at] = clock_agreement(result, clock)
+                if group_at >= 0 and clock.group is not None:
+                    clock_key[group_at] = clock.group
+                other = table.get(tuple(clock_key))
                 if other is None:
-                    other = table[clock_key] = GroupStats()
+                    other = table[tuple(clock_key)] = GroupStats()
                 other.add_clocks((ready,))
         return facts
+
+    def _add_held(
+        self,
+        fine: GroupStats,
+        fine_key: tuple[str, ...],
+        clocks: Sequence[ClockResult],
+        prepared: Sequence[PreparedClock],
+    ) -> None:
+        # A clock counted per group belongs to the group that held the ticket, not to
+        # the ticket's group now: each goes to the finest group of its own group.
+        for clock, ready in zip(clocks, prepared, strict=True):
+            if clock.group is None:
+                fine.add_clocks((ready,))
+                continue
+            key = (*fine_key[:3], clock.group, *fine_key[4:])
+            held = self._fine.get(key)
+            if held is None:
+                held = self._fine[key] = GroupStats()
+            held.add_clocks((ready,))
 
     def _keep_breach(
         self,
@@ -409,9 +459,9 @@ class AuditAccumulator:
         last_agent: str | None,
     ) -> None:
         # A breached clock, kept when it is among its metric's worst so far.
-        worst = self.worst_breaches.get(clock.metric)
+        worst = self.worst_breaches.get(clock.qualified_metric)
         if worst is None:
-            worst = self.worst_breaches[clock.metric] = []
+            worst = self.worst_breaches[clock.qualified_metric] = []
         margin = clock.target - clock.elapsed
         if len(worst) >= WORST_BREACHES and (margin, result.ticket, clock.instance) >= _rank(
             worst[-1]

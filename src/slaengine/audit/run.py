@@ -45,6 +45,7 @@ BREACH_COLUMNS: Final = (
     "elapsed",
     "target",
     "margin",
+    "agreement",
 )
 
 
@@ -67,7 +68,9 @@ class AuditPart:
 
 
 def breach_rows(result: TicketResult, last_agent: str | None = None) -> list[list[object]]:
-    """CSV rows of a ticket's breached clocks (instants in UTC, durations in seconds).
+    """CSV rows of a ticket's breached clocks (instants in UTC, durations in seconds);
+    ``agreement`` is empty for the customer SLA's clocks, ``group`` is the group that held
+    the ticket for a clock counted per group.
 
     ``last_agent`` wrote the ticket's last public reply: a clock's agent when
     neither a reply nor an assignee names one (as the audit counts it).
@@ -82,7 +85,7 @@ def breach_rows(result: TicketResult, last_agent: str | None = None) -> list[lis
             result.policy.name if result.policy is not None else "",
             state.channel,
             state.priority,
-            state.group or "",
+            clock.group or state.group or "",
             clock.agent or state.assignee or last_agent or "",
             clock.metric,
             clock.instance,
@@ -92,6 +95,7 @@ def breach_rows(result: TicketResult, last_agent: str | None = None) -> list[lis
             clock.elapsed,
             clock.target,
             clock.target - clock.elapsed,
+            clock.agreement or "",
         ])  # fmt: skip
     return rows
 

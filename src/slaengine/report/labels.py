@@ -16,8 +16,11 @@ _UNITS: Final = (("d", 86_400), ("h", 3_600), ("m", 60), ("s", 1))
 
 
 def metric_label(metric: str) -> str:
-    """A metric's name for people; a user-defined metric keeps its own."""
-    return METRIC_LABELS.get(metric, metric)
+    """A metric's name for people; a user-defined metric keeps its own. An internal
+    agreement's metric (``tier2-ola/resolution``) reads ``tier2-ola: Resolution``."""
+    agreement, _, name = metric.rpartition("/")
+    label = METRIC_LABELS.get(name, name)
+    return f"{agreement}: {label}" if agreement else label
 
 
 def readable_duration(seconds: float | None, empty: str = "-") -> str:

@@ -18,6 +18,7 @@ from slaengine.report.html.sections import (
 )
 from slaengine.report.html.svg import Doc, Ids, esc, fmt_count
 from slaengine.report.html.tables import (
+    agreements_section,
     breaches_section,
     offenders_section,
     scorecards_section,
@@ -155,6 +156,7 @@ def render_html(audit: Doc, *, policies: Sequence[str] | None = None) -> str:
         headline_section(audit),
         inputs_section(audit, policies),
         compliance_section(audit, ids),
+        agreements_section(audit),
         histogram_section(audit, ids),
         heatmap_section(audit, ids),
         trend_section(audit, ids),

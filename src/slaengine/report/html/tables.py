@@ -202,3 +202,33 @@ def offenders_section(doc: Doc) -> str:
         )
         + "</section>"
     )
+
+
+def agreements_section(doc: Doc) -> str:
+    """Compliance per agreement (``--by agreement``): one row per agreement and metric."""
+    by = list(doc["by"])
+    if "agreement" not in by:
+        return ""
+    head = ("Agreement", "Metric", "Tickets", "Achieved", "Breached", "Compliance")
+    cells = [
+        (
+            esc(str(row["key"].get("agreement", ""))),
+            esc(metric_label(metric)),
+            fmt_count(row["tickets"]),
+            fmt_count(stats["achieved"]),
+            fmt_count(stats["breached"]),
+            fmt_pct(stats["compliance"]),
+        )
+        for row in doc["groups"]
+        for metric, stats in row["metrics"].items()
+    ]
+    return (
+        '<section id="agreements"><h2>By agreement</h2>'
+        + html_table("Compliance per agreement and metric", head, cells, lambda i: i > 1)
+        + howto(
+            "<p>The customer SLA (the policy that applied) and each internal agreement "
+            "(OLA, underpinning contract) with its own clocks. A ticket counts under every "
+            "agreement attached to it.</p>"
+        )
+        + "</section>"
+    )
