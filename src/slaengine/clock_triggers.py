@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from slaengine.attributes import initial_attributes, update_changes
 from slaengine.policy.definition import (
+    PER_GROUP,
     RESUME,
     STOP,
     MetricDefinition,
@@ -78,7 +79,15 @@ def _message_ons(event: Event, bots: bool) -> frozenset[On]:
 class _Metric:
     """One defined metric's instances along the walk."""
 
-    __slots__ = ("conditions", "definition", "last", "metric", "number", "solve_fulfils")
+    __slots__ = (
+        "conditions",
+        "definition",
+        "last",
+        "metric",
+        "number",
+        "per_group",
+        "solve_fulfils",
+    )
 
     def __init__(self, metric: MetricPolicy) -> None:
         self.metric = metric
@@ -87,6 +96,7 @@ class _Metric:
         self.number = 0
         d = self.definition
         self.solve_fulfils = d.solve_fulfils
+        self.per_group = d.per == PER_GROUP
         self.conditions = tuple(
             {t.condition for t in (*d.start, *d.fulfil, *d.cancel) if t.condition is not None}
         )
@@ -123,18 +133,46 @@ class TriggerMachine:
             ons.add(On.ASSIGNED)
         became = {c for c, held in self.holding.items() if held}
         stopped = self.ticket.status in STOPPED_STATUSES
+        group = self.ticket.attributes["group"]
         for state in self.metrics:
             d = state.definition
             # At creation the new instance starts first: a creation that fulfils stops it
             # at once (time to own on a ticket created with an assignee).
-            if not stopped and _fired(d.start, frozenset({On.CREATED}), became):
+            if state.per_group:
+                if not stopped and _holds(d, group):
+                    self._start(state, created, 1, group)
+            elif not stopped and _fired(d.start, frozenset({On.CREATED}), became):
                 self._start(state, created, 1)
             self._stop_triggers(state, frozenset(ons), became, created, 1)
 
-    def _start(self, state: _Metric, event: Event, seen: int) -> None:
+    def _start(self, state: _Metric, event: Event, seen: int, group: str | None = None) -> None:
         state.number += 1
         state.last = self.new_clock(state.metric, state.number, event.at, event)
         state.last.priorities_seen = seen
+        state.last.group = group
+
+    def _per_group(
+        self,
+        state: _Metric,
+        event: Event,
+        seen: int,
+        handed_over: bool,
+        reopened: bool,
+        stopped: bool,
+    ) -> None:
+        """An ownership clock at ``event``: the group that had the ticket passed it on (its
+        instance is met), and the group that has it now starts one."""
+        raw = state.last
+        if handed_over and raw is not None and raw.running:
+            raw.switch_off(event.at, FULFILLED, seen, event)
+        group = self.ticket.attributes["group"]
+        if (
+            (handed_over or reopened)
+            and not stopped
+            and _holds(state.definition, group)
+            and (state.last is None or not state.last.running)
+        ):
+            self._start(state, event, seen, group)
 
     def _stop_triggers(
         self,
@@ -159,6 +197,7 @@ class TriggerMachine:
         kind = event.type
         ticket = self.ticket
         was_stopped = ticket.status in STOPPED_STATUSES
+        group_before = ticket.attributes["group"]
         if kind == "update" and event.priority is not None:
             priorities_seen += 1
         changed = ticket.apply(event)
@@ -183,11 +222,20 @@ class TriggerMachine:
             ons = ons | {On.SOLVED}
         elif reopened:
             ons = ons | {On.REOPENED}
-        if not ons and not became:
+        handed_over = ticket.attributes["group"] != group_before
+        if not ons and not became and not handed_over:
             return
         for state in self.metrics:
             d = state.definition
             raw = state.last
+            if state.per_group:
+                # The stops come first: a solve or a stop trigger ends the instance, then a
+                # hand-over or a reopen starts the next group's.
+                if solved and raw is not None and raw.running:
+                    raw.switch_off(event.at, SOLVED, priorities_seen, event)
+                self._stop_triggers(state, ons, became, event, priorities_seen)
+                self._per_group(state, event, priorities_seen, handed_over, reopened, stopped)
+                continue
             if solved and raw is not None and raw.running:
                 # 'stop: solved' meets the metric at the solve; another stop or cancel that
                 # comes with it acts below; else when_solved decides.
@@ -211,6 +259,11 @@ class TriggerMachine:
             raw = state.last
             if (raw is None or not raw.running) and (d.repeat or raw is None):
                 self._start(state, event, priorities_seen)
+
+
+def _holds(definition: MetricDefinition, group: str | None) -> bool:
+    """True when an ownership clock counts ``group``'s stint (a group, among ``groups``)."""
+    return group is not None and (definition.groups is None or group in definition.groups)
 
 
 # An interval in which a pause condition held: start, end (-1: still holds), the

@@ -387,7 +387,9 @@ class AuditAccumulator:
         if fine is None:
             fine = self._fine[fine_key] = GroupStats()
         fine.add_facts(facts, customer, breached)
-        if result.agreements and any(clock.group is not None for clock in clocks):
+        # Only a defined metric (a policy with rules) or an agreement can count per group.
+        policy_rules = result.policy is not None and result.policy.has_rules
+        if (result.agreements or policy_rules) and any(c.group is not None for c in clocks):
             self._add_held(fine, fine_key, clocks, prepared)
         else:
             fine.add_clocks(prepared)

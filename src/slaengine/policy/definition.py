@@ -96,6 +96,10 @@ class Trigger:
         return self.condition.text
 
 
+# A metric counted per group (``per: group``): one instance per stint of a group.
+PER_GROUP: Final = "group"
+PER: Final = (PER_GROUP,)
+
 # What solving does to a running instance (``when_solved``) and what a reopen does to
 # one a solve stopped (``on_reopen``).
 STOP: Final = "stop"
@@ -124,6 +128,11 @@ class MetricDefinition:
     start), ``starts_on_reopen`` (a reopen starts an instance, when the customer wrote
     while solved for next_response and always for resolution) and ``hands_over``
     (a customer message supersedes the running instance: customer_message_stops).
+
+    ``per: group`` makes it an ownership clock: an instance starts each time a group takes
+    the ticket (at creation, a change of group, a reopen), for that group only when
+    ``groups`` names some, and stops as met when the ticket passes to another group or is
+    solved; ``start`` is empty then.
     """
 
     name: str
@@ -143,6 +152,8 @@ class MetricDefinition:
     counts_from: str = "oldest_unanswered"
     starts_on_reopen: bool = False
     hands_over: bool = False
+    per: str | None = None
+    groups: frozenset[str] | None = None  # per group: only these groups (None: any)
 
     @property
     def solve_fulfils(self) -> bool:
@@ -218,6 +229,8 @@ __all__ = [
     "FULFILLED_BY_TRIGGER",
     "MESSAGE_TRIGGERS",
     "PAUSE",
+    "PER",
+    "PER_GROUP",
     "RESUME",
     "STAYS_MET",
     "STOP",

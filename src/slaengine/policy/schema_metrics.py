@@ -263,8 +263,20 @@ def definition_schema() -> dict[str, Any]:
         "description": "A metric defined by what starts, stops, cancels and pauses its clock.",
         "type": "object",
         "additionalProperties": False,
-        "required": ["start"],
+        # Counted per group, an instance starts each time a group takes the ticket.
+        "if": {"required": ["per"]},
+        "then": {"not": {"anyOf": [{"required": ["start"]}, {"required": ["repeat"]}]}},
+        "else": {"required": ["start"], "not": {"required": ["groups"]}},
         "properties": {
+            "per": _choice(
+                "group: one instance per stint of a group holding the ticket (an ownership "
+                "clock); it stops as met at the hand-over or the solve.",
+                ("group",),
+            ),
+            "groups": _one_or_many(
+                {"description": "A group name.", "type": "string"},
+                "With per: group, only these groups' stints are counted.",
+            ),
             "description": _text("Free text for people."),
             "start": _triggers("What starts an instance of the clock."),
             "stop": _triggers("What stops the running instance as met."),

@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from typing import Any, Final
 
 from slaengine.policy.definition import (
+    PER,
+    PER_GROUP,
     RESUME,
     STAYS_MET,
     STOP,
@@ -36,6 +38,8 @@ DEFINITION_KEYS: Final = (
     "repeat",
     "when_solved",
     "on_reopen",
+    "per",
+    "groups",
 )
 CONDITION_KEYS: Final = (
     "status",
@@ -91,7 +95,12 @@ def definition_of(ctx: FileContext, name: str, node: YNode) -> MetricDefinition 
     if body is None:
         return None
     ctx.keys(body, DEFINITION_KEYS, where)
-    ok = True
+    per, groups, ok = _per_group(ctx, body, where)
+    if "per" in body.entries:
+        if per is None:
+            return None
+        definition = _per_group_definition(ctx, body, name, where, groups)
+        return definition if ok else None
     start_node = ctx.required(body, "start", where)
     start = triggers_of(ctx, start_node, "start") if start_node is not None else None
     if start is not None and start_node is not None and any(map(_only_when_solved, start)):
@@ -134,6 +143,82 @@ def definition_of(ctx: FileContext, name: str, node: YNode) -> MetricDefinition 
         when_solved,
         on_reopen,
         description,
+    )
+
+
+def _per_group(
+    ctx: FileContext, body: YMap, where: str
+) -> tuple[str | None, frozenset[str] | None, bool]:
+    """``per`` and ``groups``: the word, the groups named (``None``: any) and whether both
+    are valid. ``groups`` without ``per: group`` is E213."""
+    per = _word(ctx, body, "per", PER, "") if "per" in body.entries else ""
+    groups: frozenset[str] | None = None
+    ok = per is not None
+    if "groups" in body.entries:
+        key, node = body.entries["groups"]
+        named = [text for text, _item in ctx.text_list(node, "a value of 'groups'")]
+        if not named:
+            ok = False
+        groups = frozenset(named)
+        if not per:
+            ctx.report(key, "E213", f"'groups' of {where} applies only with 'per: group'")
+            ok = False
+    if not per:
+        return None, None, ok
+    for word in ("start", "repeat"):
+        if word in body.entries:
+            ctx.report(
+                body.entries[word][0],
+                "E218",
+                f"{where} is counted per group: an instance starts each time a group takes "
+                f"the ticket; remove '{word}'",
+            )
+            ok = False
+    return PER_GROUP, groups, ok
+
+
+def _per_group_definition(
+    ctx: FileContext, body: YMap, name: str, where: str, groups: frozenset[str] | None
+) -> MetricDefinition | None:
+    """An ownership clock: its stops and cancels come on top of the hand-over and the solve,
+    which stop an instance as met."""
+    found: dict[str, tuple[Trigger, ...]] = {}
+    ok = True
+    for key in ("stop", "cancel"):
+        if key in body.entries:
+            triggers = triggers_of(ctx, body.entries[key][1], key)
+            ok = ok and triggers is not None
+            found[key] = triggers or ()
+    pause: frozenset[str] = frozenset()
+    pause_conditions: tuple[StateCondition, ...] = ()
+    if "pause" in body.entries:
+        pause, pause_conditions, paused_ok = pauses_of(ctx, body.entries["pause"][1], "pause")
+        ok = ok and paused_ok
+    for key in ("when_solved", "on_reopen"):
+        if key in body.entries:
+            ctx.report(
+                body.entries[key][0],
+                "E213",
+                f"'{key}' does not apply to {where}: counted per group, a solve ends the "
+                "instance and a reopen starts the next",
+            )
+            ok = False
+    description = ""
+    if "description" in body.entries:
+        description = ctx.text(body.entries["description"][1], "'description'") or ""
+    if not ok:
+        return None
+    return MetricDefinition(
+        name,
+        (),
+        (Trigger(On.SOLVED), *found.get("stop", ())),
+        found.get("cancel", ()),
+        pause,
+        pause_conditions,
+        repeat=True,
+        description=description,
+        per=PER_GROUP,
+        groups=groups,
     )
 
 
