@@ -284,6 +284,7 @@ metrics:
   2fast: {start: created}
   no_start: {stop: assigned}
   after_solve: {start: [solved, {status: closed}]}
+  empty: {start: {tag: []}, stop: [{field: {plan: []}}, {group: [a, [b]]}]}
 policies:
   - name: p
     metrics:
@@ -309,12 +310,15 @@ EXPECTED = [
     "14:13: E102 metric 'no_start' is missing required key 'start'",
     "15:24: E218 metric 'after_solve' would start only on a solved or closed ticket, where no"
     " clock starts; start it on something else (stop or cancel may be 'solved')",
-    "19:26: E213 'fulfilled_by' does not apply to own; it is a rule of first_response,"
+    "16:24: E218 'tag: []' never holds; give at least one value",
+    "16:51: E218 field 'plan' lists no value; give at least one",
+    "16:69: E103 a value of 'group' must be text, got a list",
+    "20:26: E213 'fulfilled_by' does not apply to own; it is a rule of first_response,"
     " next_response, periodic_update (a metric defined under 'metrics:' says what it does"
     " there)",
-    "20:7: E101 unknown metric 'stnt' in policy 'p'; expected one of first_response,"
-    " next_response, periodic_update, resolution, after_solve, no_start, own, stint; did you"
-    " mean 'stint'?",
+    "21:7: E101 unknown metric 'stnt' in policy 'p'; expected one of first_response,"
+    " next_response, periodic_update, resolution, after_solve, empty, no_start, own, stint; did"
+    " you mean 'stint'?",
 ]
 
 
