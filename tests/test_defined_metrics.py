@@ -19,7 +19,8 @@ from slaengine.cli import main
 from slaengine.errors import PolicyError
 from slaengine.inputs.synthetic import to_event_objects
 from slaengine.policy import loads_policies
-from slaengine.timeline import build_timelines
+from slaengine.policy.model import Match
+from slaengine.timeline import PRIORITIES, build_timelines
 from test_clock_record import check_all
 
 POLICY = """\
@@ -155,16 +156,22 @@ def test_python_api_evaluates_a_metric_defined_in_yaml(tmp_path):
 
 
 def _evaluate(policy: str, rows: list[tuple[str, str, dict[str, object]]], at: str):
+    result = _evaluate_with(loads_policies(policy), rows, at)
+    now = slaengine.engine.as_epoch(dt.datetime.fromisoformat(at))
+    assert check_all([result], now) == len(result.clocks)
+    return result.clocks
+
+
+def _evaluate_with(policies, rows, at: str) -> slaengine.TicketResult:
     events = [
         slaengine.parse_event({"ticket": "T-1", "at": t, "type": kind, **extra}, seq=n, line=n)
         for n, (t, kind, extra) in enumerate(rows, start=1)
     ]
     timeline = build_timelines(events).timelines["T-1"]
     now = slaengine.engine.as_epoch(dt.datetime.fromisoformat(at))
-    result = slaengine.evaluate_timeline(loads_policies(policy), timeline, now, segments=True)
+    result = slaengine.evaluate_timeline(policies, timeline, now, segments=True)
     assert result is not None
-    assert check_all([result], now) == len(result.clocks)
-    return result.clocks
+    return result
 
 
 def _one_metric(definition: str, metric: str = "{targets: 2h}") -> str:
@@ -460,3 +467,19 @@ def test_defined_metrics_give_the_built_in_results(generated, owning):
                 assert left == right, (result.ticket, builtin)
                 compared += len(left)
     assert compared > 3_000
+
+
+def test_a_metric_model_built_by_hand_without_a_definition_never_starts():
+    from types import MappingProxyType
+
+    from slaengine.calendar import AlwaysOpen
+    from slaengine.policy.model import MetricPolicy, Policy, PolicySet
+
+    calendar = AlwaysOpen("24x7")
+    metric = MetricPolicy("unknown", MappingProxyType(dict.fromkeys(PRIORITIES, 3600)), calendar)
+    assert metric.definition.start == ()
+    assert not metric.definition.builtin
+    policies = PolicySet((Policy("p", Match(), calendar, (metric,)),), {})
+    result = _evaluate_with(policies, [CREATED], "2025-12-01T10:00:00+00:00")
+    assert result.policy is not None
+    assert result.clocks == ()
