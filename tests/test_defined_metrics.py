@@ -483,3 +483,65 @@ def test_a_metric_model_built_by_hand_without_a_definition_never_starts():
     result = _evaluate_with(policies, [CREATED], "2025-12-01T10:00:00+00:00")
     assert result.policy is not None
     assert result.clocks == ()
+
+
+# Each clock rule of a built-in metric (the metric and its entry) and the definition that
+# spells it, measured with the targets and pauses of that entry.
+RULE_PAIRS = {
+    "agent": (
+        "first_response",
+        "{targets: 4h, fulfilled_by: agent}",
+        "{start: created, stop: agent_message}",
+        "{targets: 4h}",
+    ),
+    "not_requester": (
+        "first_response",
+        "{targets: 4h, fulfilled_by: not_requester}",
+        "{start: created, stop: public_reply}",
+        "{targets: 4h}",
+    ),
+    "any_outgoing": (
+        "first_response",
+        "{targets: 4h, fulfilled_by: any_outgoing}",
+        "{start: created, stop: any_reply}",
+        "{targets: 4h}",
+    ),
+    "when_solved-pause": (
+        "first_response",
+        "{targets: 4h, when_solved: pause}",
+        "{start: created, stop: agent_reply, when_solved: pause}",
+        "{targets: 4h}",
+    ),
+    "update-by-agent": (
+        "periodic_update",
+        "{targets: 8h, fulfilled_by: agent}",
+        "{start: agent_message, stop: agent_message, repeat: true}",
+        "{targets: 8h}",
+    ),
+    "stays_met": (
+        "resolution",
+        "{targets: 24h, on_reopen: stays_met, pause_when: [pending]}",
+        "{start: created, stop: solved, pause: pending}",
+        "{targets: 24h}",
+    ),
+}
+
+
+@pytest.mark.parametrize("bots", [False, True], ids=["no-bots", "bots"])
+@pytest.mark.parametrize("rule", list(RULE_PAIRS))
+def test_clock_rules_are_settings_a_definition_spells(generated, rule, bots):
+    name, builtin, definition, entry = RULE_PAIRS[rule]
+    text = (
+        f"version: 1\nmetrics:\n  m: {definition}\npolicies:\n  - name: p\n"
+        f"    bot_replies_count: {str(bots).lower()}\n"
+        f"    metrics:\n      {name}: {builtin}\n      m: {entry}\n"
+    )
+    policies = loads_policies(text)
+    compared = 0
+    for instant in INSTANTS:
+        for result in slaengine.evaluate(policies, generated, instant):
+            left = [_facts(c) for c in result.clocks if c.metric == name]
+            right = [_facts(c) for c in result.clocks if c.metric == "m"]
+            assert left == right, (result.ticket, rule)
+            compared += len(left)
+    assert compared > 3_000
