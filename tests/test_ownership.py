@@ -282,3 +282,23 @@ def test_schema_knows_per_group():
                 "    per: team\n"):  # fmt: skip
         data = YAML(typ="safe").load(POLICY.replace("    per: group\n", bad))
         assert list(validator.iter_errors(data)), bad
+
+
+def test_the_example_in_policies_md_gives_the_output_shown(tmp_path, capsys):
+    from test_docs_clocks import _AT, _FENCE, _compare, _objects
+
+    page = Path(__file__).resolve().parent.parent / "docs" / "policies.md"
+    text = page.read_text(encoding="utf-8")
+    start = text.index("### Example: a customer SLA, an OLA and two hand-offs")
+    section = text[start : text.index("\n## ", start)]
+    blocks = list(_FENCE.finditer(section))
+    assert [b.group(1) for b in blocks] == ["yaml", "jsonl", "json"]
+    policy, events, shown = (b.group(2) for b in blocks)
+    at = _AT.search(section[blocks[1].end() : blocks[2].start()])
+    assert at is not None
+    (tmp_path / "policy.yaml").write_text(policy, encoding="utf-8")
+    (tmp_path / "events.jsonl").write_text(events, encoding="utf-8")
+    paths = ("-p", str(tmp_path / "policy.yaml"), "-e", str(tmp_path / "events.jsonl"))
+    printed = run_json(capsys, "evaluate", *paths, "--at", at.group(1), "-f", "json")
+    [expected] = _objects(shown)
+    _compare(expected, printed[0], "T-1")
