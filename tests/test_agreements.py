@@ -456,3 +456,42 @@ def test_live_notifications_and_open_clocks_name_the_agreement(tmp_path):
         ]
     finally:
         store.close()
+
+
+def test_policy_tests_read_the_customer_slas_clocks(tmp_path, capsys):
+    (tmp_path / "policy.yaml").write_text(POLICY, encoding="utf-8")
+    tests = tmp_path / "tests"
+    tests.mkdir()
+    (tests / "t.yaml").write_text(
+        """\
+- name: the OLA's breached first response is not the customer's
+  timeline:
+    - {at: 2026-03-02T09:00:00Z, type: created, channel: email, priority: high, group: tier2}
+    - {at: 2026-03-02T11:00:00Z, type: message, author: agent}
+  at: 2026-03-02T12:00:00Z
+  policy: customer-sla
+  expect:
+    - {metric: first_response, state: achieved}
+""",
+        encoding="utf-8",
+    )
+    assert main(["test", "--policies", str(tmp_path / "policy.yaml"), str(tests)]) == 0
+    # The customer SLA measures no next_response; the OLA's does not count for it.
+    (tmp_path / "policy.yaml").write_text(
+        POLICY.replace("      resolution: {targets: 8h}\n", "      next_response: {targets: 8h}\n"),
+        encoding="utf-8",
+    )
+    (tests / "t.yaml").write_text(
+        """\
+- name: only the OLA measures next_response
+  timeline:
+    - {at: 2026-03-02T09:00:00Z, type: created, channel: email, priority: high, group: tier2}
+    - {at: 2026-03-02T10:00:00Z, type: message, author: agent}
+    - {at: 2026-03-02T11:00:00Z, type: message, author: customer}
+  at: 2026-03-02T12:00:00Z
+  policy: customer-sla
+  absent: [next_response]
+""",
+        encoding="utf-8",
+    )
+    assert main(["test", "--policies", str(tmp_path / "policy.yaml"), str(tests)]) == 0

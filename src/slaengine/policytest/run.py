@@ -116,7 +116,7 @@ def _missing_clock(expectation: Expectation, result: TicketResult) -> str:
         return f"{what} (the ticket matched no policy)"
     if all(m.kind != expectation.metric for m in policy.metrics):
         return f"{what} (policy '{policy.name}' has no {expectation.metric})"
-    count = sum(1 for c in result.clocks if c.metric == expectation.metric)
+    count = sum(1 for c in result.clocks if c.qualified_metric == expectation.metric)
     if count == 0:
         return f"{what} (no {expectation.metric} clock started)"
     return f"{what} (the ticket has {count} {expectation.metric} instance(s))"
@@ -127,7 +127,7 @@ def _check_expectation(expectation: Expectation, result: TicketResult, case: Cas
         (
             c
             for c in result.clocks
-            if c.metric == expectation.metric and c.instance == expectation.instance
+            if c.qualified_metric == expectation.metric and c.instance == expectation.instance
         ),
         None,
     )
@@ -182,7 +182,7 @@ def run_case(case: Case, policies: PolicySet) -> CaseOutcome:
     for expectation in case.expectations:
         failures.extend(_check_expectation(expectation, result, case))
     for metric, line in case.absent:
-        clocks = [c for c in result.clocks if c.metric == metric]
+        clocks = [c for c in result.clocks if c.qualified_metric == metric]
         if clocks:
             failures.append(
                 Failure(
