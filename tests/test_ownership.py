@@ -198,7 +198,7 @@ def test_whatif_compares_ownership_stints(tmp_path):
     ]
 
 
-def test_live_notifications_carry_agreement_and_group(tmp_path):
+def test_live_notifications_carry_agreement_and_group(tmp_path, capsys):
     from slaengine.live import LiveEngine, Store
 
     policies = loads_policies(POLICY)
@@ -232,6 +232,15 @@ def test_live_notifications_carry_agreement_and_group(tmp_path):
         }
     finally:
         store.close()
+    policy_file, _events = files(tmp_path)
+    state = str(tmp_path / "state.db")
+    at = "2026-03-02T13:00:00Z"
+    text = _run_text(capsys, "status", "--state", state, "-p", policy_file, "T-1", "--at", at)
+    assert "group-ownership: ownership (tier2)" in text
+    assert "tier2-ola: resolution" in text
+    queue = _run_text(capsys, "status", "--state", state, "-p", policy_file, "--due-within", "8h",
+                      "--at", at)  # fmt: skip
+    assert "group-ownership/ownership" in queue
 
 
 BAD = """\

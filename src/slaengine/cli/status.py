@@ -125,7 +125,7 @@ def _queue(
             local_time(clock.due, zone),
             f"overdue {format_duration(-left)}" if left < 0 else format_duration(left),
             clock.ticket,
-            clock.metric,
+            clock.stored_metric,  # an agreement's clock: tier2-ola/first_response
             str(clock.instance),
             clock.state,
             clock.priority,
@@ -158,8 +158,9 @@ def _tickets(
             table.add_column(column)
         for metric in status.metrics:
             alert = metric.next_alert
+            name = metric.metric if metric.group is None else f"{metric.metric} ({metric.group})"
             table.add_row(
-                metric.metric,
+                name if metric.agreement is None else f"{metric.agreement}: {name}",
                 str(metric.instance),
                 metric.state,
                 local_time(metric.due, zone),
