@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 from pathlib import Path
 
@@ -311,3 +312,77 @@ def test_the_example_in_policies_md_gives_the_output_shown(tmp_path, capsys):
     printed = run_json(capsys, "evaluate", *paths, "--at", at.group(1), "-f", "json")
     [expected] = _objects(shown)
     _compare(expected, printed[0], "T-1")
+
+
+# -- generated tickets: agreements and ownership clocks against their invariants ---------
+
+GENERATED_POLICY = """\
+version: 1
+calendars:
+  office:
+    timezone: Europe/Berlin
+    hours: {mon-fri: "09:00-17:00"}
+metrics:
+  ownership:
+    per: group
+policies:
+  - name: customer
+    calendar: office
+    metrics:
+      first_response: {targets: 2h, pause_when: [pending]}
+      next_response: {targets: 4h}
+      resolution: {targets: 16h, pause_when: [pending]}
+agreements:
+  - name: mirror
+    calendar: office
+    metrics:
+      first_response: {targets: 2h, pause_when: [pending]}
+      next_response: {targets: 4h}
+      resolution: {targets: 16h, pause_when: [pending]}
+  - name: owners
+    calendar: office
+    metrics:
+      ownership: {targets: 4h, pause_when: [pending]}
+"""
+
+
+@pytest.fixture(scope="module")
+def generated():
+    import datetime as dt
+
+    from slaengine.inputs.synthetic import to_event_objects
+    from slaengine.timeline import build_timelines
+
+    start = dt.datetime(2025, 11, 3, tzinfo=dt.UTC)
+    return build_timelines(to_event_objects(2_000, 5, start, days=20), "<synthetic>")
+
+
+def _facts(clock):
+    return (clock.metric, clock.instance, clock.state, clock.start, clock.stop, clock.due,
+            clock.elapsed, clock.paused, clock.priority, clock.agent, clock.pauses)  # fmt: skip
+
+
+def test_a_catch_all_agreement_measures_what_the_policy_does(generated):
+    from test_clock_record import check_all
+
+    policies = loads_policies(GENERATED_POLICY)
+    now = parse_instant("2025-11-20T16:59:31Z")
+    compared = owned = 0
+    for result in slaengine.evaluate(policies, generated, now, segments=True):
+        check_all([result], now)
+        own = [_facts(c) for c in result.clocks if c.agreement is None]
+        mirror = [_facts(c) for c in result.clocks if c.agreement == "mirror"]
+        assert own == mirror, result.ticket
+        compared += len(own)
+        stints = [c for c in result.clocks if c.agreement == "owners"]
+        owned += len(stints)
+        for number, (before, after) in enumerate(itertools.pairwise(stints), 1):
+            assert before.instance == number
+            assert before.stop is not None
+            assert before.stop <= after.start, result.ticket
+            assert before.stop_reason in ("fulfilled", "solved")
+        assert all(c.group is not None for c in stints)
+        if stints and stints[-1].stop is None:
+            assert stints[-1].group == result.state.group  # the group holding it now
+    assert compared > 2_000
+    assert owned > 1_000
