@@ -23,7 +23,7 @@ from slaengine.explain_notes import (
     rule_notes,
     segment_notes,
 )
-from slaengine.policy.model import NEXT_RESPONSE, RESOLUTION, MetricPolicy, Policy
+from slaengine.policy.model import NEXT_RESPONSE, RESPONSE_METRICS, MetricPolicy, Policy
 from slaengine.timeline import Event
 from slaengine.vocabulary import SegmentReason
 
@@ -128,12 +128,31 @@ def segments_of(
     return out
 
 
+def _change_text(event: Event) -> str:
+    """What a non-message event that stopped a clock changed, most telling first: the
+    assignment (time to own), then the group, the status, tags or fields (user-defined
+    metrics stop on any of them)."""
+    if event.assignee is not None:
+        return f"the assignment to {event.assignee}"
+    if event.group is not None:
+        return f"the move to group {event.group}"
+    if event.status is not None and event.type != "created":
+        return f"the status change to {event.status}"
+    if event.tags is not None:
+        return f"the tags {', '.join(event.tags) or '(none)'}"
+    if event.fields:
+        return "the change of " + ", ".join(f"field {name}" for name in event.fields)
+    if event.priority is not None and event.type != "created":
+        return f"the priority change to {event.priority}"
+    return f"the {event.type} event"
+
+
 def _fulfilment_text(clock: ClockResult, stop: Event | None) -> str:
     if stop is None:
         return f"fulfilled by {clock.agent}" if clock.agent else "fulfilled"
     if stop.type != "message":
         at_creation = " at creation" if stop.type == "created" else ""
-        return f"fulfilled by the assignment to {stop.assignee}{at_creation}"
+        return f"fulfilled by {_change_text(stop)}{at_creation}"
     author = stop.author or "agent"
     noun = "message" if author == "system" else "reply"
     if not stop.public:
@@ -187,7 +206,9 @@ def explain_clock(
     notes = priority_notes(clock, record, breach)
     calendar = policy.calendar.name if policy is not None else metric.calendar.name
     notes += rule_notes(clock, record, calendar)
-    if metric.kind != RESOLUTION:
+    if metric.kind in RESPONSE_METRICS:
+        # Replies that did not count, and why: only the built-in response metrics stop on
+        # a reply by the rule message_notes knows (fulfilled_by).
         notes += message_notes(metric, events, clock.start, end, bots)
     paused_now = running and bool(segments) and segments[-1].kind == PAUSED
     more, hidden_by = due_notes(clock, record, running, paused_now)

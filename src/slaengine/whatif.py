@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from slaengine.clocks import ACHIEVED, BREACHED, ClockResult
 from slaengine.engine import TicketResult, evaluate_timeline
+from slaengine.metric_names import ordered_metrics
 from slaengine.policy.model import PolicySet
 from slaengine.timeline import Timeline
 
@@ -127,6 +128,8 @@ class Backtest:
         out: dict[str, Tally] = {}
         for key, counts in self.groups.items():
             out.setdefault(key[dimension], Tally()).add(counts)
+        if dimension == 0:  # built-in metrics in report order, then user-defined ones
+            return {metric: out[metric] for metric in ordered_metrics(out)}
         return dict(sorted(out.items()))
 
     def breaches_per_week(self) -> tuple[float, float]:

@@ -16,6 +16,7 @@ from slaengine.calendar import format_utc
 from slaengine.clocks import FULFILLED, SOLVED, STATES
 from slaengine.durations import parse_duration
 from slaengine.errors import EventError, Problem
+from slaengine.metric_names import definition_name, ordered_metrics
 from slaengine.policy.load import read_policy_text
 from slaengine.policy.model import METRIC_KINDS, PolicySet
 from slaengine.policy.source import YMap, YNode, YScalar, YSeq, parse_yaml
@@ -96,6 +97,13 @@ class _FileParser(ProblemCollector):
     def __init__(self, source: str, policies: PolicySet) -> None:
         super().__init__(source)
         self.policies = policies
+        # The built-in metrics, then those the policies define (user-defined) by name.
+        self.metric_names = ordered_metrics(
+            [
+                *METRIC_KINDS,
+                *(definition_name(m) for p in policies.policies for m in p.metrics),
+            ]
+        )
 
     def problem(self, node: YNode, code: str, message: str) -> None:
         self.report(node, code, message)
@@ -167,13 +175,14 @@ class _FileParser(ProblemCollector):
 
     def metric_name(self, node: YNode, what: str) -> str | None:
         value = node.value if isinstance(node, YScalar) else None
-        if not isinstance(value, str) or value not in METRIC_KINDS:
+        known = self.metric_names
+        if not isinstance(value, str) or value not in known:
             written = _text_of(node)
             self.problem(
                 node,
                 "E101",
-                f"unknown metric '{written}' in {what}; expected one of {', '.join(METRIC_KINDS)}"
-                + did_you_mean(written, METRIC_KINDS),
+                f"unknown metric '{written}' in {what}; expected one of {', '.join(known)}"
+                + did_you_mean(written, known),
             )
             return None
         return value

@@ -25,8 +25,9 @@ from slaengine.explain import (
     Segment,
     attributes,
 )
+from slaengine.metric_names import instance_name, repeated
 from slaengine.report.table import STATE_STYLES, cell
-from slaengine.vocabulary import MetricKind
+from slaengine.safetext import printable
 
 SEGMENT_STYLES: dict[str, str] = {
     RUNNING: "cyan",
@@ -247,7 +248,7 @@ def _calendars(explanation: Explanation) -> Table:
         holidays = [f"public holidays {c}" for c in info.holiday_countries]
         holidays += list(info.holiday_dates)
         table.add_row(
-            metric,
+            cell(metric),
             Text(info.name),
             info.timezone or "-",
             "\n".join(info.hours),
@@ -256,11 +257,12 @@ def _calendars(explanation: Explanation) -> Table:
     return table
 
 
-def _clock_title(item: ClockExplanation) -> Text:
+def _clock_title(item: ClockExplanation, repeats: frozenset[str]) -> Text:
     clock = item.clock
-    many = clock.metric in (MetricKind.NEXT_RESPONSE, MetricKind.PERIODIC_UPDATE)
-    name = f"{clock.metric} #{clock.instance}" if many else clock.metric
-    return Text.assemble((name, "bold"), " ", (clock.state, STATE_STYLES.get(clock.state, "")))
+    name = instance_name(clock.metric, clock.instance, clock.metric in repeats)
+    return Text.assemble(
+        (printable(name), "bold"), " ", (clock.state, STATE_STYLES.get(clock.state, ""))
+    )
 
 
 def _segment_note(segment: Segment, when: Callable[[int], str]) -> str:
@@ -275,7 +277,9 @@ def _segment_note(segment: Segment, when: Callable[[int], str]) -> str:
     return ""
 
 
-def _clock_panel(item: ClockExplanation, when: Callable[[int], str]) -> Panel:
+def _clock_panel(
+    item: ClockExplanation, when: Callable[[int], str], repeats: frozenset[str]
+) -> Panel:
     clock = item.clock
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold")
@@ -335,7 +339,7 @@ def _clock_panel(item: ClockExplanation, when: Callable[[int], str]) -> Panel:
                 style="bold red" if segment.breach_at is not None else "",
             ),
         )
-    return Panel(Group(grid, table), title=_clock_title(item), title_align="left")
+    return Panel(Group(grid, table), title=_clock_title(item, repeats), title_align="left")
 
 
 def _events(explanation: Explanation, when: Callable[[int], str]) -> Table:
@@ -374,8 +378,9 @@ def explanation_renderables(
         yield Text(note.render(when))
     if explanation.policy is not None and not explanation.clocks and not explanation.notes:
         yield Text("No clock has started (the ticket was created solved or closed).")
+    repeats = repeated([(item.clock.metric, item.clock.instance) for item in explanation.clocks])
     for item in explanation.clocks:
-        yield _clock_panel(item, when)
+        yield _clock_panel(item, when, repeats)
     yield _events(explanation, when)
 
 
