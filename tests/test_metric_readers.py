@@ -476,3 +476,36 @@ def test_notifications_carry_a_user_metric(results: list[TicketResult]) -> None:
     assert OWN in summary(breach)
     assert OWN in json.dumps(slack_body(breach, "ops"))
     assert OWN in text_body(breach, "ops@example.org", None)
+
+
+def test_notifications_carry_the_label_a_definition_gives() -> None:
+    from slaengine_email.config import Target
+    from slaengine_email.message import subject, text_body
+    from slaengine_webhook.payload import facts, slack_body, summary
+
+    from slaengine.notifications import Notification, ticket_status
+
+    labelled = _with_user_metric(slaengine.loads_policies(POLICY, "p.yaml"), label="Ownership")
+    now = parse_instant(AT)
+    result = evaluate_timeline(labelled, _timelines(EVENTS)["C"], now)
+    assert result is not None
+    c = _owned(result, labelled.policies[0])
+    breach = next(n for n in reached(c, now) if n.metric == OWN and n.kind == BREACH)
+    assert breach.metric_label == "Ownership"
+    assert breach.metric_text == f"Ownership ({OWN})"
+    data = breach.to_dict()
+    assert data["metric_label"] == "Ownership"
+    assert Notification.from_dict(json.loads(json.dumps(data))) == breach
+    # A built-in metric without a label keeps its JSON as before: no metric_label key.
+    builtin = next(n for n in reached(c, now) if n.metric == "first_response")
+    assert "metric_label" not in builtin.to_dict()
+    assert builtin.metric_text == "first_response"
+    assert f"ticket C, Ownership ({OWN})," in summary(breach)
+    assert f"Ownership `{OWN}`" in json.dumps(slack_body(breach, "ops"))
+    assert ("Metric", f"Ownership ({OWN}) (clock 1)") in facts(breach, "ops")
+    assert f"Ownership ({OWN})" in subject(breach, Target(name="ops", to=("ops@example.org",)))
+    assert f"Ownership ({OWN}) (clock 1) under policy desk" in text_body(breach, "ops", None)
+    status = ticket_status(c, now).to_dict()
+    by_metric = {m["metric"]: m for m in status["metrics"]}
+    assert by_metric[OWN]["metric_label"] == "Ownership"
+    assert "metric_label" not in by_metric["first_response"]
