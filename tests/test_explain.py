@@ -297,7 +297,7 @@ def test_cli_json_keys(run_cli):
         {"at": "2025-12-02T13:20:00Z", "line": 24, "from": "normal", "to": "urgent"}
     ]
     assert list(metric["segments"][0]) == [
-        "kind", "from", "to", "status", "real_seconds", "business_seconds",
+        "kind", "from", "to", "status", "condition", "real_seconds", "business_seconds",
         "paused_open_seconds", "elapsed_after_seconds", "breach_at",
     ]  # fmt: skip
     assert metric["segments"][0]["business_seconds"] == metric["elapsed_seconds"] == 2460

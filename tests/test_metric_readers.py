@@ -509,3 +509,51 @@ def test_notifications_carry_the_label_a_definition_gives() -> None:
     by_metric = {m["metric"]: m for m in status["metrics"]}
     assert by_metric[OWN]["metric_label"] == "Ownership"
     assert "metric_label" not in by_metric["first_response"]
+
+
+@pytest.mark.parametrize(
+    ("event", "text"),
+    [
+        ({"type": "message", "author": "customer"}, "cancelled by a customer message"),
+        ({"type": "update", "group": "billing"}, "cancelled by the move to group billing"),
+    ],
+    ids=["customer-message", "group"],
+)
+def test_explain_words_a_cancelled_user_metric(
+    results: list[TicketResult], event: dict[str, Any], text: str
+) -> None:
+    result = next(r for r in results if r.ticket == "A")
+    clock = next(c for c in result.clocks if c.metric == OWN)
+    assert clock.record is not None
+    stop = parse_event({"ticket": "A", "at": "2025-12-01T09:30:00Z", **event})
+    cancelled = dataclasses.replace(
+        clock,
+        stop_reason="cancelled",
+        state="cancelled",
+        record=dataclasses.replace(clock.record, stop_event=stop),
+    )
+    assert result.policy is not None
+    metric = next(m for m in result.policy.metrics if m.kind == OWN)
+    item = explain_clock(cancelled, metric, _timelines(EVENTS)["A"].events, parse_instant(AT))
+    assert item.stop_text == text
+
+
+def test_explain_shows_the_condition_that_paused_a_clock(results: list[TicketResult]) -> None:
+    from slaengine.explain import Explanation
+    from slaengine.explain_clock import PAUSED, Segment
+    from slaengine.report.explain import explanation_to_dict
+
+    item = _explained(results, "A")
+    start = item.clock.start
+    paused = Segment(PAUSED, start, start + 600, 0, 600, 0, None, None, "group: tier2")
+    item = dataclasses.replace(item, segments=(paused, *item.segments))
+    result = next(r for r in results if r.ticket == "A")
+    explanation = Explanation(
+        ticket="A", now=parse_instant(AT), created=start, exists=True, state=result.state,
+        policy=result.policy, checks=(), attribute_changes=(), selection_history=(),
+        calendars=(), clocks=(item,), events=(),
+    )  # fmt: skip
+    text = _text(*explanation_renderables(explanation))
+    assert "while group: tier2; 10m open time paused" in text
+    segment = explanation_to_dict(explanation)["metrics"][0]["segments"][0]
+    assert (segment["status"], segment["condition"]) == (None, "group: tier2")

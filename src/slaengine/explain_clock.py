@@ -32,6 +32,8 @@ PAUSED: Final = SegmentReason.PAUSED
 CLOSED: Final = SegmentReason.CLOSED
 STOPPED: Final = SegmentReason.STOPPED
 SEGMENT_KINDS: Final = (RUNNING, PAUSED, CLOSED, STOPPED)
+# The stop reason of a user-defined metric's cancel trigger (``cancel:`` in its definition).
+CANCELLED: Final = "cancelled"
 # The engine's reasons as explain shows them: counted time is running time (hidden or
 # not), and the part-minute precision: minutes drops ran too (it is ``uncounted``).
 _KINDS: Final = {
@@ -51,8 +53,10 @@ class Segment:
     ``business`` is what the segment added to elapsed (only ``running`` adds);
     ``paused_open`` is the open calendar time spent paused (it makes up
     ``paused_seconds``); ``elapsed_after`` is elapsed at the segment's end.
-    ``status`` is the ticket status during a paused or stopped segment.
-    ``breach_at`` is set on the segment in which the target ran out.
+    ``status`` is the ticket status during a paused or stopped segment; ``condition``
+    the pause condition (a tag, group or field, like ``group: tier2``) that paused the
+    clock when no status did. ``breach_at`` is set on the segment in which the target
+    ran out.
     """
 
     kind: str
@@ -63,6 +67,7 @@ class Segment:
     elapsed_after: int
     status: str | None = None
     breach_at: int | None = None
+    condition: str | None = None
 
     @property
     def real(self) -> int:
@@ -103,28 +108,39 @@ def segments_of(
     """The record's segments as explain shows them: running, paused, closed, stopped, with
     elapsed time added up and the segment where ``target`` ran out marked when ``breached``.
     """
-    merged: list[tuple[str, int, int, str | None]] = []  # kind, start, end, status
+    # kind, start, end, status, pause condition
+    merged: list[tuple[str, int, int, str | None, str | None]] = []
     for segment in record.segments:
         kind: str | None = _KINDS.get(segment.reason)
         if kind is None:
             continue  # not started yet: explain shows no segment
         status = None if kind == RUNNING else segment.status
+        # A pause condition (tag, group, field) is recorded by engines that have them.
+        condition = getattr(segment, "condition", None) if kind == PAUSED else None
         last = merged[-1] if merged else None
-        if last is not None and last[0] == kind and last[3] == status and last[2] == segment.start:
-            merged[-1] = (kind, last[1], segment.end, status)
+        if (
+            last is not None
+            and last[0] == kind
+            and last[3] == status
+            and last[4] == condition
+            and last[2] == segment.start
+        ):
+            merged[-1] = (kind, last[1], segment.end, status, condition)
         else:
-            merged.append((kind, segment.start, segment.end, status))
+            merged.append((kind, segment.start, segment.end, status, condition))
     calendar = metric.calendar
     out: list[Segment] = []
     elapsed = 0
-    for shown, a, b, status in merged:
+    for shown, a, b, status, condition in merged:
         business = b - a if shown == RUNNING else 0
         paused_open = calendar.between(a, b) if shown == PAUSED else 0
         breach_at = None
         if breached and shown == RUNNING and elapsed < target <= elapsed + business:
             breach_at = a + (target - elapsed)
         elapsed += business
-        out.append(Segment(shown, a, b, business, paused_open, elapsed, status, breach_at))
+        out.append(
+            Segment(shown, a, b, business, paused_open, elapsed, status, breach_at, condition)
+        )
     return out
 
 
@@ -147,19 +163,25 @@ def _change_text(event: Event) -> str:
     return f"the {event.type} event"
 
 
-def _fulfilment_text(clock: ClockResult, stop: Event | None) -> str:
-    if stop is None:
-        return f"fulfilled by {clock.agent}" if clock.agent else "fulfilled"
+def _event_text(stop: Event) -> str:
+    """The event that stopped a clock, as in "fulfilled by ...": a message by its author,
+    any other event by what it changed."""
     if stop.type != "message":
         at_creation = " at creation" if stop.type == "created" else ""
-        return f"fulfilled by {_change_text(stop)}{at_creation}"
+        return f"{_change_text(stop)}{at_creation}"
     author = stop.author or "agent"
-    noun = "message" if author == "system" else "reply"
+    noun = "message" if author in ("system", "customer") else "reply"
     if not stop.public:
         noun = "internal note"
     if stop.agent:
-        return f"fulfilled by {stop.agent}'s {noun}"
-    return f"fulfilled by {article(author)} {author} {noun}"
+        return f"{stop.agent}'s {noun}"
+    return f"{article(author)} {author} {noun}"
+
+
+def _fulfilment_text(clock: ClockResult, stop: Event | None) -> str:
+    if stop is None:
+        return f"fulfilled by {clock.agent}" if clock.agent else "fulfilled"
+    return f"fulfilled by {_event_text(stop)}"
 
 
 def _stop_text(
@@ -178,6 +200,8 @@ def _stop_text(
         if takeover is not None:
             return f"the customer wrote; {takeover} took over"
         return "the customer wrote (customer_message_stops: true)"
+    if clock.stop_reason == CANCELLED:
+        return f"cancelled by {_event_text(stop)}" if stop is not None else "cancelled"
     return clock.stop_reason or "stopped"
 
 

@@ -40,13 +40,30 @@ def definition_name(metric: MetricPolicy) -> str:
 def definition_label(metric: MetricPolicy) -> str | None:
     """The human label a metric's definition gives, if it gives one.
 
-    Read by attribute name so that readers work with metric definitions with and
-    without a ``label``; an empty or blank label counts as none.
+    Read by attribute name, on the metric or on its YAML definition (``custom``), so
+    that readers work with metric models with and without a ``label``; an empty or
+    blank label counts as none.
     """
-    label = getattr(metric, "label", None)
-    if isinstance(label, str) and label.strip():
-        return label.strip()
+    for source in (metric, getattr(metric, "custom", None)):
+        label = getattr(source, "label", None)
+        if isinstance(label, str) and label.strip():
+            return label.strip()
     return None
+
+
+def solve_fulfilling(policy: Policy | None) -> frozenset[str]:
+    """The user-defined metrics of ``policy`` that a solve fulfils (like ``resolution``).
+
+    Their clocks stopped by a solve measured a full duration; read from the
+    definition's ``solve_fulfils`` where the model has it.
+    """
+    if policy is None:
+        return frozenset()
+    return frozenset(
+        definition_name(m)
+        for m in policy.metrics
+        if m.kind not in BUILTIN_LABELS and getattr(m, "solve_fulfils", False) is True
+    )
 
 
 def labels_of(policies: PolicySet | Iterable[Policy] | None) -> dict[str, str]:
@@ -131,4 +148,5 @@ __all__ = [
     "metric_words",
     "ordered_metrics",
     "repeated",
+    "solve_fulfilling",
 ]

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from slaengine.calendar import format_utc
-from slaengine.clocks import FULFILLED, SOLVED, STATES
+from slaengine.clocks import STATES
 from slaengine.durations import parse_duration
 from slaengine.errors import EventError, Problem
 from slaengine.metric_names import definition_name, ordered_metrics
@@ -29,6 +29,7 @@ from slaengine.policytest.model import (
 )
 from slaengine.problems import ProblemCollector, did_you_mean
 from slaengine.timeline import PRIORITIES, Event, build_timelines, parse_event, parse_instant
+from slaengine.vocabulary import StopReason
 
 CASE_KEYS: Final = ("name", "description", "timeline", "at", "policy", "expect", "absent")
 EXPECT_KEYS: Final = (
@@ -54,7 +55,8 @@ EVENT_KEYS: Final = {
     "update": (*_COMMON_EVENT_KEYS, *_ATTRIBUTE_KEYS),
     "csat": (*_COMMON_EVENT_KEYS, "score"),
 }
-STOP_REASONS: Final = (FULFILLED, SOLVED)
+#: Every stop reason the engine gives (a user-defined metric's cancel trigger included).
+STOP_REASONS: Final = tuple(StopReason)
 _ZERO: Final = re.compile(r"^0+\s*(h|m|min|s)?$")
 _FIRST_QUOTED: Final = re.compile(r"^(?:missing )?'(\w+)'")
 

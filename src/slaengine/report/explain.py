@@ -59,6 +59,7 @@ def _segment_dict(segment: Segment) -> dict[str, Any]:
         "from": format_utc(segment.start),
         "to": format_utc(segment.end),
         "status": segment.status,
+        "condition": segment.condition,
         "real_seconds": segment.real,
         "business_seconds": segment.business,
         "paused_open_seconds": segment.paused_open,
@@ -269,7 +270,8 @@ def _segment_note(segment: Segment, when: Callable[[int], str]) -> str:
     if segment.breach_at is not None:
         return f"breached here at {when(segment.breach_at)}"
     if segment.kind == PAUSED:
-        return f"status {segment.status}; {format_duration(segment.paused_open)} open time paused"
+        what = f"while {segment.condition}" if segment.condition else f"status {segment.status}"
+        return f"{what}; {format_duration(segment.paused_open)} open time paused"
     if segment.kind == STOPPED:
         return f"ticket {segment.status}"
     if segment.kind == CLOSED:
