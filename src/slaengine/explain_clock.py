@@ -239,7 +239,9 @@ def explain_clock(
     notes += more
     counted = segments[-1].elapsed_after if segments else 0
     notes += precision_notes(clock, record, policy, counted)
-    notes += segment_notes([(s.kind, s.start, s.end, s.status) for s in segments], running)
+    notes += segment_notes(
+        [(s.kind, s.start, s.end, s.status) for s in segments], running, clock.metric
+    )
     takeover = None
     if clock.stop_reason == SUPERSEDED and record.taken_over_by is not None:
         takeover = f"{NEXT_RESPONSE} #{record.taken_over_by}"
