@@ -99,14 +99,19 @@ def _with_user_metric(policies: PolicySet, label: str | None = None) -> PolicySe
     """``policies`` whose policy also defines ``time_to_own`` (first_response's settings)."""
     policy = policies.policies[0]
     first = policy.metrics[0]
-    fields = {f.name: getattr(first, f.name) for f in dataclasses.fields(MetricPolicy)}
+    fields = {f.name: getattr(first, f.name) for f in dataclasses.fields(MetricPolicy) if f.init}
+    if "custom" in fields:  # a model with YAML definitions: time_to_own is one of its own
+        fields["custom"] = dataclasses.replace(first.definition, name=OWN, builtin=False)
     own = LabelledMetric(**{**fields, "kind": OWN}, label=label)
     changed = dataclasses.replace(policy, metrics=(*policy.metrics, own))
     return dataclasses.replace(policies, policies=(changed,))
 
 
 def _owned(result: TicketResult, policy: Policy) -> TicketResult:
-    """``result`` with every first_response clock repeated as a time_to_own clock."""
+    """``result`` with every first_response clock repeated as a time_to_own clock (unless
+    the engine ran time_to_own's definition itself)."""
+    if any(c.metric == OWN for c in result.clocks):
+        return result
     extra = [
         dataclasses.replace(c, metric=OWN) for c in result.clocks if c.metric == "first_response"
     ]
