@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import slaengine
-from slaengine.synthetic import generate_lines
+from slaengine.inputs.synthetic import generate_lines
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_POLICY = HERE / "policies" / "bench.yaml"

@@ -22,7 +22,7 @@ from rich.console import Console
 import slaengine
 from slaengine.audit.accumulator import AuditAccumulator, LocalBuckets
 from slaengine.audit.run import breach_rows
-from slaengine.batch import BatchResult
+from slaengine.batches import BatchResult
 from slaengine.calendar import format_utc
 from slaengine.clocks import BREACHED, ClockResult
 from slaengine.engine import TicketResult, evaluate_timeline
