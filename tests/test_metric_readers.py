@@ -346,6 +346,30 @@ def test_explain_gives_no_reply_notes_on_a_user_metric(results: list[TicketResul
     assert [n.code for n in item.notes] == []
 
 
+def _stopped_by(results: list[TicketResult], event: dict[str, Any], **changes: Any) -> Any:
+    """A's time_to_own clock explained as if ``event`` had stopped it (with ``changes``)."""
+    result = next(r for r in results if r.ticket == "A")
+    clock = next(c for c in result.clocks if c.metric == OWN)
+    assert clock.record is not None
+    assert result.policy is not None
+    stop = parse_event({"ticket": "A", "at": "2025-12-01T09:30:00Z", **event})
+    record = dataclasses.replace(clock.record, stop_event=stop)
+    moved = dataclasses.replace(clock, record=record, **changes)
+    metric = next(m for m in result.policy.metrics if m.kind == OWN)
+    return explain_clock(moved, metric, _timelines(EVENTS)["A"].events, parse_instant(AT))
+
+
+def _explanation(result: TicketResult, item: Any) -> Any:
+    """An explanation of ``result``'s ticket showing the one clock ``item``."""
+    from slaengine.explain import Explanation
+
+    return Explanation(
+        ticket=result.ticket, now=parse_instant(AT), created=item.clock.start, exists=True,
+        state=result.state, policy=result.policy, checks=(), attribute_changes=(),
+        selection_history=(), calendars=(), clocks=(item,), events=(),
+    )  # fmt: skip
+
+
 @pytest.mark.parametrize(
     ("change", "text"),
     [
@@ -359,28 +383,15 @@ def test_explain_gives_no_reply_notes_on_a_user_metric(results: list[TicketResul
 def test_explain_words_any_stopping_change(
     results: list[TicketResult], change: dict[str, Any], text: str
 ) -> None:
-    result = next(r for r in results if r.ticket == "A")
-    clock = next(c for c in result.clocks if c.metric == OWN)
-    assert clock.record is not None
     kind = "status" if "status" in change else "update"
-    stop = parse_event({"ticket": "A", "at": "2025-12-01T09:30:00Z", "type": kind, **change})
-    moved = dataclasses.replace(clock, record=dataclasses.replace(clock.record, stop_event=stop))
-    assert result.policy is not None
-    metric = next(m for m in result.policy.metrics if m.kind == OWN)
-    item = explain_clock(moved, metric, _timelines(EVENTS)["A"].events, parse_instant(AT))
+    item = _stopped_by(results, {"type": kind, **change})
     assert item.stop_text == text
 
 
 def test_explain_renders_a_user_metric_panel(results: list[TicketResult]) -> None:
-    from slaengine.explain import Explanation
-
     item = _explained(results, "A")
     result = next(r for r in results if r.ticket == "A")
-    explanation = Explanation(
-        ticket="A", now=parse_instant(AT), created=item.clock.start - 1800, exists=True,
-        state=result.state, policy=result.policy, checks=(), attribute_changes=(),
-        selection_history=(), calendars=(), clocks=(item,), events=(),
-    )  # fmt: skip
+    explanation = _explanation(result, item)
     text = _text(*explanation_renderables(explanation))
     assert f"{OWN} achieved" in text
     assert f"{OWN} #1" not in text
@@ -527,24 +538,11 @@ def test_notifications_carry_the_label_a_definition_gives() -> None:
 def test_explain_words_a_cancelled_user_metric(
     results: list[TicketResult], event: dict[str, Any], text: str
 ) -> None:
-    result = next(r for r in results if r.ticket == "A")
-    clock = next(c for c in result.clocks if c.metric == OWN)
-    assert clock.record is not None
-    stop = parse_event({"ticket": "A", "at": "2025-12-01T09:30:00Z", **event})
-    cancelled = dataclasses.replace(
-        clock,
-        stop_reason="cancelled",
-        state="cancelled",
-        record=dataclasses.replace(clock.record, stop_event=stop),
-    )
-    assert result.policy is not None
-    metric = next(m for m in result.policy.metrics if m.kind == OWN)
-    item = explain_clock(cancelled, metric, _timelines(EVENTS)["A"].events, parse_instant(AT))
+    item = _stopped_by(results, event, stop_reason="cancelled", state="cancelled")
     assert item.stop_text == text
 
 
 def test_explain_shows_the_condition_that_paused_a_clock(results: list[TicketResult]) -> None:
-    from slaengine.explain import Explanation
     from slaengine.explain_clock import PAUSED, Segment
     from slaengine.report.explain import explanation_to_dict
 
@@ -553,11 +551,7 @@ def test_explain_shows_the_condition_that_paused_a_clock(results: list[TicketRes
     paused = Segment(PAUSED, start, start + 600, 0, 600, 0, None, None, "group: tier2")
     item = dataclasses.replace(item, segments=(paused, *item.segments))
     result = next(r for r in results if r.ticket == "A")
-    explanation = Explanation(
-        ticket="A", now=parse_instant(AT), created=start, exists=True, state=result.state,
-        policy=result.policy, checks=(), attribute_changes=(), selection_history=(),
-        calendars=(), clocks=(item,), events=(),
-    )  # fmt: skip
+    explanation = _explanation(result, item)
     text = _text(*explanation_renderables(explanation))
     assert "while group: tier2; 10m open time paused" in text
     segment = explanation_to_dict(explanation)["metrics"][0]["segments"][0]
