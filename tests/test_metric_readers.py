@@ -1,11 +1,14 @@
 """Every reader of clock results handles a metric of any name like a built-in one.
 
 A user-defined metric reaches the readers only as a name on its clock results. Here
-the engine's real results for ``first_response`` (fulfilled by an assignment: "time
-to own") are also given the name ``time_to_own`` under a policy that defines it, so
-each reader sees a metric it has never heard of next to the built-ins: the audit
-(JSON, terminal, HTML, breach CSV), scorecards, the evaluation table, JSON and CSV,
-explain, whatif, policy tests, notifications and the plugins' messages.
+``time_to_own`` is defined in the policy's YAML (from creation to the first assignment)
+next to ``first_response`` fulfilled by the assignment, which measures the same: each
+reader must show the metric it has never heard of with the built-in's figures. The
+audit (JSON, terminal, HTML, breach CSV), scorecards, the evaluation table, JSON and
+CSV, explain, whatif, policy tests, notifications and the plugins' messages are held
+to that; a label a definition gives, and explain's words for stops and pauses the
+engine records for YAML metrics, are checked on results built from the engine's.
+(tests/test_metric_readers_e2e.py runs the commands themselves.)
 """
 
 from __future__ import annotations
@@ -23,7 +26,6 @@ import slaengine
 from slaengine.audit.accumulator import AuditAccumulator, LocalBuckets
 from slaengine.audit.run import breach_rows
 from slaengine.batches import BatchResult
-from slaengine.calendar import format_utc
 from slaengine.clocks import BREACHED, ClockResult
 from slaengine.engine import TicketResult, evaluate_timeline
 from slaengine.explain_clock import explain_clock
@@ -35,7 +37,7 @@ from slaengine.metric_names import (
     ordered_metrics,
 )
 from slaengine.notifications import BREACH, reached
-from slaengine.policy.model import MetricPolicy, Policy, PolicySet
+from slaengine.policy.model import MetricPolicy, PolicySet
 from slaengine.policytest.parse import parse_test_text
 from slaengine.policytest.run import run_case
 from slaengine.report.audit import audit_renderable, audit_to_dict
@@ -52,6 +54,11 @@ OWN = "time_to_own"
 AT = "2025-12-01T16:00:00Z"
 POLICY = """\
 version: 1
+metrics:
+  time_to_own:
+    description: From creation to the first assignment.
+    start: created
+    stop: assigned
 policies:
   - name: desk
     calendar: 24x7
@@ -60,6 +67,7 @@ policies:
         targets: 1h
         fulfilled_by: assignment
         warn_at: [50%]
+      time_to_own: {targets: 1h, warn_at: [50%]}
       resolution: {targets: 8h}
 """
 
@@ -95,32 +103,20 @@ def _timelines(events: Sequence[dict[str, object]]) -> dict[str, Timeline]:
     return dict(slaengine.build_timelines(parsed).timelines)
 
 
-def _with_user_metric(policies: PolicySet, label: str | None = None) -> PolicySet:
-    """``policies`` whose policy also defines ``time_to_own`` (first_response's settings)."""
+def _labelled(policies: PolicySet, label: str | None) -> PolicySet:
+    """``policies`` whose ``time_to_own`` definition carries the human ``label``."""
     policy = policies.policies[0]
-    first = policy.metrics[0]
-    fields = {f.name: getattr(first, f.name) for f in dataclasses.fields(MetricPolicy) if f.init}
-    if "custom" in fields:  # a model with YAML definitions: time_to_own is one of its own
-        fields["custom"] = dataclasses.replace(first.definition, name=OWN, builtin=False)
-    own = LabelledMetric(**{**fields, "kind": OWN}, label=label)
-    changed = dataclasses.replace(policy, metrics=(*policy.metrics, own))
-    return dataclasses.replace(policies, policies=(changed,))
-
-
-def _owned(result: TicketResult, policy: Policy) -> TicketResult:
-    """``result`` with every first_response clock repeated as a time_to_own clock (unless
-    the engine ran time_to_own's definition itself)."""
-    if any(c.metric == OWN for c in result.clocks):
-        return result
-    extra = [
-        dataclasses.replace(c, metric=OWN) for c in result.clocks if c.metric == "first_response"
-    ]
-    return dataclasses.replace(result, policy=policy, clocks=(*result.clocks, *extra))
+    own = next(m for m in policy.metrics if m.kind == OWN)
+    fields = {f.name: getattr(own, f.name) for f in dataclasses.fields(MetricPolicy) if f.init}
+    metrics = tuple(
+        LabelledMetric(**fields, label=label) if m is own else m for m in policy.metrics
+    )
+    return dataclasses.replace(policies, policies=(dataclasses.replace(policy, metrics=metrics),))
 
 
 @pytest.fixture
 def policies() -> PolicySet:
-    return _with_user_metric(slaengine.loads_policies(POLICY, "p.yaml"), label=None)
+    return slaengine.loads_policies(POLICY, "p.yaml")
 
 
 @pytest.fixture
@@ -130,7 +126,7 @@ def results(policies: PolicySet) -> list[TicketResult]:
     for timeline in _timelines(EVENTS).values():
         result = evaluate_timeline(policies, timeline, now, segments=True)
         assert result is not None
-        out.append(_owned(result, policies.policies[0]))
+        out.append(result)
     return out
 
 
@@ -193,7 +189,7 @@ def test_instance_numbers_show_for_repeating_metrics_only() -> None:
 
 def test_labels_come_from_the_definitions(policies: PolicySet) -> None:
     assert labels_of(policies) == {}
-    labelled = _with_user_metric(slaengine.loads_policies(POLICY, "p.yaml"), label=" Ownership ")
+    labelled = _labelled(policies, " Ownership ")
     assert labels_of(labelled) == {OWN: "Ownership"}
     assert labels_of(None) == {}
 
@@ -397,19 +393,6 @@ def test_explain_renders_a_user_metric_panel(results: list[TicketResult]) -> Non
     assert f"{OWN} #1" not in text
 
 
-def test_explain_notes_a_user_metric_that_has_not_started(policies: PolicySet) -> None:
-    # The engine has no clock for time_to_own on this policy set: explain says so.
-    from slaengine.explain import explain_ticket
-
-    now = parse_instant(AT)
-    explanation = explain_ticket(policies, _timelines(EVENTS)["C"], now)
-    assert [n.render(format_utc) for n in explanation.notes if n.code == "not_started"] == [
-        f"no {OWN} clock (time to own): what starts the metric has not happened by {AT}"
-    ]
-    assert [c.clock.metric for c in explanation.clocks] == ["first_response", "resolution"]
-    assert OWN in [metric for metric, _ in explanation.calendars]
-
-
 # -- whatif ------------------------------------------------------------------------
 
 
@@ -456,22 +439,23 @@ def test_policy_tests_accept_a_metric_the_policies_define(policies: PolicySet) -
 
 
 def test_policy_tests_reject_a_user_metric_no_policy_defines() -> None:
-    plain = slaengine.loads_policies(POLICY, "p.yaml")
+    builtin_only = POLICY.replace("      time_to_own: {targets: 1h, warn_at: [50%]}\n", "")
+    plain = slaengine.loads_policies(builtin_only, "p.yaml")
+    assert OWN not in [m.kind for m in plain.policies[0].metrics]
     _, problems = parse_test_text(CASE.replace("  absent: [time_to_awn]\n", ""), "t.yaml", plain)
     assert [p.code for p in problems] == ["E101"]
     assert "unknown metric 'time_to_own'" in problems[0].message
 
 
-def test_policy_test_failure_names_the_user_metric(policies: PolicySet) -> None:
-    cases, problems = parse_test_text(
-        CASE.replace("  absent: [time_to_awn]\n", ""), "t.yaml", policies
-    )
+def test_policy_tests_check_the_user_metric(policies: PolicySet) -> None:
+    case = CASE.replace("  absent: [time_to_awn]\n", "")
+    cases, problems = parse_test_text(case, "t.yaml", policies)
     assert problems == []
     assert [e.metric for e in cases[0].expectations] == [OWN]
-    outcome = run_case(cases[0], policies)
-    # Until the engine starts time_to_own clocks from its YAML definition, none is there.
-    assert [f.message for f in outcome.failures] == [
-        "metric time_to_own #1: expected a clock, got none (no time_to_own clock started)"
+    assert run_case(cases[0], policies).failures == ()
+    cases, _ = parse_test_text(case.replace("state: achieved", "state: breached"), "t", policies)
+    assert [f.message for f in run_case(cases[0], policies).failures] == [
+        "metric time_to_own #1: state expected 'breached', got 'achieved'"
     ]
 
 
@@ -501,11 +485,10 @@ def test_notifications_carry_the_label_a_definition_gives() -> None:
 
     from slaengine.notifications import Notification, ticket_status
 
-    labelled = _with_user_metric(slaengine.loads_policies(POLICY, "p.yaml"), label="Ownership")
+    labelled = _labelled(slaengine.loads_policies(POLICY, "p.yaml"), "Ownership")
     now = parse_instant(AT)
-    result = evaluate_timeline(labelled, _timelines(EVENTS)["C"], now)
-    assert result is not None
-    c = _owned(result, labelled.policies[0])
+    c = evaluate_timeline(labelled, _timelines(EVENTS)["C"], now)
+    assert c is not None
     breach = next(n for n in reached(c, now) if n.metric == OWN and n.kind == BREACH)
     assert breach.metric_label == "Ownership"
     assert breach.metric_text == f"Ownership ({OWN})"

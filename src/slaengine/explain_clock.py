@@ -25,7 +25,7 @@ from slaengine.explain_notes import (
 )
 from slaengine.policy.model import NEXT_RESPONSE, RESPONSE_METRICS, MetricPolicy, Policy
 from slaengine.timeline import Event
-from slaengine.vocabulary import SegmentReason
+from slaengine.vocabulary import SegmentReason, StopReason
 
 RUNNING: Final = SegmentReason.RUNNING
 PAUSED: Final = SegmentReason.PAUSED
@@ -33,7 +33,7 @@ CLOSED: Final = SegmentReason.CLOSED
 STOPPED: Final = SegmentReason.STOPPED
 SEGMENT_KINDS: Final = (RUNNING, PAUSED, CLOSED, STOPPED)
 # The stop reason of a user-defined metric's cancel trigger (``cancel:`` in its definition).
-CANCELLED: Final = "cancelled"
+CANCELLED: Final = StopReason.CANCELLED
 # The engine's reasons as explain shows them: counted time is running time (hidden or
 # not), and the part-minute precision: minutes drops ran too (it is ``uncounted``).
 _KINDS: Final = {
@@ -115,8 +115,8 @@ def segments_of(
         if kind is None:
             continue  # not started yet: explain shows no segment
         status = None if kind == RUNNING else segment.status
-        # A pause condition (tag, group, field) is recorded by engines that have them.
-        condition = getattr(segment, "condition", None) if kind == PAUSED else None
+        # A pause condition (tag, group, field) of a user-defined metric, if one paused it.
+        condition = segment.condition if kind == PAUSED else None
         last = merged[-1] if merged else None
         if (
             last is not None

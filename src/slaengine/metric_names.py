@@ -52,17 +52,14 @@ def definition_label(metric: MetricPolicy) -> str | None:
 
 
 def solve_fulfilling(policy: Policy | None) -> frozenset[str]:
-    """The user-defined metrics of ``policy`` that a solve fulfils (like ``resolution``).
-
-    Their clocks stopped by a solve measured a full duration; read from the
-    definition's ``solve_fulfils`` where the model has it.
-    """
+    """The user-defined metrics of ``policy`` that a solve fulfils (``stop: solved``, like
+    ``resolution``): their clocks stopped by a solve measured a full duration."""
     if policy is None:
         return frozenset()
     return frozenset(
         definition_name(m)
         for m in policy.metrics
-        if m.kind not in BUILTIN_LABELS and getattr(m, "solve_fulfils", False) is True
+        if m.kind not in BUILTIN_LABELS and m.solve_fulfils
     )
 
 
