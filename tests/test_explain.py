@@ -290,7 +290,7 @@ def test_cli_json_keys(run_cli):
         "stop_reason", "stop_text", "agent", "due", "due_hidden_by", "elapsed_seconds",
         "uncounted_seconds", "paused_seconds",
         "target_seconds", "remaining_seconds", "priority", "start_priority", "priority_changes",
-        "calendar", "pause_when", "breach_at", "segments", "notes",
+        "calendar", "pause_when", "pause_conditions", "breach_at", "segments", "notes",
     ]  # fmt: skip
     assert metric["breach_at"] == "2025-12-02T13:15:00Z"
     assert metric["priority_changes"] == [

@@ -141,6 +141,7 @@ def test_explain_tells_the_story_of_yaml_metrics(files, cli) -> None:
     ]
     # Explain adds up what the engine counted.
     assert sum(s["business_seconds"] for s in first["segments"]) == first["elapsed_seconds"]
+    assert (first["pause_when"], first["pause_conditions"]) == (["pending"], ["tag waiting-vendor"])
     assert clocks[("tier2_time", 2)]["stop_text"] == "still paused"
     assert [n["code"] for n in first["notes"]] == []  # no reply notes on a YAML metric
     status, text = cli("explain", *_inputs(files), "--ticket", "T-1")
@@ -148,6 +149,7 @@ def test_explain_tells_the_story_of_yaml_metrics(files, cli) -> None:
     assert "tier2_time #2 paused" in text
     assert "time_to_own achieved" in text
     assert "while tag waiting-vendor" in text
+    assert "paused when  pending, tag waiting-vendor" in text
 
 
 def test_explain_says_a_yaml_metric_has_not_started(files, cli) -> None:

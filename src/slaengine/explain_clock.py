@@ -95,6 +95,8 @@ class ClockExplanation:
     # Running seconds that ``precision: minutes`` does not count (the running
     # segments add up to ``clock.elapsed + uncounted``).
     uncounted: int = 0
+    # The conditions (tag, group, field) that pause a user-defined metric, as written.
+    pause_conditions: tuple[str, ...] = ()
 
     @property
     def breach_segment(self) -> Segment | None:
@@ -263,6 +265,7 @@ def explain_clock(
         notes=tuple(notes),
         due_hidden_by=hidden_by,
         uncounted=counted - clock.elapsed,
+        pause_conditions=tuple(condition.text for condition in metric.pause_conditions),
     )
 
 

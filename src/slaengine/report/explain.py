@@ -96,6 +96,7 @@ def _clock_dict(item: ClockExplanation) -> dict[str, Any]:
         ],
         "calendar": clock.calendar,
         "pause_when": list(item.pause_when),
+        "pause_conditions": list(item.pause_conditions),
         "breach_at": _utc(b.breach_at) if (b := item.breach_segment) else None,
         "segments": [_segment_dict(s) for s in item.segments],
         "notes": [{"code": n.code, "text": n.render(format_utc)} for n in item.notes],
@@ -300,8 +301,8 @@ def _clock_panel(
         + (f" (was {item.start_priority} at the start)" if item.priority_changes else ""),
     )
     _plain(grid, "calendar", f"{clock.calendar} ({item.calendar.timezone or 'always open'})")
-    if item.pause_when:
-        _plain(grid, "paused when", ", ".join(item.pause_when))
+    if item.pause_when or item.pause_conditions:
+        _plain(grid, "paused when", ", ".join((*item.pause_when, *item.pause_conditions)))
     if item.due_hidden_by is not None:
         due = f"hidden while the ticket is {item.due_hidden_by} (hide_when)"
     elif clock.due is None:
