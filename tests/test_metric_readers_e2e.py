@@ -189,6 +189,9 @@ def test_audit_json_counts_yaml_metrics(files, cli) -> None:
         "time_to_own": "Time to own",
     }
     assert [b["ticket"] for b in doc["worst_breaches"]["time_to_own"]] == ["T-2"]
+    # Worker processes merge the same figures.
+    status, forked = cli("audit", *_inputs(files), "--json", "--by", "metric", "--jobs", "2")
+    assert json.loads(forked) == doc
 
 
 def test_audit_terminal_html_and_breaches_show_yaml_metrics(files, cli) -> None:
