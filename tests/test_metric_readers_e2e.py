@@ -121,6 +121,11 @@ def test_evaluate_table_names_and_numbers_yaml_metrics(files, cli) -> None:
     assert "tier2_time #2" in out
     assert "time_to_own" in out
     assert "time_to_own #" not in out  # one instance: no number
+    # tier2_time repeats: its number shows from its first instance on.
+    earlier = [a if a != NOW else "2025-12-01T12:00:00Z" for a in _inputs(files)]
+    status, out = cli("evaluate", *earlier, "--format", "table")
+    assert "tier2_time #1" in out
+    assert "tier2_time #2" not in out
 
 
 def test_explain_tells_the_story_of_yaml_metrics(files, cli) -> None:

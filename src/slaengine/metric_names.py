@@ -132,6 +132,14 @@ def repeated(metrics: Sequence[tuple[str, int]]) -> frozenset[str]:
     return frozenset(metric for metric, instance in metrics if instance > 1)
 
 
+def repeating(policy: Policy | None) -> frozenset[str]:
+    """The metrics of ``policy`` whose definition repeats (``repeat: true``, next_response,
+    periodic_update): their instance numbers are shown from the first."""
+    if policy is None:
+        return frozenset()
+    return frozenset(definition_name(m) for m in policy.metrics if m.definition.repeat)
+
+
 __all__ = [
     "BUILTIN_LABELS",
     "BUILTIN_METRICS",
@@ -145,5 +153,6 @@ __all__ = [
     "metric_words",
     "ordered_metrics",
     "repeated",
+    "repeating",
     "solve_fulfilling",
 ]

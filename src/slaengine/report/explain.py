@@ -25,7 +25,7 @@ from slaengine.explain import (
     Segment,
     attributes,
 )
-from slaengine.metric_names import instance_name, repeated
+from slaengine.metric_names import instance_name, repeated, repeating
 from slaengine.report.table import STATE_STYLES, cell
 from slaengine.safetext import printable
 
@@ -382,6 +382,7 @@ def explanation_renderables(
     if explanation.policy is not None and not explanation.clocks and not explanation.notes:
         yield Text("No clock has started (the ticket was created solved or closed).")
     repeats = repeated([(item.clock.metric, item.clock.instance) for item in explanation.clocks])
+    repeats |= repeating(explanation.policy)
     for item in explanation.clocks:
         yield _clock_panel(item, when, repeats)
     yield _events(explanation, when)

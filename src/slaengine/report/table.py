@@ -21,7 +21,7 @@ from rich.text import Text
 from slaengine.clocks import ACHIEVED, ACTIVE, BREACHED, CANCELLED, PAUSED
 from slaengine.durations import format_duration
 from slaengine.engine import TicketResult
-from slaengine.metric_names import REPEATING, instance_name, repeated
+from slaengine.metric_names import REPEATING, instance_name, repeated, repeating
 from slaengine.report.terminal import COLUMN_EXTRA
 from slaengine.safetext import printable
 from slaengine.words import plural
@@ -100,6 +100,7 @@ def _rows(
                       "Start": local_time(result.state.created, zone, fmt)}  # fmt: skip
             rows.append(_Row(cells, "", True))
         many = repeated([(c.metric, c.instance) for c in result.clocks])
+        many |= repeating(result.policy)
         for n, clock in enumerate(clocks):
             name = instance_name(clock.metric, clock.instance, clock.metric in many)
             cells = {
