@@ -354,3 +354,35 @@ def test_http_api_serves_a_yaml_metric(tmp_path: Path) -> None:
         assert metrics[("tier2_time", 1)]["remaining_seconds"] == 4 * 3600 - 30 * 60
         queue = http.get("/at-risk", params={"within": "4h"}).json()
         assert [(c["ticket"], c["metric"]) for c in queue["clocks"]] == [("T-1", "tier2_time")]
+
+
+def test_live_commands_show_a_yaml_metric(files, cli, monkeypatch) -> None:
+    monkeypatch.chdir(files["tmp"])
+    monkeypatch.delenv("SLAENGINE_CONFIG", raising=False)
+    monkeypatch.setenv("SLAENGINE_PLUGINS", "none-wanted")  # no installed plugin loads
+    config = files["tmp"] / "slaengine.toml"
+    config.write_text(
+        f'[live]\nstate = "{files["tmp"] / "state.db"}"\n'
+        f'policies = ["{files["policies"] / "support.yaml"}"]\n',
+        encoding="utf-8",
+    )
+    ingest_lines = [dict(e, id=f"e{i}") for i, e in enumerate(EVENTS)]
+    (files["tmp"] / "ids.jsonl").write_text(
+        "".join(json.dumps(e) + "\n" for e in ingest_lines), encoding="utf-8"
+    )
+    status, out = cli("ingest", "--config", str(config), str(files["tmp"] / "ids.jsonl"))
+    assert (status, out) == (0, f"{len(EVENTS)} events stored, 0 rejected\n")
+    args = ["status", "--config", str(config), "T-1", "--at", NOW]
+    status, out = cli(*args, "--json")
+    assert status == 0
+    metrics = [(m["metric"], m["instance"], m["state"]) for m in json.loads(out)["metrics"]]
+    assert metrics == [
+        ("time_to_own", 1, "achieved"),
+        ("tier2_time", 1, "achieved"),
+        ("tier2_time", 2, "paused"),
+        ("handled", 1, "active"),
+        ("resolution", 1, "active"),
+    ]
+    status, table = cli(*args)
+    assert "tier2_time" in table
+    assert "time_to_own" in table
