@@ -40,6 +40,7 @@ from slaengine.explain_selection import (
     held_conditions,
     selection_history,
 )
+from slaengine.metric_names import BUILTIN_METRICS, definition_name, labels_of, metric_words
 from slaengine.policy.model import FIRST_RESPONSE, MetricPolicy, Policy, PolicySet
 from slaengine.timeline import STOPPED_STATUSES, Event, TicketState, Timeline
 
@@ -132,8 +133,8 @@ def _update_parts(event: Event) -> list[str]:
     return parts
 
 
-def _metric_policy(policy: Policy, kind: str) -> MetricPolicy:
-    return next(m for m in policy.metrics if m.kind == kind)
+def _metric_policy(policy: Policy, name: str) -> MetricPolicy:
+    return next(m for m in policy.metrics if definition_name(m) == name)
 
 
 def explain_ticket(policies: PolicySet, timeline: Timeline, now: int) -> Explanation:
@@ -164,10 +165,11 @@ def explain_ticket(policies: PolicySet, timeline: Timeline, now: int) -> Explana
     notes: list[Note] = []
     if result.policy is not None:
         for metric in result.policy.metrics:
-            calendars.append((metric.kind, calendar_info(metric.calendar)))
+            calendars.append((definition_name(metric), calendar_info(metric.calendar)))
     for agreement in result.agreements:
         for metric in agreement.policy.metrics:
-            calendars.append((f"{agreement.name}: {metric.kind}", calendar_info(metric.calendar)))
+            name = f"{agreement.name}: {definition_name(metric)}"
+            calendars.append((name, calendar_info(metric.calendar)))
     for clock in result.clocks:
         owner = result.policy_of(clock)
         if owner is not None:
@@ -175,7 +177,7 @@ def explain_ticket(policies: PolicySet, timeline: Timeline, now: int) -> Explana
             clocks.append(explain_clock(clock, metric, used, now, owner))
     if result.policy is not None:
         own = [c for c in result.clocks if c.agreement is None]
-        notes += _missing_clock_notes(result.policy, own, used)
+        notes += _missing_clock_notes(result.policy, own, used, now)
     return Explanation(
         ticket=timeline.ticket,
         now=now,
@@ -211,10 +213,25 @@ def _attachments(policies: PolicySet, events: Sequence[Event]) -> tuple[Agreemen
 
 
 def _missing_clock_notes(
-    policy: Policy, clocks: Sequence[ClockResult], events: Sequence[Event]
+    policy: Policy, clocks: Sequence[ClockResult], events: Sequence[Event], now: int
 ) -> list[Note]:
-    """Why a metric of the policy has no clock when a clock rule is the reason."""
+    """Why a metric of the policy has no clock when a clock rule is the reason; and that
+    a user-defined metric of the policy has none (its start did not happen)."""
     notes: list[Note] = []
+    started = {clock.metric for clock in clocks}
+    for metric in policy.metrics:
+        name = definition_name(metric)
+        if name in BUILTIN_METRICS or name in started:
+            continue
+        words = metric_words(name, labels_of([policy])).replace("{", "{{").replace("}", "}}")
+        shown = name.replace("{", "{{").replace("}", "}}")
+        notes.append(
+            Note(
+                "not_started",
+                f"no {shown} clock ({words}): what starts the metric has not happened by {{0}}",
+                (now,),
+            )
+        )
     first_response = next((m for m in policy.metrics if m.kind == FIRST_RESPONSE), None)
     created = events[0]
     opener = opening_event(events)

@@ -18,7 +18,8 @@ from slaengine.actions import Action
 from slaengine.calendar import format_utc
 from slaengine.clocks import ACHIEVED, ACTIVE, BREACHED, ClockResult
 from slaengine.engine import TicketResult
-from slaengine.policy.model import ESCALATION, MINUTES, WARNING
+from slaengine.metric_names import definition_label, definition_name
+from slaengine.policy.model import ESCALATION, MINUTES, WARNING, MetricPolicy
 from slaengine.timeline import parse_instant
 
 BREACH: Final = "breach"
@@ -39,8 +40,6 @@ class Notification:
     ``at`` is the instant it fell due (epoch seconds); ``due`` the clock's due
     instant. ``level`` numbers warnings and escalations from 1; it is 0 for a
     breach or an achievement. ``notify`` holds the policy's targets for it.
-    ``agreement`` names the internal agreement of the clock (``None``: the customer SLA);
-    ``group`` the group that held the ticket, for a clock counted per group.
     """
 
     kind: str
@@ -58,8 +57,18 @@ class Notification:
     channel: str = ""
     count: int = 0
     expected: float = 0.0
+    # The human label the metric's definition gives, if any (a user-defined metric's).
+    metric_label: str = ""
+    # The internal agreement of the clock (None: the customer SLA) and, for a clock counted
+    # per group, the group that held the ticket.
     agreement: str | None = None
     group: str | None = None
+
+    @property
+    def metric_text(self) -> str:
+        """The metric as messages name it: ``Ownership (time_to_own)`` when its definition
+        gives a label, else its name."""
+        return f"{self.metric_label} ({self.metric})" if self.metric_label else self.metric
 
     @property
     def key(self) -> str:
@@ -84,13 +93,15 @@ class Notification:
             "priority": self.priority,
             "notify": list(self.notify),
         }
-        if self.actions:
-            data["actions"] = [action.to_dict() for action in self.actions]
+        if self.metric_label:
+            data["metric_label"] = self.metric_label
         # Only an agreement's clock says so: the customer SLA's notifications read as before.
         if self.agreement is not None:
             data["agreement"] = self.agreement
         if self.group is not None:
             data["group"] = self.group
+        if self.actions:
+            data["actions"] = [action.to_dict() for action in self.actions]
         if self.kind == SPIKE:
             data.update(channel=self.channel, count=self.count, expected=round(self.expected, 3))
         return data
@@ -113,31 +124,40 @@ class Notification:
             channel=str(data.get("channel", "")),
             count=int(data.get("count", 0)),
             expected=float(data.get("expected", 0.0)),
+            metric_label=str(data.get("metric_label") or ""),
             agreement=None if data.get("agreement") is None else str(data["agreement"]),
             group=None if data.get("group") is None else str(data["group"]),
         )
 
 
-def _actions_of(
-    result: TicketResult, clock: ClockResult
-) -> dict[tuple[str, int], tuple[Action, ...]]:
-    """The write-back actions of ``clock``'s warnings and escalations, by (kind, level)."""
+def _definition(result: TicketResult, clock: ClockResult) -> MetricPolicy | None:
+    """The definition of ``clock``'s metric in its policy: its agreement's, else the
+    ticket's."""
     policy = result.policy_of(clock)
     if policy is None:
+        return None
+    return next((m for m in policy.metrics if definition_name(m) == clock.metric), None)
+
+
+def _label_of(result: TicketResult, clock: ClockResult) -> str:
+    """The label ``clock``'s metric definition gives, or ``""``."""
+    definition = _definition(result, clock)
+    return (definition_label(definition) if definition is not None else None) or ""
+
+
+def _actions_of(definition: MetricPolicy | None) -> dict[tuple[str, int], tuple[Action, ...]]:
+    """The write-back actions of a metric's warnings and escalations, by (kind, level)."""
+    if definition is None:
         return {}
-    return {
-        (rule.kind, rule.level): rule.actions
-        for metric_policy in policy.metrics
-        if metric_policy.kind == clock.metric
-        for rule in metric_policy.alerts
-        if rule.actions
-    }
+    return {(rule.kind, rule.level): rule.actions for rule in definition.alerts if rule.actions}
 
 
 def _points(result: TicketResult, clock: ClockResult) -> Iterable[Notification]:
     """Every point of one clock with a known instant, reached or not."""
     policy = result.policy.name if result.policy is not None else ""
-    actions = _actions_of(result, clock)
+    definition = _definition(result, clock)
+    actions = _actions_of(definition)
+    label = _label_of(result, clock)
 
     def make(kind: str, level: int, at: int, notify: tuple[str, ...] = ()) -> Notification:
         return Notification(
@@ -152,6 +172,7 @@ def _points(result: TicketResult, clock: ClockResult) -> Iterable[Notification]:
             clock.priority,
             notify,
             actions.get((kind, level), ()),
+            metric_label=label,
             agreement=clock.agreement,
             group=clock.group,
         )
@@ -246,6 +267,7 @@ class MetricStatus:
     due: int | None
     remaining: int  # business seconds before the target; negative once over it
     next_alert: Notification | None  # the next warning or escalation still to come
+    label: str = ""  # the human label the metric's definition gives, if any
     agreement: str | None = None  # the internal agreement; None: the customer SLA
     group: str | None = None  # the group that held the ticket (clocks counted per group)
 
@@ -265,12 +287,12 @@ class TicketStatus:
             "ticket": self.ticket,
             "at": iso(self.at),
             "policy": self.policy,
-            "metrics": [_metric_status(m) for m in self.metrics],
+            "metrics": [_status_dict(m) for m in self.metrics],
         }
 
 
-def _metric_status(m: MetricStatus) -> dict[str, Any]:
-    out: dict[str, Any] = {
+def _status_dict(m: MetricStatus) -> dict[str, Any]:
+    data: dict[str, Any] = {
         "metric": m.metric,
         "instance": m.instance,
         "state": m.state,
@@ -278,11 +300,13 @@ def _metric_status(m: MetricStatus) -> dict[str, Any]:
         "remaining_seconds": m.remaining,
         "next_alert": None if m.next_alert is None else m.next_alert.to_dict(),
     }
+    if m.label:  # only a metric whose definition gives a label
+        data["metric_label"] = m.label
     if m.agreement is not None:
-        out["agreement"] = m.agreement
+        data["agreement"] = m.agreement
     if m.group is not None:
-        out["group"] = m.group
-    return out
+        data["group"] = m.group
+    return data
 
 
 def ticket_status(result: TicketResult, now: int) -> TicketStatus:
@@ -303,6 +327,7 @@ def ticket_status(result: TicketResult, now: int) -> TicketStatus:
                 clock.due,
                 clock.remaining,
                 min(upcoming, key=lambda n: n.at) if upcoming else None,
+                _label_of(result, clock),
                 clock.agreement,
                 clock.group,
             )
