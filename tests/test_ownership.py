@@ -160,6 +160,12 @@ def test_audit_reports_ownership_per_group(tmp_path, capsys):
     }
     # The ticket is in tier1 now; tier2's stint still counts for tier2.
     assert owned == {"tier1": (2, 1), "tier2": (1, 0)}
+    # Every stint that ended measured a full ownership time, the one the solve ended too.
+    overall = doc["overall"]["metrics"]["group-ownership/ownership"]
+    assert (overall["business_seconds"]["count"], overall["calendar_seconds"]["max"]) == (
+        3,
+        3 * 3600,
+    )
     by_group = {row["key"]["group"]: row for row in doc["by_group"]}
     assert by_group["tier2"]["tickets"] == 0
     assert by_group["tier2"]["metrics"]["group-ownership/ownership"]["achieved"] == 1

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from slaengine.audit.facts import TicketFacts, ticket_facts
+from slaengine.audit.owners import NONE, clock_agent, clock_agreement, ticket_agent
 from slaengine.audit.periods import LocalBuckets
 from slaengine.audit.stats import new_values, sorted_values, unique_sorted
 from slaengine.clocks import (
@@ -39,8 +40,6 @@ from slaengine.timeline import STOPPED_STATUSES, Timeline
 DIMENSIONS: Final = ("channel", "priority", "policy", "group", "agent", "period", "agreement")
 #: ``--by metric``: each group's clocks split by metric (a report over any view).
 METRIC: Final = "metric"
-#: Value of a dimension the ticket has none of (no group, no agent, no matching policy).
-NONE: Final = "(none)"
 #: Views always kept: the overall totals, each dimension alone, channel by priority.
 STANDARD_VIEWS: Final[tuple[tuple[str, ...], ...]] = (
     (),
@@ -259,25 +258,6 @@ def customer_hash(customer: str) -> int:
     return int.from_bytes(digest, "big", signed=True)
 
 
-def ticket_agent(result: TicketResult, facts: TicketFacts) -> str:
-    """The agent of ticket-level KPIs: the assignee, else the last agent who replied."""
-    return result.state.assignee or facts.last_agent or NONE
-
-
-def clock_agreement(result: TicketResult, clock: ClockResult) -> str:
-    """The agreement of a clock: its internal agreement's name, else the ticket's policy."""
-    if clock.agreement is not None:
-        return clock.agreement
-    return result.policy.name if result.policy is not None else NONE
-
-
-def clock_agent(result: TicketResult, clock: ClockResult, last_agent: str | None = None) -> str:
-    """The agent of a clock: who fulfilled it, else the ticket's assignee, else ``last_agent``
-    (who wrote the ticket's last public reply): a resolution clock of an unassigned ticket
-    belongs to whoever answered it, and ``(none)`` is left to clocks nobody answered."""
-    return clock.agent or result.state.assignee or last_agent or NONE
-
-
 #: A breached clock kept for the drill-down: margin (target - elapsed, negative), ticket,
 #: instance, policy, channel, priority, group, agent, start, due, stop (None while running),
 #: elapsed, target. Ordered by margin (worst first), then ticket and instance: a total order
@@ -386,7 +366,10 @@ class AuditAccumulator:
         self.volume_by_hour[buckets.hour_of_week(state.created)] += 1
         customer = customer_hash(state.customer) if state.customer is not None else None
         clocks = result.clocks
-        prepared = [prepare(clock, result.policy) for clock in clocks]
+        if result.agreements:  # an agreement's clock is its agreement's metric
+            prepared = [prepare(clock, result.policy_of(clock)) for clock in clocks]
+        else:
+            prepared = [prepare(clock, result.policy) for clock in clocks]
         if facts.solved:
             solved_at = final_solve(timeline, now)
             if solved_at is not None:
@@ -606,6 +589,7 @@ __all__ = [
     "MetricStats",
     "PreparedClock",
     "clock_agent",
+    "clock_agreement",
     "completed",
     "customer_hash",
     "final_solve",
