@@ -223,6 +223,8 @@ def test_live_notifications_carry_agreement_and_group(tmp_path, capsys):
             base + 2 * 3600,
         )
         assert "T-1/group-ownership/ownership/2/breach/0" in found
+        # Messages (email, chat, webhook text) name the agreement and the group.
+        assert warning.metric_text == "group-ownership: ownership of tier2"
         assert "T-1/group-ownership/ownership/1/achieved/0" in found
         payloads = {row.key: json.loads(row.payload) for row in store.outbox()}
         payload = payloads["T-1/group-ownership/ownership/2/breach/0"]

@@ -67,8 +67,12 @@ class Notification:
     @property
     def metric_text(self) -> str:
         """The metric as messages name it: ``Ownership (time_to_own)`` when its definition
-        gives a label, else its name."""
-        return f"{self.metric_label} ({self.metric})" if self.metric_label else self.metric
+        gives a label, else its name; after its agreement (``tier2-ola: first_response``)
+        and with its group (``ownership of tier2``) where it has them."""
+        text = f"{self.metric_label} ({self.metric})" if self.metric_label else self.metric
+        if self.group is not None:
+            text = f"{text} of {self.group}"
+        return text if self.agreement is None else f"{self.agreement}: {text}"
 
     @property
     def key(self) -> str:
