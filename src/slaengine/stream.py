@@ -1,0 +1,301 @@
+"""Evaluate an events file with memory flat in its tickets: rendered part by part, written in order.
+
+The file is split into parts of whole tickets by the batch runner (chunks of a
+file grouped by ticket, or the partitions of a spill). Each part is evaluated
+and rendered (JSON Lines or CSV) into a spool file, in this process or in a
+worker, and only its counts come back. The spool files are then written out in
+input order: every ticket's output is keyed by the line of its first event, so
+parts that follow each other are copied as they are and the partitions of an
+unsorted file are merged. The output is what evaluating the whole file at once
+gives, whatever the number of workers.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import os
+import tempfile
+from array import array
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from operator import attrgetter, itemgetter
+from pathlib import Path
+from typing import Final, TextIO
+
+from slaengine.batch import map_tickets
+from slaengine.engine import TicketResult, iter_evaluate
+from slaengine.errors import Problem
+from slaengine.policy.model import PolicySet
+from slaengine.report.csv import csv_header, csv_renderer
+from slaengine.report.json import ticket_json
+from slaengine.spill import partitions_for
+from slaengine.timeline import TimelineSet
+
+#: Output formats a part can be rendered in; ``results`` keeps the results instead.
+FORMATS: Final = ("json", "csv", "results")
+#: Parts at least: enough for two workers to share the load evenly (as audits).
+MIN_PARTITIONS: Final = 8
+#: Unmatched ticket ids kept for a summary.
+UNMATCHED_SHOWN: Final = 10
+# Characters copied at a time from a spool file to the output.
+_BLOCK: Final = 1 << 20
+# Index entries (key, length) read at a time while merging.
+_INDEX_BLOCK: Final = 8192
+_SEQ = attrgetter("seq")
+_KEY = itemgetter(0)
+
+
+@dataclass(frozen=True, slots=True)
+class StreamOptions:
+    """What to evaluate and render: instant, format, ``--segments``, ``--state``, ``--limit``."""
+
+    now: int
+    format: str = "json"
+    segments: bool = False
+    states: tuple[str, ...] = ()
+    limit: int | None = None
+
+
+@dataclass(slots=True)
+class PartOutput:
+    """One part's rendered tickets (a spool file and its index) and its counts.
+
+    ``index`` holds a (key, characters) pair for each ticket written, keys rising:
+    the line of the ticket's first event. ``results`` holds the selected results
+    instead when the format is ``results``.
+    """
+
+    data: str | None = None
+    index: str | None = None
+    tickets: int = 0
+    matching: int = 0
+    written: int = 0
+    first: int = 0
+    last: int = 0
+    unmatched: int = 0
+    unmatched_ids: list[tuple[int, str]] = field(default_factory=list)
+    results: list[tuple[int, TicketResult]] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class StreamSummary:
+    """What an evaluation of a file found, for the command's summary and exit status."""
+
+    tickets: int = 0
+    matching: int = 0
+    shown: int = 0
+    unmatched: int = 0
+    unmatched_ids: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    duplicates: int = 0
+    results: list[TicketResult] = field(default_factory=list)
+
+
+def ticket_key(result: TicketResult, timelines: TimelineSet) -> int:
+    """The line of a ticket's first usable event: its place in the output."""
+    first: int = min(map(_SEQ, timelines.timelines[result.ticket].events))
+    return first
+
+
+def evaluate_part(
+    policies: PolicySet, options: StreamOptions, spool: str | None, timelines: TimelineSet
+) -> PartOutput:
+    """Evaluate one part's timelines and render its selected tickets into ``spool``.
+
+    Counts every ticket; writes (or keeps, for ``results``) the first
+    ``options.limit`` with a clock in ``options.states`` (all without).
+    """
+    part = PartOutput()
+    kinds = options.format
+    render = ticket_json if kinds == "json" else csv_renderer()
+    keep = kinds == "results"
+    states = options.states
+    limit = options.limit
+    keys = array("q")
+    out: TextIO | None = None
+    if not keep:
+        if spool is None:
+            raise ValueError("evaluate_part: a spool directory is needed to render")
+        handle, part.data = tempfile.mkstemp(suffix=".part", dir=spool)
+        out = open(handle, "w", encoding="utf-8", errors="surrogatepass", newline="")  # noqa: SIM115
+    try:
+        results = iter_evaluate(policies, timelines, options.now, segments=options.segments)
+        for result in results:
+            part.tickets += 1
+            if result.policy is None:
+                part.unmatched += 1
+                if len(part.unmatched_ids) < UNMATCHED_SHOWN:
+                    part.unmatched_ids.append((ticket_key(result, timelines), result.ticket))
+            if states and not any(clock.state in states for clock in result.clocks):
+                continue
+            part.matching += 1
+            if limit is not None and part.written >= limit:
+                continue
+            key = ticket_key(result, timelines)
+            part.written += 1
+            part.first = part.first or key
+            part.last = key
+            if keep:
+                part.results.append((key, result))
+                continue
+            text = render(result)
+            if kinds == "json":
+                text += "\n"
+            assert out is not None
+            out.write(text)
+            keys.append(key)
+            keys.append(len(text))
+    finally:
+        if out is not None:
+            out.close()
+    if not keep:
+        part.index = f"{part.data}.index"
+        with open(part.index, "wb") as index:
+            keys.tofile(index)
+    return part
+
+
+def evaluate_stream(
+    policies: PolicySet,
+    events: str | os.PathLike[str],
+    options: StreamOptions,
+    out: TextIO,
+    *,
+    jobs: int = 1,
+) -> StreamSummary:
+    """Evaluate every ticket of ``events`` and write the rendered output to ``out``.
+
+    Memory stays flat in the number of tickets (but for ``results``, which are
+    kept): each part is evaluated and rendered to a spool file on disk. The
+    output is in input order (by each ticket's first line) and does not depend
+    on ``jobs``. Raises ``OSError`` when ``events`` cannot be read.
+    """
+    if options.format not in FORMATS:
+        raise ValueError(f"unknown format {options.format!r}")
+    summary = StreamSummary()
+    parts: list[PartOutput] = []
+    with tempfile.TemporaryDirectory(prefix="slaengine-evaluate-") as spool:
+        work = partial(evaluate_part, policies, options, spool)
+
+        def restart() -> None:
+            # The input was not grouped by ticket after all: it is read again, spilled.
+            for part in parts:
+                _remove(part)
+            parts.clear()
+
+        batch = map_tickets(
+            events,
+            work,
+            jobs=jobs,
+            status_map=policies.status_map,
+            partitions=max(partitions_for(events), MIN_PARTITIONS),
+            fold=parts.append,
+            restart=restart,
+        )
+        summary.problems = batch.problems
+        summary.duplicates = batch.duplicates
+        for part in parts:
+            summary.tickets += part.tickets
+            summary.matching += part.matching
+            summary.unmatched += part.unmatched
+        firsts = heapq.nsmallest(UNMATCHED_SHOWN, (i for p in parts for i in p.unmatched_ids))
+        summary.unmatched_ids = [ticket for _, ticket in firsts]
+        if options.format == "results":
+            kept = heapq.merge(*(part.results for part in parts), key=_KEY)
+            summary.results = [result for _, result in itertools.islice(kept, options.limit)]
+        else:
+            if options.format == "csv":
+                out.write(csv_header())
+            summary.shown = _write_parts(parts, out, options.limit)
+    summary.shown = summary.shown or len(summary.results)
+    return summary
+
+
+def _write_parts(parts: Sequence[PartOutput], out: TextIO, limit: int | None) -> int:
+    """Write the parts' spooled tickets to ``out`` in key order; how many were written."""
+    parts = [part for part in parts if part.written]
+    in_order = all(a.last < b.first for a, b in itertools.pairwise(parts))
+    left = limit if limit is not None else -1
+    written = 0
+    if in_order:
+        # A grouped input: the parts follow each other, copied as they are.
+        for part in parts:
+            if left == 0:
+                break
+            count = part.written if left < 0 else min(part.written, left)
+            chars = _chars(part, count) if count < part.written else -1
+            _copy(part, out, chars)
+            written += count
+            left -= count if left > 0 else 0
+        return written
+    # An unsorted input's partitions: merged by key, one ticket's text at a time.
+    merged = heapq.merge(*(_records(part) for part in parts))
+    for _, text in merged:
+        if left == 0:
+            break
+        out.write(text)
+        written += 1
+        left -= 1 if left > 0 else 0
+    return written
+
+
+def _chars(part: PartOutput, count: int) -> int:
+    # Characters of the first ``count`` tickets of a part.
+    assert part.index is not None
+    keys = array("q")
+    with open(part.index, "rb") as index:
+        keys.fromfile(index, 2 * count)
+    return sum(keys[1::2])
+
+
+def _copy(part: PartOutput, out: TextIO, chars: int) -> None:
+    # The first ``chars`` characters of a part's spool file (all when negative).
+    assert part.data is not None
+    with open(part.data, encoding="utf-8", errors="surrogatepass", newline="") as data:
+        while chars != 0:
+            block = data.read(_BLOCK if chars < 0 else min(_BLOCK, chars))
+            if not block:
+                break
+            out.write(block)
+            chars -= len(block) if chars > 0 else 0
+    _remove(part)
+
+
+def _records(part: PartOutput) -> Iterator[tuple[int, str]]:
+    # (key, text) of each ticket of a part's spool file, in its order.
+    assert part.data is not None
+    assert part.index is not None
+    with (
+        open(part.data, encoding="utf-8", errors="surrogatepass", newline="") as data,
+        open(part.index, "rb") as index,
+    ):
+        left = part.written
+        while left:
+            keys = array("q")
+            count = min(left, _INDEX_BLOCK)
+            keys.fromfile(index, 2 * count)
+            left -= count
+            read = data.read
+            for i in range(0, 2 * count, 2):
+                yield keys[i], read(keys[i + 1])
+    _remove(part)
+
+
+def _remove(part: PartOutput) -> None:
+    for name in (part.data, part.index):
+        if name is not None:
+            Path(name).unlink(missing_ok=True)
+
+
+__all__ = [
+    "FORMATS",
+    "MIN_PARTITIONS",
+    "PartOutput",
+    "StreamOptions",
+    "StreamSummary",
+    "evaluate_part",
+    "evaluate_stream",
+    "ticket_key",
+]
