@@ -168,12 +168,17 @@ def evaluate_stream(
     """Evaluate every ticket of ``events`` and write the rendered output to ``out``.
 
     Memory stays flat in the number of tickets (but for ``results``, which are
-    kept): each part is evaluated and rendered to a spool file on disk. The
+    kept, in this process whatever ``jobs``): each part is evaluated and rendered
+    to a spool file on disk. The
     output is in input order (by each ticket's first line) and does not depend
     on ``jobs``. Raises ``OSError`` when ``events`` cannot be read.
     """
     if options.format not in FORMATS:
         raise ValueError(f"unknown format {options.format!r}")
+    if options.format == "results":
+        # Kept results hold policies and calendars, which do not travel between
+        # processes; a table for people is small enough for one.
+        jobs = 1
     summary = StreamSummary()
     parts: list[PartOutput] = []
     with tempfile.TemporaryDirectory(prefix="slaengine-evaluate-") as spool:
