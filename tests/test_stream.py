@@ -159,7 +159,8 @@ def test_a_json_line_is_the_encoders_text(policies):
     for segments in (False, True):
         timelines = build_timelines(parse_lines(lines.splitlines(), "<t>", policies.status_map))
         results = evaluate(policies, timelines, parse_instant(EXAMPLES_AT), segments=segments)
-        assert results and results[0].clocks
+        assert results
+        assert results[0].clocks
         for result in results:
             assert ticket_json(result) == json.dumps(ticket_to_dict(result), ensure_ascii=False)
 
