@@ -304,3 +304,36 @@ def test_the_summary_keeps_no_results_unless_asked(policies, shuffled):
     summary = evaluate_stream(policies, shuffled, options, out, jobs=2)
     assert summary.results == []
     assert summary.tickets == summary.shown == len(out.getvalue().splitlines()) > 1000
+
+
+@pytest.mark.parametrize("order", ["grouped", "shuffled"])
+def test_text_outside_ascii_arrives_whole_on_any_stream(policies, monkeypatch, tmp_path, order):
+    # A stream without a binary buffer gets text decoded from the spool, in blocks small
+    # enough here to split characters; a binary one gets the bytes.
+    lines = []
+    for n, name in enumerate(["Tä-1", "票-2", "🎫-3", "Zoë-4"] * 3):
+        ticket = f"{name}-{n}"
+        lines.append(json.dumps({"id": "1", "ticket": ticket, "at": "2025-12-01T09:00:00Z",
+                                 "type": "created", "channel": "email", "priority": "high"},
+                                ensure_ascii=False))  # fmt: skip
+        lines.append(json.dumps({"id": "2", "ticket": ticket, "at": "2025-12-01T09:30:00Z",
+                                 "type": "message", "author": "agent", "agent": f"Zoë {n}"},
+                                ensure_ascii=False))  # fmt: skip
+    if order == "shuffled":
+        random.Random(2).shuffle(lines)
+    events = tmp_path / "events.jsonl"
+    events.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    expected = reference_json(reference_results(policies, events, EXAMPLES_AT))
+    monkeypatch.setattr("slaengine.stream._BLOCK", 7)
+    options = StreamOptions(parse_instant(EXAMPLES_AT), "json")
+    text = io.StringIO()
+    evaluate_stream(policies, events, options, text)
+    assert text.getvalue() == expected
+    binary = io.TextIOWrapper(io.BytesIO(), encoding="utf-8")
+    evaluate_stream(policies, events, options, binary)
+    binary.flush()
+    assert binary.buffer.getvalue().decode("utf-8") == expected  # type: ignore[attr-defined]
+    limited = io.StringIO()
+    evaluate_stream(policies, events, StreamOptions(parse_instant(EXAMPLES_AT), "json", limit=5),
+                    limited)  # fmt: skip
+    assert limited.getvalue() == "".join(expected.splitlines(keepends=True)[:5])

@@ -12,17 +12,18 @@ gives, whatever the number of workers.
 
 from __future__ import annotations
 
+import codecs
 import heapq
 import itertools
 import os
 import tempfile
 from array import array
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from operator import attrgetter, itemgetter
 from pathlib import Path
-from typing import Final, TextIO
+from typing import BinaryIO, Final, TextIO
 
 from slaengine.batch import map_tickets
 from slaengine.engine import TicketResult, iter_evaluate
@@ -39,8 +40,10 @@ FORMATS: Final = ("json", "csv", "results")
 MIN_PARTITIONS: Final = 8
 #: Unmatched ticket ids kept for a summary.
 UNMATCHED_SHOWN: Final = 10
-# Characters copied at a time from a spool file to the output.
+# Bytes copied at a time from a spool file to the output.
 _BLOCK: Final = 1 << 20
+# Spool files hold UTF-8; any text a result holds survives the trip.
+_ERRORS: Final = "surrogatepass"
 # Index entries (key, length) read at a time while merging.
 _INDEX_BLOCK: Final = 8192
 _SEQ = attrgetter("seq")
@@ -114,12 +117,12 @@ def evaluate_part(
     states = options.states
     limit = options.limit
     keys = array("q")
-    out: TextIO | None = None
+    out: BinaryIO | None = None
     if not keep:
         if spool is None:
             raise ValueError("evaluate_part: a spool directory is needed to render")
         handle, part.data = tempfile.mkstemp(suffix=".part", dir=spool)
-        out = open(handle, "w", encoding="utf-8", errors="surrogatepass", newline="")  # noqa: SIM115
+        out = open(handle, "wb", buffering=_BLOCK)  # noqa: SIM115
     try:
         results = iter_evaluate(policies, timelines, options.now, segments=options.segments)
         for result in results:
@@ -143,10 +146,11 @@ def evaluate_part(
             text = render(result)
             if kinds == "json":
                 text += "\n"
+            data = text.encode("utf-8", _ERRORS)
             assert out is not None
-            out.write(text)
+            out.write(data)
             keys.append(key)
-            keys.append(len(text))
+            keys.append(len(data))
     finally:
         if out is not None:
             out.close()
@@ -224,30 +228,64 @@ def _write_parts(parts: Sequence[PartOutput], out: TextIO, limit: int | None) ->
     in_order = all(a.last < b.first for a, b in itertools.pairwise(parts))
     left = limit if limit is not None else -1
     written = 0
+    write = _writer(out)
     if in_order:
         # A grouped input: the parts follow each other, copied as they are.
         for part in parts:
             if left == 0:
                 break
             count = part.written if left < 0 else min(part.written, left)
-            chars = _chars(part, count) if count < part.written else -1
-            _copy(part, out, chars)
+            size = _size(part, count) if count < part.written else -1
+            _copy(part, write, size)
             written += count
             left -= count if left > 0 else 0
+        write(b"", True)
         return written
     # An unsorted input's partitions: merged by key, one ticket's text at a time.
     merged = heapq.merge(*(_records(part) for part in parts))
-    for _, text in merged:
+    for _, data in merged:
         if left == 0:
             break
-        out.write(text)
+        write(data, False)
         written += 1
         left -= 1 if left > 0 else 0
+    write(b"", True)
     return written
 
 
-def _chars(part: PartOutput, count: int) -> int:
-    # Characters of the first ``count`` tickets of a part.
+def _writer(out: TextIO) -> Callable[[bytes, bool], None]:
+    """A function writing UTF-8 bytes to ``out`` (its second argument: the last ones).
+
+    The bytes go straight to the stream's binary buffer when the stream would
+    write them unchanged (UTF-8, ``\n`` line ends); otherwise they are decoded,
+    in pieces that may split a character, and written as text.
+    """
+    buffer = getattr(out, "buffer", None)
+    encoding = getattr(out, "encoding", None) or ""
+    try:
+        utf8 = codecs.lookup(encoding).name == "utf-8"
+    except LookupError:
+        utf8 = False
+    if buffer is not None and utf8 and os.linesep == "\n":
+        out.flush()
+        binary: BinaryIO = buffer
+
+        def write_binary(data: bytes, last: bool) -> None:
+            binary.write(data)
+            if last:
+                binary.flush()
+
+        return write_binary
+    decoder = codecs.getincrementaldecoder("utf-8")(_ERRORS)
+
+    def write_text(data: bytes, last: bool) -> None:
+        out.write(decoder.decode(data, last))
+
+    return write_text
+
+
+def _size(part: PartOutput, count: int) -> int:
+    # Bytes of the first ``count`` tickets of a part.
     assert part.index is not None
     keys = array("q")
     with open(part.index, "rb") as index:
@@ -255,34 +293,31 @@ def _chars(part: PartOutput, count: int) -> int:
     return sum(keys[1::2])
 
 
-def _copy(part: PartOutput, out: TextIO, chars: int) -> None:
-    # The first ``chars`` characters of a part's spool file (all when negative).
+def _copy(part: PartOutput, write: Callable[[bytes, bool], None], size: int) -> None:
+    # The first ``size`` bytes of a part's spool file (all when negative).
     assert part.data is not None
-    with open(part.data, encoding="utf-8", errors="surrogatepass", newline="") as data:
-        while chars != 0:
-            block = data.read(_BLOCK if chars < 0 else min(_BLOCK, chars))
+    with open(part.data, "rb") as data:
+        while size != 0:
+            block = data.read(_BLOCK if size < 0 else min(_BLOCK, size))
             if not block:
                 break
-            out.write(block)
-            chars -= len(block) if chars > 0 else 0
+            write(block, False)
+            size -= len(block) if size > 0 else 0
     _remove(part)
 
 
-def _records(part: PartOutput) -> Iterator[tuple[int, str]]:
-    # (key, text) of each ticket of a part's spool file, in its order.
+def _records(part: PartOutput) -> Iterator[tuple[int, bytes]]:
+    # (key, bytes) of each ticket of a part's spool file, in its order.
     assert part.data is not None
     assert part.index is not None
-    with (
-        open(part.data, encoding="utf-8", errors="surrogatepass", newline="") as data,
-        open(part.index, "rb") as index,
-    ):
+    with open(part.data, "rb") as data, open(part.index, "rb") as index:
         left = part.written
+        read = data.read
         while left:
             keys = array("q")
             count = min(left, _INDEX_BLOCK)
             keys.fromfile(index, 2 * count)
             left -= count
-            read = data.read
             for i in range(0, 2 * count, 2):
                 yield keys[i], read(keys[i + 1])
     _remove(part)
