@@ -337,3 +337,26 @@ def test_text_outside_ascii_arrives_whole_on_any_stream(policies, monkeypatch, t
     evaluate_stream(policies, events, StreamOptions(parse_instant(EXAMPLES_AT), "json", limit=5),
                     limited)  # fmt: skip
     assert limited.getvalue() == "".join(expected.splitlines(keepends=True)[:5])
+
+
+def test_a_reader_that_goes_away_ends_the_command_quietly(grouped):
+    # `slaengine evaluate ... | head -1`: the rest of the output has nowhere to go.
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    command = [sys.executable, "-m", "slaengine", "evaluate", "-p", POLICIES, "-e", str(grouped),
+               "--at", GENERATED_AT, "-f", "json"]  # fmt: skip
+    with subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=ROOT
+    ) as process:
+        assert process.stdout is not None
+        assert process.stderr is not None
+        first = process.stdout.readline()
+        process.stdout.close()
+        err = process.stderr.read()
+        assert process.wait(timeout=120) == 0
+    assert json.loads(first)["ticket"]
+    assert b"Traceback" not in err
+    assert b"cannot" not in err

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import Any
 
@@ -92,8 +93,13 @@ def run(args: argparse.Namespace) -> int:
     )
     try:
         summary = evaluate_stream(policies, args.events, options, sys.stdout, jobs=jobs)
+    except BrokenPipeError:
+        raise  # the reader of the output went away (head & co.): not an error
     except OSError as exc:
-        raise UserError(f"--events: cannot read {args.events}: {exc.strerror or exc}") from None
+        if exc.filename is None or os.fspath(exc.filename) == os.fspath(args.events):
+            raise UserError(f"--events: cannot read {args.events}: {exc.strerror or exc}") from None
+        # The temporary files (a full disk, say).
+        raise UserError(f"cannot write {exc.filename}: {exc.strerror or exc}") from None
     log.info(
         "evaluated",
         tickets=summary.tickets,
