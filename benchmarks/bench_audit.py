@@ -7,7 +7,7 @@ Run from the repository root::
     python3 benchmarks/bench_audit.py --formats gz parquet --policies benchmarks/policies/bench.yaml
     python3 benchmarks/bench_audit.py --order grouped shuffled --formats gz   # chunks and spill
 
-The events file is generated once with :func:`slaengine.synthetic.write_jsonl` and
+The events file is generated once with :func:`slaengine.inputs.synthetic.write_jsonl` and
 cached in the temporary directory (``--cache DIR`` to choose), with gzip and
 Parquet copies when ``--formats`` asks for them (Parquet: one string column per
 key, ``tags`` a list, ``public`` a boolean, ``score`` a number, ``fields`` JSON
@@ -35,7 +35,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from slaengine.synthetic import write_jsonl
+from slaengine.inputs.synthetic import write_jsonl
 
 HERE = Path(__file__).resolve().parent
 POLICIES = HERE.parent / "policies"

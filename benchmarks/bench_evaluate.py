@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import slaengine
-from slaengine.synthetic import generate_lines, write_jsonl
+from slaengine.inputs.synthetic import generate_lines, write_jsonl
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_POLICY = HERE / "policies" / "bench.yaml"

@@ -30,11 +30,11 @@ import time
 from pathlib import Path
 
 import slaengine
+from slaengine.inputs.synthetic import generate_lines
 from slaengine.live import Dispatcher, LiveEngine, Store
 from slaengine.live.worker import Worker
 from slaengine.logs import configure_logging
 from slaengine.notifications import Notification
-from slaengine.synthetic import generate_lines
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_POLICY = HERE / "policies" / "bench.yaml"

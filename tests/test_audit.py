@@ -30,7 +30,7 @@ from slaengine.audit import (
 from slaengine.audit.stats import BUCKET_EDGES, histogram
 from slaengine.cli import main
 from slaengine.engine import evaluate_timeline
-from slaengine.synthetic import write_jsonl
+from slaengine.inputs.synthetic import write_jsonl
 from slaengine.timeline import Timeline, parse_instant
 
 REPO_ROOT = Path(__file__).resolve().parents[1]

@@ -15,10 +15,10 @@ import slaengine
 from slaengine.audit import AuditOptions, audit_file
 from slaengine.audit.accumulator import WORST_BREACHES, BreachRecord, final_solve, keep_worst
 from slaengine.cli import main
+from slaengine.inputs.synthetic import write_jsonl
 from slaengine.report.audit import audit_to_dict
 from slaengine.report.html import render_html
 from slaengine.report.labels import readable_duration
-from slaengine.synthetic import write_jsonl
 from slaengine.timeline import build_timelines, parse_event, parse_instant
 
 REPO_ROOT = Path(__file__).resolve().parents[1]

@@ -16,7 +16,7 @@ from slaengine.audit.accumulator import GroupStats, MetricStats
 from slaengine.audit.kpis import _group_kpis, metric_kpis, prepare_kpis
 from slaengine.audit.stats import histogram, histogram_sorted, summarize, summarize_sorted
 from slaengine.engine import evaluate_timeline
-from slaengine.synthetic import generate_lines
+from slaengine.inputs.synthetic import generate_lines
 
 POLICY = """\
 version: 1
@@ -125,7 +125,7 @@ def test_prepared_kpis_equal_the_ones_computed_alone(audit: AuditAccumulator, jo
 
 def test_audit_file_with_two_jobs_equals_one(tmp_path: Path) -> None:
     from slaengine.audit import AuditOptions, audit_file
-    from slaengine.synthetic import write_jsonl
+    from slaengine.inputs.synthetic import write_jsonl
 
     events = tmp_path / "events.jsonl"
     write_jsonl(events, 300, 3, START, 30)

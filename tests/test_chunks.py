@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-import slaengine.batch as batch_module
-from slaengine.batch import map_tickets
-from slaengine.chunks import NotGrouped, looks_grouped, read_chunk, write_chunks
+import slaengine.batches.runner as batch_module
+from slaengine.batches import map_tickets
+from slaengine.batches.chunks import NotGrouped, looks_grouped, read_chunk, write_chunks
 from slaengine.cli import main
 from slaengine.errors import UserError
-from slaengine.spill import ticket_of
-from slaengine.synthetic import write_jsonl
+from slaengine.inputs.synthetic import write_jsonl
+from slaengine.inputs.tickets import ticket_of
 from slaengine.timeline import TimelineSet
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -50,7 +50,7 @@ def _summary(timelines: TimelineSet) -> list[tuple[str, int, tuple[int, ...]]]:
 def _everything(path: Path, jobs: int, chunked: bool, monkeypatch: pytest.MonkeyPatch) -> tuple:
     with monkeypatch.context() as patch:
         if not chunked:
-            patch.setattr(batch_module, "_chunkable", lambda path: False)
+            patch.setattr(batch_module, "chunkable", lambda path: False)
         found = map_tickets(path, _summary, jobs=jobs, partitions=4)
     tickets = sorted(t for part in found.results for t in part)
     problems = [(p.line, p.code, p.message) for p in found.problems]
@@ -168,7 +168,7 @@ def test_audit_json_is_the_same_chunked_or_spilled(
     argv += ["--json", "--tz", "Europe/Berlin", "--jobs", jobs]
     assert main([*argv, "--breaches", str(tmp_path / "chunked.csv")]) == 0
     chunked = json.loads(capsys.readouterr().out)
-    monkeypatch.setattr(batch_module, "_chunkable", lambda path: False)
+    monkeypatch.setattr(batch_module, "chunkable", lambda path: False)
     assert main([*argv, "--breaches", str(tmp_path / "spilled.csv")]) == 0
     spilled = json.loads(capsys.readouterr().out)
     # About as many chunks as partitions (the gzip is sized from its compression ratio).
@@ -184,9 +184,9 @@ def test_audit_json_is_the_same_chunked_or_spilled(
 def test_a_damaged_grouped_gzip_is_a_user_error(
     tmp_path: Path, grouped: Path, jobs: int, monkeypatch
 ):
-    import slaengine.chunks
+    import slaengine.batches.chunks
 
-    monkeypatch.setattr(slaengine.chunks, "_BLOCK", 1 << 16)  # the start is read whole
+    monkeypatch.setattr(slaengine.batches.chunks, "_BLOCK", 1 << 16)  # the start is read whole
     whole = gzip.compress(grouped.read_bytes())
     cut = tmp_path / "cut.jsonl.gz"
     cut.write_bytes(whole[: len(whole) * 2 // 3])
@@ -198,9 +198,9 @@ def test_a_damaged_grouped_gzip_is_a_user_error(
 def test_a_lone_carriage_return_later_on_falls_back_to_the_spill(
     tmp_path: Path, grouped: Path, monkeypatch
 ):
-    import slaengine.chunks
+    import slaengine.batches.chunks
 
-    monkeypatch.setattr(slaengine.chunks, "_BLOCK", 1 << 16)  # the start is read whole
+    monkeypatch.setattr(slaengine.batches.chunks, "_BLOCK", 1 << 16)  # the start is read whole
     text = grouped.read_text().splitlines()
     cr = tmp_path / "cr.jsonl"
     # Past the start that looks_grouped reads: a lone "\r" ends line 25,000.
@@ -229,7 +229,7 @@ def _rows(jsonl: Path) -> list[dict]:
 
 
 def test_parquet_ranges_only_of_a_grouped_file(tmp_path: Path, grouped: Path):
-    from slaengine.chunks import parquet_ranges
+    from slaengine.inputs.parquet import parquet_ranges
 
     rows = _rows(grouped)[:5_000]
     ranges = parquet_ranges(_parquet(tmp_path / "g.parquet", rows), 4)
@@ -246,7 +246,7 @@ def test_parquet_ranges_only_of_a_grouped_file(tmp_path: Path, grouped: Path):
 def test_parquet_chunks_give_what_the_spill_gives(
     tmp_path: Path, grouped: Path, jobs: int, monkeypatch
 ):
-    import slaengine.batch
+    import slaengine.batches.runner
 
     rows = _rows(grouped)[:8_000]
     rows.insert(100, {"at": "2025-10-01T00:00:00Z", "type": "status", "status": "open"})
@@ -254,7 +254,7 @@ def test_parquet_chunks_give_what_the_spill_gives(
     path = _parquet(tmp_path / "g.parquet", rows)
     chunked = map_tickets(path, _summary, jobs=jobs, partitions=4)
     assert chunked.partitions == 4
-    monkeypatch.setattr(slaengine.batch, "parquet_ranges", lambda path, count: None)
+    monkeypatch.setattr(slaengine.batches.runner, "parquet_ranges", lambda path, count: None)
     spilled = map_tickets(path, _summary, jobs=jobs, partitions=4)
     assert sorted(t for part in chunked.results for t in part) == sorted(
         t for part in spilled.results for t in part
@@ -276,7 +276,7 @@ def test_audit_progress_counts_every_part_whatever_the_jobs(
     from slaengine.timeline import parse_instant
 
     if not chunked:
-        monkeypatch.setattr(batch_module, "_chunkable", lambda path: False)
+        monkeypatch.setattr(batch_module, "chunkable", lambda path: False)
     done: list[int] = []
     options = AuditOptions(now=parse_instant("2025-11-01T00:00:00Z"))
     policies = slaengine.load_policies(POLICIES)
@@ -288,7 +288,7 @@ def test_audit_progress_counts_every_part_whatever_the_jobs(
 
 
 def test_estimated_size_of_gzip_from_its_compression_ratio(tmp_path: Path, grouped: Path):
-    from slaengine.compressed import estimated_size
+    from slaengine.inputs.files import estimated_size
 
     compressed = tmp_path / "events.jsonl.gz"
     compressed.write_bytes(gzip.compress(grouped.read_bytes()))

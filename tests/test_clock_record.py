@@ -18,9 +18,9 @@ import slaengine
 from slaengine.clock_record import ClockRecord
 from slaengine.clocks import ClockResult
 from slaengine.engine import TicketResult
+from slaengine.inputs.synthetic import to_event_objects
 from slaengine.policy import load_policies, loads_policies
 from slaengine.policy.semantics import PRESETS
-from slaengine.synthetic import to_event_objects
 from slaengine.timeline import build_timelines
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from slaengine.cli import main
-from slaengine.synthetic import write_jsonl
+from slaengine.inputs.synthetic import write_jsonl
 from slaengine.timeline import TimelineSet
 
 distributed = pytest.importorskip("distributed")
@@ -172,7 +172,7 @@ def test_a_file_that_is_not_grouped_after_all_starts_again(
     from slaengine.distributed import map_tickets_dask, runner
 
     # Past the start a local run checks: try chunks whatever the file holds.
-    monkeypatch.setattr(runner, "looks_grouped", lambda path: True)
+    monkeypatch.setattr(runner, "chunkable", lambda path: True)
     counts: list[int] = []
     restarted: list[int] = []
 

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from slaengine.chunks import write_chunks
+from slaengine.batches.chunks import write_chunks
 from slaengine.distributed.plan import chunk_cuts, line_blocks
 from slaengine.distributed.tasks import count_range, split_lines, stable_hash
-from slaengine.spill import partition_of, ticket_of
-from slaengine.synthetic import write_jsonl
+from slaengine.inputs.synthetic import write_jsonl
+from slaengine.inputs.tickets import partition_of, ticket_of
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +80,7 @@ def test_stable_hash_does_not_depend_on_the_process():
 def test_the_collector_is_paused_while_partition_tasks_run_and_restored_after():
     import gc
 
-    from slaengine.distributed.tasks import collector_paused
+    from slaengine.batches.collector import collector_paused
 
     assert gc.isenabled()
     with collector_paused():

@@ -22,14 +22,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from slaengine import batch
-from slaengine.chunks import read_chunk, write_chunks
+from slaengine.batches import runner as batch
+from slaengine.batches.chunks import read_chunk, write_chunks
+from slaengine.batches.spill import read_partition, spill, spill_file
 from slaengine.cli import main
 from slaengine.errors import Problem, UserError
-from slaengine.eventlog import parse_line, read_events
+from slaengine.inputs import parse_line, read_events
+from slaengine.inputs.tables import csv_lines
 from slaengine.safetext import printable
-from slaengine.spill import read_partition, spill, spill_file
-from slaengine.tabular import csv_lines
 from slaengine.timeline import TimelineSet
 
 ROOT = Path(__file__).resolve().parent
@@ -196,7 +196,7 @@ def test_map_tickets_goes_on_past_poison_lines(
 
     monkeypatch.setattr(batch, "_map_chunks", record)
     if not chunked:
-        monkeypatch.setattr(batch, "_chunkable", lambda path: False)
+        monkeypatch.setattr(batch, "chunkable", lambda path: False)
     result = batch.map_tickets(grouped_poison, _shape, jobs=jobs, partitions=3)
     assert used == (["chunks"] if chunked else [])
     shape: dict[str, Any] = {}

@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from slaengine.batches.spill import read_partition, spill, spill_file, spill_parquet
 from slaengine.errors import EventError
-from slaengine.eventlog import LineError, decode_line, parse_lines
-from slaengine.spill import read_partition, spill, spill_file, spill_parquet
-from slaengine.tabular import batch_events, row_events
+from slaengine.inputs.jsonl import LineError, decode_line, parse_lines
+from slaengine.inputs.parquet import batch_events
+from slaengine.inputs.tables import row_events
 from slaengine.timeline import _checked_event, build_timelines, parse_event
 
 EVENTS = [
@@ -179,7 +180,7 @@ def test_batch_events_equal_the_json_of_each_row():
 def test_parquet_partitions_read_like_the_json_of_the_rows(tmp_path):
     pa = pytest.importorskip("pyarrow")
     pq = pytest.importorskip("pyarrow.parquet")
-    from slaengine.tabular import parquet_lines
+    from slaengine.inputs.parquet import parquet_lines
 
     rows = _table_rows()
     keys = list(dict.fromkeys(k for row in rows for k in row))
@@ -214,7 +215,7 @@ def test_spill_file_on_an_empty_file(tmp_path: Path):
 def test_shared_spill_reads_back_like_the_serial_spill(
     tmp_path, monkeypatch, name, text, end, block, workers
 ):
-    import slaengine.spill as spill_module
+    import slaengine.batches.spill as spill_module
 
     monkeypatch.setattr(spill_module, "_BLOCK", block)
     data = (text + end).encode("utf-8") + b'\n{"ticket": "E\xff", "at": 1}\n' + text.encode()
@@ -273,7 +274,8 @@ def _mixed_table(pa):
 
 def test_column_cells_are_what_batch_events_sets():
     pa = pytest.importorskip("pyarrow")
-    from slaengine.tabular import ABSENT, column_cells
+    from slaengine.inputs.parquet import column_cells
+    from slaengine.inputs.tables import ABSENT
 
     batch = _mixed_table(pa).to_batches()[0]
     dicts = batch_events(batch)
@@ -286,7 +288,7 @@ def test_column_cells_are_what_batch_events_sets():
 def test_parquet_partitions_of_mixed_columns_read_like_their_json(tmp_path):
     pa = pytest.importorskip("pyarrow")
     pq = pytest.importorskip("pyarrow.parquet")
-    from slaengine.tabular import parquet_lines
+    from slaengine.inputs.parquet import parquet_lines
 
     path = tmp_path / "mixed.parquet"
     pq.write_table(_mixed_table(pa), path, row_group_size=16)
@@ -301,10 +303,11 @@ def test_parquet_partitions_of_mixed_columns_read_like_their_json(tmp_path):
 
 @pytest.mark.parametrize("chunk", [1, 5, 64, 1 << 22])
 def test_spilled_partitions_read_like_their_lines(tmp_path, monkeypatch, chunk):
-    import slaengine.spill as spill_module
-    from slaengine.eventlog import parse_numbered
+    import slaengine.batches.spill as spill_module
+    import slaengine.inputs.jsonl as jsonl_module
+    from slaengine.inputs.jsonl import parse_numbered
 
-    monkeypatch.setattr(spill_module, "_CHUNK", chunk)
+    monkeypatch.setattr(jsonl_module, "_CHUNK", chunk)
     lines = [*(json.dumps(e) for e in EVENTS), "{} {}", "[1]", "{", '{"ticket": "Z", "at": 1}']
     result = spill(lines, tmp_path / "p", 2, "x")
     for path in result.paths:

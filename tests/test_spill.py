@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from slaengine.batch import map_tickets
-from slaengine.spill import partition_of, read_partition, spill, ticket_of
+from slaengine.batches import map_tickets
+from slaengine.batches.spill import read_partition, spill
+from slaengine.inputs.tickets import partition_of, ticket_of
 
 
 def _event(ticket: str, minute: int, kind: str = "created", **extra: object) -> str:

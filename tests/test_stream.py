@@ -22,14 +22,14 @@ import pytest
 
 from slaengine.cli import main
 from slaengine.engine import TicketResult, evaluate
-from slaengine.eventlog import parse_lines, read_events
 from slaengine.importers import IMPORTERS, ImportOptions
+from slaengine.inputs import parse_lines, read_events
+from slaengine.inputs.synthetic import write_jsonl
 from slaengine.policy import PolicySet, load_policies
 from slaengine.report.csv import COLUMNS, TICKET_COLUMNS
 from slaengine.report.json import clock_to_dict, ticket_json, ticket_to_dict
 from slaengine.report.table import select_tickets
 from slaengine.stream import FORMATS, StreamOptions, evaluate_part, evaluate_stream
-from slaengine.synthetic import write_jsonl
 from slaengine.timeline import build_timelines, parse_instant
 
 ROOT = Path(__file__).resolve().parents[1]

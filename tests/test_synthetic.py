@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import slaengine
-from slaengine.synthetic import (
+from slaengine.inputs.synthetic import (
     CHANNEL_MIX,
     generate_events,
     generate_lines,

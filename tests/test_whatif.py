@@ -11,9 +11,8 @@ import pytest
 
 import slaengine
 from slaengine.cli import main
-from slaengine.cli.whatif import backtest_file
 from slaengine.timeline import parse_instant
-from slaengine.whatif import MET, MISSED, backtest
+from slaengine.whatif import MET, MISSED, backtest, backtest_file
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = "2025-12-01T00:00:00Z"

@@ -274,6 +274,7 @@ def walk(events: Sequence[Event], policy: Policy) -> Walk:
     fr_owns, supersedes, latest = plan.fr_owns, plan.supersedes, plan.latest
     answered = False  # a message that fulfils next_response has been written
     waiting_on_reopen = False  # a customer wrote while the ticket was solved or closed
+    handed_over: RawClock | None = None  # superseded while solved; next_response takes over
 
     for event in events[1:]:
         kind = event.type
@@ -284,15 +285,20 @@ def walk(events: Sequence[Event], policy: Policy) -> Walk:
                 if not event.public:
                     continue
                 if stopped:
-                    # Written to a solved ticket: the customer waits once it reopens.
-                    waiting_on_reopen = True
-                    continue
+                    # Written to a solved ticket after the first reply: the customer waits
+                    # once it reopens (before the first reply the wait is first_response's).
+                    waiting_on_reopen = waiting_on_reopen or answered
                 superseded = None
+                # A response clock runs on while solved only under when_solved: pause; the
+                # message acts on it as on an open ticket.
                 if supersedes and pu is not None and pu.running:
                     off(pu, at, SUPERSEDED, len(priorities), event)
                     superseded = pu
                 if nr_metric is not None and answered:
                     if nr is None or not nr.running:
+                        if stopped:  # no clock starts on a solved ticket: at the reopen
+                            handed_over = superseded or handed_over
+                            continue
                         nr = start(nr_metric, at, event)
                     elif latest:
                         facts = nr.rule_facts()
@@ -313,6 +319,8 @@ def walk(events: Sequence[Event], policy: Policy) -> Walk:
                 off(fr, at, FULFILLED, len(priorities), event, event.agent)
             if nr_metric is not None and (reply if nr_test is None else nr_test(event)):
                 answered = True
+                waiting_on_reopen = False  # answered while solved: nobody waits at the reopen
+                handed_over = None
                 if nr is not None and nr.running:
                     off(nr, at, FULFILLED, len(priorities), event, event.agent)
             if pu_metric is not None and (reply if pu_test is None else pu_test(event)):
@@ -339,14 +347,12 @@ def walk(events: Sequence[Event], policy: Policy) -> Walk:
                 elif not res.running:
                     facts = res.rule_facts()  # on_reopen: stays_met
                     facts.ignored_reopen = facts.ignored_reopen or event
-                if (
-                    waiting_on_reopen
-                    and answered
-                    and nr_metric is not None
-                    and (nr is None or not nr.running)
-                ):
+                if waiting_on_reopen and nr_metric is not None and (nr is None or not nr.running):
                     nr = start(nr_metric, at, event)
+                    if handed_over is not None:
+                        handed_over.rule_facts().taken_over_by = nr.number
                 waiting_on_reopen = False
+                handed_over = None
             stopped = now_stopped
             if new_status != status:
                 statuses.append((at, new_status, event))

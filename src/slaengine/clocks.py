@@ -16,6 +16,7 @@ from slaengine.calendar import BusinessCalendar
 from slaengine.clock_record import Adjustment, ClockRecord, Rule, build_record
 from slaengine.clock_walk import RawClock, StatusChange, message_fulfils, walk
 from slaengine.policy.model import (
+    ESCALATION,
     MINUTES,
     NEXT_OPENING,
     PAUSE,
@@ -184,11 +185,13 @@ def _measure(
     if metric.alerts:
         spans = segments if segments is not None else [(start, end)]
         project = running and not paused_now
+        # A clock whose deferred start is still ahead projects its points from that start.
+        origin = max(end, start)
         alerts = tuple(
             Alert(
                 rule.kind,
                 rule.level,
-                _reached(calendar, spans, rule.threshold(target), end, elapsed, project),
+                _reached(calendar, spans, rule.threshold(target), origin, elapsed, project),
                 rule.notify,
             )
             for rule in metric.alerts
@@ -202,6 +205,8 @@ def _measure(
         state = ACHIEVED
     else:
         state = CANCELLED
+    if alerts and not running and state != BREACHED:
+        alerts = _unreached_escalations(alerts)
     return ClockResult(
         metric.kind,
         raw.number,
@@ -218,6 +223,15 @@ def _measure(
         tuple(used_pauses),
         raw.agent,
         alerts,
+    )
+
+
+def _unreached_escalations(alerts: tuple[Alert, ...]) -> tuple[Alert, ...]:
+    """``alerts`` of a clock that stopped without breaching: it reached no escalation, not
+    even ``after: 0m`` when it stopped with exactly its target (a breach needs a second more)."""
+    return tuple(
+        Alert(alert.kind, alert.level, None, alert.notify) if alert.kind == ESCALATION else alert
+        for alert in alerts
     )
 
 
@@ -376,6 +390,8 @@ def _apply_rules(
         result.state = _state(
             result.elapsed, result.target, running, paused_now, raw.stop_reason, metric.kind
         )
+        if not running and result.state != BREACHED and result.alerts:
+            result.alerts = _unreached_escalations(result.alerts)  # whole minutes: not over
     if running and status_now in metric.hide_when:
         # The deadline is hidden in this status; its time still counts.
         if adjustments is not None:

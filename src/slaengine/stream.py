@@ -25,19 +25,16 @@ from operator import attrgetter, itemgetter
 from pathlib import Path
 from typing import BinaryIO, Final, TextIO
 
-from slaengine.batch import map_tickets
+from slaengine.batches import fold_tickets
 from slaengine.engine import TicketResult, iter_evaluate
 from slaengine.errors import Problem
 from slaengine.policy.model import PolicySet
 from slaengine.report.csv import csv_header, csv_renderer
 from slaengine.report.json import ticket_json
-from slaengine.spill import partitions_for
 from slaengine.timeline import TimelineSet
 
 #: Output formats a part can be rendered in; ``results`` keeps the results instead.
 FORMATS: Final = ("json", "csv", "results")
-#: Parts at least: enough for two workers to share the load evenly (as audits).
-MIN_PARTITIONS: Final = 8
 #: Unmatched ticket ids kept for a summary.
 UNMATCHED_SHOWN: Final = 10
 # Bytes copied at a time from a spool file to the output.
@@ -173,9 +170,9 @@ def evaluate_stream(
 
     Memory stays flat in the number of tickets (but for ``results``, which are
     kept, in this process whatever ``jobs``): each part is evaluated and rendered
-    to a spool file on disk. The
-    output is in input order (by each ticket's first line) and does not depend
-    on ``jobs``. Raises ``OSError`` when ``events`` cannot be read.
+    to a spool file on disk. The output is in input order (by each ticket's first
+    line) and does not depend on ``jobs``. Raises ``OSError`` when ``events``
+    cannot be read.
     """
     if options.format not in FORMATS:
         raise ValueError(f"unknown format {options.format!r}")
@@ -184,24 +181,16 @@ def evaluate_stream(
         # processes; a table for people is small enough for one.
         jobs = 1
     summary = StreamSummary()
-    parts: list[PartOutput] = []
     with tempfile.TemporaryDirectory(prefix="slaengine-evaluate-") as spool:
-        work = partial(evaluate_part, policies, options, spool)
-
-        def restart() -> None:
-            # The input was not grouped by ticket after all: it is read again, spilled.
-            for part in parts:
-                _remove(part)
-            parts.clear()
-
-        batch = map_tickets(
+        # Should a grouped-looking input be spilled after all, the parts rendered so
+        # far are forgotten (their files go with the directory).
+        parts, batch = fold_tickets(
             events,
-            work,
+            partial(evaluate_part, policies, options, spool),
+            list[PartOutput],
+            list.append,
             jobs=jobs,
             status_map=policies.status_map,
-            partitions=max(partitions_for(events), MIN_PARTITIONS),
-            fold=parts.append,
-            restart=restart,
         )
         summary.problems = batch.problems
         summary.duplicates = batch.duplicates
@@ -331,7 +320,6 @@ def _remove(part: PartOutput) -> None:
 
 __all__ = [
     "FORMATS",
-    "MIN_PARTITIONS",
     "PartOutput",
     "StreamOptions",
     "StreamSummary",

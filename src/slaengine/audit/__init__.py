@@ -2,7 +2,7 @@
 
 :class:`AuditAccumulator` gathers per-group counts and durations ticket by
 ticket and merges exactly across partitions; :func:`audit_file` runs it over a
-file with :func:`slaengine.batch.map_tickets`; :func:`group_kpis` turns one
+file with :func:`slaengine.batches.fold_tickets`; :func:`group_kpis` turns one
 group into KPI values. ``docs/kpis.md`` defines every KPI.
 """
 

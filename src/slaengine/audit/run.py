@@ -1,6 +1,6 @@
-"""Audit an events file: spilled by ticket, evaluated and accumulated per partition, merged.
+"""Audit an events file: evaluated and accumulated per partition, merged.
 
-Each partition of :func:`slaengine.batch.map_tickets` yields an
+Each partition of :func:`slaengine.batches.fold_tickets` yields an
 :class:`~slaengine.audit.accumulator.AuditAccumulator` (and, on request, a CSV
 file of its breached clocks); they merge in partition order. The partition
 count does not depend on ``jobs``, so any number of workers gives the same
@@ -14,7 +14,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import IO, Final
@@ -22,12 +22,11 @@ from typing import IO, Final
 from slaengine.audit.accumulator import AuditAccumulator, views_for
 from slaengine.audit.kpis import prepare_kpis
 from slaengine.audit.periods import LocalBuckets
-from slaengine.batch import BatchResult, map_tickets
+from slaengine.batches import BatchResult, fold_tickets
 from slaengine.calendar import format_utc
 from slaengine.clocks import BREACHED
 from slaengine.engine import TicketResult, evaluate_timeline
 from slaengine.policy.model import PolicySet
-from slaengine.spill import partitions_for
 from slaengine.timeline import TimelineSet
 
 #: Columns of the breached-clocks CSV.
@@ -47,8 +46,6 @@ BREACH_COLUMNS: Final = (
     "target",
     "margin",
 )
-#: Partitions at least: enough for two workers to share the load evenly.
-MIN_PARTITIONS: Final = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +103,7 @@ def audit_timelines(
     breaches_dir: str | None = None,
 ) -> AuditPart:
     """Evaluate and accumulate one batch of timelines (a partition)."""
-    audit = AuditAccumulator(LocalBuckets(options.zone, options.period), views_for(options.by))
+    audit = empty_audit(options)
     now = options.now
     out: IO[str] | None = None
     writer = None
@@ -130,6 +127,23 @@ def audit_timelines(
     return AuditPart(audit, name if breaches_dir is not None else None)
 
 
+def empty_audit(options: AuditOptions) -> AuditAccumulator:
+    """An accumulator with nothing in it yet, for ``options``' period and views."""
+    return AuditAccumulator(LocalBuckets(options.zone, options.period), views_for(options.by))
+
+
+@dataclass(slots=True)
+class _Merged:
+    # The audit so far and the breached-clocks files of the parts merged into it.
+    audit: AuditAccumulator
+    breach_files: list[str] = field(default_factory=list)
+
+    def add(self, part: AuditPart) -> None:
+        self.audit.merge(part.audit)
+        if part.breaches:
+            self.breach_files.append(part.breaches)
+
+
 def audit_file(
     policies: PolicySet,
     events: str | os.PathLike[str],
@@ -146,45 +160,24 @@ def audit_file(
     (progress), whatever ``jobs``.
     The merged groups come back with their KPIs computed (``GroupStats.kpis``).
     """
-    partitions = max(partitions_for(events), MIN_PARTITIONS)
     with tempfile.TemporaryDirectory(prefix="slaengine-audit-") as tmp:
         breaches_dir = tmp if breaches is not None else None
-        work = partial(audit_timelines, policies, options, breaches_dir=breaches_dir)
-        merged = AuditAccumulator(LocalBuckets(options.zone, options.period), views_for(options.by))
-        breach_files: list[str] = []
-
-        def fold(part: AuditPart) -> None:
-            # Merged as each part arrives, in partition order: one part in memory at a time.
-            merged.merge(part.audit)
-            if part.breaches:
-                breach_files.append(part.breaches)
-            if on_partition is not None:
-                on_partition()
-
-        def restart() -> None:
-            # The input turned out not to be grouped by ticket: start again from nothing.
-            nonlocal merged
-            merged = AuditAccumulator(
-                LocalBuckets(options.zone, options.period), views_for(options.by)
-            )
-            breach_files.clear()
-
-        batch = map_tickets(
+        merged, batch = fold_tickets(
             events,
-            work,
+            partial(audit_timelines, policies, options, breaches_dir=breaches_dir),
+            lambda: _Merged(empty_audit(options)),
+            _Merged.add,
             jobs=jobs,
             status_map=policies.status_map,
-            partitions=partitions,
-            workdir=None,
-            fold=fold,
-            restart=restart,
+            on_partition=on_partition,
         )
         if breaches is not None:
-            _concatenate(breach_files, Path(breaches))
+            _concatenate(merged.breach_files, Path(breaches))
+    audit = merged.audit
     # Sorting every group's durations for its percentiles is the last serial step:
     # share it between the processes that the workers leave free.
-    prepare_kpis([group for view in merged.views for group in merged.view(view).values()], jobs)
-    return merged, batch
+    prepare_kpis([group for view in audit.views for group in audit.view(view).values()], jobs)
+    return audit, batch
 
 
 def _concatenate(parts: Sequence[str], target: Path) -> None:
@@ -202,4 +195,5 @@ __all__ = [
     "audit_file",
     "audit_timelines",
     "breach_rows",
+    "empty_audit",
 ]

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import importlib
 import pkgutil
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from slaengine import __version__
 from slaengine.cli._options import select_config
@@ -55,13 +56,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Unknown options belong to the subcommand: show its usage, not the top level's.
         _command_parser(parser, args.command).error(f"unrecognized arguments: {' '.join(extra)}")
     select_config(getattr(args, "config", None))
-    # Batch commands keep hundreds of thousands of small objects alive; the
-    # default collection threshold rescans them constantly. A command owns its
-    # process, so it may tune this; the library never does. (~10% on whatif.)
-    gc.set_threshold(100_000, 50, 100)
     configure_logging(args.verbose)
     try:
-        status: int = args.run(args)
+        with _collector_tuned():
+            status: int = args.run(args)
     except UserError as exc:
         if args.debug:
             raise
@@ -72,6 +70,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     return status
+
+
+@contextlib.contextmanager
+def _collector_tuned() -> Iterator[None]:
+    """Collect cyclic garbage less often while a command runs; the old thresholds after.
+
+    Batch commands keep hundreds of thousands of small objects alive; the
+    default collection threshold rescans them constantly (~10% on whatif). The
+    command line may tune its own process while a command runs; the library never
+    does, and :func:`main` called from a program leaves its thresholds as they were.
+    """
+    before = gc.get_threshold()
+    gc.set_threshold(100_000, 50, 100)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
 
 
 def _command_parser(parser: argparse.ArgumentParser, name: str) -> argparse.ArgumentParser:

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from slaengine.calendar import BusinessCalendar
 from slaengine.config import config_path, load_config
 from slaengine.errors import EventError, Problem, UserError
-from slaengine.eventlog import read_events
+from slaengine.inputs import read_events
 from slaengine.plugins import Plugins, make_plugins
 from slaengine.policy import PolicySet, load_policies, read_policies
 from slaengine.timeline import TimelineSet, parse_instant

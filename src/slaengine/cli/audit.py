@@ -16,6 +16,7 @@ from rich.console import Console
 
 from slaengine.audit import PERIODS, AuditOptions, audit_file, parse_dimensions
 from slaengine.audit.periods import zone_of
+from slaengine.batches import partition_count
 from slaengine.cli._options import (
     add_at,
     add_events,
@@ -30,7 +31,7 @@ from slaengine.cli._options import (
     worker_count,
 )
 from slaengine.errors import UserError
-from slaengine.eventlog import source_name
+from slaengine.inputs import source_name
 from slaengine.report.audit import audit_renderable, audit_to_dict
 from slaengine.report.terminal import fitted_width, terminal_console
 
@@ -154,11 +155,8 @@ def run(args: argparse.Namespace) -> int:
     policies = load_command_policies(*args.policies)
     options = AuditOptions(now=now, zone=args.tz, period=args.period, by=by)
     started = time.perf_counter()
-    from slaengine.audit.run import MIN_PARTITIONS
-    from slaengine.spill import partitions_for
-
     show = sys.stderr.isatty()
-    total = max(partitions_for(args.events), MIN_PARTITIONS)
+    total = partition_count(args.events)
     try:
         with _progress(show, total) as advance:
             if args.scheduler:

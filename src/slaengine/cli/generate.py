@@ -9,7 +9,7 @@ import sys
 from typing import Any
 
 from slaengine.errors import EventError, UserError
-from slaengine.synthetic import generate_lines
+from slaengine.inputs.synthetic import generate_lines
 from slaengine.timeline import parse_instant
 
 

@@ -10,8 +10,8 @@ from typing import Any
 
 from slaengine.cli._live import add_live_options, live_settings, open_engine
 from slaengine.cli._options import evaluation_instant
-from slaengine.compressed import open_binary
 from slaengine.errors import UserError
+from slaengine.inputs.files import open_binary
 from slaengine.words import plural
 
 

@@ -6,13 +6,11 @@ import argparse
 import json
 import sys
 import time
-from functools import partial
 from typing import Any
 
 import structlog
 from rich.console import Console
 
-from slaengine.batch import BatchResult, map_tickets
 from slaengine.cli._options import (
     add_at,
     add_events,
@@ -26,10 +24,8 @@ from slaengine.cli._options import (
     worker_count,
 )
 from slaengine.errors import UserError
-from slaengine.policy import PolicySet
 from slaengine.report.whatif import backtest_renderable, backtest_to_dict, flips_csv
-from slaengine.timeline import TimelineSet
-from slaengine.whatif import Backtest, backtest
+from slaengine.whatif import backtest_file
 
 
 def register(commands: Any) -> None:
@@ -58,27 +54,6 @@ def register(commands: Any) -> None:
     add_rejects(parser)
     add_scheduler(parser)
     parser.set_defaults(run=run)
-
-
-def backtest_file(
-    old: PolicySet, new: PolicySet, events: str, now: int, jobs: int = 1
-) -> tuple[Backtest, BatchResult[Backtest]]:
-    """Backtest every ticket of an events file, spilled by ticket and run in ``jobs`` processes.
-
-    The merged result equals a single-process run: partitions merge exactly.
-    """
-    status_map = {**old.status_map, **new.status_map}
-    batch = map_tickets(
-        events, partial(_backtest_part, old, new, now), jobs=jobs, status_map=status_map
-    )
-    merged = Backtest()
-    for part in batch.results:
-        merged.merge(part)
-    return merged, batch
-
-
-def _backtest_part(old: PolicySet, new: PolicySet, now: int, timelines: TimelineSet) -> Backtest:
-    return backtest(old, new, timelines.timelines.values(), now)
 
 
 def run(args: argparse.Namespace) -> int:

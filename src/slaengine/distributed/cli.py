@@ -8,7 +8,7 @@ from typing import Any
 
 from slaengine.audit.accumulator import AuditAccumulator
 from slaengine.audit.run import AuditOptions
-from slaengine.batch import BatchResult
+from slaengine.batches import BatchResult
 from slaengine.distributed.commands import audit_on_dask, backtest_on_dask
 from slaengine.distributed.runner import connected
 from slaengine.policy.model import PolicySet

@@ -10,15 +10,14 @@ from functools import partial
 from pathlib import Path
 from typing import IO, Any
 
-from slaengine.audit.accumulator import AuditAccumulator, views_for
+from slaengine.audit.accumulator import AuditAccumulator
 from slaengine.audit.kpis import prepare_kpis
-from slaengine.audit.periods import LocalBuckets
-from slaengine.audit.run import BREACH_COLUMNS, MIN_PARTITIONS, AuditOptions, audit_timelines
-from slaengine.batch import BatchResult
-from slaengine.distributed.runner import Client, map_tickets_dask, partition_count
+from slaengine.audit.run import BREACH_COLUMNS, AuditOptions, audit_timelines, empty_audit
+from slaengine.batches import BatchResult
+from slaengine.distributed.runner import Client, map_tickets_dask
 from slaengine.policy.model import PolicySet
 from slaengine.timeline import TimelineSet
-from slaengine.whatif import Backtest, backtest
+from slaengine.whatif import Backtest, backtest_part
 
 # One partition's audit and, when asked for, its breached clocks as CSV rows.
 AuditShare = tuple[AuditAccumulator, str]
@@ -36,10 +35,6 @@ def audit_share(
         return part.audit, Path(part.breaches).read_text(encoding="utf-8")
 
 
-def _empty(options: AuditOptions) -> AuditAccumulator:
-    return AuditAccumulator(LocalBuckets(options.zone, options.period), views_for(options.by))
-
-
 def audit_on_dask(
     client: Client,
     policies: PolicySet,
@@ -54,7 +49,7 @@ def audit_on_dask(
     The events file must be readable by the workers at the same path (and by
     this process). ``breaches`` is written here, in partition order.
     """
-    merged = _empty(options)
+    merged = empty_audit(options)
     out: IO[str] | None = None
 
     def start_breaches() -> None:
@@ -75,7 +70,7 @@ def audit_on_dask(
 
     def restart() -> None:
         nonlocal merged
-        merged = _empty(options)
+        merged = empty_audit(options)
         start_breaches()
 
     start_breaches()
@@ -85,7 +80,6 @@ def audit_on_dask(
             events,
             partial(audit_share, policies, options, breaches is not None),
             status_map=policies.status_map,
-            partitions=partition_count(events, MIN_PARTITIONS),
             fold=fold,
             restart=restart,
         )
@@ -94,11 +88,6 @@ def audit_on_dask(
             out.close()
     prepare_kpis([group for view in merged.views for group in merged.view(view).values()], 1)
     return merged, batch
-
-
-def backtest_share(old: PolicySet, new: PolicySet, now: int, timelines: TimelineSet) -> Backtest:
-    """Backtest one partition on a worker (:func:`slaengine.whatif.backtest`)."""
-    return backtest(old, new, timelines.timelines.values(), now)
 
 
 def backtest_on_dask(
@@ -118,13 +107,12 @@ def backtest_on_dask(
     batch = map_tickets_dask(
         client,
         events,
-        partial(backtest_share, old, new, now),
+        partial(backtest_part, old, new, now),
         status_map={**old.status_map, **new.status_map},
-        partitions=partition_count(events, MIN_PARTITIONS),
         fold=merged.merge,
         restart=restart,
     )
     return merged, batch
 
 
-__all__ = ["audit_on_dask", "audit_share", "backtest_on_dask", "backtest_share"]
+__all__ = ["audit_on_dask", "audit_share", "backtest_on_dask"]

@@ -1,7 +1,7 @@
 """Where the input is cut for a Dask run, decided on the client from a few small reads.
 
 A local run cuts a JSON Lines file grouped by ticket into chunks of whole
-tickets while reading it (:func:`slaengine.chunks.write_chunks`). Here the same
+tickets while reading it (:func:`slaengine.batches.chunks.write_chunks`). Here the same
 cuts are found by seeking: each chunk ends at the first ticket boundary at or
 after its start plus the chunk size, which a read of a few kilobytes there
 settles. The workers then read their own byte ranges. Other input is cut into
@@ -14,8 +14,9 @@ from __future__ import annotations
 import os
 from typing import IO, Final
 
-from slaengine.compressed import TEXT_ERRORS
-from slaengine.spill import ticket_of
+from slaengine.inputs.files import TEXT_ERRORS
+from slaengine.inputs.parquet import open_parquet
+from slaengine.inputs.tickets import ticket_of
 
 # Bytes read at a time while looking for a cut.
 _WINDOW: Final = 1 << 16
@@ -67,7 +68,7 @@ def chunk_cuts(path: str | os.PathLike[str], chunk_bytes: int) -> list[int]:
 
     The first is 0, the last the file's size; chunk ``k`` is the bytes between
     cut ``k`` and cut ``k + 1``. The same cuts as
-    :func:`slaengine.chunks.write_chunks` makes for a file without carriage returns.
+    :func:`slaengine.batches.chunks.write_chunks` makes for a file without carriage returns.
     """
     size = os.path.getsize(path)
     cuts = [0]
@@ -122,8 +123,6 @@ def line_blocks(path: str | os.PathLike[str], block_bytes: int) -> list[int]:
 
 def row_group_runs(path: str | os.PathLike[str], runs: int) -> list[tuple[list[int], int]]:
     """About ``runs`` runs of consecutive row groups of a Parquet file, with their first row."""
-    from slaengine.tabular import open_parquet
-
     meta = open_parquet(path).metadata
     counts = [meta.row_group(g).num_rows for g in range(meta.num_row_groups)]
     per_run = max(1, -(-len(counts) // max(1, runs)))

@@ -1,6 +1,6 @@
 """Run work over every ticket of an events file on a Dask cluster, partitioned as a local run is.
 
-:func:`map_tickets_dask` is :func:`slaengine.batch.map_tickets` with the
+:func:`map_tickets_dask` is :func:`slaengine.batches.map_tickets` with the
 partitions evaluated by Dask workers: the same partitions (so the same
 ``partitions`` count), each read by slaengine's own readers and handed to the
 same work function, the results folded on the client in partition order.
@@ -31,14 +31,21 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, Final, TypeVar
 
-from slaengine.batch import BatchResult
-from slaengine.chunks import NotGrouped, looks_grouped, parquet_ranges, write_chunks
-from slaengine.compressed import estimated_size, is_gzip, open_binary
+from slaengine.batches import BatchResult
+from slaengine.batches.chunks import NotGrouped, chunkable, write_chunks
+from slaengine.batches.sizing import chunk_bytes, partition_count
+from slaengine.batches.spill import spill_input
 from slaengine.distributed import plan, tasks
 from slaengine.errors import SlaEngineError, UserError
-from slaengine.eventlog import events_stream, source_name
-from slaengine.spill import partitions_for, spill, spill_file
-from slaengine.tabular import is_parquet, is_table
+from slaengine.inputs.files import (
+    is_gzip,
+    is_parquet,
+    is_stdin,
+    is_table,
+    open_binary,
+    source_name,
+)
+from slaengine.inputs.parquet import open_parquet, parquet_ranges
 from slaengine.timeline import TimelineSet
 
 R = TypeVar("R")
@@ -74,17 +81,20 @@ def map_tickets_dask(
     work: Callable[[TimelineSet], R],
     *,
     status_map: Mapping[str, str],
-    partitions: int,
     fold: Callable[[R], None],
     restart: Callable[[], None],
+    partitions: int | None = None,
 ) -> BatchResult[R]:
     """Apply ``work`` to every partition of the events at ``path`` on the cluster of ``client``.
 
     ``fold`` takes each partition's result in partition order; ``restart`` is
     called when a grouped file turns out not to be (what was folded is void).
+    ``partitions`` defaults to a local run's
+    (:func:`~slaengine.batches.sizing.partition_count`).
     Worker deaths and task failures raise :class:`ClusterError`; a bad input
     raises what a local run raises.
     """
+    partitions = partitions or partition_count(path)
     run = _Run(client, work, source_name(path), dict(status_map), partitions, fold)
     try:
         if is_parquet(path):
@@ -93,9 +103,9 @@ def map_tickets_dask(
                 # Workers open the file by its absolute path: their directory may be another.
                 return run.ranges([replace(r, path=os.path.abspath(r.path)) for r in ranges])
             return run.shuffle_parquet(os.path.abspath(path))
-        if str(path) == "-" or is_table(path):
+        if is_stdin(path) or is_table(path):
             return run.spilled(path)
-        if _chunkable(path):
+        if chunkable(path):
             try:
                 return run.chunks(path)
             except NotGrouped:
@@ -103,14 +113,6 @@ def map_tickets_dask(
         return run.shuffle_lines(path)
     finally:
         run.close()
-
-
-def _chunkable(path: str | os.PathLike[str]) -> bool:
-    # As a local run decides (slaengine.batch): JSON Lines whose start keeps tickets together.
-    try:
-        return looks_grouped(path)
-    except (OSError, UserError):
-        return False
 
 
 def _readable_in_ranges(path: str | os.PathLike[str]) -> bool:
@@ -141,7 +143,10 @@ class _Run:
         # Sent once, not with each task; a task, not scattered data, so that the
         # scheduler can make it again on another worker when one dies.
         self.work = client.submit(
-            _value, work, pure=False, key=f"slaengine-work-{os.urandom(6).hex()}"
+            _value,
+            tasks.OwnedWork(work, tasks.here()),
+            pure=False,
+            key=f"slaengine-work-{os.urandom(6).hex()}",
         )
 
     def close(self) -> None:
@@ -217,23 +222,24 @@ class _Run:
 
     def chunks(self, path: str | os.PathLike[str]) -> BatchResult[Any]:
         """A grouped JSON Lines file in chunks of whole tickets (raises NotGrouped)."""
-        chunk_bytes = max(1 << 16, estimated_size(path) // self.count)
+        size = chunk_bytes(path, self.count)
         if not _readable_in_ranges(path):
-            return self.client_chunks(path, chunk_bytes)
+            return self.client_chunks(path, size)
         name = os.path.abspath(path)
-        cuts = plan.chunk_cuts(name, chunk_bytes)
+        cuts = plan.chunk_cuts(name, size)
         try:
             firsts, _ = self.counted(name, cuts)
         except tasks.CarriageReturn:
-            return self.client_chunks(path, chunk_bytes)
+            return self.client_chunks(path, size)
         pieces = [(name, a, b) for a, b in itertools.pairwise(cuts)]
         return self.run_chunks(pieces, firsts)
 
-    def client_chunks(self, path: str | os.PathLike[str], chunk_bytes: int) -> BatchResult[Any]:
-        """Chunks cut on the client (gzip, carriage returns), sent to the workers."""
+    def client_chunks(self, path: str | os.PathLike[str], size: int) -> BatchResult[Any]:
+        """Chunks of ``size`` bytes cut on the client (gzip, carriage returns), sent to the
+        workers."""
         with tempfile.TemporaryDirectory(prefix="slaengine-chunks-") as tmp:
             sent, firsts = [], []
-            for chunk in write_chunks(path, Path(tmp), chunk_bytes):
+            for chunk in write_chunks(path, Path(tmp), size):
                 sent.append(self.client.scatter(chunk.path.read_bytes(), hash=False))
                 firsts.append(chunk.first)
                 chunk.path.unlink()
@@ -288,8 +294,6 @@ class _Run:
 
     def shuffle_parquet(self, path: str) -> BatchResult[Any]:
         """A Parquet file not grouped by ticket: row groups split by ticket, one shuffle."""
-        from slaengine.tabular import open_parquet
-
         groups = -(-self.count // PARTITIONS_PER_TASK)
         splits = [
             self.submit(tasks.split_rows, path, row_groups, first, self.count, groups,
@@ -332,11 +336,7 @@ class _Run:
     def spilled(self, path: str | os.PathLike[str]) -> BatchResult[Any]:
         """Spilled by ticket on the client as a local run spills; each partition to a worker."""
         with tempfile.TemporaryDirectory(prefix="slaengine-spill-") as tmp:
-            if str(path) != "-" and not is_table(path):
-                result = spill_file(path, Path(tmp), self.count, self.source)
-            else:
-                with events_stream(path) as stream:
-                    result = spill(stream, Path(tmp), self.count, self.source)
+            result = spill_input(path, Path(tmp), self.count, self.source)
             outputs = []
             for k, (file,) in enumerate(result.partition_files()):
                 data = self.client.scatter(file.read_bytes(), hash=False)
@@ -391,9 +391,4 @@ def connected(address: str, timeout: float = 10.0) -> Iterator[Client]:
         client.close()  # type: ignore[no-untyped-call]
 
 
-def partition_count(path: str | os.PathLike[str], least: int) -> int:
-    """The partitions a local run uses for ``path`` when it asks for at least ``least``."""
-    return max(partitions_for(path), least)
-
-
-__all__ = ["ClusterError", "connected", "map_tickets_dask", "partition_count"]
+__all__ = ["ClusterError", "connected", "map_tickets_dask"]

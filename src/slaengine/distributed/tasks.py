@@ -2,8 +2,8 @@
 
 Plain functions of plain arguments, imported by reference on the workers (which
 need slaengine installed); none of them imports dask. Every partition is read
-by slaengine's own readers (:func:`~slaengine.chunks.read_chunk`,
-:func:`~slaengine.chunks.read_rows`, :func:`~slaengine.spill.read_partition`)
+by slaengine's own readers (:func:`~slaengine.batches.chunks.read_chunk`,
+:func:`~slaengine.inputs.parquet.read_rows`, :func:`~slaengine.batches.spill.read_partition`)
 from a file in the worker's temporary directory, exactly as a local run reads
 it, and handed to the same work function (an audit or a backtest of one partition).
 """
@@ -11,19 +11,30 @@ it, and handed to the same work function (an audit or a backtest of one partitio
 from __future__ import annotations
 
 import contextlib
-import gc
 import hashlib
+import os
+import socket
 import tempfile
-import threading
 from array import array
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from slaengine.chunks import Chunk, RowRange, read_chunk, read_rows
-from slaengine.compressed import TEXT_ERRORS
+from slaengine.batches.chunks import Chunk, read_chunk
+from slaengine.batches.collector import collector_paused
+from slaengine.batches.spill import read_partition
 from slaengine.errors import Problem
-from slaengine.spill import partition_of, read_partition, ticket_of
+from slaengine.inputs.files import TEXT_ERRORS
+from slaengine.inputs.parquet import (
+    BATCH_ROWS,
+    RowRange,
+    open_parquet,
+    read_rows,
+    spill_schema,
+    split_batch,
+)
+from slaengine.inputs.tickets import partition_of, ticket_of
 from slaengine.timeline import TimelineSet
 
 _BLOCK: Final = 1 << 22
@@ -33,31 +44,32 @@ PartOutput = tuple[Any, list[Problem], int]
 Work = Callable[[TimelineSet], Any]
 
 
-_pause_lock = threading.Lock()
-_pause = {"tasks": 0, "enabled": False}
+@dataclass(frozen=True, slots=True)
+class OwnedWork:
+    """A run's work function, and the host and process of the client that sent it.
 
-
-@contextlib.contextmanager
-def collector_paused() -> Iterator[None]:
-    """The cyclic garbage collector off while any partition task of this worker runs.
-
-    A partition is about a million small objects, freed by reference counting
-    (they form no cycles); the collector would rescan them again and again: 40%
-    of a task's time, measured. The worker process's setting is restored when
-    its last running partition task ends (tasks may share a process's threads).
+    A task run in the client's own process (a cluster of threads in it) leaves
+    that process's garbage collector alone; a worker process pauses its own
+    while a partition runs (:func:`~slaengine.batches.collector.collector_paused`).
     """
-    with _pause_lock:
-        if _pause["tasks"] == 0:
-            _pause["enabled"] = gc.isenabled()
-            gc.disable()
-        _pause["tasks"] += 1
-    try:
-        yield
-    finally:
-        with _pause_lock:
-            _pause["tasks"] -= 1
-            if _pause["tasks"] == 0 and _pause["enabled"]:
-                gc.enable()
+
+    work: Work
+    client: tuple[str, int]
+
+    def __call__(self, timelines: TimelineSet) -> Any:
+        return self.work(timelines)
+
+
+def here() -> tuple[str, int]:
+    """This process: its host name and id."""
+    return socket.gethostname(), os.getpid()
+
+
+def _partition(work: Work) -> contextlib.AbstractContextManager[None]:
+    # The collector paused for a partition of ``work``, unless this is the client's process.
+    if isinstance(work, OwnedWork) and work.client == here():
+        return contextlib.nullcontext()
+    return collector_paused()
 
 
 class CarriageReturn(Exception):
@@ -130,7 +142,7 @@ def run_chunk(
         data = read_range(*data)
         if b"\r" in data:
             raise CarriageReturn(source)
-    with collector_paused(), tempfile.TemporaryDirectory(prefix="slaengine-dask-") as tmp:
+    with _partition(work), tempfile.TemporaryDirectory(prefix="slaengine-dask-") as tmp:
         file = Path(tmp) / "chunk.jsonl"
         file.write_bytes(data)
         read = read_chunk(Chunk(file, first), source, status_map)
@@ -151,7 +163,7 @@ def distinct(*pieces: array[int]) -> bool:
 
 def run_rows(work: Work, rows: RowRange, source: str, status_map: Mapping[str, str]) -> PartOutput:
     """Evaluate one row range of whole tickets of a grouped Parquet file."""
-    with collector_paused():
+    with _partition(work):
         timelines = read_rows(rows, source, status_map)
         return work(timelines), timelines.problems, timelines.duplicates
 
@@ -188,21 +200,18 @@ def split_rows(
     """Split row groups of a Parquet file (rows numbered from ``first``) by ticket.
 
     The rows of each partition as an Arrow IPC stream with their row numbers,
-    split as a local spill splits them (:func:`slaengine.spill.spill_parquet`).
+    split as a local spill splits them (:func:`slaengine.inputs.parquet.split_batch`).
     """
     import pyarrow as pa
     from pyarrow import ipc
 
-    from slaengine.spill import LINE_COLUMN, _spill_batch
-    from slaengine.tabular import open_parquet
-
     table = open_parquet(path)
-    schema = table.schema_arrow.append(pa.field(LINE_COLUMN, pa.int64()))
+    schema = spill_schema(table)
     sinks = [pa.BufferOutputStream() for _ in range(partitions)]
     writers = [ipc.new_stream(sink, schema) for sink in sinks]
     number = first
-    for read in table.iter_batches(batch_size=65_536, row_groups=list(row_groups)):
-        number = _spill_batch(read, number, schema, writers, partitions)
+    for read in table.iter_batches(batch_size=BATCH_ROWS, row_groups=list(row_groups)):
+        number = split_batch(read, number, schema, writers)
     for writer in writers:
         writer.close()
     return _grouped([sink.getvalue().to_pybytes() for sink in sinks], groups)
@@ -229,7 +238,7 @@ def run_partitions(
     """Evaluate each partition of a group, given every reader's pieces of it in input order."""
     outputs = []
     for index in range(len(splits[0]) if splits else 0):
-        with collector_paused():
+        with _partition(work):
             timelines = read_pieces([split[index] for split in splits], suffix, source, status_map)
             outputs.append((work(timelines), timelines.problems, timelines.duplicates))
     return outputs
@@ -269,17 +278,18 @@ def run_spilled(
     work: Work, data: bytes, suffix: str, source: str, status_map: Mapping[str, str]
 ) -> PartOutput:
     """Evaluate one partition file that the client spilled (gzip, CSV or stdin input)."""
-    with collector_paused():
+    with _partition(work):
         timelines = read_pieces([data], suffix, source, status_map)
         return work(timelines), timelines.problems, timelines.duplicates
 
 
 __all__ = [
     "CarriageReturn",
+    "OwnedWork",
     "PartOutput",
-    "collector_paused",
     "count_range",
     "distinct",
+    "here",
     "pick",
     "read_pieces",
     "read_range",

@@ -266,7 +266,7 @@ def json_documents(path: Path, kind: str) -> Iterator[tuple[int, Any]]:
     ``.gz`` files are read compressed. A file that is not JSON at all is
     another kind of file: :class:`ImportFormatError` names it.
     """
-    from slaengine.compressed import open_text
+    from slaengine.inputs.files import open_text
 
     source = str(path)
     lines = path.name.lower().endswith((".jsonl", ".jsonl.gz"))

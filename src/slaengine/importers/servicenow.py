@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from slaengine.compressed import open_text
 from slaengine.importers.base import (
     Event,
     ImportOptions,
@@ -24,6 +23,7 @@ from slaengine.importers.base import (
     header_columns,
     iso,
 )
+from slaengine.inputs.files import open_text
 
 STATES: Final = {
     "New": "new",

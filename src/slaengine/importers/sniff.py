@@ -10,8 +10,8 @@ import csv
 from pathlib import Path
 from typing import Final
 
-from slaengine.compressed import open_text
 from slaengine.errors import UserError
+from slaengine.inputs.files import open_text
 
 # Column sets that identify a CSV format (all must be present).
 _CSV_FORMATS: Final = (

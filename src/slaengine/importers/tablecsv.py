@@ -18,10 +18,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any, Final
 
-from slaengine.compressed import open_text
 from slaengine.errors import EventError
 from slaengine.importers.base import Event, ImportFormatError, ImportOptions, ImportReport, iso
 from slaengine.importers.mapping import KEYS, Mapping, load_mapping
+from slaengine.inputs.files import open_text
 from slaengine.timeline import parse_event
 
 KIND: Final = "a CSV export matching the mapping"

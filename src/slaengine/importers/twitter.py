@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from slaengine.compressed import open_text
 from slaengine.importers.base import (
     BOM,
     Event,
@@ -27,6 +26,7 @@ from slaengine.importers.base import (
     iso,
     json_array_items,
 )
+from slaengine.inputs.files import open_text
 
 CHANNEL = "twitter"
 PRIORITY = "normal"

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from slaengine.compressed import open_text
 from slaengine.importers.base import (
     Event,
     ImportOptions,
@@ -25,6 +24,7 @@ from slaengine.importers.base import (
     header_columns,
     iso,
 )
+from slaengine.inputs.files import open_text
 
 STATUSES: Final = {
     ("Queued", "Awaiting Assignment"): "open",

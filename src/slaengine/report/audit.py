@@ -18,7 +18,7 @@ from slaengine.audit.accumulator import METRIC, AuditAccumulator, BreachRecord, 
 from slaengine.audit.kpis import METRICS, group_kpis, metric_rows
 from slaengine.audit.periods import WEEKDAYS
 from slaengine.audit.stats import BUCKET_EDGES
-from slaengine.batch import BatchResult
+from slaengine.batches import BatchResult
 from slaengine.calendar import format_utc
 from slaengine.report.labels import metric_label, readable_duration
 from slaengine.report.scorecards import (

@@ -13,29 +13,29 @@ from __future__ import annotations
 import os
 import re
 import zlib
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from operator import attrgetter
 from pathlib import Path
 from types import MappingProxyType
-from typing import IO, Any, Final
 
-from slaengine.compressed import TEXT_ERRORS, open_binary
-from slaengine.errors import EventError, Problem, UserError
-from slaengine.eventlog import LineError, decode_line, open_events, parse_line
-from slaengine.tabular import ABSENT, batch_events, column_cells, open_parquet, row_events
-from slaengine.timeline import (
-    Event,
-    TimelineSet,
-    build_timelines,
-    canonical_values,
-    parse_event,
+from slaengine.errors import Problem, UserError
+from slaengine.inputs.events import events_stream
+from slaengine.inputs.files import (
+    TEXT_ERRORS,
+    is_parquet,
+    is_stdin,
+    is_table,
+    open_binary,
+    open_events,
 )
+from slaengine.inputs.jsonl import line_blocks, parse_line
+from slaengine.inputs.parquet import arrow_file_events, write_partitions
+from slaengine.inputs.tickets import partition_of, ticket_of
+from slaengine.timeline import Event, TimelineSet, build_timelines
 
 _NO_MAP: Mapping[str, str] = MappingProxyType({})
-# Lines per partition aimed at; more partitions cost file handles, fewer cost memory.
-LINES_PER_PARTITION = 200_000
 
 
 @dataclass(slots=True)
@@ -53,37 +53,6 @@ class Spill:
     def partition_files(self) -> list[tuple[Path, ...]]:
         """The files of each partition, for :func:`read_partition`."""
         return list(zip(self.paths, *self.shares, strict=True))
-
-
-def partition_of(ticket: str, partitions: int) -> int:
-    """The partition of a ticket id: a stable hash, the same in every process and run."""
-    # surrogatepass: an id with a lone surrogate (a line to be reported) still has a home.
-    return zlib.crc32(ticket.encode("utf-8", errors="surrogatepass")) % partitions
-
-
-_TICKET = re.compile(r'"ticket"\s*:\s*(?:"([^"\\]*)"|(-?\d+)\s*[,}])')
-
-
-def ticket_of(line: str) -> str | None:
-    """The ticket id of one JSON Lines event, as ``parse_event`` will read it.
-
-    A regular expression finds it without decoding the line; lines where it
-    could mislead (an escape in the id, or a nested object before the key)
-    are decoded properly. ``None`` when the line has no usable ticket.
-    """
-    found = _TICKET.search(line)
-    if found is not None:
-        nested = line.find("{", 1)
-        if nested == -1 or nested > found.start():
-            return found.group(1) if found.group(1) is not None else found.group(2)
-    try:
-        obj = decode_line(line)
-    except LineError:
-        return None  # parse_line reports it
-    ticket = obj.get("ticket") if isinstance(obj, dict) else None
-    if isinstance(ticket, bool) or not isinstance(ticket, str | int):
-        return None
-    return str(ticket)
 
 
 def spill(lines: Iterable[str], directory: Path, partitions: int, source: str) -> Spill:
@@ -114,24 +83,6 @@ def spill(lines: Iterable[str], directory: Path, partitions: int, source: str) -
     return result
 
 
-# Parquet: the row number of each spilled row, added as a column.
-LINE_COLUMN: Final = "__slaengine_line"
-
-
-def _ticket_key(cell: object) -> str | None:
-    # The ticket as parse_event reads it from the row's JSON form (see ticket_of):
-    # empty cells are absent, other types are what their JSON text decodes to.
-    if type(cell) is str:
-        return cell or None
-    if cell is None:
-        return None
-    [value] = row_events(["ticket"], [[cell]])
-    ticket = value.get("ticket")
-    if isinstance(ticket, bool) or not isinstance(ticket, str | int):
-        return None
-    return str(ticket)
-
-
 def spill_parquet(
     path: str | os.PathLike[str],
     directory: Path,
@@ -149,171 +100,27 @@ def spill_parquet(
     With ``workers`` > 1, that many processes share the row groups (as
     :func:`spill_file` shares blocks); a partition is then several files.
     """
+
+    def run(where: Path, share: tuple[int, int]) -> Spill:
+        paths, rows = write_partitions(path, where, partitions, share)
+        return Spill(source, paths, lines=rows)
+
     if workers > 1:
-        return _spill_shared(
-            lambda where, share: _spill_arrow(path, where, partitions, source, share),
-            directory,
-            workers,
-        )
-    return _spill_arrow(path, directory, partitions, source)
+        return _spill_shared(run, directory, workers)
+    return run(directory, (0, 1))
 
 
-def _spill_arrow(
-    path: str | os.PathLike[str],
-    directory: Path,
-    partitions: int,
-    source: str,
-    share: tuple[int, int] = (0, 1),
+def spill_input(
+    path: str | os.PathLike[str], directory: Path, partitions: int, source: str, workers: int = 1
 ) -> Spill:
-    import pyarrow as pa
-    from pyarrow import ipc
-
-    directory.mkdir(parents=True, exist_ok=True)
-    table = open_parquet(path)
-    schema = table.schema_arrow.append(pa.field(LINE_COLUMN, pa.int64()))
-    paths = [directory / f"part-{i:04d}.arrow" for i in range(partitions)]
-    writers = [ipc.new_file(str(p), schema) for p in paths]
-    result = Spill(source, paths)
-    mine, every = share
-    if every == 1:
-        pieces: list[tuple[int, Any]] = [(1, table.iter_batches(batch_size=65_536))]
-    else:
-        # Share (k, n): row groups k, k + n ...; their rows keep their numbers.
-        pieces, start = [], 1
-        for i in range(table.metadata.num_row_groups):
-            if i % every == mine:
-                pieces.append((start, table.iter_batches(batch_size=65_536, row_groups=[i])))
-            start += table.metadata.row_group(i).num_rows
-    try:
-        for start_line, reads in pieces:
-            number = start_line
-            for read in reads:
-                number = _spill_batch(read, number, schema, writers, partitions)
-        result.lines = table.metadata.num_rows
-    finally:
-        for writer in writers:
-            writer.close()
-    # Arrow's allocator keeps freed memory for reuse; hand it back now, before the
-    # workers are forked and the parent goes on to hold the merged results.
-    pa.default_memory_pool().release_unused()
-    return result
-
-
-def _spill_batch(read: Any, first: int, schema: Any, writers: list[Any], partitions: int) -> int:
-    # One batch of rows, numbered from ``first``, into the partition writers; the next number.
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    rows = read.num_rows
-    lines = pa.array(range(first, first + rows), pa.int64())
-    first += rows
-    batch = pa.RecordBatch.from_arrays([*read.columns, lines], schema=schema)
-    if "ticket" in batch.schema.names:
-        encoded = pc.dictionary_encode(batch.column("ticket"))
-        owners = []
-        for cell in encoded.dictionary.to_pylist():
-            key = _ticket_key(cell)
-            owners.append(partition_of(key, partitions) if key is not None else 0)
-        # Null tickets have no dictionary entry: partition 0, like JSON without one.
-        part = pc.fill_null(pc.take(pa.array(owners, pa.int32()), encoded.indices), 0)
-    else:
-        part = pa.array([0] * rows, pa.int32())
-    # One stable sort groups the rows by partition, keeping their order
-    # within each; every partition is then a zero-copy slice of it.
-    grouped = batch.take(pc.sort_indices(part))
-    offset = 0
-    for entry in sorted(pc.value_counts(part).to_pylist(), key=lambda e: e["values"]):
-        count = entry["counts"]
-        writers[entry["values"]].write_batch(grouped.slice(offset, count))
-        offset += count
-    return first
-
-
-def _parquet_events(
-    path: Path, source: str, status_map: Mapping[str, str], problems: list[Problem]
-) -> list[Event]:
-    """The events of one Arrow partition file written by :func:`spill_parquet`."""
-    from pyarrow import ipc
-
-    events: list[Event] = []
-    with ipc.open_file(str(path)) as reader:
-        for i in range(reader.num_record_batches):
-            batch = reader.get_batch(i)
-            numbers = batch.column(LINE_COLUMN).to_pylist()
-            table_events(
-                batch.drop_columns([LINE_COLUMN]), numbers, source, status_map, problems, events
-            )
-    return events
-
-
-def table_events(
-    table: Any,
-    numbers: Sequence[int],
-    source: str,
-    status_map: Mapping[str, str],
-    problems: list[Problem],
-    events: list[Event],
-) -> None:
-    """Append the events of an Arrow record batch's rows (line ``numbers``) to ``events``.
-
-    Rows become events straight from the columns (:func:`column_cells`,
-    :func:`canonical_values`); a row that is not a canonical event is parsed from
-    its dict (:func:`batch_events`), which gives the same event or the problem.
-    """
-    append = events.append
-    if any(name.startswith("fields.") for name in table.schema.names):
-        # Fields spread over columns are merged row by row: the general path.
-        for number, obj in zip(numbers, batch_events(table), strict=True):
-            _append_parsed(obj, number, source, status_map, problems, append)
-        return
-    rows = _row_values(table)
-    cells: dict[str, list[Any]] | None = None
-    for row, (number, values) in enumerate(zip(numbers, rows, strict=True)):
-        event = canonical_values(number, number, *values)
-        if event is not None:
-            append(event)
-            continue
-        if cells is None:
-            cells = {key: column_cells(key, table[key]) for key in table.schema.names}
-        # The row's dict as batch_events builds it, for the validating path.
-        obj = {name: found[row] for name, found in cells.items() if found[row] is not ABSENT}
-        _append_parsed(obj, number, source, status_map, problems, append)
-
-
-def _append_parsed(
-    obj: dict[str, Any],
-    number: int,
-    source: str,
-    status_map: Mapping[str, str],
-    problems: list[Problem],
-    append: Callable[[Event], None],
-) -> None:
-    try:
-        append(parse_event(obj, seq=number, line=number, status_map=status_map))
-    except EventError as exc:
-        problems.append(Problem(source, number, 0, "E400", exc.reason))
-
-
-# The keys canonical_values takes, in its order.
-_VALUE_KEYS: Final = (
-    "ticket", "at", "type", "id", "channel", "priority", "status", "customer", "group",
-    "assignee", "tags", "fields", "author", "public", "agent", "score",
-)  # fmt: skip
-
-
-def _row_values(table: Any) -> Iterator[tuple[Any, ...]]:
-    # Each row's values of _VALUE_KEYS as canonical_values takes them: None when
-    # absent, but "public" True (its default) when absent.
-    names = set(table.schema.names)
-    rows = table.num_rows
-    columns = []
-    for key in _VALUE_KEYS:
-        default = True if key == "public" else None
-        if key in names:
-            columns.append(column_cells(key, table.column(key), default))
-        else:
-            columns.append([default] * rows)
-    return zip(*columns, strict=True)
+    """Split any events input by ticket: Parquet as columns, a JSON Lines file as bytes (in
+    ``workers`` processes), standard input and CSV line by line."""
+    if is_parquet(path):
+        return spill_parquet(path, directory, partitions, source, workers=workers)
+    if not is_stdin(path) and not is_table(path):
+        return spill_file(path, directory, partitions, source, workers=workers)
+    with events_stream(path) as stream:
+        return spill(stream, directory, partitions, source)
 
 
 # ticket_of's pattern for raw bytes, used only on ASCII lines, where it matches
@@ -552,29 +359,8 @@ def _partition_events(
     path: Path, source: str, status_map: Mapping[str, str], problems: list[Problem]
 ) -> list[Event]:
     if path.suffix == ".arrow":
-        return _parquet_events(path, source, status_map, problems)
+        return arrow_file_events(path, source, status_map, problems)
     return _spilled_events(path, source, status_map, problems)
-
-
-_CHUNK: Final = 1 << 22
-
-
-def line_blocks(stream: IO[str]) -> Iterator[list[str]]:
-    """The lines of a text stream, without their ``\n``, a large block's worth at a time.
-
-    One read and one split per 4 MiB, splitting on ``\n`` as iterating the
-    stream would: far cheaper than reading it line by line.
-    """
-    carry = ""
-    while True:
-        block = stream.read(_CHUNK)
-        if not block:
-            if carry:
-                yield [carry]
-            return
-        lines = (carry + block).split("\n")
-        carry = lines.pop()
-        yield lines
 
 
 def _spilled_events(
@@ -582,7 +368,7 @@ def _spilled_events(
 ) -> list[Event]:
     """The events of one ``NUMBER<TAB>JSON`` partition file, in its order.
 
-    What :func:`~slaengine.eventlog.parse_numbered` gives for its lines, in one loop.
+    What :func:`~slaengine.inputs.jsonl.parse_numbered` gives for its lines, in one loop.
     """
     events: list[Event] = []
     append = events.append
@@ -599,28 +385,11 @@ def _spilled_events(
     return events
 
 
-def partitions_for(path: str | os.PathLike[str]) -> int:
-    """A partition count for an input file, from its size (at least 1)."""
-    try:
-        size = os.path.getsize(path)
-    except OSError:
-        return 16
-    # Roughly 100 bytes a line uncompressed, 10 bytes compressed.
-    compressed = str(path).lower().endswith((".gz", ".parquet", ".pq"))
-    per_line = 10 if compressed else 100
-    return max(1, min(1024, size // per_line // LINES_PER_PARTITION + 1))
-
-
 __all__ = [
-    "LINES_PER_PARTITION",
-    "LINE_COLUMN",
     "Spill",
-    "line_blocks",
-    "partition_of",
-    "partitions_for",
     "read_partition",
     "spill",
     "spill_file",
+    "spill_input",
     "spill_parquet",
-    "table_events",
 ]

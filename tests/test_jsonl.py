@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from slaengine.errors import Problem
-from slaengine.eventlog import parse_lines, read_events
+from slaengine.inputs import parse_lines, read_events
 
 DATA = Path(__file__).resolve().parent / "data" / "events"
 

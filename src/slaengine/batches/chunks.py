@@ -18,16 +18,15 @@ from __future__ import annotations
 
 import os
 from array import array
-from bisect import bisect_left
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Final
 
-from slaengine.compressed import TEXT_ERRORS, open_binary
-from slaengine.errors import Problem
-from slaengine.eventlog import parse_line
-from slaengine.spill import line_blocks, ticket_of
+from slaengine.errors import Problem, UserError
+from slaengine.inputs.files import TEXT_ERRORS, is_stdin, is_table, open_binary
+from slaengine.inputs.jsonl import line_blocks, parse_line
+from slaengine.inputs.tickets import ticket_of
 from slaengine.timeline import Event, TimelineSet, build_timelines
 
 _BLOCK: Final = 1 << 22
@@ -87,6 +86,20 @@ def looks_grouped(path: str | os.PathLike[str]) -> bool:
             done.add(current)
         current = ticket
     return len(done) > 0
+
+
+def chunkable(path: str | os.PathLike[str]) -> bool:
+    """True for a JSON Lines file (plain or gzip) whose start keeps tickets together.
+
+    Not for standard input or a table; an unreadable file is left to the spill,
+    which reports it.
+    """
+    if is_stdin(path) or is_table(path):
+        return False
+    try:
+        return looks_grouped(path)
+    except (OSError, UserError):
+        return False
 
 
 def write_chunks(
@@ -161,7 +174,8 @@ def _write(directory: Path, index: int, data: bytes, first: int) -> Chunk:
 
 
 def read_chunk(chunk: Chunk, source: str, status_map: Mapping[str, str]) -> ChunkRead:
-    """Parse and group one chunk, as :func:`~slaengine.spill.read_partition` does a partition."""
+    """Parse and group one chunk, as :func:`~slaengine.batches.spill.read_partition` does a
+    partition."""
     problems: list[Problem] = []
     events: list[Event] = []
     append = events.append
@@ -183,106 +197,12 @@ def read_chunk(chunk: Chunk, source: str, status_map: Mapping[str, str]) -> Chun
     return ChunkRead(build_timelines(events, source, problems), tickets, last_line)
 
 
-# -- Parquet ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class RowRange:
-    """Rows ``start`` (0-based) up to ``end`` of a Parquet file: whole tickets."""
-
-    path: str
-    start: int
-    end: int
-
-
-def parquet_ranges(path: str | os.PathLike[str], chunks: int) -> list[RowRange] | None:
-    """About ``chunks`` row ranges of whole tickets of a grouped Parquet file, else ``None``.
-
-    Exact, from the ticket column alone: the file is grouped when its runs of
-    equal tickets are as many as its distinct tickets (rows without a ticket
-    go with the run before them). Ranges start where a ticket does, at the first
-    such row from a row group's start when row groups are no larger than a
-    range, so a worker decodes little beyond its own rows.
-    """
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    from slaengine.tabular import open_parquet
-
-    table = open_parquet(path)
-    meta = table.metadata
-    if "ticket" not in table.schema_arrow.names or meta.num_rows < 2:
-        return None
-    column = table.read(columns=["ticket"]).column("ticket").combine_chunks()
-    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
-        column = pc.if_else(pc.equal(column, ""), pa.scalar(None, column.type), column)
-    elif not pa.types.is_integer(column.type):
-        return None  # tickets of other types are rare: the spill reads them as JSON would
-    filled = pc.fill_null_forward(column)
-    rows = len(filled)
-    changed = pc.fill_null(pc.not_equal(filled.slice(1), filled.slice(0, rows - 1)), False)
-    starts = [row + 1 for row in pc.indices_nonzero(changed).to_pylist()]
-    distinct = pc.count_distinct(filled).as_py()
-    del column, filled, changed
-    pa.default_memory_pool().release_unused()
-    if len(starts) + 1 != distinct:
-        return None
-    size = max(1_000, -(-rows // max(1, chunks)))
-    group_starts = [0]
-    for g in range(meta.num_row_groups - 1):
-        group_starts.append(group_starts[-1] + meta.row_group(g).num_rows)
-    snap = max(b - a for a, b in zip(group_starts, [*group_starts[1:], rows], strict=True)) <= size
-    cuts = [0]
-    for k in range(1, -(-rows // size)):  # a cut before each further range
-        aim = k * size
-        if snap:  # the nearest row group start
-            aim = min(group_starts, key=lambda start: abs(start - aim))
-        at = bisect_left(starts, max(aim, cuts[-1] + 1))
-        if at < len(starts) and starts[at] < rows:
-            cuts.append(starts[at])
-    cuts = sorted(set(cuts))
-    name = os.fspath(path)
-    return [RowRange(name, a, b) for a, b in zip(cuts, [*cuts[1:], rows], strict=True) if a < b]
-
-
-def read_rows(rows: RowRange, source: str, status_map: Mapping[str, str]) -> TimelineSet:
-    """Parse and group one row range, as :func:`~slaengine.spill.read_partition` does a
-    partition (the same events and problems; line numbers are row numbers from 1)."""
-    from slaengine.spill import table_events
-    from slaengine.tabular import open_parquet
-
-    table = open_parquet(rows.path)
-    meta = table.metadata
-    groups, first, offset = [], None, 0
-    for g in range(meta.num_row_groups):
-        count = meta.row_group(g).num_rows
-        if offset < rows.end and offset + count > rows.start:
-            groups.append(g)
-            first = offset if first is None else first
-        offset += count
-    problems: list[Problem] = []
-    events: list[Event] = []
-    row = first or 0
-    for batch in table.iter_batches(batch_size=65_536, row_groups=groups):
-        low, high = max(row, rows.start), min(row + batch.num_rows, rows.end)
-        if low < high:
-            part = batch.slice(low - row, high - low)
-            numbers = range(low + 1, high + 1)
-            table_events(part, numbers, source, status_map, problems, events)
-        row += batch.num_rows
-        if row >= rows.end:
-            break
-    return build_timelines(events, source, problems)
-
-
 __all__ = [
     "Chunk",
     "ChunkRead",
     "NotGrouped",
-    "RowRange",
+    "chunkable",
     "looks_grouped",
-    "parquet_ranges",
     "read_chunk",
-    "read_rows",
     "write_chunks",
 ]

@@ -1,23 +1,18 @@
-"""Read ticket events from JSON Lines (plain or gzip) into timelines, reporting bad lines."""
+"""Parse JSON Lines into events: one line at a time, each bad line a located problem."""
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
-import os
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from pathlib import Path
 from types import MappingProxyType
 from typing import IO, Any, Final
 
 import orjson
 
-from slaengine.compressed import TEXT_ERRORS, open_text
 from slaengine.errors import EventError, Problem
-from slaengine.tabular import ROW_PROBLEM, is_table, table_lines
-from slaengine.timeline import Event, TimelineSet, build_timelines, canonical_event, parse_event
+from slaengine.inputs.tables import ROW_PROBLEM
+from slaengine.timeline import Event, canonical_event, parse_event
 
 _NO_MAP: Mapping[str, str] = MappingProxyType({})
 
@@ -227,49 +222,25 @@ def _decode_object(line: str) -> Any:
     return None
 
 
-def open_events(path: str | os.PathLike[str]) -> IO[str]:
-    """Open an events file for reading text; ``.gz`` files are decompressed; ``-`` is stdin."""
-    if str(path) == "-":
-        import sys
-
-        return io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors=TEXT_ERRORS)
-    return open_text(path)
+_CHUNK: Final = 1 << 22
 
 
-@contextlib.contextmanager
-def events_stream(path: str | os.PathLike[str]) -> Iterator[Iterable[str]]:
-    """The lines of an events file as JSON text (stdin for ``-``, left open afterwards).
+def line_blocks(stream: IO[str]) -> Iterator[list[str]]:
+    """The lines of a text stream, without their ``\n``, a large block's worth at a time.
 
-    JSON Lines (plain or ``.gz``) are read as they are; CSV and Parquet tables
-    are turned into one JSON line per row (see :mod:`slaengine.tabular`).
+    One read and one split per 4 MiB, splitting on ``\n`` as iterating the
+    stream would: far cheaper than reading it line by line.
     """
-    if is_table(path):
-        yield table_lines(path)
-        return
-    stream = open_events(path)
-    try:
-        yield stream
-    finally:
-        if str(path) == "-" and isinstance(stream, io.TextIOWrapper):
-            stream.detach()  # leave the process's stdin open for the caller
-        else:
-            stream.close()
-
-
-def source_name(path: str | os.PathLike[str]) -> str:
-    """How problems name an events file (``<stdin>`` for ``-``)."""
-    return "<stdin>" if str(path) == "-" else str(Path(path))
-
-
-def read_events(
-    path: str | os.PathLike[str], status_map: Mapping[str, str] = _NO_MAP
-) -> TimelineSet:
-    """Read a JSON Lines file into timelines; every unusable line is in ``problems``."""
-    source = source_name(path)
-    problems: list[Problem] = []
-    with events_stream(path) as stream:
-        events = list(parse_lines(stream, source, status_map, problems))
-    return build_timelines(events, source, problems)
+    carry = ""
+    while True:
+        block = stream.read(_CHUNK)
+        if not block:
+            if carry:
+                yield [carry]
+            return
+        lines = (carry + block).split("\n")
+        carry = lines.pop()
+        yield lines
 
 
 __all__ = [
@@ -277,11 +248,8 @@ __all__ = [
     "MAX_DEPTH",
     "LineError",
     "decode_line",
-    "events_stream",
-    "open_events",
+    "line_blocks",
     "parse_line",
     "parse_lines",
     "parse_numbered",
-    "read_events",
-    "source_name",
 ]

@@ -1,9 +1,13 @@
-"""Run work over every ticket of a large events file: spilled by ticket, in parallel.
+"""Run work over every ticket of a large events file: partitioned by ticket, in parallel.
 
-The input is split into partitions by ticket (see :mod:`slaengine.spill`); each
-partition is parsed, grouped and handed to a work function, in this process or
-in ``jobs`` forked workers. Results come back in partition order, so a parallel
-run returns exactly what a single-process run does.
+The input is cut into partitions of whole tickets: a file grouped by ticket
+into chunks (:mod:`slaengine.batches.chunks`), a grouped Parquet file into row
+ranges, anything else spilled by a hash of the ticket
+(:mod:`slaengine.batches.spill`). Each partition is parsed, grouped and handed
+to a work function, in this process or in ``jobs`` forked workers. Results
+come back in partition order, so a parallel run returns exactly what a
+single-process run does. :func:`fold_tickets` merges them into one result as
+they arrive: the audit and the what-if backtest both run on it.
 """
 
 from __future__ import annotations
@@ -20,30 +24,17 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Generic, TypeVar
 
-from slaengine.chunks import (
-    Chunk,
-    NotGrouped,
-    RowRange,
-    looks_grouped,
-    parquet_ranges,
-    read_chunk,
-    read_rows,
-    write_chunks,
-)
-from slaengine.compressed import estimated_size
-from slaengine.errors import Problem, UserError
-from slaengine.eventlog import events_stream, source_name
-from slaengine.spill import (
-    partitions_for,
-    read_partition,
-    spill,
-    spill_file,
-    spill_parquet,
-)
-from slaengine.tabular import is_parquet, is_table
+from slaengine.batches.chunks import Chunk, NotGrouped, chunkable, read_chunk, write_chunks
+from slaengine.batches.collector import collector_paused
+from slaengine.batches.sizing import chunk_bytes, partition_count
+from slaengine.batches.spill import read_partition, spill_input
+from slaengine.errors import Problem
+from slaengine.inputs.files import is_parquet, source_name
+from slaengine.inputs.parquet import RowRange, parquet_ranges, read_rows
 from slaengine.timeline import TimelineSet
 
 R = TypeVar("R")
+A = TypeVar("A")
 _NO_MAP: Mapping[str, str] = MappingProxyType({})
 # What forked workers need, set just before the pool starts (fork copies it).
 _TASK: dict[str, Any] = {}
@@ -60,40 +51,35 @@ class BatchResult(Generic[R]):
     partitions: int = 0
 
 
-@contextlib.contextmanager
-def _collector_off() -> Iterator[None]:
-    # A partition is hundreds of thousands of events and results that all live
-    # until it is done and are freed by reference counting; they form no
-    # cycles, so the cyclic collector would only rescan them again and again
-    # (about a tenth of the time). It is off while one partition is processed.
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 def _run(timelines: TimelineSet) -> tuple[Any, list[Problem], int]:
     return _TASK["work"](timelines), timelines.problems, timelines.duplicates
 
 
+@contextlib.contextmanager
+def _owned() -> Iterator[None]:
+    # The collector is paused only in a forked worker, a process this run owns.
+    if _TASK.get("owner") == os.getpid():
+        yield
+    else:
+        with collector_paused():
+            yield
+
+
 def _run_partition(path: tuple[Path, ...]) -> tuple[Any, list[Problem], int]:
-    with _collector_off():
+    with _owned():
         return _run(read_partition(path, _TASK["source"], _TASK["status_map"]))
 
 
 def _run_chunk(chunk: Chunk) -> tuple[Any, list[Problem], int, array[int], int]:
     # A chunk of ticket-grouped JSON Lines; also its tickets, for the parent to check.
-    with _collector_off():
+    with _owned():
         read = read_chunk(chunk, _TASK["source"], _TASK["status_map"])
         return (*_run(read.timelines), read.tickets, read.last_line)
 
 
 def _run_rows(rows: RowRange) -> tuple[Any, list[Problem], int]:
     # A row range of a grouped Parquet file.
-    with _collector_off():
+    with _owned():
         return _run(read_rows(rows, _TASK["source"], _TASK["status_map"]))
 
 
@@ -123,19 +109,20 @@ def map_tickets(
     results without holding all of them at once; it needs ``restart``.
 
     A JSON Lines file grouped by ticket is cut into chunks of whole tickets
-    instead of spilled (:mod:`slaengine.chunks`). Should a ticket turn up in two
-    chunks after all, the results so far are dropped, ``restart`` is called (a
-    ``fold`` caller must forget what it was handed) and the file is spilled.
+    instead of spilled (:mod:`slaengine.batches.chunks`). Should a ticket turn up
+    in two chunks after all, the results so far are dropped, ``restart`` is called
+    (a ``fold`` caller must forget what it was handed) and the file is spilled.
+    ``partitions`` defaults to :func:`~slaengine.batches.sizing.partition_count`.
     """
     source = source_name(path)
-    count = partitions or max(partitions_for(path), jobs * 4 if jobs > 1 else 1)
+    count = partitions or partition_count(path)
     if fold is not None and restart is None:
         raise ValueError("map_tickets: a fold needs a restart")
     if is_parquet(path):
         ranges = parquet_ranges(path, count)
         if ranges is not None:
             return _map_parquet_ranges(path, work, jobs, status_map, ranges, fold)
-    elif _chunkable(path):
+    elif chunkable(path):
         try:
             return _map_chunks(path, work, jobs, status_map, count, workdir, fold)
         except NotGrouped:
@@ -143,14 +130,8 @@ def map_tickets(
                 restart()
     batch: BatchResult[R] = BatchResult(results=[], partitions=count)
     with tempfile.TemporaryDirectory(prefix="slaengine-spill-", dir=workdir) as tmp:
-        if is_parquet(path):
-            spilled = spill_parquet(path, Path(tmp), count, source, workers=min(jobs, 2))
-        elif str(path) != "-" and not is_table(path):
-            # The parent's spill is serial work the workers wait for: share it.
-            spilled = spill_file(path, Path(tmp), count, source, workers=min(jobs, 2))
-        else:
-            with events_stream(path) as stream:
-                spilled = spill(stream, Path(tmp), count, source)
+        # The parent's spill is serial work the workers wait for: share it.
+        spilled = spill_input(path, Path(tmp), count, source, workers=min(jobs, 2))
         batch.lines = spilled.lines
         batch.problems.extend(spilled.problems)
         tasks = spilled.partition_files()
@@ -174,7 +155,7 @@ def _outputs(
     work: Callable[[TimelineSet], Any],
 ) -> Iterator[Iterable[Output]]:
     """``run`` over ``tasks``, in order: here, or in ``jobs`` forked workers."""
-    _TASK.update(source=source, status_map=status_map, work=work)
+    _TASK.update(source=source, status_map=status_map, work=work, owner=os.getpid())
     try:
         if jobs <= 1:
             yield map(run, tasks)
@@ -184,16 +165,6 @@ def _outputs(
                 yield pool.imap(run, tasks, chunksize=1)
     finally:
         _TASK.clear()
-
-
-def _chunkable(path: str | os.PathLike[str]) -> bool:
-    # A JSON Lines file (plain or gzip) whose start keeps tickets together.
-    if str(path) == "-" or is_parquet(path) or is_table(path):
-        return False
-    try:
-        return looks_grouped(path)
-    except (OSError, UserError):
-        return False  # the spill reports it
 
 
 def _map_chunks(
@@ -206,11 +177,10 @@ def _map_chunks(
     fold: Callable[[R], None] | None,
 ) -> BatchResult[R]:
     # About ``count`` chunks, the size of partitions.
-    chunk_bytes = max(1 << 16, estimated_size(path) // count)
     batch: BatchResult[R] = BatchResult(results=[])
     seen: set[int] = set()
     with tempfile.TemporaryDirectory(prefix="slaengine-chunks-", dir=workdir) as tmp:
-        chunks = write_chunks(path, Path(tmp), chunk_bytes)
+        chunks = write_chunks(path, Path(tmp), chunk_bytes(path, count))
         source = source_name(path)
         with _outputs(_run_chunk, chunks, jobs, source, status_map, work) as outputs:
             _collect_chunks(outputs, batch, fold, seen)
@@ -265,4 +235,36 @@ def _collect(
             fold(result)
 
 
-__all__ = ["BatchResult", "map_tickets"]
+def fold_tickets(
+    path: str | os.PathLike[str],
+    work: Callable[[TimelineSet], R],
+    start: Callable[[], A],
+    merge: Callable[[A, R], None],
+    *,
+    jobs: int = 1,
+    status_map: Mapping[str, str] = _NO_MAP,
+    on_partition: Callable[[], None] | None = None,
+) -> tuple[A, BatchResult[R]]:
+    """``work`` on every partition, each result merged into one as it arrives, in order.
+
+    ``start()`` makes an empty result and ``merge(into, part)`` adds a partition's;
+    only one partition's result is held at a time. Should the input turn out not
+    to be grouped by ticket after all, the merged result starts again from
+    ``start()``. ``on_partition`` is called in this process after each merge
+    (progress), whatever ``jobs``.
+    """
+    merged = [start()]
+
+    def fold(part: R) -> None:
+        merge(merged[0], part)
+        if on_partition is not None:
+            on_partition()
+
+    def restart() -> None:
+        merged[0] = start()
+
+    batch = map_tickets(path, work, jobs=jobs, status_map=status_map, fold=fold, restart=restart)
+    return merged[0], batch
+
+
+__all__ = ["BatchResult", "fold_tickets", "map_tickets"]

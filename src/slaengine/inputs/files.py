@@ -1,4 +1,4 @@
-"""Open input files, plain or gzip, with damaged compressed data reported, not raised.
+"""Open events input: plain or gzip files, standard input, and what kind of file it is.
 
 Gzip is decompressed with ISA-L (the ``isal`` package): about four times as fast
 as :mod:`zlib`, which matters when an audit reads a gigabyte of events (the
@@ -12,7 +12,9 @@ from __future__ import annotations
 import gzip
 import io
 import os
+import sys
 import zlib
+from pathlib import Path
 from typing import IO, Final
 
 from isal import igzip, isal_zlib
@@ -99,4 +101,47 @@ def estimated_size(path: str | os.PathLike[str], sample: int = 1 << 20) -> int:
     return size * out // max(1, used)
 
 
-__all__ = ["TEXT_ERRORS", "estimated_size", "is_gzip", "open_binary", "open_text"]
+#: File names read as tables (one event per row) rather than JSON Lines.
+TABLE_SUFFIXES: Final = (".csv", ".csv.gz", ".parquet", ".pq")
+
+
+def is_table(path: str | os.PathLike[str]) -> bool:
+    """True when ``path`` names a CSV or Parquet events file."""
+    return str(path).lower().endswith(TABLE_SUFFIXES)
+
+
+def is_parquet(path: str | os.PathLike[str]) -> bool:
+    """True when ``path`` names a Parquet events file."""
+    return str(path).lower().endswith((".parquet", ".pq"))
+
+
+def is_stdin(path: str | os.PathLike[str]) -> bool:
+    """True for ``-``, which names standard input."""
+    return str(path) == "-"
+
+
+def open_events(path: str | os.PathLike[str]) -> IO[str]:
+    """Open a JSON Lines events file as text; ``.gz`` files are decompressed; ``-`` is stdin."""
+    if is_stdin(path):
+        return io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors=TEXT_ERRORS)
+    return open_text(path)
+
+
+def source_name(path: str | os.PathLike[str]) -> str:
+    """How problems name an events file (``<stdin>`` for ``-``)."""
+    return "<stdin>" if is_stdin(path) else str(Path(path))
+
+
+__all__ = [
+    "TABLE_SUFFIXES",
+    "TEXT_ERRORS",
+    "estimated_size",
+    "is_gzip",
+    "is_parquet",
+    "is_stdin",
+    "is_table",
+    "open_binary",
+    "open_events",
+    "open_text",
+    "source_name",
+]

@@ -9,7 +9,7 @@ import pytest
 
 import slaengine
 from slaengine.cli import main
-from slaengine.tabular import csv_lines
+from slaengine.inputs.tables import csv_lines
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "tickets.jsonl"

@@ -1,0 +1,512 @@
+"""Parquet events: opened with its damage reported, rows turned into events column by column.
+
+Every use of pyarrow is here: reading a Parquet file's rows as JSON text
+(:func:`parquet_lines`) or straight into events (:func:`table_events`),
+splitting its batches by ticket for a spill (:func:`split_batch`,
+:func:`write_partitions`), reading back the Arrow files a spill wrote
+(:func:`arrow_file_events`), and, for a file grouped by ticket, ranges of whole
+tickets each read on its own (:func:`parquet_ranges`, :func:`read_rows`).
+pyarrow is imported only when a Parquet file is read (``slaengine[parquet]``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from bisect import bisect_left
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+from slaengine.errors import EventError, Problem, UserError
+from slaengine.inputs.tables import (
+    ABSENT,
+    CONVERTERS,
+    cell_value,
+    check_columns,
+    event_from_cells,
+    row_events,
+)
+from slaengine.inputs.tickets import partition_of
+from slaengine.timeline import Event, TimelineSet, build_timelines, canonical_values, parse_event
+
+#: Rows per batch read from a Parquet file.
+BATCH_ROWS: Final = 65_536
+
+
+def parquet_lines(path: str | os.PathLike[str]) -> Iterator[str]:
+    """JSON text per Parquet row, read in batches (bounded memory)."""
+    table = open_parquet(path)
+    for batch in table.iter_batches(batch_size=BATCH_ROWS):
+        names = batch.schema.names
+        for row in zip(*(column_values(column) for column in batch.columns), strict=True):
+            yield json.dumps(event_from_cells(dict(zip(names, row, strict=True))), default=str)
+
+
+def open_parquet(path: str | os.PathLike[str]) -> Any:
+    """A Parquet events file (its ``metadata``, ``schema_arrow``, ``iter_batches`` and ``read``
+    as ``pyarrow.parquet.ParquetFile`` has them).
+
+    A :class:`UserError` naming the file when pyarrow is missing, when the file
+    is not Parquet or is damaged (also while its rows are read), or when it
+    names a column twice.
+    """
+    try:
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise UserError(
+            "reading Parquet needs pyarrow: python3 -m pip install 'slaengine[parquet]'"
+        ) from None
+    checked = _ParquetInput(os.fspath(path))
+    checked.inner = checked.guard(pq.ParquetFile, path)
+    check_columns(path, list(checked.schema_arrow.names))
+    return checked
+
+
+class _ParquetInput:
+    """A ``ParquetFile`` whose read errors become a :class:`UserError` naming the file."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.inner: Any = None
+
+    def guard(self, call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """``call(*args, **kwargs)``, a damaged file's error turned into a ``UserError``."""
+        import pyarrow as pa
+
+        try:
+            return call(*args, **kwargs)
+        except (pa.ArrowException, OSError, ValueError) as exc:
+            raise UserError(
+                f"{self.name}: not a readable Parquet file ({str(exc).splitlines()[0]})"
+            ) from None
+
+    @property
+    def metadata(self) -> Any:
+        """The file's metadata (row groups, row counts)."""
+        return self.inner.metadata
+
+    @property
+    def schema_arrow(self) -> Any:
+        """The file's Arrow schema."""
+        return self.inner.schema_arrow
+
+    def read(self, **kwargs: Any) -> Any:
+        """``ParquetFile.read``."""
+        return self.guard(self.inner.read, **kwargs)
+
+    def iter_batches(self, **kwargs: Any) -> Iterator[Any]:
+        """``ParquetFile.iter_batches``; a batch that cannot be read is a ``UserError``."""
+        batches = self.guard(self.inner.iter_batches, **kwargs)
+        while True:
+            batch = self.guard(next, batches, None)
+            if batch is None:
+                return
+            yield batch
+
+
+def column_values(column: Any) -> list[Any]:
+    """The cells of an Arrow column as Python values, as ``to_pylist`` gives them.
+
+    A cell Python cannot hold (a timestamp beyond the year 9999) becomes its
+    Arrow text, which the event parser reports for its row, instead of an
+    ``OverflowError`` for the whole file.
+    """
+    try:
+        return column.to_pylist()  # type: ignore[no-any-return]
+    except (OverflowError, ValueError):
+        return [_scalar_value(column, row) for row in range(len(column))]
+
+
+def _scalar_value(column: Any, row: int) -> Any:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        return column[row].as_py()
+    except (OverflowError, ValueError) as exc:
+        problem = exc
+    if pa.types.is_temporal(column.type):
+        try:
+            return pc.cast(column.slice(row, 1), pa.string())[0].as_py()
+        except (pa.ArrowException, OverflowError, ValueError):
+            pass
+    # Never a stand-in value that could pass for data: the read stops, saying why.
+    raise UserError(f"row {row + 1} of a batch has a cell that cannot be read ({problem})")
+
+
+def batch_events(batch: Any) -> list[dict[str, Any]]:
+    """The event dicts of a ``pyarrow.RecordBatch``, equal to :func:`row_events` of its rows.
+
+    Built column by column: each column's non-null cells are converted once by
+    a converter chosen for its name and set into their rows' dicts, so a row
+    costs only its few present cells. Tables with ``fields.NAME`` columns
+    (merged into ``fields`` row by row) take :func:`row_events`.
+    """
+    import pyarrow.compute as pc
+
+    names: list[str] = batch.schema.names
+    columns = batch.columns
+    if any(name.startswith("fields.") for name in names):
+        return list(row_events(names, [column_values(column) for column in columns]))
+    events: list[dict[str, Any]] = [{} for _ in range(batch.num_rows)]
+    for name, column in zip(names, columns, strict=True):
+        nulls = column.null_count
+        if nulls == len(column):
+            continue
+        rows: Iterable[int] = range(len(column))
+        if nulls:
+            rows = pc.indices_nonzero(pc.is_valid(column)).to_pylist()
+            column = column.drop_null()  # noqa: PLW2901 - the same cells, nulls left out
+        values = column_values(column)
+        convert = CONVERTERS.get(name)
+        if convert is None and all(type(v) is str for v in values):
+            for row, value in zip(rows, values, strict=True):
+                if value:  # an empty cell is an absent key
+                    events[row][name] = value
+            continue
+        for row, value in zip(rows, values, strict=True):
+            cell = cell_value(value, convert)
+            if cell is not ABSENT:
+                events[row][name] = cell
+    return events
+
+
+def column_cells(name: str, column: Any, absent: Any = ABSENT) -> list[Any]:
+    """One Arrow column's cells as :func:`batch_events` sets them; ``absent`` where unset.
+
+    ``[event.get(name, absent) for event in batch_events(batch)]`` for the
+    column ``name`` of ``batch``, without building the dicts (see
+    :func:`table_events`, which builds events from columns).
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    convert = CONVERTERS.get(name)
+    kind = column.type
+    if convert is None and (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
+        # Text: nulls and "" are absent; the rest is taken as it is.
+        if column.null_count < len(column) and pc.any(pc.equal(column, "")).as_py():
+            column = pc.if_else(pc.equal(column, ""), None, column)
+        if column.null_count * 2 > len(column):
+            # Mostly absent (attributes that few event types carry): set the rest.
+            cells = [absent] * len(column)
+            valid = pc.indices_nonzero(pc.is_valid(column)).to_pylist()
+            for row, value in zip(valid, column.drop_null().to_pylist(), strict=True):
+                cells[row] = value
+            return cells
+        if absent is not None:
+            return [absent if v is None else v for v in column.to_pylist()]
+        return column.to_pylist()  # type: ignore[no-any-return]
+    if name == "public" and pa.types.is_boolean(kind):
+        values = column.to_pylist()
+        return [absent if v is None else v for v in values]
+    cells = [absent] * len(column)
+    rows: Iterable[int] = range(len(column))
+    if column.null_count:
+        rows = pc.indices_nonzero(pc.is_valid(column)).to_pylist()
+        column = column.drop_null()
+    for row, value in zip(rows, column_values(column), strict=True):
+        cell = cell_value(value, convert)
+        if cell is not ABSENT:
+            cells[row] = cell
+    return cells
+
+
+#: The column a spill adds to each row: its row number in the input (from 1).
+LINE_COLUMN: Final = "__slaengine_line"
+
+
+def _ticket_key(cell: object) -> str | None:
+    # The ticket as parse_event reads it from the row's JSON form (see ticket_of):
+    # empty cells are absent, other types are what their JSON text decodes to.
+    if type(cell) is str:
+        return cell or None
+    if cell is None:
+        return None
+    [value] = row_events(["ticket"], [[cell]])
+    ticket = value.get("ticket")
+    if isinstance(ticket, bool) or not isinstance(ticket, str | int):
+        return None
+    return str(ticket)
+
+
+def write_partitions(
+    path: str | os.PathLike[str],
+    directory: Path,
+    partitions: int,
+    share: tuple[int, int] = (0, 1),
+) -> tuple[list[Path], int]:
+    """Split a Parquet events file by ticket into ``partitions`` Arrow files under ``directory``;
+    the files and the file's row count.
+
+    Rows stay columns (:func:`split_batch`): the parent does no per-row Python
+    work and no JSON. ``share`` ``(k, n)`` takes row groups ``k``, ``k + n`` ...
+    only (one of ``n`` processes sharing the work); rows keep their numbers.
+    """
+    import pyarrow as pa
+    from pyarrow import ipc
+
+    directory.mkdir(parents=True, exist_ok=True)
+    table = open_parquet(path)
+    schema = spill_schema(table)
+    paths = [directory / f"part-{i:04d}.arrow" for i in range(partitions)]
+    writers = [ipc.new_file(str(p), schema) for p in paths]
+    mine, every = share
+    if every == 1:
+        pieces: list[tuple[int, Any]] = [(1, table.iter_batches(batch_size=BATCH_ROWS))]
+    else:
+        # Share (k, n): row groups k, k + n ...; their rows keep their numbers.
+        pieces, start = [], 1
+        for i in range(table.metadata.num_row_groups):
+            if i % every == mine:
+                pieces.append((start, table.iter_batches(batch_size=BATCH_ROWS, row_groups=[i])))
+            start += table.metadata.row_group(i).num_rows
+    try:
+        for start_line, reads in pieces:
+            number = start_line
+            for read in reads:
+                number = split_batch(read, number, schema, writers)
+    finally:
+        for writer in writers:
+            writer.close()
+    # Arrow's allocator keeps freed memory for reuse; hand it back now, before the
+    # workers are forked and the parent goes on to hold the merged results.
+    pa.default_memory_pool().release_unused()
+    return paths, table.metadata.num_rows
+
+
+def spill_schema(table: Any) -> Any:
+    """The Arrow schema of spilled rows of an :func:`open_parquet` file: its own and
+    :data:`LINE_COLUMN`."""
+    import pyarrow as pa
+
+    return table.schema_arrow.append(pa.field(LINE_COLUMN, pa.int64()))
+
+
+def split_batch(read: Any, first: int, schema: Any, writers: Sequence[Any]) -> int:
+    """Write one record batch's rows, numbered from ``first``, to the writer of each row's
+    partition (one writer per partition, :func:`spill_schema`); returns the next number.
+
+    Rows go to the partitions, in the same order, that the JSON text of the same
+    rows would go to (:func:`~slaengine.inputs.tickets.partition_of`): one hash
+    per distinct ticket, not per row.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    partitions = len(writers)
+    rows = read.num_rows
+    lines = pa.array(range(first, first + rows), pa.int64())
+    first += rows
+    batch = pa.RecordBatch.from_arrays([*read.columns, lines], schema=schema)
+    if "ticket" in batch.schema.names:
+        encoded = pc.dictionary_encode(batch.column("ticket"))
+        owners = []
+        for cell in encoded.dictionary.to_pylist():
+            key = _ticket_key(cell)
+            owners.append(partition_of(key, partitions) if key is not None else 0)
+        # Null tickets have no dictionary entry: partition 0, like JSON without one.
+        part = pc.fill_null(pc.take(pa.array(owners, pa.int32()), encoded.indices), 0)
+    else:
+        part = pa.array([0] * rows, pa.int32())
+    # One stable sort groups the rows by partition, keeping their order
+    # within each; every partition is then a zero-copy slice of it.
+    grouped = batch.take(pc.sort_indices(part))
+    offset = 0
+    for entry in sorted(pc.value_counts(part).to_pylist(), key=lambda e: e["values"]):
+        count = entry["counts"]
+        writers[entry["values"]].write_batch(grouped.slice(offset, count))
+        offset += count
+    return first
+
+
+def arrow_file_events(
+    path: Path, source: str, status_map: Mapping[str, str], problems: list[Problem]
+) -> list[Event]:
+    """The events of one Arrow partition file written by :func:`write_partitions`."""
+    from pyarrow import ipc
+
+    events: list[Event] = []
+    with ipc.open_file(str(path)) as reader:
+        for i in range(reader.num_record_batches):
+            batch = reader.get_batch(i)
+            numbers = batch.column(LINE_COLUMN).to_pylist()
+            table_events(
+                batch.drop_columns([LINE_COLUMN]), numbers, source, status_map, problems, events
+            )
+    return events
+
+
+def table_events(
+    table: Any,
+    numbers: Sequence[int],
+    source: str,
+    status_map: Mapping[str, str],
+    problems: list[Problem],
+    events: list[Event],
+) -> None:
+    """Append the events of an Arrow record batch's rows (line ``numbers``) to ``events``.
+
+    Rows become events straight from the columns (:func:`column_cells`,
+    :func:`canonical_values`); a row that is not a canonical event is parsed from
+    its dict (:func:`batch_events`), which gives the same event or the problem.
+    """
+    append = events.append
+    if any(name.startswith("fields.") for name in table.schema.names):
+        # Fields spread over columns are merged row by row: the general path.
+        for number, obj in zip(numbers, batch_events(table), strict=True):
+            _append_parsed(obj, number, source, status_map, problems, append)
+        return
+    rows = _row_values(table)
+    cells: dict[str, list[Any]] | None = None
+    for row, (number, values) in enumerate(zip(numbers, rows, strict=True)):
+        event = canonical_values(number, number, *values)
+        if event is not None:
+            append(event)
+            continue
+        if cells is None:
+            cells = {key: column_cells(key, table[key]) for key in table.schema.names}
+        # The row's dict as batch_events builds it, for the validating path.
+        obj = {name: found[row] for name, found in cells.items() if found[row] is not ABSENT}
+        _append_parsed(obj, number, source, status_map, problems, append)
+
+
+def _append_parsed(
+    obj: dict[str, Any],
+    number: int,
+    source: str,
+    status_map: Mapping[str, str],
+    problems: list[Problem],
+    append: Callable[[Event], None],
+) -> None:
+    try:
+        append(parse_event(obj, seq=number, line=number, status_map=status_map))
+    except EventError as exc:
+        problems.append(Problem(source, number, 0, "E400", exc.reason))
+
+
+# The keys canonical_values takes, in its order.
+_VALUE_KEYS: Final = (
+    "ticket", "at", "type", "id", "channel", "priority", "status", "customer", "group",
+    "assignee", "tags", "fields", "author", "public", "agent", "score",
+)  # fmt: skip
+
+
+def _row_values(table: Any) -> Iterator[tuple[Any, ...]]:
+    # Each row's values of _VALUE_KEYS as canonical_values takes them: None when
+    # absent, but "public" True (its default) when absent.
+    names = set(table.schema.names)
+    rows = table.num_rows
+    columns = []
+    for key in _VALUE_KEYS:
+        default = True if key == "public" else None
+        if key in names:
+            columns.append(column_cells(key, table.column(key), default))
+        else:
+            columns.append([default] * rows)
+    return zip(*columns, strict=True)
+
+
+@dataclass(frozen=True, slots=True)
+class RowRange:
+    """Rows ``start`` (0-based) up to ``end`` of a Parquet file: whole tickets."""
+
+    path: str
+    start: int
+    end: int
+
+
+def parquet_ranges(path: str | os.PathLike[str], chunks: int) -> list[RowRange] | None:
+    """About ``chunks`` row ranges of whole tickets of a grouped Parquet file, else ``None``.
+
+    Exact, from the ticket column alone: the file is grouped when its runs of
+    equal tickets are as many as its distinct tickets (rows without a ticket
+    go with the run before them). Ranges start where a ticket does, at the first
+    such row from a row group's start when row groups are no larger than a
+    range, so a worker decodes little beyond its own rows.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    table = open_parquet(path)
+    meta = table.metadata
+    if "ticket" not in table.schema_arrow.names or meta.num_rows < 2:
+        return None
+    column = table.read(columns=["ticket"]).column("ticket").combine_chunks()
+    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+        column = pc.if_else(pc.equal(column, ""), pa.scalar(None, column.type), column)
+    elif not pa.types.is_integer(column.type):
+        return None  # tickets of other types are rare: the spill reads them as JSON would
+    filled = pc.fill_null_forward(column)
+    rows = len(filled)
+    changed = pc.fill_null(pc.not_equal(filled.slice(1), filled.slice(0, rows - 1)), False)
+    starts = [row + 1 for row in pc.indices_nonzero(changed).to_pylist()]
+    distinct = pc.count_distinct(filled).as_py()
+    del column, filled, changed
+    pa.default_memory_pool().release_unused()
+    if len(starts) + 1 != distinct:
+        return None
+    size = max(1_000, -(-rows // max(1, chunks)))
+    group_starts = [0]
+    for g in range(meta.num_row_groups - 1):
+        group_starts.append(group_starts[-1] + meta.row_group(g).num_rows)
+    snap = max(b - a for a, b in zip(group_starts, [*group_starts[1:], rows], strict=True)) <= size
+    cuts = [0]
+    for k in range(1, -(-rows // size)):  # a cut before each further range
+        aim = k * size
+        if snap:  # the nearest row group start
+            aim = min(group_starts, key=lambda start: abs(start - aim))
+        at = bisect_left(starts, max(aim, cuts[-1] + 1))
+        if at < len(starts) and starts[at] < rows:
+            cuts.append(starts[at])
+    cuts = sorted(set(cuts))
+    name = os.fspath(path)
+    return [RowRange(name, a, b) for a, b in zip(cuts, [*cuts[1:], rows], strict=True) if a < b]
+
+
+def read_rows(rows: RowRange, source: str, status_map: Mapping[str, str]) -> TimelineSet:
+    """Parse and group one row range, as a spilled partition is read (the same events and
+    problems; line numbers are row numbers from 1)."""
+    table = open_parquet(rows.path)
+    meta = table.metadata
+    groups, first, offset = [], None, 0
+    for g in range(meta.num_row_groups):
+        count = meta.row_group(g).num_rows
+        if offset < rows.end and offset + count > rows.start:
+            groups.append(g)
+            first = offset if first is None else first
+        offset += count
+    problems: list[Problem] = []
+    events: list[Event] = []
+    row = first or 0
+    for batch in table.iter_batches(batch_size=BATCH_ROWS, row_groups=groups):
+        low, high = max(row, rows.start), min(row + batch.num_rows, rows.end)
+        if low < high:
+            part = batch.slice(low - row, high - low)
+            numbers = range(low + 1, high + 1)
+            table_events(part, numbers, source, status_map, problems, events)
+        row += batch.num_rows
+        if row >= rows.end:
+            break
+    return build_timelines(events, source, problems)
+
+
+__all__ = [
+    "BATCH_ROWS",
+    "LINE_COLUMN",
+    "RowRange",
+    "arrow_file_events",
+    "batch_events",
+    "column_cells",
+    "column_values",
+    "open_parquet",
+    "parquet_lines",
+    "parquet_ranges",
+    "read_rows",
+    "spill_schema",
+    "split_batch",
+    "table_events",
+    "write_partitions",
+]
