@@ -360,3 +360,30 @@ def test_a_reader_that_goes_away_ends_the_command_quietly(grouped):
     assert json.loads(first)["ticket"]
     assert b"Traceback" not in err
     assert b"cannot" not in err
+
+
+def test_without_orjson_the_output_and_problems_are_the_same(capsys, shuffled):
+    # orjson is an optional extra (slaengine[fast]): without it the standard library's
+    # scanner takes the fast path, with the same events and the same problems.
+    import os
+    import subprocess
+    import sys
+
+    blocked = "import sys; sys.modules['orjson'] = None; from slaengine.cli import main; "
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    for events, at in ((EXAMPLES, EXAMPLES_AT), ("tests/data/events/mixed.jsonl", EXAMPLES_AT),
+                       (str(shuffled), GENERATED_AT)):  # fmt: skip
+        argv = ["evaluate", "-p", POLICIES, "-e", events, "--at", at, "-f", "json"]
+        without = subprocess.run(
+            [sys.executable, "-c", f"{blocked}sys.exit(main({argv!r}))"],
+            capture_output=True, text=True, env=env, cwd=ROOT, check=False,
+        )  # fmt: skip
+        status, out, err = run(capsys, *argv[1:])
+        assert (without.returncode, without.stdout, without.stderr) == (status, out, err)
+        assert out
+    # The check can fail: blocked, orjson really is not there.
+    probe = subprocess.run(
+        [sys.executable, "-c", f"{blocked}import slaengine.inputs.jsonl as j; print(j._loads)"],
+        capture_output=True, text=True, env=env, cwd=ROOT, check=True,
+    )  # fmt: skip
+    assert "_decode_object" in probe.stdout
