@@ -1,10 +1,10 @@
-"""Evaluate an events file with memory flat in its tickets: rendered part by part, written in order.
+"""Evaluate an events file in memory flat in its tickets: part by part, rendered to disk.
 
 The file is split into parts of whole tickets by the batch runner (chunks of a
 file grouped by ticket, or the partitions of a spill). Each part is evaluated
 and rendered (JSON Lines or CSV) into a spool file, in this process or in a
 worker, and only its counts come back. The spool files are then written out in
-input order: every ticket's output is keyed by the line of its first event, so
+input order: every ticket's output is keyed by the line of its first kept event, so
 parts that follow each other are copied as they are and the partitions of an
 unsorted file are merged. The output is what evaluating the whole file at once
 gives, whatever the number of workers.
@@ -62,9 +62,10 @@ class StreamOptions:
 class PartOutput:
     """One part's rendered tickets (a spool file and its index) and its counts.
 
-    ``index`` holds a (key, characters) pair for each ticket written, keys rising:
-    the line of the ticket's first event. ``results`` holds the selected results
-    instead when the format is ``results``.
+    ``index`` holds a (key, bytes) pair for each ticket written, in the part's
+    order: the line of the ticket's first kept event and the length of its UTF-8
+    text. ``first`` and ``last`` are the keys of the first and last ticket written.
+    ``results`` holds the selected results instead when the format is ``results``.
     """
 
     data: str | None = None
@@ -94,7 +95,7 @@ class StreamSummary:
 
 
 def ticket_key(result: TicketResult, timelines: TimelineSet) -> int:
-    """The line of a ticket's first usable event: its place in the output."""
+    """The line of a ticket's first kept event: its place in the output."""
     first: int = min(map(_SEQ, timelines.timelines[result.ticket].events))
     return first
 
