@@ -256,16 +256,18 @@ import resource, subprocess, sys, time
 began = time.perf_counter()
 status = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode
 took = time.perf_counter() - began
-print(took, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, status)
+used = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(took, used.ru_maxrss, status, used.ru_utime + used.ru_stime)
 """
 
 
-def measured(command: list[str]) -> tuple[float, int, int]:
-    """Wall seconds, peak RSS in KiB and exit status of ``command`` (run by a fresh child)."""
+def measured(command: list[str]) -> tuple[float, int, int, float]:
+    """Wall seconds, peak RSS in KiB, exit status and CPU seconds (all its processes) of
+    ``command``, run by a fresh child."""
     out = subprocess.run(
         [sys.executable, "-c", _MEASURE, *command], capture_output=True, text=True, check=True
     ).stdout.split()
-    return float(out[0]), int(out[1]), int(out[2])
+    return float(out[0]), int(out[1]), int(out[2]), float(out[3])
 
 
 def command_events(tickets: int, seed: int, start: dt.datetime, days: int, cache: Path) -> Path:
@@ -316,16 +318,17 @@ def command_benchmark(args: argparse.Namespace) -> int:
     print(f"\nfloor     json.loads of every line, one core: {floor:7.2f} s  1.00x")
     base = [sys.executable, "-m", "slaengine", "evaluate", "-p", args.policies, "--at",
             now.isoformat(), "--format", "json"]  # fmt: skip
-    startup, _, _ = measured([sys.executable, "-m", "slaengine", "--help"])
+    startup, _, _, _ = measured([sys.executable, "-m", "slaengine", "--help"])
     print(f"start-up  python3 -m slaengine --help:          {startup:7.2f} s  "
           f"{startup / floor:.2f}x (included below)")  # fmt: skip
     failed = 0
     for order, path in files.items():
         for jobs in args.jobs:
-            seconds, rss, status = measured([*base, "-e", str(path), "-j", str(jobs)])
+            seconds, rss, status, cpu = measured([*base, "-e", str(path), "-j", str(jobs)])
             failed += status not in (0, 1)
+            # CPU seconds too: on a shared machine they vary less than the wall time.
             print(f"evaluate  -f json -j {jobs} {order:<9}              {seconds:7.2f} s  "
-                  f"{seconds / floor:.2f}x  peak {rss / 1024:,.0f} MiB"
+                  f"{seconds / floor:.2f}x  peak {rss / 1024:,.0f} MiB  cpu {cpu:.2f} s"
                   f"{'' if status in (0, 1) else f'  (exit {status})'}")  # fmt: skip
     return 1 if failed else 0
 
