@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from slaengine.clock_triggers import TriggerMachine
 from slaengine.policy.model import (
     AGENT,
     ANY_OUTGOING,
@@ -183,6 +184,8 @@ class _Plan:
     # Only a deferred start can be answered before it starts (see _off); without one the
     # clocks are switched off directly, saving a call per stop.
     off: Callable[..., None]
+    # Metrics defined in YAML: the trigger machine runs them (None when there are none).
+    defined: tuple[MetricPolicy, ...] | None
 
 
 _PLANS: dict[int, tuple[Policy, _Plan]] = {}
@@ -192,28 +195,30 @@ def _plan(policy: Policy) -> _Plan:
     cached = _PLANS.get(id(policy))
     if cached is not None and cached[0] is policy:
         return cached[1]
-    by_kind: dict[str, MetricPolicy] = {m.kind: m for m in policy.metrics}
+    # The built-in definitions, by name; their settings give the walk's switches.
+    by_kind: dict[str, MetricPolicy] = {m.kind: m for m in policy.metrics if m.definition.builtin}
     fr = by_kind.get(FIRST_RESPONSE)
     nr = by_kind.get(NEXT_RESPONSE)
     pu = by_kind.get(PERIODIC_UPDATE)
     res = by_kind.get(RESOLUTION)
     bots = policy.bot_replies_count
-    deferred = any(m.starts == FIRST_BUSINESS_MINUTE for m in policy.metrics)
+    deferred = any(m.definition.starts == FIRST_BUSINESS_MINUTE for m in policy.metrics)
     plan = _Plan(
         fr,
         nr,
         pu,
         res,
         bots,
-        _fulfilment(fr.fulfilled_by, bots) if fr is not None else None,
-        _fulfilment(nr.fulfilled_by, bots) if nr is not None else None,
-        _fulfilment(pu.fulfilled_by, bots) if pu is not None else None,
-        fr is not None and fr.fulfilled_by == ASSIGNMENT,
-        pu is not None and pu.customer_message_stops,
-        nr is not None and nr.counts_from == LATEST_CUSTOMER_MESSAGE,
-        fr is not None and fr.starts == FIRST_BUSINESS_MINUTE,
-        res is not None and res.starts == FIRST_BUSINESS_MINUTE,
+        _fulfilment(fr.definition.fulfilled_by, bots) if fr is not None else None,
+        _fulfilment(nr.definition.fulfilled_by, bots) if nr is not None else None,
+        _fulfilment(pu.definition.fulfilled_by, bots) if pu is not None else None,
+        fr is not None and fr.definition.fulfilled_by == ASSIGNMENT,
+        pu is not None and pu.definition.hands_over,
+        nr is not None and nr.definition.counts_from == LATEST_CUSTOMER_MESSAGE,
+        fr is not None and fr.definition.starts == FIRST_BUSINESS_MINUTE,
+        res is not None and res.definition.starts == FIRST_BUSINESS_MINUTE,
         _off if deferred else RawClock.switch_off,
+        tuple(m for m in policy.metrics if not m.definition.builtin) or None,
     )
     if len(_PLANS) > 1024:  # policies are few; a long-lived process may load new sets
         _PLANS.clear()
@@ -253,11 +258,20 @@ def walk(events: Sequence[Event], policy: Policy) -> Walk:
         raws.append(raw)
         return raw
 
+    def new_clock(metric: MetricPolicy, number: int, at: int, event: Event) -> RawClock:
+        raw = RawClock(metric, number, [[at, -1]], event)
+        raws.append(raw)
+        return raw
+
+    machine = (
+        TriggerMachine(plan.defined, created, bots, new_clock) if plan.defined is not None else None
+    )
+
     fr: RawClock | None = None
     if (
         fr_metric is not None
         and not stopped
-        and (fr_metric.staff_created or not staff_created(events))
+        and (fr_metric.definition.staff_created or not staff_created(events))
     ):
         at = policy.calendar.next_open(created.at) if plan.fr_deferred else created.at
         fr = start(fr_metric, at, created)
@@ -277,6 +291,8 @@ def walk(events: Sequence[Event], policy: Policy) -> Walk:
     handed_over: RawClock | None = None  # superseded while solved; next_response takes over
 
     for event in events[1:]:
+        if machine is not None:
+            machine.feed(event, len(priorities))
         kind = event.type
         at = event.at
         if kind == "message":
@@ -333,7 +349,11 @@ def walk(events: Sequence[Event], policy: Policy) -> Walk:
             now_stopped = new_status in STOPPED_STATUSES
             if now_stopped and not stopped:
                 for raw in (fr, nr, pu):
-                    if raw is not None and raw.running and raw.metric.when_solved == STOP:
+                    if (
+                        raw is not None
+                        and raw.running
+                        and raw.metric.definition.when_solved == STOP
+                    ):
                         off(raw, at, SOLVED, len(priorities), event)
                 if res is not None and res.running:
                     off(res, at, SOLVED, len(priorities), event)
@@ -342,7 +362,7 @@ def walk(events: Sequence[Event], policy: Policy) -> Walk:
                     pass
                 elif res is None:
                     res = start(res_metric, at, event)
-                elif not res.running and res_metric.on_reopen == RESUME:
+                elif not res.running and res_metric.definition.on_reopen == RESUME:
                     res.switch_on(at, event)
                 elif not res.running:
                     facts = res.rule_facts()  # on_reopen: stays_met
