@@ -116,26 +116,37 @@ def regrouped(grouped: Path) -> Path:
 
 
 # -- the examples: the output of the command before it streamed, byte for byte ----------------
+# The tables and the problems are golden files written by the command before it streamed:
+# refresh them (and review the difference) when the engine's results change on purpose.
 
 
 @pytest.mark.parametrize(
     ("extra", "golden"),
-    [
-        (["-f", "json"], "examples.jsonl"),
-        (["-f", "json", "--segments"], "examples-segments.jsonl"),
-        (["-f", "csv"], "examples.csv"),
-        ([], "examples-table.txt"),
-        (["--state", "breached", "--state", "active", "--limit", "2"], "examples-table-limit.txt"),
-    ],
-    ids=["json", "segments", "csv", "table", "table-state-limit"],
-)
+    [([], "examples-table.txt"),
+     (["--state", "breached", "--state", "active", "--limit", "2"], "examples-table-limit.txt")],
+    ids=["table", "table-state-limit"],
+)  # fmt: skip
 @pytest.mark.parametrize("jobs", ["1", "2"])
-def test_examples_give_the_output_of_before(capsys, monkeypatch, extra, golden, jobs):
+def test_example_tables_are_those_of_before(capsys, monkeypatch, extra, golden, jobs):
     monkeypatch.delenv("COLUMNS", raising=False)
     status, out, _ = run(capsys, "-p", POLICIES, "-e", EXAMPLES, "--at", EXAMPLES_AT, "-j", jobs,
                          *extra)  # fmt: skip
     assert status == 0
     assert out == (GOLDEN / golden).read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("fmt", ["json", "segments", "csv"])
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_examples_give_the_output_of_before(capsys, policies, fmt, jobs):
+    segments = fmt == "segments"
+    results = evaluate(policies, read_events(EXAMPLES, policies.status_map),
+                       parse_instant(EXAMPLES_AT), segments=segments)  # fmt: skip
+    expected = reference_csv(results) if fmt == "csv" else reference_json(results)
+    extra = ["-f", "json", "--segments"] if segments else ["-f", fmt]
+    status, out, _ = run(capsys, "-p", POLICIES, "-e", EXAMPLES, "--at", EXAMPLES_AT, "-j", jobs,
+                         *extra)  # fmt: skip
+    assert status == 0
+    assert out == expected
 
 
 def test_bad_lines_give_the_output_and_problems_of_before(capsys):
