@@ -394,3 +394,19 @@ def test_a_catch_all_agreement_measures_what_the_policy_does(generated):
             assert stints[-1].group == result.state.group  # the group holding it now
     assert compared > 2_000
     assert owned > 1_000
+
+
+@pytest.mark.parametrize("segments", [False, True])
+def test_the_fast_json_and_csv_write_what_the_dicts_say(tmp_path, segments):
+    from slaengine.report.csv import COLUMNS, ticket_rows
+    from slaengine.report.json import clock_to_dict, ticket_json, ticket_to_dict
+
+    policies = loads_policies(POLICY)
+    timelines = slaengine.read_events(Path(files(tmp_path)[1]))
+    [result] = slaengine.evaluate(policies, timelines, parse_instant(NOW), segments=segments)
+    assert json.loads(ticket_json(result)) == ticket_to_dict(result)
+    assert ticket_json(result) == json.dumps(ticket_to_dict(result), ensure_ascii=False)
+    for row, clock in zip(ticket_rows(result), result.clocks, strict=True):
+        written = dict(zip(COLUMNS, row, strict=True))
+        assert (written["agreement"], written["group"]) == (clock.agreement, clock.group)
+        assert written["metric"] == clock_to_dict(clock)["metric"]

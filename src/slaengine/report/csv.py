@@ -58,6 +58,8 @@ def ticket_rows(result: TicketResult) -> list[tuple[object, ...]]:
             clock.paused,
             clock.calendar,
             clock.agent,
+            clock.agreement,
+            clock.group,
         )
         for clock in result.clocks
     ]

@@ -170,6 +170,11 @@ def _clock_json(clock: ClockResult) -> str:
         f'"calendar": {_string(clock.calendar)}, "pauses": [{pauses}], '
         f'"agent": {_text(clock.agent)}, "alerts": [{alerts}]'
     )
+    # An agreement's clock and one counted per group say so, as in clock_to_dict.
+    if clock.agreement is not None:
+        text += f', "agreement": {_string(clock.agreement)}'
+    if clock.group is not None:
+        text += f', "group": {_string(clock.group)}'
     if clock.record is None:
         return text + "}"
     # --segments: rare and bulky; the record's dicts through the encoder.
