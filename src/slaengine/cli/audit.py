@@ -17,6 +17,7 @@ from rich.console import Console
 from slaengine.audit import PERIODS, AuditOptions, audit_file, parse_dimensions
 from slaengine.audit.periods import zone_of
 from slaengine.batches import partition_count
+from slaengine.batches.collector import collector_paused
 from slaengine.cli._options import (
     add_at,
     add_events,
@@ -158,7 +159,7 @@ def run(args: argparse.Namespace) -> int:
     show = sys.stderr.isatty()
     total = partition_count(args.events)
     try:
-        with _progress(show, total) as advance:
+        with collector_paused(), _progress(show, total) as advance:
             if args.scheduler:
                 from slaengine.distributed.cli import audit_on_scheduler
 
