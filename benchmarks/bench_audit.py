@@ -132,14 +132,20 @@ def _write_parquet(events: Path, target: Path) -> None:
 
 def audit_once(events: Path, jobs: int, at: str, policies: Path) -> tuple[float, int | None, int]:
     """Wall seconds, peak RSS in KiB (``None`` when unknown) and exit status of one audit."""
+    arguments = ["audit", "-p", str(policies), "-e", str(events), "--at", at, "--json"]
+    return timed([*arguments, "--jobs", str(jobs), "--tz", "Europe/Berlin"])
+
+
+def timed(arguments: list[str]) -> tuple[float, int | None, int]:
+    """Wall seconds, peak RSS in KiB (``None`` when unknown) and exit status of one
+    ``slaengine`` command (its output discarded); the peak is the largest process's."""
     slaengine = shutil.which("slaengine")
     command = (
         [slaengine]
-        if slaengine
+        if slaengine and not os.environ.get("PYTHONPATH")
         else [sys.executable, "-c", "import sys; from slaengine.cli import main; sys.exit(main())"]
     )
-    command += ["audit", "-p", str(policies), "-e", str(events), "--at", at, "--json"]
-    command += ["--jobs", str(jobs), "--tz", "Europe/Berlin"]
+    command += arguments
     timer = "/usr/bin/time"
     if os.path.exists(timer):
         command = [timer, "-v", *command]
@@ -152,7 +158,7 @@ def audit_once(events: Path, jobs: int, at: str, policies: Path) -> tuple[float,
     return seconds, int(found.group(1)) if found else None, done.returncode
 
 
-def _load() -> str:
+def load_average() -> str:
     """The 1-minute load average before a run (other work on the machine skews figures)."""
     try:
         return f"{os.getloadavg()[0]:.2f}"
@@ -199,7 +205,7 @@ def main() -> int:
         for jobs in args.jobs:
             runs = []
             for _ in range(max(1, args.repeat)):
-                load = _load()
+                load = load_average()
                 runs.append((*audit_once(source, jobs, at, args.policies), load))
             seconds, rss, status, load = min(runs, key=lambda run: run[0])
             median = statistics.median(run[0] for run in runs)

@@ -25,8 +25,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
-import re
 import shutil
 import subprocess
 import sys
@@ -34,9 +32,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench_audit import DAYS, POLICIES, START, converted, events_file, shuffled
+from bench_audit import DAYS, POLICIES, START, converted, events_file, load_average, shuffled, timed
 
-_RSS = re.compile(r"Maximum resident set size \(kbytes\): (\d+)")
 COMMANDS = ("audit", "whatif", "evaluate")
 
 
@@ -59,28 +56,6 @@ def command_line(name: str, events: Path, at: str, jobs: int, policies: Path) ->
     return ["evaluate", *common, "--format", "json"]
 
 
-def timed(arguments: list[str]) -> tuple[float, int | None, int]:
-    """Wall seconds, peak RSS in KiB (``None`` when unknown) and exit status of one run."""
-    command = [sys.executable, "-m", "slaengine", *arguments]
-    if os.path.exists("/usr/bin/time"):
-        command = ["/usr/bin/time", "-v", *command]
-    began = time.perf_counter()
-    done = subprocess.run(
-        command, check=False, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
-    )
-    seconds = time.perf_counter() - began
-    found = _RSS.search(done.stderr)
-    return seconds, int(found.group(1)) if found else None, done.returncode
-
-
-def load() -> str:
-    """The 1-minute load average, or ``?``."""
-    try:
-        return f"{os.getloadavg()[0]:.1f}"
-    except OSError:
-        return "?"
-
-
 def main() -> int:
     """Print the table; exit 1 when a command failed (exit status 2 or worse)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -96,7 +71,7 @@ def main() -> int:
     args = parser.parse_args()
     if shutil.which("nproc"):
         cores = subprocess.run(["nproc"], capture_output=True, text=True, check=False).stdout
-        print(f"cores: {cores.strip()}; load average now: {load()}")
+        print(f"cores: {cores.strip()}; load average now: {load_average()}")
     at = (START + dt.timedelta(days=DAYS)).strftime("%Y-%m-%dT%H:%M:%SZ")
     header = (f"{'tickets':>9} {'order':8} {'format':7} {'floor s':>8} {'command':14} "
               f"{'s':>8} {'x floor':>8} {'peak MiB':>9} {'load':>5}")  # fmt: skip
@@ -112,7 +87,7 @@ def main() -> int:
                 base = floor(lines)
                 for name in args.commands:
                     jobs = f" -j{args.jobs}" if name != "evaluate" else ""
-                    before = load()
+                    before = load_average()
                     seconds, rss, status = timed(
                         command_line(name, events, at, args.jobs, args.policies)
                     )

@@ -34,18 +34,23 @@ AT = "2025-12-03T16:00:00Z"
 BOUND = 300
 
 
-@pytest.fixture(scope="module")
-def scheduler() -> Iterator[str]:
-    """The address of a local cluster of two worker processes (a dead worker's task: one retry)."""
-    faulthandler.dump_traceback_later(BOUND, exit=True)
+def _two_workers() -> distributed.LocalCluster:
+    """A local cluster of two worker processes on 127.0.0.1 (a dead worker's task: one retry)."""
     with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
-        cluster = distributed.LocalCluster(
+        return distributed.LocalCluster(
             n_workers=2,
             threads_per_worker=1,
             processes=True,
             host="127.0.0.1",
             dashboard_address="127.0.0.1:0",  # None means the default port 8787
         )
+
+
+@pytest.fixture(scope="module")
+def scheduler() -> Iterator[str]:
+    """The address of the module's cluster (:func:`_two_workers`)."""
+    faulthandler.dump_traceback_later(BOUND, exit=True)
+    cluster = _two_workers()
     try:
         yield cluster.scheduler_address
     finally:
@@ -217,14 +222,7 @@ def _own_cluster() -> Iterator[distributed.Client]:
     me = psutil.Process()
     before = {child.pid for child in me.children(recursive=True)}
     client = None
-    with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
-        cluster = distributed.LocalCluster(
-            n_workers=2,
-            threads_per_worker=1,
-            processes=True,
-            host="127.0.0.1",
-            dashboard_address="127.0.0.1:0",
-        )
+    cluster = _two_workers()
     try:
         client = distributed.Client(cluster, set_as_default=False)
         client.wait_for_workers(2, timeout=60)
