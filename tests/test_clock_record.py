@@ -138,6 +138,62 @@ def test_generated_tickets_under_every_preset(generated, name):
     assert ("closed" in reasons) is (name != "plain-24x7")
 
 
+# Metrics defined in YAML, on what generated tickets do: assignments, status conditions,
+# tags and fields set at creation, reopens.
+DEFINED = """
+metrics:
+  time_to_own: {start: created, stop: assigned}
+  on_hold_time:
+    start: {status: on_hold}
+    stop: {not: {status: on_hold}}
+    repeat: true
+  waiting:
+    start: customer_message
+    stop: agent_reply
+    cancel: solved
+    repeat: true
+    pause: [{tag: vip}, pending]
+  handling:
+    start: {not: {status: new}}
+    stop: solved
+    on_reopen: resume
+    when_solved: pause
+    pause: {field: {plan: [free, pro]}}
+"""
+DEFINED_METRICS = """
+    metrics:
+      time_to_own: {targets: 2h, warn_at: [50%]}
+      on_hold_time: {targets: 8h}
+      waiting: {targets: 1h}
+      handling:
+        targets: 3 working days
+        pause_when: [{group: billing}]
+        hide_when: [on_hold]
+      resolution: {targets: 24h, pause_when: [pending, {tag: vip}]}
+"""
+
+
+@pytest.mark.parametrize("rules", ["", "    precision: minutes\n"], ids=["seconds", "minutes"])
+def test_defined_metrics_on_generated_tickets(generated, rules):
+    text = _policy("defined", rules + DEFINED_METRICS).replace("\npolicies:", DEFINED + "policies:")
+    policies = loads_policies(text, "defined.yaml")
+    reasons: set[str] = set()
+    metrics: set[str] = set()
+    conditions: set[str | None] = set()
+    for instant in INSTANTS:
+        now = slaengine.engine.as_epoch(instant)
+        results = slaengine.evaluate(policies, generated, now, segments=True)
+        assert check_all(results, now) > TICKETS
+        for result in results:
+            for clock in result.clocks:
+                metrics.add(clock.metric)
+                reasons |= {s.reason for s in clock.record.segments}
+                conditions |= {s.condition for s in clock.record.segments}
+    assert metrics == {"time_to_own", "on_hold_time", "waiting", "handling", "resolution"}
+    assert {"running", "hidden", "closed", "paused", "stopped"} <= reasons
+    assert {"tag vip", "group billing", "field plan free, pro"} <= conditions
+
+
 def test_rules_policy_records_every_kind_of_segment(generated):
     policies = loads_policies(POLICIES["rules"], "rules.yaml")
     reasons: set[str] = set()

@@ -590,6 +590,32 @@ def test_when_solved_pause_while_still_solved():
     ]
 
 
+def test_when_solved_pause_stopped_while_still_solved():
+    """A customer message to the solved ticket supersedes the paused update clock: the note
+    names the stop, not a reopen."""
+    explanation = _explain(
+        "policies:\n  - name: p\n    metrics:\n"
+        "      next_response: {targets: 1h}\n"
+        "      periodic_update: {targets: 2h, when_solved: pause, customer_message_stops: true}\n",
+        [
+            _created(D + "09:00:00Z"),
+            _message(D + "09:10:00Z", "agent", "lea"),
+            _status(D + "09:30:00Z", "solved"),
+            _message(D + "09:40:00Z", "customer"),
+            _status(D + "10:00:00Z", "open"),
+        ],
+        D + "10:30:00Z",
+    )
+    update = _clock(explanation, "periodic_update")
+    assert (update.clock.state, update.clock.stop_reason) == ("cancelled", "superseded")
+    assert _notes(update) == [
+        "ticket solved at 2025-12-01T09:30:00Z: with when_solved: pause the clock was paused, "
+        "not stopped, until it stopped at 2025-12-01T09:40:00Z, the ticket still solved"
+    ]
+    assert update.stop_text == "the customer wrote; next_response #1 took over"
+    assert _clock(explanation, "next_response").clock.start == parse_instant(D + "10:00:00Z")
+
+
 # -- hide_when -------------------------------------------------------------------------------
 
 

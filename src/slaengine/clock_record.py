@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from slaengine.calendar import BusinessCalendar
+from slaengine.clock_triggers import Held
 from slaengine.clock_walk import RawClock, RuleFacts
 from slaengine.timeline import PRIORITIES, Event
 from slaengine.vocabulary import SegmentReason
@@ -32,7 +33,8 @@ class Rule(StrEnum):
 class Segment:
     """A real-time stretch ``[start, end)`` of a clock's span with one reason.
 
-    ``status`` is the ticket status that paused, stopped or hid the clock. ``event`` is
+    ``status`` is the ticket status that paused, stopped or hid the clock; ``condition``
+    the pause condition (a tag, group or field) that paused it when no status did. ``event`` is
     the event at ``start`` that began the segment (its ``line`` is the file line when
     known); ``rule`` is set instead when a rule began it (open hours, a deferred start,
     whole minutes), and with ``event`` when a rule moved the event's instant.
@@ -44,6 +46,7 @@ class Segment:
     status: str | None = None
     event: Event | None = None
     rule: Rule | None = None
+    condition: str | None = None  # the pause condition that held (pause: {tag: x})
 
     @property
     def counted(self) -> bool:
@@ -158,6 +161,7 @@ class _Builder:
     pausing: frozenset[str]
     hide_when: frozenset[str]
     out: list[Segment]
+    conditions: Sequence[Held] = ()
 
     def add(self, segment: Segment) -> None:
         if segment.end <= segment.start:
@@ -168,9 +172,16 @@ class _Builder:
             and last.end == segment.start
             and last.reason == segment.reason
             and last.status == segment.status
+            and last.condition == segment.condition
         ):
             self.out[-1] = Segment(
-                last.start, segment.end, last.reason, last.status, last.event, last.rule
+                last.start,
+                segment.end,
+                last.reason,
+                last.status,
+                last.event,
+                last.rule,
+                last.condition,
             )
         else:
             self.out.append(segment)
@@ -179,7 +190,29 @@ class _Builder:
         """Status change instants strictly inside ``(a, b)``."""
         lo = bisect.bisect_right(self.statuses, a, key=lambda c: c[0])
         hi = bisect.bisect_left(self.statuses, b, key=lambda c: c[0])
-        return sorted({at for at, _, _ in self.statuses[lo:hi]})
+        found = {at for at, _, _ in self.statuses[lo:hi]}
+        for start, end, *_rest in self.conditions:
+            found.update(t for t in (start, end) if a < t < b)
+        return sorted(found)
+
+    def condition_at(self, t: int) -> str | None:
+        """The pause condition holding at ``t``, if any."""
+        for start, end, text, *_events in self.conditions:
+            if start <= t and (end == -1 or t < end):
+                return text
+        return None
+
+    def event_at(self, t: int) -> Event:
+        """The event that changed what holds at ``t``: a status change at ``t``, else the
+        update that set or cleared a pause condition at ``t``, else the status in force."""
+        _status, event = _status_at(self.statuses, t)
+        if event.at != t:
+            for start, end, _text, began, ended in self.conditions:
+                if start == t:
+                    return began
+                if end == t and ended is not None:
+                    return ended
+        return event
 
     def running(self, a: int, b: int, event: Event | None, rule: Rule | None) -> None:
         """Switched on and not paused: counted in open hours, split where hiding changes."""
@@ -212,14 +245,21 @@ class _Builder:
         pieces = [a, *self.cuts(a, b), b]
         for i in range(len(pieces) - 1):
             p_a, p_b = pieces[i], pieces[i + 1]
-            status, status_event = _status_at(self.statuses, p_a)
-            if reason == SegmentReason.PAUSED and status not in self.pausing:
-                # Whole-minute pauses start before the status change: name the one that follows.
-                following, _ = _status_at(self.statuses, p_b)
-                status = following if following in self.pausing else status
+            in_force, status_event = _status_at(self.statuses, p_a)
+            status: str | None = in_force
+            condition = None
+            if reason == SegmentReason.PAUSED and in_force not in self.pausing:
+                condition = self.condition_at(p_a) if self.conditions else None
+                if condition is not None:
+                    status = None  # paused by the condition, not by the status
+                else:
+                    # Whole-minute pauses start before the status change: name the one
+                    # that follows.
+                    following, _ = _status_at(self.statuses, p_b)
+                    status = following if following in self.pausing else in_force
             if i > 0:
-                event, rule = status_event, None
-            self.add(Segment(p_a, p_b, reason, status, event, rule))
+                event, rule = self.event_at(p_a) if self.conditions else status_event, None
+            self.add(Segment(p_a, p_b, reason, status, event, rule, condition))
 
 
 def build_record(
@@ -232,6 +272,7 @@ def build_record(
     pausing: frozenset[str],
     uncounted: int,
     adjustments: Sequence[Adjustment] = (),
+    conditions: Sequence[Held] = (),
 ) -> ClockRecord:
     """The record of ``raw`` measured with ``pauses`` (end -1: still paused) at ``now``.
 
@@ -239,6 +280,7 @@ def build_record(
     order (the created one first) and ``priority_events`` the updates that set the later
     ones. ``pausing`` are the statuses that paused the clock; ``uncounted`` are running
     seconds that ``precision: minutes`` dropped (taken from the end of the counted time).
+    ``conditions`` are the intervals in which a pause condition held, with its text.
     """
     windows = raw.windows
     calendar: BusinessCalendar = raw.metric.calendar
@@ -268,7 +310,7 @@ def build_record(
             ignored_reopen,
             moved_from,
         )
-    builder = _Builder(calendar, statuses, pausing, hide_when, [])
+    builder = _Builder(calendar, statuses, pausing, hide_when, [], conditions)
     previous_end = start
     for index, (window_start, window_end) in enumerate(windows):
         b = now if window_end == -1 else window_end
@@ -285,10 +327,10 @@ def build_record(
                 continue
             if pause_start > a:
                 builder.running(a, pause_start, event, rule)
-                event, rule = _status_at(statuses, pause_start)[1], None
+                event, rule = builder.event_at(pause_start), None
             builder.held(SegmentReason.PAUSED, max(a, pause_start), min(p_end, b), event, rule)
             a = max(a, p_end)
-            event, rule = _status_at(statuses, p_end)[1] if p_end < b else None, None
+            event, rule = builder.event_at(p_end) if p_end < b else None, None
         if b > a:
             builder.running(a, b, event, rule)
         previous_end = b

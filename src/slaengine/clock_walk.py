@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from slaengine.clock_triggers import TriggerMachine
 from slaengine.policy.model import (
     AGENT,
     ANY_OUTGOING,
@@ -183,6 +184,8 @@ class _Plan:
     # Only a deferred start can be answered before it starts (see _off); without one the
     # clocks are switched off directly, saving a call per stop.
     off: Callable[..., None]
+    # Metrics defined in YAML: the trigger machine runs them (None when there are none).
+    defined: tuple[MetricPolicy, ...] | None
 
 
 _PLANS: dict[int, tuple[Policy, _Plan]] = {}
@@ -192,28 +195,30 @@ def _plan(policy: Policy) -> _Plan:
     cached = _PLANS.get(id(policy))
     if cached is not None and cached[0] is policy:
         return cached[1]
-    by_kind: dict[str, MetricPolicy] = {m.kind: m for m in policy.metrics}
+    # The built-in definitions, by name; their settings give the walk's switches.
+    by_kind: dict[str, MetricPolicy] = {m.kind: m for m in policy.metrics if m.definition.builtin}
     fr = by_kind.get(FIRST_RESPONSE)
     nr = by_kind.get(NEXT_RESPONSE)
     pu = by_kind.get(PERIODIC_UPDATE)
     res = by_kind.get(RESOLUTION)
     bots = policy.bot_replies_count
-    deferred = any(m.starts == FIRST_BUSINESS_MINUTE for m in policy.metrics)
+    deferred = any(m.definition.starts == FIRST_BUSINESS_MINUTE for m in policy.metrics)
     plan = _Plan(
         fr,
         nr,
         pu,
         res,
         bots,
-        _fulfilment(fr.fulfilled_by, bots) if fr is not None else None,
-        _fulfilment(nr.fulfilled_by, bots) if nr is not None else None,
-        _fulfilment(pu.fulfilled_by, bots) if pu is not None else None,
-        fr is not None and fr.fulfilled_by == ASSIGNMENT,
-        pu is not None and pu.customer_message_stops,
-        nr is not None and nr.counts_from == LATEST_CUSTOMER_MESSAGE,
-        fr is not None and fr.starts == FIRST_BUSINESS_MINUTE,
-        res is not None and res.starts == FIRST_BUSINESS_MINUTE,
+        _fulfilment(fr.definition.fulfilled_by, bots) if fr is not None else None,
+        _fulfilment(nr.definition.fulfilled_by, bots) if nr is not None else None,
+        _fulfilment(pu.definition.fulfilled_by, bots) if pu is not None else None,
+        fr is not None and fr.definition.fulfilled_by == ASSIGNMENT,
+        pu is not None and pu.definition.hands_over,
+        nr is not None and nr.definition.counts_from == LATEST_CUSTOMER_MESSAGE,
+        fr is not None and fr.definition.starts == FIRST_BUSINESS_MINUTE,
+        res is not None and res.definition.starts == FIRST_BUSINESS_MINUTE,
         _off if deferred else RawClock.switch_off,
+        tuple(m for m in policy.metrics if not m.definition.builtin) or None,
     )
     if len(_PLANS) > 1024:  # policies are few; a long-lived process may load new sets
         _PLANS.clear()
@@ -253,11 +258,20 @@ def walk(events: Sequence[Event], policy: Policy) -> Walk:
         raws.append(raw)
         return raw
 
+    def new_clock(metric: MetricPolicy, number: int, at: int, event: Event) -> RawClock:
+        raw = RawClock(metric, number, [[at, -1]], event)
+        raws.append(raw)
+        return raw
+
+    machine = (
+        TriggerMachine(plan.defined, created, bots, new_clock) if plan.defined is not None else None
+    )
+
     fr: RawClock | None = None
     if (
         fr_metric is not None
         and not stopped
-        and (fr_metric.staff_created or not staff_created(events))
+        and (fr_metric.definition.staff_created or not staff_created(events))
     ):
         at = policy.calendar.next_open(created.at) if plan.fr_deferred else created.at
         fr = start(fr_metric, at, created)
@@ -274,8 +288,11 @@ def walk(events: Sequence[Event], policy: Policy) -> Walk:
     fr_owns, supersedes, latest = plan.fr_owns, plan.supersedes, plan.latest
     answered = False  # a message that fulfils next_response has been written
     waiting_on_reopen = False  # a customer wrote while the ticket was solved or closed
+    handed_over: RawClock | None = None  # superseded while solved; next_response takes over
 
     for event in events[1:]:
+        if machine is not None:
+            machine.feed(event, len(priorities))
         kind = event.type
         at = event.at
         if kind == "message":
@@ -284,15 +301,20 @@ def walk(events: Sequence[Event], policy: Policy) -> Walk:
                 if not event.public:
                     continue
                 if stopped:
-                    # Written to a solved ticket: the customer waits once it reopens.
-                    waiting_on_reopen = True
-                    continue
+                    # Written to a solved ticket after the first reply: the customer waits
+                    # once it reopens (before the first reply the wait is first_response's).
+                    waiting_on_reopen = waiting_on_reopen or answered
                 superseded = None
+                # A response clock runs on while solved only under when_solved: pause; the
+                # message acts on it as on an open ticket.
                 if supersedes and pu is not None and pu.running:
                     off(pu, at, SUPERSEDED, len(priorities), event)
                     superseded = pu
                 if nr_metric is not None and answered:
                     if nr is None or not nr.running:
+                        if stopped:  # no clock starts on a solved ticket: at the reopen
+                            handed_over = superseded or handed_over
+                            continue
                         nr = start(nr_metric, at, event)
                     elif latest:
                         facts = nr.rule_facts()
@@ -313,6 +335,8 @@ def walk(events: Sequence[Event], policy: Policy) -> Walk:
                 off(fr, at, FULFILLED, len(priorities), event, event.agent)
             if nr_metric is not None and (reply if nr_test is None else nr_test(event)):
                 answered = True
+                waiting_on_reopen = False  # answered while solved: nobody waits at the reopen
+                handed_over = None
                 if nr is not None and nr.running:
                     off(nr, at, FULFILLED, len(priorities), event, event.agent)
             if pu_metric is not None and (reply if pu_test is None else pu_test(event)):
@@ -325,7 +349,11 @@ def walk(events: Sequence[Event], policy: Policy) -> Walk:
             now_stopped = new_status in STOPPED_STATUSES
             if now_stopped and not stopped:
                 for raw in (fr, nr, pu):
-                    if raw is not None and raw.running and raw.metric.when_solved == STOP:
+                    if (
+                        raw is not None
+                        and raw.running
+                        and raw.metric.definition.when_solved == STOP
+                    ):
                         off(raw, at, SOLVED, len(priorities), event)
                 if res is not None and res.running:
                     off(res, at, SOLVED, len(priorities), event)
@@ -334,19 +362,17 @@ def walk(events: Sequence[Event], policy: Policy) -> Walk:
                     pass
                 elif res is None:
                     res = start(res_metric, at, event)
-                elif not res.running and res_metric.on_reopen == RESUME:
+                elif not res.running and res_metric.definition.on_reopen == RESUME:
                     res.switch_on(at, event)
                 elif not res.running:
                     facts = res.rule_facts()  # on_reopen: stays_met
                     facts.ignored_reopen = facts.ignored_reopen or event
-                if (
-                    waiting_on_reopen
-                    and answered
-                    and nr_metric is not None
-                    and (nr is None or not nr.running)
-                ):
+                if waiting_on_reopen and nr_metric is not None and (nr is None or not nr.running):
                     nr = start(nr_metric, at, event)
+                    if handed_over is not None:
+                        handed_over.rule_facts().taken_over_by = nr.number
                 waiting_on_reopen = False
+                handed_over = None
             stopped = now_stopped
             if new_status != status:
                 statuses.append((at, new_status, event))

@@ -14,12 +14,14 @@ from typing import Final
 
 from slaengine.calendar import BusinessCalendar
 from slaengine.clock_record import Adjustment, ClockRecord, Rule, build_record
+from slaengine.clock_triggers import Held, condition_intervals
 from slaengine.clock_walk import RawClock, StatusChange, message_fulfils, walk
+from slaengine.policy.definition import StateCondition
 from slaengine.policy.model import (
+    ESCALATION,
     MINUTES,
     NEXT_OPENING,
     PAUSE,
-    RESOLUTION,
     MetricPolicy,
     Policy,
 )
@@ -116,6 +118,24 @@ def _pause_intervals(
     return out
 
 
+_NOTHING_HELD: Final[list[Held]] = []  # shared, never changed
+
+
+def _union(a: Sequence[tuple[int, int]], b: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The union of two lists of intervals (end -1: open), in order, overlaps joined."""
+    if not b:
+        return list(a)
+    forever = 1 << 62
+    joined: list[list[int]] = []
+    for start, end in sorted([*a, *b]):
+        stop = forever if end == -1 else end
+        if joined and start <= joined[-1][1]:
+            joined[-1][1] = max(joined[-1][1], stop)
+        else:
+            joined.append([start, stop])
+    return [(start, -1 if stop == forever else stop) for start, stop in joined]
+
+
 def _segments(
     windows: Sequence[list[int]], pauses: Sequence[tuple[int, int]], now: int
 ) -> tuple[list[tuple[int, int]], list[tuple[int, int | None]]]:
@@ -184,11 +204,13 @@ def _measure(
     if metric.alerts:
         spans = segments if segments is not None else [(start, end)]
         project = running and not paused_now
+        # A clock whose deferred start is still ahead projects its points from that start.
+        origin = max(end, start)
         alerts = tuple(
             Alert(
                 rule.kind,
                 rule.level,
-                _reached(calendar, spans, rule.threshold(target), end, elapsed, project),
+                _reached(calendar, spans, rule.threshold(target), origin, elapsed, project),
                 rule.notify,
             )
             for rule in metric.alerts
@@ -198,10 +220,12 @@ def _measure(
         state = BREACHED
     elif running:
         state = PAUSED if paused_now else ACTIVE
-    elif raw.stop_reason == FULFILLED or metric.kind == RESOLUTION:
+    elif raw.stop_reason == FULFILLED or metric.solve_fulfils:
         state = ACHIEVED
     else:
         state = CANCELLED
+    if alerts and not running and state != BREACHED:
+        alerts = _unreached_escalations(alerts)
     return ClockResult(
         metric.kind,
         raw.number,
@@ -218,6 +242,15 @@ def _measure(
         tuple(used_pauses),
         raw.agent,
         alerts,
+    )
+
+
+def _unreached_escalations(alerts: tuple[Alert, ...]) -> tuple[Alert, ...]:
+    """``alerts`` of a clock that stopped without breaching: it reached no escalation, not
+    even ``after: 0m`` when it stopped with exactly its target (a breach needs a second more)."""
+    return tuple(
+        Alert(alert.kind, alert.level, None, alert.notify) if alert.kind == ESCALATION else alert
+        for alert in alerts
     )
 
 
@@ -282,13 +315,18 @@ def run_clocks(
 
 
 def _state(
-    elapsed: int, target: int, running: bool, paused_now: bool, stop_reason: str | None, kind: str
+    elapsed: int,
+    target: int,
+    running: bool,
+    paused_now: bool,
+    stop_reason: str | None,
+    solve_fulfils: bool,
 ) -> str:
     if elapsed > target:
         return BREACHED
     if running:
         return PAUSED if paused_now else ACTIVE
-    if stop_reason == FULFILLED or kind == RESOLUTION:
+    if stop_reason == FULFILLED or solve_fulfils:
         return ACHIEVED
     return CANCELLED
 
@@ -299,16 +337,26 @@ def _run_with_rules(
     raws, statuses, priorities, priority_events = walk(events, policy)
     minutes = policy.precision == MINUTES
     status_now = statuses[-1][1]
-    pause_cache: dict[frozenset[str], list[tuple[int, int]]] = {}
+    pause_cache: dict[
+        frozenset[str] | tuple[frozenset[str], tuple[StateCondition, ...]],
+        tuple[list[tuple[int, int]], list[Held]],
+    ] = {}
     results: list[ClockResult] = []
     for metric in policy.metrics:
         pause_when = metric.pause_when
         if metric.when_solved == PAUSE:
             pause_when = pause_when | STOPPED_STATUSES
-        pauses = pause_cache.get(pause_when)
-        if pauses is None:
+        conditions = metric.pause_conditions
+        # The statuses alone key the common case: a frozenset caches its hash.
+        key = (pause_when, conditions) if conditions else pause_when
+        cached = pause_cache.get(key)
+        if cached is None:
             paused = len(statuses) > 1 or statuses[0][1] in pause_when
             pauses = _pause_intervals(statuses, pause_when) if paused else []
+            held: list[Held] = _NOTHING_HELD
+            if conditions:
+                held = condition_intervals(events, conditions)
+                pauses = _union(pauses, [(h[0], h[1]) for h in held])
             if minutes:
                 # Pauses are cut at whole minutes, like the time they interrupt.
                 pauses = [
@@ -316,7 +364,8 @@ def _run_with_rules(
                     for a, b in pauses
                     if b == -1 or b - b % 60 > a - a % 60
                 ]
-            pause_cache[pause_when] = pauses
+            cached = pause_cache[key] = (pauses, held)
+        pauses, held = cached
         for raw in raws:
             if raw.metric is not metric:
                 continue
@@ -339,6 +388,7 @@ def _run_with_rules(
                     pause_when,
                     uncounted,
                     adjustments,
+                    held,
                 )
             results.append(result)
     return results
@@ -374,8 +424,15 @@ def _apply_rules(
         result.elapsed, result.paused = elapsed, paused
         paused_now = running and bool(pauses) and pauses[-1][1] == -1
         result.state = _state(
-            result.elapsed, result.target, running, paused_now, raw.stop_reason, metric.kind
+            result.elapsed,
+            result.target,
+            running,
+            paused_now,
+            raw.stop_reason,
+            metric.solve_fulfils,
         )
+        if not running and result.state != BREACHED and result.alerts:
+            result.alerts = _unreached_escalations(result.alerts)  # whole minutes: not over
     if running and status_now in metric.hide_when:
         # The deadline is hidden in this status; its time still counts.
         if adjustments is not None:

@@ -235,6 +235,17 @@ def segment_notes(
                         (start,),
                     )
                 )
+            elif index == len(segments) - 1:
+                # The clock stopped (a reply, a superseding message) while still solved.
+                notes.append(
+                    Note(
+                        "when_solved_pause",
+                        f"ticket {status} at {{0}}: with when_solved: pause the clock was "
+                        "paused, not stopped, until it stopped at {1}, the ticket still "
+                        f"{status}",
+                        (start, end),
+                    )
+                )
             else:
                 notes.append(
                     Note(

@@ -18,7 +18,7 @@ from slaengine.actions import Action
 from slaengine.calendar import format_utc
 from slaengine.clocks import ACHIEVED, ACTIVE, BREACHED, ClockResult
 from slaengine.engine import TicketResult
-from slaengine.policy.model import ESCALATION, WARNING
+from slaengine.policy.model import ESCALATION, MINUTES, WARNING
 from slaengine.timeline import parse_instant
 
 BREACH: Final = "breach"
@@ -176,18 +176,36 @@ def reached(result: TicketResult, now: int) -> list[Notification]:
     return found
 
 
+def _breaches_at(result: TicketResult, clock: ClockResult) -> int | None:
+    """When a running clock that has counted exactly its target breaches under
+    ``precision: minutes``: once its whole-minute count is over the target (``None``
+    under whole seconds, where it breaches a second after its due instant)."""
+    policy = result.policy
+    if policy is None or policy.precision != MINUTES or clock.due is None:
+        return None
+    metric = next((m for m in policy.metrics if m.kind == clock.metric), None)
+    if metric is None:  # pragma: no cover - every clock comes from one of its policy's metrics
+        return None
+    return metric.calendar.add(clock.due, 60 * (clock.target // 60 + 1) - clock.target)
+
+
 def next_point(result: TicketResult, now: int) -> int | None:
     """The earliest instant after ``now`` at which ``result`` may reach another point.
 
     ``None`` when nothing more will happen without a new event (every clock
     stopped or paused). The live engine re-evaluates the ticket then.
     """
-    later = [
-        max(point.at, now + 1)
-        for clock in result.clocks
-        for point in _points(result, clock)
-        if not _is_reached(point, clock, now)
-    ]
+    later = []
+    for clock in result.clocks:
+        for point in _points(result, clock):
+            if _is_reached(point, clock, now):
+                continue
+            wake = max(point.at, now + 1)
+            if point.at <= now and clock.state == ACTIVE:
+                # A breach or escalation waiting for the clock to go over its target.
+                breach = _breaches_at(result, clock)
+                wake = wake if breach is None else max(wake, breach)
+            later.append(wake)
     return min(later) if later else None
 
 

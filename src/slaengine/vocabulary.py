@@ -28,6 +28,7 @@ class StopReason(StrEnum):
     # A customer message ended a periodic_update that hands over to next_response
     # (``customer_message_stops``): the customer now waits for an answer instead.
     SUPERSEDED = "superseded"
+    CANCELLED = "cancelled"  # a cancel trigger of a metric defined in YAML stopped it
 
 
 class MetricKind(StrEnum):
@@ -45,7 +46,7 @@ class SegmentReason(StrEnum):
     RUNNING = "running"  # counted: open hours, not paused
     HIDDEN = "hidden"  # counted, but the deadline is hidden in this status (hide_when)
     CLOSED = "closed"  # not counted: outside the calendar's open hours
-    PAUSED = "paused"  # not counted: paused by a status (pause_when, when_solved: pause)
+    PAUSED = "paused"  # not counted: paused by a status or condition (pause_when, when_solved)
     STOPPED = "stopped"  # not counted: solved or closed until a reopen resumed the clock
     NOT_STARTED = "not_started"  # not counted: before a deferred start (first business minute)
     ROUNDED = "rounded"  # not counted: the part-minute that precision: minutes drops

@@ -9,6 +9,7 @@ from typing import Any, Final
 
 from slaengine.actions import Action
 from slaengine.calendar import BusinessCalendar
+from slaengine.policy.definition import MetricDefinition, StateCondition, builtin_definition
 from slaengine.spikes import SpikeRule
 from slaengine.timeline import TicketState
 from slaengine.vocabulary import MetricKind
@@ -241,7 +242,12 @@ class AlertRule:
 
 @dataclass(frozen=True, slots=True)
 class MetricPolicy:
-    """One metric's promise within a policy: targets per priority, pauses, calendar."""
+    """One metric's promise within a policy: targets per priority, pauses, calendar.
+
+    ``kind`` is the metric's name: a built-in one, or one defined under a policy file's
+    top-level ``metrics:`` (then ``custom`` is its definition). ``definition`` is what the
+    clock walk reads: ``custom``, or the built-in definition under this metric's rules.
+    """
 
     kind: str
     targets: Mapping[str, int]  # priority -> seconds of business time
@@ -258,12 +264,39 @@ class MetricPolicy:
     when_solved: str = STOP
     on_reopen: str = RESUME
     hide_when: frozenset[str] = frozenset()
+    # Conditions on tags, group, fields... that pause the clock while one holds.
+    pause_conditions: tuple[StateCondition, ...] = ()
+    custom: MetricDefinition | None = None
+    definition: MetricDefinition = field(init=False, compare=False, repr=False)
+    # True when a solve meets the metric (resolution); read per clock measured.
+    solve_fulfils: bool = field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        definition = self.custom
+        if definition is None:
+            definition = builtin_definition(
+                self.kind,
+                {
+                    "fulfilled_by": self.fulfilled_by,
+                    "starts": self.starts,
+                    "staff_created": self.staff_created,
+                    "counts_from": self.counts_from,
+                    "customer_message_stops": self.customer_message_stops,
+                    "when_solved": self.when_solved,
+                    "on_reopen": self.on_reopen,
+                },
+            )
+        object.__setattr__(self, "definition", definition)
+        object.__setattr__(self, "solve_fulfils", definition.solve_fulfils)
 
     @property
     def has_rules(self) -> bool:
-        """True when any clock rule differs from the default."""
+        """True when any clock rule differs from the default (a defined metric, a pause
+        on a condition: the clocks take their general path)."""
         return (
-            self.fulfilled_by != PUBLIC_AGENT
+            self.custom is not None
+            or bool(self.pause_conditions)
+            or self.fulfilled_by != PUBLIC_AGENT
             or self.starts != AT_CREATION
             or not self.staff_created
             or self.counts_from != OLDEST_UNANSWERED

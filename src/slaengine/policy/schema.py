@@ -12,11 +12,21 @@ from __future__ import annotations
 import json
 from typing import Any, Final
 
-from slaengine.actions import ADD_TAG, ASSIGN, INTERNAL_NOTE, SET_PRIORITY
+from slaengine.policy.schema_metrics import (
+    _PRIORITIES,
+    _STATUSES,
+    BUILTIN_METRICS,
+    METRIC_NAME_PATTERN,
+    _choice,
+    _metric,
+    _notify,
+    _one_or_many,
+    _text,
+    condition_schema,
+    defined_metric_schema,
+    definition_schema,
+)
 
-_PRIORITIES: Final = ("urgent", "high", "normal", "low")
-_STATUSES: Final = ("new", "open", "pending", "on_hold", "solved", "closed")
-_PAUSABLE: Final = ("new", "open", "pending", "on_hold")
 _WEEKDAYS: Final = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
@@ -32,13 +42,6 @@ DURATION_PATTERN: Final = (
     r"^\s*(?=[^1-9]*[1-9])(?:\d+|(?:\d+\s*[hH])?\s*(?:\d+\s*[mM](?:[iI][nN])?)?\s*"
     r"(?:\d+\s*[sS])?)\s*$"
 )
-# An escalation's 'after': a duration, or zero (at the breach) written 0, 0m, 0h or 0s.
-AFTER_PATTERN: Final = (
-    r"^\s*(?:0\s*[hHmMsS]?|(?=[^1-9]*[1-9])(?:\d+|(?:\d+\s*[hH])?\s*(?:\d+\s*[mM](?:[iI][nN])?)?\s*"
-    r"(?:\d+\s*[sS])?))\s*$"
-)
-# A warning: a share of the target from 1% to 99%.
-PERCENT_PATTERN: Final = r"^\s*(?:[1-9]|[1-9]\d)\s*%\s*$"
 _TIME: Final = r"(?:[01]?\d|2[0-3]):[0-5]\d"
 # An open interval HH:MM-HH:MM; 24:00 only as an end; an end not after the start runs overnight.
 INTERVAL_PATTERN: Final = rf"^\s*{_TIME}\s*-\s*(?:{_TIME}|24:00)\s*$"
@@ -56,18 +59,6 @@ MONTH_DAY_PATTERN: Final = r"^\s*\d{1,2}-\d{1,2}\s*$"
 # A timestamp with a UTC offset (the loader checks it fully).
 TIMESTAMP_PATTERN: Final = r"^\s*\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}.*([Zz]|[+-]\d{2}:?\d{2})\s*$"
 _PRESETS: Final = ("slaengine", "zendesk", "zammad", "rt", "znuny", "glpi", "chatwoot")
-
-
-def _text(description: str) -> dict[str, Any]:
-    # The loader reads numbers as text where it expects text (a group named 42).
-    return {"description": description, "type": ["string", "number"]}
-
-
-def _one_or_many(item: dict[str, Any], description: str, min_items: int = 0) -> dict[str, Any]:
-    many: dict[str, Any] = {"type": "array", "items": item}
-    if min_items:
-        many["minItems"] = min_items
-    return {"description": description, "anyOf": [item, many]}
 
 
 def _duration() -> dict[str, Any]:
@@ -256,167 +247,6 @@ def _match() -> dict[str, Any]:
     return match
 
 
-def _choice(description: str, values: tuple[str, ...]) -> dict[str, Any]:
-    return {"description": description, "enum": list(values)}
-
-
-_RULES: Final[dict[str, dict[str, Any]]] = {
-    "fulfilled_by": _choice(
-        "What fulfils this response metric.",
-        ("public_agent", "agent", "not_requester", "any_outgoing", "assignment"),
-    ),
-    "starts": _choice(
-        "When the clock starts: at creation or at the policy calendar's first open instant.",
-        ("created", "first_business_minute"),
-    ),
-    "staff_created": _choice(
-        "exempt: no first_response on tickets whose first public message is not the customer's.",
-        ("measured", "exempt"),
-    ),
-    "counts_from": _choice(
-        "The customer message a next_response instance counts from.",
-        ("oldest_unanswered", "latest_customer_message"),
-    ),
-    "customer_message_stops": {
-        "description": "true: a customer message stops the running periodic_update.",
-        "type": "boolean",
-    },
-    "when_solved": _choice("What solving does to a running response clock.", ("stop", "pause")),
-    "on_reopen": _choice(
-        "What a reopen does to the stopped resolution clock.", ("resume", "stays_met")
-    ),
-}
-# The metrics each rule applies to.
-_RULE_METRICS: Final[dict[str, tuple[str, ...]]] = {
-    "fulfilled_by": ("first_response", "next_response", "periodic_update"),
-    "starts": ("first_response", "resolution"),
-    "staff_created": ("first_response",),
-    "counts_from": ("next_response",),
-    "customer_message_stops": ("periodic_update",),
-    "when_solved": ("first_response", "next_response", "periodic_update"),
-    "on_reopen": ("resolution",),
-}
-
-
-def _metric(kind: str, what: str) -> dict[str, Any]:
-    targets = {
-        "description": "Target per priority (all four), or one duration for all.",
-        "anyOf": [
-            {"$ref": "#/$defs/target"},
-            {
-                "type": "object",
-                "additionalProperties": False,
-                "required": list(_PRIORITIES),
-                "properties": {
-                    p: {"$ref": "#/$defs/target", "description": f"Target for {p} tickets."}
-                    for p in _PRIORITIES
-                },
-            },
-        ],
-    }
-    return {
-        "description": f"{kind}: {what}",
-        "type": "object",
-        "additionalProperties": False,
-        "required": ["targets"],
-        "properties": {
-            "targets": targets,
-            "pause_when": _one_or_many(
-                {"description": "A status.", "enum": list(_PAUSABLE)},
-                "The clock is paused while the ticket's status is one of these.",
-            ),
-            "calendar": _text("Calendar of this metric; default: the policy's calendar."),
-            "warn_at": _one_or_many(
-                {
-                    "description": "A warning: a share of the target, or {at, notify}.",
-                    "anyOf": [
-                        {"type": "string", "pattern": PERCENT_PATTERN},
-                        {
-                            "type": "object",
-                            "additionalProperties": False,
-                            "required": ["at"],
-                            "properties": {
-                                "at": {
-                                    "type": "string",
-                                    "pattern": PERCENT_PATTERN,
-                                    "description": "Share of the target, 1% to 99%.",
-                                },
-                                "notify": _notify(),
-                                "actions": _actions(),
-                            },
-                        },
-                    ],
-                },
-                "Warnings before the target, as shares of it (e.g. [50%, 80%]).",
-            ),
-            "escalations": _one_or_many(
-                {
-                    "description": "An escalation level after the breach.",
-                    "type": "object",
-                    "additionalProperties": False,
-                    "required": ["after"],
-                    "properties": {
-                        "after": {
-                            "description": "Business time after the target: 0m at the breach.",
-                            "anyOf": [
-                                {"type": "integer", "minimum": 0},
-                                {"type": "string", "pattern": AFTER_PATTERN},
-                            ],
-                        },
-                        "notify": _notify(),
-                        "actions": _actions(),
-                    },
-                },
-                "Escalation levels after a breach, in increasing 'after' order.",
-            ),
-            "hide_when": _one_or_many(
-                {"description": "A status.", "enum": list(_PAUSABLE)},
-                "The deadline is hidden while the ticket's status is one of these; time "
-                "still counts.",
-            ),
-            **{rule: schema for rule, schema in _RULES.items() if kind in _RULE_METRICS[rule]},
-        },
-    }
-
-
-def _actions() -> dict[str, Any]:
-    def one(name: str, value: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "type": "object",
-            "additionalProperties": False,
-            "required": [name],
-            "properties": {name: value},
-        }
-
-    assign = {
-        "description": "The group and/or agent to assign the ticket to.",
-        "type": "object",
-        "additionalProperties": False,
-        "minProperties": 1,
-        "properties": {"group": _text("A group."), "agent": _text("An agent.")},
-    }
-    action = {
-        "description": "One write-back action for the helpdesk.",
-        "anyOf": [
-            {"const": INTERNAL_NOTE, "description": "An internal note with the default text."},
-            one(
-                SET_PRIORITY,
-                {"description": "The new priority.", "enum": list(_PRIORITIES)},
-            ),
-            one(ASSIGN, assign),
-            one(ADD_TAG, _text("The tag to add.")),
-            one(
-                INTERNAL_NOTE,
-                {
-                    "description": "The note's text; null or true for the default text.",
-                    "type": ["string", "boolean", "null"],
-                },
-            ),
-        ],
-    }
-    return _one_or_many(action, "What the helpdesk does to the ticket at this point.")
-
-
 def _spike() -> dict[str, Any]:
     return {
         "description": "A spike rule.",
@@ -454,10 +284,6 @@ def _spike() -> dict[str, Any]:
             "notify": _notify(),
         },
     }
-
-
-def _notify() -> dict[str, Any]:
-    return _one_or_many(_text("A notify target name."), "Who to notify.")
 
 
 def _policy() -> dict[str, Any]:
@@ -498,9 +324,11 @@ def _policy() -> dict[str, Any]:
                 "pattern": TIMESTAMP_PATTERN,
             },
             "metrics": {
-                "description": "The metrics this policy measures (at least one).",
+                "description": "The metrics this policy measures (at least one): built-in ones "
+                "and those defined under the top-level 'metrics:'.",
                 "type": "object",
-                "additionalProperties": False,
+                "additionalProperties": {"$ref": "#/$defs/defined_metric"},
+                "propertyNames": {"pattern": METRIC_NAME_PATTERN},
                 "minProperties": 1,
                 "properties": {
                     "first_response": _metric(
@@ -534,9 +362,38 @@ def policy_schema() -> dict[str, Any]:
             {"required": ["policies"]},
             {"required": ["calendars"]},
             {"required": ["spikes"]},
+            {"required": ["metrics"]},
         ],
+        # Without definitions in the file, a policy may name only the built-in metrics
+        # (the schema cannot follow a definition in another file; 'slaengine check' does).
+        "if": {"not": {"required": ["metrics"]}},
+        "then": {
+            "properties": {
+                "policies": {
+                    "description": "Policies of a file without metric definitions.",
+                    "items": {
+                        "properties": {
+                            "metrics": {
+                                "description": "Only the built-in metrics.",
+                                "propertyNames": {"enum": list(BUILTIN_METRICS)},
+                            }
+                        }
+                    },
+                }
+            }
+        },
         "properties": {
             "version": {"description": "Format version; only 1.", "const": 1},
+            "metrics": {
+                "description": "Metrics defined by start, stop, cancel and pause conditions, "
+                "for policies to give targets to like the built-in ones.",
+                "type": "object",
+                "propertyNames": {
+                    "pattern": METRIC_NAME_PATTERN,
+                    "not": {"enum": list(BUILTIN_METRICS)},
+                },
+                "additionalProperties": {"$ref": "#/$defs/definition"},
+            },
             "calendars": {
                 "description": "Named business-hours calendars. 24x7 is built in.",
                 "type": "object",
@@ -570,6 +427,9 @@ def policy_schema() -> dict[str, Any]:
             "calendar": _calendar(),
             "match": _match(),
             "policy": _policy(),
+            "condition": condition_schema(),
+            "definition": definition_schema(),
+            "defined_metric": defined_metric_schema(),
         },
     }
 

@@ -15,8 +15,9 @@ from slaengine.calendar import AlwaysOpen, BusinessCalendar
 from slaengine.errors import Problem
 from slaengine.policy.model import Condition, MetricPolicy, Policy, PolicySet
 from slaengine.policy.nodes import FileContext, describe
-from slaengine.policy.source import YNode, YScalar, YSeq
+from slaengine.policy.source import YMap, YNode, YScalar, YSeq
 from slaengine.policy.validate_calendars import parse_calendar
+from slaengine.policy.validate_definitions import Defined, definitions_of
 from slaengine.policy.validate_policy import Draft, parse_policy
 from slaengine.policy.validate_spikes import spikes_of
 from slaengine.problems import did_you_mean
@@ -24,7 +25,7 @@ from slaengine.spikes import SpikeRule
 from slaengine.timeline import STATUSES
 
 ALWAYS_OPEN = "24x7"
-TOP_KEYS = ("version", "calendars", "policies", "statuses", "spikes")
+TOP_KEYS = ("version", "calendars", "metrics", "policies", "statuses", "spikes")
 
 
 @dataclass(slots=True)
@@ -38,13 +39,18 @@ class _Collected:
     status_map: dict[str, str] = field(default_factory=dict)
     spikes: list[SpikeRule] = field(default_factory=list)
     spike_names: dict[str, YNode] = field(default_factory=dict)
+    defined: Defined = field(default_factory=dict)  # metrics defined under 'metrics:'
     problems: list[Problem] = field(default_factory=list)  # syntax problems
     contexts: list[FileContext] = field(default_factory=list)
 
 
-def _file(root: YNode, source: str, collected: _Collected) -> None:
-    ctx = FileContext(source, notifiers=collected.notifiers, conditions=collected.conditions)
-    collected.contexts.append(ctx)
+def _definitions(root: YNode, ctx: FileContext, collected: _Collected) -> None:
+    """The file's metric definitions, read before any policy so any file may use them."""
+    if isinstance(root, YMap) and "metrics" in root.entries:
+        definitions_of(ctx, root.entries["metrics"][1], collected.defined)
+
+
+def _file(root: YNode, ctx: FileContext, collected: _Collected) -> None:
     body = ctx.mapping(root, "a policy file")
     if body is not None:
         ctx.keys(body, TOP_KEYS, "the policy file")
@@ -83,11 +89,12 @@ def _file(root: YNode, source: str, collected: _Collected) -> None:
                 collected.calendars[name] = (parse_calendar(ctx, name, key, value), ctx, key)
         policies_node = body.entries.get("policies")
         if policies_node is None:
-            if "calendars" not in body.entries and "spikes" not in body.entries:
+            if not {"calendars", "spikes", "metrics"} & body.entries.keys():
                 ctx.report(body, "E102", "the policy file has no 'policies' list")
         elif isinstance(policies_node[1], YSeq):
+            defined = {name: entry[0] for name, entry in collected.defined.items()}
             for index, item in enumerate(policies_node[1].items):
-                draft = parse_policy(ctx, item, index)
+                draft = parse_policy(ctx, item, index, defined)
                 if draft is not None:
                     collected.drafts.append(draft)
         else:
@@ -179,7 +186,13 @@ def _resolve(collected: _Collected, extra: Mapping[str, BusinessCalendar]) -> tu
         for draft_metric in draft.metrics:
             metric_calendar = lookup(draft_metric.calendar_ref, ctx, policy_calendar or always)
             targets = draft_metric.targets
-            if targets is None or metric_calendar is None or draft_metric.alerts is None:
+            definition = draft_metric.definition
+            if (
+                targets is None
+                or metric_calendar is None
+                or draft_metric.alerts is None
+                or (draft_metric.defined and definition is None)
+            ):
                 complete = False
                 continue
             if any(seconds < 0 for seconds in targets.values()):
@@ -195,15 +208,25 @@ def _resolve(collected: _Collected, extra: Mapping[str, BusinessCalendar]) -> tu
                     complete = False
                     continue
                 targets = {p: -s * day if s < 0 else s for p, s in targets.items()}
+            rules = dict(draft_metric.rules)
+            pauses, conditions = draft_metric.pauses, draft_metric.conditions
+            if definition is not None:
+                # A defined metric: its own pauses join the policy's; solve and reopen
+                # are its definition's.
+                pauses |= definition.pause
+                conditions += definition.pause_conditions
+                rules.update(when_solved=definition.when_solved, on_reopen=definition.on_reopen)
             metrics.append(
                 MetricPolicy(
                     draft_metric.kind,
                     MappingProxyType(targets),
                     metric_calendar,
-                    draft_metric.pauses,
+                    pauses,
                     ctx.location(draft_metric.key),
                     draft_metric.alerts,
-                    **draft_metric.rules,
+                    **rules,
+                    pause_conditions=conditions,
+                    custom=definition,
                 )
             )
         if complete and draft.match is not None and policy_calendar is not None:
@@ -242,10 +265,18 @@ def build_policy_set(
         notifiers=None if notifiers is None else frozenset(notifiers),
         conditions=None if conditions is None else MappingProxyType(dict(conditions)),
     )
+    roots: list[tuple[YNode, FileContext]] = []
     for source, root, parse_problems in documents:
         collected.problems.extend(parse_problems)
         if root is not None:
-            _file(root, source, collected)
+            ctx = FileContext(
+                source, notifiers=collected.notifiers, conditions=collected.conditions
+            )
+            collected.contexts.append(ctx)
+            _definitions(root, ctx, collected)
+            roots.append((root, ctx))
+    for root, ctx in roots:
+        _file(root, ctx, collected)
     policies = _resolve(collected, calendars)
     found = collected.problems + [p for ctx in collected.contexts for p in ctx.problems]
     order = {source: i for i, (source, _, _) in enumerate(documents)}

@@ -10,6 +10,7 @@ from typing import Any
 
 from slaengine.actions import Action
 from slaengine.durations import parse_duration, parse_working_days
+from slaengine.policy.definition import MetricDefinition, StateCondition
 from slaengine.policy.model import (
     ASSIGNMENT,
     COUNTS_FROM,
@@ -142,9 +143,9 @@ def statuses(
             ctx.report(
                 item,
                 "E208",
-                f"'{value}' stops clocks; it cannot pause them"
-                if key == "pause_when"
-                else f"'{value}' stops clocks; there is no deadline to hide",
+                f"'{value}' stops clocks; there is no deadline to hide"
+                if key == "hide_when"
+                else f"'{value}' stops clocks; it cannot pause them",
             )
         elif value not in allowed:
             ctx.report(
@@ -169,6 +170,9 @@ class DraftMetric:
     calendar_ref: tuple[str, YNode] | None
     alerts: tuple[AlertRule, ...] | None  # None when invalid
     rules: dict[str, Any] = field(default_factory=dict)  # clock rules, preset defaults applied
+    conditions: tuple[StateCondition, ...] = ()  # pause_when conditions (tags, group...)
+    defined: bool = False  # a metric defined under the top-level 'metrics:'
+    definition: MetricDefinition | None = None  # its definition (None when broken)
 
 
 def notify_targets(ctx: FileContext, body: YMap) -> tuple[str, ...]:
@@ -321,12 +325,18 @@ def metric_rules(
         if rule not in metric.entries:
             continue
         key, node = metric.entries[rule]
-        if kind not in kinds:
+        # A metric defined in YAML takes hide_when; its other behaviour is its definition.
+        if kind not in kinds and not (rule == "hide_when" and kind not in METRIC_KINDS):
+            defined = (
+                ""
+                if kind in METRIC_KINDS
+                else " (a metric defined under 'metrics:' says what it does there)"
+            )
             ctx.report(
                 key,
                 "E213",
                 f"'{rule}' does not apply to {kind}; it is a rule of "
-                f"{', '.join(k for k in METRIC_KINDS if k in kinds)}",
+                f"{', '.join(k for k in METRIC_KINDS if k in kinds)}{defined}",
             )
             continue
         value: Any

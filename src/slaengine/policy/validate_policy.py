@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from slaengine.policy.definition import MetricDefinition, StateCondition
 from slaengine.policy.model import METRIC_KINDS, AlertRule, Match
 from slaengine.policy.nodes import FileContext, describe, instant
 from slaengine.policy.semantics import PRESETS, Preset, preset
 from slaengine.policy.source import YMap, YNode, YScalar
+from slaengine.policy.validate_definitions import pauses_of
 from slaengine.policy.validate_match import parse_match
 from slaengine.policy.validate_metrics import (
     METRIC_KEYS,
@@ -16,7 +19,6 @@ from slaengine.policy.validate_metrics import (
     choice,
     escalations_of,
     metric_rules,
-    statuses,
     targets_of,
     warnings_of,
 )
@@ -53,7 +55,15 @@ class Draft:
     rules: dict[str, Any] = field(default_factory=dict)  # policy-level clock rules
 
 
-def parse_policy(ctx: FileContext, node: YNode, index: int) -> Draft | None:
+def parse_policy(
+    ctx: FileContext,
+    node: YNode,
+    index: int,
+    defined: Mapping[str, MetricDefinition | None] | None = None,
+) -> Draft | None:
+    """One policy; ``defined`` are the metrics defined under any file's ``metrics:`` (their
+    definition, ``None`` when it is broken)."""
+    defined = defined or {}
     body = ctx.mapping(node, f"policy #{index + 1}")
     if body is None:
         return None
@@ -113,13 +123,14 @@ def parse_policy(ctx: FileContext, node: YNode, index: int) -> Draft | None:
                 "E102",
                 f"{where} has no metrics; expected some of {', '.join(METRIC_KINDS)}",
             )
+        known = (*METRIC_KINDS, *sorted(defined))
         for kind, (key, value) in metrics_map.entries.items():
-            if kind not in METRIC_KINDS:
+            if kind not in known:
                 ctx.report(
                     key,
                     "E101",
                     f"unknown metric '{kind}' in {where}; expected one of "
-                    f"{', '.join(METRIC_KINDS)}{did_you_mean(kind, METRIC_KINDS)}",
+                    f"{', '.join(known)}{did_you_mean(kind, known)}",
                 )
                 continue
             metric_where = f"{kind} of {where}"
@@ -131,11 +142,10 @@ def parse_policy(ctx: FileContext, node: YNode, index: int) -> Draft | None:
             targets = targets_of(ctx, targets_node, metric_where) if targets_node else None
             allowed = [s for s in STATUSES if s not in STOPPED_STATUSES]
             preset_pauses = chosen.metric_default(kind, "pause_when") if chosen else None
-            pauses = (
-                statuses(ctx, metric.entries["pause_when"][1], allowed)
-                if "pause_when" in metric.entries
-                else frozenset(preset_pauses or ())
-            )
+            pauses = frozenset(preset_pauses or ())
+            conditions: tuple[StateCondition, ...] = ()
+            if "pause_when" in metric.entries:
+                pauses, conditions, _ok = pauses_of(ctx, metric.entries["pause_when"][1])
             rules = metric_rules(ctx, metric, kind, chosen, allowed)
             metric_calendar = None
             if "calendar" in metric.entries:
@@ -158,6 +168,9 @@ def parse_policy(ctx: FileContext, node: YNode, index: int) -> Draft | None:
                     metric_calendar,
                     None if alerts is None else tuple(alerts),
                     rules,
+                    conditions,
+                    kind not in METRIC_KINDS,
+                    defined.get(kind),
                 )
             )
     if name is None or name_node is None:

@@ -30,6 +30,7 @@ def record_to_dict(record: ClockRecord) -> dict[str, Any]:
                 "event": s.event.type if s.event is not None else None,
                 "line": s.event.line or None if s.event is not None else None,
                 "rule": s.rule,
+                "condition": s.condition,
             }
             for s in record.segments
         ],

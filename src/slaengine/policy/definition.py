@@ -1,0 +1,231 @@
+"""Metric definitions: what starts, fulfils, cancels and pauses each instance of a clock.
+
+Every metric, built-in or written under a policy file's top-level ``metrics:``, is one
+:class:`MetricDefinition`. The four built-in metrics are definitions whose settings are
+the clock rules of docs/policies.md (``fulfilled_by``, ``starts``, ``counts_from``...);
+:func:`builtin_definition` builds them from those rules. The clock walk
+(:mod:`slaengine.clock_walk`) reads definitions and nothing else about a metric's
+behaviour.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, Final
+
+from slaengine.vocabulary import MetricKind
+
+
+class On(StrEnum):
+    """Events that can start, fulfil or cancel a clock instance."""
+
+    CREATED = "created"  # the ticket was created (and is not solved or closed)
+    CUSTOMER_MESSAGE = "customer_message"  # a public message from the customer
+    AGENT_REPLY = "agent_reply"  # a public agent message (bots with bot_replies_count)
+    AGENT_MESSAGE = "agent_message"  # an agent message, internal notes too (bots as above)
+    PUBLIC_REPLY = "public_reply"  # a public message not written by the customer
+    ANY_REPLY = "any_reply"  # any message not written by the customer, notes too
+    ASSIGNED = "assigned"  # the ticket gets an assignee (created with one, or an update)
+    SOLVED = "solved"  # the ticket becomes solved or closed
+    REOPENED = "reopened"  # a solved or closed ticket gets another status
+
+
+# The message triggers, and the ``fulfilled_by`` value each one is.
+MESSAGE_TRIGGERS: Final[Mapping[On, str]] = {
+    On.AGENT_REPLY: "public_agent",
+    On.AGENT_MESSAGE: "agent",
+    On.PUBLIC_REPLY: "not_requester",
+    On.ANY_REPLY: "any_outgoing",
+}
+FULFILLED_BY_TRIGGER: Final[Mapping[str, On]] = {
+    **{rule: trigger for trigger, rule in MESSAGE_TRIGGERS.items()},
+    "assignment": On.ASSIGNED,
+}
+
+# Ticket attributes a condition may test; ``tag`` tests membership, ``field:NAME`` a field.
+CONDITION_ATTRIBUTES: Final = ("status", "priority", "group", "assignee", "channel", "tag", "field")
+
+
+@dataclass(frozen=True, slots=True)
+class StateCondition:
+    """A condition on the ticket's attributes that holds for a while, like ``group: tier2``.
+
+    ``attribute`` is one of :data:`CONDITION_ATTRIBUTES`; ``values`` are the values any
+    of which makes it hold (for ``tag``: tags the ticket has; for ``field`` the field
+    ``name``'s values); ``negate`` turns it around (written under ``not:``). ``text`` is
+    how it reads in segments and messages.
+    """
+
+    attribute: str
+    values: tuple[Any, ...]
+    text: str
+    name: str | None = None  # the custom field, for attribute "field"
+    negate: bool = False
+
+    def holds(self, status: str, attributes: Mapping[str, Any]) -> bool:
+        """True when the condition holds for ``status`` and ``attributes``
+        (:func:`slaengine.attributes.initial_attributes` gives their shape)."""
+        attribute = self.attribute
+        if attribute == "status":
+            found = status in self.values
+        elif attribute == "tag":
+            found = not set(attributes["tags"]).isdisjoint(self.values)
+        elif attribute == "field":
+            fields = attributes["fields"]
+            found = self.name in fields and fields[self.name] in self.values
+        else:
+            found = attributes[attribute] in self.values
+        return found is not self.negate
+
+
+@dataclass(frozen=True, slots=True)
+class Trigger:
+    """An event (``on``) or a condition becoming true (``condition``) that acts on a clock."""
+
+    on: On | None = None
+    condition: StateCondition | None = None
+
+    @property
+    def text(self) -> str:
+        """How the trigger is written."""
+        if self.on is not None:
+            return str(self.on)
+        assert self.condition is not None
+        return self.condition.text
+
+
+# What solving does to a running instance (``when_solved``) and what a reopen does to
+# one a solve stopped (``on_reopen``).
+STOP: Final = "stop"
+PAUSE: Final = "pause"
+RESUME: Final = "resume"
+STAYS_MET: Final = "stays_met"
+
+
+@dataclass(frozen=True, slots=True)
+class MetricDefinition:
+    """One metric's behaviour: what starts, fulfils, cancels and pauses its instances.
+
+    ``start`` triggers start an instance when none is running (a second one only with
+    ``repeat``); ``fulfil`` triggers stop it as met (``stop_reason`` ``fulfilled``, or
+    ``solved`` for the ``solved`` trigger); ``cancel`` triggers stop it as cancelled. While
+    a ``pause`` status or condition holds the clock is paused. ``when_solved`` says
+    whether solving stops a running instance or pauses it, ``on_reopen`` whether a reopen
+    resumes an instance the solve stopped. No instance starts while the ticket is solved
+    or closed.
+
+    The built-in metrics carry their particular rules as settings too: ``starts``
+    (``first_business_minute`` defers a start to the policy calendar's next opening),
+    ``staff_created`` (``False``: no instance on a ticket staff opened), ``after_fulfil``
+    (instances start only once a fulfilling message was written: next_response),
+    ``counts_from`` (``latest_customer_message``: a start trigger while running moves the
+    start), ``starts_on_reopen`` (a reopen starts an instance, when the customer wrote
+    while solved for next_response and always for resolution) and ``hands_over``
+    (a customer message supersedes the running instance: customer_message_stops).
+    """
+
+    name: str
+    start: tuple[Trigger, ...]
+    fulfil: tuple[Trigger, ...] = ()
+    cancel: tuple[Trigger, ...] = ()
+    pause: frozenset[str] = frozenset()  # statuses
+    pause_conditions: tuple[StateCondition, ...] = ()
+    repeat: bool = False
+    when_solved: str = STOP
+    on_reopen: str = STAYS_MET
+    description: str = ""
+    builtin: bool = False
+    starts: str = "created"
+    staff_created: bool = True
+    after_fulfil: bool = False
+    counts_from: str = "oldest_unanswered"
+    starts_on_reopen: bool = False
+    hands_over: bool = False
+
+    @property
+    def solve_fulfils(self) -> bool:
+        """True when solving the ticket meets the metric (like resolution)."""
+        return any(t.on == On.SOLVED for t in self.fulfil)
+
+    @property
+    def fulfilled_by(self) -> str:
+        """The ``fulfilled_by`` word of the first message or assignment fulfil trigger."""
+        for trigger in self.fulfil:
+            on = trigger.on
+            if on is not None and on in MESSAGE_TRIGGERS:
+                return MESSAGE_TRIGGERS[on]
+            if on == On.ASSIGNED:
+                return "assignment"
+        return "public_agent"
+
+
+def builtin_definition(kind: str, rules: Mapping[str, Any]) -> MetricDefinition:
+    """The definition of built-in metric ``kind`` under the clock rules ``rules`` (the
+    :class:`~slaengine.policy.model.MetricPolicy` fields; absent ones take the default);
+    for any other name a definition that never starts."""
+    fulfil = (Trigger(FULFILLED_BY_TRIGGER[rules.get("fulfilled_by", "public_agent")]),)
+    when_solved = rules.get("when_solved", STOP)
+    if kind == MetricKind.FIRST_RESPONSE:
+        return MetricDefinition(
+            kind,
+            (Trigger(On.CREATED),),
+            fulfil,
+            when_solved=when_solved,
+            builtin=True,
+            starts=rules.get("starts", "created"),
+            staff_created=rules.get("staff_created", True),
+        )
+    if kind == MetricKind.NEXT_RESPONSE:
+        return MetricDefinition(
+            kind,
+            (Trigger(On.CUSTOMER_MESSAGE),),
+            fulfil,
+            repeat=True,
+            when_solved=when_solved,
+            builtin=True,
+            after_fulfil=True,
+            counts_from=rules.get("counts_from", "oldest_unanswered"),
+            starts_on_reopen=True,
+        )
+    if kind == MetricKind.PERIODIC_UPDATE:
+        hands_over = bool(rules.get("customer_message_stops", False))
+        return MetricDefinition(
+            kind,
+            fulfil,
+            fulfil,
+            cancel=(Trigger(On.CUSTOMER_MESSAGE),) if hands_over else (),
+            repeat=True,
+            when_solved=when_solved,
+            builtin=True,
+            hands_over=hands_over,
+        )
+    if kind == MetricKind.RESOLUTION:
+        return MetricDefinition(
+            kind,
+            (Trigger(On.CREATED),),
+            (Trigger(On.SOLVED),),
+            on_reopen=rules.get("on_reopen", RESUME),
+            builtin=True,
+            starts=rules.get("starts", "created"),
+            starts_on_reopen=True,
+        )
+    # Not a built-in name and no definition given (a model built by hand): nothing starts
+    # it, as a name the walk did not know started nothing before definitions existed.
+    return MetricDefinition(kind, ())
+
+
+__all__ = [
+    "CONDITION_ATTRIBUTES",
+    "FULFILLED_BY_TRIGGER",
+    "MESSAGE_TRIGGERS",
+    "PAUSE",
+    "RESUME",
+    "STAYS_MET",
+    "STOP",
+    "MetricDefinition",
+    "On",
+    "StateCondition",
+    "Trigger",
+]
