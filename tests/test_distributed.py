@@ -271,6 +271,37 @@ def test_a_worker_dying_mid_run_is_reported(inputs):
     assert "partitions group 1" in str(error)
 
 
+def _collector_state(timelines: TimelineSet) -> bool:
+    import gc
+
+    return gc.isenabled()
+
+
+def test_worker_processes_pause_their_collector_but_never_the_clients(client, inputs):
+    import gc
+
+    from slaengine.distributed import map_tickets_dask
+
+    states: list[bool] = []
+    map_tickets_dask(client, inputs["shuffled"], _collector_state, status_map={},
+                     fold=states.append, restart=states.clear)  # fmt: skip
+    assert states
+    assert not any(states)  # paused in each worker process while its partition ran
+    # Threads of this process that talk in memory (inproc://): no network at all.
+    with (
+        distributed.LocalCluster(
+            n_workers=1, processes=False, dashboard_address="127.0.0.1:0"
+        ) as here,
+        distributed.Client(here, set_as_default=False) as inside,
+    ):
+        states.clear()
+        map_tickets_dask(inside, inputs["shuffled"], _collector_state, status_map={},
+                         fold=states.append, restart=states.clear)  # fmt: skip
+    assert states
+    assert all(states)  # a worker in this very process leaves its collector alone
+    assert gc.isenabled()
+
+
 def test_the_base_install_does_not_import_dask():
     script = (
         "import sys, slaengine, slaengine.cli, slaengine.distributed\n"
