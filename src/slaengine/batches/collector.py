@@ -5,8 +5,8 @@ are freed by reference counting (they form no cycles); the collector would
 rescan them again and again (a tenth of a forked worker's time, 40% of a Dask
 task's, measured). Only processes that a batch run owns pause it: the forked
 workers of :func:`~slaengine.batches.runner.map_tickets`, Dask worker
-processes, and the command line's own process while ``audit`` or ``whatif``
-runs. A program that calls the library keeps its collector as it is.
+processes, and the command line's own process while ``audit``, ``whatif`` or
+``evaluate`` runs. A program that calls the library keeps its collector as it is.
 """
 
 from __future__ import annotations
