@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from slaengine.clock_triggers import TriggerMachine
+from slaengine.policy.definition import On
 from slaengine.policy.model import (
     AGENT,
     ANY_OUTGOING,
@@ -179,6 +180,8 @@ class _Plan:
     fr_owns: bool  # first_response is fulfilled by an assignment
     supersedes: bool  # periodic_update: customer_message_stops
     latest: bool  # next_response: counts_from latest_customer_message
+    nr_early: bool  # next_response: before_first_reply measured (no reply needed first)
+    pu_at_creation: bool  # periodic_update: before_first_reply measured (from creation)
     fr_deferred: bool  # starts: first_business_minute
     res_deferred: bool
     # Only a deferred start can be answered before it starts (see _off); without one the
@@ -215,6 +218,8 @@ def _plan(policy: Policy) -> _Plan:
         fr is not None and fr.definition.fulfilled_by == ASSIGNMENT,
         pu is not None and pu.definition.hands_over,
         nr is not None and nr.definition.counts_from == LATEST_CUSTOMER_MESSAGE,
+        nr is not None and not nr.definition.after_fulfil,
+        pu is not None and any(t.on == On.CREATED for t in pu.definition.start),
         fr is not None and fr.definition.starts == FIRST_BUSINESS_MINUTE,
         res is not None and res.definition.starts == FIRST_BUSINESS_MINUTE,
         _off if deferred else RawClock.switch_off,
@@ -283,10 +288,14 @@ def walk(events: Sequence[Event], policy: Policy) -> Walk:
         res = start(res_metric, at, created)
     nr: RawClock | None = None
     pu: RawClock | None = None
+    if plan.pu_at_creation and pu_metric is not None and not stopped:
+        pu = start(pu_metric, created.at, created)
     off = plan.off
     fr_test, nr_test, pu_test = plan.fr_test, plan.nr_test, plan.pu_test
     fr_owns, supersedes, latest = plan.fr_owns, plan.supersedes, plan.latest
-    answered = False  # a message that fulfils next_response has been written
+    # A message that fulfils next_response has been written (or need not be: a customer
+    # message starts next_response before the first reply under before_first_reply).
+    answered = plan.nr_early
     waiting_on_reopen = False  # a customer wrote while the ticket was solved or closed
     handed_over: RawClock | None = None  # superseded while solved; next_response takes over
 

@@ -119,7 +119,8 @@ class MetricDefinition:
     The built-in metrics carry their particular rules as settings too: ``starts``
     (``first_business_minute`` defers a start to the policy calendar's next opening),
     ``staff_created`` (``False``: no instance on a ticket staff opened), ``after_fulfil``
-    (instances start only once a fulfilling message was written: next_response),
+    (instances start only once a fulfilling message was written: next_response, unless
+    ``before_first_reply: measured``),
     ``counts_from`` (``latest_customer_message``: a start trigger while running moves the
     start), ``starts_on_reopen`` (a reopen starts an instance, when the customer wrote
     while solved for next_response and always for resolution) and ``hands_over``
@@ -184,15 +185,18 @@ def builtin_definition(kind: str, rules: Mapping[str, Any]) -> MetricDefinition:
             repeat=True,
             when_solved=when_solved,
             builtin=True,
-            after_fulfil=True,
+            # before_first_reply: measured, customer messages before the first reply start it.
+            after_fulfil=not rules.get("before_first_reply", False),
             counts_from=rules.get("counts_from", "oldest_unanswered"),
             starts_on_reopen=True,
         )
     if kind == MetricKind.PERIODIC_UPDATE:
         hands_over = bool(rules.get("customer_message_stops", False))
+        # before_first_reply: measured, the first instance runs from creation.
+        early = (Trigger(On.CREATED),) if rules.get("before_first_reply", False) else ()
         return MetricDefinition(
             kind,
-            fulfil,
+            early + fulfil,
             fulfil,
             cancel=(Trigger(On.CUSTOMER_MESSAGE),) if hands_over else (),
             repeat=True,

@@ -261,6 +261,8 @@ class MetricPolicy:
     staff_created: bool = True  # False: no first_response on tickets an agent opened
     counts_from: str = OLDEST_UNANSWERED
     customer_message_stops: bool = False  # periodic_update: a customer message ends it
+    # next_response / periodic_update: also measured before the first reply
+    before_first_reply: bool = False
     when_solved: str = STOP
     on_reopen: str = RESUME
     hide_when: frozenset[str] = frozenset()
@@ -282,6 +284,7 @@ class MetricPolicy:
                     "staff_created": self.staff_created,
                     "counts_from": self.counts_from,
                     "customer_message_stops": self.customer_message_stops,
+                    "before_first_reply": self.before_first_reply,
                     "when_solved": self.when_solved,
                     "on_reopen": self.on_reopen,
                 },
@@ -301,6 +304,7 @@ class MetricPolicy:
             or not self.staff_created
             or self.counts_from != OLDEST_UNANSWERED
             or self.customer_message_stops
+            or self.before_first_reply
             or self.when_solved != STOP
             or self.on_reopen != RESUME
             or bool(self.hide_when)

@@ -63,6 +63,11 @@ _RULES: Final[dict[str, dict[str, Any]]] = {
         "description": "true: a customer message stops the running periodic_update.",
         "type": "boolean",
     },
+    "before_first_reply": _choice(
+        "measured: next_response starts at customer messages before the first reply too; "
+        "periodic_update runs from creation until the first reply.",
+        ("exempt", "measured"),
+    ),
     "when_solved": _choice("What solving does to a running response clock.", ("stop", "pause")),
     "on_reopen": _choice(
         "What a reopen does to the stopped resolution clock.", ("resume", "stays_met")
@@ -75,6 +80,7 @@ _RULE_METRICS: Final[dict[str, tuple[str, ...]]] = {
     "staff_created": ("first_response",),
     "counts_from": ("next_response",),
     "customer_message_stops": ("periodic_update",),
+    "before_first_reply": ("next_response", "periodic_update"),
     "when_solved": ("first_response", "next_response", "periodic_update"),
     "on_reopen": ("resolution",),
 }

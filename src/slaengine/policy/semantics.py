@@ -17,25 +17,26 @@ from slaengine.policy.model import (
     ASSIGNMENT,
     FIRST_BUSINESS_MINUTE,
     FIRST_RESPONSE,
-    LATEST_CUSTOMER_MESSAGE,
     MINUTES,
     NEXT_RESPONSE,
     NOT_REQUESTER,
+    PAUSE,
     PERIODIC_UPDATE,
     RESOLUTION,
     STAYS_MET,
 )
 
 # Rules a preset may set per metric, with the values validate.py understands:
-# fulfilled_by, starts, staff_created (bool), counts_from,
-# customer_message_stops (bool), when_solved, on_reopen, hide_when (frozenset),
-# pause_when (frozenset).
+# fulfilled_by, starts, staff_created (bool), counts_from, customer_message_stops (bool),
+# before_first_reply (bool), when_solved, on_reopen, hide_when (frozenset), pause_when
+# (frozenset).
 METRIC_RULES: Final = (
     "fulfilled_by",
     "starts",
     "staff_created",
     "counts_from",
     "customer_message_stops",
+    "before_first_reply",
     "when_solved",
     "on_reopen",
     "hide_when",
@@ -78,14 +79,27 @@ PRESETS: Final[Mapping[str, Preset]] = MappingProxyType(
         ),
         "zammad": Preset(
             "zammad",
-            "First response, response and update times, solution time; whole minutes; "
-            "pending states pause every clock; a closed ticket's solution time stays met.",
+            "First response, response time (from the first unanswered customer contact, "
+            "before the first reply too), update time (from creation), solution time; whole "
+            "minutes; pending states pause every clock, a closed period pauses response and "
+            "update time; a closed ticket's solution time stays met.",
             policy=MappingProxyType({"precision": MINUTES}),
             metrics=_frozen(
                 {
                     FIRST_RESPONSE: {"pause_when": frozenset({"pending", "on_hold"})},
-                    NEXT_RESPONSE: {"pause_when": frozenset({"pending", "on_hold"})},
-                    PERIODIC_UPDATE: {"pause_when": frozenset({"pending", "on_hold"})},
+                    # Response time runs from the first unanswered customer contact and
+                    # update time from creation, both before the first reply too; a closed
+                    # period is a break in both (they continue on reopen).
+                    NEXT_RESPONSE: {
+                        "pause_when": frozenset({"pending", "on_hold"}),
+                        "before_first_reply": True,
+                        "when_solved": PAUSE,
+                    },
+                    PERIODIC_UPDATE: {
+                        "pause_when": frozenset({"pending", "on_hold"}),
+                        "before_first_reply": True,
+                        "when_solved": PAUSE,
+                    },
                     RESOLUTION: {
                         "pause_when": frozenset({"pending", "on_hold"}),
                         "on_reopen": STAYS_MET,
@@ -116,8 +130,22 @@ PRESETS: Final[Mapping[str, Preset]] = MappingProxyType(
         ),
         "znuny": Preset(
             "znuny",
-            "First response, update time (restarted by every customer article), solution time.",
-            metrics=_frozen({NEXT_RESPONSE: {"counts_from": LATEST_CUSTOMER_MESSAGE}}),
+            "First response, update time (from the oldest article of the trailing run of "
+            "customer articles, before the first reply too; from the last agent article when "
+            "the agent wrote last; hidden while pending), solution time.",
+            metrics=_frozen(
+                {
+                    NEXT_RESPONSE: {
+                        "before_first_reply": True,
+                        "hide_when": frozenset({"pending"}),
+                    },
+                    PERIODIC_UPDATE: {
+                        "customer_message_stops": True,
+                        "hide_when": frozenset({"pending"}),
+                    },
+                    RESOLUTION: {"on_reopen": STAYS_MET},
+                }
+            ),
         ),
         "glpi": Preset(
             "glpi",

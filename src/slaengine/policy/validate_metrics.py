@@ -48,6 +48,7 @@ METRIC_KEYS = (
     "staff_created",
     "counts_from",
     "customer_message_stops",
+    "before_first_reply",
     "when_solved",
     "on_reopen",
     "hide_when",
@@ -60,6 +61,7 @@ RULE_METRICS: Mapping[str, frozenset[str]] = MappingProxyType(
         "staff_created": frozenset({FIRST_RESPONSE}),
         "counts_from": frozenset({NEXT_RESPONSE}),
         "customer_message_stops": frozenset({PERIODIC_UPDATE}),
+        "before_first_reply": frozenset({NEXT_RESPONSE, PERIODIC_UPDATE}),
         "when_solved": RESPONSE_METRICS,
         "on_reopen": frozenset({RESOLUTION}),
         "hide_when": frozenset(METRIC_KINDS),
@@ -75,6 +77,7 @@ CHOICES: Mapping[str, tuple[str, ...]] = MappingProxyType(
         "precision": PRECISIONS,
         "due_at_closing": DUE_AT_CLOSING,
         "staff_created": ("measured", "exempt"),
+        "before_first_reply": ("exempt", "measured"),
     }
 )
 WARN_KEYS = ("at", "notify", "actions")
@@ -344,7 +347,7 @@ def metric_rules(
             value = statuses(ctx, node, allowed, "hide_when")
         elif rule == "customer_message_stops":
             value = flag(ctx, node, f"'{rule}'")
-        elif rule == "staff_created":
+        elif rule in ("staff_created", "before_first_reply"):
             chosen_value = choice(ctx, node, rule)
             value = None if chosen_value is None else chosen_value == "measured"
         else:

@@ -1,0 +1,149 @@
+"""Clock rules of established help desks (issue 12), on the timelines their documentation
+gives: Zammad's response and update time before the first reply, Znuny's update time,
+a resolution that stops only at ``closed``.
+
+Times are UTC on Monday 1 December 2025 on the 24x7 calendar unless a case says otherwise.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from slaengine.errors import PolicyError
+from slaengine.policy import loads_policies
+from test_semantics import clocks, event, policy, run, t
+
+
+def at(hhmm: str) -> str:
+    return f"2025-12-01T{hhmm}:00Z"
+
+
+# -- before_first_reply -------------------------------------------------------
+
+# Zammad Z-1: a customer email creates the ticket at 09:00, the customer writes again at
+# 09:20, the agent's first email comes at 10:30.
+Z1 = [
+    event(at("09:00"), "created"),
+    event(at("09:00"), "message", author="customer"),
+    event(at("09:20"), "message", author="customer"),
+    event(at("10:30"), "message", author="agent", agent="mia"),
+]
+
+
+def test_next_response_before_first_reply_counts_from_the_first_contact() -> None:
+    text = policy(
+        "",
+        "first_response: {targets: 2h}\nnext_response: {targets: 1h, before_first_reply: measured}",
+    )
+    found = clocks(run(text, Z1, at("11:00")))
+    nr = found["next_response", 1]
+    assert (nr.start, nr.due, nr.stop, nr.elapsed, nr.state) == (
+        t(at("09:00")),
+        t(at("10:00")),
+        t(at("10:30")),
+        5400,
+        "breached",
+    )
+    fr = found["first_response", 1]
+    assert (fr.elapsed, fr.state) == (5400, "achieved")
+    assert ("next_response", 2) not in found
+
+
+def test_next_response_default_waits_for_the_first_reply() -> None:
+    text = policy("", "first_response: {targets: 2h}\nnext_response: {targets: 1h}")
+    assert ("next_response", 1) not in clocks(run(text, Z1, at("11:00")))
+
+
+# Zammad Z-2: update time 60 min, first response 120 min, ticket at 09:00 without a reply.
+Z2 = [event(at("09:00"), "created"), event(at("09:00"), "message", author="customer")]
+
+
+def test_periodic_update_before_first_reply_runs_from_creation() -> None:
+    text = policy(
+        "",
+        "first_response: {targets: 2h}\n"
+        "periodic_update: {targets: 1h, before_first_reply: measured}",
+    )
+    early = clocks(run(text, Z2, at("10:15")))
+    pu = early["periodic_update", 1]
+    assert (pu.start, pu.due, pu.state) == (t(at("09:00")), t(at("10:00")), "breached")
+    assert early["first_response", 1].state == "active"  # due 11:00
+    replied = [*Z2, event(at("10:30"), "message", author="agent", agent="mia")]
+    later = clocks(run(text, replied, at("11:00")))
+    first, second = later["periodic_update", 1], later["periodic_update", 2]
+    assert (first.stop, first.state) == (t(at("10:30")), "breached")
+    assert (second.start, second.due, second.state) == (
+        t(at("10:30")),
+        t(at("11:30")),
+        "active",
+    )
+
+
+def test_periodic_update_default_starts_at_the_first_reply() -> None:
+    text = policy("", "periodic_update: {targets: 1h}")
+    assert clocks(run(text, Z2, at("10:15"))) == {}
+
+
+def test_before_first_reply_on_a_ticket_created_solved_starts_nothing() -> None:
+    events = [event(at("09:00"), "created", status="solved")]
+    text = policy("", "periodic_update: {targets: 1h, before_first_reply: measured}")
+    assert clocks(run(text, events, at("12:00"))) == {}
+
+
+def located(text: str, token: str) -> tuple[int, int]:
+    """1-based line and column of the first ``token`` in ``text``."""
+    for number, line in enumerate(text.splitlines(), start=1):
+        if token in line:
+            return number, line.index(token) + 1
+    raise AssertionError(token)
+
+
+@pytest.mark.parametrize(
+    ("metric", "token", "code", "message"),
+    [
+        pytest.param(
+            "first_response: {targets: 1h, before_first_reply: measured}",
+            "before_first_reply",
+            "E213",
+            "'before_first_reply' does not apply to first_response; it is a rule of "
+            "next_response, periodic_update",
+            id="wrong-metric",
+        ),
+        pytest.param(
+            "next_response: {targets: 1h, before_first_reply: yes}",
+            "yes",
+            "E214",
+            "unknown value 'yes' for 'before_first_reply'; expected one of exempt, measured",
+            id="bad-value",
+        ),
+    ],
+)
+def test_before_first_reply_mistakes(metric: str, token: str, code: str, message: str) -> None:
+    text = policy("", metric)
+    with pytest.raises(PolicyError) as caught:
+        loads_policies(text, "p.yaml")
+    [problem] = caught.value.problems
+    assert (problem.source, problem.code, problem.message) == ("p.yaml", code, message)
+    assert (problem.line, problem.column) == located(text, token)
+
+
+def test_policies_md_before_first_reply_example() -> None:
+    text = policy(
+        "",
+        "first_response: {targets: 2h}\n"
+        "next_response: {targets: 1h, before_first_reply: measured}\n"
+        "periodic_update: {targets: 1h, before_first_reply: measured}",
+    )
+    found = clocks(run(text, Z1, at("11:00")))
+    table = {
+        key: (c.start, c.due, c.stop, c.state)
+        for key, c in found.items()
+        if key[0] != "first_response"
+    }
+    assert table == {
+        ("next_response", 1): (t(at("09:00")), t(at("10:00")), t(at("10:30")), "breached"),
+        ("periodic_update", 1): (t(at("09:00")), t(at("10:00")), t(at("10:30")), "breached"),
+        ("periodic_update", 2): (t(at("10:30")), t(at("11:30")), None, "active"),
+    }
+    fr = found["first_response", 1]
+    assert (fr.due, fr.stop, fr.state) == (t(at("11:00")), t(at("10:30")), "achieved")
