@@ -147,3 +147,46 @@ def test_policies_md_before_first_reply_example() -> None:
     }
     fr = found["first_response", 1]
     assert (fr.due, fr.stop, fr.state) == (t(at("11:00")), t(at("10:30")), "achieved")
+
+
+# -- end_2359 -------------------------------------------------------------------
+
+ZAMMAD_DAY = """
+calendars:
+  zammad-office:
+    timezone: UTC
+    hours: {mon-fri: ["00:00-23:59"]}
+    end_2359: %s
+"""
+
+
+@pytest.mark.parametrize(
+    ("reading", "due"),
+    [
+        pytest.param("end_of_day", "2025-12-02T00:30:00Z", id="end-of-day"),
+        pytest.param("literal", "2025-12-02T00:31:00Z", id="literal"),
+    ],
+)
+def test_end_2359(reading: str, due: str) -> None:
+    # Zammad Z-4: first response 60 min, ticket on Monday at 23:30.
+    text = policy(
+        "",
+        "first_response: {targets: 1h}",
+        calendar="zammad-office",
+        head=ZAMMAD_DAY % reading,
+    )
+    events = [event(at("23:30"), "created")]
+    fr = clocks(run(text, events, "2025-12-01T23:45:00Z"))["first_response", 1]
+    assert fr.due == t(due)
+
+
+def test_end_2359_bad_value() -> None:
+    text = policy("", "first_response: {targets: 1h}", head=ZAMMAD_DAY % "midnight")
+    with pytest.raises(PolicyError) as caught:
+        loads_policies(text, "p.yaml")
+    [problem] = caught.value.problems
+    assert (problem.code, problem.message) == (
+        "E214",
+        "unknown value 'midnight' for 'end_2359'; expected one of literal, end_of_day",
+    )
+    assert (problem.line, problem.column) == located(text, "midnight")
