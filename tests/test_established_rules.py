@@ -190,3 +190,91 @@ def test_end_2359_bad_value() -> None:
         "unknown value 'midnight' for 'end_2359'; expected one of literal, end_of_day",
     )
     assert (problem.line, problem.column) == located(text, "midnight")
+
+
+# -- stops_at -------------------------------------------------------------------
+
+# ServiceNow S-1: opened 09:00, Resolved 11:00, Closed 14:00, resolution target 4 h.
+S1 = [
+    event(at("09:00"), "created"),
+    event(at("11:00"), "status", status="solved"),
+    event(at("14:00"), "status", status="closed"),
+]
+
+
+@pytest.mark.parametrize(
+    ("rules", "metric", "stop", "elapsed", "state"),
+    [
+        pytest.param("", "resolution: {targets: 4h}", "11:00", 7200, "achieved", id="default"),
+        pytest.param(
+            "",
+            "resolution: {targets: 4h, stops_at: closed}",
+            "14:00",
+            18000,
+            "breached",
+            id="stops-at-closed",
+        ),
+        pytest.param(
+            "semantics: servicenow-closed",
+            "resolution: {targets: 4h}",
+            "14:00",
+            18000,
+            "breached",
+            id="preset",
+        ),
+        pytest.param(
+            "semantics: servicenow-closed",
+            "resolution: {targets: 4h, stops_at: solved}",
+            "11:00",
+            7200,
+            "achieved",
+            id="override-wins",
+        ),
+    ],
+)
+def test_resolution_stops_at(rules: str, metric: str, stop: str, elapsed: int, state: str) -> None:
+    res = clocks(run(policy(rules, metric), S1, at("15:00")))["resolution", 1]
+    assert (res.stop, res.elapsed, res.state) == (t(at(stop)), elapsed, state)
+
+
+def test_stops_at_closed_runs_through_solved_and_a_reopen() -> None:
+    events = [
+        event(at("09:00"), "created"),
+        event(at("10:00"), "status", status="solved"),
+        event(at("10:30"), "status", status="open"),
+        event(at("11:00"), "status", status="solved"),
+    ]
+    text = policy("", "resolution: {targets: 4h, stops_at: closed}")
+    running = clocks(run(text, events, at("12:00")))["resolution", 1]
+    assert (running.stop, running.elapsed, running.state, running.due) == (
+        None,
+        10800,
+        "active",
+        t(at("13:00")),
+    )
+    closed = [*events, event(at("12:30"), "status", status="closed")]
+    res = clocks(run(text, closed, at("13:30")))["resolution", 1]
+    assert (res.stop, res.elapsed, res.state) == (t(at("12:30")), 12600, "achieved")
+
+
+def test_stops_at_closed_leaves_response_clocks_alone() -> None:
+    events = [event(at("09:00"), "created"), event(at("10:00"), "status", status="solved")]
+    text = policy("", "first_response: {targets: 4h}\nresolution: {targets: 4h, stops_at: closed}")
+    found = clocks(run(text, events, at("12:00")))
+    assert (found["first_response", 1].stop, found["first_response", 1].stop_reason) == (
+        t(at("10:00")),
+        "solved",
+    )
+    assert found["resolution", 1].state == "active"
+
+
+def test_stops_at_on_another_metric_is_located() -> None:
+    text = policy("", "first_response: {targets: 1h, stops_at: closed}")
+    with pytest.raises(PolicyError) as caught:
+        loads_policies(text, "p.yaml")
+    [problem] = caught.value.problems
+    assert (problem.code, problem.message) == (
+        "E213",
+        "'stops_at' does not apply to first_response; it is a rule of resolution",
+    )
+    assert (problem.line, problem.column) == located(text, "stops_at")

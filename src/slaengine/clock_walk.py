@@ -16,6 +16,7 @@ from slaengine.policy.model import (
     AGENT,
     ANY_OUTGOING,
     ASSIGNMENT,
+    AT_CLOSED,
     FIRST_BUSINESS_MINUTE,
     FIRST_RESPONSE,
     LATEST_CUSTOMER_MESSAGE,
@@ -182,6 +183,7 @@ class _Plan:
     latest: bool  # next_response: counts_from latest_customer_message
     nr_early: bool  # next_response: before_first_reply measured (no reply needed first)
     pu_at_creation: bool  # periodic_update: before_first_reply measured (from creation)
+    res_at_close: bool  # resolution: stops_at closed (solving does not stop it)
     fr_deferred: bool  # starts: first_business_minute
     res_deferred: bool
     # Only a deferred start can be answered before it starts (see _off); without one the
@@ -220,6 +222,7 @@ def _plan(policy: Policy) -> _Plan:
         nr is not None and nr.definition.counts_from == LATEST_CUSTOMER_MESSAGE,
         nr is not None and not nr.definition.after_fulfil,
         pu is not None and any(t.on == On.CREATED for t in pu.definition.start),
+        res is not None and res.definition.stops_at == AT_CLOSED,
         fr is not None and fr.definition.starts == FIRST_BUSINESS_MINUTE,
         res is not None and res.definition.starts == FIRST_BUSINESS_MINUTE,
         _off if deferred else RawClock.switch_off,
@@ -364,7 +367,15 @@ def walk(events: Sequence[Event], policy: Policy) -> Walk:
                         and raw.metric.definition.when_solved == STOP
                     ):
                         off(raw, at, SOLVED, len(priorities), event)
-                if res is not None and res.running:
+                if (
+                    res is not None
+                    and res.running
+                    and (not plan.res_at_close or new_status == AT_CLOSED)
+                ):
+                    off(res, at, SOLVED, len(priorities), event)
+            elif now_stopped and plan.res_at_close:
+                # Solved, then closed: stops_at: closed stops resolution now.
+                if new_status == AT_CLOSED and res is not None and res.running:
                     off(res, at, SOLVED, len(priorities), event)
             elif stopped and not now_stopped:
                 if res_metric is None:

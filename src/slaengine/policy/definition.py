@@ -124,7 +124,8 @@ class MetricDefinition:
     ``counts_from`` (``latest_customer_message``: a start trigger while running moves the
     start), ``starts_on_reopen`` (a reopen starts an instance, when the customer wrote
     while solved for next_response and always for resolution) and ``hands_over``
-    (a customer message supersedes the running instance: customer_message_stops).
+    (a customer message supersedes the running instance: customer_message_stops) and
+    ``stops_at`` (``closed``: resolution runs on while solved and stops when closed).
     """
 
     name: str
@@ -144,6 +145,7 @@ class MetricDefinition:
     counts_from: str = "oldest_unanswered"
     starts_on_reopen: bool = False
     hands_over: bool = False
+    stops_at: str = "solved"  # "closed": the solved trigger fires only when the ticket closes
 
     @property
     def solve_fulfils(self) -> bool:
@@ -213,6 +215,7 @@ def builtin_definition(kind: str, rules: Mapping[str, Any]) -> MetricDefinition:
             builtin=True,
             starts=rules.get("starts", "created"),
             starts_on_reopen=True,
+            stops_at=rules.get("stops_at", "solved"),
         )
     raise ValueError(f"no built-in metric {kind!r}")
 

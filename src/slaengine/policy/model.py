@@ -49,6 +49,11 @@ RESUME: Final = "resume"
 STAYS_MET: Final = "stays_met"
 ON_REOPEN: Final = (RESUME, STAYS_MET)
 
+# Which status stops resolution (``stops_at``): solved (or closed), or closed only.
+AT_SOLVED: Final = "solved"
+AT_CLOSED: Final = "closed"
+STOPS_AT: Final = (AT_SOLVED, AT_CLOSED)
+
 # Policy-level rules.
 SECONDS: Final = "seconds"
 MINUTES: Final = "minutes"
@@ -265,6 +270,7 @@ class MetricPolicy:
     before_first_reply: bool = False
     when_solved: str = STOP
     on_reopen: str = RESUME
+    stops_at: str = AT_SOLVED  # resolution: closed = solving does not stop it, closing does
     hide_when: frozenset[str] = frozenset()
     # Conditions on tags, group, fields... that pause the clock while one holds.
     pause_conditions: tuple[StateCondition, ...] = ()
@@ -287,6 +293,7 @@ class MetricPolicy:
                     "before_first_reply": self.before_first_reply,
                     "when_solved": self.when_solved,
                     "on_reopen": self.on_reopen,
+                    "stops_at": self.stops_at,
                 },
             )
         object.__setattr__(self, "definition", definition)
@@ -307,6 +314,7 @@ class MetricPolicy:
             or self.before_first_reply
             or self.when_solved != STOP
             or self.on_reopen != RESUME
+            or self.stops_at != AT_SOLVED
             or bool(self.hide_when)
         )
 
@@ -382,7 +390,9 @@ __all__ = [
     "AGENT",
     "ANY_OUTGOING",
     "ASSIGNMENT",
+    "AT_CLOSED",
     "AT_CREATION",
+    "AT_SOLVED",
     "CLOSING",
     "COUNTS_FROM",
     "DUE_AT_CLOSING",
@@ -409,6 +419,7 @@ __all__ = [
     "STARTS",
     "STAYS_MET",
     "STOP",
+    "STOPS_AT",
     "WARNING",
     "WHEN_SOLVED",
     "AlertRule",

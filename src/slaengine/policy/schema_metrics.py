@@ -72,6 +72,9 @@ _RULES: Final[dict[str, dict[str, Any]]] = {
     "on_reopen": _choice(
         "What a reopen does to the stopped resolution clock.", ("resume", "stays_met")
     ),
+    "stops_at": _choice(
+        "Which status stops resolution: solved (or closed), or closed only.", ("solved", "closed")
+    ),
 }
 # The metrics each rule applies to.
 _RULE_METRICS: Final[dict[str, tuple[str, ...]]] = {
@@ -83,6 +86,7 @@ _RULE_METRICS: Final[dict[str, tuple[str, ...]]] = {
     "before_first_reply": ("next_response", "periodic_update"),
     "when_solved": ("first_response", "next_response", "periodic_update"),
     "on_reopen": ("resolution",),
+    "stops_at": ("resolution",),
 }
 
 

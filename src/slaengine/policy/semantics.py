@@ -15,6 +15,7 @@ from typing import Any, Final
 
 from slaengine.policy.model import (
     ASSIGNMENT,
+    AT_CLOSED,
     FIRST_BUSINESS_MINUTE,
     FIRST_RESPONSE,
     MINUTES,
@@ -28,8 +29,8 @@ from slaengine.policy.model import (
 
 # Rules a preset may set per metric, with the values validate.py understands:
 # fulfilled_by, starts, staff_created (bool), counts_from, customer_message_stops (bool),
-# before_first_reply (bool), when_solved, on_reopen, hide_when (frozenset), pause_when
-# (frozenset).
+# before_first_reply (bool), when_solved, on_reopen, stops_at, hide_when (frozenset),
+# pause_when (frozenset).
 METRIC_RULES: Final = (
     "fulfilled_by",
     "starts",
@@ -39,6 +40,7 @@ METRIC_RULES: Final = (
     "before_first_reply",
     "when_solved",
     "on_reopen",
+    "stops_at",
     "hide_when",
 )
 # Rules a preset may set for the whole policy.
@@ -162,6 +164,12 @@ PRESETS: Final[Mapping[str, Preset]] = MappingProxyType(
             "chatwoot",
             "First response, next response and resolution time; bot messages do not count.",
             policy=MappingProxyType({"bot_replies_count": False}),
+        ),
+        "servicenow-closed": Preset(
+            "servicenow-closed",
+            "A ServiceNow instance whose resolution SLA stops at Closed, not at Resolved: "
+            "resolution runs on while the ticket is solved.",
+            metrics=_frozen({RESOLUTION: {"stops_at": AT_CLOSED}}),
         ),
     }
 )

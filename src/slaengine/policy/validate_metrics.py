@@ -26,6 +26,7 @@ from slaengine.policy.model import (
     RESOLUTION,
     RESPONSE_METRICS,
     STARTS,
+    STOPS_AT,
     WARNING,
     WHEN_SOLVED,
     AlertRule,
@@ -51,6 +52,7 @@ METRIC_KEYS = (
     "before_first_reply",
     "when_solved",
     "on_reopen",
+    "stops_at",
     "hide_when",
 )
 # The metrics each clock rule applies to (E213 for any other).
@@ -64,6 +66,7 @@ RULE_METRICS: Mapping[str, frozenset[str]] = MappingProxyType(
         "before_first_reply": frozenset({NEXT_RESPONSE, PERIODIC_UPDATE}),
         "when_solved": RESPONSE_METRICS,
         "on_reopen": frozenset({RESOLUTION}),
+        "stops_at": frozenset({RESOLUTION}),
         "hide_when": frozenset(METRIC_KINDS),
     }
 )
@@ -74,6 +77,7 @@ CHOICES: Mapping[str, tuple[str, ...]] = MappingProxyType(
         "counts_from": COUNTS_FROM,
         "when_solved": WHEN_SOLVED,
         "on_reopen": ON_REOPEN,
+        "stops_at": STOPS_AT,
         "precision": PRECISIONS,
         "due_at_closing": DUE_AT_CLOSING,
         "staff_created": ("measured", "exempt"),
