@@ -278,3 +278,65 @@ def test_stops_at_on_another_metric_is_located() -> None:
         "'stops_at' does not apply to first_response; it is a rule of resolution",
     )
     assert (problem.line, problem.column) == located(text, "stops_at")
+
+
+# -- misses ---------------------------------------------------------------------
+
+# Chatwoot C-1: first reply 09:05; customer 09:10 and 09:20; next response 30 min, due
+# 09:40; customer 09:50; agent reply 10:00.
+C1 = [
+    event(at("09:00"), "created"),
+    event(at("09:00"), "message", author="customer"),
+    event(at("09:05"), "message", author="agent"),
+    event(at("09:10"), "message", author="customer"),
+    event(at("09:20"), "message", author="customer"),
+    event(at("09:50"), "message", author="customer"),
+    event(at("10:00"), "message", author="agent"),
+]
+
+
+@pytest.mark.parametrize(
+    ("rules", "metric", "now", "misses"),
+    [
+        pytest.param("", "{targets: 30m, misses: per_customer_message}", "09:30", 0, id="in-time"),
+        pytest.param(
+            "", "{targets: 30m, misses: per_customer_message}", "09:45", 1, id="first-miss"
+        ),
+        pytest.param(
+            "", "{targets: 30m, misses: per_customer_message}", "09:55", 2, id="message-overdue"
+        ),
+        pytest.param("", "{targets: 30m, misses: per_customer_message}", "10:30", 2, id="stopped"),
+        pytest.param("semantics: chatwoot", "{targets: 30m}", "10:30", 2, id="preset"),
+        pytest.param("", "{targets: 30m}", "10:30", None, id="default-counts-none"),
+    ],
+)
+def test_next_response_misses(rules: str, metric: str, now: str, misses: int | None) -> None:
+    text = policy(rules, f"next_response: {metric}")
+    found = clocks(run(text, C1, at(now)))
+    nr = found["next_response", 1]
+    assert (nr.start, nr.due) == (t(at("09:10")), t(at("09:40")))
+    assert nr.misses == misses
+    assert ("next_response", 2) not in found
+
+
+def test_misses_in_json_output_only_when_counted() -> None:
+    from slaengine.report.json import clock_to_dict
+
+    counted = policy("semantics: chatwoot", "next_response: {targets: 30m}")
+    [nr] = run(counted, C1, at("10:30")).clocks
+    assert clock_to_dict(nr)["misses"] == 2
+    plain = policy("", "next_response: {targets: 30m}")
+    [nr] = run(plain, C1, at("10:30")).clocks
+    assert "misses" not in clock_to_dict(nr)
+
+
+def test_misses_on_another_metric_is_located() -> None:
+    text = policy("", "resolution: {targets: 1h, misses: per_customer_message}")
+    with pytest.raises(PolicyError) as caught:
+        loads_policies(text, "p.yaml")
+    [problem] = caught.value.problems
+    assert (problem.code, problem.message) == (
+        "E213",
+        "'misses' does not apply to resolution; it is a rule of next_response",
+    )
+    assert (problem.line, problem.column) == located(text, "misses")

@@ -22,6 +22,7 @@ from slaengine.policy.model import (
     LATEST_CUSTOMER_MESSAGE,
     NEXT_RESPONSE,
     NOT_REQUESTER,
+    PER_CUSTOMER_MESSAGE,
     PERIODIC_UPDATE,
     PUBLIC_AGENT,
     RESOLUTION,
@@ -51,6 +52,8 @@ class RuleFacts:
     taken_over_by: int | None = None  # next_response instance after a superseding message
     ignored_reopen: Event | None = None  # the reopen on_reopen: stays_met did not resume
     moved_from: Event | None = None  # the first message a counts_from: latest wait counted from
+    # Customer messages written while the instance ran (misses: per_customer_message).
+    later_messages: list[int] | None = None
 
 
 @dataclass(slots=True)
@@ -184,6 +187,7 @@ class _Plan:
     nr_early: bool  # next_response: before_first_reply measured (no reply needed first)
     pu_at_creation: bool  # periodic_update: before_first_reply measured (from creation)
     res_at_close: bool  # resolution: stops_at closed (solving does not stop it)
+    nr_misses: bool  # next_response: misses per_customer_message
     fr_deferred: bool  # starts: first_business_minute
     res_deferred: bool
     # Only a deferred start can be answered before it starts (see _off); without one the
@@ -223,6 +227,7 @@ def _plan(policy: Policy) -> _Plan:
         nr is not None and not nr.definition.after_fulfil,
         pu is not None and any(t.on == On.CREATED for t in pu.definition.start),
         res is not None and res.definition.stops_at == AT_CLOSED,
+        nr is not None and nr.definition.misses == PER_CUSTOMER_MESSAGE,
         fr is not None and fr.definition.starts == FIRST_BUSINESS_MINUTE,
         res is not None and res.definition.starts == FIRST_BUSINESS_MINUTE,
         _off if deferred else RawClock.switch_off,
@@ -334,6 +339,11 @@ def walk(events: Sequence[Event], policy: Policy) -> Walk:
                             facts.moved_from = nr.start_event
                         nr.windows = [[at, -1]]  # the wait counts from this message
                         nr.start_event = event
+                    elif plan.nr_misses:
+                        facts = nr.rule_facts()
+                        if facts.later_messages is None:
+                            facts.later_messages = []
+                        facts.later_messages.append(at)
                     if superseded is not None:
                         superseded.rule_facts().taken_over_by = nr.number
                 continue

@@ -22,6 +22,7 @@ from slaengine.policy.model import (
     MINUTES,
     NEXT_OPENING,
     PAUSE,
+    PER_CUSTOMER_MESSAGE,
     MetricPolicy,
     Policy,
 )
@@ -84,6 +85,8 @@ class ClockResult:
     pauses: tuple[tuple[int, int | None], ...] = ()
     agent: str | None = None
     alerts: tuple[Alert, ...] = ()
+    # Misses counted under misses: per_customer_message (None: the metric counts none).
+    misses: int | None = None
     # Its segments and adjustments, when the evaluation was asked to record them; a
     # record does not make two results differ.
     record: ClockRecord | None = field(default=None, compare=False)
@@ -394,6 +397,16 @@ def _run_with_rules(
     return results
 
 
+def _misses(result: ClockResult, raw: RawClock) -> int:
+    """A breached instance's misses: one, and one more for each customer message written
+    after its due while it ran (each is a new newest unanswered message)."""
+    if result.state != BREACHED or result.due is None:
+        return 0
+    due = result.due
+    later = raw.facts.later_messages if raw.facts is not None else None
+    return 1 + sum(1 for at in later or () if at > due)
+
+
 def _apply_rules(
     result: ClockResult,
     raw: RawClock,
@@ -433,6 +446,8 @@ def _apply_rules(
         )
         if not running and result.state != BREACHED and result.alerts:
             result.alerts = _unreached_escalations(result.alerts)  # whole minutes: not over
+    if metric.misses == PER_CUSTOMER_MESSAGE:
+        result.misses = _misses(result, raw)
     if running and status_now in metric.hide_when:
         # The deadline is hidden in this status; its time still counts.
         if adjustments is not None:

@@ -124,8 +124,10 @@ class MetricDefinition:
     ``counts_from`` (``latest_customer_message``: a start trigger while running moves the
     start), ``starts_on_reopen`` (a reopen starts an instance, when the customer wrote
     while solved for next_response and always for resolution) and ``hands_over``
-    (a customer message supersedes the running instance: customer_message_stops) and
-    ``stops_at`` (``closed``: resolution runs on while solved and stops when closed).
+    (a customer message supersedes the running instance: customer_message_stops),
+    ``stops_at`` (``closed``: resolution runs on while solved and stops when closed) and
+    ``misses`` (``per_customer_message``: next_response notes the customer messages written
+    while an instance runs, each one written after the due is one more miss).
     """
 
     name: str
@@ -146,6 +148,7 @@ class MetricDefinition:
     starts_on_reopen: bool = False
     hands_over: bool = False
     stops_at: str = "solved"  # "closed": the solved trigger fires only when the ticket closes
+    misses: str = "once"  # "per_customer_message": messages while overdue count as misses
 
     @property
     def solve_fulfils(self) -> bool:
@@ -191,6 +194,7 @@ def builtin_definition(kind: str, rules: Mapping[str, Any]) -> MetricDefinition:
             after_fulfil=not rules.get("before_first_reply", False),
             counts_from=rules.get("counts_from", "oldest_unanswered"),
             starts_on_reopen=True,
+            misses=rules.get("misses", "once"),
         )
     if kind == MetricKind.PERIODIC_UPDATE:
         hands_over = bool(rules.get("customer_message_stops", False))

@@ -54,6 +54,12 @@ AT_SOLVED: Final = "solved"
 AT_CLOSED: Final = "closed"
 STOPS_AT: Final = (AT_SOLVED, AT_CLOSED)
 
+# How many misses a breached next_response instance counts (``misses``): one, or one
+# more for each customer message written while it is overdue (Chatwoot).
+ONCE: Final = "once"
+PER_CUSTOMER_MESSAGE: Final = "per_customer_message"
+MISSES: Final = (ONCE, PER_CUSTOMER_MESSAGE)
+
 # Policy-level rules.
 SECONDS: Final = "seconds"
 MINUTES: Final = "minutes"
@@ -271,6 +277,7 @@ class MetricPolicy:
     when_solved: str = STOP
     on_reopen: str = RESUME
     stops_at: str = AT_SOLVED  # resolution: closed = solving does not stop it, closing does
+    misses: str = ONCE  # next_response: per_customer_message counts later messages too
     hide_when: frozenset[str] = frozenset()
     # Conditions on tags, group, fields... that pause the clock while one holds.
     pause_conditions: tuple[StateCondition, ...] = ()
@@ -294,6 +301,7 @@ class MetricPolicy:
                     "when_solved": self.when_solved,
                     "on_reopen": self.on_reopen,
                     "stops_at": self.stops_at,
+                    "misses": self.misses,
                 },
             )
         object.__setattr__(self, "definition", definition)
@@ -315,6 +323,7 @@ class MetricPolicy:
             or self.when_solved != STOP
             or self.on_reopen != RESUME
             or self.stops_at != AT_SOLVED
+            or self.misses != ONCE
             or bool(self.hide_when)
         )
 
@@ -403,13 +412,16 @@ __all__ = [
     "LATEST_CUSTOMER_MESSAGE",
     "METRIC_KINDS",
     "MINUTES",
+    "MISSES",
     "NEXT_OPENING",
     "NEXT_RESPONSE",
     "NOT_REQUESTER",
     "OLDEST_UNANSWERED",
+    "ONCE",
     "ON_REOPEN",
     "PAUSE",
     "PERIODIC_UPDATE",
+    "PER_CUSTOMER_MESSAGE",
     "PRECISIONS",
     "PUBLIC_AGENT",
     "RESOLUTION",

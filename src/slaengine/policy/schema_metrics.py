@@ -75,6 +75,11 @@ _RULES: Final[dict[str, dict[str, Any]]] = {
     "stops_at": _choice(
         "Which status stops resolution: solved (or closed), or closed only.", ("solved", "closed")
     ),
+    "misses": _choice(
+        "per_customer_message: a breached next_response counts one more miss for each "
+        "customer message written after its due while it runs.",
+        ("once", "per_customer_message"),
+    ),
 }
 # The metrics each rule applies to.
 _RULE_METRICS: Final[dict[str, tuple[str, ...]]] = {
@@ -87,6 +92,7 @@ _RULE_METRICS: Final[dict[str, tuple[str, ...]]] = {
     "when_solved": ("first_response", "next_response", "periodic_update"),
     "on_reopen": ("resolution",),
     "stops_at": ("resolution",),
+    "misses": ("next_response",),
 }
 
 

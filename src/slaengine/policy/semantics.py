@@ -22,6 +22,7 @@ from slaengine.policy.model import (
     NEXT_RESPONSE,
     NOT_REQUESTER,
     PAUSE,
+    PER_CUSTOMER_MESSAGE,
     PERIODIC_UPDATE,
     RESOLUTION,
     STAYS_MET,
@@ -29,8 +30,8 @@ from slaengine.policy.model import (
 
 # Rules a preset may set per metric, with the values validate.py understands:
 # fulfilled_by, starts, staff_created (bool), counts_from, customer_message_stops (bool),
-# before_first_reply (bool), when_solved, on_reopen, stops_at, hide_when (frozenset),
-# pause_when (frozenset).
+# before_first_reply (bool), when_solved, on_reopen, stops_at, misses, hide_when
+# (frozenset), pause_when (frozenset).
 METRIC_RULES: Final = (
     "fulfilled_by",
     "starts",
@@ -41,6 +42,7 @@ METRIC_RULES: Final = (
     "when_solved",
     "on_reopen",
     "stops_at",
+    "misses",
     "hide_when",
 )
 # Rules a preset may set for the whole policy.
@@ -162,8 +164,10 @@ PRESETS: Final[Mapping[str, Preset]] = MappingProxyType(
         ),
         "chatwoot": Preset(
             "chatwoot",
-            "First response, next response and resolution time; bot messages do not count.",
+            "First response, next response and resolution time; bot messages do not count; "
+            "each customer message written while next response is overdue is one more miss.",
             policy=MappingProxyType({"bot_replies_count": False}),
+            metrics=_frozen({NEXT_RESPONSE: {"misses": PER_CUSTOMER_MESSAGE}}),
         ),
         "servicenow-closed": Preset(
             "servicenow-closed",

@@ -19,6 +19,7 @@ from slaengine.policy.model import (
     FIRST_RESPONSE,
     FULFILMENTS,
     METRIC_KINDS,
+    MISSES,
     NEXT_RESPONSE,
     ON_REOPEN,
     PERIODIC_UPDATE,
@@ -53,6 +54,7 @@ METRIC_KEYS = (
     "when_solved",
     "on_reopen",
     "stops_at",
+    "misses",
     "hide_when",
 )
 # The metrics each clock rule applies to (E213 for any other).
@@ -67,6 +69,7 @@ RULE_METRICS: Mapping[str, frozenset[str]] = MappingProxyType(
         "when_solved": RESPONSE_METRICS,
         "on_reopen": frozenset({RESOLUTION}),
         "stops_at": frozenset({RESOLUTION}),
+        "misses": frozenset({NEXT_RESPONSE}),
         "hide_when": frozenset(METRIC_KINDS),
     }
 )
@@ -78,6 +81,7 @@ CHOICES: Mapping[str, tuple[str, ...]] = MappingProxyType(
         "when_solved": WHEN_SOLVED,
         "on_reopen": ON_REOPEN,
         "stops_at": STOPS_AT,
+        "misses": MISSES,
         "precision": PRECISIONS,
         "due_at_closing": DUE_AT_CLOSING,
         "staff_created": ("measured", "exempt"),
