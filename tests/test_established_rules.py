@@ -340,3 +340,99 @@ def test_misses_on_another_metric_is_located() -> None:
         "'misses' does not apply to resolution; it is a rule of next_response",
     )
     assert (problem.line, problem.column) == located(text, "misses")
+
+
+# -- start_delay (RT Starts) ----------------------------------------------------
+
+RT_HOURS = """
+calendars:
+  rt-business:
+    timezone: UTC
+    hours: {mon-fri: ["09:00-18:00"]}
+"""
+
+
+@pytest.mark.parametrize(
+    ("created", "rule", "start"),
+    [
+        # RT R-1: Starts => {BusinessMinutes => 60}.
+        pytest.param("2025-12-01T08:00:00Z", "start_delay: 60m", "2025-12-01T10:00:00Z", id="mon"),
+        pytest.param("2025-12-05T17:30:00Z", "start_delay: 60m", "2025-12-08T09:30:00Z", id="fri"),
+        pytest.param("2025-12-01T10:00:00Z", "start_delay: 60m", "2025-12-01T11:00:00Z", id="open"),
+        # No Starts: the first business minute.
+        pytest.param(
+            "2025-12-06T10:00:00Z",
+            "starts: first_business_minute",
+            "2025-12-08T09:00:00Z",
+            id="default-starts",
+        ),
+        pytest.param("2025-12-01T08:00:00Z", "start_delay: 0m", "2025-12-01T08:00:00Z", id="zero"),
+    ],
+)
+def test_start_delay_in_business_minutes(created: str, rule: str, start: str) -> None:
+    text = policy(
+        "", f"resolution: {{targets: 8h, calendar: 24x7, {rule}}}", "rt-business", RT_HOURS
+    )
+    res = clocks(run(text, [event(created, "created")], created))["resolution", 1]
+    assert (res.start, res.due) == (t(start), t(start) + 8 * 3600)
+
+
+def test_start_delay_reply_before_the_start_counts_nothing() -> None:
+    text = policy("", "first_response: {targets: 1h, start_delay: 60m}", "rt-business", RT_HOURS)
+    events = [
+        event("2025-12-01T08:00:00Z", "created"),
+        event("2025-12-01T09:30:00Z", "message", author="agent"),
+    ]
+    fr = clocks(run(text, events, "2025-12-01T12:00:00Z"))["first_response", 1]
+    assert (fr.start, fr.stop, fr.elapsed, fr.state) == (
+        t("2025-12-01T10:00:00Z"),
+        t("2025-12-01T10:00:00Z"),
+        0,
+        "achieved",
+    )
+
+
+def test_rt_real_minute_response_counts_from_creation() -> None:
+    # RT R-2: Response => {RealMinutes => 120}, created on Saturday 10:00 by the requestor:
+    # due Saturday 12:00, whatever the Starts date.
+    text = policy(
+        "semantics: rt",
+        "first_response: {targets: 2h, calendar: 24x7}",
+        "rt-business",
+        RT_HOURS,
+    )
+    events = [
+        event("2025-12-06T10:00:00Z", "created"),
+        event("2025-12-06T10:00:00Z", "message", author="customer"),
+    ]
+    fr = clocks(run(text, events, "2025-12-06T11:00:00Z"))["first_response", 1]
+    assert (fr.start, fr.due) == (t("2025-12-06T10:00:00Z"), t("2025-12-06T12:00:00Z"))
+
+
+@pytest.mark.parametrize(
+    ("metric", "token", "code", "message"),
+    [
+        pytest.param(
+            "next_response: {targets: 1h, start_delay: 60m}",
+            "start_delay",
+            "E213",
+            "'start_delay' does not apply to next_response; it is a rule of first_response, "
+            "resolution",
+            id="wrong-metric",
+        ),
+        pytest.param(
+            "resolution: {targets: 1h, start_delay: soon}",
+            "soon",
+            "E201",
+            "bad 'start_delay': expected a duration like 90m, 2h or 1h30m, got 'soon'",
+            id="bad-duration",
+        ),
+    ],
+)
+def test_start_delay_mistakes(metric: str, token: str, code: str, message: str) -> None:
+    text = policy("", metric)
+    with pytest.raises(PolicyError) as caught:
+        loads_policies(text, "p.yaml")
+    [problem] = caught.value.problems
+    assert (problem.code, problem.message) == (code, message)
+    assert (problem.line, problem.column) == located(text, token)

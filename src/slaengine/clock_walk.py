@@ -188,8 +188,10 @@ class _Plan:
     pu_at_creation: bool  # periodic_update: before_first_reply measured (from creation)
     res_at_close: bool  # resolution: stops_at closed (solving does not stop it)
     nr_misses: bool  # next_response: misses per_customer_message
-    fr_deferred: bool  # starts: first_business_minute
-    res_deferred: bool
+    # A deferred start (starts: first_business_minute, start_delay): the business seconds
+    # of the policy calendar after creation (0: its next opening); None: at creation.
+    fr_delay: int | None
+    res_delay: int | None
     # Only a deferred start can be answered before it starts (see _off); without one the
     # clocks are switched off directly, saving a call per stop.
     off: Callable[..., None]
@@ -198,6 +200,23 @@ class _Plan:
 
 
 _PLANS: dict[int, tuple[Policy, _Plan]] = {}
+
+
+def _delay(metric: MetricPolicy | None) -> int | None:
+    """A deferred start's business seconds after creation (see :class:`_Plan`)."""
+    if metric is None:
+        return None
+    definition = metric.definition
+    if definition.start_delay:
+        return definition.start_delay
+    return 0 if definition.starts == FIRST_BUSINESS_MINUTE else None
+
+
+def _start_at(policy: Policy, created: int, delay: int | None) -> int:
+    """When a first_response or resolution clock starts for a ticket created at ``created``."""
+    if delay is None:
+        return created
+    return policy.calendar.add(created, delay) if delay else policy.calendar.next_open(created)
 
 
 def _plan(policy: Policy) -> _Plan:
@@ -211,7 +230,10 @@ def _plan(policy: Policy) -> _Plan:
     pu = by_kind.get(PERIODIC_UPDATE)
     res = by_kind.get(RESOLUTION)
     bots = policy.bot_replies_count
-    deferred = any(m.definition.starts == FIRST_BUSINESS_MINUTE for m in policy.metrics)
+    deferred = any(
+        m.definition.starts == FIRST_BUSINESS_MINUTE or m.definition.start_delay
+        for m in policy.metrics
+    )
     plan = _Plan(
         fr,
         nr,
@@ -228,8 +250,8 @@ def _plan(policy: Policy) -> _Plan:
         pu is not None and any(t.on == On.CREATED for t in pu.definition.start),
         res is not None and res.definition.stops_at == AT_CLOSED,
         nr is not None and nr.definition.misses == PER_CUSTOMER_MESSAGE,
-        fr is not None and fr.definition.starts == FIRST_BUSINESS_MINUTE,
-        res is not None and res.definition.starts == FIRST_BUSINESS_MINUTE,
+        _delay(fr),
+        _delay(res),
         _off if deferred else RawClock.switch_off,
         tuple(m for m in policy.metrics if not m.definition.builtin) or None,
     )
@@ -286,14 +308,12 @@ def walk(events: Sequence[Event], policy: Policy) -> Walk:
         and not stopped
         and (fr_metric.definition.staff_created or not staff_created(events))
     ):
-        at = policy.calendar.next_open(created.at) if plan.fr_deferred else created.at
-        fr = start(fr_metric, at, created)
+        fr = start(fr_metric, _start_at(policy, created.at, plan.fr_delay), created)
         if plan.fr_owns and created.assignee:
             _off(fr, created.at, FULFILLED, 1, created, created.assignee)
     res: RawClock | None = None
     if res_metric is not None and not stopped:
-        at = policy.calendar.next_open(created.at) if plan.res_deferred else created.at
-        res = start(res_metric, at, created)
+        res = start(res_metric, _start_at(policy, created.at, plan.res_delay), created)
     nr: RawClock | None = None
     pu: RawClock | None = None
     if plan.pu_at_creation and pu_metric is not None and not stopped:

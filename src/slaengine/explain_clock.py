@@ -186,7 +186,7 @@ def explain_clock(
     breach = next((s.breach_at for s in segments if s.breach_at is not None), None)
     notes = priority_notes(clock, record, breach)
     calendar = policy.calendar.name if policy is not None else metric.calendar.name
-    notes += rule_notes(clock, record, calendar)
+    notes += rule_notes(clock, record, calendar, metric.definition.start_delay)
     if metric.kind != RESOLUTION:
         notes += message_notes(metric, events, clock.start, end, bots)
     paused_now = running and bool(segments) and segments[-1].kind == PAUSED

@@ -118,6 +118,8 @@ class MetricDefinition:
 
     The built-in metrics carry their particular rules as settings too: ``starts``
     (``first_business_minute`` defers a start to the policy calendar's next opening),
+    ``start_delay`` (a start that many business seconds of the policy calendar after
+    creation),
     ``staff_created`` (``False``: no instance on a ticket staff opened), ``after_fulfil``
     (instances start only once a fulfilling message was written: next_response, unless
     ``before_first_reply: measured``),
@@ -142,6 +144,7 @@ class MetricDefinition:
     description: str = ""
     builtin: bool = False
     starts: str = "created"
+    start_delay: int = 0  # business seconds of the policy calendar after creation
     staff_created: bool = True
     after_fulfil: bool = False
     counts_from: str = "oldest_unanswered"
@@ -180,6 +183,7 @@ def builtin_definition(kind: str, rules: Mapping[str, Any]) -> MetricDefinition:
             when_solved=when_solved,
             builtin=True,
             starts=rules.get("starts", "created"),
+            start_delay=rules.get("start_delay", 0),
             staff_created=rules.get("staff_created", True),
         )
     if kind == MetricKind.NEXT_RESPONSE:
@@ -218,6 +222,7 @@ def builtin_definition(kind: str, rules: Mapping[str, Any]) -> MetricDefinition:
             on_reopen=rules.get("on_reopen", RESUME),
             builtin=True,
             starts=rules.get("starts", "created"),
+            start_delay=rules.get("start_delay", 0),
             starts_on_reopen=True,
             stops_at=rules.get("stops_at", "solved"),
         )

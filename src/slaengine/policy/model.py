@@ -269,6 +269,7 @@ class MetricPolicy:
     # Clock rules (docs/policies.md#clock-rules); the defaults are slaengine's own semantics.
     fulfilled_by: str = PUBLIC_AGENT
     starts: str = AT_CREATION
+    start_delay: int = 0  # business seconds of the policy calendar after creation (RT Starts)
     staff_created: bool = True  # False: no first_response on tickets an agent opened
     counts_from: str = OLDEST_UNANSWERED
     customer_message_stops: bool = False  # periodic_update: a customer message ends it
@@ -294,6 +295,7 @@ class MetricPolicy:
                 {
                     "fulfilled_by": self.fulfilled_by,
                     "starts": self.starts,
+                    "start_delay": self.start_delay,
                     "staff_created": self.staff_created,
                     "counts_from": self.counts_from,
                     "customer_message_stops": self.customer_message_stops,
@@ -316,6 +318,7 @@ class MetricPolicy:
             or bool(self.pause_conditions)
             or self.fulfilled_by != PUBLIC_AGENT
             or self.starts != AT_CREATION
+            or self.start_delay != 0
             or not self.staff_created
             or self.counts_from != OLDEST_UNANSWERED
             or self.customer_message_stops

@@ -51,6 +51,14 @@ _RULES: Final[dict[str, dict[str, Any]]] = {
         "When the clock starts: at creation or at the policy calendar's first open instant.",
         ("created", "first_business_minute"),
     ),
+    "start_delay": {
+        "description": "The clock starts this much business time of the policy's calendar "
+        "after creation (RT's Starts in business minutes); 0m: no delay.",
+        "anyOf": [
+            {"type": "integer", "minimum": 0},
+            {"type": "string", "pattern": AFTER_PATTERN},
+        ],
+    },
     "staff_created": _choice(
         "exempt: no first_response on tickets whose first public message is not the customer's.",
         ("measured", "exempt"),
@@ -85,6 +93,7 @@ _RULES: Final[dict[str, dict[str, Any]]] = {
 _RULE_METRICS: Final[dict[str, tuple[str, ...]]] = {
     "fulfilled_by": ("first_response", "next_response", "periodic_update"),
     "starts": ("first_response", "resolution"),
+    "start_delay": ("first_response", "resolution"),
     "staff_created": ("first_response",),
     "counts_from": ("next_response",),
     "customer_message_stops": ("periodic_update",),

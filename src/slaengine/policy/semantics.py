@@ -16,7 +16,6 @@ from typing import Any, Final
 from slaengine.policy.model import (
     ASSIGNMENT,
     AT_CLOSED,
-    FIRST_BUSINESS_MINUTE,
     FIRST_RESPONSE,
     MINUTES,
     NEXT_RESPONSE,
@@ -29,12 +28,13 @@ from slaengine.policy.model import (
 )
 
 # Rules a preset may set per metric, with the values validate.py understands:
-# fulfilled_by, starts, staff_created (bool), counts_from, customer_message_stops (bool),
-# before_first_reply (bool), when_solved, on_reopen, stops_at, misses, hide_when
-# (frozenset), pause_when (frozenset).
+# fulfilled_by, starts, start_delay (seconds), staff_created (bool), counts_from,
+# customer_message_stops (bool), before_first_reply (bool), when_solved, on_reopen,
+# stops_at, misses, hide_when (frozenset), pause_when (frozenset).
 METRIC_RULES: Final = (
     "fulfilled_by",
     "starts",
+    "start_delay",
     "staff_created",
     "counts_from",
     "customer_message_stops",
@@ -115,20 +115,16 @@ PRESETS: Final[Mapping[str, Preset]] = MappingProxyType(
             "rt",
             "Response (any correspondence from someone other than the requestor, from the "
             "oldest unanswered one), KeepInLoop that hands over to Response when the requestor "
-            "writes, Resolve; clocks start at the first business minute.",
+            "writes, Resolve; due dates count from creation (RT's Starts date does not "
+            "move them), so real-minute targets on a 24x7 calendar start at creation too.",
             metrics=_frozen(
                 {
-                    FIRST_RESPONSE: {
-                        "fulfilled_by": NOT_REQUESTER,
-                        "starts": FIRST_BUSINESS_MINUTE,
-                        "staff_created": False,
-                    },
+                    FIRST_RESPONSE: {"fulfilled_by": NOT_REQUESTER, "staff_created": False},
                     NEXT_RESPONSE: {"fulfilled_by": NOT_REQUESTER},
                     PERIODIC_UPDATE: {
                         "fulfilled_by": NOT_REQUESTER,
                         "customer_message_stops": True,
                     },
-                    RESOLUTION: {"starts": FIRST_BUSINESS_MINUTE},
                 }
             ),
         ),

@@ -47,6 +47,7 @@ METRIC_KEYS = (
     "escalations",
     "fulfilled_by",
     "starts",
+    "start_delay",
     "staff_created",
     "counts_from",
     "customer_message_stops",
@@ -62,6 +63,7 @@ RULE_METRICS: Mapping[str, frozenset[str]] = MappingProxyType(
     {
         "fulfilled_by": RESPONSE_METRICS,
         "starts": frozenset({FIRST_RESPONSE, RESOLUTION}),
+        "start_delay": frozenset({FIRST_RESPONSE, RESOLUTION}),
         "staff_created": frozenset({FIRST_RESPONSE}),
         "counts_from": frozenset({NEXT_RESPONSE}),
         "customer_message_stops": frozenset({PERIODIC_UPDATE}),
@@ -323,6 +325,22 @@ def choice(ctx: FileContext, node: YNode, rule: str) -> str | None:
     return value
 
 
+def _zero_or_duration(raw: object) -> int:
+    """Seconds of a duration; zero may be written 0, 0m, 0h or 0s."""
+    if isinstance(raw, int | str) and str(raw).strip() in {"0", "0m", "0h", "0s"}:
+        return 0
+    return parse_duration(raw)
+
+
+def _delay(ctx: FileContext, node: YNode) -> int | None:
+    """A ``start_delay``: a duration or zero (E201 otherwise)."""
+    try:
+        return _zero_or_duration(node.value if isinstance(node, YScalar) else None)
+    except ValueError as exc:
+        ctx.report(node, "E201", f"bad 'start_delay': {exc}")
+        return None
+
+
 def metric_rules(
     ctx: FileContext, metric: YMap, kind: str, chosen: Preset | None, allowed: Sequence[str]
 ) -> dict[str, Any]:
@@ -355,6 +373,8 @@ def metric_rules(
             value = statuses(ctx, node, allowed, "hide_when")
         elif rule == "customer_message_stops":
             value = flag(ctx, node, f"'{rule}'")
+        elif rule == "start_delay":
+            value = _delay(ctx, node)
         elif rule in ("staff_created", "before_first_reply"):
             chosen_value = choice(ctx, node, rule)
             value = None if chosen_value is None else chosen_value == "measured"
