@@ -436,3 +436,100 @@ def test_start_delay_mistakes(metric: str, token: str, code: str, message: str) 
     [problem] = caught.value.problems
     assert (problem.code, problem.message) == (code, message)
     assert (problem.line, problem.column) == located(text, token)
+
+
+# -- assignment_counts (GLPI time to own) -----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("counts", "update", "stop", "taker"),
+    [
+        # GLPI G-5: a group assigned at 09:30 takes the ticket into account.
+        pytest.param("[assignee, group]", {"group": "tier1"}, "09:30", "tier1", id="group"),
+        pytest.param(
+            "[assignee, field:supplier]",
+            {"fields": {"supplier": "acme"}},
+            "09:30",
+            "acme",
+            id="supplier",
+        ),
+        pytest.param("[assignee, group]", {"assignee": "mia"}, "09:30", "mia", id="assignee"),
+        pytest.param("[assignee]", {"group": "tier1"}, "10:00", "tom", id="default-not-group"),
+    ],
+)
+def test_assignment_counts(counts: str, update: dict[str, object], stop: str, taker: str) -> None:
+    text = policy(
+        "",
+        f"first_response: {{targets: 4h, fulfilled_by: assignment, assignment_counts: {counts}}}",
+    )
+    events = [
+        event(at("09:00"), "created"),
+        event(at("09:30"), "update", **update),
+        event(at("10:00"), "update", assignee="tom"),
+    ]
+    fr = clocks(run(text, events, at("11:00")))["first_response", 1]
+    assert (fr.stop, fr.agent, fr.state) == (t(at(stop)), taker, "achieved")
+
+
+def test_assignment_counts_at_creation() -> None:
+    text = policy("semantics: glpi", "first_response: {targets: 4h}")
+    events = [event(at("09:00"), "created", group="tier1")]
+    fr = clocks(run(text, events, at("11:00")))["first_response", 1]
+    assert (fr.stop, fr.elapsed, fr.agent) == (t(at("09:00")), 0, "tier1")
+
+
+@pytest.mark.parametrize(
+    ("metric", "token", "code", "message"),
+    [
+        pytest.param(
+            "first_response: {targets: 1h, fulfilled_by: assignment, assignment_counts: [team]}",
+            "team",
+            "E214",
+            "unknown value 'team' in 'assignment_counts'; expected assignee, group or "
+            "field:NAME (a custom field, like field:supplier)",
+            id="bad-value",
+        ),
+        pytest.param(
+            "first_response: {targets: 1h, assignment_counts: [group]}",
+            "assignment_counts",
+            "E213",
+            "'assignment_counts' says what takes a ticket under 'fulfilled_by: assignment'; "
+            "first_response is not fulfilled by an assignment here",
+            id="without-assignment",
+        ),
+        pytest.param(
+            "resolution: {targets: 1h, assignment_counts: [group]}",
+            "assignment_counts",
+            "E213",
+            "'assignment_counts' does not apply to resolution; it is a rule of first_response",
+            id="wrong-metric",
+        ),
+    ],
+)
+def test_assignment_counts_mistakes(metric: str, token: str, code: str, message: str) -> None:
+    text = policy("", metric)
+    with pytest.raises(PolicyError) as caught:
+        loads_policies(text, "p.yaml")
+    [problem] = caught.value.problems
+    assert (problem.code, problem.message) == (code, message)
+    assert (problem.line, problem.column) == located(text, token)
+
+
+# -- glpi preset: due at closing is the next opening --------------------------------
+
+GLPI_HOURS = """
+calendars:
+  glpi-office:
+    timezone: UTC
+    hours: {mon-fri: ["08:00-18:00"], sat: ["09:00-12:00"]}
+"""
+
+
+def test_glpi_deadline_at_closing_is_the_next_opening() -> None:
+    # GLPI G-3: time to own 2 h, opened Monday 16:00: due Tuesday 08:00, not Monday 18:00.
+    text = policy("semantics: glpi", "first_response: {targets: 2h}", "glpi-office", GLPI_HOURS)
+    events = [event(at("16:00"), "created")]
+    fr = clocks(run(text, events, at("17:00")))["first_response", 1]
+    assert fr.due == t("2025-12-02T08:00:00Z")
+    plain = policy("", "first_response: {targets: 2h}", "glpi-office", GLPI_HOURS)
+    assert clocks(run(plain, events, at("17:00")))["first_response", 1].due == t(at("18:00"))

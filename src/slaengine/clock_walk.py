@@ -182,6 +182,8 @@ class _Plan:
     nr_test: Callable[[Event], bool] | None
     pu_test: Callable[[Event], bool] | None
     fr_owns: bool  # first_response is fulfilled by an assignment
+    # Who takes the ticket with an event (assignment_counts), None: nobody.
+    owner: Callable[[Event], str | None]
     supersedes: bool  # periodic_update: customer_message_stops
     latest: bool  # next_response: counts_from latest_customer_message
     nr_early: bool  # next_response: before_first_reply measured (no reply needed first)
@@ -200,6 +202,33 @@ class _Plan:
 
 
 _PLANS: dict[int, tuple[Policy, _Plan]] = {}
+
+
+def _assignee(event: Event) -> str | None:
+    return event.assignee
+
+
+def _owner(counts: tuple[str, ...]) -> Callable[[Event], str | None]:
+    """Who an event assigns the ticket to under ``assignment_counts``: the assignee, the
+    group, or a custom field's value (``field:NAME``), first found in that order."""
+    if counts == ("assignee",):
+        return _assignee
+    fields = tuple(c.split(":", 1)[1] for c in counts if c.startswith("field:"))
+    assignee, group = "assignee" in counts, "group" in counts
+
+    def owner(event: Event) -> str | None:
+        if assignee and event.assignee:
+            return event.assignee
+        if group and event.group:
+            return event.group
+        if fields and event.fields:
+            for name in fields:
+                value = event.fields.get(name)
+                if value is not None and value != "":
+                    return str(value)
+        return None
+
+    return owner
 
 
 def _delay(metric: MetricPolicy | None) -> int | None:
@@ -244,6 +273,7 @@ def _plan(policy: Policy) -> _Plan:
         _fulfilment(nr.definition.fulfilled_by, bots) if nr is not None else None,
         _fulfilment(pu.definition.fulfilled_by, bots) if pu is not None else None,
         fr is not None and fr.definition.fulfilled_by == ASSIGNMENT,
+        _owner(fr.definition.assignment_counts if fr is not None else ("assignee",)),
         pu is not None and pu.definition.hands_over,
         nr is not None and nr.definition.counts_from == LATEST_CUSTOMER_MESSAGE,
         nr is not None and not nr.definition.after_fulfil,
@@ -309,8 +339,9 @@ def walk(events: Sequence[Event], policy: Policy) -> Walk:
         and (fr_metric.definition.staff_created or not staff_created(events))
     ):
         fr = start(fr_metric, _start_at(policy, created.at, plan.fr_delay), created)
-        if plan.fr_owns and created.assignee:
-            _off(fr, created.at, FULFILLED, 1, created, created.assignee)
+        taker = plan.owner(created) if plan.fr_owns else None
+        if taker:
+            _off(fr, created.at, FULFILLED, 1, created, taker)
     res: RawClock | None = None
     if res_metric is not None and not stopped:
         res = start(res_metric, _start_at(policy, created.at, plan.res_delay), created)
@@ -431,8 +462,10 @@ def walk(events: Sequence[Event], policy: Policy) -> Walk:
             if event.priority is not None:
                 priorities.append(event.priority)
                 priority_events.append(event)
-            if fr_owns and event.assignee and fr is not None and fr.running:
-                off(fr, at, FULFILLED, len(priorities), event, event.assignee)
+            if fr_owns and fr is not None and fr.running:
+                taker = plan.owner(event)
+                if taker:
+                    off(fr, at, FULFILLED, len(priorities), event, taker)
     return raws, statuses, priorities, priority_events
 
 

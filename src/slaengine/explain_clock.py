@@ -133,7 +133,9 @@ def _fulfilment_text(clock: ClockResult, stop: Event | None) -> str:
         return f"fulfilled by {clock.agent}" if clock.agent else "fulfilled"
     if stop.type != "message":
         at_creation = " at creation" if stop.type == "created" else ""
-        return f"fulfilled by the assignment to {stop.assignee}{at_creation}"
+        # clock.agent names who took it: the assignee, or a group or field value under
+        # assignment_counts.
+        return f"fulfilled by the assignment to {clock.agent or stop.assignee}{at_creation}"
     author = stop.author or "agent"
     noun = "message" if author == "system" else "reply"
     if not stop.public:

@@ -119,7 +119,7 @@ class MetricDefinition:
     The built-in metrics carry their particular rules as settings too: ``starts``
     (``first_business_minute`` defers a start to the policy calendar's next opening),
     ``start_delay`` (a start that many business seconds of the policy calendar after
-    creation),
+    creation), ``assignment_counts`` (what takes a ticket for ``fulfilled_by: assignment``),
     ``staff_created`` (``False``: no instance on a ticket staff opened), ``after_fulfil``
     (instances start only once a fulfilling message was written: next_response, unless
     ``before_first_reply: measured``),
@@ -150,6 +150,8 @@ class MetricDefinition:
     counts_from: str = "oldest_unanswered"
     starts_on_reopen: bool = False
     hands_over: bool = False
+    # fulfilled_by: assignment: what an assignment is (assignee, group, field:NAME).
+    assignment_counts: tuple[str, ...] = ("assignee",)
     stops_at: str = "solved"  # "closed": the solved trigger fires only when the ticket closes
     misses: str = "once"  # "per_customer_message": messages while overdue count as misses
 
@@ -185,6 +187,7 @@ def builtin_definition(kind: str, rules: Mapping[str, Any]) -> MetricDefinition:
             starts=rules.get("starts", "created"),
             start_delay=rules.get("start_delay", 0),
             staff_created=rules.get("staff_created", True),
+            assignment_counts=tuple(rules.get("assignment_counts", ("assignee",))),
         )
     if kind == MetricKind.NEXT_RESPONSE:
         return MetricDefinition(

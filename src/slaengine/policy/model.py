@@ -271,6 +271,8 @@ class MetricPolicy:
     starts: str = AT_CREATION
     start_delay: int = 0  # business seconds of the policy calendar after creation (RT Starts)
     staff_created: bool = True  # False: no first_response on tickets an agent opened
+    # fulfilled_by: assignment: which assignments take the ticket (assignee, group, field:NAME)
+    assignment_counts: tuple[str, ...] = ("assignee",)
     counts_from: str = OLDEST_UNANSWERED
     customer_message_stops: bool = False  # periodic_update: a customer message ends it
     # next_response / periodic_update: also measured before the first reply
@@ -297,6 +299,7 @@ class MetricPolicy:
                     "starts": self.starts,
                     "start_delay": self.start_delay,
                     "staff_created": self.staff_created,
+                    "assignment_counts": self.assignment_counts,
                     "counts_from": self.counts_from,
                     "customer_message_stops": self.customer_message_stops,
                     "before_first_reply": self.before_first_reply,
@@ -320,6 +323,7 @@ class MetricPolicy:
             or self.starts != AT_CREATION
             or self.start_delay != 0
             or not self.staff_created
+            or self.assignment_counts != ("assignee",)
             or self.counts_from != OLDEST_UNANSWERED
             or self.customer_message_stops
             or self.before_first_reply

@@ -63,6 +63,16 @@ _RULES: Final[dict[str, dict[str, Any]]] = {
         "exempt: no first_response on tickets whose first public message is not the customer's.",
         ("measured", "exempt"),
     ),
+    "assignment_counts": _one_or_many(
+        {
+            "description": "assignee, group, or field:NAME (a custom field being set).",
+            "type": "string",
+            "pattern": r"^(assignee|group|field:.+)$",
+        },
+        "Under fulfilled_by: assignment, what takes the ticket: setting the assignee (the "
+        "default), the group, or a custom field such as field:supplier.",
+        1,
+    ),
     "counts_from": _choice(
         "The customer message a next_response instance counts from.",
         ("oldest_unanswered", "latest_customer_message"),
@@ -95,6 +105,7 @@ _RULE_METRICS: Final[dict[str, tuple[str, ...]]] = {
     "starts": ("first_response", "resolution"),
     "start_delay": ("first_response", "resolution"),
     "staff_created": ("first_response",),
+    "assignment_counts": ("first_response",),
     "counts_from": ("next_response",),
     "customer_message_stops": ("periodic_update",),
     "before_first_reply": ("next_response", "periodic_update"),

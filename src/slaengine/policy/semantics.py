@@ -18,6 +18,7 @@ from slaengine.policy.model import (
     AT_CLOSED,
     FIRST_RESPONSE,
     MINUTES,
+    NEXT_OPENING,
     NEXT_RESPONSE,
     NOT_REQUESTER,
     PAUSE,
@@ -28,7 +29,8 @@ from slaengine.policy.model import (
 )
 
 # Rules a preset may set per metric, with the values validate.py understands:
-# fulfilled_by, starts, start_delay (seconds), staff_created (bool), counts_from,
+# fulfilled_by, starts, start_delay (seconds), staff_created (bool), assignment_counts
+# (tuple), counts_from,
 # customer_message_stops (bool), before_first_reply (bool), when_solved, on_reopen,
 # stops_at, misses, hide_when (frozenset), pause_when (frozenset).
 METRIC_RULES: Final = (
@@ -36,6 +38,7 @@ METRIC_RULES: Final = (
     "starts",
     "start_delay",
     "staff_created",
+    "assignment_counts",
     "counts_from",
     "customer_message_stops",
     "before_first_reply",
@@ -149,11 +152,17 @@ PRESETS: Final[Mapping[str, Preset]] = MappingProxyType(
         ),
         "glpi": Preset(
             "glpi",
-            "Time to own (an assignment) and time to resolve; the waiting status pauses time "
-            "to resolve but never time to own.",
+            "Time to own (assigning a technician, a group or a supplier) and time to "
+            "resolve; the waiting status pauses time to resolve but never time to own; a "
+            "deadline at closing time is shown at the next opening.",
+            policy=MappingProxyType({"due_at_closing": NEXT_OPENING}),
             metrics=_frozen(
                 {
-                    FIRST_RESPONSE: {"fulfilled_by": ASSIGNMENT, "pause_when": frozenset()},
+                    FIRST_RESPONSE: {
+                        "fulfilled_by": ASSIGNMENT,
+                        "assignment_counts": ("assignee", "group", "field:supplier"),
+                        "pause_when": frozenset(),
+                    },
                     RESOLUTION: {"pause_when": frozenset({"pending"})},
                 }
             ),

@@ -49,6 +49,7 @@ METRIC_KEYS = (
     "starts",
     "start_delay",
     "staff_created",
+    "assignment_counts",
     "counts_from",
     "customer_message_stops",
     "before_first_reply",
@@ -65,6 +66,7 @@ RULE_METRICS: Mapping[str, frozenset[str]] = MappingProxyType(
         "starts": frozenset({FIRST_RESPONSE, RESOLUTION}),
         "start_delay": frozenset({FIRST_RESPONSE, RESOLUTION}),
         "staff_created": frozenset({FIRST_RESPONSE}),
+        "assignment_counts": frozenset({FIRST_RESPONSE}),
         "counts_from": frozenset({NEXT_RESPONSE}),
         "customer_message_stops": frozenset({PERIODIC_UPDATE}),
         "before_first_reply": frozenset({NEXT_RESPONSE, PERIODIC_UPDATE}),
@@ -341,6 +343,31 @@ def _delay(ctx: FileContext, node: YNode) -> int | None:
         return None
 
 
+ASSIGNMENT_COUNTS = ("assignee", "group", "field:NAME")
+
+
+def _assignments(ctx: FileContext, node: YNode) -> tuple[str, ...] | None:
+    """``assignment_counts``: assignee, group or field:NAME, each at most once (E214)."""
+    found: list[str] = []
+    ok = True
+    for value, item in ctx.text_list(node, "an assignment"):
+        name = value.split(":", 1)[1].strip() if value.startswith("field:") else None
+        if value not in ASSIGNMENT_COUNTS[:2] and not name:
+            ctx.report(
+                item,
+                "E214",
+                f"unknown value '{value}' in 'assignment_counts'; expected assignee, group or "
+                f"field:NAME (a custom field, like field:supplier)"
+                f"{did_you_mean(value, ASSIGNMENT_COUNTS[:2])}",
+            )
+            ok = False
+            continue
+        entry = f"field:{name}" if name else value
+        if entry not in found:
+            found.append(entry)
+    return tuple(found) if ok and found else None
+
+
 def metric_rules(
     ctx: FileContext, metric: YMap, kind: str, chosen: Preset | None, allowed: Sequence[str]
 ) -> dict[str, Any]:
@@ -375,6 +402,8 @@ def metric_rules(
             value = flag(ctx, node, f"'{rule}'")
         elif rule == "start_delay":
             value = _delay(ctx, node)
+        elif rule == "assignment_counts":
+            value = _assignments(ctx, node)
         elif rule in ("staff_created", "before_first_reply"):
             chosen_value = choice(ctx, node, rule)
             value = None if chosen_value is None else chosen_value == "measured"
@@ -389,6 +418,17 @@ def metric_rules(
                 value = None
         if value is not None:
             rules[rule] = value
+    if (
+        kind == FIRST_RESPONSE
+        and "assignment_counts" in metric.entries
+        and rules.get("fulfilled_by") != ASSIGNMENT
+    ):
+        ctx.report(
+            metric.entries["assignment_counts"][0],
+            "E213",
+            f"'assignment_counts' says what takes a ticket under 'fulfilled_by: {ASSIGNMENT}'; "
+            f"{kind} is not fulfilled by an assignment here",
+        )
     return rules
 
 
