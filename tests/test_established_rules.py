@@ -533,3 +533,79 @@ def test_glpi_deadline_at_closing_is_the_next_opening() -> None:
     assert fr.due == t("2025-12-02T08:00:00Z")
     plain = policy("", "first_response: {targets: 2h}", "glpi-office", GLPI_HOURS)
     assert clocks(run(plain, events, at("17:00")))["first_response", 1].due == t(at("18:00"))
+
+
+# -- warn_at: before (GLPI levels before the due date) ------------------------------
+
+
+def test_warning_before_the_target() -> None:
+    # GLPI G-4: no calendar; time to resolve 24 h, opened Monday 09:00, due Tuesday 09:00;
+    # a level at -8 h runs Tuesday 01:00 (66.7 % of the target).
+    text = policy(
+        "",
+        "resolution:\n  targets: 24h\n"
+        "  warn_at: [{before: 8h, notify: [lead]}, {before: 12h, notify: [team]}]",
+    )
+    res = clocks(run(text, [event(at("09:00"), "created")], at("10:00")))["resolution", 1]
+    assert [(a.kind, a.level, a.at, a.notify) for a in res.alerts] == [
+        ("warning", 1, t("2025-12-01T21:00:00Z"), ("team",)),
+        ("warning", 2, t("2025-12-02T01:00:00Z"), ("lead",)),
+    ]
+
+
+def test_warning_before_counts_business_time() -> None:
+    # 4 h on GLPI's office calendar, opened Friday 09:00, pending 10:00-10:30: due 13:30;
+    # a warning 1 h before it comes at 12:30, after the pause like the due.
+    text = policy(
+        "",
+        "resolution: {targets: 4h, warn_at: [{before: 1h}], pause_when: [pending]}",
+        "glpi-office",
+        GLPI_HOURS,
+    )
+    events = [
+        event("2025-12-05T09:00:00Z", "created"),
+        event("2025-12-05T10:00:00Z", "status", status="pending"),
+        event("2025-12-05T10:30:00Z", "status", status="open"),
+    ]
+    res = clocks(run(text, events, "2025-12-05T11:00:00Z"))["resolution", 1]
+    [warning] = res.alerts
+    assert (res.due, warning.at) == (t("2025-12-05T13:30:00Z"), t("2025-12-05T12:30:00Z"))
+
+
+@pytest.mark.parametrize(
+    ("warn_at", "token", "message"),
+    [
+        pytest.param(
+            "[{before: 4h}]",
+            "4h",
+            "a warning 4h before the target needs every target to be longer; the shortest is 4h",
+            id="not-shorter",
+        ),
+        pytest.param(
+            "[80%, {before: 1h}]",
+            "80%",
+            "warnings of one metric are all shares of the target ('at') or all offsets before "
+            "it ('before'); got '80%' among offsets",
+            id="mixed",
+        ),
+        pytest.param(
+            "[{before: 1h, at: 50%}]",
+            "at:",
+            "a warning has 'at' or 'before', not both",
+            id="both",
+        ),
+    ],
+)
+def test_warning_before_mistakes(warn_at: str, token: str, message: str) -> None:
+    text = policy(
+        "",
+        "resolution:\n  targets: {urgent: 4h, high: 8h, normal: 8h, low: 8h}\n"
+        f"  warn_at: {warn_at}",
+    )
+    with pytest.raises(PolicyError) as caught:
+        loads_policies(text, "p.yaml")
+    [problem] = caught.value.problems
+    assert (problem.code, problem.message) == ("E211", message)
+    line = text.splitlines()[problem.line - 1]
+    assert "warn_at" in line
+    assert problem.column == line.rindex(token) + 1  # the last one: targets come first

@@ -232,7 +232,8 @@ ESCALATION: Final = "escalation"
 class AlertRule:
     """A point on a clock to notify at: a warning before the target, an escalation after it.
 
-    A warning is ``percent`` of the target; an escalation ``after`` business
+    A warning is ``percent`` of the target, or ``before`` business seconds before it
+    (working-day targets shorter than that warn at the start); an escalation ``after`` business
     seconds past it (0: at the breach). Both count like the clock itself, so a
     pause delays them. ``level`` numbers each kind from 1 in clock order.
     """
@@ -241,12 +242,15 @@ class AlertRule:
     level: int
     percent: int = 0
     after: int = 0
+    before: int = 0  # a warning at this many business seconds before the target (not a share)
     notify: tuple[str, ...] = ()
     actions: tuple[Action, ...] = ()  # write-back into the helpdesk (slaengine.actions)
 
     def threshold(self, target: int) -> int:
         """Elapsed business seconds at which this point is reached, for ``target``."""
         if self.kind == WARNING:
+            if self.before:
+                return max(0, target - self.before)
             return target * self.percent // 100
         return target + self.after
 

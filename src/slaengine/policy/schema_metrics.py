@@ -146,7 +146,8 @@ def _metric(kind: str, what: str) -> dict[str, Any]:
             "calendar": _text("Calendar of this metric; default: the policy's calendar."),
             "warn_at": _one_or_many(
                 {
-                    "description": "A warning: a share of the target, or {at, notify}.",
+                    "description": "A warning: a share of the target, {at, notify}, or "
+                    "{before, notify}.",
                     "anyOf": [
                         {"type": "string", "pattern": PERCENT_PATTERN},
                         {
@@ -163,9 +164,27 @@ def _metric(kind: str, what: str) -> dict[str, Any]:
                                 "actions": _actions(),
                             },
                         },
+                        {
+                            "type": "object",
+                            "additionalProperties": False,
+                            "required": ["before"],
+                            "properties": {
+                                "before": {
+                                    "description": "Business time before the target, "
+                                    "shorter than every target.",
+                                    "anyOf": [
+                                        {"type": "integer", "minimum": 1},
+                                        {"type": "string", "pattern": AFTER_PATTERN},
+                                    ],
+                                },
+                                "notify": _notify(),
+                                "actions": _actions(),
+                            },
+                        },
                     ],
                 },
-                "Warnings before the target, as shares of it (e.g. [50%, 80%]).",
+                "Warnings before the target, as shares of it (e.g. [50%, 80%]) or all as "
+                "offsets before it ({before: 8h}).",
             ),
             "escalations": _one_or_many(
                 {

@@ -9,7 +9,7 @@ from types import MappingProxyType
 from typing import Any
 
 from slaengine.actions import Action
-from slaengine.durations import parse_duration, parse_working_days
+from slaengine.durations import format_duration, parse_duration, parse_working_days
 from slaengine.policy.definition import MetricDefinition, StateCondition
 from slaengine.policy.model import (
     ASSIGNMENT,
@@ -92,7 +92,7 @@ CHOICES: Mapping[str, tuple[str, ...]] = MappingProxyType(
         "before_first_reply": ("exempt", "measured"),
     }
 )
-WARN_KEYS = ("at", "notify", "actions")
+WARN_KEYS = ("at", "before", "notify", "actions")
 ESCALATION_KEYS = ("after", "notify", "actions")
 _PERCENT = re.compile(r"^\s*(\d{1,3})\s*%\s*$")
 
@@ -214,9 +214,70 @@ def _actions(ctx: FileContext, body: YMap) -> tuple[Action, ...] | None:
     return actions_of(ctx, body.entries["actions"][1])
 
 
-def warnings_of(ctx: FileContext, node: YNode) -> list[AlertRule] | None:
-    """``warn_at: [50%, {at: 80%, notify: [...]}]`` as warning rules in percent order."""
+def _offset_warnings(
+    ctx: FileContext, items: Sequence[YNode], shortest: int | None
+) -> list[AlertRule] | None:
+    """``warn_at: [{before: 8h, notify: [...]}]``: warnings at a fixed business time before
+    the target (GLPI's escalation levels), earliest first. Every target must be longer
+    than each offset (``shortest``: the shortest target in seconds, None when unknown)."""
+    found: dict[int, tuple[tuple[str, ...], tuple[Action, ...]]] = {}
+    ok = True
+    for item in items:
+        if not isinstance(item, YMap) or "before" not in item.entries:
+            ctx.report(
+                item,
+                "E211",
+                "warnings of one metric are all shares of the target ('at') or all offsets "
+                f"before it ('before'); got {describe(item)} among offsets",
+            )
+            ok = False
+            continue
+        ctx.keys(item, WARN_KEYS, "a warning")
+        notify = notify_targets(ctx, item)
+        actions = _actions(ctx, item)
+        before_node = item.entries["before"][1]
+        if "at" in item.entries:
+            ctx.report(item.entries["at"][0], "E211", "a warning has 'at' or 'before', not both")
+            ok = False
+            continue
+        try:
+            before = parse_duration(before_node.value if isinstance(before_node, YScalar) else None)
+        except ValueError as exc:
+            ctx.report(before_node, "E201", f"bad 'before' of a warning: {exc}")
+            ok = False
+            continue
+        if shortest is not None and before >= shortest:
+            ctx.report(
+                before_node,
+                "E211",
+                f"a warning {format_duration(before)} before the target needs every target "
+                f"to be longer; the shortest is {format_duration(shortest)}",
+            )
+            ok = False
+        elif before in found:
+            twice = f"a warning {format_duration(before)} before the target is given twice"
+            ctx.report(before_node, "E211", twice)
+            ok = False
+        if actions is None:
+            ok = False
+            continue
+        found[before] = (notify, actions)
+    if not ok:
+        return None
+    return [
+        AlertRule(WARNING, level, before=before, notify=found[before][0], actions=found[before][1])
+        for level, before in enumerate(sorted(found, reverse=True), start=1)
+    ]
+
+
+def warnings_of(
+    ctx: FileContext, node: YNode, shortest: int | None = None
+) -> list[AlertRule] | None:
+    """``warn_at: [50%, {at: 80%, notify: [...]}]`` as warning rules in percent order, or
+    ``[{before: 8h}, ...]`` as offsets (:func:`_offset_warnings`)."""
     items = node.items if isinstance(node, YSeq) else [node]
+    if any(isinstance(item, YMap) and "before" in item.entries for item in items):
+        return _offset_warnings(ctx, items, shortest)
     found: dict[int, tuple[tuple[str, ...], tuple[Action, ...]]] = {}
     ok = True
     unsorted = False
