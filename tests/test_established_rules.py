@@ -609,3 +609,54 @@ def test_warning_before_mistakes(warn_at: str, token: str, message: str) -> None
     line = text.splitlines()[problem.line - 1]
     assert "warn_at" in line
     assert problem.column == line.rindex(token) + 1  # the last one: targets come first
+
+
+# -- fmt keeps every new rule -------------------------------------------------------
+
+
+def test_fmt_keeps_the_rules() -> None:
+    from pathlib import Path
+
+    from slaengine.policy.fmt import format_text
+
+    source = Path(__file__).parent / "data" / "fmt" / "established_rules.yaml"
+    text = source.read_text("utf-8")
+    formatted = format_text(text)
+    assert formatted != text  # the indentation was normalised
+
+    def rules(document: str) -> list[tuple[object, ...]]:
+        policies = loads_policies(document)
+        office = policies.calendars["zammad-office"]
+        return [
+            (office.add(t(at("23:30")), 3600),),
+            *(
+                (
+                    m.kind,
+                    m.start_delay,
+                    m.assignment_counts,
+                    m.before_first_reply,
+                    m.misses,
+                    m.stops_at,
+                    tuple(a.before for a in m.alerts),
+                )
+                for m in policies.policies[0].metrics
+            ),
+        ]
+
+    found = rules(formatted)
+    assert found == rules(text)
+    assert found == [
+        (t("2025-12-02T00:30:00Z"),),
+        (
+            "first_response",
+            1800,
+            ("assignee", "group", "field:supplier"),
+            False,
+            "once",
+            "solved",
+            (),
+        ),
+        ("next_response", 0, ("assignee",), True, "per_customer_message", "solved", ()),
+        ("periodic_update", 0, ("assignee",), True, "once", "solved", ()),
+        ("resolution", 0, ("assignee",), False, "once", "closed", (28800, 7200)),
+    ]
