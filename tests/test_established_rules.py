@@ -660,3 +660,75 @@ def test_fmt_keeps_the_rules() -> None:
         ("periodic_update", 0, ("assignee",), True, "once", "solved", ()),
         ("resolution", 0, ("assignee",), False, "once", "closed", (28800, 7200)),
     ]
+
+
+# -- day_targets (GLPI "work in days") ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("mode", "created", "days", "due"),
+    [
+        # GLPI G-1 (office Mon-Fri 08:00-18:00, Sat 09:00-12:00).
+        ("keep_time", "2025-12-01T10:00:00Z", 2, "2025-12-03T10:00:00Z"),
+        ("keep_time", "2025-12-05T10:00:00Z", 1, "2025-12-06T10:00:00Z"),
+        ("keep_time", "2025-12-05T10:00:00Z", 2, "2025-12-08T10:00:00Z"),
+        ("keep_time", "2025-12-05T14:00:00Z", 1, "2025-12-06T12:00:00Z"),  # Saturday ends 12:00
+        ("keep_time", "2025-12-07T10:00:00Z", 1, "2025-12-09T08:00:00Z"),  # from Monday 08:00
+        # GLPI G-2: the start's day counts as day 1; due at the next working day's end.
+        ("end_of_working_day", "2025-12-01T10:00:00Z", 1, "2025-12-02T18:00:00Z"),
+        ("end_of_working_day", "2025-11-30T10:00:00Z", 1, "2025-12-02T18:00:00Z"),
+    ],
+)
+def test_day_targets(mode: str, created: str, days: int, due: str) -> None:
+    text = policy(
+        "",
+        f"resolution: {{targets: {days} working days, day_targets: {mode}}}",
+        "glpi-office",
+        GLPI_HOURS,
+    )
+    res = clocks(run(text, [event(created, "created")], created))["resolution", 1]
+    assert res.due == t(due)
+    office = loads_policies(text).calendars["glpi-office"]
+    assert res.target == office.between(t(created), t(due))
+
+
+def test_day_targets_pause_moves_the_due() -> None:
+    # Like GLPI's waiting time: 1 day from Monday 10:00 is Tuesday 10:00 (10 open hours);
+    # pending 11:00-12:00 on Monday moves it by one open hour.
+    text = policy(
+        "",
+        "resolution: {targets: 1 working day, day_targets: keep_time, pause_when: [pending]}",
+        "glpi-office",
+        GLPI_HOURS,
+    )
+    events = [
+        event(at("10:00"), "created"),
+        event(at("11:00"), "status", status="pending"),
+        event(at("12:00"), "status", status="open"),
+    ]
+    res = clocks(run(text, events, at("13:00")))["resolution", 1]
+    assert (res.target, res.due) == (36000, t("2025-12-02T11:00:00Z"))
+
+
+def test_glpi_preset_accepts_day_targets_on_unequal_days() -> None:
+    metric = "resolution: {targets: 1 working day}"
+    with pytest.raises(PolicyError) as caught:
+        loads_policies(policy("", metric, "glpi-office", GLPI_HOURS))
+    assert [p.code for p in caught.value.problems] == ["E215"]
+    text = policy("semantics: glpi", metric, "glpi-office", GLPI_HOURS)
+    created = "2025-12-05T14:00:00Z"
+    res = clocks(run(text, [event(created, "created")], created))["resolution", 1]
+    assert (res.due, res.target) == (t("2025-12-06T12:00:00Z"), 4 * 3600 + 3 * 3600)
+
+
+def test_day_targets_bad_value() -> None:
+    text = policy("", "resolution: {targets: 1 working day, day_targets: calendar_days}")
+    with pytest.raises(PolicyError) as caught:
+        loads_policies(text, "p.yaml")
+    [problem] = caught.value.problems
+    assert (problem.code, problem.message) == (
+        "E214",
+        "unknown value 'calendar_days' for 'day_targets'; expected one of open_time, "
+        "keep_time, end_of_working_day",
+    )
+    assert (problem.line, problem.column) == located(text, "calendar_days")

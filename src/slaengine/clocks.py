@@ -16,6 +16,7 @@ from slaengine.calendar import BusinessCalendar
 from slaengine.clock_record import Adjustment, ClockRecord, Rule, build_record
 from slaengine.clock_triggers import Held, condition_intervals
 from slaengine.clock_walk import RawClock, StatusChange, message_fulfils, walk
+from slaengine.day_targets import day_end, day_target
 from slaengine.policy.definition import StateCondition
 from slaengine.policy.model import (
     ESCALATION,
@@ -177,6 +178,8 @@ def _measure(
     # A running clock takes the current priority; a stopped one the priority at its stop.
     priority = priorities[-1] if running else priorities[raw.priorities_seen - 1]
     target = metric.targets[priority]
+    if target < 0:  # working days counted day by day (day_targets), from this start
+        target = day_target(calendar, start, -target, metric.day_targets)
 
     paused_now = False
     paused_seconds = 0
@@ -459,8 +462,16 @@ def _apply_rules(
             else Alert(alert.kind, alert.level, None, alert.notify)
             for alert in result.alerts
         )
+    days = metric.targets[result.priority]
+    if days < 0 and result.due is not None:
+        # A working-day target ends where day_targets says (an opening or a day's end),
+        # not at the earliest instant with that much open time: the same business time.
+        end = day_end(metric.calendar, result.start, -days, metric.day_targets)
+        if metric.calendar.between(min(end, result.due), max(end, result.due)) == 0:
+            result.due = end
     if (
         policy.due_at_closing == NEXT_OPENING
+        and days >= 0  # a day target's end stays where it is, at a day's end too
         and result.due is not None
         and metric.calendar.is_closing(result.due)
     ):

@@ -285,6 +285,9 @@ class MetricPolicy:
     on_reopen: str = RESUME
     stops_at: str = AT_SOLVED  # resolution: closed = solving does not stop it, closing does
     misses: str = ONCE  # next_response: per_customer_message counts later messages too
+    # Working-day targets: open_time (equal days), keep_time or end_of_working_day (GLPI);
+    # under the last two a target of n working days stays -n, resolved per clock instance.
+    day_targets: str = "open_time"
     hide_when: frozenset[str] = frozenset()
     # Conditions on tags, group, fields... that pause the clock while one holds.
     pause_conditions: tuple[StateCondition, ...] = ()
@@ -335,11 +338,13 @@ class MetricPolicy:
             or self.on_reopen != RESUME
             or self.stops_at != AT_SOLVED
             or self.misses != ONCE
+            or self.day_targets != "open_time"
             or bool(self.hide_when)
         )
 
     def target_for(self, priority: str) -> int:
-        """Seconds of business time allowed for ``priority``."""
+        """Seconds of business time allowed for ``priority`` (negative: that many working
+        days under ``day_targets``, see :mod:`slaengine.day_targets`)."""
         return self.targets[priority]
 
 

@@ -98,6 +98,12 @@ _RULES: Final[dict[str, dict[str, Any]]] = {
         "customer message written after its due while it runs.",
         ("once", "per_customer_message"),
     ),
+    "day_targets": _choice(
+        "How working-day targets count: open_time (open days of equal length), keep_time "
+        "(GLPI: the start's time of day N working days later, whatever the day lengths) or "
+        "end_of_working_day (GLPI: the last open instant of the working day after the Nth).",
+        ("open_time", "keep_time", "end_of_working_day"),
+    ),
 }
 # The metrics each rule applies to.
 _RULE_METRICS: Final[dict[str, tuple[str, ...]]] = {
@@ -113,6 +119,7 @@ _RULE_METRICS: Final[dict[str, tuple[str, ...]]] = {
     "on_reopen": ("resolution",),
     "stops_at": ("resolution",),
     "misses": ("next_response",),
+    "day_targets": ("first_response", "next_response", "periodic_update", "resolution"),
 }
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Final
 
+from slaengine.day_targets import KEEP_TIME
 from slaengine.policy.model import (
     ASSIGNMENT,
     AT_CLOSED,
@@ -32,7 +33,7 @@ from slaengine.policy.model import (
 # fulfilled_by, starts, start_delay (seconds), staff_created (bool), assignment_counts
 # (tuple), counts_from,
 # customer_message_stops (bool), before_first_reply (bool), when_solved, on_reopen,
-# stops_at, misses, hide_when (frozenset), pause_when (frozenset).
+# stops_at, misses, day_targets, hide_when (frozenset), pause_when (frozenset).
 METRIC_RULES: Final = (
     "fulfilled_by",
     "starts",
@@ -46,6 +47,7 @@ METRIC_RULES: Final = (
     "on_reopen",
     "stops_at",
     "misses",
+    "day_targets",
     "hide_when",
 )
 # Rules a preset may set for the whole policy.
@@ -154,16 +156,19 @@ PRESETS: Final[Mapping[str, Preset]] = MappingProxyType(
             "glpi",
             "Time to own (assigning a technician, a group or a supplier) and time to "
             "resolve; the waiting status pauses time to resolve but never time to own; a "
-            "deadline at closing time is shown at the next opening.",
+            "deadline at closing time is shown at the next opening; targets in working days "
+            "keep the time of day, whatever the days' lengths.",
             policy=MappingProxyType({"due_at_closing": NEXT_OPENING}),
             metrics=_frozen(
                 {
+                    # GLPI counts targets in days day by day ("work in days").
                     FIRST_RESPONSE: {
                         "fulfilled_by": ASSIGNMENT,
                         "assignment_counts": ("assignee", "group", "field:supplier"),
                         "pause_when": frozenset(),
+                        "day_targets": KEEP_TIME,
                     },
-                    RESOLUTION: {"pause_when": frozenset({"pending"})},
+                    RESOLUTION: {"pause_when": frozenset({"pending"}), "day_targets": KEEP_TIME},
                 }
             ),
         ),

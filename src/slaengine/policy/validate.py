@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from slaengine.calendar import AlwaysOpen, BusinessCalendar
+from slaengine.day_targets import OPEN_TIME
 from slaengine.errors import Problem
 from slaengine.policy.model import Condition, MetricPolicy, Policy, PolicySet
 from slaengine.policy.nodes import FileContext, describe
@@ -195,7 +196,8 @@ def _resolve(collected: _Collected, extra: Mapping[str, BusinessCalendar]) -> tu
             ):
                 complete = False
                 continue
-            if any(seconds < 0 for seconds in targets.values()):
+            day_mode = draft_metric.rules.get("day_targets", OPEN_TIME) != OPEN_TIME
+            if not day_mode and any(seconds < 0 for seconds in targets.values()):
                 day = metric_calendar.working_day()
                 if day is None:
                     ctx.report(

@@ -9,6 +9,7 @@ from types import MappingProxyType
 from typing import Any
 
 from slaengine.actions import Action
+from slaengine.day_targets import DAY_TARGETS
 from slaengine.durations import format_duration, parse_duration, parse_working_days
 from slaengine.policy.definition import MetricDefinition, StateCondition
 from slaengine.policy.model import (
@@ -57,6 +58,7 @@ METRIC_KEYS = (
     "on_reopen",
     "stops_at",
     "misses",
+    "day_targets",
     "hide_when",
 )
 # The metrics each clock rule applies to (E213 for any other).
@@ -74,6 +76,7 @@ RULE_METRICS: Mapping[str, frozenset[str]] = MappingProxyType(
         "on_reopen": frozenset({RESOLUTION}),
         "stops_at": frozenset({RESOLUTION}),
         "misses": frozenset({NEXT_RESPONSE}),
+        "day_targets": frozenset(METRIC_KINDS),
         "hide_when": frozenset(METRIC_KINDS),
     }
 )
@@ -86,6 +89,7 @@ CHOICES: Mapping[str, tuple[str, ...]] = MappingProxyType(
         "on_reopen": ON_REOPEN,
         "stops_at": STOPS_AT,
         "misses": MISSES,
+        "day_targets": DAY_TARGETS,
         "precision": PRECISIONS,
         "due_at_closing": DUE_AT_CLOSING,
         "staff_created": ("measured", "exempt"),
