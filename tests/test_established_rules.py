@@ -732,3 +732,55 @@ def test_day_targets_bad_value() -> None:
         "keep_time, end_of_working_day",
     )
     assert (problem.line, problem.column) == located(text, "calendar_days")
+
+
+# -- escalations after N working days (GLPI level delays in days) ----------------------
+
+
+@pytest.mark.parametrize(
+    ("hours", "escalation_at"),
+    [
+        # GLPI G-4: 4 h from Friday 09:00 is due Friday 13:00; a level at +1 day runs Saturday
+        # 13:00, no later than Saturday's last working hour (12:00) ...
+        ('{mon-fri: ["08:00-18:00"], sat: ["09:00-12:00"]}', "2025-12-06T12:00:00Z"),
+        # ... and on Monday 13:00 without Saturday hours.
+        ('{mon-fri: ["08:00-18:00"]}', "2025-12-08T13:00:00Z"),
+    ],
+)
+def test_escalation_after_working_days(hours: str, escalation_at: str) -> None:
+    head = f"\ncalendars:\n  glpi-office:\n    timezone: UTC\n    hours: {hours}\n"
+    text = policy(
+        "",
+        "resolution:\n  targets: 4h\n"
+        "  escalations: [{after: 0m, notify: [lead]}, {after: 1 working day, notify: [boss]}]",
+        "glpi-office",
+        head,
+    )
+    res = clocks(run(text, [event("2025-12-05T09:00:00Z", "created")], "2025-12-05T14:00:00Z"))[
+        "resolution", 1
+    ]
+    assert res.due == t("2025-12-05T13:00:00Z")
+    assert [(a.level, a.at) for a in res.alerts] == [
+        (1, t("2025-12-05T13:00:00Z")),
+        (2, t(escalation_at)),
+    ]
+
+
+def test_escalation_after_working_days_not_reached_when_solved_before() -> None:
+    text = policy("", "resolution: {targets: 1h, escalations: [{after: 1 working day}]}")
+    events = [event(at("09:00"), "created"), event(at("11:00"), "status", status="solved")]
+    [alert] = clocks(run(text, events, at("12:00")))["resolution", 1].alerts
+    assert alert.at is None
+    running = clocks(run(text, events[:1], at("12:00")))["resolution", 1]
+    assert running.alerts[0].at == t("2025-12-02T10:00:00Z")
+
+
+def test_escalation_in_working_days_before_one_in_time_is_refused() -> None:
+    text = policy(
+        "", "resolution: {targets: 1h, escalations: [{after: 1 working day}, {after: 2h}]}"
+    )
+    with pytest.raises(PolicyError) as caught:
+        loads_policies(text, "p.yaml")
+    [problem] = caught.value.problems
+    assert problem.code == "E212"
+    assert (problem.line, problem.column) == located(text, "2h}")

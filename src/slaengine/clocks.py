@@ -16,7 +16,7 @@ from slaengine.calendar import BusinessCalendar
 from slaengine.clock_record import Adjustment, ClockRecord, Rule, build_record
 from slaengine.clock_triggers import Held, condition_intervals
 from slaengine.clock_walk import RawClock, StatusChange, message_fulfils, walk
-from slaengine.day_targets import day_end, day_target
+from slaengine.day_targets import KEEP_TIME, day_end, day_target
 from slaengine.policy.definition import StateCondition
 from slaengine.policy.model import (
     ESCALATION,
@@ -410,6 +410,22 @@ def _misses(result: ClockResult, raw: RawClock) -> int:
     return 1 + sum(1 for at in later or () if at > due)
 
 
+def _day_escalations(result: ClockResult, metric: MetricPolicy, now: int) -> tuple[Alert, ...]:
+    """Escalations ``after: N working days``: N working days after the due at its time of
+    day (day_targets keep_time), reached when the clock is still over its target then."""
+    out: list[Alert] = []
+    for rule, alert in zip(metric.alerts, result.alerts, strict=True):
+        # Measured at the breach (after 0); moved from there once the breach is known.
+        if rule.after_days and alert.at is not None and result.due is not None:
+            at: int | None = day_end(metric.calendar, result.due, rule.after_days, KEEP_TIME)
+            if result.stop is not None and at is not None and result.stop < at:
+                at = None  # stopped before it
+            out.append(Alert(alert.kind, alert.level, at, alert.notify))
+        else:
+            out.append(alert)
+    return tuple(out)
+
+
 def _apply_rules(
     result: ClockResult,
     raw: RawClock,
@@ -462,6 +478,8 @@ def _apply_rules(
             else Alert(alert.kind, alert.level, None, alert.notify)
             for alert in result.alerts
         )
+    if result.alerts and any(rule.after_days for rule in metric.alerts):
+        result.alerts = _day_escalations(result, metric, now)
     days = metric.targets[result.priority]
     if days < 0 and result.due is not None:
         # A working-day target ends where day_targets says (an opening or a day's end),

@@ -243,6 +243,8 @@ class AlertRule:
     percent: int = 0
     after: int = 0
     before: int = 0  # a warning at this many business seconds before the target (not a share)
+    # An escalation this many working days after the due, counted day by day (GLPI).
+    after_days: int = 0
     notify: tuple[str, ...] = ()
     actions: tuple[Action, ...] = ()  # write-back into the helpdesk (slaengine.actions)
 
@@ -339,6 +341,7 @@ class MetricPolicy:
             or self.stops_at != AT_SOLVED
             or self.misses != ONCE
             or self.day_targets != "open_time"
+            or any(alert.after_days for alert in self.alerts)
             or bool(self.hide_when)
         )
 

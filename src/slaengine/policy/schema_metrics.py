@@ -22,6 +22,10 @@ AFTER_PATTERN: Final = (
     r"^\s*(?:0\s*[hHmMsS]?|(?=[^1-9]*[1-9])(?:\d+|(?:\d+\s*[hH])?\s*(?:\d+\s*[mM](?:[iI][nN])?)?\s*"
     r"(?:\d+\s*[sS])?))\s*$"
 )
+# Working days after the target (the loader checks the number): 1 working day, 2wd.
+_WORKING_DAYS: Final = (
+    r"^\s*\d+[\s_-]*(?:[wW][dD]|[wW][oO][rR][kK][iI][nN][gG][\s_-]*[dD][aA][yY][sS]?)\s*$"
+)
 # A warning: a share of the target from 1% to 99%.
 PERCENT_PATTERN: Final = r"^\s*(?:[1-9]|[1-9]\d)\s*%\s*$"
 
@@ -201,10 +205,12 @@ def _metric(kind: str, what: str) -> dict[str, Any]:
                     "required": ["after"],
                     "properties": {
                         "after": {
-                            "description": "Business time after the target: 0m at the breach.",
+                            "description": "Business time after the target: 0m at the "
+                            "breach; or working days (1 working day), counted day by day.",
                             "anyOf": [
                                 {"type": "integer", "minimum": 0},
                                 {"type": "string", "pattern": AFTER_PATTERN},
+                                {"type": "string", "pattern": _WORKING_DAYS},
                             ],
                         },
                         "notify": _notify(),

@@ -339,6 +339,7 @@ def escalations_of(ctx: FileContext, node: YNode) -> list[AlertRule] | None:
     rules: list[AlertRule] = []
     ok = True
     previous = -1
+    previous_days = 0
     for item in items:
         body = ctx.mapping(item, "an escalation")
         if body is None:
@@ -354,14 +355,33 @@ def escalations_of(ctx: FileContext, node: YNode) -> list[AlertRule] | None:
             continue
         raw = after_node.value if isinstance(after_node, YScalar) else None
         try:
+            days = parse_working_days(raw)
             # 0 (at the breach) is allowed here, unlike for targets.
             zero = isinstance(raw, int | str) and str(raw).strip() in {"0", "0m", "0h", "0s"}
-            after = 0 if zero else parse_duration(raw)
+            after = 0 if zero or days is not None else parse_duration(raw)
         except ValueError as exc:
             ctx.report(after_node, "E201", f"bad 'after' of an escalation: {exc}")
             ok = False
             continue
-        if after <= previous:
+        if days is not None:
+            # Working days are counted day by day from the due (GLPI's level delays in days);
+            # they come after the escalations in time, in increasing order.
+            if days <= previous_days:
+                ctx.report(
+                    after_node,
+                    "E212",
+                    "escalations in working days come after those in time, in increasing "
+                    "order, each later than the one before",
+                )
+                ok = False
+            previous_days = max(previous_days, days)
+            rules.append(
+                AlertRule(
+                    ESCALATION, len(rules) + 1, after_days=days, notify=notify, actions=actions
+                )
+            )
+            continue
+        if previous_days or after <= previous:
             ctx.report(
                 after_node,
                 "E212",
