@@ -107,7 +107,9 @@ def _metric(kind: str, what: str) -> dict[str, Any]:
                 "The clock is paused while the ticket's status is one of these, or one of "
                 "these conditions holds."
             ),
-            "calendar": _text("Calendar of this metric; default: the policy's calendar."),
+            "calendar": _text(
+                "Calendar (or calendar map) of this metric; default: the policy's calendar."
+            ),
             "warn_at": _one_or_many(
                 {
                     "description": "A warning: a share of the target, or {at, notify}.",
