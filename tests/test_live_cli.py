@@ -227,6 +227,60 @@ def test_run_once_delivers_each_notification_once(live, capsys):
     assert capsys.readouterr().out == ""
 
 
+def test_ingest_quiet_history_sends_nothing_from_the_past(live, capsys):
+    # The run is long after 2025: every point of the history is in the past.
+    events = write_events(live, json.dumps(created("T-1")))
+    args = ["ingest", "--config", "slaengine.toml", "--quiet-history", "--advance", str(events)]
+    assert main(args) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "1 event stored, 0 rejected"
+    assert out[1].startswith("their notifications before 20")
+    assert out[2] == "1 ticket evaluated, 0 notifications queued, 3 skipped"
+    assert main(["run", "--config", "slaengine.toml", "--once"]) == 0
+    assert recorded(live) == []
+    assert main(["outbox", "--config", "slaengine.toml", "--status", "skipped", "--json"]) == 0
+    rows = json_lines(capsys.readouterr().out)
+    assert sorted((r["key"], r["recipient"], r["attempts"]) for r in rows) == [
+        (key("T-1", "breach"), "plugin:livetest", 0),
+        (key("T-1", "escalation", 1), "lead", 0),
+        (key("T-1", "escalation", 2), "manager", 0),
+    ]
+
+
+def test_ingest_quiet_before_an_instant_sends_what_came_after(live, capsys):
+    # The breach (11:00) and escalation 1 are before the cut-off; escalation 2 (13:00) is not.
+    events = write_events(live, json.dumps(created("T-1")))
+    cut = ["--quiet-before", "2025-12-01T12:00:00Z"]
+    assert main(["ingest", "--config", "slaengine.toml", *cut, str(events)]) == 0
+    assert main(["run", "--config", "slaengine.toml", "--once"]) == 0
+    assert [(r["to"], r["key"]) for r in recorded(live)] == [
+        ("manager", key("T-1", "escalation", 2))
+    ]
+    capsys.readouterr()
+    bad = ["ingest", "--config", "slaengine.toml", "--quiet-before", "soon", str(events)]
+    assert main(bad) == 2
+    assert "--quiet-before: " in capsys.readouterr().err
+
+
+def test_a_go_live_setting_quiets_every_ingest(live, capsys):
+    # [live] quiet_before as a TOML date-time: the cut-off for every ticket stored.
+    text = (live / "slaengine.toml").read_text(encoding="utf-8")
+    (live / "slaengine.toml").write_text(
+        text.replace("[live]\n", "[live]\nquiet_before = 2025-12-01T12:00:00Z\n", 1),
+        encoding="utf-8",
+    )
+    events = write_events(live, json.dumps(created("T-1")))
+    assert main(["ingest", "--config", "slaengine.toml", str(events)]) == 0
+    assert main(["run", "--config", "slaengine.toml", "--once"]) == 0
+    assert [(r["to"], r["key"]) for r in recorded(live)] == [
+        ("manager", key("T-1", "escalation", 2))
+    ]
+    capsys.readouterr()
+    (live / "bad.toml").write_text('[live]\nquiet_before = "soon"\n', encoding="utf-8")
+    assert main(["outbox", "--config", "bad.toml"]) == 2
+    assert "bad.toml:2:1: [live] quiet_before: expected an instant" in capsys.readouterr().err
+
+
 def test_failing_hook_shows_in_outbox_and_retry_revives_it(live, capsys, monkeypatch):
     events = write_events(live, json.dumps(created("T-1")))
     assert main(["ingest", "--config", "slaengine.toml", str(events)]) == 0
@@ -244,7 +298,7 @@ def test_failing_hook_shows_in_outbox_and_retry_revives_it(live, capsys, monkeyp
     )
     assert main(["outbox", "--config", "slaengine.toml"]) == 1
     table = capsys.readouterr().out
-    assert "0 failed, 2 delivered, 1 dead, 0 cancelled; 1 event, 1 ticket" in table
+    assert "0 failed, 2 delivered, 1 dead, 0 cancelled, 0 skipped; 1 event, 1 ticket" in table
 
     assert main(["outbox", "--config", "slaengine.toml", "--retry"]) == 0
     assert capsys.readouterr().out == "1 notification queued again\n"
@@ -265,7 +319,11 @@ def test_bad_config_toml_is_located(live, capsys):
 @pytest.mark.parametrize(
     ("toml", "message"),
     [
-        ('[live]\nstat = "x.db"\n', "bad.toml:2:1: [live] stat: unknown setting"),
+        (
+            '[live]\nstat = "x.db"\n',
+            "bad.toml:2:1: [live] stat: unknown setting; expected state, policies, tick, "
+            "read_limit, lease, quiet_before or retry; did you mean 'state'?",
+        ),
         ("[live]\ntick = 0\n", "bad.toml:2:1: [live] tick: must be more than zero"),
     ],
     ids=["unknown-key", "zero-tick"],

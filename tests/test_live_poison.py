@@ -27,7 +27,7 @@ from live_support import (  # noqa: F401 (fixtures)
 from slaengine.errors import UserError
 from slaengine.live import Dispatcher, LiveEngine, Store
 from slaengine.live.store import Reject
-from slaengine.live.text import escape_controls, redact_url_secrets, storable
+from slaengine.live.text import RAW_LIMIT, escape_controls, redact_url_secrets, storable
 from slaengine.live.worker import Worker
 
 jsonl = pytest.importorskip("slaengine_jsonl.reader", reason="the jsonl plugin is not installed")
@@ -76,6 +76,15 @@ def test_poison_lines_are_quarantined_and_every_valid_event_around_them_is_serve
     assert set(rejects) == set(expected)
     for origin, problem in expected.items():
         assert rejects[origin].startswith(problem), (origin, rejects[origin])
+    # A line the reader could not use is kept as written (cut past RAW_LIMIT, its size kept).
+    kept = {r.origin: r for r in store.rejects()}
+    for n in (1, 3, 4):
+        line = POISON[n - 1][0]
+        assert kept[f"{path}:{2 * n}"].raw == line[:RAW_LIMIT]
+        assert kept[f"{path}:{2 * n}"].raw_size == len(line)
+    assert kept[f"{path}:4"].raw is None  # read, then refused: its JSON is the payload
+    assert "ticket" in (kept[f"{path}:4"].payload or "")
+    assert kept[f"{path}:10"].raw == '{"ticket": "caf\\xe9"}'
     # Every valid ticket was stored and reached its breach; the cursor is past the file.
     assert sorted(k for n in sent if (k := n.key).endswith("/breach/0")) == sorted(
         key(f"T-{n}", "breach") for n in range(5)

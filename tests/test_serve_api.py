@@ -16,6 +16,7 @@ from live_support import (  # noqa: F401 (fixtures)
     at,
     created,
     event,
+    iso_at,
     live_policies_fixture,
     postgres_server_fixture,
     reply,
@@ -25,6 +26,7 @@ from live_support import (  # noqa: F401 (fixtures)
 )
 from serve_support import TOKEN, acme_inboxes, client, running
 from slaengine.live import LiveEngine, Store
+from slaengine.live.text import RAW_LIMIT
 from slaengine.serve import Api
 from slaengine.serve.settings import ServeSettings
 
@@ -167,6 +169,58 @@ def test_events_json_lines_say_which_line(server):
     assert reasons[1].startswith("not valid JSON")
     assert reasons[2] == "expected a JSON object, got an array"
     assert "NaN is not a number JSON allows" in reasons[3]
+
+
+def test_unreadable_json_lines_keep_their_text_in_the_rejects(live_policies, state_url, clock):
+    # What was sent is kept as sent: broken JSON, a NUL, bytes that are not UTF-8
+    # (written as escapes), a non-object; a line over the limit is cut, its size kept.
+    long_line = "{" + "x" * (RAW_LIMIT + 10)
+    body = b"\n".join(
+        [
+            b'{"ticket": "T-5", "type": "created"',  # cut short
+            b'{"a": "nul \x00 here"',
+            b"caf\xe9 \xff",
+            b'"just text"\r',
+            long_line.encode(),
+            json.dumps(created("T-6")).encode(),
+        ]
+    )
+    api = make_api(live_policies, state_url, clock, max_body=4 * RAW_LIMIT)
+    with running(api) as url, client(url) as http:
+        answer = http.post("/events", content=body, headers={"Content-Type": "application/jsonl"})
+    assert answer.json()["rejected"] == 5
+    store = Store.open(state_url)
+    try:
+        rows = {row.reject.origin.rsplit(" ", 1)[-1]: row.reject for row in store.reject_rows()}
+    finally:
+        store.close()
+    assert rows["1"].raw == '{"ticket": "T-5", "type": "created"'
+    assert rows["1"].raw_size == len(rows["1"].raw)
+    assert rows["2"].raw == '{"a": "nul \\x00 here"'  # no NUL reaches a text column
+    assert rows["3"].raw == "caf\\xe9 \\xff"
+    assert rows["3"].problem == "the line is not UTF-8"
+    assert (rows["4"].raw, rows["4"].payload) == ('"just text"', None)
+    assert rows["5"].raw == long_line[:RAW_LIMIT]
+    assert rows["5"].raw_size == len(long_line)
+    assert "6" not in rows
+
+
+def test_events_loaded_quietly_skip_what_their_tickets_reached_before(
+    server, live_policies, state_url
+):
+    with client(server) as http:
+        quiet = post_json(http, f"/events?quiet_before={iso_at(90)}", [created("T-7")])
+        assert quiet.json()["accepted"] == 1
+        bad = post_json(http, "/events?quiet_before=soon", [created("T-8")])
+        assert bad.status_code == 400
+        assert bad.json()["error"].startswith("quiet_before: ")
+    advance(live_policies, state_url, 90)
+    store = Store.open(state_url)
+    try:
+        assert {row.status for row in store.outbox(ticket="T-7")} == {"skipped"}
+        assert store.outbox(ticket="T-8") == []  # the refused request stored nothing
+    finally:
+        store.close()
 
 
 def test_a_byte_order_mark_before_json_lines_is_no_content(server):

@@ -204,6 +204,8 @@ def test_serve_with_worker_ingests_advances_delivers_and_stops_on_sigterm(site):
 
 def test_serve_without_worker_only_serves_and_stops_on_sigint(site):
     tmp_path, config, env = site
+    with config.open("a", encoding="utf-8") as more:
+        more.write('[inbox.acmee]\nsecret = "typo"\n')  # no such inbox: warned at start
     server = Server(
         ["serve", "--config", str(config), "--no-worker", "--listen", "127.0.0.1:0"], env, tmp_path
     )
@@ -218,6 +220,14 @@ def test_serve_without_worker_only_serves_and_stops_on_sigint(site):
     assert code == 0
     assert recorded(tmp_path) == []
     assert "worker started" not in [line.get("event") for line in server.events()]
+    (warning,) = [
+        e
+        for e in server.events()
+        if e.get("event") == "settings name an inbox that is not installed"
+    ]
+    assert warning["level"] == "warning"
+    assert warning["problem"].startswith(f"{config}:10:1: [inbox.acmee]: no installed inbox")
+    assert warning["problem"].endswith("did you mean 'acme'?")
 
 
 def test_start_up_errors_are_user_errors(site, capsys, monkeypatch):

@@ -9,6 +9,7 @@ import pytest
 pytest.importorskip("starlette", reason='the API needs the serve extra: pip install ".[serve]"')
 
 from live_support import at, created, live_policies_fixture  # noqa: F401 (fixture)
+from slaengine.config import load_config
 from slaengine.errors import UserError
 from slaengine.live import Dispatcher, LiveEngine, Store
 from slaengine.live.worker import Worker
@@ -18,6 +19,7 @@ from slaengine.serve.settings import (
     parse_listen,
     parse_size,
     serve_settings,
+    unknown_inboxes,
 )
 
 
@@ -60,8 +62,10 @@ def test_listen_forms(text, expected):
 
 @pytest.mark.parametrize("text", ["8080", "host:", "host:port", "h:70000"])
 def test_bad_listen(text):
-    with pytest.raises(UserError, match="expected HOST:PORT"):
+    with pytest.raises(ValueError, match="expected HOST:PORT"):
         parse_listen(text)
+    with pytest.raises(UserError, match=r"^--listen: expected HOST:PORT"):
+        settings(listen=text)
 
 
 @pytest.mark.parametrize(
@@ -74,8 +78,10 @@ def test_sizes(value, expected):
 
 @pytest.mark.parametrize("value", [0, -1, "lots", "1TB", True])
 def test_bad_sizes(value):
-    with pytest.raises(UserError, match="max_body"):
+    with pytest.raises(ValueError, match=r"expected bytes|more than zero"):
         parse_size(value)
+    with pytest.raises(UserError, match=r"^settings: \[serve\] max_body: "):
+        settings({"max_body": value})
 
 
 def test_token_precedence_and_absence():
@@ -115,12 +121,15 @@ def test_inbox_secrets():
 @pytest.mark.parametrize(
     ("config", "message"),
     [
-        ({"serve": {"token": "t", "port": 1}}, "unknown setting 'port'"),
+        ({"serve": {"token": "t", "port": 1}}, r"\[serve\] port: unknown setting; expected listen"),
+        ({"serve": {"token": "t", "listn": 1}}, "listn: unknown setting; .* did you mean 'listen'"),
         ({"serve": {"token": "t", "worker": "yes"}}, "worker: expected true or false"),
         ({"serve": {"token": "t", "due_soon": "1h"}}, "due_soon: expected a list"),
         ({"serve": {"token": "t", "due_soon": ["soon"]}}, "due_soon"),
         ({"serve": {"token": "t", "at_risk_window": 0}}, "at_risk_window"),
-        ({"serve": {"token": "t"}, "inbox": {"acme": {"key": 1}}}, "unknown setting 'key'"),
+        ({"serve": {"token": "t"}, "inbox": {"acme": {"key": 1}}}, "acme. key: unknown setting"),
+        ({"serve": {"token": "t"}, "inbox": {"acme": {"secrt": 1}}}, "did you mean 'secret'"),
+        ({"serve": {"token": "t"}, "inbox": {"acme": {"secret": 1}}}, "secret: expected text"),
         ({"serve": {"token": "t"}, "inbox": {"acme": {"verify": "no"}}}, "verify"),
         ({"serve": {"token": "t"}, "inbox": {"acme": 3}}, "expected a table"),
     ],
@@ -170,3 +179,60 @@ def test_worker_thread_survives_a_failing_cycle_and_stops(live_policies, tmp_pat
         assert [c.ticket for c in check.at_risk(at(120))] == ["T-1"]
     finally:
         check.close()
+
+
+SERVE_TOML = """\
+[live]
+state = "state.db"
+
+[serve]
+token = "t"
+{serve_line}
+
+[inbox.acme]
+{inbox_line}
+"""
+
+
+@pytest.mark.parametrize(
+    ("serve_line", "inbox_line", "message"),
+    [
+        ('listn = "0.0.0.0:1"', "", "{f}:6:1: [serve] listn: unknown setting; expected listen, "),
+        ('listen = "nowhere"', "", "{f}:6:1: [serve] listen: expected HOST:PORT"),
+        ('max_body = "lots"', "", "{f}:6:1: [serve] max_body: expected bytes"),
+        ("  worker = 1", "", "{f}:6:3: [serve] worker: expected true or false, got 1"),
+        ('due_soon = ["soon"]', "", "{f}:6:1: [serve] due_soon: "),
+        ("at_risk_window = 0", "", "{f}:6:1: [serve] at_risk_window: "),
+        ("", "verify = 'no'", "{f}:9:1: [inbox.acme] verify: expected true or false"),
+        ("", "secert = 'x'", "{f}:9:1: [inbox.acme] secert: unknown setting;"),
+        ("", "secret_env = 3", "{f}:9:1: [inbox.acme] secret_env: expected text"),
+    ],
+)
+def test_settings_file_mistakes_name_file_line_and_column(
+    tmp_path, serve_line, inbox_line, message
+):
+    path = tmp_path / "slaengine.toml"
+    path.write_text(SERVE_TOML.format(serve_line=serve_line, inbox_line=inbox_line))
+    with pytest.raises(UserError) as caught:
+        serve_settings(load_config(path), environ={})
+    assert str(caught.value).startswith(message.format(f=path)), str(caught.value)
+
+
+def test_an_inbox_table_no_plugin_answers_to_is_warned_with_its_place(tmp_path):
+    path = tmp_path / "slaengine.toml"
+    path.write_text(
+        '[serve]\ntoken = "t"\n\n[inbox.zendsk]\nsecret = "s"\n\n[inbox."front"]\nverify = false\n'
+        "[inbox.acme]\n",
+        encoding="utf-8",
+    )
+    config = load_config(path)
+    assert unknown_inboxes(config, {"zendesk", "front", "intercom"}) == [
+        f"{path}:4:1: [inbox.zendsk]: no installed inbox is called 'zendsk'; its settings are "
+        "not used; did you mean 'zendesk'?",
+        f"{path}:9:1: [inbox.acme]: no installed inbox is called 'acme'; its settings are not "
+        "used (installed: front, intercom, zendesk)",
+    ]
+    assert unknown_inboxes({"inbox": {"x": {}}}, set()) == [
+        "settings: [inbox.x]: no installed inbox is called 'x'; its settings are not used "
+        "(installed: none)"
+    ]

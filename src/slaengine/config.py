@@ -11,7 +11,7 @@ import math
 import os
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final
 
@@ -48,6 +48,31 @@ class Settings(dict[str, Any]):
     text: str = ""
 
 
+class ReadOnlySettings(Mapping[str, Any]):
+    """Settings as plugins receive them: read-only, and still knowing their file.
+
+    :func:`locate` (for plugins, :func:`slaengine.problems.setting_place`)
+    finds a setting's line in it as in :class:`Settings`.
+    """
+
+    def __init__(self, settings: Mapping[str, Any]) -> None:
+        self._data = dict(settings)
+        self.path: Path | None = getattr(settings, "path", None)
+        self.text: str = getattr(settings, "text", "")
+
+    def __getitem__(self, key: str) -> Any:
+        return self._data[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._data)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def __repr__(self) -> str:
+        return f"ReadOnlySettings({self._data!r})"
+
+
 def load_config(path: Path | None) -> dict[str, Any]:
     """The parsed settings (empty without a file); a bad file is a :class:`UserError`.
 
@@ -76,29 +101,42 @@ def load_config(path: Path | None) -> dict[str, Any]:
     return settings
 
 
+def _header(keys: Sequence[str]) -> re.Pattern[str]:
+    # ``[a.b]`` with any spacing, bare or quoted names (``[inbox."front"]``).
+    names = (rf"""(?:{re.escape(k)}|"{re.escape(k)}"|'{re.escape(k)}')""" for k in keys)
+    return re.compile(r"^(\s*)\[\s*" + r"\s*\.\s*".join(names) + r"\s*\]")
+
+
 def locate(config: Mapping[str, Any], *keys: str) -> str:
     """``file:line:col`` of the setting at ``keys`` (``"live", "tick"``), as near as known.
 
     The key's own line when it is written under its table header (``[live]``
-    then ``tick = ...``) or dotted (``live.tick = ...``); else the file alone;
-    ``"settings"`` when there is no file.
+    then ``tick = ...``) or dotted (``live.tick = ...``); for a table written
+    as a header of its own (``[inbox.zendesk]``), that header's line; else the
+    file alone; ``"settings"`` when there is no file.
     """
-    if not isinstance(config, Settings) or config.path is None:
+    path = config.path if isinstance(config, Settings | ReadOnlySettings) else None
+    if path is None:
         return "settings"
-    lines = config.text.splitlines()
+    text = config.text if isinstance(config, Settings | ReadOnlySettings) else ""
     *tables, key = keys
-    header = re.compile(r"^\s*\[\s*" + r"\s*\.\s*".join(map(re.escape, tables)) + r"\s*\]")
+    header = _header(tables)
+    own_header = _header(keys)
     assignment = re.compile(r"^(\s*)" + re.escape(key) + r"\s*=")
     dotted = re.compile(r"^(\s*)" + r"\s*\.\s*".join(map(re.escape, keys)) + r"\s*=")
     inside = not tables
-    for number, line in enumerate(lines, start=1):
+    table_at = None
+    for number, line in enumerate(text.splitlines(), start=1):
         if line.lstrip().startswith("["):
             inside = bool(header.match(line))
+            own = own_header.match(line)
+            if own is not None and table_at is None:
+                table_at = f"{path}:{number}:{len(own.group(1)) + 1}"
             continue
         found = (assignment.match(line) if inside else None) or dotted.match(line)
         if found is not None:
-            return f"{config.path}:{number}:{len(found.group(1)) + 1}"
-    return str(config.path)
+            return f"{path}:{number}:{len(found.group(1)) + 1}"
+    return table_at or str(path)
 
 
 def setting_error(config: Mapping[str, Any], keys: tuple[str, ...], message: str) -> UserError:
@@ -108,7 +146,8 @@ def setting_error(config: Mapping[str, Any], keys: tuple[str, ...], message: str
     return UserError(f"{locate(config, *keys)}: {label}: {printable(message)}")
 
 
-def _value(config: Mapping[str, Any], keys: tuple[str, ...], default: object) -> object:
+def setting_value(config: Mapping[str, Any], keys: tuple[str, ...], default: object) -> object:
+    """The value at ``keys`` (``"serve", "listen"``) as written, or ``default`` when absent."""
     current: Any = config
     for key in keys:
         if not isinstance(current, Mapping) or key not in current:
@@ -123,7 +162,7 @@ def seconds_setting(config: Mapping[str, Any], keys: tuple[str, ...], default: f
     More than zero and at most :data:`MAX_SETTING_SECONDS`; anything else is a
     located :class:`UserError`.
     """
-    value = _value(config, keys, default)
+    value = setting_value(config, keys, default)
     expected = "expected seconds or a duration like '30s' or '2m'"
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         raise setting_error(config, keys, f"{expected}, got {value!r}")
@@ -150,7 +189,7 @@ def count_setting(
     config: Mapping[str, Any], keys: tuple[str, ...], default: int, low: int = 1, high: int = 10**6
 ) -> int:
     """The whole number at ``keys``, from ``low`` to ``high``; else a located :class:`UserError`."""
-    value = _value(config, keys, default)
+    value = setting_value(config, keys, default)
     if isinstance(value, bool) or not isinstance(value, int):
         raise setting_error(config, keys, f"expected a whole number, got {value!r}")
     if not low <= value <= high:
@@ -162,7 +201,7 @@ def text_setting(
     config: Mapping[str, Any], keys: tuple[str, ...], default: str | None
 ) -> str | None:
     """The text at ``keys`` (``default`` when absent); not text is a located :class:`UserError`."""
-    value = _value(config, keys, default)
+    value = setting_value(config, keys, default)
     if value is not None and not isinstance(value, str):
         raise setting_error(config, keys, f"expected text, got {value!r}")
     return value
@@ -170,7 +209,7 @@ def text_setting(
 
 def texts_setting(config: Mapping[str, Any], keys: tuple[str, ...]) -> tuple[str, ...]:
     """A text or a list of texts at ``keys`` (empty when absent), as a tuple."""
-    value = _value(config, keys, ())
+    value = setting_value(config, keys, ())
     if isinstance(value, str):
         return (value,)
     if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
@@ -192,6 +231,7 @@ __all__ = [
     "DEFAULT_NAME",
     "ENV_CONFIG",
     "MAX_SETTING_SECONDS",
+    "ReadOnlySettings",
     "Settings",
     "config_path",
     "count_setting",
@@ -200,6 +240,7 @@ __all__ = [
     "seconds_setting",
     "section",
     "setting_error",
+    "setting_value",
     "text_setting",
     "texts_setting",
 ]

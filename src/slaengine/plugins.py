@@ -19,7 +19,6 @@ import importlib.metadata
 import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from types import MappingProxyType
 from typing import Any
 
 import pluggy
@@ -27,6 +26,7 @@ import structlog
 
 from slaengine import __version__, builtin_plugins, hookspecs
 from slaengine.calendar import BusinessCalendar
+from slaengine.config import ReadOnlySettings
 from slaengine.errors import UserError
 from slaengine.hookspecs import Deliver
 from slaengine.importers.base import Importer
@@ -196,7 +196,7 @@ class Plugins:
 
     def configure(self, config: Mapping[str, Any]) -> None:
         """Hand every plugin the run's settings (``slaengine_configure``)."""
-        frozen = MappingProxyType(dict(config))
+        frozen = ReadOnlySettings(config)  # read-only, still knowing its file for locations
         self._each("slaengine_configure", lambda hook, _: hook(config=frozen))
         self._contributions.clear()
 

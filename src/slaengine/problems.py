@@ -2,14 +2,18 @@
 
 Policies, policy tests, events and plugin settings all report mistakes the same way:
 ``file:line:col: CODE message``, and a misspelt name ends with ``; did you mean 'x'?``.
+:func:`setting_place` and :func:`placed` put a plugin's settings problems at their
+``file:line:col``.
 """
 
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Protocol
+from typing import Any, Final, Protocol
 
+from slaengine.config import locate, setting_value
 from slaengine.errors import Problem
 
 
@@ -37,6 +41,40 @@ def unknown_key(name: str, allowed: Sequence[str], where: str) -> str:
     )
 
 
+def setting_place(config: Mapping[str, Any], *keys: str) -> str | None:
+    """``file:line:col`` where the setting or table at ``keys`` is written, or ``None``.
+
+    ``config`` is the mapping ``slaengine_configure`` hands a plugin. The
+    place is the key's own line, else its table's header, else the file;
+    ``None`` when the settings came from no file (a host's own mapping).
+    A plugin starts its problem with it: ``f"{place}: [plugins.NAME] ..."``.
+    """
+    place = locate(config, *keys)
+    return None if place == "settings" else place
+
+
+# The key a settings problem starts with, after its table: ``[t] to[0]: ...``,
+# ``host: ...``, ``'path' is required``, ``unknown setting 'x'``.
+_NAMED_KEY: Final = re.compile(
+    r"^(?:\[[^\]]*\] )?(?:unknown setting '(?P<unknown>[^']+)'|'?(?P<key>[\w-]+)'?[\[: ])"
+)
+
+
+def placed(config: Mapping[str, Any], keys: Sequence[str], problem: str) -> str:
+    """``problem`` about the table at ``keys``, after where it is written (:func:`setting_place`).
+
+    The place is that of the key the problem starts with when the table has
+    it (``to: ...``, ``unknown setting 'x'``), else the table's; the problem
+    is returned as it is when the settings came from no file.
+    """
+    found = _NAMED_KEY.match(problem)
+    key = found and (found["unknown"] or found["key"])
+    table = setting_value(config, tuple(keys), None)
+    where = (*keys, key) if key and isinstance(table, Mapping) and key in table else tuple(keys)
+    place = setting_place(config, *where)
+    return problem if place is None else f"{place}: {problem}"
+
+
 class ProblemCollector:
     """Collects every located problem of one source before anything fails."""
 
@@ -60,4 +98,11 @@ class ProblemCollector:
         return unknown
 
 
-__all__ = ["Located", "ProblemCollector", "did_you_mean", "unknown_key"]
+__all__ = [
+    "Located",
+    "ProblemCollector",
+    "did_you_mean",
+    "placed",
+    "setting_place",
+    "unknown_key",
+]

@@ -22,12 +22,14 @@ class SourceRecord:
     ``payload`` is a canonical event mapping (docs/events.md); a source that reads
     vendor payloads converts them first. ``problem`` is set instead when the
     source could not read the record at all (say, a line that is not JSON); the
-    worker reports it and goes on.
+    worker reports it and goes on. ``raw`` is then the record's own text (or
+    bytes), which the rejects table keeps (up to 64 KiB) so nothing is lost.
     """
 
     origin: str
     payload: Mapping[str, Any] | None
     problem: str | None = None
+    raw: bytes | str | None = None
 
 
 @dataclass(frozen=True, slots=True)

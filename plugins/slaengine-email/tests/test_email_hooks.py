@@ -9,6 +9,7 @@ import structlog
 from slaengine_email import hooks
 from slaengine_email.config import parse_server
 
+from slaengine.config import load_config
 from slaengine.plugins import make_plugins
 
 SERVER = {"host": "127.0.0.1", "port": 2525, "security": "none", "from": "a@example.org"}
@@ -99,3 +100,40 @@ def test_the_worker_starting_starts_the_digest_thread(tmp_path: Path):
 def test_an_internationalised_sender_domain_is_used_in_its_ascii_form():
     server = parse_server({**SERVER, "from": "SLA <sla@b\u00fccher.example>"}, environ={})
     assert server.domain == "xn--bcher-kva.example"
+
+
+def test_problems_in_a_settings_file_name_their_line(tmp_path: Path):
+    # Through the plugin manager, as `slaengine run` hands the file's settings over.
+    path = tmp_path / "slaengine.toml"
+    path.write_text(
+        "[plugins.email]\n"
+        'host = "127.0.0.1"\n'
+        "port = 70000\n"
+        'from = "a@example.org"\n'
+        "\n"
+        "[plugins.email.targets.good]\n"
+        'to = "g@example.org"\n'
+        "\n"
+        "[plugins.email.targets.bad]\n"
+        'description = "night"\n'
+        '  too = "x"\n',
+        encoding="utf-8",
+    )
+    plugins = make_plugins(entry_points=False, plugins=[("email", hooks)])
+    with structlog.testing.capture_logs() as logs:
+        plugins.configure(load_config(path))
+    assert [log["problem"] for log in logs] == [
+        f"{path}:3:1: [plugins.email] port: must be a whole number from 1 to 65535, got 70000; "
+        "no e-mail target is registered",
+        f"{path}:11:3: [plugins.email.targets.bad] unknown setting 'too'; did you mean 'to'? "
+        "(expected to, cc, subject_prefix, digest, description); to: required: one or more "
+        "e-mail addresses",
+    ]
+    # A required key that is missing: the place of its table.
+    path.write_text('[plugins.email]\nhost = "h"\n', encoding="utf-8")
+    with structlog.testing.capture_logs() as logs:
+        plugins.configure(load_config(path))
+    assert [log["problem"] for log in logs] == [
+        f"{path}:1:1: [plugins.email] from: required: the sender address, e.g. "
+        "'SLA <sla@example.com>'; no e-mail target is registered"
+    ]

@@ -10,6 +10,7 @@ from slaengine_jsonl import hooks
 from slaengine_jsonl.config import ConfigError, SourceSettings, load_sources, parse_source
 from slaengine_jsonl.reader import JsonlSource
 
+from slaengine.config import load_config
 from slaengine.plugins import make_plugins
 
 
@@ -99,3 +100,19 @@ def test_parse_source_defaults_and_home(monkeypatch, tmp_path):
     assert settings == SourceSettings("s", tmp_path / "events", "*.jsonl")
     with pytest.raises(ConfigError, match="'path' is required"):
         parse_source("s", {"path": ""})
+
+
+def test_mistakes_in_a_settings_file_name_their_line(tmp_path):
+    path = tmp_path / "slaengine.toml"
+    path.write_text(
+        '[plugins.jsonl]\nsource = 1\n\n[plugins.jsonl.sources.inbox]\npath = "x"\npatern = "*"\n'
+        "\n[plugins.jsonl.sources.empty]\n",
+        encoding="utf-8",
+    )
+    problems = load_sources(load_config(path)).problems
+    assert [(name, text.split(": ", 1)[0]) for name, text in problems] == [
+        (None, f"{path}:2:1"),  # the unknown key's own line
+        ("inbox", f"{path}:6:1"),
+        ("empty", f"{path}:8:1"),  # nothing to point at but the table
+    ]
+    assert problems[1][1].endswith("did you mean 'pattern'? (expected path, pattern)")

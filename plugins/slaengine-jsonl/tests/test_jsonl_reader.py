@@ -120,6 +120,15 @@ def test_bad_lines_become_problems_and_reading_goes_on(tmp_path):
         ("6", None, "E401 not valid UTF-8 (byte 16 of the line)"),
         ("7", {"ticket": "T-2"}, None),
     ]
+    # A problem carries its line as read (without the newline), for the rejects table.
+    assert [r.raw for r in records] == [
+        None,
+        b"not json",
+        b"[1, 2]",
+        b"null",
+        b'{"ticket": "caf\xe9"}',
+        None,
+    ]
 
 
 def test_a_directory_is_read_in_name_order_and_new_files_are_picked_up(tmp_path):

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 from slaengine_webhook.config import ConfigError, Target, load_targets, parse_target, redact
 
+from slaengine.config import load_config
+
 URL = "https://hooks.example.com/sla"
 
 
@@ -147,3 +149,21 @@ def test_load_targets_keeps_the_good_and_reports_the_bad():
 def test_no_table_means_no_targets_and_no_problems(config):
     assert load_targets(config, environ={}).targets == {}
     assert load_targets(config, environ={}).problems == []
+
+
+def test_mistakes_in_a_settings_file_name_their_line(tmp_path):
+    path = tmp_path / "slaengine.toml"
+    path.write_text(
+        "[plugins.webhook.targets.good]\n"
+        'url = "https://hooks.example.com/a"\n'
+        'secret_env = "NOT_SET_ANYWHERE"\n'
+        "\n"
+        "[plugins.webhook.targets.bad]\n"
+        'url = "gopher://x"\n',
+        encoding="utf-8",
+    )
+    loaded = load_targets(load_config(path), environ={})
+    assert list(loaded.targets) == ["good"]
+    problems = dict(loaded.problems)
+    assert problems["good"].startswith(f"{path}:3:1: environment variable NOT_SET_ANYWHERE")
+    assert problems["bad"].startswith(f"{path}:6:1: 'url' must start with http://")

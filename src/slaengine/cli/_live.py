@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -12,12 +13,15 @@ from slaengine.config import (
     count_setting,
     seconds_setting,
     setting_error,
+    setting_value,
     text_setting,
     texts_setting,
 )
-from slaengine.errors import UserError
+from slaengine.errors import EventError, UserError
 from slaengine.live import Backoff, LiveEngine, Store
 from slaengine.live.recipients import Routing, plugin_routing
+from slaengine.problems import did_you_mean
+from slaengine.timeline import parse_instant
 
 DEFAULT_STATE = "slaengine-state.db"
 
@@ -33,6 +37,7 @@ class LiveSettings:
     lease: int
     backoff: Backoff
     config: Mapping[str, Any]
+    quiet_before: int | None = None  # notifications before it are skipped (history)
 
 
 def add_live_options(parser: argparse.ArgumentParser, policies: bool = True) -> None:
@@ -58,7 +63,7 @@ def add_live_options(parser: argparse.ArgumentParser, policies: bool = True) -> 
         )
 
 
-_LIVE_KEYS = ("state", "policies", "tick", "read_limit", "lease", "retry")
+_LIVE_KEYS = ("state", "policies", "tick", "read_limit", "lease", "quiet_before", "retry")
 _RETRY_KEYS = ("first", "cap", "attempts")
 
 
@@ -78,7 +83,8 @@ def live_settings(args: argparse.Namespace) -> LiveSettings:
             raise setting_error(
                 config,
                 (*keys, unknown[0]),
-                f"unknown setting; expected {', '.join(allowed[:-1])} or {allowed[-1]}",
+                f"unknown setting; expected {', '.join(allowed[:-1])} or {allowed[-1]}"
+                + did_you_mean(unknown[0], allowed),
             )
     policies = getattr(args, "policies", None) or texts_setting(config, ("live", "policies"))
     return LiveSettings(
@@ -93,6 +99,27 @@ def live_settings(args: argparse.Namespace) -> LiveSettings:
             attempts=count_setting(config, ("live", "retry", "attempts"), 10, high=1000),
         ),
         config=config,
+        quiet_before=_instant_setting(config, ("live", "quiet_before")),
+    )
+
+
+def _instant_setting(config: Mapping[str, Any], keys: tuple[str, ...]) -> int | None:
+    """The instant at ``keys``: ISO 8601 text or a TOML date-time, with its UTC offset."""
+    value = setting_value(config, keys, None)
+    if value is None:
+        return None
+    if isinstance(value, dt.datetime) and value.tzinfo is not None:
+        return int(value.timestamp())
+    problem = f"got {value!r}"
+    if isinstance(value, str):
+        try:
+            return parse_instant(value)
+        except EventError as exc:
+            problem = exc.reason
+    raise setting_error(
+        config,
+        keys,
+        f"expected an instant with its UTC offset, e.g. 2025-12-01T00:00:00Z: {problem}",
     )
 
 
@@ -107,7 +134,10 @@ def open_engine(settings: LiveSettings) -> tuple[LiveEngine, Routing]:
         raise UserError("no policies: give --policies PATH or 'policies' in the [live] table")
     policies = load_command_policies(*settings.policies)
     routing = plugin_routing(command_plugins())
-    return LiveEngine(policies, open_store(settings), routing.recipients), routing
+    engine = LiveEngine(
+        policies, open_store(settings), routing.recipients, quiet_before=settings.quiet_before
+    )
+    return engine, routing
 
 
 __all__ = [

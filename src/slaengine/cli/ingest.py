@@ -10,8 +10,10 @@ from typing import Any
 
 from slaengine.cli._live import add_live_options, live_settings, open_engine
 from slaengine.cli._options import evaluation_instant
-from slaengine.errors import UserError
+from slaengine.errors import EventError, UserError
 from slaengine.inputs.files import open_binary
+from slaengine.notifications import iso
+from slaengine.timeline import parse_instant
 from slaengine.words import plural
 
 
@@ -31,6 +33,18 @@ def register(commands: Any) -> None:
     parser.add_argument(
         "--advance", action="store_true", help="also advance the clock to now (queue what fell due)"
     )
+    quiet = parser.add_mutually_exclusive_group()
+    quiet.add_argument(
+        "--quiet-history",
+        action="store_true",
+        help="load history quietly: the notifications these tickets reached before now are "
+        "recorded as skipped, not sent; later ones are sent as usual",
+    )
+    quiet.add_argument(
+        "--quiet-before",
+        metavar="INSTANT",
+        help="the same with another cut-off, e.g. the go-live 2025-12-01T00:00:00Z",
+    )
     parser.set_defaults(run=run)
 
 
@@ -39,38 +53,46 @@ def _records(lines: Any, name: str) -> Any:
         if not line.strip():
             continue
         origin = f"{name}:{number}"
+        # A line that is not an event is kept as it was written (its text, last).
+        text = line.removesuffix("\n").removesuffix("\r")
         try:
             line.encode("utf-8")  # undecodable bytes were read as surrogate escapes
         except UnicodeEncodeError as exc:
-            yield origin, None, f"not valid UTF-8 (character {exc.start + 1} of the line)"
+            yield origin, None, f"not valid UTF-8 (character {exc.start + 1} of the line)", text
             continue
         try:
             payload = json.loads(line)
         except json.JSONDecodeError as exc:
-            yield origin, None, f"not valid JSON: {exc.msg}"
+            yield origin, None, f"not valid JSON: {exc.msg}", text
             continue
         except ValueError as exc:  # an integer beyond Python's digit limit
-            yield origin, None, f"not usable JSON: {str(exc).split(':')[0]}"
+            yield origin, None, f"not usable JSON: {str(exc).split(':')[0]}", text
             continue
         except RecursionError:
-            yield origin, None, "not usable JSON: nested too deeply"
+            yield origin, None, "not usable JSON: nested too deeply", text
             continue
         if isinstance(payload, dict):
             yield origin, payload, None
         else:
-            yield origin, None, f"expected a JSON object, got {type(payload).__name__}"
+            yield origin, None, f"expected a JSON object, got {type(payload).__name__}", text
 
 
 def run(args: argparse.Namespace) -> int:
     """Ingest the file; exit 1 when some events were rejected."""
     settings = live_settings(args)
-    engine, _ = open_engine(settings)
     now = evaluation_instant(None)
+    quiet = now if args.quiet_history else settings.quiet_before
+    if args.quiet_before is not None:
+        try:
+            quiet = parse_instant(args.quiet_before)
+        except EventError as exc:
+            raise UserError(f"--quiet-before: {exc.reason}") from None
+    engine, _ = open_engine(settings)
     try:
         if args.file == "-":
             if hasattr(sys.stdin, "reconfigure"):  # undecodable bytes become rejects too
                 sys.stdin.reconfigure(errors="surrogateescape")
-            report = engine.ingest(_records(sys.stdin, "<stdin>"), now)
+            report = engine.ingest(_records(sys.stdin, "<stdin>"), now, quiet_before=quiet)
         else:
             try:
                 # A .gz file is read decompressed (damage there is a UserError naming
@@ -78,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
                 with io.TextIOWrapper(
                     open_binary(args.file), encoding="utf-8", errors="surrogateescape"
                 ) as lines:
-                    report = engine.ingest(_records(lines, args.file), now)
+                    report = engine.ingest(_records(lines, args.file), now, quiet_before=quiet)
             except OSError as exc:
                 raise UserError(f"cannot read {args.file}: {exc.strerror or exc}") from None
         for reject in report.rejected[:20]:
@@ -87,11 +109,16 @@ def run(args: argparse.Namespace) -> int:
         print(
             f"{plural(report.accepted, 'event')} stored{again}, {len(report.rejected):,} rejected"
         )
+        if quiet is not None and report.accepted:
+            print(f"their notifications before {iso(quiet)} are recorded as skipped, not sent")
         if args.advance:
+            skipped = engine.store.counts().get("outbox.skipped", 0)
             advanced = engine.advance(now)
+            skipped = engine.store.counts().get("outbox.skipped", 0) - skipped
             print(
                 f"{plural(advanced.evaluated, 'ticket')} evaluated, "
                 f"{plural(advanced.outbox_rows, 'notification')} queued"
+                + (f", {skipped:,} skipped" if quiet is not None else "")
             )
     finally:
         engine.store.close()

@@ -1,4 +1,7 @@
-"""``slaengine outbox``: the live engine's notifications, their deliveries and failures."""
+"""``slaengine outbox``: the live engine's notifications, their deliveries and failures.
+
+With ``--rejects`` it lists the events the state refused instead (:mod:`._rejects`).
+"""
 
 from __future__ import annotations
 
@@ -13,6 +16,8 @@ from rich.table import Table
 
 from slaengine.cli._live import add_live_options, live_settings, open_store
 from slaengine.cli._options import add_tz, checked_zone, evaluation_instant
+from slaengine.cli._rejects import list_rejects
+from slaengine.errors import UserError
 from slaengine.live.store import DEAD, FAILED, OUTBOX_STATES, OutboxRow
 from slaengine.notifications import iso
 from slaengine.report.table import local_time
@@ -23,10 +28,12 @@ def register(commands: Any) -> None:
     """Add the ``outbox`` subcommand."""
     parser = commands.add_parser(
         "outbox",
-        help="list notifications and their deliveries; retry dead ones",
+        help="list notifications and their deliveries; retry dead ones; list rejected events",
         description="List the outbox of the live state: one row per notification and "
         "recipient, with its state (pending, failed, delivered, dead, cancelled), attempts and "
-        "last error. By default failed and dead rows are shown; --all shows every row.",
+        "last error. By default failed and dead rows are shown; --all shows every row. "
+        "--rejects lists the events the state refused instead: origin, reason and what was "
+        "sent (--json in full), newest first, or from --after ID on in order.",
     )
     add_live_options(parser, policies=False)
     parser.add_argument(
@@ -46,6 +53,17 @@ def register(commands: Any) -> None:
         nargs="*",
         metavar="ID",
         help="send these failed or dead rows again now (no ID: all dead rows)",
+    )
+    parser.add_argument(
+        "--rejects",
+        action="store_true",
+        help="list rejected events (origin, reason, what was sent) instead; exit 1 if any",
+    )
+    parser.add_argument(
+        "--after",
+        type=int,
+        metavar="ID",
+        help="with --rejects: only rejects after this id, oldest first (an export going on)",
     )
     parser.add_argument("--json", action="store_true", help="print JSON Lines, one row per line")
     add_tz(parser)
@@ -78,8 +96,14 @@ def _last_or_next(row: OutboxRow) -> int | None:
 def run(args: argparse.Namespace) -> int:
     """List (or retry) outbox rows; exit 1 when dead rows are listed."""
     zone = ZoneInfo(checked_zone(args.tz))
+    if args.limit < 1:
+        raise UserError("--limit must be at least 1")
+    if args.after is not None and not args.rejects:
+        raise UserError("--after goes with --rejects")
     store = open_store(live_settings(args))
     try:
+        if args.rejects:
+            return list_rejects(store, args, zone)
         if args.retry is not None:
             count = store.retry(evaluation_instant(None), args.retry)
             print(f"{plural(count, 'notification')} queued again")

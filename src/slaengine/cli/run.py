@@ -8,11 +8,12 @@ import sys
 from types import FrameType
 from typing import Any
 
-from slaengine.cli._live import add_live_options, live_settings, open_engine
+from slaengine.cli._live import LiveSettings, add_live_options, live_settings, open_engine
 from slaengine.cli._options import command_plugins
 from slaengine.errors import UserError
-from slaengine.live import Dispatcher
+from slaengine.live import Dispatcher, LiveEngine, Routing
 from slaengine.live.worker import Worker
+from slaengine.live.workerlock import worker_lock
 from slaengine.logs import configure_logging
 
 
@@ -46,6 +47,18 @@ def run(args: argparse.Namespace) -> int:
     if args.tick is not None and args.tick <= 0:
         raise UserError("--tick must be more than zero seconds")
     engine, routing = open_engine(settings)
+    try:
+        # One worker per SQLite file: a second one would free and send the first one's rows.
+        with worker_lock(engine.store):
+            _run_worker(args, settings, engine, routing)
+    finally:
+        engine.store.close()
+    return 0
+
+
+def _run_worker(
+    args: argparse.Namespace, settings: LiveSettings, engine: LiveEngine, routing: Routing
+) -> None:
     sources = command_plugins().sources()
     if not sources and not args.once:
         print("note: no event sources are configured; only the clock advances", file=sys.stderr)
@@ -69,5 +82,3 @@ def run(args: argparse.Namespace) -> int:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-        engine.store.close()
-    return 0

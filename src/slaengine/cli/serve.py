@@ -3,14 +3,30 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+import contextlib
+import socket
+from typing import TYPE_CHECKING, Any
 
-from slaengine.cli._live import add_live_options, live_settings, open_engine, open_store
+import structlog
+
+from slaengine.cli._live import (
+    LiveSettings,
+    add_live_options,
+    live_settings,
+    open_engine,
+    open_store,
+)
 from slaengine.cli._options import command_plugins
 from slaengine.errors import UserError
-from slaengine.live import Dispatcher, LiveEngine
+from slaengine.live import Dispatcher, LiveEngine, Routing
 from slaengine.live.worker import Worker
+from slaengine.live.workerlock import worker_lock
 from slaengine.logs import configure_logging
+
+_log = structlog.get_logger("slaengine.serve")
+
+if TYPE_CHECKING:
+    from slaengine.serve.settings import ServeSettings
 
 
 def register(commands: Any) -> None:
@@ -48,8 +64,7 @@ def run(args: argparse.Namespace) -> int:
     """Serve until stopped; exit 0 after a clean stop."""
     configure_logging(max(1, args.verbose))  # a server's log is its output
     try:
-        from slaengine.serve import Api, WorkerThread, bind, serve, serve_settings
-        from slaengine.serve.metrics import Counters
+        from slaengine.serve import bind, serve_settings
     except ImportError as exc:
         raise UserError(
             f"slaengine serve needs Starlette and uvicorn ({exc.name} is missing): "
@@ -60,28 +75,59 @@ def run(args: argparse.Namespace) -> int:
     settings = live_settings(args)
     serving = serve_settings(settings.config, args.listen, False if args.no_worker else None)
     engine, routing = open_engine(settings)
+    with contextlib.ExitStack() as held:
+        try:
+            if serving.worker:
+                # One worker per SQLite file, for as long as the server runs.
+                held.enter_context(worker_lock(engine.store))
+            sock = bind(serving.host, serving.port)
+        except UserError:
+            engine.store.close()
+            raise
+        _serve(args, settings, serving, engine, routing, sock)
+    return 0
+
+
+def _serve(
+    args: argparse.Namespace,
+    settings: LiveSettings,
+    serving: ServeSettings,
+    engine: LiveEngine,
+    routing: Routing,
+    sock: socket.socket,
+) -> None:
+    """Wire the API and (unless ``--no-worker``) the worker thread; serve until stopped."""
+    from slaengine.serve import Api, WorkerThread, serve
+    from slaengine.serve.metrics import Counters
+    from slaengine.serve.settings import unknown_inboxes
+
     policies = engine.policies
     plugins = command_plugins()
-    try:
-        sock = bind(serving.host, serving.port)
-    except UserError:
-        engine.store.close()
-        raise
     opened = [engine]
 
     def open_api_engine() -> LiveEngine:
         # The engine opened above first; a fresh connection after a database error.
         if opened:
             return opened.pop()
-        return LiveEngine(policies, open_store(settings), routing.recipients)
+        return LiveEngine(
+            policies, open_store(settings), routing.recipients, quiet_before=settings.quiet_before
+        )
 
+    inboxes = plugins.inboxes()
+    for warning in unknown_inboxes(settings.config, inboxes):  # a misspelt table does nothing
+        _log.warning("settings name an inbox that is not installed", problem=warning)
     counters = Counters()  # the API's and the worker thread's, for /metrics
     worker = None
     if serving.worker:
         sources = plugins.sources()
 
         def make_worker() -> Worker:
-            live = LiveEngine(policies, open_store(settings), routing.recipients)
+            live = LiveEngine(
+                policies,
+                open_store(settings),
+                routing.recipients,
+                quiet_before=settings.quiet_before,
+            )
             dispatcher = Dispatcher(
                 live.store, routing.deliverers, settings.backoff, settings.lease
             )
@@ -99,9 +145,8 @@ def run(args: argparse.Namespace) -> int:
     api = Api(
         open_api_engine,
         serving,
-        plugins.inboxes(),
+        inboxes,
         worker_health=worker.health if worker is not None else None,
         counters=counters,
     )
     serve(api, sock, worker)
-    return 0

@@ -16,6 +16,7 @@ from typing import Any, Final
 
 from slaengine.clocks import PAUSED
 from slaengine.durations import parse_duration
+from slaengine.live.sql import StoreSql
 from slaengine.notifications import iso
 
 _CLOCK_COLUMNS: Final = (
@@ -99,18 +100,8 @@ def queue_document(
     }
 
 
-class ClockQueries:
+class ClockQueries(StoreSql):
     """The store's queries on the ``clocks`` table (mixed into :class:`Store`)."""
-
-    # Provided by Store.
-    def _execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        raise NotImplementedError
-
-    def _executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        raise NotImplementedError
-
-    def _all(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        raise NotImplementedError
 
     def _replace_clocks(self, ticket: str, clocks: Sequence[OpenClock], now: int) -> None:
         # Called inside the transaction that records the ticket's evaluation.

@@ -20,7 +20,7 @@ from slaengine.errors import EventError
 from slaengine.live.atrisk import OpenClock
 from slaengine.live.spikes import SpikeWatch
 from slaengine.live.store import Decision, NewEvent, Reject, Store, event_problem
-from slaengine.live.text import storable
+from slaengine.live.text import raw_text, storable
 from slaengine.notifications import (
     Notification,
     TicketStatus,
@@ -32,6 +32,12 @@ from slaengine.policy.model import PolicySet
 from slaengine.timeline import Event, Timeline, build_timelines, parse_event
 
 Recipients = Callable[[Notification], Sequence[str]]
+#: An item as a source read it: ``(origin, payload, problem)``, optionally with the
+#: input's own text (``bytes`` or ``str``) last, kept when the item is rejected.
+Record = (
+    tuple[str, Mapping[str, Any] | None, str | None]
+    | tuple[str, Mapping[str, Any] | None, str | None, bytes | str | None]
+)
 
 
 def _only_targets(notification: Notification) -> Sequence[str]:
@@ -92,6 +98,8 @@ class LiveEngine:
     that adds every plugin implementing the matching ``slaengine_on_*`` hook.
     A ticket whose evaluation raises is tried again ``broken_retry`` seconds
     later (or at its next event), so a passing fault does not hide its breaches.
+    ``quiet_before`` (a go-live instant) is every :meth:`ingest`'s quiet cut-off
+    unless the call gives its own.
     """
 
     def __init__(
@@ -101,28 +109,39 @@ class LiveEngine:
         recipients: Recipients = _only_targets,
         batch: int = 500,
         broken_retry: int = 300,
+        quiet_before: int | Any | None = None,
     ) -> None:
         self.policies = policies
         self.store = store
         self.recipients = recipients
         self.batch = batch
         self.broken_retry = broken_retry
+        self.quiet_before = None if quiet_before is None else as_epoch(quiet_before)
         self.spikes = SpikeWatch(policies.spikes, store, recipients)
 
     # -- events in ------------------------------------------------------------
 
     def ingest(
         self,
-        events: Iterable[Mapping[str, Any] | tuple[str, Mapping[str, Any] | None, str | None]],
+        events: Iterable[Mapping[str, Any] | Record],
         now: int | Any,
         cursor: tuple[str, str | None] | None = None,
+        quiet_before: int | Any | None = None,
     ) -> IngestReport:
         """Validate and store events; their tickets are re-evaluated at the next advance.
 
         Each item is a canonical event mapping, or ``(origin, payload, problem)``
-        as a source reads it. A bad event is not lost: it is stored in the
-        rejects table with its origin and reason, and the others go on.
+        as a source reads it, optionally with the input's own text as a fourth
+        element. A bad event is not lost: it is stored in the rejects table
+        with its origin, its reason and its payload (or, when it could not be
+        read, its text, up to :data:`~slaengine.live.text.RAW_LIMIT`
+        characters), and the others go on.
         ``cursor`` (source name, position) is saved in the same transaction.
+
+        ``quiet_before`` loads history quietly: every notification the stored
+        events' tickets reach before that instant is recorded in the outbox as
+        ``skipped`` and never sent (nor its actions performed); those from it
+        on are sent as usual.
         """
         instant = as_epoch(now)
         accepted: list[NewEvent] = []
@@ -130,8 +149,10 @@ class LiveEngine:
         rejected: list[Reject] = []
         outcomes: list[Outcome] = []
         for number, item in enumerate(events, start=1):
+            raw: bytes | str | None = None
             if isinstance(item, tuple):
-                origin, payload, problem = item
+                origin, payload, problem, *rest = item
+                raw = rest[0] if rest else None
             else:
                 origin, payload, problem = f"<ingest>:{number}", item, None
             origin = storable(origin)
@@ -149,7 +170,9 @@ class LiveEngine:
             else:
                 problem = problem or "no event"
             if problem is not None:
-                reject = Reject(origin, storable(problem), _shown(payload))
+                # A source plugin may hand anything as the text: only text is kept.
+                kept, size = raw_text(raw) if isinstance(raw, bytes | str) else (None, None)
+                reject = Reject(origin, storable(problem), _shown(payload), kept, size)
                 rejected.append(reject)
                 ticket, event_id = (_named(payload, key) for key in ("ticket", "id"))
                 outcomes.append(Outcome(origin, REJECTED, ticket, event_id, reject.problem))
@@ -157,7 +180,8 @@ class LiveEngine:
             positions.append(len(outcomes))
             accepted.append(NewEvent(event.ticket, event.at, text or "{}", origin, event.id))
             outcomes.append(Outcome(origin, ACCEPTED, event.ticket, event.id))
-        duplicates = self.store.add_events(accepted, instant, rejected, cursor)
+        quiet = self.quiet_before if quiet_before is None else as_epoch(quiet_before)
+        duplicates = self.store.add_events(accepted, instant, rejected, cursor, quiet)
         for duplicate in duplicates:
             place = positions[duplicate.index]
             reason = (
@@ -350,4 +374,5 @@ __all__ = [
     "LiveEngine",
     "Outcome",
     "Recipients",
+    "Record",
 ]

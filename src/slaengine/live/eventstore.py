@@ -8,14 +8,10 @@ two processes ingesting the same event at once store it once.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
 
+from slaengine.live.sql import StoreSql
 from slaengine.live.text import storable
-
-if TYPE_CHECKING:
-    from slaengine.live.store import Dialect
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,31 +35,32 @@ class Duplicate:
 
 @dataclass(frozen=True, slots=True)
 class Reject:
-    """An event that could not be used, kept with its reason so nothing is lost."""
+    """An event that could not be used, kept with its reason so nothing is lost.
+
+    ``payload`` is the refused event as JSON when it was read as one; ``raw``
+    the input's own text when it could not be read at all (a line that is
+    not JSON), made storable by :func:`~slaengine.live.text.raw_text` and
+    cut to its limit, with ``raw_size`` its full size in bytes.
+    """
 
     origin: str
     problem: str
     payload: str | None
+    raw: str | None = None
+    raw_size: int | None = None
 
 
-class EventQueries:
+@dataclass(frozen=True, slots=True)
+class RejectRow:
+    """A stored reject with its row id and when it was received (epoch seconds)."""
+
+    id: int
+    received: int
+    reject: Reject
+
+
+class EventQueries(StoreSql):
     """The store's statements on the events, rejects and cursors tables."""
-
-    # Provided by Store.
-    _db: Any
-    dialect: Dialect
-
-    def transaction(self) -> AbstractContextManager[None]:
-        raise NotImplementedError
-
-    def _execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        raise NotImplementedError
-
-    def _executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        raise NotImplementedError
-
-    def _all(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        raise NotImplementedError
 
     def add_events(
         self,
@@ -71,12 +68,16 @@ class EventQueries:
         now: int,
         rejects: Sequence[Reject] = (),
         cursor: tuple[str, str | None] | None = None,
+        quiet_until: int | None = None,
     ) -> list[Duplicate]:
         """Store events and rejects, mark their tickets for re-evaluation, save ``cursor``.
 
         All in one transaction, so a source's cursor moves only with its events.
         An event whose (ticket, id) is already stored, or came earlier in the
         batch, is not stored again; those are returned, in batch order.
+        ``quiet_until`` (history): the tickets of the events stored get that
+        quiet cut-off, or keep a later one they have; their notifications
+        before it are recorded as skipped, never sent.
         """
         with self.transaction():
             stored = self._insert_events(events, now)
@@ -87,17 +88,24 @@ class EventQueries:
             ]
             tickets = sorted({e.ticket for e, new in zip(events, stored, strict=True) if new})
             self._executemany(
-                "INSERT INTO tickets (ticket, dirty) VALUES (?, 1) "
-                "ON CONFLICT (ticket) DO UPDATE SET dirty = 1",
-                [(ticket,) for ticket in tickets],
+                "INSERT INTO tickets (ticket, dirty, quiet_until) VALUES (?, 1, ?) "
+                "ON CONFLICT (ticket) DO UPDATE SET dirty = 1, quiet_until = CASE "
+                "WHEN excluded.quiet_until IS NULL THEN tickets.quiet_until "
+                "WHEN tickets.quiet_until IS NULL THEN excluded.quiet_until "
+                "WHEN tickets.quiet_until > excluded.quiet_until THEN tickets.quiet_until "
+                "ELSE excluded.quiet_until END",
+                [(ticket, quiet_until) for ticket in tickets],
             )
             self._executemany(
-                "INSERT INTO rejects (origin, problem, payload, received) VALUES (?, ?, ?, ?)",
+                "INSERT INTO rejects (origin, problem, payload, raw, raw_size, received) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
                 [
                     (
                         storable(r.origin),
                         storable(r.problem),
                         None if r.payload is None else storable(r.payload),
+                        None if r.raw is None else storable(r.raw),
+                        r.raw_size,
                         now,
                     )
                     for r in rejects
@@ -154,12 +162,24 @@ class EventQueries:
 
     def rejects(self, limit: int = 100) -> list[Reject]:
         """The newest rejected events, newest first."""
+        return [row.reject for row in self.reject_rows(limit)]
+
+    def reject_rows(self, limit: int = 100, after: int | None = None) -> list[RejectRow]:
+        """Stored rejects with their ids: the newest first, or those after id ``after`` in order.
+
+        ``after`` lets an export go on where the last one ended.
+        """
+        where = "" if after is None else " WHERE id > ?"
+        order = "DESC" if after is None else "ASC"
+        params = ([] if after is None else [after]) + [limit]
         return [
-            Reject(origin, problem, payload)
-            for origin, problem, payload in self._all(
-                "SELECT origin, problem, payload FROM rejects ORDER BY id DESC LIMIT ?", (limit,)
+            RejectRow(int(row_id), int(received), Reject(origin, problem, payload, raw, size))
+            for row_id, received, origin, problem, payload, raw, size in self._all(
+                "SELECT id, received, origin, problem, payload, raw, raw_size FROM rejects"
+                f"{where} ORDER BY id {order} LIMIT ?",
+                params,
             )
         ]
 
 
-__all__ = ["Duplicate", "EventQueries", "NewEvent", "Reject"]
+__all__ = ["Duplicate", "EventQueries", "NewEvent", "Reject", "RejectRow"]

@@ -138,6 +138,19 @@ MIGRATIONS: Final[tuple[tuple[int, str, tuple[Step, ...]], ...]] = (
             "CREATE INDEX events_by_at ON events (at)",
         ),
     ),
+    (
+        4,
+        "rejects keep the text of input that could not be read",
+        (
+            "ALTER TABLE rejects ADD COLUMN raw TEXT",
+            "ALTER TABLE rejects ADD COLUMN raw_size BIGINT",
+        ),
+    ),
+    (
+        5,
+        "tickets loaded quietly: notifications before their cut-off are skipped",
+        ("ALTER TABLE tickets ADD COLUMN quiet_until BIGINT",),
+    ),
 )
 LATEST: Final = MIGRATIONS[-1][0]
 

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import structlog
 
+from slaengine.live.sql import StoreSql
 from slaengine.notifications import SPIKE, Notification
 from slaengine.spikes import CUSTOMER_MESSAGES, SpikeRule, Volume
 
@@ -63,19 +63,8 @@ def _volume_sql(dialect: str, measure: str) -> str:
     )
 
 
-class SpikeQueries:
+class SpikeQueries(StoreSql):
     """The store's part for spikes (mixed into :class:`~slaengine.live.store.Store`)."""
-
-    dialect: Any  # provided by Store, like the methods below
-
-    def _execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        raise NotImplementedError
-
-    def _all(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        raise NotImplementedError
-
-    def transaction(self) -> AbstractContextManager[None]:
-        raise NotImplementedError
 
     def volumes(self, rule: SpikeRule, now: int) -> list[Volume]:
         """Per channel the rule watches: its count in the window and in the baseline before it."""

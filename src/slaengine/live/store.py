@@ -1,9 +1,12 @@
-"""Durable live state in SQL: events, each ticket's schedule, the outbox, source cursors.
+"""Durable live state in SQL: opening, migrating and transactions of the state database.
 
 One class serves SQLite (the default: a file path) and PostgreSQL (a
 ``postgresql://`` URL, for several workers); the SQL is shared and the few
 differences are in :class:`Dialect`. The schema is created and upgraded by
-numbered migrations recorded in ``schema_version``.
+numbered migrations recorded in ``schema_version``. The statements on each
+part of the state live beside it, mixed into :class:`Store`: events, rejects
+and cursors (:mod:`.eventstore`), the outbox (:mod:`.outbox`), open clocks
+(:mod:`.atrisk`), spikes (:mod:`.spikes`).
 
 Durability: every method that writes does so in one transaction. SQLite runs in
 WAL mode with ``synchronous=NORMAL``: a killed process loses nothing committed
@@ -16,46 +19,31 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Any
 
 from slaengine.errors import UserError
 from slaengine.live import pglocks
-from slaengine.live.atrisk import ClockQueries, OpenClock
-from slaengine.live.eventstore import Duplicate, EventQueries, NewEvent, Reject
+from slaengine.live.atrisk import ClockQueries
+from slaengine.live.eventstore import Duplicate, EventQueries, NewEvent, Reject, RejectRow
+from slaengine.live.outbox import (
+    CANCELLED,
+    DEAD,
+    DELIVERED,
+    FAILED,
+    OUTBOX_STATES,
+    PENDING,
+    SKIPPED,
+    Decision,
+    OutboxQueries,
+    OutboxRow,
+)
 from slaengine.live.schema import LATEST, MIGRATIONS
 from slaengine.live.spikes import SpikeQueries
+from slaengine.live.sql import POSTGRES, SQLITE, Dialect
 from slaengine.live.text import has_lone_surrogate, redact_url_secrets
-
-PENDING: Final = "pending"  # waiting for its first attempt
-FAILED: Final = "failed"  # an attempt failed; retried at next_attempt
-DELIVERED: Final = "delivered"
-DEAD: Final = "dead"  # out of attempts, or nobody can deliver it
-CANCELLED: Final = "cancelled"  # a late event showed it should never have happened
-OUTBOX_STATES: Final = (PENDING, FAILED, DELIVERED, DEAD, CANCELLED)
-_OPEN_STATES: Final = (PENDING, FAILED)
-# A dead row that is no longer reached is cancelled too, so a retry cannot revive it.
-_UNDELIVERED: Final = (PENDING, FAILED, DEAD)
-
-
-@dataclass(frozen=True, slots=True)
-class Dialect:
-    """What differs between the SQL databases the store runs on."""
-
-    name: str
-    serial: str  # an auto-numbered primary key column type
-    skip_locked: str  # appended to a SELECT that claims rows
-
-    def sql(self, text: str) -> str:
-        """``text`` with ``?`` placeholders in this database's parameter style."""
-        return text if self.name == "sqlite" else text.replace("?", "%s")
-
-
-SQLITE: Final = Dialect("sqlite", "INTEGER PRIMARY KEY AUTOINCREMENT", "")
-POSTGRES: Final = Dialect("postgresql", "BIGSERIAL PRIMARY KEY", " FOR UPDATE SKIP LOCKED")
 
 
 def _create_private(path: str) -> None:
@@ -100,44 +88,7 @@ def event_problem(ticket: str, payload: str) -> str | None:
     return None
 
 
-@dataclass(frozen=True, slots=True)
-class OutboxRow:
-    """One notification for one recipient, as the outbox holds it."""
-
-    id: int
-    key: str
-    recipient: str
-    ticket: str
-    kind: str
-    due_at: int
-    payload: str
-    status: str
-    attempts: int
-    next_attempt: int
-    last_error: str | None
-    created: int
-    delivered: int | None
-
-
-@dataclass(frozen=True, slots=True)
-class Decision:
-    """A notification the engine decided on: one outbox row per recipient."""
-
-    key: str
-    ticket: str
-    kind: str
-    due_at: int
-    payload: str
-    recipients: tuple[str, ...]
-
-
-_OUTBOX_COLUMNS: Final = (
-    "id, key, recipient, ticket, kind, due_at, payload, status, attempts, "
-    "next_attempt, last_error, created, delivered"
-)
-
-
-class Store(EventQueries, ClockQueries, SpikeQueries):
+class Store(EventQueries, ClockQueries, SpikeQueries, OutboxQueries):
     """The live engine's state in one SQL database. Use it from one thread at a time."""
 
     def __init__(self, connection: Any, dialect: Dialect, location: str) -> None:
@@ -302,164 +253,7 @@ class Store(EventQueries, ClockQueries, SpikeQueries):
         value = rows[0][0]
         return None if value is None else int(value)
 
-    def save_evaluations(
-        self,
-        results: Sequence[tuple[str, int | None, str | None, Sequence[Decision] | None]],
-        now: int,
-        clocks: Mapping[str, Sequence[OpenClock]] | None = None,
-    ) -> list[tuple[Decision, str]]:
-        """Record evaluated tickets and their notifications; ``(decision, recipient)`` rows added.
-
-        ``results`` holds ``(ticket, wake, policy, decisions)``: every notification the
-        ticket has reached, as of now. A recipient's row is added when new, revived
-        when a late event had cancelled it, and cancelled when still undelivered but
-        no longer reached. Delivered rows are never touched. ``decisions`` ``None``
-        means the ticket could not be evaluated: its rows stay as they are and it is
-        looked at again at ``wake``. ``clocks`` holds each evaluated ticket's open
-        clocks, which replace its earlier ones (the at-risk queue).
-        """
-        added: list[tuple[Decision, str]] = []
-        with self.transaction():
-            for ticket, wake, policy, decisions in results:
-                if decisions is None:
-                    self._execute(
-                        "UPDATE tickets SET dirty = 0, wake = ? WHERE ticket = ?", (wake, ticket)
-                    )
-                    continue
-                existing = {
-                    (key, recipient): status
-                    for key, recipient, status in self._all(
-                        "SELECT key, recipient, status FROM outbox WHERE ticket = ?", (ticket,)
-                    )
-                }
-                wanted: set[tuple[str, str]] = set()
-                for decision in decisions:
-                    for recipient in decision.recipients:
-                        pair = (decision.key, recipient)
-                        wanted.add(pair)
-                        status = existing.get(pair)
-                        if status is None:
-                            # Another worker on the same PostgreSQL state may have added
-                            # it since we read: theirs stands, ours is not news.
-                            inserted = self._execute(
-                                "INSERT INTO outbox (key, recipient, ticket, kind, due_at, "
-                                "payload, status, attempts, next_attempt, created) "
-                                "VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?) "
-                                "ON CONFLICT (key, recipient) DO NOTHING",
-                                (
-                                    decision.key,
-                                    recipient,
-                                    ticket,
-                                    decision.kind,
-                                    decision.due_at,
-                                    decision.payload,
-                                    PENDING,
-                                    now,
-                                    now,
-                                ),
-                            )
-                            if inserted.rowcount == 1:
-                                added.append((decision, recipient))
-                        elif status in (PENDING, FAILED, CANCELLED):
-                            # Keep the newest view of it (a late event may move ``at``).
-                            revived = status == CANCELLED
-                            self._execute(
-                                "UPDATE outbox SET payload = ?, due_at = ?, status = ?, "
-                                "next_attempt = CASE WHEN ? THEN ? ELSE next_attempt END "
-                                "WHERE key = ? AND recipient = ?",
-                                (
-                                    decision.payload,
-                                    decision.due_at,
-                                    PENDING if revived else status,
-                                    revived,
-                                    now,
-                                    decision.key,
-                                    recipient,
-                                ),
-                            )
-                            if revived:
-                                added.append((decision, recipient))
-                stale = [
-                    pair
-                    for pair, status in existing.items()
-                    if status in _UNDELIVERED and pair not in wanted
-                ]
-                self._executemany(
-                    "UPDATE outbox SET status = ?, lease_until = NULL "
-                    "WHERE key = ? AND recipient = ?",
-                    [(CANCELLED, key, recipient) for key, recipient in stale],
-                )
-                self._execute(
-                    "UPDATE tickets SET dirty = 0, wake = ?, policy = ? WHERE ticket = ?",
-                    (wake, policy, ticket),
-                )
-                if clocks is not None:
-                    self._replace_clocks(ticket, clocks.get(ticket, ()), now)
-        return added
-
-    # -- outbox ---------------------------------------------------------------
-
-    def claim(
-        self,
-        now: int,
-        limit: int,
-        lease: int,
-        exclude: Collection[int] = (),
-        skip_recipients: Collection[str] = (),
-        per_recipient: int | None = None,
-    ) -> list[OutboxRow]:
-        """Take up to ``limit`` rows that are ready to send, for ``lease`` seconds.
-
-        Oldest first; never the rows in ``exclude`` (the caller's own, under
-        way) nor rows of ``skip_recipients``; at most ``per_recipient`` rows of
-        any one recipient. On SQLite a claimed row is not handed out again
-        until its lease ends. On PostgreSQL it is also locked for this
-        connection (:mod:`slaengine.live.pglocks`): no other worker takes it
-        while this one lives, however long its delivery takes, and the moment
-        this one dies it is free again.
-        """
-        where = ["status IN (?, ?)", "next_attempt <= ?"]
-        params: list[Any] = [PENDING, FAILED, now]
-        skip = set(exclude)
-        postgres = self.dialect is POSTGRES
-        if postgres:
-            skip |= pglocks.held_by_others(self._db)
-        else:
-            where.append("(lease_until IS NULL OR lease_until <= ?)")
-            params.append(now)
-        if skip:
-            where.append(f"id NOT IN ({', '.join('?' for _ in skip)})")
-            params.extend(sorted(skip))
-        if skip_recipients:
-            where.append(f"recipient NOT IN ({', '.join('?' for _ in skip_recipients)})")
-            params.extend(sorted(skip_recipients))
-        claimed: list[OutboxRow] = []
-        taken: dict[str, int] = {}
-        with self.transaction():
-            rows = self._all(
-                f"SELECT {_OUTBOX_COLUMNS}, lease_until FROM outbox WHERE {' AND '.join(where)} "
-                f"ORDER BY next_attempt, id LIMIT ?{self.dialect.skip_locked}",
-                (*params, limit),
-            )
-            for *columns, lease_until in rows:
-                row = OutboxRow(*columns)
-                if per_recipient is not None and taken.get(row.recipient, 0) >= per_recipient:
-                    continue
-                if postgres:
-                    if row.id in self._held:
-                        if lease_until is not None and lease_until > now:
-                            continue  # this worker's own claim, still running
-                    elif pglocks.try_lock(self._db, row.id):
-                        self._held.add(row.id)
-                    else:
-                        continue  # another worker claimed it a moment ago
-                taken[row.recipient] = taken.get(row.recipient, 0) + 1
-                claimed.append(row)
-            self._executemany(
-                "UPDATE outbox SET lease_until = ? WHERE id = ?",
-                [(now + lease, row.id) for row in claimed],
-            )
-        return claimed
+    # -- sources --------------------------------------------------------------
 
     @contextmanager
     def reading(self, source: str) -> Iterator[bool]:
@@ -479,128 +273,6 @@ class Store(EventQueries, ClockQueries, SpikeQueries):
             if held:
                 pglocks.unlock_source(self._db, source)
 
-    def unclaim(self, row_ids: Collection[int]) -> None:
-        """Give claimed rows back unsent: free at once for any worker."""
-        if not row_ids:
-            return
-        with self.transaction():
-            self._executemany(
-                "UPDATE outbox SET lease_until = NULL WHERE id = ?",
-                [(row_id,) for row_id in sorted(row_ids)],
-            )
-        for row_id in sorted(row_ids):
-            self._settle(row_id)
-
-    def renew(self, row_ids: Collection[int], until: int) -> None:
-        """Extend the leases of claimed rows whose delivery is still under way."""
-        if not row_ids:
-            return
-        with self.transaction():
-            self._executemany(
-                "UPDATE outbox SET lease_until = ? WHERE id = ? AND lease_until IS NOT NULL",
-                [(until, row_id) for row_id in sorted(row_ids)],
-            )
-
-    def release_leases(self) -> int:
-        """Free claimed rows whose worker is gone; how many.
-
-        SQLite (one worker): every claimed row, at start-up after a crash.
-        PostgreSQL: this connection's claims, and every lease no live worker
-        holds (a killed worker's locks ended with its connection).
-        """
-        with self.transaction():
-            if self.dialect is SQLITE:
-                cursor = self._execute(
-                    "UPDATE outbox SET lease_until = NULL WHERE lease_until IS NOT NULL"
-                )
-                return int(cursor.rowcount)
-            others = pglocks.held_by_others(self._db)
-            marks = f" AND id NOT IN ({', '.join('?' for _ in others)})" if others else ""
-            cursor = self._execute(
-                f"UPDATE outbox SET lease_until = NULL WHERE lease_until IS NOT NULL{marks}",
-                sorted(others),
-            )
-        for row_id in sorted(self._held):
-            self._settle(row_id)
-        return int(cursor.rowcount)
-
-    def _settle(self, row_id: int) -> None:
-        """Drop this connection's lock of a row it claimed (PostgreSQL; after the commit)."""
-        if row_id in self._held:
-            self._held.discard(row_id)
-            pglocks.unlock(self._db, row_id)
-
-    def mark_delivered(self, row_id: int, now: int) -> None:
-        """Record a successful delivery; the row is never sent again.
-
-        Recorded even when the row was cancelled meanwhile: it did go out, and a
-        later revival must not send it twice.
-        """
-        with self.transaction():
-            self._execute(
-                "UPDATE outbox SET status = ?, delivered = ?, attempts = attempts + 1, "
-                "lease_until = NULL, last_error = NULL WHERE id = ?",
-                (DELIVERED, now, row_id),
-            )
-        self._settle(row_id)
-
-    def mark_failed(self, row_id: int, error: str, next_attempt: int | None) -> None:
-        """Record a failed attempt: retry at ``next_attempt``, or give up (``None``).
-
-        A row cancelled while its delivery was under way stays cancelled.
-        """
-        with self.transaction():
-            self._execute(
-                "UPDATE outbox SET status = ?, attempts = attempts + 1, last_error = ?, "
-                "next_attempt = COALESCE(?, next_attempt), lease_until = NULL "
-                "WHERE id = ? AND status IN (?, ?)",
-                (
-                    FAILED if next_attempt is not None else DEAD,
-                    error[:2000],
-                    next_attempt,
-                    row_id,
-                    *_OPEN_STATES,
-                ),
-            )
-        self._settle(row_id)
-
-    def outbox(
-        self, statuses: Sequence[str] = (), ticket: str | None = None, limit: int = 1000
-    ) -> list[OutboxRow]:
-        """Outbox rows, oldest first, optionally only in ``statuses`` or of ``ticket``."""
-        where = []
-        params: list[Any] = []
-        if statuses:
-            where.append(f"status IN ({', '.join('?' for _ in statuses)})")
-            params.extend(statuses)
-        if ticket is not None:
-            where.append("ticket = ?")
-            params.append(ticket)
-        clause = f" WHERE {' AND '.join(where)}" if where else ""
-        params.append(limit)
-        rows = self._all(
-            f"SELECT {_OUTBOX_COLUMNS} FROM outbox{clause} ORDER BY id LIMIT ?",
-            params,
-        )
-        return [OutboxRow(*row) for row in rows]
-
-    def retry(self, now: int, ids: Sequence[int] = ()) -> int:
-        """Send dead (or the given failed/dead) rows again from now; how many."""
-        with self.transaction():
-            if ids:
-                marks = ", ".join("?" for _ in ids)
-                cursor = self._execute(
-                    f"UPDATE outbox SET status = ?, next_attempt = ?, attempts = 0 "
-                    f"WHERE id IN ({marks}) AND status IN (?, ?)",
-                    (PENDING, now, *ids, FAILED, DEAD),
-                )
-            else:
-                cursor = self._execute(
-                    "UPDATE outbox SET status = ?, next_attempt = ?, attempts = 0 WHERE status = ?",
-                    (PENDING, now, DEAD),
-                )
-            return int(cursor.rowcount)
-
 
 __all__ = [
     "CANCELLED",
@@ -612,6 +284,7 @@ __all__ = [
     "OUTBOX_STATES",
     "PENDING",
     "POSTGRES",
+    "SKIPPED",
     "SQLITE",
     "Decision",
     "Dialect",
@@ -619,5 +292,6 @@ __all__ = [
     "NewEvent",
     "OutboxRow",
     "Reject",
+    "RejectRow",
     "Store",
 ]

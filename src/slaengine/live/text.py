@@ -37,6 +37,28 @@ def storable(text: str) -> str:
     return _SURROGATES.sub(_escape, text.replace("\x00", "\\x00"))
 
 
+#: Bytes of a refused input's text kept in the rejects table (the rest is cut off).
+RAW_LIMIT: Final = 64 * 1024
+
+
+def raw_text(raw: bytes | str, limit: int = RAW_LIMIT) -> tuple[str, int]:
+    """The first ``limit`` bytes of a refused input as both databases store it, and its size.
+
+    Bytes that are not UTF-8 (given as bytes, or read from a file as
+    surrogate escapes), NUL and lone surrogates are written as escapes
+    (``\\xe9``, ``\\x00``, ``\\ud800``). The size is the whole input's, in
+    bytes: more than ``limit`` means the text was cut.
+    """
+    if isinstance(raw, str):
+        try:
+            data = raw.encode("utf-8", "surrogateescape")
+        except UnicodeEncodeError:  # a lone surrogate that stands for no byte: an escape
+            return storable(raw[:limit]), len(raw.encode("utf-8", "surrogatepass"))
+    else:
+        data = bytes(raw)
+    return storable(data[:limit].decode("utf-8", "backslashreplace")), len(data)
+
+
 def escape_controls(text: str, limit: int | None = None) -> str:
     """``text`` with control characters (and lone surrogates) as visible escapes.
 
@@ -59,4 +81,11 @@ def redact_url_secrets(text: str, url: str = "") -> str:
     return _DSN_PASSWORD.sub(r"\g<head>***", text)
 
 
-__all__ = ["escape_controls", "has_lone_surrogate", "redact_url_secrets", "storable"]
+__all__ = [
+    "RAW_LIMIT",
+    "escape_controls",
+    "has_lone_surrogate",
+    "raw_text",
+    "redact_url_secrets",
+    "storable",
+]

@@ -91,7 +91,7 @@ class Worker:
             except Exception as exc:  # a failing source must not stop the others
                 _log.error("source read failed", source=name, error=repr(exc))
                 break
-            records = [(r.origin, r.payload, r.problem) for r in batch.records]
+            records = [(r.origin, r.payload, r.problem, r.raw) for r in batch.records]
             if not records and batch.cursor == cursor:
                 break
             try:
@@ -127,7 +127,7 @@ class Worker:
             batch = source.read(cursor, 1)
             if not batch.records and batch.cursor == cursor:
                 break
-            records = [(r.origin, r.payload, r.problem) for r in batch.records]
+            records = [(r.origin, r.payload, r.problem, r.raw) for r in batch.records]
             try:
                 report = self.engine.ingest(records, self.now(), cursor=(name, batch.cursor))
             except Exception as exc:

@@ -41,8 +41,17 @@ MAX_LIMIT = 1000
 
 @guarded
 async def post_events(request: Request) -> Response:
-    """Store canonical events; say per event whether it was accepted, a duplicate or rejected."""
+    """Store canonical events; say per event whether it was accepted, a duplicate or rejected.
+
+    ``?quiet_before=INSTANT`` loads history quietly: what the events' tickets
+    reached before it is recorded as skipped, not sent.
+    """
     api = api_of(request)
+    quiet = request.query_params.get("quiet_before")
+    try:
+        quiet_before = None if quiet is None else parse_instant(quiet)
+    except EventError as exc:
+        return error(400, f"quiet_before: {exc.reason}")
     try:
         body = await read_limited(
             request.stream(), request.headers.get("content-length"), api.settings.max_body
@@ -57,9 +66,11 @@ async def post_events(request: Request) -> Response:
     except BadBody as exc:
         return error(exc.status, str(exc))
     label = f"POST /events#{request_id(request)}"
-    records = [(f"{label} {place} {item.place}", item.payload, item.problem) for item in items]
+    records = [
+        (f"{label} {place} {item.place}", item.payload, item.problem, item.raw) for item in items
+    ]
     now = api.now()
-    report = await api.call(lambda engine: engine.ingest(records, now))
+    report = await api.call(lambda engine: engine.ingest(records, now, quiet_before=quiet_before))
     api.record_ingest("events", report)
     return JSONResponse(ingest_answer(place, [item.place for item in items], report))
 

@@ -44,11 +44,16 @@ class BadBody(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Item:
-    """One item of a body: its place, the object (or ``None``) and what is wrong with it."""
+    """One item of a body: its place, the object (or ``None``) and what is wrong with it.
+
+    ``raw`` is the item's own text when it is not a usable object, so the
+    rejects table keeps what was sent.
+    """
 
     place: int
     payload: dict[str, Any] | None
     problem: str | None
+    raw: bytes | None = None
 
 
 async def read_limited(
@@ -83,10 +88,15 @@ def loads(text: str | bytes) -> Any:
         raise ValueError("nested too deeply") from None
 
 
-def _as_item(place: int, value: Any) -> Item:
+def _as_item(place: int, value: Any, raw: bytes | None = None) -> Item:
     if isinstance(value, dict):
         return Item(place, value, None)
-    return Item(place, None, f"expected a JSON object, got {_kind(value)}")
+    if raw is None:  # an array item: its JSON, as near as it can be written again
+        try:
+            raw = json.dumps(value, ensure_ascii=False).encode("utf-8", "surrogatepass")
+        except (ValueError, RecursionError):
+            raw = None
+    return Item(place, None, f"expected a JSON object, got {_kind(value)}", raw)
 
 
 def _kind(value: Any) -> str:
@@ -122,15 +132,16 @@ def split_events(body: bytes, content_type: str | None) -> tuple[str, list[Item]
         for number, raw in enumerate(body.split(b"\n"), start=1):
             if not raw.strip():
                 continue
+            line = raw.removesuffix(b"\r")
             try:
-                value = loads(raw.decode("utf-8"))
+                value = loads(line.decode("utf-8"))
             except UnicodeDecodeError:
-                items.append(Item(number, None, "the line is not UTF-8"))
+                items.append(Item(number, None, "the line is not UTF-8", line))
                 continue
             except ValueError as exc:
-                items.append(Item(number, None, f"not valid JSON: {exc}"))
+                items.append(Item(number, None, f"not valid JSON: {exc}", line))
                 continue
-            items.append(_as_item(number, value))
+            items.append(_as_item(number, value, line))
         return "line", items
     accepted = ", ".join(sorted(JSON_TYPES | {"application/x-ndjson"}))
     raise BadBody(

@@ -158,7 +158,7 @@ def render(state: StateFigures, counters: Counters) -> str:
     page.family(
         "slaengine_outbox_rows",
         "gauge",
-        "Outbox rows by state (pending, failed, delivered, dead, cancelled).",
+        "Outbox rows by state (pending, failed, delivered, dead, cancelled, skipped).",
         [({"state": s}, state.outbox.get(s, 0)) for s in OUTBOX_STATES],
     )
     age = 0 if state.oldest_undelivered is None else max(0, state.now - state.oldest_undelivered)

@@ -3,8 +3,9 @@
 The plugin's table is ``config["plugins"]["email"]``: the server settings, and
 one ``[plugins.email.targets.NAME]`` table per notify target. Every problem is
 reported with the TOML table and key it is in (``[plugins.email.targets.lead]
-to: ...``). A mistake in the server table leaves every target out (nothing
-could be sent); a mistake in one target leaves only that target out.
+to: ...``), after its ``file:line:col`` when the settings came from a file. A
+mistake in the server table leaves every target out (nothing could be sent); a
+mistake in one target leaves only that target out.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from email.headerregistry import Address
 from email.utils import parseaddr
 from pathlib import Path
 from typing import Any, Final
+
+from slaengine.problems import placed
 
 PLUGIN: Final = "email"
 STARTTLS: Final = "starttls"
@@ -318,32 +321,37 @@ def load(config: Mapping[str, Any], environ: Mapping[str, str] | None = None) ->
     plugins = config.get("plugins")
     table = plugins.get(PLUGIN) if isinstance(plugins, Mapping) else None
     where = f"[plugins.{PLUGIN}]"
+    keys = ("plugins", PLUGIN)
     if table is None:
         return Loaded(None, {}, [])
     if not isinstance(table, Mapping):
-        return Loaded(None, {}, [(None, f"{where} must be a table")])
+        return Loaded(None, {}, [(None, placed(config, keys, f"{where} must be a table"))])
     problems: list[tuple[str | None, str]] = []
     try:
         server: Server | None = parse_server(table, environ)
     except ConfigError as exc:
         server = None
-        problems.append((None, f"{where} {exc}; no e-mail target is registered"))
+        text = f"{where} {exc}; no e-mail target is registered"
+        problems.append((None, placed(config, keys, text)))
     targets_table = table.get("targets", {})
     if not isinstance(targets_table, Mapping):
-        problems.append((None, f"[plugins.{PLUGIN}.targets] must be a table of targets"))
+        text = f"[plugins.{PLUGIN}.targets] must be a table of targets"
+        problems.append((None, placed(config, (*keys, "targets"), text)))
         return Loaded(server, {}, problems)
     targets: dict[str, Target] = {}
     for name, settings in targets_table.items():
         try:
             target = parse_target(str(name), settings, server)
         except ConfigError as exc:
-            problems.append((str(name), f"[plugins.{PLUGIN}.targets.{name}] {exc}"))
+            text = f"[plugins.{PLUGIN}.targets.{name}] {exc}"
+            problems.append((str(name), placed(config, (*keys, "targets", str(name)), text)))
             continue
         targets[target.name] = target
     if server is None:
         return Loaded(None, {}, problems)
     if server.missing_password_env is not None:
-        problems.append((None, f"{where} {missing_password(server.missing_password_env)}"))
+        text = f"{where} {missing_password(server.missing_password_env)}"
+        problems.append((None, placed(config, (*keys, "password_env"), text)))
     return Loaded(server, targets, problems)
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from slaengine.problems import did_you_mean
+from slaengine.problems import did_you_mean, placed
 
 PLUGIN: Final = "jsonl"
 DEFAULT_PATTERN: Final = "*.jsonl"
@@ -72,23 +72,32 @@ def load_sources(config: Mapping[str, Any]) -> Loaded:
     table = plugins.get(PLUGIN) if isinstance(plugins, Mapping) else None
     if table is None:
         return Loaded([], [])
+    keys = ("plugins", PLUGIN)
     if not isinstance(table, Mapping):
-        return Loaded([], [(None, f"[plugins.{PLUGIN}] must be a table")])
+        problem = placed(config, keys, f"[plugins.{PLUGIN}] must be a table")
+        return Loaded([], [(None, problem)])
+    expected = ", ".join(PLUGIN_KEYS)
     problems: list[tuple[str | None, str]] = [
-        (None, f"unknown setting {key!r} in [plugins.{PLUGIN}] (expected {', '.join(PLUGIN_KEYS)})")
+        (
+            None,
+            placed(
+                config, keys, f"unknown setting {key!r} in [plugins.{PLUGIN}] (expected {expected})"
+            ),
+        )
         for key in table
         if key not in PLUGIN_KEYS
     ]
     sources_table = table.get("sources", {})
     if not isinstance(sources_table, Mapping):
-        problems.append((None, f"[plugins.{PLUGIN}.sources] must be a table of sources"))
+        text = f"[plugins.{PLUGIN}.sources] must be a table of sources"
+        problems.append((None, placed(config, (*keys, "sources"), text)))
         return Loaded([], problems)
     sources = []
     for name, settings in sources_table.items():
         try:
             sources.append(parse_source(str(name), settings))
         except ConfigError as exc:
-            problems.append((str(name), str(exc)))
+            problems.append((str(name), placed(config, (*keys, "sources", str(name)), str(exc))))
     return Loaded(sources, problems)
 
 

@@ -76,8 +76,9 @@ class Cursor:
         return cls(data["file"], data["offset"], data["line"])
 
 
-def _problem(origin: str, message: str) -> SourceRecord:
-    return SourceRecord(origin, None, message)
+def _problem(origin: str, message: str, raw: bytes) -> SourceRecord:
+    # The line itself goes with the problem: the rejects table keeps it.
+    return SourceRecord(origin, None, message, raw.removesuffix(b"\n").removesuffix(b"\r"))
 
 
 class JsonlSource:
@@ -204,7 +205,7 @@ class JsonlSource:
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
-            return _problem(origin, f"E401 not valid UTF-8 (byte {exc.start + 1} of the line)")
+            return _problem(origin, f"E401 not valid UTF-8 (byte {exc.start + 1} of the line)", raw)
         if first:
             text = text.removeprefix("\ufeff")  # a byte-order mark some editors write
         if not text.strip():
@@ -212,16 +213,18 @@ class JsonlSource:
         try:
             value: Any = json.loads(text)
         except json.JSONDecodeError as exc:
-            return _problem(origin, f"E401 not valid JSON: {exc.msg} (column {exc.colno})")
+            return _problem(origin, f"E401 not valid JSON: {exc.msg} (column {exc.colno})", raw)
         except ValueError as exc:  # an integer beyond Python's digit limit
-            return _problem(origin, f"E401 not usable JSON: {str(exc).split(':')[0]}")
+            return _problem(origin, f"E401 not usable JSON: {str(exc).split(':')[0]}", raw)
         except RecursionError:
-            return _problem(origin, "E401 not usable JSON: nested too deeply")
+            return _problem(origin, "E401 not usable JSON: nested too deeply", raw)
         if _SURROGATE_ESCAPE.search(text) and _has_lone_surrogate(value):
-            return _problem(origin, "E401 not valid Unicode: a \\u escape names a lone surrogate")
+            return _problem(
+                origin, "E401 not valid Unicode: a \\u escape names a lone surrogate", raw
+            )
         if not isinstance(value, dict):
             kind = "null" if value is None else _JSON_TYPES.get(type(value), "a boolean")
-            return _problem(origin, f"E400 an event must be a JSON object, got {kind}")
+            return _problem(origin, f"E400 an event must be a JSON object, got {kind}", raw)
         return SourceRecord(origin, value)
 
 

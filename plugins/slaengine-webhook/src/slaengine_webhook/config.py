@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from slaengine.problems import did_you_mean
+from slaengine.problems import did_you_mean, placed
 
 PLUGIN: Final = "webhook"
 JSON: Final = "json"
@@ -228,27 +228,39 @@ def load_targets(config: Mapping[str, Any], environ: Mapping[str, str] | None = 
     table = plugins.get(PLUGIN) if isinstance(plugins, Mapping) else None
     if table is None:
         return Loaded({}, [])
+    keys = ("plugins", PLUGIN)
     if not isinstance(table, Mapping):
-        return Loaded({}, [(None, f"[plugins.{PLUGIN}] must be a table")])
+        problem = placed(config, keys, f"[plugins.{PLUGIN}] must be a table")
+        return Loaded({}, [(None, problem)])
+    expected = ", ".join(PLUGIN_KEYS)
     problems: list[tuple[str | None, str]] = [
-        (None, f"unknown setting {key!r} in [plugins.{PLUGIN}] (expected {', '.join(PLUGIN_KEYS)})")
+        (
+            None,
+            placed(
+                config, keys, f"unknown setting {key!r} in [plugins.{PLUGIN}] (expected {expected})"
+            ),
+        )
         for key in table
         if key not in PLUGIN_KEYS
     ]
     targets_table = table.get("targets", {})
     if not isinstance(targets_table, Mapping):
-        problems.append((None, f"[plugins.{PLUGIN}.targets] must be a table of targets"))
+        text = f"[plugins.{PLUGIN}.targets] must be a table of targets"
+        problems.append((None, placed(config, (*keys, "targets"), text)))
         return Loaded({}, problems)
     targets: dict[str, Target] = {}
     for name, settings in targets_table.items():
         try:
             target = parse_target(str(name), settings, environ)
         except ConfigError as exc:
-            problems.append((str(name), str(exc)))
+            problems.append((str(name), placed(config, (*keys, "targets", str(name)), str(exc))))
             continue
         targets[target.name] = target
         if target.missing_secret_env is not None:
-            problems.append((target.name, missing_secret(target.missing_secret_env)))
+            where = (*keys, "targets", target.name, "secret_env")
+            problems.append(
+                (target.name, placed(config, where, missing_secret(target.missing_secret_env)))
+            )
     return Loaded(targets, problems)
 
 
