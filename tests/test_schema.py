@@ -119,6 +119,15 @@ calendar_maps:
 policies:
   - {name: p, calendar: by-region, metrics: {resolution: {targets: 8h, calendar: by-group}}}
 """,
+    "goals": """
+policies:
+  - name: p
+    goal: 99.5%
+    metrics:
+      first_response: {targets: 1h, goal: 100%}
+      resolution: {targets: 8h, goal: " 0.01 %"}
+      next_response: {targets: 8h}
+""",
     "durations": """
 policies:
   - name: p
@@ -208,6 +217,10 @@ REJECTED = {
     "missing name": ("E102", POL.replace("  - name: p\n    metrics", "  - metrics")),
     "missing targets": ("E102", _metric("{pause_when: [pending]}")),
     "missing timezone": ("E102", _calendar("{hours: {mon: [09:00-17:00]}}")),
+    "goal over 100%": ("E220", _metric("{targets: 1h, goal: 100.5%}")),
+    "goal of 0%": ("E220", _metric("{targets: 1h, goal: 0%}")),
+    "goal without percent": ("E220", _metric("{targets: 1h, goal: 95}")),
+    "policy goal over 100%": ("E220", _policy_with("goal: 101%")),
     "unknown calendar map key": (
         "E101",
         "calendar_maps:\n  m: {by: group, map: {a: 24x7}, default: 24x7, from: x}\n" + POL,

@@ -272,6 +272,9 @@ class MetricPolicy:
     calendar_map: CalendarMap | None = None
     # On a policy resolved for one ticket: the map entry that chose ``calendar``.
     calendar_choice: CalendarChoice | None = field(default=None, compare=False)
+    # Attainment goal: the share of clocks to meet, in hundredths of a percent (9500: 95%);
+    # the metric's own, else the policy's. Read by audits and reports, not by the clocks.
+    goal: int | None = None
     definition: MetricDefinition = field(init=False, compare=False, repr=False)
     # True when a solve meets the metric (resolution); read per clock measured.
     solve_fulfils: bool = field(init=False, compare=False, repr=False)
@@ -332,6 +335,8 @@ class Policy:
     due_at_closing: str = CLOSING
     # Policy versioning: tickets created before this instant skip the policy.
     effective_from: int | None = None
+    # Attainment goal for every metric without its own, in hundredths of a percent.
+    goal: int | None = None
     # A calendar map that chooses ``calendar`` per ticket (``calendar`` is then its default).
     calendar_map: CalendarMap | None = None
     # On a policy resolved for one ticket: the map entry that chose ``calendar``.

@@ -25,6 +25,7 @@ from slaengine.policy.schema_metrics import (
     condition_schema,
     defined_metric_schema,
     definition_schema,
+    goal_schema,
 )
 
 _WEEKDAYS: Final = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -355,6 +356,7 @@ def _policy() -> dict[str, Any]:
                 "A due instant exactly at closing time is shown as it, or as the next opening.",
                 ("closing", "next_opening"),
             ),
+            "goal": goal_schema("Attainment goal of every metric of the policy without its own."),
             "effective_from": {
                 "description": "Tickets created before this timestamp skip the policy "
                 "(policy versions).",

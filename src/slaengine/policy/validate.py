@@ -260,6 +260,8 @@ def _resolve(collected: _Collected, extra: Mapping[str, BusinessCalendar]) -> tu
                     continue
                 targets = {p: -s * day if s < 0 else s for p, s in targets.items()}
             rules = dict(draft_metric.rules)
+            if "goal" not in rules and "goal" in draft.rules:
+                rules["goal"] = draft.rules["goal"]  # the policy's goal, for each metric
             pauses, conditions = draft_metric.pauses, draft_metric.conditions
             if definition is not None:
                 # A defined metric: its own pauses join the policy's; solve and reopen

@@ -15,11 +15,13 @@ from rich.table import Table
 from rich.text import Text
 
 from slaengine.audit.accumulator import METRIC, AuditAccumulator, BreachRecord, GroupStats
+from slaengine.audit.goals import Goals, goal_rows
 from slaengine.audit.kpis import METRICS, group_kpis, metric_rows
 from slaengine.audit.periods import WEEKDAYS
 from slaengine.audit.stats import BUCKET_EDGES
 from slaengine.batches import BatchResult
 from slaengine.calendar import format_utc
+from slaengine.report.goals import goal_tables
 from slaengine.report.labels import metric_label, readable_duration
 from slaengine.report.scorecards import (
     none_note,
@@ -104,8 +106,13 @@ def audit_to_dict(
     source: str,
     now: int,
     by: Sequence[str],
+    goals: Goals | None = None,
 ) -> dict[str, Any]:
-    """The whole audit as a JSON-ready dict with stable keys (see ``docs/kpis.md``)."""
+    """The whole audit as a JSON-ready dict with stable keys (see ``docs/kpis.md``).
+
+    ``goals`` are the policies' attainment goals (:func:`slaengine.audit.goals.policy_goals`);
+    the audit must then keep the goal views (``AuditOptions(goals=True)``).
+    """
     buckets = audit.buckets
     overall = audit.view(()).get((), GroupStats())
     doc: dict[str, Any] = {
@@ -146,6 +153,7 @@ def audit_to_dict(
         metric: [_breach(record) for record in audit.worst_breaches[metric]]
         for metric in _metric_order(audit.worst_breaches)
     }
+    doc["goals"] = goal_rows(audit, goals or {})
     return doc
 
 
@@ -393,6 +401,8 @@ def audit_renderable(doc: dict[str, Any], width: int | None = None) -> Group:
         _response_table(doc["by_channel"], width),
         _compliance_table(f"Trend by {doc['period']}", "Period", doc["by_period"], width),
         _worst_table(doc, width),
+        # Attainment against goals, when a policy sets one.
+        *(goal_tables(doc["goals"], doc["period"], width) if doc.get("goals") else ()),
     ]
     # Alone, agent or group is its scorecard; with other dimensions, its table too.
     shown_alone = (["channel"], ["priority"], ["period"], ["metric"], ["agent"], ["group"])
