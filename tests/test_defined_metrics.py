@@ -19,7 +19,8 @@ from slaengine.cli import main
 from slaengine.errors import PolicyError
 from slaengine.inputs.synthetic import to_event_objects
 from slaengine.policy import loads_policies
-from slaengine.timeline import build_timelines
+from slaengine.policy.model import Match
+from slaengine.timeline import PRIORITIES, build_timelines
 from test_clock_record import check_all
 
 POLICY = """\
@@ -155,16 +156,22 @@ def test_python_api_evaluates_a_metric_defined_in_yaml(tmp_path):
 
 
 def _evaluate(policy: str, rows: list[tuple[str, str, dict[str, object]]], at: str):
+    result = _evaluate_with(loads_policies(policy), rows, at)
+    now = slaengine.engine.as_epoch(dt.datetime.fromisoformat(at))
+    assert check_all([result], now) == len(result.clocks)
+    return result.clocks
+
+
+def _evaluate_with(policies, rows, at: str) -> slaengine.TicketResult:
     events = [
         slaengine.parse_event({"ticket": "T-1", "at": t, "type": kind, **extra}, seq=n, line=n)
         for n, (t, kind, extra) in enumerate(rows, start=1)
     ]
     timeline = build_timelines(events).timelines["T-1"]
     now = slaengine.engine.as_epoch(dt.datetime.fromisoformat(at))
-    result = slaengine.evaluate_timeline(loads_policies(policy), timeline, now, segments=True)
+    result = slaengine.evaluate_timeline(policies, timeline, now, segments=True)
     assert result is not None
-    assert check_all([result], now) == len(result.clocks)
-    return result.clocks
+    return result
 
 
 def _one_metric(definition: str, metric: str = "{targets: 2h}") -> str:
@@ -284,6 +291,7 @@ metrics:
   2fast: {start: created}
   no_start: {stop: assigned}
   after_solve: {start: [solved, {status: closed}]}
+  empty: {start: {tag: []}, stop: [{field: {plan: []}}, {group: [a, [b]]}]}
 policies:
   - name: p
     metrics:
@@ -309,12 +317,15 @@ EXPECTED = [
     "14:13: E102 metric 'no_start' is missing required key 'start'",
     "15:24: E218 metric 'after_solve' would start only on a solved or closed ticket, where no"
     " clock starts; start it on something else (stop or cancel may be 'solved')",
-    "19:26: E213 'fulfilled_by' does not apply to own; it is a rule of first_response,"
+    "16:24: E218 'tag: []' never holds; give at least one value",
+    "16:51: E218 field 'plan' lists no value; give at least one",
+    "16:69: E103 a value of 'group' must be text, got a list",
+    "20:26: E213 'fulfilled_by' does not apply to own; it is a rule of first_response,"
     " next_response, periodic_update (a metric defined under 'metrics:' says what it does"
     " there)",
-    "20:7: E101 unknown metric 'stnt' in policy 'p'; expected one of first_response,"
-    " next_response, periodic_update, resolution, after_solve, no_start, own, stint; did you"
-    " mean 'stint'?",
+    "21:7: E101 unknown metric 'stnt' in policy 'p'; expected one of first_response,"
+    " next_response, periodic_update, resolution, after_solve, empty, no_start, own, stint; did"
+    " you mean 'stint'?",
 ]
 
 
@@ -455,4 +466,82 @@ def test_defined_metrics_give_the_built_in_results(generated, owning):
                 right = [_facts(c) for c in result.clocks if c.metric == defined]
                 assert left == right, (result.ticket, builtin)
                 compared += len(left)
+    assert compared > 3_000
+
+
+def test_a_metric_model_built_by_hand_without_a_definition_never_starts():
+    from types import MappingProxyType
+
+    from slaengine.calendar import AlwaysOpen
+    from slaengine.policy.model import MetricPolicy, Policy, PolicySet
+
+    calendar = AlwaysOpen("24x7")
+    metric = MetricPolicy("unknown", MappingProxyType(dict.fromkeys(PRIORITIES, 3600)), calendar)
+    assert metric.definition.start == ()
+    assert not metric.definition.builtin
+    policies = PolicySet((Policy("p", Match(), calendar, (metric,)),), {})
+    result = _evaluate_with(policies, [CREATED], "2025-12-01T10:00:00+00:00")
+    assert result.policy is not None
+    assert result.clocks == ()
+
+
+# Each clock rule of a built-in metric (the metric and its entry) and the definition that
+# spells it, measured with the targets and pauses of that entry.
+RULE_PAIRS = {
+    "agent": (
+        "first_response",
+        "{targets: 4h, fulfilled_by: agent}",
+        "{start: created, stop: agent_message}",
+        "{targets: 4h}",
+    ),
+    "not_requester": (
+        "first_response",
+        "{targets: 4h, fulfilled_by: not_requester}",
+        "{start: created, stop: public_reply}",
+        "{targets: 4h}",
+    ),
+    "any_outgoing": (
+        "first_response",
+        "{targets: 4h, fulfilled_by: any_outgoing}",
+        "{start: created, stop: any_reply}",
+        "{targets: 4h}",
+    ),
+    "when_solved-pause": (
+        "first_response",
+        "{targets: 4h, when_solved: pause}",
+        "{start: created, stop: agent_reply, when_solved: pause}",
+        "{targets: 4h}",
+    ),
+    "update-by-agent": (
+        "periodic_update",
+        "{targets: 8h, fulfilled_by: agent}",
+        "{start: agent_message, stop: agent_message, repeat: true}",
+        "{targets: 8h}",
+    ),
+    "stays_met": (
+        "resolution",
+        "{targets: 24h, on_reopen: stays_met, pause_when: [pending]}",
+        "{start: created, stop: solved, pause: pending}",
+        "{targets: 24h}",
+    ),
+}
+
+
+@pytest.mark.parametrize("bots", [False, True], ids=["no-bots", "bots"])
+@pytest.mark.parametrize("rule", list(RULE_PAIRS))
+def test_clock_rules_are_settings_a_definition_spells(generated, rule, bots):
+    name, builtin, definition, entry = RULE_PAIRS[rule]
+    text = (
+        f"version: 1\nmetrics:\n  m: {definition}\npolicies:\n  - name: p\n"
+        f"    bot_replies_count: {str(bots).lower()}\n"
+        f"    metrics:\n      {name}: {builtin}\n      m: {entry}\n"
+    )
+    policies = loads_policies(text)
+    compared = 0
+    for instant in INSTANTS:
+        for result in slaengine.evaluate(policies, generated, instant):
+            left = [_facts(c) for c in result.clocks if c.metric == name]
+            right = [_facts(c) for c in result.clocks if c.metric == "m"]
+            assert left == right, (result.ticket, rule)
+            compared += len(left)
     assert compared > 3_000

@@ -163,7 +163,8 @@ class MetricDefinition:
 
 def builtin_definition(kind: str, rules: Mapping[str, Any]) -> MetricDefinition:
     """The definition of built-in metric ``kind`` under the clock rules ``rules`` (the
-    :class:`~slaengine.policy.model.MetricPolicy` fields; absent ones take the default)."""
+    :class:`~slaengine.policy.model.MetricPolicy` fields; absent ones take the default);
+    for any other name a definition that never starts."""
     fulfil = (Trigger(FULFILLED_BY_TRIGGER[rules.get("fulfilled_by", "public_agent")]),)
     when_solved = rules.get("when_solved", STOP)
     if kind == MetricKind.FIRST_RESPONSE:
@@ -210,7 +211,9 @@ def builtin_definition(kind: str, rules: Mapping[str, Any]) -> MetricDefinition:
             starts=rules.get("starts", "created"),
             starts_on_reopen=True,
         )
-    raise ValueError(f"no built-in metric {kind!r}")
+    # Not a built-in name and no definition given (a model built by hand): nothing starts
+    # it, as a name the walk did not know started nothing before definitions existed.
+    return MetricDefinition(kind, ())
 
 
 __all__ = [

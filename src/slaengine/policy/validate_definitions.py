@@ -242,10 +242,17 @@ def condition_of(ctx: FileContext, node: YMap, negate: bool = False) -> StateCon
                 ctx.report(item, "E103", f"a value of field '{name}' must be a scalar")
                 return None
             values.append(item.value)
+        if not values:
+            ctx.report(wanted, "E218", f"field '{name}' lists no value; give at least one")
+            return None
         shown = ", ".join(str(v) for v in values)
         return StateCondition("field", tuple(values), f"{prefix}field {name} {shown}", name, negate)
+    if isinstance(value, YSeq) and not value.items:
+        ctx.report(value, "E218", f"'{attribute}: []' never holds; give at least one value")
+        return None
+    before = len(ctx.problems)
     texts = [text for text, _item in ctx.text_list(value, f"a value of '{attribute}'")]
-    if not texts:
+    if len(ctx.problems) > before:
         return None
     known = {"status": STATUSES, "priority": PRIORITIES}.get(attribute)
     if known is not None:
