@@ -92,6 +92,19 @@ def test_first_value_rule_keeps_the_calendar_when_the_field_changes():
     assert format_utc(clock.due) == "2026-03-02T19:00:00Z"
 
 
+def test_explain_names_the_current_value_rule():
+    events = [
+        event(CREATED, fields={"region": "amer"}),
+        event("2026-03-02T15:30:00Z", "update", fields={"region": "emea"}),
+    ]
+    timeline = slaengine.build_timelines(events).timelines["t1"]
+    explanation = explain_ticket(load("value: current"), timeline, parse(NOW))
+    assert dict(explanation.calendars)["first_response"].chosen_by == (
+        "calendar map 'by-region': field 'region' = 'emea' (current value) -> 'berlin' "
+        "(p.yaml:8:17)"
+    )
+
+
 def test_current_value_rule_recomputes_the_whole_clock_in_the_new_calendar():
     events = [
         event(CREATED, fields={"region": "amer"}),
@@ -115,19 +128,22 @@ def test_first_value_set_after_creation_chooses_from_then_on():
 
 
 @pytest.mark.parametrize(
-    ("region", "due"),
+    ("created", "region", "due"),
     [
         # New York moves to EDT on Sunday 2026-03-08, Berlin three weeks later. Created Friday
         # 15:00 EST: 2h on Friday, 2h on Monday from 09:00 EDT (13:00Z), so 11:00 EDT = 15:00Z.
-        ("amer", "2026-03-09T15:00:00Z"),
+        ("2026-03-06T20:00:00Z", "amer", "2026-03-09T15:00:00Z"),
         # Berlin: Friday 21:00 CET is closed; Monday 09:00 CET + 4h = 13:00 CET = 12:00Z.
-        ("emea", "2026-03-09T12:00:00Z"),
+        ("2026-03-06T20:00:00Z", "emea", "2026-03-09T12:00:00Z"),
+        # New York falls back on Sunday 2026-11-01 (Berlin did on 25 October). Created Friday
+        # 16:00 EDT: 1h on Friday, 3h on Monday from 09:00 EST (14:00Z), so 12:00 EST = 17:00Z.
+        ("2026-10-30T20:00:00Z", "amer", "2026-11-02T17:00:00Z"),
     ],
+    ids=["spring-forward-new-york", "berlin-same-instant", "fall-back-new-york"],
 )
-def test_dst_of_the_chosen_zone(region, due):
-    created = "2026-03-06T20:00:00Z"
+def test_dst_of_the_chosen_zone(created, region, due):
     _, clock = first_response(
-        load(), [event(created, fields={"region": region})], "2026-03-06T21:00:00Z"
+        load(), [event(created, fields={"region": region})], created.replace("T20", "T21")
     )
     assert format_utc(clock.due) == due
 
@@ -181,6 +197,8 @@ def test_resolved_policies_are_cached_and_plain_policies_untouched():
     again = policy.for_ticket(two, slaengine.build_timelines(two).timelines["t2"].state_at(0))
     assert first is again
     assert first.calendar.name == "new-york"
+    # The compiled calendar of the policy set itself: nothing is compiled per ticket.
+    assert first.calendar is policies.calendars["new-york"]
     assert first.maps == ()
     plain = slaengine.loads_policies(
         "policies: [{name: p, metrics: {first_response: {targets: 1h}}}]"
@@ -202,7 +220,8 @@ def test_explain_says_which_entry_chose_the_calendar():
     calendars = dict(explanation.calendars)
     chosen = calendars["first_response"].chosen_by
     assert chosen == (
-        "calendar map 'by-region': field 'region' 'amer' (first value) -> 'new-york' (p.yaml:8:31)"
+        "calendar map 'by-region': field 'region' = 'amer' (first value) -> 'new-york' "
+        "(p.yaml:8:31)"
     )
     assert calendars["resolution"].chosen_by is None
     body = explanation_to_dict(explanation)
@@ -211,7 +230,7 @@ def test_explain_says_which_entry_chose_the_calendar():
     missing = slaengine.build_timelines([event(CREATED, fields={"region": "apac"})])
     explanation = explain_ticket(policies, missing.timelines["t1"], parse(NOW))
     assert dict(explanation.calendars)["first_response"].chosen_by == (
-        "calendar map 'by-region': field 'region' 'apac' (first value) is not in the map; "
+        "calendar map 'by-region': field 'region' = 'apac' (first value) is not in the map; "
         "default 'berlin'"
     )
 

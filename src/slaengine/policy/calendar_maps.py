@@ -118,12 +118,12 @@ class CalendarChoice:
             where = (cal_map.where or {}).get(self.key)
             at = f" ({where})" if where else ""
             chosen = f"'{self.key}' ({rule}) -> '{self.calendar.name}'"
-            return f"{head}: {cal_map.source_text} {chosen}{at}"
+            return f"{head}: {cal_map.source_text} = {chosen}{at}"
         text = key_text(value)
         why = (
             f"{cal_map.source_text} is not set"
             if text is None
-            else f"{cal_map.source_text} '{text}' ({rule}) is not in the map"
+            else f"{cal_map.source_text} = '{text}' ({rule}) is not in the map"
         )
         return f"{head}: {why}; default '{cal_map.default.name}'"
 
