@@ -354,3 +354,26 @@ def test_a_map_key_that_is_empty_or_a_by_mapping_without_field_is_an_error():
     found = problems(text)
     assert any(p.startswith("7:9: E219 'by' as a mapping must be {field: NAME}") for p in found)
     assert any(p.startswith("8:11: E219 an empty value cannot choose a calendar") for p in found)
+
+
+def test_live_engine_schedules_in_the_chosen_calendar(tmp_path):
+    from slaengine.live import LiveEngine, Store
+
+    text = POLICIES.replace("VALUE", "").replace(
+        "first_response: {targets: 4h}", "first_response: {targets: 4h, warn_at: [50%]}"
+    )
+    store = Store.open(str(tmp_path / "state.db"))
+    try:
+        engine = LiveEngine(slaengine.loads_policies(text), store, lambda n: ("ops",))
+        body = {"ticket": "t1", "at": CREATED, "type": "created", "channel": "email",
+                "priority": "normal", "fields": {"region": "amer"}}  # fmt: skip
+        assert engine.ingest([body], parse(CREATED)).accepted == 1
+        status = engine.status("t1", parse(NOW))
+        assert status is not None
+        first = next(m for m in status.metrics if m.metric == "first_response")
+        # New York hours: due 19:00Z, the 50% warning after 2 business hours at 17:00Z.
+        assert format_utc(first.due) == "2026-03-02T19:00:00Z"
+        assert first.next_alert is not None
+        assert format_utc(first.next_alert.at) == "2026-03-02T17:00:00Z"
+    finally:
+        store.close()
