@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 from slaengine.audit.accumulator import GOAL_VIEWS, AuditAccumulator, GroupStats
-from slaengine.audit.kpis import METRICS
+from slaengine.metric_names import ordered_metrics
 from slaengine.policy.model import PolicySet
 
 #: A goal of 100% in the model's unit (hundredths of a percent).
@@ -47,10 +47,6 @@ def attainment(group: GroupStats | None, metric: str, goal: int) -> dict[str, An
     }
 
 
-def _metric_order(names: Mapping[str, int]) -> list[str]:
-    return [m for m in METRICS if m in names] + sorted(set(names) - set(METRICS))
-
-
 def goal_rows(audit: AuditAccumulator, goals: Goals) -> list[dict[str, Any]]:
     """One row per policy and metric with a goal (policies by name, metrics in report order).
 
@@ -67,7 +63,7 @@ def goal_rows(audit: AuditAccumulator, goals: Goals) -> list[dict[str, Any]]:
     for policy in sorted(goals):
         periods = sorted((k[1], g) for k, g in by_period.items() if k[0] == policy)
         groups = sorted((k[1], g) for k, g in by_group.items() if k[0] == policy)
-        for metric in _metric_order(goals[policy]):
+        for metric in ordered_metrics(goals[policy]):
             goal = goals[policy][metric]
             period_rows = [
                 {"period": name, **attainment(group, metric, goal)} for name, group in periods

@@ -10,6 +10,7 @@ from typing import Any, Final
 from rich.table import Table
 from rich.text import Text
 
+from slaengine.metric_names import Labels
 from slaengine.report.labels import metric_label
 from slaengine.report.table import cell
 from slaengine.report.terminal import Column, fitted_table
@@ -55,12 +56,17 @@ def missed_text(row: dict[str, Any]) -> str:
 
 
 def _scope_table(
-    title: str, label: str, key: str, rows: Sequence[dict[str, Any]], width: int | None
+    title: str,
+    label: str,
+    key: str,
+    rows: Sequence[dict[str, Any]],
+    width: int | None,
+    labels: Labels | None,
 ) -> Table:
     lines = [(row, scope) for row in rows for scope in row[f"by_{key}"]]
     columns = [
         Column("Policy", [cell(row["policy"]) for row, _ in lines]),
-        Column("Metric", [metric_label(row["metric"]) for row, _ in lines]),
+        Column("Metric", [cell(metric_label(row["metric"], labels)) for row, _ in lines]),
         Column(label, [cell(scope[key]) for _, scope in lines]),
         Column("Goal", [percent(row["goal"]) for row, _ in lines], right=True, drop=1),
         Column("Attainment", [_attained(scope) for _, scope in lines], right=True),
@@ -69,12 +75,18 @@ def _scope_table(
     return fitted_table(title, columns, width)
 
 
-def goal_tables(rows: Sequence[dict[str, Any]], period: str, width: int | None) -> list[Table]:
-    """The goals table (overall, and which ``period``s missed), then per period and per group."""
+def goal_tables(
+    rows: Sequence[dict[str, Any]],
+    period: str,
+    width: int | None,
+    labels: Labels | None = None,
+) -> list[Table]:
+    """The goals table (overall, and which ``period``s missed), then per period and per group;
+    ``labels`` name the metrics (the audit document's ``metric_labels``)."""
     label = period.capitalize()
     columns = [
         Column("Policy", [cell(row["policy"]) for row in rows]),
-        Column("Metric", [metric_label(row["metric"]) for row in rows]),
+        Column("Metric", [cell(metric_label(row["metric"], labels)) for row in rows]),
         Column("Goal", [percent(row["goal"]) for row in rows], right=True),
         Column("Attainment", [_attained(row) for row in rows], right=True),
         Column("Met", [_met_cell(row["met"]) for row in rows]),
@@ -82,8 +94,8 @@ def goal_tables(rows: Sequence[dict[str, Any]], period: str, width: int | None) 
     ]
     return [
         fitted_table("Attainment goals", columns, width),
-        _scope_table(f"Attainment goals by {period}", label, "period", rows, width),
-        _scope_table("Attainment goals by group", "Group", "group", rows, width),
+        _scope_table(f"Attainment goals by {period}", label, "period", rows, width, labels),
+        _scope_table("Attainment goals by group", "Group", "group", rows, width, labels),
     ]
 
 

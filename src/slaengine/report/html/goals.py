@@ -39,10 +39,11 @@ def goals_section(doc: Doc) -> str:
     goals: list[dict[str, Any]] = doc.get("goals") or []
     if not goals:
         return ""
+    labels = doc.get("metric_labels")
     summary = [
         (
             esc(row["policy"]),
-            esc(metric_label(row["metric"])),
+            esc(metric_label(row["metric"], labels)),
             esc(percent(row["goal"])),
             fmt_pct(row["attainment"]),
             _decided(row),
@@ -55,7 +56,8 @@ def goals_section(doc: Doc) -> str:
     parts = [html_table("Attainment goals", head, summary, lambda i: i in (2, 3, 4), stack=True)]
     scope_head = ("Achieved", "Decided", "Met")
     for row in goals:
-        name = f"{row['policy']}: {metric_label(row['metric'])}, goal {percent(row['goal'])}"
+        metric = metric_label(row["metric"], labels)
+        name = f"{row['policy']}: {metric}, goal {percent(row['goal'])}"
         parts.append(
             "<div>"
             + html_table(
