@@ -235,6 +235,16 @@ def triggers_of(ctx: FileContext, node: YNode, what: str) -> tuple[Trigger, ...]
             else:
                 found.append(Trigger(condition=condition))
             continue
+        if isinstance(item, YScalar) and item.value is None:  # "stop:" with nothing after it
+            label = f"'{what}'" if item is node else f"a '{what}' trigger"
+            ctx.report(
+                item,
+                "E103",
+                f"{label} has no value; a trigger is an event (like agent_reply), a condition "
+                "(like {group: tier2}) or a list of them",
+            )
+            ok = False
+            continue
         word = ctx.text(item, f"a '{what}' trigger")
         if word is None:
             ok = False
@@ -339,6 +349,16 @@ def pauses_of(
                 ok = False
             else:
                 conditions.append(condition)
+            continue
+        if isinstance(item, YScalar) and item.value is None:  # "pause:" with nothing after it
+            label = f"'{key}'" if item is node else f"an item of '{key}'"
+            ctx.report(
+                item,
+                "E103",
+                f"{label} has no value; give a status (like pending), a condition (like "
+                "{tag: waiting-vendor}) or a list of them",
+            )
+            ok = False
             continue
         before = len(ctx.problems)
         found |= statuses(ctx, item, PAUSABLE, key)

@@ -90,6 +90,14 @@ def _target(value: object) -> int:
 
 def targets_of(ctx: FileContext, node: YNode, where: str) -> dict[str, int] | None:
     """Targets per priority: seconds, or ``-n`` for ``n`` working days (see :func:`_target`)."""
+    if isinstance(node, YScalar) and node.value is None:  # "targets:" with nothing after it
+        ctx.report(
+            node,
+            "E102",
+            f"'targets' of {where} has no value; give a duration like 4h, or one per "
+            "priority like {urgent: 1h, high: 4h, normal: 8h, low: 24h}",
+        )
+        return None
     if isinstance(node, YScalar):
         try:
             seconds = _target(node.value)
