@@ -5,6 +5,11 @@ Run from the repository root::
     python3 benchmarks/bench_evaluate.py                  # 100,000 tickets
     python3 benchmarks/bench_evaluate.py --tickets 20000 --repeat 5
     python3 benchmarks/bench_evaluate.py --profile 25     # cProfile of one evaluation
+    python3 benchmarks/bench_evaluate.py --command        # the command, against the floor
+
+With ``--command`` the benchmark times ``slaengine evaluate --format json`` end to end
+instead (see :func:`command_benchmark`): the floor, then the command on a file grouped by
+ticket and on the same lines shuffled, with one and two jobs, each as a ratio to the floor.
 
 Each stage is timed on its own, so a figure never hides another stage's work:
 
@@ -28,15 +33,18 @@ import gc
 import json
 import os
 import pstats
+import random
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TypeVar
 
 import slaengine
-from slaengine.inputs.synthetic import generate_lines
+from slaengine.inputs.synthetic import generate_lines, write_jsonl
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_POLICY = HERE / "policies" / "bench.yaml"
@@ -95,7 +103,18 @@ def main(argv: list[str] | None = None) -> int:
         metavar="N",
         help="also cProfile one evaluation and print the top N functions",
     )
+    parser.add_argument(
+        "--command",
+        action="store_true",
+        help="time `slaengine evaluate --format json` end to end against the json.loads floor",
+    )
+    parser.add_argument("--jobs", type=int, nargs="+", default=[1, 2], help="with --command")
+    parser.add_argument(
+        "--cache", type=Path, help="with --command: directory for the events files (default: temp)"
+    )
     args = parser.parse_args(argv)
+    if args.command:
+        return command_benchmark(args)
 
     start = dt.datetime.fromisoformat(args.start)
     now = start + dt.timedelta(days=args.days)
@@ -213,6 +232,105 @@ def main(argv: list[str] | None = None) -> int:
         profiler.disable()
         pstats.Stats(profiler, stream=sys.stdout).sort_stats("tottime").print_stats(args.profile)
     return 0
+
+
+# -- the command end to end -----------------------------------------------------------------
+
+# Run in a child process: the json.loads floor over the lines of a file, on one core.
+_FLOOR = """
+import json, os, sys, time
+if hasattr(os, "sched_setaffinity"):
+    os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
+loads = json.loads
+with open(sys.argv[1], encoding="utf-8") as stream:
+    lines = stream.readlines()
+began = time.perf_counter()
+for line in lines:
+    loads(line)
+print(time.perf_counter() - began)
+"""
+# Run in a child process: a command's wall time and the peak RSS (KiB) of the largest of its
+# processes (getrusage of the children it waited for: the command and its workers).
+_MEASURE = """
+import resource, subprocess, sys, time
+began = time.perf_counter()
+status = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode
+took = time.perf_counter() - began
+used = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(took, used.ru_maxrss, status, used.ru_utime + used.ru_stime)
+"""
+
+
+def measured(command: list[str]) -> tuple[float, int, int, float]:
+    """Wall seconds, peak RSS in KiB, exit status and CPU seconds (all its processes) of
+    ``command``, run by a fresh child."""
+    out = subprocess.run(
+        [sys.executable, "-c", _MEASURE, *command], capture_output=True, text=True, check=True
+    ).stdout.split()
+    return float(out[0]), int(out[1]), int(out[2]), float(out[3])
+
+
+def command_events(tickets: int, seed: int, start: dt.datetime, days: int, cache: Path) -> Path:
+    """The cached generated events file (grouped by ticket, as generated)."""
+    path = cache / f"slaengine-evaluate-{tickets}-s{seed}-d{days}.jsonl"
+    if not path.exists():
+        partial = path.with_suffix(".partial")
+        write_jsonl(partial, tickets, seed, start, days)
+        partial.replace(path)
+    return path
+
+
+def shuffled_copy(path: Path, seed: int) -> Path:
+    """The lines of ``path`` in random order (cached): they go through the spill."""
+    target = path.with_name(path.stem + "-shuffled.jsonl")
+    if not target.exists():
+        lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+        random.Random(seed).shuffle(lines)
+        partial = target.with_suffix(".partial")
+        partial.write_text("".join(lines), encoding="utf-8")
+        del lines
+        partial.replace(target)
+    return target
+
+
+def command_benchmark(args: argparse.Namespace) -> int:
+    """``slaengine evaluate --format json`` end to end, as ratios to the ``json.loads`` floor.
+
+    The floor is a loop of ``json.loads`` over the file's lines in a child process pinned to
+    one core, measured in the same run; each command runs in a fresh child, its wall time
+    including interpreter start-up, its peak RSS that of its largest process.
+    """
+    start = dt.datetime.fromisoformat(args.start)
+    now = start + dt.timedelta(days=args.days)
+    cache = args.cache or Path(tempfile.gettempdir())
+    cache.mkdir(parents=True, exist_ok=True)
+    print(f"slaengine {slaengine.__version__}, Python {sys.version.split()[0]}, "
+          f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.2f}")  # fmt: skip
+    grouped = command_events(args.tickets, args.seed, start, args.days, cache)
+    files = {"grouped": grouped, "shuffled": shuffled_copy(grouped, args.seed)}
+    lines = sum(1 for _ in grouped.open(encoding="utf-8"))
+    print(f"{args.tickets:,} tickets, {lines:,} events, {grouped.stat().st_size / 2**20:,.0f} MiB; "
+          f"policies {args.policies}; at {now.isoformat()}")  # fmt: skip
+    floor_out = subprocess.run(
+        [sys.executable, "-c", _FLOOR, str(grouped)], capture_output=True, text=True, check=True
+    )
+    floor = float(floor_out.stdout)
+    print(f"\nfloor     json.loads of every line, one core: {floor:7.2f} s  1.00x")
+    base = [sys.executable, "-m", "slaengine", "evaluate", "-p", args.policies, "--at",
+            now.isoformat(), "--format", "json"]  # fmt: skip
+    startup, _, _, _ = measured([sys.executable, "-m", "slaengine", "--help"])
+    print(f"start-up  python3 -m slaengine --help:          {startup:7.2f} s  "
+          f"{startup / floor:.2f}x (included below)")  # fmt: skip
+    failed = 0
+    for order, path in files.items():
+        for jobs in args.jobs:
+            seconds, rss, status, cpu = measured([*base, "-e", str(path), "-j", str(jobs)])
+            failed += status not in (0, 1)
+            # CPU seconds too: on a shared machine they vary less than the wall time.
+            print(f"evaluate  -f json -j {jobs} {order:<9}              {seconds:7.2f} s  "
+                  f"{seconds / floor:.2f}x  peak {rss / 1024:,.0f} MiB  cpu {cpu:.2f} s"
+                  f"{'' if status in (0, 1) else f'  (exit {status})'}")  # fmt: skip
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

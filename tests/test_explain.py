@@ -290,14 +290,14 @@ def test_cli_json_keys(run_cli):
         "stop_reason", "stop_text", "agent", "due", "due_hidden_by", "elapsed_seconds",
         "uncounted_seconds", "paused_seconds",
         "target_seconds", "remaining_seconds", "priority", "start_priority", "priority_changes",
-        "calendar", "pause_when", "breach_at", "segments", "notes",
+        "calendar", "pause_when", "pause_conditions", "breach_at", "segments", "notes",
     ]  # fmt: skip
     assert metric["breach_at"] == "2025-12-02T13:15:00Z"
     assert metric["priority_changes"] == [
         {"at": "2025-12-02T13:20:00Z", "line": 24, "from": "normal", "to": "urgent"}
     ]
     assert list(metric["segments"][0]) == [
-        "kind", "from", "to", "status", "real_seconds", "business_seconds",
+        "kind", "from", "to", "status", "condition", "real_seconds", "business_seconds",
         "paused_open_seconds", "elapsed_after_seconds", "breach_at",
     ]  # fmt: skip
     assert metric["segments"][0]["business_seconds"] == metric["elapsed_seconds"] == 2460

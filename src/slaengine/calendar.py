@@ -399,7 +399,32 @@ def from_epoch(t: int) -> dt.datetime:
 
 def format_utc(t: int) -> str:
     """ISO 8601 UTC text ending in ``Z`` for epoch seconds ``t``."""
-    return from_epoch(t).strftime("%Y-%m-%dT%H:%M:%SZ")
+    # Outputs write millions of instants: strftime runs once per UTC day, the time
+    # of day is two table look-ups. POSIX time has exactly 86,400 seconds in every
+    # UTC day (no leap seconds), so this split is the calendar's own, not an estimate.
+    day, second = divmod(t, 86_400)
+    try:
+        date = _UTC_DAYS[day]
+    except KeyError:
+        date = _utc_day(day)
+    minute, second = divmod(second, 60)
+    return f"{date}{_HOURS_MINUTES[minute]}{_SECONDS[second]}"
+
+
+# "HH:MM:" for each minute of a day, "SSZ" for each second of a minute.
+_HOURS_MINUTES = tuple(f"{m // 60:02d}:{m % 60:02d}:" for m in range(1440))
+_SECONDS = tuple(f"{s:02d}Z" for s in range(60))
+_UTC_DAYS: dict[int, str] = {}
+_MAX_CACHED_DAYS = 4096
+
+
+def _utc_day(day: int) -> str:
+    # "YYYY-MM-DDT" of a UTC day, remembered (a bounded cache: instants cluster in days).
+    date = from_epoch(day * 86_400).strftime("%Y-%m-%dT")
+    if len(_UTC_DAYS) >= _MAX_CACHED_DAYS:
+        _UTC_DAYS.clear()
+    _UTC_DAYS[day] = date
+    return date
 
 
 __all__ = [

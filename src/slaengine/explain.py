@@ -39,6 +39,7 @@ from slaengine.explain_selection import (
     held_conditions,
     selection_history,
 )
+from slaengine.metric_names import BUILTIN_METRICS, definition_name, labels_of, metric_words
 from slaengine.policy.model import FIRST_RESPONSE, MetricPolicy, Policy, PolicySet
 from slaengine.timeline import STOPPED_STATUSES, Event, TicketState, Timeline
 
@@ -117,8 +118,8 @@ def _update_parts(event: Event) -> list[str]:
     return parts
 
 
-def _metric_policy(policy: Policy, kind: str) -> MetricPolicy:
-    return next(m for m in policy.metrics if m.kind == kind)
+def _metric_policy(policy: Policy, name: str) -> MetricPolicy:
+    return next(m for m in policy.metrics if definition_name(m) == name)
 
 
 def explain_ticket(policies: PolicySet, timeline: Timeline, now: int) -> Explanation:
@@ -150,11 +151,11 @@ def explain_ticket(policies: PolicySet, timeline: Timeline, now: int) -> Explana
     if result.policy is not None:
         policy = result.policy
         for metric in policy.metrics:
-            calendars.append((metric.kind, calendar_info(metric.calendar)))
+            calendars.append((definition_name(metric), calendar_info(metric.calendar)))
         for clock in result.clocks:
             metric = _metric_policy(policy, clock.metric)
             clocks.append(explain_clock(clock, metric, used, now, policy))
-        notes += _missing_clock_notes(policy, result.clocks, used)
+        notes += _missing_clock_notes(policy, result.clocks, used, now)
     return Explanation(
         ticket=timeline.ticket,
         now=now,
@@ -173,10 +174,25 @@ def explain_ticket(policies: PolicySet, timeline: Timeline, now: int) -> Explana
 
 
 def _missing_clock_notes(
-    policy: Policy, clocks: Sequence[ClockResult], events: Sequence[Event]
+    policy: Policy, clocks: Sequence[ClockResult], events: Sequence[Event], now: int
 ) -> list[Note]:
-    """Why a metric of the policy has no clock when a clock rule is the reason."""
+    """Why a metric of the policy has no clock when a clock rule is the reason; and that
+    a user-defined metric of the policy has none (its start did not happen)."""
     notes: list[Note] = []
+    started = {clock.metric for clock in clocks}
+    for metric in policy.metrics:
+        name = definition_name(metric)
+        if name in BUILTIN_METRICS or name in started:
+            continue
+        words = metric_words(name, labels_of([policy])).replace("{", "{{").replace("}", "}}")
+        shown = name.replace("{", "{{").replace("}", "}}")
+        notes.append(
+            Note(
+                "not_started",
+                f"no {shown} clock ({words}): what starts the metric has not happened by {{0}}",
+                (now,),
+            )
+        )
     first_response = next((m for m in policy.metrics if m.kind == FIRST_RESPONSE), None)
     created = events[0]
     opener = opening_event(events)

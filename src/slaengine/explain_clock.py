@@ -23,15 +23,17 @@ from slaengine.explain_notes import (
     rule_notes,
     segment_notes,
 )
-from slaengine.policy.model import NEXT_RESPONSE, RESOLUTION, MetricPolicy, Policy
+from slaengine.policy.model import NEXT_RESPONSE, RESPONSE_METRICS, MetricPolicy, Policy
 from slaengine.timeline import Event
-from slaengine.vocabulary import SegmentReason
+from slaengine.vocabulary import SegmentReason, StopReason
 
 RUNNING: Final = SegmentReason.RUNNING
 PAUSED: Final = SegmentReason.PAUSED
 CLOSED: Final = SegmentReason.CLOSED
 STOPPED: Final = SegmentReason.STOPPED
 SEGMENT_KINDS: Final = (RUNNING, PAUSED, CLOSED, STOPPED)
+# The stop reason of a user-defined metric's cancel trigger (``cancel:`` in its definition).
+CANCELLED: Final = StopReason.CANCELLED
 # The engine's reasons as explain shows them: counted time is running time (hidden or
 # not), and the part-minute precision: minutes drops ran too (it is ``uncounted``).
 _KINDS: Final = {
@@ -51,8 +53,10 @@ class Segment:
     ``business`` is what the segment added to elapsed (only ``running`` adds);
     ``paused_open`` is the open calendar time spent paused (it makes up
     ``paused_seconds``); ``elapsed_after`` is elapsed at the segment's end.
-    ``status`` is the ticket status during a paused or stopped segment.
-    ``breach_at`` is set on the segment in which the target ran out.
+    ``status`` is the ticket status during a paused or stopped segment; ``condition``
+    the pause condition (a tag, group or field, like ``group: tier2``) that paused the
+    clock when no status did. ``breach_at`` is set on the segment in which the target
+    ran out.
     """
 
     kind: str
@@ -63,6 +67,7 @@ class Segment:
     elapsed_after: int
     status: str | None = None
     breach_at: int | None = None
+    condition: str | None = None
 
     @property
     def real(self) -> int:
@@ -90,6 +95,8 @@ class ClockExplanation:
     # Running seconds that ``precision: minutes`` does not count (the running
     # segments add up to ``clock.elapsed + uncounted``).
     uncounted: int = 0
+    # The conditions (tag, group, field) that pause a user-defined metric, as written.
+    pause_conditions: tuple[str, ...] = ()
 
     @property
     def breach_segment(self) -> Segment | None:
@@ -103,44 +110,80 @@ def segments_of(
     """The record's segments as explain shows them: running, paused, closed, stopped, with
     elapsed time added up and the segment where ``target`` ran out marked when ``breached``.
     """
-    merged: list[tuple[str, int, int, str | None]] = []  # kind, start, end, status
+    # kind, start, end, status, pause condition
+    merged: list[tuple[str, int, int, str | None, str | None]] = []
     for segment in record.segments:
         kind: str | None = _KINDS.get(segment.reason)
         if kind is None:
             continue  # not started yet: explain shows no segment
         status = None if kind == RUNNING else segment.status
+        # A pause condition (tag, group, field) of a user-defined metric, if one paused it.
+        condition = segment.condition if kind == PAUSED else None
         last = merged[-1] if merged else None
-        if last is not None and last[0] == kind and last[3] == status and last[2] == segment.start:
-            merged[-1] = (kind, last[1], segment.end, status)
+        if (
+            last is not None
+            and last[0] == kind
+            and last[3] == status
+            and last[4] == condition
+            and last[2] == segment.start
+        ):
+            merged[-1] = (kind, last[1], segment.end, status, condition)
         else:
-            merged.append((kind, segment.start, segment.end, status))
+            merged.append((kind, segment.start, segment.end, status, condition))
     calendar = metric.calendar
     out: list[Segment] = []
     elapsed = 0
-    for shown, a, b, status in merged:
+    for shown, a, b, status, condition in merged:
         business = b - a if shown == RUNNING else 0
         paused_open = calendar.between(a, b) if shown == PAUSED else 0
         breach_at = None
         if breached and shown == RUNNING and elapsed < target <= elapsed + business:
             breach_at = a + (target - elapsed)
         elapsed += business
-        out.append(Segment(shown, a, b, business, paused_open, elapsed, status, breach_at))
+        out.append(
+            Segment(shown, a, b, business, paused_open, elapsed, status, breach_at, condition)
+        )
     return out
+
+
+def _change_text(event: Event) -> str:
+    """What a non-message event that stopped a clock changed, most telling first: the
+    assignment (time to own), then the group, the status, tags or fields (user-defined
+    metrics stop on any of them)."""
+    if event.assignee is not None:
+        return f"the assignment to {event.assignee}"
+    if event.group is not None:
+        return f"the move to group {event.group}"
+    if event.status is not None and event.type != "created":
+        return f"the status change to {event.status}"
+    if event.tags is not None:
+        return f"the tags {', '.join(event.tags) or '(none)'}"
+    if event.fields:
+        return "the change of " + ", ".join(f"field {name}" for name in event.fields)
+    if event.priority is not None and event.type != "created":
+        return f"the priority change to {event.priority}"
+    return f"the {event.type} event"
+
+
+def _event_text(stop: Event) -> str:
+    """The event that stopped a clock, as in "fulfilled by ...": a message by its author,
+    any other event by what it changed."""
+    if stop.type != "message":
+        at_creation = " at creation" if stop.type == "created" else ""
+        return f"{_change_text(stop)}{at_creation}"
+    author = stop.author or "agent"
+    noun = "message" if author in ("system", "customer") else "reply"
+    if not stop.public:
+        noun = "internal note"
+    if stop.agent:
+        return f"{stop.agent}'s {noun}"
+    return f"{article(author)} {author} {noun}"
 
 
 def _fulfilment_text(clock: ClockResult, stop: Event | None) -> str:
     if stop is None:
         return f"fulfilled by {clock.agent}" if clock.agent else "fulfilled"
-    if stop.type != "message":
-        at_creation = " at creation" if stop.type == "created" else ""
-        return f"fulfilled by the assignment to {stop.assignee}{at_creation}"
-    author = stop.author or "agent"
-    noun = "message" if author == "system" else "reply"
-    if not stop.public:
-        noun = "internal note"
-    if stop.agent:
-        return f"fulfilled by {stop.agent}'s {noun}"
-    return f"fulfilled by {article(author)} {author} {noun}"
+    return f"fulfilled by {_event_text(stop)}"
 
 
 def _stop_text(
@@ -159,6 +202,8 @@ def _stop_text(
         if takeover is not None:
             return f"the customer wrote; {takeover} took over"
         return "the customer wrote (customer_message_stops: true)"
+    if clock.stop_reason == CANCELLED:
+        return f"cancelled by {_event_text(stop)}" if stop is not None else "cancelled"
     return clock.stop_reason or "stopped"
 
 
@@ -187,14 +232,18 @@ def explain_clock(
     notes = priority_notes(clock, record, breach)
     calendar = policy.calendar.name if policy is not None else metric.calendar.name
     notes += rule_notes(clock, record, calendar)
-    if metric.kind != RESOLUTION:
+    if metric.kind in RESPONSE_METRICS:
+        # Replies that did not count, and why: only the built-in response metrics stop on
+        # a reply by the rule message_notes knows (fulfilled_by).
         notes += message_notes(metric, events, clock.start, end, bots)
     paused_now = running and bool(segments) and segments[-1].kind == PAUSED
     more, hidden_by = due_notes(clock, record, running, paused_now)
     notes += more
     counted = segments[-1].elapsed_after if segments else 0
     notes += precision_notes(clock, record, policy, counted)
-    notes += segment_notes([(s.kind, s.start, s.end, s.status) for s in segments], running)
+    notes += segment_notes(
+        [(s.kind, s.start, s.end, s.status) for s in segments], running, clock.metric
+    )
     takeover = None
     if clock.stop_reason == SUPERSEDED and record.taken_over_by is not None:
         takeover = f"{NEXT_RESPONSE} #{record.taken_over_by}"
@@ -216,6 +265,7 @@ def explain_clock(
         notes=tuple(notes),
         due_hidden_by=hidden_by,
         uncounted=counted - clock.elapsed,
+        pause_conditions=tuple(condition.text for condition in metric.pause_conditions),
     )
 
 

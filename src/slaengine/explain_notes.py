@@ -131,7 +131,7 @@ def rule_notes(clock: ClockResult, record: ClockRecord, calendar: str) -> list[N
             Note(
                 "stays_met",
                 f"reopened at {{0}} (line {reopen.line}); with on_reopen: stays_met "
-                "resolution stays stopped at the first solve {1}",
+                f"{_literal(clock.metric)} stays stopped at the first solve {{1}}",
                 (reopen.at, clock.stop),
             )
         )
@@ -209,11 +209,18 @@ def precision_notes(
     return notes
 
 
+def _literal(text: str) -> str:
+    """``text`` placed in a note's format string: its braces stay braces."""
+    return text.replace("{", "{{").replace("}", "}}")
+
+
 def segment_notes(
-    segments: Sequence[tuple[str, int, int, str | None]], running: bool
+    segments: Sequence[tuple[str, int, int, str | None]],
+    running: bool,
+    metric: str = "resolution",
 ) -> list[Note]:
-    """Solves a clock lived through: ``(kind, start, end, status)`` of stopped segments
-    (resolution resumed) and of pauses in a solved status (``when_solved: pause``)."""
+    """Solves ``metric``'s clock lived through: ``(kind, start, end, status)`` of stopped
+    segments (a reopen resumed it) and of pauses in a solved status (``when_solved: pause``)."""
     notes: list[Note] = []
     for index, (kind, start, end, status) in enumerate(segments):
         if kind == SegmentReason.STOPPED:
@@ -221,7 +228,7 @@ def segment_notes(
                 Note(
                     "reopened",
                     f"ticket {status} at {{0}} and reopened at {{1}}: the same "
-                    "resolution clock resumed, keeping its elapsed time",
+                    f"{_literal(metric)} clock resumed, keeping its elapsed time",
                     (start, end),
                 )
             )

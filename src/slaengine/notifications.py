@@ -18,7 +18,8 @@ from slaengine.actions import Action
 from slaengine.calendar import format_utc
 from slaengine.clocks import ACHIEVED, ACTIVE, BREACHED, ClockResult
 from slaengine.engine import TicketResult
-from slaengine.policy.model import ESCALATION, MINUTES, WARNING
+from slaengine.metric_names import definition_label, definition_name
+from slaengine.policy.model import ESCALATION, MINUTES, WARNING, MetricPolicy
 from slaengine.timeline import parse_instant
 
 BREACH: Final = "breach"
@@ -56,6 +57,14 @@ class Notification:
     channel: str = ""
     count: int = 0
     expected: float = 0.0
+    # The human label the metric's definition gives, if any (a user-defined metric's).
+    metric_label: str = ""
+
+    @property
+    def metric_text(self) -> str:
+        """The metric as messages name it: ``Ownership (time_to_own)`` when its definition
+        gives a label, else its name."""
+        return f"{self.metric_label} ({self.metric})" if self.metric_label else self.metric
 
     @property
     def key(self) -> str:
@@ -79,6 +88,8 @@ class Notification:
             "priority": self.priority,
             "notify": list(self.notify),
         }
+        if self.metric_label:
+            data["metric_label"] = self.metric_label
         if self.actions:
             data["actions"] = [action.to_dict() for action in self.actions]
         if self.kind == SPIKE:
@@ -103,26 +114,36 @@ class Notification:
             channel=str(data.get("channel", "")),
             count=int(data.get("count", 0)),
             expected=float(data.get("expected", 0.0)),
+            metric_label=str(data.get("metric_label") or ""),
         )
 
 
-def _actions_of(result: TicketResult, metric: str) -> dict[tuple[str, int], tuple[Action, ...]]:
-    """The write-back actions of ``metric``'s warnings and escalations, by (kind, level)."""
+def _definition(result: TicketResult, metric: str) -> MetricPolicy | None:
+    """The definition of ``metric`` in the ticket's policy."""
     if result.policy is None:
+        return None
+    return next((m for m in result.policy.metrics if definition_name(m) == metric), None)
+
+
+def _label_of(result: TicketResult, metric: str) -> str:
+    """The label ``metric``'s definition gives, or ``""``."""
+    definition = _definition(result, metric)
+    return (definition_label(definition) if definition is not None else None) or ""
+
+
+def _actions_of(definition: MetricPolicy | None) -> dict[tuple[str, int], tuple[Action, ...]]:
+    """The write-back actions of a metric's warnings and escalations, by (kind, level)."""
+    if definition is None:
         return {}
-    return {
-        (rule.kind, rule.level): rule.actions
-        for metric_policy in result.policy.metrics
-        if metric_policy.kind == metric
-        for rule in metric_policy.alerts
-        if rule.actions
-    }
+    return {(rule.kind, rule.level): rule.actions for rule in definition.alerts if rule.actions}
 
 
 def _points(result: TicketResult, clock: ClockResult) -> Iterable[Notification]:
     """Every point of one clock with a known instant, reached or not."""
     policy = result.policy.name if result.policy is not None else ""
-    actions = _actions_of(result, clock.metric)
+    definition = _definition(result, clock.metric)
+    actions = _actions_of(definition)
+    label = _label_of(result, clock.metric)
 
     def make(kind: str, level: int, at: int, notify: tuple[str, ...] = ()) -> Notification:
         return Notification(
@@ -137,6 +158,7 @@ def _points(result: TicketResult, clock: ClockResult) -> Iterable[Notification]:
             clock.priority,
             notify,
             actions.get((kind, level), ()),
+            metric_label=label,
         )
 
     # Only a running or breached clock can reach its breach and escalations: one
@@ -219,6 +241,7 @@ class MetricStatus:
     due: int | None
     remaining: int  # business seconds before the target; negative once over it
     next_alert: Notification | None  # the next warning or escalation still to come
+    label: str = ""  # the human label the metric's definition gives, if any
 
 
 @dataclass(frozen=True, slots=True)
@@ -236,18 +259,22 @@ class TicketStatus:
             "ticket": self.ticket,
             "at": iso(self.at),
             "policy": self.policy,
-            "metrics": [
-                {
-                    "metric": m.metric,
-                    "instance": m.instance,
-                    "state": m.state,
-                    "due": iso(m.due),
-                    "remaining_seconds": m.remaining,
-                    "next_alert": None if m.next_alert is None else m.next_alert.to_dict(),
-                }
-                for m in self.metrics
-            ],
+            "metrics": [_status_dict(m) for m in self.metrics],
         }
+
+
+def _status_dict(m: MetricStatus) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "metric": m.metric,
+        "instance": m.instance,
+        "state": m.state,
+        "due": iso(m.due),
+        "remaining_seconds": m.remaining,
+        "next_alert": None if m.next_alert is None else m.next_alert.to_dict(),
+    }
+    if m.label:  # only a metric whose definition gives a label
+        data["metric_label"] = m.label
+    return data
 
 
 def ticket_status(result: TicketResult, now: int) -> TicketStatus:
@@ -268,6 +295,7 @@ def ticket_status(result: TicketResult, now: int) -> TicketStatus:
                 clock.due,
                 clock.remaining,
                 min(upcoming, key=lambda n: n.at) if upcoming else None,
+                _label_of(result, clock.metric),
             )
         )
     policy = result.policy.name if result.policy is not None else None

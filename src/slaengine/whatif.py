@@ -17,6 +17,7 @@ from functools import partial
 from slaengine.batches import BatchResult, fold_tickets
 from slaengine.clocks import ACHIEVED, BREACHED, ClockResult
 from slaengine.engine import TicketResult, evaluate_timeline
+from slaengine.metric_names import ordered_metrics
 from slaengine.policy.model import PolicySet
 from slaengine.timeline import Timeline, TimelineSet
 from slaengine.vocabulary import ClockState
@@ -135,6 +136,8 @@ class Backtest:
         out: dict[str, Tally] = {}
         for key, counts in self.groups.items():
             out.setdefault(key[dimension], Tally()).add(counts)
+        if dimension == 0:  # built-in metrics in report order, then user-defined ones
+            return {metric: out[metric] for metric in ordered_metrics(out)}
         return dict(sorted(out.items()))
 
     def breaches_per_week(self) -> tuple[float, float]:

@@ -20,9 +20,19 @@ from typing import Any, Final
 from slaengine.audit.facts import TicketFacts, ticket_facts
 from slaengine.audit.periods import LocalBuckets
 from slaengine.audit.stats import new_values, sorted_values, unique_sorted
-from slaengine.clocks import ACHIEVED, ACTIVE, BREACHED, CANCELLED, FULFILLED, PAUSED, ClockResult
+from slaengine.clocks import (
+    ACHIEVED,
+    ACTIVE,
+    BREACHED,
+    CANCELLED,
+    FULFILLED,
+    PAUSED,
+    SOLVED,
+    ClockResult,
+)
 from slaengine.engine import TicketResult
-from slaengine.policy.model import RESOLUTION
+from slaengine.metric_names import BUILTIN_LABELS, solve_fulfilling
+from slaengine.policy.model import RESOLUTION, Policy
 from slaengine.timeline import STOPPED_STATUSES, Timeline
 
 #: The dimensions a view can group by.
@@ -208,10 +218,10 @@ class GroupStats:
 PreparedClock = tuple[str, str, int, bool, int, int, int]
 
 
-def prepare(clock: ClockResult) -> PreparedClock:
-    """The part of a clock the accumulator counts."""
+def prepare(clock: ClockResult, policy: Policy | None = None) -> PreparedClock:
+    """The part of a clock the accumulator counts; ``policy`` as for :func:`completed`."""
     stop = clock.stop
-    calendar = stop - clock.start if stop is not None and completed(clock) else -1
+    calendar = stop - clock.start if stop is not None and completed(clock, policy) else -1
     return (
         clock.metric,
         clock.state,
@@ -223,12 +233,22 @@ def prepare(clock: ClockResult) -> PreparedClock:
     )
 
 
-def completed(clock: ClockResult) -> bool:
+def completed(clock: ClockResult, policy: Policy | None = None) -> bool:
     """True when the clock measured a full duration: a response metric fulfilled by a
-    reply, or a resolution clock stopped by the solve."""
+    reply, a resolution clock stopped by the solve, any other metric stopped by its
+    fulfilment, which is the solve for a user-defined metric of ``policy`` that a solve
+    fulfils (:func:`slaengine.metric_names.solve_fulfilling`)."""
     if clock.stop is None:
         return False
-    return clock.metric == RESOLUTION or clock.stop_reason == FULFILLED
+    reason = clock.stop_reason
+    if reason == FULFILLED or clock.metric == RESOLUTION:
+        return True
+    # The definitions are read only for a user-defined metric's solve.
+    return (
+        reason == SOLVED
+        and clock.metric not in BUILTIN_LABELS
+        and clock.metric in solve_fulfilling(policy)
+    )
 
 
 def customer_hash(customer: str) -> int:
@@ -352,7 +372,7 @@ class AuditAccumulator:
         self.volume_by_hour[buckets.hour_of_week(state.created)] += 1
         customer = customer_hash(state.customer) if state.customer is not None else None
         clocks = result.clocks
-        prepared = [prepare(clock) for clock in clocks]
+        prepared = [prepare(clock, result.policy) for clock in clocks]
         if facts.solved:
             solved_at = final_solve(timeline, now)
             if solved_at is not None:

@@ -18,10 +18,11 @@ from slaengine.audit.stats import (
     summarize,
     summarize_sorted,
 )
-from slaengine.policy.model import FIRST_RESPONSE, NEXT_RESPONSE, PERIODIC_UPDATE, RESOLUTION
+from slaengine.metric_names import BUILTIN_METRICS, ordered_metrics
 
-#: Metrics in report order.
-METRICS: Final = (FIRST_RESPONSE, NEXT_RESPONSE, PERIODIC_UPDATE, RESOLUTION)
+#: The built-in metrics in report order; user-defined ones follow by name
+#: (:func:`slaengine.metric_names.ordered_metrics`).
+METRICS: Final = BUILTIN_METRICS
 
 
 def rate(part: int, whole: int) -> float | None:
@@ -168,8 +169,7 @@ def _group_kpis(group: GroupStats) -> dict[str, Any]:
 
 def _metric_order(group: GroupStats) -> list[str]:
     # The built-in metrics in report order, then any other (user-defined) by name.
-    known = [metric for metric in METRICS if metric in group.metrics]
-    return known + sorted(set(group.metrics) - set(METRICS))
+    return ordered_metrics(group.metrics)
 
 
 def metric_rows(row: dict[str, Any], position: int | None = None) -> list[dict[str, Any]]:

@@ -32,6 +32,7 @@ from slaengine.cli._options import (
 )
 from slaengine.errors import UserError
 from slaengine.inputs import source_name
+from slaengine.metric_names import labels_of
 from slaengine.report.audit import audit_renderable, audit_to_dict
 from slaengine.report.terminal import fitted_width, terminal_console
 
@@ -181,7 +182,9 @@ def run(args: argparse.Namespace) -> int:
         jobs=jobs,
         seconds=round(time.perf_counter() - started, 3),
     )
-    doc = audit_to_dict(audit, batch, source=source_name(args.events), now=now, by=by)
+    doc = audit_to_dict(
+        audit, batch, source=source_name(args.events), now=now, by=by, labels=labels_of(policies)
+    )
     if args.json:
         sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
     else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import Any
 
@@ -11,22 +12,21 @@ import structlog
 from slaengine.cli._options import (
     add_at,
     add_events,
+    add_jobs,
     add_policies,
     add_rejects,
     add_tz,
     checked_zone,
     evaluation_instant,
     load_command_policies,
-    read_timelines,
     report_problems,
+    worker_count,
 )
 from slaengine.clocks import STATES
-from slaengine.engine import iter_evaluate
 from slaengine.errors import UserError
-from slaengine.report.csv import csv_lines
-from slaengine.report.json import json_lines
-from slaengine.report.table import cell, results_table, select_tickets, selection_line
+from slaengine.report.table import cell, results_table, selection_line
 from slaengine.report.terminal import fitted_width, terminal_console
+from slaengine.stream import StreamOptions, StreamSummary, evaluate_stream
 from slaengine.words import plural
 
 
@@ -36,7 +36,9 @@ def register(commands: Any) -> None:
         "evaluate",
         help="evaluate SLA clocks on ticket events",
         description="Evaluate SLA policies on a JSON Lines events file and print each ticket's "
-        "clock states. Exit 1 when some events could not be used.",
+        "clock states, tickets in the order of their first event in the file. JSON Lines and "
+        "CSV are written with memory flat in the number of tickets; the table holds all it "
+        "shows. Exit 1 when some events could not be used.",
     )
     add_policies(parser)
     add_events(parser)
@@ -66,6 +68,7 @@ def register(commands: Any) -> None:
     parser.add_argument(
         "--limit", type=int, metavar="N", help="at most N tickets (after --state), in input order"
     )
+    add_jobs(parser)
     add_rejects(parser)
     parser.set_defaults(run=run)
 
@@ -79,37 +82,49 @@ def run(args: argparse.Namespace) -> int:
     checked_zone(args.tz)
     if args.limit is not None and args.limit < 1:
         raise UserError("--limit must be 1 or more")
+    jobs = worker_count(args.jobs)
     policies = load_command_policies(*args.policies)
-    timelines = read_timelines(args.events, policies.status_map)
-    results = list(iter_evaluate(policies, timelines, now, segments=args.segments))
-    unmatched = [r.ticket for r in results if not r.matched]
+    options = StreamOptions(
+        now,
+        format="results" if args.format == "table" else args.format,
+        segments=args.segments,
+        states=tuple(args.state or ()),
+        limit=args.limit,
+    )
+    try:
+        summary = evaluate_stream(policies, args.events, options, sys.stdout, jobs=jobs)
+    except BrokenPipeError:
+        raise  # the reader of the output went away (head & co.): not an error
+    except OSError as exc:
+        if exc.filename is None or os.fspath(exc.filename) == os.fspath(args.events):
+            raise UserError(f"--events: cannot read {args.events}: {exc.strerror or exc}") from None
+        # The temporary files (a full disk, say).
+        raise UserError(f"cannot write {exc.filename}: {exc.strerror or exc}") from None
     log.info(
         "evaluated",
-        tickets=len(results),
-        unmatched=len(unmatched),
-        problems=len(timelines.problems),
-        duplicates=timelines.duplicates,
+        tickets=summary.tickets,
+        unmatched=summary.unmatched,
+        problems=len(summary.problems),
+        duplicates=summary.duplicates,
     )
-    shown, matching = select_tickets(results, args.state, args.limit)
-    if args.format == "json":
-        for line in json_lines(shown):
-            sys.stdout.write(line + "\n")
-    elif args.format == "csv":
-        for chunk in csv_lines(shown):
-            sys.stdout.write(chunk)
-    else:
-        console = terminal_console()
-        console.print(results_table(shown, args.tz, fitted_width(console), states=args.state))
-        summary = plural(len(results), "ticket")
-        if args.state or args.limit:
-            summary += "; " + selection_line(len(shown), matching, args.state)
-        if unmatched:
-            summary += f", {len(unmatched)} matched no policy: {', '.join(unmatched[:10])}"
-            summary += " ..." if len(unmatched) > 10 else ""
-        if timelines.duplicates:
-            summary += f", {plural(timelines.duplicates, 'duplicate event')} ignored"
-        console.print(cell(summary))
+    if args.format == "table":
+        _print_table(args, summary)
     # The table's summary line already counts duplicates.
-    duplicates = timelines.duplicates if args.format != "table" else 0
-    report_problems(timelines.problems, args.rejects, duplicates)
-    return 1 if timelines.problems else 0
+    duplicates = summary.duplicates if args.format != "table" else 0
+    report_problems(summary.problems, args.rejects, duplicates)
+    return 1 if summary.problems else 0
+
+
+def _print_table(args: argparse.Namespace, summary: StreamSummary) -> None:
+    console = terminal_console()
+    shown = summary.results
+    console.print(results_table(shown, args.tz, fitted_width(console), states=args.state))
+    text = plural(summary.tickets, "ticket")
+    if args.state or args.limit:
+        text += "; " + selection_line(len(shown), summary.matching, args.state)
+    if summary.unmatched:
+        text += f", {summary.unmatched} matched no policy: {', '.join(summary.unmatched_ids)}"
+        text += " ..." if summary.unmatched > len(summary.unmatched_ids) else ""
+    if summary.duplicates:
+        text += f", {plural(summary.duplicates, 'duplicate event')} ignored"
+    console.print(cell(text))

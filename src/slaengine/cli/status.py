@@ -17,7 +17,7 @@ from slaengine.durations import format_duration
 from slaengine.errors import UserError
 from slaengine.live import LiveEngine, Store
 from slaengine.live.atrisk import parse_window, queue_document
-from slaengine.report.table import local_time
+from slaengine.report.table import cell, local_time
 
 
 def register(commands: Any) -> None:
@@ -124,13 +124,13 @@ def _queue(
         table.add_row(
             local_time(clock.due, zone),
             f"overdue {format_duration(-left)}" if left < 0 else format_duration(left),
-            clock.ticket,
-            clock.metric,
+            cell(clock.ticket),
+            cell(clock.metric),
             str(clock.instance),
             clock.state,
-            clock.priority,
-            clock.group or "-",
-            clock.assignee or "-",
+            cell(clock.priority),
+            cell(clock.group or "-"),
+            cell(clock.assignee or "-"),
         )
     _console().print(table)
 
@@ -159,7 +159,7 @@ def _tickets(
         for metric in status.metrics:
             alert = metric.next_alert
             table.add_row(
-                metric.metric,
+                cell(metric.metric),
                 str(metric.instance),
                 metric.state,
                 local_time(metric.due, zone),

@@ -8,8 +8,6 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from types import MappingProxyType
 from typing import IO, Any, Final
 
-import orjson
-
 from slaengine.errors import EventError, Problem
 from slaengine.inputs.tables import ROW_PROBLEM
 from slaengine.timeline import Event, canonical_event, parse_event
@@ -52,14 +50,15 @@ def parse_line(
     ``None`` for a blank line, or for an unusable one, whose problem is appended
     to ``problems``.
     """
-    # The usual line is one canonical event: orjson decodes it about twice as fast
-    # as the standard library, and the fast path takes only values both read alike
-    # (strings, booleans, integers). Everything else is decoded by the standard
-    # library and validated in full, so results and problems do not depend on orjson.
+    # The usual line is one canonical event: orjson (when installed) decodes it about
+    # twice as fast as the standard library, and the fast path takes only values both
+    # read alike (strings, booleans, integers). Everything else is decoded by the
+    # standard library and validated in full, so results and problems do not depend
+    # on orjson.
     if line[:1] == "{":
         try:
             quick = _loads(line)
-        except orjson.JSONDecodeError:
+        except ValueError:  # orjson.JSONDecodeError is one
             pass
         else:
             if type(quick) is dict:
@@ -197,7 +196,6 @@ def _depth(value: Any) -> int:
     return deepest
 
 
-_loads = orjson.loads
 # The decoder's C scanner (set in JSONDecoder.__init__; typeshed does not declare it).
 _scan_once: Callable[[str, int], tuple[Any, int]] = _DECODER.scan_once  # type: ignore[attr-defined]
 
@@ -220,6 +218,13 @@ def _decode_object(line: str) -> Any:
     if rest == 0 or (rest == 1 and line[end] == "\n"):
         return obj
     return None
+
+
+_loads: Callable[[str], Any]
+try:
+    from orjson import loads as _loads
+except ImportError:  # an optional extra (slaengine[fast]); the C scanner reads the same
+    _loads = _decode_object
 
 
 _CHUNK: Final = 1 << 22

@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import Any, Final
 
 from slaengine.calendar import format_utc
-from slaengine.clocks import FULFILLED, SOLVED, STATES
+from slaengine.clocks import STATES
 from slaengine.durations import parse_duration
 from slaengine.errors import EventError, Problem
+from slaengine.metric_names import definition_name, ordered_metrics
 from slaengine.policy.load import read_policy_text
 from slaengine.policy.model import METRIC_KINDS, PolicySet
 from slaengine.policy.source import YMap, YNode, YScalar, YSeq, parse_yaml
@@ -28,6 +29,7 @@ from slaengine.policytest.model import (
 )
 from slaengine.problems import ProblemCollector, did_you_mean
 from slaengine.timeline import PRIORITIES, Event, build_timelines, parse_event, parse_instant
+from slaengine.vocabulary import StopReason
 
 CASE_KEYS: Final = ("name", "description", "timeline", "at", "policy", "expect", "absent")
 EXPECT_KEYS: Final = (
@@ -53,7 +55,8 @@ EVENT_KEYS: Final = {
     "update": (*_COMMON_EVENT_KEYS, *_ATTRIBUTE_KEYS),
     "csat": (*_COMMON_EVENT_KEYS, "score"),
 }
-STOP_REASONS: Final = (FULFILLED, SOLVED)
+#: Every stop reason the engine gives (a user-defined metric's cancel trigger included).
+STOP_REASONS: Final = tuple(StopReason)
 _ZERO: Final = re.compile(r"^0+\s*(h|m|min|s)?$")
 _FIRST_QUOTED: Final = re.compile(r"^(?:missing )?'(\w+)'")
 
@@ -96,6 +99,13 @@ class _FileParser(ProblemCollector):
     def __init__(self, source: str, policies: PolicySet) -> None:
         super().__init__(source)
         self.policies = policies
+        # The built-in metrics, then those the policies define (user-defined) by name.
+        self.metric_names = ordered_metrics(
+            [
+                *METRIC_KINDS,
+                *(definition_name(m) for p in policies.policies for m in p.metrics),
+            ]
+        )
 
     def problem(self, node: YNode, code: str, message: str) -> None:
         self.report(node, code, message)
@@ -167,13 +177,14 @@ class _FileParser(ProblemCollector):
 
     def metric_name(self, node: YNode, what: str) -> str | None:
         value = node.value if isinstance(node, YScalar) else None
-        if not isinstance(value, str) or value not in METRIC_KINDS:
+        known = self.metric_names
+        if not isinstance(value, str) or value not in known:
             written = _text_of(node)
             self.problem(
                 node,
                 "E101",
-                f"unknown metric '{written}' in {what}; expected one of {', '.join(METRIC_KINDS)}"
-                + did_you_mean(written, METRIC_KINDS),
+                f"unknown metric '{written}' in {what}; expected one of {', '.join(known)}"
+                + did_you_mean(written, known),
             )
             return None
         return value

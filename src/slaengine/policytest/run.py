@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from slaengine.clocks import ClockResult
 from slaengine.durations import format_duration
 from slaengine.engine import TicketResult, evaluate_timeline
+from slaengine.metric_names import definition_name
 from slaengine.policy.model import PolicySet
 from slaengine.policytest.model import DURATION_FIELDS, INSTANT_FIELDS, Case, Check, Expectation
 
@@ -114,7 +115,7 @@ def _missing_clock(expectation: Expectation, result: TicketResult) -> str:
     policy = result.policy
     if policy is None:
         return f"{what} (the ticket matched no policy)"
-    if all(m.kind != expectation.metric for m in policy.metrics):
+    if all(definition_name(m) != expectation.metric for m in policy.metrics):
         return f"{what} (policy '{policy.name}' has no {expectation.metric})"
     count = sum(1 for c in result.clocks if c.metric == expectation.metric)
     if count == 0:

@@ -7,7 +7,7 @@ so both always agree.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any, Final
 
 from rich.console import Group
@@ -15,11 +15,12 @@ from rich.table import Table
 from rich.text import Text
 
 from slaengine.audit.accumulator import METRIC, AuditAccumulator, BreachRecord, GroupStats
-from slaengine.audit.kpis import METRICS, group_kpis, metric_rows
+from slaengine.audit.kpis import group_kpis, metric_rows
 from slaengine.audit.periods import WEEKDAYS
 from slaengine.audit.stats import BUCKET_EDGES
 from slaengine.batches import BatchResult
 from slaengine.calendar import format_utc
+from slaengine.metric_names import Labels, ordered_metrics
 from slaengine.report.labels import metric_label, readable_duration
 from slaengine.report.scorecards import (
     none_note,
@@ -104,8 +105,13 @@ def audit_to_dict(
     source: str,
     now: int,
     by: Sequence[str],
+    labels: Labels | None = None,
 ) -> dict[str, Any]:
-    """The whole audit as a JSON-ready dict with stable keys (see ``docs/kpis.md``)."""
+    """The whole audit as a JSON-ready dict with stable keys (see ``docs/kpis.md``).
+
+    ``labels`` are the metric labels the policies' definitions give (see
+    :func:`slaengine.metric_names.labels_of`); ``metric_labels`` names every metric.
+    """
     buckets = audit.buckets
     overall = audit.view(()).get((), GroupStats())
     doc: dict[str, Any] = {
@@ -144,8 +150,10 @@ def audit_to_dict(
     doc["flow"] = flow_rows(doc["by_period"], audit.solved_by_period)
     doc["worst_breaches"] = {
         metric: [_breach(record) for record in audit.worst_breaches[metric]]
-        for metric in _metric_order(audit.worst_breaches)
+        for metric in ordered_metrics(audit.worst_breaches)
     }
+    named = ordered_metrics([*doc["overall"]["metrics"], *doc["worst_breaches"]])
+    doc["metric_labels"] = {metric: metric_label(metric, labels) for metric in named}
     return doc
 
 
@@ -163,11 +171,6 @@ def flow_rows(by_period: Sequence[dict[str, Any]], solved: dict[str, int]) -> li
         backlog += made - done
         rows.append({"period": period, "created": made, "solved": done, "backlog": backlog})
     return rows
-
-
-def _metric_order(metrics: Iterable[str]) -> list[str]:
-    names = set(metrics)
-    return [m for m in METRICS if m in names] + sorted(names - set(METRICS))
 
 
 def _breach(record: BreachRecord) -> dict[str, Any]:
@@ -247,7 +250,7 @@ def _overall_table(doc: dict[str, Any], width: int | None) -> Table:
     rows = [
         ("Tickets", _count(kpis["tickets"])),
         *(
-            (f"{metric_label(metric)} achieved", _achieved(stats))
+            (f"{metric_label(metric, doc.get('metric_labels'))} achieved", _achieved(stats))
             for metric, stats in kpis["metrics"].items()
         ),
         ("Tickets with a breach", f"{_pct(kpis['breached_ticket_rate'])} "
@@ -295,10 +298,13 @@ def _compliance_table(
     return fitted_table(title, columns, width)
 
 
-def _labelled(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _labelled(rows: list[dict[str, Any]], labels: Labels | None) -> list[dict[str, Any]]:
     # Metric names as people read them, in the terminal only.
     return [
-        {**row, "key": {**row["key"], "metric": metric_label(row["key"]["metric"])}} for row in rows
+        {**row, "key": {**row["key"], "metric": metric_label(row["key"]["metric"], labels)}}
+        if "metric" in row["key"]
+        else row
+        for row in rows
     ]
 
 
@@ -306,8 +312,9 @@ def _response_table(rows: list[dict[str, Any]], width: int | None) -> Table:
     lines: list[tuple[str, str, dict[str, Any], dict[str, Any]]] = []
     for row in rows:
         first = True
-        for metric in METRICS:
-            stats = row["metrics"].get(metric)
+        # Every metric measured, user-defined ones after the built-ins.
+        for metric in ordered_metrics(row["metrics"]):
+            stats = row["metrics"][metric]
             if stats is None or not stats["business_seconds"]["count"]:
                 continue
             channel = row["key"]["channel"] if first else ""
@@ -315,7 +322,7 @@ def _response_table(rows: list[dict[str, Any]], width: int | None) -> Table:
             first = False
     columns = [
         Column("Channel", [cell(line[0]) for line in lines]),
-        Column("Metric", [line[1] for line in lines]),
+        Column("Metric", [cell(line[1]) for line in lines]),
         Column("Count", [_count(line[2]["count"]) for line in lines], right=True),
         Column("Mean", [_dur(line[2]["mean"]) for line in lines], right=True, drop=2),
         Column("Median", [_dur(line[2]["p50"]) for line in lines], right=True),
@@ -377,6 +384,7 @@ def audit_renderable(doc: dict[str, Any], width: int | None = None) -> Group:
     ``width`` is the terminal's: each table leaves out its least needed columns
     to fit, never cutting a name (``None``: every column).
     """
+    labels = doc.get("metric_labels")
     parts: list[Any] = [
         Text(
             f"SLA audit at {doc['at']} (periods: {doc['period']}, time zone {doc['timezone']})",
@@ -387,7 +395,9 @@ def audit_renderable(doc: dict[str, Any], width: int | None = None) -> Group:
         Text(""),
         _overall_table(doc, width),
         *_not_measurable_lines(doc["overall"]),
-        _compliance_table("Achievement by metric", "Metric", _labelled(doc["by_metric"]), width),
+        _compliance_table(
+            "Achievement by metric", "Metric", _labelled(doc["by_metric"], labels), width
+        ),
         _compliance_table("Compliance by channel", "Channel", doc["by_channel"], width),
         _compliance_table("Compliance by priority", "Priority", doc["by_priority"], width),
         _response_table(doc["by_channel"], width),
@@ -399,7 +409,10 @@ def audit_renderable(doc: dict[str, Any], width: int | None = None) -> Group:
     if doc["by"] and doc["by"] not in shown_alone:
         parts.append(
             _compliance_table(
-                "By " + ", ".join(doc["by"]), " / ".join(doc["by"]), doc["groups"], width
+                "By " + ", ".join(doc["by"]),
+                " / ".join(doc["by"]),
+                _labelled(doc["groups"], labels),
+                width,
             )
         )
     for dimension in ("agent", "group"):

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
+from slaengine.calendar import format_utc
 from slaengine.engine import TicketResult
-from slaengine.report.json import clock_to_dict, ticket_to_dict
 
 TICKET_COLUMNS = ("ticket", "policy", "channel", "priority", "status")
 CLOCK_COLUMNS = (
@@ -15,30 +15,76 @@ CLOCK_COLUMNS = (
     "target_seconds", "remaining_seconds", "paused_seconds", "calendar", "agent",
 )  # fmt: skip
 COLUMNS = TICKET_COLUMNS + CLOCK_COLUMNS
+# A ticket without clocks leaves the clock columns empty.
+_NO_CLOCK = ("",) * len(CLOCK_COLUMNS)
 
 
-def csv_lines(results: Iterable[TicketResult]) -> Iterator[str]:
-    """CSV text with a header row; instants in UTC ending in ``Z``, empty for none."""
+def _when(t: int | None) -> str | None:
+    return None if t is None else format_utc(t)
+
+
+def ticket_rows(result: TicketResult) -> list[tuple[object, ...]]:
+    """The CSV rows of one ticket, values in :data:`COLUMNS` order (``None`` is empty).
+
+    The values of :func:`~slaengine.report.json.ticket_to_dict` under those keys.
+    """
+    state = result.state
+    ticket = (
+        result.ticket,
+        result.policy.name if result.policy is not None else None,
+        state.channel,
+        state.priority,
+        state.status,
+    )
+    if not result.clocks:
+        return [ticket + _NO_CLOCK]
+    return [
+        (
+            *ticket,
+            clock.metric,
+            clock.instance,
+            clock.state,
+            format_utc(clock.start),
+            _when(clock.due),
+            _when(clock.stop),
+            clock.stop_reason,
+            clock.elapsed,
+            clock.target,
+            clock.remaining,
+            clock.paused,
+            clock.calendar,
+            clock.agent,
+        )
+        for clock in result.clocks
+    ]
+
+
+def csv_header() -> str:
+    """The header row's text."""
+    return ",".join(COLUMNS) + "\n"
+
+
+def csv_renderer() -> Callable[[TicketResult], str]:
+    """A function giving one ticket's CSV rows as text (each ending in ``\\n``)."""
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, COLUMNS, extrasaction="ignore", lineterminator="\n")
+    writer = csv.writer(buffer, lineterminator="\n")
 
-    def flush() -> str:
+    def render(result: TicketResult) -> str:
+        writer.writerows(ticket_rows(result))
         text = buffer.getvalue()
         buffer.seek(0)
         buffer.truncate()
         return text
 
-    writer.writeheader()
-    yield flush()
+    return render
+
+
+def csv_lines(results: Iterable[TicketResult]) -> Iterator[str]:
+    """CSV text with a header row; instants in UTC ending in ``Z``, empty for none."""
+    yield csv_header()
+    render = csv_renderer()
     for result in results:
-        ticket = {
-            key: value for key, value in ticket_to_dict(result).items() if key in TICKET_COLUMNS
-        }
-        if not result.clocks:
-            writer.writerow(ticket)
-        for clock in result.clocks:
-            writer.writerow({**ticket, **clock_to_dict(clock)})
-        yield flush()
+        yield render(result)
 
 
-__all__ = ["COLUMNS", "csv_lines"]
+__all__ = ["COLUMNS", "csv_header", "csv_lines", "csv_renderer", "ticket_rows"]

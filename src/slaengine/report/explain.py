@@ -25,8 +25,9 @@ from slaengine.explain import (
     Segment,
     attributes,
 )
+from slaengine.metric_names import instance_name, repeated, repeating
 from slaengine.report.table import STATE_STYLES, cell
-from slaengine.vocabulary import MetricKind
+from slaengine.safetext import printable
 
 SEGMENT_STYLES: dict[str, str] = {
     RUNNING: "cyan",
@@ -58,6 +59,7 @@ def _segment_dict(segment: Segment) -> dict[str, Any]:
         "from": format_utc(segment.start),
         "to": format_utc(segment.end),
         "status": segment.status,
+        "condition": segment.condition,
         "real_seconds": segment.real,
         "business_seconds": segment.business,
         "paused_open_seconds": segment.paused_open,
@@ -94,6 +96,7 @@ def _clock_dict(item: ClockExplanation) -> dict[str, Any]:
         ],
         "calendar": clock.calendar,
         "pause_when": list(item.pause_when),
+        "pause_conditions": list(item.pause_conditions),
         "breach_at": _utc(b.breach_at) if (b := item.breach_segment) else None,
         "segments": [_segment_dict(s) for s in item.segments],
         "notes": [{"code": n.code, "text": n.render(format_utc)} for n in item.notes],
@@ -247,7 +250,7 @@ def _calendars(explanation: Explanation) -> Table:
         holidays = [f"public holidays {c}" for c in info.holiday_countries]
         holidays += list(info.holiday_dates)
         table.add_row(
-            metric,
+            cell(metric),
             Text(info.name),
             info.timezone or "-",
             "\n".join(info.hours),
@@ -256,18 +259,20 @@ def _calendars(explanation: Explanation) -> Table:
     return table
 
 
-def _clock_title(item: ClockExplanation) -> Text:
+def _clock_title(item: ClockExplanation, repeats: frozenset[str]) -> Text:
     clock = item.clock
-    many = clock.metric in (MetricKind.NEXT_RESPONSE, MetricKind.PERIODIC_UPDATE)
-    name = f"{clock.metric} #{clock.instance}" if many else clock.metric
-    return Text.assemble((name, "bold"), " ", (clock.state, STATE_STYLES.get(clock.state, "")))
+    name = instance_name(clock.metric, clock.instance, clock.metric in repeats)
+    return Text.assemble(
+        (printable(name), "bold"), " ", (clock.state, STATE_STYLES.get(clock.state, ""))
+    )
 
 
 def _segment_note(segment: Segment, when: Callable[[int], str]) -> str:
     if segment.breach_at is not None:
         return f"breached here at {when(segment.breach_at)}"
     if segment.kind == PAUSED:
-        return f"status {segment.status}; {format_duration(segment.paused_open)} open time paused"
+        what = f"while {segment.condition}" if segment.condition else f"status {segment.status}"
+        return f"{what}; {format_duration(segment.paused_open)} open time paused"
     if segment.kind == STOPPED:
         return f"ticket {segment.status}"
     if segment.kind == CLOSED:
@@ -275,7 +280,9 @@ def _segment_note(segment: Segment, when: Callable[[int], str]) -> str:
     return ""
 
 
-def _clock_panel(item: ClockExplanation, when: Callable[[int], str]) -> Panel:
+def _clock_panel(
+    item: ClockExplanation, when: Callable[[int], str], repeats: frozenset[str]
+) -> Panel:
     clock = item.clock
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold")
@@ -294,8 +301,8 @@ def _clock_panel(item: ClockExplanation, when: Callable[[int], str]) -> Panel:
         + (f" (was {item.start_priority} at the start)" if item.priority_changes else ""),
     )
     _plain(grid, "calendar", f"{clock.calendar} ({item.calendar.timezone or 'always open'})")
-    if item.pause_when:
-        _plain(grid, "paused when", ", ".join(item.pause_when))
+    if item.pause_when or item.pause_conditions:
+        _plain(grid, "paused when", ", ".join((*item.pause_when, *item.pause_conditions)))
     if item.due_hidden_by is not None:
         due = f"hidden while the ticket is {item.due_hidden_by} (hide_when)"
     elif clock.due is None:
@@ -335,7 +342,7 @@ def _clock_panel(item: ClockExplanation, when: Callable[[int], str]) -> Panel:
                 style="bold red" if segment.breach_at is not None else "",
             ),
         )
-    return Panel(Group(grid, table), title=_clock_title(item), title_align="left")
+    return Panel(Group(grid, table), title=_clock_title(item, repeats), title_align="left")
 
 
 def _events(explanation: Explanation, when: Callable[[int], str]) -> Table:
@@ -374,8 +381,10 @@ def explanation_renderables(
         yield Text(note.render(when))
     if explanation.policy is not None and not explanation.clocks and not explanation.notes:
         yield Text("No clock has started (the ticket was created solved or closed).")
+    repeats = repeated([(item.clock.metric, item.clock.instance) for item in explanation.clocks])
+    repeats |= repeating(explanation.policy)
     for item in explanation.clocks:
-        yield _clock_panel(item, when)
+        yield _clock_panel(item, when, repeats)
     yield _events(explanation, when)
 
 

@@ -4,20 +4,19 @@ from __future__ import annotations
 
 from typing import Final
 
+from slaengine.metric_names import BUILTIN_LABELS, Labels
+from slaengine.metric_names import metric_label as _metric_label
+
 #: How the reports name the built-in metrics.
-METRIC_LABELS: Final = {
-    "first_response": "First response",
-    "next_response": "Next response",
-    "periodic_update": "Periodic update",
-    "resolution": "Resolution",
-}
+METRIC_LABELS: Final = BUILTIN_LABELS
 # Units of readable_duration, largest first; a "d" is 24 hours, whatever the calendar.
 _UNITS: Final = (("d", 86_400), ("h", 3_600), ("m", 60), ("s", 1))
 
 
-def metric_label(metric: str) -> str:
-    """A metric's name for people; a user-defined metric keeps its own."""
-    return METRIC_LABELS.get(metric, metric)
+def metric_label(metric: str, labels: Labels | None = None) -> str:
+    """A metric's name for people: a built-in's, its definition's ``labels`` entry, or
+    the name with spaces for underscores (see :mod:`slaengine.metric_names`)."""
+    return _metric_label(metric, labels)
 
 
 def readable_duration(seconds: float | None, empty: str = "-") -> str:

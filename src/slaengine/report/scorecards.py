@@ -14,7 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from slaengine.audit.accumulator import NONE
-from slaengine.audit.kpis import METRICS
+from slaengine.metric_names import ordered_metrics
 from slaengine.policy.model import FIRST_RESPONSE, RESOLUTION
 from slaengine.report.labels import metric_label, readable_duration
 from slaengine.report.table import cell
@@ -85,8 +85,7 @@ def scorecards(doc: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
 
 def metric_columns(cards: Iterable[dict[str, Any]]) -> list[str]:
     """The metrics with clocks in any card: built-in ones in report order, then by name."""
-    seen = {metric for card in cards for metric in card["achievement"]}
-    return [m for m in METRICS if m in seen] + sorted(seen - set(METRICS))
+    return ordered_metrics(metric for card in cards for metric in card["achievement"])
 
 
 def _pct(value: float | None) -> str:

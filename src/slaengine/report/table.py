@@ -21,12 +21,13 @@ from rich.text import Text
 from slaengine.clocks import ACHIEVED, ACTIVE, BREACHED, CANCELLED, PAUSED
 from slaengine.durations import format_duration
 from slaengine.engine import TicketResult
-from slaengine.policy.model import NEXT_RESPONSE, PERIODIC_UPDATE
+from slaengine.metric_names import REPEATING, instance_name, repeated, repeating
 from slaengine.report.terminal import COLUMN_EXTRA
 from slaengine.safetext import printable
 from slaengine.words import plural
 
-MULTI_INSTANCE = frozenset({NEXT_RESPONSE, PERIODIC_UPDATE})
+#: Metrics whose instance number is always shown (any other shows it from a second instance).
+MULTI_INSTANCE = REPEATING
 
 STATE_STYLES: dict[str, str] = {
     ACTIVE: "cyan",
@@ -98,12 +99,14 @@ def _rows(
             cells |= {"Ticket": ticket, "Policy": policy, "Metric": "(no clocks)",
                       "Start": local_time(result.state.created, zone, fmt)}  # fmt: skip
             rows.append(_Row(cells, "", True))
+        many = repeated([(c.metric, c.instance) for c in result.clocks])
+        many |= repeating(result.policy)
         for n, clock in enumerate(clocks):
-            many = clock.metric in MULTI_INSTANCE
+            name = instance_name(clock.metric, clock.instance, clock.metric in many)
             cells = {
                 "Ticket": ticket if n == 0 else "",
                 "Policy": policy if n == 0 else "",
-                "Metric": f"{clock.metric} #{clock.instance}" if many else clock.metric,
+                "Metric": printable(name),
                 "State": clock.state,
                 "Start": local_time(clock.start, zone, fmt),
                 "Due": local_time(clock.due, zone, fmt),

@@ -140,7 +140,7 @@ def backtest_renderable(result: Backtest, old_name: str, new_name: str) -> Group
         for f in result.flips[:SHOWN_FLIPS]:
             flips.add_row(
                 cell(f.ticket),
-                f"{f.metric} #{f.instance}",
+                cell(f"{f.metric} #{f.instance}"),
                 f.old,
                 f.new,
                 cell(f.old_policy or "unmatched"),

@@ -54,7 +54,7 @@ def _span(seconds: int) -> str:
 
 def message(notification: Notification) -> str:
     """The text saying which promise broke (or is about to), when it was due, how late it is."""
-    metric = notification.metric.replace("_", " ")
+    metric = notification.metric_label or notification.metric.replace("_", " ")
     head = _KINDS.get(notification.kind, notification.kind)
     if notification.kind in ("escalation", "warning"):
         head += f" (level {notification.level})"

@@ -119,7 +119,7 @@ def fields(n: Notification, target: str, link: str | None) -> list[tuple[str, st
         ]
         return [(label, printable(value)) for label, value in spike]
     rows = [
-        ("Promise", f"{n.metric} (clock {n.instance}) under policy {n.policy or '-'}"),
+        ("Promise", f"{n.metric_text} (clock {n.instance}) under policy {n.policy or '-'}"),
         ("Ticket", n.ticket),
         ("What", title(n)),
         ("Due", _utc(n.due)),
@@ -139,7 +139,7 @@ def subject(n: Notification, target: Target) -> str:
     text = (
         f"{title(n)}: {_about(n)}, about {n.expected:.1f} expected"
         if n.kind == SPIKE
-        else f"{title(n)}: ticket {n.ticket}, {n.metric} ({timing(n)})"
+        else f"{title(n)}: ticket {n.ticket}, {n.metric_text} ({timing(n)})"
     )
     prefix = f"{target.subject_prefix} " if target.subject_prefix else ""
     return prefix + printable(text)

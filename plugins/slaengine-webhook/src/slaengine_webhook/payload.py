@@ -55,7 +55,7 @@ def summary(notification: Notification) -> str:
         return f"{_title(notification)}: {_spike_line(notification)}"
     due = iso(notification.due) or "no due time"
     return (
-        f"{_title(notification)}: ticket {notification.ticket}, {notification.metric}, "
+        f"{_title(notification)}: ticket {notification.ticket}, {notification.metric_text}, "
         f"policy {notification.policy or '-'}, due {due}"
     )
 
@@ -63,6 +63,12 @@ def summary(notification: Notification) -> str:
 def _mrkdwn(text: str) -> str:
     """``text`` with the three characters Slack's mrkdwn reserves escaped."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _metric_code(n: Notification) -> str:
+    # The metric's name as code; a label its definition gives goes before it.
+    code = f"`{_mrkdwn(n.metric)}`"
+    return f"{_mrkdwn(n.metric_label)} {code}" if n.metric_label else code
 
 
 def slack_body(notification: Notification, target: str) -> dict[str, Any]:
@@ -77,7 +83,7 @@ def slack_body(notification: Notification, target: str) -> dict[str, Any]:
     line = (
         f"*{_mrkdwn(_title(n))}*: {_mrkdwn(_spike_line(n))}"
         if n.kind == SPIKE
-        else f"*{_mrkdwn(_title(n))}*: ticket `{_mrkdwn(n.ticket)}`, `{_mrkdwn(n.metric)}`, "
+        else f"*{_mrkdwn(_title(n))}*: ticket `{_mrkdwn(n.ticket)}`, {_metric_code(n)}, "
         f"policy {_mrkdwn(n.policy or '-')}, due {due}"
     )
     context = (
@@ -109,7 +115,7 @@ def facts(notification: Notification, target: str) -> list[tuple[str, str]]:
         ]
     return [
         ("Ticket", n.ticket),
-        ("Metric", f"{n.metric} (clock {n.instance})"),
+        ("Metric", f"{n.metric_text} (clock {n.instance})"),
         ("Policy", n.policy or "-"),
         ("Priority", n.priority or "-"),
         ("Due", iso(n.due) or "no due time"),
@@ -184,7 +190,7 @@ def google_chat_body(notification: Notification, target: str) -> dict[str, Any]:
                         "subtitle": html.escape(
                             f"{n.channel} · {n.metric}"
                             if n.kind == SPIKE
-                            else f"ticket {n.ticket} · {n.metric}"
+                            else f"ticket {n.ticket} · {n.metric_text}"
                         ),
                     },
                     "sections": [{"widgets": widgets}],

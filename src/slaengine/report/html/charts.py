@@ -159,12 +159,14 @@ def histogram_chart(
     metric: str,
     rows: Sequence[Mapping[str, Any]],
     edges: Sequence[int],
+    metric_name: str | None = None,
     narrow: bool = False,
 ) -> str:
     """Small multiples: one histogram per channel of a metric's business durations.
 
     Each row marks its median, p90 and the targets most of its clocks had; ``narrow``
-    puts each channel's name and figures above its bars.
+    puts each channel's name and figures above its bars. ``metric_name`` names the metric
+    (default: :func:`~slaengine.report.labels.metric_label` of its name).
     """
     buckets = len(edges) + 1
     if narrow:
@@ -173,7 +175,7 @@ def histogram_chart(
         left, bucket_width, row_height, label_h = 280.0, 36.0, 50.0, 0.0
     plot = bucket_width * buckets
     width = left + plot + 14
-    name = metric_label(metric)
+    name = metric_name or metric_label(metric)
     items = [
         (HISTOGRAM, "share of the channel's clocks"),
         (INK, "median"),

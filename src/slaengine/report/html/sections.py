@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final
 
-from slaengine.audit.kpis import METRICS
+from slaengine.metric_names import ordered_metrics
 from slaengine.report.html.charts import compliance_chart, heatmap_chart, histogram_chart
 from slaengine.report.html.svg import (
     BREACH_SCALE,
@@ -37,6 +37,7 @@ def headline_section(doc: Doc) -> str:
     kpis = doc["overall"]
     counts = kpis["compliance"]
     missing = kpis.get("not_measurable", {})
+    labels = doc.get("metric_labels")
 
     def card(key: str, label: str, value: str, detail: str) -> str:
         # A KPI the events cannot measure says so, never 0%.
@@ -49,7 +50,7 @@ def headline_section(doc: Doc) -> str:
         decided = stats["achieved"] + stats["breached"]
         cards.append(
             _kpi(
-                f"{metric_label(metric)} achieved",
+                f"{metric_label(metric, labels)} achieved",
                 fmt_pct(stats["compliance"]),
                 f"{fmt_count(stats['achieved'])} of {fmt_count(decided)} clocks",
             )
@@ -72,14 +73,11 @@ def headline_section(doc: Doc) -> str:
             f"{fmt_count(kpis['unique_customers'] or 0)} customers",
         ),
     ]
-    for metric in METRICS:
-        stats = kpis["metrics"].get(metric)
-        if stats is None:
-            continue
-        business = stats["business_seconds"]
+    for metric in ordered_metrics(kpis["metrics"]):
+        business = kpis["metrics"][metric]["business_seconds"]
         cards.append(
             _kpi(
-                f"{metric_label(metric)} time, median",
+                f"{metric_label(metric, labels)} time, median",
                 fmt_duration(business["p50"]),
                 f"p90 {fmt_duration(business['p90'])} \u00b7 "
                 f"{fmt_count(business['count'])} measured",
@@ -214,7 +212,9 @@ def compliance_section(doc: Doc, ids: Ids) -> str:
 def histogram_section(doc: Doc, ids: Ids) -> str:
     edges: list[int] = doc["histogram_edges"]
     charts = []
-    for metric in METRICS:
+    labels = doc.get("metric_labels")
+    measured = ordered_metrics(m for row in doc["by_channel"] for m in row["metrics"])
+    for metric in measured:
         rows = [
             row
             for row in doc["by_channel"]
@@ -223,7 +223,10 @@ def histogram_section(doc: Doc, ids: Ids) -> str:
             and sum(row["metrics"][metric]["histogram"]["business"])
         ]
         if rows:
-            charts.append(both(histogram_chart, ids, f"chart-times-{metric}", metric, rows, edges))
+            label = metric_label(metric, labels)
+            charts.append(
+                both(histogram_chart, ids, f"chart-times-{metric}", metric, rows, edges, label)
+            )
     content = "".join(charts) or '<p class="none">No completed clocks to measure.</p>'
     return (
         '<section id="times"><h2>Response and resolution times by channel</h2>'

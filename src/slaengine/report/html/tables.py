@@ -96,7 +96,8 @@ def scorecards_section(doc: Doc) -> str:
         metrics = metric_columns(cards)
         head = (
             dimension.capitalize(), "Tickets", "Solved", "First response, median",
-            "Resolution, median", *(f"{metric_label(m)} achieved" for m in metrics),
+            "Resolution, median",
+            *(f"{metric_label(m, doc.get('metric_labels'))} achieved" for m in metrics),
             "FCR", "CSAT", "Reopens",
         )  # fmt: skip
         rows = [_scorecard_cells(card, dimension, metrics) for card in cards]
@@ -152,7 +153,7 @@ def breaches_section(doc: Doc) -> str:
             )
             for r in records
         ]
-        title = f"{metric_label(metric)}: the {len(rows)} most overdue"
+        title = f"{metric_label(metric, doc.get('metric_labels'))}: the {len(rows)} most overdue"
         parts.append(html_table(title, head, rows, lambda i: i in (1, 2, 3), stack=True))
     content = "".join(parts) or '<p class="none">No breached clocks.</p>'
     return (

@@ -68,7 +68,7 @@ def sla_panel(ticket: Any) -> dict[str, Any]:
         running = metric.state in ("active", "breached", "paused")
         rows.append(
             {
-                "metric": metric.metric.replace("_", " "),
+                "metric": metric.label or metric.metric.replace("_", " "),
                 "instance": metric.instance,
                 "state": metric.state,
                 "badge": BADGES.get(metric.state, "secondary"),

@@ -1,0 +1,330 @@
+"""Evaluate an events file in memory flat in its tickets: part by part, rendered to disk.
+
+The file is split into parts of whole tickets by the batch runner (chunks of a
+file grouped by ticket, or the partitions of a spill). Each part is evaluated
+and rendered (JSON Lines or CSV) into a spool file, in this process or in a
+worker, and only its counts come back. The spool files are then written out in
+input order: every ticket's output is keyed by the line of its first kept event, so
+parts that follow each other are copied as they are and the partitions of an
+unsorted file are merged. The output is what evaluating the whole file at once
+gives, whatever the number of workers.
+"""
+
+from __future__ import annotations
+
+import codecs
+import heapq
+import itertools
+import os
+import tempfile
+from array import array
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from operator import attrgetter, itemgetter
+from pathlib import Path
+from typing import BinaryIO, Final, TextIO
+
+from slaengine.batches import fold_tickets
+from slaengine.engine import TicketResult, iter_evaluate
+from slaengine.errors import Problem
+from slaengine.policy.model import PolicySet
+from slaengine.report.csv import csv_header, csv_renderer
+from slaengine.report.json import ticket_json
+from slaengine.timeline import TimelineSet
+
+#: Output formats a part can be rendered in; ``results`` keeps the results instead.
+FORMATS: Final = ("json", "csv", "results")
+#: Unmatched ticket ids kept for a summary.
+UNMATCHED_SHOWN: Final = 10
+# Bytes copied at a time from a spool file to the output.
+_BLOCK: Final = 1 << 20
+# Spool files hold UTF-8; any text a result holds survives the trip.
+_ERRORS: Final = "surrogatepass"
+# Index entries (key, length) read at a time while merging.
+_INDEX_BLOCK: Final = 8192
+_SEQ = attrgetter("seq")
+_KEY = itemgetter(0)
+
+
+@dataclass(frozen=True, slots=True)
+class StreamOptions:
+    """What to evaluate and render: instant, format, ``--segments``, ``--state``, ``--limit``."""
+
+    now: int
+    format: str = "json"
+    segments: bool = False
+    states: tuple[str, ...] = ()
+    limit: int | None = None
+
+
+@dataclass(slots=True)
+class PartOutput:
+    """One part's rendered tickets (a spool file and its index) and its counts.
+
+    ``index`` holds a (key, bytes) pair for each ticket written, in the part's
+    order: the line of the ticket's first kept event and the length of its UTF-8
+    text. ``first`` and ``last`` are the keys of the first and last ticket written.
+    ``results`` holds the selected results instead when the format is ``results``.
+    """
+
+    data: str | None = None
+    index: str | None = None
+    tickets: int = 0
+    matching: int = 0
+    written: int = 0
+    first: int = 0
+    last: int = 0
+    unmatched: int = 0
+    unmatched_ids: list[tuple[int, str]] = field(default_factory=list)
+    results: list[tuple[int, TicketResult]] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class StreamSummary:
+    """What an evaluation of a file found, for the command's summary and exit status."""
+
+    tickets: int = 0
+    matching: int = 0
+    shown: int = 0
+    unmatched: int = 0
+    unmatched_ids: list[str] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    duplicates: int = 0
+    results: list[TicketResult] = field(default_factory=list)
+
+
+def ticket_key(result: TicketResult, timelines: TimelineSet) -> int:
+    """The line of a ticket's first kept event: its place in the output."""
+    first: int = min(map(_SEQ, timelines.timelines[result.ticket].events))
+    return first
+
+
+def evaluate_part(
+    policies: PolicySet, options: StreamOptions, spool: str | None, timelines: TimelineSet
+) -> PartOutput:
+    """Evaluate one part's timelines and render its selected tickets into ``spool``.
+
+    Counts every ticket; writes (or keeps, for ``results``) the first
+    ``options.limit`` with a clock in ``options.states`` (all without).
+    """
+    part = PartOutput()
+    kinds = options.format
+    render = ticket_json if kinds == "json" else csv_renderer()
+    keep = kinds == "results"
+    states = options.states
+    limit = options.limit
+    keys = array("q")
+    out: BinaryIO | None = None
+    if not keep:
+        if spool is None:
+            raise ValueError("evaluate_part: a spool directory is needed to render")
+        handle, part.data = tempfile.mkstemp(suffix=".part", dir=spool)
+        out = open(handle, "wb", buffering=_BLOCK)  # noqa: SIM115
+    try:
+        results = iter_evaluate(policies, timelines, options.now, segments=options.segments)
+        for result in results:
+            part.tickets += 1
+            if result.policy is None:
+                part.unmatched += 1
+                if len(part.unmatched_ids) < UNMATCHED_SHOWN:
+                    part.unmatched_ids.append((ticket_key(result, timelines), result.ticket))
+            if states and not any(clock.state in states for clock in result.clocks):
+                continue
+            part.matching += 1
+            if limit is not None and part.written >= limit:
+                continue
+            key = ticket_key(result, timelines)
+            part.written += 1
+            part.first = part.first or key
+            part.last = key
+            if keep:
+                part.results.append((key, result))
+                continue
+            text = render(result)
+            if kinds == "json":
+                text += "\n"
+            data = text.encode("utf-8", _ERRORS)
+            assert out is not None
+            out.write(data)
+            keys.append(key)
+            keys.append(len(data))
+    finally:
+        if out is not None:
+            out.close()
+    if not keep:
+        part.index = f"{part.data}.index"
+        with open(part.index, "wb") as index:
+            keys.tofile(index)
+    return part
+
+
+def evaluate_stream(
+    policies: PolicySet,
+    events: str | os.PathLike[str],
+    options: StreamOptions,
+    out: TextIO,
+    *,
+    jobs: int = 1,
+) -> StreamSummary:
+    """Evaluate every ticket of ``events`` and write the rendered output to ``out``.
+
+    Memory stays flat in the number of tickets (but for ``results``, which are
+    kept, in this process whatever ``jobs``): each part is evaluated and rendered
+    to a spool file on disk. The output is in input order (by each ticket's first
+    line) and does not depend on ``jobs``. Raises ``OSError`` when ``events``
+    cannot be read.
+    """
+    if options.format not in FORMATS:
+        raise ValueError(f"unknown format {options.format!r}")
+    if options.format == "results":
+        # Kept results hold policies and calendars, which do not travel between
+        # processes; a table for people is small enough for one.
+        jobs = 1
+    summary = StreamSummary()
+    with tempfile.TemporaryDirectory(prefix="slaengine-evaluate-") as spool:
+        # Should a grouped-looking input be spilled after all, the parts rendered so
+        # far are forgotten (their files go with the directory).
+        parts, batch = fold_tickets(
+            events,
+            partial(evaluate_part, policies, options, spool),
+            list[PartOutput],
+            list.append,
+            jobs=jobs,
+            status_map=policies.status_map,
+        )
+        summary.problems = batch.problems
+        summary.duplicates = batch.duplicates
+        for part in parts:
+            summary.tickets += part.tickets
+            summary.matching += part.matching
+            summary.unmatched += part.unmatched
+        firsts = heapq.nsmallest(UNMATCHED_SHOWN, (i for p in parts for i in p.unmatched_ids))
+        summary.unmatched_ids = [ticket for _, ticket in firsts]
+        if options.format == "results":
+            kept = heapq.merge(*(part.results for part in parts), key=_KEY)
+            summary.results = [result for _, result in itertools.islice(kept, options.limit)]
+        else:
+            if options.format == "csv":
+                out.write(csv_header())
+            summary.shown = _write_parts(parts, out, options.limit)
+    summary.shown = summary.shown or len(summary.results)
+    return summary
+
+
+def _write_parts(parts: Sequence[PartOutput], out: TextIO, limit: int | None) -> int:
+    """Write the parts' spooled tickets to ``out`` in key order; how many were written."""
+    parts = [part for part in parts if part.written]
+    in_order = all(a.last < b.first for a, b in itertools.pairwise(parts))
+    left = limit if limit is not None else -1
+    written = 0
+    write = _writer(out)
+    if in_order:
+        # A grouped input: the parts follow each other, copied as they are.
+        for part in parts:
+            if left == 0:
+                break
+            count = part.written if left < 0 else min(part.written, left)
+            size = _size(part, count) if count < part.written else -1
+            _copy(part, write, size)
+            written += count
+            left -= count if left > 0 else 0
+        write(b"", True)
+        return written
+    # An unsorted input's partitions: merged by key, one ticket's text at a time.
+    merged = heapq.merge(*(_records(part) for part in parts))
+    for _, data in merged:
+        if left == 0:
+            break
+        write(data, False)
+        written += 1
+        left -= 1 if left > 0 else 0
+    write(b"", True)
+    return written
+
+
+def _writer(out: TextIO) -> Callable[[bytes, bool], None]:
+    """A function writing UTF-8 bytes to ``out`` (its second argument: the last ones).
+
+    The bytes go straight to the stream's binary buffer when the stream would
+    write them unchanged (UTF-8, ``\n`` line ends); otherwise they are decoded,
+    in pieces that may split a character, and written as text.
+    """
+    buffer = getattr(out, "buffer", None)
+    encoding = getattr(out, "encoding", None) or ""
+    try:
+        utf8 = codecs.lookup(encoding).name == "utf-8"
+    except LookupError:
+        utf8 = False
+    if buffer is not None and utf8 and os.linesep == "\n":
+        out.flush()
+        binary: BinaryIO = buffer
+
+        def write_binary(data: bytes, last: bool) -> None:
+            binary.write(data)
+            if last:
+                binary.flush()
+
+        return write_binary
+    decoder = codecs.getincrementaldecoder("utf-8")(_ERRORS)
+
+    def write_text(data: bytes, last: bool) -> None:
+        out.write(decoder.decode(data, last))
+
+    return write_text
+
+
+def _size(part: PartOutput, count: int) -> int:
+    # Bytes of the first ``count`` tickets of a part.
+    assert part.index is not None
+    keys = array("q")
+    with open(part.index, "rb") as index:
+        keys.fromfile(index, 2 * count)
+    return sum(keys[1::2])
+
+
+def _copy(part: PartOutput, write: Callable[[bytes, bool], None], size: int) -> None:
+    # The first ``size`` bytes of a part's spool file (all when negative).
+    assert part.data is not None
+    with open(part.data, "rb") as data:
+        while size != 0:
+            block = data.read(_BLOCK if size < 0 else min(_BLOCK, size))
+            if not block:
+                break
+            write(block, False)
+            size -= len(block) if size > 0 else 0
+    _remove(part)
+
+
+def _records(part: PartOutput) -> Iterator[tuple[int, bytes]]:
+    # (key, bytes) of each ticket of a part's spool file, in its order.
+    assert part.data is not None
+    assert part.index is not None
+    with open(part.data, "rb") as data, open(part.index, "rb") as index:
+        left = part.written
+        read = data.read
+        while left:
+            keys = array("q")
+            count = min(left, _INDEX_BLOCK)
+            keys.fromfile(index, 2 * count)
+            left -= count
+            for i in range(0, 2 * count, 2):
+                yield keys[i], read(keys[i + 1])
+    _remove(part)
+
+
+def _remove(part: PartOutput) -> None:
+    for name in (part.data, part.index):
+        if name is not None:
+            Path(name).unlink(missing_ok=True)
+
+
+__all__ = [
+    "FORMATS",
+    "PartOutput",
+    "StreamOptions",
+    "StreamSummary",
+    "evaluate_part",
+    "evaluate_stream",
+    "ticket_key",
+]
