@@ -257,7 +257,7 @@ def explain_clock(
     breach = next((s.breach_at for s in segments if s.breach_at is not None), None)
     notes = priority_notes(clock, record, breach)
     calendar = policy.calendar.name if policy is not None else metric.calendar.name
-    notes += rule_notes(clock, record, calendar)
+    notes += rule_notes(clock, record, calendar, metric.definition.start_delay)
     if metric.kind in RESPONSE_METRICS:
         # Replies that did not count, and why: only the built-in response metrics stop on
         # a reply by the rule message_notes knows (fulfilled_by).
