@@ -319,7 +319,11 @@ def build_policy_set(
     file and line order. Problems whose code starts with ``W`` are warnings.
     """
     collected = _Collected(
-        notifiers=None if notifiers is None else frozenset(notifiers),
+        notifiers=(
+            notifiers
+            if notifiers is None or isinstance(notifiers, frozenset)
+            else frozenset(notifiers)
+        ),
         conditions=None if conditions is None else MappingProxyType(dict(conditions)),
     )
     roots: list[tuple[YNode, FileContext]] = []

@@ -33,7 +33,7 @@ from slaengine.policy.model import (
     WHEN_SOLVED,
     AlertRule,
 )
-from slaengine.policy.nodes import FileContext, describe, flag
+from slaengine.policy.nodes import FileContext, NotifyTargets, describe, flag
 from slaengine.policy.semantics import Preset
 from slaengine.policy.source import YMap, YNode, YScalar, YSeq
 from slaengine.policy.validate_actions import actions_of
@@ -110,6 +110,14 @@ def _target(value: object) -> int:
 
 def targets_of(ctx: FileContext, node: YNode, where: str) -> dict[str, int] | None:
     """Targets per priority: seconds, or ``-n`` for ``n`` working days (see :func:`_target`)."""
+    if isinstance(node, YScalar) and node.value is None:  # "targets:" with nothing after it
+        ctx.report(
+            node,
+            "E102",
+            f"'targets' of {where} has no value; give a duration like 4h, or one per "
+            "priority like {urgent: 1h, high: 4h, normal: 8h, low: 24h}",
+        )
+        return None
     if isinstance(node, YScalar):
         try:
             seconds = _target(node.value)
@@ -201,15 +209,25 @@ def notify_targets(ctx: FileContext, body: YMap) -> tuple[str, ...]:
     names = ctx.text_list(body.entries["notify"][1], "a notify target")
     known = ctx.notifiers
     if known is not None:
+        left_out = known.left_out if isinstance(known, NotifyTargets) else {}
         for name, node in names:
             if name not in known:
-                hint = (
-                    f"; expected one of {', '.join(sorted(known))}{did_you_mean(name, known)}"
-                    if known
-                    else "; no notifier plugin is installed (see docs/hooks.md)"
+                ctx.report(
+                    node, "E305", f"unknown notify target '{name}'{_why(name, known, left_out)}"
                 )
-                ctx.report(node, "E305", f"unknown notify target '{name}'{hint}")
     return tuple(name for name, _ in names)
+
+
+def _why(name: str, known: frozenset[str], left_out: Mapping[str, str]) -> str:
+    """What an unknown notify target's ``E305`` adds: why it is unknown, or the known ones."""
+    if name in left_out:
+        return f": {left_out[name]}"
+    if known:
+        return f"; expected one of {', '.join(sorted(known))}{did_you_mean(name, known)}"
+    return (
+        "; no notify target is registered: notifier plugins register the targets of the "
+        "settings file (see docs/hooks.md)"
+    )
 
 
 def _actions(ctx: FileContext, body: YMap) -> tuple[Action, ...] | None:
