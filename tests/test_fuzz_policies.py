@@ -88,6 +88,11 @@ def _errors(path: Path) -> list[Problem]:
     return [p for p in problems if not p.is_warning]
 
 
+# A bound against blow-ups (an alias bomb expanded, nesting walked exponentially), which
+# take minutes to hours; not a speed goal, so it is generous enough for a loaded machine.
+BLOWUP_BOUND = 15.0
+
+
 def test_every_corpus_file_has_its_expected_problems():
     assert sorted(CORPUS_PROBLEMS) == sorted(p.name for p in CORPUS.iterdir())
 
@@ -96,7 +101,7 @@ def test_every_corpus_file_has_its_expected_problems():
 def test_corpus_file_is_refused_quickly_with_located_problems(name):
     started = time.perf_counter()
     problems = _errors(CORPUS / name)
-    assert time.perf_counter() - started < 1.0
+    assert time.perf_counter() - started < BLOWUP_BOUND
     found = [(p.line, p.column, p.code, p.message) for p in problems]
     expected = CORPUS_PROBLEMS[name]
     assert len(found) == len(expected), found
@@ -114,7 +119,7 @@ def test_corpus_file_is_refused_quickly_with_located_problems(name):
 def test_fmt_refuses_alias_bombs_quickly(capsys, name, where):
     started = time.perf_counter()
     assert main(["fmt", "--check", str(CORPUS / name)]) == 2
-    assert time.perf_counter() - started < 2.0
+    assert time.perf_counter() - started < BLOWUP_BOUND
     assert f"{name}:{where}: E003" in capsys.readouterr().err
 
 
@@ -129,7 +134,7 @@ def test_nesting_1000_levels_deep_in_block_style_is_refused_quickly():
     text = "policies:\n" + "".join("  " * i + f"k{i}:\n" for i in range(1, 1000))
     started = time.perf_counter()
     root, problems = parse_yaml(text, "deep.yaml")
-    assert time.perf_counter() - started < 1.0
+    assert time.perf_counter() - started < BLOWUP_BOUND
     assert root is None
     assert [(p.line, p.code) for p in problems] == [(MAX_DEPTH, "E001")]
 
@@ -144,7 +149,7 @@ def test_aliases_chained_deeper_than_the_nesting_limit_are_refused():
     chain = "a0: &a0 [1]\n" + "".join(f"a{i}: &a{i} [*a{i - 1}]\n" for i in range(1, 1000))
     started = time.perf_counter()
     root, problems = parse_yaml(chain, "chain.yaml")
-    assert time.perf_counter() - started < 1.0
+    assert time.perf_counter() - started < BLOWUP_BOUND
     assert root is None
     assert [(p.line, p.code) for p in problems] == [(MAX_DEPTH, "E003")]
     assert "nest values more than 100 levels deep" in problems[0].message
@@ -166,7 +171,7 @@ def test_a_file_over_the_size_limit_is_refused_without_parsing(tmp_path):
         out.truncate(50 * 1024 * 1024)
     started = time.perf_counter()
     problems = _errors(path)
-    assert time.perf_counter() - started < 1.0
+    assert time.perf_counter() - started < BLOWUP_BOUND
     assert [(p.code, p.line) for p in problems] == [("E002", 0)]
     assert f"at most {MAX_POLICY_BYTES:,}" in problems[0].message
 
@@ -202,7 +207,7 @@ def test_a_holiday_range_over_all_allowed_years_is_quick():
         "    metrics: {resolution: {targets: 8h}}\n"
     )
     # About half a second alone; the bound leaves room for a busy CI machine.
-    assert time.perf_counter() - started < 3.0
+    assert time.perf_counter() - started < BLOWUP_BOUND
 
 
 @pytest.mark.parametrize("zone", ["Europe", "A" * 300, "Europe/../../etc/passwd", "\x00"])

@@ -11,7 +11,7 @@ engine's alone: this package only reads their record. No I/O, no wall clock.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from slaengine.agreements import attachments
 from slaengine.clock_walk import opening_event
@@ -165,7 +165,12 @@ def explain_ticket(policies: PolicySet, timeline: Timeline, now: int) -> Explana
     notes: list[Note] = []
     if result.policy is not None:
         for metric in result.policy.metrics:
-            calendars.append((definition_name(metric), calendar_info(metric.calendar)))
+            info = calendar_info(metric.calendar)
+            choice = metric.calendar_choice
+            if choice is not None:
+                value = choice.map.value_of(used, result.state)
+                info = replace(info, chosen_by=choice.describe(value))
+            calendars.append((definition_name(metric), info))
     for agreement in result.agreements:
         for metric in agreement.policy.metrics:
             name = f"{agreement.name}: {definition_name(metric)}"

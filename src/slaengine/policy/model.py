@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any, Final
 
 from slaengine.actions import Action
 from slaengine.calendar import BusinessCalendar
+from slaengine.policy.calendar_maps import CalendarChoice, CalendarMap
 from slaengine.policy.definition import MetricDefinition, StateCondition, builtin_definition
 from slaengine.spikes import SpikeRule
-from slaengine.timeline import TicketState
+from slaengine.timeline import Event, TicketState
 from slaengine.vocabulary import MetricKind
 
 FIRST_RESPONSE: Final = MetricKind.FIRST_RESPONSE
@@ -48,6 +49,17 @@ WHEN_SOLVED: Final = (STOP, PAUSE)
 RESUME: Final = "resume"
 STAYS_MET: Final = "stays_met"
 ON_REOPEN: Final = (RESUME, STAYS_MET)
+
+# Which status stops resolution (``stops_at``): solved (or closed), or closed only.
+AT_SOLVED: Final = "solved"
+AT_CLOSED: Final = "closed"
+STOPS_AT: Final = (AT_SOLVED, AT_CLOSED)
+
+# How many misses a breached next_response instance counts (``misses``): one, or one
+# more for each customer message written while it is overdue (Chatwoot).
+ONCE: Final = "once"
+PER_CUSTOMER_MESSAGE: Final = "per_customer_message"
+MISSES: Final = (ONCE, PER_CUSTOMER_MESSAGE)
 
 # Policy-level rules.
 SECONDS: Final = "seconds"
@@ -221,7 +233,8 @@ ESCALATION: Final = "escalation"
 class AlertRule:
     """A point on a clock to notify at: a warning before the target, an escalation after it.
 
-    A warning is ``percent`` of the target; an escalation ``after`` business
+    A warning is ``percent`` of the target, or ``before`` business seconds before it
+    (working-day targets shorter than that warn at the start); an escalation ``after`` business
     seconds past it (0: at the breach). Both count like the clock itself, so a
     pause delays them. ``level`` numbers each kind from 1 in clock order.
     """
@@ -230,12 +243,17 @@ class AlertRule:
     level: int
     percent: int = 0
     after: int = 0
+    before: int = 0  # a warning at this many business seconds before the target (not a share)
+    # An escalation this many working days after the due, counted day by day (GLPI).
+    after_days: int = 0
     notify: tuple[str, ...] = ()
     actions: tuple[Action, ...] = ()  # write-back into the helpdesk (slaengine.actions)
 
     def threshold(self, target: int) -> int:
         """Elapsed business seconds at which this point is reached, for ``target``."""
         if self.kind == WARNING:
+            if self.before:
+                return max(0, target - self.before)
             return target * self.percent // 100
         return target + self.after
 
@@ -258,15 +276,32 @@ class MetricPolicy:
     # Clock rules (docs/policies.md#clock-rules); the defaults are slaengine's own semantics.
     fulfilled_by: str = PUBLIC_AGENT
     starts: str = AT_CREATION
+    start_delay: int = 0  # business seconds of the policy calendar after creation (RT Starts)
     staff_created: bool = True  # False: no first_response on tickets an agent opened
+    # fulfilled_by: assignment: which assignments take the ticket (assignee, group, field:NAME)
+    assignment_counts: tuple[str, ...] = ("assignee",)
     counts_from: str = OLDEST_UNANSWERED
     customer_message_stops: bool = False  # periodic_update: a customer message ends it
+    # next_response / periodic_update: also measured before the first reply
+    before_first_reply: bool = False
     when_solved: str = STOP
     on_reopen: str = RESUME
+    stops_at: str = AT_SOLVED  # resolution: closed = solving does not stop it, closing does
+    misses: str = ONCE  # next_response: per_customer_message counts later messages too
+    # Working-day targets: open_time (equal days), keep_time or end_of_working_day (GLPI);
+    # under the last two a target of n working days stays -n, resolved per clock instance.
+    day_targets: str = "open_time"
     hide_when: frozenset[str] = frozenset()
     # Conditions on tags, group, fields... that pause the clock while one holds.
     pause_conditions: tuple[StateCondition, ...] = ()
     custom: MetricDefinition | None = None
+    # A calendar map that chooses ``calendar`` per ticket (``calendar`` is then its default).
+    calendar_map: CalendarMap | None = None
+    # On a policy resolved for one ticket: the map entry that chose ``calendar``.
+    calendar_choice: CalendarChoice | None = field(default=None, compare=False)
+    # Attainment goal: the share of clocks to meet, in hundredths of a percent (9500: 95%);
+    # the metric's own, else the policy's. Read by audits and reports, not by the clocks.
+    goal: int | None = None
     definition: MetricDefinition = field(init=False, compare=False, repr=False)
     # True when a solve meets the metric (resolution); read per clock measured.
     solve_fulfils: bool = field(init=False, compare=False, repr=False)
@@ -279,11 +314,16 @@ class MetricPolicy:
                 {
                     "fulfilled_by": self.fulfilled_by,
                     "starts": self.starts,
+                    "start_delay": self.start_delay,
                     "staff_created": self.staff_created,
+                    "assignment_counts": self.assignment_counts,
                     "counts_from": self.counts_from,
                     "customer_message_stops": self.customer_message_stops,
+                    "before_first_reply": self.before_first_reply,
                     "when_solved": self.when_solved,
                     "on_reopen": self.on_reopen,
+                    "stops_at": self.stops_at,
+                    "misses": self.misses,
                 },
             )
         object.__setattr__(self, "definition", definition)
@@ -298,16 +338,24 @@ class MetricPolicy:
             or bool(self.pause_conditions)
             or self.fulfilled_by != PUBLIC_AGENT
             or self.starts != AT_CREATION
+            or self.start_delay != 0
             or not self.staff_created
+            or self.assignment_counts != ("assignee",)
             or self.counts_from != OLDEST_UNANSWERED
             or self.customer_message_stops
+            or self.before_first_reply
             or self.when_solved != STOP
             or self.on_reopen != RESUME
+            or self.stops_at != AT_SOLVED
+            or self.misses != ONCE
+            or self.day_targets != "open_time"
+            or any(alert.after_days for alert in self.alerts)
             or bool(self.hide_when)
         )
 
     def target_for(self, priority: str) -> int:
-        """Seconds of business time allowed for ``priority``."""
+        """Seconds of business time allowed for ``priority`` (negative: that many working
+        days under ``day_targets``, see :mod:`slaengine.day_targets`)."""
         return self.targets[priority]
 
 
@@ -327,9 +375,19 @@ class Policy:
     due_at_closing: str = CLOSING
     # Policy versioning: tickets created before this instant skip the policy.
     effective_from: int | None = None
+    # Attainment goal for every metric without its own, in hundredths of a percent.
+    goal: int | None = None
+    # A calendar map that chooses ``calendar`` per ticket (``calendar`` is then its default).
+    calendar_map: CalendarMap | None = None
+    # On a policy resolved for one ticket: the map entry that chose ``calendar``.
+    calendar_choice: CalendarChoice | None = field(default=None, compare=False)
     # True when a clock rule of the policy or one of its metrics is not the default;
     # the clocks take their plain (fast) path otherwise. Computed, not given.
     has_rules: bool = field(init=False, compare=False, repr=False)
+    # The calendar maps of the policy and its metrics, in order; empty for most policies.
+    maps: tuple[CalendarMap, ...] = field(init=False, compare=False, repr=False)
+    # Policies resolved for tickets, by the map entries chosen (bounded by the maps' sizes).
+    _resolved: dict[tuple[str | None, ...], Policy] = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(
@@ -338,6 +396,49 @@ class Policy:
             self.precision != SECONDS
             or self.due_at_closing != CLOSING
             or any(metric.has_rules for metric in self.metrics),
+        )
+        maps: dict[str, CalendarMap] = {}
+        for cal_map in (self.calendar_map, *(m.calendar_map for m in self.metrics)):
+            if cal_map is not None:
+                maps.setdefault(cal_map.name, cal_map)
+        object.__setattr__(self, "maps", tuple(maps.values()))
+        object.__setattr__(self, "_resolved", {})
+
+    def for_ticket(self, events: Sequence[Event], state: TicketState) -> Policy:
+        """This policy with the calendars its calendar maps choose for the ticket.
+
+        The policy itself when it uses no map. Each map is read once per ticket; the
+        resolved policy is cached per combination of entries chosen, so tickets share it.
+        """
+        if not self.maps:
+            return self
+        keys = tuple(cal_map.choose(events, state) for cal_map in self.maps)
+        resolved = self._resolved.get(keys)
+        if resolved is None:
+            resolved = self._resolve(dict(zip((m.name for m in self.maps), keys, strict=True)))
+            self._resolved[keys] = resolved
+        return resolved
+
+    def _resolve(self, keys: Mapping[str, str | None]) -> Policy:
+        def choice(cal_map: CalendarMap | None) -> CalendarChoice | None:
+            return None if cal_map is None else CalendarChoice(cal_map, keys[cal_map.name])
+
+        metrics = []
+        for metric in self.metrics:
+            chosen = choice(metric.calendar_map)
+            if chosen is None:
+                metrics.append(metric)
+                continue
+            metrics.append(
+                replace(metric, calendar=chosen.calendar, calendar_map=None, calendar_choice=chosen)
+            )
+        chosen = choice(self.calendar_map)
+        return replace(
+            self,
+            calendar=self.calendar if chosen is None else chosen.calendar,
+            metrics=tuple(metrics),
+            calendar_map=None,
+            calendar_choice=chosen,
         )
 
     def applies_to(self, ticket: TicketState) -> bool:
@@ -415,7 +516,9 @@ __all__ = [
     "ANY_OUTGOING",
     "ASSIGNMENT",
     "ATTACHED",
+    "AT_CLOSED",
     "AT_CREATION",
+    "AT_SOLVED",
     "CLOSING",
     "COUNTS_FROM",
     "CREATED",
@@ -427,14 +530,17 @@ __all__ = [
     "LATEST_CUSTOMER_MESSAGE",
     "METRIC_KINDS",
     "MINUTES",
+    "MISSES",
     "NEXT_OPENING",
     "NEXT_RESPONSE",
     "NOT_REQUESTER",
     "OLA",
     "OLDEST_UNANSWERED",
+    "ONCE",
     "ON_REOPEN",
     "PAUSE",
     "PERIODIC_UPDATE",
+    "PER_CUSTOMER_MESSAGE",
     "PRECISIONS",
     "PUBLIC_AGENT",
     "RESOLUTION",
@@ -444,11 +550,14 @@ __all__ = [
     "STARTS",
     "STAYS_MET",
     "STOP",
+    "STOPS_AT",
     "UNDERPINNING",
     "WARNING",
     "WHEN_SOLVED",
     "Agreement",
     "AlertRule",
+    "CalendarChoice",
+    "CalendarMap",
     "Condition",
     "Location",
     "Match",

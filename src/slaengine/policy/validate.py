@@ -7,16 +7,19 @@ the file, line and column, what was expected and, for a misspelling, a guess.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from slaengine.calendar import AlwaysOpen, BusinessCalendar
+from slaengine.day_targets import OPEN_TIME
 from slaengine.errors import Problem
+from slaengine.policy.calendar_maps import CalendarMap
 from slaengine.policy.model import Agreement, Condition, MetricPolicy, Policy, PolicySet
 from slaengine.policy.nodes import FileContext, describe
 from slaengine.policy.source import YMap, YNode, YScalar, YSeq
 from slaengine.policy.validate_agreements import AgreementDraft, agreements_of
+from slaengine.policy.validate_calendar_maps import DraftMap, parse_calendar_map, resolve_map
 from slaengine.policy.validate_calendars import parse_calendar
 from slaengine.policy.validate_definitions import Defined, definitions_of
 from slaengine.policy.validate_policy import Draft, parse_policy
@@ -26,7 +29,16 @@ from slaengine.spikes import SpikeRule
 from slaengine.timeline import STATUSES
 
 ALWAYS_OPEN = "24x7"
-TOP_KEYS = ("version", "calendars", "metrics", "policies", "agreements", "statuses", "spikes")
+TOP_KEYS = (
+    "version",
+    "calendars",
+    "calendar_maps",
+    "metrics",
+    "policies",
+    "agreements",
+    "statuses",
+    "spikes",
+)
 
 
 @dataclass(slots=True)
@@ -37,6 +49,7 @@ class _Collected:
         default_factory=dict
     )
     drafts: list[Draft] = field(default_factory=list)
+    maps: dict[str, DraftMap] = field(default_factory=dict)  # calendar maps by name
     agreements: list[AgreementDraft] = field(default_factory=list)
     status_map: dict[str, str] = field(default_factory=dict)
     spikes: list[SpikeRule] = field(default_factory=list)
@@ -89,15 +102,19 @@ def _file(root: YNode, ctx: FileContext, collected: _Collected) -> None:
                     )
                     continue
                 collected.calendars[name] = (parse_calendar(ctx, name, key, value), ctx, key)
-        defined = {name: entry[0] for name, entry in collected.defined.items()}
+        if "calendar_maps" in body.entries:
+            _calendar_maps(ctx, body.entries["calendar_maps"][1], collected)
         if "agreements" in body.entries:
+            defined = {name: entry[0] for name, entry in collected.defined.items()}
             found = agreements_of(ctx, body.entries["agreements"][1], defined)
             collected.agreements.extend(found)
         policies_node = body.entries.get("policies")
+        keys = {"calendars", "calendar_maps", "spikes", "metrics", "agreements"}
         if policies_node is None:
-            if not {"calendars", "spikes", "metrics", "agreements"} & body.entries.keys():
+            if not keys & body.entries.keys():
                 ctx.report(body, "E102", "the policy file has no 'policies' list")
         elif isinstance(policies_node[1], YSeq):
+            defined = {name: entry[0] for name, entry in collected.defined.items()}
             for index, item in enumerate(policies_node[1].items):
                 draft = parse_policy(ctx, item, index, defined)
                 if draft is not None:
@@ -108,6 +125,20 @@ def _file(root: YNode, ctx: FileContext, collected: _Collected) -> None:
                 "E103",
                 f"'policies' must be a list, got {describe(policies_node[1])}",
             )
+
+
+def _calendar_maps(ctx: FileContext, node: YNode, collected: _Collected) -> None:
+    maps = ctx.mapping(node, "'calendar_maps'")
+    for name, (key, value) in maps.entries.items() if maps else ():
+        first = collected.maps.get(name)
+        if first is not None:
+            ctx.report(
+                key,
+                "E104",
+                f"calendar map '{name}' is already defined at {first.ctx.source}:{first.key.line}",
+            )
+            continue
+        collected.maps[name] = parse_calendar_map(ctx, name, key, value)
 
 
 def _status_map(ctx: FileContext, node: YNode, status_map: dict[str, str]) -> None:
@@ -133,110 +164,133 @@ def _status_map(ctx: FileContext, node: YNode, status_map: dict[str, str]) -> No
             status_map[name] = target
 
 
-Lookup = Callable[
-    [tuple[str, YNode] | None, FileContext, BusinessCalendar], BusinessCalendar | None
-]
-
-
-def _calendars(
+def _resolve(
     collected: _Collected, extra: Mapping[str, BusinessCalendar]
-) -> tuple[Lookup, BusinessCalendar]:
-    """The calendar look-up of policies and agreements (E301 for an unknown name)."""
+) -> tuple[tuple[Policy, ...], tuple[Agreement, ...]]:
     always = AlwaysOpen(ALWAYS_OPEN)
     # The policy files' own calendars win over those contributed by plugins.
     calendars: dict[str, BusinessCalendar | None] = {ALWAYS_OPEN: always, **extra}
     calendars.update({name: entry[0] for name, entry in collected.calendars.items()})
     known = list(calendars)
 
-    def lookup(
-        ref: tuple[str, YNode] | None, ctx: FileContext, default: BusinessCalendar
-    ) -> BusinessCalendar | None:
-        if ref is None:
-            return default
+    def calendar(ref: tuple[str, YNode], ctx: FileContext) -> BusinessCalendar | None:
         name, node = ref
         if name not in calendars:
+            maps = [m for m in collected.maps if m not in calendars]
             ctx.report(
                 node,
                 "E301",
                 f"unknown calendar '{name}'; expected one of "
-                f"{', '.join(known)}{did_you_mean(name, known)}",
+                f"{', '.join(known + maps)}{did_you_mean(name, known + maps)}",
             )
             return None
         return calendars[name]  # None when the calendar itself was broken (already reported)
 
-    return lookup, always
+    maps: dict[str, CalendarMap | None] = {}
+    for name, draft_map in collected.maps.items():
+        if name in calendars:
+            draft_map.ctx.report(
+                draft_map.key,
+                "E104",
+                f"'{name}' is already the name of a calendar; a calendar map needs its own name",
+            )
+        maps[name] = resolve_map(draft_map, calendar)
 
+    def lookup(
+        ref: tuple[str, YNode] | None,
+        ctx: FileContext,
+        default: tuple[BusinessCalendar, CalendarMap | None],
+    ) -> tuple[BusinessCalendar, CalendarMap | None] | None:
+        """A calendar, or a calendar map's default with the map; None when broken."""
+        if ref is None:
+            return default
+        if ref[0] in maps and ref[0] not in calendars:
+            cal_map = maps[ref[0]]
+            return None if cal_map is None else (cal_map.default, cal_map)
+        found = calendar(ref, ctx)
+        return None if found is None else (found, None)
 
-def _build(draft: Draft, lookup: Lookup, always: BusinessCalendar) -> Policy | None:
-    """The policy (or an agreement's policy part) of ``draft``; ``None`` when incomplete."""
-    ctx = draft.ctx
-    policy_calendar = lookup(draft.calendar_ref, ctx, always)
-    metrics: list[MetricPolicy] = []
-    complete = draft.match is not None and policy_calendar is not None
-    for draft_metric in draft.metrics:
-        metric_calendar = lookup(draft_metric.calendar_ref, ctx, policy_calendar or always)
-        targets = draft_metric.targets
-        definition = draft_metric.definition
-        if (
-            targets is None
-            or metric_calendar is None
-            or draft_metric.alerts is None
-            or (draft_metric.defined and definition is None)
-        ):
-            complete = False
-            continue
-        if any(seconds < 0 for seconds in targets.values()):
-            day = metric_calendar.working_day()
-            if day is None:
-                ctx.report(
-                    draft_metric.key,
-                    "E215",
-                    f"working-day targets of {draft_metric.kind} need a calendar whose open "
-                    f"days are all equally long; calendar '{metric_calendar.name}' is not; "
-                    "write hours instead",
-                )
+    def build(draft: Draft) -> Policy | None:
+        """The policy (or an agreement's policy part) of ``draft``; None when incomplete."""
+        ctx = draft.ctx
+        policy_ref = lookup(draft.calendar_ref, ctx, (always, None))
+        metrics: list[MetricPolicy] = []
+        complete = draft.match is not None and policy_ref is not None
+        for draft_metric in draft.metrics:
+            metric_ref = lookup(draft_metric.calendar_ref, ctx, policy_ref or (always, None))
+            metric_calendar, metric_map = metric_ref or (None, None)
+            targets = draft_metric.targets
+            definition = draft_metric.definition
+            if (
+                targets is None
+                or metric_calendar is None
+                or draft_metric.alerts is None
+                or (draft_metric.defined and definition is None)
+            ):
                 complete = False
                 continue
-            targets = {p: -s * day if s < 0 else s for p, s in targets.items()}
-        rules = dict(draft_metric.rules)
-        pauses, conditions = draft_metric.pauses, draft_metric.conditions
-        if definition is not None:
-            # A defined metric: its own pauses join the policy's; solve and reopen
-            # are its definition's.
-            pauses |= definition.pause
-            conditions += definition.pause_conditions
-            rules.update(when_solved=definition.when_solved, on_reopen=definition.on_reopen)
-        metrics.append(
-            MetricPolicy(
-                draft_metric.kind,
-                MappingProxyType(targets),
-                metric_calendar,
-                pauses,
-                ctx.location(draft_metric.key),
-                draft_metric.alerts,
-                **rules,
-                pause_conditions=conditions,
-                custom=definition,
+            day_mode = draft_metric.rules.get("day_targets", OPEN_TIME) != OPEN_TIME
+            if not day_mode and any(seconds < 0 for seconds in targets.values()):
+                day = metric_calendar.working_day()
+                if metric_map is not None and any(
+                    c.working_day() != day for c in metric_map.calendars()
+                ):
+                    # One target for every calendar the map may choose: equal days only.
+                    day = None
+                if day is None:
+                    ctx.report(
+                        draft_metric.key,
+                        "E215",
+                        f"working-day targets of {draft_metric.kind} need a calendar whose open "
+                        f"days are all equally long; "
+                        + (
+                            f"the calendars of map '{metric_map.name}' differ"
+                            if metric_map is not None
+                            else f"calendar '{metric_calendar.name}' is not"
+                        )
+                        + "; write hours instead",
+                    )
+                    complete = False
+                    continue
+                targets = {p: -s * day if s < 0 else s for p, s in targets.items()}
+            rules = dict(draft_metric.rules)
+            if "goal" not in rules and "goal" in draft.rules:
+                rules["goal"] = draft.rules["goal"]  # the policy's goal, for each metric
+            pauses, conditions = draft_metric.pauses, draft_metric.conditions
+            if definition is not None:
+                # A defined metric: its own pauses join the policy's; solve and reopen
+                # are its definition's.
+                pauses |= definition.pause
+                conditions += definition.pause_conditions
+                rules.update(when_solved=definition.when_solved, on_reopen=definition.on_reopen)
+            metrics.append(
+                MetricPolicy(
+                    draft_metric.kind,
+                    MappingProxyType(targets),
+                    metric_calendar,
+                    pauses,
+                    ctx.location(draft_metric.key),
+                    draft_metric.alerts,
+                    **rules,
+                    pause_conditions=conditions,
+                    custom=definition,
+                    calendar_map=metric_map,
+                )
             )
+        if not complete or draft.match is None or policy_ref is None:
+            return None
+        return Policy(
+            draft.name,
+            draft.match,
+            policy_ref[0],
+            tuple(metrics),
+            draft.bot_replies_count,
+            draft.description,
+            ctx.location(draft.node),
+            **draft.rules,
+            calendar_map=policy_ref[1],
         )
-    if not complete or draft.match is None or policy_calendar is None:
-        return None
-    return Policy(
-        draft.name,
-        draft.match,
-        policy_calendar,
-        tuple(metrics),
-        draft.bot_replies_count,
-        draft.description,
-        ctx.location(draft.node),
-        **draft.rules,
-    )
 
-
-def _resolve(
-    collected: _Collected, extra: Mapping[str, BusinessCalendar]
-) -> tuple[tuple[Policy, ...], tuple[Agreement, ...]]:
-    lookup, always = _calendars(collected, extra)
     policies: list[Policy] = []
     names: dict[str, Draft] = {}
     catch_all: Draft | None = None
@@ -266,7 +320,7 @@ def _resolve(
             and catch_all is None
         ):
             catch_all = draft
-        policy = _build(draft, lookup, always)
+        policy = build(draft)
         if policy is not None:
             policies.append(policy)
     agreements: list[Agreement] = []
@@ -283,7 +337,7 @@ def _resolve(
                 "agreements must be unique",
             )
         names.setdefault(draft.name, draft)
-        built = _build(draft, lookup, always)
+        built = build(draft)
         if built is not None:
             agreements.append(Agreement(built, agreement.kind, agreement.starts))
     return tuple(policies), tuple(agreements)
@@ -306,7 +360,11 @@ def build_policy_set(
     file and line order. Problems whose code starts with ``W`` are warnings.
     """
     collected = _Collected(
-        notifiers=None if notifiers is None else frozenset(notifiers),
+        notifiers=(
+            notifiers
+            if notifiers is None or isinstance(notifiers, frozenset)
+            else frozenset(notifiers)
+        ),
         conditions=None if conditions is None else MappingProxyType(dict(conditions)),
     )
     roots: list[tuple[YNode, FileContext]] = []
@@ -329,6 +387,9 @@ def build_policy_set(
         return None, problems
     calendars = {p.calendar.name: p.calendar for p in policies}
     calendars.update({a.policy.calendar.name: a.policy.calendar for a in agreements})
+    for policy in (*policies, *(a.policy for a in agreements)):
+        for cal_map in policy.maps:
+            calendars.update((c.name, c) for c in cal_map.calendars())
     calendars.update({name: entry[0] for name, entry in collected.calendars.items() if entry[0]})
     return (
         PolicySet(

@@ -18,6 +18,7 @@ from slaengine.policy.validate_metrics import (
     DraftMetric,
     choice,
     escalations_of,
+    goal_of,
     metric_rules,
     targets_of,
     warnings_of,
@@ -35,6 +36,7 @@ POLICY_KEYS = (
     "precision",
     "due_at_closing",
     "effective_from",
+    "goal",
     "metrics",
 )
 
@@ -113,6 +115,10 @@ def parse_policy(
             written = choice(ctx, body.entries[rule][1], rule)
             if written is not None:
                 policy_rules[rule] = written
+    if "goal" in body.entries:
+        policy_goal = goal_of(ctx, body.entries["goal"][1])
+        if policy_goal is not None:
+            policy_rules["goal"] = policy_goal
     if "effective_from" in body.entries:
         effective = instant(ctx, body.entries["effective_from"][1], "'effective_from'")
         if effective is not None:
@@ -151,6 +157,10 @@ def parse_policy(
             if "pause_when" in metric.entries:
                 pauses, conditions, _ok = pauses_of(ctx, metric.entries["pause_when"][1])
             rules = metric_rules(ctx, metric, kind, chosen, allowed)
+            if "goal" in metric.entries:
+                metric_goal = goal_of(ctx, metric.entries["goal"][1])
+                if metric_goal is not None:
+                    rules["goal"] = metric_goal
             metric_calendar = None
             if "calendar" in metric.entries:
                 metric_cal_name = ctx.text(metric.entries["calendar"][1], "'calendar'")
@@ -158,7 +168,10 @@ def parse_policy(
                     metric_calendar = (metric_cal_name, metric.entries["calendar"][1])
             alerts: list[AlertRule] | None = []
             if "warn_at" in metric.entries:
-                warnings = warnings_of(ctx, metric.entries["warn_at"][1])
+                # The shortest target in seconds, when every target is (working days are
+                # resolved with the calendar later).
+                shortest = min(targets.values()) if targets and min(targets.values()) > 0 else None
+                warnings = warnings_of(ctx, metric.entries["warn_at"][1], shortest)
                 alerts = None if warnings is None else [*warnings]
             if "escalations" in metric.entries:
                 escalations = escalations_of(ctx, metric.entries["escalations"][1])

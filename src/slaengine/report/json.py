@@ -63,7 +63,20 @@ def clock_to_dict(clock: ClockResult) -> dict[str, Any]:
 
 
 def _clock_dict(clock: ClockResult) -> dict[str, Any]:
-    out = {
+    out = _clock_fields(clock)
+    if clock.misses is not None:  # only under misses: per_customer_message
+        out["misses"] = clock.misses
+    # Only an agreement's clock, or one counted per group, says so: the customer SLA's
+    # clocks read as they always did.
+    if clock.agreement is not None:
+        out["agreement"] = clock.agreement
+    if clock.group is not None:
+        out["group"] = clock.group
+    return out
+
+
+def _clock_fields(clock: ClockResult) -> dict[str, Any]:
+    return {
         "metric": clock.metric,
         "instance": clock.instance,
         "state": clock.state,
@@ -84,13 +97,6 @@ def _clock_dict(clock: ClockResult) -> dict[str, Any]:
             for a in clock.alerts
         ],
     }
-    # Only an agreement's clock, or one counted per group, says so: the customer SLA's
-    # clocks read as they always did.
-    if clock.agreement is not None:
-        out["agreement"] = clock.agreement
-    if clock.group is not None:
-        out["group"] = clock.group
-    return out
 
 
 def ticket_to_dict(result: TicketResult) -> dict[str, Any]:
@@ -170,7 +176,9 @@ def _clock_json(clock: ClockResult) -> str:
         f'"calendar": {_string(clock.calendar)}, "pauses": [{pauses}], '
         f'"agent": {_text(clock.agent)}, "alerts": [{alerts}]'
     )
-    # An agreement's clock and one counted per group say so, as in clock_to_dict.
+    # Misses, an agreement's clock and one counted per group say so, as in clock_to_dict.
+    if clock.misses is not None:
+        text += f', "misses": {clock.misses}'
     if clock.agreement is not None:
         text += f', "agreement": {_string(clock.agreement)}'
     if clock.group is not None:
