@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from slaengine.calendar import format_utc
 from slaengine.engine import TicketResult
@@ -27,7 +27,7 @@ def _when(t: int | None) -> str | None:
     return None if t is None else format_utc(t)
 
 
-def ticket_rows(result: TicketResult) -> list[tuple[object, ...]]:
+def ticket_rows(result: TicketResult) -> list[Sequence[object]]:
     """The CSV rows of one ticket, values in :data:`COLUMNS` order (``None`` is empty).
 
     The values of :func:`~slaengine.report.json.ticket_to_dict` under those keys.
@@ -42,8 +42,10 @@ def ticket_rows(result: TicketResult) -> list[tuple[object, ...]]:
     )
     if not result.clocks:
         return [ticket + _NO_CLOCK]
+    # Lists, not tuples: a 20-value tuple is past CPython's tuple free lists, and a
+    # streamed evaluation's peak memory then grows with the tickets written.
     return [
-        (
+        [
             *ticket,
             clock.metric,
             clock.instance,
@@ -60,7 +62,7 @@ def ticket_rows(result: TicketResult) -> list[tuple[object, ...]]:
             clock.agent,
             clock.agreement,
             clock.group,
-        )
+        ]
         for clock in result.clocks
     ]
 
