@@ -450,7 +450,7 @@ TOP_KEYS = [
     "schema", "at", "timezone", "period", "by", "versions", "input", "overall", "by_channel",
     "by_priority", "by_policy", "by_group", "by_agent", "by_period", "by_channel_priority",
     "by_metric", "groups", "heatmaps", "histogram_edges", "worst_offenders", "scorecards",
-    "flow", "worst_breaches", "metric_labels",
+    "flow", "worst_breaches", "metric_labels", "goals",
 ]  # fmt: skip
 
 

@@ -14,6 +14,7 @@ import slaengine
 from slaengine.cli import main
 from slaengine.errors import PolicyError
 from slaengine.policy import fmt
+from slaengine.policy.calendar_maps import CalendarMap
 from slaengine.policy.fmt import FormatError, format_text
 from slaengine.policy.load import policy_files
 
@@ -55,7 +56,7 @@ def messy_copy(tmp_path: Path) -> Path:
 
 
 def test_every_case_has_an_input() -> None:
-    assert {"messy", "comments", "style", "whitespace", "markers"} <= set(CASES)
+    assert {"messy", "comments", "style", "whitespace", "markers", "calendar_goals"} <= set(CASES)
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -72,6 +73,12 @@ def test_formatting_is_idempotent(case: str) -> None:
     assert format_text(expected) == expected
 
 
+def _map_meaning(cal_map: CalendarMap) -> tuple[object, ...]:
+    entries = {value: calendar.name for value, calendar in cal_map.entries.items()}
+    return (cal_map.name, cal_map.source, cal_map.field, cal_map.value, entries,
+            cal_map.default.name)  # fmt: skip
+
+
 @pytest.mark.parametrize("case", CASES)
 def test_meaning_is_kept(case: str) -> None:
     """The formatted policies load to the same calendars, policies and targets."""
@@ -85,8 +92,10 @@ def test_meaning_is_kept(case: str) -> None:
     for old, new in zip(before.policies, after.policies, strict=True):
         assert new.description == old.description
         assert new.calendar.name == old.calendar.name
-        assert [(m.kind, m.targets, m.pause_when) for m in new.metrics] == [
-            (m.kind, m.targets, m.pause_when) for m in old.metrics
+        assert [_map_meaning(m) for m in new.maps] == [_map_meaning(m) for m in old.maps]
+        assert new.goal == old.goal
+        assert [(m.kind, m.targets, m.pause_when, m.goal) for m in new.metrics] == [
+            (m.kind, m.targets, m.pause_when, m.goal) for m in old.metrics
         ]
     assert after.status_map == before.status_map
 

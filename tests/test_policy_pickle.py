@@ -63,11 +63,34 @@ def _figures(policies: PolicySet, timelines: list[Timeline]) -> list[dict[str, o
     return [ticket_to_dict(result) for result in evaluate(policies, timelines, NOW)]
 
 
-CASES = [path.relative_to(ROOT).as_posix() for path in POLICY_DIRS] + list(PRESETS)
+MAPPED_POLICY = """\
+version: 1
+calendars:
+  office:
+    timezone: Europe/Berlin
+    hours: {mon-fri: ["09:00-17:00"]}
+  late:
+    timezone: America/New_York
+    hours: {mon-sat: ["08:00-20:00"]}
+calendar_maps:
+  by-group:
+    by: group
+    map: {technical: late}             # a group of the synthetic desk
+    default: office
+policies:
+  - name: desk
+    calendar: by-group
+    metrics:
+      first_response: {targets: 4h}
+      resolution: {targets: 24h, pause_when: [pending]}
+"""
+CASES = [path.relative_to(ROOT).as_posix() for path in POLICY_DIRS] + [*PRESETS, "calendar map"]
 
 
 def _load(case: str) -> PolicySet:
     """A shipped policy directory, or a policy under the named semantics preset."""
+    if case == "calendar map":
+        return slaengine.loads_policies(MAPPED_POLICY, "map.yaml")
     if case in PRESETS:
         return slaengine.loads_policies(PRESET_POLICY.replace("{preset}", case), "preset.yaml")
     return slaengine.load_policies(ROOT / case)

@@ -105,6 +105,29 @@ calendars:
 policies:
   - {name: p, calendar: c, metrics: {resolution: {targets: 8h, calendar: d}}}
 """,
+    "calendar-maps": """
+calendars:
+  berlin: {timezone: Europe/Berlin, hours: {mon-fri: ["09:00-17:00"]}}
+calendar_maps:
+  by-region:
+    description: region to calendar
+    by: {field: region}
+    map: {emea: berlin, amer: 24x7, 1: berlin}
+    default: berlin
+    value: current
+  by-group: {by: group, map: {tier2: berlin}, default: 24x7}
+policies:
+  - {name: p, calendar: by-region, metrics: {resolution: {targets: 8h, calendar: by-group}}}
+""",
+    "goals": """
+policies:
+  - name: p
+    goal: 99.5%
+    metrics:
+      first_response: {targets: 1h, goal: 100%}
+      resolution: {targets: 8h, goal: " 0.01 %"}
+      next_response: {targets: 8h}
+""",
     "durations": """
 policies:
   - name: p
@@ -194,6 +217,26 @@ REJECTED = {
     "missing name": ("E102", POL.replace("  - name: p\n    metrics", "  - metrics")),
     "missing targets": ("E102", _metric("{pause_when: [pending]}")),
     "missing timezone": ("E102", _calendar("{hours: {mon: [09:00-17:00]}}")),
+    "goal over 100%": ("E220", _metric("{targets: 1h, goal: 100.5%}")),
+    "goal of 0%": ("E220", _metric("{targets: 1h, goal: 0%}")),
+    "goal without percent": ("E220", _metric("{targets: 1h, goal: 95}")),
+    "policy goal over 100%": ("E220", _policy_with("goal: 101%")),
+    "unknown calendar map key": (
+        "E101",
+        "calendar_maps:\n  m: {by: group, map: {a: 24x7}, default: 24x7, from: x}\n" + POL,
+    ),
+    "calendar map missing default": (
+        "E102",
+        "calendar_maps:\n  m: {by: group, map: {a: 24x7}}\n" + POL,
+    ),
+    "calendar map by unknown": (
+        "E219",
+        "calendar_maps:\n  m: {by: region, map: {a: 24x7}, default: 24x7}\n" + POL,
+    ),
+    "calendar map value unknown": (
+        "E219",
+        "calendar_maps:\n  m: {by: group, map: {a: 24x7}, default: 24x7, value: last}\n" + POL,
+    ),
     "empty metrics": ("E102", POL.replace("\n      first_response: {targets: 1h}", " {}")),
     "no policies": ("E102", "version: 1\n"),
     "empty channel list": ("E210", _policy_with("match: {channel: []}")),

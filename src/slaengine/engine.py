@@ -60,6 +60,9 @@ def evaluate_timeline(
         events = events[: bisect_right(events, now, key=_AT)]
     state = timeline.state_at(now)
     policy = policies.select(state)
+    if policy is not None and policy.maps:
+        # Calendars chosen per ticket (calendar maps): resolved once, shared through a cache.
+        policy = policy.for_ticket(events, state)
     clocks = tuple(run_clocks(events, policy, now, segments)) if policy is not None else ()
     return TicketResult(timeline.ticket, state, policy, clocks)
 

@@ -11,7 +11,7 @@ engine's alone: this package only reads their record. No I/O, no wall clock.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from slaengine.clock_walk import opening_event
 from slaengine.clocks import ClockResult
@@ -151,7 +151,12 @@ def explain_ticket(policies: PolicySet, timeline: Timeline, now: int) -> Explana
     if result.policy is not None:
         policy = result.policy
         for metric in policy.metrics:
-            calendars.append((definition_name(metric), calendar_info(metric.calendar)))
+            info = calendar_info(metric.calendar)
+            choice = metric.calendar_choice
+            if choice is not None:
+                value = choice.map.value_of(used, result.state)
+                info = replace(info, chosen_by=choice.describe(value))
+            calendars.append((definition_name(metric), info))
         for clock in result.clocks:
             metric = _metric_policy(policy, clock.metric)
             clocks.append(explain_clock(clock, metric, used, now, policy))

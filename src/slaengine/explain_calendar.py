@@ -19,6 +19,7 @@ class CalendarInfo:
     hours: tuple[str, ...]  # "mon-fri 09:00-17:00", ...; ("always open",) for 24x7
     holiday_countries: tuple[str, ...]  # "DE-BE", "US"
     holiday_dates: tuple[str, ...]  # "2025-12-24", ...
+    chosen_by: str | None = None  # the calendar map entry that chose it for the ticket
 
 
 def _clock_time(minutes: int) -> str:

@@ -47,6 +47,8 @@ STANDARD_VIEWS: Final[tuple[tuple[str, ...], ...]] = (
     *((d,) for d in DIMENSIONS),
     ("channel", "priority"),
 )
+#: Views kept only when policies set attainment goals (slaengine.audit.goals).
+GOAL_VIEWS: Final[tuple[tuple[str, ...], ...]] = (("policy", "period"), ("policy", "group"))
 HOURS_OF_WEEK: Final = 7 * 24
 #: Breached clocks kept per metric for the drill-down: the worst (most overdue) first.
 WORST_BREACHES: Final = 10
@@ -532,17 +534,22 @@ def _events_until(timeline: Timeline, now: int) -> int:
     return sum(1 for event in events if event.at <= now)
 
 
-def views_for(by: Sequence[str]) -> tuple[tuple[str, ...], ...]:
-    """The standard views plus the ``--by`` combination when it is not one of them.
+def views_for(by: Sequence[str], goals: bool = False) -> tuple[tuple[str, ...], ...]:
+    """The standard views plus the ``--by`` combination when it is not one of them, and
+    with ``goals`` the views attainment goals are reported by.
 
     ``metric`` is no view of its own: the report splits each group by metric.
     """
     chosen = tuple(d for d in by if d != METRIC)
-    return STANDARD_VIEWS if chosen in STANDARD_VIEWS else (*STANDARD_VIEWS, chosen)
+    views = STANDARD_VIEWS if chosen in STANDARD_VIEWS else (*STANDARD_VIEWS, chosen)
+    if goals:
+        views += tuple(view for view in GOAL_VIEWS if view not in views)
+    return views
 
 
 __all__ = [
     "DIMENSIONS",
+    "GOAL_VIEWS",
     "HOURS_OF_WEEK",
     "METRIC",
     "NONE",

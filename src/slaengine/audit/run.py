@@ -56,6 +56,7 @@ class AuditOptions:
     zone: str = "UTC"
     period: str = "week"
     by: tuple[str, ...] = ("channel", "priority")
+    goals: bool = False  # keep the views attainment goals are reported by
 
 
 @dataclass(slots=True)
@@ -129,7 +130,9 @@ def audit_timelines(
 
 def empty_audit(options: AuditOptions) -> AuditAccumulator:
     """An accumulator with nothing in it yet, for ``options``' period and views."""
-    return AuditAccumulator(LocalBuckets(options.zone, options.period), views_for(options.by))
+    return AuditAccumulator(
+        LocalBuckets(options.zone, options.period), views_for(options.by, options.goals)
+    )
 
 
 @dataclass(slots=True)

@@ -15,6 +15,7 @@ import structlog
 from rich.console import Console
 
 from slaengine.audit import PERIODS, AuditOptions, audit_file, parse_dimensions
+from slaengine.audit.goals import policy_goals
 from slaengine.audit.periods import zone_of
 from slaengine.batches import partition_count
 from slaengine.cli._options import (
@@ -34,6 +35,7 @@ from slaengine.errors import UserError
 from slaengine.inputs import source_name
 from slaengine.metric_names import labels_of
 from slaengine.report.audit import audit_renderable, audit_to_dict
+from slaengine.report.goals import goal_csv
 from slaengine.report.terminal import fitted_width, terminal_console
 
 
@@ -68,6 +70,11 @@ def register(commands: Any) -> None:
     )
     parser.add_argument("--json", action="store_true", help="print the audit as JSON")
     parser.add_argument("--breaches", metavar="FILE", help="write every breached clock as CSV")
+    parser.add_argument(
+        "--goals",
+        metavar="FILE",
+        help="write attainment against the policies' goals as CSV (overall, per period, per group)",
+    )
     add_rejects(parser)
     add_scheduler(parser)
     parser.add_argument(
@@ -141,6 +148,14 @@ def _write_html(path: str, doc: dict[str, Any], policies: list[str]) -> None:
         raise UserError(f"--html: cannot write {path}: {exc.strerror or exc}") from None
 
 
+def _write_text(path: str, text: str, option: str) -> None:
+    try:
+        with open(path, "w", encoding="utf-8", newline="") as out:
+            out.write(text)
+    except OSError as exc:
+        raise UserError(f"{option}: cannot write {path}: {exc.strerror or exc}") from None
+
+
 def run(args: argparse.Namespace) -> int:
     """Load, audit, print; returns 1 when some events were unusable."""
     log = structlog.get_logger("slaengine.audit")
@@ -154,7 +169,8 @@ def run(args: argparse.Namespace) -> int:
     if args.events != "-" and not os.path.exists(args.events):
         raise UserError(f"--events: cannot read {args.events}: no such file")
     policies = load_command_policies(*args.policies)
-    options = AuditOptions(now=now, zone=args.tz, period=args.period, by=by)
+    goals = policy_goals(policies)
+    options = AuditOptions(now=now, zone=args.tz, period=args.period, by=by, goals=bool(goals))
     started = time.perf_counter()
     show = sys.stderr.isatty()
     total = partition_count(args.events)
@@ -183,7 +199,13 @@ def run(args: argparse.Namespace) -> int:
         seconds=round(time.perf_counter() - started, 3),
     )
     doc = audit_to_dict(
-        audit, batch, source=source_name(args.events), now=now, by=by, labels=labels_of(policies)
+        audit,
+        batch,
+        source=source_name(args.events),
+        now=now,
+        by=by,
+        labels=labels_of(policies),
+        goals=goals,
     )
     if args.json:
         sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
@@ -192,6 +214,8 @@ def run(args: argparse.Namespace) -> int:
         console.print(audit_renderable(doc, fitted_width(console)))
     if args.html:
         _write_html(args.html, doc, [policy.name for policy in policies.policies])
+    if args.goals:
+        _write_text(args.goals, goal_csv(doc["goals"]), "--goals")
     # The terminal summary and the JSON document already count duplicates.
     report_problems(batch.problems, args.rejects)
     return 1 if batch.problems else 0

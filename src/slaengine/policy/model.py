@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
 from slaengine.actions import Action
 from slaengine.calendar import BusinessCalendar
+from slaengine.policy.calendar_maps import CalendarChoice, CalendarMap
 from slaengine.policy.definition import MetricDefinition, StateCondition, builtin_definition
 from slaengine.readonly import ReadOnlyMap
 from slaengine.spikes import SpikeRule
-from slaengine.timeline import TicketState
+from slaengine.timeline import Event, TicketState
 from slaengine.vocabulary import MetricKind
 
 FIRST_RESPONSE: Final = MetricKind.FIRST_RESPONSE
@@ -267,6 +268,13 @@ class MetricPolicy:
     # Conditions on tags, group, fields... that pause the clock while one holds.
     pause_conditions: tuple[StateCondition, ...] = ()
     custom: MetricDefinition | None = None
+    # A calendar map that chooses ``calendar`` per ticket (``calendar`` is then its default).
+    calendar_map: CalendarMap | None = None
+    # On a policy resolved for one ticket: the map entry that chose ``calendar``.
+    calendar_choice: CalendarChoice | None = field(default=None, compare=False)
+    # Attainment goal: the share of clocks to meet, in hundredths of a percent (9500: 95%);
+    # the metric's own, else the policy's. Read by audits and reports, not by the clocks.
+    goal: int | None = None
     definition: MetricDefinition = field(init=False, compare=False, repr=False)
     # True when a solve meets the metric (resolution); read per clock measured.
     solve_fulfils: bool = field(init=False, compare=False, repr=False)
@@ -327,9 +335,19 @@ class Policy:
     due_at_closing: str = CLOSING
     # Policy versioning: tickets created before this instant skip the policy.
     effective_from: int | None = None
+    # Attainment goal for every metric without its own, in hundredths of a percent.
+    goal: int | None = None
+    # A calendar map that chooses ``calendar`` per ticket (``calendar`` is then its default).
+    calendar_map: CalendarMap | None = None
+    # On a policy resolved for one ticket: the map entry that chose ``calendar``.
+    calendar_choice: CalendarChoice | None = field(default=None, compare=False)
     # True when a clock rule of the policy or one of its metrics is not the default;
     # the clocks take their plain (fast) path otherwise. Computed, not given.
     has_rules: bool = field(init=False, compare=False, repr=False)
+    # The calendar maps of the policy and its metrics, in order; empty for most policies.
+    maps: tuple[CalendarMap, ...] = field(init=False, compare=False, repr=False)
+    # Policies resolved for tickets, by the map entries chosen (bounded by the maps' sizes).
+    _resolved: dict[tuple[str | None, ...], Policy] = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(
@@ -338,6 +356,49 @@ class Policy:
             self.precision != SECONDS
             or self.due_at_closing != CLOSING
             or any(metric.has_rules for metric in self.metrics),
+        )
+        maps: dict[str, CalendarMap] = {}
+        for cal_map in (self.calendar_map, *(m.calendar_map for m in self.metrics)):
+            if cal_map is not None:
+                maps.setdefault(cal_map.name, cal_map)
+        object.__setattr__(self, "maps", tuple(maps.values()))
+        object.__setattr__(self, "_resolved", {})
+
+    def for_ticket(self, events: Sequence[Event], state: TicketState) -> Policy:
+        """This policy with the calendars its calendar maps choose for the ticket.
+
+        The policy itself when it uses no map. Each map is read once per ticket; the
+        resolved policy is cached per combination of entries chosen, so tickets share it.
+        """
+        if not self.maps:
+            return self
+        keys = tuple(cal_map.choose(events, state) for cal_map in self.maps)
+        resolved = self._resolved.get(keys)
+        if resolved is None:
+            resolved = self._resolve(dict(zip((m.name for m in self.maps), keys, strict=True)))
+            self._resolved[keys] = resolved
+        return resolved
+
+    def _resolve(self, keys: Mapping[str, str | None]) -> Policy:
+        def choice(cal_map: CalendarMap | None) -> CalendarChoice | None:
+            return None if cal_map is None else CalendarChoice(cal_map, keys[cal_map.name])
+
+        metrics = []
+        for metric in self.metrics:
+            chosen = choice(metric.calendar_map)
+            if chosen is None:
+                metrics.append(metric)
+                continue
+            metrics.append(
+                replace(metric, calendar=chosen.calendar, calendar_map=None, calendar_choice=chosen)
+            )
+        chosen = choice(self.calendar_map)
+        return replace(
+            self,
+            calendar=self.calendar if chosen is None else chosen.calendar,
+            metrics=tuple(metrics),
+            calendar_map=None,
+            calendar_choice=chosen,
         )
 
     def applies_to(self, ticket: TicketState) -> bool:
@@ -408,6 +469,8 @@ __all__ = [
     "WARNING",
     "WHEN_SOLVED",
     "AlertRule",
+    "CalendarChoice",
+    "CalendarMap",
     "Condition",
     "Location",
     "Match",

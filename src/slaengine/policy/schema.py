@@ -25,6 +25,7 @@ from slaengine.policy.schema_metrics import (
     condition_schema,
     defined_metric_schema,
     definition_schema,
+    goal_schema,
 )
 
 _WEEKDAYS: Final = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -286,6 +287,43 @@ def _spike() -> dict[str, Any]:
     }
 
 
+def _calendar_map() -> dict[str, Any]:
+    return {
+        "description": "Chooses a ticket's calendar (and time zone) from its group, customer "
+        "or a custom field; policies and metrics name it where they name a calendar.",
+        "type": "object",
+        "additionalProperties": False,
+        "required": ["by", "map", "default"],
+        "properties": {
+            "by": {
+                "description": "Where the value comes from: group, customer or {field: NAME}.",
+                "oneOf": [
+                    {"enum": ["group", "customer"]},
+                    {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "required": ["field"],
+                        "properties": {"field": _text("Name of the custom field.")},
+                    },
+                ],
+            },
+            "map": {
+                "description": "Value -> calendar name (from 'calendars' or 24x7).",
+                "type": "object",
+                "minProperties": 1,
+                "additionalProperties": {"type": ["string", "number"]},
+            },
+            "default": _text("Calendar for a ticket without a value, or one not in the map."),
+            "value": _choice(
+                "first: the value the ticket had first (at creation, or first set later); "
+                "current: the value at the evaluation instant.",
+                ("first", "current"),
+            ),
+            "description": _text("Free text for people."),
+        },
+    }
+
+
 def _policy() -> dict[str, Any]:
     return {
         "description": "An SLA policy: which tickets it covers and its targets.",
@@ -300,7 +338,8 @@ def _policy() -> dict[str, Any]:
                 "description": "Which tickets the policy covers; none: every ticket.",
             },
             "calendar": _text(
-                "Calendar name (from 'calendars' or the built-in 24x7); default 24x7."
+                "Calendar name (from 'calendars' or the built-in 24x7) or the name of a "
+                "calendar map; default 24x7."
             ),
             "bot_replies_count": {
                 "description": "true: public bot messages fulfil response metrics. Default false.",
@@ -317,6 +356,7 @@ def _policy() -> dict[str, Any]:
                 "A due instant exactly at closing time is shown as it, or as the next opening.",
                 ("closing", "next_opening"),
             ),
+            "goal": goal_schema("Attainment goal of every metric of the policy without its own."),
             "effective_from": {
                 "description": "Tickets created before this timestamp skip the policy "
                 "(policy versions).",
@@ -361,6 +401,7 @@ def policy_schema() -> dict[str, Any]:
         "anyOf": [
             {"required": ["policies"]},
             {"required": ["calendars"]},
+            {"required": ["calendar_maps"]},
             {"required": ["spikes"]},
             {"required": ["metrics"]},
         ],
@@ -400,6 +441,12 @@ def policy_schema() -> dict[str, Any]:
                 "propertyNames": {"not": {"const": "24x7"}},
                 "additionalProperties": {"$ref": "#/$defs/calendar"},
             },
+            "calendar_maps": {
+                "description": "Named maps choosing each ticket's calendar from its group, "
+                "customer or a custom field.",
+                "type": "object",
+                "additionalProperties": {"$ref": "#/$defs/calendar_map"},
+            },
             "policies": {
                 "description": "Policies in order: the first whose match holds applies.",
                 "type": "array",
@@ -425,6 +472,7 @@ def policy_schema() -> dict[str, Any]:
             "duration": _duration(),
             "target": _target(),
             "calendar": _calendar(),
+            "calendar_map": _calendar_map(),
             "match": _match(),
             "policy": _policy(),
             "condition": condition_schema(),

@@ -107,7 +107,10 @@ def _metric(kind: str, what: str) -> dict[str, Any]:
                 "The clock is paused while the ticket's status is one of these, or one of "
                 "these conditions holds."
             ),
-            "calendar": _text("Calendar of this metric; default: the policy's calendar."),
+            "calendar": _text(
+                "Calendar (or calendar map) of this metric; default: the policy's calendar."
+            ),
+            "goal": goal_schema("Attainment goal of this metric; default: the policy's goal."),
             "warn_at": _one_or_many(
                 {
                     "description": "A warning: a share of the target, or {at, notify}.",
@@ -197,6 +200,19 @@ def _actions() -> dict[str, Any]:
         ],
     }
     return _one_or_many(action, "What the helpdesk does to the ticket at this point.")
+
+
+# A goal: above 0% and at most 100%, up to two decimals (check tells 0% and 100.5% apart).
+GOAL_PATTERN: Final = r"^\s*(?!0*(?:\.0*)?\s*%)(?:100(?:\.0{1,2})?|\d{1,2}(?:\.\d{1,2})?)\s*%\s*$"
+
+
+def goal_schema(description: str) -> dict[str, Any]:
+    """An attainment goal like ``95%`` or ``99.5%``."""
+    return {
+        "description": description + " The share of clocks to meet, like 95% or 99.5%.",
+        "type": "string",
+        "pattern": GOAL_PATTERN,
+    }
 
 
 def _notify() -> dict[str, Any]:
@@ -313,4 +329,5 @@ __all__ = [
     "condition_schema",
     "defined_metric_schema",
     "definition_schema",
+    "goal_schema",
 ]

@@ -13,9 +13,11 @@ from types import MappingProxyType
 
 from slaengine.calendar import AlwaysOpen, BusinessCalendar
 from slaengine.errors import Problem
+from slaengine.policy.calendar_maps import CalendarMap
 from slaengine.policy.model import Condition, MetricPolicy, Policy, PolicySet
 from slaengine.policy.nodes import FileContext, describe
 from slaengine.policy.source import YMap, YNode, YScalar, YSeq
+from slaengine.policy.validate_calendar_maps import DraftMap, parse_calendar_map, resolve_map
 from slaengine.policy.validate_calendars import parse_calendar
 from slaengine.policy.validate_definitions import Defined, definitions_of
 from slaengine.policy.validate_policy import Draft, parse_policy
@@ -26,7 +28,7 @@ from slaengine.spikes import SpikeRule
 from slaengine.timeline import STATUSES
 
 ALWAYS_OPEN = "24x7"
-TOP_KEYS = ("version", "calendars", "metrics", "policies", "statuses", "spikes")
+TOP_KEYS = ("version", "calendars", "calendar_maps", "metrics", "policies", "statuses", "spikes")
 
 
 @dataclass(slots=True)
@@ -37,6 +39,7 @@ class _Collected:
         default_factory=dict
     )
     drafts: list[Draft] = field(default_factory=list)
+    maps: dict[str, DraftMap] = field(default_factory=dict)  # calendar maps by name
     status_map: dict[str, str] = field(default_factory=dict)
     spikes: list[SpikeRule] = field(default_factory=list)
     spike_names: dict[str, YNode] = field(default_factory=dict)
@@ -88,9 +91,11 @@ def _file(root: YNode, ctx: FileContext, collected: _Collected) -> None:
                     )
                     continue
                 collected.calendars[name] = (parse_calendar(ctx, name, key, value), ctx, key)
+        if "calendar_maps" in body.entries:
+            _calendar_maps(ctx, body.entries["calendar_maps"][1], collected)
         policies_node = body.entries.get("policies")
         if policies_node is None:
-            if not {"calendars", "spikes", "metrics"} & body.entries.keys():
+            if not {"calendars", "calendar_maps", "spikes", "metrics"} & body.entries.keys():
                 ctx.report(body, "E102", "the policy file has no 'policies' list")
         elif isinstance(policies_node[1], YSeq):
             defined = {name: entry[0] for name, entry in collected.defined.items()}
@@ -104,6 +109,20 @@ def _file(root: YNode, ctx: FileContext, collected: _Collected) -> None:
                 "E103",
                 f"'policies' must be a list, got {describe(policies_node[1])}",
             )
+
+
+def _calendar_maps(ctx: FileContext, node: YNode, collected: _Collected) -> None:
+    maps = ctx.mapping(node, "'calendar_maps'")
+    for name, (key, value) in maps.entries.items() if maps else ():
+        first = collected.maps.get(name)
+        if first is not None:
+            ctx.report(
+                key,
+                "E104",
+                f"calendar map '{name}' is already defined at {first.ctx.source}:{first.key.line}",
+            )
+            continue
+        collected.maps[name] = parse_calendar_map(ctx, name, key, value)
 
 
 def _status_map(ctx: FileContext, node: YNode, status_map: dict[str, str]) -> None:
@@ -136,21 +155,42 @@ def _resolve(collected: _Collected, extra: Mapping[str, BusinessCalendar]) -> tu
     calendars.update({name: entry[0] for name, entry in collected.calendars.items()})
     known = list(calendars)
 
-    def lookup(
-        ref: tuple[str, YNode] | None, ctx: FileContext, default: BusinessCalendar
-    ) -> BusinessCalendar | None:
-        if ref is None:
-            return default
+    def calendar(ref: tuple[str, YNode], ctx: FileContext) -> BusinessCalendar | None:
         name, node = ref
         if name not in calendars:
+            maps = [m for m in collected.maps if m not in calendars]
             ctx.report(
                 node,
                 "E301",
                 f"unknown calendar '{name}'; expected one of "
-                f"{', '.join(known)}{did_you_mean(name, known)}",
+                f"{', '.join(known + maps)}{did_you_mean(name, known + maps)}",
             )
             return None
         return calendars[name]  # None when the calendar itself was broken (already reported)
+
+    maps: dict[str, CalendarMap | None] = {}
+    for name, draft_map in collected.maps.items():
+        if name in calendars:
+            draft_map.ctx.report(
+                draft_map.key,
+                "E104",
+                f"'{name}' is already the name of a calendar; a calendar map needs its own name",
+            )
+        maps[name] = resolve_map(draft_map, calendar)
+
+    def lookup(
+        ref: tuple[str, YNode] | None,
+        ctx: FileContext,
+        default: tuple[BusinessCalendar, CalendarMap | None],
+    ) -> tuple[BusinessCalendar, CalendarMap | None] | None:
+        """A calendar, or a calendar map's default with the map; None when broken."""
+        if ref is None:
+            return default
+        if ref[0] in maps and ref[0] not in calendars:
+            cal_map = maps[ref[0]]
+            return None if cal_map is None else (cal_map.default, cal_map)
+        found = calendar(ref, ctx)
+        return None if found is None else (found, None)
 
     policies: list[Policy] = []
     names: dict[str, Draft] = {}
@@ -181,11 +221,12 @@ def _resolve(collected: _Collected, extra: Mapping[str, BusinessCalendar]) -> tu
             and catch_all is None
         ):
             catch_all = draft
-        policy_calendar = lookup(draft.calendar_ref, ctx, always)
+        policy_ref = lookup(draft.calendar_ref, ctx, (always, None))
         metrics: list[MetricPolicy] = []
-        complete = draft.match is not None and policy_calendar is not None
+        complete = draft.match is not None and policy_ref is not None
         for draft_metric in draft.metrics:
-            metric_calendar = lookup(draft_metric.calendar_ref, ctx, policy_calendar or always)
+            metric_ref = lookup(draft_metric.calendar_ref, ctx, policy_ref or (always, None))
+            metric_calendar, metric_map = metric_ref or (None, None)
             targets = draft_metric.targets
             definition = draft_metric.definition
             if (
@@ -198,18 +239,30 @@ def _resolve(collected: _Collected, extra: Mapping[str, BusinessCalendar]) -> tu
                 continue
             if any(seconds < 0 for seconds in targets.values()):
                 day = metric_calendar.working_day()
+                if metric_map is not None and any(
+                    c.working_day() != day for c in metric_map.calendars()
+                ):
+                    # One target for every calendar the map may choose: equal days only.
+                    day = None
                 if day is None:
                     ctx.report(
                         draft_metric.key,
                         "E215",
                         f"working-day targets of {draft_metric.kind} need a calendar whose open "
-                        f"days are all equally long; calendar '{metric_calendar.name}' is not; "
-                        "write hours instead",
+                        f"days are all equally long; "
+                        + (
+                            f"the calendars of map '{metric_map.name}' differ"
+                            if metric_map is not None
+                            else f"calendar '{metric_calendar.name}' is not"
+                        )
+                        + "; write hours instead",
                     )
                     complete = False
                     continue
                 targets = {p: -s * day if s < 0 else s for p, s in targets.items()}
             rules = dict(draft_metric.rules)
+            if "goal" not in rules and "goal" in draft.rules:
+                rules["goal"] = draft.rules["goal"]  # the policy's goal, for each metric
             pauses, conditions = draft_metric.pauses, draft_metric.conditions
             if definition is not None:
                 # A defined metric: its own pauses join the policy's; solve and reopen
@@ -228,19 +281,21 @@ def _resolve(collected: _Collected, extra: Mapping[str, BusinessCalendar]) -> tu
                     **rules,
                     pause_conditions=conditions,
                     custom=definition,
+                    calendar_map=metric_map,
                 )
             )
-        if complete and draft.match is not None and policy_calendar is not None:
+        if complete and draft.match is not None and policy_ref is not None:
             policies.append(
                 Policy(
                     draft.name,
                     draft.match,
-                    policy_calendar,
+                    policy_ref[0],
                     tuple(metrics),
                     draft.bot_replies_count,
                     draft.description,
                     ctx.location(draft.node),
                     **draft.rules,
+                    calendar_map=policy_ref[1],
                 )
             )
     return tuple(policies)
@@ -285,6 +340,9 @@ def build_policy_set(
     if any(p.code.startswith("E") for p in problems):
         return None, problems
     calendars = {p.calendar.name: p.calendar for p in policies}
+    for policy in policies:
+        for cal_map in policy.maps:
+            calendars.update((c.name, c) for c in cal_map.calendars())
     calendars.update({name: entry[0] for name, entry in collected.calendars.items() if entry[0]})
     return (
         PolicySet(

@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Final
 
 from slaengine.actions import Action
 from slaengine.durations import parse_duration, parse_working_days
@@ -51,6 +51,7 @@ METRIC_KEYS = (
     "when_solved",
     "on_reopen",
     "hide_when",
+    "goal",
 )
 # The metrics each clock rule applies to (E213 for any other).
 RULE_METRICS: Mapping[str, frozenset[str]] = MappingProxyType(
@@ -253,6 +254,30 @@ def warnings_of(ctx: FileContext, node: YNode) -> list[AlertRule] | None:
     ]
 
 
+_GOAL: Final = re.compile(r"^\s*(\d{1,3})(?:\.(\d{1,2}))?\s*%\s*$")
+
+
+def goal_of(ctx: FileContext, node: YNode) -> int | None:
+    """An attainment goal like ``95%`` or ``99.5%``, in hundredths of a percent (E220)."""
+    text = node.text if isinstance(node, YScalar) and isinstance(node.value, str) else ""
+    found = _GOAL.match(text)
+    value = None
+    if found is not None:
+        value = int(found.group(1)) * 100 + int((found.group(2) or "0").ljust(2, "0"))
+    if value is not None and value > 10000:
+        ctx.report(node, "E220", f"a goal cannot be over 100%; got {describe(node)}")
+        return None
+    if value is None or value == 0:
+        ctx.report(
+            node,
+            "E220",
+            "a goal is the share of clocks to meet, like 95% or 99.5% (above 0%, at most "
+            f"100%, up to 2 decimals); got {describe(node)}",
+        )
+        return None
+    return value
+
+
 def escalations_of(ctx: FileContext, node: YNode) -> list[AlertRule] | None:
     """``escalations: [{after: 0m, notify: [...]}, {after: 2h, ...}]`` in increasing order."""
     items = node.items if isinstance(node, YSeq) else [node]
@@ -368,6 +393,7 @@ __all__ = [
     "DraftMetric",
     "choice",
     "escalations_of",
+    "goal_of",
     "metric_rules",
     "statuses",
     "targets_of",

@@ -18,6 +18,7 @@ from slaengine.policy.validate_metrics import (
     DraftMetric,
     choice,
     escalations_of,
+    goal_of,
     metric_rules,
     targets_of,
     warnings_of,
@@ -35,6 +36,7 @@ POLICY_KEYS = (
     "precision",
     "due_at_closing",
     "effective_from",
+    "goal",
     "metrics",
 )
 
@@ -109,6 +111,10 @@ def parse_policy(
             written = choice(ctx, body.entries[rule][1], rule)
             if written is not None:
                 policy_rules[rule] = written
+    if "goal" in body.entries:
+        policy_goal = goal_of(ctx, body.entries["goal"][1])
+        if policy_goal is not None:
+            policy_rules["goal"] = policy_goal
     if "effective_from" in body.entries:
         effective = instant(ctx, body.entries["effective_from"][1], "'effective_from'")
         if effective is not None:
@@ -147,6 +153,10 @@ def parse_policy(
             if "pause_when" in metric.entries:
                 pauses, conditions, _ok = pauses_of(ctx, metric.entries["pause_when"][1])
             rules = metric_rules(ctx, metric, kind, chosen, allowed)
+            if "goal" in metric.entries:
+                metric_goal = goal_of(ctx, metric.entries["goal"][1])
+                if metric_goal is not None:
+                    rules["goal"] = metric_goal
             metric_calendar = None
             if "calendar" in metric.entries:
                 metric_cal_name = ctx.text(metric.entries["calendar"][1], "'calendar'")

@@ -15,12 +15,14 @@ from rich.table import Table
 from rich.text import Text
 
 from slaengine.audit.accumulator import METRIC, AuditAccumulator, BreachRecord, GroupStats
+from slaengine.audit.goals import Goals, goal_rows
 from slaengine.audit.kpis import group_kpis, metric_rows
 from slaengine.audit.periods import WEEKDAYS
 from slaengine.audit.stats import BUCKET_EDGES
 from slaengine.batches import BatchResult
 from slaengine.calendar import format_utc
 from slaengine.metric_names import Labels, ordered_metrics
+from slaengine.report.goals import goal_tables
 from slaengine.report.labels import metric_label, readable_duration
 from slaengine.report.scorecards import (
     none_note,
@@ -106,11 +108,14 @@ def audit_to_dict(
     now: int,
     by: Sequence[str],
     labels: Labels | None = None,
+    goals: Goals | None = None,
 ) -> dict[str, Any]:
     """The whole audit as a JSON-ready dict with stable keys (see ``docs/kpis.md``).
 
     ``labels`` are the metric labels the policies' definitions give (see
     :func:`slaengine.metric_names.labels_of`); ``metric_labels`` names every metric.
+    ``goals`` are the policies' attainment goals (:func:`slaengine.audit.goals.policy_goals`);
+    the audit must then keep the goal views (``AuditOptions(goals=True)``).
     """
     buckets = audit.buckets
     overall = audit.view(()).get((), GroupStats())
@@ -154,6 +159,7 @@ def audit_to_dict(
     }
     named = ordered_metrics([*doc["overall"]["metrics"], *doc["worst_breaches"]])
     doc["metric_labels"] = {metric: metric_label(metric, labels) for metric in named}
+    doc["goals"] = goal_rows(audit, goals or {})
     return doc
 
 
@@ -403,6 +409,12 @@ def audit_renderable(doc: dict[str, Any], width: int | None = None) -> Group:
         _response_table(doc["by_channel"], width),
         _compliance_table(f"Trend by {doc['period']}", "Period", doc["by_period"], width),
         _worst_table(doc, width),
+        # Attainment against goals, when a policy sets one.
+        *(
+            goal_tables(doc["goals"], doc["period"], width, doc.get("metric_labels"))
+            if doc.get("goals")
+            else ()
+        ),
     ]
     # Alone, agent or group is its scorecard; with other dimensions, its table too.
     shown_alone = (["channel"], ["priority"], ["period"], ["metric"], ["agent"], ["group"])

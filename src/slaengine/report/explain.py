@@ -50,6 +50,8 @@ def _calendar_dict(info: CalendarInfo) -> dict[str, Any]:
         "timezone": info.timezone,
         "hours": list(info.hours),
         "holidays": {"countries": list(info.holiday_countries), "dates": list(info.holiday_dates)},
+        # Only for calendars a calendar map chose, so other explanations keep their shape.
+        **({"chosen_by": info.chosen_by} if info.chosen_by else {}),
     }
 
 
@@ -244,18 +246,23 @@ def _selection(explanation: Explanation, when: Callable[[int], str]) -> Renderab
 
 def _calendars(explanation: Explanation) -> Table:
     table = Table(title="Calendars", title_justify="left", header_style="bold")
-    for column in ("Metric", "Calendar", "Time zone", "Hours", "Holidays"):
+    chosen = any(info.chosen_by for _, info in explanation.calendars)
+    columns = ("Metric", "Calendar", "Time zone", "Hours", "Holidays")
+    for column in (*columns, "Chosen by") if chosen else columns:
         table.add_column(column)
     for metric, info in explanation.calendars:
         holidays = [f"public holidays {c}" for c in info.holiday_countries]
         holidays += list(info.holiday_dates)
-        table.add_row(
+        row: list[str | Text] = [
             cell(metric),
             Text(info.name),
             info.timezone or "-",
             "\n".join(info.hours),
             "\n".join(holidays) or "-",
-        )
+        ]
+        if chosen:
+            row.append(Text(info.chosen_by or "-"))
+        table.add_row(*row)
     return table
 
 

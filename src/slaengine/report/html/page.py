@@ -7,6 +7,7 @@ import hashlib
 from collections.abc import Sequence
 from typing import Final
 
+from slaengine.report.html.goals import goals_section
 from slaengine.report.html.sections import (
     compliance_section,
     flow_section,
@@ -56,6 +57,7 @@ main { max-width: 1080px; margin: 0 auto; }
 h1 { font-size: 1.6rem; margin: 0 0 .25rem; line-height: 1.25; }
 h2 { font-size: 1.2rem; margin: 0 0 .5rem; }
 h3 { font-size: 1rem; margin: 1rem 0 .25rem; }
+.missed { color: #a40e26; }
 p { margin: .25rem 0 .75rem; }
 .subtitle { color: var(--muted); margin: 0 0 1.5rem; overflow-wrap: anywhere; }
 section { margin: 0 0 2rem; padding-top: 1rem; border-top: 1px solid var(--line); }
@@ -158,6 +160,7 @@ def render_html(audit: Doc, *, policies: Sequence[str] | None = None) -> str:
         histogram_section(audit, ids),
         heatmap_section(audit, ids),
         trend_section(audit, ids),
+        goals_section(audit),
         flow_section(audit, ids),
         scorecards_section(audit),
         breaches_section(audit),
