@@ -43,6 +43,7 @@ START = dt.datetime(2025, 9, 1, tzinfo=dt.UTC)
 DAYS = 90
 SEED = 42
 _RSS = re.compile(r"Maximum resident set size \(kbytes\): (\d+)")
+_CPU = re.compile(r"(?:User|System) time \(seconds\): ([0-9.]+)")
 
 
 def events_file(tickets: int, cache: Path) -> Path:
@@ -132,14 +133,21 @@ def _write_parquet(events: Path, target: Path) -> None:
 
 def audit_once(events: Path, jobs: int, at: str, policies: Path) -> tuple[float, int | None, int]:
     """Wall seconds, peak RSS in KiB (``None`` when unknown) and exit status of one audit."""
+    arguments = ["audit", "-p", str(policies), "-e", str(events), "--at", at, "--json"]
+    return timed([*arguments, "--jobs", str(jobs), "--tz", "Europe/Berlin"])[:3]
+
+
+def timed(arguments: list[str]) -> tuple[float, int | None, int, float | None]:
+    """Wall seconds, peak RSS in KiB (``None`` when unknown), exit status and CPU seconds
+    (user and system, all processes; ``None`` when unknown) of one ``slaengine`` command
+    (its output discarded); the peak is the largest process's."""
     slaengine = shutil.which("slaengine")
     command = (
         [slaengine]
-        if slaengine
+        if slaengine and not os.environ.get("PYTHONPATH")
         else [sys.executable, "-c", "import sys; from slaengine.cli import main; sys.exit(main())"]
     )
-    command += ["audit", "-p", str(policies), "-e", str(events), "--at", at, "--json"]
-    command += ["--jobs", str(jobs), "--tz", "Europe/Berlin"]
+    command += arguments
     timer = "/usr/bin/time"
     if os.path.exists(timer):
         command = [timer, "-v", *command]
@@ -149,10 +157,12 @@ def audit_once(events: Path, jobs: int, at: str, policies: Path) -> tuple[float,
     )
     seconds = time.perf_counter() - began
     found = _RSS.search(done.stderr)
-    return seconds, int(found.group(1)) if found else None, done.returncode
+    cpu = [float(m.group(1)) for m in _CPU.finditer(done.stderr)]
+    rss = int(found.group(1)) if found else None
+    return seconds, rss, done.returncode, sum(cpu) if len(cpu) == 2 else None
 
 
-def _load() -> str:
+def load_average() -> str:
     """The 1-minute load average before a run (other work on the machine skews figures)."""
     try:
         return f"{os.getloadavg()[0]:.2f}"
@@ -199,7 +209,7 @@ def main() -> int:
         for jobs in args.jobs:
             runs = []
             for _ in range(max(1, args.repeat)):
-                load = _load()
+                load = load_average()
                 runs.append((*audit_once(source, jobs, at, args.policies), load))
             seconds, rss, status, load = min(runs, key=lambda run: run[0])
             median = statistics.median(run[0] for run in runs)

@@ -545,3 +545,30 @@ def test_clock_rules_are_settings_a_definition_spells(generated, rule, bots):
             assert left == right, (result.ticket, rule)
             compared += len(left)
     assert compared > 3_000
+
+
+H_2 = [
+    CREATED,
+    ("2025-12-01T09:05:00Z", "message", {"author": "agent", "agent": "lea"}),
+    ("2025-12-01T09:10:00Z", "status", {"status": "solved"}),
+    ("2025-12-01T09:20:00Z", "message", {"author": "agent", "agent": "lea"}),
+    ("2025-12-01T09:25:00Z", "message", {"author": "customer"}),
+    ("2025-12-01T09:30:00Z", "status", {"status": "open"}),
+]
+
+
+def test_a_definition_like_next_response_starts_nothing_at_the_reopen():
+    """Only the built-in starts at the reopen for a customer message written while solved
+    (docs/policies.md lists it among the behaviours only built-ins have)."""
+    at = "2025-12-01T10:00:00+00:00"
+    like = _one_metric("start: customer_message\nstop: agent_reply\nrepeat: true\n")
+    assert _evaluate(like, H_2, at) == ()
+    builtin = _evaluate(
+        like.replace("      m: {targets: 2h}", "      next_response: {targets: 2h}"), H_2, at
+    )
+    assert [(c.metric, c.instance, c.elapsed) for c in builtin] == [("next_response", 1, 1800)]
+    # Starting at every reopen too, as the docs suggest, keeps that wait.
+    reopens = _one_metric("start: [customer_message, reopened]\nstop: agent_reply\nrepeat: true\n")
+    assert [(c.instance, c.state, c.elapsed) for c in _evaluate(reopens, H_2, at)] == [
+        (1, "active", 1800)
+    ]

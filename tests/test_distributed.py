@@ -15,6 +15,7 @@ import os
 import random
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -33,18 +34,23 @@ AT = "2025-12-03T16:00:00Z"
 BOUND = 300
 
 
-@pytest.fixture(scope="module")
-def scheduler() -> Iterator[str]:
-    """The address of a local cluster of two worker processes (a dead worker's task: one retry)."""
-    faulthandler.dump_traceback_later(BOUND, exit=True)
+def _two_workers() -> distributed.LocalCluster:
+    """A local cluster of two worker processes on 127.0.0.1 (a dead worker's task: one retry)."""
     with dask.config.set({"distributed.scheduler.allowed-failures": 1}):
-        cluster = distributed.LocalCluster(
+        return distributed.LocalCluster(
             n_workers=2,
             threads_per_worker=1,
             processes=True,
             host="127.0.0.1",
             dashboard_address="127.0.0.1:0",  # None means the default port 8787
         )
+
+
+@pytest.fixture(scope="module")
+def scheduler() -> Iterator[str]:
+    """The address of the module's cluster (:func:`_two_workers`)."""
+    faulthandler.dump_traceback_later(BOUND, exit=True)
+    cluster = _two_workers()
     try:
         yield cluster.scheduler_address
     finally:
@@ -203,18 +209,97 @@ def _die(timelines: object) -> object:
     os._exit(3)
 
 
-@pytest.mark.skip(
-    reason="intermittently hangs the shared cluster (seen once in a clean CI run), and the "
-    "module's hard time bound then ends the whole test session; to be made safe in its own "
-    "cluster"
-)
-def test_a_worker_dying_mid_run_is_reported(client, inputs):
+#: Seconds the dying-worker run may take before the test fails (it must not hang the session).
+SOFT_LIMIT = 120
+
+
+@contextlib.contextmanager
+def _own_cluster() -> Iterator[distributed.Client]:
+    """A client of a cluster of its own (two worker processes on 127.0.0.1), torn down whatever
+    happens: closed with time limits, then any process it left behind ended by its id."""
+    import psutil
+
+    me = psutil.Process()
+    before = {child.pid for child in me.children(recursive=True)}
+    client = None
+    cluster = _two_workers()
+    try:
+        client = distributed.Client(cluster, set_as_default=False)
+        client.wait_for_workers(2, timeout=60)
+        yield client
+    finally:
+        started = [c for c in me.children(recursive=True) if c.pid not in before]
+        with contextlib.suppress(Exception):
+            if client is not None:
+                client.close(timeout=10)
+        with contextlib.suppress(Exception):
+            cluster.close(timeout=20)
+        for process in started:  # only what this cluster started
+            with contextlib.suppress(psutil.Error):
+                process.kill()
+        psutil.wait_procs(started, timeout=10)
+
+
+def test_a_worker_dying_mid_run_is_reported(inputs):
     from slaengine.distributed import ClusterError, map_tickets_dask
 
-    with pytest.raises(ClusterError, match="worker died") as caught:
-        map_tickets_dask(client, inputs["shuffled"], _die, status_map={}, partitions=8,
-                         fold=lambda part: None, restart=lambda: None)  # fmt: skip
-    assert "partitions group 1" in str(caught.value)
+    outcome: list[BaseException | None] = []
+    with _own_cluster() as client:
+
+        def run() -> None:
+            try:
+                map_tickets_dask(client, inputs["shuffled"], _die, status_map={}, partitions=8,
+                                 fold=lambda part: None, restart=lambda: None)  # fmt: skip
+            except BaseException as exc:  # handed to the test's thread
+                outcome.append(exc)
+            else:
+                outcome.append(None)
+
+        # In a thread of its own, so that a run that never ends fails this test instead
+        # of hanging the session; leaving the cluster cancels whatever it still waits for.
+        runner = threading.Thread(target=run, name="dying-worker-run", daemon=True)
+        runner.start()
+        runner.join(SOFT_LIMIT)
+        hung = runner.is_alive()
+    runner.join(30)
+    if hung:
+        pytest.fail(f"the run did not end within {SOFT_LIMIT} s of its workers dying")
+    assert len(outcome) == 1
+    error = outcome[0]
+    assert isinstance(error, ClusterError), repr(error)
+    assert "worker died" in str(error)
+    assert "partitions group 1" in str(error)
+
+
+def _collector_state(timelines: TimelineSet) -> bool:
+    import gc
+
+    return gc.isenabled()
+
+
+def test_worker_processes_pause_their_collector_but_never_the_clients(client, inputs):
+    import gc
+
+    from slaengine.distributed import map_tickets_dask
+
+    states: list[bool] = []
+    map_tickets_dask(client, inputs["shuffled"], _collector_state, status_map={},
+                     fold=states.append, restart=states.clear)  # fmt: skip
+    assert states
+    assert not any(states)  # paused in each worker process while its partition ran
+    # Threads of this process that talk in memory (inproc://): no network at all.
+    with (
+        distributed.LocalCluster(
+            n_workers=1, processes=False, dashboard_address="127.0.0.1:0"
+        ) as here,
+        distributed.Client(here, set_as_default=False) as inside,
+    ):
+        states.clear()
+        map_tickets_dask(inside, inputs["shuffled"], _collector_state, status_map={},
+                         fold=states.append, restart=states.clear)  # fmt: skip
+    assert states
+    assert all(states)  # a worker in this very process leaves its collector alone
+    assert gc.isenabled()
 
 
 def test_the_base_install_does_not_import_dask():

@@ -256,7 +256,8 @@ SCENARIOS: dict[str, tuple[str, list[dict[str, Any]], str]] = {
     "semantics-rt": (
         OFFICE
         + "policies:\n  - name: p\n    semantics: rt\n    calendar: office\n    metrics:\n"
-        "      first_response: {targets: 1h}\n      next_response: {targets: 1h}\n"
+        "      first_response: {targets: 1h, starts: first_business_minute}\n"
+        "      next_response: {targets: 1h}\n"
         "      periodic_update: {targets: 2h}\n      resolution: {targets: 8h}\n",
         [
             _created("2025-12-05T18:00:00Z"),
@@ -388,8 +389,9 @@ def test_fulfilled_by_any_outgoing_counts_an_internal_note():
 
 
 def test_fulfilled_by_not_requester_with_a_system_message():
-    # rt: Response is any correspondence not from the requestor; the clock starts at Monday's
-    # first business minute (09:00 Berlin), so the system message at 08:30 Berlin counts 0s.
+    # rt: Response is any correspondence not from the requestor; with starts:
+    # first_business_minute the clock starts at Monday's first business minute (09:00
+    # Berlin), so the system message at 08:30 Berlin counts 0s.
     explanation = _scenario("semantics-rt")
     first = _clock(explanation, "first_response")
     assert first.stop_text == "fulfilled by a system message"
@@ -738,4 +740,18 @@ def test_hidden_and_paused_says_the_clock_is_paused():
     assert resolution.stop_text == "still paused"
     assert _notes(resolution) == [
         "the deadline is hidden while the ticket is on_hold (hide_when); the clock is paused too"
+    ]
+
+
+def test_start_delay_note():
+    text = OFFICE + (
+        "policies:\n  - name: p\n    calendar: office\n    metrics:\n"
+        "      resolution: {targets: 8h, start_delay: 60m}\n"
+    )
+    explanation = _explain(text, [_created("2025-12-05T15:30:00Z")], "2025-12-08T12:00:00Z")
+    res = _clock(explanation, "resolution")
+    assert format_utc(res.clock.start) == "2025-12-08T08:30:00Z"
+    assert _notes(res) == [
+        "created at 2025-12-05T15:30:00Z (line 1); with start_delay: 1h the clock starts after "
+        "that much open time of calendar 'office', at 2025-12-08T08:30:00Z"
     ]

@@ -45,11 +45,12 @@ def state(tmp_path, monkeypatch):
 
 def test_ingest_keeps_unreadable_lines_and_rejects_lists_and_exports_them(state, capsys):
     events = state.parent / "events.jsonl"
+    refused = {**created("T-3"), "at": "yesterday"}
     events.write_bytes(
         json.dumps(created("T-1")).encode()
         + b'\n{"ticket": "T-2", "type": "crea\n'  # cut short
         + b'[red]\x1b[2J{"ticket": "caf\xe9"}\r\n'  # markup, a control code, not UTF-8
-        + json.dumps({**created("T-3"), "at": "yesterday"}).encode()  # read, then refused
+        + json.dumps(refused).encode()  # read, then refused
         + b"\n"
     )
     assert main(["ingest", "-p", "policies.yaml", "--state", str(state), str(events)]) == 1
@@ -64,8 +65,11 @@ def test_ingest_keeps_unreadable_lines_and_rejects_lists_and_exports_them(state,
     assert cut_short["payload"] is None
     assert cut_short["problem"].startswith("not valid JSON")
     assert unreadable["raw"] == '[red]\x1b[2J{"ticket": "caf\\xe9"}'
-    assert json.loads(newest["payload"])["at"] == "yesterday"
-    assert newest["raw"] is None
+    # An event read as JSON: the object, with its keys in the order they were sent.
+    assert newest["payload"] == refused
+    assert list(newest["payload"]) == list(refused)
+    assert list(refused) != sorted(refused)
+    assert (newest["payload_text"], newest["raw"]) == (None, None)
 
     # --after goes on from an id, oldest first: an export in pieces.
     after = ["--after", str(cut_short["id"])]
@@ -116,3 +120,14 @@ def test_a_state_from_before_migration_4_keeps_its_rejects(state, monkeypatch):
         assert store.rejects() == [Reject("f:1", "bad", None, None, None)]
     finally:
         store.close()
+
+
+def test_a_payload_with_no_json_form_keeps_its_stored_text(state, capsys):
+    store = Store.open(state)
+    try:
+        store.add_events([], 1, [Reject("api:1", "cannot be written as JSON", "{'n': 1}")])
+    finally:
+        store.close()
+    assert main(["outbox", "--rejects", "--state", str(state), "--json"]) == 1
+    (row,) = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert (row["payload"], row["payload_text"], row["raw"]) == (None, "{'n': 1}", None)

@@ -143,11 +143,32 @@ def test_serve_holds_the_lock_for_its_worker_and_without_one_serves_beside_a_run
         assert stop(worker) == 0
 
 
+def test_a_symlink_or_a_hard_link_to_the_state_file_is_the_same_worker(site):
+    tmp_path, _ = site
+    first, _ = start(site, "run")
+    try:
+        # The worker created state.db; other spellings of the same file reach the same lock.
+        (tmp_path / "alias.db").symlink_to(tmp_path / "state.db")
+        os.link(tmp_path / "state.db", tmp_path / "hard.db")
+        (tmp_path / "linked").symlink_to(tmp_path, target_is_directory=True)
+        for spelling in ("alias.db", "hard.db", "linked/state.db", "linked/hard.db"):
+            again = second(site, "run", "--once", "--state", spelling)
+            assert again.returncode == 2, (spelling, again.stderr)
+            assert f"already has a worker (process {first.pid})" in again.stderr, spelling
+    finally:
+        stop(first, signal.SIGKILL)
+    after = second(site, "run", "--once", "--state", "hard.db")
+    assert after.returncode == 0, after.stderr
+
+
 def test_the_lock_is_for_sqlite_files_only(tmp_path):
     store = Store.open(tmp_path / "state.db")
     memory = Store.open(":memory:")
     try:
-        assert lock_path(store) == f"{tmp_path / 'state.db'}-worker.lock"
+        facts = (tmp_path / "state.db").stat()
+        assert lock_path(store) == str(
+            tmp_path / f"slaengine-worker-{facts.st_dev}-{facts.st_ino}.lock"
+        )
         assert lock_path(memory) is None
         with worker_lock(store):
             path = Path(lock_path(store) or "")

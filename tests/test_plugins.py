@@ -214,6 +214,31 @@ def test_without_a_notifier_plugin_check_says_what_is_missing(tmp_path, capsys):
     assert main(["check", str(path)]) == 1
     out = capsys.readouterr().out
     assert f"{path}:6:44: E305 unknown notify target 'shift-lead'" in out
-    assert "no notifier plugin is installed" in out
+    assert "no notify target is registered: notifier plugins register the targets of" in out
     # Loading from Python without notifiers= does not check names.
     assert slaengine.loads_policies(ALERT_POLICY).policies[0].name == "chat"
+
+
+def test_e305_says_why_a_configured_target_is_missing(tmp_path, capsys, monkeypatch):
+    """A target its plugin left out for a wrong setting, or whose plugin is not loaded,
+    is named with its table; a webhook 'timeout' of "30s" is no mistake."""
+    settings = tmp_path / "slaengine.toml"
+    settings.write_text(
+        '[plugins.webhook.targets.shift-lead]\nurl = "http://127.0.0.1:9/x"\ntimeout = "30s"\n'
+        '\n[plugins.webhook.targets.suport-manager]\nurl = "ftp://127.0.0.1/x"\n'
+        '\n[plugins.pager.targets.night]\nkey = "x"\n',
+        encoding="utf-8",
+    )
+    path = tmp_path / "p.yaml"
+    path.write_text(ALERT_POLICY.replace("suport-manager]", "suport-manager, night]"))
+    monkeypatch.setenv("SLAENGINE_PLUGINS", "webhook")
+    assert main(["check", str(path), "--config", str(settings)]) == 1
+    out = capsys.readouterr().out
+    found = [line.split(": ", 1)[1] for line in out.splitlines() if line.startswith(str(path))]
+    assert found == [
+        "E305 unknown notify target 'suport-manager': [plugins.webhook.targets.suport-manager]"
+        f" ({settings}:5:1) sets it up, but the webhook plugin left it out because a setting of"
+        " it is wrong (its error, logged when the settings were read, names the setting)",
+        f"E305 unknown notify target 'night': [plugins.pager.targets.night] ({settings}:8:1)"
+        " sets it up, but no plugin named 'pager' is loaded (see 'slaengine plugins')",
+    ]

@@ -36,6 +36,8 @@ EXPECTED_CODES: dict[str, set[str]] = {
     "duplicate_key": {"E104"},
     "duplicate_policy_name": {"E302"},
     "empty": {"E102"},
+    "empty_values": {"E102", "E103"},
+    "established_rules": {"E201", "E211", "E212", "E213", "E214"},
     "hour_25": {"E202"},
     "many_problems": {"E201", "E202", "E203", "E207", "E208", "E101", "E301"},
     "missing_priority_target": {"E102"},

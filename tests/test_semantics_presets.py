@@ -122,10 +122,65 @@ def test_zammad_solution_stays_met_after_reopen() -> None:
     )
 
 
+ZAMMAD = (
+    "first_response: {targets: 2h}\nnext_response: {targets: 1h}\nperiodic_update: {targets: 1h}"
+)
+
+
+def test_zammad_response_time_before_the_first_reply() -> None:
+    # Zammad Z-1: customer email 09:00, customer again 09:20, agent email 10:30.
+    events = [
+        CREATED,
+        event("2025-12-01T09:00:00Z", "message", author="customer"),
+        event("2025-12-01T09:20:00Z", "message", author="customer"),
+        event("2025-12-01T10:30:00Z", "message", author="agent"),
+    ]
+    found = clocks(run(policy("semantics: zammad", ZAMMAD), events, "2025-12-01T11:00:00Z"))
+    response = found["next_response", 1]
+    assert (response.start, response.due, response.stop, response.state) == (
+        t("2025-12-01T09:00:00Z"),
+        t("2025-12-01T10:00:00Z"),
+        t("2025-12-01T10:30:00Z"),
+        "breached",
+    )
+    assert found["first_response", 1].state == "achieved"  # due 11:00
+
+
+def test_zammad_update_time_from_creation() -> None:
+    # Zammad Z-2 (zammad#5177): update time 60 min overrules a 120 min first response.
+    events = [CREATED, event("2025-12-01T09:00:00Z", "message", author="customer")]
+    update = clocks(run(policy("semantics: zammad", ZAMMAD), events, "2025-12-01T10:05:00Z"))[
+        "periodic_update", 1
+    ]
+    assert (update.start, update.due, update.state) == (
+        t("2025-12-01T09:00:00Z"),
+        t("2025-12-01T10:00:00Z"),
+        "breached",
+    )
+
+
+def test_zammad_response_time_continues_after_a_reopen() -> None:
+    # A closed period is a break for response time: the clock continues on reopen.
+    events = [
+        CREATED,
+        event("2025-12-01T09:00:00Z", "message", author="customer"),
+        event("2025-12-01T09:20:00Z", "status", status="closed"),
+        event("2025-12-01T10:20:00Z", "status", status="open"),
+    ]
+    found = clocks(run(policy("semantics: zammad", ZAMMAD), events, "2025-12-01T10:30:00Z"))
+    response = found["next_response", 1]
+    assert (response.elapsed, response.paused, response.due, response.state) == (
+        1800,
+        3600,
+        t("2025-12-01T11:00:00Z"),
+        "active",
+    )
+
+
 # -- rt -------------------------------------------------------------------------
 
 
-def test_rt_response_from_first_business_minute_by_anyone_but_the_requestor() -> None:
+def test_rt_response_by_anyone_but_the_requestor_counted_from_creation() -> None:
     events = [
         event("2025-12-06T10:00:00Z", "created"),  # a Saturday
         event("2025-12-06T10:00:00Z", "message", author="customer"),
@@ -133,8 +188,10 @@ def test_rt_response_from_first_business_minute_by_anyone_but_the_requestor() ->
     ]
     text = policy("semantics: rt", "first_response: {targets: 1h}", calendar="office")
     fr = clocks(run(text, events, "2025-12-08T12:00:00Z"))["first_response", 1]
+    # RT computes Response from the Create transaction; on business hours that counts
+    # from Monday's opening (08:00Z) all the same: 20 minutes.
     assert (fr.start, fr.stop, fr.elapsed, fr.state) == (
-        t("2025-12-08T08:00:00Z"),
+        t("2025-12-06T10:00:00Z"),
         t("2025-12-08T08:20:00Z"),
         1200,
         "achieved",
@@ -162,21 +219,69 @@ def test_rt_keep_in_loop_and_response() -> None:
 # -- znuny ----------------------------------------------------------------------
 
 
-def test_znuny_update_time_restarts_on_each_customer_article() -> None:
+ZNUNY = "next_response: {targets: 1h}\nperiodic_update: {targets: 1h}"
+# Znuny N-1 (update time 60 min): the customer creates the ticket at 09:00 and writes at
+# 09:20; the agent answers at 09:50; the customer writes at 10:00 and 10:10; an internal
+# agent note at 10:15 changes nothing.
+ZNUNY_N1 = [
+    CREATED,
+    event("2025-12-01T09:00:00Z", "message", author="customer"),
+    event("2025-12-01T09:20:00Z", "message", author="customer"),
+    event("2025-12-01T09:50:00Z", "message", author="agent"),
+    event("2025-12-01T10:00:00Z", "message", author="customer"),
+    event("2025-12-01T10:10:00Z", "message", author="customer"),
+    event("2025-12-01T10:15:00Z", "message", author="agent", public=False),
+]
+
+
+def test_znuny_update_time_counts_from_the_oldest_customer_article() -> None:
+    found = clocks(run(policy("semantics: znuny", ZNUNY), ZNUNY_N1, "2025-12-01T10:30:00Z"))
+    first, second = found["next_response", 1], found["next_response", 2]
+    # Before the first reply the update time runs from the oldest customer article.
+    assert (first.start, first.due, first.stop) == (
+        t("2025-12-01T09:00:00Z"),
+        t("2025-12-01T10:00:00Z"),
+        t("2025-12-01T09:50:00Z"),
+    )
+    # After the agent article: from the agent article, until the customer writes.
+    update = found["periodic_update", 1]
+    assert (update.start, update.stop, update.stop_reason) == (
+        t("2025-12-01T09:50:00Z"),
+        t("2025-12-01T10:00:00Z"),
+        "superseded",
+    )
+    # Then from 10:00, the oldest of the trailing customer run (not 10:10).
+    assert (second.start, second.due, second.state) == (
+        t("2025-12-01T10:00:00Z"),
+        t("2025-12-01T11:00:00Z"),
+        "active",
+    )
+    assert ("periodic_update", 2) not in found
+
+
+def test_znuny_pending_hides_the_update_time_without_pausing_it() -> None:
+    events = [
+        *ZNUNY_N1,
+        event("2025-12-01T10:20:00Z", "status", status="pending"),
+        event("2025-12-01T10:40:00Z", "status", status="open"),
+    ]
+    text = policy("semantics: znuny", ZNUNY)
+    during = clocks(run(text, events[:-1], "2025-12-01T10:30:00Z"))["next_response", 2]
+    assert (during.due, during.elapsed) == (None, 1800)
+    after = clocks(run(text, events, "2025-12-01T10:45:00Z"))["next_response", 2]
+    assert (after.due, after.elapsed) == (t("2025-12-01T11:00:00Z"), 2700)
+
+
+def test_znuny_solution_time_is_met_at_the_first_close() -> None:
     events = [
         CREATED,
-        event("2025-12-01T09:10:00Z", "message", author="agent"),
-        event("2025-12-01T09:30:00Z", "message", author="customer"),
-        event("2025-12-01T10:15:00Z", "message", author="customer"),
+        event("2025-12-01T10:00:00Z", "status", status="closed"),
+        event("2025-12-01T10:30:00Z", "status", status="open"),
+        event("2025-12-01T13:00:00Z", "status", status="closed"),
     ]
-    text = policy("semantics: znuny", "next_response: {targets: 1h}")
-    nr = clocks(run(text, events, "2025-12-01T10:45:00Z"))["next_response", 1]
-    assert (nr.start, nr.elapsed, nr.state, nr.due) == (
-        t("2025-12-01T10:15:00Z"),
-        1800,
-        "active",
-        t("2025-12-01T11:15:00Z"),
-    )
+    text = policy("semantics: znuny", "resolution: {targets: 2h}")
+    res = clocks(run(text, events, "2025-12-01T14:00:00Z"))["resolution", 1]
+    assert (res.stop, res.elapsed, res.state) == (t("2025-12-01T10:00:00Z"), 3600, "achieved")
 
 
 # -- glpi -----------------------------------------------------------------------

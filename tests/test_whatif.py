@@ -167,3 +167,40 @@ def test_generate_rejects_bad_arguments(capsys):
     assert main(["generate", "--days", "0"]) == 2
     assert main(["generate", "--start", "2025-01-01"]) == 2
     assert "--start" in capsys.readouterr().err
+
+
+def test_a_cancelled_clock_is_cancelled_not_open(tmp_path, capsys):
+    """kpis.md's 'open' is active + paused; a clock a solve stopped within target is
+    'cancelled' in flips (both count neither way in compliance)."""
+    policy = (
+        "version: 1\npolicies:\n  - name: p\n    metrics:\n      first_response: {targets: %s}\n"
+    )
+    (tmp_path / "cur.yaml").write_text(policy % "30m", encoding="utf-8")
+    (tmp_path / "new.yaml").write_text(policy % "2h", encoding="utf-8")
+    rows = [
+        {
+            "ticket": "S-1",
+            "at": "2025-11-03T09:00:00Z",
+            "type": "created",
+            "channel": "chat",
+            "priority": "normal",
+        },
+        {"ticket": "S-1", "at": "2025-11-03T10:00:00Z", "type": "status", "status": "solved"},
+        {
+            "ticket": "R-1",
+            "at": "2025-11-30T23:00:00Z",
+            "type": "created",
+            "channel": "chat",
+            "priority": "normal",
+        },
+    ]
+    events = tmp_path / "e.jsonl"
+    events.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    flips = tmp_path / "flips.csv"
+    args = ["whatif", "-p", str(tmp_path / "cur.yaml"), "-a", str(tmp_path / "new.yaml")]
+    assert main([*args, "-e", str(events), "--at", NOW, "--flips", str(flips)]) == 0
+    assert "│ S-1    │ first_response #1 │ breached │ cancelled │" in capsys.readouterr().out
+    with flips.open(encoding="utf-8") as stream:
+        found = [(r["ticket"], r["old"], r["new"]) for r in csv.DictReader(stream)]
+    # R-1 is still running within 2h but breached under 30m: it is open.
+    assert found == [("R-1", "breached", "open"), ("S-1", "breached", "cancelled")]

@@ -11,15 +11,18 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from slaengine.clock_triggers import TriggerMachine
+from slaengine.policy.definition import On
 from slaengine.policy.model import (
     AGENT,
     ANY_OUTGOING,
     ASSIGNMENT,
+    AT_CLOSED,
     FIRST_BUSINESS_MINUTE,
     FIRST_RESPONSE,
     LATEST_CUSTOMER_MESSAGE,
     NEXT_RESPONSE,
     NOT_REQUESTER,
+    PER_CUSTOMER_MESSAGE,
     PERIODIC_UPDATE,
     PUBLIC_AGENT,
     RESOLUTION,
@@ -49,6 +52,8 @@ class RuleFacts:
     taken_over_by: int | None = None  # next_response instance after a superseding message
     ignored_reopen: Event | None = None  # the reopen on_reopen: stays_met did not resume
     moved_from: Event | None = None  # the first message a counts_from: latest wait counted from
+    # Customer messages written while the instance ran (misses: per_customer_message).
+    later_messages: list[int] | None = None
 
 
 @dataclass(slots=True)
@@ -177,10 +182,18 @@ class _Plan:
     nr_test: Callable[[Event], bool] | None
     pu_test: Callable[[Event], bool] | None
     fr_owns: bool  # first_response is fulfilled by an assignment
+    # Who takes the ticket with an event (assignment_counts), None: nobody.
+    owner: Callable[[Event], str | None]
     supersedes: bool  # periodic_update: customer_message_stops
     latest: bool  # next_response: counts_from latest_customer_message
-    fr_deferred: bool  # starts: first_business_minute
-    res_deferred: bool
+    nr_early: bool  # next_response: before_first_reply measured (no reply needed first)
+    pu_at_creation: bool  # periodic_update: before_first_reply measured (from creation)
+    res_at_close: bool  # resolution: stops_at closed (solving does not stop it)
+    nr_misses: bool  # next_response: misses per_customer_message
+    # A deferred start (starts: first_business_minute, start_delay): the business seconds
+    # of the policy calendar after creation (0: its next opening); None: at creation.
+    fr_delay: int | None
+    res_delay: int | None
     # Only a deferred start can be answered before it starts (see _off); without one the
     # clocks are switched off directly, saving a call per stop.
     off: Callable[..., None]
@@ -189,6 +202,50 @@ class _Plan:
 
 
 _PLANS: dict[int, tuple[Policy, _Plan]] = {}
+
+
+def _assignee(event: Event) -> str | None:
+    return event.assignee
+
+
+def _owner(counts: tuple[str, ...]) -> Callable[[Event], str | None]:
+    """Who an event assigns the ticket to under ``assignment_counts``: the assignee, the
+    group, or a custom field's value (``field:NAME``), first found in that order."""
+    if counts == ("assignee",):
+        return _assignee
+    fields = tuple(c.split(":", 1)[1] for c in counts if c.startswith("field:"))
+    assignee, group = "assignee" in counts, "group" in counts
+
+    def owner(event: Event) -> str | None:
+        if assignee and event.assignee:
+            return event.assignee
+        if group and event.group:
+            return event.group
+        if fields and event.fields:
+            for name in fields:
+                value = event.fields.get(name)
+                if value is not None and value != "":
+                    return str(value)
+        return None
+
+    return owner
+
+
+def _delay(metric: MetricPolicy | None) -> int | None:
+    """A deferred start's business seconds after creation (see :class:`_Plan`)."""
+    if metric is None:
+        return None
+    definition = metric.definition
+    if definition.start_delay:
+        return definition.start_delay
+    return 0 if definition.starts == FIRST_BUSINESS_MINUTE else None
+
+
+def _start_at(policy: Policy, created: int, delay: int | None) -> int:
+    """When a first_response or resolution clock starts for a ticket created at ``created``."""
+    if delay is None:
+        return created
+    return policy.calendar.add(created, delay) if delay else policy.calendar.next_open(created)
 
 
 def _plan(policy: Policy) -> _Plan:
@@ -202,7 +259,10 @@ def _plan(policy: Policy) -> _Plan:
     pu = by_kind.get(PERIODIC_UPDATE)
     res = by_kind.get(RESOLUTION)
     bots = policy.bot_replies_count
-    deferred = any(m.definition.starts == FIRST_BUSINESS_MINUTE for m in policy.metrics)
+    deferred = any(
+        m.definition.starts == FIRST_BUSINESS_MINUTE or m.definition.start_delay
+        for m in policy.metrics
+    )
     plan = _Plan(
         fr,
         nr,
@@ -213,10 +273,15 @@ def _plan(policy: Policy) -> _Plan:
         _fulfilment(nr.definition.fulfilled_by, bots) if nr is not None else None,
         _fulfilment(pu.definition.fulfilled_by, bots) if pu is not None else None,
         fr is not None and fr.definition.fulfilled_by == ASSIGNMENT,
+        _owner(fr.definition.assignment_counts if fr is not None else ("assignee",)),
         pu is not None and pu.definition.hands_over,
         nr is not None and nr.definition.counts_from == LATEST_CUSTOMER_MESSAGE,
-        fr is not None and fr.definition.starts == FIRST_BUSINESS_MINUTE,
-        res is not None and res.definition.starts == FIRST_BUSINESS_MINUTE,
+        nr is not None and not nr.definition.after_fulfil,
+        pu is not None and any(t.on == On.CREATED for t in pu.definition.start),
+        res is not None and res.definition.stops_at == AT_CLOSED,
+        nr is not None and nr.definition.misses == PER_CUSTOMER_MESSAGE,
+        _delay(fr),
+        _delay(res),
         _off if deferred else RawClock.switch_off,
         tuple(m for m in policy.metrics if not m.definition.builtin) or None,
     )
@@ -273,20 +338,23 @@ def walk(events: Sequence[Event], policy: Policy) -> Walk:
         and not stopped
         and (fr_metric.definition.staff_created or not staff_created(events))
     ):
-        at = policy.calendar.next_open(created.at) if plan.fr_deferred else created.at
-        fr = start(fr_metric, at, created)
-        if plan.fr_owns and created.assignee:
-            _off(fr, created.at, FULFILLED, 1, created, created.assignee)
+        fr = start(fr_metric, _start_at(policy, created.at, plan.fr_delay), created)
+        taker = plan.owner(created) if plan.fr_owns else None
+        if taker:
+            _off(fr, created.at, FULFILLED, 1, created, taker)
     res: RawClock | None = None
     if res_metric is not None and not stopped:
-        at = policy.calendar.next_open(created.at) if plan.res_deferred else created.at
-        res = start(res_metric, at, created)
+        res = start(res_metric, _start_at(policy, created.at, plan.res_delay), created)
     nr: RawClock | None = None
     pu: RawClock | None = None
+    if plan.pu_at_creation and pu_metric is not None and not stopped:
+        pu = start(pu_metric, created.at, created)
     off = plan.off
     fr_test, nr_test, pu_test = plan.fr_test, plan.nr_test, plan.pu_test
     fr_owns, supersedes, latest = plan.fr_owns, plan.supersedes, plan.latest
-    answered = False  # a message that fulfils next_response has been written
+    # A message that fulfils next_response has been written (or need not be: a customer
+    # message starts next_response before the first reply under before_first_reply).
+    answered = plan.nr_early
     waiting_on_reopen = False  # a customer wrote while the ticket was solved or closed
     handed_over: RawClock | None = None  # superseded while solved; next_response takes over
 
@@ -322,6 +390,11 @@ def walk(events: Sequence[Event], policy: Policy) -> Walk:
                             facts.moved_from = nr.start_event
                         nr.windows = [[at, -1]]  # the wait counts from this message
                         nr.start_event = event
+                    elif plan.nr_misses:
+                        facts = nr.rule_facts()
+                        if facts.later_messages is None:
+                            facts.later_messages = []
+                        facts.later_messages.append(at)
                     if superseded is not None:
                         superseded.rule_facts().taken_over_by = nr.number
                 continue
@@ -355,7 +428,15 @@ def walk(events: Sequence[Event], policy: Policy) -> Walk:
                         and raw.metric.definition.when_solved == STOP
                     ):
                         off(raw, at, SOLVED, len(priorities), event)
-                if res is not None and res.running:
+                if (
+                    res is not None
+                    and res.running
+                    and (not plan.res_at_close or new_status == AT_CLOSED)
+                ):
+                    off(res, at, SOLVED, len(priorities), event)
+            elif now_stopped and plan.res_at_close:
+                # Solved, then closed: stops_at: closed stops resolution now.
+                if new_status == AT_CLOSED and res is not None and res.running:
                     off(res, at, SOLVED, len(priorities), event)
             elif stopped and not now_stopped:
                 if res_metric is None:
@@ -381,8 +462,10 @@ def walk(events: Sequence[Event], policy: Policy) -> Walk:
             if event.priority is not None:
                 priorities.append(event.priority)
                 priority_events.append(event)
-            if fr_owns and event.assignee and fr is not None and fr.running:
-                off(fr, at, FULFILLED, len(priorities), event, event.assignee)
+            if fr_owns and fr is not None and fr.running:
+                taker = plan.owner(event)
+                if taker:
+                    off(fr, at, FULFILLED, len(priorities), event, taker)
     return raws, statuses, priorities, priority_events
 
 

@@ -16,12 +16,14 @@ from slaengine.calendar import BusinessCalendar
 from slaengine.clock_record import Adjustment, ClockRecord, Rule, build_record
 from slaengine.clock_triggers import Held, condition_intervals
 from slaengine.clock_walk import RawClock, StatusChange, message_fulfils, walk
+from slaengine.day_targets import KEEP_TIME, day_end, day_target
 from slaengine.policy.definition import StateCondition
 from slaengine.policy.model import (
     ESCALATION,
     MINUTES,
     NEXT_OPENING,
     PAUSE,
+    PER_CUSTOMER_MESSAGE,
     MetricPolicy,
     Policy,
 )
@@ -84,6 +86,8 @@ class ClockResult:
     pauses: tuple[tuple[int, int | None], ...] = ()
     agent: str | None = None
     alerts: tuple[Alert, ...] = ()
+    # Misses counted under misses: per_customer_message (None: the metric counts none).
+    misses: int | None = None
     # Its segments and adjustments, when the evaluation was asked to record them; a
     # record does not make two results differ.
     record: ClockRecord | None = field(default=None, compare=False)
@@ -174,6 +178,8 @@ def _measure(
     # A running clock takes the current priority; a stopped one the priority at its stop.
     priority = priorities[-1] if running else priorities[raw.priorities_seen - 1]
     target = metric.targets[priority]
+    if target < 0:  # working days counted day by day (day_targets), from this start
+        target = day_target(calendar, start, -target, metric.day_targets)
 
     paused_now = False
     paused_seconds = 0
@@ -394,6 +400,32 @@ def _run_with_rules(
     return results
 
 
+def _misses(result: ClockResult, raw: RawClock) -> int:
+    """A breached instance's misses: one, and one more for each customer message written
+    after its due while it ran (each is a new newest unanswered message)."""
+    if result.state != BREACHED or result.due is None:
+        return 0
+    due = result.due
+    later = raw.facts.later_messages if raw.facts is not None else None
+    return 1 + sum(1 for at in later or () if at > due)
+
+
+def _day_escalations(result: ClockResult, metric: MetricPolicy, now: int) -> tuple[Alert, ...]:
+    """Escalations ``after: N working days``: N working days after the due at its time of
+    day (day_targets keep_time), reached when the clock is still over its target then."""
+    out: list[Alert] = []
+    for rule, alert in zip(metric.alerts, result.alerts, strict=True):
+        # Measured at the breach (after 0); moved from there once the breach is known.
+        if rule.after_days and alert.at is not None and result.due is not None:
+            at: int | None = day_end(metric.calendar, result.due, rule.after_days, KEEP_TIME)
+            if result.stop is not None and at is not None and result.stop < at:
+                at = None  # stopped before it
+            out.append(Alert(alert.kind, alert.level, at, alert.notify))
+        else:
+            out.append(alert)
+    return tuple(out)
+
+
 def _apply_rules(
     result: ClockResult,
     raw: RawClock,
@@ -433,6 +465,8 @@ def _apply_rules(
         )
         if not running and result.state != BREACHED and result.alerts:
             result.alerts = _unreached_escalations(result.alerts)  # whole minutes: not over
+    if metric.misses == PER_CUSTOMER_MESSAGE:
+        result.misses = _misses(result, raw)
     if running and status_now in metric.hide_when:
         # The deadline is hidden in this status; its time still counts.
         if adjustments is not None:
@@ -444,8 +478,18 @@ def _apply_rules(
             else Alert(alert.kind, alert.level, None, alert.notify)
             for alert in result.alerts
         )
+    if result.alerts and any(rule.after_days for rule in metric.alerts):
+        result.alerts = _day_escalations(result, metric, now)
+    days = metric.targets[result.priority]
+    if days < 0 and result.due is not None:
+        # A working-day target ends where day_targets says (an opening or a day's end),
+        # not at the earliest instant with that much open time: the same business time.
+        end = day_end(metric.calendar, result.start, -days, metric.day_targets)
+        if metric.calendar.between(min(end, result.due), max(end, result.due)) == 0:
+            result.due = end
     if (
         policy.due_at_closing == NEXT_OPENING
+        and days >= 0  # a day target's end stays where it is, at a day's end too
         and result.due is not None
         and metric.calendar.is_closing(result.due)
     ):

@@ -156,26 +156,39 @@ def setting_value(config: Mapping[str, Any], keys: tuple[str, ...], default: obj
     return current
 
 
+SECONDS_EXPECTED: Final = "expected seconds or a duration like '30s' or '2m'"
+
+
+def setting_seconds(value: object) -> float:
+    """Seconds of a duration setting: a number of seconds, or a text like ``"30s"``,
+    ``"2m"``, ``"1h30m"`` (a bare number in a text is seconds too). Plugins read their
+    durations with it, so every setting takes the same forms.
+
+    :raises ValueError: saying what was expected.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError(f"{SECONDS_EXPECTED}, got {value!r}")
+    if isinstance(value, str):
+        text = value.strip()
+        seconds = float(parse_duration(text if text[-1:].isalpha() else f"{text}s"))
+    else:
+        seconds = float(value)
+    if not math.isfinite(seconds):
+        raise ValueError(f"{SECONDS_EXPECTED}, got {value!r}")
+    return seconds
+
+
 def seconds_setting(config: Mapping[str, Any], keys: tuple[str, ...], default: float) -> float:
-    """The duration at ``keys`` in seconds: a number of seconds or a text like ``"30s"``.
+    """The duration at ``keys`` in seconds (:func:`setting_seconds`).
 
     More than zero and at most :data:`MAX_SETTING_SECONDS`; anything else is a
     located :class:`UserError`.
     """
     value = setting_value(config, keys, default)
-    expected = "expected seconds or a duration like '30s' or '2m'"
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        raise setting_error(config, keys, f"{expected}, got {value!r}")
-    if isinstance(value, str):
-        text = value.strip()
-        try:
-            seconds = float(parse_duration(text if text[-1:].isalpha() else f"{text}s"))
-        except ValueError as exc:
-            raise setting_error(config, keys, str(exc)) from None
-    else:
-        seconds = float(value)
-    if not math.isfinite(seconds):
-        raise setting_error(config, keys, f"{expected}, got {value!r}")
+    try:
+        seconds = setting_seconds(value)
+    except ValueError as exc:
+        raise setting_error(config, keys, str(exc)) from None
     if seconds <= 0:
         raise setting_error(config, keys, f"must be more than zero seconds, got {value!r}")
     if seconds > MAX_SETTING_SECONDS:
@@ -240,6 +253,7 @@ __all__ = [
     "seconds_setting",
     "section",
     "setting_error",
+    "setting_seconds",
     "setting_value",
     "text_setting",
     "texts_setting",

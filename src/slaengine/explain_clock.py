@@ -23,6 +23,7 @@ from slaengine.explain_notes import (
     rule_notes,
     segment_notes,
 )
+from slaengine.policy.definition import MetricDefinition, On, Trigger
 from slaengine.policy.model import NEXT_RESPONSE, RESPONSE_METRICS, MetricPolicy, Policy
 from slaengine.timeline import Event
 from slaengine.vocabulary import SegmentReason, StopReason
@@ -146,31 +147,51 @@ def segments_of(
     return out
 
 
-def _change_text(event: Event) -> str:
-    """What a non-message event that stopped a clock changed, most telling first: the
-    assignment (time to own), then the group, the status, tags or fields (user-defined
-    metrics stop on any of them)."""
-    if event.assignee is not None:
+# What a non-message event changed, in the order tried when no trigger says which part of
+# it stopped the clock: the assignment (time to own) first.
+_CHANGES: Final = ("assignee", "group", "status", "tag", "field", "priority", "channel")
+
+
+def _attribute_text(event: Event, attribute: str) -> str | None:
+    """What ``event`` did to ``attribute``, or ``None`` when it left it alone."""
+    created = event.type == "created"
+    if attribute == "assignee" and event.assignee is not None:
         return f"the assignment to {event.assignee}"
-    if event.group is not None:
-        return f"the move to group {event.group}"
-    if event.status is not None and event.type != "created":
+    if attribute == "group" and event.group is not None:
+        return f"group {event.group}" if created else f"the move to group {event.group}"
+    if attribute == "status" and event.status is not None and not created:
         return f"the status change to {event.status}"
-    if event.tags is not None:
+    if attribute == "tag" and event.tags is not None:
         return f"the tags {', '.join(event.tags) or '(none)'}"
-    if event.fields:
+    if attribute == "field" and event.fields:
         return "the change of " + ", ".join(f"field {name}" for name in event.fields)
-    if event.priority is not None and event.type != "created":
+    if attribute == "priority" and event.priority is not None and not created:
         return f"the priority change to {event.priority}"
+    if attribute == "channel" and event.channel is not None and not created:
+        return f"the channel change to {event.channel}"
+    return None
+
+
+def _change_text(event: Event, triggers: Sequence[Trigger] = ()) -> str:
+    """What a non-message event that stopped a clock changed: first what the metric's
+    stopping ``triggers`` look at (a stop on the group names the group even when the same
+    update assigned the ticket), then the assignment, the group, the status, tags, fields."""
+    wanted = [t.condition.attribute for t in triggers if t.condition is not None]
+    if any(t.on == On.ASSIGNED for t in triggers):
+        wanted.append("assignee")
+    for attribute in (*wanted, *_CHANGES):
+        text = _attribute_text(event, attribute)
+        if text is not None:
+            return text
     return f"the {event.type} event"
 
 
-def _event_text(stop: Event) -> str:
+def _event_text(stop: Event, triggers: Sequence[Trigger] = ()) -> str:
     """The event that stopped a clock, as in "fulfilled by ...": a message by its author,
-    any other event by what it changed."""
+    any other event by what it changed (what ``triggers`` look at first)."""
     if stop.type != "message":
         at_creation = " at creation" if stop.type == "created" else ""
-        return f"{_change_text(stop)}{at_creation}"
+        return f"{_change_text(stop, triggers)}{at_creation}"
     author = stop.author or "agent"
     noun = "message" if author in ("system", "customer") else "reply"
     if not stop.public:
@@ -180,21 +201,25 @@ def _event_text(stop: Event) -> str:
     return f"{article(author)} {author} {noun}"
 
 
-def _fulfilment_text(clock: ClockResult, stop: Event | None) -> str:
+def _fulfilment_text(clock: ClockResult, stop: Event | None, triggers: Sequence[Trigger]) -> str:
     if stop is None:
         return f"fulfilled by {clock.agent}" if clock.agent else "fulfilled"
-    return f"fulfilled by {_event_text(stop)}"
+    return f"fulfilled by {_event_text(stop, triggers)}"
 
 
 def _stop_text(
-    clock: ClockResult, stop: Event | None, paused_now: bool, takeover: str | None
+    clock: ClockResult,
+    stop: Event | None,
+    paused_now: bool,
+    takeover: str | None,
+    definition: MetricDefinition | None = None,
 ) -> str:
     if clock.stop is None:
         if paused_now:
             return "still paused"
         return "still running"
     if clock.stop_reason == FULFILLED:
-        return _fulfilment_text(clock, stop)
+        return _fulfilment_text(clock, stop, definition.fulfil if definition else ())
     if clock.stop_reason == SOLVED:
         status = stop.status if stop is not None and stop.status else "solved"
         return f"ticket {status}"
@@ -203,7 +228,8 @@ def _stop_text(
             return f"the customer wrote; {takeover} took over"
         return "the customer wrote (customer_message_stops: true)"
     if clock.stop_reason == CANCELLED:
-        return f"cancelled by {_event_text(stop)}" if stop is not None else "cancelled"
+        cancels = definition.cancel if definition else ()
+        return f"cancelled by {_event_text(stop, cancels)}" if stop is not None else "cancelled"
     return clock.stop_reason or "stopped"
 
 
@@ -231,7 +257,7 @@ def explain_clock(
     breach = next((s.breach_at for s in segments if s.breach_at is not None), None)
     notes = priority_notes(clock, record, breach)
     calendar = policy.calendar.name if policy is not None else metric.calendar.name
-    notes += rule_notes(clock, record, calendar)
+    notes += rule_notes(clock, record, calendar, metric.definition.start_delay)
     if metric.kind in RESPONSE_METRICS:
         # Replies that did not count, and why: only the built-in response metrics stop on
         # a reply by the rule message_notes knows (fulfilled_by).
@@ -248,7 +274,7 @@ def explain_clock(
     if clock.stop_reason == SUPERSEDED and record.taken_over_by is not None:
         takeover = f"{NEXT_RESPONSE} #{record.taken_over_by}"
     start, stop = record.start_event, record.stop_event
-    stop_text = _stop_text(clock, stop, paused_now, takeover)
+    stop_text = _stop_text(clock, stop, paused_now, takeover, metric.definition)
     if running and clock.start > now:
         stop_text = "not started yet"
     return ClockExplanation(

@@ -91,14 +91,25 @@ def priority_notes(
     return notes
 
 
-def rule_notes(clock: ClockResult, record: ClockRecord, calendar: str) -> list[Note]:
+def rule_notes(
+    clock: ClockResult, record: ClockRecord, calendar: str, delay: int = 0
+) -> list[Note]:
     """What the metric's start and reopen rules did: a deferred start (``calendar`` is the
-    one it waited for), a later customer message moving the start, a reopen ignored."""
+    one it waited for, ``delay`` its start_delay), a later customer message moving the
+    start, a reopen ignored."""
     notes: list[Note] = []
     start, stop = record.start_event, record.stop_event
     if start is not None and start.type == "created" and start.at != clock.start:
         notes.append(
             Note(
+                "start_delay",
+                f"created at {{0}} (line {start.line}); with start_delay: "
+                f"{format_duration(delay)} the clock starts after that much open time of "
+                f"calendar '{calendar}', at {{1}}",
+                (start.at, clock.start),
+            )
+            if delay
+            else Note(
                 "starts_first_business_minute",
                 f"created at {{0}} (line {start.line}), outside the open hours of calendar "
                 f"'{calendar}'; with starts: first_business_minute the clock starts "

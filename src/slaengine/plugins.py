@@ -26,7 +26,7 @@ import structlog
 
 from slaengine import __version__, builtin_plugins, hookspecs
 from slaengine.calendar import BusinessCalendar
-from slaengine.config import ReadOnlySettings
+from slaengine.config import ReadOnlySettings, locate
 from slaengine.errors import UserError
 from slaengine.hookspecs import Deliver
 from slaengine.importers.base import Importer
@@ -239,6 +239,27 @@ class Plugins:
     def notifiers(self) -> dict[str, Notifier]:
         """Notify targets by name, from ``slaengine_register_notifiers``."""
         return self._collect("slaengine_register_notifiers", "notify target", _notifier)
+
+    def left_out_targets(self, config: Mapping[str, Any]) -> dict[str, str]:
+        """Why each ``[plugins.P.targets.NAME]`` table of ``config`` that is no notify
+        target is missing: plugin ``P`` left it out for a wrong setting, or is not loaded."""
+        known = self.notifiers()
+        loaded = {name for name, _ in self.manager.list_name_plugin()}
+        tables = config.get("plugins")
+        found: dict[str, str] = {}
+        for plugin, table in tables.items() if isinstance(tables, Mapping) else ():
+            targets = table.get("targets") if isinstance(table, Mapping) else None
+            for name in targets if isinstance(targets, Mapping) else ():
+                if name in known or name in found:
+                    continue
+                where = locate(config, "plugins", plugin, "targets", name)
+                found[name] = f"[plugins.{plugin}.targets.{name}] ({where}) sets it up, but " + (
+                    f"the {plugin} plugin left it out because a setting of it is wrong (its "
+                    "error, logged when the settings were read, names the setting)"
+                    if plugin in loaded
+                    else f"no plugin named '{plugin}' is loaded (see 'slaengine plugins')"
+                )
+        return found
 
     def performers(self) -> dict[str, Performer]:
         """Ticket action performers by name, from ``slaengine_register_actions``."""

@@ -3,7 +3,7 @@
 Policies, policy tests, events and plugin settings all report mistakes the same way:
 ``file:line:col: CODE message``, and a misspelt name ends with ``; did you mean 'x'?``.
 :func:`setting_place` and :func:`placed` put a plugin's settings problems at their
-``file:line:col``.
+``file:line:col``; :func:`setting_seconds` reads a duration setting as ``[live]`` does.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final, Protocol
 
-from slaengine.config import locate, setting_value
+from slaengine.config import locate, setting_seconds, setting_value
 from slaengine.errors import Problem
 
 
@@ -104,5 +104,6 @@ __all__ = [
     "did_you_mean",
     "placed",
     "setting_place",
+    "setting_seconds",
     "unknown_key",
 ]

@@ -20,11 +20,13 @@ from slaengine.engine import TicketResult, evaluate_timeline
 from slaengine.metric_names import ordered_metrics
 from slaengine.policy.model import PolicySet
 from slaengine.timeline import Timeline, TimelineSet
+from slaengine.vocabulary import ClockState
 
 # Outcome of one clock instance as far as compliance is concerned.
 MET = "achieved"
 MISSED = "breached"  # breached (stopped or still running)
-OPEN = "open"  # active, paused or cancelled: counts neither way
+OPEN = "open"  # active or paused: still running within target (docs/kpis.md)
+CANCELLED = "cancelled"  # stopped within target without being met
 ABSENT = "absent"  # the metric has no such instance under this policy set
 
 
@@ -36,7 +38,9 @@ def outcome(clock: ClockResult | None) -> str:
         return MET
     if clock.state == BREACHED:
         return MISSED
-    return OPEN
+    if clock.state == ClockState.CANCELLED:
+        return CANCELLED
+    return OPEN  # open and cancelled count neither way in compliance
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -213,6 +217,7 @@ def backtest_file(
 
 __all__ = [
     "ABSENT",
+    "CANCELLED",
     "MET",
     "MISSED",
     "OPEN",

@@ -173,7 +173,9 @@ def test_a_trickling_server_is_cut_off_at_the_timeout(escalation, lead, security
         with pytest.raises(EmailError, match=r"not done within the timeout of 2 s"):
             _send(server, escalation, lead)
         elapsed = time.monotonic() - started
-        assert 1.9 <= elapsed < 3.0  # each byte came within the socket timeout; the total did not
+        # Without the total deadline the server trickles for a minute; 10 s leaves room for a
+        # loaded machine while still telling the two apart.
+        assert 1.9 <= elapsed < 10.0  # each byte came within the socket timeout; the total did not
         assert slow.sent < 10
     finally:
         slow.close()

@@ -18,6 +18,8 @@ def test_defaults_follow_the_security():
     assert parse_server({**BASE, "security": "none"}, environ={}).port == 25
     server = parse_server(BASE, environ={})
     assert (server.security, server.domain, server.timeout) == ("starttls", "example.org", 30.0)
+    # Durations take the forms of [live] settings.
+    assert parse_server({**BASE, "timeout": "1m"}, environ={}).timeout == 60.0
 
 
 def test_the_password_comes_from_the_named_variable_and_stays_out_of_repr():
@@ -56,6 +58,7 @@ def test_an_unset_password_variable_keeps_the_targets_and_says_so():
             "logging in needs security 'starttls' or 'tls'",
         ),
         ({**BASE, "timeout": 0}, "timeout: must be a number of seconds above 0"),
+        ({**BASE, "timeout": "later"}, "timeout: expected a duration like 90m, 2h or 1h30m"),
         ({**BASE, "ca_file": "/nonexistent/ca.pem"}, "ca_file: no such file"),
         ({**BASE, "ticket_url": "https://x/{id}"}, "ticket_url: unknown placeholder {id}"),
         ({**BASE, "ticket_url": "ftp://x/{ticket}"}, "ticket_url: must start with http"),
@@ -71,6 +74,7 @@ def test_an_unset_password_variable_keeps_the_targets_and_says_so():
         "half-login",
         "plain-login",
         "timeout",
+        "text-timeout",
         "ca-file",
         "placeholder",
         "url-scheme",

@@ -76,7 +76,7 @@ def test_a_receiver_slower_than_the_timeout_fails_within_about_the_timeout(recei
         client.deliver(breach)
     elapsed = time.monotonic() - started
 
-    assert 0.25 <= elapsed < 1.5
+    assert 0.25 <= elapsed < 5.0  # the receiver stalls 10 s; retries at once would take 3 x 10 s
     assert len(receiver.requests) == 1  # a timeout is left to the outbox, not retried at once
     assert caught.value.status is None
 

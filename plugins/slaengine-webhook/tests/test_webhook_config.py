@@ -37,6 +37,14 @@ def test_every_setting_is_read():
     )
 
 
+def test_durations_take_the_forms_of_live_settings():
+    target = parse_target(
+        "t", {"url": URL, "timeout": "30s", "backoff": "2", "max_retry_after": "1m"}, environ={}
+    )
+    assert (target.timeout, target.backoff, target.max_retry_after) == (30.0, 2.0, 60.0)
+    assert parse_target("t", {"url": URL, "timeout": 2.5}, environ={}).timeout == 2.5
+
+
 @pytest.mark.parametrize(
     ("table", "problem"),
     [
@@ -50,7 +58,10 @@ def test_every_setting_is_read():
             "'format' must be one of json, slack, teams, google-chat, got 'slak'",
         ),
         ({"url": URL, "timeout": 0}, "'timeout' must be above 0"),
-        ({"url": URL, "timeout": "5s"}, "'timeout' must be a number of seconds"),
+        (
+            {"url": URL, "timeout": "soon"},
+            "'timeout': expected a duration like 90m, 2h or 1h30m, got 'soon'",
+        ),
         ({"url": URL, "retries": True}, "'retries' must be a whole number"),
         ({"url": URL, "retries": 11}, "'retries' must be a whole number, 0 to 10"),
         ({"url": URL, "backoff": -1}, "'backoff' must be at least 0"),

@@ -188,7 +188,7 @@ def test_a_trickling_receiver_is_cut_off_at_the_timeout(trickler, answer, breach
         client.deliver(breach)
     elapsed = time.monotonic() - started
 
-    assert 1.9 <= elapsed < 3.0  # each byte came within the socket timeout; the total did not
+    assert 1.9 <= elapsed < 10.0  # each byte within the socket timeout; the total (a minute) not
     assert server.bytes_sent < len(answer)
 
 

@@ -4,9 +4,9 @@ A partition is about a million small objects that live until it is done and
 are freed by reference counting (they form no cycles); the collector would
 rescan them again and again (a tenth of a forked worker's time, 40% of a Dask
 task's, measured). Only processes that a batch run owns pause it: the forked
-workers of :func:`~slaengine.batches.runner.map_tickets` and Dask worker
-processes. The caller's own process keeps its collector as it is; a command
-line process tunes its own (:mod:`slaengine.cli`).
+workers of :func:`~slaengine.batches.runner.map_tickets`, Dask worker
+processes, and the command line's own process while ``audit``, ``whatif`` or
+``evaluate`` runs. A program that calls the library keeps its collector as it is.
 """
 
 from __future__ import annotations

@@ -18,6 +18,7 @@ from slaengine.errors import EventError, Problem, UserError
 from slaengine.inputs import read_events
 from slaengine.plugins import Plugins, make_plugins
 from slaengine.policy import PolicySet, load_policies, read_policies
+from slaengine.policy.nodes import NotifyTargets
 from slaengine.timeline import TimelineSet, parse_instant
 from slaengine.words import plural
 
@@ -171,9 +172,12 @@ def plugin_calendars() -> Mapping[str, BusinessCalendar]:
     return command_plugins().calendars()
 
 
-def plugin_notifiers() -> frozenset[str]:
-    """Notify target names contributed by plugins; policies may name only these."""
-    return frozenset(command_plugins().notifiers())
+def plugin_notifiers() -> NotifyTargets:
+    """Notify target names contributed by plugins; policies may name only these. Targets
+    the settings file configures that are not among them carry the reason (for E305)."""
+    plugins = command_plugins()
+    config = load_config(config_path(_config_file[0]))
+    return NotifyTargets(plugins.notifiers(), plugins.left_out_targets(config))
 
 
 def load_command_policies(*paths: str) -> PolicySet:

@@ -23,19 +23,34 @@ SHOWN_TEXT = 60  # characters of a reject's text in the table; --json has all of
 
 
 def reject_dict(row: RejectRow) -> dict[str, Any]:
-    """A stored reject as JSON: ``raw`` is the unreadable input's text, ``raw_size`` its bytes."""
+    """A stored reject as JSON: ``payload`` the event read as JSON (an object),
+    ``payload_text`` the stored text of one that had no JSON form, ``raw`` the text of an
+    input that could not be read, ``raw_size`` its bytes."""
     reject = row.reject
     whole = reject.raw_size is None or reject.raw_size <= RAW_LIMIT
+    payload, payload_text = _payload(reject.payload)
     return {
         "id": row.id,
         "received": iso(row.received),
         "origin": reject.origin,
         "problem": reject.problem,
-        "payload": reject.payload,
+        "payload": payload,
+        "payload_text": payload_text,
         "raw": reject.raw,
         "raw_size": reject.raw_size,
         "raw_complete": whole if reject.raw is not None else None,
     }
+
+
+def _payload(stored: str | None) -> tuple[Any, str | None]:
+    """The stored payload as the object it is, or ``(None, text)`` when the text is no JSON
+    (an event with no JSON form is stored as its Python text); the stored text is kept."""
+    if stored is None:
+        return None, None
+    try:
+        return json.loads(stored), None
+    except (ValueError, RecursionError):
+        return None, stored
 
 
 def _shown(row: RejectRow) -> str:

@@ -18,6 +18,7 @@ from slaengine.audit import PERIODS, AuditOptions, audit_file, parse_dimensions
 from slaengine.audit.goals import policy_goals
 from slaengine.audit.periods import zone_of
 from slaengine.batches import partition_count
+from slaengine.batches.collector import collector_paused
 from slaengine.cli._options import (
     add_at,
     add_events,
@@ -175,7 +176,7 @@ def run(args: argparse.Namespace) -> int:
     show = sys.stderr.isatty()
     total = partition_count(args.events)
     try:
-        with _progress(show, total) as advance:
+        with collector_paused(), _progress(show, total) as advance:
             if args.scheduler:
                 from slaengine.distributed.cli import audit_on_scheduler
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import structlog
 
+from slaengine.batches.collector import collector_paused
 from slaengine.cli._options import (
     add_at,
     add_events,
@@ -92,7 +93,9 @@ def run(args: argparse.Namespace) -> int:
         limit=args.limit,
     )
     try:
-        summary = evaluate_stream(policies, args.events, options, sys.stdout, jobs=jobs)
+        # The command owns its process: no cyclic collection while partitions run here.
+        with collector_paused():
+            summary = evaluate_stream(policies, args.events, options, sys.stdout, jobs=jobs)
     except BrokenPipeError:
         raise  # the reader of the output went away (head & co.): not an error
     except OSError as exc:

@@ -11,6 +11,7 @@ from typing import Any
 import structlog
 from rich.console import Console
 
+from slaengine.batches.collector import collector_paused
 from slaengine.cli._options import (
     add_at,
     add_events,
@@ -70,7 +71,9 @@ def run(args: argparse.Namespace) -> int:
 
             result, batch = backtest_on_scheduler(args.scheduler, old, new, args.events, now)
         else:
-            result, batch = backtest_file(old, new, args.events, now, jobs)
+            # The command owns its process: no cyclic collection while partitions run here.
+            with collector_paused():
+                result, batch = backtest_file(old, new, args.events, now, jobs)
     except OSError as exc:
         raise UserError(f"--events: cannot read {args.events}: {exc.strerror or exc}") from None
     log.info(

@@ -26,14 +26,7 @@ from slaengine.batches.collector import collector_paused
 from slaengine.batches.spill import read_partition
 from slaengine.errors import Problem
 from slaengine.inputs.files import TEXT_ERRORS
-from slaengine.inputs.parquet import (
-    BATCH_ROWS,
-    RowRange,
-    open_parquet,
-    read_rows,
-    spill_schema,
-    split_batch,
-)
+from slaengine.inputs.parquet import RowRange, join_streams, read_rows, split_streams
 from slaengine.inputs.tickets import partition_of, ticket_of
 from slaengine.timeline import TimelineSet
 
@@ -200,21 +193,9 @@ def split_rows(
     """Split row groups of a Parquet file (rows numbered from ``first``) by ticket.
 
     The rows of each partition as an Arrow IPC stream with their row numbers,
-    split as a local spill splits them (:func:`slaengine.inputs.parquet.split_batch`).
+    split as a local spill splits them (:func:`slaengine.inputs.parquet.split_streams`).
     """
-    import pyarrow as pa
-    from pyarrow import ipc
-
-    table = open_parquet(path)
-    schema = spill_schema(table)
-    sinks = [pa.BufferOutputStream() for _ in range(partitions)]
-    writers = [ipc.new_stream(sink, schema) for sink in sinks]
-    number = first
-    for read in table.iter_batches(batch_size=BATCH_ROWS, row_groups=list(row_groups)):
-        number = split_batch(read, number, schema, writers)
-    for writer in writers:
-        writer.close()
-    return _grouped([sink.getvalue().to_pybytes() for sink in sinks], groups)
+    return _grouped(split_streams(path, row_groups, first, partitions), groups)
 
 
 def _grouped(parts: list[bytes], groups: int) -> list[list[bytes]]:
@@ -251,27 +232,11 @@ def read_pieces(
     with tempfile.TemporaryDirectory(prefix="slaengine-dask-") as tmp:
         file = Path(tmp) / f"part{suffix}"
         if suffix == ".arrow":
-            _write_arrow(pieces, file)
+            join_streams(pieces, file)
         else:
             with file.open("wb") as out:
                 out.writelines(pieces)
         return read_partition(file, source, status_map)
-
-
-def _write_arrow(pieces: Sequence[bytes], file: Path) -> None:
-    from pyarrow import ipc
-
-    writer = None
-    try:
-        for piece in pieces:
-            reader = ipc.open_stream(piece)
-            if writer is None:
-                writer = ipc.new_file(str(file), reader.schema)
-            for batch in reader:
-                writer.write_batch(batch)
-    finally:
-        if writer is not None:
-            writer.close()
 
 
 def run_spilled(

@@ -3,9 +3,10 @@
 Every use of pyarrow is here: reading a Parquet file's rows as JSON text
 (:func:`parquet_lines`) or straight into events (:func:`table_events`),
 splitting its batches by ticket for a spill (:func:`split_batch`,
-:func:`write_partitions`), reading back the Arrow files a spill wrote
-(:func:`arrow_file_events`), and, for a file grouped by ticket, ranges of whole
-tickets each read on its own (:func:`parquet_ranges`, :func:`read_rows`).
+:func:`write_partitions`, and :func:`split_streams` for a Dask shuffle),
+reading back the Arrow files a spill wrote (:func:`arrow_file_events`), and,
+for a file grouped by ticket, ranges of whole tickets each read on its own
+(:func:`parquet_ranges`, :func:`read_rows`).
 pyarrow is imported only when a Parquet file is read (``slaengine[parquet]``).
 """
 
@@ -322,6 +323,44 @@ def split_batch(read: Any, first: int, schema: Any, writers: Sequence[Any]) -> i
     return first
 
 
+def split_streams(
+    path: str | os.PathLike[str], row_groups: Sequence[int], first: int, partitions: int
+) -> list[bytes]:
+    """Row groups of a Parquet file (rows numbered from ``first``) split by ticket as
+    :func:`write_partitions` splits them: each partition's rows as an Arrow IPC stream."""
+    import pyarrow as pa
+    from pyarrow import ipc
+
+    table = open_parquet(path)
+    schema = spill_schema(table)
+    sinks = [pa.BufferOutputStream() for _ in range(partitions)]
+    writers = [ipc.new_stream(sink, schema) for sink in sinks]
+    number = first
+    for read in table.iter_batches(batch_size=BATCH_ROWS, row_groups=list(row_groups)):
+        number = split_batch(read, number, schema, writers)
+    for writer in writers:
+        writer.close()
+    return [sink.getvalue().to_pybytes() for sink in sinks]
+
+
+def join_streams(pieces: Sequence[bytes], file: Path) -> None:
+    """Write the Arrow IPC streams of :func:`split_streams`, in order, as one partition file
+    for :func:`arrow_file_events`."""
+    from pyarrow import ipc
+
+    writer = None
+    try:
+        for piece in pieces:
+            reader = ipc.open_stream(piece)
+            if writer is None:
+                writer = ipc.new_file(str(file), reader.schema)
+            for batch in reader:
+                writer.write_batch(batch)
+    finally:
+        if writer is not None:
+            writer.close()
+
+
 def arrow_file_events(
     path: Path, source: str, status_map: Mapping[str, str], problems: list[Problem]
 ) -> list[Event]:
@@ -501,12 +540,14 @@ __all__ = [
     "batch_events",
     "column_cells",
     "column_values",
+    "join_streams",
     "open_parquet",
     "parquet_lines",
     "parquet_ranges",
     "read_rows",
     "spill_schema",
     "split_batch",
+    "split_streams",
     "table_events",
     "write_partitions",
 ]

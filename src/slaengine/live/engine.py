@@ -329,10 +329,12 @@ def _open_clocks(result: TicketResult, policy: str | None) -> list[OpenClock]:
     ]
 
 
-def _as_json(payload: Mapping[str, Any], ascii_only: bool = False) -> str | None:
-    """The payload as canonical JSON text, or ``None`` when it has no JSON form."""
+def _as_json(
+    payload: Mapping[str, Any], ascii_only: bool = False, sort_keys: bool = True
+) -> str | None:
+    """The payload as JSON text (canonical: keys sorted), or ``None`` when it has no JSON form."""
     try:
-        return json.dumps(payload, sort_keys=True, ensure_ascii=ascii_only, default=str)
+        return json.dumps(payload, sort_keys=sort_keys, ensure_ascii=ascii_only, default=str)
     except (TypeError, ValueError, RecursionError):  # NaN is fine; huge ints, cycles not
         return None
 
@@ -349,7 +351,7 @@ def _shown(payload: Mapping[str, Any] | None) -> str | None:
     """As much of a refused payload as can be kept for people to read."""
     if payload is None:
         return None
-    text = _as_json(payload, ascii_only=True)
+    text = _as_json(payload, ascii_only=True, sort_keys=False)  # as sent, keys in its order
     if text is not None:
         return text
     try:

@@ -3,8 +3,13 @@
 A SQLite worker frees every claimed outbox row when it starts, as the only
 worker; a second one on the same file would take rows the first is still
 delivering and send them twice. ``slaengine run`` and ``slaengine serve``
-(with its in-process worker) therefore hold ``STATE-worker.lock`` with
-``flock`` for as long as they run. The operating system releases it when the
+(with its in-process worker) therefore hold a lock file with ``flock`` for as
+long as they run. The lock file is named after the database file itself, not
+the path as written: it lies in the directory of the resolved path (symlinks
+followed) and is named from the file's device and inode, so a symlink or a hard
+link in the same directory finds the same lock. The database file itself is
+never locked: SQLite takes POSIX locks on it, and closing any other descriptor
+of that file would drop them. The operating system releases it when the
 process ends however it ends (a SIGKILL too), so no stale lock is left to
 clear by hand. PostgreSQL states need no such lock: workers share them
 through row locks and leases.
@@ -22,7 +27,8 @@ import structlog
 from slaengine.errors import UserError
 from slaengine.live.store import SQLITE, Store
 
-SUFFIX: Final = "-worker.lock"
+PREFIX: Final = "slaengine-worker-"
+SUFFIX: Final = ".lock"
 _log = structlog.get_logger("slaengine.live")
 
 
@@ -30,7 +36,13 @@ def lock_path(store: Store) -> str | None:
     """The lock file of ``store``'s worker, or ``None`` when it needs none."""
     if store.dialect is not SQLITE or store.location in ("", ":memory:"):
         return None
-    return f"{store.location}{SUFFIX}"
+    real = os.path.realpath(store.location)
+    try:
+        facts = os.stat(real)
+    except OSError:
+        # Not created yet (the store creates it on open, so hardly ever): the resolved path.
+        return f"{real}-worker{SUFFIX}"
+    return os.path.join(os.path.dirname(real), f"{PREFIX}{facts.st_dev}-{facts.st_ino}{SUFFIX}")
 
 
 @contextlib.contextmanager
@@ -73,4 +85,4 @@ def worker_lock(store: Store) -> Iterator[None]:
         os.close(descriptor)  # closing the descriptor releases the lock
 
 
-__all__ = ["SUFFIX", "lock_path", "worker_lock"]
+__all__ = ["PREFIX", "SUFFIX", "lock_path", "worker_lock"]

@@ -122,12 +122,18 @@ class MetricDefinition:
 
     The built-in metrics carry their particular rules as settings too: ``starts``
     (``first_business_minute`` defers a start to the policy calendar's next opening),
+    ``start_delay`` (a start that many business seconds of the policy calendar after
+    creation), ``assignment_counts`` (what takes a ticket for ``fulfilled_by: assignment``),
     ``staff_created`` (``False``: no instance on a ticket staff opened), ``after_fulfil``
-    (instances start only once a fulfilling message was written: next_response),
+    (instances start only once a fulfilling message was written: next_response, unless
+    ``before_first_reply: measured``),
     ``counts_from`` (``latest_customer_message``: a start trigger while running moves the
     start), ``starts_on_reopen`` (a reopen starts an instance, when the customer wrote
     while solved for next_response and always for resolution) and ``hands_over``
-    (a customer message supersedes the running instance: customer_message_stops).
+    (a customer message supersedes the running instance: customer_message_stops),
+    ``stops_at`` (``closed``: resolution runs on while solved and stops when closed) and
+    ``misses`` (``per_customer_message``: next_response notes the customer messages written
+    while an instance runs, each one written after the due is one more miss).
     """
 
     name: str
@@ -143,11 +149,16 @@ class MetricDefinition:
     label: str = ""  # how people read the metric's name; "" for none
     builtin: bool = False
     starts: str = "created"
+    start_delay: int = 0  # business seconds of the policy calendar after creation
     staff_created: bool = True
     after_fulfil: bool = False
     counts_from: str = "oldest_unanswered"
     starts_on_reopen: bool = False
     hands_over: bool = False
+    # fulfilled_by: assignment: what an assignment is (assignee, group, field:NAME).
+    assignment_counts: tuple[str, ...] = ("assignee",)
+    stops_at: str = "solved"  # "closed": the solved trigger fires only when the ticket closes
+    misses: str = "once"  # "per_customer_message": messages while overdue count as misses
 
     @property
     def solve_fulfils(self) -> bool:
@@ -180,7 +191,9 @@ def builtin_definition(kind: str, rules: Mapping[str, Any]) -> MetricDefinition:
             when_solved=when_solved,
             builtin=True,
             starts=rules.get("starts", "created"),
+            start_delay=rules.get("start_delay", 0),
             staff_created=rules.get("staff_created", True),
+            assignment_counts=tuple(rules.get("assignment_counts", ("assignee",))),
         )
     if kind == MetricKind.NEXT_RESPONSE:
         return MetricDefinition(
@@ -190,15 +203,19 @@ def builtin_definition(kind: str, rules: Mapping[str, Any]) -> MetricDefinition:
             repeat=True,
             when_solved=when_solved,
             builtin=True,
-            after_fulfil=True,
+            # before_first_reply: measured, customer messages before the first reply start it.
+            after_fulfil=not rules.get("before_first_reply", False),
             counts_from=rules.get("counts_from", "oldest_unanswered"),
             starts_on_reopen=True,
+            misses=rules.get("misses", "once"),
         )
     if kind == MetricKind.PERIODIC_UPDATE:
         hands_over = bool(rules.get("customer_message_stops", False))
+        # before_first_reply: measured, the first instance runs from creation.
+        early = (Trigger(On.CREATED),) if rules.get("before_first_reply", False) else ()
         return MetricDefinition(
             kind,
-            fulfil,
+            early + fulfil,
             fulfil,
             cancel=(Trigger(On.CUSTOMER_MESSAGE),) if hands_over else (),
             repeat=True,
@@ -214,7 +231,9 @@ def builtin_definition(kind: str, rules: Mapping[str, Any]) -> MetricDefinition:
             on_reopen=rules.get("on_reopen", RESUME),
             builtin=True,
             starts=rules.get("starts", "created"),
+            start_delay=rules.get("start_delay", 0),
             starts_on_reopen=True,
+            stops_at=rules.get("stops_at", "solved"),
         )
     # Not a built-in name and no definition given (a model built by hand): nothing starts
     # it, as a name the walk did not know started nothing before definitions existed.

@@ -50,6 +50,17 @@ RESUME: Final = "resume"
 STAYS_MET: Final = "stays_met"
 ON_REOPEN: Final = (RESUME, STAYS_MET)
 
+# Which status stops resolution (``stops_at``): solved (or closed), or closed only.
+AT_SOLVED: Final = "solved"
+AT_CLOSED: Final = "closed"
+STOPS_AT: Final = (AT_SOLVED, AT_CLOSED)
+
+# How many misses a breached next_response instance counts (``misses``): one, or one
+# more for each customer message written while it is overdue (Chatwoot).
+ONCE: Final = "once"
+PER_CUSTOMER_MESSAGE: Final = "per_customer_message"
+MISSES: Final = (ONCE, PER_CUSTOMER_MESSAGE)
+
 # Policy-level rules.
 SECONDS: Final = "seconds"
 MINUTES: Final = "minutes"
@@ -222,7 +233,8 @@ ESCALATION: Final = "escalation"
 class AlertRule:
     """A point on a clock to notify at: a warning before the target, an escalation after it.
 
-    A warning is ``percent`` of the target; an escalation ``after`` business
+    A warning is ``percent`` of the target, or ``before`` business seconds before it
+    (working-day targets shorter than that warn at the start); an escalation ``after`` business
     seconds past it (0: at the breach). Both count like the clock itself, so a
     pause delays them. ``level`` numbers each kind from 1 in clock order.
     """
@@ -231,12 +243,17 @@ class AlertRule:
     level: int
     percent: int = 0
     after: int = 0
+    before: int = 0  # a warning at this many business seconds before the target (not a share)
+    # An escalation this many working days after the due, counted day by day (GLPI).
+    after_days: int = 0
     notify: tuple[str, ...] = ()
     actions: tuple[Action, ...] = ()  # write-back into the helpdesk (slaengine.actions)
 
     def threshold(self, target: int) -> int:
         """Elapsed business seconds at which this point is reached, for ``target``."""
         if self.kind == WARNING:
+            if self.before:
+                return max(0, target - self.before)
             return target * self.percent // 100
         return target + self.after
 
@@ -259,11 +276,21 @@ class MetricPolicy:
     # Clock rules (docs/policies.md#clock-rules); the defaults are slaengine's own semantics.
     fulfilled_by: str = PUBLIC_AGENT
     starts: str = AT_CREATION
+    start_delay: int = 0  # business seconds of the policy calendar after creation (RT Starts)
     staff_created: bool = True  # False: no first_response on tickets an agent opened
+    # fulfilled_by: assignment: which assignments take the ticket (assignee, group, field:NAME)
+    assignment_counts: tuple[str, ...] = ("assignee",)
     counts_from: str = OLDEST_UNANSWERED
     customer_message_stops: bool = False  # periodic_update: a customer message ends it
+    # next_response / periodic_update: also measured before the first reply
+    before_first_reply: bool = False
     when_solved: str = STOP
     on_reopen: str = RESUME
+    stops_at: str = AT_SOLVED  # resolution: closed = solving does not stop it, closing does
+    misses: str = ONCE  # next_response: per_customer_message counts later messages too
+    # Working-day targets: open_time (equal days), keep_time or end_of_working_day (GLPI);
+    # under the last two a target of n working days stays -n, resolved per clock instance.
+    day_targets: str = "open_time"
     hide_when: frozenset[str] = frozenset()
     # Conditions on tags, group, fields... that pause the clock while one holds.
     pause_conditions: tuple[StateCondition, ...] = ()
@@ -287,11 +314,16 @@ class MetricPolicy:
                 {
                     "fulfilled_by": self.fulfilled_by,
                     "starts": self.starts,
+                    "start_delay": self.start_delay,
                     "staff_created": self.staff_created,
+                    "assignment_counts": self.assignment_counts,
                     "counts_from": self.counts_from,
                     "customer_message_stops": self.customer_message_stops,
+                    "before_first_reply": self.before_first_reply,
                     "when_solved": self.when_solved,
                     "on_reopen": self.on_reopen,
+                    "stops_at": self.stops_at,
+                    "misses": self.misses,
                 },
             )
         object.__setattr__(self, "definition", definition)
@@ -306,16 +338,24 @@ class MetricPolicy:
             or bool(self.pause_conditions)
             or self.fulfilled_by != PUBLIC_AGENT
             or self.starts != AT_CREATION
+            or self.start_delay != 0
             or not self.staff_created
+            or self.assignment_counts != ("assignee",)
             or self.counts_from != OLDEST_UNANSWERED
             or self.customer_message_stops
+            or self.before_first_reply
             or self.when_solved != STOP
             or self.on_reopen != RESUME
+            or self.stops_at != AT_SOLVED
+            or self.misses != ONCE
+            or self.day_targets != "open_time"
+            or any(alert.after_days for alert in self.alerts)
             or bool(self.hide_when)
         )
 
     def target_for(self, priority: str) -> int:
-        """Seconds of business time allowed for ``priority``."""
+        """Seconds of business time allowed for ``priority`` (negative: that many working
+        days under ``day_targets``, see :mod:`slaengine.day_targets`)."""
         return self.targets[priority]
 
 
@@ -439,7 +479,9 @@ __all__ = [
     "AGENT",
     "ANY_OUTGOING",
     "ASSIGNMENT",
+    "AT_CLOSED",
     "AT_CREATION",
+    "AT_SOLVED",
     "CLOSING",
     "COUNTS_FROM",
     "DUE_AT_CLOSING",
@@ -450,13 +492,16 @@ __all__ = [
     "LATEST_CUSTOMER_MESSAGE",
     "METRIC_KINDS",
     "MINUTES",
+    "MISSES",
     "NEXT_OPENING",
     "NEXT_RESPONSE",
     "NOT_REQUESTER",
     "OLDEST_UNANSWERED",
+    "ONCE",
     "ON_REOPEN",
     "PAUSE",
     "PERIODIC_UPDATE",
+    "PER_CUSTOMER_MESSAGE",
     "PRECISIONS",
     "PUBLIC_AGENT",
     "RESOLUTION",
@@ -466,6 +511,7 @@ __all__ = [
     "STARTS",
     "STAYS_MET",
     "STOP",
+    "STOPS_AT",
     "WARNING",
     "WHEN_SOLVED",
     "AlertRule",

@@ -2,13 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from slaengine.errors import EventError
 from slaengine.policy.model import Condition, Location
 from slaengine.policy.source import YMap, YNode, YScalar, YSeq
 from slaengine.problems import ProblemCollector
 from slaengine.timeline import parse_instant
+
+
+class NotifyTargets(frozenset[str]):
+    """The notify targets policies may name, and why a target the settings file configures
+    is not among them (its plugin left it out for a wrong setting, or is not installed):
+    target name to that reason, which ``E305`` then gives."""
+
+    left_out: Mapping[str, str]
+
+    def __new__(
+        cls, names: Iterable[str] = (), left_out: Mapping[str, str] | None = None
+    ) -> NotifyTargets:
+        known = super().__new__(cls, names)
+        known.left_out = dict(left_out or {})
+        return known
 
 
 class FileContext(ProblemCollector):

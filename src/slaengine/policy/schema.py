@@ -183,6 +183,11 @@ def _calendar() -> dict[str, Any]:
                 "anyOf": [holiday, {"type": "array", "items": holiday}],
             },
             "description": {"description": "Free text for people.", "type": "string"},
+            "end_2359": {
+                "description": "end_of_day: an interval ending at 23:59 ends at 24:00 "
+                "(calendars converted from Zammad); literal (default): at 23:59.",
+                "enum": ["literal", "end_of_day"],
+            },
         },
     }
 

@@ -22,6 +22,10 @@ AFTER_PATTERN: Final = (
     r"^\s*(?:0\s*[hHmMsS]?|(?=[^1-9]*[1-9])(?:\d+|(?:\d+\s*[hH])?\s*(?:\d+\s*[mM](?:[iI][nN])?)?\s*"
     r"(?:\d+\s*[sS])?))\s*$"
 )
+# Working days after the target (the loader checks the number): 1 working day, 2wd.
+_WORKING_DAYS: Final = (
+    r"^\s*\d+[\s_-]*(?:[wW][dD]|[wW][oO][rR][kK][iI][nN][gG][\s_-]*[dD][aA][yY][sS]?)\s*$"
+)
 # A warning: a share of the target from 1% to 99%.
 PERCENT_PATTERN: Final = r"^\s*(?:[1-9]|[1-9]\d)\s*%\s*$"
 
@@ -51,9 +55,27 @@ _RULES: Final[dict[str, dict[str, Any]]] = {
         "When the clock starts: at creation or at the policy calendar's first open instant.",
         ("created", "first_business_minute"),
     ),
+    "start_delay": {
+        "description": "The clock starts this much business time of the policy's calendar "
+        "after creation (RT's Starts in business minutes); 0m: no delay.",
+        "anyOf": [
+            {"type": "integer", "minimum": 0},
+            {"type": "string", "pattern": AFTER_PATTERN},
+        ],
+    },
     "staff_created": _choice(
         "exempt: no first_response on tickets whose first public message is not the customer's.",
         ("measured", "exempt"),
+    ),
+    "assignment_counts": _one_or_many(
+        {
+            "description": "assignee, group, or field:NAME (a custom field being set).",
+            "type": "string",
+            "pattern": r"^(assignee|group|field:.+)$",
+        },
+        "Under fulfilled_by: assignment, what takes the ticket: setting the assignee (the "
+        "default), the group, or a custom field such as field:supplier.",
+        1,
     ),
     "counts_from": _choice(
         "The customer message a next_response instance counts from.",
@@ -63,20 +85,45 @@ _RULES: Final[dict[str, dict[str, Any]]] = {
         "description": "true: a customer message stops the running periodic_update.",
         "type": "boolean",
     },
+    "before_first_reply": _choice(
+        "measured: next_response starts at customer messages before the first reply too; "
+        "periodic_update runs from creation until the first reply.",
+        ("exempt", "measured"),
+    ),
     "when_solved": _choice("What solving does to a running response clock.", ("stop", "pause")),
     "on_reopen": _choice(
         "What a reopen does to the stopped resolution clock.", ("resume", "stays_met")
+    ),
+    "stops_at": _choice(
+        "Which status stops resolution: solved (or closed), or closed only.", ("solved", "closed")
+    ),
+    "misses": _choice(
+        "per_customer_message: a breached next_response counts one more miss for each "
+        "customer message written after its due while it runs.",
+        ("once", "per_customer_message"),
+    ),
+    "day_targets": _choice(
+        "How working-day targets count: open_time (open days of equal length), keep_time "
+        "(GLPI: the start's time of day N working days later, whatever the day lengths) or "
+        "end_of_working_day (GLPI: the last open instant of the working day after the Nth).",
+        ("open_time", "keep_time", "end_of_working_day"),
     ),
 }
 # The metrics each rule applies to.
 _RULE_METRICS: Final[dict[str, tuple[str, ...]]] = {
     "fulfilled_by": ("first_response", "next_response", "periodic_update"),
     "starts": ("first_response", "resolution"),
+    "start_delay": ("first_response", "resolution"),
     "staff_created": ("first_response",),
+    "assignment_counts": ("first_response",),
     "counts_from": ("next_response",),
     "customer_message_stops": ("periodic_update",),
+    "before_first_reply": ("next_response", "periodic_update"),
     "when_solved": ("first_response", "next_response", "periodic_update"),
     "on_reopen": ("resolution",),
+    "stops_at": ("resolution",),
+    "misses": ("next_response",),
+    "day_targets": ("first_response", "next_response", "periodic_update", "resolution"),
 }
 
 
@@ -113,7 +160,8 @@ def _metric(kind: str, what: str) -> dict[str, Any]:
             "goal": goal_schema("Attainment goal of this metric; default: the policy's goal."),
             "warn_at": _one_or_many(
                 {
-                    "description": "A warning: a share of the target, or {at, notify}.",
+                    "description": "A warning: a share of the target, {at, notify}, or "
+                    "{before, notify}.",
                     "anyOf": [
                         {"type": "string", "pattern": PERCENT_PATTERN},
                         {
@@ -130,9 +178,27 @@ def _metric(kind: str, what: str) -> dict[str, Any]:
                                 "actions": _actions(),
                             },
                         },
+                        {
+                            "type": "object",
+                            "additionalProperties": False,
+                            "required": ["before"],
+                            "properties": {
+                                "before": {
+                                    "description": "Business time before the target, "
+                                    "shorter than every target.",
+                                    "anyOf": [
+                                        {"type": "integer", "minimum": 1},
+                                        {"type": "string", "pattern": AFTER_PATTERN},
+                                    ],
+                                },
+                                "notify": _notify(),
+                                "actions": _actions(),
+                            },
+                        },
                     ],
                 },
-                "Warnings before the target, as shares of it (e.g. [50%, 80%]).",
+                "Warnings before the target, as shares of it (e.g. [50%, 80%]) or all as "
+                "offsets before it ({before: 8h}).",
             ),
             "escalations": _one_or_many(
                 {
@@ -142,10 +208,12 @@ def _metric(kind: str, what: str) -> dict[str, Any]:
                     "required": ["after"],
                     "properties": {
                         "after": {
-                            "description": "Business time after the target: 0m at the breach.",
+                            "description": "Business time after the target: 0m at the "
+                            "breach; or working days (1 working day), counted day by day.",
                             "anyOf": [
                                 {"type": "integer", "minimum": 0},
                                 {"type": "string", "pattern": AFTER_PATTERN},
+                                {"type": "string", "pattern": _WORKING_DAYS},
                             ],
                         },
                         "notify": _notify(),

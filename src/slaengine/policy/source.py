@@ -208,7 +208,13 @@ class _Builder:
                     f"duplicate key '{name}' (first given at line {first.line}); keep one",
                 )
                 continue
-            result.entries[name] = (key, self.build(value_node))
+            value = self.build(value_node)
+            if isinstance(value, YScalar) and value.value is None and not value.text:
+                # A key with nothing after it ("stop:"): the parser places the empty value
+                # where the next token begins (the next key, or past the end of the file);
+                # the mistake is at the key.
+                value.line, value.column = key.line, key.column
+            result.entries[name] = (key, value)
         for source_map in merged:
             for name, entry in source_map.entries.items():
                 result.entries.setdefault(name, entry)

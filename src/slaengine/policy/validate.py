@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from slaengine.calendar import AlwaysOpen, BusinessCalendar
+from slaengine.day_targets import OPEN_TIME
 from slaengine.errors import Problem
 from slaengine.policy.calendar_maps import CalendarMap
 from slaengine.policy.model import Condition, MetricPolicy, Policy, PolicySet
@@ -237,7 +238,8 @@ def _resolve(collected: _Collected, extra: Mapping[str, BusinessCalendar]) -> tu
             ):
                 complete = False
                 continue
-            if any(seconds < 0 for seconds in targets.values()):
+            day_mode = draft_metric.rules.get("day_targets", OPEN_TIME) != OPEN_TIME
+            if not day_mode and any(seconds < 0 for seconds in targets.values()):
                 day = metric_calendar.working_day()
                 if metric_map is not None and any(
                     c.working_day() != day for c in metric_map.calendars()
@@ -318,7 +320,11 @@ def build_policy_set(
     file and line order. Problems whose code starts with ``W`` are warnings.
     """
     collected = _Collected(
-        notifiers=None if notifiers is None else frozenset(notifiers),
+        notifiers=(
+            notifiers
+            if notifiers is None or isinstance(notifiers, frozenset)
+            else frozenset(notifiers)
+        ),
         conditions=None if conditions is None else MappingProxyType(dict(conditions)),
     )
     roots: list[tuple[YNode, FileContext]] = []

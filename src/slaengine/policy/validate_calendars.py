@@ -21,7 +21,9 @@ from slaengine.policy.nodes import FileContext, describe, flag
 from slaengine.policy.source import YMap, YNode, YScalar, YSeq
 from slaengine.problems import did_you_mean
 
-CALENDAR_KEYS = ("timezone", "hours", "holidays", "description")
+CALENDAR_KEYS = ("timezone", "hours", "holidays", "description", "end_2359")
+# ``end_2359``: how an interval ending at 23:59 reads (Zammad's "last minute of the day").
+END_2359 = ("literal", "end_of_day")
 HOLIDAY_KEYS = ("date", "from", "to", "yearly", "active", "name", "country", "subdivision")
 # The years a holiday may fall in: those of the instants events may carry
 # (slaengine.timeline.MIN_YEAR and MAX_YEAR). Outside them a date is a typing mistake,
@@ -324,6 +326,22 @@ def parse_calendar(
                 )
                 zone = None
     shifts = _hours(ctx, hours_node) if hours_node is not None else None
+    if "end_2359" in body.entries and shifts is not None:
+        end_node = body.entries["end_2359"][1]
+        reading = ctx.text(end_node, "'end_2359'")
+        if reading is not None and reading not in END_2359:
+            ctx.report(
+                end_node,
+                "E214",
+                f"unknown value '{reading}' for 'end_2359'; expected one of "
+                f"{', '.join(END_2359)}{did_you_mean(reading, END_2359)}",
+            )
+        elif reading == "end_of_day":
+            # 23:59 stands for the end of the day: the last minute is open too.
+            shifts = {
+                day: [Shift(s.start, s.end + 1) if s.end % 1440 == 1439 else s for s in day_shifts]
+                for day, day_shifts in shifts.items()
+            }
     if "description" in body.entries:
         ctx.text(body.entries["description"][1], "'description'")
     dates: set[dt.date] = set()

@@ -21,6 +21,7 @@ from slaengine.policy.definition import (
     StateCondition,
     Trigger,
 )
+from slaengine.policy.definition_overlap import same_trigger, together
 from slaengine.policy.model import METRIC_KINDS, PAUSE
 from slaengine.policy.nodes import FileContext, flag
 from slaengine.policy.source import YMap, YNode, YScalar, YSeq
@@ -110,6 +111,8 @@ def definition_of(ctx: FileContext, name: str, node: YNode) -> MetricDefinition 
             triggers = triggers_of(ctx, body.entries[key][1], key)
             ok = ok and triggers is not None
             found[key] = triggers or ()
+    if start is not None and ok:
+        ok = _overlaps(ctx, body, where, start, found)
     pause: frozenset[str] = frozenset()
     pause_conditions: tuple[StateCondition, ...] = ()
     if "pause" in body.entries:
@@ -139,6 +142,52 @@ def definition_of(ctx: FileContext, name: str, node: YNode) -> MetricDefinition 
         description,
         label or "",
     )
+
+
+def _overlaps(
+    ctx: FileContext,
+    body: YMap,
+    where: str,
+    start: tuple[Trigger, ...],
+    found: dict[str, tuple[Trigger, ...]],
+) -> bool:
+    """Report a trigger under both ``stop`` and ``cancel`` (``E218``: the cancel would never
+    act, as a stop comes first) and a start that one event can bring with a stop or cancel
+    (``W218``); False after an error."""
+    ok = True
+    cancels = found.get("cancel", ())
+    for key in ("stop", "cancel"):
+        if key not in body.entries:
+            continue
+        node = body.entries[key][1]
+        nodes = node.items if isinstance(node, YSeq) else [node]
+        for trigger, item in zip(found[key], nodes, strict=True):
+            if key == "stop" and any(same_trigger(trigger, c) for c in cancels):
+                ctx.report(
+                    item,
+                    "E218",
+                    f"'{trigger.text}' is under both 'stop' and 'cancel' of {where}; a stop "
+                    "acts before a cancel, so it would never cancel: give it once",
+                )
+                ok = False
+                continue
+            begun = next((s for s in start if together(s, trigger)), None)
+            if begun is None:
+                continue
+            later = (
+                f"'{trigger.text}' stops holding and begins again (a condition acts only "
+                "as it begins to hold)"
+                if trigger.condition is not None
+                else f"the next '{trigger.text}'"
+            )
+            ctx.report(
+                item,
+                "W218",
+                f"'start: {begun.text}' and '{key}: {trigger.text}' of {where} can come in "
+                f"the same event; the {key} acts first, so the instance that event starts "
+                f"runs until {later}",
+            )
+    return ok
 
 
 def _only_when_solved(trigger: Trigger) -> bool:
@@ -220,6 +269,16 @@ def triggers_of(ctx: FileContext, node: YNode, what: str) -> tuple[Trigger, ...]
                 ok = False
             else:
                 found.append(Trigger(condition=condition))
+            continue
+        if isinstance(item, YScalar) and item.value is None:  # "stop:" with nothing after it
+            label = f"'{what}'" if item is node else f"a '{what}' trigger"
+            ctx.report(
+                item,
+                "E103",
+                f"{label} has no value; a trigger is an event (like agent_reply), a condition "
+                "(like {group: tier2}) or a list of them",
+            )
+            ok = False
             continue
         word = ctx.text(item, f"a '{what}' trigger")
         if word is None:
@@ -325,6 +384,16 @@ def pauses_of(
                 ok = False
             else:
                 conditions.append(condition)
+            continue
+        if isinstance(item, YScalar) and item.value is None:  # "pause:" with nothing after it
+            label = f"'{key}'" if item is node else f"an item of '{key}'"
+            ctx.report(
+                item,
+                "E103",
+                f"{label} has no value; give a status (like pending), a condition (like "
+                "{tag: waiting-vendor}) or a list of them",
+            )
+            ok = False
             continue
         before = len(ctx.problems)
         found |= statuses(ctx, item, PAUSABLE, key)

@@ -9,7 +9,8 @@ from types import MappingProxyType
 from typing import Any, Final
 
 from slaengine.actions import Action
-from slaengine.durations import parse_duration, parse_working_days
+from slaengine.day_targets import DAY_TARGETS
+from slaengine.durations import format_duration, parse_duration, parse_working_days
 from slaengine.policy.definition import MetricDefinition, StateCondition
 from slaengine.policy.model import (
     ASSIGNMENT,
@@ -19,6 +20,7 @@ from slaengine.policy.model import (
     FIRST_RESPONSE,
     FULFILMENTS,
     METRIC_KINDS,
+    MISSES,
     NEXT_RESPONSE,
     ON_REOPEN,
     PERIODIC_UPDATE,
@@ -26,11 +28,12 @@ from slaengine.policy.model import (
     RESOLUTION,
     RESPONSE_METRICS,
     STARTS,
+    STOPS_AT,
     WARNING,
     WHEN_SOLVED,
     AlertRule,
 )
-from slaengine.policy.nodes import FileContext, describe, flag
+from slaengine.policy.nodes import FileContext, NotifyTargets, describe, flag
 from slaengine.policy.semantics import Preset
 from slaengine.policy.source import YMap, YNode, YScalar, YSeq
 from slaengine.policy.validate_actions import actions_of
@@ -45,11 +48,17 @@ METRIC_KEYS = (
     "escalations",
     "fulfilled_by",
     "starts",
+    "start_delay",
     "staff_created",
+    "assignment_counts",
     "counts_from",
     "customer_message_stops",
+    "before_first_reply",
     "when_solved",
     "on_reopen",
+    "stops_at",
+    "misses",
+    "day_targets",
     "hide_when",
     "goal",
 )
@@ -58,11 +67,17 @@ RULE_METRICS: Mapping[str, frozenset[str]] = MappingProxyType(
     {
         "fulfilled_by": RESPONSE_METRICS,
         "starts": frozenset({FIRST_RESPONSE, RESOLUTION}),
+        "start_delay": frozenset({FIRST_RESPONSE, RESOLUTION}),
         "staff_created": frozenset({FIRST_RESPONSE}),
+        "assignment_counts": frozenset({FIRST_RESPONSE}),
         "counts_from": frozenset({NEXT_RESPONSE}),
         "customer_message_stops": frozenset({PERIODIC_UPDATE}),
+        "before_first_reply": frozenset({NEXT_RESPONSE, PERIODIC_UPDATE}),
         "when_solved": RESPONSE_METRICS,
         "on_reopen": frozenset({RESOLUTION}),
+        "stops_at": frozenset({RESOLUTION}),
+        "misses": frozenset({NEXT_RESPONSE}),
+        "day_targets": frozenset(METRIC_KINDS),
         "hide_when": frozenset(METRIC_KINDS),
     }
 )
@@ -73,12 +88,16 @@ CHOICES: Mapping[str, tuple[str, ...]] = MappingProxyType(
         "counts_from": COUNTS_FROM,
         "when_solved": WHEN_SOLVED,
         "on_reopen": ON_REOPEN,
+        "stops_at": STOPS_AT,
+        "misses": MISSES,
+        "day_targets": DAY_TARGETS,
         "precision": PRECISIONS,
         "due_at_closing": DUE_AT_CLOSING,
         "staff_created": ("measured", "exempt"),
+        "before_first_reply": ("exempt", "measured"),
     }
 )
-WARN_KEYS = ("at", "notify", "actions")
+WARN_KEYS = ("at", "before", "notify", "actions")
 ESCALATION_KEYS = ("after", "notify", "actions")
 _PERCENT = re.compile(r"^\s*(\d{1,3})\s*%\s*$")
 
@@ -91,6 +110,14 @@ def _target(value: object) -> int:
 
 def targets_of(ctx: FileContext, node: YNode, where: str) -> dict[str, int] | None:
     """Targets per priority: seconds, or ``-n`` for ``n`` working days (see :func:`_target`)."""
+    if isinstance(node, YScalar) and node.value is None:  # "targets:" with nothing after it
+        ctx.report(
+            node,
+            "E102",
+            f"'targets' of {where} has no value; give a duration like 4h, or one per "
+            "priority like {urgent: 1h, high: 4h, normal: 8h, low: 24h}",
+        )
+        return None
     if isinstance(node, YScalar):
         try:
             seconds = _target(node.value)
@@ -182,15 +209,25 @@ def notify_targets(ctx: FileContext, body: YMap) -> tuple[str, ...]:
     names = ctx.text_list(body.entries["notify"][1], "a notify target")
     known = ctx.notifiers
     if known is not None:
+        left_out = known.left_out if isinstance(known, NotifyTargets) else {}
         for name, node in names:
             if name not in known:
-                hint = (
-                    f"; expected one of {', '.join(sorted(known))}{did_you_mean(name, known)}"
-                    if known
-                    else "; no notifier plugin is installed (see docs/hooks.md)"
+                ctx.report(
+                    node, "E305", f"unknown notify target '{name}'{_why(name, known, left_out)}"
                 )
-                ctx.report(node, "E305", f"unknown notify target '{name}'{hint}")
     return tuple(name for name, _ in names)
+
+
+def _why(name: str, known: frozenset[str], left_out: Mapping[str, str]) -> str:
+    """What an unknown notify target's ``E305`` adds: why it is unknown, or the known ones."""
+    if name in left_out:
+        return f": {left_out[name]}"
+    if known:
+        return f"; expected one of {', '.join(sorted(known))}{did_you_mean(name, known)}"
+    return (
+        "; no notify target is registered: notifier plugins register the targets of the "
+        "settings file (see docs/hooks.md)"
+    )
 
 
 def _actions(ctx: FileContext, body: YMap) -> tuple[Action, ...] | None:
@@ -200,9 +237,70 @@ def _actions(ctx: FileContext, body: YMap) -> tuple[Action, ...] | None:
     return actions_of(ctx, body.entries["actions"][1])
 
 
-def warnings_of(ctx: FileContext, node: YNode) -> list[AlertRule] | None:
-    """``warn_at: [50%, {at: 80%, notify: [...]}]`` as warning rules in percent order."""
+def _offset_warnings(
+    ctx: FileContext, items: Sequence[YNode], shortest: int | None
+) -> list[AlertRule] | None:
+    """``warn_at: [{before: 8h, notify: [...]}]``: warnings at a fixed business time before
+    the target (GLPI's escalation levels), earliest first. Every target must be longer
+    than each offset (``shortest``: the shortest target in seconds, None when unknown)."""
+    found: dict[int, tuple[tuple[str, ...], tuple[Action, ...]]] = {}
+    ok = True
+    for item in items:
+        if not isinstance(item, YMap) or "before" not in item.entries:
+            ctx.report(
+                item,
+                "E211",
+                "warnings of one metric are all shares of the target ('at') or all offsets "
+                f"before it ('before'); got {describe(item)} among offsets",
+            )
+            ok = False
+            continue
+        ctx.keys(item, WARN_KEYS, "a warning")
+        notify = notify_targets(ctx, item)
+        actions = _actions(ctx, item)
+        before_node = item.entries["before"][1]
+        if "at" in item.entries:
+            ctx.report(item.entries["at"][0], "E211", "a warning has 'at' or 'before', not both")
+            ok = False
+            continue
+        try:
+            before = parse_duration(before_node.value if isinstance(before_node, YScalar) else None)
+        except ValueError as exc:
+            ctx.report(before_node, "E201", f"bad 'before' of a warning: {exc}")
+            ok = False
+            continue
+        if shortest is not None and before >= shortest:
+            ctx.report(
+                before_node,
+                "E211",
+                f"a warning {format_duration(before)} before the target needs every target "
+                f"to be longer; the shortest is {format_duration(shortest)}",
+            )
+            ok = False
+        elif before in found:
+            twice = f"a warning {format_duration(before)} before the target is given twice"
+            ctx.report(before_node, "E211", twice)
+            ok = False
+        if actions is None:
+            ok = False
+            continue
+        found[before] = (notify, actions)
+    if not ok:
+        return None
+    return [
+        AlertRule(WARNING, level, before=before, notify=found[before][0], actions=found[before][1])
+        for level, before in enumerate(sorted(found, reverse=True), start=1)
+    ]
+
+
+def warnings_of(
+    ctx: FileContext, node: YNode, shortest: int | None = None
+) -> list[AlertRule] | None:
+    """``warn_at: [50%, {at: 80%, notify: [...]}]`` as warning rules in percent order, or
+    ``[{before: 8h}, ...]`` as offsets (:func:`_offset_warnings`)."""
     items = node.items if isinstance(node, YSeq) else [node]
+    if any(isinstance(item, YMap) and "before" in item.entries for item in items):
+        return _offset_warnings(ctx, items, shortest)
     found: dict[int, tuple[tuple[str, ...], tuple[Action, ...]]] = {}
     ok = True
     unsorted = False
@@ -284,6 +382,7 @@ def escalations_of(ctx: FileContext, node: YNode) -> list[AlertRule] | None:
     rules: list[AlertRule] = []
     ok = True
     previous = -1
+    previous_days = 0
     for item in items:
         body = ctx.mapping(item, "an escalation")
         if body is None:
@@ -299,14 +398,33 @@ def escalations_of(ctx: FileContext, node: YNode) -> list[AlertRule] | None:
             continue
         raw = after_node.value if isinstance(after_node, YScalar) else None
         try:
+            days = parse_working_days(raw)
             # 0 (at the breach) is allowed here, unlike for targets.
             zero = isinstance(raw, int | str) and str(raw).strip() in {"0", "0m", "0h", "0s"}
-            after = 0 if zero else parse_duration(raw)
+            after = 0 if zero or days is not None else parse_duration(raw)
         except ValueError as exc:
             ctx.report(after_node, "E201", f"bad 'after' of an escalation: {exc}")
             ok = False
             continue
-        if after <= previous:
+        if days is not None:
+            # Working days are counted day by day from the due (GLPI's level delays in days);
+            # they come after the escalations in time, in increasing order.
+            if days <= previous_days:
+                ctx.report(
+                    after_node,
+                    "E212",
+                    "escalations in working days come after those in time, in increasing "
+                    "order, each later than the one before",
+                )
+                ok = False
+            previous_days = max(previous_days, days)
+            rules.append(
+                AlertRule(
+                    ESCALATION, len(rules) + 1, after_days=days, notify=notify, actions=actions
+                )
+            )
+            continue
+        if previous_days or after <= previous:
             ctx.report(
                 after_node,
                 "E212",
@@ -335,6 +453,47 @@ def choice(ctx: FileContext, node: YNode, rule: str) -> str | None:
         )
         return None
     return value
+
+
+def _zero_or_duration(raw: object) -> int:
+    """Seconds of a duration; zero may be written 0, 0m, 0h or 0s."""
+    if isinstance(raw, int | str) and str(raw).strip() in {"0", "0m", "0h", "0s"}:
+        return 0
+    return parse_duration(raw)
+
+
+def _delay(ctx: FileContext, node: YNode) -> int | None:
+    """A ``start_delay``: a duration or zero (E201 otherwise)."""
+    try:
+        return _zero_or_duration(node.value if isinstance(node, YScalar) else None)
+    except ValueError as exc:
+        ctx.report(node, "E201", f"bad 'start_delay': {exc}")
+        return None
+
+
+ASSIGNMENT_COUNTS = ("assignee", "group", "field:NAME")
+
+
+def _assignments(ctx: FileContext, node: YNode) -> tuple[str, ...] | None:
+    """``assignment_counts``: assignee, group or field:NAME, each at most once (E214)."""
+    found: list[str] = []
+    ok = True
+    for value, item in ctx.text_list(node, "an assignment"):
+        name = value.split(":", 1)[1].strip() if value.startswith("field:") else None
+        if value not in ASSIGNMENT_COUNTS[:2] and not name:
+            ctx.report(
+                item,
+                "E214",
+                f"unknown value '{value}' in 'assignment_counts'; expected assignee, group or "
+                f"field:NAME (a custom field, like field:supplier)"
+                f"{did_you_mean(value, ASSIGNMENT_COUNTS[:2])}",
+            )
+            ok = False
+            continue
+        entry = f"field:{name}" if name else value
+        if entry not in found:
+            found.append(entry)
+    return tuple(found) if ok and found else None
 
 
 def metric_rules(
@@ -369,7 +528,11 @@ def metric_rules(
             value = statuses(ctx, node, allowed, "hide_when")
         elif rule == "customer_message_stops":
             value = flag(ctx, node, f"'{rule}'")
-        elif rule == "staff_created":
+        elif rule == "start_delay":
+            value = _delay(ctx, node)
+        elif rule == "assignment_counts":
+            value = _assignments(ctx, node)
+        elif rule in ("staff_created", "before_first_reply"):
             chosen_value = choice(ctx, node, rule)
             value = None if chosen_value is None else chosen_value == "measured"
         else:
@@ -383,6 +546,17 @@ def metric_rules(
                 value = None
         if value is not None:
             rules[rule] = value
+    if (
+        kind == FIRST_RESPONSE
+        and "assignment_counts" in metric.entries
+        and rules.get("fulfilled_by") != ASSIGNMENT
+    ):
+        ctx.report(
+            metric.entries["assignment_counts"][0],
+            "E213",
+            f"'assignment_counts' says what takes a ticket under 'fulfilled_by: {ASSIGNMENT}'; "
+            f"{kind} is not fulfilled by an assignment here",
+        )
     return rules
 
 

@@ -164,7 +164,10 @@ def parse_policy(
                     metric_calendar = (metric_cal_name, metric.entries["calendar"][1])
             alerts: list[AlertRule] | None = []
             if "warn_at" in metric.entries:
-                warnings = warnings_of(ctx, metric.entries["warn_at"][1])
+                # The shortest target in seconds, when every target is (working days are
+                # resolved with the calendar later).
+                shortest = min(targets.values()) if targets and min(targets.values()) > 0 else None
+                warnings = warnings_of(ctx, metric.entries["warn_at"][1], shortest)
                 alerts = None if warnings is None else [*warnings]
             if "escalations" in metric.entries:
                 escalations = escalations_of(ctx, metric.entries["escalations"][1])

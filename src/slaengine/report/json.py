@@ -63,6 +63,13 @@ def clock_to_dict(clock: ClockResult) -> dict[str, Any]:
 
 
 def _clock_dict(clock: ClockResult) -> dict[str, Any]:
+    out = _clock_fields(clock)
+    if clock.misses is not None:  # only under misses: per_customer_message
+        out["misses"] = clock.misses
+    return out
+
+
+def _clock_fields(clock: ClockResult) -> dict[str, Any]:
     return {
         "metric": clock.metric,
         "instance": clock.instance,

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import difflib
-import math
 import os
 import re
 import string
@@ -23,7 +22,7 @@ from email.utils import parseaddr
 from pathlib import Path
 from typing import Any, Final
 
-from slaengine.problems import placed
+from slaengine.problems import placed, setting_seconds
 
 PLUGIN: Final = "email"
 STARTTLS: Final = "starttls"
@@ -225,14 +224,14 @@ def parse_server(table: Any, environ: Mapping[str, str] | None = None) -> Server
     if username is not None and security == NONE:
         problems.append("username: logging in needs security 'starttls' or 'tls'")
     password = env.get(password_env, "") if password_env else ""
-    timeout = table.get("timeout", DEFAULT_TIMEOUT)
-    if (
-        isinstance(timeout, bool)
-        or not isinstance(timeout, int | float)
-        or not math.isfinite(timeout)
-        or timeout <= 0
-    ):
-        problems.append(f"timeout: must be a number of seconds above 0, got {timeout!r}")
+    written = table.get("timeout", DEFAULT_TIMEOUT)
+    try:
+        timeout = setting_seconds(written)  # "30s" too, as [live] takes
+    except ValueError as exc:
+        problems.append(f"timeout: {exc}")
+        timeout = DEFAULT_TIMEOUT
+    if timeout <= 0:
+        problems.append(f"timeout: must be a number of seconds above 0, got {written!r}")
     ca_file = _text(table, "ca_file", problems)
     if ca_file is not None and not Path(ca_file).is_file():
         problems.append(f"ca_file: no such file: {ca_file}")

@@ -8,14 +8,13 @@ still load.
 
 from __future__ import annotations
 
-import math
 import os
 import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from slaengine.problems import did_you_mean, placed
+from slaengine.problems import did_you_mean, placed, setting_seconds
 
 PLUGIN: Final = "webhook"
 JSON: Final = "json"
@@ -110,14 +109,17 @@ def missing_secret(env_name: str) -> str:
 def _number(
     table: Mapping[str, Any], key: str, default: float, problems: list[str], *, positive: bool
 ) -> float:
+    """A duration setting in seconds: a number or a text like ``"30s"``, as ``[live]`` takes."""
     value = table.get(key, default)
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        problems.append(f"'{key}' must be a number of seconds, got {value!r}")
+    try:
+        seconds = setting_seconds(value)
+    except ValueError as exc:
+        problems.append(f"'{key}': {exc}")
         return default
-    if value < 0 or (positive and value == 0):
+    if seconds < 0 or (positive and seconds == 0):
         problems.append(f"'{key}' must be {'above' if positive else 'at least'} 0, got {value!r}")
         return default
-    return float(value)
+    return seconds
 
 
 def _check_url(value: Any, problems: list[str]) -> str:
