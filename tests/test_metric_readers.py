@@ -37,7 +37,7 @@ from slaengine.metric_names import (
     ordered_metrics,
 )
 from slaengine.notifications import BREACH, reached
-from slaengine.policy.model import MetricPolicy, PolicySet
+from slaengine.policy.model import PolicySet
 from slaengine.policytest.parse import parse_test_text
 from slaengine.policytest.run import run_case
 from slaengine.report.audit import audit_renderable, audit_to_dict
@@ -91,27 +91,15 @@ EVENTS = [
 ]
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class LabelledMetric(MetricPolicy):
-    """A metric definition carrying a human label (the definition's optional ``label``)."""
-
-    label: str | None = None
-
-
 def _timelines(events: Sequence[dict[str, object]]) -> dict[str, Timeline]:
     parsed = [parse_event(e, seq=i, line=i + 1) for i, e in enumerate(events)]
     return dict(slaengine.build_timelines(parsed).timelines)
 
 
-def _labelled(policies: PolicySet, label: str | None) -> PolicySet:
-    """``policies`` whose ``time_to_own`` definition carries the human ``label``."""
-    policy = policies.policies[0]
-    own = next(m for m in policy.metrics if m.kind == OWN)
-    fields = {f.name: getattr(own, f.name) for f in dataclasses.fields(MetricPolicy) if f.init}
-    metrics = tuple(
-        LabelledMetric(**fields, label=label) if m is own else m for m in policy.metrics
-    )
-    return dataclasses.replace(policies, policies=(dataclasses.replace(policy, metrics=metrics),))
+def _labelled(label: str) -> PolicySet:
+    """The policies with ``label: LABEL`` in ``time_to_own``'s YAML definition."""
+    text = POLICY.replace("    start: created\n", f"    label: {label!r}\n    start: created\n")
+    return slaengine.loads_policies(text, "p.yaml")
 
 
 @pytest.fixture
@@ -189,7 +177,7 @@ def test_instance_numbers_show_for_repeating_metrics_only() -> None:
 
 def test_labels_come_from_the_definitions(policies: PolicySet) -> None:
     assert labels_of(policies) == {}
-    labelled = _labelled(policies, " Ownership ")
+    labelled = _labelled(" Ownership ")
     assert labels_of(labelled) == {OWN: "Ownership"}
     assert labels_of(None) == {}
 
@@ -485,7 +473,7 @@ def test_notifications_carry_the_label_a_definition_gives() -> None:
 
     from slaengine.notifications import Notification, ticket_status
 
-    labelled = _labelled(slaengine.loads_policies(POLICY, "p.yaml"), "Ownership")
+    labelled = _labelled("Ownership")
     now = parse_instant(AT)
     c = evaluate_timeline(labelled, _timelines(EVENTS)["C"], now)
     assert c is not None

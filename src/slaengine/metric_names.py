@@ -38,17 +38,8 @@ def definition_name(metric: MetricPolicy) -> str:
 
 
 def definition_label(metric: MetricPolicy) -> str | None:
-    """The human label a metric's definition gives, if it gives one.
-
-    Read by attribute name, on the metric or on its YAML definition (``custom``), so
-    that readers work with metric models with and without a ``label``; an empty or
-    blank label counts as none.
-    """
-    for source in (metric, getattr(metric, "custom", None)):
-        label = getattr(source, "label", None)
-        if isinstance(label, str) and label.strip():
-            return label.strip()
-    return None
+    """The human label a metric's definition gives (its ``label:``), if it gives one."""
+    return metric.definition.label or None
 
 
 def solve_fulfilling(policy: Policy | None) -> frozenset[str]:

@@ -12,11 +12,11 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from operator import attrgetter
-from types import MappingProxyType
 from typing import Any, Final, NamedTuple, TypeGuard
 
 from slaengine.errors import EventError, Problem
 from slaengine.problems import did_you_mean
+from slaengine.readonly import ReadOnlyMap
 
 EVENT_TYPES: Final = ("created", "message", "status", "update", "csat")
 PRIORITIES: Final = ("urgent", "high", "normal", "low")
@@ -35,7 +35,7 @@ CHANNELS: Final = (
 )
 STOPPED_STATUSES: Final = frozenset({"solved", "closed"})
 _UPDATABLE: Final = ("priority", "channel", "tags", "fields", "group", "assignee", "customer")
-_EMPTY: Mapping[str, Any] = MappingProxyType({})
+_EMPTY: Mapping[str, Any] = ReadOnlyMap()
 # Instants outside these years are refused: calendars are compiled by year and
 # dates far outside them are typing mistakes, not tickets.
 MIN_YEAR: Final = 1900
@@ -233,7 +233,7 @@ def _fields(obj: Mapping[str, Any]) -> Mapping[str, Any] | None:
         return None
     if not isinstance(value, dict):
         raise EventError(f"'fields' must be an object, got {_kind(value)}")
-    return MappingProxyType(dict(value))
+    return ReadOnlyMap(value)
 
 
 def _status(obj: Mapping[str, Any], status_map: Mapping[str, str], required: bool) -> str | None:
@@ -469,7 +469,7 @@ def _quick_attributes(
     if fields is not None:
         if type(fields) is not dict or not _plain_fields(fields):
             return None
-        fields = MappingProxyType(dict(fields))
+        fields = ReadOnlyMap(fields)
     if kind == "created":
         if status is None:
             status = "new"

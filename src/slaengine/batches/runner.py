@@ -21,7 +21,6 @@ from array import array
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any, Generic, TypeVar
 
 from slaengine.batches.chunks import Chunk, NotGrouped, chunkable, read_chunk, write_chunks
@@ -31,11 +30,12 @@ from slaengine.batches.spill import read_partition, spill_input
 from slaengine.errors import Problem
 from slaengine.inputs.files import is_parquet, source_name
 from slaengine.inputs.parquet import RowRange, parquet_ranges, read_rows
+from slaengine.readonly import ReadOnlyMap
 from slaengine.timeline import TimelineSet
 
 R = TypeVar("R")
 A = TypeVar("A")
-_NO_MAP: Mapping[str, str] = MappingProxyType({})
+_NO_MAP: Mapping[str, str] = ReadOnlyMap()
 # What forked workers need, set just before the pool starts (fork copies it).
 _TASK: dict[str, Any] = {}
 

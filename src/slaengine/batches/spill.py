@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from operator import attrgetter
 from pathlib import Path
-from types import MappingProxyType
 
 from slaengine.errors import Problem, UserError
 from slaengine.inputs.events import events_stream
@@ -33,9 +32,10 @@ from slaengine.inputs.files import (
 from slaengine.inputs.jsonl import line_blocks, parse_line
 from slaengine.inputs.parquet import arrow_file_events, write_partitions
 from slaengine.inputs.tickets import partition_of, ticket_of
+from slaengine.readonly import ReadOnlyMap
 from slaengine.timeline import Event, TimelineSet, build_timelines
 
-_NO_MAP: Mapping[str, str] = MappingProxyType({})
+_NO_MAP: Mapping[str, str] = ReadOnlyMap()
 
 
 @dataclass(slots=True)

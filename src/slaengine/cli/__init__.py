@@ -8,7 +8,8 @@ import gc
 import importlib
 import pkgutil
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, Final
 
 from slaengine import __version__
 from slaengine.cli._options import select_config
@@ -21,8 +22,87 @@ EXIT_PROBLEMS = 1
 EXIT_USAGE = 2
 
 
+#: Every command module: the command it registers and the line ``slaengine --help``
+#: shows. A module's code is imported only when its command runs (start-up time:
+#: the audit, live and report modules are most of it); a module not listed here is
+#: imported up front, as every module once was.
+COMMANDS: Final[Mapping[str, tuple[str, str]]] = {
+    "audit": ("audit", "SLA compliance and support KPIs over an events file"),
+    "check": ("check", "validate policy files"),
+    "evaluate": ("evaluate", "evaluate SLA clocks on ticket events"),
+    "explain": ("explain", "explain one ticket's policy and clocks"),
+    "fmt": ("fmt", "normalise the layout of policy files"),
+    "generate": ("generate", "write synthetic ticket events"),
+    "importer": ("import", "convert an export of another system into ticket events"),
+    "ingest": ("ingest", "store events from a JSON Lines file (.gz too) in the live state"),
+    "outbox": (
+        "outbox",
+        "list notifications and their deliveries; retry dead ones; list rejected events",
+    ),
+    "plugins": ("plugins", "list loaded plugins"),
+    "run": ("run", "run the live worker"),
+    "schema": ("schema", "print the policy JSON Schema"),
+    "serve": (
+        "serve",
+        "serve the HTTP API (events and inbox webhooks in, status and at-risk out)",
+    ),
+    "status": (
+        "status",
+        "show a ticket's SLA status, or the clocks due soon, from the live state",
+    ),
+    "test": ("test", "run policy tests"),
+    "whatif": ("whatif", "backtest a policy change over history"),
+}
+
+
+class _LazyCommands(argparse._SubParsersAction):  # type: ignore[type-arg]
+    """Subcommands whose modules are imported when the command line names them.
+
+    Until then each command is a placeholder parser carrying its help line, so the
+    top-level ``--help`` lists every command; once named, the placeholder gives way
+    to the parser its module's ``register`` builds, in the same place.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._modules: dict[str, str] = {}  # command -> module not imported yet
+
+    def add_lazy(self, command: str, module: str, help_line: str) -> None:
+        """List ``command`` with ``help_line``; import ``module`` when it is named."""
+        self.add_parser(command, help=help_line, add_help=False)
+        self._modules[command] = module
+
+    def load(self, command: str) -> None:
+        """Replace ``command``'s placeholder by its module's parser (nothing if loaded)."""
+        module = self._modules.pop(command, None)
+        if module is None:
+            return
+        listed = [action.dest for action in self._choices_actions]
+        place = listed.index(command)
+        del self._name_parser_map[command]
+        del self._choices_actions[place]
+        importlib.import_module(module).register(self)
+        added = next(a for a in self._choices_actions if a.dest == command)
+        self._choices_actions.remove(added)
+        self._choices_actions.insert(place, added)
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        if values:
+            self.load(values[0])
+        super().__call__(parser, namespace, values, option_string)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser with every subcommand registered."""
+    """The argument parser with every subcommand registered.
+
+    A command's module is imported when the parsed command line names it.
+    """
     parser = argparse.ArgumentParser(
         prog="slaengine",
         description="SLA policy engine for customer support.",
@@ -30,10 +110,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"slaengine {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", action=_LazyCommands)
     commands.required = True
+    assert isinstance(commands, _LazyCommands)
     for name in command_modules():
-        importlib.import_module(f"{__name__}.{name}").register(commands)
+        module = f"{__name__}.{name}"
+        if name in COMMANDS:
+            command, help_line = COMMANDS[name]
+            commands.add_lazy(command, module, help_line)
+        else:
+            importlib.import_module(module).register(commands)
     return parser
 
 

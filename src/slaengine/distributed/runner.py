@@ -21,11 +21,9 @@ same work function, the results folded on the client in partition order.
 from __future__ import annotations
 
 import contextlib
-import copyreg
 import itertools
 import os
 import tempfile
-import types
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -61,18 +59,6 @@ CHECK_TASKS: Final = 64
 
 class ClusterError(UserError):
     """The cluster could not finish the run (a worker died, a task failed): the message says so."""
-
-
-def _mapping_proxy(items: dict[Any, Any]) -> types.MappingProxyType[Any, Any]:
-    return types.MappingProxyType(items)
-
-
-def _reduce_proxy(proxy: types.MappingProxyType[Any, Any]) -> tuple[Any, ...]:
-    return _mapping_proxy, (dict(proxy),)
-
-
-# Policies hold read-only mappings; pickled as their contents, they reach the workers.
-copyreg.pickle(types.MappingProxyType, _reduce_proxy)
 
 
 def map_tickets_dask(

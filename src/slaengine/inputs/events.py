@@ -11,16 +11,16 @@ import contextlib
 import io
 import os
 from collections.abc import Iterable, Iterator, Mapping
-from types import MappingProxyType
 
 from slaengine.errors import Problem
 from slaengine.inputs.files import is_parquet, is_stdin, is_table, open_events, source_name
 from slaengine.inputs.jsonl import parse_lines
 from slaengine.inputs.parquet import parquet_lines
 from slaengine.inputs.tables import csv_lines
+from slaengine.readonly import ReadOnlyMap
 from slaengine.timeline import TimelineSet, build_timelines
 
-_NO_MAP: Mapping[str, str] = MappingProxyType({})
+_NO_MAP: Mapping[str, str] = ReadOnlyMap()
 
 
 def table_lines(path: str | os.PathLike[str]) -> Iterator[str]:

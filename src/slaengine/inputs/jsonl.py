@@ -5,14 +5,14 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from types import MappingProxyType
 from typing import IO, Any, Final
 
 from slaengine.errors import EventError, Problem
 from slaengine.inputs.tables import ROW_PROBLEM
+from slaengine.readonly import ReadOnlyMap
 from slaengine.timeline import Event, canonical_event, parse_event
 
-_NO_MAP: Mapping[str, str] = MappingProxyType({})
+_NO_MAP: Mapping[str, str] = ReadOnlyMap()
 
 
 def parse_lines(

@@ -44,6 +44,9 @@ FULFILLED_BY_TRIGGER: Final[Mapping[str, On]] = {
     "assignment": On.ASSIGNED,
 }
 
+#: The longest metric ``label``: it heads table columns and message subjects.
+LABEL_MAX: Final = 60
+
 # Ticket attributes a condition may test; ``tag`` tests membership, ``field:NAME`` a field.
 CONDITION_ATTRIBUTES: Final = ("status", "priority", "group", "assignee", "channel", "tag", "field")
 
@@ -118,7 +121,8 @@ class MetricDefinition:
     a ``pause`` status or condition holds the clock is paused. ``when_solved`` says
     whether solving stops a running instance or pauses it, ``on_reopen`` whether a reopen
     resumes an instance the solve stopped. No instance starts while the ticket is solved
-    or closed.
+    or closed. ``label`` is how reports and messages name the metric ("" for none: its
+    name with spaces for underscores).
 
     The built-in metrics carry their particular rules as settings too: ``starts``
     (``first_business_minute`` defers a start to the policy calendar's next opening),
@@ -151,6 +155,7 @@ class MetricDefinition:
     when_solved: str = STOP
     on_reopen: str = STAYS_MET
     description: str = ""
+    label: str = ""  # how people read the metric's name; "" for none
     builtin: bool = False
     starts: str = "created"
     start_delay: int = 0  # business seconds of the policy calendar after creation
@@ -249,6 +254,7 @@ def builtin_definition(kind: str, rules: Mapping[str, Any]) -> MetricDefinition:
 __all__ = [
     "CONDITION_ATTRIBUTES",
     "FULFILLED_BY_TRIGGER",
+    "LABEL_MAX",
     "MESSAGE_TRIGGERS",
     "PAUSE",
     "PER",

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from types import MappingProxyType
 from typing import Any, Final
 
 from slaengine.actions import Action
 from slaengine.calendar import BusinessCalendar
 from slaengine.policy.calendar_maps import CalendarChoice, CalendarMap
 from slaengine.policy.definition import MetricDefinition, StateCondition, builtin_definition
+from slaengine.readonly import ReadOnlyMap
 from slaengine.spikes import SpikeRule
 from slaengine.timeline import Event, TicketState
 from slaengine.vocabulary import MetricKind
@@ -99,7 +99,7 @@ class Match:
     tags_any: frozenset[str] | None = None
     tags_all: frozenset[str] = frozenset()
     tags_none: frozenset[str] = frozenset()
-    fields: Mapping[str, tuple[Any, ...]] = field(default_factory=lambda: MappingProxyType({}))
+    fields: Mapping[str, tuple[Any, ...]] = field(default_factory=ReadOnlyMap)
     exclude: Match | None = None
     # Named custom conditions (from plugins); every one must hold.
     custom: tuple[tuple[str, Condition], ...] = ()
@@ -487,7 +487,7 @@ class PolicySet:
 
     policies: tuple[Policy, ...]
     calendars: Mapping[str, BusinessCalendar]
-    status_map: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    status_map: Mapping[str, str] = field(default_factory=ReadOnlyMap)
     sources: tuple[str, ...] = ()
     spikes: tuple[SpikeRule, ...] = ()  # volume spike alerts (slaengine.spikes)
     agreements: tuple[Agreement, ...] = ()

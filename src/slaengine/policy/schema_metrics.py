@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any, Final
 
 from slaengine.actions import ADD_TAG, ASSIGN, INTERNAL_NOTE, SET_PRIORITY
-from slaengine.policy.definition import On
+from slaengine.policy.definition import LABEL_MAX, On
 from slaengine.vocabulary import MetricKind
 
 _PRIORITIES: Final = ("urgent", "high", "normal", "low")
@@ -361,6 +361,13 @@ def definition_schema() -> dict[str, Any]:
                 {"description": "A group name.", "type": "string"},
                 "With per: group, only these groups' stints are counted.",
             ),
+            "label": {
+                "description": "How reports and messages name the metric, e.g. Time to own: "
+                f"one line, at most {LABEL_MAX} characters. Default: the name with spaces.",
+                "type": ["string", "number"],
+                "pattern": r"\S",
+                "maxLength": LABEL_MAX,
+            },
             "description": _text("Free text for people."),
             "start": _triggers("What starts an instance of the clock."),
             "stop": _triggers("What stops the running instance as met."),

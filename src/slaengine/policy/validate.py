@@ -25,6 +25,7 @@ from slaengine.policy.validate_definitions import Defined, definitions_of
 from slaengine.policy.validate_policy import Draft, parse_policy
 from slaengine.policy.validate_spikes import spikes_of
 from slaengine.problems import did_you_mean
+from slaengine.readonly import ReadOnlyMap
 from slaengine.spikes import SpikeRule
 from slaengine.timeline import STATUSES
 
@@ -266,7 +267,7 @@ def _resolve(
             metrics.append(
                 MetricPolicy(
                     draft_metric.kind,
-                    MappingProxyType(targets),
+                    ReadOnlyMap(targets),
                     metric_calendar,
                     pauses,
                     ctx.location(draft_metric.key),
@@ -394,8 +395,8 @@ def build_policy_set(
     return (
         PolicySet(
             policies,
-            MappingProxyType(calendars),
-            MappingProxyType(collected.status_map),
+            ReadOnlyMap(calendars),
+            ReadOnlyMap(collected.status_map),
             tuple(source for source, _, _ in documents),
             tuple(collected.spikes),
             agreements,

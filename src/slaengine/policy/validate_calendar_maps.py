@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from types import MappingProxyType
 
 from slaengine.calendar import BusinessCalendar
 from slaengine.policy.calendar_maps import FIELD, FIRST, SOURCES, VALUES, CalendarMap, key_text
 from slaengine.policy.nodes import FileContext
 from slaengine.policy.source import YMap, YNode, YScalar
 from slaengine.problems import did_you_mean
+from slaengine.readonly import ReadOnlyMap
 
 MAP_KEYS = ("by", "map", "default", "value", "description")
 
@@ -147,11 +147,11 @@ def resolve_map(draft: DraftMap, lookup: Lookup) -> CalendarMap | None:
     return CalendarMap(
         draft.name,
         draft.source,
-        MappingProxyType(calendars),
+        ReadOnlyMap(calendars),
         default,
         draft.field_name,
         draft.value,
-        MappingProxyType(where),
+        ReadOnlyMap(where),
         str(ctx.location(draft.key)),
     )
 

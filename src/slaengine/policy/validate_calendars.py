@@ -39,11 +39,26 @@ def _zone_names() -> tuple[str, ...]:
 
 
 @cache
-def _countries() -> dict[str, list[str]]:
-    import holidays  # loading the country table is slow; only when a calendar names one
+def _countries() -> tuple[str, ...]:
+    """The country codes the holidays package knows (aliases too: UK, USA), in its order."""
+    # Only when a calendar names a country. The registry lists the codes without
+    # importing the ~250 country modules that list_supported_countries() loads.
+    try:
+        from holidays.registry import EntityLoader
 
-    supported: dict[str, list[str]] = holidays.list_supported_countries()
-    return supported
+        return tuple(EntityLoader.get_country_codes())
+    except (ImportError, AttributeError):  # pragma: no cover - an older holidays package
+        import holidays
+
+        return tuple(holidays.list_supported_countries())
+
+
+@cache
+def _subdivisions(code: str) -> tuple[str, ...]:
+    """The subdivision codes of country ``code`` (one of :func:`_countries`)."""
+    import holidays  # imports that one country's module
+
+    return tuple(getattr(holidays, code).subdivisions)
 
 
 def _parse_interval(text: str) -> Shift | str:
@@ -271,19 +286,18 @@ def _country(ctx: FileContext, entry: YMap) -> Callable[[range], set[dt.date]] |
     if "subdivision" in entry.entries:
         sub_node = entry.entries["subdivision"][1]
         subdivision = ctx.text(sub_node, "'subdivision'")
-        if subdivision is not None and subdivision.upper() not in [
-            s.upper() for s in supported[code]
-        ]:
+        known = _subdivisions(code)
+        if subdivision is not None and subdivision.upper() not in [s.upper() for s in known]:
             ctx.report(
                 sub_node,
                 "E205",
                 f"unknown subdivision '{subdivision}' of {code}; expected one of "
-                f"{', '.join(supported[code][:12])}{'...' if len(supported[code]) > 12 else ''}"
-                f"{did_you_mean(subdivision.upper(), supported[code])}",
+                f"{', '.join(known[:12])}{'...' if len(known) > 12 else ''}"
+                f"{did_you_mean(subdivision.upper(), known)}",
             )
             return None
         if subdivision is not None:
-            subdivision = next(s for s in supported[code] if s.upper() == subdivision.upper())
+            subdivision = next(s for s in known if s.upper() == subdivision.upper())
     return country_holidays(code, subdivision)
 
 

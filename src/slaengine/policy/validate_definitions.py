@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any, Final
 
 from slaengine.policy.definition import (
+    LABEL_MAX,
     PER,
     PER_GROUP,
     RESUME,
@@ -31,6 +32,7 @@ from slaengine.problems import did_you_mean
 from slaengine.timeline import PRIORITIES, STATUSES, STOPPED_STATUSES
 
 DEFINITION_KEYS: Final = (
+    "label",
     "description",
     "start",
     "stop",
@@ -133,6 +135,7 @@ def definition_of(ctx: FileContext, name: str, node: YNode) -> MetricDefinition 
     description = ""
     if "description" in body.entries:
         description = ctx.text(body.entries["description"][1], "'description'") or ""
+    label = _label(ctx, body, where)
     if not ok or start is None or repeat is None or when_solved is None or on_reopen is None:
         return None
     return MetricDefinition(
@@ -146,6 +149,7 @@ def definition_of(ctx: FileContext, name: str, node: YNode) -> MetricDefinition 
         when_solved,
         on_reopen,
         description,
+        label or "",
     )
 
 
@@ -282,6 +286,37 @@ def _only_when_solved(trigger: Trigger) -> bool:
         and not condition.negate
         and set(condition.values) <= STOPPED_STATUSES
     )
+
+
+def _label(ctx: FileContext, body: YMap, where: str) -> str | None:
+    """The ``label``: one line of text, not blank, at most :data:`LABEL_MAX` characters
+    (surrounding spaces dropped).
+
+    A bad label is reported and the metric keeps its name, so the other problems of the
+    file are still found.
+    """
+    if "label" not in body.entries:
+        return None
+    node = body.entries["label"][1]
+    text = ctx.text(node, f"'label' of {where}")
+    if text is None:
+        return None
+    label = text.strip()
+    if not label:
+        ctx.report(node, "E102", f"'label' of {where} is empty; give the words people read")
+        return None
+    if not label.isprintable():
+        ctx.report(node, "E103", f"'label' of {where} must be one line of text, no tabs")
+        return None
+    if len(label) > LABEL_MAX:
+        ctx.report(
+            node,
+            "E103",
+            f"'label' of {where} is {len(label)} characters long; give at most {LABEL_MAX} "
+            "(it heads table columns; 'description' takes longer text)",
+        )
+        return None
+    return label
 
 
 def _word(

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from types import MappingProxyType
 from typing import Any
 
 from slaengine.policy.model import Condition, Match
 from slaengine.policy.nodes import FileContext
 from slaengine.policy.source import YMap, YNode, YScalar, YSeq
 from slaengine.problems import did_you_mean
+from slaengine.readonly import ReadOnlyMap
 from slaengine.timeline import CHANNELS, PRIORITIES
 
 MATCH_KEYS = (
@@ -91,7 +91,7 @@ def parse_match(ctx: FileContext, node: YNode, where: str) -> Match | None:
                 fields[field_name] = tuple(
                     n.text if isinstance(n.value, dt.date) else n.value for n in scalars
                 )
-            values["fields"] = MappingProxyType(fields)
+            values["fields"] = ReadOnlyMap(fields)
     if "conditions" in body.entries:
         custom = _conditions(ctx, body.entries["conditions"][1])
         if custom is None:

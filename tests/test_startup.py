@@ -1,0 +1,153 @@
+"""Start-up work is deferred without changing what the command line does.
+
+A command's module is imported when that command runs, yet ``--help`` lists every
+command with the help line its module gives; the holidays package's country modules
+are imported only when a calendar names a subdivision (or when holidays are counted).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import slaengine
+from slaengine.cli import COMMANDS, build_parser, command_modules
+from slaengine.errors import PolicyError
+
+SRC = str(Path(slaengine.__file__).resolve().parent.parent)
+
+
+def _python(code: str) -> str:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([SRC, *sys.path])}
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def _registered() -> dict[str, str]:
+    """Every command and its help line, from the modules' own ``register`` functions."""
+    parser = argparse.ArgumentParser(prog="slaengine")
+    commands = parser.add_subparsers(dest="command")
+    for name in command_modules():
+        importlib.import_module(f"slaengine.cli.{name}").register(commands)
+    return {action.dest: str(action.help) for action in commands._choices_actions}
+
+
+def test_the_help_table_is_what_the_modules_register() -> None:
+    assert sorted(COMMANDS) == command_modules()
+    assert dict(COMMANDS.values()) == _registered()
+
+
+def test_help_lists_every_command_with_its_help_line() -> None:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([SRC, *sys.path]), "COLUMNS": "300"}
+    done = subprocess.run(
+        [sys.executable, "-m", "slaengine", "--help"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    listed = dict(re.findall(r"^    (\S+)\s{2,}(.+)$", done.stdout, re.MULTILINE))
+    assert listed == _registered()
+
+
+def test_building_the_parser_imports_no_command_module() -> None:
+    out = _python(
+        "import sys\n"
+        "from slaengine.cli import build_parser\n"
+        "parser = build_parser()\n"
+        "def loaded():\n"
+        "    return sorted(m for m in sys.modules if m.startswith('slaengine.cli.')\n"
+        "                  and not m.startswith('slaengine.cli._'))\n"
+        "print(loaded())\n"
+        "parser.parse_args(['check', 'policies'])\n"
+        "print(loaded())\n"
+    )
+    assert out.splitlines() == ["[]", "['slaengine.cli.check']"]
+
+
+def test_a_command_parses_its_own_options_and_help(capsys: pytest.CaptureFixture[str]) -> None:
+    parser = build_parser()
+    args = parser.parse_args(["import", "--list"])
+    assert (args.command, args.list) == ("import", True)
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["whatif", "--help"])
+    assert "--against NEW" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["nope"])
+    assert "invalid choice: 'nope'" in capsys.readouterr().err
+
+
+CALENDAR = """\
+version: 1
+calendars:
+  office:
+    timezone: Europe/Berlin
+    hours: {{mon-fri: ["09:00-17:00"]}}
+    holidays:
+      - {holiday}
+policies:
+  - name: desk
+    calendar: office
+    metrics:
+      first_response: {{targets: 4h}}
+"""
+
+
+@pytest.mark.parametrize(
+    ("holiday", "expected"),
+    [
+        (
+            "{country: XX}",
+            "7:19: E205 unknown country 'XX'; expected an ISO 3166 code such as DE, US, GB",
+        ),
+        ("{country: Germany}", "7:19: E205 unknown country 'Germany'"),
+        (
+            "{country: DE, subdivision: ZZ}",
+            "7:36: E205 unknown subdivision 'ZZ' of DE; expected one of BB, BE, BW, BY",
+        ),
+    ],
+    ids=["unknown", "a-name", "subdivision"],
+)
+def test_an_unknown_holiday_country_is_reported_at_its_line_and_column(
+    holiday: str, expected: str
+) -> None:
+    with pytest.raises(PolicyError) as raised:
+        slaengine.loads_policies(CALENDAR.format(holiday=holiday), "p.yaml")
+    [problem] = raised.value.problems
+    found = f"{problem.line}:{problem.column}: {problem.code} {problem.message}"
+    assert found.startswith(expected)
+
+
+@pytest.mark.parametrize("code", ["US", "us", "UK", "GBR", "DEU"])
+def test_known_country_codes_and_aliases_load(code: str) -> None:
+    policies = slaengine.loads_policies(CALENDAR.format(holiday=f"{{country: {code}}}"), "p.yaml")
+    assert policies.calendars["office"].name == "office"
+
+
+def test_a_country_without_subdivision_is_checked_without_its_holiday_modules() -> None:
+    text = CALENDAR.format(holiday="{country: US}")
+    out = _python(
+        "import sys, slaengine\n"
+        f"policies = slaengine.loads_policies({text!r}, 'p.yaml')\n"
+        "print(sum(m.startswith('holidays.countries') for m in sys.modules))\n"
+        "calendar = policies.calendars['office']\n"
+        "print(calendar.is_open(1767225600 + 10 * 3600))\n"  # 1 January 2026, a holiday
+    )
+    assert out.splitlines() == ["0", "False"]
