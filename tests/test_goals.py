@@ -11,7 +11,7 @@ import pytest
 
 import slaengine
 from slaengine.audit.accumulator import GOAL_VIEWS, GroupStats, MetricStats
-from slaengine.audit.goals import attainment, policy_goals
+from slaengine.audit.goals import agreement_goals, attainment, policy_goals
 from slaengine.audit.run import AuditOptions, empty_audit
 from slaengine.cli import main
 
@@ -209,3 +209,92 @@ def test_an_unwritable_goals_file_is_a_usage_error(files, tmp_path, capsys):
     argv = ["audit", "-p", str(policy), "-e", str(events), "--at", AT, "--goals", str(target)]
     assert main(argv) == 2
     assert "--goals: cannot write" in capsys.readouterr().err
+
+
+AGREEMENT_POLICIES = """\
+version: 1
+policies:
+  - name: std
+    metrics:
+      first_response: {targets: 1h, goal: 90%}
+agreements:
+  - name: tier2-ola
+    kind: ola
+    goal: 80%
+    match: {group: tier2}
+    metrics:
+      first_response: {targets: 30m}
+"""
+
+
+def test_agreement_goals_load_and_bad_ones_are_e220_at_their_place():
+    policies = slaengine.loads_policies(AGREEMENT_POLICIES)
+    assert agreement_goals(policies) == {"tier2-ola": {"first_response": 8000}}
+    assert policy_goals(policies) == {"std": {"first_response": 9000}}
+    found = problems(AGREEMENT_POLICIES.replace("goal: 80%", "goal: 101%"))
+    assert found == ["9:11: E220 a goal cannot be over 100%; got '101%'"]
+    text = AGREEMENT_POLICIES.replace("{targets: 30m}", "{targets: 30m, goal: 100.5%}")
+    found = problems(text)
+    assert found == ["12:44: E220 a goal cannot be over 100%; got '100.5%'"]
+
+
+def _agreement_events(path: Path) -> Path:
+    """2025-W49: a (tier1) answered in 20m; b (tier2) in 20m; c (tier2) in 45m (late for the
+    OLA's 30m only). 2025-W50: d and f (tier2) in 10m and 5m; e (tier1) in 2h (late)."""
+    tickets = [
+        ("a", "2025-12-01T09:00:00Z", "tier1", "2025-12-01T09:20:00Z"),
+        ("b", "2025-12-02T09:00:00Z", "tier2", "2025-12-02T09:20:00Z"),
+        ("c", "2025-12-03T09:00:00Z", "tier2", "2025-12-03T09:45:00Z"),
+        ("d", "2025-12-08T09:00:00Z", "tier2", "2025-12-08T09:10:00Z"),
+        ("e", "2025-12-09T09:00:00Z", "tier1", "2025-12-09T11:00:00Z"),
+        ("f", "2025-12-10T09:00:00Z", "tier2", "2025-12-10T09:05:00Z"),
+    ]
+    lines = []
+    for ticket, created, group, reply in tickets:
+        lines.append(
+            _line(ticket, created, "created", channel="email", priority="normal", group=group)
+        )
+        lines.append(_line(ticket, reply, "message", author="agent", agent="jo"))
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_audit_reports_a_policy_goal_and_an_agreement_goal(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "160")
+    policy = tmp_path / "p.yaml"
+    policy.write_text(AGREEMENT_POLICIES)
+    events = _agreement_events(tmp_path / "events.jsonl")
+    argv = ["audit", "-p", str(policy), "-e", str(events), "--at", AT]
+    assert main([*argv, "--json"]) == 0
+    std, ola = json.loads(capsys.readouterr().out)["goals"]
+    assert "agreement" not in std
+    assert (std["policy"], std["metric"], std["goal"]) == ("std", "first_response", 0.9)
+    assert (std["achieved"], std["breached"], std["met"]) == (5, 1, False)
+    assert std["attainment"] == 5 / 6
+    assert ola["policy"] == ola["agreement"] == "tier2-ola"
+    assert (ola["metric"], ola["goal"]) == ("tier2-ola/first_response", 0.8)
+    assert (ola["achieved"], ola["breached"], ola["met"]) == (3, 1, False)
+    assert ola["attainment"] == 0.75
+    assert ola["by_period"] == [
+        {"period": "2025-W49", "achieved": 1, "breached": 1, "attainment": 0.5, "met": False},
+        {"period": "2025-W50", "achieved": 2, "breached": 0, "attainment": 1.0, "met": True},
+    ]
+    assert ola["by_group"] == [
+        {"group": "tier2", "achieved": 3, "breached": 1, "attainment": 0.75, "met": False},
+    ]
+    assert ola["missed_periods"] == ["2025-W49"]
+    goals_csv, html = tmp_path / "goals.csv", tmp_path / "report.html"
+    assert main([*argv, "--goals", str(goals_csv), "--html", str(html)]) == 0
+    out = capsys.readouterr().out
+    assert "tier2-ola" in out
+    assert "75.0% (3 of 4)" in out
+    rows = list(csv.reader(io.StringIO(goals_csv.read_text())))
+    assert rows[1] == ["std", "first_response", "0.9", "overall", "", "5", "1", str(5 / 6), "false"]
+    assert [
+        "tier2-ola", "tier2-ola/first_response", "0.8", "overall", "", "3", "1", "0.75", "false",
+    ] in rows  # fmt: skip
+    assert [
+        "tier2-ola", "tier2-ola/first_response", "0.8", "period", "2025-W49", "1", "1", "0.5",
+        "false",
+    ] in rows  # fmt: skip
+    assert "tier2-ola: " in html.read_text()

@@ -15,7 +15,7 @@ import structlog
 from rich.console import Console
 
 from slaengine.audit import PERIODS, AuditOptions, audit_file, parse_dimensions
-from slaengine.audit.goals import policy_goals
+from slaengine.audit.goals import agreement_goals, policy_goals
 from slaengine.audit.periods import zone_of
 from slaengine.batches import partition_count
 from slaengine.batches.collector import collector_paused
@@ -170,8 +170,10 @@ def run(args: argparse.Namespace) -> int:
     if args.events != "-" and not os.path.exists(args.events):
         raise UserError(f"--events: cannot read {args.events}: no such file")
     policies = load_command_policies(*args.policies)
-    goals = policy_goals(policies)
-    options = AuditOptions(now=now, zone=args.tz, period=args.period, by=by, goals=bool(goals))
+    goals, held = policy_goals(policies), agreement_goals(policies)
+    options = AuditOptions(
+        now=now, zone=args.tz, period=args.period, by=by, goals=bool(goals or held)
+    )
     started = time.perf_counter()
     show = sys.stderr.isatty()
     total = partition_count(args.events)
@@ -207,6 +209,7 @@ def run(args: argparse.Namespace) -> int:
         by=by,
         labels=labels_of(policies),
         goals=goals,
+        agreement_goals=held,
     )
     if args.json:
         sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")

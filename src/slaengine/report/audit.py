@@ -109,13 +109,15 @@ def audit_to_dict(
     by: Sequence[str],
     labels: Labels | None = None,
     goals: Goals | None = None,
+    agreement_goals: Goals | None = None,
 ) -> dict[str, Any]:
     """The whole audit as a JSON-ready dict with stable keys (see ``docs/kpis.md``).
 
     ``labels`` are the metric labels the policies' definitions give (see
     :func:`slaengine.metric_names.labels_of`); ``metric_labels`` names every metric.
     ``goals`` are the policies' attainment goals (:func:`slaengine.audit.goals.policy_goals`);
-    the audit must then keep the goal views (``AuditOptions(goals=True)``).
+    ``agreement_goals`` are the agreements' (:func:`slaengine.audit.goals.agreement_goals`).
+    The audit must then keep the goal views (``AuditOptions(goals=True)``).
     """
     buckets = audit.buckets
     overall = audit.view(()).get((), GroupStats())
@@ -159,7 +161,7 @@ def audit_to_dict(
     }
     named = ordered_metrics([*doc["overall"]["metrics"], *doc["worst_breaches"]])
     doc["metric_labels"] = {metric: metric_label(metric, labels) for metric in named}
-    doc["goals"] = goal_rows(audit, goals or {})
+    doc["goals"] = goal_rows(audit, goals or {}, agreement_goals)
     return doc
 
 

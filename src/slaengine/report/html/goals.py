@@ -78,10 +78,11 @@ def goals_section(doc: Doc) -> str:
         '<section id="goals"><h2>Attainment goals</h2>'
         + "".join(parts)
         + howto(
-            "<p>A goal is the share of a policy's clocks of a metric to meet "
+            "<p>A goal is the share of a policy's (or an agreement's) clocks of a metric to meet "
             "(<code>goal: 95%</code>). Attainment is achieved clocks over achieved and breached "
             "ones (cancelled and still running clocks within target count neither way), over "
-            "the policy's tickets; periods are those of ticket creation, as in the trend. "
+            "the policy's tickets (an agreement's: the tickets it attached to); periods are "
+            "those of ticket creation, as in the trend. "
             "MISSED marks a period or group under its goal; \u2013 means no clock was decided "
             "there yet.</p>"
         )
