@@ -28,9 +28,9 @@ import pytest
 
 import slaengine
 from slaengine.calendar import format_utc
+from slaengine.event_parsing import parse_instant
 from slaengine.live.store import Store
 from slaengine.notifications import Notification
-from slaengine.timeline import parse_instant
 
 T0 = parse_instant("2025-12-01T10:00:00Z")  # a Monday
 

@@ -18,8 +18,8 @@ import pytest
 import slaengine
 from slaengine.cli import main
 from slaengine.errors import PolicyError
+from slaengine.event_parsing import parse_instant
 from slaengine.policy import loads_policies
-from slaengine.timeline import parse_instant
 
 POLICY = """\
 version: 1

@@ -6,8 +6,8 @@ import pytest
 
 import slaengine
 from slaengine.calendar import format_utc
+from slaengine.event_parsing import parse_event, parse_instant
 from slaengine.report.json import clock_to_dict
-from slaengine.timeline import parse_event, parse_instant
 
 T0 = parse_instant("2025-12-01T10:00:00Z")  # Monday, 11:00 in Berlin
 

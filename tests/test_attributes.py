@@ -6,8 +6,9 @@ import pytest
 
 from slaengine.attributes import initial_attributes, status_after, update_changes
 from slaengine.audit.facts import ticket_facts
+from slaengine.event_parsing import parse_event, parse_instant
 from slaengine.explain_selection import attribute_changes
-from slaengine.timeline import build_timelines, parse_event, parse_instant
+from slaengine.timeline import build_timelines
 
 T0 = "2025-12-01T09:00:00Z"
 

@@ -30,8 +30,9 @@ from slaengine.audit import (
 from slaengine.audit.stats import BUCKET_EDGES, histogram
 from slaengine.cli import main
 from slaengine.engine import evaluate_timeline
+from slaengine.event_parsing import parse_instant
 from slaengine.inputs.synthetic import write_jsonl
-from slaengine.timeline import Timeline, parse_instant
+from slaengine.timeline import Timeline
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 RunCli = Callable[..., tuple[int, str, str]]

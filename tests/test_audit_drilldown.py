@@ -15,11 +15,12 @@ import slaengine
 from slaengine.audit import AuditOptions, audit_file
 from slaengine.audit.accumulator import WORST_BREACHES, BreachRecord, final_solve, keep_worst
 from slaengine.cli import main
+from slaengine.event_parsing import parse_event, parse_instant
 from slaengine.inputs.synthetic import write_jsonl
 from slaengine.report.audit import audit_to_dict
 from slaengine.report.html import render_html
 from slaengine.report.labels import readable_duration
-from slaengine.timeline import build_timelines, parse_event, parse_instant
+from slaengine.timeline import build_timelines
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 AT = "2025-10-01T00:00:00Z"

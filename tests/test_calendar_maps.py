@@ -10,10 +10,10 @@ import pytest
 import slaengine
 from slaengine.calendar import format_utc
 from slaengine.cli import main
+from slaengine.event_parsing import parse_event
 from slaengine.explain import explain_ticket
 from slaengine.policy.calendar_maps import CalendarMap
 from slaengine.report.explain import explanation_to_dict
-from slaengine.timeline import parse_event
 
 POLICIES = """\
 version: 1

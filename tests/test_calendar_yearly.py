@@ -7,8 +7,8 @@ import datetime as dt
 import pytest
 
 from slaengine.calendar import AlwaysOpen, Shift, WeeklyCalendar, YearlyHolidays
+from slaengine.event_parsing import parse_instant
 from slaengine.policy import loads_policies
-from slaengine.timeline import parse_instant
 
 HOLIDAYS = """
 version: 1

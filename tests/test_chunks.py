@@ -273,7 +273,7 @@ def test_audit_progress_counts_every_part_whatever_the_jobs(
 ):
     import slaengine
     from slaengine.audit.run import AuditOptions, audit_file
-    from slaengine.timeline import parse_instant
+    from slaengine.event_parsing import parse_instant
 
     if not chunked:
         monkeypatch.setattr(batch_module, "chunkable", lambda path: False)

@@ -15,9 +15,9 @@ import pytest
 
 from slaengine.calendar import format_utc
 from slaengine.cli import main
+from slaengine.event_parsing import parse_instant
 from slaengine.live import LiveEngine, Store
 from slaengine.policy import loads_policies
-from slaengine.timeline import parse_instant
 
 OFFICE = """version: 1
 calendars:

@@ -14,7 +14,7 @@ import pytest
 import slaengine
 from slaengine.calendar import format_utc, to_epoch
 from slaengine.clocks import ClockResult
-from slaengine.timeline import parse_event, parse_instant
+from slaengine.event_parsing import parse_event, parse_instant
 
 T0 = parse_instant("2025-12-01T10:00:00Z")
 

@@ -12,6 +12,7 @@ import pytest
 import slaengine
 from slaengine.calendar import format_utc
 from slaengine.cli import main
+from slaengine.event_parsing import parse_instant
 from slaengine.explain import (
     CLOSED,
     PAUSED,
@@ -21,7 +22,6 @@ from slaengine.explain import (
     Explanation,
     explain_ticket,
 )
-from slaengine.timeline import parse_instant
 
 ROOT = Path(__file__).resolve().parents[1]
 EVENTS = ROOT / "examples" / "tickets.jsonl"

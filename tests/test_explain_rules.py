@@ -17,6 +17,7 @@ from rich.console import Console
 import slaengine
 from slaengine.calendar import format_utc
 from slaengine.engine import evaluate_timeline
+from slaengine.event_parsing import parse_event, parse_instant
 from slaengine.explain import (
     PAUSED,
     RUNNING,
@@ -26,7 +27,7 @@ from slaengine.explain import (
 )
 from slaengine.policy.model import MINUTES, NEXT_OPENING
 from slaengine.report.explain import explanation_renderables, explanation_to_dict
-from slaengine.timeline import Timeline, parse_event, parse_instant
+from slaengine.timeline import Timeline
 
 D = "2025-12-01T"  # a Monday
 

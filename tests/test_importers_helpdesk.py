@@ -17,8 +17,8 @@ import pytest
 import slaengine
 from slaengine.audit.facts import ticket_facts
 from slaengine.cli import main
+from slaengine.event_parsing import parse_instant
 from slaengine.importers import IMPORTERS, ImportFormatError, ImportOptions, ImportReport
-from slaengine.timeline import parse_instant
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "tests" / "data" / "importers"

@@ -13,10 +13,10 @@ import slaengine
 from slaengine.cli import main
 from slaengine.engine import evaluate_timeline
 from slaengine.errors import PolicyError
+from slaengine.event_parsing import parse_event, parse_instant
 from slaengine.notifications import BREACH, reached
 from slaengine.policy.definition import LABEL_MAX
 from slaengine.policy.schema import policy_schema
-from slaengine.timeline import parse_event, parse_instant
 
 POLICY = """\
 version: 1

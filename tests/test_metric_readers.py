@@ -28,6 +28,7 @@ from slaengine.audit.run import breach_rows
 from slaengine.batches import BatchResult
 from slaengine.clocks import BREACHED, ClockResult
 from slaengine.engine import TicketResult, evaluate_timeline
+from slaengine.event_parsing import parse_event, parse_instant
 from slaengine.explain_clock import explain_clock
 from slaengine.metric_names import (
     instance_name,
@@ -47,7 +48,7 @@ from slaengine.report.html import render_html
 from slaengine.report.json import ticket_to_dict
 from slaengine.report.table import results_table
 from slaengine.report.whatif import backtest_renderable, backtest_to_dict, flips_csv
-from slaengine.timeline import Timeline, parse_event, parse_instant
+from slaengine.timeline import Timeline
 from slaengine.whatif import Backtest, compare_ticket
 
 OWN = "time_to_own"

@@ -18,11 +18,11 @@ import pytest
 
 import slaengine
 from slaengine.cli import main
+from slaengine.event_parsing import parse_instant
 from slaengine.hookspecs import hookimpl
 from slaengine.live import Dispatcher, LiveEngine, Store
 from slaengine.live.recipients import HOOK_PREFIX, plugin_routing
 from slaengine.plugins import make_plugins
-from slaengine.timeline import parse_instant
 
 DEFINITIONS = """\
 version: 1

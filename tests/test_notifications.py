@@ -25,13 +25,13 @@ from live_support import (
     reply,
 )
 from slaengine.engine import TicketResult
+from slaengine.event_parsing import parse_event, parse_instant
 from slaengine.notifications import (
     Notification,
     next_point,
     reached,
     ticket_status,
 )
-from slaengine.timeline import parse_event, parse_instant
 
 
 def evaluate(policies, events, now) -> TicketResult:

@@ -11,10 +11,11 @@ import pytest
 
 from slaengine.batches.spill import read_partition, spill, spill_file, spill_parquet
 from slaengine.errors import EventError
+from slaengine.event_parsing import _checked_event, parse_event
 from slaengine.inputs.jsonl import LineError, decode_line, parse_lines
 from slaengine.inputs.parquet import batch_events
 from slaengine.inputs.tables import row_events
-from slaengine.timeline import _checked_event, build_timelines, parse_event
+from slaengine.timeline import build_timelines
 
 EVENTS = [
     {"ticket": "A", "at": "2025-12-01T10:00:00Z", "type": "created", "channel": "Email",
@@ -241,7 +242,7 @@ _VALUE_KEYS = (
 
 @pytest.mark.parametrize("obj", [*EVENTS, *_CSAT], ids=range(len(EVENTS) + len(_CSAT)))
 def test_canonical_values_agree_with_parse_event(obj):
-    from slaengine.timeline import canonical_values
+    from slaengine.event_parsing import canonical_values
 
     values = [obj.get(key, True if key == "public" else None) for key in _VALUE_KEYS]
     fast = canonical_values(3, 3, *values)

@@ -6,7 +6,7 @@ import pytest
 
 import slaengine
 from slaengine.durations import parse_duration
-from slaengine.timeline import parse_event
+from slaengine.event_parsing import parse_event
 
 BASE = """
 calendars:

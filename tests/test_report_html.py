@@ -19,9 +19,9 @@ import pytest
 import slaengine
 from slaengine.audit import AuditOptions, audit_file
 from slaengine.cli import main
+from slaengine.event_parsing import parse_instant
 from slaengine.report.audit import audit_to_dict
 from slaengine.report.html import render_html
-from slaengine.timeline import parse_instant
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO_ROOT / "examples" / "tickets.jsonl"

@@ -16,8 +16,8 @@ from slaengine import build_timelines, evaluate, parse_event
 from slaengine.clocks import ClockResult
 from slaengine.engine import TicketResult
 from slaengine.errors import PolicyError
+from slaengine.event_parsing import parse_instant
 from slaengine.policy import loads_policies
-from slaengine.timeline import parse_instant
 
 OFFICE = """
 calendars:

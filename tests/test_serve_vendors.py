@@ -15,12 +15,12 @@ import json
 import pytest
 
 from serve_support import TOKEN, client, running
+from slaengine.event_parsing import parse_instant
 from slaengine.live import LiveEngine, Store
 from slaengine.plugins import make_plugins
 from slaengine.policy import loads_policies
 from slaengine.serve import Api
 from slaengine.serve.settings import serve_settings
-from slaengine.timeline import parse_instant
 from test_inbox_replay import CONVERSATIONS, DATA, POLICY
 
 SECRET = "chatwoot-webhook-secret"

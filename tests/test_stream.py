@@ -22,6 +22,7 @@ import pytest
 
 from slaengine.cli import main
 from slaengine.engine import TicketResult, evaluate
+from slaengine.event_parsing import parse_instant
 from slaengine.importers import IMPORTERS, ImportOptions
 from slaengine.inputs import parse_lines, read_events
 from slaengine.inputs.synthetic import write_jsonl
@@ -30,7 +31,7 @@ from slaengine.report.csv import COLUMNS, TICKET_COLUMNS
 from slaengine.report.json import clock_to_dict, ticket_json, ticket_to_dict
 from slaengine.report.table import select_tickets
 from slaengine.stream import FORMATS, StreamOptions, evaluate_part, evaluate_stream
-from slaengine.timeline import build_timelines, parse_instant
+from slaengine.timeline import build_timelines
 
 ROOT = Path(__file__).resolve().parents[1]
 POLICIES = str(ROOT / "policies")

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 import slaengine
+from slaengine.event_parsing import parse_event, parse_instant
 from slaengine.inputs.synthetic import (
     CHANNEL_MIX,
     generate_events,
@@ -17,7 +18,7 @@ from slaengine.inputs.synthetic import (
     to_event_objects,
     write_jsonl,
 )
-from slaengine.timeline import CHANNELS, parse_event, parse_instant
+from slaengine.timeline import CHANNELS
 
 START = dt.datetime(2025, 9, 1, tzinfo=dt.UTC)
 DAYS = 90

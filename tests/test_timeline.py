@@ -9,13 +9,8 @@ from typing import Any
 import pytest
 
 from slaengine.errors import EventError
-from slaengine.timeline import (
-    Event,
-    Timeline,
-    build_timelines,
-    parse_event,
-    parse_instant,
-)
+from slaengine.event_parsing import parse_event, parse_instant
+from slaengine.timeline import Event, Timeline, build_timelines
 
 T0 = "2025-12-01T09:00:00Z"
 T0_EPOCH = int(dt.datetime(2025, 12, 1, 9, 0, tzinfo=dt.UTC).timestamp())

@@ -11,7 +11,7 @@ import pytest
 
 import slaengine
 from slaengine.cli import main
-from slaengine.timeline import parse_instant
+from slaengine.event_parsing import parse_instant
 from slaengine.whatif import MET, MISSED, backtest, backtest_file
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -18,10 +18,11 @@ from slaengine.clock_record import ClockRecord
 from slaengine.clocks import ClockResult
 from slaengine.engine import TicketResult, evaluate, evaluate_timeline, iter_evaluate
 from slaengine.errors import EventError, PolicyError, Problem, SlaEngineError, UserError
+from slaengine.event_parsing import parse_event
 from slaengine.inputs import parse_lines, read_events
 from slaengine.policy import Policy, PolicySet, load_policies, loads_policies, read_policies
 from slaengine.report.json import ticket_to_dict
-from slaengine.timeline import Event, Timeline, TimelineSet, build_timelines, parse_event
+from slaengine.timeline import Event, Timeline, TimelineSet, build_timelines
 
 __all__ = [
     "AlwaysOpen",

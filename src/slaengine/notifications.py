@@ -18,9 +18,9 @@ from slaengine.actions import Action
 from slaengine.calendar import format_utc
 from slaengine.clocks import ACHIEVED, ACTIVE, BREACHED, ClockResult
 from slaengine.engine import TicketResult
+from slaengine.event_parsing import parse_instant
 from slaengine.metric_names import definition_label, definition_name
 from slaengine.policy.model import ESCALATION, MINUTES, WARNING, MetricPolicy
-from slaengine.timeline import parse_instant
 
 BREACH: Final = "breach"
 ACHIEVEMENT: Final = "achieved"

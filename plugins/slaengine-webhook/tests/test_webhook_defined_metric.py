@@ -8,10 +8,10 @@ from pathlib import Path
 from slaengine_webhook import hooks
 
 import slaengine
+from slaengine.event_parsing import parse_instant
 from slaengine.live import Dispatcher, LiveEngine, Store
 from slaengine.live.recipients import plugin_routing
 from slaengine.plugins import make_plugins
-from slaengine.timeline import parse_instant
 
 POLICY = """\
 version: 1

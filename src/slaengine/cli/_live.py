@@ -18,10 +18,10 @@ from slaengine.config import (
     texts_setting,
 )
 from slaengine.errors import EventError, UserError
+from slaengine.event_parsing import parse_instant
 from slaengine.live import Backoff, LiveEngine, Store
 from slaengine.live.recipients import Routing, plugin_routing
 from slaengine.problems import did_you_mean
-from slaengine.timeline import parse_instant
 
 DEFAULT_STATE = "slaengine-state.db"
 

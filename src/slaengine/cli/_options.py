@@ -15,11 +15,12 @@ from zoneinfo import ZoneInfo
 from slaengine.calendar import BusinessCalendar
 from slaengine.config import config_path, load_config
 from slaengine.errors import EventError, Problem, UserError
+from slaengine.event_parsing import parse_instant
 from slaengine.inputs import read_events
 from slaengine.plugins import Plugins, make_plugins
 from slaengine.policy import PolicySet, load_policies, read_policies
 from slaengine.policy.nodes import NotifyTargets
-from slaengine.timeline import TimelineSet, parse_instant
+from slaengine.timeline import TimelineSet
 from slaengine.words import plural
 
 SHOWN_PROBLEMS = 20

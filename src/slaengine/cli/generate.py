@@ -9,8 +9,8 @@ import sys
 from typing import Any
 
 from slaengine.errors import EventError, UserError
+from slaengine.event_parsing import parse_instant
 from slaengine.inputs.synthetic import generate_lines
-from slaengine.timeline import parse_instant
 
 
 def register(commands: Any) -> None:

@@ -11,9 +11,9 @@ from typing import Any
 from slaengine.cli._live import add_live_options, live_settings, open_engine
 from slaengine.cli._options import evaluation_instant
 from slaengine.errors import EventError, UserError
+from slaengine.event_parsing import parse_instant
 from slaengine.inputs.files import open_binary
 from slaengine.notifications import iso
-from slaengine.timeline import parse_instant
 from slaengine.words import plural
 
 

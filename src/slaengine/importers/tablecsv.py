@@ -19,10 +19,10 @@ from pathlib import Path
 from typing import IO, Any, Final
 
 from slaengine.errors import EventError
+from slaengine.event_parsing import parse_event
 from slaengine.importers.base import Event, ImportFormatError, ImportOptions, ImportReport, iso
 from slaengine.importers.mapping import KEYS, Mapping, load_mapping
 from slaengine.inputs.files import open_text
-from slaengine.timeline import parse_event
 
 KIND: Final = "a CSV export matching the mapping"
 _ATTRIBUTES: Final = ("channel", "priority", "customer", "group", "assignee", "tags")

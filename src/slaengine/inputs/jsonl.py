@@ -8,9 +8,10 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import IO, Any, Final
 
 from slaengine.errors import EventError, Problem
+from slaengine.event_parsing import canonical_event, parse_event
 from slaengine.inputs.tables import ROW_PROBLEM
 from slaengine.readonly import ReadOnlyMap
-from slaengine.timeline import Event, canonical_event, parse_event
+from slaengine.timeline import Event
 
 _NO_MAP: Mapping[str, str] = ReadOnlyMap()
 

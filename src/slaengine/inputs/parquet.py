@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from slaengine.errors import EventError, Problem, UserError
+from slaengine.event_parsing import canonical_values, parse_event
 from slaengine.inputs.tables import (
     ABSENT,
     CONVERTERS,
@@ -30,7 +31,7 @@ from slaengine.inputs.tables import (
     row_events,
 )
 from slaengine.inputs.tickets import partition_of
-from slaengine.timeline import Event, TimelineSet, build_timelines, canonical_values, parse_event
+from slaengine.timeline import Event, TimelineSet, build_timelines
 
 #: Rows per batch read from a Parquet file.
 BATCH_ROWS: Final = 65_536

@@ -1,7 +1,7 @@
 """Deterministic synthetic ticket timelines for benchmarks, tests and demos.
 
 :func:`generate_events` yields canonical event dicts in the JSON Lines event
-format (see ``docs/events.md``) that :func:`slaengine.timeline.parse_event`
+format (see ``docs/events.md``) that :func:`slaengine.event_parsing.parse_event`
 accepts. The data imitates a European support desk:
 
 - a channel mix led by email (about 40%), then web, chat, messaging apps, phone;
@@ -36,7 +36,8 @@ from typing import Any, Final
 from zoneinfo import ZoneInfo
 
 from slaengine.calendar import AlwaysOpen, BusinessCalendar, Shift, WeeklyCalendar, to_epoch
-from slaengine.timeline import Event, parse_event
+from slaengine.event_parsing import parse_event
+from slaengine.timeline import Event
 
 Payload = dict[str, Any]
 
@@ -347,7 +348,7 @@ def to_event_objects(
 ) -> Iterator[Event]:
     """The events of :func:`generate_events` parsed into :class:`Event` objects.
 
-    Each goes through :func:`slaengine.timeline.parse_event`; ``seq`` and
+    Each goes through :func:`slaengine.event_parsing.parse_event`; ``seq`` and
     ``line`` are the event's 1-based position, as if read from a JSON Lines file.
     """
     for number, event in enumerate(generate_events(tickets, seed, start, days), start=1):

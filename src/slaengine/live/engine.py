@@ -17,6 +17,7 @@ from typing import Any, Final
 from slaengine.clocks import ACTIVE, BREACHED, PAUSED
 from slaengine.engine import TicketResult, as_epoch, evaluate_timeline
 from slaengine.errors import EventError
+from slaengine.event_parsing import parse_event
 from slaengine.live.atrisk import OpenClock
 from slaengine.live.spikes import SpikeWatch
 from slaengine.live.store import Decision, NewEvent, Reject, Store, event_problem
@@ -29,7 +30,7 @@ from slaengine.notifications import (
     ticket_status,
 )
 from slaengine.policy.model import PolicySet
-from slaengine.timeline import Event, Timeline, build_timelines, parse_event
+from slaengine.timeline import Event, Timeline, build_timelines
 
 Recipients = Callable[[Notification], Sequence[str]]
 #: An item as a source read it: ``(origin, payload, problem)``, optionally with the

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 
 from slaengine.errors import EventError
+from slaengine.event_parsing import parse_instant
 from slaengine.policy.model import Condition, Location
 from slaengine.policy.source import YMap, YNode, YScalar, YSeq
 from slaengine.problems import ProblemCollector
-from slaengine.timeline import parse_instant
 
 
 class NotifyTargets(frozenset[str]):

@@ -16,6 +16,7 @@ from slaengine.calendar import format_utc
 from slaengine.clocks import STATES
 from slaengine.durations import parse_duration
 from slaengine.errors import EventError, Problem
+from slaengine.event_parsing import parse_event, parse_instant
 from slaengine.metric_names import definition_name, ordered_metrics
 from slaengine.policy.load import read_policy_text
 from slaengine.policy.model import METRIC_KINDS, PolicySet
@@ -28,7 +29,7 @@ from slaengine.policytest.model import (
     Expectation,
 )
 from slaengine.problems import ProblemCollector, did_you_mean
-from slaengine.timeline import PRIORITIES, Event, build_timelines, parse_event, parse_instant
+from slaengine.timeline import PRIORITIES, Event, build_timelines
 from slaengine.vocabulary import StopReason
 
 CASE_KEYS: Final = ("name", "description", "timeline", "at", "policy", "expect", "absent")

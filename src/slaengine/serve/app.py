@@ -18,6 +18,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp
 
 from slaengine.errors import EventError
+from slaengine.event_parsing import parse_instant
 from slaengine.live import LiveEngine
 from slaengine.live.atrisk import parse_window, queue_document
 from slaengine.serve.access import AccessLog
@@ -33,7 +34,6 @@ from slaengine.serve.auth import BearerAuth
 from slaengine.serve.bodies import BadBody, BodyTooLarge, read_limited, split_events
 from slaengine.serve.inbox import post_inbox
 from slaengine.serve.metrics import CONTENT_TYPE, StateFigures, render
-from slaengine.timeline import parse_instant
 
 _log = structlog.get_logger("slaengine.serve")
 MAX_LIMIT = 1000

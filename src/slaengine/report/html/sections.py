@@ -291,7 +291,7 @@ def _running_period(doc: Doc) -> str | None:
     # The period the audit instant falls in, as the audit keys periods.
     from slaengine.audit.periods import LocalBuckets
     from slaengine.errors import UserError
-    from slaengine.timeline import parse_instant
+    from slaengine.event_parsing import parse_instant
 
     try:
         buckets = LocalBuckets(doc["timezone"], doc["period"])
