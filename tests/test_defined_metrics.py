@@ -1,8 +1,8 @@
 """Metrics defined in YAML (a policy file's top-level ``metrics:``), end to end.
 
 Through the CLI and the Python API, checked by ``slaengine check`` with line and column,
-and held against the built-in metrics they can spell: the same definition run by the
-trigger machine gives the built-in's results on generated tickets.
+and held against the built-in metrics they can spell: the one clock machine runs both, and
+a definition spelt in YAML gives the built-in's results on generated tickets.
 """
 
 from __future__ import annotations
@@ -375,7 +375,7 @@ def test_fmt_keeps_definitions(tmp_path):
     assert metrics(out) == metrics(POLICY)
 
 
-# --- the trigger machine against the built-in metrics ----------------------------------
+# --- definitions spelt in YAML against the built-in metrics ----------------------------
 
 START = dt.datetime(2025, 11, 3, tzinfo=dt.UTC)
 INSTANTS = (

@@ -1,15 +1,17 @@
-"""The clock machine's general part: metrics defined by start, stop, cancel and pause triggers.
+"""The clock machine's program: each metric's definition compiled for the walk.
 
-The walk (:mod:`slaengine.clock_walk`) feeds each event to a :class:`TriggerMachine`
-when a policy measures a metric defined in YAML; the built-in metrics take the walk's
-compiled handlers. :func:`condition_intervals` gives the real-time intervals in which a
-pause condition (a tag, a group, a field...) holds, measured like status pauses.
+Every metric, built-in or defined in YAML, is a :class:`MetricDefinition`;
+:func:`program` compiles a policy's definitions once into :class:`Spec` objects (trigger
+bit masks and the settings the walk applies), which :mod:`slaengine.clock_walk` runs over a
+ticket's events. :func:`condition_intervals` gives the real-time intervals in which a pause
+condition (a tag, a group, a field...) holds, measured like status pauses.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import Any, Final
 
 from slaengine.attributes import initial_attributes, update_changes
 from slaengine.policy.definition import (
@@ -21,19 +23,210 @@ from slaengine.policy.definition import (
     StateCondition,
     Trigger,
 )
-from slaengine.policy.model import MetricPolicy
-from slaengine.timeline import STOPPED_STATUSES, Event
-from slaengine.vocabulary import StopReason
+from slaengine.policy.model import (
+    AT_CLOSED,
+    FIRST_BUSINESS_MINUTE,
+    LATEST_CUSTOMER_MESSAGE,
+    PER_CUSTOMER_MESSAGE,
+    MetricPolicy,
+    Policy,
+)
+from slaengine.timeline import Event
 
-if TYPE_CHECKING:  # the walk imports this module
-    from slaengine.clock_walk import RawClock
+# Each trigger event is one bit, so the walk tests a metric's triggers with one ``&``.
+CREATED: Final = 1
+CUSTOMER_MESSAGE: Final = 2
+AGENT_REPLY: Final = 4
+AGENT_MESSAGE: Final = 8
+PUBLIC_REPLY: Final = 16
+ANY_REPLY: Final = 32
+ASSIGNED: Final = 64
+SOLVED: Final = 128
+REOPENED: Final = 256
+MESSAGES: Final = CUSTOMER_MESSAGE | AGENT_REPLY | AGENT_MESSAGE | PUBLIC_REPLY | ANY_REPLY
+BITS: Final = {
+    On.CREATED: CREATED,
+    On.CUSTOMER_MESSAGE: CUSTOMER_MESSAGE,
+    On.AGENT_REPLY: AGENT_REPLY,
+    On.AGENT_MESSAGE: AGENT_MESSAGE,
+    On.PUBLIC_REPLY: PUBLIC_REPLY,
+    On.ANY_REPLY: ANY_REPLY,
+    On.ASSIGNED: ASSIGNED,
+    On.SOLVED: SOLVED,
+    On.REOPENED: REOPENED,
+}
 
-FULFILLED = StopReason.FULFILLED
-SOLVED = StopReason.SOLVED
-CANCELLED = StopReason.CANCELLED
+
+def message_bits(author: str | None, public: bool, bots: bool) -> int:
+    """The message triggers a message by ``author`` fires (``bots``: bot replies count as
+    agent replies)."""
+    if author == "customer":
+        return CUSTOMER_MESSAGE if public else 0
+    agent = author == "agent" or (author == "bot" and bots)
+    bits = ANY_REPLY | AGENT_MESSAGE if agent else ANY_REPLY
+    if public:
+        bits |= PUBLIC_REPLY | AGENT_REPLY if agent else PUBLIC_REPLY
+    return bits
 
 
-class _Ticket:
+def _mask(triggers: Sequence[Trigger]) -> int:
+    mask = 0
+    for trigger in triggers:
+        if trigger.on is not None:
+            mask |= BITS[trigger.on]
+    return mask
+
+
+def _conditions(triggers: Sequence[Trigger]) -> tuple[StateCondition, ...]:
+    return tuple(t.condition for t in triggers if t.condition is not None)
+
+
+def _assignee(event: Event) -> str | None:
+    return event.assignee
+
+
+def owner(counts: Sequence[str]) -> Callable[[Event], str | None]:
+    """Who an event assigns the ticket to under ``assignment_counts``: the assignee, the
+    group, or a custom field's value (``field:NAME``), first found in that order."""
+    if tuple(counts) == ("assignee",):
+        return _assignee
+    fields = tuple(c.split(":", 1)[1] for c in counts if c.startswith("field:"))
+    assignee, group = "assignee" in counts, "group" in counts
+
+    def taker(event: Event) -> str | None:
+        if assignee and event.assignee:
+            return event.assignee
+        if group and event.group:
+            return event.group
+        if fields and event.fields:
+            for name in fields:
+                value = event.fields.get(name)
+                if value is not None and value != "":
+                    return str(value)
+        return None
+
+    return taker
+
+
+@dataclass(frozen=True, slots=True)
+class Spec:
+    """One metric's definition as the walk applies it (see :class:`MetricDefinition` for
+    the settings). The masks hold trigger bits; ``solved`` is kept out of ``fulfil``, since
+    the walk meets a metric a solve fulfils itself, at the metric's own solve (entering
+    solved or closed, or only closed under ``stops_at: closed``)."""
+
+    metric: MetricPolicy
+    start: int
+    fulfil: int
+    cancel: int
+    start_when: tuple[StateCondition, ...]
+    fulfil_when: tuple[StateCondition, ...]
+    cancel_when: tuple[StateCondition, ...]
+    repeat: bool
+    solve_fulfils: bool
+    stop_on_solve: bool  # when_solved: stop
+    closed_only: bool  # stops_at: closed
+    resume: bool  # on_reopen: resume
+    note_reopen: bool  # on_reopen: stays_met of a metric a solve meets: the record notes it
+    delay: int | None  # deferred start: business seconds after creation (0: next opening)
+    staff_created: bool
+    owner: Callable[[Event], str | None] | None  # who an assignment goes to, when it matters
+    after_fulfil: bool
+    latest: bool  # counts_from: latest_customer_message
+    misses: bool  # misses: per_customer_message
+    at_reopen: bool  # a start that came while solved starts an instance at the reopen
+    hands_over: bool  # a cancel trigger supersedes the instance
+    takes_over: bool  # takes over the instances a customer message superseded
+    per_group: bool
+    groups: frozenset[str] | None
+    watches: bool  # has condition triggers
+
+
+def _delay(definition: MetricDefinition) -> int | None:
+    if definition.start_delay:
+        return definition.start_delay
+    return 0 if definition.starts == FIRST_BUSINESS_MINUTE else None
+
+
+def spec(metric: MetricPolicy) -> Spec:
+    """``metric``'s definition compiled for the walk."""
+    d = metric.definition
+    fulfil = _mask(d.fulfil) & ~SOLVED
+    start_when, fulfil_when, cancel_when = (
+        _conditions(d.start),
+        _conditions(d.fulfil),
+        _conditions(d.cancel),
+    )
+    assigned = (_mask(d.start) | fulfil | _mask(d.cancel)) & ASSIGNED
+    return Spec(
+        metric,
+        _mask(d.start),
+        fulfil,
+        _mask(d.cancel),
+        start_when,
+        fulfil_when,
+        cancel_when,
+        d.repeat,
+        d.solve_fulfils,
+        d.when_solved == STOP,
+        d.stops_at == AT_CLOSED,
+        d.on_reopen == RESUME,
+        d.solve_fulfils and d.on_reopen != RESUME,
+        _delay(d),
+        d.staff_created,
+        owner(d.assignment_counts) if assigned else None,
+        d.after_fulfil,
+        d.counts_from == LATEST_CUSTOMER_MESSAGE,
+        d.misses == PER_CUSTOMER_MESSAGE,
+        d.starts_on_reopen,
+        d.hands_over,
+        d.takes_over,
+        d.per == PER_GROUP,
+        d.groups,
+        bool(start_when or fulfil_when or cancel_when),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Program:
+    """A policy's metrics compiled for the walk, in the order the walk runs them: those
+    whose instance a customer message supersedes before the one that takes over."""
+
+    specs: tuple[Spec, ...]
+    bots: bool
+    on_message: tuple[int, ...]  # indexes of the specs a message can act on
+    on_update: tuple[int, ...]  # ... an update can act on (assignments, conditions, groups)
+    watched: tuple[StateCondition, ...]  # conditions of triggers, watched along the walk
+    attributes: bool  # the walk keeps the ticket's attributes (conditions, groups)
+
+
+_PROGRAMS: dict[int, tuple[Policy, Program]] = {}
+
+
+def program(policy: Policy) -> Program:
+    """``policy``'s :class:`Program`, compiled once per policy."""
+    cached = _PROGRAMS.get(id(policy))
+    if cached is not None and cached[0] is policy:
+        return cached[1]
+    specs = tuple(sorted((spec(m) for m in policy.metrics), key=lambda s: not s.hands_over))
+    watched = tuple(
+        dict.fromkeys(c for s in specs for c in (*s.start_when, *s.fulfil_when, *s.cancel_when))
+    )
+    compiled = Program(
+        specs,
+        policy.bot_replies_count,
+        tuple(i for i, s in enumerate(specs) if (s.start | s.fulfil | s.cancel) & MESSAGES),
+        tuple(i for i, s in enumerate(specs) if s.owner is not None or s.watches or s.per_group),
+        watched,
+        bool(watched) or any(s.per_group for s in specs),
+    )
+    if len(_PROGRAMS) > 1024:  # policies are few; a long-lived process may load new sets
+        _PROGRAMS.clear()
+    _PROGRAMS[id(policy)] = (policy, compiled)
+    return compiled
+
+
+class Ticket:
     """A ticket's status and attributes as the events so far left them."""
 
     __slots__ = ("attributes", "status")
@@ -60,212 +253,6 @@ class _Ticket:
         return condition.holds(self.status, self.attributes)
 
 
-def _message_ons(event: Event, bots: bool) -> frozenset[On]:
-    """The message triggers a message event fires."""
-    author = event.author
-    if author == "customer":
-        return frozenset({On.CUSTOMER_MESSAGE}) if event.public else frozenset()
-    agent = author == "agent" or (author == "bot" and bots)
-    found = {On.ANY_REPLY}
-    if agent:
-        found.add(On.AGENT_MESSAGE)
-    if event.public:
-        found.add(On.PUBLIC_REPLY)
-        if agent:
-            found.add(On.AGENT_REPLY)
-    return frozenset(found)
-
-
-class _Metric:
-    """One defined metric's instances along the walk."""
-
-    __slots__ = (
-        "conditions",
-        "definition",
-        "last",
-        "metric",
-        "number",
-        "per_group",
-        "solve_fulfils",
-    )
-
-    def __init__(self, metric: MetricPolicy) -> None:
-        self.metric = metric
-        self.definition: MetricDefinition = metric.definition
-        self.last: RawClock | None = None
-        self.number = 0
-        d = self.definition
-        self.solve_fulfils = d.solve_fulfils
-        self.per_group = d.per == PER_GROUP
-        self.conditions = tuple(
-            {t.condition for t in (*d.start, *d.fulfil, *d.cancel) if t.condition is not None}
-        )
-
-
-def _fired(triggers: Sequence[Trigger], ons: frozenset[On], became: set[StateCondition]) -> bool:
-    for trigger in triggers:
-        if trigger.on is not None:
-            if trigger.on in ons:
-                return True
-        elif trigger.condition in became:
-            return True
-    return False
-
-
-class TriggerMachine:
-    """Switches the instances of metrics defined by triggers on and off, event by event."""
-
-    def __init__(
-        self,
-        metrics: Sequence[MetricPolicy],
-        created: Event,
-        bots: bool,
-        new_clock: Callable[[MetricPolicy, int, int, Event], RawClock],
-    ) -> None:
-        self.metrics = [_Metric(m) for m in metrics]
-        self.bots = bots
-        self.new_clock = new_clock
-        self.ticket = _Ticket(created)
-        self.watched = tuple({c for m in self.metrics for c in m.conditions})
-        self.holding = {c: self.ticket.holds(c) for c in self.watched}
-        ons = {On.CREATED}
-        if created.assignee:
-            ons.add(On.ASSIGNED)
-        became = {c for c, held in self.holding.items() if held}
-        stopped = self.ticket.status in STOPPED_STATUSES
-        group = self.ticket.attributes["group"]
-        for state in self.metrics:
-            d = state.definition
-            # At creation the new instance starts first: a creation that fulfils stops it
-            # at once (time to own on a ticket created with an assignee).
-            if state.per_group:
-                if not stopped and _holds(d, group):
-                    self._start(state, created, 1, group)
-            elif not stopped and _fired(d.start, frozenset({On.CREATED}), became):
-                self._start(state, created, 1)
-            self._stop_triggers(state, frozenset(ons), became, created, 1)
-
-    def _start(self, state: _Metric, event: Event, seen: int, group: str | None = None) -> None:
-        state.number += 1
-        state.last = self.new_clock(state.metric, state.number, event.at, event)
-        state.last.priorities_seen = seen
-        state.last.group = group
-
-    def _per_group(
-        self,
-        state: _Metric,
-        event: Event,
-        seen: int,
-        handed_over: bool,
-        reopened: bool,
-        stopped: bool,
-    ) -> None:
-        """An ownership clock at ``event``: the group that had the ticket passed it on (its
-        instance is met), and the group that has it now starts one."""
-        raw = state.last
-        if handed_over and raw is not None and raw.running:
-            raw.switch_off(event.at, FULFILLED, seen, event)
-        group = self.ticket.attributes["group"]
-        if (
-            (handed_over or reopened)
-            and not stopped
-            and _holds(state.definition, group)
-            and (state.last is None or not state.last.running)
-        ):
-            self._start(state, event, seen, group)
-
-    def _stop_triggers(
-        self,
-        state: _Metric,
-        ons: frozenset[On],
-        became: set[StateCondition],
-        event: Event,
-        seen: int,
-    ) -> None:
-        raw = state.last
-        if raw is None or not raw.running:
-            return
-        d = state.definition
-        if _fired(d.fulfil, ons, became):
-            agent = event.assignee if On.ASSIGNED in ons else event.agent
-            raw.switch_off(event.at, FULFILLED, seen, event, agent)
-        elif _fired(d.cancel, ons, became):
-            raw.switch_off(event.at, CANCELLED, seen, event)
-
-    def feed(self, event: Event, priorities_seen: int) -> None:
-        """Apply ``event``; ``priorities_seen`` counts the priorities before it."""
-        kind = event.type
-        ticket = self.ticket
-        was_stopped = ticket.status in STOPPED_STATUSES
-        group_before = ticket.attributes["group"]
-        if kind == "update" and event.priority is not None:
-            priorities_seen += 1
-        changed = ticket.apply(event)
-        became: set[StateCondition] = set()
-        if changed and self.watched:
-            for condition in self.watched:
-                now_holds = ticket.holds(condition)
-                if now_holds and not self.holding[condition]:
-                    became.add(condition)
-                self.holding[condition] = now_holds
-        ons: frozenset[On]
-        if kind == "message":
-            ons = _message_ons(event, self.bots)
-        elif kind == "update":
-            ons = frozenset({On.ASSIGNED}) if event.assignee else frozenset()
-        else:
-            ons = frozenset()
-        stopped = ticket.status in STOPPED_STATUSES
-        solved = stopped and not was_stopped
-        reopened = was_stopped and not stopped
-        if solved:
-            ons = ons | {On.SOLVED}
-        elif reopened:
-            ons = ons | {On.REOPENED}
-        handed_over = ticket.attributes["group"] != group_before
-        if not ons and not became and not handed_over:
-            return
-        for state in self.metrics:
-            d = state.definition
-            raw = state.last
-            if state.per_group:
-                # The stops come first: a solve or a stop trigger ends the instance, then a
-                # hand-over or a reopen starts the next group's.
-                if solved and raw is not None and raw.running:
-                    raw.switch_off(event.at, SOLVED, priorities_seen, event)
-                self._stop_triggers(state, ons, became, event, priorities_seen)
-                self._per_group(state, event, priorities_seen, handed_over, reopened, stopped)
-                continue
-            if solved and raw is not None and raw.running:
-                # 'stop: solved' meets the metric at the solve; another stop or cancel that
-                # comes with it acts below; else when_solved decides.
-                if state.solve_fulfils or (
-                    d.when_solved == STOP
-                    and not _fired(d.fulfil, ons, became)
-                    and not _fired(d.cancel, ons, became)
-                ):
-                    raw.switch_off(event.at, SOLVED, priorities_seen, event)
-            elif (
-                reopened
-                and raw is not None
-                and not raw.running
-                and raw.stop_reason == SOLVED
-                and d.on_reopen == RESUME
-            ):
-                raw.switch_on(event.at, event)
-            self._stop_triggers(state, ons, became, event, priorities_seen)
-            if stopped or not _fired(d.start, ons, became):
-                continue
-            raw = state.last
-            if (raw is None or not raw.running) and (d.repeat or raw is None):
-                self._start(state, event, priorities_seen)
-
-
-def _holds(definition: MetricDefinition, group: str | None) -> bool:
-    """True when an ownership clock counts ``group``'s stint (a group, among ``groups``)."""
-    return group is not None and (definition.groups is None or group in definition.groups)
-
-
 # An interval in which a pause condition held: start, end (-1: still holds), the
 # condition's text, and the events that made it hold and stop holding.
 Held = tuple[int, int, str, Event, Event | None]
@@ -277,7 +264,7 @@ def condition_intervals(
     """Real-time intervals in which any of ``conditions`` holds, one per stretch in which
     the first of them that holds is the same (its text names the interval); open end = -1.
     Like status pauses, a condition that holds for no time makes no interval."""
-    ticket = _Ticket(events[0])
+    ticket = Ticket(events[0])
     out: list[Held] = []
     since = -1
     text = ""
@@ -305,4 +292,15 @@ def condition_intervals(
     return out
 
 
-__all__ = ["Held", "TriggerMachine", "condition_intervals"]
+__all__ = [
+    "BITS",
+    "Held",
+    "Program",
+    "Spec",
+    "Ticket",
+    "condition_intervals",
+    "message_bits",
+    "owner",
+    "program",
+    "spec",
+]

@@ -1,33 +1,38 @@
 """The walk over a ticket's events that switches each metric's clock instances on and off.
 
-Its output is raw: real-time windows in which each instance ran, how it stopped, the
-events that switched it, the status changes and the priorities in event order.
-:mod:`slaengine.clocks` measures them in business time.
+One machine for every metric: each metric, built-in or defined in YAML, is a definition
+compiled by :mod:`slaengine.clock_triggers`, and one :class:`Run` per metric applies it
+event by event; there is no handler particular to a metric. The output is raw: real-time
+windows in which each instance ran, how it stopped, the events that switched it, the
+status changes and the priorities in event order. :mod:`slaengine.clocks` measures them
+in business time.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence, Set
 from dataclasses import dataclass
 
-from slaengine.clock_triggers import TriggerMachine
-from slaengine.policy.definition import On
+from slaengine.clock_triggers import (
+    ASSIGNED,
+    CREATED,
+    REOPENED,
+    Spec,
+    Ticket,
+    message_bits,
+    program,
+)
+from slaengine.clock_triggers import (
+    SOLVED as ON_SOLVED,
+)
+from slaengine.policy.definition import StateCondition
 from slaengine.policy.model import (
     AGENT,
     ANY_OUTGOING,
     ASSIGNMENT,
     AT_CLOSED,
-    FIRST_BUSINESS_MINUTE,
-    FIRST_RESPONSE,
-    LATEST_CUSTOMER_MESSAGE,
-    NEXT_RESPONSE,
     NOT_REQUESTER,
-    PER_CUSTOMER_MESSAGE,
-    PERIODIC_UPDATE,
     PUBLIC_AGENT,
-    RESOLUTION,
-    RESUME,
-    STOP,
     MetricPolicy,
     Policy,
 )
@@ -37,6 +42,7 @@ from slaengine.vocabulary import StopReason
 FULFILLED = StopReason.FULFILLED
 SOLVED = StopReason.SOLVED
 SUPERSEDED = StopReason.SUPERSEDED
+CANCELLED = StopReason.CANCELLED
 
 # A status change: the instant, the new status and the event that made it.
 StatusChange = tuple[int, str, Event]
@@ -149,6 +155,242 @@ def staff_created(events: Sequence[Event]) -> bool:
     return opener is not None and opener.author != "customer"
 
 
+class Run:
+    """One metric's instances on one ticket as the walk switches them (the metric's
+    :class:`Spec` applied event by event)."""
+
+    __slots__ = ("answered", "handed_over", "last", "number", "out", "spec", "waiting")
+
+    def __init__(self, spec: Spec, out: list[RawClock]) -> None:
+        self.spec = spec
+        self.out = out
+        self.last: RawClock | None = None
+        self.number = 0
+        self.answered = False  # a fulfilling message was written (after_fulfil)
+        self.waiting = False  # a start came while solved, unanswered: start at the reopen
+        self.handed_over: RawClock | None = None  # superseded while solved; taken over later
+
+    def _start(self, at: int, event: Event, group: str | None = None) -> RawClock:
+        self.number += 1
+        raw = RawClock(self.spec.metric, self.number, [[at, -1]], event)
+        raw.group = group
+        self.out.append(raw)
+        self.last = raw
+        return raw
+
+    def begin(
+        self,
+        created: Event,
+        stopped: bool,
+        became: Set[StateCondition],
+        events: Sequence[Event],
+        policy: Policy,
+    ) -> None:
+        """Apply the ``created`` event: a new instance starts first, then the creation's own
+        stop triggers act (a ticket created with an assignee has met time to own)."""
+        spec = self.spec
+        at = created.at
+        if spec.per_group:
+            if not stopped and _holds(spec, created.group):
+                self._start(at, created, created.group)
+        elif (
+            not stopped
+            and not spec.after_fulfil
+            and (spec.start & CREATED or _any(spec.start_when, became))
+            and (spec.staff_created or not staff_created(events))
+        ):
+            delay = spec.delay
+            if delay is not None:  # a deferred start: starts, start_delay
+                calendar = policy.calendar
+                at = calendar.add(at, delay) if delay else calendar.next_open(at)
+            self._start(at, created)
+        bits = CREATED
+        agent = created.agent
+        if spec.owner is not None:
+            taker = spec.owner(created)
+            if taker:
+                bits |= ASSIGNED
+                agent = taker
+        self._stops(bits, became, created, 1, agent)
+
+    def _stops(
+        self, bits: int, became: Set[StateCondition], event: Event, seen: int, agent: str | None
+    ) -> RawClock | None:
+        """Apply the fulfil and cancel triggers ``bits`` and ``became`` fire; return the
+        instance a cancel superseded (``hands_over``)."""
+        spec = self.spec
+        raw = self.last
+        if bits & spec.fulfil or (became and _any(spec.fulfil_when, became)):
+            self.answered = True
+            self.waiting = False  # answered while solved: nobody waits at the reopen
+            self.handed_over = None
+            if raw is not None and raw.running:
+                _off(raw, event.at, FULFILLED, seen, event, agent)
+        elif (
+            bits & spec.cancel or (became and _any(spec.cancel_when, became))
+        ) and raw is not None:
+            if not raw.running:
+                return None
+            if spec.hands_over:
+                _off(raw, event.at, SUPERSEDED, seen, event)
+                return raw
+            _off(raw, event.at, CANCELLED, seen, event)
+        return None
+
+    def _started(self, event: Event, seen: int, stopped: bool, superseded: RawClock | None) -> None:
+        """A start trigger fired: start an instance, or apply the rules of one running."""
+        spec = self.spec
+        if spec.after_fulfil and not self.answered:
+            return  # next_response waits for the first reply
+        raw = self.last
+        if stopped and spec.at_reopen:
+            self.waiting = True  # the customer waits once the ticket reopens
+        if raw is not None and raw.running:
+            at = event.at
+            if spec.latest:
+                facts = raw.rule_facts()
+                if facts.moved_from is None:
+                    facts.moved_from = raw.start_event
+                raw.windows = [[at, -1]]  # the wait counts from this message
+                raw.start_event = event
+            elif spec.misses:
+                facts = raw.rule_facts()
+                if facts.later_messages is None:
+                    facts.later_messages = []
+                facts.later_messages.append(at)
+        elif stopped:  # no instance starts on a solved ticket (at_reopen: at the reopen)
+            if superseded is not None and spec.takes_over:
+                self.handed_over = superseded
+            return
+        elif raw is None or spec.repeat:
+            raw = self._start(event.at, event)
+        else:
+            return
+        if superseded is not None and spec.takes_over:
+            superseded.rule_facts().taken_over_by = raw.number
+
+    def message(
+        self, event: Event, bits: int, seen: int, stopped: bool, superseded: RawClock | None
+    ) -> RawClock | None:
+        """Apply a message that fires ``bits``; return the instance it superseded."""
+        spec = self.spec
+        out = None
+        if bits & (spec.fulfil | spec.cancel):
+            out = self._stops(bits, _NOTHING, event, seen, event.agent)
+        if bits & spec.start:
+            self._started(event, seen, stopped, superseded)
+        return out
+
+    def status(
+        self,
+        event: Event,
+        seen: int,
+        stopped: bool,
+        solved: bool,
+        reopened: bool,
+        closed: bool,
+        became: Set[StateCondition],
+        group: str | None,
+    ) -> None:
+        """Apply a status change: the metric's solve (``stops_at``), a reopen, and the
+        triggers of conditions that began to hold."""
+        spec = self.spec
+        at = event.at
+        raw = self.last
+        solve = closed if spec.closed_only else solved
+        bits = (ON_SOLVED if solve else 0) | (REOPENED if reopened else 0)
+        if raw is None:
+            pass
+        elif solve and raw.running:
+            # 'stop: solved' meets the metric at the solve; another stop or cancel that
+            # comes with it acts below; else when_solved decides.
+            if spec.solve_fulfils or (
+                spec.stop_on_solve
+                and not (became and _any(spec.fulfil_when, became))
+                and not (spec.cancel & ON_SOLVED or (became and _any(spec.cancel_when, became)))
+            ):
+                _off(raw, at, SOLVED, seen, event)
+        elif reopened and not raw.running and not spec.per_group:
+            if spec.resume and raw.stop_reason == SOLVED:
+                raw.switch_on(at, event)
+            elif spec.note_reopen:
+                facts = raw.rule_facts()  # on_reopen: stays_met
+                facts.ignored_reopen = facts.ignored_reopen or event
+        if reopened and spec.at_reopen:
+            raw = self.last
+            if self.waiting and (raw is None or not raw.running):
+                raw = self._start(at, event)
+                if self.handed_over is not None:
+                    self.handed_over.rule_facts().taken_over_by = raw.number
+            self.waiting = False
+            self.handed_over = None
+        if bits & (spec.fulfil | spec.cancel) or became:
+            self._stops(bits, became, event, seen, event.agent)
+        if spec.per_group:
+            self._per_group(event, seen, False, reopened, stopped, group)
+        elif bits & spec.start or (became and _any(spec.start_when, became)):
+            self._started(event, seen, stopped, None)
+
+    def update(
+        self,
+        event: Event,
+        seen: int,
+        stopped: bool,
+        became: Set[StateCondition],
+        group: str | None,
+        handed_over: bool,
+    ) -> None:
+        """Apply an update: an assignment, conditions that began to hold, a new group."""
+        spec = self.spec
+        bits = 0
+        agent = event.agent
+        if spec.owner is not None:
+            taker = spec.owner(event)
+            if taker:
+                bits = ASSIGNED
+                agent = taker
+        if bits or became:
+            self._stops(bits, became, event, seen, agent)
+        if spec.per_group:
+            self._per_group(event, seen, handed_over, False, stopped, group)
+        elif bits & spec.start or (became and _any(spec.start_when, became)):
+            self._started(event, seen, stopped, None)
+
+    def _per_group(
+        self,
+        event: Event,
+        seen: int,
+        handed_over: bool,
+        reopened: bool,
+        stopped: bool,
+        group: str | None,
+    ) -> None:
+        """An ownership clock at ``event``: the group that had the ticket passed it on (its
+        instance is met), and the group that has it now starts one."""
+        raw = self.last
+        if handed_over and raw is not None and raw.running:
+            raw.switch_off(event.at, FULFILLED, seen, event)
+        if (
+            (handed_over or reopened)
+            and not stopped
+            and _holds(self.spec, group)
+            and (self.last is None or not self.last.running)
+        ):
+            self._start(event.at, event, group)
+
+
+_NOTHING: frozenset[StateCondition] = frozenset()
+
+
+def _any(conditions: tuple[StateCondition, ...], became: Set[StateCondition]) -> bool:
+    return any(c in became for c in conditions)
+
+
+def _holds(spec: Spec, group: str | None) -> bool:
+    """True when an ownership clock counts ``group``'s stint (a group, among ``groups``)."""
+    return group is not None and (spec.groups is None or group in spec.groups)
+
+
 def _off(
     raw: RawClock,
     at: int,
@@ -161,153 +403,14 @@ def _off(
     raw.switch_off(max(at, raw.windows[-1][0]), reason, priorities_seen, event, agent)
 
 
-def _fulfilment(rule: str, bots: bool) -> Callable[[Event], bool] | None:
-    """The test of a non-customer message for ``fulfilled_by: rule``; ``None`` for the
-    default (a public agent reply), which the walk checks inline."""
-    if rule == PUBLIC_AGENT:
-        return None
-    return lambda event: message_fulfils(rule, event, bots)
-
-
-@dataclass(frozen=True, slots=True)
-class _Plan:
-    """What the walk needs to know of a policy, worked out once per policy."""
-
-    fr_metric: MetricPolicy | None
-    nr_metric: MetricPolicy | None
-    pu_metric: MetricPolicy | None
-    res_metric: MetricPolicy | None
-    bots: bool
-    # What fulfils each response metric; None: a public agent reply (the default).
-    fr_test: Callable[[Event], bool] | None
-    nr_test: Callable[[Event], bool] | None
-    pu_test: Callable[[Event], bool] | None
-    fr_owns: bool  # first_response is fulfilled by an assignment
-    # Who takes the ticket with an event (assignment_counts), None: nobody.
-    owner: Callable[[Event], str | None]
-    supersedes: bool  # periodic_update: customer_message_stops
-    latest: bool  # next_response: counts_from latest_customer_message
-    nr_early: bool  # next_response: before_first_reply measured (no reply needed first)
-    pu_at_creation: bool  # periodic_update: before_first_reply measured (from creation)
-    res_at_close: bool  # resolution: stops_at closed (solving does not stop it)
-    nr_misses: bool  # next_response: misses per_customer_message
-    # A deferred start (starts: first_business_minute, start_delay): the business seconds
-    # of the policy calendar after creation (0: its next opening); None: at creation.
-    fr_delay: int | None
-    res_delay: int | None
-    # Only a deferred start can be answered before it starts (see _off); without one the
-    # clocks are switched off directly, saving a call per stop.
-    off: Callable[..., None]
-    # Metrics defined in YAML: the trigger machine runs them (None when there are none).
-    defined: tuple[MetricPolicy, ...] | None
-
-
-_PLANS: dict[int, tuple[Policy, _Plan]] = {}
-
-
-def _assignee(event: Event) -> str | None:
-    return event.assignee
-
-
-def _owner(counts: tuple[str, ...]) -> Callable[[Event], str | None]:
-    """Who an event assigns the ticket to under ``assignment_counts``: the assignee, the
-    group, or a custom field's value (``field:NAME``), first found in that order."""
-    if counts == ("assignee",):
-        return _assignee
-    fields = tuple(c.split(":", 1)[1] for c in counts if c.startswith("field:"))
-    assignee, group = "assignee" in counts, "group" in counts
-
-    def owner(event: Event) -> str | None:
-        if assignee and event.assignee:
-            return event.assignee
-        if group and event.group:
-            return event.group
-        if fields and event.fields:
-            for name in fields:
-                value = event.fields.get(name)
-                if value is not None and value != "":
-                    return str(value)
-        return None
-
-    return owner
-
-
-def _delay(metric: MetricPolicy | None) -> int | None:
-    """A deferred start's business seconds after creation (see :class:`_Plan`)."""
-    if metric is None:
-        return None
-    definition = metric.definition
-    if definition.start_delay:
-        return definition.start_delay
-    return 0 if definition.starts == FIRST_BUSINESS_MINUTE else None
-
-
-def _start_at(policy: Policy, created: int, delay: int | None) -> int:
-    """When a first_response or resolution clock starts for a ticket created at ``created``."""
-    if delay is None:
-        return created
-    return policy.calendar.add(created, delay) if delay else policy.calendar.next_open(created)
-
-
-def _plan(policy: Policy) -> _Plan:
-    cached = _PLANS.get(id(policy))
-    if cached is not None and cached[0] is policy:
-        return cached[1]
-    # The built-in definitions, by name; their settings give the walk's switches.
-    by_kind: dict[str, MetricPolicy] = {m.kind: m for m in policy.metrics if m.definition.builtin}
-    fr = by_kind.get(FIRST_RESPONSE)
-    nr = by_kind.get(NEXT_RESPONSE)
-    pu = by_kind.get(PERIODIC_UPDATE)
-    res = by_kind.get(RESOLUTION)
-    bots = policy.bot_replies_count
-    deferred = any(
-        m.definition.starts == FIRST_BUSINESS_MINUTE or m.definition.start_delay
-        for m in policy.metrics
-    )
-    plan = _Plan(
-        fr,
-        nr,
-        pu,
-        res,
-        bots,
-        _fulfilment(fr.definition.fulfilled_by, bots) if fr is not None else None,
-        _fulfilment(nr.definition.fulfilled_by, bots) if nr is not None else None,
-        _fulfilment(pu.definition.fulfilled_by, bots) if pu is not None else None,
-        fr is not None and fr.definition.fulfilled_by == ASSIGNMENT,
-        _owner(fr.definition.assignment_counts if fr is not None else ("assignee",)),
-        pu is not None and pu.definition.hands_over,
-        nr is not None and nr.definition.counts_from == LATEST_CUSTOMER_MESSAGE,
-        nr is not None and not nr.definition.after_fulfil,
-        pu is not None and any(t.on == On.CREATED for t in pu.definition.start),
-        res is not None and res.definition.stops_at == AT_CLOSED,
-        nr is not None and nr.definition.misses == PER_CUSTOMER_MESSAGE,
-        _delay(fr),
-        _delay(res),
-        _off if deferred else RawClock.switch_off,
-        tuple(m for m in policy.metrics if not m.definition.builtin) or None,
-    )
-    if len(_PLANS) > 1024:  # policies are few; a long-lived process may load new sets
-        _PLANS.clear()
-    _PLANS[id(policy)] = (policy, plan)
-    return plan
-
-
 def walk(events: Sequence[Event], policy: Policy) -> Walk:
     """Switch every metric's clocks on and off along ``events`` (all at or before ``now``).
 
-    The one pass over a ticket's events: the status changes, the priorities and what
-    starts, fulfils, cancels and resumes each clock under its metric's rules are decided
-    here and nowhere else.
+    The one pass over a ticket's events: the status changes, the priorities, the
+    attributes and what starts, fulfils, cancels and resumes each clock under its
+    metric's definition are decided here and nowhere else.
     """
-    plan = _plan(policy)
-    fr_metric, nr_metric, pu_metric, res_metric = (
-        plan.fr_metric,
-        plan.nr_metric,
-        plan.pu_metric,
-        plan.res_metric,
-    )
-    bots = plan.bots
-
+    compiled = program(policy)
     created = events[0]
     status = created.status or "new"
     statuses: list[StatusChange] = [(created.at, status, created)]
@@ -315,159 +418,88 @@ def walk(events: Sequence[Event], policy: Policy) -> Walk:
     priority_events: list[Event] = []
     stopped = status in STOPPED_STATUSES
     raws: list[RawClock] = []
-    counts: dict[str, int] = {}
-
-    def start(metric: MetricPolicy, at: int, event: Event) -> RawClock:
-        number = counts.get(metric.kind, 0) + 1
-        counts[metric.kind] = number
-        raw = RawClock(metric, number, [[at, -1]], event)
-        raws.append(raw)
-        return raw
-
-    def new_clock(metric: MetricPolicy, number: int, at: int, event: Event) -> RawClock:
-        raw = RawClock(metric, number, [[at, -1]], event)
-        raws.append(raw)
-        return raw
-
-    machine = (
-        TriggerMachine(plan.defined, created, bots, new_clock) if plan.defined is not None else None
-    )
-
-    fr: RawClock | None = None
-    if (
-        fr_metric is not None
-        and not stopped
-        and (fr_metric.definition.staff_created or not staff_created(events))
-    ):
-        fr = start(fr_metric, _start_at(policy, created.at, plan.fr_delay), created)
-        taker = plan.owner(created) if plan.fr_owns else None
-        if taker:
-            _off(fr, created.at, FULFILLED, 1, created, taker)
-    res: RawClock | None = None
-    if res_metric is not None and not stopped:
-        res = start(res_metric, _start_at(policy, created.at, plan.res_delay), created)
-    nr: RawClock | None = None
-    pu: RawClock | None = None
-    if plan.pu_at_creation and pu_metric is not None and not stopped:
-        pu = start(pu_metric, created.at, created)
-    off = plan.off
-    fr_test, nr_test, pu_test = plan.fr_test, plan.nr_test, plan.pu_test
-    fr_owns, supersedes, latest = plan.fr_owns, plan.supersedes, plan.latest
-    # A message that fulfils next_response has been written (or need not be: a customer
-    # message starts next_response before the first reply under before_first_reply).
-    answered = plan.nr_early
-    waiting_on_reopen = False  # a customer wrote while the ticket was solved or closed
-    handed_over: RawClock | None = None  # superseded while solved; next_response takes over
+    runs = [Run(spec, raws) for spec in compiled.specs]
+    watched = compiled.watched
+    ticket = Ticket(created) if compiled.attributes else None
+    holding: dict[StateCondition, bool] = {}
+    became: Set[StateCondition] = _NOTHING
+    if ticket is not None and watched:
+        holding = {c: ticket.holds(c) for c in watched}
+        became = {c for c, held in holding.items() if held}
+    for run in runs:
+        run.begin(created, stopped, became, events, policy)
+    bots = compiled.bots
+    on_message, on_update = compiled.on_message, compiled.on_update
+    message_cache: dict[tuple[str | None, bool], int] = {}
 
     for event in events[1:]:
-        if machine is not None:
-            machine.feed(event, len(priorities))
         kind = event.type
-        at = event.at
         if kind == "message":
-            author = event.author
-            if author == "customer":
-                if not event.public:
-                    continue
-                if stopped:
-                    # Written to a solved ticket after the first reply: the customer waits
-                    # once it reopens (before the first reply the wait is first_response's).
-                    waiting_on_reopen = waiting_on_reopen or answered
-                superseded = None
-                # A response clock runs on while solved only under when_solved: pause; the
-                # message acts on it as on an open ticket.
-                if supersedes and pu is not None and pu.running:
-                    off(pu, at, SUPERSEDED, len(priorities), event)
-                    superseded = pu
-                if nr_metric is not None and answered:
-                    if nr is None or not nr.running:
-                        if stopped:  # no clock starts on a solved ticket: at the reopen
-                            handed_over = superseded or handed_over
-                            continue
-                        nr = start(nr_metric, at, event)
-                    elif latest:
-                        facts = nr.rule_facts()
-                        if facts.moved_from is None:
-                            facts.moved_from = nr.start_event
-                        nr.windows = [[at, -1]]  # the wait counts from this message
-                        nr.start_event = event
-                    elif plan.nr_misses:
-                        facts = nr.rule_facts()
-                        if facts.later_messages is None:
-                            facts.later_messages = []
-                        facts.later_messages.append(at)
-                    if superseded is not None:
-                        superseded.rule_facts().taken_over_by = nr.number
+            if not on_message:
                 continue
-            reply = event.public and (author == "agent" or (author == "bot" and bots))
-            if (
-                fr is not None
-                and fr.running
-                and not fr_owns
-                and (reply if fr_test is None else fr_test(event))
-            ):
-                off(fr, at, FULFILLED, len(priorities), event, event.agent)
-            if nr_metric is not None and (reply if nr_test is None else nr_test(event)):
-                answered = True
-                waiting_on_reopen = False  # answered while solved: nobody waits at the reopen
-                handed_over = None
-                if nr is not None and nr.running:
-                    off(nr, at, FULFILLED, len(priorities), event, event.agent)
-            if pu_metric is not None and (reply if pu_test is None else pu_test(event)):
-                if pu is not None and pu.running:
-                    off(pu, at, FULFILLED, len(priorities), event, event.agent)
-                if not stopped:
-                    pu = start(pu_metric, at, event)
+            key = (event.author, event.public)
+            bits = message_cache.get(key)
+            if bits is None:
+                bits = message_cache[key] = message_bits(event.author, event.public, bots)
+            if not bits:
+                continue
+            seen = len(priorities)
+            superseded = None
+            for index in on_message:
+                out = runs[index].message(event, bits, seen, stopped, superseded)
+                if out is not None:
+                    superseded = out
         elif kind == "status":
             new_status = event.status or status  # attributes.status_after, inlined: hot path
             now_stopped = new_status in STOPPED_STATUSES
-            if now_stopped and not stopped:
-                for raw in (fr, nr, pu):
-                    if (
-                        raw is not None
-                        and raw.running
-                        and raw.metric.definition.when_solved == STOP
-                    ):
-                        off(raw, at, SOLVED, len(priorities), event)
-                if (
-                    res is not None
-                    and res.running
-                    and (not plan.res_at_close or new_status == AT_CLOSED)
-                ):
-                    off(res, at, SOLVED, len(priorities), event)
-            elif now_stopped and plan.res_at_close:
-                # Solved, then closed: stops_at: closed stops resolution now.
-                if new_status == AT_CLOSED and res is not None and res.running:
-                    off(res, at, SOLVED, len(priorities), event)
-            elif stopped and not now_stopped:
-                if res_metric is None:
-                    pass
-                elif res is None:
-                    res = start(res_metric, at, event)
-                elif not res.running and res_metric.definition.on_reopen == RESUME:
-                    res.switch_on(at, event)
-                elif not res.running:
-                    facts = res.rule_facts()  # on_reopen: stays_met
-                    facts.ignored_reopen = facts.ignored_reopen or event
-                if waiting_on_reopen and nr_metric is not None and (nr is None or not nr.running):
-                    nr = start(nr_metric, at, event)
-                    if handed_over is not None:
-                        handed_over.rule_facts().taken_over_by = nr.number
-                waiting_on_reopen = False
-                handed_over = None
+            became = _NOTHING
+            if ticket is not None:
+                ticket.status = new_status
+                if watched and new_status != status:
+                    became = _became(ticket, holding)
+            solved = now_stopped and not stopped
+            reopened = stopped and not now_stopped
+            closed = new_status == AT_CLOSED and status != AT_CLOSED
+            if solved or reopened or closed or became:
+                seen = len(priorities)
+                group = None if ticket is None else ticket.attributes["group"]
+                for run in runs:
+                    run.status(event, seen, now_stopped, solved, reopened, closed, became, group)
             stopped = now_stopped
             if new_status != status:
-                statuses.append((at, new_status, event))
+                statuses.append((event.at, new_status, event))
                 status = new_status
         elif kind == "update":
             if event.priority is not None:
                 priorities.append(event.priority)
                 priority_events.append(event)
-            if fr_owns and fr is not None and fr.running:
-                taker = plan.owner(event)
-                if taker:
-                    off(fr, at, FULFILLED, len(priorities), event, taker)
+            if not on_update:
+                continue
+            became = _NOTHING
+            group = None
+            handed_over = False
+            if ticket is not None:
+                before = ticket.attributes["group"]
+                if ticket.apply(event) and watched:
+                    became = _became(ticket, holding)
+                group = ticket.attributes["group"]
+                handed_over = group != before
+            seen = len(priorities)
+            for index in on_update:
+                runs[index].update(event, seen, stopped, became, group, handed_over)
     return raws, statuses, priorities, priority_events
+
+
+def _became(ticket: Ticket, holding: dict[StateCondition, bool]) -> Set[StateCondition]:
+    """The watched conditions that began to hold with the change just applied to
+    ``ticket`` (``holding`` says which held before; updated)."""
+    became: set[StateCondition] = set()
+    for condition, held in holding.items():
+        now = ticket.holds(condition)
+        if now and not held:
+            became.add(condition)
+        holding[condition] = now
+    return became
 
 
 __all__ = [

@@ -132,9 +132,11 @@ class MetricDefinition:
     (instances start only once a fulfilling message was written: next_response, unless
     ``before_first_reply: measured``),
     ``counts_from`` (``latest_customer_message``: a start trigger while running moves the
-    start), ``starts_on_reopen`` (a reopen starts an instance, when the customer wrote
-    while solved for next_response and always for resolution) and ``hands_over``
-    (a customer message supersedes the running instance: customer_message_stops),
+    start), ``starts_on_reopen`` (a start trigger that came while the ticket was solved,
+    with no fulfilling message after it, starts an instance at the reopen: next_response),
+    ``hands_over`` (a cancel trigger supersedes the running instance:
+    customer_message_stops), ``takes_over`` (the instance running after a customer
+    message, or started at the reopen, takes over the instances it superseded),
     ``stops_at`` (``closed``: resolution runs on while solved and stops when closed) and
     ``misses`` (``per_customer_message``: next_response notes the customer messages written
     while an instance runs, each one written after the due is one more miss).
@@ -164,6 +166,7 @@ class MetricDefinition:
     counts_from: str = "oldest_unanswered"
     starts_on_reopen: bool = False
     hands_over: bool = False
+    takes_over: bool = False
     per: str | None = None
     groups: frozenset[str] | None = None  # per group: only these groups (None: any)
     # fulfilled_by: assignment: what an assignment is (assignee, group, field:NAME).
@@ -218,6 +221,7 @@ def builtin_definition(kind: str, rules: Mapping[str, Any]) -> MetricDefinition:
             after_fulfil=not rules.get("before_first_reply", False),
             counts_from=rules.get("counts_from", "oldest_unanswered"),
             starts_on_reopen=True,
+            takes_over=True,
             misses=rules.get("misses", "once"),
         )
     if kind == MetricKind.PERIODIC_UPDATE:
@@ -235,15 +239,15 @@ def builtin_definition(kind: str, rules: Mapping[str, Any]) -> MetricDefinition:
             hands_over=hands_over,
         )
     if kind == MetricKind.RESOLUTION:
+        # A ticket created solved or closed starts it at its first reopen.
         return MetricDefinition(
             kind,
-            (Trigger(On.CREATED),),
+            (Trigger(On.CREATED), Trigger(On.REOPENED)),
             (Trigger(On.SOLVED),),
             on_reopen=rules.get("on_reopen", RESUME),
             builtin=True,
             starts=rules.get("starts", "created"),
             start_delay=rules.get("start_delay", 0),
-            starts_on_reopen=True,
             stops_at=rules.get("stops_at", "solved"),
         )
     # Not a built-in name and no definition given (a model built by hand): nothing starts
