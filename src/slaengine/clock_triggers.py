@@ -140,6 +140,13 @@ class Spec:
     per_group: bool
     groups: frozenset[str] | None
     watches: bool  # has condition triggers
+    tracks: bool  # remembers fulfilment (after_fulfil, at_reopen)
+    at_creation: bool  # the created event starts an instance (staff_created aside)
+    plain_begin: bool  # ... at creation, with nothing else to decide then
+    creation_stops: bool  # the created event can fulfil or cancel (created, assigned)
+    # A solve only stops a running instance (met or by when_solved): the walk applies it
+    # inline, without a call per metric.
+    plain_solve: bool
 
 
 def _delay(definition: MetricDefinition) -> int | None:
@@ -158,6 +165,7 @@ def spec(metric: MetricPolicy) -> Spec:
         _conditions(d.cancel),
     )
     assigned = (_mask(d.start) | fulfil | _mask(d.cancel)) & ASSIGNED
+    at_creation = bool(_mask(d.start) & CREATED) and not d.after_fulfil and d.per != PER_GROUP
     return Spec(
         metric,
         _mask(d.start),
@@ -184,6 +192,22 @@ def spec(metric: MetricPolicy) -> Spec:
         d.per == PER_GROUP,
         d.groups,
         bool(start_when or fulfil_when or cancel_when),
+        d.after_fulfil or d.starts_on_reopen or d.takes_over,
+        at_creation,
+        at_creation
+        and d.staff_created
+        and _delay(d) is None
+        and not (fulfil | _mask(d.cancel)) & (CREATED | ASSIGNED),
+        bool((fulfil | _mask(d.cancel)) & (CREATED | ASSIGNED)),
+        not (
+            start_when
+            or fulfil_when
+            or cancel_when
+            or d.per == PER_GROUP
+            or d.stops_at == AT_CLOSED
+            or _mask(d.cancel) & SOLVED
+            or _mask(d.start) & SOLVED
+        ),
     )
 
 
@@ -194,7 +218,12 @@ class Program:
 
     specs: tuple[Spec, ...]
     bots: bool
-    on_message: tuple[int, ...]  # indexes of the specs a message can act on
+    # The trigger bits of a public and of an internal message by an author, and the
+    # indexes of the specs those bits can act on; filled as authors are met.
+    public_bits: dict[str | None, int]
+    private_bits: dict[str | None, int]
+    on_message: dict[int, tuple[int, ...]]
+    plain_solve: bool  # every spec's solve is plain (Spec.plain_solve)
     on_update: tuple[int, ...]  # ... an update can act on (assignments, conditions, groups)
     watched: tuple[StateCondition, ...]  # conditions of triggers, watched along the walk
     attributes: bool  # the walk keeps the ticket's attributes (conditions, groups)
@@ -212,10 +241,17 @@ def program(policy: Policy) -> Program:
     watched = tuple(
         dict.fromkeys(c for s in specs for c in (*s.start_when, *s.fulfil_when, *s.cancel_when))
     )
+    bots = policy.bot_replies_count
+    authors = ("customer", "agent", "bot", "system", None)
+    public = {author: message_bits(author, True, bots) for author in authors}
+    private = {author: message_bits(author, False, bots) for author in authors}
     compiled = Program(
         specs,
-        policy.bot_replies_count,
-        tuple(i for i, s in enumerate(specs) if (s.start | s.fulfil | s.cancel) & MESSAGES),
+        bots,
+        public,
+        private,
+        {bits: _acting(specs, bits) for bits in {*public.values(), *private.values()}},
+        all(s.plain_solve for s in specs),
         tuple(i for i, s in enumerate(specs) if s.owner is not None or s.watches or s.per_group),
         watched,
         bool(watched) or any(s.per_group for s in specs),
@@ -224,6 +260,19 @@ def program(policy: Policy) -> Program:
         _PROGRAMS.clear()
     _PROGRAMS[id(policy)] = (policy, compiled)
     return compiled
+
+
+def _acting(specs: Sequence[Spec], bits: int) -> tuple[int, ...]:
+    """The indexes of ``specs`` whose triggers include one of ``bits``."""
+    return tuple(i for i, s in enumerate(specs) if (s.start | s.fulfil | s.cancel) & bits)
+
+
+def message_targets(compiled: Program, author: str | None, public: bool) -> int:
+    """The trigger bits of a message by an author not met before, noted in ``compiled``."""
+    bits = message_bits(author, public, compiled.bots)
+    (compiled.public_bits if public else compiled.private_bits)[author] = bits
+    compiled.on_message.setdefault(bits, _acting(compiled.specs, bits))
+    return bits
 
 
 class Ticket:
@@ -300,6 +349,7 @@ __all__ = [
     "Ticket",
     "condition_intervals",
     "message_bits",
+    "message_targets",
     "owner",
     "program",
     "spec",

@@ -19,7 +19,7 @@ from slaengine.clock_triggers import (
     REOPENED,
     Spec,
     Ticket,
-    message_bits,
+    message_targets,
     program,
 )
 from slaengine.clock_triggers import (
@@ -166,14 +166,16 @@ class Run:
         self.out = out
         self.last: RawClock | None = None
         self.number = 0
-        self.answered = False  # a fulfilling message was written (after_fulfil)
-        self.waiting = False  # a start came while solved, unanswered: start at the reopen
-        self.handed_over: RawClock | None = None  # superseded while solved; taken over later
+        if spec.tracks:  # read only by the rules that need them (hot path: fewer stores)
+            self.answered = False  # a fulfilling message was written (after_fulfil)
+            self.waiting = False  # a start came while solved, unanswered: at the reopen
+            self.handed_over: RawClock | None = None  # superseded while solved
 
     def _start(self, at: int, event: Event, group: str | None = None) -> RawClock:
         self.number += 1
         raw = RawClock(self.spec.metric, self.number, [[at, -1]], event)
-        raw.group = group
+        if group is not None:
+            raw.group = group
         self.out.append(raw)
         self.last = raw
         return raw
@@ -195,8 +197,10 @@ class Run:
                 self._start(at, created, created.group)
         elif (
             not stopped
-            and not spec.after_fulfil
-            and (spec.start & CREATED or _any(spec.start_when, became))
+            and (
+                spec.at_creation
+                or (became and not spec.after_fulfil and _any(spec.start_when, became))
+            )
             and (spec.staff_created or not staff_created(events))
         ):
             delay = spec.delay
@@ -204,6 +208,8 @@ class Run:
                 calendar = policy.calendar
                 at = calendar.add(at, delay) if delay else calendar.next_open(at)
             self._start(at, created)
+        if not spec.creation_stops and not became:
+            return
         bits = CREATED
         agent = created.agent
         if spec.owner is not None:
@@ -211,9 +217,9 @@ class Run:
             if taker:
                 bits |= ASSIGNED
                 agent = taker
-        self._stops(bits, became, created, 1, agent)
+        self.stops(bits, became, created, 1, agent)
 
-    def _stops(
+    def stops(
         self, bits: int, became: Set[StateCondition], event: Event, seen: int, agent: str | None
     ) -> RawClock | None:
         """Apply the fulfil and cancel triggers ``bits`` and ``became`` fire; return the
@@ -221,9 +227,10 @@ class Run:
         spec = self.spec
         raw = self.last
         if bits & spec.fulfil or (became and _any(spec.fulfil_when, became)):
-            self.answered = True
-            self.waiting = False  # answered while solved: nobody waits at the reopen
-            self.handed_over = None
+            if spec.tracks:
+                self.answered = True
+                self.waiting = False  # answered while solved: nobody waits at the reopen
+                self.handed_over = None
             if raw is not None and raw.running:
                 _off(raw, event.at, FULFILLED, seen, event, agent)
         elif (
@@ -237,7 +244,7 @@ class Run:
             _off(raw, event.at, CANCELLED, seen, event)
         return None
 
-    def _started(self, event: Event, seen: int, stopped: bool, superseded: RawClock | None) -> None:
+    def started(self, event: Event, seen: int, stopped: bool, superseded: RawClock | None) -> None:
         """A start trigger fired: start an instance, or apply the rules of one running."""
         spec = self.spec
         if spec.after_fulfil and not self.answered:
@@ -268,18 +275,6 @@ class Run:
             return
         if superseded is not None and spec.takes_over:
             superseded.rule_facts().taken_over_by = raw.number
-
-    def message(
-        self, event: Event, bits: int, seen: int, stopped: bool, superseded: RawClock | None
-    ) -> RawClock | None:
-        """Apply a message that fires ``bits``; return the instance it superseded."""
-        spec = self.spec
-        out = None
-        if bits & (spec.fulfil | spec.cancel):
-            out = self._stops(bits, _NOTHING, event, seen, event.agent)
-        if bits & spec.start:
-            self._started(event, seen, stopped, superseded)
-        return out
 
     def status(
         self,
@@ -325,11 +320,11 @@ class Run:
             self.waiting = False
             self.handed_over = None
         if bits & (spec.fulfil | spec.cancel) or became:
-            self._stops(bits, became, event, seen, event.agent)
+            self.stops(bits, became, event, seen, event.agent)
         if spec.per_group:
             self._per_group(event, seen, False, reopened, stopped, group)
         elif bits & spec.start or (became and _any(spec.start_when, became)):
-            self._started(event, seen, stopped, None)
+            self.started(event, seen, stopped, None)
 
     def update(
         self,
@@ -350,11 +345,11 @@ class Run:
                 bits = ASSIGNED
                 agent = taker
         if bits or became:
-            self._stops(bits, became, event, seen, agent)
+            self.stops(bits, became, event, seen, agent)
         if spec.per_group:
             self._per_group(event, seen, handed_over, False, stopped, group)
         elif bits & spec.start or (became and _any(spec.start_when, became)):
-            self._started(event, seen, stopped, None)
+            self.started(event, seen, stopped, None)
 
     def _per_group(
         self,
@@ -408,7 +403,9 @@ def walk(events: Sequence[Event], policy: Policy) -> Walk:
 
     The one pass over a ticket's events: the status changes, the priorities, the
     attributes and what starts, fulfils, cancels and resumes each clock under its
-    metric's definition are decided here and nowhere else.
+    metric's definition are decided here and nowhere else. The commonest steps (a
+    message that fulfils, a plain solve) are applied inline: this is the engine's
+    hot path.
     """
     compiled = program(policy)
     created = events[0]
@@ -427,48 +424,85 @@ def walk(events: Sequence[Event], policy: Policy) -> Walk:
         holding = {c: ticket.holds(c) for c in watched}
         became = {c for c, held in holding.items() if held}
     for run in runs:
-        run.begin(created, stopped, became, events, policy)
-    bots = compiled.bots
+        spec = run.spec
+        if spec.plain_begin and not became:
+            if not stopped:
+                run._start(created.at, created)
+        else:
+            run.begin(created, stopped, became, events, policy)
+    public_bits, private_bits = compiled.public_bits, compiled.private_bits
     on_message, on_update = compiled.on_message, compiled.on_update
-    message_cache: dict[tuple[str | None, bool], int] = {}
+    plain_solve = compiled.plain_solve
 
     for event in events[1:]:
         kind = event.type
         if kind == "message":
-            if not on_message:
-                continue
-            key = (event.author, event.public)
-            bits = message_cache.get(key)
+            bits = (public_bits if event.public else private_bits).get(event.author)
             if bits is None:
-                bits = message_cache[key] = message_bits(event.author, event.public, bots)
-            if not bits:
+                bits = message_targets(compiled, event.author, event.public)
+            acting = on_message[bits]
+            if not acting:
                 continue
+            at = event.at
             seen = len(priorities)
             superseded = None
-            for index in on_message:
-                out = runs[index].message(event, bits, seen, stopped, superseded)
-                if out is not None:
-                    superseded = out
+            for index in acting:
+                run = runs[index]
+                spec = run.spec
+                if bits & spec.fulfil:
+                    if spec.tracks:
+                        run.answered = True
+                        run.waiting = False  # answered while solved: nobody waits at the reopen
+                        run.handed_over = None
+                    raw = run.last
+                    if raw is not None:
+                        window = raw.windows[-1]
+                        if window[1] == -1:
+                            # A deferred start can be answered before it starts (see _off).
+                            raw.switch_off(
+                                at if at > window[0] else window[0],
+                                FULFILLED,
+                                seen,
+                                event,
+                                event.agent,
+                            )
+                elif bits & spec.cancel:
+                    out = run.stops(bits, _NOTHING, event, seen, None)
+                    if out is not None:
+                        superseded = out
+                if bits & spec.start and (run.answered if spec.after_fulfil else True):
+                    run.started(event, seen, stopped, superseded)
         elif kind == "status":
             new_status = event.status or status  # attributes.status_after, inlined: hot path
+            if new_status == status:
+                continue  # nothing changes: no transition, no condition begins to hold
             now_stopped = new_status in STOPPED_STATUSES
             became = _NOTHING
             if ticket is not None:
                 ticket.status = new_status
-                if watched and new_status != status:
+                if watched:
                     became = _became(ticket, holding)
-            solved = now_stopped and not stopped
-            reopened = stopped and not now_stopped
-            closed = new_status == AT_CLOSED and status != AT_CLOSED
-            if solved or reopened or closed or became:
+            if now_stopped and not stopped and plain_solve:
+                seen = len(priorities)
+                at = event.at
+                for run in runs:
+                    raw = run.last
+                    if raw is not None:
+                        spec = run.spec
+                        window = raw.windows[-1]
+                        if window[1] == -1 and (spec.solve_fulfils or spec.stop_on_solve):
+                            raw.switch_off(at if at > window[0] else window[0], SOLVED, seen, event)
+            elif now_stopped != stopped or new_status == AT_CLOSED or became:
+                solved = now_stopped and not stopped
+                reopened = stopped and not now_stopped
+                closed = new_status == AT_CLOSED
                 seen = len(priorities)
                 group = None if ticket is None else ticket.attributes["group"]
                 for run in runs:
                     run.status(event, seen, now_stopped, solved, reopened, closed, became, group)
             stopped = now_stopped
-            if new_status != status:
-                statuses.append((event.at, new_status, event))
-                status = new_status
+            statuses.append((event.at, new_status, event))
+            status = new_status
         elif kind == "update":
             if event.priority is not None:
                 priorities.append(event.priority)
