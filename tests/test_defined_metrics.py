@@ -572,3 +572,111 @@ def test_a_definition_like_next_response_starts_nothing_at_the_reopen():
     assert [(c.instance, c.state, c.elapsed) for c in _evaluate(reopens, H_2, at)] == [
         (1, "active", 1800)
     ]
+
+
+# --- starts and counts_from in a definition --------------------------------------------
+
+DEFERRED = """\
+version: 1
+calendars:
+  office:
+    timezone: Europe/Berlin
+    hours: {mon-fri: ["09:00-17:00"]}
+metrics:
+  first_reply: {start: created, stop: agent_reply, starts: first_business_minute}
+  solve: {start: created, stop: solved, on_reopen: resume, starts: first_business_minute}
+policies:
+  - name: p
+    calendar: office
+    metrics:
+      first_response: {targets: 4h, calendar: 24x7, starts: first_business_minute}
+      first_reply: {targets: 4h, calendar: 24x7}
+      resolution: {targets: 24h, calendar: 24x7, starts: first_business_minute}
+      solve: {targets: 24h, calendar: 24x7}
+"""
+
+
+def test_starts_first_business_minute_in_a_definition_gives_the_built_in_results(generated):
+    policies = loads_policies(DEFERRED)
+    compared = 0
+    for instant in INSTANTS:
+        now = slaengine.engine.as_epoch(instant)
+        for result in slaengine.evaluate(policies, generated, now, segments=True):
+            check_all([result], now)
+            for builtin, defined in (("first_response", "first_reply"), ("resolution", "solve")):
+                left = [_facts(c) for c in result.clocks if c.metric == builtin]
+                right = [_facts(c) for c in result.clocks if c.metric == defined]
+                assert left == right, (result.ticket, builtin)
+                compared += len(left)
+    assert compared > 3_000
+    [policy] = policies.policies
+    assert policy.metrics[1].definition.starts == "first_business_minute"
+
+
+def test_a_definition_starts_at_the_next_opening():
+    rows = [
+        # Saturday 6 December 2025; the office opens on Monday at 08:00Z.
+        ("2025-12-06T10:00:00Z", "created", {"channel": "chat", "priority": "normal"}),
+        ("2025-12-06T11:00:00Z", "message", {"author": "agent", "agent": "lea"}),
+    ]
+    clocks = _evaluate(DEFERRED, rows, "2025-12-08T09:00:00+00:00")
+    by_metric = {c.metric: c for c in clocks}
+    monday = slaengine.engine.as_epoch(dt.datetime(2025, 12, 8, 8, tzinfo=dt.UTC))
+    reply = by_metric["first_reply"]
+    assert (reply.start, reply.stop, reply.elapsed, reply.state) == (monday, monday, 0, "achieved")
+    solve = by_metric["solve"]
+    assert (solve.start, solve.elapsed, solve.state) == (monday, 3600, "active")
+
+
+def test_counts_from_latest_customer_message_in_a_definition():
+    rows = [
+        CREATED,
+        ("2025-12-01T09:10:00Z", "message", {"author": "customer"}),
+        ("2025-12-01T09:40:00Z", "message", {"author": "customer"}),
+        ("2025-12-01T10:00:00Z", "message", {"author": "agent", "agent": "lea"}),
+    ]
+    at = "2025-12-01T11:00:00+00:00"
+    definition = "start: customer_message\nstop: agent_reply\nrepeat: true\n"
+    [oldest] = _evaluate(_one_metric(definition), rows, at)
+    assert (oldest.elapsed, oldest.record.moved_from) == (50 * 60, None)
+    latest = _one_metric(definition + "counts_from: latest_customer_message\n")
+    [clock] = _evaluate(latest, rows, at)
+    nine_forty = slaengine.engine.as_epoch(dt.datetime(2025, 12, 1, 9, 40, tzinfo=dt.UTC))
+    assert (clock.instance, clock.start, clock.elapsed, clock.state) == (
+        1,
+        nine_forty,
+        20 * 60,
+        "achieved",
+    )
+    assert clock.record.moved_from is not None and clock.record.moved_from.line == 2
+    [policy] = loads_policies(latest).policies
+    assert policy.metrics[0].definition.counts_from == "latest_customer_message"
+
+
+def test_check_reports_bad_starts_and_counts_from(tmp_path, capsys):
+    path = tmp_path / "bad.yaml"
+    path.write_text(
+        "version: 1\n"
+        "metrics:\n"
+        "  a: {start: customer_message, starts: first_business_minute}\n"
+        "  b: {start: created, starts: later, counts_from: newest}\n"
+        "  c: {per: group, counts_from: latest_customer_message}\n"
+        "policies:\n"
+        "  - name: p\n"
+        "    metrics:\n"
+        "      a: {targets: 1h}\n",
+        encoding="utf-8",
+    )
+    assert main(["check", str(path)]) == 1
+    out = capsys.readouterr().out
+    found = [line.split(":", 1)[1] for line in out.splitlines() if line.startswith(str(path))]
+    assert found == [
+        "3:32: E213 'starts: first_business_minute' moves a start at creation, and metric 'a'"
+        " does not start then; start it on 'created' (or a condition) or remove 'starts'",
+        "4:31: E214 unknown value 'later' for 'starts'; expected one of created,"
+        " first_business_minute",
+        "4:51: E214 unknown value 'newest' for 'counts_from'; expected one of oldest_unanswered,"
+        " latest_customer_message",
+        "5:19: E213 'counts_from' does not apply to metric 'c': counted per group, an instance"
+        " starts when a group takes the ticket",
+    ]

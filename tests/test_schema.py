@@ -165,6 +165,21 @@ policies:
 }
 
 
+ACCEPTED["definition with starts and counts_from"] = """\
+version: 1
+metrics:
+  own: {start: created, stop: assigned, starts: first_business_minute}
+  wait:
+    start: customer_message
+    stop: agent_reply
+    repeat: true
+    counts_from: latest_customer_message
+policies:
+  - name: p
+    metrics: {own: {targets: 1h}, wait: {targets: 2h}}
+"""
+
+
 @pytest.mark.parametrize("text", ACCEPTED.values(), ids=ACCEPTED.keys())
 def test_schema_accepts_what_the_loader_accepts(validator, text):
     slaengine.loads_policies(text)
@@ -277,6 +292,16 @@ REJECTED = {
     "calendar named 24x7": (
         "E104",
         "calendars:\n  24x7: {timezone: UTC, hours: {mon: [09:00-17:00]}}\n" + POL,
+    ),
+    "starts of an ownership clock": (
+        "E213",
+        "version: 1\nmetrics:\n  c: {per: group, starts: first_business_minute}\n"
+        "policies:\n  - name: p\n    metrics:\n      c: {targets: 1h}\n",
+    ),
+    "unknown counts_from of a definition": (
+        "E214",
+        "version: 1\nmetrics:\n  m: {start: customer_message, counts_from: newest}\n"
+        "policies:\n  - name: p\n    metrics:\n      m: {targets: 1h}\n",
     ),
 }
 

@@ -349,7 +349,13 @@ def definition_schema() -> dict[str, Any]:
         "additionalProperties": False,
         # Counted per group, an instance starts each time a group takes the ticket.
         "if": {"required": ["per"]},
-        "then": {"not": {"anyOf": [{"required": ["start"]}, {"required": ["repeat"]}]}},
+        "then": {
+            "not": {
+                "anyOf": [
+                    {"required": [key]} for key in ("start", "repeat", "starts", "counts_from")
+                ]
+            }
+        },
         "else": {"required": ["start"], "not": {"required": ["groups"]}},
         "properties": {
             "per": _choice(
@@ -383,6 +389,16 @@ def definition_schema() -> dict[str, Any]:
             "on_reopen": _choice(
                 "What a reopen does to an instance the solve stopped (default stays_met).",
                 ("stays_met", "resume"),
+            ),
+            "starts": _choice(
+                "first_business_minute: an instance started at creation starts at the first "
+                "open minute of the policy's calendar instead (default created).",
+                ("created", "first_business_minute"),
+            ),
+            "counts_from": _choice(
+                "latest_customer_message: a start that comes while an instance runs restarts "
+                "its count there (default oldest_unanswered: later starts do not move it).",
+                ("oldest_unanswered", "latest_customer_message"),
             ),
         },
     }

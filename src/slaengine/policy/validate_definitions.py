@@ -24,7 +24,14 @@ from slaengine.policy.definition import (
     Trigger,
 )
 from slaengine.policy.definition_overlap import same_trigger, together
-from slaengine.policy.model import METRIC_KINDS, PAUSE
+from slaengine.policy.model import (
+    AT_CREATION,
+    COUNTS_FROM,
+    METRIC_KINDS,
+    OLDEST_UNANSWERED,
+    PAUSE,
+    STARTS,
+)
 from slaengine.policy.nodes import FileContext, flag
 from slaengine.policy.source import YMap, YNode, YScalar, YSeq
 from slaengine.policy.validate_metrics import statuses
@@ -41,6 +48,8 @@ DEFINITION_KEYS: Final = (
     "repeat",
     "when_solved",
     "on_reopen",
+    "starts",
+    "counts_from",
     "per",
     "groups",
 )
@@ -132,11 +141,29 @@ def definition_of(ctx: FileContext, name: str, node: YNode) -> MetricDefinition 
         repeat = flag(ctx, body.entries["repeat"][1], "'repeat'")
     when_solved = _word(ctx, body, "when_solved", (STOP, PAUSE), STOP)
     on_reopen = _word(ctx, body, "on_reopen", (STAYS_MET, RESUME), STAYS_MET)
+    starts = _word(ctx, body, "starts", STARTS, AT_CREATION)
+    if starts != AT_CREATION and start is not None and not _at_creation(start):
+        ctx.report(
+            body.entries["starts"][0],
+            "E213",
+            f"'starts: {starts}' moves a start at creation, and {where} does not start "
+            "then; start it on 'created' (or a condition) or remove 'starts'",
+        )
+        ok = False
+    counts_from = _word(ctx, body, "counts_from", COUNTS_FROM, OLDEST_UNANSWERED)
     description = ""
     if "description" in body.entries:
         description = ctx.text(body.entries["description"][1], "'description'") or ""
     label = _label(ctx, body, where)
-    if not ok or start is None or repeat is None or when_solved is None or on_reopen is None:
+    if (
+        not ok
+        or start is None
+        or repeat is None
+        or when_solved is None
+        or on_reopen is None
+        or starts is None
+        or counts_from is None
+    ):
         return None
     return MetricDefinition(
         name,
@@ -150,7 +177,15 @@ def definition_of(ctx: FileContext, name: str, node: YNode) -> MetricDefinition 
         on_reopen,
         description,
         label or "",
+        starts=starts,
+        counts_from=counts_from,
     )
+
+
+def _at_creation(start: Sequence[Trigger]) -> bool:
+    """True when one of ``start`` can start an instance at creation: the event
+    ``created``, or a condition (which starts one when it holds at creation)."""
+    return any(t.on == On.CREATED or t.condition is not None for t in start)
 
 
 def _per_group(
@@ -201,13 +236,17 @@ def _per_group_definition(
     if "pause" in body.entries:
         pause, pause_conditions, paused_ok = pauses_of(ctx, body.entries["pause"][1], "pause")
         ok = ok and paused_ok
-    for key in ("when_solved", "on_reopen"):
+    for key in ("when_solved", "on_reopen", "starts", "counts_from"):
         if key in body.entries:
+            why = (
+                "a solve ends the instance and a reopen starts the next"
+                if key in ("when_solved", "on_reopen")
+                else "an instance starts when a group takes the ticket"
+            )
             ctx.report(
                 body.entries[key][0],
                 "E213",
-                f"'{key}' does not apply to {where}: counted per group, a solve ends the "
-                "instance and a reopen starts the next",
+                f"'{key}' does not apply to {where}: counted per group, {why}",
             )
             ok = False
     description = ""
