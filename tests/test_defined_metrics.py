@@ -648,7 +648,8 @@ def test_counts_from_latest_customer_message_in_a_definition():
         20 * 60,
         "achieved",
     )
-    assert clock.record.moved_from is not None and clock.record.moved_from.line == 2
+    assert clock.record.moved_from is not None
+    assert clock.record.moved_from.line == 2
     [policy] = loads_policies(latest).policies
     assert policy.metrics[0].definition.counts_from == "latest_customer_message"
 

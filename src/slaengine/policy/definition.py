@@ -3,9 +3,9 @@
 Every metric, built-in or written under a policy file's top-level ``metrics:``, is one
 :class:`MetricDefinition`. The four built-in metrics are definitions whose settings are
 the clock rules of docs/policies.md (``fulfilled_by``, ``starts``, ``counts_from``...);
-:func:`builtin_definition` builds them from those rules. The clock walk
-(:mod:`slaengine.clock_walk`) reads definitions and nothing else about a metric's
-behaviour.
+:func:`builtin_definition` builds them from those rules. The one clock machine
+(:mod:`slaengine.clock_triggers` compiles, :mod:`slaengine.clock_walk` runs) reads
+definitions and nothing else about a metric's behaviour.
 """
 
 from __future__ import annotations
