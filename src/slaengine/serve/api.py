@@ -20,6 +20,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from slaengine.errors import EventError
+from slaengine.event_parsing import parse_instant
 from slaengine.inbox import Inbox
 from slaengine.live import LiveEngine
 from slaengine.live.engine import ACCEPTED, DUPLICATE, REJECTED, IngestReport
@@ -154,6 +156,21 @@ def request_id(request: Request) -> str:
     return str(getattr(request.state, "request_id", "-"))
 
 
+class BadParameter(ValueError):
+    """A query parameter that cannot be read (answered 400 with this message)."""
+
+
+def instant_param(request: Request, name: str) -> int | None:
+    """The instant in query parameter ``name`` (ISO 8601 with its offset), or ``None``."""
+    text = request.query_params.get(name)
+    if text is None:
+        return None
+    try:
+        return parse_instant(text)
+    except EventError as exc:
+        raise BadParameter(f"{name}: {exc.reason}") from None
+
+
 def ingest_answer(place: str, places: list[int], report: IngestReport) -> dict[str, Any]:
     """The body answering an ingest: totals and, per event, its place and outcome."""
     return {
@@ -169,11 +186,13 @@ def ingest_answer(place: str, places: list[int], report: IngestReport) -> dict[s
 
 __all__ = [
     "Api",
+    "BadParameter",
     "StoreUnavailable",
     "api_of",
     "error",
     "guarded",
     "ingest_answer",
+    "instant_param",
     "is_database_error",
     "request_id",
 ]

@@ -1,5 +1,7 @@
 """The HTTP API: routes for events in, ticket status and the at-risk queue out, health, metrics.
 
+Rejected events are listed and replayed by :mod:`slaengine.serve.rejects`.
+
 ``create_app(api)`` builds the ASGI application: the Starlette routes behind
 the bearer-token check, behind the access log. Handlers answer JSON; a
 request that fails unexpectedly is logged and answered 500, one whose
@@ -24,16 +26,19 @@ from slaengine.live.atrisk import parse_window, queue_document
 from slaengine.serve.access import AccessLog
 from slaengine.serve.api import (
     Api,
+    BadParameter,
     api_of,
     error,
     guarded,
     ingest_answer,
+    instant_param,
     request_id,
 )
 from slaengine.serve.auth import BearerAuth
 from slaengine.serve.bodies import BadBody, BodyTooLarge, read_limited, split_events
 from slaengine.serve.inbox import post_inbox
 from slaengine.serve.metrics import CONTENT_TYPE, StateFigures, render
+from slaengine.serve.rejects import get_reject, get_rejects, post_replay
 
 _log = structlog.get_logger("slaengine.serve")
 MAX_LIMIT = 1000
@@ -47,11 +52,10 @@ async def post_events(request: Request) -> Response:
     reached before it is recorded as skipped, not sent.
     """
     api = api_of(request)
-    quiet = request.query_params.get("quiet_before")
     try:
-        quiet_before = None if quiet is None else parse_instant(quiet)
-    except EventError as exc:
-        return error(400, f"quiet_before: {exc.reason}")
+        quiet_before = instant_param(request, "quiet_before")
+    except BadParameter as exc:
+        return error(400, str(exc))
     try:
         body = await read_limited(
             request.stream(), request.headers.get("content-length"), api.settings.max_body
@@ -171,6 +175,9 @@ def create_app(api: Api) -> ASGIApp:
         Route("/inbox/{vendor}", post_inbox, methods=["POST"]),
         Route("/tickets/{ticket:path}", get_ticket, methods=["GET"]),
         Route("/at-risk", get_at_risk, methods=["GET"]),
+        Route("/rejects", get_rejects, methods=["GET"]),
+        Route("/rejects/{reject:int}", get_reject, methods=["GET"]),
+        Route("/rejects/{reject:int}/replay", post_replay, methods=["POST"]),
         Route("/healthz", get_healthz, methods=["GET"]),
         Route("/metrics", get_metrics, methods=["GET"]),
     ]
