@@ -48,6 +48,8 @@ def _only_targets(notification: Notification) -> Sequence[str]:
 ACCEPTED: Final = "accepted"
 DUPLICATE: Final = "duplicate"
 REJECTED: Final = "rejected"
+NOT_STORED: Final = "not_stored"  # valid, but its replay was refused as a whole
+_HELD: Final = "valid, but another event of the replay was refused; nothing was stored"
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,7 +164,7 @@ class LiveEngine:
         All or nothing: when every event is valid they are stored as by
         :meth:`ingest` and the reject is marked replayed, in one transaction;
         otherwise nothing is stored (no new rejects either) and the report's
-        outcomes say why. Raises :class:`~slaengine.live.eventstore.UnknownReject`
+        outcomes say why (a valid event's is ``not_stored``). Raises :class:`~slaengine.live.eventstore.UnknownReject`
         or :class:`~slaengine.live.eventstore.AlreadyReplayed`.
         """
         instant = as_epoch(now)
@@ -170,7 +172,11 @@ class LiveEngine:
         if not outcomes:
             raise ValueError("no events to replay")
         if rejected:
-            return IngestReport(0, tuple(rejected), 0, tuple(outcomes))
+            held = [
+                replace(o, status=NOT_STORED, reason=_HELD) if o.status == ACCEPTED else o
+                for o in outcomes
+            ]
+            return IngestReport(0, tuple(rejected), 0, tuple(held))
         quiet = self.quiet_before if quiet_before is None else as_epoch(quiet_before)
         duplicates = self.store.add_events(accepted, instant, (), None, quiet, replay_of=reject_id)
         return _report(accepted, rejected, outcomes, positions, duplicates)
