@@ -100,6 +100,11 @@ def test_rejects_filter_by_source_and_time(server, state_url):
         assert listed(since=iso_at(2), until=iso_at(3), source="POST") == [ids[1]]
         assert listed(replayed="false") == ids[::-1]
         assert listed(replayed="true") == []
+        # A NUL or bytes that are not UTF-8 are text to compare, not database errors.
+        for query in ("source=feed%00", "source=%ED%A0%80", "source=%FF"):
+            answer = http.get(f"/rejects?{query}")
+            assert answer.status_code == 200, answer.text
+            assert answer.json()["rejects"] == []
         page = http.get("/rejects", params={"limit": 1, "source": "POST /"}).json()
         assert "source=POST+%2F" in page["next"]  # the filters carry over to the next page
         assert [r["id"] for r in http.get(page["next"]).json()["rejects"]] == [ids[0]]
@@ -144,6 +149,13 @@ def test_one_reject_and_unknown_ones(server, state_url):
         assert not_a_number.status_code == 404
         assert "error" in not_a_number.json()
         assert http.post(f"/rejects/{reject_id + 1}/replay", json=created("T-1")).status_code == 404
+        # Ids no database column holds are unknown ones, not database errors.
+        huge = "9" * 30
+        assert http.get(f"/rejects/{huge}").status_code == 404
+        assert http.post(f"/rejects/{huge}/replay", json=created("T-1")).status_code == 404
+        assert http.get("/rejects/0").status_code == 404
+        assert http.get("/rejects", params={"before": huge}).status_code == 400
+        assert http.get("/healthz").json()["status"] == "ok"  # the connection is still fine
 
 
 def test_a_fixed_event_is_replayed_once(server, state_url, clock):

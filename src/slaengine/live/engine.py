@@ -164,8 +164,9 @@ class LiveEngine:
         All or nothing: when every event is valid they are stored as by
         :meth:`ingest` and the reject is marked replayed, in one transaction;
         otherwise nothing is stored (no new rejects either) and the report's
-        outcomes say why (a valid event's is ``not_stored``). Raises :class:`~slaengine.live.eventstore.UnknownReject`
-        or :class:`~slaengine.live.eventstore.AlreadyReplayed`.
+        outcomes say why (a valid event's is ``not_stored``). Raises
+        :class:`~slaengine.live.eventstore.UnknownReject` or
+        :class:`~slaengine.live.eventstore.AlreadyReplayed`.
         """
         instant = as_epoch(now)
         accepted, positions, rejected, outcomes = self._sort(events)

@@ -145,6 +145,8 @@ class EventQueries(StoreSql):
         return duplicates
 
     def _mark_replayed(self, reject_id: int, now: int) -> None:
+        if not is_row_id(reject_id):
+            raise UnknownReject(reject_id)
         # The conditional update decides, so two replays of one reject store it once.
         marked = self._execute(
             "UPDATE rejects SET replayed = ? WHERE id = ? AND replayed IS NULL", (now, reject_id)
@@ -218,6 +220,11 @@ class EventQueries(StoreSql):
         ]
 
 
+def is_row_id(value: int) -> bool:
+    """Whether ``value`` can be a row id in both databases (a positive 64-bit integer)."""
+    return 0 < value < 2**63
+
+
 REJECT_COLUMNS = "id, received, origin, problem, payload, raw, raw_size, replayed"
 
 
@@ -241,5 +248,6 @@ __all__ = [
     "Reject",
     "RejectRow",
     "UnknownReject",
+    "is_row_id",
     "reject_row",
 ]

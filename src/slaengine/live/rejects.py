@@ -12,9 +12,9 @@ import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from slaengine.live.eventstore import REJECT_COLUMNS, RejectRow, reject_row
+from slaengine.live.eventstore import REJECT_COLUMNS, RejectRow, is_row_id, reject_row
 from slaengine.live.sql import StoreSql
-from slaengine.live.text import RAW_LIMIT
+from slaengine.live.text import RAW_LIMIT, storable
 from slaengine.notifications import iso
 
 if TYPE_CHECKING:
@@ -45,9 +45,11 @@ class RejectQueries(StoreSql):
             where.append("id < ?")
             params.append(before)
         if origin:
-            # substr, not LIKE: an origin holds % and _ as often as anything else.
+            # substr, not LIKE: an origin holds % and _ as often as anything else. Origins
+            # are stored with NUL written as an escape; so is the prefix looked for.
+            prefix = storable(origin)
             where.append("substr(origin, 1, ?) = ?")
-            params.extend((len(origin), origin))
+            params.extend((len(prefix), prefix))
         if since is not None:
             where.append("received >= ?")
             params.append(since)
@@ -65,6 +67,8 @@ class RejectQueries(StoreSql):
 
     def reject(self, reject_id: int) -> RejectRow | None:
         """The stored reject with this id, or ``None``."""
+        if not is_row_id(reject_id):
+            return None
         rows = self._all(f"SELECT {REJECT_COLUMNS} FROM rejects WHERE id = ?", (reject_id,))
         return reject_row(rows[0]) if rows else None
 

@@ -168,9 +168,9 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return answer
 
 
-def create_app(api: Api) -> ASGIApp:
-    """The ASGI application serving ``api``."""
-    routes = [
+def routes() -> list[Route]:
+    """Every route the API serves (docs/api.md documents each)."""
+    return [
         Route("/events", post_events, methods=["POST"]),
         Route("/inbox/{vendor}", post_inbox, methods=["POST"]),
         Route("/tickets/{ticket:path}", get_ticket, methods=["GET"]),
@@ -181,11 +181,15 @@ def create_app(api: Api) -> ASGIApp:
         Route("/healthz", get_healthz, methods=["GET"]),
         Route("/metrics", get_metrics, methods=["GET"]),
     ]
+
+
+def create_app(api: Api) -> ASGIApp:
+    """The ASGI application serving ``api``."""
     # Every answer is JSON: an unknown path or method too, not Starlette's plain text.
-    app = Starlette(routes=routes, exception_handlers={HTTPException: _http_error})
+    app = Starlette(routes=routes(), exception_handlers={HTTPException: _http_error})
     app.router.redirect_slashes = False  # /tickets is no ticket: 404, not a redirect
     app.state.api = api
     return AccessLog(BearerAuth(app, api.settings.token), api.count_request)
 
 
-__all__ = ["create_app"]
+__all__ = ["create_app", "routes"]

@@ -64,7 +64,7 @@ async def get_rejects(request: Request) -> Response:
     api = api_of(request)
     try:
         limit = _whole(request, "limit", 100, MAX_LIMIT) or 100
-        before = _whole(request, "before", None, 2**62)
+        before = _whole(request, "before", None, 2**63 - 1)
         since = instant_param(request, "since")
         until = instant_param(request, "until")
         replayed = _replayed(request)
