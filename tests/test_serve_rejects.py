@@ -24,7 +24,7 @@ from live_support import (  # noqa: F401 (fixtures)
     state_url_fixture,
 )
 from serve_support import client, running
-from slaengine.live import LiveEngine, Store
+from slaengine.live import Dispatcher, LiveEngine, Store
 from slaengine.live.eventstore import Reject
 from test_serve_api import Clock, make_api, post_json, post_lines
 
@@ -278,3 +278,38 @@ def test_a_replay_may_load_history_quietly(server, state_url, clock):
         assert {row.status for row in store.outbox(ticket="T-4")} == {"skipped"}
     finally:
         store.close()
+
+
+def test_pruning_keeps_the_metric_totals(server, live_policies, state_url):
+    parser = pytest.importorskip("prometheus_client.parser")
+    stored_rejects(state_url, [("feed:1", 1), ("feed:2", 2)])
+    store = Store.open(state_url)
+    try:
+        engine = LiveEngine(live_policies, store, lambda n: ("ops",))
+        engine.ingest([created("T-5")], at(0))
+        engine.advance(at(61))
+        Dispatcher(store, {"ops": lambda n: None}).dispatch(at(62))
+    finally:
+        store.close()
+
+    def totals(http):
+        text = http.get("/metrics").text
+        found = {}
+        for family in parser.text_string_to_metric_families(text):
+            for sample in family.samples:
+                found[sample.name] = sample.value
+        return (
+            found["slaengine_events_rejected_total"],
+            found["slaengine_notifications_delivered_total"],
+        )
+
+    with client(server) as http:
+        assert totals(http) == (2, 4)
+        store = Store.open(state_url)
+        try:
+            assert store.prune_rejects(at(100)) == 2
+            assert store.prune_delivered(at(100)) == 4
+            assert store.counts()["rejects"] == 0
+        finally:
+            store.close()
+        assert totals(http) == (2, 4)  # counters never go down

@@ -42,7 +42,22 @@ class RetentionQueries(StoreSql):
         """Delete the rejects received before ``before``; how many."""
         with self.transaction():
             cursor = self._execute("DELETE FROM rejects WHERE received < ?", (before,))
+            self._count_pruned("rejects", int(cursor.rowcount))
             return int(cursor.rowcount)
+
+    def pruned_totals(self) -> dict[str, int]:
+        """Rows pruned since the state began: ``rejects``, ``delivered``, ``skipped``."""
+        return {
+            str(kind): int(total) for kind, total in self._all("SELECT kind, total FROM pruned")
+        }
+
+    def _count_pruned(self, kind: str, amount: int) -> None:
+        if amount:
+            self._execute(
+                "INSERT INTO pruned (kind, total) VALUES (?, ?) "
+                "ON CONFLICT (kind) DO UPDATE SET total = pruned.total + excluded.total",
+                (kind, amount),
+            )
 
     def prune_delivered(self, before: int) -> int:
         """Delete delivered rows settled before ``before``, and skipped rows created before it.
@@ -55,6 +70,7 @@ class RetentionQueries(StoreSql):
         """
         settled = "status IN (?, ?) AND COALESCE(delivered, created) < ?"
         params = (*_SETTLED, before)
+        deleted = 0
         with self.transaction():
             newest = self._all(
                 f"SELECT ticket, MAX(due_at) FROM outbox WHERE {settled} GROUP BY ticket", params
@@ -64,8 +80,14 @@ class RetentionQueries(StoreSql):
                 "OR quiet_until <= ? THEN ? ELSE quiet_until END WHERE ticket = ?",
                 [(int(due), int(due) + 1, ticket) for ticket, due in newest],
             )
-            cursor = self._execute(f"DELETE FROM outbox WHERE {settled}", params)
-            return int(cursor.rowcount)
+            for status in _SETTLED:
+                cursor = self._execute(
+                    "DELETE FROM outbox WHERE status = ? AND COALESCE(delivered, created) < ?",
+                    (status, before),
+                )
+                self._count_pruned(status, int(cursor.rowcount))
+                deleted += int(cursor.rowcount)
+        return deleted
 
 
 @dataclass(frozen=True, slots=True)

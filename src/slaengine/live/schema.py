@@ -158,6 +158,8 @@ MIGRATIONS: Final[tuple[tuple[int, str, tuple[Step, ...]], ...]] = (
             "ALTER TABLE rejects ADD COLUMN replayed BIGINT",
             "CREATE INDEX rejects_by_received ON rejects (received)",
             "CREATE INDEX outbox_by_delivered ON outbox (delivered)",
+            # Rows pruned so far, by kind: the metrics' totals stay monotonic.
+            "CREATE TABLE pruned (kind TEXT PRIMARY KEY, total BIGINT NOT NULL)",
         ),
     ),
 )

@@ -148,6 +148,7 @@ def _figures(engine: LiveEngine, api: Api, now: int) -> StateFigures:
         by_group=tuple(store.clock_counts(now, settings.due_soon)),
         at_risk_window=settings.at_risk_window,
         at_risk=tuple(store.clock_counts(now, [settings.at_risk_window])),
+        pruned=store.pruned_totals(),
     )
 
 
