@@ -26,16 +26,16 @@ from slaengine.live.atrisk import parse_window, queue_document
 from slaengine.serve.access import AccessLog
 from slaengine.serve.api import (
     Api,
-    BadParameter,
     api_of,
     error,
     guarded,
     ingest_answer,
     instant_param,
+    read_body,
     request_id,
 )
 from slaengine.serve.auth import BearerAuth
-from slaengine.serve.bodies import BadBody, BodyTooLarge, read_limited, split_events
+from slaengine.serve.bodies import BadBody, split_events
 from slaengine.serve.inbox import post_inbox
 from slaengine.serve.metrics import CONTENT_TYPE, StateFigures, render
 from slaengine.serve.rejects import get_reject, get_rejects, post_replay
@@ -52,16 +52,8 @@ async def post_events(request: Request) -> Response:
     reached before it is recorded as skipped, not sent.
     """
     api = api_of(request)
-    try:
-        quiet_before = instant_param(request, "quiet_before")
-    except BadParameter as exc:
-        return error(400, str(exc))
-    try:
-        body = await read_limited(
-            request.stream(), request.headers.get("content-length"), api.settings.max_body
-        )
-    except BodyTooLarge as exc:
-        return error(413, str(exc), limit=exc.limit)
+    quiet_before = instant_param(request, "quiet_before")
+    body = await read_body(request, api)
     try:
         # Parsing a large body takes a while: not on the event loop.
         place, items = await run_in_threadpool(

@@ -32,9 +32,10 @@ from slaengine.serve.api import (
     error,
     guarded,
     instant_param,
+    read_body,
     request_id,
 )
-from slaengine.serve.bodies import BadBody, BodyTooLarge, read_limited, split_events
+from slaengine.serve.bodies import BadBody, split_events
 
 MAX_LIMIT = 1000
 _FLAGS = {"true": True, "false": False}
@@ -62,14 +63,11 @@ def _replayed(request: Request) -> bool | None:
 async def get_rejects(request: Request) -> Response:
     """A page of rejects, newest first; ``next`` is the URL of the page after it."""
     api = api_of(request)
-    try:
-        limit = _whole(request, "limit", 100, MAX_LIMIT) or 100
-        before = _whole(request, "before", None, 2**63 - 1)
-        since = instant_param(request, "since")
-        until = instant_param(request, "until")
-        replayed = _replayed(request)
-    except BadParameter as exc:
-        return error(400, str(exc))
+    limit = _whole(request, "limit", 100, MAX_LIMIT) or 100
+    before = _whole(request, "before", None, 2**63 - 1)
+    since = instant_param(request, "since")
+    until = instant_param(request, "until")
+    replayed = _replayed(request)
     source = request.query_params.get("source") or None
     rows = await api.call(
         lambda engine: engine.store.reject_page(limit, before, source, since, until, replayed)
@@ -102,16 +100,8 @@ async def post_replay(request: Request) -> Response:
     """
     api = api_of(request)
     reject_id = request.path_params["reject"]
-    try:
-        quiet_before = instant_param(request, "quiet_before")
-    except BadParameter as exc:
-        return error(400, str(exc))
-    try:
-        body = await read_limited(
-            request.stream(), request.headers.get("content-length"), api.settings.max_body
-        )
-    except BodyTooLarge as exc:
-        return error(413, str(exc), limit=exc.limit)
+    quiet_before = instant_param(request, "quiet_before")
+    body = await read_body(request, api)
     label = f"POST /rejects/{reject_id}/replay#{request_id(request)}"
     records: list[Any] | None = None
     if body.strip():
