@@ -115,6 +115,7 @@ def test_a_refused_replay_stores_nothing_and_says_why(state, capsys):
         (["--prune-rejects", "--older-than", "30"], "--older-than: expected an age like 30d"),
         (["--older-than", "30d"], "--older-than goes with --prune-rejects"),
         (["--source", "feed"], "--after and --source go with --rejects"),
+        (["--rejects", "--after", "3", "--source", "feed"], "it takes no --source"),
     ],
     ids=[
         "unknown",
@@ -127,6 +128,7 @@ def test_a_refused_replay_stores_nothing_and_says_why(state, capsys):
         "bare-number",
         "age-alone",
         "source-alone",
+        "after-and-source",
     ],
 )
 def test_usage_errors(state, capsys, args, message):

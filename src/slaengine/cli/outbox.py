@@ -141,6 +141,8 @@ def run(args: argparse.Namespace) -> int:
         raise UserError("--limit must be at least 1")
     if (args.after is not None or args.source is not None) and not args.rejects:
         raise UserError("--after and --source go with --rejects")
+    if args.after is not None and args.source is not None:
+        raise UserError("--after exports every reject in order; it takes no --source")
     if args.file is not None and args.replay_reject is None:
         raise UserError("--file goes with --replay-reject")
     if args.older_than is not None and not (args.prune_rejects or args.prune_delivered):
