@@ -110,6 +110,7 @@ def test_a_refused_replay_stores_nothing_and_says_why(state, capsys):
         (["--replay-reject", "99", "--file", "missing.json"], "--file: cannot read"),
         (["--replay-reject", "99", "--file", "empty.json"], "holds no events"),
         (["--replay-reject", "99", "--file", "broken.json"], "neither JSON nor JSON Lines"),
+        (["--replay-reject", "99", "--file", "broken.jsonl"], "broken.jsonl:3: not JSON"),
         (["--file", "fixed.json"], "--file goes with --replay-reject"),
         (["--prune-rejects"], "need --older-than"),
         (["--prune-rejects", "--older-than", "30"], "--older-than: expected an age like 30d"),
@@ -123,6 +124,7 @@ def test_a_refused_replay_stores_nothing_and_says_why(state, capsys):
         "missing-file",
         "empty-file",
         "broken-file",
+        "broken-line",
         "file-alone",
         "no-age",
         "bare-number",
@@ -135,6 +137,7 @@ def test_usage_errors(state, capsys, args, message):
     (state.parent / "fixed.json").write_text(json.dumps(created("T-9")), encoding="utf-8")
     (state.parent / "empty.json").write_text("[]", encoding="utf-8")
     (state.parent / "broken.json").write_text("{oops", encoding="utf-8")
+    (state.parent / "broken.jsonl").write_text('{"a": 1}\n\n{oops\n', encoding="utf-8")
     assert outbox(state, "-p", "policies.yaml", *args) == 2
     assert message in capsys.readouterr().err
 

@@ -103,11 +103,11 @@ def _read_fixed(path: str) -> list[Any]:
     try:
         document = json.loads(text)
     except (ValueError, RecursionError):
-        lines = [line for line in text.splitlines() if line.strip()]
+        lines = [(n, line) for n, line in enumerate(text.splitlines(), start=1) if line.strip()]
         if len(lines) < 2:
             raise UserError(f"--file: {path!r} is neither JSON nor JSON Lines") from None
         document = []
-        for number, line in enumerate(lines, start=1):
+        for number, line in lines:
             try:
                 document.append(json.loads(line))
             except (ValueError, RecursionError) as exc:
