@@ -121,3 +121,5 @@ def test_a_bad_cut_off_is_400_and_stores_nothing(server, vendor):
         assert answer.status_code == 400
         assert answer.json()["error"].startswith("quiet_before: ")
         assert http.get(f"/tickets/{CONVERSATIONS[vendor][0]}").status_code == 404
+        metrics = http.get("/metrics").text
+    assert f'slaengine_inbox_deliveries_total{{result="invalid",vendor="{vendor}"}} 1' in metrics

@@ -19,6 +19,7 @@ from starlette.responses import JSONResponse, Response
 
 from slaengine.inbox import InboxError, SignatureError
 from slaengine.serve.api import (
+    BadParameter,
     api_of,
     error,
     guarded,
@@ -41,11 +42,15 @@ async def post_inbox(request: Request) -> Response:
     if inbox is None:
         return error(404, f"unknown inbox {vendor!r}", known=sorted(api.inboxes))
     log = _log.bind(vendor=vendor, request_id=request_id(request))
-    quiet_before = instant_param(request, "quiet_before")
 
     def counted(result: str, response: Response) -> Response:
         api.counters.add("inbox_deliveries", vendor=vendor, result=result)
         return response
+
+    try:
+        quiet_before = instant_param(request, "quiet_before")
+    except BadParameter as exc:
+        return counted("invalid", error(exc.status, str(exc)))
 
     try:
         body = await read_limited(
