@@ -115,7 +115,8 @@ def test_a_refused_replay_stores_nothing_and_says_why(state, capsys):
         (["--prune-rejects"], "need --older-than"),
         (["--prune-rejects", "--older-than", "30"], "--older-than: expected an age like 30d"),
         (["--older-than", "30d"], "--older-than goes with --prune-rejects"),
-        (["--source", "feed"], "--after and --source go with --rejects"),
+        (["--source", "feed"], "--source goes with --rejects or --redrive"),
+        (["--after", "3"], "--after goes with --rejects"),
         (["--rejects", "--after", "3", "--source", "feed"], "it takes no --source"),
     ],
     ids=[
@@ -130,6 +131,7 @@ def test_a_refused_replay_stores_nothing_and_says_why(state, capsys):
         "bare-number",
         "age-alone",
         "source-alone",
+        "after-alone",
         "after-and-source",
     ],
 )
@@ -206,3 +208,44 @@ def test_bad_retention_settings_are_located(state, capsys, toml, message):
     (state.parent / "slaengine.toml").write_text(f"[live]\n{toml}\n", encoding="utf-8")
     assert outbox(state) == 2
     assert capsys.readouterr().err == f"slaengine: slaengine.toml:2:1: {message}\n"
+
+
+def test_redrive_replays_the_stored_events_a_policy_fix_made_valid(state, capsys):
+    status = {**event("T-4", 10, "status", status="waiting_on_customer")}
+    lines = [json.dumps(created("T-4")), json.dumps(status), "{oops"]
+    (state.parent / "events.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert main(["ingest", "-p", "policies.yaml", "--state", str(state), "events.jsonl"]) == 1
+    capsys.readouterr()
+
+    assert outbox(state, "-p", "policies.yaml", "--redrive") == 1  # still refused
+    out = capsys.readouterr().out
+    assert (
+        "refused: 'status' must be one of new, open, pending, on_hold, solved, closed, got " in out
+    )
+    assert out.endswith("0 rejects replayed, 1 still refused, 1 without an event to send\n")
+
+    mapped = "statuses:\n  waiting_on_customer: pending\n" + (
+        state.parent / "policies.yaml"
+    ).read_text(encoding="utf-8")
+    (state.parent / "mapped.yaml").write_text(mapped, encoding="utf-8")
+    assert outbox(state, "-p", "mapped.yaml", "--redrive", "--json") == 0
+    answer = json.loads(capsys.readouterr().out)
+    assert (answer["replayed"], answer["refused"], answer["no_event"]) == (1, 0, 1)
+    store = Store.open(state)
+    try:
+        assert len(store.events_of("T-4")) == 2
+    finally:
+        store.close()
+    assert outbox(state, "--rejects", "--json") == 1
+    listed = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(r["origin"], r["replayed"] is not None) for r in listed] == [
+        ("events.jsonl:3", False),
+        ("events.jsonl:2", True),
+    ]
+    assert outbox(state, "--rejects") == 1
+    assert "Replayed" in capsys.readouterr().out
+    # Replayed rejects are not sent again; the one without an event stays as it is.
+    assert outbox(state, "-p", "mapped.yaml", "--redrive", "--source", "events.jsonl:3") == 0
+    assert capsys.readouterr().out.endswith(
+        "0 rejects replayed, 0 still refused, 1 without an event to send\n"
+    )

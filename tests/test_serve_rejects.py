@@ -313,3 +313,38 @@ def test_pruning_keeps_the_metric_totals(server, live_policies, state_url):
         finally:
             store.close()
         assert totals(http) == (2, 4)  # counters never go down
+
+
+def test_a_redrive_replays_every_stored_event_a_policy_fix_made_valid(live_policies, state_url):
+    waiting = [event(t, 10, "status", status="waiting_on_customer") for t in ("T-6", "T-7")]
+    with running(make_api(live_policies, state_url, Clock(20))) as url, client(url) as http:
+        post_json(http, "/events", [created("T-6"), created("T-7"), *waiting])
+        post_lines(http, "/events", ["{oops"])
+        still = http.post("/rejects/replay")
+        assert still.status_code == 200
+        assert (still.json()["replayed"], still.json()["refused"]) == (0, 2)
+
+    mapped = slaengine.loads_policies(
+        "statuses:\n  waiting_on_customer: pending\n" + POLICY, "mapped.yaml"
+    )
+    with running(make_api(mapped, state_url, Clock(30))) as url, client(url) as http:
+        first = http.post("/rejects/replay", params={"source": "POST /events", "limit": 1})
+        assert first.status_code == 200, first.text
+        # The newest reject of POST /events: the line that was not JSON, kept as it is.
+        assert [r["status"] for r in first.json()["rejects"]] == ["no_event"]
+        assert first.json()["rejects"][0]["reason"].startswith("not valid JSON")
+        answer = http.post("/rejects/replay").json()
+        assert (answer["replayed"], answer["refused"], answer["no_event"]) == (2, 0, 1)
+        assert {r["status"] for r in answer["rejects"]} == {"replayed", "no_event"}
+        for ticket in ("T-6", "T-7"):
+            assert http.get(f"/tickets/{ticket}").status_code == 200
+        again = http.post("/rejects/replay").json()
+        assert (again["replayed"], again["no_event"]) == (0, 1)  # replayed ones are done
+        assert http.post("/rejects/replay", params={"limit": "0"}).status_code == 400
+        assert http.post("/rejects/replay", params={"since": "then"}).status_code == 400
+    store = Store.open(state_url)
+    try:
+        assert len(store.events_of("T-6")) == 2
+        assert "POST /rejects/replay#" in store.events_of("T-6")[1][2]
+    finally:
+        store.close()

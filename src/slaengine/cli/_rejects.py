@@ -22,6 +22,7 @@ from rich.text import Text
 from slaengine.cli._live import LiveSettings, open_engine
 from slaengine.errors import UserError
 from slaengine.live.eventstore import AlreadyReplayed, RejectRow, UnknownReject
+from slaengine.live.redrive import NO_EVENT, REFUSED, REPLAYED, redrive, redrive_answer
 from slaengine.live.rejects import (
     NothingToReplay,
     reject_dict,
@@ -60,7 +61,7 @@ def list_rejects(store: Store, args: argparse.Namespace, zone: ZoneInfo) -> int:
     table = Table(
         title=f"Rejected events (times in {args.tz})", header_style="bold", title_justify="left"
     )
-    for column in ("Id", "Received", "Origin", "Problem", "Sent"):
+    for column in ("Id", "Received", "Origin", "Problem", "Sent", "Replayed"):
         table.add_column(column)
     for row in rows:
         # Text, not markup: a refused line may hold anything, brackets included.
@@ -70,6 +71,7 @@ def list_rejects(store: Store, args: argparse.Namespace, zone: ZoneInfo) -> int:
             Text(escape_controls(row.reject.origin, 80)),
             Text(escape_controls(row.reject.problem, 120)),
             Text(_shown(row)),
+            local_time(row.replayed, zone),
         )
     console = Console(soft_wrap=False, width=None if sys.stdout.isatty() else 160)
     console.print(table)
@@ -164,4 +166,29 @@ def replay_reject(settings: LiveSettings, args: argparse.Namespace, now: int) ->
     return 0 if answer["replayed"] else 1
 
 
-__all__ = ["list_rejects", "prune_rows", "reject_dict", "replay_reject"]
+def redrive_rejects(settings: LiveSettings, args: argparse.Namespace, now: int) -> int:
+    """Replay the stored event of every reject not yet replayed (``--source``, ``--limit``).
+
+    Exits 0 when none was still refused, 1 otherwise.
+    """
+    engine, _ = open_engine(settings)
+    try:
+        rows = engine.store.reject_page(args.limit, origin=args.source, replayed=False)
+        results = redrive(engine, rows, now, "slaengine outbox --redrive")
+    finally:
+        engine.store.close()
+    answer = redrive_answer(results)
+    if args.json:
+        print(json.dumps(answer))
+    else:
+        for result in results:
+            if result.status != REPLAYED:
+                print(f"reject {result.reject}: {result.status}: {result.reason}")
+        print(
+            f"{plural(answer[REPLAYED], 'reject')} replayed, {answer[REFUSED]} still refused, "
+            f"{answer[NO_EVENT]} without an event to send"
+        )
+    return 1 if answer[REFUSED] else 0
+
+
+__all__ = ["list_rejects", "prune_rows", "redrive_rejects", "reject_dict", "replay_reject"]

@@ -18,7 +18,7 @@ from rich.table import Table
 
 from slaengine.cli._live import add_live_options, live_settings, open_store
 from slaengine.cli._options import add_tz, checked_zone, evaluation_instant
-from slaengine.cli._rejects import list_rejects, prune_rows, replay_reject
+from slaengine.cli._rejects import list_rejects, prune_rows, redrive_rejects, replay_reject
 from slaengine.errors import UserError
 from slaengine.live.store import DEAD, FAILED, OUTBOX_STATES, OutboxRow
 from slaengine.notifications import iso
@@ -38,7 +38,8 @@ def register(commands: Any) -> None:
         "sent (--json in full), newest first, or from --after ID on in order. "
         "--replay-reject ID stores the corrected event of --file in a reject's place (all or "
         "nothing; the reject is marked replayed). --prune-rejects and --prune-delivered delete "
-        "rejects and delivered or skipped rows older than --older-than (e.g. 30d).",
+        "rejects and delivered or skipped rows older than --older-than (e.g. 30d). --redrive "
+        "sends the stored event of every reject not yet replayed again, each on its own.",
     )
     add_live_options(parser, policies=False)
     parser.add_argument(
@@ -87,6 +88,12 @@ def register(commands: Any) -> None:
         type=int,
         metavar="ID",
         help="store the corrected event of --file (else the stored one) in place of reject ID",
+    )
+    parser.add_argument(
+        "--redrive",
+        action="store_true",
+        help="send the stored event of every reject not yet replayed again (after a policy "
+        "fix); --source narrows it, --limit caps it",
     )
     parser.add_argument(
         "--file",
@@ -139,8 +146,10 @@ def run(args: argparse.Namespace) -> int:
     zone = ZoneInfo(checked_zone(args.tz))
     if args.limit < 1:
         raise UserError("--limit must be at least 1")
-    if (args.after is not None or args.source is not None) and not args.rejects:
-        raise UserError("--after and --source go with --rejects")
+    if args.after is not None and not args.rejects:
+        raise UserError("--after goes with --rejects")
+    if args.source is not None and not (args.rejects or args.redrive):
+        raise UserError("--source goes with --rejects or --redrive")
     if args.after is not None and args.source is not None:
         raise UserError("--after exports every reject in order; it takes no --source")
     if args.file is not None and args.replay_reject is None:
@@ -151,6 +160,8 @@ def run(args: argparse.Namespace) -> int:
     now = evaluation_instant(None)
     if args.replay_reject is not None:
         return replay_reject(settings, args, now)
+    if args.redrive:
+        return redrive_rejects(settings, args, now)
     store = open_store(settings)
     try:
         if args.prune_rejects or args.prune_delivered:

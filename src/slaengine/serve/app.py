@@ -38,7 +38,7 @@ from slaengine.serve.auth import BearerAuth
 from slaengine.serve.bodies import BadBody, split_events
 from slaengine.serve.inbox import post_inbox
 from slaengine.serve.metrics import CONTENT_TYPE, StateFigures, render
-from slaengine.serve.rejects import get_reject, get_rejects, post_replay
+from slaengine.serve.rejects import get_reject, get_rejects, post_redrive, post_replay
 
 _log = structlog.get_logger("slaengine.serve")
 MAX_LIMIT = 1000
@@ -169,6 +169,7 @@ def routes() -> list[Route]:
         Route("/tickets/{ticket:path}", get_ticket, methods=["GET"]),
         Route("/at-risk", get_at_risk, methods=["GET"]),
         Route("/rejects", get_rejects, methods=["GET"]),
+        Route("/rejects/replay", post_redrive, methods=["POST"]),
         Route("/rejects/{reject:int}", get_reject, methods=["GET"]),
         Route("/rejects/{reject:int}/replay", post_replay, methods=["POST"]),
         Route("/healthz", get_healthz, methods=["GET"]),

@@ -4,7 +4,8 @@ A reject is a dead letter: ``GET /rejects`` lists them (filters: origin
 prefix, time received, replayed or not), ``GET /rejects/{id}`` shows one,
 ``POST /rejects/{id}/replay`` stores the corrected event(s) of the body (an
 empty body: the stored event as it was, say after a policy fix) in its
-place, all or nothing, and marks it replayed.
+place, all or nothing, and marks it replayed; ``POST /rejects/replay`` does so
+with the stored event of every reject the filters select (a bulk redrive).
 """
 
 from __future__ import annotations
@@ -12,12 +13,14 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
+import structlog
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from slaengine.live import LiveEngine
 from slaengine.live.eventstore import AlreadyReplayed, RejectRow, UnknownReject
+from slaengine.live.redrive import Redriven, redrive, redrive_answer
 from slaengine.live.rejects import (
     NothingToReplay,
     reject_dict,
@@ -37,6 +40,7 @@ from slaengine.serve.api import (
 )
 from slaengine.serve.bodies import BadBody, split_events
 
+_log = structlog.get_logger("slaengine.serve")
 MAX_LIMIT = 1000
 _FLAGS = {"true": True, "false": False}
 
@@ -65,10 +69,8 @@ async def get_rejects(request: Request) -> Response:
     api = api_of(request)
     limit = _whole(request, "limit", 100, MAX_LIMIT) or 100
     before = _whole(request, "before", None, 2**63 - 1)
-    since = instant_param(request, "since")
-    until = instant_param(request, "until")
+    since, until, source = _filters(request)
     replayed = _replayed(request)
-    source = request.query_params.get("source") or None
     rows = await api.call(
         lambda engine: engine.store.reject_page(limit, before, source, since, until, replayed)
     )
@@ -77,6 +79,35 @@ async def get_rejects(request: Request) -> Response:
         kept = [(k, v) for k, v in request.query_params.multi_items() if k != "before"]
         following = f"/rejects?{urlencode([*kept, ('before', str(rows[-1].id))])}"
     return JSONResponse({"rejects": [reject_dict(row) for row in rows], "next": following})
+
+
+def _filters(request: Request) -> tuple[int | None, int | None, str | None]:
+    since = instant_param(request, "since")
+    until = instant_param(request, "until")
+    return since, until, request.query_params.get("source") or None
+
+
+@guarded
+async def post_redrive(request: Request) -> Response:
+    """Replay the stored event of every reject not yet replayed that the filters select.
+
+    After a policy fix, say. Each reject on its own: one still refused stays,
+    with its reason, and the others are replayed.
+    """
+    api = api_of(request)
+    limit = _whole(request, "limit", 100, MAX_LIMIT) or 100
+    since, until, source = _filters(request)
+    quiet_before = instant_param(request, "quiet_before")
+    label = f"POST /rejects/replay#{request_id(request)}"
+
+    def run(engine: LiveEngine) -> list[Redriven]:
+        rows = engine.store.reject_page(limit, None, source, since, until, replayed=False)
+        return redrive(engine, rows, api.now(), label, quiet_before)
+
+    answer = redrive_answer(await api.call(run))
+    counts = {key: value for key, value in answer.items() if key != "rejects"}
+    _log.info("rejects redriven", request_id=request_id(request), **counts)
+    return JSONResponse(answer)
 
 
 @guarded
@@ -151,4 +182,4 @@ def _already(reject_id: int, replayed: int) -> Response:
     )
 
 
-__all__ = ["get_reject", "get_rejects", "post_replay"]
+__all__ = ["get_reject", "get_rejects", "post_redrive", "post_replay"]
