@@ -56,7 +56,8 @@ class EventUse:
 
 @dataclass(frozen=True, slots=True)
 class AgreementAttachment:
-    """An internal agreement attached to the ticket: when, and at which event's line."""
+    """An internal agreement attached to the ticket: when, and at which event's line; with
+    ``on_unmatch: detach`` also when it detached (``None``: still attached) and why."""
 
     name: str
     kind: str
@@ -64,6 +65,10 @@ class AgreementAttachment:
     at: int
     line: int
     conditions: tuple[str, ...]  # its match's conditions, as they held then
+    number: int = 1  # its attachments counted from 1 (a re-attachment is 2, 3, ...)
+    detached_at: int | None = None
+    detached_line: int | None = None
+    failed: tuple[str, ...] = ()  # its match's conditions that no longer held then
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,17 +209,25 @@ def explain_ticket(policies: PolicySet, timeline: Timeline, now: int) -> Explana
 def _attachments(policies: PolicySet, events: Sequence[Event]) -> tuple[AgreementAttachment, ...]:
     if not policies.agreements:
         return ()
-    return tuple(
-        AgreementAttachment(
-            agreement.name,
-            agreement.kind,
-            agreement.starts,
-            events[index].at,
-            events[index].line,
-            tuple(text for met, text in agreement.policy.match.conditions(state) if met),
+    found: list[AgreementAttachment] = []
+    for attachment in attachments(policies.agreements, events):
+        agreement, match = attachment.agreement, attachment.agreement.policy.match
+        detached, left = attachment.detached, attachment.detached_state
+        found.append(
+            AgreementAttachment(
+                agreement.name,
+                agreement.kind,
+                agreement.starts,
+                events[attachment.index].at,
+                events[attachment.index].line,
+                tuple(text for met, text in match.conditions(attachment.state) if met),
+                attachment.number,
+                None if detached is None else events[detached].at,
+                None if detached is None else events[detached].line,
+                () if left is None else tuple(t for met, t in match.conditions(left) if not met),
+            )
         )
-        for agreement, index, state in attachments(policies.agreements, events)
-    )
+    return tuple(found)
 
 
 def _missing_clock_notes(

@@ -35,6 +35,7 @@ from slaengine.engine import TicketResult
 from slaengine.metric_names import BUILTIN_LABELS, solve_fulfilling
 from slaengine.policy.model import RESOLUTION, Policy
 from slaengine.timeline import STOPPED_STATUSES, Timeline
+from slaengine.vocabulary import StopReason
 
 #: The dimensions a view can group by.
 DIMENSIONS: Final = ("channel", "priority", "policy", "group", "agent", "period", "agreement")
@@ -240,10 +241,13 @@ def completed(clock: ClockResult, policy: Policy | None = None) -> bool:
     """True when the clock measured a full duration: a response metric fulfilled by a
     reply, a resolution clock stopped by the solve, any other metric stopped by its
     fulfilment, which is the solve for a user-defined metric of ``policy`` that a solve
-    fulfils (:func:`slaengine.metric_names.solve_fulfilling`)."""
+    fulfils (:func:`slaengine.metric_names.solve_fulfilling`); not one whose agreement
+    detached."""
     if clock.stop is None:
         return False
     reason = clock.stop_reason
+    if reason == StopReason.DETACHED:
+        return False  # its agreement detached: the clock stopped before its end
     if reason == FULFILLED or clock.metric == RESOLUTION:
         return True
     # The definitions are read only for a user-defined metric's solve.

@@ -456,6 +456,10 @@ AGREEMENT_KINDS: Final = (OLA, UNDERPINNING)
 ATTACHED: Final = "attached"  # from the instant its match first holds (GLPI OLAs, ServiceNow)
 CREATED: Final = "created"  # from the ticket's creation, once it attached (retroactive start)
 AGREEMENT_STARTS: Final = (ATTACHED, CREATED)
+# What an attached agreement does when its match stops holding (``on_unmatch``).
+KEEP: Final = "keep"  # stays attached (GLPI keeps an attached OLA)
+DETACH: Final = "detach"  # its clocks stop; a new match attaches it again (ServiceNow, GLPI groups)
+AGREEMENT_ON_UNMATCH: Final = (KEEP, DETACH)
 
 
 @dataclass(frozen=True, slots=True)
@@ -464,13 +468,16 @@ class Agreement:
 
     Every agreement whose match holds applies, not only the first. ``policy`` carries its
     name, match, calendar and metrics, read like a policy's. It attaches the first time
-    its match holds (at creation or a later change) and stays attached; under ``starts:
-    attached`` its clocks see the ticket from that instant on, as if it were created then.
+    its match holds (at creation or a later change) and, with ``on_unmatch: keep``, stays
+    attached; with ``detach`` its running clocks stop when the match stops holding and the
+    next match attaches it again. Under ``starts: attached`` its clocks see the ticket from
+    that instant on, as if it were created then.
     """
 
     policy: Policy
     kind: str = OLA
     starts: str = ATTACHED
+    on_unmatch: str = KEEP
 
     @property
     def name(self) -> str:
@@ -512,6 +519,7 @@ class PolicySet:
 __all__ = [
     "AGENT",
     "AGREEMENT_KINDS",
+    "AGREEMENT_ON_UNMATCH",
     "AGREEMENT_STARTS",
     "ANY_OUTGOING",
     "ASSIGNMENT",
@@ -522,11 +530,13 @@ __all__ = [
     "CLOSING",
     "COUNTS_FROM",
     "CREATED",
+    "DETACH",
     "DUE_AT_CLOSING",
     "ESCALATION",
     "FIRST_BUSINESS_MINUTE",
     "FIRST_RESPONSE",
     "FULFILMENTS",
+    "KEEP",
     "LATEST_CUSTOMER_MESSAGE",
     "METRIC_KINDS",
     "MINUTES",

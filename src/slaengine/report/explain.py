@@ -19,6 +19,7 @@ from slaengine.explain import (
     PAUSED,
     RUNNING,
     STOPPED,
+    AgreementAttachment,
     CalendarInfo,
     ClockExplanation,
     Explanation,
@@ -68,6 +69,18 @@ def _segment_dict(segment: Segment) -> dict[str, Any]:
         "elapsed_after_seconds": segment.elapsed_after,
         "breach_at": _utc(segment.breach_at),
     }
+
+
+def _detach_dict(attached: AgreementAttachment) -> dict[str, Any]:
+    """An attachment's re-attachment number and detach, when it has them (JSON)."""
+    out: dict[str, Any] = {}
+    if attached.number > 1:
+        out["attachment"] = attached.number
+    if attached.detached_at is not None:
+        out["detached"] = format_utc(attached.detached_at)
+        out["detached_line"] = attached.detached_line
+        out["failed"] = list(attached.failed)
+    return out
 
 
 def _clock_dict(item: ClockExplanation) -> dict[str, Any]:
@@ -172,6 +185,7 @@ def explanation_to_dict(explanation: Explanation) -> dict[str, Any]:
                 "attached": format_utc(a.at),
                 "line": a.line,
                 "conditions": list(a.conditions),
+                **_detach_dict(a),
             }
             for a in explanation.agreements
         ]
@@ -259,12 +273,22 @@ def _selection(explanation: Explanation, when: Callable[[int], str]) -> Renderab
             if attached.starts == "attached"
             else ("its clocks count from the creation (starts: created)")
         )
+        if attached.number > 1:
+            since = "its clocks count from then, as new instances"
+        verb = "attached" if attached.number == 1 else "attached again"
+        left = ""
+        if attached.detached_at is not None:
+            failed = "; ".join(attached.failed) or "its match stopped holding"
+            left = (
+                f" Detached at {when(attached.detached_at)} (line {attached.detached_line}): "
+                f"{failed}; its running clocks stopped there (on_unmatch: detach)."
+            )
         parts.append(
             Text.assemble(
                 "Agreement ",
                 (attached.name, "bold"),
-                f" ({attached.kind}) attached at {when(attached.at)} (line {attached.line}): "
-                f"{held}; {since}.",
+                f" ({attached.kind}) {verb} at {when(attached.at)} (line {attached.line}): "
+                f"{held}; {since}.{left}",
             )
         )
     parts.append(
