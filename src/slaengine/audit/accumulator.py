@@ -82,6 +82,8 @@ class MetricStats:
     active: int = 0
     paused: int = 0
     breached_open: int = 0  # breached and still running
+    # Misses: one per breached clock, more under misses: per_customer_message.
+    misses: int = 0
     business: array[int] = field(default_factory=new_values)  # elapsed of completed clocks
     calendar: array[int] = field(default_factory=new_values)  # stop - start of the same
     margins: array[int] = field(default_factory=new_values)  # target - elapsed, breached
@@ -95,6 +97,7 @@ class MetricStats:
         self.active += other.active
         self.paused += other.paused
         self.breached_open += other.breached_open
+        self.misses += other.misses
         self.business.extend(other.business)
         self.calendar.extend(other.calendar)
         self.margins.extend(other.margins)
@@ -155,11 +158,12 @@ class GroupStats:
         """Count clock instances prepared by :func:`prepare` (one call for all of a ticket's)."""
         self.kpis = None
         metrics = self.metrics
-        for metric, state, margin, running, business, calendar, target in clocks:
+        for metric, state, margin, running, business, calendar, target, misses in clocks:
             self.clocks += 1
             stats = metrics.get(metric)
             if stats is None:
                 stats = metrics[metric] = MetricStats()
+            stats.misses += misses
             targets = stats.targets
             targets[target] = targets.get(target, 0) + 1
             if state == ACHIEVED:
@@ -218,8 +222,9 @@ class GroupStats:
 
 
 #: What the accumulator keeps of a clock: metric, state, margin (target - elapsed), still
-#: running, business seconds, calendar seconds (-1 unless :func:`completed`), target.
-PreparedClock = tuple[str, str, int, bool, int, int, int]
+#: running, business seconds, calendar seconds (-1 unless :func:`completed`), target,
+#: misses (its ``misses``, else 1 when breached).
+PreparedClock = tuple[str, str, int, bool, int, int, int, int]
 
 
 def prepare(clock: ClockResult, policy: Policy | None = None) -> PreparedClock:
@@ -234,6 +239,7 @@ def prepare(clock: ClockResult, policy: Policy | None = None) -> PreparedClock:
         clock.elapsed,
         calendar,
         clock.target,
+        (clock.state == BREACHED) if clock.misses is None else clock.misses,
     )
 
 

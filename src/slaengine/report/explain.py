@@ -121,6 +121,8 @@ def _clock_dict(item: ClockExplanation) -> dict[str, Any]:
         out["agreement"] = clock.agreement
     if clock.group is not None:
         out["group"] = clock.group
+    if clock.misses is not None:  # only under misses: per_customer_message
+        out["misses"] = clock.misses
     return out
 
 
@@ -355,6 +357,17 @@ def _segment_note(segment: Segment, when: Callable[[int], str]) -> str:
     return ""
 
 
+def _misses_text(misses: int) -> str:
+    """What a clock's misses (``misses: per_customer_message``) count, for people."""
+    if not misses:
+        return "0 (within its target; misses: per_customer_message)"
+    later = misses - 1
+    if not later:
+        return "1: the breach (misses: per_customer_message)"
+    messages = f"{later} customer message{'s' if later != 1 else ''} written after the due"
+    return f"{misses}: the breach and {messages} (misses: per_customer_message)"
+
+
 def _clock_panel(
     item: ClockExplanation, when: Callable[[int], str], repeats: frozenset[str]
 ) -> Panel:
@@ -394,6 +407,8 @@ def _clock_panel(
         f"{format_duration(clock.elapsed)} of {format_duration(clock.target)}{left}; "
         f"paused {format_duration(clock.paused)} of open time",
     )
+    if clock.misses is not None:
+        _plain(grid, "misses", _misses_text(clock.misses))
     for note in item.notes:
         _plain(grid, "note", note.render(when))
     table = Table(header_style="bold", expand=False)
