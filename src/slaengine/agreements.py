@@ -168,11 +168,26 @@ def _clocks(
     return results
 
 
+def _for_ticket(agreement: Agreement, events: Sequence[Event], state: TicketState) -> Agreement:
+    """``agreement`` with the calendars its calendar maps choose for the ticket, as the
+    customer SLA's policy gets them (:meth:`Policy.for_ticket`)."""
+    if not agreement.policy.maps:
+        return agreement
+    return replace(agreement, policy=agreement.policy.for_ticket(events, state))
+
+
 def agreement_clocks(
-    agreements: Sequence[Agreement], events: Sequence[Event], now: int, record: bool = False
+    agreements: Sequence[Agreement],
+    events: Sequence[Event],
+    now: int,
+    record: bool = False,
+    state: TicketState | None = None,
 ) -> tuple[tuple[Agreement, ...], list[ClockResult]]:
     """The agreements attached to a ticket by ``now`` and their clocks, each result naming
-    its agreement. ``events`` are the ticket's events up to ``now``, created first.
+    its agreement. ``events`` are the ticket's events up to ``now``, created first;
+    ``state`` the ticket's state at ``now`` (read from ``events`` when not given), from
+    which an agreement's calendar maps choose. The agreements returned carry the
+    calendars chosen.
 
     A re-attached agreement's instances are numbered on from its earlier attachments'.
     """
@@ -180,6 +195,11 @@ def agreement_clocks(
     results: list[ClockResult] = []
     counted: dict[str, int] = {}  # instances of each metric in earlier attachments
     for attachment in attachments(agreements, events):
+        if attachment.agreement.policy.maps:
+            if state is None:
+                state = list(_states(events))[-1][1]
+            resolved = _for_ticket(attachment.agreement, events, state)
+            attachment = replace(attachment, agreement=resolved)
         agreement = attachment.agreement
         if attachment.number == 1:
             attached.append(agreement)

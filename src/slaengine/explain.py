@@ -170,16 +170,11 @@ def explain_ticket(policies: PolicySet, timeline: Timeline, now: int) -> Explana
     notes: list[Note] = []
     if result.policy is not None:
         for metric in result.policy.metrics:
-            info = calendar_info(metric.calendar)
-            choice = metric.calendar_choice
-            if choice is not None:
-                value = choice.map.value_of(used, result.state)
-                info = replace(info, chosen_by=choice.describe(value))
-            calendars.append((definition_name(metric), info))
+            calendars.append((definition_name(metric), _calendar(metric, used, result.state)))
     for agreement in result.agreements:
         for metric in agreement.policy.metrics:
             name = f"{agreement.name}: {definition_name(metric)}"
-            calendars.append((name, calendar_info(metric.calendar)))
+            calendars.append((name, _calendar(metric, used, result.state)))
     for clock in result.clocks:
         owner = result.policy_of(clock)
         if owner is not None:
@@ -204,6 +199,15 @@ def explain_ticket(policies: PolicySet, timeline: Timeline, now: int) -> Explana
         notes=tuple(notes),
         agreements=_attachments(policies, used),
     )
+
+
+def _calendar(metric: MetricPolicy, events: Sequence[Event], state: TicketState) -> CalendarInfo:
+    """A metric's calendar, and the calendar map entry that chose it for the ticket."""
+    info = calendar_info(metric.calendar)
+    choice = metric.calendar_choice
+    if choice is None:
+        return info
+    return replace(info, chosen_by=choice.describe(choice.map.value_of(events, state)))
 
 
 def _attachments(policies: PolicySet, events: Sequence[Event]) -> tuple[AgreementAttachment, ...]:
