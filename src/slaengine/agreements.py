@@ -180,13 +180,13 @@ def agreement_clocks(
     agreements: Sequence[Agreement],
     events: Sequence[Event],
     now: int,
+    state: TicketState,
     record: bool = False,
-    state: TicketState | None = None,
 ) -> tuple[tuple[Agreement, ...], list[ClockResult]]:
     """The agreements attached to a ticket by ``now`` and their clocks, each result naming
     its agreement. ``events`` are the ticket's events up to ``now``, created first;
-    ``state`` the ticket's state at ``now`` (read from ``events`` when not given), from
-    which an agreement's calendar maps choose. The agreements returned carry the
+    ``state`` the ticket's state at ``now``, from which an agreement's calendar maps
+    choose. The agreements returned carry the
     calendars chosen.
 
     A re-attached agreement's instances are numbered on from its earlier attachments'.
@@ -194,10 +194,9 @@ def agreement_clocks(
     attached: list[Agreement] = []
     results: list[ClockResult] = []
     counted: dict[str, int] = {}  # instances of each metric in earlier attachments
-    for attachment in attachments(agreements, events):
+    for found_attachment in attachments(agreements, events):
+        attachment = found_attachment
         if attachment.agreement.policy.maps:
-            if state is None:
-                state = list(_states(events))[-1][1]
             resolved = _for_ticket(attachment.agreement, events, state)
             attachment = replace(attachment, agreement=resolved)
         agreement = attachment.agreement

@@ -79,7 +79,7 @@ def evaluate_timeline(
     clocks = tuple(run_clocks(events, policy, now, segments)) if policy is not None else ()
     if not policies.agreements:
         return TicketResult(timeline.ticket, state, policy, clocks)
-    attached, more = agreement_clocks(policies.agreements, events, now, segments, state)
+    attached, more = agreement_clocks(policies.agreements, events, now, state, segments)
     return TicketResult(timeline.ticket, state, policy, clocks + tuple(more), attached)
 
 
