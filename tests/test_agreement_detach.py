@@ -257,3 +257,18 @@ def test_schema_and_fmt_know_on_unmatch():
     tidy = format_text(messy, "policy.yaml")
     assert "    on_unmatch: detach     # GLPI-like\n" in tidy
     assert loads_policies(tidy).agreements[0].on_unmatch == "detach"
+
+
+def test_the_engine_records_each_attachment(tmp_path):
+    import slaengine
+
+    policies = loads_policies(POLICY, "policy.yaml")
+    timelines = slaengine.read_events(Path(files(tmp_path)[1]))
+    [result] = slaengine.evaluate(policies, timelines, parse_instant(NOW))
+    assert [(a.agreement.name, a.number, a.index, a.detached) for a in result.attachments] == [
+        ("tier2-ola", 1, 2, 5),
+        ("tier2-ola", 2, 6, None),
+    ]
+    assert [a.name for a in result.agreements] == ["tier2-ola"]  # attached, counted once
+    kept = slaengine.evaluate(loads_policies(KEEP, "keep.yaml"), timelines, parse_instant(NOW))
+    assert [(a.index, a.detached) for a in kept[0].attachments] == [(2, None)]

@@ -182,35 +182,32 @@ def agreement_clocks(
     now: int,
     state: TicketState,
     record: bool = False,
-) -> tuple[tuple[Agreement, ...], list[ClockResult]]:
-    """The agreements attached to a ticket by ``now`` and their clocks, each result naming
-    its agreement. ``events`` are the ticket's events up to ``now``, created first;
+) -> tuple[tuple[Attachment, ...], list[ClockResult]]:
+    """Each attachment of an agreement to a ticket by ``now`` and their clocks, each result
+    naming its agreement. ``events`` are the ticket's events up to ``now``, created first;
     ``state`` the ticket's state at ``now``, from which an agreement's calendar maps
-    choose. The agreements returned carry the
-    calendars chosen.
+    choose. The attachments' agreements carry the calendars chosen.
 
     A re-attached agreement's instances are numbered on from its earlier attachments'.
     """
-    attached: list[Agreement] = []
+    found: list[Attachment] = []
     results: list[ClockResult] = []
     counted: dict[str, int] = {}  # instances of each metric in earlier attachments
-    for found_attachment in attachments(agreements, events):
-        attachment = found_attachment
+    for attachment in attachments(agreements, events):
         if attachment.agreement.policy.maps:
             resolved = _for_ticket(attachment.agreement, events, state)
-            attachment = replace(attachment, agreement=resolved)
-        agreement = attachment.agreement
+            attachment = replace(attachment, agreement=resolved)  # noqa: PLW2901 - resolved
+        found.append(attachment)
         if attachment.number == 1:
-            attached.append(agreement)
             counted = {}
-        found = _clocks(attachment, events, now, record)
-        for result in found:
-            result.agreement = agreement.name
+        clocks = _clocks(attachment, events, now, record)
+        for result in clocks:
+            result.agreement = attachment.agreement.name
             result.instance += counted.get(result.metric, 0)
             results.append(result)
-        for result in found:
+        for result in clocks:
             counted[result.metric] = max(counted.get(result.metric, 0), result.instance)
-    return tuple(attached), results
+    return tuple(found), results
 
 
 __all__ = ["DETACHED", "Attachment", "agreement_clocks", "attachments"]

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from slaengine.agreements import attachments
+from slaengine.agreements import Attachment
 from slaengine.clock_walk import opening_event
 from slaengine.clocks import ClockResult
 from slaengine.engine import evaluate_timeline
@@ -197,7 +197,7 @@ def explain_ticket(policies: PolicySet, timeline: Timeline, now: int) -> Explana
         clocks=tuple(clocks),
         events=uses,
         notes=tuple(notes),
-        agreements=_attachments(policies, used),
+        agreements=_attachments(result.attachments, used),
     )
 
 
@@ -210,11 +210,12 @@ def _calendar(metric: MetricPolicy, events: Sequence[Event], state: TicketState)
     return replace(info, chosen_by=choice.describe(choice.map.value_of(events, state)))
 
 
-def _attachments(policies: PolicySet, events: Sequence[Event]) -> tuple[AgreementAttachment, ...]:
-    if not policies.agreements:
-        return ()
+def _attachments(
+    recorded: Sequence[Attachment], events: Sequence[Event]
+) -> tuple[AgreementAttachment, ...]:
+    """The engine's record of each attachment, with the event lines and conditions."""
     found: list[AgreementAttachment] = []
-    for attachment in attachments(policies.agreements, events):
+    for attachment in recorded:
         agreement, match = attachment.agreement, attachment.agreement.policy.match
         detached, left = attachment.detached, attachment.detached_state
         found.append(
