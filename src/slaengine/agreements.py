@@ -29,10 +29,10 @@ DETACHED = StopReason.DETACHED
 class Attachment:
     """One stretch in which an agreement was attached to a ticket.
 
-    ``index`` is the event (in the ticket's events) at which its match held, ``state``
-    the ticket's state then; ``detached`` the event at which it stopped holding
-    (``on_unmatch: detach`` only; ``None``: still attached). ``number`` counts the
-    agreement's attachments on the ticket from 1.
+    ``index`` is the event (in the ticket's events up to the evaluation instant) at which
+    its match held, ``state`` the ticket's state then; ``detached`` the event at which it
+    stopped holding and ``detached_state`` the state then (``on_unmatch: detach`` only;
+    ``None``: still attached). ``number`` counts the agreement's attachments from 1.
     """
 
     agreement: Agreement
