@@ -272,3 +272,29 @@ def test_the_engine_records_each_attachment(tmp_path):
     assert [a.name for a in result.agreements] == ["tier2-ola"]  # attached, counted once
     kept = slaengine.evaluate(loads_policies(KEEP, "keep.yaml"), timelines, parse_instant(NOW))
     assert [(a.index, a.detached) for a in kept[0].attachments] == [(2, None)]
+
+
+def test_a_re_attachments_notifications_carry_the_next_instance(tmp_path):
+    from slaengine.live import LiveEngine, Store
+
+    base = parse_instant("2026-03-02T09:00:00Z")
+    back_and_forth = [*HANDED_BACK, ("09:40", "update", {"group": "tier2"})]
+    store = Store.open(str(tmp_path / "live.db"))
+    try:
+        engine = LiveEngine(loads_policies(POLICY, "policy.yaml"), store, lambda n: ("ops",))
+        events = [dict(row, id=f"e{i}") for i, row in enumerate(rows(back_and_forth))]
+        engine.ingest(events, base + 2400)
+        report = engine.advance(base + 3 * 3600)
+        keys = sorted(n.key for n in report.notifications if "tier2-ola" in n.key)
+        # Attached again at 09:40: first_response #2 warns at 10:10 and breaches at 10:40.
+        assert keys == [
+            "T-1/tier2-ola/first_response/2/breach/0",
+            "T-1/tier2-ola/first_response/2/escalation/1",
+            "T-1/tier2-ola/first_response/2/warning/1",
+        ]
+        open_clocks = sorted(
+            (c.metric, c.instance) for c in store.open_clocks("T-1") if c.agreement
+        )
+        assert open_clocks == [("first_response", 2), ("resolution", 2)]
+    finally:
+        store.close()
