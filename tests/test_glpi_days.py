@@ -13,7 +13,11 @@ Monday is 1 December 2025.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from slaengine.day_targets import days_before
 from slaengine.errors import PolicyError
@@ -273,3 +277,47 @@ def test_level_in_days_given_twice_is_refused() -> None:
     )
     line = text.splitlines()[problem.line - 1]
     assert problem.column == line.index("1wd") + 1
+
+
+# -- the moved due never changes a verdict -------------------------------------------------
+
+_MONDAY = t(day(1, "00:00"))
+
+
+@settings(max_examples=40, deadline=None, derandomize=True)
+@given(
+    created=st.integers(0, 6 * 24 * 4 - 1),
+    days=st.integers(1, 3),
+    mode=st.sampled_from(["keep_time", "end_of_working_day"]),
+    waits=st.lists(st.tuples(st.integers(1, 40), st.integers(1, 40)), max_size=3),
+    preset=st.booleans(),
+)
+def test_due_after_waiting_is_where_the_target_is_used_up(
+    created: int, days: int, mode: str, waits: list[tuple[int, int]], preset: bool
+) -> None:
+    # Quarter hours from Monday 00:00; each wait starts some quarters after the last event.
+    text = policy(
+        PRESET if preset else "",
+        f"resolution: {{targets: {days} working days, day_targets: {mode}, pause_when: [pending]}}",
+        "glpi-office",
+        OFFICE,
+    )
+    at = _MONDAY + created * 900
+    events = [event(_iso(at), "created")]
+    for gap, length in waits:
+        at += gap * 900
+        events.append(event(_iso(at), "status", status="pending"))
+        at += length * 900
+        events.append(event(_iso(at), "status", status="open"))
+    res = clocks(run(text, events, _iso(at)))["resolution", 1]
+    assert res.due is not None
+    calendar = loads_policies(text).calendars["glpi-office"]
+    if res.due > at:  # the waits ended before it: at the due exactly the target is used up
+        on_time = clocks(run(text, events, _iso(res.due)))["resolution", 1]
+        assert (on_time.elapsed, on_time.state) == (on_time.target, "active")
+        one_more = calendar.next_open(res.due) + 1
+        assert clocks(run(text, events, _iso(one_more)))["resolution", 1].state == "breached"
+
+
+def _iso(epoch: int) -> str:
+    return dt.datetime.fromtimestamp(epoch, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
