@@ -236,7 +236,8 @@ class AlertRule:
     A warning is ``percent`` of the target, or ``before`` business seconds before it
     (working-day targets shorter than that warn at the start); an escalation ``after`` business
     seconds past it (0: at the breach). Both count like the clock itself, so a
-    pause delays them. ``level`` numbers each kind from 1 in clock order.
+    pause delays them. ``before_days`` / ``after_days`` are whole working days counted day by
+    day from the due instead. ``level`` numbers each kind from 1 in clock order.
     """
 
     kind: str
@@ -246,12 +247,16 @@ class AlertRule:
     before: int = 0  # a warning at this many business seconds before the target (not a share)
     # An escalation this many working days after the due, counted day by day (GLPI).
     after_days: int = 0
+    # A warning this many working days before the due, counted day by day (GLPI).
+    before_days: int = 0
     notify: tuple[str, ...] = ()
     actions: tuple[Action, ...] = ()  # write-back into the helpdesk (slaengine.actions)
 
     def threshold(self, target: int) -> int:
         """Elapsed business seconds at which this point is reached, for ``target``."""
         if self.kind == WARNING:
+            if self.before_days:
+                return target  # counted back from the due (slaengine.day_targets)
             if self.before:
                 return max(0, target - self.before)
             return target * self.percent // 100
@@ -349,7 +354,7 @@ class MetricPolicy:
             or self.stops_at != AT_SOLVED
             or self.misses != ONCE
             or self.day_targets != "open_time"
-            or any(alert.after_days for alert in self.alerts)
+            or any(alert.after_days or alert.before_days for alert in self.alerts)
             or bool(self.hide_when)
         )
 
