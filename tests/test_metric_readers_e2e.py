@@ -148,7 +148,26 @@ def test_explain_tells_the_story_of_yaml_metrics(files, cli) -> None:
     assert sum(s["business_seconds"] for s in first["segments"]) == first["elapsed_seconds"]
     assert (first["pause_when"], first["pause_conditions"]) == (["pending"], ["tag waiting-vendor"])
     assert clocks[("tier2_time", 2)]["stop_text"] == "still paused"
-    assert [n["code"] for n in first["notes"]] == []  # no reply notes on a YAML metric
+    # The engine's record says what started the repeated instance and what paused it.
+    assert [(n["code"], n["text"]) for n in first["notes"]] == [
+        (
+            "started_by",
+            "tier2_time #1 started at 2025-12-01T10:00:00Z (line 3) by the move to group "
+            "tier2: start: group tier2 happened (repeat: true starts an instance each time, "
+            "when none is running)",
+        ),
+        (
+            "paused_by_condition",
+            "paused from 2025-12-01T11:00:00Z (line 4) to 2025-12-01T12:00:00Z while tag "
+            "waiting-vendor held: a pause condition of tier2_time",
+        ),
+        (
+            "paused_by_condition",
+            "paused from 2025-12-01T12:30:00Z to 2025-12-01T13:00:00Z while tag "
+            "waiting-vendor held: a pause condition of tier2_time",
+        ),
+    ]
+    assert [n["code"] for n in clocks[("time_to_own", 1)]["notes"]] == []
     status, text = cli("explain", *_inputs(files), "--ticket", "T-1")
     assert "tier2_time #1 achieved" in text
     assert "tier2_time #2 paused" in text
@@ -227,7 +246,10 @@ def test_whatif_compares_a_yaml_metric(files, cli) -> None:
     assert doc["by_metric"]["time_to_own"]["new"]["breached"] == 2
     assert [(f["ticket"], f["metric"]) for f in doc["flips"]] == [("T-1", "time_to_own")]
     status, text = cli("whatif", *_inputs(files), "--against", str(files["tighter"]))
-    assert "time_to_own #1" in text
+    # People read labels (a definition's, else the name in words), as in the audit.
+    assert "Time to own #1" in text
+    assert "│ Tier2 time " in text
+    assert "time_to_own" not in text
 
 
 POLICY_TEST = """\
