@@ -23,7 +23,7 @@ import pytest
 from rich.console import Console
 
 import slaengine
-from slaengine.audit.accumulator import AuditAccumulator, LocalBuckets
+from slaengine.audit.accumulator import AuditAccumulator, LocalBuckets, views_for
 from slaengine.audit.run import breach_rows
 from slaengine.batches import BatchResult
 from slaengine.clocks import BREACHED, ClockResult
@@ -125,7 +125,7 @@ def _audit_doc(
     by: tuple[str, ...] = ("metric",),
 ) -> dict[str, Any]:
     now = parse_instant(AT)
-    audit = AuditAccumulator(LocalBuckets("UTC", "week"))
+    audit = AuditAccumulator(LocalBuckets("UTC", "week"), views=views_for(by))
     timelines = _timelines(EVENTS)
     for result in results:
         audit.add_ticket(timelines[result.ticket], result, now)
@@ -229,14 +229,30 @@ def test_audit_labels_from_the_definition(results: list[TicketResult]) -> None:
     assert "Ownership: the 2 most overdue" in html
 
 
+def test_audit_by_agreement_and_scorecards_read_the_labels(results: list[TicketResult]) -> None:
+    doc = _audit_doc(results, labels={OWN: "Ownership"}, by=("agreement",))
+    html = render_html(doc, policies=["desk"])
+    section = html[html.index('<section id="agreements">') :]
+    section = section[: section.index("</section>")]
+    assert "Ownership" in section
+    assert OWN not in section
+    doc = _audit_doc(results, labels={OWN: "Ownership"}, by=("agent",))
+    text = _text(audit_renderable(doc, 200))
+    scorecard = text[text.index("Scorecard by agent") :]
+    assert "Ownership met" in scorecard.splitlines()[1]
+
+
 def test_audit_terminal_shows_a_user_metric(results: list[TicketResult]) -> None:
     text = _text(audit_renderable(_audit_doc(results, by=("channel", "metric")), 200))
     assert "Time to own achieved" in text
-    # The headline, achievement by metric and the --by channel,metric table.
-    assert text.count("Time to own") == 1 + 1 + 2
+    # The headline, achievement by metric, the times table and the --by channel,metric
+    # table (the last two: a row per channel).
+    assert text.count("Time to own") == 1 + 1 + 2 + 2
     assert "email / Time to own" in text
-    times = text[text.index("Response and resolution times by channel") :]
-    assert OWN in times.split("\n\n")[0]
+    times = text[text.index("Response and resolution times by channel") :].split("\n\n")[0]
+    assert "Time to own" in times
+    assert "First response" in times
+    assert OWN not in text
 
 
 def test_audit_html_shows_a_user_metric(results: list[TicketResult]) -> None:

@@ -408,3 +408,46 @@ def test_live_commands_show_a_yaml_metric(files, cli, monkeypatch) -> None:
     status, table = cli(*args)
     assert "tier2_time" in table
     assert "time_to_own" in table
+
+
+# -- labels in the remaining terminal readers ------------------------------------------
+
+
+def test_audit_scorecards_head_yaml_metrics_by_label(files, cli) -> None:
+    status, out = cli("audit", *_inputs(files), "--by", "agent")
+    assert status == 0
+    header = next(line for line in out.splitlines() if line.startswith("Agent"))
+    assert "Time to own met" in header
+    assert "Tier2 time met" in header
+    assert "time_to_own" not in out
+
+
+def test_status_shows_the_label_a_definition_gives(files, cli, monkeypatch) -> None:
+    monkeypatch.chdir(files["tmp"])
+    monkeypatch.delenv("SLAENGINE_CONFIG", raising=False)
+    monkeypatch.setenv("SLAENGINE_PLUGINS", "none-wanted")
+    labelled = files["tmp"] / "labelled.yaml"
+    labelled.write_text(
+        POLICY.replace("    start: created\n    stop: assigned\n", "    label: Ownership\n"
+                       "    start: created\n    stop: assigned\n", 1),
+        encoding="utf-8",
+    )  # fmt: skip
+    config = files["tmp"] / "slaengine.toml"
+    config.write_text(
+        f'[live]\nstate = "{files["tmp"] / "state.db"}"\npolicies = ["{labelled}"]\n',
+        encoding="utf-8",
+    )
+    rows = [dict(e, id=f"e{i}") for i, e in enumerate(EVENTS) if e["ticket"] == "T-1"]
+    (files["tmp"] / "ids.jsonl").write_text(
+        "".join(json.dumps(e) + "\n" for e in rows), encoding="utf-8"
+    )
+    assert cli("ingest", "--config", str(config), str(files["tmp"] / "ids.jsonl"))[0] == 0
+    args = ["status", "--config", str(config), "T-1", "--at", NOW]
+    status, table = cli(*args)
+    assert status == 0
+    assert "│ Ownership " in table
+    assert "time_to_own" not in table
+    assert "│ tier2_time " in table  # no label given: its name, as in evaluate's table
+    status, out = cli(*args, "--json")
+    first = json.loads(out)["metrics"][0]
+    assert (first["metric"], first["metric_label"]) == ("time_to_own", "Ownership")

@@ -214,7 +214,7 @@ def agreements_section(doc: Doc) -> str:
     cells = [
         (
             esc(str(row["key"].get("agreement", ""))),
-            esc(metric_label(metric)),
+            esc(metric_label(metric, doc.get("metric_labels"))),
             fmt_count(row["tickets"]),
             fmt_count(stats["achieved"]),
             fmt_count(stats["breached"]),
