@@ -265,3 +265,26 @@ def test_recorded_triggers_agree_with_the_walk_on_generated_tickets() -> None:
                 assert clock.start <= passed.event.at < record.end
                 seen["passed"] += 1
     assert min(seen.values()) > 10, seen
+
+
+def test_the_metrics_page_example_tells_what_the_page_says(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    page = (Path(__file__).resolve().parent.parent / "docs" / "metrics.md").read_text("utf-8")
+    section = page[page.index("## Metrics you define") :]
+    policy = section.split("```yaml\n", 1)[1].split("```", 1)[0]
+    events = section.split("```jsonl\n", 1)[1].split("```", 1)[0]
+    (tmp_path / "p.yaml").write_text(policy, encoding="utf-8")
+    (tmp_path / "e.jsonl").write_text(events, encoding="utf-8")
+    args = ["explain", "-p", str(tmp_path / "p.yaml"), "-e", str(tmp_path / "e.jsonl")]
+    assert main([*args, "--ticket", "U-1", "--at", "2025-12-01T16:00:00Z", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    first = next(m for m in doc["metrics"] if (m["metric"], m["instance"]) == ("tier2_time", 1))
+    texts = " ".join(n["text"] for n in first["notes"]) + " " + first["stop_text"]
+    said = " ".join(
+        section.split("`slaengine explain` tells the same story", 1)[1].split("\n\n")[0].split()
+    )
+    quoted_texts = said.split("`")[1::2][:4]
+    assert len(quoted_texts) == 4
+    for quoted in quoted_texts:
+        assert quoted in texts, quoted
