@@ -451,3 +451,8 @@ def test_status_shows_the_label_a_definition_gives(files, cli, monkeypatch) -> N
     status, out = cli(*args, "--json")
     first = json.loads(out)["metrics"][0]
     assert (first["metric"], first["metric_label"]) == ("time_to_own", "Ownership")
+
+
+def test_check_counts_the_defined_metrics(files, capsys) -> None:
+    assert main(["check", str(files["policies"] / "support.yaml")]) == 0
+    assert capsys.readouterr().err == "ok: 1 policy, 1 calendar, 3 defined metrics in 1 file\n"
