@@ -288,3 +288,34 @@ def test_the_metrics_page_example_tells_what_the_page_says(
     assert len(quoted_texts) == 4
     for quoted in quoted_texts:
         assert quoted in texts, quoted
+
+
+OWNERSHIP = """\
+version: 1
+metrics:
+  ownership: {per: group}
+policies:
+  - name: p
+    calendar: 24x7
+    metrics:
+      ownership: {targets: 2h}
+"""
+
+
+def test_each_group_s_turn_says_which_group_took_the_ticket() -> None:
+    policies = loads_policies(OWNERSHIP, "o.yaml")
+    rows = [
+        _ev("G", "09:00", "created", channel="chat", priority="normal", group="tier1"),
+        _ev("G", "10:00", "update", group="tier2"),
+    ]
+    parsed = [parse_event(e, seq=i, line=i + 1) for i, e in enumerate(rows)]
+    timeline = build_timelines(parsed).timelines["G"]
+    explanation = explain_ticket(policies, timeline, parse_instant(AT))
+    notes = [[n.render(str) for n in c.notes] for c in explanation.clocks]
+    nine, ten = parse_instant("2025-12-01T09:00:00Z"), parse_instant("2025-12-01T10:00:00Z")
+    assert notes == [
+        [f"ownership #1 started at {nine} (line 1) when group tier1 took the ticket (per: "
+         "group: one instance per group's turn)"],
+        [f"ownership #2 started at {ten} (line 2) when group tier2 took the ticket (per: "
+         "group: one instance per group's turn)"],
+    ]  # fmt: skip
