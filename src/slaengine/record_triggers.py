@@ -3,7 +3,8 @@ messages the instance ran through without stopping.
 
 Built only when an evaluation records (``segments=True``), after the walk decided
 everything. It answers with the trigger machine's own tests (which triggers a message
-fires, which conditions an event made hold) at the events the walk already chose as the
+fires, whether a trigger fired, how an event changes the ticket: imported from
+:mod:`slaengine.clock_triggers`, not copied) at the events the walk already chose as the
 instance's start and stop, so readers such as explain can say "started by the move to
 group tier2 (start: group tier2)" or "the internal note does not count (stop:
 agent_reply)" without deciding a clock rule themselves.
@@ -16,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
-from slaengine.clock_triggers import _message_ons, _Ticket
+from slaengine.clock_triggers import _fired, _message_ons, _Ticket
 from slaengine.policy.definition import On, StateCondition, Trigger
 from slaengine.timeline import STOPPED_STATUSES, Event
 from slaengine.vocabulary import StopReason
@@ -51,14 +52,8 @@ def _first(
     triggers: Sequence[Trigger], ons: frozenset[On], became: set[StateCondition]
 ) -> Trigger | None:
     """The first of ``triggers`` that ``ons`` or a condition in ``became`` fires, in the
-    order the trigger machine tries them."""
-    for trigger in triggers:
-        if trigger.on is not None:
-            if trigger.on in ons:
-                return trigger
-        elif trigger.condition in became:
-            return trigger
-    return None
+    order the trigger machine tries them, by the machine's own test."""
+    return next((t for t in triggers if _fired((t,), ons, became)), None)
 
 
 def _conditions(triggers: Sequence[Trigger]) -> tuple[StateCondition, ...]:
