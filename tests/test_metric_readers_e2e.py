@@ -136,6 +136,7 @@ def test_explain_tells_the_story_of_yaml_metrics(files, cli) -> None:
     assert clocks[("time_to_own", 1)]["stop_text"] == "fulfilled by the assignment to lea"
     first = clocks[("tier2_time", 1)]
     assert first["stop_text"] == "fulfilled by the move to group tier1"
+    assert (first["start_trigger"], first["stop_trigger"]) == ("group tier2", "not group tier2")
     story = [(s["kind"], s["status"], s["condition"]) for s in first["segments"]]
     assert story == [
         ("running", None, None),
