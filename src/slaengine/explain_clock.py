@@ -191,10 +191,11 @@ def explain_clock(
     policy: Policy | None = None,
 ) -> ClockExplanation:
     """Explain one clock instance evaluated with ``segments=True`` (it carries its record);
-    ``events`` are the ticket's events at or before ``now``.
+    ``events`` are the ticket's events at or before ``now`` (the notes read the messages
+    the record lists; the argument stays for callers written before it did).
 
     ``policy`` (the policy that applies) names the calendar a deferred start waited for and
-    says whether bot replies count and times are whole minutes.
+    says whether times are whole minutes.
     Raises ``ValueError`` for a clock without its record.
     """
     record = clock.record
