@@ -180,6 +180,8 @@ def _stop_text(
     if clock.stop_reason == CANCELLED:
         cancels = recorded or (definition.cancel if definition else ())
         return f"cancelled by {event_text(stop, cancels)}" if stop is not None else "cancelled"
+    if clock.stop_reason == StopReason.DETACHED:
+        return f"{clock.agreement} detached: its match stopped holding (on_unmatch: detach)"
     return clock.stop_reason or "stopped"
 
 

@@ -25,6 +25,7 @@ from slaengine.metric_names import Labels, ordered_metrics
 from slaengine.report.goals import goal_tables
 from slaengine.report.labels import metric_label, readable_duration
 from slaengine.report.scorecards import (
+    counts_misses,
     none_note,
     scorecard_legend,
     scorecard_table,
@@ -247,7 +248,8 @@ _KPI_NAMES: Final = {
 
 def _achieved(stats: dict[str, Any]) -> str:
     decided = stats["achieved"] + stats["breached"]
-    return f"{_pct(stats['compliance'])} ({stats['achieved']:,} of {decided:,})"
+    misses = f"; {stats['misses']:,} misses" if counts_misses(stats) else ""
+    return f"{_pct(stats['compliance'])} ({stats['achieved']:,} of {decided:,}{misses})"
 
 
 def _overall_table(doc: dict[str, Any], width: int | None) -> Table:
@@ -303,6 +305,8 @@ def _compliance_table(
         Column("Open breached", [_count(c["breached_open"]) for c in counts], right=True,
                drop=3),
     ]  # fmt: skip
+    if any(counts_misses(c) for c in counts):
+        columns.insert(5, Column("Misses", [_count(c["misses"]) for c in counts], right=True))
     return fitted_table(title, columns, width)
 
 

@@ -36,6 +36,12 @@ NONE_NOTES: Final = {
 }
 
 
+def counts_misses(counts: dict[str, Any]) -> bool:
+    """True when ``counts`` (of a metric or a group) has more misses than breached clocks
+    (``misses: per_customer_message``): only then do the reports show its misses."""
+    return int(counts.get("misses", 0)) > int(counts["breached"])
+
+
 def _times(row: dict[str, Any], metric: str) -> dict[str, Any]:
     stats = row["metrics"].get(metric)
     if stats is None:
@@ -58,6 +64,7 @@ def scorecard(row: dict[str, Any], dimension: str) -> dict[str, Any]:
                 "achieved": stats["achieved"],
                 "breached": stats["breached"],
                 "compliance": stats["compliance"],
+                "misses": stats["misses"],
             }
             for metric, stats in row["metrics"].items()
         },
@@ -180,6 +187,7 @@ def none_note(cards: Sequence[dict[str, Any]], dimension: str) -> Text | None:
 __all__ = [
     "NONE_NOTES",
     "SCORECARD_DIMENSIONS",
+    "counts_misses",
     "metric_columns",
     "none_note",
     "scorecard",
