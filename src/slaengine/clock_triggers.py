@@ -9,7 +9,7 @@ condition (a tag, a group, a field...) holds, measured like status pauses.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Sequence, Set
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -67,6 +67,32 @@ def message_bits(author: str | None, public: bool, bots: bool) -> int:
     if public:
         bits |= PUBLIC_REPLY | AGENT_REPLY if agent else PUBLIC_REPLY
     return bits
+
+
+def message_ons(event: Event, bots: bool) -> frozenset[On]:
+    """The message triggers message ``event`` fires, as the walk tests them (by
+    :func:`message_bits`), for readers of the record."""
+    bits = message_bits(event.author, event.public, bots)
+    return frozenset(on for on, bit in BITS.items() if bits & bit)
+
+
+def fired(triggers: Sequence[Trigger], ons: frozenset[On], became: Set[StateCondition]) -> bool:
+    """True when one of ``triggers`` is among ``ons`` or is a condition in ``became`` (that
+    began to hold), the walk's test on a metric's trigger masks, for readers of the record."""
+    for trigger in triggers:
+        if trigger.on is not None:
+            if BITS[trigger.on] & _bits(ons):
+                return True
+        elif trigger.condition in became:
+            return True
+    return False
+
+
+def _bits(ons: frozenset[On]) -> int:
+    mask = 0
+    for on in ons:
+        mask |= BITS[on]
+    return mask
 
 
 def _mask(triggers: Sequence[Trigger]) -> int:
@@ -348,7 +374,9 @@ __all__ = [
     "Spec",
     "Ticket",
     "condition_intervals",
+    "fired",
     "message_bits",
+    "message_ons",
     "message_targets",
     "owner",
     "program",

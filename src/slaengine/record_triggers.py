@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
-from slaengine.clock_triggers import _fired, _message_ons, _Ticket
+from slaengine.clock_triggers import Ticket, fired, message_ons
 from slaengine.policy.definition import On, StateCondition, Trigger
 from slaengine.timeline import STOPPED_STATUSES, Event
 from slaengine.vocabulary import StopReason
@@ -53,7 +53,7 @@ def _first(
 ) -> Trigger | None:
     """The first of ``triggers`` that ``ons`` or a condition in ``became`` fires, in the
     order the trigger machine tries them, by the machine's own test."""
-    return next((t for t in triggers if _fired((t,), ons, became)), None)
+    return next((t for t in triggers if fired((t,), ons, became)), None)
 
 
 def _conditions(triggers: Sequence[Trigger]) -> tuple[StateCondition, ...]:
@@ -80,7 +80,7 @@ def _event_ons(event: Event, created: Event, bots: bool, stop: bool) -> frozense
             return frozenset({On.CREATED, On.ASSIGNED})
         return frozenset({On.CREATED})
     if event.type == "message":
-        return _message_ons(event, bots)
+        return message_ons(event, bots)
     if event.type == "update" and event.assignee:
         return frozenset({On.ASSIGNED})
     return frozenset()
@@ -98,7 +98,7 @@ def _replayed(
     following the ticket's status and attributes along ``events`` as the machine does."""
     watched = _conditions((*starts, *stops))
     created = events[0]
-    ticket = _Ticket(created)
+    ticket = Ticket(created)
     holding = {c: ticket.holds(c) for c in watched}
     start: Trigger | None = None
     stop: Trigger | None = None
@@ -154,7 +154,7 @@ def _passed(
         hi = bisect.bisect_left(events, end, key=lambda e: e.at)
         for event in events[lo:hi]:
             if event.type == "message" and event is not raw.start_event and event is not stop_event:
-                out.append(PassedMessage(event, _message_ons(event, bots)))
+                out.append(PassedMessage(event, message_ons(event, bots)))
     return tuple(out)
 
 
