@@ -306,12 +306,12 @@ def test_explain_says_when_each_agreement_attached_and_whose_each_clock_is(tmp_p
         ("tier2-ola", "resolution", 3, "ticket solved"),
         ("vendor-uc", "resolution", 1, "ticket solved"),
     ]
-    assert [c["metric"] for c in doc["calendars"]] == [
-        "first_response",
-        "resolution",
-        "tier2-ola: first_response",
-        "tier2-ola: resolution",
-        "vendor-uc: resolution",
+    assert [(c.get("agreement"), c["metric"]) for c in doc["calendars"]] == [
+        (None, "first_response"),
+        (None, "resolution"),
+        ("tier2-ola", "first_response"),
+        ("tier2-ola", "resolution"),
+        ("vendor-uc", "resolution"),
     ]
     policy_file = tmp_path / "policy.yaml"
     code = main(

@@ -53,6 +53,8 @@ def _calendar_dict(info: CalendarInfo) -> dict[str, Any]:
         "holidays": {"countries": list(info.holiday_countries), "dates": list(info.holiday_dates)},
         # Only for calendars a calendar map chose, so other explanations keep their shape.
         **({"chosen_by": info.chosen_by} if info.chosen_by else {}),
+        # As in `metrics`: an agreement's metric is its plain name beside the agreement.
+        **({"agreement": info.agreement} if info.agreement else {}),
     }
 
 
@@ -319,7 +321,7 @@ def _calendars(explanation: Explanation) -> Table:
         holidays = [f"public holidays {c}" for c in info.holiday_countries]
         holidays += list(info.holiday_dates)
         row: list[str | Text] = [
-            cell(metric),
+            cell(metric if info.agreement is None else f"{info.agreement}: {metric}"),
             Text(info.name),
             info.timezone or "-",
             "\n".join(info.hours),
