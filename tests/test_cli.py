@@ -80,6 +80,22 @@ def test_check_shipped_policies_is_clean(run_cli: RunCli) -> None:
     assert err == "ok: 6 policies, 4 calendars in 1 file\n"
 
 
+def test_check_counts_agreements_in_its_summary(tmp_path: Path, capsys) -> None:
+    from slaengine.cli import main
+
+    policy = tmp_path / "p.yaml"
+    policy.write_text(
+        "version: 1\n"
+        "policies: [{name: sla, metrics: {first_response: {targets: 4h}}}]\n"
+        "agreements:\n"
+        "  - {name: tier2-ola, match: {group: tier2}, metrics: {first_response: {targets: 1h}}}\n"
+        "  - {name: vendor-uc, kind: underpinning, metrics: {resolution: {targets: 8h}}}\n",
+        encoding="utf-8",
+    )
+    assert main(["check", str(policy)]) == 0
+    assert capsys.readouterr().err == "ok: 1 policy, 2 agreements, 1 calendar in 1 file\n"
+
+
 def test_check_reports_problems_with_exit_1(run_cli: RunCli) -> None:
     status, out, err = run_cli("check", "tests/data/policies/bad/unknown_key.yaml")
     assert status == 1

@@ -42,9 +42,12 @@ def run(args: argparse.Namespace) -> int:
     warnings = len(problems) - errors
     if policy_set is not None and not errors:
         files = len(policy_set.sources)
+        # Agreements are named only where there are some, so other summaries stay as they were.
+        agreements = len(policy_set.agreements)
         summary = (
             f"ok: {_count(len(policy_set.policies), 'policy')}, "
-            f"{_count(len(policy_set.calendars), 'calendar')} in {_count(files, 'file')}"
+            + (f"{_count(agreements, 'agreement')}, " if agreements else "")
+            + f"{_count(len(policy_set.calendars), 'calendar')} in {_count(files, 'file')}"
         )
         print(summary + (f" ({_count(warnings, 'warning')})" if warnings else ""), file=sys.stderr)
         return 0
