@@ -159,3 +159,26 @@ def test_explain_terminal_titles_an_agreements_calendar_row(tmp_path, capsys) ->
     assert main([*args, "-t", "t1", "--at", "2026-03-09T18:00:00Z"]) == 0
     rows = [line for line in capsys.readouterr().out.splitlines() if "new-york" in line]
     assert any("tier2-ola: resolution" in row for row in rows)
+
+
+def test_explain_names_a_working_day_target_beside_its_hours(tmp_path, capsys, monkeypatch) -> None:
+    from slaengine.cli import main
+
+    (tmp_path / "p.yaml").write_text(POLICIES, encoding="utf-8")
+    (tmp_path / "e.jsonl").write_text(
+        '{"ticket": "t1", "at": "2026-03-06T20:00:00Z", "type": "created", "channel": "email",'
+        ' "priority": "normal", "fields": {"region": "amer"}}\n',
+        encoding="utf-8",
+    )
+    args = ["explain", "-p", str(tmp_path / "p.yaml"), "-e", str(tmp_path / "e.jsonl")]
+    monkeypatch.setenv("COLUMNS", "200")
+    assert main([*args, "-t", "t1", "--at", "2026-03-09T18:00:00Z"]) == 0
+    targets = [line for line in capsys.readouterr().out.splitlines() if "target " in line]
+    assert any(
+        "1 working day (day_targets: keep_time), for this clock 8h business time" in line
+        for line in targets
+    ), targets
+    assert any(
+        "2 working days (day_targets: end_of_working_day), for this clock" in line
+        for line in targets
+    ), targets

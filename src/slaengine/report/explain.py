@@ -29,6 +29,7 @@ from slaengine.explain import (
 from slaengine.metric_names import instance_name, repeated, repeating
 from slaengine.report.table import STATE_STYLES, cell
 from slaengine.safetext import printable
+from slaengine.words import plural
 
 SEGMENT_STYLES: dict[str, str] = {
     RUNNING: "cyan",
@@ -387,7 +388,13 @@ def _clock_panel(
     _plain(
         grid,
         "target",
-        f"{format_duration(clock.target)} business time, for priority {clock.priority}"
+        (
+            f"{plural(item.target_days, 'working day')} (day_targets: {item.day_targets}), "
+            "for this clock "
+            if item.target_days
+            else ""
+        )
+        + f"{format_duration(clock.target)} business time, for priority {clock.priority}"
         + (f" (was {item.start_priority} at the start)" if item.priority_changes else ""),
     )
     _plain(grid, "calendar", f"{clock.calendar} ({item.calendar.timezone or 'always open'})")
