@@ -327,7 +327,16 @@ def run_clocks(
             result = _measure(raw, pauses, priorities, now)
             if record:
                 result.record = build_record(
-                    raw, pauses, statuses, priorities, priority_events, now, pause_when, 0
+                    raw,
+                    pauses,
+                    statuses,
+                    priorities,
+                    priority_events,
+                    now,
+                    pause_when,
+                    0,
+                    events=events,
+                    bots=policy.bot_replies_count,
                 )
             results.append(result)
     return results
@@ -408,6 +417,8 @@ def _run_with_rules(
                     uncounted,
                     adjustments,
                     held,
+                    events=events,
+                    bots=policy.bot_replies_count,
                 )
             results.append(result)
     return results

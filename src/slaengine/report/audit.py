@@ -320,7 +320,10 @@ def _labelled(rows: list[dict[str, Any]], labels: Labels | None) -> list[dict[st
     ]
 
 
-def _response_table(rows: list[dict[str, Any]], width: int | None) -> Table:
+def _response_table(
+    rows: list[dict[str, Any]], width: int | None, labels: Labels | None = None
+) -> Table:
+    """Times per channel and metric; metrics by their labels, as in the other tables."""
     lines: list[tuple[str, str, dict[str, Any], dict[str, Any]]] = []
     for row in rows:
         first = True
@@ -330,7 +333,8 @@ def _response_table(rows: list[dict[str, Any]], width: int | None) -> Table:
             if stats is None or not stats["business_seconds"]["count"]:
                 continue
             channel = row["key"]["channel"] if first else ""
-            lines.append((channel, metric, stats["business_seconds"], stats["calendar_seconds"]))
+            name = metric_label(metric, labels)
+            lines.append((channel, name, stats["business_seconds"], stats["calendar_seconds"]))
             first = False
     columns = [
         Column("Channel", [cell(line[0]) for line in lines]),
@@ -412,7 +416,7 @@ def audit_renderable(doc: dict[str, Any], width: int | None = None) -> Group:
         ),
         _compliance_table("Compliance by channel", "Channel", doc["by_channel"], width),
         _compliance_table("Compliance by priority", "Priority", doc["by_priority"], width),
-        _response_table(doc["by_channel"], width),
+        _response_table(doc["by_channel"], width, labels),
         _compliance_table(f"Trend by {doc['period']}", "Period", doc["by_period"], width),
         _worst_table(doc, width),
         # Attainment against goals, when a policy sets one.
@@ -436,7 +440,7 @@ def audit_renderable(doc: dict[str, Any], width: int | None = None) -> Group:
     for dimension in ("agent", "group"):
         if dimension in doc["by"] and "scorecards" in doc:
             cards = doc["scorecards"][dimension]
-            parts.append(scorecard_table(cards, dimension, width))
+            parts.append(scorecard_table(cards, dimension, width, doc.get("metric_labels")))
             parts.append(scorecard_legend(cards))
             note = none_note(cards, dimension)
             if note is not None:

@@ -27,6 +27,7 @@ from slaengine.explain import (
     attributes,
 )
 from slaengine.metric_names import instance_name, repeated, repeating
+from slaengine.policy.definition import Trigger
 from slaengine.report.table import STATE_STYLES, cell
 from slaengine.safetext import printable
 
@@ -71,6 +72,11 @@ def _segment_dict(segment: Segment) -> dict[str, Any]:
     }
 
 
+def _trigger_text(trigger: Trigger | None) -> str | None:
+    """A recorded trigger as written in the metric's definition (``group tier2``)."""
+    return None if trigger is None else trigger.text
+
+
 def _detach_dict(attached: AgreementAttachment) -> dict[str, Any]:
     """An attachment's re-attachment number and detach, when it has them (JSON)."""
     out: dict[str, Any] = {}
@@ -85,14 +91,17 @@ def _detach_dict(attached: AgreementAttachment) -> dict[str, Any]:
 
 def _clock_dict(item: ClockExplanation) -> dict[str, Any]:
     clock = item.clock
+    record = clock.record
     out = {
         "metric": clock.metric,
         "instance": clock.instance,
         "state": clock.state,
         "start": format_utc(clock.start),
         "start_line": item.start_line,
+        "start_trigger": _trigger_text(record.start_trigger if record else None),
         "stop": _utc(clock.stop),
         "stop_line": item.stop_line,
+        "stop_trigger": _trigger_text(record.stop_trigger if record else None),
         "stop_reason": clock.stop_reason,
         "stop_text": item.stop_text,
         "agent": clock.agent,

@@ -14,7 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from slaengine.audit.accumulator import NONE
-from slaengine.metric_names import ordered_metrics
+from slaengine.metric_names import Labels, ordered_metrics
 from slaengine.policy.model import FIRST_RESPONSE, RESOLUTION
 from slaengine.report.labels import metric_label, readable_duration
 from slaengine.report.table import cell
@@ -112,10 +112,17 @@ def _measured(card: dict[str, Any], key: str, text: str) -> str:
     return "n/a" if key in card["not_measurable"] else text
 
 
-def scorecard_table(cards: Sequence[dict[str, Any]], dimension: str, width: int | None) -> Table:
+def scorecard_table(
+    cards: Sequence[dict[str, Any]],
+    dimension: str,
+    width: int | None,
+    labels: Labels | None = None,
+) -> Table:
     """The terminal table of one scorecard list; narrow terminals lose the least needed columns.
 
-    Durations are business time (medians); achievement is per metric.
+    Durations are business time (medians); achievement is per metric, headed by a
+    built-in's short name or another metric's label (``labels``: the audit document's
+    ``metric_labels``).
     """
     metrics = metric_columns(cards)
     # Kept longest: the name, tickets, first response and resolution figures.
@@ -137,7 +144,8 @@ def scorecard_table(cards: Sequence[dict[str, Any]], dimension: str, width: int 
         ),
         *(
             Column(
-                f"{SHORT_METRICS.get(m, m)} met", [_achieved(c, m) for c in cards], right=True,
+                f"{SHORT_METRICS.get(m) or metric_label(m, labels)} met",
+                [_achieved(c, m) for c in cards], right=True,
                 drop=drops[m],
             )
             for m in metrics
