@@ -114,8 +114,9 @@ class GroupStats:
         """Count clock instances prepared by :func:`prepare` (one call for all of a ticket's)."""
         self.kpis = None
         metrics = self.metrics
+        counted = 0
         for metric, state, margin, running, business, calendar, target in clocks:
-            self.clocks += 1
+            counted += 1
             stats = metrics.get(metric)
             if stats is None:
                 stats = metrics[metric] = MetricStats()
@@ -137,6 +138,7 @@ class GroupStats:
             if calendar >= 0:
                 stats.business.append(business)
                 stats.calendar.append(calendar)
+        self.clocks += counted
 
     def compact(self) -> None:
         """Drop repeated customer hashes (a customer counts once per group); sort the values.
