@@ -40,7 +40,6 @@ from slaengine.audit.views import (
 )
 from slaengine.clocks import BREACHED, FULFILLED, ClockResult
 from slaengine.engine import TicketResult
-from slaengine.policy.model import RESOLUTION
 from slaengine.timeline import Timeline
 
 HOURS_OF_WEEK: Final = 7 * 24
@@ -139,14 +138,23 @@ class AuditAccumulator:
             calendar = -1
             if stop is not None and (
                 clock.stop_reason == FULFILLED
-                or clock.metric == RESOLUTION
                 or completed(clock, result.policy_of(clock) if agreements else chosen)
             ):
                 calendar = stop - clock.start
             elapsed, target, clock_state = clock.elapsed, clock.target, clock.state
             metric = clock.metric if clock.agreement is None else clock.qualified_metric
+            misses = (clock_state == BREACHED) if clock.misses is None else clock.misses
             prepared.append(
-                (metric, clock_state, target - elapsed, stop is None, elapsed, calendar, target)
+                (
+                    metric,
+                    clock_state,
+                    target - elapsed,
+                    stop is None,
+                    elapsed,
+                    calendar,
+                    target,
+                    misses,
+                )
             )
             held = held or clock.group is not None
             if clock_state == BREACHED:
