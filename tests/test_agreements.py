@@ -369,6 +369,14 @@ def test_audit_by_agreement(tmp_path, capsys):
     ]
 
 
+def test_worst_offenders_put_breaches_under_their_own_agreement(tmp_path, capsys):
+    # Audited by channel (no agreement view asked for): the customer SLA breached nothing,
+    # so it must not be blamed for the OLA's and the underpinning contract's breaches.
+    doc = _audit_json(tmp_path, capsys, "channel")
+    worst = {row["policy"]: row["breached"] for row in doc["worst_offenders"]["policy"]}
+    assert worst == {"tier2-ola": 2, "vendor-uc": 1}
+
+
 def test_audit_html_has_a_table_per_agreement(tmp_path, capsys):
     policy_file = tmp_path / "policy.yaml"
     policy_file.write_text(POLICY, encoding="utf-8")

@@ -38,9 +38,13 @@ def parse_dimensions(text: str) -> tuple[str, ...]:
     return names
 
 
-def views_for(by: Sequence[str], goals: bool = False) -> tuple[tuple[str, ...], ...]:
-    """The standard views plus the ``--by`` combination when it is not one of them, and
-    with ``goals`` the views attainment goals are reported by.
+def views_for(
+    by: Sequence[str], goals: bool = False, agreements: bool = False
+) -> tuple[tuple[str, ...], ...]:
+    """The standard views plus the ``--by`` combination when it is not one of them, with
+    ``goals`` the views attainment goals are reported by, and with ``agreements`` (the
+    policies define internal agreements) the view by agreement, so that the worst offenders
+    put each breached clock under its own agreement.
 
     ``metric`` is no view of its own: the report splits each group by metric.
     """
@@ -48,6 +52,8 @@ def views_for(by: Sequence[str], goals: bool = False) -> tuple[tuple[str, ...], 
     views = STANDARD_VIEWS if chosen in STANDARD_VIEWS else (*STANDARD_VIEWS, chosen)
     if goals:
         views += tuple(view for view in GOAL_VIEWS if view not in views)
+    if agreements and ("agreement",) not in views:
+        views += (("agreement",),)
     return views
 
 

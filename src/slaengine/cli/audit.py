@@ -169,7 +169,12 @@ def run(args: argparse.Namespace) -> int:
     policies = load_command_policies(*args.policies)
     goals, held = policy_goals(policies), agreement_goals(policies)
     options = AuditOptions(
-        now=now, zone=args.tz, period=args.period, by=by, goals=bool(goals or held)
+        now=now,
+        zone=args.tz,
+        period=args.period,
+        by=by,
+        goals=bool(goals or held),
+        agreements=bool(policies.agreements),
     )
     started = time.perf_counter()
     show = sys.stderr.isatty()
