@@ -129,6 +129,36 @@ def parse_block(
     return number, last
 
 
+def parse_numbered_block(
+    rows: Iterable[str],
+    source: str,
+    status_map: Mapping[str, str],
+    problems: list[Problem],
+    events: list[Event],
+) -> None:
+    """:func:`parse_line` of rows ``NUMBER<TAB>LINE`` (a spill's partition files), each line
+    numbered by its row; events appended to ``events``, as :func:`parse_block` does."""
+    loads = _loads
+    quick = canonical_event
+    append = events.append
+    for row in rows:
+        number_text, _, line = row.partition("\t")
+        number = int(number_text)
+        if line[:1] == "{":
+            try:
+                obj = loads(line)
+            except ValueError:
+                obj = None
+            if type(obj) is dict:
+                event = quick(obj, number, number)
+                if event is not None:
+                    append(event)
+                    continue
+        event = _parse_checked(line, number, source, status_map, problems)
+        if event is not None:
+            append(event)
+
+
 class LineError(ValueError):
     """A line that does not decode to a usable JSON value; ``column`` 0 when unknown."""
 
@@ -308,4 +338,5 @@ __all__ = [
     "parse_line",
     "parse_lines",
     "parse_numbered",
+    "parse_numbered_block",
 ]
