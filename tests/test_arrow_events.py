@@ -51,6 +51,19 @@ ROWS = [
      "status": "solved", "author": "Bot"},
     {"ticket": "C", "at": _AT, "type": "created", "channel": "web", "priority": "low",
      "fields": '{"n": 1.5}'},
+    *(
+        {"ticket": "E", "at": _AT, "type": kind, "channel": "web", "priority": "low",
+         "fields": fields, "tags": tags}
+        for kind in ("created", "update")
+        for fields, tags in (
+            ("{}", []), ("null", None), ("[1]", None), ("not json", ["x", None]), ("", [""]),
+            ('{"a": {"b": 1}}', None), ('{"a": 1, "a": "two"}', ["t"]),
+        )
+    ),
+    {"ticket": "E", "at": _AT, "type": "update", "fields": '{"seats": 3}'},
+    {"ticket": "E", "at": _AT, "type": "update", "fields": "null"},
+    {"ticket": "E", "at": _AT, "type": "update", "tags": ["vip"]},
+    {"ticket": "E", "at": _AT, "type": "update", "tags": []},
     {"ticket": "D", "at": "1900-01-01T00:00:00Z", "type": "created", "channel": "web",
      "priority": "low"},
     *(
@@ -104,6 +117,7 @@ def test_text_instants_and_odd_cells_read_as_their_json(tmp_path):
     read = _assert_same(path)
     assert len(read.timelines["A"].events) >= 8
     assert len(read.timelines["D"].events) >= 8
+    assert len(read.timelines["E"].events) >= 8
     assert len(read.problems) > 10
 
 

@@ -2,23 +2,25 @@
 
 A row is taken here when Arrow can tell, column by column, that it is a
 canonical event (the rows :func:`~slaengine.event_fastpath.canonical_values`
-takes, less a few it leaves to the per-row path: tags, fields, text scores,
-non-ASCII channels). The event's fields are then computed for all such rows at
-once with Arrow compute (type by type: what a message keeps, what a status
-keeps ...), converted to Python column by column and zipped into ``Event``
-tuples without a Python call per row. Timestamp columns are read as integer
-epoch seconds; text instants in the usual form (``...Z`` or ``+HH:MM``) are
-parsed by Arrow and checked against their digits. Every other row is left
-to the per-row path, which gives the event or the problem.
+takes, less a few it leaves to the per-row path: tags as text, fields that
+are not a plain JSON object, text scores, non-ASCII channels). The event's
+fields are then computed for all such rows at once with Arrow compute (type
+by type: what a message keeps, what a status keeps ...), converted to Python
+column by column and zipped into ``Event`` tuples without a Python call per
+row. Timestamp columns are read as integer epoch seconds; text instants in the
+usual form (``...Z`` or ``+HH:MM``) are parsed by Arrow and checked against
+their digits. Every other row is left to the per-row path, which gives the
+event or the problem.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from functools import partial
-from itertools import repeat
 from typing import Any, Final
 
+from slaengine.readonly import ReadOnlyMap
 from slaengine.timeline import AUTHORS, MAX_YEAR, MIN_YEAR, PRIORITIES, STATUSES, Event
 
 # Epoch seconds of 1900-01-02T00:00:00Z and 2199-12-30T23:59:59Z: instants a day
@@ -72,7 +74,9 @@ def arrow_events(table: Any, numbers: Sequence[int]) -> tuple[list[Event], list[
     message, status, created, update, csat = map(
         typed, ("message", "status", "created", "update", "csat")
     )
-    plain = pc.and_(_no_cells(table, "tags", pa), _no_cells(table, "fields", pa))
+    tags, tags_ok = _tags(table, pa, pc)
+    fields_text = _fields_text(table, pa, pc)
+    plain = tags_ok if fields_text is not None else pc.and_(tags_ok, _no_cells(table, "fields", pa))
     channel = text("channel")
     ascii_channel = pc.or_(
         absent("channel"), pc.fill_null(pc.match_substring_regex(channel, _ASCII), False)
@@ -92,10 +96,12 @@ def arrow_events(table: Any, numbers: Sequence[int]) -> tuple[list[Event], list[
     )
     something = pc.invert(
         pc.and_(
-            pc.and_(absent("channel"), absent("priority")),
+            pc.and_(pc.and_(absent("channel"), absent("priority")), pc.is_null(tags)),
             pc.and_(absent("customer"), pc.and_(absent("group"), absent("assignee"))),
         )
     )
+    if fields_text is not None:
+        something = pc.or_(something, pc.is_valid(fields_text))
     update_ok = pc.and_(pc.or_(absent("priority"), among("priority", PRIORITIES)), something)
     attributes = pc.and_(pc.and_(plain, ascii_channel), pc.or_(created, update))
     ok = pc.or_(
@@ -125,16 +131,19 @@ def arrow_events(table: Any, numbers: Sequence[int]) -> tuple[list[Event], list[
         pc.if_else(either, text("customer"), nulls),
         pc.if_else(either, text("group"), nulls),
         pc.if_else(either, text("assignee"), nulls),
+        pc.if_else(either, tags, pa.nulls(rows, tags.type)),
+        pc.if_else(either, fields_text, nulls) if fields_text is not None else nulls,
         pc.if_else(pc.or_(message, created), text("author"), nulls),
         pc.if_else(message, public, True),
         pc.if_else(message, text("agent"), nulls),
         pc.if_else(csat, score, pa.nulls(rows, pa.float64())),
     ]
     (ticket, instant, kinds, seqs, ids, channels, priorities, statuses, customers, groups,
-     assignees, authors, publics, agents, scores) = [
+     assignees, tag_lists, texts, authors, publics, agents, scores) = [
         (pc.filter(f, ok) if slow else f).to_pylist() for f in fields
     ]  # fmt: skip
-    none = repeat(None)
+    tag_tuples = [None if t is None else tuple(t) for t in tag_lists]
+    maps = [None if t is None else _fields_map(t) for t in texts]
     events = list(
         map(
             _new_event,
@@ -151,17 +160,70 @@ def arrow_events(table: Any, numbers: Sequence[int]) -> tuple[list[Event], list[
                 customers,
                 groups,
                 assignees,
-                none,
-                none,
+                tag_tuples,
+                maps,
                 authors,
                 publics,
                 agents,
                 scores,
-                strict=False,
+                strict=True,
             ),
         )
-    )  # fmt: skip  (strict=False: ``none`` repeats; the columns are of one length)
+    )
+    if any(m is _NOT_PLAIN for m in maps):
+        # Fields that are not a plain JSON object: those rows take the per-row path.
+        taken = pc.indices_nonzero(ok).to_pylist()
+        slow = sorted(
+            [*slow, *(row for row, m in zip(taken, maps, strict=True) if m is _NOT_PLAIN)]
+        )
+        events = [event for event in events if event.fields is not _NOT_PLAIN]
     return events, slow
+
+
+def _tags(table: Any, pa: Any, pc: Any) -> tuple[Any, Any]:
+    # The tags column where it is a list of strings (and True where its row can be taken:
+    # no tags, or a list without empty items); otherwise no row with tags is taken.
+    rows = table.num_rows
+    if "tags" not in table.schema.names:
+        return pa.nulls(rows, pa.list_(pa.string())), pa.array([True] * rows)
+    column = table.column("tags")
+    kind = column.type
+    if not (pa.types.is_list(kind) and pa.types.is_string(kind.value_type)):
+        return pa.nulls(rows, pa.list_(pa.string())), pc.is_null(column)
+    flat = pc.list_flatten(column)
+    holes = pc.filter(pc.list_parent_indices(column), pc.is_null(flat)).to_pylist()
+    ok = pa.array([True] * rows)
+    if holes:
+        ok = pc.invert(pc.is_in(pa.array(range(rows), pa.int64()), value_set=pa.array(holes)))
+    return column, ok
+
+
+def _fields_text(table: Any, pa: Any, pc: Any) -> Any:
+    # A text fields column with "" made null (an empty cell); None for other types.
+    if "fields" not in table.schema.names:
+        return None
+    column = table.column("fields")
+    if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+        return None
+    column = column.cast(pa.string())
+    return pc.if_else(pc.equal(column, ""), pa.scalar(None, pa.string()), column)
+
+
+# Plain field values (as event_fastpath keeps them) and the mark of fields that are not.
+_PLAIN: Final = frozenset({str, int, bool, type(None)})
+_NOT_PLAIN: Final[Any] = ReadOnlyMap()
+
+
+def _fields_map(text: str) -> Any:
+    # The fields of a JSON object text as the per-row path reads them (the json module),
+    # or _NOT_PLAIN for anything else.
+    try:
+        value = json.loads(text)
+    except (ValueError, RecursionError):
+        return _NOT_PLAIN
+    if type(value) is not dict or not all(type(v) in _PLAIN for v in value.values()):
+        return _NOT_PLAIN
+    return ReadOnlyMap(value)
 
 
 def _text_columns(table: Any, pa: Any, pc: Any) -> dict[str, Any] | None:
