@@ -79,7 +79,7 @@ def test_merged_parts_equal_one_pass(audit: AuditAccumulator) -> None:
 
 def test_group_kpis_are_cached_copies_and_forgotten_on_change() -> None:
     group = GroupStats()
-    group.add_clocks([("first_response", "achieved", 100, False, 50, 70, 150)])
+    group.add_clocks([("first_response", "achieved", 100, False, 50, 70, 150, 0)])
     first = group_kpis(group, with_histograms=True)
     assert group.kpis is not None
     first["metrics"]["first_response"]["histogram"]["business"][0] = 99  # a copy
@@ -91,7 +91,7 @@ def test_group_kpis_are_cached_copies_and_forgotten_on_change() -> None:
         == 1
     )
     assert "histogram" not in group_kpis(group)["metrics"]["first_response"]
-    group.add_clocks([("first_response", "breached", -10, True, 40, -1, 30)])
+    group.add_clocks([("first_response", "breached", -10, True, 40, -1, 30, 1)])
     assert group.kpis is None
     assert group_kpis(group)["metrics"]["first_response"]["breached"] == 1
     # Clocks per target, in ascending order of the target.

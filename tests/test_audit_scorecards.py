@@ -76,7 +76,7 @@ def test_agent_scorecards_in_json(audit) -> None:
     # less the 10 min it was solved before the reopen.
     assert jo["resolution_seconds"] == {"count": 2, "p50": 7200, "p90": 13800}
     assert jo["achievement"]["first_response"] == {
-        "achieved": 1, "breached": 1, "compliance": 0.5
+        "achieved": 1, "breached": 1, "compliance": 0.5, "misses": 1
     }  # fmt: skip
     assert jo["achievement"]["resolution"]["compliance"] == 1.0
     # A: one reply, never reopened; B was reopened: FCR 1 of 2.

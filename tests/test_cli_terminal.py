@@ -175,7 +175,8 @@ def test_audit_tables_fit_and_keep_names(width, monkeypatch, capsys):
     table_lines = [line for line in out.splitlines() if not line.startswith("Read ")]
     assert max(len(line.rstrip()) for line in table_lines) <= width
     assert "…" not in out
-    for name in ("first_response", "next_response", "periodic_update", "resolution",
+    # Metrics by their labels, as in every audit table.
+    for name in ("First response", "Next response", "Periodic update", "Resolution",
                  "americas-email-web", "urgent-any-channel", "whatsapp", "2025-W49"):  # fmt: skip
         assert name in out, name
     # The figures the tables are about are always there.

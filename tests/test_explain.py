@@ -286,13 +286,16 @@ def test_cli_json_keys(run_cli):
     assert list(data["calendars"][0]) == ["metric", "name", "timezone", "hours", "holidays"]
     metric = data["metrics"][0]
     assert list(metric) == [
-        "metric", "instance", "state", "start", "start_line", "stop", "stop_line",
+        "metric", "instance", "state", "start", "start_line", "start_trigger", "stop",
+        "stop_line", "stop_trigger",
         "stop_reason", "stop_text", "agent", "due", "due_hidden_by", "elapsed_seconds",
         "uncounted_seconds", "paused_seconds",
         "target_seconds", "remaining_seconds", "priority", "start_priority", "priority_changes",
         "calendar", "pause_when", "pause_conditions", "breach_at", "segments", "notes",
     ]  # fmt: skip
     assert metric["breach_at"] == "2025-12-02T13:15:00Z"
+    # The triggers of the metric's definition that the engine recorded at the start and stop.
+    assert (metric["start_trigger"], metric["stop_trigger"]) == ("created", "agent_reply")
     assert metric["priority_changes"] == [
         {"at": "2025-12-02T13:20:00Z", "line": 24, "from": "normal", "to": "urgent"}
     ]

@@ -322,7 +322,8 @@ def test_bad_config_toml_is_located(live, capsys):
         (
             '[live]\nstat = "x.db"\n',
             "bad.toml:2:1: [live] stat: unknown setting; expected state, policies, tick, "
-            "read_limit, lease, quiet_before or retry; did you mean 'state'?",
+            "read_limit, lease, quiet_before, rejects_keep_days, delivered_keep_days or retry; "
+            "did you mean 'state'?",
         ),
         ("[live]\ntick = 0\n", "bad.toml:2:1: [live] tick: must be more than zero"),
     ],

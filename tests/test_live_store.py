@@ -88,6 +88,7 @@ def test_first_migrate_reports_what_it_applied(state_url):
             "rejects",
             "clocks",
             "spikes",
+            "pruned",
         ):
             opened._execute(f"DROP TABLE {table}")
         assert opened.schema_version() == 0

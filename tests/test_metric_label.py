@@ -138,3 +138,68 @@ def test_a_notification_carries_the_label() -> None:
     assert breaches["time_to_own"].to_dict()["metric_label"] == "Ownership (Tier 1)"
     assert breaches["time_to_own"].metric_text == "Ownership (Tier 1) (time_to_own)"
     assert "metric_label" not in breaches["handled"].to_dict()  # no label given
+
+
+AGREEMENT_POLICY = """\
+version: 1
+metrics:
+  ownership:
+    label: Tier 2 holding time
+    per: group
+  handled:
+    start: created
+    stop: solved
+policies:
+  - name: support
+    calendar: 24x7
+    metrics:
+      first_response: {targets: 1h}
+agreements:
+  - name: tier2-ola
+    metrics:
+      ownership: {targets: 2h}
+      handled: {targets: 3h}
+"""
+AGREEMENT_EVENTS = [
+    {"ticket": "T-1", "at": "2025-12-01T09:00:00Z", **CREATED, "group": "tier2"},
+]
+
+
+def test_labels_are_collected_from_agreements_metrics() -> None:
+    from slaengine.metric_names import labels_of
+
+    policies = slaengine.loads_policies(AGREEMENT_POLICY, "p.yaml")
+    assert labels_of(policies) == {
+        "tier2-ola/ownership": "tier2-ola: Tier 2 holding time",
+        "ownership": "Tier 2 holding time",
+    }
+
+
+def test_the_audit_shows_an_agreements_label(tmp_path: Path, capsys) -> None:
+    policy = tmp_path / "policies" / "support.yaml"
+    policy.parent.mkdir()
+    policy.write_text(AGREEMENT_POLICY, encoding="utf-8")
+    events = tmp_path / "events.jsonl"
+    events.write_text("".join(json.dumps(e) + "\n" for e in AGREEMENT_EVENTS), encoding="utf-8")
+    files = {"policies": policy.parent, "events": events}
+    doc = json.loads(_audit(files, capsys, "--json"))
+    assert doc["metric_labels"] == {
+        "first_response": "First response",
+        "tier2-ola/handled": "tier2-ola: Handled",
+        "tier2-ola/ownership": "tier2-ola: Tier 2 holding time",
+    }
+    table = " ".join(_audit(files, capsys).split())
+    assert "tier2-ola: Tier 2 holding time achieved" in table
+    assert "tier2-ola: Ownership" not in table
+    page = tmp_path / "audit.html"
+    _audit(files, capsys, "--by", "agreement", "--html", str(page))
+    html = page.read_text(encoding="utf-8")
+    assert "<td>tier2-ola: Tier 2 holding time</td>" in html
+    assert "tier2-ola: tier2-ola" not in html
+
+
+def test_an_ownership_clocks_label_is_checked_like_any_other() -> None:
+    bad = AGREEMENT_POLICY.replace("label: Tier 2 holding time", "label: '  '")
+    with pytest.raises(PolicyError) as caught:
+        slaengine.loads_policies(bad, "p.yaml")
+    assert "p.yaml:4:12: E102 'label' of " in str(caught.value)

@@ -23,7 +23,7 @@ import pytest
 from rich.console import Console
 
 import slaengine
-from slaengine.audit.accumulator import AuditAccumulator, LocalBuckets
+from slaengine.audit.accumulator import AuditAccumulator, LocalBuckets, views_for
 from slaengine.audit.run import breach_rows
 from slaengine.batches import BatchResult
 from slaengine.clocks import BREACHED, ClockResult
@@ -49,7 +49,7 @@ from slaengine.report.json import ticket_to_dict
 from slaengine.report.table import results_table
 from slaengine.report.whatif import backtest_renderable, backtest_to_dict, flips_csv
 from slaengine.timeline import Timeline
-from slaengine.whatif import Backtest, compare_ticket
+from slaengine.whatif import Backtest, Flip, compare_ticket
 
 OWN = "time_to_own"
 AT = "2025-12-01T16:00:00Z"
@@ -125,7 +125,7 @@ def _audit_doc(
     by: tuple[str, ...] = ("metric",),
 ) -> dict[str, Any]:
     now = parse_instant(AT)
-    audit = AuditAccumulator(LocalBuckets("UTC", "week"))
+    audit = AuditAccumulator(LocalBuckets("UTC", "week"), views=views_for(by))
     timelines = _timelines(EVENTS)
     for result in results:
         audit.add_ticket(timelines[result.ticket], result, now)
@@ -229,14 +229,30 @@ def test_audit_labels_from_the_definition(results: list[TicketResult]) -> None:
     assert "Ownership: the 2 most overdue" in html
 
 
+def test_audit_by_agreement_and_scorecards_read_the_labels(results: list[TicketResult]) -> None:
+    doc = _audit_doc(results, labels={OWN: "Ownership"}, by=("agreement",))
+    html = render_html(doc, policies=["desk"])
+    section = html[html.index('<section id="agreements">') :]
+    section = section[: section.index("</section>")]
+    assert "Ownership" in section
+    assert OWN not in section
+    doc = _audit_doc(results, labels={OWN: "Ownership"}, by=("agent",))
+    text = _text(audit_renderable(doc, 200))
+    scorecard = text[text.index("Scorecard by agent") :]
+    assert "Ownership met" in scorecard.splitlines()[1]
+
+
 def test_audit_terminal_shows_a_user_metric(results: list[TicketResult]) -> None:
     text = _text(audit_renderable(_audit_doc(results, by=("channel", "metric")), 200))
     assert "Time to own achieved" in text
-    # The headline, achievement by metric and the --by channel,metric table.
-    assert text.count("Time to own") == 1 + 1 + 2
+    # The headline, achievement by metric, the times table and the --by channel,metric
+    # table (the last two: a row per channel).
+    assert text.count("Time to own") == 1 + 1 + 2 + 2
     assert "email / Time to own" in text
-    times = text[text.index("Response and resolution times by channel") :]
-    assert OWN in times.split("\n\n")[0]
+    times = text[text.index("Response and resolution times by channel") :].split("\n\n")[0]
+    assert "Time to own" in times
+    assert "First response" in times
+    assert OWN not in text
 
 
 def test_audit_html_shows_a_user_metric(results: list[TicketResult]) -> None:
@@ -314,9 +330,12 @@ def test_explain_a_user_metric_clock(results: list[TicketResult]) -> None:
     assert sum(s.business for s in item.segments) == item.clock.elapsed == 1800
 
 
-def test_explain_gives_no_reply_notes_on_a_user_metric(results: list[TicketResult]) -> None:
-    # B's internal note before the assignment: the built-in says why it did not count;
-    # a user-defined metric's stop is not a reply, so explain says nothing of replies.
+def test_explain_says_why_a_message_did_not_stop_a_user_metric(
+    results: list[TicketResult],
+) -> None:
+    # B's internal note before the assignment: the built-in fulfilled by the assignment
+    # and the YAML metric stopped by it say alike why it did not count, each in its
+    # own setting's words, from the messages the engine recorded.
     item = _explained(results, "B")
     result = next(r for r in results if r.ticket == "B")
     assert result.policy is not None
@@ -327,8 +346,17 @@ def test_explain_gives_no_reply_notes_on_a_user_metric(results: list[TicketResul
         parse_instant(AT),
         result.policy,
     )
-    assert [n.code for n in builtin.notes] == ["message_ignored"]
-    assert [n.code for n in item.notes] == []
+    assert [n.render(str) for n in builtin.notes] == [
+        f"agent internal note at {parse_instant('2025-12-01T09:10:00Z')} (line 6) does not "
+        "count: the metric has fulfilled_by: assignment"
+    ]
+    assert [(n.code, n.render(str)) for n in item.notes] == [
+        (
+            "message_ignored",
+            f"agent internal note at {parse_instant('2025-12-01T09:10:00Z')} (line 6) does "
+            "not count: time_to_own has stop: assigned",
+        )
+    ]
 
 
 def _stopped_by(results: list[TicketResult], event: dict[str, Any], **changes: Any) -> Any:
@@ -401,7 +429,33 @@ def test_whatif_compares_a_user_metric(results: list[TicketResult]) -> None:
     assert doc["by_metric"][OWN]["new"]["breached"] == 3
     assert f"A,{OWN},1,achieved,breached,desk,desk" in flips_csv(backtest)
     text = _text(backtest_renderable(backtest, "old", "new"))
-    assert f"{OWN} #1" in text
+    # The terminal reads labels, like the audit: the name in words, built-ins by theirs.
+    assert "Time to own #1" in text
+    assert "│ First response " in text
+    assert OWN not in text
+    labelled = _text(backtest_renderable(backtest, "old", "new", labels_of(_labelled("Ownership"))))
+    assert "Ownership #1" in labelled
+    assert "│ Ownership " in labelled
+
+
+def test_whatif_tables_fit_80_columns_with_a_long_label(results: list[TicketResult]) -> None:
+    backtest = Backtest()
+    for result in results:
+        compare_ticket(result, dataclasses.replace(result), backtest)
+    backtest.flips.append(
+        Flip("A-with-a-long-ticket-id", OWN, 1, "achieved", "breached", "desk", "desk")
+    )
+    label = "Time from creation until a named agent owns the ticket"
+    console = Console(file=io.StringIO(), width=80, color_system=None)
+    console.print(backtest_renderable(backtest, "old", "new", {OWN: label}))
+    out = console.file
+    assert isinstance(out, io.StringIO)
+    lines = out.getvalue().splitlines()
+    assert max(len(line) for line in lines) <= 80
+    text = " ".join(lines)
+    assert "…" not in text  # nothing cut off: long names fold onto more lines
+    for word in [*label.split(), "100.0%", "A-with-a"]:
+        assert word in text, word
 
 
 # -- policy tests ----------------------------------------------------------------

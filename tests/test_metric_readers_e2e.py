@@ -136,6 +136,7 @@ def test_explain_tells_the_story_of_yaml_metrics(files, cli) -> None:
     assert clocks[("time_to_own", 1)]["stop_text"] == "fulfilled by the assignment to lea"
     first = clocks[("tier2_time", 1)]
     assert first["stop_text"] == "fulfilled by the move to group tier1"
+    assert (first["start_trigger"], first["stop_trigger"]) == ("group tier2", "not group tier2")
     story = [(s["kind"], s["status"], s["condition"]) for s in first["segments"]]
     assert story == [
         ("running", None, None),
@@ -148,7 +149,26 @@ def test_explain_tells_the_story_of_yaml_metrics(files, cli) -> None:
     assert sum(s["business_seconds"] for s in first["segments"]) == first["elapsed_seconds"]
     assert (first["pause_when"], first["pause_conditions"]) == (["pending"], ["tag waiting-vendor"])
     assert clocks[("tier2_time", 2)]["stop_text"] == "still paused"
-    assert [n["code"] for n in first["notes"]] == []  # no reply notes on a YAML metric
+    # The engine's record says what started the repeated instance and what paused it.
+    assert [(n["code"], n["text"]) for n in first["notes"]] == [
+        (
+            "started_by",
+            "tier2_time #1 started at 2025-12-01T10:00:00Z (line 3) by the move to group "
+            "tier2: start: group tier2 happened (repeat: true starts an instance each time, "
+            "when none is running)",
+        ),
+        (
+            "paused_by_condition",
+            "paused from 2025-12-01T11:00:00Z (line 4) to 2025-12-01T12:00:00Z while tag "
+            "waiting-vendor held: a pause condition of tier2_time",
+        ),
+        (
+            "paused_by_condition",
+            "paused from 2025-12-01T12:30:00Z to 2025-12-01T13:00:00Z while tag "
+            "waiting-vendor held: a pause condition of tier2_time",
+        ),
+    ]
+    assert [n["code"] for n in clocks[("time_to_own", 1)]["notes"]] == []
     status, text = cli("explain", *_inputs(files), "--ticket", "T-1")
     assert "tier2_time #1 achieved" in text
     assert "tier2_time #2 paused" in text
@@ -227,7 +247,10 @@ def test_whatif_compares_a_yaml_metric(files, cli) -> None:
     assert doc["by_metric"]["time_to_own"]["new"]["breached"] == 2
     assert [(f["ticket"], f["metric"]) for f in doc["flips"]] == [("T-1", "time_to_own")]
     status, text = cli("whatif", *_inputs(files), "--against", str(files["tighter"]))
-    assert "time_to_own #1" in text
+    # People read labels (a definition's, else the name in words), as in the audit.
+    assert "Time to own #1" in text
+    assert "│ Tier2 time " in text
+    assert "time_to_own" not in text
 
 
 POLICY_TEST = """\
@@ -386,3 +409,51 @@ def test_live_commands_show_a_yaml_metric(files, cli, monkeypatch) -> None:
     status, table = cli(*args)
     assert "tier2_time" in table
     assert "time_to_own" in table
+
+
+# -- labels in the remaining terminal readers ------------------------------------------
+
+
+def test_audit_scorecards_head_yaml_metrics_by_label(files, cli) -> None:
+    status, out = cli("audit", *_inputs(files), "--by", "agent")
+    assert status == 0
+    header = next(line for line in out.splitlines() if line.startswith("Agent"))
+    assert "Time to own met" in header
+    assert "Tier2 time met" in header
+    assert "time_to_own" not in out
+
+
+def test_status_shows_the_label_a_definition_gives(files, cli, monkeypatch) -> None:
+    monkeypatch.chdir(files["tmp"])
+    monkeypatch.delenv("SLAENGINE_CONFIG", raising=False)
+    monkeypatch.setenv("SLAENGINE_PLUGINS", "none-wanted")
+    labelled = files["tmp"] / "labelled.yaml"
+    labelled.write_text(
+        POLICY.replace("    start: created\n    stop: assigned\n", "    label: Ownership\n"
+                       "    start: created\n    stop: assigned\n", 1),
+        encoding="utf-8",
+    )  # fmt: skip
+    config = files["tmp"] / "slaengine.toml"
+    config.write_text(
+        f'[live]\nstate = "{files["tmp"] / "state.db"}"\npolicies = ["{labelled}"]\n',
+        encoding="utf-8",
+    )
+    rows = [dict(e, id=f"e{i}") for i, e in enumerate(EVENTS) if e["ticket"] == "T-1"]
+    (files["tmp"] / "ids.jsonl").write_text(
+        "".join(json.dumps(e) + "\n" for e in rows), encoding="utf-8"
+    )
+    assert cli("ingest", "--config", str(config), str(files["tmp"] / "ids.jsonl"))[0] == 0
+    args = ["status", "--config", str(config), "T-1", "--at", NOW]
+    status, table = cli(*args)
+    assert status == 0
+    assert "│ Ownership " in table
+    assert "time_to_own" not in table
+    assert "│ tier2_time " in table  # no label given: its name, as in evaluate's table
+    status, out = cli(*args, "--json")
+    first = json.loads(out)["metrics"][0]
+    assert (first["metric"], first["metric_label"]) == ("time_to_own", "Ownership")
+
+
+def test_check_counts_the_defined_metrics(files, capsys) -> None:
+    assert main(["check", str(files["policies"] / "support.yaml")]) == 0
+    assert capsys.readouterr().err == "ok: 1 policy, 1 calendar, 3 defined metrics in 1 file\n"

@@ -22,9 +22,17 @@ from pathlib import Path
 
 import pytest
 
-from live_support import POLICY, created, iso_at, restored_logging_fixture  # noqa: F401 (fixture)
+from live_support import (  # noqa: F401 (fixture)
+    POLICY,
+    at,
+    created,
+    iso_at,
+    restored_logging_fixture,
+)
 from serve_support import ACME_SECRET, TOKEN, acme_signature, client
 from slaengine.cli import main
+from slaengine.live import Store
+from slaengine.live.store import Reject
 
 PLUGIN = """
 import json, os
@@ -269,3 +277,30 @@ def test_base_import_does_not_load_the_server():
         check=True,
     ).stdout
     assert out.strip() == "[]"
+
+
+def test_the_serve_worker_prunes_old_rejects_and_serves_the_rest(site):
+    tmp_path, config, env = site
+    config.write_text(
+        config.read_text(encoding="utf-8").replace(
+            "tick = 0.2\n", "tick = 0.2\nrejects_keep_days = 30\n"
+        ),
+        encoding="utf-8",
+    )
+    store = Store.open(tmp_path / "state.db")
+    try:
+        store.add_events([], at(0), [Reject("old:1", "bad", None)])  # December 2025
+        store.add_events([], int(time.time()), [Reject("new:1", "bad", None)])
+    finally:
+        store.close()
+    server = Server(["serve", "--config", str(config)], env, tmp_path)
+    try:
+        with client(server.url) as http:
+            left = wait_for(
+                lambda: [r["origin"] for r in http.get("/rejects").json()["rejects"]] == ["new:1"]
+            )
+            assert left
+    finally:
+        assert server.stop(signal.SIGTERM) == 0
+    pruned = [e for e in server.events() if e.get("event") == "pruned"]
+    assert [(e["rejects"], e["outbox_rows"]) for e in pruned] == [(1, 0)]

@@ -19,6 +19,7 @@ def test_clock_words_are_the_vocabulary():
         clocks.SOLVED,
         clocks.SUPERSEDED,
         StopReason.CANCELLED,  # only metrics defined in YAML have cancel triggers
+        StopReason.DETACHED,  # only agreements' clocks, under on_unmatch: detach
     )
     assert tuple(MetricKind) == model.METRIC_KINDS
     assert model.METRIC_KINDS == (

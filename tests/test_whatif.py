@@ -109,7 +109,8 @@ def test_whatif_command_table_json_and_flips(history, tighter, tmp_path, capsys)
     assert main(args) == 0
     table = capsys.readouterr().out
     assert "Outcomes that flip" in table
-    assert "first_response" in table
+    assert "First response" in table  # people read labels; JSON and CSV keep the names
+    assert "first_response" not in table
     assert main([*args, "--json", "--jobs", "2"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert data["tickets"] == 600
@@ -199,7 +200,7 @@ def test_a_cancelled_clock_is_cancelled_not_open(tmp_path, capsys):
     flips = tmp_path / "flips.csv"
     args = ["whatif", "-p", str(tmp_path / "cur.yaml"), "-a", str(tmp_path / "new.yaml")]
     assert main([*args, "-e", str(events), "--at", NOW, "--flips", str(flips)]) == 0
-    assert "│ S-1    │ first_response #1 │ breached │ cancelled │" in capsys.readouterr().out
+    assert "│ S-1    │ First response #1 │ breached │ cancelled │" in capsys.readouterr().out
     with flips.open(encoding="utf-8") as stream:
         found = [(r["ticket"], r["old"], r["new"]) for r in csv.DictReader(stream)]
     # R-1 is still running within 2h but breached under 30m: it is open.

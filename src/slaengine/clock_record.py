@@ -15,6 +15,8 @@ from enum import StrEnum
 from slaengine.calendar import BusinessCalendar
 from slaengine.clock_triggers import Held
 from slaengine.clock_walk import RawClock, RuleFacts
+from slaengine.policy.definition import Trigger
+from slaengine.record_triggers import PassedMessage, TriggerFacts, trigger_facts
 from slaengine.timeline import PRIORITIES, Event
 from slaengine.vocabulary import SegmentReason
 
@@ -102,6 +104,13 @@ class ClockRecord:
     a periodic_update a customer message superseded; ``ignored_reopen`` the reopen that
     ``on_reopen: stays_met`` did not resume; ``moved_from`` the customer message a
     ``counts_from: latest_customer_message`` instance counted from before a later one.
+
+    ``start_trigger`` is the trigger of the metric's definition that fired at
+    ``start_event`` and ``stop_trigger`` the stop or cancel trigger that fired at
+    ``stop_event`` (``None`` where a rule acted instead: a reopen, a hand-over between
+    groups, a solve under ``when_solved: stop``); ``passed`` are the messages written while
+    the instance ran that did not stop it, each with the message triggers it fires.
+    These three are recorded when the evaluation gives the ticket's events.
     """
 
     segments: tuple[Segment, ...]
@@ -115,6 +124,9 @@ class ClockRecord:
     taken_over_by: int | None = None
     ignored_reopen: Event | None = None
     moved_from: Event | None = None
+    start_trigger: Trigger | None = None
+    stop_trigger: Trigger | None = None
+    passed: tuple[PassedMessage, ...] = ()
 
     @property
     def counted(self) -> int:
@@ -273,6 +285,8 @@ def build_record(
     uncounted: int,
     adjustments: Sequence[Adjustment] = (),
     conditions: Sequence[Held] = (),
+    events: Sequence[Event] = (),
+    bots: bool = False,
 ) -> ClockRecord:
     """The record of ``raw`` measured with ``pauses`` (end -1: still paused) at ``now``.
 
@@ -281,6 +295,8 @@ def build_record(
     ones. ``pausing`` are the statuses that paused the clock; ``uncounted`` are running
     seconds that ``precision: minutes`` dropped (taken from the end of the counted time).
     ``conditions`` are the intervals in which a pause condition held, with its text.
+    ``events`` (the ticket's, none after ``now``) and ``bots`` (bot replies count) give
+    the triggers that started and stopped the instance and the messages it ran through.
     """
     windows = raw.windows
     calendar: BusinessCalendar = raw.metric.calendar
@@ -297,6 +313,7 @@ def build_record(
         facts.ignored_reopen,
         facts.moved_from,
     )
+    triggers = trigger_facts(raw, events, bots, now) if events else _NO_TRIGGER_FACTS
     if end < start:
         segment = Segment(end, start, SegmentReason.NOT_STARTED, None, first, Rule.STARTS)
         return ClockRecord(
@@ -309,6 +326,9 @@ def build_record(
             taken_over_by,
             ignored_reopen,
             moved_from,
+            triggers.start,
+            triggers.stop,
+            triggers.passed,
         )
     builder = _Builder(calendar, statuses, pausing, hide_when, [], conditions)
     previous_end = start
@@ -347,7 +367,13 @@ def build_record(
         taken_over_by,
         ignored_reopen,
         moved_from,
+        triggers.start,
+        triggers.stop,
+        triggers.passed,
     )
+
+
+_NO_TRIGGER_FACTS = TriggerFacts()
 
 
 def _priorities(
@@ -408,6 +434,7 @@ def _drop_tail(segments: list[Segment], seconds: int) -> list[Segment]:
 __all__ = [
     "Adjustment",
     "ClockRecord",
+    "PassedMessage",
     "PriorityChange",
     "Rule",
     "Segment",

@@ -16,7 +16,7 @@ from slaengine.calendar import BusinessCalendar
 from slaengine.clock_record import Adjustment, ClockRecord, Rule, build_record
 from slaengine.clock_triggers import Held, condition_intervals
 from slaengine.clock_walk import RawClock, StatusChange, message_fulfils, walk
-from slaengine.day_targets import KEEP_TIME, day_end, day_target
+from slaengine.day_targets import KEEP_TIME, day_due, day_end, day_target, days_before
 from slaengine.policy.definition import StateCondition
 from slaengine.policy.model import (
     ESCALATION,
@@ -327,7 +327,16 @@ def run_clocks(
             result = _measure(raw, pauses, priorities, now)
             if record:
                 result.record = build_record(
-                    raw, pauses, statuses, priorities, priority_events, now, pause_when, 0
+                    raw,
+                    pauses,
+                    statuses,
+                    priorities,
+                    priority_events,
+                    now,
+                    pause_when,
+                    0,
+                    events=events,
+                    bots=policy.bot_replies_count,
                 )
             results.append(result)
     return results
@@ -408,6 +417,8 @@ def _run_with_rules(
                     uncounted,
                     adjustments,
                     held,
+                    events=events,
+                    bots=policy.bot_replies_count,
                 )
             results.append(result)
     return results
@@ -425,12 +436,22 @@ def _misses(result: ClockResult, raw: RawClock) -> int:
 
 def _day_escalations(result: ClockResult, metric: MetricPolicy, now: int) -> tuple[Alert, ...]:
     """Escalations ``after: N working days``: N working days after the due at its time of
-    day (day_targets keep_time), reached when the clock is still over its target then."""
+    day (day_targets keep_time), reached when the clock is still over its target then;
+    warnings ``before: N working days`` as many working days before it (none while the due
+    is unknown, as GLPI drops its levels while a ticket waits)."""
     out: list[Alert] = []
     for rule, alert in zip(metric.alerts, result.alerts, strict=True):
+        at: int | None = None
+        if rule.before_days:
+            if result.due is not None:
+                before = days_before(metric.calendar, result.due, rule.before_days)
+                at = max(result.start, before)  # a level before the start is at it
+                if result.stop is not None and result.stop < at:
+                    at = None
+            out.append(Alert(alert.kind, alert.level, at, alert.notify))
         # Measured at the breach (after 0); moved from there once the breach is known.
-        if rule.after_days and alert.at is not None and result.due is not None:
-            at: int | None = day_end(metric.calendar, result.due, rule.after_days, KEEP_TIME)
+        elif rule.after_days and alert.at is not None and result.due is not None:
+            at = day_end(metric.calendar, result.due, rule.after_days, KEEP_TIME)
             if result.stop is not None and at is not None and result.stop < at:
                 at = None  # stopped before it
             out.append(Alert(alert.kind, alert.level, at, alert.notify))
@@ -491,15 +512,13 @@ def _apply_rules(
             else Alert(alert.kind, alert.level, None, alert.notify)
             for alert in result.alerts
         )
-    if result.alerts and any(rule.after_days for rule in metric.alerts):
-        result.alerts = _day_escalations(result, metric, now)
     days = metric.targets[result.priority]
     if days < 0 and result.due is not None:
-        # A working-day target ends where day_targets says (an opening or a day's end),
-        # not at the earliest instant with that much open time: the same business time.
-        end = day_end(metric.calendar, result.start, -days, metric.day_targets)
-        if metric.calendar.between(min(end, result.due), max(end, result.due)) == 0:
-            result.due = end
+        # A working-day target ends where day_targets says (an opening or a day's end), not
+        # at the earliest instant with that much open time; time not counted moves that end.
+        next_opening = policy.due_at_closing == NEXT_OPENING
+        mode = metric.day_targets
+        result.due = day_due(metric.calendar, result.start, -days, mode, result.due, next_opening)
     if (
         policy.due_at_closing == NEXT_OPENING
         and days >= 0  # a day target's end stays where it is, at a day's end too
@@ -510,6 +529,9 @@ def _apply_rules(
         if adjustments is not None:
             adjustments.append(Adjustment(Rule.DUE_AT_CLOSING, "due", result.due, due))
         result.due = due
+    if result.alerts and any(rule.after_days or rule.before_days for rule in metric.alerts):
+        # From the due as shown (GLPI counts its levels from the due it stores).
+        result.alerts = _day_escalations(result, metric, now)
 
 
 __all__ = [

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from operator import attrgetter
 
-from slaengine.agreements import agreement_clocks
+from slaengine.agreements import Attachment, agreement_clocks
 from slaengine.calendar import to_epoch
 from slaengine.clocks import ClockResult, run_clocks
 from slaengine.policy.model import Agreement, Policy, PolicySet
@@ -28,6 +28,8 @@ class TicketResult:
     ``policy`` is ``None`` when no policy matches (an unmatched ticket). ``agreements``
     are the internal agreements attached to it; their clocks follow the policy's in
     ``clocks``, each naming its agreement (:attr:`ClockResult.agreement`).
+    ``attachments`` records when each attached (and, with ``on_unmatch: detach``,
+    detached), in agreement order, then time order.
     """
 
     ticket: str
@@ -35,6 +37,7 @@ class TicketResult:
     policy: Policy | None
     clocks: tuple[ClockResult, ...]
     agreements: tuple[Agreement, ...] = ()
+    attachments: tuple[Attachment, ...] = ()
 
     @property
     def matched(self) -> bool:
@@ -79,8 +82,9 @@ def evaluate_timeline(
     clocks = tuple(run_clocks(events, policy, now, segments)) if policy is not None else ()
     if not policies.agreements:
         return TicketResult(timeline.ticket, state, policy, clocks)
-    attached, more = agreement_clocks(policies.agreements, events, now, segments)
-    return TicketResult(timeline.ticket, state, policy, clocks + tuple(more), attached)
+    found, more = agreement_clocks(policies.agreements, events, now, state, segments)
+    attached = tuple(a.agreement for a in found if a.number == 1)
+    return TicketResult(timeline.ticket, state, policy, clocks + tuple(more), attached, found)
 
 
 def iter_evaluate(

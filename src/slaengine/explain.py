@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from slaengine.agreements import attachments
+from slaengine.agreements import Attachment
 from slaengine.clock_walk import opening_event
 from slaengine.clocks import ClockResult
 from slaengine.engine import evaluate_timeline
@@ -56,7 +56,8 @@ class EventUse:
 
 @dataclass(frozen=True, slots=True)
 class AgreementAttachment:
-    """An internal agreement attached to the ticket: when, and at which event's line."""
+    """An internal agreement attached to the ticket: when, and at which event's line; with
+    ``on_unmatch: detach`` also when it detached (``None``: still attached) and why."""
 
     name: str
     kind: str
@@ -64,6 +65,10 @@ class AgreementAttachment:
     at: int
     line: int
     conditions: tuple[str, ...]  # its match's conditions, as they held then
+    number: int = 1  # its attachments counted from 1 (a re-attachment is 2, 3, ...)
+    detached_at: int | None = None
+    detached_line: int | None = None
+    failed: tuple[str, ...] = ()  # its match's conditions that no longer held then
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,16 +170,11 @@ def explain_ticket(policies: PolicySet, timeline: Timeline, now: int) -> Explana
     notes: list[Note] = []
     if result.policy is not None:
         for metric in result.policy.metrics:
-            info = calendar_info(metric.calendar)
-            choice = metric.calendar_choice
-            if choice is not None:
-                value = choice.map.value_of(used, result.state)
-                info = replace(info, chosen_by=choice.describe(value))
-            calendars.append((definition_name(metric), info))
+            calendars.append((definition_name(metric), _calendar(metric, used, result.state)))
     for agreement in result.agreements:
         for metric in agreement.policy.metrics:
             name = f"{agreement.name}: {definition_name(metric)}"
-            calendars.append((name, calendar_info(metric.calendar)))
+            calendars.append((name, _calendar(metric, used, result.state)))
     for clock in result.clocks:
         owner = result.policy_of(clock)
         if owner is not None:
@@ -197,24 +197,42 @@ def explain_ticket(policies: PolicySet, timeline: Timeline, now: int) -> Explana
         clocks=tuple(clocks),
         events=uses,
         notes=tuple(notes),
-        agreements=_attachments(policies, used),
+        agreements=_attachments(result.attachments, used),
     )
 
 
-def _attachments(policies: PolicySet, events: Sequence[Event]) -> tuple[AgreementAttachment, ...]:
-    if not policies.agreements:
-        return ()
-    return tuple(
-        AgreementAttachment(
-            agreement.name,
-            agreement.kind,
-            agreement.starts,
-            events[index].at,
-            events[index].line,
-            tuple(text for met, text in agreement.policy.match.conditions(state) if met),
+def _calendar(metric: MetricPolicy, events: Sequence[Event], state: TicketState) -> CalendarInfo:
+    """A metric's calendar, and the calendar map entry that chose it for the ticket."""
+    info = calendar_info(metric.calendar)
+    choice = metric.calendar_choice
+    if choice is None:
+        return info
+    return replace(info, chosen_by=choice.describe(choice.map.value_of(events, state)))
+
+
+def _attachments(
+    recorded: Sequence[Attachment], events: Sequence[Event]
+) -> tuple[AgreementAttachment, ...]:
+    """The engine's record of each attachment, with the event lines and conditions."""
+    found: list[AgreementAttachment] = []
+    for attachment in recorded:
+        agreement, match = attachment.agreement, attachment.agreement.policy.match
+        detached, left = attachment.detached, attachment.detached_state
+        found.append(
+            AgreementAttachment(
+                agreement.name,
+                agreement.kind,
+                agreement.starts,
+                events[attachment.index].at,
+                events[attachment.index].line,
+                tuple(text for met, text in match.conditions(attachment.state) if met),
+                attachment.number,
+                None if detached is None else events[detached].at,
+                None if detached is None else events[detached].line,
+                () if left is None else tuple(t for met, t in match.conditions(left) if not met),
+            )
         )
-        for agreement, index, state in attachments(policies.agreements, events)
-    )
+    return tuple(found)
 
 
 def _missing_clock_notes(

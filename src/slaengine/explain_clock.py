@@ -15,16 +15,15 @@ from slaengine.clocks import BREACHED, FULFILLED, SOLVED, SUPERSEDED, ClockResul
 from slaengine.explain_calendar import CalendarInfo, calendar_info
 from slaengine.explain_notes import (
     Note,
-    article,
     due_notes,
-    message_notes,
     precision_notes,
     priority_notes,
     rule_notes,
     segment_notes,
 )
-from slaengine.policy.definition import MetricDefinition, On, Trigger
-from slaengine.policy.model import NEXT_RESPONSE, RESPONSE_METRICS, MetricPolicy, Policy
+from slaengine.explain_triggers import event_text, message_notes, pause_notes, start_note, stop_note
+from slaengine.policy.definition import MetricDefinition, Trigger
+from slaengine.policy.model import NEXT_RESPONSE, MetricPolicy, Policy
 from slaengine.timeline import Event
 from slaengine.vocabulary import SegmentReason, StopReason
 
@@ -147,64 +146,10 @@ def segments_of(
     return out
 
 
-# What a non-message event changed, in the order tried when no trigger says which part of
-# it stopped the clock: the assignment (time to own) first.
-_CHANGES: Final = ("assignee", "group", "status", "tag", "field", "priority", "channel")
-
-
-def _attribute_text(event: Event, attribute: str) -> str | None:
-    """What ``event`` did to ``attribute``, or ``None`` when it left it alone."""
-    created = event.type == "created"
-    if attribute == "assignee" and event.assignee is not None:
-        return f"the assignment to {event.assignee}"
-    if attribute == "group" and event.group is not None:
-        return f"group {event.group}" if created else f"the move to group {event.group}"
-    if attribute == "status" and event.status is not None and not created:
-        return f"the status change to {event.status}"
-    if attribute == "tag" and event.tags is not None:
-        return f"the tags {', '.join(event.tags) or '(none)'}"
-    if attribute == "field" and event.fields:
-        return "the change of " + ", ".join(f"field {name}" for name in event.fields)
-    if attribute == "priority" and event.priority is not None and not created:
-        return f"the priority change to {event.priority}"
-    if attribute == "channel" and event.channel is not None and not created:
-        return f"the channel change to {event.channel}"
-    return None
-
-
-def _change_text(event: Event, triggers: Sequence[Trigger] = ()) -> str:
-    """What a non-message event that stopped a clock changed: first what the metric's
-    stopping ``triggers`` look at (a stop on the group names the group even when the same
-    update assigned the ticket), then the assignment, the group, the status, tags, fields."""
-    wanted = [t.condition.attribute for t in triggers if t.condition is not None]
-    if any(t.on == On.ASSIGNED for t in triggers):
-        wanted.append("assignee")
-    for attribute in (*wanted, *_CHANGES):
-        text = _attribute_text(event, attribute)
-        if text is not None:
-            return text
-    return f"the {event.type} event"
-
-
-def _event_text(stop: Event, triggers: Sequence[Trigger] = ()) -> str:
-    """The event that stopped a clock, as in "fulfilled by ...": a message by its author,
-    any other event by what it changed (what ``triggers`` look at first)."""
-    if stop.type != "message":
-        at_creation = " at creation" if stop.type == "created" else ""
-        return f"{_change_text(stop, triggers)}{at_creation}"
-    author = stop.author or "agent"
-    noun = "message" if author in ("system", "customer") else "reply"
-    if not stop.public:
-        noun = "internal note"
-    if stop.agent:
-        return f"{stop.agent}'s {noun}"
-    return f"{article(author)} {author} {noun}"
-
-
 def _fulfilment_text(clock: ClockResult, stop: Event | None, triggers: Sequence[Trigger]) -> str:
     if stop is None:
         return f"fulfilled by {clock.agent}" if clock.agent else "fulfilled"
-    return f"fulfilled by {_event_text(stop, triggers)}"
+    return f"fulfilled by {event_text(stop, triggers)}"
 
 
 def _stop_text(
@@ -213,13 +158,18 @@ def _stop_text(
     paused_now: bool,
     takeover: str | None,
     definition: MetricDefinition | None = None,
+    trigger: Trigger | None = None,
 ) -> str:
+    """How the clock stopped; ``trigger`` is the stop or cancel trigger the engine
+    recorded (what it looks at names the stopping event), else the definition's list."""
+    recorded = (trigger,) if trigger is not None else None
     if clock.stop is None:
         if paused_now:
             return "still paused"
         return "still running"
     if clock.stop_reason == FULFILLED:
-        return _fulfilment_text(clock, stop, definition.fulfil if definition else ())
+        fulfil = definition.fulfil if definition else ()
+        return _fulfilment_text(clock, stop, recorded or fulfil)
     if clock.stop_reason == SOLVED:
         status = stop.status if stop is not None and stop.status else "solved"
         return f"ticket {status}"
@@ -228,8 +178,10 @@ def _stop_text(
             return f"the customer wrote; {takeover} took over"
         return "the customer wrote (customer_message_stops: true)"
     if clock.stop_reason == CANCELLED:
-        cancels = definition.cancel if definition else ()
-        return f"cancelled by {_event_text(stop, cancels)}" if stop is not None else "cancelled"
+        cancels = recorded or (definition.cancel if definition else ())
+        return f"cancelled by {event_text(stop, cancels)}" if stop is not None else "cancelled"
+    if clock.stop_reason == StopReason.DETACHED:
+        return f"{clock.agreement} detached: its match stopped holding (on_unmatch: detach)"
     return clock.stop_reason or "stopped"
 
 
@@ -241,16 +193,16 @@ def explain_clock(
     policy: Policy | None = None,
 ) -> ClockExplanation:
     """Explain one clock instance evaluated with ``segments=True`` (it carries its record);
-    ``events`` are the ticket's events at or before ``now``.
+    ``events`` are the ticket's events at or before ``now`` (the notes read the messages
+    the record lists; the argument stays for callers written before it did).
 
     ``policy`` (the policy that applies) names the calendar a deferred start waited for and
-    says whether bot replies count and times are whole minutes.
+    says whether times are whole minutes.
     Raises ``ValueError`` for a clock without its record.
     """
     record = clock.record
     if record is None:
         raise ValueError("explain_clock needs a clock evaluated with segments=True")
-    bots = policy.bot_replies_count if policy is not None else False
     running = clock.stop is None
     end = record.end
     segments = segments_of(record, metric, clock.target, clock.state == BREACHED)
@@ -258,10 +210,10 @@ def explain_clock(
     notes = priority_notes(clock, record, breach)
     calendar = policy.calendar.name if policy is not None else metric.calendar.name
     notes += rule_notes(clock, record, calendar, metric.definition.start_delay)
-    if metric.kind in RESPONSE_METRICS:
-        # Replies that did not count, and why: only the built-in response metrics stop on
-        # a reply by the rule message_notes knows (fulfilled_by).
-        notes += message_notes(metric, events, clock.start, end, bots)
+    definition = metric.definition
+    notes += start_note(definition, record, clock.instance, clock.group)
+    # Messages that did not stop it, and why, as the engine recorded them.
+    notes += message_notes(definition, record)
     paused_now = running and bool(segments) and segments[-1].kind == PAUSED
     more, hidden_by = due_notes(clock, record, running, paused_now)
     notes += more
@@ -270,11 +222,15 @@ def explain_clock(
     notes += segment_notes(
         [(s.kind, s.start, s.end, s.status) for s in segments], running, clock.metric
     )
+    notes += pause_notes(definition, record, running)
+    notes += stop_note(definition, record, clock.stop_reason == CANCELLED)
     takeover = None
     if clock.stop_reason == SUPERSEDED and record.taken_over_by is not None:
         takeover = f"{NEXT_RESPONSE} #{record.taken_over_by}"
     start, stop = record.start_event, record.stop_event
-    stop_text = _stop_text(clock, stop, paused_now, takeover, metric.definition)
+    stop_text = _stop_text(
+        clock, stop, paused_now, takeover, definition, record.stop_trigger if stop else None
+    )
     if running and clock.start > now:
         stop_text = "not started yet"
     return ClockExplanation(

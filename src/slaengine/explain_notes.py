@@ -10,18 +10,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from slaengine.clock_record import ClockRecord, PriorityChange, Rule
-from slaengine.clock_walk import fulfils
 from slaengine.clocks import BREACHED, ClockResult
 from slaengine.durations import format_duration
-from slaengine.policy.model import (
-    AGENT,
-    ASSIGNMENT,
-    MINUTES,
-    PUBLIC_AGENT,
-    MetricPolicy,
-    Policy,
-)
-from slaengine.timeline import STOPPED_STATUSES, Event
+from slaengine.policy.model import MINUTES, Policy
+from slaengine.timeline import STOPPED_STATUSES
 from slaengine.vocabulary import SegmentReason
 
 
@@ -276,57 +268,6 @@ def segment_notes(
     return notes
 
 
-def message_notes(
-    metric: MetricPolicy, events: Sequence[Event], start: int, end: int, bots_count: bool
-) -> list[Note]:
-    """Messages during the clock that did not stop it, and why."""
-    rule = metric.fulfilled_by
-    notes: list[Note] = []
-    for event in events:
-        if event.type != "message" or event.author == "customer":
-            continue
-        if not start <= event.at < end or fulfils(metric, event, bots_count):
-            continue
-        if rule == ASSIGNMENT:
-            kind = "internal note" if not event.public else "message"
-            notes.append(
-                Note(
-                    "message_ignored",
-                    f"{event.author} {kind} at {{0}} (line {event.line}) does not count: the "
-                    "metric has fulfilled_by: assignment",
-                    (event.at,),
-                )
-            )
-        elif event.author == "bot" and (event.public or rule == AGENT):
-            notes.append(
-                Note(
-                    "bot_ignored",
-                    f"bot message at {{0}} (line {event.line}) does not count: the policy "
-                    "has bot_replies_count: false",
-                    (event.at,),
-                )
-            )
-        elif not event.public:
-            why = "" if rule == PUBLIC_AGENT else f" (fulfilled_by: {rule})"
-            notes.append(
-                Note(
-                    "internal_note_ignored",
-                    f"internal note at {{0}} (line {event.line}) does not count as a reply{why}",
-                    (event.at,),
-                )
-            )
-        else:  # a public system message
-            notes.append(
-                Note(
-                    "system_ignored",
-                    f"system message at {{0}} (line {event.line}) does not count: the metric "
-                    f"has fulfilled_by: {rule}",
-                    (event.at,),
-                )
-            )
-    return notes
-
-
 def article(word: str) -> str:
     """``a`` or ``an`` before ``word``."""
     return "an" if word[:1] in "aeiou" else "a"
@@ -336,7 +277,6 @@ __all__ = [
     "Note",
     "article",
     "due_notes",
-    "message_notes",
     "precision_notes",
     "priority_notes",
     "rule_notes",

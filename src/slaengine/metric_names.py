@@ -58,7 +58,10 @@ def labels_of(policies: PolicySet | Iterable[Policy] | None) -> dict[str, str]:
     """Every metric label given by ``policies``' definitions, by metric name.
 
     When two policies label the same metric differently the first policy's wins
-    (policies are tried in order, so it is the one most tickets meet first).
+    (policies are tried in order, so it is the one most tickets meet first). A
+    :class:`PolicySet`'s agreements' metrics count too, after its policies; each is also
+    keyed as the reports key an agreement's clocks (``tier2-ola/time_to_own``), with the
+    whole name they show (``tier2-ola: Ownership``), so an agreement's own label wins there.
     """
     if policies is None:
         return {}
@@ -69,6 +72,14 @@ def labels_of(policies: PolicySet | Iterable[Policy] | None) -> dict[str, str]:
             label = definition_label(metric)
             if label is not None:
                 found.setdefault(definition_name(metric), label)
+    if isinstance(policies, PolicySet):
+        for agreement in policies.agreements:
+            for metric in agreement.policy.metrics:
+                label = definition_label(metric)
+                if label is not None:
+                    name = definition_name(metric)
+                    found.setdefault(f"{agreement.name}/{name}", f"{agreement.name}: {label}")
+                    found.setdefault(name, label)
     return found
 
 

@@ -29,6 +29,8 @@ class StopReason(StrEnum):
     # (``customer_message_stops``): the customer now waits for an answer instead.
     SUPERSEDED = "superseded"
     CANCELLED = "cancelled"  # a cancel trigger of a metric defined in YAML stopped it
+    # The clock's agreement stopped matching the ticket (``on_unmatch: detach``).
+    DETACHED = "detached"
 
 
 class MetricKind(StrEnum):

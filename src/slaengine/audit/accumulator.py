@@ -35,6 +35,7 @@ from slaengine.engine import TicketResult
 from slaengine.metric_names import BUILTIN_LABELS, solve_fulfilling
 from slaengine.policy.model import RESOLUTION, Policy
 from slaengine.timeline import STOPPED_STATUSES, Timeline
+from slaengine.vocabulary import StopReason
 
 #: The dimensions a view can group by.
 DIMENSIONS: Final = ("channel", "priority", "policy", "group", "agent", "period", "agreement")
@@ -81,6 +82,8 @@ class MetricStats:
     active: int = 0
     paused: int = 0
     breached_open: int = 0  # breached and still running
+    # Misses: one per breached clock, more under misses: per_customer_message.
+    misses: int = 0
     business: array[int] = field(default_factory=new_values)  # elapsed of completed clocks
     calendar: array[int] = field(default_factory=new_values)  # stop - start of the same
     margins: array[int] = field(default_factory=new_values)  # target - elapsed, breached
@@ -94,6 +97,7 @@ class MetricStats:
         self.active += other.active
         self.paused += other.paused
         self.breached_open += other.breached_open
+        self.misses += other.misses
         self.business.extend(other.business)
         self.calendar.extend(other.calendar)
         self.margins.extend(other.margins)
@@ -154,11 +158,12 @@ class GroupStats:
         """Count clock instances prepared by :func:`prepare` (one call for all of a ticket's)."""
         self.kpis = None
         metrics = self.metrics
-        for metric, state, margin, running, business, calendar, target in clocks:
+        for metric, state, margin, running, business, calendar, target, misses in clocks:
             self.clocks += 1
             stats = metrics.get(metric)
             if stats is None:
                 stats = metrics[metric] = MetricStats()
+            stats.misses += misses
             targets = stats.targets
             targets[target] = targets.get(target, 0) + 1
             if state == ACHIEVED:
@@ -217,8 +222,9 @@ class GroupStats:
 
 
 #: What the accumulator keeps of a clock: metric, state, margin (target - elapsed), still
-#: running, business seconds, calendar seconds (-1 unless :func:`completed`), target.
-PreparedClock = tuple[str, str, int, bool, int, int, int]
+#: running, business seconds, calendar seconds (-1 unless :func:`completed`), target,
+#: misses (its ``misses``, else 1 when breached).
+PreparedClock = tuple[str, str, int, bool, int, int, int, int]
 
 
 def prepare(clock: ClockResult, policy: Policy | None = None) -> PreparedClock:
@@ -233,6 +239,7 @@ def prepare(clock: ClockResult, policy: Policy | None = None) -> PreparedClock:
         clock.elapsed,
         calendar,
         clock.target,
+        (clock.state == BREACHED) if clock.misses is None else clock.misses,
     )
 
 
@@ -240,10 +247,13 @@ def completed(clock: ClockResult, policy: Policy | None = None) -> bool:
     """True when the clock measured a full duration: a response metric fulfilled by a
     reply, a resolution clock stopped by the solve, any other metric stopped by its
     fulfilment, which is the solve for a user-defined metric of ``policy`` that a solve
-    fulfils (:func:`slaengine.metric_names.solve_fulfilling`)."""
+    fulfils (:func:`slaengine.metric_names.solve_fulfilling`); not one whose agreement
+    detached."""
     if clock.stop is None:
         return False
     reason = clock.stop_reason
+    if reason == StopReason.DETACHED:
+        return False  # its agreement detached: the clock stopped before its end
     if reason == FULFILLED or clock.metric == RESOLUTION:
         return True
     # The definitions are read only for a user-defined metric's solve.

@@ -39,6 +39,7 @@ def _counts(stats: MetricStats) -> dict[str, int]:
         "paused": stats.paused,
         "open": stats.active + stats.paused,
         "breached_open": stats.breached_open,
+        "misses": stats.misses,
     }
 
 
@@ -52,6 +53,7 @@ def compliance_counts(group: GroupStats) -> dict[str, Any]:
         total.active += stats.active
         total.paused += stats.paused
         total.breached_open += stats.breached_open
+        total.misses += stats.misses
     counts: dict[str, Any] = _counts(total)
     counts["compliance"] = rate(total.achieved, total.achieved + total.breached)
     return counts
@@ -207,6 +209,7 @@ _COUNT_KEYS: Final = (
     "paused",
     "open",
     "breached_open",
+    "misses",
 )
 
 

@@ -46,6 +46,7 @@ BREACH_COLUMNS: Final = (
     "target",
     "margin",
     "agreement",
+    "misses",
 )
 
 
@@ -71,7 +72,8 @@ class AuditPart:
 def breach_rows(result: TicketResult, last_agent: str | None = None) -> list[list[object]]:
     """CSV rows of a ticket's breached clocks (instants in UTC, durations in seconds);
     ``agreement`` is empty for the customer SLA's clocks, ``group`` is the group that held
-    the ticket for a clock counted per group.
+    the ticket for a clock counted per group; ``misses`` is 1, or more under ``misses:
+    per_customer_message``.
 
     ``last_agent`` wrote the ticket's last public reply: a clock's agent when
     neither a reply nor an assignee names one (as the audit counts it).
@@ -97,6 +99,7 @@ def breach_rows(result: TicketResult, last_agent: str | None = None) -> list[lis
             clock.target,
             clock.target - clock.elapsed,
             clock.agreement or "",
+            1 if clock.misses is None else clock.misses,
         ])  # fmt: skip
     return rows
 

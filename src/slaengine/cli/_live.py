@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from slaengine.cli._options import command_plugins, load_command_policies, use_config
@@ -21,6 +21,7 @@ from slaengine.errors import EventError, UserError
 from slaengine.event_parsing import parse_instant
 from slaengine.live import Backoff, LiveEngine, Store
 from slaengine.live.recipients import Routing, plugin_routing
+from slaengine.live.retention import Retention
 from slaengine.problems import did_you_mean
 
 DEFAULT_STATE = "slaengine-state.db"
@@ -38,6 +39,9 @@ class LiveSettings:
     backoff: Backoff
     config: Mapping[str, Any]
     quiet_before: int | None = None  # notifications before it are skipped (history)
+    retention: Retention = field(
+        default_factory=Retention
+    )  # days rejects and settled outbox rows are kept
 
 
 def add_live_options(parser: argparse.ArgumentParser, policies: bool = True) -> None:
@@ -63,7 +67,17 @@ def add_live_options(parser: argparse.ArgumentParser, policies: bool = True) -> 
         )
 
 
-_LIVE_KEYS = ("state", "policies", "tick", "read_limit", "lease", "quiet_before", "retry")
+_LIVE_KEYS = (
+    "state",
+    "policies",
+    "tick",
+    "read_limit",
+    "lease",
+    "quiet_before",
+    "rejects_keep_days",
+    "delivered_keep_days",
+    "retry",
+)
 _RETRY_KEYS = ("first", "cap", "attempts")
 
 
@@ -100,7 +114,18 @@ def live_settings(args: argparse.Namespace) -> LiveSettings:
         ),
         config=config,
         quiet_before=_instant_setting(config, ("live", "quiet_before")),
+        retention=Retention(
+            rejects_days=_days_setting(config, ("live", "rejects_keep_days")),
+            delivered_days=_days_setting(config, ("live", "delivered_keep_days")),
+        ),
     )
+
+
+def _days_setting(config: Mapping[str, Any], keys: tuple[str, ...]) -> int | None:
+    """A retention period in whole days (1 to 36,500), or ``None`` (keep for ever)."""
+    if setting_value(config, keys, None) is None:
+        return None
+    return count_setting(config, keys, 0, high=36_500)
 
 
 def _instant_setting(config: Mapping[str, Any], keys: tuple[str, ...]) -> int | None:

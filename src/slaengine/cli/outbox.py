@@ -1,6 +1,8 @@
 """``slaengine outbox``: the live engine's notifications, their deliveries and failures.
 
-With ``--rejects`` it lists the events the state refused instead (:mod:`._rejects`).
+With ``--rejects`` it lists the events the state refused instead; ``--replay-reject``
+stores a corrected event in a reject's place, ``--prune-rejects`` and
+``--prune-delivered`` delete old rows (:mod:`._rejects`).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from rich.table import Table
 
 from slaengine.cli._live import add_live_options, live_settings, open_store
 from slaengine.cli._options import add_tz, checked_zone, evaluation_instant
-from slaengine.cli._rejects import list_rejects
+from slaengine.cli._rejects import list_rejects, prune_rows, redrive_rejects, replay_reject
 from slaengine.errors import UserError
 from slaengine.live.store import DEAD, FAILED, OUTBOX_STATES, OutboxRow
 from slaengine.notifications import iso
@@ -33,9 +35,20 @@ def register(commands: Any) -> None:
         "recipient, with its state (pending, failed, delivered, dead, cancelled), attempts and "
         "last error. By default failed and dead rows are shown; --all shows every row. "
         "--rejects lists the events the state refused instead: origin, reason and what was "
-        "sent (--json in full), newest first, or from --after ID on in order.",
+        "sent (--json in full), newest first, or from --after ID on in order. "
+        "--replay-reject ID stores the corrected event of --file in a reject's place (all or "
+        "nothing; the reject is marked replayed). --prune-rejects and --prune-delivered delete "
+        "rejects and delivered or skipped rows older than --older-than (e.g. 30d). --redrive "
+        "sends the stored event of every reject not yet replayed again, each on its own.",
     )
     add_live_options(parser, policies=False)
+    parser.add_argument(
+        "--policies",
+        "-p",
+        action="append",
+        metavar="PATH",
+        help="with --replay-reject: policy file or directory (default: [live] policies)",
+    )
     parser.add_argument(
         "--status",
         action="append",
@@ -64,6 +77,41 @@ def register(commands: Any) -> None:
         type=int,
         metavar="ID",
         help="with --rejects: only rejects after this id, oldest first (an export going on)",
+    )
+    parser.add_argument(
+        "--source",
+        metavar="PREFIX",
+        help="with --rejects: only rejects whose origin starts with PREFIX",
+    )
+    parser.add_argument(
+        "--replay-reject",
+        type=int,
+        metavar="ID",
+        help="store the corrected event of --file (else the stored one) in place of reject ID",
+    )
+    parser.add_argument(
+        "--redrive",
+        action="store_true",
+        help="send the stored event of every reject not yet replayed again (after a policy "
+        "fix); --source narrows it, --limit caps it",
+    )
+    parser.add_argument(
+        "--file",
+        metavar="FILE",
+        help="with --replay-reject: the corrected event(s), JSON or JSON Lines ('-': stdin)",
+    )
+    parser.add_argument(
+        "--prune-rejects",
+        action="store_true",
+        help="delete rejects received more than --older-than ago",
+    )
+    parser.add_argument(
+        "--prune-delivered",
+        action="store_true",
+        help="delete delivered and skipped outbox rows settled more than --older-than ago",
+    )
+    parser.add_argument(
+        "--older-than", metavar="AGE", help="with --prune-*: an age such as 30d, 12h or 1d12h"
     )
     parser.add_argument("--json", action="store_true", help="print JSON Lines, one row per line")
     add_tz(parser)
@@ -100,12 +148,28 @@ def run(args: argparse.Namespace) -> int:
         raise UserError("--limit must be at least 1")
     if args.after is not None and not args.rejects:
         raise UserError("--after goes with --rejects")
-    store = open_store(live_settings(args))
+    if args.source is not None and not (args.rejects or args.redrive):
+        raise UserError("--source goes with --rejects or --redrive")
+    if args.after is not None and args.source is not None:
+        raise UserError("--after exports every reject in order; it takes no --source")
+    if args.file is not None and args.replay_reject is None:
+        raise UserError("--file goes with --replay-reject")
+    if args.older_than is not None and not (args.prune_rejects or args.prune_delivered):
+        raise UserError("--older-than goes with --prune-rejects or --prune-delivered")
+    settings = live_settings(args)
+    now = evaluation_instant(None)
+    if args.replay_reject is not None:
+        return replay_reject(settings, args, now)
+    if args.redrive:
+        return redrive_rejects(settings, args, now)
+    store = open_store(settings)
     try:
+        if args.prune_rejects or args.prune_delivered:
+            return prune_rows(store, args, now)
         if args.rejects:
             return list_rejects(store, args, zone)
         if args.retry is not None:
-            count = store.retry(evaluation_instant(None), args.retry)
+            count = store.retry(now, args.retry)
             print(f"{plural(count, 'notification')} queued again")
             return 0
         statuses = () if args.all else tuple(args.status or (FAILED, DEAD))

@@ -71,6 +71,7 @@ def _run_worker(
         sources,
         tick=args.tick or settings.tick,
         read_limit=settings.read_limit,
+        retention=settings.retention,
     )
 
     def stop(signum: int, _frame: FrameType | None) -> None:

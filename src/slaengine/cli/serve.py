@@ -137,6 +137,7 @@ def _serve(
                 sources,
                 tick=args.tick or settings.tick,
                 read_limit=settings.read_limit,
+                retention=settings.retention,
             )
 
         worker = WorkerThread(

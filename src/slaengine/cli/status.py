@@ -158,7 +158,9 @@ def _tickets(
             table.add_column(column)
         for metric in status.metrics:
             alert = metric.next_alert
-            name = metric.metric if metric.group is None else f"{metric.metric} ({metric.group})"
+            # By the label the metric's definition gives, as reports name it (JSON: the name).
+            name = metric.label or metric.metric
+            name = name if metric.group is None else f"{name} ({metric.group})"
             table.add_row(
                 cell(name if metric.agreement is None else f"{metric.agreement}: {name}"),
                 str(metric.instance),

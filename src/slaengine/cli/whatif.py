@@ -25,6 +25,7 @@ from slaengine.cli._options import (
     worker_count,
 )
 from slaengine.errors import UserError
+from slaengine.metric_names import labels_of
 from slaengine.report.whatif import backtest_renderable, backtest_to_dict, flips_csv
 from slaengine.whatif import backtest_file
 
@@ -92,6 +93,8 @@ def run(args: argparse.Namespace) -> int:
     else:
         console = Console(soft_wrap=False, width=None if sys.stdout.isatty() else 120)
         names = (", ".join(args.policies), ", ".join(args.against))
-        console.print(backtest_renderable(result, *names))
+        # Metrics by their labels: the changed policies' first, then those in force.
+        labels = {**labels_of(old), **labels_of(new)}
+        console.print(backtest_renderable(result, *names, labels))
     report_problems(batch.problems, args.rejects, batch.duplicates)
     return 1 if batch.problems else 0

@@ -20,7 +20,7 @@ from slaengine.errors import EventError
 from slaengine.event_parsing import parse_event
 from slaengine.live.atrisk import OpenClock
 from slaengine.live.spikes import SpikeWatch
-from slaengine.live.store import Decision, NewEvent, Reject, Store, event_problem
+from slaengine.live.store import Decision, Duplicate, NewEvent, Reject, Store, event_problem
 from slaengine.live.text import raw_text, storable
 from slaengine.notifications import (
     Notification,
@@ -48,6 +48,8 @@ def _only_targets(notification: Notification) -> Sequence[str]:
 ACCEPTED: Final = "accepted"
 DUPLICATE: Final = "duplicate"
 REJECTED: Final = "rejected"
+NOT_STORED: Final = "not_stored"  # valid, but its replay was refused as a whole
+_HELD: Final = "valid, but another event of the replay was refused; nothing was stored"
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +147,45 @@ class LiveEngine:
         on are sent as usual.
         """
         instant = as_epoch(now)
+        accepted, positions, rejected, outcomes = self._sort(events)
+        quiet = self.quiet_before if quiet_before is None else as_epoch(quiet_before)
+        duplicates = self.store.add_events(accepted, instant, rejected, cursor, quiet)
+        return _report(accepted, rejected, outcomes, positions, duplicates)
+
+    def replay(
+        self,
+        reject_id: int,
+        events: Iterable[Mapping[str, Any] | Record],
+        now: int | Any,
+        quiet_before: int | Any | None = None,
+    ) -> IngestReport:
+        """Store corrected events in place of reject ``reject_id`` (a dead letter redriven).
+
+        All or nothing: when every event is valid they are stored as by
+        :meth:`ingest` and the reject is marked replayed, in one transaction;
+        otherwise nothing is stored (no new rejects either) and the report's
+        outcomes say why (a valid event's is ``not_stored``). Raises
+        :class:`~slaengine.live.eventstore.UnknownReject` or
+        :class:`~slaengine.live.eventstore.AlreadyReplayed`.
+        """
+        instant = as_epoch(now)
+        accepted, positions, rejected, outcomes = self._sort(events)
+        if not outcomes:
+            raise ValueError("no events to replay")
+        if rejected:
+            held = [
+                replace(o, status=NOT_STORED, reason=_HELD) if o.status == ACCEPTED else o
+                for o in outcomes
+            ]
+            return IngestReport(0, tuple(rejected), 0, tuple(held))
+        quiet = self.quiet_before if quiet_before is None else as_epoch(quiet_before)
+        duplicates = self.store.add_events(accepted, instant, (), None, quiet, replay_of=reject_id)
+        return _report(accepted, rejected, outcomes, positions, duplicates)
+
+    def _sort(
+        self, events: Iterable[Mapping[str, Any] | Record]
+    ) -> tuple[list[NewEvent], list[int], list[Reject], list[Outcome]]:
+        """Validate items: the events to store, their places, the rejects, every outcome."""
         accepted: list[NewEvent] = []
         positions: list[int] = []  # each accepted event's place in ``outcomes``
         rejected: list[Reject] = []
@@ -181,20 +222,7 @@ class LiveEngine:
             positions.append(len(outcomes))
             accepted.append(NewEvent(event.ticket, event.at, text or "{}", origin, event.id))
             outcomes.append(Outcome(origin, ACCEPTED, event.ticket, event.id))
-        quiet = self.quiet_before if quiet_before is None else as_epoch(quiet_before)
-        duplicates = self.store.add_events(accepted, instant, rejected, cursor, quiet)
-        for duplicate in duplicates:
-            place = positions[duplicate.index]
-            reason = (
-                "already stored"
-                if duplicate.same
-                else "an event with this id is already stored with other content; "
-                "the stored one stands"
-            )
-            outcomes[place] = replace(outcomes[place], status=DUPLICATE, reason=reason)
-        return IngestReport(
-            len(accepted) - len(duplicates), tuple(rejected), len(duplicates), tuple(outcomes)
-        )
+        return accepted, positions, rejected, outcomes
 
     # -- status out -------------------------------------------------------------
 
@@ -308,6 +336,28 @@ class LiveEngine:
                 )
         policy = result.policy.name if result.policy is not None else None
         return wake, policy, decisions, problems, _open_clocks(result, policy)
+
+
+_OTHER_CONTENT: Final = (
+    "an event with this id is already stored with other content; the stored one stands"
+)
+
+
+def _report(
+    accepted: Sequence[NewEvent],
+    rejected: Sequence[Reject],
+    outcomes: list[Outcome],
+    positions: Sequence[int],
+    duplicates: Sequence[Duplicate],
+) -> IngestReport:
+    """The report of a store: each duplicate's outcome says so, with why."""
+    for duplicate in duplicates:
+        place = positions[duplicate.index]
+        reason = "already stored" if duplicate.same else _OTHER_CONTENT
+        outcomes[place] = replace(outcomes[place], status=DUPLICATE, reason=reason)
+    return IngestReport(
+        len(accepted) - len(duplicates), tuple(rejected), len(duplicates), tuple(outcomes)
+    )
 
 
 def _open_clocks(result: TicketResult, policy: str | None) -> list[OpenClock]:

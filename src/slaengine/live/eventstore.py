@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from slaengine.live.sql import StoreSql
 from slaengine.live.text import storable
@@ -52,11 +53,29 @@ class Reject:
 
 @dataclass(frozen=True, slots=True)
 class RejectRow:
-    """A stored reject with its row id and when it was received (epoch seconds)."""
+    """A stored reject with its row id, when it was received and when it was replayed.
+
+    Instants are epoch seconds; ``replayed`` is ``None`` until a corrected
+    event was stored in its place (:meth:`~slaengine.live.LiveEngine.replay`).
+    """
 
     id: int
     received: int
     reject: Reject
+    replayed: int | None = None
+
+
+class UnknownReject(LookupError):
+    """No stored reject has this id (never had, or it was pruned)."""
+
+
+class AlreadyReplayed(ValueError):
+    """The reject was replayed before; ``replayed`` is when."""
+
+    def __init__(self, reject_id: int, replayed: int) -> None:
+        super().__init__(f"reject {reject_id} was already replayed")
+        self.reject_id = reject_id
+        self.replayed = replayed
 
 
 class EventQueries(StoreSql):
@@ -69,6 +88,7 @@ class EventQueries(StoreSql):
         rejects: Sequence[Reject] = (),
         cursor: tuple[str, str | None] | None = None,
         quiet_until: int | None = None,
+        replay_of: int | None = None,
     ) -> list[Duplicate]:
         """Store events and rejects, mark their tickets for re-evaluation, save ``cursor``.
 
@@ -78,8 +98,13 @@ class EventQueries(StoreSql):
         ``quiet_until`` (history): the tickets of the events stored get that
         quiet cut-off, or keep a later one they have; their notifications
         before it are recorded as skipped, never sent.
+        ``replay_of`` (a reject's id): the events replace that reject, which is
+        marked replayed in the same transaction; raises :class:`UnknownReject`
+        or :class:`AlreadyReplayed` (storing nothing) when it cannot be.
         """
         with self.transaction():
+            if replay_of is not None:
+                self._mark_replayed(replay_of, now)
             stored = self._insert_events(events, now)
             duplicates = [
                 Duplicate(index, self._same_event(event))
@@ -118,6 +143,20 @@ class EventQueries(StoreSql):
                     cursor,
                 )
         return duplicates
+
+    def _mark_replayed(self, reject_id: int, now: int) -> None:
+        if not is_row_id(reject_id):
+            raise UnknownReject(reject_id)
+        # The conditional update decides, so two replays of one reject store it once.
+        marked = self._execute(
+            "UPDATE rejects SET replayed = ? WHERE id = ? AND replayed IS NULL", (now, reject_id)
+        )
+        if marked.rowcount == 1:
+            return
+        rows = self._all("SELECT replayed FROM rejects WHERE id = ?", (reject_id,))
+        if not rows:
+            raise UnknownReject(reject_id)
+        raise AlreadyReplayed(reject_id, int(rows[0][0]))
 
     def _insert_events(self, events: Sequence[NewEvent], now: int) -> list[bool]:
         # Whether each event was stored. The unique (ticket, event_id) index
@@ -173,13 +212,42 @@ class EventQueries(StoreSql):
         order = "DESC" if after is None else "ASC"
         params = ([] if after is None else [after]) + [limit]
         return [
-            RejectRow(int(row_id), int(received), Reject(origin, problem, payload, raw, size))
-            for row_id, received, origin, problem, payload, raw, size in self._all(
-                "SELECT id, received, origin, problem, payload, raw, raw_size FROM rejects"
-                f"{where} ORDER BY id {order} LIMIT ?",
+            reject_row(row)
+            for row in self._all(
+                f"SELECT {REJECT_COLUMNS} FROM rejects{where} ORDER BY id {order} LIMIT ?",
                 params,
             )
         ]
 
 
-__all__ = ["Duplicate", "EventQueries", "NewEvent", "Reject", "RejectRow"]
+def is_row_id(value: int) -> bool:
+    """Whether ``value`` can be a row id in both databases (a positive 64-bit integer)."""
+    return 0 < value < 2**63
+
+
+REJECT_COLUMNS = "id, received, origin, problem, payload, raw, raw_size, replayed"
+
+
+def reject_row(row: tuple[Any, ...]) -> RejectRow:
+    """A :class:`RejectRow` from the :data:`REJECT_COLUMNS` of a rejects row."""
+    row_id, received, origin, problem, payload, raw, size, replayed = row
+    return RejectRow(
+        int(row_id),
+        int(received),
+        Reject(origin, problem, payload, raw, size),
+        None if replayed is None else int(replayed),
+    )
+
+
+__all__ = [
+    "REJECT_COLUMNS",
+    "AlreadyReplayed",
+    "Duplicate",
+    "EventQueries",
+    "NewEvent",
+    "Reject",
+    "RejectRow",
+    "UnknownReject",
+    "is_row_id",
+    "reject_row",
+]

@@ -151,6 +151,17 @@ MIGRATIONS: Final[tuple[tuple[int, str, tuple[Step, ...]], ...]] = (
         "tickets loaded quietly: notifications before their cut-off are skipped",
         ("ALTER TABLE tickets ADD COLUMN quiet_until BIGINT",),
     ),
+    (
+        6,
+        "rejects record their replay; retention prunes rejects and delivered rows by age",
+        (
+            "ALTER TABLE rejects ADD COLUMN replayed BIGINT",
+            "CREATE INDEX rejects_by_received ON rejects (received)",
+            "CREATE INDEX outbox_by_delivered ON outbox (delivered)",
+            # Rows pruned so far, by kind: the metrics' totals stay monotonic.
+            "CREATE TABLE pruned (kind TEXT PRIMARY KEY, total BIGINT NOT NULL)",
+        ),
+    ),
 )
 LATEST: Final = MIGRATIONS[-1][0]
 

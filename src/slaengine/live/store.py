@@ -5,8 +5,9 @@ One class serves SQLite (the default: a file path) and PostgreSQL (a
 differences are in :class:`Dialect`. The schema is created and upgraded by
 numbered migrations recorded in ``schema_version``. The statements on each
 part of the state live beside it, mixed into :class:`Store`: events, rejects
-and cursors (:mod:`.eventstore`), the outbox (:mod:`.outbox`), open clocks
-(:mod:`.atrisk`), spikes (:mod:`.spikes`).
+and cursors (:mod:`.eventstore`), inspecting rejects (:mod:`.rejects`), pruning
+(:mod:`.retention`), the outbox (:mod:`.outbox`), open clocks (:mod:`.atrisk`),
+spikes (:mod:`.spikes`).
 
 Durability: every method that writes does so in one transaction. SQLite runs in
 WAL mode with ``synchronous=NORMAL``: a killed process loses nothing committed
@@ -27,7 +28,15 @@ from typing import Any
 from slaengine.errors import UserError
 from slaengine.live import pglocks
 from slaengine.live.atrisk import ClockQueries
-from slaengine.live.eventstore import Duplicate, EventQueries, NewEvent, Reject, RejectRow
+from slaengine.live.eventstore import (
+    AlreadyReplayed,
+    Duplicate,
+    EventQueries,
+    NewEvent,
+    Reject,
+    RejectRow,
+    UnknownReject,
+)
 from slaengine.live.outbox import (
     CANCELLED,
     DEAD,
@@ -40,6 +49,8 @@ from slaengine.live.outbox import (
     OutboxQueries,
     OutboxRow,
 )
+from slaengine.live.rejects import RejectQueries
+from slaengine.live.retention import RetentionQueries
 from slaengine.live.schema import LATEST, MIGRATIONS
 from slaengine.live.spikes import SpikeQueries
 from slaengine.live.sql import POSTGRES, SQLITE, Dialect
@@ -88,7 +99,9 @@ def event_problem(ticket: str, payload: str) -> str | None:
     return None
 
 
-class Store(EventQueries, ClockQueries, SpikeQueries, OutboxQueries):
+class Store(
+    EventQueries, RejectQueries, RetentionQueries, ClockQueries, SpikeQueries, OutboxQueries
+):
     """The live engine's state in one SQL database. Use it from one thread at a time."""
 
     def __init__(self, connection: Any, dialect: Dialect, location: str) -> None:
@@ -286,6 +299,7 @@ __all__ = [
     "POSTGRES",
     "SKIPPED",
     "SQLITE",
+    "AlreadyReplayed",
     "Decision",
     "Dialect",
     "Duplicate",
@@ -294,4 +308,5 @@ __all__ = [
     "Reject",
     "RejectRow",
     "Store",
+    "UnknownReject",
 ]

@@ -22,6 +22,7 @@ import structlog
 
 from slaengine.live.dispatch import Dispatcher
 from slaengine.live.engine import LiveEngine
+from slaengine.live.retention import Retention, prune
 from slaengine.live.text import escape_controls
 from slaengine.sources import EventSource
 
@@ -53,6 +54,7 @@ class Worker:
         clock: Callable[[], float] = time.time,
         budget: float | None = None,
         grace: float = 2.0,
+        retention: Retention | None = None,
     ) -> None:
         self.engine = engine
         self.dispatcher = dispatcher
@@ -62,6 +64,8 @@ class Worker:
         self.clock = clock
         self.budget = min(tick, 1.0) if budget is None else budget
         self.grace = grace
+        self.retention = retention
+        self._pruned: int | None = None  # when retention last ran
         self.stop_requested = threading.Event()
         self._busy = False  # deliveries under way or rows left: cycle again without sleeping
 
@@ -153,6 +157,7 @@ class Worker:
             self.now(), clock=self.now, budget=self.budget, stop=self.stop_requested
         )
         self._busy = sent.more or sent.in_flight > 0
+        self.prune()
         report = CycleReport(
             stored,
             rejected,
@@ -173,6 +178,27 @@ class Worker:
                 dead=sent.dead,
             )
         return report
+
+    def prune(self) -> None:
+        """Apply the retention setting, at most once per ``retention.every`` seconds.
+
+        A failure is logged and tried again next time: pruning is housekeeping,
+        it never stops the worker.
+        """
+        retention = self.retention
+        now = self.now()
+        if retention is None or not retention.active:
+            return
+        if self._pruned is not None and now - self._pruned < retention.every:
+            return
+        self._pruned = now
+        try:
+            pruned = prune(self.engine.store, retention, now)
+        except Exception as exc:
+            _log.error("pruning failed", error=escape_controls(repr(exc), 500))
+            return
+        if pruned.rejects or pruned.delivered:
+            _log.info("pruned", rejects=pruned.rejects, outbox_rows=pruned.delivered)
 
     def seconds_to_next(self) -> float:
         """How long to sleep: a tick, or less when a ticket's next point comes sooner."""

@@ -236,7 +236,8 @@ class AlertRule:
     A warning is ``percent`` of the target, or ``before`` business seconds before it
     (working-day targets shorter than that warn at the start); an escalation ``after`` business
     seconds past it (0: at the breach). Both count like the clock itself, so a
-    pause delays them. ``level`` numbers each kind from 1 in clock order.
+    pause delays them. ``before_days`` / ``after_days`` are whole working days counted day by
+    day from the due instead. ``level`` numbers each kind from 1 in clock order.
     """
 
     kind: str
@@ -246,12 +247,16 @@ class AlertRule:
     before: int = 0  # a warning at this many business seconds before the target (not a share)
     # An escalation this many working days after the due, counted day by day (GLPI).
     after_days: int = 0
+    # A warning this many working days before the due, counted day by day (GLPI).
+    before_days: int = 0
     notify: tuple[str, ...] = ()
     actions: tuple[Action, ...] = ()  # write-back into the helpdesk (slaengine.actions)
 
     def threshold(self, target: int) -> int:
         """Elapsed business seconds at which this point is reached, for ``target``."""
         if self.kind == WARNING:
+            if self.before_days:
+                return target  # counted back from the due (slaengine.day_targets)
             if self.before:
                 return max(0, target - self.before)
             return target * self.percent // 100
@@ -349,7 +354,7 @@ class MetricPolicy:
             or self.stops_at != AT_SOLVED
             or self.misses != ONCE
             or self.day_targets != "open_time"
-            or any(alert.after_days for alert in self.alerts)
+            or any(alert.after_days or alert.before_days for alert in self.alerts)
             or bool(self.hide_when)
         )
 
@@ -456,6 +461,10 @@ AGREEMENT_KINDS: Final = (OLA, UNDERPINNING)
 ATTACHED: Final = "attached"  # from the instant its match first holds (GLPI OLAs, ServiceNow)
 CREATED: Final = "created"  # from the ticket's creation, once it attached (retroactive start)
 AGREEMENT_STARTS: Final = (ATTACHED, CREATED)
+# What an attached agreement does when its match stops holding (``on_unmatch``).
+KEEP: Final = "keep"  # stays attached (GLPI keeps an attached OLA)
+DETACH: Final = "detach"  # its clocks stop; a new match attaches it again (ServiceNow, GLPI groups)
+AGREEMENT_ON_UNMATCH: Final = (KEEP, DETACH)
 
 
 @dataclass(frozen=True, slots=True)
@@ -464,13 +473,16 @@ class Agreement:
 
     Every agreement whose match holds applies, not only the first. ``policy`` carries its
     name, match, calendar and metrics, read like a policy's. It attaches the first time
-    its match holds (at creation or a later change) and stays attached; under ``starts:
-    attached`` its clocks see the ticket from that instant on, as if it were created then.
+    its match holds (at creation or a later change) and, with ``on_unmatch: keep``, stays
+    attached; with ``detach`` its running clocks stop when the match stops holding and the
+    next match attaches it again. Under ``starts: attached`` its clocks see the ticket from
+    that instant on, as if it were created then.
     """
 
     policy: Policy
     kind: str = OLA
     starts: str = ATTACHED
+    on_unmatch: str = KEEP
 
     @property
     def name(self) -> str:
@@ -512,6 +524,7 @@ class PolicySet:
 __all__ = [
     "AGENT",
     "AGREEMENT_KINDS",
+    "AGREEMENT_ON_UNMATCH",
     "AGREEMENT_STARTS",
     "ANY_OUTGOING",
     "ASSIGNMENT",
@@ -522,11 +535,13 @@ __all__ = [
     "CLOSING",
     "COUNTS_FROM",
     "CREATED",
+    "DETACH",
     "DUE_AT_CLOSING",
     "ESCALATION",
     "FIRST_BUSINESS_MINUTE",
     "FIRST_RESPONSE",
     "FULFILMENTS",
+    "KEEP",
     "LATEST_CUSTOMER_MESSAGE",
     "METRIC_KINDS",
     "MINUTES",

@@ -395,7 +395,7 @@ def _policy() -> dict[str, Any]:
 
 
 def _agreement() -> dict[str, Any]:
-    """An agreement: a policy's keys, a 'kind' and a 'starts'."""
+    """An agreement: a policy's keys, a 'kind', a 'starts' and an 'on_unmatch'."""
     agreement = _policy()
     agreement["description"] = (
         "An internal agreement (OLA, underpinning contract): every one whose match holds "
@@ -411,6 +411,11 @@ def _agreement() -> dict[str, Any]:
     properties["starts"] = _choice(
         "Its clocks count from the instant it attaches (default), or from creation.",
         ("attached", "created"),
+    )
+    properties["on_unmatch"] = _choice(
+        "When its match stops holding: stay attached (keep, default), or stop its clocks "
+        "until the match holds again (detach).",
+        ("keep", "detach"),
     )
     return agreement
 

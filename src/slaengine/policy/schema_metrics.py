@@ -185,10 +185,12 @@ def _metric(kind: str, what: str) -> dict[str, Any]:
                             "properties": {
                                 "before": {
                                     "description": "Business time before the target, "
-                                    "shorter than every target.",
+                                    "shorter than every target; or working days "
+                                    "(1 working day), counted back day by day from the due.",
                                     "anyOf": [
                                         {"type": "integer", "minimum": 1},
                                         {"type": "string", "pattern": AFTER_PATTERN},
+                                        {"type": "string", "pattern": _WORKING_DAYS},
                                     ],
                                 },
                                 "notify": _notify(),

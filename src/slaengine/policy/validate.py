@@ -340,7 +340,9 @@ def _resolve(
         names.setdefault(draft.name, draft)
         built = build(draft)
         if built is not None:
-            agreements.append(Agreement(built, agreement.kind, agreement.starts))
+            agreements.append(
+                Agreement(built, agreement.kind, agreement.starts, agreement.on_unmatch)
+            )
     return tuple(policies), tuple(agreements)
 
 

@@ -1,4 +1,4 @@
-"""One entry of a policy file's ``agreements`` list: a policy's keys, ``kind`` and ``starts``."""
+"""One entry of a policy file's ``agreements`` list: a policy's keys and its own three."""
 
 from __future__ import annotations
 
@@ -6,22 +6,30 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from slaengine.policy.definition import MetricDefinition
-from slaengine.policy.model import AGREEMENT_KINDS, AGREEMENT_STARTS, ATTACHED, OLA
+from slaengine.policy.model import (
+    AGREEMENT_KINDS,
+    AGREEMENT_ON_UNMATCH,
+    AGREEMENT_STARTS,
+    ATTACHED,
+    KEEP,
+    OLA,
+)
 from slaengine.policy.nodes import FileContext, describe
 from slaengine.policy.source import YNode, YSeq
 from slaengine.policy.validate_policy import Draft, parse_policy
 from slaengine.problems import did_you_mean
 
-AGREEMENT_KEYS = ("kind", "starts")
+AGREEMENT_KEYS = ("kind", "starts", "on_unmatch")
 
 
 @dataclass(slots=True)
 class AgreementDraft:
-    """An agreement before its calendars are resolved: its policy part, kind and start."""
+    """An agreement before its calendars are resolved: its policy part and its own keys."""
 
     draft: Draft
     kind: str = OLA
     starts: str = ATTACHED
+    on_unmatch: str = KEEP
 
 
 def _one_of(ctx: FileContext, node: YNode, key: str, choices: Sequence[str]) -> str | None:
@@ -56,6 +64,9 @@ def agreements_of(
         if "starts" in entries:
             starts = _one_of(ctx, entries["starts"][1], "starts", AGREEMENT_STARTS)
             agreement.starts = starts or ATTACHED
+        if "on_unmatch" in entries:
+            node = entries["on_unmatch"][1]
+            agreement.on_unmatch = _one_of(ctx, node, "on_unmatch", AGREEMENT_ON_UNMATCH) or KEEP
         found.append(agreement)
     return found
 

@@ -213,6 +213,7 @@ def _per_group_definition(
     description = ""
     if "description" in body.entries:
         description = ctx.text(body.entries["description"][1], "'description'") or ""
+    label = _label(ctx, body, where)
     if not ok:
         return None
     return MetricDefinition(
@@ -224,6 +225,7 @@ def _per_group_definition(
         pause_conditions,
         repeat=True,
         description=description,
+        label=label or "",
         per=PER_GROUP,
         groups=groups,
     )

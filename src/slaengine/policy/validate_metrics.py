@@ -242,8 +242,11 @@ def _offset_warnings(
 ) -> list[AlertRule] | None:
     """``warn_at: [{before: 8h, notify: [...]}]``: warnings at a fixed business time before
     the target (GLPI's escalation levels), earliest first. Every target must be longer
-    than each offset (``shortest``: the shortest target in seconds, None when unknown)."""
-    found: dict[int, tuple[tuple[str, ...], tuple[Action, ...]]] = {}
+    than each offset (``shortest``: the shortest target in seconds, None when unknown).
+    ``{before: 1 working day}`` counts whole working days back from the due; such
+    warnings are numbered first, then the offsets in time."""
+    # Keyed by (working days, seconds), one of them zero: sorted descending, earliest first.
+    found: dict[tuple[int, int], tuple[tuple[str, ...], tuple[Action, ...]]] = {}
     ok = True
     for item in items:
         if not isinstance(item, YMap) or "before" not in item.entries:
@@ -263,13 +266,22 @@ def _offset_warnings(
             ctx.report(item.entries["at"][0], "E211", "a warning has 'at' or 'before', not both")
             ok = False
             continue
+        raw = before_node.value if isinstance(before_node, YScalar) else None
         try:
-            before = parse_duration(before_node.value if isinstance(before_node, YScalar) else None)
+            days = parse_working_days(raw) or 0
+            before = 0 if days else parse_duration(raw)
         except ValueError as exc:
             ctx.report(before_node, "E201", f"bad 'before' of a warning: {exc}")
             ok = False
             continue
-        if shortest is not None and before >= shortest:
+        if days:
+            # Not checked against the targets: a level before the clock's start is at it.
+            if (days, 0) in found:
+                plural = "s" if days > 1 else ""
+                twice = f"a warning {days} working day{plural} before the target is given twice"
+                ctx.report(before_node, "E211", twice)
+                ok = False
+        elif shortest is not None and before >= shortest:
             ctx.report(
                 before_node,
                 "E211",
@@ -277,19 +289,26 @@ def _offset_warnings(
                 f"to be longer; the shortest is {format_duration(shortest)}",
             )
             ok = False
-        elif before in found:
+        elif (0, before) in found:
             twice = f"a warning {format_duration(before)} before the target is given twice"
             ctx.report(before_node, "E211", twice)
             ok = False
         if actions is None:
             ok = False
             continue
-        found[before] = (notify, actions)
+        found[days, before] = (notify, actions)
     if not ok:
         return None
     return [
-        AlertRule(WARNING, level, before=before, notify=found[before][0], actions=found[before][1])
-        for level, before in enumerate(sorted(found, reverse=True), start=1)
+        AlertRule(
+            WARNING,
+            level,
+            before=key[1],
+            before_days=key[0],
+            notify=found[key][0],
+            actions=found[key][1],
+        )
+        for level, key in enumerate(sorted(found, reverse=True), start=1)
     ]
 
 

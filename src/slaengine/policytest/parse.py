@@ -35,6 +35,7 @@ from slaengine.vocabulary import StopReason
 CASE_KEYS: Final = ("name", "description", "timeline", "at", "policy", "expect", "absent")
 EXPECT_KEYS: Final = (
     "metric",
+    "agreement",
     "instance",
     "state",
     "start",
@@ -107,6 +108,11 @@ class _FileParser(ProblemCollector):
                 *(definition_name(m) for p in policies.policies for m in p.metrics),
             ]
         )
+        # Each agreement's own metrics: its clocks are expected as agreement/metric.
+        self.agreement_metrics = {
+            a.name: ordered_metrics(definition_name(m) for m in a.policy.metrics)
+            for a in policies.agreements
+        }
 
     def problem(self, node: YNode, code: str, message: str) -> None:
         self.report(node, code, message)
@@ -176,19 +182,45 @@ class _FileParser(ProblemCollector):
             return None
         return value
 
-    def metric_name(self, node: YNode, what: str) -> str | None:
+    def metric_name(self, node: YNode, what: str, agreement: YNode | None = None) -> str | None:
+        """The metric ``node`` names: a policy's (``first_response``) or an agreement's,
+        ``tier2-ola/first_response`` or with an ``agreement`` node, returned qualified as
+        the engine names an agreement's clocks."""
         value = node.value if isinstance(node, YScalar) else None
-        known = self.metric_names
+        owner: str | None = None
+        if agreement is not None:
+            owner = self.agreement_name(agreement)
+            if owner is None:
+                return None
+        elif isinstance(value, str) and "/" in value:
+            owner, _, value = value.rpartition("/")
+            if self.agreement_name(node, owner) is None:
+                return None
+        known = self.metric_names if owner is None else self.agreement_metrics[owner]
         if not isinstance(value, str) or value not in known:
-            written = _text_of(node)
+            written = _text_of(node).rpartition("/")[2] if agreement is None else _text_of(node)
+            where = f"in {what}" if owner is None else f"of agreement '{owner}' in {what}"
             self.problem(
                 node,
                 "E101",
-                f"unknown metric '{written}' in {what}; expected one of {', '.join(known)}"
+                f"unknown metric '{written}' {where}; expected one of {', '.join(known)}"
                 + did_you_mean(written, known),
             )
             return None
-        return value
+        return value if owner is None else f"{owner}/{value}"
+
+    def agreement_name(self, node: YNode, written: str | None = None) -> str | None:
+        """The agreement ``node`` names (``written``: the part of its text that names it),
+        or ``None`` after reporting an unknown one (E301, with a did-you-mean)."""
+        text = _text_of(node) if written is None else written
+        known = list(self.agreement_metrics)
+        if text in self.agreement_metrics:
+            return text
+        choices = f"expected one of {', '.join(known)}" if known else "no agreement is loaded"
+        self.problem(
+            node, "E301", f"unknown agreement '{text}'; {choices}" + did_you_mean(text, known)
+        )
+        return None
 
     # -- structure -------------------------------------------------------------
 
@@ -417,7 +449,10 @@ class _FileParser(ProblemCollector):
             if metric_entry is None:
                 self.problem(item, "E102", "an expectation needs 'metric'")
                 continue
-            metric = self.metric_name(metric_entry[1], what)
+            agreement = item.entries.get("agreement")
+            metric = self.metric_name(
+                metric_entry[1], what, agreement[1] if agreement is not None else None
+            )
             instance = 1
             instance_entry = item.entries.get("instance")
             if instance_entry is not None:

@@ -77,7 +77,7 @@ def clock_summary(clock: ClockResult, case: Case) -> str:
     if clock.stop_reason:
         stop += f" {clock.stop_reason}"
     return (
-        f"{clock.metric} #{clock.instance}: state {clock.state}, "
+        f"{clock.qualified_metric} #{clock.instance}: state {clock.state}, "
         f"start {show_instant(clock.start, case)}, due {show_instant(clock.due, case)}, "
         f"stop {stop}, elapsed {format_duration(clock.elapsed)}, "
         f"remaining {format_duration(clock.remaining)}, target {format_duration(clock.target)}, "
@@ -112,6 +112,14 @@ def _show(check: Check, value: int | str | None, case: Case) -> str:
 
 def _missing_clock(expectation: Expectation, result: TicketResult) -> str:
     what = f"metric {expectation.metric} #{expectation.instance}: expected a clock, got none"
+    agreement, _, metric = expectation.metric.rpartition("/")
+    if agreement:
+        if all(a.name != agreement for a in result.agreements):
+            return f"{what} (agreement '{agreement}' did not attach)"
+        count = sum(1 for c in result.clocks if c.qualified_metric == expectation.metric)
+        if count == 0:
+            return f"{what} (no {metric} clock of agreement '{agreement}' started)"
+        return f"{what} (the ticket has {count} {expectation.metric} instance(s))"
     policy = result.policy
     if policy is None:
         return f"{what} (the ticket matched no policy)"

@@ -25,6 +25,7 @@ from slaengine.metric_names import Labels, ordered_metrics
 from slaengine.report.goals import goal_tables
 from slaengine.report.labels import metric_label, readable_duration
 from slaengine.report.scorecards import (
+    counts_misses,
     none_note,
     scorecard_legend,
     scorecard_table,
@@ -247,7 +248,8 @@ _KPI_NAMES: Final = {
 
 def _achieved(stats: dict[str, Any]) -> str:
     decided = stats["achieved"] + stats["breached"]
-    return f"{_pct(stats['compliance'])} ({stats['achieved']:,} of {decided:,})"
+    misses = f"; {stats['misses']:,} misses" if counts_misses(stats) else ""
+    return f"{_pct(stats['compliance'])} ({stats['achieved']:,} of {decided:,}{misses})"
 
 
 def _overall_table(doc: dict[str, Any], width: int | None) -> Table:
@@ -303,6 +305,8 @@ def _compliance_table(
         Column("Open breached", [_count(c["breached_open"]) for c in counts], right=True,
                drop=3),
     ]  # fmt: skip
+    if any(counts_misses(c) for c in counts):
+        columns.insert(5, Column("Misses", [_count(c["misses"]) for c in counts], right=True))
     return fitted_table(title, columns, width)
 
 
@@ -316,7 +320,10 @@ def _labelled(rows: list[dict[str, Any]], labels: Labels | None) -> list[dict[st
     ]
 
 
-def _response_table(rows: list[dict[str, Any]], width: int | None) -> Table:
+def _response_table(
+    rows: list[dict[str, Any]], width: int | None, labels: Labels | None = None
+) -> Table:
+    """Times per channel and metric; metrics by their labels, as in the other tables."""
     lines: list[tuple[str, str, dict[str, Any], dict[str, Any]]] = []
     for row in rows:
         first = True
@@ -326,7 +333,8 @@ def _response_table(rows: list[dict[str, Any]], width: int | None) -> Table:
             if stats is None or not stats["business_seconds"]["count"]:
                 continue
             channel = row["key"]["channel"] if first else ""
-            lines.append((channel, metric, stats["business_seconds"], stats["calendar_seconds"]))
+            name = metric_label(metric, labels)
+            lines.append((channel, name, stats["business_seconds"], stats["calendar_seconds"]))
             first = False
     columns = [
         Column("Channel", [cell(line[0]) for line in lines]),
@@ -408,7 +416,7 @@ def audit_renderable(doc: dict[str, Any], width: int | None = None) -> Group:
         ),
         _compliance_table("Compliance by channel", "Channel", doc["by_channel"], width),
         _compliance_table("Compliance by priority", "Priority", doc["by_priority"], width),
-        _response_table(doc["by_channel"], width),
+        _response_table(doc["by_channel"], width, labels),
         _compliance_table(f"Trend by {doc['period']}", "Period", doc["by_period"], width),
         _worst_table(doc, width),
         # Attainment against goals, when a policy sets one.
@@ -432,7 +440,7 @@ def audit_renderable(doc: dict[str, Any], width: int | None = None) -> Group:
     for dimension in ("agent", "group"):
         if dimension in doc["by"] and "scorecards" in doc:
             cards = doc["scorecards"][dimension]
-            parts.append(scorecard_table(cards, dimension, width))
+            parts.append(scorecard_table(cards, dimension, width, doc.get("metric_labels")))
             parts.append(scorecard_legend(cards))
             note = none_note(cards, dimension)
             if note is not None:

@@ -1,7 +1,7 @@
 """Evaluation results as CSV: one row per clock instance, one row per unmatched ticket.
 
 ``agreement`` is empty for the customer SLA's clocks, ``group`` for clocks not counted
-per group."""
+per group, ``misses`` for clocks of a metric without ``misses: per_customer_message``."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ TICKET_COLUMNS = ("ticket", "policy", "channel", "priority", "status")
 CLOCK_COLUMNS = (
     "metric", "instance", "state", "start", "due", "stop", "stop_reason", "elapsed_seconds",
     "target_seconds", "remaining_seconds", "paused_seconds", "calendar", "agent",
-    "agreement", "group",
+    "agreement", "group", "misses",
 )  # fmt: skip
 COLUMNS = TICKET_COLUMNS + CLOCK_COLUMNS
 # A ticket without clocks leaves the clock columns empty.
@@ -62,6 +62,7 @@ def ticket_rows(result: TicketResult) -> list[Sequence[object]]:
             clock.agent,
             clock.agreement,
             clock.group,
+            clock.misses,
         ]
         for clock in result.clocks
     ]

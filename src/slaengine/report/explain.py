@@ -19,6 +19,7 @@ from slaengine.explain import (
     PAUSED,
     RUNNING,
     STOPPED,
+    AgreementAttachment,
     CalendarInfo,
     ClockExplanation,
     Explanation,
@@ -26,6 +27,7 @@ from slaengine.explain import (
     attributes,
 )
 from slaengine.metric_names import instance_name, repeated, repeating
+from slaengine.policy.definition import Trigger
 from slaengine.report.table import STATE_STYLES, cell
 from slaengine.safetext import printable
 
@@ -70,16 +72,36 @@ def _segment_dict(segment: Segment) -> dict[str, Any]:
     }
 
 
+def _trigger_text(trigger: Trigger | None) -> str | None:
+    """A recorded trigger as written in the metric's definition (``group tier2``)."""
+    return None if trigger is None else trigger.text
+
+
+def _detach_dict(attached: AgreementAttachment) -> dict[str, Any]:
+    """An attachment's re-attachment number and detach, when it has them (JSON)."""
+    out: dict[str, Any] = {}
+    if attached.number > 1:
+        out["attachment"] = attached.number
+    if attached.detached_at is not None:
+        out["detached"] = format_utc(attached.detached_at)
+        out["detached_line"] = attached.detached_line
+        out["failed"] = list(attached.failed)
+    return out
+
+
 def _clock_dict(item: ClockExplanation) -> dict[str, Any]:
     clock = item.clock
+    record = clock.record
     out = {
         "metric": clock.metric,
         "instance": clock.instance,
         "state": clock.state,
         "start": format_utc(clock.start),
         "start_line": item.start_line,
+        "start_trigger": _trigger_text(record.start_trigger if record else None),
         "stop": _utc(clock.stop),
         "stop_line": item.stop_line,
+        "stop_trigger": _trigger_text(record.stop_trigger if record else None),
         "stop_reason": clock.stop_reason,
         "stop_text": item.stop_text,
         "agent": clock.agent,
@@ -108,6 +130,8 @@ def _clock_dict(item: ClockExplanation) -> dict[str, Any]:
         out["agreement"] = clock.agreement
     if clock.group is not None:
         out["group"] = clock.group
+    if clock.misses is not None:  # only under misses: per_customer_message
+        out["misses"] = clock.misses
     return out
 
 
@@ -172,6 +196,7 @@ def explanation_to_dict(explanation: Explanation) -> dict[str, Any]:
                 "attached": format_utc(a.at),
                 "line": a.line,
                 "conditions": list(a.conditions),
+                **_detach_dict(a),
             }
             for a in explanation.agreements
         ]
@@ -259,12 +284,22 @@ def _selection(explanation: Explanation, when: Callable[[int], str]) -> Renderab
             if attached.starts == "attached"
             else ("its clocks count from the creation (starts: created)")
         )
+        if attached.number > 1:
+            since = "its clocks count from then, as new instances"
+        verb = "attached" if attached.number == 1 else "attached again"
+        left = ""
+        if attached.detached_at is not None:
+            failed = "; ".join(attached.failed) or "its match stopped holding"
+            left = (
+                f" Detached at {when(attached.detached_at)} (line {attached.detached_line}): "
+                f"{failed}; its running clocks stopped there (on_unmatch: detach)."
+            )
         parts.append(
             Text.assemble(
                 "Agreement ",
                 (attached.name, "bold"),
-                f" ({attached.kind}) attached at {when(attached.at)} (line {attached.line}): "
-                f"{held}; {since}.",
+                f" ({attached.kind}) {verb} at {when(attached.at)} (line {attached.line}): "
+                f"{held}; {since}.{left}",
             )
         )
     parts.append(
@@ -331,6 +366,17 @@ def _segment_note(segment: Segment, when: Callable[[int], str]) -> str:
     return ""
 
 
+def _misses_text(misses: int) -> str:
+    """What a clock's misses (``misses: per_customer_message``) count, for people."""
+    if not misses:
+        return "0 (within its target; misses: per_customer_message)"
+    later = misses - 1
+    if not later:
+        return "1: the breach (misses: per_customer_message)"
+    messages = f"{later} customer message{'s' if later != 1 else ''} written after the due"
+    return f"{misses}: the breach and {messages} (misses: per_customer_message)"
+
+
 def _clock_panel(
     item: ClockExplanation, when: Callable[[int], str], repeats: frozenset[str]
 ) -> Panel:
@@ -370,6 +416,8 @@ def _clock_panel(
         f"{format_duration(clock.elapsed)} of {format_duration(clock.target)}{left}; "
         f"paused {format_duration(clock.paused)} of open time",
     )
+    if clock.misses is not None:
+        _plain(grid, "misses", _misses_text(clock.misses))
     for note in item.notes:
         _plain(grid, "note", note.render(when))
     table = Table(header_style="bold", expand=False)

@@ -16,10 +16,14 @@ _UNITS: Final = (("d", 86_400), ("h", 3_600), ("m", 60), ("s", 1))
 def metric_label(metric: str, labels: Labels | None = None) -> str:
     """A metric's name for people: a built-in's, its definition's ``labels`` entry, or
     the name with spaces for underscores (see :mod:`slaengine.metric_names`). An internal
-    agreement's metric (``tier2-ola/resolution``) reads ``tier2-ola: Resolution``."""
+    agreement's metric (``tier2-ola/resolution``) reads ``tier2-ola: Resolution``; a
+    ``labels`` entry under that key is its whole name (the agreement's own label, see
+    :func:`slaengine.metric_names.labels_of`, or the audit document's ``metric_labels``)."""
     agreement, _, name = metric.rpartition("/")
-    label = _metric_label(name, labels)
-    return f"{agreement}: {label}" if agreement else label
+    if not agreement:
+        return _metric_label(name, labels)
+    whole = labels.get(metric) if labels else None
+    return whole or f"{agreement}: {_metric_label(name, labels)}"
 
 
 def readable_duration(seconds: float | None, empty: str = "-") -> str:

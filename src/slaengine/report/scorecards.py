@@ -14,7 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from slaengine.audit.accumulator import NONE
-from slaengine.metric_names import ordered_metrics
+from slaengine.metric_names import Labels, ordered_metrics
 from slaengine.policy.model import FIRST_RESPONSE, RESOLUTION
 from slaengine.report.labels import metric_label, readable_duration
 from slaengine.report.table import cell
@@ -34,6 +34,12 @@ NONE_NOTES: Final = {
     "agent": "clocks with no agent \u2014 unanswered or unassigned",
     "group": "tickets in no group",
 }
+
+
+def counts_misses(counts: dict[str, Any]) -> bool:
+    """True when ``counts`` (of a metric or a group) has more misses than breached clocks
+    (``misses: per_customer_message``): only then do the reports show its misses."""
+    return int(counts.get("misses", 0)) > int(counts["breached"])
 
 
 def _times(row: dict[str, Any], metric: str) -> dict[str, Any]:
@@ -58,6 +64,7 @@ def scorecard(row: dict[str, Any], dimension: str) -> dict[str, Any]:
                 "achieved": stats["achieved"],
                 "breached": stats["breached"],
                 "compliance": stats["compliance"],
+                "misses": stats["misses"],
             }
             for metric, stats in row["metrics"].items()
         },
@@ -105,10 +112,17 @@ def _measured(card: dict[str, Any], key: str, text: str) -> str:
     return "n/a" if key in card["not_measurable"] else text
 
 
-def scorecard_table(cards: Sequence[dict[str, Any]], dimension: str, width: int | None) -> Table:
+def scorecard_table(
+    cards: Sequence[dict[str, Any]],
+    dimension: str,
+    width: int | None,
+    labels: Labels | None = None,
+) -> Table:
     """The terminal table of one scorecard list; narrow terminals lose the least needed columns.
 
-    Durations are business time (medians); achievement is per metric.
+    Durations are business time (medians); achievement is per metric, headed by a
+    built-in's short name or another metric's label (``labels``: the audit document's
+    ``metric_labels``).
     """
     metrics = metric_columns(cards)
     # Kept longest: the name, tickets, first response and resolution figures.
@@ -130,7 +144,8 @@ def scorecard_table(cards: Sequence[dict[str, Any]], dimension: str, width: int 
         ),
         *(
             Column(
-                f"{SHORT_METRICS.get(m, m)} met", [_achieved(c, m) for c in cards], right=True,
+                f"{SHORT_METRICS.get(m) or metric_label(m, labels)} met",
+                [_achieved(c, m) for c in cards], right=True,
                 drop=drops[m],
             )
             for m in metrics
@@ -172,6 +187,7 @@ def none_note(cards: Sequence[dict[str, Any]], dimension: str) -> Text | None:
 __all__ = [
     "NONE_NOTES",
     "SCORECARD_DIMENSIONS",
+    "counts_misses",
     "metric_columns",
     "none_note",
     "scorecard",

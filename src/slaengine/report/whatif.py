@@ -10,6 +10,8 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
+from slaengine.metric_names import Labels
+from slaengine.report.labels import metric_label
 from slaengine.report.table import cell
 from slaengine.whatif import MISSED, Backtest, Tally
 from slaengine.words import plural
@@ -89,14 +91,20 @@ def flips_csv(result: Backtest) -> str:
     return out.getvalue()
 
 
-def _compliance_table(title: str, label: str, rows: dict[str, Tally]) -> Table:
+def _compliance_table(
+    title: str, label: str, rows: dict[str, Tally], names: dict[str, str] | None = None
+) -> Table:
+    """One row per group; ``names`` shows a row's key as people read it (metric labels).
+
+    Figures never wrap; the first column and the two-word headers do, so the table
+    stays within 80 columns with a long metric label."""
     table = Table(title=title, header_style="bold", title_justify="left")
-    table.add_column(label)
+    table.add_column(label, min_width=8)
     for column in ("Before", "After", "Change", "Breached before", "Breached after"):
-        table.add_column(column, justify="right")
+        table.add_column(column, justify="right", no_wrap=" " not in column)
     for name, tally in rows.items():
         table.add_row(
-            cell(name),
+            cell(names.get(name, name) if names else name),
             _percent(tally.old_compliance),
             _percent(tally.new_compliance),
             _change(tally),
@@ -106,8 +114,14 @@ def _compliance_table(title: str, label: str, rows: dict[str, Tally]) -> Table:
     return table
 
 
-def backtest_renderable(result: Backtest, old_name: str, new_name: str) -> Group:
-    """Summary, compliance tables and flipped tickets for the terminal."""
+def backtest_renderable(
+    result: Backtest, old_name: str, new_name: str, labels: Labels | None = None
+) -> Group:
+    """Summary, compliance tables and flipped tickets for the terminal.
+
+    Metrics are shown by their labels (``labels``: those the definitions give; built-in
+    and other metrics by :func:`slaengine.report.labels.metric_label`), as in the audit
+    report; JSON and CSV keep the names."""
     total = result.total()
     old_weekly, new_weekly = result.breaches_per_week()
     lines = [
@@ -127,7 +141,9 @@ def backtest_renderable(result: Backtest, old_name: str, new_name: str) -> Group
     newly = sum(1 for f in result.flips if f.new == MISSED)
     fixed = len(result.flips) - newly
     parts: list[Any] = [*lines, Text("")]
-    parts.append(_compliance_table("By metric", "Metric", result.by(0)))
+    by_metric = result.by(0)
+    shown = {name: metric_label(name, labels) for name in by_metric}
+    parts.append(_compliance_table("By metric", "Metric", by_metric, shown))
     parts.append(_compliance_table("By channel", "Channel", result.by(1)))
     parts.append(_compliance_table("By priority", "Priority", result.by(2)))
     parts.append(
@@ -136,11 +152,13 @@ def backtest_renderable(result: Backtest, old_name: str, new_name: str) -> Group
     if result.flips:
         flips = Table(header_style="bold")
         for column in ("Ticket", "Metric", "Before", "After", "Policy before", "Policy after"):
-            flips.add_column(column)
+            # Names fold rather than end in "…": a ticket or policy name is shown whole.
+            wrap = column in ("Before", "After")
+            flips.add_column(column, no_wrap=wrap, overflow="ellipsis" if wrap else "fold")
         for f in result.flips[:SHOWN_FLIPS]:
             flips.add_row(
                 cell(f.ticket),
-                cell(f"{f.metric} #{f.instance}"),
+                cell(f"{metric_label(f.metric, labels)} #{f.instance}"),
                 f.old,
                 f.new,
                 cell(f.old_policy or "unmatched"),

@@ -20,10 +20,13 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from slaengine.errors import EventError
+from slaengine.event_parsing import parse_instant
 from slaengine.inbox import Inbox
 from slaengine.live import LiveEngine
 from slaengine.live.engine import ACCEPTED, DUPLICATE, REJECTED, IngestReport
 from slaengine.live.text import redact_url_secrets
+from slaengine.serve.bodies import BodyTooLarge, read_limited
 from slaengine.serve.metrics import Counters
 from slaengine.serve.settings import ServeSettings
 
@@ -117,12 +120,15 @@ class Api:
 
 
 def guarded(handler: Handler) -> Handler:
-    """Answer 503 when the database is unavailable and 500 (logged) on any other failure."""
+    """Answer a :class:`Problem` with its status, 503 when the database is unavailable and
+    500 (logged) on any other failure."""
 
     @functools.wraps(handler)
     async def run(request: Request) -> Response:
         try:
             return await handler(request)
+        except Problem as exc:
+            return error(exc.status, str(exc), **exc.extra)
         except StoreUnavailable:
             return error(503, "state database unavailable; try again")
         except Exception as exc:  # one request's failure must not reach the server
@@ -154,6 +160,43 @@ def request_id(request: Request) -> str:
     return str(getattr(request.state, "request_id", "-"))
 
 
+class Problem(Exception):
+    """A request refused: ``status``, this message and ``extra`` fields (see :func:`guarded`)."""
+
+    def __init__(self, status: int, message: str, **extra: Any) -> None:
+        super().__init__(message)
+        self.status = status
+        self.extra = extra
+
+
+class BadParameter(Problem):
+    """A query parameter that cannot be read (answered 400 with this message)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(400, message)
+
+
+async def read_body(request: Request, api: Api) -> bytes:
+    """The request's body, up to ``max_body`` bytes; a larger one is a 413 :class:`Problem`."""
+    try:
+        return await read_limited(
+            request.stream(), request.headers.get("content-length"), api.settings.max_body
+        )
+    except BodyTooLarge as exc:
+        raise Problem(413, str(exc), limit=exc.limit) from None
+
+
+def instant_param(request: Request, name: str) -> int | None:
+    """The instant in query parameter ``name`` (ISO 8601 with its offset), or ``None``."""
+    text = request.query_params.get(name)
+    if text is None:
+        return None
+    try:
+        return parse_instant(text)
+    except EventError as exc:
+        raise BadParameter(f"{name}: {exc.reason}") from None
+
+
 def ingest_answer(place: str, places: list[int], report: IngestReport) -> dict[str, Any]:
     """The body answering an ingest: totals and, per event, its place and outcome."""
     return {
@@ -169,11 +212,13 @@ def ingest_answer(place: str, places: list[int], report: IngestReport) -> dict[s
 
 __all__ = [
     "Api",
+    "BadParameter",
     "StoreUnavailable",
     "api_of",
     "error",
     "guarded",
     "ingest_answer",
+    "instant_param",
     "is_database_error",
     "request_id",
 ]

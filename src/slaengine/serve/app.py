@@ -1,5 +1,7 @@
 """The HTTP API: routes for events in, ticket status and the at-risk queue out, health, metrics.
 
+Rejected events are listed and replayed by :mod:`slaengine.serve.rejects`.
+
 ``create_app(api)`` builds the ASGI application: the Starlette routes behind
 the bearer-token check, behind the access log. Handlers answer JSON; a
 request that fails unexpectedly is logged and answered 500, one whose
@@ -28,12 +30,15 @@ from slaengine.serve.api import (
     error,
     guarded,
     ingest_answer,
+    instant_param,
+    read_body,
     request_id,
 )
 from slaengine.serve.auth import BearerAuth
-from slaengine.serve.bodies import BadBody, BodyTooLarge, read_limited, split_events
+from slaengine.serve.bodies import BadBody, split_events
 from slaengine.serve.inbox import post_inbox
 from slaengine.serve.metrics import CONTENT_TYPE, StateFigures, render
+from slaengine.serve.rejects import get_reject, get_rejects, post_redrive, post_replay
 
 _log = structlog.get_logger("slaengine.serve")
 MAX_LIMIT = 1000
@@ -47,17 +52,8 @@ async def post_events(request: Request) -> Response:
     reached before it is recorded as skipped, not sent.
     """
     api = api_of(request)
-    quiet = request.query_params.get("quiet_before")
-    try:
-        quiet_before = None if quiet is None else parse_instant(quiet)
-    except EventError as exc:
-        return error(400, f"quiet_before: {exc.reason}")
-    try:
-        body = await read_limited(
-            request.stream(), request.headers.get("content-length"), api.settings.max_body
-        )
-    except BodyTooLarge as exc:
-        return error(413, str(exc), limit=exc.limit)
+    quiet_before = instant_param(request, "quiet_before")
+    body = await read_body(request, api)
     try:
         # Parsing a large body takes a while: not on the event loop.
         place, items = await run_in_threadpool(
@@ -144,6 +140,7 @@ def _figures(engine: LiveEngine, api: Api, now: int) -> StateFigures:
         by_group=tuple(store.clock_counts(now, settings.due_soon)),
         at_risk_window=settings.at_risk_window,
         at_risk=tuple(store.clock_counts(now, [settings.at_risk_window])),
+        pruned=store.pruned_totals(),
     )
 
 
@@ -164,21 +161,29 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return answer
 
 
-def create_app(api: Api) -> ASGIApp:
-    """The ASGI application serving ``api``."""
-    routes = [
+def routes() -> list[Route]:
+    """Every route the API serves (docs/api.md documents each)."""
+    return [
         Route("/events", post_events, methods=["POST"]),
         Route("/inbox/{vendor}", post_inbox, methods=["POST"]),
         Route("/tickets/{ticket:path}", get_ticket, methods=["GET"]),
         Route("/at-risk", get_at_risk, methods=["GET"]),
+        Route("/rejects", get_rejects, methods=["GET"]),
+        Route("/rejects/replay", post_redrive, methods=["POST"]),
+        Route("/rejects/{reject:int}", get_reject, methods=["GET"]),
+        Route("/rejects/{reject:int}/replay", post_replay, methods=["POST"]),
         Route("/healthz", get_healthz, methods=["GET"]),
         Route("/metrics", get_metrics, methods=["GET"]),
     ]
+
+
+def create_app(api: Api) -> ASGIApp:
+    """The ASGI application serving ``api``."""
     # Every answer is JSON: an unknown path or method too, not Starlette's plain text.
-    app = Starlette(routes=routes, exception_handlers={HTTPException: _http_error})
+    app = Starlette(routes=routes(), exception_handlers={HTTPException: _http_error})
     app.router.redirect_slashes = False  # /tickets is no ticket: 404, not a redirect
     app.state.api = api
     return AccessLog(BearerAuth(app, api.settings.token), api.count_request)
 
 
-__all__ = ["create_app"]
+__all__ = ["create_app", "routes"]

@@ -4,6 +4,8 @@ The vendor's :class:`~slaengine.inbox.Inbox` comes from the plugins
 (``slaengine_register_inboxes``). A vendor that signs its requests is verified
 over the exact bytes received with the secret from the settings; without a
 secret it is refused unless its table says ``verify = false``.
+``?quiet_before=INSTANT`` loads a vendor's history quietly, as on ``POST /events``:
+what its tickets reached before that instant is recorded as skipped, not sent.
 """
 
 from __future__ import annotations
@@ -16,7 +18,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from slaengine.inbox import InboxError, SignatureError
-from slaengine.serve.api import api_of, error, guarded, ingest_answer, request_id
+from slaengine.serve.api import (
+    BadParameter,
+    api_of,
+    error,
+    guarded,
+    ingest_answer,
+    instant_param,
+    request_id,
+)
 from slaengine.serve.bodies import BodyTooLarge, loads, read_limited
 from slaengine.serve.settings import inbox_env_name
 
@@ -36,6 +46,11 @@ async def post_inbox(request: Request) -> Response:
     def counted(result: str, response: Response) -> Response:
         api.counters.add("inbox_deliveries", vendor=vendor, result=result)
         return response
+
+    try:
+        quiet_before = instant_param(request, "quiet_before")
+    except BadParameter as exc:
+        return counted("invalid", error(exc.status, str(exc)))
 
     try:
         body = await read_limited(
@@ -90,7 +105,7 @@ async def post_inbox(request: Request) -> Response:
         else (f"{label} event {index}", None, f"the {vendor} inbox made no event of it")
         for index, event in enumerate(delivery.events)
     ]
-    report = await api.call(lambda engine: engine.ingest(records, now))
+    report = await api.call(lambda engine: engine.ingest(records, now, quiet_before=quiet_before))
     api.record_ingest(f"inbox/{vendor}", report)
     answer = ingest_answer("index", list(range(len(records))), report)
     return counted("accepted", JSONResponse(answer))

@@ -59,6 +59,8 @@ class StateFigures:
     by_group: tuple[ClockCounts, ...]
     at_risk_window: int
     at_risk: tuple[ClockCounts, ...] = field(default_factory=tuple)
+    # Rows pruned by retention, by kind, so the totals never go down.
+    pruned: Mapping[str, int] = field(default_factory=dict)
 
 
 def _escape(value: str) -> str:
@@ -103,8 +105,8 @@ def render(state: StateFigures, counters: Counters) -> str:
     page.family(
         "slaengine_events_rejected_total",
         "counter",
-        "Events refused by validation, kept in the rejects table.",
-        [({}, state.rejects)],
+        "Events refused by validation (the rejects table, and those pruned from it).",
+        [({}, state.rejects + state.pruned.get("rejects", 0))],
     )
     page.family(
         "slaengine_api_events_total",
@@ -152,8 +154,8 @@ def render(state: StateFigures, counters: Counters) -> str:
     page.family(
         "slaengine_notifications_delivered_total",
         "counter",
-        "Outbox rows delivered to their recipient.",
-        [({}, state.outbox.get("delivered", 0))],
+        "Outbox rows delivered to their recipient (including those pruned since).",
+        [({}, state.outbox.get("delivered", 0) + state.pruned.get("delivered", 0))],
     )
     page.family(
         "slaengine_outbox_rows",

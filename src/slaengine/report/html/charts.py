@@ -35,6 +35,7 @@ from slaengine.report.html.svg import (
     svg_text,
 )
 from slaengine.report.labels import metric_label
+from slaengine.report.scorecards import counts_misses
 
 _DAY_NAMES: Final = {
     "mon": "Monday",
@@ -91,6 +92,8 @@ def compliance_chart(
             f"{fmt_count(counts['open'])} open within target, "
             f"{fmt_count(counts['cancelled'])} cancelled; {fmt_count(row['tickets'])} tickets"
         )
+        if counts_misses(counts):
+            summary += f"; {fmt_count(counts['misses'])} misses"
         if not settled:
             body.append(svg_rect(left, y + bar_y, track, 18, summary, fill=EMPTY_CELL))
             body.append(svg_text(left + track + 8, text_y, "no settled clocks", fill=MUTED))

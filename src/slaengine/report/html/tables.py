@@ -11,7 +11,7 @@ from typing import Any, Final
 
 from slaengine.report.html.svg import Doc, esc, fmt_count, fmt_duration, fmt_pct
 from slaengine.report.labels import metric_label
-from slaengine.report.scorecards import NONE_NOTES, metric_columns
+from slaengine.report.scorecards import NONE_NOTES, counts_misses, metric_columns
 
 _SCORECARD_TITLES: Final = {"agent": "Agents", "group": "Groups"}
 
@@ -68,7 +68,8 @@ def _scorecard_cells(card: dict[str, Any], dimension: str, metrics: Sequence[str
         if stats is None:
             return "\u2013"
         decided = stats["achieved"] + stats["breached"]
-        return f"{fmt_pct(stats['compliance'])} <small>of {fmt_count(decided)}</small>"
+        misses = f", {fmt_count(stats['misses'])} misses" if counts_misses(stats) else ""
+        return f"{fmt_pct(stats['compliance'])} <small>of {fmt_count(decided)}{misses}</small>"
 
     csat = card["csat"]
     return [
@@ -210,18 +211,22 @@ def agreements_section(doc: Doc) -> str:
     by = list(doc["by"])
     if "agreement" not in by:
         return ""
-    head = ("Agreement", "Metric", "Tickets", "Achieved", "Breached", "Compliance")
+    head: tuple[str, ...] = ("Agreement", "Metric", "Tickets", "Achieved", "Breached", "Compliance")
+    pairs = [(row, m, stats) for row in doc["groups"] for m, stats in row["metrics"].items()]
+    misses = any(counts_misses(stats) for _row, _metric, stats in pairs)
+    if misses:
+        head += ("Misses",)
     cells = [
         (
             esc(str(row["key"].get("agreement", ""))),
-            esc(metric_label(metric)),
+            esc(metric_label(metric, doc.get("metric_labels"))),
             fmt_count(row["tickets"]),
             fmt_count(stats["achieved"]),
             fmt_count(stats["breached"]),
             fmt_pct(stats["compliance"]),
+            *((fmt_count(stats["misses"]),) if misses else ()),
         )
-        for row in doc["groups"]
-        for metric, stats in row["metrics"].items()
+        for row, metric, stats in pairs
     ]
     return (
         '<section id="agreements"><h2>By agreement</h2>'
