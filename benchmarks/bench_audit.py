@@ -12,7 +12,9 @@ cached in the temporary directory (``--cache DIR`` to choose), with gzip and
 Parquet copies when ``--formats`` asks for them (Parquet: ``at`` a UTC timestamp
 column, one string column per other key, ``tags`` a list, ``public`` a boolean,
 ``score`` a number, ``fields`` JSON text; it needs pyarrow). Each run is a
-subprocess ``slaengine audit --json`` (output discarded), timed by wall clock,
+subprocess ``slaengine audit --json`` (output discarded), timed by wall clock and
+shown as a ratio to the floor (``json.loads`` of every line of the JSON Lines form of the
+same events, in this process, measured just before that input's runs),
 under ``/usr/bin/time -v`` when it exists so the peak resident memory is known
 (the largest process: with ``--jobs 2`` a worker or the parent, whichever peaks).
 """
@@ -136,10 +138,23 @@ def _write_parquet(events: Path, target: Path) -> None:
             writer.write_table(pa.table(columns, schema=schema))
 
 
-def audit_once(events: Path, jobs: int, at: str, policies: Path) -> tuple[float, int | None, int]:
-    """Wall seconds, peak RSS in KiB (``None`` when unknown) and exit status of one audit."""
+def floor(events: Path) -> tuple[float, float]:
+    """Wall and CPU seconds of ``json.loads`` of every line of a JSON Lines file, read
+    included, in this process: the figure every audit is compared with."""
+    began, cpu = time.perf_counter(), time.process_time()
+    with events.open(encoding="utf-8") as lines:
+        for line in lines:
+            json.loads(line)
+    return time.perf_counter() - began, time.process_time() - cpu
+
+
+def audit_once(
+    events: Path, jobs: int, at: str, policies: Path
+) -> tuple[float, int | None, int, float | None]:
+    """Wall seconds, peak RSS in KiB (``None`` when unknown), exit status and CPU seconds
+    (``None`` when unknown) of one audit."""
     arguments = ["audit", "-p", str(policies), "-e", str(events), "--at", at, "--json"]
-    return timed([*arguments, "--jobs", str(jobs), "--tz", "Europe/Berlin"])[:3]
+    return timed([*arguments, "--jobs", str(jobs), "--tz", "Europe/Berlin"])
 
 
 def timed(arguments: list[str]) -> tuple[float, int | None, int, float | None]:
@@ -207,22 +222,24 @@ def main() -> int:
         events = shuffled(generated) if order == "shuffled" else generated
         source = converted(events, fmt)
         size = source.stat().st_size
+        base, base_cpu = min(floor(events) for _ in range(max(1, args.repeat)))
         print(
             f"events: {source} ({size / 2**20:,.0f} MiB), {args.tickets:,} tickets, {order}, "
-            f"at {at}"
+            f"at {at}; floor (json.loads of its lines) {base:.2f} s, {base_cpu:.2f} s CPU"
         )
         for jobs in args.jobs:
             runs = []
             for _ in range(max(1, args.repeat)):
                 load = load_average()
                 runs.append((*audit_once(source, jobs, at, args.policies), load))
-            seconds, rss, status, load = min(runs, key=lambda run: run[0])
+            seconds, rss, status, cpu, load = min(runs, key=lambda run: run[0])
             median = statistics.median(run[0] for run in runs)
             memory = f"{rss / 1024:,.0f} MiB peak RSS" if rss is not None else "peak RSS unknown"
+            spent = f"CPU {cpu / base_cpu:.2f}x floor" if cpu is not None else "CPU unknown"
             print(
-                f"{fmt:>7} --jobs {jobs}: {seconds:7.2f} s  {args.tickets / seconds:>9,.0f} "
-                f"tickets/s  {memory}  (exit {status}; median of {len(runs)} {median:.2f} s; "
-                f"load before best run {load})"
+                f"{fmt:>7} --jobs {jobs}: {seconds:7.2f} s  {seconds / base:5.2f}x floor  "
+                f"{spent}  {args.tickets / seconds:>9,.0f} tickets/s  {memory}  (exit {status}; "
+                f"median of {len(runs)} {median:.2f} s; load before best run {load})"
             )
             if status != 0:
                 return 1

@@ -1,5 +1,7 @@
 """Shared fixtures: small business-hours calendars named for what they provide; logging isolation.
 
+The command-line fixtures (``run_cli``, ``at_repo_root``) live in ``cli_support``.
+
 Every fixture builds a fresh calendar, so each test starts from an empty interval
 table and exercises the lazy compilation from its own first query.
 """
@@ -12,6 +14,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 import pytest
 import structlog
 
+from cli_support import at_repo_root, run_cli  # noqa: F401 (fixtures)
 from slaengine.calendar import Shift, WeeklyCalendar, country_holidays
 
 

@@ -306,12 +306,12 @@ def test_explain_says_when_each_agreement_attached_and_whose_each_clock_is(tmp_p
         ("tier2-ola", "resolution", 3, "ticket solved"),
         ("vendor-uc", "resolution", 1, "ticket solved"),
     ]
-    assert [c["metric"] for c in doc["calendars"]] == [
-        "first_response",
-        "resolution",
-        "tier2-ola: first_response",
-        "tier2-ola: resolution",
-        "vendor-uc: resolution",
+    assert [(c.get("agreement"), c["metric"]) for c in doc["calendars"]] == [
+        (None, "first_response"),
+        (None, "resolution"),
+        ("tier2-ola", "first_response"),
+        ("tier2-ola", "resolution"),
+        ("vendor-uc", "resolution"),
     ]
     policy_file = tmp_path / "policy.yaml"
     code = main(
@@ -367,6 +367,14 @@ def test_audit_by_agreement(tmp_path, capsys):
         ("T-1", "vendor-uc", "resolution"),
         ("T-2", "tier2-ola", "first_response"),
     ]
+
+
+def test_worst_offenders_put_breaches_under_their_own_agreement(tmp_path, capsys):
+    # Audited by channel (no agreement view asked for): the customer SLA breached nothing,
+    # so it must not be blamed for the OLA's and the underpinning contract's breaches.
+    doc = _audit_json(tmp_path, capsys, "channel")
+    worst = {row["policy"]: row["breached"] for row in doc["worst_offenders"]["policy"]}
+    assert worst == {"tier2-ola": 2, "vendor-uc": 1}
 
 
 def test_audit_html_has_a_table_per_agreement(tmp_path, capsys):

@@ -7,34 +7,19 @@ from pathlib import Path
 
 import pytest
 
-from slaengine.cli import main
+from audit_support import ev, run_audit, write_events, write_policies
 from slaengine.report.html import render_html
-
-POLICY = """\
-version: 1
-policies:
-  - name: round-the-clock
-    calendar: 24x7
-    metrics:
-      first_response: {targets: 1h}
-      resolution: {targets: 8h}
-"""
-
-
-def _ev(ticket: str, at: str, kind: str, **extra: object) -> dict[str, object]:
-    return {"ticket": ticket, "at": f"2025-12-01T{at}:00Z", "type": kind, **extra}
-
 
 # A: answered in 30 min, solved in 2h (both achieved). B: answered after 2h (breached),
 # solved in 3h. C: never answered, still open at 16:00 (both breached).
 WITH_MESSAGES = [
-    _ev("A", "09:00", "created", channel="chat", priority="high", customer="ann"),
-    _ev("A", "09:30", "message", author="agent", agent="jo"),
-    _ev("A", "11:00", "status", status="solved"),
-    _ev("B", "09:00", "created", channel="email", priority="normal", customer="bob"),
-    _ev("B", "11:00", "message", author="agent", agent="jo"),
-    _ev("B", "12:00", "status", status="solved"),
-    _ev("C", "06:00", "created", channel="email", priority="normal", customer="cy"),
+    ev("A", "09:00", "created", channel="chat", priority="high", customer="ann"),
+    ev("A", "09:30", "message", author="agent", agent="jo"),
+    ev("A", "11:00", "status", status="solved"),
+    ev("B", "09:00", "created", channel="email", priority="normal", customer="bob"),
+    ev("B", "11:00", "message", author="agent", agent="jo"),
+    ev("B", "12:00", "status", status="solved"),
+    ev("C", "06:00", "created", channel="email", priority="normal", customer="cy"),
 ]
 # The same tickets as an incident log would have them: no messages, no customers.
 WITHOUT_MESSAGES = [
@@ -46,18 +31,11 @@ WITHOUT_MESSAGES = [
 
 @pytest.fixture
 def audit(tmp_path: Path, capsys: pytest.CaptureFixture[str]):
-    policies = tmp_path / "policies"
-    policies.mkdir()
-    (policies / "p.yaml").write_text(POLICY, encoding="utf-8")
+    policies = write_policies(tmp_path)
 
     def run(events: list[dict[str, object]], *extra: str) -> tuple[int, str]:
-        path = tmp_path / "events.jsonl"
-        path.write_text("".join(json.dumps(e) + "\n" for e in events), encoding="utf-8")
-        status = main(
-            ["audit", "-p", str(policies), "-e", str(path), "--at", "2025-12-01T16:00:00Z", *extra]
-        )
-        out, err = capsys.readouterr()
-        assert "Traceback" not in out + err
+        path = write_events(tmp_path / "events.jsonl", events)
+        status, out, _ = run_audit(capsys, policies, path, *extra)
         return status, out
 
     return run

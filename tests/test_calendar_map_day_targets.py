@@ -121,17 +121,64 @@ def test_without_day_targets_the_map_is_refused() -> None:
 
 def test_explain_says_which_map_entry_chose_the_agreements_calendar() -> None:
     from slaengine.explain import explain_ticket
+    from slaengine.report.explain import explanation_to_dict
 
     policies = slaengine.loads_policies(POLICIES, "p.yaml")
     events = [event("2026-03-06T20:00:00Z", fields={"region": "amer"}, group="tier2")]
     timeline = slaengine.build_timelines(events).timelines["t1"]
     explanation = explain_ticket(policies, timeline, event("2026-03-09T18:00:00Z").at)
-    calendars = dict(explanation.calendars)
-    ola = calendars["tier2-ola: resolution"]
-    assert (ola.name, ola.chosen_by) == (
-        "new-york",
+    calendars = {(info.agreement, metric): info for metric, info in explanation.calendars}
+    ola = calendars[("tier2-ola", "resolution")]
+    chosen = (
         "calendar map 'by-region': field 'region' = 'amer' (first value) -> 'new-york' "
-        "(p.yaml:10:31)",
+        "(p.yaml:10:31)"
     )
+    assert (ola.name, ola.chosen_by) == ("new-york", chosen)
+    # JSON names the metric and its agreement as the clocks do, never a display label.
+    rows = explanation_to_dict(explanation)["calendars"]
+    assert [(row["metric"], row.get("agreement")) for row in rows] == [
+        ("first_response", None),
+        ("resolution", None),
+        ("resolution", "tier2-ola"),
+    ]
+    assert rows[2]["chosen_by"] == chosen
     [clock] = [c for c in explanation.clocks if c.clock.agreement == "tier2-ola"]
     assert format_utc(clock.clock.due) == "2026-03-09T19:00:00Z"
+
+
+def test_explain_terminal_titles_an_agreements_calendar_row(tmp_path, capsys) -> None:
+    from slaengine.cli import main
+
+    (tmp_path / "p.yaml").write_text(POLICIES, encoding="utf-8")
+    (tmp_path / "e.jsonl").write_text(
+        '{"ticket": "t1", "at": "2026-03-06T20:00:00Z", "type": "created", "channel": "email",'
+        ' "priority": "normal", "group": "tier2", "fields": {"region": "amer"}}\n',
+        encoding="utf-8",
+    )
+    args = ["explain", "-p", str(tmp_path / "p.yaml"), "-e", str(tmp_path / "e.jsonl")]
+    assert main([*args, "-t", "t1", "--at", "2026-03-09T18:00:00Z"]) == 0
+    rows = [line for line in capsys.readouterr().out.splitlines() if "new-york" in line]
+    assert any("tier2-ola: resolution" in row for row in rows)
+
+
+def test_explain_names_a_working_day_target_beside_its_hours(tmp_path, capsys, monkeypatch) -> None:
+    from slaengine.cli import main
+
+    (tmp_path / "p.yaml").write_text(POLICIES, encoding="utf-8")
+    (tmp_path / "e.jsonl").write_text(
+        '{"ticket": "t1", "at": "2026-03-06T20:00:00Z", "type": "created", "channel": "email",'
+        ' "priority": "normal", "fields": {"region": "amer"}}\n',
+        encoding="utf-8",
+    )
+    args = ["explain", "-p", str(tmp_path / "p.yaml"), "-e", str(tmp_path / "e.jsonl")]
+    monkeypatch.setenv("COLUMNS", "200")
+    assert main([*args, "-t", "t1", "--at", "2026-03-09T18:00:00Z"]) == 0
+    targets = [line for line in capsys.readouterr().out.splitlines() if "target " in line]
+    assert any(
+        "1 working day (day_targets: keep_time), for this clock 8h business time" in line
+        for line in targets
+    ), targets
+    assert any(
+        "2 working days (day_targets: end_of_working_day), for this clock" in line
+        for line in targets
+    ), targets

@@ -7,16 +7,14 @@ import json
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from cli_support import REPO_ROOT, RunCli
 from slaengine import __version__
 from slaengine.cli import main
 
-RunCli = Callable[..., tuple[int, str, str]]
-REPO_ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE_EVENTS = "examples/tickets.jsonl"
 MIXED_EVENTS = "tests/data/events/mixed.jsonl"
 EXAMPLE_TICKETS = ["T-1001", "T-1002", "T-1003", "T-1004", "T-1005", "T-1006", "T-1007"]
@@ -41,24 +39,8 @@ CLOCK_KEYS = [
 ]
 
 
-@pytest.fixture(autouse=True)
-def at_repo_root(monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Every CLI test runs from the repository root, as the README's commands do."""
-    monkeypatch.chdir(REPO_ROOT)
-    return REPO_ROOT
-
-
-@pytest.fixture
-def run_cli(capsys: pytest.CaptureFixture[str]) -> RunCli:
-    """Run ``main(argv)``; return (status, stdout, stderr) and check there is no traceback."""
-
-    def run(*argv: str) -> tuple[int, str, str]:
-        status = main(list(argv))
-        out, err = capsys.readouterr()
-        assert "Traceback" not in out + err
-        return status, out, err
-
-    return run
+# Every CLI test runs from the repository root, as the README's commands do.
+pytestmark = pytest.mark.usefixtures("at_repo_root")
 
 
 def _problem_lines(err: str, source: str) -> list[str]:
@@ -78,6 +60,22 @@ def test_check_shipped_policies_is_clean(run_cli: RunCli) -> None:
     assert status == 0
     assert out == ""
     assert err == "ok: 6 policies, 4 calendars in 1 file\n"
+
+
+def test_check_counts_agreements_in_its_summary(tmp_path: Path, capsys) -> None:
+    from slaengine.cli import main
+
+    policy = tmp_path / "p.yaml"
+    policy.write_text(
+        "version: 1\n"
+        "policies: [{name: sla, metrics: {first_response: {targets: 4h}}}]\n"
+        "agreements:\n"
+        "  - {name: tier2-ola, match: {group: tier2}, metrics: {first_response: {targets: 1h}}}\n"
+        "  - {name: vendor-uc, kind: underpinning, metrics: {resolution: {targets: 8h}}}\n",
+        encoding="utf-8",
+    )
+    assert main(["check", str(policy)]) == 0
+    assert capsys.readouterr().err == "ok: 1 policy, 2 agreements, 1 calendar in 1 file\n"
 
 
 def test_check_reports_problems_with_exit_1(run_cli: RunCli) -> None:

@@ -75,6 +75,26 @@ def _cases(
             "E001",
         ),
         ("generate-bad-days", ["generate", "--days", "0"], "--days"),
+        (
+            "generate-output-in-missing-dir",
+            ["generate", "-n", "2", "-o", str(tmp / "no-dir" / "x.jsonl")],
+            "no-dir",
+        ),
+        (
+            "whatif-flips-in-missing-dir",
+            [
+                "whatif",
+                "-p",
+                POLICIES,
+                "-a",
+                POLICIES,
+                "-e",
+                EVENTS,
+                "--flips",
+                str(tmp / "no-dir" / "flips.csv"),
+            ],
+            "no-dir",
+        ),
     ]
 
 
@@ -92,6 +112,11 @@ def test_each_command_reports_user_mistakes_with_exit_2(
 def test_debug_shows_the_exception(tmp_path):
     with pytest.raises(UserError):
         main(["--debug", "check", str(tmp_path / "nope")])
+
+
+def test_debug_shows_a_file_error(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        main(["--debug", "generate", "-n", "1", "-o", str(tmp_path / "no-dir" / "x.jsonl")])
 
 
 def test_unknown_option_is_a_usage_error(capsys):

@@ -200,3 +200,42 @@ def test_part_progress_never_shows_more_done_than_its_total():
         short.advance()
     short.finish()
     assert (short.done, short.total) == (6, 6)
+
+
+def test_evaluate_table_keeps_agreement_clock_names_whole_at_80(tmp_path, monkeypatch, capsys):
+    policy = tmp_path / "p.yaml"
+    policy.write_text(
+        textwrap.dedent(
+            """\
+            version: 1
+            policies:
+              - name: customer-sla
+                metrics:
+                  first_response: {targets: 4h}
+            agreements:
+              - name: tier2-ola
+                match: {group: tier2}
+                on_unmatch: detach
+                metrics:
+                  first_response: {targets: 1h}
+            """
+        ),
+        encoding="utf-8",
+    )
+    events = tmp_path / "e.jsonl"
+    events.write_text(
+        '{"ticket": "T-1", "at": "2025-12-01T09:00:00Z", "type": "created",'
+        ' "channel": "email", "priority": "high", "group": "tier2"}\n'
+        '{"ticket": "T-1", "at": "2025-12-01T10:00:00Z", "type": "update", "group": "tier1"}\n'
+        '{"ticket": "T-1", "at": "2025-12-01T11:00:00Z", "type": "update", "group": "tier2"}\n',
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("COLUMNS", "80")
+    args = ["evaluate", "-p", str(policy), "-e", str(events), "--at", "2025-12-01T16:00:00Z"]
+    assert main(args) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert max(len(line.rstrip()) for line in lines) <= 80
+    assert "…" not in "\n".join(lines)
+    words = {cell.strip() for line in lines for cell in re.split(r"\s{2,}", line)}
+    for name in ("tier2-ola: first_response #1", "tier2-ola: first_response #2", "cancelled"):
+        assert name in words, name

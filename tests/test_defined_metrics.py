@@ -572,3 +572,23 @@ def test_a_definition_like_next_response_starts_nothing_at_the_reopen():
     assert [(c.instance, c.state, c.elapsed) for c in _evaluate(reopens, H_2, at)] == [
         (1, "active", 1800)
     ]
+
+
+def test_an_empty_metrics_map_lists_the_defined_metrics_too():
+    text = textwrap.dedent(
+        """\
+        version: 1
+        metrics:
+          ownership: {per: group}
+        agreements:
+          - name: tier2-ola
+            metrics: {}
+        """
+    )
+    with pytest.raises(PolicyError) as raised:
+        loads_policies(text, "p.yaml")
+    [problem] = raised.value.problems
+    assert (problem.line, problem.column, problem.code) == (6, 14, "E102")
+    assert problem.message.endswith(
+        "expected some of first_response, next_response, periodic_update, resolution, ownership"
+    )

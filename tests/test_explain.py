@@ -292,6 +292,7 @@ def test_cli_json_keys(run_cli):
         "uncounted_seconds", "paused_seconds",
         "target_seconds", "remaining_seconds", "priority", "start_priority", "priority_changes",
         "calendar", "pause_when", "pause_conditions", "breach_at", "segments", "notes",
+        "alerts",
     ]  # fmt: skip
     assert metric["breach_at"] == "2025-12-02T13:15:00Z"
     # The triggers of the metric's definition that the engine recorded at the start and stop.

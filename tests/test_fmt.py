@@ -5,12 +5,12 @@ from __future__ import annotations
 import os
 import shutil
 import stat
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 import slaengine
+from cli_support import RunCli
 from slaengine.cli import main
 from slaengine.errors import PolicyError
 from slaengine.policy import fmt
@@ -24,24 +24,9 @@ DATA = ROOT / "tests" / "data" / "fmt"
 CASES = sorted(p.stem for p in DATA.glob("*.yaml") if p.with_suffix(".expected").exists())
 SHIPPED = policy_files([ROOT / "policies"])
 
-RunCli = Callable[..., tuple[int, str, str]]
-
 
 def _read(path: Path) -> str:
     return path.read_bytes().decode("utf-8")
-
-
-@pytest.fixture
-def run_cli(capsys: pytest.CaptureFixture[str]) -> RunCli:
-    """Run ``main(argv)``; return (status, stdout, stderr) and check there is no traceback."""
-
-    def run(*argv: str) -> tuple[int, str, str]:
-        status = main(list(argv))
-        out, err = capsys.readouterr()
-        assert "Traceback" not in out + err
-        return status, out, err
-
-    return run
 
 
 @pytest.fixture

@@ -298,3 +298,27 @@ def test_audit_reports_a_policy_goal_and_an_agreement_goal(tmp_path, capsys, mon
         "false",
     ] in rows  # fmt: skip
     assert "tier2-ola: " in html.read_text()
+
+
+@pytest.mark.parametrize("width", [80, 120])
+def test_the_goals_tables_fit_the_terminal_without_cutting_a_cell(
+    width, tmp_path, capsys, monkeypatch
+):
+    monkeypatch.setenv("COLUMNS", str(width))
+    policy = tmp_path / "p.yaml"
+    policy.write_text(AGREEMENT_POLICIES)
+    events = _agreement_events(tmp_path / "events.jsonl")
+    assert main(["audit", "-p", str(policy), "-e", str(events), "--at", AT]) == 0
+    out = capsys.readouterr().out
+    start = out.index("Attainment goals")
+    tables = out[start : out.index("\n\n", out.index("Attainment goals by group"))]
+    lines = tables.splitlines()
+    assert max(len(line.rstrip()) for line in lines) <= width
+    assert "…" not in tables
+    assert "tier2-ola: First response" in tables
+    assert "75.0% (3 of 4)" in tables
+    # The weeks missed are whole where shown (at 80 columns they are read in the table by
+    # week), never cut at the terminal's edge.
+    missed = [line.rstrip() for line in lines if " of 2: " in line]
+    assert all(line.endswith(("2025-W49", "2025-W50")) for line in missed), missed
+    assert len(missed) == (2 if width == 120 else 0)

@@ -8,34 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from slaengine.cli import main
+from cli_support import RunCli
 
-RunCli = Callable[..., tuple[int, str, str]]
-REPO_ROOT = Path(__file__).resolve().parents[1]
 DATA = Path("tests/data/policytests")
 FAILING = DATA / "failing"
 FAILING_CASES = FAILING / "tests" / "cases.yaml"
 BROKEN = DATA / "broken"
 
 
-@pytest.fixture(autouse=True)
-def at_repo_root(monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Every test runs from the repository root, where ``policies/tests`` is the default."""
-    monkeypatch.chdir(REPO_ROOT)
-    return REPO_ROOT
-
-
-@pytest.fixture
-def run_cli(capsys: pytest.CaptureFixture[str]) -> RunCli:
-    """Run ``main(argv)``; return (status, stdout, stderr) and check there is no traceback."""
-
-    def run(*argv: str) -> tuple[int, str, str]:
-        status = main(list(argv))
-        out, err = capsys.readouterr()
-        assert "Traceback" not in out + err
-        return status, out, err
-
-    return run
+# Every test runs from the repository root, where ``policies/tests`` is the default.
+pytestmark = pytest.mark.usefixtures("at_repo_root")
 
 
 @pytest.fixture

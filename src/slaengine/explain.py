@@ -173,8 +173,8 @@ def explain_ticket(policies: PolicySet, timeline: Timeline, now: int) -> Explana
             calendars.append((definition_name(metric), _calendar(metric, used, result.state)))
     for agreement in result.agreements:
         for metric in agreement.policy.metrics:
-            name = f"{agreement.name}: {definition_name(metric)}"
-            calendars.append((name, _calendar(metric, used, result.state)))
+            info = replace(_calendar(metric, used, result.state), agreement=agreement.name)
+            calendars.append((definition_name(metric), info))
     for clock in result.clocks:
         owner = result.policy_of(clock)
         if owner is not None:

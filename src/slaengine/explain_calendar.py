@@ -20,6 +20,7 @@ class CalendarInfo:
     holiday_countries: tuple[str, ...]  # "DE-BE", "US"
     holiday_dates: tuple[str, ...]  # "2025-12-24", ...
     chosen_by: str | None = None  # the calendar map entry that chose it for the ticket
+    agreement: str | None = None  # the agreement whose metric counts in it (None: the policy's)
 
 
 def _clock_time(minutes: int) -> str:

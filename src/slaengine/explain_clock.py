@@ -97,6 +97,9 @@ class ClockExplanation:
     uncounted: int = 0
     # The conditions (tag, group, field) that pause a user-defined metric, as written.
     pause_conditions: tuple[str, ...] = ()
+    # A target of this many working days counted day by day (day_targets); 0: none.
+    target_days: int = 0
+    day_targets: str = "open_time"
 
     @property
     def breach_segment(self) -> Segment | None:
@@ -248,6 +251,8 @@ def explain_clock(
         due_hidden_by=hidden_by,
         uncounted=counted - clock.elapsed,
         pause_conditions=tuple(condition.text for condition in metric.pause_conditions),
+        target_days=max(0, -metric.targets.get(clock.priority, 0)),
+        day_targets=metric.day_targets,
     )
 
 

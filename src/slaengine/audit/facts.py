@@ -6,8 +6,7 @@ before ``now`` count. See ``docs/kpis.md`` for what each fact feeds.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from slaengine.attributes import initial_attributes, status_after, update_changes
 from slaengine.timeline import STOPPED_STATUSES, Timeline
@@ -16,9 +15,11 @@ from slaengine.timeline import STOPPED_STATUSES, Timeline
 WAITING_STATUSES = frozenset({"pending", "on_hold"})
 
 
-@dataclass(frozen=True, slots=True)
-class TicketFacts:
-    """What the ticket-level KPIs need to know about one ticket at ``now``."""
+class TicketFacts(NamedTuple):
+    """What the ticket-level KPIs need to know about one ticket at ``now``.
+
+    A named tuple: built once per ticket audited, the cheapest record to build.
+    """
 
     customer_messages: int  # the opening request plus public customer messages
     answered_messages: int  # of those, how many a later public agent message followed
@@ -30,6 +31,8 @@ class TicketFacts:
     reassigned: bool  # assignee or group changed after it was first set
     handle_time: int | None  # seconds handled up to the final solve (solved tickets only)
     csat: float | None  # the last rating up to ``now``
+    events: int = 0  # events at or before ``now``
+    solved_at: int | None = None  # the final solve (see final_solve); solved tickets only
 
 
 def ticket_facts(timeline: Timeline, now: int) -> TicketFacts:
@@ -40,29 +43,41 @@ def ticket_facts(timeline: Timeline, now: int) -> TicketFacts:
     since = created.at  # when the current status began
     handled = 0  # seconds spent in handling statuses before ``since``
     ever_solved = status in STOPPED_STATUSES
+    # The first status of the trailing run of solved/closed statuses (final_solve).
+    stopped_since = since if ever_solved else None
     reopened = False
     values: dict[str, Any] | None = None  # the attributes, from the first update on
     reassigned = False
     customer_messages, answered, waiting, replies = 1, 0, 1, 0
     last_agent: str | None = None
     csat: float | None = None
-    for event in events[1:]:
+    seen = len(events)
+    for index in range(1, seen):
+        event = events[index]
         if event.at > now:
+            seen = index
             break
         kind = event.type
         if kind == "message":
             if not event.public:
                 continue
-            if event.author == "customer":
+            author = event.author
+            if author == "customer":
                 customer_messages += 1
                 waiting += 1
-            elif event.author == "agent":
+            elif author == "agent":
                 replies += 1
                 answered += waiting
                 waiting = 0
                 if event.agent is not None:
                     last_agent = event.agent
         elif kind == "status":
+            named = event.status
+            if named:
+                if named not in STOPPED_STATUSES:
+                    stopped_since = None
+                elif stopped_since is None:
+                    stopped_since = event.at
             new = status_after(event, status)
             if new == status:
                 continue
@@ -83,17 +98,28 @@ def ticket_facts(timeline: Timeline, now: int) -> TicketFacts:
             csat = event.score
     solved = status in STOPPED_STATUSES
     return TicketFacts(
-        customer_messages=customer_messages,
-        answered_messages=answered,
-        agent_replies=replies,
-        last_agent=last_agent,
-        solved=solved,
-        ever_solved=ever_solved,
-        reopened=reopened,
-        reassigned=reassigned,
-        handle_time=handled if solved else None,
-        csat=csat,
+        customer_messages,
+        answered,
+        replies,
+        last_agent,
+        solved,
+        ever_solved,
+        reopened,
+        reassigned,
+        handled if solved else None,
+        csat,
+        seen,
+        stopped_since if solved else None,
     )
 
 
-__all__ = ["WAITING_STATUSES", "TicketFacts", "ticket_facts"]
+def final_solve(timeline: Timeline, now: int) -> int | None:
+    """When a ticket solved (or closed) at ``now`` was solved for the last time.
+
+    The earliest status of the trailing run of solved/closed statuses
+    (``solved -> closed`` keeps the solve). ``None`` when it is not solved.
+    """
+    return ticket_facts(timeline, now).solved_at
+
+
+__all__ = ["WAITING_STATUSES", "TicketFacts", "final_solve", "ticket_facts"]

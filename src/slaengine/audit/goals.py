@@ -13,7 +13,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
-from slaengine.audit.accumulator import GOAL_VIEWS, AuditAccumulator, GroupStats, MetricStats
+from slaengine.audit.accumulator import AuditAccumulator
+from slaengine.audit.groups import GroupStats, MetricStats
+from slaengine.audit.views import GOAL_VIEWS
 from slaengine.metric_names import ordered_metrics
 from slaengine.policy.model import PolicySet
 

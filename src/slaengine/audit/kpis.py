@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from multiprocessing.connection import Connection
 from typing import Any, Final
 
-from slaengine.audit.accumulator import GroupStats, MetricStats
+from slaengine.audit.groups import GroupStats, MetricStats
 from slaengine.audit.stats import (
     MARGIN_PERCENTILES,
     histogram_sorted,

@@ -47,7 +47,8 @@ class LocalBuckets:
         self.zone = zone_of(self.zone_name)
         self._cache = {}
 
-    def _lookup(self, t: int) -> tuple[str, int]:
+    def local(self, t: int) -> tuple[str, int]:
+        """The period and the hour of week of ``t`` (:meth:`period_of`, :meth:`hour_of_week`)."""
         quarter = t // _QUARTER
         found = self._cache.get(quarter)
         if found is None:
@@ -65,11 +66,11 @@ class LocalBuckets:
 
     def period_of(self, t: int) -> str:
         """The period (``2025-12-01``, ``2025-W49`` or ``2025-12``) containing ``t`` locally."""
-        return self._lookup(t)[0]
+        return self.local(t)[0]
 
     def hour_of_week(self, t: int) -> int:
         """``weekday * 24 + hour`` of ``t`` locally (0 = Monday 00:00-01:00)."""
-        return self._lookup(t)[1]
+        return self.local(t)[1]
 
 
 __all__ = ["PERIODS", "WEEKDAYS", "LocalBuckets", "zone_of"]

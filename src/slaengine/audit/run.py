@@ -59,6 +59,7 @@ class AuditOptions:
     period: str = "week"
     by: tuple[str, ...] = ("channel", "priority")
     goals: bool = False  # keep the views attainment goals are reported by
+    agreements: bool = False  # the policies define internal agreements: keep the view by them
 
 
 @dataclass(slots=True)
@@ -138,7 +139,8 @@ def audit_timelines(
 def empty_audit(options: AuditOptions) -> AuditAccumulator:
     """An accumulator with nothing in it yet, for ``options``' period and views."""
     return AuditAccumulator(
-        LocalBuckets(options.zone, options.period), views_for(options.by, options.goals)
+        LocalBuckets(options.zone, options.period),
+        views_for(options.by, options.goals, options.agreements),
     )
 
 

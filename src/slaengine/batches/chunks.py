@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import IO, Final
 
 from slaengine.errors import Problem, UserError
-from slaengine.inputs.files import TEXT_ERRORS, is_stdin, is_table, open_binary
+from slaengine.inputs.files import TEXT_ERRORS, is_stream, is_table, open_binary
 from slaengine.inputs.jsonl import line_blocks, parse_block
 from slaengine.inputs.tickets import ticket_of
 from slaengine.timeline import Event, TimelineSet, build_timelines
@@ -96,7 +96,7 @@ def chunkable(path: str | os.PathLike[str]) -> bool:
     Not for standard input or a table; an unreadable file is left to the spill,
     which reports it.
     """
-    if is_stdin(path) or is_table(path):
+    if is_stream(path) or is_table(path):
         return False
     try:
         return looks_grouped(path)

@@ -24,7 +24,7 @@ from slaengine.inputs.events import events_stream
 from slaengine.inputs.files import (
     TEXT_ERRORS,
     is_parquet,
-    is_stdin,
+    is_stream,
     is_table,
     open_binary,
     open_events,
@@ -117,7 +117,7 @@ def spill_input(
     ``workers`` processes), standard input and CSV line by line."""
     if is_parquet(path):
         return spill_parquet(path, directory, partitions, source, workers=workers)
-    if not is_stdin(path) and not is_table(path):
+    if not is_stream(path) and not is_table(path):
         return spill_file(path, directory, partitions, source, workers=workers)
     with events_stream(path) as stream:
         return spill(stream, directory, partitions, source)

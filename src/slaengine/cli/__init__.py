@@ -153,6 +153,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except BrokenPipeError:  # output piped into head & co.
         return EXIT_OK
+    except OSError as exc:
+        # A file the user named could not be opened or written (an output in a missing
+        # directory, a read-only file): say which, without a traceback.
+        if args.debug or exc.filename is None:
+            raise
+        reason = exc.strerror or str(exc)
+        print(f"slaengine: {printable_lines(str(exc.filename))}: {reason}", file=sys.stderr)
+        return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
     return status

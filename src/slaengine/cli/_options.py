@@ -124,12 +124,17 @@ def report_problems(
             out.writelines(f"{problem}\n" for problem in problems)
 
 
+def unreadable_events(events: str, exc: OSError) -> UserError:
+    """The user error for an ``--events`` file that could not be read."""
+    return UserError(f"--events: cannot read {events}: {exc.strerror or exc}")
+
+
 def read_timelines(events: str, status_map: Mapping[str, str]) -> TimelineSet:
     """``read_events`` for a command: an unreadable file is a user error naming ``--events``."""
     try:
         return read_events(events, status_map)
     except OSError as exc:
-        raise UserError(f"--events: cannot read {events}: {exc.strerror or exc}") from None
+        raise unreadable_events(events, exc) from None
 
 
 _config_file: list[str | None] = [None]
@@ -246,6 +251,7 @@ __all__ = [
     "report_problems",
     "select_config",
     "settings_file",
+    "unreadable_events",
     "use_config",
     "worker_count",
 ]

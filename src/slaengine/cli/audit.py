@@ -142,14 +142,11 @@ def _write_html(path: str, doc: dict[str, Any], policies: list[str]) -> None:
     """Write the HTML report (UTF-8, ``\\n`` line ends: the same bytes on every platform)."""
     from slaengine.report.html import render_html
 
-    try:
-        with open(path, "w", encoding="utf-8", newline="\n") as out:
-            out.write(render_html(doc, policies=policies))
-    except OSError as exc:
-        raise UserError(f"--html: cannot write {path}: {exc.strerror or exc}") from None
+    _write_text(path, render_html(doc, policies=policies), "--html")
 
 
 def _write_text(path: str, text: str, option: str) -> None:
+    """Write ``text`` as it is (UTF-8, no newline translation); a failure names ``option``."""
     try:
         with open(path, "w", encoding="utf-8", newline="") as out:
             out.write(text)
@@ -172,7 +169,12 @@ def run(args: argparse.Namespace) -> int:
     policies = load_command_policies(*args.policies)
     goals, held = policy_goals(policies), agreement_goals(policies)
     options = AuditOptions(
-        now=now, zone=args.tz, period=args.period, by=by, goals=bool(goals or held)
+        now=now,
+        zone=args.tz,
+        period=args.period,
+        by=by,
+        goals=bool(goals or held),
+        agreements=bool(policies.agreements),
     )
     started = time.perf_counter()
     show = sys.stderr.isatty()

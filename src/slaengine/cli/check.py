@@ -42,14 +42,17 @@ def run(args: argparse.Namespace) -> int:
     warnings = len(problems) - errors
     if policy_set is not None and not errors:
         files = len(policy_set.sources)
-        # Metrics defined in the files and measured by a policy: said only when there are some.
-        defined = {
-            m.kind for p in policy_set.policies for m in p.metrics if not m.definition.builtin
-        }
+        # Agreements and metrics defined in the files and measured by a policy or an
+        # agreement: said only where there are some, so other summaries stay as they were.
+        agreements = len(policy_set.agreements)
+        owners = (*policy_set.policies, *(a.policy for a in policy_set.agreements))
+        defined = {m.kind for p in owners for m in p.metrics if not m.definition.builtin}
         measured = f", {_count(len(defined), 'defined metric')}" if defined else ""
         summary = (
             f"ok: {_count(len(policy_set.policies), 'policy')}, "
-            f"{_count(len(policy_set.calendars), 'calendar')}{measured} in {_count(files, 'file')}"
+            + (f"{_count(agreements, 'agreement')}, " if agreements else "")
+            + f"{_count(len(policy_set.calendars), 'calendar')}{measured} in "
+            + _count(files, "file")
         )
         print(summary + (f" ({_count(warnings, 'warning')})" if warnings else ""), file=sys.stderr)
         return 0

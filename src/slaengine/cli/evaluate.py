@@ -21,6 +21,7 @@ from slaengine.cli._options import (
     evaluation_instant,
     load_command_policies,
     report_problems,
+    unreadable_events,
     worker_count,
 )
 from slaengine.clocks import STATES
@@ -100,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
         raise  # the reader of the output went away (head & co.): not an error
     except OSError as exc:
         if exc.filename is None or os.fspath(exc.filename) == os.fspath(args.events):
-            raise UserError(f"--events: cannot read {args.events}: {exc.strerror or exc}") from None
+            raise unreadable_events(args.events, exc) from None
         # The temporary files (a full disk, say).
         raise UserError(f"cannot write {exc.filename}: {exc.strerror or exc}") from None
     log.info(

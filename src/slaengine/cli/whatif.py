@@ -22,9 +22,9 @@ from slaengine.cli._options import (
     evaluation_instant,
     load_command_policies,
     report_problems,
+    unreadable_events,
     worker_count,
 )
-from slaengine.errors import UserError
 from slaengine.metric_names import labels_of
 from slaengine.report.whatif import backtest_renderable, backtest_to_dict, flips_csv
 from slaengine.whatif import backtest_file
@@ -76,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
             with collector_paused():
                 result, batch = backtest_file(old, new, args.events, now, jobs)
     except OSError as exc:
-        raise UserError(f"--events: cannot read {args.events}: {exc.strerror or exc}") from None
+        raise unreadable_events(args.events, exc) from None
     log.info(
         "backtested",
         tickets=result.tickets,

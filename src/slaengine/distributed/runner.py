@@ -38,7 +38,7 @@ from slaengine.errors import SlaEngineError, UserError
 from slaengine.inputs.files import (
     is_gzip,
     is_parquet,
-    is_stdin,
+    is_stream,
     is_table,
     open_binary,
     source_name,
@@ -89,7 +89,7 @@ def map_tickets_dask(
                 # Workers open the file by its absolute path: their directory may be another.
                 return run.ranges([replace(r, path=os.path.abspath(r.path)) for r in ranges])
             return run.shuffle_parquet(os.path.abspath(path))
-        if is_stdin(path) or is_table(path):
+        if is_stream(path) or is_table(path):
             return run.spilled(path)
         if chunkable(path):
             try:

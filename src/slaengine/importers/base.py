@@ -9,11 +9,13 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 from slaengine.errors import UserError
+from slaengine.inputs.files import open_text
 
 Event = dict[str, Any]
+Row = TypeVar("Row")
 #: A byte order mark some exports start with; it is not part of the first name.
 BOM = "\ufeff"
 
@@ -189,6 +191,44 @@ def contiguous_groups(
         group.append((line, fields))
     if group:
         yield current, group
+
+
+def case_rows(
+    path: Path,
+    required: Iterable[str],
+    key: str,
+    report: ImportReport,
+    parse: Callable[[int, list[str], dict[str, int]], Row | None],
+    *,
+    kind: str,
+    empty: str,
+    scattered: str,
+) -> Iterator[tuple[str, list[Row]]]:
+    """Each case's parsed rows from a CSV audit log, in file order.
+
+    The header must name the ``required`` columns (:func:`header_columns`,
+    ``kind`` names the file in its error); records are grouped by column ``key``
+    (:func:`contiguous_groups`); ``parse(line, fields, columns)`` returns a row
+    or ``None`` for a record it reported and skipped. A case left without rows
+    is dropped.
+    """
+    source = str(path)
+    with open_text(path, newline="") as stream:
+        rows = csv_rows(stream)
+        columns = header_columns(rows, required, source, kind)
+        groups = contiguous_groups(
+            rows, columns, key, report, source, empty=empty, scattered=scattered
+        )
+        for value, records in groups:
+            parsed = (parse(line, fields, columns) for line, fields in records)
+            group = [row for row in parsed if row is not None]
+            if group:
+                yield value, group
+
+
+def status_event(event_id: str, ticket: str, at: str, status: str) -> Event:
+    """A ``status`` event of ``ticket`` at ``at`` (ISO 8601) to ``status``."""
+    return {"id": event_id, "ticket": ticket, "at": at, "type": "status", "status": status}
 
 
 class JsonArrayError(ValueError):

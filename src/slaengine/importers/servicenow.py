@@ -18,12 +18,10 @@ from slaengine.importers.base import (
     Event,
     ImportOptions,
     ImportReport,
-    contiguous_groups,
-    csv_rows,
-    header_columns,
+    case_rows,
     iso,
+    status_event,
 )
-from slaengine.inputs.files import open_text
 
 STATES: Final = {
     "New": "new",
@@ -81,28 +79,22 @@ class _Row:
 
 def events(path: Path, options: ImportOptions) -> Iterator[Event]:
     """Events of every incident in the log; its wall times are read in ``options.timezone``."""
-    report = options.report
-    source = str(path)
-    with open_text(path, newline="") as stream:
-        rows = csv_rows(stream)
-        columns = header_columns(rows, _COLUMNS, source, "a ServiceNow incident log")
-        groups = contiguous_groups(
-            rows,
-            columns,
-            "number",
-            report,
-            source,
-            empty="empty incident number",
-            scattered="incident rows are not contiguous",
-        )
-        for number, records in groups:
-            parsed = (
-                _parse_row(source, line, fields, columns, options.timezone, report)
-                for line, fields in records
-            )
-            group = [row for row in parsed if row is not None]
-            if group:
-                yield from incident_events(number, group)
+    report, source = options.report, str(path)
+
+    def parse(line: int, fields: list[str], columns: dict[str, int]) -> _Row | None:
+        return _parse_row(source, line, fields, columns, options.timezone, report)
+
+    for number, group in case_rows(
+        path,
+        _COLUMNS,
+        "number",
+        report,
+        parse,
+        kind="a ServiceNow incident log",
+        empty="empty incident number",
+        scattered="incident rows are not contiguous",
+    ):
+        yield from incident_events(number, group)
 
 
 def _parse_row(
@@ -210,10 +202,4 @@ def incident_events(number: str, rows: list[_Row]) -> Iterator[Event]:
             yield update
         if row.status != status:
             status = row.status
-            yield {
-                "id": f"{stem}-status",
-                "ticket": number,
-                "at": at,
-                "type": "status",
-                "status": status,
-            }
+            yield status_event(f"{stem}-status", number, at, status)

@@ -119,6 +119,16 @@ class _Rows:
             self.report.skip(self.source, line, "bad timestamp", f"{text!r} is not {expected}")
             return None
 
+    def usable(
+        self, records: Iterator[tuple[int, list[str]]]
+    ) -> Iterator[tuple[int, list[str], str, dt.datetime]]:
+        """``(line, fields, ticket, instant)`` of each row :meth:`common` accepts; counts all."""
+        for line, fields in records:
+            self.report.rows += 1
+            found = self.common(line, fields)
+            if found is not None:
+                yield line, fields, *found
+
     def attributes(self, fields: list[str]) -> dict[str, Any]:
         found: dict[str, Any] = {}
         for key in (*_ATTRIBUTES, "status"):
@@ -154,12 +164,7 @@ class _Rows:
     # -- one event per row -----------------------------------------------------------------
 
     def event_rows(self, records: Iterator[tuple[int, list[str]]]) -> Iterator[Event]:
-        for line, fields in records:
-            self.report.rows += 1
-            found = self.common(line, fields)
-            if found is None:
-                continue
-            ticket, at = found
+        for line, fields, ticket, at in self.usable(records):
             kind = self.get(fields, "type")
             if kind == "skip":
                 self.report.note("rows of a type the mapping skips")
@@ -205,12 +210,7 @@ class _Rows:
 
     def snapshot_rows(self, records: Iterator[tuple[int, list[str]]]) -> Iterator[Event]:
         state: dict[str, tuple[dt.datetime, dict[str, Any]]] = {}
-        for line, fields in records:
-            self.report.rows += 1
-            found = self.common(line, fields)
-            if found is None:
-                continue
-            ticket, at = found
+        for line, fields, ticket, at in self.usable(records):
             now = self.attributes(fields)
             base: Event = {"ticket": ticket, "at": iso(at)}
             if ticket not in state:

@@ -19,12 +19,10 @@ from slaengine.importers.base import (
     Event,
     ImportOptions,
     ImportReport,
-    contiguous_groups,
-    csv_rows,
-    header_columns,
+    case_rows,
     iso,
+    status_event,
 )
-from slaengine.inputs.files import open_text
 
 STATUSES: Final = {
     ("Queued", "Awaiting Assignment"): "open",
@@ -73,25 +71,22 @@ class _Row:
 
 def events(path: Path, options: ImportOptions) -> Iterator[Event]:
     """Events of every service request in the log (its timestamps carry offsets)."""
-    report = options.report
-    source = str(path)
-    with open_text(path, newline="") as stream:
-        rows = csv_rows(stream)
-        columns = header_columns(rows, _COLUMNS, source, "a Volvo VINST incident log")
-        groups = contiguous_groups(
-            rows,
-            columns,
-            "SR Number",
-            report,
-            source,
-            empty="empty SR Number",
-            scattered="request rows are not contiguous",
-        )
-        for number, records in groups:
-            parsed = (_parse_row(source, line, fields, columns, report) for line, fields in records)
-            group = [row for row in parsed if row is not None]
-            if group:
-                yield from request_events(number, group)
+    report, source = options.report, str(path)
+
+    def parse(line: int, fields: list[str], columns: dict[str, int]) -> _Row | None:
+        return _parse_row(source, line, fields, columns, report)
+
+    for number, group in case_rows(
+        path,
+        _COLUMNS,
+        "SR Number",
+        report,
+        parse,
+        kind="a Volvo VINST incident log",
+        empty="empty SR Number",
+        scattered="request rows are not contiguous",
+    ):
+        yield from request_events(number, group)
 
 
 def _parse_row(
@@ -185,10 +180,4 @@ def request_events(number: str, rows: list[_Row]) -> Iterator[Event]:
             yield update
         if row.status != status:
             status = row.status
-            yield {
-                "id": f"r{k}-status",
-                "ticket": number,
-                "at": at,
-                "type": "status",
-                "status": status,
-            }
+            yield status_event(f"r{k}-status", number, at, status)

@@ -15,7 +15,7 @@ import hashlib
 import hmac
 import re
 import zoneinfo
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from slaengine.inbox import InboxError, SignatureError
@@ -257,6 +257,12 @@ def same_hex(expected: bytes, given: str) -> bool:
     return hmac.compare_digest(expected.hex().encode(), given.lower().encode("ascii", "replace"))
 
 
+def same_prefixed_hex(expected: bytes, given: str, prefix: str) -> bool:
+    """Whether ``given`` is ``prefix`` (``sha256=``) then ``expected`` in hex; no prefix: no."""
+    hexdigest = given.removeprefix(prefix)
+    return given != hexdigest and same_hex(expected, hexdigest)
+
+
 def check_fresh(sent: int, now: int, vendor: str, window: int = REPLAY_WINDOW) -> None:
     """Refuse a signed request whose timestamp is more than ``window`` seconds from now."""
     if abs(now - sent) > window:
@@ -279,6 +285,32 @@ def timestamp_header(
         return raw, Reader(vendor).epoch({name: text}, name)
     except InboxError:
         raise SignatureError(f"{vendor}: {name} header is not a timestamp: {raw!r}") from None
+
+
+def check_timestamped(
+    body: bytes,
+    headers: Mapping[str, str],
+    secret: str,
+    now: int,
+    vendor: str,
+    *,
+    timestamp: str,
+    signature: str,
+    separator: bytes,
+    matches: Callable[[bytes, str], bool],
+    millis: bool = False,
+) -> None:
+    """Check a signature header over the timestamp header, ``separator`` and the exact body.
+
+    The signature is the HMAC-SHA256 of those bytes, compared by ``matches``
+    (:func:`same_base64`, say); ``signature`` is the header's display name.
+    A timestamp more than :data:`REPLAY_WINDOW` from ``now`` is refused.
+    """
+    raw, sent = timestamp_header(headers, timestamp, vendor, millis=millis)
+    given = header(headers, signature.lower(), vendor)
+    expected = digest(secret, raw.encode("ascii", "replace") + separator + body, "sha256")
+    refuse_unless(matches(expected, given), vendor, signature)
+    check_fresh(sent, now, vendor)
 
 
 def refuse_unless(matches: bool, vendor: str, name: str) -> None:

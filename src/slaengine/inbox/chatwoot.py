@@ -26,14 +26,10 @@ from slaengine.inbox import Delivery, Inbox
 from slaengine.inbox._common import (
     Event,
     Reader,
-    check_fresh,
-    digest,
+    check_timestamped,
     event,
-    header,
-    refuse_unless,
-    same_hex,
+    same_prefixed_hex,
     snake,
-    timestamp_header,
 )
 
 VENDOR = "chatwoot"
@@ -236,14 +232,17 @@ def csat_event(message: Mapping[str, Any], conversation: Mapping[str, Any]) -> E
 
 def verify(body: bytes, headers: Mapping[str, str], secret: str, now: int) -> None:
     """Check ``X-Chatwoot-Signature`` over the timestamp and the exact body."""
-    raw, sent = timestamp_header(headers, "x-chatwoot-timestamp", VENDOR)
-    given = header(headers, "x-chatwoot-signature", VENDOR)
-    expected = digest(secret, raw.encode("ascii", "replace") + b"." + body, "sha256")
-    hexdigest = given.removeprefix("sha256=")
-    refuse_unless(
-        given != hexdigest and same_hex(expected, hexdigest), VENDOR, "X-Chatwoot-Signature"
+    check_timestamped(
+        body,
+        headers,
+        secret,
+        now,
+        VENDOR,
+        timestamp="x-chatwoot-timestamp",
+        signature="X-Chatwoot-Signature",
+        separator=b".",
+        matches=lambda expected, given: same_prefixed_hex(expected, given, "sha256="),
     )
-    check_fresh(sent, now, VENDOR)
 
 
 INBOX = Inbox(

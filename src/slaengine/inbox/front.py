@@ -28,14 +28,13 @@ from slaengine.inbox import Delivery, Inbox
 from slaengine.inbox._common import (
     Event,
     Reader,
-    check_fresh,
+    check_timestamped,
     digest,
     event,
     header,
     refuse_unless,
     same_base64,
     snake,
-    timestamp_header,
 )
 
 VENDOR = "front"
@@ -199,10 +198,18 @@ def verify(body: bytes, headers: Mapping[str, str], secret: str, now: int) -> No
     if not headers.get("x-front-request-timestamp"):  # a rule webhook
         refuse_unless(same_base64(digest(secret, body, "sha1"), given), VENDOR, "X-Front-Signature")
         return
-    raw, sent = timestamp_header(headers, "x-front-request-timestamp", VENDOR, millis=True)
-    expected = digest(secret, raw.encode("ascii", "replace") + b":" + body, "sha256")
-    refuse_unless(same_base64(expected, given), VENDOR, "X-Front-Signature")
-    check_fresh(sent, now, VENDOR)
+    check_timestamped(
+        body,
+        headers,
+        secret,
+        now,
+        VENDOR,
+        timestamp="x-front-request-timestamp",
+        signature="X-Front-Signature",
+        separator=b":",
+        matches=same_base64,
+        millis=True,
+    )
 
 
 def handshake(headers: Mapping[str, str]) -> Mapping[str, Any] | None:

@@ -31,7 +31,7 @@ from slaengine.inbox._common import (
     header,
     iso,
     refuse_unless,
-    same_hex,
+    same_prefixed_hex,
     snake,
 )
 
@@ -242,8 +242,7 @@ def verify(body: bytes, headers: Mapping[str, str], secret: str, now: int) -> No
     """Check ``X-Hub-Signature`` (HMAC-SHA1 of the exact body); Intercom sends no timestamp."""
     del now  # no timestamp to check: a replay repeats event ids and is stored once
     given = header(headers, "x-hub-signature", VENDOR)
-    hexdigest = given.removeprefix("sha1=")
-    matches = given != hexdigest and same_hex(digest(secret, body, "sha1"), hexdigest)
+    matches = same_prefixed_hex(digest(secret, body, "sha1"), given, "sha1=")
     refuse_unless(matches, VENDOR, "X-Hub-Signature")
 
 

@@ -24,14 +24,10 @@ from slaengine.inbox import Delivery, Inbox
 from slaengine.inbox._common import (
     Event,
     Reader,
-    check_fresh,
-    digest,
+    check_timestamped,
     event,
-    header,
-    refuse_unless,
     same_base64,
     snake,
-    timestamp_header,
 )
 
 VENDOR = "zendesk"
@@ -203,11 +199,17 @@ def status(value: str) -> str:
 
 def verify(body: bytes, headers: Mapping[str, str], secret: str, now: int) -> None:
     """Check ``X-Zendesk-Webhook-Signature`` over the timestamp and the exact body."""
-    raw, sent = timestamp_header(headers, "x-zendesk-webhook-signature-timestamp", VENDOR)
-    given = header(headers, "x-zendesk-webhook-signature", VENDOR)
-    expected = digest(secret, raw.encode("ascii", "replace") + body, "sha256")
-    refuse_unless(same_base64(expected, given), VENDOR, "X-Zendesk-Webhook-Signature")
-    check_fresh(sent, now, VENDOR)
+    check_timestamped(
+        body,
+        headers,
+        secret,
+        now,
+        VENDOR,
+        timestamp="x-zendesk-webhook-signature-timestamp",
+        signature="X-Zendesk-Webhook-Signature",
+        separator=b"",
+        matches=same_base64,
+    )
 
 
 INBOX = Inbox(

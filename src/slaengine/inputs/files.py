@@ -12,6 +12,7 @@ from __future__ import annotations
 import gzip
 import io
 import os
+import stat
 import sys
 import zlib
 from pathlib import Path
@@ -120,6 +121,18 @@ def is_stdin(path: str | os.PathLike[str]) -> bool:
     return str(path) == "-"
 
 
+def is_stream(path: str | os.PathLike[str]) -> bool:
+    """True for ``-`` and for a file that can be read only once: a pipe or FIFO named by its
+    path (``/dev/stdin``, a shell's ``<(zcat events.jsonl.gz)``). Such input is read line by
+    line like standard input, never sampled or cut by offsets first."""
+    if is_stdin(path):
+        return True
+    try:
+        return not stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return False  # opening it will say what is wrong
+
+
 def open_events(path: str | os.PathLike[str]) -> IO[str]:
     """Open a JSON Lines events file as text; ``.gz`` files are decompressed; ``-`` is stdin."""
     if is_stdin(path):
@@ -139,6 +152,7 @@ __all__ = [
     "is_gzip",
     "is_parquet",
     "is_stdin",
+    "is_stream",
     "is_table",
     "open_binary",
     "open_events",

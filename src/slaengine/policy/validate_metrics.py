@@ -34,34 +34,14 @@ from slaengine.policy.model import (
     AlertRule,
 )
 from slaengine.policy.nodes import FileContext, NotifyTargets, describe, flag
-from slaengine.policy.semantics import Preset
+from slaengine.policy.semantics import METRIC_RULES, Preset
 from slaengine.policy.source import YMap, YNode, YScalar, YSeq
 from slaengine.policy.validate_actions import actions_of
 from slaengine.problems import did_you_mean
 from slaengine.timeline import PRIORITIES, STOPPED_STATUSES
 
-METRIC_KEYS = (
-    "targets",
-    "pause_when",
-    "calendar",
-    "warn_at",
-    "escalations",
-    "fulfilled_by",
-    "starts",
-    "start_delay",
-    "staff_created",
-    "assignment_counts",
-    "counts_from",
-    "customer_message_stops",
-    "before_first_reply",
-    "when_solved",
-    "on_reopen",
-    "stops_at",
-    "misses",
-    "day_targets",
-    "hide_when",
-    "goal",
-)
+# A metric's keys: its targets and alerts, the clock rules a preset may also set, its goal.
+METRIC_KEYS = ("targets", "pause_when", "calendar", "warn_at", "escalations", *METRIC_RULES, "goal")
 # The metrics each clock rule applies to (E213 for any other).
 RULE_METRICS: Mapping[str, frozenset[str]] = MappingProxyType(
     {

@@ -127,13 +127,11 @@ def parse_policy(
     metrics_node = ctx.required(body, "metrics", where)
     metrics_map = ctx.mapping(metrics_node, f"'metrics' of {where}") if metrics_node else None
     if metrics_map is not None:
+        known = (*METRIC_KINDS, *sorted(defined))
         if not metrics_map.entries:
             ctx.report(
-                metrics_map,
-                "E102",
-                f"{where} has no metrics; expected some of {', '.join(METRIC_KINDS)}",
+                metrics_map, "E102", f"{where} has no metrics; expected some of {', '.join(known)}"
             )
-        known = (*METRIC_KINDS, *sorted(defined))
         for kind, (key, value) in metrics_map.entries.items():
             if kind not in known:
                 ctx.report(

@@ -10,8 +10,10 @@ from slaengine.timeline import Timeline
 # Clock fields an expectation may check, in the order failures are reported.
 INSTANT_FIELDS: Final = ("start", "due", "stop")
 DURATION_FIELDS: Final = ("elapsed", "remaining", "target", "paused")
-TEXT_FIELDS: Final = ("state", "stop_reason", "priority")
-CHECKED_FIELDS: Final = ("state", *INSTANT_FIELDS, "stop_reason", *DURATION_FIELDS, "priority")
+TEXT_FIELDS: Final = ("state", "stop_reason", "priority", "group")
+CHECKED_FIELDS: Final = (
+    "state", *INSTANT_FIELDS, "stop_reason", *DURATION_FIELDS, "priority", "group", "misses"
+)  # fmt: skip
 
 # What the policy check expects when a case says ``policy: null``.
 UNMATCHED: Final = None

@@ -47,6 +47,8 @@ EXPECT_KEYS: Final = (
     "target",
     "paused",
     "priority",
+    "group",
+    "misses",
 )
 _COMMON_EVENT_KEYS: Final = ("ticket", "at", "type", "id")
 _ATTRIBUTE_KEYS: Final = ("channel", "priority", "customer", "group", "assignee", "tags", "fields")
@@ -507,6 +509,22 @@ class _FileParser(ProblemCollector):
                         continue
             elif name == "priority":
                 parsed = self.choice(value, PRIORITIES, "'priority'")
+            elif name == "group":
+                # The group an ownership clock's instance counts for; null: none.
+                text = value.value if isinstance(value, YScalar) else ""
+                if text is None:
+                    parsed, written = None, "null"
+                elif isinstance(text, str) and text:
+                    parsed = text
+                else:
+                    self.problem(value, "E103", f"'group' must be a group name, got {written}")
+                    continue
+            elif name == "misses":
+                count = value.value if isinstance(value, YScalar) else None
+                if not isinstance(count, int) or isinstance(count, bool) or count < 0:
+                    self.problem(value, "E103", f"'misses' must be 0 or more, got {written}")
+                    continue
+                parsed = count
             else:
                 continue
             if name in ("state", "priority") and parsed is None:

@@ -6,7 +6,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from slaengine.clocks import ClockResult
+from slaengine.clocks import BREACHED, ClockResult
 from slaengine.durations import format_duration
 from slaengine.engine import TicketResult, evaluate_timeline
 from slaengine.metric_names import definition_name
@@ -83,6 +83,8 @@ def clock_summary(clock: ClockResult, case: Case) -> str:
         f"remaining {format_duration(clock.remaining)}, target {format_duration(clock.target)}, "
         f"paused {format_duration(clock.paused)}, priority {clock.priority}, "
         f"calendar {clock.calendar}"
+        + (f", group {clock.group}" if clock.group is not None else "")
+        + (f", misses {clock.misses}" if clock.misses is not None else "")
     )
 
 
@@ -98,6 +100,9 @@ def _actual(clock: ClockResult, name: str) -> int | str | None:
         "target": clock.target,
         "paused": clock.paused,
         "priority": clock.priority,
+        "group": clock.group,
+        # A clock whose metric counts no misses per message misses once when breached.
+        "misses": clock.misses if clock.misses is not None else int(clock.state == BREACHED),
     }
     return values[name]
 
@@ -107,6 +112,8 @@ def _show(check: Check, value: int | str | None, case: Case) -> str:
         return show_instant(value if isinstance(value, int) else None, case)
     if check.field in DURATION_FIELDS and isinstance(value, int):
         return format_duration(value)
+    if check.field == "misses":
+        return str(value)
     return "null" if value is None else f"'{value}'"
 
 

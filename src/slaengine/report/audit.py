@@ -150,8 +150,16 @@ def audit_to_dict(
         "breaches": _week_grid(audit.breaches_by_hour),
     }
     doc["histogram_edges"] = list(BUCKET_EDGES)
+    # An internal agreement's breaches are its own, not its ticket's customer policy's:
+    # ranked by agreement (the customer policies' clocks under their names) when kept.
+    by_agreement = audit.view(("agreement",)) if ("agreement",) in audit.groups else None
     doc["worst_offenders"] = {
-        dimension: _worst(audit.view((dimension,)), dimension)
+        dimension: _worst(
+            by_agreement
+            if dimension == "policy" and by_agreement is not None
+            else audit.view((dimension,)),
+            dimension,
+        )
         for dimension in ("policy", "group", "agent")
     }
     doc["scorecards"] = scorecards(doc)

@@ -13,6 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from slaengine.calendar import format_utc
+from slaengine.clocks import ClockResult
 from slaengine.durations import format_duration
 from slaengine.explain import (
     CLOSED,
@@ -30,6 +31,7 @@ from slaengine.metric_names import instance_name, repeated, repeating
 from slaengine.policy.definition import Trigger
 from slaengine.report.table import STATE_STYLES, cell
 from slaengine.safetext import printable
+from slaengine.words import plural
 
 SEGMENT_STYLES: dict[str, str] = {
     RUNNING: "cyan",
@@ -54,6 +56,8 @@ def _calendar_dict(info: CalendarInfo) -> dict[str, Any]:
         "holidays": {"countries": list(info.holiday_countries), "dates": list(info.holiday_dates)},
         # Only for calendars a calendar map chose, so other explanations keep their shape.
         **({"chosen_by": info.chosen_by} if info.chosen_by else {}),
+        # As in `metrics`: an agreement's metric is its plain name beside the agreement.
+        **({"agreement": info.agreement} if info.agreement else {}),
     }
 
 
@@ -89,7 +93,36 @@ def _detach_dict(attached: AgreementAttachment) -> dict[str, Any]:
     return out
 
 
-def _clock_dict(item: ClockExplanation) -> dict[str, Any]:
+def _alert_dicts(clock: ClockResult, now: int) -> list[dict[str, Any]]:
+    """The clock's warnings and escalations as the engine computed them, each reached or not."""
+    return [
+        {
+            "kind": a.kind,
+            "level": a.level,
+            "at": _utc(a.at),
+            "reached": a.at is not None and a.at <= now,
+            "notify": list(a.notify),
+        }
+        for a in clock.alerts
+    ]
+
+
+def _alerts_text(clock: ClockResult, now: int, when: Callable[[int], str]) -> list[str]:
+    """One line per alert: when it was reached, will be reached, or why not."""
+    lines = []
+    for alert in clock.alerts:
+        if alert.at is None:
+            timing = "not reached (the clock stopped or is paused first)"
+        elif alert.at <= now:
+            timing = f"reached {when(alert.at)}"
+        else:
+            timing = f"due {when(alert.at)}"
+        notify = f" -> {', '.join(alert.notify)}" if alert.notify else ""
+        lines.append(f"{alert.kind} {alert.level}: {timing}{notify}")
+    return lines
+
+
+def _clock_dict(item: ClockExplanation, now: int) -> dict[str, Any]:
     clock = item.clock
     record = clock.record
     out = {
@@ -124,6 +157,7 @@ def _clock_dict(item: ClockExplanation) -> dict[str, Any]:
         "breach_at": _utc(b.breach_at) if (b := item.breach_segment) else None,
         "segments": [_segment_dict(s) for s in item.segments],
         "notes": [{"code": n.code, "text": n.render(format_utc)} for n in item.notes],
+        "alerts": _alert_dicts(clock, now),
     }
     # Only an agreement's clock says so: the customer SLA's clocks read as before.
     if clock.agreement is not None:
@@ -174,7 +208,7 @@ def explanation_to_dict(explanation: Explanation) -> dict[str, Any]:
         "calendars": [
             {"metric": metric, **_calendar_dict(info)} for metric, info in explanation.calendars
         ],
-        "metrics": [_clock_dict(item) for item in explanation.clocks],
+        "metrics": [_clock_dict(item, explanation.now) for item in explanation.clocks],
         "events": [
             {
                 "line": use.event.line,
@@ -328,7 +362,7 @@ def _calendars(explanation: Explanation) -> Table:
         holidays = [f"public holidays {c}" for c in info.holiday_countries]
         holidays += list(info.holiday_dates)
         row: list[str | Text] = [
-            cell(metric),
+            cell(metric if info.agreement is None else f"{info.agreement}: {metric}"),
             Text(info.name),
             info.timezone or "-",
             "\n".join(info.hours),
@@ -378,7 +412,7 @@ def _misses_text(misses: int) -> str:
 
 
 def _clock_panel(
-    item: ClockExplanation, when: Callable[[int], str], repeats: frozenset[str]
+    item: ClockExplanation, when: Callable[[int], str], repeats: frozenset[str], now: int
 ) -> Panel:
     clock = item.clock
     grid = Table.grid(padding=(0, 2))
@@ -394,7 +428,13 @@ def _clock_panel(
     _plain(
         grid,
         "target",
-        f"{format_duration(clock.target)} business time, for priority {clock.priority}"
+        (
+            f"{plural(item.target_days, 'working day')} (day_targets: {item.day_targets}), "
+            "for this clock "
+            if item.target_days
+            else ""
+        )
+        + f"{format_duration(clock.target)} business time, for priority {clock.priority}"
         + (f" (was {item.start_priority} at the start)" if item.priority_changes else ""),
     )
     _plain(grid, "calendar", f"{clock.calendar} ({item.calendar.timezone or 'always open'})")
@@ -418,6 +458,8 @@ def _clock_panel(
     )
     if clock.misses is not None:
         _plain(grid, "misses", _misses_text(clock.misses))
+    for number, line in enumerate(_alerts_text(clock, now, when)):
+        _plain(grid, "" if number else "alerts", line)
     for note in item.notes:
         _plain(grid, "note", note.render(when))
     table = Table(header_style="bold", expand=False)
@@ -483,7 +525,7 @@ def explanation_renderables(
     repeats = repeated([(item.clock.metric, item.clock.instance) for item in explanation.clocks])
     repeats |= repeating(explanation.policy)
     for item in explanation.clocks:
-        yield _clock_panel(item, when, repeats)
+        yield _clock_panel(item, when, repeats, explanation.now)
     yield _events(explanation, when)
 
 

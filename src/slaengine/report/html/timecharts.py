@@ -168,6 +168,23 @@ def _path(body: list[str], points: Sequence[tuple[float, float] | None], colour:
         )
 
 
+def _counts(
+    colour: str,
+    label: str,
+    rows: Sequence[Mapping[str, Any]],
+    name: Callable[[Mapping[str, Any]], str],
+    key: str,
+    what: str,
+) -> Series:
+    """A line of ticket counts ``row[key]``; each tooltip reads ``<name>: N tickets <what>``."""
+    return Series(
+        colour,
+        label,
+        [row[key] for row in rows],
+        [f"{name(row)}: {fmt_count(row[key])} tickets {what}" for row in rows],
+    )
+
+
 def trend_chart(
     ids: Ids,
     chart_id: str,
@@ -192,12 +209,7 @@ def trend_chart(
             for row in rows
         ],
     )
-    created = Series(
-        VOLUME,
-        "tickets created",
-        [row["tickets"] for row in rows],
-        [f"{key_name(row)}: {fmt_count(row['tickets'])} tickets created" for row in rows],
-    )
+    created = _counts(VOLUME, "tickets created", rows, key_name, "tickets", "created")
     desc = "; ".join(
         f"{key_name(r)}: {fmt_pct(r['compliance']['compliance'])}, "
         f"{fmt_count(r['tickets'])} tickets"
@@ -227,23 +239,14 @@ def flow_chart(
 ) -> str:
     """Tickets created and solved per period (top) and the backlog at each period's end."""
     names = [str(row["period"]) for row in flow]
-    created = Series(
-        VOLUME,
-        "created",
-        [row["created"] for row in flow],
-        [f"{row['period']}: {fmt_count(row['created'])} tickets created" for row in flow],
-    )
-    solved = Series(
-        ACHIEVED,
-        "solved",
-        [row["solved"] for row in flow],
-        [f"{row['period']}: {fmt_count(row['solved'])} tickets solved" for row in flow],
-    )
-    backlog = Series(
-        BACKLOG,
-        "backlog (open at the end)",
-        [row["backlog"] for row in flow],
-        [f"{row['period']}: {fmt_count(row['backlog'])} tickets open at the end" for row in flow],
+
+    def period_of(row: Mapping[str, Any]) -> str:
+        return str(row["period"])
+
+    created = _counts(VOLUME, "created", flow, period_of, "created", "created")
+    solved = _counts(ACHIEVED, "solved", flow, period_of, "solved", "solved")
+    backlog = _counts(
+        BACKLOG, "backlog (open at the end)", flow, period_of, "backlog", "open at the end"
     )
     desc = "; ".join(
         f"{row['period']}: {fmt_count(row['created'])} created, {fmt_count(row['solved'])} "
