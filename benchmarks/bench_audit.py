@@ -9,9 +9,9 @@ Run from the repository root::
 
 The events file is generated once with :func:`slaengine.inputs.synthetic.write_jsonl` and
 cached in the temporary directory (``--cache DIR`` to choose), with gzip and
-Parquet copies when ``--formats`` asks for them (Parquet: one string column per
-key, ``tags`` a list, ``public`` a boolean, ``score`` a number, ``fields`` JSON
-text; it needs pyarrow). Each run is a
+Parquet copies when ``--formats`` asks for them (Parquet: ``at`` a UTC timestamp
+column, one string column per other key, ``tags`` a list, ``public`` a boolean,
+``score`` a number, ``fields`` JSON text; it needs pyarrow). Each run is a
 subprocess ``slaengine audit --json`` (output discarded), timed by wall clock and
 shown as a ratio to the floor (``json.loads`` of every line of the JSON Lines form of the
 same events, in this process, measured just before that input's runs),
@@ -94,8 +94,11 @@ def converted(events: Path, fmt: str) -> Path:
     """The cached ``gz`` or ``parquet`` copy of a JSON Lines file (``jsonl``: the file itself)."""
     if fmt == "jsonl":
         return events
+    # "-ts": the instants are a timestamp column (files written before were text).
     target = (
-        events.with_name(events.name + ".gz") if fmt == "gz" else events.with_suffix(".parquet")
+        events.with_name(events.name + ".gz")
+        if fmt == "gz"
+        else events.with_name(events.stem + "-ts.parquet")
     )
     if target.exists():
         return target
@@ -110,7 +113,7 @@ def converted(events: Path, fmt: str) -> Path:
 
 
 _STRING_KEYS = (
-    "id", "ticket", "at", "type", "channel", "priority", "status", "customer", "group",
+    "id", "ticket", "type", "channel", "priority", "status", "customer", "group",
     "assignee", "author", "agent",
 )  # fmt: skip
 
@@ -120,6 +123,7 @@ def _write_parquet(events: Path, target: Path) -> None:
     import pyarrow.parquet as pq
 
     schema = pa.schema([
+        ("at", pa.timestamp("s", tz="UTC")),
         *((key, pa.string()) for key in _STRING_KEYS),
         ("tags", pa.list_(pa.string())),
         ("fields", pa.string()),
@@ -130,6 +134,7 @@ def _write_parquet(events: Path, target: Path) -> None:
         while rows := [json.loads(line) for line in itertools.islice(source, 200_000)]:
             columns = {name: [row.get(name) for row in rows] for name in schema.names}
             columns["fields"] = [None if f is None else json.dumps(f) for f in columns["fields"]]
+            columns["at"] = [dt.datetime.fromisoformat(at) for at in columns["at"]]
             writer.write_table(pa.table(columns, schema=schema))
 
 

@@ -1,8 +1,9 @@
 """Parsing of event objects and ISO 8601 instants into :class:`~slaengine.timeline.Event`.
 
 Two paths give the same events: :func:`parse_event` validates any object and
-names what is wrong; :func:`canonical_event` and :func:`canonical_values` take
-the common, already well-formed shapes fast and fall back to the full check.
+names what is wrong; :func:`canonical_event` and :func:`canonical_values`
+(:mod:`slaengine.event_fastpath`) take the common, already well-formed shapes
+fast and fall back to the full check.
 """
 
 from __future__ import annotations
@@ -11,9 +12,10 @@ import datetime as dt
 import math
 import re
 from collections.abc import Iterable, Mapping
-from typing import Any, Final, TypeGuard
+from typing import Any, Final
 
 from slaengine.errors import EventError
+from slaengine.event_fastpath import canonical_event, canonical_values
 from slaengine.problems import did_you_mean
 from slaengine.readonly import ReadOnlyMap
 from slaengine.timeline import (
@@ -46,7 +48,13 @@ def parse_instant(text: object) -> int:
             ) from None
         parsed = _parse_other_iso(text)
     zone = parsed.tzinfo
-    if zone is None or (type(zone) is not dt.timezone and parsed.utcoffset() is None):
+    try:
+        offset = parsed.utcoffset() if zone is not None else None
+    except ValueError:  # an offset of 24 hours or more ("+24:00"), which no zone has
+        raise EventError(
+            f"timestamp {text!r} has a UTC offset of 24 hours or more; offsets are less than a day"
+        ) from None
+    if offset is None:
         raise EventError(f"timestamp {text!r} has no UTC offset; add 'Z' or e.g. '+01:00'")
     if not MIN_YEAR <= parsed.year <= MAX_YEAR:
         raise EventError(f"timestamp {text!r} is outside the years {MIN_YEAR} to {MAX_YEAR}")
@@ -154,261 +162,6 @@ def parse_event(
         if event is not None:
             return event
     return _checked_event(obj, seq, line, status_map)
-
-
-# The fast path. Almost every event in a large history is well formed and uses
-# the canonical spellings (string ids, canonical statuses, whole-second UTC
-# offsets); such an event is built here with a few type checks and no helper
-# calls. Anything unusual returns None and takes the validating path below,
-# which builds the very same Event or raises the precise error, so the fast
-# path can never accept what the full path would refuse.
-_QUICK_AUTHORS: Final = frozenset(AUTHORS)
-_QUICK_PRIORITIES: Final = frozenset(PRIORITIES)
-_QUICK_STATUSES: Final = frozenset(STATUSES)
-_from_iso = dt.datetime.fromisoformat
-_FIXED_OFFSET = dt.timezone
-# Event(...) without the named tuple's Python-level __new__: every field given, in order.
-_new_event = tuple.__new__
-# Seconds east of UTC of the fixed offsets seen so far (whole seconds only), by tzinfo.
-_OFFSETS: dict[dt.tzinfo | None, int] = {}
-_EPOCH_ORDINAL: Final = dt.date(1970, 1, 1).toordinal()
-_DAY: Final = 24 * 3600  # a UTC day: epoch seconds have no leap seconds
-
-
-def _quick_instant(text: object) -> int | None:
-    """Epoch seconds of a common ISO timestamp, or ``None`` to let parse_instant decide.
-
-    The same integer as ``parse_instant`` (``timestamp()`` of the aware datetime),
-    computed from the date's ordinal and the time of day: a UTC offset is a fixed
-    number of seconds, so no time zone rules are involved.
-    """
-    if type(text) is not str:
-        return None
-    try:
-        parsed = _from_iso(text)
-    except ValueError:
-        return None
-    shift = _OFFSETS.get(parsed.tzinfo)
-    if shift is None:
-        shift = _offset_seconds(parsed.tzinfo)
-        if shift is None:
-            return None
-    # Fractions of a second would round through a float in parse_instant; leave them to it.
-    if parsed.microsecond or not MIN_YEAR <= parsed.year <= MAX_YEAR:
-        return None
-    return (
-        (parsed.toordinal() - _EPOCH_ORDINAL) * _DAY
-        + parsed.hour * 3600
-        + parsed.minute * 60
-        + parsed.second
-        - shift
-    )
-
-
-def _offset_seconds(zone: dt.tzinfo | None) -> int | None:
-    # A fixed offset of whole seconds, remembered; None for anything else
-    # (no zone, zone rules, sub-second offsets), which parse_instant handles.
-    if type(zone) is not _FIXED_OFFSET:
-        return None
-    offset = zone.utcoffset(None)
-    if offset.microseconds:
-        return None
-    seconds = offset.days * _DAY + offset.seconds
-    if len(_OFFSETS) < 4096:  # offsets are few; bound the table anyway
-        _OFFSETS[zone] = seconds
-    return seconds
-
-
-def canonical_event(obj: dict[str, Any], seq: int, line: int) -> Event | None:
-    """The fast path of :func:`parse_event`: the event, or ``None`` for the validating path.
-
-    Takes only what the validating path would build into the very same
-    :class:`Event`; anything unusual (and any number that is not an ``int``)
-    is left to it.
-    """
-    get = obj.get
-    ticket = get("ticket")
-    if type(ticket) is not str or not ticket:
-        return None
-    at = _quick_instant(get("at"))
-    event_id = get("id")
-    if at is None or (event_id is not None and type(event_id) is not str):
-        return None
-    kind = get("type")
-    if kind == "message":
-        return _quick_message(
-            ticket, at, seq, line, event_id, get("author"), get("public", True), get("agent")
-        )
-    if kind == "status":
-        return _quick_status(ticket, at, seq, line, event_id, get("status"))
-    if kind in ("created", "update"):
-        return _quick_attributes(
-            ticket, at, kind, seq, line, event_id, get("channel"), get("priority"),
-            get("status"), get("customer"), get("group"), get("assignee"), get("tags"),
-            get("fields"), get("author"),
-        )  # fmt: skip
-    if kind == "csat":
-        # Only integers: a JSON decoder other than the json module may read a float
-        # (or a huge integer) differently; such lines are decoded again and validated.
-        score = get("score")
-        return _quick_csat(ticket, at, seq, line, event_id, score) if _quick_int(score) else None
-    return None  # unknown types: reported by the validating path
-
-
-def canonical_values(
-    seq: int,
-    line: int,
-    ticket: Any,
-    at: Any,
-    kind: Any,
-    event_id: Any,
-    channel: Any,
-    priority: Any,
-    status: Any,
-    customer: Any,
-    group: Any,
-    assignee: Any,
-    tags: Any,
-    fields: Any,
-    author: Any,
-    public: Any,
-    agent: Any,
-    score: Any,
-) -> Event | None:
-    """The fast path of :func:`parse_event` for an event given key by key (tables).
-
-    ``seq`` and ``line`` as for ``parse_event``; each other argument is the
-    value of its key, ``None`` when absent, except
-    ``public``, which is ``True`` when absent (its default). The same
-    :class:`Event` as ``parse_event`` of the equivalent dict, or ``None`` when
-    that dict must take the validating path (the caller then builds it).
-    """
-    if type(ticket) is not str or not ticket:
-        return None
-    at = _quick_instant(at)
-    if at is None or (event_id is not None and type(event_id) is not str):
-        return None
-    if kind == "message":
-        return _quick_message(ticket, at, seq, line, event_id, author, public, agent)
-    if kind == "status":
-        return _quick_status(ticket, at, seq, line, event_id, status)
-    if kind in ("created", "update"):
-        return _quick_attributes(
-            ticket, at, kind, seq, line, event_id, channel, priority, status, customer, group,
-            assignee, tags, fields, author,
-        )  # fmt: skip
-    # ``score - score == 0`` is false for NaN and infinities, which the full path refuses.
-    if kind == "csat" and (_quick_int(score) or (type(score) is float and score - score == 0)):
-        return _quick_csat(ticket, at, seq, line, event_id, score)
-    return None
-
-
-# The fast path's builders: the checked values of one event type, straight into the
-# Event tuple (every field positional, in order). The checks are written out; they run
-# once per event.
-
-
-def _quick_message(
-    ticket: str, at: int, seq: int, line: int, event_id: str | None,
-    author: Any, public: Any, agent: Any,
-) -> Event | None:  # fmt: skip
-    if type(author) is not str or author not in _QUICK_AUTHORS or type(public) is not bool:
-        return None
-    if agent is not None and type(agent) is not str:
-        return None
-    return _new_event(Event, (
-        ticket, at, "message", seq, line, event_id, None, None, None, None, None, None,
-        None, None, author, public, agent, None,
-    ))  # fmt: skip
-
-
-def _quick_status(
-    ticket: str, at: int, seq: int, line: int, event_id: str | None, status: Any
-) -> Event | None:
-    if type(status) is not str or status not in _QUICK_STATUSES:
-        return None
-    return _new_event(Event, (
-        ticket, at, "status", seq, line, event_id, None, None, status, None, None, None,
-        None, None, None, True, None, None,
-    ))  # fmt: skip
-
-
-def _quick_csat(
-    ticket: str, at: int, seq: int, line: int, event_id: str | None, score: float
-) -> Event:
-    return _new_event(Event, (
-        ticket, at, "csat", seq, line, event_id, None, None, None, None, None, None,
-        None, None, None, True, None, float(score),
-    ))  # fmt: skip
-
-
-def _quick_attributes(
-    ticket: str, at: int, kind: str, seq: int, line: int, event_id: str | None,
-    channel: Any, priority: Any, status: Any, customer: Any, group: Any, assignee: Any,
-    tags: Any, fields: Any, author: Any,
-) -> Event | None:  # fmt: skip
-    # A created or update event; ``None`` values are absent keys.
-    if not (_optional_text(customer) and _optional_text(group) and _optional_text(assignee)):
-        return None
-    if tags is not None:
-        if type(tags) is not list or not all(type(tag) is str for tag in tags):
-            return None
-        tags = tuple(tags)
-    if fields is not None:
-        if type(fields) is not dict or not _plain_fields(fields):
-            return None
-        fields = ReadOnlyMap(fields)
-    if kind == "created":
-        if status is None:
-            status = "new"
-        if type(channel) is not str or not channel.strip():
-            return None
-        if not _one_of_quick(priority, _QUICK_PRIORITIES) or not _one_of_quick(
-            status, _QUICK_STATUSES
-        ):
-            return None
-        if author is not None and not _one_of_quick(author, _QUICK_AUTHORS):
-            return None
-        return _new_event(Event, (
-            ticket, at, kind, seq, line, event_id, channel.lower(), priority, status,
-            customer, group, assignee, tags, fields, author, True, None, None,
-        ))  # fmt: skip
-    # An update: its status and author keys are not update keys (the full path ignores them).
-    if not _optional_text(channel) or not (
-        priority is None or _one_of_quick(priority, _QUICK_PRIORITIES)
-    ):
-        return None
-    if all(v is None for v in (channel, priority, customer, group, assignee, tags, fields)):
-        return None  # an empty update: the full path reports it
-    return _new_event(Event, (
-        ticket, at, kind, seq, line, event_id, channel.lower() if channel else channel, priority,
-        None, customer, group, assignee, tags, fields, None, True, None, None,
-    ))  # fmt: skip
-
-
-# Field values the fast path keeps as they are. Floats and nested values take the
-# validating path: a fast JSON decoder may read a huge integer as a float, and the
-# standard library's reading of such a line is the reference.
-_PLAIN_TYPES: Final = frozenset({str, int, bool, type(None)})
-
-
-def _plain_fields(fields: dict[str, Any]) -> bool:
-    return all(type(value) in _PLAIN_TYPES for value in fields.values())
-
-
-def _quick_int(value: object) -> TypeGuard[int]:
-    # An int the fast path turns into a float exactly as the full path does; a larger
-    # one (beyond any float) is refused by the full path.
-    return type(value) is int and -(2**63) <= value < 2**63
-
-
-def _optional_text(value: object) -> bool:
-    return value is None or type(value) is str
-
-
-def _one_of_quick(value: object, choices: frozenset[str]) -> bool:
-    # The type test first: a list or dict is not hashable and must not reach ``in``.
-    return type(value) is str and value in choices
 
 
 def _checked_event(obj: object, seq: int, line: int, status_map: Mapping[str, str]) -> Event:

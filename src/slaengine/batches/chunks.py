@@ -20,16 +20,18 @@ import os
 from array import array
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from operator import attrgetter
 from pathlib import Path
 from typing import IO, Final
 
 from slaengine.errors import Problem, UserError
 from slaengine.inputs.files import TEXT_ERRORS, is_stream, is_table, open_binary
-from slaengine.inputs.jsonl import line_blocks, parse_line
+from slaengine.inputs.jsonl import line_blocks, parse_block
 from slaengine.inputs.tickets import ticket_of
 from slaengine.timeline import Event, TimelineSet, build_timelines
 
 _BLOCK: Final = 1 << 22
+_TICKET = attrgetter("ticket")
 # Lines of the file's start that looks_grouped examines.
 _SNIFF_LINES: Final = 20_000
 
@@ -178,22 +180,14 @@ def read_chunk(chunk: Chunk, source: str, status_map: Mapping[str, str]) -> Chun
     partition."""
     problems: list[Problem] = []
     events: list[Event] = []
-    append = events.append
-    parse = parse_line
     last_line = 0
     number = chunk.first
     # As spilled partitions are read: bad bytes are kept for parse_line to report.
     with chunk.path.open(encoding="utf-8", errors=TEXT_ERRORS, newline="") as stream:
         for lines in line_blocks(stream):
-            for line in lines:
-                event = parse(line, number, source, status_map, problems)
-                if event is not None:
-                    append(event)
-                    last_line = number
-                elif line.strip():
-                    last_line = number
-                number += 1
-    tickets = array("q", {hash(event.ticket) for event in events})
+            number, last = parse_block(lines, number, source, status_map, problems, events)
+            last_line = last or last_line
+    tickets = array("q", set(map(hash, map(_TICKET, events))))
     return ChunkRead(build_timelines(events, source, problems), tickets, last_line)
 
 

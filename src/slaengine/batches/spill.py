@@ -29,7 +29,7 @@ from slaengine.inputs.files import (
     open_binary,
     open_events,
 )
-from slaengine.inputs.jsonl import line_blocks, parse_line
+from slaengine.inputs.jsonl import line_blocks, parse_numbered_block
 from slaengine.inputs.parquet import arrow_file_events, write_partitions
 from slaengine.inputs.tickets import partition_of, ticket_of
 from slaengine.readonly import ReadOnlyMap
@@ -371,17 +371,10 @@ def _spilled_events(
     What :func:`~slaengine.inputs.jsonl.parse_numbered` gives for its lines, in one loop.
     """
     events: list[Event] = []
-    append = events.append
-    parse = parse_line
     # spill_file stores the input's bytes as they are; bad ones are reported by parse_line.
     with path.open(encoding="utf-8", errors=TEXT_ERRORS) as stream:
         for rows in line_blocks(stream):
-            for row in rows:
-                number, _, text = row.partition("\t")
-                seq = int(number)
-                event = parse(text, seq, source, status_map, problems)
-                if event is not None:
-                    append(event)
+            parse_numbered_block(rows, source, status_map, problems, events)
     return events
 
 

@@ -8,7 +8,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import IO, Any, Final
 
 from slaengine.errors import EventError, Problem
-from slaengine.event_parsing import canonical_event, parse_event
+from slaengine.event_fastpath import canonical_event
+from slaengine.event_parsing import parse_event
 from slaengine.inputs.tables import ROW_PROBLEM
 from slaengine.readonly import ReadOnlyMap
 from slaengine.timeline import Event
@@ -66,6 +67,13 @@ def parse_line(
                 event = canonical_event(quick, number, number)
                 if event is not None:
                     return event
+    return _parse_checked(line, number, source, status_map, problems)
+
+
+def _parse_checked(
+    line: str, number: int, source: str, status_map: Mapping[str, str], problems: list[Problem]
+) -> Event | None:
+    # Decoded by the standard library and validated in full.
     try:
         obj = decode_line(line)
     except LineError as exc:
@@ -78,6 +86,77 @@ def parse_line(
     except EventError as exc:
         problems.append(Problem(source, number, 0, "E400", exc.reason))
         return None
+
+
+def parse_block(
+    lines: Iterable[str],
+    number: int,
+    source: str,
+    status_map: Mapping[str, str],
+    problems: list[Problem],
+    events: list[Event],
+) -> tuple[int, int]:
+    """:func:`parse_line` of consecutive lines numbered from ``number``, events appended to
+    ``events``; the next line's number and the last non-blank line's (0 for none).
+
+    The same events and problems as a :func:`parse_line` per line, with the usual
+    line (one canonical event) decoded and built in this loop.
+    """
+    loads = _loads
+    quick = canonical_event
+    append = events.append
+    last = 0
+    for line in lines:
+        if line[:1] == "{":
+            try:
+                obj = loads(line)
+            except ValueError:
+                obj = None
+            if type(obj) is dict:
+                event = quick(obj, number, number)
+                if event is not None:
+                    append(event)
+                    last = number
+                    number += 1
+                    continue
+        event = _parse_checked(line, number, source, status_map, problems)
+        if event is not None:
+            append(event)
+            last = number
+        elif line.strip():
+            last = number
+        number += 1
+    return number, last
+
+
+def parse_numbered_block(
+    rows: Iterable[str],
+    source: str,
+    status_map: Mapping[str, str],
+    problems: list[Problem],
+    events: list[Event],
+) -> None:
+    """:func:`parse_line` of rows ``NUMBER<TAB>LINE`` (a spill's partition files), each line
+    numbered by its row; events appended to ``events``, as :func:`parse_block` does."""
+    loads = _loads
+    quick = canonical_event
+    append = events.append
+    for row in rows:
+        number_text, _, line = row.partition("\t")
+        number = int(number_text)
+        if line[:1] == "{":
+            try:
+                obj = loads(line)
+            except ValueError:
+                obj = None
+            if type(obj) is dict:
+                event = quick(obj, number, number)
+                if event is not None:
+                    append(event)
+                    continue
+        event = _parse_checked(line, number, source, status_map, problems)
+        if event is not None:
+            append(event)
 
 
 class LineError(ValueError):
@@ -255,7 +334,9 @@ __all__ = [
     "LineError",
     "decode_line",
     "line_blocks",
+    "parse_block",
     "parse_line",
     "parse_lines",
     "parse_numbered",
+    "parse_numbered_block",
 ]

@@ -17,11 +17,13 @@ import os
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 from pathlib import Path
 from typing import Any, Final
 
 from slaengine.errors import EventError, Problem, UserError
 from slaengine.event_parsing import canonical_values, parse_event
+from slaengine.inputs.arrow_events import arrow_events
 from slaengine.inputs.tables import (
     ABSENT,
     CONVERTERS,
@@ -33,6 +35,7 @@ from slaengine.inputs.tables import (
 from slaengine.inputs.tickets import partition_of
 from slaengine.timeline import Event, TimelineSet, build_timelines
 
+_SEQ = attrgetter("seq")
 #: Rows per batch read from a Parquet file.
 BATCH_ROWS: Final = 65_536
 
@@ -389,8 +392,9 @@ def table_events(
 ) -> None:
     """Append the events of an Arrow record batch's rows (line ``numbers``) to ``events``.
 
-    Rows become events straight from the columns (:func:`column_cells`,
-    :func:`canonical_values`); a row that is not a canonical event is parsed from
+    Canonical rows become events in Arrow (:func:`~slaengine.inputs.arrow_events.arrow_events`);
+    the others one by one from the columns (:func:`column_cells`,
+    :func:`canonical_values`), and a row that is not a canonical event is parsed from
     its dict (:func:`batch_events`), which gives the same event or the problem.
     """
     append = events.append
@@ -399,10 +403,43 @@ def table_events(
         for number, obj in zip(numbers, batch_events(table), strict=True):
             _append_parsed(obj, number, source, status_map, problems, append)
         return
-    rows = _row_values(table)
+    fast = arrow_events(table, numbers)
+    if fast is None:
+        _row_events(table, numbers, range(table.num_rows), source, status_map, problems, events)
+        return
+    taken, slow = fast
+    if not slow:
+        events.extend(taken)
+        return
+    # The other rows on their own: their cells are all the per-row path converts.
+    rest: list[Event] = []
+    others = table.take(slow)
+    lines = [numbers[row] for row in slow]
+    _row_events(others, lines, range(len(slow)), source, status_map, problems, rest)
+    if rest:  # back in row order, as the rows were read
+        taken += rest
+        taken.sort(key=_SEQ)
+    events.extend(taken)
+
+
+def _row_events(
+    table: Any,
+    numbers: Sequence[int],
+    rows: Sequence[int],
+    source: str,
+    status_map: Mapping[str, str],
+    problems: list[Problem],
+    events: list[Event],
+) -> None:
+    # The events of some rows, one at a time (canonical_values, else parse_event).
+    append = events.append
+    columns = _value_columns(table)
     cells: dict[str, list[Any]] | None = None
-    for row, (number, values) in enumerate(zip(numbers, rows, strict=True)):
-        event = canonical_values(number, number, *values)
+    every = len(rows) == table.num_rows
+    values = zip(*columns, strict=True) if every else ([c[row] for c in columns] for row in rows)
+    for row, value in zip(rows, values, strict=True):
+        number = numbers[row]
+        event = canonical_values(number, number, *value)
         if event is not None:
             append(event)
             continue
@@ -434,9 +471,9 @@ _VALUE_KEYS: Final = (
 )  # fmt: skip
 
 
-def _row_values(table: Any) -> Iterator[tuple[Any, ...]]:
-    # Each row's values of _VALUE_KEYS as canonical_values takes them: None when
-    # absent, but "public" True (its default) when absent.
+def _value_columns(table: Any) -> list[list[Any]]:
+    # Each row's values of _VALUE_KEYS, column by column, as canonical_values takes them:
+    # None when absent, but "public" True (its default) when absent.
     names = set(table.schema.names)
     rows = table.num_rows
     columns = []
@@ -446,7 +483,7 @@ def _row_values(table: Any) -> Iterator[tuple[Any, ...]]:
             columns.append(column_cells(key, table.column(key), default))
         else:
             columns.append([default] * rows)
-    return zip(*columns, strict=True)
+    return columns
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,331 @@
+"""The fast path of event parsing: well-formed canonical events straight into ``Event`` tuples.
+
+Almost every event in a large history is well formed and uses the canonical
+spellings (string ids, canonical statuses, whole-second UTC offsets, the usual
+``YYYY-MM-DDTHH:MM:SSZ`` instants). Such an event is built here with a few
+exact type checks; anything unusual returns ``None`` and takes the validating
+path of :mod:`slaengine.event_parsing`, which builds the very same event or
+raises the precise error. The fast path never accepts what the full path would
+refuse.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Final, TypeGuard
+
+from slaengine.readonly import ReadOnlyMap
+from slaengine.timeline import AUTHORS, MAX_YEAR, MIN_YEAR, PRIORITIES, STATUSES, Event
+
+_AUTHORS: Final = frozenset(AUTHORS)
+_PRIORITIES: Final = frozenset(PRIORITIES)
+_STATUSES: Final = frozenset(STATUSES)
+_from_iso = dt.datetime.fromisoformat
+_FIXED_OFFSET = dt.timezone
+# Event(...) without the named tuple's Python-level __new__: every field given, in order.
+_new_event = tuple.__new__
+_EPOCH_ORDINAL: Final = dt.date(1970, 1, 1).toordinal()
+_DAY: Final = 24 * 3600  # a UTC day: epoch seconds have no leap seconds
+
+# An instant in the usual layout is three pieces, each looked up in a table:
+# "YYYY-MM-DD" (epoch seconds of that date's midnight, learned as dates are seen),
+# "THH:MM" (seconds into the day) and the rest, ":SS" with its offset (the seconds
+# minus the offset: "Z" and "+00:00" are known, other endings are learned from
+# instants the standard parser read). Only pieces checked in full ever enter a
+# table, so a hit gives what datetime.fromisoformat and the offset arithmetic give.
+_DATES: dict[str, int] = {}
+_MAX_DATES: Final = 1 << 16
+_TIMES: Final = {f"T{h:02d}:{m:02d}": h * 3600 + m * 60 for h in range(24) for m in range(60)}
+_ENDINGS: dict[str, int] = {f":{s:02d}{z}": s for s in range(60) for z in ("Z", "+00:00")}
+_MAX_ENDINGS: Final = 1 << 14
+# Seconds east of UTC of the fixed offsets seen so far (whole seconds only), by tzinfo.
+_OFFSETS: dict[dt.tzinfo | None, int] = {}
+
+
+def quick_instant(text: object) -> int | None:
+    """Epoch seconds of a common ISO timestamp, or ``None`` to let ``parse_instant`` decide.
+
+    The same integer as ``parse_instant``: whole seconds with a fixed UTC offset,
+    in the years ``parse_instant`` accepts.
+    """
+    if type(text) is not str:
+        return None
+    date = _DATES.get(text[:10])
+    time = _TIMES.get(text[10:16])
+    ending = _ENDINGS.get(text[16:])
+    if date is not None and time is not None and ending is not None:
+        return date + time + ending
+    return _learn_instant(text)
+
+
+def _learn_instant(text: str) -> int | None:
+    # The standard parser's reading; when the text has the usual layout, its date and
+    # ending are remembered, so the next instant like it is three look-ups.
+    try:
+        parsed = _from_iso(text)
+    except ValueError:
+        return None
+    shift = _OFFSETS.get(parsed.tzinfo)
+    if shift is None:
+        shift = _offset_seconds(parsed.tzinfo)
+        if shift is None:
+            return None
+    # Fractions of a second would round through a float in parse_instant; leave them to it.
+    if parsed.microsecond or not MIN_YEAR <= parsed.year <= MAX_YEAR:
+        return None
+    date = (parsed.toordinal() - _EPOCH_ORDINAL) * _DAY
+    time = parsed.hour * 3600 + parsed.minute * 60
+    value = date + time + parsed.second - shift
+    # Only pieces the parser read as this layout's date and time are remembered.
+    key = text[:10]
+    if key == f"{parsed.year:04d}-{parsed.month:02d}-{parsed.day:02d}" and text[10:16] == (
+        f"T{parsed.hour:02d}:{parsed.minute:02d}"
+    ):
+        if len(_DATES) >= _MAX_DATES:
+            _DATES.clear()
+        _DATES[key] = date
+        if len(_ENDINGS) < _MAX_ENDINGS:
+            _ENDINGS[text[16:]] = value - date - time
+    return value
+
+
+def _offset_seconds(zone: dt.tzinfo | None) -> int | None:
+    # A fixed offset of whole seconds, remembered; None for anything else
+    # (no zone, zone rules, sub-second offsets), which parse_instant handles.
+    if type(zone) is not _FIXED_OFFSET:
+        return None
+    offset = zone.utcoffset(None)
+    if offset.microseconds:
+        return None
+    seconds = offset.days * _DAY + offset.seconds
+    if len(_OFFSETS) < 4096:  # offsets are few; bound the table anyway
+        _OFFSETS[zone] = seconds
+    return seconds
+
+
+def canonical_event(obj: dict[str, Any], seq: int, line: int) -> Event | None:
+    """The fast path of ``parse_event``: the event, or ``None`` for the validating path.
+
+    Takes only what the validating path would build into the very same
+    :class:`Event`; anything unusual (and any number that is not an ``int``)
+    is left to it. Written out in one function: it runs once per input line.
+    """
+    get = obj.get
+    ticket = get("ticket")
+    at = get("at")
+    if type(ticket) is not str or not ticket or type(at) is not str:
+        return None
+    date = _DATES.get(at[:10])
+    time = _TIMES.get(at[10:16])
+    ending = _ENDINGS.get(at[16:])
+    if date is not None and time is not None and ending is not None:
+        instant = date + time + ending
+    else:
+        found = _learn_instant(at)
+        if found is None:
+            return None
+        instant = found
+    event_id = get("id")
+    if event_id is not None and type(event_id) is not str:
+        return None
+    kind = get("type")
+    if kind == "message":
+        author = get("author")
+        public = get("public", True)
+        agent = get("agent")
+        if type(author) is not str or author not in _AUTHORS or type(public) is not bool:
+            return None
+        if agent is not None and type(agent) is not str:
+            return None
+        return _new_event(Event, (
+            ticket, instant, "message", seq, line, event_id, None, None, None, None, None,
+            None, None, None, author, public, agent, None,
+        ))  # fmt: skip
+    if kind == "status":
+        status = get("status")
+        if type(status) is not str or status not in _STATUSES:
+            return None
+        return _new_event(Event, (
+            ticket, instant, "status", seq, line, event_id, None, None, status, None, None,
+            None, None, None, None, True, None, None,
+        ))  # fmt: skip
+    if kind == "created" or kind == "update":  # noqa: PLR1714 - kind may be unhashable
+        return _quick_attributes(
+            ticket, instant, kind, seq, line, event_id, get("channel"), get("priority"),
+            get("status"), get("customer"), get("group"), get("assignee"), get("tags"),
+            get("fields"), get("author"),
+        )  # fmt: skip
+    if kind == "csat":
+        # Only integers: a JSON decoder other than the json module may read a float
+        # (or a huge integer) differently; such lines are decoded again and validated.
+        score = get("score")
+        return _quick_csat(ticket, instant, seq, line, event_id, score) if _int(score) else None
+    return None  # unknown types: reported by the validating path
+
+
+def canonical_values(
+    seq: int,
+    line: int,
+    ticket: Any,
+    at: Any,
+    kind: Any,
+    event_id: Any,
+    channel: Any,
+    priority: Any,
+    status: Any,
+    customer: Any,
+    group: Any,
+    assignee: Any,
+    tags: Any,
+    fields: Any,
+    author: Any,
+    public: Any,
+    agent: Any,
+    score: Any,
+) -> Event | None:
+    """The fast path of ``parse_event`` for an event given key by key (tables).
+
+    ``seq`` and ``line`` as for ``parse_event``; each other argument is the
+    value of its key, ``None`` when absent, except
+    ``public``, which is ``True`` when absent (its default). The same
+    :class:`Event` as ``parse_event`` of the equivalent dict, or ``None`` when
+    that dict must take the validating path (the caller then builds it).
+    """
+    instant = quick_instant(at)
+    if instant is None:
+        return None
+    return canonical_epoch_values(
+        seq, line, ticket, instant, kind, event_id, channel, priority, status, customer,
+        group, assignee, tags, fields, author, public, agent, score,
+    )  # fmt: skip
+
+
+def canonical_epoch_values(
+    seq: int,
+    line: int,
+    ticket: Any,
+    at: int,
+    kind: Any,
+    event_id: Any,
+    channel: Any,
+    priority: Any,
+    status: Any,
+    customer: Any,
+    group: Any,
+    assignee: Any,
+    tags: Any,
+    fields: Any,
+    author: Any,
+    public: Any,
+    agent: Any,
+    score: Any,
+) -> Event | None:
+    """:func:`canonical_values` with the instant already in epoch seconds (a timestamp
+    column read as integers): the caller vouches that ``at`` is what ``parse_instant``
+    gives for the row's text."""
+    if type(ticket) is not str or not ticket:
+        return None
+    if event_id is not None and type(event_id) is not str:
+        return None
+    if kind == "message":
+        if type(author) is not str or author not in _AUTHORS or type(public) is not bool:
+            return None
+        if agent is not None and type(agent) is not str:
+            return None
+        return _new_event(Event, (
+            ticket, at, "message", seq, line, event_id, None, None, None, None, None, None,
+            None, None, author, public, agent, None,
+        ))  # fmt: skip
+    if kind == "status":
+        if type(status) is not str or status not in _STATUSES:
+            return None
+        return _new_event(Event, (
+            ticket, at, "status", seq, line, event_id, None, None, status, None, None, None,
+            None, None, None, True, None, None,
+        ))  # fmt: skip
+    if kind == "created" or kind == "update":  # noqa: PLR1714 - kind may be unhashable
+        return _quick_attributes(
+            ticket, at, kind, seq, line, event_id, channel, priority, status, customer, group,
+            assignee, tags, fields, author,
+        )  # fmt: skip
+    # ``score - score == 0`` is false for NaN and infinities, which the full path refuses.
+    if kind == "csat" and (_int(score) or (type(score) is float and score - score == 0)):
+        return _quick_csat(ticket, at, seq, line, event_id, score)
+    return None
+
+
+def _quick_csat(
+    ticket: str, at: int, seq: int, line: int, event_id: str | None, score: float
+) -> Event:
+    return _new_event(Event, (
+        ticket, at, "csat", seq, line, event_id, None, None, None, None, None, None,
+        None, None, None, True, None, float(score),
+    ))  # fmt: skip
+
+
+def _quick_attributes(
+    ticket: str, at: int, kind: str, seq: int, line: int, event_id: str | None,
+    channel: Any, priority: Any, status: Any, customer: Any, group: Any, assignee: Any,
+    tags: Any, fields: Any, author: Any,
+) -> Event | None:  # fmt: skip
+    # A created or update event; ``None`` values are absent keys.
+    if not (_optional_text(customer) and _optional_text(group) and _optional_text(assignee)):
+        return None
+    if tags is not None:
+        if type(tags) is not list or not all(type(tag) is str for tag in tags):
+            return None
+        tags = tuple(tags)
+    if fields is not None:
+        if type(fields) is not dict or not _plain_fields(fields):
+            return None
+        fields = ReadOnlyMap(fields)
+    if kind == "created":
+        if status is None:
+            status = "new"
+        if type(channel) is not str or not channel.strip():
+            return None
+        if not _one_of(priority, _PRIORITIES) or not _one_of(status, _STATUSES):
+            return None
+        if author is not None and not _one_of(author, _AUTHORS):
+            return None
+        return _new_event(Event, (
+            ticket, at, "created", seq, line, event_id, channel.lower(), priority, status,
+            customer, group, assignee, tags, fields, author, True, None, None,
+        ))  # fmt: skip
+    # An update: its status and author keys are not update keys (the full path ignores them).
+    if not _optional_text(channel) or not (priority is None or _one_of(priority, _PRIORITIES)):
+        return None
+    if all(v is None for v in (channel, priority, customer, group, assignee, tags, fields)):
+        return None  # an empty update: the full path reports it
+    return _new_event(Event, (
+        ticket, at, "update", seq, line, event_id, channel.lower() if channel else channel,
+        priority, None, customer, group, assignee, tags, fields, None, True, None, None,
+    ))  # fmt: skip
+
+
+# Field values the fast path keeps as they are. Floats and nested values take the
+# validating path: a fast JSON decoder may read a huge integer as a float, and the
+# standard library's reading of such a line is the reference.
+_PLAIN_TYPES: Final = frozenset({str, int, bool, type(None)})
+
+
+def _plain_fields(fields: dict[str, Any]) -> bool:
+    return all(type(value) in _PLAIN_TYPES for value in fields.values())
+
+
+def _int(value: object) -> TypeGuard[int]:
+    # An int the fast path turns into a float exactly as the full path does; a larger
+    # one (beyond any float) is refused by the full path.
+    return type(value) is int and -(2**63) <= value < 2**63
+
+
+def _optional_text(value: object) -> bool:
+    return value is None or type(value) is str
+
+
+def _one_of(value: object, choices: frozenset[str]) -> bool:
+    # The type test first: a list or dict is not hashable and must not reach ``in``.
+    return type(value) is str and value in choices
+
+
+__all__ = ["canonical_epoch_values", "canonical_event", "canonical_values", "quick_instant"]

@@ -1,0 +1,164 @@
+"""Parquet rows taken in Arrow give what their JSON text gives: the same events, the same
+problems, whatever the instants' form (text or timestamps) and however odd the cells."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from slaengine.inputs.arrow_events import arrow_events
+from slaengine.inputs.files import source_name
+from slaengine.inputs.jsonl import parse_lines
+from slaengine.inputs.parquet import RowRange, parquet_lines, read_rows
+from slaengine.timeline import build_timelines
+
+pa = pytest.importorskip("pyarrow")
+pq = pytest.importorskip("pyarrow.parquet")
+
+_AT = "2025-12-01T10:00:00Z"
+ROWS = [
+    {"ticket": "A", "at": _AT, "type": "created", "channel": "EMAIL", "priority": "high",
+     "id": "a1", "customer": "c", "group": "g", "assignee": "x", "author": "bot"},
+    {"ticket": "A", "at": "2025-12-01T10:05:00+01:00", "type": "message", "author": "agent",
+     "agent": "ann", "public": False},
+    {"ticket": "A", "at": "2025-12-01T10:06:00-05:30", "type": "message", "author": "customer"},
+    {"ticket": "A", "at": "2025-12-01T10:07:00Z", "type": "status", "status": "pending"},
+    {"ticket": "A", "at": "2025-12-01T10:07:00Z", "type": "status", "status": "waiting"},
+    {"ticket": "A", "at": "2025-12-01T10:08:00Z", "type": "update", "channel": "Chat"},
+    {"ticket": "A", "at": "2025-12-01T10:08:00Z", "type": "update"},
+    {"ticket": "A", "at": "2025-12-01T10:08:00Z", "type": "update", "status": "open"},
+    {"ticket": "A", "at": "2025-12-01T10:09:00Z", "type": "update", "priority": "HIGH"},
+    {"ticket": "A", "at": "2025-12-01T10:09:00Z", "type": "csat", "score": 4.5},
+    {"ticket": "A", "at": "2025-12-01T10:09:00Z", "type": "csat", "score": float("nan")},
+    {"ticket": "A", "at": "2025-12-01T10:09:00Z", "type": "csat"},
+    {"ticket": "A", "at": "2025-12-01T10:10:00Z", "type": "message", "author": "Agent"},
+    {"ticket": "A", "at": "2025-12-01T10:10:00Z", "type": "message", "author": ""},
+    {"ticket": "A", "at": "2025-12-01T10:10:00Z", "type": "message", "author": "bot", "id": ""},
+    {"ticket": "A", "at": "2025-12-01T10:10:00Z", "type": "message", "author": "bot",
+     "agent": ""},
+    {"ticket": "A", "at": "2025-12-01T10:11:00Z", "type": "", "author": "bot"},
+    {"ticket": "A", "at": "2025-12-01T10:11:00Z", "type": "Message", "author": "bot"},
+    {"ticket": "", "at": _AT, "type": "message", "author": "bot"},
+    {"ticket": "B", "at": _AT, "type": "created", "channel": " ", "priority": "low"},
+    {"ticket": "B", "at": _AT, "type": "created", "channel": "\x1c", "priority": "low"},
+    {"ticket": "B", "at": _AT, "type": "created", "channel": "\u00c9mail", "priority": "low"},
+    {"ticket": "B", "at": _AT, "type": "created", "channel": "web", "priority": "low",
+     "status": "", "tags": ["a", "b"], "fields": '{"plan": "pro"}'},
+    {"ticket": "B", "at": _AT, "type": "created", "channel": "web", "priority": "low",
+     "status": "solved", "author": "Bot"},
+    {"ticket": "C", "at": _AT, "type": "created", "channel": "web", "priority": "low",
+     "fields": '{"n": 1.5}'},
+    *(
+        {"ticket": "E", "at": _AT, "type": kind, "channel": "web", "priority": "low",
+         "fields": fields, "tags": tags}
+        for kind in ("created", "update")
+        for fields, tags in (
+            ("{}", []), ("null", None), ("[1]", None), ("not json", ["x", None]), ("", [""]),
+            ('{"a": {"b": 1}}', None), ('{"a": 1, "a": "two"}', ["t"]),
+        )
+    ),
+    {"ticket": "E", "at": _AT, "type": "update", "fields": '{"seats": 3}'},
+    {"ticket": "E", "at": _AT, "type": "update", "fields": "null"},
+    {"ticket": "E", "at": _AT, "type": "update", "tags": ["vip"]},
+    {"ticket": "E", "at": _AT, "type": "update", "tags": []},
+    {"ticket": "D", "at": "1900-01-01T00:00:00Z", "type": "created", "channel": "web",
+     "priority": "low"},
+    *(
+        {"ticket": "D", "at": at, "type": "message", "author": "customer"}
+        for at in (
+            "2025-02-30T10:00:00Z", "2024-02-29T10:00:00Z", "2025-12-01T10:00:00+24:00",
+            "2025-12-01T10:00:00-23:59", "1899-12-31T23:59:59Z", "1900-01-01T00:30:00+01:00",
+            "2199-12-31T23:00:00-05:00", "2200-01-01T00:30:00+01:00", "2025-12-01T10:00:00.5Z",
+            "2025-12-01 10:00:00Z", "", None, "2025-12-01T10:00:00", "2025-12-01T24:00:00Z",
+            "2025-12-01T10:00:60Z", "2025-13-01T10:00:00Z", "2025-12-01T10:00:00-00:00",
+            "12025-12-01T10:00:00Z", "2025-12-01T10:00:00+0100",
+        )
+    ),
+]  # fmt: skip
+
+
+def _table(rows: list[dict], at_type=None):
+    keys = ["ticket", "at", "type", "id", "channel", "priority", "status", "customer", "group",
+            "assignee", "author", "agent", "fields"]  # fmt: skip
+    text = [key for key in keys if at_type is None or key != "at"]
+    columns = {key: pa.array([row.get(key) for row in rows], pa.string()) for key in text}
+    if at_type is not None:
+        columns["at"] = pa.array([row.get("at") for row in rows], at_type)
+    columns["tags"] = pa.array([row.get("tags") for row in rows], pa.list_(pa.string()))
+    columns["public"] = pa.array([row.get("public") for row in rows], pa.bool_())
+    columns["score"] = pa.array([row.get("score") for row in rows], pa.float64())
+    return pa.table(columns)
+
+
+def _both(path):
+    """The rows read column-wise (row ranges) and from their JSON text."""
+    rows = pq.ParquetFile(path).metadata.num_rows
+    status_map = {"waiting": "pending"}
+    ranged = read_rows(RowRange(str(path), 0, rows), source_name(path), status_map)
+    problems: list = []
+    events = list(parse_lines(parquet_lines(path), source_name(path), status_map, problems))
+    return ranged, build_timelines(events, source_name(path), problems)
+
+
+def _assert_same(path):
+    ranged, text = _both(path)
+    assert ranged.timelines == text.timelines
+    assert ranged.problems == text.problems
+    assert ranged.duplicates == text.duplicates
+    return ranged
+
+
+def test_text_instants_and_odd_cells_read_as_their_json(tmp_path):
+    path = tmp_path / "rows.parquet"
+    pq.write_table(_table(ROWS), path, row_group_size=16)
+    read = _assert_same(path)
+    assert len(read.timelines["A"].events) >= 8
+    assert len(read.timelines["D"].events) >= 8
+    assert len(read.timelines["E"].events) >= 8
+    assert len(read.problems) > 10
+
+
+_WHEN = st.datetimes(min_value=dt.datetime(1899, 12, 30), max_value=dt.datetime(2200, 1, 2))
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    st.lists(_WHEN, min_size=1, max_size=8),
+    st.sampled_from(["s", "ms", "us"]),
+    st.sampled_from(["UTC", "Europe/Berlin", "America/St_Johns", "+05:45"]),
+)
+def test_timestamp_columns_read_as_their_json(tmp_path_factory, whens, unit, tz):
+    zone = dt.UTC
+    rows = [{"ticket": "T", "at": _AT, "type": "created", "channel": "web", "priority": "low"}]
+    for when in whens:
+        rows.append({"ticket": "T", "at": when.replace(tzinfo=zone), "type": "status",
+                     "status": "open"})  # fmt: skip
+    rows[0]["at"] = dt.datetime(1950, 1, 1, tzinfo=zone)
+    path = tmp_path_factory.mktemp("ts") / "rows.parquet"
+    table = _table(rows, pa.timestamp(unit, tz=tz))
+    pq.write_table(table, path)
+    _assert_same(path)
+    # The usual rows are taken in Arrow: whole seconds well inside the years.
+    taken, slow = arrow_events(table.combine_chunks().to_batches()[0], range(1, len(rows) + 1))
+    usual = [i for i, row in enumerate(rows) if _usual(row["at"], unit)]
+    assert [event.seq - 1 for event in taken] == usual
+    assert slow == [i for i in range(len(rows)) if i not in usual]
+
+
+def _usual(when: dt.datetime, unit: str) -> bool:
+    # What the column holds: microseconds cut to its unit; a day inside the years, in UTC.
+    kept = {"s": 0, "ms": when.microsecond // 1000 * 1000, "us": when.microsecond}[unit]
+    low, high = dt.datetime(1900, 1, 2, tzinfo=dt.UTC), dt.datetime(2199, 12, 31, tzinfo=dt.UTC)
+    return not kept and low <= when < high
+
+
+def test_naive_timestamps_are_problems_of_their_rows(tmp_path):
+    rows = [{"ticket": "T", "at": dt.datetime(2025, 12, 1, 10), "type": "message",
+             "author": "bot"}]  # fmt: skip
+    path = tmp_path / "naive.parquet"
+    pq.write_table(_table(rows, pa.timestamp("s")), path)
+    read = _assert_same(path)
+    assert [p.line for p in read.problems] == [1]
