@@ -25,6 +25,7 @@ from slaengine.clock_triggers import (
 from slaengine.clock_triggers import (
     SOLVED as ON_SOLVED,
 )
+from slaengine.metric_names import definition_name
 from slaengine.policy.definition import StateCondition
 from slaengine.policy.model import (
     AGENT,
@@ -44,11 +45,23 @@ SOLVED = StopReason.SOLVED
 SUPERSEDED = StopReason.SUPERSEDED
 CANCELLED = StopReason.CANCELLED
 
+STAFF_CREATED = "staff_created"  # the rule an Exemption names
+
 # A status change: the instant, the new status and the event that made it.
 StatusChange = tuple[int, str, Event]
 # What a walk gives: the clock instances, the status changes, the priorities in event
 # order (the created one first) and the update events that set the later ones.
 Walk = tuple[list["RawClock"], list[StatusChange], list[str], list[Event]]
+
+
+@dataclass(frozen=True, slots=True)
+class Exemption:
+    """A metric that started no instance on a ticket because a rule exempts the ticket:
+    ``staff_created: exempt`` and ``event`` says staff opened it (see :func:`opening_event`)."""
+
+    metric: str  # the metric's definition name
+    rule: str  # the rule that exempts: "staff_created"
+    event: Event
 
 
 @dataclass(slots=True)
@@ -149,12 +162,6 @@ def opening_event(events: Sequence[Event]) -> Event | None:
     return next((e for e in events if e.type == "message" and e.public), None)
 
 
-def staff_created(events: Sequence[Event]) -> bool:
-    """True when staff opened the ticket (see :func:`opening_event`)."""
-    opener = opening_event(events)
-    return opener is not None and opener.author != "customer"
-
-
 class Run:
     """One metric's instances on one ticket as the walk switches them (the metric's
     :class:`Spec` applied event by event)."""
@@ -187,27 +194,29 @@ class Run:
         became: Set[StateCondition],
         events: Sequence[Event],
         policy: Policy,
+        exempt: list[Exemption] | None = None,
     ) -> None:
         """Apply the ``created`` event: a new instance starts first, then the creation's own
-        stop triggers act (a ticket created with an assignee has met time to own)."""
+        stop triggers act (a ticket created with an assignee has met time to own).
+        A start ``staff_created: exempt`` prevents is recorded in ``exempt`` when given."""
         spec = self.spec
         at = created.at
         if spec.per_group:
             if not stopped and _holds(spec, created.group):
                 self._start(at, created, created.group)
-        elif (
-            not stopped
-            and (
-                spec.at_creation
-                or (became and not spec.after_fulfil and _any(spec.start_when, became))
-            )
-            and (spec.staff_created or not staff_created(events))
+        elif not stopped and (
+            spec.at_creation or (became and not spec.after_fulfil and _any(spec.start_when, became))
         ):
-            delay = spec.delay
-            if delay is not None:  # a deferred start: starts, start_delay
-                calendar = policy.calendar
-                at = calendar.add(at, delay) if delay else calendar.next_open(at)
-            self._start(at, created)
+            opener = None if spec.staff_created else opening_event(events)
+            if opener is not None and opener.author != "customer":
+                if exempt is not None:  # staff opened the ticket: no instance
+                    exempt.append(Exemption(definition_name(spec.metric), STAFF_CREATED, opener))
+            else:
+                delay = spec.delay
+                if delay is not None:  # a deferred start: starts, start_delay
+                    calendar = policy.calendar
+                    at = calendar.add(at, delay) if delay else calendar.next_open(at)
+                self._start(at, created)
         if not spec.creation_stops and not became:
             return
         bits = CREATED
@@ -398,14 +407,14 @@ def _off(
     raw.switch_off(max(at, raw.windows[-1][0]), reason, priorities_seen, event, agent)
 
 
-def walk(events: Sequence[Event], policy: Policy) -> Walk:
+def walk(events: Sequence[Event], policy: Policy, exempt: list[Exemption] | None = None) -> Walk:
     """Switch every metric's clocks on and off along ``events`` (all at or before ``now``).
 
     The one pass over a ticket's events: the status changes, the priorities, the
     attributes and what starts, fulfils, cancels and resumes each clock under its
     metric's definition are decided here and nowhere else. The commonest steps (a
     message that fulfils, a plain solve) are applied inline: this is the engine's
-    hot path.
+    hot path. The metrics a rule exempted from starting are added to ``exempt`` when given.
     """
     compiled = program(policy)
     created = events[0]
@@ -429,7 +438,7 @@ def walk(events: Sequence[Event], policy: Policy) -> Walk:
             if not stopped:
                 run._start(created.at, created)
         else:
-            run.begin(created, stopped, became, events, policy)
+            run.begin(created, stopped, became, events, policy, exempt)
     public_bits, private_bits = compiled.public_bits, compiled.private_bits
     on_message, on_update = compiled.on_message, compiled.on_update
     plain_solve = compiled.plain_solve
@@ -537,6 +546,8 @@ def _became(ticket: Ticket, holding: dict[StateCondition, bool]) -> Set[StateCon
 
 
 __all__ = [
+    "STAFF_CREATED",
+    "Exemption",
     "RawClock",
     "RuleFacts",
     "StatusChange",
@@ -544,6 +555,5 @@ __all__ = [
     "fulfils",
     "message_fulfils",
     "opening_event",
-    "staff_created",
     "walk",
 ]

@@ -15,7 +15,7 @@ from typing import Final
 from slaengine.calendar import BusinessCalendar
 from slaengine.clock_record import Adjustment, ClockRecord, Rule, build_record
 from slaengine.clock_triggers import Held, condition_intervals
-from slaengine.clock_walk import RawClock, StatusChange, message_fulfils, walk
+from slaengine.clock_walk import Exemption, RawClock, StatusChange, message_fulfils, walk
 from slaengine.day_targets import KEEP_TIME, day_due, day_end, day_target, days_before
 from slaengine.policy.definition import StateCondition
 from slaengine.policy.model import (
@@ -297,18 +297,23 @@ def _reached(
 
 
 def run_clocks(
-    events: Sequence[Event], policy: Policy, now: int, record: bool = False
+    events: Sequence[Event],
+    policy: Policy,
+    now: int,
+    record: bool = False,
+    exempt: list[Exemption] | None = None,
 ) -> list[ClockResult]:
     """Every clock instance of ``policy``'s metrics on a ticket, measured at ``now``.
 
     ``events`` are one ticket's events in order, the first being ``created``,
     none after ``now``. Results come in policy metric order, then instance order.
     With ``record`` each result carries its :class:`ClockRecord` (segments and
-    adjustments); without it nothing is recorded.
+    adjustments); without it nothing is recorded. The metrics a rule exempted from
+    starting (``staff_created: exempt``) are added to ``exempt`` when given.
     """
     if policy.has_rules:
-        return _run_with_rules(events, policy, now, record)
-    raws, statuses, priorities, priority_events = walk(events, policy)
+        return _run_with_rules(events, policy, now, record, exempt)
+    raws, statuses, priorities, priority_events = walk(events, policy, exempt)
     # Most tickets have no pause for a metric: one shared empty list.
     no_pauses: list[tuple[int, int]] = []
     pause_cache: dict[frozenset[str], list[tuple[int, int]]] = {frozenset(): no_pauses}
@@ -360,9 +365,13 @@ def _state(
 
 
 def _run_with_rules(
-    events: Sequence[Event], policy: Policy, now: int, record: bool
+    events: Sequence[Event],
+    policy: Policy,
+    now: int,
+    record: bool,
+    exempt: list[Exemption] | None,
 ) -> list[ClockResult]:
-    raws, statuses, priorities, priority_events = walk(events, policy)
+    raws, statuses, priorities, priority_events = walk(events, policy, exempt)
     minutes = policy.precision == MINUTES
     status_now = statuses[-1][1]
     pause_cache: dict[

@@ -14,6 +14,7 @@ from operator import attrgetter
 
 from slaengine.agreements import Attachment, agreement_clocks
 from slaengine.calendar import to_epoch
+from slaengine.clock_walk import Exemption
 from slaengine.clocks import ClockResult, run_clocks
 from slaengine.policy.model import Agreement, Policy, PolicySet
 from slaengine.timeline import TicketState, Timeline, TimelineSet
@@ -29,7 +30,9 @@ class TicketResult:
     are the internal agreements attached to it; their clocks follow the policy's in
     ``clocks``, each naming its agreement (:attr:`ClockResult.agreement`).
     ``attachments`` records when each attached (and, with ``on_unmatch: detach``,
-    detached), in agreement order, then time order.
+    detached), in agreement order, then time order. ``exemptions`` are the policy's
+    metrics a rule kept from starting on this ticket (``staff_created: exempt``: staff
+    opened it), each with the event that decided it.
     """
 
     ticket: str
@@ -38,6 +41,7 @@ class TicketResult:
     clocks: tuple[ClockResult, ...]
     agreements: tuple[Agreement, ...] = ()
     attachments: tuple[Attachment, ...] = ()
+    exemptions: tuple[Exemption, ...] = ()
 
     @property
     def matched(self) -> bool:
@@ -79,12 +83,16 @@ def evaluate_timeline(
     if policy is not None and policy.maps:
         # Calendars chosen per ticket (calendar maps): resolved once, shared through a cache.
         policy = policy.for_ticket(events, state)
-    clocks = tuple(run_clocks(events, policy, now, segments)) if policy is not None else ()
+    exempt: list[Exemption] = []
+    clocks = tuple(run_clocks(events, policy, now, segments, exempt)) if policy is not None else ()
+    exemptions = tuple(exempt) if exempt else ()
     if not policies.agreements:
-        return TicketResult(timeline.ticket, state, policy, clocks)
+        return TicketResult(timeline.ticket, state, policy, clocks, exemptions=exemptions)
     found, more = agreement_clocks(policies.agreements, events, now, state, segments)
     attached = tuple(a.agreement for a in found if a.number == 1)
-    return TicketResult(timeline.ticket, state, policy, clocks + tuple(more), attached, found)
+    return TicketResult(
+        timeline.ticket, state, policy, clocks + tuple(more), attached, found, exemptions
+    )
 
 
 def iter_evaluate(

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from slaengine.agreements import Attachment
-from slaengine.clock_walk import opening_event
+from slaengine.clock_walk import Exemption
 from slaengine.clocks import ClockResult
 from slaengine.engine import evaluate_timeline
 from slaengine.explain_calendar import CalendarInfo, calendar_info
@@ -41,8 +41,8 @@ from slaengine.explain_selection import (
     selection_history,
 )
 from slaengine.metric_names import BUILTIN_METRICS, definition_name, labels_of, metric_words
-from slaengine.policy.model import FIRST_RESPONSE, MetricPolicy, Policy, PolicySet
-from slaengine.timeline import STOPPED_STATUSES, Event, TicketState, Timeline
+from slaengine.policy.model import MetricPolicy, Policy, PolicySet
+from slaengine.timeline import Event, TicketState, Timeline
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,7 +182,7 @@ def explain_ticket(policies: PolicySet, timeline: Timeline, now: int) -> Explana
             clocks.append(explain_clock(clock, metric, used, now, owner))
     if result.policy is not None:
         own = [c for c in result.clocks if c.agreement is None]
-        notes += _missing_clock_notes(result.policy, own, used, now)
+        notes += _missing_clock_notes(result.policy, own, result.exemptions, now)
     return Explanation(
         ticket=timeline.ticket,
         now=now,
@@ -236,12 +236,16 @@ def _attachments(
 
 
 def _missing_clock_notes(
-    policy: Policy, clocks: Sequence[ClockResult], events: Sequence[Event], now: int
+    policy: Policy,
+    clocks: Sequence[ClockResult],
+    exemptions: Sequence[Exemption],
+    now: int,
 ) -> list[Note]:
-    """Why a metric of the policy has no clock when a clock rule is the reason; and that
-    a user-defined metric of the policy has none (its start did not happen)."""
+    """Why a metric of the policy has no clock when a clock rule is the reason (the
+    engine's record of the exemption); and that a user-defined metric of the policy has
+    none (its start did not happen)."""
     notes: list[Note] = []
-    started = {clock.metric for clock in clocks}
+    started = {clock.metric for clock in clocks} | {e.metric for e in exemptions}
     for metric in policy.metrics:
         name = definition_name(metric)
         if name in BUILTIN_METRICS or name in started:
@@ -255,18 +259,10 @@ def _missing_clock_notes(
                 (now,),
             )
         )
-    first_response = next((m for m in policy.metrics if m.kind == FIRST_RESPONSE), None)
-    created = events[0]
-    opener = opening_event(events)
-    if (
-        first_response is not None
-        and not first_response.staff_created
-        and (created.status or "new") not in STOPPED_STATUSES
-        and not any(c.metric == FIRST_RESPONSE for c in clocks)
-        and opener is not None
-    ):
-        if opener is created:
-            why = f"its created event names the author {created.author}"
+    for exemption in exemptions:
+        opener = exemption.event
+        if opener.type == "created":
+            why = f"its created event names the author {opener.author}"
         else:
             who = (
                 f"{opener.author} {opener.agent}"
@@ -274,10 +270,11 @@ def _missing_clock_notes(
                 else f"{article(opener.author or 'a')} {opener.author}"
             )
             why = f"its first public message is from {who} at {{0}}"
+        shown = exemption.metric.replace("{", "{{").replace("}", "}}")
         notes.append(
             Note(
-                "staff_created",
-                "no first_response clock: the ticket was opened by staff and the metric has "
+                exemption.rule,
+                f"no {shown} clock: the ticket was opened by staff and the metric has "
                 f"staff_created: exempt; {why} (line {opener.line})",
                 (opener.at,),
             )
