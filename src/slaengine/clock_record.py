@@ -109,8 +109,9 @@ class ClockRecord:
     ``start_event`` and ``stop_trigger`` the stop or cancel trigger that fired at
     ``stop_event`` (``None`` where a rule acted instead: a reopen, a hand-over between
     groups, a solve under ``when_solved: stop``); ``passed`` are the messages written while
-    the instance ran that did not stop it, each with the message triggers it fires.
-    These three are recorded when the evaluation gives the ticket's events.
+    the instance ran that did not stop it, each with the message triggers it fires;
+    ``moved_trigger`` the start trigger that fired at ``moved_from``.
+    These four are recorded when the evaluation gives the ticket's events.
     """
 
     segments: tuple[Segment, ...]
@@ -127,6 +128,7 @@ class ClockRecord:
     start_trigger: Trigger | None = None
     stop_trigger: Trigger | None = None
     passed: tuple[PassedMessage, ...] = ()
+    moved_trigger: Trigger | None = None
 
     @property
     def counted(self) -> int:
@@ -329,6 +331,7 @@ def build_record(
             triggers.start,
             triggers.stop,
             triggers.passed,
+            triggers.moved,
         )
     builder = _Builder(calendar, statuses, pausing, hide_when, [], conditions)
     previous_end = start
@@ -370,6 +373,7 @@ def build_record(
         triggers.start,
         triggers.stop,
         triggers.passed,
+        triggers.moved,
     )
 
 

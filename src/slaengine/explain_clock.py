@@ -21,7 +21,14 @@ from slaengine.explain_notes import (
     rule_notes,
     segment_notes,
 )
-from slaengine.explain_triggers import event_text, message_notes, pause_notes, start_note, stop_note
+from slaengine.explain_triggers import (
+    counts_from_note,
+    event_text,
+    message_notes,
+    pause_notes,
+    start_note,
+    stop_note,
+)
 from slaengine.policy.definition import MetricDefinition, Trigger
 from slaengine.policy.model import NEXT_RESPONSE, MetricPolicy, Policy
 from slaengine.timeline import Event
@@ -212,7 +219,9 @@ def explain_clock(
     breach = next((s.breach_at for s in segments if s.breach_at is not None), None)
     notes = priority_notes(clock, record, breach)
     calendar = policy.calendar.name if policy is not None else metric.calendar.name
-    notes += rule_notes(clock, record, calendar, metric.definition.start_delay)
+    notes += rule_notes(
+        clock, record, calendar, metric.definition.start_delay, counts_from_note(record)
+    )
     definition = metric.definition
     notes += start_note(definition, record, clock.instance, clock.group)
     # Messages that did not stop it, and why, as the engine recorded them.

@@ -84,11 +84,16 @@ def priority_notes(
 
 
 def rule_notes(
-    clock: ClockResult, record: ClockRecord, calendar: str, delay: int = 0
+    clock: ClockResult,
+    record: ClockRecord,
+    calendar: str,
+    delay: int = 0,
+    moved: Sequence[Note] = (),
 ) -> list[Note]:
     """What the metric's start and reopen rules did: a deferred start (``calendar`` is the
-    one it waited for, ``delay`` its start_delay), a later customer message moving the
-    start, a reopen ignored."""
+    one it waited for, ``delay`` its start_delay), a later start moving the start
+    (``moved``: the note :func:`~slaengine.explain_triggers.counts_from_note` words), a
+    reopen ignored."""
     notes: list[Note] = []
     start, stop = record.start_event, record.stop_event
     if start is not None and start.type == "created" and start.at != clock.start:
@@ -118,16 +123,7 @@ def rule_notes(
                     (stop.at,),
                 )
             )
-    moved = record.moved_from
-    if moved is not None:
-        notes.append(
-            Note(
-                "counts_from_latest",
-                f"the customer also wrote at {{0}} (line {moved.line}); with counts_from: "
-                "latest_customer_message the clock counts from the latest message",
-                (moved.at,),
-            )
-        )
+    notes += moved  # counts_from: latest_customer_message, worded by its trigger
     reopen = record.ignored_reopen
     if reopen is not None and clock.stop is not None:
         notes.append(

@@ -165,6 +165,23 @@ def start_note(
     return [Note("started_by", text, (event.at,))]
 
 
+def counts_from_note(record: ClockRecord) -> list[Note]:
+    """That a later start moved the count (``counts_from: latest_customer_message``), worded
+    by the start trigger the engine recorded at the event first counted from: "the
+    customer also wrote" for a customer message, else what fired which trigger."""
+    moved, trigger = record.moved_from, record.moved_trigger
+    if moved is None:
+        return []
+    rule = "with counts_from: latest_customer_message the clock counts from the latest"
+    if moved.type == "message" and moved.author == "customer":
+        text = f"the customer also wrote at {{0}} (line {moved.line}); {rule} message"
+    else:
+        what = _literal(event_text(moved, () if trigger is None else (trigger,)))
+        fired = "" if trigger is None else _literal(f" fired start: {trigger.text}")
+        text = f"{what} at {{0}} (line {moved.line}){fired} and a later one did too; {rule} start"
+    return [Note("counts_from_latest", text, (moved.at,))]
+
+
 def stop_note(definition: MetricDefinition, record: ClockRecord, cancelled: bool) -> list[Note]:
     """Which ``cancel`` trigger of a defined metric cancelled it, or which of its several
     ``stop`` triggers met it, as recorded."""
@@ -224,6 +241,7 @@ def pause_notes(definition: MetricDefinition, record: ClockRecord, running: bool
 
 __all__ = [
     "change_text",
+    "counts_from_note",
     "event_text",
     "message_notes",
     "pause_notes",

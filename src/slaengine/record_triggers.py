@@ -40,12 +40,14 @@ class PassedMessage:
 class TriggerFacts:
     """The start trigger that fired at the instance's start event, the stop or cancel
     trigger that fired at its stop event (``None`` where a rule, not a trigger, acted:
-    a reopen, a hand-over between groups, a solve under ``when_solved: stop``), and the
-    messages it ran through."""
+    a reopen, a hand-over between groups, a solve under ``when_solved: stop``), the
+    messages it ran through, and the start trigger that fired at the event a
+    ``counts_from: latest_customer_message`` instance first counted from (``moved_from``)."""
 
     start: Trigger | None = None
     stop: Trigger | None = None
     passed: tuple[PassedMessage, ...] = ()
+    moved: Trigger | None = None
 
 
 def _first(
@@ -161,6 +163,15 @@ def _passed(
 def trigger_facts(raw: RawClock, events: Sequence[Event], bots: bool, now: int) -> TriggerFacts:
     """The :class:`TriggerFacts` of ``raw`` at ``now``, among the ticket's ``events``
     (created first, none after ``now``); ``bots`` whether bot replies count."""
+    facts = _trigger_facts(raw, events, bots, now)
+    moved = None if raw.facts is None else raw.facts.moved_from
+    if moved is None or not raw.metric.definition.start:
+        return facts
+    trigger = _start_trigger(raw.metric.definition.start, moved, events, bots)
+    return TriggerFacts(facts.start, facts.stop, facts.passed, trigger)
+
+
+def _trigger_facts(raw: RawClock, events: Sequence[Event], bots: bool, now: int) -> TriggerFacts:
     definition = raw.metric.definition
     start_event = raw.start_event
     stop_event = None if raw.running else raw.stop_event
