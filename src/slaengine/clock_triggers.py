@@ -3,8 +3,8 @@
 Every metric, built-in or defined in YAML, is a :class:`MetricDefinition`;
 :func:`program` compiles a policy's definitions once into :class:`Spec` objects (trigger
 bit masks and the settings the walk applies), which :mod:`slaengine.clock_walk` runs over a
-ticket's events. :func:`condition_intervals` gives the real-time intervals in which a pause
-condition (a tag, a group, a field...) holds, measured like status pauses.
+ticket's events. :class:`Pauses` gathers, along that same walk, the real-time intervals in
+which a pause condition (a tag, a group, a field...) holds, measured like status pauses.
 """
 
 from __future__ import annotations
@@ -253,6 +253,8 @@ class Program:
     on_update: tuple[int, ...]  # ... an update can act on (assignments, conditions, groups)
     watched: tuple[StateCondition, ...]  # conditions of triggers, watched along the walk
     attributes: bool  # the walk keeps the ticket's attributes (conditions, groups)
+    # The metrics' distinct pause conditions, whose intervals the walk gathers.
+    pause_sets: tuple[tuple[StateCondition, ...], ...]
 
 
 _PROGRAMS: dict[int, tuple[Policy, Program]] = {}
@@ -267,6 +269,9 @@ def program(policy: Policy) -> Program:
     watched = tuple(
         dict.fromkeys(c for s in specs for c in (*s.start_when, *s.fulfil_when, *s.cancel_when))
     )
+    pause_sets = tuple(
+        dict.fromkeys(m.pause_conditions for m in policy.metrics if m.pause_conditions)
+    )
     bots = policy.bot_replies_count
     authors = ("customer", "agent", "bot", "system", None)
     public = {author: message_bits(author, True, bots) for author in authors}
@@ -280,7 +285,8 @@ def program(policy: Policy) -> Program:
         all(s.plain_solve for s in specs),
         tuple(i for i, s in enumerate(specs) if s.owner is not None or s.watches or s.per_group),
         watched,
-        bool(watched) or any(s.per_group for s in specs),
+        bool(watched or pause_sets) or any(s.per_group for s in specs),
+        pause_sets,
     )
     if len(_PROGRAMS) > 1024:  # policies are few; a long-lived process may load new sets
         _PROGRAMS.clear()
@@ -333,47 +339,54 @@ class Ticket:
 Held = tuple[int, int, str, Event, Event | None]
 
 
-def condition_intervals(
-    events: Sequence[Event], conditions: Sequence[StateCondition]
-) -> list[Held]:
-    """Real-time intervals in which any of ``conditions`` holds, one per stretch in which
-    the first of them that holds is the same (its text names the interval); open end = -1.
+class Pauses:
+    """The real-time intervals in which any of one metric's pause ``conditions`` holds,
+    gathered as the walk applies each event to the ticket: one per stretch in which the
+    first of them that holds is the same (its text names the interval); open end = -1.
     Like status pauses, a condition that holds for no time makes no interval."""
-    ticket = Ticket(events[0])
-    out: list[Held] = []
-    since = -1
-    text = ""
-    began = events[0]
 
-    def holding() -> str | None:
-        return next((c.text for c in conditions if ticket.holds(c)), None)
+    __slots__ = ("began", "conditions", "out", "since", "text")
 
-    first = holding()
-    if first is not None:
-        since, text = events[0].at, first
-    for event in events[1:]:
-        if not ticket.apply(event):
-            continue
-        now = holding()
-        if now == (text if since != -1 else None):
-            continue
+    def __init__(self, conditions: tuple[StateCondition, ...], ticket: Ticket, created: Event):
+        self.conditions = conditions
+        self.out: list[Held] = []
+        self.since = -1
+        self.text = ""
+        self.began = created
+        first = self._holding(ticket)
+        if first is not None:
+            self.since, self.text = created.at, first
+
+    def _holding(self, ticket: Ticket) -> str | None:
+        return next((c.text for c in self.conditions if ticket.holds(c)), None)
+
+    def changed(self, ticket: Ticket, event: Event) -> None:
+        """``event`` changed the ticket's status or an attribute."""
+        now = self._holding(ticket)
+        since = self.since
+        if now == (self.text if since != -1 else None):
+            return
         if since != -1 and event.at > since:
-            out.append((since, event.at, text, began, event))
-        since = -1
+            self.out.append((since, event.at, self.text, self.began, event))
+        self.since = -1
         if now is not None:  # held from here, or another condition holds from here on
-            since, text, began = event.at, now, event
-    if since != -1:
-        out.append((since, -1, text, began, None))
-    return out
+            self.since, self.text, self.began = event.at, now, event
+
+    def intervals(self) -> list[Held]:
+        """The intervals, the last one open when a condition still holds."""
+        if self.since != -1:
+            self.out.append((self.since, -1, self.text, self.began, None))
+            self.since = -1
+        return self.out
 
 
 __all__ = [
     "BITS",
     "Held",
+    "Pauses",
     "Program",
     "Spec",
     "Ticket",
-    "condition_intervals",
     "fired",
     "message_bits",
     "message_ons",

@@ -17,6 +17,8 @@ from slaengine.clock_triggers import (
     ASSIGNED,
     CREATED,
     REOPENED,
+    Held,
+    Pauses,
     Spec,
     Ticket,
     message_targets,
@@ -50,8 +52,16 @@ STAFF_CREATED = "staff_created"  # the rule an Exemption names
 # A status change: the instant, the new status and the event that made it.
 StatusChange = tuple[int, str, Event]
 # What a walk gives: the clock instances, the status changes, the priorities in event
-# order (the created one first) and the update events that set the later ones.
-Walk = tuple[list["RawClock"], list[StatusChange], list[str], list[Event]]
+# order (the created one first), the update events that set the later ones, and the
+# intervals in which each metric's pause conditions held (keyed by the conditions).
+Walk = tuple[
+    list["RawClock"],
+    list[StatusChange],
+    list[str],
+    list[Event],
+    dict[tuple[StateCondition, ...], list[Held]],
+]
+_NO_HELD: dict[tuple[StateCondition, ...], list[Held]] = {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -432,6 +442,11 @@ def walk(events: Sequence[Event], policy: Policy, exempt: list[Exemption] | None
     if ticket is not None and watched:
         holding = {c: ticket.holds(c) for c in watched}
         became = {c for c, held in holding.items() if held}
+    pausing = (
+        [Pauses(c, ticket, created) for c in compiled.pause_sets]
+        if ticket is not None and compiled.pause_sets
+        else None
+    )
     for run in runs:
         spec = run.spec
         if spec.plain_begin and not became:
@@ -491,6 +506,9 @@ def walk(events: Sequence[Event], policy: Policy, exempt: list[Exemption] | None
                 ticket.status = new_status
                 if watched:
                     became = _became(ticket, holding)
+                if pausing is not None:
+                    for pauses in pausing:
+                        pauses.changed(ticket, event)
             if now_stopped and not stopped and plain_solve:
                 seen = len(priorities)
                 at = event.at
@@ -516,21 +534,26 @@ def walk(events: Sequence[Event], policy: Policy, exempt: list[Exemption] | None
             if event.priority is not None:
                 priorities.append(event.priority)
                 priority_events.append(event)
-            if not on_update:
+            if not on_update and pausing is None:
                 continue
             became = _NOTHING
             group = None
             handed_over = False
             if ticket is not None:
                 before = ticket.attributes["group"]
-                if ticket.apply(event) and watched:
-                    became = _became(ticket, holding)
+                if ticket.apply(event):
+                    if watched:
+                        became = _became(ticket, holding)
+                    if pausing is not None:
+                        for pauses in pausing:
+                            pauses.changed(ticket, event)
                 group = ticket.attributes["group"]
                 handed_over = group != before
             seen = len(priorities)
             for index in on_update:
                 runs[index].update(event, seen, stopped, became, group, handed_over)
-    return raws, statuses, priorities, priority_events
+    held = _NO_HELD if pausing is None else {p.conditions: p.intervals() for p in pausing}
+    return raws, statuses, priorities, priority_events, held
 
 
 def _became(ticket: Ticket, holding: dict[StateCondition, bool]) -> Set[StateCondition]:

@@ -14,7 +14,7 @@ from typing import Final
 
 from slaengine.calendar import BusinessCalendar
 from slaengine.clock_record import Adjustment, ClockRecord, Rule, build_record
-from slaengine.clock_triggers import Held, condition_intervals
+from slaengine.clock_triggers import Held
 from slaengine.clock_walk import Exemption, RawClock, StatusChange, message_fulfils, walk
 from slaengine.day_targets import KEEP_TIME, day_due, day_end, day_target, days_before
 from slaengine.policy.definition import StateCondition
@@ -313,7 +313,7 @@ def run_clocks(
     """
     if policy.has_rules:
         return _run_with_rules(events, policy, now, record, exempt)
-    raws, statuses, priorities, priority_events = walk(events, policy, exempt)
+    raws, statuses, priorities, priority_events, _ = walk(events, policy, exempt)
     # Most tickets have no pause for a metric: one shared empty list.
     no_pauses: list[tuple[int, int]] = []
     pause_cache: dict[frozenset[str], list[tuple[int, int]]] = {frozenset(): no_pauses}
@@ -371,7 +371,7 @@ def _run_with_rules(
     record: bool,
     exempt: list[Exemption] | None,
 ) -> list[ClockResult]:
-    raws, statuses, priorities, priority_events = walk(events, policy, exempt)
+    raws, statuses, priorities, priority_events, held_by = walk(events, policy, exempt)
     minutes = policy.precision == MINUTES
     status_now = statuses[-1][1]
     pause_cache: dict[
@@ -392,7 +392,7 @@ def _run_with_rules(
             pauses = _pause_intervals(statuses, pause_when) if paused else []
             held: list[Held] = _NOTHING_HELD
             if conditions:
-                held = condition_intervals(events, conditions)
+                held = held_by[conditions]
                 pauses = _union(pauses, [(h[0], h[1]) for h in held])
             if minutes:
                 # Pauses are cut at whole minutes, like the time they interrupt.
