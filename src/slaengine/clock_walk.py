@@ -30,12 +30,7 @@ from slaengine.clock_triggers import (
 from slaengine.metric_names import definition_name
 from slaengine.policy.definition import StateCondition
 from slaengine.policy.model import (
-    AGENT,
-    ANY_OUTGOING,
-    ASSIGNMENT,
     AT_CLOSED,
-    NOT_REQUESTER,
-    PUBLIC_AGENT,
     MetricPolicy,
     Policy,
 )
@@ -134,34 +129,6 @@ class RawClock:
     def running(self) -> bool:
         """True while the last window is open."""
         return self.windows[-1][1] == -1
-
-
-def message_fulfils(rule: str, event: Event, bots_count: bool) -> bool:
-    """True when message ``event`` (not from the customer) fulfils a metric with ``rule``.
-
-    ``rule`` is the metric's ``fulfilled_by``; ``bots_count`` whether bot replies
-    count as agent replies.
-    """
-    author = event.author
-    if rule == PUBLIC_AGENT:
-        return event.public and (author == "agent" or (author == "bot" and bots_count))
-    if rule == AGENT:
-        return author == "agent" or (author == "bot" and bots_count)
-    if rule == NOT_REQUESTER:
-        return event.public
-    return rule == ANY_OUTGOING  # ASSIGNMENT is fulfilled by update events, not messages
-
-
-def fulfils(metric: MetricPolicy, event: Event, bots_count: bool) -> bool:
-    """True when ``event`` fulfils response ``metric`` under its ``fulfilled_by``: a
-    message not from the customer, or for ``assignment`` an event that sets an assignee."""
-    if metric.fulfilled_by == ASSIGNMENT:
-        return event.type in ("created", "update") and bool(event.assignee)
-    return (
-        event.type == "message"
-        and event.author != "customer"
-        and message_fulfils(metric.fulfilled_by, event, bots_count)
-    )
 
 
 def opening_event(events: Sequence[Event]) -> Event | None:
@@ -575,8 +542,6 @@ __all__ = [
     "RuleFacts",
     "StatusChange",
     "Walk",
-    "fulfils",
-    "message_fulfils",
     "opening_event",
     "walk",
 ]

@@ -15,7 +15,7 @@ from typing import Final
 from slaengine.calendar import BusinessCalendar
 from slaengine.clock_record import Adjustment, ClockRecord, Rule, build_record
 from slaengine.clock_triggers import Held
-from slaengine.clock_walk import Exemption, RawClock, StatusChange, message_fulfils, walk
+from slaengine.clock_walk import Exemption, RawClock, StatusChange, walk
 from slaengine.day_targets import KEEP_TIME, day_due, day_end, day_target, days_before
 from slaengine.policy.definition import StateCondition
 from slaengine.policy.model import (
@@ -557,6 +557,5 @@ __all__ = [
     "Alert",
     "ClockRecord",
     "ClockResult",
-    "message_fulfils",
     "run_clocks",
 ]
