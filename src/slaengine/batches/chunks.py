@@ -24,6 +24,7 @@ from operator import attrgetter
 from pathlib import Path
 from typing import IO, Final
 
+from slaengine.batches.ranges import range_lines
 from slaengine.errors import Problem, UserError
 from slaengine.inputs.files import TEXT_ERRORS, is_stream, is_table, open_binary
 from slaengine.inputs.jsonl import line_blocks, parse_block
@@ -42,10 +43,14 @@ class NotGrouped(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Chunk:
-    """One chunk file: whole tickets, starting at input line ``first``."""
+    """One chunk: whole tickets, starting at input line ``first``; the file ``path``, or
+    its bytes ``start`` up to ``end`` when ``end`` is given (a range of the input itself,
+    :mod:`slaengine.batches.ranges`)."""
 
     path: Path
     first: int
+    start: int = 0
+    end: int | None = None
 
 
 @dataclass(slots=True)
@@ -182,13 +187,20 @@ def read_chunk(chunk: Chunk, source: str, status_map: Mapping[str, str]) -> Chun
     events: list[Event] = []
     last_line = 0
     number = chunk.first
-    # As spilled partitions are read: bad bytes are kept for parse_line to report.
-    with chunk.path.open(encoding="utf-8", errors=TEXT_ERRORS, newline="") as stream:
-        for lines in line_blocks(stream):
-            number, last = parse_block(lines, number, source, status_map, problems, events)
-            last_line = last or last_line
+    for lines in _chunk_lines(chunk):
+        number, last = parse_block(lines, number, source, status_map, problems, events)
+        last_line = last or last_line
     tickets = array("q", set(map(hash, map(_TICKET, events))))
     return ChunkRead(build_timelines(events, source, problems), tickets, last_line)
+
+
+def _chunk_lines(chunk: Chunk) -> Iterator[list[str]]:
+    if chunk.end is not None:
+        yield from range_lines(chunk.path, chunk.start, chunk.end)
+        return
+    # As spilled partitions are read: bad bytes are kept for parse_line to report.
+    with chunk.path.open(encoding="utf-8", errors=TEXT_ERRORS, newline="") as stream:
+        yield from line_blocks(stream)
 
 
 __all__ = [

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import itertools
 import multiprocessing
 import os
 import tempfile
@@ -25,6 +26,7 @@ from typing import Any, Generic, TypeVar
 
 from slaengine.batches.chunks import Chunk, NotGrouped, chunkable, read_chunk, write_chunks
 from slaengine.batches.collector import collector_paused
+from slaengine.batches.ranges import CarriageReturns, chunk_cuts, readable_in_ranges, scan_range
 from slaengine.batches.sizing import chunk_bytes, partition_count
 from slaengine.batches.spill import read_partition, spill_input
 from slaengine.errors import Problem
@@ -124,6 +126,14 @@ def map_tickets(
             return _map_parquet_ranges(path, work, jobs, status_map, ranges, fold)
     elif chunkable(path):
         try:
+            if readable_in_ranges(path):
+                try:
+                    return _map_ranges(path, work, jobs, status_map, count, fold)
+                except CarriageReturns as exc:
+                    if exc.lone:  # read as text, a lone "\r" ends a line: only a spill does
+                        raise NotGrouped(str(exc)) from None
+                    if restart is not None:
+                        restart()  # "\r\n" line ends: chunk files take them
             return _map_chunks(path, work, jobs, status_map, count, workdir, fold)
         except NotGrouped:
             if restart is not None:
@@ -186,6 +196,37 @@ def _map_chunks(
             _collect_chunks(outputs, batch, fold, seen)
     batch.problems.sort(key=lambda p: (p.line, p.code))
     return batch
+
+
+def _map_ranges(
+    path: str | os.PathLike[str],
+    work: Callable[[TimelineSet], R],
+    jobs: int,
+    status_map: Mapping[str, str],
+    count: int,
+    fold: Callable[[R], None] | None,
+) -> BatchResult[R]:
+    # A plain file grouped by ticket: each worker reads its own byte range of it.
+    batch: BatchResult[R] = BatchResult(results=[])
+    seen: set[int] = set()
+    name = Path(os.path.abspath(path))
+    cuts = chunk_cuts(name, chunk_bytes(path, count))
+    with _outputs(
+        _run_chunk, _ranges(name, cuts), jobs, source_name(path), status_map, work
+    ) as outputs:
+        _collect_chunks(outputs, batch, fold, seen)
+    batch.problems.sort(key=lambda p: (p.line, p.code))
+    return batch
+
+
+def _ranges(path: Path, cuts: list[int]) -> Iterator[Chunk]:
+    # Each range once its bytes are counted (its first line number needs the ranges before
+    # it; a carriage return stops the run before its range is read by a worker).
+    first = 1
+    for start, end in itertools.pairwise(cuts):
+        breaks = scan_range(path, start, end)
+        yield Chunk(path, first, start, end)
+        first += breaks
 
 
 def _map_parquet_ranges(

@@ -31,16 +31,15 @@ from typing import Any, Final, TypeVar
 
 from slaengine.batches import BatchResult
 from slaengine.batches.chunks import NotGrouped, chunkable, write_chunks
+from slaengine.batches.ranges import readable_in_ranges
 from slaengine.batches.sizing import chunk_bytes, partition_count
 from slaengine.batches.spill import spill_input
 from slaengine.distributed import plan, tasks
 from slaengine.errors import SlaEngineError, UserError
 from slaengine.inputs.files import (
-    is_gzip,
     is_parquet,
     is_stream,
     is_table,
-    open_binary,
     source_name,
 )
 from slaengine.inputs.parquet import open_parquet, parquet_ranges
@@ -99,14 +98,6 @@ def map_tickets_dask(
         return run.shuffle_lines(path)
     finally:
         run.close()
-
-
-def _readable_in_ranges(path: str | os.PathLike[str]) -> bool:
-    # A plain file without carriage returns at its start (the workers check the rest).
-    if is_gzip(path):
-        return False
-    with open_binary(path) as stream:
-        return b"\r" not in stream.read(1 << 22)
 
 
 class _Run:
@@ -209,7 +200,7 @@ class _Run:
     def chunks(self, path: str | os.PathLike[str]) -> BatchResult[Any]:
         """A grouped JSON Lines file in chunks of whole tickets (raises NotGrouped)."""
         size = chunk_bytes(path, self.count)
-        if not _readable_in_ranges(path):
+        if not readable_in_ranges(path):
             return self.client_chunks(path, size)
         name = os.path.abspath(path)
         cuts = plan.chunk_cuts(name, size)
@@ -258,7 +249,7 @@ class _Run:
 
     def shuffle_lines(self, path: str | os.PathLike[str]) -> BatchResult[Any]:
         """Any JSON Lines file: split by ticket on the workers, one shuffle."""
-        if not _readable_in_ranges(path):
+        if not readable_in_ranges(path):
             return self.spilled(path)
         name = os.path.abspath(path)
         size = os.path.getsize(name)
