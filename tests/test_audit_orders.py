@@ -40,17 +40,24 @@ def test_grouped_shuffled_and_jobs_give_one_document(
     options = AuditOptions(
         now=parse_instant("2025-10-01T00:00:00Z"), zone="Europe/Berlin", by=by, goals=True
     )
-    documents: dict[tuple[str, int], str] = {}
+    documents: dict[tuple[str, int, bool], str] = {}
     breaches: dict[tuple[str, int], list[list[str]]] = {}
     for order, path in inputs.items():
         for jobs in (1, 2):
             out = tmp_path / f"breaches-{order}-{jobs}.csv"
             audit, batch = audit_file(policies, path, options, jobs=jobs, breaches=out)
             doc = audit_to_dict(audit, batch, source="x", now=options.now, by=by)
-            documents[order, jobs] = json.dumps(doc)
+            documents[order, jobs, True] = json.dumps(doc)
             with out.open(encoding="utf-8", newline="") as rows:
                 breaches[order, jobs] = list(csv.reader(rows))
-    reference = documents["grouped", 1]
+            # The command line's way: each view's values let go once its KPIs are computed.
+            audit, batch = audit_file(policies, path, options, jobs=jobs, keep_values=False)
+            released = audit.view(())[()]
+            assert released.released
+            assert not released.customers
+            doc = audit_to_dict(audit, batch, source="x", now=options.now, by=by)
+            documents[order, jobs, False] = json.dumps(doc)
+    reference = documents["grouped", 1, True]
     assert json.loads(reference)["input"]["tickets"] == 2000
     assert json.loads(reference)["overall"]["compliance"]["breached"] > 0
     assert all(doc == reference for doc in documents.values())
@@ -62,3 +69,21 @@ def test_grouped_shuffled_and_jobs_give_one_document(
     assert len(rows) > 10
     assert breaches["shuffled", 1][0] == header
     assert sorted(breaches["shuffled", 1][1:]) == sorted(rows)
+
+
+def test_released_values_cannot_give_kpis_again() -> None:
+    from slaengine.audit import GroupStats, group_kpis
+    from slaengine.audit.facts import TicketFacts
+
+    group = GroupStats()
+    group.add_facts(TicketFacts(1, 1, 1, "a", True, True, False, False, 60, None, 3), 7)
+    with pytest.raises(ValueError, match="before releasing"):
+        group.release_values()
+    before = group_kpis(group)
+    group.release_values()
+    assert group_kpis(group) == before  # kept
+    assert not group.customers
+    merged = GroupStats()
+    merged.merge(group)
+    with pytest.raises(ValueError, match="released"):
+        group_kpis(merged)  # its values are gone: no KPIs computed from nothing

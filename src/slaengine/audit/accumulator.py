@@ -12,7 +12,7 @@ the end.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -342,6 +342,36 @@ class AuditAccumulator:
                 if target is None:
                     mine[key] = target = GroupStats()
                 target.merge(group)
+
+    def settle(self, prepare: Callable[[list[GroupStats]], None], keep_values: bool = True) -> None:
+        """Hand each view's groups to ``prepare`` (which computes their KPIs), view by view.
+
+        Without ``keep_values`` each view is summed from the finest groups only when
+        its turn comes and its groups' values are released once prepared
+        (:meth:`GroupStats.release_values`): at most one view's values are held
+        beside the finest groups', instead of every view's at once. The groups, their
+        order and their KPIs are the same either way.
+        """
+        if keep_values:
+            self._rollup()
+        fine = self._fine
+        rolled = dict(self._rolled)
+        for view in self.views:
+            table = self.groups[view]
+            positions = rolled.get(view)
+            if positions is not None and fine:
+                for fine_key, stats in fine.items():
+                    key = tuple([fine_key[p] for p in positions])
+                    target = table.get(key)
+                    if target is None:
+                        target = table[key] = GroupStats()
+                    target.merge(stats)
+            groups = list(table.values())
+            prepare(groups)
+            if not keep_values:
+                for group in groups:
+                    group.release_values()
+        self._fine = {}
 
     def view(self, dimensions: Sequence[str]) -> dict[tuple[str, ...], GroupStats]:
         """The groups of one kept view, by their key."""

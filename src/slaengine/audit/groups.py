@@ -87,6 +87,22 @@ class GroupStats:
     # The group's KPIs once computed (slaengine.audit.kpis.group_kpis), which
     # every change through these methods forgets.
     kpis: dict[str, Any] | None = field(default=None, init=False, repr=False, compare=False)
+    # True once the values were let go (release_values): only counts and KPIs are left.
+    released: bool = field(default=False, init=False, repr=False, compare=False)
+
+    def release_values(self) -> None:
+        """Let go of the durations and customer hashes once the KPIs are computed (a million
+        tickets' values in every view would take most of a run's memory): the counts, the
+        tallies and ``kpis`` stay. The KPIs of a released group cannot be computed again."""
+        if self.kpis is None:
+            raise ValueError("compute the group's KPIs before releasing its values")
+        self.released = True
+        self.handle_times = new_values()
+        self.customers = new_values()
+        for stats in self.metrics.values():
+            stats.business = new_values()
+            stats.calendar = new_values()
+            stats.margins = new_values()
 
     def add_facts(self, facts: TicketFacts, customer: int | None, breached: bool = False) -> None:
         """Count one ticket's facts; ``breached``: one of its clocks breached."""
@@ -162,6 +178,7 @@ class GroupStats:
     def merge(self, other: GroupStats) -> None:
         """Add ``other``'s counts and values to these."""
         self.kpis = None
+        self.released = self.released or other.released
         self.tickets += other.tickets
         self.tickets_breached += other.tickets_breached
         self.clocks += other.clocks

@@ -104,6 +104,8 @@ def group_kpis(group: GroupStats, with_histograms: bool = False) -> dict[str, An
     """
     full = group.kpis
     if full is None:
+        if group.released:
+            raise ValueError("the group's values were released (GroupStats.release_values)")
         full = group.kpis = _group_kpis(group)
     out: dict[str, Any] = _copy(full)
     if not with_histograms:

@@ -164,13 +164,17 @@ def audit_file(
     jobs: int = 1,
     breaches: str | os.PathLike[str] | None = None,
     on_partition: Callable[[], None] | None = None,
+    keep_values: bool = True,
 ) -> tuple[AuditAccumulator, BatchResult[AuditPart]]:
     """Audit every ticket of an events file in ``jobs`` processes; merge the parts in order.
 
     ``breaches`` names a CSV file for the breached clocks (header included).
     ``on_partition`` is called in this process as each partition's result is merged
     (progress), whatever ``jobs``.
-    The merged groups come back with their KPIs computed (``GroupStats.kpis``).
+    The merged groups come back with their KPIs computed (``GroupStats.kpis``);
+    without ``keep_values`` their durations and customer hashes are let go view by view
+    as the KPIs are computed (:meth:`AuditAccumulator.settle`), which bounds memory for
+    large inputs (a report needs only the KPIs).
     """
     with tempfile.TemporaryDirectory(prefix="slaengine-audit-") as tmp:
         breaches_dir = tmp if breaches is not None else None
@@ -188,7 +192,7 @@ def audit_file(
     audit = merged.audit
     # Sorting every group's durations for its percentiles is the last serial step:
     # share it between the processes that the workers leave free.
-    prepare_kpis([group for view in audit.views for group in audit.view(view).values()], jobs)
+    audit.settle(partial(prepare_kpis, jobs=jobs), keep_values)
     return audit, batch
 
 

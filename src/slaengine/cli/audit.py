@@ -189,9 +189,10 @@ def run(args: argparse.Namespace) -> int:
                     on_partition=advance,
                 )  # fmt: skip
             else:
+                # The report needs the KPIs alone: values are let go as they are computed.
                 audit, batch = audit_file(
                     policies, args.events, options, jobs=jobs, breaches=args.breaches,
-                    on_partition=advance,
+                    on_partition=advance, keep_values=False,
                 )  # fmt: skip
     except OSError as exc:
         raise UserError(f"cannot read or write: {exc.filename}: {exc.strerror or exc}") from None
