@@ -344,29 +344,36 @@ class AuditAccumulator:
                 target.merge(group)
 
     def settle(self, prepare: Callable[[list[GroupStats]], None], keep_values: bool = True) -> None:
-        """Hand each view's groups to ``prepare`` (which computes their KPIs), view by view.
+        """Hand the groups of every view to ``prepare`` (which computes their KPIs).
 
-        Without ``keep_values`` each view is summed from the finest groups only when
-        its turn comes and its groups' values are released once prepared
-        (:meth:`GroupStats.release_values`): at most one view's values are held
-        beside the finest groups', instead of every view's at once. The groups, their
-        order and their KPIs are the same either way.
+        Without ``keep_values`` the views are summed from the finest groups two at a
+        time, when their turn comes, and their groups' values are released once
+        prepared (:meth:`GroupStats.release_values`): at most two views' values are
+        held beside the finest groups', instead of every view's at once. Two, because
+        ``prepare`` may share its groups between processes, and every view holds
+        about the same values. The groups, their order and their KPIs are the same
+        either way.
         """
         if keep_values:
             self._rollup()
+            turns = [self.views]
+        else:
+            turns = [self.views[i : i + 2] for i in range(0, len(self.views), 2)]
         fine = self._fine
         rolled = dict(self._rolled)
-        for view in self.views:
-            table = self.groups[view]
-            positions = rolled.get(view)
-            if positions is not None and fine:
-                for fine_key, stats in fine.items():
-                    key = tuple([fine_key[p] for p in positions])
-                    target = table.get(key)
-                    if target is None:
-                        target = table[key] = GroupStats()
-                    target.merge(stats)
-            groups = list(table.values())
+        for views in turns:
+            groups: list[GroupStats] = []
+            for view in views:
+                table = self.groups[view]
+                positions = rolled.get(view)
+                if positions is not None and fine:
+                    for fine_key, stats in fine.items():
+                        key = tuple([fine_key[p] for p in positions])
+                        target = table.get(key)
+                        if target is None:
+                            target = table[key] = GroupStats()
+                        target.merge(stats)
+                groups.extend(table.values())
             prepare(groups)
             if not keep_values:
                 for group in groups:
