@@ -172,7 +172,7 @@ def audit_file(
     ``on_partition`` is called in this process as each partition's result is merged
     (progress), whatever ``jobs``.
     The merged groups come back with their KPIs computed (``GroupStats.kpis``);
-    without ``keep_values`` their durations and customer hashes are let go view by view
+    without ``keep_values`` their durations and customer hashes are let go two views at a time
     as the KPIs are computed (:meth:`AuditAccumulator.settle`), which bounds memory for
     large inputs (a report needs only the KPIs).
     """
