@@ -183,22 +183,28 @@ def test_chunks_report_poison_lines_and_keep_the_rest(tmp_path, clean_shape, gro
 
 
 @pytest.mark.parametrize("jobs", [1, 2])
-@pytest.mark.parametrize("chunked", [True, False], ids=["chunks", "spill"])
+@pytest.mark.parametrize("reader", ["ranges", "chunks", "spill"])
 def test_map_tickets_goes_on_past_poison_lines(
-    monkeypatch, clean_shape, grouped_poison, jobs, chunked
+    monkeypatch, clean_shape, grouped_poison, jobs, reader
 ):
     used: list[str] = []
-    chunk_reader = batch._map_chunks
+    range_reader, chunk_reader = batch._map_ranges, batch._map_chunks
 
-    def record(*args: Any) -> Any:
-        used.append("chunks")
-        return chunk_reader(*args)
+    def record(name: str, real: Any) -> Any:
+        def recorded(*args: Any) -> Any:
+            used.append(name)
+            return real(*args)
 
-    monkeypatch.setattr(batch, "_map_chunks", record)
-    if not chunked:
+        return recorded
+
+    monkeypatch.setattr(batch, "_map_ranges", record("ranges", range_reader))
+    monkeypatch.setattr(batch, "_map_chunks", record("chunks", chunk_reader))
+    if reader == "chunks":  # the chunk files a gzip file is cut into
+        monkeypatch.setattr(batch, "readable_in_ranges", lambda path: False)
+    if reader == "spill":
         monkeypatch.setattr(batch, "chunkable", lambda path: False)
     result = batch.map_tickets(grouped_poison, _shape, jobs=jobs, partitions=3)
-    assert used == (["chunks"] if chunked else [])
+    assert used == ([] if reader == "spill" else [reader])
     shape: dict[str, Any] = {}
     for part in result.results:
         shape.update(part)

@@ -3,6 +3,7 @@
 - :mod:`~slaengine.batches.sizing`: how many partitions, decided once;
 - :mod:`~slaengine.batches.spill`: unsorted input split by ticket on disk;
 - :mod:`~slaengine.batches.chunks`: input grouped by ticket cut into chunks instead;
+- :mod:`~slaengine.batches.ranges`: a plain grouped file read in place, a byte range a chunk;
 - :mod:`~slaengine.batches.runner`: work on each partition, here or in forked workers,
   results in partition order (:func:`fold_tickets` merges them as they come);
 - :mod:`~slaengine.batches.collector`: the garbage collector paused in the workers only.
