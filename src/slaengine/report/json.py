@@ -14,7 +14,7 @@ from typing import Any, Final
 
 from slaengine.calendar import format_utc
 from slaengine.clock_record import ClockRecord
-from slaengine.clocks import ClockResult
+from slaengine.clocks import Alert, ClockResult
 from slaengine.engine import TicketResult
 
 
@@ -92,11 +92,18 @@ def _clock_fields(clock: ClockResult) -> dict[str, Any]:
         "calendar": clock.calendar,
         "pauses": [{"from": _instant(a), "to": _instant(b)} for a, b in clock.pauses],
         "agent": clock.agent,
-        "alerts": [
-            {"kind": a.kind, "level": a.level, "at": _instant(a.at), "notify": list(a.notify)}
-            for a in clock.alerts
-        ],
+        "alerts": [alert_to_dict(a) for a in clock.alerts],
     }
+
+
+def alert_to_dict(alert: Alert, now: int | None = None) -> dict[str, Any]:
+    """A warning or escalation as JSON; with ``now``, whether it was ``reached`` by then
+    (explain's form)."""
+    out: dict[str, Any] = {"kind": alert.kind, "level": alert.level, "at": _instant(alert.at)}
+    if now is not None:
+        out["reached"] = alert.at is not None and alert.at <= now
+    out["notify"] = list(alert.notify)
+    return out
 
 
 def ticket_to_dict(result: TicketResult) -> dict[str, Any]:
@@ -211,4 +218,11 @@ def _clock_json(clock: ClockResult) -> str:
     )
 
 
-__all__ = ["clock_to_dict", "json_lines", "record_to_dict", "ticket_json", "ticket_to_dict"]
+__all__ = [
+    "alert_to_dict",
+    "clock_to_dict",
+    "json_lines",
+    "record_to_dict",
+    "ticket_json",
+    "ticket_to_dict",
+]
