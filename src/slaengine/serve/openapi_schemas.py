@@ -153,6 +153,15 @@ _REJECT: Final = _object(
         "replayed": _INSTANT_OR_NULL,
     }
 )
+_REJECT_WITH_BODY: Final = _object(
+    {
+        **_REJECT["properties"],
+        "body": {**_TEXT_OR_NULL, "description": "the request body an inbox translated"},
+        "body_type": {**_TEXT_OR_NULL, "description": "its Content-Type"},
+        "body_size": {"type": ["integer", "null"], "description": "its size in bytes"},
+        "body_complete": {"type": ["boolean", "null"], "description": "whether all is kept"},
+    }
+)
 _REJECT_PAGE: Final = _object(
     {
         "rejects": {"type": "array", "items": ref("Reject")},
@@ -217,6 +226,7 @@ SCHEMAS: Final[dict[str, Any]] = {
     "OpenClock": _OPEN_CLOCK,
     "AtRiskQueue": _QUEUE,
     "Reject": _REJECT,
+    "RejectWithBody": _REJECT_WITH_BODY,
     "RejectPage": _REJECT_PAGE,
     "ReplayAnswer": _REPLAY,
     "Redriven": _REDRIVEN,

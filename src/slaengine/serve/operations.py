@@ -92,7 +92,7 @@ GET_REJECTS: Final = Operation(
 GET_REJECT: Final = Operation(
     "One refused event",
     {
-        200: Answer("the reject", ref("Reject")),
+        200: Answer("the reject, with the request body it kept", ref("RejectWithBody")),
         404: Answer("no such reject (never stored, or pruned)", _ERROR),
         503: _UNAVAILABLE,
     },
