@@ -1,4 +1,5 @@
-"""The HTTP API: routes for events in, ticket status and the at-risk queue out, health, metrics.
+"""The HTTP API: routes for events in, ticket status and the at-risk queue out, health, metrics,
+and the OpenAPI document describing them all (built from the table :data:`SERVED`).
 
 Rejected events are listed and replayed by :mod:`slaengine.serve.rejects`.
 
