@@ -162,7 +162,8 @@ def run(args: argparse.Namespace) -> int:
         return replay_reject(settings, args, now)
     if args.redrive:
         return redrive_rejects(settings, args, now)
-    store = open_store(settings)
+    # Pruning checks its own options first; everything else only looks.
+    store = open_store(settings, existing=not (args.prune_rejects or args.prune_delivered))
     try:
         if args.prune_rejects or args.prune_delivered:
             return prune_rows(store, args, now)

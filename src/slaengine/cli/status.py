@@ -77,13 +77,13 @@ def run(args: argparse.Namespace) -> int:
     now = evaluation_instant(args.at)
     settings = live_settings(args)
     if within is not None:  # the queue is in the state: no policies needed
-        store = open_store(settings)
+        store = open_store(settings, existing=True)
         try:
             _queue(store, args, now, within, zone, as_json)
         finally:
             store.close()
         return 0
-    engine, _ = open_engine(settings)
+    engine, _ = open_engine(settings, existing=True)
     try:
         return _tickets(engine, args.tickets, now, zone, as_json)
     finally:
