@@ -59,3 +59,57 @@ def test_looking_at_an_existing_state_still_works(policy_dir: Path, run_cli: Run
     status, out, _ = run_cli("outbox", "--state", "state.db")
     assert status == 0
     assert "0 pending" in out
+
+
+EXPLAIN = (
+    "explain",
+    "-p",
+    "policies/",
+    "-e",
+    "examples/tickets.jsonl",
+    "--ticket",
+    "T-1004",
+    "--at",
+    "2025-12-03T16:00:00Z",
+)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        EXPLAIN,
+        ("whatif", "-p", "policies/", "-a", "policies/", "-e", "examples/tickets.jsonl"),
+        ("plugins",),
+    ],
+    ids=["explain", "whatif", "plugins"],
+)
+def test_tables_fit_columns(
+    at_repo_root: Path, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch, argv: tuple[str, ...]
+) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
+    status, out, _ = run_cli(*argv)
+    assert status == 0
+    assert max(len(line) for line in out.splitlines()) <= 80
+
+
+def test_explain_segments_stay_readable_at_80_columns(
+    at_repo_root: Path, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "80")
+    _, out, _ = run_cli(*EXPLAIN)
+    segments = out[out.index("Segment") :]
+    # Every column is shown whole: no cell is cut to an ellipsis, the notes keep their words.
+    assert "…" not in segments
+    assert "Note" in segments
+    assert "outside open hours" in segments
+    assert "Mon 12-01 20:00" in segments  # the year goes (the start line above has it)
+
+
+def test_explain_to_a_file_keeps_full_times(
+    at_repo_root: Path, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("COLUMNS", raising=False)
+    _, out, _ = run_cli(*EXPLAIN)
+    segments = out[out.index("Segment") :]
+    assert "Real" in segments
+    assert "Mon 2025-12-01 20:00" in segments

@@ -18,6 +18,7 @@ from slaengine.errors import UserError
 from slaengine.live import LiveEngine, Store
 from slaengine.live.atrisk import parse_window, queue_document
 from slaengine.report.table import cell, local_time
+from slaengine.report.terminal import terminal_console
 
 
 def register(commands: Any) -> None:
@@ -91,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _console() -> Console:
-    return Console(soft_wrap=False, width=None if sys.stdout.isatty() else 120)
+    return terminal_console(file_width=120)
 
 
 def _queue(
