@@ -113,3 +113,34 @@ def test_explain_to_a_file_keeps_full_times(
     segments = out[out.index("Segment") :]
     assert "Real" in segments
     assert "Mon 2025-12-01 20:00" in segments
+
+
+BROKEN_TEST = """\
+- name: broken
+  timeline:
+    - {at: 2025-12-02T12:20:00, type: created, channel: chat, priority: normal}
+    - {at: +1h, type: mesage, author: agent}
+    - {at: +1.5h, type: message}
+  at: +3h
+  expect:
+    - {metric: first_response, state: done}
+"""
+
+
+def test_a_first_timestamp_without_offset_hides_no_other_mistake(
+    policy_dir: Path, run_cli: RunCli
+) -> None:
+    """The missing offset is said once; the offsets after it are not blamed for it."""
+    (policy_dir / "policies" / "tests").mkdir()
+    (policy_dir / "policies" / "tests" / "broken.yaml").write_text(BROKEN_TEST, encoding="utf-8")
+    status, out, err = run_cli("test")
+    assert status == 2
+    lines = (out + err).splitlines()
+    problems = [line.split(": ", 1)[1] for line in lines if line.startswith("policies/tests/")]
+    codes = [problem.split(" ", 1)[0] for problem in problems]
+    assert codes == ["E400", "E400", "E400", "E201", "E103"]
+    assert "has no UTC offset" in problems[0]
+    assert "'mesage'" in problems[1]
+    assert "missing 'author'" in problems[2]
+    assert "'1.5h'" in problems[3]
+    assert not any("no timestamp to count from" in line for line in lines)
