@@ -144,3 +144,21 @@ def test_a_first_timestamp_without_offset_hides_no_other_mistake(
     assert "missing 'author'" in problems[2]
     assert "'1.5h'" in problems[3]
     assert not any("no timestamp to count from" in line for line in lines)
+
+
+def test_audit_names_both_figures_of_time_in_new_open(at_repo_root: Path, run_cli: RunCli) -> None:
+    _, out, _ = run_cli(
+        "audit", "-p", "policies/", "-e", "examples/tickets.jsonl", "--at", "2025-12-03T16:00:00Z"
+    )
+    assert "Time in new/open, solved: mean (median)" in out
+
+
+def test_audit_help_lists_every_dimension(capsys: pytest.CaptureFixture[str]) -> None:
+    from slaengine.audit.views import DIMENSIONS, METRIC
+    from slaengine.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["audit", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    for dimension in (*DIMENSIONS, METRIC):
+        assert dimension in text.split("grouping of the 'groups' section")[1].split("--period")[0]

@@ -61,7 +61,7 @@ def register(commands: Any) -> None:
         default="channel,priority",
         metavar="DIMS",
         help="grouping of the 'groups' section: comma-separated channel, priority, policy, "
-        "group, agent, period (default channel,priority)",
+        "group, agent, period, agreement, metric (default channel,priority)",
     )
     parser.add_argument(
         "--period",
