@@ -162,3 +162,20 @@ def test_audit_help_lists_every_dimension(capsys: pytest.CaptureFixture[str]) ->
     text = " ".join(capsys.readouterr().out.split())
     for dimension in (*DIMENSIONS, METRIC):
         assert dimension in text.split("grouping of the 'groups' section")[1].split("--period")[0]
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("evaluate", "-p", "policies/", "-e", "examples/tickets.jsonl"),
+        ("explain", "-p", "policies/", "-e", "examples/tickets.jsonl", "--ticket", "T-1001"),
+        ("audit", "-p", "policies/", "-e", "examples/tickets.jsonl"),
+    ],
+    ids=["evaluate", "explain", "audit"],
+)
+def test_a_misspelt_time_zone_gets_a_suggestion(
+    at_repo_root: Path, run_cli: RunCli, argv: tuple[str, ...]
+) -> None:
+    status, _, err = run_cli(*argv, "--tz", "europe/berlin")
+    assert status == 2
+    assert err.strip().endswith("did you mean 'Europe/Berlin'?")
