@@ -179,3 +179,38 @@ def test_a_misspelt_time_zone_gets_a_suggestion(
     status, _, err = run_cli(*argv, "--tz", "europe/berlin")
     assert status == 2
     assert err.strip().endswith("did you mean 'Europe/Berlin'?")
+
+
+PASSING_TEST = """\
+- name: answered in time
+  timeline:
+    - {at: 2025-12-01T09:00:00Z, type: created, channel: email, priority: normal}
+    - {at: +30m, type: message, author: agent}
+  at: +1h
+  expect:
+    - {metric: first_response, state: achieved}
+"""
+
+
+def test_a_test_file_outside_tests_needs_its_policies(policy_dir: Path, run_cli: RunCli) -> None:
+    """The folder above a stray file is not read as policies: it may be a home directory."""
+    (policy_dir / "stray.yaml").write_text(PASSING_TEST, encoding="utf-8")
+    # A broken YAML file beside it: reading the folder above would trip over it.
+    (policy_dir.parent / f"{policy_dir.name}-neighbour.yaml").write_text("[", encoding="utf-8")
+    try:
+        status, out, _ = run_cli("test", "stray.yaml")
+        assert status == 2
+        assert "stray.yaml: E002 not in a 'tests' folder" in out
+        assert "give --policies PATH" in out
+        assert "neighbour" not in out
+        status, out, _ = run_cli("test", "--policies", "policies/", "stray.yaml")
+        assert status == 0
+        assert out.splitlines()[-1] == "1 passed, 0 failed"
+    finally:
+        (policy_dir.parent / f"{policy_dir.name}-neighbour.yaml").unlink()
+
+
+def test_no_tests_folder_says_where_tests_go(policy_dir: Path, run_cli: RunCli) -> None:
+    status, out, _ = run_cli("test")
+    assert status == 2
+    assert "policies/tests: E002 no such directory; write policy tests there" in out
