@@ -214,3 +214,33 @@ def test_no_tests_folder_says_where_tests_go(policy_dir: Path, run_cli: RunCli) 
     status, out, _ = run_cli("test")
     assert status == 2
     assert "policies/tests: E002 no such directory; write policy tests there" in out
+
+
+@pytest.mark.parametrize(
+    ("mapping", "expected"),
+    [
+        (
+            '[columns]\nticket = "Case"\nat = "Whenn"\n',
+            "(no column 'Whenn' named in columns.toml; did you mean 'When'?)",
+        ),
+        (
+            '[colums]\nticket = "Case"\n',
+            "unknown section(s) colums; expected columns, values, defaults, format; "
+            "did you mean 'columns'?",
+        ),
+    ],
+    ids=["column", "section"],
+)
+def test_a_csv_mapping_typo_gets_a_suggestion(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    run_cli: RunCli,
+    mapping: str,
+    expected: str,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "export.csv").write_text("Case,When\nC1,2025-12-02T09:00:00Z\n", encoding="utf-8")
+    (tmp_path / "columns.toml").write_text(mapping, encoding="utf-8")
+    status, _, err = run_cli("import", "csv", "export.csv", "--mapping", "columns.toml")
+    assert status == 2
+    assert expected in err
