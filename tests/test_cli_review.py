@@ -244,3 +244,17 @@ def test_a_csv_mapping_typo_gets_a_suggestion(
     status, _, err = run_cli("import", "csv", "export.csv", "--mapping", "columns.toml")
     assert status == 2
     assert expected in err
+
+
+def test_a_misspelt_state_lists_the_states_as_words(
+    at_repo_root: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from slaengine.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["evaluate", "-p", "policies/", "-e", "examples/tickets.jsonl", "--state", "brached"])
+    err = capsys.readouterr().err
+    choices = err.split("choose from", 1)[1]
+    assert "ClockState" not in choices
+    for state in ("active", "paused", "achieved", "breached", "cancelled"):
+        assert state in choices
