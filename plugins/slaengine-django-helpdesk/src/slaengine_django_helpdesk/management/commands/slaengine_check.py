@@ -13,9 +13,12 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from slaengine import PolicyError
-from slaengine.words import plural
 from slaengine_django_helpdesk import conf
 from slaengine_django_helpdesk.engine import runtime
+
+
+def _count(number: int, word: str, words: str) -> str:
+    return f"{number} {word if number == 1 else words}"
 
 
 class Command(BaseCommand):
@@ -33,9 +36,10 @@ class Command(BaseCommand):
         except PolicyError as exc:
             for problem in exc.problems:
                 self.stderr.write(str(problem))
-            raise CommandError(f"{plural(len(exc.problems), 'problem')} in the policies") from None
+            found = _count(len(exc.problems), "problem", "problems")
+            raise CommandError(f"{found} in the policies") from None
         names = ", ".join(sorted(loaded.routing.deliverers)) or "none"
         self.stdout.write(
-            f"{plural(len(loaded.policies.policies), 'policy')} OK; "
+            f"{_count(len(loaded.policies.policies), 'policy', 'policies')} OK; "
             f"notify targets and performers: {names}"
         )
