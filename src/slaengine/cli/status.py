@@ -26,6 +26,7 @@ from slaengine.live.atrisk import parse_window, queue_document
 from slaengine.metric_names import Labels, labels_of
 from slaengine.report.labels import metric_label
 from slaengine.report.table import cell, local_time
+from slaengine.report.terminal import terminal_console
 
 
 def register(commands: Any) -> None:
@@ -86,13 +87,13 @@ def run(args: argparse.Namespace) -> int:
     settings = live_settings(args)
     if within is not None:  # the queue is in the state: policies only name the metrics
         labels = labels_of(load_command_policies(*settings.policies)) if settings.policies else None
-        store = open_store(settings)
+        store = open_store(settings, existing=True)
         try:
             _queue(store, args, now, within, zone, as_json, labels)
         finally:
             store.close()
         return 0
-    engine, _ = open_engine(settings)
+    engine, _ = open_engine(settings, existing=True)
     try:
         return _tickets(engine, args.tickets, now, zone, as_json)
     finally:
@@ -100,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _console() -> Console:
-    return Console(soft_wrap=False, width=None if sys.stdout.isatty() else 120)
+    return terminal_console(file_width=120)
 
 
 def _queue(
