@@ -38,6 +38,8 @@ from slaengine.timeline import Event, TimelineSet, build_timelines
 _SEQ = attrgetter("seq")
 #: Rows per batch read from a Parquet file.
 BATCH_ROWS: Final = 65_536
+# Rows per batch when only the first few rows of a row group are wanted.
+_HEAD_ROWS: Final = 4_096
 
 
 def parquet_lines(path: str | os.PathLike[str]) -> Iterator[str]:
@@ -379,6 +381,7 @@ def arrow_file_events(
             table_events(
                 batch.drop_columns([LINE_COLUMN]), numbers, source, status_map, problems, events
             )
+    _release_arrow_memory()
     return events
 
 
@@ -511,19 +514,18 @@ def parquet_ranges(path: str | os.PathLike[str], chunks: int) -> list[RowRange] 
     meta = table.metadata
     if "ticket" not in table.schema_arrow.names or meta.num_rows < 2:
         return None
-    column = table.read(columns=["ticket"]).column("ticket").combine_chunks()
-    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
-        column = pc.if_else(pc.equal(column, ""), pa.scalar(None, column.type), column)
-    elif not pa.types.is_integer(column.type):
+    codes = _ticket_codes(path, table, pa, pc)
+    if codes is None:
         return None  # tickets of other types are rare: the spill reads them as JSON would
-    filled = pc.fill_null_forward(column)
+    filled = pc.fill_null_forward(codes)
     rows = len(filled)
     changed = pc.fill_null(pc.not_equal(filled.slice(1), filled.slice(0, rows - 1)), False)
-    starts = [row + 1 for row in pc.indices_nonzero(changed).to_pylist()]
-    distinct = pc.count_distinct(filled).as_py()
-    del column, filled, changed
+    runs = pc.sum(changed).as_py() or 0
+    grouped = runs + 1 == pc.count_distinct(filled).as_py()
+    starts = [row + 1 for row in pc.indices_nonzero(changed).to_pylist()] if grouped else []
+    del codes, filled, changed
     pa.default_memory_pool().release_unused()
-    if len(starts) + 1 != distinct:
+    if not grouped:
         return None
     size = max(1_000, -(-rows // max(1, chunks)))
     group_starts = [0]
@@ -543,31 +545,65 @@ def parquet_ranges(path: str | os.PathLike[str], chunks: int) -> list[RowRange] 
     return [RowRange(name, a, b) for a, b in zip(cuts, [*cuts[1:], rows], strict=True) if a < b]
 
 
+def _ticket_codes(path: str | os.PathLike[str], table: Any, pa: Any, pc: Any) -> Any:
+    # One integer per row, equal where the tickets are (null where there is none); None
+    # for a ticket column of another type than text or integers. Text is read as a
+    # dictionary: its codes compare and count faster than the strings.
+    import pyarrow.parquet as pq
+
+    kind = table.schema_arrow.field("ticket").type
+    if pa.types.is_integer(kind):
+        return table.read(columns=["ticket"]).column("ticket").combine_chunks()
+    if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
+        return None
+    coded = table.guard(pq.ParquetFile, path, read_dictionary=["ticket"])
+    column = table.guard(coded.read, columns=["ticket"]).column("ticket").unify_dictionaries()
+    if column.num_chunks == 0:
+        return pa.array([], pa.int32())
+    codes = pa.chunked_array([chunk.indices for chunk in column.chunks]).combine_chunks()
+    empty = pc.index(column.chunk(0).dictionary, "").as_py()
+    if empty >= 0:  # an empty cell is no ticket
+        codes = pc.if_else(pc.equal(codes, empty), pa.scalar(None, codes.type), codes)
+    return codes
+
+
 def read_rows(rows: RowRange, source: str, status_map: Mapping[str, str]) -> TimelineSet:
     """Parse and group one row range, as a spilled partition is read (the same events and
     problems; line numbers are row numbers from 1)."""
     table = open_parquet(rows.path)
     meta = table.metadata
-    groups, first, offset = [], None, 0
-    for g in range(meta.num_row_groups):
-        count = meta.row_group(g).num_rows
-        if offset < rows.end and offset + count > rows.start:
-            groups.append(g)
-            first = offset if first is None else first
-        offset += count
     problems: list[Problem] = []
     events: list[Event] = []
-    row = first or 0
-    for batch in table.iter_batches(batch_size=BATCH_ROWS, row_groups=groups):
-        low, high = max(row, rows.start), min(row + batch.num_rows, rows.end)
+    offset = 0
+    for g in range(meta.num_row_groups):
+        count = meta.row_group(g).num_rows
+        low, high = max(offset, rows.start), min(offset + count, rows.end)
         if low < high:
-            part = batch.slice(low - row, high - low)
-            numbers = range(low + 1, high + 1)
-            table_events(part, numbers, source, status_map, problems, events)
-        row += batch.num_rows
-        if row >= rows.end:
+            # A range ends a few rows into the next row group (its last ticket): those
+            # rows are read in small batches, not a full batch the next range reads again.
+            size = BATCH_ROWS if high - offset > _HEAD_ROWS else _HEAD_ROWS
+            row = offset
+            for batch in table.iter_batches(batch_size=size, row_groups=[g]):
+                start, end = max(row, low), min(row + batch.num_rows, high)
+                if start < end:
+                    part = batch.slice(start - row, end - start)
+                    numbers = range(start + 1, end + 1)
+                    table_events(part, numbers, source, status_map, problems, events)
+                row += batch.num_rows
+                if row >= high:
+                    break
+        offset += count
+        if offset >= rows.end:
             break
+    # Arrow's allocator keeps what the batches used; the part's evaluation needs it more.
+    _release_arrow_memory()
     return build_timelines(events, source, problems)
+
+
+def _release_arrow_memory() -> None:
+    import pyarrow as pa
+
+    pa.default_memory_pool().release_unused()
 
 
 __all__ = [
