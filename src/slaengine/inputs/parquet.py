@@ -38,6 +38,9 @@ from slaengine.timeline import Event, TimelineSet, build_timelines
 _SEQ = attrgetter("seq")
 #: Rows per batch read from a Parquet file.
 BATCH_ROWS: Final = 65_536
+# Rows per batch turned into events: smaller batches than the spill's keep Arrow's
+# buffers and the columns' Python values of a batch small beside the part's events.
+_PART_ROWS: Final = 16_384
 # Rows per batch when only the first few rows of a row group are wanted.
 _HEAD_ROWS: Final = 4_096
 
@@ -100,11 +103,17 @@ class _ParquetInput:
         return self.inner.schema_arrow
 
     def read(self, **kwargs: Any) -> Any:
-        """``ParquetFile.read``."""
+        """``ParquetFile.read``, on this thread (see :meth:`iter_batches`)."""
+        kwargs.setdefault("use_threads", False)
         return self.guard(self.inner.read, **kwargs)
 
     def iter_batches(self, **kwargs: Any) -> Iterator[Any]:
-        """``ParquetFile.iter_batches``; a batch that cannot be read is a ``UserError``."""
+        """``ParquetFile.iter_batches``; a batch that cannot be read is a ``UserError``.
+
+        Read on this thread: a run gives each process one core, and Arrow's own
+        threads would keep their memory after the read.
+        """
+        kwargs.setdefault("use_threads", False)
         batches = self.guard(self.inner.iter_batches, **kwargs)
         while True:
             batch = self.guard(next, batches, None)
@@ -375,14 +384,27 @@ def arrow_file_events(
 
     events: list[Event] = []
     with ipc.open_file(str(path)) as reader:
-        for i in range(reader.num_record_batches):
-            batch = reader.get_batch(i)
-            numbers = batch.column(LINE_COLUMN).to_pylist()
-            table_events(
-                batch.drop_columns([LINE_COLUMN]), numbers, source, status_map, problems, events
-            )
+        # The spill wrote a small batch per input batch: put them together again, then
+        # take them a part batch at a time (each batch costs its Arrow calls).
+        whole = reader.read_all().combine_chunks().to_batches()
+    for rows in whole:  # one batch, or none
+        for start in range(0, rows.num_rows, _PART_ROWS):
+            _numbered_events(rows.slice(start, _PART_ROWS), source, status_map, problems, events)
+    del whole
     _release_arrow_memory()
     return events
+
+
+def _numbered_events(
+    batch: Any,
+    source: str,
+    status_map: Mapping[str, str],
+    problems: list[Problem],
+    events: list[Event],
+) -> None:
+    # A spilled batch's events, its rows numbered by their line column.
+    numbers = batch.column(LINE_COLUMN).to_pylist()
+    table_events(batch.drop_columns([LINE_COLUMN]), numbers, source, status_map, problems, events)
 
 
 def table_events(
@@ -557,7 +579,8 @@ def _ticket_codes(path: str | os.PathLike[str], table: Any, pa: Any, pc: Any) ->
     if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
         return None
     coded = table.guard(pq.ParquetFile, path, read_dictionary=["ticket"])
-    column = table.guard(coded.read, columns=["ticket"]).column("ticket").unify_dictionaries()
+    read = table.guard(coded.read, columns=["ticket"], use_threads=False)
+    column = read.column("ticket").unify_dictionaries()
     if column.num_chunks == 0:
         return pa.array([], pa.int32())
     codes = pa.chunked_array([chunk.indices for chunk in column.chunks]).combine_chunks()
@@ -581,7 +604,7 @@ def read_rows(rows: RowRange, source: str, status_map: Mapping[str, str]) -> Tim
         if low < high:
             # A range ends a few rows into the next row group (its last ticket): those
             # rows are read in small batches, not a full batch the next range reads again.
-            size = BATCH_ROWS if high - offset > _HEAD_ROWS else _HEAD_ROWS
+            size = _PART_ROWS if high - offset > _HEAD_ROWS else _HEAD_ROWS
             row = offset
             for batch in table.iter_batches(batch_size=size, row_groups=[g]):
                 start, end = max(row, low), min(row + batch.num_rows, high)
