@@ -1,0 +1,86 @@
+"""What a user's review of the commands found: narrow tables, late failures, message forms.
+
+Each test names the command line a user would type and what they must see.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from cli_support import RunCli
+from slaengine.live import Store
+from slaengine.live.outbox import Decision
+
+NOW = 1_795_000_000  # 2026-11-18T11:06:40Z
+LONG_KEY = "TICKET-000123/first_response/1/breach/0"
+LONG_ERROR = "HTTP 503 from https://hooks.example.com/sla/escalations: Service Unavailable"
+
+
+@pytest.fixture
+def outbox_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A state whose outbox holds a delivered row and a dead one with a long error."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("SLAENGINE_CONFIG", raising=False)
+    store = Store.open(tmp_path / "s.db")
+    try:
+        decisions = [
+            Decision(LONG_KEY, "TICKET-000123", "breach", NOW, "{}", ("webhook:escalations",)),
+            Decision(
+                "TICKET-000123/first_response/1/warning/0",
+                "TICKET-000123",
+                "warning",
+                NOW - 600,
+                "{}",
+                ("email:team-lead@example.com",),
+            ),
+        ]
+        store.save_evaluations([("TICKET-000123", None, "desk", decisions)], NOW)
+        rows = {row.kind: row for row in store.outbox((), None, 10)}
+        store.mark_failed(rows["breach"].id, LONG_ERROR, None)
+        store.mark_delivered(rows["warning"].id, NOW + 5)
+    finally:
+        store.close()
+    return tmp_path
+
+
+def _lines_fit(out: str, width: int) -> None:
+    assert max(len(line) for line in out.splitlines()) <= width, out
+
+
+@pytest.mark.parametrize("width", [80, 100, 160])
+def test_outbox_table_fits_and_keeps_ids_whole(
+    outbox_state: Path, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch, width: int
+) -> None:
+    monkeypatch.setenv("COLUMNS", str(width))
+    status, out, _ = run_cli("outbox", "--all", "--state", "s.db")
+    assert status == 1  # a dead row is listed
+    _lines_fit(out, width)
+    assert "…" not in out
+    for whole in ("TICKET-000123", "webhook:escalations", "email:team-lead@example.com", "dead"):
+        assert whole in out
+    # The error is read whole: in its column, or under the table.
+    assert LONG_ERROR in out
+    if width < 160:
+        assert re.search(r"\b11-18 11:06\b", out)  # short times, the year in the title
+        assert "(times in UTC, 2026)" in out
+
+
+def test_outbox_table_at_160_columns_keeps_the_key_whole(
+    outbox_state: Path, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "160")
+    _, out, _ = run_cli("outbox", "--all", "--state", "s.db")
+    assert LONG_KEY in out
+
+
+def test_outbox_table_into_a_pipe_has_every_cell_whole(
+    outbox_state: Path, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("COLUMNS", raising=False)
+    _, out, _ = run_cli("outbox", "--all", "--state", "s.db")
+    assert LONG_KEY in out
+    assert "2026-11-18 11:06" in out
+    assert re.search(r"dead\s+1\s+-\s+" + re.escape(LONG_ERROR), out)
