@@ -84,3 +84,36 @@ def test_outbox_table_into_a_pipe_has_every_cell_whole(
     assert LONG_KEY in out
     assert "2026-11-18 11:06" in out
     assert re.search(r"dead\s+1\s+-\s+" + re.escape(LONG_ERROR), out)
+
+
+@pytest.mark.parametrize("option", ["--html", "--goals", "--breaches", "--rejects"])
+@pytest.mark.parametrize("where", ["missing-folder", "a-file-as-folder", "a-folder"])
+def test_audit_checks_its_output_paths_before_auditing(
+    at_repo_root: Path, tmp_path: Path, run_cli: RunCli, option: str, where: str
+) -> None:
+    (tmp_path / "plain.txt").write_text("x", encoding="utf-8")
+    path = {
+        "missing-folder": tmp_path / "no-such" / "out.file",
+        "a-file-as-folder": tmp_path / "plain.txt" / "out.file",
+        "a-folder": tmp_path,
+    }[where]
+    status, out, err = run_cli(
+        "audit", "-p", "policies/", "-e", "examples/tickets.jsonl", option, str(path)
+    )
+    assert status == 2
+    assert out == ""  # nothing audited, nothing printed
+    assert f"{option}: cannot write {path}" in err
+
+
+def test_audit_writes_outputs_into_an_existing_folder(
+    at_repo_root: Path, tmp_path: Path, run_cli: RunCli
+) -> None:
+    html, goals = tmp_path / "report.html", tmp_path / "goals.csv"
+    goals.write_text("old", encoding="utf-8")  # an existing file is replaced
+    status, _, _ = run_cli(
+        "audit", "-p", "policies/", "-e", "examples/tickets.jsonl", "--json",
+        "--html", str(html), "--goals", str(goals),
+    )  # fmt: skip
+    assert status == 0
+    assert html.read_text(encoding="utf-8").startswith("<!")
+    assert goals.read_text(encoding="utf-8") != "old"
