@@ -117,3 +117,37 @@ def test_audit_writes_outputs_into_an_existing_folder(
     assert status == 0
     assert html.read_text(encoding="utf-8").startswith("<!")
     assert goals.read_text(encoding="utf-8") != "old"
+
+
+BAD_LINES = [
+    (
+        '{"ticket": "T-1", "type": "created", "at": "2026-01-01T10:00:00Z", '
+        '"channel": "email", "priority": "high"}'
+    ),
+    "not json",
+    "[1, 2]",
+    '{"ticket": "T-2", "type": "created"}',
+    '{"ticket": "T-3", "type": "bogus", "at": "2026-01-01T10:00:00Z"}',
+    '{"a": NaN}',
+]
+
+
+def test_ingest_reports_a_bad_line_as_evaluate_does(
+    at_repo_root: Path, tmp_path: Path, run_cli: RunCli
+) -> None:
+    events = tmp_path / "bad.jsonl"
+    events.write_text("\n".join(BAD_LINES) + "\n", encoding="utf-8")
+    _, _, evaluated = run_cli("evaluate", "-p", "policies/", "-e", str(events))
+    status, _, ingested = run_cli(
+        "ingest", "-p", "policies/", "--state", str(tmp_path / "s.db"), str(events)
+    )
+    assert status == 1
+    assert ingested.splitlines() == evaluated.splitlines()
+    assert ingested.splitlines() == [
+        f"{events}:2:1: E401 not valid JSON: Expecting value",
+        f"{events}:3: E400 an event must be a JSON object, got a list",
+        f"{events}:4: E400 missing 'at'",
+        f"{events}:5: E400 'type' must be one of created, message, status, update, csat, "
+        "got 'bogus'",
+        f"{events}:6:7: E401 NaN is not a JSON number; give a finite number or leave the key out",
+    ]
