@@ -151,3 +151,32 @@ def test_ingest_reports_a_bad_line_as_evaluate_does(
         "got 'bogus'",
         f"{events}:6:7: E401 NaN is not a JSON number; give a finite number or leave the key out",
     ]
+
+
+def test_a_csv_public_cell_that_is_not_a_boolean_is_quoted(
+    at_repo_root: Path, tmp_path: Path, run_cli: RunCli
+) -> None:
+    events = tmp_path / "events.csv"
+    events.write_text(
+        "ticket,type,at,channel,priority,author,public\n"
+        "T-1,created,2026-01-01T10:00:00Z,email,high,,\n"
+        "T-1,message,2026-01-01T10:05:00Z,,,agent,maybe\n"
+        "T-1,message,2026-01-01T10:06:00Z,,,agent,yes\n",
+        encoding="utf-8",
+    )
+    status, _, err = run_cli("evaluate", "-p", "policies/", "-e", str(events))
+    assert status == 1
+    assert err.splitlines() == [f"{events}:3: E400 'public' must be true or false, got 'maybe'"]
+
+
+def test_a_json_public_number_is_shown_as_given(
+    at_repo_root: Path, tmp_path: Path, run_cli: RunCli
+) -> None:
+    events = tmp_path / "events.jsonl"
+    events.write_text(
+        '{"ticket": "T-1", "type": "message", "at": "2026-01-01T10:05:00Z", '
+        '"author": "agent", "public": 2}\n',
+        encoding="utf-8",
+    )
+    _, _, err = run_cli("evaluate", "-p", "policies/", "-e", str(events))
+    assert "'public' must be true or false, got 2" in err

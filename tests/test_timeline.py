@@ -271,7 +271,7 @@ BASE = {"ticket": "T-1", "at": T0}
         ),
         pytest.param(
             {**BASE, "type": "message", "author": "agent", "public": "no"},
-            "'public' must be true or false, got a string",
+            "'public' must be true or false, got 'no'",
             id="public-not-bool",
         ),
         pytest.param({**BASE, "type": "status"}, "missing 'status'", id="status-missing"),
