@@ -180,3 +180,19 @@ def test_a_json_public_number_is_shown_as_given(
     )
     _, _, err = run_cli("evaluate", "-p", "policies/", "-e", str(events))
     assert "'public' must be true or false, got 2" in err
+
+
+@pytest.mark.parametrize(
+    ("events", "said"),
+    [(1, "its 1 event is ignored"), (2, "its 2 events are ignored")],
+)
+def test_a_ticket_without_created_counts_its_events_in_words(
+    at_repo_root: Path, tmp_path: Path, run_cli: RunCli, events: int, said: str
+) -> None:
+    path = tmp_path / "events.jsonl"
+    line = (
+        '{"ticket": "T-9", "type": "message", "at": "2026-01-01T10:0%d:00Z", "author": "agent"}\n'
+    )
+    path.write_text("".join(line % n for n in range(events)), encoding="utf-8")
+    _, _, err = run_cli("evaluate", "-p", "policies/", "-e", str(path))
+    assert f"{path}:1: E410 ticket 'T-9' has no 'created' event; {said}" in err

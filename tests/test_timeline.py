@@ -407,7 +407,7 @@ def test_ticket_without_created_is_reported_and_dropped() -> None:
     built = build_timelines(events, source="ev.jsonl")
     assert list(built.timelines) == ["T-1"]
     assert [str(p) for p in built.problems] == [
-        "ev.jsonl:2: E410 ticket 'T-2' has no 'created' event; its 2 event(s) are ignored"
+        "ev.jsonl:2: E410 ticket 'T-2' has no 'created' event; its 2 events are ignored"
     ]
 
 
