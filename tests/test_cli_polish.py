@@ -5,13 +5,15 @@ Each test names the command line a user would type and what they must see.
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
 import pytest
 
+import slaengine
 from cli_support import RunCli
-from slaengine.live import Store
+from slaengine.live import LiveEngine, Store
 from slaengine.live.outbox import Decision
 
 NOW = 1_795_000_000  # 2026-11-18T11:06:40Z
@@ -196,3 +198,69 @@ def test_a_ticket_without_created_counts_its_events_in_words(
     path.write_text("".join(line % n for n in range(events)), encoding="utf-8")
     _, _, err = run_cli("evaluate", "-p", "policies/", "-e", str(path))
     assert f"{path}:1: E410 ticket 'T-9' has no 'created' event; {said}" in err
+
+
+TARGET_POLICY = """\
+version: 1
+policies:
+  - name: all
+    calendar: 24x7
+    metrics:
+      first_response:
+        targets: {urgent: 1h, high: 2h, normal: 4h, low: 8h}
+        escalations:
+          - {after: 0m, notify: [team-lead]}
+"""
+CREATED = (
+    '{"id": "e1", "ticket": "T-1", "type": "created", "at": "2026-01-01T10:00:00Z", '
+    '"channel": "email", "priority": "high"}\n'
+)
+
+
+@pytest.fixture
+def away_from_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A policy naming a notify target, a state and events; run from a folder without
+    the settings file that would set the target up."""
+    monkeypatch.delenv("SLAENGINE_CONFIG", raising=False)
+    (tmp_path / "policies").mkdir()
+    (tmp_path / "policies" / "p.yaml").write_text(TARGET_POLICY, encoding="utf-8")
+    (tmp_path / "events.jsonl").write_text(CREATED, encoding="utf-8")
+    policies = slaengine.load_policies(tmp_path / "policies")  # names left unchecked
+    engine = LiveEngine(policies, Store.open(tmp_path / "s.db"), lambda notification: ())
+    try:
+        engine.ingest([json.loads(CREATED)], NOW)
+    finally:
+        engine.store.close()
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+AT = ("--at", "2026-01-01T10:30:00Z")
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("status", "-p", "policies/", "--state", "s.db", "T-1", *AT),
+        ("evaluate", "-p", "policies/", "-e", "events.jsonl", *AT),
+        ("explain", "-p", "policies/", "-e", "events.jsonl", "-t", "T-1", *AT),
+        ("audit", "-p", "policies/", "-e", "events.jsonl", "--json", *AT),
+        ("whatif", "-p", "policies/", "-a", "policies/", "-e", "events.jsonl", "--json", *AT),
+    ],
+    ids=["status", "evaluate", "explain", "audit", "whatif"],
+)
+def test_commands_that_send_nothing_need_no_notify_targets(
+    away_from_settings: Path, run_cli: RunCli, argv: tuple[str, ...]
+) -> None:
+    status, out, err = run_cli(*argv)
+    assert "E305" not in err
+    assert status == 0, err
+    assert "T-1" in out or argv[0] in ("audit", "whatif")
+
+
+def test_check_still_reports_an_unknown_notify_target(
+    away_from_settings: Path, run_cli: RunCli
+) -> None:
+    status, out, _ = run_cli("check", "policies/")
+    assert status == 1
+    assert "E305 unknown notify target 'team-lead'" in out

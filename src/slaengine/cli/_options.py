@@ -209,12 +209,17 @@ def plugin_notifiers() -> NotifyTargets:
     return NotifyTargets(plugins.notifiers(), plugins.left_out_targets(config))
 
 
-def load_command_policies(*paths: str) -> PolicySet:
-    """``load_policies`` with what the plugins contribute (calendars, targets, conditions)."""
+def load_command_policies(*paths: str, targets: bool = True) -> PolicySet:
+    """``load_policies`` with what the plugins contribute (calendars, targets, conditions).
+
+    ``targets`` False leaves ``notify`` names unchecked: for commands that send
+    nothing (evaluate, explain, audit, whatif, status), which must work without
+    the settings file that sets up the targets.
+    """
     return load_policies(
         *paths,
         calendars=plugin_calendars(),
-        notifiers=plugin_notifiers(),
+        notifiers=plugin_notifiers() if targets else None,
         conditions=command_plugins().conditions(),
     )
 

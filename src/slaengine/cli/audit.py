@@ -176,7 +176,7 @@ def run(args: argparse.Namespace) -> int:
     ):
         if path is not None:
             writable_output(path, option)
-    policies = load_command_policies(*args.policies)
+    policies = load_command_policies(*args.policies, targets=False)
     goals, held = policy_goals(policies), agreement_goals(policies)
     options = AuditOptions(
         now=now,

@@ -84,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
         finally:
             store.close()
         return 0
-    engine, _ = open_engine(settings, existing=True)
+    engine, _ = open_engine(settings, existing=True, sends=False)
     try:
         return _tickets(engine, args.tickets, now, zone, as_json)
     finally:

@@ -63,8 +63,8 @@ def run(args: argparse.Namespace) -> int:
     log = structlog.get_logger("slaengine.whatif")
     now = evaluation_instant(args.at)
     jobs = worker_count(args.jobs)
-    old = load_command_policies(*args.policies)
-    new = load_command_policies(*args.against)
+    old = load_command_policies(*args.policies, targets=False)
+    new = load_command_policies(*args.against, targets=False)
     started = time.perf_counter()
     try:
         if args.scheduler:
