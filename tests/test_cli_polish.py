@@ -264,3 +264,28 @@ def test_check_still_reports_an_unknown_notify_target(
     status, out, _ = run_cli("check", "policies/")
     assert status == 1
     assert "E305 unknown notify target 'team-lead'" in out
+
+
+def test_whatif_counts_weeks_in_the_tz_given(
+    at_repo_root: Path, tmp_path: Path, run_cli: RunCli
+) -> None:
+    # Sunday 23:30 UTC is Monday 00:30 in Berlin: the next ISO week there.
+    events = tmp_path / "events.jsonl"
+    events.write_text(
+        "".join(
+            f'{{"id": "e{n}", "ticket": "T-{n}", "type": "created", "at": "{at}", '
+            '"channel": "email", "priority": "high"}\n'
+            for n, at in enumerate(("2026-01-04T23:30:00Z", "2026-01-05T10:00:00Z"))
+        ),
+        encoding="utf-8",
+    )
+    argv = ("whatif", "-p", "policies/", "-a", "policies/", "-e", str(events), "--json")
+    weeks = {}
+    for zone in ("UTC", "Europe/Berlin"):
+        status, out, _ = run_cli(*argv, "--at", "2026-01-06T00:00:00Z", "--tz", zone)
+        assert status == 0
+        weeks[zone] = json.loads(out)["weeks"]
+    assert weeks == {"UTC": 2, "Europe/Berlin": 1}
+    status, _, err = run_cli(*argv, "--tz", "Mars/Olympus")
+    assert status == 2
+    assert "--tz: unknown time zone 'Mars/Olympus'" in err
