@@ -289,3 +289,65 @@ def test_whatif_counts_weeks_in_the_tz_given(
     status, _, err = run_cli(*argv, "--tz", "Mars/Olympus")
     assert status == 2
     assert "--tz: unknown time zone 'Mars/Olympus'" in err
+
+
+BAD = Path(__file__).parent / "data" / "policies" / "bad"
+
+
+def test_check_format_json_gives_every_problem_with_what_was_expected(
+    at_repo_root: Path, run_cli: RunCli
+) -> None:
+    status, out, _ = run_cli("check", "--format", "json", str(BAD / "bad_duration.yaml"))
+    assert status == 1
+    document = json.loads(out)
+    assert (document["ok"], document["errors"], document["warnings"]) == (False, 2, 0)
+    first = document["problems"][0]
+    assert first == {
+        "file": str(BAD / "bad_duration.yaml"),
+        "line": 5,
+        "column": 52,
+        "code": "E201",
+        "severity": "error",
+        "message": "bad target for high: expected a duration like 90m, 2h or 1h30m, got '2 hours'",
+        "text": f"{BAD / 'bad_duration.yaml'}:5:52: E201 bad target for high: expected a "
+        "duration like 90m, 2h or 1h30m, got '2 hours'",
+        "expected": "a duration like 90m, 2h or 1h30m",
+        "suggestion": None,
+    }
+    # The text form prints the same problems, one a line.
+    _, text, _ = run_cli("check", str(BAD / "bad_duration.yaml"))
+    assert text.splitlines() == [p["text"] for p in document["problems"]]
+
+
+@pytest.mark.parametrize(
+    ("name", "expected", "suggestion"),
+    [
+        ("unknown_calendar", "one of 24x7, office-berlin", "office-berlin"),
+        ("wrong_type", "true or false", None),
+        ("bad_interval", "an interval like 09:00-17:00", None),
+    ],
+)
+def test_check_json_reads_expected_and_suggestion_from_the_message(
+    run_cli: RunCli, name: str, expected: str, suggestion: str | None
+) -> None:
+    _, out, _ = run_cli("check", "--format", "json", str(BAD / f"{name}.yaml"))
+    found = [(p["expected"], p["suggestion"]) for p in json.loads(out)["problems"]]
+    assert (expected, suggestion) in found
+
+
+def test_check_json_of_clean_files_and_of_warnings_only(
+    at_repo_root: Path, run_cli: RunCli
+) -> None:
+    status, out, _ = run_cli("check", "--format", "json", "policies/")
+    assert status == 0
+    assert json.loads(out) == {"ok": True, "errors": 0, "warnings": 0, "problems": []}
+    status, out, _ = run_cli("check", "--format", "json", str(BAD / "channel_typo_warning.yaml"))
+    document = json.loads(out)
+    assert status == 0
+    assert (document["ok"], document["errors"], document["warnings"]) == (True, 0, 1)
+    (warning,) = document["problems"]
+    assert (warning["code"], warning["severity"], warning["suggestion"]) == (
+        "W201",
+        "warning",
+        "whatsapp",
+    )
