@@ -351,3 +351,81 @@ def test_check_json_of_clean_files_and_of_warnings_only(
         "warning",
         "whatsapp",
     )
+
+
+QUEUE_POLICY = """\
+version: 1
+policies:
+  - name: desk
+    calendar: 24x7
+    metrics:
+      first_response: {targets: 1h}
+      resolution: {targets: 4h}
+"""
+
+
+@pytest.fixture
+def queue_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A state whose at-risk queue holds long ids, groups and assignees."""
+    monkeypatch.delenv("SLAENGINE_CONFIG", raising=False)
+    (tmp_path / "p.yaml").write_text(QUEUE_POLICY, encoding="utf-8")
+    policies = slaengine.load_policies(tmp_path / "p.yaml")
+    engine = LiveEngine(policies, Store.open(tmp_path / "s.db"), lambda notification: ())
+    try:
+        events = [
+            {
+                "id": f"e{n}",
+                "ticket": f"CUSTOMER-SUPPORT-{n:06d}",
+                "type": "created",
+                "at": f"2026-01-05T10:0{n}:00Z",
+                "channel": "email",
+                "priority": "urgent",
+                "group": "second-level-billing",
+                "assignee": "alexandra.longname@example.com",
+            }
+            for n in range(3)
+        ]
+        engine.ingest(events, NOW)
+        engine.advance(1_767_610_800)  # 2026-01-05T11:00:00Z
+    finally:
+        engine.store.close()
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+QUEUE = ("status", "--state", "s.db", "--due-within", "8h", "--at", "2026-01-05T11:00:00Z")
+
+
+@pytest.mark.parametrize("width", [80, 100, 160])
+def test_at_risk_queue_fits_and_keeps_ids_whole(
+    queue_state: Path, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch, width: int
+) -> None:
+    monkeypatch.setenv("COLUMNS", str(width))
+    status, out, _ = run_cli(*QUEUE, "-p", "p.yaml")
+    assert status == 0
+    _lines_fit(out, width)
+    assert "…" not in out
+    assert "6 clocks" in out
+    for n in range(3):
+        assert f"CUSTOMER-SUPPORT-{n:06d}" in out
+    assert "First response" in out  # by its label: the policies are given
+    assert re.search(r"\b3h2m\s+CUSTOMER-SUPPORT-000002\s+Resolution\b", out)
+    if width >= 160:
+        assert "second-level-billing" in out
+        assert "alexandra.longname@example.com" in out
+        assert "2026-01-05 11:00" in out
+        assert "(times in UTC)" in out
+    else:
+        assert re.search(r"\b01-05 1[0-9]:[0-5][0-9]\b", out)
+        assert "(times in UTC, 2026)" in out
+
+
+def test_at_risk_queue_into_a_pipe_has_every_column(
+    queue_state: Path, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("COLUMNS", raising=False)
+    _, out, _ = run_cli(*QUEUE)
+    for whole in ("second-level-billing", "alexandra.longname@example.com", "urgent"):
+        assert whole in out
+    assert "first_response" in out  # no policies: the stored name
+    assert "2026-01-05 11:00" in out

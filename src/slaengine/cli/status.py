@@ -24,9 +24,10 @@ from slaengine.errors import UserError
 from slaengine.live import LiveEngine, Store
 from slaengine.live.atrisk import parse_window, queue_document
 from slaengine.metric_names import Labels, labels_of
-from slaengine.report.labels import metric_label
+from slaengine.report.queue import queue_table
 from slaengine.report.table import cell, local_time
-from slaengine.report.terminal import terminal_console
+from slaengine.report.terminal import fitted_width, terminal_console
+from slaengine.words import plural
 
 
 def register(commands: Any) -> None:
@@ -86,7 +87,8 @@ def run(args: argparse.Namespace) -> int:
     now = evaluation_instant(args.at)
     settings = live_settings(args)
     if within is not None:  # the queue is in the state: policies only name the metrics
-        labels = labels_of(load_command_policies(*settings.policies)) if settings.policies else None
+        policies = settings.policies
+        labels = labels_of(load_command_policies(*policies, targets=False)) if policies else None
         store = open_store(settings, existing=True)
         try:
             _queue(store, args, now, within, zone, as_json, labels)
@@ -125,30 +127,9 @@ def _queue(
         for label, value in (("group", args.group), ("agent", args.agent))
         if value is not None
     )
-    table = Table(
-        title=f"Due within {format_duration(within)}{scope} · {len(clocks)} clock(s)",
-        title_justify="left",
-        header_style="bold",
-    )
-    for column in ("Due", "In", "Ticket", "Metric", "#", "State", "Priority", "Group", "Agent"):
-        table.add_column(column)
-    for clock in clocks:
-        left = (clock.due or now) - now
-        table.add_row(
-            local_time(clock.due, zone),
-            f"overdue {format_duration(-left)}" if left < 0 else format_duration(left),
-            cell(clock.ticket),
-            # An agreement's clock is stored as tier2-ola/first_response.
-            cell(
-                clock.stored_metric if labels is None else metric_label(clock.stored_metric, labels)
-            ),
-            str(clock.instance),
-            clock.state,
-            cell(clock.priority),
-            cell(clock.group or "-"),
-            cell(clock.assignee or "-"),
-        )
-    _console().print(table)
+    title = f"Due within {format_duration(within)}{scope} · {plural(len(clocks), 'clock')}"
+    console = terminal_console()  # into a file or a pipe: wide, every cell whole
+    console.print(queue_table(clocks, now, args.tz, title, fitted_width(console), labels))
 
 
 def _tickets(
