@@ -429,3 +429,45 @@ def test_at_risk_queue_into_a_pipe_has_every_column(
         assert whole in out
     assert "first_response" in out  # no policies: the stored name
     assert "2026-01-05 11:00" in out
+
+
+def test_ticket_status_fits_80_columns_with_its_next_alert_whole(
+    tmp_path: Path, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SLAENGINE_CONFIG", raising=False)
+    policy = QUEUE_POLICY.replace(
+        "first_response: {targets: 1h}",
+        "first_response: {targets: 1h, warn_at: [{at: 50%, notify: [team-lead]}]}",
+    )
+    (tmp_path / "p.yaml").write_text(policy, encoding="utf-8")
+    engine = LiveEngine(
+        slaengine.load_policies(tmp_path / "p.yaml"),
+        Store.open(tmp_path / "s.db"),
+        lambda notification: (),
+    )
+    try:
+        engine.ingest(
+            [
+                {
+                    "id": "e1",
+                    "ticket": "CUSTOMER-SUPPORT-000001",
+                    "type": "created",
+                    "at": "2026-01-05T10:00:00Z",
+                    "channel": "email",
+                    "priority": "urgent",
+                }
+            ],
+            NOW,
+        )
+    finally:
+        engine.store.close()
+    monkeypatch.chdir(tmp_path)
+    argv = ("status", "--state", "s.db", "-p", "p.yaml", "CUSTOMER-SUPPORT-000001")
+    for width in (80, 120):
+        monkeypatch.setenv("COLUMNS", str(width))
+        status, out, _ = run_cli(*argv, "--at", "2026-01-05T10:10:00Z")
+        assert status == 0
+        _lines_fit(out, width)
+        assert "…" not in out
+        assert "CUSTOMER-SUPPORT-000001 · policy desk" in out
+        assert re.search(r"first_response .*active .*50m +warning 1 at (2026-)?01-05 10:30", out)
