@@ -271,7 +271,7 @@ BASE = {"ticket": "T-1", "at": T0}
         ),
         pytest.param(
             {**BASE, "type": "message", "author": "agent", "public": "no"},
-            "'public' must be true or false, got a string",
+            "'public' must be true or false, got 'no'",
             id="public-not-bool",
         ),
         pytest.param({**BASE, "type": "status"}, "missing 'status'", id="status-missing"),
@@ -407,7 +407,7 @@ def test_ticket_without_created_is_reported_and_dropped() -> None:
     built = build_timelines(events, source="ev.jsonl")
     assert list(built.timelines) == ["T-1"]
     assert [str(p) for p in built.problems] == [
-        "ev.jsonl:2: E410 ticket 'T-2' has no 'created' event; its 2 event(s) are ignored"
+        "ev.jsonl:2: E410 ticket 'T-2' has no 'created' event; its 2 events are ignored"
     ]
 
 

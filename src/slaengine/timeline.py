@@ -15,6 +15,7 @@ from typing import Any, Final, NamedTuple
 
 from slaengine.errors import Problem
 from slaengine.readonly import ReadOnlyMap
+from slaengine.words import plural
 
 EVENT_TYPES: Final = ("created", "message", "status", "update", "csat")
 PRIORITIES: Final = ("urgent", "high", "normal", "low")
@@ -252,7 +253,8 @@ def _checked_timeline(
                 first.line,
                 0,
                 "E410",
-                f"ticket {ticket!r} has no 'created' event; its {len(events)} event(s) are ignored",
+                f"ticket {ticket!r} has no 'created' event; its "
+                f"{plural(len(events), 'event')} {'is' if len(events) == 1 else 'are'} ignored",
             )
         ]
     created = min(creations, key=lambda e: e.seq)
