@@ -97,6 +97,36 @@ def test_add_then_between_gives_back_the_duration(
 
 
 @PROPERTY
+@given(calendars, instants, instants, st.integers(-DAY, 400 * DAY))
+def test_measure_is_between_and_add_at_once(
+    cal: WeeklyCalendar, start: int, end: int, seconds: int
+) -> None:
+    # The clocks' one call for elapsed and due: the same as the two it stands for, with
+    # end before start, durations past the compiled years (the table grows) and none.
+    expected = (cal.between(start, end), cal.add(start, seconds))
+    assert cal.measure(start, end, seconds) == expected
+    always = AlwaysOpen()
+    assert always.measure(start, end, seconds) == (
+        always.between(start, end),
+        always.add(start, seconds),
+    )
+
+
+def test_measure_beyond_the_compiled_years_grows_the_table() -> None:
+    # A fresh calendar compiles the years around its first query; a due two years on
+    # lies past them, so measure must fall back to add, which extends the table.
+    week = {day: [Shift(9 * 60, 17 * 60)] for day in range(5)}
+    start = int(dt.datetime(2025, 6, 2, 9, tzinfo=dt.UTC).timestamp())
+    fresh = WeeklyCalendar("fresh", "UTC", week)
+    reference = WeeklyCalendar("reference", "UTC", week)
+    two_years = 2 * 52 * 5 * 8 * 3600
+    assert fresh.is_open(start)  # compiles 2024 to 2026: start and end inside, the due not
+    elapsed, due = fresh.measure(start, start + 3600, two_years)
+    assert (elapsed, due) == (3600, reference.add(start, two_years))
+    assert dt.datetime.fromtimestamp(due, dt.UTC).year == 2027
+
+
+@PROPERTY
 @given(calendars, instants, instants, durations, durations)
 def test_add_is_monotonic_in_start_and_duration(
     cal: WeeklyCalendar, s1: int, s2: int, d1: int, d2: int

@@ -100,6 +100,11 @@ class BusinessCalendar:
         """Earliest instant ``t >= start`` with ``between(start, t) == seconds``."""
         raise NotImplementedError
 
+    def measure(self, start: int, end: int, seconds: int) -> tuple[int, int]:
+        """``between(start, end)`` and ``add(start, seconds)`` in one call: a clock's
+        elapsed time and due instant (calendars may look ``start`` up once for both)."""
+        return self.between(start, end), self.add(start, seconds)
+
     def is_open(self, t: int) -> bool:
         """True when instant ``t`` lies in an open interval."""
         return self.between(t, t + 1) == 1
@@ -140,6 +145,9 @@ class AlwaysOpen(BusinessCalendar):
 
     def add(self, start: int, seconds: int) -> int:
         return start + seconds
+
+    def measure(self, start: int, end: int, seconds: int) -> tuple[int, int]:
+        return (end - start if end > start else 0), start + seconds
 
     def is_open(self, t: int) -> bool:
         return True
@@ -298,6 +306,36 @@ class WeeklyCalendar(BusinessCalendar):
                 return table.starts[j] + goal - table.cum_start[j]
             # Past the compiled years: extend and retry (the prefix-sum origin may move).
             self._cover(table.high + 1)
+
+    def measure(self, start: int, end: int, seconds: int) -> tuple[int, int]:
+        table = self._table
+        low, high = table.low, table.high
+        if not (low <= start < high and low <= end < high and seconds > 0):
+            return self.between(start, end), self.add(start, seconds)
+        # Both instants in the compiled table: open_before(start) is looked up once and
+        # serves the elapsed time and the due (what between and add each compute).
+        starts = table.starts
+        i = bisect_right(starts, start) - 1
+        if i < 0:
+            i = base = 0
+        elif start >= table.ends[i]:
+            base = table.cum_end[i]
+        else:
+            base = table.cum_start[i] + start - starts[i]
+        elapsed = 0
+        if end > start:
+            j = bisect_right(starts, end, i) - 1
+            if j >= 0:
+                stop = table.ends[j]
+                elapsed = (
+                    table.cum_end[j] if end >= stop else table.cum_start[j] + end - starts[j]
+                ) - base
+        cum_end = table.cum_end
+        goal = base + seconds
+        k = bisect_left(cum_end, goal, i)
+        if k < len(cum_end):
+            return elapsed, starts[k] + goal - table.cum_start[k]
+        return elapsed, self.add(start, seconds)  # past the compiled years: add extends them
 
     def open_intervals(self, start: int, end: int) -> list[tuple[int, int]]:
         if end <= start:

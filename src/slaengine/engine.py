@@ -87,7 +87,7 @@ def evaluate_timeline(
     clocks = tuple(run_clocks(events, policy, now, segments, exempt)) if policy is not None else ()
     exemptions = tuple(exempt) if exempt else ()
     if not policies.agreements:
-        return TicketResult(timeline.ticket, state, policy, clocks, exemptions=exemptions)
+        return TicketResult(timeline.ticket, state, policy, clocks, (), (), exemptions)
     found, more = agreement_clocks(policies.agreements, events, now, state, segments)
     attached = tuple(a.agreement for a in found if a.number == 1)
     return TicketResult(

@@ -33,6 +33,7 @@ CHANNELS: Final = (
 )
 STOPPED_STATUSES: Final = frozenset({"solved", "closed"})
 _EMPTY: Mapping[str, Any] = ReadOnlyMap()
+_NO_TAGS: frozenset[str] = frozenset()
 # Instants outside these years are refused: calendars are compiled by year and
 # dates far outside them are typing mistakes, not tickets.
 MIN_YEAR: Final = 1900
@@ -79,7 +80,7 @@ class TicketState:
     customer: str | None = None
     group: str | None = None
     assignee: str | None = None
-    tags: frozenset[str] = frozenset()
+    tags: frozenset[str] = _NO_TAGS
     fields: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
 
 
@@ -104,7 +105,7 @@ class Timeline:
         customer, group, assignee = created.customer, created.group, created.assignee
         tags = created.tags or ()
         fields: Mapping[str, Any] = created.fields or _EMPTY
-        for event in self.events[1:]:
+        for event in islice(self.events, 1, None):
             kind = event.type
             if kind == "message":  # most events; they change no attribute
                 continue
@@ -122,17 +123,19 @@ class Timeline:
                     tags = event.tags
                 if event.fields is not None:
                     fields = {**fields, **event.fields}
+        # Positional, and one shared empty set: a result keeps its state, so every object
+        # built here lives on (and the cyclic collector visits it).
         return TicketState(
-            ticket=self.ticket,
-            created=created.at,
-            channel=channel,
-            priority=priority,
-            status=status,
-            customer=customer,
-            group=group,
-            assignee=assignee,
-            tags=frozenset(tags),
-            fields=fields,
+            self.ticket,
+            created.at,
+            channel,
+            priority,
+            status,
+            customer,
+            group,
+            assignee,
+            frozenset(tags) if tags else _NO_TAGS,
+            fields,
         )
 
 
