@@ -19,7 +19,7 @@ from itertools import pairwise
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from slaengine.calendar import AlwaysOpen, Shift, WeeklyCalendar
+from slaengine.calendar import AlwaysOpen, BusinessCalendar, Shift, WeeklyCalendar
 
 ZONES = (
     "UTC",
@@ -109,6 +109,31 @@ def test_measure_is_between_and_add_at_once(
     assert always.measure(start, end, seconds) == (
         always.between(start, end),
         always.add(start, seconds),
+    )
+
+
+@PROPERTY
+@given(
+    calendars,
+    st.lists(st.integers(T0, T1), max_size=8).map(sorted),
+    st.integers(-DAY, 60 * DAY),
+)
+def test_measure_spans_counts_each_span_and_finds_the_due_in_them(
+    cal: WeeklyCalendar, instants: list[int], seconds: int
+) -> None:
+    # Ordered spans, some empty (a repeated instant); the due where the running count
+    # of open time reaches ``seconds``, as between and add find it span by span.
+    spans = list(zip(instants[::2], instants[1::2], strict=False))
+    counted, due = 0, None
+    for a, b in spans:
+        length = cal.between(a, b)
+        if due is None and counted + length >= seconds:
+            due = cal.add(a, seconds - counted)
+        counted += length
+    assert cal.measure_spans(spans, seconds) == (counted, due)
+    always = AlwaysOpen()  # its own arithmetic against the general loop over its calls
+    assert always.measure_spans(spans, seconds) == BusinessCalendar.measure_spans(
+        always, spans, seconds
     )
 
 

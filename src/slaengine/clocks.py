@@ -212,18 +212,15 @@ def _measure(
         elapsed, due = calendar.measure(start, end, target)
     else:
         segments, used_pauses = _segments(windows, pauses, now)
-        elapsed = 0
-        due = None
-        for a, b in segments:
-            length = calendar.between(a, b)
-            if due is None and elapsed + length >= target:
-                due = calendar.add(a, target - elapsed)
-            elapsed += length
+        elapsed, due = calendar.measure_spans(segments, target)
         paused_now = running and bool(pauses) and pauses[-1][1] == -1
         if due is None and not paused_now:
             due = calendar.add(end, target - elapsed)
         if used_pauses:
-            switched_on = sum(calendar.between(a, now if b == -1 else b) for a, b in windows)
+            if len(windows) == 1:
+                switched_on = calendar.between(start, end)
+            else:
+                switched_on = sum(calendar.between(a, now if b == -1 else b) for a, b in windows)
             paused_seconds = switched_on - elapsed
             used = tuple(used_pauses)
 
@@ -297,13 +294,8 @@ def _reached(
     """
     if threshold > elapsed:
         return calendar.add(end, threshold - elapsed) if project else None
-    counted = 0
-    for a, b in spans:
-        length = calendar.between(a, b)
-        if counted + length >= threshold:
-            return calendar.add(a, threshold - counted)
-        counted += length
-    return end  # pragma: no cover - threshold <= elapsed is reached inside the spans
+    # threshold <= elapsed: reached inside the spans.
+    return calendar.measure_spans(spans, threshold)[1]
 
 
 def run_clocks(

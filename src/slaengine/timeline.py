@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from itertools import groupby, islice
 from operator import attrgetter, countOf, eq, le
-from typing import Any, Final, NamedTuple
+from typing import Any, Final, NamedTuple, cast
 
 from slaengine.errors import Problem
 from slaengine.readonly import ReadOnlyMap
@@ -84,6 +84,39 @@ class TicketState:
     fields: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
 
 
+class _StateBuilder:
+    """A mutable class with :class:`TicketState`'s slots: one is filled per ticket evaluated
+    and then becomes a ``TicketState`` (CPython allows ``__class__`` assignment between
+    classes of one layout). The frozen ``__init__`` costs a call per field, four times as
+    much; the object is a ``TicketState`` in every way once built."""
+
+    __slots__ = TicketState.__slots__
+
+    def __init__(
+        self,
+        ticket: str,
+        created: int,
+        channel: str,
+        priority: str,
+        status: str,
+        customer: str | None,
+        group: str | None,
+        assignee: str | None,
+        tags: frozenset[str],
+        fields: Mapping[str, Any],
+    ) -> None:
+        self.ticket = ticket
+        self.created = created
+        self.channel = channel
+        self.priority = priority
+        self.status = status
+        self.customer = customer
+        self.group = group
+        self.assignee = assignee
+        self.tags = tags
+        self.fields = fields
+
+
 @dataclass(frozen=True, slots=True)
 class Timeline:
     """All usable events of one ticket, ordered by ``(at, seq)``; the first is ``created``."""
@@ -123,9 +156,9 @@ class Timeline:
                     tags = event.tags
                 if event.fields is not None:
                     fields = {**fields, **event.fields}
-        # Positional, and one shared empty set: a result keeps its state, so every object
-        # built here lives on (and the cyclic collector visits it).
-        return TicketState(
+        # One shared empty set: a result keeps its state, so every object built here lives
+        # on (and the cyclic collector visits it).
+        state = _StateBuilder(
             self.ticket,
             created.at,
             channel,
@@ -137,6 +170,8 @@ class Timeline:
             frozenset(tags) if tags else _NO_TAGS,
             fields,
         )
+        state.__class__ = TicketState  # type: ignore[assignment]
+        return cast(TicketState, state)
 
 
 # -- grouping ----------------------------------------------------------------
