@@ -118,7 +118,8 @@ def audit_to_dict(
     :func:`slaengine.metric_names.labels_of`); ``metric_labels`` names every metric.
     ``goals`` are the policies' attainment goals (:func:`slaengine.audit.goals.policy_goals`);
     ``agreement_goals`` are the agreements' (:func:`slaengine.audit.goals.agreement_goals`).
-    The audit must then keep the goal views (``AuditOptions(goals=True)``).
+    The audit must then keep the goal views (as ``audit_file`` does by default when the
+    policies set goals).
     """
     buckets = audit.buckets
     overall = audit.view(()).get((), GroupStats())
@@ -284,7 +285,8 @@ def _overall_table(doc: dict[str, Any], width: int | None) -> Table:
         ("Replies per ticket", measured(kpis, "replies_per_ticket",
             "-" if kpis["replies_per_ticket"] is None else f"{kpis['replies_per_ticket']:.2f}")),
         ("First contact resolution", measured(kpis, "fcr_rate", _pct(kpis["fcr_rate"]))),
-        ("Time in new/open, solved (median)", f"{_dur(handle['mean'])} ({_dur(handle['p50'])})"),
+        ("Time in new/open, solved: mean (median)",
+            f"{_dur(handle['mean'])} ({_dur(handle['p50'])})"),
         ("Reopen rate", _pct(kpis["reopen_rate"])),
         (
             "CSAT mean (ratings)",
