@@ -162,3 +162,30 @@ def test_naive_timestamps_are_problems_of_their_rows(tmp_path):
     pq.write_table(_table(rows, pa.timestamp("s")), path)
     read = _assert_same(path)
     assert [p.line for p in read.problems] == [1]
+
+
+def test_repeated_words_are_one_string_whatever_the_input(tmp_path):
+    # Events keep one string per word: the vocabularies' own, and each name once, so a
+    # part's events take memory for what differs between them only.
+    rows = [
+        row
+        for ticket in ("T1", "T2")
+        for row in (
+            {"ticket": ticket, "at": _AT, "type": "created", "channel": "web", "priority": "low"},
+            {"ticket": ticket, "at": _AT, "type": "message", "author": "agent", "agent": "ann"},
+            {"ticket": ticket, "at": _AT, "type": "status", "status": "pending"},
+        )
+    ]
+    path = tmp_path / "words.parquet"
+    pq.write_table(_table(rows), path)
+    ranged, text = _both(path)
+    assert ranged.timelines == text.timelines
+    for found in (ranged, text):
+        one, two = (found.timelines[t].events for t in ("T1", "T2"))
+        assert one[0].channel is two[0].channel
+        assert one[1].agent is two[1].agent
+        assert one[1].author is two[1].author is "agent"  # noqa: F632 - the shared string
+        assert one[2].status is two[2].status is "pending"  # noqa: F632
+        assert one[2].type is two[2].type is "status"  # noqa: F632
+    # Both inputs share the same strings, too.
+    assert ranged.timelines["T1"].events[1].agent is text.timelines["T1"].events[1].agent

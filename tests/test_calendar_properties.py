@@ -19,7 +19,7 @@ from itertools import pairwise
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from slaengine.calendar import AlwaysOpen, Shift, WeeklyCalendar
+from slaengine.calendar import AlwaysOpen, BusinessCalendar, Shift, WeeklyCalendar
 
 ZONES = (
     "UTC",
@@ -94,6 +94,61 @@ def test_add_then_between_gives_back_the_duration(
         assert cal.is_open(due - 1)
     else:
         assert due == start
+
+
+@PROPERTY
+@given(calendars, instants, instants, st.integers(-DAY, 400 * DAY))
+def test_measure_is_between_and_add_at_once(
+    cal: WeeklyCalendar, start: int, end: int, seconds: int
+) -> None:
+    # The clocks' one call for elapsed and due: the same as the two it stands for, with
+    # end before start, durations past the compiled years (the table grows) and none.
+    expected = (cal.between(start, end), cal.add(start, seconds))
+    assert cal.measure(start, end, seconds) == expected
+    always = AlwaysOpen()
+    assert always.measure(start, end, seconds) == (
+        always.between(start, end),
+        always.add(start, seconds),
+    )
+
+
+@PROPERTY
+@given(
+    calendars,
+    st.lists(st.integers(T0, T1), max_size=8).map(sorted),
+    st.integers(-DAY, 60 * DAY),
+)
+def test_measure_spans_counts_each_span_and_finds_the_due_in_them(
+    cal: WeeklyCalendar, instants: list[int], seconds: int
+) -> None:
+    # Ordered spans, some empty (a repeated instant); the due where the running count
+    # of open time reaches ``seconds``, as between and add find it span by span.
+    spans = list(zip(instants[::2], instants[1::2], strict=False))
+    counted, due = 0, None
+    for a, b in spans:
+        length = cal.between(a, b)
+        if due is None and counted + length >= seconds:
+            due = cal.add(a, seconds - counted)
+        counted += length
+    assert cal.measure_spans(spans, seconds) == (counted, due)
+    always = AlwaysOpen()  # its own arithmetic against the general loop over its calls
+    assert always.measure_spans(spans, seconds) == BusinessCalendar.measure_spans(
+        always, spans, seconds
+    )
+
+
+def test_measure_beyond_the_compiled_years_grows_the_table() -> None:
+    # A fresh calendar compiles the years around its first query; a due two years on
+    # lies past them, so measure must fall back to add, which extends the table.
+    week = {day: [Shift(9 * 60, 17 * 60)] for day in range(5)}
+    start = int(dt.datetime(2025, 6, 2, 9, tzinfo=dt.UTC).timestamp())
+    fresh = WeeklyCalendar("fresh", "UTC", week)
+    reference = WeeklyCalendar("reference", "UTC", week)
+    two_years = 2 * 52 * 5 * 8 * 3600
+    assert fresh.is_open(start)  # compiles 2024 to 2026: start and end inside, the due not
+    elapsed, due = fresh.measure(start, start + 3600, two_years)
+    assert (elapsed, due) == (3600, reference.add(start, two_years))
+    assert dt.datetime.fromtimestamp(due, dt.UTC).year == 2027
 
 
 @PROPERTY

@@ -16,7 +16,7 @@ DATA = Path(__file__).resolve().parent / "data" / "events"
 MIXED_PROBLEMS = [
     (2, "E401", "not valid JSON: Expecting value"),
     (3, "E400", "an event must be a JSON object, got a list"),
-    (6, "E410", "ticket 'T-2' has no 'created' event; its 1 event(s) are ignored"),
+    (6, "E410", "ticket 'T-2' has no 'created' event; its 1 event is ignored"),
     (7, "E411", "ticket 'T-1' is already created (line 1); event ignored"),
     (8, "E412", "event is before ticket 'T-1' was created; event ignored"),
     (

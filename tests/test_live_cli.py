@@ -108,7 +108,7 @@ def test_ingest_then_status_json(live, capsys):
     assert main(["ingest", "--config", "slaengine.toml", str(events)]) == 1
     out, err = capsys.readouterr()
     assert out == "2 events stored, 1 rejected\n"
-    assert f"{events}:2: not valid JSON:" in err
+    assert f"{events}:2:2: E401 not valid JSON:" in err
 
     args = ["status", "--config", "slaengine.toml", "T-1", "--at", "2025-12-01T10:20:00Z"]
     assert main([*args, "--json"]) == 0
@@ -186,15 +186,15 @@ def test_ingest_rejects_poison_lines_with_their_line_and_stores_the_rest(live, c
     out, err = capsys.readouterr()
     assert out == "3 events stored, 5 rejected\n"
     assert "Traceback" not in err
-    problems = dict(line.split(": ", 1) for line in err.splitlines())
-    assert problems == {
-        f"{events}:2": "not valid Unicode: a lone surrogate (an unpaired \\ud800-\\udfff)",
-        f"{events}:3": "not usable JSON: Exceeds the limit (4300 digits) for integer string "
-        "conversion",
-        f"{events}:5": "not usable JSON: nested too deeply",
-        f"{events}:6": "ticket id contains a NUL character",
-        f"{events}:7": "not valid UTF-8 (character 28 of the line)",
-    }
+    # The same form and words as evaluate: file:line[:column]: CODE reason.
+    assert err.splitlines() == [
+        f"{events}:2:27: E401 a lone surrogate escape is not text "
+        "(a \\uD800-\\uDFFF escape must be a pair)",
+        f"{events}:3:7: E401 a number has too many digits to be read",
+        f"{events}:5: E401 nested more than 64 levels deep",
+        f"{events}:6: E400 ticket id contains a NUL character",
+        f"{events}:7:28: E401 not UTF-8 text: byte 0xE9 cannot be read",
+    ]
     store = Store.open(live / "state.db")
     try:
         assert store.counts()["rejects"] == 5

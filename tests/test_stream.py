@@ -433,3 +433,26 @@ def test_tables_give_the_output_of_before(request, capsys, policies, tmp_path, w
                                "-f", "json", "-j", jobs)  # fmt: skip
         assert status == 0, err
         assert out == expected
+
+
+# -- the caller's garbage collector -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_the_library_leaves_the_callers_collector_as_it_was(policies, shuffled, jobs):
+    # Only the command line pauses the collector (its own process); a program calling
+    # the library finds its collector on and its thresholds as they were afterwards.
+    import gc
+
+    seen: list[bool] = []
+    thresholds = gc.get_threshold()
+    assert gc.isenabled()
+    out = io.StringIO()
+    options = StreamOptions(parse_instant(GENERATED_AT), format="json")
+    evaluate_stream(policies, shuffled, options, out, jobs=jobs)
+    seen.append(gc.isenabled())
+    timelines = read_events(shuffled, policies.status_map)
+    seen.append(gc.isenabled())
+    assert len(timelines.timelines) == out.getvalue().count("\n") == 1500
+    assert seen == [True, True]
+    assert gc.get_threshold() == thresholds

@@ -271,7 +271,7 @@ BASE = {"ticket": "T-1", "at": T0}
         ),
         pytest.param(
             {**BASE, "type": "message", "author": "agent", "public": "no"},
-            "'public' must be true or false, got a string",
+            "'public' must be true or false, got 'no'",
             id="public-not-bool",
         ),
         pytest.param({**BASE, "type": "status"}, "missing 'status'", id="status-missing"),
@@ -407,7 +407,7 @@ def test_ticket_without_created_is_reported_and_dropped() -> None:
     built = build_timelines(events, source="ev.jsonl")
     assert list(built.timelines) == ["T-1"]
     assert [str(p) for p in built.problems] == [
-        "ev.jsonl:2: E410 ticket 'T-2' has no 'created' event; its 2 event(s) are ignored"
+        "ev.jsonl:2: E410 ticket 'T-2' has no 'created' event; its 2 events are ignored"
     ]
 
 
@@ -553,3 +553,41 @@ def test_empty_identifiers_are_rejected(
     with pytest.raises(EventError) as caught:
         parse_event({**raw_event("created"), **override})
     assert caught.value.reason == message
+
+
+def test_states_and_results_are_the_frozen_types_whatever_builds_them() -> None:
+    # state_at and the engine fill a mutable class of the same slots, then give the object
+    # the frozen type: it must be that type in every way (frozen, equal, copied, pickled).
+    import dataclasses
+    import pickle
+
+    from slaengine import loads_policies
+    from slaengine.engine import TicketResult, evaluate_timeline
+    from slaengine.timeline import TicketState
+
+    events = (
+        Event("T-1", 100, "created", channel="email", priority="high", tags=("vip",)),
+        Event("T-1", 200, "update", group="tier2"),
+        Event("T-1", 300, "message", author="agent", agent="ann"),
+    )
+    state = Timeline("T-1", events).state_at(1000)
+    assert type(state) is TicketState
+    assert state == TicketState(
+        "T-1", 100, "email", "high", "new", group="tier2", tags=frozenset({"vip"})
+    )
+    assert dataclasses.replace(state) == state
+    assert pickle.loads(pickle.dumps(state)) == state
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        state.status = "open"  # type: ignore[misc]
+    policies = loads_policies(
+        "version: 1\npolicies:\n  - name: p\n    metrics:\n      first_response: {targets: 1h}\n"
+    )
+    result = evaluate_timeline(policies, Timeline("T-1", events), 1000)
+    assert type(result) is TicketResult
+    assert result == TicketResult("T-1", state, policies.policies[0], result.clocks)
+    assert result.clocks[0].elapsed == 200
+    copied = pickle.loads(pickle.dumps(result))  # its policy's calendars compare by identity
+    assert type(copied) is TicketResult
+    assert (copied.ticket, copied.state, copied.clocks) == ("T-1", state, result.clocks)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        result.policy = None  # type: ignore[misc]

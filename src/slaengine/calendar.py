@@ -100,6 +100,25 @@ class BusinessCalendar:
         """Earliest instant ``t >= start`` with ``between(start, t) == seconds``."""
         raise NotImplementedError
 
+    def measure(self, start: int, end: int, seconds: int) -> tuple[int, int]:
+        """``between(start, end)`` and ``add(start, seconds)`` in one call: a clock's
+        elapsed time and due instant (calendars may look ``start`` up once for both)."""
+        return self.between(start, end), self.add(start, seconds)
+
+    def measure_spans(
+        self, spans: Sequence[tuple[int, int]], seconds: int
+    ) -> tuple[int, int | None]:
+        """Open seconds in ``spans`` (in order, not overlapping) and the instant within
+        them at which they reach ``seconds`` (``None`` when they do not)."""
+        counted = 0
+        due: int | None = None
+        for a, b in spans:
+            length = self.between(a, b)
+            if due is None and counted + length >= seconds:
+                due = self.add(a, seconds - counted)
+            counted += length
+        return counted, due
+
     def is_open(self, t: int) -> bool:
         """True when instant ``t`` lies in an open interval."""
         return self.between(t, t + 1) == 1
@@ -140,6 +159,21 @@ class AlwaysOpen(BusinessCalendar):
 
     def add(self, start: int, seconds: int) -> int:
         return start + seconds
+
+    def measure(self, start: int, end: int, seconds: int) -> tuple[int, int]:
+        return (end - start if end > start else 0), start + seconds
+
+    def measure_spans(
+        self, spans: Sequence[tuple[int, int]], seconds: int
+    ) -> tuple[int, int | None]:
+        counted = 0
+        due: int | None = None
+        for a, b in spans:
+            length = b - a if b > a else 0
+            if due is None and counted + length >= seconds:
+                due = a + seconds - counted
+            counted += length
+        return counted, due
 
     def is_open(self, t: int) -> bool:
         return True
@@ -298,6 +332,79 @@ class WeeklyCalendar(BusinessCalendar):
                 return table.starts[j] + goal - table.cum_start[j]
             # Past the compiled years: extend and retry (the prefix-sum origin may move).
             self._cover(table.high + 1)
+
+    def measure(self, start: int, end: int, seconds: int) -> tuple[int, int]:
+        table = self._table
+        low, high = table.low, table.high
+        if not (low <= start < high and low <= end < high and seconds > 0):
+            return self.between(start, end), self.add(start, seconds)
+        # Both instants in the compiled table: open_before(start) is looked up once and
+        # serves the elapsed time and the due (what between and add each compute).
+        starts = table.starts
+        i = bisect_right(starts, start) - 1
+        if i < 0:
+            i = base = 0
+        elif start >= table.ends[i]:
+            base = table.cum_end[i]
+        else:
+            base = table.cum_start[i] + start - starts[i]
+        elapsed = 0
+        if end > start:
+            j = bisect_right(starts, end, i) - 1
+            if j >= 0:
+                stop = table.ends[j]
+                elapsed = (
+                    table.cum_end[j] if end >= stop else table.cum_start[j] + end - starts[j]
+                ) - base
+        cum_end = table.cum_end
+        goal = base + seconds
+        k = bisect_left(cum_end, goal, i)
+        if k < len(cum_end):
+            return elapsed, starts[k] + goal - table.cum_start[k]
+        return elapsed, self.add(start, seconds)  # past the compiled years: add extends them
+
+    def measure_spans(
+        self, spans: Sequence[tuple[int, int]], seconds: int
+    ) -> tuple[int, int | None]:
+        table = self._table
+        low, high = table.low, table.high
+        for a, b in spans:
+            if not (low <= a < high and low <= b < high):
+                return BusinessCalendar.measure_spans(self, spans, seconds)
+        # Every instant in the compiled table: each end looked up once, in one table.
+        starts, ends, cum_start, cum_end = table.starts, table.ends, table.cum_start, table.cum_end
+        counted = 0
+        due: int | None = None
+        for a, b in spans:
+            if b <= a:  # no open time: reached only if already reached (add(a, 0) is a)
+                if due is None and counted >= seconds:
+                    due = a
+                continue
+            i = bisect_right(starts, a) - 1
+            if i < 0:
+                i = before_a = 0
+            elif a >= ends[i]:
+                before_a = cum_end[i]
+            else:
+                before_a = cum_start[i] + a - starts[i]
+            j = bisect_right(starts, b, i) - 1
+            if j < 0:
+                before_b = 0
+            elif b >= ends[j]:
+                before_b = cum_end[j]
+            else:
+                before_b = cum_start[j] + b - starts[j]
+            length = before_b - before_a
+            if due is None and counted + length >= seconds:
+                left = seconds - counted
+                if left <= 0:
+                    due = a
+                else:
+                    goal = before_a + left
+                    k = bisect_left(cum_end, goal, i)
+                    due = starts[k] + goal - cum_start[k] if k < len(cum_end) else self.add(a, left)
+            counted += length
+        return counted, due
 
     def open_intervals(self, start: int, end: int) -> list[tuple[int, int]]:
         if end <= start:

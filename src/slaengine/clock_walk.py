@@ -449,20 +449,27 @@ def walk(events: Sequence[Event], policy: Policy, exempt: list[Exemption] | None
                     if raw is not None:
                         window = raw.windows[-1]
                         if window[1] == -1:
-                            # A deferred start can be answered before it starts (see _off).
-                            raw.switch_off(
-                                at if at > window[0] else window[0],
-                                FULFILLED,
-                                seen,
-                                event,
-                                event.agent,
-                            )
+                            # RawClock.switch_off, inlined. A deferred start can be
+                            # answered before it starts (see _off).
+                            window[1] = at if at > window[0] else window[0]
+                            raw.stop_event = event
+                            raw.stop_reason = FULFILLED
+                            raw.agent = event.agent
+                            raw.priorities_seen = seen
                 elif bits & spec.cancel:
                     out = run.stops(bits, _NOTHING, event, seen, None)
                     if out is not None:
                         superseded = out
                 if bits & spec.start and (run.answered if spec.after_fulfil else True):
-                    run.started(event, seen, stopped, superseded)
+                    raw = run.last
+                    if (
+                        not stopped
+                        and superseded is None
+                        and (raw is None or (spec.repeat and raw.windows[-1][1] != -1))
+                    ):
+                        run._start(at, event)  # Run.started's plain case: a new instance
+                    else:
+                        run.started(event, seen, stopped, superseded)
         elif kind == "status":
             new_status = event.status or status  # attributes.status_after, inlined: hot path
             if new_status == status:
@@ -485,7 +492,11 @@ def walk(events: Sequence[Event], policy: Policy, exempt: list[Exemption] | None
                         spec = run.spec
                         window = raw.windows[-1]
                         if window[1] == -1 and (spec.solve_fulfils or spec.stop_on_solve):
-                            raw.switch_off(at if at > window[0] else window[0], SOLVED, seen, event)
+                            window[1] = at if at > window[0] else window[0]  # switch_off
+                            raw.stop_event = event
+                            raw.stop_reason = SOLVED
+                            raw.agent = None
+                            raw.priorities_seen = seen
             elif now_stopped != stopped or new_status == AT_CLOSED or became:
                 solved = now_stopped and not stopped
                 reopened = stopped and not now_stopped

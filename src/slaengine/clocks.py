@@ -134,6 +134,8 @@ def _pause_intervals(
 
 
 _NOTHING_HELD: Final[list[Held]] = []  # shared, never changed
+_NO_PAUSES: Final[tuple[tuple[int, int | None], ...]] = ()
+_NO_PAUSE_LIST: Final[list[tuple[int, int]]] = []  # shared, never changed
 
 
 def _union(a: Sequence[tuple[int, int]], b: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -165,10 +167,16 @@ def _segments(
             if p_end <= a or pause_start >= b:
                 continue
             still_open = pause_end == -1 and window_end == -1
-            used.append((max(pause_start, window_start), None if still_open else min(p_end, b)))
+            # Comparisons, not max and min: this runs for every paused clock.
+            used.append(
+                (
+                    pause_start if pause_start > window_start else window_start,
+                    None if still_open else (p_end if p_end < b else b),
+                )
+            )
             if pause_start > a:
                 segments.append((a, pause_start))
-            a = max(a, p_end)
+            a = p_end if p_end > a else a
         if b > a:
             segments.append((a, b))
     return segments, used
@@ -184,8 +192,9 @@ def _measure(
     calendar: BusinessCalendar = metric.calendar
     windows = raw.windows
     start = windows[0][0]
-    running = windows[-1][1] == -1
-    end = now if running else windows[-1][1]
+    stop = windows[-1][1]
+    running = stop == -1
+    end = now if running else stop
     # A running clock takes the current priority; a stopped one the priority at its stop.
     priority = priorities[-1] if running else priorities[raw.priorities_seen - 1]
     target = metric.targets[priority]
@@ -194,35 +203,33 @@ def _measure(
 
     paused_now = False
     paused_seconds = 0
-    used_pauses: list[tuple[int, int | None]] = []
+    used = _NO_PAUSES
     segments: list[tuple[int, int]] | None = None
+    due: int | None
     if not pauses and len(windows) == 1:
         # The common case: one uninterrupted span. The due instant is simply
         # ``target`` open seconds after the start, reached or projected.
-        elapsed = calendar.between(start, end)
-        due: int | None = calendar.add(start, target)
+        elapsed, due = calendar.measure(start, end, target)
     else:
         segments, used_pauses = _segments(windows, pauses, now)
-        elapsed = 0
-        due = None
-        for a, b in segments:
-            length = calendar.between(a, b)
-            if due is None and elapsed + length >= target:
-                due = calendar.add(a, target - elapsed)
-            elapsed += length
+        elapsed, due = calendar.measure_spans(segments, target)
         paused_now = running and bool(pauses) and pauses[-1][1] == -1
         if due is None and not paused_now:
             due = calendar.add(end, target - elapsed)
         if used_pauses:
-            switched_on = sum(calendar.between(a, now if b == -1 else b) for a, b in windows)
+            if len(windows) == 1:
+                switched_on = calendar.between(start, end)
+            else:
+                switched_on = sum(calendar.between(a, now if b == -1 else b) for a, b in windows)
             paused_seconds = switched_on - elapsed
+            used = tuple(used_pauses)
 
     alerts: tuple[Alert, ...] = ()
     if metric.alerts:
         spans = segments if segments is not None else [(start, end)]
         project = running and not paused_now
         # A clock whose deferred start is still ahead projects its points from that start.
-        origin = max(end, start)
+        origin = end if end > start else start
         alerts = tuple(
             Alert(
                 rule.kind,
@@ -256,7 +263,7 @@ def _measure(
         target,
         priority,
         calendar.name,
-        tuple(used_pauses),
+        used,
         raw.agent,
         alerts,
         None,
@@ -287,13 +294,8 @@ def _reached(
     """
     if threshold > elapsed:
         return calendar.add(end, threshold - elapsed) if project else None
-    counted = 0
-    for a, b in spans:
-        length = calendar.between(a, b)
-        if counted + length >= threshold:
-            return calendar.add(a, threshold - counted)
-        counted += length
-    return end  # pragma: no cover - threshold <= elapsed is reached inside the spans
+    # threshold <= elapsed: reached inside the spans.
+    return calendar.measure_spans(spans, threshold)[1]
 
 
 def run_clocks(
@@ -314,21 +316,28 @@ def run_clocks(
     if policy.has_rules:
         return _run_with_rules(events, policy, now, record, exempt)
     raws, statuses, priorities, priority_events, _ = walk(events, policy, exempt)
-    # Most tickets have no pause for a metric: one shared empty list.
-    no_pauses: list[tuple[int, int]] = []
-    pause_cache: dict[frozenset[str], list[tuple[int, int]]] = {frozenset(): no_pauses}
     results: list[ClockResult] = []
+    changed = len(statuses) > 1
+    # The pauses of each set of statuses, computed once per ticket (when first needed).
+    pause_cache: dict[frozenset[str], list[tuple[int, int]]] | None = None
     for metric in policy.metrics:
         pause_when = metric.pause_when
+        # Most clocks have no pause: one shared empty list, never changed.
+        pauses: list[tuple[int, int]] = _NO_PAUSE_LIST
+        measured = False
         for raw in raws:
             if raw.metric is not metric:
                 continue
-            pauses = pause_cache.get(pause_when)
-            if pauses is None:
+            if not measured:
+                measured = True
                 # Pauses need a status change, or a ticket created in a pausing status.
-                paused = len(statuses) > 1 or statuses[0][1] in pause_when
-                pauses = _pause_intervals(statuses, pause_when) if paused else no_pauses
-                pause_cache[pause_when] = pauses
+                if pause_when and (changed or statuses[0][1] in pause_when):
+                    if pause_cache is None:
+                        pause_cache = {}
+                    cached = pause_cache.get(pause_when)
+                    if cached is None:
+                        cached = pause_cache[pause_when] = _pause_intervals(statuses, pause_when)
+                    pauses = cached
             result = _measure(raw, pauses, priorities, now)
             if record:
                 result.record = build_record(

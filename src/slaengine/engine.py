@@ -11,6 +11,7 @@ from bisect import bisect_right
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from operator import attrgetter
+from typing import cast
 
 from slaengine.agreements import Attachment, agreement_clocks
 from slaengine.calendar import to_epoch
@@ -58,6 +59,46 @@ class TicketResult:
         return None
 
 
+class _ResultBuilder:
+    """A mutable class with :class:`TicketResult`'s slots, filled per ticket and then made a
+    ``TicketResult`` (see ``slaengine.timeline._StateBuilder``: the frozen ``__init__`` costs
+    a call per field)."""
+
+    __slots__ = TicketResult.__slots__
+
+    def __init__(
+        self,
+        ticket: str,
+        state: TicketState,
+        policy: Policy | None,
+        clocks: tuple[ClockResult, ...],
+        agreements: tuple[Agreement, ...],
+        attachments: tuple[Attachment, ...],
+        exemptions: tuple[Exemption, ...],
+    ) -> None:
+        self.ticket = ticket
+        self.state = state
+        self.policy = policy
+        self.clocks = clocks
+        self.agreements = agreements
+        self.attachments = attachments
+        self.exemptions = exemptions
+
+
+def _result(
+    ticket: str,
+    state: TicketState,
+    policy: Policy | None,
+    clocks: tuple[ClockResult, ...],
+    agreements: tuple[Agreement, ...],
+    attachments: tuple[Attachment, ...],
+    exemptions: tuple[Exemption, ...],
+) -> TicketResult:
+    result = _ResultBuilder(ticket, state, policy, clocks, agreements, attachments, exemptions)
+    result.__class__ = TicketResult  # type: ignore[assignment]
+    return cast(TicketResult, result)
+
+
 def as_epoch(now: dt.datetime | int) -> int:
     """Epoch seconds of ``now``, which must be timezone-aware when a datetime."""
     if isinstance(now, dt.datetime):
@@ -87,10 +128,10 @@ def evaluate_timeline(
     clocks = tuple(run_clocks(events, policy, now, segments, exempt)) if policy is not None else ()
     exemptions = tuple(exempt) if exempt else ()
     if not policies.agreements:
-        return TicketResult(timeline.ticket, state, policy, clocks, exemptions=exemptions)
+        return _result(timeline.ticket, state, policy, clocks, (), (), exemptions)
     found, more = agreement_clocks(policies.agreements, events, now, state, segments)
     attached = tuple(a.agreement for a in found if a.number == 1)
-    return TicketResult(
+    return _result(
         timeline.ticket, state, policy, clocks + tuple(more), attached, found, exemptions
     )
 

@@ -12,14 +12,18 @@ refuse.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any, Final, TypeGuard
 
 from slaengine.readonly import ReadOnlyMap
 from slaengine.timeline import AUTHORS, MAX_YEAR, MIN_YEAR, PRIORITIES, STATUSES, Event
 
-_AUTHORS: Final = frozenset(AUTHORS)
-_PRIORITIES: Final = frozenset(PRIORITIES)
-_STATUSES: Final = frozenset(STATUSES)
+# The fixed vocabularies, each value mapped to itself: one look-up both checks a value
+# and gives the one shared string for it (events keep no copy of their own). Looking
+# up an unhashable value raises TypeError, which the callers turn into "not canonical".
+_AUTHORS: Final = {author: author for author in AUTHORS}
+_PRIORITIES: Final = {priority: priority for priority in PRIORITIES}
+_STATUSES: Final = {status: status for status in STATUSES}
 _from_iso = dt.datetime.fromisoformat
 _FIXED_OFFSET = dt.timezone
 # Event(...) without the named tuple's Python-level __new__: every field given, in order.
@@ -40,6 +44,11 @@ _ENDINGS: dict[str, int] = {f":{s:02d}{z}": s for s in range(60) for z in ("Z", 
 _MAX_ENDINGS: Final = 1 << 14
 # Seconds east of UTC of the fixed offsets seen so far (whole seconds only), by tzinfo.
 _OFFSETS: dict[dt.tzinfo | None, int] = {}
+
+
+# Other short texts events repeat (agents, groups, channels ...), each kept once.
+_NAMES: dict[str | None, str | None] = {}
+_MAX_NAMES: Final = 1 << 16
 
 
 def quick_instant(text: object) -> int | None:
@@ -103,6 +112,24 @@ def _offset_seconds(zone: dt.tzinfo | None) -> int | None:
     return seconds
 
 
+def shared_name(text: str) -> str:
+    """``text`` itself, or an equal string seen before: events keep one copy of each name."""
+    found = _NAMES.get(text)
+    if found is not None:
+        return found
+    if len(_NAMES) >= _MAX_NAMES:
+        _NAMES.clear()
+    _NAMES[text] = text
+    return text
+
+
+def shared_names(values: list[str | None]) -> list[str | None]:
+    """:func:`shared_name` of each text of a column (``None`` stays ``None``)."""
+    if len(_NAMES) >= _MAX_NAMES:
+        _NAMES.clear()
+    return list(map(_NAMES.setdefault, values, values))
+
+
 def canonical_event(obj: dict[str, Any], seq: int, line: int) -> Event | None:
     """The fast path of ``parse_event``: the event, or ``None`` for the validating path.
 
@@ -129,26 +156,29 @@ def canonical_event(obj: dict[str, Any], seq: int, line: int) -> Event | None:
     if event_id is not None and type(event_id) is not str:
         return None
     kind = get("type")
-    if kind == "message":
-        author = get("author")
-        public = get("public", True)
-        agent = get("agent")
-        if type(author) is not str or author not in _AUTHORS or type(public) is not bool:
-            return None
-        if agent is not None and type(agent) is not str:
-            return None
-        return _new_event(Event, (
-            ticket, instant, "message", seq, line, event_id, None, None, None, None, None,
-            None, None, None, author, public, agent, None,
-        ))  # fmt: skip
-    if kind == "status":
-        status = get("status")
-        if type(status) is not str or status not in _STATUSES:
-            return None
-        return _new_event(Event, (
-            ticket, instant, "status", seq, line, event_id, None, None, status, None, None,
-            None, None, None, None, True, None, None,
-        ))  # fmt: skip
+    # The vocabularies by subscript: an absent or unknown value raises KeyError, an
+    # unhashable one TypeError, and either takes the validating path.
+    try:
+        if kind == "status":
+            return _new_event(Event, (
+                ticket, instant, "status", seq, line, event_id, None, None,
+                _STATUSES[obj["status"]], None, None, None, None, None, None, True, None, None,
+            ))  # fmt: skip
+        if kind == "message":
+            public = get("public", True)
+            agent = get("agent")
+            if type(public) is not bool:
+                return None
+            if agent is not None:
+                if type(agent) is not str:
+                    return None
+                agent = _NAMES[agent] if agent in _NAMES else shared_name(agent)
+            return _new_event(Event, (
+                ticket, instant, "message", seq, line, event_id, None, None, None, None, None,
+                None, None, None, _AUTHORS[obj["author"]], public, agent, None,
+            ))  # fmt: skip
+    except (KeyError, TypeError):
+        return None
     if kind == "created" or kind == "update":  # noqa: PLR1714 - kind may be unhashable
         return _quick_attributes(
             ticket, instant, kind, seq, line, event_id, get("channel"), get("priority"),
@@ -228,20 +258,22 @@ def canonical_epoch_values(
     if event_id is not None and type(event_id) is not str:
         return None
     if kind == "message":
-        if type(author) is not str or author not in _AUTHORS or type(public) is not bool:
+        if not _one_of(author, _AUTHORS) or type(public) is not bool:
             return None
-        if agent is not None and type(agent) is not str:
-            return None
+        if agent is not None:
+            if type(agent) is not str:
+                return None
+            agent = shared_name(agent)
         return _new_event(Event, (
             ticket, at, "message", seq, line, event_id, None, None, None, None, None, None,
-            None, None, author, public, agent, None,
+            None, None, _AUTHORS[author], public, agent, None,
         ))  # fmt: skip
     if kind == "status":
-        if type(status) is not str or status not in _STATUSES:
+        if not _one_of(status, _STATUSES):
             return None
         return _new_event(Event, (
-            ticket, at, "status", seq, line, event_id, None, None, status, None, None, None,
-            None, None, None, True, None, None,
+            ticket, at, "status", seq, line, event_id, None, None, _STATUSES[status], None,
+            None, None, None, None, None, True, None, None,
         ))  # fmt: skip
     if kind == "created" or kind == "update":  # noqa: PLR1714 - kind may be unhashable
         return _quick_attributes(
@@ -289,8 +321,10 @@ def _quick_attributes(
         if author is not None and not _one_of(author, _AUTHORS):
             return None
         return _new_event(Event, (
-            ticket, at, "created", seq, line, event_id, channel.lower(), priority, status,
-            customer, group, assignee, tags, fields, author, True, None, None,
+            ticket, at, "created", seq, line, event_id, shared_name(channel.lower()),
+            _PRIORITIES[priority], _STATUSES[status], customer, _shared(group),
+            _shared(assignee), tags, fields, _AUTHORS[author] if author else None, True, None,
+            None,
         ))  # fmt: skip
     # An update: its status and author keys are not update keys (the full path ignores them).
     if not _optional_text(channel) or not (priority is None or _one_of(priority, _PRIORITIES)):
@@ -298,9 +332,15 @@ def _quick_attributes(
     if all(v is None for v in (channel, priority, customer, group, assignee, tags, fields)):
         return None  # an empty update: the full path reports it
     return _new_event(Event, (
-        ticket, at, "update", seq, line, event_id, channel.lower() if channel else channel,
-        priority, None, customer, group, assignee, tags, fields, None, True, None, None,
+        ticket, at, "update", seq, line, event_id,
+        shared_name(channel.lower()) if channel else channel,
+        _PRIORITIES[priority] if priority else None, None, customer, _shared(group),
+        _shared(assignee), tags, fields, None, True, None, None,
     ))  # fmt: skip
+
+
+def _shared(text: str | None) -> str | None:
+    return None if text is None else shared_name(text)
 
 
 # Field values the fast path keeps as they are. Floats and nested values take the
@@ -323,9 +363,16 @@ def _optional_text(value: object) -> bool:
     return value is None or type(value) is str
 
 
-def _one_of(value: object, choices: frozenset[str]) -> bool:
+def _one_of(value: object, choices: Mapping[str, str]) -> TypeGuard[str]:
     # The type test first: a list or dict is not hashable and must not reach ``in``.
     return type(value) is str and value in choices
 
 
-__all__ = ["canonical_epoch_values", "canonical_event", "canonical_values", "quick_instant"]
+__all__ = [
+    "canonical_epoch_values",
+    "canonical_event",
+    "canonical_values",
+    "quick_instant",
+    "shared_name",
+    "shared_names",
+]

@@ -76,6 +76,15 @@ def _parse_other_iso(text: str) -> dt.datetime:
     return parsed
 
 
+def _given(value: object) -> str:
+    """A scalar as it was given (``'maybe'``, ``2``), a list or object by its kind."""
+    if isinstance(value, str):
+        return repr(value if len(value) <= 40 else value[:40] + "...")
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return repr(value)
+    return _kind(value)
+
+
 def _kind(value: object) -> str:
     if value is None:
         return "null"
@@ -200,7 +209,7 @@ def _checked_event(obj: object, seq: int, line: int, status_map: Mapping[str, st
     if kind == "message":
         public = obj.get("public", True)
         if not isinstance(public, bool):
-            raise EventError(f"'public' must be true or false, got {_kind(public)}")
+            raise EventError(f"'public' must be true or false, got {_given(public)}")
         return Event(
             ticket,
             at,

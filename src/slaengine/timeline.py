@@ -11,10 +11,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from itertools import groupby, islice
 from operator import attrgetter, countOf, eq, le
-from typing import Any, Final, NamedTuple
+from typing import Any, Final, NamedTuple, cast
 
 from slaengine.errors import Problem
 from slaengine.readonly import ReadOnlyMap
+from slaengine.words import plural
 
 EVENT_TYPES: Final = ("created", "message", "status", "update", "csat")
 PRIORITIES: Final = ("urgent", "high", "normal", "low")
@@ -33,6 +34,7 @@ CHANNELS: Final = (
 )
 STOPPED_STATUSES: Final = frozenset({"solved", "closed"})
 _EMPTY: Mapping[str, Any] = ReadOnlyMap()
+_NO_TAGS: frozenset[str] = frozenset()
 # Instants outside these years are refused: calendars are compiled by year and
 # dates far outside them are typing mistakes, not tickets.
 MIN_YEAR: Final = 1900
@@ -79,8 +81,41 @@ class TicketState:
     customer: str | None = None
     group: str | None = None
     assignee: str | None = None
-    tags: frozenset[str] = frozenset()
+    tags: frozenset[str] = _NO_TAGS
     fields: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
+
+
+class _StateBuilder:
+    """A mutable class with :class:`TicketState`'s slots: one is filled per ticket evaluated
+    and then becomes a ``TicketState`` (CPython allows ``__class__`` assignment between
+    classes of one layout). The frozen ``__init__`` costs a call per field, four times as
+    much; the object is a ``TicketState`` in every way once built."""
+
+    __slots__ = TicketState.__slots__
+
+    def __init__(
+        self,
+        ticket: str,
+        created: int,
+        channel: str,
+        priority: str,
+        status: str,
+        customer: str | None,
+        group: str | None,
+        assignee: str | None,
+        tags: frozenset[str],
+        fields: Mapping[str, Any],
+    ) -> None:
+        self.ticket = ticket
+        self.created = created
+        self.channel = channel
+        self.priority = priority
+        self.status = status
+        self.customer = customer
+        self.group = group
+        self.assignee = assignee
+        self.tags = tags
+        self.fields = fields
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +139,7 @@ class Timeline:
         customer, group, assignee = created.customer, created.group, created.assignee
         tags = created.tags or ()
         fields: Mapping[str, Any] = created.fields or _EMPTY
-        for event in self.events[1:]:
+        for event in islice(self.events, 1, None):
             kind = event.type
             if kind == "message":  # most events; they change no attribute
                 continue
@@ -122,18 +157,22 @@ class Timeline:
                     tags = event.tags
                 if event.fields is not None:
                     fields = {**fields, **event.fields}
-        return TicketState(
-            ticket=self.ticket,
-            created=created.at,
-            channel=channel,
-            priority=priority,
-            status=status,
-            customer=customer,
-            group=group,
-            assignee=assignee,
-            tags=frozenset(tags),
-            fields=fields,
+        # One shared empty set: a result keeps its state, so every object built here lives
+        # on (and the cyclic collector visits it).
+        state = _StateBuilder(
+            self.ticket,
+            created.at,
+            channel,
+            priority,
+            status,
+            customer,
+            group,
+            assignee,
+            frozenset(tags) if tags else _NO_TAGS,
+            fields,
         )
+        state.__class__ = TicketState  # type: ignore[assignment]
+        return cast(TicketState, state)
 
 
 # -- grouping ----------------------------------------------------------------
@@ -252,7 +291,8 @@ def _checked_timeline(
                 first.line,
                 0,
                 "E410",
-                f"ticket {ticket!r} has no 'created' event; its {len(events)} event(s) are ignored",
+                f"ticket {ticket!r} has no 'created' event; its "
+                f"{plural(len(events), 'event')} {'is' if len(events) == 1 else 'are'} ignored",
             )
         ]
     created = min(creations, key=lambda e: e.seq)

@@ -13,6 +13,7 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import partial
+from zoneinfo import ZoneInfo
 
 from slaengine.batches import BatchResult, fold_tickets
 from slaengine.clocks import ACHIEVED, BREACHED, ClockResult
@@ -100,7 +101,8 @@ class Backtest:
     policy_changed: int = 0
     groups: dict[GroupKey, Tally] = field(default_factory=dict)
     flips: list[Flip] = field(default_factory=list)
-    # Breached clocks per ISO week (of the breach instant, UTC) under each policy set.
+    # Breached clocks per ISO week (of the due instant, in the backtest's zone) under each
+    # policy set.
     old_weekly: dict[str, int] = field(default_factory=dict)
     new_weekly: dict[str, int] = field(default_factory=dict)
     weeks: set[str] = field(default_factory=set)  # ISO weeks in which tickets were created
@@ -146,15 +148,17 @@ class Backtest:
         return sum(self.old_weekly.values()) / weeks, sum(self.new_weekly.values()) / weeks
 
 
-def _iso_week(t: int) -> str:
-    year, week, _ = dt.datetime.fromtimestamp(t, dt.UTC).isocalendar()
+def _iso_week(t: int, zone: dt.tzinfo) -> str:
+    year, week, _ = dt.datetime.fromtimestamp(t, zone).isocalendar()
     return f"{year}-W{week:02d}"
 
 
-def compare_ticket(old: TicketResult, new: TicketResult, into: Backtest) -> None:
-    """Add one ticket's old and new evaluations to ``into``."""
+def compare_ticket(
+    old: TicketResult, new: TicketResult, into: Backtest, zone: dt.tzinfo = dt.UTC
+) -> None:
+    """Add one ticket's old and new evaluations to ``into``; weeks as ``zone`` counts them."""
     into.tickets += 1
-    into.weeks.add(_iso_week(old.state.created))
+    into.weeks.add(_iso_week(old.state.created, zone))
     old_name = old.policy.name if old.policy else None
     new_name = new.policy.name if new.policy else None
     into.unmatched_old += old_name is None
@@ -175,14 +179,20 @@ def compare_ticket(old: TicketResult, new: TicketResult, into: Backtest) -> None
         tally.new_breached += now == MISSED
         for clock, state, weekly in ((before, was, into.old_weekly), (after, now, into.new_weekly)):
             if state == MISSED and clock is not None and clock.due is not None:
-                week = _iso_week(clock.due)
+                week = _iso_week(clock.due, zone)
                 weekly[week] = weekly.get(week, 0) + 1
         if (was == MISSED) != (now == MISSED):
             into.flips.append(Flip(old.ticket, key[0], key[1], was, now, old_name, new_name))
 
 
-def backtest(old: PolicySet, new: PolicySet, timelines: Iterable[Timeline], now: int) -> Backtest:
-    """Evaluate every ticket under both policy sets at ``now`` and compare."""
+def backtest(
+    old: PolicySet, new: PolicySet, timelines: Iterable[Timeline], now: int, zone: str = "UTC"
+) -> Backtest:
+    """Evaluate every ticket under both policy sets at ``now`` and compare.
+
+    ``zone`` (an IANA name) is where the weeks of the weekly figures begin and end.
+    """
+    tz = ZoneInfo(zone)
     result = Backtest()
     for timeline in timelines:
         before = evaluate_timeline(old, timeline, now)
@@ -190,26 +200,34 @@ def backtest(old: PolicySet, new: PolicySet, timelines: Iterable[Timeline], now:
             continue
         after = evaluate_timeline(new, timeline, now)
         assert after is not None  # same timeline, same instant: both or neither exist
-        compare_ticket(before, after, result)
+        compare_ticket(before, after, result, tz)
     result.flips.sort()
     return result
 
 
-def backtest_part(old: PolicySet, new: PolicySet, now: int, timelines: TimelineSet) -> Backtest:
+def backtest_part(
+    old: PolicySet, new: PolicySet, now: int, timelines: TimelineSet, zone: str = "UTC"
+) -> Backtest:
     """:func:`backtest` of one partition's timelines."""
-    return backtest(old, new, timelines.timelines.values(), now)
+    return backtest(old, new, timelines.timelines.values(), now, zone)
 
 
 def backtest_file(
-    old: PolicySet, new: PolicySet, events: str | os.PathLike[str], now: int, jobs: int = 1
+    old: PolicySet,
+    new: PolicySet,
+    events: str | os.PathLike[str],
+    now: int,
+    jobs: int = 1,
+    zone: str = "UTC",
 ) -> tuple[Backtest, BatchResult[Backtest]]:
     """Backtest every ticket of an events file, partitioned by ticket, in ``jobs`` processes.
 
-    The merged result equals a single-process run: partitions merge exactly.
+    The merged result equals a single-process run: partitions merge exactly. ``zone``
+    is where weeks begin, as for :func:`backtest`.
     """
     return fold_tickets(
         events,
-        partial(backtest_part, old, new, now),
+        partial(backtest_part, old, new, now, zone=zone),
         Backtest,
         Backtest.merge,
         jobs=jobs,

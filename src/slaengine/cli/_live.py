@@ -172,11 +172,17 @@ def _require_sqlite_file(state: str) -> None:
     )
 
 
-def open_engine(settings: LiveSettings, *, existing: bool = False) -> tuple[LiveEngine, Routing]:
-    """The live engine on the settings' policies and state, routed through the plugins."""
+def open_engine(
+    settings: LiveSettings, *, existing: bool = False, sends: bool = True
+) -> tuple[LiveEngine, Routing]:
+    """The live engine on the settings' policies and state, routed through the plugins.
+
+    ``sends`` False is for the commands that only look (``status``): the policies'
+    notify targets need not resolve, so they work away from the settings file.
+    """
     if not settings.policies:
         raise UserError("no policies: give --policies PATH or 'policies' in the [live] table")
-    policies = load_command_policies(*settings.policies)
+    policies = load_command_policies(*settings.policies, targets=sends)
     routing = plugin_routing(command_plugins())
     engine = LiveEngine(
         policies,

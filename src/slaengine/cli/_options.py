@@ -130,6 +130,28 @@ def unreadable_events(events: str, exc: OSError) -> UserError:
     return UserError(f"--events: cannot read {events}: {exc.strerror or exc}")
 
 
+def writable_output(path: str, option: str) -> None:
+    """Stop with a user error naming ``option`` when ``path`` cannot be written.
+
+    Checked before the work starts, so a typo in an output path does not cost a
+    whole run: the file must be writable, or its folder exist and be writable.
+    """
+    target = Path(path)
+    if target.is_dir():
+        raise UserError(f"{option}: cannot write {path}: it is a directory")
+    if target.exists():
+        if not os.access(target, os.W_OK):
+            raise UserError(f"{option}: cannot write {path}: permission denied")
+        return
+    parent = target.parent
+    if not parent.exists():
+        raise UserError(f"{option}: cannot write {path}: no such directory {str(parent)!r}")
+    if not parent.is_dir():
+        raise UserError(f"{option}: cannot write {path}: {str(parent)!r} is not a directory")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise UserError(f"{option}: cannot write {path}: directory {str(parent)!r} is read-only")
+
+
 def read_timelines(events: str, status_map: Mapping[str, str]) -> TimelineSet:
     """``read_events`` for a command: an unreadable file is a user error naming ``--events``."""
     try:
@@ -187,12 +209,17 @@ def plugin_notifiers() -> NotifyTargets:
     return NotifyTargets(plugins.notifiers(), plugins.left_out_targets(config))
 
 
-def load_command_policies(*paths: str) -> PolicySet:
-    """``load_policies`` with what the plugins contribute (calendars, targets, conditions)."""
+def load_command_policies(*paths: str, targets: bool = True) -> PolicySet:
+    """``load_policies`` with what the plugins contribute (calendars, targets, conditions).
+
+    ``targets`` False leaves ``notify`` names unchecked: for commands that send
+    nothing (evaluate, explain, audit, whatif, status), which must work without
+    the settings file that sets up the targets.
+    """
     return load_policies(
         *paths,
         calendars=plugin_calendars(),
-        notifiers=plugin_notifiers(),
+        notifiers=plugin_notifiers() if targets else None,
         conditions=command_plugins().conditions(),
     )
 
@@ -258,4 +285,5 @@ __all__ = [
     "unreadable_events",
     "use_config",
     "worker_count",
+    "writable_output",
 ]

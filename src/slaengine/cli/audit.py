@@ -31,6 +31,7 @@ from slaengine.cli._options import (
     load_command_policies,
     report_problems,
     worker_count,
+    writable_output,
 )
 from slaengine.errors import UserError
 from slaengine.inputs import source_name
@@ -166,7 +167,16 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"--by: {exc}") from None
     if args.events != "-" and not os.path.exists(args.events):
         raise UserError(f"--events: cannot read {args.events}: no such file")
-    policies = load_command_policies(*args.policies)
+    # Outputs are written after the whole audit: a bad path stops it before it starts.
+    for option, path in (
+        ("--html", args.html),
+        ("--goals", args.goals),
+        ("--breaches", args.breaches),
+        ("--rejects", args.rejects),
+    ):
+        if path is not None:
+            writable_output(path, option)
+    policies = load_command_policies(*args.policies, targets=False)
     goals, held = policy_goals(policies), agreement_goals(policies)
     # The goal and agreement views follow the policies (audit_file decides, as for any caller).
     options = AuditOptions(now=now, zone=args.tz, period=args.period, by=by)

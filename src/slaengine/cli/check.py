@@ -12,6 +12,7 @@ from slaengine.cli._options import (
     read_command_policies,
     settings_file,
 )
+from slaengine.report.problems import problems_document
 from slaengine.words import plural
 
 #: What ``slaengine check`` checks without a path, like ``fmt`` and ``test``.
@@ -26,26 +27,39 @@ def register(commands: Any) -> None:
         "check",
         help="validate policy files",
         description="Report every problem of the given policy files or directories as "
-        "file:line:col: CODE message. Exit 0 when clean, 1 when problems were found, "
-        "2 on usage errors.",
+        "file:line:col: CODE message (--format json: one JSON document for tools). Exit 0 "
+        "when clean, 1 when problems were found, 2 on usage errors.",
     )
     # Without a path it checks policies/, as fmt and test do.
     parser.add_argument(
         "paths", nargs="*", metavar="PATH", help=f"policy file or directory (default: {DEFAULT})"
     )
     add_config(parser)
+    parser.add_argument(
+        "--format",
+        choices=("text", "json"),
+        default="text",
+        help="text (default) or json: every problem with its code, place, message and what "
+        "was expected there",
+    )
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Check the files; print problems to stdout and a summary to stderr."""
     policy_set, problems = read_command_policies(args.paths or [DEFAULT])
-    for problem in problems:
-        print(problem)
-    if any(problem.code == UNKNOWN_TARGET for problem in problems):
-        print(_targets_note(), file=sys.stderr)
     errors = sum(1 for p in problems if not p.is_warning)
     warnings = len(problems) - errors
+    if args.format == "json":
+        ok = policy_set is not None and not errors
+        sys.stdout.write(problems_document(problems, ok) + "\n")
+    else:
+        for problem in problems:
+            print(problem)
+    if any(problem.code == UNKNOWN_TARGET for problem in problems):
+        print(_targets_note(), file=sys.stderr)
+    if args.format == "json":
+        return 0 if ok else 1
     if policy_set is not None and not errors:
         files = len(policy_set.sources)
         # Agreements and metrics defined in the files and measured by a policy or an

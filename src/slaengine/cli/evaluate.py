@@ -85,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
     if args.limit is not None and args.limit < 1:
         raise UserError("--limit must be 1 or more")
     jobs = worker_count(args.jobs)
-    policies = load_command_policies(*args.policies)
+    policies = load_command_policies(*args.policies, targets=False)
     options = StreamOptions(
         now,
         format="results" if args.format == "table" else args.format,

@@ -64,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
     """Explain the ticket; returns 1 when some events in the file were unusable."""
     now = evaluation_instant(args.at)
     checked_zone(args.tz)
-    policies = load_command_policies(*args.policies)
+    policies = load_command_policies(*args.policies, targets=False)
     timelines = read_timelines(args.events, policies.status_map)
     problems = [str(p) for p in timelines.problems]
     report_problems(timelines.problems, duplicates=timelines.duplicates)

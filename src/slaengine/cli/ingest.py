@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import argparse
 import io
-import json
 import sys
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from slaengine.cli._live import add_live_options, live_settings, open_engine
 from slaengine.cli._options import evaluation_instant
-from slaengine.errors import EventError, UserError
-from slaengine.event_parsing import parse_instant
+from slaengine.errors import EventError, Problem, UserError
+from slaengine.event_parsing import parse_event, parse_instant
 from slaengine.inputs.files import open_binary
+from slaengine.inputs.jsonl import BLANK, LineError, decode_line
+from slaengine.live.eventstore import Reject
 from slaengine.notifications import iso
 from slaengine.words import plural
 
@@ -48,33 +50,45 @@ def register(commands: Any) -> None:
     parser.set_defaults(run=run)
 
 
-def _records(lines: Any, name: str) -> Any:
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        origin = f"{name}:{number}"
-        # A line that is not an event is kept as it was written (its text, last).
-        text = line.removesuffix("\n").removesuffix("\r")
-        try:
-            line.encode("utf-8")  # undecodable bytes were read as surrogate escapes
-        except UnicodeEncodeError as exc:
-            yield origin, None, f"not valid UTF-8 (character {exc.start + 1} of the line)", text
-            continue
-        try:
-            payload = json.loads(line)
-        except json.JSONDecodeError as exc:
-            yield origin, None, f"not valid JSON: {exc.msg}", text
-            continue
-        except ValueError as exc:  # an integer beyond Python's digit limit
-            yield origin, None, f"not usable JSON: {str(exc).split(':')[0]}", text
-            continue
-        except RecursionError:
-            yield origin, None, "not usable JSON: nested too deeply", text
-            continue
-        if isinstance(payload, dict):
-            yield origin, payload, None
-        else:
-            yield origin, None, f"expected a JSON object, got {type(payload).__name__}", text
+class _Lines:
+    """The records of a file's lines for :meth:`LiveEngine.ingest`, decoded as ``evaluate``
+    decodes them; remembers where each refused line went wrong, to report it the same way."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.located: dict[str, Problem] = {}
+
+    def records(self, lines: Iterable[str]) -> Iterator[tuple[Any, ...]]:
+        """``(origin, payload, problem[, text])`` of each non-blank line."""
+        for number, line in enumerate(lines, start=1):
+            origin = f"{self.name}:{number}"
+            # A line that is not an event is kept as it was written (its text, last).
+            text = line.removesuffix("\n").removesuffix("\r")
+            try:
+                payload = decode_line(line)
+            except LineError as exc:
+                self.located[origin] = Problem(self.name, number, exc.column, exc.code, exc.reason)
+                yield origin, None, exc.reason, text
+                continue
+            if payload is BLANK:
+                continue
+            if isinstance(payload, dict):
+                yield origin, payload, None
+                continue
+            try:
+                parse_event(payload)  # not an object: evaluate's words for it
+            except EventError as exc:
+                yield origin, None, exc.reason, text
+
+    def problem(self, reject: Reject) -> Problem:
+        """``file:line[:column]: CODE reason``, as ``evaluate`` prints the same line."""
+        found = self.located.get(reject.origin)
+        if found is not None:
+            return found
+        name, _, number = reject.origin.rpartition(":")
+        if name == self.name and number.isdigit():
+            return Problem(name, int(number), 0, "E400", reject.problem)
+        return Problem(reject.origin, 0, 0, "E400", reject.problem)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -92,7 +106,8 @@ def run(args: argparse.Namespace) -> int:
         if args.file == "-":
             if hasattr(sys.stdin, "reconfigure"):  # undecodable bytes become rejects too
                 sys.stdin.reconfigure(errors="surrogateescape")
-            report = engine.ingest(_records(sys.stdin, "<stdin>"), now, quiet_before=quiet)
+            read = _Lines("<stdin>")
+            report = engine.ingest(read.records(sys.stdin), now, quiet_before=quiet)
         else:
             try:
                 # A .gz file is read decompressed (damage there is a UserError naming
@@ -100,11 +115,12 @@ def run(args: argparse.Namespace) -> int:
                 with io.TextIOWrapper(
                     open_binary(args.file), encoding="utf-8", errors="surrogateescape"
                 ) as lines:
-                    report = engine.ingest(_records(lines, args.file), now, quiet_before=quiet)
+                    read = _Lines(args.file)
+                    report = engine.ingest(read.records(lines), now, quiet_before=quiet)
             except OSError as exc:
                 raise UserError(f"cannot read {args.file}: {exc.strerror or exc}") from None
         for reject in report.rejected[:20]:
-            print(f"{reject.origin}: {reject.problem}", file=sys.stderr)
+            print(read.problem(reject), file=sys.stderr)
         again = f", {report.duplicates:,} already stored" if report.duplicates else ""
         print(
             f"{plural(report.accepted, 'event')} stored{again}, {len(report.rejected):,} rejected"

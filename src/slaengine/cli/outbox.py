@@ -13,16 +13,14 @@ import sys
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from rich.table import Table
-
 from slaengine.cli._live import add_live_options, live_settings, open_store
 from slaengine.cli._options import add_tz, checked_zone, evaluation_instant
 from slaengine.cli._rejects import list_rejects, prune_rows, redrive_rejects, replay_reject
 from slaengine.errors import UserError
 from slaengine.live.store import DEAD, FAILED, OUTBOX_STATES, OutboxRow
 from slaengine.notifications import iso
-from slaengine.report.table import local_time
-from slaengine.report.terminal import terminal_console
+from slaengine.report.outbox import outbox_table
+from slaengine.report.terminal import FILE_WIDTH, fitted_width, terminal_console
 from slaengine.words import plural
 
 
@@ -135,12 +133,6 @@ def _row_dict(row: OutboxRow) -> dict[str, Any]:
     }
 
 
-def _last_or_next(row: OutboxRow) -> int | None:
-    if row.delivered is not None:
-        return row.delivered
-    return row.next_attempt if row.status == FAILED else None
-
-
 def run(args: argparse.Namespace) -> int:
     """List (or retry) outbox rows; exit 1 when dead rows are listed."""
     zone = ZoneInfo(checked_zone(args.tz))
@@ -181,44 +173,12 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         sys.stdout.writelines(json.dumps(_row_dict(row)) + "\n" for row in rows)
     else:
-        table = Table(
-            title=f"Outbox (times in {args.tz})", header_style="bold", title_justify="left"
-        )
-        for column in (
-            "Id",
-            "Ticket",
-            "Kind",
-            "Key",
-            "Recipient",
-            "Due",
-            "State",
-            "Tries",
-            "Next try / delivered",
-            "Last error",
-        ):
-            table.add_column(column)
-        for row in rows:
-            table.add_row(
-                str(row.id),
-                row.ticket,
-                row.kind,
-                row.key,
-                row.recipient,
-                local_time(row.due_at, zone),
-                row.status,
-                str(row.attempts),
-                local_time(
-                    row.delivered
-                    if row.delivered
-                    else row.next_attempt
-                    if row.status == FAILED
-                    else None,
-                    zone,
-                ),
-                row.last_error or "",
-            )
-        console = terminal_console(file_width=160)
-        console.print(table)
+        fitted = outbox_table(rows, zone, args.tz, fitted_width(terminal_console()))
+        # Into a file or a pipe every cell is whole, however wide the rows.
+        console = terminal_console(file_width=max(FILE_WIDTH, fitted.width))
+        console.print(fitted.table)
+        for note in fitted.notes:
+            console.print(note)
         summary = ", ".join(
             f"{counts.get('outbox.' + state, 0)} {state}" for state in OUTBOX_STATES
         )

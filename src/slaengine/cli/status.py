@@ -6,10 +6,6 @@ import argparse
 import json
 import sys
 from typing import Any
-from zoneinfo import ZoneInfo
-
-from rich.console import Console
-from rich.table import Table
 
 from slaengine.cli._live import add_live_options, live_settings, open_engine, open_store
 from slaengine.cli._options import (
@@ -24,9 +20,9 @@ from slaengine.errors import UserError
 from slaengine.live import LiveEngine, Store
 from slaengine.live.atrisk import parse_window, queue_document
 from slaengine.metric_names import Labels, labels_of
-from slaengine.report.labels import metric_label
-from slaengine.report.table import cell, local_time
-from slaengine.report.terminal import terminal_console
+from slaengine.report.status import queue_table, ticket_table
+from slaengine.report.terminal import fitted_width, terminal_console
+from slaengine.words import plural
 
 
 def register(commands: Any) -> None:
@@ -82,26 +78,23 @@ def run(args: argparse.Namespace) -> int:
             within = parse_window(args.due_within)
         except ValueError as exc:
             raise UserError(f"--due-within: {exc}") from None
-    zone = ZoneInfo(checked_zone(args.tz))
+    checked_zone(args.tz)
     now = evaluation_instant(args.at)
     settings = live_settings(args)
     if within is not None:  # the queue is in the state: policies only name the metrics
-        labels = labels_of(load_command_policies(*settings.policies)) if settings.policies else None
+        policies = settings.policies
+        labels = labels_of(load_command_policies(*policies, targets=False)) if policies else None
         store = open_store(settings, existing=True)
         try:
-            _queue(store, args, now, within, zone, as_json, labels)
+            _queue(store, args, now, within, as_json, labels)
         finally:
             store.close()
         return 0
-    engine, _ = open_engine(settings, existing=True)
+    engine, _ = open_engine(settings, existing=True, sends=False)
     try:
-        return _tickets(engine, args.tickets, now, zone, as_json)
+        return _tickets(engine, args.tickets, now, args.tz, as_json)
     finally:
         engine.store.close()
-
-
-def _console() -> Console:
-    return terminal_console(file_width=120)
 
 
 def _queue(
@@ -109,7 +102,6 @@ def _queue(
     args: argparse.Namespace,
     now: int,
     within: int,
-    zone: ZoneInfo,
     as_json: bool,
     labels: Labels | None,
 ) -> None:
@@ -125,37 +117,14 @@ def _queue(
         for label, value in (("group", args.group), ("agent", args.agent))
         if value is not None
     )
-    table = Table(
-        title=f"Due within {format_duration(within)}{scope} · {len(clocks)} clock(s)",
-        title_justify="left",
-        header_style="bold",
-    )
-    for column in ("Due", "In", "Ticket", "Metric", "#", "State", "Priority", "Group", "Agent"):
-        table.add_column(column)
-    for clock in clocks:
-        left = (clock.due or now) - now
-        table.add_row(
-            local_time(clock.due, zone),
-            f"overdue {format_duration(-left)}" if left < 0 else format_duration(left),
-            cell(clock.ticket),
-            # An agreement's clock is stored as tier2-ola/first_response.
-            cell(
-                clock.stored_metric if labels is None else metric_label(clock.stored_metric, labels)
-            ),
-            str(clock.instance),
-            clock.state,
-            cell(clock.priority),
-            cell(clock.group or "-"),
-            cell(clock.assignee or "-"),
-        )
-    _console().print(table)
+    title = f"Due within {format_duration(within)}{scope} · {plural(len(clocks), 'clock')}"
+    console = terminal_console()  # into a file or a pipe: wide, every cell whole
+    console.print(queue_table(clocks, now, args.tz, title, fitted_width(console), labels))
 
 
-def _tickets(
-    engine: LiveEngine, tickets: list[str], now: int, zone: ZoneInfo, as_json: bool
-) -> int:
+def _tickets(engine: LiveEngine, tickets: list[str], now: int, tz: str, as_json: bool) -> int:
     missing = 0
-    console = _console()
+    console = terminal_console()
     for ticket in tickets:
         status = engine.status(ticket, now)
         if status is None:
@@ -165,27 +134,5 @@ def _tickets(
         if as_json:
             sys.stdout.write(json.dumps(status.to_dict()) + "\n")
             continue
-        table = Table(
-            title=f"{ticket} · policy {status.policy or '(none)'}",
-            title_justify="left",
-            header_style="bold",
-        )
-        for column in ("Metric", "#", "State", "Due", "Remaining", "Next alert"):
-            table.add_column(column)
-        for metric in status.metrics:
-            alert = metric.next_alert
-            # By the label the metric's definition gives, as reports name it (JSON: the name).
-            name = metric.label or metric.metric
-            name = name if metric.group is None else f"{name} ({metric.group})"
-            table.add_row(
-                cell(name if metric.agreement is None else f"{metric.agreement}: {name}"),
-                str(metric.instance),
-                metric.state,
-                local_time(metric.due, zone),
-                format_duration(metric.remaining),
-                "-"
-                if alert is None
-                else f"{alert.kind} {alert.level} at {local_time(alert.at, zone)}",
-            )
-        console.print(table)
+        console.print(ticket_table(status, tz, fitted_width(console)))
     return 1 if missing else 0

@@ -18,6 +18,8 @@ from slaengine.cli._options import (
     add_policies,
     add_rejects,
     add_scheduler,
+    add_tz,
+    checked_zone,
     evaluation_instant,
     load_command_policies,
     report_problems,
@@ -51,6 +53,7 @@ def register(commands: Any) -> None:
     add_events(parser)
     add_at(parser)
     add_jobs(parser)
+    add_tz(parser, "time zone of the weeks of the weekly figures")
     parser.add_argument("--json", action="store_true", help="print the comparison as JSON")
     parser.add_argument("--flips", metavar="FILE", help="write every flipped outcome as CSV")
     add_rejects(parser)
@@ -63,18 +66,19 @@ def run(args: argparse.Namespace) -> int:
     log = structlog.get_logger("slaengine.whatif")
     now = evaluation_instant(args.at)
     jobs = worker_count(args.jobs)
-    old = load_command_policies(*args.policies)
-    new = load_command_policies(*args.against)
+    zone = checked_zone(args.tz)
+    old = load_command_policies(*args.policies, targets=False)
+    new = load_command_policies(*args.against, targets=False)
     started = time.perf_counter()
     try:
         if args.scheduler:
             from slaengine.distributed.cli import backtest_on_scheduler
 
-            result, batch = backtest_on_scheduler(args.scheduler, old, new, args.events, now)
+            result, batch = backtest_on_scheduler(args.scheduler, old, new, args.events, now, zone)
         else:
             # The command owns its process: no cyclic collection while partitions run here.
             with collector_paused():
-                result, batch = backtest_file(old, new, args.events, now, jobs)
+                result, batch = backtest_file(old, new, args.events, now, jobs, zone)
     except OSError as exc:
         raise unreadable_events(args.events, exc) from None
     log.info(

@@ -32,11 +32,16 @@ def audit_on_scheduler(
 
 
 def backtest_on_scheduler(
-    address: str, old: PolicySet, new: PolicySet, events: str | os.PathLike[str], now: int
+    address: str,
+    old: PolicySet,
+    new: PolicySet,
+    events: str | os.PathLike[str],
+    now: int,
+    zone: str = "UTC",
 ) -> tuple[Backtest, BatchResult[Any]]:
     """:func:`~slaengine.distributed.commands.backtest_on_dask` on the scheduler at ``address``."""
     with connected(address) as client:
-        return backtest_on_dask(client, old, new, events, now)
+        return backtest_on_dask(client, old, new, events, now, zone)
 
 
 __all__ = ["audit_on_scheduler", "backtest_on_scheduler"]

@@ -103,6 +103,7 @@ def backtest_on_dask(
     new: PolicySet,
     events: str | os.PathLike[str],
     now: int,
+    zone: str = "UTC",
 ) -> tuple[Backtest, BatchResult[Any]]:
     """The what-if backtest of an events file on the Dask cluster of ``client``."""
     merged = Backtest()
@@ -114,7 +115,7 @@ def backtest_on_dask(
     batch = map_tickets_dask(
         client,
         events,
-        partial(backtest_part, old, new, now),
+        partial(backtest_part, old, new, now, zone=zone),
         status_map={**old.status_map, **new.status_map},
         fold=merged.merge,
         restart=restart,

@@ -3,7 +3,9 @@
 - :mod:`~slaengine.inputs.files`: opening, decompressing, what kind of file it is;
 - :mod:`~slaengine.inputs.jsonl`: one JSON line into one event, every bad line a problem;
 - :mod:`~slaengine.inputs.tables`: table cells as event values, and CSV;
-- :mod:`~slaengine.inputs.parquet`: everything that reads Parquet (and Arrow spill files);
+- :mod:`~slaengine.inputs.parquet`: Parquet files (and Arrow spill files) opened, split, read;
+- :mod:`~slaengine.inputs.parquet_rows` and :mod:`~slaengine.inputs.arrow_events`: their
+  record batches into events;
 - :mod:`~slaengine.inputs.tickets`: the ticket of a raw line, and its partition;
 - :mod:`~slaengine.inputs.events`: any of them as JSON Lines text or as timelines;
 - :mod:`~slaengine.inputs.synthetic`: deterministic synthetic events for demos and benchmarks.

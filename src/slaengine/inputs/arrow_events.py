@@ -20,8 +20,17 @@ from collections.abc import Sequence
 from functools import partial
 from typing import Any, Final
 
+from slaengine.event_fastpath import shared_names
 from slaengine.readonly import ReadOnlyMap
-from slaengine.timeline import AUTHORS, MAX_YEAR, MIN_YEAR, PRIORITIES, STATUSES, Event
+from slaengine.timeline import (
+    AUTHORS,
+    EVENT_TYPES,
+    MAX_YEAR,
+    MIN_YEAR,
+    PRIORITIES,
+    STATUSES,
+    Event,
+)
 
 # Epoch seconds of 1900-01-02T00:00:00Z and 2199-12-30T23:59:59Z: instants a day
 # inside the accepted years, so the year is in range in any UTC offset.
@@ -138,12 +147,24 @@ def arrow_events(table: Any, numbers: Sequence[int]) -> tuple[list[Event], list[
         pc.if_else(message, text("agent"), nulls),
         pc.if_else(csat, score, pa.nulls(rows, pa.float64())),
     ]
-    (ticket, instant, kinds, seqs, ids, channels, priorities, statuses, customers, groups,
-     assignees, tag_lists, texts, authors, publics, agents, scores) = [
-        (pc.filter(f, ok) if slow else f).to_pylist() for f in fields
-    ]  # fmt: skip
-    tag_tuples = [None if t is None else tuple(t) for t in tag_lists]
-    maps = [None if t is None else _fields_map(t) for t in texts]
+    if slow:
+        fields = [pc.filter(f, ok) for f in fields]
+    tag_tuples, _ = _sparse(fields[11], tuple, pc)
+    maps, some_maps = _sparse(fields[12], _fields_map, pc)
+    # Repeated words come out once per batch, from the column's dictionary: the
+    # vocabularies' own strings, names through the table the JSON Lines path uses, and
+    # each ticket once per batch (a string of its own per row would take as much memory
+    # again as the rest of the event, and cost more time to make than the dictionary).
+    seqs, instant, ids, publics, scores = (
+        fields[i].to_pylist() for i in (3, 1, 4, 14, 16)
+    )  # fmt: skip
+    ticket, kinds, channels, priorities, statuses, customers, groups, assignees, authors, agents = (
+        _coded(fields[i], words, pc)
+        for i, words in (
+            (0, list), (2, _KINDS), (5, shared_names), (6, _PRIORITIES), (7, _STATUSES),
+            (8, list), (9, shared_names), (10, shared_names), (13, _AUTHORS), (15, shared_names),
+        )
+    )  # fmt: skip
     events = list(
         map(
             _new_event,
@@ -170,7 +191,7 @@ def arrow_events(table: Any, numbers: Sequence[int]) -> tuple[list[Event], list[
             ),
         )
     )
-    if any(m is _NOT_PLAIN for m in maps):
+    if any(m is _NOT_PLAIN for m in some_maps):
         # Fields that are not a plain JSON object: those rows take the per-row path.
         taken = pc.indices_nonzero(ok).to_pylist()
         slow = sorted(
@@ -178,6 +199,42 @@ def arrow_events(table: Any, numbers: Sequence[int]) -> tuple[list[Event], list[
         )
         events = [event for event in events if event.fields is not _NOT_PLAIN]
     return events, slow
+
+
+# Each vocabulary's words (and no value) mapped to themselves: the shared strings.
+_KINDS: Final[dict[str | None, str | None]] = {kind: kind for kind in (*EVENT_TYPES, None)}
+_PRIORITIES: Final = {word: word for word in (*PRIORITIES, None)}
+_STATUSES: Final = {word: word for word in (*STATUSES, None)}
+_AUTHORS: Final = {word: word for word in (*AUTHORS, None)}
+
+
+def _coded(column: Any, words: Any, pc: Any) -> list[Any]:
+    # A text column's cells as Python strings, one string per distinct value: the
+    # dictionary's words (through ``words``: a vocabulary's table, or a function of the
+    # list of them), then each row's word by its code (small integers, made at no cost).
+    coded = pc.dictionary_encode(column)
+    found = coded.dictionary.to_pylist()
+    found = [words.get(w, w) for w in found] if isinstance(words, dict) else words(found)
+    found.append(None)
+    codes = coded.indices
+    if codes.null_count:
+        codes = pc.fill_null(codes, len(found) - 1)
+    return list(map(found.__getitem__, codes.to_pylist()))
+
+
+def _sparse(column: Any, convert: Any, pc: Any) -> tuple[list[Any], list[Any]]:
+    # ``convert`` of each cell of an Arrow column, None where it is empty, and the
+    # converted cells alone; only the cells that are there are visited (tags and
+    # fields are rare).
+    rows = len(column)
+    found: list[Any] = [None] * rows
+    if column.null_count == rows:
+        return found, []
+    where = pc.indices_nonzero(pc.is_valid(column)).to_pylist()
+    converted = list(map(convert, column.drop_null().to_pylist()))
+    for row, value in zip(where, converted, strict=True):
+        found[row] = value
+    return found, converted
 
 
 def _tags(table: Any, pa: Any, pc: Any) -> tuple[Any, Any]:

@@ -1,13 +1,13 @@
-"""Parquet events: opened with its damage reported, rows turned into events column by column.
+"""Parquet events files: opened with their damage reported, split by ticket, read in ranges.
 
-Every use of pyarrow is here: reading a Parquet file's rows as JSON text
-(:func:`parquet_lines`) or straight into events (:func:`table_events`),
-splitting its batches by ticket for a spill (:func:`split_batch`,
-:func:`write_partitions`, and :func:`split_streams` for a Dask shuffle),
-reading back the Arrow files a spill wrote (:func:`arrow_file_events`), and,
-for a file grouped by ticket, ranges of whole tickets each read on its own
-(:func:`parquet_ranges`, :func:`read_rows`).
-pyarrow is imported only when a Parquet file is read (``slaengine[parquet]``).
+Reading a Parquet file's rows as JSON text (:func:`parquet_lines`), splitting
+its batches by ticket for a spill (:func:`split_batch`, :func:`write_partitions`,
+and :func:`split_streams` for a Dask shuffle), reading back the Arrow files a
+spill wrote (:func:`arrow_file_events`), and, for a file grouped by ticket,
+ranges of whole tickets each read on its own (:func:`parquet_ranges`,
+:func:`read_rows`). A batch's rows become events in
+:mod:`slaengine.inputs.parquet_rows` (:func:`table_events`, also importable from
+here). pyarrow is imported only when a Parquet file is read (``slaengine[parquet]``).
 """
 
 from __future__ import annotations
@@ -15,29 +15,24 @@ from __future__ import annotations
 import json
 import os
 from bisect import bisect_left
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from operator import attrgetter
 from pathlib import Path
 from typing import Any, Final
 
-from slaengine.errors import EventError, Problem, UserError
-from slaengine.event_parsing import canonical_values, parse_event
-from slaengine.inputs.arrow_events import arrow_events
-from slaengine.inputs.tables import (
-    ABSENT,
-    CONVERTERS,
-    cell_value,
-    check_columns,
-    event_from_cells,
-    row_events,
-)
+from slaengine.errors import Problem, UserError
+from slaengine.inputs.parquet_rows import batch_events, column_cells, column_values, table_events
+from slaengine.inputs.tables import check_columns, event_from_cells, row_events
 from slaengine.inputs.tickets import partition_of
 from slaengine.timeline import Event, TimelineSet, build_timelines
 
-_SEQ = attrgetter("seq")
 #: Rows per batch read from a Parquet file.
 BATCH_ROWS: Final = 65_536
+# Rows per batch turned into events: smaller batches than the spill's keep Arrow's
+# buffers and the columns' Python values of a batch small beside the part's events.
+_PART_ROWS: Final = 16_384
+# Rows per batch when only the first few rows of a row group are wanted.
+_HEAD_ROWS: Final = 4_096
 
 
 def parquet_lines(path: str | os.PathLike[str]) -> Iterator[str]:
@@ -98,125 +93,23 @@ class _ParquetInput:
         return self.inner.schema_arrow
 
     def read(self, **kwargs: Any) -> Any:
-        """``ParquetFile.read``."""
+        """``ParquetFile.read``, on this thread (see :meth:`iter_batches`)."""
+        kwargs.setdefault("use_threads", False)
         return self.guard(self.inner.read, **kwargs)
 
     def iter_batches(self, **kwargs: Any) -> Iterator[Any]:
-        """``ParquetFile.iter_batches``; a batch that cannot be read is a ``UserError``."""
+        """``ParquetFile.iter_batches``; a batch that cannot be read is a ``UserError``.
+
+        Read on this thread: a run gives each process one core, and Arrow's own
+        threads would keep their memory after the read.
+        """
+        kwargs.setdefault("use_threads", False)
         batches = self.guard(self.inner.iter_batches, **kwargs)
         while True:
             batch = self.guard(next, batches, None)
             if batch is None:
                 return
             yield batch
-
-
-def column_values(column: Any) -> list[Any]:
-    """The cells of an Arrow column as Python values, as ``to_pylist`` gives them.
-
-    A cell Python cannot hold (a timestamp beyond the year 9999) becomes its
-    Arrow text, which the event parser reports for its row, instead of an
-    ``OverflowError`` for the whole file.
-    """
-    try:
-        return column.to_pylist()  # type: ignore[no-any-return]
-    except (OverflowError, ValueError):
-        return [_scalar_value(column, row) for row in range(len(column))]
-
-
-def _scalar_value(column: Any, row: int) -> Any:
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    try:
-        return column[row].as_py()
-    except (OverflowError, ValueError) as exc:
-        problem = exc
-    if pa.types.is_temporal(column.type):
-        try:
-            return pc.cast(column.slice(row, 1), pa.string())[0].as_py()
-        except (pa.ArrowException, OverflowError, ValueError):
-            pass
-    # Never a stand-in value that could pass for data: the read stops, saying why.
-    raise UserError(f"row {row + 1} of a batch has a cell that cannot be read ({problem})")
-
-
-def batch_events(batch: Any) -> list[dict[str, Any]]:
-    """The event dicts of a ``pyarrow.RecordBatch``, equal to :func:`row_events` of its rows.
-
-    Built column by column: each column's non-null cells are converted once by
-    a converter chosen for its name and set into their rows' dicts, so a row
-    costs only its few present cells. Tables with ``fields.NAME`` columns
-    (merged into ``fields`` row by row) take :func:`row_events`.
-    """
-    import pyarrow.compute as pc
-
-    names: list[str] = batch.schema.names
-    columns = batch.columns
-    if any(name.startswith("fields.") for name in names):
-        return list(row_events(names, [column_values(column) for column in columns]))
-    events: list[dict[str, Any]] = [{} for _ in range(batch.num_rows)]
-    for name, column in zip(names, columns, strict=True):
-        nulls = column.null_count
-        if nulls == len(column):
-            continue
-        rows: Iterable[int] = range(len(column))
-        if nulls:
-            rows = pc.indices_nonzero(pc.is_valid(column)).to_pylist()
-            column = column.drop_null()  # noqa: PLW2901 - the same cells, nulls left out
-        values = column_values(column)
-        convert = CONVERTERS.get(name)
-        if convert is None and all(type(v) is str for v in values):
-            for row, value in zip(rows, values, strict=True):
-                if value:  # an empty cell is an absent key
-                    events[row][name] = value
-            continue
-        for row, value in zip(rows, values, strict=True):
-            cell = cell_value(value, convert)
-            if cell is not ABSENT:
-                events[row][name] = cell
-    return events
-
-
-def column_cells(name: str, column: Any, absent: Any = ABSENT) -> list[Any]:
-    """One Arrow column's cells as :func:`batch_events` sets them; ``absent`` where unset.
-
-    ``[event.get(name, absent) for event in batch_events(batch)]`` for the
-    column ``name`` of ``batch``, without building the dicts (see
-    :func:`table_events`, which builds events from columns).
-    """
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    convert = CONVERTERS.get(name)
-    kind = column.type
-    if convert is None and (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
-        # Text: nulls and "" are absent; the rest is taken as it is.
-        if column.null_count < len(column) and pc.any(pc.equal(column, "")).as_py():
-            column = pc.if_else(pc.equal(column, ""), None, column)
-        if column.null_count * 2 > len(column):
-            # Mostly absent (attributes that few event types carry): set the rest.
-            cells = [absent] * len(column)
-            valid = pc.indices_nonzero(pc.is_valid(column)).to_pylist()
-            for row, value in zip(valid, column.drop_null().to_pylist(), strict=True):
-                cells[row] = value
-            return cells
-        if absent is not None:
-            return [absent if v is None else v for v in column.to_pylist()]
-        return column.to_pylist()  # type: ignore[no-any-return]
-    if name == "public" and pa.types.is_boolean(kind):
-        values = column.to_pylist()
-        return [absent if v is None else v for v in values]
-    cells = [absent] * len(column)
-    rows: Iterable[int] = range(len(column))
-    if column.null_count:
-        rows = pc.indices_nonzero(pc.is_valid(column)).to_pylist()
-        column = column.drop_null()
-    for row, value in zip(rows, column_values(column), strict=True):
-        cell = cell_value(value, convert)
-        if cell is not ABSENT:
-            cells[row] = cell
-    return cells
 
 
 #: The column a spill adds to each row: its row number in the input (from 1).
@@ -373,117 +266,27 @@ def arrow_file_events(
 
     events: list[Event] = []
     with ipc.open_file(str(path)) as reader:
-        for i in range(reader.num_record_batches):
-            batch = reader.get_batch(i)
-            numbers = batch.column(LINE_COLUMN).to_pylist()
-            table_events(
-                batch.drop_columns([LINE_COLUMN]), numbers, source, status_map, problems, events
-            )
+        # The spill wrote a small batch per input batch: put them together again, then
+        # take them a part batch at a time (each batch costs its Arrow calls).
+        whole = reader.read_all().combine_chunks().to_batches()
+    for rows in whole:  # one batch, or none
+        for start in range(0, rows.num_rows, _PART_ROWS):
+            _numbered_events(rows.slice(start, _PART_ROWS), source, status_map, problems, events)
+    del whole
+    _release_arrow_memory()
     return events
 
 
-def table_events(
-    table: Any,
-    numbers: Sequence[int],
+def _numbered_events(
+    batch: Any,
     source: str,
     status_map: Mapping[str, str],
     problems: list[Problem],
     events: list[Event],
 ) -> None:
-    """Append the events of an Arrow record batch's rows (line ``numbers``) to ``events``.
-
-    Canonical rows become events in Arrow (:func:`~slaengine.inputs.arrow_events.arrow_events`);
-    the others one by one from the columns (:func:`column_cells`,
-    :func:`canonical_values`), and a row that is not a canonical event is parsed from
-    its dict (:func:`batch_events`), which gives the same event or the problem.
-    """
-    append = events.append
-    if any(name.startswith("fields.") for name in table.schema.names):
-        # Fields spread over columns are merged row by row: the general path.
-        for number, obj in zip(numbers, batch_events(table), strict=True):
-            _append_parsed(obj, number, source, status_map, problems, append)
-        return
-    fast = arrow_events(table, numbers)
-    if fast is None:
-        _row_events(table, numbers, range(table.num_rows), source, status_map, problems, events)
-        return
-    taken, slow = fast
-    if not slow:
-        events.extend(taken)
-        return
-    # The other rows on their own: their cells are all the per-row path converts.
-    rest: list[Event] = []
-    others = table.take(slow)
-    lines = [numbers[row] for row in slow]
-    _row_events(others, lines, range(len(slow)), source, status_map, problems, rest)
-    if rest:  # back in row order, as the rows were read
-        taken += rest
-        taken.sort(key=_SEQ)
-    events.extend(taken)
-
-
-def _row_events(
-    table: Any,
-    numbers: Sequence[int],
-    rows: Sequence[int],
-    source: str,
-    status_map: Mapping[str, str],
-    problems: list[Problem],
-    events: list[Event],
-) -> None:
-    # The events of some rows, one at a time (canonical_values, else parse_event).
-    append = events.append
-    columns = _value_columns(table)
-    cells: dict[str, list[Any]] | None = None
-    every = len(rows) == table.num_rows
-    values = zip(*columns, strict=True) if every else ([c[row] for c in columns] for row in rows)
-    for row, value in zip(rows, values, strict=True):
-        number = numbers[row]
-        event = canonical_values(number, number, *value)
-        if event is not None:
-            append(event)
-            continue
-        if cells is None:
-            cells = {key: column_cells(key, table[key]) for key in table.schema.names}
-        # The row's dict as batch_events builds it, for the validating path.
-        obj = {name: found[row] for name, found in cells.items() if found[row] is not ABSENT}
-        _append_parsed(obj, number, source, status_map, problems, append)
-
-
-def _append_parsed(
-    obj: dict[str, Any],
-    number: int,
-    source: str,
-    status_map: Mapping[str, str],
-    problems: list[Problem],
-    append: Callable[[Event], None],
-) -> None:
-    try:
-        append(parse_event(obj, seq=number, line=number, status_map=status_map))
-    except EventError as exc:
-        problems.append(Problem(source, number, 0, "E400", exc.reason))
-
-
-# The keys canonical_values takes, in its order.
-_VALUE_KEYS: Final = (
-    "ticket", "at", "type", "id", "channel", "priority", "status", "customer", "group",
-    "assignee", "tags", "fields", "author", "public", "agent", "score",
-)  # fmt: skip
-
-
-def _value_columns(table: Any) -> list[list[Any]]:
-    # Each row's values of _VALUE_KEYS, column by column, as canonical_values takes them:
-    # None when absent, but "public" True (its default) when absent.
-    names = set(table.schema.names)
-    rows = table.num_rows
-    columns = []
-    for key in _VALUE_KEYS:
-        default = True if key == "public" else None
-        if key in names:
-            columns.append(column_cells(key, table.column(key), default))
-        else:
-            columns.append([default] * rows)
-    return columns
+    # A spilled batch's events, its rows numbered by their line column.
+    numbers = batch.column(LINE_COLUMN).to_pylist()
+    table_events(batch.drop_columns([LINE_COLUMN]), numbers, source, status_map, problems, events)
 
 
 @dataclass(frozen=True, slots=True)
@@ -511,19 +314,18 @@ def parquet_ranges(path: str | os.PathLike[str], chunks: int) -> list[RowRange] 
     meta = table.metadata
     if "ticket" not in table.schema_arrow.names or meta.num_rows < 2:
         return None
-    column = table.read(columns=["ticket"]).column("ticket").combine_chunks()
-    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
-        column = pc.if_else(pc.equal(column, ""), pa.scalar(None, column.type), column)
-    elif not pa.types.is_integer(column.type):
+    codes = _ticket_codes(path, table, pa, pc)
+    if codes is None:
         return None  # tickets of other types are rare: the spill reads them as JSON would
-    filled = pc.fill_null_forward(column)
+    filled = pc.fill_null_forward(codes)
     rows = len(filled)
     changed = pc.fill_null(pc.not_equal(filled.slice(1), filled.slice(0, rows - 1)), False)
-    starts = [row + 1 for row in pc.indices_nonzero(changed).to_pylist()]
-    distinct = pc.count_distinct(filled).as_py()
-    del column, filled, changed
+    runs = pc.sum(changed).as_py() or 0
+    grouped = runs + 1 == pc.count_distinct(filled).as_py()
+    starts = [row + 1 for row in pc.indices_nonzero(changed).to_pylist()] if grouped else []
+    del codes, filled, changed
     pa.default_memory_pool().release_unused()
-    if len(starts) + 1 != distinct:
+    if not grouped:
         return None
     size = max(1_000, -(-rows // max(1, chunks)))
     group_starts = [0]
@@ -543,31 +345,66 @@ def parquet_ranges(path: str | os.PathLike[str], chunks: int) -> list[RowRange] 
     return [RowRange(name, a, b) for a, b in zip(cuts, [*cuts[1:], rows], strict=True) if a < b]
 
 
+def _ticket_codes(path: str | os.PathLike[str], table: Any, pa: Any, pc: Any) -> Any:
+    # One integer per row, equal where the tickets are (null where there is none); None
+    # for a ticket column of another type than text or integers. Text is read as a
+    # dictionary: its codes compare and count faster than the strings.
+    import pyarrow.parquet as pq
+
+    kind = table.schema_arrow.field("ticket").type
+    if pa.types.is_integer(kind):
+        return table.read(columns=["ticket"]).column("ticket").combine_chunks()
+    if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
+        return None
+    coded = table.guard(pq.ParquetFile, path, read_dictionary=["ticket"])
+    read = table.guard(coded.read, columns=["ticket"], use_threads=False)
+    column = read.column("ticket").unify_dictionaries()
+    if column.num_chunks == 0:
+        return pa.array([], pa.int32())
+    codes = pa.chunked_array([chunk.indices for chunk in column.chunks]).combine_chunks()
+    empty = pc.index(column.chunk(0).dictionary, "").as_py()
+    if empty >= 0:  # an empty cell is no ticket
+        codes = pc.if_else(pc.equal(codes, empty), pa.scalar(None, codes.type), codes)
+    return codes
+
+
 def read_rows(rows: RowRange, source: str, status_map: Mapping[str, str]) -> TimelineSet:
     """Parse and group one row range, as a spilled partition is read (the same events and
     problems; line numbers are row numbers from 1)."""
     table = open_parquet(rows.path)
     meta = table.metadata
-    groups, first, offset = [], None, 0
-    for g in range(meta.num_row_groups):
-        count = meta.row_group(g).num_rows
-        if offset < rows.end and offset + count > rows.start:
-            groups.append(g)
-            first = offset if first is None else first
-        offset += count
     problems: list[Problem] = []
     events: list[Event] = []
-    row = first or 0
-    for batch in table.iter_batches(batch_size=BATCH_ROWS, row_groups=groups):
-        low, high = max(row, rows.start), min(row + batch.num_rows, rows.end)
+    offset = 0
+    for g in range(meta.num_row_groups):
+        count = meta.row_group(g).num_rows
+        low, high = max(offset, rows.start), min(offset + count, rows.end)
         if low < high:
-            part = batch.slice(low - row, high - low)
-            numbers = range(low + 1, high + 1)
-            table_events(part, numbers, source, status_map, problems, events)
-        row += batch.num_rows
-        if row >= rows.end:
+            # A range ends a few rows into the next row group (its last ticket): those
+            # rows are read in small batches, not a full batch the next range reads again.
+            size = _PART_ROWS if high - offset > _HEAD_ROWS else _HEAD_ROWS
+            row = offset
+            for batch in table.iter_batches(batch_size=size, row_groups=[g]):
+                start, end = max(row, low), min(row + batch.num_rows, high)
+                if start < end:
+                    part = batch.slice(start - row, end - start)
+                    numbers = range(start + 1, end + 1)
+                    table_events(part, numbers, source, status_map, problems, events)
+                row += batch.num_rows
+                if row >= high:
+                    break
+        offset += count
+        if offset >= rows.end:
             break
+    # Arrow's allocator keeps what the batches used; the part's evaluation needs it more.
+    _release_arrow_memory()
     return build_timelines(events, source, problems)
+
+
+def _release_arrow_memory() -> None:
+    import pyarrow as pa
+
+    pa.default_memory_pool().release_unused()
 
 
 __all__ = [

@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Final
 
 from slaengine.calendar import format_utc
 from slaengine.engine import TicketResult
@@ -74,18 +75,85 @@ def csv_header() -> str:
 
 
 def csv_renderer() -> Callable[[TicketResult], str]:
-    """A function giving one ticket's CSV rows as text (each ending in ``\\n``)."""
+    """A function giving one ticket's CSV rows as text (each ending in ``\n``).
+
+    The text :mod:`csv`'s writer gives for :func:`ticket_rows`: written out directly
+    when no value needs quoting (the usual ticket), by the writer otherwise.
+    """
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
 
-    def render(result: TicketResult) -> str:
+    def written(result: TicketResult) -> str:
         writer.writerows(ticket_rows(result))
         text = buffer.getvalue()
         buffer.seek(0)
         buffer.truncate()
         return text
 
+    def render(result: TicketResult) -> str:
+        text = _plain_rows(result)
+        # Plain only when no value held a delimiter, a quote or a line break (which
+        # the writer would quote): every row then has its commas and one line end.
+        rows = len(result.clocks) or 1
+        if (
+            text.count(",") == _COMMAS * rows
+            and text.count("\n") == rows
+            and '"' not in text
+            and "\r" not in text
+            and "\x00" not in text
+        ):
+            return text
+        return written(result)
+
     return render
+
+
+_COMMAS: Final = len(COLUMNS) - 1
+
+
+def _plain_rows(result: TicketResult) -> str:
+    # ticket_rows' values joined by commas, None empty, numbers as str() writes them.
+    state = result.state
+    policy = result.policy
+    head = (
+        f"{result.ticket},{'' if policy is None else policy.name},{_cell(state.channel)},"
+        f"{_cell(state.priority)},{_cell(state.status)}"
+    )
+    if not result.clocks:
+        return head + "," * len(CLOCK_COLUMNS) + "\n"
+    return "".join(
+        [
+            f"{head},{clock.metric},{clock.instance},{clock.state},{_utc(clock.start)},"
+            f"{_utc(clock.due)},{_utc(clock.stop)},{_cell(clock.stop_reason)},{clock.elapsed},"
+            f"{clock.target},{clock.remaining},{clock.paused},{clock.calendar},"
+            f"{_cell(clock.agent)},{_cell(clock.agreement)},{_cell(clock.group)},"
+            f"{_cell(clock.misses)}\n"
+            for clock in result.clocks
+        ]
+    )
+
+
+def _cell(value: object) -> object:
+    return "" if value is None else value
+
+
+def _utc(t: int | None) -> str:
+    # format_utc's text (empty for none) from two tables: the hour's "YYYY-MM-DDTHH:"
+    # and the rest's "MM:SSZ".
+    if t is None:
+        return ""
+    hour, rest = divmod(t, 3600)
+    text = _HOURS.get(hour)
+    if text is None:
+        if len(_HOURS) >= _MAX_HOURS:
+            _HOURS.clear()
+        text = _HOURS[hour] = format_utc(hour * 3600)[:14]
+    return text + _MINUTES_SECONDS[rest]
+
+
+_HOURS: dict[int, str] = {}
+_MAX_HOURS: Final = 1 << 16
+_MINUTES_SECONDS: Final = tuple(f"{s // 60:02d}:{s % 60:02d}Z" for s in range(3600))
 
 
 def csv_lines(results: Iterable[TicketResult]) -> Iterator[str]:

@@ -178,26 +178,28 @@ def _text(value: str | None) -> str:
 
 
 def _when(t: int | None) -> str:
-    # format_utc's text, quoted: digits, "-", ":", "T" and "Z", nothing to escape. Its
-    # arithmetic written out with quoted tables: no call, one string built.
+    # format_utc's text, quoted: digits, "-", ":", "T" and "Z", nothing to escape. Two
+    # quoted pieces from tables: the hour's '"YYYY-MM-DDTHH:' and the rest's 'MM:SSZ"'.
     if t is None:
         return "null"
-    day, second = divmod(t, 86_400)
-    date = _QUOTED_DAYS.get(day)
-    if date is None:
-        if len(_QUOTED_DAYS) >= _MAX_QUOTED_DAYS:
-            _QUOTED_DAYS.clear()
-        date = _QUOTED_DAYS[day] = '"' + format_utc(day * 86_400)[:11]
-    minute, second = divmod(second, 60)
-    return f"{date}{_HOURS_MINUTES[minute]}{_QUOTED_SECONDS[second]}"
+    hour, rest = divmod(t, 3600)
+    text = _QUOTED_HOURS.get(hour)
+    if text is None:
+        text = _quoted_hour(hour)
+    return text + _QUOTED_MINUTES_SECONDS[rest]
 
 
-# '"YYYY-MM-DDT' of a UTC day, remembered; "HH:MM:" of each minute of a day;
-# 'SSZ"' of each second of a minute.
-_QUOTED_DAYS: dict[int, str] = {}
-_MAX_QUOTED_DAYS: Final = 4096
-_HOURS_MINUTES: Final = tuple(f"{m // 60:02d}:{m % 60:02d}:" for m in range(1440))
-_QUOTED_SECONDS: Final = tuple(f'{s:02d}Z"' for s in range(60))
+def _quoted_hour(hour: int) -> str:
+    if len(_QUOTED_HOURS) >= _MAX_QUOTED_HOURS:
+        _QUOTED_HOURS.clear()
+    text = _QUOTED_HOURS[hour] = '"' + format_utc(hour * 3600)[:14]
+    return text
+
+
+# '"YYYY-MM-DDTHH:' of a UTC hour, remembered; 'MM:SSZ"' of each second of an hour.
+_QUOTED_HOURS: dict[int, str] = {}
+_MAX_QUOTED_HOURS: Final = 1 << 16
+_QUOTED_MINUTES_SECONDS: Final = tuple(f'{s // 60:02d}:{s % 60:02d}Z"' for s in range(3600))
 
 
 def ticket_json(result: TicketResult) -> str:

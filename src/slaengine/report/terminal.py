@@ -58,19 +58,30 @@ class Column:
 COLUMN_EXTRA: Final = 2
 
 
+def table_width(columns: Sequence[Column]) -> int:
+    """Characters ``columns`` need side by side, every cell whole."""
+    return sum(c.natural() + COLUMN_EXTRA for c in columns)
+
+
+def fitted_columns(columns: Sequence[Column], width: int | None) -> list[Column]:
+    """The columns a table of ``width`` shows: droppable ones leave, highest ``drop`` first."""
+    shown = list(columns)
+    if width is not None:
+        while table_width(shown) > width:
+            ranks = [c.drop for c in shown if c.drop]
+            if not ranks:
+                break
+            shown = [c for c in shown if c.drop != max(ranks)]
+    return shown
+
+
 def fitted_table(title: str, columns: Sequence[Column], width: int | None) -> Table:
     """A table of ``columns`` that fits ``width`` by leaving out the droppable columns.
 
     Kept columns never shrink; without ``width`` (a file or pipe) every column
     is shown.
     """
-    shown = list(columns)
-    if width is not None:
-        while sum(c.natural() + COLUMN_EXTRA for c in shown) > width:
-            ranks = [c.drop for c in shown if c.drop]
-            if not ranks:
-                break
-            shown = [c for c in shown if c.drop != max(ranks)]
+    shown = fitted_columns(columns, width)
     table = Table(
         title=title,
         title_justify="left",
@@ -100,7 +111,9 @@ __all__ = [
     "COLUMN_EXTRA",
     "FILE_WIDTH",
     "Column",
+    "fitted_columns",
     "fitted_table",
     "fitted_width",
+    "table_width",
     "terminal_console",
 ]
