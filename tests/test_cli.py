@@ -99,11 +99,16 @@ def test_check_missing_path_is_a_usage_error(run_cli: RunCli) -> None:
     assert err == "slaengine: no/such/policies.yaml: E002 no such file or directory\n"
 
 
-def test_check_without_paths_is_an_argparse_error(capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(SystemExit) as info:
-        main(["check"])
-    assert info.value.code == 2
-    assert "the following arguments are required: PATH" in capsys.readouterr().err
+def test_check_without_paths_checks_policies_like_fmt_and_test(
+    run_cli: RunCli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    status, _, err = run_cli("check")  # from the repository root
+    assert status == 0
+    assert err == "ok: 6 policies, 4 calendars in 1 file\n"
+    monkeypatch.chdir(tmp_path)
+    status, _, err = run_cli("check")
+    assert status == 2
+    assert err == "slaengine: policies: E002 no such file or directory\n"
 
 
 # -- evaluate: output ---------------------------------------------------------------------

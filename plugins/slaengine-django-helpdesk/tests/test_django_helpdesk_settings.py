@@ -138,6 +138,25 @@ def test_the_check_command_knows_the_sites_targets(settings: Any, tmp_path: Any)
     assert "did you mean 'sla-mail'" in err.getvalue()
 
 
+def test_the_check_command_runs_when_the_system_checks_fail(
+    settings: Any, tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The system checks point to slaengine_check; it must print its problems, not theirs."""
+    from django.core.management import ManagementUtility
+
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("version: 1\npolicies:\n  - name: p\n    calendar: nowhere\n", "utf-8")
+    settings.SLAENGINE = {**settings.SLAENGINE, "POLICIES": [str(broken)]}
+    # As manage.py runs it, system checks included (call_command skips them).
+    with pytest.raises(SystemExit) as exited:
+        ManagementUtility(["manage.py", "slaengine_check"]).execute()
+    assert exited.value.code == 1
+    err = capsys.readouterr().err
+    assert "SystemCheckError" not in err
+    assert "broken.yaml:4:15: E301 unknown calendar 'nowhere'" in err
+    assert err.rstrip().endswith("CommandError: 2 problems in the policies")
+
+
 def test_system_checks_report_bad_settings_and_policies(settings: Any, tmp_path: Any) -> None:
     from slaengine_django_helpdesk.checks import check_settings
 

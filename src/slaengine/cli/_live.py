@@ -6,6 +6,7 @@ import argparse
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from slaengine.cli._options import command_plugins, load_command_policies, use_config
@@ -148,19 +149,40 @@ def _instant_setting(config: Mapping[str, Any], keys: tuple[str, ...]) -> int | 
     )
 
 
-def open_store(settings: LiveSettings) -> Store:
-    """The state database, migrated to the current schema."""
+def open_store(settings: LiveSettings, *, existing: bool = False) -> Store:
+    """The state database, migrated to the current schema.
+
+    ``existing`` is for the commands that only look (``status``, ``outbox``): a
+    mistyped SQLite path must not become a new, empty state that shows nothing due.
+    """
+    if existing:
+        _require_sqlite_file(settings.state)
     return Store.open(settings.state)
 
 
-def open_engine(settings: LiveSettings) -> tuple[LiveEngine, Routing]:
+def _require_sqlite_file(state: str) -> None:
+    if state.startswith(("postgresql://", "postgres://")):
+        return
+    path = state.removeprefix("sqlite:///").removeprefix("sqlite://")
+    if path == ":memory:" or Path(path).is_file():
+        return
+    raise UserError(
+        f"state {state!r} does not exist; give the state database the worker uses "
+        "(--state, or 'state' in the [live] table); slaengine ingest, run and serve create it"
+    )
+
+
+def open_engine(settings: LiveSettings, *, existing: bool = False) -> tuple[LiveEngine, Routing]:
     """The live engine on the settings' policies and state, routed through the plugins."""
     if not settings.policies:
         raise UserError("no policies: give --policies PATH or 'policies' in the [live] table")
     policies = load_command_policies(*settings.policies)
     routing = plugin_routing(command_plugins())
     engine = LiveEngine(
-        policies, open_store(settings), routing.recipients, quiet_before=settings.quiet_before
+        policies,
+        open_store(settings, existing=existing),
+        routing.recipients,
+        quiet_before=settings.quiet_before,
     )
     return engine, routing
 

@@ -10,7 +10,7 @@ import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, available_timezones
 
 from slaengine.calendar import BusinessCalendar
 from slaengine.config import config_path, load_config
@@ -20,6 +20,7 @@ from slaengine.inputs import read_events
 from slaengine.plugins import Plugins, make_plugins
 from slaengine.policy import PolicySet, load_policies, read_policies
 from slaengine.policy.nodes import NotifyTargets
+from slaengine.problems import did_you_mean
 from slaengine.timeline import TimelineSet
 from slaengine.words import plural
 
@@ -218,7 +219,10 @@ def checked_zone(name: str) -> str:
     try:
         ZoneInfo(name)
     except (KeyError, ValueError, OSError):  # OSError: "Europe" is a folder of the database
-        raise UserError(f"--tz: unknown time zone {name!r} (e.g. UTC, Europe/Berlin)") from None
+        suggestion = did_you_mean(name, sorted(available_timezones()))
+        raise UserError(
+            f"--tz: unknown time zone {name!r} (e.g. UTC, Europe/Berlin){suggestion}"
+        ) from None
     return name
 
 

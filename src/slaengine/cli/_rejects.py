@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
@@ -35,6 +34,7 @@ from slaengine.live.store import Store
 from slaengine.live.text import escape_controls
 from slaengine.notifications import iso
 from slaengine.report.table import local_time
+from slaengine.report.terminal import terminal_console
 from slaengine.words import plural
 
 SHOWN_TEXT = 60  # characters of a reject's text in the table; --json has all of it
@@ -73,7 +73,7 @@ def list_rejects(store: Store, args: argparse.Namespace, zone: ZoneInfo) -> int:
             Text(_shown(row)),
             local_time(row.replayed, zone),
         )
-    console = Console(soft_wrap=False, width=None if sys.stdout.isatty() else 160)
+    console = terminal_console(file_width=160)
     console.print(table)
     console.print(f"{plural(len(rows), 'reject')} shown of {total:,}; --json for the whole text")
     return 1 if rows else 0

@@ -16,7 +16,6 @@ from rich.console import Console
 
 from slaengine.audit import PERIODS, AuditOptions, audit_file, parse_dimensions
 from slaengine.audit.goals import agreement_goals, policy_goals
-from slaengine.audit.periods import zone_of
 from slaengine.batches import partition_count
 from slaengine.batches.collector import collector_paused
 from slaengine.cli._options import (
@@ -27,6 +26,7 @@ from slaengine.cli._options import (
     add_rejects,
     add_scheduler,
     add_tz,
+    checked_zone,
     evaluation_instant,
     load_command_policies,
     report_problems,
@@ -61,7 +61,7 @@ def register(commands: Any) -> None:
         default="channel,priority",
         metavar="DIMS",
         help="grouping of the 'groups' section: comma-separated channel, priority, policy, "
-        "group, agent, period (default channel,priority)",
+        "group, agent, period, agreement, metric (default channel,priority)",
     )
     parser.add_argument(
         "--period",
@@ -159,7 +159,7 @@ def run(args: argparse.Namespace) -> int:
     log = structlog.get_logger("slaengine.audit")
     now = evaluation_instant(args.at)
     jobs = worker_count(args.jobs)
-    zone_of(args.tz)
+    checked_zone(args.tz)
     try:
         by = parse_dimensions(args.by)
     except ValueError as exc:

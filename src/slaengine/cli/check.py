@@ -14,6 +14,8 @@ from slaengine.cli._options import (
 )
 from slaengine.words import plural
 
+#: What ``slaengine check`` checks without a path, like ``fmt`` and ``test``.
+DEFAULT = "policies/"
 # The problem code of a notify target no plugin registered.
 UNKNOWN_TARGET = "E305"
 
@@ -24,16 +26,20 @@ def register(commands: Any) -> None:
         "check",
         help="validate policy files",
         description="Report every problem of the given policy files or directories as "
-        "file:line:col: CODE message. Exit 0 when clean, 1 when problems were found.",
+        "file:line:col: CODE message. Exit 0 when clean, 1 when problems were found, "
+        "2 on usage errors.",
     )
-    parser.add_argument("paths", nargs="+", metavar="PATH", help="policy file or directory")
+    # Without a path it checks policies/, as fmt and test do.
+    parser.add_argument(
+        "paths", nargs="*", metavar="PATH", help=f"policy file or directory (default: {DEFAULT})"
+    )
     add_config(parser)
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Check the files; print problems to stdout and a summary to stderr."""
-    policy_set, problems = read_command_policies(args.paths)
+    policy_set, problems = read_command_policies(args.paths or [DEFAULT])
     for problem in problems:
         print(problem)
     if any(problem.code == UNKNOWN_TARGET for problem in problems):

@@ -62,7 +62,7 @@ def register(commands: Any) -> None:
     parser.add_argument(
         "--state",
         action="append",
-        choices=STATES,
+        choices=[str(state) for state in STATES],  # plain words in argparse's error
         metavar="STATE",
         help="only tickets with a clock in this state (repeatable; "
         f"{', '.join(STATES)}); the table shows only those clocks",

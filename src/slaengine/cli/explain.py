@@ -7,8 +7,6 @@ import json
 import sys
 from typing import Any
 
-from rich.console import Console
-
 from slaengine.cli._options import (
     add_at,
     add_events,
@@ -24,6 +22,7 @@ from slaengine.errors import UserError
 from slaengine.explain import explain_ticket
 from slaengine.problems import did_you_mean
 from slaengine.report.explain import explanation_renderables, explanation_to_dict
+from slaengine.report.terminal import fitted_width, terminal_console
 from slaengine.words import plural
 
 
@@ -77,8 +76,9 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         sys.stdout.write(json.dumps(explanation_to_dict(explanation), ensure_ascii=False) + "\n")
     else:
-        console = Console(soft_wrap=False, width=None if sys.stdout.isatty() else 120)
-        for renderable in explanation_renderables(explanation, args.tz):
+        console = terminal_console(file_width=120)
+        width = fitted_width(console)
+        for renderable in explanation_renderables(explanation, args.tz, width):
             console.print(renderable)
     return 1 if problems else 0
 

@@ -13,7 +13,6 @@ import sys
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from rich.console import Console
 from rich.table import Table
 
 from slaengine.cli._live import add_live_options, live_settings, open_store
@@ -23,6 +22,7 @@ from slaengine.errors import UserError
 from slaengine.live.store import DEAD, FAILED, OUTBOX_STATES, OutboxRow
 from slaengine.notifications import iso
 from slaengine.report.table import local_time
+from slaengine.report.terminal import terminal_console
 from slaengine.words import plural
 
 
@@ -162,7 +162,8 @@ def run(args: argparse.Namespace) -> int:
         return replay_reject(settings, args, now)
     if args.redrive:
         return redrive_rejects(settings, args, now)
-    store = open_store(settings)
+    # Pruning checks its own options first; everything else only looks.
+    store = open_store(settings, existing=not (args.prune_rejects or args.prune_delivered))
     try:
         if args.prune_rejects or args.prune_delivered:
             return prune_rows(store, args, now)
@@ -216,7 +217,7 @@ def run(args: argparse.Namespace) -> int:
                 ),
                 row.last_error or "",
             )
-        console = Console(soft_wrap=False, width=None if sys.stdout.isatty() else 160)
+        console = terminal_console(file_width=160)
         console.print(table)
         summary = ", ".join(
             f"{counts.get('outbox.' + state, 0)} {state}" for state in OUTBOX_STATES

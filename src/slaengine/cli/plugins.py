@@ -7,10 +7,10 @@ import json
 import sys
 from typing import Any
 
-from rich.console import Console
 from rich.table import Table
 
 from slaengine.cli._options import command_plugins, use_config
+from slaengine.report.terminal import terminal_console
 
 
 def register(commands: Any) -> None:
@@ -67,7 +67,7 @@ def run(args: argparse.Namespace) -> int:
             table.add_column(column)
         for info in infos:
             table.add_row(info.name, info.origin, info.version or "-", "\n".join(info.hooks))
-        console = Console(soft_wrap=False, width=None if sys.stdout.isatty() else 120)
+        console = terminal_console(file_width=120)
         console.print(table)
         console.print(f"importers: {', '.join(sorted(importers)) or '-'}")
         console.print(f"calendars: {', '.join(sorted(calendars)) or '-'}")

@@ -18,6 +18,7 @@ from slaengine.errors import UserError
 from slaengine.live import LiveEngine, Store
 from slaengine.live.atrisk import parse_window, queue_document
 from slaengine.report.table import cell, local_time
+from slaengine.report.terminal import terminal_console
 
 
 def register(commands: Any) -> None:
@@ -77,13 +78,13 @@ def run(args: argparse.Namespace) -> int:
     now = evaluation_instant(args.at)
     settings = live_settings(args)
     if within is not None:  # the queue is in the state: no policies needed
-        store = open_store(settings)
+        store = open_store(settings, existing=True)
         try:
             _queue(store, args, now, within, zone, as_json)
         finally:
             store.close()
         return 0
-    engine, _ = open_engine(settings)
+    engine, _ = open_engine(settings, existing=True)
     try:
         return _tickets(engine, args.tickets, now, zone, as_json)
     finally:
@@ -91,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _console() -> Console:
-    return Console(soft_wrap=False, width=None if sys.stdout.isatty() else 120)
+    return terminal_console(file_width=120)
 
 
 def _queue(

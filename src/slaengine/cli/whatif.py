@@ -9,7 +9,6 @@ import time
 from typing import Any
 
 import structlog
-from rich.console import Console
 
 from slaengine.batches.collector import collector_paused
 from slaengine.cli._options import (
@@ -26,6 +25,7 @@ from slaengine.cli._options import (
     worker_count,
 )
 from slaengine.metric_names import labels_of
+from slaengine.report.terminal import terminal_console
 from slaengine.report.whatif import backtest_renderable, backtest_to_dict, flips_csv
 from slaengine.whatif import backtest_file
 
@@ -91,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         sys.stdout.write(json.dumps(backtest_to_dict(result), indent=2) + "\n")
     else:
-        console = Console(soft_wrap=False, width=None if sys.stdout.isatty() else 120)
+        console = terminal_console(file_width=120)
         names = (", ".join(args.policies), ", ".join(args.against))
         # Metrics by their labels: the changed policies' first, then those in force.
         labels = {**labels_of(old), **labels_of(new)}

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from slaengine.errors import UserError
+from slaengine.problems import did_you_mean
 
 #: Keys a column can be mapped to (``fields.NAME`` too).
 KEYS: Final = (
@@ -96,6 +97,7 @@ def load_mapping(path: Path | None) -> Mapping:
     if unknown:
         raise UserError(
             f"{source}: unknown section(s) {', '.join(unknown)}; expected {', '.join(_SECTIONS)}"
+            + did_you_mean(unknown[0], _SECTIONS)
         )
     columns = _strings(data.get("columns", {}), source, "columns")
     for key in columns:

@@ -23,6 +23,7 @@ from slaengine.event_parsing import parse_event
 from slaengine.importers.base import Event, ImportFormatError, ImportOptions, ImportReport, iso
 from slaengine.importers.mapping import KEYS, Mapping, load_mapping
 from slaengine.inputs.files import open_text
+from slaengine.problems import did_you_mean
 
 KIND: Final = "a CSV export matching the mapping"
 _ATTRIBUTES: Final = ("channel", "priority", "customer", "group", "assignee", "tags")
@@ -70,8 +71,10 @@ def _columns(mapping: Mapping, positions: dict[str, int], source: str) -> dict[s
     missing = [wanted.get(key, key) for key in required if wanted.get(key, key) not in positions]
     if missing:
         where = "" if mapping.source == "(no mapping file)" else f" named in {mapping.source}"
+        # A near miss is a typo in the mapping (or the header), not another kind of file.
+        hint = did_you_mean(missing[0], list(positions)) if len(missing) == 1 else ""
         raise ImportFormatError(
-            source, KIND, "no column " + ", ".join(repr(m) for m in missing) + where
+            source, KIND, "no column " + ", ".join(repr(m) for m in missing) + where + hint
         )
     return {key: positions[name] for key, name in wanted.items()}
 

@@ -9,7 +9,8 @@ from pathlib import Path
 from slaengine.errors import Problem
 from slaengine.policy.load import POLICY_SUFFIXES
 
-DEFAULT_TESTS = Path("policies") / "tests"
+TESTS_FOLDER = "tests"
+DEFAULT_TESTS = Path("policies") / TESTS_FOLDER
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +35,8 @@ def discover(
     A directory gives its ``.yaml``/``.yml`` files, or those of its ``tests``
     folder when it has one (so ``policies/`` means ``policies/tests/``).
     Without ``policies``, a test file's policies are the folder above its own
-    (``policies/tests/x.yaml`` tests ``policies/``).
+    (``policies/tests/x.yaml`` tests ``policies/``); a file outside a ``tests``
+    folder is then a problem.
     """
     found: list[Path] = []
     problems: list[Problem] = []
@@ -52,9 +54,36 @@ def discover(
             found.extend(files)
         elif path.is_file():
             found.append(path)
+        elif not paths:
+            problems.append(
+                Problem(
+                    str(path),
+                    0,
+                    0,
+                    "E002",
+                    "no such directory; write policy tests there, next to the policies "
+                    "(docs/policy-tests.md), or name the test files",
+                )
+            )
         else:
             problems.append(Problem(str(path), 0, 0, "E002", "no such file or directory"))
     unique = list(dict.fromkeys(found))
+    if not policies:
+        # Only a tests/ folder says where its policies are; the folder above any other
+        # could be a home directory, read whole.
+        strays = [path for path in unique if path.parent.name != TESTS_FOLDER]
+        for path in strays:
+            problems.append(
+                Problem(
+                    str(path),
+                    0,
+                    0,
+                    "E002",
+                    "not in a 'tests' folder, so the policies it tests are unknown: give "
+                    "--policies PATH, or move it into policies/tests/",
+                )
+            )
+        unique = [path for path in unique if path not in strays]
     return [
         TestFile(path, tuple(policies) if policies else (str(path.parent.parent),))
         for path in unique

@@ -115,6 +115,9 @@ class _FileParser(ProblemCollector):
             a.name: ordered_metrics(definition_name(m) for m in a.policy.metrics)
             for a in policies.agreements
         }
+        # The current case's first event has a timestamp that is wrong (already
+        # reported): its offsets are not reported again as having nothing to count from.
+        self.anchor_broken = False
 
     def problem(self, node: YNode, code: str, message: str) -> None:
         self.report(node, code, message)
@@ -139,6 +142,12 @@ class _FileParser(ProblemCollector):
             )
             return None
         if text.startswith("+"):
+            if anchor is None and self.anchor_broken:
+                try:
+                    parse_signed_duration(text[1:])
+                except ValueError as exc:
+                    self.problem(node, "E201", f"bad offset in {what}: {exc}")
+                return None
             if anchor is None:
                 self.problem(
                     node,
@@ -365,6 +374,7 @@ class _FileParser(ProblemCollector):
             return [], None, 0
         anchor: int | None = None
         anchor_offset = 0
+        self.anchor_broken = False
         ticket = self.ticket_id(node) or name or "ticket"
         events: list[Event] = []
         for seq, item in enumerate(node.items, start=1):
@@ -386,9 +396,9 @@ class _FileParser(ProblemCollector):
                     continue
                 anchor = at
                 anchor_offset = _utc_offset(_text_of(at_entry[1]))
-            if at is None:
-                continue
-            data["at"] = format_utc(at)
+                self.anchor_broken = at is None
+            # An event whose time is wrong (reported) is still checked for its other mistakes.
+            data["at"] = format_utc(0 if at is None else at)
             data["ticket"] = ticket
             try:
                 event = parse_event(
@@ -397,7 +407,8 @@ class _FileParser(ProblemCollector):
             except EventError as exc:
                 self.problem(self._event_node(item, exc.reason), "E400", exc.reason)
                 continue
-            events.append(event)
+            if at is not None:
+                events.append(event)
         return events, anchor, anchor_offset
 
     def ticket_id(self, node: YSeq) -> str | None:

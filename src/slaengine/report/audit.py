@@ -284,7 +284,8 @@ def _overall_table(doc: dict[str, Any], width: int | None) -> Table:
         ("Replies per ticket", measured(kpis, "replies_per_ticket",
             "-" if kpis["replies_per_ticket"] is None else f"{kpis['replies_per_ticket']:.2f}")),
         ("First contact resolution", measured(kpis, "fcr_rate", _pct(kpis["fcr_rate"]))),
-        ("Time in new/open, solved (median)", f"{_dur(handle['mean'])} ({_dur(handle['p50'])})"),
+        ("Time in new/open, solved: mean (median)",
+            f"{_dur(handle['mean'])} ({_dur(handle['p50'])})"),
         ("Reopen rate", _pct(kpis["reopen_rate"])),
         (
             "CSAT mean (ratings)",

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from rich import box
 from rich.console import Group, RenderableType
 from rich.panel import Panel
 from rich.table import Table
@@ -32,6 +33,11 @@ from slaengine.policy.definition import Trigger
 from slaengine.report.table import STATE_STYLES, cell
 from slaengine.safetext import printable
 from slaengine.words import plural
+
+#: Below these widths the segment table drops the year, then the Real column and its
+#: borders, so its Note still has room on an 80-column terminal.
+SHORT_TIMES_BELOW = 120
+COMPACT_BELOW = 100
 
 SEGMENT_STYLES: dict[str, str] = {
     RUNNING: "cyan",
@@ -240,10 +246,12 @@ def explanation_to_dict(explanation: Explanation) -> dict[str, Any]:
 # -- terminal -----------------------------------------------------------------
 
 
-def _formatter(zone: dt.tzinfo) -> Callable[[int], str]:
+def _formatter(zone: dt.tzinfo, year: bool = True) -> Callable[[int], str]:
+    pattern = "%a %Y-%m-%d %H:%M" if year else "%a %m-%d %H:%M"
+
     def when(t: int) -> str:
         local = dt.datetime.fromtimestamp(t, zone)
-        text = local.strftime("%a %Y-%m-%d %H:%M")
+        text = local.strftime(pattern)
         return text + local.strftime(":%S") if local.second else text
 
     return when
@@ -412,7 +420,12 @@ def _misses_text(misses: int) -> str:
 
 
 def _clock_panel(
-    item: ClockExplanation, when: Callable[[int], str], repeats: frozenset[str], now: int
+    item: ClockExplanation,
+    when: Callable[[int], str],
+    repeats: frozenset[str],
+    now: int,
+    segment_when: Callable[[int], str],
+    compact: bool = False,
 ) -> Panel:
     clock = item.clock
     grid = Table.grid(padding=(0, 2))
@@ -462,28 +475,45 @@ def _clock_panel(
         _plain(grid, "" if number else "alerts", line)
     for note in item.notes:
         _plain(grid, "note", note.render(when))
-    table = Table(header_style="bold", expand=False)
+    return Panel(
+        Group(grid, _segments(item, segment_when, compact)),
+        title=_clock_title(item, repeats),
+        title_align="left",
+    )
+
+
+def _segments(item: ClockExplanation, at: Callable[[int], str], compact: bool) -> Table:
+    """The segment table; ``compact`` (a narrow terminal) drops the Real column and borders."""
+    table = Table(
+        header_style="bold",
+        expand=False,
+        box=box.SIMPLE_HEAD if compact else box.HEAVY_HEAD,
+        show_edge=not compact,
+        padding=(0, 0 if compact else 1),  # compact: the box's blank separator is the gap
+    )
     table.add_column("Segment", no_wrap=True)
     table.add_column("From", no_wrap=True)
     table.add_column("To", no_wrap=True)
-    table.add_column("Real", justify="right", no_wrap=True)
+    if not compact:
+        table.add_column("Real", justify="right", no_wrap=True)
     table.add_column("Counts", justify="right", no_wrap=True)
     table.add_column("Elapsed", justify="right", no_wrap=True)
-    table.add_column("Note")
+    table.add_column("Note", min_width=12)
     for segment in item.segments:
+        real = () if compact else (format_duration(segment.real),)
         table.add_row(
             Text(segment.kind, style=SEGMENT_STYLES.get(segment.kind, "")),
-            when(segment.start),
-            when(segment.end),
-            format_duration(segment.real),
+            at(segment.start),
+            at(segment.end),
+            *real,
             format_duration(segment.business) if segment.kind == RUNNING else "-",
             format_duration(segment.elapsed_after),
             Text(
-                _segment_note(segment, when),
+                _segment_note(segment, at),
                 style="bold red" if segment.breach_at is not None else "",
             ),
         )
-    return Panel(Group(grid, table), title=_clock_title(item, repeats), title_align="left")
+    return table
 
 
 def _events(explanation: Explanation, when: Callable[[int], str]) -> Table:
@@ -503,10 +533,17 @@ def _events(explanation: Explanation, when: Callable[[int], str]) -> Table:
 
 
 def explanation_renderables(
-    explanation: Explanation, timezone: str = "UTC"
+    explanation: Explanation, timezone: str = "UTC", width: int | None = None
 ) -> Iterator[RenderableType]:
-    """Panels and tables for a terminal, in reading order; times in ``timezone``."""
-    when = _formatter(ZoneInfo(timezone))
+    """Panels and tables for a terminal, in reading order; times in ``timezone``.
+
+    ``width`` is the terminal's, when the output must fit one (``None``: a file).
+    """
+    zone = ZoneInfo(timezone)
+    when = _formatter(zone)
+    short = width is not None and width < SHORT_TIMES_BELOW
+    segment_when = _formatter(zone, year=False) if short else when
+    compact = width is not None and width < COMPACT_BELOW
     if not explanation.exists:
         yield cell(
             f"Ticket {explanation.ticket} was created at {when(explanation.created)}, after the "
@@ -525,7 +562,7 @@ def explanation_renderables(
     repeats = repeated([(item.clock.metric, item.clock.instance) for item in explanation.clocks])
     repeats |= repeating(explanation.policy)
     for item in explanation.clocks:
-        yield _clock_panel(item, when, repeats, explanation.now)
+        yield _clock_panel(item, when, repeats, explanation.now, segment_when, compact)
     yield _events(explanation, when)
 
 

@@ -17,10 +17,17 @@ from slaengine_django_helpdesk import conf
 from slaengine_django_helpdesk.engine import runtime
 
 
+def _count(number: int, word: str, words: str) -> str:
+    return f"{number} {word if number == 1 else words}"
+
+
 class Command(BaseCommand):
     """Load ``SLAENGINE["POLICIES"]`` as the app does and report every problem."""
 
     help = "Check the site's SLA policies, with the notify targets and performers it registers."
+    # The system checks report the same policy problems and point here: running them first
+    # would stop this command with their summary before it prints its own.
+    requires_system_checks: tuple[str, ...] = ()
 
     def handle(self, *args: Any, **options: Any) -> None:
         settings = conf.load()
@@ -29,8 +36,10 @@ class Command(BaseCommand):
         except PolicyError as exc:
             for problem in exc.problems:
                 self.stderr.write(str(problem))
-            raise CommandError(f"{len(exc.problems)} problem(s) in the policies") from None
+            found = _count(len(exc.problems), "problem", "problems")
+            raise CommandError(f"{found} in the policies") from None
         names = ", ".join(sorted(loaded.routing.deliverers)) or "none"
         self.stdout.write(
-            f"{len(loaded.policies.policies)} policies OK; notify targets and performers: {names}"
+            f"{_count(len(loaded.policies.policies), 'policy', 'policies')} OK; "
+            f"notify targets and performers: {names}"
         )
