@@ -113,3 +113,20 @@ def test_the_command_prints_alerts(tmp_path, capsys):
         ("escalation", True),
         ("escalation", False),
     ]
+
+
+def test_explain_writes_evaluates_alert_keys_and_reached_in_the_same_order():
+    # One form for both: evaluate's alert plus "reached" after "at", key order included.
+    from slaengine.engine import evaluate_timeline
+    from slaengine.report.json import clock_to_dict
+
+    at = "2025-12-01T12:00:00Z"
+    explained = explanation_to_dict(_explained(EVENTS, at))["metrics"][0]["alerts"]
+    policies = slaengine.loads_policies(POLICY, "p.yaml")
+    timelines = slaengine.build_timelines([parse_event(e, seq=i) for i, e in enumerate(EVENTS)])
+    result = evaluate_timeline(policies, timelines.timelines["T-1"], parse_instant(at))
+    assert result is not None
+    evaluated = clock_to_dict(result.clocks[0])["alerts"]
+    assert [list(a) for a in explained] == [["kind", "level", "at", "reached", "notify"]] * 3
+    assert [list(a) for a in evaluated] == [["kind", "level", "at", "notify"]] * 3
+    assert [{k: v for k, v in a.items() if k != "reached"} for a in explained] == evaluated

@@ -122,6 +122,27 @@ def test_a_state_from_before_migration_4_keeps_its_rejects(state, monkeypatch):
         store.close()
 
 
+def test_a_state_from_before_migration_7_keeps_its_rejects_without_a_body(state, monkeypatch):
+    with monkeypatch.context() as old:
+        old.setattr(store_module, "MIGRATIONS", MIGRATIONS[:6])
+        old.setattr(store_module, "LATEST", 6)
+        store = Store.open(state)
+        store._execute(
+            "INSERT INTO rejects (origin, problem, payload, received) VALUES (?, ?, ?, ?)",
+            ("f:1", "bad", '{"n": 1}', 1),
+        )
+        store.close()
+    store = Store.open(state)
+    try:
+        assert store.schema_version() == LATEST == 7
+        (row,) = store.reject_page()
+        kept = store.reject(row.id)
+        assert kept is not None
+        assert kept.reject == Reject("f:1", "bad", '{"n": 1}')
+    finally:
+        store.close()
+
+
 def test_a_payload_with_no_json_form_keeps_its_stored_text(state, capsys):
     store = Store.open(state)
     try:

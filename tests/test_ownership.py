@@ -249,7 +249,11 @@ def test_live_notifications_carry_agreement_and_group(tmp_path, capsys):
     assert "tier2-ola: resolution" in text
     queue = _run_text(capsys, "status", "--state", state, "-p", policy_file, "--due-within", "8h",
                       "--at", at)  # fmt: skip
-    assert "group-ownership/ownership" in queue
+    # The queue names the metric as the reports do when the policies are given, else by
+    # the name the state stores.
+    assert "group-ownership: Ownership" in queue
+    bare = _run_text(capsys, "status", "--state", state, "--due-within", "8h", "--at", at)
+    assert "group-ownership/ownership" in bare
 
 
 BAD = """\

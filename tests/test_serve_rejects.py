@@ -26,6 +26,8 @@ from live_support import (  # noqa: F401 (fixtures)
 from serve_support import client, running
 from slaengine.live import Dispatcher, LiveEngine, Store
 from slaengine.live.eventstore import Reject
+from slaengine.live.rejects import reject_dict
+from slaengine.live.text import BODY_LIMIT
 from test_serve_api import Clock, make_api, post_json, post_lines
 
 pytestmark = pytest.mark.usefixtures("restored_logging")
@@ -346,5 +348,67 @@ def test_a_redrive_replays_every_stored_event_a_policy_fix_made_valid(live_polic
     try:
         assert len(store.events_of("T-6")) == 2
         assert "POST /rejects/replay#" in store.events_of("T-6")[1][2]
+    finally:
+        store.close()
+
+
+def _bad_delivery() -> bytes:
+    # The plain test inbox translates it into a created event whose 'at' is no instant.
+    # Odd spacing and a non-ASCII name: the body kept must be the bytes sent, not re-encoded.
+    return (
+        b'{"type":  "ticket.created",\n "data": {"id": 7, "ticket": 3, "at": "not a time",'
+        b' "group": "caf\xc3\xa9"}}'
+    )
+
+
+def test_an_inbox_reject_keeps_the_body_received_and_replays(server, state_url):
+    body = _bad_delivery()
+    kind = "application/json; charset=utf-8"
+    with client(server) as http:
+        answer = http.post("/inbox/plain", content=body, headers={"Content-Type": kind})
+        assert answer.json()["rejected"] == 1
+        post_json(http, "/events", [{"ticket": "T-9", "at": "yesterday", "type": "created"}])
+        inbox_reject, events_reject = sorted(http.get("/rejects").json()["rejects"],
+                                             key=lambda r: r["id"])  # fmt: skip
+        assert "body" not in inbox_reject  # pages stay light: the body is shown one at a time
+        one = http.get(f"/rejects/{inbox_reject['id']}").json()
+        # The translated event, and the delivery as the vendor sent it.
+        assert one["payload"]["at"] == "not a time"
+        assert one["origin"].startswith("POST /inbox/plain#")
+        assert one["body"] == body.decode("utf-8")
+        assert (one["body_type"], one["body_size"], one["body_complete"]) == (kind, len(body), True)
+        # An event posted as such has no body beside it: its payload is what was sent.
+        other = http.get(f"/rejects/{events_reject['id']}").json()
+        assert (other["body"], other["body_type"], other["body_size"]) == (None, None, None)
+        assert other["body_complete"] is None
+        # The stored (translated) event is still refused; a corrected one replays.
+        assert http.post(f"/rejects/{inbox_reject['id']}/replay").status_code == 422
+        fixed = {"id": "acme-7", "ticket": "A-3", "at": iso_at(1), "type": "created",
+                 "channel": "chat", "priority": "normal"}  # fmt: skip
+        replayed = post_json(http, f"/rejects/{inbox_reject['id']}/replay", fixed)
+        assert replayed.status_code == 200
+        after = http.get(f"/rejects/{inbox_reject['id']}").json()
+        assert after["replayed"] is not None
+        assert after["body"] == one["body"]
+
+
+def test_a_body_not_utf8_or_over_the_limit_is_kept_readable_and_says_so(state_url):
+    store = Store.open(state_url)
+    try:
+        engine = LiveEngine(slaengine.loads_policies(POLICY, "live.yaml"), store, route_all)
+        bad = {"ticket": "T-1", "at": "never", "type": "created"}
+        body = b'{"x": "\xff\x00' + b"a" * BODY_LIMIT + b'"}'
+        engine.ingest([("inbox:1", bad, None)], at(1), body=(body, "text/json\x1b[31m"))
+        (row,) = store.reject_page()
+        assert row.reject.body is None  # not read for a page
+        kept = store.reject(row.id)
+        assert kept is not None
+        # Its first BODY_LIMIT bytes, with escapes for what is not UTF-8 text and for NUL.
+        expected = '{"x": "\\xff\\x00' + "a" * (BODY_LIMIT - 9)
+        assert kept.reject.body == expected
+        assert kept.reject.body_size == len(body)
+        assert kept.reject.body_type == "text/json\\x1b[31m"
+        shown = reject_dict(kept, body=True)
+        assert (shown["body_size"], shown["body_complete"]) == (len(body), False)
     finally:
         store.close()

@@ -118,3 +118,65 @@ def test_ticket_status_still_works_with_format_json(state, capsys):
     assert main(["status", *state, "T-mid", "--format", "json"]) == 0
     (line,) = capsys.readouterr().out.splitlines()
     assert json.loads(line)["metrics"][0]["remaining_seconds"] == 30 * 60
+
+
+LABELLED = """
+version: 1
+metrics:
+  owning: {start: created, stop: assigned, label: Ownership}
+policies:
+  - name: chat
+    metrics:
+      first_response: {targets: 1h}
+      owning: {targets: 2h}
+agreements:
+  - name: tier2-ola
+    kind: ola
+    match: {group: tier2}
+    metrics:
+      first_response: {targets: 30m}
+"""
+
+
+@pytest.fixture
+def labelled(tmp_path, monkeypatch):
+    """A state with a defined metric that has a label and an agreement's clock."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("SLAENGINE_CONFIG", raising=False)
+    monkeypatch.setenv("SLAENGINE_PLUGINS", "")
+    (tmp_path / "policy.yaml").write_text(LABELLED, encoding="utf-8")
+    store = Store.open(tmp_path / "state.db")
+    engine = LiveEngine(loads_policies(LABELLED, "policy.yaml"), store)
+    engine.ingest([created("T-1", 0, group="tier2")], at(0))
+    engine.advance(at(10))
+    store.close()
+    return ["--state", "state.db", "--at", iso_at(10), "--due-within", "3h"]
+
+
+def _metric_cells(out: str) -> list[str]:
+    return [line.split("│")[4].strip() for line in out.splitlines() if "T-1" in line]
+
+
+def test_the_queue_names_metrics_by_their_labels_when_policies_are_given(labelled, capsys):
+    assert main(["status", *labelled, "-p", "policy.yaml"]) == 0
+    cells = _metric_cells(capsys.readouterr().out)
+    assert cells == ["tier2-ola: First response", "First response", "Ownership"]
+
+
+def test_the_queue_reads_the_policies_the_live_config_names(labelled, capsys, tmp_path):
+    (tmp_path / "slaengine.toml").write_text('[live]\npolicies = ["policy.yaml"]\n')
+    assert main(["status", *labelled]) == 0
+    assert _metric_cells(capsys.readouterr().out)[-1] == "Ownership"
+
+
+def test_without_policies_the_queue_shows_stored_names_and_json_keeps_names(labelled, capsys):
+    assert main(["status", *labelled]) == 0
+    cells = _metric_cells(capsys.readouterr().out)
+    assert cells == ["tier2-ola/first_response", "first_response", "owning"]
+    assert main(["status", *labelled, "-p", "policy.yaml", "--format", "json"]) == 0
+    clocks = json.loads(capsys.readouterr().out)["clocks"]
+    assert [(c["metric"], c.get("agreement")) for c in clocks] == [
+        ("first_response", "tier2-ola"),
+        ("first_response", None),
+        ("owning", None),
+    ]

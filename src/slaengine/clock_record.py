@@ -156,6 +156,26 @@ class ClockRecord:
                 return adjustment.before
         return due
 
+    def condition_pauses(self) -> list[tuple[Segment, int, bool]]:
+        """Each stretch one pause condition (a tag, group or field, no status) paused the
+        clock: its first segment, its end, and whether it ends the span (the clock is still
+        paused by it when running). Adjoining segments of one condition are one stretch."""
+        runs: list[tuple[Segment, int, bool]] = []
+        last_index = len(self.segments) - 1
+        for index, segment in enumerate(self.segments):
+            if segment.reason != SegmentReason.PAUSED or segment.condition is None:
+                continue
+            last = runs[-1] if runs else None
+            if (
+                last is not None
+                and last[0].condition == segment.condition
+                and last[1] == segment.start
+            ):
+                runs[-1] = (last[0], segment.end, index == last_index)
+            else:
+                runs.append((segment, segment.end, index == last_index))
+        return runs
+
     def adjustment(self, rule: Rule, what: str) -> Adjustment | None:
         """The adjustment ``rule`` made to ``what``, if any."""
         return next((a for a in self.adjustments if a.rule == rule and a.what == what), None)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Final
 
-from slaengine.clock_record import ClockRecord, Segment
+from slaengine.clock_record import ClockRecord
 from slaengine.explain_notes import Note, article
 from slaengine.policy.definition import (
     MESSAGE_TRIGGERS,
@@ -24,7 +24,6 @@ from slaengine.policy.definition import (
 )
 from slaengine.policy.model import PUBLIC_AGENT
 from slaengine.timeline import Event
-from slaengine.vocabulary import SegmentReason
 
 # What a non-message event changed, in the order tried when no trigger says which part of
 # it acted on the clock: the assignment (time to own) first.
@@ -202,26 +201,11 @@ def stop_note(definition: MetricDefinition, record: ClockRecord, cancelled: bool
     return [Note(code, text, (event.at,))]
 
 
-def _pause_runs(segments: Sequence[Segment]) -> list[tuple[Segment, int, bool]]:
-    """Stretches paused by one pause condition: their first segment, their end, and
-    whether the clock is still paused by it (the stretch ends the span)."""
-    runs: list[tuple[Segment, int, bool]] = []
-    for index, segment in enumerate(segments):
-        if segment.reason != SegmentReason.PAUSED or segment.condition is None:
-            continue
-        last = runs[-1] if runs else None
-        if last is not None and last[0].condition == segment.condition and last[1] == segment.start:
-            runs[-1] = (last[0], segment.end, index == len(segments) - 1)
-        else:
-            runs.append((segment, segment.end, index == len(segments) - 1))
-    return runs
-
-
 def pause_notes(definition: MetricDefinition, record: ClockRecord, running: bool) -> list[Note]:
     """Each stretch a pause condition (a tag, group or field) paused the clock, with the
     event that began it, as the engine's segments record it."""
     notes: list[Note] = []
-    for first, end, last in _pause_runs(record.segments):
+    for first, end, last in record.condition_pauses():
         condition = _literal(first.condition or "")
         event = first.event
         # The update that set the condition; a status change that ended a status pause

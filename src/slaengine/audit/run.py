@@ -14,12 +14,13 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import IO, Final
 
 from slaengine.audit.accumulator import AuditAccumulator, views_for
+from slaengine.audit.goals import agreement_goals, policy_goals
 from slaengine.audit.kpis import prepare_kpis
 from slaengine.audit.periods import LocalBuckets
 from slaengine.batches import BatchResult, fold_tickets
@@ -52,14 +53,33 @@ BREACH_COLUMNS: Final = (
 
 @dataclass(frozen=True, slots=True)
 class AuditOptions:
-    """How to audit: evaluation instant, time zone, period and the ``--by`` grouping."""
+    """How to audit: evaluation instant, time zone, period and the ``--by`` grouping.
+
+    ``goals`` keeps the views attainment goals are reported by, ``agreements`` the view by
+    internal agreement (the worst offenders then rank each clock under its own agreement).
+    Left ``None``, :func:`audit_file` sets each from the policies it audits (see
+    :func:`for_policies`).
+    """
 
     now: int
     zone: str = "UTC"
     period: str = "week"
     by: tuple[str, ...] = ("channel", "priority")
-    goals: bool = False  # keep the views attainment goals are reported by
-    agreements: bool = False  # the policies define internal agreements: keep the view by them
+    goals: bool | None = None
+    agreements: bool | None = None
+
+
+def for_policies(options: AuditOptions, policies: PolicySet) -> AuditOptions:
+    """``options`` with ``goals`` and ``agreements`` left ``None`` taken from ``policies``:
+    the goal views when a policy or an agreement sets a goal, the agreement view when
+    there are agreements. Explicit settings stay."""
+    goals = options.goals
+    if goals is None:
+        goals = bool(policy_goals(policies) or agreement_goals(policies))
+    agreements = options.agreements
+    if agreements is None:
+        agreements = bool(policies.agreements)
+    return replace(options, goals=goals, agreements=agreements)
 
 
 @dataclass(slots=True)
@@ -112,7 +132,7 @@ def audit_timelines(
     breaches_dir: str | None = None,
 ) -> AuditPart:
     """Evaluate and accumulate one batch of timelines (a partition)."""
-    audit = empty_audit(options)
+    audit = empty_audit(for_policies(options, policies))
     now = options.now
     out: IO[str] | None = None
     writer = None
@@ -137,10 +157,11 @@ def audit_timelines(
 
 
 def empty_audit(options: AuditOptions) -> AuditAccumulator:
-    """An accumulator with nothing in it yet, for ``options``' period and views."""
+    """An accumulator with nothing in it yet, for ``options``' period and views (``goals``
+    and ``agreements`` left ``None`` count as unset: see :func:`for_policies`)."""
     return AuditAccumulator(
         LocalBuckets(options.zone, options.period),
-        views_for(options.by, options.goals, options.agreements),
+        views_for(options.by, bool(options.goals), bool(options.agreements)),
     )
 
 
@@ -171,7 +192,9 @@ def audit_file(
     ``on_partition`` is called in this process as each partition's result is merged
     (progress), whatever ``jobs``.
     The merged groups come back with their KPIs computed (``GroupStats.kpis``).
+    ``options.goals`` and ``options.agreements`` left ``None`` follow the policies.
     """
+    options = for_policies(options, policies)
     with tempfile.TemporaryDirectory(prefix="slaengine-audit-") as tmp:
         breaches_dir = tmp if breaches is not None else None
         merged, batch = fold_tickets(
@@ -208,4 +231,5 @@ __all__ = [
     "audit_timelines",
     "breach_rows",
     "empty_audit",
+    "for_policies",
 ]

@@ -168,14 +168,8 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"--events: cannot read {args.events}: no such file")
     policies = load_command_policies(*args.policies)
     goals, held = policy_goals(policies), agreement_goals(policies)
-    options = AuditOptions(
-        now=now,
-        zone=args.tz,
-        period=args.period,
-        by=by,
-        goals=bool(goals or held),
-        agreements=bool(policies.agreements),
-    )
+    # The goal and agreement views follow the policies (audit_file decides, as for any caller).
+    options = AuditOptions(now=now, zone=args.tz, period=args.period, by=by)
     started = time.perf_counter()
     show = sys.stderr.isatty()
     total = partition_count(args.events)

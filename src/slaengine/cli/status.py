@@ -12,11 +12,19 @@ from rich.console import Console
 from rich.table import Table
 
 from slaengine.cli._live import add_live_options, live_settings, open_engine, open_store
-from slaengine.cli._options import add_at, add_tz, checked_zone, evaluation_instant
+from slaengine.cli._options import (
+    add_at,
+    add_tz,
+    checked_zone,
+    evaluation_instant,
+    load_command_policies,
+)
 from slaengine.durations import format_duration
 from slaengine.errors import UserError
 from slaengine.live import LiveEngine, Store
 from slaengine.live.atrisk import parse_window, queue_document
+from slaengine.metric_names import Labels, labels_of
+from slaengine.report.labels import metric_label
 from slaengine.report.table import cell, local_time
 from slaengine.report.terminal import terminal_console
 
@@ -77,10 +85,11 @@ def run(args: argparse.Namespace) -> int:
     zone = ZoneInfo(checked_zone(args.tz))
     now = evaluation_instant(args.at)
     settings = live_settings(args)
-    if within is not None:  # the queue is in the state: no policies needed
+    if within is not None:  # the queue is in the state: policies only name the metrics
+        labels = labels_of(load_command_policies(*settings.policies)) if settings.policies else None
         store = open_store(settings, existing=True)
         try:
-            _queue(store, args, now, within, zone, as_json)
+            _queue(store, args, now, within, zone, as_json, labels)
         finally:
             store.close()
         return 0
@@ -102,7 +111,10 @@ def _queue(
     within: int,
     zone: ZoneInfo,
     as_json: bool,
+    labels: Labels | None,
 ) -> None:
+    """Print the queue; with ``labels`` (the policies are known) each metric by its label
+    as the reports name it, else by the name the state stores (JSON: always the name)."""
     clocks = store.at_risk(now + within, args.group, args.agent, args.limit)
     if as_json:
         document = queue_document(clocks, now, within, args.group, args.agent)
@@ -126,7 +138,10 @@ def _queue(
             local_time(clock.due, zone),
             f"overdue {format_duration(-left)}" if left < 0 else format_duration(left),
             cell(clock.ticket),
-            cell(clock.stored_metric),  # an agreement's clock: tier2-ola/first_response
+            # An agreement's clock is stored as tier2-ola/first_response.
+            cell(
+                clock.stored_metric if labels is None else metric_label(clock.stored_metric, labels)
+            ),
             str(clock.instance),
             clock.state,
             cell(clock.priority),

@@ -12,7 +12,13 @@ from typing import IO, Any
 
 from slaengine.audit.accumulator import AuditAccumulator
 from slaengine.audit.kpis import prepare_kpis
-from slaengine.audit.run import BREACH_COLUMNS, AuditOptions, audit_timelines, empty_audit
+from slaengine.audit.run import (
+    BREACH_COLUMNS,
+    AuditOptions,
+    audit_timelines,
+    empty_audit,
+    for_policies,
+)
 from slaengine.batches import BatchResult
 from slaengine.distributed.runner import Client, map_tickets_dask
 from slaengine.policy.model import PolicySet
@@ -49,6 +55,7 @@ def audit_on_dask(
     The events file must be readable by the workers at the same path (and by
     this process). ``breaches`` is written here, in partition order.
     """
+    options = for_policies(options, policies)
     merged = empty_audit(options)
     out: IO[str] | None = None
 

@@ -21,7 +21,7 @@ from slaengine.event_parsing import parse_event
 from slaengine.live.atrisk import OpenClock
 from slaengine.live.spikes import SpikeWatch
 from slaengine.live.store import Decision, Duplicate, NewEvent, Reject, Store, event_problem
-from slaengine.live.text import raw_text, storable
+from slaengine.live.text import BODY_LIMIT, raw_text, storable
 from slaengine.notifications import (
     Notification,
     TicketStatus,
@@ -30,6 +30,7 @@ from slaengine.notifications import (
     ticket_status,
 )
 from slaengine.policy.model import PolicySet
+from slaengine.safetext import printable
 from slaengine.timeline import Event, Timeline, build_timelines
 
 Recipients = Callable[[Notification], Sequence[str]]
@@ -130,6 +131,7 @@ class LiveEngine:
         now: int | Any,
         cursor: tuple[str, str | None] | None = None,
         quiet_before: int | Any | None = None,
+        body: tuple[bytes | str, str | None] | None = None,
     ) -> IngestReport:
         """Validate and store events; their tickets are re-evaluated at the next advance.
 
@@ -145,9 +147,18 @@ class LiveEngine:
         events' tickets reach before that instant is recorded in the outbox as
         ``skipped`` and never sent (nor its actions performed); those from it
         on are sent as usual.
+
+        ``body`` (the request body the events were translated from, such as an inbox
+        webhook's, and its content type) is kept with each reject, up to
+        :data:`~slaengine.live.text.BODY_LIMIT` bytes, so a refused delivery can be
+        read as it was received.
         """
         instant = as_epoch(now)
         accepted, positions, rejected, outcomes = self._sort(events)
+        if body is not None and rejected:
+            text, size = raw_text(body[0], BODY_LIMIT)
+            kind = None if body[1] is None else printable(body[1])[:200]
+            rejected = [replace(r, body=text, body_type=kind, body_size=size) for r in rejected]
         quiet = self.quiet_before if quiet_before is None else as_epoch(quiet_before)
         duplicates = self.store.add_events(accepted, instant, rejected, cursor, quiet)
         return _report(accepted, rejected, outcomes, positions, duplicates)

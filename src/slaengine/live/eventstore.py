@@ -41,7 +41,11 @@ class Reject:
     ``payload`` is the refused event as JSON when it was read as one; ``raw``
     the input's own text when it could not be read at all (a line that is
     not JSON), made storable by :func:`~slaengine.live.text.raw_text` and
-    cut to its limit, with ``raw_size`` its full size in bytes.
+    cut to its limit, with ``raw_size`` its full size in bytes. ``body`` is the
+    request body the event was translated from (an inbox webhook's), kept the same
+    way up to :data:`~slaengine.live.text.BODY_LIMIT`, with its ``body_type`` (the
+    Content-Type received) and ``body_size``; a reject read from a page of the
+    rejects table has none (see :meth:`~slaengine.live.rejects.RejectQueries.reject`).
     """
 
     origin: str
@@ -49,6 +53,9 @@ class Reject:
     payload: str | None
     raw: str | None = None
     raw_size: int | None = None
+    body: str | None = None
+    body_type: str | None = None
+    body_size: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,8 +129,8 @@ class EventQueries(StoreSql):
                 [(ticket, quiet_until) for ticket in tickets],
             )
             self._executemany(
-                "INSERT INTO rejects (origin, problem, payload, raw, raw_size, received) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO rejects (origin, problem, payload, raw, raw_size, received, "
+                "body, body_type, body_size) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [
                     (
                         storable(r.origin),
@@ -132,6 +139,9 @@ class EventQueries(StoreSql):
                         None if r.raw is None else storable(r.raw),
                         r.raw_size,
                         now,
+                        None if r.body is None else storable(r.body),
+                        None if r.body_type is None else storable(r.body_type),
+                        r.body_size,
                     )
                     for r in rejects
                 ],
@@ -226,20 +236,25 @@ def is_row_id(value: int) -> bool:
 
 
 REJECT_COLUMNS = "id, received, origin, problem, payload, raw, raw_size, replayed"
+#: The columns of a request body a reject keeps (read for one reject, not for pages).
+BODY_COLUMNS = "body, body_type, body_size"
 
 
 def reject_row(row: tuple[Any, ...]) -> RejectRow:
-    """A :class:`RejectRow` from the :data:`REJECT_COLUMNS` of a rejects row."""
-    row_id, received, origin, problem, payload, raw, size, replayed = row
+    """A :class:`RejectRow` from the :data:`REJECT_COLUMNS` of a rejects row, and its
+    :data:`BODY_COLUMNS` when they follow."""
+    row_id, received, origin, problem, payload, raw, size, replayed, *more = row
+    body, body_type, body_size = more or (None, None, None)
     return RejectRow(
         int(row_id),
         int(received),
-        Reject(origin, problem, payload, raw, size),
+        Reject(origin, problem, payload, raw, size, body, body_type, body_size),
         None if replayed is None else int(replayed),
     )
 
 
 __all__ = [
+    "BODY_COLUMNS",
     "REJECT_COLUMNS",
     "AlreadyReplayed",
     "Duplicate",

@@ -12,9 +12,15 @@ import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from slaengine.live.eventstore import REJECT_COLUMNS, RejectRow, is_row_id, reject_row
+from slaengine.live.eventstore import (
+    BODY_COLUMNS,
+    REJECT_COLUMNS,
+    RejectRow,
+    is_row_id,
+    reject_row,
+)
 from slaengine.live.sql import StoreSql
-from slaengine.live.text import RAW_LIMIT, storable
+from slaengine.live.text import BODY_LIMIT, RAW_LIMIT, storable
 from slaengine.notifications import iso
 
 if TYPE_CHECKING:
@@ -66,10 +72,12 @@ class RejectQueries(StoreSql):
         return [reject_row(row) for row in rows]
 
     def reject(self, reject_id: int) -> RejectRow | None:
-        """The stored reject with this id, or ``None``."""
+        """The stored reject with this id (with the request body it kept), or ``None``."""
         if not is_row_id(reject_id):
             return None
-        rows = self._all(f"SELECT {REJECT_COLUMNS} FROM rejects WHERE id = ?", (reject_id,))
+        rows = self._all(
+            f"SELECT {REJECT_COLUMNS}, {BODY_COLUMNS} FROM rejects WHERE id = ?", (reject_id,)
+        )
         return reject_row(rows[0]) if rows else None
 
 
@@ -99,14 +107,18 @@ def stored_payload(stored: str | None) -> tuple[Any, str | None]:
         return None, stored
 
 
-def reject_dict(row: RejectRow) -> dict[str, Any]:
+def reject_dict(row: RejectRow, body: bool = False) -> dict[str, Any]:
     """A stored reject as JSON: ``payload`` the event read as JSON (an object),
     ``payload_text`` the stored text of one that had no JSON form, ``raw`` the text of an
-    input that could not be read, ``raw_size`` its bytes, ``replayed`` when it was."""
+    input that could not be read, ``raw_size`` its bytes, ``replayed`` when it was.
+
+    With ``body`` (one reject, read with its body) also the request body an inbox
+    translated the event from: ``body``, ``body_type``, ``body_size``, ``body_complete``.
+    """
     reject = row.reject
     whole = reject.raw_size is None or reject.raw_size <= RAW_LIMIT
     payload, payload_text = stored_payload(reject.payload)
-    return {
+    out = {
         "id": row.id,
         "received": iso(row.received),
         "origin": reject.origin,
@@ -118,6 +130,15 @@ def reject_dict(row: RejectRow) -> dict[str, Any]:
         "raw_complete": whole if reject.raw is not None else None,
         "replayed": iso(row.replayed),
     }
+    if body:
+        size = reject.body_size
+        out.update(
+            body=reject.body,
+            body_type=reject.body_type,
+            body_size=size,
+            body_complete=None if reject.body is None else size is None or size <= BODY_LIMIT,
+        )
+    return out
 
 
 def replay_origin(label: str, reject_id: int, place: object) -> str:

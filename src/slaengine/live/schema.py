@@ -162,6 +162,15 @@ MIGRATIONS: Final[tuple[tuple[int, str, tuple[Step, ...]], ...]] = (
             "CREATE TABLE pruned (kind TEXT PRIMARY KEY, total BIGINT NOT NULL)",
         ),
     ),
+    (
+        7,
+        "rejects keep the request body an inbox translated, and its content type",
+        (
+            "ALTER TABLE rejects ADD COLUMN body TEXT",
+            "ALTER TABLE rejects ADD COLUMN body_type TEXT",
+            "ALTER TABLE rejects ADD COLUMN body_size BIGINT",
+        ),
+    ),
 )
 LATEST: Final = MIGRATIONS[-1][0]
 

@@ -39,6 +39,8 @@ def storable(text: str) -> str:
 
 #: Bytes of a refused input's text kept in the rejects table (the rest is cut off).
 RAW_LIMIT: Final = 64 * 1024
+#: Bytes of the request body an inbox translated kept with each of its rejects.
+BODY_LIMIT: Final = 1024 * 1024
 
 
 def raw_text(raw: bytes | str, limit: int = RAW_LIMIT) -> tuple[str, int]:
@@ -82,6 +84,7 @@ def redact_url_secrets(text: str, url: str = "") -> str:
 
 
 __all__ = [
+    "BODY_LIMIT",
     "RAW_LIMIT",
     "escape_controls",
     "has_lone_surrogate",

@@ -118,7 +118,8 @@ def audit_to_dict(
     :func:`slaengine.metric_names.labels_of`); ``metric_labels`` names every metric.
     ``goals`` are the policies' attainment goals (:func:`slaengine.audit.goals.policy_goals`);
     ``agreement_goals`` are the agreements' (:func:`slaengine.audit.goals.agreement_goals`).
-    The audit must then keep the goal views (``AuditOptions(goals=True)``).
+    The audit must then keep the goal views (as ``audit_file`` does by default when the
+    policies set goals).
     """
     buckets = audit.buckets
     overall = audit.view(()).get((), GroupStats())

@@ -30,6 +30,7 @@ from slaengine.explain import (
 )
 from slaengine.metric_names import instance_name, repeated, repeating
 from slaengine.policy.definition import Trigger
+from slaengine.report.json import alert_to_dict
 from slaengine.report.table import STATE_STYLES, cell
 from slaengine.safetext import printable
 from slaengine.words import plural
@@ -101,16 +102,7 @@ def _detach_dict(attached: AgreementAttachment) -> dict[str, Any]:
 
 def _alert_dicts(clock: ClockResult, now: int) -> list[dict[str, Any]]:
     """The clock's warnings and escalations as the engine computed them, each reached or not."""
-    return [
-        {
-            "kind": a.kind,
-            "level": a.level,
-            "at": _utc(a.at),
-            "reached": a.at is not None and a.at <= now,
-            "notify": list(a.notify),
-        }
-        for a in clock.alerts
-    ]
+    return [alert_to_dict(a, now) for a in clock.alerts]
 
 
 def _alerts_text(clock: ClockResult, now: int, when: Callable[[int], str]) -> list[str]:

@@ -14,8 +14,11 @@ from typing import Any, Final
 
 from slaengine.calendar import format_utc
 from slaengine.clock_record import ClockRecord
-from slaengine.clocks import ClockResult
+from slaengine.clocks import Alert, ClockResult
 from slaengine.engine import TicketResult
+from slaengine.policy.definition import Trigger
+from slaengine.timeline import Event
+from slaengine.vocabulary import StopReason
 
 
 def _instant(t: int | None) -> str | None:
@@ -53,12 +56,50 @@ def record_to_dict(record: ClockRecord) -> dict[str, Any]:
     }
 
 
+def _fired(event: Event, trigger: Trigger | None) -> dict[str, Any]:
+    # "trigger" is null where a rule acted instead (a reopen, a hand-over, a solve).
+    return {
+        "trigger": None if trigger is None else trigger.text,
+        "event": event.type,
+        "line": event.line or None,
+        "at": format_utc(event.at),
+    }
+
+
+def triggers_to_dict(clock: ClockResult, record: ClockRecord) -> dict[str, Any]:
+    """What the record says started, stopped or cancelled a clock and which pause
+    conditions paused it: ``started_by``, ``stopped_by``, ``cancelled_by`` (``null`` where
+    it does not apply) and ``paused_by_condition``."""
+    stopped = None
+    if clock.stop is not None and record.stop_event is not None:
+        stopped = _fired(record.stop_event, record.stop_trigger)
+    cancelled = clock.stop_reason == StopReason.CANCELLED
+    return {
+        "started_by": None
+        if record.start_event is None
+        else _fired(record.start_event, record.start_trigger),
+        "stopped_by": None if cancelled else stopped,
+        "cancelled_by": stopped if cancelled else None,
+        "paused_by_condition": [
+            {
+                "condition": first.condition,
+                "from": format_utc(first.start),
+                "to": None if last and clock.stop is None else format_utc(end),
+                "event": first.event.type if first.event is not None else None,
+                "line": first.event.line or None if first.event is not None else None,
+            }
+            for first, end, last in record.condition_pauses()
+        ],
+    }
+
+
 def clock_to_dict(clock: ClockResult) -> dict[str, Any]:
-    """One clock instance as a JSON-ready dict; with its record, also ``segments`` and
-    ``adjustments``."""
+    """One clock instance as a JSON-ready dict; with its record, also ``segments``,
+    ``adjustments`` and the triggers (:func:`triggers_to_dict`)."""
     out = _clock_dict(clock)
     if clock.record is not None:
         out.update(record_to_dict(clock.record))
+        out.update(triggers_to_dict(clock, clock.record))
     return out
 
 
@@ -92,11 +133,18 @@ def _clock_fields(clock: ClockResult) -> dict[str, Any]:
         "calendar": clock.calendar,
         "pauses": [{"from": _instant(a), "to": _instant(b)} for a, b in clock.pauses],
         "agent": clock.agent,
-        "alerts": [
-            {"kind": a.kind, "level": a.level, "at": _instant(a.at), "notify": list(a.notify)}
-            for a in clock.alerts
-        ],
+        "alerts": [alert_to_dict(a) for a in clock.alerts],
     }
+
+
+def alert_to_dict(alert: Alert, now: int | None = None) -> dict[str, Any]:
+    """A warning or escalation as JSON; with ``now``, whether it was ``reached`` by then
+    (explain's form)."""
+    out: dict[str, Any] = {"kind": alert.kind, "level": alert.level, "at": _instant(alert.at)}
+    if now is not None:
+        out["reached"] = alert.at is not None and alert.at <= now
+    out["notify"] = list(alert.notify)
+    return out
 
 
 def ticket_to_dict(result: TicketResult) -> dict[str, Any]:
@@ -204,11 +252,16 @@ def _clock_json(clock: ClockResult) -> str:
     if clock.record is None:
         return text + "}"
     # --segments: rare and bulky; the record's dicts through the encoder.
-    record = record_to_dict(clock.record)
-    return (
-        f'{text}, "segments": {json.dumps(record["segments"], ensure_ascii=False)}, '
-        f'"adjustments": {json.dumps(record["adjustments"], ensure_ascii=False)}}}'
-    )
+    record = {**record_to_dict(clock.record), **triggers_to_dict(clock, clock.record)}
+    return f"{text}, {json.dumps(record, ensure_ascii=False)[1:]}"
 
 
-__all__ = ["clock_to_dict", "json_lines", "record_to_dict", "ticket_json", "ticket_to_dict"]
+__all__ = [
+    "alert_to_dict",
+    "clock_to_dict",
+    "json_lines",
+    "record_to_dict",
+    "ticket_json",
+    "ticket_to_dict",
+    "triggers_to_dict",
+]

@@ -1,4 +1,5 @@
-"""The HTTP API: routes for events in, ticket status and the at-risk queue out, health, metrics.
+"""The HTTP API: routes for events in, ticket status and the at-risk queue out, health, metrics,
+and the OpenAPI document describing them all (built from the table :data:`SERVED`).
 
 Rejected events are listed and replayed by :mod:`slaengine.serve.rejects`.
 
@@ -10,6 +11,9 @@ database is unavailable 503, and neither stops the server.
 
 from __future__ import annotations
 
+import functools
+from typing import Any, Final
+
 import structlog
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -19,10 +23,12 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp
 
+from slaengine import __version__
 from slaengine.errors import EventError
 from slaengine.event_parsing import parse_instant
 from slaengine.live import LiveEngine
 from slaengine.live.atrisk import parse_window, queue_document
+from slaengine.serve import operations as ops
 from slaengine.serve.access import AccessLog
 from slaengine.serve.api import (
     Api,
@@ -38,6 +44,7 @@ from slaengine.serve.auth import BearerAuth
 from slaengine.serve.bodies import BadBody, split_events
 from slaengine.serve.inbox import post_inbox
 from slaengine.serve.metrics import CONTENT_TYPE, StateFigures, render
+from slaengine.serve.openapi import openapi_document
 from slaengine.serve.rejects import get_reject, get_rejects, post_redrive, post_replay
 
 _log = structlog.get_logger("slaengine.serve")
@@ -161,20 +168,43 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return answer
 
 
+async def get_openapi(request: Request) -> Response:
+    """The OpenAPI document of every route served."""
+    return JSONResponse(openapi())
+
+
+#: Every route the API serves: path, method, handler, and what it takes and answers
+#: (docs/api.md documents each; /openapi.json is generated from this table).
+SERVED: Final = (
+    ("/events", "POST", post_events, ops.POST_EVENTS),
+    ("/inbox/{vendor}", "POST", post_inbox, ops.POST_INBOX),
+    ("/tickets/{ticket:path}", "GET", get_ticket, ops.GET_TICKET),
+    ("/at-risk", "GET", get_at_risk, ops.GET_AT_RISK),
+    ("/rejects", "GET", get_rejects, ops.GET_REJECTS),
+    ("/rejects/replay", "POST", post_redrive, ops.POST_REDRIVE),
+    ("/rejects/{reject:int}", "GET", get_reject, ops.GET_REJECT),
+    ("/rejects/{reject:int}/replay", "POST", post_replay, ops.POST_REPLAY),
+    ("/healthz", "GET", get_healthz, ops.GET_HEALTHZ),
+    ("/metrics", "GET", get_metrics, ops.GET_METRICS),
+    ("/openapi.json", "GET", get_openapi, ops.GET_OPENAPI),
+)
+
+
 def routes() -> list[Route]:
     """Every route the API serves (docs/api.md documents each)."""
-    return [
-        Route("/events", post_events, methods=["POST"]),
-        Route("/inbox/{vendor}", post_inbox, methods=["POST"]),
-        Route("/tickets/{ticket:path}", get_ticket, methods=["GET"]),
-        Route("/at-risk", get_at_risk, methods=["GET"]),
-        Route("/rejects", get_rejects, methods=["GET"]),
-        Route("/rejects/replay", post_redrive, methods=["POST"]),
-        Route("/rejects/{reject:int}", get_reject, methods=["GET"]),
-        Route("/rejects/{reject:int}/replay", post_replay, methods=["POST"]),
-        Route("/healthz", get_healthz, methods=["GET"]),
-        Route("/metrics", get_metrics, methods=["GET"]),
-    ]
+    return [Route(path, handler, methods=[method]) for path, method, handler, _ in SERVED]
+
+
+@functools.cache
+def openapi() -> dict[str, Any]:
+    """The OpenAPI 3.1 document of :data:`SERVED` (built once)."""
+    rows = [(path, method, handler.__name__, op) for path, method, handler, op in SERVED]
+    return openapi_document(rows, __version__)
+
+
+def _open_paths() -> frozenset[str]:
+    # The routes that need no token, such as /healthz for load balancers.
+    return frozenset(path for path, _, _, op in SERVED if not op.token)
 
 
 def create_app(api: Api) -> ASGIApp:
@@ -183,7 +213,8 @@ def create_app(api: Api) -> ASGIApp:
     app = Starlette(routes=routes(), exception_handlers={HTTPException: _http_error})
     app.router.redirect_slashes = False  # /tickets is no ticket: 404, not a redirect
     app.state.api = api
-    return AccessLog(BearerAuth(app, api.settings.token), api.count_request)
+    auth = BearerAuth(app, api.settings.token, open_paths=_open_paths())
+    return AccessLog(auth, api.count_request)
 
 
-__all__ = ["create_app", "routes"]
+__all__ = ["SERVED", "create_app", "openapi", "routes"]

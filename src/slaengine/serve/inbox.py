@@ -105,7 +105,11 @@ async def post_inbox(request: Request) -> Response:
         else (f"{label} event {index}", None, f"the {vendor} inbox made no event of it")
         for index, event in enumerate(delivery.events)
     ]
-    report = await api.call(lambda engine: engine.ingest(records, now, quiet_before=quiet_before))
+    # A refused event keeps the body it came from: the delivery as the vendor sent it.
+    received = (body, request.headers.get("content-type"))
+    report = await api.call(
+        lambda engine: engine.ingest(records, now, quiet_before=quiet_before, body=received)
+    )
     api.record_ingest(f"inbox/{vendor}", report)
     answer = ingest_answer("index", list(range(len(records))), report)
     return counted("accepted", JSONResponse(answer))

@@ -118,7 +118,7 @@ async def get_reject(request: Request) -> Response:
     row = await api.call(lambda engine: engine.store.reject(reject_id))
     if row is None:
         return error(404, "no such reject (never stored, or pruned)", reject=reject_id)
-    return JSONResponse(reject_dict(row))
+    return JSONResponse(reject_dict(row, body=True))
 
 
 @guarded
