@@ -44,6 +44,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import slaengine
+from slaengine.compiled import describe
 from slaengine.inputs.synthetic import generate_lines, write_jsonl
 
 HERE = Path(__file__).resolve().parent
@@ -118,7 +119,10 @@ def main(argv: list[str] | None = None) -> int:
 
     start = dt.datetime.fromisoformat(args.start)
     now = start + dt.timedelta(days=args.days)
-    print(f"slaengine {slaengine.__version__}, Python {sys.version.split()[0]}, {pin_one_cpu()}")
+    print(
+        f"slaengine {slaengine.__version__} ({describe()}), Python {sys.version.split()[0]}, "
+        f"{pin_one_cpu()}"
+    )
     print(
         f"{args.tickets:,} tickets, seed {args.seed}, {args.days} days from {start.isoformat()}, "
         f"evaluated at {now.isoformat()}"
@@ -304,7 +308,7 @@ def command_benchmark(args: argparse.Namespace) -> int:
     now = start + dt.timedelta(days=args.days)
     cache = args.cache or Path(tempfile.gettempdir())
     cache.mkdir(parents=True, exist_ok=True)
-    print(f"slaengine {slaengine.__version__}, Python {sys.version.split()[0]}, "
+    print(f"slaengine {slaengine.__version__} ({describe()}), Python {sys.version.split()[0]}, "
           f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.2f}")  # fmt: skip
     grouped = command_events(args.tickets, args.seed, start, args.days, cache)
     files = {"grouped": grouped, "shuffled": shuffled_copy(grouped, args.seed)}

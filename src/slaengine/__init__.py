@@ -16,6 +16,7 @@ __version__ = "0.1.0"
 from slaengine.calendar import AlwaysOpen, BusinessCalendar, WeeklyCalendar
 from slaengine.clock_record import ClockRecord
 from slaengine.clocks import ClockResult
+from slaengine.compiled import register_pickling
 from slaengine.engine import TicketResult, evaluate, evaluate_timeline, iter_evaluate
 from slaengine.errors import EventError, PolicyError, Problem, SlaEngineError, UserError
 from slaengine.event_parsing import parse_event
@@ -23,6 +24,9 @@ from slaengine.inputs import parse_lines, read_events
 from slaengine.policy import Policy, PolicySet, load_policies, loads_policies, read_policies
 from slaengine.report.json import ticket_to_dict
 from slaengine.timeline import Event, Timeline, TimelineSet, build_timelines
+
+# The same pickles whether the engine runs compiled or not (slaengine.compiled).
+register_pickling()
 
 __all__ = [
     "AlwaysOpen",

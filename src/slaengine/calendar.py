@@ -24,6 +24,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
+from mypy_extensions import mypyc_attr
+
 WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 _UTC = dt.UTC
@@ -77,6 +79,9 @@ def _overnight(shift: Shift) -> Shift:
     return shift
 
 
+# Compiled with mypyc (slaengine.compiled), a class is a C type: plugins may still subclass
+# the calendars, and pickling (process pools, Dask) rebuilds them from their state.
+@mypyc_attr(allow_interpreted_subclasses=True, serializable=True)
 class BusinessCalendar:
     """Open hours of a calendar; all arithmetic on integer epoch seconds.
 
@@ -145,6 +150,7 @@ class BusinessCalendar:
         return None
 
 
+@mypyc_attr(allow_interpreted_subclasses=True, serializable=True)
 class AlwaysOpen(BusinessCalendar):
     """The built-in ``24x7`` calendar: every real second is open."""
 
@@ -204,6 +210,7 @@ class _Table:
     high: int = 0
 
 
+@mypyc_attr(allow_interpreted_subclasses=True, serializable=True)
 class WeeklyCalendar(BusinessCalendar):
     """Weekly shifts in a time zone, minus holiday dates.
 
@@ -421,6 +428,7 @@ class WeeklyCalendar(BusinessCalendar):
         return out
 
 
+@mypyc_attr(serializable=True)
 class _HolidayProvider:
     """Holiday dates of a country (and subdivision) from the ``holidays`` package."""
 
@@ -439,6 +447,7 @@ class _HolidayProvider:
         return f"holidays({self.country}{sub})"
 
 
+@mypyc_attr(serializable=True)
 class YearlyHolidays:
     """Holidays that come back every year: month-days and month-day ranges.
 

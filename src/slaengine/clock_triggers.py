@@ -326,8 +326,9 @@ class Ticket:
         if event.type != "update":
             return False
         changes = update_changes(event, self.attributes)
-        for name, _old, new in changes:
-            self.attributes[name] = new
+        # Not ``new``: that name holds a status (str) above, which compiled code enforces.
+        for name, _old, value in changes:
+            self.attributes[name] = value
         return bool(changes)
 
     def holds(self, condition: StateCondition) -> bool:

@@ -13,6 +13,7 @@ from typing import Any, Final
 
 from slaengine import __version__
 from slaengine.cli._options import select_config
+from slaengine.compiled import describe
 from slaengine.errors import UserError
 from slaengine.logs import configure_logging
 from slaengine.safetext import printable_lines
@@ -98,6 +99,14 @@ class _LazyCommands(argparse._SubParsersAction):  # type: ignore[type-arg]
         super().__call__(parser, namespace, values, option_string)
 
 
+class _Version(argparse.Action):
+    """Prints the version and the engine's mode, unwrapped (argparse's own wraps it)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: object) -> None:
+        print(f"slaengine {__version__} ({describe()})")
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand registered.
 
@@ -107,7 +116,9 @@ def build_parser() -> argparse.ArgumentParser:
         prog="slaengine",
         description="SLA policy engine for customer support.",
     )
-    parser.add_argument("--version", action="version", version=f"slaengine {__version__}")
+    parser.add_argument(
+        "--version", action=_Version, nargs=0, help="show the version and whether it runs compiled"
+    )
     parser.add_argument("--debug", action="store_true", help="show tracebacks for errors")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", action=_LazyCommands)

@@ -1,0 +1,75 @@
+"""The engine's modules compiled with mypyc: which ones a wheel compiles, which ones run.
+
+A wheel built from the source tree compiles :data:`MODULES` with mypyc when it can
+(``hatch_build.py``; never in an editable install) and is pure Python otherwise. Both
+run the same source and give the same results; :func:`describe` says which mode runs
+(``slaengine --version``).
+
+Compiled classes are C extension types: a frozen dataclass's state cannot be set back
+by the default pickling, and ``__init__`` runs when one is created by ``__new__``.
+:func:`register_pickling` makes every dataclass of these modules pickle (and copy) as
+its constructor call, in both modes, so a pickle made by one mode loads in the other
+(a process pool or a Dask cluster whose machines differ).
+"""
+
+from __future__ import annotations
+
+import copyreg
+import dataclasses
+import importlib
+from importlib.machinery import EXTENSION_SUFFIXES
+from typing import Any, Final
+
+#: Modules a wheel compiles: the clock engine's hot code. Parsing and output gained
+#: little (orjson and the string work there are C already); see benchmarks/README.md.
+MODULES: Final = (
+    "slaengine.calendar",
+    "slaengine.clock_record",
+    "slaengine.clock_triggers",
+    "slaengine.clock_walk",
+    "slaengine.clocks",
+    "slaengine.engine",
+    "slaengine.record_triggers",
+    "slaengine.timeline",
+)
+
+
+def compiled_modules() -> tuple[str, ...]:
+    """The modules of :data:`MODULES` that run compiled (an extension module was loaded)."""
+    found = []
+    for name in MODULES:
+        origin = getattr(importlib.import_module(name), "__file__", None) or ""
+        if origin.endswith(tuple(EXTENSION_SUFFIXES)):
+            found.append(name)
+    return tuple(found)
+
+
+def describe() -> str:
+    """``compiled with mypyc: calendar, clocks, ...`` or ``pure Python``."""
+    compiled = compiled_modules()
+    if not compiled:
+        return "pure Python"
+    short = ", ".join(name.removeprefix("slaengine.") for name in compiled)
+    return f"compiled with mypyc: {short}"
+
+
+def _constructor_call(obj: Any) -> tuple[Any, tuple[Any, ...]]:
+    # The class and its constructor's arguments: what pickle and copy rebuild it from.
+    fields = dataclasses.fields(obj)
+    return type(obj), tuple(getattr(obj, field.name) for field in fields if field.init)
+
+
+def register_pickling() -> None:
+    """Pickle and copy each dataclass of :data:`MODULES` as its constructor call."""
+    for name in MODULES:
+        module = importlib.import_module(name)
+        for value in vars(module).values():
+            if (
+                isinstance(value, type)
+                and value.__module__ == name
+                and dataclasses.is_dataclass(value)
+            ):
+                copyreg.pickle(value, _constructor_call)
+
+
+__all__ = ["MODULES", "compiled_modules", "describe", "register_pickling"]
