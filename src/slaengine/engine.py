@@ -11,7 +11,7 @@ from bisect import bisect_right
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from operator import attrgetter
-from typing import cast
+from typing import Final, cast
 
 from slaengine.agreements import Attachment, agreement_clocks
 from slaengine.calendar import to_epoch
@@ -59,6 +59,10 @@ class TicketResult:
         return None
 
 
+#: As ``slaengine.timeline.BORROWS_LAYOUT``: this module's own classes, pure Python only.
+BORROWS_LAYOUT: Final = __file__.endswith(".py")
+
+
 class _ResultBuilder:
     """A mutable class with :class:`TicketResult`'s slots, filled per ticket and then made a
     ``TicketResult`` (see ``slaengine.timeline._StateBuilder``: the frozen ``__init__`` costs
@@ -94,6 +98,8 @@ def _result(
     attachments: tuple[Attachment, ...],
     exemptions: tuple[Exemption, ...],
 ) -> TicketResult:
+    if not BORROWS_LAYOUT:
+        return TicketResult(ticket, state, policy, clocks, agreements, attachments, exemptions)
     result = _ResultBuilder(ticket, state, policy, clocks, agreements, attachments, exemptions)
     result.__class__ = TicketResult  # type: ignore[assignment]
     return cast(TicketResult, result)

@@ -85,6 +85,12 @@ class TicketState:
     fields: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
 
 
+#: Whether results are built in a borrowed mutable layout (see ``_StateBuilder``). Only
+#: in pure Python: compiled with mypyc the classes are C types whose layouts differ, and
+#: there the frozen ``__init__`` is compiled too and cheap.
+BORROWS_LAYOUT: Final = __file__.endswith(".py")
+
+
 class _StateBuilder:
     """A mutable class with :class:`TicketState`'s slots: one is filled per ticket evaluated
     and then becomes a ``TicketState`` (CPython allows ``__class__`` assignment between
@@ -159,7 +165,7 @@ class Timeline:
                     fields = {**fields, **event.fields}
         # One shared empty set: a result keeps its state, so every object built here lives
         # on (and the cyclic collector visits it).
-        state = _StateBuilder(
+        values = (
             self.ticket,
             created.at,
             channel,
@@ -171,6 +177,9 @@ class Timeline:
             frozenset(tags) if tags else _NO_TAGS,
             fields,
         )
+        if not BORROWS_LAYOUT:
+            return TicketState(*values)
+        state = _StateBuilder(*values)
         state.__class__ = TicketState  # type: ignore[assignment]
         return cast(TicketState, state)
 
