@@ -15,6 +15,7 @@ import slaengine
 from cli_support import RunCli
 from slaengine.live import LiveEngine, Store
 from slaengine.live.outbox import Decision
+from slaengine.live.store import Reject
 
 NOW = 1_795_000_000  # 2026-11-18T11:06:40Z
 LONG_KEY = "TICKET-000123/first_response/1/breach/0"
@@ -471,3 +472,62 @@ def test_ticket_status_fits_80_columns_with_its_next_alert_whole(
         assert "…" not in out
         assert "CUSTOMER-SUPPORT-000001 · policy desk" in out
         assert re.search(r"first_response .*active .*50m +warning 1 at (2026-)?01-05 10:30", out)
+
+
+LONG_PROBLEM = (
+    "event 'created' at 'yesterday': 'at' must be an ISO 8601 instant with a UTC offset, "
+    "e.g. 2026-01-05T10:00:00Z"
+)
+LONG_SENT = json.dumps(
+    {"id": "e-000042", "ticket": "CUSTOMER-SUPPORT-000042", "type": "created", "at": "yesterday"}
+)
+
+
+@pytest.fixture
+def rejects_state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A state holding two rejects with a long problem and a long text sent."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("SLAENGINE_CONFIG", raising=False)
+    store = Store.open(tmp_path / "s.db")
+    try:
+        rejects = [
+            Reject("events.jsonl:4", LONG_PROBLEM, LONG_SENT),
+            Reject("events.jsonl:7", "not valid JSON: Expecting value", None, "{[red]", 6),
+        ]
+        store.add_events([], NOW, rejects)
+    finally:
+        store.close()
+    return tmp_path
+
+
+@pytest.mark.parametrize("width", [80, 100, 160])
+def test_rejects_table_fits_and_keeps_ids_whole(
+    rejects_state: Path, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch, width: int
+) -> None:
+    monkeypatch.setenv("COLUMNS", str(width))
+    status, out, _ = run_cli("outbox", "--rejects", "--state", "s.db")
+    assert status == 1
+    _lines_fit(out, width)
+    assert "…" not in out
+    for whole in ("events.jsonl:4", "events.jsonl:7", "{[red]"):
+        assert whole in out
+    # One line per reject, with a preview of the text sent at least.
+    assert re.search(r"^ 1  \S+.* events\.jsonl:4  " + re.escape(LONG_SENT[:16]), out, re.M)
+    # The problem is read whole (wrapped at the screen's edge) under the table, by id.
+    assert "1: " + LONG_PROBLEM in " ".join(out.split())
+    assert "Problems (by id):" in out
+    if width < 160:
+        assert re.search(r"\b11-18 11:06\b", out)  # short times, the year in the title
+        assert "(times in UTC, 2026)" in out
+
+
+def test_rejects_table_into_a_pipe_has_every_column(
+    rejects_state: Path, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("COLUMNS", raising=False)
+    _, out, _ = run_cli("outbox", "--rejects", "--state", "s.db")
+    line = next(line for line in out.splitlines() if "events.jsonl:4" in line)
+    assert "2026-11-18 11:06" in line
+    assert LONG_PROBLEM in line
+    assert LONG_SENT[:57] + "..." in line
+    assert "Problems (by id)" not in out

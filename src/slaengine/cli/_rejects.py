@@ -15,12 +15,9 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from rich.table import Table
-from rich.text import Text
-
 from slaengine.cli._live import LiveSettings, open_engine
 from slaengine.errors import UserError
-from slaengine.live.eventstore import AlreadyReplayed, RejectRow, UnknownReject
+from slaengine.live.eventstore import AlreadyReplayed, UnknownReject
 from slaengine.live.redrive import NO_EVENT, REFUSED, REPLAYED, redrive, redrive_answer
 from slaengine.live.rejects import (
     NothingToReplay,
@@ -33,19 +30,9 @@ from slaengine.live.retention import parse_age
 from slaengine.live.store import Store
 from slaengine.live.text import escape_controls
 from slaengine.notifications import iso
-from slaengine.report.table import local_time
-from slaengine.report.terminal import terminal_console
+from slaengine.report.rejects import rejects_table
+from slaengine.report.terminal import FILE_WIDTH, fitted_width, terminal_console
 from slaengine.words import plural
-
-SHOWN_TEXT = 60  # characters of a reject's text in the table; --json has all of it
-
-
-def _shown(row: RejectRow) -> str:
-    reject = row.reject
-    text = reject.payload if reject.payload is not None else reject.raw
-    if text is None:
-        return "-"
-    return escape_controls(text, SHOWN_TEXT)
 
 
 def list_rejects(store: Store, args: argparse.Namespace, zone: ZoneInfo) -> int:
@@ -58,23 +45,12 @@ def list_rejects(store: Store, args: argparse.Namespace, zone: ZoneInfo) -> int:
     if args.json:
         sys.stdout.writelines(json.dumps(reject_dict(row)) + "\n" for row in rows)
         return 1 if rows else 0
-    table = Table(
-        title=f"Rejected events (times in {args.tz})", header_style="bold", title_justify="left"
-    )
-    for column in ("Id", "Received", "Origin", "Problem", "Sent", "Replayed"):
-        table.add_column(column)
-    for row in rows:
-        # Text, not markup: a refused line may hold anything, brackets included.
-        table.add_row(
-            str(row.id),
-            local_time(row.received, zone),
-            Text(escape_controls(row.reject.origin, 80)),
-            Text(escape_controls(row.reject.problem, 120)),
-            Text(_shown(row)),
-            local_time(row.replayed, zone),
-        )
-    console = terminal_console(file_width=160)
-    console.print(table)
+    fitted = rejects_table(rows, zone, args.tz, fitted_width(terminal_console()))
+    # Into a file or a pipe every cell is whole, however wide the rows.
+    console = terminal_console(file_width=max(FILE_WIDTH, fitted.width))
+    console.print(fitted.table)
+    for note in fitted.notes:
+        console.print(note)
     console.print(f"{plural(len(rows), 'reject')} shown of {total:,}; --json for the whole text")
     return 1 if rows else 0
 
