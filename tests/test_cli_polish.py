@@ -471,7 +471,9 @@ def test_ticket_status_fits_80_columns_with_its_next_alert_whole(
         _lines_fit(out, width)
         assert "…" not in out
         assert "CUSTOMER-SUPPORT-000001 · policy desk" in out
-        assert re.search(r"first_response .*active .*50m +warning 1 at (2026-)?01-05 10:30", out)
+        # By its label, as the at-risk queue and the reports name it.
+        assert re.search(r"First response .*active .*50m +warning 1 at (2026-)?01-05 10:30", out)
+        assert "first_response" not in out
 
 
 LONG_PROBLEM = (
@@ -531,3 +533,54 @@ def test_rejects_table_into_a_pipe_has_every_column(
     assert LONG_PROBLEM in line
     assert LONG_SENT[:57] + "..." in line
     assert "Problems (by id)" not in out
+
+
+DEFINED_POLICY = """\
+version: 1
+metrics:
+  time_to_own:
+    label: Time to assignment
+    start: created
+    stop: assigned
+  tier2_time:
+    start: created
+    stop: solved
+policies:
+  - name: desk
+    calendar: 24x7
+    metrics:
+      time_to_own: {targets: 1h}
+      tier2_time: {targets: 4h}
+      resolution: {targets: 8h}
+"""
+
+
+def test_ticket_status_names_metrics_by_their_labels(
+    tmp_path: Path, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SLAENGINE_CONFIG", raising=False)
+    monkeypatch.delenv("COLUMNS", raising=False)
+    (tmp_path / "p.yaml").write_text(DEFINED_POLICY, encoding="utf-8")
+    engine = LiveEngine(
+        slaengine.load_policies(tmp_path / "p.yaml"),
+        Store.open(tmp_path / "s.db"),
+        lambda notification: (),
+    )
+    try:
+        created = {"id": "e1", "ticket": "T-1", "type": "created", "at": "2026-01-05T10:00:00Z"}
+        assert (
+            engine.ingest([{**created, "channel": "email", "priority": "high"}], NOW).accepted == 1
+        )
+    finally:
+        engine.store.close()
+    monkeypatch.chdir(tmp_path)
+    argv = ("status", "--state", "s.db", "-p", "p.yaml", "T-1", "--at", "2026-01-05T10:10:00Z")
+    status, out, err = run_cli(*argv)
+    assert status == 0, err
+    metrics = [line.split("  ")[0] for line in out.splitlines()[3:] if line.strip()]
+    assert metrics == ["Time to assignment", "Tier2 time", "Resolution"], out
+    # JSON keeps the names, with the definition's label beside its own.
+    status, out, _ = run_cli(*argv, "--json")
+    document = json.loads(out)
+    assert [m["metric"] for m in document["metrics"]] == ["time_to_own", "tier2_time", "resolution"]
+    assert document["metrics"][0]["metric_label"] == "Time to assignment"

@@ -245,8 +245,9 @@ def test_live_notifications_carry_agreement_and_group(tmp_path, capsys):
     state = str(tmp_path / "state.db")
     at = "2026-03-02T13:00:00Z"
     text = _run_text(capsys, "status", "--state", state, "-p", policy_file, "T-1", "--at", at)
-    assert "group-ownership: ownership (tier2)" in text
-    assert "tier2-ola: resolution" in text
+    # Named as the queue below and the reports name them.
+    assert "group-ownership: Ownership (tier2)" in text
+    assert "tier2-ola: Resolution" in text
     queue = _run_text(capsys, "status", "--state", state, "-p", policy_file, "--due-within", "8h",
                       "--at", at)  # fmt: skip
     # The queue names the metric as the reports do when the policies are given, else by

@@ -78,10 +78,13 @@ def queue_table(
 def _ticket_columns(metrics: Sequence[MetricStatus], zone: dt.tzinfo, fmt: str) -> list[Column]:
     names = []
     for metric in metrics:
-        # By the label the metric's definition gives, as reports name it (JSON: the name).
-        name = metric.label or metric.metric
-        name = name if metric.group is None else f"{name} ({metric.group})"
-        names.append(name if metric.agreement is None else f"{metric.agreement}: {name}")
+        # As the reports and the at-risk queue name it: the label its definition gives,
+        # a built-in's own, else the name in words (JSON: the name).
+        stored = (
+            metric.metric if metric.agreement is None else f"{metric.agreement}/{metric.metric}"
+        )
+        name = metric_label(stored, {metric.metric: metric.label} if metric.label else None)
+        names.append(name if metric.group is None else f"{name} ({metric.group})")
     alerts = [
         "-"
         if (alert := metric.next_alert) is None
