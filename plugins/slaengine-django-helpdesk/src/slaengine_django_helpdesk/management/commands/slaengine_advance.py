@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from slaengine import SlaEngineError
 from slaengine_django_helpdesk.engine import advance
+from slaengine_django_helpdesk.words import counted
 
 
 def parse_at(text: str | None) -> dt.datetime:
@@ -46,9 +47,10 @@ class Command(BaseCommand):
         except SlaEngineError as exc:
             raise CommandError(str(exc)) from None
         self.stdout.write(
-            f"ingested {result.ingested} event(s), rejected {result.rejected}; "
-            f"evaluated {result.evaluated} ticket(s); queued {len(result.notifications)} "
-            f"notification(s); delivered {result.dispatched.delivered}, "
+            f"ingested {counted(result.ingested, 'event')}, rejected {result.rejected}; "
+            f"evaluated {counted(result.evaluated, 'ticket')}; "
+            f"queued {counted(len(result.notifications), 'notification')}; "
+            f"delivered {result.dispatched.delivered}, "
             f"failed {result.dispatched.failed}, dead {result.dispatched.dead}"
         )
         for problem in result.problems:

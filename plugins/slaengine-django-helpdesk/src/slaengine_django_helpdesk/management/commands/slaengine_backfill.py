@@ -21,6 +21,7 @@ from slaengine_django_helpdesk import conf
 from slaengine_django_helpdesk.engine import summarize
 from slaengine_django_helpdesk.models import SlaTicket
 from slaengine_django_helpdesk.recorder import record_ticket, replay
+from slaengine_django_helpdesk.words import counted
 
 
 class Command(BaseCommand):
@@ -49,5 +50,6 @@ class Command(BaseCommand):
                 events += len(found)
             summarize(ticket.pk, now)
         self.stdout.write(
-            f"replayed {replayed} ticket(s), reconciled {reconciled}; recorded {events} event(s)"
+            f"replayed {counted(replayed, 'ticket')}, reconciled {reconciled}; "
+            f"recorded {counted(events, 'event')}"
         )

@@ -15,10 +15,7 @@ from django.core.management.base import BaseCommand, CommandError
 from slaengine import PolicyError
 from slaengine_django_helpdesk import conf
 from slaengine_django_helpdesk.engine import runtime
-
-
-def _count(number: int, word: str, words: str) -> str:
-    return f"{number} {word if number == 1 else words}"
+from slaengine_django_helpdesk.words import counted
 
 
 class Command(BaseCommand):
@@ -36,10 +33,10 @@ class Command(BaseCommand):
         except PolicyError as exc:
             for problem in exc.problems:
                 self.stderr.write(str(problem))
-            found = _count(len(exc.problems), "problem", "problems")
+            found = counted(len(exc.problems), "problem")
             raise CommandError(f"{found} in the policies") from None
         names = ", ".join(sorted(loaded.routing.deliverers)) or "none"
         self.stdout.write(
-            f"{_count(len(loaded.policies.policies), 'policy', 'policies')} OK; "
+            f"{counted(len(loaded.policies.policies), 'policy', 'policies')} OK; "
             f"notify targets and performers: {names}"
         )
