@@ -32,7 +32,9 @@ def test_unknown_option_shows_the_subcommand_usage(capsys):
     assert "slaengine evaluate: error: unrecognized arguments: --bogus" in err
 
 
-@pytest.mark.parametrize("command", ["evaluate", "audit", "explain", "import", "status", "outbox"])
+@pytest.mark.parametrize(
+    "command", ["evaluate", "audit", "explain", "import", "status", "outbox", "whatif"]
+)
 def test_timezone_is_an_alias_of_tz(command, capsys):
     with pytest.raises(SystemExit):
         main([command, "--help"])
