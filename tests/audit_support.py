@@ -24,6 +24,21 @@ policies:
       first_response: {targets: 1h}
       resolution: {targets: 8h}
 """
+# A customer SLA with a goal, and a tier-2 OLA with its own goal and target.
+AGREEMENT_POLICIES = """\
+version: 1
+policies:
+  - name: std
+    metrics:
+      first_response: {targets: 1h, goal: 90%}
+agreements:
+  - name: tier2-ola
+    kind: ola
+    goal: 80%
+    match: {group: tier2}
+    metrics:
+      first_response: {targets: 30m}
+"""
 # The audit instant: the afternoon of the day the events happen.
 AT = "2025-12-01T16:00:00Z"
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 import slaengine
+from audit_support import AGREEMENT_POLICIES
 from slaengine.audit import AuditOptions, audit_file
 from slaengine.audit.goals import agreement_goals, policy_goals
 from slaengine.audit.views import GOAL_VIEWS
@@ -17,20 +18,6 @@ from slaengine.inputs import source_name
 from slaengine.metric_names import labels_of
 from slaengine.report.audit import audit_to_dict
 
-POLICIES = """\
-version: 1
-policies:
-  - name: std
-    metrics:
-      first_response: {targets: 1h, goal: 90%}
-agreements:
-  - name: tier2-ola
-    kind: ola
-    goal: 80%
-    match: {group: tier2}
-    metrics:
-      first_response: {targets: 30m}
-"""
 AT = "2025-12-15T09:30:00Z"
 
 
@@ -50,7 +37,7 @@ def files(tmp_path: Path) -> tuple[Path, Path]:
     events = tmp_path / "events.jsonl"
     events.write_text("".join(json.dumps(line) + "\n" for line in lines), encoding="utf-8")
     policy = tmp_path / "p.yaml"
-    policy.write_text(POLICIES, encoding="utf-8")
+    policy.write_text(AGREEMENT_POLICIES, encoding="utf-8")
     return policy, events
 
 

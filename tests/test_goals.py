@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 import slaengine
+from audit_support import AGREEMENT_POLICIES
 from slaengine.audit.accumulator import GOAL_VIEWS, GroupStats, MetricStats
 from slaengine.audit.goals import agreement_goals, attainment, policy_goals
 from slaengine.audit.run import AuditOptions, empty_audit
@@ -209,22 +210,6 @@ def test_an_unwritable_goals_file_is_a_usage_error(files, tmp_path, capsys):
     argv = ["audit", "-p", str(policy), "-e", str(events), "--at", AT, "--goals", str(target)]
     assert main(argv) == 2
     assert "--goals: cannot write" in capsys.readouterr().err
-
-
-AGREEMENT_POLICIES = """\
-version: 1
-policies:
-  - name: std
-    metrics:
-      first_response: {targets: 1h, goal: 90%}
-agreements:
-  - name: tier2-ola
-    kind: ola
-    goal: 80%
-    match: {group: tier2}
-    metrics:
-      first_response: {targets: 30m}
-"""
 
 
 def test_agreement_goals_load_and_bad_ones_are_e220_at_their_place():
