@@ -238,6 +238,43 @@ def test_serve_without_worker_only_serves_and_stops_on_sigint(site):
     assert warning["problem"].endswith("did you mean 'acme'?")
 
 
+# Runs ``slaengine`` with the stop signal arriving after the server said it
+# listens but before uvicorn has installed its own signal handlers.
+EARLY_STOP = """
+import signal, sys
+import uvicorn
+from slaengine.cli import main
+
+uvicorn_capture = uvicorn.Server.capture_signals
+
+def capture_after_a_stop(self):
+    signal.raise_signal(signal.SIGTERM)
+    return uvicorn_capture(self)
+
+uvicorn.Server.capture_signals = capture_after_a_stop
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.parametrize("worker", [[], ["--no-worker"]])
+def test_a_stop_signal_before_uvicorn_takes_over_still_stops_the_server(site, worker):
+    tmp_path, config, env = site
+    done = subprocess.run(
+        [sys.executable, "-c", EARLY_STOP, "serve", "--config", str(config), *worker],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    events = [json.loads(line)["event"] for line in done.stderr.splitlines() if line[:1] == "{"]
+    assert events.index("server listening") < events.index("server stopped")
+    if not worker:
+        assert "worker stopped" in events
+
+
 def test_start_up_errors_are_user_errors(site, capsys, monkeypatch):
     tmp_path, config, _ = site
     monkeypatch.chdir(tmp_path)

@@ -166,13 +166,16 @@ def uvicorn_config(app: Any) -> uvicorn.Config:
 
 
 @contextlib.contextmanager
-def _absorbed_signals() -> Iterator[None]:
-    # uvicorn re-raises the stop signal once it has shut down; it lands here
-    # instead of killing the process, so the worker's clean stop can finish.
-    def ignore(_signum: int, _frame: FrameType | None) -> None:
-        return None
-
-    previous = {sig: signal.signal(sig, ignore) for sig in (signal.SIGTERM, signal.SIGINT)}
+def _stop_signals_to(server: _Server) -> Iterator[None]:
+    # A stop signal that arrives before uvicorn installs its own handlers (we
+    # are ready once the socket listens) must still stop the server, so it goes
+    # to the server's exit handler; uvicorn runs no main loop once asked to
+    # exit. uvicorn re-raises the signal after it has shut down; it lands here
+    # again instead of killing the process, so the worker's clean stop can
+    # finish.
+    previous = {
+        sig: signal.signal(sig, server.handle_exit) for sig in (signal.SIGTERM, signal.SIGINT)
+    }
     try:
         yield
     finally:
@@ -187,7 +190,7 @@ def serve(api: Api, sock: socket.socket, worker: WorkerThread | None) -> None:
         on_exit=worker.request_stop if worker is not None else (lambda: None),
     )
     host, port = sock.getsockname()[:2]
-    with _absorbed_signals():
+    with _stop_signals_to(server):
         if worker is not None:
             worker.start()
         _log.info(
