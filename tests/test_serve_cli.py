@@ -95,9 +95,11 @@ def site(tmp_path, plugin_dir):
 class Server:
     """A ``slaengine serve`` process, its port (read from its log) and its log lines."""
 
-    def __init__(self, args, env, cwd):
+    def __init__(self, args, env, cwd, script=None):
+        # ``script``: Python code running the CLI in place of ``-m slaengine``.
+        launcher = ["-c", script] if script else ["-m", "slaengine"]
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "slaengine", *args],
+            [sys.executable, *launcher, *args],
             env=env,
             cwd=cwd,
             stdout=subprocess.DEVNULL,
@@ -273,6 +275,36 @@ def test_a_stop_signal_before_uvicorn_takes_over_still_stops_the_server(site, wo
     assert events.index("server listening") < events.index("server stopped")
     if not worker:
         assert "worker stopped" in events
+
+
+# Runs ``slaengine`` with uvicorn slow to start: a second passes between "server
+# listening" and uvicorn's own start-up (a loaded machine, a slow import).
+SLOW_START = """
+import sys, time
+import uvicorn
+from slaengine.cli import main
+
+uvicorn_startup = uvicorn.Server.startup
+
+async def startup_a_second_late(self, sockets=None):
+    time.sleep(1)
+    return await uvicorn_startup(self, sockets=sockets)
+
+uvicorn.Server.startup = startup_a_second_late
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.parametrize("worker", [[], ["--no-worker"]])
+def test_a_client_connecting_as_soon_as_the_server_says_it_listens_is_served(site, worker):
+    tmp_path, config, env = site
+    server = Server(["serve", "--config", str(config), *worker], env, tmp_path, SLOW_START)
+    try:
+        # At once, while uvicorn is still starting: the connection waits, it is not refused.
+        with client(server.url) as http:
+            assert http.get("/healthz").status_code == 200
+    finally:
+        assert server.stop(signal.SIGTERM) == 0
 
 
 def test_start_up_errors_are_user_errors(site, capsys, monkeypatch):

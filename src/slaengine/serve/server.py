@@ -30,6 +30,7 @@ from slaengine.serve.app import create_app
 from slaengine.serve.metrics import Counters
 
 _log = structlog.get_logger("slaengine.serve")
+_BACKLOG = 2048  # uvicorn's default
 
 
 class WorkerThread:
@@ -134,6 +135,10 @@ def bind(host: str, port: int) -> socket.socket:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
+        # Listening from here on, not only once uvicorn has started: "server listening"
+        # is logged before that, and a client connecting at once must wait in the
+        # backlog instead of being refused. (uvicorn calls listen again, same backlog.)
+        sock.listen(_BACKLOG)
     except OSError as exc:
         sock.close()
         raise UserError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
