@@ -391,6 +391,54 @@ def test_run_stops_cleanly_on_sigterm(live, plugin_dir):
     assert "timestamp" in stopped[0]
 
 
+# Runs ``slaengine`` with the stop signal arriving while the main thread holds the
+# lock of the worker's stop event, as ``Event.wait`` does for a few instructions
+# around every sleep between two cycles (a signal landing there must still stop it).
+SIGNAL_IN_WAIT = """
+import signal, sys, threading
+from slaengine.cli import main
+from slaengine.live import worker
+
+class StopEvent(threading.Event):
+    def wait(self, timeout=None):
+        with self._cond:  # held by Event.wait itself while it looks at the flag
+            signal.raise_signal(signal.SIGTERM)
+        return super().wait(timeout)
+
+worker_init = worker.Worker.__init__
+
+def init_with_stop_event(self, *args, **kwargs):
+    worker_init(self, *args, **kwargs)
+    self.stop_requested = StopEvent()
+
+worker.Worker.__init__ = init_with_stop_event
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_a_stop_signal_while_the_worker_sits_in_its_wait_stops_it(live, plugin_dir):
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(
+            filter(None, [str(plugin_dir), os.environ.get("PYTHONPATH")])
+        ),
+    }
+    command = [sys.executable, "-c", SIGNAL_IN_WAIT, "run", "--config", "slaengine.toml"]
+    # A handler that sets the event itself waits forever for the lock its own thread holds.
+    done = subprocess.run(
+        [*command, "--tick", "60"],
+        cwd=live,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    events = [json.loads(line)["event"] for line in done.stderr.splitlines() if line[:1] == "{"]
+    assert events[-1] == "worker stopped"
+
+
 def test_python_dash_m_runs_the_cli():
     result = subprocess.run(
         [sys.executable, "-m", "slaengine", "--version"],

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import signal
 import sys
+import threading
+from collections.abc import Iterator
 from types import FrameType
 from typing import Any
 
@@ -74,12 +78,33 @@ def _run_worker(
         retention=settings.retention,
     )
 
-    def stop(signum: int, _frame: FrameType | None) -> None:
-        worker.stop()
+    with _stop_signals_to(worker):
+        worker.run(cycles=1 if args.once else None)
 
+
+@contextlib.contextmanager
+def _stop_signals_to(worker: Worker) -> Iterator[None]:
+    # The handler runs in the main thread, which runs the loop and may hold the
+    # lock of the worker's stop event (``Event.wait`` does, around each sleep):
+    # setting the event there would wait for that lock forever. So the handler
+    # only writes a byte to a pipe (no lock), and a thread stops the worker.
+    read_end, write_end = os.pipe()
+
+    def relay() -> None:
+        while os.read(read_end, 1):  # b"" once the write end is closed: done
+            worker.stop()
+
+    def stop(signum: int, _frame: FrameType | None) -> None:
+        os.write(write_end, b"\0")
+
+    relaying = threading.Thread(target=relay, name="slaengine-stop-signals", daemon=True)
+    relaying.start()
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
-        worker.run(cycles=1 if args.once else None)
+        yield
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        os.close(write_end)
+        relaying.join()
+        os.close(read_end)

@@ -226,9 +226,11 @@ class Worker:
         return done
 
     def stop(self) -> None:
-        """Ask the loop to stop after the current step (safe from a signal handler).
+        """Ask the loop to stop after the current step (from any thread but the loop's).
 
-        A dispatch pass under way ends within a fraction of a second.
+        A dispatch pass under way ends within a fraction of a second. Not from a
+        signal handler in the loop's thread: it may interrupt ``Event.wait`` while
+        that holds the event's lock (``slaengine run`` relays the signal to a thread).
         """
         self.stop_requested.set()
 
