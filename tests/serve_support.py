@@ -97,7 +97,7 @@ def running(api: Api) -> Iterator[str]:
     server = uvicorn.Server(uvicorn_config(create_app(api)))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 60  # a loaded machine starts slowly; success is quick
     while not server.started:
         if time.monotonic() > deadline or not thread.is_alive():
             raise RuntimeError("the test server did not start")
@@ -114,7 +114,7 @@ def running(api: Api) -> Iterator[str]:
 def client(url: str, token: str | None = TOKEN) -> Any:
     """An httpx client for ``url`` sending ``token`` as the bearer token (``None``: none)."""
     headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
-    return httpx.Client(base_url=url, headers=headers, timeout=10)
+    return httpx.Client(base_url=url, headers=headers, timeout=30)
 
 
 __all__ = [

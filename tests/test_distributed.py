@@ -30,8 +30,10 @@ dask = pytest.importorskip("dask")
 
 ROOT = Path(__file__).resolve().parent.parent
 AT = "2025-12-03T16:00:00Z"
-# The whole module, cluster start included, ends within this many seconds or dumps and exits.
-BOUND = 300
+# The whole module, cluster start included, ends within this many seconds or dumps and exits
+# (a hang must not eat the whole CI run). About a minute on an idle machine, nearly four on a
+# loaded one: the bound only catches a hang.
+BOUND = 1200
 
 
 def _two_workers() -> distributed.LocalCluster:
@@ -61,7 +63,7 @@ def scheduler() -> Iterator[str]:
 @pytest.fixture
 def client(scheduler: str) -> Iterator[distributed.Client]:
     with distributed.Client(scheduler, set_as_default=False) as found:
-        found.wait_for_workers(2, timeout=60)
+        found.wait_for_workers(2, timeout=180)
         yield found
 
 
@@ -210,7 +212,7 @@ def _die(timelines: object) -> object:
 
 
 #: Seconds the dying-worker run may take before the test fails (it must not hang the session).
-SOFT_LIMIT = 120
+SOFT_LIMIT = 300  # about 45 s on a loaded machine
 
 
 @contextlib.contextmanager
@@ -225,7 +227,7 @@ def _own_cluster() -> Iterator[distributed.Client]:
     cluster = _two_workers()
     try:
         client = distributed.Client(cluster, set_as_default=False)
-        client.wait_for_workers(2, timeout=60)
+        client.wait_for_workers(2, timeout=180)
         yield client
     finally:
         started = [c for c in me.children(recursive=True) if c.pid not in before]
@@ -310,7 +312,7 @@ def test_the_base_install_does_not_import_dask():
         "assert not [m for m in sys.modules if m.split('.')[0] in ('dask', 'distributed')]\n"
     )
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-    subprocess.run([sys.executable, "-c", script], check=True, env=env, timeout=60)
+    subprocess.run([sys.executable, "-c", script], check=True, env=env, timeout=120)
 
 
 def test_a_scheduler_without_workers_is_a_user_error():
@@ -325,7 +327,7 @@ def test_a_scheduler_without_workers_is_a_user_error():
             dashboard_address="127.0.0.1:0",
         ) as empty,
         pytest.raises(UserError, match="has no workers"),
-        connected(empty.scheduler_address, timeout=1),
+        connected(empty.scheduler_address, timeout=5),  # reaching it may take a while
     ):
         pass
 

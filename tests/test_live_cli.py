@@ -367,7 +367,7 @@ def test_run_stops_cleanly_on_sigterm(live, plugin_dir):
             stderr=log,
         )
         try:
-            deadline = time.monotonic() + 30
+            deadline = time.monotonic() + 120  # a loaded machine starts slowly
             while b"worker started" not in stderr.read_bytes():
                 assert process.poll() is None, stderr.read_text()
                 assert time.monotonic() < deadline, "worker did not start"
@@ -375,18 +375,20 @@ def test_run_stops_cleanly_on_sigterm(live, plugin_dir):
             time.sleep(0.2)  # now sleeping in the 60-second tick
             sent = time.monotonic()
             process.send_signal(signal.SIGTERM)
-            code = process.wait(timeout=10)
+            code = process.wait(timeout=60)
             took = time.monotonic() - sent
         finally:
             if process.poll() is None:
                 process.kill()
                 process.wait()
     assert code == 0
-    assert took < 5
+    assert took < 20  # not the 60-second tick (a loaded machine needs a few seconds to exit)
     entries = [json.loads(line) for line in stderr.read_text().splitlines() if line.startswith("{")]
     stopped = [e for e in entries if e.get("event") == "worker stopped"]
     assert len(stopped) == 1
-    assert stopped[0]["cycles"] == 1
+    # One cycle, then the tick's sleep, which the signal ended (none, if the signal came
+    # before the first cycle began: a machine that stalled the worker for 0.2 s).
+    assert stopped[0]["cycles"] <= 1
     assert stopped[0]["level"] == "info"
     assert "timestamp" in stopped[0]
 
@@ -445,7 +447,7 @@ def test_python_dash_m_runs_the_cli():
         capture_output=True,
         text=True,
         check=False,
-        timeout=30,
+        timeout=120,
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("slaengine ")

@@ -382,9 +382,9 @@ def _browse(tmp_path: Path, page: Path, *options: str) -> str:
         *options, page.as_uri(),
     ]  # fmt: skip
     try:
-        result = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+        result = subprocess.run(command, capture_output=True, text=True, timeout=240, check=False)
     except subprocess.TimeoutExpired:
-        pytest.fail("chromium did not finish within 60 s")
+        pytest.fail("chromium did not finish within 240 s")
     assert result.returncode == 0, result.stderr[-2000:]
     return result.stdout
 

@@ -163,7 +163,7 @@ def test_worker_thread_survives_a_failing_cycle_and_stops(live_policies, tmp_pat
     thread = WorkerThread(make_worker, pause=0.05)
     thread.start()
     try:
-        assert cycled.wait(10)
+        assert cycled.wait(60)
         health = thread.health()
         assert health["running"] is True
         assert health["failures"] == 1

@@ -138,9 +138,9 @@ def _browse(tmp_path: Path, url: str, *options: str) -> str:
         "--virtual-time-budget=8000", "--window-size=1400,900", *options, url,
     ]  # fmt: skip
     try:
-        result = subprocess.run(command, capture_output=True, text=True, timeout=90, check=False)
+        result = subprocess.run(command, capture_output=True, text=True, timeout=240, check=False)
     except subprocess.TimeoutExpired:
-        pytest.fail("chromium did not finish within 90 s")
+        pytest.fail("chromium did not finish within 240 s")
     assert result.returncode == 0, result.stderr[-2000:]
     return result.stdout
 

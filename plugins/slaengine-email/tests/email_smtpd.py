@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import email
 import email.policy
+import errno
 import ipaddress
 import socket
 import ssl
@@ -214,10 +215,19 @@ class SmtpServer:
                 # The connection is TLS from the first byte; aiosmtpd only knows STARTTLS.
                 "auth_require_tls": False,
             }
-        self.controller = Controller(
-            self.mailbox, hostname="127.0.0.1", port=self.port, ready_timeout=10, **kwargs
-        )
-        self.controller.start()
+        for attempt in range(5):
+            # A loaded machine starts the server thread slowly; success is quick.
+            self.controller = Controller(
+                self.mailbox, hostname="127.0.0.1", port=self.port, ready_timeout=60, **kwargs
+            )
+            try:
+                self.controller.start()
+                return
+            except OSError as exc:
+                # The free port went to another socket before the server bound it: another.
+                if port is not None or exc.errno != errno.EADDRINUSE or attempt == 4:
+                    raise
+                self.port = free_port()
 
     def stop(self) -> None:
         self.controller.stop()

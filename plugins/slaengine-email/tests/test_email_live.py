@@ -180,7 +180,7 @@ def test_starttls_and_login_through_the_outbox(smtp_server, cert, tmp_path, monk
     assert smtp.mailbox.logins
 
 
-def _wait_for(condition, seconds: float = 10.0) -> bool:
+def _wait_for(condition, seconds: float = 60.0) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if condition():

@@ -200,7 +200,7 @@ def test_a_trickled_body_after_a_complete_head_is_cut_off_too(trickler, breach):
     started = time.monotonic()
     with pytest.raises(WebhookError, match=r"no complete answer within the timeout of 2 s"):
         client.deliver(breach)
-    assert 1.9 <= time.monotonic() - started < 3.0
+    assert 1.9 <= time.monotonic() - started < 10.0  # the body alone would trickle a minute
 
 
 def _openssl_cert(directory: Path) -> tuple[Path, Path]:
@@ -249,7 +249,7 @@ def test_the_deadline_holds_over_https_too(trickler, tmp_path, monkeypatch, brea
     started = time.monotonic()
     with pytest.raises(WebhookError, match="no complete answer within the timeout of 2 s"):
         WebhookClient(Target("lead", f"https://127.0.0.1:{slow.port}/", timeout=2)).deliver(breach)
-    assert time.monotonic() - started < 3.0
+    assert time.monotonic() - started < 10.0  # the answer trickles for two minutes
 
 
 def test_an_untrusted_https_receiver_is_refused(trickler, tmp_path, breach):
