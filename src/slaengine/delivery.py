@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
+import time
 
 from slaengine.safetext import one_line, printable
 
@@ -21,11 +22,14 @@ class Deadline:
 
     Use: ``deadline.start()``, put every socket the attempt opens under it with
     :meth:`watch`, ``deadline.cancel()`` when done; :attr:`expired` says whether
-    it cut the attempt short.
+    the attempt ran out of time.
     """
 
     def __init__(self, seconds: float) -> None:
-        self.expired = False
+        self.seconds = seconds
+        self._fired = False
+        self._started: float | None = None
+        self._ended: float | None = None
         self._socks: list[socket.socket] = []
         self._lock = threading.Lock()
         self._timer = threading.Timer(seconds, self._expire)
@@ -33,11 +37,29 @@ class Deadline:
 
     def start(self) -> None:
         """Start counting."""
+        self._started = time.monotonic()
         self._timer.start()
 
     def cancel(self) -> None:
         """Stop counting (the attempt ended in time or otherwise)."""
         self._timer.cancel()
+        if self._ended is None:
+            self._ended = time.monotonic()
+
+    @property
+    def expired(self) -> bool:
+        """Whether the time ran out before the attempt ended (or, still running, by now).
+
+        By the clock, not only by the timer: on a loaded machine the timer thread
+        may run late, after a socket's own timeout (a TLS handshake has one for the
+        whole handshake) has already ended the attempt at the same instant.
+        """
+        if self._fired:
+            return True
+        if self._started is None:
+            return False
+        ended = self._ended if self._ended is not None else time.monotonic()
+        return ended - self._started >= self.seconds
 
     def watch(self, sock: socket.socket) -> socket.socket:
         """Put ``sock`` under the deadline (shut at once if it has passed); return it."""
@@ -49,7 +71,7 @@ class Deadline:
 
     def _expire(self) -> None:
         with self._lock:
-            self.expired = True
+            self._fired = True
             for sock in self._socks:
                 self._shut(sock)
 

@@ -179,3 +179,25 @@ def test_a_trickling_server_is_cut_off_at_the_timeout(escalation, lead, security
         assert slow.sent < 10
     finally:
         slow.close()
+
+
+class _LateTimer(threading.Timer):
+    """A timer whose thread runs 1.5 s late, as on a loaded machine."""
+
+    def __init__(self, interval, function, *args, **kwargs):
+        super().__init__(interval + 1.5, function, *args, **kwargs)
+
+
+def test_a_tls_handshake_cut_off_before_the_deadline_timer_ran_names_the_timeout(
+    escalation, lead, monkeypatch
+):
+    # The TLS handshake has a time limit of its own (the socket timeout, as long as the
+    # deadline): it ends the attempt at the same instant, before a late timer thread.
+    monkeypatch.setattr(threading, "Timer", _LateTimer)
+    slow = TricklingServer()
+    try:
+        server = Server("127.0.0.1", slow.port, "tls", "a@example.org", "example.org", timeout=2)
+        with pytest.raises(EmailError, match=r"not done within the timeout of 2 s"):
+            _send(server, escalation, lead)
+    finally:
+        slow.close()
