@@ -106,7 +106,7 @@ def running(api: Api) -> Iterator[str]:
         yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
-        thread.join(10)
+        thread.join(60)
         api.close()
         sock.close()
 

@@ -129,33 +129,35 @@ def test_a_live_postgresql_claim_holds_past_its_lease_and_a_dead_ones_frees_at_o
 def test_a_hung_target_holds_up_only_its_own_rows(store):
     now = int(time.time())
     _queue(store, ["hung", "ok"], 3, now)
-    release = threading.Event()
+    release, began = threading.Event(), threading.Event()
     hung_calls: list[str] = []
     ok_calls: list[str] = []
 
     def hung(notification):
         hung_calls.append(notification.key)
-        release.wait(30)
+        began.set()
+        release.wait(120)  # set when the test ends
 
     dispatcher = Dispatcher(store, {"hung": hung, "ok": lambda n: ok_calls.append(n.key)})
     try:
         # Budgets long enough for a loaded machine to deliver the healthy rows; the pass
-        # still ends at its budget, long before the hung delivery (30 s) would.
+        # still ends at its budget, long before the hung delivery (120 s) would.
         started = time.monotonic()
-        report = dispatcher.dispatch(now, budget=1.0)
-        assert time.monotonic() - started < 10
+        report = dispatcher.dispatch(now, budget=2.0)
+        assert time.monotonic() - started < 15
         # The hung lane holds its three rows: one hanging, two waiting behind it.
         assert (report.delivered, report.in_flight) == (3, 3)
         assert len(ok_calls) == 3
+        assert began.wait(60)  # its thread may start late on a loaded machine
         # New rows for the healthy target go out while the hung one still hangs;
         # the hung row is not handed out again, even long after its lease.
         _queue(store, ["ok"], 5, now + 1, first=3)
-        report = dispatcher.dispatch(now + 3600, budget=1.0)
+        report = dispatcher.dispatch(now + 3600, budget=2.0)
         assert (report.delivered, report.in_flight) == (5, 3)
         assert len(hung_calls) == 1
     finally:
         release.set()
-    dispatcher.finish(5)
+    dispatcher.finish(60)  # returns once the released delivery is recorded
     dispatcher.dispatch(now + 3600)
     assert len(hung_calls) == 3
     assert [r.status for r in store.outbox(limit=100)] == [DELIVERED] * 11
@@ -261,17 +263,20 @@ def test_sigterm_stops_the_worker_within_seconds_while_a_delivery_hangs(tmp_path
 def test_stopping_gives_back_the_rows_waiting_behind_a_hung_delivery(store):
     now = int(time.time())
     _queue(store, ["hung"], 3, now)
-    release = threading.Event()
+    release, began = threading.Event(), threading.Event()
     calls: list[str] = []
 
     def hung(notification):
         calls.append(notification.key)
-        release.wait(30)
+        began.set()
+        release.wait(120)  # set when the test ends
 
     dispatcher = Dispatcher(store, {"hung": hung})
     try:
         assert dispatcher.dispatch(now, budget=0.3).in_flight == 3
-        # One delivery is under way; the two behind it are freed for any worker.
+        # Once its lane thread runs (late on a loaded machine) one delivery is under way;
+        # finishing frees the two behind it for any worker.
+        assert began.wait(60)
         assert dispatcher.finish(0.3) == 1
         free = store.claim(now, 10, 60)
         assert [r.ticket for r in free] == ["T-1", "T-2"]
@@ -279,7 +284,7 @@ def test_stopping_gives_back_the_rows_waiting_behind_a_hung_delivery(store):
     finally:
         release.set()
     time.sleep(0.3)  # the lane thread reaches the two given-back rows and skips them
-    assert dispatcher.finish(5) == 0
+    assert dispatcher.finish(60) == 0  # returns once the released delivery is recorded
     assert calls == ["T-0/first_response/1/breach/0"]
     assert {r.ticket: r.status for r in store.outbox()} == {
         "T-0": DELIVERED,
