@@ -188,7 +188,7 @@ def _temporary_cluster(bin_dir: Path) -> Iterator[tuple[str, Any]]:
                 check=True,
                 capture_output=True,
                 text=True,
-                timeout=60,
+                timeout=300,  # initdb and a start on a loaded machine; quick otherwise
             )
 
         initdb = [str(bin_dir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"]
@@ -197,7 +197,7 @@ def _temporary_cluster(bin_dir: Path) -> Iterator[tuple[str, Any]]:
             f"-c listen_addresses='' -c unix_socket_directories='{base}' "
             "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
         )
-        pg_ctl = [str(bin_dir / "pg_ctl"), "-D", str(data), "-w"]
+        pg_ctl = [str(bin_dir / "pg_ctl"), "-D", str(data), "-w", "-t", "240"]
         run(*pg_ctl, "-o", options, "-l", str(base / "server.log"), "start")
         try:
             yield (
