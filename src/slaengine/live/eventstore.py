@@ -204,6 +204,17 @@ class EventQueries(StoreSql):
             )
         ]
 
+    def event_page(self, after: int = 0, limit: int = 10_000) -> list[tuple[int, str]]:
+        """``(seq, payload)`` of the stored events after ``seq`` ``after``, in arrival order:
+        an export of every ticket's events, a page at a time."""
+        return [
+            (int(seq), str(payload))
+            for seq, payload in self._all(
+                "SELECT seq, payload FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
+                (after, limit),
+            )
+        ]
+
     def cursor(self, source: str) -> str | None:
         """The stored cursor of ``source`` (``None``: it has not been read yet)."""
         rows = self._all("SELECT position FROM cursors WHERE source = ?", (source,))
