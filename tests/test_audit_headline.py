@@ -113,6 +113,9 @@ def test_the_terminal_headline_reads_per_metric(audit, monkeypatch, width):
     assert "Tickets with a breach" in out
     assert "Achievement by metric" in out
     assert max(len(line) for line in out.splitlines()) <= width
+    # Running clocks split in two that add up, not "open / breached while open" (4 of 3?).
+    assert "Clocks still running: within target / breached" in out
+    assert "already breached while open" not in out
 
 
 def test_the_html_headline_leads_with_metrics_and_says_what_is_not_measurable(audit):

@@ -214,6 +214,20 @@ def test_no_tests_folder_says_where_tests_go(policy_dir: Path, run_cli: RunCli) 
     status, out, _ = run_cli("test")
     assert status == 2
     assert "policies/tests: E002 no such directory; write policy tests there" in out
+    assert "slaengine test ." not in out
+
+
+def test_no_tests_folder_from_inside_the_policies_folder_says_what_to_run(
+    policy_dir: Path, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tests = policy_dir / "policies" / "tests"
+    tests.mkdir()
+    (tests / "desk.yaml").write_text("[]\n", encoding="utf-8")
+    monkeypatch.chdir(policy_dir / "policies")
+    status, out, _ = run_cli("test")
+    assert status == 2
+    assert "policies/tests: E002 no such directory" in out
+    assert "inside the policies folder (it has tests/): run slaengine test ." in out
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,7 @@ import datetime as dt
 import json
 import random
 import re
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -58,10 +59,12 @@ def test_quick_instant_is_parse_instant_or_declines(text):
 
 
 def test_learned_endings_apply_to_other_dates_and_times():
-    assert quick_instant("2025-12-01T10:00:00+03:00") == parse_instant("2025-12-01T10:00:00+03:00")
+    # The tables (what the interpreter reads instants with; compiled code reads these digits).
+    table = fastpath.table_instant
+    assert table("2025-12-01T10:00:00+03:00") == parse_instant("2025-12-01T10:00:00+03:00")
     assert ":00+03:00" in fastpath._ENDINGS
     for text in ("2026-03-29T01:59:00+03:00", "1999-12-31T23:00:00+03:00"):
-        assert quick_instant(text) == parse_instant(text)
+        assert table(text) == quick_instant(text) == parse_instant(text)
 
 
 _OFFSETS = st.sampled_from(["Z", "+00:00", "-00:00", "+01:00", "-05:30", "+13:45", "+02:00:30"])
@@ -88,7 +91,7 @@ def test_the_tables_stay_bounded(monkeypatch):
     start = dt.date(2025, 1, 1)
     for day in range(20):
         text = (start + dt.timedelta(days=day)).isoformat() + "T08:00:00Z"
-        assert quick_instant(text) == parse_instant(text)
+        assert fastpath.table_instant(text) == quick_instant(text) == parse_instant(text)
         assert len(fastpath._DATES) <= 5
 
 
@@ -199,3 +202,115 @@ def test_an_offset_of_a_whole_day_is_a_problem_of_its_line():
     (problem,) = problems
     assert (problem.line, problem.code) == (3, "E400")
     assert "24 hours" in problem.message
+
+
+# -- instants read digit by digit (what compiled code runs) ----------------------------------
+
+
+@pytest.mark.parametrize("text", INSTANTS)
+def test_digit_instant_is_parse_instant_or_declines(text):
+    found = fastpath.digit_instant(text)
+    assert found == fastpath._NOT_READ or found == _reference(text)
+    if re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z", text):
+        assert (found != fastpath._NOT_READ) == (_reference(text) is not None)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.datetimes(min_value=dt.datetime(1890, 1, 1), max_value=dt.datetime(2210, 12, 31)),
+    st.sampled_from(["Z", "+00:00", "-00:00", "+01:00", "-05:30", "+13:45", "-23:59", "+23:59"]),
+)
+def test_digit_instant_reads_every_usual_instant(when, offset):
+    text = when.strftime("%Y-%m-%dT%H:%M:%S") + offset
+    expected = _reference(text)
+    assert fastpath.digit_instant(text) == (fastpath._NOT_READ if expected is None else expected)
+
+
+@pytest.mark.parametrize("year", [1900, 1904, 2000, 2024, 2025, 2100, 2199])
+def test_digit_instant_knows_each_months_days(year):
+    # Day 0 to 32 of every month: a day a month does not have is left to parse_instant.
+    for month in range(1, 13):
+        for day in range(33):
+            text = f"{year:04d}-{month:02d}-{day:02d}T23:59:59-01:00"
+            expected = _reference(text)
+            found = fastpath.digit_instant(text)
+            assert found == (fastpath._NOT_READ if expected is None else expected), text
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["2025-12-01T10:00:00+01:60", "2025-12-01T10:00:00+24:00", "2025-12-01T10:00:00*01:00",
+     "2025-12-01T10:00:00+01-00", "2025-12-01T10:00:00.5Z", "2025-12-01T10:00:0aZ",
+     "2025-12-01T10:00:00\uff3a", "\uff12025-12-01T10:00:00Z", "2025-12-01T10:00:00+01:00:00"],
+)  # fmt: skip
+def test_digit_instant_leaves_the_rest_to_the_tables(text):
+    assert fastpath.digit_instant(text) == fastpath._NOT_READ
+    assert quick_instant(text) in (None, _reference(text))
+
+
+# -- a block of lines: the fast path against the validating path, line by line ---------------
+
+
+def _validated(lines: list[str], status_map: dict[str, str]) -> tuple[list, list]:
+    # Every line decoded by the standard library and validated in full (no fast path).
+    from slaengine.inputs.jsonl import _parse_checked
+
+    events, problems = [], []
+    for number, line in enumerate(lines, start=1):
+        event = _parse_checked(line, number, "s", status_map, problems)
+        if event is not None:
+            events.append(event)
+    return events, problems
+
+
+def _block(lines: list[str], status_map: dict[str, str]) -> tuple[list, list]:
+    events: list = []
+    problems: list = []
+    parse_block(lines, 1, "s", status_map, problems, events)
+    return events, problems
+
+
+def test_a_bad_line_in_a_block_is_reported_alone():
+    from slaengine.inputs.synthetic import generate_lines
+
+    start = dt.datetime(2025, 9, 1, tzinfo=dt.UTC)
+    lines = [line.rstrip("\n") for line in generate_lines(30, 3, start, 10)]
+    bad = len(lines) // 2
+    lines[bad] = lines[bad].replace('"at": "', '"at": "x')
+    events, problems = _block(lines, {})
+    assert [(p.line, p.code) for p in problems] == [(bad + 1, "E400")]
+    assert "'at' is not an ISO 8601 timestamp" in problems[0].message
+    assert [e.line for e in events] == [n for n in range(1, len(lines) + 1) if n != bad + 1]
+    assert (events, problems) == _validated(lines, {})
+
+
+@pytest.mark.parametrize("offset", [0, 2, -5])
+def test_generated_lines_parse_as_the_validating_path_gives(offset):
+    from slaengine.inputs.synthetic import generate_lines
+
+    start = dt.datetime(2025, 3, 1, tzinfo=dt.timezone(dt.timedelta(hours=offset)))
+    lines = [line.rstrip("\n") for line in generate_lines(400, 11, start, 120)]
+    events, problems = _block(lines, {})
+    assert problems == []
+    assert len(events) == len(lines)
+    assert (events, problems) == _validated(lines, {})
+
+
+_REAL = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real"
+_REAL_CASES = [
+    ("twitter", "twcs_first5000/twcs_first5000.csv"),
+    ("volvo", "volvo_bpic2013_incidents/VINST-new.csv"),
+]
+
+
+@pytest.mark.parametrize(("kind", "relative"), _REAL_CASES, ids=[c[1] for c in _REAL_CASES])
+def test_real_data_parse_as_the_validating_path_gives(kind, relative):
+    from slaengine.importers import IMPORTERS, ImportOptions
+
+    path = _REAL / relative
+    if not path.exists():
+        pytest.skip(f"real data not present: {path}")
+    lines = [json.dumps(event) for event in IMPORTERS[kind].events(path, ImportOptions())]
+    events, problems = _block(lines, {})
+    assert len(events) == len(lines)
+    assert (events, problems) == _validated(lines, {})

@@ -7,6 +7,9 @@ events, the ignored type, or the start of the InboxError message.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import json
 from pathlib import Path
 from typing import Any
@@ -14,6 +17,7 @@ from typing import Any
 import pytest
 
 import slaengine
+from slaengine.event_parsing import parse_instant
 from slaengine.inbox import Delivery, InboxError
 from slaengine.plugins import make_plugins
 
@@ -158,3 +162,44 @@ def test_the_documented_freshdesk_content_is_what_the_inbox_reads(inboxes):
     assert note["author"] == "agent"
     assert note["public"] is False
     assert note["at"] == "2026-03-02T09:10:00Z"
+
+
+def test_the_documented_zendesk_delivery_signs_and_translates_as_the_page_says(inboxes):
+    section = DOC.read_text(encoding="utf-8").split("\n## Zendesk\n")[1].split("\n## ")[0]
+    body = section.split("```json\n")[1].split("```")[0].encode("utf-8")  # comment_added.json
+    # The shell recipe: base64 HMAC-SHA256 of the timestamp followed by the file's bytes.
+    stamp = "2026-03-02T09:15:30Z"
+    signature = base64.b64encode(
+        hmac.new(b"s3cret", stamp.encode() + body, hashlib.sha256).digest()
+    ).decode()
+    headers = {
+        "x-zendesk-webhook-signature": signature,
+        "x-zendesk-webhook-signature-timestamp": stamp,
+    }
+    inbox = inboxes["zendesk"]
+    inbox.verify(body, headers, "s3cret", parse_instant(stamp) + 60)
+    created, comment = inbox.translate(json.loads(body)).events
+    assert created == {
+        "id": "created",
+        "ticket": "35436",
+        "at": "2026-03-02T09:00:00Z",
+        "type": "created",
+        "channel": "web",
+        "priority": "high",
+        "customer": "7001",
+        "group": "360001",
+        "tags": ["login"],
+        "author": "customer",
+    }
+    assert comment == {
+        "id": "comment:555001",
+        "ticket": "35436",
+        "at": "2026-03-02T09:15:04Z",
+        "type": "message",
+        "author": "customer",
+        "public": True,
+    }
+    # ... and the page says so.
+    words = " ".join(section.split())
+    for said in ("channel `web`", "priority `high`", "group `360001`", "`comment:555001`"):
+        assert said in words

@@ -225,6 +225,16 @@ def test_run_once_delivers_each_notification_once(live, capsys):
     capsys.readouterr()
     assert main(["outbox", "--config", "slaengine.toml", "--json"]) == 0
     assert capsys.readouterr().out == ""
+    # The table says so in words rather than with a header over nothing.
+    assert main(["outbox", "--config", "slaengine.toml"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "No failed or dead notifications (--all lists every row)."
+    assert not any(line.startswith("Id ") for line in lines)
+    assert lines[1].startswith("outbox: 0 pending, 0 failed, 3 delivered")
+    assert main(["outbox", "--config", "slaengine.toml", "--status", "pending"]) == 0
+    assert capsys.readouterr().out.startswith("No pending notifications (--all lists every row).")
+    assert main(["outbox", "--config", "slaengine.toml", "--all", "--ticket", "T-9"]) == 0
+    assert capsys.readouterr().out.startswith("No notifications of ticket T-9.")
 
 
 def test_ingest_quiet_history_sends_nothing_from_the_past(live, capsys):

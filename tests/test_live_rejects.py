@@ -6,13 +6,14 @@ import json
 
 import pytest
 
-from live_support import POLICY, created
+from live_support import POLICY, at, created
 from slaengine.cli import main
-from slaengine.live import Store
+from slaengine.live import LiveEngine, Store
 from slaengine.live import store as store_module
 from slaengine.live.schema import LATEST, MIGRATIONS
 from slaengine.live.store import Reject
 from slaengine.live.text import RAW_LIMIT, raw_text
+from slaengine.policy import loads_policies
 
 
 @pytest.mark.parametrize(
@@ -152,3 +153,35 @@ def test_a_payload_with_no_json_form_keeps_its_stored_text(state, capsys):
     assert main(["outbox", "--rejects", "--state", str(state), "--json"]) == 1
     (row,) = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert (row["payload"], row["payload_text"], row["raw"]) == (None, "{'n': 1}", None)
+
+
+def test_the_json_export_keeps_the_webhook_body_an_inbox_reject_was_read_from(state, capsys):
+    store = Store.open(state)
+    try:
+        engine = LiveEngine(loads_policies(POLICY, "live.yaml"), store)
+        body = b'{"ticket": {"id": 88, "created_at": "soon", "note": "caf\xc3\xa9"}}'
+        bad = {"id": "created", "ticket": "88", "at": "soon", "type": "created"}
+        received = [("POST /inbox/acme#1 event 0", bad, None)]
+        engine.ingest(received, at(1), body=(body, "application/json"))
+        engine.ingest([("POST /events#2 index 0", {**bad, "ticket": "89"}, None)], at(2))
+    finally:
+        store.close()
+    capsys.readouterr()
+
+    for extra in ([], ["--after", "0"], ["--source", "POST /inbox/"]):
+        assert main(["outbox", "--rejects", "--state", str(state), "--json", *extra]) == 1
+        exported = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+        rows = {row["payload"]["ticket"]: row for row in exported}
+        inbox = rows["88"]
+        # The webhook as the vendor sent it, beside the event it was translated into.
+        assert inbox["body"] == body.decode("utf-8")
+        assert (inbox["body_type"], inbox["body_size"], inbox["body_complete"]) == (
+            "application/json",
+            len(body),
+            True,
+        )
+        assert inbox["payload"] == bad
+        if "89" in rows:  # an event posted as such has no body beside it
+            other = rows["89"]
+            assert (other["body"], other["body_type"], other["body_size"]) == (None, None, None)
+            assert other["body_complete"] is None

@@ -117,7 +117,7 @@ def test_audit_terminal_html_and_breaches_csv_show_misses(tmp_path, capsys):
     html = page.read_text(encoding="utf-8")
     assert "0% <small>of 1, 2 misses</small>" in html  # ann's scorecard
     assert "Channel chat: compliance 50.0%; 1 achieved, 1 breached" in html
-    assert "0 cancelled; 1 tickets; 2 misses" in html  # the chart bar's summary
+    assert "0 cancelled; 1 ticket; 2 misses" in html  # the chart bar's summary
     rows = list(csv.DictReader(io.StringIO(breaches.read_text(encoding="utf-8"))))
     assert sorted((r["ticket"], r["metric"], r["misses"]) for r in rows) == [
         ("T-1", "next_response", "2"),

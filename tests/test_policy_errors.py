@@ -55,6 +55,10 @@ EXPECTED_CODES: dict[str, set[str]] = {
     "version_2": {"E209"},
     "wrong_type": {"E103"},
     "yaml_syntax": {"E001"},
+    "yaml_colon_in_value": {"E001"},
+    "yaml_indent": {"E001"},
+    "yaml_missing_colon": {"E001"},
+    "yaml_tab": {"E001"},
 }
 WARNINGS_ONLY = frozenset({"channel_typo_warning"})
 

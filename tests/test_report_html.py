@@ -545,3 +545,10 @@ def test_the_period_the_audit_instant_falls_in_is_marked_partial(
     assert last < "2025-W49"
     assert " *<" not in _trend_svg(generated_doc)
     assert "not over at the audit instant" not in _trend_svg(generated_doc)
+
+
+def test_counts_of_one_are_singular(example_doc: dict[str, Any]) -> None:
+    text = html.unescape(re.sub(r"<[^>]+>", " ", render_html(example_doc)))
+    # Every channel of the example has one ticket: "chat: ...; 1 ticket", never "1 tickets".
+    assert "cancelled; 1 ticket " in text
+    assert not re.search(r"(?<![\d.,])1 tickets\b", text)

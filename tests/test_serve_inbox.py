@@ -138,6 +138,11 @@ def test_unknown_vendor_is_404_listing_the_known(live_policies, state):
     # The test inboxes, besides the bundled ones, in name order.
     assert {"acme", "plain"} <= set(body["known"])
     assert body["known"] == sorted(body["known"])
+    # A misspelt vendor in the webhook's URL gets the one meant.
+    with serve_with(live_policies, state, {}) as url, client(url) as http:
+        answer = http.post("/inbox/acmee", json={})
+    assert answer.status_code == 404
+    assert answer.json()["error"] == "unknown inbox 'acmee'; did you mean 'acme'?"
 
 
 def test_ignored_type_is_202_and_logged_at_debug(live_policies, state, capsys):

@@ -106,6 +106,10 @@ def test_map_tickets_serial_and_parallel_agree(tmp_path: Path):
         ('{"type": "created"}', None),
         ("{not json", None),
         ("[1, 2]", None),
+        ('{"x\\"ticket": "Z", "ticket": "Y"}', "Y"),  # a key ending in "ticket
+        ('{"ticket": "Z", "ticket": "Y"}', "Y"),  # a repeated key: the last one counts
+        ('{"ticket": "Z", "\\u0074icket": "Y"}', "Y"),  # the same, spelt with an escape
+        ('{"\\u0074icket": "Y"}', "Y"),
     ],
     ids=[
         "plain",
@@ -118,7 +122,109 @@ def test_map_tickets_serial_and_parallel_agree(tmp_path: Path):
         "missing",
         "not-json",
         "not-object",
+        "quote-in-key",
+        "repeated",
+        "repeated-escaped",
+        "escaped-key",
     ],
 )
 def test_ticket_of_reads_what_the_parser_reads(line, ticket):
     assert ticket_of(line) == ticket
+
+
+# Events of tickets whose ids the ticket pattern could misread: each is an event of ticket
+# T5 ... T8 (what the parser reads), the first three naming another ticket on the way.
+_UNUSUAL = [
+    '{"x\\"ticket": "T1", "ticket": "T5", "at": "2025-12-01T11:00:00Z", "type": "message", '
+    '"author": "agent", "id": "u1"}',
+    '{"ticket": "T1", "ticket": "T6", "at": "2025-12-01T11:00:00Z", "type": "message", '
+    '"author": "agent", "id": "u2"}',
+    '{"ticket": "T1", "\\u0074icket": "T7", "at": "2025-12-01T11:00:00Z", "type": "message", '
+    '"author": "agent", "id": "u3"}',
+    '{"\\u0074icket": "T8", "at": "2025-12-01T11:00:00Z", "type": "message", '
+    '"author": "agent", "id": "u4"}',
+]
+# Lines the parser rejects (not JSON, a bad instant, a ticket only in a nested object).
+_BAD = [
+    "{not json",
+    '{"ticket": "T2", "at": "never", "type": "message", "author": "agent"}',
+    '{"fields": {"ticket": "T3"}, "at": "2025-12-01T11:00:00Z", "type": "created"}',
+]
+
+
+def _unusual_history() -> list[str]:
+    import random
+
+    lines = [
+        _event(f"T{t}", minute, "created" if minute == 0 else "message", author="agent",
+               id=f"{t}-{minute}")
+        for t in range(12)
+        for minute in range(0, 50, 10)
+    ]  # fmt: skip
+    random.Random(3).shuffle(lines)
+    for at, line in zip((5, 17, 23, 31), _UNUSUAL, strict=True):
+        lines.insert(at, line)
+    for at, line in zip((2, 40, 50), _BAD, strict=True):
+        lines.insert(at, line)
+    return lines
+
+
+def _reference(lines: list[str]):
+    from slaengine.inputs.jsonl import parse_numbered
+    from slaengine.timeline import build_timelines
+
+    problems: list = []
+    events = list(parse_numbered(enumerate(lines, start=1), "x", {}, problems))
+    return build_timelines(events, "x", problems)
+
+
+def _read_back(files_of_partitions) -> tuple[dict, list, int]:
+    timelines: dict = {}
+    problems = []
+    duplicates = 0
+    for files in files_of_partitions:
+        read = read_partition(files, "x")
+        assert timelines.keys().isdisjoint(read.timelines)  # every ticket whole in one
+        timelines.update(read.timelines)
+        problems += [(p.line, p.code) for p in read.problems]
+        duplicates += read.duplicates
+    return timelines, sorted(problems), duplicates
+
+
+@pytest.mark.parametrize("route", ["bytes", "bytes-small-blocks", "bytes-shared", "text"])
+def test_unusual_lines_land_with_their_ticket(tmp_path: Path, monkeypatch, route: str):
+    import slaengine.batches.spill as spill_module
+    from slaengine.batches.spill import spill_file
+
+    lines = _unusual_history()
+    path = tmp_path / "events.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    if route == "bytes-small-blocks":  # most blocks plain (one search each), some not
+        monkeypatch.setattr(spill_module, "_BLOCK", 300)
+    if route == "text":
+        spilled = spill(lines, tmp_path / "p", 5, "x")
+    else:
+        spilled = spill_file(path, tmp_path / "p", 5, "x", workers=2 if "shared" in route else 1)
+    reference = _reference(lines)
+    timelines, problems, duplicates = _read_back(spilled.partition_files())
+    assert {"T5", "T6", "T7", "T8"} <= timelines.keys()
+    assert timelines == reference.timelines
+    assert problems == sorted((p.line, p.code) for p in reference.problems)
+    assert [line for line, _ in problems] == [3, 41, 51]  # the bad lines, by their numbers
+    assert duplicates == reference.duplicates
+    assert spilled.lines == len(lines)
+
+
+def test_a_block_of_plain_lines_is_searched_once(tmp_path: Path):
+    from slaengine.batches.spill import _plain_tickets
+
+    plain = [_event(f"T{t}", 1) for t in range(5)]
+    data = "\n".join(plain).encode()
+    assert _plain_tickets(data, 5) == [f"T{t}".encode() for t in range(5)]
+    assert _plain_tickets("\n".join([*plain, "caf\u00e9 " + plain[0]]).encode(), 6) is not None
+    # A bad line with a plain ticket is plain too (the parser reports it wherever it goes).
+    assert _plain_tickets("\n".join([*plain, _BAD[1]]).encode(), 6) is not None
+    for odd in [*_UNUSUAL, _BAD[0], "", '{"ticket": 42}', '{"ticket": "\u00e9\udcff"}']:
+        text = "\n".join([*plain, odd])
+        raw = text.encode("utf-8", errors="surrogateescape")
+        assert _plain_tickets(raw, 6) is None, odd

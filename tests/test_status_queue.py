@@ -187,3 +187,38 @@ def test_without_policies_the_queue_shows_stored_names_and_json_keeps_names(labe
         ("first_response", None),
         ("owning", None),
     ]
+
+
+@pytest.mark.parametrize("width", [40, 56, 72])
+def test_a_terminal_too_narrow_for_the_kept_columns_shows_each_clock_as_a_record(
+    tmp_path, monkeypatch, capsys, width
+):
+    """Nothing is cut: when even the columns that are never dropped do not fit, each
+    clock is a block of ``Header value`` lines instead of a table with its right cut off."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("SLAENGINE_CONFIG", raising=False)
+    monkeypatch.setenv("SLAENGINE_PLUGINS", "")
+    monkeypatch.setenv("COLUMNS", str(width))
+    (tmp_path / "policy.yaml").write_text(POLICY, encoding="utf-8")
+    ticket = "ACME/support/2026/0000098765"
+    store = Store.open(tmp_path / "state.db")
+    engine = LiveEngine(loads_policies(POLICY, "policy.yaml"), store)
+    engine.ingest([created(ticket, 0, group="billing")], at(0))
+    engine.advance(at(90))
+    store.close()
+    args = ["--state", "state.db", "-p", "policy.yaml", "--at", iso_at(90)]
+
+    assert main(["status", *args, "--due-within", "2h"]) == 0
+    queue_out = capsys.readouterr().out
+    assert main(["status", *args, ticket]) == 0
+    ticket_out = capsys.readouterr().out
+    for out, kept in (
+        (queue_out, (ticket, "First response", "breached", "overdue 30m")),
+        (ticket_out, ("First response", "breached", "-30m", "Next alert")),
+    ):
+        lines = out.splitlines()
+        assert max(len(line.rstrip()) for line in lines) <= width, out
+        cells = {cell.strip() for line in lines for cell in line.split("  ") if cell.strip()}
+        for value in kept:
+            assert any(value in cell for cell in cells), (value, out)
+        assert "…" not in out

@@ -394,8 +394,9 @@ def test_without_orjson_the_output_and_problems_are_the_same(capsys, shuffled):
         assert (without.returncode, without.stdout, without.stderr) == (status, out, err)
         assert out
     # The check can fail: blocked, orjson really is not there.
+    probe_code = f"{blocked}import slaengine.inputs.jsonl_decode as j; print(j.fast_loads)"
     probe = subprocess.run(
-        [sys.executable, "-c", f"{blocked}import slaengine.inputs.jsonl as j; print(j._loads)"],
+        [sys.executable, "-c", probe_code],
         capture_output=True, text=True, env=env, cwd=ROOT, check=True,
     )  # fmt: skip
     assert "_decode_object" in probe.stdout

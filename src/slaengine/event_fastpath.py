@@ -15,6 +15,8 @@ import datetime as dt
 from collections.abc import Mapping
 from typing import Any, Final, TypeGuard
 
+from mypy_extensions import i64
+
 from slaengine.readonly import ReadOnlyMap
 from slaengine.timeline import AUTHORS, MAX_YEAR, MIN_YEAR, PRIORITIES, STATUSES, Event
 
@@ -24,12 +26,19 @@ from slaengine.timeline import AUTHORS, MAX_YEAR, MIN_YEAR, PRIORITIES, STATUSES
 _AUTHORS: Final = {author: author for author in AUTHORS}
 _PRIORITIES: Final = {priority: priority for priority in PRIORITIES}
 _STATUSES: Final = {status: status for status in STATUSES}
-_from_iso = dt.datetime.fromisoformat
-_FIXED_OFFSET = dt.timezone
+_from_iso: Final = dt.datetime.fromisoformat
+_FIXED_OFFSET: Final = dt.timezone
 # Event(...) without the named tuple's Python-level __new__: every field given, in order.
-_new_event = tuple.__new__
+_new_event: Final = tuple.__new__
 _EPOCH_ORDINAL: Final = dt.date(1970, 1, 1).toordinal()
 _DAY: Final = 24 * 3600  # a UTC day: epoch seconds have no leap seconds
+
+#: Whether this module runs compiled (mypyc): instants are then read digit by digit,
+#: which compiled code does fastest, and in the interpreter by the tables below.
+COMPILED: Final = not __file__.endswith(".py")
+# What the instant readers give for a text they leave to parse_instant: no epoch
+# second of the years parse_instant accepts is anywhere near it.
+_NOT_READ: Final[i64] = -(1 << 62)
 
 # An instant in the usual layout is three pieces, each looked up in a table:
 # "YYYY-MM-DD" (epoch seconds of that date's midnight, learned as dates are seen),
@@ -38,7 +47,7 @@ _DAY: Final = 24 * 3600  # a UTC day: epoch seconds have no leap seconds
 # instants the standard parser read). Only pieces checked in full ever enter a
 # table, so a hit gives what datetime.fromisoformat and the offset arithmetic give.
 _DATES: dict[str, int] = {}
-_MAX_DATES: Final = 1 << 16
+_MAX_DATES = 1 << 16  # not Final, so that a test can lower it in either mode
 _TIMES: Final = {f"T{h:02d}:{m:02d}": h * 3600 + m * 60 for h in range(24) for m in range(60)}
 _ENDINGS: dict[str, int] = {f":{s:02d}{z}": s for s in range(60) for z in ("Z", "+00:00")}
 _MAX_ENDINGS: Final = 1 << 14
@@ -47,7 +56,7 @@ _OFFSETS: dict[dt.tzinfo | None, int] = {}
 
 
 # Other short texts events repeat (agents, groups, channels ...), each kept once.
-_NAMES: dict[str | None, str | None] = {}
+_NAMES: Final[dict[str | None, str | None]] = {}
 _MAX_NAMES: Final = 1 << 16
 
 
@@ -59,6 +68,17 @@ def quick_instant(text: object) -> int | None:
     """
     if type(text) is not str:
         return None
+    value = digit_instant(text) if COMPILED else _NOT_READ
+    if value == _NOT_READ:
+        value = table_instant(text)
+        if value == _NOT_READ:
+            return None
+    return value
+
+
+def table_instant(text: str) -> int:
+    """:func:`quick_instant` by table look-ups (learning the tables as it reads);
+    ``_NOT_READ`` for what it leaves to ``parse_instant``."""
     date = _DATES.get(text[:10])
     time = _TIMES.get(text[10:16])
     ending = _ENDINGS.get(text[16:])
@@ -67,21 +87,21 @@ def quick_instant(text: object) -> int | None:
     return _learn_instant(text)
 
 
-def _learn_instant(text: str) -> int | None:
+def _learn_instant(text: str) -> int:
     # The standard parser's reading; when the text has the usual layout, its date and
     # ending are remembered, so the next instant like it is three look-ups.
     try:
         parsed = _from_iso(text)
     except ValueError:
-        return None
+        return _NOT_READ
     shift = _OFFSETS.get(parsed.tzinfo)
     if shift is None:
         shift = _offset_seconds(parsed.tzinfo)
         if shift is None:
-            return None
+            return _NOT_READ
     # Fractions of a second would round through a float in parse_instant; leave them to it.
     if parsed.microsecond or not MIN_YEAR <= parsed.year <= MAX_YEAR:
-        return None
+        return _NOT_READ
     date = (parsed.toordinal() - _EPOCH_ORDINAL) * _DAY
     time = parsed.hour * 3600 + parsed.minute * 60
     value = date + time + parsed.second - shift
@@ -112,6 +132,93 @@ def _offset_seconds(zone: dt.tzinfo | None) -> int | None:
     return seconds
 
 
+_BAD_DIGITS: Final[i64] = -100_000  # negative enough to fail every range check below
+
+
+def _pair(text: str, at: i64) -> i64:
+    # The two ASCII digits at ``at`` as a number, or _BAD_DIGITS.
+    high: i64 = ord(text[at]) - 48
+    low: i64 = ord(text[at + 1]) - 48
+    if high < 0 or high > 9 or low < 0 or low > 9:
+        return _BAD_DIGITS
+    return high * 10 + low
+
+
+def digit_instant(text: str) -> i64:
+    """:func:`quick_instant` of ``YYYY-MM-DDTHH:MM:SS`` then ``Z`` or ``+HH:MM``/``-HH:MM``,
+    read digit by digit; ``_NOT_READ`` for any other text (left to the tables).
+
+    Takes only ASCII digits in range (a valid day of its month, hours 0 to 23, minutes
+    and seconds 0 to 59, an offset under a day) and a year ``parse_instant`` accepts,
+    so it gives what ``datetime.fromisoformat`` and the offset arithmetic give.
+    """
+    size = len(text)
+    if size != 20 and size != 25:  # noqa: PLR1714 - two native comparisons when compiled
+        return _NOT_READ
+    if (
+        ord(text[4]) != 45  # "-"
+        or ord(text[7]) != 45
+        or ord(text[10]) != 84  # "T"
+        or ord(text[13]) != 58  # ":"
+        or ord(text[16]) != 58
+    ):
+        return _NOT_READ
+    century = _pair(text, 0)
+    year = century * 100 + _pair(text, 2)
+    month = _pair(text, 5)
+    day = _pair(text, 8)
+    hour = _pair(text, 11)
+    minute = _pair(text, 14)
+    second = _pair(text, 17)
+    if (
+        century < 0
+        or year < MIN_YEAR
+        or year > MAX_YEAR
+        or month < 1
+        or month > 12
+        or day < 1
+        or hour < 0
+        or hour > 23
+        or minute < 0
+        or minute > 59
+        or second < 0
+        or second > 59
+    ):
+        return _NOT_READ
+    # Month lengths by arithmetic: a table (a tuple) would be boxed at every look-up
+    # when compiled.
+    if month == 2:
+        leap = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+        if day > (29 if leap else 28):
+            return _NOT_READ
+    elif day > 30 + (month + month // 8) % 2:
+        return _NOT_READ
+    if size == 20:
+        if ord(text[19]) != 90:  # "Z"
+            return _NOT_READ
+        shift: i64 = 0
+    else:
+        sign = ord(text[19])
+        hours = _pair(text, 20)
+        minutes = _pair(text, 23)
+        if ord(text[22]) != 58 or hours < 0 or hours > 23 or minutes < 0 or minutes > 59:
+            return _NOT_READ
+        if sign == 43:  # "+"
+            shift = hours * 3600 + minutes * 60
+        elif sign == 45:  # "-"
+            shift = -(hours * 3600 + minutes * 60)
+        else:
+            return _NOT_READ
+    # Days since 1970-01-01 of the proleptic Gregorian date, counted from March so that
+    # the leap day ends a year (a well-known civil-to-days formula).
+    march_year: i64 = year - 1 if month <= 2 else year
+    era = march_year // 400
+    of_era = march_year - era * 400
+    of_year = (153 * (month - 3 if month > 2 else month + 9) + 2) // 5 + day - 1
+    days = era * 146097 + of_era * 365 + of_era // 4 - of_era // 100 + of_year - 719468
+    return days * 86400 + hour * 3600 + minute * 60 + second - shift
+
+
 def shared_name(text: str) -> str:
     """``text`` itself, or an equal string seen before: events keep one copy of each name."""
     found = _NAMES.get(text)
@@ -137,58 +244,65 @@ def canonical_event(obj: dict[str, Any], seq: int, line: int) -> Event | None:
     :class:`Event`; anything unusual (and any number that is not an ``int``)
     is left to it. Written out in one function: it runs once per input line.
     """
-    get = obj.get
-    ticket = get("ticket")
-    at = get("at")
+    ticket = obj.get("ticket")
+    at = obj.get("at")
     if type(ticket) is not str or not ticket or type(at) is not str:
         return None
-    date = _DATES.get(at[:10])
-    time = _TIMES.get(at[10:16])
-    ending = _ENDINGS.get(at[16:])
-    if date is not None and time is not None and ending is not None:
-        instant = date + time + ending
-    else:
-        found = _learn_instant(at)
-        if found is None:
-            return None
-        instant = found
-    event_id = get("id")
+    if COMPILED:
+        instant: int = digit_instant(at)
+        if instant == _NOT_READ:
+            instant = table_instant(at)
+    else:  # the tables, written out: a call costs more than the look-ups in the interpreter
+        date = _DATES.get(at[:10])
+        time = _TIMES.get(at[10:16])
+        ending = _ENDINGS.get(at[16:])
+        if date is not None and time is not None and ending is not None:
+            instant = date + time + ending
+        else:
+            instant = _learn_instant(at)
+    if instant == _NOT_READ:
+        return None
+    event_id = obj.get("id")
     if event_id is not None and type(event_id) is not str:
         return None
-    kind = get("type")
+    kind = obj.get("type")
+    # One int object for seq and line when they are equal (a JSON line's number), as in
+    # the interpreter: compiled code would make one for each.
+    place: object = seq
+    where: object = place if line == seq else line
     # The vocabularies by subscript: an absent or unknown value raises KeyError, an
     # unhashable one TypeError, and either takes the validating path.
     try:
         if kind == "status":
             return _new_event(Event, (
-                ticket, instant, "status", seq, line, event_id, None, None,
+                ticket, instant, "status", place, where, event_id, None, None,
                 _STATUSES[obj["status"]], None, None, None, None, None, None, True, None, None,
             ))  # fmt: skip
         if kind == "message":
-            public = get("public", True)
-            agent = get("agent")
+            public = obj.get("public", True)
+            agent = obj.get("agent")
             if type(public) is not bool:
                 return None
             if agent is not None:
                 if type(agent) is not str:
                     return None
-                agent = _NAMES[agent] if agent in _NAMES else shared_name(agent)
+                agent = shared_name(agent)
             return _new_event(Event, (
-                ticket, instant, "message", seq, line, event_id, None, None, None, None, None,
+                ticket, instant, "message", place, where, event_id, None, None, None, None, None,
                 None, None, None, _AUTHORS[obj["author"]], public, agent, None,
             ))  # fmt: skip
     except (KeyError, TypeError):
         return None
     if kind == "created" or kind == "update":  # noqa: PLR1714 - kind may be unhashable
         return _quick_attributes(
-            ticket, instant, kind, seq, line, event_id, get("channel"), get("priority"),
-            get("status"), get("customer"), get("group"), get("assignee"), get("tags"),
-            get("fields"), get("author"),
+            ticket, instant, kind, seq, line, event_id, obj.get("channel"), obj.get("priority"),
+            obj.get("status"), obj.get("customer"), obj.get("group"), obj.get("assignee"),
+            obj.get("tags"), obj.get("fields"), obj.get("author"),
         )  # fmt: skip
     if kind == "csat":
         # Only integers: a JSON decoder other than the json module may read a float
         # (or a huge integer) differently; such lines are decoded again and validated.
-        score = get("score")
+        score = obj.get("score")
         return _quick_csat(ticket, instant, seq, line, event_id, score) if _int(score) else None
     return None  # unknown types: reported by the validating path
 

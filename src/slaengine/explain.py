@@ -29,7 +29,7 @@ from slaengine.explain_clock import (
     Segment,
     explain_clock,
 )
-from slaengine.explain_notes import Note, article
+from slaengine.explain_notes import Note, article, at_line
 from slaengine.explain_selection import (
     AttributeChange,
     PolicyCheck,
@@ -275,7 +275,7 @@ def _missing_clock_notes(
             Note(
                 exemption.rule,
                 f"no {shown} clock: the ticket was opened by staff and the metric has "
-                f"staff_created: exempt; {why} (line {opener.line})",
+                f"staff_created: exempt; {why}{at_line(opener.line)}",
                 (opener.at,),
             )
         )

@@ -48,7 +48,7 @@ def priority_notes(
         notes.append(
             Note(
                 "priority_changed",
-                f"priority {verb} from {change.old} to {change.new} at {{0}} (line {change.line})",
+                f"priority {verb} from {change.old} to {change.new} at {{0}}{at_line(change.line)}",
                 (change.at,),
             )
         )
@@ -75,7 +75,7 @@ def priority_notes(
         notes.append(
             Note(
                 "priority_changed_after_stop",
-                f"priority changed to {later[-1].new} at {{0}} (line {later[-1].line}) after "
+                f"priority changed to {later[-1].new} at {{0}}{at_line(later[-1].line)} after "
                 f"this clock stopped; it keeps the {clock.priority} target",
                 (later[-1].at,),
             )
@@ -100,7 +100,7 @@ def rule_notes(
         notes.append(
             Note(
                 "start_delay",
-                f"created at {{0}} (line {start.line}); with start_delay: "
+                f"created at {{0}}{at_line(start.line)}; with start_delay: "
                 f"{format_duration(delay)} the clock starts after that much open time of "
                 f"calendar '{calendar}', at {{1}}",
                 (start.at, clock.start),
@@ -108,7 +108,7 @@ def rule_notes(
             if delay
             else Note(
                 "starts_first_business_minute",
-                f"created at {{0}} (line {start.line}), outside the open hours of calendar "
+                f"created at {{0}}{at_line(start.line)}, outside the open hours of calendar "
                 f"'{calendar}'; with starts: first_business_minute the clock starts "
                 "at its next opening {1}",
                 (start.at, clock.start),
@@ -118,7 +118,7 @@ def rule_notes(
             notes.append(
                 Note(
                     "stopped_before_start",
-                    f"the event at {{0}} (line {stop.line}) came before the clock started: it "
+                    f"the event at {{0}}{at_line(stop.line)} came before the clock started: it "
                     "stops the clock at its start, with 0s elapsed",
                     (stop.at,),
                 )
@@ -129,7 +129,7 @@ def rule_notes(
         notes.append(
             Note(
                 "stays_met",
-                f"reopened at {{0}} (line {reopen.line}); with on_reopen: stays_met "
+                f"reopened at {{0}}{at_line(reopen.line)}; with on_reopen: stays_met "
                 f"{_literal(clock.metric)} stays stopped at the first solve {{1}}",
                 (reopen.at, clock.stop),
             )
@@ -264,6 +264,12 @@ def segment_notes(
     return notes
 
 
+def at_line(line: int | None) -> str:
+    """`` (line 12)`` after an instant in a note; nothing for an event from no file
+    (line 0: the live state's stored events)."""
+    return f" (line {line})" if line else ""
+
+
 def article(word: str) -> str:
     """``a`` or ``an`` before ``word``."""
     return "an" if word[:1] in "aeiou" else "a"
@@ -272,6 +278,7 @@ def article(word: str) -> str:
 __all__ = [
     "Note",
     "article",
+    "at_line",
     "due_notes",
     "precision_notes",
     "priority_notes",

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import Final
 
 from slaengine.clock_record import ClockRecord
-from slaengine.explain_notes import Note, article
+from slaengine.explain_notes import Note, article, at_line
 from slaengine.policy.definition import (
     MESSAGE_TRIGGERS,
     PER_GROUP,
@@ -114,7 +114,7 @@ def message_notes(definition: MetricDefinition, record: ClockRecord) -> list[Not
             continue  # a customer message is never a reply
         if passed.fires & messages:
             continue  # it fires the stop, yet the clock ran on: a rule note says why
-        where = f"at {{0}} (line {event.line})"
+        where = f"at {{0}}{at_line(event.line)}"
         if not messages:
             kind = "internal note" if not event.public else "message"
             code, text = "message_ignored", f"{author} {kind} {where} does not count: "
@@ -149,7 +149,7 @@ def start_note(
     name = _literal(definition.name)
     if definition.per == PER_GROUP and group is not None:
         text = (
-            f"{name} #{instance} started at {{0}} (line {event.line}) when group "
+            f"{name} #{instance} started at {{0}}{at_line(event.line)} when group "
             f"{_literal(group)} took the ticket (per: group: one instance per group's turn)"
         )
         return [Note("started_by", text, (event.at,))]
@@ -157,7 +157,7 @@ def start_note(
         return []
     what = "the ticket's creation" if trigger.on == On.CREATED else event_text(event, (trigger,))
     text = (
-        f"{name} #{instance} started at {{0}} (line {event.line}) by {_literal(what)}: "
+        f"{name} #{instance} started at {{0}}{at_line(event.line)} by {_literal(what)}: "
         f"start: {_literal(trigger.text)} happened (repeat: true starts an instance each "
         "time, when none is running)"
     )
@@ -173,11 +173,11 @@ def counts_from_note(record: ClockRecord) -> list[Note]:
         return []
     rule = "with counts_from: latest_customer_message the clock counts from the latest"
     if moved.type == "message" and moved.author == "customer":
-        text = f"the customer also wrote at {{0}} (line {moved.line}); {rule} message"
+        text = f"the customer also wrote at {{0}}{at_line(moved.line)}; {rule} message"
     else:
         what = _literal(event_text(moved, () if trigger is None else (trigger,)))
         fired = "" if trigger is None else _literal(f" fired start: {trigger.text}")
-        text = f"{what} at {{0}} (line {moved.line}){fired} and a later one did too; {rule} start"
+        text = f"{what} at {{0}}{at_line(moved.line)}{fired} and a later one did too; {rule} start"
     return [Note("counts_from_latest", text, (moved.at,))]
 
 
@@ -192,7 +192,7 @@ def stop_note(definition: MetricDefinition, record: ClockRecord, cancelled: bool
     if not cancelled and len(listed) < 2:
         return []  # the stop line says it all: the metric has one way to be met
     what = event_text(event, (trigger,))
-    text = f"{_literal(what)} at {{0}} (line {event.line}) fired {word}: "
+    text = f"{_literal(what)} at {{0}}{at_line(event.line)} fired {word}: "
     text += _literal(trigger.text)
     if len(listed) > 1:
         text += _literal(f" (of {word}: {_triggers_text(listed)})")
@@ -211,7 +211,7 @@ def pause_notes(definition: MetricDefinition, record: ClockRecord, running: bool
         # The update that set the condition; a status change that ended a status pause
         # while the condition held did not.
         set_by = event is not None and event.type in ("update", "created")
-        began = f" (line {event.line})" if set_by and event is not None else ""
+        began = f"{at_line(event.line)}" if set_by and event is not None else ""
         if last and running:
             text = f"paused from {{0}}{began} while {condition} holds"
             instants: tuple[int, ...] = (first.start,)

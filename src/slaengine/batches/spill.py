@@ -123,11 +123,11 @@ def spill_input(
         return spill(stream, directory, partitions, source)
 
 
-# ticket_of's pattern for raw bytes, used only on ASCII lines, where it matches
-# exactly what the text pattern matches (``\s`` spelt out as str's ASCII whitespace).
+# What ticket_of's pattern finds in a plain line (plain_ticket_key) with a string id, for
+# bytes: ``\s`` spelt out as str's ASCII white space but for the line break, which ends
+# the match (the rest of the line is taken, so a block gives at most one match a line).
 _TICKET_BYTES = re.compile(
-    rb'"ticket"[ \t\n\r\f\v\x1c-\x1f]*:[ \t\n\r\f\v\x1c-\x1f]*'
-    rb'(?:"([^"\\]*)"|(-?[0-9]+)[ \t\n\r\f\v\x1c-\x1f]*[,}])'
+    rb'"ticket"[ \t\r\f\v\x1c-\x1f]*:[ \t\r\f\v\x1c-\x1f]*"([^"\\\n]*)"[^\n]*'
 )
 _BLOCK = 1 << 22
 
@@ -147,6 +147,10 @@ def spill_file(
 
     Lines are split, matched and written as bytes: the parent's serial pass
     does no UTF-8 decoding and no per-line text I/O, about half of its time.
+    A block of lines that are all plain (one ``"ticket"`` each and no escape
+    that could hide a key, :func:`~slaengine.inputs.tickets.plain_ticket_key`)
+    has its tickets found by one search of the whole block; other blocks are
+    taken a line at a time, an unusual line decoded to find its ticket.
     The partitions hold exactly what :func:`spill` of the decoded text holds
     (they are decoded, with the same replacement of bad bytes, when read). A
     file with lone carriage returns, which the text reader treats as line
@@ -260,9 +264,6 @@ def _spill_bytes(
     result = Spill(source, paths)
     outputs = [p.open("wb", buffering=1 << 20) for p in paths]
     writes = [output.write for output in outputs]
-    search = _TICKET_BYTES.search
-    # Events of one ticket usually come together: remember the last ticket's partition.
-    last_ticket, last_index = b"", 0
     number = 0
     carry = b""
     blocks = -1
@@ -287,37 +288,75 @@ def _spill_bytes(
                     else:
                         carry += block
                     continue
-                lines = (carry + block).split(b"\n")
-                carry = lines.pop()
-                for raw in lines:
-                    number += 1
-                    if raw[:1] != b"{" and not _bytes_text(raw).strip():
-                        continue  # blank, as in spill()
-                    result.lines = number
-                    found = search(raw) if raw.isascii() else None
-                    if found is None or 0 <= raw.find(b"{", 1) < found.start():
-                        ticket = ticket_of(_bytes_text(raw))
-                        index = partition_of(ticket, partitions) if ticket is not None else 0
-                    else:
-                        key = found.group(1)
-                        if key is None:
-                            key = found.group(2)
-                        if key != last_ticket:
-                            last_ticket, last_index = key, zlib.crc32(key) % partitions
-                        index = last_index
-                    writes[index](b"%d\t%s\n" % (number, raw))
+                text = carry + block if carry else block
+                cut = text.rfind(b"\n")
+                if cut == -1:
+                    carry = text
+                    continue
+                carry = text[cut + 1 :]
+                done = _spill_lines(text[:cut], number, partitions, writes)
+                number += text.count(b"\n", 0, cut) + 1
+                result.lines = done or result.lines
         if carry and mine == 0:
-            number += 1
-            raw = carry
-            if raw[:1] == b"{" or _bytes_text(raw).strip():
-                result.lines = number
-                ticket = ticket_of(_bytes_text(raw))
-                index = partition_of(ticket, partitions) if ticket is not None else 0
-                outputs[index].write(b"%d\t%s\n" % (number, raw))
+            result.lines = _spill_lines(carry, number, partitions, writes) or result.lines
     finally:
         for output in outputs:
             output.close()
     return result
+
+
+def _spill_lines(
+    data: bytes, number: int, partitions: int, writes: Sequence[Callable[[bytes], object]]
+) -> int:
+    """Write the lines of ``data`` (numbered from ``number + 1``; no final line break)
+    to their partitions; the number of the last that is not blank (0 for none)."""
+    lines = data.split(b"\n")
+    keys = _plain_tickets(data, len(lines))
+    row = b"%d\t%s\n".__mod__
+    if keys is not None:
+        # Every line plain, with its ticket: no Python work a line but the write.
+        indexes = [crc % partitions for crc in map(zlib.crc32, keys)]
+        rows = map(row, zip(range(number + 1, number + 1 + len(lines)), lines, strict=True))
+        for index, text in zip(indexes, rows, strict=True):
+            writes[index](text)
+        return number + len(lines)
+    last = 0
+    for raw in lines:
+        number += 1
+        if raw[:1] != b"{" and not _bytes_text(raw).strip():
+            continue  # blank, as in spill()
+        last = number
+        writes[_partition_of_raw(raw, partitions)](row((number, raw)))
+    return last
+
+
+def _plain_tickets(data: bytes, lines: int) -> list[bytes] | None:
+    """The ticket of each of the ``lines`` lines of ``data`` when every line is plain
+    (:func:`~slaengine.inputs.tickets.plain_ticket_key`), with a string id, and the
+    block is UTF-8 (so each id's bytes are what its text encodes to); else ``None``."""
+    if data.count(b'"ticket"') != lines:
+        return None
+    if b"\\" in data and (b"\\u" in data or b'\\"' in data):
+        return None
+    if not data.isascii():
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+    keys = _TICKET_BYTES.findall(data)
+    # At most one match a line (each takes the rest of its line): one each.
+    return keys if len(keys) == lines else None
+
+
+def _partition_of_raw(raw: bytes, partitions: int) -> int:
+    # One line's partition: ticket_of's, by bytes when the line is plain and ASCII.
+    if raw.isascii() and raw.count(b'"ticket"') == 1 and b"\\u" not in raw and b'\\"' not in raw:
+        found = _TICKET_BYTES.search(raw)
+        if found is not None:
+            return zlib.crc32(found.group(1)) % partitions
+    ticket = ticket_of(_bytes_text(raw))
+    # A line without a findable ticket goes to partition 0, whose parser reports it.
+    return partition_of(ticket, partitions) if ticket is not None else 0
 
 
 def _bytes_text(raw: bytes) -> str:

@@ -156,11 +156,12 @@ def open_store(settings: LiveSettings, *, existing: bool = False) -> Store:
     mistyped SQLite path must not become a new, empty state that shows nothing due.
     """
     if existing:
-        _require_sqlite_file(settings.state)
+        require_state(settings.state)
     return Store.open(settings.state)
 
 
-def _require_sqlite_file(state: str) -> None:
+def require_state(state: str) -> None:
+    """Stop with a user error when ``state`` names a SQLite file that does not exist."""
     if state.startswith(("postgresql://", "postgres://")):
         return
     path = state.removeprefix("sqlite:///").removeprefix("sqlite://")
@@ -200,4 +201,5 @@ __all__ = [
     "live_settings",
     "open_engine",
     "open_store",
+    "require_state",
 ]

@@ -37,13 +37,14 @@ from slaengine.words import plural
 
 def list_rejects(store: Store, args: argparse.Namespace, zone: ZoneInfo) -> int:
     """Print the stored rejects ``args`` ask for (a table, or ``--json``); exit 1 if any."""
+    # The export is in full: an inbox reject's webhook body too, to redeliver it.
     if args.after is not None:
-        rows = store.reject_rows(args.limit, args.after)
+        rows = store.reject_rows(args.limit, args.after, body=args.json)
     else:
-        rows = store.reject_page(args.limit, origin=args.source)
+        rows = store.reject_page(args.limit, origin=args.source, body=args.json)
     total = store.counts()["rejects"]
     if args.json:
-        sys.stdout.writelines(json.dumps(reject_dict(row)) + "\n" for row in rows)
+        sys.stdout.writelines(json.dumps(reject_dict(row, body=True)) + "\n" for row in rows)
         return 1 if rows else 0
     fitted = rejects_table(rows, zone, args.tz, fitted_width(terminal_console()))
     # Into a file or a pipe every cell is whole, however wide the rows.

@@ -7,9 +7,10 @@ import json
 import sys
 from typing import Any
 
+from slaengine.cli._live import require_state
 from slaengine.cli._options import (
+    EVENTS_HELP,
     add_at,
-    add_events,
     add_policies,
     add_tz,
     checked_zone,
@@ -20,9 +21,12 @@ from slaengine.cli._options import (
 )
 from slaengine.errors import UserError
 from slaengine.explain import explain_ticket
+from slaengine.live import LiveEngine, Store
+from slaengine.policy import PolicySet
 from slaengine.problems import did_you_mean
 from slaengine.report.explain import explanation_renderables, explanation_to_dict
 from slaengine.report.terminal import fitted_width, terminal_console
+from slaengine.timeline import Timeline
 from slaengine.words import plural
 
 
@@ -33,10 +37,18 @@ def register(commands: Any) -> None:
         help="explain one ticket's policy and clocks",
         description="Explain why a ticket is where it is: which policy matched and why, the "
         "calendars, and for each clock its start, stop, target and a timeline of running, "
-        "paused, closed and stopped time. Exit 1 when some events could not be used.",
+        "paused, closed and stopped time, from an events file or the live state. Exit 1 when "
+        "some events could not be used.",
     )
     add_policies(parser)
-    add_events(parser)
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--events", "-e", metavar="FILE", help=EVENTS_HELP)
+    source.add_argument(
+        "--state",
+        metavar="URL",
+        help="instead of --events: the live state database (a SQLite file or "
+        "postgresql://...) that slaengine ingest, run or serve keep; the ticket's stored events",
+    )
     parser.add_argument("--ticket", "-t", required=True, metavar="ID", help="the ticket id")
     add_at(parser)
     parser.add_argument(
@@ -60,18 +72,38 @@ def _unknown_ticket(ticket: str, source: str, known: list[str], problems: list[s
     return UserError(message)
 
 
+def _stored_timeline(policies: PolicySet, state: str, ticket: str) -> tuple[Timeline, list[str]]:
+    """The ticket's timeline from the live state's stored events, and the stored events that
+    could not be used (printed on stderr): those the policies' statuses no longer read."""
+    require_state(state)
+    store = Store.open(state)
+    try:
+        timeline, problems = LiveEngine(policies, store).timeline(ticket)
+    finally:
+        store.close()
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if timeline is None:
+        raise _unknown_ticket(ticket, "the state", [], problems)
+    return timeline, problems
+
+
 def run(args: argparse.Namespace) -> int:
-    """Explain the ticket; returns 1 when some events in the file were unusable."""
+    """Explain the ticket; returns 1 when some of its events were unusable."""
     now = evaluation_instant(args.at)
     checked_zone(args.tz)
     policies = load_command_policies(*args.policies, targets=False)
-    timelines = read_timelines(args.events, policies.status_map)
-    problems = [str(p) for p in timelines.problems]
-    report_problems(timelines.problems, duplicates=timelines.duplicates)
-    timeline = timelines.timelines.get(args.ticket)
-    if timeline is None:
-        source = "<stdin>" if args.events == "-" else args.events
-        raise _unknown_ticket(args.ticket, source, list(timelines.timelines), problems)
+    if args.state is not None:
+        timeline, problems = _stored_timeline(policies, args.state, args.ticket)
+    else:
+        timelines = read_timelines(args.events, policies.status_map)
+        problems = [str(p) for p in timelines.problems]
+        report_problems(timelines.problems, duplicates=timelines.duplicates)
+        read = timelines.timelines.get(args.ticket)
+        if read is None:
+            source = "<stdin>" if args.events == "-" else args.events
+            raise _unknown_ticket(args.ticket, source, list(timelines.timelines), problems)
+        timeline = read
     explanation = explain_ticket(policies, timeline, now)
     if args.json:
         sys.stdout.write(json.dumps(explanation_to_dict(explanation), ensure_ascii=False) + "\n")

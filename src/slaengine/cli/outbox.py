@@ -173,12 +173,16 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         sys.stdout.writelines(json.dumps(_row_dict(row)) + "\n" for row in rows)
     else:
-        fitted = outbox_table(rows, zone, args.tz, fitted_width(terminal_console()))
-        # Into a file or a pipe every cell is whole, however wide the rows.
-        console = terminal_console(file_width=max(FILE_WIDTH, fitted.width))
-        console.print(fitted.table)
-        for note in fitted.notes:
-            console.print(note)
+        if rows:
+            fitted = outbox_table(rows, zone, args.tz, fitted_width(terminal_console()))
+            # Into a file or a pipe every cell is whole, however wide the rows.
+            console = terminal_console(file_width=max(FILE_WIDTH, fitted.width))
+            console.print(fitted.table)
+            for note in fitted.notes:
+                console.print(note)
+        else:  # a line in words, not a header over nothing
+            console = terminal_console()
+            console.print(_nothing_listed(statuses, args.ticket), markup=False, highlight=False)
         summary = ", ".join(
             f"{counts.get('outbox.' + state, 0)} {state}" for state in OUTBOX_STATES
         )
@@ -186,3 +190,12 @@ def run(args: argparse.Namespace) -> int:
         rejected = plural(counts["rejects"], "rejected event")
         console.print(f"outbox: {summary}; {totals}, {rejected}")
     return 1 if any(row.status == DEAD for row in rows) else 0
+
+
+def _nothing_listed(statuses: tuple[str, ...], ticket: str | None) -> str:
+    """The line that stands for an empty table: which rows there are none of."""
+    which = " or ".join([", ".join(statuses[:-1]), statuses[-1]] if len(statuses) > 2 else statuses)
+    what = f"{which} notifications" if which else "notifications"
+    of = f" of ticket {ticket}" if ticket is not None else ""
+    hint = "" if not statuses else " (--all lists every row)"
+    return f"No {what}{of}{hint}."

@@ -57,12 +57,28 @@ def register(commands: Any) -> None:
         help="table (default) or json (tickets: one per line; the queue: one document)",
     )
     parser.add_argument("--json", action="store_true", help="the same as --format json")
+    parser.add_argument(
+        "--events",
+        action="store_true",
+        help="print the stored events instead, as JSON Lines (the input of evaluate, explain "
+        "and whatif): the tickets', or without ticket ids every ticket's",
+    )
     parser.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Print each ticket's status (exit 1 when one is unknown), or the at-risk queue."""
     as_json = args.json or args.format == "json"
+    if args.events:
+        if args.due_within is not None or args.group is not None or args.agent is not None:
+            raise UserError(
+                "--events prints stored events; it takes no --due-within, --group or --agent"
+            )
+        store = open_store(live_settings(args), existing=True)
+        try:
+            return _events(store, args.tickets)
+        finally:
+            store.close()
     if args.due_within is None:
         if not args.tickets:
             raise UserError("give ticket ids, or --due-within DURATION for the at-risk queue")
@@ -95,6 +111,29 @@ def run(args: argparse.Namespace) -> int:
         return _tickets(engine, args.tickets, now, args.tz, as_json)
     finally:
         engine.store.close()
+
+
+#: Stored events read at a time by ``--events`` without ticket ids.
+EXPORT_PAGE = 10_000
+
+
+def _events(store: Store, tickets: list[str]) -> int:
+    """Print the stored events of ``tickets`` (every ticket's without), one JSON object a
+    line as they were stored; exit 1 when a ticket has none."""
+    if not tickets:
+        after = 0
+        while page := store.event_page(after, EXPORT_PAGE):
+            sys.stdout.writelines(payload + "\n" for _, payload in page)
+            after = page[-1][0]
+        return 0
+    missing = 0
+    for ticket in tickets:
+        stored = store.events_of(ticket)
+        if not stored:
+            print(f"{ticket}: no such ticket in the state", file=sys.stderr)
+            missing += 1
+        sys.stdout.writelines(payload + "\n" for _, payload, _ in stored)
+    return 1 if missing else 0
 
 
 def _queue(

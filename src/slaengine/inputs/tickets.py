@@ -17,18 +17,30 @@ def partition_of(ticket: str, partitions: int) -> int:
 _TICKET = re.compile(r'"ticket"\s*:\s*(?:"([^"\\]*)"|(-?\d+)\s*[,}])')
 
 
+def plain_ticket_key(line: str) -> bool:
+    """True when ``"ticket"`` is in ``line`` once and no escape can hide or fake a key.
+
+    Then a ``"ticket": "..."`` found in the line is the event's ticket, or the
+    line is no valid event (its one ``"ticket"`` is in a nested object). Escapes
+    could hide a key (``"\\u0074icket"``, read as a second ``ticket`` key, which
+    wins) or fake one (the key ``"\\"ticket"``); a repeated key is read as its
+    last value. The bytes of a line are checked alike (see the spill).
+    """
+    return line.count('"ticket"') == 1 and "\\u" not in line and '\\"' not in line
+
+
 def ticket_of(line: str) -> str | None:
     """The ticket id of one JSON Lines event, as ``parse_event`` will read it.
 
-    A regular expression finds it without decoding the line; lines where it
-    could mislead (an escape in the id, or a nested object before the key)
-    are decoded properly. ``None`` when the line has no usable ticket.
+    A regular expression finds it without decoding the line when the line
+    names ``"ticket"`` once and has no escape that could hide or fake a key
+    (:func:`plain_ticket_key`); other lines are decoded. ``None`` when the line
+    has no usable ticket. A line the parser rejects may get one all the same
+    (its one ``"ticket"`` in a nested object): it is reported wherever it goes.
     """
-    found = _TICKET.search(line)
+    found = _TICKET.search(line) if plain_ticket_key(line) else None
     if found is not None:
-        nested = line.find("{", 1)
-        if nested == -1 or nested > found.start():
-            return found.group(1) if found.group(1) is not None else found.group(2)
+        return found.group(1) if found.group(1) is not None else found.group(2)
     try:
         obj = decode_line(line)
     except LineError:
@@ -39,4 +51,4 @@ def ticket_of(line: str) -> str | None:
     return str(ticket)
 
 
-__all__ = ["partition_of", "ticket_of"]
+__all__ = ["partition_of", "plain_ticket_key", "ticket_of"]

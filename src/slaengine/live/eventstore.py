@@ -204,6 +204,17 @@ class EventQueries(StoreSql):
             )
         ]
 
+    def event_page(self, after: int = 0, limit: int = 10_000) -> list[tuple[int, str]]:
+        """``(seq, payload)`` of the stored events after ``seq`` ``after``, in arrival order:
+        an export of every ticket's events, a page at a time."""
+        return [
+            (int(seq), str(payload))
+            for seq, payload in self._all(
+                "SELECT seq, payload FROM events WHERE seq > ? ORDER BY seq LIMIT ?",
+                (after, limit),
+            )
+        ]
+
     def cursor(self, source: str) -> str | None:
         """The stored cursor of ``source`` (``None``: it has not been read yet)."""
         rows = self._all("SELECT position FROM cursors WHERE source = ?", (source,))
@@ -213,18 +224,22 @@ class EventQueries(StoreSql):
         """The newest rejected events, newest first."""
         return [row.reject for row in self.reject_rows(limit)]
 
-    def reject_rows(self, limit: int = 100, after: int | None = None) -> list[RejectRow]:
+    def reject_rows(
+        self, limit: int = 100, after: int | None = None, body: bool = False
+    ) -> list[RejectRow]:
         """Stored rejects with their ids: the newest first, or those after id ``after`` in order.
 
-        ``after`` lets an export go on where the last one ended.
+        ``after`` lets an export go on where the last one ended; ``body`` also reads the
+        request body each kept.
         """
         where = "" if after is None else " WHERE id > ?"
         order = "DESC" if after is None else "ASC"
         params = ([] if after is None else [after]) + [limit]
+        columns = f"{REJECT_COLUMNS}, {BODY_COLUMNS}" if body else REJECT_COLUMNS
         return [
             reject_row(row)
             for row in self._all(
-                f"SELECT {REJECT_COLUMNS} FROM rejects{where} ORDER BY id {order} LIMIT ?",
+                f"SELECT {columns} FROM rejects{where} ORDER BY id {order} LIMIT ?",
                 params,
             )
         ]
@@ -236,7 +251,7 @@ def is_row_id(value: int) -> bool:
 
 
 REJECT_COLUMNS = "id, received, origin, problem, payload, raw, raw_size, replayed"
-#: The columns of a request body a reject keeps (read for one reject, not for pages).
+#: The columns of a request body a reject keeps (read for one reject or an export, not for pages).
 BODY_COLUMNS = "body, body_type, body_size"
 
 

@@ -42,9 +42,14 @@ class RejectQueries(StoreSql):
         since: int | None = None,
         until: int | None = None,
         replayed: bool | None = None,
+        body: bool = False,
     ) -> list[RejectRow]:
         """Rejects newest first: with an id below ``before`` (the next page), ``origin``
-        starting with the text given, received in ``[since, until)``, replayed or not."""
+        starting with the text given, received in ``[since, until)``, replayed or not.
+
+        ``body`` also reads the request body each kept (an export in full); pages over
+        HTTP leave it out, so a page stays small.
+        """
         where: list[str] = []
         params: list[Any] = []
         if before is not None:
@@ -65,8 +70,9 @@ class RejectQueries(StoreSql):
         if replayed is not None:
             where.append("replayed IS NOT NULL" if replayed else "replayed IS NULL")
         clause = f" WHERE {' AND '.join(where)}" if where else ""
+        columns = f"{REJECT_COLUMNS}, {BODY_COLUMNS}" if body else REJECT_COLUMNS
         rows = self._all(
-            f"SELECT {REJECT_COLUMNS} FROM rejects{clause} ORDER BY id DESC LIMIT ?",
+            f"SELECT {columns} FROM rejects{clause} ORDER BY id DESC LIMIT ?",
             (*params, limit),
         )
         return [reject_row(row) for row in rows]

@@ -30,6 +30,7 @@ except ImportError:  # pragma: no cover - ruamel.yaml before 0.18.11 has no dept
     MaxDepthExceededError = RecursionError  # type: ignore[assignment,misc]
 
 from slaengine.errors import Problem
+from slaengine.policy.yaml_hints import yaml_hint
 
 _TAG = "tag:yaml.org,2002:"
 #: Deepest nesting of mappings and sequences in a policy file (policies need about ten).
@@ -268,12 +269,18 @@ def parse_yaml(text: str, source: str) -> tuple[YNode | None, list[Problem]]:
         column = mark.column + 1 if mark is not None else 0
         what = exc.problem or exc.context or "invalid YAML"
         context_mark = exc.context_mark
-        if exc.problem and exc.context and context_mark is not None and context_mark is not mark:
+        started = (
+            "" if context_mark is None
+            else f"line {context_mark.line + 1}, column {context_mark.column + 1}"
+        )  # fmt: skip
+        hint = yaml_hint(exc.problem, exc.context, started)
+        if hint is not None:
+            what = hint.message
+            if hint.at_context and context_mark is not None:
+                line, column = context_mark.line + 1, context_mark.column + 1
+        elif exc.problem and exc.context and context_mark is not None and context_mark is not mark:
             # Where the construct began helps more than where the parser gave up.
-            what += (
-                f" ({exc.context} started at line {context_mark.line + 1}, "
-                f"column {context_mark.column + 1})"
-            )
+            what += f" ({exc.context} started at {started})"
         return None, [Problem(source, line, column, "E001", f"YAML syntax: {what}")]
     except YAMLError as exc:
         return None, [Problem(source, 0, 0, "E001", f"YAML syntax: {exc}")]

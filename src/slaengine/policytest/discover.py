@@ -55,14 +55,22 @@ def discover(
         elif path.is_file():
             found.append(path)
         elif not paths:
+            here = Path(TESTS_FOLDER)
+            # Run from inside the policies folder, the default misses the tests beside it.
+            inside = here.is_dir() and bool(_yaml_files(here))
             problems.append(
                 Problem(
                     str(path),
                     0,
                     0,
                     "E002",
-                    "no such directory; write policy tests there, next to the policies "
-                    "(docs/policy-tests.md), or name the test files",
+                    "no such directory; "
+                    + (
+                        "inside the policies folder (it has tests/): run slaengine test ."
+                        if inside
+                        else "write policy tests there, next to the policies "
+                        "(docs/policy-tests.md), or name the test files"
+                    ),
                 )
             )
         else:

@@ -276,7 +276,7 @@ def _overall_table(doc: dict[str, Any], width: int | None) -> Table:
             f"({kpis['tickets_breached']:,})"),
         ("All clocks achieved (every metric)", _pct(compliance["compliance"])),
         (
-            "Clocks open / already breached while open",
+            "Clocks still running: within target / breached",
             f"{compliance['open']:,} / {compliance['breached_open']:,}",
         ),
         ("Unique customers", measured(kpis, "unique_customers",

@@ -28,6 +28,7 @@ from slaengine.explain import (
     Segment,
     attributes,
 )
+from slaengine.explain_notes import at_line
 from slaengine.metric_names import instance_name, repeated, repeating
 from slaengine.policy.definition import Trigger
 from slaengine.report.json import alert_to_dict
@@ -275,7 +276,7 @@ def _ticket_panel(explanation: Explanation, when: Callable[[int], str], zone: st
             "",
             cell(
                 f"{change.attribute} changed from {_value(change.old)} to {_value(change.new)} "
-                f"at {when(change.at)} (line {change.line})",
+                f"at {when(change.at)}{at_line(change.line)}",
                 style="italic",
             ),
         )
@@ -325,14 +326,14 @@ def _selection(explanation: Explanation, when: Callable[[int], str]) -> Renderab
         if attached.detached_at is not None:
             failed = "; ".join(attached.failed) or "its match stopped holding"
             left = (
-                f" Detached at {when(attached.detached_at)} (line {attached.detached_line}): "
+                f" Detached at {when(attached.detached_at)}{at_line(attached.detached_line)}: "
                 f"{failed}; its running clocks stopped there (on_unmatch: detach)."
             )
         parts.append(
             Text.assemble(
                 "Agreement ",
                 (attached.name, "bold"),
-                f" ({attached.kind}) {verb} at {when(attached.at)} (line {attached.line}): "
+                f" ({attached.kind}) {verb} at {when(attached.at)}{at_line(attached.line)}: "
                 f"{held}; {since}.{left}",
             )
         )
@@ -345,7 +346,7 @@ def _selection(explanation: Explanation, when: Callable[[int], str]) -> Renderab
     )
     history = explanation.selection_history
     if len(history) > 1:
-        lines = [f"from {when(s.at)} (line {s.line}): {s.policy or 'no policy'}" for s in history]
+        lines = [f"from {when(s.at)}{at_line(s.line)}: {s.policy or 'no policy'}" for s in history]
         parts.append(
             Text("Its attributes selected different policies over time:\n  " + "\n  ".join(lines))
         )
@@ -423,13 +424,11 @@ def _clock_panel(
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold")
     grid.add_column()
-    start_line = f" (line {item.start_line})" if item.start_line else ""
-    _plain(grid, "start", when(clock.start) + start_line)
+    _plain(grid, "start", when(clock.start) + at_line(item.start_line))
     if clock.stop is None:
         _plain(grid, "stop", f"{item.stop_text} at {when(item.end)}")
     else:
-        stop_line = f" (line {item.stop_line})" if item.stop_line else ""
-        _plain(grid, "stop", f"{when(clock.stop)}{stop_line}: {item.stop_text}")
+        _plain(grid, "stop", f"{when(clock.stop)}{at_line(item.stop_line)}: {item.stop_text}")
     _plain(
         grid,
         "target",
@@ -510,13 +509,16 @@ def _segments(item: ClockExplanation, at: Callable[[int], str], compact: bool) -
 
 def _events(explanation: Explanation, when: Callable[[int], str]) -> Table:
     table = Table(title="Events", title_justify="left", header_style="bold")
-    table.add_column("Line", justify="right", no_wrap=True)
+    # Events from the live state have no line in a file (line 0): no column for it.
+    lines = any(use.event.line for use in explanation.events)
+    if lines:
+        table.add_column("Line", justify="right", no_wrap=True)
     table.add_column("At", no_wrap=True)
     table.add_column("Event")
     table.add_column("Used", no_wrap=True)
     for use in explanation.events:
         table.add_row(
-            str(use.event.line),
+            *([str(use.event.line)] if lines else []),
             when(use.event.at),
             cell(use.summary),
             "yes" if use.used else Text("ignored (after --at)", style="dim"),

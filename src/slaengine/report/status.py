@@ -6,7 +6,8 @@ table is too wide, times lose their year (the title names it), then the
 instance number, the priority, the assignee and the group go, in that order.
 
 A ticket's status: metric, state, due, remaining and next alert are never cut;
-times lose their year first, then the instance number goes.
+times lose their year first, then the instance number goes. Narrower still, each
+clock is a block of lines (:func:`~slaengine.report.terminal.records_table`).
 """
 
 from __future__ import annotations

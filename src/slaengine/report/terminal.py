@@ -1,7 +1,8 @@
 """The console that command tables print to, and tables fitted to its width.
 
 On a terminal, tables fit its width; so they do when ``COLUMNS`` is set (what
-shells export, and what tests use). Piped or redirected output without
+shells export, and what tests use); narrower than a table's kept columns, rows
+become blocks of lines. Piped or redirected output without
 ``COLUMNS`` gets a wide console with every column, for files and ``grep``.
 """
 
@@ -79,9 +80,14 @@ def fitted_table(title: str, columns: Sequence[Column], width: int | None) -> Ta
     """A table of ``columns`` that fits ``width`` by leaving out the droppable columns.
 
     Kept columns never shrink; without ``width`` (a file or pipe) every column
-    is shown.
+    is shown. When even the kept columns are wider than ``width``, each row is a
+    block of ``Header value`` lines instead (:func:`records_table`): a terminal
+    would otherwise cut the right-hand columns off.
     """
     shown = fitted_columns(columns, width)
+    if width is not None and table_width(shown) > width:
+        # A record has room for every column: none needs to go.
+        return records_table(title, columns)
     table = Table(
         title=title,
         title_justify="left",
@@ -103,6 +109,28 @@ def fitted_table(title: str, columns: Sequence[Column], width: int | None) -> Ta
     return table
 
 
+def records_table(title: str, columns: Sequence[Column]) -> Table:
+    """``columns`` one row at a time, each a block of ``Header value`` lines: every cell
+    whole on a terminal of any width (a long value folds onto the next line, never cut)."""
+    table = Table(
+        title=title,
+        title_justify="left",
+        expand=True,  # the title wraps at the terminal's width, not the blocks'
+        box=None,
+        show_header=False,
+        padding=(0, 1, 0, 0),
+    )
+    headers = max((len(column.header) for column in columns), default=0)
+    table.add_column(style="bold", no_wrap=True, width=headers)
+    table.add_column(overflow="fold", ratio=1)
+    for n, row in enumerate(zip(*(column.cells for column in columns), strict=True)):
+        if n:
+            table.add_row("", "")
+        for column, value in zip(columns, row, strict=True):
+            table.add_row(column.header, value)
+    return table
+
+
 def _plain(cell: str | Text) -> str:
     return cell.plain if isinstance(cell, Text) else cell
 
@@ -114,6 +142,7 @@ __all__ = [
     "fitted_columns",
     "fitted_table",
     "fitted_width",
+    "records_table",
     "table_width",
     "terminal_console",
 ]

@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from slaengine.inbox import InboxError, SignatureError
+from slaengine.problems import did_you_mean
 from slaengine.serve.api import (
     BadParameter,
     api_of,
@@ -40,7 +41,8 @@ async def post_inbox(request: Request) -> Response:
     vendor = request.path_params["vendor"]
     inbox = api.inboxes.get(vendor)
     if inbox is None:
-        return error(404, f"unknown inbox {vendor!r}", known=sorted(api.inboxes))
+        known = sorted(api.inboxes)
+        return error(404, f"unknown inbox {vendor!r}" + did_you_mean(vendor, known), known=known)
     log = _log.bind(vendor=vendor, request_id=request_id(request))
 
     def counted(result: str, response: Response) -> Response:

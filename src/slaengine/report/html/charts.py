@@ -36,7 +36,10 @@ from slaengine.report.html.svg import (
 )
 from slaengine.report.labels import metric_label
 from slaengine.report.scorecards import counts_misses
+from slaengine.words import plural
 
+# What a heat map counts, said of one: "1 ticket created", not "1 tickets created".
+_ONE: Final = {"breached clocks": "breached clock", "tickets created": "ticket created"}
 _DAY_NAMES: Final = {
     "mon": "Monday",
     "tue": "Tuesday",
@@ -90,7 +93,7 @@ def compliance_chart(
             f"{fmt_count(counts['achieved'])} achieved, {fmt_count(counts['breached'])} breached "
             f"({fmt_count(counts['breached_open'])} of them still open), "
             f"{fmt_count(counts['open'])} open within target, "
-            f"{fmt_count(counts['cancelled'])} cancelled; {fmt_count(row['tickets'])} tickets"
+            f"{fmt_count(counts['cancelled'])} cancelled; {plural(row['tickets'], 'ticket')}"
         )
         if counts_misses(counts):
             summary += f"; {fmt_count(counts['misses'])} misses"
@@ -346,7 +349,7 @@ def heatmap_chart(
         for hour, count in enumerate(row):
             tip = (
                 f"{_DAY_NAMES.get(day, day)} {hour:02d}:00\u2013{hour + 1:02d}:00: "
-                f"{fmt_count(count)} {what}"
+                f"{fmt_count(count)} {_ONE.get(what, what) if count == 1 else what}"
             )
             column, line = (d, hour) if narrow else (hour, d)
             body.append(

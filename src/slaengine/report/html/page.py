@@ -17,13 +17,14 @@ from slaengine.report.html.sections import (
     inputs_section,
     trend_section,
 )
-from slaengine.report.html.svg import Doc, Ids, esc, fmt_count
+from slaengine.report.html.svg import Doc, Ids, esc
 from slaengine.report.html.tables import (
     agreements_section,
     breaches_section,
     offenders_section,
     scorecards_section,
 )
+from slaengine.words import plural
 
 # Counts the charts shown (the layout that fits the window) and those of them that drew (a
 # bounding box with an area), for people checking a page that looks empty and for the browser
@@ -151,7 +152,7 @@ def render_html(audit: Doc, *, policies: Sequence[str] | None = None) -> str:
     title = f"SLA audit at {audit['at']} \u2014 {source}"
     info = audit["input"]
     subtitle = (
-        f"{fmt_count(info['tickets'])} tickets from {source}, evaluated at {audit['at']}; "
+        f"{plural(info['tickets'], 'ticket')} from {source}, evaluated at {audit['at']}; "
         f"time zone {audit['timezone']}, periods by {audit['period']}."
     )
     sections = [

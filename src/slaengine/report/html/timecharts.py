@@ -30,6 +30,7 @@ from slaengine.report.html.svg import (
     svg_line,
     svg_text,
 )
+from slaengine.words import plural
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,7 +182,7 @@ def _counts(
         colour,
         label,
         [row[key] for row in rows],
-        [f"{name(row)}: {fmt_count(row[key])} tickets {what}" for row in rows],
+        [f"{name(row)}: {plural(row[key], 'ticket')} {what}" for row in rows],
     )
 
 
@@ -211,8 +212,7 @@ def trend_chart(
     )
     created = _counts(VOLUME, "tickets created", rows, key_name, "tickets", "created")
     desc = "; ".join(
-        f"{key_name(r)}: {fmt_pct(r['compliance']['compliance'])}, "
-        f"{fmt_count(r['tickets'])} tickets"
+        f"{key_name(r)}: {fmt_pct(r['compliance']['compliance'])}, {plural(r['tickets'], 'ticket')}"
         for r in rows
     )
     return time_chart(
