@@ -20,8 +20,9 @@ import importlib
 from importlib.machinery import EXTENSION_SUFFIXES
 from typing import Any, Final
 
-#: Modules a wheel compiles: the clock engine's hot code. Parsing and output gained
-#: little (orjson and the string work there are C already); see benchmarks/README.md.
+#: Modules a wheel compiles: the clock engine's hot code and the JSON Lines and CSV
+#: writers (which then read the results' fields natively). Parsing gained little
+#: (orjson and ``fromisoformat`` are C already); see benchmarks/README.md.
 MODULES: Final = (
     "slaengine.calendar",
     "slaengine.clock_record",
@@ -31,6 +32,8 @@ MODULES: Final = (
     "slaengine.engine",
     "slaengine.record_triggers",
     "slaengine.timeline",
+    "slaengine.report.json",
+    "slaengine.report.csv",
 )
 
 

@@ -12,6 +12,7 @@ from typing import Final
 
 from slaengine.calendar import format_utc
 from slaengine.engine import TicketResult
+from slaengine.vocabulary import ClockState, StopReason
 
 TICKET_COLUMNS = ("ticket", "policy", "channel", "priority", "status")
 CLOCK_COLUMNS = (
@@ -122,14 +123,24 @@ def _plain_rows(result: TicketResult) -> str:
         due = clock.due
         stop = clock.stop
         misses = clock.misses
+        # The state and the stop reason are enum members (plain words, written as they
+        # are), whose hash is Python code: only other text goes through _CELLS.
+        stands = clock.state
+        if type(stands) is not ClockState:
+            stands = cells[stands]
+        reason = clock.stop_reason
+        if reason is None:
+            reason = ""
+        elif type(reason) is not StopReason:
+            reason = cells[reason]
         elapsed = clock.elapsed
         target = clock.target
         rows.append(
-            f"{head}{cells[clock.metric]},{clock.instance},{cells[clock.state]},"
+            f"{head}{cells[clock.metric]},{clock.instance},{stands},"
             f"{hours[start // 3600]}{rest[start % 3600]},"
             f"{'' if due is None else hours[due // 3600] + rest[due % 3600]},"
             f"{'' if stop is None else hours[stop // 3600] + rest[stop % 3600]},"
-            f"{cells[clock.stop_reason]},{elapsed},{target},{target - elapsed},"
+            f"{reason},{elapsed},{target},{target - elapsed},"
             f"{clock.paused},{cells[clock.calendar]},{cells[clock.agent]},"
             f"{cells[clock.agreement]},{cells[clock.group]},"
             f"{'' if misses is None else misses}\n"
@@ -162,7 +173,7 @@ class _Hours(dict[int, str]):
     def __missing__(self, hour: int) -> str:
         if len(self) >= _MAX_CACHED:
             self.clear()
-        text = self[hour] = format_utc(hour * 3600)[:14]
+        text = self[hour] = format_utc(hour * 3600)[:-6]
         return text
 
 

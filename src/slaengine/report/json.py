@@ -199,7 +199,7 @@ class _QuotedHours(dict[int, str]):
     def __missing__(self, hour: int) -> str:
         if len(self) >= _MAX_CACHED:
             self.clear()
-        text = self[hour] = '"' + format_utc(hour * 3600)[:14]
+        text = self[hour] = '"' + format_utc(hour * 3600)[:-6]
         return text
 
 
@@ -246,16 +246,20 @@ def _ticket_text(result: TicketResult, end: str) -> str:
         start = clock.start
         due = clock.due
         stop = clock.stop
+        reason = clock.stop_reason
         elapsed = clock.elapsed
         target = clock.target
         pauses = clock.pauses
+        # The state and the stop reason are enum members, whose hash is Python code:
+        # encoded each time rather than looked up.
         text = (
             f'{{"metric": {quoted[clock.metric]}, "instance": {clock.instance}, '
-            f'"state": {quoted[clock.state]}, '
+            f'"state": {_string(clock.state)}, '
             f'"start": {hours[start // 3600]}{rest[start % 3600]}, '
             f'"due": {"null" if due is None else hours[due // 3600] + rest[due % 3600]}, '
             f'"stop": {"null" if stop is None else hours[stop // 3600] + rest[stop % 3600]}, '
-            f'"stop_reason": {quoted[clock.stop_reason]}, "elapsed_seconds": {elapsed}, '
+            f'"stop_reason": {"null" if reason is None else _string(reason)}, '
+            f'"elapsed_seconds": {elapsed}, '
             f'"target_seconds": {target}, "remaining_seconds": {target - elapsed}, '
             f'"paused_seconds": {clock.paused}, "priority": {quoted[clock.priority]}, '
             f'"calendar": {quoted[clock.calendar]}, '
