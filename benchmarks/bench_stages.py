@@ -11,7 +11,8 @@ stage's figure is its best round, printed as a ratio to the floor's best:
 - ``parse``: the lines into events (``parse_block``, as the commands read a chunk);
 - ``group``: the events into timelines (``build_timelines``);
 - ``engine``: the timelines evaluated (``iter_evaluate``, results kept);
-- ``json out`` / ``csv out``: the results rendered as ``evaluate`` writes them;
+- ``json out`` / ``csv out``: the results rendered as ``evaluate`` writes them (lines with
+  their line breaks);
 - ``parquet``: the same events from a Parquet file with a timestamp ``at`` column into
   timelines (``read_rows`` of every row: reading, events, grouping).
 
@@ -38,7 +39,7 @@ from slaengine.inputs.jsonl import parse_block
 from slaengine.inputs.parquet import RowRange, read_rows
 from slaengine.inputs.synthetic import generate_lines
 from slaengine.report.csv import csv_renderer
-from slaengine.report.json import ticket_json
+from slaengine.report.json import ticket_json_line
 from slaengine.timeline import build_timelines
 
 HERE = Path(__file__).resolve().parent
@@ -93,7 +94,7 @@ def main() -> int:
 
     def json_out() -> None:
         for result in results:
-            ticket_json(result)
+            ticket_json_line(result)
 
     def csv_out() -> None:
         render = csv_renderer()

@@ -127,11 +127,27 @@ def test_compiled_and_pure_print_the_same(compiled: Path, tmp_path: Path) -> Non
          "--ticket", "T-1003"],
         ["evaluate", "-p", bench, "-e", str(events), "--at", GENERATED_AT, "-f", "json",
          "--segments"],
+        ["evaluate", "-p", bench, "-e", str(events), "--at", GENERATED_AT, "-f", "csv"],
         # Two worker processes: policies go out and results come back pickled.
         ["evaluate", "-p", "policies/", "-e", str(events), "--at", GENERATED_AT, "-j", "2"],
         ["audit", "-p", bench, "-e", str(events), "--at", GENERATED_AT, "--json", "-j", "2"],
     ):  # fmt: skip
         _both(compiled, *args)
+
+
+def test_compiled_writers_give_the_plain_paths_text(compiled: Path) -> None:
+    # The JSON Lines and CSV writers, compiled, against json.dumps and the csv writer on
+    # odd names, every state and offsets of minutes (the tests run with the wheel first).
+    assert "slaengine.report.json" in MODULES
+    done = _run(compiled, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                "tests/test_report_fastpaths.py", "tests/test_report_output.py")  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    checked = _run(compiled, "-c", "import slaengine.report.csv as c, slaengine.report.json as j;"
+                   "print(c.__file__, j.__file__)")  # fmt: skip
+    files = checked.stdout.split()
+    assert len(files) == 2, checked.stdout + checked.stderr
+    assert all(name.startswith(str(compiled)) for name in files), files
+    assert not any(name.endswith(".py") for name in files), files
 
 
 # Pickles policies and results (with their records) in one mode and loads them in the

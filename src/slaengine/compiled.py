@@ -20,9 +20,9 @@ import importlib
 from importlib.machinery import EXTENSION_SUFFIXES
 from typing import Any, Final
 
-#: Modules a wheel compiles: the clock engine's hot code, and the JSON Lines fast path
-#: (the per-line loop and the event it builds; instants read digit by digit). Output
-#: gained little (its string work is C already); see benchmarks/README.md.
+#: Modules a wheel compiles: the clock engine's hot code, the JSON Lines fast path (the
+#: per-line loop and the event it builds; instants read digit by digit) and the JSON Lines
+#: and CSV writers (which then read the results' fields natively); see benchmarks/README.md.
 MODULES: Final = (
     "slaengine.calendar",
     "slaengine.clock_record",
@@ -34,6 +34,8 @@ MODULES: Final = (
     "slaengine.inputs.jsonl",
     "slaengine.record_triggers",
     "slaengine.timeline",
+    "slaengine.report.json",
+    "slaengine.report.csv",
 )
 
 

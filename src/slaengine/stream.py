@@ -30,7 +30,7 @@ from slaengine.engine import TicketResult, iter_evaluate
 from slaengine.errors import Problem
 from slaengine.policy.model import PolicySet
 from slaengine.report.csv import csv_header, csv_renderer
-from slaengine.report.json import ticket_json
+from slaengine.report.json import ticket_json_line
 from slaengine.timeline import TimelineSet
 
 #: Output formats a part can be rendered in; ``results`` keeps the results instead.
@@ -110,7 +110,7 @@ def evaluate_part(
     """
     part = PartOutput()
     kinds = options.format
-    render = ticket_json if kinds == "json" else csv_renderer()
+    render = ticket_json_line if kinds == "json" else csv_renderer()
     keep = kinds == "results"
     states = options.states
     limit = options.limit
@@ -141,10 +141,7 @@ def evaluate_part(
             if keep:
                 part.results.append((key, result))
                 continue
-            text = render(result)
-            if kinds == "json":
-                text += "\n"
-            data = text.encode("utf-8", _ERRORS)
+            data = render(result).encode("utf-8", _ERRORS)
             assert out is not None
             out.write(data)
             keys.append(key)

@@ -12,6 +12,7 @@ from typing import Final
 
 from slaengine.calendar import format_utc
 from slaengine.engine import TicketResult
+from slaengine.vocabulary import ClockState, StopReason
 
 TICKET_COLUMNS = ("ticket", "policy", "channel", "priority", "status")
 CLOCK_COLUMNS = (
@@ -78,7 +79,7 @@ def csv_renderer() -> Callable[[TicketResult], str]:
     """A function giving one ticket's CSV rows as text (each ending in ``\n``).
 
     The text :mod:`csv`'s writer gives for :func:`ticket_rows`: written out directly
-    when no value needs quoting (the usual ticket), by the writer otherwise.
+    when the ticket id needs no quoting (the usual ticket), by the writer otherwise.
     """
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
@@ -91,69 +92,99 @@ def csv_renderer() -> Callable[[TicketResult], str]:
         return text
 
     def render(result: TicketResult) -> str:
-        text = _plain_rows(result)
-        # Plain only when no value held a delimiter, a quote or a line break (which
-        # the writer would quote): every row then has its commas and one line end.
-        rows = len(result.clocks) or 1
-        if (
-            text.count(",") == _COMMAS * rows
-            and text.count("\n") == rows
-            and '"' not in text
-            and "\r" not in text
-            and "\x00" not in text
-        ):
-            return text
+        ticket = result.ticket
+        # The writer leaves a printable id without a delimiter or a quote as it is;
+        # any other id (a line break, a NUL, a comma) goes through the writer.
+        if ticket.isprintable() and "," not in ticket and '"' not in ticket:
+            return _plain_rows(result)
         return written(result)
 
     return render
 
 
-_COMMAS: Final = len(COLUMNS) - 1
-
-
 def _plain_rows(result: TicketResult) -> str:
-    # ticket_rows' values joined by commas, None empty, numbers as str() writes them.
+    # ticket_rows' values as the writer writes them, joined by commas: the ticket id as it
+    # is (the caller checked it), names through _CELLS, numbers as str() writes them,
+    # instants from the hour and second tables (subscripts: millions of rows).
+    cells = _CELLS
+    hours = _HOURS
+    rest = _MINUTES_SECONDS
     state = result.state
     policy = result.policy
     head = (
-        f"{result.ticket},{'' if policy is None else policy.name},{_cell(state.channel)},"
-        f"{_cell(state.priority)},{_cell(state.status)}"
+        f"{result.ticket},{cells[None if policy is None else policy.name]},"
+        f"{cells[state.channel]},{cells[state.priority]},{cells[state.status]},"
     )
     if not result.clocks:
-        return head + "," * len(CLOCK_COLUMNS) + "\n"
-    return "".join(
-        [
-            f"{head},{clock.metric},{clock.instance},{clock.state},{_utc(clock.start)},"
-            f"{_utc(clock.due)},{_utc(clock.stop)},{_cell(clock.stop_reason)},{clock.elapsed},"
-            f"{clock.target},{clock.remaining},{clock.paused},{clock.calendar},"
-            f"{_cell(clock.agent)},{_cell(clock.agreement)},{_cell(clock.group)},"
-            f"{_cell(clock.misses)}\n"
-            for clock in result.clocks
-        ]
-    )
+        return head + _EMPTY_CLOCK
+    rows = []
+    for clock in result.clocks:
+        start = clock.start
+        due = clock.due
+        stop = clock.stop
+        misses = clock.misses
+        # The state and the stop reason are enum members (plain words, written as they
+        # are), whose hash is Python code: only other text goes through _CELLS.
+        stands = clock.state
+        if type(stands) is not ClockState:
+            stands = cells[stands]
+        reason = clock.stop_reason
+        if reason is None:
+            reason = ""
+        elif type(reason) is not StopReason:
+            reason = cells[reason]
+        elapsed = clock.elapsed
+        target = clock.target
+        rows.append(
+            f"{head}{cells[clock.metric]},{clock.instance},{stands},"
+            f"{hours[start // 3600]}{rest[start % 3600]},"
+            f"{'' if due is None else hours[due // 3600] + rest[due % 3600]},"
+            f"{'' if stop is None else hours[stop // 3600] + rest[stop % 3600]},"
+            f"{reason},{elapsed},{target},{target - elapsed},"
+            f"{clock.paused},{cells[clock.calendar]},{cells[clock.agent]},"
+            f"{cells[clock.agreement]},{cells[clock.group]},"
+            f"{'' if misses is None else misses}\n"
+        )
+    return "".join(rows)
 
 
-def _cell(value: object) -> object:
-    return "" if value is None else value
+class _Cells(dict[str | None, str]):
+    """A name's cell text as the CSV writer writes it (empty for ``None``), made when
+    first read: metrics, states, calendars, agents and the like repeat on every row."""
+
+    __slots__ = ()
+
+    def __missing__(self, value: str | None) -> str:
+        if len(self) >= _MAX_CACHED:
+            self.clear()
+        # The writer quotes each field by its own text, so a field's text in a row of
+        # two is its text in any row.
+        buffer = io.StringIO()
+        csv.writer(buffer, lineterminator="\n").writerow((value, ""))
+        text = self[value] = buffer.getvalue()[:-2]
+        return text
 
 
-def _utc(t: int | None) -> str:
-    # format_utc's text (empty for none) from two tables: the hour's "YYYY-MM-DDTHH:"
-    # and the rest's "MM:SSZ".
-    if t is None:
-        return ""
-    hour, rest = divmod(t, 3600)
-    text = _HOURS.get(hour)
-    if text is None:
-        if len(_HOURS) >= _MAX_HOURS:
-            _HOURS.clear()
-        text = _HOURS[hour] = format_utc(hour * 3600)[:14]
-    return text + _MINUTES_SECONDS[rest]
+class _Hours(dict[int, str]):
+    """``"YYYY-MM-DDTHH:"`` of each UTC hour (epoch seconds // 3600), made when first read."""
+
+    __slots__ = ()
+
+    def __missing__(self, hour: int) -> str:
+        if len(self) >= _MAX_CACHED:
+            self.clear()
+        text = self[hour] = format_utc(hour * 3600)[:-6]
+        return text
 
 
-_HOURS: dict[int, str] = {}
-_MAX_HOURS: Final = 1 << 16
+# Cached texts, at most this many of each kind; a full cache starts again.
+_MAX_CACHED: Final = 1 << 16
+_CELLS: Final = _Cells()
+# An instant t is _HOURS[t // 3600] + _MINUTES_SECONDS[t % 3600]: format_utc's text.
+_HOURS: Final = _Hours()
 _MINUTES_SECONDS: Final = tuple(f"{s // 60:02d}:{s % 60:02d}Z" for s in range(3600))
+# The clock columns of a ticket without clocks, empty, and its line end.
+_EMPTY_CLOCK: Final = "," * (len(CLOCK_COLUMNS) - 1) + "\n"
 
 
 def csv_lines(results: Iterable[TicketResult]) -> Iterator[str]:

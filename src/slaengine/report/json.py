@@ -163,7 +163,7 @@ def ticket_to_dict(result: TicketResult) -> dict[str, Any]:
 
 
 def json_lines(results: Iterable[TicketResult]) -> Iterator[str]:
-    """JSON Lines text, one ticket per line, keys in a stable order."""
+    """JSON Lines text, one ticket per line (no line break), keys in a stable order."""
     for result in results:
         yield ticket_json(result)
 
@@ -171,91 +171,135 @@ def json_lines(results: Iterable[TicketResult]) -> Iterator[str]:
 # json.dumps(..., ensure_ascii=False) writes a string with this function (the C one
 # when available), so the text below is what the encoder writes, character for character.
 _string: Final = encode_basestring
+# Cached texts, at most this many of each kind; a full cache starts again.
+_MAX_CACHED: Final = 1 << 16
 
 
-def _text(value: str | None) -> str:
-    return "null" if value is None else _string(value)
+class _Quoted(dict[str | None, str]):
+    """The JSON text of a name (``null`` for ``None``), made the first time it is read.
+
+    Metrics, states, priorities, calendars, channels, statuses and agents repeat on
+    every line: a subscript of this dict costs less than encoding them each time.
+    """
+
+    __slots__ = ()
+
+    def __missing__(self, value: str | None) -> str:
+        if len(self) >= _MAX_CACHED:
+            self.clear()
+        text = self[value] = "null" if value is None else _string(value)
+        return text
 
 
-def _when(t: int | None) -> str:
-    # format_utc's text, quoted: digits, "-", ":", "T" and "Z", nothing to escape. Two
-    # quoted pieces from tables: the hour's '"YYYY-MM-DDTHH:' and the rest's 'MM:SSZ"'.
-    if t is None:
-        return "null"
-    hour, rest = divmod(t, 3600)
-    text = _QUOTED_HOURS.get(hour)
-    if text is None:
-        text = _quoted_hour(hour)
-    return text + _QUOTED_MINUTES_SECONDS[rest]
+class _QuotedHours(dict[int, str]):
+    """``'"YYYY-MM-DDTHH:'`` of each UTC hour (epoch seconds // 3600), made when first read."""
+
+    __slots__ = ()
+
+    def __missing__(self, hour: int) -> str:
+        if len(self) >= _MAX_CACHED:
+            self.clear()
+        text = self[hour] = '"' + format_utc(hour * 3600)[:-6]
+        return text
 
 
-def _quoted_hour(hour: int) -> str:
-    if len(_QUOTED_HOURS) >= _MAX_QUOTED_HOURS:
-        _QUOTED_HOURS.clear()
-    text = _QUOTED_HOURS[hour] = '"' + format_utc(hour * 3600)[:14]
-    return text
-
-
-# '"YYYY-MM-DDTHH:' of a UTC hour, remembered; 'MM:SSZ"' of each second of an hour.
-_QUOTED_HOURS: dict[int, str] = {}
-_MAX_QUOTED_HOURS: Final = 1 << 16
-_QUOTED_MINUTES_SECONDS: Final = tuple(f'{s // 60:02d}:{s % 60:02d}Z"' for s in range(3600))
+# An instant t as JSON is _HOURS[t // 3600] + _MINUTES_SECONDS[t % 3600]: format_utc's
+# text, quoted (digits, "-", ":", "T" and "Z", nothing to escape). Subscripts, not a
+# function: evaluate writes a few instants per clock and millions of clocks.
+_QUOTED: Final = _Quoted()
+_HOURS: Final = _QuotedHours()
+_MINUTES_SECONDS: Final = tuple(f'{s // 60:02d}:{s % 60:02d}Z"' for s in range(3600))
+_UNMATCHED: Final = 'null, "matched": false'
+_MATCHED: Final = ', "matched": true'
 
 
 def ticket_json(result: TicketResult) -> str:
     """One ticket as a JSON line (no line break): ``ticket_to_dict``'s JSON text."""
+    return _ticket_text(result, "]}")
+
+
+def ticket_json_line(result: TicketResult) -> str:
+    """:func:`ticket_json`'s text and a line break: one line of JSON Lines."""
+    return _ticket_text(result, "]}\n")
+
+
+def _ticket_text(result: TicketResult, end: str) -> str:
+    # ticket_to_dict's JSON text, written directly: names from _QUOTED, instants from
+    # the hour and second tables, numbers as int.__repr__ writes them (as the encoder does).
+    quoted = _QUOTED
+    hours = _HOURS
+    rest = _MINUTES_SECONDS
     state = result.state
     policy = result.policy
-    return (
+    created = state.created
+    head = (
         f'{{"ticket": {_string(result.ticket)}, '
-        f'"policy": {"null" if policy is None else _string(policy.name)}, '
-        f'"matched": {"false" if policy is None else "true"}, '
-        f'"channel": {_string(state.channel)}, "priority": {_string(state.priority)}, '
-        f'"status": {_string(state.status)}, "created": {_when(state.created)}, '
-        f'"metrics": [{", ".join(map(_clock_json, result.clocks))}]}}'
+        f'"policy": {_UNMATCHED if policy is None else quoted[policy.name] + _MATCHED}, '
+        f'"channel": {quoted[state.channel]}, "priority": {quoted[state.priority]}, '
+        f'"status": {quoted[state.status]}, '
+        f'"created": {hours[created // 3600]}{rest[created % 3600]}, "metrics": ['
     )
-
-
-def _clock_json(clock: ClockResult) -> str:
-    # The engine's numbers are ints, which f-strings write as int.__repr__ does.
-    pauses = (
-        ", ".join([f'{{"from": {_when(a)}, "to": {_when(b)}}}' for a, b in clock.pauses])
-        if clock.pauses
-        else ""
-    )
-    alerts = (
-        ", ".join(
-            [
-                f'{{"kind": {_string(a.kind)}, "level": {a.level}, "at": {_when(a.at)}, '
-                f'"notify": [{", ".join(map(_string, a.notify))}]}}'
-                for a in clock.alerts
-            ]
+    if not result.clocks:
+        return head + end
+    metrics = []
+    for clock in result.clocks:
+        start = clock.start
+        due = clock.due
+        stop = clock.stop
+        reason = clock.stop_reason
+        elapsed = clock.elapsed
+        target = clock.target
+        pauses = clock.pauses
+        # The state and the stop reason are enum members, whose hash is Python code:
+        # encoded each time rather than looked up.
+        text = (
+            f'{{"metric": {quoted[clock.metric]}, "instance": {clock.instance}, '
+            f'"state": {_string(clock.state)}, '
+            f'"start": {hours[start // 3600]}{rest[start % 3600]}, '
+            f'"due": {"null" if due is None else hours[due // 3600] + rest[due % 3600]}, '
+            f'"stop": {"null" if stop is None else hours[stop // 3600] + rest[stop % 3600]}, '
+            f'"stop_reason": {"null" if reason is None else _string(reason)}, '
+            f'"elapsed_seconds": {elapsed}, '
+            f'"target_seconds": {target}, "remaining_seconds": {target - elapsed}, '
+            f'"paused_seconds": {clock.paused}, "priority": {quoted[clock.priority]}, '
+            f'"calendar": {quoted[clock.calendar]}, '
+            f'"pauses": [{_pauses_json(pauses) if pauses else ""}], '
+            f'"agent": {quoted[clock.agent]}, '
+            f'"alerts": [{_alerts_json(clock.alerts) if clock.alerts else ""}]'
         )
-        if clock.alerts
-        else ""
+        # Misses, an agreement's clock and one counted per group say so, as in clock_to_dict.
+        if clock.misses is not None:
+            text += f', "misses": {clock.misses}'
+        if clock.agreement is not None:
+            text += f', "agreement": {quoted[clock.agreement]}'
+        if clock.group is not None:
+            text += f', "group": {quoted[clock.group]}'
+        if clock.record is None:
+            metrics.append(text + "}")
+        else:
+            # --segments: rare and bulky; the record's dicts through the encoder.
+            record = {**record_to_dict(clock.record), **triggers_to_dict(clock, clock.record)}
+            metrics.append(f"{text}, {json.dumps(record, ensure_ascii=False)[1:]}")
+    return head + ", ".join(metrics) + end
+
+
+def _when(t: int | None) -> str:
+    # An instant's JSON text, null for none.
+    return "null" if t is None else _HOURS[t // 3600] + _MINUTES_SECONDS[t % 3600]
+
+
+def _pauses_json(pauses: tuple[tuple[int, int | None], ...]) -> str:
+    return ", ".join([f'{{"from": {_when(a)}, "to": {_when(b)}}}' for a, b in pauses])
+
+
+def _alerts_json(alerts: tuple[Alert, ...]) -> str:
+    return ", ".join(
+        [
+            f'{{"kind": {_string(a.kind)}, "level": {a.level}, "at": {_when(a.at)}, '
+            f'"notify": [{", ".join(map(_string, a.notify))}]}}'
+            for a in alerts
+        ]
     )
-    text = (
-        f'{{"metric": {_string(clock.metric)}, "instance": {clock.instance}, '
-        f'"state": {_string(clock.state)}, "start": {_when(clock.start)}, '
-        f'"due": {_when(clock.due)}, "stop": {_when(clock.stop)}, '
-        f'"stop_reason": {_text(clock.stop_reason)}, "elapsed_seconds": {clock.elapsed}, '
-        f'"target_seconds": {clock.target}, "remaining_seconds": {clock.target - clock.elapsed}, '
-        f'"paused_seconds": {clock.paused}, "priority": {_string(clock.priority)}, '
-        f'"calendar": {_string(clock.calendar)}, "pauses": [{pauses}], '
-        f'"agent": {_text(clock.agent)}, "alerts": [{alerts}]'
-    )
-    # Misses, an agreement's clock and one counted per group say so, as in clock_to_dict.
-    if clock.misses is not None:
-        text += f', "misses": {clock.misses}'
-    if clock.agreement is not None:
-        text += f', "agreement": {_string(clock.agreement)}'
-    if clock.group is not None:
-        text += f', "group": {_string(clock.group)}'
-    if clock.record is None:
-        return text + "}"
-    # --segments: rare and bulky; the record's dicts through the encoder.
-    record = {**record_to_dict(clock.record), **triggers_to_dict(clock, clock.record)}
-    return f"{text}, {json.dumps(record, ensure_ascii=False)[1:]}"
 
 
 __all__ = [
@@ -264,6 +308,7 @@ __all__ = [
     "json_lines",
     "record_to_dict",
     "ticket_json",
+    "ticket_json_line",
     "ticket_to_dict",
     "triggers_to_dict",
 ]
