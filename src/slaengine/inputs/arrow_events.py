@@ -263,10 +263,9 @@ def _fields_text(table: Any, pa: Any, pc: Any) -> Any:
     # A text fields column with "" made null (an empty cell); None for other types.
     if "fields" not in table.schema.names:
         return None
-    column = table.column("fields")
-    if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+    column = _plain_text(table.column("fields"), pa)
+    if column is None:
         return None
-    column = column.cast(pa.string())
     return pc.if_else(pc.equal(column, ""), pa.scalar(None, pa.string()), column)
 
 
@@ -287,6 +286,26 @@ def _fields_map(text: str) -> Any:
     return ReadOnlyMap(value)
 
 
+def _plain_text(column: Any, pa: Any) -> Any:
+    # A text column as plain ``string``: large strings, string views and dictionaries of
+    # text (pandas' categoricals) cast to it; None for a column of another type.
+    kind = column.type
+    if pa.types.is_dictionary(kind):
+        return column.cast(pa.string()) if _is_text(kind.value_type, pa) else None
+    if pa.types.is_string(kind):
+        return column
+    return column.cast(pa.string()) if _is_text(kind, pa) else None
+
+
+def _is_text(kind: Any, pa: Any) -> bool:
+    views = getattr(pa.types, "is_string_view", None)  # pyarrow 16 and later
+    return bool(
+        pa.types.is_string(kind)
+        or pa.types.is_large_string(kind)
+        or (views is not None and views(kind))
+    )
+
+
 def _text_columns(table: Any, pa: Any, pc: Any) -> dict[str, Any] | None:
     # The text columns with "" made null (an empty cell is an absent key); None for a
     # present column of another type, which only the per-row path reads.
@@ -297,10 +316,9 @@ def _text_columns(table: Any, pa: Any, pc: Any) -> dict[str, Any] | None:
         if column is None or column.null_count == len(column):
             found[key] = None
             continue
-        if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+        column = _plain_text(column, pa)
+        if column is None:
             return None
-        if column.type != pa.string():
-            column = column.cast(pa.string())
         found[key] = pc.if_else(pc.equal(column, ""), pa.scalar(None, pa.string()), column)
     return found
 
@@ -318,8 +336,8 @@ def _epoch_seconds(table: Any, pa: Any, pc: Any) -> Any:
         raw = column.cast(pa.int64())
         seconds = pc.divide(raw, unit)
         whole = pc.equal(pc.multiply(seconds, unit), raw)
-    elif pa.types.is_string(kind) or pa.types.is_large_string(kind):
-        return _text_seconds(column.cast(pa.string()), pa, pc)
+    elif (text := _plain_text(column, pa)) is not None:
+        return _text_seconds(text, pa, pc)
     else:
         return None
     inside = pc.and_(pc.greater_equal(seconds, _LOW), pc.less_equal(seconds, _HIGH))
