@@ -153,3 +153,36 @@ def test_integer_tickets_have_ranges(tmp_path: Path):
     assert _bounds(ranges) == [(0, 1_000), (1_000, 3_000), (3_000, 4_000)]
     tickets[-1] = 5  # the first ticket again, at the end
     assert parquet_ranges(_write(tmp_path / "j.parquet", pa.array(tickets), 1_500), 4) is None
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.one_of(st.text(st.characters(exclude_categories=["Cs"]), max_size=6), st.none()),
+        min_size=1,
+        max_size=60,
+    )
+)
+def test_split_rows_go_to_the_partition_of_their_ticket(tmp_path_factory, tickets):
+    # Spilled Parquet rows land where the JSON text of the same rows would: partition_of.
+    from pyarrow import ipc
+
+    from slaengine.inputs.parquet import LINE_COLUMN, split_batch
+    from slaengine.inputs.tickets import partition_of
+
+    batch = pa.RecordBatch.from_pydict({"ticket": pa.array(tickets, pa.string())})
+    schema = batch.schema.append(pa.field(LINE_COLUMN, pa.int64()))
+    where = tmp_path_factory.mktemp("split")
+    paths = [where / f"{i}.arrow" for i in range(5)]
+    writers = [ipc.new_file(str(path), schema) for path in paths]
+    assert split_batch(batch, 1, schema, writers) == len(tickets) + 1
+    for writer in writers:
+        writer.close()
+    for index, path in enumerate(paths):
+        rows = ipc.open_file(str(path)).read_all().to_pylist()
+        expected = [
+            {"ticket": t, LINE_COLUMN: n}
+            for n, t in enumerate(tickets, start=1)
+            if (partition_of(t, 5) if t else 0) == index
+        ]
+        assert rows == expected

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import zlib
 from array import array
 from bisect import bisect_left
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -227,10 +228,17 @@ def split_batch(read: Any, first: int, schema: Any, writers: Sequence[Any]) -> i
     batch = pa.RecordBatch.from_arrays([*read.columns, lines], schema=schema)
     if "ticket" in batch.schema.names:
         encoded = pc.dictionary_encode(batch.column("ticket"))
-        owners = []
-        for cell in encoded.dictionary.to_pylist():
-            key = _ticket_key(cell)
-            owners.append(partition_of(key, partitions) if key is not None else 0)
+        words = encoded.dictionary
+        if pa.types.is_string(words.type) or pa.types.is_large_string(words.type):
+            # partition_of of each ticket's UTF-8 bytes, as Arrow holds them (an empty
+            # ticket's hash is 0: partition 0, as for no ticket).
+            hashes = map(zlib.crc32, words.cast(pa.binary()).to_pylist())
+            owners = [crc % partitions for crc in hashes]
+        else:
+            owners = []
+            for cell in words.to_pylist():
+                key = _ticket_key(cell)
+                owners.append(partition_of(key, partitions) if key is not None else 0)
         # Null tickets have no dictionary entry: partition 0, like JSON without one.
         part = pc.fill_null(pc.take(pa.array(owners, pa.int32()), encoded.indices), 0)
     else:
