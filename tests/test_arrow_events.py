@@ -127,7 +127,7 @@ _WHEN = st.datetimes(min_value=dt.datetime(1899, 12, 30), max_value=dt.datetime(
 @settings(max_examples=25, deadline=None)
 @given(
     st.lists(_WHEN, min_size=1, max_size=8),
-    st.sampled_from(["s", "ms", "us"]),
+    st.sampled_from(["s", "ms", "us", "ns"]),
     st.sampled_from(["UTC", "Europe/Berlin", "America/St_Johns", "+05:45"]),
 )
 def test_timestamp_columns_read_as_their_json(tmp_path_factory, whens, unit, tz):
@@ -150,7 +150,7 @@ def test_timestamp_columns_read_as_their_json(tmp_path_factory, whens, unit, tz)
 
 def _usual(when: dt.datetime, unit: str) -> bool:
     # What the column holds: microseconds cut to its unit; a day inside the years, in UTC.
-    kept = {"s": 0, "ms": when.microsecond // 1000 * 1000, "us": when.microsecond}[unit]
+    kept = {"s": 0, "ms": when.microsecond // 1000 * 1000}.get(unit, when.microsecond)
     low, high = dt.datetime(1900, 1, 2, tzinfo=dt.UTC), dt.datetime(2199, 12, 31, tzinfo=dt.UTC)
     return not kept and low <= when < high
 
@@ -189,3 +189,39 @@ def test_repeated_words_are_one_string_whatever_the_input(tmp_path):
         assert one[2].type is two[2].type is "status"  # noqa: F632
     # Both inputs share the same strings, too.
     assert ranged.timelines["T1"].events[1].agent is text.timelines["T1"].events[1].agent
+
+
+_TEXT_FORMS = {
+    "dictionary": lambda column: column.dictionary_encode(),
+    "large_string": lambda column: column.cast(pa.large_string()),
+    **(
+        {"string_view": lambda column: column.cast(pa.string_view())}
+        if hasattr(pa, "string_view")
+        else {}
+    ),
+}
+
+
+@pytest.mark.parametrize("form", sorted(_TEXT_FORMS))
+def test_text_columns_of_every_form_read_as_plain_text(tmp_path, form):
+    # Dictionary columns (pandas' categoricals), large strings and string views: the same
+    # events and problems as plain text, and the same rows taken in Arrow.
+    plain = _table(ROWS)
+    recast = pa.table(
+        {
+            name: _TEXT_FORMS[form](column) if pa.types.is_string(column.type) else column
+            for name, column in zip(plain.column_names, plain.columns, strict=True)
+        }
+    )
+    assert pa.types.is_string(plain.schema.field("ticket").type)
+    assert not pa.types.is_string(recast.schema.field("ticket").type)
+    numbers = range(1, len(ROWS) + 1)
+    taken, slow = arrow_events(plain.combine_chunks().to_batches()[0], numbers)
+    assert arrow_events(recast.combine_chunks().to_batches()[0], numbers) == (taken, slow)
+    assert len(taken) > 20
+    path = tmp_path / "recast.parquet"
+    pq.write_table(recast, path, row_group_size=16)
+    plain_path = tmp_path / "plain.parquet"
+    pq.write_table(plain, plain_path, row_group_size=16)
+    read = _assert_same(path)
+    assert read.timelines == _assert_same(plain_path).timelines

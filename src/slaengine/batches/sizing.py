@@ -2,9 +2,11 @@
 
 Every runner (local processes, a Dask cluster, the command line's progress bar)
 asks here, so they cut the same input into the same partitions. The count
-depends on the input's size only, never on the number of workers: results that
+depends on the input alone, never on the number of workers: results that
 keep partition order (the breached-clocks CSV) are the same row for row
-whatever ``--jobs`` or cluster runs them.
+whatever ``--jobs`` or cluster runs them. Text is sized by its bytes; a
+Parquet file by its own metadata (rows, and bytes per row), so a file of
+large cells is cut into smaller parts.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import os
 from typing import Final
 
-from slaengine.inputs.files import estimated_size
+from slaengine.inputs.files import estimated_size, is_parquet
 
 #: Lines per partition aimed at; more partitions cost file handles, fewer cost memory.
 LINES_PER_PARTITION: Final = 200_000
@@ -20,21 +22,58 @@ LINES_PER_PARTITION: Final = 200_000
 MIN_PARTITIONS: Final = 8
 #: Partitions at most (each is an open file while the input is spilled).
 MAX_PARTITIONS: Final = 1024
+#: Memory a Parquet part's rows may take as events, Arrow columns and results, in bytes.
+PARQUET_PART_BYTES: Final = 44 << 20
+#: Bytes a Parquet row costs in a part beside its cells: its event, timeline and result share.
+PARQUET_ROW_BYTES: Final = 320
 # Partitions for input whose size is unknown (standard input).
 _UNSIZED: Final = 16
 
 
 def partition_count(path: str | os.PathLike[str]) -> int:
-    """The partitions of the events at ``path``, from its size."""
+    """The partitions of the events at ``path``: from a Parquet file's metadata, else its size."""
+    if is_parquet(path):
+        shape = _parquet_shape(path)
+        if shape is not None:
+            rows, data = shape
+            return _clamped(-(-rows // parquet_part_rows(rows, data)))
     try:
         size = os.path.getsize(path)
     except OSError:
         return _UNSIZED
-    # Roughly 100 bytes a line uncompressed, 10 bytes compressed.
+    # Roughly 100 bytes a line uncompressed, 10 bytes compressed (and a Parquet file
+    # whose metadata cannot be read: reading it reports why).
     compressed = str(path).lower().endswith((".gz", ".parquet", ".pq"))
     per_line = 10 if compressed else 100
-    by_size = size // per_line // LINES_PER_PARTITION + 1
-    return max(MIN_PARTITIONS, min(MAX_PARTITIONS, by_size))
+    return _clamped(size // per_line // LINES_PER_PARTITION + 1)
+
+
+def parquet_part_rows(rows: int, data: int) -> int:
+    """Rows per part of a Parquet file of ``rows`` rows whose row groups hold ``data`` bytes
+    uncompressed: what :data:`PARQUET_PART_BYTES` holds, at most :data:`LINES_PER_PARTITION`.
+
+    A row costs :data:`PARQUET_ROW_BYTES` and twice its share of the data: the
+    cells once in Arrow's columns and once as Python values (a long text cell
+    is held both ways while its batch becomes events).
+    """
+    per_row = PARQUET_ROW_BYTES + 2 * data // max(1, rows)
+    return max(1, min(LINES_PER_PARTITION, PARQUET_PART_BYTES // per_row))
+
+
+def _clamped(count: int) -> int:
+    return max(MIN_PARTITIONS, min(MAX_PARTITIONS, count))
+
+
+def _parquet_shape(path: str | os.PathLike[str]) -> tuple[int, int] | None:
+    # The rows and uncompressed bytes of a Parquet file's row groups; None when its
+    # metadata cannot be read (no pyarrow, not Parquet: the read says so).
+    from slaengine.errors import UserError
+    from slaengine.inputs.parquet import parquet_shape
+
+    try:
+        return parquet_shape(path)
+    except (UserError, OSError):
+        return None
 
 
 def chunk_bytes(path: str | os.PathLike[str], partitions: int) -> int:
@@ -46,6 +85,9 @@ __all__ = [
     "LINES_PER_PARTITION",
     "MAX_PARTITIONS",
     "MIN_PARTITIONS",
+    "PARQUET_PART_BYTES",
+    "PARQUET_ROW_BYTES",
     "chunk_bytes",
+    "parquet_part_rows",
     "partition_count",
 ]

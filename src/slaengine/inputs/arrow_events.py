@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from functools import partial
+from operator import itemgetter
 from typing import Any, Final
 
 from slaengine.event_fastpath import shared_names
@@ -130,7 +131,6 @@ def arrow_events(table: Any, numbers: Sequence[int]) -> tuple[list[Event], list[
         columns["ticket"],
         at,
         kind,
-        pa.array(numbers, pa.int64()),
         text("id"),
         pc.if_else(either, pc.ascii_lower(channel), nulls),
         pc.if_else(either, text("priority"), nulls),
@@ -147,22 +147,24 @@ def arrow_events(table: Any, numbers: Sequence[int]) -> tuple[list[Event], list[
         pc.if_else(message, text("agent"), nulls),
         pc.if_else(csat, score, pa.nulls(rows, pa.float64())),
     ]
+    taken = range(rows)
     if slow:
         fields = [pc.filter(f, ok) for f in fields]
-    tag_tuples, _ = _sparse(fields[11], tuple, pc)
-    maps, some_maps = _sparse(fields[12], _fields_map, pc)
+        taken = pc.indices_nonzero(ok).to_pylist()
+    # Line numbers stay Python's: the rows taken pick theirs.
+    seqs = list(numbers) if not slow else list(map(numbers.__getitem__, taken))
+    tag_tuples, _ = _sparse(fields[10], tuple, pc)
+    maps, some_maps = _sparse(fields[11], _fields_map, pc)
     # Repeated words come out once per batch, from the column's dictionary: the
     # vocabularies' own strings, names through the table the JSON Lines path uses, and
     # each ticket once per batch (a string of its own per row would take as much memory
     # again as the rest of the event, and cost more time to make than the dictionary).
-    seqs, instant, ids, publics, scores = (
-        fields[i].to_pylist() for i in (3, 1, 4, 14, 16)
-    )  # fmt: skip
+    instant, ids, publics, scores = (fields[i].to_pylist() for i in (1, 3, 13, 15))
     ticket, kinds, channels, priorities, statuses, customers, groups, assignees, authors, agents = (
         _coded(fields[i], words, pc)
         for i, words in (
-            (0, list), (2, _KINDS), (5, shared_names), (6, _PRIORITIES), (7, _STATUSES),
-            (8, list), (9, shared_names), (10, shared_names), (13, _AUTHORS), (15, shared_names),
+            (0, list), (2, _KINDS), (4, shared_names), (5, _PRIORITIES), (6, _STATUSES),
+            (7, list), (8, shared_names), (9, shared_names), (12, _AUTHORS), (14, shared_names),
         )
     )  # fmt: skip
     events = list(
@@ -193,7 +195,6 @@ def arrow_events(table: Any, numbers: Sequence[int]) -> tuple[list[Event], list[
     )
     if any(m is _NOT_PLAIN for m in some_maps):
         # Fields that are not a plain JSON object: those rows take the per-row path.
-        taken = pc.indices_nonzero(ok).to_pylist()
         slow = sorted(
             [*slow, *(row for row, m in zip(taken, maps, strict=True) if m is _NOT_PLAIN)]
         )
@@ -219,7 +220,10 @@ def _coded(column: Any, words: Any, pc: Any) -> list[Any]:
     codes = coded.indices
     if codes.null_count:
         codes = pc.fill_null(codes, len(found) - 1)
-    return list(map(found.__getitem__, codes.to_pylist()))
+    if len(codes) < 2:
+        return list(map(found.__getitem__, codes.to_pylist()))
+    # One C call picks every row's word (an itemgetter of one code gives no tuple).
+    return list(itemgetter(*codes.to_pylist())(found))
 
 
 def _sparse(column: Any, convert: Any, pc: Any) -> tuple[list[Any], list[Any]]:
@@ -259,10 +263,9 @@ def _fields_text(table: Any, pa: Any, pc: Any) -> Any:
     # A text fields column with "" made null (an empty cell); None for other types.
     if "fields" not in table.schema.names:
         return None
-    column = table.column("fields")
-    if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+    column = _plain_text(table.column("fields"), pa)
+    if column is None:
         return None
-    column = column.cast(pa.string())
     return pc.if_else(pc.equal(column, ""), pa.scalar(None, pa.string()), column)
 
 
@@ -283,6 +286,26 @@ def _fields_map(text: str) -> Any:
     return ReadOnlyMap(value)
 
 
+def _plain_text(column: Any, pa: Any) -> Any:
+    # A text column as plain ``string``: large strings, string views and dictionaries of
+    # text (pandas' categoricals) cast to it; None for a column of another type.
+    kind = column.type
+    if pa.types.is_dictionary(kind):
+        return column.cast(pa.string()) if _is_text(kind.value_type, pa) else None
+    if pa.types.is_string(kind):
+        return column
+    return column.cast(pa.string()) if _is_text(kind, pa) else None
+
+
+def _is_text(kind: Any, pa: Any) -> bool:
+    views = getattr(pa.types, "is_string_view", None)  # pyarrow 16 and later
+    return bool(
+        pa.types.is_string(kind)
+        or pa.types.is_large_string(kind)
+        or (views is not None and views(kind))
+    )
+
+
 def _text_columns(table: Any, pa: Any, pc: Any) -> dict[str, Any] | None:
     # The text columns with "" made null (an empty cell is an absent key); None for a
     # present column of another type, which only the per-row path reads.
@@ -293,10 +316,9 @@ def _text_columns(table: Any, pa: Any, pc: Any) -> dict[str, Any] | None:
         if column is None or column.null_count == len(column):
             found[key] = None
             continue
-        if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
+        column = _plain_text(column, pa)
+        if column is None:
             return None
-        if column.type != pa.string():
-            column = column.cast(pa.string())
         found[key] = pc.if_else(pc.equal(column, ""), pa.scalar(None, pa.string()), column)
     return found
 
@@ -314,8 +336,8 @@ def _epoch_seconds(table: Any, pa: Any, pc: Any) -> Any:
         raw = column.cast(pa.int64())
         seconds = pc.divide(raw, unit)
         whole = pc.equal(pc.multiply(seconds, unit), raw)
-    elif pa.types.is_string(kind) or pa.types.is_large_string(kind):
-        return _text_seconds(column.cast(pa.string()), pa, pc)
+    elif (text := _plain_text(column, pa)) is not None:
+        return _text_seconds(text, pa, pc)
     else:
         return None
     inside = pc.and_(pc.greater_equal(seconds, _LOW), pc.less_equal(seconds, _HIGH))

@@ -147,6 +147,7 @@ def table_events(
     its dict (:func:`batch_events`), which gives the same event or the problem.
     """
     append = events.append
+    table = _without_views(table)
     if any(name.startswith("fields.") for name in table.schema.names):
         # Fields spread over columns are merged row by row: the general path.
         for number, obj in zip(numbers, batch_events(table), strict=True):
@@ -169,6 +170,18 @@ def table_events(
         taken += rest
         taken.sort(key=_SEQ)
     events.extend(taken)
+
+
+def _without_views(table: Any) -> Any:
+    # String view columns (pyarrow 16 and later) as plain strings: Arrow cannot take
+    # rows of them (pyarrow 26), which the rows left to the per-row path need.
+    import pyarrow as pa
+
+    views = getattr(pa.types, "is_string_view", None)
+    if views is None or not any(views(field.type) for field in table.schema):
+        return table
+    columns = [c.cast(pa.string()) if views(c.type) else c for c in table.columns]
+    return pa.RecordBatch.from_arrays(columns, names=table.schema.names)
 
 
 def _row_events(
