@@ -25,6 +25,7 @@ from slaengine.audit.groups import (
     completed,
     customer_hash,
     prepare,
+    sum_groups,
 )
 from slaengine.audit.owners import NONE, clock_agent, clock_agreement, ticket_agent
 from slaengine.audit.periods import LocalBuckets
@@ -278,17 +279,10 @@ class AuditAccumulator:
         # ticket was added, as if each ticket had been added to each view.
         if not self._fine:
             return
-        fine = list(self._fine.items())
+        fine = self._fine
         self._fine = {}
-        rolled = [(self.groups[view], positions) for view, positions in self._rolled]
-        for i, (fine_key, stats) in enumerate(fine):
-            fine[i] = _DONE  # let each finest group go as soon as it is added up
-            for table, positions in rolled:
-                key = tuple([fine_key[p] for p in positions])
-                target = table.get(key)
-                if target is None:
-                    target = table[key] = GroupStats()
-                target.merge(stats)
+        for view, positions in self._rolled:
+            _sum_into(self.groups[view], positions, fine)
 
     def add_all(self, pairs: Iterable[tuple[Timeline, TicketResult | None]], now: int) -> None:
         """Add many tickets; ``None`` results are tickets created after ``now``."""
@@ -367,12 +361,7 @@ class AuditAccumulator:
                 table = self.groups[view]
                 positions = rolled.get(view)
                 if positions is not None and fine:
-                    for fine_key, stats in fine.items():
-                        key = tuple([fine_key[p] for p in positions])
-                        target = table.get(key)
-                        if target is None:
-                            target = table[key] = GroupStats()
-                        target.merge(stats)
+                    _sum_into(table, positions, fine)
                 groups.extend(table.values())
             prepare(groups)
             if not keep_values:
@@ -386,8 +375,28 @@ class AuditAccumulator:
         return self.groups[tuple(dimensions)]
 
 
-# Stands in for a finest group already added up (see AuditAccumulator._rollup).
-_DONE: Final = ((), GroupStats())
+def _sum_into(
+    table: dict[tuple[str, ...], GroupStats],
+    positions: tuple[int, ...],
+    fine: dict[tuple[str, ...], GroupStats],
+) -> None:
+    # Add the finest groups into one view's table: the finest groups of each of its keys
+    # summed at once (sum_groups), the keys in the order of their first finest group.
+    parts: dict[tuple[str, ...], list[GroupStats]] = {}
+    for fine_key, stats in fine.items():
+        key = tuple([fine_key[p] for p in positions])
+        found = parts.get(key)
+        if found is None:
+            parts[key] = [stats]
+        else:
+            found.append(stats)
+    for key, found in parts.items():
+        summed = sum_groups(found)
+        target = table.get(key)
+        if target is None:
+            table[key] = summed
+        else:
+            target.merge(summed)
 
 
 __all__ = [
