@@ -129,3 +129,25 @@ def test_sum_groups_copies_its_parts() -> None:
     assert list(one.handle_times) == [3, 1, 2]
     assert list(one.metrics["first_reply"].business) == [3, 1, 2]
     assert sum_groups([GroupStats(), GroupStats()]) == GroupStats()
+
+
+def test_a_part_pickles_with_its_finest_groups() -> None:
+    # Parts go between processes pickled as their constructor call (the audit's modules
+    # are compiled): the finest groups, not yet summed into views, must come along.
+    import pickle
+
+    from slaengine.audit.accumulator import AuditAccumulator
+    from slaengine.audit.periods import LocalBuckets
+
+    part = AuditAccumulator(LocalBuckets("UTC", "week"))
+    part._fine[("chat", "high", "p", "g", "2025-W01")] = _group([4, 2, 2])
+    back = pickle.loads(pickle.dumps(part))
+    assert back._fine == part._fine
+    assert back._rolled == part._rolled
+    assert back._direct == part._direct
+    group = _group([1])
+    group.kpis = _group_kpis(group)
+    group.release_values()
+    again = pickle.loads(pickle.dumps(group))
+    assert again.released
+    assert again.kpis == group.kpis

@@ -20,7 +20,8 @@ import importlib
 from importlib.machinery import EXTENSION_SUFFIXES
 from typing import Any, Final
 
-#: Modules a wheel compiles: the clock engine's hot code. Parsing and output gained
+#: Modules a wheel compiles: the clock engine's hot code and the audit's per-ticket
+#: accumulation (periods is left out: its cache pickles by hand). Parsing and output gained
 #: little (orjson and the string work there are C already); see benchmarks/README.md.
 MODULES: Final = (
     "slaengine.calendar",
@@ -31,6 +32,11 @@ MODULES: Final = (
     "slaengine.engine",
     "slaengine.record_triggers",
     "slaengine.timeline",
+    "slaengine.audit.accumulator",
+    "slaengine.audit.breaches",
+    "slaengine.audit.facts",
+    "slaengine.audit.groups",
+    "slaengine.audit.owners",
 )
 
 

@@ -68,9 +68,11 @@ class AuditAccumulator:
     worst_breaches: dict[str, list[BreachRecord]] = field(default_factory=dict)
     groups: dict[tuple[str, ...], dict[tuple[str, ...], GroupStats]] = field(default_factory=dict)
     # Tickets not yet rolled up into the views without a per-clock dimension: one group
-    # per combination of every ticket-level dimension (see _rollup).
+    # per combination of every ticket-level dimension (see _rollup). A constructor
+    # argument, so that an accumulator pickled as its constructor call (a part sent
+    # between processes, see slaengine.compiled.register_pickling) keeps them.
     _fine: dict[tuple[str, ...], GroupStats] = field(
-        default_factory=dict, init=False, repr=False, compare=False
+        default_factory=dict, repr=False, compare=False
     )
     _rolled: list[tuple[tuple[str, ...], tuple[int, ...]]] = field(
         default_factory=list, init=False, repr=False, compare=False

@@ -86,10 +86,11 @@ class GroupStats:
     customers: array[int] = field(default_factory=new_values)  # 64-bit hashes, see compact()
     metrics: dict[str, MetricStats] = field(default_factory=dict)
     # The group's KPIs once computed (slaengine.audit.kpis.group_kpis), which
-    # every change through these methods forgets.
-    kpis: dict[str, Any] | None = field(default=None, init=False, repr=False, compare=False)
+    # every change through these methods forgets. Both are constructor arguments only
+    # for pickling (as the constructor call: slaengine.compiled.register_pickling).
+    kpis: dict[str, Any] | None = field(default=None, repr=False, compare=False)
     # True once the values were let go (release_values): only counts and KPIs are left.
-    released: bool = field(default=False, init=False, repr=False, compare=False)
+    released: bool = field(default=False, repr=False, compare=False)
 
     def release_values(self) -> None:
         """Let go of the durations and customer hashes once the KPIs are computed (a million
