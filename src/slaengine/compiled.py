@@ -21,8 +21,10 @@ from importlib.machinery import EXTENSION_SUFFIXES
 from typing import Any, Final
 
 #: Modules a wheel compiles: the clock engine's hot code, the JSON Lines fast path (the
-#: per-line loop and the event it builds; instants read digit by digit) and the JSON Lines
-#: and CSV writers (which then read the results' fields natively); see benchmarks/README.md.
+#: per-line loop and the event it builds; instants read digit by digit), the JSON Lines
+#: and CSV writers (which then read the results' fields natively) and the audit's
+#: per-ticket accumulation (periods is left out: its cache pickles by hand); see
+#: benchmarks/README.md.
 MODULES: Final = (
     "slaengine.calendar",
     "slaengine.clock_record",
@@ -36,6 +38,11 @@ MODULES: Final = (
     "slaengine.timeline",
     "slaengine.report.json",
     "slaengine.report.csv",
+    "slaengine.audit.accumulator",
+    "slaengine.audit.breaches",
+    "slaengine.audit.facts",
+    "slaengine.audit.groups",
+    "slaengine.audit.owners",
 )
 
 

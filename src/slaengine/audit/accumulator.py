@@ -25,6 +25,7 @@ from slaengine.audit.groups import (
     completed,
     customer_hash,
     prepare,
+    sum_groups,
 )
 from slaengine.audit.owners import NONE, clock_agent, clock_agreement, ticket_agent
 from slaengine.audit.periods import LocalBuckets
@@ -67,9 +68,11 @@ class AuditAccumulator:
     worst_breaches: dict[str, list[BreachRecord]] = field(default_factory=dict)
     groups: dict[tuple[str, ...], dict[tuple[str, ...], GroupStats]] = field(default_factory=dict)
     # Tickets not yet rolled up into the views without a per-clock dimension: one group
-    # per combination of every ticket-level dimension (see _rollup).
+    # per combination of every ticket-level dimension (see _rollup). A constructor
+    # argument, so that an accumulator pickled as its constructor call (a part sent
+    # between processes, see slaengine.compiled.register_pickling) keeps them.
     _fine: dict[tuple[str, ...], GroupStats] = field(
-        default_factory=dict, init=False, repr=False, compare=False
+        default_factory=dict, repr=False, compare=False
     )
     _rolled: list[tuple[tuple[str, ...], tuple[int, ...]]] = field(
         default_factory=list, init=False, repr=False, compare=False
@@ -278,17 +281,10 @@ class AuditAccumulator:
         # ticket was added, as if each ticket had been added to each view.
         if not self._fine:
             return
-        fine = list(self._fine.items())
+        fine = self._fine
         self._fine = {}
-        rolled = [(self.groups[view], positions) for view, positions in self._rolled]
-        for i, (fine_key, stats) in enumerate(fine):
-            fine[i] = _DONE  # let each finest group go as soon as it is added up
-            for table, positions in rolled:
-                key = tuple([fine_key[p] for p in positions])
-                target = table.get(key)
-                if target is None:
-                    target = table[key] = GroupStats()
-                target.merge(stats)
+        for view, positions in self._rolled:
+            _sum_into(self.groups[view], positions, fine)
 
     def add_all(self, pairs: Iterable[tuple[Timeline, TicketResult | None]], now: int) -> None:
         """Add many tickets; ``None`` results are tickets created after ``now``."""
@@ -367,12 +363,7 @@ class AuditAccumulator:
                 table = self.groups[view]
                 positions = rolled.get(view)
                 if positions is not None and fine:
-                    for fine_key, stats in fine.items():
-                        key = tuple([fine_key[p] for p in positions])
-                        target = table.get(key)
-                        if target is None:
-                            target = table[key] = GroupStats()
-                        target.merge(stats)
+                    _sum_into(table, positions, fine)
                 groups.extend(table.values())
             prepare(groups)
             if not keep_values:
@@ -386,8 +377,28 @@ class AuditAccumulator:
         return self.groups[tuple(dimensions)]
 
 
-# Stands in for a finest group already added up (see AuditAccumulator._rollup).
-_DONE: Final = ((), GroupStats())
+def _sum_into(
+    table: dict[tuple[str, ...], GroupStats],
+    positions: tuple[int, ...],
+    fine: dict[tuple[str, ...], GroupStats],
+) -> None:
+    # Add the finest groups into one view's table: the finest groups of each of its keys
+    # summed at once (sum_groups), the keys in the order of their first finest group.
+    parts: dict[tuple[str, ...], list[GroupStats]] = {}
+    for fine_key, stats in fine.items():
+        key = tuple([fine_key[p] for p in positions])
+        found = parts.get(key)
+        if found is None:
+            parts[key] = [stats]
+        else:
+            found.append(stats)
+    for key, found in parts.items():
+        summed = sum_groups(found)
+        target = table.get(key)
+        if target is None:
+            table[key] = summed
+        else:
+            target.merge(summed)
 
 
 __all__ = [

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import hashlib
 from array import array
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from slaengine.audit.facts import TicketFacts
 from slaengine.audit.stats import new_values, sorted_values, unique_sorted
+from slaengine.audit.summaries import sorts_values
 from slaengine.clocks import (
     ACHIEVED,
     ACTIVE,
@@ -85,10 +86,11 @@ class GroupStats:
     customers: array[int] = field(default_factory=new_values)  # 64-bit hashes, see compact()
     metrics: dict[str, MetricStats] = field(default_factory=dict)
     # The group's KPIs once computed (slaengine.audit.kpis.group_kpis), which
-    # every change through these methods forgets.
-    kpis: dict[str, Any] | None = field(default=None, init=False, repr=False, compare=False)
+    # every change through these methods forgets. Both are constructor arguments only
+    # for pickling (as the constructor call: slaengine.compiled.register_pickling).
+    kpis: dict[str, Any] | None = field(default=None, repr=False, compare=False)
     # True once the values were let go (release_values): only counts and KPIs are left.
-    released: bool = field(default=False, init=False, repr=False, compare=False)
+    released: bool = field(default=False, repr=False, compare=False)
 
     def release_values(self) -> None:
         """Let go of the durations and customer hashes once the KPIs are computed (a million
@@ -162,12 +164,16 @@ class GroupStats:
         self.clocks += counted
 
     def compact(self) -> None:
-        """Drop repeated customer hashes (a customer counts once per group); sort the values.
+        """Drop repeated customer hashes (a customer counts once per group); sort the values
+        unless numpy will (:mod:`slaengine.audit.summaries`).
 
-        Sorting here, in the worker that built the part, leaves the parent
-        sorted runs to merge: the final sort of the concatenated parts (for
-        percentiles) is then close to linear instead of the main serial cost.
+        Without numpy, sorting here, in the worker that built the part, leaves the
+        parent sorted runs to merge: ``sorted`` of the concatenated parts (for
+        percentiles) is then close to linear. numpy's sort gains nothing from runs.
         """
+        if sorts_values():
+            self.customers = array("q", set(self.customers))
+            return
         self.customers = unique_sorted(self.customers)
         self.handle_times = sorted_values(self.handle_times)
         for stats in self.metrics.values():
@@ -198,6 +204,73 @@ class GroupStats:
             if mine is None:
                 mine = self.metrics[metric] = MetricStats()
             mine.merge(stats)
+
+
+def concatenated(parts: Sequence[array[int]]) -> array[int]:
+    """The values of ``parts``, one after another, as a new array (copied in two passes of
+    bytes, never value by value: extending an array part by part copies it again each
+    time it grows)."""
+    if len(parts) == 1:
+        return array("q", parts[0])
+    return array("q", b"".join(parts))
+
+
+def sum_metrics(parts: Sequence[MetricStats]) -> MetricStats:
+    """One metric's stats summed over ``parts`` (as merging each into an empty one)."""
+    out = MetricStats(
+        achieved=sum(part.achieved for part in parts),
+        breached=sum(part.breached for part in parts),
+        cancelled=sum(part.cancelled for part in parts),
+        active=sum(part.active for part in parts),
+        paused=sum(part.paused for part in parts),
+        breached_open=sum(part.breached_open for part in parts),
+        misses=sum(part.misses for part in parts),
+        business=concatenated([part.business for part in parts]),
+        calendar=concatenated([part.calendar for part in parts]),
+        margins=concatenated([part.margins for part in parts]),
+    )
+    targets = out.targets
+    for part in parts:
+        for target, count in part.targets.items():
+            targets[target] = targets.get(target, 0) + count
+    return out
+
+
+def sum_groups(parts: Sequence[GroupStats]) -> GroupStats:
+    """A new group holding what ``parts`` add up to, the same as merging each into an empty
+    group in turn, with every array built once (summing the views from the finest groups)."""
+    if len(parts) == 1:
+        out = GroupStats()
+        out.merge(parts[0])
+        return out
+    out = GroupStats(
+        tickets=sum(part.tickets for part in parts),
+        tickets_breached=sum(part.tickets_breached for part in parts),
+        clocks=sum(part.clocks for part in parts),
+        customer_messages=sum(part.customer_messages for part in parts),
+        answered_messages=sum(part.answered_messages for part in parts),
+        agent_replies=sum(part.agent_replies for part in parts),
+        solved=sum(part.solved for part in parts),
+        fcr=sum(part.fcr for part in parts),
+        ever_solved=sum(part.ever_solved for part in parts),
+        reopened=sum(part.reopened for part in parts),
+        handle_times=concatenated([part.handle_times for part in parts]),
+        customers=concatenated([part.customers for part in parts]),
+    )
+    out.released = any(part.released for part in parts)
+    csat = out.csat
+    by_metric: dict[str, list[MetricStats]] = {}
+    for part in parts:
+        for score, count in part.csat.items():
+            csat[score] = csat.get(score, 0) + count
+        for metric, stats in part.metrics.items():
+            found = by_metric.get(metric)
+            if found is None:
+                by_metric[metric] = [stats]
+            else:
+                found.append(stats)
+    out.metrics = {metric: sum_metrics(stats) for metric, stats in by_metric.items()}
+    return out
 
 
 #: What the accumulator keeps of a clock: metric, state, margin (target - elapsed), still
@@ -254,6 +327,9 @@ __all__ = [
     "MetricStats",
     "PreparedClock",
     "completed",
+    "concatenated",
     "customer_hash",
     "prepare",
+    "sum_groups",
+    "sum_metrics",
 ]

@@ -12,12 +12,8 @@ from multiprocessing.connection import Connection
 from typing import Any, Final
 
 from slaengine.audit.groups import GroupStats, MetricStats
-from slaengine.audit.stats import (
-    MARGIN_PERCENTILES,
-    histogram_sorted,
-    summarize,
-    summarize_sorted,
-)
+from slaengine.audit.stats import MARGIN_PERCENTILES
+from slaengine.audit.summaries import distinct, distribution
 from slaengine.metric_names import BUILTIN_METRICS, ordered_metrics
 
 #: The built-in metrics in report order; user-defined ones follow by name
@@ -63,19 +59,14 @@ def metric_kpis(stats: MetricStats, with_histograms: bool = False) -> dict[str, 
     """Counts, compliance, breach margins and business/calendar durations of one metric."""
     out: dict[str, Any] = _counts(stats)
     out["compliance"] = rate(stats.achieved, stats.achieved + stats.breached)
-    out["margin"] = summarize(stats.margins, MARGIN_PERCENTILES)
+    out["margin"], _ = distribution(stats.margins, MARGIN_PERCENTILES)
     out["targets"] = {str(target): count for target, count in sorted(stats.targets.items())}
-    # Each array is sorted once, into a list: percentiles, the mean and the histogram
-    # are read off it (summing a list of ints is cheaper than summing an array).
-    business = sorted(stats.business)
-    calendar = sorted(stats.calendar)
-    out["business_seconds"] = summarize_sorted(business)
-    out["calendar_seconds"] = summarize_sorted(calendar)
+    business, business_counts = distribution(stats.business, with_histogram=with_histograms)
+    calendar, calendar_counts = distribution(stats.calendar, with_histogram=with_histograms)
+    out["business_seconds"] = business
+    out["calendar_seconds"] = calendar
     if with_histograms:
-        out["histogram"] = {
-            "business": histogram_sorted(business),
-            "calendar": histogram_sorted(calendar),
-        }
+        out["histogram"] = {"business": business_counts, "calendar": calendar_counts}
     return out
 
 
@@ -142,7 +133,7 @@ def _group_kpis(group: GroupStats) -> dict[str, Any]:
         "tickets_breached": group.tickets_breached,
         "breached_ticket_rate": rate(group.tickets_breached, group.tickets),
         "clocks": group.clocks,
-        "unique_customers": len(set(group.customers)),
+        "unique_customers": distinct(group.customers),
         "compliance": compliance_counts(group),
         "metrics": {
             metric: metric_kpis(group.metrics[metric], with_histograms=True)
@@ -158,7 +149,7 @@ def _group_kpis(group: GroupStats) -> dict[str, Any]:
         "solved": group.solved,
         "fcr": group.fcr,
         "fcr_rate": rate(group.fcr, group.solved),
-        "open_time_seconds": summarize(group.handle_times),
+        "open_time_seconds": distribution(group.handle_times)[0],
         "ever_solved": group.ever_solved,
         "reopened": group.reopened,
         "reopen_rate": rate(group.reopened, group.ever_solved),
