@@ -22,6 +22,7 @@ import datetime as dt
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from mypy_extensions import mypyc_attr
@@ -474,7 +475,8 @@ class WeeklyCalendar(BusinessCalendar):
         return out
 
 
-@mypyc_attr(serializable=True)
+# These two pickle as their constructor call rather than through mypyc's
+# ``serializable``: with a ``__call__`` it left ``__init__`` unrun when compiled.
 class _HolidayProvider:
     """Holiday dates of a country (and subdivision) from the ``holidays`` package."""
 
@@ -488,12 +490,14 @@ class _HolidayProvider:
         found = holidays.country_holidays(self.country, subdiv=self.subdivision, years=years)
         return set(found.keys())
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_HolidayProvider, (self.country, self.subdivision))
+
     def __repr__(self) -> str:
         sub = f"-{self.subdivision}" if self.subdivision else ""
         return f"holidays({self.country}{sub})"
 
 
-@mypyc_attr(serializable=True)
 class YearlyHolidays:
     """Holidays that come back every year: month-days and month-day ranges.
 
@@ -530,6 +534,9 @@ class YearlyHolidays:
 
     def __repr__(self) -> str:
         return f"yearly({len(self.days)} days, {len(self.ranges)} ranges)"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (YearlyHolidays, (self.days, self.ranges))
 
 
 def _month_day(year: int, month: int, day: int, last: bool = False) -> dt.date:
