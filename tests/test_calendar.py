@@ -727,3 +727,34 @@ def test_always_open_is_identity_arithmetic(start: int, end: int) -> None:
     assert cal.open_intervals(start, end) == [(start, end)]
     assert cal.open_intervals(end, start) == []
     assert cal.open_before(end) - cal.open_before(start) == end - start
+
+
+@pytest.mark.parametrize(
+    "shifts",
+    [
+        {d: [Shift(9 * 60, 17 * 60)] for d in range(5)},  # office hours
+        {
+            d: [Shift(8 * 60, 8 * 60 + 5), Shift(9 * 60, 9 * 60 + 1), Shift(22 * 60, 6 * 60)]
+            for d in range(7)
+        },  # short shifts, several a bucket, overnight
+        {d: [Shift(0, 1440)] for d in range(7)},  # open around the clock: one interval
+    ],
+)
+def test_table_lookups_agree_with_a_binary_search(shifts: dict[int, list[Shift]]) -> None:
+    # The table's bucketed look-ups are the binary searches they replace, at every
+    # interval's edges (and a second either side) and at the table's own ends.
+    from bisect import bisect_left, bisect_right
+
+    calendar = WeeklyCalendar("t", "America/New_York", shifts, [dt.date(2025, 12, 25)])
+    calendar.between(1_750_000_000, 1_750_000_001)  # compiles the years around 2025
+    table = calendar._table
+    instants = {table.low, table.high - 1}
+    for edge in table.starts + table.ends:
+        instants.update(edge + d for d in (-1, 0, 1) if table.low <= edge + d < table.high)
+    for t in sorted(instants):
+        assert table.last_start(t) == bisect_right(table.starts, t) - 1, t
+    goals = {0, 1, table.cum_end[-1], table.cum_end[-1] + 1, table.cum_end[-1] + 10**6}
+    for edge in table.cum_start + table.cum_end:
+        goals.update(edge + d for d in (-1, 0, 1) if edge + d >= 0)
+    for goal in sorted(goals):
+        assert table.reaching(goal) == bisect_left(table.cum_end, goal), goal

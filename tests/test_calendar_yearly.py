@@ -163,3 +163,19 @@ def test_round_the_clock_counts_real_seconds_over_dst(
     start, end = parse_instant(midnight), parse_instant(next_midnight)
     assert cal.between(start, end) == hours * 3600
     assert cal.add(start, 24 * 3600) == start + 24 * 3600
+
+
+def test_holiday_providers_keep_their_dates_built_and_pickled() -> None:
+    # Compiled, a provider once lost its state when built from Python; both pickle as
+    # their constructor call, in either mode.
+    import pickle
+
+    from slaengine.calendar import country_holidays
+
+    yearly = YearlyHolidays([(12, 25), (1, 1)], [((12, 31), (1, 1))])
+    assert yearly.days == ((1, 1), (12, 25))
+    again = pickle.loads(pickle.dumps(yearly))
+    assert again(range(2025, 2026)) == yearly(range(2025, 2026))
+    assert dt.date(2025, 12, 25) in again(range(2025, 2026))
+    provider = pickle.loads(pickle.dumps(country_holidays("DE", "BY")))
+    assert repr(provider) == "holidays(DE-BY)"

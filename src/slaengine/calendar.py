@@ -22,6 +22,7 @@ import datetime as dt
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from mypy_extensions import mypyc_attr
@@ -33,6 +34,10 @@ _EPOCH_UTC = dt.datetime(1970, 1, 1, tzinfo=_UTC)
 _SECOND = dt.timedelta(seconds=1)
 # Years compiled around a queried instant; the table grows when asked outside it.
 _MARGIN_YEARS = 1
+# A table's look-up buckets: 2**16 seconds (about 18 hours) of time, 2**14 seconds
+# (about 4.5 hours) of open time.
+_BUCKET_BITS = 16
+_OPEN_BITS = 14
 
 
 @dataclass(frozen=True, slots=True)
@@ -208,6 +213,47 @@ class _Table:
     last_year: int = -1
     low: int = 0  # epoch seconds covered: [low, high)
     high: int = 0
+    # Where to start looking: by_time[b] is the number of starts at or before
+    # low + b * _BUCKET seconds, by_open[c] the number of cum_end below c * _OPEN_BUCKET.
+    # A look-up reads its bucket and steps over the few entries in it (about one shift a
+    # bucket): a binary search over every interval of the years cost most of a clock.
+    by_time: list[int] = field(default_factory=list)
+    by_open: list[int] = field(default_factory=list)
+
+    def index(self) -> None:
+        """Build ``by_time`` and ``by_open`` for the intervals as they are now."""
+        low, starts, cum_end = self.low, self.starts, self.cum_end
+        buckets = ((self.high - low) >> _BUCKET_BITS) + 2
+        self.by_time = [bisect_right(starts, low + (b << _BUCKET_BITS)) for b in range(buckets)]
+        total = cum_end[-1] if cum_end else 0
+        opens = (total >> _OPEN_BITS) + 2
+        self.by_open = [bisect_left(cum_end, c << _OPEN_BITS) for c in range(opens)]
+
+    def last_start(self, t: int) -> int:
+        """``bisect_right(starts, t) - 1``: the last interval starting at or before ``t``
+        (-1: none), for ``low <= t < high``."""
+        by_time = self.by_time
+        bucket = (t - self.low) >> _BUCKET_BITS
+        i = by_time[bucket]
+        stop = by_time[bucket + 1]
+        starts = self.starts
+        while i < stop and starts[i] <= t:
+            i += 1
+        return i - 1
+
+    def reaching(self, goal: int) -> int:
+        """``bisect_left(cum_end, goal)``: the first interval by whose end ``goal`` open
+        seconds (from the table's origin, at least 0) are reached; ``len(cum_end)``: none."""
+        by_open = self.by_open
+        bucket = goal >> _OPEN_BITS
+        if bucket + 1 >= len(by_open):
+            return len(self.cum_end)
+        k = by_open[bucket]
+        stop = by_open[bucket + 1]
+        cum_end = self.cum_end
+        while k < stop and cum_end[k] < goal:
+            k += 1
+        return k
 
 
 @mypyc_attr(allow_interpreted_subclasses=True, serializable=True)
@@ -285,6 +331,7 @@ class WeeklyCalendar(BusinessCalendar):
             table.cum_start.append(total)
             total += end - start
             table.cum_end.append(total)
+        table.index()
         self._table = table
 
     def _year_of(self, t: int) -> int:
@@ -310,7 +357,7 @@ class WeeklyCalendar(BusinessCalendar):
         table = self._table
         if not (table.low <= t < table.high):
             table = self._cover(t)
-        i = bisect_right(table.starts, t) - 1
+        i = table.last_start(t)
         if i < 0:
             return 0
         end = table.ends[i]
@@ -334,7 +381,7 @@ class WeeklyCalendar(BusinessCalendar):
         while True:
             table = self._table
             goal = self.open_before(start) + seconds
-            j = bisect_left(table.cum_end, goal)
+            j = table.reaching(goal)
             if j < len(table.cum_end):
                 return table.starts[j] + goal - table.cum_start[j]
             # Past the compiled years: extend and retry (the prefix-sum origin may move).
@@ -348,7 +395,7 @@ class WeeklyCalendar(BusinessCalendar):
         # Both instants in the compiled table: open_before(start) is looked up once and
         # serves the elapsed time and the due (what between and add each compute).
         starts = table.starts
-        i = bisect_right(starts, start) - 1
+        i = table.last_start(start)
         if i < 0:
             i = base = 0
         elif start >= table.ends[i]:
@@ -357,7 +404,7 @@ class WeeklyCalendar(BusinessCalendar):
             base = table.cum_start[i] + start - starts[i]
         elapsed = 0
         if end > start:
-            j = bisect_right(starts, end, i) - 1
+            j = table.last_start(end)  # at least i: end > start
             if j >= 0:
                 stop = table.ends[j]
                 elapsed = (
@@ -365,7 +412,7 @@ class WeeklyCalendar(BusinessCalendar):
                 ) - base
         cum_end = table.cum_end
         goal = base + seconds
-        k = bisect_left(cum_end, goal, i)
+        k = table.reaching(goal)  # at least i: goal is past cum_end[i - 1]
         if k < len(cum_end):
             return elapsed, starts[k] + goal - table.cum_start[k]
         return elapsed, self.add(start, seconds)  # past the compiled years: add extends them
@@ -387,14 +434,14 @@ class WeeklyCalendar(BusinessCalendar):
                 if due is None and counted >= seconds:
                     due = a
                 continue
-            i = bisect_right(starts, a) - 1
+            i = table.last_start(a)
             if i < 0:
                 i = before_a = 0
             elif a >= ends[i]:
                 before_a = cum_end[i]
             else:
                 before_a = cum_start[i] + a - starts[i]
-            j = bisect_right(starts, b, i) - 1
+            j = table.last_start(b)  # at least i: b > a
             if j < 0:
                 before_b = 0
             elif b >= ends[j]:
@@ -408,7 +455,7 @@ class WeeklyCalendar(BusinessCalendar):
                     due = a
                 else:
                     goal = before_a + left
-                    k = bisect_left(cum_end, goal, i)
+                    k = table.reaching(goal)  # at least i: goal is past cum_end[i - 1]
                     due = starts[k] + goal - cum_start[k] if k < len(cum_end) else self.add(a, left)
             counted += length
         return counted, due
@@ -428,7 +475,8 @@ class WeeklyCalendar(BusinessCalendar):
         return out
 
 
-@mypyc_attr(serializable=True)
+# These two pickle as their constructor call rather than through mypyc's
+# ``serializable``: with a ``__call__`` it left ``__init__`` unrun when compiled.
 class _HolidayProvider:
     """Holiday dates of a country (and subdivision) from the ``holidays`` package."""
 
@@ -442,12 +490,14 @@ class _HolidayProvider:
         found = holidays.country_holidays(self.country, subdiv=self.subdivision, years=years)
         return set(found.keys())
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_HolidayProvider, (self.country, self.subdivision))
+
     def __repr__(self) -> str:
         sub = f"-{self.subdivision}" if self.subdivision else ""
         return f"holidays({self.country}{sub})"
 
 
-@mypyc_attr(serializable=True)
 class YearlyHolidays:
     """Holidays that come back every year: month-days and month-day ranges.
 
@@ -484,6 +534,9 @@ class YearlyHolidays:
 
     def __repr__(self) -> str:
         return f"yearly({len(self.days)} days, {len(self.ranges)} ranges)"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (YearlyHolidays, (self.days, self.ranges))
 
 
 def _month_day(year: int, month: int, day: int, last: bool = False) -> dt.date:

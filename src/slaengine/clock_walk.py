@@ -97,6 +97,32 @@ class RawClock:
     facts: RuleFacts | None = None
     group: str | None = None  # the group that held the ticket (metrics counted per group)
 
+    def __init__(
+        self,
+        metric: MetricPolicy,
+        number: int,
+        windows: list[list[int]],
+        start_event: Event,
+        stop_event: Event | None = None,
+        stop_reason: str | None = None,
+        agent: str | None = None,
+        priorities_seen: int = 0,
+        facts: RuleFacts | None = None,
+        group: str | None = None,
+    ) -> None:
+        # Written out (the dataclass keeps it): compiled, it stores the fields natively,
+        # where the generated one runs as Python (see slaengine.compiled).
+        self.metric = metric
+        self.number = number
+        self.windows = windows
+        self.start_event = start_event
+        self.stop_event = stop_event
+        self.stop_reason = stop_reason
+        self.agent = agent
+        self.priorities_seen = priorities_seen
+        self.facts = facts
+        self.group = group
+
     def rule_facts(self) -> RuleFacts:
         """The instance's :class:`RuleFacts`, created when a rule first acts."""
         if self.facts is None:

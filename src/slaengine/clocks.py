@@ -57,6 +57,14 @@ class Alert:
     at: int | None
     notify: tuple[str, ...] = ()
 
+    def __init__(self, kind: str, level: int, at: int | None, notify: tuple[str, ...] = ()) -> None:
+        # Written out for the compiled engine (see slaengine.compiled): frozen, so set as
+        # the generated one does; compiled, these calls are native stores.
+        object.__setattr__(self, "kind", kind)
+        object.__setattr__(self, "level", level)
+        object.__setattr__(self, "at", at)
+        object.__setattr__(self, "notify", notify)
+
 
 @dataclass(slots=True)
 class ClockResult:
@@ -95,6 +103,50 @@ class ClockResult:
     # Its segments and adjustments, when the evaluation was asked to record them; a
     # record does not make two results differ.
     record: ClockRecord | None = field(default=None, compare=False)
+
+    def __init__(
+        self,
+        metric: str,
+        instance: int,
+        state: str,
+        start: int,
+        due: int | None,
+        stop: int | None,
+        stop_reason: str | None,
+        elapsed: int,
+        paused: int,
+        target: int,
+        priority: str,
+        calendar: str,
+        pauses: tuple[tuple[int, int | None], ...] = (),
+        agent: str | None = None,
+        alerts: tuple[Alert, ...] = (),
+        agreement: str | None = None,
+        group: str | None = None,
+        misses: int | None = None,
+        record: ClockRecord | None = None,
+    ) -> None:
+        # Written out (the dataclass keeps it): compiled, it stores the fields natively,
+        # where the generated one runs as Python (see slaengine.compiled).
+        self.metric = metric
+        self.instance = instance
+        self.state = state
+        self.start = start
+        self.due = due
+        self.stop = stop
+        self.stop_reason = stop_reason
+        self.elapsed = elapsed
+        self.paused = paused
+        self.target = target
+        self.priority = priority
+        self.calendar = calendar
+        self.pauses = pauses
+        self.agent = agent
+        self.alerts = alerts
+        self.agreement = agreement
+        self.group = group
+        self.misses = misses
+        self.record = record
 
     @property
     def qualified_metric(self) -> str:

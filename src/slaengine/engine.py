@@ -44,6 +44,26 @@ class TicketResult:
     attachments: tuple[Attachment, ...] = ()
     exemptions: tuple[Exemption, ...] = ()
 
+    def __init__(
+        self,
+        ticket: str,
+        state: TicketState,
+        policy: Policy | None,
+        clocks: tuple[ClockResult, ...],
+        agreements: tuple[Agreement, ...] = (),
+        attachments: tuple[Attachment, ...] = (),
+        exemptions: tuple[Exemption, ...] = (),
+    ) -> None:
+        # Written out for the compiled engine, where the dataclass's own runs as Python
+        # (see slaengine.compiled); frozen, so set as that one does (native stores compiled).
+        object.__setattr__(self, "ticket", ticket)
+        object.__setattr__(self, "state", state)
+        object.__setattr__(self, "policy", policy)
+        object.__setattr__(self, "clocks", clocks)
+        object.__setattr__(self, "agreements", agreements)
+        object.__setattr__(self, "attachments", attachments)
+        object.__setattr__(self, "exemptions", exemptions)
+
     @property
     def matched(self) -> bool:
         """True when a policy applies to the ticket."""

@@ -84,6 +84,33 @@ class TicketState:
     tags: frozenset[str] = _NO_TAGS
     fields: Mapping[str, Any] = field(default_factory=lambda: _EMPTY)
 
+    def __init__(
+        self,
+        ticket: str,
+        created: int,
+        channel: str,
+        priority: str,
+        status: str,
+        customer: str | None = None,
+        group: str | None = None,
+        assignee: str | None = None,
+        tags: frozenset[str] = _NO_TAGS,
+        fields: Mapping[str, Any] = _EMPTY,
+    ) -> None:
+        # Written out for the compiled engine, where the dataclass's own runs as Python
+        # (see slaengine.compiled); frozen, so set as that one does: compiled, these
+        # calls are native stores.
+        object.__setattr__(self, "ticket", ticket)
+        object.__setattr__(self, "created", created)
+        object.__setattr__(self, "channel", channel)
+        object.__setattr__(self, "priority", priority)
+        object.__setattr__(self, "status", status)
+        object.__setattr__(self, "customer", customer)
+        object.__setattr__(self, "group", group)
+        object.__setattr__(self, "assignee", assignee)
+        object.__setattr__(self, "tags", tags)
+        object.__setattr__(self, "fields", fields)
+
 
 #: Whether results are built in a borrowed mutable layout (see ``_StateBuilder``). Only
 #: in pure Python: compiled with mypyc the classes are C types whose layouts differ, and
@@ -131,6 +158,11 @@ class Timeline:
     ticket: str
     events: tuple[Event, ...]
 
+    def __init__(self, ticket: str, events: tuple[Event, ...]) -> None:
+        # As TicketState's: one per ticket grouped, native stores when compiled.
+        object.__setattr__(self, "ticket", ticket)
+        object.__setattr__(self, "events", events)
+
     def state_at(self, now: int) -> TicketState:
         """The ticket's attributes from its events at or before ``now``.
 
@@ -165,7 +197,21 @@ class Timeline:
                     fields = {**fields, **event.fields}
         # One shared empty set: a result keeps its state, so every object built here lives
         # on (and the cyclic collector visits it).
-        values = (
+        tag_set = frozenset(tags) if tags else _NO_TAGS
+        if not BORROWS_LAYOUT:
+            return TicketState(
+                self.ticket,
+                created.at,
+                channel,
+                priority,
+                status,
+                customer,
+                group,
+                assignee,
+                tag_set,
+                fields,
+            )
+        state = _StateBuilder(
             self.ticket,
             created.at,
             channel,
@@ -174,12 +220,9 @@ class Timeline:
             customer,
             group,
             assignee,
-            frozenset(tags) if tags else _NO_TAGS,
+            tag_set,
             fields,
         )
-        if not BORROWS_LAYOUT:
-            return TicketState(*values)
-        state = _StateBuilder(*values)
         state.__class__ = TicketState  # type: ignore[assignment]
         return cast(TicketState, state)
 
