@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import glob
 import itertools
+import json
 import os
 import shutil
 import subprocess
@@ -29,6 +30,7 @@ import pytest
 import slaengine
 from slaengine.calendar import format_utc
 from slaengine.event_parsing import parse_instant
+from slaengine.live import LiveEngine
 from slaengine.live.store import Store
 from slaengine.notifications import Notification
 
@@ -111,6 +113,26 @@ def key(ticket: str, kind: str, level: int = 0, metric: str = "first_response") 
 def route_all(notification: Notification) -> tuple[str, ...]:
     """Recipients: ``ops`` receives every notification, besides the policy's targets."""
     return ("ops", *notification.notify)
+
+
+EXAMPLE_EVENTS = Path(__file__).resolve().parents[1] / "examples" / "tickets.jsonl"
+EXAMPLE_POLICIES = Path(__file__).resolve().parents[1] / "policies"
+EXAMPLE_AT = "2025-12-03T16:00:00Z"
+
+
+@pytest.fixture(name="example_state")
+def example_state_fixture(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The example events stored in a live state, as ``slaengine serve`` stores them
+    (the working directory is ``tmp_path``; no settings file, no plugins)."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("SLAENGINE_CONFIG", raising=False)
+    monkeypatch.setenv("SLAENGINE_PLUGINS", "")
+    lines = EXAMPLE_EVENTS.read_text(encoding="utf-8").splitlines()
+    store = Store.open(tmp_path / "state.db")
+    engine = LiveEngine(slaengine.load_policies(EXAMPLE_POLICIES), store)
+    engine.ingest([json.loads(line) for line in lines if line.strip()], 1764777600)
+    store.close()
+    return tmp_path / "state.db"
 
 
 @pytest.fixture(scope="session", name="live_policies")

@@ -4,40 +4,28 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 import pytest
 
-import slaengine
+from live_support import (  # noqa: F401 (fixture)
+    EXAMPLE_AT,
+    EXAMPLE_EVENTS,
+    EXAMPLE_POLICIES,
+    example_state_fixture,
+)
 from slaengine.cli import main
-from slaengine.live import LiveEngine, Store
 
-ROOT = Path(__file__).resolve().parents[1]
-EVENTS = ROOT / "examples" / "tickets.jsonl"
-POLICIES = ROOT / "policies"
-AT = "2025-12-03T16:00:00Z"
-
-
-@pytest.fixture
-def state(tmp_path, monkeypatch):
-    """The example events ingested into a live state, as ``slaengine serve`` stores them."""
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("SLAENGINE_CONFIG", raising=False)
-    monkeypatch.setenv("SLAENGINE_PLUGINS", "")
-    lines = EVENTS.read_text(encoding="utf-8").splitlines()
-    store = Store.open(tmp_path / "state.db")
-    engine = LiveEngine(slaengine.load_policies(POLICIES), store)
-    engine.ingest([json.loads(line) for line in lines if line.strip()], 1764777600)
-    store.close()
-    return tmp_path / "state.db"
+EVENTS = EXAMPLE_EVENTS
+POLICIES = EXAMPLE_POLICIES
+AT = EXAMPLE_AT
 
 
 @pytest.mark.parametrize("ticket", ["T-1003", "T-1005"])
-def test_explain_from_the_state_matches_explain_from_the_events_file(state, capsys, ticket):
+def test_explain_from_the_state_matches_explain_from_the_events_file(example_state, capsys, ticket):
     common = ["explain", "-p", str(POLICIES), "--ticket", ticket, "--at", AT, "--json"]
     assert main([*common, "--events", str(EVENTS)]) == 0
     from_file = json.loads(capsys.readouterr().out)
-    assert main([*common, "--state", str(state)]) == 0
+    assert main([*common, "--state", str(example_state)]) == 0
     from_state = json.loads(capsys.readouterr().out)
     # The same explanation; the state's events come from no file, so their line is 0.
     assert _without_lines(from_state) == _without_lines(from_file)
@@ -56,9 +44,19 @@ def _without_lines(value):
     return value
 
 
-def test_explain_from_the_state_as_a_table(state, capsys, monkeypatch):
+def test_explain_from_the_state_as_a_table(example_state, capsys, monkeypatch):
     monkeypatch.setenv("COLUMNS", "100")
-    args = ["explain", "-p", str(POLICIES), "-t", "T-1005", "--at", AT, "--state", str(state)]
+    args = [
+        "explain",
+        "-p",
+        str(POLICIES),
+        "-t",
+        "T-1005",
+        "--at",
+        AT,
+        "--state",
+        str(example_state),
+    ]
     assert main(args) == 0
     out = capsys.readouterr().out
     assert "Ticket T-1005" in out
@@ -68,16 +66,16 @@ def test_explain_from_the_state_as_a_table(state, capsys, monkeypatch):
     assert "line" not in out.lower().replace("phone-lines", "")
 
 
-def test_explain_from_the_state_says_what_is_wrong(state, tmp_path, capsys):
+def test_explain_from_the_state_says_what_is_wrong(example_state, tmp_path, capsys):
     base = ["explain", "-p", str(POLICIES), "--at", AT]
-    assert main([*base, "-t", "T-1O05", "--state", str(state)]) == 2
+    assert main([*base, "-t", "T-1O05", "--state", str(example_state)]) == 2
     assert "no ticket 'T-1O05' in the state" in capsys.readouterr().err
     assert main([*base, "-t", "T-1005", "--state", str(tmp_path / "typo.db")]) == 2
     assert "does not exist" in capsys.readouterr().err
     assert not (tmp_path / "typo.db").exists()
     # One source of events, not two, and not none.
     for extra, says in (
-        (["--state", str(state), "-e", str(EVENTS)], "not allowed with argument"),
+        (["--state", str(example_state), "-e", str(EVENTS)], "not allowed with argument"),
         ([], "one of the arguments --events/-e --state is required"),
     ):
         with pytest.raises(SystemExit) as stopped:
