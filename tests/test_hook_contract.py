@@ -192,6 +192,81 @@ def test_registering_something_else_as_an_inbox_fails_that_plugin_only():
     assert [f.plugin for f in plugins.failures] == ["wrong"]
 
 
+def test_a_hook_that_raises_contributes_nothing_it_registered_first():
+    class Halfway:
+        @hookimpl
+        def slaengine_register_notifiers(self, register):
+            register("lead", "registered before the failure", print)
+            raise RuntimeError("settings backend down")
+
+    class Other:
+        @hookimpl
+        def slaengine_register_notifiers(self, register):
+            register("ops", "a good plugin", print)
+
+    plugins = make_plugins(entry_points=False, plugins=[("half", Halfway()), ("other", Other())])
+    assert sorted(plugins.notifiers()) == ["ops"]
+    assert [(f.plugin, f.hook) for f in plugins.failures] == [
+        ("half", "slaengine_register_notifiers")
+    ]
+
+
+def test_a_plugin_that_calls_sys_exit_is_a_failure_not_an_exit():
+    class Exits:
+        @hookimpl
+        def slaengine_configure(self, config):
+            raise SystemExit(3)
+
+    good = FewArguments()
+    plugins = make_plugins(entry_points=False, plugins=[("exits", Exits()), ("good", good)])
+    plugins.configure({})
+    assert good.configured == 1
+    assert [(f.plugin, f.hook) for f in plugins.failures] == [("exits", "slaengine_configure")]
+
+
+def test_an_argument_the_hook_does_not_pass_is_refused_in_one_line():
+    class Typo:
+        @hookimpl
+        def slaengine_on_breach(self, notificaton):
+            raise AssertionError("never called")
+
+    with pytest.raises(PluginError) as caught:
+        make_plugins(entry_points=False, plugins=[("typo", Typo())])
+    message = str(caught.value)
+    assert "\n" not in message
+    assert "'typo'" in message
+    assert "slaengine_on_breach takes notificaton" in message
+    assert "did you mean 'notification'" in message
+
+
+def _install(folder: Path, name: str, body: str) -> None:
+    """A distribution ``name`` 1.0 in ``folder`` whose entry point is module ``name``."""
+    folder.mkdir()
+    (folder / f"{name}.py").write_text(body, encoding="utf-8")
+    info = folder / f"{name}-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text(f"[slaengine]\n{name} = {name}\n")
+
+
+def test_entry_points_load_by_name_whatever_the_install_order(tmp_path, monkeypatch):
+    # Both register target "lead"; the first registration wins, so the order must be stable.
+    body = (
+        "from slaengine.hookspecs import hookimpl\n\n"
+        "@hookimpl\ndef slaengine_register_notifiers(register):\n"
+        "    register('lead', __name__)\n"
+    )
+    for name in ("aplug", "zplug"):
+        _install(tmp_path / name, name, body)
+    # zplug's folder ends up first on sys.path, so discovery finds zplug first.
+    monkeypatch.syspath_prepend(str(tmp_path / "aplug"))
+    monkeypatch.syspath_prepend(str(tmp_path / "zplug"))
+    found = [e.name for e in importlib.metadata.entry_points(group="slaengine")]
+    assert found.index("zplug") < found.index("aplug"), "the test needs zplug discovered first"
+    plugins = make_plugins(environ={"SLAENGINE_PLUGINS": "aplug,zplug"})
+    assert plugins.notifiers()["lead"].plugin == "aplug"
+
+
 def _imports(path: Path) -> list[tuple[str, str, int]]:
     found = []
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):

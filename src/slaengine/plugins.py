@@ -16,6 +16,7 @@ A plugin that fails to load or raises in a hook is logged and recorded in
 from __future__ import annotations
 
 import importlib.metadata
+import inspect
 import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -130,6 +131,33 @@ def _check_hook_names(plugin: object, name: str) -> None:
                 plugin=name,
                 function=attribute,
             )
+        else:
+            _check_arguments(getattr(plugin, attribute), attribute, name)
+
+
+def _check_arguments(function: Callable[..., Any], hook: str, plugin: str) -> None:
+    """Refuse an implementation naming an argument its hook does not pass, in one line.
+
+    pluggy refuses it too, but with a message of several lines and no hint of the
+    misspelt name; arguments with a default value are no hook arguments to pluggy.
+    """
+    passed = tuple(inspect.signature(getattr(hookspecs, hook)).parameters)
+    try:
+        parameters = inspect.signature(function).parameters.values()
+    except (TypeError, ValueError):  # no signature to read: leave it to pluggy
+        return
+    unknown = [
+        parameter.name
+        for parameter in parameters
+        if parameter.default is parameter.empty
+        and parameter.kind in (parameter.POSITIONAL_ONLY, parameter.POSITIONAL_OR_KEYWORD)
+        and parameter.name not in passed
+    ]
+    if unknown:
+        raise PluginError(
+            f"plugin {plugin!r}: {hook} takes {', '.join(unknown)}, which the hook does not "
+            f"pass (it passes {', '.join(passed)}){did_you_mean(unknown[0], passed)}"
+        )
 
 
 _HOOK_NAMES = tuple(sorted(n for n in dir(hookspecs) if n.startswith("slaengine_")))
@@ -188,7 +216,8 @@ class Plugins:
             one = self.manager.subset_hook_caller(hook_name, remove_plugins=others)
             try:
                 call(one, impl.plugin_name)
-            except Exception as exc:  # a plugin's error must not stop the others
+            # A plugin's error, even its sys.exit(), must not stop the others or the command.
+            except (Exception, SystemExit) as exc:
                 _log.error(
                     "plugin hook failed", plugin=impl.plugin_name, hook=hook_name, error=repr(exc)
                 )
@@ -204,25 +233,30 @@ class Plugins:
         """What every plugin registers through ``hook_name``'s registrar, by name.
 
         ``make(plugin, *args, **kwargs)`` checks one ``register(...)`` call and
-        returns ``(name, thing)``. A name registered twice keeps the first.
+        returns ``(name, thing)``. A name registered twice keeps the first. A
+        plugin whose hook raises contributes nothing, not even what it
+        registered before raising.
         """
         found = self._contributions.get(hook_name)
         if found is None:
             found = {}
 
             def collect(hook: Callable[..., Any], plugin: str) -> None:
+                mine: dict[str, Any] = {}  # kept only when the whole hook succeeds
+
                 def register(*args: Any, **kwargs: Any) -> None:
                     name, thing = make(plugin, *args, **kwargs)
-                    if name in found:
+                    if name in found or name in mine:
                         _log.warning(
                             f"{what} already registered; later one ignored",
                             name=name,
                             plugin=plugin,
                         )
                         return
-                    found[name] = thing
+                    mine[name] = thing
 
                 hook(register=register)
+                found.update(mine)
 
             self._each(hook_name, collect)
             self._contributions[hook_name] = found
@@ -388,7 +422,9 @@ def _load_entry_points(plugins: Plugins, allow: set[str] | None, block: set[str]
             )
     if allow is not None and not allow:
         _log.info(f"{ENV_ALLOW} is set but names no plugin: no plugin is loaded")
-    for entry in entries:
+    # By name, so which of two plugins registering the same name wins does not depend
+    # on the order in which the distributions happen to be installed.
+    for entry in sorted(entries, key=lambda entry: entry.name):
         if entry.name in block or (allow is not None and entry.name not in allow):
             _log.info(
                 "plugin not loaded",
@@ -400,7 +436,7 @@ def _load_entry_points(plugins: Plugins, allow: set[str] | None, block: set[str]
             plugin = entry.load()
             version = entry.dist.version if entry.dist is not None else None
             plugins.register(plugin, entry.name, origin="entry point", version=version)
-        except Exception as exc:  # a broken plugin must not stop the others
+        except (Exception, SystemExit) as exc:  # a broken plugin must not stop the others
             _log.error("plugin failed to load", plugin=entry.name, error=str(exc))
             plugins.failures.append(PluginFailure(entry.name, None, str(exc)))
 
