@@ -8,27 +8,39 @@ stored. Counts requests by route and status for ``/metrics``.
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 import structlog
+from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 _log = structlog.get_logger("slaengine.serve")
 
 
-def route_of(path: str) -> str:
-    """The route template of ``path`` (a bounded set of values for metric labels)."""
-    if path.startswith("/tickets/"):
-        return "/tickets/{id}"
-    if path.startswith("/inbox/"):
-        return "/inbox/{vendor}"
-    if path in ("/events", "/at-risk", "/healthz", "/metrics"):
-        return path
-    return "other"
+def route_labels(templates: Iterable[str]) -> Callable[[str], str]:
+    """A function naming the route template a path matches, as docs/api.md writes it.
+
+    ``templates`` are the served paths in Starlette's syntax; a typed parameter
+    (``{ticket:path}``, ``{reject:int}``) is labelled ``{id}``. A path no route
+    serves is ``other``, so metric labels stay a bounded set.
+    """
+    compiled = [
+        (compile_path(template)[0], re.sub(r"\{\w+:\w+\}", "{id}", template))
+        for template in templates
+    ]
+
+    def route_of(path: str) -> str:
+        for pattern, label in compiled:
+            if pattern.match(path):
+                return label
+        return "other"
+
+    return route_of
 
 
 def redacted_query(query_string: bytes) -> str:
@@ -42,9 +54,12 @@ def redacted_query(query_string: bytes) -> str:
 class AccessLog:
     """ASGI middleware: times each request, logs it, and reports it to ``count``."""
 
-    def __init__(self, app: ASGIApp, count: Callable[[str, str, int], None]) -> None:
+    def __init__(
+        self, app: ASGIApp, count: Callable[[str, str, int], None], route_of: Callable[[str], str]
+    ) -> None:
         self.app = app
         self.count = count
+        self.route_of = route_of  # the route label of a path, for ``count``
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Run the request, then log one line about it."""
@@ -74,7 +89,7 @@ class AccessLog:
             await self.app(scope, counting_receive, logging_send)
         finally:
             status = int(seen["status"])
-            self.count(scope["method"], route_of(scope["path"]), status)
+            self.count(scope["method"], self.route_of(scope["path"]), status)
             client = scope.get("client")
             _log.info(
                 "request",
@@ -90,4 +105,4 @@ class AccessLog:
             )
 
 
-__all__ = ["AccessLog", "redacted_query", "route_of"]
+__all__ = ["AccessLog", "redacted_query", "route_labels"]

@@ -194,7 +194,10 @@ def instant_param(request: Request, name: str) -> int | None:
     try:
         return parse_instant(text)
     except EventError as exc:
-        raise BadParameter(f"{name}: {exc.reason}") from None
+        reason = exc.reason
+        if reason.startswith("'at' "):  # the event field's wording; this is a parameter
+            reason = f"expected an ISO 8601 instant with its UTC offset, got {text[:40]!r}"
+        raise BadParameter(f"{name}: {reason}") from None
 
 
 def ingest_answer(place: str, places: list[int], report: IngestReport) -> dict[str, Any]:

@@ -24,12 +24,10 @@ from starlette.routing import Route
 from starlette.types import ASGIApp
 
 from slaengine import __version__
-from slaengine.errors import EventError
-from slaengine.event_parsing import parse_instant
 from slaengine.live import LiveEngine
 from slaengine.live.atrisk import parse_window, queue_document
 from slaengine.serve import operations as ops
-from slaengine.serve.access import AccessLog
+from slaengine.serve.access import AccessLog, route_labels
 from slaengine.serve.api import (
     Api,
     api_of,
@@ -83,11 +81,8 @@ async def get_ticket(request: Request) -> Response:
     """A ticket's status: per clock its state, due, remaining and next alert."""
     api = api_of(request)
     ticket = request.path_params["ticket"]
-    at = request.query_params.get("at")
-    try:
-        now = api.now() if at is None else parse_instant(at)
-    except EventError as exc:
-        return error(400, f"at: {exc.reason}")
+    at = instant_param(request, "at")
+    now = api.now() if at is None else at
     status = await api.call(lambda engine: engine.status(ticket, now))
     if status is None:
         return error(404, "no such ticket (or not created by then)", ticket=ticket)
@@ -214,7 +209,7 @@ def create_app(api: Api) -> ASGIApp:
     app.router.redirect_slashes = False  # /tickets is no ticket: 404, not a redirect
     app.state.api = api
     auth = BearerAuth(app, api.settings.token, open_paths=_open_paths())
-    return AccessLog(auth, api.count_request)
+    return AccessLog(auth, api.count_request, route_labels(path for path, *_ in SERVED))
 
 
 __all__ = ["SERVED", "create_app", "openapi", "routes"]

@@ -68,7 +68,10 @@ class BearerAuth:
             given.append(query_token(scope.get("query_string", b"")))
         tokens = [token for token in given if token is not None]
         if not tokens:
-            await _refuse(send, "missing bearer token: send 'Authorization: Bearer TOKEN'", None)
+            how = "send 'Authorization: Bearer TOKEN'" + (
+                " or ?token=TOKEN" if len(given) > 1 else ""
+            )
+            await _refuse(send, f"missing bearer token: {how}", None)
         elif not any(token_matches(token, self._token) for token in tokens):
             await _refuse(send, "wrong token", "invalid_token")
         else:
@@ -76,7 +79,7 @@ class BearerAuth:
 
 
 async def _refuse(send: Send, message: str, error: str | None) -> None:
-    body = json.dumps({"error": message}).encode()
+    body = json.dumps({"error": message}, separators=(",", ":")).encode()  # as JSONResponse
     challenge = 'Bearer realm="slaengine"' + (f', error="{error}"' if error else "")
     await send(
         {

@@ -47,12 +47,17 @@ POST_EVENTS: Final = Operation(
 POST_INBOX: Final = Operation(
     "A helpdesk's or inbox's webhook, verified and translated into events",
     {
-        200: Answer("the events were stored, one outcome each", ref("IngestAnswer")),
+        200: Answer(
+            "the events were stored, one outcome each; or, to a vendor's check of its webhook "
+            'URL, the answer that vendor expects (Front: {"challenge": ...})',
+            {"anyOf": [ref("IngestAnswer"), {"type": "object"}]},
+        ),
         202: Answer("a delivery that carries nothing for SLAs", ref("Ignored")),
         400: _BAD,
         403: Answer("the vendor signs but no secret is configured", _ERROR),
         404: Answer("no such inbox; known lists the installed ones", _ERROR),
         413: _TOO_LARGE,
+        500: Answer("the vendor's translator failed unexpectedly (logged)", _ERROR),
         503: _UNAVAILABLE,
     },
     query=(_QUIET_BEFORE,),
@@ -105,6 +110,7 @@ POST_REPLAY: Final = Operation(
         404: Answer("no such reject (never stored, or pruned)", _ERROR),
         409: Answer("the reject was already replayed", _ERROR),
         413: _TOO_LARGE,
+        415: Answer("a body of another Content-Type", _ERROR),
         422: Answer(
             "an event was refused and nothing stored (each event's reason in events), or "
             "an empty body for a reject that kept no event",
