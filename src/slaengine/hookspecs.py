@@ -8,8 +8,13 @@ docs/hooks.md; a test fails when one is not.
 Kinds, by verb: ``slaengine_configure`` hands plugins their settings;
 ``slaengine_register_*`` contribute things through a registrar callable and
 return nothing; ``slaengine_on_*`` receive notifications (warning, breach,
-escalation, achieved), each delivered once per plugin through the live engine's
-outbox.
+escalation, achieved, spike), each delivered once per plugin through the live
+engine's outbox, on a dispatcher thread of that plugin's own.
+
+pluggy passes an implementation only the arguments it declares; one naming an
+argument its hook does not pass is refused when it registers. An exception in
+any hook is logged and recorded for its plugin only (docs/hooks.md, "How hooks
+are called").
 """
 
 from __future__ import annotations
@@ -55,8 +60,9 @@ def slaengine_configure(config: Mapping[str, Any]) -> None:
 
     :param config: the whole configuration mapping (read-only; may be empty).
     :returns: nothing; return values are ignored.
-    :raises: anything it raises is logged with the plugin's name and recorded as
-        a failure; the plugin stays registered and the others are configured.
+    :raises: anything it raises (``SystemExit`` too) is logged with the plugin's
+        name and recorded as a failure; the plugin stays registered and the
+        others are configured.
     """
 
 
@@ -71,8 +77,9 @@ def slaengine_register_importers(register: RegisterImporter) -> None:
         kind; ``events(path, options)`` yields canonical event dicts lazily.
     :returns: nothing; return values are ignored.
     :raises: anything it raises is logged with the plugin's name and the plugin's
-        contributions are skipped; other plugins still register theirs. A name that
-        is already registered is reported and the later one ignored.
+        contributions are skipped (also those registered before it raised); other
+        plugins still register theirs. A name that is already registered is
+        reported and the later one ignored.
     """
 
 
@@ -151,12 +158,15 @@ def slaengine_register_inboxes(register: RegisterInbox) -> None:
     Fires once when ``slaengine serve`` starts (``Plugins.inboxes()``). The
     bundled vendors are registered the same way.
 
-    :param register: call ``register(Inbox(name, description, translate, verify))``
-        (:mod:`slaengine.inbox`); ``translate(payload)`` turns one parsed JSON
-        payload into a :class:`~slaengine.inbox.Delivery` of canonical events
-        and raises :class:`~slaengine.inbox.InboxError` when it cannot read it;
-        ``verify(body, headers, secret, now)``, for vendors that sign, raises
-        :class:`~slaengine.inbox.SignatureError` on a bad signature.
+    :param register: call ``register(Inbox(name, description, translate, verify,
+        handshake))`` (:mod:`slaengine.inbox`); ``translate(payload)`` turns one
+        parsed JSON payload into a :class:`~slaengine.inbox.Delivery` of canonical
+        events and raises :class:`~slaengine.inbox.InboxError` when it cannot read
+        it; ``verify(body, headers, secret, now)``, for vendors that sign, raises
+        :class:`~slaengine.inbox.SignatureError` on a bad signature;
+        ``handshake(headers)``, for vendors that check the URL when the webhook
+        is saved, returns the JSON body answering that check, else ``None``.
+        All three run on a thread of the server's pool, one call per request.
     :returns: nothing; return values are ignored.
     :raises: anything it raises is logged and that plugin's inboxes are skipped.
         A vendor name registered twice keeps the first.
