@@ -154,6 +154,13 @@ def test_the_answers_a_plugin_inbox_and_a_replay_can_give_are_in_the_document(se
     _declared("post", "/inbox/{vendor}", stored)
 
 
+def test_a_translator_bug_is_counted_as_an_inbox_error(server):
+    with client(server) as http:
+        assert http.post("/inbox/plain", json={"type": "boom", "data": {}}).status_code == 500
+        metrics = http.get("/metrics").text
+    assert 'slaengine_inbox_deliveries_total{result="error",vendor="plain"} 1' in metrics
+
+
 def test_a_slow_inbox_plugin_holds_up_only_its_own_request(server):
     _entered.clear()
     _release.clear()

@@ -98,6 +98,9 @@ async def post_inbox(request: Request) -> Response:
     except InboxError as exc:
         log.info("inbox payload refused", reason=str(exc))
         return counted("invalid", error(400, str(exc)))
+    except Exception:  # the translator's bug: counted here, logged and answered 500 by guarded
+        api.counters.add("inbox_deliveries", vendor=vendor, result="error")
+        raise
     if not delivery.events and delivery.ignored is not None:
         log.debug("inbox event type ignored", type=delivery.ignored)
         return counted("ignored", JSONResponse({"ignored": delivery.ignored}, status_code=202))
