@@ -151,6 +151,41 @@ def test_trace_uses_pluggys_tracing():
     assert any("slaengine_configure" in call for call in calls)
 
 
+@pytest.mark.usefixtures("default_logging")
+def test_trace_logs_the_settings_by_table_never_their_values():
+    with capture_logs() as logs:
+        plugins = make_plugins(
+            entry_points=False,
+            plugins=[("few", FewArguments())],
+            environ={"SLAENGINE_TRACE_HOOKS": "1"},
+        )
+        plugins.configure({"serve": {"token": "hunter2"}, "plugins": {"few": {"secret": "s3"}}})
+    calls = " ".join(log["call"] for log in logs if log["event"] == "hook trace")
+    assert "<settings: serve, plugins>" in calls
+    assert "hunter2" not in calls
+    assert "s3" not in calls
+
+
+def test_a_plugin_changing_its_settings_changes_them_for_no_other():
+    seen = []
+
+    class Changes:
+        @hookimpl
+        def slaengine_configure(self, config):
+            config["plugins"]["shared"]["url"] = "changed"
+
+    class Reads:
+        @hookimpl
+        def slaengine_configure(self, config):
+            seen.append(config["plugins"]["shared"]["url"])
+
+    settings = {"plugins": {"shared": {"url": "http://a"}}}
+    plugins = make_plugins(entry_points=False, plugins=[("a", Changes()), ("b", Reads())])
+    plugins.configure(settings)
+    assert seen == ["http://a"]
+    assert settings["plugins"]["shared"]["url"] == "http://a"
+
+
 def test_inboxes_and_performers_are_collected():
     inbox = Inbox("acme", "Acme desk", lambda payload: Delivery(ignored="ping"))
     performed: list[str] = []

@@ -15,6 +15,7 @@ A plugin that fails to load or raises in a hook is logged and recorded in
 
 from __future__ import annotations
 
+import copy
 import importlib.metadata
 import inspect
 import os
@@ -224,9 +225,12 @@ class Plugins:
                 self.failures.append(PluginFailure(impl.plugin_name, hook_name, repr(exc)))
 
     def configure(self, config: Mapping[str, Any]) -> None:
-        """Hand every plugin the run's settings (``slaengine_configure``)."""
-        frozen = ReadOnlySettings(config)  # read-only, still knowing its file for locations
-        self._each("slaengine_configure", lambda hook, _: hook(config=frozen))
+        """Hand every plugin the run's settings (``slaengine_configure``).
+
+        Each plugin gets a copy of its own, so one that changes a table changes it
+        for no other plugin.
+        """
+        self._each("slaengine_configure", lambda hook, _: hook(config=_PluginSettings(config)))
         self._contributions.clear()
 
     def _collect(self, hook_name: str, what: str, make: _Make) -> dict[str, Any]:
@@ -328,6 +332,17 @@ class Plugins:
 
 
 _Make = Callable[..., tuple[str, Any]]
+
+
+class _PluginSettings(ReadOnlySettings):
+    """The settings one plugin receives: a deep copy, read-only at the top, still knowing
+    its file; shown by its tables' names only, so a hook trace logs no secret."""
+
+    def __init__(self, settings: Mapping[str, Any]) -> None:
+        super().__init__(copy.deepcopy(settings))
+
+    def __repr__(self) -> str:
+        return f"<settings: {', '.join(self) or 'empty'}>"
 
 
 def _importer(plugin: str, importer: Importer) -> tuple[str, Importer]:
