@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import ast
 import importlib
+import re
 from pathlib import Path
 
 import pytest
 import structlog
 from structlog.testing import capture_logs
 
+from slaengine import hookspecs
 from slaengine.hookspecs import hookimpl
 from slaengine.inbox import Delivery, Inbox
 from slaengine.notifications import BREACH, Notification
@@ -323,3 +325,31 @@ def test_bundled_plugins_import_only_the_public_api():
             elif name and name not in importlib.import_module(module).__all__:
                 wrong.append(f"{where}: {module}.{name} is not in __all__")
     assert wrong == []
+
+
+def test_every_hook_spec_is_prefixed_and_exported():
+    specs = sorted(
+        name
+        for name, value in vars(hookspecs).items()
+        if callable(value) and hasattr(value, hookspecs.PROJECT + "_spec")
+    )
+    assert len(specs) >= 10
+    assert [name for name in specs if not name.startswith("slaengine_")] == []
+    assert set(specs) <= set(hookspecs.__all__)
+    manager = make_plugins(entry_points=False).manager
+    assert sorted(n for n in dir(manager.hook) if not n.startswith("_")) == specs
+
+
+def test_only_the_plugin_facade_calls_hooks():
+    # Core code calls hooks through slaengine.plugins (pluggy underneath), never an
+    # implementation directly: no other module reaches pluggy's manager or its hook callers.
+    reaching = re.compile(r"\.hook\.|get_hookimpls|subset_hook_caller|^\s*(import|from) pluggy")
+    allowed = {"plugins.py", "hookspecs.py"}
+    found = [
+        f"{path.relative_to(ROOT)}:{number}"
+        for path in sorted((ROOT / "src" / "slaengine").rglob("*.py"))
+        if path.name not in allowed
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if reaching.search(line)
+    ]
+    assert found == []
