@@ -11,12 +11,20 @@ import pytest
 import structlog
 from structlog.testing import capture_logs
 
+from live_support import (  # noqa: F401 (fixtures)
+    at,
+    created,
+    live_policies_fixture,
+)
 from slaengine import hookspecs
 from slaengine.hookspecs import hookimpl
 from slaengine.inbox import Delivery, Inbox
+from slaengine.live import Store
 from slaengine.notifications import BREACH, Notification
 from slaengine.plugins import PluginError, make_plugins
+from slaengine.sources import SourceBatch
 from test_hooks_docs import public_modules
+from test_live_worker import Clock, ListSource, make_worker
 
 ROOT = Path(__file__).resolve().parent.parent
 # What a plugin may import: the modules docs/hooks.md lists, and only the names in their __all__.
@@ -353,3 +361,52 @@ def test_only_the_plugin_facade_calls_hooks():
         if reaching.search(line)
     ]
     assert found == []
+
+
+class WrongAnswers:
+    """Sources whose read answers what no worker can read."""
+
+    @hookimpl
+    def slaengine_register_sources(self, register):
+        class ListAnswer:
+            name = "list-answer"
+
+            def read(self, cursor, limit):
+                return ["not a batch"]
+
+        class DictRecords:
+            name = "dict-records"
+
+            def read(self, cursor, limit):
+                return SourceBatch(({"ticket": "T-1"},), "1")
+
+        register(ListAnswer())
+        register(DictRecords())
+
+
+def test_a_source_answering_the_wrong_type_fails_alone(live_policies, tmp_path):
+    desk = ListSource("desk")
+    desk.add(created("T-1"))
+
+    class Desk:
+        @hookimpl
+        def slaengine_register_sources(self, register):
+            register(desk)
+
+    plugins = make_plugins(
+        entry_points=False, plugins=[("wrong", WrongAnswers()), ("desk", Desk())]
+    )
+    sources = plugins.sources()
+    assert sources["desk"].source is desk
+    store = Store.open(str(tmp_path / "state.db"))
+    worker = make_worker(live_policies, store, sources, Clock(at(1)))
+    try:
+        with capture_logs() as logs:
+            report = worker.cycle()
+    finally:
+        store.close()
+    assert report.ingested == 1  # the good source's event
+    failed = {log["source"]: log["error"] for log in logs if log["event"] == "source read failed"}
+    assert sorted(failed) == ["dict-records", "list-answer"]
+    assert "read returned list, expected a slaengine.sources.SourceBatch" in failed["list-answer"]
+    assert "record of type dict" in failed["dict-records"]

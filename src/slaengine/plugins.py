@@ -35,7 +35,7 @@ from slaengine.importers.base import Importer
 from slaengine.inbox import Inbox
 from slaengine.notifications import ACHIEVEMENT, BREACH, ESCALATION, SPIKE, WARNING, Notification
 from slaengine.problems import did_you_mean
-from slaengine.sources import EventSource
+from slaengine.sources import EventSource, SourceBatch, SourceRecord
 from slaengine.timeline import TicketState
 
 ENTRY_POINT_GROUP = "slaengine"
@@ -380,7 +380,40 @@ def _performer(
 def _source(plugin: str, source: EventSource) -> tuple[str, EventSource]:
     if not isinstance(source, EventSource):
         raise TypeError(f"{source!r} has no name and read(cursor, limit)")
-    return source.name, source
+    return source.name, CheckedSource(source)
+
+
+class CheckedSource:
+    """A plugin's event source whose ``read`` answers are checked.
+
+    A ``read`` that returns something other than a :class:`SourceBatch` of
+    :class:`SourceRecord` raises :class:`TypeError` naming the source, which the
+    worker logs as that source's failure; unchecked, the worker would crash on it.
+    """
+
+    def __init__(self, source: EventSource) -> None:
+        self.source = source  # the plugin's own object
+
+    @property
+    def name(self) -> str:
+        """The source's name."""
+        return self.source.name
+
+    def read(self, cursor: str | None, limit: int) -> SourceBatch:
+        """The plugin source's batch, once checked."""
+        batch = self.source.read(cursor, limit)
+        if not isinstance(batch, SourceBatch):
+            raise TypeError(
+                f"source {self.name!r}: read returned {type(batch).__name__}, "
+                "expected a slaengine.sources.SourceBatch"
+            )
+        for record in batch.records:
+            if not isinstance(record, SourceRecord):
+                raise TypeError(
+                    f"source {self.name!r}: read returned a record of type "
+                    f"{type(record).__name__}, expected a slaengine.sources.SourceRecord"
+                )
+        return batch
 
 
 def _condition(plugin: str, name: str, predicate: Condition) -> tuple[str, Condition]:
@@ -463,6 +496,7 @@ __all__ = [
     "ENV_BLOCK",
     "ENV_TRACE",
     "ON_HOOKS",
+    "CheckedSource",
     "Notifier",
     "Performer",
     "PluginError",

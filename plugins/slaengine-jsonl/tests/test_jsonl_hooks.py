@@ -37,7 +37,7 @@ def test_configured_sources_are_registered_and_read(tmp_path):
     sources = plugins.sources()
 
     assert sorted(sources) == ["helpdesk", "legacy"]
-    assert all(isinstance(s, JsonlSource) for s in sources.values())
+    assert all(isinstance(s.source, JsonlSource) for s in sources.values())
     assert [r.payload for r in sources["helpdesk"].read(None, 10).records] == [{"ticket": "T-1"}]
     assert [r.payload for r in sources["legacy"].read(None, 10).records] == [{"ticket": "T-2"}]
     assert plugins.failures == []
