@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -157,7 +158,20 @@ def open_store(settings: LiveSettings, *, existing: bool = False) -> Store:
     """
     if existing:
         require_state(settings.state)
-    return Store.open(settings.state)
+    return open_state(settings.state)
+
+
+def open_state(state: str) -> Store:
+    """:meth:`Store.open`, with a file SQLite cannot use (not a database, locked) as a user
+    error that names it."""
+    try:
+        return Store.open(state)
+    except sqlite3.DatabaseError as exc:
+        raise UserError(
+            f"state {state!r} cannot be used as a slaengine state ({exc}); give the state "
+            "database slaengine ingest, run or serve keep (--state, or 'state' in the [live] "
+            "table)"
+        ) from None
 
 
 def require_state(state: str) -> None:
@@ -200,6 +214,7 @@ __all__ = [
     "add_live_options",
     "live_settings",
     "open_engine",
+    "open_state",
     "open_store",
     "require_state",
 ]

@@ -7,7 +7,7 @@ import json
 import sys
 from typing import Any
 
-from slaengine.cli._live import live_settings, require_state
+from slaengine.cli._live import live_settings, open_state, require_state
 from slaengine.cli._options import (
     EVENTS_HELP,
     add_at,
@@ -21,7 +21,7 @@ from slaengine.cli._options import (
 )
 from slaengine.errors import UserError
 from slaengine.explain import explain_ticket
-from slaengine.live import LiveEngine, Store
+from slaengine.live import LiveEngine
 from slaengine.policy import PolicySet
 from slaengine.problems import did_you_mean
 from slaengine.report.explain import explanation_renderables, explanation_to_dict
@@ -84,7 +84,7 @@ def _stored_timeline(policies: PolicySet, state: str, ticket: str) -> tuple[Time
     """The ticket's timeline from the live state's stored events, and the stored events that
     could not be used (printed on stderr): those the policies' statuses no longer read."""
     require_state(state)
-    store = Store.open(state)
+    store = open_state(state)
     try:
         timeline, problems = LiveEngine(policies, store).timeline(ticket)
     finally:
