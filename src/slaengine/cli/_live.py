@@ -60,13 +60,18 @@ def add_live_options(parser: argparse.ArgumentParser, policies: bool = True) -> 
         f"(default: [live] state, else {DEFAULT_STATE})",
     )
     if policies:
-        parser.add_argument(
-            "--policies",
-            "-p",
-            action="append",
-            metavar="PATH",
-            help="policy file or directory (repeatable; default: [live] policies)",
-        )
+        add_live_policies(parser)
+
+
+def add_live_policies(parser: argparse.ArgumentParser) -> None:
+    """``--policies/-p PATH`` (repeatable), defaulting to the ``[live]`` table's."""
+    parser.add_argument(
+        "--policies",
+        "-p",
+        action="append",
+        metavar="PATH",
+        help="policy file or directory (repeatable; default: [live] policies)",
+    )
 
 
 _LIVE_KEYS = (
@@ -212,6 +217,7 @@ __all__ = [
     "DEFAULT_STATE",
     "LiveSettings",
     "add_live_options",
+    "add_live_policies",
     "live_settings",
     "open_engine",
     "open_state",

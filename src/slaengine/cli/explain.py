@@ -7,7 +7,7 @@ import json
 import sys
 from typing import Any
 
-from slaengine.cli._live import live_settings, open_state, require_state
+from slaengine.cli._live import add_live_policies, live_settings, open_state, require_state
 from slaengine.cli._options import (
     EVENTS_HELP,
     add_at,
@@ -40,13 +40,7 @@ def register(commands: Any) -> None:
         "paused, closed and stopped time, from an events file or the live state. Exit 1 when "
         "some events could not be used.",
     )
-    parser.add_argument(
-        "--policies",
-        "-p",
-        action="append",
-        metavar="PATH",
-        help="policy file or directory (repeatable; default: [live] policies)",
-    )
+    add_live_policies(parser)
     add_config(parser)
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--events", "-e", metavar="FILE", help=EVENTS_HELP)
