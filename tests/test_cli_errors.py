@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -161,3 +163,32 @@ def test_damaged_gzip_input_is_named_not_a_traceback(command, tmp_path, capsys):
         assert status == 2, f"{kind}: exit {status}\n{captured.err}"
         assert f"{path}: the gzip data is damaged or cut short" in captured.err, kind
         assert "Traceback" not in captured.err, kind
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["outbox"],
+        ["status", "-p", POLICIES, "T-1001"],
+        ["explain", "-p", POLICIES, "-t", "T-1001"],
+        ["ingest", "-p", POLICIES, EVENTS],
+        ["run", "-p", POLICIES, "--once"],
+    ],
+    ids=["outbox", "status", "explain", "ingest", "run"],
+)
+def test_a_state_that_is_no_slaengine_state_is_named(command, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("SLAENGINE_CONFIG", raising=False)
+    monkeypatch.setenv("SLAENGINE_PLUGINS", "")
+    not_a_database = tmp_path / "events.jsonl"  # the events file given as the state
+    not_a_database.write_bytes(Path(EVENTS).read_bytes())
+    another_app = tmp_path / "other.db"
+    with contextlib.closing(sqlite3.connect(another_app)) as other:
+        other.execute("CREATE TABLE events (x INTEGER)")
+        other.commit()
+    for state, reason in ((not_a_database, "file is not a database"), (another_app, "events")):
+        assert main([*command, "--state", str(state)]) == 2
+        err = capsys.readouterr().err  # run logs its plugins first, as a worker does
+        assert f"slaengine: state '{state}' cannot be used as a slaengine state (" in err
+        assert reason in err
+        assert "Traceback" not in err

@@ -74,11 +74,52 @@ def test_explain_from_the_state_says_what_is_wrong(example_state, tmp_path, caps
     assert "does not exist" in capsys.readouterr().err
     assert not (tmp_path / "typo.db").exists()
     # One source of events, not two, and not none.
-    for extra, says in (
-        (["--state", str(example_state), "-e", str(EVENTS)], "not allowed with argument"),
-        ([], "one of the arguments --events/-e --state is required"),
-    ):
-        with pytest.raises(SystemExit) as stopped:
-            main([*base, "-t", "T-1005", *extra])
-        assert stopped.value.code == 2
-        assert says in capsys.readouterr().err
+    with pytest.raises(SystemExit) as stopped:
+        main([*base, "-t", "T-1005", "--state", str(example_state), "-e", str(EVENTS)])
+    assert stopped.value.code == 2
+    assert "not allowed with argument" in capsys.readouterr().err
+    assert main([*base, "-t", "T-1005"]) == 2
+    assert capsys.readouterr().err == (
+        "slaengine: no events: give --events FILE, or the live state with --state URL or "
+        "'state' in the [live] table of the settings file\n"
+    )
+
+
+def _settings(path, state, policies=POLICIES):
+    path.write_text(f'[live]\nstate = "{state}"\npolicies = ["{policies}"]\n', encoding="utf-8")
+    return path
+
+
+def _explained(capsys, *argv):
+    assert main(["explain", "-t", "T-1005", "--at", AT, "--json", *argv]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_explain_reads_the_state_and_policies_of_the_live_table(example_state, tmp_path, capsys):
+    expected = _explained(capsys, "-p", str(POLICIES), "--state", str(example_state))
+    # As status and outbox do: ./slaengine.toml, --config or $SLAENGINE_CONFIG name them.
+    _settings(tmp_path / "slaengine.toml", example_state)
+    assert _explained(capsys) == expected
+    elsewhere = _settings(tmp_path / "elsewhere.toml", example_state)
+    (tmp_path / "slaengine.toml").unlink()
+    assert _explained(capsys, "--config", str(elsewhere)) == expected
+
+
+def test_explain_flags_win_over_the_live_table(example_state, tmp_path, capsys):
+    expected = _explained(capsys, "-p", str(POLICIES), "--state", str(example_state))
+    settings = _settings(tmp_path / "slaengine.toml", tmp_path / "typo.db", tmp_path / "none")
+    assert _explained(capsys, "-p", str(POLICIES), "--state", str(example_state)) == expected
+    # --events reads the file, never the state of the settings.
+    from_file = _explained(capsys, "--events", str(EVENTS), "-p", str(POLICIES))
+    assert _without_lines(from_file) == _without_lines(expected)
+    # The state the settings name is checked like status checks it.
+    assert main(["explain", "-t", "T-1005", "-p", str(POLICIES), "--config", str(settings)]) == 2
+    assert f"state '{tmp_path / 'typo.db'}' does not exist" in capsys.readouterr().err
+
+
+def test_explain_without_policies_says_where_to_give_them(example_state, tmp_path, capsys):
+    (tmp_path / "slaengine.toml").write_text(f'[live]\nstate = "{example_state}"\n', "utf-8")
+    assert main(["explain", "-t", "T-1005", "--at", AT]) == 2
+    assert "no policies: give --policies PATH or 'policies' in the [live] table" in (
+        capsys.readouterr().err
+    )

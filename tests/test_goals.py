@@ -202,6 +202,16 @@ def test_audit_without_goals_has_an_empty_goals_list_and_no_section(files, tmp_p
     assert main([*argv, "--html", str(html)]) == 0
     assert json.loads(capsys.readouterr().out)["goals"] == []
     assert 'id="goals"' not in html.read_text()
+    # A goals file with its header alone says why, so it is not taken for a failure.
+    goals_csv = tmp_path / "goals.csv"
+    assert main([*argv, "--goals", str(goals_csv)]) == 0
+    assert goals_csv.read_text().splitlines() == [
+        "policy,metric,goal,scope,key,achieved,breached,attainment,met"
+    ]
+    assert capsys.readouterr().err == (
+        f"slaengine: {goals_csv} has no rows: no policy or agreement sets a goal "
+        "('goal: 95%', docs/policies.md#attainment-goals-goal)\n"
+    )
 
 
 def test_an_unwritable_goals_file_is_a_usage_error(files, tmp_path, capsys):

@@ -107,7 +107,10 @@ def test_a_refused_replay_stores_nothing_and_says_why(state, capsys):
     [
         (["--replay-reject", "99", "--file", "fixed.json"], "no reject 99"),
         (["--replay-reject", "99"], "no reject 99"),
-        (["--replay-reject", "99", "--file", "missing.json"], "--file: cannot read"),
+        (
+            ["--replay-reject", "99", "--file", "missing.json"],
+            "--file: cannot read 'missing.json': No such file or directory\n",
+        ),
         (["--replay-reject", "99", "--file", "empty.json"], "holds no events"),
         (["--replay-reject", "99", "--file", "broken.json"], "neither JSON nor JSON Lines"),
         (["--replay-reject", "99", "--file", "broken.jsonl"], "broken.jsonl:3: not JSON"),

@@ -75,24 +75,57 @@ def test_failing_case_is_located_with_expected_and_got(run_cli: RunCli) -> None:
     lines = out.splitlines()
     assert status == 1
     assert lines[0] == f"{FAILING_CASES} .FF"
-    assert (
-        f"{FAILING_CASES}:17: test 'chat answered late, wrongly expected achieved': "
-        "metric first_response #1: state expected 'achieved', got 'breached'"
-    ) in lines
-    # The actual clock follows the failure, with instants as written (UTC here).
-    detail = lines[lines.index(next(line for line in lines if ":17:" in line)) + 1]
-    assert detail.startswith("    actual first_response #1: state breached, ")
-    assert "due 2025-12-01T09:15:00Z (+15m)" in detail
-    assert "elapsed 20m, remaining -5m, target 15m" in detail
-    assert (
-        f"{FAILING_CASES}:24: test 'email in office hours': policy expected 'chat', got 'email'"
-    ) in lines
-    assert "'chat' does not match: channel 'email' not in ['chat']" in out
-    assert (
-        f"{FAILING_CASES}:27: test 'email in office hours': metric first_response: "
-        "expected no clock, got 1 instance(s)"
-    ) in lines
+    # One located header per expectation (editors jump to it), what failed indented under it.
+    header = lines.index(f"{FAILING_CASES}:17: test 'chat answered late,")
+    assert lines[header + 1] == "    wrongly expected achieved'"
+    assert lines[header + 2] == (
+        "    metric first_response #1: state expected 'achieved', got 'breached'"
+    )
+    # The actual clock follows the failure, with instants as written (UTC here), wrapped.
+    detail = lines[header + 3 : lines.index(f"{FAILING_CASES}:24: test 'email in office hours'")]
+    assert detail[0].startswith("    actual first_response #1: state breached, ")
+    assert all(line.startswith("      ") for line in detail[1:])
+    actual = " ".join(line.strip() for line in detail)
+    assert "due 2025-12-01T09:15:00Z (+15m)" in actual
+    assert "elapsed 20m, remaining -5m, target 15m" in actual
+    assert "    policy expected 'chat', got 'email'" in lines
+    assert "'chat' does not match: channel 'email' not in ['chat']" in " ".join(out.split())
+    header = lines.index(f"{FAILING_CASES}:27: test 'email in office hours'")
+    assert lines[header + 1] == "    metric first_response: expected no clock, got 1 instance(s)"
     assert lines[-1] == "1 passed, 2 failed"
+
+
+def test_failures_stay_within_80_columns_with_their_file_and_line(
+    run_cli: RunCli, write_tests: Callable[[str], Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write_tests(
+        """\
+- name: an email that arrives on a Friday evening before a long holiday weekend in Berlin
+  timeline:
+    - {at: 2025-12-01T09:00:00+01:00, type: created, channel: email, priority: normal}
+  at: +30m
+  policy: chat
+  expect:
+    - {metric: first_response, state: breached, due: +2h, elapsed: 1h}
+"""
+    )
+    monkeypatch.chdir(path.parent.parent)  # a short relative path, as people type it
+    status, out, _ = run_cli("test", "tests/t.yaml")
+    lines = out.splitlines()
+    assert status == 1
+    too_long = [line for line in lines if len(line) > 80]
+    assert not too_long, too_long
+    assert not [line for line in lines if line != line.rstrip()]
+    # Each failure starts on a line of its own with the file and line of the expectation.
+    assert [line.split(":")[1] for line in lines if line.startswith("tests/t.yaml:")] == ["5", "7"]
+    text = " ".join(out.split())
+    assert (
+        "tests/t.yaml:7: test 'an email that arrives on a Friday evening before a long holiday "
+        "weekend in Berlin' metric first_response #1: state expected 'breached', got 'active' "
+        "metric first_response #1: due expected 2025-12-01T11:00:00+01:00 (+2h), "
+        "got 2025-12-01T10:00:00+01:00 (+1h)"
+    ) in text
+    assert "metric first_response #1: elapsed expected 1h, got 30m actual first_response" in text
 
 
 def test_every_checked_field_reports_expected_and_got(
@@ -129,7 +162,7 @@ def test_every_checked_field_reports_expected_and_got(
         "(the ticket has 1 resolution instance(s))",
         "metric next_response #1: expected a clock, got none (policy 'email' has no next_response)",
     ):
-        assert text in out
+        assert text in " ".join(out.split())  # the report wraps at 80 columns
     assert out.splitlines()[-1] == "0 passed, 1 failed"
 
 
@@ -364,7 +397,7 @@ def test_unmatched_ticket_is_expected_with_null(
     )
     status, out, _ = run_cli("test", str(path))
     assert status == 1
-    assert "got none (the ticket matched no policy)" in out
+    assert "got none (the ticket matched no policy)" in " ".join(out.split())
     assert out.splitlines()[-1] == "1 passed, 1 failed"
 
 

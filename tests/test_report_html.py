@@ -221,6 +221,55 @@ def test_hostile_names_are_escaped(tmp_path: Path) -> None:
     assert "<img" not in page
 
 
+def _headline_cards(page: str) -> dict[str, tuple[str, str]]:
+    """Each headline card's label: (value, detail), as text."""
+    section = page[page.index('<section id="kpis">') : page.index("</dl>")]
+    return {
+        html.unescape(label): (html.unescape(value), html.unescape(detail))
+        for label, value, detail in re.findall(
+            r"<dt>(.*?)</dt><dd>(.*?)(?:<small>(.*?)</small>)?</dd>", section
+        )
+    }
+
+
+def test_headline_cards_say_what_met_the_target_and_what_still_runs(tmp_path: Path) -> None:
+    # One chat nobody answered: its first response breached 20 minutes ago and still runs,
+    # its resolution runs within target; no customer ids, nothing solved.
+    path = tmp_path / "one.jsonl"
+    path.write_text(
+        '{"ticket": "A-1", "type": "created", "at": "2025-12-01T09:00:00Z", '
+        '"channel": "chat", "priority": "normal"}\n',
+        encoding="utf-8",
+    )
+    cards = _headline_cards(render_html(_audit(path, "2025-12-01T09:30:00Z", tz="UTC")))
+    assert cards["First response achieved"] == (
+        "0.0%",
+        "0 of 1 met the target \u00b7 1 breached, still running",
+    )
+    assert cards["Resolution achieved"] == (
+        "\u2013",
+        "none met or breached its target yet \u00b7 1 running within target",
+    )
+    # The ticket count is known even when the customers behind it are not.
+    assert cards["Tickets"] == ("1", "customers not measurable: no customer ids in the events")
+    assert cards["First response time, median"] == ("\u2013", "none completed yet")
+    assert cards["Time in new/open"] == ("\u2013", "no ticket solved yet")
+    assert cards["Reopen rate"] == ("\u2013", "no ticket solved yet")
+
+
+def test_headline_cards_of_the_examples(example_doc: dict[str, Any]) -> None:
+    cards = _headline_cards(render_html(example_doc))
+    assert cards["Resolution achieved"] == (
+        "50.0%",
+        "2 of 4 met the target \u00b7 2 breached, still running \u00b7 3 running within target",
+    )
+    assert cards["Next response achieved"] == ("50.0%", "1 of 2 met the target")
+    assert cards["Tickets"] == ("7", "7 customers")
+    assert cards["First response time, median"][1] == "p90 4h 15m \u00b7 6 completed"
+    assert cards["Time in new/open"][1].startswith("mean of 2 solved tickets \u00b7 median ")
+    assert not [detail for _, detail in cards.values() if " clocks" in detail]
+
+
 def test_an_empty_audit_still_renders(tmp_path: Path) -> None:
     path = tmp_path / "empty.jsonl"
     path.write_text("", encoding="utf-8")

@@ -9,6 +9,7 @@ events, so a ticket that was never answered has reached everything.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import signal
@@ -18,6 +19,7 @@ import sys
 import textwrap
 import threading
 import time
+import warnings
 from pathlib import Path
 
 import pytest
@@ -33,6 +35,7 @@ from serve_support import ACME_SECRET, TOKEN, acme_signature, client
 from slaengine.cli import main
 from slaengine.live import Store
 from slaengine.live.store import Reject
+from slaengine.serve import WorkerThread
 
 PLUGIN = """
 import json, os
@@ -374,3 +377,147 @@ def test_the_serve_worker_prunes_old_rejects_and_serves_the_rest(site):
         assert server.stop(signal.SIGTERM) == 0
     pruned = [e for e in server.events() if e.get("event") == "pruned"]
     assert [(e["rejects"], e["outbox_rows"]) for e in pruned] == [(1, 0)]
+
+
+# -- stopping: a failed start-up, and a second stop signal ------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _ctrl_c(*_args, **_kwargs):
+    raise KeyboardInterrupt  # Ctrl-C while the server is being set up
+
+
+@pytest.mark.parametrize(
+    "where", ["slaengine.serve.Api", "slaengine.serve.server.create_app"], ids=["api", "app"]
+)
+def test_a_start_up_failing_after_the_bind_closes_the_socket_and_the_lock(
+    site, capsys, monkeypatch, where
+):
+    tmp_path, config, _ = site
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SLAENGINE_PLUGINS", "")
+    monkeypatch.setenv("TEST_API_TOKEN", TOKEN)
+    (tmp_path / "policies.yaml").write_text(
+        POLICY.replace("notify: [lead]", "notify: []").replace("notify: [manager]", "notify: []"),
+        encoding="utf-8",
+    )
+    port = _free_port()
+    argv = ["serve", "--config", str(config), "--listen", f"127.0.0.1:{port}"]
+    with monkeypatch.context() as failing:
+        failing.setattr(where, _ctrl_c)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            assert main(argv) == 130
+            gc.collect()
+    assert not [w for w in caught if issubclass(w.category, ResourceWarning)]
+    # Nothing listens any more: a client is refused, not left waiting in a backlog.
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", port), timeout=5).close()
+    # The worker lock is free: the next server starts on the same state and port.
+    server = Server(argv, {**os.environ, "SLAENGINE_PLUGINS": ""}, tmp_path)
+    assert server.port == port
+    assert server.stop(signal.SIGTERM) == 0
+
+
+def _open_request(port: int) -> socket.socket:
+    """A POST /events whose body never finishes, under way in the server once this returns:
+    the graceful stop waits for it."""
+    connection = socket.create_connection(("127.0.0.1", port), timeout=60)
+    connection.sendall(
+        b"POST /events HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer "
+        + TOKEN.encode()
+        + b"\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n"
+        + b"Expect: 100-continue\r\n\r\n"
+    )
+    # The server says "continue" once the API reads the body: the request is under way.
+    answer = b""
+    while b"\r\n\r\n" not in answer:
+        chunk = connection.recv(1024)
+        assert chunk, answer
+        answer += chunk
+    assert answer.startswith(b"HTTP/1.1 100 "), answer
+    connection.sendall(b"[")
+    return connection
+
+
+def _no_traceback(server: Server) -> None:
+    # Every line of the log is one JSON object: no bare traceback, no plain-text line.
+    assert server.lines
+    assert [line for line in server.lines if not line.startswith("{")] == []
+    assert "Traceback" not in "".join(server.lines)
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        (signal.SIGTERM, signal.SIGTERM),
+        (signal.SIGINT, signal.SIGINT),
+        (signal.SIGTERM, signal.SIGINT),
+    ],
+    ids=["term-term", "int-int", "term-int"],
+)
+def test_a_second_stop_signal_forces_the_stop(site, first, second):
+    tmp_path, config, env = site
+    server = Server(["serve", "--config", str(config)], env, tmp_path)
+    connection = _open_request(server.port)
+    try:
+        server.process.send_signal(first)
+        # The graceful stop is under way: the worker has stopped, the request is awaited.
+        wait_for(lambda: "worker stopped" in [e.get("event") for e in server.events()])
+        assert server.process.poll() is None
+        code = server.stop(second)
+    finally:
+        connection.close()
+    assert code == 128 + second
+    _no_traceback(server)
+    events = server.events()
+    (forced,) = [e for e in events if e["event"].startswith("stop forced by a second signal")]
+    assert forced["signal"] == signal.Signals(second).name
+    assert events[-1]["event"] == "server stopped"
+    # Not waited for: the graceful stop's 10 seconds for open requests never ran out.
+    assert not any("timeout graceful shutdown exceeded" in e["event"] for e in events)
+
+
+def test_one_stop_signal_waits_for_an_open_request_and_logs_no_traceback(site):
+    tmp_path, config, env = site
+    server = Server(["serve", "--config", str(config), "--no-worker"], env, tmp_path)
+    connection = _open_request(server.port)
+    try:
+        code = server.stop(signal.SIGTERM)
+    finally:
+        connection.close()
+    assert code == 0
+    _no_traceback(server)
+    events = server.events()
+    # uvicorn's own messages come as JSON lines too, the cut request without a traceback.
+    cut = [e for e in events if e.get("logger", "").startswith("uvicorn")]
+    assert cut
+    assert all("exception" not in e for e in cut)
+    assert events[-1]["event"] == "server stopped"
+
+
+def test_stopping_the_worker_thread_waits_no_longer_once_interrupted():
+    started, release = threading.Event(), threading.Event()
+
+    def stuck_worker():  # a worker whose set-up hangs (a database that does not answer)
+        started.set()
+        release.wait(60)
+        raise RuntimeError("released")
+
+    thread = WorkerThread(stuck_worker, pause=0.01)
+    thread.start()
+    try:
+        assert started.wait(30)
+        forced = threading.Event()
+        forced.set()
+        thread.stop(timeout=60, interrupt=forced)
+        assert thread.health()["running"] is False
+        assert release.is_set() is False  # it returned while the worker was still stuck
+    finally:
+        release.set()
+        thread.stop(timeout=30)

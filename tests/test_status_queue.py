@@ -92,6 +92,31 @@ def test_queue_as_a_table(state, capsys):
     assert "ben" in lines[0]
 
 
+def test_the_queue_says_when_tickets_wait_for_the_worker(state, capsys):
+    assert main(["status", *state, "--due-within", "2h"]) == 0
+    assert capsys.readouterr().err == ""  # the worker is up to date: nothing to say
+    store = Store.open("state.db")  # a ticket ingested since the worker's last cycle
+    try:
+        LiveEngine(loads_policies(POLICY, "policy.yaml"), store).ingest(
+            [created("T-new", 35)], at(36)
+        )
+    finally:
+        store.close()
+    assert main(["status", *state, "--due-within", "2h"]) == 0
+    out, err = capsys.readouterr()
+    assert "T-new" not in out
+    assert err == (
+        "note: 1 ticket waits for the worker's next cycle (new events, or a warning or breach "
+        "point reached) and may be missing above; slaengine run, serve or ingest --advance "
+        "evaluates them\n"
+    )
+    # JSON is for tools: the document alone.
+    assert main(["status", *state, "--due-within", "2h", "--format", "json"]) == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out)["count"] == 3
+    assert err == ""
+
+
 def test_overdue_clocks_say_so(state, capsys):
     late = [*state[:-1], iso_at(70)]
     main(["status", *late, "--due-within", "5m"])

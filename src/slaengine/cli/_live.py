@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,13 +60,18 @@ def add_live_options(parser: argparse.ArgumentParser, policies: bool = True) -> 
         f"(default: [live] state, else {DEFAULT_STATE})",
     )
     if policies:
-        parser.add_argument(
-            "--policies",
-            "-p",
-            action="append",
-            metavar="PATH",
-            help="policy file or directory (repeatable; default: [live] policies)",
-        )
+        add_live_policies(parser)
+
+
+def add_live_policies(parser: argparse.ArgumentParser) -> None:
+    """``--policies/-p PATH`` (repeatable), defaulting to the ``[live]`` table's."""
+    parser.add_argument(
+        "--policies",
+        "-p",
+        action="append",
+        metavar="PATH",
+        help="policy file or directory (repeatable; default: [live] policies)",
+    )
 
 
 _LIVE_KEYS = (
@@ -157,7 +163,20 @@ def open_store(settings: LiveSettings, *, existing: bool = False) -> Store:
     """
     if existing:
         require_state(settings.state)
-    return Store.open(settings.state)
+    return open_state(settings.state)
+
+
+def open_state(state: str) -> Store:
+    """:meth:`Store.open`, with a file SQLite cannot use (not a database, locked) as a user
+    error that names it."""
+    try:
+        return Store.open(state)
+    except sqlite3.DatabaseError as exc:
+        raise UserError(
+            f"state {state!r} cannot be used as a slaengine state ({exc}); give the state "
+            "database slaengine ingest, run or serve keep (--state, or 'state' in the [live] "
+            "table)"
+        ) from None
 
 
 def require_state(state: str) -> None:
@@ -198,8 +217,10 @@ __all__ = [
     "DEFAULT_STATE",
     "LiveSettings",
     "add_live_options",
+    "add_live_policies",
     "live_settings",
     "open_engine",
+    "open_state",
     "open_store",
     "require_state",
 ]

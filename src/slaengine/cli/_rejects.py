@@ -77,8 +77,10 @@ def _read_fixed(path: str) -> list[Any]:
     """The corrected events in ``path`` (``-``: stdin): a JSON object, array, or JSON Lines."""
     try:
         text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UserError(f"--file: cannot read {path!r}: {exc}") from None
+    except OSError as exc:
+        raise UserError(f"--file: cannot read {path!r}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise UserError(f"--file: cannot read {path!r}: not UTF-8 text ({exc.reason})") from None
     try:
         document = json.loads(text)
     except (ValueError, RecursionError):

@@ -227,6 +227,13 @@ def run(args: argparse.Namespace) -> int:
         _write_html(args.html, doc, [policy.name for policy in policies.policies])
     if args.goals:
         _write_text(args.goals, goal_csv(doc["goals"]), "--goals")
+        if not goals and not held:
+            # A header alone would look like a failure to compute them.
+            print(
+                f"slaengine: {args.goals} has no rows: no policy or agreement sets a goal "
+                "('goal: 95%', docs/policies.md#attainment-goals-goal)",
+                file=sys.stderr,
+            )
     # The terminal summary and the JSON document already count duplicates.
     report_problems(batch.problems, args.rejects)
     return 1 if batch.problems else 0

@@ -7,11 +7,11 @@ import json
 import sys
 from typing import Any
 
-from slaengine.cli._live import require_state
+from slaengine.cli._live import add_live_policies, live_settings, open_state, require_state
 from slaengine.cli._options import (
     EVENTS_HELP,
     add_at,
-    add_policies,
+    add_config,
     add_tz,
     checked_zone,
     evaluation_instant,
@@ -21,7 +21,7 @@ from slaengine.cli._options import (
 )
 from slaengine.errors import UserError
 from slaengine.explain import explain_ticket
-from slaengine.live import LiveEngine, Store
+from slaengine.live import LiveEngine
 from slaengine.policy import PolicySet
 from slaengine.problems import did_you_mean
 from slaengine.report.explain import explanation_renderables, explanation_to_dict
@@ -40,14 +40,16 @@ def register(commands: Any) -> None:
         "paused, closed and stopped time, from an events file or the live state. Exit 1 when "
         "some events could not be used.",
     )
-    add_policies(parser)
-    source = parser.add_mutually_exclusive_group(required=True)
+    add_live_policies(parser)
+    add_config(parser)
+    source = parser.add_mutually_exclusive_group()
     source.add_argument("--events", "-e", metavar="FILE", help=EVENTS_HELP)
     source.add_argument(
         "--state",
         metavar="URL",
         help="instead of --events: the live state database (a SQLite file or "
-        "postgresql://...) that slaengine ingest, run or serve keep; the ticket's stored events",
+        "postgresql://...) that slaengine ingest, run or serve keep; the ticket's stored events "
+        "(default without --events: [live] state)",
     )
     parser.add_argument("--ticket", "-t", required=True, metavar="ID", help="the ticket id")
     add_at(parser)
@@ -76,7 +78,7 @@ def _stored_timeline(policies: PolicySet, state: str, ticket: str) -> tuple[Time
     """The ticket's timeline from the live state's stored events, and the stored events that
     could not be used (printed on stderr): those the policies' statuses no longer read."""
     require_state(state)
-    store = Store.open(state)
+    store = open_state(state)
     try:
         timeline, problems = LiveEngine(policies, store).timeline(ticket)
     finally:
@@ -88,13 +90,30 @@ def _stored_timeline(policies: PolicySet, state: str, ticket: str) -> tuple[Time
     return timeline, problems
 
 
+def _sources(args: argparse.Namespace) -> tuple[tuple[str, ...], str | None]:
+    """The policies and, unless ``--events`` is given, the live state, as the other live
+    commands find them: the flags, else the ``[live]`` table of the settings file."""
+    settings = live_settings(args)
+    if not settings.policies:
+        raise UserError("no policies: give --policies PATH or 'policies' in the [live] table")
+    if args.events is not None:
+        return settings.policies, None
+    if args.state is None and "state" not in settings.config.get("live", {}):
+        raise UserError(
+            "no events: give --events FILE, or the live state with --state URL or 'state' "
+            "in the [live] table of the settings file"
+        )
+    return settings.policies, settings.state
+
+
 def run(args: argparse.Namespace) -> int:
     """Explain the ticket; returns 1 when some of its events were unusable."""
     now = evaluation_instant(args.at)
     checked_zone(args.tz)
-    policies = load_command_policies(*args.policies, targets=False)
-    if args.state is not None:
-        timeline, problems = _stored_timeline(policies, args.state, args.ticket)
+    paths, state = _sources(args)
+    policies = load_command_policies(*paths, targets=False)
+    if state is not None:
+        timeline, problems = _stored_timeline(policies, state, args.ticket)
     else:
         timelines = read_timelines(args.events, policies.status_map)
         problems = [str(p) for p in timelines.problems]

@@ -37,7 +37,9 @@ def register(commands: Any) -> None:
         description="Serve the live engine over HTTP: POST /events and /inbox/VENDOR, "
         "GET /tickets/ID, /at-risk, /healthz and /metrics (see docs/api.md). Unless "
         "--no-worker is given, the live worker (sources, advance, dispatch) runs in the "
-        "same process. SIGTERM or Ctrl-C stops both cleanly. Needs the serve extra: "
+        "same process. SIGTERM or Ctrl-C stops both cleanly (open requests get 10 seconds, "
+        "the worker's current step 30); a second one stops at once, with exit status 128 + "
+        "the signal (130 for Ctrl-C, 143 for SIGTERM). Needs the serve extra: "
         'python3 -m pip install "slaengine[serve]".',
     )
     add_live_options(parser)
@@ -61,7 +63,8 @@ def register(commands: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Serve until stopped; exit 0 after a clean stop."""
+    """Serve until stopped; exit 0 after a clean stop, 128 + the signal's number after a
+    stop forced by a second signal (130 for Ctrl-C, 143 for SIGTERM)."""
     configure_logging(max(1, args.verbose))  # a server's log is its output
     try:
         from slaengine.serve import bind, serve_settings
@@ -76,16 +79,16 @@ def run(args: argparse.Namespace) -> int:
     serving = serve_settings(settings.config, args.listen, False if args.no_worker else None)
     engine, routing = open_engine(settings)
     with contextlib.ExitStack() as held:
-        try:
-            if serving.worker:
-                # One worker per SQLite file, for as long as the server runs.
-                held.enter_context(worker_lock(engine.store))
-            sock = bind(serving.host, serving.port)
-        except UserError:
-            engine.store.close()
-            raise
-        _serve(args, settings, serving, engine, routing, sock)
-    return 0
+        # Whatever stops the start-up (a plugin, Ctrl-C while they load) closes the state
+        # and the socket; the API closes them too once it serves, and closing twice is safe.
+        held.callback(engine.store.close)
+        if serving.worker:
+            # One worker per SQLite file, for as long as the server runs.
+            held.enter_context(worker_lock(engine.store))
+        sock = bind(serving.host, serving.port)
+        held.callback(sock.close)
+        forced_by = _serve(args, settings, serving, engine, routing, sock)
+    return 0 if forced_by is None else 128 + forced_by
 
 
 def _serve(
@@ -95,8 +98,11 @@ def _serve(
     engine: LiveEngine,
     routing: Routing,
     sock: socket.socket,
-) -> None:
-    """Wire the API and (unless ``--no-worker``) the worker thread; serve until stopped."""
+) -> int | None:
+    """Wire the API and (unless ``--no-worker``) the worker thread; serve until stopped.
+
+    Returns the signal that forced the stop, or ``None`` after a graceful one.
+    """
     from slaengine.serve import Api, WorkerThread, serve
     from slaengine.serve.metrics import Counters
     from slaengine.serve.settings import unknown_inboxes
@@ -150,4 +156,4 @@ def _serve(
         worker_health=worker.health if worker is not None else None,
         counters=counters,
     )
-    serve(api, sock, worker)
+    return serve(api, sock, worker)

@@ -159,6 +159,20 @@ def _queue(
     title = f"Due within {format_duration(within)}{scope} · {plural(len(clocks), 'clock')}"
     console = terminal_console()  # into a file or a pipe: wide, every cell whole
     console.print(queue_table(clocks, now, args.tz, title, fitted_width(console), labels))
+    waiting = len(store.tickets_due(now, _WAITING_SHOWN + 1))
+    if waiting:
+        # The queue is the worker's record: events ingested since its last cycle are not in it.
+        count = f"more than {_WAITING_SHOWN:,}" if waiting > _WAITING_SHOWN else f"{waiting:,}"
+        print(
+            f"note: {count} {'ticket waits' if waiting == 1 else 'tickets wait'} for the "
+            "worker's next cycle (new events, or a warning or breach point reached) and may be "
+            "missing above; slaengine run, serve or ingest --advance evaluates them",
+            file=sys.stderr,
+        )
+
+
+#: Tickets waiting for the worker counted at most, for the note under the queue.
+_WAITING_SHOWN = 1000
 
 
 def _tickets(engine: LiveEngine, tickets: list[str], now: int, tz: str, as_json: bool) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import textwrap
 from collections.abc import Iterator, Sequence
 
 from slaengine.errors import Problem
@@ -15,8 +16,31 @@ def summary_line(suite: SuiteResult) -> str:
     return f"{suite.passed} passed, {suite.failed} failed"
 
 
+# Failure reports stay readable in an 80-column terminal: the located header stays on its own
+# line (editors jump to ``file:line``), what went wrong is indented under it.
+WIDTH = 80
+MESSAGE_INDENT = "    "
+CONTINUATION_INDENT = "      "
+
+
+def _wrapped(text: str, first: str, rest: str) -> list[str]:
+    # Instants carry hyphens and bracketed offsets: never split inside one.
+    return textwrap.wrap(
+        text,
+        WIDTH,
+        initial_indent=first,
+        subsequent_indent=rest,
+        break_long_words=False,
+        break_on_hyphens=False,
+    )
+
+
 def text_lines(suite: SuiteResult, strict_coverage: bool = False) -> Iterator[str]:
-    """Progress per file (``.`` passed, ``F`` failed), each failure located, then the summary."""
+    """Progress per file (``.`` passed, ``F`` failed), each failure located, then the summary.
+
+    Failures are grouped under ``file:line: test 'name'``, one header per expectation; each says
+    what was expected and got, then the actual clock, indented and wrapped at 80 columns.
+    """
     marks: dict[str, str] = {}
     for outcome in suite.outcomes:
         source = outcome.case.source
@@ -28,13 +52,20 @@ def text_lines(suite: SuiteResult, strict_coverage: bool = False) -> Iterator[st
         yield ""
     for outcome in failed:
         case = outcome.case
+        header_line = None
         for failure in outcome.failures:
-            yield f"{case.source}:{failure.line}: test '{case.name}': {failure.message}"
+            # The failures of one expectation share its line and one header.
+            if failure.line != header_line:
+                header = f"{case.source}:{failure.line}: test '{case.name}'"
+                yield from _wrapped(header, "", MESSAGE_INDENT)
+                header_line = failure.line
+            yield from _wrapped(failure.message, MESSAGE_INDENT, CONTINUATION_INDENT)
             if failure.detail:
-                yield f"    {failure.detail}"
+                yield from _wrapped(failure.detail, MESSAGE_INDENT, CONTINUATION_INDENT)
     if suite.untested:
         level = "error" if strict_coverage else "warning"
-        yield f"{level}: untested policies: {', '.join(suite.untested)}"
+        untested = f"{level}: untested policies: {', '.join(suite.untested)}"
+        yield from _wrapped(untested, "", MESSAGE_INDENT)
     yield summary_line(suite)
 
 

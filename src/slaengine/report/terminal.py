@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Final
 
 from rich import box
-from rich.console import Console
+from rich.console import Console, ConsoleOptions, RenderableType
+from rich.segment import Segment
 from rich.table import Table
 from rich.text import Text
 
@@ -23,10 +24,49 @@ from rich.text import Text
 FILE_WIDTH: Final = 200
 
 
+def trimmed_line_ends(segments: Iterable[Segment]) -> Iterator[Segment]:
+    """``segments`` without the spaces that end their lines.
+
+    Rich pads every table line to the table's width (cell padding, centred
+    titles, blank section lines): invisible on a screen, but noise in files,
+    diffs and copied text. Spaces are held back until the line goes on, so the
+    columns stay where they were.
+    """
+    held: list[Segment] = []
+    for segment in segments:
+        if segment.control:
+            yield from held
+            held.clear()
+            yield segment
+            continue
+        for n, part in enumerate(segment.text.split("\n")):
+            if n:
+                held.clear()
+                yield Segment.line()
+            kept = part.rstrip(" ")
+            if kept:
+                yield from held
+                held.clear()
+                yield Segment(kept, segment.style)
+            if len(kept) < len(part):
+                held.append(Segment(part[len(kept) :], segment.style))
+    yield from held
+
+
+class TrimmedConsole(Console):
+    """A console whose printed lines never end in spaces."""
+
+    def render(
+        self, renderable: RenderableType, options: ConsoleOptions | None = None
+    ) -> Iterable[Segment]:
+        """What :meth:`Console.render` gives, without the spaces ending each line."""
+        return trimmed_line_ends(super().render(renderable, options))
+
+
 def terminal_console(file_width: int = FILE_WIDTH) -> Console:
     """A console on standard output, fitted to the terminal or ``COLUMNS``."""
     fitted = sys.stdout.isatty() or os.environ.get("COLUMNS", "").isdigit()
-    return Console(soft_wrap=False, width=None if fitted else file_width)
+    return TrimmedConsole(soft_wrap=False, width=None if fitted else file_width)
 
 
 def fitted_width(console: Console) -> int | None:
@@ -139,10 +179,12 @@ __all__ = [
     "COLUMN_EXTRA",
     "FILE_WIDTH",
     "Column",
+    "TrimmedConsole",
     "fitted_columns",
     "fitted_table",
     "fitted_width",
     "records_table",
     "table_width",
     "terminal_console",
+    "trimmed_line_ends",
 ]

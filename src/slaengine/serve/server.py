@@ -4,16 +4,21 @@ The worker thread runs the same cycle as ``slaengine run`` (sources, advance,
 dispatch) on its own database connection; a cycle that fails is logged and
 the worker starts again on a fresh connection after a pause, so the API
 keeps serving. SIGTERM or Ctrl-C stops both: the server finishes the
-requests under way, the worker its current step.
+requests under way (up to 10 seconds), the worker its current step (up to 30).
+A second SIGTERM or Ctrl-C during that wait forces the stop: open
+connections are closed and the worker is not waited for.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import logging
 import signal
 import socket
 import threading
 import time
+import traceback
 from collections.abc import Callable, Iterator
 from types import FrameType
 from typing import Any
@@ -56,14 +61,21 @@ class WorkerThread:
         """Start the loop."""
         self._thread.start()
 
-    def stop(self, timeout: float = 30.0) -> None:
-        """Ask the loop to stop after its current step and wait for it (up to ``timeout``)."""
+    def stop(self, timeout: float = 30.0, interrupt: threading.Event | None = None) -> None:
+        """Ask the loop to stop after its current step and wait for it (up to ``timeout``,
+        or until ``interrupt`` is set: a forced stop waits no longer)."""
         self._stop.set()
         worker = self._worker
         if worker is not None:
             worker.stop()
-        if self._thread.is_alive() and self._thread is not threading.current_thread():
-            self._thread.join(timeout)
+        if not self._thread.is_alive() or self._thread is threading.current_thread():
+            return
+        deadline = time.monotonic() + timeout
+        while self._thread.is_alive() and not (interrupt is not None and interrupt.is_set()):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            self._thread.join(min(left, 0.1))
 
     def request_stop(self) -> None:
         """Ask the loop to stop, without waiting (safe from a signal handler)."""
@@ -147,15 +159,87 @@ def bind(host: str, port: int) -> socket.socket:
 
 
 class _Server(uvicorn.Server):
-    """uvicorn, telling the worker to stop as soon as a stop signal arrives."""
+    """uvicorn, telling the worker to stop as soon as a stop signal arrives.
+
+    A second stop signal, while the first one's graceful stop is under way,
+    forces it (for SIGTERM as for Ctrl-C; uvicorn alone forces on Ctrl-C
+    only): uvicorn stops waiting for open requests, their connections are
+    closed, and ``forced`` tells the caller not to wait for the worker.
+    """
 
     def __init__(self, config: uvicorn.Config, on_exit: Callable[[], None]) -> None:
         super().__init__(config)
         self._on_exit = on_exit
+        self._replaying = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.forced = threading.Event()
+        self.forced_by: int | None = None  # the signal that forced the stop
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        """uvicorn's start-up, keeping its event loop for a forced stop."""
+        self._loop = asyncio.get_running_loop()
+        await super().startup(sockets=sockets)
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        """uvicorn's signal capture; the signals it raises again when done are not new."""
+        with super().capture_signals():
+            try:
+                yield
+            finally:
+                self._replaying = True
+        self._replaying = False
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        """Stop gracefully on the first signal, at once on the second."""
+        if self._replaying:  # uvicorn handing back a signal it has handled already
+            return
+        if self.should_exit and self.forced_by is None:
+            # No logging here: a signal handler may interrupt a write to stderr.
+            self.forced_by = sig
+            self.force_exit = True
+            self.forced.set()
+            loop = self._loop
+            if loop is not None and not loop.is_closed():
+                loop.call_soon_threadsafe(self._drop_connections)
         self._on_exit()
         super().handle_exit(sig, frame)
+
+    def _drop_connections(self) -> None:
+        # Their requests end as a client disconnect, instead of being waited for.
+        for connection in list(self.server_state.connections):
+            transport = getattr(connection, "transport", None)
+            if transport is not None:
+                transport.close()
+
+
+class _UvicornLog(logging.Handler):
+    """uvicorn's own warnings and errors as structlog events: one JSON line each, like the
+    rest of the server's log, never a bare traceback (a request cut short by a stop ends
+    in a cancellation uvicorn reports with one)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        fields: dict[str, Any] = {"logger": record.name}
+        error = record.exc_info[1] if record.exc_info else None
+        if error is not None:
+            fields["error"] = repr(error)
+            if not isinstance(error, asyncio.CancelledError):  # a bug: keep where it was
+                fields["exception"] = "".join(traceback.format_exception(error)).rstrip()
+        _log.log(record.levelno, record.getMessage().strip(), **fields)
+
+
+@contextlib.contextmanager
+def _uvicorn_logs_to_structlog() -> Iterator[None]:
+    logger = logging.getLogger("uvicorn")
+    handler = _UvicornLog(logging.WARNING)
+    kept = logger.propagate
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = kept
 
 
 def uvicorn_config(app: Any) -> uvicorn.Config:
@@ -188,32 +272,46 @@ def _stop_signals_to(server: _Server) -> Iterator[None]:
             signal.signal(sig, handler)
 
 
-def serve(api: Api, sock: socket.socket, worker: WorkerThread | None) -> None:
-    """Serve ``api`` on ``sock`` (and run ``worker``) until SIGTERM or Ctrl-C."""
-    server = _Server(
-        uvicorn_config(create_app(api)),
-        on_exit=worker.request_stop if worker is not None else (lambda: None),
-    )
-    host, port = sock.getsockname()[:2]
-    with _stop_signals_to(server):
-        if worker is not None:
-            worker.start()
-        _log.info(
-            "server listening",
-            host=host,
-            port=port,
-            worker=worker is not None,
-            max_body=api.settings.max_body,
-            inboxes=sorted(api.inboxes),
+def serve(api: Api, sock: socket.socket, worker: WorkerThread | None) -> int | None:
+    """Serve ``api`` on ``sock`` (and run ``worker``) until SIGTERM or Ctrl-C.
+
+    Returns ``None`` after a graceful stop, or the signal number of a second stop signal
+    that forced it. ``sock`` is closed however this ends, a failed start-up too.
+    """
+    try:
+        server = _Server(
+            uvicorn_config(create_app(api)),
+            on_exit=worker.request_stop if worker is not None else (lambda: None),
         )
-        try:
-            server.run(sockets=[sock])
-        finally:
+        host, port = sock.getsockname()[:2]
+        with _stop_signals_to(server), _uvicorn_logs_to_structlog():
             if worker is not None:
-                worker.stop()
-            api.close()
-            sock.close()
-            _log.info("server stopped")
+                worker.start()
+            _log.info(
+                "server listening",
+                host=host,
+                port=port,
+                worker=worker is not None,
+                max_body=api.settings.max_body,
+                inboxes=sorted(api.inboxes),
+            )
+            try:
+                server.run(sockets=[sock])
+            finally:
+                if worker is not None:
+                    worker.stop(interrupt=server.forced)
+                api.close()
+                sock.close()
+                if server.forced_by is not None:
+                    _log.warning(
+                        "stop forced by a second signal: open requests and the worker's "
+                        "current step were not waited for",
+                        signal=signal.Signals(server.forced_by).name,
+                    )
+                _log.info("server stopped")
+        return server.forced_by
+    finally:
+        sock.close()
 
 
 __all__ = ["WorkerThread", "bind", "serve", "uvicorn_config"]

@@ -23,6 +23,7 @@ from slaengine.report.html.svg import (
 from slaengine.report.html.tables import howto
 from slaengine.report.html.timecharts import flow_chart, trend_chart
 from slaengine.report.labels import metric_label
+from slaengine.words import plural
 
 #: Usual priorities, most urgent first; others follow in name order.
 _PRIORITY_ORDER: Final = ("urgent", "high", "normal", "low")
@@ -31,6 +32,21 @@ _PRIORITY_ORDER: Final = ("urgent", "high", "normal", "low")
 def _kpi(label: str, value: str, detail: str = "") -> str:
     small = f"<small>{esc(detail)}</small>" if detail else ""
     return f'<div class="kpi"><dt>{esc(label)}</dt><dd>{esc(value)}{small}</dd></div>'
+
+
+def achievement_detail(stats: Mapping[str, Any]) -> str:
+    """Under a metric's achievement: how many met the target out of how many were decided,
+    and what is still running (breached, or within target), in words a support lead reads."""
+    achieved, breached = stats["achieved"], stats["breached"]
+    if achieved + breached:
+        parts = [f"{fmt_count(achieved)} of {fmt_count(achieved + breached)} met the target"]
+    else:
+        parts = ["none met or breached its target yet"]
+    if stats["breached_open"]:
+        parts.append(f"{fmt_count(stats['breached_open'])} breached, still running")
+    if stats["open"]:
+        parts.append(f"{fmt_count(stats['open'])} running within target")
+    return " \u00b7 ".join(parts)
 
 
 def headline_section(doc: Doc) -> str:
@@ -45,16 +61,14 @@ def headline_section(doc: Doc) -> str:
             return _kpi(label, "n/a", f"not measurable: {missing[key]}")
         return _kpi(label, value, detail)
 
-    cards = []
-    for metric, stats in kpis["metrics"].items():
-        decided = stats["achieved"] + stats["breached"]
-        cards.append(
-            _kpi(
-                f"{metric_label(metric, labels)} achieved",
-                fmt_pct(stats["compliance"]),
-                f"{fmt_count(stats['achieved'])} of {fmt_count(decided)} clocks",
-            )
+    cards = [
+        _kpi(
+            f"{metric_label(metric, labels)} achieved",
+            fmt_pct(stats["compliance"]),
+            achievement_detail(stats),
         )
+        for metric, stats in kpis["metrics"].items()
+    ]
     cards += [
         _kpi(
             "Tickets with a breach",
@@ -66,11 +80,13 @@ def headline_section(doc: Doc) -> str:
             fmt_pct(counts["compliance"]),
             f"{fmt_count(counts['achieved'])} achieved, {fmt_count(counts['breached'])} breached",
         ),
-        card(
-            "unique_customers",
+        # The ticket count is always known; only the customers behind them may not be.
+        _kpi(
             "Tickets",
             fmt_count(kpis["tickets"]),
-            f"{fmt_count(kpis['unique_customers'] or 0)} customers",
+            f"customers not measurable: {missing['unique_customers']}"
+            if "unique_customers" in missing
+            else f"{fmt_count(kpis['unique_customers'] or 0)} customers",
         ),
     ]
     for metric in ordered_metrics(kpis["metrics"]):
@@ -80,7 +96,9 @@ def headline_section(doc: Doc) -> str:
                 f"{metric_label(metric, labels)} time, median",
                 fmt_duration(business["p50"]),
                 f"p90 {fmt_duration(business['p90'])} \u00b7 "
-                f"{fmt_count(business['count'])} measured",
+                f"{fmt_count(business['count'])} completed"
+                if business["count"]
+                else "none completed yet",
             )
         )
     handle = kpis["open_time_seconds"]
@@ -95,7 +113,10 @@ def headline_section(doc: Doc) -> str:
         _kpi(
             "Time in new/open",
             fmt_duration(handle["mean"]),
-            f"median {fmt_duration(handle['p50'])}, solved",
+            f"mean of {plural(handle['count'], 'solved ticket')} \u00b7 "
+            f"median {fmt_duration(handle['p50'])}"
+            if handle["count"]
+            else "no ticket solved yet",
         ),
         card(
             "csat",
@@ -113,7 +134,9 @@ def headline_section(doc: Doc) -> str:
         _kpi(
             "Reopen rate",
             fmt_pct(kpis["reopen_rate"]),
-            f"{fmt_count(kpis['reopened'])} of {fmt_count(kpis['ever_solved'])} ever solved",
+            f"{fmt_count(kpis['reopened'])} of {fmt_count(kpis['ever_solved'])} ever solved"
+            if kpis["ever_solved"]
+            else "no ticket solved yet",
         ),
     ]
     return (
