@@ -173,8 +173,8 @@ def json_lines(results: Iterable[TicketResult]) -> Iterator[str]:
 _string: Final = encode_basestring
 # Cached texts, at most this many of each kind; a full cache starts again.
 _MAX_CACHED: Final = 1 << 16
-# Hours a HourTexts keeps (a power of two): about seven and a half years in a row.
-_HOUR_SLOTS: Final = 1 << 16
+# Hours a HourTexts keeps (a power of two): about 22 months in a row.
+_HOUR_SLOTS: Final = 1 << 14
 _KEY = TypeVar("_KEY")
 _TEXT = TypeVar("_TEXT")
 
@@ -202,7 +202,7 @@ class HourTexts:
     """``make(hour)`` of each UTC hour read (epoch seconds // 3600), as ``texts[hour]``.
 
     A direct-mapped cache: an hour has one slot, its number modulo the slots, so the
-    hours of a few years in a row never evict each other and the memory is bounded.
+    hours of 22 months in a row never evict each other and the memory is bounded.
     Compiled, a subscript is a native call on native integers (a dict would box the
     hour); an instant's text is ``texts[t // 3600]`` and its minute and second's.
     """
@@ -211,8 +211,10 @@ class HourTexts:
 
     def __init__(self, make: Callable[[int], str]) -> None:
         self._make = make
-        # Slot i starts with an hour that belongs in slot i + 1: no hour finds it.
-        self._hours = list(range(1, _HOUR_SLOTS + 1))
+        # Slot 1 starts with hour 0, every other slot with hour 1: hours of another slot,
+        # which no hour finds there (and one shared int object, not one per slot).
+        self._hours = [1] * _HOUR_SLOTS
+        self._hours[1] = 0
         self._texts = [""] * _HOUR_SLOTS
 
     def __getitem__(self, hour: int) -> str:
