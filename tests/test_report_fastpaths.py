@@ -153,16 +153,57 @@ def test_any_text_and_instant(policy, names, at):
 
 
 def test_caches_start_again_when_full(policy):
-    # Fill the name and hour caches to their bound: the text stays right, the caches bounded.
+    # Fill the name caches to their bound and read hours that share slots: the text stays
+    # right, the caches bounded.
     bound = json_report._MAX_CACHED
+    slots = json_report._HOUR_SLOTS
     for i in range(bound + 10):
         assert json_report._QUOTED[f"n{i}"] == f'"n{i}"'
         assert csv_report._CELLS[f"a,{i}"] == f'"a,{i}"'
+    for i in (0, 1, slots - 1, slots, slots + 1, -1, -slots, 2_000_000, -2_000_000):
         assert json_report._HOURS[i] == '"' + format_utc(i * 3600)[:-6]
         assert csv_report._HOURS[-i] == format_utc(-i * 3600)[:-6]
-    for cache in (json_report._QUOTED, csv_report._CELLS, json_report._HOURS, csv_report._HOURS):
+    for cache in (json_report._QUOTED, csv_report._CELLS):
         assert 0 < len(cache) <= bound
     _assert_same(_results(policy, ODD))
+
+
+def test_bounded_cache_makes_each_key_once_until_full():
+    made: list[int] = []
+
+    def make(key: int) -> str:
+        made.append(key)
+        return f"<{key}>"
+
+    cache = json_report.BoundedCache(make)
+    assert [cache[k] for k in (1, 2, 1, None, 2)] == ["<1>", "<2>", "<1>", "<None>", "<2>"]
+    assert made == [1, 2, None]
+    full = json_report.BoundedCache(str)
+    bound = json_report._MAX_CACHED
+    assert [full[k] for k in range(bound)] == [str(k) for k in range(bound)]
+    assert len(full) == bound
+    assert full[bound] == str(bound)
+    assert dict(full) == {bound: str(bound)}  # full at the last key: started again with it
+
+
+def test_hour_texts_keep_one_hour_a_slot():
+    # A fresh cache: no hour finds the starting contents; an hour is made once while it
+    # keeps its slot, again after an hour of the same slot took it.
+    made: list[int] = []
+
+    def make(hour: int) -> str:
+        made.append(hour)
+        return f"h{hour}"
+
+    slots = json_report._HOUR_SLOTS
+    hours = json_report.HourTexts(make)
+    every = [0, 1, 2, slots - 1, slots + 3, -2, 2**70 + 4]  # slots 0 to 4, -1 and -2
+    assert [hours[h] for h in every] == [f"h{h}" for h in every]
+    assert [hours[h] for h in reversed(every)] == [f"h{h}" for h in reversed(every)]
+    assert made == every  # each made once
+    assert hours[3 * slots + 2] == f"h{3 * slots + 2}"  # takes slot 2
+    assert hours[2] == "h2"
+    assert made == [*every, 3 * slots + 2, 2]
 
 
 @pytest.mark.parametrize(

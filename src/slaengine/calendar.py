@@ -589,7 +589,9 @@ _MAX_CACHED_DAYS = 4096
 
 def _utc_day(day: int) -> str:
     # "YYYY-MM-DDT" of a UTC day, remembered (a bounded cache: instants cluster in days).
-    date = from_epoch(day * 86_400).strftime("%Y-%m-%dT")
+    # Written field by field: strftime's %Y does not pad years before 1000 on every libc.
+    moment = from_epoch(day * 86_400)
+    date = f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}T"
     if len(_UTC_DAYS) >= _MAX_CACHED_DAYS:
         _UTC_DAYS.clear()
     _UTC_DAYS[day] = date

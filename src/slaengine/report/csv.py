@@ -12,6 +12,7 @@ from typing import Final
 
 from slaengine.calendar import format_utc
 from slaengine.engine import TicketResult
+from slaengine.report.json import BoundedCache, HourTexts
 from slaengine.vocabulary import ClockState, StopReason
 
 TICKET_COLUMNS = ("ticket", "policy", "channel", "priority", "status")
@@ -148,40 +149,23 @@ def _plain_rows(result: TicketResult) -> str:
     return "".join(rows)
 
 
-class _Cells(dict[str | None, str]):
-    """A name's cell text as the CSV writer writes it (empty for ``None``), made when
-    first read: metrics, states, calendars, agents and the like repeat on every row."""
-
-    __slots__ = ()
-
-    def __missing__(self, value: str | None) -> str:
-        if len(self) >= _MAX_CACHED:
-            self.clear()
-        # The writer quotes each field by its own text, so a field's text in a row of
-        # two is its text in any row.
-        buffer = io.StringIO()
-        csv.writer(buffer, lineterminator="\n").writerow((value, ""))
-        text = self[value] = buffer.getvalue()[:-2]
-        return text
+def _cell(value: str | None) -> str:
+    # A name's cell text as the CSV writer writes it (empty for None). The writer quotes
+    # each field by its own text, so a field's text in a row of two is its text in any row.
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerow((value, ""))
+    return buffer.getvalue()[:-2]
 
 
-class _Hours(dict[int, str]):
-    """``"YYYY-MM-DDTHH:"`` of each UTC hour (epoch seconds // 3600), made when first read."""
-
-    __slots__ = ()
-
-    def __missing__(self, hour: int) -> str:
-        if len(self) >= _MAX_CACHED:
-            self.clear()
-        text = self[hour] = format_utc(hour * 3600)[:-6]
-        return text
+def _hour(hour: int) -> str:
+    # "YYYY-MM-DDTHH:": format_utc's text of the hour without "MM:SSZ".
+    return format_utc(hour * 3600)[:-6]
 
 
-# Cached texts, at most this many of each kind; a full cache starts again.
-_MAX_CACHED: Final = 1 << 16
-_CELLS: Final = _Cells()
+# Metrics, states, calendars, agents and the like repeat on every row.
+_CELLS: Final[BoundedCache[str | None, str]] = BoundedCache(_cell)
 # An instant t is _HOURS[t // 3600] + _MINUTES_SECONDS[t % 3600]: format_utc's text.
-_HOURS: Final = _Hours()
+_HOURS: Final = HourTexts(_hour)
 _MINUTES_SECONDS: Final = tuple(f"{s // 60:02d}:{s % 60:02d}Z" for s in range(3600))
 # The clock columns of a ticket without clocks, empty, and its line end.
 _EMPTY_CLOCK: Final = "," * (len(CLOCK_COLUMNS) - 1) + "\n"

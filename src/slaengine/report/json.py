@@ -8,9 +8,9 @@ without building the dicts: evaluate writes millions of these lines.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from json.encoder import encode_basestring
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 from slaengine.calendar import format_utc
 from slaengine.clock_record import ClockRecord
@@ -173,41 +173,74 @@ def json_lines(results: Iterable[TicketResult]) -> Iterator[str]:
 _string: Final = encode_basestring
 # Cached texts, at most this many of each kind; a full cache starts again.
 _MAX_CACHED: Final = 1 << 16
+# Hours a HourTexts keeps (a power of two): about 22 months in a row.
+_HOUR_SLOTS: Final = 1 << 14
+_KEY = TypeVar("_KEY")
+_TEXT = TypeVar("_TEXT")
 
 
-class _Quoted(dict[str | None, str]):
-    """The JSON text of a name (``null`` for ``None``), made the first time it is read.
+class BoundedCache(dict[_KEY, _TEXT]):
+    """``make(key)`` of each key read, made the first time it is read; a key missing
+    from a full cache (``_MAX_CACHED`` keys) starts it again. The JSON Lines and CSV
+    writers' text of each name: metrics, calendars, priorities, channels, statuses and
+    agents repeat on every line."""
 
-    Metrics, states, priorities, calendars, channels, statuses and agents repeat on
-    every line: a subscript of this dict costs less than encoding them each time.
+    __slots__ = ("_make",)
+
+    def __init__(self, make: Callable[[_KEY], _TEXT]) -> None:
+        super().__init__()
+        self._make = make
+
+    def __missing__(self, key: _KEY) -> _TEXT:
+        if len(self) >= _MAX_CACHED:
+            self.clear()
+        text = self[key] = self._make(key)
+        return text
+
+
+class HourTexts:
+    """``make(hour)`` of each UTC hour read (epoch seconds // 3600), as ``texts[hour]``.
+
+    A direct-mapped cache: an hour has one slot, its number modulo the slots, so the
+    hours of 22 months in a row never evict each other and the memory is bounded.
+    Compiled, a subscript is a native call on native integers (a dict would box the
+    hour); an instant's text is ``texts[t // 3600]`` and its minute and second's.
     """
 
-    __slots__ = ()
+    __slots__ = ("_hours", "_make", "_texts")
 
-    def __missing__(self, value: str | None) -> str:
-        if len(self) >= _MAX_CACHED:
-            self.clear()
-        text = self[value] = "null" if value is None else _string(value)
+    def __init__(self, make: Callable[[int], str]) -> None:
+        self._make = make
+        # Slot 1 starts with hour 0, every other slot with hour 1: hours of another slot,
+        # which no hour finds there (and one shared int object, not one per slot).
+        self._hours = [1] * _HOUR_SLOTS
+        self._hours[1] = 0
+        self._texts = [""] * _HOUR_SLOTS
+
+    def __getitem__(self, hour: int) -> str:
+        slot = hour & (_HOUR_SLOTS - 1)
+        if self._hours[slot] == hour:
+            return self._texts[slot]
+        text = self._make(hour)
+        self._hours[slot] = hour
+        self._texts[slot] = text
         return text
 
 
-class _QuotedHours(dict[int, str]):
-    """``'"YYYY-MM-DDTHH:'`` of each UTC hour (epoch seconds // 3600), made when first read."""
+def _name_json(name: str | None) -> str:
+    return "null" if name is None else _string(name)
 
-    __slots__ = ()
 
-    def __missing__(self, hour: int) -> str:
-        if len(self) >= _MAX_CACHED:
-            self.clear()
-        text = self[hour] = '"' + format_utc(hour * 3600)[:-6]
-        return text
+def _hour_json(hour: int) -> str:
+    # '"YYYY-MM-DDTHH:': format_utc's text of the hour, quoted, without ':MM:SSZ'
+    # (digits, "-", ":", "T" and "Z": nothing to escape).
+    return '"' + format_utc(hour * 3600)[:-6]
 
 
 # An instant t as JSON is _HOURS[t // 3600] + _MINUTES_SECONDS[t % 3600]: format_utc's
-# text, quoted (digits, "-", ":", "T" and "Z", nothing to escape). Subscripts, not a
-# function: evaluate writes a few instants per clock and millions of clocks.
-_QUOTED: Final = _Quoted()
-_HOURS: Final = _QuotedHours()
+# text, quoted. Subscripts, not a function: evaluate writes millions of instants.
+_QUOTED: Final[BoundedCache[str | None, str]] = BoundedCache(_name_json)
+_HOURS: Final = HourTexts(_hour_json)
 _MINUTES_SECONDS: Final = tuple(f'{s // 60:02d}:{s % 60:02d}Z"' for s in range(3600))
 _UNMATCHED: Final = 'null, "matched": false'
 _MATCHED: Final = ', "matched": true'
@@ -225,7 +258,8 @@ def ticket_json_line(result: TicketResult) -> str:
 
 def _ticket_text(result: TicketResult, end: str) -> str:
     # ticket_to_dict's JSON text, written directly: names from _QUOTED, instants from
-    # the hour and second tables, numbers as int.__repr__ writes them (as the encoder does).
+    # the hour and second tables, numbers as int.__repr__ writes them (as the encoder
+    # does); each clock's text in one piece, the line joined once.
     quoted = _QUOTED
     hours = _HOURS
     rest = _MINUTES_SECONDS
@@ -241,23 +275,40 @@ def _ticket_text(result: TicketResult, end: str) -> str:
     )
     if not result.clocks:
         return head + end
-    metrics = []
+    parts = [head]
+    comma = ""
     for clock in result.clocks:
         start = clock.start
         due = clock.due
         stop = clock.stop
+        # An open end is "null" and nothing: two pieces either way, no concatenation.
+        if due is None:
+            due_hour, due_rest = "null", ""
+        else:
+            due_hour, due_rest = hours[due // 3600], rest[due % 3600]
+        if stop is None:
+            stop_hour, stop_rest = "null", ""
+        else:
+            stop_hour, stop_rest = hours[stop // 3600], rest[stop % 3600]
         reason = clock.stop_reason
         elapsed = clock.elapsed
         target = clock.target
         pauses = clock.pauses
+        close = (
+            "}"
+            if clock.misses is None
+            and clock.agreement is None
+            and clock.group is None
+            and clock.record is None
+            else _clock_rest(clock)
+        )
         # The state and the stop reason are enum members, whose hash is Python code:
         # encoded each time rather than looked up.
-        text = (
-            f'{{"metric": {quoted[clock.metric]}, "instance": {clock.instance}, '
+        parts.append(
+            f'{comma}{{"metric": {quoted[clock.metric]}, "instance": {clock.instance}, '
             f'"state": {_string(clock.state)}, '
             f'"start": {hours[start // 3600]}{rest[start % 3600]}, '
-            f'"due": {"null" if due is None else hours[due // 3600] + rest[due % 3600]}, '
-            f'"stop": {"null" if stop is None else hours[stop // 3600] + rest[stop % 3600]}, '
+            f'"due": {due_hour}{due_rest}, "stop": {stop_hour}{stop_rest}, '
             f'"stop_reason": {"null" if reason is None else _string(reason)}, '
             f'"elapsed_seconds": {elapsed}, '
             f'"target_seconds": {target}, "remaining_seconds": {target - elapsed}, '
@@ -266,21 +317,28 @@ def _ticket_text(result: TicketResult, end: str) -> str:
             f'"pauses": [{_pauses_json(pauses) if pauses else ""}], '
             f'"agent": {quoted[clock.agent]}, '
             f'"alerts": [{_alerts_json(clock.alerts) if clock.alerts else ""}]'
+            f"{close}"
         )
-        # Misses, an agreement's clock and one counted per group say so, as in clock_to_dict.
-        if clock.misses is not None:
-            text += f', "misses": {clock.misses}'
-        if clock.agreement is not None:
-            text += f', "agreement": {quoted[clock.agreement]}'
-        if clock.group is not None:
-            text += f', "group": {quoted[clock.group]}'
-        if clock.record is None:
-            metrics.append(text + "}")
-        else:
-            # --segments: rare and bulky; the record's dicts through the encoder.
-            record = {**record_to_dict(clock.record), **triggers_to_dict(clock, clock.record)}
-            metrics.append(f"{text}, {json.dumps(record, ensure_ascii=False)[1:]}")
-    return head + ", ".join(metrics) + end
+        comma = ", "
+    parts.append(end)
+    return "".join(parts)
+
+
+def _clock_rest(clock: ClockResult) -> str:
+    # The end of a clock's text with misses, as an agreement's clock, as one counted
+    # per group (as in clock_to_dict) or with its record (--segments: rare and bulky,
+    # its dicts through the encoder).
+    text = ""
+    if clock.misses is not None:
+        text += f', "misses": {clock.misses}'
+    if clock.agreement is not None:
+        text += f', "agreement": {_QUOTED[clock.agreement]}'
+    if clock.group is not None:
+        text += f', "group": {_QUOTED[clock.group]}'
+    if clock.record is None:
+        return text + "}"
+    record = {**record_to_dict(clock.record), **triggers_to_dict(clock, clock.record)}
+    return f"{text}, {json.dumps(record, ensure_ascii=False)[1:]}"
 
 
 def _when(t: int | None) -> str:
@@ -303,6 +361,8 @@ def _alerts_json(alerts: tuple[Alert, ...]) -> str:
 
 
 __all__ = [
+    "BoundedCache",
+    "HourTexts",
     "alert_to_dict",
     "clock_to_dict",
     "json_lines",
