@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from itertools import repeat
+from operator import itemgetter
 from typing import Any, Final
 
 from slaengine.event_fastpath import shared_name
@@ -97,42 +98,110 @@ def arrow_events(
     slow: list[int] = pc.indices_nonzero(pc.invert(ok)).to_pylist()
     if len(slow) == rows:
         return [], slow
-    keep = ok if slow else None
-    # Line numbers stay Python's: the rows taken pick theirs.
-    seqs = list(numbers) if keep is None else list(map(numbers.__getitem__, _indices(keep, pc)))
-    message, created, csat = kinds["message"], kinds["created"], kinds["csat"]
-    attributed = pc.or_(created, kinds["update"])
-    channel, priority, status, author, fields = (
-        columns[key] for key in ("channel", "priority", "status", "author", "fields")
-    )
-    events = list(
-        map(
+    # Each type's events from its own rows: the fields the type sets come out as lists of
+    # those rows, the others are the same for all of them; then all go back in row order.
+    numbered = list(numbers)
+    found: list[Any] = [None] * rows
+    for name in EVENT_TYPES:
+        mine = pc.and_(kinds[name], ok)
+        at_rows = _indices(mine, pc)
+        if not at_rows:
+            continue
+        seqs = _at(numbered, at_rows)
+        values = _SHAPES[name](mine, columns, tags, public, score)
+        ids_of = cells(ids, mine)
+        made = map(
             tuple.__new__,
             repeat(Event),
             zip(
-                picked(ticket, "word", str, None, keep),
-                cells(at, None, keep),
-                picked(kind, "kind", _vocabulary(_KINDS), None, keep),
+                picked(ticket, "word", str, mine),
+                cells(at, mine),
+                repeat(name),
                 seqs,
                 seqs,
-                cells(ids, None, keep),
-                picked(channel, "channel", _channel, attributed, keep),
-                picked(priority, "priority", _vocabulary(_PRIORITIES), attributed, keep),
-                _statuses(status, created, kinds["status"], keep),
-                picked(columns["customer"], "word", str, attributed, keep),
-                picked(columns["group"], "name", shared_name, attributed, keep),
-                picked(columns["assignee"], "name", shared_name, attributed, keep),
-                cells(tags, pc.and_(attributed, pc.is_valid(tags)), keep, None, tuple),
-                picked(fields, "fields", _fields_map, attributed, keep),
-                picked(author, "author", _vocabulary(_AUTHORS), pc.or_(message, created), keep),
-                cells(public, pc.and_(message, pc.invert(public)), keep, True),
-                picked(columns["agent"], "name", shared_name, message, keep),
-                cells(score, csat, keep),
-                strict=True,
+                ids_of,
+                *values,
             ),
         )
+        for row, event in zip(at_rows, made, strict=True):
+            found[row] = event
+    if slow:
+        found = [event for event in found if event is not None]
+    return found, slow
+
+
+def _at(values: list[Any], rows: list[int]) -> list[Any]:
+    # The values at the rows (an itemgetter of one row gives no tuple).
+    if len(rows) < 2:
+        return list(map(values.__getitem__, rows))
+    return list(itemgetter(*rows)(values))
+
+
+_NONE: Final = repeat(None)
+
+
+def _message(rows: Any, columns: dict[str, Words], tags: Any, public: Any, score: Any) -> list[Any]:
+    # The fields after the id that a message sets (see Event): author, public, agent.
+    return [
+        *([_NONE] * 8),
+        picked(columns["author"], "author", _vocabulary(_AUTHORS), rows),
+        cells(public, rows),
+        picked(columns["agent"], "name", shared_name, rows),
+        _NONE,
+    ]
+
+
+def _state(rows: Any, columns: dict[str, Words], tags: Any, public: Any, score: Any) -> list[Any]:
+    # A status event's: its status.
+    status = picked(columns["status"], "status", _vocabulary(_STATUSES), rows)
+    return [_NONE, _NONE, status, *([_NONE] * 6), repeat(True), _NONE, _NONE]
+
+
+def _attributes(rows: Any, columns: dict[str, Words], tags: Any, created: bool) -> list[Any]:
+    # A created or update event's attributes: channel ... fields, then the author (created).
+    status = (
+        picked(columns["status"], "status", _vocabulary(_STATUSES), rows, "new")
+        if created
+        else _NONE
     )
-    return events, slow
+    author = picked(columns["author"], "author", _vocabulary(_AUTHORS), rows) if created else _NONE
+    return [
+        picked(columns["channel"], "channel", _channel, rows),
+        picked(columns["priority"], "priority", _vocabulary(_PRIORITIES), rows),
+        status,
+        picked(columns["customer"], "word", str, rows),
+        picked(columns["group"], "name", shared_name, rows),
+        picked(columns["assignee"], "name", shared_name, rows),
+        cells(tags, rows, tuple),
+        picked(columns["fields"], "fields", _fields_map, rows),
+        author,
+        repeat(True),
+        _NONE,
+        _NONE,
+    ]
+
+
+def _created(rows: Any, columns: dict[str, Words], tags: Any, public: Any, score: Any) -> list[Any]:
+    return _attributes(rows, columns, tags, created=True)
+
+
+def _update(rows: Any, columns: dict[str, Words], tags: Any, public: Any, score: Any) -> list[Any]:
+    return _attributes(rows, columns, tags, created=False)
+
+
+def _csat(rows: Any, columns: dict[str, Words], tags: Any, public: Any, score: Any) -> list[Any]:
+    # A csat event's: its score.
+    return [*([_NONE] * 8), _NONE, repeat(True), _NONE, cells(score, rows)]
+
+
+# Each type's fields after the id, in Event's order.
+_SHAPES: Final[dict[str, Callable[[Any, dict[str, Words], Any, Any, Any], list[Any]]]] = {
+    "created": _created,
+    "message": _message,
+    "status": _state,
+    "update": _update,
+    "csat": _csat,
+}
 
 
 def _canonical(
@@ -181,20 +250,6 @@ def _canonical(
         _both(attributes, pc.if_else(kinds["created"], created_ok, update_ok)),
         _both(kinds["csat"], pc.is_valid(score)),
     )
-
-
-def _statuses(status: Words, created: Any, state: Any, keep: Any) -> list[Any]:
-    # The status of created events ("new" when they have none) and of status events.
-    import pyarrow.compute as pc
-
-    found = picked(status, "status", _vocabulary(_STATUSES), pc.or_(created, state), keep)
-    unset = pc.and_(created, status.absent())
-    if pc.any(unset).as_py():
-        if keep is not None:
-            unset = pc.filter(unset, keep)
-        for row in _indices(unset, pc):
-            found[row] = "new"
-    return found
 
 
 def _both(*masks: Any) -> Any:

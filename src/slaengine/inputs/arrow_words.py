@@ -9,7 +9,8 @@ a list look-up per row for the events' values (:func:`picked`). A
 :class:`WordCache` keeps each column's words from one batch to the next: the
 batches of a Parquet row group share its dictionary, so a read converts each
 row group's words once (and only the new ones when a dictionary grows as a
-plain-encoded column is read).
+plain-encoded column is read). With numpy (the ``fast`` extra) the values are
+picked by numpy's indexing, else by an ``itemgetter``: the same lists either way.
 """
 
 from __future__ import annotations
@@ -18,17 +19,44 @@ from collections.abc import Callable
 from operator import itemgetter
 from typing import Any
 
+#: Whether numpy picks the values when it is installed (see :func:`use_numpy`).
+_NUMPY: list[bool] = [True]
+
+
+def use_numpy(enabled: bool) -> bool:
+    """Pick values with numpy (when installed) or without; returns the previous setting.
+
+    For tests and measurements: both give the same values.
+    """
+    previous = _NUMPY[0]
+    _NUMPY[0] = enabled
+    return previous
+
+
+def _numpy() -> Any:
+    # numpy when it is installed and picks values; else None.
+    if not _NUMPY[0]:
+        return None
+    try:
+        import numpy
+    except ImportError:  # pragma: no cover - numpy is optional (the ``fast`` extra)
+        return None
+    return numpy
+
 
 class _Vocabulary:
     """The distinct words of a text column (``None`` for a null or empty one: no cell), and
     what has been made of them, word by word."""
 
-    __slots__ = ("dictionary", "made", "words")
+    __slots__ = ("arrays", "dictionary", "gaps", "made", "tables", "words")
 
     def __init__(self, dictionary: Any) -> None:
         self.dictionary = dictionary
         self.words: list[str | None] = [word or None for word in dictionary.to_pylist()]
+        self.gaps = None in self.words
         self.made: dict[str, tuple[Callable[[str], Any], list[Any]]] = {}
+        self.tables: dict[tuple[str, Any], list[Any]] = {}
+        self.arrays: dict[tuple[str, Any], Any] = {}
 
     def grown(self, dictionary: Any) -> bool:
         """Take ``dictionary`` when it is this one's words and more; whether it was."""
@@ -38,8 +66,11 @@ class _Vocabulary:
         if len(dictionary) > size:
             more: list[str | None] = [w or None for w in dictionary.slice(size).to_pylist()]
             self.words += more
+            self.gaps = self.gaps or None in more
             for make, made in self.made.values():
                 made += [None if word is None else make(word) for word in more]
+            self.tables.clear()
+            self.arrays.clear()
         self.dictionary = dictionary
         return True
 
@@ -50,6 +81,27 @@ class _Vocabulary:
         if found is None:
             found = self.made[name] = (make, [None if w is None else make(w) for w in self.words])
         return found[1]
+
+    def table(self, name: str, make: Callable[[str], Any], absent: Any) -> list[Any]:
+        """:meth:`made_of`, ``absent`` for no word, and ``absent`` once more: the value of
+        each code, the code after the words included."""
+        found = self.tables.get((name, absent))
+        if found is None:
+            found = [absent if m is None else m for m in self.made_of(name, make)]
+            found.append(absent)
+            self.tables[name, absent] = found
+        return found
+
+    def array(self, name: str, make: Callable[[str], Any], absent: Any, numpy: Any) -> Any:
+        """:meth:`table` as a numpy array of objects."""
+        found = self.arrays.get((name, absent))
+        if found is None:
+            table = self.table(name, make, absent)
+            found = numpy.empty(len(table), dtype=object)
+            for code, value in enumerate(table):  # one by one: a value may look like a list
+                found[code] = value
+            self.arrays[name, absent] = found
+        return found
 
 
 class WordCache:
@@ -82,7 +134,11 @@ class Words:
 
     def flags(self, name: str, test: Callable[[str], bool], absent: bool) -> Any:
         """``test`` of each row's word (``name`` names it), ``absent`` where there is none."""
-        return self.spread(self.vocabulary.made_of(name, test), absent)
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        marks = pa.array(self.vocabulary.table(name, test, absent), pa.bool_())
+        return pc.take(marks, self.codes)
 
     def spread(self, marks: list[bool | None], absent: bool) -> Any:
         """Each row's word's mark (``marks``: one per word, ``None`` for no word), ``absent``
@@ -134,83 +190,55 @@ def coded(key: str, column: Any, cache: WordCache) -> Words | None:
     present = pc.is_valid(codes)
     if codes.null_count:
         codes = pc.fill_null(codes, size)
-    if None in vocabulary.words:  # empty words: no cell either
-        present = vocabulary_flags(vocabulary, codes)
+    if vocabulary.gaps:  # empty words: no cell either
+        present = pc.take(pa.array(vocabulary.table("present", _word, False), pa.bool_()), codes)
     return Words(vocabulary, codes, present)
 
 
-def vocabulary_flags(vocabulary: _Vocabulary, codes: Any) -> Any:
-    """True where a row's code is one of a word (not an empty one, not past the words)."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    marks = [word is not None for word in vocabulary.words]
-    marks.append(False)
-    return pc.take(pa.array(marks, pa.bool_()), codes)
+def _word(word: str) -> bool:
+    return True
 
 
-def picked(words: Words, name: str, make: Callable[[str], Any], where: Any, keep: Any) -> list[Any]:
-    """``make`` of each row's word (``name`` names it), ``None`` where the row has none or
-    is not ``where`` (``None``: every row); only the rows ``keep`` keeps (``None``: all).
-
-    One value per distinct word, not one per row. A mostly empty column sets its few
-    cells into a list of ``None``; the others pick every row's value with one C call.
-    """
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    table = words.vocabulary.made_of(name, make)
-    codes, mask = words.codes, words.present
-    if where is not None:
-        mask = pc.and_(mask, where)
-    if keep is not None:
-        codes, mask = pc.filter(codes, keep), pc.filter(mask, keep)
-    rows = len(codes)
-    count = pc.sum(mask).as_py() or 0
-    if count * 2 < rows:
-        cells: list[Any] = [None] * rows
-        if count:
-            at = pc.indices_nonzero(mask)
-            found = map(table.__getitem__, pc.take(codes, at).to_pylist())
-            for row, value in zip(at.to_pylist(), found, strict=True):
-                cells[row] = value
-        return cells
-    if count < rows:
-        codes = pc.if_else(mask, codes, pa.scalar(len(table), pa.int32()))
-    table = [*table, None]
-    if rows < 2:  # an itemgetter of one code gives no tuple
-        return list(map(table.__getitem__, codes.to_pylist()))
-    return list(itemgetter(*codes.to_pylist())(table))
-
-
-def cells(
-    values: Any,
-    where: Any,
-    keep: Any,
-    default: Any = None,
-    make: Callable[[Any], Any] | None = None,
+def picked(
+    words: Words, name: str, make: Callable[[str], Any], rows: Any, absent: Any = None
 ) -> list[Any]:
-    """The cells of an Arrow column as Python values (``make`` of each, if given) where
-    ``where`` (``None``: every row), ``default`` elsewhere; only the rows ``keep`` keeps."""
+    """``make`` of the word of each of the ``rows`` (a mask), ``absent`` where there is
+    none (``name`` names ``make``): one value per distinct word, not one per row."""
     import pyarrow.compute as pc
 
-    mask = pc.is_valid(values) if where is None else where
-    if keep is not None:
-        values, mask = pc.filter(values, keep), pc.filter(mask, keep)
-    rows = len(values)
-    count = pc.sum(mask).as_py() or 0
-    if count == rows:
-        found = values.to_pylist()
-        return found if make is None else list(map(make, found))
-    result = [default] * rows
-    if count:
-        at = pc.indices_nonzero(mask)
-        found = pc.take(values, at).to_pylist()
-        for row, value in zip(
-            at.to_pylist(), found if make is None else map(make, found), strict=True
-        ):
-            result[row] = value
-    return result
+    chosen = pc.filter(words.codes, rows)
+    numpy = _numpy()
+    if numpy is not None:
+        table = words.vocabulary.array(name, make, absent, numpy)
+        return table[chosen.to_numpy(zero_copy_only=False)].tolist()  # type: ignore[no-any-return]
+    table = words.vocabulary.table(name, make, absent)
+    codes = chosen.to_pylist()
+    if len(codes) < 2:  # an itemgetter of one code gives no tuple
+        return list(map(table.__getitem__, codes))
+    return list(itemgetter(*codes)(table))
+
+
+def cells(values: Any, rows: Any, make: Callable[[Any], Any] | None = None) -> list[Any]:
+    """The cells of an Arrow column in the ``rows`` (a mask) as Python values (``make`` of
+    each but ``None``, if given)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    chosen = pc.filter(values, rows)
+    kind = chosen.type
+    numpy = _numpy()
+    if (
+        numpy is not None
+        and not chosen.null_count
+        and (pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind))
+    ):
+        # numpy's numbers to Python's: several times as fast as Arrow's to_pylist.
+        found = chosen.to_numpy(zero_copy_only=False).tolist()
+    else:
+        found = chosen.to_pylist()
+    if make is None:
+        return found  # type: ignore[no-any-return]
+    return [None if value is None else make(value) for value in found]
 
 
 def plain_text(column: Any) -> Any:
@@ -238,4 +266,14 @@ def is_text(kind: Any) -> bool:
     )
 
 
-__all__ = ["WordCache", "Words", "cells", "coded", "is_text", "no_words", "picked", "plain_text"]
+__all__ = [
+    "WordCache",
+    "Words",
+    "cells",
+    "coded",
+    "is_text",
+    "no_words",
+    "picked",
+    "plain_text",
+    "use_numpy",
+]
