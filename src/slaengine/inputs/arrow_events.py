@@ -8,12 +8,14 @@ Parquet dictionary column as it is, other text encoded once per batch): what
 the per-row path checks of a value (one of a vocabulary, not blank, a plain
 JSON object) and makes of it (lower case, a shared string, a read-only map) is
 done once per distinct word in Python, then spread to the rows by their codes
-in Arrow. The events' fields come out column by column as Python lists (each
-row's word picked by its code) and are zipped into ``Event`` tuples without a
-Python call per row. Timestamp columns are read as integer epoch seconds; text
-instants in the usual form (``...Z`` or ``+HH:MM``) are parsed by Arrow and
-checked against their digits. Every other row is left to the per-row path,
-which gives the event or the problem.
+in Arrow (:mod:`slaengine.inputs.arrow_words`). Events are made type by type:
+the fields a type sets come out as Python lists of its rows (each row's value
+picked by its word's code), the others repeat, and they are zipped into
+``Event`` tuples without a Python call per row, then put back in row order.
+Timestamp columns are read as integer epoch seconds; text instants in the
+usual form (``...Z`` or ``+HH:MM``) are parsed by Arrow and checked against
+their digits. Every other row is left to the per-row path, which gives the
+event or the problem.
 """
 
 from __future__ import annotations
@@ -94,7 +96,7 @@ def arrow_events(
     public = _public(table, pa, pc)
     score = _scores(table, pa, pc)
     ok = _canonical(table, columns, kinds, tags, tags_ok, public, score)
-    ok = _both(ok, ticket.present, pc.is_valid(at))
+    ok = pc.fill_null(_both(ok, ticket.present, pc.is_valid(at)), False)  # never a lost row
     slow: list[int] = pc.indices_nonzero(pc.invert(ok)).to_pylist()
     if len(slow) == rows:
         return [], slow
