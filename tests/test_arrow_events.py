@@ -4,12 +4,14 @@ problems, whatever the instants' form (text or timestamps) and however odd the c
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from slaengine.inputs.arrow_events import arrow_events
+from slaengine.inputs.arrow_words import WordCache, use_numpy
 from slaengine.inputs.files import source_name
 from slaengine.inputs.jsonl import parse_lines
 from slaengine.inputs.parquet import RowRange, parquet_lines, read_rows
@@ -225,3 +227,78 @@ def test_text_columns_of_every_form_read_as_plain_text(tmp_path, form):
     pq.write_table(plain, plain_path, row_group_size=16)
     read = _assert_same(path)
     assert read.timelines == _assert_same(plain_path).timelines
+
+
+def _generated(tickets: int):
+    # Generated events as a table: timestamp instants, text columns, tags, fields as text.
+    from slaengine.inputs.synthetic import generate_events
+
+    start = dt.datetime(2025, 9, 1, tzinfo=dt.UTC)
+    rows = list(generate_events(tickets, 7, start))
+    for row in rows:
+        row["at"] = dt.datetime.fromisoformat(row["at"])
+        if "fields" in row:
+            row["fields"] = json.dumps(row["fields"])
+    return _table(rows, pa.timestamp("s", tz="UTC"))
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{"use_dictionary": False}, {"dictionary_pagesize_limit": 2_000}, {}],
+    ids=["plain", "dictionary-overflows", "dictionary"],
+)
+def test_words_read_as_codes_whatever_the_file_encoding(tmp_path, options):
+    # Plain-encoded text (and a dictionary that overflows into plain pages) is read as
+    # dictionaries that grow from batch to batch of a row group: the same events as
+    # the rows' JSON text, and every row of this canonical file taken in Arrow.
+    table = _generated(3_000)
+    assert table.num_rows > 20_000  # more than one batch of a row group
+    path = tmp_path / "generated.parquet"
+    pq.write_table(table, path, row_group_size=25_000, **options)
+    read = _assert_same(path)
+    assert not read.problems
+    assert sum(len(t.events) for t in read.timelines.values()) == table.num_rows
+
+
+@pytest.mark.parametrize("numpy", [True, False], ids=["numpy", "itemgetter"])
+def test_values_picked_with_or_without_numpy_are_the_same(tmp_path, numpy):
+    previous = use_numpy(numpy)
+    try:
+        path = tmp_path / "rows.parquet"
+        pq.write_table(_table(ROWS), path, row_group_size=16)
+        _assert_same(path)
+        generated = tmp_path / "generated.parquet"
+        pq.write_table(_generated(300), generated)
+        _assert_same(generated)
+    finally:
+        use_numpy(previous)
+
+
+def test_a_word_cache_takes_a_grown_dictionary_and_drops_another():
+    cache = WordCache()
+    first = cache.vocabulary("ticket", pa.array(["a", "", "b"]))
+    assert first.words == ["a", None, "b"]
+    assert first.made_of("upper", str.upper) == ["A", None, "B"]
+    grown = cache.vocabulary("ticket", pa.array(["a", "", "b", "c"]))
+    assert grown is first
+    assert grown.words == ["a", None, "b", "c"]
+    assert grown.made_of("upper", str.upper) == ["A", None, "B", "C"]
+    assert grown.table("upper", str.upper, "-") == ["A", "-", "B", "C", "-"]
+    other = cache.vocabulary("ticket", pa.array(["x", "b"]))
+    assert other is not first
+    assert other.words == ["x", "b"]
+    assert cache.vocabulary("group", pa.array(["x", "b"])) is not other
+
+
+def test_channels_beyond_ascii_are_taken_in_arrow_and_lowered_as_python_does():
+    rows = [
+        {"ticket": "T", "at": _AT, "type": "created", "channel": "\u00c9mail", "priority": "low"},
+        {"ticket": "T", "at": _AT, "type": "update", "channel": "\u0130stanbul"},
+        {"ticket": "T", "at": _AT, "type": "created", "channel": "\u2003", "priority": "low"},
+    ]
+    for row in rows:
+        row["at"] = dt.datetime.fromisoformat(row["at"])
+    table = _table(rows, pa.timestamp("s", tz="UTC")).combine_chunks()
+    taken, slow = arrow_events(table.to_batches()[0], range(1, 4))
+    assert [event.channel for event in taken] == ["\u00e9mail", "\u0130stanbul".lower()]
+    assert slow == [2]  # a blank channel (a space beyond ASCII): the per-row path reports it

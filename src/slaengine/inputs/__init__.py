@@ -5,7 +5,7 @@
 - :mod:`~slaengine.inputs.tables`: table cells as event values, and CSV;
 - :mod:`~slaengine.inputs.parquet`: Parquet files (and Arrow spill files) opened, split, read;
 - :mod:`~slaengine.inputs.parquet_rows` and :mod:`~slaengine.inputs.arrow_events`: their
-  record batches into events;
+  record batches into events (text columns as word codes: :mod:`~slaengine.inputs.arrow_words`);
 - :mod:`~slaengine.inputs.tickets`: the ticket of a raw line, and its partition;
 - :mod:`~slaengine.inputs.events`: any of them as JSON Lines text or as timelines;
 - :mod:`~slaengine.inputs.synthetic`: deterministic synthetic events for demos and benchmarks.

@@ -1,13 +1,18 @@
-"""Arrow record batches straight into events: columns checked and shaped in Arrow, tuples zipped.
+"""Arrow record batches straight into events: rows checked in Arrow, words converted once.
 
 A row is taken here when Arrow can tell, column by column, that it is a
 canonical event (the rows :func:`~slaengine.event_fastpath.canonical_values`
-takes, less a few it leaves to the per-row path: tags as text, fields that
-are not a plain JSON object, text scores, non-ASCII channels). The event's
-fields are then computed for all such rows at once with Arrow compute (type
-by type: what a message keeps, what a status keeps ...), converted to Python
-column by column and zipped into ``Event`` tuples without a Python call per
-row. Timestamp columns are read as integer epoch seconds; text instants in the
+takes, less a few it leaves to the per-row path: tags as text, fields that are
+not text, text scores). Each text column is read as dictionary codes (a
+Parquet dictionary column as it is, other text encoded once per batch): what
+the per-row path checks of a value (one of a vocabulary, not blank, a plain
+JSON object) and makes of it (lower case, a shared string, a read-only map) is
+done once per distinct word in Python, then spread to the rows by their codes
+in Arrow (:mod:`slaengine.inputs.arrow_words`). Events are made type by type:
+the fields a type sets come out as Python lists of its rows (each row's value
+picked by its word's code), the others repeat, and they are zipped into
+``Event`` tuples without a Python call per row, then put back in row order.
+Timestamp columns are read as integer epoch seconds; text instants in the
 usual form (``...Z`` or ``+HH:MM``) are parsed by Arrow and checked against
 their digits. Every other row is left to the per-row path, which gives the
 event or the problem.
@@ -16,12 +21,22 @@ event or the problem.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from functools import partial
+from collections.abc import Callable, Sequence
+from itertools import repeat
 from operator import itemgetter
 from typing import Any, Final
 
-from slaengine.event_fastpath import shared_names
+from slaengine.event_fastpath import shared_name
+from slaengine.inputs.arrow_words import (
+    WordCache,
+    Words,
+    cells,
+    coded,
+    is_text,
+    no_words,
+    picked,
+    plain_text,
+)
 from slaengine.readonly import ReadOnlyMap
 from slaengine.timeline import (
     AUTHORS,
@@ -38,9 +53,10 @@ from slaengine.timeline import (
 _LOW: Final = -2_208_902_400
 _HIGH: Final = 7_258_031_999
 _UNITS: Final = {"s": 1, "ms": 1_000, "us": 1_000_000, "ns": 1_000_000_000}
-_TEXT_KEYS: Final = (
-    "ticket", "type", "id", "channel", "priority", "status", "customer", "group", "assignee",
-    "author", "agent",
+# The text keys read as codes (ids are read as they are: one per row, nothing to share).
+_WORD_KEYS: Final = (
+    "ticket", "type", "channel", "priority", "status", "customer", "group", "assignee",
+    "author", "agent", "fields",
 )  # fmt: skip
 # An instant of the usual form: a date, a valid time of day, "Z" or an offset of hours
 # and minutes (less than a day, as Python's offsets are).
@@ -48,197 +64,293 @@ _INSTANT: Final = (
     r"^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T([01][0-9]|2[0-3]):[0-5][0-9]:"
     r"[0-5][0-9](Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$"
 )
-# Printable ASCII, whose str.lower and str.strip Arrow's ASCII kernels match.
-_ASCII: Final = r"^[ -~]*$"
-_VISIBLE: Final = r"[!-~]"
-_new_event = partial(tuple.__new__, Event)
+# Each vocabulary's words mapped to themselves: the shared strings events hold.
+_KINDS: Final = {kind: kind for kind in EVENT_TYPES}
+_PRIORITIES: Final = {word: word for word in PRIORITIES}
+_STATUSES: Final = {word: word for word in STATUSES}
+_AUTHORS: Final = {word: word for word in AUTHORS}
 
 
-def arrow_events(table: Any, numbers: Sequence[int]) -> tuple[list[Event], list[int]] | None:
+def arrow_events(
+    table: Any, numbers: Sequence[int], cache: WordCache | None = None
+) -> tuple[list[Event], list[int]] | None:
     """The events of a record batch's canonical rows (line ``numbers``), in row order, and
-    the indices of the other rows; ``None`` when no row can be taken here."""
+    the indices of the other rows; ``None`` when no row can be taken here.
+
+    ``cache`` keeps the text columns' words for the next batch of the same read.
+    """
     import pyarrow as pa
     import pyarrow.compute as pc
 
     rows = table.num_rows
-    columns = _text_columns(table, pa, pc)
+    columns = _word_columns(table, cache if cache is not None else WordCache())
+    ids = _id_column(table, pa, pc)
     at = _epoch_seconds(table, pa, pc)
-    if columns is None or at is None or columns["ticket"] is None or columns["type"] is None:
+    if columns is None or ids is None or at is None:
         return None
-    kind = columns["type"]
-
-    def text(key: str) -> Any:
-        found = columns[key]
-        return found if found is not None else pa.nulls(rows, pa.string())
-
-    def absent(key: str) -> Any:
-        found = columns[key]
-        return pc.is_null(found) if found is not None else pa.array([True] * rows)
-
-    def among(key: str, values: Sequence[str]) -> Any:
-        return pc.fill_null(pc.is_in(text(key), value_set=pa.array(values)), False)
-
-    def typed(name: str) -> Any:
-        return pc.fill_null(pc.equal(kind, name), False)
-
-    message, status, created, update, csat = map(
-        typed, ("message", "status", "created", "update", "csat")
-    )
+    ticket, kind = columns["ticket"], columns["type"]
+    if not pc.any(ticket.present).as_py() or not pc.any(kind.present).as_py():
+        return None  # no ticket or no type: every row is a problem of the per-row path
+    kinds = {name: kind.flags(name, name.__eq__, False) for name in EVENT_TYPES}
     tags, tags_ok = _tags(table, pa, pc)
-    fields_text = _fields_text(table, pa, pc)
-    plain = tags_ok if fields_text is not None else pc.and_(tags_ok, _no_cells(table, "fields", pa))
-    channel = text("channel")
-    ascii_channel = pc.or_(
-        absent("channel"), pc.fill_null(pc.match_substring_regex(channel, _ASCII), False)
-    )
     public = _public(table, pa, pc)
     score = _scores(table, pa, pc)
-    message_ok = pc.and_(among("author", AUTHORS), pc.is_valid(public))
-    created_ok = pc.and_(
-        pc.and_(
-            pc.fill_null(pc.match_substring_regex(channel, _VISIBLE), False),
-            among("priority", PRIORITIES),
-        ),
-        pc.and_(
-            pc.or_(absent("status"), among("status", STATUSES)),
-            pc.or_(absent("author"), among("author", AUTHORS)),
-        ),
-    )
-    something = pc.invert(
-        pc.and_(
-            pc.and_(pc.and_(absent("channel"), absent("priority")), pc.is_null(tags)),
-            pc.and_(absent("customer"), pc.and_(absent("group"), absent("assignee"))),
-        )
-    )
-    if fields_text is not None:
-        something = pc.or_(something, pc.is_valid(fields_text))
-    update_ok = pc.and_(pc.or_(absent("priority"), among("priority", PRIORITIES)), something)
-    attributes = pc.and_(pc.and_(plain, ascii_channel), pc.or_(created, update))
-    ok = pc.or_(
-        pc.or_(pc.and_(message, message_ok), pc.and_(status, among("status", STATUSES))),
-        pc.or_(
-            pc.and_(attributes, pc.if_else(created, created_ok, update_ok)),
-            pc.and_(csat, pc.is_valid(score)),
-        ),
-    )
-    ok = pc.fill_null(pc.and_(ok, pc.and_(pc.is_valid(columns["ticket"]), pc.is_valid(at))), False)
+    ok = _canonical(table, columns, kinds, tags, tags_ok, public, score)
+    ok = pc.fill_null(_both(ok, ticket.present, pc.is_valid(at)), False)  # never a lost row
     slow: list[int] = pc.indices_nonzero(pc.invert(ok)).to_pylist()
     if len(slow) == rows:
         return [], slow
-    nulls = pa.nulls(rows, pa.string())
-    either = pc.or_(created, update)
-    fields = [
-        columns["ticket"],
-        at,
-        kind,
-        text("id"),
-        pc.if_else(either, pc.ascii_lower(channel), nulls),
-        pc.if_else(either, text("priority"), nulls),
-        pc.if_else(
-            created, pc.coalesce(text("status"), "new"), pc.if_else(status, text("status"), nulls)
-        ),
-        pc.if_else(either, text("customer"), nulls),
-        pc.if_else(either, text("group"), nulls),
-        pc.if_else(either, text("assignee"), nulls),
-        pc.if_else(either, tags, pa.nulls(rows, tags.type)),
-        pc.if_else(either, fields_text, nulls) if fields_text is not None else nulls,
-        pc.if_else(pc.or_(message, created), text("author"), nulls),
-        pc.if_else(message, public, True),
-        pc.if_else(message, text("agent"), nulls),
-        pc.if_else(csat, score, pa.nulls(rows, pa.float64())),
-    ]
-    taken = range(rows)
-    if slow:
-        fields = [pc.filter(f, ok) for f in fields]
-        taken = pc.indices_nonzero(ok).to_pylist()
-    # Line numbers stay Python's: the rows taken pick theirs.
-    seqs = list(numbers) if not slow else list(map(numbers.__getitem__, taken))
-    tag_tuples, _ = _sparse(fields[10], tuple, pc)
-    maps, some_maps = _sparse(fields[11], _fields_map, pc)
-    # Repeated words come out once per batch, from the column's dictionary: the
-    # vocabularies' own strings, names through the table the JSON Lines path uses, and
-    # each ticket once per batch (a string of its own per row would take as much memory
-    # again as the rest of the event, and cost more time to make than the dictionary).
-    instant, ids, publics, scores = (fields[i].to_pylist() for i in (1, 3, 13, 15))
-    ticket, kinds, channels, priorities, statuses, customers, groups, assignees, authors, agents = (
-        _coded(fields[i], words, pc)
-        for i, words in (
-            (0, list), (2, _KINDS), (4, shared_names), (5, _PRIORITIES), (6, _STATUSES),
-            (7, list), (8, shared_names), (9, shared_names), (12, _AUTHORS), (14, shared_names),
-        )
-    )  # fmt: skip
-    events = list(
-        map(
-            _new_event,
+    # Each type's events from its own rows: the fields the type sets come out as lists of
+    # those rows, the others are the same for all of them; then all go back in row order.
+    numbered = list(numbers)
+    found: list[Any] = [None] * rows
+    for name in EVENT_TYPES:
+        mine = pc.and_(kinds[name], ok)
+        at_rows = _indices(mine, pc)
+        if not at_rows:
+            continue
+        seqs = _at(numbered, at_rows)
+        values = _SHAPES[name](mine, columns, tags, public, score)
+        ids_of = cells(ids, mine)
+        made = map(
+            tuple.__new__,
+            repeat(Event),
             zip(
-                ticket,
-                instant,
-                kinds,
+                picked(ticket, "word", str, mine),
+                cells(at, mine),
+                repeat(name),
                 seqs,
                 seqs,
-                ids,
-                channels,
-                priorities,
-                statuses,
-                customers,
-                groups,
-                assignees,
-                tag_tuples,
-                maps,
-                authors,
-                publics,
-                agents,
-                scores,
-                strict=True,
+                ids_of,
+                *values,
             ),
         )
+        for row, event in zip(at_rows, made, strict=True):
+            found[row] = event
+    if slow:
+        found = [event for event in found if event is not None]
+    return found, slow
+
+
+def _at(values: list[Any], rows: list[int]) -> list[Any]:
+    # The values at the rows (an itemgetter of one row gives no tuple).
+    if len(rows) < 2:
+        return list(map(values.__getitem__, rows))
+    return list(itemgetter(*rows)(values))
+
+
+_NONE: Final = repeat(None)
+
+
+def _message(rows: Any, columns: dict[str, Words], tags: Any, public: Any, score: Any) -> list[Any]:
+    # The fields after the id that a message sets (see Event): author, public, agent.
+    return [
+        *([_NONE] * 8),
+        picked(columns["author"], "author", _vocabulary(_AUTHORS), rows),
+        cells(public, rows),
+        picked(columns["agent"], "name", shared_name, rows),
+        _NONE,
+    ]
+
+
+def _state(rows: Any, columns: dict[str, Words], tags: Any, public: Any, score: Any) -> list[Any]:
+    # A status event's: its status.
+    status = picked(columns["status"], "status", _vocabulary(_STATUSES), rows)
+    return [_NONE, _NONE, status, *([_NONE] * 6), repeat(True), _NONE, _NONE]
+
+
+def _attributes(rows: Any, columns: dict[str, Words], tags: Any, created: bool) -> list[Any]:
+    # A created or update event's attributes: channel ... fields, then the author (created).
+    status = (
+        picked(columns["status"], "status", _vocabulary(_STATUSES), rows, "new")
+        if created
+        else _NONE
     )
-    if any(m is _NOT_PLAIN for m in some_maps):
-        # Fields that are not a plain JSON object: those rows take the per-row path.
-        slow = sorted(
-            [*slow, *(row for row, m in zip(taken, maps, strict=True) if m is _NOT_PLAIN)]
-        )
-        events = [event for event in events if event.fields is not _NOT_PLAIN]
-    return events, slow
+    author = picked(columns["author"], "author", _vocabulary(_AUTHORS), rows) if created else _NONE
+    return [
+        picked(columns["channel"], "channel", _channel, rows),
+        picked(columns["priority"], "priority", _vocabulary(_PRIORITIES), rows),
+        status,
+        picked(columns["customer"], "word", str, rows),
+        picked(columns["group"], "name", shared_name, rows),
+        picked(columns["assignee"], "name", shared_name, rows),
+        cells(tags, rows, tuple),
+        picked(columns["fields"], "fields", _fields_map, rows),
+        author,
+        repeat(True),
+        _NONE,
+        _NONE,
+    ]
 
 
-# Each vocabulary's words (and no value) mapped to themselves: the shared strings.
-_KINDS: Final[dict[str | None, str | None]] = {kind: kind for kind in (*EVENT_TYPES, None)}
-_PRIORITIES: Final = {word: word for word in (*PRIORITIES, None)}
-_STATUSES: Final = {word: word for word in (*STATUSES, None)}
-_AUTHORS: Final = {word: word for word in (*AUTHORS, None)}
+def _created(rows: Any, columns: dict[str, Words], tags: Any, public: Any, score: Any) -> list[Any]:
+    return _attributes(rows, columns, tags, created=True)
 
 
-def _coded(column: Any, words: Any, pc: Any) -> list[Any]:
-    # A text column's cells as Python strings, one string per distinct value: the
-    # dictionary's words (through ``words``: a vocabulary's table, or a function of the
-    # list of them), then each row's word by its code (small integers, made at no cost).
-    coded = pc.dictionary_encode(column)
-    found = coded.dictionary.to_pylist()
-    found = [words.get(w, w) for w in found] if isinstance(words, dict) else words(found)
-    found.append(None)
-    codes = coded.indices
-    if codes.null_count:
-        codes = pc.fill_null(codes, len(found) - 1)
-    if len(codes) < 2:
-        return list(map(found.__getitem__, codes.to_pylist()))
-    # One C call picks every row's word (an itemgetter of one code gives no tuple).
-    return list(itemgetter(*codes.to_pylist())(found))
+def _update(rows: Any, columns: dict[str, Words], tags: Any, public: Any, score: Any) -> list[Any]:
+    return _attributes(rows, columns, tags, created=False)
 
 
-def _sparse(column: Any, convert: Any, pc: Any) -> tuple[list[Any], list[Any]]:
-    # ``convert`` of each cell of an Arrow column, None where it is empty, and the
-    # converted cells alone; only the cells that are there are visited (tags and
-    # fields are rare).
-    rows = len(column)
-    found: list[Any] = [None] * rows
-    if column.null_count == rows:
-        return found, []
-    where = pc.indices_nonzero(pc.is_valid(column)).to_pylist()
-    converted = list(map(convert, column.drop_null().to_pylist()))
-    for row, value in zip(where, converted, strict=True):
-        found[row] = value
-    return found, converted
+def _csat(rows: Any, columns: dict[str, Words], tags: Any, public: Any, score: Any) -> list[Any]:
+    # A csat event's: its score.
+    return [*([_NONE] * 8), _NONE, repeat(True), _NONE, cells(score, rows)]
+
+
+# Each type's fields after the id, in Event's order.
+_SHAPES: Final[dict[str, Callable[[Any, dict[str, Words], Any, Any, Any], list[Any]]]] = {
+    "created": _created,
+    "message": _message,
+    "status": _state,
+    "update": _update,
+    "csat": _csat,
+}
+
+
+def _canonical(
+    table: Any,
+    columns: dict[str, Words],
+    kinds: dict[str, Any],
+    tags: Any,
+    tags_ok: Any,
+    public: Any,
+    score: Any,
+) -> Any:
+    # True where a row is a canonical event of its type, as far as its cells other than the
+    # ticket and the instant tell (canonical_epoch_values' checks, word by word).
+    import pyarrow.compute as pc
+
+    channel, priority, status, author, fields = (
+        columns[key] for key in ("channel", "priority", "status", "author", "fields")
+    )
+
+    def among(words: Words, vocabulary: dict[str, str], absent: bool = False) -> Any:
+        return words.flags(f"in {next(iter(vocabulary))}", vocabulary.__contains__, absent)
+
+    if _is_text_column(table, "fields"):
+        # Text fields: a plain JSON object (one reading per distinct text) or none.
+        maps = fields.vocabulary.made_of("fields", _fields_map)
+        plain_fields = fields.spread([m is not _NOT_PLAIN for m in maps], True)
+    else:  # fields of another type: rows with one take the per-row path
+        plain_fields = _no_cells(table, "fields")
+    created_ok = _both(
+        channel.flags("visible", _visible, False),
+        among(priority, _PRIORITIES),
+        among(status, _STATUSES, absent=True),
+        among(author, _AUTHORS, absent=True),
+    )
+    something = _either(
+        channel.present,
+        priority.present,
+        pc.is_valid(tags),
+        *(columns[key].present for key in ("customer", "group", "assignee", "fields")),
+    )
+    update_ok = _both(among(priority, _PRIORITIES, absent=True), something)
+    attributes = _both(tags_ok, plain_fields, pc.or_(kinds["created"], kinds["update"]))
+    return _either(
+        _both(kinds["message"], among(author, _AUTHORS), pc.is_valid(public)),
+        _both(kinds["status"], among(status, _STATUSES)),
+        _both(attributes, pc.if_else(kinds["created"], created_ok, update_ok)),
+        _both(kinds["csat"], pc.is_valid(score)),
+    )
+
+
+def _both(*masks: Any) -> Any:
+    import pyarrow.compute as pc
+
+    found = masks[0]
+    for mask in masks[1:]:
+        found = pc.and_(found, mask)
+    return found
+
+
+def _either(*masks: Any) -> Any:
+    import pyarrow.compute as pc
+
+    found = masks[0]
+    for mask in masks[1:]:
+        found = pc.or_(found, mask)
+    return found
+
+
+def _indices(mask: Any, pc: Any) -> list[int]:
+    return pc.indices_nonzero(mask).to_pylist()  # type: ignore[no-any-return]
+
+
+def _vocabulary(words: dict[str, str]) -> Callable[[str], str | None]:
+    # A word as the vocabulary's own string (None for another word: such rows are not taken).
+    return words.get
+
+
+def _channel(word: str) -> str:
+    # A channel as events keep it: lower case, one string per name.
+    return shared_name(word.lower())
+
+
+def _visible(word: str) -> bool:
+    # A channel a created event takes: not blank.
+    return bool(word.strip())
+
+
+def word_columns(schema: Any) -> list[str]:
+    """The columns of an Arrow schema read as word codes: the text ones of the event keys
+    whose words events share (not ids: one per row)."""
+    import pyarrow as pa
+
+    found = []
+    for field in schema:
+        kind = field.type
+        if pa.types.is_dictionary(kind):
+            kind = kind.value_type
+        if field.name in _WORD_KEYS and is_text(kind):
+            found.append(field.name)
+    return found
+
+
+def _word_columns(table: Any, cache: WordCache) -> dict[str, Words] | None:
+    # The text columns of _WORD_KEYS as codes (a missing or empty column: no row has a
+    # word); None when one is present but not text, which only the per-row path reads.
+    # Fields of another type are left to _no_cells.
+    found: dict[str, Words] = {}
+    names = table.schema.names
+    rows = table.num_rows
+    for key in _WORD_KEYS:
+        column = table.column(key) if key in names else None
+        words = None
+        if column is not None and column.null_count < len(column):
+            words = coded(key, column, cache)
+            if words is None and key != "fields":
+                return None
+        found[key] = words if words is not None else no_words(rows)
+    return found
+
+
+def _id_column(table: Any, pa: Any, pc: Any) -> Any:
+    # The ids as plain text, "" made null (an empty cell); None for a column of another type.
+    rows = table.num_rows
+    if "id" not in table.schema.names:
+        return pa.nulls(rows, pa.string())
+    column = table.column("id")
+    if column.null_count == len(column):
+        return pa.nulls(rows, pa.string())
+    text = plain_text(column)
+    if text is None:
+        return None
+    empty = pc.equal(text, "")
+    if not pc.any(empty).as_py():
+        return text
+    return pc.if_else(empty, pa.scalar(None, pa.string()), text)
+
+
+def _is_text_column(table: Any, key: str) -> bool:
+    # A present column whose cells are text (in any of Arrow's forms).
+    import pyarrow as pa
+
+    if key not in table.schema.names:
+        return False
+    kind = table.schema.field(key).type
+    if pa.types.is_dictionary(kind):
+        kind = kind.value_type
+    return is_text(kind)
 
 
 def _tags(table: Any, pa: Any, pc: Any) -> tuple[Any, Any]:
@@ -259,16 +371,6 @@ def _tags(table: Any, pa: Any, pc: Any) -> tuple[Any, Any]:
     return column, ok
 
 
-def _fields_text(table: Any, pa: Any, pc: Any) -> Any:
-    # A text fields column with "" made null (an empty cell); None for other types.
-    if "fields" not in table.schema.names:
-        return None
-    column = _plain_text(table.column("fields"), pa)
-    if column is None:
-        return None
-    return pc.if_else(pc.equal(column, ""), pa.scalar(None, pa.string()), column)
-
-
 # Plain field values (as event_fastpath keeps them) and the mark of fields that are not.
 _PLAIN: Final = frozenset({str, int, bool, type(None)})
 _NOT_PLAIN: Final[Any] = ReadOnlyMap()
@@ -286,43 +388,6 @@ def _fields_map(text: str) -> Any:
     return ReadOnlyMap(value)
 
 
-def _plain_text(column: Any, pa: Any) -> Any:
-    # A text column as plain ``string``: large strings, string views and dictionaries of
-    # text (pandas' categoricals) cast to it; None for a column of another type.
-    kind = column.type
-    if pa.types.is_dictionary(kind):
-        return column.cast(pa.string()) if _is_text(kind.value_type, pa) else None
-    if pa.types.is_string(kind):
-        return column
-    return column.cast(pa.string()) if _is_text(kind, pa) else None
-
-
-def _is_text(kind: Any, pa: Any) -> bool:
-    views = getattr(pa.types, "is_string_view", None)  # pyarrow 16 and later
-    return bool(
-        pa.types.is_string(kind)
-        or pa.types.is_large_string(kind)
-        or (views is not None and views(kind))
-    )
-
-
-def _text_columns(table: Any, pa: Any, pc: Any) -> dict[str, Any] | None:
-    # The text columns with "" made null (an empty cell is an absent key); None for a
-    # present column of another type, which only the per-row path reads.
-    found: dict[str, Any] = {}
-    names = table.schema.names
-    for key in _TEXT_KEYS:
-        column = table.column(key) if key in names else None
-        if column is None or column.null_count == len(column):
-            found[key] = None
-            continue
-        column = _plain_text(column, pa)
-        if column is None:
-            return None
-        found[key] = pc.if_else(pc.equal(column, ""), pa.scalar(None, pa.string()), column)
-    return found
-
-
 def _epoch_seconds(table: Any, pa: Any, pc: Any) -> Any:
     # Each row's instant in epoch seconds, null where the per-row path must read it.
     if "at" not in table.schema.names:
@@ -336,7 +401,7 @@ def _epoch_seconds(table: Any, pa: Any, pc: Any) -> Any:
         raw = column.cast(pa.int64())
         seconds = pc.divide(raw, unit)
         whole = pc.equal(pc.multiply(seconds, unit), raw)
-    elif (text := _plain_text(column, pa)) is not None:
+    elif (text := plain_text(column)) is not None:
         return _text_seconds(text, pa, pc)
     else:
         return None
@@ -372,12 +437,14 @@ def _text_seconds(column: Any, pa: Any, pc: Any) -> Any:
     return pc.if_else(keep, seconds, None)
 
 
-def _no_cells(table: Any, key: str, pa: Any) -> Any:
+def _no_cells(table: Any, key: str) -> Any:
     # True where the row has no cell under ``key`` (tags and fields take the per-row path).
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     rows = table.num_rows
     if key not in table.schema.names:
         return pa.array([True] * rows)
-    import pyarrow.compute as pc
 
     return pc.is_null(table.column(key))
 
@@ -404,4 +471,4 @@ def _scores(table: Any, pa: Any, pc: Any) -> Any:
     return pc.if_else(pc.fill_null(pc.is_finite(column), False), column, None)
 
 
-__all__ = ["arrow_events"]
+__all__ = ["arrow_events", "word_columns"]

@@ -23,6 +23,8 @@ from pathlib import Path
 from typing import Any, Final
 
 from slaengine.errors import Problem, UserError
+from slaengine.inputs.arrow_events import word_columns
+from slaengine.inputs.arrow_words import WordCache
 from slaengine.inputs.parquet_rows import batch_events, column_cells, column_values, table_events
 from slaengine.inputs.tables import check_columns, event_from_cells, row_events
 from slaengine.inputs.tickets import partition_of
@@ -46,9 +48,13 @@ def parquet_lines(path: str | os.PathLike[str]) -> Iterator[str]:
             yield json.dumps(event_from_cells(dict(zip(names, row, strict=True))), default=str)
 
 
-def open_parquet(path: str | os.PathLike[str]) -> Any:
+def open_parquet(path: str | os.PathLike[str], *, word_codes: bool = False) -> Any:
     """A Parquet events file (its ``metadata``, ``schema_arrow``, ``iter_batches`` and ``read``
     as ``pyarrow.parquet.ParquetFile`` has them).
+
+    ``word_codes``: the text columns that events share words of (tickets, types,
+    statuses, names ...; see :mod:`slaengine.inputs.arrow_words`) are read as
+    dictionaries, the codes Parquet stores, instead of a string per row.
 
     A :class:`UserError` naming the file when pyarrow is missing, when the file
     is not Parquet or is damaged (also while its rows are read), or when it
@@ -63,6 +69,8 @@ def open_parquet(path: str | os.PathLike[str]) -> Any:
     checked = _ParquetInput(os.fspath(path))
     checked.inner = checked.guard(pq.ParquetFile, path)
     check_columns(path, list(checked.schema_arrow.names))
+    if word_codes and (names := word_columns(checked.schema_arrow)):
+        checked.inner = checked.guard(pq.ParquetFile, path, read_dictionary=names)
     return checked
 
 
@@ -459,10 +467,11 @@ def _ticket_codes(chunk: Any, pa: Any, pc: Any) -> tuple[Any, Callable[[Any], An
 def read_rows(rows: RowRange, source: str, status_map: Mapping[str, str]) -> TimelineSet:
     """Parse and group one row range, as a spilled partition is read (the same events and
     problems; line numbers are row numbers from 1)."""
-    table = open_parquet(rows.path)
+    table = open_parquet(rows.path, word_codes=True)
     meta = table.metadata
     problems: list[Problem] = []
     events: list[Event] = []
+    words = WordCache()  # a row group's batches share its dictionaries
     offset = 0
     for g in range(meta.num_row_groups):
         count = meta.row_group(g).num_rows
@@ -477,7 +486,7 @@ def read_rows(rows: RowRange, source: str, status_map: Mapping[str, str]) -> Tim
                 if start < end:
                     part = batch.slice(start - row, end - start)
                     numbers = range(start + 1, end + 1)
-                    table_events(part, numbers, source, status_map, problems, events)
+                    table_events(part, numbers, source, status_map, problems, events, words)
                 row += batch.num_rows
                 if row >= high:
                     break

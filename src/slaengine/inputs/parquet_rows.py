@@ -17,6 +17,7 @@ from typing import Any, Final
 from slaengine.errors import EventError, Problem, UserError
 from slaengine.event_parsing import canonical_values, parse_event
 from slaengine.inputs.arrow_events import arrow_events
+from slaengine.inputs.arrow_words import WordCache
 from slaengine.inputs.tables import ABSENT, CONVERTERS, cell_value, row_events
 from slaengine.timeline import Event
 
@@ -138,6 +139,7 @@ def table_events(
     status_map: Mapping[str, str],
     problems: list[Problem],
     events: list[Event],
+    words: WordCache | None = None,
 ) -> None:
     """Append the events of an Arrow record batch's rows (line ``numbers``) to ``events``.
 
@@ -145,6 +147,7 @@ def table_events(
     the others one by one from the columns (:func:`column_cells`,
     :func:`canonical_values`), and a row that is not a canonical event is parsed from
     its dict (:func:`batch_events`), which gives the same event or the problem.
+    ``words`` keeps the text columns' words for the next batch of the same read.
     """
     append = events.append
     table = _without_views(table)
@@ -153,7 +156,7 @@ def table_events(
         for number, obj in zip(numbers, batch_events(table), strict=True):
             _append_parsed(obj, number, source, status_map, problems, append)
         return
-    fast = arrow_events(table, numbers)
+    fast = arrow_events(table, numbers, words)
     if fast is None:
         _row_events(table, numbers, range(table.num_rows), source, status_map, problems, events)
         return
