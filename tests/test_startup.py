@@ -151,3 +151,27 @@ def test_a_country_without_subdivision_is_checked_without_its_holiday_modules() 
         "print(calendar.is_open(1767225600 + 10 * 3600))\n"  # 1 January 2026, a holiday
     )
     assert out.splitlines() == ["0", "False"]
+
+
+def test_the_engine_starts_without_the_audit_and_numpy() -> None:
+    # The audit's compiled classes register for pickling when the audit is imported:
+    # before, none is registered (and numpy is not loaded); after, every class of every
+    # compiled module is, whichever audit module was imported first.
+    out = _python(
+        "import copyreg, dataclasses, sys\n"
+        "import slaengine\n"
+        "from slaengine.compiled import MODULES\n"
+        "def registered(prefix):\n"
+        "    return sorted(c.__name__ for c in copyreg.dispatch_table\n"
+        "                  if getattr(c, '__module__', '').startswith(prefix))\n"
+        "print(sorted(m for m in ('numpy', 'slaengine.audit') if m in sys.modules))\n"
+        "print(registered('slaengine.audit'))\n"
+        "print(len(registered('slaengine.')) > 0)\n"
+        "import slaengine.audit.facts\n"
+        "classes = [v for name in MODULES for v in vars(sys.modules[name]).values()\n"
+        "           if isinstance(v, type) and v.__module__ == name\n"
+        "           and dataclasses.is_dataclass(v)]\n"
+        "print([c.__qualname__ for c in classes if c not in copyreg.dispatch_table])\n"
+        "print(len(registered('slaengine.audit')) > 0)\n"
+    )
+    assert out.splitlines() == ["[]", "[]", "True", "[]", "True"]
