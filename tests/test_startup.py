@@ -175,3 +175,28 @@ def test_the_engine_starts_without_the_audit_and_numpy() -> None:
         "print(len(registered('slaengine.audit')) > 0)\n"
     )
     assert out.splitlines() == ["[]", "[]", "True", "[]", "True"]
+
+
+def test_the_collector_is_tuned_from_the_start_of_a_command(monkeypatch, capsys) -> None:
+    # Importing the command's module and loading its plugins and policies allocate as
+    # much as a small run: the command line collects less often from the start, and
+    # leaves the thresholds as they were.
+    import gc
+
+    import slaengine.cli
+
+    seen: list[tuple[int, int, int]] = []
+    real = slaengine.cli.configure_logging
+
+    def configure(verbosity: int = 0, json: bool | None = None) -> None:
+        seen.append(gc.get_threshold())
+        real(verbosity, json)
+
+    monkeypatch.setattr(slaengine.cli, "configure_logging", configure)
+    before = gc.get_threshold()
+    policies = str(Path(__file__).resolve().parents[1] / "policies")
+    assert slaengine.cli.main(["check", policies]) == 0
+    assert capsys.readouterr().err.startswith("ok: ")
+    assert len(seen) == 1
+    assert seen[0][0] > before[0]
+    assert gc.get_threshold() == before
