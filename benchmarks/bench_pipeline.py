@@ -18,7 +18,9 @@ memory (``/usr/bin/time``: the largest process, a worker or the parent).
 Commands (``--commands``): ``evaluate`` (``--format json``), ``audit`` and
 ``whatif`` (the policies against themselves), each on one core or with
 ``-jN`` workers (``audit-j2``); by default ``evaluate``, ``audit`` and
-``audit-j2``. Output is discarded. With ``--repeat N`` each figure, the
+``audit-j2``. Output is discarded. With ``evaluate`` among them, the fixed cost
+comes first: ``evaluate`` of a file of one ticket (start-up, plugins,
+policies), which every run pays whatever its size. With ``--repeat N`` each figure, the
 floor's too, is the fastest of N runs. Input files are generated once and
 cached (``--cache``; see ``bench_audit.py``).
 
@@ -54,6 +56,25 @@ def floor(events: Path) -> tuple[float, float]:
         for line in lines:
             json.loads(line)
     return time.perf_counter() - began, time.process_time() - cpu
+
+
+def fixed_cost(events: Path, at: str, policies: Path) -> tuple[float, float | None]:
+    """Wall and CPU seconds (the fastest of three runs) of ``evaluate`` on a file of the first
+    ticket of ``events``: start-up (imports, plugins, policies) and the stream's set-up,
+    with next to no events: what every run pays whatever its size."""
+    with events.open(encoding="utf-8") as source:
+        lines = [next(source)]
+        ticket = json.loads(lines[0])["ticket"]
+        for line in source:
+            if json.loads(line)["ticket"] != ticket:
+                break
+            lines.append(line)
+    with tempfile.TemporaryDirectory(prefix="bench-pipeline-") as tmp:
+        one = Path(tmp) / "one-ticket.jsonl"
+        one.write_text("".join(lines), encoding="utf-8")
+        runs = [timed(command_line("evaluate", one, at, 1, policies)) for _ in range(3)]
+    seconds, _, _, cpu = min(runs, key=lambda run: run[3] if run[3] is not None else run[0])
+    return seconds, cpu
 
 
 def command(spec: str) -> tuple[str, int]:
@@ -127,8 +148,12 @@ def main() -> int:
     print(header)
     print("-" * len(header))
     failed = False
-    for tickets in args.sizes:
+    for number, tickets in enumerate(args.sizes):
         generated = args.events or events_file(tickets, args.cache)
+        if number == 0 and any(name == "evaluate" for name, _ in args.commands):
+            seconds, cpu = fixed_cost(generated, at, args.policies)
+            spent = f"{cpu:.2f} s CPU, " if cpu is not None else ""
+            print(f"fixed cost, evaluate of one ticket: {spent}{seconds:.2f} s wall", flush=True)
         for order in args.order:
             lines = shuffled(generated) if order == "shuffled" else generated
             for fmt in args.formats:

@@ -151,3 +151,52 @@ def test_a_country_without_subdivision_is_checked_without_its_holiday_modules() 
         "print(calendar.is_open(1767225600 + 10 * 3600))\n"  # 1 January 2026, a holiday
     )
     assert out.splitlines() == ["0", "False"]
+
+
+def test_the_engine_starts_without_the_audit_and_numpy() -> None:
+    # The audit's compiled classes register for pickling when the audit is imported:
+    # before, none is registered (and numpy is not loaded); after, every class of every
+    # compiled module is, whichever audit module was imported first.
+    out = _python(
+        "import copyreg, dataclasses, sys\n"
+        "import slaengine\n"
+        "from slaengine.compiled import MODULES\n"
+        "def registered(prefix):\n"
+        "    return sorted(c.__name__ for c in copyreg.dispatch_table\n"
+        "                  if getattr(c, '__module__', '').startswith(prefix))\n"
+        "print(sorted(m for m in ('numpy', 'slaengine.audit') if m in sys.modules))\n"
+        "print(registered('slaengine.audit'))\n"
+        "print(len(registered('slaengine.')) > 0)\n"
+        "import slaengine.audit.facts\n"
+        "classes = [v for name in MODULES for v in vars(sys.modules[name]).values()\n"
+        "           if isinstance(v, type) and v.__module__ == name\n"
+        "           and dataclasses.is_dataclass(v)]\n"
+        "print([c.__qualname__ for c in classes if c not in copyreg.dispatch_table])\n"
+        "print(len(registered('slaengine.audit')) > 0)\n"
+    )
+    assert out.splitlines() == ["[]", "[]", "True", "[]", "True"]
+
+
+def test_the_collector_is_tuned_from_the_start_of_a_command(monkeypatch, capsys) -> None:
+    # Importing the command's module and loading its plugins and policies allocate as
+    # much as a small run: the command line collects less often from the start, and
+    # leaves the thresholds as they were.
+    import gc
+
+    import slaengine.cli
+
+    seen: list[tuple[int, int, int]] = []
+    real = slaengine.cli.configure_logging
+
+    def configure(verbosity: int = 0, json: bool | None = None) -> None:
+        seen.append(gc.get_threshold())
+        real(verbosity, json)
+
+    monkeypatch.setattr(slaengine.cli, "configure_logging", configure)
+    before = gc.get_threshold()
+    policies = str(Path(__file__).resolve().parents[1] / "policies")
+    assert slaengine.cli.main(["check", policies]) == 0
+    assert capsys.readouterr().err.startswith("ok: ")
+    assert len(seen) == 1
+    assert seen[0][0] > before[0]
+    assert gc.get_threshold() == before

@@ -457,3 +457,56 @@ def test_the_library_leaves_the_callers_collector_as_it_was(policies, shuffled, 
     assert len(timelines.timelines) == out.getvalue().count("\n") == 1500
     assert seen == [True, True]
     assert gc.get_threshold() == thresholds
+
+
+# -- the output: spool files copied by the kernel where the stream takes them -------------------
+
+
+@pytest.mark.parametrize("limit", [None, 7])
+def test_a_file_gets_the_spool_files_from_the_kernel(policies, grouped, tmp_path, monkeypatch,
+                                                     limit):  # fmt: skip
+    import os
+
+    sent: list[int] = []
+    real = os.sendfile
+
+    def counted(out_fd: int, in_fd: int, offset: int | None, count: int) -> int:
+        sent.append(count)
+        return real(out_fd, in_fd, offset, count)
+
+    monkeypatch.setattr("os.sendfile", counted)
+    expected = reference_json(reference_results(policies, grouped, GENERATED_AT))
+    if limit is not None:
+        expected = "".join(expected.splitlines(keepends=True)[:limit])
+    target = tmp_path / "out.jsonl"
+    options = StreamOptions(parse_instant(GENERATED_AT), "json", limit=limit)
+    with target.open("w", encoding="utf-8") as out:
+        out.write("first\n")  # text the stream holds before the spool files follow
+        evaluate_stream(policies, grouped, options, out)
+    assert target.read_text(encoding="utf-8") == "first\n" + expected
+    assert sent
+
+
+@pytest.mark.parametrize("which", ["grouped", "shuffled"])
+def test_pipes_and_appending_files_get_the_whole_output(request, policies, tmp_path, which):
+    # A pipe takes sendfile a piece at a time; a file opened to append refuses it (the
+    # bytes are copied instead).
+    import os
+    import subprocess
+    import sys
+
+    events = request.getfixturevalue(which)
+    expected = reference_json(reference_results(policies, events, GENERATED_AT)).encode()
+    command = [sys.executable, "-m", "slaengine", "evaluate", "-p", POLICIES, "-e", str(events),
+               "--at", GENERATED_AT, "-f", "json"]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    piped = subprocess.run(command, capture_output=True, env=env, timeout=300, check=False)
+    assert piped.returncode == 0, piped.stderr.decode()
+    assert piped.stdout == expected
+    appended = tmp_path / "appended.jsonl"
+    appended.write_bytes(b"before\n")
+    with appended.open("ab") as out:
+        done = subprocess.run(command, stdout=out, stderr=subprocess.PIPE, env=env, timeout=300,
+                              check=False)  # fmt: skip
+    assert done.returncode == 0, done.stderr.decode()
+    assert appended.read_bytes() == b"before\n" + expected

@@ -46,6 +46,12 @@ MODULES: Final = (
 )
 
 
+#: Packages that register their own modules of :data:`MODULES` for pickling when they are
+#: imported, rather than ``import slaengine`` doing it: the audit's import numpy and
+#: multiprocessing, which start-up of the commands that evaluate does not need.
+SELF_REGISTERING: Final = ("slaengine.audit",)
+
+
 def compiled_modules() -> tuple[str, ...]:
     """The modules of :data:`MODULES` that run compiled (an extension module was loaded)."""
     found = []
@@ -71,9 +77,16 @@ def _constructor_call(obj: Any) -> tuple[Any, tuple[Any, ...]]:
     return type(obj), tuple(getattr(obj, field.name) for field in fields if field.init)
 
 
-def register_pickling() -> None:
-    """Pickle and copy each dataclass of :data:`MODULES` as its constructor call."""
+def register_pickling(package: str | None = None) -> None:
+    """Pickle and copy each dataclass of :data:`MODULES` as its constructor call.
+
+    Without ``package``, the modules outside :data:`SELF_REGISTERING` (``import
+    slaengine`` registers them); with one of those packages, its own modules (the
+    package registers them when it is imported).
+    """
     for name in MODULES:
+        if _registering_package(name) != package:
+            continue
         module = importlib.import_module(name)
         for value in vars(module).values():
             if (
@@ -84,4 +97,9 @@ def register_pickling() -> None:
                 copyreg.pickle(value, _constructor_call)
 
 
-__all__ = ["MODULES", "compiled_modules", "describe", "register_pickling"]
+def _registering_package(name: str) -> str | None:
+    # The package of SELF_REGISTERING that module ``name`` belongs to, if any.
+    return next((p for p in SELF_REGISTERING if name.startswith(f"{p}.")), None)
+
+
+__all__ = ["MODULES", "SELF_REGISTERING", "compiled_modules", "describe", "register_pickling"]

@@ -13,25 +13,27 @@ gives, whatever the number of workers.
 from __future__ import annotations
 
 import codecs
+import errno
 import heapq
 import itertools
 import os
 import tempfile
 from array import array
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import partial
+from itertools import islice
 from operator import attrgetter, itemgetter
 from pathlib import Path
 from typing import BinaryIO, Final, TextIO
 
 from slaengine.batches import fold_tickets
-from slaengine.engine import TicketResult, iter_evaluate
+from slaengine.engine import TicketResult, evaluate_timeline
 from slaengine.errors import Problem
 from slaengine.policy.model import PolicySet
 from slaengine.report.csv import csv_header, csv_renderer
 from slaengine.report.json import ticket_json_line
-from slaengine.timeline import TimelineSet
+from slaengine.timeline import Timeline, TimelineSet
 
 #: Output formats a part can be rendered in; ``results`` keeps the results instead.
 FORMATS: Final = ("json", "csv", "results")
@@ -39,10 +41,14 @@ FORMATS: Final = ("json", "csv", "results")
 UNMATCHED_SHOWN: Final = 10
 # Bytes copied at a time from a spool file to the output.
 _BLOCK: Final = 1 << 20
+# What sendfile fails with when the output does not take it (then the bytes are copied).
+_NO_SENDFILE: Final = frozenset({errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.ESPIPE})
 # Spool files hold UTF-8; any text a result holds survives the trip.
 _ERRORS: Final = "surrogatepass"
 # Index entries (key, length) read at a time while merging.
 _INDEX_BLOCK: Final = 8192
+# Tickets rendered and written to a part's spool file at a time.
+_BATCH: Final = 32
 _SEQ = attrgetter("seq")
 _KEY = itemgetter(0)
 
@@ -96,7 +102,11 @@ class StreamSummary:
 
 def ticket_key(result: TicketResult, timelines: TimelineSet) -> int:
     """The line of a ticket's first kept event: its place in the output."""
-    first: int = min(map(_SEQ, timelines.timelines[result.ticket].events))
+    return _first_line(timelines.timelines[result.ticket])
+
+
+def _first_line(timeline: Timeline) -> int:
+    first: int = min(map(_SEQ, timeline.events))
     return first
 
 
@@ -109,51 +119,93 @@ def evaluate_part(
     ``options.limit`` with a clock in ``options.states`` (all without).
     """
     part = PartOutput()
-    kinds = options.format
-    render = ticket_json_line if kinds == "json" else csv_renderer()
-    keep = kinds == "results"
-    states = options.states
-    limit = options.limit
-    keys = array("q")
-    out: BinaryIO | None = None
-    if not keep:
-        if spool is None:
-            raise ValueError("evaluate_part: a spool directory is needed to render")
-        handle, part.data = tempfile.mkstemp(suffix=".part", dir=spool)
-        out = open(handle, "wb", buffering=_BLOCK)  # noqa: SIM115
-    try:
-        results = iter_evaluate(policies, timelines, options.now, segments=options.segments)
-        for result in results:
-            part.tickets += 1
-            if result.policy is None:
-                part.unmatched += 1
-                if len(part.unmatched_ids) < UNMATCHED_SHOWN:
-                    part.unmatched_ids.append((ticket_key(result, timelines), result.ticket))
-            if states and not any(clock.state in states for clock in result.clocks):
-                continue
-            part.matching += 1
-            if limit is not None and part.written >= limit:
-                continue
-            key = ticket_key(result, timelines)
-            part.written += 1
-            part.first = part.first or key
-            part.last = key
-            if keep:
-                part.results.append((key, result))
-                continue
-            data = render(result).encode("utf-8", _ERRORS)
-            assert out is not None
-            out.write(data)
-            keys.append(key)
-            keys.append(len(data))
-    finally:
-        if out is not None:
-            out.close()
-    if not keep:
-        part.index = f"{part.data}.index"
-        with open(part.index, "wb") as index:
-            keys.tofile(index)
+    selected = _selected(policies, options, timelines, part)
+    if options.format == "results":
+        part.results = list(selected)
+        return part
+    if spool is None:
+        raise ValueError("evaluate_part: a spool directory is needed to render")
+    render = ticket_json_line if options.format == "json" else csv_renderer()
+    index = array("q")
+    handle, part.data = tempfile.mkstemp(suffix=".part", dir=spool)
+    with open(handle, "wb", buffering=_BLOCK) as out:
+        while _spool_batch(islice(selected, _BATCH), render, out, index):
+            pass
+    part.index = f"{part.data}.index"
+    with open(part.index, "wb") as file:
+        index.tofile(file)
     return part
+
+
+def _spool_batch(
+    tickets: Iterable[tuple[int, TicketResult]],
+    render: Callable[[TicketResult], str],
+    out: BinaryIO,
+    index: array[int],
+) -> bool:
+    """Render a batch of tickets into ``out`` and their (key, size) pairs into ``index``;
+    false when there were none.
+
+    One encode and one write for the whole batch, and the index grown in C. The
+    batch is gone when this returns, before the next one is evaluated.
+    """
+    batch = list(tickets)
+    if not batch:
+        return False
+    keys, results = zip(*batch, strict=True)
+    texts = list(map(render, results))
+    text = "".join(texts)
+    data = text.encode("utf-8", _ERRORS)
+    out.write(data)
+    # As many bytes as characters: all ASCII, so each text's length is its size.
+    sizes = map(len, texts) if len(data) == len(text) else map(_utf8_size, texts)
+    index.extend(_pairs(keys, sizes))
+    return True
+
+
+def _selected(
+    policies: PolicySet, options: StreamOptions, timelines: TimelineSet, part: PartOutput
+) -> Iterator[tuple[int, TicketResult]]:
+    """Evaluate every ticket of ``timelines``; the (key, result) of each selected one.
+
+    Its counts (and the first and last keys) are set on ``part`` once every ticket is done.
+    """
+    now, segments, states, limit = options.now, options.segments, options.states, options.limit
+    unmatched_ids = part.unmatched_ids
+    tickets = matching = written = unmatched = key = 0
+    for timeline in timelines.timelines.values():
+        result = evaluate_timeline(policies, timeline, now, segments=segments)
+        if result is None:
+            continue  # created after now
+        tickets += 1
+        if result.policy is None:
+            unmatched += 1
+            if len(unmatched_ids) < UNMATCHED_SHOWN:
+                unmatched_ids.append((_first_line(timeline), result.ticket))
+        if states and not any(clock.state in states for clock in result.clocks):
+            continue
+        matching += 1
+        if limit is not None and written >= limit:
+            continue
+        key = _first_line(timeline)
+        written += 1
+        if written == 1:
+            part.first = key
+        yield key, result
+    part.tickets, part.matching, part.unmatched = tickets, matching, unmatched
+    part.written, part.last = written, key
+
+
+def _utf8_size(text: str) -> int:
+    return len(text.encode("utf-8", _ERRORS))
+
+
+def _pairs(keys: Sequence[int], sizes: Iterable[int]) -> array[int]:
+    # (key, size) of each ticket, one after the other, as the index holds them.
+    pairs = array("q", bytes(16 * len(keys)))
+    pairs[0::2] = array("q", keys)
+    pairs[1::2] = array("q", sizes)
+    return pairs
 
 
 def evaluate_stream(
@@ -215,60 +267,114 @@ def _write_parts(parts: Sequence[PartOutput], out: TextIO, limit: int | None) ->
     in_order = all(a.last < b.first for a, b in itertools.pairwise(parts))
     left = limit if limit is not None else -1
     written = 0
-    write = _writer(out)
+    output = _Output(out)
     if in_order:
         # A grouped input: the parts follow each other, copied as they are.
         for part in parts:
             if left == 0:
                 break
             count = part.written if left < 0 else min(part.written, left)
-            size = _size(part, count) if count < part.written else -1
-            _copy(part, write, size)
+            assert part.data is not None
+            output.copy(part.data, _size(part, count) if count < part.written else -1)
+            _remove(part)
             written += count
             left -= count if left > 0 else 0
-        write(b"", True)
+        output.finish()
         return written
     # An unsorted input's partitions: merged by key, one ticket's text at a time.
     merged = heapq.merge(*(_records(part) for part in parts))
     for _, data in merged:
         if left == 0:
             break
-        write(data, False)
+        output.write(data)
         written += 1
         left -= 1 if left > 0 else 0
-    write(b"", True)
+    output.finish()
     return written
 
 
-def _writer(out: TextIO) -> Callable[[bytes, bool], None]:
-    """A function writing UTF-8 bytes to ``out`` (its second argument: the last ones).
+class _Output:
+    """Writes UTF-8 bytes, and whole spool files, to a text stream.
 
     The bytes go straight to the stream's binary buffer when the stream would
-    write them unchanged (UTF-8, ``\n`` line ends); otherwise they are decoded,
-    in pieces that may split a character, and written as text.
+    write them unchanged (UTF-8, ``\\n`` line ends), and a spool file from the
+    kernel's page cache to the buffer's file descriptor (``os.sendfile``: no copy
+    through this process) when the descriptor takes it. Otherwise they are
+    decoded, in pieces that may split a character, and written as text.
     """
-    buffer = getattr(out, "buffer", None)
-    encoding = getattr(out, "encoding", None) or ""
+
+    def __init__(self, out: TextIO) -> None:
+        self._text = out
+        self._decoder = codecs.getincrementaldecoder("utf-8")(_ERRORS)
+        self._binary: BinaryIO | None = None
+        self._descriptor: int | None = None
+        buffer = getattr(out, "buffer", None)
+        encoding = getattr(out, "encoding", None) or ""
+        try:
+            utf8 = codecs.lookup(encoding).name == "utf-8"
+        except LookupError:
+            utf8 = False
+        if buffer is not None and utf8 and os.linesep == "\n":
+            out.flush()
+            self._binary = buffer
+            self._descriptor = _descriptor(buffer)
+
+    def write(self, data: bytes) -> None:
+        """Write ``data`` (which may end inside a character)."""
+        if self._binary is not None:
+            self._binary.write(data)
+        else:
+            self._text.write(self._decoder.decode(data))
+
+    def copy(self, name: str, size: int) -> None:
+        """Write the first ``size`` bytes of file ``name`` (all of it when negative)."""
+        with open(name, "rb") as data:
+            if size < 0:
+                size = os.fstat(data.fileno()).st_size
+            sent = self._send(data.fileno(), size)
+            data.seek(sent)
+            size -= sent
+            while size > 0:
+                block = data.read(min(_BLOCK, size))
+                if not block:
+                    break
+                self.write(block)
+                size -= len(block)
+
+    def _send(self, source: int, size: int) -> int:
+        # Bytes of ``source`` the kernel copied to the output (0 when it cannot).
+        if self._descriptor is None or self._binary is None:
+            return 0
+        self._binary.flush()
+        sent = 0
+        try:
+            while sent < size:
+                count = os.sendfile(self._descriptor, source, sent, size - sent)
+                if count == 0:
+                    break
+                sent += count
+        except OSError as exc:
+            if exc.errno not in _NO_SENDFILE:
+                raise
+            self._descriptor = None  # an appending file, a terminal ...: copied instead
+        return sent
+
+    def finish(self) -> None:
+        """Flush what was written; the text stream gets any character left incomplete."""
+        if self._binary is not None:
+            self._binary.flush()
+        else:
+            self._text.write(self._decoder.decode(b"", True))
+
+
+def _descriptor(buffer: BinaryIO) -> int | None:
+    # The file descriptor a binary stream writes to, if it has one and sendfile exists.
+    if not hasattr(os, "sendfile"):
+        return None
     try:
-        utf8 = codecs.lookup(encoding).name == "utf-8"
-    except LookupError:
-        utf8 = False
-    if buffer is not None and utf8 and os.linesep == "\n":
-        out.flush()
-        binary: BinaryIO = buffer
-
-        def write_binary(data: bytes, last: bool) -> None:
-            binary.write(data)
-            if last:
-                binary.flush()
-
-        return write_binary
-    decoder = codecs.getincrementaldecoder("utf-8")(_ERRORS)
-
-    def write_text(data: bytes, last: bool) -> None:
-        out.write(decoder.decode(data, last))
-
-    return write_text
+        return buffer.fileno()
+    except (OSError, ValueError, AttributeError):  # a BytesIO, a closed stream ...
+        return None
 
 
 def _size(part: PartOutput, count: int) -> int:
@@ -278,19 +384,6 @@ def _size(part: PartOutput, count: int) -> int:
     with open(part.index, "rb") as index:
         keys.fromfile(index, 2 * count)
     return sum(keys[1::2])
-
-
-def _copy(part: PartOutput, write: Callable[[bytes, bool], None], size: int) -> None:
-    # The first ``size`` bytes of a part's spool file (all when negative).
-    assert part.data is not None
-    with open(part.data, "rb") as data:
-        while size != 0:
-            block = data.read(_BLOCK if size < 0 else min(_BLOCK, size))
-            if not block:
-                break
-            write(block, False)
-            size -= len(block) if size > 0 else 0
-    _remove(part)
 
 
 def _records(part: PartOutput) -> Iterator[tuple[int, bytes]]:

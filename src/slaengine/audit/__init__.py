@@ -23,6 +23,10 @@ from slaengine.audit.kpis import METRICS, group_kpis
 from slaengine.audit.periods import PERIODS, WEEKDAYS, LocalBuckets
 from slaengine.audit.run import BREACH_COLUMNS, AuditOptions, AuditPart, audit_file, audit_timelines
 from slaengine.audit.stats import BUCKET_EDGES, histogram, nearest_rank, summarize
+from slaengine.compiled import register_pickling
+
+# The audit's compiled classes pickle as their constructor calls (slaengine.compiled).
+register_pickling(__name__)
 
 __all__ = [
     "BREACH_COLUMNS",

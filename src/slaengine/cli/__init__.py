@@ -147,6 +147,13 @@ def command_modules() -> list[str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status (0 ok, 1 problems found, 2 usage)."""
+    # From the start: importing the command's modules and loading its plugins and
+    # policies allocate hundreds of thousands of objects too.
+    with _collector_tuned():
+        return _run_command(argv)
+
+
+def _run_command(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
     if extra:
@@ -155,8 +162,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     select_config(getattr(args, "config", None))
     configure_logging(args.verbose)
     try:
-        with _collector_tuned():
-            status: int = args.run(args)
+        status: int = args.run(args)
     except UserError as exc:
         if args.debug:
             raise
