@@ -248,10 +248,10 @@ class Store(
             return
         shown = ", ".join(sorted(tables)[:5]) + (", ..." if len(tables) > 5 else "")
         raise UserError(
-            f"state {self.location!r} is not a slaengine state: it holds other tables "
-            f"({shown}) and no slaengine schema; it was left untouched. Give a new file "
-            "(or an empty database) for the state, or the state slaengine ingest, run or "
-            "serve keep (--state, or 'state' in the [live] table)"
+            f"state {self.location!r} cannot be used as a slaengine state (another "
+            f"application's database: it holds other tables, {shown}, and no slaengine "
+            "schema; it was left untouched); give a new file or an empty database, or the "
+            "state slaengine ingest, run or serve keep (--state, or 'state' in the [live] table)"
         )
 
     def migrate(self) -> list[int]:
