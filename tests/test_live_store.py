@@ -138,17 +138,22 @@ def test_newer_schema_is_refused(state_url, monkeypatch):
             connection.close()
 
 
-def test_refused_open_closes_its_connection(state_url, monkeypatch):
-    _future_schema(state_url)
+def _assert_refused_and_closed(url, monkeypatch, error, match=None):
+    """``Store.open(url)`` raises ``error`` and has closed the one connection it made."""
     monkeypatch.setattr(RecordingStore, "connections", [])
     try:
-        with pytest.raises(UserError):
-            RecordingStore.open(state_url)
+        with pytest.raises(error, match=match):
+            RecordingStore.open(url)
         (connection,) = RecordingStore.connections
         assert _is_closed(connection)
     finally:
         for connection in RecordingStore.connections:
             connection.close()
+
+
+def test_refused_open_closes_its_connection(state_url, monkeypatch):
+    _future_schema(state_url)
+    _assert_refused_and_closed(state_url, monkeypatch, UserError)
 
 
 def _foreign_database(state_url, *statements):
@@ -203,16 +208,8 @@ def test_foreign_database_is_refused_untouched_and_closed(state_url, monkeypatch
     before = _schema(state_url)
     if not state_url.startswith("postgresql://"):
         content = Path(state_url).read_bytes()
-    monkeypatch.setattr(RecordingStore, "connections", [])
-    try:
-        refused = r"cannot be used as a slaengine state \(another .* tables, cursors, .*users, and"
-        with pytest.raises(UserError, match=refused):
-            RecordingStore.open(state_url)
-        (connection,) = RecordingStore.connections
-        assert _is_closed(connection)
-    finally:
-        for connection in RecordingStore.connections:
-            connection.close()
+    refused = r"cannot be used as a slaengine state \(another .* tables, cursors, .*users, and"
+    _assert_refused_and_closed(state_url, monkeypatch, UserError, refused)
     assert _schema(state_url) == before
     if not state_url.startswith("postgresql://"):
         # Not even the journal mode (WAL rewrites the header): the file is byte for byte the same.
@@ -234,15 +231,7 @@ def test_shared_database_takes_the_state_beside_its_own_tables(state_url):
 def test_file_that_is_no_database_is_closed_and_left_alone(tmp_path, monkeypatch):
     path = tmp_path / "notes.db"
     path.write_text("not a database, " * 100, encoding="utf-8")
-    monkeypatch.setattr(RecordingStore, "connections", [])
-    try:
-        with pytest.raises(sqlite3.DatabaseError, match="not a database"):
-            RecordingStore.open(path)
-        (connection,) = RecordingStore.connections
-        assert _is_closed(connection)
-    finally:
-        for connection in RecordingStore.connections:
-            connection.close()
+    _assert_refused_and_closed(path, monkeypatch, sqlite3.DatabaseError, "not a database")
     assert path.read_text(encoding="utf-8") == "not a database, " * 100
 
 
