@@ -190,6 +190,15 @@ def test_syntax_error_is_a_located_problem() -> None:
     )
 
 
+def test_disallowed_tag_is_the_problem_check_reports() -> None:
+    with pytest.raises(PolicyError) as caught:
+        format_text("policies:\n  - name: !!python/object/apply:os.system [ls]\n", "t.yaml")
+    assert str(caught.value) == (
+        "t.yaml:2:11: E105 the YAML tag '!!python/object/apply:os.system' is not allowed: "
+        "policy files hold plain values, lists and mappings only; remove the tag"
+    )
+
+
 def test_duplicate_key_is_a_located_problem() -> None:
     with pytest.raises(PolicyError) as caught:
         format_text("a: 1\nb: 2\na: 3\n", "dup.yaml")

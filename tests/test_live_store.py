@@ -5,8 +5,10 @@ Every test runs on SQLite and on PostgreSQL (see ``live_support.state_url``).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
+from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
@@ -136,17 +138,111 @@ def test_newer_schema_is_refused(state_url, monkeypatch):
             connection.close()
 
 
-def test_refused_open_closes_its_connection(state_url, monkeypatch):
-    _future_schema(state_url)
+def _assert_refused_and_closed(url, monkeypatch, error, match=None):
+    """``Store.open(url)`` raises ``error`` and has closed the one connection it made."""
     monkeypatch.setattr(RecordingStore, "connections", [])
     try:
-        with pytest.raises(UserError):
-            RecordingStore.open(state_url)
+        with pytest.raises(error, match=match):
+            RecordingStore.open(url)
         (connection,) = RecordingStore.connections
         assert _is_closed(connection)
     finally:
         for connection in RecordingStore.connections:
             connection.close()
+
+
+def test_refused_open_closes_its_connection(state_url, monkeypatch):
+    _future_schema(state_url)
+    _assert_refused_and_closed(state_url, monkeypatch, UserError)
+
+
+def _foreign_database(state_url, *statements):
+    """Make ``state_url`` another application's database: its tables, no slaengine schema."""
+    if state_url.startswith("postgresql://"):
+        import psycopg
+
+        with psycopg.connect(state_url, autocommit=True) as conn:
+            for statement in statements:
+                conn.execute(statement)
+        return
+    with contextlib.closing(sqlite3.connect(state_url)) as conn:
+        for statement in statements:
+            conn.execute(statement)
+        conn.commit()
+
+
+def _schema(state_url) -> list[tuple[Any, ...]]:
+    if state_url.startswith("postgresql://"):
+        import psycopg
+
+        with psycopg.connect(state_url, autocommit=True) as conn:
+            return sorted(
+                conn.execute(
+                    "SELECT table_name, column_name, data_type FROM information_schema.columns "
+                    "WHERE table_schema = current_schema()"
+                ).fetchall()
+            )
+    with contextlib.closing(sqlite3.connect(state_url)) as conn:
+        return sorted(conn.execute("SELECT type, name, sql FROM sqlite_master").fetchall())
+
+
+FOREIGN = (
+    "CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT)",
+    # A table slaengine's first migration also creates: it must not be the first clash found.
+    "CREATE TABLE cursors (source TEXT, position TEXT)",
+    "INSERT INTO users (id, name) VALUES (1, 'ada')",
+)
+
+
+@pytest.mark.parametrize(
+    "version_table",
+    [
+        None,
+        # Another tool's schema_version (more columns than slaengine's) is no marker.
+        "CREATE TABLE schema_version (installed_rank INTEGER, version TEXT, "
+        "description TEXT, script TEXT)",
+    ],
+)
+def test_foreign_database_is_refused_untouched_and_closed(state_url, monkeypatch, version_table):
+    _foreign_database(state_url, *FOREIGN, *([version_table] if version_table else []))
+    before = _schema(state_url)
+    if not state_url.startswith("postgresql://"):
+        content = Path(state_url).read_bytes()
+    refused = r"cannot be used as a slaengine state \(another .* tables, cursors, .*users, and"
+    _assert_refused_and_closed(state_url, monkeypatch, UserError, refused)
+    assert _schema(state_url) == before
+    if not state_url.startswith("postgresql://"):
+        # Not even the journal mode (WAL rewrites the header): the file is byte for byte the same.
+        assert Path(state_url).read_bytes() == content
+
+
+def test_shared_database_takes_the_state_beside_its_own_tables(state_url):
+    _foreign_database(state_url, "CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT)")
+    opened = Store.open(state_url, shared=True)
+    try:
+        assert opened.schema_version() == LATEST
+        assert opened._all("SELECT COUNT(*) FROM users") == [(0,)]
+    finally:
+        opened.close()
+    # From now on it is a slaengine state: opening needs no word.
+    Store.open(state_url).close()
+
+
+def test_file_that_is_no_database_is_closed_and_left_alone(tmp_path, monkeypatch):
+    path = tmp_path / "notes.db"
+    path.write_text("not a database, " * 100, encoding="utf-8")
+    _assert_refused_and_closed(path, monkeypatch, sqlite3.DatabaseError, "not a database")
+    assert path.read_text(encoding="utf-8") == "not a database, " * 100
+
+
+def test_empty_sqlite_file_becomes_a_state(tmp_path):
+    path = tmp_path / "empty.db"
+    path.touch()
+    opened = Store.open(path)
+    try:
+        assert opened.schema_version() == LATEST
+    finally:
+        opened.close()
 
 
 def test_missing_sqlite_directory_is_a_user_error(tmp_path):

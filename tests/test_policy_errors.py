@@ -58,7 +58,9 @@ EXPECTED_CODES: dict[str, set[str]] = {
     "yaml_colon_in_value": {"E001"},
     "yaml_indent": {"E001"},
     "yaml_missing_colon": {"E001"},
+    "yaml_python_tag": {"E105"},
     "yaml_tab": {"E001"},
+    "yaml_two_documents": {"E001"},
 }
 WARNINGS_ONLY = frozenset({"channel_typo_warning"})
 

@@ -8,11 +8,13 @@ import json
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 
 import slaengine
 from slaengine.cli import main
 from slaengine.event_parsing import parse_instant
-from slaengine.whatif import MET, MISSED, backtest, backtest_file
+from slaengine.report.whatif import backtest_renderable
+from slaengine.whatif import MET, MISSED, Backtest, Flip, backtest, backtest_file
 
 ROOT = Path(__file__).resolve().parent.parent
 NOW = "2025-12-01T00:00:00Z"
@@ -129,6 +131,34 @@ def test_whatif_command_table_json_and_flips(history, tighter, tmp_path, capsys)
     assert rows[0]["new"] == "breached"
 
 
+def test_whatif_tables_fit_80_columns(history, tighter, monkeypatch, capsys):
+    monkeypatch.setenv("COLUMNS", "80")
+    args = ["whatif", "-p", str(ROOT / "policies"), "-a", str(tighter), "-e", str(history)]
+    assert main([*args, "--at", NOW]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    # Labels, headers and names on one line each: nothing wraps onto a second row.
+    assert any(line.startswith("│ Periodic update ") for line in lines)
+    assert any(line.startswith("┃ Metric ") and "Breaches ┃" in line for line in lines)
+    flipped = [line for line in lines if line.startswith("│ T-")]
+    assert flipped
+    assert all("First response #1" in line and "achieved -> breached" in line
+               for line in flipped)  # fmt: skip
+    assert all(line.split("│")[-2].strip() in ("email-and-web", "americas-email-web")
+               for line in flipped)  # fmt: skip
+
+
+def test_flips_name_a_changed_policy_as_before_and_after():
+    result = Backtest(tickets=1, policy_changed=1, weeks={"2025-W48"})
+    result.flips.append(Flip("T-1", "first_response", 1, "achieved", "breached", "old", "new"))
+    result.flips.append(Flip("T-2", "resolution", 1, "absent", "breached", None, "new"))
+    console = Console(width=80, record=True, color_system=None)
+    console.print(backtest_renderable(result, "a/", "b/"))
+    text = console.export_text()
+    assert "│ T-1    │ First response #1 │ achieved -> breached │ old -> new       │" in text
+    assert "│ T-2    │ Resolution #1     │ absent -> breached   │ unmatched -> new │" in text
+
+
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
@@ -200,7 +230,9 @@ def test_a_cancelled_clock_is_cancelled_not_open(tmp_path, capsys):
     flips = tmp_path / "flips.csv"
     args = ["whatif", "-p", str(tmp_path / "cur.yaml"), "-a", str(tmp_path / "new.yaml")]
     assert main([*args, "-e", str(events), "--at", NOW, "--flips", str(flips)]) == 0
-    assert "│ S-1    │ First response #1 │ breached │ cancelled │" in capsys.readouterr().out
+    assert (
+        "│ S-1    │ First response #1 │ breached -> cancelled │ p      │" in capsys.readouterr().out
+    )
     with flips.open(encoding="utf-8") as stream:
         found = [(r["ticket"], r["old"], r["new"]) for r in csv.DictReader(stream)]
     # R-1 is still running within 2h but breached under 30m: it is open.

@@ -110,16 +110,21 @@ class Store(
         self.location = location
         # PostgreSQL: rows this session holds an advisory lock on (claimed, not yet settled).
         self._held: set[int] = set()
+        # The database is shared with another application on purpose (see ``open``).
+        self._shared = False
 
     # -- opening and schema ---------------------------------------------------
 
     @classmethod
-    def open(cls, url: str | Path) -> Store:
+    def open(cls, url: str | Path, *, shared: bool = False) -> Store:
         """Open (and migrate) the store at ``url``.
 
         A plain path or ``sqlite:///path`` opens SQLite (``:memory:`` for a
         throw-away store); ``postgresql://...`` opens PostgreSQL (needs
-        ``pip install "slaengine[postgres]"``).
+        ``pip install "slaengine[postgres]"``). A database holding other tables
+        and no slaengine schema is refused untouched, unless ``shared`` says the
+        state is meant to sit beside another application's tables (a site's own
+        database).
         """
         text = str(url)
         if text.startswith(("postgresql://", "postgres://")):
@@ -135,11 +140,15 @@ class Store(
             connection = sqlite3.connect(
                 path, isolation_level=None, timeout=30.0, check_same_thread=False
             )
-            _wal(connection)
-            connection.execute("PRAGMA synchronous=NORMAL")
-            connection.execute("PRAGMA foreign_keys=ON")
             store = cls(connection, SQLITE, path)
+        store._shared = shared
         try:
+            # Before anything writes: switching to WAL already rewrites the file's header.
+            store.refuse_foreign_database()
+            if store.dialect is SQLITE:
+                _wal(store._db)
+                store._db.execute("PRAGMA synchronous=NORMAL")
+                store._db.execute("PRAGMA foreign_keys=ON")
             store.migrate()
         except BaseException:
             store.close()
@@ -207,12 +216,54 @@ class Store(
         rows = self._all("SELECT MAX(version) FROM schema_version")
         return int(rows[0][0] or 0)
 
+    def _own_tables(self) -> set[str]:
+        """The tables of this database (in PostgreSQL: of the current schema), but SQLite's own."""
+        rows = (
+            self._all("SELECT name FROM sqlite_master WHERE type = 'table'")
+            if self.dialect is SQLITE
+            else self._all("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")
+        )
+        return {str(name) for (name,) in rows if not str(name).startswith("sqlite_")}
+
+    def _has_version_table(self) -> bool:
+        # Other tools keep a ``schema_version`` table too (with more columns): the
+        # exact columns tell slaengine's apart.
+        rows = (
+            self._all("SELECT name FROM pragma_table_info('schema_version')")
+            if self.dialect is SQLITE
+            else self._all(
+                "SELECT column_name FROM information_schema.columns "
+                "WHERE table_schema = current_schema() AND table_name = 'schema_version'"
+            )
+        )
+        return {str(name) for (name,) in rows} == {"version", "description"}
+
+    def refuse_foreign_database(self) -> None:
+        """Stop with a user error, writing nothing, unless this database is empty or a
+        slaengine state: another application's database is never migrated into."""
+        if self._shared:
+            return
+        tables = self._own_tables()
+        if not tables or self._has_version_table():
+            return
+        shown = ", ".join(sorted(tables)[:5]) + (", ..." if len(tables) > 5 else "")
+        raise UserError(
+            f"state {self.location!r} cannot be used as a slaengine state (another "
+            f"application's database: it holds other tables, {shown}, and no slaengine "
+            "schema; it was left untouched); give a new file or an empty database, or the "
+            "state slaengine ingest, run or serve keep (--state, or 'state' in the [live] table)"
+        )
+
     def migrate(self) -> list[int]:
-        """Apply the migrations this database lacks; the versions applied, in order."""
+        """Apply the migrations this database lacks; the versions applied, in order.
+
+        Refuses (writing nothing) a database that holds other tables and no slaengine schema.
+        """
         with self.transaction():
             if self.dialect is POSTGRES:
                 # Two workers starting together must not both migrate.
                 self._execute("SELECT pg_advisory_xact_lock(4711)")
+            self.refuse_foreign_database()
             current = self.schema_version()
             if current > LATEST:
                 raise UserError(

@@ -366,7 +366,8 @@ def format_text(text: str, source: str = "<string>") -> str:
     work = text.removeprefix(_BOM).replace("\r\n", "\n")
     root, problems = parse_yaml(work, source)
     # E003: aliases that nest or grow without bound; loading them below would not end.
-    syntax = [p for p in problems if p.code in ("E001", "E003")]
+    # E105: a tag the loader below would name only in its own words.
+    syntax = [p for p in problems if p.code in ("E001", "E003", "E105")]
     if syntax:
         raise PolicyError(syntax)
     try:

@@ -161,8 +161,8 @@ class _Builder:
             self._problem(
                 node,
                 "E105",
-                f"unknown YAML tag {_written_tag(node)!r}; policy files use plain values, "
-                "lists and mappings only",
+                f"the YAML tag {_written_tag(node)!r} is not allowed: policy files hold "
+                "plain values, lists and mappings only; remove the tag",
             )
         if isinstance(node, ScalarNode):
             return _scalar(node)
@@ -289,10 +289,15 @@ def parse_yaml(text: str, source: str) -> tuple[YNode | None, list[Problem]]:
     builder = _Builder(source)
     try:
         _check_aliases(root)
-        return builder.build(root), builder.problems
+        built = builder.build(root)
     except _AliasBomb as exc:
         line, column = _where(exc.node)
         return None, [Problem(source, line, column, "E003", exc.reason)]
+    if any(problem.code == "E105" for problem in builder.problems):
+        # A tagged value has lost its meaning: checking what was read around it
+        # would only report the tag's consequences ("must be a mapping, got ''").
+        return None, builder.problems
+    return built, builder.problems
 
 
 def _children(node: Node) -> list[Node]:

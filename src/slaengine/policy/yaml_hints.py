@@ -26,6 +26,13 @@ def yaml_hint(problem: str | None, context: str | None, started: str) -> Hint | 
     """
     if problem is None:
         return None
+    if problem == "but found another document":
+        # ruamel places it at the second document's '---'.
+        return Hint(
+            "a second YAML document starts here (its '---'), but a policy file holds one "
+            "document; split the file in two, one document each (a directory's files load "
+            "together)"
+        )
     if problem.startswith("found character '\\t'"):
         return Hint("a tab character; expected spaces: YAML indents with spaces only")
     if problem.startswith("expected <block end>, but found"):

@@ -96,22 +96,26 @@ def _compliance_table(
 ) -> Table:
     """One row per group; ``names`` shows a row's key as people read it (metric labels).
 
-    Figures never wrap; the first column and the two-word headers do, so the table
-    stays within 80 columns with a long metric label."""
+    Figures never wrap, and breaches read "before -> after" in one column, as in
+    the summary line: the built-in metrics' labels fit on one line at 80 columns."""
     table = Table(title=title, header_style="bold", title_justify="left")
     table.add_column(label, min_width=8)
-    for column in ("Before", "After", "Change", "Breached before", "Breached after"):
-        table.add_column(column, justify="right", no_wrap=" " not in column)
+    for column in ("Before", "After", "Change", "Breaches"):
+        table.add_column(column, justify="right", no_wrap=True)
     for name, tally in rows.items():
         table.add_row(
             cell(names.get(name, name) if names else name),
             _percent(tally.old_compliance),
             _percent(tally.new_compliance),
             _change(tally),
-            f"{tally.old_breached:,}",
-            f"{tally.new_breached:,}",
+            f"{tally.old_breached:,} -> {tally.new_breached:,}",
         )
     return table
+
+
+def _from_to(old: str, new: str) -> str:
+    """``old -> new``, or the one value when both are the same."""
+    return old if old == new else f"{old} -> {new}"
 
 
 def backtest_renderable(
@@ -150,19 +154,19 @@ def backtest_renderable(
         Text(f"Outcomes that flip: {newly:,} newly breached, {fixed:,} no longer breached")
     )
     if result.flips:
+        # One column for the outcomes and one for the policy (named once when it did
+        # not change): the table stays within 80 columns.
         flips = Table(header_style="bold")
-        for column in ("Ticket", "Metric", "Before", "After", "Policy before", "Policy after"):
-            # Names fold rather than end in "…": a ticket or policy name is shown whole.
-            wrap = column in ("Before", "After")
-            flips.add_column(column, no_wrap=wrap, overflow="ellipsis" if wrap else "fold")
+        flips.add_column("Ticket", overflow="fold")  # shown whole, folded if need be
+        flips.add_column("Metric", overflow="fold")
+        flips.add_column("Outcome", no_wrap=True)
+        flips.add_column("Policy", overflow="fold")
         for f in result.flips[:SHOWN_FLIPS]:
             flips.add_row(
                 cell(f.ticket),
                 cell(f"{metric_label(f.metric, labels)} #{f.instance}"),
-                f.old,
-                f.new,
-                cell(f.old_policy or "unmatched"),
-                cell(f.new_policy or "unmatched"),
+                f"{f.old} -> {f.new}",
+                cell(_from_to(f.old_policy or "unmatched", f.new_policy or "unmatched")),
             )
         parts.append(flips)
         if len(result.flips) > SHOWN_FLIPS:

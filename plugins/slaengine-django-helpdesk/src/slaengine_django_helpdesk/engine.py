@@ -103,7 +103,10 @@ def runtime(settings: conf.Settings | None = None) -> Runtime:
 def open_store(settings: conf.Settings | None = None) -> Iterator[Store]:
     """The live engine's store (``SLAENGINE["STATE"]``), closed afterwards."""
     settings = settings or conf.load()
-    store = Store.open(conf.state_url(settings.state))
+    # ``database:ALIAS`` puts the state beside the site's own tables on purpose.
+    store = Store.open(
+        conf.state_url(settings.state), shared=settings.state.startswith("database:")
+    )
     try:
         yield store
     finally:
