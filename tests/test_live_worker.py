@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import sys
 
 import pytest
 import structlog
@@ -19,9 +20,11 @@ from live_support import (  # noqa: F401 (fixtures)
     state_url_fixture,
     store_fixture,
 )
-from slaengine.live import Dispatcher, LiveEngine, Store
+from slaengine.hookspecs import hookimpl
+from slaengine.live import Dispatcher, LiveEngine, Store, plugin_routing
 from slaengine.live.store import DELIVERED
 from slaengine.live.worker import CycleReport, Worker
+from slaengine.plugins import make_plugins
 from slaengine.sources import EventSource, SourceBatch, SourceRecord
 
 
@@ -218,3 +221,72 @@ def test_plugin_hook_failures_do_not_stop_the_cycle(live_policies, store, proble
     assert (report.queued, report.delivered, report.failed) == (1, 0, 1)
     (row,) = store.outbox()
     assert row.last_error.startswith(problem)
+
+
+class ExitingPlugin:
+    """A plugin whose notify target and warning hook call sys.exit() while delivering."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    @hookimpl
+    def slaengine_register_notifiers(self, register):
+        register("pager", "exits", self.exit)
+
+    @hookimpl
+    def slaengine_on_warning(self, notification):
+        self.exit(notification)
+
+    def exit(self, _notification):
+        self.calls += 1
+        sys.exit(3)
+
+
+class RecordingPlugin:
+    def __init__(self) -> None:
+        self.warnings: list[str] = []
+
+    @hookimpl
+    def slaengine_on_warning(self, notification):
+        self.warnings.append(notification.key)
+
+
+def test_a_plugin_calling_sys_exit_in_a_delivery_fails_that_delivery_only(live_policies, store):
+    exiting, recording = ExitingPlugin(), RecordingPlugin()
+    plugins = make_plugins(
+        entry_points=False, plugins=[("exiting", exiting), ("recording", recording)]
+    )
+    routing = plugin_routing(plugins)
+    engine = LiveEngine(live_policies, store, lambda n: ("pager", *routing.recipients(n)))
+    source = ListSource("desk")
+    source.add(created("T-1"))
+    clock = Clock(at(31))  # a warning is due
+    worker = Worker(engine, Dispatcher(store, routing.deliverers), {"desk": source}, clock=clock)
+    with capture_logs() as logs:
+        assert worker.run(cycles=1) == 1  # before the fix: SystemExit out of the worker
+    assert exiting.calls == 2
+    assert len(recording.warnings) == 1  # the other plugin got its own
+    failed = {row.recipient: row for row in store.outbox() if row.status != DELIVERED}
+    assert sorted(failed) == ["pager", "plugin:exiting"]
+    for row in failed.values():
+        assert row.last_error.startswith("SystemExit: the recipient called sys.exit(3)")
+        assert row.next_attempt > clock.now  # retried later, with backoff
+    warned = [log for log in logs if log["event"] == "notification delivery failed"]
+    assert len(warned) == 2
+    # The worker goes on: the next cycle runs and retries nothing before the backoff.
+    assert worker.cycle().failed == 0
+    assert exiting.calls == 2
+
+
+def test_a_keyboard_interrupt_in_a_delivery_still_stops_the_worker(live_policies, store):
+    def interrupted(_notification):
+        raise KeyboardInterrupt
+
+    source = ListSource("desk")
+    source.add(created("T-1"))
+    engine = LiveEngine(live_policies, store, route_all)
+    worker = Worker(
+        engine, Dispatcher(store, {"ops": interrupted}), {"desk": source}, clock=Clock(at(31))
+    )
+    with pytest.raises(KeyboardInterrupt):
+        worker.cycle()

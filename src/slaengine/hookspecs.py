@@ -219,7 +219,7 @@ def slaengine_on_warning(notification: Notification) -> None:
 
     :param notification: kind ``"warning"``; ``level`` counts from 1.
     :returns: nothing; return values are ignored.
-    :raises: anything; logged, shown by ``slaengine outbox``, retried.
+    :raises: anything (``SystemExit`` too); logged, shown by ``slaengine outbox``, retried.
     """
 
 
@@ -232,7 +232,7 @@ def slaengine_on_breach(notification: Notification) -> None:
 
     :param notification: kind ``"breach"``, ``level`` 0, ``at`` = ``due``.
     :returns: nothing; return values are ignored.
-    :raises: anything; logged, shown by ``slaengine outbox``, retried.
+    :raises: anything (``SystemExit`` too); logged, shown by ``slaengine outbox``, retried.
     """
 
 
@@ -245,7 +245,7 @@ def slaengine_on_escalation(notification: Notification) -> None:
 
     :param notification: kind ``"escalation"``; ``level`` counts from 1.
     :returns: nothing; return values are ignored.
-    :raises: anything; logged, shown by ``slaengine outbox``, retried.
+    :raises: anything (``SystemExit`` too); logged, shown by ``slaengine outbox``, retried.
     """
 
 
@@ -258,7 +258,7 @@ def slaengine_on_achieved(notification: Notification) -> None:
 
     :param notification: kind ``"achieved"``, ``level`` 0, ``at`` = the stop.
     :returns: nothing; return values are ignored.
-    :raises: anything; logged, shown by ``slaengine outbox``, retried.
+    :raises: anything (``SystemExit`` too); logged, shown by ``slaengine outbox``, retried.
     """
 
 
@@ -275,7 +275,7 @@ def slaengine_on_spike(notification: Notification) -> None:
         ``customer_messages``), ``channel``, ``count`` in the window,
         ``expected`` from the baseline, ``at`` when it was found.
     :returns: nothing; return values are ignored.
-    :raises: anything; logged, shown by ``slaengine outbox``, retried.
+    :raises: anything (``SystemExit`` too); logged, shown by ``slaengine outbox``, retried.
     """
 
 
