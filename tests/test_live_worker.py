@@ -290,3 +290,58 @@ def test_a_keyboard_interrupt_in_a_delivery_still_stops_the_worker(live_policies
     )
     with pytest.raises(KeyboardInterrupt):
         worker.cycle()
+
+
+class HostSource:
+    """A source a host hands the worker itself (no plugin manager): ``answer(cursor, limit)``."""
+
+    def __init__(self, name, answer):
+        self.name = name
+        self.answer = answer
+
+    def read(self, cursor, limit):
+        return self.answer(cursor, limit)
+
+
+def _flaky_after_first_read():
+    # The first batch cannot be stored (an origin that is no text), so the worker reads
+    # its records one by one: then the source fails.
+    reads = []
+
+    def answer(cursor, limit):
+        reads.append(limit)
+        if len(reads) > 1:
+            raise ConnectionError("queue gone")
+        return SourceBatch((SourceRecord(7, created("T-9")),), "1")
+
+    return answer
+
+
+def test_sources_a_host_hands_over_fail_alone_whatever_they_answer(live_policies, store):
+    good = ListSource("desk")
+    good.add(created("T-1"))
+    answers = {
+        "list-answer": lambda cursor, limit: ["not a batch"],
+        "dict-record": lambda cursor, limit: SourceBatch(({"ticket": "T-2"},), "1"),
+        "dict-cursor": lambda cursor, limit: SourceBatch((), {"offset": 1}),
+        "no-records": lambda cursor, limit: SourceBatch(None, "1"),
+        "exits": lambda cursor, limit: sys.exit(2),
+        "flaky": _flaky_after_first_read(),
+    }
+    sources = {name: HostSource(name, answer) for name, answer in answers.items()}
+    worker = make_worker(live_policies, store, {**sources, "desk": good}, Clock(at(1)))
+    with capture_logs() as logs:
+        report = worker.cycle()  # before: AttributeError, TypeError or SystemExit out of it
+    assert report.ingested == 1  # the good source's event
+    failed = {log["source"]: log["error"] for log in logs if log["event"] == "source read failed"}
+    assert sorted(failed) == sorted(answers)
+    assert "expected a slaengine.sources.SourceBatch" in failed["list-answer"]
+    assert "record of type dict" in failed["dict-record"]
+    assert "cursor of type dict" in failed["dict-cursor"]
+    assert "SystemExit(2)" in failed["exits"]
+    assert "queue gone" in failed["flaky"]
+    assert store.cursor("flaky") is None  # asked again from the start next cycle
+    # The worker goes on serving: the next cycle runs, reading each again.
+    with capture_logs() as logs:
+        worker.cycle()
+    assert len([log for log in logs if log["event"] == "source read failed"]) == len(answers)

@@ -384,11 +384,13 @@ def _source(plugin: str, source: EventSource) -> tuple[str, EventSource]:
 
 
 class CheckedSource:
-    """A plugin's event source whose ``read`` answers are checked.
+    """An event source whose ``read`` answers are checked.
 
     A ``read`` that returns something other than a :class:`SourceBatch` of
-    :class:`SourceRecord` raises :class:`TypeError` naming the source, which the
-    worker logs as that source's failure; unchecked, the worker would crash on it.
+    :class:`SourceRecord` with a ``str`` (or ``None``) cursor raises
+    :class:`TypeError` naming the source, which the worker logs as that source's
+    failure; unchecked, the worker would crash on it. The worker wraps every
+    source it is given, a plugin's or a host's.
     """
 
     def __init__(self, source: EventSource) -> None:
@@ -407,13 +409,19 @@ class CheckedSource:
                 f"source {self.name!r}: read returned {type(batch).__name__}, "
                 "expected a slaengine.sources.SourceBatch"
             )
-        for record in batch.records:
+        if batch.cursor is not None and not isinstance(batch.cursor, str):
+            raise TypeError(
+                f"source {self.name!r}: read returned a cursor of type "
+                f"{type(batch.cursor).__name__}, expected a str or None"
+            )
+        records = tuple(batch.records)  # read once: a generator would be empty the next time
+        for record in records:
             if not isinstance(record, SourceRecord):
                 raise TypeError(
                     f"source {self.name!r}: read returned a record of type "
                     f"{type(record).__name__}, expected a slaengine.sources.SourceRecord"
                 )
-        return batch
+        return batch if records is batch.records else SourceBatch(records, batch.cursor)
 
 
 def _condition(plugin: str, name: str, predicate: Condition) -> tuple[str, Condition]:

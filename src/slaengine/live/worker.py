@@ -24,7 +24,8 @@ from slaengine.live.dispatch import Dispatcher
 from slaengine.live.engine import LiveEngine
 from slaengine.live.retention import Retention, prune
 from slaengine.live.text import escape_controls
-from slaengine.sources import EventSource
+from slaengine.plugins import CheckedSource
+from slaengine.sources import EventSource, SourceBatch
 
 _log = structlog.get_logger("slaengine.live")
 
@@ -58,7 +59,11 @@ class Worker:
     ) -> None:
         self.engine = engine
         self.dispatcher = dispatcher
-        self.sources = dict(sources)
+        # Every read answer is checked, also of sources a host hands over directly.
+        self.sources = {
+            name: source if isinstance(source, CheckedSource) else CheckedSource(source)
+            for name, source in sources.items()
+        }
         self.tick = tick
         self.read_limit = read_limit
         self.clock = clock
@@ -90,10 +95,8 @@ class Worker:
         stored = rejected = 0
         while not self.stop_requested.is_set():
             cursor = self.engine.store.cursor(name)
-            try:
-                batch = source.read(cursor, self.read_limit)
-            except Exception as exc:  # a failing source must not stop the others
-                _log.error("source read failed", source=name, error=repr(exc))
+            batch = self._read(name, source, cursor, self.read_limit)
+            if batch is None:
                 break
             records = [(r.origin, r.payload, r.problem, r.raw) for r in batch.records]
             if not records and batch.cursor == cursor:
@@ -107,6 +110,8 @@ class Worker:
                     error=escape_controls(repr(exc), 500),
                 )
                 counts = self._one_by_one(name, source, cursor, len(records))
+                if counts is None:
+                    break
                 stored, rejected = stored + counts[0], rejected + counts[1]
                 continue
             stored += report.accepted
@@ -117,18 +122,35 @@ class Worker:
                 break
         return stored, rejected
 
+    @staticmethod
+    def _read(name: str, source: EventSource, cursor: str | None, limit: int) -> SourceBatch | None:
+        """The source's next batch (checked); ``None`` when it fails, which is logged.
+
+        A source is a plugin's or a host's code: whatever it raises (even its
+        ``sys.exit()``) or answers fails that source alone, and the worker asks
+        it again from the same cursor next cycle.
+        """
+        try:
+            return source.read(cursor, limit)
+        except (Exception, SystemExit) as exc:  # a failing source must not stop the others
+            _log.error("source read failed", source=name, error=escape_controls(repr(exc), 500))
+            return None
+
     def _one_by_one(
         self, name: str, source: EventSource, cursor: str | None, count: int
-    ) -> tuple[int, int]:
+    ) -> tuple[int, int] | None:
         """Store ``count`` records from ``cursor`` singly; one that fails becomes a reject.
 
         Each record commits with the cursor after it, so nothing is lost or read
         twice. If even the reject cannot be stored, the database itself is at
-        fault: that error propagates.
+        fault: that error propagates. ``None``: the source failed meanwhile (the
+        records stored so far stay stored).
         """
         stored = rejected = 0
         for _ in range(count):
-            batch = source.read(cursor, 1)
+            batch = self._read(name, source, cursor, 1)
+            if batch is None:
+                return None
             if not batch.records and batch.cursor == cursor:
                 break
             records = [(r.origin, r.payload, r.problem, r.raw) for r in batch.records]
