@@ -7,9 +7,10 @@ docs/hooks.md; a test fails when one is not.
 
 Kinds, by verb: ``slaengine_configure`` hands plugins their settings;
 ``slaengine_register_*`` contribute things through a registrar callable and
-return nothing; ``slaengine_on_*`` receive notifications (warning, breach,
-escalation, achieved, spike), each delivered once per plugin through the live
-engine's outbox, on a dispatcher thread of that plugin's own.
+return nothing; ``slaengine_on_*`` receive broadcasts: notifications (warning,
+breach, escalation, achieved, spike), each delivered once per plugin through the
+live engine's outbox, on a dispatcher thread of that plugin's own, and the
+worker's start and stop, called on the worker's thread.
 
 pluggy passes an implementation only the arguments it declares; one naming an
 argument its hook does not pass is refused when it registers. An exception in
@@ -279,6 +280,38 @@ def slaengine_on_spike(notification: Notification) -> None:
     """
 
 
+@hookspec
+def slaengine_on_worker_start() -> None:
+    """The live worker starts serving: start what runs beside it (a digest sender, say).
+
+    Fires once each time a worker's loop starts (``slaengine run``, the worker of
+    ``slaengine serve``; ``Worker(..., plugins=plugins).run()`` in a host), on
+    the worker's thread, after the sources are registered and before the first
+    cycle. A worker that ``slaengine serve`` restarts after an error starts
+    again: the stop hook fires first. Commands that only load plugins
+    (``slaengine plugins``, ``check``) never call it.
+
+    :returns: nothing; return values are ignored.
+    :raises: anything it raises (``SystemExit`` too) is logged and recorded for the
+        plugin; the worker starts all the same.
+    """
+
+
+@hookspec
+def slaengine_on_worker_stop() -> None:
+    """The live worker stopped serving: stop what the start hook started.
+
+    Fires once each time a worker's loop ends (a clean stop, ``--once`` done, or
+    an error that ends the loop), on the worker's thread, after the deliveries
+    under way were recorded or given up. Return promptly: the process is
+    stopping.
+
+    :returns: nothing; return values are ignored.
+    :raises: anything it raises (``SystemExit`` too) is logged and recorded for the
+        plugin; the others are called and the worker stops all the same.
+    """
+
+
 __all__ = [
     "PROJECT",
     "Deliver",
@@ -297,6 +330,8 @@ __all__ = [
     "slaengine_on_escalation",
     "slaengine_on_spike",
     "slaengine_on_warning",
+    "slaengine_on_worker_start",
+    "slaengine_on_worker_stop",
     "slaengine_register_actions",
     "slaengine_register_calendars",
     "slaengine_register_conditions",

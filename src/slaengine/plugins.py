@@ -315,6 +315,14 @@ class Plugins:
         """Inbox webhook translators by vendor name, from ``slaengine_register_inboxes``."""
         return self._collect("slaengine_register_inboxes", "inbox", _inbox)
 
+    def worker_started(self) -> None:
+        """Tell every plugin the live worker starts (``slaengine_on_worker_start``)."""
+        self._each("slaengine_on_worker_start", lambda hook, _: hook())
+
+    def worker_stopped(self) -> None:
+        """Tell every plugin the live worker stopped (``slaengine_on_worker_stop``)."""
+        self._each("slaengine_on_worker_stop", lambda hook, _: hook())
+
     def subscribers(self, kind: str) -> list[Subscriber]:
         """The plugins whose ``slaengine_on_*`` hook receives notifications of ``kind``."""
         hook_name = ON_HOOKS[kind]

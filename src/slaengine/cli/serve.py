@@ -138,6 +138,7 @@ def _serve(
                 tick=args.tick or settings.tick,
                 read_limit=settings.read_limit,
                 retention=settings.retention,
+                plugins=plugins,
             )
 
         worker = WorkerThread(

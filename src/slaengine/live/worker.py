@@ -24,7 +24,7 @@ from slaengine.live.dispatch import Dispatcher
 from slaengine.live.engine import LiveEngine
 from slaengine.live.retention import Retention, prune
 from slaengine.live.text import escape_controls
-from slaengine.plugins import CheckedSource
+from slaengine.plugins import CheckedSource, Plugins
 from slaengine.sources import EventSource, SourceBatch
 
 _log = structlog.get_logger("slaengine.live")
@@ -43,7 +43,12 @@ class CycleReport:
 
 
 class Worker:
-    """Runs the live engine against sources and recipients, on the wall clock."""
+    """Runs the live engine against sources and recipients, on the wall clock.
+
+    ``plugins``, when given, hear of the loop's start and stop (the
+    ``slaengine_on_worker_*`` hooks); the sources and recipients come in
+    already made, from them or from the host.
+    """
 
     def __init__(
         self,
@@ -56,6 +61,7 @@ class Worker:
         budget: float | None = None,
         grace: float = 2.0,
         retention: Retention | None = None,
+        plugins: Plugins | None = None,
     ) -> None:
         self.engine = engine
         self.dispatcher = dispatcher
@@ -70,6 +76,7 @@ class Worker:
         self.budget = min(tick, 1.0) if budget is None else budget
         self.grace = grace
         self.retention = retention
+        self.plugins = plugins  # told when the loop starts and stops
         self._pruned: int | None = None  # when retention last ran
         self.stop_requested = threading.Event()
         self._busy = False  # deliveries under way or rows left: cycle again without sleeping
@@ -232,19 +239,30 @@ class Worker:
         return max(0.0, min(self.tick, wake - self.clock()))
 
     def run(self, cycles: int | None = None) -> int:
-        """Cycle until :meth:`stop` (or ``cycles`` cycles); the number of cycles run."""
+        """Cycle until :meth:`stop` (or ``cycles`` cycles); the number of cycles run.
+
+        With ``plugins``, their ``slaengine_on_worker_start`` hooks are called
+        before the first cycle and ``slaengine_on_worker_stop`` once the loop has
+        ended, also when it ends with an error.
+        """
         done = 0
         _log.info("worker started", sources=sorted(self.sources), tick=self.tick)
-        while not self.stop_requested.is_set():
-            self.cycle()
-            done += 1
-            if cycles is not None and done >= cycles:
-                break
-            self.stop_requested.wait(self.seconds_to_next())
-        # Asked to stop: a short grace. Out of cycles (``--once``): as long as a lease.
-        stopping = self.stop_requested.is_set()
-        abandoned = self.dispatcher.finish(self.grace if stopping else self.dispatcher.lease)
-        _log.info("worker stopped", cycles=done, deliveries_abandoned=abandoned)
+        if self.plugins is not None:
+            self.plugins.worker_started()
+        try:
+            while not self.stop_requested.is_set():
+                self.cycle()
+                done += 1
+                if cycles is not None and done >= cycles:
+                    break
+                self.stop_requested.wait(self.seconds_to_next())
+            # Asked to stop: a short grace. Out of cycles (``--once``): as long as a lease.
+            stopping = self.stop_requested.is_set()
+            abandoned = self.dispatcher.finish(self.grace if stopping else self.dispatcher.lease)
+            _log.info("worker stopped", cycles=done, deliveries_abandoned=abandoned)
+        finally:
+            if self.plugins is not None:
+                self.plugins.worker_stopped()
         return done
 
     def stop(self) -> None:
