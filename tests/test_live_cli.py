@@ -36,6 +36,19 @@ def _record(to, notification):
     with open(os.environ["SLAENGINE_LIVETEST_RECORD"], "a", encoding="utf-8") as out:
         out.write(json.dumps({"to": to, "key": notification.key}) + "\\n")
 
+def _lifecycle(what):
+    if os.environ.get("SLAENGINE_LIVETEST_LIFECYCLE"):
+        with open(os.environ["SLAENGINE_LIVETEST_LIFECYCLE"], "a", encoding="utf-8") as out:
+            out.write(what + "\\n")
+
+@hookimpl
+def slaengine_on_worker_start():
+    _lifecycle("start")
+
+@hookimpl
+def slaengine_on_worker_stop():
+    _lifecycle("stop")
+
 @hookimpl
 def slaengine_register_notifiers(register):
     register("lead", "test lead", lambda n: _record("lead", n))
@@ -202,10 +215,13 @@ def test_ingest_rejects_poison_lines_with_their_line_and_stores_the_rest(live, c
         store.close()
 
 
-def test_run_once_delivers_each_notification_once(live, capsys):
+def test_run_once_delivers_each_notification_once(live, capsys, monkeypatch):
+    monkeypatch.setenv("SLAENGINE_LIVETEST_LIFECYCLE", str(live / "lifecycle"))
     events = write_events(live, json.dumps(created("T-1")))
     assert main(["ingest", "--config", "slaengine.toml", str(events)]) == 0
+    assert not (live / "lifecycle").exists()  # loading plugins is no worker start
     assert main(["run", "--config", "slaengine.toml", "--once"]) == 0
+    assert (live / "lifecycle").read_text() == "start\nstop\n"  # the worker told the plugin
     assert main(["outbox", "--config", "slaengine.toml", "--all", "--json"]) == 0
     rows = json_lines(capsys.readouterr().out.split("0 rejected\n", 1)[1])
     assert {(r["key"], r["recipient"], r["status"], r["attempts"]) for r in rows} == {

@@ -43,6 +43,19 @@ def _record(to, notification):
     with open(os.environ["SLAENGINE_SERVETEST_RECORD"], "a", encoding="utf-8") as out:
         out.write(json.dumps({"to": to, "key": notification.key}) + "\\n")
 
+def _lifecycle(what):
+    if os.environ.get("SLAENGINE_SERVETEST_LIFECYCLE"):
+        with open(os.environ["SLAENGINE_SERVETEST_LIFECYCLE"], "a", encoding="utf-8") as out:
+            out.write(what + "\\n")
+
+@hookimpl
+def slaengine_on_worker_start():
+    _lifecycle("start")
+
+@hookimpl
+def slaengine_on_worker_stop():
+    _lifecycle("stop")
+
 @hookimpl
 def slaengine_register_notifiers(register):
     register("lead", "test lead", lambda n: _record("lead", n))
@@ -164,6 +177,7 @@ def recorded(path: Path) -> list[dict]:
 
 def test_serve_with_worker_ingests_advances_delivers_and_stops_on_sigterm(site):
     tmp_path, config, env = site
+    env = {**env, "SLAENGINE_SERVETEST_LIFECYCLE": str(tmp_path / "lifecycle")}
     server = Server(["serve", "--config", str(config)], env, tmp_path)
     try:
         with client(server.url) as http:
@@ -206,6 +220,7 @@ def test_serve_with_worker_ingests_advances_delivers_and_stops_on_sigterm(site):
     names = [line.get("event") for line in server.events()]
     assert "worker stopped" in names
     assert names[-1] == "server stopped"
+    assert (tmp_path / "lifecycle").read_text() == "start\nstop\n"  # once for the worker
     assert TOKEN not in "".join(server.lines)
     assert ACME_SECRET not in "".join(server.lines)
     # Exactly once per (key, recipient).
@@ -217,6 +232,7 @@ def test_serve_without_worker_only_serves_and_stops_on_sigint(site):
     tmp_path, config, env = site
     with config.open("a", encoding="utf-8") as more:
         more.write('[inbox.acmee]\nsecret = "typo"\n')  # no such inbox: warned at start
+    env = {**env, "SLAENGINE_SERVETEST_LIFECYCLE": str(tmp_path / "lifecycle")}
     server = Server(
         ["serve", "--config", str(config), "--no-worker", "--listen", "127.0.0.1:0"], env, tmp_path
     )
@@ -230,6 +246,7 @@ def test_serve_without_worker_only_serves_and_stops_on_sigint(site):
         code = server.stop(signal.SIGINT)
     assert code == 0
     assert recorded(tmp_path) == []
+    assert not (tmp_path / "lifecycle").exists()  # no worker: no worker hooks
     assert "worker started" not in [line.get("event") for line in server.events()]
     (warning,) = [
         e

@@ -10,7 +10,7 @@ Kinds, by verb: ``slaengine_configure`` hands plugins their settings;
 return nothing; ``slaengine_on_*`` receive broadcasts: notifications (warning,
 breach, escalation, achieved, spike), each delivered once per plugin through the
 live engine's outbox, on a dispatcher thread of that plugin's own, and the
-worker's start and stop, called on the worker's thread.
+worker's start and stop.
 
 pluggy passes an implementation only the arguments it declares; one naming an
 argument its hook does not pass is refused when it registers. An exception in
@@ -284,11 +284,11 @@ def slaengine_on_spike(notification: Notification) -> None:
 def slaengine_on_worker_start() -> None:
     """The live worker starts serving: start what runs beside it (a digest sender, say).
 
-    Fires once each time a worker's loop starts (``slaengine run``, the worker of
-    ``slaengine serve``; ``Worker(..., plugins=plugins).run()`` in a host), on
-    the worker's thread, after the sources are registered and before the first
-    cycle. A worker that ``slaengine serve`` restarts after an error starts
-    again: the stop hook fires first. Commands that only load plugins
+    Fires once when ``slaengine run``'s worker loop starts (on its thread, before
+    the first cycle) and once when ``slaengine serve`` starts its worker thread
+    (for the thread's life: its restarts after an error do not fire it again);
+    in a host, when ``Worker(..., plugins=plugins).run()`` starts. Always after
+    ``slaengine_configure`` and the sources. Commands that only load plugins
     (``slaengine plugins``, ``check``) never call it.
 
     :returns: nothing; return values are ignored.
@@ -301,10 +301,10 @@ def slaengine_on_worker_start() -> None:
 def slaengine_on_worker_stop() -> None:
     """The live worker stopped serving: stop what the start hook started.
 
-    Fires once each time a worker's loop ends (a clean stop, ``--once`` done, or
-    an error that ends the loop), on the worker's thread, after the deliveries
-    under way were recorded or given up. Return promptly: the process is
-    stopping.
+    Fires once for each start, on the same thread, when the worker has stopped
+    (a clean stop, ``--once`` done, or an error that ends ``run``'s loop), after
+    the deliveries under way were recorded or left for the restart. Return
+    promptly: the process is stopping.
 
     :returns: nothing; return values are ignored.
     :raises: anything it raises (``SystemExit`` too) is logged and recorded for the

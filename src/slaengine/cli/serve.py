@@ -138,7 +138,6 @@ def _serve(
                 tick=args.tick or settings.tick,
                 read_limit=settings.read_limit,
                 retention=settings.retention,
-                plugins=plugins,
             )
 
         worker = WorkerThread(
@@ -151,4 +150,12 @@ def _serve(
         worker_health=worker.health if worker is not None else None,
         counters=counters,
     )
-    serve(api, sock, worker)
+    if worker is None:
+        serve(api, sock, worker)
+        return
+    # Once for the worker thread's life: its restarts after an error keep what plugins run.
+    plugins.worker_started()
+    try:
+        serve(api, sock, worker)  # returns once the worker thread has stopped
+    finally:
+        plugins.worker_stopped()
