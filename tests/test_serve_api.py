@@ -406,6 +406,11 @@ def test_at_risk_soonest_first_with_filters(server, live_policies, state_url, cl
         assert tickets() == ["T-early", "T-mid", "T-late"]  # [serve] at_risk_window: 1h
         clock.minutes = 65  # T-early is overdue now: still first
         assert tickets(within="1m") == ["T-early"]
+        # The window is wall-clock time: days are 24 hours, not refused as in policies.
+        years = http.get("/at-risk", params={"within": "5000d"})
+        assert years.status_code == 200, years.text
+        assert years.json()["within_seconds"] == 5000 * 86_400
+        assert [c["ticket"] for c in years.json()["clocks"]] == ["T-early", "T-mid", "T-late"]
         for bad in ({"within": "soon"}, {"within": "-5m"}, {"limit": "0"}, {"limit": "x"}):
             answer = http.get("/at-risk", params=bad)
             assert answer.status_code == 400
