@@ -31,23 +31,11 @@ from slaengine.live import Store
 PLUGIN = """
 import json, os
 from slaengine.hookspecs import hookimpl
+from live_support import WorkerLifecycle
 
 def _record(to, notification):
     with open(os.environ["SLAENGINE_LIVETEST_RECORD"], "a", encoding="utf-8") as out:
         out.write(json.dumps({"to": to, "key": notification.key}) + "\\n")
-
-def _lifecycle(what):
-    if os.environ.get("SLAENGINE_LIVETEST_LIFECYCLE"):
-        with open(os.environ["SLAENGINE_LIVETEST_LIFECYCLE"], "a", encoding="utf-8") as out:
-            out.write(what + "\\n")
-
-@hookimpl
-def slaengine_on_worker_start():
-    _lifecycle("start")
-
-@hookimpl
-def slaengine_on_worker_stop():
-    _lifecycle("stop")
 
 @hookimpl
 def slaengine_register_notifiers(register):
@@ -59,7 +47,12 @@ def slaengine_on_breach(notification):
     if os.environ.get("SLAENGINE_LIVETEST_FAIL"):
         raise RuntimeError("breach hook down")
     _record("breach-hook", notification)
+
+_lifecycle = WorkerLifecycle()
+slaengine_on_worker_start = _lifecycle.slaengine_on_worker_start
+slaengine_on_worker_stop = _lifecycle.slaengine_on_worker_stop
 """
+TESTS = str(Path(__file__).parent)  # the plugin imports live_support, also in a subprocess
 
 
 @pytest.fixture(scope="module")
@@ -216,7 +209,7 @@ def test_ingest_rejects_poison_lines_with_their_line_and_stores_the_rest(live, c
 
 
 def test_run_once_delivers_each_notification_once(live, capsys, monkeypatch):
-    monkeypatch.setenv("SLAENGINE_LIVETEST_LIFECYCLE", str(live / "lifecycle"))
+    monkeypatch.setenv("SLAENGINE_TEST_LIFECYCLE", str(live / "lifecycle"))
     events = write_events(live, json.dumps(created("T-1")))
     assert main(["ingest", "--config", "slaengine.toml", str(events)]) == 0
     assert not (live / "lifecycle").exists()  # loading plugins is no worker start
@@ -371,7 +364,7 @@ def test_run_stops_cleanly_on_sigterm(live, plugin_dir):
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join(
-            filter(None, [str(plugin_dir), os.environ.get("PYTHONPATH")])
+            filter(None, [str(plugin_dir), TESTS, os.environ.get("PYTHONPATH")])
         ),
     }
     stderr = live / "worker.log"
@@ -448,7 +441,7 @@ def test_a_stop_signal_while_the_worker_sits_in_its_wait_stops_it(live, plugin_d
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join(
-            filter(None, [str(plugin_dir), os.environ.get("PYTHONPATH")])
+            filter(None, [str(plugin_dir), TESTS, os.environ.get("PYTHONPATH")])
         ),
     }
     command = [sys.executable, "-c", SIGNAL_IN_WAIT, "run", "--config", "slaengine.toml"]

@@ -37,24 +37,12 @@ from slaengine.live.store import Reject
 PLUGIN = """
 import json, os
 from slaengine.hookspecs import hookimpl
+from live_support import WorkerLifecycle
 from serve_support import InboxPlugin
 
 def _record(to, notification):
     with open(os.environ["SLAENGINE_SERVETEST_RECORD"], "a", encoding="utf-8") as out:
         out.write(json.dumps({"to": to, "key": notification.key}) + "\\n")
-
-def _lifecycle(what):
-    if os.environ.get("SLAENGINE_SERVETEST_LIFECYCLE"):
-        with open(os.environ["SLAENGINE_SERVETEST_LIFECYCLE"], "a", encoding="utf-8") as out:
-            out.write(what + "\\n")
-
-@hookimpl
-def slaengine_on_worker_start():
-    _lifecycle("start")
-
-@hookimpl
-def slaengine_on_worker_stop():
-    _lifecycle("stop")
 
 @hookimpl
 def slaengine_register_notifiers(register):
@@ -62,6 +50,10 @@ def slaengine_register_notifiers(register):
     register("manager", "test manager", lambda n: _record("manager", n))
 
 slaengine_register_inboxes = InboxPlugin().slaengine_register_inboxes
+
+_lifecycle = WorkerLifecycle()
+slaengine_on_worker_start = _lifecycle.slaengine_on_worker_start
+slaengine_on_worker_stop = _lifecycle.slaengine_on_worker_stop
 """
 SRC = Path(__file__).resolve().parents[1] / "src"
 
@@ -177,7 +169,7 @@ def recorded(path: Path) -> list[dict]:
 
 def test_serve_with_worker_ingests_advances_delivers_and_stops_on_sigterm(site):
     tmp_path, config, env = site
-    env = {**env, "SLAENGINE_SERVETEST_LIFECYCLE": str(tmp_path / "lifecycle")}
+    env = {**env, "SLAENGINE_TEST_LIFECYCLE": str(tmp_path / "lifecycle")}
     server = Server(["serve", "--config", str(config)], env, tmp_path)
     try:
         with client(server.url) as http:
@@ -232,7 +224,7 @@ def test_serve_without_worker_only_serves_and_stops_on_sigint(site):
     tmp_path, config, env = site
     with config.open("a", encoding="utf-8") as more:
         more.write('[inbox.acmee]\nsecret = "typo"\n')  # no such inbox: warned at start
-    env = {**env, "SLAENGINE_SERVETEST_LIFECYCLE": str(tmp_path / "lifecycle")}
+    env = {**env, "SLAENGINE_TEST_LIFECYCLE": str(tmp_path / "lifecycle")}
     server = Server(
         ["serve", "--config", str(config), "--no-worker", "--listen", "127.0.0.1:0"], env, tmp_path
     )
