@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sys
 
@@ -203,10 +204,15 @@ def test_stop_ends_the_loop_after_the_current_cycle(live_policies, store):
     assert calls == [1]
 
 
-@pytest.mark.parametrize("problem", ["ValueError", "KeyError"])
+@pytest.mark.parametrize("problem", ["ValueError", "KeyError", "CancelledError"])
 def test_plugin_hook_failures_do_not_stop_the_cycle(live_policies, store, problem):
-    # A deliverer raising any Exception is recorded on its row; the cycle completes.
-    error = {"ValueError": ValueError("bad payload"), "KeyError": KeyError("token")}[problem]
+    # A deliverer raising any Exception is recorded on its row; the cycle completes. So is
+    # asyncio's CancelledError (a BaseException) from a receiver's own event loop.
+    error = {
+        "ValueError": ValueError("bad payload"),
+        "KeyError": KeyError("token"),
+        "CancelledError": asyncio.CancelledError(),
+    }[problem]
 
     def broken(_notification):
         raise error

@@ -299,7 +299,8 @@ class Dispatcher:
                     deliver(notification)
                 # Recorded by the dispatcher. Only the recipient's code runs here, never the
                 # worker's own shutdown (it sets ``_halt``): a SystemExit is the recipient's
-                # sys.exit(), a failure of this delivery, or the row would stop every restart.
+                # sys.exit() (an asyncio CancelledError its own too), a failure of this
+                # delivery; re-raised, the row would stop the worker again after each restart.
                 except BaseException as exc:
                     error = exc
                 stamp = now if clock is None else clock()
@@ -337,8 +338,8 @@ class Dispatcher:
             log.info("notification delivered", kind=row.kind, late_by=max(0, now - row.due_at))
             tally["delivered"] += 1
             return
-        if not isinstance(exc, (Exception, SystemExit)):
-            raise exc  # KeyboardInterrupt: the process is going down
+        if isinstance(exc, KeyboardInterrupt):
+            raise exc  # the process is going down
         # A receiver's text is untrusted: no control codes into logs, terminals or the row.
         error = escape_controls(_describe(exc), _ERROR_LIMIT)
         retry_at = self.backoff.next_attempt(now, row.attempts + 1)
