@@ -309,16 +309,19 @@ class HostSource:
         return self.answer(cursor, limit)
 
 
-def _flaky_after_first_read():
-    # The first batch cannot be stored (an origin that is no text), so the worker reads
-    # its records one by one: then the source fails.
+def _failing_part_way():
+    # The first batch cannot be stored (its second origin is no text), so the worker reads
+    # its records one by one: the first is stored, then the source fails.
     reads = []
+    stored = SourceRecord("flaky:1", created("T-8"))
 
     def answer(cursor, limit):
         reads.append(limit)
-        if len(reads) > 1:
-            raise ConnectionError("queue gone")
-        return SourceBatch((SourceRecord(7, created("T-9")),), "1")
+        if len(reads) == 1:
+            return SourceBatch((stored, SourceRecord(7, created("T-9"))), "2")
+        if len(reads) == 2:
+            return SourceBatch((stored,), "1")
+        raise ConnectionError("queue gone")
 
     return answer
 
@@ -332,13 +335,13 @@ def test_sources_a_host_hands_over_fail_alone_whatever_they_answer(live_policies
         "dict-cursor": lambda cursor, limit: SourceBatch((), {"offset": 1}),
         "no-records": lambda cursor, limit: SourceBatch(None, "1"),
         "exits": lambda cursor, limit: sys.exit(2),
-        "flaky": _flaky_after_first_read(),
+        "flaky": _failing_part_way(),
     }
     sources = {name: HostSource(name, answer) for name, answer in answers.items()}
     worker = make_worker(live_policies, store, {**sources, "desk": good}, Clock(at(1)))
     with capture_logs() as logs:
         report = worker.cycle()  # before: AttributeError, TypeError or SystemExit out of it
-    assert report.ingested == 1  # the good source's event
+    assert report.ingested == 2  # the good source's event, and the one stored singly
     failed = {log["source"]: log["error"] for log in logs if log["event"] == "source read failed"}
     assert sorted(failed) == sorted(answers)
     assert "expected a slaengine.sources.SourceBatch" in failed["list-answer"]
@@ -346,7 +349,7 @@ def test_sources_a_host_hands_over_fail_alone_whatever_they_answer(live_policies
     assert "cursor of type dict" in failed["dict-cursor"]
     assert "SystemExit(2)" in failed["exits"]
     assert "queue gone" in failed["flaky"]
-    assert store.cursor("flaky") is None  # asked again from the start next cycle
+    assert store.cursor("flaky") == "1"  # asked again after the stored record next cycle
     # The worker goes on serving: the next cycle runs, reading each again.
     with capture_logs() as logs:
         worker.cycle()

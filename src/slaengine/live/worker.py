@@ -116,10 +116,12 @@ class Worker:
                     source=name,
                     error=escape_controls(repr(exc), 500),
                 )
-                counts = self._one_by_one(name, source, cursor, len(records))
-                if counts is None:
+                alone, alone_rejected, read_all = self._one_by_one(
+                    name, source, cursor, len(records)
+                )
+                stored, rejected = stored + alone, rejected + alone_rejected
+                if not read_all:
                     break
-                stored, rejected = stored + counts[0], rejected + counts[1]
                 continue
             stored += report.accepted
             rejected += len(report.rejected)
@@ -145,19 +147,19 @@ class Worker:
 
     def _one_by_one(
         self, name: str, source: EventSource, cursor: str | None, count: int
-    ) -> tuple[int, int] | None:
+    ) -> tuple[int, int, bool]:
         """Store ``count`` records from ``cursor`` singly; one that fails becomes a reject.
 
         Each record commits with the cursor after it, so nothing is lost or read
         twice. If even the reject cannot be stored, the database itself is at
-        fault: that error propagates. ``None``: the source failed meanwhile (the
-        records stored so far stay stored).
+        fault: that error propagates. Returns (stored, rejected, whether the
+        source answered every read: ``False`` when it failed part way).
         """
         stored = rejected = 0
         for _ in range(count):
             batch = self._read(name, source, cursor, 1)
             if batch is None:
-                return None
+                return stored, rejected, False
             if not batch.records and batch.cursor == cursor:
                 break
             records = [(r.origin, r.payload, r.problem, r.raw) for r in batch.records]
@@ -174,7 +176,7 @@ class Worker:
             stored += report.accepted
             rejected += len(report.rejected)
             cursor = batch.cursor
-        return stored, rejected
+        return stored, rejected, True
 
     def cycle(self) -> CycleReport:
         """Pull, advance to now, dispatch what is ready."""
