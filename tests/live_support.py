@@ -30,11 +30,34 @@ import pytest
 import slaengine
 from slaengine.calendar import format_utc
 from slaengine.event_parsing import parse_instant
+from slaengine.hookspecs import hookimpl
 from slaengine.live import LiveEngine
 from slaengine.live.store import Store
 from slaengine.notifications import Notification
 
 T0 = parse_instant("2025-12-01T10:00:00Z")  # a Monday
+
+LIFECYCLE_RECORD = "SLAENGINE_TEST_LIFECYCLE"
+
+
+class WorkerLifecycle:
+    """Worker hooks for test plugins: each appends ``start`` or ``stop`` to the file
+    ``$SLAENGINE_TEST_LIFECYCLE`` names (nothing when it is unset)."""
+
+    @hookimpl
+    def slaengine_on_worker_start(self) -> None:
+        self._note("start")
+
+    @hookimpl
+    def slaengine_on_worker_stop(self) -> None:
+        self._note("stop")
+
+    @staticmethod
+    def _note(what: str) -> None:
+        if os.environ.get(LIFECYCLE_RECORD):
+            with open(os.environ[LIFECYCLE_RECORD], "a", encoding="utf-8") as out:
+                out.write(what + "\n")
+
 
 # ``chat`` counts round the clock; ``email`` office hours in Berlin (CET in December,
 # so 09:00-17:00 local is 08:00-16:00 UTC). Both: a 1h first response, warnings at

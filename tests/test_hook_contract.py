@@ -410,3 +410,71 @@ def test_a_source_answering_the_wrong_type_fails_alone(live_policies, tmp_path):
     assert sorted(failed) == ["dict-records", "list-answer"]
     assert "read returned list, expected a slaengine.sources.SourceBatch" in failed["list-answer"]
     assert "record of type dict" in failed["dict-records"]
+
+
+class Lifecycle:
+    """Records the worker's start and stop hooks; ``fail`` makes both raise it."""
+
+    def __init__(self, fail: BaseException | None = None) -> None:
+        self.heard: list[str] = []
+        self.fail = fail
+
+    @hookimpl
+    def slaengine_on_worker_start(self) -> None:
+        self.heard.append("start")
+        if self.fail is not None:
+            raise self.fail
+
+    @hookimpl
+    def slaengine_on_worker_stop(self) -> None:
+        self.heard.append("stop")
+        if self.fail is not None:
+            raise self.fail
+
+
+def test_the_worker_tells_plugins_it_starts_and_stops_each_failure_alone(live_policies, tmp_path):
+    exiting, raising, quiet = Lifecycle(SystemExit(4)), Lifecycle(RuntimeError("no")), Lifecycle()
+    plugins = make_plugins(
+        entry_points=False, plugins=[("a", exiting), ("b", raising), ("c", quiet)]
+    )
+    desk = ListSource("desk")
+    desk.add(created("T-1"))
+    store = Store.open(str(tmp_path / "state.db"))
+    worker = make_worker(live_policies, store, {"desk": desk}, Clock(at(1)))
+    worker.plugins = plugins
+    try:
+        assert worker.cycle().ingested == 1
+        assert quiet.heard == []  # a cycle alone is no start
+        assert worker.run(cycles=1) == 1
+    finally:
+        store.close()
+    for plugin in (exiting, raising, quiet):
+        assert plugin.heard == ["start", "stop"]
+    failed = sorted((f.plugin, f.hook, f.error) for f in plugins.failures)
+    assert failed == [
+        ("a", "slaengine_on_worker_start", "SystemExit(4)"),
+        ("a", "slaengine_on_worker_stop", "SystemExit(4)"),
+        ("b", "slaengine_on_worker_start", "RuntimeError('no')"),
+        ("b", "slaengine_on_worker_stop", "RuntimeError('no')"),
+    ]
+
+
+def test_a_worker_ending_with_an_error_still_tells_plugins_it_stopped(live_policies, tmp_path):
+    quiet = Lifecycle()
+    plugins = make_plugins(entry_points=False, plugins=[("c", quiet)])
+    store = Store.open(str(tmp_path / "state.db"))
+    worker = make_worker(live_policies, store, {}, Clock(at(1)))
+    worker.plugins = plugins
+    store.close()  # the state database goes away: the first cycle fails
+    with pytest.raises(Exception, match="closed"):
+        worker.run()
+    assert quiet.heard == ["start", "stop"]
+
+
+def test_listing_plugins_calls_no_worker_hook():
+    quiet = Lifecycle()
+    plugins = make_plugins(entry_points=False, plugins=[("c", quiet)])
+    plugins.describe()
+    for collect in (plugins.sources, plugins.notifiers, plugins.importers, plugins.inboxes):
+        collect()
+    assert quiet.heard == []

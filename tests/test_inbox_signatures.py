@@ -11,6 +11,7 @@ import base64
 import datetime as dt
 import hashlib
 import hmac
+import re
 from collections.abc import Callable
 
 import pytest
@@ -66,6 +67,19 @@ SIGNERS: dict[str, tuple[Callable[[bytes, str, int], dict[str, str]], bool]] = {
 }
 UNSIGNED = ("freshdesk",)
 FRONT_STAMP = ("front", "x-front-request-timestamp")
+# Header names as each vendor's documentation writes them: every message uses these.
+DOCUMENTED = {
+    name.lower(): name
+    for name in (
+        "X-Chatwoot-Timestamp",
+        "X-Chatwoot-Signature",
+        "X-Zendesk-Webhook-Signature-Timestamp",
+        "X-Zendesk-Webhook-Signature",
+        "X-Hub-Signature",
+        "X-Front-Request-Timestamp",
+        "X-Front-Signature",
+    )
+}
 
 
 @pytest.fixture(scope="module")
@@ -128,7 +142,9 @@ def test_missing_headers_are_refused_by_name(inboxes, vendor):
     for name in headers:
         partial = {k: v for k, v in headers.items() if k != name}
         # Without its timestamp a Front request is read as a rule webhook, whose check fails.
-        expected = "does not match" if (vendor, name) == FRONT_STAMP else f"missing {name}"
+        expected = (
+            "does not match" if (vendor, name) == FRONT_STAMP else f"missing {DOCUMENTED[name]} "
+        )
         with pytest.raises(SignatureError, match=expected):
             _verify(inboxes, vendor)(BODY, partial, SECRET, NOW)
 
@@ -184,7 +200,7 @@ def test_front_rule_webhooks_are_checked_without_a_timestamp(inboxes):
 def test_intercom_has_no_replay_window_but_checks_the_body(inboxes):
     verify = _verify(inboxes, "intercom")
     verify(BODY, _intercom(BODY, SECRET, NOW), SECRET, NOW + 86_400)
-    with pytest.raises(SignatureError, match="missing x-hub-signature"):
+    with pytest.raises(SignatureError, match="missing X-Hub-Signature header"):
         verify(BODY, {}, SECRET, NOW)
 
 
@@ -192,3 +208,23 @@ def test_intercom_has_no_replay_window_but_checks_the_body(inboxes):
 def test_unsigned_vendors_have_no_verify(inboxes, vendor):
     assert inboxes[vendor].verify is None
     assert not inboxes[vendor].signed
+
+
+@pytest.mark.parametrize("vendor", SIGNERS)
+def test_every_message_writes_header_names_as_the_vendor_documents_them(inboxes, vendor):
+    sign, stamped = SIGNERS[vendor]
+    verify = _verify(inboxes, vendor)
+    headers = sign(BODY, SECRET, NOW)
+    attempts = [(BODY + b" ", headers)]  # does not match
+    attempts += [({**headers, name: ""}) for name in headers]  # missing, one by one
+    if stamped:
+        attempts += [{**headers, **{n: "soon" for n in headers if "timestamp" in n}}]
+    messages = []
+    for attempt in attempts:
+        body, given = attempt if isinstance(attempt, tuple) else (BODY, attempt)
+        with pytest.raises(SignatureError) as refused:
+            verify(body, given, SECRET, NOW)
+        messages.append(str(refused.value))
+    named = {found for message in messages for found in re.findall(r"x-[\w-]+", message, re.I)}
+    assert named  # each message names the header it is about
+    assert sorted(named) == sorted({DOCUMENTED[name.lower()] for name in named})

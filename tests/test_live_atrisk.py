@@ -20,6 +20,7 @@ from live_support import (  # noqa: F401 (fixtures)
     store_fixture,
 )
 from slaengine.live import LiveEngine
+from slaengine.live.atrisk import parse_window
 
 
 @pytest.fixture
@@ -104,3 +105,41 @@ def test_clock_counts_by_group(engine):
     }
     assert [c.group for c in counts] == [None, "billing", "tech"]
     assert engine.store.open_clock_total() == 5
+
+
+@pytest.mark.parametrize(
+    ("window", "seconds"),
+    [
+        ("2h", 7200),
+        ("30m", 1800),
+        ("90", 90),
+        (90, 90),
+        ("3d", 3 * 86_400),
+        ("5000d", 5000 * 86_400),
+        ("1d12h", 36 * 3600),
+        ("2w", 14 * 86_400),
+        ("1 day", 86_400),
+        ("1w2d3h4m5s", (9 * 24 + 3) * 3600 + 4 * 60 + 5),
+    ],
+)
+def test_a_window_is_wall_clock_time_and_takes_days(window, seconds):
+    assert parse_window(window) == seconds
+
+
+@pytest.mark.parametrize(
+    ("window", "problem"),
+    [
+        ("soon", "expected a duration like 30m, 2h or 3d"),
+        ("-5m", "expected a duration"),
+        ("2h3d", "expected a duration"),  # largest unit first
+        ("", "expected a duration"),
+        ("0d", "longer than zero"),
+        (0, "longer than zero"),
+        (True, "expected a duration"),
+        ("40000d", "at most 36,525d"),
+        ("9" * 40, "at most 36,525d"),
+    ],
+)
+def test_a_bad_window_says_what_was_expected(window, problem):
+    with pytest.raises(ValueError, match=problem):
+        parse_window(window)

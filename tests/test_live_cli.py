@@ -31,6 +31,7 @@ from slaengine.live import Store
 PLUGIN = """
 import json, os
 from slaengine.hookspecs import hookimpl
+from live_support import WorkerLifecycle
 
 def _record(to, notification):
     with open(os.environ["SLAENGINE_LIVETEST_RECORD"], "a", encoding="utf-8") as out:
@@ -46,7 +47,12 @@ def slaengine_on_breach(notification):
     if os.environ.get("SLAENGINE_LIVETEST_FAIL"):
         raise RuntimeError("breach hook down")
     _record("breach-hook", notification)
+
+_lifecycle = WorkerLifecycle()
+slaengine_on_worker_start = _lifecycle.slaengine_on_worker_start
+slaengine_on_worker_stop = _lifecycle.slaengine_on_worker_stop
 """
+TESTS = str(Path(__file__).parent)  # the plugin imports live_support, also in a subprocess
 
 
 @pytest.fixture(scope="module")
@@ -202,10 +208,13 @@ def test_ingest_rejects_poison_lines_with_their_line_and_stores_the_rest(live, c
         store.close()
 
 
-def test_run_once_delivers_each_notification_once(live, capsys):
+def test_run_once_delivers_each_notification_once(live, capsys, monkeypatch):
+    monkeypatch.setenv("SLAENGINE_TEST_LIFECYCLE", str(live / "lifecycle"))
     events = write_events(live, json.dumps(created("T-1")))
     assert main(["ingest", "--config", "slaengine.toml", str(events)]) == 0
+    assert not (live / "lifecycle").exists()  # loading plugins is no worker start
     assert main(["run", "--config", "slaengine.toml", "--once"]) == 0
+    assert (live / "lifecycle").read_text() == "start\nstop\n"  # the worker told the plugin
     assert main(["outbox", "--config", "slaengine.toml", "--all", "--json"]) == 0
     rows = json_lines(capsys.readouterr().out.split("0 rejected\n", 1)[1])
     assert {(r["key"], r["recipient"], r["status"], r["attempts"]) for r in rows} == {
@@ -355,7 +364,7 @@ def test_run_stops_cleanly_on_sigterm(live, plugin_dir):
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join(
-            filter(None, [str(plugin_dir), os.environ.get("PYTHONPATH")])
+            filter(None, [str(plugin_dir), TESTS, os.environ.get("PYTHONPATH")])
         ),
     }
     stderr = live / "worker.log"
@@ -432,7 +441,7 @@ def test_a_stop_signal_while_the_worker_sits_in_its_wait_stops_it(live, plugin_d
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join(
-            filter(None, [str(plugin_dir), os.environ.get("PYTHONPATH")])
+            filter(None, [str(plugin_dir), TESTS, os.environ.get("PYTHONPATH")])
         ),
     }
     command = [sys.executable, "-c", SIGNAL_IN_WAIT, "run", "--config", "slaengine.toml"]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import sys
 
 import pytest
 import structlog
@@ -19,9 +21,11 @@ from live_support import (  # noqa: F401 (fixtures)
     state_url_fixture,
     store_fixture,
 )
-from slaengine.live import Dispatcher, LiveEngine, Store
+from slaengine.hookspecs import hookimpl
+from slaengine.live import Dispatcher, LiveEngine, Store, plugin_routing
 from slaengine.live.store import DELIVERED
 from slaengine.live.worker import CycleReport, Worker
+from slaengine.plugins import make_plugins
 from slaengine.sources import EventSource, SourceBatch, SourceRecord
 
 
@@ -200,10 +204,15 @@ def test_stop_ends_the_loop_after_the_current_cycle(live_policies, store):
     assert calls == [1]
 
 
-@pytest.mark.parametrize("problem", ["ValueError", "KeyError"])
+@pytest.mark.parametrize("problem", ["ValueError", "KeyError", "CancelledError"])
 def test_plugin_hook_failures_do_not_stop_the_cycle(live_policies, store, problem):
-    # A deliverer raising any Exception is recorded on its row; the cycle completes.
-    error = {"ValueError": ValueError("bad payload"), "KeyError": KeyError("token")}[problem]
+    # A deliverer raising any Exception is recorded on its row; the cycle completes. So is
+    # asyncio's CancelledError (a BaseException) from a receiver's own event loop.
+    error = {
+        "ValueError": ValueError("bad payload"),
+        "KeyError": KeyError("token"),
+        "CancelledError": asyncio.CancelledError(),
+    }[problem]
 
     def broken(_notification):
         raise error
@@ -218,3 +227,130 @@ def test_plugin_hook_failures_do_not_stop_the_cycle(live_policies, store, proble
     assert (report.queued, report.delivered, report.failed) == (1, 0, 1)
     (row,) = store.outbox()
     assert row.last_error.startswith(problem)
+
+
+class ExitingPlugin:
+    """A plugin whose notify target and warning hook call sys.exit() while delivering."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    @hookimpl
+    def slaengine_register_notifiers(self, register):
+        register("pager", "exits", self.exit)
+
+    @hookimpl
+    def slaengine_on_warning(self, notification):
+        self.exit(notification)
+
+    def exit(self, _notification):
+        self.calls += 1
+        sys.exit(3)
+
+
+class RecordingPlugin:
+    def __init__(self) -> None:
+        self.warnings: list[str] = []
+
+    @hookimpl
+    def slaengine_on_warning(self, notification):
+        self.warnings.append(notification.key)
+
+
+def test_a_plugin_calling_sys_exit_in_a_delivery_fails_that_delivery_only(live_policies, store):
+    exiting, recording = ExitingPlugin(), RecordingPlugin()
+    plugins = make_plugins(
+        entry_points=False, plugins=[("exiting", exiting), ("recording", recording)]
+    )
+    routing = plugin_routing(plugins)
+    engine = LiveEngine(live_policies, store, lambda n: ("pager", *routing.recipients(n)))
+    source = ListSource("desk")
+    source.add(created("T-1"))
+    clock = Clock(at(31))  # a warning is due
+    worker = Worker(engine, Dispatcher(store, routing.deliverers), {"desk": source}, clock=clock)
+    with capture_logs() as logs:
+        assert worker.run(cycles=1) == 1  # before the fix: SystemExit out of the worker
+    assert exiting.calls == 2
+    assert len(recording.warnings) == 1  # the other plugin got its own
+    failed = {row.recipient: row for row in store.outbox() if row.status != DELIVERED}
+    assert sorted(failed) == ["pager", "plugin:exiting"]
+    for row in failed.values():
+        assert row.last_error.startswith("SystemExit: the recipient called sys.exit(3)")
+        assert row.next_attempt > clock.now  # retried later, with backoff
+    warned = [log for log in logs if log["event"] == "notification delivery failed"]
+    assert len(warned) == 2
+    # The worker goes on: the next cycle runs and retries nothing before the backoff.
+    assert worker.cycle().failed == 0
+    assert exiting.calls == 2
+
+
+def test_a_keyboard_interrupt_in_a_delivery_still_stops_the_worker(live_policies, store):
+    def interrupted(_notification):
+        raise KeyboardInterrupt
+
+    source = ListSource("desk")
+    source.add(created("T-1"))
+    engine = LiveEngine(live_policies, store, route_all)
+    worker = Worker(
+        engine, Dispatcher(store, {"ops": interrupted}), {"desk": source}, clock=Clock(at(31))
+    )
+    with pytest.raises(KeyboardInterrupt):
+        worker.cycle()
+
+
+class HostSource:
+    """A source a host hands the worker itself (no plugin manager): ``answer(cursor, limit)``."""
+
+    def __init__(self, name, answer):
+        self.name = name
+        self.answer = answer
+
+    def read(self, cursor, limit):
+        return self.answer(cursor, limit)
+
+
+def _failing_part_way():
+    # The first batch cannot be stored (its second origin is no text), so the worker reads
+    # its records one by one: the first is stored, then the source fails.
+    reads = []
+    stored = SourceRecord("flaky:1", created("T-8"))
+
+    def answer(cursor, limit):
+        reads.append(limit)
+        if len(reads) == 1:
+            return SourceBatch((stored, SourceRecord(7, created("T-9"))), "2")
+        if len(reads) == 2:
+            return SourceBatch((stored,), "1")
+        raise ConnectionError("queue gone")
+
+    return answer
+
+
+def test_sources_a_host_hands_over_fail_alone_whatever_they_answer(live_policies, store):
+    good = ListSource("desk")
+    good.add(created("T-1"))
+    answers = {
+        "list-answer": lambda cursor, limit: ["not a batch"],
+        "dict-record": lambda cursor, limit: SourceBatch(({"ticket": "T-2"},), "1"),
+        "dict-cursor": lambda cursor, limit: SourceBatch((), {"offset": 1}),
+        "no-records": lambda cursor, limit: SourceBatch(None, "1"),
+        "exits": lambda cursor, limit: sys.exit(2),
+        "flaky": _failing_part_way(),
+    }
+    sources = {name: HostSource(name, answer) for name, answer in answers.items()}
+    worker = make_worker(live_policies, store, {**sources, "desk": good}, Clock(at(1)))
+    with capture_logs() as logs:
+        report = worker.cycle()  # before: AttributeError, TypeError or SystemExit out of it
+    assert report.ingested == 2  # the good source's event, and the one stored singly
+    failed = {log["source"]: log["error"] for log in logs if log["event"] == "source read failed"}
+    assert sorted(failed) == sorted(answers)
+    assert "expected a slaengine.sources.SourceBatch" in failed["list-answer"]
+    assert "record of type dict" in failed["dict-record"]
+    assert "cursor of type dict" in failed["dict-cursor"]
+    assert "SystemExit(2)" in failed["exits"]
+    assert "queue gone" in failed["flaky"]
+    assert store.cursor("flaky") == "1"  # asked again after the stored record next cycle
+    # The worker goes on serving: the next cycle runs, reading each again.
+    with capture_logs() as logs:
+        worker.cycle()
+    assert len([log for log in logs if log["event"] == "source read failed"]) == len(answers)

@@ -28,6 +28,7 @@ from serve_support import TOKEN, acme_inboxes, client, running
 from slaengine.live import LiveEngine, Store
 from slaengine.live.text import RAW_LIMIT
 from slaengine.serve import Api
+from slaengine.serve.bodies import JSON_LINES_TYPES, JSON_TYPES
 from slaengine.serve.settings import ServeSettings
 
 pytestmark = pytest.mark.usefixtures("restored_logging")
@@ -248,7 +249,10 @@ def test_unreadable_bodies(server):
         assert not_array.status_code == 400
         form = http.post("/events", data={"a": "b"})
         assert form.status_code == 415
-        assert "application/x-ndjson" in form.json()["error"]
+        refused = form.json()["error"]
+        assert refused.startswith("unsupported Content-Type 'application/x-www-form-urlencoded'")
+        for accepted in (*JSON_TYPES, *JSON_LINES_TYPES, "+json"):
+            assert accepted in refused
         deep = http.post(
             "/events", content=b"[" * 30_000, headers={"Content-Type": "application/json"}
         )
@@ -402,6 +406,11 @@ def test_at_risk_soonest_first_with_filters(server, live_policies, state_url, cl
         assert tickets() == ["T-early", "T-mid", "T-late"]  # [serve] at_risk_window: 1h
         clock.minutes = 65  # T-early is overdue now: still first
         assert tickets(within="1m") == ["T-early"]
+        # The window is wall-clock time: days are 24 hours, not refused as in policies.
+        years = http.get("/at-risk", params={"within": "5000d"})
+        assert years.status_code == 200, years.text
+        assert years.json()["within_seconds"] == 5000 * 86_400
+        assert [c["ticket"] for c in years.json()["clocks"]] == ["T-early", "T-mid", "T-late"]
         for bad in ({"within": "soon"}, {"within": "-5m"}, {"limit": "0"}, {"limit": "x"}):
             answer = http.get("/at-risk", params=bad)
             assert answer.status_code == 400

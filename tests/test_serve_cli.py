@@ -40,6 +40,7 @@ from slaengine.serve import WorkerThread
 PLUGIN = """
 import json, os
 from slaengine.hookspecs import hookimpl
+from live_support import WorkerLifecycle
 from serve_support import InboxPlugin
 
 def _record(to, notification):
@@ -52,6 +53,10 @@ def slaengine_register_notifiers(register):
     register("manager", "test manager", lambda n: _record("manager", n))
 
 slaengine_register_inboxes = InboxPlugin().slaengine_register_inboxes
+
+_lifecycle = WorkerLifecycle()
+slaengine_on_worker_start = _lifecycle.slaengine_on_worker_start
+slaengine_on_worker_stop = _lifecycle.slaengine_on_worker_stop
 """
 SRC = Path(__file__).resolve().parents[1] / "src"
 
@@ -167,6 +172,7 @@ def recorded(path: Path) -> list[dict]:
 
 def test_serve_with_worker_ingests_advances_delivers_and_stops_on_sigterm(site):
     tmp_path, config, env = site
+    env = {**env, "SLAENGINE_TEST_LIFECYCLE": str(tmp_path / "lifecycle")}
     server = Server(["serve", "--config", str(config)], env, tmp_path)
     try:
         with client(server.url) as http:
@@ -209,6 +215,7 @@ def test_serve_with_worker_ingests_advances_delivers_and_stops_on_sigterm(site):
     names = [line.get("event") for line in server.events()]
     assert "worker stopped" in names
     assert names[-1] == "server stopped"
+    assert (tmp_path / "lifecycle").read_text() == "start\nstop\n"  # once for the worker
     assert TOKEN not in "".join(server.lines)
     assert ACME_SECRET not in "".join(server.lines)
     # Exactly once per (key, recipient).
@@ -220,6 +227,7 @@ def test_serve_without_worker_only_serves_and_stops_on_sigint(site):
     tmp_path, config, env = site
     with config.open("a", encoding="utf-8") as more:
         more.write('[inbox.acmee]\nsecret = "typo"\n')  # no such inbox: warned at start
+    env = {**env, "SLAENGINE_TEST_LIFECYCLE": str(tmp_path / "lifecycle")}
     server = Server(
         ["serve", "--config", str(config), "--no-worker", "--listen", "127.0.0.1:0"], env, tmp_path
     )
@@ -233,6 +241,7 @@ def test_serve_without_worker_only_serves_and_stops_on_sigint(site):
         code = server.stop(signal.SIGINT)
     assert code == 0
     assert recorded(tmp_path) == []
+    assert not (tmp_path / "lifecycle").exists()  # no worker: no worker hooks
     assert "worker started" not in [line.get("event") for line in server.events()]
     (warning,) = [
         e

@@ -46,3 +46,11 @@ def test_the_reject_routes_are_served():
     assert {("GET", "/rejects"), ("GET", "/rejects/{}"), ("POST", "/rejects/{}/replay")} <= (
         _served()
     )
+
+
+def test_post_events_names_every_content_type_it_takes():
+    from slaengine.serve.bodies import JSON_LINES_TYPES, JSON_TYPES
+
+    section = API_DOC.read_text(encoding="utf-8").split("## POST /events", 1)[1].split("\n## ")[0]
+    assert [t for t in sorted(JSON_TYPES | JSON_LINES_TYPES) if f"`{t}`" not in section] == []
+    assert "`+json`" in section

@@ -7,9 +7,10 @@ docs/hooks.md; a test fails when one is not.
 
 Kinds, by verb: ``slaengine_configure`` hands plugins their settings;
 ``slaengine_register_*`` contribute things through a registrar callable and
-return nothing; ``slaengine_on_*`` receive notifications (warning, breach,
-escalation, achieved, spike), each delivered once per plugin through the live
-engine's outbox, on a dispatcher thread of that plugin's own.
+return nothing; ``slaengine_on_*`` receive broadcasts: notifications (warning,
+breach, escalation, achieved, spike), each delivered once per plugin through the
+live engine's outbox, on a dispatcher thread of that plugin's own, and the
+worker's start and stop.
 
 pluggy passes an implementation only the arguments it declares; one naming an
 argument its hook does not pass is refused when it registers. An exception in
@@ -219,7 +220,7 @@ def slaengine_on_warning(notification: Notification) -> None:
 
     :param notification: kind ``"warning"``; ``level`` counts from 1.
     :returns: nothing; return values are ignored.
-    :raises: anything; logged, shown by ``slaengine outbox``, retried.
+    :raises: anything (``SystemExit`` too); logged, shown by ``slaengine outbox``, retried.
     """
 
 
@@ -232,7 +233,7 @@ def slaengine_on_breach(notification: Notification) -> None:
 
     :param notification: kind ``"breach"``, ``level`` 0, ``at`` = ``due``.
     :returns: nothing; return values are ignored.
-    :raises: anything; logged, shown by ``slaengine outbox``, retried.
+    :raises: anything (``SystemExit`` too); logged, shown by ``slaengine outbox``, retried.
     """
 
 
@@ -245,7 +246,7 @@ def slaengine_on_escalation(notification: Notification) -> None:
 
     :param notification: kind ``"escalation"``; ``level`` counts from 1.
     :returns: nothing; return values are ignored.
-    :raises: anything; logged, shown by ``slaengine outbox``, retried.
+    :raises: anything (``SystemExit`` too); logged, shown by ``slaengine outbox``, retried.
     """
 
 
@@ -258,7 +259,7 @@ def slaengine_on_achieved(notification: Notification) -> None:
 
     :param notification: kind ``"achieved"``, ``level`` 0, ``at`` = the stop.
     :returns: nothing; return values are ignored.
-    :raises: anything; logged, shown by ``slaengine outbox``, retried.
+    :raises: anything (``SystemExit`` too); logged, shown by ``slaengine outbox``, retried.
     """
 
 
@@ -275,7 +276,39 @@ def slaengine_on_spike(notification: Notification) -> None:
         ``customer_messages``), ``channel``, ``count`` in the window,
         ``expected`` from the baseline, ``at`` when it was found.
     :returns: nothing; return values are ignored.
-    :raises: anything; logged, shown by ``slaengine outbox``, retried.
+    :raises: anything (``SystemExit`` too); logged, shown by ``slaengine outbox``, retried.
+    """
+
+
+@hookspec
+def slaengine_on_worker_start() -> None:
+    """The live worker starts serving: start what runs beside it (a digest sender, say).
+
+    Fires once when ``slaengine run``'s worker loop starts (on its thread, before
+    the first cycle) and once when ``slaengine serve`` starts its worker thread
+    (for the thread's life: its restarts after an error do not fire it again);
+    in a host, when ``Worker(..., plugins=plugins).run()`` starts. Always after
+    ``slaengine_configure`` and the sources. Commands that only load plugins
+    (``slaengine plugins``, ``check``) never call it.
+
+    :returns: nothing; return values are ignored.
+    :raises: anything it raises (``SystemExit`` too) is logged and recorded for the
+        plugin; the worker starts all the same.
+    """
+
+
+@hookspec
+def slaengine_on_worker_stop() -> None:
+    """The live worker stopped serving: stop what the start hook started.
+
+    Fires once for each start, on the same thread, when the worker has stopped
+    (a clean stop, ``--once`` done, or an error that ends ``run``'s loop), after
+    the deliveries under way were recorded or left for the restart. Return
+    promptly: the process is stopping.
+
+    :returns: nothing; return values are ignored.
+    :raises: anything it raises (``SystemExit`` too) is logged and recorded for the
+        plugin; the others are called and the worker stops all the same.
     """
 
 
@@ -297,6 +330,8 @@ __all__ = [
     "slaengine_on_escalation",
     "slaengine_on_spike",
     "slaengine_on_warning",
+    "slaengine_on_worker_start",
+    "slaengine_on_worker_stop",
     "slaengine_register_actions",
     "slaengine_register_calendars",
     "slaengine_register_conditions",

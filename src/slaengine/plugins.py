@@ -315,6 +315,14 @@ class Plugins:
         """Inbox webhook translators by vendor name, from ``slaengine_register_inboxes``."""
         return self._collect("slaengine_register_inboxes", "inbox", _inbox)
 
+    def worker_started(self) -> None:
+        """Tell every plugin the live worker starts (``slaengine_on_worker_start``)."""
+        self._each("slaengine_on_worker_start", lambda hook, _: hook())
+
+    def worker_stopped(self) -> None:
+        """Tell every plugin the live worker stopped (``slaengine_on_worker_stop``)."""
+        self._each("slaengine_on_worker_stop", lambda hook, _: hook())
+
     def subscribers(self, kind: str) -> list[Subscriber]:
         """The plugins whose ``slaengine_on_*`` hook receives notifications of ``kind``."""
         hook_name = ON_HOOKS[kind]
@@ -384,11 +392,13 @@ def _source(plugin: str, source: EventSource) -> tuple[str, EventSource]:
 
 
 class CheckedSource:
-    """A plugin's event source whose ``read`` answers are checked.
+    """An event source whose ``read`` answers are checked.
 
     A ``read`` that returns something other than a :class:`SourceBatch` of
-    :class:`SourceRecord` raises :class:`TypeError` naming the source, which the
-    worker logs as that source's failure; unchecked, the worker would crash on it.
+    :class:`SourceRecord` with a ``str`` (or ``None``) cursor raises
+    :class:`TypeError` naming the source, which the worker logs as that source's
+    failure; unchecked, the worker would crash on it. The worker wraps every
+    source it is given, a plugin's or a host's.
     """
 
     def __init__(self, source: EventSource) -> None:
@@ -407,13 +417,19 @@ class CheckedSource:
                 f"source {self.name!r}: read returned {type(batch).__name__}, "
                 "expected a slaengine.sources.SourceBatch"
             )
-        for record in batch.records:
+        if batch.cursor is not None and not isinstance(batch.cursor, str):
+            raise TypeError(
+                f"source {self.name!r}: read returned a cursor of type "
+                f"{type(batch.cursor).__name__}, expected a str or None"
+            )
+        records = tuple(batch.records)  # read once: a generator would be empty the next time
+        for record in records:
             if not isinstance(record, SourceRecord):
                 raise TypeError(
                     f"source {self.name!r}: read returned a record of type "
                     f"{type(record).__name__}, expected a slaengine.sources.SourceRecord"
                 )
-        return batch
+        return batch if records is batch.records else SourceBatch(records, batch.cursor)
 
 
 def _condition(plugin: str, name: str, predicate: Condition) -> tuple[str, Condition]:

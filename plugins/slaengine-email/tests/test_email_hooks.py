@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import threading
 from pathlib import Path
 
 import pytest
@@ -9,8 +11,13 @@ import structlog
 from slaengine_email import hooks
 from slaengine_email.config import parse_server
 
+import slaengine
+from slaengine.cli import main
 from slaengine.config import load_config
+from slaengine.live import Dispatcher, LiveEngine, Store
+from slaengine.live.worker import Worker
 from slaengine.plugins import make_plugins
+from slaengine.sources import SourceBatch
 
 SERVER = {"host": "127.0.0.1", "port": 2525, "security": "none", "from": "a@example.org"}
 
@@ -81,7 +88,46 @@ def test_without_the_table_nothing_is_registered():
     assert plugins.notifiers() == {}
 
 
-def test_the_worker_starting_starts_the_digest_thread(tmp_path: Path):
+def _digest_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name == "slaengine-email-digest"]
+
+
+def _digest_settings(tmp_path: Path) -> Path:
+    path = tmp_path / "slaengine.toml"
+    path.write_text(
+        "[plugins.email]\n"
+        'host = "127.0.0.1"\nport = 2525\nsecurity = "none"\nfrom = "a@example.org"\n'
+        f"digest_state = {json.dumps(str(tmp_path / 'd.db'))}\n"
+        "[plugins.email.targets.managers]\n"
+        'to = "m@example.org"\ndigest = "1h"\n',
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_listing_the_plugins_does_not_start_the_digest_thread(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("SLAENGINE_PLUGINS", "email")
+    assert main(["plugins", "--config", str(_digest_settings(tmp_path))]) == 0
+    assert "managers" in capsys.readouterr().out  # the e-mail plugin was loaded and configured
+    [notifier] = hooks._current
+    assert notifier.flusher is not None
+    assert _digest_threads() == []  # before: started, and a due digest could be sent
+
+
+class _Watching:
+    """A host's source that notes, at every read, whether the digest thread runs."""
+
+    name = "watching"
+
+    def __init__(self) -> None:
+        self.seen: list[bool] = []
+
+    def read(self, cursor, limit):
+        self.seen.append(bool(_digest_threads()))
+        return SourceBatch((), cursor)
+
+
+def test_the_digest_thread_runs_while_the_worker_does(tmp_path: Path):
     plugins, _ = _plugins(
         {
             **SERVER,
@@ -89,12 +135,34 @@ def test_the_worker_starting_starts_the_digest_thread(tmp_path: Path):
             "targets": {"managers": {"to": "m@example.org", "digest": "1h"}},
         }
     )
+    policies = slaengine.loads_policies(
+        "policies:\n  - name: all\n    calendar: 24x7\n"
+        "    metrics: {first_response: {targets: 1h}}\n",
+        "p.yaml",
+    )
+    store = Store.open(tmp_path / "state.db")
+    source = _Watching()
+    worker = Worker(
+        LiveEngine(policies, store),
+        Dispatcher(store, {}),
+        {source.name: source},
+        plugins=plugins,
+    )
+    try:
+        assert _digest_threads() == []
+        assert worker.run(cycles=2) == 2
+    finally:
+        store.close()
+    assert source.seen == [True, True]  # started with the worker
+    assert _digest_threads() == []  # and stopped with it
+    assert plugins.failures == []
+    # A worker started again (``slaengine serve`` restarts a failed one) starts it again.
     [notifier] = hooks._current
+    plugins.worker_started()
+    assert len(_digest_threads()) == 1
+    plugins.worker_stopped()
+    assert _digest_threads() == []
     assert notifier.flusher is not None
-    assert notifier.flusher._thread is None
-    plugins.sources()  # what the worker asks for when it starts
-    assert notifier.flusher._thread is not None
-    assert notifier.flusher._thread.is_alive()
 
 
 def test_an_internationalised_sender_domain_is_used_in_its_ascii_form():

@@ -63,7 +63,8 @@ def run(args: argparse.Namespace) -> int:
 def _run_worker(
     args: argparse.Namespace, settings: LiveSettings, engine: LiveEngine, routing: Routing
 ) -> None:
-    sources = command_plugins().sources()
+    plugins = command_plugins()
+    sources = plugins.sources()
     if not sources and not args.once:
         print("note: no event sources are configured; only the clock advances", file=sys.stderr)
     # Rows a killed predecessor had claimed are free now (on PostgreSQL, those no live
@@ -76,6 +77,7 @@ def _run_worker(
         tick=args.tick or settings.tick,
         read_limit=settings.read_limit,
         retention=settings.retention,
+        plugins=plugins,
     )
 
     with _stop_signals_to(worker):

@@ -156,4 +156,11 @@ def _serve(
         worker_health=worker.health if worker is not None else None,
         counters=counters,
     )
-    return serve(api, sock, worker)
+    if worker is None:
+        return serve(api, sock, worker)
+    # Once for the worker thread's life: its restarts after an error keep what plugins run.
+    plugins.worker_started()
+    try:
+        return serve(api, sock, worker)  # returns once the worker thread has stopped
+    finally:
+        plugins.worker_stopped()

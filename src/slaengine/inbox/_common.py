@@ -230,8 +230,9 @@ def event(ticket: str, at: str, kind: str, event_id: str, **keys: Any) -> Event:
 
 
 def header(headers: Mapping[str, str], name: str, vendor: str) -> str:
-    """A request header (names lower-cased); missing or empty is a SignatureError."""
-    value = headers.get(name, "").strip()
+    """Request header ``name``, written as the vendor documents it (``X-Hub-Signature``),
+    from ``headers`` (names lower-cased); missing or empty is a SignatureError."""
+    value = headers.get(name.lower(), "").strip()
     if not value:
         raise SignatureError(f"{vendor}: missing {name} header")
     return value
@@ -303,11 +304,12 @@ def check_timestamped(
     """Check a signature header over the timestamp header, ``separator`` and the exact body.
 
     The signature is the HMAC-SHA256 of those bytes, compared by ``matches``
-    (:func:`same_base64`, say); ``signature`` is the header's display name.
+    (:func:`same_base64`, say). ``timestamp`` and ``signature`` are the headers'
+    names as the vendor documents them, as every message names them.
     A timestamp more than :data:`REPLAY_WINDOW` from ``now`` is refused.
     """
     raw, sent = timestamp_header(headers, timestamp, vendor, millis=millis)
-    given = header(headers, signature.lower(), vendor)
+    given = header(headers, signature, vendor)
     expected = digest(secret, raw.encode("ascii", "replace") + separator + body, "sha256")
     refuse_unless(matches(expected, given), vendor, signature)
     check_fresh(sent, now, vendor)

@@ -238,7 +238,7 @@ def verify(body: bytes, headers: Mapping[str, str], secret: str, now: int) -> No
         secret,
         now,
         VENDOR,
-        timestamp="x-chatwoot-timestamp",
+        timestamp="X-Chatwoot-Timestamp",
         signature="X-Chatwoot-Signature",
         separator=b".",
         matches=lambda expected, given: same_prefixed_hex(expected, given, "sha256="),

@@ -194,7 +194,7 @@ def channel(name: str) -> str:
 
 def verify(body: bytes, headers: Mapping[str, str], secret: str, now: int) -> None:
     """Check ``X-Front-Signature``: application webhooks with a timestamp, rule webhooks without."""
-    given = header(headers, "x-front-signature", VENDOR)
+    given = header(headers, "X-Front-Signature", VENDOR)
     if not headers.get("x-front-request-timestamp"):  # a rule webhook
         refuse_unless(same_base64(digest(secret, body, "sha1"), given), VENDOR, "X-Front-Signature")
         return
@@ -204,7 +204,7 @@ def verify(body: bytes, headers: Mapping[str, str], secret: str, now: int) -> No
         secret,
         now,
         VENDOR,
-        timestamp="x-front-request-timestamp",
+        timestamp="X-Front-Request-Timestamp",
         signature="X-Front-Signature",
         separator=b":",
         matches=same_base64,

@@ -241,7 +241,7 @@ def priority(value: object) -> str:
 def verify(body: bytes, headers: Mapping[str, str], secret: str, now: int) -> None:
     """Check ``X-Hub-Signature`` (HMAC-SHA1 of the exact body); Intercom sends no timestamp."""
     del now  # no timestamp to check: a replay repeats event ids and is stored once
-    given = header(headers, "x-hub-signature", VENDOR)
+    given = header(headers, "X-Hub-Signature", VENDOR)
     matches = same_prefixed_hex(digest(secret, body, "sha1"), given, "sha1=")
     refuse_unless(matches, VENDOR, "X-Hub-Signature")
 

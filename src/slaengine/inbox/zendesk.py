@@ -205,7 +205,7 @@ def verify(body: bytes, headers: Mapping[str, str], secret: str, now: int) -> No
         secret,
         now,
         VENDOR,
-        timestamp="x-zendesk-webhook-signature-timestamp",
+        timestamp="X-Zendesk-Webhook-Signature-Timestamp",
         signature="X-Zendesk-Webhook-Signature",
         separator=b"",
         matches=same_base64,

@@ -10,12 +10,12 @@ after the next one.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
 from slaengine.clocks import PAUSED
-from slaengine.durations import parse_duration
 from slaengine.live.sql import StoreSql
 from slaengine.notifications import iso
 
@@ -95,19 +95,44 @@ class ClockCounts:
     due_within: tuple[int, ...]  # one count per window, in the order asked
 
 
-def parse_window(value: object) -> int:
-    """Seconds of a window such as ``2h``, ``30m`` or ``90s``; a bare number is seconds.
+#: A window is elapsed (wall-clock) time, so a day is 24 hours and a week 7 days here,
+#: unlike a policy's business-time durations, where days are refused as ambiguous.
+_WINDOW = re.compile(
+    r"^(?:(\d+)\s*w(?:eeks?)?)?\s*(?:(\d+)\s*d(?:ays?)?)?\s*(?:(\d+)\s*h(?:ours?)?)?"
+    r"\s*(?:(\d+)\s*m(?:in(?:utes?)?)?)?\s*(?:(\d+)\s*s(?:ec(?:onds?)?)?)?$"
+)
+_UNIT_SECONDS: Final = (7 * 86_400, 86_400, 3_600, 60, 1)  # w, d, h, m, s
+#: The longest window, a century: enough for "everything", and far from any overflow.
+MAX_WINDOW_DAYS: Final = 36_525
 
-    Raises ``ValueError`` saying what was expected.
+
+def parse_window(value: object) -> int:
+    """Seconds of an at-risk window such as ``2h``, ``30m``, ``3d`` or ``1d12h``.
+
+    The window is elapsed time from now: ``d`` is 24 hours and ``w`` 7 days. A
+    bare number is seconds. Raises ``ValueError`` saying what was expected.
     """
     if isinstance(value, bool):
-        raise ValueError(f"expected a duration like 30m or 2h, got {value}")
+        raise ValueError(f"expected a duration like 30m, 2h or 3d, got {value}")
     if isinstance(value, int):
-        if value <= 0:
-            raise ValueError(f"a duration must be longer than zero, got {value}")
-        return value
-    text = str(value).strip()
-    return parse_duration(text if text[-1:].isalpha() else f"{text}s")
+        seconds = value
+    else:
+        text = str(value).strip().lower()
+        found = _WINDOW.match(text if not text.isdigit() else f"{text}s")
+        if not text or found is None or not any(found.groups()):
+            raise ValueError(f"expected a duration like 30m, 2h or 3d, got {str(value)[:40]!r}")
+        seconds = sum(
+            int(amount) * unit
+            for amount, unit in zip(found.groups(), _UNIT_SECONDS, strict=True)
+            if amount
+        )
+    if seconds <= 0:
+        raise ValueError(f"a duration must be longer than zero, got {str(value)[:40]!r}")
+    if seconds > MAX_WINDOW_DAYS * 86_400:
+        raise ValueError(
+            f"a window may be at most {MAX_WINDOW_DAYS:,}d (a century), got {str(value)[:40]!r}"
+        )
+    return seconds
 
 
 def queue_document(

@@ -297,7 +297,11 @@ class Dispatcher:
                 error: BaseException | None = None
                 try:
                     deliver(notification)
-                except BaseException as exc:  # recorded (or re-raised) by the dispatcher
+                # Recorded by the dispatcher. Only the recipient's code runs here, never the
+                # worker's own shutdown (it sets ``_halt``): a SystemExit is the recipient's
+                # sys.exit() (an asyncio CancelledError its own too), a failure of this
+                # delivery; re-raised, the row would stop the worker again after each restart.
+                except BaseException as exc:
                     error = exc
                 stamp = now if clock is None else clock()
                 self._finished.put(_Outcome(row, error, stamp, last=last))
@@ -334,10 +338,10 @@ class Dispatcher:
             log.info("notification delivered", kind=row.kind, late_by=max(0, now - row.due_at))
             tally["delivered"] += 1
             return
-        if not isinstance(exc, Exception):
-            raise exc  # KeyboardInterrupt, SystemExit: the process is going down
+        if isinstance(exc, KeyboardInterrupt):
+            raise exc  # the process is going down
         # A receiver's text is untrusted: no control codes into logs, terminals or the row.
-        error = escape_controls(f"{type(exc).__name__}: {exc}", _ERROR_LIMIT)
+        error = escape_controls(_describe(exc), _ERROR_LIMIT)
         retry_at = self.backoff.next_attempt(now, row.attempts + 1)
         self.store.mark_failed(row.id, error, retry_at)
         if retry_at is None:
@@ -361,6 +365,13 @@ class Dispatcher:
         return _log.bind(
             ticket=row.ticket, recipient=row.recipient, key=row.key, attempt=row.attempts + 1
         )
+
+
+def _describe(exc: BaseException) -> str:
+    """A failed delivery's error as kept in ``last_error``: type and message."""
+    if isinstance(exc, SystemExit):
+        return f"SystemExit: the recipient called sys.exit({exc.code!r}) during the delivery"
+    return f"{type(exc).__name__}: {exc}"
 
 
 __all__ = ["Backoff", "Deliver", "DispatchReport", "Dispatcher"]

@@ -24,7 +24,8 @@ from slaengine.live.dispatch import Dispatcher
 from slaengine.live.engine import LiveEngine
 from slaengine.live.retention import Retention, prune
 from slaengine.live.text import escape_controls
-from slaengine.sources import EventSource
+from slaengine.plugins import CheckedSource, Plugins
+from slaengine.sources import EventSource, SourceBatch
 
 _log = structlog.get_logger("slaengine.live")
 
@@ -42,7 +43,12 @@ class CycleReport:
 
 
 class Worker:
-    """Runs the live engine against sources and recipients, on the wall clock."""
+    """Runs the live engine against sources and recipients, on the wall clock.
+
+    ``plugins``, when given, hear of the loop's start and stop (the
+    ``slaengine_on_worker_*`` hooks); the sources and recipients come in
+    already made, from them or from the host.
+    """
 
     def __init__(
         self,
@@ -55,16 +61,22 @@ class Worker:
         budget: float | None = None,
         grace: float = 2.0,
         retention: Retention | None = None,
+        plugins: Plugins | None = None,
     ) -> None:
         self.engine = engine
         self.dispatcher = dispatcher
-        self.sources = dict(sources)
+        # Every read answer is checked, also of sources a host hands over directly.
+        self.sources = {
+            name: source if isinstance(source, CheckedSource) else CheckedSource(source)
+            for name, source in sources.items()
+        }
         self.tick = tick
         self.read_limit = read_limit
         self.clock = clock
         self.budget = min(tick, 1.0) if budget is None else budget
         self.grace = grace
         self.retention = retention
+        self.plugins = plugins  # told when the loop starts and stops
         self._pruned: int | None = None  # when retention last ran
         self.stop_requested = threading.Event()
         self._busy = False  # deliveries under way or rows left: cycle again without sleeping
@@ -90,10 +102,8 @@ class Worker:
         stored = rejected = 0
         while not self.stop_requested.is_set():
             cursor = self.engine.store.cursor(name)
-            try:
-                batch = source.read(cursor, self.read_limit)
-            except Exception as exc:  # a failing source must not stop the others
-                _log.error("source read failed", source=name, error=repr(exc))
+            batch = self._read(name, source, cursor, self.read_limit)
+            if batch is None:
                 break
             records = [(r.origin, r.payload, r.problem, r.raw) for r in batch.records]
             if not records and batch.cursor == cursor:
@@ -106,8 +116,12 @@ class Worker:
                     source=name,
                     error=escape_controls(repr(exc), 500),
                 )
-                counts = self._one_by_one(name, source, cursor, len(records))
-                stored, rejected = stored + counts[0], rejected + counts[1]
+                alone, alone_rejected, read_all = self._one_by_one(
+                    name, source, cursor, len(records)
+                )
+                stored, rejected = stored + alone, rejected + alone_rejected
+                if not read_all:
+                    break
                 continue
             stored += report.accepted
             rejected += len(report.rejected)
@@ -117,18 +131,35 @@ class Worker:
                 break
         return stored, rejected
 
+    @staticmethod
+    def _read(name: str, source: EventSource, cursor: str | None, limit: int) -> SourceBatch | None:
+        """The source's next batch (checked); ``None`` when it fails, which is logged.
+
+        A source is a plugin's or a host's code: whatever it raises (even its
+        ``sys.exit()``) or answers fails that source alone, and the worker asks
+        it again from the same cursor next cycle.
+        """
+        try:
+            return source.read(cursor, limit)
+        except (Exception, SystemExit) as exc:  # a failing source must not stop the others
+            _log.error("source read failed", source=name, error=escape_controls(repr(exc), 500))
+            return None
+
     def _one_by_one(
         self, name: str, source: EventSource, cursor: str | None, count: int
-    ) -> tuple[int, int]:
+    ) -> tuple[int, int, bool]:
         """Store ``count`` records from ``cursor`` singly; one that fails becomes a reject.
 
         Each record commits with the cursor after it, so nothing is lost or read
         twice. If even the reject cannot be stored, the database itself is at
-        fault: that error propagates.
+        fault: that error propagates. Returns (stored, rejected, whether the
+        source answered every read: ``False`` when it failed part way).
         """
         stored = rejected = 0
         for _ in range(count):
-            batch = source.read(cursor, 1)
+            batch = self._read(name, source, cursor, 1)
+            if batch is None:
+                return stored, rejected, False
             if not batch.records and batch.cursor == cursor:
                 break
             records = [(r.origin, r.payload, r.problem, r.raw) for r in batch.records]
@@ -145,7 +176,7 @@ class Worker:
             stored += report.accepted
             rejected += len(report.rejected)
             cursor = batch.cursor
-        return stored, rejected
+        return stored, rejected, True
 
     def cycle(self) -> CycleReport:
         """Pull, advance to now, dispatch what is ready."""
@@ -210,19 +241,30 @@ class Worker:
         return max(0.0, min(self.tick, wake - self.clock()))
 
     def run(self, cycles: int | None = None) -> int:
-        """Cycle until :meth:`stop` (or ``cycles`` cycles); the number of cycles run."""
+        """Cycle until :meth:`stop` (or ``cycles`` cycles); the number of cycles run.
+
+        With ``plugins``, their ``slaengine_on_worker_start`` hooks are called
+        before the first cycle and ``slaengine_on_worker_stop`` once the loop has
+        ended, also when it ends with an error.
+        """
         done = 0
         _log.info("worker started", sources=sorted(self.sources), tick=self.tick)
-        while not self.stop_requested.is_set():
-            self.cycle()
-            done += 1
-            if cycles is not None and done >= cycles:
-                break
-            self.stop_requested.wait(self.seconds_to_next())
-        # Asked to stop: a short grace. Out of cycles (``--once``): as long as a lease.
-        stopping = self.stop_requested.is_set()
-        abandoned = self.dispatcher.finish(self.grace if stopping else self.dispatcher.lease)
-        _log.info("worker stopped", cycles=done, deliveries_abandoned=abandoned)
+        if self.plugins is not None:
+            self.plugins.worker_started()
+        try:
+            while not self.stop_requested.is_set():
+                self.cycle()
+                done += 1
+                if cycles is not None and done >= cycles:
+                    break
+                self.stop_requested.wait(self.seconds_to_next())
+            # Asked to stop: a short grace. Out of cycles (``--once``): as long as a lease.
+            stopping = self.stop_requested.is_set()
+            abandoned = self.dispatcher.finish(self.grace if stopping else self.dispatcher.lease)
+            _log.info("worker stopped", cycles=done, deliveries_abandoned=abandoned)
+        finally:
+            if self.plugins is not None:
+                self.plugins.worker_stopped()
         return done
 
     def stop(self) -> None:

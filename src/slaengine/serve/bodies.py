@@ -24,6 +24,11 @@ JSON_LINES_TYPES: Final = frozenset(
         "application/json-lines",
     }
 )
+#: What a 415 answer says is accepted: every type, from the sets above.
+ACCEPTED: Final = (
+    f"send a JSON array or object as {', '.join(sorted(JSON_TYPES))} (or any type ending"
+    f" in +json), or JSON Lines as {', '.join(sorted(JSON_LINES_TYPES))}"
+)
 
 
 class BodyTooLarge(Exception):
@@ -143,15 +148,11 @@ def split_events(body: bytes, content_type: str | None) -> tuple[str, list[Item]
                 continue
             items.append(_as_item(number, value, line))
         return "line", items
-    accepted = ", ".join(sorted(JSON_TYPES | {"application/x-ndjson"}))
-    raise BadBody(
-        f"unsupported Content-Type {kind or '(none)'!r}; send {accepted} "
-        "(a JSON array, or JSON Lines)",
-        status=415,
-    )
+    raise BadBody(f"unsupported Content-Type {kind or '(none)'!r}; {ACCEPTED}", status=415)
 
 
 __all__ = [
+    "ACCEPTED",
     "JSON_LINES_TYPES",
     "JSON_TYPES",
     "BadBody",

@@ -78,7 +78,7 @@ GET_AT_RISK: Final = Operation(
     "Running clocks due within a window (overdue ones first), soonest first",
     {200: Answer("the queue", ref("AtRiskQueue")), 400: _BAD, 503: _UNAVAILABLE},
     query=(
-        Param("within", "a duration such as 2h or 30m (default [serve] at_risk_window)"),
+        Param("within", "elapsed time such as 30m, 2h or 3d (default [serve] at_risk_window)"),
         Param("group", "clocks of tickets in this group only"),
         Param("agent", "clocks of tickets assigned to this agent only"),
         _LIMIT,

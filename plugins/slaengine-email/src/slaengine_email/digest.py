@@ -211,10 +211,13 @@ class Flusher:
             self.stopped.wait(self.interval)
 
     def stop(self) -> None:
-        """Ask the thread to stop and wait for it."""
-        self.stopped.set()
-        if self._thread is not None:
-            self._thread.join()
+        """Ask the thread to stop and wait for it; :meth:`start` starts a new one."""
+        with self._start_lock:
+            self.stopped.set()
+            if self._thread is not None:
+                self._thread.join()
+            self._thread = None
+            self.stopped = threading.Event()  # for the next start
 
 
 def interval_for(targets: dict[str, Target]) -> float:

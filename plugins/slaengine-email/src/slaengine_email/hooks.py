@@ -1,4 +1,5 @@
-"""slaengine hooks of the e-mail plugin: targets from the configuration become notify targets."""
+"""slaengine hooks of the e-mail plugin: configured targets become notify targets, and the
+digest sender runs while the worker does."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Any
 
 import structlog
 
-from slaengine.hookspecs import RegisterNotifier, RegisterSource, hookimpl
+from slaengine.hookspecs import RegisterNotifier, hookimpl
 from slaengine_email.config import PLUGIN, load
 from slaengine_email.notifier import EmailNotifier
 
@@ -43,7 +44,14 @@ def slaengine_register_notifiers(register: RegisterNotifier) -> None:
 
 
 @hookimpl
-def slaengine_register_sources(register: RegisterSource) -> None:
-    """Registers no source: the worker is starting, so start sending due digests."""
+def slaengine_on_worker_start() -> None:
+    """The worker starts: send due digests in the background while it runs."""
     for notifier in _current:
         notifier.start_digests()
+
+
+@hookimpl
+def slaengine_on_worker_stop() -> None:
+    """The worker stopped: stop sending digests (the spool keeps what is not sent)."""
+    for notifier in _current:
+        notifier.stop_digests()

@@ -66,6 +66,11 @@ class EmailNotifier:
         if self.flusher is not None:
             self.flusher.start()
 
+    def stop_digests(self) -> None:
+        """Stop sending digests in the background; :meth:`start_digests` starts it again."""
+        if self.flusher is not None:
+            self.flusher.stop()
+
     def close(self) -> None:
         """Stop the digest thread and close the spool."""
         if self.flusher is not None:
