@@ -3,13 +3,16 @@ decoding and validating each line, and grouping event by event, give."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import random
+from itertools import pairwise
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from slaengine.inputs import jsonl
 from slaengine.inputs.jsonl import _parse_checked, parse_block, parse_line, scan_line
 from slaengine.timeline import (
     AUTHORS,
@@ -32,6 +35,12 @@ def _validated(lines: list[str], status_map: dict[str, str]) -> tuple[list, list
         if event is not None:
             events.append(event)
     return events, problems
+
+
+@pytest.fixture(autouse=True)
+def _read_in_place(monkeypatch):
+    # Blocks read the usual line in place as compiled code does (the interpreter decodes it).
+    monkeypatch.setattr(jsonl, "READS_IN_PLACE", True)
 
 
 def _block(lines: list[str], status_map: dict[str, str]) -> tuple[list, list]:
@@ -238,7 +247,10 @@ def test_any_flat_object_is_read_as_the_validating_path_reads_it(pairs, separato
     )
     line = "{" + body + "}"
     status_map = {"waiting": "pending"}
-    assert _block([line], status_map) == _validated([line], status_map)
+    validated = _validated([line], status_map)
+    assert _block([line], status_map) == validated
+    scanned = scan_line(line, 1, "A")
+    assert scanned is None or [scanned] == validated[0]
 
 
 def _ticket_events(rng: random.Random, ticket: int) -> list[str]:
@@ -255,6 +267,18 @@ def _ticket_events(rng: random.Random, ticket: int) -> list[str]:
             event["id"] = str(rng.randrange(5))
         lines.append(json.dumps(event))
     return lines
+
+
+def test_generated_lines_are_read_in_place_as_validated():
+    from slaengine.inputs.synthetic import generate_lines
+
+    start = dt.datetime(2025, 3, 1, tzinfo=dt.timezone(dt.timedelta(hours=2)))
+    lines = [line.rstrip("\n") for line in generate_lines(300, 5, start, 60)]
+    events, problems = _block(lines, {})
+    assert (events, problems) == _validated(lines, {})
+    # Most lines are read in place, and a ticket's events share its one string.
+    assert sum(scan_line(line, 1, "") is not None for line in lines) > 0.9 * len(lines)
+    assert all(a.ticket is b.ticket for a, b in pairwise(events) if a.ticket == b.ticket)
 
 
 @pytest.mark.parametrize("seed", range(6))

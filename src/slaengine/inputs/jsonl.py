@@ -22,6 +22,10 @@ from slaengine.readonly import ReadOnlyMap
 from slaengine.timeline import Event
 
 _NO_MAP: Mapping[str, str] = ReadOnlyMap()
+#: Whether the usual line is read where it stands (:func:`scan_line`): when this module
+#: runs compiled (mypyc), where a loop over characters is native code. The interpreter
+#: decodes it instead (orjson, or the standard library's scanner), which is faster there.
+READS_IN_PLACE: Final = not __file__.endswith(".py")
 
 
 def parse_lines(
@@ -72,7 +76,7 @@ def parse_line(
 
 def _quick(line: str, number: int) -> Event | None:
     # The event on a usual line (see parse_line), else None.
-    event = scan_line(line, number, "")
+    event = scan_line(line, number, "") if READS_IN_PLACE else None
     if event is not None or not line.startswith("{"):
         return event
     try:
@@ -119,10 +123,11 @@ def parse_block(
     # The fast path written out in the loop (a call per line costs in the interpreter);
     # compiled, the calls are direct C calls.
     loads = fast_loads
+    in_place = READS_IN_PLACE
     last = 0
     previous = ""
     for line in lines:
-        event = scan_line(line, number, previous)
+        event = scan_line(line, number, previous) if in_place else None
         if event is None and line.startswith("{"):
             try:
                 obj: Any = loads(line)
@@ -154,11 +159,12 @@ def parse_numbered_block(
     """:func:`parse_line` of rows ``NUMBER<TAB>LINE`` (a spill's partition files), each line
     numbered by its row; events appended to ``events``, as :func:`parse_block` does."""
     loads = fast_loads
+    in_place = READS_IN_PLACE
     previous = ""
     for row in rows:
         number_text, _, line = row.partition("\t")
         number = int(number_text)
-        event = scan_line(line, number, previous)
+        event = scan_line(line, number, previous) if in_place else None
         if event is None and line.startswith("{"):
             try:
                 obj: Any = loads(line)
