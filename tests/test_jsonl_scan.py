@@ -47,6 +47,11 @@ def _block(lines: list[str], status_map: dict[str, str]) -> tuple[list, list]:
 # from a usual line in one way a careless reader would get wrong.
 _TRICKY = [
     _MESSAGE + ', "ticket": "B"}',  # a key twice: JSON keeps the last
+    _MESSAGE + ', "at": null}',
+    _MESSAGE + ', "agent": "x", "agent": null}',
+    # Characters beyond ASCII whose codes, packed as a word would be, spell "at" and "open".
+    '{"ticket": "A", "\u6174": "2025-12-01T10:00:00Z", "type": "message", "author": "agent"}',
+    '{"ticket": "A", ' + _AT + ', "type": "status", "status": "\u6f70\u656e"}',
     '{"ticket": "A\\"B", ' + _AT + ', "type": "status", "status": "open"}',  # an escape
     '{"ticket": "\\u0041", ' + _AT + ', "type": "status", "status": "open"}',
     '{"ticket": "A\tB", ' + _AT + ', "type": "status", "status": "open"}',  # a raw tab
