@@ -34,6 +34,7 @@ MODULES: Final = (
     "slaengine.engine",
     "slaengine.event_fastpath",
     "slaengine.inputs.jsonl",
+    "slaengine.inputs.jsonl_scan",
     "slaengine.record_triggers",
     "slaengine.timeline",
     "slaengine.report.json",

@@ -39,6 +39,8 @@ COMPILED: Final = not __file__.endswith(".py")
 # What the instant readers give for a text they leave to parse_instant: no epoch
 # second of the years parse_instant accepts is anywhere near it.
 _NOT_READ: Final[i64] = -(1 << 62)
+#: What :func:`instant_in` gives for a text it leaves to the other readers.
+NOT_READ: Final[i64] = _NOT_READ
 
 # An instant in the usual layout is three pieces, each looked up in a table:
 # "YYYY-MM-DD" (epoch seconds of that date's midnight, learned as dates are seen),
@@ -152,24 +154,29 @@ def digit_instant(text: str) -> i64:
     and seconds 0 to 59, an offset under a day) and a year ``parse_instant`` accepts,
     so it gives what ``datetime.fromisoformat`` and the offset arithmetic give.
     """
-    size = len(text)
+    return instant_in(text, 0, len(text))
+
+
+def instant_in(text: str, start: i64, end: i64) -> i64:
+    """:func:`digit_instant` of ``text[start:end]``, read where it stands (no slice)."""
+    size = end - start
     if size != 20 and size != 25:  # noqa: PLR1714 - two native comparisons when compiled
         return _NOT_READ
     if (
-        ord(text[4]) != 45  # "-"
-        or ord(text[7]) != 45
-        or ord(text[10]) != 84  # "T"
-        or ord(text[13]) != 58  # ":"
-        or ord(text[16]) != 58
+        ord(text[start + 4]) != 45  # "-"
+        or ord(text[start + 7]) != 45
+        or ord(text[start + 10]) != 84  # "T"
+        or ord(text[start + 13]) != 58  # ":"
+        or ord(text[start + 16]) != 58
     ):
         return _NOT_READ
-    century = _pair(text, 0)
-    year = century * 100 + _pair(text, 2)
-    month = _pair(text, 5)
-    day = _pair(text, 8)
-    hour = _pair(text, 11)
-    minute = _pair(text, 14)
-    second = _pair(text, 17)
+    century = _pair(text, start)
+    year = century * 100 + _pair(text, start + 2)
+    month = _pair(text, start + 5)
+    day = _pair(text, start + 8)
+    hour = _pair(text, start + 11)
+    minute = _pair(text, start + 14)
+    second = _pair(text, start + 17)
     if (
         century < 0
         or year < MIN_YEAR
@@ -194,14 +201,14 @@ def digit_instant(text: str) -> i64:
     elif day > 30 + (month + month // 8) % 2:
         return _NOT_READ
     if size == 20:
-        if ord(text[19]) != 90:  # "Z"
+        if ord(text[start + 19]) != 90:  # "Z"
             return _NOT_READ
         shift: i64 = 0
     else:
-        sign = ord(text[19])
-        hours = _pair(text, 20)
-        minutes = _pair(text, 23)
-        if ord(text[22]) != 58 or hours < 0 or hours > 23 or minutes < 0 or minutes > 59:
+        sign = ord(text[start + 19])
+        hours = _pair(text, start + 20)
+        minutes = _pair(text, start + 23)
+        if ord(text[start + 22]) != 58 or hours < 0 or hours > 23 or minutes < 0 or minutes > 59:
             return _NOT_READ
         if sign == 43:  # "+"
             shift = hours * 3600 + minutes * 60
@@ -371,6 +378,9 @@ def canonical_epoch_values(
         return None
     if event_id is not None and type(event_id) is not str:
         return None
+    # One int object for seq and line when they are equal, as in canonical_event.
+    place: object = seq
+    where: object = place if line == seq else line
     if kind == "message":
         if not _one_of(author, _AUTHORS) or type(public) is not bool:
             return None
@@ -379,14 +389,14 @@ def canonical_epoch_values(
                 return None
             agent = shared_name(agent)
         return _new_event(Event, (
-            ticket, at, "message", seq, line, event_id, None, None, None, None, None, None,
+            ticket, at, "message", place, where, event_id, None, None, None, None, None, None,
             None, None, _AUTHORS[author], public, agent, None,
         ))  # fmt: skip
     if kind == "status":
         if not _one_of(status, _STATUSES):
             return None
         return _new_event(Event, (
-            ticket, at, "status", seq, line, event_id, None, None, _STATUSES[status], None,
+            ticket, at, "status", place, where, event_id, None, None, _STATUSES[status], None,
             None, None, None, None, None, True, None, None,
         ))  # fmt: skip
     if kind == "created" or kind == "update":  # noqa: PLR1714 - kind may be unhashable

@@ -7,7 +7,7 @@ events is :mod:`slaengine.event_parsing`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from itertools import groupby, islice
 from operator import attrgetter, countOf, eq, le
@@ -252,37 +252,117 @@ def build_timelines(
     (lines that did not become events) join the result's problems, all in line order.
     """
     listed = events if type(events) is list else list(events)
-    by_ticket = _by_ticket(listed)
+    problems: list[Problem] = list(read_problems)
+    built = _grouped(listed, source, problems)
+    if built is None:
+        built = _scattered(listed, source, problems)
+    problems.sort(key=_LINE)
+    return TimelineSet(built[0], problems, built[1])
+
+
+def _grouped(
+    events: list[Event], source: str, problems: list[Problem]
+) -> tuple[dict[str, Timeline], int] | None:
+    """The timelines of events grouped by ticket (each ticket's events on consecutive
+    places) and the duplicates dropped; ``None``, and ``problems`` as they were, as soon
+    as a ticket comes back after another one.
+
+    Each ticket's run is walked once: a run already in order, with one ``created`` first
+    and no id twice, is its timeline as it stands (no sort, no copy but the tuple); any
+    other run is put right by :func:`_ticket_timeline`.
+    """
+    timelines: dict[str, Timeline] = {}
+    dropped: set[str] = set()  # tickets that have no timeline
+    found: list[Problem] = []
+    duplicates = 0
+    size = len(events)
+    start = 0
+    while start < size:
+        first = events[start]
+        ticket = first.ticket
+        if ticket in timelines or ticket in dropped:
+            return None
+        usual = first.type == "created"
+        ids = {first.id}
+        at = first.at
+        seq = first.seq
+        end = start + 1
+        while end < size:
+            event = events[end]
+            if event.ticket != ticket:
+                break
+            # In order: (at, seq) never decreasing, which a stable sort would leave as it is.
+            next_at = event.at
+            next_seq = event.seq
+            if next_at < at or (next_at == at and next_seq < seq) or event.type == "created":
+                usual = False
+            at = next_at
+            seq = next_seq
+            ids.add(event.id)
+            end += 1
+        run = events[start:end]
+        start = end
+        if usual and len(ids) == len(run):
+            timelines[ticket] = Timeline(ticket, tuple(run))
+            continue
+        timeline, dropped_here = _ticket_timeline(ticket, run, _AT_SEQ, source, found)
+        duplicates += dropped_here
+        if timeline is None:
+            dropped.add(ticket)
+        else:
+            timelines[ticket] = timeline
+    problems.extend(found)
+    return timelines, duplicates
+
+
+def _scattered(
+    events: list[Event], source: str, problems: list[Problem]
+) -> tuple[dict[str, Timeline], int]:
+    """The timelines of events in any order and the duplicates dropped, problems
+    appended to ``problems``."""
+    by_ticket = _by_ticket(events)
     # seq never decreases along the input (a spill's partitions, a chunk): checked in C.
-    seqs = list(map(_SEQ, listed))
+    seqs = list(map(_SEQ, events))
     in_order = all(map(le, seqs, islice(seqs, 1, None)))
     del seqs
     # Input order is seq order: a stable sort by instant alone breaks ties by seq.
     order = _AT if in_order else _AT_SEQ
     duplicates = 0
     timelines: dict[str, Timeline] = {}
-    problems: list[Problem] = list(read_problems)
     for ticket, ticket_events in by_ticket.items():
-        if len(ticket_events) > 1:
-            if len(set(map(_ID, ticket_events))) != len(ticket_events):
-                # A repeated id (or several events without one): keep each id's first event.
-                kept = _first_of_each_id(ticket_events)
-                duplicates += len(ticket_events) - len(kept)
-                ticket_events = kept  # noqa: PLW2901 - the same events, repeats dropped
-            ticket_events.sort(key=order)
-        if (
-            ticket_events[0].type == "created"
-            and countOf(map(_TYPE, ticket_events), "created") == 1
-        ):
-            # The usual ticket: created first, once; nothing to check or drop.
-            timelines[ticket] = Timeline(ticket, tuple(ticket_events))
-            continue
-        timeline, ticket_problems = _checked_timeline(ticket, ticket_events, source)
-        problems.extend(ticket_problems)
+        timeline, dropped = _ticket_timeline(ticket, ticket_events, order, source, problems)
+        duplicates += dropped
         if timeline is not None:
             timelines[ticket] = timeline
-    problems.sort(key=lambda p: p.line)
-    return TimelineSet(timelines, problems, duplicates)
+    return timelines, duplicates
+
+
+def _ticket_timeline(
+    ticket: str,
+    events: list[Event],
+    order: Callable[[Event], Any],
+    source: str,
+    problems: list[Problem],
+) -> tuple[Timeline | None, int]:
+    """One ticket's timeline from its events in input order (``None`` when it has none),
+    its problems appended to ``problems``, and how many duplicates it dropped.
+
+    ``order`` is the sort key: ``(at, seq)``, or ``at`` alone when input order is seq order.
+    """
+    duplicates = 0
+    if len(events) > 1:
+        if len(set(map(_ID, events))) != len(events):
+            # A repeated id (or several events without one): keep each id's first event.
+            kept = _first_of_each_id(events)
+            duplicates = len(events) - len(kept)
+            events = kept
+        events.sort(key=order)
+    if events[0].type == "created" and countOf(map(_TYPE, events), "created") == 1:
+        # The usual ticket: created first, once; nothing to check or drop.
+        return Timeline(ticket, tuple(events)), duplicates
+    timeline, ticket_problems = _checked_timeline(ticket, events, source)
+    problems.extend(ticket_problems)
+    return timeline, duplicates
 
 
 def _by_ticket(events: list[Event]) -> dict[str, list[Event]]:
@@ -329,6 +409,7 @@ _TICKET = attrgetter("ticket")
 _ID = attrgetter("id")
 _AT_SEQ = attrgetter("at", "seq")
 _TYPE = attrgetter("type")
+_LINE = attrgetter("line")
 
 
 def _checked_timeline(

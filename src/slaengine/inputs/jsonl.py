@@ -16,10 +16,15 @@ from slaengine.errors import EventError, Problem
 from slaengine.event_fastpath import canonical_event
 from slaengine.event_parsing import parse_event
 from slaengine.inputs.jsonl_decode import BLANK, MAX_DEPTH, LineError, decode_line, fast_loads
+from slaengine.inputs.jsonl_scan import scan_line
 from slaengine.readonly import ReadOnlyMap
 from slaengine.timeline import Event
 
 _NO_MAP: Mapping[str, str] = ReadOnlyMap()
+#: Whether the usual line is read where it stands (:func:`scan_line`): when this module
+#: runs compiled (mypyc), where a loop over characters is native code. The interpreter
+#: decodes it instead (orjson, or the standard library's scanner), which is faster there.
+READS_IN_PLACE: Final = not __file__.endswith(".py")
 
 
 def parse_lines(
@@ -70,8 +75,9 @@ def parse_line(
 
 def _quick(line: str, number: int) -> Event | None:
     # The event on a usual line (see parse_line), else None.
-    if not line.startswith("{"):
-        return None
+    event = scan_line(line, number, "") if READS_IN_PLACE else None
+    if event is not None or not line.startswith("{"):
+        return event
     try:
         obj: Any = fast_loads(line)
     except ValueError:  # orjson.JSONDecodeError is one
@@ -114,28 +120,30 @@ def parse_block(
     line (one canonical event) decoded and built in this loop.
     """
     # The fast path written out in the loop (a call per line costs in the interpreter);
-    # compiled, canonical_event and events.append are direct C calls.
+    # compiled, the calls are direct C calls.
     loads = fast_loads
+    in_place = READS_IN_PLACE
     last = 0
+    previous = ""
     for line in lines:
-        if line.startswith("{"):
+        event = scan_line(line, number, previous) if in_place else None
+        if event is None and line.startswith("{"):
             try:
                 obj: Any = loads(line)
             except ValueError:  # orjson.JSONDecodeError is one
                 obj = None
             if type(obj) is dict:
                 event = canonical_event(obj, number, number)
-                if event is not None:
-                    events.append(event)
+        if event is None:
+            event = _parse_checked(line, number, source, status_map, problems)
+            if event is None:
+                if line.strip():
                     last = number
-                    number += 1
-                    continue
-        event = _parse_checked(line, number, source, status_map, problems)
-        if event is not None:
-            events.append(event)
-            last = number
-        elif line.strip():
-            last = number
+                number += 1
+                continue
+        events.append(event)
+        previous = event.ticket
+        last = number
         number += 1
     return number, last
 
@@ -150,22 +158,25 @@ def parse_numbered_block(
     """:func:`parse_line` of rows ``NUMBER<TAB>LINE`` (a spill's partition files), each line
     numbered by its row; events appended to ``events``, as :func:`parse_block` does."""
     loads = fast_loads
+    in_place = READS_IN_PLACE
+    previous = ""
     for row in rows:
         number_text, _, line = row.partition("\t")
         number = int(number_text)
-        if line.startswith("{"):
+        event = scan_line(line, number, previous) if in_place else None
+        if event is None and line.startswith("{"):
             try:
                 obj: Any = loads(line)
             except ValueError:
                 obj = None
             if type(obj) is dict:
                 event = canonical_event(obj, number, number)
-                if event is not None:
-                    events.append(event)
-                    continue
-        event = _parse_checked(line, number, source, status_map, problems)
-        if event is not None:
-            events.append(event)
+        if event is None:
+            event = _parse_checked(line, number, source, status_map, problems)
+            if event is None:
+                continue
+        events.append(event)
+        previous = event.ticket
 
 
 _CHUNK: Final = 1 << 22
