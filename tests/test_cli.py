@@ -201,6 +201,18 @@ def test_evaluate_at_without_offset_is_a_usage_error(run_cli: RunCli) -> None:
     )
 
 
+def test_evaluate_at_not_a_timestamp_names_the_option(run_cli: RunCli) -> None:
+    status, out, err = run_cli(*_evaluate("-e", EXAMPLE_EVENTS, "--at", "tomorrow"))
+    assert (status, out) == (2, "")
+    assert err == "slaengine: --at is not an ISO 8601 timestamp: 'tomorrow'\n"
+
+
+def test_generate_start_not_a_timestamp_names_the_option(run_cli: RunCli) -> None:
+    status, _, err = run_cli("generate", "--start", "soon", "--tickets", "1")
+    assert status == 2
+    assert err == "slaengine: --start is not an ISO 8601 timestamp: 'soon'\n"
+
+
 def test_evaluate_unknown_display_zone_is_a_usage_error(run_cli: RunCli) -> None:
     status, _, err = run_cli(*_evaluate("-e", EXAMPLE_EVENTS, "--tz", "Mars/Base"))
     assert status == 2

@@ -35,10 +35,14 @@ _EMPTY: Mapping[str, Any] = ReadOnlyMap()
 _LONG_YEAR: Final = re.compile(r"[+-]?[0-9]{5,}-")
 
 
-def parse_instant(text: object) -> int:
-    """Epoch seconds of an ISO 8601 timestamp that carries a UTC offset or ``Z``."""
+def parse_instant(text: object, what: str = "'at'") -> int:
+    """Epoch seconds of an ISO 8601 timestamp that carries a UTC offset or ``Z``.
+
+    ``what`` names the value in messages: the event field by default, an option
+    (``--at``) or a setting where a command reads one.
+    """
     if not isinstance(text, str):
-        raise EventError(f"'at' must be an ISO 8601 string, got {_kind(text)}")
+        raise EventError(f"{what} must be an ISO 8601 string, got {_kind(text)}")
     try:
         parsed = dt.datetime.fromisoformat(text)
     except ValueError:
@@ -46,7 +50,7 @@ def parse_instant(text: object) -> int:
             raise EventError(
                 f"timestamp {text[:40]!r} is outside the years {MIN_YEAR} to {MAX_YEAR}"
             ) from None
-        parsed = _parse_other_iso(text)
+        parsed = _parse_other_iso(text, what)
     zone = parsed.tzinfo
     try:
         offset = parsed.utcoffset() if zone is not None else None
@@ -61,7 +65,7 @@ def parse_instant(text: object) -> int:
     return int(parsed.timestamp() // 1)
 
 
-def _parse_other_iso(text: str) -> dt.datetime:
+def _parse_other_iso(text: str, what: str) -> dt.datetime:
     # Rarer ISO 8601 forms (ordinal dates, week dates with times) that the
     # standard library does not read; pendulum's parser knows them.
     from pendulum.parsing import parse_iso8601
@@ -70,9 +74,9 @@ def _parse_other_iso(text: str) -> dt.datetime:
     try:
         parsed = parse_iso8601(text)
     except (ParserError, ValueError):
-        raise EventError(f"'at' is not an ISO 8601 timestamp: {text!r}") from None
+        raise EventError(f"{what} is not an ISO 8601 timestamp: {text!r}") from None
     if not isinstance(parsed, dt.datetime):
-        raise EventError(f"'at' must be a date and time, got {text!r}")
+        raise EventError(f"{what} must be a date and time, got {text!r}")
     return parsed
 
 

@@ -235,10 +235,16 @@ def evaluation_instant(text: str | None) -> int:
     """Epoch seconds of ``--at``, or of now when it is not given."""
     if text is None:
         return int(time.time())
+    return option_instant(text, "--at")
+
+
+def option_instant(text: str, option: str) -> int:
+    """Epoch seconds of the ISO 8601 instant given to ``option``; a user error otherwise."""
     try:
-        return parse_instant(text)
+        return parse_instant(text, option)
     except EventError as exc:
-        raise UserError(f"--at: {exc.reason}") from None
+        reason = exc.reason  # names the option already, or says what is wrong with the text
+        raise UserError(reason if reason.startswith(option) else f"{option}: {reason}") from None
 
 
 def checked_zone(name: str) -> str:

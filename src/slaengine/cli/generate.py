@@ -8,8 +8,8 @@ import gzip
 import sys
 from typing import Any
 
-from slaengine.errors import EventError, UserError
-from slaengine.event_parsing import parse_instant
+from slaengine.cli._options import option_instant
+from slaengine.errors import UserError
 from slaengine.inputs.synthetic import generate_lines
 
 
@@ -45,10 +45,7 @@ def run(args: argparse.Namespace) -> int:
     """Generate and write the events."""
     if args.tickets < 0 or args.days < 1:
         raise UserError("--tickets must be 0 or more and --days at least 1")
-    try:
-        start = dt.datetime.fromtimestamp(parse_instant(args.start), dt.UTC)
-    except EventError as exc:
-        raise UserError(f"--start: {exc.reason}") from None
+    start = dt.datetime.fromtimestamp(option_instant(args.start, "--start"), dt.UTC)
     lines = generate_lines(args.tickets, args.seed, start, args.days)
     if args.output == "-":
         sys.stdout.writelines(lines)

@@ -9,9 +9,9 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from slaengine.cli._live import add_live_options, live_settings, open_engine
-from slaengine.cli._options import evaluation_instant
+from slaengine.cli._options import evaluation_instant, option_instant
 from slaengine.errors import EventError, Problem, UserError
-from slaengine.event_parsing import parse_event, parse_instant
+from slaengine.event_parsing import parse_event
 from slaengine.inputs.files import open_binary
 from slaengine.inputs.jsonl import BLANK, LineError, decode_line
 from slaengine.live.eventstore import Reject
@@ -97,10 +97,7 @@ def run(args: argparse.Namespace) -> int:
     now = evaluation_instant(None)
     quiet = now if args.quiet_history else settings.quiet_before
     if args.quiet_before is not None:
-        try:
-            quiet = parse_instant(args.quiet_before)
-        except EventError as exc:
-            raise UserError(f"--quiet-before: {exc.reason}") from None
+        quiet = option_instant(args.quiet_before, "--quiet-before")
     engine, _ = open_engine(settings)
     try:
         if args.file == "-":
