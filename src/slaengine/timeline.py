@@ -33,8 +33,8 @@ CHANNELS: Final = (
     "web",
 )
 STOPPED_STATUSES: Final = frozenset({"solved", "closed"})
-_EMPTY: Mapping[str, Any] = ReadOnlyMap()
-_NO_TAGS: frozenset[str] = frozenset()
+_EMPTY: Final[Mapping[str, Any]] = ReadOnlyMap()
+_NO_TAGS: Final[frozenset[str]] = frozenset()
 # Instants outside these years are refused: calendars are compiled by year and
 # dates far outside them are typing mistakes, not tickets.
 MIN_YEAR: Final = 1900
@@ -170,14 +170,17 @@ class Timeline:
         follows the rule of :mod:`slaengine.attributes` (an empty value keeps the old
         one, tags replace, fields merge), and tests hold the two together.
         """
-        created = self.events[0]
+        events = self.events
+        created = events[0]
         channel = created.channel or ""
         priority = created.priority or "normal"
         status = created.status or "new"
         customer, group, assignee = created.customer, created.group, created.assignee
         tags = created.tags or ()
         fields: Mapping[str, Any] = created.fields or _EMPTY
-        for event in islice(self.events, 1, None):
+        # Every event, the created one too (neither a status nor an update: it changes
+        # nothing here): a plain loop over the tuple, native when compiled.
+        for event in events:
             kind = event.type
             if kind == "message":  # most events; they change no attribute
                 continue
