@@ -79,52 +79,6 @@ class TicketResult:
         return None
 
 
-#: As ``slaengine.timeline.BORROWS_LAYOUT``: this module's own classes, pure Python only.
-BORROWS_LAYOUT: Final = __file__.endswith(".py")
-
-
-class _ResultBuilder:
-    """A mutable class with :class:`TicketResult`'s slots, filled per ticket and then made a
-    ``TicketResult`` (see ``slaengine.timeline._StateBuilder``: the frozen ``__init__`` costs
-    a call per field)."""
-
-    __slots__ = TicketResult.__slots__
-
-    def __init__(
-        self,
-        ticket: str,
-        state: TicketState,
-        policy: Policy | None,
-        clocks: tuple[ClockResult, ...],
-        agreements: tuple[Agreement, ...],
-        attachments: tuple[Attachment, ...],
-        exemptions: tuple[Exemption, ...],
-    ) -> None:
-        self.ticket = ticket
-        self.state = state
-        self.policy = policy
-        self.clocks = clocks
-        self.agreements = agreements
-        self.attachments = attachments
-        self.exemptions = exemptions
-
-
-def _result(
-    ticket: str,
-    state: TicketState,
-    policy: Policy | None,
-    clocks: tuple[ClockResult, ...],
-    agreements: tuple[Agreement, ...],
-    attachments: tuple[Attachment, ...],
-    exemptions: tuple[Exemption, ...],
-) -> TicketResult:
-    if not BORROWS_LAYOUT:
-        return TicketResult(ticket, state, policy, clocks, agreements, attachments, exemptions)
-    result = _ResultBuilder(ticket, state, policy, clocks, agreements, attachments, exemptions)
-    result.__class__ = TicketResult  # type: ignore[assignment]
-    return cast(TicketResult, result)
-
-
 #: Answers a :class:`_Selection` keeps; past it, it starts again (matches on customers can
 #: make many distinct tuples).
 _MAX_ANSWERS: Final = 4096
@@ -232,10 +186,10 @@ def evaluate_timeline(
     clocks = tuple(run_clocks(events, policy, now, segments, exempt)) if policy is not None else ()
     exemptions = tuple(exempt) if exempt else ()
     if not policies.agreements:
-        return _result(timeline.ticket, state, policy, clocks, (), (), exemptions)
+        return TicketResult(timeline.ticket, state, policy, clocks, (), (), exemptions)
     found, more = agreement_clocks(policies.agreements, events, now, state, segments)
     attached = tuple(a.agreement for a in found if a.number == 1)
-    return _result(
+    return TicketResult(
         timeline.ticket, state, policy, clocks + tuple(more), attached, found, exemptions
     )
 
