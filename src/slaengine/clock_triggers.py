@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from slaengine.attributes import initial_attributes, update_changes
+from slaengine.calendar import BusinessCalendar
 from slaengine.policy.definition import (
     PER_GROUP,
     RESUME,
@@ -28,6 +29,7 @@ from slaengine.policy.model import (
     FIRST_BUSINESS_MINUTE,
     LATEST_CUSTOMER_MESSAGE,
     PER_CUSTOMER_MESSAGE,
+    AlertRule,
     MetricPolicy,
     Policy,
 )
@@ -173,6 +175,13 @@ class Spec:
     # A solve only stops a running instance (met or by when_solved): the walk applies it
     # inline, without a call per metric.
     plain_solve: bool
+    # What measuring an instance reads of the metric, copied here where compiled code reads
+    # it natively (``metric`` is a Python object there, its targets a read-only mapping).
+    kind: str
+    targets: dict[str, int]
+    calendar: BusinessCalendar
+    pause_when: frozenset[str]
+    alerts: tuple[AlertRule, ...]
 
 
 def _delay(definition: MetricDefinition) -> int | None:
@@ -234,6 +243,11 @@ def spec(metric: MetricPolicy) -> Spec:
             or _mask(d.cancel) & SOLVED
             or _mask(d.start) & SOLVED
         ),
+        metric.kind,
+        dict(metric.targets),
+        metric.calendar,
+        metric.pause_when,
+        metric.alerts,
     )
 
 
@@ -243,12 +257,14 @@ class Program:
     whose instance a customer message supersedes before the one that takes over."""
 
     specs: tuple[Spec, ...]
+    measured: tuple[Spec, ...]  # the same, in the policy's metric order (results' order)
+    has_rules: bool  # Policy.has_rules
     bots: bool
-    # The trigger bits of a public and of an internal message by an author, and the
-    # indexes of the specs those bits can act on; filled as authors are met.
+    # The trigger bits of a public and of an internal message by an author (filled as
+    # authors are met), and by message bits the indexes of the specs they can act on.
     public_bits: dict[str | None, int]
     private_bits: dict[str | None, int]
-    on_message: dict[int, tuple[int, ...]]
+    on_message: tuple[tuple[int, ...], ...]
     plain_solve: bool  # every spec's solve is plain (Spec.plain_solve)
     on_update: tuple[int, ...]  # ... an update can act on (assignments, conditions, groups)
     watched: tuple[StateCondition, ...]  # conditions of triggers, watched along the walk
@@ -257,7 +273,7 @@ class Program:
     pause_sets: tuple[tuple[StateCondition, ...], ...]
 
 
-_PROGRAMS: dict[int, tuple[Policy, Program]] = {}
+_PROGRAMS: Final[dict[int, tuple[Policy, Program]]] = {}
 
 
 def program(policy: Policy) -> Program:
@@ -265,7 +281,8 @@ def program(policy: Policy) -> Program:
     cached = _PROGRAMS.get(id(policy))
     if cached is not None and cached[0] is policy:
         return cached[1]
-    specs = tuple(sorted((spec(m) for m in policy.metrics), key=lambda s: not s.hands_over))
+    measured = tuple(spec(m) for m in policy.metrics)
+    specs = tuple(sorted(measured, key=lambda s: not s.hands_over))
     watched = tuple(
         dict.fromkeys(c for s in specs for c in (*s.start_when, *s.fulfil_when, *s.cancel_when))
     )
@@ -278,10 +295,13 @@ def program(policy: Policy) -> Program:
     private = {author: message_bits(author, False, bots) for author in authors}
     compiled = Program(
         specs,
+        measured,
+        policy.has_rules,
         bots,
         public,
         private,
-        {bits: _acting(specs, bits) for bits in {*public.values(), *private.values()}},
+        # Every combination of message bits (a few dozen): an index, not a look-up.
+        tuple(_acting(specs, bits) for bits in range(MESSAGES + 1)),
         all(s.plain_solve for s in specs),
         tuple(i for i, s in enumerate(specs) if s.owner is not None or s.watches or s.per_group),
         watched,
@@ -303,7 +323,6 @@ def message_targets(compiled: Program, author: str | None, public: bool) -> int:
     """The trigger bits of a message by an author not met before, noted in ``compiled``."""
     bits = message_bits(author, public, compiled.bots)
     (compiled.public_bits if public else compiled.private_bits)[author] = bits
-    compiled.on_message.setdefault(bits, _acting(compiled.specs, bits))
     return bits
 
 

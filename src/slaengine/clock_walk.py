@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence, Set
 from dataclasses import dataclass
+from typing import Final
 
 from slaengine.clock_triggers import (
     ASSIGNED,
@@ -19,6 +20,7 @@ from slaengine.clock_triggers import (
     REOPENED,
     Held,
     Pauses,
+    Program,
     Spec,
     Ticket,
     message_targets,
@@ -37,12 +39,13 @@ from slaengine.policy.model import (
 from slaengine.timeline import STOPPED_STATUSES, Event
 from slaengine.vocabulary import StopReason
 
-FULFILLED = StopReason.FULFILLED
-SOLVED = StopReason.SOLVED
-SUPERSEDED = StopReason.SUPERSEDED
-CANCELLED = StopReason.CANCELLED
+# Final: compiled, a module constant rather than a look-up in the module's dict.
+FULFILLED: Final = StopReason.FULFILLED
+SOLVED: Final = StopReason.SOLVED
+SUPERSEDED: Final = StopReason.SUPERSEDED
+CANCELLED: Final = StopReason.CANCELLED
 
-STAFF_CREATED = "staff_created"  # the rule an Exemption names
+STAFF_CREATED: Final = "staff_created"  # the rule an Exemption names
 
 # A status change: the instant, the new status and the event that made it.
 StatusChange = tuple[int, str, Event]
@@ -56,7 +59,7 @@ Walk = tuple[
     list[Event],
     dict[tuple[StateCondition, ...], list[Held]],
 ]
-_NO_HELD: dict[tuple[StateCondition, ...], list[Held]] = {}
+_NO_HELD: Final[dict[tuple[StateCondition, ...], list[Held]]] = {}  # shared, never changed
 
 
 @dataclass(frozen=True, slots=True)
@@ -386,7 +389,7 @@ class Run:
             self._start(event.at, event, group)
 
 
-_NOTHING: frozenset[StateCondition] = frozenset()
+_NOTHING: Final[frozenset[StateCondition]] = frozenset()
 
 
 def _any(conditions: tuple[StateCondition, ...], became: Set[StateCondition]) -> bool:
@@ -410,7 +413,12 @@ def _off(
     raw.switch_off(max(at, raw.windows[-1][0]), reason, priorities_seen, event, agent)
 
 
-def walk(events: Sequence[Event], policy: Policy, exempt: list[Exemption] | None = None) -> Walk:
+def walk(
+    events: Sequence[Event],
+    policy: Policy,
+    exempt: list[Exemption] | None = None,
+    compiled: Program | None = None,
+) -> Walk:
     """Switch every metric's clocks on and off along ``events`` (all at or before ``now``).
 
     The one pass over a ticket's events: the status changes, the priorities, the
@@ -418,9 +426,13 @@ def walk(events: Sequence[Event], policy: Policy, exempt: list[Exemption] | None
     metric's definition are decided here and nowhere else. The commonest steps (a
     message that fulfils, a plain solve) are applied inline: this is the engine's
     hot path. The metrics a rule exempted from starting are added to ``exempt`` when given.
+    ``compiled`` is ``program(policy)``, when the caller has it.
     """
-    compiled = program(policy)
-    created = events[0]
+    if compiled is None:
+        compiled = program(policy)
+    # A tuple (a timeline's events are one): compiled, indexed and iterated natively.
+    ticket_events: tuple[Event, ...] = events if isinstance(events, tuple) else tuple(events)
+    created = ticket_events[0]
     status = created.status or "new"
     statuses: list[StatusChange] = [(created.at, status, created)]
     priorities: list[str] = [created.priority or "normal"]  # in event order
@@ -451,7 +463,7 @@ def walk(events: Sequence[Event], policy: Policy, exempt: list[Exemption] | None
     on_message, on_update = compiled.on_message, compiled.on_update
     plain_solve = compiled.plain_solve
 
-    for event in events[1:]:
+    for event in ticket_events:  # the created event first: none of the kinds below
         kind = event.type
         if kind == "message":
             bits = (public_bits if event.public else private_bits).get(event.author)

@@ -14,7 +14,7 @@ from typing import Final
 
 from slaengine.calendar import BusinessCalendar
 from slaengine.clock_record import Adjustment, ClockRecord, Rule, build_record
-from slaengine.clock_triggers import Held
+from slaengine.clock_triggers import Held, Program, Spec, program
 from slaengine.clock_walk import Exemption, RawClock, StatusChange, walk
 from slaengine.day_targets import KEEP_TIME, day_due, day_end, day_target, days_before
 from slaengine.policy.definition import StateCondition
@@ -167,7 +167,7 @@ class ClockResult:
 
 
 def _pause_intervals(
-    statuses: Sequence[StatusChange], pause_when: frozenset[str]
+    statuses: list[StatusChange], pause_when: frozenset[str]
 ) -> list[tuple[int, int]]:
     """Real-time intervals in which the status is one of ``pause_when``; open end = -1."""
     out: list[tuple[int, int]] = []
@@ -206,7 +206,7 @@ def _union(a: Sequence[tuple[int, int]], b: Sequence[tuple[int, int]]) -> list[t
 
 
 def _segments(
-    windows: Sequence[list[int]], pauses: Sequence[tuple[int, int]], now: int
+    windows: list[list[int]], pauses: list[tuple[int, int]], now: int
 ) -> tuple[list[tuple[int, int]], list[tuple[int, int | None]]]:
     """The switched-on windows minus the pauses, and the pauses that overlapped them."""
     segments: list[tuple[int, int]] = []
@@ -236,12 +236,13 @@ def _segments(
 
 def _measure(
     raw: RawClock,
-    pauses: Sequence[tuple[int, int]],
-    priorities: Sequence[str],
+    spec: Spec,
+    pauses: list[tuple[int, int]],
+    priorities: list[str],
     now: int,
 ) -> ClockResult:
-    metric = raw.metric
-    calendar: BusinessCalendar = metric.calendar
+    """``raw``, an instance of ``spec``'s metric, measured at ``now``."""
+    calendar = spec.calendar
     windows = raw.windows
     start = windows[0][0]
     stop = windows[-1][1]
@@ -249,9 +250,9 @@ def _measure(
     end = now if running else stop
     # A running clock takes the current priority; a stopped one the priority at its stop.
     priority = priorities[-1] if running else priorities[raw.priorities_seen - 1]
-    target = metric.targets[priority]
+    target = spec.targets[priority]
     if target < 0:  # working days counted day by day (day_targets), from this start
-        target = day_target(calendar, start, -target, metric.day_targets)
+        target = day_target(calendar, start, -target, spec.metric.day_targets)
 
     paused_now = False
     paused_seconds = 0
@@ -277,7 +278,7 @@ def _measure(
             used = tuple(used_pauses)
 
     alerts: tuple[Alert, ...] = ()
-    if metric.alerts:
+    if spec.alerts:
         spans = segments if segments is not None else [(start, end)]
         project = running and not paused_now
         # A clock whose deferred start is still ahead projects its points from that start.
@@ -289,21 +290,21 @@ def _measure(
                 _reached(calendar, spans, rule.threshold(target), origin, elapsed, project),
                 rule.notify,
             )
-            for rule in metric.alerts
+            for rule in spec.alerts
         )
 
     if elapsed > target:
         state = BREACHED
     elif running:
         state = PAUSED if paused_now else ACTIVE
-    elif raw.stop_reason == FULFILLED or metric.solve_fulfils:
+    elif raw.stop_reason == FULFILLED or spec.solve_fulfils:
         state = ACHIEVED
     else:
         state = CANCELLED
     if alerts and not running and state != BREACHED:
         alerts = _unreached_escalations(alerts)
     return ClockResult(
-        metric.kind,
+        spec.kind,
         raw.number,
         state,
         start,
@@ -365,15 +366,17 @@ def run_clocks(
     adjustments); without it nothing is recorded. The metrics a rule exempted from
     starting (``staff_created: exempt``) are added to ``exempt`` when given.
     """
-    if policy.has_rules:
-        return _run_with_rules(events, policy, now, record, exempt)
-    raws, statuses, priorities, priority_events, _ = walk(events, policy, exempt)
+    compiled = program(policy)
+    if compiled.has_rules:
+        return _run_with_rules(events, policy, compiled, now, record, exempt)
+    raws, statuses, priorities, priority_events, _ = walk(events, policy, exempt, compiled)
     results: list[ClockResult] = []
     changed = len(statuses) > 1
     # The pauses of each set of statuses, computed once per ticket (when first needed).
     pause_cache: dict[frozenset[str], list[tuple[int, int]]] | None = None
-    for metric in policy.metrics:
-        pause_when = metric.pause_when
+    for spec in compiled.measured:
+        metric = spec.metric
+        pause_when = spec.pause_when
         # Most clocks have no pause: one shared empty list, never changed.
         pauses: list[tuple[int, int]] = _NO_PAUSE_LIST
         measured = False
@@ -390,7 +393,7 @@ def run_clocks(
                     if cached is None:
                         cached = pause_cache[pause_when] = _pause_intervals(statuses, pause_when)
                     pauses = cached
-            result = _measure(raw, pauses, priorities, now)
+            result = _measure(raw, spec, pauses, priorities, now)
             if record:
                 result.record = build_record(
                     raw,
@@ -428,11 +431,12 @@ def _state(
 def _run_with_rules(
     events: Sequence[Event],
     policy: Policy,
+    compiled: Program,
     now: int,
     record: bool,
     exempt: list[Exemption] | None,
 ) -> list[ClockResult]:
-    raws, statuses, priorities, priority_events, held_by = walk(events, policy, exempt)
+    raws, statuses, priorities, priority_events, held_by = walk(events, policy, exempt, compiled)
     minutes = policy.precision == MINUTES
     status_now = statuses[-1][1]
     pause_cache: dict[
@@ -440,7 +444,8 @@ def _run_with_rules(
         tuple[list[tuple[int, int]], list[Held]],
     ] = {}
     results: list[ClockResult] = []
-    for metric in policy.metrics:
+    for spec in compiled.measured:
+        metric = spec.metric
         pause_when = metric.pause_when
         if metric.when_solved == PAUSE:
             pause_when = pause_when | STOPPED_STATUSES
@@ -467,7 +472,7 @@ def _run_with_rules(
         for raw in raws:
             if raw.metric is not metric:
                 continue
-            result = _measure(raw, pauses, priorities, now)
+            result = _measure(raw, spec, pauses, priorities, now)
             adjustments: list[Adjustment] | None = [] if record else None
             _apply_rules(result, raw, metric, policy, pauses, status_now, now, adjustments)
             if adjustments is not None:

@@ -79,50 +79,82 @@ class TicketResult:
         return None
 
 
-#: As ``slaengine.timeline.BORROWS_LAYOUT``: this module's own classes, pure Python only.
-BORROWS_LAYOUT: Final = __file__.endswith(".py")
+#: Answers a :class:`_Selection` keeps; past it, it starts again (matches on customers can
+#: make many distinct tuples).
+_MAX_ANSWERS: Final = 4096
+_UNSEEN: Final = object()
 
 
-class _ResultBuilder:
-    """A mutable class with :class:`TicketResult`'s slots, filled per ticket and then made a
-    ``TicketResult`` (see ``slaengine.timeline._StateBuilder``: the frozen ``__init__`` costs
-    a call per field)."""
+class _Selection:
+    """:meth:`PolicySet.select`, decided once per distinct tuple of what it reads.
 
-    __slots__ = TicketResult.__slots__
+    ``select``'s answer depends only on the attributes, tags and fields the policies'
+    matches read (:meth:`PolicySet.select_reads`) and on which ``effective_from`` instants
+    the ticket was created after; tickets that agree on those get the same policy, so each
+    tuple is decided once, by ``select`` itself, and remembered. With a custom condition,
+    which may read anything, or a field value that cannot be a key, ``select`` decides.
+    """
 
-    def __init__(
-        self,
-        ticket: str,
-        state: TicketState,
-        policy: Policy | None,
-        clocks: tuple[ClockResult, ...],
-        agreements: tuple[Agreement, ...],
-        attachments: tuple[Attachment, ...],
-        exemptions: tuple[Exemption, ...],
-    ) -> None:
-        self.ticket = ticket
-        self.state = state
-        self.policy = policy
-        self.clocks = clocks
-        self.agreements = agreements
-        self.attachments = attachments
-        self.exemptions = exemptions
+    def __init__(self, policies: PolicySet) -> None:
+        self.policies = policies
+        reads = policies.select_reads()
+        self.memo = reads is not None
+        attributes = reads.attributes if reads is not None else frozenset()
+        self.channel = "channel" in attributes
+        self.priority = "priority" in attributes
+        self.group = "group" in attributes
+        self.assignee = "assignee" in attributes
+        self.customer = "customer" in attributes
+        self.tags: frozenset[str] = reads.tags if reads is not None else frozenset()
+        self.fields: tuple[str, ...] = tuple(sorted(reads.fields)) if reads is not None else ()
+        self.eras: tuple[int, ...] = tuple(
+            sorted({p.effective_from for p in policies.policies if p.effective_from is not None})
+        )
+        self.more = bool(self.tags or self.fields or self.eras)
+        self.answers: dict[tuple[object, ...], Policy | None] = {}
+
+    def select(self, state: TicketState) -> Policy | None:
+        """The policy ``policies.select(state)`` gives."""
+        if not self.memo:
+            return self.policies.select(state)
+        key: tuple[object, ...] = (
+            state.channel if self.channel else None,
+            state.priority if self.priority else None,
+            state.group if self.group else None,
+            state.assignee if self.assignee else None,
+            state.customer if self.customer else None,
+        )
+        if self.more:
+            fields = state.fields
+            key = (
+                key,
+                state.tags & self.tags if self.tags and state.tags else None,
+                tuple([fields.get(name) for name in self.fields]),
+                sum([1 for era in self.eras if state.created >= era]),
+            )
+        try:
+            found = self.answers.get(key, _UNSEEN)
+        except TypeError:  # a field's value that is not hashable (a list)
+            return self.policies.select(state)
+        if found is _UNSEEN:
+            found = self.policies.select(state)
+            if len(self.answers) >= _MAX_ANSWERS:
+                self.answers.clear()
+            self.answers[key] = found
+        return cast("Policy | None", found)
 
 
-def _result(
-    ticket: str,
-    state: TicketState,
-    policy: Policy | None,
-    clocks: tuple[ClockResult, ...],
-    agreements: tuple[Agreement, ...],
-    attachments: tuple[Attachment, ...],
-    exemptions: tuple[Exemption, ...],
-) -> TicketResult:
-    if not BORROWS_LAYOUT:
-        return TicketResult(ticket, state, policy, clocks, agreements, attachments, exemptions)
-    result = _ResultBuilder(ticket, state, policy, clocks, agreements, attachments, exemptions)
-    result.__class__ = TicketResult  # type: ignore[assignment]
-    return cast(TicketResult, result)
+_SELECTIONS: Final[dict[int, _Selection]] = {}
+
+
+def _selection(policies: PolicySet) -> _Selection:
+    """The :class:`_Selection` of ``policies``, made once per policy set."""
+    found = _SELECTIONS.get(id(policies))
+    if found is None or found.policies is not policies:
+        if len(_SELECTIONS) >= 64:  # policy sets are few; a long-lived process may load more
+            _SELECTIONS.clear()
+        found = _SELECTIONS[id(policies)] = _Selection(policies)
+    return found
 
 
 def as_epoch(now: dt.datetime | int) -> int:
@@ -146,7 +178,7 @@ def evaluate_timeline(
     if events[-1].at > now:
         events = events[: bisect_right(events, now, key=_AT)]
     state = timeline.state_at(now)
-    policy = policies.select(state)
+    policy = _selection(policies).select(state)
     if policy is not None and policy.maps:
         # Calendars chosen per ticket (calendar maps): resolved once, shared through a cache.
         policy = policy.for_ticket(events, state)
@@ -154,10 +186,10 @@ def evaluate_timeline(
     clocks = tuple(run_clocks(events, policy, now, segments, exempt)) if policy is not None else ()
     exemptions = tuple(exempt) if exempt else ()
     if not policies.agreements:
-        return _result(timeline.ticket, state, policy, clocks, (), (), exemptions)
+        return TicketResult(timeline.ticket, state, policy, clocks, (), (), exemptions)
     found, more = agreement_clocks(policies.agreements, events, now, state, segments)
     attached = tuple(a.agreement for a in found if a.number == 1)
-    return _result(
+    return TicketResult(
         timeline.ticket, state, policy, clocks + tuple(more), attached, found, exemptions
     )
 

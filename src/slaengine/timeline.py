@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from itertools import groupby, islice
 from operator import attrgetter, countOf, eq, le
-from typing import Any, Final, NamedTuple, cast
+from typing import Any, Final, NamedTuple
 
 from slaengine.errors import Problem
 from slaengine.readonly import ReadOnlyMap
@@ -33,8 +33,8 @@ CHANNELS: Final = (
     "web",
 )
 STOPPED_STATUSES: Final = frozenset({"solved", "closed"})
-_EMPTY: Mapping[str, Any] = ReadOnlyMap()
-_NO_TAGS: frozenset[str] = frozenset()
+_EMPTY: Final[Mapping[str, Any]] = ReadOnlyMap()
+_NO_TAGS: Final[frozenset[str]] = frozenset()
 # Instants outside these years are refused: calendars are compiled by year and
 # dates far outside them are typing mistakes, not tickets.
 MIN_YEAR: Final = 1900
@@ -112,45 +112,6 @@ class TicketState:
         object.__setattr__(self, "fields", fields)
 
 
-#: Whether results are built in a borrowed mutable layout (see ``_StateBuilder``). Only
-#: in pure Python: compiled with mypyc the classes are C types whose layouts differ, and
-#: there the frozen ``__init__`` is compiled too and cheap.
-BORROWS_LAYOUT: Final = __file__.endswith(".py")
-
-
-class _StateBuilder:
-    """A mutable class with :class:`TicketState`'s slots: one is filled per ticket evaluated
-    and then becomes a ``TicketState`` (CPython allows ``__class__`` assignment between
-    classes of one layout). The frozen ``__init__`` costs a call per field, four times as
-    much; the object is a ``TicketState`` in every way once built."""
-
-    __slots__ = TicketState.__slots__
-
-    def __init__(
-        self,
-        ticket: str,
-        created: int,
-        channel: str,
-        priority: str,
-        status: str,
-        customer: str | None,
-        group: str | None,
-        assignee: str | None,
-        tags: frozenset[str],
-        fields: Mapping[str, Any],
-    ) -> None:
-        self.ticket = ticket
-        self.created = created
-        self.channel = channel
-        self.priority = priority
-        self.status = status
-        self.customer = customer
-        self.group = group
-        self.assignee = assignee
-        self.tags = tags
-        self.fields = fields
-
-
 @dataclass(frozen=True, slots=True)
 class Timeline:
     """All usable events of one ticket, ordered by ``(at, seq)``; the first is ``created``."""
@@ -170,14 +131,17 @@ class Timeline:
         follows the rule of :mod:`slaengine.attributes` (an empty value keeps the old
         one, tags replace, fields merge), and tests hold the two together.
         """
-        created = self.events[0]
+        events = self.events
+        created = events[0]
         channel = created.channel or ""
         priority = created.priority or "normal"
         status = created.status or "new"
         customer, group, assignee = created.customer, created.group, created.assignee
         tags = created.tags or ()
         fields: Mapping[str, Any] = created.fields or _EMPTY
-        for event in islice(self.events, 1, None):
+        # Every event, the created one too (neither a status nor an update: it changes
+        # nothing here): a plain loop over the tuple, native when compiled.
+        for event in events:
             kind = event.type
             if kind == "message":  # most events; they change no attribute
                 continue
@@ -198,20 +162,7 @@ class Timeline:
         # One shared empty set: a result keeps its state, so every object built here lives
         # on (and the cyclic collector visits it).
         tag_set = frozenset(tags) if tags else _NO_TAGS
-        if not BORROWS_LAYOUT:
-            return TicketState(
-                self.ticket,
-                created.at,
-                channel,
-                priority,
-                status,
-                customer,
-                group,
-                assignee,
-                tag_set,
-                fields,
-            )
-        state = _StateBuilder(
+        return TicketState(
             self.ticket,
             created.at,
             channel,
@@ -223,8 +174,6 @@ class Timeline:
             tag_set,
             fields,
         )
-        state.__class__ = TicketState  # type: ignore[assignment]
-        return cast(TicketState, state)
 
 
 # -- grouping ----------------------------------------------------------------

@@ -142,6 +142,27 @@ class Match:
                     return False
         return self.exclude is None or not self.exclude.holds(ticket)
 
+    def reads(self) -> MatchReads | None:
+        """What :meth:`holds` reads of a ticket (its ``exclude`` too); ``None`` when a
+        custom condition may read anything."""
+        if self.custom:
+            return None
+        inner = MatchReads() if self.exclude is None else self.exclude.reads()
+        if inner is None:
+            return None
+        named = (
+            ("channel", self.channel),
+            ("priority", self.priority),
+            ("group", self.group),
+            ("assignee", self.assignee),
+            ("customer", self.customer),
+        )
+        return MatchReads(
+            inner.attributes | {name for name, allowed in named if allowed is not None},
+            inner.tags | (self.tags_any or frozenset()) | self.tags_all | self.tags_none,
+            inner.fields | frozenset(self.fields),
+        )
+
     def conditions(self, ticket: TicketState) -> list[tuple[bool, str]]:
         """Each condition with whether ``ticket`` meets it, worded for that outcome."""
         found: list[tuple[bool, str]] = []
@@ -215,6 +236,18 @@ class Match:
 
 
 _EVERYTHING: Final = Match()
+
+
+@dataclass(frozen=True, slots=True)
+class MatchReads:
+    """What matches read of a ticket: which of ``channel``, ``priority``, ``group``,
+    ``assignee`` and ``customer``, which tags and which fields. Tickets that agree on
+    these (and are created on the same side of every ``effective_from``) get the same
+    policy from :meth:`PolicySet.select`."""
+
+    attributes: frozenset[str] = frozenset()
+    tags: frozenset[str] = frozenset()
+    fields: frozenset[str] = frozenset()
 
 
 def _custom_holds(condition: Condition, ticket: TicketState) -> bool:
@@ -513,6 +546,22 @@ class PolicySet:
                 return policy
         return None
 
+    def select_reads(self) -> MatchReads | None:
+        """What :meth:`select` reads of a ticket besides its creation instant (which only
+        the policies' ``effective_from`` read); ``None`` when a custom condition may read
+        anything."""
+        reads = MatchReads()
+        for policy in self.policies:
+            more = policy.match.reads()
+            if more is None:
+                return None
+            reads = MatchReads(
+                reads.attributes | more.attributes,
+                reads.tags | more.tags,
+                reads.fields | more.fields,
+            )
+        return reads
+
     def by_name(self, name: str) -> Policy:
         """The policy called ``name``; ``KeyError`` if there is none."""
         for policy in self.policies:
@@ -576,6 +625,7 @@ __all__ = [
     "Condition",
     "Location",
     "Match",
+    "MatchReads",
     "MetricPolicy",
     "Policy",
     "PolicySet",
