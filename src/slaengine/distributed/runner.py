@@ -32,6 +32,7 @@ from typing import Any, Final, TypeVar
 from slaengine.batches import BatchResult
 from slaengine.batches.chunks import NotGrouped, chunkable, write_chunks
 from slaengine.batches.ranges import readable_in_ranges
+from slaengine.batches.routes import ticket_routes
 from slaengine.batches.sizing import chunk_bytes, partition_count
 from slaengine.batches.spill import spill_input
 from slaengine.distributed import plan, tasks
@@ -259,9 +260,10 @@ class _Run:
         except tasks.CarriageReturn:
             return self.spilled(path)
         groups = -(-self.count // PARTITIONS_PER_TASK)
+        routes = ticket_routes(name, self.count)  # the local spill's
         splits = [
             self.submit(
-                tasks.split_lines, name, a, b, first, self.count, groups, key="slaengine-split"
+                tasks.split_lines, name, a, b, first, routes, groups, key="slaengine-split"
             )
             for (a, b), first in zip(itertools.pairwise(cuts), firsts, strict=True)
         ]  # fmt: skip
