@@ -2,7 +2,8 @@
 
 Events of one ticket can be anywhere in a large input. One pass reads each line,
 decodes just enough to find its ticket and appends the raw line (with its line
-number) to one of ``n`` partition files chosen by a stable hash of the ticket.
+number) to one of ``n`` partition files chosen by the ticket: a range of ticket ids
+(:mod:`slaengine.batches.routes`) or a stable hash.
 Every ticket then lies wholly in one partition, which is small enough to parse,
 group and evaluate in memory, and partitions can be processed in parallel. Peak
 memory is one partition per worker, not the whole history.
