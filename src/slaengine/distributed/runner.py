@@ -10,8 +10,8 @@ same work function, the results folded on the client in partition order.
   own byte range. Hashes of each chunk's tickets are checked, spread over tasks,
   for a ticket in two chunks; then, as locally, the run starts again split by ticket.
 - Other JSON Lines: one shuffle. Readers split blocks of lines by ticket into
-  the partitions of a local spill (the same routes: ranges of ticket ids); each partition task gathers its
-  pieces from every reader.
+  the partitions of a local spill (the same routes: ranges of ticket ids); each
+  partition task gathers its pieces from every reader.
 - Parquet grouped by ticket: the row ranges of a local run; otherwise one
   shuffle of row groups, as for JSON Lines.
 - gzip, CSV and standard input cannot be read in ranges: the client cuts or
