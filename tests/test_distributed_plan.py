@@ -12,10 +12,11 @@ from pathlib import Path
 import pytest
 
 from slaengine.batches.chunks import write_chunks
+from slaengine.batches.routes import ticket_routes
 from slaengine.distributed.plan import chunk_cuts, line_blocks
 from slaengine.distributed.tasks import count_range, split_lines, stable_hash
 from slaengine.inputs.synthetic import write_jsonl
-from slaengine.inputs.tickets import partition_of, ticket_of
+from slaengine.inputs.tickets import TicketRoutes, ticket_of
 
 
 @pytest.fixture(scope="module")
@@ -46,20 +47,23 @@ def test_a_ticket_larger_than_the_rest_is_one_chunk(tmp_path):
     assert len(list(write_chunks(path, tmp_path / "c", 1 << 16))) == 1
 
 
-def test_line_blocks_split_whole_lines_and_splits_keep_every_line(grouped):
+@pytest.mark.parametrize("ranged", [False, True], ids=["hash", "ranges"])
+def test_line_blocks_split_whole_lines_and_splits_keep_every_line(grouped, ranged):
+    routes = ticket_routes(grouped, 8) if ranged else TicketRoutes(8)
+    assert bool(routes.bounds) == ranged
     cuts = line_blocks(grouped, 50_000)
     assert len(cuts) > 3
     data = grouped.read_bytes()
     assert all(data[cut - 1 : cut] == b"\n" for cut in cuts[1:-1])
     first, kept = 1, []
     for a, b in itertools.pairwise(cuts):
-        groups = split_lines(str(grouped), a, b, first, 8, 3)
+        groups = split_lines(str(grouped), a, b, first, routes, 3)
         assert [len(group) for group in groups] == [3, 3, 2]
         for g, group in enumerate(groups):
             for i, piece in enumerate(group):
                 for line in piece.decode().splitlines():
                     # Every line is in the partition of its ticket.
-                    assert partition_of(ticket_of(line.partition("\t")[2]) or "", 8) == g * 3 + i
+                    assert routes.of(ticket_of(line.partition("\t")[2]) or "") == g * 3 + i
                     kept.append(line)
         first += count_range(str(grouped), a, b)[0]
     lines = data.decode().splitlines()

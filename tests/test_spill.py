@@ -191,20 +191,32 @@ def _read_back(files_of_partitions) -> tuple[dict, list, int]:
     return timelines, sorted(problems), duplicates
 
 
+@pytest.mark.parametrize("ranged", [False, True], ids=["hash", "ranges"])
 @pytest.mark.parametrize("route", ["bytes", "bytes-small-blocks", "bytes-shared", "text"])
-def test_unusual_lines_land_with_their_ticket(tmp_path: Path, monkeypatch, route: str):
+def test_unusual_lines_land_with_their_ticket(
+    tmp_path: Path, monkeypatch, route: str, ranged: bool
+):
     import slaengine.batches.spill as spill_module
     from slaengine.batches.spill import spill_file
+    from slaengine.inputs.tickets import TicketRoutes
 
     lines = _unusual_history()
     path = tmp_path / "events.jsonl"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    # Ranges of ids (T0 T1 T10 T11 | T2 T3 | T4 T5 T6 | T7 | T8 T9 as bytes sort), or the hash.
+    routes = TicketRoutes(5, (b"T2", b"T4", b"T7", b"T8")) if ranged else None
     if route == "bytes-small-blocks":  # most blocks plain (one search each), some not
         monkeypatch.setattr(spill_module, "_BLOCK", 300)
     if route == "text":
-        spilled = spill(lines, tmp_path / "p", 5, "x")
+        spilled = spill(lines, tmp_path / "p", 5, "x", routes)
     else:
-        spilled = spill_file(path, tmp_path / "p", 5, "x", workers=2 if "shared" in route else 1)
+        workers = 2 if "shared" in route else 1
+        spilled = spill_file(path, tmp_path / "p", 5, "x", workers=workers, routes=routes)
+    if ranged:  # each ticket in the partition of its range, unusual lines too
+        for index, files in enumerate(spilled.partition_files()):
+            tickets = set(read_partition(files, "x").timelines)
+            assert all(routes.of(ticket) == index for ticket in tickets)
+            assert tickets
     reference = _reference(lines)
     timelines, problems, duplicates = _read_back(spilled.partition_files())
     assert {"T5", "T6", "T7", "T8"} <= timelines.keys()

@@ -1,6 +1,7 @@
 """Batch runs: every ticket of a large events file, partition by partition, in parallel.
 
 - :mod:`~slaengine.batches.sizing`: how many partitions, decided once;
+- :mod:`~slaengine.batches.routes`: which partition a spill sends each ticket to;
 - :mod:`~slaengine.batches.spill`: unsorted input split by ticket on disk;
 - :mod:`~slaengine.batches.chunks`: input grouped by ticket cut into chunks instead;
 - :mod:`~slaengine.batches.ranges`: a plain grouped file read in place, a byte range a chunk;

@@ -3,7 +3,7 @@
 The input is cut into partitions of whole tickets: a file grouped by ticket
 into chunks (:mod:`slaengine.batches.chunks`; a plain one read in place, in byte
 ranges, :mod:`slaengine.batches.ranges`), a grouped Parquet file into row
-ranges, anything else spilled by a hash of the ticket
+ranges, anything else spilled by ticket
 (:mod:`slaengine.batches.spill`). Each partition is parsed, grouped and handed
 to a work function, in this process or in ``jobs`` forked workers. Results
 come back in partition order, so a parallel run returns exactly what a

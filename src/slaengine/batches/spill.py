@@ -2,7 +2,8 @@
 
 Events of one ticket can be anywhere in a large input. One pass reads each line,
 decodes just enough to find its ticket and appends the raw line (with its line
-number) to one of ``n`` partition files chosen by a stable hash of the ticket.
+number) to one of ``n`` partition files chosen by the ticket: a range of ticket ids
+(:mod:`slaengine.batches.routes`) or a stable hash.
 Every ticket then lies wholly in one partition, which is small enough to parse,
 group and evaluate in memory, and partitions can be processed in parallel. Peak
 memory is one partition per worker, not the whole history.
@@ -12,13 +13,13 @@ from __future__ import annotations
 
 import os
 import re
-import zlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from operator import attrgetter
 from pathlib import Path
 
+from slaengine.batches.routes import ticket_routes
 from slaengine.errors import Problem, UserError
 from slaengine.inputs.events import events_stream
 from slaengine.inputs.files import (
@@ -31,7 +32,7 @@ from slaengine.inputs.files import (
 )
 from slaengine.inputs.jsonl import line_blocks, parse_numbered_block
 from slaengine.inputs.parquet import arrow_file_events, write_partitions
-from slaengine.inputs.tickets import partition_of, ticket_of
+from slaengine.inputs.tickets import TicketRoutes, ticket_of
 from slaengine.readonly import ReadOnlyMap
 from slaengine.timeline import Event, TimelineSet, build_timelines
 
@@ -55,13 +56,21 @@ class Spill:
         return list(zip(self.paths, *self.shares, strict=True))
 
 
-def spill(lines: Iterable[str], directory: Path, partitions: int, source: str) -> Spill:
+def spill(
+    lines: Iterable[str],
+    directory: Path,
+    partitions: int,
+    source: str,
+    routes: TicketRoutes | None = None,
+) -> Spill:
     """Split JSON Lines into ``partitions`` files under ``directory`` by ticket.
 
     Each stored line is ``NUMBER<TAB>JSON`` so later problems keep the input's
     line numbers. Lines that are not JSON objects with a ticket are reported
-    here or left to the parser (partition 0), never dropped silently.
+    here or left to the parser (partition 0), never dropped silently. Tickets go
+    where ``routes`` send them (by default a hash of the ticket).
     """
+    route = (routes or TicketRoutes(partitions)).of
     directory.mkdir(parents=True, exist_ok=True)
     paths = [directory / f"part-{i:04d}.tsv" for i in range(partitions)]
     outputs = [path.open("w", encoding="utf-8", errors=TEXT_ERRORS) for path in paths]
@@ -75,7 +84,7 @@ def spill(lines: Iterable[str], directory: Path, partitions: int, source: str) -
             ticket = ticket_of(text)
             # A line without a findable ticket goes to partition 0, whose parser
             # reports it (bad JSON, missing ticket) with this line number.
-            index = partition_of(ticket, partitions) if ticket is not None else 0
+            index = route(ticket) if ticket is not None else 0
             outputs[index].write(f"{number}\t{text}\n")
     finally:
         for output in outputs:
@@ -95,7 +104,8 @@ def spill_parquet(
     Rows stay columns: each batch is split with Arrow compute (one hash per
     distinct ticket, not per row) and written with its row numbers, so the
     parent does no per-row Python work and no JSON. Rows go to the same
-    partitions, in the same order, as the JSON text of the same rows would.
+    partitions, in the same order, as the JSON text of the same rows would
+    through :func:`spill` (by the hash).
 
     With ``workers`` > 1, that many processes share the row groups (as
     :func:`spill_file` shares blocks); a partition is then several files.
@@ -114,11 +124,16 @@ def spill_input(
     path: str | os.PathLike[str], directory: Path, partitions: int, source: str, workers: int = 1
 ) -> Spill:
     """Split any events input by ticket: Parquet as columns, a JSON Lines file as bytes (in
-    ``workers`` processes), standard input and CSV line by line."""
+    ``workers`` processes), standard input and CSV line by line.
+
+    A plain JSON Lines file is split by ranges of ticket ids drawn from a sample
+    of it (:func:`~slaengine.batches.routes.ticket_routes`), anything else by a hash.
+    """
     if is_parquet(path):
         return spill_parquet(path, directory, partitions, source, workers=workers)
     if not is_stream(path) and not is_table(path):
-        return spill_file(path, directory, partitions, source, workers=workers)
+        routes = ticket_routes(path, partitions)
+        return spill_file(path, directory, partitions, source, workers=workers, routes=routes)
     with events_stream(path) as stream:
         return spill(stream, directory, partitions, source)
 
@@ -142,6 +157,7 @@ def spill_file(
     partitions: int,
     source: str,
     workers: int = 1,
+    routes: TicketRoutes | None = None,
 ) -> Spill:
     """Like :func:`spill` for a JSON Lines file (plain or ``.gz``), without decoding it.
 
@@ -160,19 +176,21 @@ def spill_file(
     whole input (decompressing is the cheap part) but splits, matches and
     writes only every ``workers``-th block of it, into its own files; a
     partition is then several files (:meth:`Spill.partition_files`), which
-    :func:`read_partition` reads back in line order.
+    :func:`read_partition` reads back in line order. Tickets go where ``routes``
+    send them, by default by a hash, as in :func:`spill`.
     """
+    routed = routes or TicketRoutes(partitions)
     try:
         if workers > 1:
             return _spill_shared(
-                lambda where, share: _spill_bytes(path, where, partitions, source, share),
+                lambda where, share: _spill_bytes(path, where, routed, source, share),
                 directory,
                 workers,
             )
-        return _spill_bytes(path, directory, partitions, source)
+        return _spill_bytes(path, directory, routed, source)
     except _TextNeeded:
         with open_events(path) as stream:
-            return spill(stream, directory, partitions, source)
+            return spill(stream, directory, partitions, source, routed)
 
 
 # One process's share of a parallel spill: writes partitions under the directory given,
@@ -252,7 +270,7 @@ def _spill_shared(run: _SpillShare, directory: Path, workers: int) -> Spill:
 def _spill_bytes(
     path: str | os.PathLike[str],
     directory: Path,
-    partitions: int,
+    routes: TicketRoutes,
     source: str,
     share: tuple[int, int] = (0, 1),
 ) -> Spill:
@@ -260,7 +278,7 @@ def _spill_bytes(
     # is still read, to count its lines); the last, unterminated line goes with share 0.
     mine, every = share
     directory.mkdir(parents=True, exist_ok=True)
-    paths = [directory / f"part-{i:04d}.tsv" for i in range(partitions)]
+    paths = [directory / f"part-{i:04d}.tsv" for i in range(routes.partitions)]
     result = Spill(source, paths)
     outputs = [p.open("wb", buffering=1 << 20) for p in paths]
     writes = [output.write for output in outputs]
@@ -294,11 +312,11 @@ def _spill_bytes(
                     carry = text
                     continue
                 carry = text[cut + 1 :]
-                done = _spill_lines(text[:cut], number, partitions, writes)
+                done = _spill_lines(text[:cut], number, routes, writes)
                 number += text.count(b"\n", 0, cut) + 1
                 result.lines = done or result.lines
         if carry and mine == 0:
-            result.lines = _spill_lines(carry, number, partitions, writes) or result.lines
+            result.lines = _spill_lines(carry, number, routes, writes) or result.lines
     finally:
         for output in outputs:
             output.close()
@@ -306,7 +324,7 @@ def _spill_bytes(
 
 
 def _spill_lines(
-    data: bytes, number: int, partitions: int, writes: Sequence[Callable[[bytes], object]]
+    data: bytes, number: int, routes: TicketRoutes, writes: Sequence[Callable[[bytes], object]]
 ) -> int:
     """Write the lines of ``data`` (numbered from ``number + 1``; no final line break)
     to their partitions; the number of the last that is not blank (0 for none)."""
@@ -315,7 +333,7 @@ def _spill_lines(
     row = b"%d\t%s\n".__mod__
     if keys is not None:
         # Every line plain, with its ticket: no Python work a line but the write.
-        indexes = [crc % partitions for crc in map(zlib.crc32, keys)]
+        indexes = routes.of_keys(keys)
         rows = map(row, zip(range(number + 1, number + 1 + len(lines)), lines, strict=True))
         for index, text in zip(indexes, rows, strict=True):
             writes[index](text)
@@ -326,7 +344,7 @@ def _spill_lines(
         if raw[:1] != b"{" and not _bytes_text(raw).strip():
             continue  # blank, as in spill()
         last = number
-        writes[_partition_of_raw(raw, partitions)](row((number, raw)))
+        writes[_partition_of_raw(raw, routes)](row((number, raw)))
     return last
 
 
@@ -348,15 +366,15 @@ def _plain_tickets(data: bytes, lines: int) -> list[bytes] | None:
     return keys if len(keys) == lines else None
 
 
-def _partition_of_raw(raw: bytes, partitions: int) -> int:
+def _partition_of_raw(raw: bytes, routes: TicketRoutes) -> int:
     # One line's partition: ticket_of's, by bytes when the line is plain and ASCII.
     if raw.isascii() and raw.count(b'"ticket"') == 1 and b"\\u" not in raw and b'\\"' not in raw:
         found = _TICKET_BYTES.search(raw)
         if found is not None:
-            return zlib.crc32(found.group(1)) % partitions
+            return routes.of_keys([found.group(1)])[0]
     ticket = ticket_of(_bytes_text(raw))
     # A line without a findable ticket goes to partition 0, whose parser reports it.
-    return partition_of(ticket, partitions) if ticket is not None else 0
+    return routes.of(ticket) if ticket is not None else 0
 
 
 def _bytes_text(raw: bytes) -> str:

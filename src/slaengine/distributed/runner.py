@@ -9,9 +9,9 @@ same work function, the results folded on the client in partition order.
   makes (:func:`~slaengine.distributed.plan.chunk_cuts`); every worker reads its
   own byte range. Hashes of each chunk's tickets are checked, spread over tasks,
   for a ticket in two chunks; then, as locally, the run starts again split by ticket.
-- Other JSON Lines: one shuffle. Readers split blocks of lines by a hash of the
-  ticket into the partitions of a local spill; each partition task gathers its
-  pieces from every reader.
+- Other JSON Lines: one shuffle. Readers split blocks of lines by ticket into
+  the partitions of a local spill (the same routes: ranges of ticket ids); each
+  partition task gathers its pieces from every reader.
 - Parquet grouped by ticket: the row ranges of a local run; otherwise one
   shuffle of row groups, as for JSON Lines.
 - gzip, CSV and standard input cannot be read in ranges: the client cuts or
@@ -32,6 +32,7 @@ from typing import Any, Final, TypeVar
 from slaengine.batches import BatchResult
 from slaengine.batches.chunks import NotGrouped, chunkable, write_chunks
 from slaengine.batches.ranges import readable_in_ranges
+from slaengine.batches.routes import ticket_routes
 from slaengine.batches.sizing import chunk_bytes, partition_count
 from slaengine.batches.spill import spill_input
 from slaengine.distributed import plan, tasks
@@ -259,9 +260,10 @@ class _Run:
         except tasks.CarriageReturn:
             return self.spilled(path)
         groups = -(-self.count // PARTITIONS_PER_TASK)
+        routes = ticket_routes(name, self.count)  # the local spill's
         splits = [
             self.submit(
-                tasks.split_lines, name, a, b, first, self.count, groups, key="slaengine-split"
+                tasks.split_lines, name, a, b, first, routes, groups, key="slaengine-split"
             )
             for (a, b), first in zip(itertools.pairwise(cuts), firsts, strict=True)
         ]  # fmt: skip

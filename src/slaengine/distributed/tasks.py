@@ -27,7 +27,7 @@ from slaengine.batches.spill import read_partition
 from slaengine.errors import Problem
 from slaengine.inputs.files import TEXT_ERRORS
 from slaengine.inputs.parquet import RowRange, join_streams, read_rows, split_streams
-from slaengine.inputs.tickets import partition_of, ticket_of
+from slaengine.inputs.tickets import TicketRoutes, ticket_of
 from slaengine.timeline import TimelineSet
 
 _BLOCK: Final = 1 << 22
@@ -162,13 +162,15 @@ def run_rows(work: Work, rows: RowRange, source: str, status_map: Mapping[str, s
 
 
 def split_lines(
-    path: str, start: int, end: int, first: int, partitions: int, groups: int
+    path: str, start: int, end: int, first: int, routes: TicketRoutes, groups: int
 ) -> list[list[bytes]]:
-    """Split a range of JSON Lines (from input line ``first``) by ticket, as a spill does.
+    """Split a range of JSON Lines (from input line ``first``) by ticket, as a spill does
+    (tickets go where ``routes`` send them, as a local spill of the file decides them).
 
     Returns, per group of consecutive partitions (``groups`` of them),
     each partition's ``NUMBER<TAB>JSON`` lines: what a spill writes to its files.
     """
+    partitions = routes.partitions
     data = read_range(path, start, end)
     if b"\r" in data:
         raise CarriageReturn(path)
@@ -182,7 +184,7 @@ def split_lines(
             continue
         ticket = ticket_of(text)
         # As in a spill: a line without a findable ticket goes to partition 0, which reports it.
-        index = partition_of(ticket, partitions) if ticket is not None else 0
+        index = routes.of(ticket) if ticket is not None else 0
         out[index].append(b"%d\t%s\n" % (number, raw))
     return _grouped([b"".join(part) for part in out], groups)
 

@@ -4,14 +4,56 @@ from __future__ import annotations
 
 import re
 import zlib
+from bisect import bisect_right
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import partial
 
 from slaengine.inputs.jsonl import LineError, decode_line
 
 
 def partition_of(ticket: str, partitions: int) -> int:
     """The partition of a ticket id: a stable hash, the same in every process and run."""
+    return zlib.crc32(_ticket_bytes(ticket)) % partitions
+
+
+def _ticket_bytes(ticket: str) -> bytes:
     # surrogatepass: an id with a lone surrogate (a line to be reported) still has a home.
-    return zlib.crc32(ticket.encode("utf-8", errors="surrogatepass")) % partitions
+    return ticket.encode("utf-8", errors="surrogatepass")
+
+
+@dataclass(frozen=True, slots=True)
+class TicketRoutes:
+    """Which of ``partitions`` partitions each ticket goes to: by ranges of ticket ids when
+    ``bounds`` are given, else by :func:`partition_of`'s hash.
+
+    ``bounds`` are sorted ticket ids as UTF-8 bytes; a ticket goes to the number of
+    bounds at or below it, so partition ``i`` holds the ids from ``bounds[i - 1]`` up
+    to ``bounds[i]``. Ids that are issued in sequence (and so, mostly, in time order)
+    then keep tickets of one stretch of time together, which the audit of a partition
+    turns into fewer, warmer groups; any other ids are spread as by a hash, given bounds
+    drawn from their own distribution (:func:`slaengine.batches.routes.ticket_routes`).
+    """
+
+    partitions: int
+    bounds: tuple[bytes, ...] = ()
+
+    def __post_init__(self) -> None:
+        if len(self.bounds) >= self.partitions or list(self.bounds) != sorted(set(self.bounds)):
+            raise ValueError("bounds: sorted, distinct, fewer than the partitions")
+
+    def of(self, ticket: str) -> int:
+        """The partition of a ticket id."""
+        if not self.bounds:
+            return partition_of(ticket, self.partitions)
+        return bisect_right(self.bounds, _ticket_bytes(ticket))
+
+    def of_keys(self, keys: Sequence[bytes]) -> list[int]:
+        """The partitions of ticket ids given as their UTF-8 bytes, one pass."""
+        if not self.bounds:
+            partitions = self.partitions
+            return [crc % partitions for crc in map(zlib.crc32, keys)]
+        return list(map(partial(bisect_right, self.bounds), keys))
 
 
 _TICKET = re.compile(r'"ticket"\s*:\s*(?:"([^"\\]*)"|(-?\d+)\s*[,}])')
@@ -51,4 +93,4 @@ def ticket_of(line: str) -> str | None:
     return str(ticket)
 
 
-__all__ = ["partition_of", "plain_ticket_key", "ticket_of"]
+__all__ = ["TicketRoutes", "partition_of", "plain_ticket_key", "ticket_of"]
