@@ -6,13 +6,23 @@ import datetime as dt
 import gzip
 import itertools
 import json
+from array import array
 from pathlib import Path
 
 import pytest
 
 import slaengine.batches.runner as batch_module
 from slaengine.batches import map_tickets
-from slaengine.batches.chunks import NotGrouped, looks_grouped, read_chunk, write_chunks
+from slaengine.batches.chunks import (
+    ChunkTickets,
+    NotGrouped,
+    TicketCheck,
+    chunk_tickets,
+    looks_grouped,
+    read_chunk,
+    ticket_order,
+    write_chunks,
+)
 from slaengine.cli import main
 from slaengine.errors import UserError
 from slaengine.inputs.synthetic import write_jsonl
@@ -156,6 +166,123 @@ def test_a_ticket_seen_again_later_falls_back_to_the_spill(tmp_path: Path, group
 def test_a_fold_needs_a_restart(grouped: Path):
     with pytest.raises(ValueError, match="restart"):
         map_tickets(grouped, _summary, fold=print)
+
+
+# -- the check that no ticket is in two chunks -----------------------------------------------
+
+
+def _named(*tickets: str) -> ChunkTickets:
+    # What a chunk naming ``tickets`` reports, as chunk_tickets makes it.
+    return ChunkTickets(array("q", map(hash, tickets)), *_bounds(tickets))
+
+
+def _bounds(tickets: tuple[str, ...]) -> tuple[str | None, str | None]:
+    if not tickets:
+        return None, None
+    return min(tickets, key=ticket_order), max(tickets, key=ticket_order)
+
+
+def test_ticket_order_puts_numbers_in_the_order_they_count():
+    ids = ["T-10", "T-9", "T-100", "T-011", "B", "A"]
+    assert sorted(ids, key=ticket_order) == ["A", "B", "T-9", "T-10", "T-011", "T-100"]
+
+
+@pytest.mark.parametrize(
+    "chunks",
+    [
+        # In ticket order, then a chunk that is not (its least before the greatest so far):
+        # the ticket repeated is in the first chunk, far away.
+        [("T-1", "T-2"), ("T-3", "T-4"), (), ("T-5", "T-6"), ("T-7", "T-2")],
+        [("T-1", "T-2"), ("T-3",), ("T-2", "T-9")],
+        # Out of order from the start: the set finds it.
+        [("T-5", "T-1"), ("T-3", "T-4"), ("T-7", "T-8"), ("T-9", "T-1")],
+        [("Z",), ("A",), ("M", "Z")],
+    ],
+)
+def test_a_ticket_in_two_chunks_anywhere_is_found(chunks):
+    check = TicketCheck()
+    for tickets in chunks[:-1]:
+        check.add(_named(*tickets))
+    with pytest.raises(NotGrouped):
+        check.add(_named(*chunks[-1]))
+
+
+@pytest.mark.parametrize(
+    "chunks",
+    [
+        [("T-1", "T-2"), ("T-3", "T-4"), (), ("T-10", "T-9")],
+        [("T-3", "T-4"), ("T-1", "T-2"), ("T-5",), ("T-0",)],  # out of order, all distinct
+        [("B",), ("A",), ("C", "D")],
+    ],
+)
+def test_chunks_of_distinct_tickets_pass(chunks):
+    check = TicketCheck()
+    for tickets in chunks:
+        check.add(_named(*tickets))
+
+
+def test_a_chunk_names_the_tickets_its_timelines_dropped(tmp_path: Path):
+    # "B" has no created event: no timeline, but the chunk names it all the same.
+    source = tmp_path / "in.jsonl"
+    rows = [_event("T-10", 0), _event("B", 1, "status", status="open"), _event("T-9", 2)]
+    source.write_text("\n".join(rows) + "\n")
+    (chunk,) = write_chunks(source, tmp_path / "chunks", 10_000)
+    read = read_chunk(chunk, "in.jsonl", {})
+    assert sorted(read.timelines.timelines) == ["T-10", "T-9"]
+    assert sorted(read.tickets.hashes) == sorted(map(hash, ["T-10", "B", "T-9"]))
+    assert (read.tickets.low, read.tickets.high) == ("B", "T-10")
+    assert chunk_tickets([], read.timelines) == ChunkTickets(array("q"))
+
+
+def _ticket_lines(path: Path) -> list[list[str]]:
+    # The file's lines, ticket by ticket.
+    lines = path.read_text().splitlines()
+    return [list(run) for _, run in itertools.groupby(lines, ticket_of)]
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+@pytest.mark.parametrize("ordered", [True, False])
+def test_a_ticket_split_across_distant_chunks_gives_what_the_spill_gives(
+    tmp_path: Path, grouped: Path, jobs: int, ordered: bool, monkeypatch
+):
+    tickets = _ticket_lines(grouped)
+    if not ordered:
+        tickets = tickets[1::2] + tickets[0::2]  # grouped, but not in ticket order
+    # The 11th ticket's last line moved near the end: its ticket is in two distant chunks.
+    moved = tickets[10].pop()
+    tickets[-3].append(moved)
+    split = tmp_path / "split.jsonl"
+    split.write_text("".join(line + "\n" for run in tickets for line in run))
+    assert looks_grouped(split)
+    restarts: list[int] = []
+    found = map_tickets(
+        split, _summary, jobs=jobs, partitions=8, restart=lambda: restarts.append(1)
+    )
+    assert restarts  # fell back to the spill
+    assert found.partitions == 8
+    got = sorted(t for part in found.results for t in part)
+    assert got == _everything(split, jobs, False, monkeypatch)[0]
+    line = split.read_text().splitlines().index(moved) + 1
+    moved_ticket = ticket_of(moved)
+    assert line in next(lines for t, _, lines in got if t == moved_ticket)
+
+
+@pytest.mark.parametrize("ordered", [True, False])
+def test_distinct_tickets_in_any_order_stay_chunked(
+    tmp_path: Path, grouped: Path, ordered: bool, monkeypatch
+):
+    tickets = _ticket_lines(grouped)
+    if not ordered:
+        tickets.reverse()
+    path = tmp_path / "any.jsonl"
+    path.write_text("".join(line + "\n" for run in tickets for line in run))
+    restarts: list[int] = []
+    found = map_tickets(path, _summary, partitions=8, restart=lambda: restarts.append(1))
+    assert restarts == []
+    assert (
+        sorted(t for part in found.results for t in part)
+        == (_everything(path, 1, False, monkeypatch)[0])
+    )
 
 
 @pytest.mark.parametrize("jobs", ["1", "2"])

@@ -67,7 +67,7 @@ def _run(path: Path, jobs: int, patch: pytest.MonkeyPatch, how: str) -> tuple:
 
 
 def test_range_lines_are_the_lines_text_reading_gives(tmp_path: Path, monkeypatch):
-    monkeypatch.setattr(ranges_module, "_BLOCK", 7)  # lines longer than a block, carried over
+    monkeypatch.setattr(ranges_module, "_READ", 7)  # lines longer than a block, carried over
     path = tmp_path / "in.jsonl"
     data = "é1\n\nabcdefghijklmnop\nq\xff\n".encode().replace(b"\xc3\xbf", b"\xff")
     path.write_bytes(data + b"last")
@@ -95,7 +95,7 @@ def test_scan_range_counts_line_breaks_and_tells_carriage_returns_apart(tmp_path
 
 
 def test_a_carriage_return_at_a_block_end_is_settled_by_the_next_byte(tmp_path, monkeypatch):
-    monkeypatch.setattr(ranges_module, "_BLOCK", 4)
+    monkeypatch.setattr(ranges_module, "_READ", 4)
     path = tmp_path / "in.jsonl"
     path.write_bytes(b"abc\r\nd\n")  # "\r" ends the first block, its "\n" starts the next
     with pytest.raises(CarriageReturns) as crlf:
@@ -112,10 +112,7 @@ def test_a_range_reads_what_its_chunk_file_holds(grouped: Path, tmp_path: Path):
         copied = read_chunk(chunk, "x", {})
         assert _summary(in_place.timelines) == _summary(copied.timelines)
         assert in_place.timelines.problems == copied.timelines.problems
-        assert (in_place.last_line, list(in_place.tickets)) == (
-            copied.last_line,
-            list(copied.tickets),
-        )
+        assert (in_place.last_line, in_place.tickets) == (copied.last_line, copied.tickets)
 
 
 @pytest.mark.parametrize("jobs", [1, 2])

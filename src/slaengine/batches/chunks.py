@@ -33,6 +33,7 @@ from slaengine.timeline import Event, TimelineSet, build_timelines
 
 _BLOCK: Final = 1 << 22
 _TICKET = attrgetter("ticket")
+_EVENTS = attrgetter("events")
 # Lines of the file's start that looks_grouped examines.
 _SNIFF_LINES: Final = 20_000
 
@@ -53,13 +54,66 @@ class Chunk:
     end: int | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class ChunkTickets:
+    """The tickets a chunk's events name: each one's hash, and the least and the greatest
+    in ticket order (:func:`ticket_order`; ``None`` when it names none)."""
+
+    hashes: array[int]
+    low: str | None = None
+    high: str | None = None
+
+
 @dataclass(slots=True)
 class ChunkRead:
-    """A chunk's timelines, the hashes of every ticket it names, its last non-blank line."""
+    """A chunk's timelines, the tickets it names, its last non-blank line."""
 
     timelines: TimelineSet
-    tickets: array[int]
+    tickets: ChunkTickets
     last_line: int
+
+
+def ticket_order(ticket: str) -> tuple[int, str]:
+    """Ticket ids in order: shorter first, then as text (``T-9`` before ``T-10``), so ids
+    numbered with or without leading zeros are in the order they were numbered."""
+    return len(ticket), ticket
+
+
+class TicketCheck:
+    """Checks that chunks, handed over in input order, never name one ticket twice.
+
+    Grouped files usually list their tickets in :func:`ticket_order`: then each
+    chunk's tickets lie between its least and greatest, and a chunk whose least
+    comes after the greatest of the chunk before shares no ticket with any
+    before it. While that holds, only the chunks' hashes are kept, 8 bytes a
+    ticket; the first chunk it does not hold for turns the check into a set of
+    every hash so far, each later chunk checked against it.
+    """
+
+    def __init__(self) -> None:
+        self._high: tuple[int, str] | None = None
+        self._kept: list[array[int]] = []
+        self._seen: set[int] | None = None
+
+    def add(self, tickets: ChunkTickets) -> None:
+        """Take the next chunk's tickets; raises :class:`NotGrouped` when an earlier chunk
+        named one of them."""
+        if tickets.low is None or tickets.high is None:
+            return  # no ticket (blank or unreadable lines only)
+        seen = self._seen
+        if seen is None:
+            low = ticket_order(tickets.low)
+            if self._high is None or self._high < low:
+                self._high = ticket_order(tickets.high)
+                self._kept.append(tickets.hashes)
+                return
+            seen = self._seen = set()
+            for hashes in self._kept:
+                seen.update(hashes)
+            self._kept = []
+        if not seen.isdisjoint(tickets.hashes):
+            raise NotGrouped("a ticket appears in two chunks")
+        seen.update(tickets.hashes)
 
 
 def _text(raw: bytes) -> str:
@@ -190,8 +244,26 @@ def read_chunk(chunk: Chunk, source: str, status_map: Mapping[str, str]) -> Chun
     for lines in _chunk_lines(chunk):
         number, last = parse_block(lines, number, source, status_map, problems, events)
         last_line = last or last_line
-    tickets = array("q", set(map(hash, map(_TICKET, events))))
-    return ChunkRead(build_timelines(events, source, problems), tickets, last_line)
+    timelines = build_timelines(events, source, problems)
+    return ChunkRead(timelines, chunk_tickets(events, timelines), last_line)
+
+
+def chunk_tickets(events: list[Event], timelines: TimelineSet) -> ChunkTickets:
+    """The tickets ``events`` name, from the timelines grouped of them: one step a
+    ticket. Only when some event is in no timeline (a ticket or events dropped as
+    problems) are the events walked instead."""
+    found = timelines.timelines
+    kept = sum(map(len, map(_EVENTS, found.values()))) + timelines.duplicates
+    tickets = list(found) if kept == len(events) else list(dict.fromkeys(map(_TICKET, events)))
+    if not tickets:
+        return ChunkTickets(array("q"))
+    sizes = list(map(len, tickets))
+    shortest, longest = min(sizes), max(sizes)
+    if shortest == longest:  # ids of one length, the usual: in order as text
+        low, high = min(tickets), max(tickets)
+    else:
+        low, high = min(tickets, key=ticket_order), max(tickets, key=ticket_order)
+    return ChunkTickets(array("q", map(hash, tickets)), low, high)
 
 
 def _chunk_lines(chunk: Chunk) -> Iterator[list[str]]:
@@ -206,9 +278,13 @@ def _chunk_lines(chunk: Chunk) -> Iterator[list[str]]:
 __all__ = [
     "Chunk",
     "ChunkRead",
+    "ChunkTickets",
     "NotGrouped",
+    "TicketCheck",
+    "chunk_tickets",
     "chunkable",
     "looks_grouped",
     "read_chunk",
+    "ticket_order",
     "write_chunks",
 ]

@@ -19,13 +19,20 @@ import itertools
 import multiprocessing
 import os
 import tempfile
-from array import array
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
-from slaengine.batches.chunks import Chunk, NotGrouped, chunkable, read_chunk, write_chunks
+from slaengine.batches.chunks import (
+    Chunk,
+    ChunkTickets,
+    NotGrouped,
+    TicketCheck,
+    chunkable,
+    read_chunk,
+    write_chunks,
+)
 from slaengine.batches.collector import collector_paused
 from slaengine.batches.ranges import CarriageReturns, chunk_cuts, readable_in_ranges, scan_range
 from slaengine.batches.sizing import chunk_bytes, partition_count
@@ -73,7 +80,7 @@ def _run_partition(path: tuple[Path, ...]) -> tuple[Any, list[Problem], int]:
         return _run(read_partition(path, _TASK["source"], _TASK["status_map"]))
 
 
-def _run_chunk(chunk: Chunk) -> tuple[Any, list[Problem], int, array[int], int]:
+def _run_chunk(chunk: Chunk) -> tuple[Any, list[Problem], int, ChunkTickets, int]:
     # A chunk of ticket-grouped JSON Lines; also its tickets, for the parent to check.
     with _owned():
         read = read_chunk(chunk, _TASK["source"], _TASK["status_map"])
@@ -189,7 +196,7 @@ def _map_chunks(
 ) -> BatchResult[R]:
     # About ``count`` chunks, the size of partitions.
     batch: BatchResult[R] = BatchResult(results=[])
-    seen: set[int] = set()
+    seen = TicketCheck()
     with tempfile.TemporaryDirectory(prefix="slaengine-chunks-", dir=workdir) as tmp:
         chunks = write_chunks(path, Path(tmp), chunk_bytes(path, count))
         source = source_name(path)
@@ -209,7 +216,7 @@ def _map_ranges(
 ) -> BatchResult[R]:
     # A plain file grouped by ticket: each worker reads its own byte range of it.
     batch: BatchResult[R] = BatchResult(results=[])
-    seen: set[int] = set()
+    seen = TicketCheck()
     name = Path(os.path.abspath(path))
     cuts = chunk_cuts(name, chunk_bytes(path, count))
     with _outputs(
@@ -248,16 +255,14 @@ def _map_parquet_ranges(
 
 
 def _collect_chunks(
-    outputs: Iterable[tuple[R, list[Problem], int, array[int], int]],
+    outputs: Iterable[tuple[R, list[Problem], int, ChunkTickets, int]],
     batch: BatchResult[R],
     fold: Callable[[R], None] | None,
-    seen: set[int],
+    seen: TicketCheck,
 ) -> None:
     for result, problems, duplicates, tickets, last_line in outputs:
         # Checked before the result is used: a ticket in two chunks was cut apart.
-        if not seen.isdisjoint(tickets):
-            raise NotGrouped("a ticket appears in two chunks")
-        seen.update(tickets)
+        seen.add(tickets)
         batch.partitions += 1
         batch.lines = max(batch.lines, last_line)
         _collect([(result, problems, duplicates)], batch, fold)
