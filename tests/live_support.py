@@ -133,6 +133,11 @@ def key(ticket: str, kind: str, level: int = 0, metric: str = "first_response") 
     return f"{ticket}/{metric}/1/{kind}/{level}"
 
 
+def logged_events(stderr: str) -> list[str]:
+    """The ``event`` of each JSON log line a command wrote to ``stderr``, in order."""
+    return [json.loads(line)["event"] for line in stderr.splitlines() if line[:1] == "{"]
+
+
 def route_all(notification: Notification) -> tuple[str, ...]:
     """Recipients: ``ops`` receives every notification, besides the policy's targets."""
     return ("ops", *notification.notify)

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from live_support import POLICY, created, key
+from live_support import POLICY, created, key, logged_events
 from slaengine.cli import main
 from slaengine.live import Store
 
@@ -458,7 +458,7 @@ def test_a_stop_signal_while_the_worker_sits_in_its_wait_stops_it(live, plugin_d
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    events = [json.loads(line)["event"] for line in done.stderr.splitlines() if line[:1] == "{"]
+    events = logged_events(done.stderr)
     assert events[-1] == "worker stopped"
 
 

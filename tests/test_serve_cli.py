@@ -29,6 +29,7 @@ from live_support import (  # noqa: F401 (fixture)
     at,
     created,
     iso_at,
+    logged_events,
     restored_logging_fixture,
 )
 from serve_support import ACME_SECRET, TOKEN, acme_signature, client
@@ -284,7 +285,7 @@ def test_a_stop_signal_before_uvicorn_takes_over_still_stops_the_server(site, wo
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    events = [json.loads(line)["event"] for line in done.stderr.splitlines() if line[:1] == "{"]
+    events = logged_events(done.stderr)
     assert events.index("server listening") < events.index("server stopped")
     if not worker:
         assert "worker stopped" in events
