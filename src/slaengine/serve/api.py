@@ -192,10 +192,10 @@ def instant_param(request: Request, name: str) -> int | None:
     if text is None:
         return None
     try:
-        return parse_instant(text)
+        return parse_instant(text, name)
     except EventError as exc:
         reason = exc.reason
-        if reason.startswith("'at' "):  # the event field's wording; this is a parameter
+        if reason.startswith(f"{name} "):  # not an instant at all: say what one looks like
             reason = f"expected an ISO 8601 instant with its UTC offset, got {text[:40]!r}"
         raise BadParameter(f"{name}: {reason}") from None
 
