@@ -258,14 +258,21 @@ class Worker:
                 if cycles is not None and done >= cycles:
                     break
                 self.stop_requested.wait(self.seconds_to_next())
-            # Asked to stop: a short grace. Out of cycles (``--once``): as long as a lease.
-            stopping = self.stop_requested.is_set()
-            abandoned = self.dispatcher.finish(self.grace if stopping else self.dispatcher.lease)
+            abandoned = self.finish_deliveries()
             _log.info("worker stopped", cycles=done, deliveries_abandoned=abandoned)
         finally:
             if self.plugins is not None:
                 self.plugins.worker_stopped()
         return done
+
+    def finish_deliveries(self) -> int:
+        """Wait for the deliveries under way and record them; how many were abandoned.
+
+        Asked to stop, they get ``grace`` seconds; out of cycles (``--once``), as
+        long as a lease. An abandoned one is sent again, with the same key, later.
+        """
+        stopping = self.stop_requested.is_set()
+        return self.dispatcher.finish(self.grace if stopping else self.dispatcher.lease)
 
     def stop(self) -> None:
         """Ask the loop to stop after the current step (from any thread but the loop's).

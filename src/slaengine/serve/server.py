@@ -4,7 +4,8 @@ The worker thread runs the same cycle as ``slaengine run`` (sources, advance,
 dispatch) on its own database connection; a cycle that fails is logged and
 the worker starts again on a fresh connection after a pause, so the API
 keeps serving. SIGTERM or Ctrl-C stops both: the server finishes the
-requests under way (up to 10 seconds), the worker its current step (up to 30).
+requests under way (up to 10 seconds), the worker its current step (up to 30),
+giving deliveries under way its grace as ``slaengine run`` does.
 A second SIGTERM or Ctrl-C during that wait forces the stop: open
 connections are closed and the worker is not waited for.
 """
@@ -97,6 +98,7 @@ class WorkerThread:
 
     def _loop(self) -> None:
         _log.info("worker started")
+        abandoned = 0
         while not self._stop.is_set():
             worker = None
             try:
@@ -112,6 +114,8 @@ class WorkerThread:
                     self.cycles += 1
                     self.last_cycle = worker.now()
                     worker.stop_requested.wait(worker.seconds_to_next())
+                # As ``slaengine run``: deliveries under way get the worker's grace.
+                abandoned += worker.finish_deliveries()
             except Exception as exc:  # the API keeps serving; the worker tries again
                 self.failures += 1
                 self.counters.add("worker_failures")
@@ -123,7 +127,7 @@ class WorkerThread:
                 if worker is not None:
                     with contextlib.suppress(Exception):
                         worker.engine.store.close()
-        _log.info("worker stopped", cycles=self.cycles)
+        _log.info("worker stopped", cycles=self.cycles, deliveries_abandoned=abandoned)
 
     def _count(self, report: CycleReport) -> None:
         counters = self.counters
