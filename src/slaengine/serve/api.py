@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 import structlog
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 
 from slaengine.errors import EventError
@@ -34,6 +34,9 @@ _log = structlog.get_logger("slaengine.serve")
 T = TypeVar("T")
 Handler = Callable[[Request], Awaitable[Response]]
 SHOWN_REJECTS = 20
+#: The status logged and counted for a request whose client left before it was read (as
+#: proxies log it): no answer reaches anyone, and it is no failure of the server.
+CLIENT_CLOSED = 499
 
 
 class StoreUnavailable(Exception):
@@ -121,7 +124,8 @@ class Api:
 
 def guarded(handler: Handler) -> Handler:
     """Answer a :class:`Problem` with its status, 503 when the database is unavailable and
-    500 (logged) on any other failure."""
+    500 (logged) on any other failure; a client gone before its body arrived is logged as
+    such and counted as :data:`CLIENT_CLOSED`."""
 
     @functools.wraps(handler)
     async def run(request: Request) -> Response:
@@ -131,6 +135,13 @@ def guarded(handler: Handler) -> Handler:
             return error(exc.status, str(exc), **exc.extra)
         except StoreUnavailable:
             return error(503, "state database unavailable; try again")
+        except ClientDisconnect:
+            _log.warning(
+                "client disconnected before its request was read",
+                path=request.url.path,
+                request_id=request_id(request),
+            )
+            return Response(status_code=CLIENT_CLOSED)
         except Exception as exc:  # one request's failure must not reach the server
             _log.exception(
                 "request failed",
@@ -214,6 +225,7 @@ def ingest_answer(place: str, places: list[int], report: IngestReport) -> dict[s
 
 
 __all__ = [
+    "CLIENT_CLOSED",
     "Api",
     "BadParameter",
     "StoreUnavailable",
