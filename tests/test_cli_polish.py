@@ -410,7 +410,7 @@ def test_at_risk_queue_fits_and_keeps_ids_whole(
     for n in range(3):
         assert f"CUSTOMER-SUPPORT-{n:06d}" in out
     assert "First response" in out  # by its label: the policies are given
-    assert re.search(r"\b3h2m\s+CUSTOMER-SUPPORT-000002\s+Resolution\b", out)
+    assert re.search(r"\b3h 2m\s+CUSTOMER-SUPPORT-000002\s+Resolution\b", out)
     if width >= 160:
         assert "second-level-billing" in out
         assert "alexandra.longname@example.com" in out

@@ -124,6 +124,21 @@ def test_overdue_clocks_say_so(state, capsys):
     assert "overdue 10m" in out
 
 
+def test_long_durations_read_in_days_and_hours_as_in_the_audit(state, capsys):
+    # T-early was due at minute 60: three days and four hours later, in the terminal as
+    # the audit reports write it, never as 76h; JSON keeps whole seconds for tools.
+    later = [*state[:-1], iso_at(60 + (3 * 24 + 4) * 60)]
+    assert main(["status", *later, "--due-within", "5m", "--group", "billing"]) == 0
+    assert "overdue 3d 4h" in capsys.readouterr().out
+    assert main(["status", *later, "T-early"]) == 0
+    table = capsys.readouterr().out
+    assert "-3d 4h" in table
+    assert "76h" not in table
+    assert main(["status", *later, "T-early", "--format", "json"]) == 0
+    remaining = json.loads(capsys.readouterr().out)["metrics"][0]["remaining_seconds"]
+    assert remaining == -(3 * 24 + 4) * 3600
+
+
 @pytest.mark.parametrize(
     ("extra", "message"),
     [

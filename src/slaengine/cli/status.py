@@ -15,11 +15,11 @@ from slaengine.cli._options import (
     evaluation_instant,
     load_command_policies,
 )
-from slaengine.durations import format_duration
 from slaengine.errors import UserError
 from slaengine.live import LiveEngine, Store
 from slaengine.live.atrisk import parse_window, queue_document
 from slaengine.metric_names import Labels, labels_of
+from slaengine.report.labels import readable_duration
 from slaengine.report.status import queue_table, ticket_table
 from slaengine.report.terminal import fitted_width, terminal_console
 from slaengine.words import plural
@@ -156,7 +156,7 @@ def _queue(
         for label, value in (("group", args.group), ("agent", args.agent))
         if value is not None
     )
-    title = f"Due within {format_duration(within)}{scope} · {plural(len(clocks), 'clock')}"
+    title = f"Due within {readable_duration(within)}{scope} · {plural(len(clocks), 'clock')}"
     console = terminal_console()  # into a file or a pipe: wide, every cell whole
     console.print(queue_table(clocks, now, args.tz, title, fitted_width(console), labels))
     waiting = len(store.tickets_due(now, _WAITING_SHOWN + 1))

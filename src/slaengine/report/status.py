@@ -18,18 +18,17 @@ from zoneinfo import ZoneInfo
 
 from rich.table import Table
 
-from slaengine.durations import format_duration
 from slaengine.live.atrisk import OpenClock
 from slaengine.metric_names import Labels
 from slaengine.notifications import MetricStatus, TicketStatus
-from slaengine.report.labels import metric_label
+from slaengine.report.labels import metric_label, readable_duration
 from slaengine.report.table import LONG_TIME, SHORT_TIME, cell, local_time
 from slaengine.report.terminal import Column, fitted_columns, fitted_table
 
 
 def _left(clock: OpenClock, now: int) -> str:
     left = (clock.due or now) - now
-    return f"overdue {format_duration(-left)}" if left < 0 else format_duration(left)
+    return f"overdue {readable_duration(-left)}" if left < 0 else readable_duration(left)
 
 
 def _columns(
@@ -97,7 +96,7 @@ def _ticket_columns(metrics: Sequence[MetricStatus], zone: dt.tzinfo, fmt: str) 
         Column("#", [str(m.instance) for m in metrics], right=True, drop=1),
         Column("State", [m.state for m in metrics]),
         Column("Due", [local_time(m.due, zone, fmt) for m in metrics]),
-        Column("Remaining", [format_duration(m.remaining) for m in metrics], right=True),
+        Column("Remaining", [readable_duration(m.remaining) for m in metrics], right=True),
         Column("Next alert", alerts),
     ]
 

@@ -19,9 +19,9 @@ from rich.table import Table
 from rich.text import Text
 
 from slaengine.clocks import ACHIEVED, ACTIVE, BREACHED, CANCELLED, PAUSED
-from slaengine.durations import format_duration
 from slaengine.engine import TicketResult
 from slaengine.metric_names import REPEATING, instance_name, repeated, repeating
+from slaengine.report.labels import readable_duration
 from slaengine.report.terminal import COLUMN_EXTRA
 from slaengine.safetext import printable
 from slaengine.words import plural
@@ -121,9 +121,9 @@ def _rows(
                 "Due": local_time(clock.due, zone, fmt),
                 "Stop": local_time(clock.stop, zone, fmt),
                 "Elapsed/target": (
-                    f"{format_duration(clock.elapsed)} / {format_duration(clock.target)}"
+                    f"{readable_duration(clock.elapsed)} / {readable_duration(clock.target)}"
                 ),
-                "Left": format_duration(clock.remaining) if clock.stop is None else "-",
+                "Left": readable_duration(clock.remaining) if clock.stop is None else "-",
             }
             rows.append(_Row(cells, clock.state, n == 0))
     return rows
