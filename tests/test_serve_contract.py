@@ -5,6 +5,7 @@ statuses a plugin's inbox can cause, and a slow inbox plugin holding up only its
 from __future__ import annotations
 
 import re
+import sqlite3
 import threading
 from collections.abc import Mapping
 from typing import Any
@@ -181,3 +182,53 @@ def test_a_slow_inbox_plugin_holds_up_only_its_own_request(server):
         _release.set()
         thread.join(60)
     assert slow["answer"].status_code == 202
+
+
+# One request per route, as a client would send it (the vendor inbox unsigned: ``plain``).
+_ONE_PER_ROUTE = [
+    ("post", "/events", "/events", [created("T-1")]),
+    ("post", "/inbox/{vendor}", "/inbox/plain", {"type": "ticket.created", "data": _TICKET}),
+    ("get", "/tickets/{ticket}", "/tickets/T-1", None),
+    ("get", "/at-risk", "/at-risk", None),
+    ("get", "/rejects", "/rejects", None),
+    ("get", "/rejects/{reject}", "/rejects/1", None),
+    ("post", "/rejects/{reject}/replay", "/rejects/1/replay", None),
+    ("post", "/rejects/replay", "/rejects/replay", None),
+    ("get", "/healthz", "/healthz", None),
+    ("get", "/metrics", "/metrics", None),
+    ("get", "/openapi.json", "/openapi.json", None),
+]
+
+
+def test_one_request_per_route_covers_every_route():
+    listed = {(method, route) for method, route, _, _ in _ONE_PER_ROUTE}
+    assert listed == {(m, path) for path, item in openapi()["paths"].items() for m in item}
+
+
+def _statuses(url: str, token: str | None) -> dict[tuple[str, str], httpx.Response]:
+    with client(url, token=token) as http:
+        return {
+            (method, route): http.request(method, path, json=body)
+            for method, route, path, body in _ONE_PER_ROUTE
+        }
+
+
+def test_routes_answer_401_without_the_token_exactly_where_documented(server):
+    for (method, route), answer in _statuses(server, None).items():
+        documented = "401" in openapi()["paths"][route][method]["responses"]
+        assert (answer.status_code == 401) is documented, (method, route, answer.status_code)
+
+
+def test_routes_answer_503_with_the_database_down_exactly_where_documented(live_policies):
+    def unreachable():
+        raise sqlite3.OperationalError("unable to open database file")
+
+    serving = ServeSettings(host="127.0.0.1", port=0, token=TOKEN, worker=False)
+    with running(Api(unreachable, serving, _inboxes(), clock=Clock(30))) as url:
+        answers = _statuses(url, TOKEN)
+    for (method, route), answer in answers.items():
+        documented = "503" in openapi()["paths"][route][method]["responses"]
+        assert (answer.status_code == 503) is documented, (method, route, answer.status_code)
+        if documented and route != "/healthz":
+            assert answer.headers["retry-after"] == "5"
+            _declared(method, route, answer)

@@ -54,6 +54,7 @@ POST_INBOX: Final = Operation(
         ),
         202: Answer("a delivery that carries nothing for SLAs", ref("Ignored")),
         400: _BAD,
+        401: Answer("no token, or a wrong one; or a bad or missing signature", _ERROR),
         403: Answer("the vendor signs but no secret is configured", _ERROR),
         404: Answer("no such inbox; known lists the installed ones", _ERROR),
         413: _TOO_LARGE,
@@ -137,7 +138,10 @@ GET_HEALTHZ: Final = Operation(
 )
 GET_METRICS: Final = Operation(
     "Prometheus text exposition",
-    {200: Answer("the metrics", {"type": "string"}, "text/plain; version=0.0.4")},
+    {
+        200: Answer("the metrics", {"type": "string"}, "text/plain; version=0.0.4"),
+        503: _UNAVAILABLE,
+    },
 )
 GET_OPENAPI: Final = Operation(
     "This OpenAPI document",
