@@ -249,7 +249,7 @@ def test_whatif_compares_a_yaml_metric(files, cli) -> None:
     assert [(f["ticket"], f["metric"]) for f in doc["flips"]] == [("T-1", "time_to_own")]
     status, text = cli("whatif", *_inputs(files), "--against", str(files["tighter"]))
     # People read labels (a definition's, else the name in words), as in the audit.
-    assert "Time to own #1" in text
+    assert "│ Time to own │ 1 │" in text
     assert "│ Tier2 time " in text
     assert "time_to_own" not in text
 

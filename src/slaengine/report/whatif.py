@@ -17,6 +17,9 @@ from slaengine.whatif import MISSED, Backtest, Tally
 from slaengine.words import plural
 
 SHOWN_FLIPS = 20
+# The longest ticket id the flips table keeps on one line at any width: at 80 columns
+# it leaves the label and the policy about ten characters each.
+_WHOLE_TICKET = 24
 
 
 def _percent(rate: float | None) -> str:
@@ -91,20 +94,30 @@ def flips_csv(result: Backtest) -> str:
     return out.getvalue()
 
 
+def _one_line(text: str) -> Text:
+    """A cell kept on one line: cut with an ellipsis where its column is too narrow."""
+    shown = cell(text)
+    shown.no_wrap = True
+    shown.overflow = "ellipsis"
+    return shown
+
+
 def _compliance_table(
     title: str, label: str, rows: dict[str, Tally], names: dict[str, str] | None = None
 ) -> Table:
     """One row per group; ``names`` shows a row's key as people read it (metric labels).
 
-    Figures never wrap, and breaches read "before -> after" in one column, as in
-    the summary line: the built-in metrics' labels fit on one line at 80 columns."""
+    Every row is one line: figures never wrap, breaches read "before -> after" in
+    one column, as in the summary line, and a label too long for the terminal (a
+    custom metric's may have 60 characters, an agreement's name before them) is
+    cut with an ellipsis; JSON and CSV keep the names whole."""
     table = Table(title=title, header_style="bold", title_justify="left")
     table.add_column(label, min_width=8)
     for column in ("Before", "After", "Change", "Breaches"):
         table.add_column(column, justify="right", no_wrap=True)
     for name, tally in rows.items():
         table.add_row(
-            cell(names.get(name, name) if names else name),
+            _one_line(names.get(name, name) if names else name),
             _percent(tally.old_compliance),
             _percent(tally.new_compliance),
             _change(tally),
@@ -155,18 +168,25 @@ def backtest_renderable(
     )
     if result.flips:
         # One column for the outcomes and one for the policy (named once when it did
-        # not change): the table stays within 80 columns.
+        # not change): the table stays within 80 columns, a row on one line. A long
+        # label or policy name is cut with an ellipsis, the instance number in its own
+        # column is not; the CSV of --flips has them whole.
+        shown_flips = result.flips[:SHOWN_FLIPS]
         flips = Table(header_style="bold")
-        flips.add_column("Ticket", overflow="fold")  # shown whole, folded if need be
-        flips.add_column("Metric", overflow="fold")
+        # Ids whole, the label and the policy giving way; an id too long for that folds.
+        whole = max(len(f.ticket) for f in shown_flips) <= _WHOLE_TICKET
+        flips.add_column("Ticket", no_wrap=whole, overflow="fold")
+        flips.add_column("Metric")
+        flips.add_column("#", justify="right", no_wrap=True)
         flips.add_column("Outcome", no_wrap=True)
-        flips.add_column("Policy", overflow="fold")
-        for f in result.flips[:SHOWN_FLIPS]:
+        flips.add_column("Policy")
+        for f in shown_flips:
             flips.add_row(
                 cell(f.ticket),
-                cell(f"{metric_label(f.metric, labels)} #{f.instance}"),
+                _one_line(metric_label(f.metric, labels)),
+                str(f.instance),
                 f"{f.old} -> {f.new}",
-                cell(_from_to(f.old_policy or "unmatched", f.new_policy or "unmatched")),
+                _one_line(_from_to(f.old_policy or "unmatched", f.new_policy or "unmatched")),
             )
         parts.append(flips)
         if len(result.flips) > SHOWN_FLIPS:
