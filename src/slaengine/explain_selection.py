@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from slaengine.attributes import initial_attributes, update_changes
-from slaengine.policy.model import Match, PolicySet
+from slaengine.policy.match import Match
+from slaengine.policy.model import PolicySet
 from slaengine.timeline import Event, TicketState, Timeline
 
 

@@ -9,7 +9,8 @@ from types import MappingProxyType
 
 from slaengine.calendar import BusinessCalendar
 from slaengine.errors import PolicyError, Problem
-from slaengine.policy.model import Condition, PolicySet
+from slaengine.policy.match import Condition
+from slaengine.policy.model import PolicySet
 from slaengine.policy.source import YNode, parse_yaml
 from slaengine.policy.validate import build_policy_set
 

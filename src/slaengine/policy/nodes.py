@@ -6,7 +6,8 @@ from collections.abc import Iterable, Mapping, Sequence
 
 from slaengine.errors import EventError
 from slaengine.event_parsing import parse_instant
-from slaengine.policy.model import Condition, Location
+from slaengine.policy.match import Condition
+from slaengine.policy.model import Location
 from slaengine.policy.source import YMap, YNode, YScalar, YSeq
 from slaengine.problems import ProblemCollector
 

@@ -15,7 +15,8 @@ from slaengine.calendar import AlwaysOpen, BusinessCalendar
 from slaengine.day_targets import OPEN_TIME
 from slaengine.errors import Problem
 from slaengine.policy.calendar_maps import CalendarMap
-from slaengine.policy.model import Agreement, Condition, MetricPolicy, Policy, PolicySet
+from slaengine.policy.match import Condition
+from slaengine.policy.model import Agreement, MetricPolicy, Policy, PolicySet
 from slaengine.policy.nodes import FileContext, describe
 from slaengine.policy.source import YMap, YNode, YScalar, YSeq
 from slaengine.policy.validate_agreements import AgreementDraft, agreements_of

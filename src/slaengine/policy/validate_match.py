@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from slaengine.policy.model import Condition, Match
+from slaengine.policy.match import Condition, Match
 from slaengine.policy.nodes import FileContext
 from slaengine.policy.source import YMap, YNode, YScalar, YSeq
 from slaengine.problems import did_you_mean

@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from slaengine.policy.definition import MetricDefinition, StateCondition
-from slaengine.policy.model import METRIC_KINDS, AlertRule, Match
+from slaengine.policy.match import Match
+from slaengine.policy.model import METRIC_KINDS, AlertRule
 from slaengine.policy.nodes import FileContext, describe, instant
 from slaengine.policy.semantics import PRESETS, Preset, preset
 from slaengine.policy.source import YMap, YNode, YScalar
