@@ -320,6 +320,21 @@ def restored_logging_fixture() -> Iterator[None]:
         structlog.configure(**saved)
 
 
+@pytest.fixture(name="info_logs")
+def info_logs_fixture() -> Iterator[None]:
+    """Info records reach ``capture_logs`` whatever level an earlier CLI test configured."""
+    import logging
+
+    import structlog
+
+    saved = structlog.get_config()
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.DEBUG))
+    try:
+        yield
+    finally:
+        structlog.configure(**saved)
+
+
 __all__ = [
     "POLICY",
     "T0",
@@ -327,6 +342,7 @@ __all__ = [
     "at",
     "created",
     "event",
+    "info_logs_fixture",
     "iso_at",
     "key",
     "live_policies_fixture",

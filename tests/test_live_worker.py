@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import sys
 
 import pytest
-import structlog
 from structlog.testing import capture_logs
 
 from live_support import (  # noqa: F401 (fixtures)
     at,
     created,
+    info_logs_fixture,
     key,
     live_policies_fixture,
     postgres_server_fixture,
@@ -165,15 +164,6 @@ def test_worker_sleeps_until_the_next_point_at_most_a_tick(live_policies, store)
     assert worker.seconds_to_next() == 2.0
     clock.now = at(31)
     assert worker.seconds_to_next() == 0.0
-
-
-@pytest.fixture
-def info_logs():
-    """Info records reach ``capture_logs`` whatever level an earlier CLI test configured."""
-    saved = structlog.get_config()
-    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.DEBUG))
-    yield
-    structlog.configure(**saved)
 
 
 def test_run_counts_cycles_and_logs_start_and_stop(live_policies, store, info_logs):

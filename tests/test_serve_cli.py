@@ -29,6 +29,7 @@ from live_support import (  # noqa: F401 (fixture)
     POLICY,
     at,
     created,
+    info_logs_fixture,
     iso_at,
     live_policies_fixture,
     logged_events,
@@ -537,7 +538,9 @@ def test_stopping_the_worker_thread_waits_no_longer_once_interrupted():
         thread.stop(timeout=30)
 
 
-def test_stopping_the_worker_thread_gives_a_delivery_under_way_its_grace(tmp_path, live_policies):
+def test_stopping_the_worker_thread_gives_a_delivery_under_way_its_grace(
+    tmp_path, live_policies, info_logs
+):
     # A delivery still running when the stop arrives is waited for (the worker's two
     # seconds) and recorded, as ``slaengine run`` does, not left claimed until a restart.
     state = str(tmp_path / "state.db")

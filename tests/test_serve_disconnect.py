@@ -16,6 +16,7 @@ pytest.importorskip("starlette", reason='the API needs the serve extra: pip inst
 from structlog.testing import capture_logs
 
 from live_support import (  # noqa: F401 (fixtures)
+    info_logs_fixture,
     live_policies_fixture,
     restored_logging_fixture,
     route_all,
@@ -52,7 +53,9 @@ def _wait_for_request_line(logs: list[dict], path: str) -> dict:
 
 
 @pytest.mark.parametrize("path", ["/events", "/inbox/acme", "/rejects/1/replay"])
-def test_a_client_leaving_mid_body_is_a_disconnect_not_an_error(live_policies, tmp_path, path):
+def test_a_client_leaving_mid_body_is_a_disconnect_not_an_error(
+    live_policies, tmp_path, path, info_logs
+):
     state = str(tmp_path / "state.db")
 
     def open_engine():
