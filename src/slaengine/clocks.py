@@ -390,8 +390,11 @@ def run_clocks(
     raws, statuses, priorities, priority_events, _ = walk(events, policy, exempt, compiled)
     results: list[ClockResult] = []
     changed = len(statuses) > 1
-    # The pauses of each set of statuses, computed once per ticket (when first needed).
-    pause_cache: dict[frozenset[str], list[tuple[int, int]]] | None = None
+    # The pauses of the last set of statuses needed, computed when first needed: metrics
+    # that pause mostly share one set, and a dict per ticket would cost more than a second
+    # pass over a few status changes for the metric that does not.
+    last_when: frozenset[str] | None = None
+    last_pauses: list[tuple[int, int]] = _NO_PAUSE_LIST
     for spec in compiled.measured:
         metric = spec.metric
         pause_when = spec.pause_when
@@ -405,12 +408,10 @@ def run_clocks(
                 measured = True
                 # Pauses need a status change, or a ticket created in a pausing status.
                 if pause_when and (changed or status_of(statuses[0]) in pause_when):
-                    if pause_cache is None:
-                        pause_cache = {}
-                    cached = pause_cache.get(pause_when)
-                    if cached is None:
-                        cached = pause_cache[pause_when] = _pause_intervals(statuses, pause_when)
-                    pauses = cached
+                    if pause_when is not last_when:
+                        last_when = pause_when
+                        last_pauses = _pause_intervals(statuses, pause_when)
+                    pauses = last_pauses
             result = _measure(raw, spec, pauses, priorities, now)
             if record:
                 result.record = build_record(
