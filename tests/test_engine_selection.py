@@ -195,3 +195,20 @@ def policies_with() -> Callable[[str], PolicySet]:
         )
 
     return make
+
+
+def test_policies_that_read_the_priority_alone_are_keyed_on_it() -> None:
+    policies = loads_policies(
+        "version: 1\npolicies:\n  - name: urgent\n    match: {priority: urgent}\n"
+        "    metrics: {first_response: {targets: 1h}}\n  - name: high\n"
+        "    match: {priority: [high]}\n    metrics: {first_response: {targets: 2h}}\n"
+        "  - name: rest\n    metrics: {first_response: {targets: 4h}}\n"
+    )
+    tickets = [
+        {"channel": channel, "priority": priority, "customer": customer}
+        for channel, priority, customer in itertools.product(
+            ("email", "chat"), ("urgent", "high", "normal", "low"), ("anna", "bob")
+        )
+    ]
+    chosen = _assert_select_agrees(policies, _timelines(tickets))
+    assert chosen == {"urgent", "high", "rest"}

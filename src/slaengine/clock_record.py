@@ -11,14 +11,17 @@ import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from operator import attrgetter
 
 from slaengine.calendar import BusinessCalendar
 from slaengine.clock_triggers import Held
-from slaengine.clock_walk import RawClock, RuleFacts
+from slaengine.clock_walk import RawClock, RuleFacts, StatusChange, status_of
 from slaengine.policy.definition import Trigger
 from slaengine.record_triggers import PassedMessage, TriggerFacts, trigger_facts
 from slaengine.timeline import PRIORITIES, Event
 from slaengine.vocabulary import SegmentReason
+
+_AT = attrgetter("at")  # an event's (or a status change's) instant
 
 
 class Rule(StrEnum):
@@ -181,17 +184,17 @@ class ClockRecord:
         return next((a for a in self.adjustments if a.rule == rule and a.what == what), None)
 
 
-def _status_at(statuses: Sequence[tuple[int, str, Event]], t: int) -> tuple[str, Event]:
+def _status_at(statuses: Sequence[StatusChange], t: int) -> tuple[str, Event]:
     """The status in force at ``t`` (the last change at or before it) and its event."""
-    i = bisect.bisect_right(statuses, t, key=lambda c: c[0]) - 1
-    _, status, event = statuses[max(i, 0)]
-    return status, event
+    i = bisect.bisect_right(statuses, t, key=_AT) - 1
+    event = statuses[max(i, 0)]
+    return status_of(event), event
 
 
 @dataclass(slots=True)
 class _Builder:
     calendar: BusinessCalendar
-    statuses: Sequence[tuple[int, str, Event]]
+    statuses: Sequence[StatusChange]
     pausing: frozenset[str]
     hide_when: frozenset[str]
     out: list[Segment]
@@ -222,9 +225,9 @@ class _Builder:
 
     def cuts(self, a: int, b: int) -> list[int]:
         """Status change instants strictly inside ``(a, b)``."""
-        lo = bisect.bisect_right(self.statuses, a, key=lambda c: c[0])
-        hi = bisect.bisect_left(self.statuses, b, key=lambda c: c[0])
-        found = {at for at, _, _ in self.statuses[lo:hi]}
+        lo = bisect.bisect_right(self.statuses, a, key=_AT)
+        hi = bisect.bisect_left(self.statuses, b, key=_AT)
+        found = {change.at for change in self.statuses[lo:hi]}
         for start, end, *_rest in self.conditions:
             found.update(t for t in (start, end) if a < t < b)
         return sorted(found)
@@ -299,7 +302,7 @@ class _Builder:
 def build_record(
     raw: RawClock,
     pauses: Sequence[tuple[int, int]],
-    statuses: Sequence[tuple[int, str, Event]],
+    statuses: Sequence[StatusChange],
     priorities: Sequence[str],
     priority_events: Sequence[Event],
     now: int,
@@ -320,12 +323,12 @@ def build_record(
     ``events`` (the ticket's, none after ``now``) and ``bots`` (bot replies count) give
     the triggers that started and stopped the instance and the messages it ran through.
     """
-    windows = raw.windows
+    windows = raw.windows()
     calendar: BusinessCalendar = raw.metric.calendar
     hide_when = raw.metric.hide_when
-    start = windows[0][0]
-    running = windows[-1][1] == -1
-    end = now if running else windows[-1][1]
+    start = raw.start
+    running = raw.off == -1
+    end = now if running else raw.off
     first = raw.start_event
     stop_event = None if running else raw.stop_event
     priority_facts = _priorities(raw, priorities, priority_events, running)
@@ -404,7 +407,7 @@ def _priorities(
     raw: RawClock, priorities: Sequence[str], priority_events: Sequence[Event], running: bool
 ) -> tuple[str, tuple[PriorityChange, ...], tuple[PriorityChange, ...]]:
     """The priority at the clock's start, and its changes before and after the stop."""
-    start = raw.windows[0][0]
+    start = raw.start
     first = bisect.bisect_right(priority_events, start, key=lambda e: e.at)
     current = priorities[first]
     start_priority = current

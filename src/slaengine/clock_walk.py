@@ -47,8 +47,9 @@ CANCELLED: Final = StopReason.CANCELLED
 
 STAFF_CREATED: Final = "staff_created"  # the rule an Exemption names
 
-# A status change: the instant, the new status and the event that made it.
-StatusChange = tuple[int, str, Event]
+# A status change: the event that made it, the created event first. Its instant is the
+# event's, its new status the event's (see status_of): no tuple is built per change.
+StatusChange = Event
 # What a walk gives: the clock instances, the status changes, the priorities in event
 # order (the created one first), the update events that set the later ones, and the
 # intervals in which each metric's pause conditions held (keyed by the conditions).
@@ -85,11 +86,19 @@ class RuleFacts:
 
 @dataclass(slots=True)
 class RawClock:
-    """A clock instance as switched on and off by events, before measuring."""
+    """A clock instance as switched on and off by events, before measuring.
+
+    The real-time windows in which it ran are integers on the instance, not lists: most
+    instances run in one window (``start``, ``on`` and ``off`` of the one window), and a
+    reopen that resumes one keeps the windows before it in ``earlier``.
+    :meth:`windows` gives them all.
+    """
 
     metric: MetricPolicy
     number: int
-    windows: list[list[int]]  # [start, end]; end == -1 while switched on
+    start: int  # the first window's start
+    on: int  # the last window's start
+    off: int  # the last window's end; -1 while switched on
     start_event: Event  # the event that started it (deferred: the created event)
     stop_event: Event | None = None  # the event that last switched it off
     stop_reason: str | None = None
@@ -99,12 +108,16 @@ class RawClock:
     priorities_seen: int = 0
     facts: RuleFacts | None = None
     group: str | None = None  # the group that held the ticket (metrics counted per group)
+    # The windows before the last, flat: start, end, start, end (None: one window).
+    earlier: list[int] | None = None
 
     def __init__(
         self,
         metric: MetricPolicy,
         number: int,
-        windows: list[list[int]],
+        start: int,
+        on: int,
+        off: int,
         start_event: Event,
         stop_event: Event | None = None,
         stop_reason: str | None = None,
@@ -112,12 +125,15 @@ class RawClock:
         priorities_seen: int = 0,
         facts: RuleFacts | None = None,
         group: str | None = None,
+        earlier: list[int] | None = None,
     ) -> None:
         # Written out (the dataclass keeps it): compiled, it stores the fields natively,
         # where the generated one runs as Python (see slaengine.compiled).
         self.metric = metric
         self.number = number
-        self.windows = windows
+        self.start = start
+        self.on = on
+        self.off = off
         self.start_event = start_event
         self.stop_event = stop_event
         self.stop_reason = stop_reason
@@ -125,6 +141,16 @@ class RawClock:
         self.priorities_seen = priorities_seen
         self.facts = facts
         self.group = group
+        self.earlier = earlier
+
+    def windows(self) -> list[tuple[int, int]]:
+        """Every window ``(start, end)`` in which it ran, in order; end -1: switched on."""
+        earlier = self.earlier
+        if earlier is None:
+            return [(self.on, self.off)]
+        out = [(earlier[i], earlier[i + 1]) for i in range(0, len(earlier), 2)]
+        out.append((self.on, self.off))
+        return out
 
     def rule_facts(self) -> RuleFacts:
         """The instance's :class:`RuleFacts`, created when a rule first acts."""
@@ -141,7 +167,7 @@ class RawClock:
         agent: str | None = None,
     ) -> None:
         """Stop the clock at ``at`` because of ``event``."""
-        self.windows[-1][1] = at
+        self.off = at
         self.stop_event = event
         self.stop_reason = reason
         self.agent = agent
@@ -149,15 +175,27 @@ class RawClock:
 
     def switch_on(self, at: int, event: Event) -> None:
         """Resume a stopped clock at ``at`` (a reopen) in a new window."""
+        if self.earlier is None:
+            self.earlier = [self.on, self.off]
+        else:
+            self.earlier += (self.on, self.off)
         # A reopen before a deferred start (first business minute) resumes at that start,
         # where the early solve stopped it, never before.
-        self.windows.append([max(at, self.windows[-1][1]), -1])
+        self.on = at if at > self.off else self.off
+        self.off = -1
         self.stop_reason = None
+
+    def restart(self, at: int, event: Event) -> None:
+        """Count the running instance from ``at``, started by ``event``, in one window."""
+        self.start = self.on = at
+        self.off = -1
+        self.earlier = None
+        self.start_event = event
 
     @property
     def running(self) -> bool:
         """True while the last window is open."""
-        return self.windows[-1][1] == -1
+        return self.off == -1
 
 
 def opening_event(events: Sequence[Event]) -> Event | None:
@@ -186,7 +224,7 @@ class Run:
 
     def _start(self, at: int, event: Event, group: str | None = None) -> RawClock:
         self.number += 1
-        raw = RawClock(self.spec.metric, self.number, [[at, -1]], event)
+        raw = RawClock(self.spec.metric, self.number, at, at, -1, event)
         if group is not None:
             raw.group = group
         self.out.append(raw)
@@ -273,8 +311,7 @@ class Run:
                 facts = raw.rule_facts()
                 if facts.moved_from is None:
                     facts.moved_from = raw.start_event
-                raw.windows = [[at, -1]]  # the wait counts from this message
-                raw.start_event = event
+                raw.restart(at, event)  # the wait counts from this message
             elif spec.misses:
                 facts = raw.rule_facts()
                 if facts.later_messages is None:
@@ -410,7 +447,8 @@ def _off(
     agent: str | None = None,
 ) -> None:
     # A clock that starts at the first business minute can be answered before it starts.
-    raw.switch_off(max(at, raw.windows[-1][0]), reason, priorities_seen, event, agent)
+    on = raw.on
+    raw.switch_off(at if at > on else on, reason, priorities_seen, event, agent)
 
 
 def walk(
@@ -434,7 +472,7 @@ def walk(
     ticket_events: tuple[Event, ...] = events if isinstance(events, tuple) else tuple(events)
     created = ticket_events[0]
     status = created.status or "new"
-    statuses: list[StatusChange] = [(created.at, status, created)]
+    statuses: list[StatusChange] = [created]
     priorities: list[str] = [created.priority or "normal"]  # in event order
     priority_events: list[Event] = []
     stopped = status in STOPPED_STATUSES
@@ -484,16 +522,15 @@ def walk(
                         run.waiting = False  # answered while solved: nobody waits at the reopen
                         run.handed_over = None
                     raw = run.last
-                    if raw is not None:
-                        window = raw.windows[-1]
-                        if window[1] == -1:
-                            # RawClock.switch_off, inlined. A deferred start can be
-                            # answered before it starts (see _off).
-                            window[1] = at if at > window[0] else window[0]
-                            raw.stop_event = event
-                            raw.stop_reason = FULFILLED
-                            raw.agent = event.agent
-                            raw.priorities_seen = seen
+                    if raw is not None and raw.off == -1:
+                        # RawClock.switch_off, inlined. A deferred start can be
+                        # answered before it starts (see _off).
+                        on = raw.on
+                        raw.off = at if at > on else on
+                        raw.stop_event = event
+                        raw.stop_reason = FULFILLED
+                        raw.agent = event.agent
+                        raw.priorities_seen = seen
                 elif bits & spec.cancel:
                     out = run.stops(bits, _NOTHING, event, seen, None)
                     if out is not None:
@@ -503,7 +540,7 @@ def walk(
                     if (
                         not stopped
                         and superseded is None
-                        and (raw is None or (spec.repeat and raw.windows[-1][1] != -1))
+                        and (raw is None or (spec.repeat and raw.off != -1))
                     ):
                         run._start(at, event)  # Run.started's plain case: a new instance
                     else:
@@ -528,9 +565,9 @@ def walk(
                     raw = run.last
                     if raw is not None:
                         spec = run.spec
-                        window = raw.windows[-1]
-                        if window[1] == -1 and (spec.solve_fulfils or spec.stop_on_solve):
-                            window[1] = at if at > window[0] else window[0]  # switch_off
+                        if raw.off == -1 and (spec.solve_fulfils or spec.stop_on_solve):
+                            on = raw.on
+                            raw.off = at if at > on else on  # switch_off
                             raw.stop_event = event
                             raw.stop_reason = SOLVED
                             raw.agent = None
@@ -544,7 +581,7 @@ def walk(
                 for run in runs:
                     run.status(event, seen, now_stopped, solved, reopened, closed, became, group)
             stopped = now_stopped
-            statuses.append((event.at, new_status, event))
+            statuses.append(event)  # its status is new_status (status_of)
             status = new_status
         elif kind == "update":
             if event.priority is not None:
@@ -572,6 +609,13 @@ def walk(
     return raws, statuses, priorities, priority_events, held
 
 
+def status_of(change: StatusChange) -> str:
+    """The status a change in the walk's list of status changes set: the event's own (a
+    status event is listed only when it names a new one), "new" for a created event
+    that names none, as the walk starts."""
+    return change.status or "new"
+
+
 def _became(ticket: Ticket, holding: dict[StateCondition, bool]) -> Set[StateCondition]:
     """The watched conditions that began to hold with the change just applied to
     ``ticket`` (``holding`` says which held before; updated)."""
@@ -592,5 +636,6 @@ __all__ = [
     "StatusChange",
     "Walk",
     "opening_event",
+    "status_of",
     "walk",
 ]

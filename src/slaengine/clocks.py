@@ -15,7 +15,7 @@ from typing import Final
 from slaengine.calendar import BusinessCalendar
 from slaengine.clock_record import Adjustment, ClockRecord, Rule, build_record
 from slaengine.clock_triggers import Held, Program, Spec, program
-from slaengine.clock_walk import Exemption, RawClock, StatusChange, walk
+from slaengine.clock_walk import Exemption, RawClock, StatusChange, status_of, walk
 from slaengine.day_targets import KEEP_TIME, day_due, day_end, day_target, days_before
 from slaengine.policy.definition import StateCondition
 from slaengine.policy.model import (
@@ -172,8 +172,9 @@ def _pause_intervals(
     """Real-time intervals in which the status is one of ``pause_when``; open end = -1."""
     out: list[tuple[int, int]] = []
     paused_since = -1
-    for at, status, _event in statuses:
-        if status in pause_when:
+    for change in statuses:
+        at = change.at
+        if (change.status or "new") in pause_when:  # status_of, inlined: per change
             if paused_since == -1:
                 paused_since = at
         elif paused_since != -1:
@@ -206,32 +207,47 @@ def _union(a: Sequence[tuple[int, int]], b: Sequence[tuple[int, int]]) -> list[t
 
 
 def _segments(
-    windows: list[list[int]], pauses: list[tuple[int, int]], now: int
+    raw: RawClock, pauses: list[tuple[int, int]], now: int
 ) -> tuple[list[tuple[int, int]], list[tuple[int, int | None]]]:
     """The switched-on windows minus the pauses, and the pauses that overlapped them."""
     segments: list[tuple[int, int]] = []
     used: list[tuple[int, int | None]] = []
-    for window_start, window_end in windows:
-        b = now if window_end == -1 else window_end
-        a = window_start
-        for pause_start, pause_end in pauses:
-            p_end = now if pause_end == -1 else pause_end
-            if p_end <= a or pause_start >= b:
-                continue
-            still_open = pause_end == -1 and window_end == -1
-            # Comparisons, not max and min: this runs for every paused clock.
-            used.append(
-                (
-                    pause_start if pause_start > window_start else window_start,
-                    None if still_open else (p_end if p_end < b else b),
-                )
-            )
-            if pause_start > a:
-                segments.append((a, pause_start))
-            a = p_end if p_end > a else a
-        if b > a:
-            segments.append((a, b))
+    earlier = raw.earlier
+    if earlier is not None:
+        for i in range(0, len(earlier), 2):
+            _window_segments(earlier[i], earlier[i + 1], pauses, now, segments, used)
+    _window_segments(raw.on, raw.off, pauses, now, segments, used)
     return segments, used
+
+
+def _window_segments(
+    window_start: int,
+    window_end: int,
+    pauses: list[tuple[int, int]],
+    now: int,
+    segments: list[tuple[int, int]],
+    used: list[tuple[int, int | None]],
+) -> None:
+    """One window's part of :func:`_segments`, added to ``segments`` and ``used``."""
+    b = now if window_end == -1 else window_end
+    a = window_start
+    for pause_start, pause_end in pauses:
+        p_end = now if pause_end == -1 else pause_end
+        if p_end <= a or pause_start >= b:
+            continue
+        still_open = pause_end == -1 and window_end == -1
+        # Comparisons, not max and min: this runs for every paused clock.
+        used.append(
+            (
+                pause_start if pause_start > window_start else window_start,
+                None if still_open else (p_end if p_end < b else b),
+            )
+        )
+        if pause_start > a:
+            segments.append((a, pause_start))
+        a = p_end if p_end > a else a
+    if b > a:
+        segments.append((a, b))
 
 
 def _measure(
@@ -243,9 +259,9 @@ def _measure(
 ) -> ClockResult:
     """``raw``, an instance of ``spec``'s metric, measured at ``now``."""
     calendar = spec.calendar
-    windows = raw.windows
-    start = windows[0][0]
-    stop = windows[-1][1]
+    start = raw.start
+    stop = raw.off
+    one_window = raw.earlier is None
     running = stop == -1
     end = now if running else stop
     # A running clock takes the current priority; a stopped one the priority at its stop.
@@ -259,21 +275,23 @@ def _measure(
     used = _NO_PAUSES
     segments: list[tuple[int, int]] | None = None
     due: int | None
-    if not pauses and len(windows) == 1:
+    if not pauses and one_window:
         # The common case: one uninterrupted span. The due instant is simply
         # ``target`` open seconds after the start, reached or projected.
         elapsed, due = calendar.measure(start, end, target)
     else:
-        segments, used_pauses = _segments(windows, pauses, now)
+        segments, used_pauses = _segments(raw, pauses, now)
         elapsed, due = calendar.measure_spans(segments, target)
         paused_now = running and bool(pauses) and pauses[-1][1] == -1
         if due is None and not paused_now:
             due = calendar.add(end, target - elapsed)
         if used_pauses:
-            if len(windows) == 1:
+            if one_window:
                 switched_on = calendar.between(start, end)
             else:
-                switched_on = sum(calendar.between(a, now if b == -1 else b) for a, b in windows)
+                switched_on = sum(
+                    calendar.between(a, now if b == -1 else b) for a, b in raw.windows()
+                )
             paused_seconds = switched_on - elapsed
             used = tuple(used_pauses)
 
@@ -372,8 +390,11 @@ def run_clocks(
     raws, statuses, priorities, priority_events, _ = walk(events, policy, exempt, compiled)
     results: list[ClockResult] = []
     changed = len(statuses) > 1
-    # The pauses of each set of statuses, computed once per ticket (when first needed).
-    pause_cache: dict[frozenset[str], list[tuple[int, int]]] | None = None
+    # The pauses of the last set of statuses needed, computed when first needed: metrics
+    # that pause mostly share one set, and a dict per ticket would cost more than a second
+    # pass over a few status changes for the metric that does not.
+    last_when: frozenset[str] | None = None
+    last_pauses: list[tuple[int, int]] = _NO_PAUSE_LIST
     for spec in compiled.measured:
         metric = spec.metric
         pause_when = spec.pause_when
@@ -386,13 +407,11 @@ def run_clocks(
             if not measured:
                 measured = True
                 # Pauses need a status change, or a ticket created in a pausing status.
-                if pause_when and (changed or statuses[0][1] in pause_when):
-                    if pause_cache is None:
-                        pause_cache = {}
-                    cached = pause_cache.get(pause_when)
-                    if cached is None:
-                        cached = pause_cache[pause_when] = _pause_intervals(statuses, pause_when)
-                    pauses = cached
+                if pause_when and (changed or status_of(statuses[0]) in pause_when):
+                    if pause_when is not last_when:
+                        last_when = pause_when
+                        last_pauses = _pause_intervals(statuses, pause_when)
+                    pauses = last_pauses
             result = _measure(raw, spec, pauses, priorities, now)
             if record:
                 result.record = build_record(
@@ -438,7 +457,7 @@ def _run_with_rules(
 ) -> list[ClockResult]:
     raws, statuses, priorities, priority_events, held_by = walk(events, policy, exempt, compiled)
     minutes = policy.precision == MINUTES
-    status_now = statuses[-1][1]
+    status_now = status_of(statuses[-1])
     pause_cache: dict[
         frozenset[str] | tuple[frozenset[str], tuple[StateCondition, ...]],
         tuple[list[tuple[int, int]], list[Held]],
@@ -454,7 +473,7 @@ def _run_with_rules(
         key = (pause_when, conditions) if conditions else pause_when
         cached = pause_cache.get(key)
         if cached is None:
-            paused = len(statuses) > 1 or statuses[0][1] in pause_when
+            paused = len(statuses) > 1 or status_of(statuses[0]) in pause_when
             pauses = _pause_intervals(statuses, pause_when) if paused else []
             held: list[Held] = _NOTHING_HELD
             if conditions:

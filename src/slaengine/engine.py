@@ -111,12 +111,21 @@ class _Selection:
             sorted({p.effective_from for p in policies.policies if p.effective_from is not None})
         )
         self.more = bool(self.tags or self.fields or self.eras)
-        self.answers: dict[tuple[object, ...], Policy | None] = {}
+        # With the priority alone read (a common match), the priority is the key: no
+        # tuple to build and hash per ticket.
+        self.by_priority = (
+            self.priority
+            and not (self.channel or self.group or self.assignee or self.customer)
+            and not self.more
+        )
+        self.answers: dict[object, Policy | None] = {}
 
     def select(self, state: TicketState) -> Policy | None:
         """The policy ``policies.select(state)`` gives."""
         if not self.memo:
             return self.policies.select(state)
+        if self.by_priority:
+            return self._answer(state.priority, state)
         key: tuple[object, ...] = (
             state.channel if self.channel else None,
             state.priority if self.priority else None,
@@ -132,6 +141,10 @@ class _Selection:
                 tuple([fields.get(name) for name in self.fields]),
                 sum([1 for era in self.eras if state.created >= era]),
             )
+        return self._answer(key, state)
+
+    def _answer(self, key: object, state: TicketState) -> Policy | None:
+        """The policy remembered for ``key``, else ``select``'s for ``state``, remembered."""
         try:
             found = self.answers.get(key, _UNSEEN)
         except TypeError:  # a field's value that is not hashable (a list)
@@ -172,13 +185,20 @@ def evaluate_timeline(
     With ``segments`` every clock carries the engine's record of it
     (:attr:`ClockResult.record`: segments and adjustments).
     """
+    return _evaluate(policies, _selection(policies), timeline, now, segments)
+
+
+def _evaluate(
+    policies: PolicySet, selection: _Selection, timeline: Timeline, now: int, segments: bool
+) -> TicketResult | None:
+    # evaluate_timeline with the policy set's selection looked up once per run.
     events = timeline.events
     if events[0].at > now:
         return None
     if events[-1].at > now:
         events = events[: bisect_right(events, now, key=_AT)]
     state = timeline.state_at(now)
-    policy = _selection(policies).select(state)
+    policy = selection.select(state)
     if policy is not None and policy.maps:
         # Calendars chosen per ticket (calendar maps): resolved once, shared through a cache.
         policy = policy.for_ticket(events, state)
@@ -207,8 +227,9 @@ def iter_evaluate(
     """
     instant = as_epoch(now)
     items = timelines.timelines.values() if isinstance(timelines, TimelineSet) else timelines
+    selection = _selection(policies)
     for timeline in items:
-        result = evaluate_timeline(policies, timeline, instant, segments=segments)
+        result = _evaluate(policies, selection, timeline, instant, segments)
         if result is not None:
             yield result
 

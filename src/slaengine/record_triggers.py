@@ -150,7 +150,7 @@ def _passed(
     """The messages written while ``raw`` ran, other than the ones that started and
     stopped it, with the triggers each fires."""
     out: list[PassedMessage] = []
-    for a, b, *_ in raw.windows:
+    for a, b in raw.windows():
         end = now if b == -1 else b
         lo = bisect.bisect_left(events, a, key=lambda e: e.at)
         hi = bisect.bisect_left(events, end, key=lambda e: e.at)
