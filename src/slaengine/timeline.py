@@ -201,7 +201,8 @@ def build_timelines(
     (lines that did not become events) join the result's problems, all in line order.
     """
     runs = TicketRuns(source)
-    runs.extend(events if type(events) is list else list(events))
+    runs.events = events if type(events) is list else list(events)  # read, never changed
+    runs.walk(runs.events, 0)
     return runs.finish(read_problems)
 
 
@@ -240,9 +241,12 @@ class TicketRuns:
 
     def extend(self, events: list[Event]) -> None:
         """Take the next events, in input order."""
-        kept = self.events
-        place = len(kept)
-        kept.extend(events)
+        place = len(self.events)
+        self.events.extend(events)
+        self.walk(events, place)
+
+    def walk(self, events: list[Event], place: int) -> None:
+        """Group ``events``, already in :attr:`events` from ``place`` on, into the runs."""
         if not self.grouped:
             return
         # The open run in local variables while walking (native ones when compiled).
