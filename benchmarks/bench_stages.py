@@ -10,6 +10,9 @@ stage's figure is its best round, printed as a ratio to the floor's best:
 - ``floor``: ``json.loads`` of every line (in memory);
 - ``parse``: the lines into events (``parse_block``, as the commands read a chunk);
 - ``group``: the events into timelines (``build_timelines``);
+- ``read``: the JSON Lines file into timelines as the commands read a chunk of it
+  (``read_chunk`` of the whole file as one byte range: reading, decoding, parsing and
+  grouping);
 - ``engine``: the timelines evaluated (``iter_evaluate``, results kept);
 - ``json out`` / ``csv out``: the results rendered as ``evaluate`` writes them (lines with
   their line breaks);
@@ -34,6 +37,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import slaengine
+from slaengine.batches.chunks import Chunk, read_chunk
 from slaengine.engine import iter_evaluate
 from slaengine.inputs.jsonl import parse_block
 from slaengine.inputs.parquet import RowRange, read_rows
@@ -76,6 +80,7 @@ def main() -> int:
     parquet = Path(tmp.name) / "events.parquet"
     _write_parquet(jsonl, parquet)
     rows = RowRange(str(parquet), 0, len(lines))
+    whole = Chunk(jsonl, 1, 0, jsonl.stat().st_size)
     loads = json.loads
     source = "<bench>"
 
@@ -105,6 +110,7 @@ def main() -> int:
         "floor": floor,
         "parse": parse,
         "group": lambda: build_timelines(events, source, []),
+        "read": lambda: read_chunk(whole, source, policies.status_map),
         "engine": lambda: list(iter_evaluate(policies, timelines, now)),
         "json out": json_out,
         "csv out": csv_out,

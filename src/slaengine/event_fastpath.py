@@ -381,8 +381,10 @@ def canonical_epoch_values(
     # One int object for seq and line when they are equal, as in canonical_event.
     place: object = seq
     where: object = place if line == seq else line
+    # The vocabularies' one string for a word: one look-up (None for any other value).
     if kind == "message":
-        if not _one_of(author, _AUTHORS) or type(public) is not bool:
+        known_author = _AUTHORS.get(author) if type(author) is str else None
+        if known_author is None or type(public) is not bool:
             return None
         if agent is not None:
             if type(agent) is not str:
@@ -390,13 +392,14 @@ def canonical_epoch_values(
             agent = shared_name(agent)
         return _new_event(Event, (
             ticket, at, "message", place, where, event_id, None, None, None, None, None, None,
-            None, None, _AUTHORS[author], public, agent, None,
+            None, None, known_author, public, agent, None,
         ))  # fmt: skip
     if kind == "status":
-        if not _one_of(status, _STATUSES):
+        known_status = _STATUSES.get(status) if type(status) is str else None
+        if known_status is None:
             return None
         return _new_event(Event, (
-            ticket, at, "status", place, where, event_id, None, None, _STATUSES[status], None,
+            ticket, at, "status", place, where, event_id, None, None, known_status, None,
             None, None, None, None, None, True, None, None,
         ))  # fmt: skip
     if kind == "created" or kind == "update":  # noqa: PLR1714 - kind may be unhashable

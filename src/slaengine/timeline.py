@@ -200,68 +200,113 @@ def build_timelines(
     ``created`` events are reported as problems and left out. ``read_problems``
     (lines that did not become events) join the result's problems, all in line order.
     """
-    listed = events if type(events) is list else list(events)
-    problems: list[Problem] = list(read_problems)
-    built = _grouped(listed, source, problems)
-    if built is None:
-        built = _scattered(listed, source, problems)
-    problems.sort(key=_LINE)
-    return TimelineSet(built[0], problems, built[1])
+    runs = TicketRuns(source)
+    runs.events = events if type(events) is list else list(events)  # read, never changed
+    runs.walk(runs.events, 0)
+    return runs.finish(read_problems)
 
 
-def _grouped(
-    events: list[Event], source: str, problems: list[Problem]
-) -> tuple[dict[str, Timeline], int] | None:
-    """The timelines of events grouped by ticket (each ticket's events on consecutive
-    places) and the duplicates dropped; ``None``, and ``problems`` as they were, as soon
-    as a ticket comes back after another one.
+class TicketRuns:
+    """:func:`build_timelines` of events handed over a batch at a time, in input order
+    (:meth:`extend`), for a reader that groups while it reads.
 
-    Each ticket's run is walked once: a run already in order, with one ``created`` first
-    and no id twice, is its timeline as it stands (no sort, no copy but the tuple); any
-    other run is put right by :func:`_ticket_timeline`.
+    Events grouped by ticket (each ticket's events on consecutive places) are grouped a
+    run at a time, as they come: a run already in order, with one ``created`` first and
+    no id twice, is its timeline as it stands (no sort, no copy but the tuple); any other
+    run is put right by :func:`_ticket_timeline`. As soon as a ticket comes back after
+    another one, the runs are given up and :meth:`finish` groups every event as events
+    in any order are (:func:`_scattered`), so results never depend on the input order.
     """
-    timelines: dict[str, Timeline] = {}
-    dropped: set[str] = set()  # tickets that have no timeline
-    found: list[Problem] = []
-    duplicates = 0
-    size = len(events)
-    start = 0
-    while start < size:
-        first = events[start]
-        ticket = first.ticket
-        if ticket in timelines or ticket in dropped:
-            return None
-        usual = first.type == "created"
-        ids = {first.id}
-        at = first.at
-        seq = first.seq
-        end = start + 1
-        while end < size:
-            event = events[end]
-            if event.ticket != ticket:
-                break
-            # In order: (at, seq) never decreasing, which a stable sort would leave as it is.
-            next_at = event.at
-            next_seq = event.seq
-            if next_at < at or (next_at == at and next_seq < seq) or event.type == "created":
-                usual = False
-            at = next_at
-            seq = next_seq
-            ids.add(event.id)
-            end += 1
-        run = events[start:end]
-        start = end
-        if usual and len(ids) == len(run):
-            timelines[ticket] = Timeline(ticket, tuple(run))
-            continue
-        timeline, dropped_here = _ticket_timeline(ticket, run, _AT_SEQ, source, found)
-        duplicates += dropped_here
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        #: Every event handed over, in input order.
+        self.events: list[Event] = []
+        self.timelines: dict[str, Timeline] = {}
+        self.duplicates = 0
+        # Problems of the runs, and the tickets they left without a timeline.
+        self.found: list[Problem] = []
+        self.dropped: set[str] = set()
+        # Whether the events are grouped so far; then the open run: its ticket ("" before
+        # the first: no ticket is empty), first place, ids and last (at, seq), and whether
+        # it is usual so far (in order, created first and once).
+        self.grouped = True
+        #: The ticket of the last run (of the last event while the events are grouped).
+        self.ticket = ""
+        self.start = 0
+        self.ids: set[str | None] = set()
+        self.at = 0
+        self.seq = 0
+        self.usual = False
+
+    def extend(self, events: list[Event]) -> None:
+        """Take the next events, in input order."""
+        place = len(self.events)
+        self.events.extend(events)
+        self.walk(events, place)
+
+    def walk(self, events: list[Event], place: int) -> None:
+        """Group ``events``, already in :attr:`events` from ``place`` on, into the runs."""
+        if not self.grouped:
+            return
+        # The open run in local variables while walking (native ones when compiled).
+        ticket, start, ids = self.ticket, self.start, self.ids
+        at, seq, usual = self.at, self.seq, self.usual
+        for event in events:
+            next_ticket = event.ticket
+            if next_ticket is ticket or next_ticket == ticket:
+                # In order: (at, seq) never decreasing, which a stable sort leaves as it is.
+                next_at = event.at
+                next_seq = event.seq
+                if next_at < at or (next_at == at and next_seq < seq) or event.type == "created":
+                    usual = False
+                at = next_at
+                seq = next_seq
+                ids.add(event.id)
+            else:
+                self._close(ticket, start, place, usual, ids)
+                if next_ticket in self.timelines or next_ticket in self.dropped:
+                    self.grouped = False
+                    return
+                ticket = next_ticket
+                start = place
+                ids = {event.id}
+                at = event.at
+                seq = event.seq
+                usual = event.type == "created"
+            place += 1
+        self.ticket, self.start, self.ids = ticket, start, ids
+        self.at, self.seq, self.usual = at, seq, usual
+
+    def _close(self, ticket: str, start: int, end: int, usual: bool, ids: set[str | None]) -> None:
+        # The run of ``ticket`` at places ``start`` up to ``end`` into its timeline.
+        if end == start:
+            return
+        run = self.events[start:end]
+        if usual and len(ids) == end - start:
+            self.timelines[ticket] = Timeline(ticket, tuple(run))
+            return
+        timeline, dropped = _ticket_timeline(ticket, run, _AT_SEQ, self.source, self.found)
+        self.duplicates += dropped
         if timeline is None:
-            dropped.add(ticket)
+            self.dropped.add(ticket)
         else:
-            timelines[ticket] = timeline
-    problems.extend(found)
-    return timelines, duplicates
+            self.timelines[ticket] = timeline
+
+    def finish(self, read_problems: Iterable[Problem] = ()) -> TimelineSet:
+        """The timelines of every event taken, with ``read_problems`` (lines that did not
+        become events) and the grouping's problems, all in line order. Called once, last."""
+        problems: list[Problem] = list(read_problems)
+        if self.grouped:
+            end = len(self.events)
+            self._close(self.ticket, self.start, end, self.usual, self.ids)
+            self.start = end
+            problems.extend(self.found)
+            timelines, duplicates = self.timelines, self.duplicates
+        else:
+            timelines, duplicates = _scattered(self.events, self.source, problems)
+        problems.sort(key=_LINE)
+        return TimelineSet(timelines, problems, duplicates)
 
 
 def _scattered(
@@ -416,6 +461,7 @@ __all__ = [
     "STATUSES",
     "STOPPED_STATUSES",
     "Event",
+    "TicketRuns",
     "TicketState",
     "Timeline",
     "TimelineSet",

@@ -24,12 +24,12 @@ from operator import attrgetter
 from pathlib import Path
 from typing import IO, Final
 
-from slaengine.batches.ranges import range_lines
+from slaengine.batches.ranges import range_texts
 from slaengine.errors import Problem, UserError
 from slaengine.inputs.files import TEXT_ERRORS, is_stream, is_table, open_binary
-from slaengine.inputs.jsonl import line_blocks, parse_block
+from slaengine.inputs.jsonl import parse_texts, text_blocks
 from slaengine.inputs.tickets import ticket_of
-from slaengine.timeline import Event, TimelineSet, build_timelines
+from slaengine.timeline import Event, TicketRuns, TimelineSet
 
 _BLOCK: Final = 1 << 22
 _TICKET = attrgetter("ticket")
@@ -236,16 +236,12 @@ def _write(directory: Path, index: int, data: bytes, first: int) -> Chunk:
 
 def read_chunk(chunk: Chunk, source: str, status_map: Mapping[str, str]) -> ChunkRead:
     """Parse and group one chunk, as :func:`~slaengine.batches.spill.read_partition` does a
-    partition."""
+    partition: the same events, timelines and problems, grouped while it is read."""
     problems: list[Problem] = []
-    events: list[Event] = []
-    last_line = 0
-    number = chunk.first
-    for lines in _chunk_lines(chunk):
-        number, last = parse_block(lines, number, source, status_map, problems, events)
-        last_line = last or last_line
-    timelines = build_timelines(events, source, problems)
-    return ChunkRead(timelines, chunk_tickets(events, timelines), last_line)
+    runs = TicketRuns(source)
+    _, last_line = parse_texts(_chunk_texts(chunk), chunk.first, source, status_map, problems, runs)
+    timelines = runs.finish(problems)
+    return ChunkRead(timelines, chunk_tickets(runs.events, timelines), last_line)
 
 
 def chunk_tickets(events: list[Event], timelines: TimelineSet) -> ChunkTickets:
@@ -266,13 +262,16 @@ def chunk_tickets(events: list[Event], timelines: TimelineSet) -> ChunkTickets:
     return ChunkTickets(array("q", map(hash, tickets)), low, high)
 
 
-def _chunk_lines(chunk: Chunk) -> Iterator[list[str]]:
+def _chunk_texts(chunk: Chunk) -> Iterator[str]:
     if chunk.end is not None:
-        yield from range_lines(chunk.path, chunk.start, chunk.end)
-        return
+        return range_texts(chunk.path, chunk.start, chunk.end)
+    return _file_texts(chunk.path)
+
+
+def _file_texts(path: Path) -> Iterator[str]:
     # As spilled partitions are read: bad bytes are kept for parse_line to report.
-    with chunk.path.open(encoding="utf-8", errors=TEXT_ERRORS, newline="") as stream:
-        yield from line_blocks(stream)
+    with path.open(encoding="utf-8", errors=TEXT_ERRORS, newline="") as stream:
+        yield from text_blocks(stream)
 
 
 __all__ = [

@@ -172,6 +172,12 @@ def range_lines(path: str | os.PathLike[str], start: int, end: int) -> Iterator[
     The same lines as reading a file of those bytes as text would give, bad
     bytes kept as :data:`~slaengine.inputs.files.TEXT_ERRORS` makes them.
     """
+    for text in range_texts(path, start, end):
+        yield text.split("\n")
+
+
+def range_texts(path: str | os.PathLike[str], start: int, end: int) -> Iterator[str]:
+    """:func:`range_lines` as blocks of text: each block's lines are ``block.split("\\n")``."""
     with open(path, "rb") as stream:
         stream.seek(start)
         left = end - start
@@ -193,9 +199,9 @@ def range_lines(path: str | os.PathLike[str], start: int, end: int) -> Iterator[
             # Cut on "\n", which no UTF-8 sequence holds: decoding whole lines is decoding it all.
             text = whole.decode("utf-8", TEXT_ERRORS)
             carry = [block[cut + 1 :]] if cut + 1 < len(block) else []
-            yield text.split("\n")
+            yield text
         if carry:
-            yield [b"".join(carry).decode("utf-8", TEXT_ERRORS)]
+            yield b"".join(carry).decode("utf-8", TEXT_ERRORS)
 
 
 __all__ = [
@@ -203,6 +209,7 @@ __all__ = [
     "LineWindows",
     "chunk_cuts",
     "range_lines",
+    "range_texts",
     "readable_in_ranges",
     "scan_range",
 ]

@@ -16,9 +16,9 @@ from slaengine.errors import EventError, Problem
 from slaengine.event_fastpath import canonical_event
 from slaengine.event_parsing import parse_event
 from slaengine.inputs.jsonl_decode import BLANK, MAX_DEPTH, LineError, decode_line, fast_loads
-from slaengine.inputs.jsonl_scan import scan_line
+from slaengine.inputs.jsonl_scan import scan_line, scan_span
 from slaengine.readonly import ReadOnlyMap
-from slaengine.timeline import Event
+from slaengine.timeline import Event, TicketRuns
 
 _NO_MAP: Mapping[str, str] = ReadOnlyMap()
 #: Whether the usual line is read where it stands (:func:`scan_line`): when this module
@@ -76,8 +76,13 @@ def parse_line(
 def _quick(line: str, number: int) -> Event | None:
     # The event on a usual line (see parse_line), else None.
     event = scan_line(line, number, "") if READS_IN_PLACE else None
-    if event is not None or not line.startswith("{"):
-        return event
+    return event if event is not None else _loaded(line, number)
+
+
+def _loaded(line: str, number: int) -> Event | None:
+    # The event on a usual line decoded by the fastest decoder, else None.
+    if not line.startswith("{"):
+        return None
     try:
         obj: Any = fast_loads(line)
     except ValueError:  # orjson.JSONDecodeError is one
@@ -148,6 +153,73 @@ def parse_block(
     return number, last
 
 
+def parse_texts(
+    texts: Iterable[str],
+    number: int,
+    source: str,
+    status_map: Mapping[str, str],
+    problems: list[Problem],
+    runs: TicketRuns,
+) -> tuple[int, int]:
+    """:func:`parse_block` of the lines of blocks of text, each block whole lines
+    (``block.split("\\n")``), numbered from ``number``; the events handed to ``runs``
+    block by block, grouped while still in the processor's cache. The next line's number
+    and the last non-blank line's (0 for none).
+
+    Compiled, the lines are read where they stand in their block (no string a line);
+    in the interpreter, each block is split and read by :func:`parse_block`.
+    """
+    last = 0
+    for text in texts:
+        events: list[Event] = []
+        if READS_IN_PLACE:
+            number, found = _parse_spans(
+                text, number, source, status_map, problems, events, runs.ticket
+            )
+        else:
+            number, found = parse_block(
+                text.split("\n"), number, source, status_map, problems, events
+            )
+        last = found or last
+        runs.extend(events)
+    return number, last
+
+
+def _parse_spans(
+    text: str,
+    number: int,
+    source: str,
+    status_map: Mapping[str, str],
+    problems: list[Problem],
+    events: list[Event],
+    previous: str,
+) -> tuple[int, int]:
+    # parse_block of text.split("\n") (``previous``: the ticket of the line before the
+    # block), each usual line read in its place, any other sliced out and decoded.
+    size = len(text)
+    last = 0
+    start = 0
+    while True:
+        newline = text.find("\n", start)
+        end = size if newline < 0 else newline
+        event = scan_span(text, start, end, number, previous)
+        if event is None:
+            line = text[start:end]
+            event = _loaded(line, number)
+            if event is None:
+                event = _parse_checked(line, number, source, status_map, problems)
+                if event is None and line.strip():
+                    last = number
+        if event is not None:
+            events.append(event)
+            previous = event.ticket
+            last = number
+        number += 1
+        if newline < 0:
+            return number, last
+        start = newline + 1
+
+
 def parse_numbered_block(
     rows: Iterable[str],
     source: str,
@@ -188,16 +260,27 @@ def line_blocks(stream: IO[str]) -> Iterator[list[str]]:
     One read and one split per 4 MiB, splitting on ``\n`` as iterating the
     stream would: far cheaper than reading it line by line.
     """
+    for text in text_blocks(stream):
+        yield text.split("\n")
+
+
+def text_blocks(stream: IO[str]) -> Iterator[str]:
+    """The text of a stream in blocks of whole lines (a large block's worth at a time),
+    each without its last ``\n``: ``block.split("\n")`` is its lines."""
     carry = ""
     while True:
         block = stream.read(_CHUNK)
         if not block:
             if carry:
-                yield [carry]
+                yield carry
             return
-        lines = (carry + block).split("\n")
-        carry = lines.pop()
-        yield lines
+        text = carry + block
+        cut = text.rfind("\n")
+        if cut < 0:
+            carry = text
+        else:
+            carry = text[cut + 1 :]
+            yield text[:cut]
 
 
 __all__ = [
@@ -211,4 +294,6 @@ __all__ = [
     "parse_lines",
     "parse_numbered",
     "parse_numbered_block",
+    "parse_texts",
+    "text_blocks",
 ]

@@ -104,16 +104,22 @@ def scan_line(line: str, number: int, previous: str) -> Event | None:
     event at most once), and what it cannot vouch for is left to them. ``previous``
     is the ticket of the line before: an equal ticket is that same string.
     """
-    end: i64 = len(line)
-    while end > 0:
+    return scan_span(line, 0, len(line), number, previous)
+
+
+def scan_span(line: str, begin: i64, stop: i64, number: int, previous: str) -> Event | None:
+    """:func:`scan_line` of ``line[begin:stop]``, read where it stands (a line of a block of
+    text: no line of its own is made)."""
+    end: i64 = stop
+    while end > begin:
         tail: i64 = ord(line[end - 1])
         if tail != 10 and tail != 13 and tail != 32 and tail != 9:  # noqa: PLR1714
             break
         end -= 1
-    if end < 2 or ord(line[0]) != 123 or ord(line[end - 1]) != 125:  # "{" and "}"
+    if end - begin < 2 or ord(line[begin]) != 123 or ord(line[end - 1]) != 125:  # "{", "}"
         return None
     last: i64 = end - 1
-    pos: i64 = 1
+    pos: i64 = begin + 1
     seen: i64 = 0
     instant: i64 = NOT_READ
     ticket: str | None = None
@@ -167,30 +173,37 @@ def scan_line(line: str, number: int, previous: str) -> Event | None:
                 if instant == NOT_READ:
                     return None
                 pos = close + 1
-            else:
+            elif key == _TICKET and _plain_at(line, start, last, previous):
+                # The ticket of the line before (one run of a grouped file): that string.
+                ticket = previous
+                pos = start + len(previous) + 1
+            elif key in (_TYPE, _STATUS, _AUTHOR, _PRIORITY):
+                # A word of a vocabulary (which one is checked when the event is built).
                 close, word = _string(line, start, last)
+                vocabulary_word = _vocabulary(word) if close >= 0 else None
+                if vocabulary_word is None:
+                    return None
+                pos = close + 1
+                if key == _TYPE:
+                    kind = vocabulary_word
+                elif key == _STATUS:
+                    status = vocabulary_word
+                elif key == _AUTHOR:
+                    author = vocabulary_word
+                else:
+                    priority = vocabulary_word
+            elif key >= _PUBLIC:
+                return None
+            else:
+                # Text kept as it is (or under a key nobody reads): only its end is sought.
+                close = _text_end(line, start, last)
                 if close < 0:
                     return None
                 pos = close + 1
-                if key in (_TYPE, _STATUS, _AUTHOR, _PRIORITY):
-                    # A word of a vocabulary (which one is checked when the event is built).
-                    vocabulary_word = _vocabulary(word)
-                    if vocabulary_word is None:
-                        return None
-                    if key == _TYPE:
-                        kind = vocabulary_word
-                    elif key == _STATUS:
-                        status = vocabulary_word
-                    elif key == _AUTHOR:
-                        author = vocabulary_word
-                    else:
-                        priority = vocabulary_word
-                elif key >= _PUBLIC:
-                    return None
-                elif key == _TICKET:
-                    ticket = previous if _same(line, start, close, previous) else line[start:close]
-                elif key == _ID:
+                if key == _ID:
                     event_id = line[start:close]
+                elif key == _TICKET:
+                    ticket = line[start:close]
                 elif key == _AGENT:
                     agent = line[start:close]
                 elif key == _CHANNEL:
@@ -287,7 +300,7 @@ def _flat_object(line: str, pos: i64, last: i64) -> tuple[i64, dict[str, object]
             return -1, None
         first: i64 = ord(line[pos])
         if first == 34:
-            close, _ = _string(line, pos + 1, last)
+            close = _text_end(line, pos + 1, last)
             if close < 0:
                 return -1, None
             found[name] = line[pos + 1 : close]
@@ -319,7 +332,7 @@ def _texts(line: str, pos: i64, last: i64) -> tuple[i64, list[str] | None]:
     while True:
         if pos >= last or ord(line[pos]) != 34:
             return -1, None
-        close, _ = _string(line, pos + 1, last)
+        close = _text_end(line, pos + 1, last)
         if close < 0:
             return -1, None
         found.append(line[pos + 1 : close])
@@ -367,6 +380,20 @@ def _literal(line: str, start: i64, size: i64) -> i64:
     return value
 
 
+def _text_end(line: str, start: i64, last: i64) -> i64:
+    # Where the string whose text starts at ``start`` ends (its closing quote, before
+    # ``last``); -1 as for _string. _string without the word: for the text events keep.
+    at = start
+    while at < last:
+        code: i64 = ord(line[at])
+        if code == 34:
+            return at
+        if code < 32 or code == 92 or (code >= 0xD800 and code <= 0xDFFF):
+            return -1
+        at += 1
+    return -1
+
+
 def _string(line: str, start: i64, last: i64) -> tuple[i64, i64]:
     # Where the string whose text starts at ``start`` ends (its closing quote, before
     # ``last``), and its text as _word gives it (_OTHER for text longer than 8 characters
@@ -388,14 +415,19 @@ def _string(line: str, start: i64, last: i64) -> tuple[i64, i64]:
     return -1, _OTHER
 
 
-def _same(line: str, start: i64, end: i64, text: str) -> bool:
-    # Whether line[start:end] is text.
+def _plain_at(line: str, start: i64, last: i64, text: str) -> bool:
+    # Whether the string whose text starts at ``start`` is ``text``, closed by its quote
+    # before ``last``, with every character one _string takes as it is (no escape, control
+    # character or lone surrogate: ``text`` may hold what an escape decoded to).
     size: i64 = len(text)
-    if end - start != size:
+    if size == 0 or start + size >= last or ord(line[start + size]) != 34:
         return False
     at: i64 = 0
     while at < size:
-        if ord(line[start + at]) != ord(text[at]):
+        code: i64 = ord(text[at])
+        if ord(line[start + at]) != code or code < 32:
+            return False
+        if code == 34 or code == 92 or 0xD800 <= code <= 0xDFFF:  # noqa: PLR1714 - native
             return False
         at += 1
     return True
@@ -482,4 +514,4 @@ def _vocabulary(word: i64) -> str | None:
     return None
 
 
-__all__ = ["scan_line"]
+__all__ = ["scan_line", "scan_span"]
