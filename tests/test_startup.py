@@ -200,3 +200,56 @@ def test_the_collector_is_tuned_from_the_start_of_a_command(monkeypatch, capsys)
     assert len(seen) == 1
     assert seen[0][0] > before[0]
     assert gc.get_threshold() == before
+
+
+_SAME_HOLIDAYS = (
+    "import sys\n"
+    "from slaengine.holiday_countries import (\n"
+    "    country_class, country_holidays, country_subdivisions)\n"
+    "years = range(2024, 2028)\n"
+    "mine = [(country_holidays(c, s, years), country_subdivisions(c)) for c, s in cases]\n"
+    "print([country_class(c) is not None for c, _ in cases])\n"
+    "import holidays\n"
+    "theirs = [(set(holidays.country_holidays(c, subdiv=s, years=years).keys()),\n"
+    "           tuple(getattr(holidays, c).subdivisions)) for c, s in cases]\n"
+    "print(mine == theirs, all(dates for dates, _ in mine))\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("cases", "alone"),
+    [
+        ([("DE", "BE"), ("US", "CA"), ("UK", None), ("FRA", None)], [True] * 4),
+        # The Isle of Man's module imports the United Kingdom's, and so every country: the
+        # package's own way (then every country is the package's).
+        ([("IM", None), ("DE", None)], [False, False]),
+    ],
+    ids=["alone", "package"],
+)
+def test_a_countrys_holidays_come_from_its_module_alone_with_the_packages_dates(
+    cases: list[tuple[str, str | None]], alone: list[bool]
+) -> None:
+    # In a fresh process, the dates and subdivisions the package gives, either way.
+    out = _python(f"cases = {cases!r}\n" + _SAME_HOLIDAYS)
+    assert out.splitlines() == [str(alone), "True True"]
+
+
+def test_evaluate_loads_the_holidays_of_the_countries_its_policies_name_only(tmp_path) -> None:
+    policy = tmp_path / "p.yaml"
+    policy.write_text(CALENDAR.format(holiday="{country: DE, subdivision: BE}"), "utf-8")
+    events = tmp_path / "e.jsonl"
+    events.write_text(
+        '{"ticket": "T-1", "at": "2025-12-24T09:00:00Z", "type": "created", '
+        '"channel": "email", "priority": "high"}\n',
+        "utf-8",
+    )
+    out = _python(
+        "import io, sys, contextlib\n"
+        "from slaengine.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()) as text:\n"
+        f"    main(['evaluate', '-p', {str(policy)!r}, '-e', {str(events)!r},\n"
+        "          '--at', '2025-12-29T12:00:00Z', '-f', 'json'])\n"
+        "print(sorted(m for m in sys.modules if m.startswith('holidays.countries')))\n"
+        "print(text.getvalue().count('T-1'))\n"
+    )
+    assert out.splitlines() == ["['holidays.countries.germany']", "1"]
