@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import json
 import os
 import re
 import subprocess
@@ -253,3 +254,88 @@ def test_evaluate_loads_the_holidays_of_the_countries_its_policies_name_only(tmp
         "print(text.getvalue().count('T-1'))\n"
     )
     assert out.splitlines() == ["['holidays.countries.germany']", "1"]
+
+
+_ONE_TICKET = (
+    '{"ticket": "T-1", "at": "2025-12-01T09:00:00Z", "type": "created", '
+    '"channel": "email", "priority": "high"}\n'
+)
+
+
+def _evaluate(tmp_path: Path, *extra: str, env: dict[str, str] | None = None) -> tuple[str, str]:
+    # ``slaengine evaluate -f json`` of one ticket in a fresh process, the bundled plugins
+    # installed: its output, and its log on stderr followed by the heavy modules it imported.
+    events = tmp_path / "one.jsonl"
+    events.write_text(_ONE_TICKET, "utf-8")
+    policies = str(Path(__file__).resolve().parents[1] / "policies")
+    argv = [*extra, "evaluate", "-p", policies, "-e", str(events), "--at",
+            "2025-12-02T00:00:00Z", "-f", "json"]  # fmt: skip
+    code = (
+        "import sys\n"
+        "from slaengine.cli import main\n"
+        f"status = main({argv!r})\n"
+        "heavy = ('structlog', 'rich', 'asyncio', 'holidays.countries', 'numpy')\n"
+        "print(sorted(m for m in heavy if m in sys.modules), file=sys.stderr)\n"
+        "sys.exit(status)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**os.environ, "PYTHONPATH": os.pathsep.join([SRC, *sys.path]), **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout, done.stderr
+
+
+def test_evaluate_imports_no_logging_or_terminal_modules_it_does_not_use(tmp_path) -> None:
+    out, err = _evaluate(tmp_path)
+    assert json.loads(out)["ticket"] == "T-1"
+    assert err == "[]\n"
+
+
+def test_evaluate_logs_what_is_shown_as_before(tmp_path) -> None:
+    # -v shows the info event: structlog is imported for it, and configured as the
+    # command line asked (JSON lines, stderr not being a terminal).
+    _, err = _evaluate(tmp_path, "-v")
+    event = json.loads(err.splitlines()[0])
+    assert (event["event"], event["level"], event["tickets"]) == ("evaluated", "info", 1)
+    assert err.splitlines()[1].startswith("['asyncio', 'rich', 'structlog'")
+    # A warning with no -v: the plugins' own.
+    _, err = _evaluate(tmp_path, env={"SLAENGINE_PLUGINS": "nope"})
+    event = json.loads(err.splitlines()[0])
+    assert event["level"] == "warning"
+    assert event["plugin"] == "nope"
+
+
+def test_settings_apply_to_structlog_imported_later_by_anyone() -> None:
+    # Kept by configure_logging while structlog is not imported, applied as its import
+    # ends: a module that imports it itself logs as configured (JSON, warnings and up).
+    code = (
+        "import sys\n"
+        "from slaengine.logs import configure_logging, get_logger\n"
+        "configure_logging(0, json=True)\n"
+        "get_logger('t').info('dropped', n=1)\n"
+        "print('structlog' in sys.modules)\n"
+        "import structlog\n"
+        "structlog.get_logger().info('dropped too', n=2)\n"
+        "structlog.get_logger().warning('shown', n=3)\n"
+        "get_logger('t').error('shown too', n=4)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**os.environ, "PYTHONPATH": os.pathsep.join([SRC, *sys.path])},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert done.stdout == "False\n"
+    events = [json.loads(line) for line in done.stdout.splitlines()[1:] + done.stderr.splitlines()]
+    assert [(e["event"], e["level"], e["n"]) for e in events] == [
+        ("shown", "warning", 3),
+        ("shown too", "error", 4),
+    ]
+    assert all(e["timestamp"].endswith("Z") for e in events)
