@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import importlib.abc
 import importlib.machinery
+import importlib.util
 import sys
 from collections.abc import Sequence
 from types import ModuleType
@@ -95,8 +96,9 @@ class _ConfigureOnImport(importlib.abc.MetaPathFinder):
         if fullname != "structlog":
             return None
         sys.meta_path.remove(self)
-        spec = importlib.machinery.PathFinder.find_spec(fullname, path)
-        if spec is not None and spec.loader is not None:
+        # Found as it would have been (by the finders after this one), then wrapped.
+        spec = importlib.util.find_spec(fullname)
+        if spec is not None and spec.loader is not None and hasattr(spec.loader, "exec_module"):
             spec.loader = _Configuring(spec.loader)
         return spec
 
@@ -112,7 +114,14 @@ class _Configuring(importlib.abc.Loader):
 
     def exec_module(self, module: ModuleType) -> None:
         self._loader.exec_module(module)
+        # From now on structlog looks as if imported the usual way.
+        module.__loader__ = self._loader
+        if module.__spec__ is not None:
+            module.__spec__.loader = self._loader
         _apply_pending()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._loader, name)  # get_source, resource readers ...
 
 
 class LazyLogger:
