@@ -67,6 +67,24 @@ def test_the_runner_cuts_the_same_partitions_whatever_the_jobs(request, name, jo
 
 
 @pytest.mark.parametrize("jobs", [1, 2])
+@pytest.mark.parametrize("name", ["history", "shuffled"])
+def test_a_chunk_limit_cuts_a_grouped_file_finer_with_the_same_tickets(request, name, jobs):
+    # Chunks of a grouped file are at least 64 KiB unless limited: with a limit of 16 KiB,
+    # more and smaller chunks (each one limit and part of a ticket); a spilled file keeps
+    # its partitions.
+    path = request.getfixturevalue(name)
+    limit = 1 << 14
+    whole = map_tickets(path, _tickets, jobs=1)
+    limited = map_tickets(path, _tickets, jobs=jobs, chunk_limit=limit)
+    assert sum(limited.results) == sum(whole.results) == 300
+    if name == "history":
+        assert whole.partitions < limited.partitions <= path.stat().st_size // limit + 1
+    else:
+        assert limited.results == whole.results
+        assert limited.partitions == whole.partitions == partition_count(path)
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
 def test_fold_merges_in_partition_order_and_starts_again_when_not_grouped(
     tmp_path: Path, jobs: int, monkeypatch: pytest.MonkeyPatch
 ):

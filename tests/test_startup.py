@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import json
 import os
 import re
 import subprocess
@@ -200,3 +201,146 @@ def test_the_collector_is_tuned_from_the_start_of_a_command(monkeypatch, capsys)
     assert len(seen) == 1
     assert seen[0][0] > before[0]
     assert gc.get_threshold() == before
+
+
+_SAME_HOLIDAYS = (
+    "import sys\n"
+    "from slaengine.holiday_countries import (\n"
+    "    country_class, country_holidays, country_subdivisions)\n"
+    "years = range(2024, 2028)\n"
+    "mine = [(country_holidays(c, s, years), country_subdivisions(c)) for c, s in cases]\n"
+    "print([country_class(c) is not None for c, _ in cases])\n"
+    "import holidays\n"
+    "theirs = [(set(holidays.country_holidays(c, subdiv=s, years=years).keys()),\n"
+    "           tuple(getattr(holidays, c).subdivisions)) for c, s in cases]\n"
+    "print(mine == theirs, all(dates for dates, _ in mine))\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("cases", "alone"),
+    [
+        ([("DE", "BE"), ("US", "CA"), ("UK", None), ("FRA", None)], [True] * 4),
+        # The Isle of Man's module imports the United Kingdom's, and so every country: the
+        # package's own way (then every country is the package's).
+        ([("IM", None), ("DE", None)], [False, False]),
+    ],
+    ids=["alone", "package"],
+)
+def test_a_countrys_holidays_come_from_its_module_alone_with_the_packages_dates(
+    cases: list[tuple[str, str | None]], alone: list[bool]
+) -> None:
+    # In a fresh process, the dates and subdivisions the package gives, either way.
+    out = _python(f"cases = {cases!r}\n" + _SAME_HOLIDAYS)
+    assert out.splitlines() == [str(alone), "True True"]
+
+
+def test_evaluate_loads_the_holidays_of_the_countries_its_policies_name_only(tmp_path) -> None:
+    policy = tmp_path / "p.yaml"
+    policy.write_text(CALENDAR.format(holiday="{country: DE, subdivision: BE}"), "utf-8")
+    events = tmp_path / "e.jsonl"
+    events.write_text(
+        '{"ticket": "T-1", "at": "2025-12-24T09:00:00Z", "type": "created", '
+        '"channel": "email", "priority": "high"}\n',
+        "utf-8",
+    )
+    out = _python(
+        "import io, sys, contextlib\n"
+        "from slaengine.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()) as text:\n"
+        f"    main(['evaluate', '-p', {str(policy)!r}, '-e', {str(events)!r},\n"
+        "          '--at', '2025-12-29T12:00:00Z', '-f', 'json'])\n"
+        "print(sorted(m for m in sys.modules if m.startswith('holidays.countries')))\n"
+        "print(text.getvalue().count('T-1'))\n"
+    )
+    assert out.splitlines() == ["['holidays.countries.germany']", "1"]
+
+
+_ONE_TICKET = (
+    '{"ticket": "T-1", "at": "2025-12-01T09:00:00Z", "type": "created", '
+    '"channel": "email", "priority": "high"}\n'
+)
+
+
+def _evaluate(tmp_path: Path, *extra: str, env: dict[str, str] | None = None) -> tuple[str, str]:
+    # ``slaengine evaluate -f json`` of one ticket in a fresh process, the bundled plugins
+    # installed: its output, and its log on stderr followed by the heavy modules it imported.
+    events = tmp_path / "one.jsonl"
+    events.write_text(_ONE_TICKET, "utf-8")
+    policies = str(Path(__file__).resolve().parents[1] / "policies")
+    argv = [*extra, "evaluate", "-p", policies, "-e", str(events), "--at",
+            "2025-12-02T00:00:00Z", "-f", "json"]  # fmt: skip
+    code = (
+        "import sys\n"
+        "from slaengine.cli import main\n"
+        f"status = main({argv!r})\n"
+        "heavy = ('structlog', 'rich', 'asyncio', 'holidays.countries', 'numpy')\n"
+        "print(sorted(m for m in heavy if m in sys.modules), file=sys.stderr)\n"
+        "sys.exit(status)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**os.environ, "PYTHONPATH": os.pathsep.join([SRC, *sys.path]), **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout, done.stderr
+
+
+def test_evaluate_imports_no_logging_or_terminal_modules_it_does_not_use(tmp_path) -> None:
+    out, err = _evaluate(tmp_path)
+    assert json.loads(out)["ticket"] == "T-1"
+    assert err == "[]\n"
+
+
+def test_evaluate_logs_what_is_shown_as_before(tmp_path) -> None:
+    # -v shows the info event: structlog is imported for it, and configured as the
+    # command line asked (JSON lines, stderr not being a terminal).
+    _, err = _evaluate(tmp_path, "-v")
+    event = json.loads(err.splitlines()[0])
+    assert (event["event"], event["level"], event["tickets"]) == ("evaluated", "info", 1)
+    assert err.splitlines()[1].startswith("['asyncio', 'rich', 'structlog'")
+    # A warning with no -v: the plugins' own.
+    _, err = _evaluate(tmp_path, env={"SLAENGINE_PLUGINS": "nope"})
+    event = json.loads(err.splitlines()[0])
+    assert event["level"] == "warning"
+    assert event["plugin"] == "nope"
+
+
+def test_settings_apply_to_structlog_imported_later_by_anyone() -> None:
+    # Kept by configure_logging while structlog is not imported, applied as its import
+    # ends: a module that imports it itself logs as configured (JSON, warnings and up).
+    code = (
+        "import sys\n"
+        "from slaengine.logs import configure_logging, get_logger\n"
+        "configure_logging(0, json=True)\n"
+        "get_logger('t').info('dropped', n=1)\n"
+        "print('structlog' in sys.modules)\n"
+        "import structlog\n"
+        "print(structlog.__loader__ is structlog.__spec__.loader, type(structlog.__loader__))\n"
+        "structlog.get_logger().info('dropped too', n=2)\n"
+        "structlog.get_logger().warning('shown', n=3)\n"
+        "get_logger('t').error('shown too', n=4)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**os.environ, "PYTHONPATH": os.pathsep.join([SRC, *sys.path])},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    # Imported through the settings' hook, then as if imported the usual way.
+    assert done.stdout.splitlines() == [
+        "False",
+        "True <class '_frozen_importlib_external.SourceFileLoader'>",
+    ]
+    events = [json.loads(line) for line in done.stderr.splitlines()]
+    assert [(e["event"], e["level"], e["n"]) for e in events] == [
+        ("shown", "warning", 3),
+        ("shown too", "error", 4),
+    ]
+    assert all(e["timestamp"].endswith("Z") for e in events)

@@ -487,10 +487,10 @@ class _HolidayProvider:
         self.subdivision = subdivision
 
     def __call__(self, years: range) -> set[dt.date]:
-        import holidays  # imported lazily: loading country data is slow
+        # Imported lazily: loading country data is slow (the country's module alone is).
+        from slaengine.holiday_countries import country_holidays
 
-        found = holidays.country_holidays(self.country, subdiv=self.subdivision, years=years)
-        return set(found.keys())
+        return country_holidays(self.country, self.subdivision, years)
 
     def __reduce__(self) -> tuple[Any, ...]:
         return (_HolidayProvider, (self.country, self.subdivision))

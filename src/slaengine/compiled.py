@@ -22,7 +22,8 @@ from typing import Any, Final
 
 #: Modules a wheel compiles: the clock engine's hot code, the JSON Lines fast path (the
 #: per-line loop and the event it builds; instants read digit by digit), the JSON Lines
-#: and CSV writers (which then read the results' fields natively) and the audit's
+#: and CSV writers (which then read the results' fields natively), evaluate's loop over a
+#: part's tickets (evaluated, rendered and spooled one by one) and the audit's
 #: per-ticket accumulation (periods is left out: its cache pickles by hand); see
 #: benchmarks/README.md.
 MODULES: Final = (
@@ -39,6 +40,7 @@ MODULES: Final = (
     "slaengine.timeline",
     "slaengine.report.json",
     "slaengine.report.csv",
+    "slaengine.stream_part",
     "slaengine.audit.accumulator",
     "slaengine.audit.breaches",
     "slaengine.audit.facts",

@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pluggy
-import structlog
 
 from slaengine import __version__, builtin_plugins, hookspecs
 from slaengine.calendar import BusinessCalendar
@@ -33,6 +32,7 @@ from slaengine.errors import UserError
 from slaengine.hookspecs import Deliver
 from slaengine.importers.base import Importer
 from slaengine.inbox import Inbox
+from slaengine.logs import get_logger
 from slaengine.notifications import ACHIEVEMENT, BREACH, ESCALATION, SPIKE, WARNING, Notification
 from slaengine.problems import did_you_mean
 from slaengine.sources import EventSource, SourceBatch, SourceRecord
@@ -44,7 +44,7 @@ ENV_BLOCK = "SLAENGINE_DISABLE_PLUGINS"
 ENV_TRACE = "SLAENGINE_TRACE_HOOKS"
 BUILTIN = "slaengine.builtin"
 
-_log = structlog.get_logger("slaengine.plugins")
+_log = get_logger("slaengine.plugins")
 
 
 @dataclass(frozen=True, slots=True)

@@ -109,6 +109,7 @@ def map_tickets(
     workdir: str | os.PathLike[str] | None = None,
     fold: Callable[[R], None] | None = None,
     restart: Callable[[], None] | None = None,
+    chunk_limit: int | None = None,
 ) -> BatchResult[R]:
     """Apply ``work`` to the timelines of every partition of the events at ``path``.
 
@@ -122,7 +123,9 @@ def map_tickets(
     instead of spilled (:mod:`slaengine.batches.chunks`). Should a ticket turn up
     in two chunks after all, the results so far are dropped, ``restart`` is called
     (a ``fold`` caller must forget what it was handed) and the file is spilled.
-    ``partitions`` defaults to :func:`~slaengine.batches.sizing.partition_count`.
+    ``partitions`` defaults to :func:`~slaengine.batches.sizing.partition_count`;
+    ``chunk_limit`` caps a chunk's bytes (smaller chunks than partitions: more of
+    them, each held for less time).
     """
     source = source_name(path)
     count = partitions or partition_count(path)
@@ -133,16 +136,18 @@ def map_tickets(
         if ranges is not None:
             return _map_parquet_ranges(path, work, jobs, status_map, ranges, fold)
     elif chunkable(path):
+        size = chunk_bytes(path, count)
+        size = size if chunk_limit is None else min(size, chunk_limit)
         try:
             if readable_in_ranges(path):
                 try:
-                    return _map_ranges(path, work, jobs, status_map, count, fold)
+                    return _map_ranges(path, work, jobs, status_map, size, fold)
                 except CarriageReturns as exc:
                     if exc.lone:  # read as text, a lone "\r" ends a line: only a spill does
                         raise NotGrouped(str(exc)) from None
                     if restart is not None:
                         restart()  # "\r\n" line ends: chunk files take them
-            return _map_chunks(path, work, jobs, status_map, count, workdir, fold)
+            return _map_chunks(path, work, jobs, status_map, size, workdir, fold)
         except NotGrouped:
             if restart is not None:
                 restart()
@@ -190,15 +195,15 @@ def _map_chunks(
     work: Callable[[TimelineSet], R],
     jobs: int,
     status_map: Mapping[str, str],
-    count: int,
+    size: int,
     workdir: str | os.PathLike[str] | None,
     fold: Callable[[R], None] | None,
 ) -> BatchResult[R]:
-    # About ``count`` chunks, the size of partitions.
+    # Chunks of about ``size`` bytes.
     batch: BatchResult[R] = BatchResult(results=[])
     seen = TicketCheck()
     with tempfile.TemporaryDirectory(prefix="slaengine-chunks-", dir=workdir) as tmp:
-        chunks = write_chunks(path, Path(tmp), chunk_bytes(path, count))
+        chunks = write_chunks(path, Path(tmp), size)
         source = source_name(path)
         with _outputs(_run_chunk, chunks, jobs, source, status_map, work) as outputs:
             _collect_chunks(outputs, batch, fold, seen)
@@ -211,14 +216,14 @@ def _map_ranges(
     work: Callable[[TimelineSet], R],
     jobs: int,
     status_map: Mapping[str, str],
-    count: int,
+    size: int,
     fold: Callable[[R], None] | None,
 ) -> BatchResult[R]:
     # A plain file grouped by ticket: each worker reads its own byte range of it.
     batch: BatchResult[R] = BatchResult(results=[])
     seen = TicketCheck()
     name = Path(os.path.abspath(path))
-    cuts = chunk_cuts(name, chunk_bytes(path, count))
+    cuts = chunk_cuts(name, size)
     with _outputs(
         _run_chunk, _ranges(name, cuts), jobs, source_name(path), status_map, work
     ) as outputs:
@@ -291,6 +296,7 @@ def fold_tickets(
     jobs: int = 1,
     status_map: Mapping[str, str] = _NO_MAP,
     on_partition: Callable[[], None] | None = None,
+    chunk_limit: int | None = None,
 ) -> tuple[A, BatchResult[R]]:
     """``work`` on every partition, each result merged into one as it arrives, in order.
 
@@ -298,7 +304,7 @@ def fold_tickets(
     only one partition's result is held at a time. Should the input turn out not
     to be grouped by ticket after all, the merged result starts again from
     ``start()``. ``on_partition`` is called in this process after each merge
-    (progress), whatever ``jobs``.
+    (progress), whatever ``jobs``. ``chunk_limit`` is :func:`map_tickets`'s.
     """
     merged = [start()]
 
@@ -310,7 +316,15 @@ def fold_tickets(
     def restart() -> None:
         merged[0] = start()
 
-    batch = map_tickets(path, work, jobs=jobs, status_map=status_map, fold=fold, restart=restart)
+    batch = map_tickets(
+        path,
+        work,
+        jobs=jobs,
+        status_map=status_map,
+        fold=fold,
+        restart=restart,
+        chunk_limit=chunk_limit,
+    )
     return merged[0], batch
 
 

@@ -7,8 +7,6 @@ import os
 import sys
 from typing import Any
 
-import structlog
-
 from slaengine.batches.collector import collector_paused
 from slaengine.cli._options import (
     add_at,
@@ -26,8 +24,7 @@ from slaengine.cli._options import (
 )
 from slaengine.clocks import STATES
 from slaengine.errors import UserError
-from slaengine.report.table import cell, results_table, selection_line
-from slaengine.report.terminal import fitted_width, terminal_console
+from slaengine.logs import get_logger
 from slaengine.stream import StreamOptions, StreamSummary, evaluate_stream
 from slaengine.words import plural
 
@@ -77,7 +74,7 @@ def register(commands: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Load, evaluate and print; returns 1 when some events were unusable."""
-    log = structlog.get_logger("slaengine.evaluate")
+    log = get_logger("slaengine.evaluate")
     if args.segments and args.format != "json":
         raise UserError("--segments needs --format json")
     now = evaluation_instant(args.at)
@@ -120,6 +117,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _print_table(args: argparse.Namespace, summary: StreamSummary) -> None:
+    # Imported here: rich, which they use, is start-up time the other formats do not need.
+    from slaengine.report.table import cell, results_table, selection_line
+    from slaengine.report.terminal import fitted_width, terminal_console
+
     console = terminal_console()
     shown = summary.results
     console.print(results_table(shown, args.tz, fitted_width(console), states=args.state))

@@ -56,9 +56,9 @@ def _countries() -> tuple[str, ...]:
 @cache
 def _subdivisions(code: str) -> tuple[str, ...]:
     """The subdivision codes of country ``code`` (one of :func:`_countries`)."""
-    import holidays  # imports that one country's module
+    from slaengine.holiday_countries import country_subdivisions  # that country's module
 
-    return tuple(getattr(holidays, code).subdivisions)
+    return country_subdivisions(code)
 
 
 def _parse_interval(text: str) -> Shift | str:

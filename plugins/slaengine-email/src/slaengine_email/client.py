@@ -15,12 +15,11 @@ import ssl
 from email.message import EmailMessage
 from typing import Any
 
-import structlog
-
 from slaengine.delivery import Deadline, one_line, printable
+from slaengine.logs import get_logger
 from slaengine_email.config import STARTTLS, TLS, Server, address_parts, missing_password
 
-_log = structlog.get_logger("slaengine_email")
+_log = get_logger("slaengine_email")
 # How much of a server's reply to quote in an error.
 _SNIPPET = 200
 

@@ -23,14 +23,13 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-import structlog
-
+from slaengine.logs import get_logger
 from slaengine.notifications import Notification
 from slaengine_email.client import SmtpClient
 from slaengine_email.config import Target
 from slaengine_email.message import build_digest
 
-_log = structlog.get_logger("slaengine_email")
+_log = get_logger("slaengine_email")
 
 RETRY_FIRST = 10
 RETRY_CAP = 3600

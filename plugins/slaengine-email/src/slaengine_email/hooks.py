@@ -6,13 +6,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import structlog
-
 from slaengine.hookspecs import RegisterNotifier, hookimpl
+from slaengine.logs import get_logger
 from slaengine_email.config import PLUGIN, load
 from slaengine_email.notifier import EmailNotifier
 
-_log = structlog.get_logger("slaengine_email")
+_log = get_logger("slaengine_email")
 
 # The notifier of the last ``slaengine_configure``. The entry point loads this
 # module, so its state is shared by every plugin manager of the process; each

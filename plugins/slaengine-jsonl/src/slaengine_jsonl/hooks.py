@@ -5,13 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import structlog
-
 from slaengine.hookspecs import RegisterSource, hookimpl
+from slaengine.logs import get_logger
 from slaengine_jsonl.config import PLUGIN, SourceSettings, load_sources
 from slaengine_jsonl.reader import JsonlSource
 
-_log = structlog.get_logger("slaengine_jsonl")
+_log = get_logger("slaengine_jsonl")
 
 # The sources of the last ``slaengine_configure``. The entry point loads this
 # module, so its state is shared by every plugin manager of the process; each

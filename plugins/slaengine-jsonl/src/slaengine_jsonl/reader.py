@@ -24,12 +24,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import structlog
-
+from slaengine.logs import get_logger
 from slaengine.sources import SourceBatch, SourceRecord
 from slaengine_jsonl.config import DEFAULT_PATTERN
 
-_log = structlog.get_logger("slaengine_jsonl")
+_log = get_logger("slaengine_jsonl")
 
 _JSON_TYPES = {list: "an array", str: "a string", int: "a number", float: "a number"}
 # A \uD800-\uDFFF escape: only a line holding one can decode to a lone surrogate.

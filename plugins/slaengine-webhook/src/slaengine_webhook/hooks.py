@@ -5,13 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import structlog
-
 from slaengine.hookspecs import RegisterNotifier, hookimpl
+from slaengine.logs import get_logger
 from slaengine_webhook.client import WebhookClient
 from slaengine_webhook.config import PLUGIN, Target, load_targets
 
-_log = structlog.get_logger("slaengine_webhook")
+_log = get_logger("slaengine_webhook")
 
 # The targets of the last ``slaengine_configure``. The entry point loads this
 # module, so its state is shared by every plugin manager of the process; each

@@ -1,0 +1,127 @@
+"""One part of a streaming evaluate: each ticket evaluated, selected and rendered in turn.
+
+The loop :mod:`slaengine.stream` runs over every ticket of a part, compiled with
+mypyc (:data:`slaengine.compiled.MODULES`): each ticket's result is rendered
+and dropped as soon as the engine makes it, while its objects are still in the
+processor's caches, and the rendered text goes to the part's spool file a batch
+at a time.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Callable
+from typing import BinaryIO, Final
+
+from slaengine.engine import TicketResult, evaluate_timeline
+from slaengine.policy.model import PolicySet
+from slaengine.timeline import Timeline, TimelineSet
+
+#: Unmatched ticket ids kept for a summary.
+UNMATCHED_SHOWN: Final = 10
+# Spool files hold UTF-8; any text a result holds survives the trip.
+SPOOL_ERRORS: Final = "surrogatepass"
+# Tickets rendered and written to a part's spool file at a time.
+_BATCH: Final = 32
+
+
+def first_line(timeline: Timeline) -> int:
+    """The line of a ticket's first kept event (the least ``seq``): its place in the output."""
+    events = timeline.events
+    first = events[0].seq
+    for event in events:
+        first = min(first, event.seq)  # compiled: a native comparison
+    return first
+
+
+class PartCounts:
+    """What :func:`spool_part` counted: every ticket evaluated, those with a clock in the
+    states asked for, those written (or kept), the unmatched ones, and the keys of the
+    first and last ticket written."""
+
+    def __init__(self) -> None:
+        self.tickets = 0
+        self.matching = 0
+        self.written = 0
+        self.unmatched = 0
+        self.first = 0
+        self.last = 0
+
+
+def spool_part(
+    policies: PolicySet,
+    timelines: TimelineSet,
+    now: int,
+    *,
+    segments: bool,
+    states: tuple[str, ...],
+    limit: int | None,
+    render: Callable[[TicketResult], str] | None,
+    out: BinaryIO | None,
+    unmatched_ids: list[tuple[int, str]],
+    kept: list[tuple[int, TicketResult]],
+) -> tuple[PartCounts, array[int]]:
+    """Evaluate every ticket of ``timelines`` at ``now``; render the first ``limit`` with a
+    clock in ``states`` (all without) into ``out``, or keep them in ``kept`` (``render``
+    None), each with its key.
+
+    The first unmatched tickets' (key, id) go to ``unmatched_ids``. Returns the
+    counts and the index of what was written: a (key, UTF-8 bytes) pair a ticket,
+    in the part's order.
+    """
+    counts = PartCounts()
+    index = array("q")
+    texts: list[str] = []
+    keys: list[int] = []
+    tickets = matching = written = unmatched = key = 0
+    for timeline in timelines.timelines.values():
+        result = evaluate_timeline(policies, timeline, now, segments=segments)
+        if result is None:
+            continue  # created after now
+        tickets += 1
+        if result.policy is None:
+            unmatched += 1
+            if len(unmatched_ids) < UNMATCHED_SHOWN:
+                unmatched_ids.append((first_line(timeline), result.ticket))
+        if states and not any(clock.state in states for clock in result.clocks):
+            continue
+        matching += 1
+        if limit is not None and written >= limit:
+            continue
+        key = first_line(timeline)
+        written += 1
+        if written == 1:
+            counts.first = key
+        if render is None:
+            kept.append((key, result))
+            continue
+        texts.append(render(result))
+        keys.append(key)
+        if len(texts) == _BATCH:
+            _write(texts, keys, out, index)
+            texts = []
+            keys = []
+    if texts:
+        _write(texts, keys, out, index)
+    counts.tickets, counts.matching, counts.unmatched = tickets, matching, unmatched
+    counts.written, counts.last = written, key
+    return counts, index
+
+
+def _write(texts: list[str], keys: list[int], out: BinaryIO | None, index: array[int]) -> None:
+    # One encode and one write for the batch; each ticket's (key, size) into the index.
+    if out is None:
+        raise ValueError("spool_part: rendering needs a file to write to")
+    text = "".join(texts)
+    data = text.encode("utf-8", SPOOL_ERRORS)
+    out.write(data)
+    # As many bytes as characters: all ASCII, so each text's length is its size.
+    ascii_only = len(data) == len(text)
+    pairs: list[int] = []
+    for key, piece in zip(keys, texts, strict=True):
+        pairs.append(key)
+        pairs.append(len(piece) if ascii_only else len(piece.encode("utf-8", SPOOL_ERRORS)))
+    index.extend(pairs)
+
+
+__all__ = ["SPOOL_ERRORS", "UNMATCHED_SHOWN", "PartCounts", "first_line", "spool_part"]
