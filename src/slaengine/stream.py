@@ -13,17 +13,19 @@ gives, whatever the number of workers.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import errno
 import heapq
 import itertools
 import os
 import tempfile
 from array import array
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import partial
-from itertools import islice
-from operator import attrgetter, itemgetter
+from itertools import islice, repeat
+from operator import add, attrgetter, itemgetter, lt, mul
 from pathlib import Path
 from typing import BinaryIO, Final, TextIO
 
@@ -47,6 +49,10 @@ _NO_SENDFILE: Final = frozenset({errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, e
 _ERRORS: Final = "surrogatepass"
 # Index entries (key, length) read at a time while merging.
 _INDEX_BLOCK: Final = 8192
+# Tickets merged from several parts that are written to the output at a time.
+_BATCH_WRITE: Final = 4096
+# Bytes a part's spool file is read ahead while merging (one buffer a part).
+_READ: Final = 1 << 16
 # Tickets rendered and written to a part's spool file at a time.
 _BATCH: Final = 32
 _SEQ = attrgetter("seq")
@@ -166,14 +172,15 @@ def _spool_batch(
 def _selected(
     policies: PolicySet, options: StreamOptions, timelines: TimelineSet, part: PartOutput
 ) -> Iterator[tuple[int, TicketResult]]:
-    """Evaluate every ticket of ``timelines``; the (key, result) of each selected one.
+    """Evaluate every ticket of ``timelines`` in key order; the (key, result) of each
+    selected one.
 
     Its counts (and the first and last keys) are set on ``part`` once every ticket is done.
     """
     now, segments, states, limit = options.now, options.segments, options.states, options.limit
     unmatched_ids = part.unmatched_ids
-    tickets = matching = written = unmatched = key = 0
-    for timeline in timelines.timelines.values():
+    tickets = matching = written = unmatched = 0
+    for key, timeline in _in_key_order(timelines):
         result = evaluate_timeline(policies, timeline, now, segments=segments)
         if result is None:
             continue  # created after now
@@ -181,19 +188,35 @@ def _selected(
         if result.policy is None:
             unmatched += 1
             if len(unmatched_ids) < UNMATCHED_SHOWN:
-                unmatched_ids.append((_first_line(timeline), result.ticket))
+                unmatched_ids.append((key, result.ticket))
         if states and not any(clock.state in states for clock in result.clocks):
             continue
         matching += 1
         if limit is not None and written >= limit:
             continue
-        key = _first_line(timeline)
         written += 1
         if written == 1:
             part.first = key
+        part.last = key
         yield key, result
     part.tickets, part.matching, part.unmatched = tickets, matching, unmatched
-    part.written, part.last = written, key
+    part.written = written
+
+
+def _in_key_order(timelines: TimelineSet) -> Iterable[tuple[int, Timeline]]:
+    """Each timeline with its key (its first kept line), in key order.
+
+    Timelines come in the order of their tickets' first lines, which is key order
+    but for a ticket whose first lines were left out (events before its
+    ``created``): then they are sorted, so that a part's output, ``--limit`` and
+    the unmatched tickets shown follow the documented order. Keys are distinct
+    (a line is one event of one ticket).
+    """
+    found = list(timelines.timelines.values())
+    keys = list(map(_first_line, found))
+    if all(map(lt, keys, islice(keys, 1, None))):
+        return zip(keys, found, strict=True)
+    return sorted(zip(keys, found, strict=True), key=_KEY)
 
 
 def _utf8_size(text: str) -> int:
@@ -281,16 +304,65 @@ def _write_parts(parts: Sequence[PartOutput], out: TextIO, limit: int | None) ->
             left -= count if left > 0 else 0
         output.finish()
         return written
-    # An unsorted input's partitions: merged by key, one ticket's text at a time.
-    merged = heapq.merge(*(_records(part) for part in parts))
-    for _, data in merged:
-        if left == 0:
-            break
-        output.write(data)
-        written += 1
-        left -= 1 if left > 0 else 0
+    written = _merge(parts, output, None if left < 0 else left)
     output.finish()
     return written
+
+
+def _merge(parts: Sequence[PartOutput], output: _Output, limit: int | None) -> int:
+    """Write the tickets of parts whose keys interleave (an unsorted input's partitions) in
+    key order, at most ``limit``; how many were written.
+
+    Each part is in key order, so one merge of their keys gives the output's
+    order. A key is merged as ``key * len(parts) + part``, which says which part
+    holds the ticket: the merge runs over iterators in C (no tuple or generator
+    step a ticket), and each part's spool file is read in its own order, a
+    ticket's bytes at a time, and written out in batches.
+    """
+    count = len(parts)
+    sizes: list[deque[int]] = [deque() for _ in parts]
+    readers: list[Callable[[int], bytes]] = []
+    with contextlib.ExitStack() as files:
+        runs = []
+        for number, part in enumerate(parts):
+            assert part.data is not None
+            assert part.index is not None
+            readers.append(files.enter_context(open(part.data, "rb", buffering=_READ)).read)
+            index = files.enter_context(open(part.index, "rb"))
+            blocks = _codes(index, part.written, number, count, sizes[number])
+            runs.append(itertools.chain.from_iterable(blocks))
+        order: Iterator[int] = heapq.merge(*runs)
+        if limit is not None:
+            order = islice(order, limit)
+        written = 0
+        batch: list[bytes] = []
+        for code in order:
+            number = code % count
+            batch.append(readers[number](sizes[number].popleft()))
+            if len(batch) == _BATCH_WRITE:
+                output.write(b"".join(batch))
+                written += len(batch)
+                batch.clear()
+        output.write(b"".join(batch))
+        written += len(batch)
+    for part in parts:
+        _remove(part)
+    return written
+
+
+def _codes(
+    index: BinaryIO, entries: int, number: int, count: int, sizes: deque[int]
+) -> Iterator[Iterator[int]]:
+    """The merge codes (``key * count + number``) of a part's tickets, a block of its
+    index at a time; each block's sizes are appended to ``sizes`` as it is read."""
+    left = entries
+    while left:
+        block = array("q")
+        taken = min(left, _INDEX_BLOCK)
+        block.fromfile(index, 2 * taken)
+        left -= taken
+        sizes.extend(block[1::2])
+        yield map(add, map(mul, block[0::2], repeat(count)), repeat(number))
 
 
 class _Output:
@@ -384,23 +456,6 @@ def _size(part: PartOutput, count: int) -> int:
     with open(part.index, "rb") as index:
         keys.fromfile(index, 2 * count)
     return sum(keys[1::2])
-
-
-def _records(part: PartOutput) -> Iterator[tuple[int, bytes]]:
-    # (key, bytes) of each ticket of a part's spool file, in its order.
-    assert part.data is not None
-    assert part.index is not None
-    with open(part.data, "rb") as data, open(part.index, "rb") as index:
-        left = part.written
-        read = data.read
-        while left:
-            keys = array("q")
-            count = min(left, _INDEX_BLOCK)
-            keys.fromfile(index, 2 * count)
-            left -= count
-            for i in range(0, 2 * count, 2):
-                yield keys[i], read(keys[i + 1])
-    _remove(part)
 
 
 def _remove(part: PartOutput) -> None:
