@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import BinaryIO, Final, TextIO
 
 from slaengine.batches import fold_tickets
+from slaengine.batches.sizing import fine_partition_count
 from slaengine.engine import TicketResult, evaluate_timeline
 from slaengine.errors import Problem
 from slaengine.policy.model import PolicySet
@@ -264,6 +265,8 @@ def evaluate_stream(
             list.append,
             jobs=jobs,
             status_map=policies.status_map,
+            # The parts are merged by first line whatever they are: small ones group faster.
+            spill_partitions=fine_partition_count(events),
         )
         summary.problems = batch.problems
         summary.duplicates = batch.duplicates

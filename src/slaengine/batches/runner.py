@@ -109,6 +109,7 @@ def map_tickets(
     workdir: str | os.PathLike[str] | None = None,
     fold: Callable[[R], None] | None = None,
     restart: Callable[[], None] | None = None,
+    spill_partitions: int | None = None,
 ) -> BatchResult[R]:
     """Apply ``work`` to the timelines of every partition of the events at ``path``.
 
@@ -122,7 +123,10 @@ def map_tickets(
     instead of spilled (:mod:`slaengine.batches.chunks`). Should a ticket turn up
     in two chunks after all, the results so far are dropped, ``restart`` is called
     (a ``fold`` caller must forget what it was handed) and the file is spilled.
-    ``partitions`` defaults to :func:`~slaengine.batches.sizing.partition_count`.
+    ``partitions`` defaults to :func:`~slaengine.batches.sizing.partition_count`;
+    an input that must be spilled is spilled into ``spill_partitions`` when given
+    (a caller whose results do not depend on the partitions may ask for more,
+    smaller ones: :func:`~slaengine.batches.sizing.fine_partition_count`).
     """
     source = source_name(path)
     count = partitions or partition_count(path)
@@ -146,6 +150,7 @@ def map_tickets(
         except NotGrouped:
             if restart is not None:
                 restart()
+    count = spill_partitions or count
     batch: BatchResult[R] = BatchResult(results=[], partitions=count)
     with tempfile.TemporaryDirectory(prefix="slaengine-spill-", dir=workdir) as tmp:
         # The parent's spill is serial work the workers wait for: share it.
@@ -291,6 +296,7 @@ def fold_tickets(
     jobs: int = 1,
     status_map: Mapping[str, str] = _NO_MAP,
     on_partition: Callable[[], None] | None = None,
+    spill_partitions: int | None = None,
 ) -> tuple[A, BatchResult[R]]:
     """``work`` on every partition, each result merged into one as it arrives, in order.
 
@@ -298,7 +304,7 @@ def fold_tickets(
     only one partition's result is held at a time. Should the input turn out not
     to be grouped by ticket after all, the merged result starts again from
     ``start()``. ``on_partition`` is called in this process after each merge
-    (progress), whatever ``jobs``.
+    (progress), whatever ``jobs``. ``spill_partitions`` as for :func:`map_tickets`.
     """
     merged = [start()]
 
@@ -310,7 +316,15 @@ def fold_tickets(
     def restart() -> None:
         merged[0] = start()
 
-    batch = map_tickets(path, work, jobs=jobs, status_map=status_map, fold=fold, restart=restart)
+    batch = map_tickets(
+        path,
+        work,
+        jobs=jobs,
+        status_map=status_map,
+        fold=fold,
+        restart=restart,
+        spill_partitions=spill_partitions,
+    )
     return merged[0], batch
 
 

@@ -145,6 +145,14 @@ _TICKET_BYTES = re.compile(
     rb'"ticket"[ \t\r\f\v\x1c-\x1f]*:[ \t\r\f\v\x1c-\x1f]*"([^"\\\n]*)"[^\n]*'
 )
 _BLOCK = 1 << 22
+# Write buffers of a spill's partition files: 1 MiB each, less when there are many.
+_BUFFERS = 1 << 26
+_BUFFER = 1 << 20
+
+
+def _buffer_bytes(partitions: int) -> int:
+    # Each partition file's buffer, so that all of them take at most _BUFFERS (64 MiB).
+    return max(1 << 16, min(_BUFFER, _BUFFERS // max(1, partitions)))
 
 
 class _TextNeeded(Exception):
@@ -280,7 +288,7 @@ def _spill_bytes(
     directory.mkdir(parents=True, exist_ok=True)
     paths = [directory / f"part-{i:04d}.tsv" for i in range(routes.partitions)]
     result = Spill(source, paths)
-    outputs = [p.open("wb", buffering=1 << 20) for p in paths]
+    outputs = [p.open("wb", buffering=_buffer_bytes(len(paths))) for p in paths]
     writes = [output.write for output in outputs]
     number = 0
     carry = b""
