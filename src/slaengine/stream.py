@@ -16,6 +16,7 @@ import codecs
 import contextlib
 import errno
 import heapq
+import io
 import itertools
 import os
 import tempfile
@@ -48,11 +49,14 @@ _BLOCK: Final = 1 << 20
 _NO_SENDFILE: Final = frozenset({errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.ESPIPE})
 # Spool files hold UTF-8; any text a result holds survives the trip.
 _ERRORS: Final = "surrogatepass"
-# Index entries (key, length) read at a time while merging.
+# Index entries (key, length) read at a time while merging, of all parts together, and of
+# one part at most: memory for the merge's look-ahead whatever the number of parts.
+_INDEX_ENTRIES: Final = 1 << 18
 _INDEX_BLOCK: Final = 8192
 # Tickets merged from several parts that are written to the output at a time.
 _BATCH_WRITE: Final = 4096
-# Bytes a part's spool file is read ahead while merging (one buffer a part).
+# Bytes of the spool files read ahead while merging, of all parts together, and of one.
+_READ_AHEAD: Final = 1 << 24
 _READ: Final = 1 << 16
 # Tickets rendered and written to a part's spool file at a time.
 _BATCH: Final = 32
@@ -323,6 +327,8 @@ def _merge(parts: Sequence[PartOutput], output: _Output, limit: int | None) -> i
     ticket's bytes at a time, and written out in batches.
     """
     count = len(parts)
+    block = max(256, min(_INDEX_BLOCK, _INDEX_ENTRIES // count))
+    buffering = max(io.DEFAULT_BUFFER_SIZE, min(_READ, _READ_AHEAD // count))
     sizes: list[deque[int]] = [deque() for _ in parts]
     readers: list[Callable[[int], bytes]] = []
     with contextlib.ExitStack() as files:
@@ -330,9 +336,9 @@ def _merge(parts: Sequence[PartOutput], output: _Output, limit: int | None) -> i
         for number, part in enumerate(parts):
             assert part.data is not None
             assert part.index is not None
-            readers.append(files.enter_context(open(part.data, "rb", buffering=_READ)).read)
+            readers.append(files.enter_context(open(part.data, "rb", buffering=buffering)).read)
             index = files.enter_context(open(part.index, "rb"))
-            blocks = _codes(index, part.written, number, count, sizes[number])
+            blocks = _codes(index, (part.written, block), number, count, sizes[number])
             runs.append(itertools.chain.from_iterable(blocks))
         order: Iterator[int] = heapq.merge(*runs)
         if limit is not None:
@@ -354,14 +360,15 @@ def _merge(parts: Sequence[PartOutput], output: _Output, limit: int | None) -> i
 
 
 def _codes(
-    index: BinaryIO, entries: int, number: int, count: int, sizes: deque[int]
+    index: BinaryIO, entries: tuple[int, int], number: int, count: int, sizes: deque[int]
 ) -> Iterator[Iterator[int]]:
-    """The merge codes (``key * count + number``) of a part's tickets, a block of its
-    index at a time; each block's sizes are appended to ``sizes`` as it is read."""
-    left = entries
+    """The merge codes (``key * count + number``) of a part's tickets (``entries``: how
+    many, and how many to read at a time) from its index; each block's sizes are
+    appended to ``sizes`` as it is read."""
+    left, most = entries
     while left:
         block = array("q")
-        taken = min(left, _INDEX_BLOCK)
+        taken = min(left, most)
         block.fromfile(index, 2 * taken)
         left -= taken
         sizes.extend(block[1::2])

@@ -23,7 +23,7 @@ MIN_PARTITIONS: Final = 8
 #: Partitions at most (each is an open file while the input is spilled).
 MAX_PARTITIONS: Final = 1024
 #: Lines per partition of a spill merged back into input order (:func:`fine_partition_count`).
-FINE_LINES_PER_PARTITION: Final = 32_000
+FINE_LINES_PER_PARTITION: Final = 16_000
 #: File descriptors kept free of a spill's partition files and a merge's spool files.
 SPARE_FILES: Final = 64
 #: Memory a Parquet part's rows may take as events, Arrow columns and results, in bytes.
