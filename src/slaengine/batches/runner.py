@@ -77,7 +77,11 @@ def _owned() -> Iterator[None]:
 
 def _run_partition(path: tuple[Path, ...]) -> tuple[Any, list[Problem], int]:
     with _owned():
-        return _run(read_partition(path, _TASK["source"], _TASK["status_map"]))
+        timelines = read_partition(path, _TASK["source"], _TASK["status_map"])
+        # Read once: gone before the kernel writes its pages to disk, if it has not yet.
+        for file in path:
+            file.unlink(missing_ok=True)
+        return _run(timelines)
 
 
 def _run_chunk(chunk: Chunk) -> tuple[Any, list[Problem], int, ChunkTickets, int]:
