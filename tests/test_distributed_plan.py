@@ -15,6 +15,7 @@ from slaengine.batches.chunks import write_chunks
 from slaengine.batches.routes import ticket_routes
 from slaengine.distributed.plan import chunk_cuts, line_blocks
 from slaengine.distributed.tasks import count_range, split_lines, stable_hash
+from slaengine.inputs.files import TEXT_ERRORS
 from slaengine.inputs.synthetic import write_jsonl
 from slaengine.inputs.tickets import TicketRoutes, ticket_of
 
@@ -99,3 +100,52 @@ def test_the_collector_is_paused_while_partition_tasks_run_and_restored_after():
         assert not gc.isenabled()  # a process that had it off keeps it off
     finally:
         gc.enable()
+
+
+# Plain lines, and lines the byte search leaves to the decoder: escapes, a second "ticket",
+# bytes outside UTF-8, a numeric id, blank and bad lines.
+UNUSUAL = [
+    b'{"ticket": "A", "type": "created", "at": "2025-09-01T00:00:00Z"}',
+    b'{"ticket": "B\\u00e9", "type": "created", "at": "2025-09-01T00:00:00Z"}',
+    b"",
+    b'{"x\\"ticket": "C", "ticket": "D", "type": "message"}',
+    b'{"ticket": "E", "ticket": "F", "type": "message"}',
+    b'{"ticket": "G\xff", "type": "message"}',
+    b'{"ticket": 17, "type": "message"}',
+    b"{not json",
+    b'{"type": "message"}',
+    '{"ticket": "H\u00e9", "type": "message"}'.encode(),
+    b"   ",
+]
+
+
+@pytest.mark.parametrize("plain", [True, False], ids=["plain", "unusual"])
+@pytest.mark.parametrize("ranged", [False, True], ids=["hash", "ranges"])
+def test_split_lines_writes_what_the_local_spill_writes(tmp_path, plain, ranged):
+    from slaengine.batches.spill import spill_file
+
+    lines = [b'{"ticket": "T-%d", "type": "message", "n": %d}' % (n % 37, n) for n in range(300)]
+    if not plain:
+        lines[100:100] = UNUSUAL
+    path = tmp_path / "events.jsonl"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    routes = ticket_routes(path, 5) if ranged else TicketRoutes(5)
+    spilled = spill_file(path, tmp_path / "spill", 5, "events", routes=routes)
+    groups = split_lines(str(path), 0, path.stat().st_size, 1, routes, 1)
+    assert groups[0] == [part.read_bytes() for part in spilled.paths]
+
+
+@pytest.mark.parametrize("plain", [True, False], ids=["plain", "unusual"])
+def test_ticket_hashes_are_those_of_each_lines_ticket(plain):
+    from slaengine.distributed.tasks import ticket_hashes
+
+    lines = [b'{"ticket": "T-%d", "type": "message", "n": %d}' % (n % 37, n) for n in range(300)]
+    if not plain:
+        lines[100:100] = UNUSUAL
+    data = b"\n".join(lines) + b"\n"
+    tickets = {ticket_of(raw.decode("utf-8", TEXT_ERRORS)) for raw in lines if raw.strip()}
+    expected = {stable_hash(ticket) for ticket in tickets if ticket is not None}
+    buckets = ticket_hashes(data, 3)
+    assert len(buckets) == 3
+    assert sorted(v for bucket in buckets for v in bucket) == sorted(expected)
+    assert all(v % 3 == b for b, bucket in enumerate(buckets) for v in bucket)

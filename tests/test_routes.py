@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import gzip
 import itertools
@@ -46,6 +47,32 @@ def test_range_bounds_are_valid_routes(keys: list[bytes], partitions: int):
     routes = TicketRoutes(partitions, bounds)  # sorted, distinct, fewer than the partitions
     for key in keys:
         assert 0 <= routes.of_keys([key])[0] < partitions
+
+
+@given(
+    st.lists(st.binary(min_size=1, max_size=7), min_size=1, max_size=12, unique=True),
+    st.lists(st.binary(max_size=9), max_size=300),
+)
+def test_ranges_remembered_by_prefix_are_the_binary_search(bounds: list[bytes], keys):
+    # Ids near the bounds and sharing their prefixes too, not only random bytes.
+    keys += [bound[:cut] + tail for bound in bounds for cut in (1, 3, 5) for tail in (b"", b"\xff")]
+    routes = TicketRoutes(len(bounds) + 1, tuple(sorted(bounds)))
+    expected = [bisect.bisect_right(routes.bounds, key) for key in keys]
+    assert routes.of_keys(keys) == expected
+    assert routes.of_keys(keys) == expected  # and again, from the remembered prefixes
+    assert [routes.of(key.decode("utf-8", "surrogateescape")) for key in keys if key.isascii()] == [
+        value for key, value in zip(keys, expected, strict=True) if key.isascii()
+    ]
+
+
+def test_ids_without_shared_prefixes_stop_being_remembered():
+    bounds = tuple(sorted(b"%032x" % random.Random(k).getrandbits(128) for k in range(15)))
+    routes = TicketRoutes(16, bounds)
+    keys = [b"%032x" % random.Random(n).getrandbits(128) for n in range(100, 70_100)]
+    assert routes.of_keys(keys) == [bisect.bisect_right(bounds, key) for key in keys]
+    remembered = len(routes._prefixes or {})
+    assert routes.of_keys(keys[:5000]) == [bisect.bisect_right(bounds, k) for k in keys[:5000]]
+    assert len(routes._prefixes or {}) == remembered  # past the limit: a binary search each
 
 
 def test_routes_send_text_and_bytes_alike():

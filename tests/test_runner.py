@@ -158,3 +158,28 @@ def test_the_command_line_restores_the_collector_thresholds(history: Path, capsy
     assert json.loads(capsys.readouterr().out)["input"]["tickets"] == 300
     assert gc.get_threshold() == thresholds
     assert gc.isenabled()
+
+
+def test_fine_partitions_are_more_and_smaller_where_the_results_allow(tmp_path, monkeypatch):
+    from slaengine.batches import sizing
+
+    text = tmp_path / "events.jsonl"
+    with text.open("wb") as out:
+        out.truncate(100 * 2_000_000)  # sized as two million lines
+    count = sizing.partition_count(text)
+    fine = sizing.fine_partition_count(text)
+    assert fine == count * (sizing.LINES_PER_PARTITION // sizing.FINE_LINES_PER_PARTITION)
+    # Never more than the open files allow: a spill's two shares, a spool file and its index.
+    monkeypatch.setattr(sizing, "_open_files", lambda: 3 * 40 + sizing.SPARE_FILES)
+    assert sizing.fine_partition_count(text) == max(count, 40)
+    monkeypatch.setattr(sizing, "_open_files", lambda: 0)
+    assert sizing.fine_partition_count(text) == count
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_spill_takes_the_partitions_asked_for_and_chunks_do_not(history, shuffled, jobs):
+    spilled = map_tickets(shuffled, _tickets, jobs=jobs, spill_partitions=37)
+    assert spilled.partitions == len(spilled.results) == 37
+    assert sum(spilled.results) == 300
+    chunked = map_tickets(history, _tickets, jobs=jobs, spill_partitions=37)
+    assert chunked.results == map_tickets(history, _tickets, jobs=jobs).results

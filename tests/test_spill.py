@@ -228,15 +228,15 @@ def test_unusual_lines_land_with_their_ticket(
 
 
 def test_a_block_of_plain_lines_is_searched_once(tmp_path: Path):
-    from slaengine.batches.spill import _plain_tickets
+    from slaengine.batches.spill import plain_tickets
 
     plain = [_event(f"T{t}", 1) for t in range(5)]
     data = "\n".join(plain).encode()
-    assert _plain_tickets(data, 5) == [f"T{t}".encode() for t in range(5)]
-    assert _plain_tickets("\n".join([*plain, "caf\u00e9 " + plain[0]]).encode(), 6) is not None
+    assert plain_tickets(data, 5) == [f"T{t}".encode() for t in range(5)]
+    assert plain_tickets("\n".join([*plain, "caf\u00e9 " + plain[0]]).encode(), 6) is not None
     # A bad line with a plain ticket is plain too (the parser reports it wherever it goes).
-    assert _plain_tickets("\n".join([*plain, _BAD[1]]).encode(), 6) is not None
+    assert plain_tickets("\n".join([*plain, _BAD[1]]).encode(), 6) is not None
     for odd in [*_UNUSUAL, _BAD[0], "", '{"ticket": 42}', '{"ticket": "\u00e9\udcff"}']:
         text = "\n".join([*plain, odd])
         raw = text.encode("utf-8", errors="surrogateescape")
-        assert _plain_tickets(raw, 6) is None, odd
+        assert plain_tickets(raw, 6) is None, odd

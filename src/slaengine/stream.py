@@ -16,18 +16,22 @@ import codecs
 import contextlib
 import errno
 import heapq
+import io
 import itertools
 import os
 import tempfile
 from array import array
-from collections.abc import Iterator, Sequence
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import partial
-from operator import itemgetter
+from itertools import islice, repeat
+from operator import add, itemgetter, mul
 from pathlib import Path
 from typing import BinaryIO, Final, TextIO
 
 from slaengine.batches import fold_tickets
+from slaengine.batches.sizing import fine_partition_count
 from slaengine.engine import TicketResult
 from slaengine.errors import Problem
 from slaengine.policy.model import PolicySet
@@ -46,8 +50,15 @@ CHUNK_BYTES: Final = 4 << 20
 _BLOCK: Final = 1 << 20
 # What sendfile fails with when the output does not take it (then the bytes are copied).
 _NO_SENDFILE: Final = frozenset({errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.ESPIPE})
-# Index entries (key, length) read at a time while merging.
+# Index entries (key, length) read at a time while merging, of all parts together, and of
+# one part at most: memory for the merge's look-ahead whatever the number of parts.
+_INDEX_ENTRIES: Final = 1 << 18
 _INDEX_BLOCK: Final = 8192
+# Tickets merged from several parts that are written to the output at a time.
+_BATCH_WRITE: Final = 4096
+# Bytes of the spool files read ahead while merging, of all parts together, and of one.
+_READ_AHEAD: Final = 1 << 24
+_READ: Final = 1 << 16
 _KEY = itemgetter(0)
 
 
@@ -177,6 +188,8 @@ def evaluate_stream(
             jobs=jobs,
             status_map=policies.status_map,
             chunk_limit=CHUNK_BYTES,
+            # The parts are merged by first line whatever they are: small ones group faster.
+            spill_partitions=fine_partition_count(events),
         )
         summary.problems = batch.problems
         summary.duplicates = batch.duplicates
@@ -217,16 +230,68 @@ def _write_parts(parts: Sequence[PartOutput], out: TextIO, limit: int | None) ->
             left -= count if left > 0 else 0
         output.finish()
         return written
-    # An unsorted input's partitions: merged by key, one ticket's text at a time.
-    merged = heapq.merge(*(_records(part) for part in parts))
-    for _, data in merged:
-        if left == 0:
-            break
-        output.write(data)
-        written += 1
-        left -= 1 if left > 0 else 0
+    written = _merge(parts, output, None if left < 0 else left)
     output.finish()
     return written
+
+
+def _merge(parts: Sequence[PartOutput], output: _Output, limit: int | None) -> int:
+    """Write the tickets of parts whose keys interleave (an unsorted input's partitions) in
+    key order, at most ``limit``; how many were written.
+
+    Each part is in key order, so one merge of their keys gives the output's
+    order. A key is merged as ``key * len(parts) + part``, which says which part
+    holds the ticket: the merge runs over iterators in C (no tuple or generator
+    step a ticket), and each part's spool file is read in its own order, a
+    ticket's bytes at a time, and written out in batches.
+    """
+    count = len(parts)
+    block = max(256, min(_INDEX_BLOCK, _INDEX_ENTRIES // count))
+    buffering = max(io.DEFAULT_BUFFER_SIZE, min(_READ, _READ_AHEAD // count))
+    sizes: list[deque[int]] = [deque() for _ in parts]
+    readers: list[Callable[[int], bytes]] = []
+    with contextlib.ExitStack() as files:
+        runs = []
+        for number, part in enumerate(parts):
+            assert part.data is not None
+            readers.append(files.enter_context(open(part.data, "rb", buffering=buffering)).read)
+            index = files.enter_context(open(part.data, "rb"))
+            index.seek(part.size)  # the index follows the text
+            blocks = _codes(index, (part.written, block), number, count, sizes[number])
+            runs.append(itertools.chain.from_iterable(blocks))
+        order: Iterator[int] = heapq.merge(*runs)
+        if limit is not None:
+            order = islice(order, limit)
+        written = 0
+        batch: list[bytes] = []
+        for code in order:
+            number = code % count
+            batch.append(readers[number](sizes[number].popleft()))
+            if len(batch) == _BATCH_WRITE:
+                output.write(b"".join(batch))
+                written += len(batch)
+                batch.clear()
+        output.write(b"".join(batch))
+        written += len(batch)
+    for part in parts:
+        _remove(part)
+    return written
+
+
+def _codes(
+    index: BinaryIO, entries: tuple[int, int], number: int, count: int, sizes: deque[int]
+) -> Iterator[Iterator[int]]:
+    """The merge codes (``key * count + number``) of a part's tickets (``entries``: how
+    many, and how many to read at a time) from its index; each block's sizes are
+    appended to ``sizes`` as it is read."""
+    left, most = entries
+    while left:
+        block = array("q")
+        taken = min(left, most)
+        block.fromfile(index, 2 * taken)
+        left -= taken
+        sizes.extend(block[1::2])
+        yield map(add, map(mul, block[0::2], repeat(count)), repeat(number))
 
 
 class _Output:
@@ -319,23 +384,6 @@ def _size(part: PartOutput, count: int) -> int:
         index.seek(part.size)
         keys.fromfile(index, 2 * count)
     return sum(keys[1::2])
-
-
-def _records(part: PartOutput) -> Iterator[tuple[int, bytes]]:
-    # (key, bytes) of each ticket of a part's spool file, in its order.
-    assert part.data is not None
-    with open(part.data, "rb") as data, open(part.data, "rb") as index:
-        index.seek(part.size)
-        left = part.written
-        read = data.read
-        while left:
-            keys = array("q")
-            count = min(left, _INDEX_BLOCK)
-            keys.fromfile(index, 2 * count)
-            left -= count
-            for i in range(0, 2 * count, 2):
-                yield keys[i], read(keys[i + 1])
-    _remove(part)
 
 
 def _remove(part: PartOutput) -> None:

@@ -34,6 +34,27 @@ def first_line(timeline: Timeline) -> int:
     return first
 
 
+def in_key_order(timelines: TimelineSet) -> list[tuple[int, Timeline]]:
+    """Each timeline with its key (its first kept line), in key order.
+
+    Timelines come in the order of their tickets' first lines, which is key order
+    but for a ticket whose first lines were left out (events before its
+    ``created``): then they are sorted, so that a part's output, ``--limit`` and
+    the unmatched tickets shown follow the documented order. Keys are distinct
+    (a line is one event of one ticket).
+    """
+    keyed = [(first_line(timeline), timeline) for timeline in timelines.timelines.values()]
+    for i in range(1, len(keyed)):
+        if keyed[i][0] <= keyed[i - 1][0]:
+            keyed.sort(key=_key)
+            break
+    return keyed
+
+
+def _key(pair: tuple[int, Timeline]) -> int:
+    return pair[0]
+
+
 class PartCounts:
     """What :func:`spool_part` counted: every ticket evaluated, those with a clock in the
     states asked for, those written (or kept), the unmatched ones, and the keys of the
@@ -73,8 +94,8 @@ def spool_part(
     index = array("q")
     texts: list[str] = []
     keys: list[int] = []
-    tickets = matching = written = unmatched = key = 0
-    for timeline in timelines.timelines.values():
+    tickets = matching = written = unmatched = last = 0
+    for key, timeline in in_key_order(timelines):
         result = evaluate_timeline(policies, timeline, now, segments=segments)
         if result is None:
             continue  # created after now
@@ -82,13 +103,13 @@ def spool_part(
         if result.policy is None:
             unmatched += 1
             if len(unmatched_ids) < UNMATCHED_SHOWN:
-                unmatched_ids.append((first_line(timeline), result.ticket))
+                unmatched_ids.append((key, result.ticket))
         if states and not any(clock.state in states for clock in result.clocks):
             continue
         matching += 1
         if limit is not None and written >= limit:
             continue
-        key = first_line(timeline)
+        last = key
         written += 1
         if written == 1:
             counts.first = key
@@ -104,7 +125,7 @@ def spool_part(
     if texts:
         _write(texts, keys, out, index)
     counts.tickets, counts.matching, counts.unmatched = tickets, matching, unmatched
-    counts.written, counts.last = written, key
+    counts.written, counts.last = written, last
     return counts, index
 
 

@@ -77,7 +77,11 @@ def _owned() -> Iterator[None]:
 
 def _run_partition(path: tuple[Path, ...]) -> tuple[Any, list[Problem], int]:
     with _owned():
-        return _run(read_partition(path, _TASK["source"], _TASK["status_map"]))
+        timelines = read_partition(path, _TASK["source"], _TASK["status_map"])
+        # Read once: gone before the kernel writes its pages to disk, if it has not yet.
+        for file in path:
+            file.unlink(missing_ok=True)
+        return _run(timelines)
 
 
 def _run_chunk(chunk: Chunk) -> tuple[Any, list[Problem], int, ChunkTickets, int]:
@@ -110,6 +114,7 @@ def map_tickets(
     fold: Callable[[R], None] | None = None,
     restart: Callable[[], None] | None = None,
     chunk_limit: int | None = None,
+    spill_partitions: int | None = None,
 ) -> BatchResult[R]:
     """Apply ``work`` to the timelines of every partition of the events at ``path``.
 
@@ -126,6 +131,9 @@ def map_tickets(
     ``partitions`` defaults to :func:`~slaengine.batches.sizing.partition_count`;
     ``chunk_limit`` caps a chunk's bytes (smaller chunks than partitions: more of
     them, each held for less time).
+    an input that must be spilled is spilled into ``spill_partitions`` when given
+    (a caller whose results do not depend on the partitions may ask for more,
+    smaller ones: :func:`~slaengine.batches.sizing.fine_partition_count`).
     """
     source = source_name(path)
     count = partitions or partition_count(path)
@@ -151,6 +159,7 @@ def map_tickets(
         except NotGrouped:
             if restart is not None:
                 restart()
+    count = spill_partitions or count
     batch: BatchResult[R] = BatchResult(results=[], partitions=count)
     with tempfile.TemporaryDirectory(prefix="slaengine-spill-", dir=workdir) as tmp:
         # The parent's spill is serial work the workers wait for: share it.
@@ -297,6 +306,7 @@ def fold_tickets(
     status_map: Mapping[str, str] = _NO_MAP,
     on_partition: Callable[[], None] | None = None,
     chunk_limit: int | None = None,
+    spill_partitions: int | None = None,
 ) -> tuple[A, BatchResult[R]]:
     """``work`` on every partition, each result merged into one as it arrives, in order.
 
@@ -304,7 +314,8 @@ def fold_tickets(
     only one partition's result is held at a time. Should the input turn out not
     to be grouped by ticket after all, the merged result starts again from
     ``start()``. ``on_partition`` is called in this process after each merge
-    (progress), whatever ``jobs``. ``chunk_limit`` is :func:`map_tickets`'s.
+    (progress), whatever ``jobs``. ``chunk_limit`` and ``spill_partitions`` are
+    :func:`map_tickets`'s.
     """
     merged = [start()]
 
@@ -324,6 +335,7 @@ def fold_tickets(
         fold=fold,
         restart=restart,
         chunk_limit=chunk_limit,
+        spill_partitions=spill_partitions,
     )
     return merged[0], batch
 

@@ -22,6 +22,10 @@ LINES_PER_PARTITION: Final = 200_000
 MIN_PARTITIONS: Final = 8
 #: Partitions at most (each is an open file while the input is spilled).
 MAX_PARTITIONS: Final = 1024
+#: Lines per partition of a spill merged back into input order (:func:`fine_partition_count`).
+FINE_LINES_PER_PARTITION: Final = 16_000
+#: File descriptors kept free of a spill's partition files and a merge's spool files.
+SPARE_FILES: Final = 64
 #: Memory a Parquet part's rows may take as events, Arrow columns and results, in bytes.
 PARQUET_PART_BYTES: Final = 44 << 20
 #: Bytes a Parquet row costs in a part beside its cells: its event, timeline and result share.
@@ -46,6 +50,33 @@ def partition_count(path: str | os.PathLike[str]) -> int:
     compressed = str(path).lower().endswith((".gz", ".parquet", ".pq"))
     per_line = 10 if compressed else 100
     return _clamped(size // per_line // LINES_PER_PARTITION + 1)
+
+
+def fine_partition_count(path: str | os.PathLike[str]) -> int:
+    """The partitions to spill text at ``path`` into when the results do not depend on them
+    (``evaluate`` merges its parts by each ticket's first line): about
+    :data:`FINE_LINES_PER_PARTITION` lines each, so that a partition's events stay
+    in the processor's caches while they are grouped, evaluated and freed (a
+    shuffled partition's events are scattered in memory). Never fewer than
+    :func:`partition_count`, nor more than three files a partition (a parallel
+    spill's two shares, a merge's spool file and its index) leave descriptors for.
+    Parquet keeps :func:`partition_count`.
+    """
+    count = partition_count(path)
+    if is_parquet(path):
+        return count
+    finer = count * (LINES_PER_PARTITION // FINE_LINES_PER_PARTITION)
+    return max(count, min(finer, MAX_PARTITIONS, (_open_files() - SPARE_FILES) // 3))
+
+
+def _open_files() -> int:
+    # The files this process may have open at once (its soft limit), where that is known.
+    try:
+        import resource
+    except ImportError:  # not a Unix
+        return 3 * MAX_PARTITIONS + SPARE_FILES
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    return 3 * MAX_PARTITIONS + SPARE_FILES if soft == resource.RLIM_INFINITY else soft
 
 
 def parquet_part_rows(rows: int, data: int) -> int:
@@ -82,12 +113,14 @@ def chunk_bytes(path: str | os.PathLike[str], partitions: int) -> int:
 
 
 __all__ = [
+    "FINE_LINES_PER_PARTITION",
     "LINES_PER_PARTITION",
     "MAX_PARTITIONS",
     "MIN_PARTITIONS",
     "PARQUET_PART_BYTES",
     "PARQUET_ROW_BYTES",
     "chunk_bytes",
+    "fine_partition_count",
     "parquet_part_rows",
     "partition_count",
 ]

@@ -145,6 +145,14 @@ _TICKET_BYTES = re.compile(
     rb'"ticket"[ \t\r\f\v\x1c-\x1f]*:[ \t\r\f\v\x1c-\x1f]*"([^"\\\n]*)"[^\n]*'
 )
 _BLOCK = 1 << 22
+# Write buffers of a spill's partition files: 1 MiB each, less when there are many.
+_BUFFERS = 1 << 26
+_BUFFER = 1 << 20
+
+
+def _buffer_bytes(partitions: int) -> int:
+    # Each partition file's buffer, so that all of them take at most _BUFFERS (64 MiB).
+    return max(1 << 16, min(_BUFFER, _BUFFERS // max(1, partitions)))
 
 
 class _TextNeeded(Exception):
@@ -280,7 +288,7 @@ def _spill_bytes(
     directory.mkdir(parents=True, exist_ok=True)
     paths = [directory / f"part-{i:04d}.tsv" for i in range(routes.partitions)]
     result = Spill(source, paths)
-    outputs = [p.open("wb", buffering=1 << 20) for p in paths]
+    outputs = [p.open("wb", buffering=_buffer_bytes(len(paths))) for p in paths]
     writes = [output.write for output in outputs]
     number = 0
     carry = b""
@@ -312,24 +320,28 @@ def _spill_bytes(
                     carry = text
                     continue
                 carry = text[cut + 1 :]
-                done = _spill_lines(text[:cut], number, routes, writes)
-                number += text.count(b"\n", 0, cut) + 1
-                result.lines = done or result.lines
+                lines, last = spill_lines(text[:cut], number, routes, writes)
+                number += lines
+                result.lines = last or result.lines
         if carry and mine == 0:
-            result.lines = _spill_lines(carry, number, routes, writes) or result.lines
+            result.lines = spill_lines(carry, number, routes, writes)[1] or result.lines
     finally:
         for output in outputs:
             output.close()
     return result
 
 
-def _spill_lines(
+def spill_lines(
     data: bytes, number: int, routes: TicketRoutes, writes: Sequence[Callable[[bytes], object]]
-) -> int:
-    """Write the lines of ``data`` (numbered from ``number + 1``; no final line break)
-    to their partitions; the number of the last that is not blank (0 for none)."""
+) -> tuple[int, int]:
+    """Write the lines of ``data`` (numbered from ``number + 1``; no final line break) to
+    their partitions as ``NUMBER<TAB>JSON`` rows, ``writes[i]`` taking partition ``i``'s;
+    how many lines it holds, and the number of the last that is not blank (0 for none).
+
+    What :func:`spill` writes for the same lines, found by bytes (see :func:`spill_file`).
+    """
     lines = data.split(b"\n")
-    keys = _plain_tickets(data, len(lines))
+    keys = plain_tickets(data, len(lines))
     row = b"%d\t%s\n".__mod__
     if keys is not None:
         # Every line plain, with its ticket: no Python work a line but the write.
@@ -337,7 +349,7 @@ def _spill_lines(
         rows = map(row, zip(range(number + 1, number + 1 + len(lines)), lines, strict=True))
         for index, text in zip(indexes, rows, strict=True):
             writes[index](text)
-        return number + len(lines)
+        return len(lines), number + len(lines)
     last = 0
     for raw in lines:
         number += 1
@@ -345,10 +357,10 @@ def _spill_lines(
             continue  # blank, as in spill()
         last = number
         writes[_partition_of_raw(raw, routes)](row((number, raw)))
-    return last
+    return len(lines), last
 
 
-def _plain_tickets(data: bytes, lines: int) -> list[bytes] | None:
+def plain_tickets(data: bytes, lines: int) -> list[bytes] | None:
     """The ticket of each of the ``lines`` lines of ``data`` when every line is plain
     (:func:`~slaengine.inputs.tickets.plain_ticket_key`), with a string id, and the
     block is UTF-8 (so each id's bytes are what its text encodes to); else ``None``."""
@@ -437,9 +449,11 @@ def _spilled_events(
 
 __all__ = [
     "Spill",
+    "plain_tickets",
     "read_partition",
     "spill",
     "spill_file",
     "spill_input",
+    "spill_lines",
     "spill_parquet",
 ]

@@ -23,7 +23,7 @@ from typing import Any, Final
 
 from slaengine.batches.chunks import Chunk, read_chunk
 from slaengine.batches.collector import collector_paused
-from slaengine.batches.spill import read_partition
+from slaengine.batches.spill import plain_tickets, read_partition, spill_lines
 from slaengine.errors import Problem
 from slaengine.inputs.files import TEXT_ERRORS
 from slaengine.inputs.parquet import RowRange, join_streams, read_rows, split_streams
@@ -98,21 +98,35 @@ def count_range(path: str, start: int, end: int) -> tuple[int, int]:
 
 def stable_hash(ticket: str) -> int:
     """A 64-bit hash of a ticket id, the same in every process (``hash()`` is not)."""
-    digest = hashlib.blake2b(ticket.encode("utf-8", errors="surrogatepass"), digest_size=8)
-    return int.from_bytes(digest.digest(), "little")
+    return _stable_hash(ticket.encode("utf-8", errors="surrogatepass"))
+
+
+def _stable_hash(key: bytes) -> int:
+    # Of a ticket id's UTF-8 bytes (with surrogatepass, as stable_hash encodes it).
+    return int.from_bytes(hashlib.blake2b(key, digest_size=8).digest(), "little")
 
 
 def ticket_hashes(data: bytes, buckets: int) -> list[array[int]]:
-    """The stable hashes of the tickets that ``data``'s lines name, split into ``buckets``."""
-    tickets: set[str] = set()
-    for raw in data.split(b"\n"):
-        if raw.strip():
-            ticket = ticket_of(raw.decode("utf-8", errors=TEXT_ERRORS))
-            if ticket is not None:
-                tickets.add(ticket)
+    """The stable hashes of the tickets that ``data``'s lines name, split into ``buckets``.
+
+    The tickets are found as a spill finds them: by one search of the block when
+    every line is plain, else line by line.
+    """
+    body = data[:-1] if data.endswith(b"\n") else data
+    keys = plain_tickets(body, body.count(b"\n") + 1) if body else []
+    if keys is not None:
+        # Each id's bytes are the UTF-8 its text encodes to (plain_tickets checks the block).
+        values = set(map(_stable_hash, set(keys)))
+    else:
+        tickets: set[str] = set()
+        for raw in body.split(b"\n"):
+            if raw.strip():
+                ticket = ticket_of(raw.decode("utf-8", errors=TEXT_ERRORS))
+                if ticket is not None:
+                    tickets.add(ticket)
+        values = set(map(stable_hash, tickets))
     out = [array("Q") for _ in range(buckets)]
-    for ticket in tickets:
-        value = stable_hash(ticket)
+    for value in values:
         out[value % buckets].append(value)
     return out
 
@@ -170,22 +184,14 @@ def split_lines(
     Returns, per group of consecutive partitions (``groups`` of them),
     each partition's ``NUMBER<TAB>JSON`` lines: what a spill writes to its files.
     """
-    partitions = routes.partitions
     data = read_range(path, start, end)
     if b"\r" in data:
         raise CarriageReturn(path)
-    lines = data.split(b"\n")
-    if lines and not lines[-1]:
-        lines.pop()
-    out: list[list[bytes]] = [[] for _ in range(partitions)]
-    for number, raw in enumerate(lines, start=first):
-        text = raw.decode("utf-8", errors=TEXT_ERRORS)
-        if not text.strip():
-            continue
-        ticket = ticket_of(text)
-        # As in a spill: a line without a findable ticket goes to partition 0, which reports it.
-        index = routes.of(ticket) if ticket is not None else 0
-        out[index].append(b"%d\t%s\n" % (number, raw))
+    out: list[list[bytes]] = [[] for _ in range(routes.partitions)]
+    body = data[:-1] if data.endswith(b"\n") else data
+    if body:
+        # The local spill's own routine: the same rows, tickets found a block at a time.
+        spill_lines(body, first - 1, routes, [part.append for part in out])
     return _grouped([b"".join(part) for part in out], groups)
 
 

@@ -5,9 +5,12 @@ from __future__ import annotations
 import re
 import zlib
 from bisect import bisect_right
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from functools import partial
+from itertools import repeat
+from operator import getitem
+from typing import cast
 
 from slaengine.inputs.jsonl import LineError, decode_line
 
@@ -20,6 +23,47 @@ def partition_of(ticket: str, partitions: int) -> int:
 def _ticket_bytes(ticket: str) -> bytes:
     # surrogatepass: an id with a lone surrogate (a line to be reported) still has a home.
     return ticket.encode("utf-8", errors="surrogatepass")
+
+
+# Prefixes a TicketRoutes remembers the partition of, at most (a few MiB).
+_PREFIXES = 1 << 16
+
+
+class _PrefixPartitions(dict[bytes, int]):
+    """The partition of every ticket id that starts with a prefix, remembered by prefix.
+
+    Prefixes are the first ``size`` bytes of an id (an id that is shorter is its own
+    prefix). When no bound starts with a prefix, every id starting with it lies
+    between the same two bounds (a bound that differs from the prefix within it
+    is below or above all of them), so one look-up serves them all. Prefixes
+    that some bound starts with are marked -1: their ids are looked up one by one.
+    """
+
+    def __init__(self, bounds: tuple[bytes, ...]) -> None:
+        super().__init__()
+        self.bounds = bounds
+        # Two bytes short of the shortest bound: ids issued in sequence share a prefix
+        # with the hundred ids around them.
+        self.size = max(1, min(map(len, bounds)) - 2)
+        self.cut = slice(0, self.size)
+        self.split = {bound[: self.size] for bound in bounds}
+
+    def __missing__(self, prefix: bytes) -> int:
+        split = len(prefix) == self.size and prefix in self.split
+        value = -1 if split else bisect_right(self.bounds, prefix)
+        self[prefix] = value
+        return value
+
+    def of_keys(self, keys: Sequence[bytes]) -> list[int]:
+        """The partitions of ``keys``, as :func:`bisect_right` over the bounds gives them."""
+        prefixes = cast("Iterator[bytes]", map(getitem, keys, repeat(self.cut)))
+        found = list(map(self.__getitem__, prefixes))
+        if -1 in found:
+            bounds = self.bounds
+            for index, value in enumerate(found):
+                if value < 0:
+                    found[index] = bisect_right(bounds, keys[index])
+        return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,10 +81,15 @@ class TicketRoutes:
 
     partitions: int
     bounds: tuple[bytes, ...] = ()
+    # The partitions of id prefixes seen so far (ranges only): a dict look-up an id
+    # instead of a binary search over the bounds.
+    _prefixes: _PrefixPartitions | None = field(default=None, init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if len(self.bounds) >= self.partitions or list(self.bounds) != sorted(set(self.bounds)):
             raise ValueError("bounds: sorted, distinct, fewer than the partitions")
+        if self.bounds and self._prefixes is None:
+            object.__setattr__(self, "_prefixes", _PrefixPartitions(self.bounds))
 
     def of(self, ticket: str) -> int:
         """The partition of a ticket id."""
@@ -53,6 +102,10 @@ class TicketRoutes:
         if not self.bounds:
             partitions = self.partitions
             return [crc % partitions for crc in map(zlib.crc32, keys)]
+        prefixes = self._prefixes
+        if prefixes is not None and len(prefixes) < _PREFIXES:
+            return prefixes.of_keys(keys)
+        # Ids with few shared prefixes (random ones): a binary search each.
         return list(map(partial(bisect_right, self.bounds), keys))
 
 
