@@ -43,7 +43,8 @@ from slaengine.inputs.files import (
     is_table,
     source_name,
 )
-from slaengine.inputs.parquet import open_parquet, parquet_ranges
+from slaengine.inputs.parquet import open_parquet
+from slaengine.inputs.parquet_parts import parquet_ranges
 from slaengine.timeline import TimelineSet
 
 R = TypeVar("R")

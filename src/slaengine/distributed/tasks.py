@@ -3,7 +3,7 @@
 Plain functions of plain arguments, imported by reference on the workers (which
 need slaengine installed); none of them imports dask. Every partition is read
 by slaengine's own readers (:func:`~slaengine.batches.chunks.read_chunk`,
-:func:`~slaengine.inputs.parquet.read_rows`, :func:`~slaengine.batches.spill.read_partition`)
+:func:`~slaengine.inputs.parquet_parts.read_rows`, :func:`~slaengine.batches.spill.read_partition`)
 from a file in the worker's temporary directory, exactly as a local run reads
 it, and handed to the same work function (an audit or a backtest of one partition).
 """
@@ -26,7 +26,8 @@ from slaengine.batches.collector import collector_paused
 from slaengine.batches.spill import read_partition
 from slaengine.errors import Problem
 from slaengine.inputs.files import TEXT_ERRORS
-from slaengine.inputs.parquet import RowRange, join_streams, read_rows, split_streams
+from slaengine.inputs.parquet import join_streams, split_streams
+from slaengine.inputs.parquet_parts import RowRange, read_rows
 from slaengine.inputs.tickets import TicketRoutes, ticket_of
 from slaengine.timeline import TimelineSet
 
