@@ -98,21 +98,22 @@ def spill_parquet(
     partitions: int,
     source: str,
     workers: int = 1,
+    routes: TicketRoutes | None = None,
 ) -> Spill:
     """Split a Parquet events file into ``partitions`` Arrow files by ticket.
 
-    Rows stay columns: each batch is split with Arrow compute (one hash per
+    Rows stay columns: each batch is split with Arrow compute (one route per
     distinct ticket, not per row) and written with its row numbers, so the
     parent does no per-row Python work and no JSON. Rows go to the same
     partitions, in the same order, as the JSON text of the same rows would
-    through :func:`spill` (by the hash).
+    through :func:`spill` with the same ``routes`` (by default a hash).
 
     With ``workers`` > 1, that many processes share the row groups (as
     :func:`spill_file` shares blocks); a partition is then several files.
     """
 
     def run(where: Path, share: tuple[int, int]) -> Spill:
-        paths, rows = write_partitions(path, where, partitions, share)
+        paths, rows = write_partitions(path, where, partitions, share, routes)
         return Spill(source, paths, lines=rows)
 
     if workers > 1:
@@ -126,11 +127,13 @@ def spill_input(
     """Split any events input by ticket: Parquet as columns, a JSON Lines file as bytes (in
     ``workers`` processes), standard input and CSV line by line.
 
-    A plain JSON Lines file is split by ranges of ticket ids drawn from a sample
-    of it (:func:`~slaengine.batches.routes.ticket_routes`), anything else by a hash.
+    A plain JSON Lines or Parquet file is split by ranges of ticket ids drawn from
+    a sample of it (:func:`~slaengine.batches.routes.ticket_routes`), anything
+    else by a hash.
     """
     if is_parquet(path):
-        return spill_parquet(path, directory, partitions, source, workers=workers)
+        routes = ticket_routes(path, partitions)
+        return spill_parquet(path, directory, partitions, source, workers=workers, routes=routes)
     if not is_stream(path) and not is_table(path):
         routes = ticket_routes(path, partitions)
         return spill_file(path, directory, partitions, source, workers=workers, routes=routes)

@@ -275,8 +275,9 @@ class _Run:
     def shuffle_parquet(self, path: str) -> BatchResult[Any]:
         """A Parquet file not grouped by ticket: row groups split by ticket, one shuffle."""
         groups = -(-self.count // PARTITIONS_PER_TASK)
+        routes = ticket_routes(path, self.count)  # the local spill's
         splits = [
-            self.submit(tasks.split_rows, path, row_groups, first, self.count, groups,
+            self.submit(tasks.split_rows, path, row_groups, first, routes, groups,
                         key="slaengine-split")
             for row_groups, first in plan.row_group_runs(path, self.count)
         ]  # fmt: skip

@@ -191,14 +191,15 @@ def split_lines(
 
 
 def split_rows(
-    path: str, row_groups: Sequence[int], first: int, partitions: int, groups: int
+    path: str, row_groups: Sequence[int], first: int, routes: TicketRoutes, groups: int
 ) -> list[list[bytes]]:
-    """Split row groups of a Parquet file (rows numbered from ``first``) by ticket.
+    """Split row groups of a Parquet file (rows numbered from ``first``) by ticket (where
+    ``routes`` send them, as a local spill of the file decides them).
 
     The rows of each partition as an Arrow IPC stream with their row numbers,
     split as a local spill splits them (:func:`slaengine.inputs.parquet.split_streams`).
     """
-    return _grouped(split_streams(path, row_groups, first, partitions), groups)
+    return _grouped(split_streams(path, row_groups, first, routes), groups)
 
 
 def _grouped(parts: list[bytes], groups: int) -> list[list[bytes]]:

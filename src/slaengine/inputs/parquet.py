@@ -14,16 +14,16 @@ from __future__ import annotations
 
 import json
 import os
-import zlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final
 
 from slaengine.errors import Problem, UserError
 from slaengine.inputs.arrow_events import word_columns
+from slaengine.inputs.arrow_words import is_text
 from slaengine.inputs.parquet_rows import batch_events, column_cells, column_values, table_events
 from slaengine.inputs.tables import check_columns, event_from_cells, row_events
-from slaengine.inputs.tickets import partition_of
+from slaengine.inputs.tickets import TicketRoutes
 from slaengine.timeline import Event
 
 #: Rows per batch read from a Parquet file.
@@ -146,6 +146,55 @@ def every_batch(table: Any, size: int) -> Iterator[Any]:
         yield from row_group_batches(table, group, size)
 
 
+# Rows of each window read for a sample of the tickets, every _SAMPLE_STEP-th of them taken.
+_SAMPLE_WINDOW: Final = 4_096
+_SAMPLE_STEP: Final = 4
+# Windows read for a sample: the first rows of each row group, and more from each of
+# fewer row groups than this.
+_SAMPLE_WINDOWS: Final = 64
+
+
+def ticket_sample(path: str | os.PathLike[str]) -> list[bytes]:
+    """Ticket ids of rows spread over a Parquet events file, as UTF-8 bytes (text or
+    integer tickets; none for a column of another type or no column), for a spill's
+    ranges of ticket ids (:func:`~slaengine.batches.routes.ticket_routes`).
+
+    The first rows of each row group, and of windows spread through each of a
+    few large row groups: a time-ordered export's row groups are stretches of
+    time, so every one is sampled. Read as plain text: a dictionary's decoding
+    costs more than the few rows taken.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    table = open_parquet(path)
+    if "ticket" not in table.schema_arrow.names:
+        return []
+    kind = table.schema_arrow.field("ticket").type
+    if pa.types.is_dictionary(kind):
+        kind = kind.value_type
+    if not (pa.types.is_integer(kind) or is_text(kind)):
+        return []
+    meta = table.metadata
+    groups = meta.num_row_groups
+    keys: list[bytes] = []
+    for group in range(groups):
+        windows = -(-meta.row_group(group).num_rows // _SAMPLE_WINDOW)
+        count = min(windows, max(1, _SAMPLE_WINDOWS // groups))
+        taken = {k * windows // count for k in range(count)}
+        batches = table.iter_batches(
+            batch_size=_SAMPLE_WINDOW, row_groups=[group], columns=["ticket"]
+        )
+        for window, batch in enumerate(batches):
+            if window in taken:
+                column = batch.column(0).cast(pa.string())
+                picked = column.take(pa.array(range(0, len(column), _SAMPLE_STEP)))
+                keys += pc.drop_null(picked).cast(pa.binary()).to_pylist()
+            if window >= max(taken):
+                break
+    return [key for key in keys if key]
+
+
 #: The column a spill adds to each row: its row number in the input (from 1).
 LINE_COLUMN: Final = "__slaengine_line"
 
@@ -169,6 +218,7 @@ def write_partitions(
     directory: Path,
     partitions: int,
     share: tuple[int, int] = (0, 1),
+    routes: TicketRoutes | None = None,
 ) -> tuple[list[Path], int]:
     """Split a Parquet events file by ticket into ``partitions`` Arrow files under ``directory``;
     the files and the file's row count.
@@ -176,6 +226,7 @@ def write_partitions(
     Rows stay columns (:func:`split_batch`): the parent does no per-row Python
     work and no JSON. ``share`` ``(k, n)`` takes row groups ``k``, ``k + n`` ...
     only (one of ``n`` processes sharing the work); rows keep their numbers.
+    Tickets go where ``routes`` send them (by default a hash of the ticket).
     """
     import pyarrow as pa
     from pyarrow import ipc
@@ -193,7 +244,7 @@ def write_partitions(
             if group % every == mine:
                 number = start
                 for read in row_group_batches(table, group, BATCH_ROWS):
-                    number = split_batch(read, number, schema, writers)
+                    number = split_batch(read, number, schema, writers, routes)
             start += table.metadata.row_group(group).num_rows
     finally:
         for writer in writers:
@@ -212,18 +263,21 @@ def spill_schema(table: Any) -> Any:
     return table.schema_arrow.append(pa.field(LINE_COLUMN, pa.int64()))
 
 
-def split_batch(read: Any, first: int, schema: Any, writers: Sequence[Any]) -> int:
+def split_batch(
+    read: Any, first: int, schema: Any, writers: Sequence[Any], routes: TicketRoutes | None = None
+) -> int:
     """Write one record batch's rows, numbered from ``first``, to the writer of each row's
     partition (one writer per partition, :func:`spill_schema`); returns the next number.
 
     Rows go to the partitions, in the same order, that the JSON text of the same
-    rows would go to (:func:`~slaengine.inputs.tickets.partition_of`): one hash
-    per distinct ticket, not per row.
+    rows would go to with the same ``routes`` (by default a hash of the ticket,
+    :func:`~slaengine.inputs.tickets.partition_of`): one route per distinct
+    ticket, not per row.
     """
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    partitions = len(writers)
+    route = routes or TicketRoutes(len(writers))
     rows = read.num_rows
     lines = pa.array(range(first, first + rows), pa.int64())
     first += rows
@@ -232,15 +286,14 @@ def split_batch(read: Any, first: int, schema: Any, writers: Sequence[Any]) -> i
         encoded = pc.dictionary_encode(batch.column("ticket"))
         words = encoded.dictionary
         if pa.types.is_string(words.type) or pa.types.is_large_string(words.type):
-            # partition_of of each ticket's UTF-8 bytes, as Arrow holds them (an empty
-            # ticket's hash is 0: partition 0, as for no ticket).
-            hashes = map(zlib.crc32, words.cast(pa.binary()).to_pylist())
-            owners = [crc % partitions for crc in hashes]
+            # The route of each ticket's UTF-8 bytes, as Arrow holds them (an empty
+            # ticket goes to partition 0, as a row without one does).
+            owners = route.of_keys(words.cast(pa.binary()).to_pylist())
         else:
             owners = []
             for cell in words.to_pylist():
                 key = _ticket_key(cell)
-                owners.append(partition_of(key, partitions) if key is not None else 0)
+                owners.append(route.of(key) if key is not None else 0)
         # Null tickets have no dictionary entry: partition 0, like JSON without one.
         part = pc.fill_null(pc.take(pa.array(owners, pa.int32()), encoded.indices), 0)
     else:
@@ -257,21 +310,22 @@ def split_batch(read: Any, first: int, schema: Any, writers: Sequence[Any]) -> i
 
 
 def split_streams(
-    path: str | os.PathLike[str], row_groups: Sequence[int], first: int, partitions: int
+    path: str | os.PathLike[str], row_groups: Sequence[int], first: int, routes: TicketRoutes
 ) -> list[bytes]:
     """Row groups of a Parquet file (rows numbered from ``first``) split by ticket as
-    :func:`write_partitions` splits them: each partition's rows as an Arrow IPC stream."""
+    :func:`write_partitions` splits them with ``routes``: each partition's rows as an
+    Arrow IPC stream."""
     import pyarrow as pa
     from pyarrow import ipc
 
     table = open_parquet(path)
     schema = spill_schema(table)
-    sinks = [pa.BufferOutputStream() for _ in range(partitions)]
+    sinks = [pa.BufferOutputStream() for _ in range(routes.partitions)]
     writers = [ipc.new_stream(sink, schema) for sink in sinks]
     number = first
     for group in row_groups:
         for read in row_group_batches(table, group, BATCH_ROWS):
-            number = split_batch(read, number, schema, writers)
+            number = split_batch(read, number, schema, writers, routes)
     for writer in writers:
         writer.close()
     return [sink.getvalue().to_pybytes() for sink in sinks]
@@ -350,5 +404,6 @@ __all__ = [
     "split_batch",
     "split_streams",
     "table_events",
+    "ticket_sample",
     "write_partitions",
 ]
