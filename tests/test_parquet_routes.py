@@ -14,7 +14,12 @@ pq = pytest.importorskip("pyarrow.parquet")
 
 from slaengine.batches.routes import ticket_routes  # noqa: E402 - after the skip
 from slaengine.batches.spill import read_partition, spill, spill_input, spill_parquet  # noqa: E402
-from slaengine.inputs.parquet import parquet_lines, ticket_sample  # noqa: E402
+from slaengine.inputs.parquet import (  # noqa: E402
+    LINE_COLUMN,
+    parquet_lines,
+    ticket_runs,
+    ticket_sample,
+)
 from slaengine.inputs.synthetic import write_jsonl  # noqa: E402
 
 START = dt.datetime(2025, 9, 1, tzinfo=dt.UTC)
@@ -87,7 +92,24 @@ def test_ranged_partitions_read_like_the_json_of_the_rows(
     for arrow_part, text_part in zip(columnar.partition_files(), text.paths, strict=True):
         a, b = read_partition(arrow_part, "t"), read_partition(text_part, "t")
         assert a.timelines == b.timelines
+        assert list(a.timelines) == list(b.timelines)  # tickets in order of first appearance
         assert a.problems == b.problems
         assert a.duplicates == b.duplicates
         problems += a.problems
     assert len(problems) >= 2
+
+
+@pytest.mark.parametrize("coded", [False, True], ids=["text", "dictionary"])
+def test_ticket_runs_put_each_tickets_rows_together_in_line_order(coded: bool):
+    tickets = pa.array(["b", "a", "b", None, "a", "c", "b"])
+    if coded:
+        tickets = tickets.dictionary_encode()
+    lines = [1, 2, 3, 4, 5, 6, 7]
+    table = pa.table({"ticket": tickets, LINE_COLUMN: lines})
+    runs = ticket_runs(table, in_order=True)
+    assert runs.column(LINE_COLUMN).to_pylist() == [1, 3, 7, 2, 5, 6, 4]
+    # Rows of two spill files, not in line order: the same runs.
+    mixed = table.take([1, 3, 5, 0, 2, 4, 6])
+    assert ticket_runs(mixed, in_order=False).column(LINE_COLUMN).to_pylist() == [
+        1, 3, 7, 2, 5, 6, 4,
+    ]  # fmt: skip

@@ -403,9 +403,12 @@ def read_partition(
     """
     problems: list[Problem] = []
     files = [path] if isinstance(path, Path) else list(path)
+    if files[0].suffix == ".arrow":  # a Parquet file's rows, grouped by ticket in Arrow
+        arrow_events = arrow_file_events(files, source, status_map, problems)
+        return build_timelines(arrow_events, source, problems)
     events: list[Event] = []
     for file in files:
-        events.extend(_partition_events(file, source, status_map, problems))
+        events.extend(_spilled_events(file, source, status_map, problems))
     if len(files) > 1:
         # Each file is in line order already: one merge of sorted runs.
         events.sort(key=_SEQ)
@@ -413,14 +416,6 @@ def read_partition(
 
 
 _SEQ = attrgetter("seq")
-
-
-def _partition_events(
-    path: Path, source: str, status_map: Mapping[str, str], problems: list[Problem]
-) -> list[Event]:
-    if path.suffix == ".arrow":
-        return arrow_file_events(path, source, status_map, problems)
-    return _spilled_events(path, source, status_map, problems)
 
 
 def _spilled_events(

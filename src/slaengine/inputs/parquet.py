@@ -350,22 +350,53 @@ def join_streams(pieces: Sequence[bytes], file: Path) -> None:
 
 
 def arrow_file_events(
-    path: Path, source: str, status_map: Mapping[str, str], problems: list[Problem]
+    paths: Sequence[Path], source: str, status_map: Mapping[str, str], problems: list[Problem]
 ) -> list[Event]:
-    """The events of one Arrow partition file written by :func:`write_partitions`."""
+    """The events of one partition written by :func:`write_partitions` (in one Arrow file, or
+    in several by a parallel spill), each ticket's together in line order (:func:`ticket_runs`).
+    """
+    import pyarrow as pa
     from pyarrow import ipc
 
     events: list[Event] = []
-    with ipc.open_file(str(path)) as reader:
-        # The spill wrote a small batch per input batch: put them together again, then
-        # take them a part batch at a time (each batch costs its Arrow calls).
-        whole = reader.read_all().combine_chunks().to_batches()
-    for rows in whole:  # one batch, or none
+    tables = []
+    for path in paths:
+        with ipc.open_file(str(path)) as reader:
+            tables.append(reader.read_all())
+    # The spill wrote a small batch per input batch: put them together again, then take
+    # them a part batch at a time (each batch costs its Arrow calls).
+    whole = ticket_runs(pa.concat_tables(tables).combine_chunks(), in_order=len(tables) == 1)
+    del tables
+    for rows in whole.to_batches():  # one batch, or none
         for start in range(0, rows.num_rows, PART_ROWS):
             _numbered_events(rows.slice(start, PART_ROWS), source, status_map, problems, events)
     del whole
     release_arrow_memory()
     return events
+
+
+def ticket_runs(table: Any, in_order: bool) -> Any:
+    """The spilled rows of ``table`` (:data:`LINE_COLUMN`) with each ticket's rows together, in
+    line order, tickets in the order they first appear (rows without one last).
+
+    Their events then group a run at a time (``build_timelines``), as a file grouped by
+    ticket does: a sort of the rows in Arrow costs less than grouping their events in
+    Python. ``in_order``: the rows are in line order already (one spill file).
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if table.num_rows < 2 or "ticket" not in table.schema.names:
+        return table
+    ticket = table.column("ticket")
+    lines = None if in_order else pc.sort_indices(table.column(LINE_COLUMN))
+    if lines is not None:
+        ticket = ticket.take(lines)
+    if pa.types.is_dictionary(ticket.type):  # codes in order of first appearance, one per ticket
+        ticket = ticket.cast(ticket.type.value_type)
+    codes = pc.dictionary_encode(ticket).combine_chunks().indices
+    order = pc.sort_indices(codes)  # stable: line order within each ticket
+    return table.take(order if lines is None else lines.take(order))
 
 
 def _numbered_events(
@@ -404,6 +435,7 @@ __all__ = [
     "split_batch",
     "split_streams",
     "table_events",
+    "ticket_runs",
     "ticket_sample",
     "write_partitions",
 ]
