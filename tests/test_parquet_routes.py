@@ -113,3 +113,22 @@ def test_ticket_runs_put_each_tickets_rows_together_in_line_order(coded: bool):
     assert ticket_runs(mixed, in_order=False).column(LINE_COLUMN).to_pylist() == [
         1, 3, 7, 2, 5, 6, 4,
     ]  # fmt: skip
+
+
+def test_a_ticket_column_of_lists_is_reported_row_by_row(tmp_path: Path):
+    # No ticket at all: each row a problem, as its JSON text is, not an Arrow error.
+    path = tmp_path / "lists.parquet"
+    table = pa.table({
+        "ticket": pa.array([[1], [2], [1]]),
+        "at": ["2025-09-01T00:00:00Z"] * 3,
+        "type": ["created"] * 3,
+    })  # fmt: skip
+    pq.write_table(table, path)
+    columnar = spill_parquet(path, tmp_path / "arrow", 2, "t")
+    text = spill(parquet_lines(path), tmp_path / "text", 2, "t")
+    found = [read_partition(p, "t") for p in columnar.paths]
+    assert [(p.line, p.message) for part in found for p in part.problems] == [
+        (p.line, p.message) for part in text.paths for p in read_partition(part, "t").problems
+    ]
+    assert [p.line for part in found for p in part.problems] == [1, 2, 3]
+    assert not any(part.timelines for part in found)

@@ -282,7 +282,7 @@ def split_batch(
     lines = pa.array(range(first, first + rows), pa.int64())
     first += rows
     batch = pa.RecordBatch.from_arrays([*read.columns, lines], schema=schema)
-    if "ticket" in batch.schema.names:
+    if "ticket" in batch.schema.names and not pa.types.is_nested(schema.field("ticket").type):
         encoded = pc.dictionary_encode(batch.column("ticket"))
         words = encoded.dictionary
         if pa.types.is_string(words.type) or pa.types.is_large_string(words.type):
@@ -296,7 +296,7 @@ def split_batch(
                 owners.append(route.of(key) if key is not None else 0)
         # Null tickets have no dictionary entry: partition 0, like JSON without one.
         part = pc.fill_null(pc.take(pa.array(owners, pa.int32()), encoded.indices), 0)
-    else:
+    else:  # no ticket, or lists or records, which are no ticket: partition 0 reports them
         part = pa.array([0] * rows, pa.int32())
     # One stable sort groups the rows by partition, keeping their order
     # within each; every partition is then a zero-copy slice of it.
@@ -386,8 +386,9 @@ def ticket_runs(table: Any, in_order: bool) -> Any:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    if table.num_rows < 2 or "ticket" not in table.schema.names:
-        return table
+    names = table.schema.names
+    if table.num_rows < 2 or "ticket" not in names or pa.types.is_nested(table["ticket"].type):
+        return table  # lists or records are no tickets: every row is a problem
     ticket = table.column("ticket")
     lines = None if in_order else pc.sort_indices(table.column(LINE_COLUMN))
     if lines is not None:
