@@ -40,7 +40,7 @@ import slaengine
 from slaengine.batches.chunks import Chunk, read_chunk
 from slaengine.engine import iter_evaluate
 from slaengine.inputs.jsonl import parse_block
-from slaengine.inputs.parquet import RowRange, read_rows
+from slaengine.inputs.parquet_parts import RowRange, read_rows
 from slaengine.inputs.synthetic import generate_lines
 from slaengine.report.csv import csv_renderer
 from slaengine.report.json import ticket_json_line

@@ -14,7 +14,8 @@ from slaengine.inputs.arrow_events import arrow_events
 from slaengine.inputs.arrow_words import WordCache, use_numpy
 from slaengine.inputs.files import source_name
 from slaengine.inputs.jsonl import parse_lines
-from slaengine.inputs.parquet import RowRange, parquet_lines, read_rows
+from slaengine.inputs.parquet import parquet_lines
+from slaengine.inputs.parquet_parts import RowRange, read_rows
 from slaengine.timeline import build_timelines
 
 pa = pytest.importorskip("pyarrow")

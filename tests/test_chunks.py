@@ -356,7 +356,7 @@ def _rows(jsonl: Path) -> list[dict]:
 
 
 def test_parquet_ranges_only_of_a_grouped_file(tmp_path: Path, grouped: Path):
-    from slaengine.inputs.parquet import parquet_ranges
+    from slaengine.inputs.parquet_parts import parquet_ranges
 
     rows = _rows(grouped)[:5_000]
     ranges = parquet_ranges(_parquet(tmp_path / "g.parquet", rows), 4)

@@ -17,7 +17,8 @@ from slaengine.batches.sizing import (
     parquet_part_rows,
     partition_count,
 )
-from slaengine.inputs.parquet import parquet_ranges, parquet_shape
+from slaengine.inputs.parquet import parquet_shape
+from slaengine.inputs.parquet_parts import parquet_ranges
 
 pa = pytest.importorskip("pyarrow")
 pq = pytest.importorskip("pyarrow.parquet")

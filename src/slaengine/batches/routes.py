@@ -11,8 +11,9 @@ ids look like; ids with no order in time are spread as by a hash.
 
 The sample depends on the file alone, never on the number of workers: the
 partitions, and so the order of rows that keep partition order, are the same
-whatever ``--jobs`` or cluster runs them. Input that cannot be sampled by
-seeking (gzip, standard input, tables) is routed by the hash.
+whatever ``--jobs`` or cluster runs them. A Parquet file is sampled from the
+first rows of its row groups. Input that cannot be sampled by seeking (gzip,
+standard input, CSV) is routed by the hash.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import re
 from typing import Final
 
 from slaengine.inputs.files import is_gzip, is_parquet, is_stream, is_table
+from slaengine.inputs.parquet import ticket_sample
 from slaengine.inputs.tickets import TicketRoutes
 
 #: Windows read for the sample, at evenly spaced offsets of the file.
@@ -34,13 +36,16 @@ _TICKET: Final = re.compile(rb'"ticket"\s*:\s*"([^"\\\n]*)"')
 
 
 def ticket_routes(path: str | os.PathLike[str], partitions: int) -> TicketRoutes:
-    """Routes for spilling the JSON Lines file at ``path`` into ``partitions``: ranges of
-    ticket ids cut at the quantiles of a sample of its lines when it can be read by
-    seeking, else (or when the sample finds no ticket) a hash."""
-    if partitions < 2 or is_stream(path) or is_table(path) or is_parquet(path):
+    """Routes for spilling the JSON Lines or Parquet file at ``path`` into ``partitions``:
+    ranges of ticket ids cut at the quantiles of a sample of its lines (of its rows,
+    :func:`~slaengine.inputs.parquet.ticket_sample`) when it can be read by seeking,
+    else (or when the sample finds no ticket) a hash."""
+    if partitions < 2 or is_stream(path):
         return TicketRoutes(partitions)
+    if is_parquet(path):
+        return TicketRoutes(partitions, range_bounds(sorted(ticket_sample(path)), partitions))
     try:
-        if is_gzip(path):
+        if is_table(path) or is_gzip(path):
             return TicketRoutes(partitions)
         keys = sorted(_sample_tickets(path))
     except OSError:

@@ -3,7 +3,8 @@
 The input is cut into partitions of whole tickets: a file grouped by ticket
 into chunks (:mod:`slaengine.batches.chunks`; a plain one read in place, in byte
 ranges, :mod:`slaengine.batches.ranges`), a grouped Parquet file into row
-ranges, anything else spilled by ticket
+ranges (read a row group at a time, :mod:`slaengine.inputs.parquet_parts`),
+anything else spilled by ticket
 (:mod:`slaengine.batches.spill`). Each partition is parsed, grouped and handed
 to a work function, in this process or in ``jobs`` forked workers. Results
 come back in partition order, so a parallel run returns exactly what a
@@ -39,7 +40,7 @@ from slaengine.batches.sizing import chunk_bytes, partition_count
 from slaengine.batches.spill import read_partition, spill_input
 from slaengine.errors import Problem
 from slaengine.inputs.files import is_parquet, source_name
-from slaengine.inputs.parquet import RowRange, parquet_ranges, read_rows
+from slaengine.inputs.parquet_parts import RowRange, RowTask, parquet_ranges, read_parts, row_tasks
 from slaengine.readonly import ReadOnlyMap
 from slaengine.timeline import TimelineSet
 
@@ -91,10 +92,14 @@ def _run_chunk(chunk: Chunk) -> tuple[Any, list[Problem], int, ChunkTickets, int
         return (*_run(read.timelines), read.tickets, read.last_line)
 
 
-def _run_rows(rows: RowRange) -> tuple[Any, list[Problem], int]:
-    # A row range of a grouped Parquet file.
+def _run_rows(task: RowTask) -> list[tuple[Any, list[Problem], int]]:
+    # Row ranges of a grouped Parquet file, each row group read once: a result per range.
+    outputs = []
     with _owned():
-        return _run(read_rows(rows, _TASK["source"], _TASK["status_map"]))
+        for timelines in read_parts(task, _TASK["source"], _TASK["status_map"]):
+            outputs.append(_run(timelines))
+            del timelines  # before the next range is read
+    return outputs
 
 
 def _start_worker() -> None:
@@ -261,8 +266,9 @@ def _map_parquet_ranges(
 ) -> BatchResult[R]:
     # A Parquet file known to be grouped: each worker reads its own rows of it.
     batch: BatchResult[R] = BatchResult(results=[], partitions=len(ranges))
-    with _outputs(_run_rows, ranges, jobs, source_name(path), status_map, work) as outputs:
-        _collect(outputs, batch, fold)
+    tasks = row_tasks(ranges, jobs)
+    with _outputs(_run_rows, tasks, jobs, source_name(path), status_map, work) as outputs:
+        _collect(itertools.chain.from_iterable(outputs), batch, fold)
     batch.lines = ranges[-1].end
     batch.problems.sort(key=lambda p: (p.line, p.code))
     return batch

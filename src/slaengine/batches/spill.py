@@ -98,21 +98,22 @@ def spill_parquet(
     partitions: int,
     source: str,
     workers: int = 1,
+    routes: TicketRoutes | None = None,
 ) -> Spill:
     """Split a Parquet events file into ``partitions`` Arrow files by ticket.
 
-    Rows stay columns: each batch is split with Arrow compute (one hash per
+    Rows stay columns: each batch is split with Arrow compute (one route per
     distinct ticket, not per row) and written with its row numbers, so the
     parent does no per-row Python work and no JSON. Rows go to the same
     partitions, in the same order, as the JSON text of the same rows would
-    through :func:`spill` (by the hash).
+    through :func:`spill` with the same ``routes`` (by default a hash).
 
     With ``workers`` > 1, that many processes share the row groups (as
     :func:`spill_file` shares blocks); a partition is then several files.
     """
 
     def run(where: Path, share: tuple[int, int]) -> Spill:
-        paths, rows = write_partitions(path, where, partitions, share)
+        paths, rows = write_partitions(path, where, partitions, share, routes)
         return Spill(source, paths, lines=rows)
 
     if workers > 1:
@@ -126,11 +127,13 @@ def spill_input(
     """Split any events input by ticket: Parquet as columns, a JSON Lines file as bytes (in
     ``workers`` processes), standard input and CSV line by line.
 
-    A plain JSON Lines file is split by ranges of ticket ids drawn from a sample
-    of it (:func:`~slaengine.batches.routes.ticket_routes`), anything else by a hash.
+    A plain JSON Lines or Parquet file is split by ranges of ticket ids drawn from
+    a sample of it (:func:`~slaengine.batches.routes.ticket_routes`), anything
+    else by a hash.
     """
     if is_parquet(path):
-        return spill_parquet(path, directory, partitions, source, workers=workers)
+        routes = ticket_routes(path, partitions)
+        return spill_parquet(path, directory, partitions, source, workers=workers, routes=routes)
     if not is_stream(path) and not is_table(path):
         routes = ticket_routes(path, partitions)
         return spill_file(path, directory, partitions, source, workers=workers, routes=routes)
@@ -412,9 +415,12 @@ def read_partition(
     """
     problems: list[Problem] = []
     files = [path] if isinstance(path, Path) else list(path)
+    if files[0].suffix == ".arrow":  # a Parquet file's rows, grouped by ticket in Arrow
+        arrow_events = arrow_file_events(files, source, status_map, problems)
+        return build_timelines(arrow_events, source, problems)
     events: list[Event] = []
     for file in files:
-        events.extend(_partition_events(file, source, status_map, problems))
+        events.extend(_spilled_events(file, source, status_map, problems))
     if len(files) > 1:
         # Each file is in line order already: one merge of sorted runs.
         events.sort(key=_SEQ)
@@ -422,14 +428,6 @@ def read_partition(
 
 
 _SEQ = attrgetter("seq")
-
-
-def _partition_events(
-    path: Path, source: str, status_map: Mapping[str, str], problems: list[Problem]
-) -> list[Event]:
-    if path.suffix == ".arrow":
-        return arrow_file_events(path, source, status_map, problems)
-    return _spilled_events(path, source, status_map, problems)
 
 
 def _spilled_events(

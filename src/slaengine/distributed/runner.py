@@ -43,7 +43,8 @@ from slaengine.inputs.files import (
     is_table,
     source_name,
 )
-from slaengine.inputs.parquet import open_parquet, parquet_ranges
+from slaengine.inputs.parquet import open_parquet
+from slaengine.inputs.parquet_parts import parquet_ranges
 from slaengine.timeline import TimelineSet
 
 R = TypeVar("R")
@@ -274,8 +275,9 @@ class _Run:
     def shuffle_parquet(self, path: str) -> BatchResult[Any]:
         """A Parquet file not grouped by ticket: row groups split by ticket, one shuffle."""
         groups = -(-self.count // PARTITIONS_PER_TASK)
+        routes = ticket_routes(path, self.count)  # the local spill's
         splits = [
-            self.submit(tasks.split_rows, path, row_groups, first, self.count, groups,
+            self.submit(tasks.split_rows, path, row_groups, first, routes, groups,
                         key="slaengine-split")
             for row_groups, first in plan.row_group_runs(path, self.count)
         ]  # fmt: skip

@@ -3,7 +3,7 @@
 Plain functions of plain arguments, imported by reference on the workers (which
 need slaengine installed); none of them imports dask. Every partition is read
 by slaengine's own readers (:func:`~slaengine.batches.chunks.read_chunk`,
-:func:`~slaengine.inputs.parquet.read_rows`, :func:`~slaengine.batches.spill.read_partition`)
+:func:`~slaengine.inputs.parquet_parts.read_rows`, :func:`~slaengine.batches.spill.read_partition`)
 from a file in the worker's temporary directory, exactly as a local run reads
 it, and handed to the same work function (an audit or a backtest of one partition).
 """
@@ -26,7 +26,8 @@ from slaengine.batches.collector import collector_paused
 from slaengine.batches.spill import plain_tickets, read_partition, spill_lines
 from slaengine.errors import Problem
 from slaengine.inputs.files import TEXT_ERRORS
-from slaengine.inputs.parquet import RowRange, join_streams, read_rows, split_streams
+from slaengine.inputs.parquet import join_streams, split_streams
+from slaengine.inputs.parquet_parts import RowRange, read_rows
 from slaengine.inputs.tickets import TicketRoutes, ticket_of
 from slaengine.timeline import TimelineSet
 
@@ -196,14 +197,15 @@ def split_lines(
 
 
 def split_rows(
-    path: str, row_groups: Sequence[int], first: int, partitions: int, groups: int
+    path: str, row_groups: Sequence[int], first: int, routes: TicketRoutes, groups: int
 ) -> list[list[bytes]]:
-    """Split row groups of a Parquet file (rows numbered from ``first``) by ticket.
+    """Split row groups of a Parquet file (rows numbered from ``first``) by ticket (where
+    ``routes`` send them, as a local spill of the file decides them).
 
     The rows of each partition as an Arrow IPC stream with their row numbers,
     split as a local spill splits them (:func:`slaengine.inputs.parquet.split_streams`).
     """
-    return _grouped(split_streams(path, row_groups, first, partitions), groups)
+    return _grouped(split_streams(path, row_groups, first, routes), groups)
 
 
 def _grouped(parts: list[bytes], groups: int) -> list[list[bytes]]:

@@ -1,42 +1,36 @@
-"""Parquet events files: opened with their damage reported, split by ticket, read in ranges.
+"""Parquet events files: opened with their damage reported, split by ticket for a spill.
 
 Reading a Parquet file's rows as JSON text (:func:`parquet_lines`), splitting
 its batches by ticket for a spill (:func:`split_batch`, :func:`write_partitions`,
-and :func:`split_streams` for a Dask shuffle), reading back the Arrow files a
-spill wrote (:func:`arrow_file_events`), and, for a file grouped by ticket,
-ranges of whole tickets each read on its own (:func:`parquet_ranges`,
-:func:`read_rows`). A batch's rows become events in
-:mod:`slaengine.inputs.parquet_rows` (:func:`table_events`, also importable from
-here). pyarrow is imported only when a Parquet file is read (``slaengine[parquet]``).
+and :func:`split_streams` for a Dask shuffle) and reading back the Arrow files a
+spill wrote (:func:`arrow_file_events`). A file grouped by ticket is read in
+ranges of whole tickets instead (:mod:`slaengine.inputs.parquet_parts`). A
+batch's rows become events in :mod:`slaengine.inputs.parquet_rows`
+(:func:`table_events`, also importable from here). pyarrow is imported only when
+a Parquet file is read (``slaengine[parquet]``).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import zlib
-from array import array
-from bisect import bisect_left
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
 from slaengine.errors import Problem, UserError
 from slaengine.inputs.arrow_events import word_columns
-from slaengine.inputs.arrow_words import WordCache
+from slaengine.inputs.arrow_words import is_text
 from slaengine.inputs.parquet_rows import batch_events, column_cells, column_values, table_events
 from slaengine.inputs.tables import check_columns, event_from_cells, row_events
-from slaengine.inputs.tickets import partition_of
-from slaengine.timeline import Event, TimelineSet, build_timelines
+from slaengine.inputs.tickets import TicketRoutes
+from slaengine.timeline import Event
 
 #: Rows per batch read from a Parquet file.
 BATCH_ROWS: Final = 65_536
-# Rows per batch turned into events: smaller batches than the spill's keep Arrow's
-# buffers and the columns' Python values of a batch small beside the part's events.
-_PART_ROWS: Final = 16_384
-# Rows per batch when only the first few rows of a row group are wanted.
-_HEAD_ROWS: Final = 4_096
+#: Rows per batch turned into events: smaller batches than the spill's keep Arrow's
+#: buffers and the columns' Python values of a batch small beside the part's events.
+PART_ROWS: Final = 16_384
 
 
 def parquet_lines(path: str | os.PathLike[str]) -> Iterator[str]:
@@ -152,6 +146,55 @@ def every_batch(table: Any, size: int) -> Iterator[Any]:
         yield from row_group_batches(table, group, size)
 
 
+# Rows of each window read for a sample of the tickets, every _SAMPLE_STEP-th of them taken.
+_SAMPLE_WINDOW: Final = 4_096
+_SAMPLE_STEP: Final = 4
+# Windows read for a sample: the first rows of each row group, and more from each of
+# fewer row groups than this.
+_SAMPLE_WINDOWS: Final = 64
+
+
+def ticket_sample(path: str | os.PathLike[str]) -> list[bytes]:
+    """Ticket ids of rows spread over a Parquet events file, as UTF-8 bytes (text or
+    integer tickets; none for a column of another type or no column), for a spill's
+    ranges of ticket ids (:func:`~slaengine.batches.routes.ticket_routes`).
+
+    The first rows of each row group, and of windows spread through each of a
+    few large row groups: a time-ordered export's row groups are stretches of
+    time, so every one is sampled. Read as plain text: a dictionary's decoding
+    costs more than the few rows taken.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    table = open_parquet(path)
+    if "ticket" not in table.schema_arrow.names:
+        return []
+    kind = table.schema_arrow.field("ticket").type
+    if pa.types.is_dictionary(kind):
+        kind = kind.value_type
+    if not (pa.types.is_integer(kind) or is_text(kind)):
+        return []
+    meta = table.metadata
+    groups = meta.num_row_groups
+    keys: list[bytes] = []
+    for group in range(groups):
+        windows = -(-meta.row_group(group).num_rows // _SAMPLE_WINDOW)
+        count = min(windows, max(1, _SAMPLE_WINDOWS // groups))
+        taken = {k * windows // count for k in range(count)}
+        batches = table.iter_batches(
+            batch_size=_SAMPLE_WINDOW, row_groups=[group], columns=["ticket"]
+        )
+        for window, batch in enumerate(batches):
+            if window in taken:
+                column = batch.column(0).cast(pa.string())
+                picked = column.take(pa.array(range(0, len(column), _SAMPLE_STEP)))
+                keys += pc.drop_null(picked).cast(pa.binary()).to_pylist()
+            if window >= max(taken):
+                break
+    return [key for key in keys if key]
+
+
 #: The column a spill adds to each row: its row number in the input (from 1).
 LINE_COLUMN: Final = "__slaengine_line"
 
@@ -175,6 +218,7 @@ def write_partitions(
     directory: Path,
     partitions: int,
     share: tuple[int, int] = (0, 1),
+    routes: TicketRoutes | None = None,
 ) -> tuple[list[Path], int]:
     """Split a Parquet events file by ticket into ``partitions`` Arrow files under ``directory``;
     the files and the file's row count.
@@ -182,6 +226,7 @@ def write_partitions(
     Rows stay columns (:func:`split_batch`): the parent does no per-row Python
     work and no JSON. ``share`` ``(k, n)`` takes row groups ``k``, ``k + n`` ...
     only (one of ``n`` processes sharing the work); rows keep their numbers.
+    Tickets go where ``routes`` send them (by default a hash of the ticket).
     """
     import pyarrow as pa
     from pyarrow import ipc
@@ -199,7 +244,7 @@ def write_partitions(
             if group % every == mine:
                 number = start
                 for read in row_group_batches(table, group, BATCH_ROWS):
-                    number = split_batch(read, number, schema, writers)
+                    number = split_batch(read, number, schema, writers, routes)
             start += table.metadata.row_group(group).num_rows
     finally:
         for writer in writers:
@@ -218,38 +263,40 @@ def spill_schema(table: Any) -> Any:
     return table.schema_arrow.append(pa.field(LINE_COLUMN, pa.int64()))
 
 
-def split_batch(read: Any, first: int, schema: Any, writers: Sequence[Any]) -> int:
+def split_batch(
+    read: Any, first: int, schema: Any, writers: Sequence[Any], routes: TicketRoutes | None = None
+) -> int:
     """Write one record batch's rows, numbered from ``first``, to the writer of each row's
     partition (one writer per partition, :func:`spill_schema`); returns the next number.
 
     Rows go to the partitions, in the same order, that the JSON text of the same
-    rows would go to (:func:`~slaengine.inputs.tickets.partition_of`): one hash
-    per distinct ticket, not per row.
+    rows would go to with the same ``routes`` (by default a hash of the ticket,
+    :func:`~slaengine.inputs.tickets.partition_of`): one route per distinct
+    ticket, not per row.
     """
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    partitions = len(writers)
+    route = routes or TicketRoutes(len(writers))
     rows = read.num_rows
     lines = pa.array(range(first, first + rows), pa.int64())
     first += rows
     batch = pa.RecordBatch.from_arrays([*read.columns, lines], schema=schema)
-    if "ticket" in batch.schema.names:
+    if "ticket" in batch.schema.names and not pa.types.is_nested(schema.field("ticket").type):
         encoded = pc.dictionary_encode(batch.column("ticket"))
         words = encoded.dictionary
         if pa.types.is_string(words.type) or pa.types.is_large_string(words.type):
-            # partition_of of each ticket's UTF-8 bytes, as Arrow holds them (an empty
-            # ticket's hash is 0: partition 0, as for no ticket).
-            hashes = map(zlib.crc32, words.cast(pa.binary()).to_pylist())
-            owners = [crc % partitions for crc in hashes]
+            # The route of each ticket's UTF-8 bytes, as Arrow holds them (an empty
+            # ticket goes to partition 0, as a row without one does).
+            owners = route.of_keys(words.cast(pa.binary()).to_pylist())
         else:
             owners = []
             for cell in words.to_pylist():
                 key = _ticket_key(cell)
-                owners.append(partition_of(key, partitions) if key is not None else 0)
+                owners.append(route.of(key) if key is not None else 0)
         # Null tickets have no dictionary entry: partition 0, like JSON without one.
         part = pc.fill_null(pc.take(pa.array(owners, pa.int32()), encoded.indices), 0)
-    else:
+    else:  # no ticket, or lists or records, which are no ticket: partition 0 reports them
         part = pa.array([0] * rows, pa.int32())
     # One stable sort groups the rows by partition, keeping their order
     # within each; every partition is then a zero-copy slice of it.
@@ -263,21 +310,22 @@ def split_batch(read: Any, first: int, schema: Any, writers: Sequence[Any]) -> i
 
 
 def split_streams(
-    path: str | os.PathLike[str], row_groups: Sequence[int], first: int, partitions: int
+    path: str | os.PathLike[str], row_groups: Sequence[int], first: int, routes: TicketRoutes
 ) -> list[bytes]:
     """Row groups of a Parquet file (rows numbered from ``first``) split by ticket as
-    :func:`write_partitions` splits them: each partition's rows as an Arrow IPC stream."""
+    :func:`write_partitions` splits them with ``routes``: each partition's rows as an
+    Arrow IPC stream."""
     import pyarrow as pa
     from pyarrow import ipc
 
     table = open_parquet(path)
     schema = spill_schema(table)
-    sinks = [pa.BufferOutputStream() for _ in range(partitions)]
+    sinks = [pa.BufferOutputStream() for _ in range(routes.partitions)]
     writers = [ipc.new_stream(sink, schema) for sink in sinks]
     number = first
     for group in row_groups:
         for read in row_group_batches(table, group, BATCH_ROWS):
-            number = split_batch(read, number, schema, writers)
+            number = split_batch(read, number, schema, writers, routes)
     for writer in writers:
         writer.close()
     return [sink.getvalue().to_pybytes() for sink in sinks]
@@ -302,22 +350,54 @@ def join_streams(pieces: Sequence[bytes], file: Path) -> None:
 
 
 def arrow_file_events(
-    path: Path, source: str, status_map: Mapping[str, str], problems: list[Problem]
+    paths: Sequence[Path], source: str, status_map: Mapping[str, str], problems: list[Problem]
 ) -> list[Event]:
-    """The events of one Arrow partition file written by :func:`write_partitions`."""
+    """The events of one partition written by :func:`write_partitions` (in one Arrow file, or
+    in several by a parallel spill), each ticket's together in line order (:func:`ticket_runs`).
+    """
+    import pyarrow as pa
     from pyarrow import ipc
 
     events: list[Event] = []
-    with ipc.open_file(str(path)) as reader:
-        # The spill wrote a small batch per input batch: put them together again, then
-        # take them a part batch at a time (each batch costs its Arrow calls).
-        whole = reader.read_all().combine_chunks().to_batches()
-    for rows in whole:  # one batch, or none
-        for start in range(0, rows.num_rows, _PART_ROWS):
-            _numbered_events(rows.slice(start, _PART_ROWS), source, status_map, problems, events)
+    tables = []
+    for path in paths:
+        with ipc.open_file(str(path)) as reader:
+            tables.append(reader.read_all())
+    # The spill wrote a small batch per input batch: put them together again, then take
+    # them a part batch at a time (each batch costs its Arrow calls).
+    whole = ticket_runs(pa.concat_tables(tables).combine_chunks(), in_order=len(tables) == 1)
+    del tables
+    for rows in whole.to_batches():  # one batch, or none
+        for start in range(0, rows.num_rows, PART_ROWS):
+            _numbered_events(rows.slice(start, PART_ROWS), source, status_map, problems, events)
     del whole
-    _release_arrow_memory()
+    release_arrow_memory()
     return events
+
+
+def ticket_runs(table: Any, in_order: bool) -> Any:
+    """The spilled rows of ``table`` (:data:`LINE_COLUMN`) with each ticket's rows together, in
+    line order, tickets in the order they first appear (rows without one last).
+
+    Their events then group a run at a time (``build_timelines``), as a file grouped by
+    ticket does: a sort of the rows in Arrow costs less than grouping their events in
+    Python. ``in_order``: the rows are in line order already (one spill file).
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    names = table.schema.names
+    if table.num_rows < 2 or "ticket" not in names or pa.types.is_nested(table["ticket"].type):
+        return table  # lists or records are no tickets: every row is a problem
+    ticket = table.column("ticket")
+    lines = None if in_order else pc.sort_indices(table.column(LINE_COLUMN))
+    if lines is not None:
+        ticket = ticket.take(lines)
+    if pa.types.is_dictionary(ticket.type):  # codes in order of first appearance, one per ticket
+        ticket = ticket.cast(ticket.type.value_type)
+    codes = pc.dictionary_encode(ticket).combine_chunks().indices
+    order = pc.sort_indices(codes)  # stable: line order within each ticket
+    return table.take(order if lines is None else lines.take(order))
 
 
 def _numbered_events(
@@ -332,173 +412,8 @@ def _numbered_events(
     table_events(batch.drop_columns([LINE_COLUMN]), numbers, source, status_map, problems, events)
 
 
-@dataclass(frozen=True, slots=True)
-class RowRange:
-    """Rows ``start`` (0-based) up to ``end`` of a Parquet file: whole tickets."""
-
-    path: str
-    start: int
-    end: int
-
-
-def parquet_ranges(path: str | os.PathLike[str], chunks: int) -> list[RowRange] | None:
-    """About ``chunks`` row ranges of whole tickets of a grouped Parquet file, else ``None``.
-
-    Exact, from the ticket column alone: the file is grouped when its runs of
-    equal tickets are as many as its distinct tickets (rows without a ticket
-    go with the run before them). Ranges start where a ticket does, at the first
-    such row from a row group's start when row groups are no larger than a
-    range, so a worker decodes little beyond its own rows. The column is read a
-    row group at a time: memory holds one ticket per run, not one per row.
-    """
-    table = open_parquet(path)
-    meta = table.metadata
-    if "ticket" not in table.schema_arrow.names or meta.num_rows < 2:
-        return None
-    starts = _run_starts(path, table)
-    _release_arrow_memory()
-    if starts is None:
-        return None
-    rows = meta.num_rows
-    size = max(1_000, -(-rows // max(1, chunks)))
-    group_starts = [0]
-    for g in range(meta.num_row_groups - 1):
-        group_starts.append(group_starts[-1] + meta.row_group(g).num_rows)
-    snap = max(b - a for a, b in zip(group_starts, [*group_starts[1:], rows], strict=True)) <= size
-    cuts = [0]
-    for k in range(1, -(-rows // size)):  # a cut before each further range
-        aim = k * size
-        if snap:  # the nearest row group start
-            aim = min(group_starts, key=lambda start: abs(start - aim))
-        at = bisect_left(starts, max(aim, cuts[-1] + 1))
-        if at < len(starts) and starts[at] < rows:
-            cuts.append(starts[at])
-    cuts = sorted(set(cuts))
-    name = os.fspath(path)
-    return [RowRange(name, a, b) for a, b in zip(cuts, [*cuts[1:], rows], strict=True) if a < b]
-
-
-def _run_starts(path: str | os.PathLike[str], table: Any) -> array[int] | None:
-    # The rows where a run of equal tickets starts (but the first), when no ticket has two
-    # runs; None when one has, when no row has a ticket, or when the column is neither
-    # text nor integers (the spill reads those as JSON would). Read a row group at a time,
-    # text as a dictionary (codes compare faster than strings); one ticket kept per run.
-    import pyarrow as pa
-    import pyarrow.compute as pc
-    import pyarrow.parquet as pq
-
-    kind = table.schema_arrow.field("ticket").type
-    if pa.types.is_integer(kind) or (pa.types.is_dictionary(kind) and _is_text(kind.value_type)):
-        reader = table
-    elif _is_text(kind):
-        reader = _ParquetInput(table.name)
-        reader.inner = table.guard(pq.ParquetFile, path, read_dictionary=["ticket"])
-    else:
-        return None
-    starts: array[int] = array("q")
-    runs: list[Any] = []  # the ticket of each run, piece by piece
-    last: Any = None  # the ticket of the run the next piece may go on with
-    ascending = True
-    offset = 0
-    for g in range(table.metadata.num_row_groups):
-        for chunk in reader.read_row_group(g, columns=["ticket"]).column("ticket").chunks:
-            size = len(chunk)
-            codes, values = _ticket_codes(chunk, pa, pc)
-            filled = pc.fill_null_forward(codes)
-            valid = pc.indices_nonzero(pc.is_valid(filled))
-            if size == 0 or len(valid) == 0:
-                offset += size  # no ticket: the rows go with the run before them
-                continue
-            changed = pc.not_equal(filled.slice(1), filled.slice(0, size - 1))
-            inner = pc.add(
-                pc.indices_nonzero(pc.fill_null(changed, False)), pa.scalar(1, pa.uint64())
-            )
-            heads = pa.concat_arrays([valid.slice(0, 1), inner])
-            run_codes = pc.take(filled, heads)
-            if pc.count_distinct(run_codes).as_py() != len(run_codes):
-                return None  # a ticket has two runs in this piece: most unsorted files stop here
-            tickets = values(run_codes)
-            first = tickets[0].as_py()
-            if ascending and (len(tickets) > 1 or last is not None):
-                # Tickets in ascending order are distinct: most exports need no other check.
-                ascending = (last is None or last <= first) and pc.all(
-                    pc.less(tickets.slice(0, len(tickets) - 1), tickets.slice(1))
-                ).as_py() is not False
-            if last is None or first == last:
-                # The piece's first run begins the file, or goes on from the last piece's.
-                runs.append(tickets.slice(0, 1) if last is None else tickets.slice(0, 0))
-                heads, tickets = heads.slice(1), tickets.slice(1)
-            starts.extend(offset + row for row in heads.to_pylist())
-            runs.append(tickets)
-            last = values(pc.take(filled, [size - 1]))[0].as_py()
-            offset += size
-    if not runs:
-        return None
-    if not ascending:
-        _release_arrow_memory()  # what the reads left, before the count's own table
-        every = pa.chunked_array(runs)
-        if pc.count_distinct(every).as_py() != len(every):
-            return None  # a ticket has two runs
-    return starts
-
-
-def _is_text(kind: Any) -> bool:
-    import pyarrow as pa
-
-    return bool(pa.types.is_string(kind) or pa.types.is_large_string(kind))
-
-
-def _ticket_codes(chunk: Any, pa: Any, pc: Any) -> tuple[Any, Callable[[Any], Any]]:
-    # One integer per row, equal where the tickets are (null where there is none), and
-    # the function from such integers to the tickets.
-    if not pa.types.is_dictionary(chunk.type):
-        return chunk, lambda codes: codes
-    words = chunk.dictionary
-    if len(pc.unique(words)) != len(words):  # equal codes must mean equal tickets
-        chunk = pc.dictionary_encode(chunk.dictionary_decode())
-        words = chunk.dictionary
-    codes = chunk.indices
-    empty = pc.index(words, "").as_py()
-    if empty >= 0:  # an empty cell is no ticket
-        codes = pc.if_else(pc.equal(codes, empty), pa.scalar(None, codes.type), codes)
-    return codes, lambda found: pc.take(words, found)
-
-
-def read_rows(rows: RowRange, source: str, status_map: Mapping[str, str]) -> TimelineSet:
-    """Parse and group one row range, as a spilled partition is read (the same events and
-    problems; line numbers are row numbers from 1)."""
-    table = open_parquet(rows.path, word_codes=True)
-    meta = table.metadata
-    problems: list[Problem] = []
-    events: list[Event] = []
-    words = WordCache()  # a row group's batches share its dictionaries
-    offset = 0
-    for g in range(meta.num_row_groups):
-        count = meta.row_group(g).num_rows
-        low, high = max(offset, rows.start), min(offset + count, rows.end)
-        if low < high:
-            # A range ends a few rows into the next row group (its last ticket): those
-            # rows are read in small batches, not a full batch the next range reads again.
-            size = _PART_ROWS if high - offset > _HEAD_ROWS else _HEAD_ROWS
-            row = offset
-            for batch in table.iter_batches(batch_size=size, row_groups=[g]):
-                start, end = max(row, low), min(row + batch.num_rows, high)
-                if start < end:
-                    part = batch.slice(start - row, end - start)
-                    numbers = range(start + 1, end + 1)
-                    table_events(part, numbers, source, status_map, problems, events, words)
-                row += batch.num_rows
-                if row >= high:
-                    break
-        offset += count
-        if offset >= rows.end:
-            break
-    # Arrow's allocator keeps what the batches used; the part's evaluation needs it more.
-    _release_arrow_memory()
-    return build_timelines(events, source, problems)
-
-
-def _release_arrow_memory() -> None:
+def release_arrow_memory() -> None:
+    """Hand the memory Arrow's allocator keeps for reuse back to the system."""
     import pyarrow as pa
 
     pa.default_memory_pool().release_unused()
@@ -507,7 +422,7 @@ def _release_arrow_memory() -> None:
 __all__ = [
     "BATCH_ROWS",
     "LINE_COLUMN",
-    "RowRange",
+    "PART_ROWS",
     "arrow_file_events",
     "batch_events",
     "column_cells",
@@ -515,12 +430,13 @@ __all__ = [
     "join_streams",
     "open_parquet",
     "parquet_lines",
-    "parquet_ranges",
     "parquet_shape",
-    "read_rows",
+    "release_arrow_memory",
     "spill_schema",
     "split_batch",
     "split_streams",
     "table_events",
+    "ticket_runs",
+    "ticket_sample",
     "write_partitions",
 ]
