@@ -88,7 +88,7 @@ def spool_part(
 
     The first unmatched tickets' (key, id) go to ``unmatched_ids``. Returns the
     counts and the index of what was written: a (key, UTF-8 bytes) pair a ticket,
-    in the part's order.
+    in key order (:func:`in_key_order`), which the merge of unsorted parts relies on.
     """
     counts = PartCounts()
     index = array("q")
