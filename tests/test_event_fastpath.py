@@ -18,7 +18,7 @@ from slaengine.errors import EventError
 from slaengine.event_fastpath import canonical_epoch_values, canonical_event, quick_instant
 from slaengine.event_parsing import parse_event, parse_instant
 from slaengine.inputs.jsonl import parse_block, parse_line
-from slaengine.timeline import _by_ticket, build_timelines
+from slaengine.timeline import Event, _by_ticket, build_timelines
 
 INSTANTS = [
     "2025-12-01T10:00:00Z", "2025-12-01T10:00:00+00:00", "2025-12-01T10:00:00-05:30",
@@ -121,6 +121,7 @@ def test_canonical_event_is_parse_event_or_declines(obj):
     if fast is not None:
         assert fast == parse_event(obj, seq=4, line=4)
         assert fast.type == obj["type"]
+        assert type(fast) is Event  # equal as tuples is not enough
 
 
 def test_epoch_values_take_the_instant_as_given():
@@ -133,6 +134,7 @@ def test_epoch_values_take_the_instant_as_given():
         seq=2,
         line=2,
     )
+    assert type(event) is Event
 
 
 def _lines() -> list[str]:
@@ -294,6 +296,7 @@ def test_generated_lines_parse_as_the_validating_path_gives(offset):
     assert problems == []
     assert len(events) == len(lines)
     assert (events, problems) == _validated(lines, {})
+    assert {type(event) for event in events} == {Event}
 
 
 _REAL = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real"

@@ -20,6 +20,7 @@ from slaengine.timeline import (
     EVENT_TYPES,
     PRIORITIES,
     STATUSES,
+    Event,
     _scattered,
     build_timelines,
 )
@@ -226,6 +227,7 @@ def test_usual_lines_are_read_in_place():
         scanned = scan_line(line, number, "")
         assert scanned is not None, line
         assert scanned == _parse_checked(line, number, "s", {}, [])
+        assert type(scanned) is Event  # equal as tuples is not enough
 
 
 def test_the_vocabularies_are_read_in_full():
@@ -324,7 +326,8 @@ def test_generated_lines_are_read_in_place_as_validated():
     events, problems = _block(lines, {})
     assert (events, problems) == _validated(lines, {})
     # Every generated line is read in place, and a ticket's events share its one string.
-    assert all(scan_line(line, 1, "") is not None for line in lines)
+    assert all(type(scan_line(line, 1, "")) is Event for line in lines)
+    assert {type(event) for event in events} == {Event}
     assert all(a.ticket is b.ticket for a, b in pairwise(events) if a.ticket == b.ticket)
 
 

@@ -1,4 +1,4 @@
-"""The fast path of event parsing: well-formed canonical events straight into ``Event`` tuples.
+"""The fast path of event parsing: well-formed canonical events straight into ``Event`` objects.
 
 Almost every event in a large history is well formed and uses the canonical
 spellings (string ids, canonical statuses, whole-second UTC offsets, the usual
@@ -28,8 +28,6 @@ _PRIORITIES: Final = {priority: priority for priority in PRIORITIES}
 _STATUSES: Final = {status: status for status in STATUSES}
 _from_iso: Final = dt.datetime.fromisoformat
 _FIXED_OFFSET: Final = dt.timezone
-# Event(...) without the named tuple's Python-level __new__: every field given, in order.
-_new_event: Final = tuple.__new__
 _EPOCH_ORDINAL: Final = dt.date(1970, 1, 1).toordinal()
 _DAY: Final = 24 * 3600  # a UTC day: epoch seconds have no leap seconds
 
@@ -273,18 +271,14 @@ def canonical_event(obj: dict[str, Any], seq: int, line: int) -> Event | None:
     if event_id is not None and type(event_id) is not str:
         return None
     kind = obj.get("type")
-    # One int object for seq and line when they are equal (a JSON line's number), as in
-    # the interpreter: compiled code would make one for each.
-    place: object = seq
-    where: object = place if line == seq else line
     # The vocabularies by subscript: an absent or unknown value raises KeyError, an
     # unhashable one TypeError, and either takes the validating path.
     try:
         if kind == "status":
-            return _new_event(Event, (
-                ticket, instant, "status", place, where, event_id, None, None,
+            return Event(
+                ticket, instant, "status", seq, line, event_id, None, None,
                 _STATUSES[obj["status"]], None, None, None, None, None, None, True, None, None,
-            ))  # fmt: skip
+            )  # fmt: skip
         if kind == "message":
             public = obj.get("public", True)
             agent = obj.get("agent")
@@ -294,10 +288,10 @@ def canonical_event(obj: dict[str, Any], seq: int, line: int) -> Event | None:
                 if type(agent) is not str:
                     return None
                 agent = shared_name(agent)
-            return _new_event(Event, (
-                ticket, instant, "message", place, where, event_id, None, None, None, None, None,
+            return Event(
+                ticket, instant, "message", seq, line, event_id, None, None, None, None, None,
                 None, None, None, _AUTHORS[obj["author"]], public, agent, None,
-            ))  # fmt: skip
+            )  # fmt: skip
     except (KeyError, TypeError):
         return None
     if kind == "created" or kind == "update":  # noqa: PLR1714 - kind may be unhashable
@@ -378,9 +372,6 @@ def canonical_epoch_values(
         return None
     if event_id is not None and type(event_id) is not str:
         return None
-    # One int object for seq and line when they are equal, as in canonical_event.
-    place: object = seq
-    where: object = place if line == seq else line
     # The vocabularies' one string for a word: one look-up (None for any other value).
     if kind == "message":
         known_author = _AUTHORS.get(author) if type(author) is str else None
@@ -390,18 +381,18 @@ def canonical_epoch_values(
             if type(agent) is not str:
                 return None
             agent = shared_name(agent)
-        return _new_event(Event, (
-            ticket, at, "message", place, where, event_id, None, None, None, None, None, None,
+        return Event(
+            ticket, at, "message", seq, line, event_id, None, None, None, None, None, None,
             None, None, known_author, public, agent, None,
-        ))  # fmt: skip
+        )  # fmt: skip
     if kind == "status":
         known_status = _STATUSES.get(status) if type(status) is str else None
         if known_status is None:
             return None
-        return _new_event(Event, (
-            ticket, at, "status", place, where, event_id, None, None, known_status, None,
+        return Event(
+            ticket, at, "status", seq, line, event_id, None, None, known_status, None,
             None, None, None, None, None, True, None, None,
-        ))  # fmt: skip
+        )  # fmt: skip
     if kind == "created" or kind == "update":  # noqa: PLR1714 - kind may be unhashable
         return _quick_attributes(
             ticket, at, kind, seq, line, event_id, channel, priority, status, customer, group,
@@ -416,10 +407,10 @@ def canonical_epoch_values(
 def _quick_csat(
     ticket: str, at: int, seq: int, line: int, event_id: str | None, score: float
 ) -> Event:
-    return _new_event(Event, (
+    return Event(
         ticket, at, "csat", seq, line, event_id, None, None, None, None, None, None,
         None, None, None, True, None, float(score),
-    ))  # fmt: skip
+    )  # fmt: skip
 
 
 def _quick_attributes(
@@ -447,23 +438,23 @@ def _quick_attributes(
             return None
         if author is not None and not _one_of(author, _AUTHORS):
             return None
-        return _new_event(Event, (
+        return Event(
             ticket, at, "created", seq, line, event_id, shared_name(channel.lower()),
             _PRIORITIES[priority], _STATUSES[status], customer, _shared(group),
             _shared(assignee), tags, fields, _AUTHORS[author] if author else None, True, None,
             None,
-        ))  # fmt: skip
+        )  # fmt: skip
     # An update: its status and author keys are not update keys (the full path ignores them).
     if not _optional_text(channel) or not (priority is None or _one_of(priority, _PRIORITIES)):
         return None
     if all(v is None for v in (channel, priority, customer, group, assignee, tags, fields)):
         return None  # an empty update: the full path reports it
-    return _new_event(Event, (
+    return Event(
         ticket, at, "update", seq, line, event_id,
         shared_name(channel.lower()) if channel else channel,
         _PRIORITIES[priority] if priority else None, None, customer, _shared(group),
         _shared(assignee), tags, fields, None, True, None, None,
-    ))  # fmt: skip
+    )  # fmt: skip
 
 
 def _shared(text: str | None) -> str | None:

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from itertools import groupby, islice
 from operator import attrgetter, countOf, eq, le
-from typing import Any, Final, NamedTuple
+from typing import Any, ClassVar, Final
 
 from slaengine.errors import Problem
 from slaengine.readonly import ReadOnlyMap
@@ -41,32 +41,104 @@ MIN_YEAR: Final = 1900
 MAX_YEAR: Final = 2199
 
 
-class Event(NamedTuple):
+#: The fields of an :class:`Event`, in order (its constructor's arguments).
+_EVENT_FIELDS: Final = (
+    "ticket", "at", "type", "seq", "line", "id", "channel", "priority", "status", "customer",
+    "group", "assignee", "tags", "fields", "author", "public", "agent", "score",
+)  # fmt: skip
+
+
+class Event:
     """One thing that happened to a ticket; immutable.
 
-    Only the attributes of the event's ``type`` are set; the rest stay ``None``.
-    A named tuple rather than a frozen dataclass because parsing builds millions
-    of them and a frozen dataclass costs several times more to construct.
+    Only the attributes of the event's ``type`` are set; the rest stay ``None``. Events
+    compare, hash and pickle by their fields, and keep the named tuple's ``_fields``,
+    ``_asdict`` and ``_replace`` they once were.
+
+    A class of its own rather than a named tuple: parsing builds millions of them, and
+    compiled (a native class) one is built by a direct call and its fields are read from
+    the object itself, instants and numbers unboxed (see benchmarks/README.md, "Tenth
+    pass: events"). Compiled, the constructor also checks each field's type and the fields
+    are read-only; in the interpreter, ``Final`` has mypy refuse any assignment.
     """
 
-    ticket: str
-    at: int
-    type: str
-    seq: int = 0
-    line: int = 0
-    id: str | None = None
-    channel: str | None = None
-    priority: str | None = None
-    status: str | None = None
-    customer: str | None = None
-    group: str | None = None
-    assignee: str | None = None
-    tags: tuple[str, ...] | None = None
-    fields: Mapping[str, Any] | None = None
-    author: str | None = None
-    public: bool = True
-    agent: str | None = None
-    score: float | None = None
+    __slots__ = _EVENT_FIELDS
+    _fields: ClassVar[tuple[str, ...]] = _EVENT_FIELDS
+
+    def __init__(
+        self,
+        ticket: str,
+        at: int,
+        type: str,
+        seq: int = 0,
+        line: int = 0,
+        id: str | None = None,
+        channel: str | None = None,
+        priority: str | None = None,
+        status: str | None = None,
+        customer: str | None = None,
+        group: str | None = None,
+        assignee: str | None = None,
+        tags: tuple[str, ...] | None = None,
+        fields: Mapping[str, Any] | None = None,
+        author: str | None = None,
+        public: bool = True,
+        agent: str | None = None,
+        score: float | None = None,
+    ) -> None:
+        self.ticket: Final = ticket
+        self.at: Final = at
+        self.type: Final = type
+        self.seq: Final = seq
+        self.line: Final = line
+        self.id: Final = id
+        self.channel: Final = channel
+        self.priority: Final = priority
+        self.status: Final = status
+        self.customer: Final = customer
+        self.group: Final = group
+        self.assignee: Final = assignee
+        self.tags: Final = tags
+        self.fields: Final = fields
+        self.author: Final = author
+        self.public: Final = public
+        self.agent: Final = agent
+        self.score: Final = score
+
+    def _values(self) -> tuple[Any, ...]:
+        # The fields in order: what equality, hashing, pickling and the text compare.
+        return (
+            self.ticket, self.at, self.type, self.seq, self.line, self.id, self.channel,
+            self.priority, self.status, self.customer, self.group, self.assignee, self.tags,
+            self.fields, self.author, self.public, self.agent, self.score,
+        )  # fmt: skip
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Event):
+            return NotImplemented
+        return self._values() == other._values()
+
+    def __hash__(self) -> int:
+        return hash(self._values())
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{n}={v!r}" for n, v in zip(_EVENT_FIELDS, self._values(), strict=True))
+        return f"Event({shown})"
+
+    def __reduce__(self) -> tuple[type[Event], tuple[Any, ...]]:
+        # Its constructor call: the same pickle whether the class runs compiled or not.
+        return Event, self._values()
+
+    def _asdict(self) -> dict[str, Any]:
+        """The fields by name, in order."""
+        return dict(zip(_EVENT_FIELDS, self._values(), strict=True))
+
+    def _replace(self, **changes: Any) -> Event:
+        """A copy with ``changes`` (field names) made."""
+        unknown = changes.keys() - set(_EVENT_FIELDS)
+        if unknown:
+            raise ValueError(f"Got unexpected field names: {sorted(unknown)!r}")
+        return Event(**{**self._asdict(), **changes})
 
 
 @dataclass(frozen=True, slots=True)

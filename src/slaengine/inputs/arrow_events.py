@@ -113,17 +113,14 @@ def arrow_events(
         values = _SHAPES[name](mine, columns, tags, public, score)
         ids_of = cells(ids, mine)
         made = map(
-            tuple.__new__,
-            repeat(Event),
-            zip(
-                picked(ticket, "word", str, mine),
-                cells(at, mine),
-                repeat(name),
-                seqs,
-                seqs,
-                ids_of,
-                *values,
-            ),
+            Event,
+            picked(ticket, "word", str, mine),
+            cells(at, mine),
+            repeat(name),
+            seqs,
+            seqs,
+            ids_of,
+            *values,
         )
         for row, event in zip(at_rows, made, strict=True):
             found[row] = event
