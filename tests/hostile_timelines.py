@@ -142,12 +142,12 @@ _JUNK = (
 
 @dataclass
 class HostileEvents:
-    """A seed's lines: each ticket's lines (raw bytes, no line end), junk lines, and the
-    event objects a table can hold (for CSV and Parquet)."""
+    """A seed's lines: each ticket's lines (raw bytes, no line end), junk lines, and each
+    ticket's event objects that a table can hold (for CSV and Parquet)."""
 
     tickets: dict[str, list[bytes]] = field(default_factory=dict)
     junk: list[bytes] = field(default_factory=list)
-    rows: list[dict[str, Any]] = field(default_factory=list)
+    rows: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     def grouped(self, rng: random.Random) -> list[bytes]:
         """Each ticket's lines together (in their own, unsorted, order), junk in between."""
@@ -270,7 +270,7 @@ def _ticket_events(
         cut = b'{"ticket": ' + json.dumps(ticket).encode() + b', "at": '
         pairs[:0] = [(cut, None), (_line(bad, rng), None)]
     out.tickets[name] = [line for line, _ in pairs]
-    out.rows.extend(row for _, row in pairs if row is not None)
+    out.rows[name] = [row for _, row in pairs if row is not None]
 
 
 def hostile_events(seed: int, tickets: int = 150) -> HostileEvents:
@@ -287,16 +287,16 @@ def hostile_events(seed: int, tickets: int = 150) -> HostileEvents:
     long_line = {"ticket": "LONG", "at": "2026-04-01T10:00:00Z", "type": "message",
                  "author": "customer", "body": "é" * 100_000}  # fmt: skip
     out.tickets["long"].insert(len(out.tickets["long"]) // 2, _line(long_line, rng))
-    out.rows.append(long_line)
+    out.rows["long"].insert(len(out.rows["long"]) // 2, long_line)
     # Events of a ticket that is never created (E410), and of "42" as text.
     orphan = {"ticket": "NO-CREATED", "at": "2025-12-01T10:00:00Z", "type": "message",
               "author": "agent"}  # fmt: skip
     out.tickets["orphan"] = [_line(orphan, rng), _line(orphan | {"id": "o2"}, rng)]
-    out.rows.extend([orphan, orphan | {"id": "o2"}])
+    out.rows["orphan"] = [orphan, orphan | {"id": "o2"}]
     text_42 = {"ticket": "42", "at": "2026-03-29T01:30:00+02:00", "type": "message",
                "author": "agent", "id": "text-42"}  # fmt: skip
     out.tickets[f"{len(ids) - 1}"].append(_line(text_42, rng))
-    out.rows.append(text_42)
+    out.rows[f"{len(ids) - 1}"].append(text_42)
     # Ticket 0 written as 0, "0" and -0 (JSON's negative zero is the integer 0).
     zero = [
         b'{"ticket": 0, "at": "2025-10-01T08:00:00Z", "type": "created", "channel": "chat",'
@@ -305,7 +305,7 @@ def hostile_events(seed: int, tickets: int = 150) -> HostileEvents:
         b'{"ticket": "0", "at": "2025-10-01T08:09:00+00:00", "type": "status", "status": "solved"}',
     ]
     out.tickets["zero"] = [zero[i] for i in rng.sample(range(3), 3)]
-    out.rows.extend(json.loads(line) for line in out.tickets["zero"])
+    out.rows["zero"] = [json.loads(line) for line in out.tickets["zero"]]
     # Each junk line at most once: a ticket named in two places is not grouped.
     out.junk = [*rng.sample(_JUNK, 12), b"", b"  ", b"\t"]
     out.junk.append(b"\xed\xa0\x80 not utf-8 \xc3\x28")
@@ -349,4 +349,76 @@ LAYOUTS = (
     Layout("lone-cr", lone_cr=True),
 )
 
-__all__ = ["AT_CHOICES", "HARD_POLICIES", "LAYOUTS", "HostileEvents", "Layout", "hostile_events"]
+
+
+def _cells(row: dict[str, Any]) -> dict[str, Any]:
+    # A row's table cells: lists and objects as JSON text, ids and tickets as text.
+    cells = {}
+    for key, value in row.items():
+        if isinstance(value, dict | list):
+            cells[key] = json.dumps(value, ensure_ascii=False)
+        elif key in ("ticket", "id"):
+            cells[key] = str(value)
+        else:
+            cells[key] = value
+    return cells
+
+
+def table_rows(events: HostileEvents, rng: random.Random, shuffled: bool) -> list[dict[str, Any]]:
+    """The event objects a table can hold, grouped by ticket or shuffled."""
+    rows = [dict(row) for own in events.rows.values() for row in own]
+    if shuffled:
+        rng.shuffle(rows)
+    return rows
+
+
+def write_csv(rows: list[dict[str, Any]], path: Path) -> Path:
+    """``rows`` as CSV, every key a column (an absent key an empty cell)."""
+    import csv
+
+    rows = [_cells(row) for row in rows]
+    columns = sorted({key for row in rows for key in row})
+    with path.open("w", encoding="utf-8", newline="") as out:
+        writer = csv.DictWriter(out, columns)
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: "true" if v is True else "false" if v is False else v
+                             for k, v in row.items()})  # fmt: skip
+    return path
+
+
+def write_parquet(rows: list[dict[str, Any]], path: Path, *, timestamps: bool) -> Path:
+    """``rows`` as Parquet in small row groups: text columns, a float score, a boolean
+    ``public`` and, with ``timestamps``, ``at`` as a UTC timestamp column (else text)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rows = [_cells(row) for row in rows]
+    columns = sorted({key for row in rows for key in row})
+    arrays = {}
+    for column in columns:
+        values = [row.get(column) for row in rows]
+        if column == "score":
+            arrays[column] = pa.array(values, pa.float64())
+        elif column == "public":
+            arrays[column] = pa.array(values, pa.bool_())
+        elif column == "at" and timestamps:
+            instants = [dt.datetime.fromisoformat(v).astimezone(dt.UTC) for v in values]
+            arrays[column] = pa.array(instants, pa.timestamp("us", tz="UTC"))
+        else:
+            arrays[column] = pa.array([None if v is None else str(v) for v in values])
+    pq.write_table(pa.table(arrays), path, row_group_size=97)
+    return path
+
+
+__all__ = [
+    "AT_CHOICES",
+    "HARD_POLICIES",
+    "LAYOUTS",
+    "HostileEvents",
+    "Layout",
+    "hostile_events",
+    "table_rows",
+    "write_csv",
+    "write_parquet",
+]

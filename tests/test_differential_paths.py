@@ -17,6 +17,7 @@ import contextlib
 import gzip
 import io
 import json
+import random
 import re
 import sys
 from collections.abc import Iterator
@@ -26,7 +27,16 @@ from typing import Any
 
 import pytest
 
-from hostile_timelines import AT_CHOICES, HARD_POLICIES, LAYOUTS, HostileEvents, hostile_events
+from hostile_timelines import (
+    AT_CHOICES,
+    HARD_POLICIES,
+    LAYOUTS,
+    HostileEvents,
+    hostile_events,
+    table_rows,
+    write_csv,
+    write_parquet,
+)
 from slaengine.cli import main
 from slaengine.engine import TicketResult, evaluate
 from slaengine.errors import EventError, Problem
@@ -261,6 +271,107 @@ def test_standard_input_is_read_as_the_file(folder):
     assert status == 1
     assert out == json_text(results)
     assert str(read.problems[0]).replace(str(path), "<stdin>") in err
+
+
+# -- tables ---------------------------------------------------------------------------------
+
+TABLES = ["csv", "parquet-text", "parquet-timestamps"]
+
+
+def _table(case: Case, folder: Path, kind: str, shuffled: bool) -> tuple[Path, Path]:
+    """The table of a case's rows, and the JSON Lines file of the same rows in its order."""
+    rows = table_rows(_events(case.seed), random.Random(case.seed), shuffled)
+    name = f"{case}-{'shuffled' if shuffled else 'grouped'}-{kind}"
+    if kind == "csv":
+        table = write_csv(rows, folder / f"{name}.csv")
+    else:
+        pytest.importorskip("pyarrow")
+        table = write_parquet(rows, folder / f"{name}.parquet", timestamps=kind.endswith("s"))
+    lines = folder / f"{name}.jsonl"
+    lines.write_text("".join(json.dumps(row) + "\n" for row in rows), encoding="utf-8")
+    return table, lines
+
+
+@pytest.fixture
+def small_parquet_parts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Parquet parts of about a hundred rows: a small file is read in several row ranges."""
+    from slaengine.batches import sizing
+
+    monkeypatch.setattr(sizing, "PARQUET_PART_BYTES", 64 << 10)
+
+
+@pytest.mark.usefixtures("small_parquet_parts")
+@pytest.mark.parametrize("shuffled", [False, True], ids=["grouped", "shuffled"])
+@pytest.mark.parametrize("kind", TABLES)
+def test_tables_stream_the_library_answer_and_that_of_their_lines(folder, kind, shuffled):
+    case = CASES[2]
+    policy_path = _policy_path(case, folder)
+    policies = _policies(policy_path)
+    table, lines = _table(case, folder, kind, shuffled)
+    results, read = in_output_order(policies, table, case.at)
+    expected = json_text(results)
+    assert expected == json_text(in_output_order(policies, lines, case.at)[0])
+    assert len(results) > 40
+    for jobs in ("1", "2"):
+        rejects = folder / f"rejects-{table.name}-{jobs}.txt"
+        status, out, _ = run(["evaluate", "-p", str(policy_path), "-e", str(table), "--at",
+                              case.at, "-f", "json", "-j", jobs, "--rejects", str(rejects)])  # fmt: skip
+        assert (status, out) == (1 if read.problems else 0, expected)
+        assert rejects.read_text(encoding="utf-8").splitlines() == _sorted_problems(read.problems)
+
+
+# -- audit ----------------------------------------------------------------------------------
+
+
+def audit_json(policy_path: Path, path: Path, at: str, *extra: str) -> dict[str, Any]:
+    """``slaengine audit --json`` of ``path``: the document without what names the input
+    (its file name) or how it was cut (its partitions)."""
+    status, out, _ = run(["audit", "-p", str(policy_path), "-e", str(path), "--at", at, "--json",
+                          "--by", "channel,agent", *extra])  # fmt: skip
+    assert status == 1
+    doc = json.loads(out)
+    del doc["input"]["source"], doc["input"]["partitions"]
+    return doc
+
+
+def _breaches(path: Path) -> list[str]:
+    return path.read_text(encoding="utf-8").splitlines()
+
+
+@pytest.mark.parametrize("case", CASES[:2], ids=str)
+def test_audit_totals_are_the_same_whatever_the_path(folder, case):
+    policy_path = _policy_path(case, folder)
+    grouped = LAYOUTS[0].write(_events(case.seed), folder, case.seed)
+    read = read_events(grouped, _policies(policy_path).status_map)
+    reference = audit_json(policy_path, grouped, case.at, "--breaches", str(folder / "b.csv"))
+    codes = [problem.code for problem in read.problems]
+    assert reference["input"]["events_rejected"] == len(codes) - codes.count("E410")
+    assert reference["input"]["tickets_rejected"] == codes.count("E410") > 0
+    assert reference["input"]["duplicates"] == read.duplicates
+    assert reference["overall"]["tickets"] > 40
+    breaches = _breaches(folder / "b.csv")
+    for layout in LAYOUTS:
+        path = layout.write(_events(case.seed), folder, case.seed)
+        for jobs in ("1", "2"):
+            found = audit_json(policy_path, path, case.at, "-j", jobs,
+                               "--breaches", str(folder / f"b-{jobs}.csv"))  # fmt: skip
+            if layout.lone_cr:  # "\r" then a blank line's "\n" is one line end, not two
+                found["input"]["lines"] = reference["input"]["lines"]
+            assert found == reference, (layout.name, jobs)
+            assert sorted(_breaches(folder / f"b-{jobs}.csv")) == sorted(breaches)
+        # Row for row whatever --jobs.
+        assert _breaches(folder / "b-1.csv") == _breaches(folder / "b-2.csv")
+    # A table audits as the JSON Lines of its rows.
+    for kind in ("csv", "parquet-text"):
+        table, lines = _table(case, folder, kind, shuffled=True)
+        found = audit_json(policy_path, table, case.at, "-j", "2")
+        expected = audit_json(policy_path, lines, case.at)
+        if kind == "csv":  # the header is the file's first line
+            expected["input"]["lines"] += 1
+        assert found == expected, kind
+        assert {k: v for k, v in found.items() if k != "input"} == {
+            k: v for k, v in reference.items() if k != "input"
+        }
 
 
 # -- cases the differential runs found -------------------------------------------------------
