@@ -350,7 +350,6 @@ LAYOUTS = (
 )
 
 
-
 def _cells(row: dict[str, Any]) -> dict[str, Any]:
     # A row's table cells: lists and objects as JSON text, ids and tickets as text.
     cells = {}

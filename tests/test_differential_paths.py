@@ -314,8 +314,8 @@ def test_tables_stream_the_library_answer_and_that_of_their_lines(folder, kind, 
     assert len(results) > 40
     for jobs in ("1", "2"):
         rejects = folder / f"rejects-{table.name}-{jobs}.txt"
-        status, out, _ = run(["evaluate", "-p", str(policy_path), "-e", str(table), "--at",
-                              case.at, "-f", "json", "-j", jobs, "--rejects", str(rejects)])  # fmt: skip
+        argv = ["evaluate", "-p", str(policy_path), "-e", str(table), "--at", case.at]
+        status, out, _ = run([*argv, "-f", "json", "-j", jobs, "--rejects", str(rejects)])
         assert (status, out) == (1 if read.problems else 0, expected)
         assert rejects.read_text(encoding="utf-8").splitlines() == _sorted_problems(read.problems)
 
