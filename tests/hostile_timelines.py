@@ -321,11 +321,15 @@ class Layout:
     crlf: bool = False
     lone_cr: bool = False
     gz: bool = False
+    #: Grouped, but the first line moved to the end: chunks are begun, then given up.
+    moved: bool = False
 
     def write(self, events: HostileEvents, folder: Path, seed: int) -> Path:
         """Write ``events`` laid out so; the last line has no line end."""
         rng = random.Random(seed)
         lines = events.shuffled(rng) if self.shuffled else events.grouped(rng)
+        if self.moved:
+            lines.append(lines.pop(0))
         if self.crlf or self.lone_cr:
             end = b"\r\n" if self.crlf else b"\r"
             text = b"".join(line + (end if rng.random() < 0.5 else b"\n") for line in lines)
@@ -347,6 +351,7 @@ LAYOUTS = (
     Layout("gzip", gz=True),
     Layout("shuffled", shuffled=True),
     Layout("lone-cr", lone_cr=True),
+    Layout("moved", moved=True),
 )
 
 

@@ -141,11 +141,13 @@ def _sorted_problems(problems: list[Problem]) -> list[str]:
     return [str(p) for p in sorted(problems, key=lambda p: (p.line, p.code))]
 
 
-def in_output_order(policies: PolicySet, path: Path, at: str) -> tuple[list[TicketResult], Any]:
+def in_output_order(
+    policies: PolicySet, path: Path, at: str, *, segments: bool = False
+) -> tuple[list[TicketResult], Any]:
     """The library's results on ``path`` in the documented order (first kept line)."""
     read = read_events(path, policies.status_map)
     first = {ticket: min(e.seq for e in t.events) for ticket, t in read.timelines.items()}
-    results = evaluate(policies, read, parse_instant(at))
+    results = evaluate(policies, read, parse_instant(at), segments=segments)
     return sorted(results, key=lambda result: first[result.ticket]), read
 
 
@@ -247,13 +249,15 @@ def test_streamed_evaluate_prints_the_library_answer(folder, case, layout, jobs)
 
 
 @pytest.mark.parametrize("layout", LAYOUTS, ids=lambda layout: layout.name)
-def test_streamed_csv_and_selections_are_the_library_answer(folder, layout):
+def test_streamed_csv_segments_and_selections_are_the_library_answer(folder, layout):
     case = CASES[1]
     policy_path = _policy_path(case, folder)
     path = layout.write(_events(case.seed), folder, case.seed)
     results, _ = in_output_order(_policies(policy_path), path, case.at)
     base = ["evaluate", "-p", str(policy_path), "-e", str(path), "--at", case.at, "-j", "2"]
     assert run([*base, "-f", "csv"])[1] == reference_csv(results)
+    recorded, _ = in_output_order(_policies(policy_path), path, case.at, segments=True)
+    assert run([*base, "-f", "json", "--segments"])[1] == json_text(recorded)
     chosen = [r for r in results if any(c.state in ("breached", "paused") for c in r.clocks)]
     assert len(chosen) > 5
     selected = run([*base, "-f", "json", "--state", "breached", "--state", "paused",
@@ -407,3 +411,19 @@ def test_negative_zero_names_ticket_zero_in_every_path(folder):
     argv = ["evaluate", "-p", str(policies), "--at", AT_CHOICES[2], "-f", "json"]
     assert run([*argv, "-e", str(path)]) == (0, expected, "")
     assert run([*argv, "-e", "-"], stdin=path.read_bytes()) == (0, expected, "")
+
+
+@pytest.mark.parametrize("fmt", ["json", "csv", "table"])
+def test_an_output_encoding_without_the_ids_characters_is_a_user_error(folder, fmt, capsys):
+    # A Windows console's code page, PYTHONIOENCODING=ascii ...: no traceback, and a hint.
+    path = folder / "accented.jsonl"
+    path.write_text('{"ticket": "ü-1", "at": "2025-12-01T08:00:00Z", "type": "created", '
+                    '"channel": "email", "priority": "high"}\n', encoding="utf-8")  # fmt: skip
+    narrow = io.TextIOWrapper(io.BytesIO(), encoding="ascii")
+    with contextlib.redirect_stdout(narrow):
+        status = main(["evaluate", "-p", str(ROOT / "policies"), "-e", str(path), "--at",
+                       "2025-12-02T00:00:00Z", "-f", fmt])  # fmt: skip
+    err = capsys.readouterr().err
+    assert status == 2
+    assert "standard output's encoding (ascii) cannot write 'ü'" in err
+    assert "PYTHONIOENCODING=utf-8" in err
