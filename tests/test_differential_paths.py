@@ -324,6 +324,41 @@ def test_tables_stream_the_library_answer_and_that_of_their_lines(folder, kind, 
         assert rejects.read_text(encoding="utf-8").splitlines() == _sorted_problems(read.problems)
 
 
+# -- empty input ----------------------------------------------------------------------------
+
+
+def _write_empty(folder: Path, name: str) -> Path:
+    path = folder / name
+    if name.endswith(".parquet"):
+        pa = pytest.importorskip("pyarrow")
+        pq = pytest.importorskip("pyarrow.parquet")
+        text = pa.array([], pa.string())
+        pq.write_table(pa.table({"ticket": text, "at": text, "type": text}), path)
+    elif name.endswith(".gz"):
+        path.write_bytes(gzip.compress(b""))
+    else:
+        path.write_bytes({"empty.jsonl": b"", "blank.jsonl": b"\n \r\n\t\r",
+                          "header.csv": b"ticket,at,type\r\n"}[name])  # fmt: skip
+    return path
+
+
+@pytest.mark.parametrize(
+    "name", ["empty.jsonl", "blank.jsonl", "empty.jsonl.gz", "header.csv", "rows.parquet"]
+)
+def test_an_empty_input_is_no_ticket_on_every_path(folder, name):
+    path = _write_empty(folder, name)
+    read = read_events(path)
+    assert (read.timelines, read.problems) == ({}, [])
+    base = ["evaluate", "-p", str(ROOT / "policies"), "-e", str(path), "--at", AT_CHOICES[0]]
+    assert run([*base, "-f", "json", "-j", "2"]) == (0, "", "")
+    assert run([*base, "-f", "csv"]) == (0, reference_csv([]), "")
+    status, out, _ = run(["audit", "-p", str(ROOT / "policies"), "-e", str(path), "--at",
+                          AT_CHOICES[0], "--json", "-j", "2"])  # fmt: skip
+    assert status == 0
+    counts = json.loads(out)["input"]
+    assert (counts["lines"], counts["events"], counts["tickets"]) == (0, 0, 0)
+
+
 # -- audit ----------------------------------------------------------------------------------
 
 
