@@ -70,8 +70,10 @@ CASES = [
     Case(1, "shipped", AT_CHOICES[2]),
     Case(2, "hard", AT_CHOICES[0]),
     Case(3, "hard", AT_CHOICES[1]),
-    Case(4, "shipped", AT_CHOICES[1]),
 ]
+#: The layouts that take each reader once: byte ranges, chunk files, the spill, and
+#: chunks given up for the spill.
+READERS = [layout for layout in LAYOUTS if layout.name in ("grouped", "crlf", "shuffled", "moved")]
 
 
 @pytest.fixture(scope="module")
@@ -248,7 +250,7 @@ def test_streamed_evaluate_prints_the_library_answer(folder, case, layout, jobs)
     assert f"{read.duplicates} duplicate event" in err
 
 
-@pytest.mark.parametrize("layout", LAYOUTS, ids=lambda layout: layout.name)
+@pytest.mark.parametrize("layout", READERS, ids=lambda layout: layout.name)
 def test_streamed_csv_segments_and_selections_are_the_library_answer(folder, layout):
     case = CASES[1]
     policy_path = _policy_path(case, folder)
@@ -305,8 +307,11 @@ def small_parquet_parts(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.mark.usefixtures("small_parquet_parts")
-@pytest.mark.parametrize("shuffled", [False, True], ids=["grouped", "shuffled"])
-@pytest.mark.parametrize("kind", TABLES)
+@pytest.mark.parametrize(
+    ("kind", "shuffled"),
+    [("csv", False), ("csv", True), ("parquet-text", False), ("parquet-timestamps", True)],
+    ids=["csv-grouped", "csv-shuffled", "parquet-grouped", "parquet-timestamps-shuffled"],
+)
 def test_tables_stream_the_library_answer_and_that_of_their_lines(folder, kind, shuffled):
     case = CASES[2]
     policy_path = _policy_path(case, folder)
@@ -353,7 +358,7 @@ def test_an_empty_input_is_no_ticket_on_every_path(folder, name):
     assert run([*base, "-f", "json", "-j", "2"]) == (0, "", "")
     assert run([*base, "-f", "csv"]) == (0, reference_csv([]), "")
     status, out, _ = run(["audit", "-p", str(ROOT / "policies"), "-e", str(path), "--at",
-                          AT_CHOICES[0], "--json", "-j", "2"])  # fmt: skip
+                          AT_CHOICES[0], "--json"])  # fmt: skip
     assert status == 0
     counts = json.loads(out)["input"]
     assert (counts["lines"], counts["events"], counts["tickets"]) == (0, 0, 0)
@@ -377,8 +382,8 @@ def _breaches(path: Path) -> list[str]:
     return path.read_text(encoding="utf-8").splitlines()
 
 
-@pytest.mark.parametrize("case", CASES[:2], ids=str)
-def test_audit_totals_are_the_same_whatever_the_path(folder, case):
+def test_audit_totals_are_the_same_whatever_the_path(folder):
+    case = CASES[1]
     policy_path = _policy_path(case, folder)
     grouped = LAYOUTS[0].write(_events(case.seed), folder, case.seed)
     read = read_events(grouped, _policies(policy_path).status_map)
@@ -391,15 +396,15 @@ def test_audit_totals_are_the_same_whatever_the_path(folder, case):
     breaches = _breaches(folder / "b.csv")
     for layout in LAYOUTS:
         path = layout.write(_events(case.seed), folder, case.seed)
-        for jobs in ("1", "2"):
+        for jobs in ("1", "2") if layout in READERS else ("1",):
             found = audit_json(policy_path, path, case.at, "-j", jobs,
                                "--breaches", str(folder / f"b-{jobs}.csv"))  # fmt: skip
             if layout.lone_cr:  # "\r" then a blank line's "\n" is one line end, not two
                 found["input"]["lines"] = reference["input"]["lines"]
             assert found == reference, (layout.name, jobs)
             assert sorted(_breaches(folder / f"b-{jobs}.csv")) == sorted(breaches)
-        # Row for row whatever --jobs.
-        assert _breaches(folder / "b-1.csv") == _breaches(folder / "b-2.csv")
+        if layout in READERS:  # row for row whatever --jobs
+            assert _breaches(folder / "b-1.csv") == _breaches(folder / "b-2.csv")
     # A table audits as the JSON Lines of its rows.
     for kind in ("csv", "parquet-text"):
         table, lines = _table(case, folder, kind, shuffled=True)
