@@ -17,6 +17,7 @@ import contextlib
 import gzip
 import io
 import json
+import os
 import random
 import re
 import sys
@@ -70,6 +71,11 @@ CASES = [
     Case(1, "shipped", AT_CHOICES[2]),
     Case(2, "hard", AT_CHOICES[0]),
     Case(3, "hard", AT_CHOICES[1]),
+]
+# SLAENGINE_DIFFERENTIAL_SEEDS=N runs the streamed comparison on seeds up to N locally.
+CASES += [
+    Case(seed, ("shipped", "hard")[seed % 2], AT_CHOICES[seed % 3])
+    for seed in range(len(CASES) + 1, int(os.environ.get("SLAENGINE_DIFFERENTIAL_SEEDS", 0)) + 1)
 ]
 #: The layouts that take each reader once: byte ranges, chunk files, the spill, and
 #: chunks given up for the spill.
