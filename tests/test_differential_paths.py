@@ -75,7 +75,7 @@ CASES = [
 # SLAENGINE_DIFFERENTIAL_SEEDS=N runs the streamed comparison on seeds up to N locally.
 CASES += [
     Case(seed, ("shipped", "hard")[seed % 2], AT_CHOICES[seed % 3])
-    for seed in range(len(CASES) + 1, int(os.environ.get("SLAENGINE_DIFFERENTIAL_SEEDS", 0)) + 1)
+    for seed in range(len(CASES) + 1, int(os.environ.get("SLAENGINE_DIFFERENTIAL_SEEDS", "0")) + 1)
 ]
 #: The layouts that take each reader once: byte ranges, chunk files, the spill, and
 #: chunks given up for the spill.
