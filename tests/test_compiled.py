@@ -153,6 +153,30 @@ def test_compiled_writers_give_the_plain_paths_text(compiled: Path) -> None:
     assert not any(name.endswith(".py") for name in files), files
 
 
+def test_compiled_readers_give_the_simplest_paths_answer(compiled: Path, tmp_path: Path) -> None:
+    # The JSON Lines scanner runs only compiled (READS_IN_PLACE): hostile lines and files
+    # read with the wheel first, against each line decoded and validated in full, and
+    # evaluate streamed against the library (tests/test_differential_paths.py).
+    from hostile_timelines import HARD_POLICIES, LAYOUTS, hostile_events
+
+    reads = _run(compiled, "-c", "import slaengine.inputs.jsonl as j; print(j.READS_IN_PLACE)")
+    assert reads.stdout.strip() == "True", reads.stderr
+    chosen = "every_line or line_by_line or (prints_the_library_answer and seed2)"
+    done = _run(compiled, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                "tests/test_differential_paths.py", "-k", chosen)  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert " passed" in done.stdout
+    # Calendars across daylight-saving changes in both hemispheres, overnight and split
+    # shifts: the compiled engine's segments are the source's.
+    hard = tmp_path / "hard.yaml"
+    hard.write_text(HARD_POLICIES, encoding="utf-8")
+    shuffled = next(layout for layout in LAYOUTS if layout.shuffled)
+    events = shuffled.write(hostile_events(3), tmp_path, 3)
+    for at in ("2025-11-02T07:00:00Z", "2026-04-20T00:00:00Z"):
+        _both(compiled, "evaluate", "-p", str(hard), "-e", str(events), "--at", at, "-f", "json",
+              "--segments", "-j", "2")  # fmt: skip
+
+
 # Pickles policies and results (with their records) in one mode and loads them in the
 # other; a plugin's calendar subclasses the (compiled) BusinessCalendar.
 _PICKLES = """

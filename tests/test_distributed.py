@@ -339,3 +339,21 @@ def test_a_relative_path_is_named_as_given(scheduler, inputs, name, monkeypatch)
     local = _run(command)
     assert json.loads(local[1])["input"]["source"] == inputs[name].name
     assert _run([*command, "--scheduler", scheduler]) == local
+
+
+@pytest.mark.parametrize("layout", ["grouped", "crlf", "shuffled"])
+def test_hostile_input_audits_on_dask_as_locally(scheduler, layout, tmp_path):
+    # Bad lines of every kind, odd ticket ids, daylight-saving changes and a ticket across
+    # chunks (tests/hostile_timelines.py): the same document, problems and breaches.
+    from hostile_timelines import LAYOUTS, hostile_events
+
+    chosen = next(found for found in LAYOUTS if found.name == layout)
+    events = chosen.write(hostile_events(2, tickets=60), tmp_path, 2)
+    command = ["audit", "-p", str(ROOT / "policies"), "-e", str(events), "--at",
+               "2026-04-20T00:00:00Z", "--json", "--by", "channel,agent"]  # fmt: skip
+    local = _run([*command, "--breaches", str(tmp_path / "local.csv")])
+    remote = _run([*command, "--breaches", str(tmp_path / "dask.csv"), "--scheduler", scheduler])
+    assert local[0] == 1
+    assert "E401" in local[2]
+    assert remote == local
+    assert (tmp_path / "dask.csv").read_bytes() == (tmp_path / "local.csv").read_bytes()

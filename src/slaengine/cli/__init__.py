@@ -170,6 +170,18 @@ def _run_command(argv: Sequence[str] | None) -> int:
         return EXIT_USAGE
     except BrokenPipeError:  # output piped into head & co.
         return EXIT_OK
+    except UnicodeEncodeError as exc:
+        # Files are written in UTF-8; standard output in its own encoding (a Windows code
+        # page, PYTHONIOENCODING=ascii), which may lack a character of a ticket id. A
+        # UTF-8 encoder fails only on a lone surrogate: that is a bug, with its traceback.
+        if args.debug or exc.encoding.replace("_", "-").lower() in ("utf-8", "utf8"):
+            raise
+        print(
+            f"slaengine: standard output's encoding ({exc.encoding}) cannot write "
+            f"{printable_lines(repr(exc.object[exc.start]))}; set PYTHONIOENCODING=utf-8",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
     except OSError as exc:
         # A file the user named could not be opened or written (an output in a missing
         # directory, a read-only file): say which, without a traceback.

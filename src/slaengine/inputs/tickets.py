@@ -109,7 +109,8 @@ class TicketRoutes:
         return list(map(partial(bisect_right, self.bounds), keys))
 
 
-_TICKET = re.compile(r'"ticket"\s*:\s*(?:"([^"\\]*)"|(-?\d+)\s*[,}])')
+# An integer id as its text: not -0, which the parser reads as the integer 0 (ticket "0").
+_TICKET = re.compile(r'"ticket"\s*:\s*(?:"([^"\\]*)"|(0|-?[1-9]\d*)\s*[,}])')
 
 
 def plain_ticket_key(line: str) -> bool:
