@@ -465,6 +465,8 @@ def test_the_library_leaves_the_callers_collector_as_it_was(policies, shuffled, 
 @pytest.mark.parametrize("limit", [None, 7])
 def test_a_file_gets_the_spool_files_from_the_kernel(policies, grouped, tmp_path, monkeypatch,
                                                      limit):  # fmt: skip
+    # Spooled by two workers (in one process, a grouped input's parts are written straight
+    # to a file: test_stream_direct.py).
     import os
 
     sent: list[int] = []
@@ -482,7 +484,7 @@ def test_a_file_gets_the_spool_files_from_the_kernel(policies, grouped, tmp_path
     options = StreamOptions(parse_instant(GENERATED_AT), "json", limit=limit)
     with target.open("w", encoding="utf-8") as out:
         out.write("first\n")  # text the stream holds before the spool files follow
-        evaluate_stream(policies, grouped, options, out)
+        evaluate_stream(policies, grouped, options, out, jobs=2)
     assert target.read_text(encoding="utf-8") == "first\n" + expected
     assert sent
 
