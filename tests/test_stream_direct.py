@@ -8,26 +8,20 @@ nothing. The output is the same bytes the spooled run writes.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
-import json
 import os
-from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 
 from slaengine import stream
-from slaengine.engine import TicketResult, evaluate
 from slaengine.event_parsing import parse_instant
-from slaengine.inputs import read_events
 from slaengine.inputs.synthetic import write_jsonl
 from slaengine.policy import PolicySet, load_policies
-from slaengine.report.csv import COLUMNS, TICKET_COLUMNS
-from slaengine.report.json import clock_to_dict, ticket_to_dict
 from slaengine.stream import StreamOptions, evaluate_stream
 from slaengine.stream_output import DirectOutput
+from stream_support import reference_csv, reference_json, reference_results, write_regrouped
 
 ROOT = Path(__file__).resolve().parents[1]
 AT = "2025-10-01T00:00:00Z"
@@ -50,41 +44,12 @@ def grouped(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def regrouped(grouped: Path) -> Path:
     """Grouped for more lines than the check of a file's start reads, then the first
     ticket's events again: the parts are given up for the spill midway."""
-    lines = grouped.read_text(encoding="utf-8").splitlines(keepends=True)
-    renamed = [line.replace('"T-', '"U-') for line in lines]
-    first = json.loads(lines[0])["ticket"]
-    again = [line for line in lines if json.loads(line)["ticket"] == first]
-    path = grouped.with_name("regrouped.jsonl")
-    path.write_text("".join(lines + renamed + again), encoding="utf-8")
-    assert len(lines + renamed) > 20_000
-    return path
-
-
-def _results(policies: PolicySet, events: Path) -> list[TicketResult]:
-    # The whole file read and evaluated at once.
-    return evaluate(policies, read_events(events, policies.status_map), parse_instant(AT))
-
-
-def _json(results: Sequence[TicketResult]) -> str:
-    return "".join(json.dumps(ticket_to_dict(r), ensure_ascii=False) + "\n" for r in results)
-
-
-def _csv(results: Sequence[TicketResult]) -> str:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, COLUMNS, extrasaction="ignore", lineterminator="\n")
-    writer.writeheader()
-    for result in results:
-        ticket = {k: v for k, v in ticket_to_dict(result).items() if k in TICKET_COLUMNS}
-        if not result.clocks:
-            writer.writerow(ticket)
-        for clock in result.clocks:
-            writer.writerow({**ticket, **clock_to_dict(clock)})
-    return buffer.getvalue()
+    return write_regrouped(grouped)
 
 
 def _expected(policies: PolicySet, events: Path, fmt: str, limit: int | None = None) -> str:
-    results = _results(policies, events)[:limit]
-    return _csv(results) if fmt == "csv" else _json(results)
+    results = reference_results(policies, events, AT)[:limit]
+    return reference_csv(results) if fmt == "csv" else reference_json(results)
 
 
 @pytest.fixture
