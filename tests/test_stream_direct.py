@@ -109,6 +109,28 @@ def test_what_a_file_got_is_taken_back_when_the_input_is_spilled_after_all(
     assert calls["spooled"] > 1
 
 
+def test_a_run_that_fails_leaves_the_file_as_it_was(policies, grouped, tmp_path, monkeypatch):
+    monkeypatch.setattr(stream, "CHUNK_BYTES", 1 << 16)
+    real = stream._direct_part
+    made: list[int] = []
+
+    def failing(*args: object) -> stream.PartOutput:
+        if made:
+            raise OSError(28, "No space left on device")
+        made.append(1)
+        return real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(stream, "_direct_part", failing)
+    target = tmp_path / "out.jsonl"
+    options = StreamOptions(parse_instant(AT), "json")
+    with target.open("w", encoding="utf-8") as out:
+        out.write("first\n")
+        with pytest.raises(OSError, match="No space"):
+            evaluate_stream(policies, grouped, options, out)
+    assert made  # a part was written before the failure, and taken back
+    assert target.read_text(encoding="utf-8") == "first\n"
+
+
 def test_the_null_device_gets_the_parts_straight(policies, grouped, regrouped, calls):
     options = StreamOptions(parse_instant(AT), "json")
     with open(os.devnull, "w", encoding="utf-8") as out:

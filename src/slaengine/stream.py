@@ -223,17 +223,24 @@ def evaluate_stream(
             return []
 
         started: list[bool] = []
-        parts, batch = fold_tickets(
-            events,
-            work,
-            start,
-            list.append,
-            jobs=jobs,
-            status_map=policies.status_map,
-            chunk_limit=CHUNK_BYTES,
-            # The parts are merged by first line whatever they are: small ones group faster.
-            spill_partitions=fine_partition_count(events),
-        )
+        try:
+            parts, batch = fold_tickets(
+                events,
+                work,
+                start,
+                list.append,
+                jobs=jobs,
+                status_map=policies.status_map,
+                chunk_limit=CHUNK_BYTES,
+                # The parts are merged by first line whatever they are: small ones group faster.
+                spill_partitions=fine_partition_count(events),
+            )
+        except BaseException:
+            # A run that fails (or is interrupted) leaves the output as it found it, as
+            # one that spools does.
+            if direct is not None and direct.active:
+                direct.rewind()
+            raise
         summary.problems = batch.problems
         summary.duplicates = batch.duplicates
         for part in parts:
