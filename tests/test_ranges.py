@@ -138,6 +138,38 @@ def test_ranges_give_what_chunks_and_the_spill_give(grouped: Path, jobs: int, mo
     assert lines == len(grouped.read_text().splitlines())
 
 
+def test_in_one_process_ranges_are_numbered_from_the_one_read_before(tmp_path, monkeypatch):
+    # No count of each range first: a range's first line is the one after the range read
+    # before it, blank lines at its end included.
+    path = tmp_path / "spaced.jsonl"
+    write_jsonl(path, 600, 3, START, 60)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    tickets = [json.loads(line)["ticket"] for line in lines]
+    spaced: list[str] = []
+    for line, ticket, following in zip(lines, tickets, [*tickets[1:], None], strict=True):
+        spaced.append(line)
+        if ticket != following:
+            spaced += ["", ""]  # every range ends with blank lines
+    spaced.insert(len(spaced) - 40, "{not json")
+    path.write_text("\n".join(spaced) + "\n", encoding="utf-8")
+    counted: list[int] = []
+    real = runner_module.scan_range
+
+    def counting(*args: object) -> int:
+        counted.append(1)
+        return real(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(runner_module, "scan_range", counting)
+    in_turn = _run(path, 1, monkeypatch, "ranges")
+    assert counted == []
+    assert in_turn == _run(path, 1, monkeypatch, "spill") == _run(path, 2, monkeypatch, "ranges")
+    assert counted  # with workers, the parent counts each range
+    tickets_found, problems, found_lines, _, restarts = in_turn
+    assert (len(tickets_found), restarts) == (600, 0)
+    assert [line for line, code, _ in problems if code == "E401"] == [len(spaced) - 40]
+    assert found_lines == len(spaced) - 2  # the last non-blank line
+
+
 def _with_line_end(grouped: Path, path: Path, at: int, end: bytes) -> Path:
     # Past the start readable_in_ranges reads (patched to 64 KiB), line ``at`` ends with ``end``.
     lines = grouped.read_bytes().split(b"\n")

@@ -174,6 +174,13 @@ def test_fine_partitions_are_more_and_smaller_where_the_results_allow(tmp_path, 
     assert sizing.fine_partition_count(text) == max(count, 40)
     monkeypatch.setattr(sizing, "_open_files", lambda: 0)
     assert sizing.fine_partition_count(text) == count
+    # A small file is cut as finely as its size alone says, not as MIN_PARTITIONS does.
+    monkeypatch.undo()
+    small = tmp_path / "small.jsonl"
+    small.write_text('{"ticket": "T-1"}\n' * 10, encoding="utf-8")
+    assert sizing.partition_count(small) == sizing.MIN_PARTITIONS
+    ratio = sizing.LINES_PER_PARTITION // sizing.FINE_LINES_PER_PARTITION
+    assert sizing.fine_partition_count(small) == max(sizing.MIN_PARTITIONS, ratio)
 
 
 @pytest.mark.parametrize("jobs", [1, 2])

@@ -262,9 +262,18 @@ _ONE_TICKET = (
 )
 
 
-def _evaluate(tmp_path: Path, *extra: str, env: dict[str, str] | None = None) -> tuple[str, str]:
+_HEAVY = ("structlog", "rich", "asyncio", "holidays.countries", "numpy")
+
+
+def _evaluate(
+    tmp_path: Path,
+    *extra: str,
+    env: dict[str, str] | None = None,
+    heavy: tuple[str, ...] = _HEAVY,
+) -> tuple[str, str]:
     # ``slaengine evaluate -f json`` of one ticket in a fresh process, the bundled plugins
-    # installed: its output, and its log on stderr followed by the heavy modules it imported.
+    # installed: its output, and its log on stderr followed by the ``heavy`` modules it
+    # imported.
     events = tmp_path / "one.jsonl"
     events.write_text(_ONE_TICKET, "utf-8")
     policies = str(Path(__file__).resolve().parents[1] / "policies")
@@ -274,7 +283,7 @@ def _evaluate(tmp_path: Path, *extra: str, env: dict[str, str] | None = None) ->
         "import sys\n"
         "from slaengine.cli import main\n"
         f"status = main({argv!r})\n"
-        "heavy = ('structlog', 'rich', 'asyncio', 'holidays.countries', 'numpy')\n"
+        f"heavy = {heavy!r}\n"
         "print(sorted(m for m in heavy if m in sys.modules), file=sys.stderr)\n"
         "sys.exit(status)\n"
     )
@@ -294,6 +303,16 @@ def test_evaluate_imports_no_logging_or_terminal_modules_it_does_not_use(tmp_pat
     out, err = _evaluate(tmp_path)
     assert json.loads(out)["ticket"] == "T-1"
     assert err == "[]\n"
+
+
+def test_evaluate_loads_the_plugins_without_their_importers_inboxes_or_mail(tmp_path) -> None:
+    # The bundled plugins are loaded (their hooks modules imported); the importers, inbox
+    # webhooks and the e-mail plugin's sender (smtplib, ssl, sqlite3) wait until used.
+    hooks = ("slaengine.builtin_plugins", "slaengine_email.hooks", "slaengine_webhook.hooks")
+    deferred = ("slaengine.importers.zendesk", "slaengine.inbox.chatwoot", "smtplib", "ssl",
+                "sqlite3", "slaengine_email.notifier")  # fmt: skip
+    _, err = _evaluate(tmp_path, heavy=hooks + deferred)
+    assert err == f"{sorted(hooks)}\n"
 
 
 def test_evaluate_logs_what_is_shown_as_before(tmp_path) -> None:

@@ -15,23 +15,22 @@ import io
 import json
 import random
 import tracemalloc
-from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 
 from slaengine.cli import main
-from slaengine.engine import TicketResult, evaluate
+from slaengine.engine import evaluate
 from slaengine.event_parsing import parse_instant
 from slaengine.importers import IMPORTERS, ImportOptions
 from slaengine.inputs import parse_lines, read_events
 from slaengine.inputs.synthetic import write_jsonl
 from slaengine.policy import PolicySet, load_policies
-from slaengine.report.csv import COLUMNS, TICKET_COLUMNS
-from slaengine.report.json import clock_to_dict, ticket_json, ticket_to_dict
+from slaengine.report.json import ticket_json, ticket_to_dict
 from slaengine.report.table import select_tickets
 from slaengine.stream import FORMATS, StreamOptions, evaluate_part, evaluate_stream
 from slaengine.timeline import build_timelines
+from stream_support import reference_csv, reference_json, reference_results, write_regrouped
 
 ROOT = Path(__file__).resolve().parents[1]
 POLICIES = str(ROOT / "policies")
@@ -44,29 +43,7 @@ DAYS = 30
 GENERATED_AT = "2025-10-01T00:00:00Z"
 
 
-# -- the reference: the whole file read, evaluated and written at once -------------------------
-
-
-def reference_results(policies: PolicySet, events: Path | str, at: str) -> list[TicketResult]:
-    """Every ticket's result, in the order the whole-file evaluation gives them."""
-    return evaluate(policies, read_events(events, policies.status_map), parse_instant(at))
-
-
-def reference_json(results: Sequence[TicketResult]) -> str:
-    return "".join(json.dumps(ticket_to_dict(r), ensure_ascii=False) + "\n" for r in results)
-
-
-def reference_csv(results: Sequence[TicketResult]) -> str:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, COLUMNS, extrasaction="ignore", lineterminator="\n")
-    writer.writeheader()
-    for result in results:
-        ticket = {k: v for k, v in ticket_to_dict(result).items() if k in TICKET_COLUMNS}
-        if not result.clocks:
-            writer.writerow(ticket)
-        for clock in result.clocks:
-            writer.writerow({**ticket, **clock_to_dict(clock)})
-    return buffer.getvalue()
+# -- the reference: the whole file read, evaluated and written at once (stream_support) --
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -106,14 +83,7 @@ def shuffled(grouped: Path) -> Path:
 def regrouped(grouped: Path) -> Path:
     """Grouped by ticket for more lines than the check of a file's start reads, then the
     first ticket's events again: the chunks are given up for the spill midway."""
-    lines = grouped.read_text(encoding="utf-8").splitlines(keepends=True)
-    renamed = [line.replace('"T-', '"U-') for line in lines]
-    first = json.loads(lines[0])["ticket"]
-    again = [line for line in lines if json.loads(line)["ticket"] == first]
-    path = grouped.with_name("regrouped.jsonl")
-    path.write_text("".join(lines + renamed + again), encoding="utf-8")
-    assert len(lines + renamed) > 20_000
-    return path
+    return write_regrouped(grouped)
 
 
 # -- the examples: the output of the command before it streamed, byte for byte ----------------
@@ -465,6 +435,8 @@ def test_the_library_leaves_the_callers_collector_as_it_was(policies, shuffled, 
 @pytest.mark.parametrize("limit", [None, 7])
 def test_a_file_gets_the_spool_files_from_the_kernel(policies, grouped, tmp_path, monkeypatch,
                                                      limit):  # fmt: skip
+    # Spooled by two workers (in one process, a grouped input's parts are written straight
+    # to a file: test_stream_direct.py).
     import os
 
     sent: list[int] = []
@@ -482,7 +454,7 @@ def test_a_file_gets_the_spool_files_from_the_kernel(policies, grouped, tmp_path
     options = StreamOptions(parse_instant(GENERATED_AT), "json", limit=limit)
     with target.open("w", encoding="utf-8") as out:
         out.write("first\n")  # text the stream holds before the spool files follow
-        evaluate_stream(policies, grouped, options, out)
+        evaluate_stream(policies, grouped, options, out, jobs=2)
     assert target.read_text(encoding="utf-8") == "first\n" + expected
     assert sent
 

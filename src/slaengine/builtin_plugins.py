@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from slaengine.hookspecs import RegisterImporter, RegisterInbox, hookimpl
-from slaengine.importers import IMPORTERS
-from slaengine.inbox import chatwoot, freshdesk, front, intercom, zendesk
+
+# The importers and inboxes are imported when their hook is called, not with the plugin:
+# every command loads it, few import or receive webhooks.
 
 
 @hookimpl
 def slaengine_register_importers(register: RegisterImporter) -> None:
     """The bundled importers (twitter, servicenow, volvo)."""
+    from slaengine.importers import IMPORTERS
+
     for importer in IMPORTERS.values():
         register(importer)
 
@@ -17,5 +20,7 @@ def slaengine_register_importers(register: RegisterImporter) -> None:
 @hookimpl
 def slaengine_register_inboxes(register: RegisterInbox) -> None:
     """The bundled inbox webhooks (``POST /inbox/{vendor}``)."""
+    from slaengine.inbox import chatwoot, freshdesk, front, intercom, zendesk
+
     for module in (chatwoot, zendesk, freshdesk, intercom, front):
         register(module.INBOX)

@@ -12,9 +12,7 @@ gives, whatever the number of workers.
 
 from __future__ import annotations
 
-import codecs
 import contextlib
-import errno
 import heapq
 import io
 import itertools
@@ -24,20 +22,22 @@ from array import array
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from functools import partial
 from itertools import islice, repeat
 from operator import add, itemgetter, mul
 from pathlib import Path
 from typing import BinaryIO, Final, TextIO
 
 from slaengine.batches import fold_tickets
+from slaengine.batches.chunks import chunkable
 from slaengine.batches.sizing import fine_partition_count
 from slaengine.engine import TicketResult
 from slaengine.errors import Problem
+from slaengine.inputs.files import is_parquet
 from slaengine.policy.model import PolicySet
 from slaengine.report.csv import csv_header, csv_renderer
 from slaengine.report.json import ticket_json_line
-from slaengine.stream_part import SPOOL_ERRORS, UNMATCHED_SHOWN, first_line, spool_part
+from slaengine.stream_output import DirectOutput, Output
+from slaengine.stream_part import UNMATCHED_SHOWN, first_line, spool_part
 from slaengine.timeline import TimelineSet
 
 #: Output formats a part can be rendered in; ``results`` keeps the results instead.
@@ -46,10 +46,8 @@ FORMATS: Final = ("json", "csv", "results")
 #: evaluated and freed while its objects are still in the processor's caches (a tenth
 #: less CPU than chunks of 15 to 20 MiB, measured; smaller ones cost more per chunk).
 CHUNK_BYTES: Final = 4 << 20
-# Bytes copied at a time from a spool file to the output.
+# Bytes a spool file is written in.
 _BLOCK: Final = 1 << 20
-# What sendfile fails with when the output does not take it (then the bytes are copied).
-_NO_SENDFILE: Final = frozenset({errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP, errno.ESPIPE})
 # Index entries (key, length) read at a time while merging, of all parts together, and of
 # one part at most: memory for the merge's look-ahead whatever the number of parts.
 _INDEX_ENTRIES: Final = 1 << 18
@@ -124,34 +122,62 @@ def evaluate_part(
     Counts every ticket; writes (or keeps, for ``results``) the first
     ``options.limit`` with a clock in ``options.states`` (all without).
     """
-    part = PartOutput()
-    kept = options.format == "results"
-    if not kept and spool is None:
+    if options.format == "results":
+        return _part(policies, options, timelines, None, options.limit)[0]
+    if spool is None:
         raise ValueError("evaluate_part: a spool directory is needed to render")
-    render = None if kept else ticket_json_line if options.format == "json" else csv_renderer()
-    with contextlib.ExitStack() as stack:
-        out = None
-        if not kept:
-            handle, part.data = tempfile.mkstemp(suffix=".part", dir=spool)
-            out = stack.enter_context(open(handle, "wb", buffering=_BLOCK))
-        counts, index = spool_part(
-            policies,
-            timelines,
-            options.now,
-            segments=options.segments,
-            states=options.states,
-            limit=options.limit,
-            render=render,
-            out=out,
-            unmatched_ids=part.unmatched_ids,
-            kept=part.results,
-        )
-        if out is not None:
-            part.size = out.tell()
-            index.tofile(out)  # after the text: one file a part
+    handle, name = tempfile.mkstemp(suffix=".part", dir=spool)
+    with open(handle, "wb", buffering=_BLOCK) as out:
+        part, index = _part(policies, options, timelines, out, options.limit)
+        part.data = name
+        part.size = out.tell()
+        index.tofile(out)  # after the text: one file a part
+    return part
+
+
+def _direct_part(
+    policies: PolicySet, options: StreamOptions, direct: DirectOutput, timelines: TimelineSet
+) -> PartOutput:
+    # One part of an input read in order, written straight to the output: the tickets
+    # ``--limit`` leaves after the parts before it.
+    limit = None if options.limit is None else max(0, options.limit - direct.written)
+    part, _ = _part(policies, options, timelines, direct.binary, limit)
+    if part.written:
+        if part.first <= direct.last:
+            # The runner hands a grouped input's parts over in input order.
+            raise RuntimeError("evaluate: a part came out of input order")
+        direct.written += part.written
+        direct.last = part.last
+    return part
+
+
+def _part(
+    policies: PolicySet,
+    options: StreamOptions,
+    timelines: TimelineSet,
+    out: BinaryIO | None,
+    limit: int | None,
+) -> tuple[PartOutput, array[int]]:
+    # A part's tickets evaluated and rendered into ``out`` (kept, for ``results``), its
+    # counts and the index of what was written.
+    part = PartOutput()
+    fmt = options.format
+    render = None if fmt == "results" else ticket_json_line if fmt == "json" else csv_renderer()
+    counts, index = spool_part(
+        policies,
+        timelines,
+        options.now,
+        segments=options.segments,
+        states=options.states,
+        limit=limit,
+        render=render,
+        out=out,
+        unmatched_ids=part.unmatched_ids,
+        kept=part.results,
+    )
     part.tickets, part.matching, part.unmatched = counts.tickets, counts.matching, counts.unmatched
     part.written, part.first, part.last = counts.written, counts.first, counts.last
-    return part
+    return part, index
 
 
 def evaluate_stream(
@@ -166,9 +192,11 @@ def evaluate_stream(
 
     Memory stays flat in the number of tickets (but for ``results``, which are
     kept, in this process whatever ``jobs``): each part is evaluated and rendered
-    to a spool file on disk. The output is in input order (by each ticket's first
-    line) and does not depend on ``jobs``. Raises ``OSError`` when ``events``
-    cannot be read.
+    to a spool file on disk, or, in one process, for an input read in order
+    (grouped by ticket) and an output that can take back what it got (a file, the
+    null device), straight to the output. The output is in input order (by each
+    ticket's first line) and does not depend on ``jobs``. Raises ``OSError`` when
+    ``events`` cannot be read.
     """
     if options.format not in FORMATS:
         raise ValueError(f"unknown format {options.format!r}")
@@ -177,20 +205,42 @@ def evaluate_stream(
         # processes; a table for people is small enough for one.
         jobs = 1
     summary = StreamSummary()
+    direct = _direct_output(events, options, out, jobs)
     with tempfile.TemporaryDirectory(prefix="slaengine-evaluate-") as spool:
-        # Should a grouped-looking input be spilled after all, the parts rendered so
-        # far are forgotten (their files go with the directory).
-        parts, batch = fold_tickets(
-            events,
-            partial(evaluate_part, policies, options, spool),
-            list[PartOutput],
-            list.append,
-            jobs=jobs,
-            status_map=policies.status_map,
-            chunk_limit=CHUNK_BYTES,
-            # The parts are merged by first line whatever they are: small ones group faster.
-            spill_partitions=fine_partition_count(events),
-        )
+
+        def work(timelines: TimelineSet) -> PartOutput:
+            if direct is not None and direct.active:
+                return _direct_part(policies, options, direct, timelines)
+            return evaluate_part(policies, options, spool, timelines)
+
+        def start() -> list[PartOutput]:
+            # Called again should a grouped-looking input be spilled after all: the parts
+            # so far are forgotten (their files go with the directory, their text is
+            # taken back from the output).
+            if direct is not None and direct.active and started:
+                direct.rewind()
+            started.append(True)
+            return []
+
+        started: list[bool] = []
+        try:
+            parts, batch = fold_tickets(
+                events,
+                work,
+                start,
+                list.append,
+                jobs=jobs,
+                status_map=policies.status_map,
+                chunk_limit=CHUNK_BYTES,
+                # The parts are merged by first line whatever they are: small ones group faster.
+                spill_partitions=fine_partition_count(events),
+            )
+        except BaseException:
+            # A run that fails (or is interrupted) leaves the output as it found it, as
+            # one that spools does.
+            if direct is not None and direct.active:
+                direct.rewind()
+            raise
         summary.problems = batch.problems
         summary.duplicates = batch.duplicates
         for part in parts:
@@ -202,6 +252,9 @@ def evaluate_stream(
         if options.format == "results":
             kept = heapq.merge(*(part.results for part in parts), key=_KEY)
             summary.results = [result for _, result in itertools.islice(kept, options.limit)]
+        elif direct is not None and direct.active:
+            direct.binary.flush()
+            summary.shown = direct.written
         else:
             if options.format == "csv":
                 out.write(csv_header())
@@ -210,13 +263,27 @@ def evaluate_stream(
     return summary
 
 
+def _direct_output(
+    events: str | os.PathLike[str], options: StreamOptions, out: TextIO, jobs: int
+) -> DirectOutput | None:
+    # Parts write to the output themselves when they are made here, in input order (a
+    # JSON Lines file grouped by ticket, as the runner tells it), and the output can
+    # take back their text should the input not be grouped after all.
+    if jobs != 1 or options.format == "results" or is_parquet(events) or not chunkable(events):
+        return None
+    direct = DirectOutput.of(out)
+    if direct is not None and options.format == "csv":
+        direct.binary.write(csv_header().encode("utf-8"))
+    return direct
+
+
 def _write_parts(parts: Sequence[PartOutput], out: TextIO, limit: int | None) -> int:
     """Write the parts' spooled tickets to ``out`` in key order; how many were written."""
     parts = [part for part in parts if part.written]
     in_order = all(a.last < b.first for a, b in itertools.pairwise(parts))
     left = limit if limit is not None else -1
     written = 0
-    output = _Output(out)
+    output = Output(out)
     if in_order:
         # A grouped input: the parts follow each other, copied as they are.
         for part in parts:
@@ -235,7 +302,7 @@ def _write_parts(parts: Sequence[PartOutput], out: TextIO, limit: int | None) ->
     return written
 
 
-def _merge(parts: Sequence[PartOutput], output: _Output, limit: int | None) -> int:
+def _merge(parts: Sequence[PartOutput], output: Output, limit: int | None) -> int:
     """Write the tickets of parts whose keys interleave (an unsorted input's partitions) in
     key order, at most ``limit``; how many were written.
 
@@ -292,88 +359,6 @@ def _codes(
         left -= taken
         sizes.extend(block[1::2])
         yield map(add, map(mul, block[0::2], repeat(count)), repeat(number))
-
-
-class _Output:
-    """Writes UTF-8 bytes, and whole spool files, to a text stream.
-
-    The bytes go straight to the stream's binary buffer when the stream would
-    write them unchanged (UTF-8, ``\\n`` line ends), and a spool file from the
-    kernel's page cache to the buffer's file descriptor (``os.sendfile``: no copy
-    through this process) when the descriptor takes it. Otherwise they are
-    decoded, in pieces that may split a character, and written as text.
-    """
-
-    def __init__(self, out: TextIO) -> None:
-        self._text = out
-        self._decoder = codecs.getincrementaldecoder("utf-8")(SPOOL_ERRORS)
-        self._binary: BinaryIO | None = None
-        self._descriptor: int | None = None
-        buffer = getattr(out, "buffer", None)
-        encoding = getattr(out, "encoding", None) or ""
-        try:
-            utf8 = codecs.lookup(encoding).name == "utf-8"
-        except LookupError:
-            utf8 = False
-        if buffer is not None and utf8 and os.linesep == "\n":
-            out.flush()
-            self._binary = buffer
-            self._descriptor = _descriptor(buffer)
-
-    def write(self, data: bytes) -> None:
-        """Write ``data`` (which may end inside a character)."""
-        if self._binary is not None:
-            self._binary.write(data)
-        else:
-            self._text.write(self._decoder.decode(data))
-
-    def copy(self, name: str, size: int) -> None:
-        """Write the first ``size`` bytes of file ``name``."""
-        with open(name, "rb") as data:
-            sent = self._send(data.fileno(), size)
-            data.seek(sent)
-            size -= sent
-            while size > 0:
-                block = data.read(min(_BLOCK, size))
-                if not block:
-                    break
-                self.write(block)
-                size -= len(block)
-
-    def _send(self, source: int, size: int) -> int:
-        # Bytes of ``source`` the kernel copied to the output (0 when it cannot).
-        if self._descriptor is None or self._binary is None:
-            return 0
-        self._binary.flush()
-        sent = 0
-        try:
-            while sent < size:
-                count = os.sendfile(self._descriptor, source, sent, size - sent)
-                if count == 0:
-                    break
-                sent += count
-        except OSError as exc:
-            if exc.errno not in _NO_SENDFILE:
-                raise
-            self._descriptor = None  # an appending file, a terminal ...: copied instead
-        return sent
-
-    def finish(self) -> None:
-        """Flush what was written; the text stream gets any character left incomplete."""
-        if self._binary is not None:
-            self._binary.flush()
-        else:
-            self._text.write(self._decoder.decode(b"", True))
-
-
-def _descriptor(buffer: BinaryIO) -> int | None:
-    # The file descriptor a binary stream writes to, if it has one and sendfile exists.
-    if not hasattr(os, "sendfile"):
-        return None
-    try:
-        return buffer.fileno()
-    except (OSError, ValueError, AttributeError):  # a BytesIO, a closed stream ...
-        return None
 
 
 def _size(part: PartOutput, count: int) -> int:

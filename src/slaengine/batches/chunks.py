@@ -66,11 +66,13 @@ class ChunkTickets:
 
 @dataclass(slots=True)
 class ChunkRead:
-    """A chunk's timelines, the tickets it names, its last non-blank line."""
+    """A chunk's timelines, the tickets it names, its last non-blank line and the number of
+    the line after it (the next chunk's first)."""
 
     timelines: TimelineSet
     tickets: ChunkTickets
     last_line: int
+    next_line: int = 0
 
 
 def ticket_order(ticket: str) -> tuple[int, str]:
@@ -239,9 +241,11 @@ def read_chunk(chunk: Chunk, source: str, status_map: Mapping[str, str]) -> Chun
     partition: the same events, timelines and problems, grouped while it is read."""
     problems: list[Problem] = []
     runs = TicketRuns(source)
-    _, last_line = parse_texts(_chunk_texts(chunk), chunk.first, source, status_map, problems, runs)
+    following, last_line = parse_texts(
+        _chunk_texts(chunk), chunk.first, source, status_map, problems, runs
+    )
     timelines = runs.finish(problems)
-    return ChunkRead(timelines, chunk_tickets(runs.events, timelines), last_line)
+    return ChunkRead(timelines, chunk_tickets(runs.events, timelines), last_line, following)
 
 
 def chunk_tickets(events: list[Event], timelines: TimelineSet) -> ChunkTickets:

@@ -3,16 +3,17 @@
 A plain (uncompressed) file grouped by ticket needs neither a spill nor chunk
 copies: the cuts between chunks are found by seeking (a read of a few kilobytes
 at each, :func:`chunk_cuts`), and each worker reads and parses its own byte
-range (:func:`range_lines`). The parent only counts line breaks, range by
-range, to give each range its first line number (:func:`scan_range`), which
-costs a tenth of copying the file into chunks. The cuts are the ones
+range (:func:`range_lines`). With workers, the parent only counts line breaks,
+range by range, to give each range its first line number (:func:`scan_range`),
+which costs a tenth of copying the file into chunks; in one process, a range
+is read once the one before it is, numbered from the line after it, and not
+counted first. The cuts are the ones
 :func:`~slaengine.batches.chunks.write_chunks` makes, so the partitions, and
 every result, are the same. A Dask run cuts a file the same way.
 """
 
 from __future__ import annotations
 
-import io
 import os
 from collections.abc import Iterator
 from typing import IO, Final
@@ -157,7 +158,7 @@ def scan_range(path: str | os.PathLike[str], start: int, end: int) -> int:
     return breaks
 
 
-def _carriage_returns(data: bytes, stream: io.FileIO) -> None:
+def _carriage_returns(data: bytes, stream: IO[bytes]) -> None:
     # "\r\n" only: chunk files take it; a lone "\r" makes the file one the spill reads
     # as text. A "\r" ending the block may be half of a "\r\n": its next byte settles it.
     if data.endswith(b"\r"):
@@ -166,8 +167,9 @@ def _carriage_returns(data: bytes, stream: io.FileIO) -> None:
 
 
 def range_lines(path: str | os.PathLike[str], start: int, end: int) -> Iterator[list[str]]:
-    """The lines of bytes ``start`` up to ``end`` of a file (whole lines, ``\\n`` ends, no
-    ``\\r``), without their ``\\n``, a block at a time.
+    """The lines of bytes ``start`` up to ``end`` of a file (whole lines, ``\\n`` ends),
+    without their ``\\n``, a block at a time; raises :class:`CarriageReturns` when they
+    hold a ``\\r`` (as :func:`scan_range` does, for a range no one counted first).
 
     The same lines as reading a file of those bytes as text would give, bad
     bytes kept as :data:`~slaengine.inputs.files.TEXT_ERRORS` makes them.
@@ -187,6 +189,8 @@ def range_texts(path: str | os.PathLike[str], start: int, end: int) -> Iterator[
             if not block:
                 break
             left -= len(block)
+            if b"\r" in block:
+                _carriage_returns(block, stream)
             cut = block.rfind(b"\n")
             if cut == -1:
                 carry.append(block)

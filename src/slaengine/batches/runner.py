@@ -85,11 +85,12 @@ def _run_partition(path: tuple[Path, ...]) -> tuple[Any, list[Problem], int]:
         return _run(timelines)
 
 
-def _run_chunk(chunk: Chunk) -> tuple[Any, list[Problem], int, ChunkTickets, int]:
-    # A chunk of ticket-grouped JSON Lines; also its tickets, for the parent to check.
+def _run_chunk(chunk: Chunk) -> tuple[Any, list[Problem], int, ChunkTickets, int, int]:
+    # A chunk of ticket-grouped JSON Lines; also its tickets, for the parent to check, its
+    # last non-blank line and the next chunk's first line.
     with _owned():
         read = read_chunk(chunk, _TASK["source"], _TASK["status_map"])
-        return (*_run(read.timelines), read.tickets, read.last_line)
+        return (*_run(read.timelines), read.tickets, read.last_line, read.next_line)
 
 
 def _run_rows(task: RowTask) -> list[tuple[Any, list[Problem], int]]:
@@ -238,10 +239,10 @@ def _map_ranges(
     seen = TicketCheck()
     name = Path(os.path.abspath(path))
     cuts = chunk_cuts(name, size)
-    with _outputs(
-        _run_chunk, _ranges(name, cuts), jobs, source_name(path), status_map, work
-    ) as outputs:
-        _collect_chunks(outputs, batch, fold, seen)
+    following = [1]  # the line after the last range read, in one process
+    ranges = _ranges(name, cuts) if jobs > 1 else _ranges_in_turn(name, cuts, following)
+    with _outputs(_run_chunk, ranges, jobs, source_name(path), status_map, work) as outputs:
+        _collect_chunks(outputs, batch, fold, seen, following)
     batch.problems.sort(key=lambda p: (p.line, p.code))
     return batch
 
@@ -254,6 +255,14 @@ def _ranges(path: Path, cuts: list[int]) -> Iterator[Chunk]:
         breaks = scan_range(path, start, end)
         yield Chunk(path, first, start, end)
         first += breaks
+
+
+def _ranges_in_turn(path: Path, cuts: list[int], following: list[int]) -> Iterator[Chunk]:
+    # In one process, each range once the one before it is read (a map is lazy): numbered
+    # from ``following[0]``, the line after that range, with no count of its own first
+    # (its reader tells carriage returns apart).
+    for start, end in itertools.pairwise(cuts):
+        yield Chunk(path, following[0], start, end)
 
 
 def _map_parquet_ranges(
@@ -275,12 +284,15 @@ def _map_parquet_ranges(
 
 
 def _collect_chunks(
-    outputs: Iterable[tuple[R, list[Problem], int, ChunkTickets, int]],
+    outputs: Iterable[tuple[R, list[Problem], int, ChunkTickets, int, int]],
     batch: BatchResult[R],
     fold: Callable[[R], None] | None,
     seen: TicketCheck,
+    following: list[int] | None = None,
 ) -> None:
-    for result, problems, duplicates, tickets, last_line in outputs:
+    for result, problems, duplicates, tickets, last_line, next_line in outputs:
+        if following is not None:
+            following[0] = next_line
         # Checked before the result is used: a ticket in two chunks was cut apart.
         seen.add(tickets)
         batch.partitions += 1

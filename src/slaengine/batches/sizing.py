@@ -41,15 +41,22 @@ def partition_count(path: str | os.PathLike[str]) -> int:
         if shape is not None:
             rows, data = shape
             return _clamped(-(-rows // parquet_part_rows(rows, data)))
+    sized = _sized_count(path)
+    return _UNSIZED if sized is None else _clamped(sized)
+
+
+def _sized_count(path: str | os.PathLike[str]) -> int | None:
+    # The partitions of a file by its size, before MIN_PARTITIONS and MAX_PARTITIONS;
+    # None when its size is unknown.
     try:
         size = os.path.getsize(path)
     except OSError:
-        return _UNSIZED
+        return None
     # Roughly 100 bytes a line uncompressed, 10 bytes compressed (and a Parquet file
     # whose metadata cannot be read: reading it reports why).
     compressed = str(path).lower().endswith((".gz", ".parquet", ".pq"))
     per_line = 10 if compressed else 100
-    return _clamped(size // per_line // LINES_PER_PARTITION + 1)
+    return size // per_line // LINES_PER_PARTITION + 1
 
 
 def fine_partition_count(path: str | os.PathLike[str]) -> int:
@@ -57,7 +64,8 @@ def fine_partition_count(path: str | os.PathLike[str]) -> int:
     (``evaluate`` merges its parts by each ticket's first line): about
     :data:`FINE_LINES_PER_PARTITION` lines each, so that a partition's events stay
     in the processor's caches while they are grouped, evaluated and freed (a
-    shuffled partition's events are scattered in memory). Never fewer than
+    shuffled partition's events are scattered in memory); a small file, the
+    partitions of its size alone. Never fewer than
     :func:`partition_count`, nor more than three files a partition (a parallel
     spill's two shares, a merge's spool file and its index) leave descriptors for.
     Parquet keeps :func:`partition_count`.
@@ -65,7 +73,11 @@ def fine_partition_count(path: str | os.PathLike[str]) -> int:
     count = partition_count(path)
     if is_parquet(path):
         return count
-    finer = count * (LINES_PER_PARTITION // FINE_LINES_PER_PARTITION)
+    # A small file is not cut into more files than its lines fill (each partition
+    # costs files made and removed): its sized count, not MIN_PARTITIONS, is refined.
+    sized = _sized_count(path)
+    base = count if sized is None else min(count, sized)
+    finer = base * (LINES_PER_PARTITION // FINE_LINES_PER_PARTITION)
     return max(count, min(finer, MAX_PARTITIONS, (_open_files() - SPARE_FILES) // 3))
 
 

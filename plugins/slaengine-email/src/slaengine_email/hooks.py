@@ -4,12 +4,14 @@ digest sender runs while the worker does."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slaengine.hookspecs import RegisterNotifier, hookimpl
 from slaengine.logs import get_logger
 from slaengine_email.config import PLUGIN, load
-from slaengine_email.notifier import EmailNotifier
+
+if TYPE_CHECKING:
+    from slaengine_email.notifier import EmailNotifier
 
 _log = get_logger("slaengine_email")
 
@@ -29,6 +31,10 @@ def slaengine_configure(config: Mapping[str, Any]) -> None:
         old.close()
     _current.clear()
     if loaded.server is not None and loaded.targets:
+        # Imported when a server is set: smtplib, ssl and sqlite3 are start-up time that
+        # every command loading the plugin would otherwise pay.
+        from slaengine_email.notifier import EmailNotifier
+
         _current.append(EmailNotifier(loaded.server, loaded.targets))
 
 

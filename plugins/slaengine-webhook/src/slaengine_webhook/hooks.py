@@ -7,7 +7,6 @@ from typing import Any
 
 from slaengine.hookspecs import RegisterNotifier, hookimpl
 from slaengine.logs import get_logger
-from slaengine_webhook.client import WebhookClient
 from slaengine_webhook.config import PLUGIN, Target, load_targets
 
 _log = get_logger("slaengine_webhook")
@@ -41,6 +40,12 @@ def slaengine_configure(config: Mapping[str, Any]) -> None:
 @hookimpl
 def slaengine_register_notifiers(register: RegisterNotifier) -> None:
     """One notify target per configured webhook target, delivering through its client."""
+    if not _targets:
+        return
+    # Imported when a target is set: http.client and ssl are start-up time that every
+    # command loading the plugin would otherwise pay.
+    from slaengine_webhook.client import WebhookClient
+
     for target in _targets.values():
         description = target.description or f"webhook {target.safe_url} ({target.format})"
         register(target.name, description, WebhookClient(target).deliver)
