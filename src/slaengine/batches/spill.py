@@ -19,7 +19,9 @@ from multiprocessing.connection import Connection
 from operator import attrgetter
 from pathlib import Path
 
+from slaengine.batches.partition_files import PartitionFiles
 from slaengine.batches.routes import ticket_routes
+from slaengine.batches.sizing import SPARE_FILES, open_files
 from slaengine.errors import Problem, UserError
 from slaengine.inputs.events import events_stream
 from slaengine.inputs.files import (
@@ -73,9 +75,9 @@ def spill(
     route = (routes or TicketRoutes(partitions)).of
     directory.mkdir(parents=True, exist_ok=True)
     paths = [directory / f"part-{i:04d}.tsv" for i in range(partitions)]
-    outputs = [path.open("w", encoding="utf-8", errors=TEXT_ERRORS) for path in paths]
     result = Spill(source, paths)
-    try:
+    with PartitionFiles(paths) as outputs:
+        writes = outputs.writes
         for number, line in enumerate(lines, start=1):
             text = line.rstrip("\r\n")
             if not text.strip():
@@ -85,10 +87,9 @@ def spill(
             # A line without a findable ticket goes to partition 0, whose parser
             # reports it (bad JSON, missing ticket) with this line number.
             index = route(ticket) if ticket is not None else 0
-            outputs[index].write(f"{number}\t{text}\n")
-    finally:
-        for output in outputs:
-            output.close()
+            writes[index](f"{number}\t{text}\n".encode("utf-8", TEXT_ERRORS))
+            if not number % _TEXT_BLOCK:
+                outputs.block_done()
     return result
 
 
@@ -111,6 +112,9 @@ def spill_parquet(
     With ``workers`` > 1, that many processes share the row groups (as
     :func:`spill_file` shares blocks); a partition is then several files.
     """
+
+    # Arrow's writers are held open, one a partition: ask for the files they need.
+    open_files(partitions + SPARE_FILES)
 
     def run(where: Path, share: tuple[int, int]) -> Spill:
         paths, rows = write_partitions(path, where, partitions, share, routes)
@@ -148,14 +152,8 @@ _TICKET_BYTES = re.compile(
     rb'"ticket"[ \t\r\f\v\x1c-\x1f]*:[ \t\r\f\v\x1c-\x1f]*"([^"\\\n]*)"[^\n]*'
 )
 _BLOCK = 1 << 22
-# Write buffers of a spill's partition files: 1 MiB each, less when there are many.
-_BUFFERS = 1 << 26
-_BUFFER = 1 << 20
-
-
-def _buffer_bytes(partitions: int) -> int:
-    # Each partition file's buffer, so that all of them take at most _BUFFERS (64 MiB).
-    return max(1 << 16, min(_BUFFER, _BUFFERS // max(1, partitions)))
+# Lines of text between checks of a spill's buffers (when its files are not all open).
+_TEXT_BLOCK = 1 << 15
 
 
 class _TextNeeded(Exception):
@@ -291,12 +289,11 @@ def _spill_bytes(
     directory.mkdir(parents=True, exist_ok=True)
     paths = [directory / f"part-{i:04d}.tsv" for i in range(routes.partitions)]
     result = Spill(source, paths)
-    outputs = [p.open("wb", buffering=_buffer_bytes(len(paths))) for p in paths]
-    writes = [output.write for output in outputs]
     number = 0
     carry = b""
     blocks = -1
-    try:
+    with PartitionFiles(paths) as outputs:
+        writes = outputs.writes
         with open_binary(path) as stream:
             while True:
                 block = stream.read(_BLOCK)
@@ -326,11 +323,9 @@ def _spill_bytes(
                 lines, last = spill_lines(text[:cut], number, routes, writes)
                 number += lines
                 result.lines = last or result.lines
+                outputs.block_done()
         if carry and mine == 0:
             result.lines = spill_lines(carry, number, routes, writes)[1] or result.lines
-    finally:
-        for output in outputs:
-            output.close()
     return result
 
 
