@@ -47,7 +47,7 @@ def test_each_line_lands_in_its_partition_with_its_number(size):
 
 def test_numpy_and_the_standard_library_write_the_same_bytes(monkeypatch):
     pytest.importorskip("numpy")
-    lines, indexes = _block(3, 3000)
+    lines, indexes = _block(3, spill_rows.NUMPY_LINES + 1000)
     offsets = sorted(random.Random(4).sample(range(1, 1 << 31), len(lines)))
     with_numpy = [_written(lines, indexes, 5), _written(lines, indexes, 5, offsets)]
     monkeypatch.setattr(spill_rows, "_NUMPY", [None])

@@ -28,6 +28,9 @@ _BIG_ENDIAN: Final = sys.byteorder == "big"
 #: The farthest a record's line may lie from its base number.
 MAX_SPAN: Final = (1 << 32) - 1
 _NUMPY: list[ModuleType | None] = []
+#: Lines of a block from which numpy sorts them (worth its import, about 0.1 s, only then:
+#: a small input is spilled without it).
+NUMPY_LINES: Final = 4096
 
 Writes = Sequence[Callable[[bytes], object]]
 
@@ -68,7 +71,7 @@ _Runs = tuple[list[int], bytes, list[tuple[int, int, int]]]
 def _partition_runs(
     indexes: Sequence[int], offsets: Sequence[int] | None, partitions: int
 ) -> _Runs:
-    numpy = _numpy()
+    numpy = _numpy() if len(indexes) >= NUMPY_LINES else None
     if numpy is None:
         order = sorted(range(len(indexes)), key=indexes.__getitem__)
         runs = []
