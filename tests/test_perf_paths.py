@@ -302,18 +302,19 @@ def test_parquet_partitions_of_mixed_columns_read_like_their_json(tmp_path):
         assert a.duplicates == b.duplicates
 
 
-@pytest.mark.parametrize("chunk", [1, 5, 64, 1 << 22])
-def test_spilled_partitions_read_like_their_lines(tmp_path, monkeypatch, chunk):
+@pytest.mark.parametrize("block", [1, 5, 64, 1 << 15])
+def test_spilled_partitions_read_like_their_lines(tmp_path, monkeypatch, block):
     import slaengine.batches.spill as spill_module
-    import slaengine.inputs.jsonl as jsonl_module
+    from slaengine.batches.spill_rows import spilled_rows
     from slaengine.inputs.jsonl import parse_numbered
 
-    monkeypatch.setattr(jsonl_module, "_CHUNK", chunk)
+    monkeypatch.setattr(spill_module, "_TEXT_BLOCK", block)  # records of so many lines
     lines = [*(json.dumps(e) for e in EVENTS), "{} {}", "[1]", "{", '{"ticket": "Z", "at": 1}']
+    lines.insert(3, "")  # left out, the numbers after it kept
     result = spill(lines, tmp_path / "p", 2, "x")
     for path in result.paths:
-        rows = path.read_text(encoding="utf-8").splitlines()
-        numbered = [(int(n), text) for n, _, text in (row.partition("\t") for row in rows)]
+        rows = spilled_rows(path.read_bytes())
+        numbered = [(number, text.decode()) for number, text in rows]
         problems: list = []
         expected = list(parse_numbered(numbered, "x", {"waiting": "pending"}, problems))
         found: list = []

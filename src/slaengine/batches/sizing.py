@@ -82,13 +82,35 @@ def fine_partition_count(path: str | os.PathLike[str]) -> int:
 
 
 def _open_files() -> int:
-    # The files this process may have open at once (its soft limit), where that is known.
+    # The files this process may have open at once, raised for fine_partition_count's most.
+    return open_files(3 * MAX_PARTITIONS + SPARE_FILES)
+
+
+def open_files(wanted: int) -> int:
+    """The files this process may have open at once (its soft ``RLIMIT_NOFILE``), first
+    raised towards ``wanted`` when it is lower and the hard limit allows.
+
+    The soft limit is often 1,024 while the hard one is far higher: a spill into many
+    partitions asks for what it needs rather than failing. Raising it changes the
+    process (and the processes it forks from then on), never lowers it. Where the
+    limit is unknown (not a Unix) or unlimited, ``wanted`` is taken as allowed.
+    """
     try:
         import resource
     except ImportError:  # not a Unix
-        return 3 * MAX_PARTITIONS + SPARE_FILES
-    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
-    return 3 * MAX_PARTITIONS + SPARE_FILES if soft == resource.RLIM_INFINITY else soft
+        return wanted
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return max(wanted, 3 * MAX_PARTITIONS + SPARE_FILES)
+    if soft < wanted:
+        raised = wanted if hard == resource.RLIM_INFINITY else min(hard, wanted)
+        if raised > soft:
+            try:
+                resource.setrlimit(resource.RLIMIT_NOFILE, (raised, hard))
+            except (ValueError, OSError):  # not allowed here (a sandbox): keep the limit
+                return int(soft)
+            soft = raised
+    return int(soft)
 
 
 def parquet_part_rows(rows: int, data: int) -> int:
@@ -133,6 +155,7 @@ __all__ = [
     "PARQUET_ROW_BYTES",
     "chunk_bytes",
     "fine_partition_count",
+    "open_files",
     "parquet_part_rows",
     "partition_count",
 ]

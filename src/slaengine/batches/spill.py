@@ -19,7 +19,10 @@ from multiprocessing.connection import Connection
 from operator import attrgetter
 from pathlib import Path
 
+from slaengine.batches.partition_files import PartitionFiles
 from slaengine.batches.routes import ticket_routes
+from slaengine.batches.sizing import SPARE_FILES, open_files
+from slaengine.batches.spill_rows import MAX_SPAN, read_rows, write_numbered, write_rows
 from slaengine.errors import Problem, UserError
 from slaengine.inputs.events import events_stream
 from slaengine.inputs.files import (
@@ -30,7 +33,7 @@ from slaengine.inputs.files import (
     open_binary,
     open_events,
 )
-from slaengine.inputs.jsonl import line_blocks, parse_numbered_block
+from slaengine.inputs.jsonl import parse_numbered_block
 from slaengine.inputs.parquet import arrow_file_events, write_partitions
 from slaengine.inputs.tickets import TicketRoutes, ticket_of
 from slaengine.readonly import ReadOnlyMap
@@ -65,17 +68,17 @@ def spill(
 ) -> Spill:
     """Split JSON Lines into ``partitions`` files under ``directory`` by ticket.
 
-    Each stored line is ``NUMBER<TAB>JSON`` so later problems keep the input's
-    line numbers. Lines that are not JSON objects with a ticket are reported
-    here or left to the parser (partition 0), never dropped silently. Tickets go
+    Each stored line keeps its line number (:mod:`~slaengine.batches.spill_rows`) so
+    later problems keep the input's. Lines that are not JSON objects with a ticket are
+    reported here or left to the parser (partition 0), never dropped silently. Tickets go
     where ``routes`` send them (by default a hash of the ticket).
     """
     route = (routes or TicketRoutes(partitions)).of
     directory.mkdir(parents=True, exist_ok=True)
     paths = [directory / f"part-{i:04d}.tsv" for i in range(partitions)]
-    outputs = [path.open("w", encoding="utf-8", errors=TEXT_ERRORS) for path in paths]
     result = Spill(source, paths)
-    try:
+    with PartitionFiles(paths) as outputs:
+        pending = _Pending(outputs)
         for number, line in enumerate(lines, start=1):
             text = line.rstrip("\r\n")
             if not text.strip():
@@ -85,11 +88,34 @@ def spill(
             # A line without a findable ticket goes to partition 0, whose parser
             # reports it (bad JSON, missing ticket) with this line number.
             index = route(ticket) if ticket is not None else 0
-            outputs[index].write(f"{number}\t{text}\n")
-    finally:
-        for output in outputs:
-            output.close()
+            pending.add(number, text.encode("utf-8", TEXT_ERRORS), index)
+        pending.write()
     return result
+
+
+@dataclass(slots=True)
+class _Pending:
+    # Lines of text on their way to the partitions, written a block at a time.
+    outputs: PartitionFiles
+    base: int = 0
+    lines: list[bytes] = field(default_factory=list)
+    indexes: list[int] = field(default_factory=list)
+    offsets: list[int] = field(default_factory=list)
+
+    def add(self, number: int, line: bytes, index: int) -> None:
+        if not self.lines:
+            self.base = number - 1
+        elif len(self.lines) >= _TEXT_BLOCK or number - self.base > MAX_SPAN:
+            self.write()
+            self.base = number - 1
+        self.lines.append(line)
+        self.indexes.append(index)
+        self.offsets.append(number - self.base)
+
+    def write(self) -> None:
+        write_numbered(self.lines, self.indexes, self.base, self.offsets, self.outputs.writes)
+        self.outputs.block_done()
+        self.lines, self.indexes, self.offsets = [], [], []
 
 
 def spill_parquet(
@@ -111,6 +137,9 @@ def spill_parquet(
     With ``workers`` > 1, that many processes share the row groups (as
     :func:`spill_file` shares blocks); a partition is then several files.
     """
+
+    # Arrow's writers are held open, one a partition: ask for the files they need.
+    open_files(partitions + SPARE_FILES)
 
     def run(where: Path, share: tuple[int, int]) -> Spill:
         paths, rows = write_partitions(path, where, partitions, share, routes)
@@ -148,14 +177,8 @@ _TICKET_BYTES = re.compile(
     rb'"ticket"[ \t\r\f\v\x1c-\x1f]*:[ \t\r\f\v\x1c-\x1f]*"([^"\\\n]*)"[^\n]*'
 )
 _BLOCK = 1 << 22
-# Write buffers of a spill's partition files: 1 MiB each, less when there are many.
-_BUFFERS = 1 << 26
-_BUFFER = 1 << 20
-
-
-def _buffer_bytes(partitions: int) -> int:
-    # Each partition file's buffer, so that all of them take at most _BUFFERS (64 MiB).
-    return max(1 << 16, min(_BUFFER, _BUFFERS // max(1, partitions)))
+# Lines of text spilled at a time.
+_TEXT_BLOCK = 1 << 15
 
 
 class _TextNeeded(Exception):
@@ -291,12 +314,11 @@ def _spill_bytes(
     directory.mkdir(parents=True, exist_ok=True)
     paths = [directory / f"part-{i:04d}.tsv" for i in range(routes.partitions)]
     result = Spill(source, paths)
-    outputs = [p.open("wb", buffering=_buffer_bytes(len(paths))) for p in paths]
-    writes = [output.write for output in outputs]
     number = 0
     carry = b""
     blocks = -1
-    try:
+    with PartitionFiles(paths) as outputs:
+        writes = outputs.writes
         with open_binary(path) as stream:
             while True:
                 block = stream.read(_BLOCK)
@@ -326,11 +348,9 @@ def _spill_bytes(
                 lines, last = spill_lines(text[:cut], number, routes, writes)
                 number += lines
                 result.lines = last or result.lines
+                outputs.block_done()
         if carry and mine == 0:
             result.lines = spill_lines(carry, number, routes, writes)[1] or result.lines
-    finally:
-        for output in outputs:
-            output.close()
     return result
 
 
@@ -338,28 +358,27 @@ def spill_lines(
     data: bytes, number: int, routes: TicketRoutes, writes: Sequence[Callable[[bytes], object]]
 ) -> tuple[int, int]:
     """Write the lines of ``data`` (numbered from ``number + 1``; no final line break) to
-    their partitions as ``NUMBER<TAB>JSON`` rows, ``writes[i]`` taking partition ``i``'s;
-    how many lines it holds, and the number of the last that is not blank (0 for none).
+    their partitions with their numbers (:func:`~slaengine.batches.spill_rows.write_rows`),
+    ``writes[i]`` taking partition ``i``'s; how many lines it holds, and the number of the
+    last that is not blank (0 for none).
 
     What :func:`spill` writes for the same lines, found by bytes (see :func:`spill_file`).
     """
     lines = data.split(b"\n")
     keys = plain_tickets(data, len(lines))
-    row = b"%d\t%s\n".__mod__
     if keys is not None:
-        # Every line plain, with its ticket: no Python work a line but the write.
-        indexes = routes.of_keys(keys)
-        rows = map(row, zip(range(number + 1, number + 1 + len(lines)), lines, strict=True))
-        for index, text in zip(indexes, rows, strict=True):
-            writes[index](text)
+        # Every line plain, with its ticket: no Python work a line.
+        write_rows(lines, routes.of_keys(keys), number, writes)
         return len(lines), number + len(lines)
     last = 0
-    for raw in lines:
-        number += 1
+    indexes = []
+    for position, raw in enumerate(lines, start=number + 1):
         if raw[:1] != b"{" and not _bytes_text(raw).strip():
-            continue  # blank, as in spill()
-        last = number
-        writes[_partition_of_raw(raw, routes)](row((number, raw)))
+            indexes.append(-1)  # blank, as in spill(): left out
+            continue
+        last = position
+        indexes.append(_partition_of_raw(raw, routes))
+    write_rows(lines, indexes, number, writes)
     return len(lines), last
 
 
@@ -433,15 +452,15 @@ _SEQ = attrgetter("seq")
 def _spilled_events(
     path: Path, source: str, status_map: Mapping[str, str], problems: list[Problem]
 ) -> list[Event]:
-    """The events of one ``NUMBER<TAB>JSON`` partition file, in its order.
+    """The events of one partition file (:mod:`~slaengine.batches.spill_rows`), in its order.
 
-    What :func:`~slaengine.inputs.jsonl.parse_numbered` gives for its lines, in one loop.
+    What :func:`~slaengine.inputs.jsonl.parse_numbered` gives for its lines, a record at a time.
     """
     events: list[Event] = []
     # spill_file stores the input's bytes as they are; bad ones are reported by parse_line.
-    with path.open(encoding="utf-8", errors=TEXT_ERRORS) as stream:
-        for rows in line_blocks(stream):
-            parse_numbered_block(rows, source, status_map, problems, events)
+    with path.open("rb") as stream:
+        for lines, numbers in read_rows(stream):
+            parse_numbered_block(lines, numbers, source, status_map, problems, events)
     return events
 
 

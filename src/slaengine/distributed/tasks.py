@@ -183,7 +183,7 @@ def split_lines(
     (tickets go where ``routes`` send them, as a local spill of the file decides them).
 
     Returns, per group of consecutive partitions (``groups`` of them),
-    each partition's ``NUMBER<TAB>JSON`` lines: what a spill writes to its files.
+    each partition's lines with their numbers: what a spill writes to its files.
     """
     data = read_range(path, start, end)
     if b"\r" in data:

@@ -221,20 +221,19 @@ def _parse_spans(
 
 
 def parse_numbered_block(
-    rows: Iterable[str],
+    lines: Iterable[str],
+    numbers: Iterable[int],
     source: str,
     status_map: Mapping[str, str],
     problems: list[Problem],
     events: list[Event],
 ) -> None:
-    """:func:`parse_line` of rows ``NUMBER<TAB>LINE`` (a spill's partition files), each line
-    numbered by its row; events appended to ``events``, as :func:`parse_block` does."""
+    """:func:`parse_line` of ``lines``, each numbered by the next of ``numbers`` (a spill's
+    partition files); events appended to ``events``, as :func:`parse_block` does."""
     loads = fast_loads
     in_place = READS_IN_PLACE
     previous = ""
-    for row in rows:
-        number_text, _, line = row.partition("\t")
-        number = int(number_text)
+    for line, number in zip(lines, numbers, strict=True):
         event = scan_line(line, number, previous) if in_place else None
         if event is None and line.startswith("{"):
             try:
