@@ -132,8 +132,24 @@ def _reads(path: Path, chunks: int, jobs: int = 1) -> list:
     return [read for task in tasks for read in read_ranges(task, "g", {})]
 
 
-def test_snapped_ranges_cover_every_row_once_and_cut_no_ticket(tmp_path: Path, rows: list[dict]):
+def test_snapped_ranges_cover_every_row_once_and_cut_no_ticket(
+    tmp_path: Path, rows: list[dict], monkeypatch
+):
     path = _write(tmp_path / "g.parquet", rows)
+    # Planning reads no whole column: a first look at a few row groups' first rows only.
+    looked: list[tuple] = []
+    iter_batches = parquet._ParquetInput.iter_batches
+
+    def counted(self, **kwargs):
+        looked.append((kwargs.get("columns"), kwargs["batch_size"]))
+        return iter_batches(self, **kwargs)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(parquet._ParquetInput, "iter_batches", counted)
+        patch.setattr(parquet._ParquetInput, "read_row_group", None)
+        assert parquet_tasks(path, 8) is not None
+    assert looked
+    assert all(columns == ["ticket"] and size <= 4_096 for columns, size in looked)
     reads = _reads(path, 8)
     assert len(reads) >= 8
     assert [(a.end, b.start) for a, b in itertools.pairwise(reads)] == [
@@ -254,3 +270,12 @@ def test_a_file_grouped_only_where_looked_at_is_spilled(tmp_path: Path, rows: li
     assert [len(lines) for ticket, lines in parts if ticket == first] == [
         sum(1 for row in rows if row.get("ticket") == first)
     ]
+
+
+def test_a_file_without_tickets_where_looked_at_is_spilled(tmp_path: Path, rows: list[dict]):
+    # Every row group's first rows are looked at (all three, here): no ticket in any,
+    # no ranges; one ticket in the second is enough.
+    blank = [{**row, "ticket": "" if n % 2 else None} for n, row in enumerate(rows)]
+    assert parquet_tasks(_write(tmp_path / "b.parquet", blank), 8) is None
+    blank[GROUP + 10] = rows[GROUP + 10]
+    assert parquet_tasks(_write(tmp_path / "c.parquet", blank), 8) is not None

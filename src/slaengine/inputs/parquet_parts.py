@@ -143,8 +143,9 @@ def _looks_grouped(table: Any) -> bool:
     if not (pa.types.is_integer(kind) or _is_text(kind)):
         return False
     groups = table.metadata.num_row_groups
+    looks = min(groups, _SNIFF_GROUPS)
     met = False
-    for g in sorted({k * groups // _SNIFF_GROUPS for k in range(min(groups, _SNIFF_GROUPS))}):
+    for g in sorted({k * groups // looks for k in range(looks)}):
         batches = table.iter_batches(batch_size=_HEAD_ROWS, row_groups=[g], columns=["ticket"])
         head = next(batches, None)
         if head is None:
