@@ -368,10 +368,10 @@ def _tags(table: Any, pa: Any, pc: Any) -> tuple[Any, Any]:
     if not (pa.types.is_list(kind) and pa.types.is_string(kind.value_type)):
         return pa.nulls(rows, pa.list_(pa.string())), pc.is_null(column)
     flat = pc.list_flatten(column)
-    holes = pc.filter(pc.list_parent_indices(column), pc.is_null(flat)).to_pylist()
     ok = pa.repeat(True, rows)
-    if holes:
-        ok = pc.invert(pc.is_in(pa.array(range(rows), pa.int64()), value_set=pa.array(holes)))
+    if flat.null_count:  # lists with an empty item: their rows take the per-row path
+        holes = pc.filter(pc.list_parent_indices(column), pc.is_null(flat))
+        ok = pc.invert(pc.is_in(pa.array(range(rows), pa.int64()), value_set=holes))
     return column, ok
 
 
