@@ -381,7 +381,7 @@ def test_parquet_chunks_give_what_the_spill_gives(
     path = _parquet(tmp_path / "g.parquet", rows)
     chunked = map_tickets(path, _summary, jobs=jobs, partitions=4)
     assert chunked.partitions == 4
-    monkeypatch.setattr(slaengine.batches.runner, "parquet_ranges", lambda path, count: None)
+    monkeypatch.setattr(slaengine.batches.runner, "parquet_tasks", lambda path, count, jobs: None)
     spilled = map_tickets(path, _summary, jobs=jobs, partitions=4)
     assert sorted(t for part in chunked.results for t in part) == sorted(
         t for part in spilled.results for t in part

@@ -378,7 +378,7 @@ def test_parquet_timestamp_beyond_9999_is_a_problem_of_its_row(parquet_file, mon
     assert list(read.timelines) == ["T-1", "T-3"]
     for chunked in (True, False):  # row ranges, and the Arrow spill
         if not chunked:
-            monkeypatch.setattr(batch, "parquet_ranges", lambda path, count: None)
+            monkeypatch.setattr(batch, "parquet_tasks", lambda path, count, jobs: None)
         result = batch.map_tickets(parquet_file, _shape, jobs=1)
         assert [(p.line, p.code) for p in result.problems] == [(2, "E400")]
 
@@ -531,7 +531,7 @@ def test_any_parquet_table_is_read_row_by_row(tmp_path, at, score, unit, tz):
         assert all(e.score is None or math.isfinite(e.score) for e in timeline.events)
     # The column-wise readers (the Arrow spill, row ranges) report the same problems.
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(batch, "parquet_ranges", lambda path, count: None)
+        patch.setattr(batch, "parquet_tasks", lambda path, count, jobs: None)
         spilled = batch.map_tickets(path, _shape, partitions=2)
     assert _keys(spilled.problems) == _keys(read.problems)
     ranged = batch.map_tickets(path, _shape, partitions=2)
@@ -580,5 +580,5 @@ def test_nan_in_a_parquet_number_column_is_an_empty_cell(tmp_path, monkeypatch):
         ("created", None, None),
         ("csat", 4.0, None),
     ]
-    monkeypatch.setattr(batch, "parquet_ranges", lambda path, count: None)
+    monkeypatch.setattr(batch, "parquet_tasks", lambda path, count, jobs: None)
     assert _keys(batch.map_tickets(path, _shape).problems) == expected

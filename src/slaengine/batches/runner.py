@@ -30,6 +30,7 @@ from slaengine.batches.chunks import (
     ChunkTickets,
     NotGrouped,
     TicketCheck,
+    chunk_tickets,
     chunkable,
     read_chunk,
     write_chunks,
@@ -40,7 +41,7 @@ from slaengine.batches.sizing import chunk_bytes, partition_count
 from slaengine.batches.spill import read_partition, spill_input
 from slaengine.errors import Problem
 from slaengine.inputs.files import is_parquet, source_name
-from slaengine.inputs.parquet_parts import RowRange, RowTask, parquet_ranges, read_parts, row_tasks
+from slaengine.inputs.parquet_parts import RowTask, parquet_tasks, read_ranges
 from slaengine.readonly import ReadOnlyMap
 from slaengine.timeline import TimelineSet
 
@@ -93,13 +94,15 @@ def _run_chunk(chunk: Chunk) -> tuple[Any, list[Problem], int, ChunkTickets, int
         return (*_run(read.timelines), read.tickets, read.last_line, read.next_line)
 
 
-def _run_rows(task: RowTask) -> list[tuple[Any, list[Problem], int]]:
-    # Row ranges of a grouped Parquet file, each row group read once: a result per range.
+def _run_rows(task: RowTask) -> list[tuple[Any, list[Problem], int, ChunkTickets, int]]:
+    # Row ranges of a grouped Parquet file, each row group read once: a result per range,
+    # and its tickets, for the parent to check.
     outputs = []
     with _owned():
-        for timelines in read_parts(task, _TASK["source"], _TASK["status_map"]):
-            outputs.append(_run(timelines))
-            del timelines  # before the next range is read
+        for read in read_ranges(task, _TASK["source"], _TASK["status_map"]):
+            tickets = chunk_tickets(read.events, read.timelines)
+            outputs.append((*_run(read.timelines), tickets, read.end))
+            del read  # before the next range is read
     return outputs
 
 
@@ -131,9 +134,11 @@ def map_tickets(
     results without holding all of them at once; it needs ``restart``.
 
     A JSON Lines file grouped by ticket is cut into chunks of whole tickets
-    instead of spilled (:mod:`slaengine.batches.chunks`). Should a ticket turn up
-    in two chunks after all, the results so far are dropped, ``restart`` is called
-    (a ``fold`` caller must forget what it was handed) and the file is spilled.
+    instead of spilled (:mod:`slaengine.batches.chunks`), a Parquet file that looks
+    grouped into ranges of rows (:func:`~slaengine.inputs.parquet_parts.parquet_tasks`).
+    Should a ticket turn up in two chunks or ranges after all, the results so far
+    are dropped, ``restart`` is called (a ``fold`` caller must forget what it was
+    handed) and the file is spilled.
     ``partitions`` defaults to :func:`~slaengine.batches.sizing.partition_count`;
     ``chunk_limit`` caps a chunk's bytes (smaller chunks than partitions: more of
     them, each held for less time).
@@ -146,9 +151,13 @@ def map_tickets(
     if fold is not None and restart is None:
         raise ValueError("map_tickets: a fold needs a restart")
     if is_parquet(path):
-        ranges = parquet_ranges(path, count)
-        if ranges is not None:
-            return _map_parquet_ranges(path, work, jobs, status_map, ranges, fold)
+        row_parts = parquet_tasks(path, count, jobs)
+        if row_parts is not None:
+            try:
+                return _map_parquet_ranges(path, work, jobs, status_map, row_parts, fold)
+            except NotGrouped:
+                if restart is not None:
+                    restart()
     elif chunkable(path):
         size = chunk_bytes(path, count)
         size = size if chunk_limit is None else min(size, chunk_limit)
@@ -270,15 +279,16 @@ def _map_parquet_ranges(
     work: Callable[[TimelineSet], R],
     jobs: int,
     status_map: Mapping[str, str],
-    ranges: list[RowRange],
+    tasks: list[RowTask],
     fold: Callable[[R], None] | None,
 ) -> BatchResult[R]:
-    # A Parquet file known to be grouped: each worker reads its own rows of it.
-    batch: BatchResult[R] = BatchResult(results=[], partitions=len(ranges))
-    tasks = row_tasks(ranges, jobs)
+    # A Parquet file that looks grouped: each worker reads its own rows of it, and the
+    # ranges' tickets are checked as a grouped JSON Lines file's chunks are.
+    batch: BatchResult[R] = BatchResult(results=[])
+    seen = TicketCheck()
     with _outputs(_run_rows, tasks, jobs, source_name(path), status_map, work) as outputs:
-        _collect(itertools.chain.from_iterable(outputs), batch, fold)
-    batch.lines = ranges[-1].end
+        _collect_chunks(itertools.chain.from_iterable(outputs), batch, fold, seen)
+    batch.lines = tasks[-1].parts[-1].end
     batch.problems.sort(key=lambda p: (p.line, p.code))
     return batch
 

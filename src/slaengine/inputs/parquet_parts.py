@@ -1,18 +1,22 @@
 """A Parquet file grouped by ticket, read in ranges of whole tickets, each row group once.
 
-:func:`parquet_ranges` checks, from the ticket column alone, that a file is
-grouped by ticket and cuts it into ranges of whole tickets (the parts a batch
-run evaluates one at a time). :func:`row_tasks` puts together the ranges that
-share a row group, so that a worker reads each row group once: pyarrow cannot
-start a read in the middle of a row group, and a range that does decodes the
-rows before it for nothing (a row group of a million rows cut into nine parts
-was decoded five times over). :func:`read_parts` reads a task's rows in one
-pass and hands over the timelines of one range at a time, so memory holds one
-range's events, whatever the size of the row groups.
-"""
+:func:`parquet_tasks` cuts a file that looks grouped (its metadata and the first
+rows of a few row groups) into ranges by rows alone; their readers move each
+bound to where a ticket starts (:class:`_Bounds`), and the caller checks the
+ranges' tickets, as it checks a grouped JSON Lines file's chunks: no column is
+read before the workers start. :func:`parquet_ranges` checks, from the ticket
+column alone, that a file is grouped and cuts it into exact ranges (a Dask run
+plans with it). :func:`row_tasks` puts together the ranges that share a row
+group, so that a worker reads each row group once: pyarrow cannot start a read
+in the middle of a row group, and a range that does decodes the rows before it
+for nothing (a row group of a million rows cut into nine parts was decoded five
+times over). :func:`read_ranges` reads a task's rows in one pass and hands over
+one range at a time, so memory holds one range's events, whatever the size of
+the row groups."""
 
 from __future__ import annotations
 
+import itertools
 import os
 from array import array
 from bisect import bisect_left
@@ -82,6 +86,81 @@ def parquet_ranges(path: str | os.PathLike[str], chunks: int) -> list[RowRange] 
     cuts = sorted(set(cuts))
     name = os.fspath(path)
     return [RowRange(name, a, b) for a, b in zip(cuts, [*cuts[1:], rows], strict=True) if a < b]
+
+
+# Row groups whose first rows are looked at before a file is read as if grouped.
+_SNIFF_GROUPS: Final = 8
+
+
+def parquet_tasks(path: str | os.PathLike[str], chunks: int, jobs: int = 1) -> list[RowTask] | None:
+    """Tasks (:func:`row_tasks`) of about ``chunks`` ranges of a Parquet file that looks
+    grouped by ticket, else ``None``.
+
+    Cheap, unlike :func:`parquet_ranges`: the file's metadata and the first rows
+    of a few row groups' ticket column (a ticket met again after another one
+    there: not grouped; a column of another type than text or integers, or no
+    ticket there: spilled, as the spill reads those as JSON would). The ranges
+    are cut by rows alone, as :func:`parquet_ranges` cuts them, and their readers
+    move each bound to where a ticket starts (:attr:`RowTask.snap`). Whether the
+    file is grouped is known only once it is read: the caller checks that no
+    ticket is in two ranges (each range's events, :func:`read_ranges`).
+    """
+    table = open_parquet(path)
+    meta = table.metadata
+    if "ticket" not in table.schema_arrow.names or meta.num_rows < 2:
+        return None
+    if not _looks_grouped(table):
+        return None
+    starts = _group_starts(meta)
+    rows = meta.num_rows
+    size = max(1_000, -(-rows // max(1, chunks)))
+    cuts = {0}
+    if max(b - a for a, b in itertools.pairwise(starts)) <= size:
+        inner = starts[1:-1]  # row group starts but the first
+        for k in range(1, -(-rows // size)):
+            at = bisect_left(inner, k * size)
+            near = inner[max(0, at - 1) : at + 1]
+            if near:
+                cuts.add(min(near, key=lambda start: abs(start - k * size)))
+    else:  # each row group cut into about equal ranges (row_tasks reads them together)
+        for a, b in itertools.pairwise(starts):
+            pieces = -(-(b - a) // size)
+            cuts.update(a + j * (b - a) // pieces for j in range(pieces))
+    bounds = sorted(cuts)
+    name = os.fspath(path)
+    ranges = [RowRange(name, a, b) for a, b in zip(bounds, [*bounds[1:], rows], strict=True)]
+    return row_tasks(ranges, jobs, snap=True)
+
+
+def _looks_grouped(table: Any) -> bool:
+    # Whether the first rows of a few row groups, spread over the file, have tickets
+    # (text or integers) and keep each one's rows together.
+    import pyarrow as pa
+
+    kind = table.schema_arrow.field("ticket").type
+    if pa.types.is_dictionary(kind):
+        kind = kind.value_type
+    if not (pa.types.is_integer(kind) or _is_text(kind)):
+        return False
+    groups = table.metadata.num_row_groups
+    looks = min(groups, _SNIFF_GROUPS)
+    met = False
+    for g in sorted({k * groups // looks for k in range(looks)}):
+        batches = table.iter_batches(batch_size=_HEAD_ROWS, row_groups=[g], columns=["ticket"])
+        head = next(batches, None)
+        if head is None:
+            continue
+        seen: set[Any] = set()
+        last = None
+        for ticket in head.column(0).to_pylist():
+            if ticket is None or ticket in ("", last):
+                continue
+            if ticket in seen:
+                return False
+            seen.add(ticket)
+            last = ticket
+        met = met or last is not None
+    return met
 
 
 def _cuts(starts: array[int], first: int, end: int, size: int, snaps: list[int]) -> list[int]:
@@ -185,12 +264,18 @@ def _ticket_codes(chunk: Any, pa: Any, pc: Any) -> tuple[Any, Callable[[Any], An
 
 @dataclass(frozen=True, slots=True)
 class RowTask:
-    """Consecutive ranges of a Parquet file read in one pass (:func:`read_parts`)."""
+    """Consecutive ranges of a Parquet file read in one pass (:func:`read_ranges`).
+
+    ``snap``: the ranges' bounds are only where to look; each is moved to the
+    first row at or after it that begins a ticket (:class:`_Bounds`), by every
+    task that meets it alike, so the ranges still cover each row once.
+    """
 
     parts: tuple[RowRange, ...]
+    snap: bool = False
 
 
-def row_tasks(ranges: list[RowRange], jobs: int = 1) -> list[RowTask]:
+def row_tasks(ranges: list[RowRange], jobs: int = 1, snap: bool = False) -> list[RowTask]:
     """The ranges of :func:`parquet_ranges`, in order, put together into tasks.
 
     A range that starts far into a row group (more of the row group's rows
@@ -199,14 +284,12 @@ def row_tasks(ranges: list[RowRange], jobs: int = 1) -> list[RowTask]:
     about a twentieth of evaluating it: the rows of a ticket decoded twice cost
     less than fewer, larger tasks shared among the workers). With ``jobs``
     workers, a task takes at most a ``2 * jobs``-th of the ranges (rounded up),
-    so a file of one large row group still keeps every worker busy.
+    so a file of one large row group still keeps every worker busy. ``snap``:
+    see :class:`RowTask`.
     """
     if not ranges:
         return []
-    meta = open_parquet(ranges[0].path).metadata
-    group_starts = [0]
-    for g in range(meta.num_row_groups):
-        group_starts.append(group_starts[-1] + meta.row_group(g).num_rows)
+    group_starts = _group_starts(open_parquet(ranges[0].path).metadata)
     most = -(-len(ranges) // (2 * jobs)) if jobs > 1 else len(ranges)
     tasks: list[list[RowRange]] = []
     for part in ranges:
@@ -216,57 +299,230 @@ def row_tasks(ranges: list[RowRange], jobs: int = 1) -> list[RowTask]:
             tasks[-1].append(part)
         else:
             tasks.append([part])
-    return [RowTask(tuple(parts)) for parts in tasks]
+    return [RowTask(tuple(parts), snap) for parts in tasks]
+
+
+def _group_starts(meta: Any) -> list[int]:
+    # The first row of each row group, and the file's row count after them.
+    starts = [0]
+    for g in range(meta.num_row_groups):
+        starts.append(starts[-1] + meta.row_group(g).num_rows)
+    return starts
+
+
+@dataclass(slots=True)
+class RangeRead:
+    """One range of a task read: its timelines, the events they were grouped of (see
+    :func:`~slaengine.batches.chunks.chunk_tickets`), its first row and the row it ends
+    before (0-based)."""
+
+    timelines: TimelineSet
+    events: list[Event]
+    start: int
+    end: int
 
 
 def read_parts(task: RowTask, source: str, status_map: Mapping[str, str]) -> Iterator[TimelineSet]:
-    """The timelines of each range of ``task``, in order, its rows read once.
+    """The timelines of each range of ``task``, in order (:func:`read_ranges`)."""
+    for read in read_ranges(task, source, status_map):
+        yield read.timelines
+        del read
+
+
+def read_ranges(task: RowTask, source: str, status_map: Mapping[str, str]) -> Iterator[RangeRead]:
+    """Each range of ``task``, in order, its rows read once; ranges left empty by their
+    snapped bounds are left out.
 
     Each range is parsed and grouped as a spilled partition is (the same events
     and problems; line numbers are row numbers from 1). The next range is read
-    only once the timelines handed over are done with.
+    only once the one handed over is done with.
     """
     path = task.parts[0].path
     table = open_parquet(path, word_codes=True)
-    meta = table.metadata
-    first, end = task.parts[0].start, task.parts[-1].end
-    ends = iter(part.end for part in task.parts)
-    part_end = next(ends)
+    starts = _group_starts(table.metadata)
+    cuts = [task.parts[0].start, *(part.end for part in task.parts)]
+    bounds = _Bounds(cuts, starts, task.snap)
     problems: list[Problem] = []
     events: list[Event] = []
     words = WordCache()  # a row group's batches share its dictionaries
-    offset = 0
-    for g in range(meta.num_row_groups):
-        count = meta.row_group(g).num_rows
-        low, high = max(offset, first), min(offset + count, end)
-        if low < high:
-            # A task ends a few rows into the next row group (its last ticket): those
-            # rows are read in small batches, not a full batch the next task reads again.
-            size = PART_ROWS if high - offset > _HEAD_ROWS else _HEAD_ROWS
-            row = offset
-            for batch in table.iter_batches(batch_size=size, row_groups=[g]):
-                start, stop = max(row, low), min(row + batch.num_rows, high)
-                while start < stop:
-                    cut = min(stop, part_end)
-                    part = batch.slice(start - row, cut - start)
-                    numbers = range(start + 1, cut + 1)
+    first: int | None = None  # where the range being read starts, once known
+
+    def finish(start: int, end: int) -> RangeRead:
+        nonlocal events, problems
+        # Arrow's allocator keeps what the batches used; the range's evaluation needs it more.
+        release_arrow_memory()
+        read = RangeRead(build_timelines(events, source, problems), events, start, end)
+        events, problems = [], []
+        return read
+
+    for g in range(bisect_left(starts, cuts[0] + 1) - 1, len(starts) - 1):
+        offset = starts[g]
+        found = bounds.reached(offset)
+        if found and first is not None and found[0] > first:
+            yield finish(first, found[0])  # an exact bound at the row group's start
+        if bounds.done():
+            return
+        first = found[-1] if found else first
+        # A task ends a few rows into the next row group (its last ticket): those rows
+        # are read in small batches, not a full batch the next task reads again.
+        size = _HEAD_ROWS if cuts[-1] - offset <= _HEAD_ROWS else PART_ROWS
+        row = offset
+        for batch in table.iter_batches(batch_size=size, row_groups=[g]):
+            end = row + batch.num_rows
+            at = row
+            for bound in bounds.feed(batch, row, offset):
+                if first is not None and bound > at:
+                    part = batch.slice(at - row, bound - at)
+                    numbers = range(at + 1, bound + 1)
                     table_events(part, numbers, source, status_map, problems, events, words)
-                    start = cut
-                    if cut == part_end:
-                        # Arrow's allocator keeps what the batches used; the range's
-                        # evaluation needs it more.
-                        release_arrow_memory()
-                        timelines = build_timelines(events, source, problems)
-                        events, problems = [], []
-                        yield timelines
-                        del timelines
-                        part_end = next(ends, end)
-                row += batch.num_rows
-                if row >= high:
+                if first is not None and bound > first:
+                    yield finish(first, bound)
+                first = at = bound
+            if bounds.done():
+                return
+            if first is not None and at < end:
+                part = batch.slice(at - row, end - at)
+                table_events(
+                    part, range(at + 1, end + 1), source, status_map, problems, events, words
+                )
+            row = end
+    if first is not None and first < starts[-1]:
+        yield finish(first, starts[-1])  # the file's last range
+
+
+class _Bounds:
+    """Where a task's ranges start and end, found while its rows are read in order.
+
+    A bound given exactly is where it is. A snapped one, at row ``n`` of a row
+    group from row ``s``, moves to the first row from ``n`` on whose ticket is
+    not the last one met from ``s`` on (rows without a ticket are passed over):
+    the start of a ticket, in a grouped file, and the same row whichever task
+    looks for it, as each looks only at the rows from ``s``. A bound at the
+    file's first row or its end stays there. Tickets are compared as the file
+    holds them; the caller checks that no ticket was cut in two (the events'
+    tickets of each range).
+    """
+
+    __slots__ = ("active", "cuts", "group", "group_last", "last", "next", "rows", "snap", "starts")
+
+    def __init__(self, cuts: list[int], group_starts: list[int], snap: bool) -> None:
+        self.cuts = cuts
+        self.rows = group_starts[-1]
+        self.starts = [group_starts[bisect_left(group_starts, n + 1) - 1] for n in cuts]
+        self.snap = snap
+        self.next = 0  # the first cut whose bound is not known yet
+        self.active = 0  # cuts before this one are being looked for row by row
+        self.last: dict[int, Any] = {}  # the last ticket met from each such cut's group start
+        self.group = -1  # the start of the row group being read
+        self.group_last: Any = None  # the last ticket met from there
+
+    def done(self) -> bool:
+        """Whether every bound is known."""
+        return self.next == len(self.cuts)
+
+    def reached(self, position: int) -> list[int]:
+        """The bounds known once rows are read from ``position`` on: exact ones up to it,
+        and the file's first row."""
+        found = []
+        while not self.done():
+            n = self.cuts[self.next]
+            if n > position or (self.snap and 0 < n < self.rows):
+                break
+            found.append(n if n < self.rows else self.rows)
+            self.next += 1
+            self.active = max(self.active, self.next)
+        return found
+
+    def feed(self, batch: Any, row: int, group_start: int) -> list[int]:
+        """The bounds in a batch of rows from ``row`` (of the row group from
+        ``group_start``), in order."""
+        end = row + batch.num_rows
+        if not self.snap:
+            found = []
+            while not self.done() and self.cuts[self.next] < end:
+                found.append(max(row, self.cuts[self.next]))
+                self.next += 1
+            return found
+        cells = _Cells(batch.column("ticket"))
+        if group_start != self.group:
+            self.group, self.group_last = group_start, None
+            if self.active > self.next:
+                self.last[group_start] = None  # cuts of this row group may become active
+        found = []
+        at = row
+        while not self.done():
+            if self.active == self.next:
+                # Nothing looked for: on to the next cut, the last ticket before it found
+                # by looking back (rows after the last known one have tickets, usually).
+                n = self.cuts[self.next]
+                if n >= end or n >= self.rows:
                     break
-        offset += count
-        if offset >= end:
-            break
+                before = cells.last_in(n - row, max(group_start, row) - row)
+                self.last = {group_start: self.group_last if before is None else before}
+                self.active, at = self.next + 1, n
+            at = self._scan(cells, row, at, end, found)
+            if at >= end:
+                break
+        if self.active > self.next:
+            self.group_last = self.last.get(group_start)
+        else:
+            last = cells.last_in(end - row, 0)
+            self.group_last = self.group_last if last is None else last
+        return found
+
+    def _scan(self, cells: _Cells, row: int, at: int, end: int, found: list[int]) -> int:
+        # Row by row from ``at`` while a cut is looked for; the row where it stops.
+        last, cuts, starts = self.last, self.cuts, self.starts
+        while at < end:
+            while self.active < len(cuts) and cuts[self.active] <= at < self.rows:
+                last.setdefault(starts[self.active], None)
+                self.active += 1
+            ticket = cells[at - row]
+            if ticket is not None:
+                while self.next < self.active:
+                    before = last[starts[self.next]]
+                    if before is None or ticket == before:
+                        break
+                    found.append(at)
+                    self.next += 1
+                for start in last:
+                    last[start] = ticket
+            at += 1
+            if self.next == self.active:
+                self.last = {}
+                break
+        return at
+
+
+# Rows of a batch's ticket column turned into Python values at a time.
+_WINDOW: Final = 64
+
+
+class _Cells:
+    """The ticket cells of one batch, a window at a time: ``None`` where a row has none
+    (an empty text is none either)."""
+
+    __slots__ = ("column", "windows")
+
+    def __init__(self, column: Any) -> None:
+        self.column = column
+        self.windows: dict[int, list[Any]] = {}
+
+    def __getitem__(self, index: int) -> Any:
+        window = index // _WINDOW
+        found = self.windows.get(window)
+        if found is None:
+            values = self.column.slice(window * _WINDOW, _WINDOW).to_pylist()
+            found = self.windows[window] = [None if v == "" else v for v in values]
+        return found[index - window * _WINDOW]
+
+    def last_in(self, end: int, start: int) -> Any:
+        """The last cell of rows ``start`` up to ``end`` that is not ``None``, if any."""
+        for index in range(end - 1, start - 1, -1):
+            value = self[index]
+            if value is not None:
+                return value
+        return None
 
 
 def read_rows(rows: RowRange, source: str, status_map: Mapping[str, str]) -> TimelineSet:
@@ -275,4 +531,14 @@ def read_rows(rows: RowRange, source: str, status_map: Mapping[str, str]) -> Tim
     return next(read_parts(RowTask((rows,)), source, status_map))
 
 
-__all__ = ["RowRange", "RowTask", "parquet_ranges", "read_parts", "read_rows", "row_tasks"]
+__all__ = [
+    "RangeRead",
+    "RowRange",
+    "RowTask",
+    "parquet_ranges",
+    "parquet_tasks",
+    "read_parts",
+    "read_ranges",
+    "read_rows",
+    "row_tasks",
+]
