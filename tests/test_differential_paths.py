@@ -204,7 +204,9 @@ def _canonical(value: Any) -> Any:
 
 
 def _event_shape(event: Event | None) -> Any:
-    return None if event is None else tuple(_canonical(value) for value in event)
+    return (
+        None if event is None else tuple(_canonical(getattr(event, name)) for name in event._fields)
+    )
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3, 4, 5])

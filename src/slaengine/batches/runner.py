@@ -94,14 +94,15 @@ def _run_chunk(chunk: Chunk) -> tuple[Any, list[Problem], int, ChunkTickets, int
         return (*_run(read.timelines), read.tickets, read.last_line, read.next_line)
 
 
-def _run_rows(task: RowTask) -> list[tuple[Any, list[Problem], int, ChunkTickets, int]]:
+def _run_rows(task: RowTask) -> list[tuple[Any, list[Problem], int, ChunkTickets, int, int]]:
     # Row ranges of a grouped Parquet file, each row group read once: a result per range,
-    # and its tickets, for the parent to check.
+    # its tickets, for the parent to check, its last row and the next range's first (a
+    # row is numbered as a line is).
     outputs = []
     with _owned():
         for read in read_ranges(task, _TASK["source"], _TASK["status_map"]):
             tickets = chunk_tickets(read.events, read.timelines)
-            outputs.append((*_run(read.timelines), tickets, read.end))
+            outputs.append((*_run(read.timelines), tickets, read.end, read.end + 1))
             del read  # before the next range is read
     return outputs
 
