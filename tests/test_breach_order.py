@@ -11,7 +11,7 @@ import pytest
 
 from audit_support import ev, run_audit, write_events, write_policies
 from slaengine.audit import breach_order
-from slaengine.audit.breach_order import merge_sorted, natural_key, write_sorted
+from slaengine.audit.breach_order import BreachPart, merge_parts, natural_key
 
 
 def test_digit_runs_compare_by_number_and_the_rest_as_text():
@@ -35,29 +35,46 @@ def _row(ticket: str, due: str, metric: str = "first_response", instance: int = 
 
 
 def test_parts_merge_into_one_order_whatever_the_split(tmp_path: Path, monkeypatch):
-    rows = [
-        _row(f"T-{n}", f"2025-12-0{day}T10:00:00Z", metric, instance)
+    tickets = {
+        f"T-{n}": [
+            _row(f"T-{n}", f"2025-12-0{day}T10:00:00Z", metric, instance)
+            for day in (2, 1)
+            for metric, instance in (
+                ("resolution", 1),
+                ("first_response", 2),
+                ("first_response", 1),
+            )
+        ]
         for n in range(1, 40)
-        for day in (2, 1)
-        for metric, instance in (("resolution", 1), ("first_response", 2), ("first_response", 1))
+    }
+    expected = [
+        row
+        for ticket in sorted(tickets, key=lambda t: int(t[2:]))
+        for row in sorted(tickets[ticket], key=lambda r: (r[9], r[6], r[7]))
     ]
-    expected = sorted(rows, key=breach_order.breach_key)
-    assert expected[0][:10:9] == ["T-1", "2025-12-01T10:00:00Z"]
     assert expected[:3] == [
         _row("T-1", "2025-12-01T10:00:00Z", "first_response", 1),
         _row("T-1", "2025-12-01T10:00:00Z", "first_response", 2),
         _row("T-1", "2025-12-01T10:00:00Z", "resolution", 1),
     ]
-    random.Random(3).shuffle(rows)
+    assert expected[6][0] == "T-2"  # after T-1's six rows; T-10 comes after T-9
+    order = list(tickets)
+    random.Random(3).shuffle(order)
     monkeypatch.setattr(breach_order, "FAN_IN", 3)  # 7 parts: merged in two rounds
     parts = []
     for number in range(7):
-        part = tmp_path / f"part-{number}.csv"
-        with part.open("w", encoding="utf-8", newline="") as out:
-            write_sorted(rows[number::7], out)
-        parts.append(part)
+        part = BreachPart()
+        for ticket in order[number::7]:
+            rows = tickets[ticket][:]
+            random.Random(number).shuffle(rows)
+            part.add(ticket, rows)
+        part.add("T-none", [])  # a ticket without a breach has no record
+        path = tmp_path / f"part-{number}"
+        with path.open("wb") as out:
+            part.write(out)
+        parts.append(path)
     merged = io.StringIO(newline="")
-    merge_sorted(parts, merged)
+    merge_parts(parts, merged)
     assert list(csv.reader(io.StringIO(merged.getvalue(), newline=""))) == [
         [str(value) for value in row] for row in expected
     ]

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Final
 
 from slaengine.audit.accumulator import AuditAccumulator, views_for
-from slaengine.audit.breach_order import merge_sorted, write_sorted
+from slaengine.audit.breach_order import BreachPart, merge_parts
 from slaengine.audit.goals import agreement_goals, policy_goals
 from slaengine.audit.kpis import prepare_kpis
 from slaengine.audit.periods import LocalBuckets
@@ -85,7 +85,7 @@ def for_policies(options: AuditOptions, policies: PolicySet) -> AuditOptions:
 
 @dataclass(slots=True)
 class AuditPart:
-    """One partition's accumulator and the file holding its breached clocks (if asked)."""
+    """One partition's accumulator and the part file of its breached clocks (if asked)."""
 
     audit: AuditAccumulator
     breaches: str | None = None
@@ -135,22 +135,22 @@ def audit_timelines(
     """Evaluate and accumulate one batch of timelines (a partition)."""
     audit = empty_audit(for_policies(options, policies))
     now = options.now
-    rows: list[list[object]] | None = [] if breaches_dir is not None else None
+    part = BreachPart() if breaches_dir is not None else None
     for timeline in timelines.timelines.values():
         result = evaluate_timeline(policies, timeline, now)
         if result is None:
             audit.skip()
             continue
         facts = audit.add_ticket(timeline, result, now)
-        if rows is not None:
-            rows.extend(breach_rows(result, facts.last_agent))
+        if part is not None:
+            part.add(result.ticket, breach_rows(result, facts.last_agent))
     audit.compact()
-    if rows is None:
+    if part is None:
         return AuditPart(audit)
     # Sorted here, in the worker: the merge then reads each part once, in order.
-    handle, name = tempfile.mkstemp(suffix=".csv", prefix="breaches-", dir=breaches_dir)
-    with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
-        write_sorted(rows, out)
+    handle, name = tempfile.mkstemp(suffix=".part", prefix="breaches-", dir=breaches_dir)
+    with os.fdopen(handle, "wb") as out:
+        part.write(out)
     return AuditPart(audit, name)
 
 
@@ -219,11 +219,11 @@ def audit_file(
 
 
 def write_breaches(parts: Sequence[str | Path], target: str | os.PathLike[str]) -> None:
-    """Write the breaches CSV at ``target``: the header, then the rows of the sorted part
-    files ``parts`` merged in breaches order."""
+    """Write the breaches CSV at ``target``: the header, then the rows of the part files
+    ``parts`` (:class:`~slaengine.audit.breach_order.BreachPart`) in breaches order."""
     with Path(target).open("w", encoding="utf-8", newline="") as out:
         csv.writer(out, lineterminator="\n").writerow(BREACH_COLUMNS)
-        merge_sorted(parts, out)
+        merge_parts(parts, out)
 
 
 __all__ = [

@@ -24,8 +24,8 @@ from slaengine.policy.model import PolicySet
 from slaengine.timeline import TimelineSet
 from slaengine.whatif import Backtest, backtest_part
 
-# One partition's audit and, when asked for, its breached clocks as CSV rows (sorted).
-AuditShare = tuple[AuditAccumulator, str]
+# One partition's audit and, when asked for, its breached clocks' part file (its bytes).
+AuditShare = tuple[AuditAccumulator, bytes]
 
 
 def audit_share(
@@ -33,12 +33,11 @@ def audit_share(
 ) -> AuditShare:
     """Audit one partition on a worker (:func:`~slaengine.audit.run.audit_timelines`)."""
     if not breaches:
-        return audit_timelines(policies, options, timelines).audit, ""
+        return audit_timelines(policies, options, timelines).audit, b""
     with tempfile.TemporaryDirectory(prefix="slaengine-breaches-") as tmp:
         part = audit_timelines(policies, options, timelines, breaches_dir=tmp)
         assert part.breaches is not None
-        with open(part.breaches, encoding="utf-8", newline="") as rows:
-            return part.audit, rows.read()
+        return part.audit, Path(part.breaches).read_bytes()
 
 
 def audit_on_dask(
@@ -54,7 +53,7 @@ def audit_on_dask(
 
     The events file must be readable by the workers at the same path (and by
     this process). ``breaches`` is written here, in the local run's order: each
-    partition's sorted rows are kept in a temporary file, merged at the end.
+    partition's sorted part is kept in a temporary file, merged at the end.
     """
     options = for_policies(options, policies)
     merged = empty_audit(options)
@@ -65,8 +64,8 @@ def audit_on_dask(
         def fold(share: AuditShare) -> None:
             merged.merge(share[0])
             if breaches is not None:
-                part = Path(tmp) / f"part-{len(parts)}.csv"
-                part.write_text(share[1], encoding="utf-8", newline="")
+                part = Path(tmp) / f"part-{len(parts)}"
+                part.write_bytes(share[1])
                 parts.append(part)
             if on_partition is not None:
                 on_partition()

@@ -198,8 +198,8 @@ class Store(
             if self._db.in_transaction:
                 self._db.execute("ROLLBACK")
             return False
-        if not (self._db.closed or self._db.broken):
-            return False
+        if not self._url or not (self._db.closed or self._db.broken):
+            return False  # working (or not opened by ``open``: nothing to open again)
         fresh = self._open_postgres(self._url)._db
         with suppress(Exception):  # the old session is gone already
             self._db.close()
