@@ -90,6 +90,19 @@ def is_database_error(exc: BaseException) -> bool:
     return isinstance(exc, sqlite3.Error) or type(exc).__module__.startswith("psycopg")
 
 
+def is_operational_error(exc: BaseException) -> bool:
+    """Whether ``exc`` is the database failing rather than the program: the server gone or
+    restarting, a lost connection, a lock or statement timeout, a deadlock (the drivers'
+    ``OperationalError``), which a later try may not meet. A closed store or wrong SQL is
+    not."""
+    if isinstance(exc, sqlite3.OperationalError):
+        return True
+    return any(
+        kind.__name__ == "OperationalError" and kind.__module__.startswith("psycopg")
+        for kind in type(exc).__mro__
+    )
+
+
 def event_problem(ticket: str, payload: str) -> str | None:
     """Why an event cannot be stored as it is, or ``None``.
 

@@ -27,7 +27,7 @@ from slaengine.errors import UserError
 from slaengine.live.dispatch import Dispatcher
 from slaengine.live.engine import LiveEngine
 from slaengine.live.retention import Retention, prune
-from slaengine.live.store import is_database_error
+from slaengine.live.store import is_operational_error
 from slaengine.live.text import escape_controls, redact_url_secrets
 from slaengine.plugins import CheckedSource, Plugins
 from slaengine.sources import EventSource, SourceBatch
@@ -262,7 +262,7 @@ class Worker:
                     self.cycle()
                     wait = self.seconds_to_next()
                 except Exception as exc:
-                    if not is_database_error(exc):
+                    if not is_operational_error(exc):
                         raise
                     self.recover(exc)
                     wait = self.tick  # a database that just failed is not asked again at once
@@ -288,7 +288,7 @@ class Worker:
         try:
             return self.dispatcher.finish(self.grace if stopping else self.dispatcher.lease)
         except Exception as exc:
-            if not is_database_error(exc):
+            if not is_operational_error(exc):
                 raise
             _log.error("deliveries could not be recorded", error=_database_text(exc))
             return self.dispatcher.in_flight
@@ -314,7 +314,7 @@ class Worker:
                 reconnected = store.reconnect(self.dispatcher.claimed())
                 flushed = self.dispatcher.flush()
             except Exception as exc:  # UserError: the server cannot be reached at all
-                if not (is_database_error(exc) or isinstance(exc, UserError)):
+                if not (is_operational_error(exc) or isinstance(exc, UserError)):
                     raise
                 _log.error(
                     "state database unavailable", error=_database_text(exc), retry_in=self.tick

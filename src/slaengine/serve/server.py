@@ -28,7 +28,7 @@ import structlog
 import uvicorn
 
 from slaengine.errors import UserError
-from slaengine.live.store import is_database_error
+from slaengine.live.store import is_operational_error
 from slaengine.live.text import redact_url_secrets
 from slaengine.live.worker import CycleReport, Worker
 from slaengine.notifications import iso
@@ -117,7 +117,7 @@ class WorkerThread:
                         self.last_cycle = worker.now()
                         wait = worker.seconds_to_next()
                     except Exception as exc:
-                        if not is_database_error(exc):
+                        if not is_operational_error(exc):
                             raise
                         # The same worker goes on, so deliveries under way are recorded.
                         self.failures += 1
