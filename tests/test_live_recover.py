@@ -12,6 +12,7 @@ from structlog.testing import capture_logs
 from live_support import (  # noqa: F401 (fixtures)
     at,
     created,
+    info_logs_fixture,
     live_policies_fixture,
     postgres_server_fixture,
     route_all,
@@ -82,7 +83,7 @@ def _worker(live_policies, store, receiver, source, **options):
 
 
 def test_run_records_a_delivery_made_while_the_connection_was_lost(
-    live_policies, postgres_server, pg_store
+    live_policies, postgres_server, pg_store, info_logs
 ):
     receiver = HeldReceiver()
     source = ListSource(created("T-1"))
@@ -153,7 +154,7 @@ def test_an_outcome_the_database_could_not_take_is_kept_and_recorded_after_recon
 
 
 def test_serve_worker_thread_keeps_its_worker_through_a_database_error(
-    live_policies, postgres_server, pg_store
+    live_policies, postgres_server, pg_store, info_logs
 ):
     receiver = HeldReceiver()
     source = ListSource(created("T-1"))
