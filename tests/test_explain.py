@@ -308,6 +308,25 @@ def test_cli_json_keys(run_cli):
     assert list(data["events"][0]) == ["line", "at", "type", "summary", "used"]
 
 
+def test_cli_table_durations_read_as_evaluate_writes_them_and_json_keeps_seconds(run_cli):
+    command = ("explain", "-p", "policies/", "-e", "examples/tickets.jsonl", "-t", "T-1005")
+    status, out, _ = run_cli(*command, "--at", AT)
+    assert status == 0
+    # The resolution clock ran 27 hours of a 4-hour target: "1d 3h", as evaluate's table says.
+    assert "elapsed      1d 3h of 4h, -23h left; paused 0s of open time" in out
+    assert "│ 1d 3h │  1d 3h │   1d 3h │ breached here at" in out
+    assert "27h" not in out
+    # The page shows this output as it is.
+    page = (Path(__file__).resolve().parent.parent / "docs" / "explain.md").read_text("utf-8")
+    example = page.split("## Example", 1)[1].split("```text\n", 1)[1].split("```\n", 1)[0]
+    assert example == out
+    status, out, _ = run_cli(*command, "--at", AT, "--json")
+    resolution = json.loads(out)["metrics"][-1]
+    assert resolution["metric"] == "resolution"
+    assert (resolution["elapsed_seconds"], resolution["target_seconds"]) == (97200, 14400)
+    assert resolution["segments"][0]["elapsed_after_seconds"] == 97200
+
+
 def test_cli_unknown_ticket_suggests(run_cli):
     status, out, err = run_cli(
         "explain", "-p", "policies/", "-e", "examples/tickets.jsonl", "--ticket", "T-105",

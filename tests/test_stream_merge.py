@@ -90,7 +90,7 @@ def _json(results: list[TicketResult]) -> str:
 
 def test_the_file_is_spilled_with_its_late_ticket_last(policies, unsorted):
     expected = [r.ticket for r in _expected(policies, unsorted)]
-    # Whole-file evaluation lists Z-late first (its first line); its first kept line is last.
+    # Z-late's first line is left out; its first kept line is the file's last.
     assert expected[-1] == "Z-late"
     assert expected[0] == "Z-spread"
     assert len(expected) > 300
@@ -116,3 +116,15 @@ def test_kept_results_and_unmatched_follow_the_same_order(policies, unsorted):
     assert [r.ticket for r in summary.results] == [r.ticket for r in expected[:25]]
     assert summary.unmatched == sum(r.policy is None for r in expected)
     assert "E412" in {problem.code for problem in summary.problems}  # Z-late's first line
+
+
+def test_the_library_gives_the_streamed_order(capsys, policies, unsorted):
+    """``slaengine.evaluate`` of the whole file lists tickets as the streamed command does,
+    also Z-late, whose first line was left out: at its first kept line, the last."""
+    timelines = read_events(unsorted, policies.status_map)
+    assert list(timelines.timelines)[-1] == "Z-late"
+    results = evaluate(policies, timelines, parse_instant(AT))
+    assert results[-1].ticket == "Z-late"
+    status = main(["evaluate", "-p", POLICIES, "-e", str(unsorted), "--at", AT, "-f", "json"])
+    assert status == 1  # the bad lines
+    assert capsys.readouterr().out == _json(results)

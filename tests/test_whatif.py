@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import io
 import json
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from rich.console import Console
 import slaengine
 from slaengine.cli import main
 from slaengine.event_parsing import parse_instant
-from slaengine.report.whatif import backtest_renderable
+from slaengine.report.whatif import backtest_renderable, backtest_to_dict, flips_csv
 from slaengine.whatif import MET, MISSED, Backtest, Flip, backtest, backtest_file
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -157,6 +158,32 @@ def test_flips_name_a_changed_policy_as_before_and_after():
     text = console.export_text()
     assert "│ T-1    │ First response │ 1 │ achieved -> breached │ old -> new       │" in text
     assert "│ T-2    │ Resolution     │ 1 │ absent -> breached   │ unmatched -> new │" in text
+
+
+def test_long_ticket_ids_are_shortened_in_the_middle_in_the_table_only(tmp_path):
+    long_id = "acme-emea-helpdesk-2025-incident-000123456789"
+    wide_id = "チケット番号-とても長い識別子-0000042"  # two columns a character
+    result = Backtest(tickets=3, weeks={"2025-W48"})
+    for ticket in (long_id, wide_id, "T-1"):
+        result.flips.append(Flip(ticket, "first_response", 1, "achieved", "breached", "p", "p"))
+    console = Console(width=80, record=True, color_system=None)
+    console.print(backtest_renderable(result, "a/", "b/"))
+    lines = console.export_text().splitlines()
+    rows = [line for line in lines if line.startswith("│") and "achieved" in line]
+    assert len(rows) == 3  # one line each: nothing folded
+    assert all(len(line) <= 80 for line in lines)
+    assert rows[0].startswith("│ acme-emea-h…000123456789 │ First respon")
+    shown = rows[1].split("│")[1].strip()
+    assert shown == "チケット番…別子-0000042"  # wide characters never cut in half
+    assert "│ T-1                      │" in rows[2]
+    # JSON and CSV keep every id whole.
+    document = backtest_to_dict(result)
+    assert [flip["ticket"] for flip in document["flips"]] == [long_id, wide_id, "T-1"]
+    assert [row[0] for row in csv.reader(io.StringIO(flips_csv(result)))][1:] == [
+        long_id,
+        wide_id,
+        "T-1",
+    ]
 
 
 @pytest.mark.parametrize(

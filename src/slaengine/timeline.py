@@ -271,6 +271,7 @@ def build_timelines(
     ticket with no ``created`` event, events before ``created`` and second
     ``created`` events are reported as problems and left out. ``read_problems``
     (lines that did not become events) join the result's problems, all in line order.
+    Tickets come in the order of their first kept event (its ``seq``: the line of a file).
     """
     runs = TicketRuns(source)
     runs.events = events if type(events) is list else list(events)  # read, never changed
@@ -395,12 +396,22 @@ def _scattered(
     order = _AT if in_order else _AT_SEQ
     duplicates = 0
     timelines: dict[str, Timeline] = {}
+    found = len(problems)
     for ticket, ticket_events in by_ticket.items():
         timeline, dropped = _ticket_timeline(ticket, ticket_events, order, source, problems)
         duplicates += dropped
         if timeline is not None:
             timelines[ticket] = timeline
+    if any(problem.code == "E412" for problem in islice(problems, found, None)):
+        # A ticket's first lines left out (before its created): it takes the place of its
+        # first kept line, as the streamed evaluate writes it (docs/evaluate.md).
+        timelines = dict(sorted(timelines.items(), key=_first_kept))
     return timelines, duplicates
+
+
+def _first_kept(item: tuple[str, Timeline]) -> int:
+    """The ``seq`` (input place) of a timeline's first kept event."""
+    return min(event.seq for event in item[1].events)
 
 
 def _ticket_timeline(

@@ -2,24 +2,25 @@
 
 Each partition of :func:`slaengine.batches.fold_tickets` yields an
 :class:`~slaengine.audit.accumulator.AuditAccumulator` (and, on request, a CSV
-file of its breached clocks); they merge in partition order. The partition
+file of its breached clocks, sorted); they merge in partition order. The partition
 count does not depend on ``jobs``, so any number of workers gives the same
-result, row for row.
+result, row for row; the breached clocks are merged in their own order
+(:mod:`slaengine.audit.breach_order`), which depends on the partitions not at all.
 """
 
 from __future__ import annotations
 
 import csv
 import os
-import shutil
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
-from typing import IO, Final
+from typing import Final
 
 from slaengine.audit.accumulator import AuditAccumulator, views_for
+from slaengine.audit.breach_order import BreachPart, merge_parts
 from slaengine.audit.goals import agreement_goals, policy_goals
 from slaengine.audit.kpis import prepare_kpis
 from slaengine.audit.periods import LocalBuckets
@@ -84,7 +85,7 @@ def for_policies(options: AuditOptions, policies: PolicySet) -> AuditOptions:
 
 @dataclass(slots=True)
 class AuditPart:
-    """One partition's accumulator and the file holding its breached clocks (if asked)."""
+    """One partition's accumulator and the part file of its breached clocks (if asked)."""
 
     audit: AuditAccumulator
     breaches: str | None = None
@@ -134,26 +135,23 @@ def audit_timelines(
     """Evaluate and accumulate one batch of timelines (a partition)."""
     audit = empty_audit(for_policies(options, policies))
     now = options.now
-    out: IO[str] | None = None
-    writer = None
-    if breaches_dir is not None:
-        handle, name = tempfile.mkstemp(suffix=".csv", prefix="breaches-", dir=breaches_dir)
-        out = os.fdopen(handle, "w", encoding="utf-8", newline="")
-        writer = csv.writer(out, lineterminator="\n")
-    try:
-        for timeline in timelines.timelines.values():
-            result = evaluate_timeline(policies, timeline, now)
-            if result is None:
-                audit.skip()
-                continue
-            facts = audit.add_ticket(timeline, result, now)
-            if writer is not None:
-                writer.writerows(breach_rows(result, facts.last_agent))
-    finally:
-        if out is not None:
-            out.close()
+    part = BreachPart() if breaches_dir is not None else None
+    for timeline in timelines.timelines.values():
+        result = evaluate_timeline(policies, timeline, now)
+        if result is None:
+            audit.skip()
+            continue
+        facts = audit.add_ticket(timeline, result, now)
+        if part is not None:
+            part.add(result.ticket, breach_rows(result, facts.last_agent))
     audit.compact()
-    return AuditPart(audit, name if breaches_dir is not None else None)
+    if part is None:
+        return AuditPart(audit)
+    # Sorted here, in the worker: the merge then reads each part once, in order.
+    handle, name = tempfile.mkstemp(suffix=".part", prefix="breaches-", dir=breaches_dir)
+    with os.fdopen(handle, "wb") as out:
+        part.write(out)
+    return AuditPart(audit, name)
 
 
 def empty_audit(options: AuditOptions) -> AuditAccumulator:
@@ -189,7 +187,8 @@ def audit_file(
 ) -> tuple[AuditAccumulator, BatchResult[AuditPart]]:
     """Audit every ticket of an events file in ``jobs`` processes; merge the parts in order.
 
-    ``breaches`` names a CSV file for the breached clocks (header included).
+    ``breaches`` names a CSV file for the breached clocks (header included), in the order
+    of :mod:`slaengine.audit.breach_order`.
     ``on_partition`` is called in this process as each partition's result is merged
     (progress), whatever ``jobs``.
     The merged groups come back with their KPIs computed (``GroupStats.kpis``);
@@ -211,7 +210,7 @@ def audit_file(
             on_partition=on_partition,
         )
         if breaches is not None:
-            _concatenate(merged.breach_files, Path(breaches))
+            write_breaches(merged.breach_files, breaches)
     audit = merged.audit
     # Sorting every group's durations for its percentiles is the last serial step:
     # share it between the processes that the workers leave free.
@@ -219,12 +218,12 @@ def audit_file(
     return audit, batch
 
 
-def _concatenate(parts: Sequence[str], target: Path) -> None:
-    with target.open("w", encoding="utf-8", newline="") as out:
+def write_breaches(parts: Sequence[str | Path], target: str | os.PathLike[str]) -> None:
+    """Write the breaches CSV at ``target``: the header, then the rows of the part files
+    ``parts`` (:class:`~slaengine.audit.breach_order.BreachPart`) in breaches order."""
+    with Path(target).open("w", encoding="utf-8", newline="") as out:
         csv.writer(out, lineterminator="\n").writerow(BREACH_COLUMNS)
-        for part in parts:
-            with open(part, encoding="utf-8", newline="") as source:
-                shutil.copyfileobj(source, out)
+        merge_parts(parts, out)
 
 
 __all__ = [
@@ -236,4 +235,5 @@ __all__ = [
     "breach_rows",
     "empty_audit",
     "for_policies",
+    "write_breaches",
 ]

@@ -3,7 +3,7 @@
 Every runner (local processes, a Dask cluster, the command line's progress bar)
 asks here, so they cut the same input into the same partitions. The count
 depends on the input alone, never on the number of workers: results that
-keep partition order (the breached-clocks CSV) are the same row for row
+keep partition order are the same row for row
 whatever ``--jobs`` or cluster runs them. Text is sized by its bytes; a
 Parquet file by its own metadata (rows, and bytes per row), so a file of
 large cells is cut into smaller parts.

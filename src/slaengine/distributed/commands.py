@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-import csv
 import os
 import tempfile
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from slaengine.audit.accumulator import AuditAccumulator
 from slaengine.audit.kpis import prepare_kpis
 from slaengine.audit.run import (
-    BREACH_COLUMNS,
     AuditOptions,
     audit_timelines,
     empty_audit,
     for_policies,
+    write_breaches,
 )
 from slaengine.batches import BatchResult
 from slaengine.distributed.runner import Client, map_tickets_dask
@@ -25,8 +24,8 @@ from slaengine.policy.model import PolicySet
 from slaengine.timeline import TimelineSet
 from slaengine.whatif import Backtest, backtest_part
 
-# One partition's audit and, when asked for, its breached clocks as CSV rows.
-AuditShare = tuple[AuditAccumulator, str]
+# One partition's audit and, when asked for, its breached clocks' part file (its bytes).
+AuditShare = tuple[AuditAccumulator, bytes]
 
 
 def audit_share(
@@ -34,11 +33,11 @@ def audit_share(
 ) -> AuditShare:
     """Audit one partition on a worker (:func:`~slaengine.audit.run.audit_timelines`)."""
     if not breaches:
-        return audit_timelines(policies, options, timelines).audit, ""
+        return audit_timelines(policies, options, timelines).audit, b""
     with tempfile.TemporaryDirectory(prefix="slaengine-breaches-") as tmp:
         part = audit_timelines(policies, options, timelines, breaches_dir=tmp)
         assert part.breaches is not None
-        return part.audit, Path(part.breaches).read_text(encoding="utf-8")
+        return part.audit, Path(part.breaches).read_bytes()
 
 
 def audit_on_dask(
@@ -53,35 +52,29 @@ def audit_on_dask(
     """:func:`slaengine.audit.audit_file` on the Dask cluster of ``client``: the same result.
 
     The events file must be readable by the workers at the same path (and by
-    this process). ``breaches`` is written here, in partition order.
+    this process). ``breaches`` is written here, in the local run's order: each
+    partition's sorted part is kept in a temporary file, merged at the end.
     """
     options = for_policies(options, policies)
     merged = empty_audit(options)
-    out: IO[str] | None = None
+    parts: list[Path] = []
 
-    def start_breaches() -> None:
-        nonlocal out
-        if breaches is not None:
-            if out is not None:
-                out.close()
-            # Open across the folds, closed in audit_on_dask's finally.
-            out = Path(breaches).open("w", encoding="utf-8", newline="")  # noqa: SIM115
-            csv.writer(out, lineterminator="\n").writerow(BREACH_COLUMNS)
+    with tempfile.TemporaryDirectory(prefix="slaengine-breaches-") as tmp:
 
-    def fold(share: AuditShare) -> None:
-        merged.merge(share[0])
-        if out is not None:
-            out.write(share[1])
-        if on_partition is not None:
-            on_partition()
+        def fold(share: AuditShare) -> None:
+            merged.merge(share[0])
+            if breaches is not None:
+                part = Path(tmp) / f"part-{len(parts)}"
+                part.write_bytes(share[1])
+                parts.append(part)
+            if on_partition is not None:
+                on_partition()
 
-    def restart() -> None:
-        nonlocal merged
-        merged = empty_audit(options)
-        start_breaches()
+        def restart() -> None:
+            nonlocal merged
+            merged = empty_audit(options)
+            parts.clear()
 
-    start_breaches()
-    try:
         batch = map_tickets_dask(
             client,
             events,
@@ -90,9 +83,8 @@ def audit_on_dask(
             fold=fold,
             restart=restart,
         )
-    finally:
-        if out is not None:
-            out.close()
+        if breaches is not None:
+            write_breaches(parts, breaches)
     prepare_kpis([group for view in merged.views for group in merged.view(view).values()], 1)
     return merged, batch
 

@@ -108,6 +108,8 @@ class Dispatcher:
         self._running: dict[int, OutboxRow] = {}  # row id -> row whose delivery is under way
         self._queued: dict[str, deque[OutboxRow]] = {}  # claimed rows waiting, per recipient
         self._finished: queue.SimpleQueue[_Outcome] = queue.SimpleQueue()
+        # Outcomes whose recording failed on a database error: recorded first next time.
+        self._unrecorded: deque[_Outcome] = deque()
         self._renewed = time.monotonic()
         self._drained = True  # a lane ran out of claimed rows: time to claim more
         self._lanes: dict[str, int] = {}  # per recipient: lanes (jobs) under way
@@ -164,8 +166,10 @@ class Dispatcher:
                 self._renew(now if clock is None else clock())
         finally:
             waiting = [row.id for rows in self._queued.values() for row in rows]
-            self._queued.clear()
+            # Forgotten only once given back: after a database error, a later pass
+            # (or :meth:`flush`) gives them back or starts them.
             self.store.unclaim(waiting)
+            self._queued.clear()
         return DispatchReport(
             tally["delivered"],
             tally["failed"],
@@ -200,6 +204,25 @@ class Dispatcher:
                 key=row.key,
             )
         return len(self._running)
+
+    def claimed(self) -> list[int]:
+        """The rows this dispatcher holds: deliveries under way and rows waiting in a lane."""
+        return [*self._running, *(row.id for rows in self._queued.values() for row in rows)]
+
+    def flush(self) -> DispatchReport:
+        """After a database error: record the deliveries that finished meanwhile and give
+        back the rows that were waiting, without starting any; deliveries still under way
+        are recorded by a later pass. Raises the database's error while it persists (what
+        is left stays for the next try)."""
+        tally = {"delivered": 0, "failed": 0, "dead": 0}
+        self._record_finished(tally)
+        waiting = [row.id for rows in self._queued.values() for row in rows]
+        self.store.unclaim(waiting)
+        self._queued.clear()
+        self._drained = True
+        return DispatchReport(
+            tally["delivered"], tally["failed"], tally["dead"], len(self._running)
+        )
 
     # -- lanes ----------------------------------------------------------------
 
@@ -309,47 +332,70 @@ class Dispatcher:
                 self._idle[recipient] = self._idle.get(recipient, 0) + 1
 
     def _record_finished(self, tally: dict[str, int], wait: float = 0.0) -> None:
-        """Record every finished delivery, waiting up to ``wait`` seconds for the first."""
+        """Record every finished delivery, waiting up to ``wait`` seconds for the first.
+
+        An outcome whose recording fails (a database error) is kept, the delivery still
+        counted as under way, and recorded first by the next call: it is never lost nor,
+        having gone out, sent again."""
+        while self._unrecorded:
+            self._record_kept(self._unrecorded.popleft(), tally)
         try:
             outcome = self._finished.get(True, wait) if wait > 0 else self._finished.get_nowait()
         except queue.Empty:
             return
         while True:
-            self._record(outcome, tally)
+            self._record_kept(outcome, tally)
             try:
                 outcome = self._finished.get_nowait()
             except queue.Empty:
                 return
 
+    def _record_kept(self, outcome: _Outcome, tally: dict[str, int]) -> None:
+        try:
+            self._record(outcome, tally)
+        except Exception:
+            self._unrecorded.appendleft(outcome)
+            raise
+
     def _record(self, outcome: _Outcome, tally: dict[str, int]) -> None:
         row, exc, now = outcome.row, outcome.error, outcome.stamp
-        with self._threads_lock:
-            given_back = self._running.pop(row.id, None) is None
-            self._started.discard(row.id)
-        if outcome.last:
-            self._lanes[row.recipient] -= 1
+        if isinstance(exc, KeyboardInterrupt):
+            self._settled(outcome)
+            raise exc  # the process is going down
+        # The row's outcome first, in its own transaction; the lane's bookkeeping after it.
         if not outcome.started:
+            with self._threads_lock:
+                given_back = row.id not in self._running
             if not given_back:
                 self.store.unclaim([row.id])
+            self._settled(outcome)
             return
         log = self._bind(row)
         if exc is None:
             self.store.mark_delivered(row.id, now)
+            self._settled(outcome)
             log.info("notification delivered", kind=row.kind, late_by=max(0, now - row.due_at))
             tally["delivered"] += 1
             return
-        if isinstance(exc, KeyboardInterrupt):
-            raise exc  # the process is going down
         # A receiver's text is untrusted: no control codes into logs, terminals or the row.
         error = escape_controls(_describe(exc), _ERROR_LIMIT)
         retry_at = self.backoff.next_attempt(now, row.attempts + 1)
         self.store.mark_failed(row.id, error, retry_at)
+        self._settled(outcome)
         if retry_at is None:
             log.error("notification dead after its last attempt", error=error)
             tally["dead"] += 1
         else:
             log.warning("notification delivery failed", error=error, retry_in=retry_at - now)
             tally["failed"] += 1
+
+    def _settled(self, outcome: _Outcome) -> None:
+        """A delivery's outcome is recorded: it is no longer under way; its lane may be free."""
+        with self._threads_lock:
+            self._running.pop(outcome.row.id, None)
+            self._started.discard(outcome.row.id)
+        if outcome.last:
+            self._lanes[outcome.row.recipient] -= 1
 
     def _renew(self, now: int, force: bool = False) -> None:
         """Keep the leases of rows waiting in a lane or under way from running out."""

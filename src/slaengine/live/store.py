@@ -20,8 +20,8 @@ from __future__ import annotations
 import os
 import sqlite3
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Collection, Iterator, Sequence
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -85,6 +85,24 @@ def _wal(connection: sqlite3.Connection) -> None:
             time.sleep(0.05)
 
 
+def is_database_error(exc: BaseException) -> bool:
+    """Whether ``exc`` comes from the database driver (SQLite or psycopg)."""
+    return isinstance(exc, sqlite3.Error) or type(exc).__module__.startswith("psycopg")
+
+
+def is_operational_error(exc: BaseException) -> bool:
+    """Whether ``exc`` is the database failing rather than the program: the server gone or
+    restarting, a lost connection, a lock or statement timeout, a deadlock (the drivers'
+    ``OperationalError``), which a later try may not meet. A closed store or wrong SQL is
+    not."""
+    if isinstance(exc, sqlite3.OperationalError):
+        return True
+    return any(
+        kind.__name__ == "OperationalError" and kind.__module__.startswith("psycopg")
+        for kind in type(exc).__mro__
+    )
+
+
 def event_problem(ticket: str, payload: str) -> str | None:
     """Why an event cannot be stored as it is, or ``None``.
 
@@ -112,6 +130,8 @@ class Store(
         self._held: set[int] = set()
         # The database is shared with another application on purpose (see ``open``).
         self._shared = False
+        # PostgreSQL: the URL as given (with its password), for :meth:`reconnect` only.
+        self._url = ""
 
     # -- opening and schema ---------------------------------------------------
 
@@ -168,11 +188,37 @@ class Store(
         except (psycopg.Error, ValueError) as exc:
             message = redact_url_secrets(f"cannot connect to PostgreSQL: {exc}".strip(), url)
             raise UserError(message) from None
-        return cls(connection, POSTGRES, redact_url_secrets(url.rsplit("@", maxsplit=1)[-1], url))
+        store = cls(connection, POSTGRES, redact_url_secrets(url.rsplit("@", maxsplit=1)[-1], url))
+        store._url = url
+        return store
 
     def close(self) -> None:
         """Close the connection."""
         self._db.close()
+
+    def reconnect(self, keep: Collection[int] = ()) -> bool:
+        """Make the store usable again after a database error; whether it opened a new
+        connection.
+
+        A PostgreSQL connection that broke (a server restart, a failover, a killed
+        session) is replaced, and the outbox rows in ``keep`` (claimed rows whose
+        delivery is under way or waiting) are locked again for this worker: their
+        locks ended with the old session. A connection that still works, and SQLite's,
+        stay; a transaction left open is rolled back. Raises the driver's error (or a
+        :class:`UserError` naming the server) while the database cannot be reached.
+        """
+        if self.dialect is SQLITE:
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+            return False
+        if not self._url or not (self._db.closed or self._db.broken):
+            return False  # working (or not opened by ``open``: nothing to open again)
+        fresh = self._open_postgres(self._url)._db
+        with suppress(Exception):  # the old session is gone already
+            self._db.close()
+        self._db = fresh
+        self._held = {row_id for row_id in sorted(keep) if pglocks.try_lock(fresh, row_id)}
+        return True
 
     @contextmanager
     def transaction(self) -> Iterator[None]:

@@ -8,7 +8,10 @@ on their own threads, so one hung receiver delays neither the sources, nor the
 clock, nor the other receivers. Stopping ends the current step; deliveries
 still under way get ``grace`` seconds, then their rows are left to be sent again
 after the restart, so a SIGTERM stops the worker within seconds whatever a
-receiver does.
+receiver does. A cycle that fails on a database error is logged and the worker
+goes on (:meth:`Worker.recover`): a broken connection is replaced, deliveries
+that finished meanwhile are recorded and rows waiting are given back, so none
+is sent twice or waits out its lease.
 """
 
 from __future__ import annotations
@@ -20,10 +23,12 @@ from dataclasses import dataclass
 
 import structlog
 
+from slaengine.errors import UserError
 from slaengine.live.dispatch import Dispatcher
 from slaengine.live.engine import LiveEngine
 from slaengine.live.retention import Retention, prune
-from slaengine.live.text import escape_controls
+from slaengine.live.store import is_operational_error
+from slaengine.live.text import escape_controls, redact_url_secrets
 from slaengine.plugins import CheckedSource, Plugins
 from slaengine.sources import EventSource, SourceBatch
 
@@ -253,11 +258,18 @@ class Worker:
             self.plugins.worker_started()
         try:
             while not self.stop_requested.is_set():
-                self.cycle()
+                try:
+                    self.cycle()
+                    wait = self.seconds_to_next()
+                except Exception as exc:
+                    if not is_operational_error(exc):
+                        raise
+                    self.recover(exc)
+                    wait = self.tick  # a database that just failed is not asked again at once
                 done += 1
                 if cycles is not None and done >= cycles:
                     break
-                self.stop_requested.wait(self.seconds_to_next())
+                self.stop_requested.wait(wait)
             abandoned = self.finish_deliveries()
             _log.info("worker stopped", cycles=done, deliveries_abandoned=abandoned)
         finally:
@@ -269,10 +281,55 @@ class Worker:
         """Wait for the deliveries under way and record them; how many were abandoned.
 
         Asked to stop, they get ``grace`` seconds; out of cycles (``--once``), as
-        long as a lease. An abandoned one is sent again, with the same key, later.
+        long as a lease. An abandoned one is sent again, with the same key, later
+        (also every one whose outcome the database, failing, could not take).
         """
         stopping = self.stop_requested.is_set()
-        return self.dispatcher.finish(self.grace if stopping else self.dispatcher.lease)
+        try:
+            return self.dispatcher.finish(self.grace if stopping else self.dispatcher.lease)
+        except Exception as exc:
+            if not is_operational_error(exc):
+                raise
+            _log.error("deliveries could not be recorded", error=_database_text(exc))
+            return self.dispatcher.in_flight
+
+    def recover(self, error: BaseException) -> bool:
+        """Carry on after a cycle failed on the database error ``error``; whether it did.
+
+        Logs ``worker cycle failed``, then makes the store usable again (a broken
+        PostgreSQL connection is replaced; see :meth:`Store.reconnect`), records the
+        deliveries that finished meanwhile and gives back the rows waiting in a lane
+        (:meth:`Dispatcher.flush`). While the database cannot be reached that is tried
+        again every ``tick`` seconds until it works or the worker is asked to stop;
+        deliveries under way keep running and are recorded once it answers.
+        """
+        store = self.engine.store
+        _log.error(
+            "worker cycle failed",
+            error=_database_text(error),
+            deliveries_in_flight=self.dispatcher.in_flight,
+        )
+        while not self.stop_requested.is_set():
+            try:
+                reconnected = store.reconnect(self.dispatcher.claimed())
+                flushed = self.dispatcher.flush()
+            except Exception as exc:  # UserError: the server cannot be reached at all
+                if not (is_operational_error(exc) or isinstance(exc, UserError)):
+                    raise
+                _log.error(
+                    "state database unavailable", error=_database_text(exc), retry_in=self.tick
+                )
+                self.stop_requested.wait(self.tick)
+                continue
+            _log.info(
+                "worker recovered",
+                reconnected=reconnected,
+                delivered=flushed.delivered,
+                failed=flushed.failed + flushed.dead,
+                deliveries_in_flight=flushed.in_flight,
+            )
+            return True
+        return False
 
     def stop(self) -> None:
         """Ask the loop to stop after the current step (from any thread but the loop's).
@@ -282,6 +339,11 @@ class Worker:
         that holds the event's lock (``slaengine run`` relays the signal to a thread).
         """
         self.stop_requested.set()
+
+
+def _database_text(exc: BaseException) -> str:
+    # Driver messages may name the server; never its password.
+    return redact_url_secrets(escape_controls(f"{type(exc).__name__}: {exc}", 500))
 
 
 __all__ = ["CycleReport", "Worker"]

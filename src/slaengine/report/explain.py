@@ -15,7 +15,6 @@ from rich.text import Text
 
 from slaengine.calendar import format_utc
 from slaengine.clocks import ClockResult
-from slaengine.durations import format_duration
 from slaengine.explain import (
     CLOSED,
     PAUSED,
@@ -32,6 +31,7 @@ from slaengine.explain_notes import at_line
 from slaengine.metric_names import instance_name, repeated, repeating
 from slaengine.policy.definition import Trigger
 from slaengine.report.json import alert_to_dict
+from slaengine.report.labels import readable_duration
 from slaengine.report.table import STATE_STYLES, cell
 from slaengine.safetext import printable
 from slaengine.words import plural
@@ -393,7 +393,7 @@ def _segment_note(segment: Segment, when: Callable[[int], str]) -> str:
         return f"breached here at {when(segment.breach_at)}"
     if segment.kind == PAUSED:
         what = f"while {segment.condition}" if segment.condition else f"status {segment.status}"
-        return f"{what}; {format_duration(segment.paused_open)} open time paused"
+        return f"{what}; {readable_duration(segment.paused_open)} open time paused"
     if segment.kind == STOPPED:
         return f"ticket {segment.status}"
     if segment.kind == CLOSED:
@@ -438,7 +438,7 @@ def _clock_panel(
             if item.target_days
             else ""
         )
-        + f"{format_duration(clock.target)} business time, for priority {clock.priority}"
+        + f"{readable_duration(clock.target)} business time, for priority {clock.priority}"
         + (f" (was {item.start_priority} at the start)" if item.priority_changes else ""),
     )
     _plain(grid, "calendar", f"{clock.calendar} ({item.calendar.timezone or 'always open'})")
@@ -453,12 +453,12 @@ def _clock_panel(
     else:
         due = when(clock.due)
     _plain(grid, "due", due)
-    left = f", {format_duration(clock.remaining)} left" if clock.stop is None else ""
+    left = f", {readable_duration(clock.remaining)} left" if clock.stop is None else ""
     _plain(
         grid,
         "elapsed",
-        f"{format_duration(clock.elapsed)} of {format_duration(clock.target)}{left}; "
-        f"paused {format_duration(clock.paused)} of open time",
+        f"{readable_duration(clock.elapsed)} of {readable_duration(clock.target)}{left}; "
+        f"paused {readable_duration(clock.paused)} of open time",
     )
     if clock.misses is not None:
         _plain(grid, "misses", _misses_text(clock.misses))
@@ -491,14 +491,14 @@ def _segments(item: ClockExplanation, at: Callable[[int], str], compact: bool) -
     table.add_column("Elapsed", justify="right", no_wrap=True)
     table.add_column("Note", min_width=12)
     for segment in item.segments:
-        real = () if compact else (format_duration(segment.real),)
+        real = () if compact else (readable_duration(segment.real),)
         table.add_row(
             Text(segment.kind, style=SEGMENT_STYLES.get(segment.kind, "")),
             at(segment.start),
             at(segment.end),
             *real,
-            format_duration(segment.business) if segment.kind == RUNNING else "-",
-            format_duration(segment.elapsed_after),
+            readable_duration(segment.business) if segment.kind == RUNNING else "-",
+            readable_duration(segment.elapsed_after),
             Text(
                 _segment_note(segment, at),
                 style="bold red" if segment.breach_at is not None else "",

@@ -15,6 +15,7 @@ from typing import Final
 from zoneinfo import ZoneInfo
 
 from rich import box
+from rich.cells import cell_len
 from rich.table import Table
 from rich.text import Text
 
@@ -46,6 +47,30 @@ def cell(text: str, style: str = "") -> Text:
     """A table cell of text from input files: shown as written, never read as markup,
     control characters escaped (see :mod:`slaengine.safetext`)."""
     return Text(printable(text), style=style)
+
+
+def short_cell(text: str, limit: int, style: str = "") -> Text:
+    """:func:`cell` of at most ``limit`` terminal columns, on one line: longer text keeps
+    its start and its end around ``…`` (ids differ at either end: a prefix, a counter)."""
+    shown = printable(text)
+    if cell_len(shown) > limit:
+        head = _fitting(shown, (limit - 1) // 2)
+        tail = _fitting(shown[::-1], limit - 1 - cell_len(head))[::-1]
+        shown = f"{head}\u2026{tail}"
+    result = Text(shown, style=style)
+    result.no_wrap = True
+    return result
+
+
+def _fitting(text: str, width: int) -> str:
+    """The longest start of ``text`` within ``width`` columns (a wide character that would
+    straddle the edge is left out, never cut in half)."""
+    used = 0
+    for end, char in enumerate(text):
+        used += cell_len(char)
+        if used > width:
+            return text[:end]
+    return text
 
 
 def local_time(t: int | None, zone: dt.tzinfo, fmt: str = LONG_TIME) -> str:
@@ -248,4 +273,5 @@ __all__ = [
     "results_table",
     "select_tickets",
     "selection_line",
+    "short_cell",
 ]

@@ -12,14 +12,14 @@ from rich.text import Text
 
 from slaengine.metric_names import Labels
 from slaengine.report.labels import metric_label
-from slaengine.report.table import cell
+from slaengine.report.table import cell, short_cell
 from slaengine.whatif import MISSED, Backtest, Tally
 from slaengine.words import plural
 
 SHOWN_FLIPS = 20
-# The longest ticket id the flips table keeps on one line at any width: at 80 columns
-# it leaves the label and the policy about ten characters each.
-_WHOLE_TICKET = 24
+# The most columns a ticket id takes in the flips table: at 80 columns that leaves the
+# label and the policy about ten characters each. A longer id is shortened in the middle.
+_TICKET_COLUMNS = 24
 
 
 def _percent(rate: float | None) -> str:
@@ -173,16 +173,16 @@ def backtest_renderable(
         # column is not; the CSV of --flips has them whole.
         shown_flips = result.flips[:SHOWN_FLIPS]
         flips = Table(header_style="bold")
-        # Ids whole, the label and the policy giving way; an id too long for that folds.
-        whole = max(len(f.ticket) for f in shown_flips) <= _WHOLE_TICKET
-        flips.add_column("Ticket", no_wrap=whole, overflow="fold")
+        # Ids whole up to 24 columns, the label and the policy giving way; a longer id
+        # keeps its start and end around "…" (the JSON and the CSV have it whole).
+        flips.add_column("Ticket", no_wrap=True)
         flips.add_column("Metric")
         flips.add_column("#", justify="right", no_wrap=True)
         flips.add_column("Outcome", no_wrap=True)
         flips.add_column("Policy")
         for f in shown_flips:
             flips.add_row(
-                cell(f.ticket),
+                short_cell(f.ticket, _TICKET_COLUMNS),
                 _one_line(metric_label(f.metric, labels)),
                 str(f.instance),
                 f"{f.old} -> {f.new}",

@@ -9,7 +9,6 @@ server or a briefly locked SQLite file costs a 503, not the process.
 from __future__ import annotations
 
 import functools
-import sqlite3
 import threading
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -25,6 +24,7 @@ from slaengine.event_parsing import parse_instant
 from slaengine.inbox import Inbox
 from slaengine.live import LiveEngine
 from slaengine.live.engine import ACCEPTED, DUPLICATE, REJECTED, IngestReport
+from slaengine.live.store import is_database_error
 from slaengine.live.text import redact_url_secrets
 from slaengine.serve.bodies import BodyTooLarge, read_limited
 from slaengine.serve.metrics import Counters
@@ -41,11 +41,6 @@ CLIENT_CLOSED = 499
 
 class StoreUnavailable(Exception):
     """The state database could not answer (answered 503)."""
-
-
-def is_database_error(exc: BaseException) -> bool:
-    """Whether ``exc`` comes from the database driver (SQLite or psycopg)."""
-    return isinstance(exc, sqlite3.Error) or type(exc).__module__.startswith("psycopg")
 
 
 class Api:

@@ -28,6 +28,7 @@ import structlog
 import uvicorn
 
 from slaengine.errors import UserError
+from slaengine.live.store import is_operational_error
 from slaengine.live.text import redact_url_secrets
 from slaengine.live.worker import CycleReport, Worker
 from slaengine.notifications import iso
@@ -110,10 +111,20 @@ class WorkerThread:
                     # One worker per SQLite file: rows a killed predecessor claimed are free.
                     worker.engine.store.release_leases()
                 while not worker.stop_requested.is_set():
-                    self._count(worker.cycle())
-                    self.cycles += 1
-                    self.last_cycle = worker.now()
-                    worker.stop_requested.wait(worker.seconds_to_next())
+                    try:
+                        self._count(worker.cycle())
+                        self.cycles += 1
+                        self.last_cycle = worker.now()
+                        wait = worker.seconds_to_next()
+                    except Exception as exc:
+                        if not is_operational_error(exc):
+                            raise
+                        # The same worker goes on, so deliveries under way are recorded.
+                        self.failures += 1
+                        self.counters.add("worker_failures")
+                        worker.recover(exc)
+                        wait = self.pause
+                    worker.stop_requested.wait(wait)
                 # As ``slaengine run``: deliveries under way get the worker's grace.
                 abandoned += worker.finish_deliveries()
             except Exception as exc:  # the API keeps serving; the worker tries again
