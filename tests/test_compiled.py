@@ -177,6 +177,29 @@ def test_compiled_readers_give_the_simplest_paths_answer(compiled: Path, tmp_pat
               "--segments", "-j", "2")  # fmt: skip
 
 
+# A compiled event's fields cannot be set or deleted (in the interpreter only mypy refuses).
+_READ_ONLY_EVENT = """
+import slaengine.compiled as c
+from slaengine.timeline import Event
+assert "slaengine.timeline" in c.compiled_modules()
+event = Event("T-1", 1_764_583_200, "created", 3, 4, "e1", "email", "high", "open", "c", "g",
+              "ann", ("vip",), None, "agent", True, None, None)
+for change in (lambda: setattr(event, "at", 0), lambda: delattr(event, "ticket")):
+    try:
+        change()
+    except AttributeError:
+        continue
+    raise SystemExit("a compiled event's field was changed")
+print(event.at, event.ticket)
+"""
+
+
+def test_a_compiled_events_fields_are_read_only(compiled: Path) -> None:
+    done = _run(compiled, "-c", _READ_ONLY_EVENT)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.split() == ["1764583200", "T-1"]
+
+
 # Pickles policies and results (with their records) in one mode and loads them in the
 # other; a plugin's calendar subclasses the (compiled) BusinessCalendar.
 _PICKLES = """

@@ -8,7 +8,6 @@ import pickle
 
 import pytest
 
-from slaengine.compiled import compiled_modules
 from slaengine.readonly import ReadOnlyMap
 from slaengine.timeline import Event
 
@@ -79,15 +78,3 @@ def test_an_event_pickles_and_copies_as_its_constructor_call():
     assert copy.copy(event) == event
     assert copy.deepcopy(event) == event
     assert event.__reduce__() == (Event, tuple(event._asdict().values()))
-
-
-@pytest.mark.skipif(
-    "slaengine.timeline" not in compiled_modules(), reason="read-only fields: compiled only"
-)
-def test_compiled_fields_are_read_only():
-    event = _created()
-    with pytest.raises(AttributeError):
-        event.at = 0  # type: ignore[misc]
-    with pytest.raises(AttributeError):
-        del event.ticket  # type: ignore[misc]
-    assert event.at == 1_764_583_200
