@@ -37,8 +37,8 @@ from slaengine.policy.model import PolicySet
 from slaengine.report.csv import csv_header, csv_renderer
 from slaengine.report.json import ticket_json_line
 from slaengine.stream_output import DirectOutput, Output
-from slaengine.stream_part import UNMATCHED_SHOWN, first_line, spool_part
-from slaengine.timeline import TimelineSet
+from slaengine.stream_part import UNMATCHED_SHOWN, spool_part
+from slaengine.timeline import TimelineSet, first_line
 
 #: Output formats a part can be rendered in; ``results`` keeps the results instead.
 FORMATS: Final = ("json", "csv", "results")

@@ -15,7 +15,7 @@ from typing import BinaryIO, Final
 
 from slaengine.engine import TicketResult, evaluate_timeline
 from slaengine.policy.model import PolicySet
-from slaengine.timeline import Timeline, TimelineSet
+from slaengine.timeline import Timeline, TimelineSet, first_line
 
 #: Unmatched ticket ids kept for a summary.
 UNMATCHED_SHOWN: Final = 10
@@ -23,15 +23,6 @@ UNMATCHED_SHOWN: Final = 10
 SPOOL_ERRORS: Final = "surrogatepass"
 # Tickets rendered and written to a part's spool file at a time.
 _BATCH: Final = 32
-
-
-def first_line(timeline: Timeline) -> int:
-    """The line of a ticket's first kept event (the least ``seq``): its place in the output."""
-    events = timeline.events
-    first = events[0].seq
-    for event in events:
-        first = min(first, event.seq)  # compiled: a native comparison
-    return first
 
 
 def in_key_order(timelines: TimelineSet) -> list[tuple[int, Timeline]]:
@@ -145,4 +136,4 @@ def _write(texts: list[str], keys: list[int], out: BinaryIO | None, index: array
     index.extend(pairs)
 
 
-__all__ = ["SPOOL_ERRORS", "UNMATCHED_SHOWN", "PartCounts", "first_line", "spool_part"]
+__all__ = ["SPOOL_ERRORS", "UNMATCHED_SHOWN", "PartCounts", "spool_part"]

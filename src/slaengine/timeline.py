@@ -409,9 +409,17 @@ def _scattered(
     return timelines, duplicates
 
 
+def first_line(timeline: Timeline) -> int:
+    """The line of a ticket's first kept event (the least ``seq``): its place in the output."""
+    events = timeline.events
+    first = events[0].seq
+    for event in events:
+        first = min(first, event.seq)  # compiled: a native comparison
+    return first
+
+
 def _first_kept(item: tuple[str, Timeline]) -> int:
-    """The ``seq`` (input place) of a timeline's first kept event."""
-    return min(event.seq for event in item[1].events)
+    return first_line(item[1])
 
 
 def _ticket_timeline(
@@ -549,4 +557,5 @@ __all__ = [
     "Timeline",
     "TimelineSet",
     "build_timelines",
+    "first_line",
 ]
