@@ -139,6 +139,31 @@ def test_names_needing_quotes_on_the_direct_path(policy):
         assert name not in text.replace(quoted, "")
 
 
+def test_names_changing_from_clock_to_clock(policy):
+    # The writer keeps the last clock's priority, calendar and agent text: clocks whose
+    # names change back and forth, an agent that comes and goes, an equal name in another
+    # string object, and a state and stop reason of no known kind.
+    (first, _) = _results(policy, ["x"])
+    other = "".join(["norm", "al"])  # equal to "normal", not the same object
+    names = ["normal", "high", other, "normal", 'q"uote', "Zoë"]
+    clocks = tuple(
+        dataclasses.replace(
+            first.clocks[i % len(first.clocks)],
+            priority=name,
+            calendar=names[-1 - i],
+            agent=None if i % 3 == 1 else name,
+        )
+        for i, name in enumerate(names)
+    )
+    odd = dataclasses.replace(clocks[0], state="frozen", stop_reason="lost")
+    result = dataclasses.replace(first, clocks=(*clocks, odd))
+    _assert_same([result])
+    text = ticket_json(result)
+    assert text.count('"priority": "high"') == 1
+    assert '"state": "frozen"' in text
+    assert '"stop_reason": "lost"' in text
+
+
 @settings(max_examples=150, deadline=None)
 @given(
     names=st.lists(st.text(st.characters(exclude_categories=()), max_size=6), max_size=4),

@@ -210,7 +210,9 @@ class Timeline:
         status = created.status or "new"
         customer, group, assignee = created.customer, created.group, created.assignee
         tags = created.tags or ()
-        fields: Mapping[str, Any] = created.fields or _EMPTY
+        # None rather than falsehood: an event's fields are a ReadOnlyMap, whose length is
+        # Python code (an empty one reads as the empty mapping it is).
+        fields: Mapping[str, Any] = _EMPTY if created.fields is None else created.fields
         # Every event, the created one too (neither a status nor an update: it changes
         # nothing here): a plain loop over the tuple, native when compiled.
         for event in events:

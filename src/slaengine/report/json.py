@@ -243,6 +243,8 @@ _QUOTED: Final[BoundedCache[str | None, str]] = BoundedCache(_name_json)
 _HOURS: Final = HourTexts(_hour_json)
 _MINUTES_SECONDS: Final = tuple(f'{s // 60:02d}:{s % 60:02d}Z"' for s in range(3600))
 _UNMATCHED: Final = 'null, "matched": false'
+# No name is this object: the names a writer has not looked up yet.
+_NO_NAME: Final = object()
 _MATCHED: Final = ', "matched": true'
 
 
@@ -277,6 +279,13 @@ def _ticket_text(result: TicketResult, end: str) -> str:
         return head + end
     parts = [head]
     comma = ""
+    # A ticket's clocks mostly share their priority, calendar and agent: the text of the
+    # last one is kept and looked up again only when the name changes (an identity test
+    # where a look-up hashes).
+    priority_name: object = _NO_NAME
+    calendar_name: object = _NO_NAME
+    agent_name: object = _NO_NAME
+    priority_text = calendar_text = agent_text = ""
     for clock in result.clocks:
         start = clock.start
         due = clock.due
@@ -302,26 +311,60 @@ def _ticket_text(result: TicketResult, end: str) -> str:
             and clock.record is None
             else _clock_rest(clock)
         )
-        # The state and the stop reason are enum members, whose hash is Python code:
-        # encoded each time rather than looked up.
+        priority = clock.priority
+        if priority is not priority_name:
+            priority_name, priority_text = priority, quoted[priority]
+        calendar = clock.calendar
+        if calendar is not calendar_name:
+            calendar_name, calendar_text = calendar, quoted[calendar]
+        agent = clock.agent
+        if agent is not agent_name:
+            agent_name, agent_text = agent, quoted[agent]
         parts.append(
             f'{comma}{{"metric": {quoted[clock.metric]}, "instance": {clock.instance}, '
-            f'"state": {_string(clock.state)}, '
+            f'"state": {_state_json(clock.state)}, '
             f'"start": {hours[start // 3600]}{rest[start % 3600]}, '
             f'"due": {due_hour}{due_rest}, "stop": {stop_hour}{stop_rest}, '
-            f'"stop_reason": {"null" if reason is None else _string(reason)}, '
+            f'"stop_reason": {_reason_json(reason)}, '
             f'"elapsed_seconds": {elapsed}, '
             f'"target_seconds": {target}, "remaining_seconds": {target - elapsed}, '
-            f'"paused_seconds": {clock.paused}, "priority": {quoted[clock.priority]}, '
-            f'"calendar": {quoted[clock.calendar]}, '
+            f'"paused_seconds": {clock.paused}, "priority": {priority_text}, '
+            f'"calendar": {calendar_text}, '
             f'"pauses": [{_pauses_json(pauses) if pauses else ""}], '
-            f'"agent": {quoted[clock.agent]}, '
+            f'"agent": {agent_text}, '
             f'"alerts": [{_alerts_json(clock.alerts) if clock.alerts else ""}]'
             f"{close}"
         )
         comma = ", "
     parts.append(end)
     return "".join(parts)
+
+
+def _state_json(state: str) -> str:
+    # A state's JSON text: the five states by string comparisons (native when compiled;
+    # the enum members' own hash is Python code), anything else encoded.
+    if state == "breached":
+        return '"breached"'
+    if state == "achieved":
+        return '"achieved"'
+    if state == "active":
+        return '"active"'
+    if state == "paused":
+        return '"paused"'
+    if state == "cancelled":
+        return '"cancelled"'
+    return _string(state)
+
+
+def _reason_json(reason: str | None) -> str:
+    # A stop reason's JSON text, null for none, as _state_json does a state.
+    if reason is None:
+        return "null"
+    if reason == "fulfilled":
+        return '"fulfilled"'
+    if reason == "solved":
+        return '"solved"'
+    return _string(reason)
 
 
 def _clock_rest(clock: ClockResult) -> str:
