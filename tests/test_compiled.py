@@ -166,6 +166,11 @@ def test_compiled_readers_give_the_simplest_paths_answer(compiled: Path, tmp_pat
                 "tests/test_differential_paths.py", "-k", chosen)  # fmt: skip
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert " passed" in done.stdout
+    # The scanner's own tests, compiled: where it runs.
+    scanner = _run(compiled, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                   "tests/test_jsonl_scan.py")  # fmt: skip
+    assert scanner.returncode == 0, scanner.stdout[-3000:] + scanner.stderr[-3000:]
+    assert " passed" in scanner.stdout
     # Calendars across daylight-saving changes in both hemispheres, overnight and split
     # shifts: the compiled engine's segments are the source's.
     hard = tmp_path / "hard.yaml"

@@ -265,6 +265,22 @@ def test_a_ticket_equal_to_the_line_befores_is_its_string():
     assert other.ticket == "T-2"
 
 
+@pytest.mark.parametrize("raw", ["T-1", 'q"q', "x\ty", "a\\b", "\udcff", "\u00e9", "T-1\x7f"])
+def test_a_ticket_like_the_line_befores_is_read_only_when_plain(raw):
+    # The line before's ticket (which a decoder may have unescaped) met again as raw text
+    # on the next line, twice over (the scanner remembers the last plain ticket it checked):
+    # read where it stands only when the validating path reads the same event.
+    line = _MESSAGE.replace('"A"', '"' + raw + '"') + "}"
+    for previous in (raw, "".join([raw, ""]), raw):
+        scanned = scan_line(line, 1, previous)
+        expected = _validated([line], {})
+        if scanned is not None:
+            assert [scanned] == expected[0]
+            assert scanned.ticket is previous
+        else:
+            assert raw in ('q"q', "x\ty", "a\\b", "\udcff")
+
+
 _TEXT = st.sampled_from(["A", "B", "", "\u00e9", "a\\b", 'q"q', "x\ty", "\udcff", "\u2028", "7"])
 _VALUE = st.one_of(
     _TEXT,
