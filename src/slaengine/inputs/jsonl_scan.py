@@ -403,8 +403,18 @@ def _string(line: str, start: i64, last: i64) -> tuple[i64, i64]:
     # character, a lone surrogate) or no closing quote.
     word: i64 = 0
     at = start
+    # Keys and vocabulary words are lower-case letters and "_": two tests a character.
     while at < last:
         code: i64 = ord(line[at])
+        if (97 <= code <= 122 or code == 95) and word < _LONGEST:
+            word = word * 256 + code
+            at += 1
+            continue
+        if code == 34:
+            return at, word
+        break
+    while at < last:
+        code = ord(line[at])
         if code == 34:
             return at, word
         if code < 32 or code == 92 or 0xD800 <= code <= 0xDFFF:
