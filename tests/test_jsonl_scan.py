@@ -222,6 +222,12 @@ def test_usual_lines_are_read_in_place():
         _MESSAGE.replace(", ", ",").replace(": ", ":") + "}\r\n",
         _CREATED + ', "fields": {"plan": "pro", "seats": -3, "vip": true}, "tags": ["a", "b"]}',
         _CREATED + ', "fields": {}, "tags": []}',
+        # Text with every printable ASCII character but the quote and the backslash, and
+        # beyond ASCII up to the surrogates and after them.
+        _MESSAGE
+        + ', "agent": "'
+        + "".join(chr(c) for c in range(32, 127) if c not in (34, 92))
+        + '", "id": "\ud7ff\ue000 \U0001f600!"}',
     ]
     for number, line in enumerate(lines, start=1):
         scanned = scan_line(line, number, "")

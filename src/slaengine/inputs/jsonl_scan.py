@@ -388,9 +388,14 @@ def _text_end(line: str, start: i64, last: i64) -> i64:
     at = start
     while at < last:
         code: i64 = ord(line[at])
+        # After the quote (34) and below the surrogates, but for the backslash: taken as
+        # it is (most characters, with three tests).
+        if 34 < code < 0xD800 and code != 92:
+            at += 1
+            continue
         if code == 34:
             return at
-        if code < 32 or code == 92 or (code >= 0xD800 and code <= 0xDFFF):
+        if code < 32 or code == 92 or 0xD800 <= code <= 0xDFFF:
             return -1
         at += 1
     return -1
