@@ -220,8 +220,13 @@ SOFT_LIMIT = 300  # about 45 s on a loaded machine
 def _own_cluster() -> Iterator[distributed.Client]:
     """A client of a cluster of its own (two worker processes on 127.0.0.1), torn down whatever
     happens: closed with time limits, then any process it left behind ended by its id."""
+    import multiprocessing.resource_tracker
+
     import psutil
 
+    # The resource tracker is this process's, whichever cluster starts it: not ended below
+    # (a later cluster's workers would warn that it died).
+    multiprocessing.resource_tracker.ensure_running()
     me = psutil.Process()
     before = {child.pid for child in me.children(recursive=True)}
     client = None
