@@ -130,3 +130,30 @@ def test_buffered_partition_files_hold_what_open_ones_do(tmp_path: Path, monkeyp
         written[held] = [path.read_bytes() for path in paths]
     assert written[True] == written[False]
     assert written[True][3] == b"".join(row for index, row in rows if index == 3)
+
+
+def test_a_parquet_spill_under_a_hard_limit_holds_what_fits_open_and_loses_nothing(
+    shuffled, tmp_path: Path
+):
+    # Arrow writes a partition's file whole, so its writer stays open until the end: under
+    # a limit lower than the partitions, the file is read once per window of partitions.
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    events, _ = shuffled
+    rows = []
+    for line in events.read_text(encoding="utf-8").splitlines():
+        try:
+            rows.append(json.loads(line))
+        except ValueError:
+            rows.append({"ticket": "T0002", "at": "never", "type": "created"})  # a bad row
+    columns = sorted({key for row in rows for key in row})
+    table = pa.table({key: [row.get(key) for row in rows] for key in columns})
+    parquet = tmp_path / "events.parquet"
+    pq.write_table(table, parquet, row_group_size=300)
+    unlimited = _spilled(parquet, 0, 0)
+    limited = _spilled(parquet, 100, 100)
+    assert limited["soft"] == 100
+    assert limited == {**unlimited, "soft": 100}
+    tickets = [ticket for part in limited["results"] for ticket, _ in part]
+    assert len(tickets) == len(set(tickets)) == 900
+    assert [line for line, _ in limited["problems"]] == [101, 701]
