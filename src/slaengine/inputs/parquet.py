@@ -53,8 +53,9 @@ def open_parquet(path: str | os.PathLike[str], *, word_codes: bool = False) -> A
     dictionaries, the codes Parquet stores, instead of a string per row.
 
     A :class:`UserError` naming the file when pyarrow is missing, when the file
-    is not Parquet or is damaged (also while its rows are read), or when it
-    names a column twice.
+    is not Parquet or is damaged (also while its rows are read), when it
+    names a column twice, or when its ``ticket`` column is of a type no ticket
+    id has (:func:`_check_ticket_type`).
     """
     try:
         import pyarrow.parquet as pq
@@ -65,9 +66,35 @@ def open_parquet(path: str | os.PathLike[str], *, word_codes: bool = False) -> A
     checked = _ParquetInput(os.fspath(path))
     checked.inner = checked.guard(pq.ParquetFile, path)
     check_columns(path, list(checked.schema_arrow.names))
+    _check_ticket_type(path, checked.schema_arrow)
     if word_codes and (names := word_columns(checked.schema_arrow)):
         checked.inner = checked.guard(pq.ParquetFile, path, read_dictionary=names)
     return checked
+
+
+def _check_ticket_type(path: str | os.PathLike[str], schema: Any) -> None:
+    # A ticket column of numbers with a fraction, booleans, lists, records or maps: no row
+    # of it has a ticket id (its JSON text would be a problem a line, "'ticket' must be a
+    # string"), so it is one error naming the column's type rather than one a row.
+    import pyarrow as pa
+
+    if "ticket" not in schema.names:
+        return
+    kind = schema.field("ticket").type
+    values = kind.value_type if pa.types.is_dictionary(kind) else kind
+    if pa.types.is_floating(values):
+        hint = (
+            "; pandas writes integers with missing values as floats: "
+            "give the column the 'Int64' or 'string' dtype"
+        )
+    elif pa.types.is_boolean(values) or pa.types.is_nested(values):
+        hint = ""
+    else:
+        return
+    raise UserError(
+        f"{path}:1: the column 'ticket' holds {kind} values, which are no ticket ids: "
+        f"write it as text or integers{hint}"
+    )
 
 
 def parquet_shape(path: str | os.PathLike[str]) -> tuple[int, int]:
