@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import random
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from audit_support import ev, run_audit, write_events, write_policies
 from slaengine.audit import breach_order
@@ -28,6 +31,66 @@ def test_digit_runs_compare_by_number_and_the_rest_as_text():
         "T-10",
         "T-" + "9" * 5000,  # more digits than int() reads: still a number's order
     ]
+
+
+# Digits of other scripts, spelt as escapes: Arabic-Indic 0, 3 and 7, Devanagari 0 and 1,
+# full-width 1 and 2.
+AR0, AR3, AR7, DEV0, DEV1, FW1, FW2 = (
+    "\u0660",
+    "\u0663",
+    "\u0667",
+    "\u0966",
+    "\u0967",
+    "\uff11",
+    "\uff12",
+)
+
+
+@pytest.mark.parametrize(
+    ("ids", "expected"),
+    [
+        # Arabic-Indic digits are text, as sort tools take them: after the ASCII digit runs
+        # (text "T-3" against "T-" then a number), among themselves by code point. As numbers,
+        # T-3 went between T-9 and T-10, and T-07 (its zero kept) after T-10.
+        (
+            [f"T-{AR3}", "T-10", "T-9", f"T-{AR0}{AR7}"],
+            ["T-9", "T-10", f"T-{AR0}{AR7}", f"T-{AR3}"],
+        ),
+        # Devanagari and full-width digits alike; ASCII digits beside them still numbers.
+        (
+            [f"A{DEV1}0", f"A{DEV1}9", f"A{DEV1}10", f"A{DEV0}"],
+            [f"A{DEV0}", f"A{DEV1}0", f"A{DEV1}9", f"A{DEV1}10"],
+        ),
+        ([f"X-{FW1}{FW2}", "X-2", f"X-{FW1}"], ["X-2", f"X-{FW1}", f"X-{FW1}{FW2}"]),
+    ],
+)
+def test_only_ascii_digits_are_numbers(ids, expected):
+    assert sorted(ids, key=lambda t: (natural_key(t), t)) == expected
+
+
+_ID_TEXT = st.text(
+    alphabet=st.sampled_from([*"0123456789ab-_ Z\u00e9\u00b2", AR0, AR3, AR7, DEV0, DEV1, FW1]),
+    max_size=12,
+)  # superscript 2 is a digit to \d as well
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_ID_TEXT, min_size=2, max_size=12))
+def test_ticket_keys_are_a_total_order(ids):
+    # Any ids compare (no TypeError from text meeting a number), equal keys only for equal
+    # ids, and the order is the same whatever order the ids come in.
+    keys = [breach_order.ticket_key(ticket) for ticket in ids]
+    ordered = sorted(keys)
+    assert sorted(random.Random(len(ids)).sample(keys, len(keys))) == ordered
+    for a, b in itertools.pairwise(ordered):
+        assert a <= b
+        assert (a == b) == (a[1] == b[1])
+    for key in keys:  # the digit runs are ASCII, compared by their number
+        for length, digits in key[0][1::2]:
+            assert digits.isascii()
+            assert digits.isdigit() or digits == ""
+            assert length == len(digits)
+            assert not digits.startswith("0")
 
 
 def _row(ticket: str, due: str, metric: str = "first_response", instance: int = 1) -> list[object]:

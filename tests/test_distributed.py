@@ -13,6 +13,7 @@ import io
 import json
 import os
 import random
+import re
 import subprocess
 import sys
 import threading
@@ -219,8 +220,13 @@ SOFT_LIMIT = 300  # about 45 s on a loaded machine
 def _own_cluster() -> Iterator[distributed.Client]:
     """A client of a cluster of its own (two worker processes on 127.0.0.1), torn down whatever
     happens: closed with time limits, then any process it left behind ended by its id."""
+    import multiprocessing.resource_tracker
+
     import psutil
 
+    # The resource tracker is this process's, whichever cluster starts it: not ended below
+    # (a later cluster's workers would warn that it died).
+    multiprocessing.resource_tracker.ensure_running()
     me = psutil.Process()
     before = {child.pid for child in me.children(recursive=True)}
     client = None
@@ -270,7 +276,88 @@ def test_a_worker_dying_mid_run_is_reported(inputs):
     error = outcome[0]
     assert isinstance(error, ClusterError), repr(error)
     assert "worker died" in str(error)
-    assert "partitions group 1" in str(error)
+    # The first task to fail ends the run, whichever group it evaluates.
+    assert re.search(r"partitions group [12] of 2", str(error)), str(error)
+
+
+def _first_waits_others_fail(release: str, lowest: str, timelines: TimelineSet) -> object:
+    # The partition of the lowest ticket id (the first group of a shuffle) waits until the
+    # file ``release`` exists (five minutes at most); every other partition fails.
+    import time
+
+    if lowest in timelines.timelines:
+        deadline = time.monotonic() + 300
+        while not os.path.exists(release) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        return None
+    raise RuntimeError("this partition fails")
+
+
+def test_a_failed_task_ends_the_run_while_an_earlier_one_still_runs(client, inputs, tmp_path):
+    # The first group's task never ends before the run does; the second group's fails. The
+    # run must report the failure, not wait on the first group for ever (as when a worker's
+    # death leaves a task waiting on the scheduler, its inputs lost and never made again).
+    import functools
+
+    from slaengine.distributed import ClusterError, map_tickets_dask
+
+    release = tmp_path / "release"
+    lines = inputs["shuffled"].read_text(encoding="utf-8").splitlines()
+    lowest = min(json.loads(line)["ticket"] for line in lines)
+    work = functools.partial(_first_waits_others_fail, str(release), lowest)
+    outcome: list[BaseException | None] = []
+
+    def run() -> None:
+        try:
+            map_tickets_dask(client, inputs["shuffled"], work, status_map={}, partitions=8,
+                             fold=lambda part: None, restart=lambda: None)  # fmt: skip
+        except BaseException as exc:  # handed to the test's thread
+            outcome.append(exc)
+        else:
+            outcome.append(None)
+
+    runner = threading.Thread(target=run, name="failing-run", daemon=True)
+    runner.start()
+    try:
+        runner.join(SOFT_LIMIT / 2)
+        hung = runner.is_alive()
+    finally:
+        release.touch()  # the first group's task ends: the cluster is free for the next test
+    runner.join(60)
+    assert not hung, "the run waited on its first group while its second had failed"
+    assert len(outcome) == 1
+    error = outcome[0]
+    assert isinstance(error, ClusterError), repr(error)
+    assert "partitions group 2 of 2 failed" in str(error)
+    assert "this partition fails" in str(error)
+
+
+def _first_fails_late(lowest: str, timelines: TimelineSet) -> object:
+    # Every partition fails as a bad input does; the lowest ticket's (the first group's) last.
+    import time
+
+    from slaengine.errors import UserError
+
+    if lowest in timelines.timelines:
+        time.sleep(3)
+        raise UserError("the first group's input")
+    raise UserError("a later group's input")
+
+
+def test_an_error_of_the_input_is_the_first_in_order_as_locally(client, inputs):
+    # Errors of the input (not of the cluster) are raised in partition order, as a local run
+    # raises them: the same message whichever task fails first.
+    import functools
+
+    from slaengine.distributed import map_tickets_dask
+    from slaengine.errors import UserError
+
+    lines = inputs["shuffled"].read_text(encoding="utf-8").splitlines()
+    lowest = min(json.loads(line)["ticket"] for line in lines)
+    work = functools.partial(_first_fails_late, lowest)
+    with pytest.raises(UserError, match="the first group's input"):
+        map_tickets_dask(client, inputs["shuffled"], work, status_map={}, partitions=8,
+                         fold=lambda part: None, restart=lambda: None)  # fmt: skip
 
 
 def _collector_state(timelines: TimelineSet) -> bool:

@@ -14,6 +14,7 @@ pq = pytest.importorskip("pyarrow.parquet")
 
 from slaengine.batches.routes import ticket_routes  # noqa: E402 - after the skip
 from slaengine.batches.spill import read_partition, spill, spill_input, spill_parquet  # noqa: E402
+from slaengine.errors import UserError  # noqa: E402
 from slaengine.inputs.parquet import (  # noqa: E402
     LINE_COLUMN,
     parquet_lines,
@@ -63,7 +64,8 @@ def test_the_sample_reads_integer_tickets_as_their_text(tmp_path: Path):
     assert ticket_sample(path) == [str(n).encode() for n in range(0, 40, 4) if n != 8]
     other = tmp_path / "f.parquet"
     pq.write_table(pa.table({"ticket": pa.array([1.5, 2.5])}), other)
-    assert ticket_sample(other) == []
+    with pytest.raises(UserError, match="the column 'ticket' holds double values"):
+        ticket_sample(other)  # no ticket id in it: the file is an error, not routed by a hash
 
 
 def test_ranges_share_a_time_ordered_file_evenly(tmp_path: Path, time_ordered: list[dict]):
@@ -115,20 +117,60 @@ def test_ticket_runs_put_each_tickets_rows_together_in_line_order(coded: bool):
     ]  # fmt: skip
 
 
-def test_a_ticket_column_of_lists_is_reported_row_by_row(tmp_path: Path):
-    # No ticket at all: each row a problem, as its JSON text is, not an Arrow error.
-    path = tmp_path / "lists.parquet"
+@pytest.mark.parametrize(
+    ("tickets", "named"),
+    [
+        (pa.array([1.0, 2.0, None]), "double"),  # pandas' integers with a missing value
+        (pa.array([1.0, 2.0, 1.0], pa.float32()), "float"),
+        (pa.array([1.0, 2.0, 1.0]).dictionary_encode(), "double"),  # read back as plain
+        (pa.array([True, False, True]), "bool"),
+        (pa.array([[1], [2], [1]]), "list<element: int64>"),
+        (pa.array([{"id": 1}, {"id": 2}, {"id": 1}]), "struct<id: int64>"),
+    ],
+)
+def test_a_ticket_column_no_ticket_id_can_be_in_is_one_error(tickets, named, tmp_path: Path):
+    # No row has a ticket (as JSON, each would be "'ticket' must be a string"): one error
+    # naming the column and its type, whichever way the file is read, not one a row.
+    from slaengine import read_events
+    from slaengine.cli import main
+
+    path = tmp_path / "wrong.parquet"
     table = pa.table({
-        "ticket": pa.array([[1], [2], [1]]),
+        "ticket": tickets,
         "at": ["2025-09-01T00:00:00Z"] * 3,
         "type": ["created"] * 3,
     })  # fmt: skip
     pq.write_table(table, path)
-    columnar = spill_parquet(path, tmp_path / "arrow", 2, "t")
-    text = spill(parquet_lines(path), tmp_path / "text", 2, "t")
-    found = [read_partition(p, "t") for p in columnar.paths]
-    assert [(p.line, p.message) for part in found for p in part.problems] == [
-        (p.line, p.message) for part in text.paths for p in read_partition(part, "t").problems
-    ]
-    assert [p.line for part in found for p in part.problems] == [1, 2, 3]
-    assert not any(part.timelines for part in found)
+    message = f"wrong.parquet:1: the column 'ticket' holds {named}"
+    for read in (
+        lambda: spill_parquet(path, tmp_path / "arrow", 2, "t"),
+        lambda: list(parquet_lines(path)),
+        lambda: read_events(path),
+    ):
+        with pytest.raises(UserError, match=message.replace("<", ".").replace("[", ".")) as raised:
+            read()
+        assert "which are no ticket ids: write it as text or integers" in str(raised.value)
+    root = Path(__file__).resolve().parent.parent
+    for command in ("evaluate", "audit"):
+        assert main([command, "-p", str(root / "policies"), "-e", str(path), "-j", "2"]) == 2
+
+
+def test_a_ticket_column_of_integers_or_text_is_read(tmp_path: Path):
+    from slaengine import read_events
+
+    for tickets in (
+        pa.array([1, 2, 1]),
+        pa.array([1, 2, 1], pa.uint8()),
+        pa.array(["1", "2", "1"]),
+    ):
+        path = tmp_path / "right.parquet"
+        table = pa.table({
+            "ticket": tickets,
+            "at": ["2025-09-01T00:00:00Z", "2025-09-01T00:00:00Z", "2025-09-01T01:00:00Z"],
+            "type": ["created", "created", "message"],
+            "channel": ["email", "email", None],
+            "priority": ["high", "high", None],
+            "author": [None, None, "agent"],
+        })  # fmt: skip
+        pq.write_table(table, path)
+        assert sorted(read_events(path).timelines) == ["1", "2"]

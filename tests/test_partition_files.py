@@ -130,3 +130,85 @@ def test_buffered_partition_files_hold_what_open_ones_do(tmp_path: Path, monkeyp
         written[held] = [path.read_bytes() for path in paths]
     assert written[True] == written[False]
     assert written[True][3] == b"".join(row for index, row in rows if index == 3)
+
+
+def test_a_parquet_spill_under_a_hard_limit_holds_what_fits_open_and_loses_nothing(
+    shuffled, tmp_path: Path
+):
+    # Arrow writes a partition's file whole, so its writer stays open until the end: under
+    # a limit lower than the partitions, the file is read once per window of partitions.
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    events, _ = shuffled
+    rows = []
+    for line in events.read_text(encoding="utf-8").splitlines():
+        try:
+            rows.append(json.loads(line))
+        except ValueError:
+            rows.append({"ticket": "T0002", "at": "never", "type": "created"})  # a bad row
+    columns = sorted({key for row in rows for key in row})
+    table = pa.table({key: [row.get(key) for row in rows] for key in columns})
+    parquet = tmp_path / "events.parquet"
+    pq.write_table(table, parquet, row_group_size=300)
+    unlimited = _spilled(parquet, 0, 0)
+    limited = _spilled(parquet, 100, 100)
+    assert limited["soft"] == 100
+    assert limited == {**unlimited, "soft": 100}
+    tickets = [ticket for part in limited["results"] for ticket, _ in part]
+    assert len(tickets) == len(set(tickets)) == 900
+    assert [line for line, _ in limited["problems"]] == [101, 701]
+
+
+# In a fresh process with a soft RLIMIT_NOFILE of 100 and the hard one as it is: the fine
+# partition count of a file sized as two million lines, the soft limit after it, then
+# evaluate of the shuffled file spilled into argv[2] parts (0: the fine count) in 2 jobs.
+_FINE_SCRIPT = """
+import io, json, resource, sys
+soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+resource.setrlimit(resource.RLIMIT_NOFILE, (100, hard))
+import slaengine, slaengine.stream as stream
+from slaengine.batches import sizing
+count = sizing.fine_partition_count(sys.argv[3])
+after = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+parts = int(sys.argv[2])
+if parts:
+    stream.fine_partition_count = lambda path: parts
+out = io.StringIO()
+policies = slaengine.load_policies(sys.argv[4])
+stream.evaluate_stream(policies, sys.argv[1], stream.StreamOptions(now=1767225600), out, jobs=2)
+print(json.dumps({"count": count, "soft": after, "output": out.getvalue()}))
+"""
+
+
+def _fine(events: Path, sized: Path, parts: int) -> dict:
+    root = Path(__file__).resolve().parent.parent
+    argv = [str(events), str(parts), str(sized), str(root / "policies")]
+    run = subprocess.run(
+        [sys.executable, "-c", _FINE_SCRIPT, *argv],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ},
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    return json.loads(run.stdout)
+
+
+def test_the_fine_partition_count_leaves_the_limit_and_the_merge_raises_it(shuffled, tmp_path):
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    if hard != resource.RLIM_INFINITY and hard < 2 * PARTITIONS + 200:
+        pytest.skip(f"the hard limit ({hard}) leaves no room to raise the soft one")
+    from slaengine.batches import sizing
+
+    events, _ = shuffled
+    sized = tmp_path / "sized.jsonl"
+    with sized.open("wb") as out:
+        out.truncate(100 * 2_000_000)  # sized as two million lines
+    found = _fine(events, sized, PARTITIONS)
+    # Counted as if the limit were raised, which it is not until files are opened.
+    assert found["soft"] == 100
+    assert found["count"] == sizing.fine_partition_count(sized) > (100 - sizing.SPARE_FILES) // 3
+    # 300 parts merged (two files each): the merge raises the limit it needs.
+    assert found["output"] == _fine(events, sized, 0)["output"]
+    assert found["output"].count("\n") == 900

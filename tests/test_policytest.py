@@ -295,6 +295,31 @@ def test_missing_path_is_a_located_problem(run_cli: RunCli) -> None:
     assert "no/such/tests: E002 no such file or directory" in out
 
 
+@pytest.mark.parametrize("named", ["support.yaml", "./support.yaml", ".", "../tests/support.yaml"])
+def test_a_test_file_runs_from_inside_its_tests_folder(
+    run_cli: RunCli, monkeypatch: pytest.MonkeyPatch, named: str
+) -> None:
+    # The path's text names no tests folder, the folder it is in does: the policies are the
+    # folder above it, as from the repository root.
+    root_status, root_out, _ = run_cli("test", "policies/tests/support.yaml")
+    assert root_status == 0
+    monkeypatch.chdir("policies/tests")
+    status, out, _ = run_cli("test", named)
+    assert status == 0, out
+    assert "E002" not in out
+    assert out.splitlines()[-1] == root_out.splitlines()[-1]
+    assert out.splitlines()[-1].endswith(" passed, 0 failed")
+
+
+def test_a_file_outside_a_tests_folder_still_needs_its_policies(
+    run_cli: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir("policies")
+    status, out, _ = run_cli("test", "support.yaml")
+    assert status == 2
+    assert "support.yaml: E002 not in a 'tests' folder" in out
+
+
 def test_broken_policies_are_reported(run_cli: RunCli, tmp_path: Path) -> None:
     (tmp_path / "policies.yaml").write_text("version: 1\npolicies: 3\n", encoding="utf-8")
     (tmp_path / "tests").mkdir()

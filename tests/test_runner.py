@@ -170,9 +170,9 @@ def test_fine_partitions_are_more_and_smaller_where_the_results_allow(tmp_path, 
     fine = sizing.fine_partition_count(text)
     assert fine == count * (sizing.LINES_PER_PARTITION // sizing.FINE_LINES_PER_PARTITION)
     # Never more than the open files allow: a spill's two shares, a spool file and its index.
-    monkeypatch.setattr(sizing, "_open_files", lambda: 3 * 40 + sizing.SPARE_FILES)
+    monkeypatch.setattr(sizing, "_reachable_files", lambda: 3 * 40 + sizing.SPARE_FILES)
     assert sizing.fine_partition_count(text) == max(count, 40)
-    monkeypatch.setattr(sizing, "_open_files", lambda: 0)
+    monkeypatch.setattr(sizing, "_reachable_files", lambda: 0)
     assert sizing.fine_partition_count(text) == count
     # A small file is cut as finely as its size alone says, not as MIN_PARTITIONS does.
     monkeypatch.undo()

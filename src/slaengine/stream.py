@@ -29,7 +29,7 @@ from typing import BinaryIO, Final, TextIO
 
 from slaengine.batches import fold_tickets
 from slaengine.batches.chunks import chunkable
-from slaengine.batches.sizing import fine_partition_count
+from slaengine.batches.sizing import SPARE_FILES, fine_partition_count, open_files
 from slaengine.engine import TicketResult
 from slaengine.errors import Problem
 from slaengine.inputs.files import is_parquet
@@ -317,6 +317,8 @@ def _merge(parts: Sequence[PartOutput], output: Output, limit: int | None) -> in
     buffering = max(io.DEFAULT_BUFFER_SIZE, min(_READ, _READ_AHEAD // count))
     sizes: list[deque[int]] = [deque() for _ in parts]
     readers: list[Callable[[int], bytes]] = []
+    # Two files a part are open at once (its text and its index): ask for them.
+    open_files(2 * count + SPARE_FILES)
     with contextlib.ExitStack() as files:
         runs = []
         for number, part in enumerate(parts):

@@ -6,11 +6,12 @@ a batch of tickets at a time. The part files are then merged a ticket at a time
 (:func:`merge_parts`), so the whole file never sits in memory, no row is parsed
 again, and the order depends
 on neither the input's format, nor the partition count, nor ``--jobs`` or a
-Dask cluster. Ticket ids compare as a person reads them: digit runs by their
-number (``T-9`` before ``T-10``), the rest as text; ids equal that way
-(``T-07``, ``T-7``) fall back to plain text order. Within a ticket, rows go by
-``due`` (the instant the target was exceeded; UTC text of one width, so text
-order is time order), then metric, instance and agreement.
+Dask cluster. Ticket ids compare as a person reads them: runs of ASCII digits by
+their number (``T-9`` before ``T-10``), the rest (other scripts' digits too) as
+text; ids equal that way (``T-07``, ``T-7``) fall back to plain text order.
+Within a ticket, rows go by ``due`` (the instant the target was exceeded; UTC
+text of one width, so text order is time order), then metric, instance and
+agreement.
 """
 
 from __future__ import annotations
@@ -28,7 +29,10 @@ from operator import itemgetter
 from pathlib import Path
 from typing import IO, Any, Final
 
-_DIGITS = re.compile(r"(\d+)")
+# ASCII digits only: ``\d`` takes any script's digits, which would order T-3 written with an
+# Arabic-Indic 3 between T-9 and T-10, and T-07 in Arabic-Indic digits after T-10 (its zero
+# is not stripped).
+_DIGITS = re.compile(r"([0-9]+)")
 #: Part files merged at once; more are merged in rounds (each file is an open handle).
 FAN_IN: Final = 128
 
@@ -47,7 +51,8 @@ _PROTOCOL: Final = pickle.HIGHEST_PROTOCOL
 
 
 def natural_key(ticket: str) -> tuple[Any, ...]:
-    """``ticket`` as a person orders ids: digit runs by number, text between them as text.
+    """``ticket`` as a person orders ids: runs of ASCII digits by number, text between them
+    (other scripts' digits too, as sort tools do) as text.
 
     Runs alternate text, digits, text, ... from the start, so two keys always
     compare text with text and digits with digits. A digit run is compared by

@@ -67,7 +67,9 @@ def fine_partition_count(path: str | os.PathLike[str]) -> int:
     shuffled partition's events are scattered in memory); a small file, the
     partitions of its size alone. Never fewer than
     :func:`partition_count`, nor more than three files a partition (a parallel
-    spill's two shares, a merge's spool file and its index) leave descriptors for.
+    spill's two shares, a merge's spool file and its index) leave descriptors for
+    once the limit is raised as far as it may be (:func:`reachable_files`): the
+    count leaves the limit as it is, raised where the files are opened.
     Parquet keeps :func:`partition_count`.
     """
     count = partition_count(path)
@@ -78,12 +80,13 @@ def fine_partition_count(path: str | os.PathLike[str]) -> int:
     sized = _sized_count(path)
     base = count if sized is None else min(count, sized)
     finer = base * (LINES_PER_PARTITION // FINE_LINES_PER_PARTITION)
-    return max(count, min(finer, MAX_PARTITIONS, (_open_files() - SPARE_FILES) // 3))
+    return max(count, min(finer, MAX_PARTITIONS, (_reachable_files() - SPARE_FILES) // 3))
 
 
-def _open_files() -> int:
-    # The files this process may have open at once, raised for fine_partition_count's most.
-    return open_files(3 * MAX_PARTITIONS + SPARE_FILES)
+def _reachable_files() -> int:
+    # The files this process may have open at once, its limit raised for
+    # fine_partition_count's most (the limit itself is left as it is).
+    return reachable_files(3 * MAX_PARTITIONS + SPARE_FILES)
 
 
 def open_files(wanted: int) -> int:
@@ -92,9 +95,20 @@ def open_files(wanted: int) -> int:
 
     The soft limit is often 1,024 while the hard one is far higher: a spill into many
     partitions asks for what it needs rather than failing. Raising it changes the
-    process (and the processes it forks from then on), never lowers it. Where the
-    limit is unknown (not a Unix) or unlimited, ``wanted`` is taken as allowed.
+    process (and the processes it forks from then on), never lowers it; call it
+    where the files are opened. Where the limit is unknown (not a Unix) or
+    unlimited, ``wanted`` is taken as allowed.
     """
+    return _files(wanted, raise_limit=True)
+
+
+def reachable_files(wanted: int) -> int:
+    """What :func:`open_files` would give for ``wanted``, the limit left as it is: for
+    sizing work before its files are opened."""
+    return _files(wanted, raise_limit=False)
+
+
+def _files(wanted: int, *, raise_limit: bool) -> int:
     try:
         import resource
     except ImportError:  # not a Unix
@@ -105,6 +119,8 @@ def open_files(wanted: int) -> int:
     if soft < wanted:
         raised = wanted if hard == resource.RLIM_INFINITY else min(hard, wanted)
         if raised > soft:
+            if not raise_limit:
+                return int(raised)
             try:
                 resource.setrlimit(resource.RLIMIT_NOFILE, (raised, hard))
             except (ValueError, OSError):  # not allowed here (a sandbox): keep the limit
@@ -158,4 +174,5 @@ __all__ = [
     "open_files",
     "parquet_part_rows",
     "partition_count",
+    "reachable_files",
 ]

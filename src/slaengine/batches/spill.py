@@ -138,11 +138,12 @@ def spill_parquet(
     :func:`spill_file` shares blocks); a partition is then several files.
     """
 
-    # Arrow's writers are held open, one a partition: ask for the files they need.
-    open_files(partitions + SPARE_FILES)
+    # Arrow's writers are held open, one a partition: ask for the files they need. Where
+    # fewer may be open, the file is read once for each window of partitions that fit.
+    at_once = max(1, open_files(partitions + SPARE_FILES) - SPARE_FILES)
 
     def run(where: Path, share: tuple[int, int]) -> Spill:
-        paths, rows = write_partitions(path, where, partitions, share, routes)
+        paths, rows = write_partitions(path, where, partitions, share, routes, at_once)
         return Spill(source, paths, lines=rows)
 
     if workers > 1:

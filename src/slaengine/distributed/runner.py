@@ -62,6 +62,10 @@ class ClusterError(UserError):
     """The cluster could not finish the run (a worker died, a task failed): the message says so."""
 
 
+# Errors of the input, raised by a task as a local run raises them (not failures of the cluster).
+_INPUT_ERRORS: Final = (SlaEngineError, tasks.CarriageReturn, NotGrouped)
+
+
 def map_tickets_dask(
     client: Client,
     path: str | os.PathLike[str],
@@ -156,17 +160,64 @@ class _Run:
                 f"the Dask cluster lost {what}: a worker died holding what it needed, or the "
                 f"scheduler went away ({exc})"
             ) from None
-        except (SlaEngineError, tasks.CarriageReturn, NotGrouped):
+        except _INPUT_ERRORS:
             raise
         except Exception as exc:
             raise ClusterError(
                 f"{what} failed on the Dask cluster: {type(exc).__name__}: {exc}"
             ) from None
 
-    def collect(self, outputs: Sequence[tuple[Any, str]], batch: BatchResult[Any]) -> None:
-        """Fold per-partition outputs (futures of one or of a list of outputs) in order."""
-        for future, what in outputs:
-            found = self.result(future, what)
+    def in_order(
+        self, outputs: Sequence[tuple[Any, str]], watch: Sequence[tuple[Any, str]] = ()
+    ) -> Iterator[Any]:
+        """The results of ``outputs`` in their order, each future released once taken.
+
+        Every future the run still holds (``outputs`` and ``watch``) is waited on at
+        once, and the first that fails on the cluster ends the run with its
+        :class:`ClusterError`, whichever output is next in order (an error of the
+        input is raised in its output's turn: the one a local run raises). Waiting
+        on the next output alone could wait for ever: when a worker dies, a task
+        whose inputs were released (and then failed on being made again) can stay
+        waiting on the scheduler, never failed, while the error goes to another of
+        the run's futures. The watched futures are all done when the results are.
+        """
+        from distributed import as_completed
+
+        what = {future.key: name for future, name in (*outputs, *watch)}
+        order = [future for future, _ in outputs]
+        ready: set[Any] = set()
+        taken = 0
+        everything = order + [future for future, _ in watch]
+        arrivals: Any = as_completed(everything, loop=self.client.loop)  # type: ignore[no-untyped-call]
+        for arrived in arrivals:
+            if arrived.status == "cancelled" or (
+                arrived.status == "error" and not isinstance(arrived.exception(), _INPUT_ERRORS)
+            ):
+                self.result(arrived, what[arrived.key])  # raises
+            if arrived.status not in ("finished", "error"):  # lost with its worker: made again
+                arrivals.add(arrived)
+                continue
+            # An error of the input is raised in its turn, as a local run raises the first.
+            ready.add(arrived.key)
+            while taken < len(order) and order[taken].key in ready:
+                future = order[taken]
+                if future.status not in ("finished", "error"):  # lost since: made again
+                    ready.discard(future.key)
+                    arrivals.add(future)
+                    break
+                yield self.result(future, what[future.key])
+                future.release()
+                taken += 1
+
+    def collect(
+        self,
+        outputs: Sequence[tuple[Any, str]],
+        batch: BatchResult[Any],
+        watch: Sequence[tuple[Any, str]] = (),
+    ) -> None:
+        """Fold per-partition outputs (futures of one or of a list of outputs) in order,
+        the first failure of any of them (or of ``watch``) ending the run."""
+        for found in self.in_order(outputs, watch):
             for result, problems, duplicates, *last in (
                 found if isinstance(found, list) else [found]
             ):
@@ -175,7 +226,6 @@ class _Run:
                 batch.duplicates += duplicates
                 self.fold(result)
                 batch.partitions += 1
-            future.release()
 
     def finish(self, batch: BatchResult[R]) -> BatchResult[R]:
         """Problems in line order, as a local run gives them."""
@@ -191,8 +241,7 @@ class _Run:
             for a, b in itertools.pairwise(cuts)
         ]
         firsts, number, last = [], 1, 0
-        for future in counts:
-            breaks, last_line = self.result(future, "counting lines")
+        for breaks, last_line in self.in_order([(c, "counting lines") for c in counts]):
             if last_line:
                 last = number + last_line - 1
             firsts.append(number)
@@ -243,9 +292,10 @@ class _Run:
         del runs  # each chunk's result goes once its output and hashes are taken
         batch: BatchResult[Any] = BatchResult(results=[])
         # Folded as they come, as locally: the caller starts again when the check fails.
-        self.collect([(o, f"chunk {k + 1}") for k, o in enumerate(outputs)], batch)
-        for verdict in verdicts:
-            if not self.result(verdict, "the check that tickets are grouped"):
+        checked = [(v, "the check that tickets are grouped") for v in verdicts]
+        self.collect([(o, f"chunk {k + 1}") for k, o in enumerate(outputs)], batch, checked)
+        for verdict, what in checked:
+            if not self.result(verdict, what):
                 raise NotGrouped("a ticket appears in two chunks")
         return self.finish(batch)
 

@@ -53,8 +53,9 @@ def open_parquet(path: str | os.PathLike[str], *, word_codes: bool = False) -> A
     dictionaries, the codes Parquet stores, instead of a string per row.
 
     A :class:`UserError` naming the file when pyarrow is missing, when the file
-    is not Parquet or is damaged (also while its rows are read), or when it
-    names a column twice.
+    is not Parquet or is damaged (also while its rows are read), when it
+    names a column twice, or when its ``ticket`` column is of a type no ticket
+    id has (:func:`_check_ticket_type`).
     """
     try:
         import pyarrow.parquet as pq
@@ -65,9 +66,35 @@ def open_parquet(path: str | os.PathLike[str], *, word_codes: bool = False) -> A
     checked = _ParquetInput(os.fspath(path))
     checked.inner = checked.guard(pq.ParquetFile, path)
     check_columns(path, list(checked.schema_arrow.names))
+    _check_ticket_type(path, checked.schema_arrow)
     if word_codes and (names := word_columns(checked.schema_arrow)):
         checked.inner = checked.guard(pq.ParquetFile, path, read_dictionary=names)
     return checked
+
+
+def _check_ticket_type(path: str | os.PathLike[str], schema: Any) -> None:
+    # A ticket column of numbers with a fraction, booleans, lists, records or maps: no row
+    # of it has a ticket id (its JSON text would be a problem a line, "'ticket' must be a
+    # string"), so it is one error naming the column's type rather than one a row.
+    import pyarrow as pa
+
+    if "ticket" not in schema.names:
+        return
+    kind = schema.field("ticket").type
+    values = kind.value_type if pa.types.is_dictionary(kind) else kind
+    if pa.types.is_floating(values):
+        hint = (
+            "; pandas writes integers with missing values as floats: "
+            "give the column the 'Int64' or 'string' dtype"
+        )
+    elif pa.types.is_boolean(values) or pa.types.is_nested(values):
+        hint = ""
+    else:
+        return
+    raise UserError(
+        f"{path}:1: the column 'ticket' holds {kind} values, which are no ticket ids: "
+        f"write it as text or integers{hint}"
+    )
 
 
 def parquet_shape(path: str | os.PathLike[str]) -> tuple[int, int]:
@@ -221,6 +248,7 @@ def write_partitions(
     partitions: int,
     share: tuple[int, int] = (0, 1),
     routes: TicketRoutes | None = None,
+    at_once: int | None = None,
 ) -> tuple[list[Path], int]:
     """Split a Parquet events file by ticket into ``partitions`` Arrow files under ``directory``;
     the files and the file's row count.
@@ -229,18 +257,49 @@ def write_partitions(
     work and no JSON. ``share`` ``(k, n)`` takes row groups ``k``, ``k + n`` ...
     only (one of ``n`` processes sharing the work); rows keep their numbers.
     Tickets go where ``routes`` send them (by default a hash of the ticket).
+    An Arrow file is written whole, so each partition's writer is open until
+    the end: with ``at_once`` (fewer than ``partitions``), at most that many
+    are open at a time and the file is read once for each such window of
+    partitions (the files hold the same bytes either way).
     """
     import pyarrow as pa
-    from pyarrow import ipc
 
     directory.mkdir(parents=True, exist_ok=True)
     table = open_parquet(path)
     schema = spill_schema(table)
     paths = [directory / f"part-{i:04d}.arrow" for i in range(partitions)]
-    writers = [ipc.new_file(str(p), schema) for p in paths]
-    mine, every = share
+    step = max(1, min(partitions, at_once or partitions))
+    for low in range(0, partitions, step):
+        _write_window(table, schema, paths, range(low, min(partitions, low + step)), share, routes)
+    # Arrow's allocator keeps freed memory for reuse; hand it back now, before the
+    # workers are forked and the parent goes on to hold the merged results.
+    pa.default_memory_pool().release_unused()
+    return paths, table.metadata.num_rows
+
+
+class _Skipped:
+    # The writer of a partition outside the window being written: its rows are not kept.
+    def write_batch(self, batch: Any) -> None:
+        pass
+
+
+def _write_window(
+    table: Any,
+    schema: Any,
+    paths: Sequence[Path],
+    window: range,
+    share: tuple[int, int],
+    routes: TicketRoutes | None,
+) -> None:
+    # One read of the file's share of row groups, writing the partitions of ``window`` only.
+    from pyarrow import ipc
+
+    writers: list[Any] = [_Skipped()] * len(paths)
     try:
+        for i in window:
+            writers[i] = ipc.new_file(str(paths[i]), schema)
         # Share (k, n): row groups k, k + n ...; their rows keep their numbers.
+        mine, every = share
         start = 1
         for group in range(table.metadata.num_row_groups):
             if group % every == mine:
@@ -249,12 +308,9 @@ def write_partitions(
                     number = split_batch(read, number, schema, writers, routes)
             start += table.metadata.row_group(group).num_rows
     finally:
-        for writer in writers:
-            writer.close()
-    # Arrow's allocator keeps freed memory for reuse; hand it back now, before the
-    # workers are forked and the parent goes on to hold the merged results.
-    pa.default_memory_pool().release_unused()
-    return paths, table.metadata.num_rows
+        for writer in writers[window.start : window.stop]:
+            if not isinstance(writer, _Skipped):
+                writer.close()
 
 
 def spill_schema(table: Any) -> Any:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -79,7 +80,7 @@ def discover(
     if not policies:
         # Only a tests/ folder says where its policies are; the folder above any other
         # could be a home directory, read whole.
-        strays = [path for path in unique if path.parent.name != TESTS_FOLDER]
+        strays = [path for path in unique if not _in_tests_folder(path)]
         for path in strays:
             problems.append(
                 Problem(
@@ -93,9 +94,19 @@ def discover(
             )
         unique = [path for path in unique if path not in strays]
     return [
-        TestFile(path, tuple(policies) if policies else (str(path.parent.parent),))
-        for path in unique
+        TestFile(path, tuple(policies) if policies else (_policies_of(path),)) for path in unique
     ], problems
+
+
+def _in_tests_folder(path: Path) -> bool:
+    # Judged by the folder's own name, not the path's text: run inside policies/tests/,
+    # ``x.yaml`` (and ``.`` giving it) is in the tests folder too, though its text names none.
+    return Path(os.path.abspath(path)).parent.name == TESTS_FOLDER
+
+
+def _policies_of(path: Path) -> str:
+    # The folder above a test file's own, in the path's terms (``..`` for ``x.yaml``).
+    return os.path.normpath(os.path.join(path.parent, os.pardir))
 
 
 __all__ = ["DEFAULT_TESTS", "TestFile", "discover"]
