@@ -439,16 +439,20 @@ def _plain_at(line: str, start: i64, last: i64, text: str) -> bool:
     size: i64 = len(text)
     if size == 0 or start + size >= last or ord(line[start + size]) != 34:
         return False
-    # Compared by the string search (in C), the characters of ``text`` checked only when
-    # it is not the text checked last: a grouped file names one ticket line after line.
-    if line.find(text, start, start + size) != start:
-        return False
-    if text is _PLAIN[0]:
-        return True
     at: i64 = 0
+    if text is _PLAIN[0]:
+        # The text checked last (a grouped file names one ticket line after line): only
+        # compared, character by character (shorter than the string search's set-up).
+        while at < size:
+            if ord(line[start + at]) != ord(text[at]):
+                return False
+            at += 1
+        return True
     while at < size:
         code: i64 = ord(text[at])
-        if code < 32 or code == 34 or code == 92 or 0xD800 <= code <= 0xDFFF:  # noqa: PLR1714
+        if ord(line[start + at]) != code or code < 32:
+            return False
+        if code == 34 or code == 92 or 0xD800 <= code <= 0xDFFF:  # noqa: PLR1714 - native
             return False
         at += 1
     _PLAIN[0] = text
