@@ -166,9 +166,9 @@ def test_compiled_readers_give_the_simplest_paths_answer(compiled: Path, tmp_pat
                 "tests/test_differential_paths.py", "-k", chosen)  # fmt: skip
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert " passed" in done.stdout
-    # The scanner's own tests, compiled: where it runs.
+    # The scanner's and the fast path's own tests, compiled: where they run.
     scanner = _run(compiled, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                   "tests/test_jsonl_scan.py")  # fmt: skip
+                   "tests/test_jsonl_scan.py", "tests/test_event_fastpath.py")  # fmt: skip
     assert scanner.returncode == 0, scanner.stdout[-3000:] + scanner.stderr[-3000:]
     assert " passed" in scanner.stdout
     # Calendars across daylight-saving changes in both hemispheres, overnight and split

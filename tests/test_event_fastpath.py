@@ -250,6 +250,19 @@ def test_digit_instant_leaves_the_rest_to_the_tables(text):
     assert quick_instant(text) in (None, _reference(text))
 
 
+@pytest.mark.parametrize("ending", ["Z", "+01:00"])
+@pytest.mark.parametrize("odd", ["/", ":", "a", " ", "\x00", "\u0663", "\uff11", "\U0001d7ce"])
+def test_digit_instant_declines_any_other_character_for_a_digit(ending, odd):
+    # Each digit's place, with the characters either side of "0" to "9" among the others.
+    text = "2025-12-01T10:00:00" + ending
+    for place, char in enumerate(text):
+        if char.isdigit():
+            assert fastpath.digit_instant(text[:place] + odd + text[place + 1 :]) == (
+                fastpath._NOT_READ
+            ), (place, odd)
+    assert fastpath.digit_instant(text) == _reference(text)
+
+
 # -- a block of lines: the fast path against the validating path, line by line ---------------
 
 
