@@ -5,18 +5,21 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import struct
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from slaengine.inputs.arrow_events import arrow_events
-from slaengine.inputs.arrow_words import WordCache, use_numpy
+from slaengine.inputs.arrow_words import WordCache, code_bytes, row_flags, use_numpy
+from slaengine.inputs.event_columns import KINDS, Coded, column_events
 from slaengine.inputs.files import source_name
 from slaengine.inputs.jsonl import parse_lines
 from slaengine.inputs.parquet import parquet_lines
 from slaengine.inputs.parquet_parts import RowRange, read_rows
-from slaengine.timeline import build_timelines
+from slaengine.readonly import ReadOnlyMap
+from slaengine.timeline import Event, build_timelines
 
 pa = pytest.importorskip("pyarrow")
 pq = pytest.importorskip("pyarrow.parquet")
@@ -303,3 +306,69 @@ def test_channels_beyond_ascii_are_taken_in_arrow_and_lowered_as_python_does():
     taken, slow = arrow_events(table.to_batches()[0], range(1, 4))
     assert [event.channel for event in taken] == ["\u00e9mail", "\u0130stanbul".lower()]
     assert slow == [2]  # a blank channel (a space beyond ASCII): the per-row path reports it
+
+
+def test_coded_columns_read_four_byte_little_endian_codes():
+    values = [f"v{code}" for code in range(70_001)]
+    codes = [0, 255, 256, 65_535, 65_536, 70_000, 1]
+    column = Coded(struct.pack(f"<{len(codes)}i", *codes), values)
+    assert [column.at(row) for row in range(len(codes))] == [f"v{code}" for code in codes]
+    assert Coded(code_bytes(pa.array(codes, pa.int32())), values).at(5) == "v70000"
+    previous = use_numpy(False)
+    try:  # the same bytes without numpy
+        assert code_bytes(pa.array(codes, pa.int32())) == column.codes
+        assert row_flags(pa.array([True, False, True])) == b"\x01\x00\x01"
+    finally:
+        use_numpy(previous)
+    assert row_flags(pa.array([True, False, True])) == b"\x01\x00\x01"
+
+
+def test_column_events_make_each_types_fields_and_skip_rows_not_taken():
+    # Every column holds a value on every row: a row takes only the fields its type sets,
+    # in row order, and the rows not taken are left out.
+    kinds = ["created", "update", "status", "message", "csat", "message", "created"]
+    rows = len(kinds)
+
+    def coded(values):
+        return Coded(struct.pack(f"<{rows}i", *range(rows)), values)
+
+    fields = [ReadOnlyMap({"n": row}) for row in range(rows)]
+    made = column_events(
+        bytes([1, 1, 1, 1, 1, 0, 1]),
+        coded([KINDS.index(kind) for kind in kinds]),
+        10,
+        None,
+        coded([f"T{row}" for row in range(rows)]),
+        [1_000 + row for row in range(rows)],
+        [f"e{row}" for row in range(rows)],
+        coded([f"channel{row}" for row in range(rows)]),
+        coded(["high"] * rows),
+        coded(["open", "open", "pending", "open", "open", "open", None]),
+        coded([f"c{row}" for row in range(rows)]),
+        coded([f"g{row}" for row in range(rows)]),
+        coded([f"a{row}" for row in range(rows)]),
+        [("vip", str(row)) for row in range(rows)],
+        coded(fields),
+        coded(["agent"] * rows),
+        [False] * rows,
+        coded([f"ann{row}" for row in range(rows)]),
+        [4.5],
+    )
+    assert made == [
+        Event("T0", 1_000, "created", 10, 10, "e0", "channel0", "high", "open", "c0", "g0",
+              "a0", ("vip", "0"), fields[0], "agent", True, None, None),
+        Event("T1", 1_001, "update", 11, 11, "e1", "channel1", "high", None, "c1", "g1", "a1",
+              ("vip", "1"), fields[1]),
+        Event("T2", 1_002, "status", 12, 12, "e2", status="pending"),
+        Event("T3", 1_003, "message", 13, 13, "e3", author="agent", public=False,
+              agent="ann3"),
+        Event("T4", 1_004, "csat", 14, 14, "e4", score=4.5),
+        Event("T6", 1_006, "created", 16, 16, "e6", "channel6", "high", "new", "c6", "g6",
+              "a6", ("vip", "6"), fields[6], "agent", True, None, None),
+    ]  # fmt: skip
+    numbered = column_events(
+        b"\x00\x00\x01", coded([2] * rows), 0, [7, 8, 9], coded(["T"] * rows), [5] * rows,
+        [None] * rows, *([coded([None] * rows)] * 6), [None] * rows, coded([None] * rows),
+        coded([None] * rows), [True] * rows, coded([None] * rows), [],
+    )  # fmt: skip
+    assert numbered == [Event("T", 5, "status", 9, 9)]

@@ -182,6 +182,19 @@ def test_compiled_readers_give_the_simplest_paths_answer(compiled: Path, tmp_pat
               "--segments", "-j", "2")  # fmt: skip
 
 
+def test_compiled_parquet_rows_give_their_json_events(compiled: Path) -> None:
+    # Parquet rows become events in one compiled loop (inputs.event_columns): with the
+    # wheel first, odd cells, every instant form, grown dictionaries and row ranges read
+    # as their JSON text reads.
+    pytest.importorskip("pyarrow")
+    loaded = _run(compiled, "-c", "import slaengine.inputs.event_columns as e; print(e.__file__)")
+    assert loaded.stdout.strip().endswith((".so", ".pyd")), loaded.stdout + loaded.stderr
+    done = _run(compiled, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                "tests/test_arrow_events.py", "tests/test_parquet_parts.py")  # fmt: skip
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert " passed" in done.stdout
+
+
 # A compiled event's fields cannot be set or deleted (in the interpreter only mypy refuses).
 _READ_ONLY_EVENT = """
 import slaengine.compiled as c

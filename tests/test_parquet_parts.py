@@ -85,6 +85,18 @@ def test_ranges_of_a_large_row_group_share_a_task(tmp_path: Path, rows: list[dic
     assert max(len(task.parts) for task in shared) <= -(-len(ranges) // 8)
 
 
+def test_a_row_group_a_little_larger_than_a_range_stays_whole(tmp_path: Path, rows: list[dict]):
+    # Ranges of 2,668 rows (3 chunks of 8,002) and row groups of 3,000: each row group is one
+    # range, not two halves; a row group of about twice a range is still cut in two.
+    path = _write(tmp_path / "g.parquet", rows)
+    ranges = parquet_ranges(path, 3)
+    assert ranges is not None
+    assert len(ranges) == 3
+    assert len(_reads(path, 3, jobs=2)) == 3
+    # Ranges of 1,601 rows: the row groups of 3,000 in two, the last one (2,002 rows) whole.
+    assert len(_reads(path, 5)) == 5
+
+
 def test_a_task_gives_each_range_as_read_alone(tmp_path: Path, rows: list[dict], monkeypatch):
     path = _write(tmp_path / "g.parquet", rows)
     ranges = parquet_ranges(path, 8)

@@ -21,7 +21,8 @@ from importlib.machinery import EXTENSION_SUFFIXES
 from typing import Any, Final
 
 #: Modules a wheel compiles: the clock engine's hot code, the JSON Lines fast path (the
-#: per-line loop and the event it builds; instants read digit by digit), the JSON Lines
+#: per-line loop and the event it builds; instants read digit by digit), the loop that
+#: makes a Parquet batch's events from its columns (inputs.event_columns), the JSON Lines
 #: and CSV writers (which then read the results' fields natively), evaluate's loop over a
 #: part's tickets (evaluated, rendered and spooled one by one) and the audit's
 #: per-ticket accumulation (periods is left out: its cache pickles by hand); see
@@ -34,6 +35,7 @@ MODULES: Final = (
     "slaengine.clocks",
     "slaengine.engine",
     "slaengine.event_fastpath",
+    "slaengine.inputs.event_columns",
     "slaengine.inputs.jsonl",
     "slaengine.inputs.jsonl_scan",
     "slaengine.record_triggers",

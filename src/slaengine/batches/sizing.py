@@ -26,8 +26,11 @@ MAX_PARTITIONS: Final = 1024
 FINE_LINES_PER_PARTITION: Final = 16_000
 #: File descriptors kept free of a spill's partition files and a merge's spool files.
 SPARE_FILES: Final = 64
-#: Memory a Parquet part's rows may take as events, Arrow columns and results, in bytes.
-PARQUET_PART_BYTES: Final = 44 << 20
+#: Memory a Parquet part's rows may take as events, Arrow columns and results, in bytes
+#: (a grouped million-ticket file: parts of a row group, 200,000 rows, each; an audit
+#: worker's peak 215 MiB against 198 MiB at half that, for a twelfth less CPU: fewer
+#: results pickled and merged, no row group cut in two; benchmarks/README.md).
+PARQUET_PART_BYTES: Final = 88 << 20
 #: Bytes a Parquet row costs in a part beside its cells: its event, timeline and result share.
 PARQUET_ROW_BYTES: Final = 320
 # Partitions for input whose size is unknown (standard input).

@@ -8,10 +8,10 @@ Parquet dictionary column as it is, other text encoded once per batch): what
 the per-row path checks of a value (one of a vocabulary, not blank, a plain
 JSON object) and makes of it (lower case, a shared string, a read-only map) is
 done once per distinct word in Python, then spread to the rows by their codes
-in Arrow (:mod:`slaengine.inputs.arrow_words`). Events are made type by type:
-the fields a type sets come out as Python lists of its rows (each row's value
-picked by its word's code), the others repeat, and they are zipped into
-``Event`` tuples without a Python call per row, then put back in row order.
+in Arrow (:mod:`slaengine.inputs.arrow_words`). Each field comes out as one
+Python list of the batch's rows (each row's value picked by its word's code),
+and one loop makes the events in row order, each type's fields from their lists
+(:func:`~slaengine.inputs.event_columns.column_events`, compiled).
 Timestamp columns are read as integer epoch seconds; text instants in the
 usual form (``...Z`` or ``+HH:MM``) are parsed by Arrow and checked against
 their digits. Every other row is left to the per-row path, which gives the
@@ -22,22 +22,23 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from itertools import repeat
-from operator import itemgetter
 from typing import Any, Final
 
 from slaengine.event_fastpath import shared_name
 from slaengine.inputs.arrow_words import (
     WordCache,
     Words,
-    cells,
+    code_bytes,
     coded,
+    dense_values,
     is_text,
     no_words,
-    picked,
     plain_text,
+    row_flags,
+    row_values,
     true_rows,
 )
+from slaengine.inputs.event_columns import KINDS, Coded, column_events
 from slaengine.readonly import ReadOnlyMap
 from slaengine.timeline import (
     AUTHORS,
@@ -66,7 +67,6 @@ _INSTANT: Final = (
     r"[0-5][0-9](Z|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$"
 )
 # Each vocabulary's words mapped to themselves: the shared strings events hold.
-_KINDS: Final = {kind: kind for kind in EVENT_TYPES}
 _PRIORITIES: Final = {word: word for word in PRIORITIES}
 _STATUSES: Final = {word: word for word in STATUSES}
 _AUTHORS: Final = {word: word for word in AUTHORS}
@@ -101,107 +101,56 @@ def arrow_events(
     slow: list[int] = pc.indices_nonzero(pc.invert(ok)).to_pylist()
     if len(slow) == rows:
         return [], slow
-    # Each type's events from its own rows: the fields the type sets come out as lists of
-    # those rows, the others are the same for all of them; then all go back in row order.
-    numbered = list(numbers)
-    found: list[Any] = [None] * rows
-    for name in EVENT_TYPES:
-        mine = pc.and_(kinds[name], ok)
-        at_rows = true_rows(mine)
-        if not at_rows:
-            continue
-        seqs = _at(numbered, at_rows)
-        values = _SHAPES[name](mine, columns, tags, public, score)
-        ids_of = cells(ids, mine)
-        made = map(
-            Event,
-            picked(ticket, "word", str, mine),
-            cells(at, mine),
-            repeat(name),
-            seqs,
-            seqs,
-            ids_of,
-            *values,
-        )
-        for row, event in zip(at_rows, made, strict=True):
-            found[row] = event
-    if slow:
-        found = [event for event in found if event is not None]
-    return found, slow
-
-
-def _at(values: list[Any], rows: list[int]) -> list[Any]:
-    # The values at the rows (an itemgetter of one row gives no tuple).
-    if len(rows) < 2:
-        return list(map(values.__getitem__, rows))
-    return list(itemgetter(*rows)(values))
-
-
-_NONE: Final = repeat(None)
-
-
-def _message(rows: Any, columns: dict[str, Words], tags: Any, public: Any, score: Any) -> list[Any]:
-    # The fields after the id that a message sets (see Event): author, public, agent.
-    return [
-        *([_NONE] * 8),
-        picked(columns["author"], "author", _vocabulary(_AUTHORS), rows),
-        cells(public, rows),
-        picked(columns["agent"], "name", shared_name, rows),
-        _NONE,
-    ]
-
-
-def _state(rows: Any, columns: dict[str, Words], tags: Any, public: Any, score: Any) -> list[Any]:
-    # A status event's: its status.
-    status = picked(columns["status"], "status", _vocabulary(_STATUSES), rows)
-    return [_NONE, _NONE, status, *([_NONE] * 6), repeat(True), _NONE, _NONE]
-
-
-def _attributes(rows: Any, columns: dict[str, Words], tags: Any, created: bool) -> list[Any]:
-    # A created or update event's attributes: channel ... fields, then the author (created).
-    status = (
-        picked(columns["status"], "status", _vocabulary(_STATUSES), rows, "new")
-        if created
-        else _NONE
+    made = column_events(
+        row_flags(ok),
+        _coded(kind, "kind", _kind_number, -1),
+        *_numbering(numbers),
+        _coded(ticket, "word", str),
+        dense_values(at, 0),
+        row_values(ids),
+        _coded(columns["channel"], "channel", _channel),
+        _coded(columns["priority"], "priority", _vocabulary(_PRIORITIES)),
+        _coded(columns["status"], "status", _vocabulary(_STATUSES)),
+        _coded(columns["customer"], "word", str),
+        _coded(columns["group"], "name", shared_name),
+        _coded(columns["assignee"], "name", shared_name),
+        _tag_tuples(tags, pc),
+        _coded(columns["fields"], "fields", _fields_map),
+        _coded(columns["author"], "author", _vocabulary(_AUTHORS)),
+        dense_values(public, True),
+        _coded(columns["agent"], "name", shared_name),
+        row_values(pc.filter(score, pc.and_(kinds["csat"], ok))),
     )
-    author = picked(columns["author"], "author", _vocabulary(_AUTHORS), rows) if created else _NONE
-    return [
-        picked(columns["channel"], "channel", _channel, rows),
-        picked(columns["priority"], "priority", _vocabulary(_PRIORITIES), rows),
-        status,
-        picked(columns["customer"], "word", str, rows),
-        picked(columns["group"], "name", shared_name, rows),
-        picked(columns["assignee"], "name", shared_name, rows),
-        cells(tags, rows, tuple),
-        picked(columns["fields"], "fields", _fields_map, rows),
-        author,
-        repeat(True),
-        _NONE,
-        _NONE,
-    ]
+    return made, slow
 
 
-def _created(rows: Any, columns: dict[str, Words], tags: Any, public: Any, score: Any) -> list[Any]:
-    return _attributes(rows, columns, tags, created=True)
+def _coded(words: Words, name: str, make: Callable[[str], Any], absent: Any = None) -> Coded:
+    # A column as column_events reads it: make of each word (name names make), absent
+    # where a row has none.
+    return Coded(code_bytes(words.codes), words.vocabulary.table(name, make, absent))
 
 
-def _update(rows: Any, columns: dict[str, Words], tags: Any, public: Any, score: Any) -> list[Any]:
-    return _attributes(rows, columns, tags, created=False)
+def _kind_number(word: str) -> int:
+    # An event type's place in KINDS; -1 for any other word (its rows are not taken).
+    return KINDS.index(word) if word in KINDS else -1
 
 
-def _csat(rows: Any, columns: dict[str, Words], tags: Any, public: Any, score: Any) -> list[Any]:
-    # A csat event's: its score.
-    return [*([_NONE] * 8), _NONE, repeat(True), _NONE, cells(score, rows)]
+def _numbering(numbers: Sequence[int]) -> tuple[int, list[int] | None]:
+    # column_events' line numbers: the first of consecutive ones, else each row's.
+    if type(numbers) is range and numbers.step == 1:
+        return numbers.start, None
+    return 0, list(numbers)
 
 
-# Each type's fields after the id, in Event's order.
-_SHAPES: Final[dict[str, Callable[[Any, dict[str, Words], Any, Any, Any], list[Any]]]] = {
-    "created": _created,
-    "message": _message,
-    "status": _state,
-    "update": _update,
-    "csat": _csat,
-}
+def _tag_tuples(tags: Any, pc: Any) -> list[Any]:
+    # Each row's tags as a tuple, None where it has none (a list column with few cells).
+    found: list[Any] = [None] * len(tags)
+    if tags.null_count < len(tags):
+        present = pc.is_valid(tags)
+        lists = pc.filter(tags, present).to_pylist()
+        for row, value in zip(true_rows(present), lists, strict=True):
+            found[row] = tuple(value)
+    return found
 
 
 def _canonical(

@@ -5,26 +5,29 @@ it comes (no string is hashed or copied per row), any other text encoded once
 per batch. Whatever is made of a word (checked against a vocabulary, lowered,
 shared, read as JSON) is made once per distinct word, in Python, and reaches
 the rows through their codes: Arrow ``take`` for checks (:meth:`Words.flags`),
-a list look-up per row for the events' values (:func:`picked`). A
+and for the events' values the codes as bytes (:func:`code_bytes`), each row's
+looked up where its event needs it (:mod:`slaengine.inputs.event_columns`). A
 :class:`WordCache` keeps each column's words from one batch to the next: the
 batches of a Parquet row group share its dictionary, so a read converts each
 row group's words once (and only the new ones when a dictionary grows as a
-plain-encoded column is read). With numpy (the ``fast`` extra) the values are
-picked by numpy's indexing, else by an ``itemgetter``: the same lists either way.
+plain-encoded column is read). With numpy (the ``fast`` extra) the codes and
+numbers come out of Arrow through numpy, else through Python lists: the same
+values either way.
 """
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Callable
-from operator import itemgetter
-from typing import Any, Final
+from typing import Any
 
-#: Whether numpy picks the values when it is installed (see :func:`use_numpy`).
+#: Whether numpy takes codes and numbers out of Arrow when installed (:func:`use_numpy`).
 _NUMPY: list[bool] = [True]
 
 
 def use_numpy(enabled: bool) -> bool:
-    """Pick values with numpy (when installed) or without; returns the previous setting.
+    """Take values out of Arrow with numpy (when installed) or without; returns the previous
+    setting.
 
     For tests and measurements: both give the same values.
     """
@@ -44,15 +47,11 @@ def _numpy() -> Any:
     return numpy
 
 
-# Values numpy puts into an array of objects as they are (a text is no sequence to it).
-_SCALARS: Final = frozenset({str, bool, int, float, type(None)})
-
-
 class _Vocabulary:
     """The distinct words of a text column (``None`` for a null or empty one: no cell), and
     what has been made of them, word by word."""
 
-    __slots__ = ("arrays", "dictionary", "gaps", "made", "tables", "words")
+    __slots__ = ("dictionary", "gaps", "made", "tables", "words")
 
     def __init__(self, dictionary: Any) -> None:
         self.dictionary = dictionary
@@ -60,7 +59,6 @@ class _Vocabulary:
         self.gaps = None in self.words
         self.made: dict[str, tuple[Callable[[str], Any], list[Any]]] = {}
         self.tables: dict[tuple[str, Any], list[Any]] = {}
-        self.arrays: dict[tuple[str, Any], Any] = {}
 
     def grown(self, dictionary: Any) -> bool:
         """Take ``dictionary`` when it is this one's words and more; whether it was."""
@@ -74,7 +72,6 @@ class _Vocabulary:
             for make, made in self.made.values():
                 made.extend(_made(make, more))
             self.tables.clear()
-            self.arrays.clear()
         self.dictionary = dictionary
         return True
 
@@ -95,20 +92,6 @@ class _Vocabulary:
             found = [absent if m is None else m for m in made] if absent is not None else [*made]
             found.append(absent)
             self.tables[name, absent] = found
-        return found
-
-    def array(self, name: str, make: Callable[[str], Any], absent: Any, numpy: Any) -> Any:
-        """:meth:`table` as a numpy array of objects."""
-        found = self.arrays.get((name, absent))
-        if found is None:
-            table = self.table(name, make, absent)
-            found = numpy.empty(len(table), dtype=object)
-            if set(map(type, table)) <= _SCALARS:
-                found[:] = table  # at once: no value numpy would take for a sequence
-            else:
-                for code, value in enumerate(table):  # one by one: a value may look like a list
-                    found[code] = value
-            self.arrays[name, absent] = found
         return found
 
 
@@ -221,35 +204,33 @@ def _word(word: str) -> bool:
     return True
 
 
-def picked(
-    words: Words, name: str, make: Callable[[str], Any], rows: Any, absent: Any = None
-) -> list[Any]:
-    """``make`` of the word of each of the ``rows`` (a mask), ``absent`` where there is
-    none (``name`` names ``make``): one value per distinct word, not one per row."""
-    import pyarrow.compute as pc
-
-    chosen = pc.filter(words.codes, rows)
+def code_bytes(codes: Any) -> bytes:
+    """An Arrow array of codes (32-bit integers, no nulls) as little-endian bytes, four a
+    row (:class:`~slaengine.inputs.event_columns.Coded`)."""
     numpy = _numpy()
     if numpy is not None:
-        table = words.vocabulary.array(name, make, absent, numpy)
-        return table[chosen.to_numpy(zero_copy_only=False)].tolist()  # type: ignore[no-any-return]
-    table = words.vocabulary.table(name, make, absent)
-    codes = chosen.to_pylist()
-    if len(codes) < 2:  # an itemgetter of one code gives no tuple
-        return list(map(table.__getitem__, codes))
-    return list(itemgetter(*codes)(table))
+        return codes.to_numpy(zero_copy_only=False).astype("<i4", copy=False).tobytes()  # type: ignore[no-any-return]
+    values = codes.to_pylist()
+    return struct.pack(f"<{len(values)}i", *values)
 
 
-def cells(values: Any, rows: Any, make: Callable[[Any], Any] | None = None) -> list[Any]:
-    """The cells of an Arrow column in the ``rows`` (a mask) as Python values (``make`` of
-    each but ``None``, if given)."""
-    import pyarrow.compute as pc
+def row_flags(mask: Any) -> bytes:
+    """A boolean Arrow array without nulls as bytes, one a row: 1 where true, else 0."""
+    numpy = _numpy()
+    if numpy is not None:
+        return mask.to_numpy(zero_copy_only=False).astype(numpy.uint8).tobytes()  # type: ignore[no-any-return]
+    return bytes(mask.to_pylist())
 
-    # numpy's numbers to Python's: several times as fast as Arrow's to_pylist.
-    found = row_values(pc.filter(values, rows))
-    if make is None:
-        return found
-    return [None if value is None else make(value) for value in found]
+
+def dense_values(values: Any, fill: Any) -> list[Any]:
+    """The cells of an Arrow column of numbers or booleans as Python values, ``fill``
+    where a cell is empty (for rows whose value is not read: a list without holes
+    comes faster out of numpy)."""
+    if values.null_count:
+        import pyarrow.compute as pc
+
+        values = pc.fill_null(values, fill)
+    return row_values(values)
 
 
 def true_rows(mask: Any) -> list[int]:
@@ -306,12 +287,13 @@ def is_text(kind: Any) -> bool:
 __all__ = [
     "WordCache",
     "Words",
-    "cells",
+    "code_bytes",
     "coded",
+    "dense_values",
     "is_text",
     "no_words",
-    "picked",
     "plain_text",
+    "row_flags",
     "row_values",
     "true_rows",
     "use_numpy",

@@ -51,7 +51,9 @@ def parquet_ranges(path: str | os.PathLike[str], chunks: int) -> list[RowRange] 
     go with the run before them). Ranges start where a ticket does: at the first
     such row from a row group's start when row groups are no larger than a
     range, so a worker decodes little beyond its own rows; larger row groups are
-    cut into about equal ranges each, which :func:`row_tasks` reads together.
+    cut into about equal ranges each (as many as come nearest to ranges of the size:
+    a row group a little larger than a range stays whole), which :func:`row_tasks`
+    reads together.
     The column is read a row group at a time: memory holds one ticket per run,
     not one per row.
     """
@@ -81,7 +83,7 @@ def parquet_ranges(path: str | os.PathLike[str], chunks: int) -> list[RowRange] 
         cuts = []
         for a, b in zip(anchors, [*anchors[1:], rows], strict=True):
             if a < b:
-                pieces = -(-(b - a) // size)  # about equal ranges of at most ``size`` rows
+                pieces = _pieces(b - a, size)
                 cuts += _cuts(starts, a, b, -(-(b - a) // pieces), [])
     cuts = sorted(set(cuts))
     name = os.fspath(path)
@@ -124,12 +126,18 @@ def parquet_tasks(path: str | os.PathLike[str], chunks: int, jobs: int = 1) -> l
                 cuts.add(min(near, key=lambda start: abs(start - k * size)))
     else:  # each row group cut into about equal ranges (row_tasks reads them together)
         for a, b in itertools.pairwise(starts):
-            pieces = -(-(b - a) // size)
+            pieces = _pieces(b - a, size)
             cuts.update(a + j * (b - a) // pieces for j in range(pieces))
     bounds = sorted(cuts)
     name = os.fspath(path)
     ranges = [RowRange(name, a, b) for a, b in zip(bounds, [*bounds[1:], rows], strict=True)]
     return row_tasks(ranges, jobs, snap=True)
+
+
+def _pieces(rows: int, size: int) -> int:
+    # The ranges a row group of ``rows`` is cut into: the count nearest to ranges of ``size``
+    # rows (a row group a little larger than a range is not cut into two halves).
+    return max(1, (2 * rows + size) // (2 * size))
 
 
 def _looks_grouped(table: Any) -> bool:
