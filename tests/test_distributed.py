@@ -17,8 +17,9 @@ import re
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -248,25 +249,36 @@ def _own_cluster() -> Iterator[distributed.Client]:
         psutil.wait_procs(started, timeout=10)
 
 
-def test_a_worker_dying_mid_run_is_reported(inputs):
-    from slaengine.distributed import ClusterError, map_tickets_dask
+def _run_in_thread(
+    client: Any, events: Path, work: Callable[[TimelineSet], object], name: str
+) -> tuple[threading.Thread, list[BaseException | None]]:
+    # map_tickets_dask of ``events`` started in a daemon thread; the list gets the run's
+    # exception, or None, once it ends.
+    from slaengine.distributed import map_tickets_dask
 
     outcome: list[BaseException | None] = []
+
+    def run() -> None:
+        try:
+            map_tickets_dask(client, events, work, status_map={}, partitions=8,
+                             fold=lambda part: None, restart=lambda: None)  # fmt: skip
+        except BaseException as exc:  # handed to the test's thread
+            outcome.append(exc)
+        else:
+            outcome.append(None)
+
+    runner = threading.Thread(target=run, name=name, daemon=True)
+    runner.start()
+    return runner, outcome
+
+
+def test_a_worker_dying_mid_run_is_reported(inputs):
+    from slaengine.distributed import ClusterError
+
     with _own_cluster() as client:
-
-        def run() -> None:
-            try:
-                map_tickets_dask(client, inputs["shuffled"], _die, status_map={}, partitions=8,
-                                 fold=lambda part: None, restart=lambda: None)  # fmt: skip
-            except BaseException as exc:  # handed to the test's thread
-                outcome.append(exc)
-            else:
-                outcome.append(None)
-
         # In a thread of its own, so that a run that never ends fails this test instead
         # of hanging the session; leaving the cluster cancels whatever it still waits for.
-        runner = threading.Thread(target=run, name="dying-worker-run", daemon=True)
-        runner.start()
+        runner, outcome = _run_in_thread(client, inputs["shuffled"], _die, "dying-worker-run")
         runner.join(SOFT_LIMIT)
         hung = runner.is_alive()
     runner.join(30)
@@ -299,25 +311,13 @@ def test_a_failed_task_ends_the_run_while_an_earlier_one_still_runs(client, inpu
     # death leaves a task waiting on the scheduler, its inputs lost and never made again).
     import functools
 
-    from slaengine.distributed import ClusterError, map_tickets_dask
+    from slaengine.distributed import ClusterError
 
     release = tmp_path / "release"
     lines = inputs["shuffled"].read_text(encoding="utf-8").splitlines()
     lowest = min(json.loads(line)["ticket"] for line in lines)
     work = functools.partial(_first_waits_others_fail, str(release), lowest)
-    outcome: list[BaseException | None] = []
-
-    def run() -> None:
-        try:
-            map_tickets_dask(client, inputs["shuffled"], work, status_map={}, partitions=8,
-                             fold=lambda part: None, restart=lambda: None)  # fmt: skip
-        except BaseException as exc:  # handed to the test's thread
-            outcome.append(exc)
-        else:
-            outcome.append(None)
-
-    runner = threading.Thread(target=run, name="failing-run", daemon=True)
-    runner.start()
+    runner, outcome = _run_in_thread(client, inputs["shuffled"], work, "failing-run")
     try:
         runner.join(SOFT_LIMIT / 2)
         hung = runner.is_alive()

@@ -66,9 +66,10 @@ def _shuffled_events(path: Path) -> None:
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-def _spilled(events: Path, soft: int, hard: int, partitions: int = PARTITIONS) -> dict:
+def _script(script: str, *argv: str) -> dict:
+    # ``script`` in a process of its own (its limits changed there only); what it printed.
     run = subprocess.run(
-        [sys.executable, "-c", _SCRIPT, str(events), str(soft), str(hard), str(partitions)],
+        [sys.executable, "-c", script, *argv],
         capture_output=True,
         text=True,
         timeout=300,
@@ -77,6 +78,10 @@ def _spilled(events: Path, soft: int, hard: int, partitions: int = PARTITIONS) -
     )
     assert run.returncode == 0, run.stderr
     return json.loads(run.stdout)
+
+
+def _spilled(events: Path, soft: int, hard: int, partitions: int = PARTITIONS) -> dict:
+    return _script(_SCRIPT, str(events), str(soft), str(hard), str(partitions))
 
 
 @pytest.fixture(scope="module")
@@ -182,17 +187,7 @@ print(json.dumps({"count": count, "soft": after, "output": out.getvalue()}))
 
 def _fine(events: Path, sized: Path, parts: int) -> dict:
     root = Path(__file__).resolve().parent.parent
-    argv = [str(events), str(parts), str(sized), str(root / "policies")]
-    run = subprocess.run(
-        [sys.executable, "-c", _FINE_SCRIPT, *argv],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ},
-        check=False,
-    )
-    assert run.returncode == 0, run.stderr
-    return json.loads(run.stdout)
+    return _script(_FINE_SCRIPT, str(events), str(parts), str(sized), str(root / "policies"))
 
 
 def test_the_fine_partition_count_leaves_the_limit_and_the_merge_raises_it(shuffled, tmp_path):
