@@ -8,9 +8,10 @@ Parquet dictionary column as it is, other text encoded once per batch): what
 the per-row path checks of a value (one of a vocabulary, not blank, a plain
 JSON object) and makes of it (lower case, a shared string, a read-only map) is
 done once per distinct word in Python, then spread to the rows by their codes
-in Arrow (:mod:`slaengine.inputs.arrow_words`). Each field comes out as one
-Python list of the batch's rows (each row's value picked by its word's code),
-and one loop makes the events in row order, each type's fields from their lists
+in Arrow (:mod:`slaengine.inputs.arrow_words`). A text column goes on as its
+rows' codes (four bytes a row) with what each word makes, numbers and booleans
+as Python lists, and one loop makes the events in row order, each row looking up
+only the fields its type sets
 (:func:`~slaengine.inputs.event_columns.column_events`, compiled).
 Timestamp columns are read as integer epoch seconds; text instants in the
 usual form (``...Z`` or ``+HH:MM``) are parsed by Arrow and checked against

@@ -243,9 +243,9 @@ _QUOTED: Final[BoundedCache[str | None, str]] = BoundedCache(_name_json)
 _HOURS: Final = HourTexts(_hour_json)
 _MINUTES_SECONDS: Final = tuple(f'{s // 60:02d}:{s % 60:02d}Z"' for s in range(3600))
 _UNMATCHED: Final = 'null, "matched": false'
+_MATCHED: Final = ', "matched": true'
 # No name is this object: the names a writer has not looked up yet.
 _NO_NAME: Final = object()
-_MATCHED: Final = ', "matched": true'
 
 
 def ticket_json(result: TicketResult) -> str:
